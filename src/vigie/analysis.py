@@ -1,0 +1,205 @@
+"""Everything learnt about one evidence file in one read: digests, type, image facts, archive members.
+
+Runs inside scan workers; returns plain records and never raises for bad input: every problem becomes
+an error recorded against the item it belongs to.
+"""
+
+from __future__ import annotations
+
+import io
+import lzma
+import tarfile
+import zipfile
+import zlib
+from dataclasses import dataclass, field
+from typing import Any, BinaryIO
+
+from vigie.config import Settings
+from vigie.mediatype import SNIFF_BYTES, is_archive, is_image, sniff
+from vigie.signals.crypto import StreamingDigests
+from vigie.signals.image import ImageError, analyse_image
+from vigie.sources.archives import ArchiveLimitError, Expansion, Member, iter_members, unsafe_name_reason
+from vigie.sources.base import ARCHIVE_SEPARATOR, Entry
+
+CHUNK = 1 << 20
+
+_ARCHIVE_ERRORS = (
+    zipfile.BadZipFile,
+    zipfile.LargeZipFile,
+    tarfile.TarError,
+    EOFError,
+    zlib.error,
+    lzma.LZMAError,
+    OSError,
+    ValueError,
+    NotImplementedError,
+)
+
+
+@dataclass
+class ItemRecord:
+    relpath: str
+    size: int | None = None
+    mtime: float | None = None
+    ctime: float | None = None
+    atime: float | None = None
+    md5: str | None = None
+    sha1: str | None = None
+    sha256: str | None = None
+    media_type: str | None = None
+    width: int | None = None
+    height: int | None = None
+    exif: dict[str, Any] = field(default_factory=dict)
+    pdq: str | None = None
+    pdq_quality: int | None = None
+    pdq_variants: tuple[str, ...] = ()
+    errors: list[tuple[str, str]] = field(default_factory=list)
+
+    def add_error(self, stage: str, message: str) -> None:
+        self.errors.append((stage, message))
+
+
+@dataclass
+class _Read:
+    buffer: bytes | None
+
+
+def _read_item(stream: BinaryIO, record: ItemRecord, settings: Settings, keep_archives: bool) -> _Read:
+    """Hash the stream in chunks; keep the bytes only when an image (or nested archive) needs decoding."""
+    digests = StreamingDigests()
+    size = 0
+    kept: list[bytes] | None = None
+    cap = 0
+    first = stream.read(CHUNK)
+    head = first
+    while 0 < len(head) < SNIFF_BYTES:
+        more = stream.read(SNIFF_BYTES - len(head))
+        if not more:
+            break
+        head += more
+    media_type = sniff(head[:SNIFF_BYTES])
+    record.media_type = media_type
+    if is_image(media_type):
+        kept, cap = [], settings.max_image_bytes
+    elif keep_archives and is_archive(media_type):
+        kept, cap = [], settings.max_nested_archive_bytes
+    chunk = head
+    while chunk:
+        digests.update(chunk)
+        size += len(chunk)
+        if kept is not None:
+            if size <= cap:
+                kept.append(chunk)
+            else:
+                kept = None
+                record.add_error("decode", f"{media_type} of more than {cap:,} bytes is too large to open in memory")
+        chunk = stream.read(CHUNK)
+    result = digests.result()
+    record.size = size
+    record.md5, record.sha1, record.sha256 = result.md5, result.sha1, result.sha256
+    return _Read(b"".join(kept) if kept is not None else None)
+
+
+def _add_image_facts(record: ItemRecord, data: bytes, settings: Settings) -> None:
+    try:
+        facts = analyse_image(data, settings.max_image_pixels, settings.pdq_decode_min_side)
+    except ImageError as exc:
+        record.add_error("decode", str(exc))
+        return
+    record.width, record.height, record.exif = facts.width, facts.height, facts.exif
+    if facts.pdq is not None:
+        record.pdq, record.pdq_quality, record.pdq_variants = facts.pdq.hash, facts.pdq.quality, facts.pdq.variants
+
+
+def _analyse_stream(
+    stream: BinaryIO, record: ItemRecord, settings: Settings, nested: bool
+) -> bytes | None:
+    """Fill `record`; returns the bytes of a nested archive to expand, if any."""
+    read = _read_item(stream, record, settings, keep_archives=nested)
+    media_type = record.media_type or ""
+    if is_image(media_type) and read.buffer is not None:
+        _add_image_facts(record, read.buffer, settings)
+    return read.buffer if is_archive(media_type) else None
+
+
+def _expand(
+    archive: BinaryIO,
+    container: ItemRecord,
+    depth: int,
+    settings: Settings,
+    expansion: Expansion,
+) -> list[ItemRecord]:
+    if depth > settings.max_archive_depth:
+        container.add_error("archive", f"nested deeper than {settings.max_archive_depth} archives; members not read")
+        return []
+    records: list[ItemRecord] = []
+    prefix = container.relpath + ARCHIVE_SEPARATOR
+    members = iter_members(archive, container.media_type or "", settings, expansion, container.relpath)
+    try:
+        for member in members:
+            records.extend(_analyse_member(member, prefix, depth, settings, expansion, container))
+            if container.errors and container.errors[-1][0] == "archive-stopped":
+                break
+    except ArchiveLimitError as exc:
+        container.add_error("archive-stopped", f"archive reading stopped: {exc}")
+    except _ARCHIVE_ERRORS as exc:
+        container.add_error("archive", f"corrupt or unreadable archive: {exc or type(exc).__name__}")
+    return records
+
+
+def _analyse_member(
+    member: Member, prefix: str, depth: int, settings: Settings, expansion: Expansion, container: ItemRecord
+) -> list[ItemRecord]:
+    record = ItemRecord(relpath=prefix + member.name, mtime=member.mtime, size=member.size)
+    unsafe = unsafe_name_reason(member.name)
+    if unsafe:
+        record.add_error("archive-name", unsafe)
+    if member.error or member.stream is None:
+        record.add_error("read", member.error or "member has no content")
+        return [record]
+    try:
+        nested = _analyse_stream(member.stream, record, settings, nested=True)
+    except ArchiveLimitError as exc:
+        record.md5 = record.sha1 = record.sha256 = None
+        record.add_error("archive-limit", f"not fully read: {exc}")
+        if container.media_type != "application/zip" or "archive expands" in str(exc):
+            # A streamed archive cannot skip past a bomb member; stop reading it.
+            container.add_error("archive-stopped", f"archive reading stopped at {member.name!r}: {exc}")
+        return [record]
+    except _ARCHIVE_ERRORS as exc:
+        record.md5 = record.sha1 = record.sha256 = None
+        record.add_error("read", f"member could not be read: {exc or type(exc).__name__}")
+        return [record]
+    records = [record]
+    if nested is not None:
+        records.extend(_expand(io.BytesIO(nested), record, depth + 1, settings, expansion))
+    return records
+
+
+def analyse_entry(entry: Entry, open_entry: Any, settings: Settings) -> list[ItemRecord]:
+    """Records for one source entry: the file itself, then its archive members (depth first)."""
+    record = ItemRecord(
+        relpath=entry.relpath, size=entry.size, mtime=entry.mtime, ctime=entry.ctime, atime=entry.atime
+    )
+    if entry.error:
+        record.add_error("read", entry.error)
+        return [record]
+    try:
+        with open_entry() as stream:
+            _analyse_stream(stream, record, settings, nested=False)
+    except OSError as exc:
+        record.md5 = record.sha1 = record.sha256 = None
+        record.add_error("read", f"cannot read: {exc.strerror or exc}")
+        return [record]
+    if record.size == 0:
+        record.add_error("read", "empty file (zero bytes)")
+    if not is_archive(record.media_type or ""):
+        return [record]
+    expansion = Expansion()
+    try:
+        with open_entry() as archive:
+            members = _expand(archive, record, 1, settings, expansion)
+    except OSError as exc:
+        record.add_error("archive", f"cannot reopen archive: {exc.strerror or exc}")
+        members = []
+    return [record, *members]

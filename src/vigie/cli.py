@@ -1,0 +1,401 @@
+"""The `vigie` command: arguments, progress and output. The work happens in the modules it calls."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    SpinnerColumn,
+    Task,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
+from rich.text import Text
+
+from vigie import __version__
+from vigie.config import Settings, load_settings
+from vigie.matching.hashlists import FORMATS, SCHEMES, HashListError
+from vigie.store.sqlite import CaseNotFoundError, SqliteCaseStore, open_case
+
+err = Console(stderr=True)
+out = Console(highlight=False)
+
+ACTOR = os.environ.get("VIGIE_USER") or os.environ.get("USER") or "vigie"
+
+
+class _RateColumn(ProgressColumn):
+    def render(self, task: Task) -> Text:
+        speed = task.finished_speed or task.speed
+        return Text(f"{speed:,.1f}/s" if speed else "–/s", style="progress.data.speed")
+
+
+@contextmanager
+def progress_bars() -> Iterator[Progress]:
+    with Progress(
+        SpinnerColumn(), TextColumn("[progress.description]{task.description}"), BarColumn(),
+        MofNCompleteColumn(), _RateColumn(), TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
+        console=err, transient=False,
+    ) as progress:
+        yield progress
+
+
+def _fail(message: str, code: int = 1) -> None:
+    err.print(f"[bold red]error:[/] {message}")
+    sys.exit(code)
+
+
+def _open_case(case: Path, create: bool = False) -> SqliteCaseStore:
+    try:
+        return open_case(case, create=create)
+    except CaseNotFoundError as exc:
+        _fail(f"{exc}. Create one with `vigie scan EVIDENCE --case {case}`.")
+        raise  # unreachable
+    except Exception as exc:  # a locked, corrupt or newer case file
+        _fail(f"cannot open the case at {case}: {exc}")
+        raise
+
+
+def _settings(case: Path | None, **overrides: Any) -> Settings:
+    try:
+        return load_settings(case, overrides)
+    except ValueError as exc:
+        _fail(str(exc), 2)
+        raise
+
+
+case_option = click.option(
+    "--case", "case", type=click.Path(path_type=Path), required=True, envvar="VIGIE_CASE",
+    help="Case folder (created by the first scan). Also read from $VIGIE_CASE.",
+)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="vigie")
+def main() -> None:
+    """Vigie: scan seized imagery into a case, match hash lists, find altered copies, and report.
+
+    Evidence is only ever read. Everything Vigie writes goes into the case folder: one SQLite file
+    (case.sqlite) that any SQLite tool can open, and the PDQ index beside it.
+    """
+
+
+# --- scan ---------------------------------------------------------------------------------------
+
+
+@main.command()
+@click.argument("evidence", nargs=-1, required=True, type=click.Path(path_type=str))
+@case_option
+@click.option("--hashlist", "hashlists", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Hash list to import before matching (repeatable). Name: the file's stem.")
+@click.option("--workers", type=click.IntRange(1, 256), help="Worker processes [default: all cores].")
+@click.option("--pdq-threshold", type=click.IntRange(0, 128), help="Largest PDQ distance that matches [31].")
+def scan(evidence: tuple[str, ...], case: Path, hashlists: tuple[Path, ...], workers: int | None,
+         pdq_threshold: int | None) -> None:
+    """Scan EVIDENCE (folders, files, zip/tar archives) into a case.
+
+    Every file is hashed (MD5, SHA-1, SHA-256; PDQ for images), typed from its content, and matched
+    against the case's hash lists. Re-running the same scan skips finished files, so an interrupted
+    scan resumes where it stopped. Unreadable files are recorded with the reason and never stop a scan.
+
+    \b
+    Example:
+      vigie scan /evidence/phone1 /evidence/backup.zip --case ./case-042 --hashlist ncmec.csv
+    """
+    from vigie.scan import ScanError, run_scan
+
+    for path in evidence:
+        if not os.path.lexists(path):
+            _fail(f"evidence path does not exist: {path}")
+    settings = _settings(case, workers=workers, pdq_threshold=pdq_threshold)
+    store = _open_case(case, create=True)
+    try:
+        for list_path in hashlists:
+            _import_list(store, list_path, settings, None, "auto", None, None, None, tolerate_errors=True)
+        with progress_bars() as progress:
+            try:
+                result = run_scan(store, list(evidence), settings, progress, actor=ACTOR)
+            except ScanError as exc:
+                _fail(str(exc))
+            except KeyboardInterrupt:
+                err.print("[yellow]Interrupted.[/] Finished items are stored; run the same command to resume.")
+                sys.exit(130)
+        summary = store.summary()
+    finally:
+        store.close()
+    table = Table(title=f"Scan {result.scan_id} of {case}", show_header=False)
+    rows = [
+        ("Files seen", result.files_seen), ("Already done, skipped", result.files_skipped),
+        ("Items added (files and archive members)", result.items_added),
+        ("Items with errors (this scan)", result.items_with_errors),
+        ("New matches (exact / PDQ)", f"{result.matches.get('exact', 0)} / {result.matches.get('pdq', 0)}"),
+        ("Items in case", summary["items"]), ("Known items (exact)", summary["exact_matched_items"]),
+        ("Altered copies (PDQ only)", summary["near_matched_items"]),
+        ("Stacks of duplicates", f"{summary['stacks']} ({summary['items_in_stacks']} items)"),
+        ("Time", f"{result.seconds:.1f} s"),
+    ]
+    for label, value in rows:
+        table.add_row(label, str(value))
+    out.print(table)
+    out.print(f"Next: vigie report --case {case} --format html -o report.html")
+
+
+# --- hash lists ---------------------------------------------------------------------------------
+
+
+def _import_list(store: SqliteCaseStore, path: Path, settings: Settings, name: str | None, fmt: str,
+                 scheme: str | None, signal: str | None, category: str | None, tolerate_errors: bool) -> None:
+    from vigie.lists import ListImportError, import_hash_list
+
+    try:
+        result = import_hash_list(store, path, settings, name, fmt, scheme, signal, category, actor=ACTOR)
+    except (HashListError, ListImportError) as exc:
+        store.append_audit(ACTOR, "hashlist-rejected", {"file": str(path), "reason": str(exc)})
+        if tolerate_errors:
+            err.print(f"[bold red]hash list {path} not imported:[/] {exc}")
+            return
+        _fail(f"{path}: {exc}")
+    if result.already_imported:
+        err.print(f"Hash list [bold]{result.name}[/] is already in the case ({result.entries} entries).")
+        return
+    err.print(f"Imported hash list [bold]{result.name}[/]: {result.entries} entries, {result.pdq_indexed} PDQ "
+              f"indexed, {result.skipped} lines skipped; new matches: {result.new_matches}")
+    for note in result.notes:
+        err.print(f"  note: {note}")
+    for problem in result.problems[:20]:
+        err.print(f"  [yellow]skipped[/] {problem}")
+    if len(result.problems) > 20:
+        err.print(f"  … {len(result.problems) - 20} more (all listed by `vigie hashlist show`)")
+
+
+@main.group()
+def hashlist() -> None:
+    """Import and inspect hash lists (text, CSV, Project VIC VICS 1.3/2.0)."""
+
+
+@hashlist.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@case_option
+@click.option("--name", help="Name of the list in the case [default: the file's stem].")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="auto", show_default=True)
+@click.option("--scheme", type=click.Choice(SCHEMES), help="Category scheme [default: detected per value].")
+@click.option("--signal", type=click.Choice(["md5", "sha1", "sha256", "pdq"]),
+              help="Read every hash as this type (plain text and CSV 'hash' columns).")
+@click.option("--category", help="Category for entries that carry none.")
+def hashlist_import(file: Path, case: Path, name: str | None, fmt: str, scheme: str | None, signal: str | None,
+                    category: str | None) -> None:
+    """Import FILE as a hash list and match the whole case against it.
+
+    \b
+    Formats: text (one hash per line; MD5, SHA-1, SHA-256/PDQ told apart by length and bit count),
+    CSV with a header (md5, sha1, sha256, pdq, hash, category, label, series, ...),
+    VICS JSON 1.3 (odata.metadata ...#Media) and 2.0 (@odata.context ...#Cases).
+    Bad lines are reported with their line number and skipped.
+    """
+    settings = _settings(case)
+    store = _open_case(case, create=True)
+    try:
+        _import_list(store, file, settings, name, fmt, scheme, signal, category, tolerate_errors=False)
+    finally:
+        store.close()
+
+
+@hashlist.command("list")
+@case_option
+def hashlist_list(case: Path) -> None:
+    """List the case's hash lists."""
+    store = _open_case(case)
+    table = Table("id", "name", "format", "entries", "skipped lines", "imported", "file")
+    for h in store.hash_lists():
+        table.add_row(str(h.id), h.name, h.format, str(h.entry_count), str(len(h.problems)), h.imported_at,
+                      h.file_name)
+    out.print(table)
+
+
+@hashlist.command("show")
+@click.argument("name")
+@case_option
+def hashlist_show(name: str, case: Path) -> None:
+    """Show one list with every line that was skipped on import."""
+    store = _open_case(case)
+    for h in store.hash_lists():
+        if h.name == name:
+            out.print(f"{h.name}: {h.entry_count} entries from {h.file_name} ({h.format}), sha256 {h.file_sha256}")
+            for problem in h.problems:
+                out.print(f"  skipped {problem}")
+            return
+    _fail(f"no hash list named {name!r} in {case}")
+
+
+# --- reports ------------------------------------------------------------------------------------
+
+
+@main.command()
+@case_option
+@click.option("--format", "fmt", type=click.Choice(["json", "csv", "html"]), default="html", show_default=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="File to write [stdout].")
+@click.option("--thumbnails", is_flag=True, help="HTML only: add blurred greyscale thumbnails of matched items.")
+def report(case: Path, fmt: str, output: Path | None, thumbnails: bool) -> None:
+    """Write the case report: counts, matches by list and category, stacks, and unreadable files.
+
+    The HTML report holds no image content unless --thumbnails is given (blurred, greyscale).
+    """
+    from vigie.exports.report import render
+    from vigie.thumbnails import report_thumbnails
+
+    store = _open_case(case)
+    thumbs = None
+    if thumbnails and fmt == "html":
+        thumbs = report_thumbnails(store.matched_image_locations(), _settings(case))
+    text = render(store, fmt, thumbs)
+    store.append_audit(ACTOR, "report", {"format": fmt, "output": str(output) if output else "stdout",
+                                         "thumbnails": bool(thumbs)})
+    store.close()
+    if output is None:
+        sys.stdout.write(text)
+    else:
+        output.write_text(text, encoding="utf-8")
+        err.print(f"Wrote {fmt.upper()} report to {output}")
+
+
+# --- fingerprints -------------------------------------------------------------------------------
+
+
+@main.command("hash")
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=str))
+def hash_files(files: tuple[str, ...]) -> None:
+    """Print fingerprints of FILES, one JSON line each: md5, sha1, sha256, pdq and quality.
+
+    The picture itself never leaves the machine: share these lines instead, so a platform or the
+    police can find copies without anyone seeing the image.
+    """
+    from vigie.analysis import analyse_entry
+    from vigie.sources.directory import FileSource
+
+    settings = Settings()
+    for path in files:
+        try:
+            source = FileSource(path)
+            entry = next(source.entries())
+            record = analyse_entry(entry, lambda s=source: s.open(""), settings)[0]
+        except OSError as exc:
+            print(json.dumps({"path": path, "errors": [f"cannot read: {exc.strerror or exc}"]}))
+            continue
+        print(json.dumps({
+            "path": path, "size": record.size, "media_type": record.media_type, "md5": record.md5,
+            "sha1": record.sha1, "sha256": record.sha256, "pdq": record.pdq, "quality": record.pdq_quality,
+            "errors": [f"{stage}: {message}" for stage, message in record.errors],
+        }))
+
+
+# --- integrity ----------------------------------------------------------------------------------
+
+
+@main.command()
+@case_option
+@click.option("--workers", type=click.IntRange(1, 256), help="Files hashed at once [default: all cores].")
+def verify(case: Path, workers: int | None) -> None:
+    """Re-hash the evidence and list files that changed or went missing since the scan.
+
+    Exit code 0 when everything matches, 3 when something changed or is missing.
+    """
+    from vigie.verify import verify_case
+
+    settings = _settings(case, workers=workers)
+    store = _open_case(case)
+    with progress_bars() as progress:
+        total = sum(1 for _ in store.top_level_items())
+        task = progress.add_task("Re-hashing evidence", total=total)
+        findings = verify_case(store, settings.workers, lambda: progress.advance(task))
+    bad = [f for f in findings if f.status != "ok"]
+    store.append_audit(ACTOR, "verify", {"files": len(findings), "problems": len(bad),
+                                         "changed": [f.path for f in bad][:1000]})
+    store.close()
+    for finding in bad:
+        out.print(f"[bold red]{finding.status.upper():10}[/] {finding.path}  [dim]{finding.detail}[/]")
+    out.print(f"{len(findings)} files checked, {len(bad)} changed, missing or unreadable.")
+    sys.exit(3 if bad else 0)
+
+
+@main.group()
+def audit() -> None:
+    """The case's append-only, hash-chained audit log."""
+
+
+@audit.command("verify")
+@case_option
+def audit_verify(case: Path) -> None:
+    """Check the hash chain: any edited, inserted or deleted entry is reported. Exit 3 if broken."""
+    from vigie.store.audit import verify_audit_log
+
+    store = _open_case(case)
+    check = verify_audit_log(store)
+    store.close()
+    for problem in check.problems:
+        out.print(f"[bold red]BROKEN[/] {problem}")
+    if check.ok:
+        out.print(f"Audit log intact: {check.entries} entries, head {check.head}")
+    sys.exit(0 if check.ok else 3)
+
+
+@audit.command("show")
+@case_option
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+def audit_show(case: Path, as_json: bool) -> None:
+    """Print the audit log."""
+    store = _open_case(case)
+    for entry in store.audit_entries():
+        if as_json:
+            print(json.dumps(entry.__dict__, ensure_ascii=False))
+        else:
+            out.print(f"{entry.seq:>5} {entry.at} {entry.actor:<12} {entry.action:<18} "
+                      f"{json.dumps(entry.details, ensure_ascii=False)[:200]}")
+    store.close()
+
+
+# --- demo ---------------------------------------------------------------------------------------
+
+
+@main.command()
+@click.option("--dir", "directory", type=click.Path(file_okay=False, path_type=Path), default=Path("vigie-demo"),
+              show_default=True, help="Where to build the demo evidence, case and report.")
+@click.option("--workers", type=click.IntRange(1, 256), help="Worker processes [default: all cores].")
+def demo(directory: Path, workers: int | None) -> None:
+    """Build a benign demo seizure (drawn images, altered copies, duplicates, a corrupt file, a zip),
+    a demo hash list, scan it, and write the HTML report."""
+    from vigie.demo import build_demo
+    from vigie.exports.report import render
+    from vigie.scan import run_scan
+
+    layout = build_demo(directory)
+    err.print(f"Demo evidence in {layout.evidence}, hash list {layout.hashlist}")
+    settings = _settings(layout.case, workers=workers)
+    store = _open_case(layout.case, create=True)
+    _import_list(store, layout.hashlist, settings, "demo-list", "auto", None, None, None, tolerate_errors=False)
+    with progress_bars() as progress:
+        run_scan(store, [str(layout.evidence)], settings, progress, actor=ACTOR)
+    layout.report.write_text(render(store, "html"), encoding="utf-8")
+    summary = store.summary()
+    store.append_audit(ACTOR, "report", {"format": "html", "output": str(layout.report), "thumbnails": False})
+    store.close()
+    out.print(f"{summary['items']} items: {summary['exact_matched_items']} known, {summary['near_matched_items']} "
+              f"altered copies, {summary['stacks']} stacks, {summary['items_with_errors']} with errors.")
+    out.print(f"Report: {layout.report}")
+    out.print(f"Try: vigie report --case {layout.case} --format json | head -40")
+
+
+if __name__ == "__main__":
+    main()

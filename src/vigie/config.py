@@ -1,0 +1,67 @@
+"""Settings: defaults here, overridden by the case's `vigie.toml`, overridden by the command line."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import asdict, dataclass, fields, replace
+from pathlib import Path
+from typing import Any
+
+CASE_CONFIG_NAME = "vigie.toml"
+
+MiB = 1024 * 1024
+GiB = 1024 * MiB
+
+
+@dataclass(frozen=True)
+class Settings:
+    # Matching
+    pdq_threshold: int = 31  # PDQ's "confident match" distance
+    pdq_min_quality: int = 50  # hashes below this are too flat to match on
+    stack_threshold: int = 31
+    # Decoding
+    max_image_pixels: int = 200_000_000
+    max_image_bytes: int = 512 * MiB
+    pdq_decode_min_side: int = 512  # decode JPEGs at reduced scale, no smaller than this
+    # Archives
+    max_archive_depth: int = 4
+    max_member_bytes: int = 64 * GiB
+    max_compression_ratio: int = 200  # checked once an archive has expanded past ratio_floor_bytes
+    ratio_floor_bytes: int = 64 * MiB
+    max_archive_expanded_bytes: int = 1024 * GiB
+    max_nested_archive_bytes: int = 1 * GiB  # nested archives are opened in memory, never on disk
+    # Work
+    workers: int = os.cpu_count() or 1
+
+    @classmethod
+    def keys(cls) -> list[str]:
+        return [f.name for f in fields(cls)]
+
+    def with_overrides(self, overrides: dict[str, Any]) -> Settings:
+        unknown = set(overrides) - set(self.keys())
+        if unknown:
+            raise ValueError(f"unknown setting(s): {', '.join(sorted(unknown))}")
+        typed = {}
+        for key, value in overrides.items():
+            expected = type(getattr(self, key))
+            if not isinstance(value, expected) or isinstance(value, bool) != (expected is bool):
+                raise ValueError(f"setting {key} must be {expected.__name__}, got {value!r}")
+            typed[key] = value
+        return replace(self, **typed)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def load_settings(case_dir: Path | None, overrides: dict[str, Any] | None = None) -> Settings:
+    settings = Settings()
+    if case_dir is not None:
+        config_file = case_dir / CASE_CONFIG_NAME
+        if config_file.is_file():
+            with config_file.open("rb") as handle:
+                try:
+                    settings = settings.with_overrides(tomllib.load(handle))
+                except (tomllib.TOMLDecodeError, ValueError) as exc:
+                    raise ValueError(f"{config_file}: {exc}") from exc
+    return settings.with_overrides({k: v for k, v in (overrides or {}).items() if v is not None})

@@ -1,0 +1,143 @@
+"""The case report as data (JSON), as a table (CSV), and as a readable page (HTML)."""
+
+from __future__ import annotations
+
+import base64
+import csv
+import io
+import json
+from collections import Counter
+from collections.abc import Iterator
+from typing import Any, TextIO
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+from vigie import __version__
+from vigie.matching.hashlists import category_label
+from vigie.store.sqlite import SqliteCaseStore, now_iso
+
+CSV_COLUMNS = [
+    "path", "source", "size", "md5", "sha1", "sha256", "media_type", "width", "height", "pdq", "pdq_quality",
+    "stack", "stack_size", "stack_representative", "match_lists", "match_signals", "best_distance", "categories",
+    "errors",
+]
+
+
+def case_info(store: SqliteCaseStore) -> dict[str, Any]:
+    return {
+        "path": str(store.case_dir),
+        "created_at": store.get_meta("created_at"),
+        "generated_at": now_iso(),
+        "vigie_version": __version__,
+        "audit_head": store.get_meta("audit_head"),
+        "sources": [{"given": s.given, "root": s.root, "kind": s.kind} for s in store.sources()],
+        "hash_lists": [
+            {"name": h.name, "format": h.format, "file": h.file_name, "sha256": h.file_sha256,
+             "imported_at": h.imported_at, "entries": h.entry_count, "problems": len(h.problems)}
+            for h in store.hash_lists()
+        ],
+    }
+
+
+def _public_item(item: dict[str, Any]) -> dict[str, Any]:
+    public = {k: v for k, v in item.items() if k not in ("id", "relpath")}
+    public["matches"] = [
+        {k: v for k, v in m.items() if k != "entry_id"} | {"category_label": category_label(m["category_scheme"],
+                                                                                            m["category"])}
+        for m in item["matches"]
+    ]
+    return public
+
+
+def build_summary(store: SqliteCaseStore, items: list[dict[str, Any]]) -> dict[str, Any]:
+    summary = store.summary()
+    by_list: Counter[str] = Counter()
+    by_category: Counter[str] = Counter()
+    by_type: Counter[str] = Counter()
+    for item in items:
+        by_type[item["media_type"] or "unread"] += 1
+        for name in {m["list"] for m in item["matches"]}:
+            by_list[name] += 1
+        for label in {category_label(m["category_scheme"], m["category"]) or "uncategorised" for m in item["matches"]}:
+            by_category[label] += 1
+    unmatched_images = sum(
+        1 for i in items if (i["media_type"] or "").startswith("image/") and not i["matches"] and i["pdq"]
+    )
+    summary |= {
+        "new_images": unmatched_images,
+        "matched_by_list": dict(by_list.most_common()),
+        "matched_by_category": dict(by_category.most_common()),
+        "media_types": dict(by_type.most_common()),
+    }
+    return summary
+
+
+def collect(store: SqliteCaseStore) -> dict[str, Any]:
+    items = list(store.iter_report_items())
+    return {"case": case_info(store), "items": items, "summary": build_summary(store, items)}
+
+
+def write_json(store: SqliteCaseStore, out: TextIO) -> None:
+    data = collect(store)
+    data["items"] = [_public_item(i) for i in data["items"]]
+    json.dump(data, out, indent=1, ensure_ascii=False)
+    out.write("\n")
+
+
+def csv_rows(items: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    for item in items:
+        stack = item["stack"] or {}
+        yield {
+            **{k: item[k] for k in CSV_COLUMNS if k in item and k != "stack"},
+            "stack": stack.get("id"),
+            "stack_size": stack.get("size"),
+            "stack_representative": stack.get("representative"),
+            "match_lists": ";".join(sorted({m["list"] for m in item["matches"]})),
+            "match_signals": ";".join(sorted({m["signal"] for m in item["matches"]})),
+            "best_distance": min((m["distance"] for m in item["matches"]), default=None),
+            "categories": ";".join(sorted({f"{m['category_scheme']}:{m['category']}" for m in item["matches"]
+                                           if m["category"] is not None})),
+            "errors": " | ".join(f"{e['stage']}: {e['message']}" for e in item["errors"]),
+        }
+
+
+def write_csv(store: SqliteCaseStore, out: TextIO) -> None:
+    writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS)
+    writer.writeheader()
+    writer.writerows(csv_rows(list(store.iter_report_items())))
+
+
+def write_html(store: SqliteCaseStore, out: TextIO, thumbnails: dict[int, bytes] | None = None) -> None:
+    data = collect(store)
+    items = data["items"]
+    stacks: dict[int, list[dict[str, Any]]] = {}
+    for item in items:
+        if item["stack"]:
+            stacks.setdefault(item["stack"]["id"], []).append(item)
+    stack_views = sorted(
+        ({"id": sid, "members": sorted(members, key=lambda i: not i["stack"]["representative"])}
+         for sid, members in stacks.items()),
+        key=lambda s: -len(s["members"]),
+    )
+    env = Environment(loader=PackageLoader("vigie", "templates"), autoescape=select_autoescape(["html"]))
+    env.filters["category"] = lambda m: category_label(m["category_scheme"], m["category"]) or "—"
+    thumbs = {k: base64.b64encode(v).decode() for k, v in (thumbnails or {}).items()}
+    out.write(env.get_template("report.html").render(
+        case=data["case"], summary=data["summary"], stacks=stack_views,
+        matched=[i for i in items if i["matches"]],
+        errors=[i for i in items if i["errors"]],
+        thumbs=thumbs,
+    ))
+
+
+def render(store: SqliteCaseStore, fmt: str, thumbnails: dict[int, bytes] | None = None) -> str:
+    buffer = io.StringIO()
+    if fmt == "json":
+        write_json(store, buffer)
+    elif fmt == "csv":
+        write_csv(store, buffer)
+    elif fmt == "html":
+        write_html(store, buffer, thumbnails)
+    else:
+        raise ValueError(f"unknown report format {fmt!r}")
+    return buffer.getvalue()

@@ -1,0 +1,1 @@
+"""Matching: signal types, hash-list readers, the PDQ index, and matching a case against its lists."""

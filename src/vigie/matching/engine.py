@@ -1,0 +1,116 @@
+"""Matching a case against its hash lists: exact digests in the store, PDQ through the list index."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import numpy as np
+
+from vigie.config import Settings
+from vigie.matching.pdq_index import PdqSegment
+from vigie.signals.pdq import VARIANT_NAMES
+from vigie.store.base import MatchRow
+from vigie.store.sqlite import SqliteCaseStore
+
+INDEX_DIR = Path("index") / "pdq"
+_PARALLEL_FROM = 4_000
+_BATCH = 1_000
+
+Progress = Callable[[int], None]
+
+
+def segment_dir(case_dir: Path, list_id: int) -> Path:
+    return case_dir / INDEX_DIR / f"list-{list_id}"
+
+
+def build_list_segment(store: SqliteCaseStore, list_id: int, settings: Settings) -> int:
+    rows = store.list_pdq(list_id, settings.pdq_min_quality)
+    folder = segment_dir(store.case_dir, list_id)
+    if len(rows.ids) == 0:
+        shutil.rmtree(folder, ignore_errors=True)
+        return 0
+    PdqSegment.build(rows.ids, rows.hashes).save(folder, {"list_id": list_id})
+    return len(rows.ids)
+
+
+def load_list_segments(store: SqliteCaseStore, settings: Settings, rebuild: bool = False) -> dict[int, PdqSegment]:
+    """One segment per hash list with PDQ hashes; a missing or unreadable segment is rebuilt from the store."""
+    segments: dict[int, PdqSegment] = {}
+    for hash_list in store.hash_lists():
+        folder = segment_dir(store.case_dir, hash_list.id)
+        if rebuild or not (folder / "segment.json").exists():
+            if build_list_segment(store, hash_list.id, settings) == 0:
+                continue
+        try:
+            segments[hash_list.id] = PdqSegment.load(folder)[0]
+        except (OSError, ValueError):
+            if build_list_segment(store, hash_list.id, settings):
+                segments[hash_list.id] = PdqSegment.load(folder)[0]
+    return segments
+
+
+def _variants(blob: bytes) -> np.ndarray:
+    return np.frombuffer(blob, dtype=np.uint8).reshape(-1, 32)
+
+
+def _query_batch(
+    segments: dict[int, PdqSegment], batch: Sequence[tuple[int, bytes]], threshold: int
+) -> list[MatchRow]:
+    matches = []
+    for item_id, blob in batch:
+        queries = _variants(blob)
+        for segment in segments.values():
+            for hit in segment.query(queries, threshold):
+                matches.append(MatchRow(item_id, hit.id, "pdq", hit.distance, VARIANT_NAMES[hit.variant]))
+    return matches
+
+
+_worker_segments: dict[int, PdqSegment] = {}
+
+
+def _init_worker(folders: dict[int, str]) -> None:
+    _worker_segments.clear()
+    for list_id, folder in folders.items():
+        _worker_segments[list_id] = PdqSegment.load(Path(folder))[0]
+
+
+def _worker_query(batch: list[tuple[int, bytes]], threshold: int) -> list[MatchRow]:
+    return _query_batch(_worker_segments, batch, threshold)
+
+
+def match_items(
+    store: SqliteCaseStore,
+    settings: Settings,
+    item_ids: Sequence[int] | None = None,
+    list_ids: Sequence[int] | None = None,
+    progress: Progress | None = None,
+) -> dict[str, int]:
+    """Match items (all, or the given ones) against lists (all, or the given ones). Returns new match counts."""
+    exact = 0
+    for list_id in list_ids or [None]:  # type: ignore[list-item]
+        exact += store.match_exact(item_ids, list_id)
+    segments = load_list_segments(store, settings)
+    if list_ids is not None:
+        segments = {k: v for k, v in segments.items() if k in set(list_ids)}
+    near = 0
+    if segments:
+        pending = list(store.item_pdq_variants(item_ids, settings.pdq_min_quality))
+        batches = [pending[i : i + _BATCH] for i in range(0, len(pending), _BATCH)]
+        if len(pending) >= _PARALLEL_FROM and settings.workers > 1:
+            folders = {k: str(segment_dir(store.case_dir, k)) for k in segments}
+            with ProcessPoolExecutor(settings.workers, initializer=_init_worker, initargs=(folders,)) as pool:
+                for batch, found in zip(
+                    batches, pool.map(_worker_query, batches, [settings.pdq_threshold] * len(batches)), strict=True
+                ):
+                    near += store.add_matches(found)
+                    if progress:
+                        progress(len(batch))
+        else:
+            for batch in batches:
+                near += store.add_matches(_query_batch(segments, batch, settings.pdq_threshold))
+                if progress:
+                    progress(len(batch))
+    return {"exact": exact, "pdq": near}

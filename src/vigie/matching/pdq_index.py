@@ -1,0 +1,223 @@
+"""An exact PDQ index: multi-index hashing over memory-mapped segments, one segment per hash list.
+
+Why it is exact: the 256 bits are cut into m chunks. Two hashes within distance r differ, by the
+pigeonhole principle, in at most r // m bits of at least one chunk, so probing every key within r // m
+bits of each query chunk finds every hash within r, and the full distance is then checked.
+
+Why segments: adding a hash list writes one new segment and leaves the others untouched (no rebuild).
+Each segment is a folder of `.npy` files opened with `mmap_mode="r"` (no pickle, no parse step), so the
+operating system shares one copy between all worker processes.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+HASH_BYTES = 32
+FORMAT_VERSION = 1
+BRUTE_FORCE_BELOW = 20_000
+_MAX_CHUNK_BITS = 24
+_MIN_CHUNK_BITS = 8
+
+
+@dataclass(frozen=True)
+class IndexHit:
+    row: int  # row within the segment
+    id: int  # the caller's id for that row (a list entry or an item)
+    distance: int
+    variant: int  # which query hash (e.g. which dihedral variant) matched best
+
+
+def as_words(hashes: np.ndarray) -> np.ndarray:
+    """(n, 32) uint8 -> (n, 4) uint64 for XOR/popcount; byte order is irrelevant to Hamming distance."""
+    return np.ascontiguousarray(hashes, dtype=np.uint8).view(np.uint64).reshape(-1, 4)
+
+
+def hex_to_array(hex_hashes: list[str]) -> np.ndarray:
+    return np.frombuffer(b"".join(bytes.fromhex(h) for h in hex_hashes), dtype=np.uint8).reshape(-1, HASH_BYTES)
+
+
+def _distances(words: np.ndarray, query_words: np.ndarray) -> np.ndarray:
+    """Hamming distances, shape (len(query_words), len(words))."""
+    return np.bitwise_count(words[np.newaxis, :, :] ^ query_words[:, np.newaxis, :]).sum(axis=2, dtype=np.int32)
+
+
+def _best_per_row(rows: np.ndarray, distances: np.ndarray, variants: np.ndarray, threshold: int,
+                  ids: np.ndarray) -> list[IndexHit]:
+    keep = distances <= threshold
+    rows, distances, variants = rows[keep], distances[keep], variants[keep]
+    if rows.size == 0:
+        return []
+    order = np.lexsort((variants, distances, rows))
+    rows, distances, variants = rows[order], distances[order], variants[order]
+    first = np.ones(rows.size, dtype=bool)
+    first[1:] = rows[1:] != rows[:-1]
+    return [
+        IndexHit(int(r), int(ids[r]), int(d), int(v))
+        for r, d, v in zip(rows[first], distances[first], variants[first], strict=True)
+    ]
+
+
+def brute_force(ids: np.ndarray, hashes: np.ndarray, queries: np.ndarray, threshold: int) -> list[IndexHit]:
+    """The reference: compare every query with every row. Indexes are tested against this."""
+    words = as_words(hashes)
+    query_words = as_words(queries)
+    hits: list[IndexHit] = []
+    block = max(1, 4_000_000 // max(1, len(query_words)))
+    for start in range(0, len(words), block):
+        dist = _distances(words[start : start + block], query_words)
+        variant_idx, rows = np.nonzero(dist <= threshold)
+        hits.extend(
+            IndexHit(int(start + r), 0, int(dist[v, r]), int(v)) for v, r in zip(variant_idx, rows, strict=True)
+        )
+    if not hits:
+        return []
+    rows_arr = np.array([h.row for h in hits])
+    return _best_per_row(rows_arr, np.array([h.distance for h in hits]), np.array([h.variant for h in hits]),
+                         threshold, ids)
+
+
+def chunk_layout(n: int) -> tuple[int, ...]:
+    """Chunk widths for n rows: about log2(n) bits each, so a bucket holds about one row."""
+    bits = min(_MAX_CHUNK_BITS, max(_MIN_CHUNK_BITS, math.ceil(math.log2(max(n, 2)))))
+    chunks = math.ceil(256 / bits)
+    base, extra = divmod(256, chunks)
+    return tuple(base + 1 if i < extra else base for i in range(chunks))
+
+
+def chunk_keys(hashes: np.ndarray, widths: tuple[int, ...]) -> np.ndarray:
+    """(n, 32) uint8 -> (n, m) uint32: each chunk's bits read big-endian from the hash bytes."""
+    padded = np.zeros((hashes.shape[0], HASH_BYTES + 5), dtype=np.uint64)
+    padded[:, :HASH_BYTES] = hashes
+    keys = np.empty((hashes.shape[0], len(widths)), dtype=np.uint32)
+    start = 0
+    for c, width in enumerate(widths):
+        byte, offset = divmod(start, 8)
+        window = np.zeros(hashes.shape[0], dtype=np.uint64)
+        for k in range(5):
+            window |= padded[:, byte + k] << np.uint64(8 * (4 - k))
+        keys[:, c] = (window >> np.uint64(40 - offset - width)) & np.uint64((1 << width) - 1)
+        start += width
+    return keys
+
+
+@lru_cache(maxsize=64)
+def _probe_masks(width: int, radius: int) -> np.ndarray:
+    masks = [0]
+    for flips in range(1, min(radius, width) + 1):
+        masks.extend(sum(1 << b for b in combo) for combo in itertools.combinations(range(width), flips))
+    return np.array(masks, dtype=np.uint32)
+
+
+class PdqSegment:
+    """An immutable set of hashes with their ids, searchable exactly within any threshold."""
+
+    def __init__(self, ids: np.ndarray, hashes: np.ndarray, widths: tuple[int, ...],
+                 order: np.ndarray | None, offsets: np.ndarray | None) -> None:
+        self.ids = ids
+        self.hashes = hashes
+        self.words = np.asarray(hashes).view(np.uint64).reshape(-1, 4)
+        self.widths = widths
+        self.order = order
+        self.offsets = offsets
+
+    def __len__(self) -> int:
+        return int(self.ids.shape[0])
+
+    @classmethod
+    def build(cls, ids: np.ndarray, hashes: np.ndarray) -> PdqSegment:
+        ids = np.ascontiguousarray(ids, dtype=np.int64)
+        hashes = np.ascontiguousarray(hashes, dtype=np.uint8).reshape(-1, HASH_BYTES)
+        n = len(ids)
+        if n < BRUTE_FORCE_BELOW:
+            return cls(ids, hashes, (), None, None)
+        widths = chunk_layout(n)
+        buckets = 1 << max(widths)
+        order = np.empty((len(widths), n), dtype=np.uint32)
+        offsets = np.empty((len(widths), buckets + 1), dtype=np.uint32)
+        keys = chunk_keys(hashes, widths)
+        for c in range(len(widths)):
+            column = keys[:, c]
+            order[c] = np.argsort(column, kind="stable")
+            offsets[c, 0] = 0
+            np.cumsum(np.bincount(column, minlength=buckets), out=offsets[c, 1:])
+        return cls(ids, hashes, widths, order, offsets)
+
+    def query(self, queries: np.ndarray, threshold: int) -> list[IndexHit]:
+        """Rows within `threshold` of any of `queries` ((k, 32) uint8), each with its best distance."""
+        queries = np.ascontiguousarray(queries, dtype=np.uint8).reshape(-1, HASH_BYTES)
+        if self.order is None or self.offsets is None:
+            return brute_force(self.ids, np.asarray(self.hashes), queries, threshold)
+        n = len(self)
+        m = len(self.widths)
+        radius = threshold // m
+        masks = _probe_masks(max(self.widths), radius)
+        keys = chunk_keys(queries, self.widths)  # (k, m)
+        probes = keys[:, :, np.newaxis] ^ masks[np.newaxis, np.newaxis, :]  # (k, m, P)
+        stride = self.offsets.shape[1]
+        flat_offsets = self.offsets.reshape(-1)
+        bucket = (np.arange(m, dtype=np.int64)[np.newaxis, :, np.newaxis] * stride + probes).reshape(-1)
+        valid = probes.reshape(-1) < stride - 1  # narrower chunks: keys past their width are empty
+        bucket = bucket[valid]
+        starts = flat_offsets[bucket].astype(np.int64)
+        lengths = flat_offsets[bucket + 1].astype(np.int64) - starts
+        present = lengths > 0
+        starts, lengths = starts[present], lengths[present]
+        probe_chunk = (bucket[present] // stride).astype(np.int64)
+        probe_variant = np.broadcast_to(
+            np.arange(len(queries))[:, np.newaxis, np.newaxis], probes.shape
+        ).reshape(-1)[valid][present]
+        total = int(lengths.sum())
+        if total == 0:
+            return []
+        run_starts = np.repeat(probe_chunk * n + starts - np.cumsum(lengths) + lengths, lengths)
+        positions = run_starts + np.arange(total)
+        rows = self.order.reshape(-1)[positions].astype(np.int64)
+        variants = np.repeat(probe_variant, lengths)
+        query_words = as_words(queries)
+        distances = np.bitwise_count(self.words[rows] ^ query_words[variants]).sum(axis=1, dtype=np.int32)
+        return _best_per_row(rows, distances, variants, threshold, self.ids)
+
+    # --- persistence ----------------------------------------------------------------------------
+
+    def save(self, folder: Path, info: dict[str, object]) -> None:
+        """Write to `folder` atomically: a half-written segment is never visible."""
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=".building-", dir=folder.parent))
+        np.save(staging / "ids.npy", self.ids)
+        np.save(staging / "hashes.npy", np.asarray(self.hashes))
+        if self.order is not None and self.offsets is not None:
+            np.save(staging / "order.npy", self.order)
+            np.save(staging / "offsets.npy", self.offsets)
+        meta = {"format": FORMAT_VERSION, "rows": len(self), "widths": list(self.widths), **info}
+        (staging / "segment.json").write_text(json.dumps(meta, indent=1))
+        if folder.exists():
+            shutil.rmtree(folder)
+        os.replace(staging, folder)
+
+    @classmethod
+    def load(cls, folder: Path) -> tuple[PdqSegment, dict[str, object]]:
+        meta = json.loads((folder / "segment.json").read_text())
+        if meta.get("format") != FORMAT_VERSION:
+            raise ValueError(f"{folder}: unsupported index format {meta.get('format')!r}")
+
+        def array(name: str) -> np.ndarray:
+            return np.load(folder / name, mmap_mode="r", allow_pickle=False)
+
+        ids, hashes = array("ids.npy"), array("hashes.npy")
+        widths = tuple(int(w) for w in meta["widths"])
+        order = array("order.npy") if widths else None
+        offsets = array("offsets.npy") if widths else None
+        if hashes.shape != (len(ids), HASH_BYTES):
+            raise ValueError(f"{folder}: hashes and ids disagree in length; rebuild with `vigie index rebuild`")
+        return cls(ids, hashes, widths, order, offsets), meta

@@ -1,0 +1,90 @@
+"""Media type from content (magic bytes), never from the file name."""
+
+from __future__ import annotations
+
+SNIFF_BYTES = 512
+
+IMAGE_TYPES = frozenset(
+    {"image/jpeg", "image/png", "image/gif", "image/webp", "image/bmp", "image/tiff", "image/heic",
+     "image/heif", "image/avif"}
+)
+ARCHIVE_TYPES = frozenset(
+    {"application/zip", "application/x-tar", "application/gzip", "application/x-bzip2", "application/x-xz"}
+)
+
+_HEIC_BRANDS = {b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx"}
+_HEIF_BRANDS = {b"mif1", b"msf1", b"mif2"}
+_AVIF_BRANDS = {b"avif", b"avis"}
+_QUICKTIME_BRANDS = {b"qt  "}
+_3GP_PREFIXES = (b"3gp", b"3g2")
+
+
+def _iso_bmff(head: bytes) -> str | None:
+    if len(head) < 12 or head[4:8] != b"ftyp":
+        return None
+    box_size = int.from_bytes(head[0:4], "big")
+    major = head[8:12]
+    brands = {major} | {head[i : i + 4] for i in range(16, min(box_size, len(head)) - 3, 4)}
+    if major in _AVIF_BRANDS:
+        return "image/avif"
+    if major in _HEIC_BRANDS:
+        return "image/heic"
+    if major in _HEIF_BRANDS:
+        if brands & _AVIF_BRANDS:
+            return "image/avif"
+        return "image/heic" if brands & _HEIC_BRANDS else "image/heif"
+    if major in _QUICKTIME_BRANDS:
+        return "video/quicktime"
+    if major.startswith(_3GP_PREFIXES):
+        return "video/3gpp"
+    return "video/mp4"
+
+
+def sniff(head: bytes) -> str:
+    """Media type of content starting with `head` (at least SNIFF_BYTES when the content is that long)."""
+    if not head:
+        return "application/x-empty"
+    if head.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png"
+    if head.startswith((b"GIF87a", b"GIF89a")):
+        return "image/gif"
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "image/webp"
+    if head[:4] == b"RIFF" and head[8:12] == b"AVI ":
+        return "video/x-msvideo"
+    if head.startswith(b"BM") and len(head) >= 14 and int.from_bytes(head[2:6], "little") > 14:
+        return "image/bmp"
+    if head.startswith((b"II*\x00", b"MM\x00*")):
+        return "image/tiff"
+    iso = _iso_bmff(head)
+    if iso:
+        return iso
+    if head.startswith(b"\x1a\x45\xdf\xa3"):
+        return "video/webm" if b"webm" in head[:64] else "video/x-matroska"
+    if head.startswith((b"PK\x03\x04", b"PK\x05\x06")):
+        return "application/zip"
+    if head.startswith(b"\x1f\x8b"):
+        return "application/gzip"
+    if head.startswith(b"BZh"):
+        return "application/x-bzip2"
+    if head.startswith(b"\xfd7zXZ\x00"):
+        return "application/x-xz"
+    if len(head) >= 262 and head[257:262] == b"ustar":
+        return "application/x-tar"
+    if head.startswith(b"%PDF-"):
+        return "application/pdf"
+    return "application/octet-stream"
+
+
+def is_image(media_type: str) -> bool:
+    return media_type in IMAGE_TYPES
+
+
+def is_video(media_type: str) -> bool:
+    return media_type.startswith("video/")
+
+
+def is_archive(media_type: str) -> bool:
+    return media_type in ARCHIVE_TYPES

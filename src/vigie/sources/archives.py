@@ -1,0 +1,201 @@
+"""Zip and tar members as streams, with caps against archive bombs and unsafe names."""
+
+from __future__ import annotations
+
+import bz2
+import gzip
+import io
+import lzma
+import posixpath
+import stat
+import tarfile
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import BinaryIO
+
+from vigie.config import Settings
+
+_TAR_MAGIC_OFFSET = 257
+
+
+class ArchiveLimitError(Exception):
+    """Reading further would pass a cap that protects against archive bombs."""
+
+
+@dataclass
+class Member:
+    name: str  # the name as stored, for the item's virtual path
+    stream: BinaryIO | None
+    size: int | None
+    mtime: float | None
+    error: str | None = None  # a problem with the member itself (still listed as an item)
+
+
+@dataclass
+class Expansion:
+    """Bytes expanded so far from one top-level archive, shared by its nested archives."""
+
+    expanded: int = 0
+
+
+def unsafe_name_reason(name: str) -> str | None:
+    if not name:
+        return "empty member name"
+    normalised = name.replace("\\", "/")
+    if normalised.startswith("/") or (len(normalised) > 1 and normalised[1] == ":"):
+        return f"absolute member name {name!r} (path traversal if extracted); read as a stream only"
+    if ".." in normalised.split("/"):
+        return f"member name {name!r} climbs out of the archive with '..' (path traversal); read as a stream only"
+    return None
+
+
+class _CountingReader(io.RawIOBase):
+    """Counts compressed bytes consumed, so expansion ratios can be checked on streamed archives."""
+
+    def __init__(self, raw: BinaryIO) -> None:
+        self._raw = raw
+        self.consumed = 0
+        self.expanded = 0  # bytes decompressed from this stream alone
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
+        data = self._raw.read(len(buffer))
+        n = len(data)
+        buffer[:n] = data
+        self.consumed += n
+        return n
+
+
+class _CappedReader(io.RawIOBase):
+    def __init__(
+        self,
+        inner: BinaryIO,
+        settings: Settings,
+        expansion: Expansion,
+        compressed_size: int | None,
+        compressed_counter: _CountingReader | None = None,
+    ) -> None:
+        self._inner = inner
+        self._settings = settings
+        self._expansion = expansion
+        self._compressed_size = compressed_size
+        self._counter = compressed_counter
+        self.read_bytes = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
+        data = self._inner.read(len(buffer))
+        n = len(data)
+        buffer[:n] = data
+        self.read_bytes += n
+        self._expansion.expanded += n
+        if self._counter is not None:
+            self._counter.expanded += n
+        self._check()
+        return n
+
+    def _check(self) -> None:
+        s = self._settings
+        if self.read_bytes > s.max_member_bytes:
+            raise ArchiveLimitError(f"member expands past the cap of {s.max_member_bytes:,} bytes")
+        if self._expansion.expanded > s.max_archive_expanded_bytes:
+            raise ArchiveLimitError(f"archive expands past the cap of {s.max_archive_expanded_bytes:,} bytes")
+        compressed = self._compressed_size
+        if self._counter is not None:
+            compressed = self._counter.consumed
+        if compressed is not None and self.read_bytes > s.ratio_floor_bytes:
+            total = self._counter.expanded if self._counter is not None else self.read_bytes
+            if total > s.max_compression_ratio * max(compressed, 1):
+                raise ArchiveLimitError(
+                    f"compression ratio over {s.max_compression_ratio}:1 "
+                    f"({total:,} bytes from {compressed:,}); possible archive bomb"
+                )
+
+
+def _zip_members(fileobj: BinaryIO, settings: Settings, expansion: Expansion) -> Iterator[Member]:
+    with zipfile.ZipFile(fileobj) as archive:
+        for info in archive.infolist():
+            if info.is_dir():
+                continue
+            mtime = _zip_time(info.date_time)
+            mode = info.external_attr >> 16
+            if stat.S_ISLNK(mode):
+                yield Member(info.filename, None, info.file_size, mtime, "symbolic link stored in archive; not followed")
+                continue
+            if info.flag_bits & 0x1:
+                yield Member(info.filename, None, info.file_size, mtime, "encrypted member; cannot be read")
+                continue
+            try:
+                raw = archive.open(info)
+            except (zipfile.BadZipFile, NotImplementedError, RuntimeError, OSError) as exc:
+                yield Member(info.filename, None, info.file_size, mtime, f"cannot open member: {exc}")
+                continue
+            with raw:
+                capped = _CappedReader(raw, settings, expansion, info.compress_size)  # type: ignore[arg-type]
+                yield Member(info.filename, io.BufferedReader(capped), info.file_size, mtime)
+
+
+def _zip_time(date_time: tuple[int, int, int, int, int, int]) -> float | None:
+    try:
+        return datetime(*date_time).timestamp()
+    except ValueError:
+        return None
+
+
+def _tar_members(
+    stream: BinaryIO, settings: Settings, expansion: Expansion, counter: _CountingReader | None
+) -> Iterator[Member]:
+    with tarfile.open(fileobj=stream, mode="r|") as archive:
+        for info in archive:
+            if info.isdir():
+                continue
+            if info.issym() or info.islnk():
+                yield Member(info.name, None, None, info.mtime, f"link in archive to {info.linkname!r}; not followed")
+                continue
+            if not info.isfile():
+                yield Member(info.name, None, None, info.mtime, "special file in archive (device or pipe); not read")
+                continue
+            extracted = archive.extractfile(info)
+            if extracted is None:
+                continue
+            capped = _CappedReader(extracted, settings, expansion, None, counter)  # type: ignore[arg-type]
+            yield Member(info.name, io.BufferedReader(capped), info.size, float(info.mtime))
+
+
+_DECOMPRESSORS = {
+    "application/gzip": gzip.GzipFile,
+    "application/x-bzip2": bz2.BZ2File,
+    "application/x-xz": lzma.LZMAFile,
+}
+
+
+def iter_members(
+    fileobj: BinaryIO, media_type: str, settings: Settings, expansion: Expansion, outer_name: str
+) -> Iterator[Member]:
+    """Members of a zip, tar, or compressed tar; a compressed single file is one member."""
+    if media_type == "application/zip":
+        yield from _zip_members(fileobj, settings, expansion)
+        return
+    if media_type == "application/x-tar":
+        yield from _tar_members(fileobj, settings, expansion, None)
+        return
+    counter = _CountingReader(fileobj)
+    decompressed = _DECOMPRESSORS[media_type](io.BufferedReader(counter))  # type: ignore[operator]
+    buffered = io.BufferedReader(decompressed, buffer_size=1 << 20)  # type: ignore[arg-type]
+    head = buffered.peek(_TAR_MAGIC_OFFSET + 5)[: _TAR_MAGIC_OFFSET + 5]
+    if head[_TAR_MAGIC_OFFSET:] == b"ustar":
+        yield from _tar_members(buffered, settings, expansion, counter)  # type: ignore[arg-type]
+        return
+    stem = posixpath.basename(outer_name)
+    for suffix in (".gz", ".tgz", ".bz2", ".xz"):
+        if stem.lower().endswith(suffix):
+            stem = stem[: -len(suffix)]
+            break
+    capped = _CappedReader(buffered, settings, expansion, None, counter)  # type: ignore[arg-type]
+    yield Member(stem or "content", io.BufferedReader(capped), None, None)

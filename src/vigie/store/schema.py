@@ -1,0 +1,129 @@
+"""The case schema as an ordered list of migrations; `PRAGMA user_version` records how many have run."""
+
+from __future__ import annotations
+
+MIGRATIONS: list[str] = [
+    # 1: the core case
+    """
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+
+    CREATE TABLE sources (
+        id INTEGER PRIMARY KEY,
+        given TEXT NOT NULL,
+        root TEXT NOT NULL UNIQUE,
+        kind TEXT NOT NULL,
+        added_at TEXT NOT NULL
+    );
+
+    CREATE TABLE scans (
+        id INTEGER PRIMARY KEY,
+        started_at TEXT NOT NULL,
+        finished_at TEXT,
+        status TEXT NOT NULL,
+        arguments TEXT NOT NULL,
+        counts TEXT
+    );
+
+    CREATE TABLE items (
+        id INTEGER PRIMARY KEY,
+        source_id INTEGER NOT NULL REFERENCES sources(id),
+        relpath TEXT NOT NULL,
+        scan_id INTEGER NOT NULL REFERENCES scans(id),
+        size INTEGER,
+        mtime REAL,
+        ctime REAL,
+        atime REAL,
+        md5 TEXT,
+        sha1 TEXT,
+        sha256 TEXT,
+        media_type TEXT,
+        width INTEGER,
+        height INTEGER,
+        exif TEXT,
+        pdq TEXT,
+        pdq_quality INTEGER,
+        pdq_variants BLOB,
+        stack_id INTEGER,
+        UNIQUE (source_id, relpath)
+    );
+    CREATE INDEX items_sha256 ON items(sha256);
+    CREATE INDEX items_md5 ON items(md5);
+    CREATE INDEX items_sha1 ON items(sha1);
+    CREATE INDEX items_stack ON items(stack_id);
+
+    CREATE TABLE item_errors (
+        id INTEGER PRIMARY KEY,
+        item_id INTEGER NOT NULL REFERENCES items(id),
+        stage TEXT NOT NULL,
+        message TEXT NOT NULL
+    );
+    CREATE INDEX item_errors_item ON item_errors(item_id);
+
+    CREATE TABLE hash_lists (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        format TEXT NOT NULL,
+        file_name TEXT NOT NULL,
+        file_sha256 TEXT NOT NULL,
+        imported_at TEXT NOT NULL,
+        entry_count INTEGER NOT NULL,
+        problems TEXT NOT NULL
+    );
+
+    CREATE TABLE list_entries (
+        id INTEGER PRIMARY KEY,
+        list_id INTEGER NOT NULL REFERENCES hash_lists(id),
+        line INTEGER,
+        md5 TEXT,
+        sha1 TEXT,
+        sha256 TEXT,
+        pdq TEXT,
+        pdq_quality INTEGER,
+        photodna TEXT,
+        category_scheme TEXT,
+        category TEXT,
+        label TEXT,
+        series TEXT,
+        victim_identified INTEGER,
+        extra TEXT
+    );
+    CREATE INDEX list_entries_md5 ON list_entries(md5) WHERE md5 IS NOT NULL;
+    CREATE INDEX list_entries_sha1 ON list_entries(sha1) WHERE sha1 IS NOT NULL;
+    CREATE INDEX list_entries_sha256 ON list_entries(sha256) WHERE sha256 IS NOT NULL;
+    CREATE INDEX list_entries_list ON list_entries(list_id);
+
+    CREATE TABLE matches (
+        id INTEGER PRIMARY KEY,
+        item_id INTEGER NOT NULL REFERENCES items(id),
+        entry_id INTEGER NOT NULL REFERENCES list_entries(id),
+        signal TEXT NOT NULL,
+        distance INTEGER NOT NULL,
+        variant TEXT,
+        UNIQUE (item_id, entry_id, signal)
+    );
+    CREATE INDEX matches_item ON matches(item_id);
+
+    CREATE TABLE stacks (
+        id INTEGER PRIMARY KEY,
+        representative_id INTEGER NOT NULL REFERENCES items(id),
+        size INTEGER NOT NULL,
+        exact_only INTEGER NOT NULL
+    );
+
+    CREATE TABLE audit_log (
+        seq INTEGER PRIMARY KEY,
+        at TEXT NOT NULL,
+        actor TEXT NOT NULL,
+        action TEXT NOT NULL,
+        details TEXT NOT NULL,
+        prev_hash TEXT NOT NULL,
+        hash TEXT NOT NULL
+    );
+    CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+        BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+    CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+        BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+    """,
+]
+
+SCHEMA_VERSION = len(MIGRATIONS)

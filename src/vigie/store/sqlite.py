@@ -1,0 +1,444 @@
+"""The case store as one SQLite file (WAL), which a user can open with any SQLite tool."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from vigie.analysis import ItemRecord
+from vigie.sources.base import join_path
+from vigie.store.base import AuditEntry, HashListRow, ListEntry, MatchRow, PdqRows, SourceRow
+from vigie.store.schema import MIGRATIONS, SCHEMA_VERSION
+
+CASE_DB_NAME = "case.sqlite"
+GENESIS_HASH = "0" * 64
+_EXACT_SIGNALS = ("md5", "sha1", "sha256")
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="microseconds")
+
+
+def audit_hash(prev_hash: str, seq: int, at: str, actor: str, action: str, details: dict[str, Any]) -> str:
+    body = json.dumps(
+        {"seq": seq, "at": at, "actor": actor, "action": action, "details": details},
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+    )
+    return hashlib.sha256(f"{prev_hash}\n{body}".encode()).hexdigest()
+
+
+class CaseNotFoundError(Exception):
+    pass
+
+
+class SqliteCaseStore:
+    def __init__(self, case_dir: Path, create: bool = True) -> None:
+        self.case_dir = Path(case_dir)
+        db_path = self.case_dir / CASE_DB_NAME
+        if not db_path.exists():
+            if not create:
+                raise CaseNotFoundError(f"no case at {self.case_dir} (expected {db_path})")
+            self.case_dir.mkdir(parents=True, exist_ok=True)
+        self.db = sqlite3.connect(db_path, timeout=60, isolation_level=None)
+        self.db.row_factory = sqlite3.Row
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=NORMAL")
+        self.db.execute("PRAGMA foreign_keys=ON")
+        self._migrate()
+
+    # --- plumbing -------------------------------------------------------------------------------
+
+    def _migrate(self) -> None:
+        version = self.db.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise RuntimeError(
+                f"case schema version {version} is newer than this Vigie supports ({SCHEMA_VERSION}); upgrade Vigie"
+            )
+        for number in range(version, SCHEMA_VERSION):
+            self.db.execute("BEGIN IMMEDIATE")
+            try:
+                for statement in _split_sql(MIGRATIONS[number]):
+                    self.db.execute(statement)
+                self.db.execute(f"PRAGMA user_version = {number + 1}")
+                self.db.execute("COMMIT")
+            except BaseException:
+                self.db.execute("ROLLBACK")
+                raise
+        if version == 0:
+            self.set_meta("created_at", now_iso())
+
+    def _transaction(self) -> _Transaction:
+        return _Transaction(self.db)
+
+    def close(self) -> None:
+        self.db.close()
+
+    # --- case -----------------------------------------------------------------------------------
+
+    def get_meta(self, key: str) -> str | None:
+        row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def set_meta(self, key: str, value: str) -> None:
+        self.db.execute("INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = ?",
+                        (key, value, value))
+
+    # --- evidence -------------------------------------------------------------------------------
+
+    def add_source(self, given: str, root: str, kind: str) -> int:
+        row = self.db.execute("SELECT id FROM sources WHERE root = ?", (root,)).fetchone()
+        if row:
+            return int(row[0])
+        cursor = self.db.execute(
+            "INSERT INTO sources(given, root, kind, added_at) VALUES (?, ?, ?, ?)", (given, root, kind, now_iso())
+        )
+        return int(cursor.lastrowid or 0)
+
+    def sources(self) -> list[SourceRow]:
+        rows = self.db.execute("SELECT id, given, root, kind FROM sources ORDER BY id")
+        return [SourceRow(r["id"], r["given"], r["root"], r["kind"]) for r in rows]
+
+    def finished_relpaths(self, source_id: int) -> set[str]:
+        # Members of an archive come back in one piece with their archive, so top-level paths suffice.
+        rows = self.db.execute("SELECT relpath FROM items WHERE source_id = ? AND relpath NOT LIKE '%!/%'",
+                               (source_id,))
+        return {r[0] for r in rows}
+
+    def begin_scan(self, arguments: dict[str, Any]) -> int:
+        cursor = self.db.execute(
+            "INSERT INTO scans(started_at, status, arguments) VALUES (?, 'running', ?)",
+            (now_iso(), json.dumps(arguments)),
+        )
+        return int(cursor.lastrowid or 0)
+
+    def finish_scan(self, scan_id: int, status: str, counts: dict[str, Any]) -> None:
+        self.db.execute("UPDATE scans SET finished_at = ?, status = ?, counts = ? WHERE id = ?",
+                        (now_iso(), status, json.dumps(counts), scan_id))
+
+    def add_items(self, source_id: int, scan_id: int, records: Sequence[ItemRecord]) -> list[int]:
+        ids: list[int] = []
+        with self._transaction():
+            for record in records:
+                cursor = self.db.execute(
+                    """INSERT OR IGNORE INTO items(source_id, relpath, scan_id, size, mtime, ctime, atime, md5, sha1,
+                           sha256, media_type, width, height, exif, pdq, pdq_quality, pdq_variants)
+                       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                    (
+                        source_id, record.relpath, scan_id, record.size, record.mtime, record.ctime, record.atime,
+                        record.md5, record.sha1, record.sha256, record.media_type, record.width, record.height,
+                        json.dumps(record.exif) if record.exif else None, record.pdq, record.pdq_quality,
+                        b"".join(bytes.fromhex(h) for h in record.pdq_variants) or None,
+                    ),
+                )
+                if cursor.rowcount == 0:
+                    continue
+                item_id = int(cursor.lastrowid or 0)
+                ids.append(item_id)
+                self.db.executemany(
+                    "INSERT INTO item_errors(item_id, stage, message) VALUES (?, ?, ?)",
+                    [(item_id, stage, message) for stage, message in record.errors],
+                )
+        return ids
+
+    def item_ids(self, scan_id: int | None = None) -> list[int]:
+        if scan_id is None:
+            return [r[0] for r in self.db.execute("SELECT id FROM items ORDER BY id")]
+        return [r[0] for r in self.db.execute("SELECT id FROM items WHERE scan_id = ? ORDER BY id", (scan_id,))]
+
+    def top_level_items(self) -> Iterator[tuple[SourceRow, str, str | None]]:
+        """(source, relpath, sha256) of every item that is a file of its own, for verification."""
+        sources = {s.id: s for s in self.sources()}
+        rows = self.db.execute(
+            "SELECT source_id, relpath, sha256 FROM items WHERE relpath NOT LIKE '%!/%' ORDER BY source_id, relpath"
+        )
+        for row in rows:
+            yield sources[row[0]], row[1], row[2]
+
+    def matched_image_locations(self) -> list[tuple[int, str, str]]:
+        """(item id, source root, relpath) of matched images, for report thumbnails."""
+        rows = self.db.execute(
+            """SELECT DISTINCT i.id, s.root, i.relpath FROM items i JOIN sources s ON s.id = i.source_id
+               JOIN matches m ON m.item_id = i.id WHERE i.media_type LIKE 'image/%' ORDER BY i.id"""
+        )
+        return [(r[0], r[1], r[2]) for r in rows]
+
+    def member_digests(self, source_id: int, relpath: str) -> dict[str, str | None]:
+        prefix = relpath + "!/"
+        rows = self.db.execute(
+            "SELECT relpath, sha256 FROM items WHERE source_id = ? AND substr(relpath, 1, ?) = ?",
+            (source_id, len(prefix), prefix),
+        )
+        return {r[0]: r[1] for r in rows}
+
+    # --- hash lists -----------------------------------------------------------------------------
+
+    def add_hash_list(
+        self, name: str, fmt: str, file_name: str, file_sha256: str, entries: Iterable[ListEntry], problems: list[str]
+    ) -> int:
+        with self._transaction():
+            cursor = self.db.execute(
+                """INSERT INTO hash_lists(name, format, file_name, file_sha256, imported_at, entry_count, problems)
+                   VALUES (?, ?, ?, ?, ?, 0, ?)""",
+                (name, fmt, file_name, file_sha256, now_iso(), json.dumps(problems)),
+            )
+            list_id = int(cursor.lastrowid or 0)
+            count = 0
+            batch: list[tuple[Any, ...]] = []
+            for entry in entries:
+                batch.append((
+                    list_id, entry.line, entry.md5, entry.sha1, entry.sha256, entry.pdq, entry.pdq_quality,
+                    entry.photodna, entry.category_scheme, entry.category, entry.label, entry.series,
+                    None if entry.victim_identified is None else int(entry.victim_identified),
+                    json.dumps(entry.extra, ensure_ascii=False) if entry.extra else None,
+                ))
+                if len(batch) >= 10_000:
+                    count += self._insert_entries(batch)
+            count += self._insert_entries(batch)
+            # problems may grow while entries are read (they are a generator's side effect)
+            self.db.execute("UPDATE hash_lists SET entry_count = ?, problems = ? WHERE id = ?",
+                            (count, json.dumps(problems), list_id))
+        return list_id
+
+    def _insert_entries(self, batch: list[tuple[Any, ...]]) -> int:
+        self.db.executemany(
+            """INSERT INTO list_entries(list_id, line, md5, sha1, sha256, pdq, pdq_quality, photodna,
+                   category_scheme, category, label, series, victim_identified, extra)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+            batch,
+        )
+        count = len(batch)
+        batch.clear()
+        return count
+
+    def hash_lists(self) -> list[HashListRow]:
+        rows = self.db.execute("SELECT * FROM hash_lists ORDER BY id")
+        return [
+            HashListRow(r["id"], r["name"], r["format"], r["file_name"], r["file_sha256"], r["imported_at"],
+                        r["entry_count"], json.loads(r["problems"]))
+            for r in rows
+        ]
+
+    def list_pdq(self, list_id: int, min_quality: int) -> PdqRows:
+        rows = self.db.execute(
+            """SELECT id, pdq FROM list_entries WHERE list_id = ? AND pdq IS NOT NULL
+                   AND (pdq_quality IS NULL OR pdq_quality >= ?) ORDER BY id""",
+            (list_id, min_quality),
+        ).fetchall()
+        return _pdq_rows(rows)
+
+    # --- matching and stacks --------------------------------------------------------------------
+
+    def item_pdq_variants(self, item_ids: Sequence[int] | None, min_quality: int) -> Iterator[tuple[int, bytes]]:
+        query = "SELECT id, pdq_variants FROM items WHERE pdq_variants IS NOT NULL AND pdq_quality >= ?"
+        if item_ids is None:
+            yield from ((r[0], r[1]) for r in self.db.execute(query + " ORDER BY id", (min_quality,)))
+            return
+        for start in range(0, len(item_ids), 500):
+            chunk = list(item_ids[start : start + 500])
+            marks = ",".join("?" * len(chunk))
+            rows = self.db.execute(f"{query} AND id IN ({marks}) ORDER BY id", (min_quality, *chunk))
+            yield from ((r[0], r[1]) for r in rows)
+
+    def item_pdq(self, min_quality: int) -> PdqRows:
+        rows = self.db.execute(
+            "SELECT id, pdq FROM items WHERE pdq IS NOT NULL AND pdq_quality >= ? ORDER BY id", (min_quality,)
+        ).fetchall()
+        return _pdq_rows(rows)
+
+    def match_exact(self, item_ids: Sequence[int] | None = None, list_id: int | None = None) -> int:
+        before = self.db.total_changes
+        with self._transaction():
+            if item_ids is not None:
+                self.db.execute("CREATE TEMP TABLE IF NOT EXISTS match_scope(id INTEGER PRIMARY KEY)")
+                self.db.execute("DELETE FROM match_scope")
+                self.db.executemany("INSERT INTO match_scope(id) VALUES (?)", ((i,) for i in item_ids))
+            for signal in _EXACT_SIGNALS:
+                conditions = [f"i.{signal} IS NOT NULL"]
+                params: list[Any] = []
+                if item_ids is not None:
+                    conditions.append("i.id IN (SELECT id FROM match_scope)")
+                if list_id is not None:
+                    conditions.append("e.list_id = ?")
+                    params.append(list_id)
+                self.db.execute(
+                    f"""INSERT OR IGNORE INTO matches(item_id, entry_id, signal, distance)
+                        SELECT i.id, e.id, '{signal}', 0 FROM items i JOIN list_entries e ON e.{signal} = i.{signal}
+                        WHERE {" AND ".join(conditions)}""",
+                    params,
+                )
+        return self.db.total_changes - before
+
+    def add_matches(self, matches: Iterable[MatchRow]) -> int:
+        before = self.db.total_changes
+        with self._transaction():
+            self.db.executemany(
+                "INSERT OR IGNORE INTO matches(item_id, entry_id, signal, distance, variant) VALUES (?, ?, ?, ?, ?)",
+                ((m.item_id, m.entry_id, m.signal, m.distance, m.variant) for m in matches),
+            )
+        return self.db.total_changes - before
+
+    def exact_duplicate_groups(self) -> list[list[int]]:
+        rows = self.db.execute(
+            """SELECT group_concat(id) FROM items WHERE sha256 IS NOT NULL AND size > 0
+               GROUP BY sha256 HAVING count(*) > 1"""
+        )
+        return [[int(x) for x in r[0].split(",")] for r in rows]
+
+    def stack_facts(self) -> dict[int, tuple[int, int, str | None]]:
+        """item id -> (pixels, size, sha256): what picks a stack's best copy."""
+        rows = self.db.execute("SELECT id, coalesce(width * height, 0), coalesce(size, 0), sha256 FROM items")
+        return {r[0]: (r[1], r[2], r[3]) for r in rows}
+
+    def replace_stacks(self, stacks: Sequence[tuple[int, list[int], bool]]) -> None:
+        with self._transaction():
+            self.db.execute("UPDATE items SET stack_id = NULL WHERE stack_id IS NOT NULL")
+            self.db.execute("DELETE FROM stacks")
+            for representative, members, exact_only in stacks:
+                cursor = self.db.execute(
+                    "INSERT INTO stacks(representative_id, size, exact_only) VALUES (?, ?, ?)",
+                    (representative, len(members), int(exact_only)),
+                )
+                stack_id = cursor.lastrowid
+                self.db.executemany("UPDATE items SET stack_id = ? WHERE id = ?", ((stack_id, m) for m in members))
+
+    # --- reports --------------------------------------------------------------------------------
+
+    def iter_report_items(self) -> Iterator[dict[str, Any]]:
+        sources = {s.id: s for s in self.sources()}
+        errors: dict[int, list[dict[str, str]]] = {}
+        for row in self.db.execute("SELECT item_id, stage, message FROM item_errors ORDER BY id"):
+            errors.setdefault(row[0], []).append({"stage": row[1], "message": row[2]})
+        matches: dict[int, list[dict[str, Any]]] = {}
+        for row in self.db.execute(
+            """SELECT m.item_id, l.name, m.signal, m.distance, m.variant, e.category_scheme, e.category, e.label,
+                      e.series, e.id FROM matches m JOIN list_entries e ON e.id = m.entry_id
+                      JOIN hash_lists l ON l.id = e.list_id ORDER BY m.item_id, m.distance, l.name"""
+        ):
+            matches.setdefault(row[0], []).append({
+                "list": row[1], "signal": row[2], "distance": row[3], "variant": row[4],
+                "category_scheme": row[5], "category": row[6], "label": row[7], "series": row[8],
+                "entry_id": row[9],
+            })
+        stacks = {r[0]: (r[1], r[2]) for r in self.db.execute("SELECT id, representative_id, size FROM stacks")}
+        for row in self.db.execute("SELECT * FROM items ORDER BY source_id, relpath"):
+            source = sources[row["source_id"]]
+            stack = stacks.get(row["stack_id"])
+            yield {
+                "id": row["id"],
+                "path": join_path(source.given, row["relpath"]),
+                "source": source.given,
+                "relpath": row["relpath"],
+                "size": row["size"],
+                "mtime": _iso(row["mtime"]),
+                "ctime": _iso(row["ctime"]),
+                "atime": _iso(row["atime"]),
+                "md5": row["md5"],
+                "sha1": row["sha1"],
+                "sha256": row["sha256"],
+                "media_type": row["media_type"],
+                "width": row["width"],
+                "height": row["height"],
+                "exif": json.loads(row["exif"]) if row["exif"] else {},
+                "pdq": row["pdq"],
+                "pdq_quality": row["pdq_quality"],
+                "stack": None if stack is None else {
+                    "id": row["stack_id"], "size": stack[1], "representative": stack[0] == row["id"]
+                },
+                "matches": matches.get(row["id"], []),
+                "errors": errors.get(row["id"], []),
+            }
+
+    def summary(self) -> dict[str, Any]:
+        one = self.db.execute
+        return {
+            "items": one("SELECT count(*) FROM items").fetchone()[0],
+            "images": one("SELECT count(*) FROM items WHERE media_type LIKE 'image/%'").fetchone()[0],
+            "videos": one("SELECT count(*) FROM items WHERE media_type LIKE 'video/%'").fetchone()[0],
+            "archives_members": one("SELECT count(*) FROM items WHERE relpath LIKE '%!/%'").fetchone()[0],
+            "items_with_errors": one("SELECT count(DISTINCT item_id) FROM item_errors").fetchone()[0],
+            "matched_items": one("SELECT count(DISTINCT item_id) FROM matches").fetchone()[0],
+            "exact_matched_items": one(
+                "SELECT count(DISTINCT item_id) FROM matches WHERE signal != 'pdq'").fetchone()[0],
+            "near_matched_items": one(
+                """SELECT count(DISTINCT item_id) FROM matches WHERE signal = 'pdq' AND item_id NOT IN
+                   (SELECT item_id FROM matches WHERE signal != 'pdq')""").fetchone()[0],
+            "stacks": one("SELECT count(*) FROM stacks").fetchone()[0],
+            "items_in_stacks": one("SELECT count(*) FROM items WHERE stack_id IS NOT NULL").fetchone()[0],
+            "hash_lists": one("SELECT count(*) FROM hash_lists").fetchone()[0],
+            "list_entries": one("SELECT count(*) FROM list_entries").fetchone()[0],
+        }
+
+    # --- audit log ------------------------------------------------------------------------------
+
+    def append_audit(self, actor: str, action: str, details: dict[str, Any]) -> AuditEntry:
+        with self._transaction():
+            last = self.db.execute("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1").fetchone()
+            seq, prev = (1, GENESIS_HASH) if last is None else (last[0] + 1, last[1])
+            at = now_iso()
+            digest = audit_hash(prev, seq, at, actor, action, details)
+            self.db.execute(
+                "INSERT INTO audit_log(seq, at, actor, action, details, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (seq, at, actor, action, json.dumps(details, sort_keys=True, ensure_ascii=False), prev, digest),
+            )
+            self.set_meta("audit_head", f"{seq}:{digest}")
+        return AuditEntry(seq, at, actor, action, details, prev, digest)
+
+    def audit_entries(self) -> Iterator[AuditEntry]:
+        for r in self.db.execute("SELECT * FROM audit_log ORDER BY seq"):
+            yield AuditEntry(r["seq"], r["at"], r["actor"], r["action"], json.loads(r["details"]), r["prev_hash"],
+                             r["hash"])
+
+
+class _Transaction:
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self.db = db
+        self.outer = False
+
+    def __enter__(self) -> None:
+        self.outer = not self.db.in_transaction
+        if self.outer:
+            self.db.execute("BEGIN IMMEDIATE")
+
+    def __exit__(self, exc_type: object, *_: object) -> None:
+        if not self.outer:
+            return
+        self.db.execute("ROLLBACK" if exc_type else "COMMIT")
+
+
+def _pdq_rows(rows: list[Any]) -> PdqRows:
+    ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+    hashes = np.frombuffer(b"".join(bytes.fromhex(r[1]) for r in rows), dtype=np.uint8).reshape(-1, 32)
+    return PdqRows(ids=ids, hashes=hashes)
+
+
+def _iso(timestamp: float | None) -> str | None:
+    if timestamp is None:
+        return None
+    return datetime.fromtimestamp(timestamp, UTC).isoformat()
+
+
+def _split_sql(script: str) -> list[str]:
+    """Statements of a migration; triggers keep their inner semicolons."""
+    statements, current = [], []
+    for line in script.strip().splitlines():
+        current.append(line)
+        joined = "\n".join(current).strip()
+        if joined.endswith(";") and (not joined.upper().startswith("CREATE TRIGGER") or joined.endswith("END;")):
+            statements.append(joined)
+            current = []
+    if "\n".join(current).strip():
+        statements.append("\n".join(current).strip())
+    return statements
+
+
+def open_case(case_dir: Path | str, create: bool = False) -> SqliteCaseStore:
+    return SqliteCaseStore(Path(case_dir), create=create)
