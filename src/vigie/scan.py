@@ -60,7 +60,12 @@ def analyse_batch(root: str, entries: list[Entry], settings: Settings) -> list[I
     source = open_source(root)
     records: list[ItemRecord] = []
     for entry in entries:
-        records.extend(analyse_entry(entry, lambda e=entry: source.open(e.relpath), settings))
+        try:
+            records.extend(analyse_entry(entry, lambda e=entry: source.open(e.relpath), settings))
+        except Exception as exc:  # a defect of ours must cost one file, never the scan
+            failed = ItemRecord(relpath=entry.relpath, size=entry.size, mtime=entry.mtime)
+            failed.add_error("internal", f"analysis failed ({type(exc).__name__}: {exc}); please report this")
+            records.append(failed)
     return records
 
 
@@ -151,7 +156,9 @@ def run_scan(
     return result
 
 
-def _analyse_all(plans: list[tuple[int, str, list[Entry], list[Entry]]], settings: Settings, store_records: Any) -> None:
+def _analyse_all(
+    plans: list[tuple[int, str, list[Entry], list[Entry]]], settings: Settings, store_records: Any
+) -> None:
     work = [(source_id, root, batch) for source_id, root, readable, _ in plans for batch in _batches(readable)]
     if settings.workers <= 1 or len(work) <= 1:
         for source_id, root, batch in work:

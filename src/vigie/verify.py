@@ -37,7 +37,9 @@ def _sha256(root: str, relpath: str) -> tuple[str | None, str]:
         return None, f"unreadable: {exc.strerror or exc}"
 
 
-def verify_case(store: SqliteCaseStore, workers: int, progress: Callable[[], None] | None = None) -> list[VerifyFinding]:
+def verify_case(
+    store: SqliteCaseStore, workers: int, progress: Callable[[], None] | None = None
+) -> list[VerifyFinding]:
     items = list(store.top_level_items())
     findings = []
 

@@ -41,9 +41,9 @@ def load_list_segments(store: SqliteCaseStore, settings: Settings, rebuild: bool
     segments: dict[int, PdqSegment] = {}
     for hash_list in store.hash_lists():
         folder = segment_dir(store.case_dir, hash_list.id)
-        if rebuild or not (folder / "segment.json").exists():
-            if build_list_segment(store, hash_list.id, settings) == 0:
-                continue
+        needs_build = rebuild or not (folder / "segment.json").exists()
+        if needs_build and build_list_segment(store, hash_list.id, settings) == 0:
+            continue
         try:
             segments[hash_list.id] = PdqSegment.load(folder)[0]
         except (OSError, ValueError):

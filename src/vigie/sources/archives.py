@@ -10,7 +10,7 @@ import posixpath
 import stat
 import tarfile
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import BinaryIO
@@ -126,7 +126,7 @@ def _zip_members(fileobj: BinaryIO, settings: Settings, expansion: Expansion) ->
             mtime = _zip_time(info.date_time)
             mode = info.external_attr >> 16
             if stat.S_ISLNK(mode):
-                yield Member(info.filename, None, info.file_size, mtime, "symbolic link stored in archive; not followed")
+                yield Member(info.filename, None, info.file_size, mtime, "symbolic link in archive; not followed")
                 continue
             if info.flag_bits & 0x1:
                 yield Member(info.filename, None, info.file_size, mtime, "encrypted member; cannot be read")
@@ -168,10 +168,10 @@ def _tar_members(
             yield Member(info.name, io.BufferedReader(capped), info.size, float(info.mtime))
 
 
-_DECOMPRESSORS = {
-    "application/gzip": gzip.GzipFile,
-    "application/x-bzip2": bz2.BZ2File,
-    "application/x-xz": lzma.LZMAFile,
+_DECOMPRESSORS: dict[str, Callable[[BinaryIO], BinaryIO]] = {
+    "application/gzip": lambda raw: gzip.GzipFile(fileobj=raw, mode="rb"),  # type: ignore[dict-item]
+    "application/x-bzip2": lambda raw: bz2.BZ2File(raw),  # type: ignore[dict-item]
+    "application/x-xz": lambda raw: lzma.LZMAFile(raw),  # type: ignore[dict-item]
 }
 
 
@@ -186,7 +186,7 @@ def iter_members(
         yield from _tar_members(fileobj, settings, expansion, None)
         return
     counter = _CountingReader(fileobj)
-    decompressed = _DECOMPRESSORS[media_type](io.BufferedReader(counter))  # type: ignore[operator]
+    decompressed = _DECOMPRESSORS[media_type](io.BufferedReader(counter))
     buffered = io.BufferedReader(decompressed, buffer_size=1 << 20)  # type: ignore[arg-type]
     head = buffered.peek(_TAR_MAGIC_OFFSET + 5)[: _TAR_MAGIC_OFFSET + 5]
     if head[_TAR_MAGIC_OFFSET:] == b"ustar":

@@ -1,0 +1,37 @@
+# Two commands set everything up on a fresh machine:
+#   make demo   create .venv, install Vigie, build and scan the demo seizure, write its HTML report
+#   make test   install the development extras and run the whole test suite
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: demo test lint bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV) || { sh scripts/install-debian-packages.sh && $(PYTHON) -m venv $(VENV); }
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: $(BIN)/python pyproject.toml
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-dev: $(VENV)/.installed
+	$(BIN)/pip install --quiet -e '.[dev]'
+	@# Meta's reference PDQ compiles from source; without a compiler the compatibility tests skip.
+	$(BIN)/pip install --quiet -e '.[reference]' || echo "note: reference PDQ (pdqhash) not installed; its tests will skip"
+	touch $@
+
+demo: $(VENV)/.installed
+	$(BIN)/vigie demo --dir vigie-demo
+
+test: $(VENV)/.installed-dev
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/python -m pytest -q
+
+bench: $(VENV)/.installed-dev
+	$(BIN)/pip install --quiet -e '.[bench]'
+	$(BIN)/python benchmarks/bench_scan.py
+	$(BIN)/python benchmarks/bench_index.py
+
+clean:
+	rm -rf $(VENV) vigie-demo .pytest_cache .ruff_cache

@@ -1,0 +1,87 @@
+from __future__ import annotations
+
+import statistics
+
+import numpy as np
+import pytest
+from PIL import Image, ImageOps
+
+from conftest import jpeg_bytes, shared_data
+from vigie.demo import draw_picture
+from vigie.signals.image import analyse_image
+from vigie.signals.pdq import DIHEDRAL_NAMES, VARIANT_NAMES, hamming, pdq_from_image
+
+
+def reference_pdq(image: Image.Image) -> tuple[str, int]:
+    pdqhash = pytest.importorskip("pdqhash", reason="Meta's reference PDQ (extra 'reference') is not installed")
+    bits, quality = pdqhash.compute(np.asarray(image.convert("RGB")))
+    return "%064x" % int("".join(str(b) for b in bits), 2), int(quality)
+
+
+def test_hash_is_bit_identical_to_the_reference_on_drawn_pictures() -> None:
+    for seed in range(5):
+        image = draw_picture(seed, (500, 375))
+        reference, quality = reference_pdq(image)
+        ours = pdq_from_image(image)
+        assert ours.hash == reference
+        assert ours.quality == quality
+
+
+def test_scan_decoding_stays_within_reference_bounds_on_camera_photos() -> None:
+    folder = shared_data("photos")
+    distances = []
+    for path in sorted(folder.glob("*/*"))[::2]:
+        image = Image.open(path)
+        reference, quality = reference_pdq(image)
+        if quality < 80:
+            continue
+        ours = analyse_image(path.read_bytes(), 200_000_000, 512).pdq
+        assert ours is not None
+        distances.append(hamming(reference, ours.hash))
+    assert distances
+    assert max(distances) <= 10
+    assert statistics.median(distances) <= 2
+
+
+def test_dihedral_variants_match_transformed_copies(picture: Image.Image) -> None:
+    result = pdq_from_image(picture)
+    transforms = {
+        "mirror-left-right": Image.Transpose.FLIP_LEFT_RIGHT,
+        "mirror-top-bottom": Image.Transpose.FLIP_TOP_BOTTOM,
+        "rotate-180": Image.Transpose.ROTATE_180,
+        "transpose": Image.Transpose.TRANSPOSE,
+        "rotate-90-clockwise": Image.Transpose.ROTATE_270,
+        "rotate-90-counterclockwise": Image.Transpose.ROTATE_90,
+        "transverse": Image.Transpose.TRANSVERSE,
+    }
+    for name, transform in transforms.items():
+        copy = pdq_from_image(picture.transpose(transform)).hash
+        distances = [hamming(copy, v) for v in result.variants[: len(DIHEDRAL_NAMES)]]
+        assert distances.index(min(distances)) == DIHEDRAL_NAMES.index(name)
+        assert min(distances) <= 31
+
+
+def test_uncrop_variants_bring_a_cropped_copy_within_threshold(picture: Image.Image) -> None:
+    original = pdq_from_image(picture)
+    width, height = picture.size
+    cropped = pdq_from_image(picture.crop((16, 12, width - 16, height - 12)))  # 2.5% off every side
+    best = min(range(len(VARIANT_NAMES)), key=lambda i: hamming(original.hash, cropped.variants[i]))
+    assert hamming(original.hash, cropped.variants[best]) <= 31
+    assert VARIANT_NAMES[best].startswith("uncropped")
+
+
+def test_flat_image_has_low_quality() -> None:
+    flat = Image.new("RGB", (300, 200), (120, 120, 120))
+    assert pdq_from_image(flat).quality < 50
+    assert pdq_from_image(draw_picture(3, (300, 200))).quality >= 80
+
+
+def test_reencoded_and_resized_copies_stay_close(picture: Image.Image) -> None:
+    original = pdq_from_image(picture).hash
+    reencoded = analyse_image(jpeg_bytes(picture, 40), 10**9, 512).pdq
+    resized = pdq_from_image(picture.resize((200, 150)))
+    grey = pdq_from_image(ImageOps.grayscale(picture))
+    assert reencoded is not None
+    assert hamming(original, reencoded.hash) <= 16
+    assert hamming(original, resized.hash) <= 16
+    assert hamming(original, grey.hash) <= 16

@@ -1,0 +1,73 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from vigie.matching.pdq_index import BRUTE_FORCE_BELOW, PdqSegment, brute_force
+
+
+def _with_flips(rng: np.random.Generator, hashes: np.ndarray, flips: int) -> np.ndarray:
+    bits = np.unpackbits(hashes)
+    positions = rng.choice(256, size=flips, replace=False)
+    bits[positions] ^= 1
+    return np.packbits(bits)
+
+
+@pytest.fixture(scope="module")
+def corpus() -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(7)
+    n = BRUTE_FORCE_BELOW * 3
+    return np.arange(n, dtype=np.int64) * 10, rng.integers(0, 256, size=(n, 32), dtype=np.uint8)
+
+
+def _as_set(hits: list) -> set[tuple[int, int, int]]:  # type: ignore[type-arg]
+    return {(h.row, h.id, h.distance) for h in hits}
+
+
+@pytest.mark.parametrize("threshold", [0, 10, 31, 40])
+def test_index_is_exact_against_brute_force(corpus: tuple[np.ndarray, np.ndarray], threshold: int) -> None:
+    ids, hashes = corpus
+    segment = PdqSegment.build(ids, hashes)
+    assert segment.widths, "large segments use the multi-index"
+    rng = np.random.default_rng(threshold)
+    for distance in range(0, 48, 3):
+        row = int(rng.integers(len(ids)))
+        query = _with_flips(rng, hashes[row], distance)[np.newaxis, :]
+        found = segment.query(query, threshold)
+        assert _as_set(found) == _as_set(brute_force(ids, hashes, query, threshold))
+        assert (row in {h.row for h in found}) == (distance <= threshold)
+
+
+def test_several_query_variants_report_the_best(corpus: tuple[np.ndarray, np.ndarray]) -> None:
+    ids, hashes = corpus
+    segment = PdqSegment.build(ids, hashes)
+    rng = np.random.default_rng(3)
+    far = _with_flips(rng, hashes[5], 30)
+    near = _with_flips(rng, hashes[5], 4)
+    hits = segment.query(np.stack([far, near]), 31)
+    mine = [h for h in hits if h.row == 5]
+    assert len(mine) == 1 and mine[0].distance == 4 and mine[0].variant == 1 and mine[0].id == 50
+
+
+def test_saved_segment_is_memory_mapped_and_answers_the_same(
+    tmp_path: Path, corpus: tuple[np.ndarray, np.ndarray]
+) -> None:
+    ids, hashes = corpus
+    built = PdqSegment.build(ids, hashes)
+    built.save(tmp_path / "seg", {"list_id": 1})
+    loaded, info = PdqSegment.load(tmp_path / "seg")
+    assert info["list_id"] == 1
+    assert isinstance(loaded.order, np.memmap)
+    assert not any(p.suffix == ".pkl" for p in (tmp_path / "seg").iterdir())
+    query = _with_flips(np.random.default_rng(1), hashes[77], 12)[np.newaxis, :]
+    assert _as_set(loaded.query(query, 31)) == _as_set(built.query(query, 31))
+
+
+def test_small_segments_use_brute_force() -> None:
+    rng = np.random.default_rng(0)
+    hashes = rng.integers(0, 256, size=(50, 32), dtype=np.uint8)
+    segment = PdqSegment.build(np.arange(50), hashes)
+    assert segment.widths == ()
+    assert [h.row for h in segment.query(hashes[3:4], 0)] == [3]

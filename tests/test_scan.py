@@ -1,0 +1,202 @@
+from __future__ import annotations
+
+import io
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tarfile
+import time
+import zipfile
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from PIL import Image
+
+from conftest import jpeg_bytes
+from vigie.cli import main
+from vigie.config import MiB, Settings
+from vigie.demo import draw_picture
+from vigie.exports.report import render
+from vigie.scan import run_scan
+from vigie.store.sqlite import open_case
+
+
+def _report(case: Path) -> dict:  # type: ignore[type-arg]
+    store = open_case(case)
+    try:
+        return json.loads(render(store, "json"))
+    finally:
+        store.close()
+
+
+def _by_path(report: dict, root: Path) -> dict[str, dict]:  # type: ignore[type-arg]
+    return {item["path"].removeprefix(str(root) + "/"): item for item in report["items"]}
+
+
+def _errors(item: dict) -> str:  # type: ignore[type-arg]
+    return " ".join(e["message"] for e in item["errors"])
+
+
+@pytest.fixture
+def hostile(tmp_path: Path) -> Path:
+    """A folder of everything that goes wrong in real seizures."""
+    root = tmp_path / "evidence"
+    root.mkdir()
+    good = jpeg_bytes(draw_picture(1, (320, 240)))
+    (root / "good.jpg").write_bytes(good)
+    (root / "truncated.jpg").write_bytes(good[: len(good) // 2])
+    (root / "empty.png").write_bytes(b"")
+    (root / "garbage.jpg").write_bytes(b"\xff\xd8\xff" + os.urandom(300))
+    bomb = io.BytesIO()
+    Image.new("L", (12_000, 12_000)).save(bomb, "PNG")  # 144 MP of zeros, a few KB on disk
+    (root / "pixel-bomb.png").write_bytes(bomb.getvalue())
+    with zipfile.ZipFile(root / "zip-bomb.zip", "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("zeros.bin", b"\0" * (40 * MiB))
+        archive.writestr("ok.jpg", good)
+    with zipfile.ZipFile(root / "traversal.zip", "w") as archive:
+        archive.writestr("../../etc/evil.jpg", good)
+        archive.writestr("/abs/path.jpg", good)
+    inner = io.BytesIO()
+    with tarfile.open(fileobj=inner, mode="w:gz") as tar:
+        info = tarfile.TarInfo("deep/photo.jpg")
+        info.size = len(good)
+        tar.addfile(info, io.BytesIO(good))
+    with zipfile.ZipFile(root / "nested.zip", "w") as archive:
+        archive.writestr("inner.tar.gz", inner.getvalue())
+    (root / "corrupt.zip").write_bytes(b"PK\x03\x04" + os.urandom(200))
+    (root / "loop-a").symlink_to(root / "loop-b")
+    (root / "loop-b").symlink_to(root / "loop-a")
+    (root / "subdir").mkdir()
+    (root / "subdir" / "up").symlink_to(root)
+    os.mkfifo(root / "pipe")
+    return root
+
+
+def test_hostile_input_is_recorded_and_the_scan_finishes(tmp_path: Path, hostile: Path) -> None:
+    case = tmp_path / "case"
+    settings_file = case / "vigie.toml"
+    case.mkdir()
+    settings_file.write_text("max_image_pixels = 100_000_000\nratio_floor_bytes = 1_048_576\n")
+    result = CliRunner().invoke(main, ["scan", str(hostile), "--case", str(case), "--workers", "2"])
+    assert result.exit_code == 0, result.output
+    items = _by_path(_report(case), hostile)
+    listed = {p.name for p in hostile.iterdir()} - {"subdir"} | {"subdir/up"}
+    top_level = {p for p in items if "!/" not in p}
+    assert top_level == listed, "every input file appears in the report"
+    assert items["good.jpg"]["pdq"] and not items["good.jpg"]["errors"]
+    assert "truncated" in _errors(items["truncated.jpg"])
+    assert items["truncated.jpg"]["sha256"], "unreadable images are still hashed"
+    assert "empty file" in _errors(items["empty.png"])
+    assert "corrupt" in _errors(items["garbage.jpg"])
+    assert "decompression bomb" in _errors(items["pixel-bomb.png"])
+    assert "compression ratio" in _errors(items["zip-bomb.zip!/zeros.bin"])
+    assert items["zip-bomb.zip!/ok.jpg"]["pdq"], "a zip keeps going past a bomb member"
+    assert "path traversal" in _errors(items["traversal.zip!/../../etc/evil.jpg"])
+    assert "absolute member name" in _errors(items["traversal.zip!//abs/path.jpg"])
+    assert items["nested.zip!/inner.tar.gz!/deep/photo.jpg"]["sha256"] == items["good.jpg"]["sha256"]
+    assert "corrupt or unreadable archive" in _errors(items["corrupt.zip"])
+    assert "symbolic link" in _errors(items["loop-a"])
+    assert "not followed" in _errors(items["subdir/up"])
+    assert "not a regular file" in _errors(items["pipe"])
+
+
+def test_evidence_is_not_modified(tmp_path: Path, hostile: Path) -> None:
+    def snapshot() -> dict[str, tuple[int, float]]:
+        return {str(p): (p.lstat().st_size, p.lstat().st_mtime) for p in hostile.rglob("*")}
+
+    before = snapshot()
+    run_scan(open_case(tmp_path / "case", create=True), [str(hostile)], Settings(workers=1))
+    assert snapshot() == before
+
+
+def test_rescan_skips_finished_items(tmp_path: Path) -> None:
+    evidence = tmp_path / "ev"
+    evidence.mkdir()
+    for seed in range(3):
+        (evidence / f"{seed}.jpg").write_bytes(jpeg_bytes(draw_picture(seed, (200, 150))))
+    store = open_case(tmp_path / "case", create=True)
+    first = run_scan(store, [str(evidence)], Settings(workers=1))
+    (evidence / "new.jpg").write_bytes(jpeg_bytes(draw_picture(9, (200, 150))))
+    second = run_scan(store, [str(evidence)], Settings(workers=1))
+    assert (first.items_added, second.items_added, second.files_skipped) == (3, 1, 3)
+
+
+def test_kill_minus_nine_loses_no_finished_item(tmp_path: Path) -> None:
+    evidence = tmp_path / "ev"
+    evidence.mkdir()
+    data = [jpeg_bytes(draw_picture(seed, (1600, 1200))) for seed in range(4)]
+    for index in range(400):
+        (evidence / f"{index:04d}.jpg").write_bytes(data[index % 4] + index.to_bytes(4, "big"))
+    case = tmp_path / "case"
+    command = [sys.executable, "-m", "vigie.cli", "scan", str(evidence), "--case", str(case), "--workers", "2"]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    stored = 0
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and stored < 40:
+        time.sleep(0.2)
+        if (case / "case.sqlite").exists():
+            try:
+                store = open_case(case)
+                stored = len(store.item_ids())
+                store.close()
+            except Exception:
+                continue
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    assert 0 < stored < 400, "the scan was killed part-way"
+    store = open_case(case)
+    survived = len(store.item_ids())
+    store.close()
+    assert survived >= stored
+    resumed = subprocess.run(command, capture_output=True, text=True)
+    assert resumed.returncode == 0, resumed.stderr
+    report = _report(case)
+    paths = [i["path"] for i in report["items"]]
+    assert len(paths) == len(set(paths)) == 400
+    assert all(i["pdq"] for i in report["items"])
+
+
+def test_single_files_and_archives_given_directly(tmp_path: Path) -> None:
+    good = jpeg_bytes(draw_picture(2, (300, 200)))
+    image = tmp_path / "photo.jpg"
+    image.write_bytes(good)
+    archive = tmp_path / "backup.zip"
+    with zipfile.ZipFile(archive, "w") as zipped:
+        zipped.writestr("DCIM/1.jpg", good)
+    tarball = tmp_path / "backup.tar.xz"
+    with tarfile.open(tarball, "w:xz") as tar:
+        tar.add(image, arcname="x/2.jpg")
+    case = tmp_path / "case"
+    result = CliRunner().invoke(main, ["scan", str(image), str(archive), str(tarball), "--case", str(case)])
+    assert result.exit_code == 0, result.output
+    paths = {i["path"] for i in _report(case)["items"]}
+    assert {f"{archive}!/DCIM/1.jpg", f"{tarball}!/x/2.jpg", str(image)} <= paths
+
+
+def test_missing_evidence_path_fails_the_scan(tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["scan", str(tmp_path / "nope"), "--case", str(tmp_path / "case")])
+    assert result.exit_code == 1
+    assert "does not exist" in result.output
+
+
+def test_stacks_group_duplicates_and_altered_copies(tmp_path: Path) -> None:
+    evidence = tmp_path / "ev"
+    evidence.mkdir()
+    base = draw_picture(4, (640, 480))
+    (evidence / "a.jpg").write_bytes(jpeg_bytes(base))
+    shutil.copy(evidence / "a.jpg", evidence / "a-copy.jpg")
+    (evidence / "a-mirror.jpg").write_bytes(jpeg_bytes(base.transpose(Image.Transpose.FLIP_LEFT_RIGHT), 70))
+    (evidence / "a-small.jpg").write_bytes(jpeg_bytes(base.resize((320, 240))))
+    (evidence / "other.jpg").write_bytes(jpeg_bytes(draw_picture(5, (640, 480))))
+    store = open_case(tmp_path / "case", create=True)
+    result = run_scan(store, [str(evidence)], Settings(workers=1))
+    assert result.stacks == 1
+    items = _by_path(_report(tmp_path / "case"), evidence)
+    stack_ids = {items[n]["stack"]["id"] for n in ("a.jpg", "a-copy.jpg", "a-mirror.jpg", "a-small.jpg")}
+    assert len(stack_ids) == 1 and items["other.jpg"]["stack"] is None
+    representatives = [n for n, i in items.items() if i["stack"] and i["stack"]["representative"]]
+    assert len(representatives) == 1 and representatives[0] in ("a.jpg", "a-copy.jpg")
