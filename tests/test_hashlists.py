@@ -23,7 +23,7 @@ def test_plain_text_tells_hashes_apart_and_reports_bad_lines(tmp_path: Path) -> 
     listing.write_text(f"# partner list\n{MD5}\n{SHA1.upper()}\n\nnot-a-hash\n{pdq_hash(1)}\n{pdq_hash(2)} 87\n")
     parsed = read_hash_list(listing)
     assert parsed.format == "text"
-    kinds = [(e.line, e.md5 and "md5" or e.sha1 and "sha1" or e.pdq and "pdq") for e in parsed.entries]
+    kinds = [(e.line, (e.md5 and "md5") or (e.sha1 and "sha1") or (e.pdq and "pdq")) for e in parsed.entries]
     assert kinds == [(2, "md5"), (3, "sha1"), (6, "pdq"), (7, "pdq")]
     assert parsed.entries[1].sha1 == SHA1
     assert parsed.entries[3].pdq_quality == 87

@@ -4,9 +4,9 @@ import statistics
 
 import numpy as np
 import pytest
+from conftest import jpeg_bytes, shared_data
 from PIL import Image, ImageOps
 
-from conftest import jpeg_bytes, shared_data
 from vigie.demo import draw_picture
 from vigie.signals.image import analyse_image
 from vigie.signals.pdq import DIHEDRAL_NAMES, VARIANT_NAMES, hamming, pdq_from_image
@@ -15,7 +15,7 @@ from vigie.signals.pdq import DIHEDRAL_NAMES, VARIANT_NAMES, hamming, pdq_from_i
 def reference_pdq(image: Image.Image) -> tuple[str, int]:
     pdqhash = pytest.importorskip("pdqhash", reason="Meta's reference PDQ (extra 'reference') is not installed")
     bits, quality = pdqhash.compute(np.asarray(image.convert("RGB")))
-    return "%064x" % int("".join(str(b) for b in bits), 2), int(quality)
+    return f"{int(''.join(str(b) for b in bits), 2):064x}", int(quality)
 
 
 def test_hash_is_bit_identical_to_the_reference_on_drawn_pictures() -> None:

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from conftest import jpeg_bytes
 from PIL import Image
 
-from conftest import jpeg_bytes
 from vigie.cli import main
 from vigie.config import MiB, Settings
 from vigie.demo import draw_picture
