@@ -170,7 +170,7 @@ def _tar_members(
 
 _DECOMPRESSORS: dict[str, Callable[[BinaryIO], BinaryIO]] = {
     "application/gzip": lambda raw: gzip.GzipFile(fileobj=raw, mode="rb"),  # type: ignore[dict-item]
-    "application/x-bzip2": lambda raw: bz2.BZ2File(raw),  # type: ignore[dict-item]  # noqa: SIM115
+    "application/x-bzip2": lambda raw: bz2.BZ2File(raw),  # type: ignore[dict-item]
     "application/x-xz": lambda raw: lzma.LZMAFile(raw),  # type: ignore[dict-item]  # noqa: SIM115
 }
 
