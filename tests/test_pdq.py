@@ -35,7 +35,7 @@ def test_scan_decoding_stays_within_reference_bounds_on_camera_photos() -> None:
         reference, quality = reference_pdq(image)
         if quality < 80:
             continue
-        ours = analyse_image(path.read_bytes(), 200_000_000, 512).pdq
+        ours = analyse_image(path.read_bytes(), 200_000_000, 40_000_000).pdq
         assert ours is not None
         distances.append(hamming(reference, ours.hash))
     assert distances
@@ -78,7 +78,7 @@ def test_flat_image_has_low_quality() -> None:
 
 def test_reencoded_and_resized_copies_stay_close(picture: Image.Image) -> None:
     original = pdq_from_image(picture).hash
-    reencoded = analyse_image(jpeg_bytes(picture, 40), 10**9, 512).pdq
+    reencoded = analyse_image(jpeg_bytes(picture, 40), 10**9, 40_000_000).pdq
     resized = pdq_from_image(picture.resize((200, 150)))
     grey = pdq_from_image(ImageOps.grayscale(picture))
     assert reencoded is not None

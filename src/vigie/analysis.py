@@ -102,7 +102,7 @@ def _read_item(stream: BinaryIO, record: ItemRecord, settings: Settings, keep_ar
 
 def _add_image_facts(record: ItemRecord, data: bytes, settings: Settings) -> None:
     try:
-        facts = analyse_image(data, settings.max_image_pixels, settings.pdq_decode_min_side)
+        facts = analyse_image(data, settings.max_image_pixels, settings.pdq_full_decode_pixels)
     except ImageError as exc:
         record.add_error("decode", str(exc))
         return

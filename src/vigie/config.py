@@ -23,7 +23,7 @@ class Settings:
     # Decoding
     max_image_pixels: int = 200_000_000
     max_image_bytes: int = 512 * MiB
-    pdq_decode_min_side: int = 512  # decode JPEGs at reduced scale, no smaller than this
+    pdq_full_decode_pixels: int = 40_000_000  # larger images are decoded at reduced scale for PDQ
     # Archives
     max_archive_depth: int = 4
     max_member_bytes: int = 64 * GiB

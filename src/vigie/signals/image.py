@@ -7,9 +7,10 @@ import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 from PIL import ExifTags, Image, UnidentifiedImageError
 
-from vigie.signals.pdq import PdqResult, pdq_from_image
+from vigie.signals.pdq import PdqResult, pdq_from_pixels
 
 try:  # HEIC/HEIF through libheif; AVIF is native in Pillow >= 11.2
     from pillow_heif import register_heif_opener
@@ -62,21 +63,27 @@ def exif_summary(image: Image.Image) -> dict[str, Any]:
     return {key: value for key, value in summary.items() if value is not None}
 
 
-def _reduce_for_pdq(image: Image.Image, min_side: int) -> Image.Image:
-    """Decode at reduced scale where the hash allows it: PDQ only keeps a 64x64 low-pass grid."""
+def luma_for_pdq(image: Image.Image, full_decode_pixels: int) -> np.ndarray:
+    """The luma plane PDQ hashes, decoded as cheaply as compatibility allows.
+
+    JPEGs are decoded straight to their Y plane (no colour conversion or chroma upsampling): JPEG's Y is
+    the same 0.299/0.587/0.114 luma PDQ computes from RGB. Images over `full_decode_pixels` are decoded
+    at reduced scale (JPEG: in the DCT domain). `benchmarks/bench_scan.py` measures the bits this costs.
+    """
     width, height = image.size
-    smaller = min(width, height)
-    if smaller < 2 * min_side:
-        return image
+    factor = 1
+    while width * height > full_decode_pixels * factor * factor:
+        factor *= 2
     if image.format == "JPEG":
-        scale = min_side / smaller
-        image.draft("RGB", (max(1, round(width * scale)), max(1, round(height * scale))))
-        return image
-    image.load()
-    return image.reduce(smaller // min_side)
+        image.draft("L", (width // factor, height // factor))
+    elif factor > 1:
+        image = image.reduce(factor)
+    if image.mode != "L":
+        image = image.convert("L")
+    return np.asarray(image)
 
 
-def analyse_image(data: bytes, max_pixels: int, pdq_min_side: int) -> ImageFacts:
+def analyse_image(data: bytes, max_pixels: int, pdq_full_decode_pixels: int) -> ImageFacts:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -90,9 +97,7 @@ def analyse_image(data: bytes, max_pixels: int, pdq_min_side: int) -> ImageFacts
                     f"{max_pixels:,} (possible decompression bomb); not decoded"
                 )
             exif = exif_summary(image)
-            reduced = _reduce_for_pdq(image, pdq_min_side)
-            reduced.load()
-            pdq = pdq_from_image(reduced)
+            pdq = pdq_from_pixels(luma_for_pdq(image, pdq_full_decode_pixels))
     except ImageError:
         raise
     except UnidentifiedImageError as exc:

@@ -9,11 +9,13 @@ as in the reference, so a mirrored or rotated copy can be matched without re-dec
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 from PIL import Image
 
 HASH_BITS = 256
+_ROW_BLOCK = 256
 HASH_HEX_LEN = 64
 _GRID = 64
 
@@ -63,43 +65,57 @@ def _jarosz_window(old_dimension: int) -> int:
     return (old_dimension + 2 * _GRID - 1) // (2 * _GRID)
 
 
-def _box_filter(values: np.ndarray, window: int, axis: int) -> np.ndarray:
-    """The reference's box1DFloat: a centred running mean that shrinks at the edges."""
-    n = values.shape[axis]
+@lru_cache(maxsize=64)
+def _operator(length: int, pad: int) -> np.ndarray:
+    """The reference's filter-and-decimate along one axis as a (64, length) matrix.
+
+    Two passes of box1DFloat (a centred running mean that shrinks at the edges) over the axis padded by
+    `pad` repeated edge pixels, sampled at the 64 decimation points, folded back onto the real pixels.
+    Being linear, the whole PDQ downsampling is then A_rows @ luma @ A_cols.T: two matrix products.
+    """
+    padded = length + 2 * pad
+    window = _jarosz_window(padded)
     half = (window + 2) // 2
-    cumulative = np.cumsum(values, axis=axis, dtype=np.float64)
-    pad = [(0, 0)] * values.ndim
-    pad[axis] = (1, 0)
-    cumulative = np.pad(cumulative, pad)
-    positions = np.arange(n)
-    hi = np.minimum(n, positions + half)
+    positions = np.arange(padded)
+    hi = np.minimum(padded, positions + half)
     lo = np.maximum(0, positions - (window - half))
     counts = (hi - lo).astype(np.float64)
-    if axis == 0:
-        return (cumulative[hi] - cumulative[lo]) / counts[:, np.newaxis]
-    return (cumulative[:, hi] - cumulative[:, lo]) / counts[np.newaxis, :]
+    samples = (((np.arange(_GRID) + 0.5) * padded) / _GRID).astype(np.int64)
+    operator = np.zeros((_GRID, padded))
+    for row, sample in enumerate(samples):
+        first = np.zeros(padded)
+        first[lo[sample] : hi[sample]] = 1.0 / counts[sample]  # one box: row `sample` of the filter
+        weights = first / counts  # the second box, applied as the transpose of the filter
+        spread = np.bincount(lo, weights, minlength=padded + 1) - np.bincount(hi, weights, minlength=padded + 1)
+        operator[row] = np.cumsum(spread)[:padded]
+    if pad:
+        folded = operator[:, pad : pad + length].copy()
+        folded[:, 0] += operator[:, :pad].sum(axis=1)
+        folded[:, -1] += operator[:, pad + length :].sum(axis=1)
+        operator = folded
+    return operator.astype(np.float32)
 
 
-def _luma(image: Image.Image) -> np.ndarray:
+def _pixels(image: Image.Image) -> np.ndarray:
     if image.mode not in ("RGB", "L"):
         image = image.convert("RGB")
-    pixels = np.asarray(image, dtype=np.float32)
-    if pixels.ndim == 2:
-        return pixels
-    return pixels @ _LUMA
+    return np.asarray(image)
 
 
-def _downsample_64(luma: np.ndarray) -> np.ndarray:
-    rows, cols = luma.shape
-    row_window = _jarosz_window(cols)
-    col_window = _jarosz_window(rows)
-    filtered = luma
-    for _ in range(2):
-        filtered = _box_filter(filtered, row_window, axis=1)
-        filtered = _box_filter(filtered, col_window, axis=0)
-    row_index = (((np.arange(_GRID) + 0.5) * rows) / _GRID).astype(np.int64)
-    col_index = (((np.arange(_GRID) + 0.5) * cols) / _GRID).astype(np.int64)
-    return filtered[np.ix_(row_index, col_index)].astype(np.float32)
+def _grids(pixels: np.ndarray, guesses: tuple[float, ...]) -> np.ndarray:
+    """64x64 grids of the image and of each un-cropped guess, from one pass over the pixels."""
+    rows, cols = pixels.shape[:2]
+    pads = [(0, 0)] + [(round(rows * g / (1 - 2 * g)), round(cols * g / (1 - 2 * g))) for g in guesses]
+    row_ops = np.concatenate([_operator(rows, pr) for pr, _ in pads])
+    flat = pixels.reshape(rows, -1)
+    reduced = np.zeros((row_ops.shape[0], flat.shape[1]), dtype=np.float32)  # (64 * variants, cols * channels)
+    for start in range(0, rows, _ROW_BLOCK):  # blocks keep the float copy small and in cache
+        block = flat[start : start + _ROW_BLOCK].astype(np.float32)
+        reduced += row_ops[:, start : start + _ROW_BLOCK] @ block
+    if pixels.ndim == 3:
+        reduced = reduced.reshape(len(pads) * _GRID, cols, 3) @ _LUMA
+    reduced = reduced.reshape(len(pads), _GRID, cols)
+    return np.stack([reduced[i] @ _operator(cols, pc).T for i, (_, pc) in enumerate(pads)])
 
 
 def _quality(grid: np.ndarray) -> int:
@@ -133,22 +149,17 @@ def _dihedral_hashes(grid: np.ndarray) -> tuple[str, ...]:
     return tuple(_bits_to_hex(v) for v in variants)
 
 
-def _uncropped(luma: np.ndarray, guess: float) -> np.ndarray:
-    rows, cols = luma.shape
-    pad_rows, pad_cols = round(rows * guess / (1 - 2 * guess)), round(cols * guess / (1 - 2 * guess))
-    return np.pad(luma, ((pad_rows, pad_rows), (pad_cols, pad_cols)), mode="edge")
-
-
-def pdq_from_luma(luma: np.ndarray) -> PdqResult:
-    grid = _downsample_64(luma)
-    hashes = _dihedral_hashes(grid)
-    for guess in UNCROP_GUESSES:
-        hashes += _dihedral_hashes(_downsample_64(_uncropped(luma, guess)))
-    return PdqResult(hash=hashes[0], quality=_quality(grid), variants=hashes)
+def pdq_from_pixels(pixels: np.ndarray) -> PdqResult:
+    """PDQ of an (h, w) luma or (h, w, 3) RGB uint8 array, with every query variant."""
+    grids = _grids(pixels, UNCROP_GUESSES)
+    hashes: tuple[str, ...] = ()
+    for grid in grids:
+        hashes += _dihedral_hashes(grid)
+    return PdqResult(hash=hashes[0], quality=_quality(grids[0]), variants=hashes)
 
 
 def pdq_from_image(image: Image.Image) -> PdqResult:
-    return pdq_from_luma(_luma(image))
+    return pdq_from_pixels(_pixels(image))
 
 
 def hamming(a: str, b: str) -> int:
