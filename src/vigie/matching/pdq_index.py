@@ -28,6 +28,7 @@ FORMAT_VERSION = 1
 BRUTE_FORCE_BELOW = 20_000
 _MAX_CHUNK_BITS = 24
 _MIN_CHUNK_BITS = 8
+_KEY_BLOCK = 1 << 18
 
 
 @dataclass(frozen=True)
@@ -97,17 +98,21 @@ def chunk_layout(n: int) -> tuple[int, ...]:
 
 def chunk_keys(hashes: np.ndarray, widths: tuple[int, ...]) -> np.ndarray:
     """(n, 32) uint8 -> (n, m) uint32: each chunk's bits read big-endian from the hash bytes."""
-    padded = np.zeros((hashes.shape[0], HASH_BYTES + 5), dtype=np.uint64)
-    padded[:, :HASH_BYTES] = hashes
     keys = np.empty((hashes.shape[0], len(widths)), dtype=np.uint32)
-    start = 0
-    for c, width in enumerate(widths):
-        byte, offset = divmod(start, 8)
-        window = np.zeros(hashes.shape[0], dtype=np.uint64)
-        for k in range(5):
-            window |= padded[:, byte + k] << np.uint64(8 * (4 - k))
-        keys[:, c] = (window >> np.uint64(40 - offset - width)) & np.uint64((1 << width) - 1)
-        start += width
+    for block in range(0, hashes.shape[0], _KEY_BLOCK):  # bounded temporaries for 10M-row lists
+        rows = hashes[block : block + _KEY_BLOCK]
+        padded = np.zeros((rows.shape[0], HASH_BYTES + 5), dtype=np.uint64)
+        padded[:, :HASH_BYTES] = rows
+        start = 0
+        for c, width in enumerate(widths):
+            byte, offset = divmod(start, 8)
+            window = np.zeros(rows.shape[0], dtype=np.uint64)
+            for k in range(5):
+                window |= padded[:, byte + k] << np.uint64(8 * (4 - k))
+            keys[block : block + _KEY_BLOCK, c] = (window >> np.uint64(40 - offset - width)) & np.uint64(
+                (1 << width) - 1
+            )
+            start += width
     return keys
 
 
