@@ -35,7 +35,8 @@ def draw_picture(seed: int, size: tuple[int, int] = (960, 720)) -> Image.Image:
     y, x = np.mgrid[0:height, 0:width].astype(np.float32)
     base = np.zeros((height, width, 3), dtype=np.float32)
     for channel in range(3):
-        fx, fy, phase = [*rng.uniform(0.002, 0.02, 2).tolist(), rng.uniform(0, 6.28)]
+        fx, fy = (float(v) for v in rng.uniform(0.002, 0.02, 2))
+        phase = float(rng.uniform(0, 6.28))
         base[..., channel] = 128 + 80 * np.sin(x * fx + y * fy + phase)
     base += rng.normal(0, 12, base.shape)
     image = Image.fromarray(np.clip(base, 0, 255).astype(np.uint8), "RGB")

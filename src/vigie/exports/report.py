@@ -114,11 +114,10 @@ def write_html(store: SqliteCaseStore, out: TextIO, thumbnails: dict[int, bytes]
     for item in items:
         if item["stack"]:
             stacks.setdefault(item["stack"]["id"], []).append(item)
-    stack_views = sorted(
-        ({"id": sid, "members": sorted(members, key=lambda i: not i["stack"]["representative"])}
-         for sid, members in stacks.items()),
-        key=lambda s: -len(s["members"]),
-    )
+    stack_views = [
+        {"id": sid, "members": sorted(members, key=lambda i: not i["stack"]["representative"])}
+        for sid, members in sorted(stacks.items(), key=lambda kv: -len(kv[1]))
+    ]
     env = Environment(loader=PackageLoader("vigie", "templates"), autoescape=select_autoescape(["html"]))
     env.filters["category"] = lambda m: category_label(m["category_scheme"], m["category"]) or "—"
     thumbs = {k: base64.b64encode(v).decode() for k, v in (thumbnails or {}).items()}

@@ -112,10 +112,9 @@ def _grids(pixels: np.ndarray, guesses: tuple[float, ...]) -> np.ndarray:
     for start in range(0, rows, _ROW_BLOCK):  # blocks keep the float copy small and in cache
         block = flat[start : start + _ROW_BLOCK].astype(np.float32)
         reduced += row_ops[:, start : start + _ROW_BLOCK] @ block
-    if pixels.ndim == 3:
-        reduced = reduced.reshape(len(pads) * _GRID, cols, 3) @ _LUMA
-    reduced = reduced.reshape(len(pads), _GRID, cols)
-    return np.stack([reduced[i] @ _operator(cols, pc).T for i, (_, pc) in enumerate(pads)])
+    luma = reduced.reshape(len(pads) * _GRID, cols, 3) @ _LUMA if pixels.ndim == 3 else reduced
+    per_variant = luma.reshape(len(pads), _GRID, cols)
+    return np.stack([per_variant[i] @ _operator(cols, pc).T for i, (_, pc) in enumerate(pads)])
 
 
 def _quality(grid: np.ndarray) -> int:

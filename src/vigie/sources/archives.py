@@ -13,7 +13,7 @@ import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from vigie.config import Settings
 
@@ -168,10 +168,10 @@ def _tar_members(
             yield Member(info.name, io.BufferedReader(capped), info.size, float(info.mtime))
 
 
-_DECOMPRESSORS: dict[str, Callable[[BinaryIO], BinaryIO]] = {
-    "application/gzip": lambda raw: gzip.GzipFile(fileobj=raw, mode="rb"),  # type: ignore[dict-item]
-    "application/x-bzip2": lambda raw: bz2.BZ2File(raw),  # type: ignore[dict-item]
-    "application/x-xz": lambda raw: lzma.LZMAFile(raw),  # type: ignore[dict-item]  # noqa: SIM115
+_DECOMPRESSORS: dict[str, Callable[[Any], Any]] = {
+    "application/gzip": lambda raw: gzip.GzipFile(fileobj=raw, mode="rb"),
+    "application/x-bzip2": lambda raw: bz2.BZ2File(raw),
+    "application/x-xz": lambda raw: lzma.LZMAFile(raw),  # noqa: SIM115
 }
 
 
@@ -187,7 +187,7 @@ def iter_members(
         return
     counter = _CountingReader(fileobj)
     decompressed = _DECOMPRESSORS[media_type](io.BufferedReader(counter))
-    buffered = io.BufferedReader(decompressed, buffer_size=1 << 20)  # type: ignore[arg-type]
+    buffered = io.BufferedReader(decompressed, buffer_size=1 << 20)
     head = buffered.peek(_TAR_MAGIC_OFFSET + 5)[: _TAR_MAGIC_OFFSET + 5]
     if head[_TAR_MAGIC_OFFSET:] == b"ustar":
         yield from _tar_members(buffered, settings, expansion, counter)  # type: ignore[arg-type]
