@@ -200,3 +200,37 @@ def test_stacks_group_duplicates_and_altered_copies(tmp_path: Path) -> None:
     assert len(stack_ids) == 1 and items["other.jpg"]["stack"] is None
     representatives = [n for n, i in items.items() if i["stack"] and i["stack"]["representative"]]
     assert len(representatives) == 1 and representatives[0] in ("a.jpg", "a-copy.jpg")
+
+
+def test_unreadable_file_is_listed_with_the_reason(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import vigie.sources.directory as directory
+
+    evidence = tmp_path / "ev"
+    evidence.mkdir()
+    (evidence / "locked.jpg").write_bytes(jpeg_bytes(draw_picture(1, (100, 80))))
+    (evidence / "open.jpg").write_bytes(jpeg_bytes(draw_picture(2, (100, 80))))
+    real_open = directory.open_evidence
+
+    def deny(path: str) -> object:
+        if str(path).endswith("locked.jpg"):
+            raise PermissionError(13, "Permission denied")
+        return real_open(path)
+
+    monkeypatch.setattr(directory, "open_evidence", deny)
+    run_scan(open_case(tmp_path / "case", create=True), [str(evidence)], Settings(workers=1))
+    items = _by_path(_report(tmp_path / "case"), evidence)
+    assert "Permission denied" in _errors(items["locked.jpg"])
+    assert items["locked.jpg"]["sha256"] is None
+    assert items["open.jpg"]["pdq"]
+
+
+def test_overlapping_sources_are_flagged(tmp_path: Path) -> None:
+    evidence = tmp_path / "ev"
+    (evidence / "inner").mkdir(parents=True)
+    (evidence / "inner" / "a.jpg").write_bytes(jpeg_bytes(draw_picture(1, (100, 80))))
+    case = tmp_path / "case"
+    runner = CliRunner()
+    runner.invoke(main, ["scan", str(evidence / "inner"), "--case", str(case)])
+    result = runner.invoke(main, ["scan", str(evidence), "--case", str(case)])
+    assert result.exit_code == 0
+    assert "overlaps" in result.output

@@ -29,6 +29,7 @@ from rich.text import Text
 from vigie import __version__
 from vigie.config import Settings, load_settings
 from vigie.matching.hashlists import FORMATS, SCHEMES, HashListError
+from vigie.store.base import SourceRow
 from vigie.store.sqlite import CaseNotFoundError, SqliteCaseStore, open_case
 
 err = Console(stderr=True)
@@ -67,6 +68,14 @@ def _open_case(case: Path, create: bool = False) -> SqliteCaseStore:
     except Exception as exc:  # a locked, corrupt or newer case file
         _fail(f"cannot open the case at {case}: {exc}")
         raise
+
+
+def overlapping_sources(store: SqliteCaseStore, root: str) -> list[SourceRow]:
+    """Earlier sources that contain, or sit inside, `root` (the same root is a resume, not an overlap)."""
+    def inside(child: str, parent: str) -> bool:
+        return child.startswith(parent.rstrip("/") + "/")
+
+    return [s for s in store.sources() if s.root != root and (inside(root, s.root) or inside(s.root, root))]
 
 
 def _settings(case: Path | None, **overrides: Any) -> Settings:
@@ -122,6 +131,10 @@ def scan(evidence: tuple[str, ...], case: Path, hashlists: tuple[Path, ...], wor
             _fail(f"evidence path does not exist: {path}")
     settings = _settings(case, workers=workers, pdq_threshold=pdq_threshold)
     store = _open_case(case, create=True)
+    for path in evidence:
+        for other in overlapping_sources(store, os.path.abspath(path)):
+            err.print(f"[yellow]note:[/] {path} overlaps {other.given}, scanned before: files under both are "
+                      "added again as new items (they stack with the earlier ones as exact duplicates)")
     try:
         for list_path in hashlists:
             _import_list(store, list_path, settings, None, "auto", None, None, None, tolerate_errors=True)

@@ -42,8 +42,8 @@ def draw_picture(seed: int, size: tuple[int, int] = (960, 720)) -> Image.Image:
     image = Image.fromarray(np.clip(base, 0, 255).astype(np.uint8), "RGB")
     draw = ImageDraw.Draw(image)
     for _ in range(int(rng.integers(8, 16))):
-        x0, y0 = int(rng.integers(0, width - 80)), int(rng.integers(0, height - 80))
-        w, h = int(rng.integers(60, width // 2)), int(rng.integers(60, height // 2))
+        x0, y0 = int(rng.integers(0, width * 9 // 10)), int(rng.integers(0, height * 9 // 10))
+        w, h = int(rng.integers(width // 16, width // 2)), int(rng.integers(height // 16, height // 2))
         colour = tuple(int(c) for c in rng.integers(0, 256, 3))
         if rng.random() < 0.5:
             draw.ellipse((x0, y0, x0 + w, y0 + h), fill=colour)
