@@ -17,8 +17,9 @@ $(VENV)/.installed: $(BIN)/python pyproject.toml
 
 $(VENV)/.installed-dev: $(VENV)/.installed
 	$(BIN)/pip install --quiet -e '.[dev]'
-	@# Meta's reference PDQ compiles from source; without a compiler the compatibility tests skip.
-	$(BIN)/pip install --quiet -e '.[reference]' || echo "note: reference PDQ (pdqhash) not installed; its tests will skip"
+	@# Meta's reference PDQ and vPDQ compile from source; where they cannot, the compatibility tests skip.
+	$(BIN)/pip install --quiet -e '.[reference-pdq]' || echo "note: reference PDQ (pdqhash) not built; its tests skip"
+	$(BIN)/pip install --quiet -e '.[reference-vpdq]' || echo "note: reference vPDQ (vpdq) not built; its tests skip"
 	touch $@
 
 demo: $(VENV)/.installed

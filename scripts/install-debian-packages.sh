@@ -1,8 +1,12 @@
 #!/bin/sh
-# Debian packages Vigie needs beyond Python 3.11 itself: venv support, and a C++ compiler for the
-# optional reference PDQ used by the compatibility tests. Runs as root (or with sudo when present).
+# Debian packages Vigie's set-up uses beyond Python 3.11 itself: venv support, and what Meta's reference
+# PDQ/vPDQ need to compile (a C++ compiler, CMake, FFmpeg's headers) for the compatibility tests.
+# Runs as root, or through sudo when present.
 set -e
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 $SUDO apt-get update -qq
-$SUDO apt-get install -y -qq --no-install-recommends python3-venv python3-dev g++ >/dev/null
+$SUDO apt-get install -y -qq --no-install-recommends \
+    python3-venv python3-dev g++ cmake pkg-config \
+    libavcodec-dev libavformat-dev libavdevice-dev libavfilter-dev libavutil-dev libswresample-dev libswscale-dev \
+    >/dev/null

@@ -15,11 +15,13 @@ from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
 from vigie.config import Settings
-from vigie.mediatype import SNIFF_BYTES, is_archive, is_image, sniff
+from vigie.mediatype import SNIFF_BYTES, is_archive, is_image, is_video, sniff
 from vigie.signals.crypto import StreamingDigests
 from vigie.signals.image import ImageError, analyse_image
+from vigie.signals.video import FrameHash, VideoError, VideoLimits, analyse_video
 from vigie.sources.archives import ArchiveLimitError, Expansion, Member, iter_members, unsafe_name_reason
 from vigie.sources.base import ARCHIVE_SEPARATOR, Entry
+from vigie.thumbnails import blur_image
 
 CHUNK = 1 << 20
 
@@ -53,6 +55,11 @@ class ItemRecord:
     pdq: str | None = None
     pdq_quality: int | None = None
     pdq_variants: tuple[str, ...] = ()
+    duration: float | None = None
+    codec: str | None = None
+    frame_rate: float | None = None
+    frames: list[FrameHash] = field(default_factory=list)
+    stills: list[tuple[int, float, bytes]] = field(default_factory=list)  # blurred JPEGs
     errors: list[tuple[str, str]] = field(default_factory=list)
 
     def add_error(self, stage: str, message: str) -> None:
@@ -64,7 +71,7 @@ class _Read:
     buffer: bytes | None
 
 
-def _read_item(stream: BinaryIO, record: ItemRecord, settings: Settings, keep_archives: bool) -> _Read:
+def _read_item(stream: BinaryIO, record: ItemRecord, settings: Settings, nested: bool) -> _Read:
     """Hash the stream in chunks; keep the bytes only when an image (or nested archive) needs decoding."""
     digests = StreamingDigests()
     size = 0
@@ -81,8 +88,10 @@ def _read_item(stream: BinaryIO, record: ItemRecord, settings: Settings, keep_ar
     record.media_type = media_type
     if is_image(media_type):
         kept, cap = [], settings.max_image_bytes
-    elif keep_archives and is_archive(media_type):
+    elif nested and is_archive(media_type):
         kept, cap = [], settings.max_nested_archive_bytes
+    elif nested and is_video(media_type):  # a member cannot be reopened: decode it from memory
+        kept, cap = [], settings.max_member_video_bytes
     chunk = head
     while chunk:
         digests.update(chunk)
@@ -111,14 +120,39 @@ def _add_image_facts(record: ItemRecord, data: bytes, settings: Settings) -> Non
         record.pdq, record.pdq_quality, record.pdq_variants = facts.pdq.hash, facts.pdq.quality, facts.pdq.variants
 
 
+def video_limits(settings: Settings) -> VideoLimits:
+    return VideoLimits(settings.seconds_per_hash, settings.max_video_seconds, settings.max_video_frames,
+                       settings.max_video_decode_seconds)
+
+
+def _add_video_facts(record: ItemRecord, source: BinaryIO, settings: Settings) -> None:
+    try:
+        facts = analyse_video(source, video_limits(settings))
+    except VideoError as exc:
+        record.add_error("decode", str(exc))
+        return
+    record.duration, record.codec, record.frame_rate = facts.duration, facts.codec, facts.frame_rate
+    record.width, record.height = facts.width, facts.height
+    record.frames = facts.frames
+    record.stills = [(number, timestamp, blur_image(image)) for number, timestamp, image in facts.stills]
+    for problem in facts.problems:
+        record.add_error("decode", problem)
+
+
 def _analyse_stream(
-    stream: BinaryIO, record: ItemRecord, settings: Settings, nested: bool
+    stream: BinaryIO, record: ItemRecord, settings: Settings, nested: bool, reopen: Any = None
 ) -> bytes | None:
     """Fill `record`; returns the bytes of a nested archive to expand, if any."""
-    read = _read_item(stream, record, settings, keep_archives=nested)
+    read = _read_item(stream, record, settings, nested)
     media_type = record.media_type or ""
     if is_image(media_type) and read.buffer is not None:
         _add_image_facts(record, read.buffer, settings)
+    elif is_video(media_type):
+        if read.buffer is not None:
+            _add_video_facts(record, io.BytesIO(read.buffer), settings)
+        elif reopen is not None:
+            with reopen() as seekable:
+                _add_video_facts(record, seekable, settings)
     return read.buffer if is_archive(media_type) else None
 
 
@@ -186,7 +220,7 @@ def analyse_entry(entry: Entry, open_entry: Any, settings: Settings) -> list[Ite
         return [record]
     try:
         with open_entry() as stream:
-            _analyse_stream(stream, record, settings, nested=False)
+            _analyse_stream(stream, record, settings, nested=False, reopen=open_entry)
     except OSError as exc:
         record.md5 = record.sha1 = record.sha256 = None
         record.add_error("read", f"cannot read: {exc.strerror or exc}")

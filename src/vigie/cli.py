@@ -108,7 +108,7 @@ def main() -> None:
 @main.command()
 @click.argument("evidence", nargs=-1, required=True, type=click.Path(path_type=str))
 @case_option
-@click.option("--hashlist", "hashlists", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+@click.option("--hashlist", "hashlists", multiple=True, type=click.Path(exists=True, path_type=Path),
               help="Hash list to import before matching (repeatable). Name: the file's stem.")
 @click.option("--workers", type=click.IntRange(1, 256), help="Worker processes [default: all cores].")
 @click.option("--pdq-threshold", type=click.IntRange(0, 128), help="Largest PDQ distance that matches [31].")
@@ -200,7 +200,7 @@ def hashlist() -> None:
 
 
 @hashlist.command("import")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("file", type=click.Path(exists=True, path_type=Path))
 @case_option
 @click.option("--name", help="Name of the list in the case [default: the file's stem].")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="auto", show_default=True)
@@ -215,8 +215,9 @@ def hashlist_import(file: Path, case: Path, name: str | None, fmt: str, scheme: 
     \b
     Formats: text (one hash per line; MD5, SHA-1, SHA-256/PDQ told apart by length and bit count),
     CSV with a header (md5, sha1, sha256, pdq, hash, category, label, series, ...),
-    VICS JSON 1.3 (odata.metadata ...#Media) and 2.0 (@odata.context ...#Cases).
-    Bad lines are reported with their line number and skipped.
+    VICS JSON 1.3 (odata.metadata ...#Media) and 2.0 (@odata.context ...#Cases),
+    vPDQ (frame_number,quality,pdq_hex,timestamp lines; a file per video, or a folder of them; the
+    file name labels the video). Bad lines are reported with their line number and skipped.
     """
     settings = _settings(case)
     store = _open_case(case, create=True)
@@ -273,6 +274,10 @@ def report(case: Path, fmt: str, output: Path | None, thumbnails: bool) -> None:
     thumbs = None
     if thumbnails and fmt == "html":
         thumbs = report_thumbnails(store.matched_image_locations(), _settings(case))
+        for item_id in store.matched_video_ids():
+            stills = store.video_stills(item_id)
+            if stills:
+                thumbs[item_id] = stills[0][2]  # stored blurred at scan time
     text = render(store, fmt, thumbs)
     store.append_audit(ACTOR, "report", {"format": fmt, "output": str(output) if output else "stdout",
                                          "thumbnails": bool(thumbs)})
@@ -290,7 +295,8 @@ def report(case: Path, fmt: str, output: Path | None, thumbnails: bool) -> None:
 @main.command("hash")
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=str))
 def hash_files(files: tuple[str, ...]) -> None:
-    """Print fingerprints of FILES, one JSON line each: md5, sha1, sha256, pdq and quality.
+    """Print fingerprints of FILES, one JSON line each: md5, sha1, sha256, pdq and quality; for a video
+    also its vPDQ frame hashes ("vpdq": frame_number,quality,pdq_hex,timestamp lines).
 
     The picture itself never leaves the machine: share these lines instead, so a platform or the
     police can find copies without anyone seeing the image.
@@ -307,11 +313,15 @@ def hash_files(files: tuple[str, ...]) -> None:
         except OSError as exc:
             print(json.dumps({"path": path, "errors": [f"cannot read: {exc.strerror or exc}"]}))
             continue
-        print(json.dumps({
+        line: dict[str, Any] = {
             "path": path, "size": record.size, "media_type": record.media_type, "md5": record.md5,
             "sha1": record.sha1, "sha256": record.sha256, "pdq": record.pdq, "quality": record.pdq_quality,
-            "errors": [f"{stage}: {message}" for stage, message in record.errors],
-        }))
+        }
+        if record.codec is not None:
+            line |= {"duration": record.duration, "codec": record.codec, "frame_rate": record.frame_rate,
+                     "vpdq": [frame.vpdq_line() for frame in record.frames]}
+        line["errors"] = [f"{stage}: {message}" for stage, message in record.errors]
+        print(json.dumps(line))
 
 
 # --- integrity ----------------------------------------------------------------------------------

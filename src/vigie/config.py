@@ -24,6 +24,13 @@ class Settings:
     max_image_pixels: int = 200_000_000
     max_image_bytes: int = 512 * MiB
     pdq_full_decode_pixels: int = 40_000_000  # larger images are decoded at reduced scale for PDQ
+    # Video
+    seconds_per_hash: float = 1.0  # vPDQ's sampling interval
+    vpdq_match_percent: float = 80.0  # share of unique frames matched, both ways
+    max_video_seconds: float = 6 * 3600.0
+    max_video_frames: int = 1_000_000
+    max_video_decode_seconds: float = 900.0
+    max_member_video_bytes: int = 2 * GiB  # videos inside archives are decoded from memory
     # Archives
     max_archive_depth: int = 4
     max_member_bytes: int = 64 * GiB
@@ -45,6 +52,8 @@ class Settings:
         typed = {}
         for key, value in overrides.items():
             expected = type(getattr(self, key))
+            if expected is float and isinstance(value, int) and not isinstance(value, bool):
+                value = float(value)
             if not isinstance(value, expected) or isinstance(value, bool) != (expected is bool):
                 raise ValueError(f"setting {key} must be {expected.__name__}, got {value!r}")
             typed[key] = value

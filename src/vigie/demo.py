@@ -52,6 +52,29 @@ def draw_picture(seed: int, size: tuple[int, int] = (960, 720)) -> Image.Image:
     return image
 
 
+def write_video(
+    path: Path, pictures: list[Image.Image], seconds_each: float = 2.0, fps: int = 25,
+    codec: str = "mpeg4", container: str = "mp4", size: tuple[int, int] | None = None,
+) -> None:
+    """A slideshow video of `pictures` (PyAV); size defaults to the first picture's."""
+    import av
+
+    width, height = size or pictures[0].size
+    with av.open(str(path), "w", format=container) as output:
+        stream = output.add_stream(codec, rate=fps)
+        assert isinstance(stream, av.VideoStream)
+        stream.width, stream.height = width, height
+        stream.pix_fmt = "yuvj420p" if codec == "mjpeg" else "yuv420p"
+        per_picture = round(seconds_each * fps)
+        for picture in pictures:
+            frame = av.VideoFrame.from_image(picture.convert("RGB").resize((width, height)))
+            for _ in range(per_picture):
+                for packet in stream.encode(frame):
+                    output.mux(packet)
+        for packet in stream.encode():
+            output.mux(packet)
+
+
 def _jpeg(image: Image.Image, quality: int = 90) -> bytes:
     buffer = io.BytesIO()
     image.save(buffer, "JPEG", quality=quality)

@@ -13,18 +13,23 @@ from vigie.sources.reopen import read_item_bytes
 THUMB_SIZE = 160
 
 
-def blurred_thumbnail(data: bytes, size: int = THUMB_SIZE, blur_fraction: float = 0.06) -> bytes:
-    try:
-        with Image.open(io.BytesIO(data)) as image:
-            image.draft("L", (size * 2, size * 2))
-            grey = ImageOps.grayscale(image)
-            grey.thumbnail((size, size))
-    except (OSError, ValueError, Image.DecompressionBombError) as exc:
-        raise ImageError(str(exc)) from exc
+def blur_image(image: Image.Image, size: int = THUMB_SIZE, blur_fraction: float = 0.06) -> bytes:
+    """A small greyscale JPEG blurred enough that no detail can be recognised."""
+    grey = ImageOps.grayscale(image)
+    grey.thumbnail((size, size))
     blurred = grey.filter(ImageFilter.GaussianBlur(max(2.0, blur_fraction * max(grey.size))))
     out = io.BytesIO()
     blurred.save(out, "JPEG", quality=70)
     return out.getvalue()
+
+
+def blurred_thumbnail(data: bytes, size: int = THUMB_SIZE) -> bytes:
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            image.draft("L", (size * 2, size * 2))
+            return blur_image(image, size)
+    except (OSError, ValueError, Image.DecompressionBombError) as exc:
+        raise ImageError(str(exc)) from exc
 
 
 def report_thumbnails(items: list[tuple[int, str, str]], settings: Settings, limit: int = 500) -> dict[int, bytes]:

@@ -120,11 +120,13 @@ def write_html(store: SqliteCaseStore, out: TextIO, thumbnails: dict[int, bytes]
     ]
     env = Environment(loader=PackageLoader("vigie", "templates"), autoescape=select_autoescape(["html"]))
     env.filters["category"] = lambda m: category_label(m["category_scheme"], m["category"]) or "—"
+    env.filters["clock"] = lambda seconds: f"{int(seconds) // 3600}:{int(seconds) // 60 % 60:02d}:{seconds % 60:06.3f}"
     thumbs = {k: base64.b64encode(v).decode() for k, v in (thumbnails or {}).items()}
     out.write(env.get_template("report.html").render(
         case=data["case"], summary=data["summary"], stacks=stack_views,
         matched=[i for i in items if i["matches"]],
         errors=[i for i in items if i["errors"]],
+        videos=[i for i in items if i["video"]],
         thumbs=thumbs,
     ))
 

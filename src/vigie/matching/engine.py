@@ -11,6 +11,7 @@ import numpy as np
 
 from vigie.config import Settings
 from vigie.matching.pdq_index import PdqSegment
+from vigie.matching.video import frames_against_images, match_video_lists
 from vigie.signals.pdq import VARIANT_NAMES
 from vigie.store.base import MatchRow
 from vigie.store.sqlite import SqliteCaseStore
@@ -113,4 +114,8 @@ def match_items(
                 near += store.add_matches(_query_batch(segments, batch, settings.pdq_threshold))
                 if progress:
                     progress(len(batch))
-    return {"exact": exact, "pdq": near}
+    item_frames = store.item_video_frames(item_ids, settings.pdq_min_quality)
+    video_rows = frames_against_images(item_frames, segments, settings.pdq_threshold) if segments else []
+    video_rows += match_video_lists(store, settings, item_frames, item_ids, list_ids)
+    video = store.add_matches(video_rows)
+    return {"exact": exact, "pdq": near, "video": video}

@@ -1,4 +1,4 @@
-"""Hash-list readers: plain text, CSV with a header, Project VIC VICS JSON 1.3 and 2.0.
+"""Hash-list readers: plain text, CSV with a header, Project VIC VICS JSON 1.3 and 2.0, vPDQ video hashes.
 
 Every hash is validated here, at the edge. Bad lines are reported with their line (or media) number and
 skipped; they are never dropped silently. Fields we do not model are kept in `extra` so that nothing a
@@ -11,6 +11,7 @@ import csv
 import hashlib
 import io
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,7 +20,7 @@ from typing import Any
 from vigie.matching.signal_types import MD5, PDQ, SHA1, SHA256, SIGNALS, InvalidHash, looks_like_pdq
 from vigie.store.base import ListEntry
 
-FORMATS = ("auto", "text", "csv", "vics")
+FORMATS = ("auto", "text", "csv", "vics", "vpdq")
 SCHEMES = ("projectvic-us", "uk-caid", "custom")
 
 PROJECT_VIC_US = {
@@ -114,11 +115,17 @@ def _parse_bool(value: Any) -> bool | None:
     return None
 
 
+_VPDQ_LINE = re.compile(r"^(\d+),(\d+),([0-9a-fA-F]{64}),([0-9.]+)$")  # frame_number,quality,pdq,timestamp
+_VPDQ_COMPACT = re.compile(r"^([0-9a-fA-F]{64}),(\d+),([0-9.]+)$")  # threatexchange's pdq,quality,timestamp
+
+
 def _sniff_format(text_head: str) -> str:
     stripped = text_head.lstrip("\ufeff \t\r\n")
     if stripped.startswith("{"):
         return "vics"
     first_line = stripped.splitlines()[0] if stripped else ""
+    if _VPDQ_LINE.match(first_line.strip()) or _VPDQ_COMPACT.match(first_line.strip()):
+        return "vpdq"
     cells = [c.strip().strip('"').lower() for c in first_line.replace(";", ",").split(",")]
     if any(_CSV_ALIASES.get(c) in _HASH_COLUMNS for c in cells):
         return "csv"
@@ -126,6 +133,10 @@ def _sniff_format(text_head: str) -> str:
 
 
 def read_hash_list(path: Path, fmt: str = "auto", scheme: str | None = None, signal: str | None = None) -> ParsedList:
+    if path.is_dir():
+        if fmt not in ("auto", "vpdq"):
+            raise HashListError(f"{path} is a folder: only vPDQ lists (one video per file) come as folders")
+        return _read_vpdq_folder(path)
     try:
         raw = path.read_bytes()
     except OSError as exc:
@@ -140,7 +151,10 @@ def read_hash_list(path: Path, fmt: str = "auto", scheme: str | None = None, sig
         raise HashListError(f"unknown hash-list format {fmt!r}; choose from {', '.join(FORMATS)}")
     if signal is not None and signal not in SIGNALS:
         raise HashListError(f"unknown signal {signal!r}; choose from {', '.join(SIGNALS)}")
-    if fmt == "vics":
+    if fmt == "vpdq":
+        parsed = ParsedList(format="vpdq", entries=[])
+        _read_vpdq(path.name, text, parsed)
+    elif fmt == "vics":
         parsed = _read_vics(text, scheme)
     elif fmt == "csv":
         parsed = _read_csv(text, scheme, signal)
@@ -362,4 +376,50 @@ def _read_vics(text: str, scheme: str | None) -> ParsedList:
         if case_fields:
             entry.extra["@case"] = case_fields
         parsed.entries.append(entry)
+    return parsed
+
+
+# --- vPDQ ---------------------------------------------------------------------------------------
+
+
+def _read_vpdq(name: str, text: str, parsed: ParsedList) -> None:
+    """One video's frame hashes, one `frame_number,quality,pdq_hex,timestamp` line per sampled frame."""
+    entry = ListEntry(label=name)
+    for number, line in enumerate(text.splitlines(), start=1):
+        stripped = line.strip()
+        if not stripped or stripped.startswith("#"):
+            continue
+        full, compact = _VPDQ_LINE.match(stripped), _VPDQ_COMPACT.match(stripped)
+        if full:
+            frame, quality, pdq, timestamp = int(full[1]), int(full[2]), full[3].lower(), float(full[4])
+        elif compact:
+            frame, pdq, quality, timestamp = None, compact[1].lower(), int(compact[2]), float(compact[3])
+        else:
+            parsed.problem(f"{name} line {number}", "not a vPDQ line (frame_number,quality,pdq_hex,timestamp)")
+            continue
+        if quality > 100:
+            parsed.problem(f"{name} line {number}", f"quality {quality} is over 100")
+            continue
+        entry.video_frames.append((frame, quality, pdq, timestamp))
+    if entry.video_frames:
+        entry.extra = {"frames": len(entry.video_frames)}
+        parsed.entries.append(entry)
+    else:
+        parsed.problem(name, "no vPDQ frame hash in this file")
+
+
+def _read_vpdq_folder(folder: Path) -> ParsedList:
+    parsed = ParsedList(format="vpdq", entries=[])
+    digest = hashlib.sha256()
+    files = sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
+    if not files:
+        raise HashListError(f"{folder} holds no files")
+    for path in files:
+        raw = path.read_bytes()
+        digest.update(f"{path.name}\0{hashlib.sha256(raw).hexdigest()}\n".encode())
+        try:
+            _read_vpdq(path.name, raw.decode("utf-8-sig"), parsed)
+        except UnicodeDecodeError:
+            parsed.problem(path.name, "not UTF-8 text; not a vPDQ file")
+    parsed.file_sha256 = digest.hexdigest()
     return parsed

@@ -29,6 +29,7 @@ BRUTE_FORCE_BELOW = 20_000
 _MAX_CHUNK_BITS = 24
 _MIN_CHUNK_BITS = 8
 _KEY_BLOCK = 1 << 18
+_QUERY_BLOCK = 48  # queries probed at once: bounds the (queries x chunks x probes) arrays
 
 
 @dataclass(frozen=True)
@@ -163,6 +164,16 @@ class PdqSegment:
         queries = np.ascontiguousarray(queries, dtype=np.uint8).reshape(-1, HASH_BYTES)
         if self.order is None or self.offsets is None:
             return brute_force(self.ids, np.asarray(self.hashes), queries, threshold)
+        if len(queries) <= _QUERY_BLOCK:
+            return self._query_block(queries, threshold, 0)
+        hits = [h for start in range(0, len(queries), _QUERY_BLOCK)
+                for h in self._query_block(queries[start : start + _QUERY_BLOCK], threshold, start)]
+        return _best_per_row(np.array([h.row for h in hits], dtype=np.int64),
+                             np.array([h.distance for h in hits], dtype=np.int32),
+                             np.array([h.variant for h in hits], dtype=np.int64), threshold, self.ids)
+
+    def _query_block(self, queries: np.ndarray, threshold: int, first_variant: int) -> list[IndexHit]:
+        assert self.order is not None and self.offsets is not None
         n = len(self)
         m = len(self.widths)
         radius = threshold // m
@@ -191,7 +202,7 @@ class PdqSegment:
         variants = np.repeat(probe_variant, lengths)
         query_words = as_words(queries)
         distances = np.bitwise_count(self.words[rows] ^ query_words[variants]).sum(axis=1, dtype=np.int32)
-        return _best_per_row(rows, distances, variants, threshold, self.ids)
+        return _best_per_row(rows, distances, variants + first_variant, threshold, self.ids)
 
     # --- persistence ----------------------------------------------------------------------------
 

@@ -48,6 +48,8 @@ class ListEntry:
     series: str | None = None
     victim_identified: bool | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    # a video's vPDQ hash: (frame_number, quality, pdq, timestamp) per sampled frame
+    video_frames: list[tuple[int | None, int, str, float | None]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,9 @@ class MatchRow:
     signal: str
     distance: int
     variant: str | None = None
+    frame_number: int | None = None  # where in the video (the item's or the list's) the match sits
+    timestamp: float | None = None
+    detail: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)

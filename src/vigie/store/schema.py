@@ -124,6 +124,46 @@ MIGRATIONS: list[str] = [
     CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
         BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
     """,
+    # 2: video facts, frame hashes, review stills; video hash lists; where in a video a match sits
+    """
+    ALTER TABLE items ADD COLUMN duration REAL;
+    ALTER TABLE items ADD COLUMN codec TEXT;
+    ALTER TABLE items ADD COLUMN frame_rate REAL;
+
+    CREATE TABLE video_frames (
+        id INTEGER PRIMARY KEY,
+        item_id INTEGER NOT NULL REFERENCES items(id),
+        frame_number INTEGER NOT NULL,
+        timestamp REAL NOT NULL,
+        quality INTEGER NOT NULL,
+        pdq TEXT NOT NULL,
+        pdq_variants BLOB
+    );
+    CREATE INDEX video_frames_item ON video_frames(item_id);
+
+    CREATE TABLE video_stills (
+        id INTEGER PRIMARY KEY,
+        item_id INTEGER NOT NULL REFERENCES items(id),
+        frame_number INTEGER NOT NULL,
+        timestamp REAL NOT NULL,
+        jpeg BLOB NOT NULL
+    );
+    CREATE INDEX video_stills_item ON video_stills(item_id);
+
+    CREATE TABLE list_video_frames (
+        id INTEGER PRIMARY KEY,
+        entry_id INTEGER NOT NULL REFERENCES list_entries(id),
+        frame_number INTEGER,
+        timestamp REAL,
+        quality INTEGER NOT NULL,
+        pdq TEXT NOT NULL
+    );
+    CREATE INDEX list_video_frames_entry ON list_video_frames(entry_id);
+
+    ALTER TABLE matches ADD COLUMN frame_number INTEGER;
+    ALTER TABLE matches ADD COLUMN timestamp REAL;
+    ALTER TABLE matches ADD COLUMN detail TEXT;
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -130,13 +130,15 @@ class SqliteCaseStore:
             for record in records:
                 cursor = self.db.execute(
                     """INSERT OR IGNORE INTO items(source_id, relpath, scan_id, size, mtime, ctime, atime, md5, sha1,
-                           sha256, media_type, width, height, exif, pdq, pdq_quality, pdq_variants)
-                       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                           sha256, media_type, width, height, exif, pdq, pdq_quality, pdq_variants, duration, codec,
+                           frame_rate)
+                       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
                     (
                         source_id, record.relpath, scan_id, record.size, record.mtime, record.ctime, record.atime,
                         record.md5, record.sha1, record.sha256, record.media_type, record.width, record.height,
                         json.dumps(record.exif) if record.exif else None, record.pdq, record.pdq_quality,
                         b"".join(bytes.fromhex(h) for h in record.pdq_variants) or None,
+                        record.duration, record.codec, record.frame_rate,
                     ),
                 )
                 if cursor.rowcount == 0:
@@ -146,6 +148,16 @@ class SqliteCaseStore:
                 self.db.executemany(
                     "INSERT INTO item_errors(item_id, stage, message) VALUES (?, ?, ?)",
                     [(item_id, stage, message) for stage, message in record.errors],
+                )
+                self.db.executemany(
+                    """INSERT INTO video_frames(item_id, frame_number, timestamp, quality, pdq, pdq_variants)
+                       VALUES (?, ?, ?, ?, ?, ?)""",
+                    [(item_id, f.frame_number, f.timestamp, f.quality, f.pdq,
+                      b"".join(bytes.fromhex(h) for h in f.variants)) for f in record.frames],
+                )
+                self.db.executemany(
+                    "INSERT INTO video_stills(item_id, frame_number, timestamp, jpeg) VALUES (?, ?, ?, ?)",
+                    [(item_id, number, timestamp, jpeg) for number, timestamp, jpeg in record.stills],
                 )
         return ids
 
@@ -171,6 +183,13 @@ class SqliteCaseStore:
         )
         return [(r[0], r[1], r[2]) for r in rows]
 
+    def matched_video_ids(self) -> list[int]:
+        rows = self.db.execute(
+            """SELECT DISTINCT i.id FROM items i JOIN matches m ON m.item_id = i.id
+               WHERE i.codec IS NOT NULL ORDER BY i.id"""
+        )
+        return [r[0] for r in rows]
+
     def member_digests(self, source_id: int, relpath: str) -> dict[str, str | None]:
         prefix = relpath + "!/"
         rows = self.db.execute(
@@ -194,6 +213,9 @@ class SqliteCaseStore:
             count = 0
             batch: list[tuple[Any, ...]] = []
             for entry in entries:
+                if entry.video_frames:
+                    count += self._insert_video_entry(list_id, entry)
+                    continue
                 batch.append((
                     list_id, entry.line, entry.md5, entry.sha1, entry.sha256, entry.pdq, entry.pdq_quality,
                     entry.photodna, entry.category_scheme, entry.category, entry.label, entry.series,
@@ -207,6 +229,20 @@ class SqliteCaseStore:
             self.db.execute("UPDATE hash_lists SET entry_count = ?, problems = ? WHERE id = ?",
                             (count, json.dumps(problems), list_id))
         return list_id
+
+    def _insert_video_entry(self, list_id: int, entry: ListEntry) -> int:
+        cursor = self.db.execute(
+            """INSERT INTO list_entries(list_id, line, md5, category_scheme, category, label, series, extra)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?)""",
+            (list_id, entry.line, entry.md5, entry.category_scheme, entry.category, entry.label, entry.series,
+             json.dumps(entry.extra, ensure_ascii=False) if entry.extra else None),
+        )
+        entry_id = cursor.lastrowid
+        self.db.executemany(
+            "INSERT INTO list_video_frames(entry_id, frame_number, quality, pdq, timestamp) VALUES (?, ?, ?, ?, ?)",
+            [(entry_id, *frame) for frame in entry.video_frames],
+        )
+        return 1
 
     def _insert_entries(self, batch: list[tuple[Any, ...]]) -> int:
         self.db.executemany(
@@ -281,10 +317,44 @@ class SqliteCaseStore:
         before = self.db.total_changes
         with self._transaction():
             self.db.executemany(
-                "INSERT OR IGNORE INTO matches(item_id, entry_id, signal, distance, variant) VALUES (?, ?, ?, ?, ?)",
-                ((m.item_id, m.entry_id, m.signal, m.distance, m.variant) for m in matches),
+                """INSERT OR IGNORE INTO matches(item_id, entry_id, signal, distance, variant, frame_number, timestamp,
+                       detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?)""",
+                ((m.item_id, m.entry_id, m.signal, m.distance, m.variant, m.frame_number, m.timestamp,
+                  json.dumps(m.detail) if m.detail else None) for m in matches),
             )
         return self.db.total_changes - before
+
+    def item_video_frames(
+        self, item_ids: Sequence[int] | None, min_quality: int
+    ) -> dict[int, list[tuple[int, float, str, bytes]]]:
+        """item id -> [(frame_number, timestamp, pdq, variants blob)] of frames of usable quality."""
+        frames: dict[int, list[tuple[int, float, str, bytes]]] = {}
+        query = "SELECT item_id, frame_number, timestamp, pdq, pdq_variants FROM video_frames WHERE quality >= ?"
+        for chunk in _chunks(item_ids):
+            scope = "" if chunk is None else f" AND item_id IN ({','.join('?' * len(chunk))})"
+            for r in self.db.execute(query + scope + " ORDER BY item_id, frame_number", (min_quality, *(chunk or []))):
+                frames.setdefault(r[0], []).append((r[1], r[2], r[3], r[4]))
+        return frames
+
+    def list_video_frames(
+        self, list_ids: Sequence[int] | None, min_quality: int
+    ) -> list[tuple[int, int | None, float | None, str]]:
+        """[(entry id, frame_number, timestamp, pdq)] of the video hash lists' frames of usable quality."""
+        query = """SELECT f.entry_id, f.frame_number, f.timestamp, f.pdq FROM list_video_frames f
+                   JOIN list_entries e ON e.id = f.entry_id WHERE f.quality >= ?"""
+        rows: list[tuple[int, int | None, float | None, str]] = []
+        for chunk in _chunks(list_ids):
+            scope = "" if chunk is None else f" AND e.list_id IN ({','.join('?' * len(chunk))})"
+            rows.extend((r[0], r[1], r[2], r[3]) for r in self.db.execute(query + scope + " ORDER BY f.id",
+                                                                            (min_quality, *(chunk or []))))
+        return rows
+
+    def video_stills(self, item_id: int) -> list[tuple[int, float, bytes]]:
+        rows = self.db.execute(
+            "SELECT frame_number, timestamp, jpeg FROM video_stills WHERE item_id = ? ORDER BY frame_number",
+            (item_id,),
+        )
+        return [(r[0], r[1], r[2]) for r in rows]
 
     def exact_duplicate_groups(self) -> list[list[int]]:
         rows = self.db.execute(
@@ -320,14 +390,21 @@ class SqliteCaseStore:
         matches: dict[int, list[dict[str, Any]]] = {}
         for row in self.db.execute(
             """SELECT m.item_id, l.name, m.signal, m.distance, m.variant, e.category_scheme, e.category, e.label,
-                      e.series, e.id FROM matches m JOIN list_entries e ON e.id = m.entry_id
+                      e.series, e.id, m.frame_number, m.timestamp, m.detail FROM matches m
+                      JOIN list_entries e ON e.id = m.entry_id
                       JOIN hash_lists l ON l.id = e.list_id ORDER BY m.item_id, m.distance, l.name"""
         ):
-            matches.setdefault(row[0], []).append({
+            match = {
                 "list": row[1], "signal": row[2], "distance": row[3], "variant": row[4],
                 "category_scheme": row[5], "category": row[6], "label": row[7], "series": row[8],
                 "entry_id": row[9],
-            })
+            }
+            if row[10] is not None:
+                match |= {"frame_number": row[10], "timestamp": row[11]}
+            if row[12]:
+                match["detail"] = json.loads(row[12])
+            matches.setdefault(row[0], []).append(match)
+        frame_counts = dict(self.db.execute("SELECT item_id, count(*) FROM video_frames GROUP BY item_id").fetchall())
         stacks = {r[0]: (r[1], r[2]) for r in self.db.execute("SELECT id, representative_id, size FROM stacks")}
         for row in self.db.execute("SELECT * FROM items ORDER BY source_id, relpath"):
             source = sources[row["source_id"]]
@@ -352,6 +429,10 @@ class SqliteCaseStore:
                 "pdq_quality": row["pdq_quality"],
                 "stack": None if stack is None else {
                     "id": row["stack_id"], "size": stack[1], "representative": stack[0] == row["id"]
+                },
+                "video": None if row["codec"] is None else {
+                    "duration": row["duration"], "codec": row["codec"], "frame_rate": row["frame_rate"],
+                    "frames_hashed": frame_counts.get(row["id"], 0),
                 },
                 "matches": matches.get(row["id"], []),
                 "errors": errors.get(row["id"], []),
@@ -418,6 +499,15 @@ def _pdq_rows(rows: list[Any]) -> PdqRows:
     ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
     hashes = np.frombuffer(b"".join(bytes.fromhex(r[1]) for r in rows), dtype=np.uint8).reshape(-1, 32)
     return PdqRows(ids=ids, hashes=hashes)
+
+
+def _chunks(ids: Sequence[int] | None, size: int = 500) -> Iterator[list[int] | None]:
+    """SQL `IN` lists of bounded length; None means no restriction."""
+    if ids is None:
+        yield None
+        return
+    for start in range(0, len(ids), size):
+        yield list(ids[start : start + size])
 
 
 def _iso(timestamp: float | None) -> str | None:
