@@ -80,8 +80,8 @@ def test_reencoded_video_stills_and_corrupt_files(
     (evidence / "broken.mov").write_bytes(b"\x00\x00\x00\x14ftypqt  \x00\x00\x00\x00qt  " + b"\x13" * 4000)
 
     case = tmp_path / "case"
-    result = runner.invoke(main, ["scan", str(evidence), "--case", str(case), "--hashlist", str(lists / "original.vpdq"),
-                                  "--hashlist", str(photo_list)])
+    result = runner.invoke(main, ["scan", str(evidence), "--case", str(case),
+                                  "--hashlist", str(lists / "original.vpdq"), "--hashlist", str(photo_list)])
     assert result.exit_code == 0, result.output
     report = json.loads(runner.invoke(main, ["report", "--case", str(case), "--format", "json"]).output)
     items = {Path(i["path"]).name: i for i in report["items"]}
