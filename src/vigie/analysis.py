@@ -12,12 +12,16 @@ import tarfile
 import zipfile
 import zlib
 from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
 from typing import Any, BinaryIO
 
 from vigie.config import Settings
 from vigie.mediatype import SNIFF_BYTES, is_archive, is_image, is_video, sniff
 from vigie.signals.crypto import StreamingDigests
+from vigie.signals.findings import Finding
 from vigie.signals.image import ImageError, analyse_image
+from vigie.signals.provenance.c2pa import may_hold_manifest, read_c2pa
 from vigie.signals.video import FrameHash, VideoError, VideoLimits, analyse_video
 from vigie.sources.archives import ArchiveLimitError, Expansion, Member, iter_members, unsafe_name_reason
 from vigie.sources.base import ARCHIVE_SEPARATOR, Entry
@@ -60,6 +64,7 @@ class ItemRecord:
     frame_rate: float | None = None
     frames: list[FrameHash] = field(default_factory=list)
     stills: list[tuple[int, float, bytes]] = field(default_factory=list)  # blurred JPEGs
+    findings: list[Finding] = field(default_factory=list)  # provenance marks
     errors: list[tuple[str, str]] = field(default_factory=list)
 
     def add_error(self, stage: str, message: str) -> None:
@@ -120,6 +125,20 @@ def _add_image_facts(record: ItemRecord, data: bytes, settings: Settings) -> Non
         record.pdq, record.pdq_quality, record.pdq_variants = facts.pdq.hash, facts.pdq.quality, facts.pdq.variants
 
 
+@lru_cache(maxsize=4)
+def _trust_anchors(path: str) -> str | None:
+    return Path(path).read_text() if path else None
+
+
+def _add_provenance(record: ItemRecord, stream: BinaryIO, settings: Settings) -> None:
+    try:
+        anchors = _trust_anchors(settings.c2pa_trust_anchors)
+    except OSError as exc:
+        record.add_error("provenance", f"trust list {settings.c2pa_trust_anchors} unreadable: {exc.strerror}")
+        anchors = None
+    record.findings.extend(read_c2pa(stream, record.media_type or "", anchors))
+
+
 def video_limits(settings: Settings) -> VideoLimits:
     return VideoLimits(settings.seconds_per_hash, settings.max_video_seconds, settings.max_video_frames,
                        settings.max_video_decode_seconds)
@@ -147,12 +166,17 @@ def _analyse_stream(
     media_type = record.media_type or ""
     if is_image(media_type) and read.buffer is not None:
         _add_image_facts(record, read.buffer, settings)
+        if may_hold_manifest(read.buffer):
+            _add_provenance(record, io.BytesIO(read.buffer), settings)
     elif is_video(media_type):
         if read.buffer is not None:
             _add_video_facts(record, io.BytesIO(read.buffer), settings)
+            _add_provenance(record, io.BytesIO(read.buffer), settings)
         elif reopen is not None:
             with reopen() as seekable:
                 _add_video_facts(record, seekable, settings)
+            with reopen() as seekable:
+                _add_provenance(record, seekable, settings)
     return read.buffer if is_archive(media_type) else None
 
 

@@ -31,6 +31,8 @@ class Settings:
     max_video_frames: int = 1_000_000
     max_video_decode_seconds: float = 900.0
     max_member_video_bytes: int = 2 * GiB  # videos inside archives are decoded from memory
+    # Provenance
+    c2pa_trust_anchors: str = ""  # PEM file of signers to trust; others validate as "untrusted"
     # Archives
     max_archive_depth: int = 4
     max_member_bytes: int = 64 * GiB

@@ -164,6 +164,20 @@ MIGRATIONS: list[str] = [
     ALTER TABLE matches ADD COLUMN timestamp REAL;
     ALTER TABLE matches ADD COLUMN detail TEXT;
     """,
+    # 3: provenance findings and the AI verdict computed from them
+    """
+    ALTER TABLE items ADD COLUMN ai_verdict TEXT;
+
+    CREATE TABLE item_findings (
+        id INTEGER PRIMARY KEY,
+        item_id INTEGER NOT NULL REFERENCES items(id),
+        kind TEXT NOT NULL,
+        detail TEXT NOT NULL,
+        value TEXT,
+        strength TEXT NOT NULL
+    );
+    CREATE INDEX item_findings_item ON item_findings(item_id);
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

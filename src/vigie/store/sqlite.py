@@ -13,9 +13,11 @@ from typing import Any
 import numpy as np
 
 from vigie.analysis import ItemRecord
+from vigie.signals.findings import Finding
 from vigie.sources.base import join_path
 from vigie.store.base import AuditEntry, HashListRow, ListEntry, MatchRow, PdqRows, SourceRow
 from vigie.store.schema import MIGRATIONS, SCHEMA_VERSION
+from vigie.verdict import ai_verdict
 
 CASE_DB_NAME = "case.sqlite"
 GENESIS_HASH = "0" * 64
@@ -131,14 +133,15 @@ class SqliteCaseStore:
                 cursor = self.db.execute(
                     """INSERT OR IGNORE INTO items(source_id, relpath, scan_id, size, mtime, ctime, atime, md5, sha1,
                            sha256, media_type, width, height, exif, pdq, pdq_quality, pdq_variants, duration, codec,
-                           frame_rate)
-                       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                           frame_rate, ai_verdict)
+                       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
                     (
                         source_id, record.relpath, scan_id, record.size, record.mtime, record.ctime, record.atime,
                         record.md5, record.sha1, record.sha256, record.media_type, record.width, record.height,
                         json.dumps(record.exif) if record.exif else None, record.pdq, record.pdq_quality,
                         b"".join(bytes.fromhex(h) for h in record.pdq_variants) or None,
                         record.duration, record.codec, record.frame_rate,
+                        ai_verdict(record.findings)["verdict"] if _has_visual(record) else None,
                     ),
                 )
                 if cursor.rowcount == 0:
@@ -154,6 +157,10 @@ class SqliteCaseStore:
                        VALUES (?, ?, ?, ?, ?, ?)""",
                     [(item_id, f.frame_number, f.timestamp, f.quality, f.pdq,
                       b"".join(bytes.fromhex(h) for h in f.variants)) for f in record.frames],
+                )
+                self.db.executemany(
+                    "INSERT INTO item_findings(item_id, kind, detail, value, strength) VALUES (?, ?, ?, ?, ?)",
+                    [(item_id, f.kind, f.detail, json.dumps(f.value), f.strength) for f in record.findings],
                 )
                 self.db.executemany(
                     "INSERT INTO video_stills(item_id, frame_number, timestamp, jpeg) VALUES (?, ?, ?, ?)",
@@ -405,6 +412,9 @@ class SqliteCaseStore:
                 match["detail"] = json.loads(row[12])
             matches.setdefault(row[0], []).append(match)
         frame_counts = dict(self.db.execute("SELECT item_id, count(*) FROM video_frames GROUP BY item_id").fetchall())
+        findings: dict[int, list[Finding]] = {}
+        for r in self.db.execute("SELECT item_id, kind, detail, value, strength FROM item_findings ORDER BY id"):
+            findings.setdefault(r[0], []).append(Finding(r[1], r[2], json.loads(r[3]), r[4]))
         stacks = {r[0]: (r[1], r[2]) for r in self.db.execute("SELECT id, representative_id, size FROM stacks")}
         for row in self.db.execute("SELECT * FROM items ORDER BY source_id, relpath"):
             source = sources[row["source_id"]]
@@ -434,6 +444,7 @@ class SqliteCaseStore:
                     "duration": row["duration"], "codec": row["codec"], "frame_rate": row["frame_rate"],
                     "frames_hashed": frame_counts.get(row["id"], 0),
                 },
+                "ai": None if row["ai_verdict"] is None else ai_verdict(findings.get(row["id"], [])),
                 "matches": matches.get(row["id"], []),
                 "errors": errors.get(row["id"], []),
             }
@@ -499,6 +510,11 @@ def _pdq_rows(rows: list[Any]) -> PdqRows:
     ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
     hashes = np.frombuffer(b"".join(bytes.fromhex(r[1]) for r in rows), dtype=np.uint8).reshape(-1, 32)
     return PdqRows(ids=ids, hashes=hashes)
+
+
+def _has_visual(record: ItemRecord) -> bool:
+    media_type = record.media_type or ""
+    return media_type.startswith(("image/", "video/"))
 
 
 def _chunks(ids: Sequence[int] | None, size: int = 500) -> Iterator[list[int] | None]:

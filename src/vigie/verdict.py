@@ -1,0 +1,21 @@
+"""The AI-generation verdict, computed from findings in one place. It never says an image is real.
+
+Rule: `ai-provenance` when a deterministic mark of generation was found (a C2PA manifest that validates,
+with or without a trusted signer, declaring a generated digital source type); otherwise `undetermined`.
+A camera-capture claim is kept as a signal and never turns into "real".
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from vigie.signals.findings import DETERMINISTIC, Finding
+
+AI_PROVENANCE = "ai-provenance"
+AI_INDICATED = "ai-indicated"
+UNDETERMINED = "undetermined"
+
+
+def ai_verdict(findings: list[Finding]) -> dict[str, Any]:
+    verdict = AI_PROVENANCE if any(f.strength == DETERMINISTIC for f in findings) else UNDETERMINED
+    return {"verdict": verdict, "signals": [f.as_dict() for f in findings]}
