@@ -156,7 +156,7 @@ def scan(evidence: tuple[str, ...], case: Path, hashlists: tuple[Path, ...], wor
         ("Items with errors (this scan)", result.items_with_errors),
         ("New matches (exact / PDQ)", f"{result.matches.get('exact', 0)} / {result.matches.get('pdq', 0)}"),
         ("Items in case", summary["items"]), ("Known items (exact)", summary["exact_matched_items"]),
-        ("Altered copies (PDQ only)", summary["near_matched_items"]),
+        ("Perceptual matches only (altered copies, video)", summary["near_matched_items"]),
         ("Stacks of duplicates", f"{summary['stacks']} ({summary['items_in_stacks']} items)"),
         ("Time", f"{result.seconds:.1f} s"),
     ]

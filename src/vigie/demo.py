@@ -1,4 +1,5 @@
-"""A benign demo seizure: procedurally drawn pictures, altered copies, duplicates, broken files, a zip.
+"""A benign demo seizure: procedurally drawn pictures, altered copies, duplicates, broken files, a zip,
+and a short slideshow video showing one of the known pictures.
 
 Nothing here is a photograph of anyone: every image is geometry and noise drawn from a fixed seed.
 """
@@ -122,6 +123,8 @@ def build_demo(directory: Path) -> DemoLayout:
     png = io.BytesIO()
     altered_copies(known[4])["mirrored"].save(png, "PNG")
     (evidence / "Download" / "mirrored-4.png").write_bytes(png.getvalue())
+    write_video(evidence / "DCIM/Camera/VID_0001.mp4", [fresh[103], known[5]], seconds_each=2.0, fps=25,
+                size=(480, 360))
     shutil.copy(evidence / "DCIM/Camera/IMG_0001.jpg", evidence / "WhatsApp/Media/IMG-20240101-WA0001.jpg")
     shutil.copy(evidence / "DCIM/Camera/IMG_0100.jpg", evidence / "Download/copy_of_IMG_0100.jpg")
     full = (evidence / "DCIM/Camera/IMG_0101.jpg").read_bytes()

@@ -459,10 +459,10 @@ class SqliteCaseStore:
             "items_with_errors": one("SELECT count(DISTINCT item_id) FROM item_errors").fetchone()[0],
             "matched_items": one("SELECT count(DISTINCT item_id) FROM matches").fetchone()[0],
             "exact_matched_items": one(
-                "SELECT count(DISTINCT item_id) FROM matches WHERE signal != 'pdq'").fetchone()[0],
+                f"SELECT count(DISTINCT item_id) FROM matches WHERE signal IN {_EXACT_SIGNALS}").fetchone()[0],
             "near_matched_items": one(
-                """SELECT count(DISTINCT item_id) FROM matches WHERE signal = 'pdq' AND item_id NOT IN
-                   (SELECT item_id FROM matches WHERE signal != 'pdq')""").fetchone()[0],
+                f"""SELECT count(DISTINCT item_id) FROM matches WHERE signal NOT IN {_EXACT_SIGNALS} AND item_id NOT IN
+                   (SELECT item_id FROM matches WHERE signal IN {_EXACT_SIGNALS})""").fetchone()[0],
             "stacks": one("SELECT count(*) FROM stacks").fetchone()[0],
             "items_in_stacks": one("SELECT count(*) FROM items WHERE stack_id IS NOT NULL").fetchone()[0],
             "hash_lists": one("SELECT count(*) FROM hash_lists").fetchone()[0],
