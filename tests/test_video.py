@@ -6,6 +6,7 @@ from pathlib import Path
 import av
 import pytest
 from click.testing import CliRunner
+from conftest import shared_data
 from PIL import Image
 
 from vigie.cli import main
@@ -59,6 +60,19 @@ def test_frame_hashes_equal_the_reference_vpdq(original: Path) -> None:
 def test_reencoded_video_stills_and_corrupt_files(
     tmp_path: Path, original: Path, pictures: list[Image.Image]
 ) -> None:
+    _check_video_flow(tmp_path, original, pictures)
+
+
+def test_video_of_camera_photos(tmp_path: Path) -> None:
+    photos = [Image.open(p).convert("RGB").resize((640, 480))
+              for p in sorted(shared_data("photos", "kodak24").glob("*"))[:3]]
+    original = tmp_path / "photos.mp4"
+    write_video(original, photos, seconds_each=2.0, fps=25, codec="mpeg4", container="mp4")
+    _check_video_flow(tmp_path, original, photos)
+
+
+def _check_video_flow(tmp_path: Path, original: Path, pictures: list[Image.Image]) -> None:
+    """Done means of the video issue: re-encoded copy, grabbed still, corrupt files."""
     runner = CliRunner()
     hashed = json.loads(runner.invoke(main, ["hash", str(original)]).output)
     assert hashed["codec"] == "mpeg4" and hashed["vpdq"]
