@@ -16,7 +16,7 @@ $(VENV)/.installed: $(BIN)/python pyproject.toml
 	touch $@
 
 $(VENV)/.installed-dev: $(VENV)/.installed
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -e '.[dev,faces]'
 	@# Meta's reference PDQ and vPDQ compile from source; where they cannot, the compatibility tests skip.
 	$(BIN)/pip install --quiet -e '.[reference-pdq]' || echo "note: reference PDQ (pdqhash) not built; its tests skip"
 	$(BIN)/pip install --quiet -e '.[reference-vpdq]' || echo "note: reference vPDQ (vpdq) not built; its tests skip"

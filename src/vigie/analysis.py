@@ -16,9 +16,12 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from PIL import Image
+
 from vigie.config import Settings
 from vigie.mediatype import SNIFF_BYTES, is_archive, is_image, is_video, sniff
 from vigie.signals.crypto import StreamingDigests
+from vigie.signals.faces import Face, FaceModelError, find_faces
 from vigie.signals.findings import Finding
 from vigie.signals.image import ImageError, analyse_image
 from vigie.signals.provenance.c2pa import may_hold_manifest, read_c2pa
@@ -65,6 +68,7 @@ class ItemRecord:
     frames: list[FrameHash] = field(default_factory=list)
     stills: list[tuple[int, float, bytes]] = field(default_factory=list)  # blurred JPEGs
     findings: list[Finding] = field(default_factory=list)  # provenance marks
+    faces: list[Face] = field(default_factory=list)
     errors: list[tuple[str, str]] = field(default_factory=list)
 
     def add_error(self, stage: str, message: str) -> None:
@@ -123,6 +127,19 @@ def _add_image_facts(record: ItemRecord, data: bytes, settings: Settings) -> Non
     record.width, record.height, record.exif = facts.width, facts.height, facts.exif
     if facts.pdq is not None:
         record.pdq, record.pdq_quality, record.pdq_variants = facts.pdq.hash, facts.pdq.quality, facts.pdq.variants
+    if settings.faces:
+        _add_faces(record, data, settings)
+
+
+def _add_faces(record: ItemRecord, data: bytes, settings: Settings) -> None:
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            image.draft("RGB", (settings.face_max_side, settings.face_max_side))
+            record.faces = find_faces(image, settings.face_detector, settings.face_model, settings.face_max_side)
+    except FaceModelError as exc:
+        record.add_error("faces", str(exc))
+    except (OSError, ValueError) as exc:
+        record.add_error("faces", f"faces not searched: {exc}")
 
 
 @lru_cache(maxsize=4)

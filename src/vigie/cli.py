@@ -112,8 +112,13 @@ def main() -> None:
               help="Hash list to import before matching (repeatable). Name: the file's stem.")
 @click.option("--workers", type=click.IntRange(1, 256), help="Worker processes [default: all cores].")
 @click.option("--pdq-threshold", type=click.IntRange(0, 128), help="Largest PDQ distance that matches [31].")
+@click.option("--faces", "faces", is_flag=True, default=None,
+              help="Also find faces and store their embeddings (needs the `faces` extra).")
+@click.option("--face-detector", type=click.Choice(["hog", "yunet"]),
+              help="Face detector [hog; yunet with --face-model].")
+@click.option("--face-model", type=click.Path(exists=True, dir_okay=False), help="YuNet ONNX file (selects yunet).")
 def scan(evidence: tuple[str, ...], case: Path, hashlists: tuple[Path, ...], workers: int | None,
-         pdq_threshold: int | None) -> None:
+         pdq_threshold: int | None, faces: bool | None, face_detector: str | None, face_model: str | None) -> None:
     """Scan EVIDENCE (folders, files, zip/tar archives) into a case.
 
     Every file is hashed (MD5, SHA-1, SHA-256; PDQ for images), typed from its content, and matched
@@ -129,7 +134,10 @@ def scan(evidence: tuple[str, ...], case: Path, hashlists: tuple[Path, ...], wor
     for path in evidence:
         if not os.path.lexists(path):
             _fail(f"evidence path does not exist: {path}")
-    settings = _settings(case, workers=workers, pdq_threshold=pdq_threshold)
+    settings = _settings(case, workers=workers, pdq_threshold=pdq_threshold, faces=faces,
+                         face_detector=face_detector or ("yunet" if face_model else None), face_model=face_model)
+    if settings.faces:
+        _check_face_models(settings)
     store = _open_case(case, create=True)
     for path in evidence:
         for other in overlapping_sources(store, os.path.abspath(path)):
@@ -252,6 +260,149 @@ def hashlist_show(name: str, case: Path) -> None:
                 out.print(f"  skipped {problem}")
             return
     _fail(f"no hash list named {name!r} in {case}")
+
+
+# --- faces --------------------------------------------------------------------------------------
+
+
+def _check_face_models(settings: Settings) -> None:
+    from vigie.signals.faces import FaceModelError, check_models
+
+    try:
+        check_models(settings.face_detector, settings.face_model)
+    except FaceModelError as exc:
+        _fail(str(exc), 2)
+
+
+@main.group()
+def faces() -> None:
+    """Group a case's faces into persons, and find where a given person's face was used.
+
+    Faces are found by `vigie scan --faces`. Embeddings stay in the case; `vigie faces purge`
+    removes them. Every search is written to the audit log.
+    """
+
+
+@faces.command("group")
+@case_option
+def faces_group(case: Path) -> None:
+    """Cluster the case's faces into persons (Chinese whispers on the embedding graph)."""
+    from vigie.persons import MATCH_DISTANCE, group_faces
+
+    store = _open_case(case)
+    counts = group_faces(store)
+    store.append_audit(ACTOR, "faces-group", {**counts, "threshold": MATCH_DISTANCE})
+    persons = store.persons()
+    store.close()
+    table = Table("person", "name", "faces", "items", "representative face")
+    for person in persons:
+        table.add_row(str(person["id"]), person["name"] or "", str(person["faces"]), str(person["items"]),
+                      str(person["representative_face"]))
+    out.print(table)
+    out.print(f"{counts['faces']} faces in {counts['persons']} persons.")
+
+
+@faces.command("name")
+@click.argument("person", type=int)
+@click.argument("name")
+@case_option
+def faces_name(person: int, name: str, case: Path) -> None:
+    """Give PERSON a NAME (kept through later groupings)."""
+    store = _open_case(case)
+    if not store.name_person(person, name):
+        _fail(f"no person {person} in {case}")
+    store.append_audit(ACTOR, "person-name", {"person": person, "name": name})
+    out.print(f"Person {person} is now {name!r}.")
+
+
+@faces.command("merge")
+@click.argument("keep", type=int)
+@click.argument("absorb", type=int)
+@case_option
+def faces_merge(keep: int, absorb: int, case: Path) -> None:
+    """Move every face of person ABSORB into person KEEP."""
+    store = _open_case(case)
+    moved = store.merge_persons(keep, absorb)
+    store.append_audit(ACTOR, "person-merge", {"keep": keep, "absorb": absorb, "faces_moved": moved})
+    out.print(f"Moved {moved} faces from person {absorb} to person {keep}.")
+
+
+@faces.command("find")
+@case_option
+@click.option("--reference", "references", multiple=True, required=True,
+              type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Photo of the person (repeatable; the largest face of each is used). Read, never copied.")
+@click.option("--json", "as_json", is_flag=True, help='One JSON line per hit: {"path", "face", "distance", "verdict"}.')
+@click.option("--all", "include_no", is_flag=True, help="Also list faces judged 'no'.")
+def faces_find(case: Path, references: tuple[Path, ...], as_json: bool, include_no: bool) -> None:
+    """Rank every face in the case by its distance to the reference person: match, possible or no.
+
+    Montages count: a face pasted onto another body or scene is found like any other.
+    """
+    import hashlib
+
+    from vigie.persons import embed_references, find_person
+
+    settings = _settings(case)
+    _check_face_models(settings)
+    try:
+        reference_faces = embed_references(list(references), settings)
+    except (ValueError, OSError) as exc:
+        _fail(str(exc))
+    store = _open_case(case)
+    hits = find_person(store, reference_faces, include_no)
+    store.append_audit(ACTOR, "faces-find", {
+        "references_sha256": [hashlib.sha256(p.read_bytes()).hexdigest() for p in references],
+        "hits": sum(h.verdict != "no" for h in hits),
+    })
+    store.close()
+    for hit in hits:
+        if as_json:
+            print(json.dumps({"path": hit.path, "face": hit.face_id, "distance": hit.distance, "verdict": hit.verdict,
+                              "box": hit.box}))
+        else:
+            out.print(f"{hit.verdict:<9} {hit.distance:.3f}  face {hit.face_id:<6} {hit.path}")
+    if not as_json:
+        out.print(f"{sum(h.verdict == 'match' for h in hits)} match, {sum(h.verdict == 'possible' for h in hits)} "
+                  "possible.")
+
+
+@faces.command("eval")
+@click.argument("pairs", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--threshold", type=float, help="Distance at or below which a pair is 'same' [0.55].")
+@click.option("--json", "as_json", is_flag=True)
+@click.option("--face-model", type=click.Path(exists=True, dir_okay=False), help="Use YuNet from this file.")
+def faces_eval(pairs: Path, threshold: float | None, as_json: bool, face_model: str | None) -> None:
+    """Verification accuracy on PAIRS (CSV: file_x,file_y,same; paths relative to the CSV's folder).
+
+    A pair where a face is not found counts as wrong.
+    """
+    from dataclasses import asdict
+
+    from vigie.persons import MATCH_DISTANCE, evaluate_pairs
+
+    settings = _settings(None, face_model=face_model, face_detector="yunet" if face_model else None)
+    _check_face_models(settings)
+    result = evaluate_pairs(pairs, settings, MATCH_DISTANCE if threshold is None else threshold)
+    if as_json:
+        print(json.dumps(asdict(result)))
+    else:
+        out.print(f"{result.pairs} pairs, accuracy {result.accuracy:.2%} at distance {result.threshold}, "
+                  f"{result.undetected} with a face not found")
+
+
+@faces.command("purge")
+@case_option
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def faces_purge(case: Path, yes: bool) -> None:
+    """Remove every face embedding and face crop from the case, and the persons built from them."""
+    if not yes:
+        click.confirm(f"Remove all face embeddings and crops from {case}?", abort=True)
+    store = _open_case(case)
+    removed = store.purge_faces()
+    store.append_audit(ACTOR, "faces-purge", {"faces": removed})
+    store.close()
+    out.print(f"Removed the embeddings and crops of {removed} faces.")
 
 
 # --- reports ------------------------------------------------------------------------------------

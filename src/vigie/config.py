@@ -31,6 +31,11 @@ class Settings:
     max_video_frames: int = 1_000_000
     max_video_decode_seconds: float = 900.0
     max_member_video_bytes: int = 2 * GiB  # videos inside archives are decoded from memory
+    # Faces (the `faces` extra)
+    faces: bool = False
+    face_detector: str = "hog"  # or "yunet", with face_model
+    face_model: str = ""  # path to YuNet's ONNX file
+    face_max_side: int = 1600  # images are scaled to this for detection and embedding
     # Provenance
     c2pa_trust_anchors: str = ""  # PEM file of signers to trust; others validate as "untrusted"
     # Archives

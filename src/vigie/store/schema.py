@@ -178,6 +178,29 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX item_findings_item ON item_findings(item_id);
     """,
+    # 4: faces, and the persons a grouping or a reviewer puts them in
+    """
+    CREATE TABLE persons (
+        id INTEGER PRIMARY KEY,
+        name TEXT,
+        representative_face_id INTEGER,
+        created_at TEXT NOT NULL
+    );
+
+    CREATE TABLE faces (
+        id INTEGER PRIMARY KEY,
+        item_id INTEGER NOT NULL REFERENCES items(id),
+        x INTEGER NOT NULL, y INTEGER NOT NULL, width INTEGER NOT NULL, height INTEGER NOT NULL,
+        landmarks TEXT NOT NULL,
+        embedding BLOB,
+        score REAL NOT NULL,
+        detector TEXT NOT NULL,
+        crop BLOB,
+        person_id INTEGER REFERENCES persons(id)
+    );
+    CREATE INDEX faces_item ON faces(item_id);
+    CREATE INDEX faces_person ON faces(person_id);
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

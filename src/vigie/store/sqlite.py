@@ -159,6 +159,12 @@ class SqliteCaseStore:
                       b"".join(bytes.fromhex(h) for h in f.variants)) for f in record.frames],
                 )
                 self.db.executemany(
+                    """INSERT INTO faces(item_id, x, y, width, height, landmarks, embedding, score, detector, crop)
+                       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                    [(item_id, *face.box, json.dumps(face.landmarks), face.embedding.astype(np.float32).tobytes(),
+                      face.score, face.detector, face.crop) for face in record.faces],
+                )
+                self.db.executemany(
                     "INSERT INTO item_findings(item_id, kind, detail, value, strength) VALUES (?, ?, ?, ?, ?)",
                     [(item_id, f.kind, f.detail, json.dumps(f.value), f.strength) for f in record.findings],
                 )
@@ -387,6 +393,90 @@ class SqliteCaseStore:
                 stack_id = cursor.lastrowid
                 self.db.executemany("UPDATE items SET stack_id = ? WHERE id = ?", ((stack_id, m) for m in members))
 
+    # --- faces and persons ----------------------------------------------------------------------
+
+    def face_vectors(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(face ids, item ids, embeddings (n, 128) float32) of every face that still has its embedding."""
+        rows = self.db.execute("SELECT id, item_id, embedding FROM faces WHERE embedding IS NOT NULL ORDER BY id")
+        data = rows.fetchall()
+        ids = np.array([r[0] for r in data], dtype=np.int64)
+        items = np.array([r[1] for r in data], dtype=np.int64)
+        vectors = np.frombuffer(b"".join(r[2] for r in data), dtype=np.float32).reshape(-1, 128)
+        return ids, items, vectors
+
+    def face_sizes(self) -> dict[int, tuple[int, int | None]]:
+        """face id -> (box area, person id)."""
+        rows = self.db.execute("SELECT id, width * height, person_id FROM faces")
+        return {r[0]: (r[1], r[2]) for r in rows}
+
+    def named_persons(self) -> dict[int, str]:
+        return {r[0]: r[1] for r in self.db.execute("SELECT id, name FROM persons WHERE name IS NOT NULL")}
+
+    def replace_person_groups(self, groups: list[tuple[int | None, list[int], int]]) -> None:
+        """groups: (person id to keep or None for a new one, face ids, representative face id)."""
+        with self._transaction():
+            self.db.execute("UPDATE faces SET person_id = NULL")
+            kept = [person for person, _, _ in groups if person is not None]
+            marks = ",".join("?" * len(kept))
+            self.db.execute(f"DELETE FROM persons WHERE id NOT IN ({marks})" if kept else "DELETE FROM persons", kept)
+            for person, faces, representative in groups:
+                if person is None:
+                    person = self.db.execute(
+                        "INSERT INTO persons(representative_face_id, created_at) VALUES (?, ?)",
+                        (representative, now_iso()),
+                    ).lastrowid
+                else:
+                    self.db.execute(
+                        "UPDATE persons SET representative_face_id = ? WHERE id = ?", (representative, person)
+                    )
+                self.db.executemany("UPDATE faces SET person_id = ? WHERE id = ?", ((person, f) for f in faces))
+
+    def name_person(self, person_id: int, name: str) -> bool:
+        return self.db.execute("UPDATE persons SET name = ? WHERE id = ?", (name, person_id)).rowcount == 1
+
+    def merge_persons(self, keep: int, absorb: int) -> int:
+        with self._transaction():
+            moved = self.db.execute("UPDATE faces SET person_id = ? WHERE person_id = ?", (keep, absorb)).rowcount
+            self.db.execute("DELETE FROM persons WHERE id = ?", (absorb,))
+        return moved
+
+    def persons(self) -> list[dict[str, Any]]:
+        rows = self.db.execute(
+            """SELECT p.id, p.name, p.representative_face_id, count(f.id), count(DISTINCT f.item_id)
+               FROM persons p LEFT JOIN faces f ON f.person_id = p.id GROUP BY p.id ORDER BY count(f.id) DESC, p.id"""
+        )
+        return [{"id": r[0], "name": r[1], "representative_face": r[2], "faces": r[3], "items": r[4]} for r in rows]
+
+    def face_crop(self, face_id: int) -> bytes | None:
+        row = self.db.execute("SELECT crop FROM faces WHERE id = ?", (face_id,)).fetchone()
+        return None if row is None else row[0]
+
+    def face_locations(self, face_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+        """face id -> path and box, for search results."""
+        sources = {s.id: s for s in self.sources()}
+        found: dict[int, dict[str, Any]] = {}
+        for chunk in _chunks(face_ids):
+            marks = ",".join("?" * len(chunk or []))
+            for r in self.db.execute(
+                f"""SELECT f.id, i.source_id, i.relpath, f.x, f.y, f.width, f.height, f.person_id, i.id FROM faces f
+                    JOIN items i ON i.id = f.item_id WHERE f.id IN ({marks})""", chunk or []
+            ):
+                found[r[0]] = {"path": join_path(sources[r[1]].given, r[2]), "box": [r[3], r[4], r[5], r[6]],
+                               "person": r[7], "item_id": r[8]}
+        return found
+
+    def purge_faces(self) -> int:
+        """Remove every face embedding and crop, and the persons built from them; then reclaim the space."""
+        with self._transaction():
+            count = self.db.execute(
+                "UPDATE faces SET embedding = NULL, crop = NULL, person_id = NULL WHERE embedding IS NOT NULL"
+                " OR crop IS NOT NULL"
+            ).rowcount
+            self.db.execute("DELETE FROM persons")
+        self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        self.db.execute("VACUUM")  # freed pages would otherwise still hold the embeddings
+        return count
+
     # --- reports --------------------------------------------------------------------------------
 
     def iter_report_items(self) -> Iterator[dict[str, Any]]:
@@ -412,6 +502,10 @@ class SqliteCaseStore:
                 match["detail"] = json.loads(row[12])
             matches.setdefault(row[0], []).append(match)
         frame_counts = dict(self.db.execute("SELECT item_id, count(*) FROM video_frames GROUP BY item_id").fetchall())
+        faces: dict[int, list[dict[str, Any]]] = {}
+        for r in self.db.execute("SELECT id, item_id, x, y, width, height, score, detector, person_id FROM faces"):
+            faces.setdefault(r[1], []).append({"id": r[0], "box": [r[2], r[3], r[4], r[5]], "score": r[6],
+                                               "detector": r[7], "person": r[8]})
         findings: dict[int, list[Finding]] = {}
         for r in self.db.execute("SELECT item_id, kind, detail, value, strength FROM item_findings ORDER BY id"):
             findings.setdefault(r[0], []).append(Finding(r[1], r[2], json.loads(r[3]), r[4]))
@@ -445,6 +539,7 @@ class SqliteCaseStore:
                     "frames_hashed": frame_counts.get(row["id"], 0),
                 },
                 "ai": None if row["ai_verdict"] is None else ai_verdict(findings.get(row["id"], [])),
+                "faces": faces.get(row["id"], []),
                 "matches": matches.get(row["id"], []),
                 "errors": errors.get(row["id"], []),
             }
