@@ -74,7 +74,7 @@ def scanned(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, dict[
     root = tmp_path_factory.mktemp("faces")
     evidence = root / "seizure"
     evidence.mkdir()
-    for name, photos in people.items():
+    for _name, photos in people.items():
         for photo in photos[1:]:  # the first photo of each is kept back as the search reference
             (evidence / photo.name).write_bytes(photo.read_bytes())
     backgrounds = [Image.open(p) for p in sorted(shared_data("photos", "kodak24").glob("*"))[:3]]
@@ -144,7 +144,7 @@ def test_eval_on_pairs_of_the_shared_photos(tmp_path: Path) -> None:
     with pairs.open("w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(["file_x", "file_y", "same"])
-        for name, photos in people.items():
+        for _name, photos in people.items():
             for a, b in itertools.combinations(photos[:4], 2):
                 writer.writerow([a, b, 1])
         for (_, x), (_, y) in itertools.combinations(people.items(), 2):

@@ -57,6 +57,7 @@ def _yunet(model_path: str) -> Any:
         import cv2
     except ImportError as exc:
         raise FaceModelError("the YuNet detector needs opencv-python-headless (the `faces` extra)") from exc
+    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)  # keep OpenCV's notices off the output
     try:
         return cv2.FaceDetectorYN.create(model_path, "", (320, 320), _YUNET_SCORE, 0.3, 5000)
     except cv2.error as exc:
