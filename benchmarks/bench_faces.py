@@ -46,7 +46,7 @@ def main() -> int:
             faces = len(store.face_vectors()[0])
             print(f"{detector:5}: {len(images)} images, {faces} faces in {wall:.1f} s: "
                   f"{len(images) / wall:.1f} images/s, {faces / wall:.1f} faces/s ({args.workers} workers)")
-        ids, _, vectors = store.face_vectors()
+        ids = store.face_vectors()[0]
         rng = np.random.default_rng(1)
         filler = rng.normal(size=(args.stored - len(ids), 128)).astype(np.float32)
         filler /= np.linalg.norm(filler, axis=1, keepdims=True) / 0.6  # dlib embeddings have norm ~0.6
