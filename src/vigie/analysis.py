@@ -25,6 +25,8 @@ from vigie.signals.faces import Face, FaceModelError, find_faces
 from vigie.signals.findings import Finding
 from vigie.signals.image import ImageError, analyse_image
 from vigie.signals.provenance.c2pa import may_hold_manifest, read_c2pa
+from vigie.signals.provenance.metadata import metadata_findings
+from vigie.signals.provenance.watermarks import watermark_findings
 from vigie.signals.video import FrameHash, VideoError, VideoLimits, analyse_video
 from vigie.sources.archives import ArchiveLimitError, Expansion, Member, iter_members, unsafe_name_reason
 from vigie.sources.base import ARCHIVE_SEPARATOR, Entry
@@ -127,8 +129,23 @@ def _add_image_facts(record: ItemRecord, data: bytes, settings: Settings) -> Non
     record.width, record.height, record.exif = facts.width, facts.height, facts.exif
     if facts.pdq is not None:
         record.pdq, record.pdq_quality, record.pdq_variants = facts.pdq.hash, facts.pdq.quality, facts.pdq.variants
+    _add_image_provenance(record, data, settings)
     if settings.faces:
         _add_faces(record, data, settings)
+
+
+_MIN_WATERMARK_SIDE = 64  # smaller images hold too few blocks for the 136-bit mark
+
+
+def _add_image_provenance(record: ItemRecord, data: bytes, settings: Settings) -> None:
+    """Metadata marks (PNG text, EXIF, XMP, alpha-channel data) and invisible watermarks."""
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            record.findings.extend(metadata_findings(image, data))
+            if settings.watermarks and min(image.size) >= _MIN_WATERMARK_SIDE:
+                record.findings.extend(watermark_findings(image))
+    except (OSError, ValueError, SyntaxError, EOFError) as exc:
+        record.add_error("provenance", f"provenance not read: {exc}")
 
 
 def _add_faces(record: ItemRecord, data: bytes, settings: Settings) -> None:

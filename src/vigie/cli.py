@@ -475,6 +475,34 @@ def hash_files(files: tuple[str, ...]) -> None:
         print(json.dumps(line))
 
 
+@main.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=str))
+@click.option("--trust", type=click.Path(exists=True, dir_okay=False), help="PEM file of C2PA signers to trust.")
+@click.option("--no-watermarks", is_flag=True, help="Skip decoding invisible watermarks.")
+def provenance(files: tuple[str, ...], trust: str | None, no_watermarks: bool) -> None:
+    """Print the AI-generation finding of FILES outside any case, one JSON line each.
+
+    {"path", "media_type", "ai": {"verdict", "signals": [{kind, detail, value, strength}]}}. The verdict
+    is "ai-provenance" when a deterministic mark of generation is found, else "undetermined"; never "real".
+    """
+    from vigie.analysis import analyse_entry
+    from vigie.sources.directory import FileSource
+    from vigie.verdict import ai_verdict
+
+    settings = Settings(c2pa_trust_anchors=trust or "", watermarks=not no_watermarks)
+    for path in files:
+        try:
+            source = FileSource(path)
+            record = analyse_entry(next(source.entries()), lambda s=source: s.open(""), settings)[0]
+        except OSError as exc:
+            print(json.dumps({"path": path, "errors": [f"cannot read: {exc.strerror or exc}"]}))
+            continue
+        print(json.dumps({
+            "path": path, "media_type": record.media_type, "ai": ai_verdict(record.findings),
+            "errors": [f"{stage}: {message}" for stage, message in record.errors],
+        }, ensure_ascii=False))
+
+
 # --- integrity ----------------------------------------------------------------------------------
 
 

@@ -38,6 +38,7 @@ class Settings:
     face_max_side: int = 1600  # images are scaled to this for detection and embedding
     # Provenance
     c2pa_trust_anchors: str = ""  # PEM file of signers to trust; others validate as "untrusted"
+    watermarks: bool = True  # decode Stable Diffusion's invisible watermarks (a full RGB decode per image)
     # Archives
     max_archive_depth: int = 4
     max_member_bytes: int = 64 * GiB

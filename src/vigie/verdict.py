@@ -1,7 +1,9 @@
 """The AI-generation verdict, computed from findings in one place. It never says an image is real.
 
-Rule: `ai-provenance` when a deterministic mark of generation was found (a C2PA manifest that validates,
-with or without a trusted signer, declaring a generated digital source type); otherwise `undetermined`.
+Rule: `ai-provenance` when a deterministic mark of generation was found: a C2PA manifest that validates
+(with or without a trusted signer) declaring a generated digital source type, an IPTC digital source type
+in XMP declaring one, a generator's own generation record in the metadata, or an invisible watermark
+decoded above its "very likely" threshold. Otherwise `undetermined`; a "likely" watermark is a signal only.
 A camera-capture claim is kept as a signal and never turns into "real".
 """
 

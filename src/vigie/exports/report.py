@@ -63,7 +63,9 @@ def build_summary(store: SqliteCaseStore, items: list[dict[str, Any]]) -> dict[s
     unmatched_images = sum(
         1 for i in items if (i["media_type"] or "").startswith("image/") and not i["matches"] and i["pdq"]
     )
+    verdicts: Counter[str] = Counter(i["ai"]["verdict"] for i in items if i.get("ai"))
     summary |= {
+        "ai_verdicts": dict(verdicts.most_common()),
         "new_images": unmatched_images,
         "matched_by_list": dict(by_list.most_common()),
         "matched_by_category": dict(by_category.most_common()),
@@ -127,6 +129,7 @@ def write_html(store: SqliteCaseStore, out: TextIO, thumbnails: dict[int, bytes]
         matched=[i for i in items if i["matches"]],
         errors=[i for i in items if i["errors"]],
         videos=[i for i in items if i["video"]],
+        generated=[i for i in items if i.get("ai") and i["ai"]["verdict"] != "undetermined"],
         thumbs=thumbs,
     ))
 

@@ -1,0 +1,148 @@
+"""Invisible watermarks of Stable Diffusion's reference code, decoded with numpy alone.
+
+The `invisible-watermark` package's dwtDct method (which Stability's scripts and diffusers use): the image
+in OpenCV's YUV, a one-level Haar DWT of the U channel, 4x4 blocks of the approximation band, and in each
+block the largest value after the first carries one bit, quantised with step 36 (despite its name, the
+reference's "dwtDct" applies no DCT: `EmbedMaxDct.diffuse_dct_matrix` works on the block itself). Bits
+repeat over the blocks and are decoded by averaging their votes. Importing that package pulls in PyTorch,
+so it is reimplemented here. `embed` writes the same marks to make test fixtures; it is not byte-identical
+to the reference encoder (which round-trips through 8-bit YUV and swaps two detail bands).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image
+
+from vigie.signals.findings import DETERMINISTIC, INDICATIVE, Finding
+
+_BLOCK = 4
+_SCALE = 36.0
+
+
+@dataclass(frozen=True)
+class Mark:
+    name: str
+    bits: np.ndarray
+    likely: int  # matching bits for "likely"
+    very_likely: int  # and for "very likely"
+
+
+def _bits_of_bytes(text: bytes) -> np.ndarray:
+    return np.unpackbits(np.frombuffer(text, dtype=np.uint8))
+
+
+# SDXL, SVD and diffusers: a fixed 48-bit message; thresholds as in Stability's own detector.
+SDXL = Mark("SDXL / SVD / diffusers", np.array([int(b) for b in format(0xB3EC907BB19E, "048b")], np.uint8), 34, 36)
+SD1 = Mark("Stable Diffusion 1 ('StableDiffusionV1')", _bits_of_bytes(b"StableDiffusionV1"), 108, 118)
+SD2 = Mark("Stable Diffusion 2 ('SDV2')", _bits_of_bytes(b"SDV2"), 27, 29)
+MARKS = (SDXL, SD1, SD2)
+
+_U_FROM_CB = 0.492 / 0.564  # OpenCV's U and JPEG's Cb are both scaled B - Y
+
+
+def _u_from_cb(ycbcr: Image.Image) -> np.ndarray:
+    cb = np.asarray(ycbcr.getchannel("Cb"), dtype=np.float32)
+    return np.clip(np.round(128 + (cb - 128) * _U_FROM_CB), 0, 255)
+
+
+def approximation_band(image: Image.Image) -> np.ndarray:
+    """The Haar approximation of OpenCV's YUV U channel, where the reference reads its bits.
+
+    A JPEG is decoded at half size in the DCT domain, straight to YCbCr: its chroma is stored at half
+    size anyway, and the half-size average is what the Haar approximation takes (times two).
+    """
+    width, height = image.size
+    rows, cols = height // 4 * 2, width // 4 * 2
+    if image.format == "JPEG" and image.mode in ("RGB", "YCbCr"):
+        image.draft("YCbCr", (width // 2, height // 2))
+        if image.size[0] >= cols and image.size[1] >= rows and image.size[0] < width:
+            return 2 * _u_from_cb(image)[:rows, :cols]
+    ycbcr = image if image.mode == "YCbCr" else image.convert("RGB").convert("YCbCr")
+    return _haar_approximation(_u_from_cb(ycbcr))
+
+
+def _haar_approximation(channel: np.ndarray) -> np.ndarray:
+    rows, cols = channel.shape[0] // 4 * 4, channel.shape[1] // 4 * 4
+    x = channel[:rows, :cols]
+    return (x[0::2, 0::2] + x[0::2, 1::2] + x[1::2, 0::2] + x[1::2, 1::2]) / 2
+
+
+def _blocks(band: np.ndarray) -> np.ndarray:
+    rows, cols = band.shape[0] // _BLOCK, band.shape[1] // _BLOCK
+    cut = band[: rows * _BLOCK, : cols * _BLOCK]
+    return cut.reshape(rows, _BLOCK, cols, _BLOCK).transpose(0, 2, 1, 3).reshape(-1, _BLOCK, _BLOCK)
+
+
+def _block_bits(band: np.ndarray) -> np.ndarray:
+    """One bit vote per 4x4 block, in the order the encoder writes them (row by row)."""
+    blocks = _blocks(band)
+    flat = np.abs(blocks.reshape(len(blocks), -1))
+    strongest = flat[:, 1:].argmax(axis=1) + 1
+    values = flat[np.arange(len(flat)), strongest]
+    return (np.mod(values, _SCALE) > 0.5 * _SCALE).astype(np.float64)
+
+
+def decode_bits(band: np.ndarray, length: int) -> np.ndarray:
+    votes = _block_bits(band)
+    if len(votes) < length:
+        return np.zeros(0, dtype=np.uint8)
+    sums = np.bincount(np.arange(len(votes)) % length, weights=votes, minlength=length)
+    counts = np.bincount(np.arange(len(votes)) % length, minlength=length)
+    return (sums / counts * 255 > 127).astype(np.uint8)
+
+
+def watermark_findings(image: Image.Image) -> list[Finding]:
+    band = approximation_band(image)
+    findings = []
+    for mark in MARKS:
+        bits = decode_bits(band, len(mark.bits))
+        if bits.size == 0:
+            continue
+        matching = int((bits == mark.bits).sum())
+        if matching >= mark.likely:
+            sure = matching >= mark.very_likely
+            findings.append(Finding(
+                "invisible-watermark",
+                f"dwtDct watermark of {mark.name}: {matching} of {len(mark.bits)} bits match "
+                f"({'very likely' if sure else 'likely'}; thresholds {mark.likely}/{mark.very_likely})",
+                matching,
+                DETERMINISTIC if sure else INDICATIVE,
+            ))
+    return findings
+
+
+def embed(rgb: np.ndarray, bits: np.ndarray) -> np.ndarray:
+    """Write `bits` as the reference encoder does (for test fixtures); returns 8-bit RGB."""
+    rows, cols = rgb.shape[0] // 4 * 4, rgb.shape[1] // 4 * 4
+    r, g, b = (rgb[..., i].astype(np.float64) for i in range(3))
+    y = 0.299 * r + 0.587 * g + 0.114 * b
+    u = np.clip(np.round((b - y) * 0.492 + 128), 0, 255)
+    v = np.clip(np.round((r - y) * 0.877 + 128), 0, 255)
+    y = np.clip(np.round(y), 0, 255)
+    band = _haar_approximation(u)
+    flat = _blocks(band).reshape(-1, _BLOCK * _BLOCK).copy()
+    strongest = np.abs(flat[:, 1:]).argmax(axis=1) + 1
+    wanted = bits[np.arange(len(flat)) % len(bits)]
+    values = flat[np.arange(len(flat)), strongest]
+    magnitude = (np.abs(values) // _SCALE + 0.25 + 0.5 * wanted) * _SCALE
+    flat[np.arange(len(flat)), strongest] = np.where(values >= 0, magnitude, -magnitude)
+    restored = flat.reshape(-1, _BLOCK, _BLOCK)
+    brows, bcols = band.shape[0] // _BLOCK, band.shape[1] // _BLOCK
+    new_band = band.copy()
+    new_band[: brows * _BLOCK, : bcols * _BLOCK] = (
+        restored.reshape(brows, bcols, _BLOCK, _BLOCK).transpose(0, 2, 1, 3).reshape(brows * _BLOCK, bcols * _BLOCK)
+    )
+    # Inverse Haar: only the approximation band changed, so each 2x2 cell moves by half the change.
+    delta = np.repeat(np.repeat((new_band - band) / 2, 2, axis=0), 2, axis=1)
+    u_new = u.copy()
+    u_new[:rows, :cols] += delta
+    # back to RGB with OpenCV's YUV2BGR coefficients
+    out = np.stack([
+        y + 1.140 * (v - 128),
+        y - 0.395 * (u_new - 128) - 0.581 * (v - 128),
+        y + 2.032 * (u_new - 128),
+    ], axis=-1)
+    return np.clip(np.round(out), 0, 255).astype(np.uint8)
