@@ -19,6 +19,7 @@ from typing import Any, BinaryIO
 from PIL import Image
 
 from vigie.config import Settings
+from vigie.detector.runtime import detector_findings, load_detector
 from vigie.mediatype import SNIFF_BYTES, is_archive, is_image, is_video, sniff
 from vigie.signals.crypto import StreamingDigests
 from vigie.signals.faces import Face, FaceModelError, find_faces
@@ -140,10 +141,17 @@ _MIN_WATERMARK_SIDE = 64  # smaller images hold too few blocks for the 136-bit m
 def _add_image_provenance(record: ItemRecord, data: bytes, settings: Settings) -> None:
     """Metadata marks (PNG text, EXIF, XMP, alpha-channel data) and invisible watermarks."""
     try:
+        # Each reader opens its own copy: JPEG draft modes change the image in place.
         with Image.open(io.BytesIO(data)) as image:
             record.findings.extend(metadata_findings(image, data))
-            if settings.watermarks and min(image.size) >= _MIN_WATERMARK_SIDE:
+            large_enough = min(image.size) >= _MIN_WATERMARK_SIDE
+        if settings.watermarks and large_enough:
+            with Image.open(io.BytesIO(data)) as image:
                 record.findings.extend(watermark_findings(image))
+        detector = load_detector(settings.detector_model) if settings.detector else None
+        if detector is not None:
+            with Image.open(io.BytesIO(data)) as image:
+                record.findings.extend(detector_findings(image, detector))
     except (OSError, ValueError, SyntaxError, EOFError) as exc:
         record.add_error("provenance", f"provenance not read: {exc}")
 

@@ -479,17 +479,19 @@ def hash_files(files: tuple[str, ...]) -> None:
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=str))
 @click.option("--trust", type=click.Path(exists=True, dir_okay=False), help="PEM file of C2PA signers to trust.")
 @click.option("--no-watermarks", is_flag=True, help="Skip decoding invisible watermarks.")
-def provenance(files: tuple[str, ...], trust: str | None, no_watermarks: bool) -> None:
+@click.option("--no-detector", is_flag=True, help="Skip the statistical detector.")
+def provenance(files: tuple[str, ...], trust: str | None, no_watermarks: bool, no_detector: bool) -> None:
     """Print the AI-generation finding of FILES outside any case, one JSON line each.
 
     {"path", "media_type", "ai": {"verdict", "signals": [{kind, detail, value, strength}]}}. The verdict
-    is "ai-provenance" when a deterministic mark of generation is found, else "undetermined"; never "real".
+    is "ai-provenance" when a deterministic mark of generation is found, "ai-indicated" when only the
+    statistical detector is above its threshold, else "undetermined"; never "real".
     """
     from vigie.analysis import analyse_entry
     from vigie.sources.directory import FileSource
     from vigie.verdict import ai_verdict
 
-    settings = Settings(c2pa_trust_anchors=trust or "", watermarks=not no_watermarks)
+    settings = Settings(c2pa_trust_anchors=trust or "", watermarks=not no_watermarks, detector=not no_detector)
     for path in files:
         try:
             source = FileSource(path)
@@ -501,6 +503,152 @@ def provenance(files: tuple[str, ...], trust: str | None, no_watermarks: bool) -
             "path": path, "media_type": record.media_type, "ai": ai_verdict(record.findings),
             "errors": [f"{stage}: {message}" for stage, message in record.errors],
         }, ensure_ascii=False))
+
+
+@main.group()
+def ai() -> None:
+    """The statistical AI-image detector: train it, make aligned synthetic copies, evaluate it.
+
+    Training needs PyTorch (`pip install -e '.[train]'`); scanning uses the ONNX model alone.
+    """
+
+
+def _autoencoder_files(folder: Path) -> tuple[Path, Path]:
+    encoder, decoder = folder / "taef2_encoder.pth", folder / "taef2_decoder.pth"
+    if not (encoder.exists() and decoder.exists()):
+        _fail(f"{folder} must hold taef2_encoder.pth and taef2_decoder.pth (the tiny autoencoder's weights)", 2)
+    return encoder, decoder
+
+
+@ai.command("train")
+@click.option("--real", "real", multiple=True, required=True, type=click.Path(exists=True, file_okay=False,
+              path_type=Path), help="Folder of camera photos (repeatable).")
+@click.option("--generated", multiple=True, type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="Folder of generated images to add, unaligned (repeatable, optional).")
+@click.option("--autoencoder", type=click.Path(exists=True, file_okay=False, path_type=Path), required=True,
+              help="Folder with taef2_encoder.pth and taef2_decoder.pth, to make the aligned synthetic copies.")
+@click.option("--hold-out", "hold_out", default="nikon-natural", show_default=True,
+              help="Photos under a folder of this name never train; they calibrate and evaluate.")
+@click.option("--held-out-share", default=0.2, show_default=True, help="Share of the other photos held out too.")
+@click.option("--tiles-per-photo", default=4, show_default=True)
+@click.option("--pairs-per-tile", default=24, show_default=True)
+@click.option("--epochs", default=8, show_default=True)
+@click.option("--seed", default=7, show_default=True)
+@click.option("--workers", type=click.IntRange(1, 256), default=os.cpu_count() or 1)
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="Model path without suffix: writes PATH.onnx and PATH.json.")
+def ai_train(real: tuple[Path, ...], generated: tuple[Path, ...], autoencoder: Path, hold_out: str,
+             held_out_share: float, tiles_per_photo: int, pairs_per_tile: int, epochs: int, seed: int, workers: int,
+             output: Path) -> None:
+    """Train the detector from scratch on aligned pairs and calibrate it for <= 1% false positives."""
+    import time as clock
+
+    import numpy as np
+    import torch
+
+    from vigie.detector import training
+
+    torch.set_num_threads(workers)
+    started = clock.monotonic()
+    photos = training.list_images(list(real))
+    train_photos, held_out = training.split_photos(photos, held_out_share, hold_out, seed)
+    err.print(f"{len(photos)} photos: {len(train_photos)} train, {len(held_out)} held out")
+    x, y = training.build_pairs(train_photos, _autoencoder_files(autoencoder), tiles_per_photo, pairs_per_tile,
+                                workers, seed, err.print)
+    if generated:
+        extra = training.unaligned_crops(training.list_images(list(generated)), pairs_per_tile, seed)
+        x, y = np.concatenate([x, extra]), np.concatenate([y, np.ones(len(extra), dtype=np.float32)])
+    err.print(f"{len(y)} crops ({int(y.sum())} generated), training")
+    model, loss = training.train_model(x, y, epochs, seed, err.print)
+    threshold, calibration_images = training.calibrate(model, held_out, seed)
+    info = {
+        "threshold": round(threshold, 4),
+        "crop": training.CROP, "grid": 3,
+        "command": "vigie " + " ".join(sys.argv[1:]) if sys.argv else "",
+        "train_photos": len(train_photos), "held_out_photos": [p.name for p in held_out],
+        "calibration_images": calibration_images, "training_crops": len(y), "final_loss": round(loss, 4),
+        "epochs": epochs, "seed": seed, "minutes": round((clock.monotonic() - started) / 60, 1),
+    }
+    training.write_model(model, output, info)
+    err.print(f"Wrote {output.with_suffix('.onnx')} (threshold {threshold:.3f}) in {info['minutes']} min")
+
+
+@ai.command("synthesize")
+@click.option("--real", "real", multiple=True, required=True, type=click.Path(exists=True, file_okay=False,
+              path_type=Path))
+@click.option("--autoencoder", type=click.Path(exists=True, file_okay=False, path_type=Path), required=True)
+@click.option("--held-out-of", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="A model's .json: use only the photos it held out of training.")
+@click.option("--tiles-per-photo", default=2, show_default=True)
+@click.option("--seed", default=11, show_default=True)
+@click.option("-o", "--output", type=click.Path(file_okay=False, path_type=Path), required=True)
+def ai_synthesize(real: tuple[Path, ...], autoencoder: Path, held_out_of: Path | None, tiles_per_photo: int, seed: int,
+                  output: Path) -> None:
+    """Write aligned 256-px tiles: OUTPUT/real, OUTPUT/autoencoded, OUTPUT/upsampled (for `ai eval`)."""
+    from PIL import Image
+
+    from vigie.detector import training
+
+    photos = training.list_images(list(real))
+    if held_out_of:
+        keep = set(json.loads(held_out_of.read_text())["held_out_photos"])
+        photos = [p for p in photos if p.name in keep]
+    for name in ("real", "autoencoded", "upsampled"):
+        (output / name).mkdir(parents=True, exist_ok=True)
+    training._init_worker(*map(str, _autoencoder_files(autoencoder)))
+    count = 0
+    for index, photo in enumerate(photos):
+        for tile_index, tiles in enumerate(training._make_tiles((str(photo), tiles_per_photo, seed + index))):
+            stem = f"{photo.stem}-{tile_index}.png"
+            for name, tile in zip(("real", "autoencoded", "upsampled"), tiles[:3], strict=True):
+                Image.fromarray(tile).save(output / name / stem)
+            count += 1
+    out.print(f"{count} aligned tiles from {len(photos)} photos in {output}")
+
+
+@ai.command("eval")
+@click.option("--real", "real", required=True, type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--generated", required=True, type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--model", type=click.Path(exists=True, dir_okay=False), help="ONNX model [the shipped one].")
+@click.option("--json", "as_json", is_flag=True)
+def ai_eval(real: Path, generated: Path, model: str | None, as_json: bool) -> None:
+    """AUC and true-positive rate at 1% false positives, with bootstrap 95% intervals, as the images are and
+    after JPEG q75-95 and resizing to 50-90%."""
+    import random
+
+    import numpy as np
+    from PIL import Image
+
+    from vigie.detector.evaluation import evaluate
+    from vigie.detector.runtime import load_detector
+    from vigie.detector.training import list_images, perturbed
+
+    detector = load_detector(model or "")
+    if detector is None:
+        _fail("no detector model: train one with `vigie ai train`")
+    assert detector is not None
+    results = {}
+    for condition in ("as-is", "jpeg-q75-95-resized"):
+        rng = random.Random(5)
+        scores = []
+        for folder in (real, generated):
+            values = []
+            for path in list_images([folder]):
+                with Image.open(path) as opened:
+                    image = opened.convert("RGB") if condition == "as-is" else perturbed(opened, rng)
+                    score = detector.score(image)
+                if score is not None:
+                    values.append(score)
+            scores.append(np.array(values))
+        results[condition] = evaluate(scores[0], scores[1], detector.threshold)
+    if as_json:
+        print(json.dumps({k: {m: (v.__dict__ if hasattr(v, "__dict__") else v) for m, v in r.items()}
+                          for k, r in results.items()}))
+        return
+    for condition, result in results.items():
+        out.print(f"{condition}: {result['real']} real, {result['generated']} generated; AUC {result['auc']}; "
+                  f"TPR at 1% FPR {result['tpr_at_1pct_fpr']}; at the model's threshold: FPR "
+                  f"{result['fpr_at_threshold']:.3f}, TPR {result['tpr_at_threshold']:.3f}")
 
 
 # --- integrity ----------------------------------------------------------------------------------

@@ -39,6 +39,8 @@ class Settings:
     # Provenance
     c2pa_trust_anchors: str = ""  # PEM file of signers to trust; others validate as "untrusted"
     watermarks: bool = True  # decode Stable Diffusion's invisible watermarks (a full RGB decode per image)
+    detector: bool = True  # run the statistical AI-image detector
+    detector_model: str = ""  # an ONNX model of `vigie ai train`; empty: the one shipped with Vigie
     # Archives
     max_archive_depth: int = 4
     max_member_bytes: int = 64 * GiB

@@ -3,7 +3,9 @@
 Rule: `ai-provenance` when a deterministic mark of generation was found: a C2PA manifest that validates
 (with or without a trusted signer) declaring a generated digital source type, an IPTC digital source type
 in XMP declaring one, a generator's own generation record in the metadata, or an invisible watermark
-decoded above its "very likely" threshold. Otherwise `undetermined`; a "likely" watermark is a signal only.
+decoded above its "very likely" threshold. Else `ai-indicated` when the statistical detector scores the
+image above its threshold (calibrated for at most 1% false positives on held-out camera photos). Otherwise
+`undetermined`; a "likely" watermark is a signal only.
 A camera-capture claim is kept as a signal and never turns into "real".
 """
 
@@ -18,6 +20,14 @@ AI_INDICATED = "ai-indicated"
 UNDETERMINED = "undetermined"
 
 
+DETECTOR_KIND = "statistical-detector"
+
+
 def ai_verdict(findings: list[Finding]) -> dict[str, Any]:
-    verdict = AI_PROVENANCE if any(f.strength == DETERMINISTIC for f in findings) else UNDETERMINED
+    if any(f.strength == DETERMINISTIC for f in findings):
+        verdict = AI_PROVENANCE
+    elif any(f.kind == DETECTOR_KIND for f in findings):
+        verdict = AI_INDICATED
+    else:
+        verdict = UNDETERMINED
     return {"verdict": verdict, "signals": [f.as_dict() for f in findings]}

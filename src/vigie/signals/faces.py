@@ -7,9 +7,11 @@ model files ship inside the `face_recognition_models` wheel, and YuNet's is a pa
 
 from __future__ import annotations
 
+import importlib.util
 import io
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -37,17 +39,22 @@ class Face:
 
 @lru_cache(maxsize=1)
 def _dlib_models() -> tuple[Any, Any, Any]:
+    # face_recognition_models' own helpers import pkg_resources, which new setuptools no longer ship:
+    # find its model folder without importing it.
+    spec = importlib.util.find_spec("face_recognition_models")
     try:
         import dlib
-        import face_recognition_models
-    except ImportError as exc:
+    except ImportError:
+        spec = None
+    if spec is None or not spec.submodule_search_locations:
         raise FaceModelError(
             "face analysis needs the optional face models: pip install 'vigie[faces]' (dlib-bin, "
             "face_recognition_models, opencv-python-headless)"
-        ) from exc
+        )
+    models = Path(list(spec.submodule_search_locations)[0]) / "models"
     detector = dlib.get_frontal_face_detector()
-    landmarks = dlib.shape_predictor(face_recognition_models.pose_predictor_five_point_model_location())
-    embedder = dlib.face_recognition_model_v1(face_recognition_models.face_recognition_model_location())
+    landmarks = dlib.shape_predictor(str(models / "shape_predictor_5_face_landmarks.dat"))
+    embedder = dlib.face_recognition_model_v1(str(models / "dlib_face_recognition_resnet_model_v1.dat"))
     return detector, landmarks, embedder
 
 

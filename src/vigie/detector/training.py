@@ -1,0 +1,218 @@
+"""Training the detector (`vigie ai train`): aligned pairs, a small CNN from scratch, ONNX export, and
+a threshold calibrated for at most 1% false positives on camera photos kept out of training."""
+
+from __future__ import annotations
+
+import io
+import json
+import random
+import time
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+from torch import nn
+
+from vigie.detector.autoencoder import TinyAutoencoder
+from vigie.detector.runtime import CROP, image_crops
+from vigie.detector.synthetic import TILE, augment_pair, partial_reconstruction, photo_tiles, upsampling_stack
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp", ".webp")
+
+
+class HighPass(nn.Module):
+    """A fixed residual filter (pixel minus its 3x3 mean), as forensic CNNs start: it hides the picture's
+    content and leaves the traces a generator's decoder leaves. Without it the network did not learn."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        kernel = -torch.ones(3, 3) / 9
+        kernel[1, 1] += 1
+        self.register_buffer("kernel", kernel.expand(3, 1, 3, 3).clone())
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return nn.functional.conv2d(x, self.kernel, padding=1, groups=3) * 10
+
+
+class SmallDetector(nn.Module):
+    """About 100k parameters, trained from scratch on 64-pixel crops."""
+
+    def __init__(self) -> None:
+        super().__init__()
+
+        def block(n_in: int, n_out: int, stride: int) -> nn.Sequential:
+            return nn.Sequential(nn.Conv2d(n_in, n_out, 3, stride, 1), nn.BatchNorm2d(n_out), nn.ReLU())
+
+        self.features = nn.Sequential(
+            HighPass(), block(3, 16, 1), block(16, 32, 2), block(32, 64, 2), block(64, 64, 1), block(64, 96, 2),
+        )
+        self.head = nn.Linear(96, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.features(x).mean(dim=(2, 3)))
+
+
+def list_images(folders: list[Path]) -> list[Path]:
+    return sorted(p for folder in folders for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
+
+
+_autoencoder: TinyAutoencoder | None = None
+
+
+def _init_worker(encoder: str, decoder: str) -> None:
+    global _autoencoder
+    torch.set_num_threads(1)
+    _autoencoder = TinyAutoencoder(Path(encoder), Path(decoder))
+
+
+def _make_tiles(job: tuple[str, int, int]) -> list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
+    """(real, autoencoded, upsampling stack, partial) tiles of one photo."""
+    path, per_photo, seed = job
+    assert _autoencoder is not None
+    rng = random.Random(seed)
+    out = []
+    for tile in photo_tiles(Path(path), per_photo, rng):
+        reconstructed = _autoencoder.reconstruct(tile)
+        out.append((tile, reconstructed, upsampling_stack(tile, rng), partial_reconstruction(tile, reconstructed, rng)))
+    return out
+
+
+@dataclass
+class TrainingReport:
+    photos: int
+    tiles: int
+    pairs: int
+    seconds: float
+    final_loss: float
+
+
+def build_pairs(photos: list[Path], autoencoder: tuple[Path, Path], per_photo: int, pairs_per_tile: int,
+                workers: int, seed: int, log: Callable[[str], None]) -> tuple[np.ndarray, np.ndarray]:
+    jobs = [(str(p), per_photo, seed + i) for i, p in enumerate(photos)]
+    tiles = []
+    started = time.monotonic()
+    encoder, decoder = autoencoder
+    with ProcessPoolExecutor(workers, initializer=_init_worker, initargs=(str(encoder), str(decoder))) as pool:
+        for index, result in enumerate(pool.map(_make_tiles, jobs)):
+            tiles.extend(result)
+            if index % 20 == 0:
+                log(f"  autoencoded tiles of {index + 1}/{len(jobs)} photos ({time.monotonic() - started:.0f} s)")
+    rng = random.Random(seed)
+    crops, labels = [], []
+    for real, auto, stack, partial in tiles:
+        for _ in range(pairs_per_tile):
+            roll = rng.random()
+            fake, centre = (auto, False) if roll < 0.6 else (stack, False) if roll < 0.85 else (partial, True)
+            a, b = augment_pair(real, fake, rng, centre)
+            crops += [a, b]
+            labels += [0.0, 1.0]
+    x = np.stack(crops).transpose(0, 3, 1, 2)
+    return x, np.array(labels, dtype=np.float32)
+
+
+def train_model(
+    x: np.ndarray, y: np.ndarray, epochs: int, seed: int, log: Callable[[str], None]
+) -> tuple[nn.Module, float]:
+    torch.manual_seed(seed)
+    model = SmallDetector()
+    optimiser = torch.optim.AdamW(model.parameters(), lr=2e-3, weight_decay=1e-4)
+    steps = epochs * (len(x) // 128)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(optimiser, max_lr=2e-3, total_steps=max(1, steps))
+    loss_fn = nn.BCEWithLogitsLoss()
+    generator = np.random.default_rng(seed)
+    loss_value = float("nan")
+    model.train()
+    for epoch in range(epochs):
+        order = generator.permutation(len(x))
+        losses = []
+        for start in range(0, len(order) - 127, 128):
+            batch = order[start : start + 128]
+            inputs = torch.from_numpy(x[batch]).float() / 255
+            if generator.random() < 0.5:
+                inputs = inputs.flip(3)
+            logits = model(inputs).squeeze(1)
+            loss = loss_fn(logits, torch.from_numpy(y[batch]))
+            optimiser.zero_grad()
+            loss.backward()
+            optimiser.step()
+            schedule.step()
+            losses.append(loss.item())
+        loss_value = float(np.mean(losses))
+        log(f"  epoch {epoch + 1}/{epochs}: loss {loss_value:.4f}")
+    model.eval()
+    return model, loss_value
+
+
+def export_onnx(model: nn.Module, path: Path) -> None:
+    torch.onnx.export(model, (torch.zeros(1, 3, CROP, CROP),), str(path), input_names=["crops"],
+                      output_names=["logits"], dynamic_axes={"crops": {0: "n"}, "logits": {0: "n"}}, dynamo=False)
+
+
+def perturbed(image: Image.Image, rng: random.Random) -> Image.Image:
+    """JPEG at q75-95 after a resize to 50-90%: how photos travel through chats and platforms."""
+    scale = rng.uniform(0.5, 0.9)
+    small = image.convert("RGB").resize((max(64, round(image.width * scale)), max(64, round(image.height * scale))),
+                                        Image.Resampling.BICUBIC)
+    buffer = io.BytesIO()
+    small.save(buffer, "JPEG", quality=rng.randint(75, 95))
+    return Image.open(buffer).convert("RGB")
+
+
+def score_images(model: nn.Module, images: list[Image.Image]) -> np.ndarray:
+    scores = []
+    with torch.no_grad():
+        for image in images:
+            crops = image_crops(image)
+            if crops is not None:
+                scores.append(float(model(torch.from_numpy(crops)).mean()))
+    return np.array(scores)
+
+
+def calibrate(model: nn.Module, held_out_real: list[Path], seed: int, max_fpr: float = 0.01) -> tuple[float, int]:
+    """The lowest threshold with at most `max_fpr` of held-out camera photos (as-is and perturbed) above it."""
+    rng = random.Random(seed)
+    images = []
+    for path in held_out_real:
+        with Image.open(path) as image:
+            image.load()
+            images.append(image.convert("RGB"))
+            images += [perturbed(image, rng) for _ in range(3)]
+    scores = np.sort(score_images(model, images))
+    allowed = int(np.floor(max_fpr * len(scores)))
+    threshold = float(scores[len(scores) - 1 - allowed]) + 1e-3
+    return threshold, len(scores)
+
+
+def split_photos(photos: list[Path], held_out_share: float, always_held_out: str, seed: int) -> tuple[list[Path], ...]:
+    rng = random.Random(seed)
+    held = [p for p in photos if always_held_out and always_held_out in p.parts]
+    rest = [p for p in photos if p not in held]
+    rng.shuffle(rest)
+    cut = round(len(rest) * held_out_share)
+    return sorted(rest[cut:]), sorted(held + rest[:cut])
+
+
+def write_model(model: nn.Module, output: Path, info: dict[str, object]) -> None:
+    output.parent.mkdir(parents=True, exist_ok=True)
+    export_onnx(model, output.with_suffix(".onnx"))
+    output.with_suffix(".json").write_text(json.dumps(info, indent=1) + "\n")
+
+
+def unaligned_crops(images: list[Path], per_image: int, seed: int) -> np.ndarray:
+    """Crops of generated images a user adds, with the pairs' augmentation (there is no real twin)."""
+    rng = random.Random(seed)
+    crops = []
+    for path in images:
+        with Image.open(path) as image:
+            rgb = np.asarray(image.convert("RGB"))
+        if min(rgb.shape[:2]) < TILE:
+            continue
+        for _ in range(per_image):
+            y, x = rng.randrange(0, rgb.shape[0] - TILE + 1), rng.randrange(0, rgb.shape[1] - TILE + 1)
+            tile = rgb[y : y + TILE, x : x + TILE]
+            crops.append(augment_pair(tile, tile, rng, False)[1])
+    return np.stack(crops).transpose(0, 3, 1, 2) if crops else np.zeros((0, 3, CROP, CROP), dtype=np.uint8)
