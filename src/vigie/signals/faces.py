@@ -51,7 +51,7 @@ def _dlib_models() -> tuple[Any, Any, Any]:
             "face analysis needs the optional face models: pip install 'vigie[faces]' (dlib-bin, "
             "face_recognition_models, opencv-python-headless)"
         )
-    models = Path(list(spec.submodule_search_locations)[0]) / "models"
+    models = Path(next(iter(spec.submodule_search_locations))) / "models"
     detector = dlib.get_frontal_face_detector()
     landmarks = dlib.shape_predictor(str(models / "shape_predictor_5_face_landmarks.dat"))
     embedder = dlib.face_recognition_model_v1(str(models / "dlib_face_recognition_resnet_model_v1.dat"))
