@@ -530,9 +530,9 @@ def _autoencoder_files(folder: Path) -> tuple[Path, Path]:
 @click.option("--hold-out", "hold_out", default="nikon-natural", show_default=True,
               help="Photos under a folder of this name never train; they calibrate and evaluate.")
 @click.option("--held-out-share", default=0.2, show_default=True, help="Share of the other photos held out too.")
-@click.option("--tiles-per-photo", default=4, show_default=True)
-@click.option("--pairs-per-tile", default=24, show_default=True)
-@click.option("--epochs", default=8, show_default=True)
+@click.option("--tiles-per-photo", default=8, show_default=True)
+@click.option("--pairs-per-tile", default=48, show_default=True)
+@click.option("--epochs", default=12, show_default=True)
 @click.option("--seed", default=7, show_default=True)
 @click.option("--workers", type=click.IntRange(1, 256), default=os.cpu_count() or 1)
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,

@@ -55,14 +55,14 @@ def partial_reconstruction(tile: np.ndarray, reconstructed: np.ndarray, rng: ran
 
 def augment_pair(real: np.ndarray, fake: np.ndarray, rng: random.Random, centre: bool) -> tuple[np.ndarray, ...]:
     """The same crop, rescale, blur and JPEG quality for both members of a pair."""
-    scale = rng.uniform(0.5, 1.0)
+    scale = rng.uniform(0.6, 1.0)
     size = min(TILE, round(CROP / scale))
     if centre:
         y = x = (TILE - size) // 2 + rng.randint(-8, 8)
     else:
         y, x = rng.randrange(0, TILE - size + 1), rng.randrange(0, TILE - size + 1)
     blur = rng.choice([0.0, 0.0, 0.0, 0.5, 1.0])
-    quality = rng.choice([None, *range(60, 101, 5)]) if rng.random() < 0.7 else None
+    quality = rng.choice(range(70, 101, 5)) if rng.random() < 0.5 else None
     out = []
     for tile in (real, fake):
         image = Image.fromarray(tile[y : y + size, x : x + size])
