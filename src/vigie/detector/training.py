@@ -35,7 +35,8 @@ class HighPass(nn.Module):
         self.register_buffer("kernel", kernel.expand(3, 1, 3, 3).clone())
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return nn.functional.conv2d(x, self.kernel, padding=1, groups=3) * 10
+        kernel: torch.Tensor = self.kernel  # type: ignore[assignment]
+        return nn.functional.conv2d(x, kernel, padding=1, groups=3) * 10
 
 
 class SmallDetector(nn.Module):
