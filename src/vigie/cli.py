@@ -532,7 +532,7 @@ def _autoencoder_files(folder: Path) -> tuple[Path, Path]:
 @click.option("--held-out-share", default=0.2, show_default=True, help="Share of the other photos held out too.")
 @click.option("--tiles-per-photo", default=8, show_default=True)
 @click.option("--pairs-per-tile", default=48, show_default=True)
-@click.option("--epochs", default=12, show_default=True)
+@click.option("--epochs", default=16, show_default=True)
 @click.option("--seed", default=7, show_default=True)
 @click.option("--workers", type=click.IntRange(1, 256), default=os.cpu_count() or 1)
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
@@ -560,7 +560,7 @@ def ai_train(real: tuple[Path, ...], generated: tuple[Path, ...], autoencoder: P
         x, y = np.concatenate([x, extra]), np.concatenate([y, np.ones(len(extra), dtype=np.float32)])
     err.print(f"{len(y)} crops ({int(y.sum())} generated), training")
     model, loss = training.train_model(x, y, epochs, seed, err.print)
-    threshold, calibration_images = training.calibrate(model, held_out, seed)
+    threshold, calibration_images = training.calibrate(model, held_out)
     info = {
         "threshold": round(threshold, 4),
         "crop": training.CROP, "grid": 3,

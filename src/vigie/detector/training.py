@@ -173,15 +173,16 @@ def score_images(model: nn.Module, images: list[Image.Image]) -> np.ndarray:
     return np.array(scores)
 
 
-def calibrate(model: nn.Module, held_out_real: list[Path], seed: int, max_fpr: float = 0.01) -> tuple[float, int]:
-    """The lowest threshold with at most `max_fpr` of held-out camera photos (as-is and perturbed) above it."""
-    rng = random.Random(seed)
+def calibrate(model: nn.Module, held_out_real: list[Path], max_fpr: float = 0.01) -> tuple[float, int]:
+    """The lowest threshold with at most `max_fpr` of the held-out camera photos, as they are, above it.
+
+    With fewer than 100 photos that means above every one of them: a share of perturbed copies would let
+    some originals through (it did: 2 of 56).
+    """
     images = []
     for path in held_out_real:
         with Image.open(path) as image:
-            image.load()
             images.append(image.convert("RGB"))
-            images += [perturbed(image, rng) for _ in range(3)]
     scores = np.sort(score_images(model, images))
     allowed = int(np.floor(max_fpr * len(scores)))
     threshold = float(scores[len(scores) - 1 - allowed]) + 1e-3
