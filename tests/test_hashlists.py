@@ -115,3 +115,13 @@ def test_binary_file_is_rejected(tmp_path: Path) -> None:
     listing.write_bytes(b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x9c\x80")
     with pytest.raises(HashListError, match="not UTF-8"):
         read_hash_list(listing)
+
+
+def test_signal_types_compare_by_brute_force() -> None:
+    from vigie.matching.signal_types import MD5, PDQ
+
+    a, b = pdq_hash(1), pdq_hash(2)
+    assert PDQ.distance(a, a) == 0 and PDQ.matches(a, a)
+    assert PDQ.distance(a, b) > 31 and not PDQ.matches(a, b)
+    assert PDQ.matches(a, b, threshold=256)
+    assert MD5.distance(MD5.validate(MD5.hex_length * "a"), "a" * 32) == 0

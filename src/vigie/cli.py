@@ -443,6 +443,19 @@ def report(case: Path, fmt: str, output: Path | None, thumbnails: bool) -> None:
 # --- fingerprints -------------------------------------------------------------------------------
 
 
+def _analyse_file(path: str, settings: Settings) -> Any:
+    """The record of one file outside any case; prints a JSON error line and returns None if unreadable."""
+    from vigie.analysis import analyse_entry
+    from vigie.sources.directory import FileSource
+
+    try:
+        source = FileSource(path)
+        return analyse_entry(next(source.entries()), lambda: source.open(""), settings)[0]
+    except OSError as exc:
+        print(json.dumps({"path": path, "errors": [f"cannot read: {exc.strerror or exc}"]}))
+        return None
+
+
 @main.command("hash")
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=str))
 def hash_files(files: tuple[str, ...]) -> None:
@@ -452,17 +465,10 @@ def hash_files(files: tuple[str, ...]) -> None:
     The picture itself never leaves the machine: share these lines instead, so a platform or the
     police can find copies without anyone seeing the image.
     """
-    from vigie.analysis import analyse_entry
-    from vigie.sources.directory import FileSource
-
     settings = Settings()
     for path in files:
-        try:
-            source = FileSource(path)
-            entry = next(source.entries())
-            record = analyse_entry(entry, lambda s=source: s.open(""), settings)[0]
-        except OSError as exc:
-            print(json.dumps({"path": path, "errors": [f"cannot read: {exc.strerror or exc}"]}))
+        record = _analyse_file(path, settings)
+        if record is None:
             continue
         line: dict[str, Any] = {
             "path": path, "size": record.size, "media_type": record.media_type, "md5": record.md5,
@@ -487,17 +493,12 @@ def provenance(files: tuple[str, ...], trust: str | None, no_watermarks: bool, n
     is "ai-provenance" when a deterministic mark of generation is found, "ai-indicated" when only the
     statistical detector is above its threshold, else "undetermined"; never "real".
     """
-    from vigie.analysis import analyse_entry
-    from vigie.sources.directory import FileSource
     from vigie.verdict import ai_verdict
 
     settings = Settings(c2pa_trust_anchors=trust or "", watermarks=not no_watermarks, detector=not no_detector)
     for path in files:
-        try:
-            source = FileSource(path)
-            record = analyse_entry(next(source.entries()), lambda s=source: s.open(""), settings)[0]
-        except OSError as exc:
-            print(json.dumps({"path": path, "errors": [f"cannot read: {exc.strerror or exc}"]}))
+        record = _analyse_file(path, settings)
+        if record is None:
             continue
         print(json.dumps({
             "path": path, "media_type": record.media_type, "ai": ai_verdict(record.findings),
@@ -560,7 +561,7 @@ def ai_train(real: tuple[Path, ...], generated: tuple[Path, ...], autoencoder: P
         x, y = np.concatenate([x, extra]), np.concatenate([y, np.ones(len(extra), dtype=np.float32)])
     err.print(f"{len(y)} crops ({int(y.sum())} generated), training")
     model, loss = training.train_model(x, y, epochs, seed, err.print)
-    threshold, calibration_images = training.calibrate(model, held_out)
+    threshold, calibration_images = training.calibrate(model, held_out, train_photos)
     info = {
         "threshold": round(threshold, 4),
         "crop": training.CROP, "grid": 3,

@@ -14,9 +14,7 @@ from functools import lru_cache
 import numpy as np
 from PIL import Image
 
-HASH_BITS = 256
 _ROW_BLOCK = 256
-HASH_HEX_LEN = 64
 _GRID = 64
 
 # Reference luma coefficients (pdq_hasher.cpp: luma_from_R_coeff ...).

@@ -8,7 +8,6 @@ Consecutive frames with identical hashes are kept once (the first of the run).
 
 from __future__ import annotations
 
-import io
 import time
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
@@ -147,6 +146,3 @@ def _hash_frames(container: Any, stream: Any, fps: float, facts: VideoFacts, lim
             "(truncated?)"
         )
 
-
-def analyse_video_bytes(data: bytes, limits: VideoLimits) -> VideoFacts:
-    return analyse_video(io.BytesIO(data), limits)

@@ -203,13 +203,6 @@ class SqliteCaseStore:
         )
         return [r[0] for r in rows]
 
-    def member_digests(self, source_id: int, relpath: str) -> dict[str, str | None]:
-        prefix = relpath + "!/"
-        rows = self.db.execute(
-            "SELECT relpath, sha256 FROM items WHERE source_id = ? AND substr(relpath, 1, ?) = ?",
-            (source_id, len(prefix), prefix),
-        )
-        return {r[0]: r[1] for r in rows}
 
     # --- hash lists -----------------------------------------------------------------------------
 
@@ -447,9 +440,6 @@ class SqliteCaseStore:
         )
         return [{"id": r[0], "name": r[1], "representative_face": r[2], "faces": r[3], "items": r[4]} for r in rows]
 
-    def face_crop(self, face_id: int) -> bytes | None:
-        row = self.db.execute("SELECT crop FROM faces WHERE id = ?", (face_id,)).fetchone()
-        return None if row is None else row[0]
 
     def face_locations(self, face_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
         """face id -> path and box, for search results."""
