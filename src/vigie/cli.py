@@ -668,9 +668,9 @@ def verify(case: Path, workers: int | None) -> None:
     settings = _settings(case, workers=workers)
     store = _open_case(case)
     with progress_bars() as progress:
-        total = sum(1 for _ in store.top_level_items())
-        task = progress.add_task("Re-hashing evidence", total=total)
-        findings = verify_case(store, settings.workers, lambda: progress.advance(task))
+        items = list(store.top_level_items())
+        task = progress.add_task("Re-hashing evidence", total=len(items))
+        findings = verify_case(items, settings.workers, lambda: progress.advance(task))
     bad = [f for f in findings if f.status != "ok"]
     store.append_audit(ACTOR, "verify", {"files": len(findings), "problems": len(bad),
                                          "changed": [f.path for f in bad][:1000]})

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from vigie.sources import join_path
 from vigie.sources.directory import open_source
-from vigie.store.sqlite import SqliteCaseStore
+from vigie.store.base import SourceRow
 
 _CHUNK = 1 << 20
 
@@ -38,15 +38,15 @@ def _sha256(root: str, relpath: str) -> tuple[str | None, str]:
 
 
 def verify_case(
-    store: SqliteCaseStore, workers: int, progress: Callable[[], None] | None = None
+    items: list[tuple[SourceRow, str, str | None]], workers: int, progress: Callable[[], None] | None = None
 ) -> list[VerifyFinding]:
-    items = list(store.top_level_items())
+    """Re-hash `items` ((source, relpath, recorded SHA-256), as `top_level_items` lists them)."""
     findings = []
 
-    def check(item: tuple[object, str, str | None]) -> VerifyFinding:
+    def check(item: tuple[SourceRow, str, str | None]) -> VerifyFinding:
         source, relpath, recorded = item
-        path = join_path(source.given, relpath)  # type: ignore[attr-defined]
-        actual, problem = _sha256(source.root, relpath)  # type: ignore[attr-defined]
+        path = join_path(source.given, relpath)
+        actual, problem = _sha256(source.root, relpath)
         if actual is None and recorded is None:
             return VerifyFinding(path, "ok", "unreadable at scan time too")
         if problem == "missing":

@@ -281,13 +281,9 @@ class SqliteCaseStore:
 
     def item_pdq_variants(self, item_ids: Sequence[int] | None, min_quality: int) -> Iterator[tuple[int, bytes]]:
         query = "SELECT id, pdq_variants FROM items WHERE pdq_variants IS NOT NULL AND pdq_quality >= ?"
-        if item_ids is None:
-            yield from ((r[0], r[1]) for r in self.db.execute(query + " ORDER BY id", (min_quality,)))
-            return
-        for start in range(0, len(item_ids), 500):
-            chunk = list(item_ids[start : start + 500])
-            marks = ",".join("?" * len(chunk))
-            rows = self.db.execute(f"{query} AND id IN ({marks}) ORDER BY id", (min_quality, *chunk))
+        for chunk in _chunks(item_ids):
+            scope = "" if chunk is None else f" AND id IN ({','.join('?' * len(chunk))})"
+            rows = self.db.execute(query + scope + " ORDER BY id", (min_quality, *(chunk or [])))
             yield from ((r[0], r[1]) for r in rows)
 
     def item_pdq(self, min_quality: int) -> PdqRows:
