@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -438,6 +439,116 @@ def report(case: Path, fmt: str, output: Path | None, thumbnails: bool) -> None:
     else:
         output.write_text(text, encoding="utf-8")
         err.print(f"Wrote {fmt.upper()} report to {output}")
+
+
+# --- review console, accounts and exports -------------------------------------------------------
+
+
+@main.command()
+@case_option
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on. Keep the loopback address unless a TLS proxy stands in front.")
+@click.option("--port", type=click.IntRange(0, 65535), default=8765, show_default=True)
+@click.option("--threads", type=click.IntRange(1, 64), default=8, show_default=True)
+def serve(case: Path, host: str, port: int, threads: int) -> None:
+    """Start the review console for a case.
+
+    On first start it creates the account `admin` and prints its password once; the admin makes
+    reviewer and read-only accounts in the console (Settings) or with `vigie user add`.
+    """
+    from waitress.server import create_server
+
+    from vigie.web.app import create_app, ensure_admin
+
+    _open_case(case).close()
+    password = ensure_admin(case)
+    server = create_server(create_app(case, _settings(case)), host=host, port=port, threads=threads)
+    address = f"http://{host}:{server.effective_port}/"  # type: ignore[union-attr]
+    out.print(f"Vigie review console for {case} at [bold]{address}[/]")
+    if password:
+        out.print(f"First start: log in as [bold]admin[/] with the one-time password [bold]{password}[/]")
+    if host not in ("127.0.0.1", "::1", "localhost"):
+        err.print("[yellow]warning:[/] listening beyond this machine without TLS; put a TLS proxy in front.")
+    out.print("Stop with Ctrl+C.")
+    with contextlib.suppress(KeyboardInterrupt):
+        server.run()
+
+
+@main.group()
+def user() -> None:
+    """Console accounts: admin, reviewer, read-only."""
+
+
+@user.command("add")
+@click.argument("username")
+@case_option
+@click.option("--role", type=click.Choice(["admin", "reviewer", "read-only"]), default="reviewer", show_default=True)
+def user_add(username: str, case: Path, role: str) -> None:
+    """Create an account and print its one-time password."""
+    from vigie.store.accounts import AccountError, Accounts, new_password
+
+    store = _open_case(case)
+    password = new_password()
+    try:
+        Accounts(store).create_user(username, password, role, actor=ACTOR)
+    except AccountError as exc:
+        _fail(str(exc), 2)
+    out.print(f"Created {username} ({role}). Password (shown once): {password}")
+
+
+@user.command("password")
+@click.argument("username")
+@case_option
+def user_password(username: str, case: Path) -> None:
+    """Give an account a new password (and end its sessions); prints the password once."""
+    from vigie.store.accounts import AccountError, Accounts, new_password
+
+    store = _open_case(case)
+    password = new_password()
+    try:
+        Accounts(store).set_password(username, password, actor=ACTOR)
+    except AccountError as exc:
+        _fail(str(exc), 2)
+    out.print(f"New password for {username} (shown once): {password}")
+
+
+@main.command("export")
+@case_option
+@click.option("--format", "fmt", required=True,
+              type=click.Choice(["vics", "vics-1.3", "csv", "hashlist", "cybertip", "case-report", "case-report-pdf"]),
+              help="vics: Project VIC VICS 2.0 JSON; csv: decisions; hashlist: MD5/SHA-1/PDQ with category; "
+                   "cybertip: NCMEC CyberTipline report draft (XML); case-report: printable HTML or PDF.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="File to write [the case's name and format, in the current folder]; - for stdout.")
+@click.option("--item", "items", multiple=True, type=int, help="Only this item id (repeatable) [all reviewed].")
+@click.option("--category", "categories", multiple=True, help="Only items of this category (repeatable).")
+@click.option("--reporter-first-name", default="TO COMPLETE", help="CyberTipline draft: reporting person.")
+@click.option("--reporter-last-name", default="TO COMPLETE")
+@click.option("--reporter-email", default="TO COMPLETE")
+def export_cmd(case: Path, fmt: str, output: Path | None, items: tuple[int, ...], categories: tuple[str, ...],
+               reporter_first_name: str, reporter_last_name: str, reporter_email: str) -> None:
+    """Export reviewed items (one record per distinct file) for sharing or reporting. Audited."""
+    from vigie.exports.cybertip import Reporter
+    from vigie.exports.run import ExportError, run_export
+
+    store = _open_case(case)
+    try:
+        result = run_export(
+            store, ACTOR, fmt, list(items) or None, list(categories) or None,
+            Reporter(reporter_first_name, reporter_last_name, reporter_email),
+            destination="stdout" if output == Path("-") else str(output or "default file"),
+        )
+    except ExportError as exc:
+        _fail(str(exc), 2)
+        raise
+    finally:
+        store.close()
+    if output == Path("-"):
+        sys.stdout.buffer.write(result.content)
+        return
+    target = output or Path(result.file_name)
+    target.write_bytes(result.content)
+    err.print(f"Wrote {fmt} export of {result.items} file(s) to {target} (audit entry {result.audit.seq})")
 
 
 # --- fingerprints -------------------------------------------------------------------------------

@@ -1,9 +1,7 @@
-"""Triage: stacks (exact duplicates and PDQ near-duplicates, flips, rotations and crops included, so a
-reviewer sees each image once, through its best copy) and the order in which to look at them."""
+"""Triage: stacks of exact duplicates and PDQ near-duplicates (flips, rotations and crops included), so a
+reviewer sees each image once, through its best copy. The review order is the queue's (store/review.py)."""
 
 from __future__ import annotations
-
-from typing import Any
 
 import numpy as np
 
@@ -58,33 +56,3 @@ def build_stacks(store: SqliteCaseStore, settings: Settings) -> int:
     store.replace_stacks(stacks)
     return len(stacks)
 
-
-# Review order: a possible real child first. Unknown images showing a face and no mark of generation
-# come first, then other unknown material, then AI-indicated or AI-marked items, then items the hash
-# lists already know (categorised by a partner). Larger stacks first within a class.
-PRIORITY_CLASSES = (
-    "unknown-with-face",
-    "unknown",
-    "ai-indicated-or-marked",
-    "known",
-)
-
-
-def priority_class(item: dict[str, Any]) -> str:
-    if item["matches"]:
-        return "known"
-    verdict = (item.get("ai") or {}).get("verdict", "undetermined")
-    if verdict != "undetermined":
-        return "ai-indicated-or-marked"
-    return "unknown-with-face" if item.get("faces") else "unknown"
-
-
-def review_order(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """One entry per stack (its representative) and per unstacked image or video, in review order."""
-    queue = [
-        item for item in items
-        if (item["media_type"] or "").startswith(("image/", "video/"))
-        and (item["stack"] is None or item["stack"]["representative"])
-    ]
-    return sorted(queue, key=lambda i: (PRIORITY_CLASSES.index(priority_class(i)),
-                                        -(i["stack"] or {"size": 1})["size"], i["path"]))

@@ -14,8 +14,8 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from vigie import __version__
 from vigie.matching.hashlists import category_label
+from vigie.store.review import QueueFilter, ReviewTables
 from vigie.store.sqlite import SqliteCaseStore, now_iso
-from vigie.triage import priority_class, review_order
 
 CSV_COLUMNS = [
     "path", "source", "size", "md5", "sha1", "sha256", "media_type", "width", "height", "pdq", "pdq_quality",
@@ -131,7 +131,7 @@ def write_html(store: SqliteCaseStore, out: TextIO, thumbnails: dict[int, bytes]
         errors=[i for i in items if i["errors"]],
         videos=[i for i in items if i["video"]],
         generated=[i for i in items if i.get("ai") and i["ai"]["verdict"] != "undetermined"],
-        queue=[(priority_class(i), i) for i in review_order(items)][:200],
+        queue=ReviewTables(store).queue(QueueFilter(status="all"), limit=200)[1],
         thumbs=thumbs,
     ))
 

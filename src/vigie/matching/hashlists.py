@@ -304,7 +304,8 @@ def _set_csv_field(entry: ListEntry, column: str, value: str, forced_signal: str
 
 # --- Project VIC VICS ---------------------------------------------------------------------------
 
-_VICS_MODELLED = {"MD5", "SHA1", "SHA256", "PDQ", "PhotoDNA", "Category", "Series", "VictimIdentified"}
+_VICS_MODELLED = {"MD5", "SHA1", "SHA256", "PDQ", "PhotoDNA", "Category", "CategoryScheme", "Series",
+                  "VictimIdentified"}
 
 
 def _media_entries(text: str) -> tuple[str, Iterator[tuple[str, dict[str, Any], dict[str, Any]]]]:
@@ -369,7 +370,9 @@ def _read_vics(text: str, scheme: str | None) -> ParsedList:
             parsed.problem(where, "media has no MD5, SHA1, SHA256, PDQ or PhotoDNA value")
             continue
         entry.category = _norm_category(media.get("Category"))
-        entry.category_scheme = category_scheme(entry.category, scheme or "projectvic-us")
+        # VICS categories are Project VIC's unless the file names another scheme (Vigie writes CategoryScheme)
+        entry.category_scheme = category_scheme(entry.category, scheme or media.get("CategoryScheme")
+                                                or "projectvic-us")
         entry.series = media.get("Series") or None
         entry.victim_identified = _parse_bool(media.get("VictimIdentified"))
         entry.extra = {k: v for k, v in media.items() if k not in _VICS_MODELLED}

@@ -201,6 +201,67 @@ MIGRATIONS: list[str] = [
     CREATE INDEX faces_item ON faces(item_id);
     CREATE INDEX faces_person ON faces(person_id);
     """,
+    # 5: the review console: accounts, sessions, decisions, notes, and the derived queue and search index
+    """
+    CREATE TABLE users (
+        id INTEGER PRIMARY KEY,
+        username TEXT NOT NULL UNIQUE,
+        password_hash TEXT NOT NULL,
+        role TEXT NOT NULL CHECK (role IN ('admin', 'reviewer', 'read-only')),
+        settings TEXT NOT NULL DEFAULT '{}',
+        disabled INTEGER NOT NULL DEFAULT 0,
+        created_at TEXT NOT NULL
+    );
+
+    CREATE TABLE sessions (
+        token_hash TEXT PRIMARY KEY,
+        user_id INTEGER NOT NULL REFERENCES users(id),
+        csrf_token TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        expires_at TEXT NOT NULL
+    );
+
+    CREATE TABLE reveals (
+        token_hash TEXT NOT NULL REFERENCES sessions(token_hash) ON DELETE CASCADE,
+        item_id INTEGER NOT NULL REFERENCES items(id),
+        at TEXT NOT NULL,
+        PRIMARY KEY (token_hash, item_id)
+    );
+
+    CREATE TABLE reviews (
+        item_id INTEGER PRIMARY KEY REFERENCES items(id),
+        category_scheme TEXT NOT NULL,
+        category TEXT,
+        ai_tags TEXT NOT NULL DEFAULT '[]',
+        industry_class TEXT,
+        decided_by TEXT NOT NULL,
+        decided_at TEXT NOT NULL,
+        audit_seq INTEGER NOT NULL
+    );
+    CREATE INDEX reviews_category ON reviews(category);
+
+    CREATE TABLE notes (
+        id INTEGER PRIMARY KEY,
+        item_id INTEGER NOT NULL REFERENCES items(id),
+        author TEXT NOT NULL,
+        at TEXT NOT NULL,
+        text TEXT NOT NULL,
+        audit_seq INTEGER NOT NULL
+    );
+    CREATE INDEX notes_item ON notes(item_id);
+
+    CREATE TABLE review_queue (
+        representative_id INTEGER PRIMARY KEY REFERENCES items(id),
+        stack_id INTEGER,
+        members INTEGER NOT NULL,
+        priority INTEGER NOT NULL,
+        ai_verdict TEXT NOT NULL,
+        path TEXT NOT NULL
+    );
+    CREATE INDEX review_queue_order ON review_queue(priority, members DESC, path);
+
+    CREATE VIRTUAL TABLE item_search USING fts5(path, metadata, tokenize = 'trigram');
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

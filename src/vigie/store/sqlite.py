@@ -465,17 +465,25 @@ class SqliteCaseStore:
 
     # --- reports --------------------------------------------------------------------------------
 
-    def iter_report_items(self) -> Iterator[dict[str, Any]]:
+    def iter_report_items(self, item_ids: Sequence[int] | None = None) -> Iterator[dict[str, Any]]:
+        """Every item with its matches, faces, findings and errors; `item_ids` narrows it to a few items."""
         sources = {s.id: s for s in self.sources()}
+        marks = "" if item_ids is None else ",".join("?" * len(item_ids))
+        scope = {"where": "" if item_ids is None else f" WHERE item_id IN ({marks})",
+                 "and": "" if item_ids is None else f" AND m.item_id IN ({marks})"}
+        params = list(item_ids or [])
         errors: dict[int, list[dict[str, str]]] = {}
-        for row in self.db.execute("SELECT item_id, stage, message FROM item_errors ORDER BY id"):
+        for row in self.db.execute(
+            f"SELECT item_id, stage, message FROM item_errors{scope['where']} ORDER BY id", params
+        ):
             errors.setdefault(row[0], []).append({"stage": row[1], "message": row[2]})
         matches: dict[int, list[dict[str, Any]]] = {}
         for row in self.db.execute(
-            """SELECT m.item_id, l.name, m.signal, m.distance, m.variant, e.category_scheme, e.category, e.label,
+            f"""SELECT m.item_id, l.name, m.signal, m.distance, m.variant, e.category_scheme, e.category, e.label,
                       e.series, e.id, m.frame_number, m.timestamp, m.detail FROM matches m
                       JOIN list_entries e ON e.id = m.entry_id
-                      JOIN hash_lists l ON l.id = e.list_id ORDER BY m.item_id, m.distance, l.name"""
+                      JOIN hash_lists l ON l.id = e.list_id WHERE 1{scope['and']}
+                      ORDER BY m.item_id, m.distance, l.name""", params
         ):
             match = {
                 "list": row[1], "signal": row[2], "distance": row[3], "variant": row[4],
@@ -487,16 +495,23 @@ class SqliteCaseStore:
             if row[12]:
                 match["detail"] = json.loads(row[12])
             matches.setdefault(row[0], []).append(match)
-        frame_counts = dict(self.db.execute("SELECT item_id, count(*) FROM video_frames GROUP BY item_id").fetchall())
+        frame_counts = dict(self.db.execute(
+            f"SELECT item_id, count(*) FROM video_frames{scope['where']} GROUP BY item_id", params
+        ).fetchall())
         faces: dict[int, list[dict[str, Any]]] = {}
-        for r in self.db.execute("SELECT id, item_id, x, y, width, height, score, detector, person_id FROM faces"):
+        for r in self.db.execute(
+            f"SELECT id, item_id, x, y, width, height, score, detector, person_id FROM faces{scope['where']}", params
+        ):
             faces.setdefault(r[1], []).append({"id": r[0], "box": [r[2], r[3], r[4], r[5]], "score": r[6],
                                                "detector": r[7], "person": r[8]})
         findings: dict[int, list[Finding]] = {}
-        for r in self.db.execute("SELECT item_id, kind, detail, value, strength FROM item_findings ORDER BY id"):
+        for r in self.db.execute(
+            f"SELECT item_id, kind, detail, value, strength FROM item_findings{scope['where']} ORDER BY id", params
+        ):
             findings.setdefault(r[0], []).append(Finding(r[1], r[2], json.loads(r[3]), r[4]))
         stacks = {r[0]: (r[1], r[2]) for r in self.db.execute("SELECT id, representative_id, size FROM stacks")}
-        for row in self.db.execute("SELECT * FROM items ORDER BY source_id, relpath"):
+        where = "" if item_ids is None else f" WHERE id IN ({marks})"
+        for row in self.db.execute(f"SELECT * FROM items{where} ORDER BY source_id, relpath", params):
             source = sources[row["source_id"]]
             stack = stacks.get(row["stack_id"])
             yield {
@@ -529,6 +544,12 @@ class SqliteCaseStore:
                 "matches": matches.get(row["id"], []),
                 "errors": errors.get(row["id"], []),
             }
+
+    def items_per_source(self) -> dict[str, int]:
+        rows = self.db.execute(
+            "SELECT s.given, count(i.id) FROM sources s LEFT JOIN items i ON i.source_id = s.id GROUP BY s.id"
+        )
+        return {r[0]: r[1] for r in rows}
 
     def summary(self) -> dict[str, Any]:
         one = self.db.execute

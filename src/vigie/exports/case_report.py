@@ -1,0 +1,65 @@
+"""The printable case report: figures, charts of categories and sources, every decision, and the audit-log
+head at the time of printing. PDF through headless Chromium when it is installed."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import tempfile
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+from vigie.exports.report import case_info
+from vigie.exports.selection import select_items
+from vigie.matching.hashlists import category_label
+from vigie.store.audit import verify_audit_log
+from vigie.store.review import ReviewTables
+from vigie.store.sqlite import SqliteCaseStore
+
+PDF_BROWSERS = ("chromium", "chromium-browser", "google-chrome")
+
+
+def _bars(counts: Counter[str], width: int = 360) -> list[dict[str, Any]]:
+    """Rows of a horizontal bar chart, drawn as SVG by the template (no script, no external file)."""
+    top = max(counts.values(), default=1)
+    return [{"label": label, "count": count, "width": max(2, round(width * count / top))}
+            for label, count in counts.most_common(20)]
+
+
+def render_case_report(store: SqliteCaseStore) -> str:
+    review = ReviewTables(store)
+    decided = select_items(store)
+    categories: Counter[str] = Counter(
+        category_label(e.decision["scheme"], e.decision["category"]) or "no category" for e in decided
+    )
+    tags: Counter[str] = Counter(tag for e in decided for tag in e.decision["ai_tags"])
+    sources: Counter[str] = Counter(store.items_per_source())
+    audit = verify_audit_log(store)
+    env = Environment(loader=PackageLoader("vigie", "templates"), autoescape=select_autoescape(["html"]))
+    env.filters["category"] = lambda d: category_label(d["scheme"], d["category"]) or "—"
+    return env.get_template("case_report.html").render(
+        case=case_info(store), summary=store.summary(), progress=review.progress(), decided=decided,
+        category_bars=_bars(categories), tag_bars=_bars(tags), source_bars=_bars(sources),
+        audit={"entries": audit.entries, "head": audit.head, "ok": audit.ok, "problems": audit.problems},
+    )
+
+
+def find_pdf_browser() -> str | None:
+    return next((path for name in PDF_BROWSERS if (path := shutil.which(name))), None)
+
+
+def html_to_pdf(html: str, browser: str) -> bytes:
+    with tempfile.TemporaryDirectory() as scratch:
+        page = Path(scratch, "report.html")
+        page.write_text(html, encoding="utf-8")
+        pdf = Path(scratch, "report.pdf")
+        subprocess.run(
+            [browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+             "--no-first-run", f"--user-data-dir={scratch}/profile", "--no-pdf-header-footer",
+             f"--print-to-pdf={pdf}", page.as_uri()],
+            check=True, capture_output=True, timeout=120,
+        )
+        return pdf.read_bytes()

@@ -1,0 +1,90 @@
+"""A NCMEC CyberTipline report draft: the `report` document and one `fileDetails` document per file, in the
+element order of the CyberTipline reporting API schema. A person completes and submits it; Vigie never sends."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import PurePosixPath
+
+from vigie import __version__
+from vigie.categories import GENERATIVE_TAGS
+from vigie.exports.selection import ExportItem
+from vigie.matching.hashlists import category_label
+
+INCIDENT_TYPE = "Child Pornography (possession, manufacture, and distribution)"
+TO_COMPLETE = "TO COMPLETE"
+
+
+@dataclass(frozen=True)
+class Reporter:
+    first_name: str = TO_COMPLETE
+    last_name: str = TO_COMPLETE
+    email: str = TO_COMPLETE
+
+
+def _add(parent: ET.Element, tag: str, text: str | None = None, **attributes: str) -> ET.Element:
+    element = ET.SubElement(parent, tag, attributes)
+    if text is not None:
+        element.text = text
+    return element
+
+
+def is_generative(export_item: ExportItem) -> bool:
+    """The reviewer tagged it as made or altered by generative AI, or it carries a generator's mark."""
+    ai = export_item.item.get("ai") or {}
+    return bool(GENERATIVE_TAGS & set(export_item.decision["ai_tags"])) or ai.get("verdict") == "ai-provenance"
+
+
+def _report(reporter: Reporter, items: list[ExportItem], when: datetime) -> ET.Element:
+    report = ET.Element("report")
+    summary = _add(report, "incidentSummary")
+    _add(summary, "incidentType", INCIDENT_TYPE)
+    _add(summary, "incidentDateTime", when.isoformat(timespec="seconds"))
+    _add(summary, "incidentDateTimeDescription", "Date the files were reviewed in Vigie; replace with the date of "
+                                                 "the incident where known.")
+    person = _add(_add(report, "reporter"), "reportingPerson")
+    _add(person, "firstName", reporter.first_name)
+    _add(person, "lastName", reporter.last_name)
+    _add(person, "email", reporter.email)
+    generative = sum(is_generative(e) for e in items)
+    _add(report, "additionalInfo", f"Draft prepared with Vigie {__version__}: {len(items)} file(s), {generative} "
+                                   f"marked as made or altered with generative AI.")
+    return report
+
+
+def _file_details(number: int, export_item: ExportItem) -> ET.Element:
+    item, decision = export_item.item, export_item.decision
+    details = ET.Element("fileDetails")
+    _add(details, "reportId", "0")  # the id NCMEC returns for the submitted report
+    _add(details, "fileId", f"pending-{number}")  # the id NCMEC returns for the uploaded file
+    _add(details, "originalFileName", PurePosixPath(item["path"].rsplit("!/", 1)[-1]).name)
+    _add(details, "locationOfFile", item["path"])
+    if is_generative(export_item):
+        _add(_add(details, "fileAnnotations"), "generativeAi")
+    if decision.get("industry_class"):
+        _add(details, "industryClassification", decision["industry_class"])
+    for hash_type, field in (("MD5", "md5"), ("SHA1", "sha1"), ("SHA256", "sha256")):
+        if item.get(field):
+            _add(details, "originalFileHash", item[field], hashType=hash_type)
+    label = category_label(decision["scheme"], decision["category"]) or "none"
+    info = [f"Category ({decision['scheme']}): {label}", f"Reviewed by {decision['by']} at {decision['at']}"]
+    info += [f"Also found at: {path}" for path in export_item.paths if path != item["path"]]
+    _add(details, "additionalInfo", "\n".join(info))
+    return details
+
+
+def cybertip_document(items: list[ExportItem], reporter: Reporter, when: datetime | None = None) -> str:
+    """One XML file holding the report and the fileDetails to send after each upload."""
+    root = ET.Element("cyberTiplineDraft", {"generator": f"Vigie {__version__}"})
+    root.append(ET.Comment(" Submit <report> first; then upload each file and send its <fileDetails> with the "
+                           "reportId and fileId NCMEC returned. Fields marked TO COMPLETE need a person. "))
+    root.append(_report(reporter, items, when or datetime.now(UTC)))
+    missing = [e.item["path"] for e in items if not e.decision.get("industry_class")]
+    if missing:
+        root.append(ET.Comment(f" {len(missing)} file(s) have no industry classification yet "))
+    for number, export_item in enumerate(items, start=1):
+        root.append(_file_details(number, export_item))
+    ET.indent(root)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"

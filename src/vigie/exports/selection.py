@@ -1,0 +1,50 @@
+"""The items an export carries: reviewed items, with their decision, notes and every path of the same content."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from vigie.store.review import ReviewTables
+from vigie.store.sqlite import SqliteCaseStore
+
+
+@dataclass
+class ExportItem:
+    item: dict[str, Any]  # as SqliteCaseStore.iter_report_items gives it
+    decision: dict[str, Any]
+    notes: list[dict[str, Any]]
+    paths: list[str]
+
+    @property
+    def pertinent(self) -> bool:
+        """False where the reviewer said the item is not pertinent (category 0 or the AI tag)."""
+        decision = self.decision
+        if decision["scheme"] == "projectvic-us" and decision["category"] == "0":
+            return False
+        return "not-pertinent" not in decision["ai_tags"]
+
+
+def select_items(store: SqliteCaseStore, item_ids: Sequence[int] | None = None,
+                 categories: Sequence[str] | None = None) -> list[ExportItem]:
+    """Reviewed items (all, or those of `item_ids`), one per content (SHA-256), optionally of some categories."""
+    review = ReviewTables(store)
+    decisions = review.decisions(item_ids)
+    if categories:
+        decisions = {i: d for i, d in decisions.items() if d["category"] in set(categories)}
+    chosen: dict[str, ExportItem] = {}
+    paths: dict[str, list[str]] = {}
+    scope = sorted(decisions) if len(decisions) < 20_000 else None
+    for item in store.iter_report_items(scope):
+        if item["id"] not in decisions:
+            continue
+        key = item["sha256"] or f"item:{item['id']}"
+        paths.setdefault(key, []).append(item["path"])
+        if key not in chosen:
+            chosen[key] = ExportItem(item, decisions[item["id"]], review.notes(item["id"]), paths[key])
+    for key, export_item in chosen.items():
+        for other in review.same_content_paths(export_item.item["id"]):
+            if other["path"] not in paths[key]:
+                paths[key].append(other["path"])
+    return sorted(chosen.values(), key=lambda e: e.item["id"])

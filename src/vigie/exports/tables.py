@@ -1,0 +1,55 @@
+"""Flat exports of reviewed items: a CSV of decisions, and a hash list for sharing or takedown."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from vigie.exports.selection import ExportItem
+from vigie.matching.hashlists import category_label
+
+DECISION_COLUMNS = [
+    "path", "sha256", "md5", "sha1", "pdq", "media_type", "size", "category_scheme", "category", "category_label",
+    "ai_tags", "industry_class", "ai_verdict", "matched_lists", "decided_by", "decided_at", "notes", "also_found_at",
+]
+HASHLIST_COLUMNS = ["md5", "sha1", "sha256", "pdq", "pdq_quality", "category_scheme", "category", "label"]
+
+
+def decisions_csv(items: list[ExportItem]) -> str:
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=DECISION_COLUMNS)
+    writer.writeheader()
+    for export_item in items:
+        item, decision = export_item.item, export_item.decision
+        writer.writerow({
+            **{k: item.get(k) for k in ("path", "sha256", "md5", "sha1", "pdq", "media_type", "size")},
+            "category_scheme": decision["scheme"],
+            "category": decision["category"],
+            "category_label": category_label(decision["scheme"], decision["category"]),
+            "ai_tags": ";".join(decision["ai_tags"]),
+            "industry_class": decision.get("industry_class"),
+            "ai_verdict": (item.get("ai") or {}).get("verdict"),
+            "matched_lists": ";".join(sorted({m["list"] for m in item["matches"]})),
+            "decided_by": decision["by"],
+            "decided_at": decision["at"],
+            "notes": " | ".join(n["text"] for n in export_item.notes),
+            "also_found_at": ";".join(p for p in export_item.paths if p != item["path"]),
+        })
+    return out.getvalue()
+
+
+def hashlist_csv(items: list[ExportItem]) -> str:
+    """Pertinent reviewed items only: a list to share is a list of what must be found and removed."""
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=HASHLIST_COLUMNS)
+    writer.writeheader()
+    for export_item in items:
+        if not export_item.pertinent:
+            continue
+        item, decision = export_item.item, export_item.decision
+        writer.writerow({
+            "md5": item["md5"], "sha1": item["sha1"], "sha256": item["sha256"], "pdq": item["pdq"],
+            "pdq_quality": item["pdq_quality"], "category_scheme": decision["scheme"],
+            "category": decision["category"], "label": ";".join(decision["ai_tags"]) or None,
+        })
+    return out.getvalue()

@@ -1,0 +1,149 @@
+"""Console accounts and sessions, kept in the case file. Passwords are argon2id hashes; session tokens are
+stored only as their SHA-256, so a copy of the case file does not hand out live sessions."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from vigie.store.sqlite import SqliteCaseStore, now_iso
+
+ROLES = ("admin", "reviewer", "read-only")
+SESSION_HOURS = 12
+_hasher = PasswordHasher()
+# Verifying against this keeps a login for an unknown name as slow as one for a known name.
+_DUMMY_HASH = _hasher.hash("not a password of anyone")
+
+
+@dataclass(frozen=True)
+class User:
+    id: int
+    username: str
+    role: str
+    settings: dict[str, Any]
+
+    @property
+    def can_decide(self) -> bool:
+        return self.role in ("admin", "reviewer")
+
+
+@dataclass(frozen=True)
+class Session:
+    token_hash: str
+    user: User
+    csrf_token: str
+
+
+class AccountError(ValueError):
+    pass
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def new_password() -> str:
+    return secrets.token_urlsafe(15)
+
+
+class Accounts:
+    def __init__(self, store: SqliteCaseStore) -> None:
+        self.store = store
+        self.db = store.db
+
+    def has_users(self) -> bool:
+        return self.db.execute("SELECT 1 FROM users LIMIT 1").fetchone() is not None
+
+    def create_user(self, username: str, password: str, role: str, actor: str) -> User:
+        username = username.strip()
+        if role not in ROLES:
+            raise AccountError(f"role must be one of {', '.join(ROLES)}")
+        if not username or len(username) > 64 or not username.isprintable():
+            raise AccountError("a user name is 1 to 64 printable characters")
+        if len(password) < 10:
+            raise AccountError("a password has at least 10 characters")
+        if self.db.execute("SELECT 1 FROM users WHERE username = ?", (username,)).fetchone():
+            raise AccountError(f"user {username!r} exists")
+        with self.store._transaction():
+            cursor = self.db.execute(
+                "INSERT INTO users(username, password_hash, role, created_at) VALUES (?, ?, ?, ?)",
+                (username, _hasher.hash(password), role, now_iso()),
+            )
+            self.store.append_audit(actor, "user-create", {"user": username, "role": role})
+        return User(int(cursor.lastrowid or 0), username, role, {})
+
+    def set_password(self, username: str, password: str, actor: str) -> None:
+        if len(password) < 10:
+            raise AccountError("a password has at least 10 characters")
+        with self.store._transaction():
+            changed = self.db.execute("UPDATE users SET password_hash = ? WHERE username = ?",
+                                      (_hasher.hash(password), username)).rowcount
+            if not changed:
+                raise AccountError(f"no user {username!r}")
+            self.db.execute("DELETE FROM sessions WHERE user_id = (SELECT id FROM users WHERE username = ?)",
+                            (username,))
+            self.store.append_audit(actor, "user-password", {"user": username})
+
+    def users(self) -> list[User]:
+        rows = self.db.execute("SELECT id, username, role, settings FROM users WHERE disabled = 0 ORDER BY id")
+        return [User(r[0], r[1], r[2], json.loads(r[3])) for r in rows]
+
+    def authenticate(self, username: str, password: str) -> User | None:
+        row = self.db.execute(
+            "SELECT id, username, role, settings, password_hash FROM users WHERE username = ? AND disabled = 0",
+            (username,),
+        ).fetchone()
+        try:
+            _hasher.verify(row[4] if row else _DUMMY_HASH, password)
+        except (VerificationError, InvalidHashError):
+            return None
+        return None if row is None else User(row[0], row[1], row[2], json.loads(row[3]))
+
+    def save_settings(self, user: User, settings: dict[str, Any]) -> None:
+        self.db.execute("UPDATE users SET settings = ? WHERE id = ?", (json.dumps(settings), user.id))
+
+    # --- sessions -------------------------------------------------------------------------------
+
+    def start_session(self, user: User) -> tuple[str, Session]:
+        token = secrets.token_urlsafe(32)
+        csrf = secrets.token_urlsafe(32)
+        now = datetime.now(UTC)
+        self.db.execute(
+            "INSERT INTO sessions(token_hash, user_id, csrf_token, created_at, expires_at) VALUES (?, ?, ?, ?, ?)",
+            (_token_hash(token), user.id, csrf, now.isoformat(), (now + timedelta(hours=SESSION_HOURS)).isoformat()),
+        )
+        return token, Session(_token_hash(token), user, csrf)
+
+    def session(self, token: str) -> Session | None:
+        row = self.db.execute(
+            """SELECT s.token_hash, s.csrf_token, s.expires_at, u.id, u.username, u.role, u.settings
+               FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = ? AND u.disabled = 0""",
+            (_token_hash(token),),
+        ).fetchone()
+        if row is None or datetime.fromisoformat(row[2]) < datetime.now(UTC):
+            return None
+        return Session(row[0], User(row[3], row[4], row[5], json.loads(row[6])), row[1])
+
+    def end_session(self, session: Session) -> None:
+        self.db.execute("DELETE FROM sessions WHERE token_hash = ?", (session.token_hash,))
+
+    def record_reveal(self, session: Session, item_id: int) -> int:
+        """Mark one item revealed for this session; returns how many items the session has revealed."""
+        self.db.execute("INSERT OR IGNORE INTO reveals(token_hash, item_id, at) VALUES (?, ?, ?)",
+                        (session.token_hash, item_id, now_iso()))
+        return self.reveal_count(session)
+
+    def is_revealed(self, session: Session, item_id: int) -> bool:
+        return self.db.execute("SELECT 1 FROM reveals WHERE token_hash = ? AND item_id = ?",
+                               (session.token_hash, item_id)).fetchone() is not None
+
+    def reveal_count(self, session: Session) -> int:
+        return int(self.db.execute("SELECT count(*) FROM reveals WHERE token_hash = ?",
+                                   (session.token_hash,)).fetchone()[0])

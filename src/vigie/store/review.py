@@ -1,0 +1,323 @@
+"""The review tables of a case: the queue (derived, rebuilt when the evidence changes), the search index,
+decisions and notes. Decisions are written together with their audit entry."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from vigie.sources.base import join_path
+from vigie.store.base import AuditEntry, SourceRow
+from vigie.store.sqlite import SqliteCaseStore, _chunks
+
+# Queue classes in review order: a possible real child first (unknown, a face, no mark of generation),
+# then other unknown material, then AI-indicated or AI-marked items, then what the hash lists already know.
+PRIORITY_CLASSES = ("unknown-with-face", "unknown", "ai-indicated-or-marked", "known")
+_AI_STRENGTH = {"ai-provenance": 2, "ai-indicated": 1, "undetermined": 0}
+
+
+@dataclass
+class QueueFilter:
+    status: str = "undecided"  # undecided | decided | all
+    list_name: str | None = None  # a list's name, "any" or "none"
+    category: str | None = None  # a decided or list category
+    ai_verdict: str | None = None
+    person: int | None = None
+    media: str | None = None  # image | video
+    folder: str | None = None  # a path prefix
+    text: str | None = None  # full-text search on paths and metadata
+    priority: str | None = None
+
+
+@dataclass
+class Decision:
+    category_scheme: str
+    category: str | None
+    ai_tags: list[str] = field(default_factory=list)
+    industry_class: str | None = None
+
+
+class ReviewTables:
+    def __init__(self, store: SqliteCaseStore) -> None:
+        self.store = store
+        self.db = store.db
+
+    # --- the derived queue and search index -----------------------------------------------------
+
+    def _fingerprint(self) -> str:
+        row = self.db.execute(
+            """SELECT (SELECT coalesce(max(id), 0) FROM items), (SELECT count(*) FROM items),
+                      (SELECT coalesce(max(id), 0) FROM stacks), (SELECT count(*) FROM matches),
+                      (SELECT count(*) FROM faces), (SELECT count(*) FROM item_findings)"""
+        ).fetchone()
+        return ":".join(str(v) for v in row)
+
+    def refresh(self) -> None:
+        """Rebuild the queue and the search index when scans, matching or stacking changed the case."""
+        fingerprint = self._fingerprint()
+        if self.store.get_meta("review_queue_built_for") == fingerprint:
+            return
+        sources = {s.id: s for s in self.store.sources()}
+        with self.store._transaction():
+            self.db.execute("DELETE FROM review_queue")
+            self.db.execute("DELETE FROM item_search")
+            self.db.executemany("INSERT INTO review_queue VALUES (?, ?, ?, ?, ?, ?)", self._queue_rows(sources))
+            self.db.executemany("INSERT INTO item_search(rowid, path, metadata) VALUES (?, ?, ?)",
+                                self._search_rows(sources))
+            self.store.set_meta("review_queue_built_for", fingerprint)
+
+    def _queue_rows(self, sources: dict[int, SourceRow]) -> Iterator[tuple[Any, ...]]:
+        rows = self.db.execute(
+            """WITH member AS (
+                   SELECT i.id, coalesce(i.stack_id, -i.id) AS grp, coalesce(i.ai_verdict, 'undetermined') AS ai,
+                          EXISTS (SELECT 1 FROM matches m WHERE m.item_id = i.id) AS matched,
+                          EXISTS (SELECT 1 FROM faces f WHERE f.item_id = i.id) AS face
+                   FROM items i WHERE i.media_type LIKE 'image/%' OR i.media_type LIKE 'video/%'
+               ), grp AS (
+                   SELECT grp, count(*) AS members, max(matched) AS matched, max(face) AS face,
+                          max(CASE ai WHEN 'ai-provenance' THEN 2 WHEN 'ai-indicated' THEN 1 ELSE 0 END) AS ai
+                   FROM member GROUP BY grp
+               )
+               SELECT coalesce(s.representative_id, -g.grp), s.id, g.members, g.matched, g.face, g.ai,
+                      r.source_id, r.relpath
+               FROM grp g LEFT JOIN stacks s ON s.id = g.grp
+               JOIN items r ON r.id = coalesce(s.representative_id, -g.grp)"""
+        )
+        verdicts = {v: k for k, v in _AI_STRENGTH.items()}
+        for rep, stack_id, members, matched, face, ai, source_id, relpath in rows:
+            if matched:
+                priority = 3
+            elif ai:
+                priority = 2
+            else:
+                priority = 0 if face else 1
+            yield rep, stack_id, members, priority, verdicts[ai], join_path(sources[source_id].given, relpath)
+
+    def _search_rows(self, sources: dict[int, SourceRow]) -> Iterator[tuple[int, str, str]]:
+        findings: dict[int, list[str]] = {}
+        for item_id, kind, detail, value in self.db.execute("SELECT item_id, kind, detail, value FROM item_findings"):
+            findings.setdefault(item_id, []).append(f"{kind} {detail} {value}")
+        for item_id, source_id, relpath, exif, media_type, codec in self.db.execute(
+            "SELECT id, source_id, relpath, exif, media_type, codec FROM items"
+        ):
+            metadata = " ".join(filter(None, [media_type, codec, _flatten(json.loads(exif)) if exif else None,
+                                              *findings.get(item_id, [])]))
+            yield item_id, join_path(sources[source_id].given, relpath), metadata
+
+    def queue(self, where: QueueFilter, limit: int = 200, offset: int = 0) -> tuple[int, list[dict[str, Any]]]:
+        """(total matching the filter, one page of queue entries in review order)."""
+        self.refresh()
+        clauses, params = self._filter_sql(where)
+        condition = " AND ".join(clauses) or "1"
+        total = self.db.execute(
+            f"SELECT count(*) FROM review_queue q LEFT JOIN reviews r ON r.item_id = q.representative_id "
+            f"WHERE {condition}", params
+        ).fetchone()[0]
+        rows = self.db.execute(
+            f"""SELECT q.representative_id, q.stack_id, q.members, q.priority, q.ai_verdict, q.path, i.media_type,
+                       r.category_scheme, r.category, r.ai_tags, r.decided_by,
+                       (SELECT e.category FROM matches m JOIN list_entries e ON e.id = m.entry_id
+                        JOIN items x ON x.id = m.item_id
+                        WHERE x.id = q.representative_id OR x.stack_id = q.stack_id
+                        ORDER BY m.distance LIMIT 1) AS list_category,
+                       (SELECT count(*) FROM faces f WHERE f.item_id = q.representative_id) AS faces
+                FROM review_queue q JOIN items i ON i.id = q.representative_id
+                LEFT JOIN reviews r ON r.item_id = q.representative_id
+                WHERE {condition} ORDER BY q.priority, q.members DESC, q.path LIMIT ? OFFSET ?""",
+            (*params, limit, offset),
+        )
+        return total, [
+            {"id": r[0], "stack": r[1], "members": r[2], "priority": PRIORITY_CLASSES[r[3]], "ai_verdict": r[4],
+             "path": r[5], "media_type": r[6],
+             "decision": None if r[7] is None else {"scheme": r[7], "category": r[8], "ai_tags": json.loads(r[9]),
+                                                    "by": r[10]},
+             "list_category": r[11], "faces": r[12]}
+            for r in rows
+        ]
+
+    def _filter_sql(self, where: QueueFilter) -> tuple[list[str], list[Any]]:
+        clauses: list[str] = []
+        params: list[Any] = []
+        group = "(x.id = q.representative_id OR (q.stack_id IS NOT NULL AND x.stack_id = q.stack_id))"
+        if where.status == "undecided":
+            clauses.append("r.item_id IS NULL")
+        elif where.status == "decided":
+            clauses.append("r.item_id IS NOT NULL")
+        if where.list_name == "none":
+            clauses.append(f"NOT EXISTS (SELECT 1 FROM matches m JOIN items x ON x.id = m.item_id WHERE {group})")
+        elif where.list_name == "any":
+            clauses.append(f"EXISTS (SELECT 1 FROM matches m JOIN items x ON x.id = m.item_id WHERE {group})")
+        elif where.list_name:
+            clauses.append(f"""EXISTS (SELECT 1 FROM matches m JOIN items x ON x.id = m.item_id
+                               JOIN list_entries e ON e.id = m.entry_id JOIN hash_lists l ON l.id = e.list_id
+                               WHERE {group} AND l.name = ?)""")
+            params.append(where.list_name)
+        if where.category:
+            clauses.append(f"""(r.category = ? OR EXISTS (SELECT 1 FROM matches m JOIN items x ON x.id = m.item_id
+                               JOIN list_entries e ON e.id = m.entry_id WHERE {group} AND e.category = ?))""")
+            params += [where.category, where.category]
+        if where.ai_verdict:
+            clauses.append("q.ai_verdict = ?")
+            params.append(where.ai_verdict)
+        if where.person is not None:
+            clauses.append(f"EXISTS (SELECT 1 FROM faces f JOIN items x ON x.id = f.item_id "
+                           f"WHERE {group} AND f.person_id = ?)")
+            params.append(where.person)
+        if where.media in ("image", "video"):
+            clauses.append("EXISTS (SELECT 1 FROM items x WHERE x.id = q.representative_id AND x.media_type LIKE ?)")
+            params.append(f"{where.media}/%")
+        if where.folder:
+            clauses.append("substr(q.path, 1, length(?)) = ?")
+            params += [where.folder, where.folder]
+        if where.priority in PRIORITY_CLASSES:
+            clauses.append("q.priority = ?")
+            params.append(PRIORITY_CLASSES.index(where.priority))
+        if where.text:
+            clauses.append(f"EXISTS (SELECT 1 FROM item_search s JOIN items x ON x.id = s.rowid "
+                           f"WHERE {group} AND item_search MATCH ?)")
+            params.append(_fts_phrase(where.text))
+        return clauses, params
+
+    def progress(self) -> dict[str, int]:
+        self.refresh()
+        row = self.db.execute(
+            """SELECT count(*), sum(r.item_id IS NOT NULL) FROM review_queue q
+               LEFT JOIN reviews r ON r.item_id = q.representative_id"""
+        ).fetchone()
+        return {"entries": row[0], "decided": row[1] or 0}
+
+    def folders(self) -> list[str]:
+        """Source folders that hold queue entries, for the folder filter."""
+        self.refresh()
+        folders = set()
+        for (path,) in self.db.execute("SELECT path FROM review_queue"):
+            folders.add(path.rsplit("!/", 1)[0].rsplit("/", 1)[0] if "/" in path else path)
+        return sorted(folders)
+
+    # --- items ----------------------------------------------------------------------------------
+
+    def members(self, item_id: int) -> list[int]:
+        """The item and every other item of its stack."""
+        row = self.db.execute("SELECT stack_id FROM items WHERE id = ?", (item_id,)).fetchone()
+        if row is None:
+            return []
+        if row[0] is None:
+            return [item_id]
+        return [r[0] for r in self.db.execute("SELECT id FROM items WHERE stack_id = ? ORDER BY id", (row[0],))]
+
+    def location(self, item_id: int) -> tuple[str, str, str | None] | None:
+        """(source root, relpath, media type) of an item, to read it again."""
+        row = self.db.execute(
+            "SELECT s.root, i.relpath, i.media_type FROM items i JOIN sources s ON s.id = i.source_id WHERE i.id = ?",
+            (item_id,),
+        ).fetchone()
+        return None if row is None else (row[0], row[1], row[2])
+
+    def same_content_paths(self, item_id: int) -> list[dict[str, Any]]:
+        """Every place where the same bytes (SHA-256) were found."""
+        sources = {s.id: s for s in self.store.sources()}
+        rows = self.db.execute(
+            """SELECT x.id, x.source_id, x.relpath FROM items i JOIN items x ON x.sha256 = i.sha256
+               WHERE i.id = ? AND i.sha256 IS NOT NULL ORDER BY x.source_id, x.relpath""",
+            (item_id,),
+        )
+        return [{"id": r[0], "path": join_path(sources[r[1]].given, r[2])} for r in rows]
+
+    def decision(self, item_id: int) -> dict[str, Any] | None:
+        row = self.db.execute("SELECT * FROM reviews WHERE item_id = ?", (item_id,)).fetchone()
+        if row is None:
+            return None
+        return {"scheme": row["category_scheme"], "category": row["category"], "ai_tags": json.loads(row["ai_tags"]),
+                "industry_class": row["industry_class"], "by": row["decided_by"], "at": row["decided_at"],
+                "audit_seq": row["audit_seq"]}
+
+    def decisions(self, item_ids: Sequence[int] | None = None) -> dict[int, dict[str, Any]]:
+        found: dict[int, dict[str, Any]] = {}
+        for chunk in _chunks(item_ids):
+            scope = "" if chunk is None else f" WHERE item_id IN ({','.join('?' * len(chunk))})"
+            for row in self.db.execute("SELECT * FROM reviews" + scope + " ORDER BY item_id", chunk or []):
+                found[row["item_id"]] = {
+                    "scheme": row["category_scheme"], "category": row["category"],
+                    "ai_tags": json.loads(row["ai_tags"]), "industry_class": row["industry_class"],
+                    "by": row["decided_by"], "at": row["decided_at"], "audit_seq": row["audit_seq"],
+                }
+        return found
+
+    def notes(self, item_id: int) -> list[dict[str, Any]]:
+        rows = self.db.execute("SELECT author, at, text FROM notes WHERE item_id = ? ORDER BY id", (item_id,))
+        return [{"author": r[0], "at": r[1], "text": r[2]} for r in rows]
+
+    def history(self, item_id: int) -> list[AuditEntry]:
+        """Audit entries that name this item."""
+        rows = self.db.execute(
+            """SELECT seq FROM audit_log a WHERE json_valid(a.details) AND EXISTS
+                   (SELECT 1 FROM json_each(a.details, '$.items') WHERE value = ?) ORDER BY seq""",
+            (item_id,),
+        )
+        wanted = {r[0] for r in rows}
+        return [e for e in self.store.audit_entries() if e.seq in wanted] if wanted else []
+
+    # --- decisions ------------------------------------------------------------------------------
+
+    def decide(self, actor: str, item_ids: Sequence[int], decision: Decision, scope: str) -> AuditEntry:
+        """Record one decision for the items and its audit entry in one transaction."""
+        digests = self._sha256s(item_ids)
+        with self.store._transaction():
+            entry = self.store.append_audit(actor, "categorise", {
+                "items": list(item_ids), "sha256": digests, "scope": scope, "scheme": decision.category_scheme,
+                "category": decision.category, "ai_tags": decision.ai_tags,
+                "industry_class": decision.industry_class,
+            })
+            self.db.executemany(
+                """INSERT INTO reviews(item_id, category_scheme, category, ai_tags, industry_class, decided_by,
+                       decided_at, audit_seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                   ON CONFLICT(item_id) DO UPDATE SET category_scheme = excluded.category_scheme,
+                       category = excluded.category, ai_tags = excluded.ai_tags,
+                       industry_class = excluded.industry_class, decided_by = excluded.decided_by,
+                       decided_at = excluded.decided_at, audit_seq = excluded.audit_seq""",
+                [(i, decision.category_scheme, decision.category, json.dumps(decision.ai_tags),
+                  decision.industry_class, actor, entry.at, entry.seq) for i in item_ids],
+            )
+        return entry
+
+    def add_note(self, actor: str, item_id: int, text: str) -> AuditEntry:
+        with self.store._transaction():
+            entry = self.store.append_audit(actor, "note", {"items": [item_id], "text": text})
+            self.db.execute("INSERT INTO notes(item_id, author, at, text, audit_seq) VALUES (?, ?, ?, ?, ?)",
+                            (item_id, actor, entry.at, text, entry.seq))
+        return entry
+
+    def _sha256s(self, item_ids: Sequence[int]) -> list[str | None]:
+        found: dict[int, str | None] = {}
+        for chunk in _chunks(item_ids):
+            marks = ",".join("?" * len(chunk or []))
+            found |= dict(self.db.execute(f"SELECT id, sha256 FROM items WHERE id IN ({marks})", chunk or []))
+        return [found.get(i) for i in item_ids]
+
+    def existing_ids(self, item_ids: Sequence[int]) -> list[int]:
+        found: set[int] = set()
+        for chunk in _chunks(item_ids):
+            marks = ",".join("?" * len(chunk or []))
+            found |= {r[0] for r in self.db.execute(f"SELECT id FROM items WHERE id IN ({marks})", chunk or [])}
+        return [i for i in item_ids if i in found]
+
+    def decision_counts(self) -> dict[str, int]:
+        rows = self.db.execute(
+            "SELECT category_scheme || ':' || coalesce(category, 'none'), count(*) FROM reviews GROUP BY 1 ORDER BY 1"
+        )
+        return {r[0]: r[1] for r in rows}
+
+
+def _flatten(value: Any) -> str:
+    if isinstance(value, dict):
+        return " ".join(f"{k} {_flatten(v)}" for k, v in value.items())
+    if isinstance(value, list):
+        return " ".join(_flatten(v) for v in value)
+    return str(value)
+
+
+def _fts_phrase(text: str) -> str:
+    """User text as one FTS5 phrase, so quotes and operators in it are taken literally."""
+    return '"' + text.replace('"', '""') + '"'

@@ -1,0 +1,312 @@
+"""The console's JSON API. Every route runs after app.py's login and CSRF checks; routes that change the
+case check the role too, and every decision is audited under the logged-in user."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, NoReturn
+
+from flask import Blueprint, Response, abort, g, jsonify, request
+
+from vigie.categories import AI_TAG_CODES, AI_TAGS, INDUSTRY_CLASSES, SCHEME_NAMES, case_scheme, set_case_scheme
+from vigie.exports.cybertip import Reporter
+from vigie.exports.run import EXPORT_FORMATS, ExportError, run_export
+from vigie.store.accounts import ROLES, AccountError, new_password
+from vigie.store.audit import verify_audit_log
+from vigie.store.review import PRIORITY_CLASSES, Decision, QueueFilter, ReviewTables
+from vigie.thumbnails import DEFAULT_BLUR, MIN_BLUR
+
+api = Blueprint("api", __name__)
+MAX_BLUR = 0.25
+
+
+def _fail(message: str, status: int = 400) -> NoReturn:
+    abort(Response(json.dumps({"error": message}), status=status, mimetype="application/json"))
+
+
+def requires(*roles: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
+        @wraps(view)
+        def guarded(*args: Any, **kwargs: Any) -> Any:
+            if g.session.user.role not in roles:
+                _fail(f"your role ({g.session.user.role}) may not do this", 403)
+            return view(*args, **kwargs)
+        return guarded
+    return decorate
+
+
+def _body() -> dict[str, Any]:
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        _fail("send a JSON object")
+    return body
+
+
+def view_settings() -> dict[str, Any]:
+    """The user's blur and colour settings over the organisation's defaults."""
+    store = g.store
+    defaults = {"blur": float(store.get_meta("org_blur") or DEFAULT_BLUR),
+                "greyscale": (store.get_meta("org_greyscale") or "1") == "1"}
+    chosen = {k: v for k, v in g.session.user.settings.items() if k in defaults}
+    return defaults | chosen
+
+
+def _check_view_settings(body: dict[str, Any]) -> dict[str, Any]:
+    settings: dict[str, Any] = {}
+    if "blur" in body:
+        blur = body["blur"]
+        if not isinstance(blur, int | float) or not MIN_BLUR <= blur <= MAX_BLUR:
+            _fail(f"blur is a number from {MIN_BLUR} to {MAX_BLUR}")
+        settings["blur"] = float(blur)
+    if "greyscale" in body:
+        if not isinstance(body["greyscale"], bool):
+            _fail("greyscale is true or false")
+        settings["greyscale"] = body["greyscale"]
+    return settings
+
+
+# --- who am I, and the case's vocabulary ------------------------------------------------------------
+
+
+@api.get("/api/me")
+def me() -> Any:
+    scheme, categories = case_scheme(g.store)
+    user = g.session.user
+    return jsonify(
+        user=user.username, role=user.role, can_decide=user.can_decide, csrf_token=g.session.csrf_token,
+        revealed=g.accounts.reveal_count(g.session), settings=view_settings(),
+        scheme=scheme, categories=[{"code": c.code, "label": c.label, "key": c.key} for c in categories],
+        ai_tags=[{"code": t.code, "label": t.label, "key": t.key} for t in AI_TAGS],
+        industry_classes=list(INDUSTRY_CLASSES), export_formats=list(EXPORT_FORMATS),
+    )
+
+
+@api.get("/api/filters")
+def filters() -> Any:
+    review = ReviewTables(g.store)
+    return jsonify(
+        lists=[h.name for h in g.store.hash_lists()],
+        persons=[{"id": p["id"], "name": p["name"], "items": p["items"]} for p in g.store.persons()],
+        folders=review.folders(),
+        ai_verdicts=["ai-provenance", "ai-indicated", "undetermined"],
+        priorities=list(PRIORITY_CLASSES),
+    )
+
+
+# --- the queue and items --------------------------------------------------------------------------
+
+
+def _int_arg(name: str, default: int | None, low: int, high: int) -> int | None:
+    raw = request.args.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        _fail(f"{name} must be a whole number")
+    if not low <= value <= high:
+        _fail(f"{name} must be between {low} and {high}")
+    return value
+
+
+@api.get("/api/queue")
+def queue() -> Any:
+    args = request.args
+    status = args.get("status", "undecided")
+    if status not in ("undecided", "decided", "all"):
+        _fail("status is undecided, decided or all")
+    where = QueueFilter(
+        status=status, list_name=args.get("list") or None, category=args.get("category") or None,
+        ai_verdict=args.get("ai") or None, person=_int_arg("person", None, 0, 2**62),
+        media=args.get("media") or None, folder=args.get("folder") or None, text=args.get("q") or None,
+        priority=args.get("priority") or None,
+    )
+    limit = _int_arg("limit", 100, 1, 500) or 100
+    offset = _int_arg("offset", 0, 0, 2**62) or 0
+    review = ReviewTables(g.store)
+    total, entries = review.queue(where, limit, offset)
+    return jsonify(total=total, offset=offset, entries=entries, progress=review.progress())
+
+
+def _item_or_404(item_id: int) -> dict[str, Any]:
+    items = list(g.store.iter_report_items([item_id]))
+    if not items:
+        abort(404)
+    return items[0]
+
+
+@api.get("/api/items/<int:item_id>")
+def item_detail(item_id: int) -> Any:
+    item = _item_or_404(item_id)
+    review = ReviewTables(g.store)
+    members = review.members(item_id)
+    member_items = {i["id"]: i for i in g.store.iter_report_items(members)} if len(members) > 1 else {}
+    decisions = review.decisions(members)
+    persons = {p["id"]: p["name"] for p in g.store.persons()}
+    return jsonify(
+        id=item_id, path=item["path"], media_type=item["media_type"], size=item["size"],
+        width=item["width"], height=item["height"], video=item["video"],
+        hashes={k: item[k] for k in ("md5", "sha1", "sha256", "pdq", "pdq_quality")},
+        times={k: item[k] for k in ("mtime", "ctime", "atime")},
+        matches=[{k: m.get(k) for k in ("list", "signal", "distance", "variant", "category_scheme", "category",
+                                          "label", "series", "timestamp")} for m in item["matches"]],
+        ai=item["ai"],
+        faces=[f | {"person_name": persons.get(f["person"])} for f in item["faces"]],
+        exif=item["exif"], errors=item["errors"],
+        same_content=review.same_content_paths(item_id),
+        stack=[{"id": m, "path": member_items[m]["path"] if m in member_items else item["path"],
+                "decision": decisions.get(m)} for m in members],
+        decision=decisions.get(item_id), notes=review.notes(item_id),
+        history=[{"seq": e.seq, "at": e.at, "actor": e.actor, "action": e.action,
+                  "details": {k: v for k, v in e.details.items() if k not in ("items", "sha256")}}
+                 for e in review.history(item_id)],
+    )
+
+
+@api.post("/api/items/<int:item_id>/reveal")
+def reveal(item_id: int) -> Any:
+    location = ReviewTables(g.store).location(item_id)
+    if location is None:
+        abort(404)
+    count = g.accounts.record_reveal(g.session, item_id)
+    g.store.append_audit(g.session.user.username, "reveal", {"items": [item_id]})
+    kind = "video" if (location[2] or "").startswith("video/") else "image"
+    return jsonify(revealed=count, kind=kind, url=f"/media/{item_id}/full")
+
+
+@api.post("/api/decisions")
+@requires("admin", "reviewer")
+def decide() -> Any:
+    body = _body()
+    review = ReviewTables(g.store)
+    item_id = body.get("item")
+    if not isinstance(item_id, int) or isinstance(item_id, bool):
+        _fail("item is the id of an item")
+    scope = body.get("scope", "stack")
+    if scope not in ("stack", "item"):
+        _fail("scope is stack or item")
+    targets = review.members(item_id) if scope == "stack" else review.existing_ids([item_id])
+    if not targets:
+        abort(404)
+    scheme, categories = case_scheme(g.store)
+    category = body.get("category")
+    if category is not None and category not in {c.code for c in categories}:
+        _fail(f"category must be one of {', '.join(c.code for c in categories)} (scheme {scheme}) or null")
+    tags = body.get("ai_tags", [])
+    if not isinstance(tags, list) or any(t not in AI_TAG_CODES for t in tags):
+        _fail(f"ai_tags is a list of {', '.join(AI_TAG_CODES)}")
+    industry = body.get("industry_class")
+    if industry is not None and industry not in INDUSTRY_CLASSES:
+        _fail(f"industry_class is one of {', '.join(INDUSTRY_CLASSES)} or null")
+    if category is None and not tags:
+        _fail("give a category or at least one AI tag")
+    decision = Decision(scheme, category, sorted(set(tags), key=AI_TAG_CODES.index), industry)
+    entry = review.decide(g.session.user.username, targets, decision, scope)
+    return jsonify(items=targets, audit_seq=entry.seq, progress=review.progress())
+
+
+@api.post("/api/items/<int:item_id>/notes")
+@requires("admin", "reviewer")
+def add_note(item_id: int) -> Any:
+    text = _body().get("text")
+    if not isinstance(text, str) or not text.strip() or len(text) > 4000:
+        _fail("a note is 1 to 4000 characters of text")
+    review = ReviewTables(g.store)
+    if not review.existing_ids([item_id]):
+        abort(404)
+    entry = review.add_note(g.session.user.username, item_id, text.strip())
+    return jsonify(audit_seq=entry.seq, notes=review.notes(item_id))
+
+
+# --- settings and accounts ------------------------------------------------------------------------
+
+
+@api.post("/api/settings")
+def save_settings() -> Any:
+    settings = g.session.user.settings | _check_view_settings(_body())
+    g.accounts.save_settings(g.session.user, settings)
+    g.store.append_audit(g.session.user.username, "view-settings", settings)
+    return jsonify(settings=view_settings() | settings)
+
+
+@api.post("/api/admin/settings")
+@requires("admin")
+def save_org_settings() -> Any:
+    body = _body()
+    settings = _check_view_settings(body)
+    if "blur" in settings:
+        g.store.set_meta("org_blur", str(settings["blur"]))
+    if "greyscale" in settings:
+        g.store.set_meta("org_greyscale", "1" if settings["greyscale"] else "0")
+    if settings:
+        g.store.append_audit(g.session.user.username, "org-view-settings", settings)
+    if "scheme" in body:
+        custom = body.get("custom_categories")
+        if body["scheme"] not in SCHEME_NAMES:
+            _fail(f"scheme is one of {', '.join(SCHEME_NAMES)}")
+        if custom is not None and (not isinstance(custom, list) or not all(isinstance(c, str) and c.strip()
+                                                                            for c in custom)):
+            _fail("custom_categories is a list of names")
+        set_case_scheme(g.store, body["scheme"], custom, g.session.user.username)
+    return jsonify(ok=True)
+
+
+@api.get("/api/admin/users")
+@requires("admin")
+def list_users() -> Any:
+    return jsonify(users=[{"username": u.username, "role": u.role} for u in g.accounts.users()])
+
+
+@api.post("/api/admin/users")
+@requires("admin")
+def create_user() -> Any:
+    body = _body()
+    password = body.get("password") or new_password()
+    role = body.get("role", "reviewer")
+    if role not in ROLES:
+        _fail(f"role is one of {', '.join(ROLES)}")
+    try:
+        g.accounts.create_user(str(body.get("username", "")), str(password), role, g.session.user.username)
+    except AccountError as exc:
+        _fail(str(exc))
+    return jsonify(username=body.get("username"), role=role, password=password), 201
+
+
+# --- audit and exports ----------------------------------------------------------------------------
+
+
+@api.get("/api/audit")
+def audit() -> Any:
+    limit = _int_arg("limit", 50, 1, 1000) or 50
+    check = verify_audit_log(g.store)
+    entries = list(g.store.audit_entries())[-limit:]
+    return jsonify(
+        check={"ok": check.ok, "entries": check.entries, "head": check.head, "problems": check.problems},
+        entries=[{"seq": e.seq, "at": e.at, "actor": e.actor, "action": e.action, "details": e.details,
+                  "hash": e.hash} for e in reversed(entries)],
+    )
+
+
+@api.post("/export")
+@requires("admin", "reviewer")
+def export() -> Any:
+    fmt = request.form.get("format", "")
+    raw_items = request.form.get("items", "").strip()
+    try:
+        item_ids = [int(part) for part in raw_items.split(",") if part.strip()] if raw_items else None
+    except ValueError:
+        _fail("items is a comma-separated list of item ids")
+    if item_ids is not None and request.form.get("scope") == "stack":
+        review = ReviewTables(g.store)
+        item_ids = sorted({m for i in item_ids for m in review.members(i)})
+    reporter = Reporter(*(request.form.get(k) or "TO COMPLETE" for k in ("first_name", "last_name", "email")))
+    try:
+        result = run_export(g.store, g.session.user.username, fmt, item_ids, reporter=reporter,
+                            destination="console download")
+    except ExportError as exc:
+        _fail(str(exc))
+    response = Response(result.content, mimetype=result.media_type)
+    response.headers["Content-Disposition"] = f'attachment; filename="{result.file_name}"'
+    return response

@@ -1,0 +1,151 @@
+"""The console application: login and sessions, the page shell, and the hooks every request goes through.
+API routes are in api.py, image and video routes in media.py."""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, Response, g, jsonify, redirect, render_template, request
+
+from vigie.config import Settings
+from vigie.store.accounts import Accounts, new_password
+from vigie.store.sqlite import open_case
+from vigie.web.security import COMMON_HEADERS, CONSOLE_CSP, REPORT_CSP, LoginThrottle
+
+SESSION_COOKIE = "vigie_session"
+LOGIN_COOKIE = "vigie_login"  # ties the login form to the browser that loaded it
+PUBLIC_ENDPOINTS = {"login_page", "login", "static"}
+
+
+def create_app(case_dir: Path, settings: Settings, throttle: LoginThrottle | None = None) -> Flask:
+    here = Path(__file__).parent
+    app = Flask("vigie.web", static_folder=str(here / "static"), template_folder=str(here / "templates"))
+    app.config.update(VIGIE_CASE=Path(case_dir), VIGIE_SETTINGS=settings, MAX_CONTENT_LENGTH=1024 * 1024)
+    login_throttle = throttle or LoginThrottle()
+
+    @app.before_request
+    def open_store_and_session() -> Any:
+        g.store = open_case(app.config["VIGIE_CASE"])
+        g.accounts = Accounts(g.store)
+        token = request.cookies.get(SESSION_COOKIE)
+        g.session = g.accounts.session(token) if token else None
+        if request.endpoint in PUBLIC_ENDPOINTS:
+            return None
+        if g.session is None:
+            if request.path == "/" and request.method == "GET":
+                return redirect("/login")
+            return jsonify(error="log in first"), 401
+        if request.method not in ("GET", "HEAD"):
+            sent = request.headers.get("X-CSRF-Token") or request.form.get("csrf_token", "")
+            if not secrets.compare_digest(sent, g.session.csrf_token):
+                return jsonify(error="missing or wrong CSRF token; reload the page"), 403
+        return None
+
+    @app.teardown_request
+    def close_store(_: BaseException | None) -> None:
+        store = g.pop("store", None)
+        if store is not None:
+            store.close()
+
+    @app.after_request
+    def security_headers(response: Response) -> Response:
+        for name, value in COMMON_HEADERS.items():
+            response.headers.setdefault(name, value)
+        response.headers.setdefault("Content-Security-Policy", CONSOLE_CSP)
+        if request.endpoint != "static":
+            response.headers["Cache-Control"] = "no-store"
+        return response
+
+    @app.errorhandler(404)
+    def not_found(_: Exception) -> Any:
+        return jsonify(error="not found"), 404
+
+    @app.errorhandler(405)
+    def wrong_method(_: Exception) -> Any:
+        return jsonify(error="method not allowed"), 405
+
+    @app.errorhandler(413)
+    def too_large(_: Exception) -> Any:
+        return jsonify(error="request too large"), 413
+
+    @app.get("/login")
+    def login_page() -> Any:
+        return _login_form()
+
+    @app.post("/login")
+    def login() -> Any:
+        username = request.form.get("username", "")[:64]
+        password = request.form.get("password", "")[:1024]
+        form_token = request.form.get("login_token", "")
+        if not secrets.compare_digest(form_token, request.cookies.get(LOGIN_COOKIE, "")) or not form_token:
+            return _login_form("The login form expired; try again.", 400)
+        address = request.remote_addr or "unknown"
+        wait = login_throttle.retry_after(address, username)
+        if wait:
+            refused = _login_form(f"Too many failed logins. Try again in {wait} seconds.", 429)
+            refused.headers["Retry-After"] = str(wait)
+            return refused
+        user = g.accounts.authenticate(username, password)
+        if user is None:
+            login_throttle.failed(address, username)
+            g.store.append_audit(username or "-", "login-failed", {"address": address})
+            return _login_form("Wrong user name or password.", 401)
+        login_throttle.succeeded(username)
+        token, _ = g.accounts.start_session(user)
+        g.store.append_audit(user.username, "login", {"address": address})
+        response: Any = redirect("/")
+        response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="Strict", path="/")
+        response.delete_cookie(LOGIN_COOKIE, path="/login")
+        return response
+
+    @app.post("/logout")
+    def logout() -> Any:
+        g.accounts.end_session(g.session)
+        g.store.append_audit(g.session.user.username, "logout", {})
+        response = redirect("/login")
+        response.delete_cookie(SESSION_COOKIE)
+        return response
+
+    @app.get("/")
+    def console() -> Any:
+        return render_template("console.html", user=g.session.user, csrf_token=g.session.csrf_token)
+
+    @app.get("/report")
+    def case_report() -> Any:
+        from vigie.exports.run import run_export
+
+        export = run_export(g.store, g.session.user.username, "case-report", destination="console")
+        response = Response(export.content, mimetype="text/html")
+        response.headers["Content-Security-Policy"] = REPORT_CSP
+        return response
+
+    from vigie.web.api import api
+    from vigie.web.media import media
+
+    app.register_blueprint(api)
+    app.register_blueprint(media)
+    return app
+
+
+def _login_form(message: str | None = None, status: int = 200) -> Response:
+    # reuse the browser's token, so a second tab or a reload does not void a form already shown
+    token = request.cookies.get(LOGIN_COOKIE) or secrets.token_urlsafe(24)
+    response = Response(render_template("login.html", message=message, login_token=token), status=status)
+    response.set_cookie(LOGIN_COOKIE, token, httponly=True, samesite="Strict", path="/login", max_age=3600)
+    return response
+
+
+def ensure_admin(case_dir: Path) -> str | None:
+    """Create the first admin account of a case; returns its one-time password, or None when accounts exist."""
+    store = open_case(case_dir)
+    try:
+        accounts = Accounts(store)
+        if accounts.has_users():
+            return None
+        password = new_password()
+        accounts.create_user("admin", password, "admin", actor="vigie serve")
+        return password
+    finally:
+        store.close()

@@ -1,0 +1,111 @@
+"""Images and videos, by item id only. Thumbnails are blurred on the server with the user's settings; the
+clear picture is served only for an item this session asked to reveal (which app.py has audited)."""
+
+from __future__ import annotations
+
+import io
+import threading
+from collections import OrderedDict
+from typing import Any
+
+from flask import Blueprint, Response, abort, current_app, g, jsonify
+from PIL import Image
+
+from vigie.config import Settings
+from vigie.signals.image import ImageError
+from vigie.sources.reopen import read_item_bytes
+from vigie.store.review import ReviewTables
+from vigie.thumbnails import blur_image, blurred_thumbnail, revealed_copy
+from vigie.web.api import view_settings
+
+media = Blueprint("media", __name__)
+
+
+class _ThumbCache:
+    """Recent blurred thumbnails, so paging back and forth does not reread the evidence."""
+
+    def __init__(self, capacity: int = 4000) -> None:
+        self.capacity = capacity
+        self._items: OrderedDict[tuple[Any, ...], bytes] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[Any, ...]) -> bytes | None:
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                return self._items[key]
+        return None
+
+    def put(self, key: tuple[Any, ...], value: bytes) -> None:
+        with self._lock:
+            self._items[key] = value
+            while len(self._items) > self.capacity:
+                self._items.popitem(last=False)
+
+
+_thumbs = _ThumbCache()
+
+
+def _jpeg(data: bytes) -> Response:
+    return Response(data, mimetype="image/jpeg")
+
+
+def _location(item_id: int) -> tuple[str, str, str]:
+    location = ReviewTables(g.store).location(item_id)
+    if location is None:
+        abort(404)
+    root, relpath, media_type = location
+    return root, relpath, media_type or ""
+
+
+@media.get("/media/<int:item_id>/thumb")
+def thumbnail(item_id: int) -> Any:
+    root, relpath, media_type = _location(item_id)
+    view = view_settings()
+    key = (str(current_app.config["VIGIE_CASE"]), item_id, view["blur"], view["greyscale"])
+    cached = _thumbs.get(key)
+    if cached is not None:
+        return _jpeg(cached)
+    settings: Settings = current_app.config["VIGIE_SETTINGS"]
+    if media_type.startswith("video/"):
+        stills = g.store.video_stills(item_id)
+        if not stills:
+            return jsonify(error="this video has no still to show"), 404
+        # stills are stored blurred and greyscale already; this applies the user's blur on top
+        with Image.open(io.BytesIO(stills[len(stills) // 2][2])) as still:
+            data = blur_image(still, blur_fraction=view["blur"])
+    elif media_type.startswith("image/"):
+        raw = read_item_bytes(root, relpath, settings, settings.max_image_bytes)
+        if raw is None:
+            return jsonify(error="the evidence file cannot be read now"), 404
+        try:
+            data = blurred_thumbnail(raw, blur_fraction=view["blur"], greyscale=view["greyscale"],
+                                     max_pixels=settings.max_image_pixels)
+        except ImageError as exc:
+            return jsonify(error=f"no thumbnail: {exc}"), 404
+    else:
+        abort(404)
+    _thumbs.put(key, data)
+    return _jpeg(data)
+
+
+@media.get("/media/<int:item_id>/full")
+def full(item_id: int) -> Any:
+    root, relpath, media_type = _location(item_id)
+    if not g.accounts.is_revealed(g.session, item_id):
+        return jsonify(error="reveal this item first"), 403
+    settings: Settings = current_app.config["VIGIE_SETTINGS"]
+    if media_type.startswith("video/"):
+        raw = read_item_bytes(root, relpath, settings, settings.max_member_video_bytes)
+        if raw is None:
+            return jsonify(error="the evidence file cannot be read now"), 404
+        return Response(raw, mimetype=media_type)
+    if not media_type.startswith("image/"):
+        abort(404)
+    raw = read_item_bytes(root, relpath, settings, settings.max_image_bytes)
+    if raw is None:
+        return jsonify(error="the evidence file cannot be read now"), 404
+    try:
+        return _jpeg(revealed_copy(raw, settings.max_image_pixels))
+    except ImageError as exc:
+        return jsonify(error=f"cannot show this image: {exc}"), 404

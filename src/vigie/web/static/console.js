@@ -1,0 +1,313 @@
+// Vigie review console. Everything the server sends is put into the page as text, never as HTML.
+"use strict";
+
+const state = { me: null, entries: [], total: 0, selected: 0, revealedId: null, loading: false };
+const $ = (id) => document.getElementById(id);
+
+function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs)) {
+    if (key === "class") node.className = value;
+    else if (key === "text") node.textContent = value;
+    else node.setAttribute(key, value);
+  }
+  for (const child of children) if (child !== null && child !== undefined) node.append(child);
+  return node;
+}
+
+async function call(method, url, body) {
+  const options = { method, headers: { "X-CSRF-Token": state.me ? state.me.csrf_token : "" }, credentials: "same-origin" };
+  if (body !== undefined) {
+    options.headers["Content-Type"] = "application/json";
+    options.body = JSON.stringify(body);
+  }
+  const response = await fetch(url, options);
+  if (response.status === 401) { window.location = "/login"; throw new Error("logged out"); }
+  const data = await response.json();
+  if (!response.ok) throw new Error(data.error || response.statusText);
+  return data;
+}
+
+function categoryLabel(code) {
+  const found = state.me.categories.find((c) => c.code === code);
+  return found ? found.label : code;
+}
+
+function decisionText(decision) {
+  if (!decision) return null;
+  const parts = [];
+  if (decision.category !== null) parts.push(categoryLabel(decision.category));
+  for (const tag of decision.ai_tags) parts.push(state.me.ai_tags.find((t) => t.code === tag)?.label || tag);
+  return parts.join(" · ");
+}
+
+function filterQuery() {
+  const params = new URLSearchParams();
+  const pairs = { status: "f-status", priority: "f-priority", list: "f-list", category: "f-category", ai: "f-ai",
+                  person: "f-person", media: "f-media", folder: "f-folder", q: "f-q" };
+  for (const [name, id] of Object.entries(pairs)) if ($(id).value) params.set(name, $(id).value);
+  return params;
+}
+
+async function loadQueue(keepPosition = false) {
+  const params = filterQuery();
+  params.set("limit", "200");
+  const data = await call("GET", "/api/queue?" + params.toString());
+  state.entries = data.entries;
+  state.total = data.total;
+  if (!keepPosition) state.selected = 0;
+  state.selected = Math.min(state.selected, Math.max(0, state.entries.length - 1));
+  state.revealedId = null;
+  showProgress(data.progress);
+  renderQueue();
+  await showDetail();
+}
+
+function showProgress(progress) {
+  $("progress").textContent = `${progress.decided} of ${progress.entries} queue entries decided · ${state.total} shown by the filter`;
+}
+
+function blurredImage(entry) {
+  const image = el("img", { src: thumbUrl(entry), alt: "blurred preview", class: "thumb" });
+  image.addEventListener("error", () => image.replaceWith(el("span", { class: "muted", text: "no preview (unreadable)" })));
+  return image;
+}
+
+function thumbUrl(entry) {
+  const s = state.me.settings;
+  return `/media/${entry.id}/thumb?blur=${s.blur}&grey=${s.greyscale ? 1 : 0}`;
+}
+
+function card(entry, index) {
+  const frame = el("div", { class: "frame" });
+  frame.append(blurredImage(entry));
+  const badges = el("div", { class: "badges" },
+    el("span", { class: "badge" + (entry.priority === "known" ? " known" : entry.priority === "unknown-with-face" ? " face" : ""), text: entry.priority }));
+  if (entry.members > 1) badges.append(el("span", { class: "badge", text: `×${entry.members} copies` }));
+  if (entry.ai_verdict !== "undetermined") badges.append(el("span", { class: "badge", text: entry.ai_verdict }));
+  if (entry.list_category !== null) badges.append(el("span", { class: "badge known", text: `list: ${entry.list_category}` }));
+  const decided = decisionText(entry.decision);
+  if (decided) badges.append(el("span", { class: "badge decided", text: decided }));
+  const node = el("article", { class: "card" + (index === state.selected ? " selected" : ""), "data-index": String(index),
+                               "data-id": String(entry.id) }, frame, el("div", { class: "path mono", text: entry.path }), badges);
+  node.addEventListener("click", () => select(index));
+  frame.addEventListener("click", (event) => { if (index === state.selected) { event.stopPropagation(); toggleReveal(); } });
+  return node;
+}
+
+function renderQueue() {
+  const queue = $("queue");
+  queue.replaceChildren();
+  if (!state.entries.length) {
+    queue.append(el("div", { class: "empty", id: "queue-empty", text: $("f-status").value === "undecided"
+      ? "Queue clear: nothing left undecided under this filter." : "Nothing matches this filter." }));
+    return;
+  }
+  state.entries.forEach((entry, index) => queue.append(card(entry, index)));
+}
+
+function selectedEntry() { return state.entries[state.selected]; }
+
+function select(index) {
+  if (!state.entries.length) return;
+  hideReveal();
+  state.selected = Math.max(0, Math.min(index, state.entries.length - 1));
+  document.querySelectorAll(".card").forEach((node) => node.classList.toggle("selected", Number(node.dataset.index) === state.selected));
+  document.querySelector(".card.selected")?.scrollIntoView({ block: "nearest" });
+  showDetail();
+}
+
+function cardNode(id) { return document.querySelector(`.card[data-id="${id}"]`); }
+
+async function toggleReveal() {
+  const entry = selectedEntry();
+  if (!entry) return;
+  if (state.revealedId === entry.id) { hideReveal(); return; }
+  hideReveal();
+  const data = await call("POST", `/api/items/${entry.id}/reveal`);
+  $("revealed").textContent = `revealed: ${data.revealed}`;
+  const node = cardNode(entry.id);
+  const frame = node.querySelector(".frame");
+  const media = data.kind === "video"
+    ? el("video", { src: data.url, controls: "", class: "clear" })
+    : el("img", { src: data.url, alt: "revealed image", class: "clear" });
+  if (data.kind === "video") { media.muted = true; media.defaultMuted = true; }
+  frame.replaceChildren(media);
+  node.classList.add("revealed");
+  state.revealedId = entry.id;
+}
+
+function hideReveal() {
+  if (state.revealedId === null) return;
+  const entry = state.entries.find((e) => e.id === state.revealedId);
+  const node = cardNode(state.revealedId);
+  if (node && entry) {
+    const frame = node.querySelector(".frame");
+    frame.replaceChildren(blurredImage(entry));
+    node.classList.remove("revealed");
+  }
+  state.revealedId = null;
+}
+
+async function decide(change, scope = "stack", itemId = null) {
+  const entry = selectedEntry();
+  if (!entry || !state.me.can_decide) return;
+  const current = entry.decision || { category: null, ai_tags: [] };
+  const body = { item: itemId ?? entry.id, scope, category: current.category, ai_tags: [...current.ai_tags] };
+  if ("category" in change) body.category = change.category;
+  if ("tag" in change) {
+    body.ai_tags = body.ai_tags.includes(change.tag) ? body.ai_tags.filter((t) => t !== change.tag) : [...body.ai_tags, change.tag];
+  }
+  if ("industry_class" in change) body.industry_class = change.industry_class;
+  await call("POST", "/api/decisions", body);
+  const advance = "category" in change && scope === "stack";
+  const position = state.selected;
+  await loadQueue(true);
+  if (advance && $("f-status").value !== "undecided") select(position + 1);
+}
+
+function row(label, value) { return el("tr", {}, el("th", { text: label }), el("td", { class: "mono", text: value ?? "—" })); }
+
+async function showDetail() {
+  const panel = $("detail");
+  const entry = selectedEntry();
+  if (!entry) { panel.replaceChildren(el("p", { class: "muted", text: "Nothing selected." })); return; }
+  const item = await call("GET", `/api/items/${entry.id}`);
+  if (selectedEntry()?.id !== entry.id) return;
+  const parts = [el("h2", { class: "mono", text: item.path })];
+  parts.push(el("p", {}, el("b", { text: "Decision: " }), decisionText(item.decision) || "none yet"));
+  parts.push(el("h3", { text: "Hashes" }), el("table", {}, ...Object.entries(item.hashes).map(([k, v]) => row(k, v)),
+    row("type", item.media_type), row("size", item.size), row("pixels", item.width ? `${item.width}×${item.height}` : null)));
+  parts.push(el("h3", { text: `Matches (${item.matches.length})` }));
+  if (item.matches.length) parts.push(el("table", {}, ...item.matches.map((m) => el("tr", {},
+    el("td", { text: m.list }), el("td", { text: `${m.signal} d=${m.distance}${m.variant && m.variant !== "original" ? " (" + m.variant + ")" : ""}` }),
+    el("td", { text: m.category ? `${m.category_scheme}:${m.category}` : "no category" })))));
+  if (item.ai) {
+    parts.push(el("h3", { text: `AI: ${item.ai.verdict}` }));
+    parts.push(el("table", {}, ...item.ai.signals.map((s) => el("tr", {}, el("td", { text: s.strength }), el("td", { text: `${s.kind}: ${s.detail}` })))));
+  }
+  parts.push(el("h3", { text: `Faces (${item.faces.length})` }));
+  for (const face of item.faces) {
+    const link = el("button", { type: "button", text: face.person ? `person ${face.person}${face.person_name ? " " + face.person_name : ""}` : "no person group" });
+    if (face.person) link.addEventListener("click", () => { $("f-person").value = String(face.person); $("f-status").value = "all"; loadQueue(); });
+    parts.push(el("div", {}, link, ` box ${face.box.join(",")}`));
+  }
+  parts.push(el("h3", { text: `Stack (${item.stack.length})` }));
+  const stackTable = el("table");
+  for (const member of item.stack) {
+    const choose = el("select", { "aria-label": "category of this copy only" }, el("option", { value: "", text: "set this copy only…" }),
+      ...state.me.categories.map((c) => el("option", { value: c.code, text: c.label })));
+    choose.disabled = !state.me.can_decide;
+    choose.addEventListener("change", () => { if (choose.value) decide({ category: choose.value }, "item", member.id); });
+    stackTable.append(el("tr", {}, el("td", { class: "mono", text: member.path }), el("td", { text: decisionText(member.decision) || "—" }), el("td", {}, choose)));
+  }
+  parts.push(stackTable);
+  parts.push(el("h3", { text: "Same content found at" }), el("ul", {}, ...item.same_content.map((p) => el("li", { class: "mono", text: p.path }))));
+  const industry = el("select", { "aria-label": "industry classification" }, el("option", { value: "", text: "industry classification…" }),
+    ...state.me.industry_classes.map((c) => el("option", { value: c, text: c })));
+  industry.value = item.decision?.industry_class || "";
+  industry.disabled = !state.me.can_decide || !item.decision;
+  industry.addEventListener("change", () => decide({ industry_class: industry.value || null }));
+  parts.push(el("h3", { text: "CyberTipline" }), industry);
+  parts.push(el("h3", { text: "EXIF" }), el("table", {}, ...Object.entries(item.exif).map(([k, v]) => row(k, typeof v === "string" ? v : JSON.stringify(v)))));
+  parts.push(el("h3", { text: `Notes (${item.notes.length})` }), ...item.notes.map((n) => el("p", {}, el("b", { text: `${n.author} ` }), el("span", { class: "muted", text: n.at }), el("br"), n.text)));
+  if (state.me.can_decide) {
+    const text = el("textarea", { id: "note-text", maxlength: "4000", placeholder: "Add a note" });
+    const save = el("button", { type: "button", id: "note-save", text: "Save note" });
+    save.addEventListener("click", async () => { if (text.value.trim()) { await call("POST", `/api/items/${entry.id}/notes`, { text: text.value }); showDetail(); } });
+    parts.push(text, save);
+  }
+  parts.push(el("h3", { text: "History" }), el("table", { id: "history" }, ...item.history.map((h) => el("tr", {},
+    el("td", { text: `#${h.seq}` }), el("td", { text: h.at.slice(0, 19) }), el("td", { text: h.actor }), el("td", { text: h.action }),
+    el("td", { class: "mono", text: JSON.stringify(h.details) })))));
+  if (item.errors.length) parts.push(el("h3", { text: "Errors" }), ...item.errors.map((e) => el("p", { class: "error", text: `${e.stage}: ${e.message}` })));
+  panel.replaceChildren(...parts);
+}
+
+function legend() {
+  const keys = [["j / →", "next"], ["k / ←", "previous"], ["space / r", "reveal or hide"], ["/", "search"]];
+  for (const c of state.me.categories) keys.push([c.key, c.label]);
+  for (const t of state.me.ai_tags) keys.push([t.key, `tag ${t.label}`]);
+  $("keys").replaceChildren(...keys.map(([key, what]) => el("span", {}, el("kbd", { text: key }), ` ${what}`)),
+    el("span", { class: "muted", text: state.me.can_decide ? "keys categorise the whole stack" : "read-only account" }));
+}
+
+function onKey(event) {
+  if (event.target.closest("input, textarea, select, dialog") || event.ctrlKey || event.metaKey || event.altKey) return;
+  const key = event.key.toLowerCase();
+  const category = state.me.categories.find((c) => c.key === key);
+  const tag = state.me.ai_tags.find((t) => t.key === key);
+  if (key === "j" || key === "arrowright" || key === "arrowdown") select(state.selected + 1);
+  else if (key === "k" || key === "arrowleft" || key === "arrowup") select(state.selected - 1);
+  else if (key === " " || key === "r") toggleReveal();
+  else if (key === "escape") hideReveal();
+  else if (key === "/") $("f-q").focus();
+  else if (category) decide({ category: category.code });
+  else if (tag) decide({ tag: tag.code });
+  else return;
+  event.preventDefault();
+}
+
+async function openAudit() {
+  const data = await call("GET", "/api/audit?limit=100");
+  $("audit-check").textContent = data.check.ok
+    ? `Hash chain intact: ${data.check.entries} entries, head ${data.check.head}`
+    : `Hash chain BROKEN: ${data.check.problems.join("; ")}`;
+  $("audit-table").replaceChildren(el("tr", {}, ...["#", "at", "who", "action", "details"].map((h) => el("th", { text: h }))),
+    ...data.entries.map((e) => el("tr", {}, el("td", { text: String(e.seq) }), el("td", { text: e.at.slice(0, 19) }),
+      el("td", { text: e.actor }), el("td", { text: e.action }), el("td", { class: "mono", text: JSON.stringify(e.details).slice(0, 300) }))));
+  $("audit-dialog").showModal();
+}
+
+function fillSelect(id, options) {
+  const select = $(id);
+  for (const [value, label] of options) select.append(el("option", { value: String(value), text: label }));
+}
+
+async function setup() {
+  state.me = await call("GET", "/api/me");
+  $("revealed").textContent = `revealed: ${state.me.revealed}`;
+  const filters = await call("GET", "/api/filters");
+  fillSelect("f-priority", filters.priorities.map((p) => [p, p]));
+  fillSelect("f-list", filters.lists.map((l) => [l, `list ${l}`]));
+  fillSelect("f-category", state.me.categories.map((c) => [c.code, c.label]));
+  fillSelect("f-ai", filters.ai_verdicts.map((v) => [v, v]));
+  fillSelect("f-person", filters.persons.map((p) => [p.id, `person ${p.id}${p.name ? " " + p.name : ""} (${p.items})`]));
+  fillSelect("f-folder", filters.folders.map((f) => [f, f]));
+  for (const id of ["f-status", "f-priority", "f-list", "f-category", "f-ai", "f-person", "f-media", "f-folder"]) $(id).addEventListener("change", () => loadQueue());
+  let timer = null;
+  $("f-q").addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(() => loadQueue(), 300); });
+  document.addEventListener("keydown", onKey);
+  $("open-audit").addEventListener("click", openAudit);
+  $("open-export").addEventListener("click", () => $("export-dialog").showModal());
+  $("export-form").addEventListener("submit", () => { $("export-items").value = $("export-selected").checked && selectedEntry() ? String(selectedEntry().id) : ""; });
+  $("open-settings").addEventListener("click", () => {
+    $("s-blur").value = state.me.settings.blur; $("s-grey").checked = state.me.settings.greyscale;
+    $("admin-settings").hidden = state.me.role !== "admin"; $("s-scheme").value = state.me.scheme;
+    $("settings-dialog").showModal();
+  });
+  const viewSettings = () => ({ blur: Number($("s-blur").value), greyscale: $("s-grey").checked });
+  $("s-save").addEventListener("click", async () => { await call("POST", "/api/settings", viewSettings()); await reloadMe(); });
+  $("s-org").addEventListener("click", async () => { await call("POST", "/api/admin/settings", viewSettings()); await reloadMe(); });
+  $("s-scheme-save").addEventListener("click", async () => {
+    const custom = $("s-custom").value.split(",").map((s) => s.trim()).filter(Boolean);
+    await call("POST", "/api/admin/settings", { scheme: $("s-scheme").value, custom_categories: custom.length ? custom : null });
+    await reloadMe();
+  });
+  $("u-create").addEventListener("click", async () => {
+    try {
+      const made = await call("POST", "/api/admin/users", { username: $("u-name").value, role: $("u-role").value });
+      $("u-result").textContent = `Created ${made.username} (${made.role}); one-time password: ${made.password}`;
+    } catch (error) { $("u-result").textContent = error.message; }
+  });
+  legend();
+  await loadQueue();
+}
+
+async function reloadMe() {
+  state.me = await call("GET", "/api/me");
+  legend();
+  await loadQueue(true);
+}
+
+document.addEventListener("DOMContentLoaded", () => { setup().catch((error) => { $("detail").textContent = error.message; }); });
