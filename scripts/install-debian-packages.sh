@@ -1,6 +1,8 @@
 #!/bin/sh
-# Debian packages Vigie's set-up uses beyond Python 3.11 itself: venv support, and what Meta's reference
-# PDQ/vPDQ need to compile (a C++ compiler, CMake, FFmpeg's headers) for the compatibility tests.
+# Debian packages Vigie's set-up uses beyond Python 3.11 itself: venv support; what Meta's reference
+# PDQ/vPDQ need to compile (a C++ compiler, CMake, FFmpeg's headers) for the compatibility tests; and
+# Chromium, which prints the case report to PDF and runs the console's end-to-end tests (through Playwright,
+# which never downloads a browser of its own here).
 # Runs as root, or through sudo when present.
 set -e
 SUDO=""
@@ -10,3 +12,4 @@ $SUDO apt-get install -y -qq --no-install-recommends \
     python3-venv python3-dev g++ cmake pkg-config \
     libavcodec-dev libavformat-dev libavdevice-dev libavfilter-dev libavutil-dev libswresample-dev libswscale-dev \
     >/dev/null
+$SUDO apt-get install -y -qq --no-install-recommends chromium fonts-liberation >/dev/null

@@ -33,3 +33,25 @@ def picture() -> Image.Image:
 @pytest.fixture
 def settings() -> Settings:
     return Settings(workers=1)
+
+
+@pytest.fixture(scope="session")
+def demo_build(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo seizure, scanned once per test run; tests work on copies of its case folder."""
+    from click.testing import CliRunner
+
+    from vigie.cli import main
+
+    root = tmp_path_factory.mktemp("demo")
+    result = CliRunner().invoke(main, ["demo", "--dir", str(root), "--workers", "1"])
+    assert result.exit_code == 0, result.output
+    return root
+
+
+@pytest.fixture
+def demo_case(demo_build: Path, tmp_path: Path) -> Path:
+    import shutil
+
+    case = tmp_path / "case"
+    shutil.copytree(demo_build / "case", case)
+    return case

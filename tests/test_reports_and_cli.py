@@ -107,22 +107,6 @@ def test_every_command_has_help() -> None:
         assert result.exit_code == 0 and "Usage:" in result.output, command
 
 
-def test_demo_builds_scans_and_reports(tmp_path: Path) -> None:
-    result = CliRunner().invoke(main, ["demo", "--dir", str(tmp_path / "demo"), "--workers", "1"])
-    assert result.exit_code == 0, result.output
-    html = (tmp_path / "demo" / "report.html").read_text()
+def test_demo_builds_scans_and_reports(demo_build: Path) -> None:
+    html = (demo_build / "report.html").read_text()
     assert "Vigie case report" in html and "truncated.jpg" in html and "backup.zip!/" in html
-
-
-def test_review_order_puts_possible_real_children_first() -> None:
-    from vigie.triage import review_order
-
-    def item(path: str, matches: bool = False, faces: bool = False, verdict: str = "undetermined",
-             size: int = 1) -> dict:  # type: ignore[type-arg]
-        return {"path": path, "media_type": "image/jpeg", "matches": [{"list": "l"}] if matches else [],
-                "faces": [{"id": 1}] if faces else [], "ai": {"verdict": verdict},
-                "stack": {"size": size, "representative": True} if size > 1 else None}
-
-    items = [item("known", matches=True), item("ai", verdict="ai-indicated"), item("plain"),
-             item("face", faces=True), item("big", size=5), item("marked-face", faces=True, verdict="ai-provenance")]
-    assert [i["path"] for i in review_order(items)] == ["face", "big", "plain", "ai", "marked-face", "known"]

@@ -548,7 +548,8 @@ def export_cmd(case: Path, fmt: str, output: Path | None, items: tuple[int, ...]
         return
     target = output or Path(result.file_name)
     target.write_bytes(result.content)
-    err.print(f"Wrote {fmt} export of {result.items} file(s) to {target} (audit entry {result.audit.seq})")
+    what = f"{fmt} export of {result.items} file(s)" if result.items else fmt
+    err.print(f"Wrote {what} to {target} (audit entry {result.audit.seq})")
 
 
 # --- fingerprints -------------------------------------------------------------------------------
@@ -856,7 +857,7 @@ def demo(directory: Path, workers: int | None) -> None:
     out.print(f"{summary['items']} items: {summary['exact_matched_items']} known, {summary['near_matched_items']} "
               f"altered copies, {summary['stacks']} stacks, {summary['items_with_errors']} with errors.")
     out.print(f"Report: {layout.report}")
-    out.print(f"Try: vigie report --case {layout.case} --format json | head -40")
+    out.print(f"Review it in the console: vigie serve --case {layout.case}")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,279 @@
+"""The console's HTTP API, route by route, through Flask's test client over a copy of the demo case."""
+
+from __future__ import annotations
+
+import io
+import re
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from flask.testing import FlaskClient
+from PIL import Image
+
+from vigie.config import Settings
+from vigie.store.accounts import Accounts
+from vigie.store.sqlite import open_case
+from vigie.web.app import create_app, ensure_admin
+from vigie.web.security import LoginThrottle
+
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture
+def app(demo_case: Path) -> Any:
+    ensure_admin(demo_case)
+    store = open_case(demo_case)
+    accounts = Accounts(store)
+    for name, role in (("rita", "reviewer"), ("rob", "reviewer"), ("olga", "read-only")):
+        accounts.create_user(name, PASSWORD, role, actor="test")
+    store.close()
+    return create_app(demo_case, Settings(workers=1), throttle=LoginThrottle(per_name=3, per_address=50))
+
+
+def login(app: Any, username: str) -> tuple[FlaskClient, str]:
+    client = app.test_client()
+    page = client.get("/login").get_data(as_text=True)
+    token = re.search(r'name="login_token" value="([^"]+)"', page)[1]  # type: ignore[index]
+    response = client.post("/login", data={"username": username, "password": PASSWORD, "login_token": token})
+    assert response.status_code == 302, response.get_data(as_text=True)
+    csrf = client.get("/api/me").get_json()["csrf_token"]
+    return client, csrf
+
+
+def queue(client: FlaskClient, **params: str) -> dict[str, Any]:
+    response = client.get("/api/queue", query_string=params)
+    assert response.status_code == 200, response.get_json()
+    return response.get_json()  # type: ignore[no-any-return]
+
+
+def high_frequency_energy(image: Image.Image) -> float:
+    pixels = np.asarray(image.convert("L"), dtype=np.float64)
+    laplacian = (4 * pixels[1:-1, 1:-1] - pixels[:-2, 1:-1] - pixels[2:, 1:-1] - pixels[1:-1, :-2]
+                 - pixels[1:-1, 2:])
+    return float(np.mean(laplacian**2))
+
+
+def test_no_route_answers_without_login(app: Any) -> None:
+    client = app.test_client()
+    public = {"/login", "/static/<path:filename>"}
+    checked = 0
+    for rule in app.url_map.iter_rules():
+        if rule.rule in public:
+            continue
+        url = re.sub(r"<int:\w+>", "1", rule.rule)
+        for method in rule.methods - {"HEAD", "OPTIONS"}:
+            response = client.open(url, method=method)
+            assert response.status_code in (302, 401), (method, url, response.status_code)
+            if response.status_code == 302:
+                assert response.headers["Location"].endswith("/login") and url == "/"
+            assert b"sha256" not in response.data
+            checked += 1
+    assert checked >= 15
+    assert client.get("/static/console.js").status_code == 200
+
+
+def test_login_is_rate_limited_and_failures_are_audited(app: Any, demo_case: Path) -> None:
+    client = app.test_client()
+    page = client.get("/login").get_data(as_text=True)
+    token = re.search(r'name="login_token" value="([^"]+)"', page)[1]  # type: ignore[index]
+    for _ in range(3):
+        wrong = client.post("/login", data={"username": "rita", "password": "nope nope nope", "login_token": token})
+        assert wrong.status_code == 401
+    blocked = client.post("/login", data={"username": "rita", "password": PASSWORD, "login_token": token})
+    assert blocked.status_code == 429 and int(blocked.headers["Retry-After"]) > 0
+    assert client.get("/api/me").status_code == 401
+    no_token = app.test_client().post("/login", data={"username": "rob", "password": PASSWORD})
+    assert no_token.status_code == 400
+    store = open_case(demo_case)
+    assert [e.action for e in store.audit_entries()].count("login-failed") == 3
+    store.close()
+
+
+def test_session_cookie_is_httponly_and_samesite(app: Any) -> None:
+    client = app.test_client()
+    page = client.get("/login").get_data(as_text=True)
+    token = re.search(r'name="login_token" value="([^"]+)"', page)[1]  # type: ignore[index]
+    response = client.post("/login", data={"username": "rita", "password": PASSWORD, "login_token": token})
+    cookie = next(c for c in response.headers.getlist("Set-Cookie") if c.startswith("vigie_session="))
+    assert "HttpOnly" in cookie and "SameSite=Strict" in cookie
+
+
+def test_csrf_and_other_users_sessions(app: Any) -> None:
+    rita, rita_csrf = login(app, "rita")
+    rob, rob_csrf = login(app, "rob")
+    item = queue(rita)["entries"][0]["id"]
+    body = {"item": item, "category": "1"}
+    assert rita.post("/api/decisions", json=body).status_code == 403  # no CSRF token
+    assert rita.post("/api/decisions", json=body, headers={"X-CSRF-Token": rob_csrf}).status_code == 403
+    # a reveal belongs to the session that asked for it
+    assert rob.post(f"/api/items/{item}/reveal", headers={"X-CSRF-Token": rob_csrf}).status_code == 200
+    assert rob.get(f"/media/{item}/full").status_code == 200
+    assert rita.get(f"/media/{item}/full").status_code == 403
+    # read-only accounts look but do not decide or export
+    olga, olga_csrf = login(app, "olga")
+    assert olga.post("/api/decisions", json=body, headers={"X-CSRF-Token": olga_csrf}).status_code == 403
+    assert olga.post("/export", data={"format": "vics", "csrf_token": olga_csrf}).status_code == 403
+    assert olga.post("/api/admin/users", json={"username": "x"}, headers={"X-CSRF-Token": olga_csrf}).status_code == 403
+    # after logout the old cookie is worthless
+    assert rita.post("/logout", data={"csrf_token": rita_csrf}).status_code == 302
+    assert rita.get("/api/me").status_code == 401
+    assert rita.post("/api/decisions", json=body, headers={"X-CSRF-Token": rita_csrf}).status_code == 401
+
+
+def test_media_by_id_only(app: Any) -> None:
+    client, _ = login(app, "rita")
+    for url in ("/media/999999/thumb", "/media/999999/full", "/media/..%2F..%2Fetc%2Fpasswd/thumb",
+                "/media/../../etc/passwd", "/media/%2Fetc%2Fpasswd/thumb", "/media/1.5/thumb", "/media/-1/thumb",
+                "/media/DCIM%2FCamera%2FIMG_0001.jpg/thumb", "/api/items/abc", "/api/items/999999"):
+        response = client.get(url)
+        assert response.status_code == 404, url
+
+
+def test_thumbnails_are_blurred_greyscale_and_uncached(app: Any, demo_case: Path) -> None:
+    client, csrf = login(app, "rita")
+    entry = next(e for e in queue(client)["entries"] if e["path"].endswith("IMG_0100.jpg"))
+    response = client.get(f"/media/{entry['id']}/thumb")
+    assert response.status_code == 200 and response.mimetype == "image/jpeg"
+    assert response.headers["Cache-Control"] == "no-store"
+    assert "default-src 'none'" in response.headers["Content-Security-Policy"]
+    served = Image.open(io.BytesIO(response.data))
+    assert served.mode == "L"
+    original = Image.open(Path(entry["path"])).convert("L").resize(served.size)
+    assert high_frequency_energy(served) < 0.05 * high_frequency_energy(original)
+    # the weakest blur a user may choose still hides detail; colour is a user choice
+    assert client.post("/api/settings", json={"blur": 0.01}, headers={"X-CSRF-Token": csrf}).status_code == 400
+    assert client.post("/api/settings", json={"blur": 0.03, "greyscale": False},
+                       headers={"X-CSRF-Token": csrf}).status_code == 200
+    weakest = Image.open(io.BytesIO(client.get(f"/media/{entry['id']}/thumb").data))
+    assert weakest.mode == "RGB"
+    assert high_frequency_energy(weakest) < 0.2 * high_frequency_energy(original)
+    # the clear image only after a reveal, which is counted and audited
+    assert client.get(f"/media/{entry['id']}/full").status_code == 403
+    revealed = client.post(f"/api/items/{entry['id']}/reveal", headers={"X-CSRF-Token": csrf}).get_json()
+    assert revealed["revealed"] == 1
+    clear = client.get(f"/media/{entry['id']}/full")
+    assert clear.status_code == 200 and clear.headers["Cache-Control"] == "no-store"
+    assert high_frequency_energy(Image.open(io.BytesIO(clear.data))) > 0.5 * high_frequency_energy(
+        Image.open(Path(entry["path"])))
+    assert client.get("/api/me").get_json()["revealed"] == 1
+    store = open_case(demo_case)
+    assert any(e.action == "reveal" and e.actor == "rita" for e in store.audit_entries())
+    store.close()
+
+
+def test_video_thumbnail_is_a_blurred_still_and_video_needs_reveal(app: Any) -> None:
+    client, csrf = login(app, "rita")
+    video = queue(client, media="video")["entries"]
+    assert len(video) == 1 and video[0]["media_type"].startswith("video/")
+    assert Image.open(io.BytesIO(client.get(f"/media/{video[0]['id']}/thumb").data)).mode == "L"
+    assert client.get(f"/media/{video[0]['id']}/full").status_code == 403
+    client.post(f"/api/items/{video[0]['id']}/reveal", headers={"X-CSRF-Token": csrf})
+    assert client.get(f"/media/{video[0]['id']}/full").mimetype == "video/mp4"
+
+
+def test_queue_order_filters_and_search(app: Any) -> None:
+    client, _ = login(app, "rita")
+    data = queue(client, status="all")
+    entries = data["entries"]
+    ranks = ["unknown-with-face", "unknown", "ai-indicated-or-marked", "known"]
+    assert [ranks.index(e["priority"]) for e in entries] == sorted(ranks.index(e["priority"]) for e in entries)
+    assert data["progress"] == {"entries": len(entries), "decided": 0}
+    # one representative per stack, with its count
+    shared = next(e for e in entries if e["path"].endswith("IMG_0002.jpg"))
+    assert shared["members"] == 6 and shared["priority"] == "known"
+    known = queue(client, status="all", list="any")["entries"]
+    unknown = queue(client, status="all", list="none")["entries"]
+    assert {e["priority"] for e in known} == {"known"} and "known" not in {e["priority"] for e in unknown}
+    assert len(known) + len(unknown) == len(entries)
+    assert len(queue(client, status="all", list="demo-list")["entries"]) == len(known)
+    assert [e["path"].rsplit("/", 1)[1] for e in queue(client, status="all", q="WA0001")["entries"]] == ["IMG_0001.jpg"]
+    assert queue(client, status="all", q="backup.zip")["total"] >= 2
+    assert all("/Download/" in e["path"] for e in queue(client, status="all", folder=entries[0]["path"].split(
+        "/DCIM/")[0] + "/Download")["entries"])
+    assert queue(client, status="all", category="demo-A")["total"] >= 2
+    assert client.get("/api/queue", query_string={"status": "bogus"}).status_code == 400
+    assert client.get("/api/queue", query_string={"limit": "x"}).status_code == 400
+    filters = client.get("/api/filters").get_json()
+    assert filters["lists"] == ["demo-list"] and filters["priorities"] == ranks
+
+
+def test_decisions_notes_history_and_audit(app: Any, demo_case: Path) -> None:
+    client, csrf = login(app, "rita")
+    headers = {"X-CSRF-Token": csrf}
+    stack = next(e for e in queue(client)["entries"] if e["members"] == 6)
+    made = client.post("/api/decisions", json={"item": stack["id"], "category": "1", "ai_tags": ["deepfake"]},
+                       headers=headers)
+    assert made.status_code == 200, made.get_json()
+    assert len(made.get_json()["items"]) == 6
+    detail = client.get(f"/api/items/{stack['id']}").get_json()
+    assert {m["decision"]["category"] for m in detail["stack"]} == {"1"}
+    assert detail["history"][-1]["action"] == "categorise" and detail["history"][-1]["actor"] == "rita"
+    assert stack["id"] not in [e["id"] for e in queue(client)["entries"]]  # gone from the undecided queue
+    # one copy of a stack on its own
+    other = next(m["id"] for m in detail["stack"] if m["id"] != stack["id"])
+    assert client.post("/api/decisions", json={"item": other, "scope": "item", "category": "0"},
+                       headers=headers).get_json()["items"] == [other]
+    for bad in ({"item": stack["id"], "category": "Z"}, {"item": stack["id"], "ai_tags": ["nude"]},
+                {"item": "1", "category": "1"}, {"item": stack["id"]},
+                {"item": stack["id"], "category": "1", "industry_class": "Q9"}):
+        assert client.post("/api/decisions", json=bad, headers=headers).status_code == 400, bad
+    assert client.post("/api/decisions", json={"item": 999999, "category": "1"}, headers=headers).status_code == 404
+    assert client.post("/api/decisions", data="not json", headers=headers).status_code == 400
+    note = client.post(f"/api/items/{stack['id']}/notes", json={"text": "same series as case 12"}, headers=headers)
+    assert note.get_json()["notes"][0]["author"] == "rita"
+    assert client.post(f"/api/items/{stack['id']}/notes", json={"text": ""}, headers=headers).status_code == 400
+    detail = client.get(f"/api/items/{stack['id']}").get_json()
+    assert detail["history"][-1]["action"] == "note"
+    assert detail["hashes"]["sha256"] and detail["matches"] and detail["same_content"]
+    audit = client.get("/api/audit").get_json()
+    assert audit["check"]["ok"] and audit["entries"][0]["action"] == "note"
+
+
+def test_scheme_settings_and_accounts(app: Any) -> None:
+    admin_client = app.test_client()
+    store = open_case(app.config["VIGIE_CASE"])
+    Accounts(store).set_password("admin", PASSWORD, actor="test")
+    store.close()
+    admin, csrf = login(app, "admin")
+    headers = {"X-CSRF-Token": csrf}
+    assert admin.post("/api/admin/settings", json={"scheme": "uk-caid"}, headers=headers).status_code == 200
+    me = admin.get("/api/me").get_json()
+    assert me["scheme"] == "uk-caid" and [c["code"] for c in me["categories"]] == ["A", "B", "C"]
+    assert admin.post("/api/admin/settings", json={"scheme": "custom", "custom_categories": ["Keep", "Drop"]},
+                      headers=headers).status_code == 200
+    assert [c["key"] for c in admin.get("/api/me").get_json()["categories"]] == ["1", "2"]
+    assert admin.post("/api/admin/settings", json={"blur": 0.12, "greyscale": True}, headers=headers).status_code == 200
+    rita, _ = login(app, "rita")
+    assert rita.get("/api/me").get_json()["settings"] == {"blur": 0.12, "greyscale": True}
+    made = admin.post("/api/admin/users", json={"username": "newbie", "role": "reviewer"}, headers=headers)
+    assert made.status_code == 201 and len(made.get_json()["password"]) >= 10
+    assert admin.post("/api/admin/users", json={"username": "newbie"}, headers=headers).status_code == 400
+    assert [u["username"] for u in admin.get("/api/admin/users").get_json()["users"]][-1] == "newbie"
+    assert admin_client.get("/api/admin/users").status_code == 401
+
+
+def test_console_exports_are_audited_and_well_formed(app: Any, demo_case: Path) -> None:
+    client, csrf = login(app, "rita")
+    assert client.post("/export", data={"format": "vics", "csrf_token": csrf}).status_code == 400  # nothing yet
+    for entry in queue(client)["entries"][:3]:
+        client.post("/api/decisions", json={"item": entry["id"], "category": "1", "ai_tags": ["ai-generated"]},
+                    headers={"X-CSRF-Token": csrf})
+    vics = client.post("/export", data={"format": "vics", "csrf_token": csrf})
+    assert vics.status_code == 200 and "attachment" in vics.headers["Content-Disposition"]
+    assert vics.get_json()["value"][0]["Media"][0]["Category"] == 1
+    tip = client.post("/export", data={"format": "cybertip", "csrf_token": csrf, "first_name": "Ana"})
+    root = ET.fromstring(tip.data)
+    assert root.find("report/reporter/reportingPerson/firstName").text == "Ana"  # type: ignore[union-attr]
+    assert root.find("fileDetails/fileAnnotations/generativeAi") is not None
+    report = client.get("/report")
+    assert report.status_code == 200 and b"Audit log at printing" in report.data
+    assert "unsafe-inline" in report.headers["Content-Security-Policy"]
+    assert "script-src" not in report.headers["Content-Security-Policy"]
+    store = open_case(demo_case)
+    exports = [e for e in store.audit_entries() if e.action == "export"]
+    store.close()
+    assert [e.details["format"] for e in exports] == ["vics", "cybertip", "case-report"]
+    assert all(e.actor == "rita" and len(e.details["sha256"]) == 64 for e in exports)

@@ -1,0 +1,161 @@
+"""`vigie export`: VICS that `vigie hashlist import` reads back without loss, the hash list, the CyberTipline
+draft in schema order, the decisions CSV and the case report; every export audited."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from vigie.categories import set_case_scheme
+from vigie.cli import main
+from vigie.exports.case_report import find_pdf_browser
+from vigie.store.review import Decision, QueueFilter, ReviewTables
+from vigie.store.sqlite import open_case
+
+# fileDetails children in the order of the CyberTipline reporting API schema
+FILE_DETAILS_ORDER = ["reportId", "fileId", "originalFileName", "locationOfFile", "fileViewedByEsp",
+                      "exifViewedByEsp", "publiclyAvailable", "fileRelevance", "fileAnnotations",
+                      "industryClassification", "originalFileHash", "ipCaptureEvent", "deviceId", "details",
+                      "additionalInfo"]
+REPORT_ORDER = ["incidentSummary", "internetDetails", "lawEnforcement", "reporter", "personOrUserReported",
+                "intendedRecipient", "victim", "additionalInfo"]
+
+
+def decide_queue(case: Path, scheme: str = "projectvic-us", categories: tuple[str, ...] = ("1", "0", "3")) -> None:
+    store = open_case(case)
+    if scheme != "projectvic-us":
+        set_case_scheme(store, scheme, None, "test")
+    review = ReviewTables(store)
+    _, entries = review.queue(QueueFilter(status="all"))
+    for n, entry in enumerate(entries):
+        tags = ["ai-generated"] if n % 3 == 0 else []
+        review.decide("tester", review.members(entry["id"]),
+                      Decision(scheme, categories[n % len(categories)], tags, "A2" if n % 2 else None), "stack")
+    review.add_note("tester", entries[0]["id"], "seen on a group chat")
+    store.close()
+
+
+def export(case: Path, fmt: str, output: Path, *extra: str) -> None:
+    result = CliRunner().invoke(main, ["export", "--case", str(case), "--format", fmt, "-o", str(output), *extra])
+    assert result.exit_code == 0, result.output
+
+
+def imported_entries(tmp_path: Path, path: Path) -> list[dict]:  # type: ignore[type-arg]
+    case = tmp_path / "reimport"
+    store = open_case(case, create=True)
+    store.close()
+    result = CliRunner().invoke(main, ["hashlist", "import", str(path), "--case", str(case), "--name", "back"])
+    assert result.exit_code == 0, result.output
+    store = open_case(case)
+    rows = [dict(r) for r in store.db.execute("SELECT * FROM list_entries ORDER BY id")]
+    problems = store.hash_lists()[0].problems
+    store.close()
+    assert problems == []
+    return rows
+
+
+@pytest.mark.parametrize("fmt", ["vics", "vics-1.3"])
+def test_vics_round_trips_through_hashlist_import(demo_case: Path, tmp_path: Path, fmt: str) -> None:
+    decide_queue(demo_case)
+    target = tmp_path / "out.json"
+    export(demo_case, fmt, target)
+    document = json.loads(target.read_text())
+    media = document["value"][0]["Media"] if fmt == "vics" else document["value"]
+    rows = imported_entries(tmp_path, target)
+    assert len(rows) == len(media) > 5
+    for record, row in zip(media, rows, strict=True):
+        assert row["md5"] == record["MD5"] and row["sha1"] == record["SHA1"]
+        assert row["sha256"] == record["SHA256"] and row["pdq"] == record.get("PDQ")
+        assert row["category"] == str(record["Category"]) and row["category_scheme"] == "projectvic-us"
+        extra = json.loads(row["extra"])
+        case_fields = extra.pop("@case", None)
+        assert extra == {k: v for k, v in record.items()
+                         if k not in ("MD5", "SHA1", "SHA256", "PDQ", "Category", "Series")}
+        assert row["series"] == record.get("Series")
+        if fmt == "vics":
+            assert case_fields == {k: v for k, v in document["value"][0].items() if k != "Media"}
+    with_copies = [m for m in media if len(m["MediaFiles"]) > 1]
+    assert with_copies and any(m.get("Comments", "").endswith("seen on a group chat") for m in media)
+
+
+def test_vics_keeps_a_uk_caid_scheme(demo_case: Path, tmp_path: Path) -> None:
+    decide_queue(demo_case, "uk-caid", ("A", "C"))
+    target = tmp_path / "caid.json"
+    export(demo_case, "vics", target)
+    rows = imported_entries(tmp_path, target)
+    assert {(r["category_scheme"], r["category"]) for r in rows} == {("uk-caid", "A"), ("uk-caid", "C")}
+
+
+def test_hashlist_export_leaves_out_non_pertinent_items(demo_case: Path, tmp_path: Path) -> None:
+    decide_queue(demo_case)
+    target = tmp_path / "list.csv"
+    export(demo_case, "hashlist", target)
+    rows = list(csv.DictReader(io.StringIO(target.read_text())))
+    assert rows and {r["category"] for r in rows} == {"1", "3"}
+    assert all(len(r["md5"]) == 32 and len(r["sha1"]) == 40 and len(r["pdq"]) in (0, 64) for r in rows)
+    assert sum(len(r["pdq"]) == 64 for r in rows) >= len(rows) - 2  # a video and an unreadable image have none
+    back = imported_entries(tmp_path, target)
+    assert [(b["md5"], b["sha1"], b["pdq"], b["category"]) for b in back] == \
+        [(r["md5"], r["sha1"], r["pdq"] or None, r["category"]) for r in rows]
+
+
+def test_cybertip_draft_is_in_schema_order(demo_case: Path, tmp_path: Path) -> None:
+    decide_queue(demo_case)
+    target = tmp_path / "tip.xml"
+    export(demo_case, "cybertip", target, "--reporter-email", "analyst@example.org")
+    root = ET.parse(target).getroot()
+    report = root.find("report")
+    assert report is not None
+    children = [c.tag for c in report]
+    assert children == sorted(children, key=REPORT_ORDER.index) and {"incidentSummary", "reporter"} <= set(children)
+    assert [c.tag for c in report.find("incidentSummary")] == [  # type: ignore[union-attr]
+        "incidentType", "incidentDateTime", "incidentDateTimeDescription"]
+    assert report.findtext("reporter/reportingPerson/email") == "analyst@example.org"
+    files = root.findall("fileDetails")
+    assert len(files) > 5
+    for details in files:
+        tags = [c.tag for c in details]
+        assert tags == sorted(tags, key=FILE_DETAILS_ORDER.index), tags
+        assert [h.get("hashType") for h in details.findall("originalFileHash")] == ["MD5", "SHA1", "SHA256"]
+    assert any(d.find("fileAnnotations/generativeAi") is not None for d in files)
+    assert any(d.find("fileAnnotations") is None for d in files)
+    assert {d.findtext("industryClassification") for d in files} == {"A2", None}
+
+
+def test_decisions_csv_and_selection(demo_case: Path, tmp_path: Path) -> None:
+    decide_queue(demo_case)
+    target = tmp_path / "d.csv"
+    export(demo_case, "csv", target, "--category", "3")
+    rows = list(csv.DictReader(io.StringIO(target.read_text())))
+    assert rows and {r["category_label"] for r in rows} == {"CGI / animation"}
+    assert all(r["decided_by"] == "tester" for r in rows)
+
+
+def test_exports_are_audited_and_empty_selection_is_refused(demo_case: Path, tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["export", "--case", str(demo_case), "--format", "vics", "-o",
+                                       str(tmp_path / "x.json")])
+    assert result.exit_code == 2 and "nothing to export" in result.output
+    decide_queue(demo_case)
+    export(demo_case, "case-report", tmp_path / "report.html")
+    html = (tmp_path / "report.html").read_text()
+    store = open_case(demo_case)
+    head = store.get_meta("audit_head")
+    exports = [e for e in store.audit_entries() if e.action == "export"]
+    store.close()
+    assert "Decisions (" in html and "<svg" in html and "hash chain intact" in html
+    assert head and exports[-1].details["format"] == "case-report"
+    assert exports[-1].prev_hash in html  # the head at printing is the entry before the export's own
+
+
+def test_case_report_pdf_when_chromium_is_installed(demo_case: Path, tmp_path: Path) -> None:
+    if find_pdf_browser() is None:
+        pytest.skip("no Chromium to print a PDF with")
+    decide_queue(demo_case)
+    export(demo_case, "case-report-pdf", tmp_path / "report.pdf")
+    assert (tmp_path / "report.pdf").read_bytes().startswith(b"%PDF")
