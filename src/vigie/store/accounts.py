@@ -115,6 +115,7 @@ class Accounts:
         token = secrets.token_urlsafe(32)
         csrf = secrets.token_urlsafe(32)
         now = datetime.now(UTC)
+        self.db.execute("DELETE FROM sessions WHERE expires_at < ?", (now.isoformat(),))
         self.db.execute(
             "INSERT INTO sessions(token_hash, user_id, csrf_token, created_at, expires_at) VALUES (?, ?, ?, ?, ?)",
             (_token_hash(token), user.id, csrf, now.isoformat(), (now + timedelta(hours=SESSION_HOURS)).isoformat()),

@@ -225,14 +225,6 @@ class ReviewTables:
         )
         return [{"id": r[0], "path": join_path(sources[r[1]].given, r[2])} for r in rows]
 
-    def decision(self, item_id: int) -> dict[str, Any] | None:
-        row = self.db.execute("SELECT * FROM reviews WHERE item_id = ?", (item_id,)).fetchone()
-        if row is None:
-            return None
-        return {"scheme": row["category_scheme"], "category": row["category"], "ai_tags": json.loads(row["ai_tags"]),
-                "industry_class": row["industry_class"], "by": row["decided_by"], "at": row["decided_at"],
-                "audit_seq": row["audit_seq"]}
-
     def decisions(self, item_ids: Sequence[int] | None = None) -> dict[int, dict[str, Any]]:
         found: dict[int, dict[str, Any]] = {}
         for chunk in _chunks(item_ids):
@@ -302,12 +294,6 @@ class ReviewTables:
             marks = ",".join("?" * len(chunk or []))
             found |= {r[0] for r in self.db.execute(f"SELECT id FROM items WHERE id IN ({marks})", chunk or [])}
         return [i for i in item_ids if i in found]
-
-    def decision_counts(self) -> dict[str, int]:
-        rows = self.db.execute(
-            "SELECT category_scheme || ':' || coalesce(category, 'none'), count(*) FROM reviews GROUP BY 1 ORDER BY 1"
-        )
-        return {r[0]: r[1] for r in rows}
 
 
 def _flatten(value: Any) -> str:

@@ -20,6 +20,7 @@ from vigie.thumbnails import DEFAULT_BLUR, MIN_BLUR
 
 api = Blueprint("api", __name__)
 MAX_BLUR = 0.25
+STACK_SHOWN = 500  # copies listed in the item panel; a decision on the stack still covers them all
 
 
 def _fail(message: str, status: int = 400) -> NoReturn:
@@ -141,7 +142,8 @@ def _item_or_404(item_id: int) -> dict[str, Any]:
 def item_detail(item_id: int) -> Any:
     item = _item_or_404(item_id)
     review = ReviewTables(g.store)
-    members = review.members(item_id)
+    copies = review.members(item_id)
+    members = copies[:STACK_SHOWN]
     member_items = {i["id"]: i for i in g.store.iter_report_items(members)} if len(members) > 1 else {}
     decisions = review.decisions(members)
     persons = {p["id"]: p["name"] for p in g.store.persons()}
@@ -158,7 +160,7 @@ def item_detail(item_id: int) -> Any:
         same_content=review.same_content_paths(item_id),
         stack=[{"id": m, "path": member_items[m]["path"] if m in member_items else item["path"],
                 "decision": decisions.get(m)} for m in members],
-        decision=decisions.get(item_id), notes=review.notes(item_id),
+        stack_size=len(copies), decision=decisions.get(item_id), notes=review.notes(item_id),
         history=[{"seq": e.seq, "at": e.at, "actor": e.actor, "action": e.action,
                   "details": {k: v for k, v in e.details.items() if k not in ("items", "sha256")}}
                  for e in review.history(item_id)],

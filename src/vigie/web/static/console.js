@@ -192,7 +192,7 @@ async function showDetail() {
     if (face.person) link.addEventListener("click", () => { $("f-person").value = String(face.person); $("f-status").value = "all"; loadQueue(); });
     parts.push(el("div", {}, link, ` box ${face.box.join(",")}`));
   }
-  parts.push(el("h3", { text: `Stack (${item.stack.length})` }));
+  parts.push(el("h3", { text: `Stack (${item.stack_size} copies${item.stack_size > item.stack.length ? ", first " + item.stack.length + " listed" : ""})` }));
   const stackTable = el("table");
   for (const member of item.stack) {
     const choose = el("select", { "aria-label": "category of this copy only" }, el("option", { value: "", text: "set this copy only…" }),
