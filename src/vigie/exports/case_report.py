@@ -25,8 +25,8 @@ PDF_BROWSERS = ("chromium", "chromium-browser", "google-chrome")
 def _bars(counts: Counter[str], width: int = 360) -> list[dict[str, Any]]:
     """Rows of a horizontal bar chart, drawn as SVG by the template (no script, no external file)."""
     top = max(counts.values(), default=1)
-    return [{"label": label, "count": count, "width": max(2, round(width * count / top))}
-            for label, count in counts.most_common(20)]
+    return [{"label": label if len(label) <= 34 else "…" + label[-33:], "count": count,
+             "width": max(2, round(width * count / top))} for label, count in counts.most_common(20)]
 
 
 def render_case_report(store: SqliteCaseStore) -> str:
