@@ -43,6 +43,7 @@ class ReviewTables:
     def __init__(self, store: SqliteCaseStore) -> None:
         self.store = store
         self.db = store.db
+        self._refreshed = False  # one check per instance (an instance lives for one request or command)
 
     # --- the derived queue and search index -----------------------------------------------------
 
@@ -56,6 +57,9 @@ class ReviewTables:
 
     def refresh(self) -> None:
         """Rebuild the queue and the search index when scans, matching or stacking changed the case."""
+        if self._refreshed:
+            return
+        self._refreshed = True
         fingerprint = self._fingerprint()
         if self.store.get_meta("review_queue_built_for") == fingerprint:
             return

@@ -131,20 +131,15 @@ def queue() -> Any:
     return jsonify(total=total, offset=offset, entries=entries, progress=review.progress())
 
 
-def _item_or_404(item_id: int) -> dict[str, Any]:
-    items = list(g.store.iter_report_items([item_id]))
-    if not items:
-        abort(404)
-    return items[0]
-
-
 @api.get("/api/items/<int:item_id>")
 def item_detail(item_id: int) -> Any:
-    item = _item_or_404(item_id)
     review = ReviewTables(g.store)
     copies = review.members(item_id)
+    if not copies:
+        abort(404)
     members = copies[:STACK_SHOWN]
-    member_items = {i["id"]: i for i in g.store.iter_report_items(members)} if len(members) > 1 else {}
+    member_items = {i["id"]: i for i in g.store.iter_report_items(sorted({item_id, *members}))}
+    item = member_items[item_id]
     decisions = review.decisions(members)
     persons = {p["id"]: p["name"] for p in g.store.persons()}
     return jsonify(
@@ -158,8 +153,7 @@ def item_detail(item_id: int) -> Any:
         faces=[f | {"person_name": persons.get(f["person"])} for f in item["faces"]],
         exif=item["exif"], errors=item["errors"],
         same_content=review.same_content_paths(item_id),
-        stack=[{"id": m, "path": member_items[m]["path"] if m in member_items else item["path"],
-                "decision": decisions.get(m)} for m in members],
+        stack=[{"id": m, "path": member_items[m]["path"], "decision": decisions.get(m)} for m in members],
         stack_size=len(copies), decision=decisions.get(item_id), notes=review.notes(item_id),
         history=[{"seq": e.seq, "at": e.at, "actor": e.actor, "action": e.action,
                   "details": {k: v for k, v in e.details.items() if k not in ("items", "sha256")}}
