@@ -245,16 +245,6 @@ class ReviewTables:
         rows = self.db.execute("SELECT author, at, text FROM notes WHERE item_id = ? ORDER BY id", (item_id,))
         return [{"author": r[0], "at": r[1], "text": r[2]} for r in rows]
 
-    def history(self, item_id: int) -> list[AuditEntry]:
-        """Audit entries that name this item."""
-        rows = self.db.execute(
-            """SELECT seq FROM audit_log a WHERE json_valid(a.details) AND EXISTS
-                   (SELECT 1 FROM json_each(a.details, '$.items') WHERE value = ?) ORDER BY seq""",
-            (item_id,),
-        )
-        wanted = {r[0] for r in rows}
-        return [e for e in self.store.audit_entries() if e.seq in wanted] if wanted else []
-
     # --- decisions ------------------------------------------------------------------------------
 
     def decide(self, actor: str, item_ids: Sequence[int], decision: Decision, scope: str) -> AuditEntry:

@@ -586,8 +586,17 @@ class SqliteCaseStore:
             self.set_meta("audit_head", f"{seq}:{digest}")
         return AuditEntry(seq, at, actor, action, details, prev, digest)
 
-    def audit_entries(self) -> Iterator[AuditEntry]:
-        for r in self.db.execute("SELECT * FROM audit_log ORDER BY seq"):
+    def audit_entries(self, naming_item: int | None = None) -> Iterator[AuditEntry]:
+        """The whole log, or only the entries whose `items` name one item (its history)."""
+        if naming_item is None:
+            rows = self.db.execute("SELECT * FROM audit_log ORDER BY seq")
+        else:
+            rows = self.db.execute(
+                """SELECT * FROM audit_log a WHERE json_valid(a.details) AND EXISTS
+                       (SELECT 1 FROM json_each(a.details, '$.items') WHERE value = ?) ORDER BY seq""",
+                (naming_item,),
+            )
+        for r in rows:
             yield AuditEntry(r["seq"], r["at"], r["actor"], r["action"], json.loads(r["details"]), r["prev_hash"],
                              r["hash"])
 

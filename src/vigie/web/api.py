@@ -140,7 +140,7 @@ def item_detail(item_id: int) -> Any:
     members = copies[:STACK_SHOWN]
     member_items = {i["id"]: i for i in g.store.iter_report_items(sorted({item_id, *members}))}
     item = member_items[item_id]
-    decisions = review.decisions(members)
+    decisions = review.decisions(sorted({item_id, *members}))
     persons = {p["id"]: p["name"] for p in g.store.persons()}
     return jsonify(
         id=item_id, path=item["path"], media_type=item["media_type"], size=item["size"],
@@ -157,7 +157,7 @@ def item_detail(item_id: int) -> Any:
         stack_size=len(copies), decision=decisions.get(item_id), notes=review.notes(item_id),
         history=[{"seq": e.seq, "at": e.at, "actor": e.actor, "action": e.action,
                   "details": {k: v for k, v in e.details.items() if k not in ("items", "sha256")}}
-                 for e in review.history(item_id)],
+                 for e in g.store.audit_entries(naming_item=item_id)],
     )
 
 
