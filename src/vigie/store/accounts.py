@@ -49,6 +49,11 @@ def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def _check_password(password: str) -> None:
+    if len(password) < 10:
+        raise AccountError("a password has at least 10 characters")
+
+
 def new_password() -> str:
     return secrets.token_urlsafe(15)
 
@@ -67,8 +72,7 @@ class Accounts:
             raise AccountError(f"role must be one of {', '.join(ROLES)}")
         if not username or len(username) > 64 or not username.isprintable():
             raise AccountError("a user name is 1 to 64 printable characters")
-        if len(password) < 10:
-            raise AccountError("a password has at least 10 characters")
+        _check_password(password)
         if self.db.execute("SELECT 1 FROM users WHERE username = ?", (username,)).fetchone():
             raise AccountError(f"user {username!r} exists")
         with self.store._transaction():
@@ -80,8 +84,7 @@ class Accounts:
         return User(int(cursor.lastrowid or 0), username, role, {})
 
     def set_password(self, username: str, password: str, actor: str) -> None:
-        if len(password) < 10:
-            raise AccountError("a password has at least 10 characters")
+        _check_password(password)
         with self.store._transaction():
             changed = self.db.execute("UPDATE users SET password_hash = ? WHERE username = ?",
                                       (_hasher.hash(password), username)).rowcount
