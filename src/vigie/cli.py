@@ -175,6 +175,37 @@ def scan(evidence: tuple[str, ...], case: Path, hashlists: tuple[Path, ...], wor
     out.print(f"Next: vigie report --case {case} --format html -o report.html")
 
 
+@main.command("match")
+@case_option
+@click.option("--workers", type=click.IntRange(1, 256), help="Worker processes [default: all cores].")
+def match_cmd(case: Path, workers: int | None) -> None:
+    """Match every item of the case against every hash list again, and rebuild the stacks.
+
+    A scan already matches whatever is not yet matched, including the items of a killed scan; this
+    re-matches everything (after a change of thresholds in vigie.toml, or to check). Idempotent. Audited.
+    """
+    import time
+
+    from vigie.matching.engine import match_case
+    from vigie.triage import build_stacks
+
+    settings = _settings(case, workers=workers)
+    store = _open_case(case)
+    started = time.monotonic()
+    try:
+        found = match_case(store, settings)
+        stacks = build_stacks(store, settings)
+        summary = store.summary()
+        store.append_audit(ACTOR, "match", {"items": summary["items"], "hash_lists": summary["hash_lists"],
+                                            "new_matches": found, "stacks": stacks,
+                                            "seconds": round(time.monotonic() - started, 2)})
+    finally:
+        store.close()
+    out.print(f"Matched {summary['items']} items against {summary['hash_lists']} hash lists: new matches "
+              f"{found['exact']} exact, {found['pdq']} PDQ, {found['video']} video; "
+              f"{summary['matched_items']} items matched in all; {stacks} stacks.")
+
+
 # --- hash lists ---------------------------------------------------------------------------------
 
 

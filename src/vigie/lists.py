@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from vigie.config import Settings
-from vigie.matching.engine import build_list_segment, match_items
+from vigie.matching.engine import build_list_segment, match_pending
 from vigie.matching.hashlists import ParsedList, read_hash_list
 from vigie.store.sqlite import SqliteCaseStore
 
@@ -54,7 +54,7 @@ def import_hash_list(
                 entry.category, entry.category_scheme = category, scheme or "custom"
     list_id = store.add_hash_list(name, parsed.format, str(path), parsed.file_sha256, parsed.entries, parsed.problems)
     indexed = build_list_segment(store, list_id, settings)
-    matches = match_items(store, settings, None, [list_id])
+    matches = match_pending(store, settings, [list_id])
     store.append_audit(actor, "hashlist-import", {
         "list": name, "list_id": list_id, "file": str(path), "file_sha256": parsed.file_sha256,
         "format": parsed.format, "entries": len(parsed.entries), "skipped": parsed.skipped,

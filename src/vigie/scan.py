@@ -18,7 +18,7 @@ from rich.progress import Progress
 
 from vigie.analysis import ItemRecord, analyse_entry
 from vigie.config import Settings
-from vigie.matching.engine import match_items
+from vigie.matching.engine import match_pending
 from vigie.sources import Entry, open_source
 from vigie.store.sqlite import SqliteCaseStore
 from vigie.triage import build_stacks
@@ -140,14 +140,19 @@ def run_scan(
             store.append_audit(actor, "scan", {"scan_id": scan_id, "paths": paths, "status": result.status,
                                                **result.counts()})
 
-    new_items = store.item_ids(scan_id)
-    matching = progress.add_task("Matching hash lists", total=len(new_items)) if progress else None
-    result.matches = match_items(
-        store, settings, new_items,
-        progress=(lambda n: progress.advance(matching, n)) if progress and matching is not None else None,
-    )
+    # Every item not yet matched, whichever run stored it: a killed run's items are matched here.
+    matching = progress.add_task("Matching hash lists", total=None) if progress else None
+    matched = 0
+
+    def advance(items: int) -> None:
+        nonlocal matched
+        matched += items
+        if progress and matching is not None:
+            progress.update(matching, completed=matched)
+
+    result.matches = match_pending(store, settings, progress=advance)
     if progress and matching is not None:
-        progress.update(matching, completed=len(new_items))
+        progress.update(matching, total=matched)
     result.stacks = build_stacks(store, settings)
     result.seconds = time.monotonic() - started
     store.finish_scan(scan_id, result.status, result.counts())

@@ -1,4 +1,9 @@
-"""Matching a case against its hash lists: exact digests in the store, PDQ through the list index."""
+"""Matching a case against its hash lists: exact digests in the store, PDQ through the list index.
+
+What is matched follows from the case, not from the run: each list records the highest item id matched
+against it, advanced only once that list's matching has finished. Matching is idempotent (INSERT OR IGNORE),
+so a run killed part-way is simply matched again.
+"""
 
 from __future__ import annotations
 
@@ -119,3 +124,38 @@ def match_items(
     video_rows += match_video_lists(store, settings, item_frames, item_ids, list_ids)
     video = store.add_matches(video_rows)
     return {"exact": exact, "pdq": near, "video": video}
+
+
+def _add(totals: dict[str, int], found: dict[str, int]) -> None:
+    for kind, count in found.items():
+        totals[kind] = totals.get(kind, 0) + count
+
+
+def match_pending(
+    store: SqliteCaseStore,
+    settings: Settings,
+    list_ids: Sequence[int] | None = None,
+    progress: Progress | None = None,
+) -> dict[str, int]:
+    """Match every item not yet matched against each list (all lists, or the given ones); new match counts."""
+    upto = store.last_item_id()
+    lists_by_start: dict[int, list[int]] = {}
+    for list_id, done in store.matched_through().items():
+        if (list_ids is None or list_id in list_ids) and done < upto:
+            lists_by_start.setdefault(done, []).append(list_id)
+    totals = {"exact": 0, "pdq": 0, "video": 0}
+    for start, lists in sorted(lists_by_start.items()):
+        _add(totals, match_items(store, settings, store.item_ids_between(start, upto), lists, progress))
+        store.set_matched_through(lists, upto)
+    return totals
+
+
+def match_case(store: SqliteCaseStore, settings: Settings, progress: Progress | None = None) -> dict[str, int]:
+    """Match the whole case against every list again (after a change of settings, or to check); idempotent."""
+    upto = store.last_item_id()
+    lists = [hash_list.id for hash_list in store.hash_lists()]
+    if not lists:
+        return {"exact": 0, "pdq": 0, "video": 0}
+    found = match_items(store, settings, store.item_ids_between(0, upto), lists, progress)
+    store.set_matched_through(lists, upto)
+    return found

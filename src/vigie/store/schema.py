@@ -262,6 +262,14 @@ MIGRATIONS: list[str] = [
 
     CREATE VIRTUAL TABLE item_search USING fts5(path, metadata, tokenize = 'trigram');
     """,
+    # 6: scan lifecycle: how far each hash list has been matched (items up to this id), so a resumed scan
+    # matches what a killed one stored
+    """
+    CREATE TABLE list_match_state (
+        list_id INTEGER PRIMARY KEY REFERENCES hash_lists(id),
+        matched_through INTEGER NOT NULL
+    );
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -293,8 +293,12 @@ class SqliteCaseStore:
         return _pdq_rows(rows)
 
     def match_exact(self, item_ids: Sequence[int] | None = None, list_id: int | None = None) -> int:
-        before = self.db.total_changes
+        """Add exact matches; returns how many (item, entry) pairs are new (MD5 and SHA-256 of one pair count once)."""
         with self._transaction():
+            self.db.execute(
+                "CREATE TEMP TABLE IF NOT EXISTS exact_found(item_id INTEGER, entry_id INTEGER, signal TEXT)"
+            )
+            self.db.execute("DELETE FROM exact_found")
             if item_ids is not None:
                 self.db.execute("CREATE TEMP TABLE IF NOT EXISTS match_scope(id INTEGER PRIMARY KEY)")
                 self.db.execute("DELETE FROM match_scope")
@@ -308,12 +312,42 @@ class SqliteCaseStore:
                     conditions.append("e.list_id = ?")
                     params.append(list_id)
                 self.db.execute(
-                    f"""INSERT OR IGNORE INTO matches(item_id, entry_id, signal, distance)
-                        SELECT i.id, e.id, '{signal}', 0 FROM items i JOIN list_entries e ON e.{signal} = i.{signal}
+                    f"""INSERT INTO exact_found(item_id, entry_id, signal)
+                        SELECT i.id, e.id, '{signal}' FROM items i JOIN list_entries e ON e.{signal} = i.{signal}
                         WHERE {" AND ".join(conditions)}""",
                     params,
                 )
-        return self.db.total_changes - before
+            new_pairs = self.db.execute(
+                f"""SELECT count(*) FROM (SELECT DISTINCT item_id, entry_id FROM exact_found f WHERE NOT EXISTS
+                       (SELECT 1 FROM matches m WHERE m.item_id = f.item_id AND m.entry_id = f.entry_id
+                        AND m.signal IN {_EXACT_SIGNALS}))"""
+            ).fetchone()[0]
+            self.db.execute("""INSERT OR IGNORE INTO matches(item_id, entry_id, signal, distance)
+                               SELECT item_id, entry_id, signal, 0 FROM exact_found""")
+        return int(new_pairs)
+
+    def last_item_id(self) -> int:
+        return int(self.db.execute("SELECT coalesce(max(id), 0) FROM items").fetchone()[0])
+
+    def item_ids_between(self, after: int, upto: int) -> list[int]:
+        rows = self.db.execute("SELECT id FROM items WHERE id > ? AND id <= ? ORDER BY id", (after, upto))
+        return [r[0] for r in rows]
+
+    def matched_through(self) -> dict[int, int]:
+        """list id -> the highest item id every item up to which has been matched against the list (0: none)."""
+        rows = self.db.execute(
+            """SELECT l.id, coalesce(s.matched_through, 0) FROM hash_lists l
+               LEFT JOIN list_match_state s ON s.list_id = l.id"""
+        )
+        return {r[0]: r[1] for r in rows}
+
+    def set_matched_through(self, list_ids: Sequence[int], item_id: int) -> None:
+        with self._transaction():
+            self.db.executemany(
+                """INSERT INTO list_match_state(list_id, matched_through) VALUES (?, ?)
+                   ON CONFLICT(list_id) DO UPDATE SET matched_through = excluded.matched_through""",
+                ((list_id, item_id) for list_id in list_ids),
+            )
 
     def add_matches(self, matches: Iterable[MatchRow]) -> int:
         before = self.db.total_changes

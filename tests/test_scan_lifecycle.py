@@ -1,0 +1,166 @@
+"""The scan's lifecycle: resume after a kill, per-file budget, dying workers, disk full, honest counts."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from conftest import jpeg_bytes
+
+from vigie.cli import main
+from vigie.config import Settings
+from vigie.demo import draw_picture
+from vigie.lists import import_hash_list
+from vigie.scan import run_scan
+from vigie.store.sqlite import SqliteCaseStore, open_case
+
+
+def _evidence(root: Path, count: int, side: int = 200) -> list[bytes]:
+    root.mkdir()
+    data = [jpeg_bytes(draw_picture(seed, (side, side * 3 // 4))) + seed.to_bytes(4, "big") for seed in range(count)]
+    for index, content in enumerate(data):
+        (root / f"{index:04d}.jpg").write_bytes(content)
+    return data
+
+
+def _md5_list(path: Path, data: list[bytes]) -> Path:
+    path.write_text("".join(hashlib.md5(content).hexdigest() + "\n" for content in data))
+    return path
+
+
+def _unmatched(store: SqliteCaseStore) -> list[int]:
+    return [r[0] for r in store.db.execute("SELECT id FROM items WHERE id NOT IN (SELECT item_id FROM matches)")]
+
+
+def _scan_audits(store: SqliteCaseStore) -> list[dict]:  # type: ignore[type-arg]
+    return [e.details for e in store.audit_entries() if e.action == "scan"]
+
+
+# --- resume: matching follows the case's state ----------------------------------------------------
+
+
+def test_items_stored_before_an_interruption_are_matched_on_the_next_scan(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = _evidence(tmp_path / "ev", 6)
+    store = open_case(tmp_path / "case", create=True)
+    settings = Settings(workers=1)
+    import_hash_list(store, _md5_list(tmp_path / "known.txt", data), settings)
+
+    def killed(*_: object, **__: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(SqliteCaseStore, "match_exact", killed)
+    with pytest.raises(KeyboardInterrupt):
+        run_scan(store, [str(tmp_path / "ev")], settings)
+    assert len(store.item_ids()) == 6 and len(_unmatched(store)) == 6, "stored, never matched"
+    monkeypatch.undo()
+
+    again = run_scan(store, [str(tmp_path / "ev")], settings)
+    assert (again.items_added, again.files_skipped) == (0, 6)
+    assert again.matches["exact"] == 6
+    assert _unmatched(store) == []
+    assert run_scan(store, [str(tmp_path / "ev")], settings).matches["exact"] == 0, "nothing matched twice"
+
+
+def test_a_list_whose_matching_was_interrupted_is_matched_by_the_next_scan(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = _evidence(tmp_path / "ev", 4)
+    store = open_case(tmp_path / "case", create=True)
+    settings = Settings(workers=1)
+    run_scan(store, [str(tmp_path / "ev")], settings)
+
+    def killed(*_: object, **__: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(SqliteCaseStore, "match_exact", killed)
+    with pytest.raises(KeyboardInterrupt):
+        import_hash_list(store, _md5_list(tmp_path / "known.txt", data), settings)
+    monkeypatch.undo()
+    assert len(_unmatched(store)) == 4
+    assert run_scan(store, [str(tmp_path / "ev")], settings).matches["exact"] == 4
+    assert _unmatched(store) == []
+
+
+def test_kill_minus_nine_then_resume_matches_every_item(tmp_path: Path) -> None:
+    data = _evidence(tmp_path / "ev", 240, side=640)
+    case = tmp_path / "case"
+    known = _md5_list(tmp_path / "known.txt", data)
+    command = [sys.executable, "-m", "vigie.cli", "scan", str(tmp_path / "ev"), "--case", str(case),
+               "--hashlist", str(known), "--workers", "2"]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    stored = 0
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and stored < 40 and process.poll() is None:
+        time.sleep(0.1)
+        try:
+            store = open_case(case)
+            stored = len(store.item_ids())
+            store.close()
+        except Exception:  # the case is still being created
+            continue
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    store = open_case(case)
+    killed_with = len(store.item_ids())
+    store.close()
+    assert 0 < killed_with < 240, "the scan was killed part-way"
+
+    resumed = subprocess.run(command, capture_output=True, text=True)
+    assert resumed.returncode == 0, resumed.stderr
+    assert "already in the case" in resumed.stderr, "the same list file is not imported again"
+    store = open_case(case)
+    assert len(store.item_ids()) == 240
+    assert _unmatched(store) == [], "the killed run's items are matched too"
+    store.close()
+
+
+def test_match_command_rematches_the_whole_case_and_is_idempotent(tmp_path: Path) -> None:
+    data = _evidence(tmp_path / "ev", 5)
+    case = tmp_path / "case"
+    store = open_case(case, create=True)
+    settings = Settings(workers=1)
+    run_scan(store, [str(tmp_path / "ev")], settings)
+    import_hash_list(store, _md5_list(tmp_path / "known.txt", data[:3]), settings)
+    store.db.execute("DELETE FROM matches")  # as if matching had never happened
+    store.close()
+
+    first = CliRunner().invoke(main, ["match", "--case", str(case)])
+    assert first.exit_code == 0, first.output
+    assert "new matches 3 exact" in first.output
+    second = CliRunner().invoke(main, ["match", "--case", str(case)])
+    assert second.exit_code == 0, second.output
+    assert "new matches 0 exact" in second.output
+    store = open_case(case)
+    audits = [e.details for e in store.audit_entries() if e.action == "match"]
+    assert [a["new_matches"]["exact"] for a in audits] == [3, 0]
+    assert len(_unmatched(store)) == 2
+    store.close()
+
+
+# --- honest counts ---------------------------------------------------------------------------------
+
+
+def test_exact_match_counts_are_distinct_item_entry_pairs(tmp_path: Path) -> None:
+    data = _evidence(tmp_path / "ev", 12)
+    duplicate = tmp_path / "ev" / "copy.jpg"
+    duplicate.write_bytes(data[0])
+    rows = ["md5,sha1,sha256"] + [
+        f"{hashlib.md5(d).hexdigest()},{hashlib.sha1(d).hexdigest()},{hashlib.sha256(d).hexdigest()}" for d in data
+    ]
+    (tmp_path / "known.csv").write_text("\n".join(rows) + "\n")
+    store = open_case(tmp_path / "case", create=True)
+    settings = Settings(workers=1)
+    import_hash_list(store, tmp_path / "known.csv", settings)
+    result = run_scan(store, [str(tmp_path / "ev")], settings)
+    assert result.matches["exact"] == 13, "12 files and a copy, each matching one entry by three digests"
+    assert _scan_audits(store)[-1]["new_matches"]["exact"] == 13
+    store.close()
