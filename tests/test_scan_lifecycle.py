@@ -164,3 +164,55 @@ def test_exact_match_counts_are_distinct_item_entry_pairs(tmp_path: Path) -> Non
     assert result.matches["exact"] == 13, "12 files and a copy, each matching one entry by three digests"
     assert _scan_audits(store)[-1]["new_matches"]["exact"] == 13
     store.close()
+
+
+# --- workers end with their scan -------------------------------------------------------------------
+
+
+def _children(pid: int) -> set[int]:
+    """Live (not zombie) processes whose parent is `pid`, read from /proc."""
+    found = set()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        state, ppid = stat.rsplit(")", 1)[1].split()[:2]
+        if int(ppid) == pid and state != "Z":
+            found.add(int(entry.name))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc")
+def test_workers_exit_when_the_scan_is_killed(tmp_path: Path) -> None:
+    _evidence(tmp_path / "ev", 240, side=640)
+    command = [sys.executable, "-m", "vigie.cli", "scan", str(tmp_path / "ev"), "--case", str(tmp_path / "case"),
+               "--workers", "2"]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    workers: set[int] = set()
+    try:
+        deadline = time.monotonic() + 120
+        while len(workers) < 2 and time.monotonic() < deadline and process.poll() is None:
+            time.sleep(0.05)
+            workers = _children(process.pid)
+        assert len(workers) == 2, "the scan started its pool"
+        process.kill()  # SIGKILL the scan alone, as `kill -9 PID` does
+        process.wait()
+        deadline = time.monotonic() + 30
+        while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not [pid for pid in workers if _alive(pid)], "orphaned workers still running"
+    finally:
+        for pid in workers:
+            if _alive(pid):
+                os.kill(pid, signal.SIGKILL)

@@ -22,6 +22,7 @@ from vigie.matching.engine import match_pending
 from vigie.sources import Entry, open_source
 from vigie.store.sqlite import SqliteCaseStore
 from vigie.triage import build_stacks
+from vigie.worker import exit_with_parent
 
 _BATCH_FILES = 32
 _BATCH_BYTES = 64 * 1024 * 1024
@@ -170,7 +171,7 @@ def _analyse_all(
             store_records(source_id, analyse_batch(root, batch, settings), len(batch))
         return
     workers = min(settings.workers, os.cpu_count() or 1, len(work))
-    with ProcessPoolExecutor(max_workers=workers) as pool:
+    with ProcessPoolExecutor(max_workers=workers, initializer=exit_with_parent, initargs=(os.getpid(),)) as pool:
         pending: dict[Future[list[ItemRecord]], tuple[int, int]] = {}
         queue = iter(work)
         try:

@@ -7,6 +7,7 @@ so a run killed part-way is simply matched again.
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -20,6 +21,7 @@ from vigie.matching.video import frames_against_images, match_video_lists
 from vigie.signals.pdq import VARIANT_NAMES
 from vigie.store.base import MatchRow
 from vigie.store.sqlite import SqliteCaseStore
+from vigie.worker import exit_with_parent
 
 INDEX_DIR = Path("index") / "pdq"
 _PARALLEL_FROM = 4_000
@@ -77,7 +79,8 @@ def _query_batch(
 _worker_segments: dict[int, PdqSegment] = {}
 
 
-def _init_worker(folders: dict[int, str]) -> None:
+def _init_worker(folders: dict[int, str], parent_pid: int) -> None:
+    exit_with_parent(parent_pid)
     _worker_segments.clear()
     for list_id, folder in folders.items():
         _worker_segments[list_id] = PdqSegment.load(Path(folder))[0]
@@ -107,7 +110,8 @@ def match_items(
         batches = [pending[i : i + _BATCH] for i in range(0, len(pending), _BATCH)]
         if len(pending) >= _PARALLEL_FROM and settings.workers > 1:
             folders = {k: str(segment_dir(store.case_dir, k)) for k in segments}
-            with ProcessPoolExecutor(settings.workers, initializer=_init_worker, initargs=(folders,)) as pool:
+            with ProcessPoolExecutor(settings.workers, initializer=_init_worker,
+                                     initargs=(folders, os.getpid())) as pool:
                 for batch, found in zip(
                     batches, pool.map(_worker_query, batches, [settings.pdq_threshold] * len(batches)), strict=True
                 ):
