@@ -216,3 +216,62 @@ def test_workers_exit_when_the_scan_is_killed(tmp_path: Path) -> None:
         for pid in workers:
             if _alive(pid):
                 os.kill(pid, signal.SIGKILL)
+
+
+# --- a full disk -------------------------------------------------------------------------------------
+
+
+def _cap_case_db(monkeypatch: pytest.MonkeyPatch, spare_pages: int) -> None:
+    """Every case opened from now on may grow by `spare_pages` pages only: SQLite then reports SQLITE_FULL."""
+    migrate = SqliteCaseStore._migrate
+
+    def capped(self: SqliteCaseStore) -> None:
+        migrate(self)
+        pages = self.db.execute("PRAGMA page_count").fetchone()[0]
+        self.db.execute(f"PRAGMA max_page_count = {pages + spare_pages}")
+
+    monkeypatch.setattr(SqliteCaseStore, "_migrate", capped)
+
+
+def test_a_full_disk_stops_the_scan_with_one_clear_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    data = _evidence(tmp_path / "ev", 60, side=320)
+    case = tmp_path / "case"
+    known = _md5_list(tmp_path / "known.txt", data)
+    assert CliRunner().invoke(main, ["hashlist", "import", str(known), "--case", str(case)]).exit_code == 0
+    _cap_case_db(monkeypatch, 8)
+    full = CliRunner().invoke(main, ["scan", str(tmp_path / "ev"), "--case", str(case), "--workers", "1"])
+    assert full.exit_code == 1, full.output
+    assert isinstance(full.exception, SystemExit), "no traceback"
+    message = " ".join(full.output.split())
+    assert "the disk is full; the scan stopped" in message and "kept" in message and "run the same" in message
+    monkeypatch.undo()
+
+    resumed = CliRunner().invoke(main, ["scan", str(tmp_path / "ev"), "--case", str(case), "--workers", "1"])
+    assert resumed.exit_code == 0, resumed.output
+    store = open_case(case)
+    assert len(store.item_ids()) == 60 and _unmatched(store) == []
+    store.close()
+
+
+def test_a_full_disk_stops_an_import_and_a_report_cleanly(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import errno
+
+    _evidence(tmp_path / "ev", 3)
+    case = tmp_path / "case"
+    scanned = CliRunner().invoke(main, ["scan", str(tmp_path / "ev"), "--case", str(case), "--workers", "1"])
+    assert scanned.exit_code == 0, scanned.output
+    big = tmp_path / "big.txt"
+    big.write_text("".join(hashlib.md5(str(n).encode()).hexdigest() + "\n" for n in range(20_000)))
+    with monkeypatch.context() as patch:
+        _cap_case_db(patch, 8)
+        refused = CliRunner().invoke(main, ["hashlist", "import", str(big), "--case", str(case)])
+    assert refused.exit_code == 1 and isinstance(refused.exception, SystemExit), refused.output
+    assert "the disk is full; the import stopped" in " ".join(refused.output.split())
+
+    def no_space(*_: object, **__: object) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(Path, "write_text", no_space)
+    report = CliRunner().invoke(main, ["report", "--case", str(case), "-o", str(tmp_path / "r.html")])
+    assert report.exit_code == 1 and isinstance(report.exception, SystemExit), report.output
+    assert "the disk is full; the report stopped" in " ".join(report.output.split())

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
+import sqlite3
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -87,6 +89,28 @@ def _settings(case: Path | None, **overrides: Any) -> Settings:
         raise
 
 
+def _is_disk_full(exc: BaseException | None) -> bool:
+    while exc is not None:  # the rollback after SQLITE_FULL may raise in turn
+        if isinstance(exc, sqlite3.Error) and (getattr(exc, "sqlite_errorname", "") == "SQLITE_FULL"
+                                               or "disk is full" in str(exc)):
+            return True
+        if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
+@contextmanager
+def _stop_on_full_disk(doing: str, kept: str) -> Iterator[None]:
+    """A full disk is for the examiner to fix: one line saying so, never a traceback."""
+    try:
+        yield
+    except Exception as exc:
+        if not _is_disk_full(exc):
+            raise
+        _fail(f"the disk is full; {doing} stopped. {kept} Free some space and run the same command again.")
+
+
 case_option = click.option(
     "--case", "case", type=click.Path(path_type=Path), required=True, envvar="VIGIE_CASE",
     help="Case folder (created by the first scan). Also read from $VIGIE_CASE.",
@@ -145,17 +169,19 @@ def scan(evidence: tuple[str, ...], case: Path, hashlists: tuple[Path, ...], wor
             err.print(f"[yellow]note:[/] {path} overlaps {other.given}, scanned before: files under both are "
                       "added again as new items (they stack with the earlier ones as exact duplicates)")
     try:
-        for list_path in hashlists:
-            _import_list(store, list_path, settings, None, "auto", None, None, None, tolerate_errors=True)
-        with progress_bars() as progress:
-            try:
-                result = run_scan(store, list(evidence), settings, progress, actor=ACTOR)
-            except ScanError as exc:
-                _fail(str(exc))
-            except KeyboardInterrupt:
-                err.print("[yellow]Interrupted.[/] Finished items are stored; run the same command to resume.")
-                sys.exit(130)
-        summary = store.summary()
+        with _stop_on_full_disk("the scan", f"Every item finished so far is kept in {case}, and the next run "
+                                "matches it."):
+            for list_path in hashlists:
+                _import_list(store, list_path, settings, None, "auto", None, None, None, tolerate_errors=True)
+            with progress_bars() as progress:
+                try:
+                    result = run_scan(store, list(evidence), settings, progress, actor=ACTOR)
+                except ScanError as exc:
+                    _fail(str(exc))
+                except KeyboardInterrupt:
+                    err.print("[yellow]Interrupted.[/] Finished items are stored; run the same command to resume.")
+                    sys.exit(130)
+            summary = store.summary()
     finally:
         store.close()
     table = Table(title=f"Scan {result.scan_id} of {case}", show_header=False)
@@ -193,12 +219,13 @@ def match_cmd(case: Path, workers: int | None) -> None:
     store = _open_case(case)
     started = time.monotonic()
     try:
-        found = match_case(store, settings)
-        stacks = build_stacks(store, settings)
-        summary = store.summary()
-        store.append_audit(ACTOR, "match", {"items": summary["items"], "hash_lists": summary["hash_lists"],
-                                            "new_matches": found, "stacks": stacks,
-                                            "seconds": round(time.monotonic() - started, 2)})
+        with _stop_on_full_disk("matching", "Matches found so far are kept."):
+            found = match_case(store, settings)
+            stacks = build_stacks(store, settings)
+            summary = store.summary()
+            store.append_audit(ACTOR, "match", {"items": summary["items"], "hash_lists": summary["hash_lists"],
+                                                "new_matches": found, "stacks": stacks,
+                                                "seconds": round(time.monotonic() - started, 2)})
     finally:
         store.close()
     out.print(f"Matched {summary['items']} items against {summary['hash_lists']} hash lists: new matches "
@@ -262,7 +289,8 @@ def hashlist_import(file: Path, case: Path, name: str | None, fmt: str, scheme: 
     settings = _settings(case)
     store = _open_case(case, create=True)
     try:
-        _import_list(store, file, settings, name, fmt, scheme, signal, category, tolerate_errors=False)
+        with _stop_on_full_disk("the import", "The list is not in the case (its import is one transaction)."):
+            _import_list(store, file, settings, name, fmt, scheme, signal, category, tolerate_errors=False)
     finally:
         store.close()
 
@@ -462,14 +490,17 @@ def report(case: Path, fmt: str, output: Path | None, thumbnails: bool) -> None:
             if stills:
                 thumbs[item_id] = stills[0][2]  # stored blurred at scan time
     text = render(store, fmt, thumbs)
-    store.append_audit(ACTOR, "report", {"format": fmt, "output": str(output) if output else "stdout",
-                                         "thumbnails": bool(thumbs)})
-    store.close()
-    if output is None:
-        sys.stdout.write(text)
-    else:
-        output.write_text(text, encoding="utf-8")
-        err.print(f"Wrote {fmt.upper()} report to {output}")
+    with _stop_on_full_disk("the report", "The case is unchanged; the report file may be incomplete."):
+        try:
+            store.append_audit(ACTOR, "report", {"format": fmt, "output": str(output) if output else "stdout",
+                                                 "thumbnails": bool(thumbs)})
+        finally:
+            store.close()
+        if output is None:
+            sys.stdout.write(text)
+        else:
+            output.write_text(text, encoding="utf-8")
+            err.print(f"Wrote {fmt.upper()} report to {output}")
 
 
 # --- review console, accounts and exports -------------------------------------------------------

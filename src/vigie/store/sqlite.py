@@ -648,7 +648,10 @@ class _Transaction:
     def __exit__(self, exc_type: object, *_: object) -> None:
         if not self.outer:
             return
-        self.db.execute("ROLLBACK" if exc_type else "COMMIT")
+        if not exc_type:
+            self.db.execute("COMMIT")
+        elif self.db.in_transaction:  # SQLite itself may have rolled back (a full disk): keep the first error
+            self.db.execute("ROLLBACK")
 
 
 def _pdq_rows(rows: list[Any]) -> PdqRows:
