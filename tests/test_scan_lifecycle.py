@@ -275,3 +275,69 @@ def test_a_full_disk_stops_an_import_and_a_report_cleanly(tmp_path: Path, monkey
     report = CliRunner().invoke(main, ["report", "--case", str(case), "-o", str(tmp_path / "r.html")])
     assert report.exit_code == 1 and isinstance(report.exception, SystemExit), report.output
     assert "the disk is full; the report stopped" in " ".join(report.output.split())
+
+
+# --- no file stalls or stops a scan ----------------------------------------------------------------
+
+
+def _hostile_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mark: bytes, behaviour: object,
+                 workers: int) -> tuple[dict[str, dict], int]:  # type: ignore[type-arg]
+    """Scan 40 pictures, one of which (`bad.jpg`, tagged with `mark`) makes the image analysis misbehave."""
+    import vigie.analysis
+    from vigie.exports.report import render
+
+    data = _evidence(tmp_path / "ev", 39)
+    (tmp_path / "ev" / "bad.jpg").write_bytes(data[0][:-4] + mark)
+    original = vigie.analysis.analyse_image
+
+    def analyse(content: bytes, *args: object) -> object:
+        if content.endswith(mark):
+            behaviour()  # type: ignore[operator]
+        return original(content, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(vigie.analysis, "analyse_image", analyse)
+    store = open_case(tmp_path / "case", create=True)
+    result = run_scan(store, [str(tmp_path / "ev")], Settings(workers=workers, file_seconds=1.0))
+    import json
+
+    items = {Path(i["path"]).name: i for i in json.loads(render(store, "json"))["items"]}
+    store.close()
+    return items, result.items_added
+
+
+def _only_bad_one_failed(items: dict[str, dict], stage: str) -> str:  # type: ignore[type-arg]
+    assert len(items) == 40
+    bad = items.pop("bad.jpg")
+    assert all(item["pdq"] and not item["errors"] for item in items.values()), "every other file is analysed"
+    assert bad["sha256"] and bad["md5"], "the culprit keeps its digests, so an exact match is never lost"
+    assert [e["stage"] for e in bad["errors"]] == [stage], bad["errors"]
+    return str(bad["errors"][0]["message"])
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_file_past_its_budget_becomes_an_item_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, workers: int
+) -> None:
+    items, added = _hostile_run(tmp_path, monkeypatch, b"SLOW", lambda: time.sleep(60), workers)
+    message = _only_bad_one_failed(items, "timeout")
+    assert "1 s" in message and "file_seconds" in message
+    assert added == 40
+
+
+def test_a_worker_that_crashes_costs_only_its_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    items, added = _hostile_run(tmp_path, monkeypatch, b"CRASH", lambda: os._exit(3), 2)
+    assert "worker process analysing this file died" in _only_bad_one_failed(items, "crash")
+    assert added == 40
+
+
+def test_a_worker_stalled_in_c_code_is_ended_and_costs_only_its_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def stall() -> None:  # as a decoder looping in C: the budget's alarm never reaches Python code
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGALRM})
+        time.sleep(600)
+
+    items, added = _hostile_run(tmp_path, monkeypatch, b"STALL", stall, 2)
+    message = _only_bad_one_failed(items, "timeout")
+    assert "did not respond" in message and "file_seconds" in message
+    assert added == 40

@@ -18,6 +18,7 @@ from typing import Any, BinaryIO
 
 from PIL import Image
 
+from vigie.budget import FileTimeout, file_budget
 from vigie.config import Settings
 from vigie.detector.runtime import detector_findings, load_detector
 from vigie.mediatype import SNIFF_BYTES, is_archive, is_image, is_video, sniff
@@ -206,6 +207,18 @@ def _analyse_stream(
     """Fill `record`; returns the bytes of a nested archive to expand, if any."""
     read = _read_item(stream, record, settings, nested)
     media_type = record.media_type or ""
+    # Hashing is never cut short (a known file must match); what follows has the file's budget.
+    budget = settings.file_seconds + (settings.max_video_decode_seconds if is_video(media_type) else 0)
+    try:
+        with file_budget(budget, record.relpath):
+            _analyse_content(read, record, settings, reopen)
+    except FileTimeout as exc:
+        record.add_error("timeout", str(exc))
+    return read.buffer if is_archive(media_type) else None
+
+
+def _analyse_content(read: _Read, record: ItemRecord, settings: Settings, reopen: Any) -> None:
+    media_type = record.media_type or ""
     if is_image(media_type) and read.buffer is not None:
         _add_image_facts(record, read.buffer, settings)
         if may_hold_manifest(read.buffer):
@@ -219,7 +232,6 @@ def _analyse_stream(
                 _add_video_facts(record, seekable, settings)
             with reopen() as seekable:
                 _add_provenance(record, seekable, settings)
-    return read.buffer if is_archive(media_type) else None
 
 
 def _expand(

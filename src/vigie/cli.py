@@ -154,7 +154,7 @@ def scan(evidence: tuple[str, ...], case: Path, hashlists: tuple[Path, ...], wor
     Example:
       vigie scan /evidence/phone1 /evidence/backup.zip --case ./case-042 --hashlist ncmec.csv
     """
-    from vigie.scan import ScanError, run_scan
+    from vigie.scan import run_scan
 
     for path in evidence:
         if not os.path.lexists(path):
@@ -176,8 +176,6 @@ def scan(evidence: tuple[str, ...], case: Path, hashlists: tuple[Path, ...], wor
             with progress_bars() as progress:
                 try:
                     result = run_scan(store, list(evidence), settings, progress, actor=ACTOR)
-                except ScanError as exc:
-                    _fail(str(exc))
                 except KeyboardInterrupt:
                     err.print("[yellow]Interrupted.[/] Finished items are stored; run the same command to resume.")
                     sys.exit(130)

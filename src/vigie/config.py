@@ -50,6 +50,7 @@ class Settings:
     max_nested_archive_bytes: int = 1 * GiB  # nested archives are opened in memory, never on disk
     # Work
     workers: int = os.cpu_count() or 1
+    file_seconds: float = 120.0  # wall-clock budget per file for decoding and analysis, after hashing
 
     @classmethod
     def keys(cls) -> list[str]:

@@ -6,30 +6,34 @@ re-run skips them and completes the rest.
 
 from __future__ import annotations
 
+import contextlib
+import multiprocessing
 import os
+import signal
 import time
+from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
+from multiprocessing.context import BaseContext
 from typing import Any
 
 from rich.progress import Progress
 
-from vigie.analysis import ItemRecord, analyse_entry
+from vigie.analysis import CHUNK, ItemRecord, analyse_entry
+from vigie.budget import StallBoard
 from vigie.config import Settings
 from vigie.matching.engine import match_pending
+from vigie.signals.crypto import StreamingDigests
 from vigie.sources import Entry, open_source
+from vigie.sources.base import ARCHIVE_SEPARATOR
 from vigie.store.sqlite import SqliteCaseStore
 from vigie.triage import build_stacks
 from vigie.worker import exit_with_parent
 
 _BATCH_FILES = 32
 _BATCH_BYTES = 64 * 1024 * 1024
-
-
-class ScanError(Exception):
-    """The scan itself could not go on (as opposed to a bad file, which is recorded and skipped)."""
 
 
 @dataclass
@@ -162,37 +166,133 @@ def run_scan(
     return result
 
 
+@dataclass
+class _Unit:
+    """Top-level entries analysed together in one worker call."""
+
+    source_id: int
+    root: str
+    entries: list[Entry]
+    alone: bool = False  # run with nothing else in flight, to tell which file ends its worker
+
+
+def _init_worker(parent_pid: int, board: StallBoard) -> None:
+    exit_with_parent(parent_pid)
+    board.join(os.getpid())
+
+
 def _analyse_all(
     plans: list[tuple[int, str, list[Entry], list[Entry]]], settings: Settings, store_records: Any
 ) -> None:
-    work = [(source_id, root, batch) for source_id, root, readable, _ in plans for batch in _batches(readable)]
-    if settings.workers <= 1 or len(work) <= 1:
-        for source_id, root, batch in work:
-            store_records(source_id, analyse_batch(root, batch, settings), len(batch))
+    work = deque(_Unit(source_id, root, batch)
+                 for source_id, root, readable, _ in plans for batch in _batches(readable))
+    if settings.workers <= 1:
+        for unit in work:
+            store_records(unit.source_id, analyse_batch(unit.root, unit.entries, settings), len(unit.entries))
         return
     workers = min(settings.workers, os.cpu_count() or 1, len(work))
-    with ProcessPoolExecutor(max_workers=workers, initializer=exit_with_parent, initargs=(os.getpid(),)) as pool:
-        pending: dict[Future[list[ItemRecord]], tuple[int, int]] = {}
-        queue = iter(work)
-        try:
-            while True:
-                while len(pending) < workers * 3:
-                    try:
-                        source_id, root, batch = next(queue)
-                    except StopIteration:
-                        break
-                    pending[pool.submit(analyse_batch, root, batch, settings)] = (source_id, len(batch))
-                if not pending:
+    context = multiprocessing.get_context()
+    pending: dict[Future[list[ItemRecord]], _Unit] = {}
+    pool, board = _new_pool(context, workers)
+    try:
+        while work or pending:
+            while work and len(pending) < workers * 3 and not any(u.alone for u in pending.values()):
+                if work[0].alone and pending:
                     break
-                finished, _ = wait(pending, return_when=FIRST_COMPLETED)
-                for future in finished:
-                    source_id, files = pending.pop(future)
-                    store_records(source_id, future.result(), files)
-        except BrokenProcessPool as exc:
-            raise ScanError(
-                "a worker process died (out of memory, or a crash in an image decoder); every finished item is "
-                "stored: run the same scan again to resume, with --workers 1 to find the file that causes it"
-            ) from exc
-        except BaseException:
-            pool.shutdown(wait=False, cancel_futures=True)
-            raise
+                unit = work.popleft()
+                pending[pool.submit(analyse_batch, unit.root, unit.entries, settings)] = unit
+            finished, _ = wait(pending, timeout=_POLL_SECONDS, return_when=FIRST_COMPLETED)
+            stalled: dict[str, str] = {}
+            for pid, item, message in board.stalled():
+                stalled[item] = message
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)  # our own worker: the pool breaks, and is replaced below
+            lost = []
+            for future in finished:
+                unit = pending.pop(future)
+                try:
+                    records = future.result()
+                except BrokenProcessPool:
+                    lost.append(unit)
+                    continue
+                store_records(unit.source_id, records, len(unit.entries))
+            if not lost and not stalled:
+                continue
+            wait(pending)  # a broken pool fails every call in flight at once
+            for future, unit in pending.items():
+                failure = future.exception()
+                if failure is None:
+                    store_records(unit.source_id, future.result(), len(unit.entries))
+                elif isinstance(failure, BrokenProcessPool):
+                    lost.append(unit)
+                else:
+                    raise failure
+            pending.clear()
+            pool.shutdown(wait=True, cancel_futures=True)
+            pool, board = _new_pool(context, workers)
+            _recover(lost, stalled, work, store_records)
+    except BaseException:
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
+
+
+_POLL_SECONDS = 1.0
+
+
+def _new_pool(context: BaseContext, workers: int) -> tuple[ProcessPoolExecutor, StallBoard]:
+    board = StallBoard(context, workers)
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_init_worker,
+                               initargs=(os.getpid(), board))
+    return pool, board
+
+
+def _recover(lost: list[_Unit], stalled: dict[str, str], work: deque[_Unit], store_records: Any) -> None:
+    """After a worker died: record the file that ended it, and queue the others again. A file the scan ended
+    for running far past its budget is known by name; otherwise the lost calls are retried file by file, then
+    alone, until the file that ends its worker is the only one running."""
+    named = {id(e): _stall_message(e, stalled) for unit in lost for e in unit.entries if _stall_message(e, stalled)}
+    retry: list[_Unit] = []
+    for unit in lost:
+        for entry in unit.entries:
+            if id(entry) in named:
+                store_records(unit.source_id, [_culprit(unit.root, entry, "timeout", named[id(entry)])], 1)
+        rest = [e for e in unit.entries if id(e) not in named]
+        if not rest:
+            continue
+        if named:  # the others were ended with the pool: innocent
+            retry.append(_Unit(unit.source_id, unit.root, rest))
+        elif unit.alone:
+            message = ("the worker process analysing this file died (out of memory, a crash in a decoder, or a "
+                       "stall); the file's digests are kept")
+            store_records(unit.source_id, [_culprit(unit.root, rest[0], "crash", message)], 1)
+        elif len(rest) > 1:
+            retry.extend(_Unit(unit.source_id, unit.root, [entry]) for entry in rest)
+        else:
+            retry.append(_Unit(unit.source_id, unit.root, rest, alone=True))
+    work.extendleft(reversed(retry))
+
+
+def _stall_message(entry: Entry, stalled: dict[str, str]) -> str:
+    for item, message in stalled.items():
+        if item == entry.relpath or item.startswith(entry.relpath + ARCHIVE_SEPARATOR):
+            return message if item == entry.relpath else f"{message} (at {item})"
+    return ""
+
+
+def _culprit(root: str, entry: Entry, stage: str, message: str) -> ItemRecord:
+    """The record of a file whose analysis ended its worker: its digests, taken here, and the error."""
+    record = ItemRecord(relpath=entry.relpath, size=entry.size, mtime=entry.mtime, ctime=entry.ctime,
+                        atime=entry.atime)
+    record.add_error(stage, message)
+    digests = StreamingDigests()
+    try:
+        with open_source(root).open(entry.relpath) as stream:
+            while chunk := stream.read(CHUNK):
+                digests.update(chunk)
+    except OSError as exc:
+        record.add_error("read", f"cannot read: {exc.strerror or exc}")
+        return record
+    result = digests.result()
+    record.md5, record.sha1, record.sha256 = result.md5, result.sha1, result.sha256
+    return record
