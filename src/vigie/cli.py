@@ -145,8 +145,8 @@ def scan(evidence: tuple[str, ...], case: Path, hashlists: tuple[Path, ...], wor
             err.print(f"[yellow]note:[/] {path} overlaps {other.given}, scanned before: files under both are "
                       "added again as new items (they stack with the earlier ones as exact duplicates)")
     try:
-        for list_path in hashlists:
-            _import_list(store, list_path, settings, None, "auto", None, None, None, tolerate_errors=True)
+        refused = [str(list_path) for list_path in hashlists
+                   if not _import_list(store, list_path, settings, None, "auto", None, None, None, True)]
         with progress_bars() as progress:
             try:
                 result = run_scan(store, list(evidence), settings, progress, actor=ACTOR)
@@ -169,6 +169,8 @@ def scan(evidence: tuple[str, ...], case: Path, hashlists: tuple[Path, ...], wor
         ("Stacks of duplicates", f"{summary['stacks']} ({summary['items_in_stacks']} items)"),
         ("Time", f"{result.seconds:.1f} s"),
     ]
+    if refused:
+        rows.append(("Hash lists refused (not matched)", ", ".join(refused)))
     for label, value in rows:
         table.add_row(label, str(value))
     out.print(table)
@@ -179,20 +181,29 @@ def scan(evidence: tuple[str, ...], case: Path, hashlists: tuple[Path, ...], wor
 
 
 def _import_list(store: SqliteCaseStore, path: Path, settings: Settings, name: str | None, fmt: str,
-                 scheme: str | None, signal: str | None, category: str | None, tolerate_errors: bool) -> None:
+                 scheme: str | None, signal: str | None, category: str | None, tolerate_errors: bool) -> bool:
+    """Import one list and say how it went; False when it was refused (and `tolerate_errors` kept going)."""
     from vigie.lists import ListImportError, import_hash_list
 
     try:
         result = import_hash_list(store, path, settings, name, fmt, scheme, signal, category, actor=ACTOR)
     except (HashListError, ListImportError) as exc:
-        store.append_audit(ACTOR, "hashlist-rejected", {"file": str(path), "reason": str(exc)})
+        reason = str(exc)
+    except Exception as exc:  # a scan goes on whatever a list holds; the reason is shown and audited
+        if not tolerate_errors:
+            raise
+        reason = f"unexpected error reading the list: {type(exc).__name__}: {exc}"
+    else:
+        reason = ""
+    if reason:
+        store.append_audit(ACTOR, "hashlist-rejected", {"file": str(path), "reason": reason})
         if tolerate_errors:
-            err.print(f"[bold red]hash list {path} not imported:[/] {exc}")
-            return
-        _fail(f"{path}: {exc}")
+            err.print(f"[bold red]hash list {path} not imported:[/] {reason}")
+            return False
+        _fail(f"{path}: {reason}")
     if result.already_imported:
         err.print(f"Hash list [bold]{result.name}[/] is already in the case ({result.entries} entries).")
-        return
+        return True
     err.print(f"Imported hash list [bold]{result.name}[/]: {result.entries} entries, {result.pdq_indexed} PDQ "
               f"indexed, {result.skipped} lines skipped; new matches: {result.new_matches}")
     for note in result.notes:
@@ -201,6 +212,7 @@ def _import_list(store: SqliteCaseStore, path: Path, settings: Settings, name: s
         err.print(f"  [yellow]skipped[/] {problem}")
     if len(result.problems) > 20:
         err.print(f"  … {len(result.problems) - 20} more (all listed by `vigie hashlist show`)")
+    return True
 
 
 @main.group()
@@ -252,11 +264,13 @@ def hashlist_list(case: Path) -> None:
 @click.argument("name")
 @case_option
 def hashlist_show(name: str, case: Path) -> None:
-    """Show one list with every line that was skipped on import."""
+    """Show one list with its import notes and every line that was skipped on import."""
     store = _open_case(case)
     for h in store.hash_lists():
         if h.name == name:
             out.print(f"{h.name}: {h.entry_count} entries from {h.file_name} ({h.format}), sha256 {h.file_sha256}")
+            for note in h.notes:
+                out.print(f"  note: {note}")
             for problem in h.problems:
                 out.print(f"  skipped {problem}")
             return
