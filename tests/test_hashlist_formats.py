@@ -312,3 +312,12 @@ def test_nsrl_rdsv3_sqlite(tmp_path: Path) -> None:
     sqlite3.connect(other).execute("CREATE TABLE t (x)").connection.close()
     with pytest.raises(HashListError, match="FILE table"):
         read_hash_list(other)
+
+
+def test_a_stray_quote_inside_a_field_is_read_as_before(tmp_path: Path) -> None:
+    listing = tmp_path / "stray.csv"
+    listing.write_text(f'md5,label\n{"1" * 32},"quoted"then more\n{"2" * 32},ok\n')
+    parsed = read_hash_list(listing)
+    assert [(e.md5, e.label, e.line) for e in parsed.entries] == [("1" * 32, "quotedthen more", 2),
+                                                                  ("2" * 32, "ok", 3)]
+    assert not parsed.problems

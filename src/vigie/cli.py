@@ -217,7 +217,7 @@ def _import_list(store: SqliteCaseStore, path: Path, settings: Settings, name: s
 
 @main.group()
 def hashlist() -> None:
-    """Import and inspect hash lists (text, CSV, Project VIC VICS 1.3/2.0)."""
+    """Import and inspect hash lists (text, tx, CSV, Project VIC VICS 1.3/2.0, vPDQ, NSRL RDS)."""
 
 
 @hashlist.command("import")
@@ -234,11 +234,13 @@ def hashlist_import(file: Path, case: Path, name: str | None, fmt: str, scheme: 
     """Import FILE as a hash list and match the whole case against it.
 
     \b
-    Formats: text (one hash per line; MD5, SHA-1, SHA-256/PDQ told apart by length and bit count),
+    Formats: text (one hash per line; MD5 and SHA-1 by length; a 64-digit value that does not say
+    SHA-256 or PDQ is matched both ways), python-threatexchange's `<signal_type> <value>` lines,
     CSV with a header (md5, sha1, sha256, pdq, hash, category, label, series, ...),
     VICS JSON 1.3 (odata.metadata ...#Media) and 2.0 (@odata.context ...#Cases),
-    vPDQ (frame_number,quality,pdq_hex,timestamp lines; a file per video, or a folder of them; the
-    file name labels the video). Bad lines are reported with their line number and skipped.
+    vPDQ (frame_number,quality,pdq_hex,timestamp lines or tx's JSON array; a file per video, or a
+    folder of them; the file name labels the video), NSRL RDS (NSRLFile.txt, or an RDSv3 SQLite
+    database). Bad lines are reported with their line number and skipped.
     """
     settings = _settings(case)
     store = _open_case(case, create=True)
