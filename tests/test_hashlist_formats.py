@@ -17,6 +17,7 @@ from conftest import jpeg_bytes, shared_data
 from vigie.cli import main
 from vigie.config import Settings
 from vigie.demo import draw_picture
+from vigie.exports.report import render
 from vigie.lists import import_hash_list
 from vigie.matching.engine import load_list_segments
 from vigie.matching.hashlists import HashListError, read_hash_list
@@ -114,8 +115,14 @@ def test_csv_hash_column_sha256_with_128_bits_set_still_matches_exactly(tmp_path
     (evidence / "listed.bin").write_bytes(content)
     listing = tmp_path / "list.csv"
     listing.write_text(f"hash,category\n{hashlib.sha256(content).hexdigest()},1\n")
-    matches = _matches(_scan_with_list(tmp_path, evidence, listing))["listed.bin"]
+    case = _scan_with_list(tmp_path, evidence, listing)
+    matches = _matches(case)["listed.bin"]
     assert [(m["signal"], m["distance"], m["untyped_list_value"]) for m in matches] == [("sha256", 0, True)]
+    store = open_case(case)
+    try:
+        assert "list value untyped: matched as sha256" in render(store, "html")
+    finally:
+        store.close()
 
 
 def test_a_declared_type_is_not_matched_both_ways(tmp_path: Path) -> None:
@@ -295,9 +302,11 @@ def test_nsrl_legacy_rds_csv(tmp_path: Path) -> None:
 def test_nsrl_rdsv3_sqlite(tmp_path: Path) -> None:
     database = tmp_path / "RDS_2024.03.1_modern_minimal.db"
     db = sqlite3.connect(database)
-    db.execute("CREATE TABLE FILE (sha256 TEXT, sha1 TEXT, md5 TEXT, crc32 TEXT, file_name TEXT, file_size INTEGER,"
-               " package_id INTEGER)")
-    db.executemany("INSERT INTO FILE VALUES (?, ?, ?, ?, ?, ?, ?)", [
+    # as NIST publishes it: a METADATA table, and a FILE view shaped like the legacy NSRLFile.txt
+    db.execute("CREATE TABLE METADATA (sha256 TEXT, sha1 TEXT, md5 TEXT, crc32 TEXT, file_name TEXT, "
+               "file_size INTEGER, package_id INTEGER, extension TEXT)")
+    db.execute("CREATE VIEW FILE AS SELECT sha256, sha1, md5, crc32, file_name, file_size, package_id FROM METADATA")
+    db.executemany("INSERT INTO METADATA VALUES (?, ?, ?, ?, ?, ?, ?, 'txt')", [
         (SHA256.upper(), SHA1.upper(), MD5.upper(), "00000000", "empty.txt", 0, 1),
         ("NOT-HEX", None, None, None, "broken", 1, 1),
     ])

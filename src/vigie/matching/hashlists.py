@@ -448,7 +448,7 @@ def _mark_nsrl(parsed: ParsedList, fmt: str) -> None:
 
 
 def _read_nsrl_sqlite(path: Path) -> ParsedList:
-    """NSRL RDSv3: a SQLite database whose FILE table holds sha256, sha1, md5, file_name and file_size."""
+    """NSRL RDSv3: a SQLite database whose FILE view (or METADATA table) holds sha256, sha1, md5, file_name..."""
     parsed = ParsedList(format="nsrl-rdsv3", entries=[])
     try:
         # immutable: the list is read as evidence is, never written (no journal, no lock)
@@ -456,11 +456,14 @@ def _read_nsrl_sqlite(path: Path) -> ParsedList:
     except sqlite3.Error as exc:
         raise HashListError(f"{path} is a SQLite file that cannot be opened: {exc}") from exc
     try:
-        columns = {row[1].lower() for row in db.execute("PRAGMA table_info(FILE)")}
-        if not {"sha256", "sha1", "md5"} & columns:
+        for table in ("FILE", "METADATA"):
+            columns = {row[1].lower() for row in db.execute(f"PRAGMA table_info({table})")}
+            if {"sha256", "sha1", "md5"} & columns:
+                break
+        else:
             raise HashListError(f"{path} is a SQLite database without an NSRL RDSv3 FILE table (sha256, sha1, md5)")
         wanted = [c for c in ("sha256", "sha1", "md5", "file_name", "file_size") if c in columns]
-        for number, row in enumerate(db.execute(f"SELECT {', '.join(wanted)} FROM FILE"), start=1):
+        for number, row in enumerate(db.execute(f"SELECT {', '.join(wanted)} FROM {table}"), start=1):
             record = dict(zip(wanted, row, strict=True))
             entry = ListEntry(line=number, label=record.get("file_name") or None)
             try:
@@ -468,10 +471,10 @@ def _read_nsrl_sqlite(path: Path) -> ParsedList:
                     if record.get(signal.name):
                         setattr(entry, signal.name, signal.validate(str(record[signal.name])))
             except InvalidHash as exc:
-                parsed.problem(f"FILE row {number}", str(exc))
+                parsed.problem(f"{table} row {number}", str(exc))
                 continue
             if not (entry.sha256 or entry.sha1 or entry.md5):
-                parsed.problem(f"FILE row {number}", "no hash in this row")
+                parsed.problem(f"{table} row {number}", "no hash in this row")
                 continue
             if record.get("file_size") is not None:
                 entry.extra["file_size"] = record["file_size"]
