@@ -216,7 +216,19 @@ def test_unterminated_quote_does_not_swallow_later_lines(tmp_path: Path) -> None
     assert [e.md5 for e in parsed.entries] == ["1" * 32, "3" * 32, "4" * 32]
     assert [e.line for e in parsed.entries] == [2, 4, 5]
     assert parsed.problems == ["line 3: a quote opened on this line is never closed; the line is skipped and the "
-                               "next ones read on their own"]
+                               "next ones are read on their own"]
+
+
+def test_a_stray_quote_closed_lines_later_does_not_swallow_hashes(tmp_path: Path) -> None:
+    listing = tmp_path / "quotes.csv"
+    listing.write_text(f'md5,label\n{"1" * 32},"opened\n{"2" * 32},a\n{"3" * 32},closed"\n'
+                       f'{"4" * 32},"two lines,\nno hash inside"\n')
+    parsed = read_hash_list(listing)
+    assert [(e.line, e.md5, e.label) for e in parsed.entries] == [
+        (3, "2" * 32, "a"), (4, "3" * 32, 'closed"'), (6, "4" * 32, "two lines,\nno hash inside")]
+    assert parsed.problems == [
+        "line 2: a quote opened on this line runs to line 4, over lines that hold hashes; the line is skipped and "
+        "the next ones are read on their own"]
 
 
 @pytest.mark.parametrize("junk", [bytes(range(256)) * 4, b"md5\n" + b"\x00" * 64, b"[" * 100_000,

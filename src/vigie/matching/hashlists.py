@@ -138,7 +138,8 @@ _SQLITE_MAGIC = b"SQLite format 3\x00"
 _NSRL_HEADER = ("sha-1", "md5", "crc32", "filename", "filesize", "productcode")
 _BOMS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"), (codecs.BOM_UTF16_LE, "utf-16"),
          (codecs.BOM_UTF16_BE, "utf-16"), (codecs.BOM_UTF8, "utf-8-sig"))
-_MAX_UNCLOSED_QUOTES = 20
+_MAX_RUNAWAY_QUOTES = 20
+_HASH_LIKE = re.compile(r"\b(?:[0-9a-fA-F]{32}|[0-9a-fA-F]{40}|[0-9a-fA-F]{64})\b")
 
 
 def _sniff_format(text_head: str) -> str:
@@ -318,45 +319,50 @@ def _text_entry(number: int, words: list[str], forced_signal: str | None, parsed
 def _csv_rows(text: str, dialect: type[csv.Dialect] | csv.Dialect) -> Iterator[tuple[int, list[str] | str]]:
     """(line, row) pairs; a row the csv module cannot read comes as (line, message) and reading goes on.
 
-    A quote opened and never closed would swallow every later line into one field, hiding its hashes:
-    that line is reported and reading starts again on the next one.
+    A stray quote would swallow the lines after it into one field, hiding their hashes: when it is never
+    closed, or when the lines it swallows hold hashes, its line is reported and reading starts again on
+    the next line.
     """
     starts = [0] + [m.end() for m in re.finditer("\n", text)]
+
+    def after(line: int) -> int:  # offset where the line after `line` (1-based) starts
+        return starts[line] if line < len(starts) else len(text)
+
     stream = io.StringIO(text)
     base = 0  # lines before the current reader's start
-    unclosed = 0
-    while True:
+    for _ in range(_MAX_RUNAWAY_QUOTES + 1):
         reader = csv.reader(stream, dialect, strict=True)
         last = 0
         while True:
+            first = base + last + 1
             try:
                 row = next(reader)
             except StopIteration:
                 return
             except csv.Error as exc:
-                if "unexpected end of data" not in str(exc):
-                    # strict only to see unclosed quotes: a stray quote elsewhere is read as the csv module
-                    # reads it by default; what even that cannot read (a huge field) is this row's problem
-                    end = base + reader.line_num
-                    chunk = text[starts[base + last]:starts[end] if end < len(starts) else len(text)]
-                    try:
-                        yield from ((end, lenient) for lenient in csv.reader(io.StringIO(chunk), dialect))
-                    except csv.Error as lenient_error:
-                        yield end, str(lenient_error)
-                    last = reader.line_num
-                    continue
-                unclosed += 1
-                if unclosed > _MAX_UNCLOSED_QUOTES:
-                    raise HashListError(f"more than {_MAX_UNCLOSED_QUOTES} quotes opened and never closed: the "
-                                        "file is not CSV (try --format text)") from exc
-                opened = base + last + 1
-                yield opened, "a quote opened on this line is never closed; the line is skipped and the next " \
-                              "ones read on their own"
-                base = opened
-                stream.seek(starts[opened] if opened < len(starts) else len(text))
-                break
+                if "unexpected end of data" in str(exc):
+                    problem = "a quote opened on this line is never closed"
+                    break
+                # strict only to see runaway quotes: a stray quote elsewhere is read as the csv module reads
+                # it by default; what even that cannot read (a huge field) is this row's problem
+                end = base + reader.line_num
+                chunk = io.StringIO(text[after(first - 1):after(end)])
+                try:
+                    yield from ((end, lenient) for lenient in csv.reader(chunk, dialect))
+                except csv.Error as lenient_error:
+                    yield end, str(lenient_error)
+                last = reader.line_num
+                continue
             last = reader.line_num
+            if base + last > first and _HASH_LIKE.search(text[after(first):after(base + last)]):
+                problem = f"a quote opened on this line runs to line {base + last}, over lines that hold hashes"
+                break
             yield base + last, row
+        yield first, f"{problem}; the line is skipped and the next ones are read on their own"
+        base = first
+        stream.seek(after(first))
+    raise HashListError(f"more than {_MAX_RUNAWAY_QUOTES} quotes run over several lines: the file is not CSV "
+                        "(try --format text)")
 
 
 def _read_csv(text: str, scheme: str | None, forced_signal: str | None) -> ParsedList:
