@@ -36,7 +36,8 @@ def test_plain_text_sha256_is_not_mistaken_for_pdq(tmp_path: Path) -> None:
     listing.write_text(f"{SHA256}\nsha256:{'ab' * 32}\n")
     parsed = read_hash_list(listing)
     assert [e.sha256 for e in parsed.entries] == [SHA256, "ab" * 32]
-    assert not any(e.pdq for e in parsed.entries)
+    # the bare value does not say SHA-256 or PDQ, so it is matched both ways; the prefixed one is SHA-256 only
+    assert [(e.untyped, e.pdq) for e in parsed.entries] == [(True, SHA256), (False, None)]
 
 
 def test_csv_keeps_categories_schemes_and_unknown_columns(tmp_path: Path) -> None:

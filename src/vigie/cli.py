@@ -171,8 +171,8 @@ def scan(evidence: tuple[str, ...], case: Path, hashlists: tuple[Path, ...], wor
     try:
         with _stop_on_full_disk("the scan", f"Every item finished so far is kept in {case}, and the next run "
                                 "matches it."):
-            for list_path in hashlists:
-                _import_list(store, list_path, settings, None, "auto", None, None, None, tolerate_errors=True)
+            refused = [str(list_path) for list_path in hashlists
+                       if not _import_list(store, list_path, settings, None, "auto", None, None, None, True)]
             with progress_bars() as progress:
                 try:
                     result = run_scan(store, list(evidence), settings, progress, actor=ACTOR)
@@ -193,6 +193,8 @@ def scan(evidence: tuple[str, ...], case: Path, hashlists: tuple[Path, ...], wor
         ("Stacks of duplicates", f"{summary['stacks']} ({summary['items_in_stacks']} items)"),
         ("Time", f"{result.seconds:.1f} s"),
     ]
+    if refused:
+        rows.append(("Hash lists refused (not matched)", ", ".join(refused)))
     for label, value in rows:
         table.add_row(label, str(value))
     out.print(table)
@@ -235,20 +237,29 @@ def match_cmd(case: Path, workers: int | None) -> None:
 
 
 def _import_list(store: SqliteCaseStore, path: Path, settings: Settings, name: str | None, fmt: str,
-                 scheme: str | None, signal: str | None, category: str | None, tolerate_errors: bool) -> None:
+                 scheme: str | None, signal: str | None, category: str | None, tolerate_errors: bool) -> bool:
+    """Import one list and say how it went; False when it was refused (and `tolerate_errors` kept going)."""
     from vigie.lists import ListImportError, import_hash_list
 
     try:
         result = import_hash_list(store, path, settings, name, fmt, scheme, signal, category, actor=ACTOR)
     except (HashListError, ListImportError) as exc:
-        store.append_audit(ACTOR, "hashlist-rejected", {"file": str(path), "reason": str(exc)})
+        reason = str(exc)
+    except Exception as exc:  # a scan goes on whatever a list holds; the reason is shown and audited
+        if not tolerate_errors:
+            raise
+        reason = f"unexpected error reading the list: {type(exc).__name__}: {exc}"
+    else:
+        reason = ""
+    if reason:
+        store.append_audit(ACTOR, "hashlist-rejected", {"file": str(path), "reason": reason})
         if tolerate_errors:
-            err.print(f"[bold red]hash list {path} not imported:[/] {exc}")
-            return
-        _fail(f"{path}: {exc}")
+            err.print(f"[bold red]hash list {path} not imported:[/] {reason}")
+            return False
+        _fail(f"{path}: {reason}")
     if result.already_imported:
         err.print(f"Hash list [bold]{result.name}[/] is already in the case ({result.entries} entries).")
-        return
+        return True
     err.print(f"Imported hash list [bold]{result.name}[/]: {result.entries} entries, {result.pdq_indexed} PDQ "
               f"indexed, {result.skipped} lines skipped; new matches: {result.new_matches}")
     for note in result.notes:
@@ -257,11 +268,12 @@ def _import_list(store: SqliteCaseStore, path: Path, settings: Settings, name: s
         err.print(f"  [yellow]skipped[/] {problem}")
     if len(result.problems) > 20:
         err.print(f"  … {len(result.problems) - 20} more (all listed by `vigie hashlist show`)")
+    return True
 
 
 @main.group()
 def hashlist() -> None:
-    """Import and inspect hash lists (text, CSV, Project VIC VICS 1.3/2.0)."""
+    """Import and inspect hash lists (text, tx, CSV, Project VIC VICS 1.3/2.0, vPDQ, NSRL RDS)."""
 
 
 @hashlist.command("import")
@@ -278,11 +290,13 @@ def hashlist_import(file: Path, case: Path, name: str | None, fmt: str, scheme: 
     """Import FILE as a hash list and match the whole case against it.
 
     \b
-    Formats: text (one hash per line; MD5, SHA-1, SHA-256/PDQ told apart by length and bit count),
+    Formats: text (one hash per line; MD5 and SHA-1 by length; a 64-digit value that does not say
+    SHA-256 or PDQ is matched both ways), python-threatexchange's `<signal_type> <value>` lines,
     CSV with a header (md5, sha1, sha256, pdq, hash, category, label, series, ...),
     VICS JSON 1.3 (odata.metadata ...#Media) and 2.0 (@odata.context ...#Cases),
-    vPDQ (frame_number,quality,pdq_hex,timestamp lines; a file per video, or a folder of them; the
-    file name labels the video). Bad lines are reported with their line number and skipped.
+    vPDQ (frame_number,quality,pdq_hex,timestamp lines or tx's JSON array; a file per video, or a
+    folder of them; the file name labels the video), NSRL RDS (NSRLFile.txt, or an RDSv3 SQLite
+    database). Bad lines are reported with their line number and skipped.
     """
     settings = _settings(case)
     store = _open_case(case, create=True)
@@ -309,11 +323,13 @@ def hashlist_list(case: Path) -> None:
 @click.argument("name")
 @case_option
 def hashlist_show(name: str, case: Path) -> None:
-    """Show one list with every line that was skipped on import."""
+    """Show one list with its import notes and every line that was skipped on import."""
     store = _open_case(case)
     for h in store.hash_lists():
         if h.name == name:
             out.print(f"{h.name}: {h.entry_count} entries from {h.file_name} ({h.format}), sha256 {h.file_sha256}")
+            for note in h.notes:
+                out.print(f"  note: {note}")
             for problem in h.problems:
                 out.print(f"  skipped {problem}")
             return

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from vigie.config import Settings
 from vigie.matching.engine import build_list_segment, match_pending
-from vigie.matching.hashlists import ParsedList, read_hash_list
+from vigie.matching.hashlists import ParsedList, category_notes, read_hash_list
 from vigie.store.sqlite import SqliteCaseStore
 
 
@@ -52,13 +52,15 @@ def import_hash_list(
         for entry in parsed.entries:
             if entry.category is None:
                 entry.category, entry.category_scheme = category, scheme or "custom"
-    list_id = store.add_hash_list(name, parsed.format, str(path), parsed.file_sha256, parsed.entries, parsed.problems)
+    parsed.notes.extend(category_notes(parsed.entries))
+    list_id = store.add_hash_list(name, parsed.format, str(path), parsed.file_sha256, parsed.entries, parsed.problems,
+                                  parsed.notes)
     indexed = build_list_segment(store, list_id, settings)
     matches = match_pending(store, settings, [list_id])
     store.append_audit(actor, "hashlist-import", {
         "list": name, "list_id": list_id, "file": str(path), "file_sha256": parsed.file_sha256,
         "format": parsed.format, "entries": len(parsed.entries), "skipped": parsed.skipped,
-        "new_matches": matches,
+        "notes": parsed.notes, "new_matches": matches,
     })
     return ImportResult(name, list_id, len(parsed.entries), parsed.skipped, parsed.problems, parsed.notes, indexed,
                         matches)

@@ -1,4 +1,5 @@
-"""Hash-list readers: plain text, CSV with a header, Project VIC VICS JSON 1.3 and 2.0, vPDQ video hashes.
+"""Hash-list readers: plain text and python-threatexchange's lines, CSV with a header, Project VIC VICS JSON
+1.3 and 2.0, vPDQ video hashes (vPDQ's and tx's forms), NSRL RDS (legacy CSV and RDSv3 SQLite).
 
 Every hash is validated here, at the edge. Bad lines are reported with their line (or media) number and
 skipped; they are never dropped silently. Fields we do not model are kept in `extra` so that nothing a
@@ -7,20 +8,32 @@ partner sent is lost.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import hashlib
 import io
 import json
 import re
+import sqlite3
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from vigie.matching.signal_types import MD5, PDQ, SHA1, SHA256, SIGNALS, InvalidHash, looks_like_pdq
+from vigie.matching.signal_types import (
+    MD5,
+    PDQ,
+    SHA1,
+    SHA256,
+    SIGNALS,
+    TX_FILE_SIGNALS,
+    TX_OTHER_SIGNALS,
+    InvalidHash,
+)
 from vigie.store.base import ListEntry
 
-FORMATS = ("auto", "text", "csv", "vics", "vpdq")
+FORMATS = ("auto", "text", "csv", "vics", "vpdq", "nsrl")
 SCHEMES = ("projectvic-us", "uk-caid", "custom")
 
 PROJECT_VIC_US = {
@@ -43,6 +56,7 @@ _CSV_ALIASES = {
     "category": "category", "cat": "category",
     "category_scheme": "category_scheme", "scheme": "category_scheme",
     "label": "label", "name": "label", "description": "label", "comment": "label",
+    "filename": "label", "file_name": "label",
     "series": "series",
     "victim_identified": "victim_identified", "victimidentified": "victim_identified",
 }
@@ -115,21 +129,46 @@ def _parse_bool(value: Any) -> bool | None:
     return None
 
 
-_VPDQ_LINE = re.compile(r"^(\d+),(\d+),([0-9a-fA-F]{64}),([0-9.]+)$")  # frame_number,quality,pdq,timestamp
-_VPDQ_COMPACT = re.compile(r"^([0-9a-fA-F]{64}),(\d+),([0-9.]+)$")  # threatexchange's pdq,quality,timestamp
+_NUMBER = r"(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?"  # tx writes timestamps with `{t:.3}`: 100.0 becomes 1e+02
+_VPDQ_LINE = re.compile(rf"^(\d+),(\d+),([0-9a-fA-F]{{64}}),({_NUMBER})$")  # frame_number,quality,pdq,timestamp
+_VPDQ_COMPACT = re.compile(rf"^([0-9a-fA-F]{{64}}),(\d+),({_NUMBER})$")  # threatexchange's pdq,quality,timestamp
+# `tx hash --photo-preprocess rotations` prefixes each line with the orientation it hashed
+_TX_ROTATIONS = ("ORIGINAL", "ROTATE90", "ROTATE180", "ROTATE270", "FLIPX", "FLIPY", "FLIPPLUS1", "FLIPMINUS1")
+_SQLITE_MAGIC = b"SQLite format 3\x00"
+_NSRL_HEADER = ("sha-1", "md5", "crc32", "filename", "filesize", "productcode")
+_BOMS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"), (codecs.BOM_UTF16_LE, "utf-16"),
+         (codecs.BOM_UTF16_BE, "utf-16"), (codecs.BOM_UTF8, "utf-8-sig"))
+_MAX_RUNAWAY_QUOTES = 20
+_HASH_LIKE = re.compile(r"\b(?:[0-9a-fA-F]{32}|[0-9a-fA-F]{40}|[0-9a-fA-F]{64})\b")
 
 
 def _sniff_format(text_head: str) -> str:
     stripped = text_head.lstrip("\ufeff \t\r\n")
     if stripped.startswith("{"):
         return "vics"
+    if stripped.startswith("["):
+        return "vpdq"  # tx's vpdq_to_json: a JSON array of "pdq_hex,quality,timestamp" strings
     first_line = stripped.splitlines()[0] if stripped else ""
     if _VPDQ_LINE.match(first_line.strip()) or _VPDQ_COMPACT.match(first_line.strip()):
         return "vpdq"
     cells = [c.strip().strip('"').lower() for c in first_line.replace(";", ",").split(",")]
+    if tuple(cells[: len(_NSRL_HEADER)]) == _NSRL_HEADER:
+        return "nsrl"
     if any(_CSV_ALIASES.get(c) in _HASH_COLUMNS for c in cells):
         return "csv"
     return "text"
+
+
+def _decode(raw: bytes, path: Path) -> str:
+    codec = next((name for bom, name in _BOMS if raw.startswith(bom)), "utf-8")
+    try:
+        text = raw.decode(codec)
+    except UnicodeDecodeError as exc:
+        raise HashListError(f"{path} is not {codec.upper()} text (byte {exc.start}); is it a hash list?") from exc
+    if "\x00" in text:
+        raise HashListError(f"{path} holds NUL characters: binary data (or UTF-16 without a byte-order mark), "
+                            "not a hash list")
+    return text
 
 
 def read_hash_list(path: Path, fmt: str = "auto", scheme: str | None = None, signal: str | None = None) -> ParsedList:
@@ -137,116 +176,220 @@ def read_hash_list(path: Path, fmt: str = "auto", scheme: str | None = None, sig
         if fmt not in ("auto", "vpdq"):
             raise HashListError(f"{path} is a folder: only vPDQ lists (one video per file) come as folders")
         return _read_vpdq_folder(path)
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise HashListError(f"cannot read {path}: {exc.strerror or exc}") from exc
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise HashListError(f"{path} is not UTF-8 text (byte {exc.start}); is it a hash list?") from exc
-    if fmt == "auto":
-        fmt = _sniff_format(text[:4096])
     if fmt not in FORMATS:
         raise HashListError(f"unknown hash-list format {fmt!r}; choose from {', '.join(FORMATS)}")
     if signal is not None and signal not in SIGNALS:
         raise HashListError(f"unknown signal {signal!r}; choose from {', '.join(SIGNALS)}")
-    if fmt == "vpdq":
-        parsed = ParsedList(format="vpdq", entries=[])
-        _read_vpdq(path.name, text, parsed)
-    elif fmt == "vics":
-        parsed = _read_vics(text, scheme)
-    elif fmt == "csv":
-        parsed = _read_csv(text, scheme, signal)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise HashListError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    if raw.startswith(_SQLITE_MAGIC) and fmt in ("auto", "nsrl"):
+        parsed = _read_nsrl_sqlite(path)
     else:
-        parsed = _read_text(text, signal)
+        text = _decode(raw, path)
+        if fmt == "auto":
+            fmt = _sniff_format(text[:4096])
+        try:
+            parsed = _read_text_format(path.name, text, fmt, scheme, signal)
+        except RecursionError as exc:
+            raise HashListError(f"{path} is nested too deeply to be a hash list") from exc
+    untyped = sum(entry.untyped for entry in parsed.entries)
+    if untyped:
+        parsed.notes.append(
+            f"{untyped} 64-digit value(s) do not say whether they are SHA-256 or PDQ: each is matched both ways, "
+            "exactly as SHA-256 and perceptually as PDQ (use --signal, a `sha256`/`pdq` column or prefix to choose)"
+        )
     parsed.file_sha256 = hashlib.sha256(raw).hexdigest()
     return parsed
 
 
-# --- plain text ---------------------------------------------------------------------------------
+def _read_text_format(name: str, text: str, fmt: str, scheme: str | None, signal: str | None) -> ParsedList:
+    if fmt == "vpdq":
+        parsed = ParsedList(format="vpdq", entries=[])
+        _read_vpdq(name, text, parsed)
+        return parsed
+    if fmt == "vics":
+        return _read_vics(text, scheme)
+    if fmt in ("csv", "nsrl"):
+        parsed = _read_csv(text, scheme, signal)
+        if fmt == "nsrl" or _sniff_format(text[:4096]) == "nsrl":
+            _mark_nsrl(parsed, "nsrl-rds")
+        return parsed
+    return _read_text(text, signal)
+
+
+def category_notes(entries: list[ListEntry]) -> list[str]:
+    """Categories that the scheme an entry declares does not define (a typo, or the wrong --scheme)."""
+    schemes = {"projectvic-us": PROJECT_VIC_US, "uk-caid": UK_CAID}
+    misfits = Counter(
+        (entry.category_scheme, entry.category) for entry in entries
+        if entry.category_scheme in schemes and entry.category is not None
+        and entry.category not in schemes[entry.category_scheme]
+    )
+    return [f"category {category!r} is not a {scheme} category ({', '.join(schemes[scheme])}): {count} entr"
+            f"{'y' if count == 1 else 'ies'} kept as given; check --scheme"
+            for (scheme, category), count in sorted(misfits.items())]
+
+
+# --- plain text, and python-threatexchange's `<signal_type> <value>` lines ----------------------
 
 
 def _read_text(text: str, forced_signal: str | None) -> ParsedList:
     parsed = ParsedList(format="text", entries=[])
-    rows: list[tuple[int, str, str | None, str]] = []  # line, hash, explicit signal, rest
+    original: ListEntry | None = None  # the last `ORIGINAL` line, which its rotations follow
     for number, line in enumerate(text.splitlines(), start=1):
         stripped = line.strip()
         if not stripped or stripped.startswith("#"):
             continue
-        token, _, rest = stripped.replace("\t", " ").replace(",", " ").partition(" ")
-        explicit = None
-        if ":" in token:
-            explicit, _, token = token.partition(":")
-            explicit = explicit.lower().replace("-", "")
-            if explicit not in SIGNALS:
-                parsed.problem(f"line {number}", f"unknown hash type prefix {explicit!r}")
-                continue
-        rows.append((number, token, explicit, rest.strip()))
-    sixty_four = [token.lower() for _, token, explicit, _ in rows if explicit is None and len(token) == 64]
-    valid_64 = [t for t in sixty_four if _is_hex(t)]
-    pdq_for_64 = forced_signal == "pdq" or (
-        forced_signal is None and bool(valid_64) and all(looks_like_pdq(t) for t in valid_64)
-    )
-    if valid_64 and forced_signal is None:
-        parsed.notes.append(
-            "64-digit hashes read as PDQ: every one has exactly 128 bits set, as PDQ hashes do (use --signal sha256 "
-            "to override)" if pdq_for_64 else
-            "64-digit hashes read as SHA-256 (use --signal pdq if they are PDQ hashes)"
-        )
-    by_length = {32: MD5, 40: SHA1, 64: PDQ if pdq_for_64 else SHA256}
-    for number, token, explicit, rest in rows:
-        signal = SIGNALS[explicit] if explicit else (SIGNALS[forced_signal] if forced_signal else None)
-        signal = signal or by_length.get(len(token))
-        if signal is None:
-            parsed.problem(f"line {number}", f"{token[:80]!r} is not an MD5, SHA-1, SHA-256 or PDQ hash (length "
-                                             f"{len(token)})")
+        where = f"line {number}"
+        words = stripped.split(None, 1)
+        rotation = words[0].upper() if len(words) == 2 and words[0].upper() in _TX_ROTATIONS else None
+        if rotation:
+            words = words[1].split(None, 1)
+        kind = words[0].lower()
+        if kind == "vpdq" and len(words) == 2:
+            _read_vpdq_json(where, words[1], parsed)
             continue
-        try:
-            value = signal.validate(token)
-        except InvalidHash as exc:
-            parsed.problem(f"line {number}", str(exc))
+        if kind in TX_OTHER_SIGNALS and len(words) == 2:
+            parsed.problem(where, f"{kind} is a python-threatexchange signal about URLs or text, not a file's hash: "
+                                  "not matched against files")
             continue
-        entry = ListEntry(line=number)
-        setattr(entry, signal.name, value)
-        if rest:
-            if signal is PDQ and rest.isdigit() and int(rest) <= 100:
-                entry.pdq_quality = int(rest)
-            else:
-                entry.label = rest
+        entry = _text_entry(number, words, forced_signal, parsed)
+        if entry is None:
+            continue
+        if rotation not in (None, "ORIGINAL") and original is not None and original.pdq and entry.pdq:
+            # Vigie hashes every item in the 8 orientations itself: the ORIGINAL hash already finds them
+            original.extra.setdefault("tx_rotations", {})[rotation] = entry.pdq
+            continue
+        if rotation:
+            entry.extra["tx_rotation"] = rotation
+        original = entry if rotation == "ORIGINAL" else None
         parsed.entries.append(entry)
     return parsed
 
 
-def _is_hex(value: str) -> bool:
+def _text_entry(number: int, words: list[str], forced_signal: str | None, parsed: ParsedList) -> ListEntry | None:
+    """One `hash [label or quality]`, `type:hash ...` or tx `type hash ...` line; None after noting a problem."""
+    entry = ListEntry(line=number)
+    signal = None
+    kind = words[0].lower()
+    if kind in TX_FILE_SIGNALS and len(words) == 2:
+        signal = TX_FILE_SIGNALS[kind]
+        token, _, rest = words[1].partition(" ")
+        if kind.startswith("video_"):
+            entry.extra["tx_signal"] = kind
+    else:
+        token, _, rest = " ".join(words).replace("\t", " ").replace(",", " ").partition(" ")
+        if ":" in token:
+            prefix, _, token = token.partition(":")
+            prefix = prefix.lower().replace("-", "")
+            if prefix not in SIGNALS:
+                parsed.problem(f"line {number}", f"unknown hash type prefix {prefix!r}")
+                return None
+            signal = SIGNALS[prefix]
+    signal = signal or (SIGNALS[forced_signal] if forced_signal else {32: MD5, 40: SHA1}.get(len(token)))
+    if signal is None and len(token) == 64:
+        entry.untyped = True
+        signal = SHA256
+    if signal is None:
+        parsed.problem(f"line {number}", f"{token[:80]!r} is not an MD5, SHA-1, SHA-256 or PDQ hash (length "
+                                         f"{len(token)})")
+        return None
     try:
-        int(value, 16)
-    except ValueError:
-        return False
-    return True
+        value = signal.validate(token)
+    except InvalidHash as exc:
+        parsed.problem(f"line {number}", str(exc))
+        return None
+    setattr(entry, signal.name, value)
+    if entry.untyped:
+        entry.pdq = value
+    rest = rest.strip()
+    if rest:
+        if entry.pdq and rest.isdigit() and int(rest) <= 100:
+            entry.pdq_quality = int(rest)
+        else:
+            entry.label = rest
+    return entry
 
 
 # --- CSV ----------------------------------------------------------------------------------------
 
 
+def _csv_rows(text: str, dialect: type[csv.Dialect] | csv.Dialect) -> Iterator[tuple[int, list[str] | str]]:
+    """(line, row) pairs; a row the csv module cannot read comes as (line, message) and reading goes on.
+
+    A stray quote would swallow the lines after it into one field, hiding their hashes: when it is never
+    closed, or when the lines it swallows hold hashes, its line is reported and reading starts again on
+    the next line.
+    """
+    starts = [0] + [m.end() for m in re.finditer("\n", text)]
+
+    def after(line: int) -> int:  # offset where the line after `line` (1-based) starts
+        return starts[line] if line < len(starts) else len(text)
+
+    stream = io.StringIO(text)
+    base = 0  # lines before the current reader's start
+    for _ in range(_MAX_RUNAWAY_QUOTES + 1):
+        reader = csv.reader(stream, dialect, strict=True)
+        last = 0
+        while True:
+            first = base + last + 1
+            try:
+                row = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as exc:
+                if "unexpected end of data" in str(exc):
+                    problem = "a quote opened on this line is never closed"
+                    break
+                # strict only to see runaway quotes: a stray quote elsewhere is read as the csv module reads
+                # it by default; what even that cannot read (a huge field) is this row's problem
+                end = base + reader.line_num
+                chunk = io.StringIO(text[after(first - 1):after(end)])
+                try:
+                    yield from ((end, lenient) for lenient in csv.reader(chunk, dialect))
+                except csv.Error as lenient_error:
+                    yield end, str(lenient_error)
+                last = reader.line_num
+                continue
+            last = reader.line_num
+            if base + last > first and _HASH_LIKE.search(text[after(first):after(base + last)]):
+                problem = f"a quote opened on this line runs to line {base + last}, over lines that hold hashes"
+                break
+            yield base + last, row
+        yield first, f"{problem}; the line is skipped and the next ones are read on their own"
+        base = first
+        stream.seek(after(first))
+    raise HashListError(f"more than {_MAX_RUNAWAY_QUOTES} quotes run over several lines: the file is not CSV "
+                        "(try --format text)")
+
+
 def _read_csv(text: str, scheme: str | None, forced_signal: str | None) -> ParsedList:
     parsed = ParsedList(format="csv", entries=[])
     try:
-        dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
+        dialect: type[csv.Dialect] | csv.Dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
     except csv.Error:
-        dialect = csv.excel  # type: ignore[assignment]
-    reader = csv.reader(io.StringIO(text), dialect)
-    try:
-        header = next(reader)
-    except StopIteration as exc:
-        raise HashListError("the CSV file is empty") from exc
+        dialect = csv.excel
+    rows = _csv_rows(text, dialect)
+    header: list[str] | None = None
+    for number, row in rows:
+        if isinstance(row, str):
+            raise HashListError(f"line {number}: the CSV header cannot be read: {row}")
+        if any(cell.strip() for cell in row):
+            header = row
+            break
+    if header is None:
+        raise HashListError("the CSV file is empty")
     columns = [_CSV_ALIASES.get(h.strip().lower().replace(" ", "_")) for h in header]
     if not any(c in _HASH_COLUMNS for c in columns):
         raise HashListError(
             f"the CSV header {header!r} names no hash column (md5, sha1, sha256, pdq, hash or photodna)"
         )
-    for row in reader:
-        number = reader.line_num
+    for number, row in rows:
+        if isinstance(row, str):
+            parsed.problem(f"line {number}", row)
+            continue
         if not any(cell.strip() for cell in row):
             continue
         if len(row) != len(header):
@@ -280,12 +423,12 @@ def _set_csv_field(entry: ListEntry, column: str, value: str, forced_signal: str
         if column in ("md5", "sha1", "sha256", "pdq"):
             setattr(entry, column, SIGNALS[column].validate(value))
         elif column == "hash":
-            signal = SIGNALS[forced_signal] if forced_signal else {32: MD5, 40: SHA1}.get(len(value))
-            if signal is None and len(value) == 64:
-                signal = PDQ if _is_hex(value) and looks_like_pdq(value) else SHA256
+            signal = SIGNALS[forced_signal] if forced_signal else {32: MD5, 40: SHA1, 64: SHA256}.get(len(value))
             if signal is None:
                 raise InvalidHash(f"hash {value[:80]!r} has no known length ({len(value)})")
             setattr(entry, signal.name, signal.validate(value))
+            if forced_signal is None and len(value) == 64:  # SHA-256 or PDQ: matched both ways
+                entry.pdq, entry.untyped = entry.sha256, True
         elif column == "pdq_quality":
             entry.pdq_quality = int(value)
         elif column == "photodna":
@@ -300,6 +443,54 @@ def _set_csv_field(entry: ListEntry, column: str, value: str, forced_signal: str
         bad.append(str(exc))
     except ValueError:
         bad.append(f"{column} {value!r} is not a number")
+
+
+# --- NSRL RDS -----------------------------------------------------------------------------------
+
+
+def _mark_nsrl(parsed: ParsedList, fmt: str) -> None:
+    parsed.format = fmt
+    parsed.notes.append("NSRL RDS lists files of known software: a match means a known, usually ordinary, file")
+
+
+def _read_nsrl_sqlite(path: Path) -> ParsedList:
+    """NSRL RDSv3: a SQLite database whose FILE view (or METADATA table) holds sha256, sha1, md5, file_name..."""
+    parsed = ParsedList(format="nsrl-rdsv3", entries=[])
+    try:
+        # immutable: the list is read as evidence is, never written (no journal, no lock)
+        db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro&immutable=1", uri=True)
+    except sqlite3.Error as exc:
+        raise HashListError(f"{path} is a SQLite file that cannot be opened: {exc}") from exc
+    try:
+        for table in ("FILE", "METADATA"):
+            columns = {row[1].lower() for row in db.execute(f"PRAGMA table_info({table})")}
+            if {"sha256", "sha1", "md5"} & columns:
+                break
+        else:
+            raise HashListError(f"{path} is a SQLite database without an NSRL RDSv3 FILE table (sha256, sha1, md5)")
+        wanted = [c for c in ("sha256", "sha1", "md5", "file_name", "file_size") if c in columns]
+        for number, row in enumerate(db.execute(f"SELECT {', '.join(wanted)} FROM {table}"), start=1):
+            record = dict(zip(wanted, row, strict=True))
+            entry = ListEntry(line=number, label=record.get("file_name") or None)
+            try:
+                for signal in (SHA256, SHA1, MD5):
+                    if record.get(signal.name):
+                        setattr(entry, signal.name, signal.validate(str(record[signal.name])))
+            except InvalidHash as exc:
+                parsed.problem(f"{table} row {number}", str(exc))
+                continue
+            if not (entry.sha256 or entry.sha1 or entry.md5):
+                parsed.problem(f"{table} row {number}", "no hash in this row")
+                continue
+            if record.get("file_size") is not None:
+                entry.extra["file_size"] = record["file_size"]
+            parsed.entries.append(entry)
+    except sqlite3.Error as exc:
+        raise HashListError(f"{path}: cannot read the NSRL database: {exc}") from exc
+    finally:
+        db.close()
+    _mark_nsrl(parsed, "nsrl-rdsv3")
+    return parsed
 
 
 # --- Project VIC VICS ---------------------------------------------------------------------------
@@ -384,31 +575,61 @@ def _read_vics(text: str, scheme: str | None) -> ParsedList:
 
 # --- vPDQ ---------------------------------------------------------------------------------------
 
+Frame = tuple[int | None, int, str, float | None]
 
-def _read_vpdq(name: str, text: str, parsed: ParsedList) -> None:
-    """One video's frame hashes, one `frame_number,quality,pdq_hex,timestamp` line per sampled frame."""
-    entry = ListEntry(label=name)
-    for number, line in enumerate(text.splitlines(), start=1):
-        stripped = line.strip()
-        if not stripped or stripped.startswith("#"):
-            continue
-        full, compact = _VPDQ_LINE.match(stripped), _VPDQ_COMPACT.match(stripped)
-        if full:
-            frame, quality, pdq, timestamp = int(full[1]), int(full[2]), full[3].lower(), float(full[4])
-        elif compact:
-            frame, pdq, quality, timestamp = None, compact[1].lower(), int(compact[2]), float(compact[3])
+
+def _vpdq_frame(feature: str) -> Frame | str:
+    """One sampled frame's hash, or why the text is not one."""
+    stripped = feature.strip()
+    full, compact = _VPDQ_LINE.match(stripped), _VPDQ_COMPACT.match(stripped)
+    if full:
+        frame, quality, pdq, timestamp = int(full[1]), int(full[2]), full[3].lower(), float(full[4])
+    elif compact:
+        frame, pdq, quality, timestamp = None, compact[1].lower(), int(compact[2]), float(compact[3])
+    else:
+        return "not a vPDQ frame (frame_number,quality,pdq_hex,timestamp or pdq_hex,quality,timestamp)"
+    if quality > 100:
+        return f"quality {quality} is over 100"
+    return frame, quality, pdq, timestamp
+
+
+def _add_video(label: str, features: list[tuple[str, str]], parsed: ParsedList) -> None:
+    """One video's entry from its (where, frame text) features; each bad frame is a problem of its own."""
+    entry = ListEntry(label=label)
+    for where, feature in features:
+        frame = _vpdq_frame(feature)
+        if isinstance(frame, str):
+            parsed.problem(where, frame)
         else:
-            parsed.problem(f"{name} line {number}", "not a vPDQ line (frame_number,quality,pdq_hex,timestamp)")
-            continue
-        if quality > 100:
-            parsed.problem(f"{name} line {number}", f"quality {quality} is over 100")
-            continue
-        entry.video_frames.append((frame, quality, pdq, timestamp))
+            entry.video_frames.append(frame)
     if entry.video_frames:
         entry.extra = {"frames": len(entry.video_frames)}
         parsed.entries.append(entry)
     else:
-        parsed.problem(name, "no vPDQ frame hash in this file")
+        parsed.problem(label, "no vPDQ frame hash here")
+
+
+def _read_vpdq_json(where: str, payload: str, parsed: ParsedList) -> None:
+    """tx's vpdq_to_json: a JSON array of "pdq_hex,quality,timestamp" strings (alone, or after `vpdq `)."""
+    try:
+        features = json.loads(payload)
+    except json.JSONDecodeError as exc:
+        parsed.problem(where, f"vPDQ JSON is not valid: {exc.msg} at column {exc.colno}")
+        return
+    if not isinstance(features, list) or not all(isinstance(f, str) for f in features):
+        parsed.problem(where, "vPDQ JSON is not an array of \"pdq_hex,quality,timestamp\" strings")
+        return
+    _add_video(where, [(f"{where} frame {n}", f) for n, f in enumerate(features, start=1)], parsed)
+
+
+def _read_vpdq(name: str, text: str, parsed: ParsedList) -> None:
+    """One video's frame hashes: vPDQ's `frame_number,quality,pdq_hex,timestamp` lines, or tx's forms."""
+    if text.lstrip("\ufeff \t\r\n").startswith("["):
+        _read_vpdq_json(name, text, parsed)
+        return
+    features = [(f"{name} line {number}", line) for number, line in enumerate(text.splitlines(), start=1)
+                if line.strip() and not line.strip().startswith("#")]
+    _add_video(name, features, parsed)
 
 
 def _read_vpdq_folder(folder: Path) -> ParsedList:
@@ -421,8 +642,8 @@ def _read_vpdq_folder(folder: Path) -> ParsedList:
         raw = path.read_bytes()
         digest.update(f"{path.name}\0{hashlib.sha256(raw).hexdigest()}\n".encode())
         try:
-            _read_vpdq(path.name, raw.decode("utf-8-sig"), parsed)
-        except UnicodeDecodeError:
-            parsed.problem(path.name, "not UTF-8 text; not a vPDQ file")
+            _read_vpdq(path.name, _decode(raw, path), parsed)
+        except HashListError as exc:
+            parsed.problem(path.name, f"{exc}; not a vPDQ file")
     parsed.file_sha256 = digest.hexdigest()
     return parsed

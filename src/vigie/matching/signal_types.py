@@ -49,6 +49,6 @@ SIGNALS = {s.name: s for s in (MD5, SHA1, SHA256, PDQ)}
 EXACT_SIGNALS = (MD5, SHA1, SHA256)
 
 
-def looks_like_pdq(value: str) -> bool:
-    """PDQ sets a bit where a DCT coefficient exceeds the median: never more than 128 bits are set."""
-    return int(value, 16).bit_count() == 128
+# python-threatexchange's signal type names (`tx hash`, its file exchange: `<signal_type> <value>` lines)
+TX_FILE_SIGNALS = {"pdq": PDQ, "video_md5": MD5, "video_sha256": SHA256, **{s.name: s for s in EXACT_SIGNALS}}
+TX_OTHER_SIGNALS = ("url", "url_md5", "raw_text", "trend_query")  # about URLs and text: never a file's hash

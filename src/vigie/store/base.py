@@ -29,6 +29,7 @@ class HashListRow:
     imported_at: str
     entry_count: int
     problems: list[str]
+    notes: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -48,6 +49,8 @@ class ListEntry:
     series: str | None = None
     victim_identified: bool | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    # a 64-digit value that did not say whether it is SHA-256 or PDQ: it sits in both, matched both ways
+    untyped: bool = False
     # a video's vPDQ hash: (frame_number, quality, pdq, timestamp) per sampled frame
     video_frames: list[tuple[int | None, int, str, float | None]] = field(default_factory=list)
 
@@ -101,7 +104,8 @@ class CaseStore(Protocol):
 
     # hash lists
     def add_hash_list(
-        self, name: str, fmt: str, file_name: str, file_sha256: str, entries: Iterable[ListEntry], problems: list[str]
+        self, name: str, fmt: str, file_name: str, file_sha256: str, entries: Iterable[ListEntry], problems: list[str],
+        notes: Sequence[str] = (),
     ) -> int: ...
     def hash_lists(self) -> list[HashListRow]: ...
     def list_pdq(self, list_id: int, min_quality: int) -> PdqRows: ...

@@ -270,6 +270,11 @@ MIGRATIONS: list[str] = [
         matched_through INTEGER NOT NULL
     );
     """,
+    # 7: lists: a 64-digit value that says not whether it is SHA-256 or PDQ (matched both ways); import notes
+    """
+    ALTER TABLE list_entries ADD COLUMN untyped INTEGER;
+    ALTER TABLE hash_lists ADD COLUMN notes TEXT NOT NULL DEFAULT '[]';
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

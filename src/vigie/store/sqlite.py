@@ -207,13 +207,14 @@ class SqliteCaseStore:
     # --- hash lists -----------------------------------------------------------------------------
 
     def add_hash_list(
-        self, name: str, fmt: str, file_name: str, file_sha256: str, entries: Iterable[ListEntry], problems: list[str]
+        self, name: str, fmt: str, file_name: str, file_sha256: str, entries: Iterable[ListEntry], problems: list[str],
+        notes: Sequence[str] = (),
     ) -> int:
         with self._transaction():
             cursor = self.db.execute(
-                """INSERT INTO hash_lists(name, format, file_name, file_sha256, imported_at, entry_count, problems)
-                   VALUES (?, ?, ?, ?, ?, 0, ?)""",
-                (name, fmt, file_name, file_sha256, now_iso(), json.dumps(problems)),
+                """INSERT INTO hash_lists(name, format, file_name, file_sha256, imported_at, entry_count, problems,
+                       notes) VALUES (?, ?, ?, ?, ?, 0, ?, ?)""",
+                (name, fmt, file_name, file_sha256, now_iso(), json.dumps(problems), json.dumps(list(notes))),
             )
             list_id = int(cursor.lastrowid or 0)
             count = 0
@@ -226,7 +227,7 @@ class SqliteCaseStore:
                     list_id, entry.line, entry.md5, entry.sha1, entry.sha256, entry.pdq, entry.pdq_quality,
                     entry.photodna, entry.category_scheme, entry.category, entry.label, entry.series,
                     None if entry.victim_identified is None else int(entry.victim_identified),
-                    json.dumps(entry.extra, ensure_ascii=False) if entry.extra else None,
+                    json.dumps(entry.extra, ensure_ascii=False) if entry.extra else None, entry.untyped or None,
                 ))
                 if len(batch) >= 10_000:
                     count += self._insert_entries(batch)
@@ -253,8 +254,8 @@ class SqliteCaseStore:
     def _insert_entries(self, batch: list[tuple[Any, ...]]) -> int:
         self.db.executemany(
             """INSERT INTO list_entries(list_id, line, md5, sha1, sha256, pdq, pdq_quality, photodna,
-                   category_scheme, category, label, series, victim_identified, extra)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                   category_scheme, category, label, series, victim_identified, extra, untyped)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
             batch,
         )
         count = len(batch)
@@ -265,7 +266,7 @@ class SqliteCaseStore:
         rows = self.db.execute("SELECT * FROM hash_lists ORDER BY id")
         return [
             HashListRow(r["id"], r["name"], r["format"], r["file_name"], r["file_sha256"], r["imported_at"],
-                        r["entry_count"], json.loads(r["problems"]))
+                        r["entry_count"], json.loads(r["problems"]), json.loads(r["notes"]))
             for r in rows
         ]
 
@@ -514,7 +515,7 @@ class SqliteCaseStore:
         matches: dict[int, list[dict[str, Any]]] = {}
         for row in self.db.execute(
             f"""SELECT m.item_id, l.name, m.signal, m.distance, m.variant, e.category_scheme, e.category, e.label,
-                      e.series, e.id, m.frame_number, m.timestamp, m.detail FROM matches m
+                      e.series, e.id, m.frame_number, m.timestamp, m.detail, e.untyped FROM matches m
                       JOIN list_entries e ON e.id = m.entry_id
                       JOIN hash_lists l ON l.id = e.list_id WHERE 1{scope['and']}
                       ORDER BY m.item_id, m.distance, l.name""", params
@@ -528,6 +529,8 @@ class SqliteCaseStore:
                 match |= {"frame_number": row[10], "timestamp": row[11]}
             if row[12]:
                 match["detail"] = json.loads(row[12])
+            if row[13]:  # the list did not say SHA-256 or PDQ: `signal` says which way it matched
+                match["untyped_list_value"] = True
             matches.setdefault(row[0], []).append(match)
         frame_counts = dict(self.db.execute(
             f"SELECT item_id, count(*) FROM video_frames{scope['where']} GROUP BY item_id", params
