@@ -151,6 +151,7 @@ def test_tx_signal_lines_inline(tmp_path: Path) -> None:
         (None, None, None, SHA1, False)]
     assert parsed.entries[1].extra == {"tx_signal": "video_md5"}
     assert parsed.entries[4].video_frames == [(None, 100, "b" * 64, 0.0), (None, 90, "c" * 64, 100.0)]
+    assert parsed.entries[4].label == "tx.txt line 7"
     assert len(parsed.problems) == 2
     assert all("not a file's hash" in p for p in parsed.problems)
     assert parsed.problems[0].startswith("line 5: url_md5")

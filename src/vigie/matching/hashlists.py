@@ -216,7 +216,7 @@ def _read_text_format(name: str, text: str, fmt: str, scheme: str | None, signal
         if fmt == "nsrl" or _sniff_format(text[:4096]) == "nsrl":
             _mark_nsrl(parsed, "nsrl-rds")
         return parsed
-    return _read_text(text, signal)
+    return _read_text(name, text, signal)
 
 
 def category_notes(entries: list[ListEntry]) -> list[str]:
@@ -235,7 +235,7 @@ def category_notes(entries: list[ListEntry]) -> list[str]:
 # --- plain text, and python-threatexchange's `<signal_type> <value>` lines ----------------------
 
 
-def _read_text(text: str, forced_signal: str | None) -> ParsedList:
+def _read_text(name: str, text: str, forced_signal: str | None) -> ParsedList:
     parsed = ParsedList(format="text", entries=[])
     original: ListEntry | None = None  # the last `ORIGINAL` line, which its rotations follow
     for number, line in enumerate(text.splitlines(), start=1):
@@ -249,7 +249,7 @@ def _read_text(text: str, forced_signal: str | None) -> ParsedList:
             words = words[1].split(None, 1)
         kind = words[0].lower()
         if kind == "vpdq" and len(words) == 2:
-            _read_vpdq_json(where, words[1], parsed)
+            _read_vpdq_json(f"{name} {where}", words[1], parsed)  # one video a line, named by its place
             continue
         if kind in TX_OTHER_SIGNALS and len(words) == 2:
             parsed.problem(where, f"{kind} is a python-threatexchange signal about URLs or text, not a file's hash: "
