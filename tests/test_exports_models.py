@@ -1,0 +1,244 @@
+"""Exports on the published models: VICS 2.0 against the Project VIC 2.0 CSDL and read back without loss, the
+VICS reader on hostile and UK files, the CyberTipline draft against NCMEC's schema, CSV cells that no
+spreadsheet runs as formulas, and `vigie review decide`."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+from conftest import shared_data
+from odata_csdl import check_document, load_csdl
+from test_exports import decide_queue, export, imported_entries
+
+from vigie.cli import main
+from vigie.matching.hashlists import HashListError, read_hash_list
+from vigie.store.sqlite import open_case
+
+MD5 = "d41d8cd98f00b204e9800998ecf8427e"
+SHA1 = "da39a3ee5e6b4b0d3255bfef95601890afd80709"
+SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+GUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+CONTEXT = "http://github.com/VICSDATAMODEL/ProjectVic/DataModels/2.0.xml/{}/$metadata#Cases"
+SCHEME_CATEGORIES = {"projectvic-us": ("1", "0", "3"), "uk-caid": ("A", "C"), "custom": ("Pertinent",)}
+
+
+def vics_export(case: Path, tmp_path: Path, name: str = "vics.json") -> dict[str, Any]:
+    target = tmp_path / name
+    export(case, "vics", target)
+    return json.loads(target.read_text())  # type: ignore[no-any-return]
+
+
+# --- VICS 2.0 on the Project VIC data model ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("scheme", list(SCHEME_CATEGORIES))
+def test_vics_2_0_declares_only_the_project_vic_data_model(demo_case: Path, tmp_path: Path, scheme: str) -> None:
+    model = load_csdl(shared_data("schemas", "ProjectVicDataModel.2.0.xml"))
+    decide_queue(demo_case, scheme, SCHEME_CATEGORIES[scheme])
+    document = vics_export(demo_case, tmp_path)
+    assert len(document["value"][0]["Media"]) > 5
+    assert check_document(model, document) == []
+
+
+def test_the_csdl_checker_finds_what_the_model_does_not_declare(demo_case: Path, tmp_path: Path) -> None:
+    model = load_csdl(shared_data("schemas", "ProjectVicDataModel.2.0.xml"))
+    decide_queue(demo_case)
+    document = vics_export(demo_case, tmp_path)
+    case = document["value"][0]
+    first, second = case["Media"][0], case["Media"][1]
+    case["CaseID"] = "case-042"
+    first |= {"Category": "1", "Tags": ["AI-generated"], "SHA256": SHA256}
+    second["MD5"] = first["MD5"]
+    first["MediaFiles"] = first["MediaFiles"][0]
+    assert check_document(model, document) == [
+        "Cases[0].CaseID: 'case-042' is not an Edm.Guid",
+        "Cases[0].Media[0].Category: '1' is not an Edm.Int32",
+        "Cases[0].Media[0].Tags: ['AI-generated'] is not an Edm.String",
+        "Cases[0].Media[0].MediaFiles: a collection of CEModel.MediaFile must be a JSON array",
+        "Cases[0].Media[0].SHA256: Media declares no such property",
+        f"Cases[0].Media[1]: key {{'MD5': '{first['MD5']}'}} repeated",
+    ]
+
+
+@pytest.mark.parametrize(("scheme", "part"), [("projectvic-us", "US"), ("uk-caid", "UK"), ("custom", "CUSTOM")])
+def test_vics_2_0_shapes(demo_case: Path, tmp_path: Path, scheme: str, part: str) -> None:
+    decide_queue(demo_case, scheme, SCHEME_CATEGORIES[scheme])
+    document = vics_export(demo_case, tmp_path)
+    assert document["@odata.context"] == CONTEXT.format(part)
+    case = document["value"][0]
+    assert GUID.match(case["CaseID"])
+    assert {p["PropertyName"]: p["PropertyValue"] for p in case["CaseMetadata"]}["Vigie.CategoryScheme"] == scheme
+    for media in case["Media"]:
+        md5 = media["MD5"]
+        assert not {"SHA256", "PDQ", "CategoryScheme", "CategorisedBy", "CategorisedAt"} & set(media)
+        assert isinstance(media.get("Tags", ""), str) and isinstance(media["MediaID"], int)
+        assert [h["HashName"] for h in media["AlternativeHashes"]] in (["SHA256", "PDQ"], ["SHA256"])
+        assert all(f["MD5"] == md5 and f["FilePath"].endswith(f["FileName"]) for f in media["MediaFiles"])
+        metadata = {p["PropertyName"]: p["PropertyValue"] for p in media["MediaMetadata"] if p["MD5"] == md5}
+        assert metadata["Vigie.CategorisedBy"] == "tester"
+        if scheme == "custom":
+            assert "Category" not in media and metadata["Vigie.Category"] == "Pertinent"
+        else:
+            assert isinstance(media["Category"], int) and "Vigie.Category" not in metadata
+    numbers = {m["Category"] for m in case["Media"] if "Category" in m}
+    assert numbers == {"projectvic-us": {0, 1, 3}, "uk-caid": {1, 3}, "custom": set()}[scheme]
+
+
+def test_vics_case_id_is_kept_in_the_case(demo_case: Path, tmp_path: Path) -> None:
+    decide_queue(demo_case)
+    first = vics_export(demo_case, tmp_path, "one.json")["value"][0]["CaseID"]
+    second = vics_export(demo_case, tmp_path, "two.json")["value"][0]["CaseID"]
+    store = open_case(demo_case)
+    assert first == second == store.get_meta("vics_case_id")
+    store.close()
+
+
+@pytest.mark.parametrize("scheme", list(SCHEME_CATEGORIES))
+def test_vics_2_0_reads_back_category_scheme_and_pdq_quality(demo_case: Path, tmp_path: Path, scheme: str) -> None:
+    decide_queue(demo_case, scheme, SCHEME_CATEGORIES[scheme])
+    target = tmp_path / "vics.json"
+    export(demo_case, "vics", target)
+    media = json.loads(target.read_text())["value"][0]["Media"]
+    rows = imported_entries(tmp_path, target)
+    assert {(r["category_scheme"], r["category"]) for r in rows} == {(scheme, c) for c in SCHEME_CATEGORIES[scheme]}
+    for record, row in zip(media, rows, strict=True):
+        quality = {p["PropertyName"]: p["PropertyValue"] for p in record["MediaMetadata"]}.get("Vigie.PdqQuality")
+        assert row["pdq_quality"] == (int(quality) if quality else None)
+        assert json.loads(row["extra"])["MediaMetadata"] == record["MediaMetadata"]
+
+
+def test_vics_1_3_is_still_written(demo_case: Path, tmp_path: Path) -> None:
+    decide_queue(demo_case)
+    target = tmp_path / "v13.json"
+    export(demo_case, "vics-1.3", target)
+    document = json.loads(target.read_text())
+    assert document["odata.metadata"].endswith("1.3.xml#Media")
+    assert all(m["SHA256"] and isinstance(m["Category"], int) for m in document["value"])
+
+
+# --- the VICS reader -------------------------------------------------------------------------------------
+
+
+def vics_file(tmp_path: Path, media: Any, part: str = "US", **document: Any) -> Path:
+    path = tmp_path / "list.json"
+    path.write_text(json.dumps({"@odata.context": CONTEXT.format(part), "value": [{"CaseNumber": "x", "Media": media}],
+                                **document}))
+    return path
+
+
+@pytest.mark.parametrize(("part", "scheme", "expected"), [
+    ("UK", None, ("uk-caid", ["A", "B", "C"])),
+    ("US", None, ("projectvic-us", ["1", "2", "3"])),
+    ("UK", "projectvic-us", ("projectvic-us", ["1", "2", "3"])),
+])
+def test_vics_context_names_the_scheme(tmp_path: Path, part: str, scheme: str | None,
+                                       expected: tuple[str, list[str]]) -> None:
+    path = vics_file(tmp_path, [{"MD5": MD5, "Category": n} for n in (1, 2, 3)], part)
+    parsed = read_hash_list(path, scheme=scheme)
+    assert ({e.category_scheme for e in parsed.entries}, [e.category for e in parsed.entries]) == \
+        ({expected[0]}, expected[1])
+    assert parsed.notes == [] and parsed.problems == []
+
+
+def test_vics_uk_context_through_the_cli(tmp_path: Path) -> None:
+    path = vics_file(tmp_path, [{"MD5": MD5, "Category": 1}], "UK")
+    rows = imported_entries(tmp_path, path)
+    assert (rows[0]["category_scheme"], rows[0]["category"]) == ("uk-caid", "A")
+
+
+def test_vics_categories_that_do_not_fit_the_scheme_are_kept_with_a_warning(tmp_path: Path) -> None:
+    path = vics_file(tmp_path, [{"MD5": MD5, "Category": 7}, {"SHA1": SHA1, "Category": 2}], "UK")
+    parsed = read_hash_list(path)
+    assert [(e.md5, e.sha1, e.category) for e in parsed.entries] == [(MD5, None, "7"), (None, SHA1, "B")]
+    assert parsed.notes == ["categories that are not uk-caid categories (7) were kept as given; is the list of "
+                            "another scheme (--scheme)?"]
+
+
+def test_vics_new_shapes_are_read_without_loss(tmp_path: Path) -> None:
+    alternatives = [{"MD5": MD5, "HashName": "SHA-256", "HashValue": SHA256},
+                    {"MD5": MD5, "HashName": "PhotoDNA", "HashValue": "AAEC"},
+                    {"MD5": MD5, "HashName": "Nudity-Score", "HashValue": "0.3"}]
+    metadata = [{"MD5": MD5, "PropertyName": "Vigie.Category", "PropertyValue": "Pertinent"},
+                {"MD5": MD5, "PropertyName": "Vigie.CategoryScheme", "PropertyValue": "custom"},
+                {"MD5": MD5, "PropertyName": "Camera", "PropertyValue": "X100"}]
+    media = {"MD5": MD5, "Tags": "AI-generated; Hybrid (real and generated)", "AlternativeHashes": alternatives,
+             "MediaMetadata": metadata}
+    entry = read_hash_list(vics_file(tmp_path, [media])).entries[0]
+    assert (entry.md5, entry.sha256, entry.photodna, entry.category_scheme, entry.category) == \
+        (MD5, SHA256, "AAEC", "custom", "Pertinent")
+    assert entry.extra["Tags"] == media["Tags"] and entry.extra["MediaMetadata"] == metadata
+    assert entry.extra["AlternativeHashes"] == [alternatives[2]]  # the one no column holds
+
+
+def test_vics_deep_json_is_a_clear_refusal(tmp_path: Path) -> None:
+    path = tmp_path / "deep.json"
+    path.write_text('{"@odata.context": "x#Cases", "value": [{"Media": [' + "[" * 100_000 + "]" * 100_000 + "]}]}")
+    with pytest.raises(HashListError, match="nested too deeply"):
+        read_hash_list(path)
+    case = tmp_path / "case"
+    result = CliRunner().invoke(main, ["hashlist", "import", str(path), "--case", str(case)])
+    assert result.exit_code == 1 and "nested too deeply" in result.output and result.exception is not None
+    assert not isinstance(result.exception, RecursionError)
+
+
+def test_vics_nesting_inside_one_media_is_a_problem_of_that_media(tmp_path: Path) -> None:
+    deep: Any = "x"
+    for _ in range(40):
+        deep = {"a": deep}
+    parsed = read_hash_list(vics_file(tmp_path, [{"MD5": MD5, "Comments": deep}, {"SHA1": SHA1}]))
+    assert [e.sha1 for e in parsed.entries] == [SHA1]
+    assert parsed.problems == ["case 1 media 1: media nested more than 32 levels deep"]
+
+
+def test_vics_huge_number_is_a_clear_refusal(tmp_path: Path) -> None:
+    path = tmp_path / "big.json"
+    path.write_text('{"@odata.context": "x#Cases", "value": [{"Media": [{"MD5": ' + "9" * 5000 + "}]}]}")
+    with pytest.raises(HashListError, match="not valid JSON"):
+        read_hash_list(path)
+
+
+def test_vics_wrong_value_types_are_reported_never_swallowed(tmp_path: Path) -> None:
+    media = [
+        {"MD5": MD5, "Category": {"code": 1}},  # kept with its hash; the category reported
+        {"MD5": 12345678901234567890123456789012},  # a hash as a number: refused, reported
+        {"SHA1": SHA1, "AlternativeHashes": {"HashName": "SHA256", "HashValue": SHA256}},  # not an array
+        {"SHA1": SHA1, "AlternativeHashes": [{"HashName": "SHA256", "HashValue": 5}]},
+        {"MD5": MD5, "Series": ["a"], "VictimIdentified": {"yes": True}},
+        "not a media",
+        {"__bad__": "an attacker's message", "SHA256": SHA256},  # once a marker that hid the media
+    ]
+    parsed = read_hash_list(vics_file(tmp_path, media))
+    assert [(e.md5, e.sha256, e.category) for e in parsed.entries] == [(MD5, None, None), (MD5, None, None),
+                                                                      (None, SHA256, None)]
+    assert parsed.entries[0].extra["Category"] == {"code": 1}
+    assert parsed.entries[1].extra["Series"] == ["a"] and parsed.entries[1].extra["VictimIdentified"] == {"yes": True}
+    assert parsed.problems == [
+        "case 1 media 2: MD5 is a number, not a string",
+        "case 1 media 3: AlternativeHashes is an object, not an array",
+        "case 1 media 4: AlternativeHashes SHA256: the HashValue is a number, not a string of its digits",
+        "case 1 media 6: media is a string, not an object",
+    ]
+    assert len(parsed.notes) == 1 and parsed.notes[0].startswith("3 field(s) of the wrong type")
+    assert "case 1 media 1: Category is an object, not a number" in parsed.notes[0]
+
+
+@pytest.mark.parametrize(("value", "message"), [
+    ([{"Media": {"MD5": MD5}}], "case 1: its 'Media' is an object, not an array"),
+    (["a case"], "case 1: the case is a string, not an object"),
+])
+def test_vics_cases_of_the_wrong_type_are_reported(tmp_path: Path, value: Any, message: str) -> None:
+    path = tmp_path / "list.json"
+    path.write_text(json.dumps({"@odata.context": CONTEXT.format("US"), "value": value}))
+    assert read_hash_list(path, fmt="vics").problems == [message]
+
+
+def test_vics_context_of_the_wrong_type_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "list.json"
+    path.write_text(json.dumps({"@odata.context": {"x": 1}, "value": []}))
+    with pytest.raises(HashListError, match=r"the @odata\.context is an object"):
+        read_hash_list(path, fmt="vics")
