@@ -6,16 +6,18 @@ from __future__ import annotations
 
 import json
 import re
+import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from conftest import shared_data
+from conftest import SHARED_DATA, shared_data
 from odata_csdl import check_document, load_csdl
 from test_exports import decide_queue, export, imported_entries
 
 from vigie.cli import main
+from vigie.demo import draw_picture
 from vigie.matching.hashlists import HashListError, read_hash_list
 from vigie.store.sqlite import open_case
 
@@ -242,3 +244,53 @@ def test_vics_context_of_the_wrong_type_is_refused(tmp_path: Path) -> None:
     path.write_text(json.dumps({"@odata.context": {"x": 1}, "value": []}))
     with pytest.raises(HashListError, match=r"the @odata\.context is an object"):
         read_hash_list(path, fmt="vics")
+
+
+# --- CyberTipline draft against NCMEC's reporting schema ------------------------------------------------
+
+
+def sent_documents(path: Path) -> list[ET.Element]:
+    """The documents a reporter sends (the report, then one fileDetails per file) from the draft bundle."""
+    root = ET.parse(path).getroot()
+    documents = [c for c in root if isinstance(c.tag, str)]  # comments aside
+    assert root.tag == "cyberTiplineDraft" and documents[0].tag == "report"
+    assert {d.tag for d in documents[1:]} == {"fileDetails"}
+    return documents
+
+
+def xsd_problems(documents: list[ET.Element]) -> list[str]:
+    import xmlschema
+
+    schema = xmlschema.XMLSchema(shared_data("schemas", "ncmec-reporting.xsd"))
+    return [f"{d.tag}: {e.reason} at {e.path}" for d in documents for e in schema.iter_errors(d)]
+
+
+def test_cybertip_draft_of_the_demo_case_is_valid_against_the_ncmec_schema(demo_case: Path, tmp_path: Path) -> None:
+    decide_queue(demo_case)
+    target = tmp_path / "tip.xml"
+    export(demo_case, "cybertip", target)
+    documents = sent_documents(target)
+    assert len(documents) > 5
+    assert documents[0].findtext("reporter/reportingPerson/email") == "TO COMPLETE"  # a marked placeholder
+    assert xsd_problems(documents) == []
+
+
+def test_cybertip_control_characters_in_names_give_valid_xml(tmp_path: Path) -> None:
+    evidence = tmp_path / "evidence"
+    evidence.mkdir()
+    names = ["bell\x07-esc\x1b[2J.jpg", "line\nbreak\r.jpg", "tab\there\x7f.jpg"]
+    for n, name in enumerate(names):
+        draw_picture(n + 20, (160, 120)).save(evidence / name, "JPEG")
+    case = tmp_path / "case"
+    result = CliRunner().invoke(main, ["scan", str(evidence), "--case", str(case), "--workers", "1"])
+    assert result.exit_code == 0, result.output
+    decide_queue(case)
+    target = tmp_path / "tip.xml"
+    export(case, "cybertip", target)
+    documents = sent_documents(target)  # parses: the XML is well-formed
+    shown = sorted(d.findtext("originalFileName") or "" for d in documents[1:])
+    assert shown == ["bell\\x07-esc\\x1b[2J.jpg", "line\\x0abreak\\x0d.jpg", "tab\\x09here\\x7f.jpg"]
+    assert all((d.findtext("locationOfFile") or "").endswith(d.findtext("originalFileName") or "?")
+               for d in documents[1:])
+    if SHARED_DATA.exists():
+        assert xsd_problems(documents) == []
