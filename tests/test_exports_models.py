@@ -4,6 +4,8 @@ spreadsheet runs as formulas, and `vigie review decide`."""
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import re
 import xml.etree.ElementTree as ET
@@ -16,9 +18,12 @@ from conftest import SHARED_DATA, shared_data
 from odata_csdl import check_document, load_csdl
 from test_exports import decide_queue, export, imported_entries
 
+from vigie.categories import set_case_scheme
 from vigie.cli import main
 from vigie.demo import draw_picture
+from vigie.exports.cells import FORMULA_STARTS, csv_cell
 from vigie.matching.hashlists import HashListError, read_hash_list
+from vigie.store.review import Decision, QueueFilter, ReviewTables
 from vigie.store.sqlite import open_case
 
 MD5 = "d41d8cd98f00b204e9800998ecf8427e"
@@ -294,3 +299,51 @@ def test_cybertip_control_characters_in_names_give_valid_xml(tmp_path: Path) -> 
                for d in documents[1:])
     if SHARED_DATA.exists():
         assert xsd_problems(documents) == []
+
+
+# --- CSV cells that no spreadsheet runs --------------------------------------------------------------------
+
+FORMULAS = ["=HYPERLINK(\"http://x\")", "+1+1", "-2+3", "@SUM(A1)", "\tcmd", "\rcmd"]
+
+
+def test_csv_cell_neutralises_formulas_and_leaves_hashes_and_numbers() -> None:
+    assert [csv_cell(f) for f in FORMULAS] == ["'" + f for f in FORMULAS]
+    assert [csv_cell(v) for v in (MD5, SHA256, -3, 2.5, None, "a=b", "")] == [MD5, SHA256, -3, 2.5, None, "a=b", ""]
+
+
+def test_every_csv_vigie_writes_neutralises_formulas(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    evidence = Path("=cmd|'calc'!A0")  # given relatively: every path of the case starts with it
+    evidence.mkdir()
+    for n in range(4):
+        draw_picture(n + 30, (160, 120)).save(evidence / f"{n}.jpg", "JPEG")
+    runner = CliRunner()
+    result = runner.invoke(main, ["scan", str(evidence), "--case", "case", "--workers", "1"])
+    assert result.exit_code == 0, result.output
+    store = open_case(Path("case"))
+    set_case_scheme(store, "custom", FORMULAS[:4], "test")
+    hashes = {r[0] for r in store.db.execute("SELECT md5 FROM items")} | \
+        {r[0] for r in store.db.execute("SELECT sha256 FROM items")}
+    review = ReviewTables(store)
+    _, entries = review.queue(QueueFilter(status="all"))
+    for n, entry in enumerate(entries):
+        review.decide("tester", review.members(entry["id"]), Decision("custom", FORMULAS[n % 4]), "stack")
+        review.add_note("tester", entry["id"], FORMULAS[4 + n % 2])
+    store.close()
+    outputs = {"report.csv": ["report", "--case", "case", "--format", "csv", "-o", "report.csv"],
+               "decisions.csv": ["export", "--case", "case", "--format", "csv", "-o", "decisions.csv"],
+               "hashlist.csv": ["export", "--case", "case", "--format", "hashlist", "-o", "hashlist.csv"]}
+    for name, arguments in outputs.items():
+        result = runner.invoke(main, arguments)
+        assert result.exit_code == 0, result.output
+        rows = list(csv.DictReader(io.StringIO(Path(name).read_bytes().decode(), newline="")))
+        assert len(rows) == 4
+        cells = [cell for row in rows for cell in row.values() if cell]
+        assert not [c for c in cells if c.startswith(FORMULA_STARTS)], name
+        assert {row["md5"] for row in rows} <= hashes and {row["sha256"] for row in rows} <= hashes
+        if name != "hashlist.csv":
+            assert all(row["path"].startswith("'=cmd|'calc'!A0/") for row in rows)
+        if name != "report.csv":
+            assert {row["category"] for row in rows} == {"'" + f for f in FORMULAS[:4]}
+        if name == "decisions.csv":
+            assert {row["notes"] for row in rows} == {"'\tcmd", "'\rcmd"}
