@@ -16,15 +16,19 @@ import pytest
 from click.testing import CliRunner
 from conftest import SHARED_DATA, shared_data
 from odata_csdl import check_document, load_csdl
+from test_console_api import PASSWORD, login
 from test_exports import decide_queue, export, imported_entries
 
 from vigie.categories import set_case_scheme
-from vigie.cli import main
+from vigie.cli import ACTOR, main
+from vigie.config import Settings
 from vigie.demo import draw_picture
 from vigie.exports.cells import FORMULA_STARTS, csv_cell
 from vigie.matching.hashlists import HashListError, read_hash_list
+from vigie.store.accounts import Accounts
 from vigie.store.review import Decision, QueueFilter, ReviewTables
 from vigie.store.sqlite import open_case
+from vigie.web.app import create_app, ensure_admin
 
 MD5 = "d41d8cd98f00b204e9800998ecf8427e"
 SHA1 = "da39a3ee5e6b4b0d3255bfef95601890afd80709"
@@ -347,3 +351,134 @@ def test_every_csv_vigie_writes_neutralises_formulas(tmp_path: Path, monkeypatch
             assert {row["category"] for row in rows} == {"'" + f for f in FORMULAS[:4]}
         if name == "decisions.csv":
             assert {row["notes"] for row in rows} == {"'\tcmd", "'\rcmd"}
+
+
+# --- vigie review decide -----------------------------------------------------------------------------------
+
+
+def decide_cli(case: Path, *arguments: str) -> Any:
+    return CliRunner().invoke(main, ["review", "decide", "--case", str(case), *arguments])
+
+
+def categorisations(case: Path) -> list[Any]:
+    store = open_case(case)
+    entries = [e for e in store.audit_entries() if e.action == "categorise"]
+    store.close()
+    return entries
+
+
+def test_review_decide_is_audited_like_the_console(demo_case: Path) -> None:
+    ensure_admin(demo_case)
+    store = open_case(demo_case)
+    Accounts(store).create_user("rita", PASSWORD, "reviewer", actor="test")
+    stacks = [r[0] for r in store.db.execute("SELECT id FROM stacks ORDER BY size DESC, id")]
+    representatives = dict(store.db.execute("SELECT id, representative_id FROM stacks").fetchall())
+    store.close()
+    client, csrf = login(create_app(demo_case, Settings(workers=1)), "rita")
+    by_console = client.post("/api/decisions", json={"item": representatives[stacks[0]], "category": "1",
+                                                      "ai_tags": ["deepfake"]}, headers={"X-CSRF-Token": csrf})
+    assert by_console.status_code == 200
+    result = decide_cli(demo_case, "--stack", str(stacks[1]), "--category", "1", "--ai-tag", "deepfake",
+                        "--note", "seen before")
+    assert result.exit_code == 0, result.output
+    console_entry, script_entry = categorisations(demo_case)
+    assert console_entry.actor == "rita" and script_entry.actor == ACTOR
+    assert set(console_entry.details) == set(script_entry.details)
+    assert {k: v for k, v in console_entry.details.items() if k not in ("items", "sha256")} == \
+        {k: v for k, v in script_entry.details.items() if k not in ("items", "sha256")}
+    store = open_case(demo_case)
+    review = ReviewTables(store)
+    members = review.stack_members(stacks[1])
+    assert script_entry.details["items"] == members and len(members) > 1
+    decisions = review.decisions(members)
+    assert {(d["category"], tuple(d["ai_tags"]), d["audit_seq"]) for d in decisions.values()} == \
+        {("1", ("deepfake",), script_entry.seq)}
+    assert all(review.notes(i)[0]["text"] == "seen before" for i in members)
+    store.close()
+    assert CliRunner().invoke(main, ["audit", "verify", "--case", str(demo_case)]).exit_code == 0
+
+
+def test_review_decide_items_and_all(demo_case: Path, tmp_path: Path) -> None:
+    store = open_case(demo_case)
+    lone = [r[0] for r in store.db.execute(
+        "SELECT id FROM items WHERE stack_id IS NULL AND media_type LIKE 'image/%' ORDER BY id LIMIT 2")]
+    store.close()
+    result = decide_cli(demo_case, "--item", str(lone[0]), "--item", str(lone[1]), "--item", str(lone[0]),
+                        "--category", "3", "--industry-class", "A2")
+    assert result.exit_code == 0, result.output
+    assert [(e.details["items"], e.details["scope"]) for e in categorisations(demo_case)] == \
+        [([lone[0]], "item"), ([lone[1]], "item")]
+    result = decide_cli(demo_case, "--all", "--category", "0", "--skip-decided")
+    assert result.exit_code == 0, result.output
+    assert "2 item(s) already decided" in result.output
+    store = open_case(demo_case)
+    review = ReviewTables(store)
+    assert review.progress()["decided"] == review.progress()["entries"]
+    assert {i: d["category"] for i, d in review.decisions(lone).items()} == {lone[0]: "3", lone[1]: "3"}
+    store.close()
+    entries = categorisations(demo_case)[2:]
+    assert all(e.details["scope"] == "stack" and e.details["category"] == "0" for e in entries)
+    target = tmp_path / "d.csv"
+    export(demo_case, "csv", target)
+    rows = list(csv.DictReader(io.StringIO(target.read_text())))
+    assert {r["category"] for r in rows} == {"0", "3"} and {r["decided_by"] for r in rows} == {ACTOR}
+    assert {r["industry_class"] for r in rows if r["category"] == "3"} == {"A2"}
+
+
+@pytest.mark.parametrize("arguments", [
+    ["--all", "--category", "9"],
+    ["--all", "--category", "A"],
+    ["--all", "--category", "1", "--ai-tag", "nude"],
+    ["--all", "--category", "1", "--industry-class", "Q9"],
+    ["--all"],
+    ["--item", "999999", "--category", "1"],
+    ["--stack", "999999", "--category", "1"],
+    ["--list", "no-such-list"],
+    ["--all", "--item", "1", "--category", "1"],
+    ["--category", "1"],
+    ["--all", "--category", "1", "--note", " "],
+    ["--all", "--category", "A", "--scheme", "projectvic-us"],
+])
+def test_review_decide_refuses_what_the_case_does_not_know(demo_case: Path, arguments: list[str]) -> None:
+    before = len(categorisations(demo_case))
+    result = decide_cli(demo_case, *arguments)
+    assert result.exit_code == 2, result.output
+    assert "error:" in result.output
+    assert len(categorisations(demo_case)) == before
+
+
+def test_review_decide_accepts_a_lists_categories(demo_case: Path, tmp_path: Path) -> None:
+    store = open_case(demo_case)
+    rows = store.db.execute("SELECT id, md5 FROM items WHERE media_type LIKE 'image/%' AND md5 IS NOT NULL "
+                            "ORDER BY id LIMIT 6").fetchall()
+    store.close()
+    (_, a_md5), (_, b_md5), (c, c_md5), (d, d_md5), (e, e_md5), (f, f_md5) = rows
+    listing = tmp_path / "partner.csv"
+    listing.write_text("md5,category\n" + "".join(f"{md5},{cat}\n" for md5, cat in [
+        (a_md5, "1"), (b_md5, "3"), (c_md5, "1"), (c_md5, "3"), (d_md5, ""), (e_md5, "A"), (f_md5, "1")]))
+    result = CliRunner().invoke(main, ["hashlist", "import", str(listing), "--case", str(demo_case),
+                                       "--name", "partner"])
+    assert result.exit_code == 0, result.output
+    decide_cli(demo_case, "--item", str(f), "--category", "0")  # a human decision, kept with --skip-decided
+    result = decide_cli(demo_case, "--list", "partner", "--skip-decided", "--ai-tag", "real-victim")
+    assert result.exit_code == 1, result.output
+    output = " ".join(result.output.split())
+    assert f"item {c}: its closest entries in partner disagree (projectvic-us:1, projectvic-us:3)" in output
+    assert f"item {d}: its entries in partner carry no category (give --category)" in output
+    assert f"item {e}: category A is of scheme uk-caid, not projectvic-us (--scheme uk-caid" in output
+    assert "1 item(s) already decided" in output
+    store = open_case(demo_case)
+    decided = {i: (r["scheme"], r["category"], r["ai_tags"]) for i, r in ReviewTables(store).decisions().items()}
+    copies = {md5: [r[0] for r in store.db.execute("SELECT id FROM items WHERE md5 = ?", (md5,))]
+              for md5 in (a_md5, b_md5)}  # every copy of a listed file matched too
+    store.close()
+    assert decided == {f: ("projectvic-us", "0", [])} | \
+        {i: ("projectvic-us", "1", ["real-victim"]) for i in copies[a_md5]} | \
+        {i: ("projectvic-us", "3", ["real-victim"]) for i in copies[b_md5]}
+    assert [x.details["scope"] for x in categorisations(demo_case)] == ["item", "list:partner", "list:partner"]
+    # with a category, every match takes it, whatever its entry says
+    result = decide_cli(demo_case, "--list", "partner", "--category", "2", "--scheme", "projectvic-us")
+    assert result.exit_code == 0, result.output
+    media = vics_export(demo_case, tmp_path)["value"][0]["Media"]
+    md5s = {a_md5, b_md5, c_md5, d_md5, e_md5, f_md5}
+    assert {m["MD5"]: m["Category"] for m in media if m["MD5"] in md5s} == {m: 2 for m in md5s}
