@@ -605,10 +605,12 @@ def review_decide(case: Path, items: tuple[int, ...], stacks: tuple[int, ...], a
     err.print(f"Decided {decided} item(s) in {len(plan.decisions)} decision(s){seqs}.")
     if plan.already_decided:
         err.print(f"  {plan.already_decided} item(s) already decided, left as they were (--skip-decided).")
-    for reason in plan.left[:20]:
-        err.print(f"  [yellow]not decided[/] {reason}")
-    if len(plan.left) > 20:
-        err.print(f"  … and {len(plan.left) - 20} more item(s) not decided")
+    reasons: dict[str, list[int]] = {}
+    for item_id, reason in plan.left:
+        reasons.setdefault(reason, []).append(item_id)
+    for reason, left in reasons.items():
+        ids = ", ".join(map(str, left[:20])) + (f" and {len(left) - 20} more" if len(left) > 20 else "")
+        err.print(f"  [yellow]not decided[/] item{'s' if len(left) > 1 else ''} {ids}: {reason}")
     if plan.left:
         sys.exit(1)
 

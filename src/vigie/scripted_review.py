@@ -30,7 +30,7 @@ class Planned:
 @dataclass
 class Plan:
     decisions: list[Planned] = field(default_factory=list)
-    left: list[str] = field(default_factory=list)  # items not decided, and why
+    left: list[tuple[int, str]] = field(default_factory=list)  # items not decided, and why
     already_decided: int = 0
 
 
@@ -74,6 +74,7 @@ def plan_decisions(review: ReviewTables, selection: Selection, category: str | N
         for planned in plan.decisions:
             planned.items = [i for i in planned.items if i not in decided]
         plan.decisions = [p for p in plan.decisions if p.items]
+        plan.left = [(i, why) for i, why in plan.left if i not in decided]
     return plan
 
 
@@ -112,23 +113,23 @@ def _plan_list(review: ReviewTables, plan: Plan, name: str, explicit: Decision |
             continue
         carrying = [m for m in found if m["category"] is not None]
         if not carrying:
-            plan.left.append(f"item {item_id}: its entries in {name} carry no category (give --category)")
+            plan.left.append((item_id, f"their entries in {name} carry no category (give --category)"))
             continue
         closest = min(m["distance"] for m in carrying)
         categories = sorted({(m["scheme"], m["category"]) for m in carrying if m["distance"] == closest})
         if len(categories) > 1:
             listed = ", ".join(f"{s}:{c}" for s, c in categories)
-            plan.left.append(f"item {item_id}: its closest entries in {name} disagree ({listed})")
+            plan.left.append((item_id, f"their closest entries in {name} disagree ({listed})"))
             continue
         entry_scheme, category = categories[0]
         if entry_scheme != scheme:
-            plan.left.append(f"item {item_id}: category {category} is of scheme {entry_scheme}, not {scheme} "
-                             f"(--scheme {entry_scheme} to decide in that scheme)")
+            plan.left.append((item_id, f"category {category} is of scheme {entry_scheme}, not {scheme} "
+                                       f"(--scheme {entry_scheme} to decide in that scheme)"))
             continue
         try:
             decision = Decision.checked(scheme, _allowed(review, scheme), category, ai_tags, industry_class)
         except DecisionError as exc:
-            plan.left.append(f"item {item_id}: {exc}")
+            plan.left.append((item_id, str(exc)))
             continue
         groups.setdefault((group, category), Planned([], scope, decision)).items.append(item_id)
     plan.decisions = list(groups.values())
