@@ -135,10 +135,10 @@ def test_vics_1_3_is_still_written(demo_case: Path, tmp_path: Path) -> None:
 # --- the VICS reader -------------------------------------------------------------------------------------
 
 
-def vics_file(tmp_path: Path, media: Any, part: str = "US", **document: Any) -> Path:
+def vics_file(tmp_path: Path, media: Any, part: str = "US", **case_fields: Any) -> Path:
     path = tmp_path / "list.json"
-    path.write_text(json.dumps({"@odata.context": CONTEXT.format(part), "value": [{"CaseNumber": "x", "Media": media}],
-                                **document}))
+    case = {"CaseNumber": "x", **case_fields, "Media": media}
+    path.write_text(json.dumps({"@odata.context": CONTEXT.format(part), "value": [case]}))
     return path
 
 
@@ -204,6 +204,8 @@ def test_vics_nesting_inside_one_media_is_a_problem_of_that_media(tmp_path: Path
     parsed = read_hash_list(vics_file(tmp_path, [{"MD5": MD5, "Comments": deep}, {"SHA1": SHA1}]))
     assert [e.sha1 for e in parsed.entries] == [SHA1]
     assert parsed.problems == ["case 1 media 1: media nested more than 32 levels deep"]
+    with pytest.raises(HashListError, match="case 1: its fields are nested more than 32 levels deep"):
+        read_hash_list(vics_file(tmp_path, [{"MD5": MD5}], CaseMetadata=deep), fmt="vics")
 
 
 def test_vics_huge_number_is_a_clear_refusal(tmp_path: Path) -> None:
