@@ -70,13 +70,14 @@ def test_vics_round_trips_through_hashlist_import(demo_case: Path, tmp_path: Pat
     rows = imported_entries(tmp_path, target)
     assert len(rows) == len(media) > 5
     for record, row in zip(media, rows, strict=True):
+        hashes = record | {h["HashName"]: h["HashValue"] for h in record.get("AlternativeHashes", [])}
         assert row["md5"] == record["MD5"] and row["sha1"] == record["SHA1"]
-        assert row["sha256"] == record["SHA256"] and row["pdq"] == record.get("PDQ")
+        assert row["sha256"] == hashes["SHA256"] and row["pdq"] == hashes.get("PDQ")
         assert row["category"] == str(record["Category"]) and row["category_scheme"] == "projectvic-us"
         extra = json.loads(row["extra"])
         case_fields = extra.pop("@case", None)
         assert extra == {k: v for k, v in record.items()
-                         if k not in ("MD5", "SHA1", "SHA256", "PDQ", "Category", "Series")}
+                         if k not in ("MD5", "SHA1", "SHA256", "PDQ", "AlternativeHashes", "Category", "Series")}
         assert row["series"] == record.get("Series")
         if fmt == "vics":
             assert case_fields == {k: v for k, v in document["value"][0].items() if k != "Media"}

@@ -3,6 +3,7 @@ element order of the CyberTipline reporting API schema. A person completes and s
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -15,6 +16,10 @@ from vigie.matching.hashlists import category_label
 
 INCIDENT_TYPE = "Child Pornography (possession, manufacture, and distribution)"
 TO_COMPLETE = "TO COMPLETE"
+# What XML 1.0 cannot hold (C0 controls but TAB, LF, CR; lone surrogates, as non-UTF-8 names decode to; U+FFFE,
+# U+FFFF), and in file names also what a parser would change or a reader would not see (TAB, LF, CR, DEL, C1).
+_NOT_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+_NOT_IN_A_NAME = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
 
 
 @dataclass(frozen=True)
@@ -24,10 +29,22 @@ class Reporter:
     email: str = TO_COMPLETE
 
 
+def _escape(char: str) -> str:
+    code = ord(char)
+    if 0xDC80 <= code <= 0xDCFF:  # a byte of a name that is not UTF-8 (surrogateescape)
+        return f"\\x{code - 0xDC00:02x}"
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def name_text(path: str) -> str:
+    """A file name or path as visible text: control characters and undecodable bytes as \\xNN escapes."""
+    return _NOT_IN_A_NAME.sub(lambda found: _escape(found[0]), path)
+
+
 def _add(parent: ET.Element, tag: str, text: str | None = None, **attributes: str) -> ET.Element:
     element = ET.SubElement(parent, tag, attributes)
     if text is not None:
-        element.text = text
+        element.text = _NOT_XML.sub(lambda found: _escape(found[0]), text)
     return element
 
 
@@ -59,8 +76,8 @@ def _file_details(number: int, export_item: ExportItem) -> ET.Element:
     details = ET.Element("fileDetails")
     _add(details, "reportId", "0")  # the id NCMEC returns for the submitted report
     _add(details, "fileId", f"pending-{number}")  # the id NCMEC returns for the uploaded file
-    _add(details, "originalFileName", PurePosixPath(item["path"].rsplit("!/", 1)[-1]).name)
-    _add(details, "locationOfFile", item["path"])
+    _add(details, "originalFileName", name_text(PurePosixPath(item["path"].rsplit("!/", 1)[-1]).name))
+    _add(details, "locationOfFile", name_text(item["path"]))
     if is_generative(export_item):
         _add(_add(details, "fileAnnotations"), "generativeAi")
     if decision.get("industry_class"):
@@ -70,7 +87,7 @@ def _file_details(number: int, export_item: ExportItem) -> ET.Element:
             _add(details, "originalFileHash", item[field], hashType=hash_type)
     label = category_label(decision["scheme"], decision["category"]) or "none"
     info = [f"Category ({decision['scheme']}): {label}", f"Reviewed by {decision['by']} at {decision['at']}"]
-    info += [f"Also found at: {path}" for path in export_item.paths if path != item["path"]]
+    info += [f"Also found at: {name_text(path)}" for path in export_item.paths if path != item["path"]]
     _add(details, "additionalInfo", "\n".join(info))
     return details
 

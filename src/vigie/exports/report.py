@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import csv
 import io
 import json
 from collections import Counter
@@ -13,6 +12,7 @@ from typing import Any, TextIO
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from vigie import __version__
+from vigie.exports.cells import write_csv_rows
 from vigie.matching.hashlists import category_label
 from vigie.store.review import QueueFilter, ReviewTables
 from vigie.store.sqlite import SqliteCaseStore, now_iso
@@ -105,9 +105,7 @@ def csv_rows(items: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
 
 
 def write_csv(store: SqliteCaseStore, out: TextIO) -> None:
-    writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS)
-    writer.writeheader()
-    writer.writerows(csv_rows(list(store.iter_report_items())))
+    write_csv_rows(out, CSV_COLUMNS, csv_rows(list(store.iter_report_items())))
 
 
 def write_html(store: SqliteCaseStore, out: TextIO, thumbnails: dict[int, bytes] | None = None) -> None:

@@ -11,7 +11,7 @@ from vigie.exports.case_report import find_pdf_browser, html_to_pdf, render_case
 from vigie.exports.cybertip import Reporter, cybertip_document
 from vigie.exports.selection import select_items
 from vigie.exports.tables import decisions_csv, hashlist_csv
-from vigie.exports.vics import vics_document
+from vigie.exports.vics import vics_case, vics_document
 from vigie.store.base import AuditEntry
 from vigie.store.sqlite import SqliteCaseStore
 
@@ -64,7 +64,7 @@ def run_export(
             raise ExportError("nothing to export: no reviewed item in the selection (categorise items first)")
         count = len(items)
         if fmt in ("vics", "vics-1.3"):
-            text = vics_document(case_name, items, "1.3" if fmt == "vics-1.3" else "2.0")
+            text = vics_document(vics_case(store), items, "1.3" if fmt == "vics-1.3" else "2.0")
         elif fmt == "csv":
             text = decisions_csv(items)
         elif fmt == "hashlist":

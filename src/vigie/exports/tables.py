@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-import csv
 import io
+from collections.abc import Iterator
+from typing import Any
 
+from vigie.exports.cells import write_csv_rows
 from vigie.exports.selection import ExportItem
 from vigie.matching.hashlists import category_label
 
@@ -15,13 +17,10 @@ DECISION_COLUMNS = [
 HASHLIST_COLUMNS = ["md5", "sha1", "sha256", "pdq", "pdq_quality", "category_scheme", "category", "label"]
 
 
-def decisions_csv(items: list[ExportItem]) -> str:
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=DECISION_COLUMNS)
-    writer.writeheader()
+def _decision_rows(items: list[ExportItem]) -> Iterator[dict[str, Any]]:
     for export_item in items:
         item, decision = export_item.item, export_item.decision
-        writer.writerow({
+        yield {
             **{k: item.get(k) for k in ("path", "sha256", "md5", "sha1", "pdq", "media_type", "size")},
             "category_scheme": decision["scheme"],
             "category": decision["category"],
@@ -34,22 +33,22 @@ def decisions_csv(items: list[ExportItem]) -> str:
             "decided_at": decision["at"],
             "notes": " | ".join(n["text"] for n in export_item.notes),
             "also_found_at": ";".join(p for p in export_item.paths if p != item["path"]),
-        })
+        }
+
+
+def decisions_csv(items: list[ExportItem]) -> str:
+    out = io.StringIO()
+    write_csv_rows(out, DECISION_COLUMNS, _decision_rows(items))
     return out.getvalue()
 
 
 def hashlist_csv(items: list[ExportItem]) -> str:
     """Pertinent reviewed items only: a list to share is a list of what must be found and removed."""
     out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=HASHLIST_COLUMNS)
-    writer.writeheader()
-    for export_item in items:
-        if not export_item.pertinent:
-            continue
-        item, decision = export_item.item, export_item.decision
-        writer.writerow({
-            "md5": item["md5"], "sha1": item["sha1"], "sha256": item["sha256"], "pdq": item["pdq"],
-            "pdq_quality": item["pdq_quality"], "category_scheme": decision["scheme"],
-            "category": decision["category"], "label": ";".join(decision["ai_tags"]) or None,
-        })
+    write_csv_rows(out, HASHLIST_COLUMNS, (
+        {"md5": e.item["md5"], "sha1": e.item["sha1"], "sha256": e.item["sha256"], "pdq": e.item["pdq"],
+         "pdq_quality": e.item["pdq_quality"], "category_scheme": e.decision["scheme"],
+         "category": e.decision["category"], "label": ";".join(e.decision["ai_tags"]) or None}
+        for e in items if e.pertinent
+    ))
     return out.getvalue()

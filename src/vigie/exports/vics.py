@@ -1,31 +1,143 @@
 """Project VIC VICS JSON: 2.0 (a case holding media) and 1.3 (a flat media list). What is written here,
-`vigie hashlist import` reads back: the hashes and category into their columns, everything else as extras."""
+`vigie hashlist import` reads back: the hashes and category into their columns, everything else as extras.
+
+VICS 2.0 declares only what the Project VIC 2.0 data model (OData CSDL, namespace CEModel) declares: hashes
+it has no property for go to AlternativeHashes, Vigie's own fields to MediaMetadata and CaseMetadata."""
 
 from __future__ import annotations
 
 import json
+import uuid
+from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Any
 
 from vigie import __version__
-from vigie.categories import AI_TAGS
+from vigie.categories import AI_TAGS, case_scheme
 from vigie.exports.selection import ExportItem
+from vigie.matching.hashlists import (
+    UK_CAID_VICS_NUMBERS,
+    VICS_CONTEXT_SCHEMES,
+    VIGIE_CATEGORY,
+    VIGIE_CATEGORY_SCHEME,
+    VIGIE_PDQ_QUALITY,
+)
+from vigie.store.sqlite import SqliteCaseStore
 
-VICS_2_CONTEXT = "http://github.com/VICSDATAMODEL/ProjectVic/DataModels/2.0.xml/CUSTOM/$metadata#Cases"
+VICS_2_CONTEXT = "http://github.com/VICSDATAMODEL/ProjectVic/DataModels/2.0.xml/{part}/$metadata#Cases"
 VICS_1_3_METADATA = "http://github.com/ICMEC/ProjectVic/DataModels/1.3.xml#Media"
+CASE_ID_META = "vics_case_id"
+_CONTEXT_PARTS = {scheme: part for part, scheme in VICS_CONTEXT_SCHEMES.items()}
 _TAG_LABELS = {t.code: t.label for t in AI_TAGS}
 
 
-def _category(decision: dict[str, Any]) -> int | str | None:
+@dataclass(frozen=True)
+class VicsCase:
+    number: str  # CaseNumber: the case folder's name
+    case_id: str  # CaseID: a GUID made at the first export and kept in the case
+    scheme: str  # the scheme the case is reviewed under; it names the context (US, UK or CUSTOM)
+    custom_categories: list[str] | None = None
+
+
+def vics_case(store: SqliteCaseStore) -> VicsCase:
+    case_id = store.get_meta(CASE_ID_META)
+    if case_id is None:
+        case_id = str(uuid.uuid4())
+        store.set_meta(CASE_ID_META, case_id)
+    scheme, categories = case_scheme(store)
+    return VicsCase(store.case_dir.resolve().name, case_id, scheme,
+                    [c.code for c in categories] if scheme == "custom" else None)
+
+
+def _file_name(path: str) -> str:
+    return PurePosixPath(path.rsplit("!/", 1)[-1]).name
+
+
+def _category_number(decision: dict[str, Any], scheme: str) -> int | None:
+    """The decision as the number the context's scheme gives it; None where the number cannot say it."""
     code = decision["category"]
-    if code is not None and decision["scheme"] == "projectvic-us":
-        return int(code)
-    return code
+    if code is None or decision["scheme"] != scheme:
+        return None
+    if scheme == "projectvic-us":
+        return int(code) if code.isdigit() else None
+    if scheme == "uk-caid":
+        return UK_CAID_VICS_NUMBERS.get(code)
+    return None
 
 
-def media_record(number: int, export_item: ExportItem) -> dict[str, Any]:
+def _properties(key: dict[str, str], values: dict[str, Any]) -> list[dict[str, Any]]:
+    """MediaMetadata / CaseMetadata rows: the parent's key, then PropertyName and PropertyValue (a string)."""
+    return [key | {"PropertyName": name, "PropertyValue": str(value)} for name, value in values.items()
+            if value is not None]
+
+
+def media_record_2_0(number: int, export_item: ExportItem, scheme: str) -> dict[str, Any]:
     item, decision = export_item.item, export_item.decision
-    media: dict[str, Any] = {"MediaID": number, "Category": _category(decision)}
+    md5 = item["md5"]
+    media: dict[str, Any] = {"MediaID": number}
+    category = _category_number(decision, scheme)
+    if category is not None:
+        media["Category"] = category
+    media["MD5"] = md5
+    if item.get("sha1"):
+        media["SHA1"] = item["sha1"]
+    series = sorted({m["series"] for m in item["matches"] if m.get("series")})
+    if series:
+        media["Series"] = series[0]
+    if decision["ai_tags"]:
+        media["Tags"] = "; ".join(_TAG_LABELS.get(tag, tag) for tag in decision["ai_tags"])
+    if export_item.notes:
+        media["Comments"] = "\n".join(f"{n['author']} {n['at']}: {n['text']}" for n in export_item.notes)
+    media["DateUpdated"] = decision["at"]
+    media["MediaSize"] = item["size"]
+    media["IsPrecategorized"] = bool(item["matches"])
+    if item["matches"]:
+        media["PrecategorizationSource"] = ", ".join(sorted({m["list"] for m in item["matches"]}))
+    if item.get("media_type"):
+        media["MimeType"] = item["media_type"]
+    media["AlternativeHashes"] = [{"MD5": md5, "HashName": name, "HashValue": item[field]}
+                                  for name, field in (("SHA256", "sha256"), ("PDQ", "pdq")) if item.get(field)]
+    media["MediaFiles"] = [{"MD5": md5, "FileName": _file_name(path), "FilePath": path}
+                           for path in export_item.paths]
+    unsaid = category is None and decision["category"] is not None
+    media["MediaMetadata"] = _properties({"MD5": md5}, {
+        VIGIE_CATEGORY: decision["category"] if unsaid else None,
+        VIGIE_CATEGORY_SCHEME: decision["scheme"] if unsaid else None,
+        "Vigie.CategorisedBy": decision["by"],
+        "Vigie.IndustryClassification": decision.get("industry_class"),
+        "Vigie.AiVerdict": (item.get("ai") or {}).get("verdict"),
+        VIGIE_PDQ_QUALITY: item.get("pdq_quality") if item.get("pdq") else None,
+    })
+    return media
+
+
+def vics_2_0(case: VicsCase, items: list[ExportItem]) -> dict[str, Any]:
+    exportable = [e for e in items if e.item.get("md5")]  # MD5 is the key of a Media
+    left_out = [e.item["path"] for e in items if not e.item.get("md5")]
+    return {
+        "@odata.context": VICS_2_CONTEXT.format(part=_CONTEXT_PARTS.get(case.scheme, "CUSTOM")),
+        "value": [{
+            "CaseID": case.case_id,
+            "CaseNumber": case.number,
+            "SourceApplicationName": "Vigie",
+            "SourceApplicationVersion": __version__,
+            "CaseMetadata": _properties({"CaseID": case.case_id}, {
+                "Vigie.CategoryScheme": case.scheme,
+                "Vigie.CustomCategories": json.dumps(case.custom_categories) if case.custom_categories else None,
+                "Vigie.LeftOutWithoutMD5": "\n".join(left_out) if left_out else None,
+            }),
+            "Media": [media_record_2_0(n, e, case.scheme) for n, e in enumerate(exportable, start=1)],
+        }],
+    }
+
+
+def media_record_1_3(number: int, export_item: ExportItem) -> dict[str, Any]:
+    item, decision = export_item.item, export_item.decision
+    code = decision["category"]
+    media: dict[str, Any] = {
+        "MediaID": number,
+        "Category": int(code) if code is not None and decision["scheme"] == "projectvic-us" else code,
+    }
     if decision["scheme"] != "projectvic-us":
         media["CategoryScheme"] = decision["scheme"]
     for key, field in (("MD5", "md5"), ("SHA1", "sha1"), ("SHA256", "sha256"), ("PDQ", "pdq")):
@@ -40,28 +152,18 @@ def media_record(number: int, export_item: ExportItem) -> dict[str, Any]:
         media["Tags"] = [_TAG_LABELS.get(tag, tag) for tag in decision["ai_tags"]]
     if export_item.notes:
         media["Comments"] = "\n".join(f"{n['author']} {n['at']}: {n['text']}" for n in export_item.notes)
-    media["MediaFiles"] = [
-        {"FileName": PurePosixPath(path.rsplit("!/", 1)[-1]).name, "FilePath": path} for path in export_item.paths
-    ]
+    media["MediaFiles"] = [{"FileName": _file_name(path), "FilePath": path} for path in export_item.paths]
     media["CategorisedBy"] = decision["by"]
     media["CategorisedAt"] = decision["at"]
     return media
 
 
-def vics_document(case_name: str, items: list[ExportItem], version: str = "2.0") -> str:
-    media = [media_record(n, e) for n, e in enumerate(items, start=1)]
+def vics_document(case: VicsCase, items: list[ExportItem], version: str = "2.0") -> str:
     if version == "1.3":
-        document: dict[str, Any] = {"odata.metadata": VICS_1_3_METADATA, "value": media}
+        document: dict[str, Any] = {"odata.metadata": VICS_1_3_METADATA,
+                                    "value": [media_record_1_3(n, e) for n, e in enumerate(items, start=1)]}
     elif version == "2.0":
-        document = {
-            "@odata.context": VICS_2_CONTEXT,
-            "value": [{
-                "CaseNumber": case_name,
-                "SourceApplicationName": "Vigie",
-                "SourceApplicationVersion": __version__,
-                "Media": media,
-            }],
-        }
+        document = vics_2_0(case, items)
     else:
         raise ValueError(f"unknown VICS version {version!r} (2.0 or 1.3)")
     return json.dumps(document, indent=1, ensure_ascii=False) + "\n"

@@ -23,7 +23,6 @@ from typing import Any
 
 from vigie.matching.signal_types import (
     MD5,
-    PDQ,
     SHA1,
     SHA256,
     SIGNALS,
@@ -495,81 +494,222 @@ def _read_nsrl_sqlite(path: Path) -> ParsedList:
 
 # --- Project VIC VICS ---------------------------------------------------------------------------
 
+# Fields read into the entry's columns; every other field of a media is kept in `extra`.
 _VICS_MODELLED = {"MD5", "SHA1", "SHA256", "PDQ", "PhotoDNA", "Category", "CategoryScheme", "Series",
                   "VictimIdentified"}
+_VICS_HASHES = {"MD5": "md5", "SHA1": "sha1", "SHA256": "sha256", "PDQ": "pdq", "PHOTODNA": "photodna"}
+_VICS_ALTERNATIVES = ("AlternativeHashes", "Hashes")
+# The scheme part of a VICS context: http://github.com/VICSDATAMODEL/ProjectVic/DataModels/2.0.xml/UK/$metadata
+VICS_CONTEXT_SCHEMES = {"US": "projectvic-us", "UK": "uk-caid"}
+_VICS_CONTEXT_SCHEME = re.compile(r"/(US|UK)(?=[/#$]|$)", re.IGNORECASE)
+# Project VIC numbers the UK categories.
+UK_CAID_VICS_NUMBERS = {"A": 1, "B": 2, "C": 3}
+# Vigie's own MediaMetadata properties (exports/vics.py): a category the number cannot carry, PDQ quality.
+VIGIE_CATEGORY, VIGIE_CATEGORY_SCHEME, VIGIE_PDQ_QUALITY = "Vigie.Category", "Vigie.CategoryScheme", "Vigie.PdqQuality"
+# A media is a few levels deep; deeper is hostile, and would be stored as such.
+VICS_MAX_DEPTH = 32
 
 
-def _media_entries(text: str) -> tuple[str, Iterator[tuple[str, dict[str, Any], dict[str, Any]]]]:
+@dataclass(frozen=True)
+class _Unreadable:
+    reason: str
+
+
+def _json_kind(value: Any) -> str:
+    if isinstance(value, bool):
+        return "a boolean"
+    kinds = {dict: "an object", list: "an array", str: "a string", int: "a number", float: "a number"}
+    return next((kind for cls, kind in kinds.items() if isinstance(value, cls)), "null")
+
+
+def _deeper_than(value: Any, limit: int) -> bool:
+    pending = [(value, 1)]  # no recursion: the depth is what is being checked
+    while pending:
+        node, depth = pending.pop()
+        children = node.values() if isinstance(node, dict) else node if isinstance(node, list) else None
+        if children is None:
+            continue
+        if depth > limit:
+            return True
+        pending.extend((child, depth + 1) for child in children)
+    return False
+
+
+def vics_context_scheme(context: str) -> str | None:
+    found = _VICS_CONTEXT_SCHEME.search(context)
+    return VICS_CONTEXT_SCHEMES[found[1].upper()] if found else None
+
+
+def _media_entries(text: str) -> tuple[str, str | None, Iterator[tuple[str, dict[str, Any], Any]]]:
+    """(VICS version, scheme named by the context, (where, case fields, media or _Unreadable) per media)."""
     try:
         document = json.loads(text)
+    except RecursionError as exc:
+        raise HashListError("the JSON is nested too deeply to be a VICS file") from exc
     except json.JSONDecodeError as exc:
         raise HashListError(f"not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}") from exc
+    except ValueError as exc:  # e.g. an integer longer than Python converts
+        raise HashListError(f"not valid JSON: {exc}") from exc
     if not isinstance(document, dict):
         raise HashListError("a VICS file is a JSON object with 'value'")
-    context = str(document.get("@odata.context") or document.get("odata.metadata") or "")
+    context = document.get("@odata.context", document.get("odata.metadata")) or ""
+    if not isinstance(context, str):
+        raise HashListError(f"the @odata.context is {_json_kind(context)}, not a URL")
     values = document.get("value")
     if not isinstance(values, list):
         raise HashListError("no 'value' array: not a Project VIC VICS file")
+    scheme = vics_context_scheme(context)
     if "#Cases" in context or (values and isinstance(values[0], dict) and "Media" in values[0]):
-        def cases() -> Iterator[tuple[str, dict[str, Any], dict[str, Any]]]:
+        def cases() -> Iterator[tuple[str, dict[str, Any], Any]]:
             for c, case in enumerate(values, start=1):
-                if not isinstance(case, dict) or not isinstance(case.get("Media", []), list):
-                    yield f"case {c}", {}, {"__bad__": "case is not an object with a 'Media' array"}
+                if not isinstance(case, dict):
+                    yield f"case {c}", {}, _Unreadable(f"the case is {_json_kind(case)}, not an object")
+                    continue
+                media_list = case.get("Media", [])
+                if not isinstance(media_list, list):
+                    yield f"case {c}", {}, _Unreadable(f"its 'Media' is {_json_kind(media_list)}, not an array")
                     continue
                 case_fields = {k: v for k, v in case.items() if k != "Media"}
-                for m, media in enumerate(case.get("Media", []), start=1):
+                if _deeper_than(case_fields, VICS_MAX_DEPTH):
+                    raise HashListError(f"case {c}: its fields are nested more than {VICS_MAX_DEPTH} levels deep")
+                for m, media in enumerate(media_list, start=1):
                     yield f"case {c} media {m}", case_fields, media
-        return "vics-2.0", cases()
+        return "vics-2.0", scheme, cases()
     if "#Media" in context or "odata.metadata" in document:
-        return "vics-1.3", ((f"media {m}", {}, media) for m, media in enumerate(values, start=1))
+        return "vics-1.3", scheme, ((f"media {m}", {}, media) for m, media in enumerate(values, start=1))
     raise HashListError(f"unknown VICS context {context!r} (expected ...#Media for 1.3 or ...#Cases for 2.0)")
 
 
-def _vics_hash(media: dict[str, Any], key: str) -> Any:
-    if media.get(key):
-        return media[key]
-    for alternative in media.get("AlternativeHashes") or media.get("Hashes") or []:
-        if isinstance(alternative, dict) and str(alternative.get("HashName", "")).upper() == key.upper():
-            return alternative.get("HashValue")
-    return None
+def _vics_hash(media: dict[str, Any]) -> tuple[dict[str, str], dict[str, list[Any]], list[str]]:
+    """The hashes of a media, its own fields first, then those its AlternativeHashes name:
+    (entry field -> value, the alternative hashes not read into a field, problems)."""
+    found: dict[str, str] = {}
+    problems: list[str] = []
+    for key, column in _VICS_HASHES.items():
+        value = media.get("PhotoDNA" if column == "photodna" else key)
+        if value is None or value == "":
+            continue
+        if isinstance(value, str):
+            found[column] = value
+        else:
+            problems.append(f"{key} is {_json_kind(value)}, not a string")
+    kept: dict[str, list[Any]] = {}
+    for key in _VICS_ALTERNATIVES:
+        alternatives = media.get(key)
+        if alternatives is None:
+            continue
+        if not isinstance(alternatives, list):
+            problems.append(f"{key} is {_json_kind(alternatives)}, not an array")
+            continue
+        kept[key] = []
+        for alternative in alternatives:
+            name = alternative.get("HashName") if isinstance(alternative, dict) else None
+            known = _VICS_HASHES.get(name.upper().replace("-", "").replace("_", "")) if isinstance(name, str) else None
+            if known is None or known in found:
+                kept[key].append(alternative)  # a hash Vigie does not match on, or a second value: kept as given
+                continue
+            value = alternative.get("HashValue")
+            if isinstance(value, str) and value:
+                found[known] = value
+            else:
+                problems.append(f"{key} {name}: the HashValue is {_json_kind(value)}, not a string of its digits")
+    return found, kept, problems
+
+
+def _vics_category(value: Any, scheme: str) -> str | None:
+    """A VICS Category as the scheme's code (numbers for Project VIC US and UK); ValueError if it is no value."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise ValueError(f"Category is {_json_kind(value)}, not a number")
+    code = _norm_category(value)
+    if scheme == "uk-caid":
+        by_number = {str(n): letter for letter, n in UK_CAID_VICS_NUMBERS.items()}
+        return by_number.get(code or "", code)
+    return code
+
+
+def _fits_scheme(code: str, scheme: str) -> bool:
+    return {"projectvic-us": code in PROJECT_VIC_US, "uk-caid": code in UK_CAID}.get(scheme, True)
+
+
+def _vigie_metadata(media: dict[str, Any]) -> dict[str, str]:
+    """Vigie's own MediaMetadata properties (string values only; the metadata itself stays in `extra`)."""
+    metadata = media.get("MediaMetadata")
+    if not isinstance(metadata, list):
+        return {}
+    return {p["PropertyName"]: p["PropertyValue"] for p in metadata
+            if isinstance(p, dict) and str(p.get("PropertyName", "")).startswith("Vigie.")
+            and isinstance(p.get("PropertyValue"), str)}
 
 
 def _read_vics(text: str, scheme: str | None) -> ParsedList:
-    version, media_items = _media_entries(text)
+    version, context_scheme, media_items = _media_entries(text)
     parsed = ParsedList(format=version, entries=[])
+    misfits: dict[str, set[str]] = {}
+    wrong_types: list[str] = []
     for where, case_fields, media in media_items:
-        if not isinstance(media, dict) or "__bad__" in media:
-            parsed.problem(where, media.get("__bad__", "media is not an object") if isinstance(media, dict)
-                           else "media is not an object")
+        if not isinstance(media, dict):
+            parsed.problem(where, media.reason if isinstance(media, _Unreadable) else
+                           f"media is {_json_kind(media)}, not an object")
             continue
+        if _deeper_than(media, VICS_MAX_DEPTH):
+            parsed.problem(where, f"media nested more than {VICS_MAX_DEPTH} levels deep")
+            continue
+        hashes, alternatives, bad = _vics_hash(media)
         entry = ListEntry()
-        bad = []
-        for signal in (MD5, SHA1, SHA256, PDQ):
-            value = _vics_hash(media, signal.name.upper())
-            if value in (None, ""):
-                continue
+        for column, value in hashes.items():
             try:
-                setattr(entry, signal.name, signal.validate(str(value)))
+                setattr(entry, column, value if column == "photodna" else SIGNALS[column].validate(value))
             except InvalidHash as exc:
                 bad.append(str(exc))
         if bad:
             for message in bad:
                 parsed.problem(where, message)
             continue
-        entry.photodna = media.get("PhotoDNA") or None
         if not (entry.md5 or entry.sha1 or entry.sha256 or entry.pdq or entry.photodna):
             parsed.problem(where, "media has no MD5, SHA1, SHA256, PDQ or PhotoDNA value")
             continue
-        entry.category = _norm_category(media.get("Category"))
-        # VICS categories are Project VIC's unless the file names another scheme (Vigie writes CategoryScheme)
-        entry.category_scheme = category_scheme(entry.category, scheme or media.get("CategoryScheme")
-                                                or "projectvic-us")
-        entry.series = media.get("Series") or None
-        entry.victim_identified = _parse_bool(media.get("VictimIdentified"))
-        entry.extra = {k: v for k, v in media.items() if k not in _VICS_MODELLED}
+        entry.extra = {k: v for k, v in media.items() if k not in _VICS_MODELLED and k not in alternatives}
+        entry.extra |= {k: v for k, v in alternatives.items() if v}
+        vigie = _vigie_metadata(media)
+        declared = next((s for s in (scheme, vigie.get(VIGIE_CATEGORY_SCHEME), media.get("CategoryScheme"),
+                                     context_scheme) if s in SCHEMES), "projectvic-us")
+        if media.get("CategoryScheme") not in (None, *SCHEMES):
+            entry.extra["CategoryScheme"] = media["CategoryScheme"]
+        try:
+            entry.category = _vics_category(vigie.get(VIGIE_CATEGORY, media.get("Category")), declared)
+        except ValueError as exc:
+            wrong_types.append(f"{where}: {exc}")
+            entry.extra["Category"] = media["Category"]
+        if entry.category is not None and not _fits_scheme(entry.category, declared):
+            misfits.setdefault(declared, set()).add(entry.category)
+        entry.category_scheme = category_scheme(entry.category, declared)
+        series, victim = media.get("Series"), media.get("VictimIdentified")
+        if isinstance(series, str | int) and not isinstance(series, bool):
+            entry.series = str(series) or None
+        elif series is not None:
+            wrong_types.append(f"{where}: Series is {_json_kind(series)}, not a name")
+            entry.extra["Series"] = series
+        if isinstance(victim, bool | int | str):
+            entry.victim_identified = _parse_bool(victim)
+        elif victim is not None:
+            wrong_types.append(f"{where}: VictimIdentified is {_json_kind(victim)}, not true or false")
+            entry.extra["VictimIdentified"] = victim
+        quality = vigie.get(VIGIE_PDQ_QUALITY, "")
+        if entry.pdq and quality.isdigit() and int(quality) <= 100:
+            entry.pdq_quality = int(quality)
         if case_fields:
             entry.extra["@case"] = case_fields
         parsed.entries.append(entry)
+    for declared_scheme, codes in misfits.items():
+        listed = ", ".join(sorted(codes)[:10]) + (", …" if len(codes) > 10 else "")
+        parsed.notes.append(f"categories that are not {declared_scheme} categories ({listed}) were kept as given; "
+                            f"is the list of another scheme (--scheme)?")
+    if wrong_types:
+        more = f" (and {len(wrong_types) - 5} more)" if len(wrong_types) > 5 else ""
+        parsed.notes.append(f"{len(wrong_types)} field(s) of the wrong type, imported with their media's hashes and "
+                            f"kept as given in the entry's extra fields: {'; '.join(wrong_types[:5])}{more}")
     return parsed
 
 

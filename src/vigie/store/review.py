@@ -8,6 +8,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from vigie.categories import AI_TAG_CODES, INDUSTRY_CLASSES
 from vigie.sources.base import join_path
 from vigie.store.base import AuditEntry, SourceRow
 from vigie.store.sqlite import SqliteCaseStore, _chunks
@@ -31,12 +32,30 @@ class QueueFilter:
     priority: str | None = None
 
 
+class DecisionError(ValueError):
+    """A decision outside the scheme's categories or the tag vocabulary; the message says what is allowed."""
+
+
 @dataclass
 class Decision:
     category_scheme: str
     category: str | None
     ai_tags: list[str] = field(default_factory=list)
     industry_class: str | None = None
+
+    @classmethod
+    def checked(cls, scheme: str, allowed: Sequence[str], category: Any, ai_tags: Any = (),
+                industry_class: Any = None) -> Decision:
+        """The one check of a decision, for the console and for `vigie review decide`."""
+        if category is not None and category not in allowed:
+            raise DecisionError(f"category {str(category)[:40]!r} is not one of {', '.join(allowed)} (scheme {scheme})")
+        if not isinstance(ai_tags, list | tuple) or any(t not in AI_TAG_CODES for t in ai_tags):
+            raise DecisionError(f"ai_tags is a list of {', '.join(AI_TAG_CODES)}")
+        if industry_class is not None and industry_class not in INDUSTRY_CLASSES:
+            raise DecisionError(f"industry_class is one of {', '.join(INDUSTRY_CLASSES)} or null")
+        if category is None and not ai_tags:
+            raise DecisionError("give a category or at least one AI tag")
+        return cls(scheme, category, sorted(set(ai_tags), key=AI_TAG_CODES.index), industry_class)
 
 
 class ReviewTables:
@@ -210,6 +229,19 @@ class ReviewTables:
         if row[0] is None:
             return [item_id]
         return [r[0] for r in self.db.execute("SELECT id FROM items WHERE stack_id = ? ORDER BY id", (row[0],))]
+
+    def stack_members(self, stack_id: int) -> list[int]:
+        return [r[0] for r in self.db.execute("SELECT id FROM items WHERE stack_id = ? ORDER BY id", (stack_id,))]
+
+    def list_matches(self, list_name: str) -> list[dict[str, Any]]:
+        """Every match of a hash list: the item, its stack, the entry's category and the match distance."""
+        rows = self.db.execute(
+            """SELECT m.item_id, i.stack_id, e.category_scheme, e.category, m.distance FROM matches m
+               JOIN items i ON i.id = m.item_id JOIN list_entries e ON e.id = m.entry_id
+               JOIN hash_lists l ON l.id = e.list_id WHERE l.name = ? ORDER BY m.item_id, m.distance""",
+            (list_name,),
+        )
+        return [{"item": r[0], "stack": r[1], "scheme": r[2], "category": r[3], "distance": r[4]} for r in rows]
 
     def location(self, item_id: int) -> tuple[str, str, str | None] | None:
         """(source root, relpath, media type) of an item, to read it again."""

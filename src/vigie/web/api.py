@@ -10,7 +10,7 @@ from typing import Any, NoReturn
 
 from flask import Blueprint, Response, abort, g, jsonify, request
 
-from vigie.categories import AI_TAG_CODES, AI_TAGS, INDUSTRY_CLASSES, SCHEME_NAMES, case_scheme, set_case_scheme
+from vigie.categories import AI_TAGS, INDUSTRY_CLASSES, SCHEME_NAMES, case_scheme, set_case_scheme
 from vigie.exports.cybertip import Reporter
 from vigie.exports.run import EXPORT_FORMATS, ExportError, run_export
 from vigie.store.accounts import ROLES, AccountError, new_password
@@ -187,18 +187,11 @@ def decide() -> Any:
     if not targets:
         abort(404)
     scheme, categories = case_scheme(g.store)
-    category = body.get("category")
-    if category is not None and category not in {c.code for c in categories}:
-        _fail(f"category must be one of {', '.join(c.code for c in categories)} (scheme {scheme}) or null")
-    tags = body.get("ai_tags", [])
-    if not isinstance(tags, list) or any(t not in AI_TAG_CODES for t in tags):
-        _fail(f"ai_tags is a list of {', '.join(AI_TAG_CODES)}")
-    industry = body.get("industry_class")
-    if industry is not None and industry not in INDUSTRY_CLASSES:
-        _fail(f"industry_class is one of {', '.join(INDUSTRY_CLASSES)} or null")
-    if category is None and not tags:
-        _fail("give a category or at least one AI tag")
-    decision = Decision(scheme, category, sorted(set(tags), key=AI_TAG_CODES.index), industry)
+    try:
+        decision = Decision.checked(scheme, [c.code for c in categories], body.get("category"),
+                                    body.get("ai_tags", []), body.get("industry_class"))
+    except ValueError as exc:  # DecisionError
+        _fail(str(exc))
     entry = review.decide(g.session.user.username, targets, decision, scope)
     return jsonify(items=targets, audit_seq=entry.seq, progress=review.progress())
 

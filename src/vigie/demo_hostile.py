@@ -1,0 +1,183 @@
+"""A benign hostile seizure: known pictures hidden where real seizures and evasions put them.
+
+Each known picture is drawn (no photograph of anyone) and sits in a place that once made Vigie miss it:
+a name that is not UTF-8, the second of two archive members with one name, a member named `x!/...`, a
+folder `X!` beside a file `X`, a zip with a mis-encoded member name, a PNG whose text chunk inflates past
+the decoder's limit, page 2 of a TIFF, and an image carrying 8 MiB of XMP bait. A link that leaves the
+evidence points at a known picture outside it: that one must never be read. The hash lists are written as
+partners write them: Meta's bare 64-hex PDQ lines (with an all-zero entry), python-threatexchange's
+`pdq <hex>` lines, NSRL's `NSRLFile.txt`, and a CSV whose `hash` column holds SHA-256 values.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import os
+import shutil
+import struct
+import tarfile
+import warnings
+import zipfile
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from PIL import Image
+
+from vigie.demo import draw_picture
+from vigie.signals.pdq import pdq_from_image
+
+XMP_BAIT_BYTES = 8 * 1024 * 1024
+
+
+@dataclass
+class HostileLayout:
+    root: Path
+    evidence: Path
+    case: Path
+    lists: list[Path]
+    # where each known picture hides (evidence-relative description) -> its SHA-256
+    hidden: dict[str, str] = field(default_factory=dict)
+    outside: Path | None = None  # a known picture outside the evidence, reachable only through links
+
+
+def _jpeg(image: Image.Image, quality: int = 90) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", quality=quality)
+    return buffer.getvalue()
+
+
+def _png_with_text_bomb(image: Image.Image) -> bytes:
+    """A valid PNG plus a zTXt chunk of about 2 KB that inflates to 2 MiB, past Pillow's text limit."""
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG")
+    data = buffer.getvalue()
+    body = b"Comment\x00\x00" + zlib.compress(b"\x00" * (2 * 1024 * 1024), 9)
+    chunk = struct.pack(">I", len(body)) + b"zTXt" + body + struct.pack(">I", zlib.crc32(b"zTXt" + body))
+    end_of_ihdr = 8 + 8 + 13 + 4
+    return data[:end_of_ihdr] + chunk + data[end_of_ihdr:]
+
+
+def _tiff_pages(pages: list[Image.Image]) -> bytes:
+    buffer = io.BytesIO()
+    pages[0].save(buffer, "TIFF", save_all=True, append_images=pages[1:], compression="tiff_deflate")
+    return buffer.getvalue()
+
+
+def _zip_with_misencoded_name(members: list[tuple[bytes, bytes]]) -> bytes:
+    """A zip whose members carry the UTF-8 flag (bit 11) whatever their names' bytes are."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for index, (raw_name, content) in enumerate(members):
+            archive.writestr(f"{index:0{len(raw_name)}d}", content)
+        central = archive.start_dir
+    data = bytearray(buffer.getvalue())
+    with zipfile.ZipFile(io.BytesIO(bytes(data))) as archive:
+        local_headers = [info.header_offset for info in archive.infolist()]
+    for (raw_name, _), local in zip(members, local_headers, strict=True):
+        data[local + 6 : local + 8] = struct.pack("<H", struct.unpack_from("<H", data, local + 6)[0] | 0x800)
+        data[local + 30 : local + 30 + len(raw_name)] = raw_name
+        name_length, extra, comment = struct.unpack_from("<HHH", data, central + 28)
+        data[central + 8 : central + 10] = struct.pack("<H", struct.unpack_from("<H", data, central + 8)[0] | 0x800)
+        data[central + 46 : central + 46 + name_length] = raw_name
+        central += 46 + name_length + extra + comment
+    return bytes(data)
+
+
+def build_hostile_seizure(directory: Path) -> HostileLayout:
+    root = directory.resolve()
+    evidence = root / "evidence" / "seized-laptop"
+    if (root / "evidence").exists():
+        shutil.rmtree(root / "evidence")
+    for folder in ("Camera", "archives", "Download", "Scans", "archives/pics.zip!"):
+        (evidence / folder).mkdir(parents=True, exist_ok=True)
+    known = {seed: draw_picture(seed, (640, 480)) for seed in range(201, 211)}
+    fresh = {seed: draw_picture(seed, (640, 480)) for seed in range(301, 306)}
+    layout = HostileLayout(root, evidence, root / "case", [])
+
+    def hide(where: str, data: bytes) -> bytes:
+        layout.hidden[where] = hashlib.sha256(data).hexdigest()
+        return data
+
+    # A name that is not UTF-8 (Latin-1 é), as FAT and old Windows media hold them.
+    latin1_name = os.fsencode(str(evidence / "Camera")) + b"/latin1-\xe9.jpg"
+    with open(latin1_name, "wb") as raw:
+        raw.write(hide("Camera/latin1-\\xe9.jpg", _jpeg(known[201])))
+
+    # Two members with one name: the second holds the listed picture.
+    with zipfile.ZipFile(evidence / "archives/dup-names.zip", "w") as archive:
+        archive.writestr("DCIM/IMG.jpg", _jpeg(fresh[301]))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # zipfile warns about the duplicate name
+            archive.writestr("DCIM/IMG.jpg", hide("archives/dup-names.zip, second DCIM/IMG.jpg", _jpeg(known[202])))
+
+    # A member whose name contains the archive separator.
+    with zipfile.ZipFile(evidence / "archives/bang.zip", "w") as archive:
+        archive.writestr("x!/y.jpg", hide("archives/bang.zip member x!/y.jpg", _jpeg(known[203])))
+
+    # A folder `pics.zip!` beside a zip `pics.zip`: both hold an `a.jpg`.
+    (evidence / "archives/pics.zip!/a.jpg").write_bytes(hide("archives/pics.zip!/a.jpg (folder)", _jpeg(known[204])))
+    with zipfile.ZipFile(evidence / "archives/pics.zip", "w") as archive:
+        archive.writestr("a.jpg", _jpeg(fresh[302]))
+
+    # A zip whose member name is flagged UTF-8 but is Latin-1.
+    (evidence / "archives/misencoded.zip").write_bytes(_zip_with_misencoded_name([
+        (b"caf\xe9-000000.jpg", _jpeg(fresh[303])),
+        (b"ok-00000000.jpg", hide("archives/misencoded.zip member ok-00000000.jpg", _jpeg(known[205]))),
+    ]))
+
+    # A tar member whose name is not UTF-8.
+    tar_path = evidence / "archives/latin1.tar"
+    with tarfile.open(tar_path, "w", format=tarfile.GNU_FORMAT, encoding="utf-8", errors="surrogateescape") as tar:
+        data = hide("archives/latin1.tar member fot\\xf3.jpg", _jpeg(known[206]))
+        info = tarfile.TarInfo(os.fsdecode(b"fot\xf3.jpg"))
+        info.size = len(data)
+        tar.addfile(info, io.BytesIO(data))
+
+    # A PNG whose zTXt chunk inflates past the decoder's text limit (browsers show it fine).
+    (evidence / "Download/chunky.png").write_bytes(hide("Download/chunky.png", _png_with_text_bomb(known[207])))
+
+    # A listed picture on page 2 of a scanned document.
+    pages = [fresh[304], known[208], fresh[305]]
+    (evidence / "Scans/document.tif").write_bytes(_tiff_pages(pages))
+    layout.hidden["Scans/document.tif page 2"] = hashlib.sha256(_tiff_pages(pages)).hexdigest()
+
+    # A picture followed by 8 MiB of XMP bait that a quadratic parser never finishes.
+    bait = b"<x:xmpmeta " * (XMP_BAIT_BYTES // len(b"<x:xmpmeta "))
+    (evidence / "Download/bait.jpg").write_bytes(hide("Download/bait.jpg", _jpeg(known[209]) + bait))
+
+    # Links out of the evidence: never followed, so the picture outside is never read.
+    layout.outside = root / "outside.jpg"
+    layout.outside.write_bytes(_jpeg(known[210]))
+    os.symlink("/etc/hostname", evidence / "Download/absolute-link")
+    os.symlink(os.path.relpath(layout.outside, evidence / "Download"), evidence / "Download/up-link.jpg")
+
+    lists = root / "lists"
+    if lists.exists():
+        shutil.rmtree(lists)
+    lists.mkdir()
+    pdq = {seed: pdq_from_image(picture).hash for seed, picture in known.items()}
+    # Meta's reference format: bare 64-hex PDQ hashes, one a line, with an all-zero entry.
+    (lists / "meta-pdq.txt").write_text("\n".join([pdq[207], pdq[208], "0" * 64, pdq[210]]) + "\n")
+    # python-threatexchange's file exchange: `<signal_type> <value>` lines.
+    (lists / "tx-signals.txt").write_text("".join(f"pdq {pdq[s]}\n" for s in (202, 205, 209)))
+    # NSRL RDS 2.x `NSRLFile.txt`.
+    with (lists / "NSRLFile.txt").open("w", newline="") as handle:
+        writer = csv.writer(handle, quoting=csv.QUOTE_ALL, lineterminator="\r\n")
+        writer.writerow(["SHA-1", "MD5", "CRC32", "FileName", "FileSize", "ProductCode", "OpSystemCode",
+                         "SpecialCode"])
+        for seed in (201, 206):
+            data = _jpeg(known[seed])
+            writer.writerow([hashlib.sha1(data, usedforsecurity=False).hexdigest().upper(),
+                             hashlib.md5(data, usedforsecurity=False).hexdigest().upper(),
+                             f"{zlib.crc32(data):08X}", f"known-{seed}.jpg", str(len(data)), "1", "362", ""])
+    # A partner CSV with a `hash` column of SHA-256 values.
+    with (lists / "partner.csv").open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["hash", "category", "label"])
+        for seed in (203, 204):
+            writer.writerow([hashlib.sha256(_jpeg(known[seed])).hexdigest(), "1", f"known {seed}"])
+    layout.lists = sorted(lists.iterdir())
+    return layout

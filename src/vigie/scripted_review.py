@@ -1,0 +1,145 @@
+"""`vigie review decide`: decisions made from a script with the console's own functions, so each is recorded
+and audited exactly as a reviewer's (one audit entry per item, stack or group decided).
+
+With `--list NAME` and no category, each item the list matched takes the category of the closest of its
+matching entries that carry one; items whose closest entries disagree, carry none, or carry one their scheme
+does not know are left undecided and named, never guessed."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from vigie.categories import case_scheme, scheme_categories
+from vigie.store.base import AuditEntry
+from vigie.store.review import Decision, DecisionError, QueueFilter, ReviewTables
+
+
+class SelectionError(ValueError):
+    """Ids, stacks or a list the case does not hold (the message names them)."""
+
+
+@dataclass
+class Planned:
+    items: list[int]
+    scope: str  # item | stack | list:NAME
+    decision: Decision
+
+
+@dataclass
+class Plan:
+    decisions: list[Planned] = field(default_factory=list)
+    left: list[tuple[int, str]] = field(default_factory=list)  # items not decided, and why
+    already_decided: int = 0
+
+
+@dataclass(frozen=True)
+class Selection:
+    items: Sequence[int] = ()
+    stacks: Sequence[int] = ()
+    all_entries: bool = False
+    list_name: str | None = None
+
+
+def _allowed(review: ReviewTables, scheme: str) -> list[str]:
+    current, categories = case_scheme(review.store)
+    return [c.code for c in (categories if scheme == current else scheme_categories(scheme))]
+
+
+def _unique(ids: Sequence[int]) -> list[int]:
+    return list(dict.fromkeys(ids))
+
+
+def plan_decisions(review: ReviewTables, selection: Selection, category: str | None, scheme: str | None,
+                   ai_tags: Sequence[str] = (), industry_class: str | None = None,
+                   skip_decided: bool = False) -> Plan:
+    """The decisions to record, in `scheme` (the case's unless given); DecisionError or SelectionError before
+    anything is written."""
+    chosen = [bool(selection.items), bool(selection.stacks), selection.all_entries, selection.list_name is not None]
+    if sum(chosen) != 1:
+        raise SelectionError("choose one of --item, --stack, --all or --list")
+    scheme = scheme or case_scheme(review.store)[0]
+    plan = Plan()
+    if selection.list_name is not None:
+        explicit = None if category is None else Decision.checked(scheme, _allowed(review, scheme), category,
+                                                                   list(ai_tags), industry_class)
+        _plan_list(review, plan, selection.list_name, explicit, scheme, list(ai_tags), industry_class)
+    else:
+        decision = Decision.checked(scheme, _allowed(review, scheme), category, list(ai_tags), industry_class)
+        plan.decisions = _plan_ids(review, selection, decision)
+    if skip_decided:
+        decided = review.decisions([i for p in plan.decisions for i in p.items])
+        plan.already_decided = len(decided)
+        for planned in plan.decisions:
+            planned.items = [i for i in planned.items if i not in decided]
+        plan.decisions = [p for p in plan.decisions if p.items]
+        plan.left = [(i, why) for i, why in plan.left if i not in decided]
+    return plan
+
+
+def _plan_ids(review: ReviewTables, selection: Selection, decision: Decision) -> list[Planned]:
+    if selection.items:
+        wanted = _unique(selection.items)
+        unknown = sorted(set(wanted) - set(review.existing_ids(wanted)))
+        if unknown:
+            raise SelectionError(f"no item {', '.join(map(str, unknown))} in this case")
+        return [Planned([i], "item", decision) for i in wanted]
+    if selection.stacks:
+        groups = {s: review.stack_members(s) for s in _unique(selection.stacks)}
+        unknown = [s for s, members in groups.items() if not members]
+        if unknown:
+            raise SelectionError(f"no stack {', '.join(map(str, unknown))} in this case")
+        return [Planned(members, "stack", decision) for members in groups.values()]
+    total, _ = review.queue(QueueFilter(status="all"), limit=0)
+    _, entries = review.queue(QueueFilter(status="all"), limit=total)
+    return [Planned(review.members(e["id"]), "stack", decision) for e in entries]
+
+
+def _plan_list(review: ReviewTables, plan: Plan, name: str, explicit: Decision | None, scheme: str,
+               ai_tags: list[str], industry_class: str | None) -> None:
+    """One decision per stack (or lone item) and category among the items the list matched."""
+    if not review.store.db.execute("SELECT 1 FROM hash_lists WHERE name = ?", (name,)).fetchone():
+        raise SelectionError(f"no hash list named {name!r} in this case (see `vigie hashlist list`)")
+    matches: dict[int, list[dict[str, Any]]] = {}
+    for match in review.list_matches(name):
+        matches.setdefault(match["item"], []).append(match)
+    groups: dict[tuple[int, str | None], Planned] = {}
+    scope = f"list:{name}"
+    for item_id, found in matches.items():
+        group = found[0]["stack"] or -item_id
+        if explicit is not None:
+            groups.setdefault((group, None), Planned([], scope, explicit)).items.append(item_id)
+            continue
+        carrying = [m for m in found if m["category"] is not None]
+        if not carrying:
+            plan.left.append((item_id, f"their entries in {name} carry no category (give --category)"))
+            continue
+        closest = min(m["distance"] for m in carrying)
+        categories = sorted({(m["scheme"], m["category"]) for m in carrying if m["distance"] == closest})
+        if len(categories) > 1:
+            listed = ", ".join(f"{s}:{c}" for s, c in categories)
+            plan.left.append((item_id, f"their closest entries in {name} disagree ({listed})"))
+            continue
+        entry_scheme, category = categories[0]
+        if entry_scheme != scheme:
+            plan.left.append((item_id, f"category {category} is of scheme {entry_scheme}, not {scheme} "
+                                       f"(--scheme {entry_scheme} to decide in that scheme)"))
+            continue
+        try:
+            decision = Decision.checked(scheme, _allowed(review, scheme), category, ai_tags, industry_class)
+        except DecisionError as exc:
+            plan.left.append((item_id, str(exc)))
+            continue
+        groups.setdefault((group, category), Planned([], scope, decision)).items.append(item_id)
+    plan.decisions = list(groups.values())
+
+
+def record(review: ReviewTables, actor: str, plan: Plan, note: str | None = None) -> list[AuditEntry]:
+    """Each planned decision through the console's `decide` (and its note through `add_note`)."""
+    entries = []
+    for planned in plan.decisions:
+        entries.append(review.decide(actor, planned.items, planned.decision, planned.scope))
+        if note:
+            entries += [review.add_note(actor, item_id, note) for item_id in planned.items]
+    return entries
