@@ -800,18 +800,76 @@ def audit() -> None:
 
 @audit.command("verify")
 @case_option
-def audit_verify(case: Path) -> None:
-    """Check the hash chain: any edited, inserted or deleted entry is reported. Exit 3 if broken."""
+@click.option("--anchor", "anchors", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="An anchor written by `vigie audit anchor` (repeatable): its head must still be in the chain.")
+@click.option("--public-key", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="The examiner's Ed25519 public key (PEM): every anchor must carry a valid signature by it.")
+def audit_verify(case: Path, anchors: tuple[Path, ...], public_key: Path | None) -> None:
+    """Check the hash chain (any edited, inserted or deleted entry), the anchored heads (a cut tail, a wiped or
+    rewritten log), and that decisions, notes, items and matches still say what the log says. Exit 3 if not."""
+    from vigie.store.anchors import AnchorError, check_anchor, read_anchor
     from vigie.store.audit import verify_audit_log
 
     store = _open_case(case)
     check = verify_audit_log(store)
-    store.close()
+    try:
+        key = public_key.read_bytes() if public_key else None
+        for path in anchors:
+            check.problems += check_anchor(store, str(path), read_anchor(path), key)
+    except AnchorError as exc:
+        _fail(str(exc), 2)
+    finally:
+        store.close()
     for problem in check.problems:
-        out.print(f"[bold red]BROKEN[/] {problem}")
-    if check.ok:
-        out.print(f"Audit log intact: {check.entries} entries, head {check.head}")
-    sys.exit(0 if check.ok else 3)
+        out.print(f"[bold red]BROKEN[/] {problem}", markup=True, soft_wrap=True)
+    if not check.ok:
+        out.print(f"{len(check.problems)} problem(s) in {check.entries} entries.")
+        sys.exit(3)
+    out.print(f"Audit log intact: {check.entries} entries, head {check.head_seq}:{check.head}", soft_wrap=True)
+    state = f"items and matches as recorded by entry {check.state_seq}" if check.state_seq else \
+        "no recorded state of items and matches yet"
+    out.print(f"Tables match the log: {check.decisions} decided item(s), {check.notes} note(s); {state}.",
+              soft_wrap=True)
+    if anchors:
+        out.print(f"{len(anchors)} anchor(s) found in the chain" + (", signatures valid." if public_key else "."))
+
+
+@audit.command("anchor")
+@case_option
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="File to write [stdout]. Keep it outside the case: mail it, print it.")
+@click.option("--key", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Sign the anchor with this Ed25519 private key (PEM; openssl genpkey -algorithm ed25519).")
+def audit_anchor(case: Path, output: Path | None, key: Path | None) -> None:
+    """Write the log's head (sequence, hash) with the time, as a small JSON file to keep outside the case.
+
+    `vigie audit verify --anchor FILE` later shows whether the log was cut, wiped or rewritten since.
+    """
+    from vigie.store.anchors import AnchorError, load_private_key, make_anchor
+    from vigie.store.audit import verify_audit_log
+
+    try:
+        signing_key = load_private_key(key.read_bytes()) if key else None
+    except AnchorError as exc:
+        _fail(f"{key}: {exc}", 2)
+        raise
+    store = _open_case(case)
+    check = verify_audit_log(store)
+    if not check.ok:
+        store.close()
+        _fail("the audit log fails its checks (run `vigie audit verify`); an anchor would vouch for it", 3)
+    # The anchoring is itself logged, and the anchor holds that entry: it vouches for all before it.
+    entry = store.append_audit(ACTOR, "audit-anchor", {"output": str(output) if output else "stdout",
+                                                       "signed": key is not None})
+    seq, digest = (entry.seq, entry.hash) if entry.seq else (check.head_seq, check.head or "")
+    anchor = make_anchor(store, seq, digest, signing_key)
+    store.close()
+    text = json.dumps(anchor, indent=2, ensure_ascii=False) + "\n"
+    if output is None:
+        sys.stdout.write(text)
+    else:
+        output.write_text(text, encoding="utf-8")
+        err.print(f"Anchored entry {seq} ({digest}) in {output}", soft_wrap=True)
 
 
 @audit.command("show")

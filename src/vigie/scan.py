@@ -20,6 +20,7 @@ from vigie.analysis import ItemRecord, analyse_entry
 from vigie.config import Settings
 from vigie.matching.engine import match_items
 from vigie.sources import Entry, open_source
+from vigie.store.audit import record_case_state
 from vigie.store.sqlite import SqliteCaseStore
 from vigie.triage import build_stacks
 
@@ -153,6 +154,7 @@ def run_scan(
     store.finish_scan(scan_id, result.status, result.counts())
     store.append_audit(actor, "scan", {"scan_id": scan_id, "paths": paths, "status": result.status,
                                        **result.counts()})
+    record_case_state(store, actor)
     return result
 
 

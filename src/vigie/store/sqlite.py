@@ -21,6 +21,9 @@ from vigie.verdict import ai_verdict
 
 CASE_DB_NAME = "case.sqlite"
 GENESIS_HASH = "0" * 64
+# The chained entry that switches a log to rule 2 (exact stored text) for itself and every later entry.
+AUDIT_RULE_ACTION = "audit-rule"
+AUDIT_RULE_TAG = "vigie-audit/2"
 _EXACT_SIGNALS = ("md5", "sha1", "sha256")
 
 
@@ -29,6 +32,7 @@ def now_iso() -> str:
 
 
 def audit_hash(prev_hash: str, seq: int, at: str, actor: str, action: str, details: dict[str, Any]) -> str:
+    """Rule 1 (entries before the case's `audit-rule` entry): a compact re-serialisation of the details."""
     body = json.dumps(
         {"seq": seq, "at": at, "actor": actor, "action": action, "details": details},
         sort_keys=True,
@@ -36,6 +40,12 @@ def audit_hash(prev_hash: str, seq: int, at: str, actor: str, action: str, detai
         ensure_ascii=False,
     )
     return hashlib.sha256(f"{prev_hash}\n{body}".encode()).hexdigest()
+
+
+def audit_hash_exact(prev_hash: str, seq: int, at: str, actor: str, action: str, details: bytes) -> str:
+    """Rule 2: the details exactly as stored (their UTF-8 bytes), so no edit of the stored text passes."""
+    head = json.dumps([AUDIT_RULE_TAG, seq, at, actor, action], ensure_ascii=False)
+    return hashlib.sha256(f"{prev_hash}\n{head}\n".encode() + details).hexdigest()
 
 
 class CaseNotFoundError(Exception):
@@ -577,13 +587,26 @@ class SqliteCaseStore:
         with self._transaction():
             last = self.db.execute("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1").fetchone()
             seq, prev = (1, GENESIS_HASH) if last is None else (last[0] + 1, last[1])
-            at = now_iso()
-            digest = audit_hash(prev, seq, at, actor, action, details)
-            self.db.execute(
-                "INSERT INTO audit_log(seq, at, actor, action, details, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (seq, at, actor, action, json.dumps(details, sort_keys=True, ensure_ascii=False), prev, digest),
-            )
-            self.set_meta("audit_head", f"{seq}:{digest}")
+            if not self._exact_rule_in_force():
+                switch = self._insert_audit(seq, prev, actor, AUDIT_RULE_ACTION, {"rule": 2, "from_seq": seq})
+                seq, prev = seq + 1, switch.hash
+            entry = self._insert_audit(seq, prev, actor, action, details)
+            self.set_meta("audit_head", f"{seq}:{entry.hash}")
+        return entry
+
+    def _exact_rule_in_force(self) -> bool:
+        # Not cached: a rolled-back transaction may have held the switch. The switch sits early in the log.
+        return self.db.execute(
+            "SELECT 1 FROM audit_log WHERE action = ? LIMIT 1", (AUDIT_RULE_ACTION,)).fetchone() is not None
+
+    def _insert_audit(self, seq: int, prev: str, actor: str, action: str, details: dict[str, Any]) -> AuditEntry:
+        at = now_iso()
+        text = json.dumps(details, sort_keys=True, ensure_ascii=False)
+        digest = audit_hash_exact(prev, seq, at, actor, action, text.encode())
+        self.db.execute(
+            "INSERT INTO audit_log(seq, at, actor, action, details, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (seq, at, actor, action, text, prev, digest),
+        )
         return AuditEntry(seq, at, actor, action, details, prev, digest)
 
     def audit_entries(self, naming_item: int | None = None) -> Iterator[AuditEntry]:
