@@ -167,6 +167,23 @@ def test_an_anchor_shows_a_cut_tail_that_the_chain_alone_cannot(tmp_path: Path) 
     assert "its tail was cut" in result.output
 
 
+def test_the_case_report_prints_the_head_which_verify_then_checks(tmp_path: Path) -> None:
+    case = _case(tmp_path)
+    result = _invoke("export", "--case", str(case), "--format", "case-report", "-o", str(tmp_path / "r.html"))
+    assert result.exit_code == 0, result.output
+    page = (tmp_path / "r.html").read_text()
+    store = open_case(case)
+    entries = list(store.audit_entries())
+    store.close()
+    head = f"{entries[-2].seq}:{entries[-2].hash}"  # the export's own entry comes after the printing
+    assert f"head <span class=\"mono\">{head}</span>" in page and "hash chain intact" in page
+    assert "1 anchored head(s) found in the chain" in _intact(case, "--head", head).output
+    _cut_tail(_db(case), entries[-2].seq - 1)
+    result = _verify(case, "--head", head)
+    assert result.exit_code == 3 and f"head {head}: the log ends at entry {entries[-2].seq - 1}" in result.output
+    assert _verify(case, "--head", "12:xyz").exit_code == 2
+
+
 def test_an_anchor_shows_a_wiped_and_a_rewritten_log(tmp_path: Path) -> None:
     case = _case(tmp_path)
     _anchor(case, tmp_path / "anchor.json")

@@ -802,12 +802,14 @@ def audit() -> None:
 @case_option
 @click.option("--anchor", "anchors", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="An anchor written by `vigie audit anchor` (repeatable): its head must still be in the chain.")
+@click.option("--head", "heads", multiple=True, metavar="SEQ:HASH",
+              help="A head read off a printed case report (repeatable): it must still be in the chain.")
 @click.option("--public-key", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="The examiner's Ed25519 public key (PEM): every anchor must carry a valid signature by it.")
-def audit_verify(case: Path, anchors: tuple[Path, ...], public_key: Path | None) -> None:
+def audit_verify(case: Path, anchors: tuple[Path, ...], heads: tuple[str, ...], public_key: Path | None) -> None:
     """Check the hash chain (any edited, inserted or deleted entry), the anchored heads (a cut tail, a wiped or
     rewritten log), and that decisions, notes, items and matches still say what the log says. Exit 3 if not."""
-    from vigie.store.anchors import AnchorError, check_anchor, read_anchor
+    from vigie.store.anchors import AnchorError, check_anchor, parse_head, read_anchor
     from vigie.store.audit import verify_audit_log
 
     store = _open_case(case)
@@ -816,6 +818,8 @@ def audit_verify(case: Path, anchors: tuple[Path, ...], public_key: Path | None)
         key = public_key.read_bytes() if public_key else None
         for path in anchors:
             check.problems += check_anchor(store, str(path), read_anchor(path), key)
+        for head in heads:
+            check.problems += check_anchor(store, f"head {head}", parse_head(head))
     except AnchorError as exc:
         _fail(str(exc), 2)
     finally:
@@ -830,8 +834,9 @@ def audit_verify(case: Path, anchors: tuple[Path, ...], public_key: Path | None)
         "no recorded state of items and matches yet"
     out.print(f"Tables match the log: {check.decisions} decided item(s), {check.notes} note(s); {state}.",
               soft_wrap=True)
-    if anchors:
-        out.print(f"{len(anchors)} anchor(s) found in the chain" + (", signatures valid." if public_key else "."))
+    if anchors or heads:
+        out.print(f"{len(anchors) + len(heads)} anchored head(s) found in the chain"
+                  + (", signatures valid." if public_key else "."))
 
 
 @audit.command("anchor")

@@ -55,6 +55,14 @@ def read_anchor(path: Path) -> dict[str, Any]:
     return anchor
 
 
+def parse_head(text: str) -> dict[str, Any]:
+    """A head as printed in a case report, SEQ:HASH, as an unsigned anchor of no particular time."""
+    seq, _, digest = text.strip().partition(":")
+    if not re.fullmatch(r"[0-9]+", seq) or int(seq) < 1 or not re.fullmatch(r"[0-9a-f]{64}", digest):
+        raise AnchorError(f"{text!r} is not a head (SEQ:HASH, e.g. 42:3f0c...)")
+    return {"seq": int(seq), "hash": digest, "anchored_at": "the printed report"}
+
+
 def check_anchor(store: SqliteCaseStore, name: str, anchor: dict[str, Any],
                  public_key_pem: bytes | None = None) -> list[str]:
     """Problems with one anchor: another case, a bad signature, or its head no longer in the chain."""
