@@ -324,3 +324,108 @@ def test_odd_details_are_reported_not_a_traceback(tmp_path: Path, shape: str) ->
     _db(case).execute("UPDATE audit_log SET action = 'categorise' WHERE action = 'scan'")
     result = _verify(case)
     assert result.exit_code == 3 and "do not have the shape a 'categorise' entry has" in result.output
+
+
+# --- a read-only case folder -------------------------------------------------------------------------------
+
+
+def _fingerprint(case: Path) -> tuple[list[str], str]:
+    return sorted(p.name for p in case.iterdir()), hashlib.sha256((case / "case.sqlite").read_bytes()).hexdigest()
+
+
+def test_a_read_only_case_is_verified_and_exported_elsewhere(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+                                                              ) -> None:
+    """Root ignores file modes, so the store is opened read-only through VIGIE_READ_ONLY, as a read-only folder
+    opens it; the next test uses a real read-only mount where the system allows one."""
+    case = _case(tmp_path)
+    before = _fingerprint(case)
+    monkeypatch.setenv("VIGIE_READ_ONLY", "1")
+    out = tmp_path / "out"
+    out.mkdir()
+    result = _invoke("verify", "--case", str(case))
+    assert result.exit_code == 0 and "3 changed" not in result.output
+    assert "read-only, so this verify could not be recorded in the case's audit log" in result.output
+    assert "Audit log intact" in _intact(case).output
+    for fmt in ("vics", "cybertip", "case-report"):
+        result = _invoke("export", "--case", str(case), "--format", fmt, "-o", str(out / fmt))
+        assert result.exit_code == 0 and (out / fmt).stat().st_size > 0, result.output
+        assert "so this export could not be recorded" in result.output
+    result = _invoke("report", "--case", str(case), "-o", str(out / "report.html"))
+    assert result.exit_code == 0 and "so this report could not be recorded" in result.output
+    assert "0.jpg" in (out / "report.html").read_text()  # the queue, rebuilt in memory
+    anchor = _anchor(case, out / "anchor.json")
+    assert anchor["seq"] == len(list(open_case(case).audit_entries()))
+    assert _fingerprint(case) == before  # nothing written, nothing created beside the database
+
+
+def test_a_read_only_store_refuses_unrecordable_entries_unless_asked_to_keep_them(tmp_path: Path) -> None:
+    from vigie.store.sqlite import CaseReadOnlyError, SqliteCaseStore
+
+    case = _case(tmp_path, decide=False)
+    store = SqliteCaseStore(case, create=False, read_only=True)
+    with pytest.raises(CaseReadOnlyError, match="cannot be recorded"):  # e.g. a console reveal is never served
+        store.append_audit("rita", "reveal", {"items": [1]})
+    store.unrecorded = []
+    assert store.append_audit("rita", "report", {}).seq == 0 and [e.action for e in store.unrecorded] == ["report"]
+    store.close()
+
+
+def test_a_read_only_store_reads_the_write_ahead_log_of_a_case_held_open(tmp_path: Path) -> None:
+    from vigie.store.sqlite import SqliteCaseStore
+
+    case = _case(tmp_path, decide=False)
+    writer = open_case(case)  # holds the case open: the last entry sits in its write-ahead log
+    writer.append_audit("rita", "note-to-self", {})
+    reader = SqliteCaseStore(case, create=False, read_only=True)
+    assert [e.action for e in reader.audit_entries()][-1] == "note-to-self"
+    reader.close()
+    writer.close()
+
+
+def _unshare_available() -> bool:
+    import shutil
+    import subprocess
+
+    if shutil.which("unshare") is None:
+        return False
+    probe = subprocess.run(["unshare", "-m", "sh", "-c", "mount --bind -o ro / /mnt 2>/dev/null || exit 1; "
+                            "umount /mnt"], capture_output=True)
+    return probe.returncode == 0
+
+
+@pytest.mark.skipif(not _unshare_available(), reason="needs a private mount namespace (unshare -m) for a read-only "
+                                                    "bind mount")
+def test_a_case_on_a_read_only_mount(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    case = _case(tmp_path)
+    before = _fingerprint(case)
+    out = tmp_path / "out"
+    out.mkdir()
+    vigie = f"{sys.executable} -m vigie.cli"
+    script = (f"mount --bind -o ro {case} {case} && touch {case}/x 2>/dev/null && exit 9; "
+              f"{vigie} audit verify --case {case} && {vigie} verify --case {case} && "
+              f"{vigie} export --case {case} --format vics -o {out}/v.json && "
+              f"{vigie} report --case {case} -o {out}/r.html")
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).parent.parent / "src"))
+    env.pop("VIGIE_READ_ONLY", None)
+    result = subprocess.run(["unshare", "-m", "sh", "-c", script], capture_output=True, text=True, env=env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Audit log intact" in result.stdout and "Traceback" not in result.stderr
+    assert result.stderr.count("could not be recorded in the case's audit log") == 3
+    assert (out / "v.json").stat().st_size > 0 and (out / "r.html").stat().st_size > 0
+    assert _fingerprint(case) == before
+    # A case copied while open, its write-ahead log full and without the log's index: a refusal, not a traceback.
+    held = tmp_path / "held"
+    held.mkdir()
+    writer = open_case(case)
+    writer.append_audit("rita", "note-to-self", {})
+    for name in ("case.sqlite", "case.sqlite-wal"):
+        (held / name).write_bytes((case / name).read_bytes())
+    writer.close()
+    script = f"mount --bind -o ro {held} {held} && {vigie} audit verify --case {held}"
+    result = subprocess.run(["unshare", "-m", "sh", "-c", script], capture_output=True, text=True, env=env)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "holds changes that cannot be read from a read-only folder" in " ".join(result.stderr.split())

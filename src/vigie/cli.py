@@ -30,7 +30,7 @@ from rich.text import Text
 from vigie import __version__
 from vigie.config import Settings, load_settings
 from vigie.matching.hashlists import FORMATS, SCHEMES, HashListError
-from vigie.store.base import SourceRow
+from vigie.store.base import AuditEntry, SourceRow
 from vigie.store.sqlite import CaseNotFoundError, SqliteCaseStore, open_case
 
 err = Console(stderr=True)
@@ -62,13 +62,24 @@ def _fail(message: str, code: int = 1) -> None:
 
 def _open_case(case: Path, create: bool = False) -> SqliteCaseStore:
     try:
-        return open_case(case, create=create)
+        store = open_case(case, create=create)
     except CaseNotFoundError as exc:
         _fail(f"{exc}. Create one with `vigie scan EVIDENCE --case {case}`.")
         raise  # unreachable
     except Exception as exc:  # a locked, corrupt or newer case file
         _fail(f"cannot open the case at {case}: {exc}")
         raise
+    if store.read_only:  # reading, verifying and exporting elsewhere work; what the log misses is said
+        unrecorded = store.unrecorded = []
+        click.get_current_context().call_on_close(lambda: _note_unrecorded(case, unrecorded))
+    return store
+
+
+def _note_unrecorded(case: Path, entries: list[AuditEntry]) -> None:
+    if entries:
+        err.print(f"[yellow]note:[/] the case folder {case} is read-only, so this "
+                  f"{', '.join(e.action for e in entries)} could not be recorded in the case's audit log.",
+                  soft_wrap=True)
 
 
 def overlapping_sources(store: SqliteCaseStore, root: str) -> list[SourceRow]:
@@ -867,6 +878,9 @@ def audit_anchor(case: Path, output: Path | None, key: Path | None) -> None:
     entry = store.append_audit(ACTOR, "audit-anchor", {"output": str(output) if output else "stdout",
                                                        "signed": key is not None})
     seq, digest = (entry.seq, entry.hash) if entry.seq else (check.head_seq, check.head or "")
+    if not seq:
+        store.close()
+        _fail("the audit log is empty: there is nothing to anchor")
     anchor = make_anchor(store, seq, digest, signing_key)
     store.close()
     text = json.dumps(anchor, indent=2, ensure_ascii=False) + "\n"
