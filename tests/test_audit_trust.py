@@ -353,6 +353,8 @@ def test_a_read_only_case_is_verified_and_exported_elsewhere(tmp_path: Path, mon
     result = _invoke("report", "--case", str(case), "-o", str(out / "report.html"))
     assert result.exit_code == 0 and "so this report could not be recorded" in result.output
     assert "0.jpg" in (out / "report.html").read_text()  # the queue, rebuilt in memory
+    refused = _invoke("serve", "--case", str(case), "--port", "0")
+    assert refused.exit_code == 1 and "the console records every login, reveal" in refused.output
     anchor = _anchor(case, out / "anchor.json")
     assert anchor["seq"] == len(list(open_case(case).audit_entries()))
     assert _fingerprint(case) == before  # nothing written, nothing created beside the database

@@ -471,7 +471,11 @@ def serve(case: Path, host: str, port: int, threads: int) -> None:
 
     from vigie.web.app import create_app, ensure_admin
 
-    _open_case(case).close()
+    store = _open_case(case)
+    store.close()
+    if store.read_only:
+        _fail("the case folder is read-only: the console records every login, reveal and decision in the case's "
+              "audit log (verify, export and report work read-only)")
     password = ensure_admin(case)
     server = create_server(create_app(case, _settings(case)), host=host, port=port, threads=threads)
     address = f"http://{host}:{server.effective_port}/"  # type: ignore[union-attr]

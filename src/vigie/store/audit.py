@@ -11,7 +11,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from vigie.store.base import AuditEntry
-from vigie.store.sqlite import AUDIT_RULE_ACTION, GENESIS_HASH, SqliteCaseStore, audit_hash, audit_hash_exact
+from vigie.store.sqlite import (
+    AUDIT_RULE_ACTION,
+    GENESIS_HASH,
+    SqliteCaseStore,
+    _chunks,
+    audit_hash,
+    audit_hash_exact,
+)
 
 CASE_STATE_ACTION = "case-state"
 _DECISION_FIELDS = ("category_scheme", "category", "ai_tags", "industry_class", "decided_by", "decided_at",
@@ -174,7 +181,11 @@ def _check_notes(store: SqliteCaseStore, check: AuditCheck, replay: _Replay) -> 
 
 def _check_item_hashes(store: SqliteCaseStore, check: AuditCheck, replay: _Replay) -> None:
     """The SHA-256 each decision recorded must still be the item's: exports name items by these hashes."""
-    current = dict(store.db.execute("SELECT id, sha256 FROM items WHERE sha256 IS NOT NULL"))
+    decided = sorted(replay.sha256)
+    current: dict[int, str | None] = {}
+    for chunk in _chunks(decided):
+        marks = ",".join("?" * len(chunk or []))
+        current |= dict(store.db.execute(f"SELECT id, sha256 FROM items WHERE id IN ({marks})", chunk or []))
     for item, (seq, digest) in sorted(replay.sha256.items()):
         if current.get(item) != digest:
             check.problems.append(f"item {item}: SHA-256 is {current.get(item)} in the items table, {digest} in "
