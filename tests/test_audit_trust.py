@@ -324,6 +324,10 @@ def test_odd_details_are_reported_not_a_traceback(tmp_path: Path, shape: str) ->
     _db(case).execute("UPDATE audit_log SET action = 'categorise' WHERE action = 'scan'")
     result = _verify(case)
     assert result.exit_code == 3 and "do not have the shape a 'categorise' entry has" in result.output
+    _db(case).execute("UPDATE audit_log SET details = '[1, 2' WHERE action = 'categorise'")
+    assert "its details are not a JSON object" in _verify(case).output
+    shown = _invoke("audit", "show", "--case", str(case))
+    assert shown.exit_code == 0 and "unreadable_details" in shown.output
 
 
 # --- a read-only case folder -------------------------------------------------------------------------------

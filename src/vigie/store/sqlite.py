@@ -669,8 +669,8 @@ class SqliteCaseStore:
                 (naming_item,),
             )
         for r in rows:
-            yield AuditEntry(r["seq"], r["at"], r["actor"], r["action"], json.loads(r["details"]), r["prev_hash"],
-                             r["hash"])
+            yield AuditEntry(r["seq"], r["at"], r["actor"], r["action"], _audit_details(r["details"]),
+                             r["prev_hash"], r["hash"])
 
 
 class _Transaction:
@@ -727,6 +727,15 @@ def _split_sql(script: str) -> list[str]:
     if "\n".join(current).strip():
         statements.append("\n".join(current).strip())
     return statements
+
+
+def _audit_details(text: str) -> dict[str, Any]:
+    """An entry's details; text edited into something else is shown as it is (`audit verify` reports it)."""
+    try:
+        details = json.loads(text)
+    except (TypeError, ValueError):
+        details = None
+    return details if isinstance(details, dict) else {"unreadable_details": text}
 
 
 def _connect_read_only(db_path: Path) -> sqlite3.Connection:
