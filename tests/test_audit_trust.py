@@ -243,6 +243,13 @@ def test_signed_anchors_are_checked_with_the_examiners_public_key(tmp_path: Path
     assert refused.exit_code == 2 and "not an unencrypted PEM private key" in refused.output
 
 
+def test_an_anchor_that_cannot_be_written_is_printed_instead(tmp_path: Path) -> None:
+    case = _case(tmp_path, decide=False)
+    result = _invoke("audit", "anchor", "--case", str(case), "-o", str(tmp_path / "no" / "such" / "a.json"))
+    assert result.exit_code == 1 and "the anchor is printed above: keep it" in result.output
+    assert '"format": "vigie-audit-anchor/1"' in result.output
+
+
 def test_an_anchor_of_another_case_or_a_broken_file_is_reported(tmp_path: Path) -> None:
     (tmp_path / "a").mkdir()
     case = _case(tmp_path / "a", decide=False)

@@ -13,6 +13,7 @@ from typing import Any
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -840,7 +841,7 @@ def audit_verify(case: Path, anchors: tuple[Path, ...], heads: tuple[str, ...], 
     finally:
         store.close()
     for problem in check.problems:
-        out.print(f"[bold red]BROKEN[/] {problem}", markup=True, soft_wrap=True)
+        out.print(f"[bold red]BROKEN[/] {escape(problem)}", soft_wrap=True)
     if not check.ok:
         out.print(f"{len(check.problems)} problem(s) in {check.entries} entries.")
         sys.exit(3)
@@ -890,9 +891,13 @@ def audit_anchor(case: Path, output: Path | None, key: Path | None) -> None:
     text = json.dumps(anchor, indent=2, ensure_ascii=False) + "\n"
     if output is None:
         sys.stdout.write(text)
-    else:
+        return
+    try:
         output.write_text(text, encoding="utf-8")
-        err.print(f"Anchored entry {seq} ({digest}) in {output}", soft_wrap=True)
+    except OSError as exc:
+        sys.stdout.write(text)
+        _fail(f"cannot write {output} ({exc.strerror}); the anchor is printed above: keep it")
+    err.print(f"Anchored entry {seq} ({digest}) in {output}", soft_wrap=True)
 
 
 @audit.command("show")
