@@ -124,6 +124,16 @@ def test_old_entries_still_verify_and_the_rule_switch_is_a_chained_entry(tmp_pat
     assert "entry 4: content does not match its hash" in _verify(case).output
 
 
+def test_details_naming_a_file_whose_name_is_not_utf8_are_recorded_and_verify(tmp_path: Path) -> None:
+    case = _case(tmp_path, decide=False)
+    store = open_case(case)
+    name = b"/ev/latin1-\xe9.jpg".decode("utf-8", "surrogateescape")
+    entry = store.append_audit("rita", "verify", {"changed": [name]})
+    assert [e.details for e in store.audit_entries() if e.seq == entry.seq] == [{"changed": [name]}]
+    store.close()
+    _intact(case)
+
+
 def test_a_new_case_starts_under_the_exact_rule(tmp_path: Path) -> None:
     case = _case(tmp_path, decide=False)
     store = open_case(case)

@@ -651,6 +651,8 @@ class SqliteCaseStore:
     def _insert_audit(self, seq: int, prev: str, actor: str, action: str, details: dict[str, Any]) -> AuditEntry:
         at = now_iso()
         text = json.dumps(details, sort_keys=True, ensure_ascii=False)
+        if not text.isascii() and _has_surrogates(text):  # names that were not UTF-8: kept as \udcXX escapes
+            text = json.dumps(details, sort_keys=True)
         digest = audit_hash_exact(prev, seq, at, actor, action, text.encode())
         self.db.execute(
             "INSERT INTO audit_log(seq, at, actor, action, details, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -727,6 +729,14 @@ def _split_sql(script: str) -> list[str]:
     if "\n".join(current).strip():
         statements.append("\n".join(current).strip())
     return statements
+
+
+def _has_surrogates(text: str) -> bool:
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 def _audit_details(text: str) -> dict[str, Any]:
