@@ -86,4 +86,5 @@ def test_audit_log_records_scans_and_imports(tmp_path: Path) -> None:
     assert CliRunner().invoke(main, ["hashlist", "import", str(listing), "--case", str(case)]).exit_code == 0
     shown = CliRunner().invoke(main, ["audit", "show", "--case", str(case), "--json"])
     actions = [json.loads(line)["action"] for line in shown.output.splitlines()]
-    assert actions == ["scan", "hashlist-import"]
+    # the log's rule switch opens it, and each scan and import records the state it left
+    assert actions == ["audit-rule", "scan", "case-state", "hashlist-import", "case-state"]

@@ -15,6 +15,7 @@ from typing import Any
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -32,7 +33,7 @@ from rich.text import Text
 from vigie import __version__
 from vigie.config import Settings, load_settings
 from vigie.matching.hashlists import FORMATS, SCHEMES, HashListError
-from vigie.store.base import SourceRow
+from vigie.store.base import AuditEntry, SourceRow
 from vigie.store.sqlite import CaseNotFoundError, SqliteCaseStore, open_case
 
 err = Console(stderr=True)
@@ -64,13 +65,24 @@ def _fail(message: str, code: int = 1) -> None:
 
 def _open_case(case: Path, create: bool = False) -> SqliteCaseStore:
     try:
-        return open_case(case, create=create)
+        store = open_case(case, create=create)
     except CaseNotFoundError as exc:
         _fail(f"{exc}. Create one with `vigie scan EVIDENCE --case {case}`.")
         raise  # unreachable
     except Exception as exc:  # a locked, corrupt or newer case file
         _fail(f"cannot open the case at {case}: {exc}")
         raise
+    if store.read_only:  # reading, verifying and exporting elsewhere work; what the log misses is said
+        unrecorded = store.unrecorded = []
+        click.get_current_context().call_on_close(lambda: _note_unrecorded(case, unrecorded))
+    return store
+
+
+def _note_unrecorded(case: Path, entries: list[AuditEntry]) -> None:
+    if entries:
+        err.print(f"[yellow]note:[/] the case folder {case} is read-only, so this "
+                  f"{', '.join(e.action for e in entries)} could not be recorded in the case's audit log.",
+                  soft_wrap=True)
 
 
 def overlapping_sources(store: SqliteCaseStore, root: str) -> list[SourceRow]:
@@ -213,6 +225,7 @@ def match_cmd(case: Path, workers: int | None) -> None:
     import time
 
     from vigie.matching.engine import match_case
+    from vigie.store.audit import record_case_state
     from vigie.triage import build_stacks
 
     settings = _settings(case, workers=workers)
@@ -226,6 +239,7 @@ def match_cmd(case: Path, workers: int | None) -> None:
             store.append_audit(ACTOR, "match", {"items": summary["items"], "hash_lists": summary["hash_lists"],
                                                 "new_matches": found, "stacks": stacks,
                                                 "seconds": round(time.monotonic() - started, 2)})
+            record_case_state(store, ACTOR)
     finally:
         store.close()
     out.print(f"Matched {summary['items']} items against {summary['hash_lists']} hash lists: new matches "
@@ -536,7 +550,11 @@ def serve(case: Path, host: str, port: int, threads: int) -> None:
 
     from vigie.web.app import create_app, ensure_admin
 
-    _open_case(case).close()
+    store = _open_case(case)
+    store.close()
+    if store.read_only:
+        _fail("the case folder is read-only: the console records every login, reveal and decision in the case's "
+              "audit log (verify, export and report work read-only)")
     password = ensure_admin(case)
     server = create_server(create_app(case, _settings(case)), host=host, port=port, threads=threads)
     address = f"http://{host}:{server.effective_port}/"  # type: ignore[union-attr]
@@ -939,18 +957,88 @@ def audit() -> None:
 
 @audit.command("verify")
 @case_option
-def audit_verify(case: Path) -> None:
-    """Check the hash chain: any edited, inserted or deleted entry is reported. Exit 3 if broken."""
+@click.option("--anchor", "anchors", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="An anchor written by `vigie audit anchor` (repeatable): its head must still be in the chain.")
+@click.option("--head", "heads", multiple=True, metavar="SEQ:HASH",
+              help="A head read off a printed case report (repeatable): it must still be in the chain.")
+@click.option("--public-key", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="The examiner's Ed25519 public key (PEM): every anchor must carry a valid signature by it.")
+def audit_verify(case: Path, anchors: tuple[Path, ...], heads: tuple[str, ...], public_key: Path | None) -> None:
+    """Check the hash chain (any edited, inserted or deleted entry), the anchored heads (a cut tail, a wiped or
+    rewritten log), and that decisions, notes, items and matches still say what the log says. Exit 3 if not."""
+    from vigie.store.anchors import AnchorError, check_anchor, parse_head, read_anchor
     from vigie.store.audit import verify_audit_log
 
     store = _open_case(case)
     check = verify_audit_log(store)
-    store.close()
+    try:
+        key = public_key.read_bytes() if public_key else None
+        for path in anchors:
+            check.problems += check_anchor(store, str(path), read_anchor(path), key)
+        for head in heads:
+            check.problems += check_anchor(store, f"head {head}", parse_head(head))
+    except AnchorError as exc:
+        _fail(str(exc), 2)
+    finally:
+        store.close()
     for problem in check.problems:
-        out.print(f"[bold red]BROKEN[/] {problem}")
-    if check.ok:
-        out.print(f"Audit log intact: {check.entries} entries, head {check.head}")
-    sys.exit(0 if check.ok else 3)
+        out.print(f"[bold red]BROKEN[/] {escape(problem)}", soft_wrap=True)
+    if not check.ok:
+        out.print(f"{len(check.problems)} problem(s) in {check.entries} entries.")
+        sys.exit(3)
+    out.print(f"Audit log intact: {check.entries} entries, head {check.head_seq}:{check.head}", soft_wrap=True)
+    state = f"items and matches as recorded by entry {check.state_seq}" if check.state_seq else \
+        "no recorded state of items and matches yet"
+    out.print(f"Tables match the log: {check.decisions} decided item(s), {check.notes} note(s); {state}.",
+              soft_wrap=True)
+    if anchors or heads:
+        out.print(f"{len(anchors) + len(heads)} anchored head(s) found in the chain"
+                  + (", signatures valid." if public_key else "."))
+
+
+@audit.command("anchor")
+@case_option
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="File to write [stdout]. Keep it outside the case: mail it, print it.")
+@click.option("--key", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Sign the anchor with this Ed25519 private key (PEM; openssl genpkey -algorithm ed25519).")
+def audit_anchor(case: Path, output: Path | None, key: Path | None) -> None:
+    """Write the log's head (sequence, hash) with the time, as a small JSON file to keep outside the case.
+
+    `vigie audit verify --anchor FILE` later shows whether the log was cut, wiped or rewritten since.
+    """
+    from vigie.store.anchors import AnchorError, load_private_key, make_anchor
+    from vigie.store.audit import verify_audit_log
+
+    try:
+        signing_key = load_private_key(key.read_bytes()) if key else None
+    except AnchorError as exc:
+        _fail(f"{key}: {exc}", 2)
+        raise
+    store = _open_case(case)
+    check = verify_audit_log(store)
+    if not check.ok:
+        store.close()
+        _fail("the audit log fails its checks (run `vigie audit verify`); an anchor would vouch for it", 3)
+    # The anchoring is itself logged, and the anchor holds that entry: it vouches for all before it.
+    entry = store.append_audit(ACTOR, "audit-anchor", {"output": str(output) if output else "stdout",
+                                                       "signed": key is not None})
+    seq, digest = (entry.seq, entry.hash) if entry.seq else (check.head_seq, check.head or "")
+    if not seq:
+        store.close()
+        _fail("the audit log is empty: there is nothing to anchor")
+    anchor = make_anchor(store, seq, digest, signing_key)
+    store.close()
+    text = json.dumps(anchor, indent=2, ensure_ascii=False) + "\n"
+    if output is None:
+        sys.stdout.write(text)
+        return
+    try:
+        output.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        sys.stdout.write(text)
+        _fail(f"cannot write {output} ({exc.strerror}); the anchor is printed above: keep it")
+    err.print(f"Anchored entry {seq} ({digest}) in {output}", soft_wrap=True)
 
 
 @audit.command("show")

@@ -28,6 +28,7 @@ from vigie.matching.engine import match_pending
 from vigie.signals.crypto import StreamingDigests
 from vigie.sources import Entry, open_source
 from vigie.sources.base import ARCHIVE_SEPARATOR
+from vigie.store.audit import record_case_state
 from vigie.store.sqlite import SqliteCaseStore
 from vigie.triage import build_stacks
 from vigie.worker import exit_with_parent
@@ -163,6 +164,7 @@ def run_scan(
     store.finish_scan(scan_id, result.status, result.counts())
     store.append_audit(actor, "scan", {"scan_id": scan_id, "paths": paths, "status": result.status,
                                        **result.counts()})
+    record_case_state(store, actor)
     return result
 
 

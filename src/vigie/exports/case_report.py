@@ -43,7 +43,8 @@ def render_case_report(store: SqliteCaseStore) -> str:
     return env.get_template("case_report.html").render(
         case=case_info(store), summary=store.summary(), progress=review.progress(), decided=decided,
         category_bars=_bars(categories), tag_bars=_bars(tags), source_bars=_bars(sources),
-        audit={"entries": audit.entries, "head": audit.head, "ok": audit.ok, "problems": audit.problems},
+        audit={"entries": audit.entries, "head_seq": audit.head_seq, "head": audit.head, "ok": audit.ok,
+               "problems": audit.problems},
     )
 
 

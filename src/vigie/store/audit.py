@@ -1,16 +1,39 @@
-"""Checking the audit log's hash chain: any edited, inserted or deleted entry breaks it."""
+"""What `vigie audit verify` checks. The hash chain: any edited, inserted or deleted entry breaks it. And the
+state exports are built from: decisions and notes are rebuilt from the log and compared with their tables,
+items' hashes with what decisions recorded, and items and matches with the digest of the last recorded state."""
 
 from __future__ import annotations
 
+import hashlib
+import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
-from vigie.store.sqlite import GENESIS_HASH, SqliteCaseStore, audit_hash
+from vigie.store.base import AuditEntry
+from vigie.store.sqlite import (
+    AUDIT_RULE_ACTION,
+    GENESIS_HASH,
+    SqliteCaseStore,
+    _chunks,
+    audit_hash,
+    audit_hash_exact,
+)
+
+CASE_STATE_ACTION = "case-state"
+_DECISION_FIELDS = ("category_scheme", "category", "ai_tags", "industry_class", "decided_by", "decided_at",
+                    "audit_seq")
+_NOTE_FIELDS = ("item_id", "author", "at", "text")
 
 
 @dataclass
 class AuditCheck:
     entries: int = 0
+    head_seq: int = 0
     head: str | None = None
+    decisions: int = 0
+    notes: int = 0
+    state_seq: int | None = None  # the entry whose recorded state the items and matches were compared with
     problems: list[str] = field(default_factory=list)
 
     @property
@@ -18,26 +41,202 @@ class AuditCheck:
         return not self.problems
 
 
+@dataclass
+class _Replay:
+    """What the log says the decision and note tables hold."""
+    decisions: dict[int, dict[str, Any]] = field(default_factory=dict)
+    sha256: dict[int, tuple[int, str]] = field(default_factory=dict)  # item -> (entry, SHA-256 at its decision)
+    notes: dict[int, dict[str, Any]] = field(default_factory=dict)  # entry -> note
+    state: tuple[int, dict[str, Any]] | None = None
+
+    def apply(self, seq: int, at: str, actor: str, action: str, details: dict[str, Any]) -> None:
+        if action == "categorise":
+            digests = details.get("sha256") or []
+            for position, item in enumerate(details.get("items", [])):
+                # A later decision on an item replaces the earlier one, as ReviewTables.decide does.
+                self.decisions[item] = {
+                    "category_scheme": details.get("scheme"), "category": details.get("category"),
+                    "ai_tags": details.get("ai_tags", []), "industry_class": details.get("industry_class"),
+                    "decided_by": actor, "decided_at": at, "audit_seq": seq,
+                }
+                if position < len(digests) and digests[position]:
+                    self.sha256[item] = (seq, digests[position])
+        elif action == "note":
+            for item in details.get("items", []):
+                self.notes[seq] = {"item_id": item, "author": actor, "at": at, "text": details.get("text")}
+        elif action == CASE_STATE_ACTION:
+            self.state = (seq, details)
+
+
 def verify_audit_log(store: SqliteCaseStore) -> AuditCheck:
     check = AuditCheck()
+    replay = _Replay()
+    _check_chain(store, check, replay)
+    _check_decisions(store, check, replay)
+    _check_notes(store, check, replay)
+    _check_item_hashes(store, check, replay)
+    _check_state(store, check, replay)
+    return check
+
+
+def _check_chain(store: SqliteCaseStore, check: AuditCheck, replay: _Replay) -> None:
     expected_prev = GENESIS_HASH
     expected_seq = 1
-    for entry in store.audit_entries():
+    exact_rule = False  # rule 2 from the `audit-rule` entry on; never back (no downgrade)
+    rows = store.db.execute("SELECT seq, at, actor, action, CAST(details AS BLOB), prev_hash, hash FROM audit_log "
+                            "ORDER BY seq")
+    for seq, at, actor, action, raw, prev_hash, digest in rows:
+        raw = bytes(raw or b"")
         check.entries += 1
-        if entry.seq != expected_seq:
-            check.problems.append(f"entry {expected_seq} is missing (next entry found is {entry.seq})")
-        if entry.prev_hash != expected_prev:
-            check.problems.append(f"entry {entry.seq}: does not link to the entry before it (deleted or altered)")
-        recomputed = audit_hash(entry.prev_hash, entry.seq, entry.at, entry.actor, entry.action, entry.details)
-        if recomputed != entry.hash:
-            check.problems.append(f"entry {entry.seq}: content does not match its hash (edited)")
-        expected_prev, expected_seq = entry.hash, entry.seq + 1
-        check.head = entry.hash
+        if seq != expected_seq:
+            check.problems.append(f"entry {expected_seq} is missing (next entry found is {seq})")
+        if prev_hash != expected_prev:
+            check.problems.append(f"entry {seq}: does not link to the entry before it (deleted or altered)")
+        exact_rule = exact_rule or action == AUDIT_RULE_ACTION
+        details = _parse(raw)
+        if details is None:
+            check.problems.append(f"entry {seq}: its details are not a JSON object (edited)")
+        if exact_rule:
+            recomputed = audit_hash_exact(prev_hash, seq, at, actor, action, raw)
+        else:
+            recomputed = audit_hash(prev_hash, seq, at, actor, action, details or {})
+        if recomputed != digest:
+            check.problems.append(f"entry {seq}: content does not match its hash (edited)")
+        if details is not None:
+            try:
+                replay.apply(seq, at, actor, action, details)
+            except (TypeError, AttributeError):
+                check.problems.append(f"entry {seq}: its details do not have the shape a {action!r} entry has")
+        expected_prev, expected_seq = digest, seq + 1
+        check.head_seq, check.head = seq, digest
     recorded = store.get_meta("audit_head")
     if recorded is not None:
-        seq, _, digest = recorded.partition(":")
-        if digest != check.head:
-            check.problems.append(f"the log ends before entry {seq}, which the case recorded as its last (deleted)")
+        seq_text, _, recorded_hash = recorded.partition(":")
+        if recorded_hash != check.head:
+            check.problems.append(f"the log ends before entry {seq_text}, which the case recorded as its last "
+                                  "(deleted)")
     elif check.entries:
         check.problems.append("the case's record of the last audit entry is missing")
-    return check
+    if not check.entries:
+        held = store.db.execute("SELECT (SELECT count(*) FROM scans), (SELECT count(*) FROM items), "
+                                "(SELECT count(*) FROM reviews)").fetchone()
+        if any(held):
+            check.problems.append(f"the log is empty, but the case holds {held[0]} scan(s), {held[1]} item(s) "
+                                  f"and {held[2]} decision(s): the log was wiped")
+
+
+def _parse(raw: bytes) -> dict[str, Any] | None:
+    try:
+        value = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def _check_decisions(store: SqliteCaseStore, check: AuditCheck, replay: _Replay) -> None:
+    logged = replay.decisions
+    check.decisions = len(logged)
+    columns = ", ".join(_DECISION_FIELDS)
+    seen: set[int] = set()
+    for row in store.db.execute(f"SELECT item_id, {columns} FROM reviews ORDER BY item_id"):
+        item, values = row[0], dict(zip(_DECISION_FIELDS, row[1:], strict=True))
+        values["ai_tags"] = _loads_or_text(values["ai_tags"])
+        seen.add(item)
+        expected = logged.get(item)
+        if expected is None:
+            check.problems.append(f"item {item}: the reviews table holds a decision ({values['category']!r}, "
+                                  f"entry {values['audit_seq']}) that no audit entry records")
+            continue
+        for name in _DECISION_FIELDS:
+            if values[name] != expected[name]:
+                check.problems.append(f"item {item}: decision {name} is {values[name]!r} in the reviews table, "
+                                      f"{expected[name]!r} in the log (entry {expected['audit_seq']})")
+    for item in sorted(set(logged) - seen):
+        check.problems.append(f"item {item}: the decision of entry {logged[item]['audit_seq']} is missing from "
+                              "the reviews table")
+
+
+def _check_notes(store: SqliteCaseStore, check: AuditCheck, replay: _Replay) -> None:
+    logged = replay.notes
+    check.notes = len(logged)
+    seen: set[int] = set()
+    for note_id, seq, *values in store.db.execute(
+        f"SELECT id, audit_seq, {', '.join(_NOTE_FIELDS)} FROM notes ORDER BY id"
+    ):
+        row = dict(zip(_NOTE_FIELDS, values, strict=True))
+        expected = logged.get(seq)
+        if expected is None or seq in seen:
+            check.problems.append(f"note {note_id} on item {row['item_id']}: no audit entry records it "
+                                  f"(its entry {seq} is not a note, or is claimed twice)")
+            continue
+        seen.add(seq)
+        for name in _NOTE_FIELDS:
+            if row[name] != expected[name]:
+                check.problems.append(f"note {note_id} on item {row['item_id']}: {name} is {row[name]!r} in the "
+                                      f"notes table, {expected[name]!r} in the log (entry {seq})")
+    for seq in sorted(set(logged) - seen):
+        check.problems.append(f"item {logged[seq]['item_id']}: the note of entry {seq} is missing from the notes "
+                              "table")
+
+
+def _check_item_hashes(store: SqliteCaseStore, check: AuditCheck, replay: _Replay) -> None:
+    """The SHA-256 each decision recorded must still be the item's: exports name items by these hashes."""
+    decided = sorted(replay.sha256)
+    current: dict[int, str | None] = {}
+    for chunk in _chunks(decided):
+        marks = ",".join("?" * len(chunk or []))
+        current |= dict(store.db.execute(f"SELECT id, sha256 FROM items WHERE id IN ({marks})", chunk or []))
+    for item, (seq, digest) in sorted(replay.sha256.items()):
+        if current.get(item) != digest:
+            check.problems.append(f"item {item}: SHA-256 is {current.get(item)} in the items table, {digest} in "
+                                  f"the log (decision, entry {seq})")
+
+
+# --- the recorded state of items and matches -------------------------------------------------------
+
+
+def case_state(store: SqliteCaseStore) -> dict[str, Any]:
+    """Digests of the items' identities and hashes and of the matches, which the exports are built from."""
+    item_rows, items_sha256 = _digest(store.db.execute(
+        "SELECT id, relpath, md5, sha1, sha256 FROM items ORDER BY id"))
+    match_rows, matches_sha256 = _digest(store.db.execute(
+        """SELECT item_id, entry_id, signal, distance, variant, frame_number, timestamp, detail FROM matches
+           ORDER BY item_id, entry_id, signal, frame_number, distance, variant, timestamp, detail"""))
+    return {"item_rows": item_rows, "items_sha256": items_sha256, "match_rows": match_rows,
+            "matches_sha256": matches_sha256}
+
+
+def record_case_state(store: SqliteCaseStore, actor: str) -> AuditEntry:
+    """Write the state digest to the log: called at the end of every scan, list import and match run."""
+    return store.append_audit(actor, CASE_STATE_ACTION, case_state(store))
+
+
+def _digest(rows: Iterable[tuple[Any, ...]]) -> tuple[int, str]:
+    digest = hashlib.sha256()
+    count = 0
+    for row in rows:
+        count += 1
+        values = [["blob", v.hex()] if isinstance(v, bytes) else v for v in row]
+        digest.update(json.dumps(values, ensure_ascii=True).encode() + b"\n")
+    return count, digest.hexdigest()
+
+
+def _check_state(store: SqliteCaseStore, check: AuditCheck, replay: _Replay) -> None:
+    if replay.state is None:
+        return  # a case from before state digests, or never scanned
+    seq, recorded = replay.state
+    check.state_seq = seq
+    now = case_state(store)
+    for table, rows, digest in (("items", "item_rows", "items_sha256"), ("matches", "match_rows", "matches_sha256")):
+        if now[digest] != recorded.get(digest):
+            check.problems.append(
+                f"the {table} table differs from the state recorded by entry {seq} ({recorded.get(rows)} rows "
+                f"then, {now[rows]} now): edited by hand, or changed by a run that stopped before recording it"
+            )
+
+
+def _loads_or_text(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except (TypeError, ValueError):
+        return text

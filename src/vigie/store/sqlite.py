@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime
@@ -21,6 +22,9 @@ from vigie.verdict import ai_verdict
 
 CASE_DB_NAME = "case.sqlite"
 GENESIS_HASH = "0" * 64
+# The chained entry that switches a log to rule 2 (exact stored text) for itself and every later entry.
+AUDIT_RULE_ACTION = "audit-rule"
+AUDIT_RULE_TAG = "vigie-audit/2"
 _EXACT_SIGNALS = ("md5", "sha1", "sha256")
 
 
@@ -29,6 +33,7 @@ def now_iso() -> str:
 
 
 def audit_hash(prev_hash: str, seq: int, at: str, actor: str, action: str, details: dict[str, Any]) -> str:
+    """Rule 1 (entries before the case's `audit-rule` entry): a compact re-serialisation of the details."""
     body = json.dumps(
         {"seq": seq, "at": at, "actor": actor, "action": action, "details": details},
         sort_keys=True,
@@ -38,24 +43,52 @@ def audit_hash(prev_hash: str, seq: int, at: str, actor: str, action: str, detai
     return hashlib.sha256(f"{prev_hash}\n{body}".encode()).hexdigest()
 
 
+def audit_hash_exact(prev_hash: str, seq: int, at: str, actor: str, action: str, details: bytes) -> str:
+    """Rule 2: the details exactly as stored (their UTF-8 bytes), so no edit of the stored text passes."""
+    head = json.dumps([AUDIT_RULE_TAG, seq, at, actor, action], ensure_ascii=False)
+    return hashlib.sha256(f"{prev_hash}\n{head}\n".encode() + details).hexdigest()
+
+
 class CaseNotFoundError(Exception):
     pass
 
 
+class CaseReadOnlyError(Exception):
+    """A write (an audit entry) asked of a case opened read-only."""
+
+
+# Set to 1 to open every case read-only, as from a read-only mount (also how tests run as root check it).
+READ_ONLY_ENV = "VIGIE_READ_ONLY"
+# Tables derived from the evidence, rebuilt on demand: a read-only case gets empty private copies of them.
+_DERIVED_TABLES = ("meta", "review_queue", "item_search")
+
+
 class SqliteCaseStore:
-    def __init__(self, case_dir: Path, create: bool = True) -> None:
+    def __init__(self, case_dir: Path, create: bool = True, read_only: bool | None = None) -> None:
         self.case_dir = Path(case_dir)
         db_path = self.case_dir / CASE_DB_NAME
         if not db_path.exists():
             if not create:
                 raise CaseNotFoundError(f"no case at {self.case_dir} (expected {db_path})")
             self.case_dir.mkdir(parents=True, exist_ok=True)
-        self.db = sqlite3.connect(db_path, timeout=60, isolation_level=None)
+        if read_only is None:
+            read_only = os.environ.get(READ_ONLY_ENV) == "1" or not (
+                os.access(self.case_dir, os.W_OK) and (not db_path.exists() or os.access(db_path, os.W_OK)))
+        self.read_only = read_only
+        # In a read-only case, audit entries that could not be written; None: refuse them (CaseReadOnlyError).
+        self.unrecorded: list[AuditEntry] | None = None
+        if read_only:
+            self.db = _connect_read_only(db_path)
+        else:
+            self.db = sqlite3.connect(db_path, timeout=60, isolation_level=None)
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.row_factory = sqlite3.Row
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=NORMAL")
-        self.db.execute("PRAGMA foreign_keys=ON")
-        self._migrate()
+        if read_only:
+            self._shadow_derived_tables()  # foreign keys stay off: the TEMP copies' keys name TEMP tables
+        else:
+            self.db.execute("PRAGMA foreign_keys=ON")
+            self._migrate()
 
     # --- plumbing -------------------------------------------------------------------------------
 
@@ -77,6 +110,21 @@ class SqliteCaseStore:
                 raise
         if version == 0:
             self.set_meta("created_at", now_iso())
+
+    def _shadow_derived_tables(self) -> None:
+        """Give the derived tables empty TEMP copies, which SQLite reads and writes before the main ones, so
+        that the queue and search index can be rebuilt in memory and the case file is never written."""
+        version = self.db.execute("PRAGMA user_version").fetchone()[0]
+        if version != SCHEMA_VERSION:
+            raise CaseReadOnlyError(
+                f"the case has schema version {version} and this Vigie reads {SCHEMA_VERSION}; its folder is "
+                "read-only, so it cannot be upgraded: copy the case folder to a writable place first"
+            )
+        for name in _DERIVED_TABLES:
+            sql = self.db.execute("SELECT sql FROM main.sqlite_master WHERE name = ?", (name,)).fetchone()[0]
+            self.db.execute(sql.replace("CREATE TABLE ", "CREATE TEMP TABLE ", 1)
+                            .replace("CREATE VIRTUAL TABLE ", "CREATE VIRTUAL TABLE temp.", 1))
+        self.db.execute("INSERT INTO temp.meta SELECT * FROM main.meta WHERE key != 'review_queue_built_for'")
 
     def _transaction(self) -> _Transaction:
         return _Transaction(self.db)
@@ -611,16 +659,42 @@ class SqliteCaseStore:
     # --- audit log ------------------------------------------------------------------------------
 
     def append_audit(self, actor: str, action: str, details: dict[str, Any]) -> AuditEntry:
+        if self.read_only:
+            return self._unrecorded(actor, action, details)
         with self._transaction():
             last = self.db.execute("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1").fetchone()
             seq, prev = (1, GENESIS_HASH) if last is None else (last[0] + 1, last[1])
-            at = now_iso()
-            digest = audit_hash(prev, seq, at, actor, action, details)
-            self.db.execute(
-                "INSERT INTO audit_log(seq, at, actor, action, details, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (seq, at, actor, action, json.dumps(details, sort_keys=True, ensure_ascii=False), prev, digest),
-            )
-            self.set_meta("audit_head", f"{seq}:{digest}")
+            if not self._exact_rule_in_force():
+                switch = self._insert_audit(seq, prev, actor, AUDIT_RULE_ACTION, {"rule": 2, "from_seq": seq})
+                seq, prev = seq + 1, switch.hash
+            entry = self._insert_audit(seq, prev, actor, action, details)
+            self.set_meta("audit_head", f"{seq}:{entry.hash}")
+        return entry
+
+    def _unrecorded(self, actor: str, action: str, details: dict[str, Any]) -> AuditEntry:
+        """An entry a read-only case cannot hold: kept for the caller to report (seq 0), or refused."""
+        if self.unrecorded is None:
+            raise CaseReadOnlyError(f"the case at {self.case_dir} is read-only: {action!r} cannot be recorded in "
+                                    "its audit log")
+        entry = AuditEntry(0, now_iso(), actor, action, details, "", "")
+        self.unrecorded.append(entry)
+        return entry
+
+    def _exact_rule_in_force(self) -> bool:
+        # Not cached: a rolled-back transaction may have held the switch. The switch sits early in the log.
+        return self.db.execute(
+            "SELECT 1 FROM audit_log WHERE action = ? LIMIT 1", (AUDIT_RULE_ACTION,)).fetchone() is not None
+
+    def _insert_audit(self, seq: int, prev: str, actor: str, action: str, details: dict[str, Any]) -> AuditEntry:
+        at = now_iso()
+        text = json.dumps(details, sort_keys=True, ensure_ascii=False)
+        if not text.isascii() and _has_surrogates(text):  # names that were not UTF-8: kept as \udcXX escapes
+            text = json.dumps(details, sort_keys=True)
+        digest = audit_hash_exact(prev, seq, at, actor, action, text.encode())
+        self.db.execute(
+            "INSERT INTO audit_log(seq, at, actor, action, details, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (seq, at, actor, action, text, prev, digest),
+        )
         return AuditEntry(seq, at, actor, action, details, prev, digest)
 
     def audit_entries(self, naming_item: int | None = None) -> Iterator[AuditEntry]:
@@ -634,8 +708,8 @@ class SqliteCaseStore:
                 (naming_item,),
             )
         for r in rows:
-            yield AuditEntry(r["seq"], r["at"], r["actor"], r["action"], json.loads(r["details"]), r["prev_hash"],
-                             r["hash"])
+            yield AuditEntry(r["seq"], r["at"], r["actor"], r["action"], _audit_details(r["details"]),
+                             r["prev_hash"], r["hash"])
 
 
 class _Transaction:
@@ -695,6 +769,41 @@ def _split_sql(script: str) -> list[str]:
     if "\n".join(current).strip():
         statements.append("\n".join(current).strip())
     return statements
+
+
+def _has_surrogates(text: str) -> bool:
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def _audit_details(text: str) -> dict[str, Any]:
+    """An entry's details; text edited into something else is shown as it is (`audit verify` reports it)."""
+    try:
+        details = json.loads(text)
+    except (TypeError, ValueError):
+        details = None
+    return details if isinstance(details, dict) else {"unreadable_details": text}
+
+
+def _connect_read_only(db_path: Path) -> sqlite3.Connection:
+    """Without a write-ahead log no one has the case open: immutable=1 reads the file as it is and creates
+    nothing beside it. With one, mode=ro reads it too where SQLite can create its index (-shm)."""
+    uri = db_path.resolve().as_uri()
+    wal = db_path.with_name(db_path.name + "-wal")
+    if wal.exists():
+        db = sqlite3.connect(f"{uri}?mode=ro", uri=True, isolation_level=None)
+        try:
+            db.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            return db
+        except sqlite3.OperationalError:
+            db.close()
+        if wal.stat().st_size > 0:
+            raise CaseReadOnlyError(f"{wal} holds changes that cannot be read from a read-only folder (the case "
+                                    "was not closed cleanly): copy the case folder to a writable place first")
+    return sqlite3.connect(f"{uri}?immutable=1", uri=True, isolation_level=None)
 
 
 def open_case(case_dir: Path | str, create: bool = False) -> SqliteCaseStore:
