@@ -281,7 +281,7 @@ def test_the_tables_match_the_log_after_a_scan_and_decisions(tmp_path: Path) -> 
     assert "Tables match the log: 3 decided item(s), 1 note(s); items and matches as recorded by entry" in result.output
 
 
-def test_a_hand_edited_decision_changes_exports_and_is_reported(tmp_path: Path) -> None:
+def test_hand_edited_decisions_and_notes_are_reported_field_by_field(tmp_path: Path) -> None:
     case = _case(tmp_path)
     store = open_case(case)
     ids = store.item_ids()
