@@ -32,7 +32,9 @@ def may_hold_manifest(data: bytes) -> bool:
 def _context(trust_anchors_pem: str | None) -> Any:
     import c2pa
 
-    settings: dict[str, Any] = {"verify": {"remote_manifest_fetch": False}}
+    # No remote manifest, no OCSP request, no host at all: the SDK's own network use stays off.
+    settings: dict[str, Any] = {"verify": {"remote_manifest_fetch": False, "ocsp_fetch": False},
+                                "core": {"allowed_network_hosts": []}}
     if trust_anchors_pem:
         settings["trust"] = {"trust_anchors": trust_anchors_pem}
     return c2pa.Context.from_dict(settings)
