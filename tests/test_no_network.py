@@ -102,13 +102,35 @@ def test_scan_makes_no_lookup_and_writes_only_the_case(tmp_path: Path) -> None:
     assert (tmp_path / "case").is_dir()
 
 
-@pytest.mark.skipif(shutil.which("strace") is None, reason="strace is not installed")
+def _strace(trace: Path) -> list[str]:
+    if shutil.which("strace") is None:
+        pytest.skip("strace is not installed")
+    if subprocess.run(["strace", "-o", os.devnull, "true"], capture_output=True).returncode != 0:
+        pytest.skip("strace cannot trace here (no ptrace permission)")
+    return ["strace", "-f", "-e", "trace=socket,connect,sendto,sendmsg", "-o", str(trace)]
+
+
+def _internet(trace: Path) -> list[str]:
+    """Internet sockets and name-service lookups (nscd, DNS) in an strace log; local sockets pass."""
+    return [line for line in trace.read_text().splitlines() if re.search(r"AF_INET6?\b|nscd|sin6?_port", line)]
+
+
 def test_scan_opens_no_internet_socket_under_strace(tmp_path: Path) -> None:
     trace = tmp_path / "strace.log"
-    probe = subprocess.run(["strace", "-o", os.devnull, "true"], capture_output=True)
-    if probe.returncode != 0:
-        pytest.skip("strace cannot trace here (no ptrace permission)")
-    _scan(tmp_path, ["strace", "-f", "-e", "trace=socket,connect,sendto,sendmsg", "-o", str(trace)])
-    internet = [line for line in trace.read_text().splitlines()
-                if re.search(r"AF_INET6?\b|nscd|sin6?_port", line)]
-    assert internet == []
+    _scan(tmp_path, _strace(trace))
+    assert _internet(trace) == []
+
+
+def test_detector_session_left_open_resolves_nothing(tmp_path: Path) -> None:
+    """onnxruntime's uploader resolved its collector about ten seconds after loading: a scan ends sooner,
+    a long scan does not. A detector is loaded and kept open for longer than that, under strace."""
+    trace, home = tmp_path / "strace.log", tmp_path / "home"
+    home.mkdir()
+    program = "import time; from vigie.detector.runtime import load_detector; d = load_detector(); time.sleep(15)"
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(home), "TMPDIR": str(home),
+           "PYTHONPATH": str(SRC), "PYTHONDONTWRITEBYTECODE": "1"}
+    result = subprocess.run([*_strace(trace), sys.executable, "-c", program], env=env, capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert _internet(trace) == []
+    assert _files_under(home) == []
