@@ -48,9 +48,9 @@ def image_crops(image: Image.Image) -> np.ndarray | None:
 def onnx_session(model: Path) -> Any:
     """An onnxruntime session on the CPU, with onnxruntime's telemetry off. Every ONNX session is made here.
 
-    The telemetry starts when the native module loads: it writes a device id under ~/.cache (or $TMPDIR)
-    and later resolves its vendor's collector. The variable must be set before the first import; the call
-    stops events should another library have imported onnxruntime first.
+    The telemetry starts when the native module loads: it writes a device id under ~/.cache and a session
+    file in $TMPDIR, and later resolves its vendor's collector. The variable must be set before the first
+    import; the call stops events should another library have imported onnxruntime first.
     """
     os.environ["ORT_DISABLE_TELEMETRY"] = "1"
     import onnxruntime
