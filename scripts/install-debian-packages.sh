@@ -9,7 +9,7 @@ SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends \
-    python3-venv python3-dev g++ cmake pkg-config \
+    python3-venv python3-dev g++ cmake pkg-config strace \
     libavcodec-dev libavformat-dev libavdevice-dev libavfilter-dev libavutil-dev libswresample-dev libswscale-dev \
     >/dev/null
 $SUDO apt-get install -y -qq --no-install-recommends chromium fonts-liberation >/dev/null

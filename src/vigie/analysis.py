@@ -26,7 +26,7 @@ from vigie.signals.crypto import StreamingDigests
 from vigie.signals.faces import Face, FaceModelError, find_faces
 from vigie.signals.findings import Finding
 from vigie.signals.image import ImageError, analyse_image
-from vigie.signals.provenance.c2pa import may_hold_manifest, read_c2pa
+from vigie.signals.provenance.c2pa import may_hold_manifest, not_examined_note, read_c2pa
 from vigie.signals.provenance.metadata import metadata_findings
 from vigie.signals.provenance.watermarks import watermark_findings
 from vigie.signals.video import FrameHash, VideoError, VideoLimits, analyse_video
@@ -232,6 +232,8 @@ def _analyse_content(read: _Read, record: ItemRecord, settings: Settings, reopen
                 _add_video_facts(record, seekable, settings)
             with reopen() as seekable:
                 _add_provenance(record, seekable, settings)
+    elif (note := not_examined_note(media_type)) is not None:
+        record.add_error("not-examined", note)
 
 
 def _expand(

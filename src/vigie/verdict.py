@@ -1,9 +1,12 @@
 """The AI-generation verdict, computed from findings in one place. It never says an image is real.
 
 Rule: `ai-provenance` when a deterministic mark of generation was found: a C2PA manifest that validates
-(with or without a trusted signer) declaring a generated digital source type, an IPTC digital source type
-in XMP declaring one, a generator's own generation record in the metadata, or an invisible watermark
-decoded above its "very likely" threshold. Else `ai-indicated` when the statistical detector scores the
+(with or without a trusted signer, or with a certificate that no longer holds) declaring a generated digital
+source type, or an edit or composite whose ingredient's manifest declares one; an IPTC digital source type in
+XMP declaring one; a generator's own generation record in the metadata; or an invisible watermark decoded
+above its "very likely" threshold. Generated means made by a trained model, as IPTC's vocabulary says
+(`trainedAlgorithmicMedia`, `compositeWithTrainedAlgorithmicMedia`); `algorithmicMedia` (a pure algorithm,
+not trained on sampled data) is a signal only. Else `ai-indicated` when the statistical detector scores the
 image above its threshold (calibrated for at most 1% false positives on held-out camera photos). Otherwise
 `undetermined`; a "likely" watermark is a signal only.
 A camera-capture claim is kept as a signal and never turns into "real".

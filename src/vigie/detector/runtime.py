@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -44,6 +45,22 @@ def image_crops(image: Image.Image) -> np.ndarray | None:
     return (crops.transpose(0, 3, 1, 2).astype(np.float32) / 255.0).copy()
 
 
+def onnx_session(model: Path) -> Any:
+    """An onnxruntime session on the CPU, with onnxruntime's telemetry off. Every ONNX session is made here.
+
+    The telemetry starts when the native module loads: it writes a device id under ~/.cache and a session
+    file in $TMPDIR, and later resolves its vendor's collector. The variable must be set before the first
+    import; the call stops events should another library have imported onnxruntime first.
+    """
+    os.environ["ORT_DISABLE_TELEMETRY"] = "1"
+    import onnxruntime
+
+    onnxruntime.disable_telemetry_events()
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = 1  # scans parallelise with processes
+    return onnxruntime.InferenceSession(str(model), options, providers=["CPUExecutionProvider"])
+
+
 def default_model_path() -> Path:
     return Path(str(resources.files("vigie") / "models" / "detector.onnx"))
 
@@ -51,16 +68,11 @@ def default_model_path() -> Path:
 @lru_cache(maxsize=2)
 def load_detector(path: str = "") -> Detector | None:
     """The detector at `path` (default: the one shipped in the package); None when it is absent."""
-    import onnxruntime
-
     model = Path(path) if path else default_model_path()
     if not model.exists():
         return None
     info = json.loads(model.with_suffix(".json").read_text())
-    options = onnxruntime.SessionOptions()
-    options.intra_op_num_threads = 1  # scans parallelise with processes
-    session = onnxruntime.InferenceSession(str(model), options, providers=["CPUExecutionProvider"])
-    return Detector(session, float(info["threshold"]), info)
+    return Detector(onnx_session(model), float(info["threshold"]), info)
 
 
 def detector_findings(image: Image.Image, detector: Detector) -> list[Finding]:
