@@ -121,9 +121,10 @@ def create_app(case_dir: Path, settings: Settings, throttle: LoginThrottle | Non
         response.headers["Content-Security-Policy"] = REPORT_CSP
         return response
 
-    from vigie.web.api import api
+    from vigie.web.api import ItemIdConverter, api
     from vigie.web.media import media
 
+    app.url_map.converters["int"] = ItemIdConverter
     app.register_blueprint(api)
     app.register_blueprint(media)
     return app
