@@ -3,7 +3,9 @@ by page, login throttling under concurrency, the Host check, bounded memory per 
 
 from __future__ import annotations
 
+import re
 import sqlite3
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +17,7 @@ from vigie.store.accounts import Accounts
 from vigie.store.sqlite import SqliteCaseStore, open_case
 from vigie.web import api as api_module
 from vigie.web.app import create_app, ensure_admin
+from vigie.web.security import LoginThrottle
 
 
 @pytest.fixture
@@ -106,3 +109,61 @@ def test_audit_is_paginated_and_verified_once_per_head(app: Any, monkeypatch: py
     assert again["entries"][0]["action"] == "view-settings" and again["check"]["entries"] == len(seqs) + 1
     assert len(verified) == 2
     assert client.get("/api/audit", query_string={"after": "x"}).status_code == 400
+
+
+# --- login throttling -------------------------------------------------------------------------------------
+
+
+def _login_attempt(app: Any, address: str, password: str, username: str = "rita") -> Any:
+    """A browser at `address` loads the login form; returns a function that submits it."""
+    client = app.test_client()
+    client.environ_base["REMOTE_ADDR"] = address
+    page = client.get("/login").get_data(as_text=True)
+    token = re.search(r'name="login_token" value="([^"]+)"', page)[1]  # type: ignore[index]
+    return lambda: client.post("/login", data={"username": username, "password": password, "login_token": token})
+
+
+def test_concurrent_guesses_never_pass_the_limit(demo_case: Path) -> None:
+    app = create_app(demo_case, Settings(workers=1), throttle=LoginThrottle(free_failures=5, base_delay=600))
+    store = open_case(demo_case)
+    Accounts(store).create_user("rita", PASSWORD, "reviewer", actor="test")
+    store.close()
+    attempts = [_login_attempt(app, "192.0.2.9", f"guess number {i}") for i in range(12)]
+    start = threading.Barrier(len(attempts))
+    statuses: list[int] = []
+
+    def guess(attempt: Any) -> None:
+        start.wait()
+        statuses.append(attempt().status_code)
+
+    threads = [threading.Thread(target=guess, args=(a,)) for a in attempts]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(statuses) == [401] * 5 + [429] * 7
+    store = open_case(demo_case)
+    assert [e.action for e in store.audit_entries()].count("login-failed") == 5
+    store.close()
+
+
+def test_a_guesser_elsewhere_does_not_lock_the_owner_out(app: Any) -> None:
+    throttled = create_app(app.config["VIGIE_CASE"], Settings(workers=1),
+                           throttle=LoginThrottle(free_failures=5, base_delay=600))
+    statuses = [_login_attempt(throttled, "192.0.2.66", "wrong password")().status_code for _ in range(20)]
+    assert statuses[:5] == [401] * 5 and set(statuses[5:]) == {429}
+    assert _login_attempt(throttled, "127.0.0.1", PASSWORD)().status_code == 302
+    # her own typos slow her down only after the free tries, and a success forgives them
+    for _ in range(4):
+        assert _login_attempt(throttled, "127.0.0.1", "typo typo typo")().status_code == 401
+    assert _login_attempt(throttled, "127.0.0.1", PASSWORD)().status_code == 302
+    assert _login_attempt(throttled, "127.0.0.1", "typo typo typo")().status_code == 401
+
+
+def test_a_global_rate_caps_guesses_from_many_addresses(app: Any) -> None:
+    throttled = create_app(app.config["VIGIE_CASE"], Settings(workers=1),
+                           throttle=LoginThrottle(global_attempts=8, global_window=600))
+    statuses = [_login_attempt(throttled, f"192.0.2.{i}", "wrong password")().status_code for i in range(1, 12)]
+    assert statuses == [401] * 8 + [429] * 3
+    refused = _login_attempt(throttled, "127.0.0.1", PASSWORD)()
+    assert refused.status_code == 429 and 0 < int(refused.headers["Retry-After"]) <= 600

@@ -82,17 +82,16 @@ def create_app(case_dir: Path, settings: Settings, throttle: LoginThrottle | Non
         if not secrets.compare_digest(form_token, request.cookies.get(LOGIN_COOKIE, "")) or not form_token:
             return _login_form("The login form expired; try again.", 400)
         address = request.remote_addr or "unknown"
-        wait = login_throttle.retry_after(address, username)
+        wait = login_throttle.begin(address, username)
         if wait:
             refused = _login_form(f"Too many failed logins. Try again in {wait} seconds.", 429)
             refused.headers["Retry-After"] = str(wait)
             return refused
         user = g.accounts.authenticate(username, password)
         if user is None:
-            login_throttle.failed(address, username)
             g.store.append_audit(username or "-", "login-failed", {"address": address})
             return _login_form("Wrong user name or password.", 401)
-        login_throttle.succeeded(username)
+        login_throttle.succeeded(address, username)
         token, _ = g.accounts.start_session(user)
         g.store.append_audit(user.username, "login", {"address": address})
         response: Any = redirect("/")
