@@ -3,9 +3,17 @@ by page, login throttling under concurrency, the Host check, bounded memory per 
 
 from __future__ import annotations
 
+import hashlib
+import http.client
+import os
 import re
+import socket
 import sqlite3
+import ssl
+import subprocess
+import sys
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +25,10 @@ from vigie.store.accounts import Accounts
 from vigie.store.sqlite import SqliteCaseStore, open_case
 from vigie.web import api as api_module
 from vigie.web.app import create_app, ensure_admin
+from vigie.web.hosts import AllowedHosts
 from vigie.web.security import LoginThrottle
+from vigie.web.serving import ConsoleServer, start_console
+from vigie.web.tls import case_certificate, fingerprint
 
 
 @pytest.fixture
@@ -167,3 +178,132 @@ def test_a_global_rate_caps_guesses_from_many_addresses(app: Any) -> None:
     assert statuses == [401] * 8 + [429] * 3
     refused = _login_attempt(throttled, "127.0.0.1", PASSWORD)()
     assert refused.status_code == 429 and 0 < int(refused.headers["Retry-After"]) <= 600
+
+
+# --- the Host check ---------------------------------------------------------------------------------------
+
+
+def test_allowed_hosts_follow_the_served_address() -> None:
+    loopback = AllowedHosts.for_address("127.0.0.1", 8765, ["console.lan", "review.example:9443"])
+    for good in ("127.0.0.1:8765", "localhost:8765", "LOCALHOST:8765", "[::1]:8765", "localhost.:8765",
+                 "console.lan", "console.lan:1234", "review.example:9443"):
+        assert loopback.allows(good), good
+    for bad in ("rebind.example:8765", "127.0.0.1:8766", "localhost", "review.example", "review.example:443",
+                "", None, "127.0.0.1:x", "[::1]", "evil.127.0.0.1:8765"):
+        assert not loopback.allows(bad), bad
+    assert AllowedHosts.for_address("::1", 80).allows("[::1]") and AllowedHosts.for_address("::1", 80).allows(
+        "localhost:80")
+    lan = AllowedHosts.for_address("192.0.2.10", 443, tls=True)
+    assert lan.allows("192.0.2.10") and lan.allows("192.0.2.10:443") and not lan.allows("localhost:443")
+    anywhere = AllowedHosts.for_address("0.0.0.0", 8765)
+    assert anywhere.allows("localhost:8765") and not anywhere.allows("0.0.0.0:8765")
+    assert loopback.names() == {"127.0.0.1", "localhost", "::1", "console.lan", "review.example"}
+
+
+def test_requests_for_another_host_are_refused(app: Any) -> None:
+    assert app.test_client().get("/login").status_code == 200  # the test client says "localhost"
+    rebound = app.test_client().get("/login", base_url="http://rebind.example:8765")
+    assert rebound.status_code == 421 and b"--allowed-host" in rebound.data
+    assert "vigie_login" not in rebound.headers.get("Set-Cookie", "")
+
+
+@pytest.fixture
+def served(app: Any) -> Iterator[ConsoleServer]:
+    console = start_console(app, "127.0.0.1", 0, 4, extra_hosts=["console.test"])
+    thread = threading.Thread(target=console.run, daemon=True)
+    thread.start()
+    yield console
+    console.close()
+    thread.join(10)
+
+
+def _get(port: int, path: str, host: str) -> int:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=20)
+    connection.request("GET", path, headers={"Host": host})
+    status = connection.getresponse().status
+    connection.close()
+    return status
+
+
+def test_a_real_server_answers_only_its_own_address(served: ConsoleServer) -> None:
+    port = served.port
+    assert served.url == f"http://127.0.0.1:{port}/"
+    for host in (f"127.0.0.1:{port}", f"localhost:{port}", "console.test"):
+        assert _get(port, "/login", host) == 200, host
+    for host in (f"rebind.example:{port}", f"127.0.0.1:{port + 1}", "localhost"):
+        assert _get(port, "/login", host) == 421, host
+
+
+# --- TLS --------------------------------------------------------------------------------------------------
+
+
+def test_case_certificate_is_p256_names_the_hosts_and_is_kept(tmp_path: Path) -> None:
+    from cryptography import x509
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    names = AllowedHosts.for_address("127.0.0.1", 8765, ["console.test"]).names()
+    files, made = case_certificate(tmp_path, names)
+    assert made and files.key.stat().st_mode & 0o077 == 0
+    cert = x509.load_pem_x509_certificate(files.cert.read_bytes())
+    key = cert.public_key()
+    assert isinstance(key, ec.EllipticCurvePublicKey) and key.curve.name == "secp256r1"
+    san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    assert set(san.get_values_for_type(x509.DNSName)) == {"localhost", "console.test"}
+    assert {str(a) for a in san.get_values_for_type(x509.IPAddress)} == {"127.0.0.1", "::1"}
+    first = fingerprint(files.cert)
+    assert case_certificate(tmp_path, names) == (files, False)  # kept: the fingerprint the user checked holds
+    assert fingerprint(files.cert) == first and len(first) == 95
+    again, made = case_certificate(tmp_path, names | {"other.test"})  # a new name: a new certificate
+    renewed = x509.load_pem_x509_certificate(again.cert.read_bytes())
+    assert made and fingerprint(again.cert) != first
+    san = renewed.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    assert "other.test" in san.get_values_for_type(x509.DNSName)
+
+
+def _read_until(stream: Any, marker: str) -> str:
+    seen = ""
+    for line in stream:
+        seen += line
+        if marker in line:
+            return seen
+    raise AssertionError(f"the server stopped before printing {marker!r}:\n{seen}")
+
+
+def test_serve_tls_prints_the_fingerprint_and_sets_host_cookies(app: Any, tmp_path: Path) -> None:
+    case = app.config["VIGIE_CASE"]
+    env = os.environ | {"PYTHONPATH": str(Path(__file__).parents[1] / "src"), "COLUMNS": "200"}
+    server = subprocess.Popen([sys.executable, "-m", "vigie.cli", "serve", "--case", str(case), "--port", "0",
+                               "--tls", "--threads", "2"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                              text=True, env=env, cwd=tmp_path)
+    try:
+        printed = _read_until(server.stdout, "Stop with")
+        port = int(re.search(r"https://127\.0\.0\.1:(\d+)/", printed)[1])  # type: ignore[index]
+        shown = re.search(r"fingerprint.*:\n\s+([0-9A-F:]{95})", printed)[1]  # type: ignore[index]
+        context = ssl.create_default_context(cafile=str(case / "console-tls" / "cert.pem"))
+        with socket.create_connection(("127.0.0.1", port), timeout=20) as raw, \
+                context.wrap_socket(raw, server_hostname="localhost") as tls:
+            served = tls.getpeercert(binary_form=True)
+        assert hashlib.sha256(served).hexdigest() == shown.replace(":", "").lower()
+        https = http.client.HTTPSConnection("127.0.0.1", port, context=context, timeout=20)
+        https.request("GET", "/login", headers={"Host": f"localhost:{port}"})
+        form = https.getresponse()
+        page = form.read().decode()
+        login_cookie = form.getheader("Set-Cookie")
+        assert form.status == 200 and login_cookie.startswith("__Secure-vigie_login=") and "Secure" in login_cookie
+        token = re.search(r'name="login_token" value="([^"]+)"', page)[1]  # type: ignore[index]
+        body = f"username=rita&password={PASSWORD.replace(' ', '+')}&login_token={token}"
+        https.request("POST", "/login", body=body, headers={
+            "Host": f"localhost:{port}", "Content-Type": "application/x-www-form-urlencoded",
+            "Cookie": login_cookie.split(";")[0]})
+        logged_in = https.getresponse()
+        logged_in.read()
+        session_cookie = next(c for c in logged_in.headers.get_all("Set-Cookie") if "vigie_session" in c)
+        assert logged_in.status == 302 and session_cookie.startswith("__Host-vigie_session=")
+        assert all(part in session_cookie for part in ("Secure", "HttpOnly", "Path=/", "SameSite=Strict"))
+        assert "Domain" not in session_cookie
+        https.request("GET", "/login", headers={"Host": f"rebind.example:{port}"})
+        assert https.getresponse().status == 421
+        https.close()
+    finally:
+        server.terminate()
+        server.wait(20)
