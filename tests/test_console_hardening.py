@@ -5,24 +5,33 @@ from __future__ import annotations
 
 import hashlib
 import http.client
+import io
+import json
 import os
 import re
 import socket
 import sqlite3
 import ssl
+import struct
 import subprocess
 import sys
 import threading
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import jpeg_bytes
+from PIL import Image
 from test_console_api import PASSWORD, login, queue
 
 from vigie.config import Settings
+from vigie.demo import draw_picture
+from vigie.signals.image import ImageError
 from vigie.store.accounts import Accounts
 from vigie.store.sqlite import SqliteCaseStore, open_case
+from vigie.thumbnails import blurred_thumbnail, revealed_copy
 from vigie.web import api as api_module
 from vigie.web.app import create_app, ensure_admin
 from vigie.web.hosts import AllowedHosts
@@ -307,3 +316,96 @@ def test_serve_tls_prints_the_fingerprint_and_sets_host_cookies(app: Any, tmp_pa
     finally:
         server.terminate()
         server.wait(20)
+
+
+# --- bounded memory per request ---------------------------------------------------------------------------
+
+
+def _blank_png(width: int, height: int) -> bytes:
+    """A black RGB PNG, compressed row by row so the test never holds its pixels: 100 MP make about 300 KB."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    compressor = zlib.compressobj(9)
+    row = bytes(1 + 3 * width)
+    idat = b"".join(compressor.compress(row) for _ in range(height)) + compressor.flush()
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
+
+
+MEASURE = """
+import json, resource, sys
+from vigie.signals.image import ImageError
+from vigie.thumbnails import blurred_thumbnail, revealed_copy
+data = open(sys.argv[1], "rb").read()
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+outcomes = []
+for make in (lambda: blurred_thumbnail(data, greyscale=False), lambda: revealed_copy(data, 200_000_000)):
+    try:
+        outcomes.append(len(make()))
+    except ImageError as exc:
+        outcomes.append(str(exc))
+grown = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before
+print(json.dumps({"grown_mib": grown / 1024, "outcomes": outcomes}))
+"""
+
+
+@pytest.fixture(scope="module")
+def png_100mp(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("bomb") / "wide.png"
+    path.write_bytes(_blank_png(10_000, 10_000))
+    return path
+
+
+def test_a_small_png_of_100_megapixels_is_refused_before_decoding(png_100mp: Path) -> None:
+    assert png_100mp.stat().st_size < 1024 * 1024
+    env = os.environ | {"PYTHONPATH": str(Path(__file__).parents[1] / "src")}
+    done = subprocess.run([sys.executable, "-c", MEASURE, str(png_100mp)], capture_output=True, text=True,
+                          env=env, timeout=300, check=True)
+    measured = json.loads(done.stdout)
+    assert all("too large to show" in str(o) for o in measured["outcomes"]), measured
+    assert measured["grown_mib"] < 100, measured  # decoding it whole would take 300 MiB and more
+
+
+def test_large_jpegs_decode_reduced_under_the_cap() -> None:
+    photo = draw_picture(3, (2000, 1500))
+    as_jpeg, as_png = jpeg_bytes(photo), io.BytesIO()
+    photo.save(as_png, "PNG")
+    small_cap = 200_000  # the JPEG decodes at 1/8 scale (250x188); a PNG has no reduced decoding
+    assert Image.open(io.BytesIO(blurred_thumbnail(as_jpeg, decode_pixels=small_cap))).size == (160, 120)
+    assert Image.open(io.BytesIO(revealed_copy(as_jpeg, 10**9, size=200, decode_pixels=small_cap))).width == 200
+    with pytest.raises(ImageError, match="too large to show"):
+        blurred_thumbnail(as_png.getvalue(), decode_pixels=small_cap)
+
+
+def test_the_thumbnail_route_refuses_the_100_megapixel_png(app: Any, png_100mp: Path) -> None:
+    store = open_case(app.config["VIGIE_CASE"])
+    source = store.add_source(str(png_100mp.parent), str(png_100mp.parent), "directory")
+    scan = store.db.execute("SELECT max(id) FROM scans").fetchone()[0]
+    item = store.db.execute("INSERT INTO items(source_id, relpath, scan_id, size, media_type) VALUES (?, ?, ?, ?, ?)",
+                            (source, png_100mp.name, scan, png_100mp.stat().st_size, "image/png")).lastrowid
+    store.close()
+    client, csrf = login(app, "rita")
+    refused = client.get(f"/media/{item}/thumb")
+    assert refused.status_code == 404 and "too large to show" in refused.get_json()["error"]
+    assert client.post(f"/api/items/{item}/reveal", headers={"X-CSRF-Token": csrf}).status_code == 200
+    assert "too large to show" in client.get(f"/media/{item}/full").get_json()["error"]
+
+
+def test_video_is_served_in_ranges(app: Any) -> None:
+    client, csrf = login(app, "rita")
+    video = queue(client, media="video")["entries"][0]
+    original = Path(video["path"]).read_bytes()
+    client.post(f"/api/items/{video['id']}/reveal", headers={"X-CSRF-Token": csrf})
+    url = f"/media/{video['id']}/full"
+    whole = client.get(url)
+    assert whole.status_code == 200 and whole.headers["Accept-Ranges"] == "bytes" and whole.data == original
+    assert int(whole.headers["Content-Length"]) == len(original)
+    part = client.get(url, headers={"Range": "bytes=100-1099"})
+    assert part.status_code == 206 and part.data == original[100:1100]
+    assert part.headers["Content-Range"] == f"bytes 100-1099/{len(original)}"
+    assert part.mimetype == "video/mp4" and part.headers["Cache-Control"] == "no-store"
+    tail = client.get(url, headers={"Range": "bytes=-64"})
+    assert tail.status_code == 206 and tail.data == original[-64:]
+    beyond = client.get(url, headers={"Range": f"bytes={len(original) + 10}-"})
+    assert beyond.status_code == 416 and beyond.headers["Content-Range"] == f"bytes */{len(original)}"
