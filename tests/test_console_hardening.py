@@ -189,6 +189,22 @@ def test_a_global_rate_caps_guesses_from_many_addresses(app: Any) -> None:
     assert refused.status_code == 429 and 0 < int(refused.headers["Retry-After"]) <= 600
 
 
+def test_backoff_doubles_is_capped_and_forgotten(monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = [1000.0]
+    monkeypatch.setattr("vigie.web.security.time.monotonic", lambda: clock[0])
+    throttle = LoginThrottle(free_failures=2, base_delay=10, max_delay=35, forget_after=3600)
+    waits = []
+    for name in ("rita", "Rita", "RITA", "rita", "rita"):  # names are compared without case
+        wait = throttle.begin("192.0.2.1", name)
+        if wait:
+            clock[0] += wait
+            assert throttle.begin("192.0.2.1", name) == 0
+        waits.append(wait)
+    assert waits == [0, 0, 10, 20, 35]
+    clock[0] += 3601
+    assert throttle.begin("192.0.2.1", "rita") == 0 and throttle.begin("192.0.2.1", "rita") == 0
+
+
 # --- the Host check ---------------------------------------------------------------------------------------
 
 

@@ -57,6 +57,9 @@ class LoginThrottle:
                 self._attempts.popleft()
             self._forget_idle(now)
             pair = self._pairs.get(key)
+            if pair is not None and now - pair.last > self.forget_after:
+                del self._pairs[key]  # failures long ago are forgiven: the free tries come back
+                pair = None
             wait = pair.not_before - now if pair else 0.0
             if len(self._attempts) >= self.global_attempts:
                 wait = max(wait, self._attempts[0] + self.global_window - now)
