@@ -425,3 +425,47 @@ def test_video_is_served_in_ranges(app: Any) -> None:
     assert tail.status_code == 206 and tail.data == original[-64:]
     beyond = client.get(url, headers={"Range": f"bytes={len(original) + 10}-"})
     assert beyond.status_code == 416 and beyond.headers["Content-Range"] == f"bytes */{len(original)}"
+
+
+# --- in a real browser, over TLS --------------------------------------------------------------------------
+
+
+def test_browser_over_tls_gets_host_cookies_and_pages_the_audit_log(app: Any, tmp_path: Path) -> None:
+    sync_api = pytest.importorskip("playwright.sync_api")
+    from test_console_e2e import BROWSER_FLAGS, CHROMIUM
+
+    case = app.config["VIGIE_CASE"]
+    store = open_case(case)
+    for number in range(130):
+        store.append_audit("test", "filler", {"n": number})
+    store.close()
+    files, _ = case_certificate(case, AllowedHosts.for_address("127.0.0.1", 0).names())
+    tls_app = create_app(case, Settings(workers=1), secure_cookies=True)
+    console = start_console(tls_app, "127.0.0.1", 0, 4, tls=files)
+    thread = threading.Thread(target=console.run, daemon=True)
+    thread.start()
+    try:
+        with sync_api.sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=BROWSER_FLAGS)
+            context = browser.new_context(ignore_https_errors=True)
+            page = context.new_page()
+            page.set_default_timeout(20_000)
+            page.goto(console.url)
+            page.fill("#username", "rita")
+            page.fill("#password", PASSWORD)
+            page.click("#login")
+            page.wait_for_selector(".card img.thumb")
+            session = next(c for c in context.cookies() if c["name"].endswith("vigie_session"))
+            assert session["name"] == "__Host-vigie_session" and session["secure"] and session["httpOnly"]
+            page.click("#open-audit")
+            page.wait_for_selector("#audit-table tr:nth-child(101)")
+            assert page.locator("#audit-table tr").count() == 101  # the header and the newest 100
+            page.click("#audit-more")
+            page.wait_for_selector("#audit-table tr:nth-child(102)")
+            seqs = [int(s) for s in page.locator("#audit-table tr td:first-child").all_inner_texts()]
+            assert seqs == sorted(seqs, reverse=True) and seqs[-1] == 1 and len(seqs) == len(set(seqs))
+            assert page.locator("#audit-more").is_hidden()
+            browser.close()
+    finally:
+        console.close()
+        thread.join(10)
