@@ -467,13 +467,13 @@ def serve(case: Path, host: str, port: int, threads: int, allowed_hosts: tuple[s
     On first start it creates the account `admin` and prints its password once; the admin makes
     reviewer and read-only accounts in the console (Settings) or with `vigie user add`.
     """
+    if (tls_cert is None) != (tls_key is None):
+        _fail("--tls-cert and --tls-key go together", 2)
     from vigie.web.app import create_app, ensure_admin
     from vigie.web.hosts import AllowedHosts
     from vigie.web.serving import start_console
     from vigie.web.tls import TlsFiles, case_certificate, fingerprint
 
-    if (tls_cert is None) != (tls_key is None):
-        _fail("--tls-cert and --tls-key go together", 2)
     _open_case(case).close()
     password = ensure_admin(case)
     files, made = None, False
