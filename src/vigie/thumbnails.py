@@ -32,26 +32,30 @@ def blur_image(image: Image.Image, size: int = THUMB_SIZE, blur_fraction: float 
     return out.getvalue()
 
 
-def _open_bounded(data: bytes, max_pixels: int, mode: str, size: int, decode_pixels: int) -> Image.Image:
-    """The image, set to decode at the smallest scale that still gives `size` (JPEG), and refused before any
-    decoding when that still holds more than `decode_pixels`."""
+def _open_bounded(data: bytes, max_pixels: int) -> Image.Image:
     image = Image.open(io.BytesIO(data))
     width, height = image.size
     if width * height > max_pixels:
         raise ImageError(f"image declares {width}x{height} pixels, over the cap of {max_pixels:,}")
+    return image
+
+
+def _decode_reduced(image: Image.Image, mode: str, size: int, decode_pixels: int) -> None:
+    """Set the image to decode at the smallest scale that still gives `size` (JPEG), and refuse it before
+    any decoding when that still holds more than `decode_pixels`."""
+    width, height = image.size
     image.draft(mode, (size, size))
     if image.width * image.height > decode_pixels:
-        image.close()
         raise ImageError(f"image of {width}x{height} pixels is too large to show: the console decodes at most "
                          f"{decode_pixels:,} pixels per picture")
-    return image
 
 
 def blurred_thumbnail(data: bytes, size: int = THUMB_SIZE, blur_fraction: float = DEFAULT_BLUR,
                       greyscale: bool = True, max_pixels: int = 200_000_000,
                       decode_pixels: int = DECODE_PIXELS) -> bytes:
     try:
-        with _open_bounded(data, max_pixels, "L" if greyscale else "RGB", size * 2, decode_pixels) as image:
+        with _open_bounded(data, max_pixels) as image:
+            _decode_reduced(image, "L" if greyscale else "RGB", size * 2, decode_pixels)
             image.thumbnail((size, size))  # shrink before any conversion copies the pixels
             return blur_image(image, size, blur_fraction, greyscale)
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
@@ -62,7 +66,8 @@ def revealed_copy(data: bytes, max_pixels: int, size: int = REVEAL_SIZE, decode_
     """A clear JPEG re-encoded from the evidence: bounded in size, with no metadata, so the browser never
     parses the original file."""
     try:
-        with _open_bounded(data, max_pixels, "RGB", size, decode_pixels) as image:
+        with _open_bounded(data, max_pixels) as image:
+            _decode_reduced(image, "RGB", size, decode_pixels)
             image.thumbnail((size, size))  # shrink before the turn and the conversion copy the pixels
             clear = ImageOps.exif_transpose(image).convert("RGB")
             out = io.BytesIO()
