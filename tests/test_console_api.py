@@ -30,7 +30,7 @@ def app(demo_case: Path) -> Any:
     for name, role in (("rita", "reviewer"), ("rob", "reviewer"), ("olga", "read-only")):
         accounts.create_user(name, PASSWORD, role, actor="test")
     store.close()
-    return create_app(demo_case, Settings(workers=1), throttle=LoginThrottle(per_name=3, per_address=50))
+    return create_app(demo_case, Settings(workers=1), throttle=LoginThrottle(free_failures=3, base_delay=60))
 
 
 def login(app: Any, username: str) -> tuple[FlaskClient, str]:

@@ -537,18 +537,32 @@ def report(case: Path, fmt: str, output: Path | None, thumbnails: bool) -> None:
 @main.command()
 @case_option
 @click.option("--host", default="127.0.0.1", show_default=True,
-              help="Address to listen on. Keep the loopback address unless a TLS proxy stands in front.")
+              help="Address to listen on. Keep the loopback address unless TLS (--tls or a proxy) protects the way.")
 @click.option("--port", type=click.IntRange(0, 65535), default=8765, show_default=True)
 @click.option("--threads", type=click.IntRange(1, 64), default=8, show_default=True)
-def serve(case: Path, host: str, port: int, threads: int) -> None:
+@click.option("--allowed-host", "allowed_hosts", multiple=True, metavar="NAME[:PORT]",
+              help="Also answer requests for this host name (any port unless given; repeatable). Others are "
+                   "refused, which stops DNS rebinding.")
+@click.option("--tls", is_flag=True,
+              help="Serve HTTPS with a self-signed certificate made at first start and kept in the case "
+                   "(console-tls/); cookies become Secure and __Host-.")
+@click.option("--tls-cert", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Your own certificate (PEM) instead of the self-signed one; implies --tls.")
+@click.option("--tls-key", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="The private key (PEM) of --tls-cert.")
+def serve(case: Path, host: str, port: int, threads: int, allowed_hosts: tuple[str, ...], tls: bool,
+          tls_cert: Path | None, tls_key: Path | None) -> None:
     """Start the review console for a case.
 
     On first start it creates the account `admin` and prints its password once; the admin makes
     reviewer and read-only accounts in the console (Settings) or with `vigie user add`.
     """
-    from waitress.server import create_server
-
+    if (tls_cert is None) != (tls_key is None):
+        _fail("--tls-cert and --tls-key go together", 2)
     from vigie.web.app import create_app, ensure_admin
+    from vigie.web.hosts import AllowedHosts
+    from vigie.web.serving import start_console
+    from vigie.web.tls import TlsFiles, case_certificate, fingerprint
 
     store = _open_case(case)
     store.close()
@@ -556,16 +570,34 @@ def serve(case: Path, host: str, port: int, threads: int) -> None:
         _fail("the case folder is read-only: the console records every login, reveal and decision in the case's "
               "audit log (verify, export and report work read-only)")
     password = ensure_admin(case)
-    server = create_server(create_app(case, _settings(case)), host=host, port=port, threads=threads)
-    address = f"http://{host}:{server.effective_port}/"  # type: ignore[union-attr]
-    out.print(f"Vigie review console for {case} at [bold]{address}[/]")
+    files, made = None, False
+    if tls_cert and tls_key:
+        files = TlsFiles(tls_cert, tls_key)
+    elif tls:
+        try:
+            files, made = case_certificate(case, AllowedHosts.for_address(host, port, allowed_hosts).names())
+        except OSError as exc:
+            _fail(f"cannot write the console's certificate in {case}: {exc}")
+    app = create_app(case, _settings(case), secure_cookies=files is not None)
+    try:
+        console = start_console(app, host, port, threads, allowed_hosts, files)
+    except (OSError, ValueError) as exc:
+        _fail(f"cannot serve on {host}:{port}: {exc}")
+    out.print(f"Vigie review console for {case} at [bold]{console.url}[/]", soft_wrap=True)
+    if files is not None:
+        made_note = f" (made now, kept in {files.cert.parent})" if made else ""
+        out.print(f"TLS certificate SHA-256 fingerprint{made_note}:\n  {fingerprint(files.cert)}", soft_wrap=True)
+        out.print("Check that your browser shows this fingerprint before you accept the certificate.")
     if password:
         out.print(f"First start: log in as [bold]admin[/] with the one-time password [bold]{password}[/]")
-    if host not in ("127.0.0.1", "::1", "localhost"):
-        err.print("[yellow]warning:[/] listening beyond this machine without TLS; put a TLS proxy in front.")
+    if files is None and host not in ("127.0.0.1", "::1", "localhost"):
+        err.print("[yellow]warning:[/] listening beyond this machine without TLS; use --tls or a TLS proxy.")
     out.print("Stop with Ctrl+C.")
-    with contextlib.suppress(KeyboardInterrupt):
-        server.run()
+    try:
+        with contextlib.suppress(KeyboardInterrupt):
+            console.run()
+    finally:
+        console.close()
 
 
 @main.group()

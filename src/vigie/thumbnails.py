@@ -13,6 +13,10 @@ from vigie.sources.reopen import read_item_bytes
 
 THUMB_SIZE = 160
 REVEAL_SIZE = 1600
+# The most pixels decoded for one picture shown in the console, after JPEG's reduced decoding (draft): RGBA at
+# this size is 256 MB. Larger pictures are refused with a message, so a small PNG of 100 MP cannot take the
+# server's memory; a JPEG of any size decodes at 1/2 to 1/8 scale and is shown.
+DECODE_PIXELS = 64_000_000
 DEFAULT_BLUR = 0.06
 MIN_BLUR = 0.03  # the weakest blur a user may choose still hides detail at thumbnail size
 
@@ -36,24 +40,36 @@ def _open_bounded(data: bytes, max_pixels: int) -> Image.Image:
     return image
 
 
+def _decode_reduced(image: Image.Image, mode: str, size: int, decode_pixels: int) -> None:
+    """Set the image to decode at the smallest scale that still gives `size` (JPEG), and refuse it before
+    any decoding when that still holds more than `decode_pixels`."""
+    width, height = image.size
+    image.draft(mode, (size, size))
+    if image.width * image.height > decode_pixels:
+        raise ImageError(f"image of {width}x{height} pixels is too large to show: the console decodes at most "
+                         f"{decode_pixels:,} pixels per picture")
+
+
 def blurred_thumbnail(data: bytes, size: int = THUMB_SIZE, blur_fraction: float = DEFAULT_BLUR,
-                      greyscale: bool = True, max_pixels: int = 200_000_000) -> bytes:
+                      greyscale: bool = True, max_pixels: int = 200_000_000,
+                      decode_pixels: int = DECODE_PIXELS) -> bytes:
     try:
         with _open_bounded(data, max_pixels) as image:
-            image.draft("L" if greyscale else "RGB", (size * 2, size * 2))
+            _decode_reduced(image, "L" if greyscale else "RGB", size * 2, decode_pixels)
+            image.thumbnail((size, size))  # shrink before any conversion copies the pixels
             return blur_image(image, size, blur_fraction, greyscale)
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
         raise ImageError(str(exc) or type(exc).__name__) from exc
 
 
-def revealed_copy(data: bytes, max_pixels: int, size: int = REVEAL_SIZE) -> bytes:
+def revealed_copy(data: bytes, max_pixels: int, size: int = REVEAL_SIZE, decode_pixels: int = DECODE_PIXELS) -> bytes:
     """A clear JPEG re-encoded from the evidence: bounded in size, with no metadata, so the browser never
     parses the original file."""
     try:
         with _open_bounded(data, max_pixels) as image:
-            image.draft("RGB", (size, size))
+            _decode_reduced(image, "RGB", size, decode_pixels)
+            image.thumbnail((size, size))  # shrink before the turn and the conversion copy the pixels
             clear = ImageOps.exif_transpose(image).convert("RGB")
-            clear.thumbnail((size, size))
             out = io.BytesIO()
             clear.save(out, "JPEG", quality=88)
             return out.getvalue()

@@ -139,9 +139,12 @@ class Accounts:
         self.db.execute("DELETE FROM sessions WHERE token_hash = ?", (session.token_hash,))
 
     def record_reveal(self, session: Session, item_id: int) -> int:
-        """Mark one item revealed for this session; returns how many items the session has revealed."""
-        self.db.execute("INSERT OR IGNORE INTO reveals(token_hash, item_id, at) VALUES (?, ?, ?)",
-                        (session.token_hash, item_id, now_iso()))
+        """Mark one item revealed for this session and audit it, in one transaction: when the audit entry
+        cannot be written, the item stays hidden. Returns how many items the session has revealed."""
+        with self.store._transaction():
+            self.db.execute("INSERT OR IGNORE INTO reveals(token_hash, item_id, at) VALUES (?, ?, ?)",
+                            (session.token_hash, item_id, now_iso()))
+            self.store.append_audit(session.user.username, "reveal", {"items": [item_id]})
         return self.reveal_count(session)
 
     def is_revealed(self, session: Session, item_id: int) -> bool:

@@ -4,23 +4,36 @@ case check the role too, and every decision is audited under the logged-in user.
 from __future__ import annotations
 
 import json
+import sqlite3
+import threading
 from collections.abc import Callable
 from functools import wraps
 from typing import Any, NoReturn
 
-from flask import Blueprint, Response, abort, g, jsonify, request
+from flask import Blueprint, Response, abort, current_app, g, jsonify, request
+from werkzeug.routing import IntegerConverter, Map
 
 from vigie.categories import AI_TAGS, INDUSTRY_CLASSES, SCHEME_NAMES, case_scheme, set_case_scheme
 from vigie.exports.cybertip import Reporter
 from vigie.exports.run import EXPORT_FORMATS, ExportError, run_export
 from vigie.store.accounts import ROLES, AccountError, new_password
-from vigie.store.audit import verify_audit_log
+from vigie.store.audit import AuditCheck, verify_audit_log
 from vigie.store.review import PRIORITY_CLASSES, Decision, QueueFilter, ReviewTables
 from vigie.thumbnails import DEFAULT_BLUR, MIN_BLUR
 
 api = Blueprint("api", __name__)
 MAX_BLUR = 0.25
 STACK_SHOWN = 500  # copies listed in the item panel; a decision on the stack still covers them all
+MAX_ID = 2**63 - 1  # SQLite's largest integer: a larger id names no item
+_audit_lock = threading.Lock()
+
+
+class ItemIdConverter(IntegerConverter):
+    """`<int:...>` in every route: an id SQLite cannot hold matches no route (404), not a database error (500)."""
+
+    def __init__(self, map: Map, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max", MAX_ID)
+        super().__init__(map, *args, **kwargs)
 
 
 def _fail(message: str, status: int = 400) -> NoReturn:
@@ -166,8 +179,10 @@ def reveal(item_id: int) -> Any:
     location = ReviewTables(g.store).location(item_id)
     if location is None:
         abort(404)
-    count = g.accounts.record_reveal(g.session, item_id)
-    g.store.append_audit(g.session.user.username, "reveal", {"items": [item_id]})
+    try:
+        count = g.accounts.record_reveal(g.session, item_id)
+    except (sqlite3.Error, OSError) as exc:
+        _fail(f"the reveal could not be written to the audit log, so nothing is shown ({exc})", 503)
     kind = "video" if (location[2] or "").startswith("video/") else "image"
     return jsonify(revealed=count, kind=kind, url=f"/media/{item_id}/full")
 
@@ -180,6 +195,8 @@ def decide() -> Any:
     item_id = body.get("item")
     if not isinstance(item_id, int) or isinstance(item_id, bool):
         _fail("item is the id of an item")
+    if not 0 <= item_id <= MAX_ID:
+        abort(404)
     scope = body.get("scope", "stack")
     if scope not in ("stack", "item"):
         _fail("scope is stack or item")
@@ -266,15 +283,32 @@ def create_user() -> Any:
 # --- audit and exports ----------------------------------------------------------------------------
 
 
+def _audit_check() -> AuditCheck:
+    """The whole chain is verified once per head, so paging through the log or opening it again does not
+    re-verify it; any new entry (or a cut tail) changes the key and the next call verifies again."""
+    newest = g.store.audit_page(None, 1)
+    key = (g.store.get_meta("audit_head"), newest[0].hash if newest else None)
+    with _audit_lock:
+        cached = current_app.extensions.get("vigie_audit_check")
+        if cached is None or cached[0] != key:
+            cached = (key, verify_audit_log(g.store))
+            current_app.extensions["vigie_audit_check"] = cached
+    return cached[1]  # type: ignore[no-any-return]
+
+
 @api.get("/api/audit")
 def audit() -> Any:
+    """Newest entries first, `limit` at a time; `after` is the `next` of the page before."""
     limit = _int_arg("limit", 50, 1, 1000) or 50
-    check = verify_audit_log(g.store)
-    entries = list(g.store.audit_entries())[-limit:]
+    after = _int_arg("after", None, 1, MAX_ID)
+    check = _audit_check()
+    entries = g.store.audit_page(after, limit)
+    more = len(entries) == limit and entries[-1].seq > 1
     return jsonify(
         check={"ok": check.ok, "entries": check.entries, "head": check.head, "problems": check.problems},
         entries=[{"seq": e.seq, "at": e.at, "actor": e.actor, "action": e.action, "details": e.details,
-                  "hash": e.hash} for e in reversed(entries)],
+                  "hash": e.hash} for e in entries],
+        next=entries[-1].seq if more else None,
     )
 
 
@@ -287,6 +321,8 @@ def export() -> Any:
         item_ids = [int(part) for part in raw_items.split(",") if part.strip()] if raw_items else None
     except ValueError:
         _fail("items is a comma-separated list of item ids")
+    if item_ids and not all(0 <= i <= MAX_ID for i in item_ids):
+        abort(404)
     if item_ids is not None and request.form.get("scope") == "stack":
         review = ReviewTables(g.store)
         item_ids = sorted({m for i in item_ids for m in review.members(i)})

@@ -7,29 +7,41 @@ import secrets
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, Response, g, jsonify, redirect, render_template, request
+from flask import Flask, Response, current_app, g, jsonify, redirect, render_template, request
 
 from vigie.config import Settings
 from vigie.store.accounts import Accounts, new_password
 from vigie.store.sqlite import open_case
+from vigie.web.hosts import AllowedHosts
 from vigie.web.security import COMMON_HEADERS, CONSOLE_CSP, REPORT_CSP, LoginThrottle
 
 SESSION_COOKIE = "vigie_session"
 LOGIN_COOKIE = "vigie_login"  # ties the login form to the browser that loaded it
+# Under TLS: Secure cookies, and prefixes a browser enforces (__Host-: this origin only, never a Domain).
+TLS_SESSION_COOKIE = "__Host-vigie_session"
+TLS_LOGIN_COOKIE = "__Secure-vigie_login"  # __Host- would need Path=/, and this one is scoped to /login
+WRONG_HOST = "This console answers only at the address it was started on (vigie serve --allowed-host adds names).\n"
 PUBLIC_ENDPOINTS = {"login_page", "login", "static"}
 
 
-def create_app(case_dir: Path, settings: Settings, throttle: LoginThrottle | None = None) -> Flask:
+def create_app(case_dir: Path, settings: Settings, throttle: LoginThrottle | None = None,
+               secure_cookies: bool = False) -> Flask:
+    """The console for one case. It answers the loopback names on any port until whoever serves it sets
+    VIGIE_ALLOWED_HOSTS to the address it listens on (vigie.web.serving does); `secure_cookies` under TLS."""
     here = Path(__file__).parent
     app = Flask("vigie.web", static_folder=str(here / "static"), template_folder=str(here / "templates"))
-    app.config.update(VIGIE_CASE=Path(case_dir), VIGIE_SETTINGS=settings, MAX_CONTENT_LENGTH=1024 * 1024)
+    app.config.update(VIGIE_CASE=Path(case_dir), VIGIE_SETTINGS=settings, MAX_CONTENT_LENGTH=1024 * 1024,
+                      VIGIE_ALLOWED_HOSTS=AllowedHosts.loopback(), VIGIE_SECURE_COOKIES=secure_cookies)
     login_throttle = throttle or LoginThrottle()
+    session_cookie, login_cookie = _cookie_names(secure_cookies)
 
     @app.before_request
     def open_store_and_session() -> Any:
+        if not app.config["VIGIE_ALLOWED_HOSTS"].allows(request.headers.get("Host")):
+            return Response(WRONG_HOST, 421, mimetype="text/plain")
         g.store = open_case(app.config["VIGIE_CASE"])
         g.accounts = Accounts(g.store)
-        token = request.cookies.get(SESSION_COOKIE)
+        token = request.cookies.get(session_cookie)
         g.session = g.accounts.session(token) if token else None
         if request.endpoint in PUBLIC_ENDPOINTS:
             return None
@@ -79,25 +91,24 @@ def create_app(case_dir: Path, settings: Settings, throttle: LoginThrottle | Non
         username = request.form.get("username", "")[:64]
         password = request.form.get("password", "")[:1024]
         form_token = request.form.get("login_token", "")
-        if not secrets.compare_digest(form_token, request.cookies.get(LOGIN_COOKIE, "")) or not form_token:
+        if not secrets.compare_digest(form_token, request.cookies.get(login_cookie, "")) or not form_token:
             return _login_form("The login form expired; try again.", 400)
         address = request.remote_addr or "unknown"
-        wait = login_throttle.retry_after(address, username)
+        wait = login_throttle.begin(address, username)
         if wait:
             refused = _login_form(f"Too many failed logins. Try again in {wait} seconds.", 429)
             refused.headers["Retry-After"] = str(wait)
             return refused
         user = g.accounts.authenticate(username, password)
         if user is None:
-            login_throttle.failed(address, username)
             g.store.append_audit(username or "-", "login-failed", {"address": address})
             return _login_form("Wrong user name or password.", 401)
-        login_throttle.succeeded(username)
+        login_throttle.succeeded(address, username)
         token, _ = g.accounts.start_session(user)
         g.store.append_audit(user.username, "login", {"address": address})
         response: Any = redirect("/")
-        response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="Strict", path="/")
-        response.delete_cookie(LOGIN_COOKIE, path="/login")
+        response.set_cookie(session_cookie, token, httponly=True, samesite="Strict", path="/", secure=secure_cookies)
+        response.delete_cookie(login_cookie, path="/login", secure=secure_cookies)
         return response
 
     @app.post("/logout")
@@ -105,7 +116,7 @@ def create_app(case_dir: Path, settings: Settings, throttle: LoginThrottle | Non
         g.accounts.end_session(g.session)
         g.store.append_audit(g.session.user.username, "logout", {})
         response = redirect("/login")
-        response.delete_cookie(SESSION_COOKIE)
+        response.delete_cookie(session_cookie, path="/", secure=secure_cookies)
         return response
 
     @app.get("/")
@@ -121,19 +132,27 @@ def create_app(case_dir: Path, settings: Settings, throttle: LoginThrottle | Non
         response.headers["Content-Security-Policy"] = REPORT_CSP
         return response
 
-    from vigie.web.api import api
+    from vigie.web.api import ItemIdConverter, api
     from vigie.web.media import media
 
+    app.url_map.converters["int"] = ItemIdConverter
     app.register_blueprint(api)
     app.register_blueprint(media)
     return app
 
 
+def _cookie_names(secure: bool) -> tuple[str, str]:
+    return (TLS_SESSION_COOKIE, TLS_LOGIN_COOKIE) if secure else (SESSION_COOKIE, LOGIN_COOKIE)
+
+
 def _login_form(message: str | None = None, status: int = 200) -> Response:
+    secure = current_app.config["VIGIE_SECURE_COOKIES"]
+    login_cookie = _cookie_names(secure)[1]
     # reuse the browser's token, so a second tab or a reload does not void a form already shown
-    token = request.cookies.get(LOGIN_COOKIE) or secrets.token_urlsafe(24)
+    token = request.cookies.get(login_cookie) or secrets.token_urlsafe(24)
     response = Response(render_template("login.html", message=message, login_token=token), status=status)
-    response.set_cookie(LOGIN_COOKIE, token, httponly=True, samesite="Strict", path="/login", max_age=3600)
+    response.set_cookie(login_cookie, token, httponly=True, samesite="Strict", path="/login", max_age=3600,
+                        secure=secure)
     return response
 
 

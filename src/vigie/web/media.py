@@ -4,15 +4,20 @@ clear picture is served only for an item this session asked to reveal (which app
 from __future__ import annotations
 
 import io
+import os
 import threading
 from collections import OrderedDict
 from typing import Any
 
-from flask import Blueprint, Response, abort, current_app, g, jsonify
+from flask import Blueprint, Response, abort, current_app, g, jsonify, request
 from PIL import Image
+from werkzeug.exceptions import RequestedRangeNotSatisfiable
+from werkzeug.wsgi import wrap_file
 
 from vigie.config import Settings
 from vigie.signals.image import ImageError
+from vigie.sources.base import split_archive_path
+from vigie.sources.directory import open_source
 from vigie.sources.reopen import read_item_bytes
 from vigie.store.review import ReviewTables
 from vigie.thumbnails import blur_image, blurred_thumbnail, revealed_copy
@@ -96,10 +101,7 @@ def full(item_id: int) -> Any:
         return jsonify(error="reveal this item first"), 403
     settings: Settings = current_app.config["VIGIE_SETTINGS"]
     if media_type.startswith("video/"):
-        raw = read_item_bytes(root, relpath, settings, settings.max_member_video_bytes)
-        if raw is None:
-            return jsonify(error="the evidence file cannot be read now"), 404
-        return Response(raw, mimetype=media_type)
+        return _video(root, relpath, media_type, settings)
     if not media_type.startswith("image/"):
         abort(404)
     raw = read_item_bytes(root, relpath, settings, settings.max_image_bytes)
@@ -109,3 +111,28 @@ def full(item_id: int) -> Any:
         return _jpeg(revealed_copy(raw, settings.max_image_pixels))
     except ImageError as exc:
         return jsonify(error=f"cannot show this image: {exc}"), 404
+
+
+def _video(root: str, relpath: str, media_type: str, settings: Settings) -> Any:
+    """The video as it is, in the byte ranges the browser asks for as it plays and seeks (206), read from the
+    evidence file as sent. A video inside an archive is first read into memory (bounded by
+    max_member_video_bytes), as archive members cannot be read from the middle."""
+    stream: Any
+    if split_archive_path(relpath)[1]:
+        raw = read_item_bytes(root, relpath, settings, settings.max_member_video_bytes)
+        if raw is None:
+            return jsonify(error="the evidence file cannot be read now"), 404
+        stream, size = io.BytesIO(raw), len(raw)
+    else:
+        try:
+            stream = open_source(root).open(relpath)
+            size = os.fstat(stream.fileno()).st_size
+        except OSError:
+            return jsonify(error="the evidence file cannot be read now"), 404
+    response = Response(wrap_file(request.environ, stream), mimetype=media_type, direct_passthrough=True)
+    response.content_length = size
+    try:
+        return response.make_conditional(request, accept_ranges=True, complete_length=size)
+    except RequestedRangeNotSatisfiable:
+        stream.close()
+        raise

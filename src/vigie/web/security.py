@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections import deque
+from dataclasses import dataclass
 
 # No inline script or style anywhere in the console, no third-party origin, no framing.
 CONSOLE_CSP = (
@@ -23,37 +25,62 @@ COMMON_HEADERS = {
 }
 
 
-class LoginThrottle:
-    """At most `per_name` failed logins per user name and `per_address` per client address in `window` seconds."""
+@dataclass
+class _Backoff:
+    failures: int
+    last: float
+    not_before: float
 
-    def __init__(self, per_name: int = 5, per_address: int = 20, window: float = 300.0) -> None:
-        self.per_name, self.per_address, self.window = per_name, per_address, window
-        self._failures: dict[str, deque[float]] = {}
+
+class LoginThrottle:
+    """Failed logins slow down only the (account, client address) pair that made them: free tries first, then a
+    delay that doubles with each failure. A global rate caps the attempts of all clients together, so guesses
+    spread over many addresses stay slow too. A guesser elsewhere never locks the account's owner out.
+
+    An attempt is counted when it starts, under the lock, and forgiven when it succeeds: concurrent guesses
+    cannot all pass the check before any failure is recorded."""
+
+    def __init__(self, free_failures: int = 5, base_delay: float = 2.0, max_delay: float = 900.0,
+                 global_attempts: int = 60, global_window: float = 60.0, forget_after: float = 3600.0) -> None:
+        self.free_failures, self.base_delay, self.max_delay = free_failures, base_delay, max_delay
+        self.global_attempts, self.global_window, self.forget_after = global_attempts, global_window, forget_after
+        self._pairs: dict[tuple[str, str], _Backoff] = {}
+        self._attempts: deque[float] = deque()
         self._lock = threading.Lock()
 
-    def _recent(self, key: str, now: float) -> deque[float]:
-        times = self._failures.setdefault(key, deque())
-        while times and times[0] < now - self.window:
-            times.popleft()
-        return times
-
-    def retry_after(self, address: str, username: str) -> int:
-        """Seconds until a login may be tried again; 0 when it may be tried now."""
+    def begin(self, address: str, username: str) -> int:
+        """Count one attempt and return 0, or return the seconds to wait before trying (counting nothing)."""
         now = time.monotonic()
+        key = (username.lower(), address)
         with self._lock:
-            waits = []
-            for key, limit in ((f"name:{username.lower()}", self.per_name), (f"addr:{address}", self.per_address)):
-                times = self._recent(key, now)
-                if len(times) >= limit:
-                    waits.append(times[0] + self.window - now)
-            return max(1, int(max(waits)) + 1) if waits else 0
+            while self._attempts and self._attempts[0] <= now - self.global_window:
+                self._attempts.popleft()
+            self._forget_idle(now)
+            pair = self._pairs.get(key)
+            if pair is not None and now - pair.last > self.forget_after:
+                del self._pairs[key]  # failures long ago are forgiven: the free tries come back
+                pair = None
+            wait = pair.not_before - now if pair else 0.0
+            if len(self._attempts) >= self.global_attempts:
+                wait = max(wait, self._attempts[0] + self.global_window - now)
+            if wait > 0:
+                return math.ceil(wait)
+            if pair is None:
+                pair = self._pairs[key] = _Backoff(0, now, now)
+            pair.failures += 1
+            pair.last = now
+            if pair.failures >= self.free_failures:
+                extra = pair.failures - self.free_failures
+                pair.not_before = now + min(self.max_delay, self.base_delay * 2 ** min(extra, 32))
+            self._attempts.append(now)
+            return 0
 
-    def failed(self, address: str, username: str) -> None:
-        now = time.monotonic()
+    def succeeded(self, address: str, username: str) -> None:
         with self._lock:
-            self._recent(f"name:{username.lower()}", now).append(now)
-            self._recent(f"addr:{address}", now).append(now)
+            self._pairs.pop((username.lower(), address), None)
 
-    def succeeded(self, username: str) -> None:
-        with self._lock:
-            self._failures.pop(f"name:{username.lower()}", None)
+    def _forget_idle(self, now: float) -> None:
+        # bounded memory: pairs quiet for long are dropped (a scan of many names from many addresses)
+        if len(self._pairs) > 10_000:
+            for key in [k for k, p in self._pairs.items() if now - p.last > self.forget_after]:
+                del self._pairs[key]

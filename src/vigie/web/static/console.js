@@ -248,14 +248,24 @@ function onKey(event) {
   event.preventDefault();
 }
 
-async function openAudit() {
-  const data = await call("GET", "/api/audit?limit=100");
+function auditRow(e) {
+  return el("tr", {}, el("td", { text: String(e.seq) }), el("td", { text: e.at.slice(0, 19) }),
+    el("td", { text: e.actor }), el("td", { text: e.action }), el("td", { class: "mono", text: JSON.stringify(e.details).slice(0, 300) }));
+}
+
+async function showAuditPage(after) {
+  const data = await call("GET", `/api/audit?limit=100${after ? `&after=${after}` : ""}`);
   $("audit-check").textContent = data.check.ok
     ? `Hash chain intact: ${data.check.entries} entries, head ${data.check.head}`
     : `Hash chain BROKEN: ${data.check.problems.join("; ")}`;
-  $("audit-table").replaceChildren(el("tr", {}, ...["#", "at", "who", "action", "details"].map((h) => el("th", { text: h }))),
-    ...data.entries.map((e) => el("tr", {}, el("td", { text: String(e.seq) }), el("td", { text: e.at.slice(0, 19) }),
-      el("td", { text: e.actor }), el("td", { text: e.action }), el("td", { class: "mono", text: JSON.stringify(e.details).slice(0, 300) }))));
+  if (!after) $("audit-table").replaceChildren(el("tr", {}, ...["#", "at", "who", "action", "details"].map((h) => el("th", { text: h }))));
+  $("audit-table").append(...data.entries.map(auditRow));
+  $("audit-more").hidden = data.next === null;
+  $("audit-more").dataset.after = data.next === null ? "" : String(data.next);
+}
+
+async function openAudit() {
+  await showAuditPage(null);
   $("audit-dialog").showModal();
 }
 
@@ -279,6 +289,7 @@ async function setup() {
   $("f-q").addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(() => loadQueue(), 300); });
   document.addEventListener("keydown", onKey);
   $("open-audit").addEventListener("click", openAudit);
+  $("audit-more").addEventListener("click", () => showAuditPage($("audit-more").dataset.after));
   $("open-export").addEventListener("click", () => $("export-dialog").showModal());
   $("export-form").addEventListener("submit", () => { $("export-items").value = $("export-selected").checked && selectedEntry() ? String(selectedEntry().id) : ""; });
   $("open-settings").addEventListener("click", () => {

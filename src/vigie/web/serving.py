@@ -1,0 +1,45 @@
+"""Listening for the console: waitress for plain HTTP, cheroot (pure Python, speaks TLS) for HTTPS. Once the
+address is bound, the app is told which Host headers it answers (web/hosts.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from flask import Flask
+
+from vigie.web.hosts import AllowedHosts
+from vigie.web.tls import TlsFiles
+
+
+@dataclass(frozen=True)
+class ConsoleServer:
+    url: str
+    port: int
+    run: Callable[[], None]
+    close: Callable[[], None]
+
+
+def start_console(app: Flask, host: str, port: int, threads: int, extra_hosts: Sequence[str] = (),
+                  tls: TlsFiles | None = None) -> ConsoleServer:
+    """Bind host:port (0: any free port) and return the server, ready to run."""
+    server: Any
+    if tls is None:
+        from waitress.server import create_server
+
+        server = create_server(app, host=host, port=port, threads=threads)
+        bound, run, close = int(server.effective_port), server.run, server.close
+    else:
+        from cheroot.ssl.builtin import BuiltinSSLAdapter
+        from cheroot.wsgi import Server
+
+        server = Server((host, port), app, numthreads=threads)
+        server.max_request_header_size = 64 * 1024
+        server.max_request_body_size = 2 * app.config["MAX_CONTENT_LENGTH"]
+        server.ssl_adapter = BuiltinSSLAdapter(str(tls.cert), str(tls.key))
+        server.prepare()
+        bound, run, close = server.bind_addr[1], server.serve, server.stop
+    app.config["VIGIE_ALLOWED_HOSTS"] = AllowedHosts.for_address(host, bound, extra_hosts, tls=tls is not None)
+    shown = f"[{host}]" if ":" in host else host
+    return ConsoleServer(f"{'https' if tls else 'http'}://{shown}:{bound}/", bound, run, close)
