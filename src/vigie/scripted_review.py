@@ -2,8 +2,8 @@
 and audited exactly as a reviewer's (one audit entry per item, stack or group decided).
 
 With `--list NAME` and no category, each item the list matched takes the category of the closest of its
-matching entries that carry one; items whose closest entries disagree, carry none, or carry one their scheme
-does not know are left undecided and named, never guessed."""
+matching entries that carry one; items whose closest entries disagree, carry none, or carry one outside the
+decisions' scheme are left undecided and named, never guessed."""
 
 from __future__ import annotations
 
@@ -106,6 +106,7 @@ def _plan_list(review: ReviewTables, plan: Plan, name: str, explicit: Decision |
         matches.setdefault(match["item"], []).append(match)
     groups: dict[tuple[int, str | None], Planned] = {}
     scope = f"list:{name}"
+    allowed = _allowed(review, scheme)
     for item_id, found in matches.items():
         group = found[0]["stack"] or -item_id
         if explicit is not None:
@@ -127,7 +128,7 @@ def _plan_list(review: ReviewTables, plan: Plan, name: str, explicit: Decision |
                                        f"(--scheme {entry_scheme} to decide in that scheme)"))
             continue
         try:
-            decision = Decision.checked(scheme, _allowed(review, scheme), category, ai_tags, industry_class)
+            decision = Decision.checked(scheme, allowed, category, ai_tags, industry_class)
         except DecisionError as exc:
             plan.left.append((item_id, str(exc)))
             continue
