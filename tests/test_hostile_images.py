@@ -264,3 +264,29 @@ def test_heic_collection_and_mpo_pages_are_matched(tmp_path: Path) -> None:
     if not heic:  # pragma: no cover
         pytest.skip(f"pillow-heif cannot write HEIC here: {reason}")
     assert [m["image_frame"] for m in items["collection.heic"]["matches"]] == ["image 2"]
+
+
+def test_console_names_the_page_and_thumbnails_a_chunk_bomb(tmp_path: Path, multi: Path) -> None:
+    import re
+
+    from vigie.store.accounts import Accounts
+    from vigie.web.app import create_app
+
+    evidence = tmp_path / "evidence"
+    evidence.mkdir()
+    (evidence / "three-pages.tif").write_bytes((multi / "three-pages.tif").read_bytes())
+    (evidence / "bomb.png").write_bytes(_png_with(PAGES[1], BOMBS["ztxt-before.png"][0]))
+    items = _scan(tmp_path, evidence, [_pdq_list(tmp_path / "two.csv", {"page two": PAGES[1]})])
+    case = tmp_path / "case-0"
+    store = open_case(case)
+    Accounts(store).create_user("rita", "correct horse battery", "reviewer", actor="test")
+    ids = {Path(i["path"]).name: i["id"] for i in store.iter_report_items()}
+    store.close()
+    client = create_app(case, Settings(workers=1)).test_client()
+    token = re.search(r'name="login_token" value="([^"]+)"', client.get("/login").get_data(as_text=True))[1]  # type: ignore[index]
+    client.post("/login", data={"username": "rita", "password": "correct horse battery", "login_token": token})
+    detail = client.get(f"/api/items/{ids['three-pages.tif']}").get_json()
+    assert [m["image_frame"] for m in detail["matches"]] == ["page 2"]
+    thumbnail = client.get(f"/media/{ids['bomb.png']}/thumb")
+    assert thumbnail.status_code == 200 and thumbnail.mimetype == "image/jpeg"
+    assert [m["label"] for m in items["bomb.png"]["matches"]] == ["page two"]
