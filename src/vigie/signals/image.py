@@ -113,6 +113,7 @@ def _later_frames(image: Image.Image, max_pixels: int, pdq_full_decode_pixels: i
     """PDQ of pages/frames 2..max_frames, each checked against the pixel cap; what was not hashed is said."""
     frames: list[tuple[int, PdqResult]] = []
     notes: list[str] = []
+    max_frames = max(1, max_frames)  # the first picture is always hashed
     for index in range(1, max_frames + 1):
         try:
             image.seek(index)
