@@ -69,7 +69,7 @@ class ItemRecord:
     duration: float | None = None
     codec: str | None = None
     frame_rate: float | None = None
-    frames: list[FrameHash] = field(default_factory=list)
+    frames: list[FrameHash] = field(default_factory=list)  # a video's sampled frames, or an image's later pages
     stills: list[tuple[int, float, bytes]] = field(default_factory=list)  # blurred JPEGs
     findings: list[Finding] = field(default_factory=list)  # provenance marks
     faces: list[Face] = field(default_factory=list)
@@ -124,13 +124,20 @@ def _read_item(stream: BinaryIO, record: ItemRecord, settings: Settings, nested:
 
 def _add_image_facts(record: ItemRecord, data: bytes, settings: Settings) -> None:
     try:
-        facts = analyse_image(data, settings.max_image_pixels, settings.pdq_full_decode_pixels)
+        facts = analyse_image(data, settings.max_image_pixels, settings.pdq_full_decode_pixels,
+                              settings.max_image_frames, record.media_type)
     except ImageError as exc:
         record.add_error("decode", str(exc))
         return
     record.width, record.height, record.exif = facts.width, facts.height, facts.exif
     if facts.pdq is not None:
         record.pdq, record.pdq_quality, record.pdq_variants = facts.pdq.hash, facts.pdq.quality, facts.pdq.variants
+    # later pages/frames are stored as the item's frames (timestamp 0: an image has no time) and matched
+    # frame by frame, as a video's are
+    record.frames = [FrameHash(index, 0.0, pdq.quality, pdq.hash, pdq.variants) for index, pdq in facts.frames]
+    for stage, note in facts.notes:
+        record.add_error(stage, note)
+    data = facts.data  # what the pixels were decoded from
     _add_image_provenance(record, data, settings)
     if settings.faces:
         _add_faces(record, data, settings)

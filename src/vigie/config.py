@@ -24,6 +24,7 @@ class Settings:
     max_image_pixels: int = 200_000_000
     max_image_bytes: int = 512 * MiB
     pdq_full_decode_pixels: int = 40_000_000  # larger images are decoded at reduced scale for PDQ
+    max_image_frames: int = 64  # pages/frames of one image hashed and matched; the rest are noted on the item
     # Video
     seconds_per_hash: float = 1.0  # vPDQ's sampling interval
     vpdq_match_percent: float = 80.0  # share of unique frames matched, both ways

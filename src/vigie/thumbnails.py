@@ -8,7 +8,7 @@ import io
 from PIL import Image, ImageFilter, ImageOps
 
 from vigie.config import Settings
-from vigie.signals.image import ImageError
+from vigie.signals.image import ImageError, open_image
 from vigie.sources.reopen import read_item_bytes
 
 THUMB_SIZE = 160
@@ -33,7 +33,7 @@ def blur_image(image: Image.Image, size: int = THUMB_SIZE, blur_fraction: float 
 
 
 def _open_bounded(data: bytes, max_pixels: int) -> Image.Image:
-    image = Image.open(io.BytesIO(data))
+    image = open_image(data)
     width, height = image.size
     if width * height > max_pixels:
         raise ImageError(f"image declares {width}x{height} pixels, over the cap of {max_pixels:,}")

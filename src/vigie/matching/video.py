@@ -1,4 +1,5 @@
 """Video matching: vPDQ's rule for whole videos, and single frames against image hashes (both ways).
+The later pages or frames of an image are stored as its frames too: matched one by one, never by vPDQ.
 
 vPDQ's rule (python-threatexchange, vpdq_brute_matcher): keep each video's unique frame hashes of
 quality >= 50; the query share is the part of the item's frames within distance 31 of some frame of the
@@ -66,8 +67,12 @@ def match_video_lists(
     entry_hashes: dict[int, list[str]] = defaultdict(list)
     for entry_id, _, _, pdq in list_frames:
         entry_hashes[entry_id].append(pdq)
+    # an image's frames are its later pages or frames: each is matched on its own below, never as a video
+    images = store.image_item_ids(list(item_frames))
     rows: list[MatchRow] = []
     for item_id, frames in item_frames.items():
+        if item_id in images:
+            continue
         unique = sorted({pdq for _, _, pdq, _ in frames})
         candidates = {list_frames[hit.row][0] for hit in segment.query(hex_to_array(unique), threshold)}
         item_words = as_words(hex_to_array(unique))
@@ -85,12 +90,32 @@ def match_video_lists(
                     {"query_match_percent": round(query_share, 1), "compared_match_percent": round(compared_share, 1),
                      "item_unique_frames": len(unique), "list_unique_frames": len(listed)},
                 ))
+    pages = {item_id: [(number, blob) for number, _, _, blob in frames]
+             for item_id, frames in item_frames.items() if item_id in images}
     for item_id, blob in store.item_pdq_variants(item_ids, settings.pdq_min_quality):
-        best: dict[int, MatchRow] = {}
+        pictures = [(0, blob), *pages.pop(item_id, [])]
+        rows.extend(_pictures_against_video_frames(item_id, pictures, item_id in images, segment, list_frames,
+                                                   threshold))
+    for item_id, later in pages.items():  # images whose first picture is too flat to match
+        rows.extend(_pictures_against_video_frames(item_id, later, True, segment, list_frames, threshold))
+    return rows
+
+
+def _pictures_against_video_frames(
+    item_id: int,
+    pictures: list[tuple[int, bytes]],
+    name_frames: bool,
+    segment: PdqSegment,
+    list_frames: list[tuple[int, int | None, float | None, str]],
+    threshold: int,
+) -> list[MatchRow]:
+    """An image's pictures (index, variants) against the listed videos' frames: the best hit per video. The
+    row's frame and time are the video's; `item_frame` in its detail names the image's page or frame."""
+    best: dict[int, MatchRow] = {}
+    for number, blob in pictures:
         for hit in segment.query(_variant_blob(blob), threshold):
             entry_id, frame_number, timestamp, _ = list_frames[hit.row]
             if entry_id not in best or hit.distance < best[entry_id].distance:
                 best[entry_id] = MatchRow(item_id, entry_id, "pdq-frame", hit.distance, VARIANT_NAMES[hit.variant],
-                                          frame_number, timestamp)
-        rows.extend(best.values())
-    return rows
+                                          frame_number, timestamp, {"item_frame": number} if name_frames else None)
+    return list(best.values())

@@ -1,9 +1,11 @@
-"""Image facts from decoded content: dimensions, an EXIF summary and the PDQ hash."""
+"""Image facts from decoded content: dimensions, an EXIF summary, the PDQ hash of the first picture and of
+each later page or frame (multi-page TIFF, animated GIF/WebP/PNG, HEIF image collections, MPO)."""
 
 from __future__ import annotations
 
 import io
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -11,6 +13,7 @@ import numpy as np
 from PIL import ExifTags, Image, UnidentifiedImageError
 
 from vigie.signals.pdq import PdqResult, pdq_from_pixels
+from vigie.signals.png_chunks import readable_png
 
 try:  # HEIC/HEIF through libheif; AVIF is native in Pillow >= 11.2
     from pillow_heif import register_heif_opener
@@ -36,6 +39,25 @@ class ImageFacts:
     height: int
     exif: dict[str, Any] = field(default_factory=dict)
     pdq: PdqResult | None = None
+    frames: list[tuple[int, PdqResult]] = field(default_factory=list)  # (0-based index, PDQ) after the first
+    notes: list[tuple[str, str]] = field(default_factory=list)  # (stage, what was left out or not hashed)
+    data: bytes = b""  # the bytes decoded: the file, or a PNG without the ancillary chunks named in notes
+
+
+_FRAME_WORDS = {"image/tiff": "page", "image/heic": "image", "image/heif": "image", "image/jpeg": "image"}
+
+
+def frame_name(media_type: str | None, index: int) -> str:
+    """How a person names a later picture of a file: "page 3" of a TIFF, "image 2" of an MPO or HEIF
+    collection, "frame 3" of an animation. `index` counts from 0."""
+    return f"{_FRAME_WORDS.get(media_type or '', 'frame')} {index + 1}"
+
+
+def open_image(data: bytes) -> Image.Image:
+    """Open image bytes as a browser would show them: a PNG's ancillary chunks that Pillow refuses (text
+    bombs, bad checksums) are left out. For thumbnails and the console; analyse_image does the same and
+    keeps the notes for the item."""
+    return Image.open(io.BytesIO(readable_png(data).data))
 
 
 def _text(value: Any) -> str | None:
@@ -83,11 +105,47 @@ def luma_for_pdq(image: Image.Image, full_decode_pixels: int) -> np.ndarray:
     return np.asarray(image)
 
 
-def analyse_image(data: bytes, max_pixels: int, pdq_full_decode_pixels: int) -> ImageFacts:
+_DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, Image.DecompressionBombError)
+
+
+def _later_frames(image: Image.Image, max_pixels: int, pdq_full_decode_pixels: int, max_frames: int,
+                  name: Callable[[int], str]) -> tuple[list[tuple[int, PdqResult]], list[str]]:
+    """PDQ of pages/frames 2..max_frames, each checked against the pixel cap; what was not hashed is said."""
+    frames: list[tuple[int, PdqResult]] = []
+    notes: list[str] = []
+    max_frames = max(1, max_frames)  # the first picture is always hashed
+    for index in range(1, max_frames + 1):
+        try:
+            image.seek(index)
+        except EOFError:
+            return frames, notes
+        except _DECODE_ERRORS as exc:
+            notes.append(f"{name(index)} cannot be read: {exc or type(exc).__name__}; later ones were not hashed")
+            return frames, notes
+        if index == max_frames:
+            notes.append(f"more than {max_frames} pages or frames: only the first {max_frames} were hashed "
+                         "(setting max_image_frames)")
+            return frames, notes
+        width, height = image.size
+        if width * height > max_pixels:
+            notes.append(f"{name(index)} declares {width}x{height} pixels, over the cap of {max_pixels:,}; not decoded")
+            continue
+        try:
+            frames.append((index, pdq_from_pixels(luma_for_pdq(image, pdq_full_decode_pixels))))
+        except (*_DECODE_ERRORS, MemoryError) as exc:
+            notes.append(f"{name(index)} not decoded: {exc or type(exc).__name__}")
+    return frames, notes
+
+
+
+def analyse_image(data: bytes, max_pixels: int, pdq_full_decode_pixels: int, max_frames: int = 1,
+                  media_type: str | None = None) -> ImageFacts:
+    """Facts of the first picture, and PDQ of later pages or frames up to `max_frames` pictures in all."""
+    readable = readable_png(data)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            image = Image.open(io.BytesIO(data))
+            image = Image.open(io.BytesIO(readable.data))
             width, height = image.size
             if width <= 0 or height <= 0:
                 raise ImageError(f"image declares an empty size {width}x{height}")
@@ -98,15 +156,19 @@ def analyse_image(data: bytes, max_pixels: int, pdq_full_decode_pixels: int) -> 
                 )
             exif = exif_summary(image)
             pdq = pdq_from_pixels(luma_for_pdq(image, pdq_full_decode_pixels))
+            frames, frame_notes = _later_frames(image, max_pixels, pdq_full_decode_pixels, max_frames,
+                                                lambda index: frame_name(media_type, index))
+            notes = [("png-chunk", note) for note in readable.notes] + [("image-frames", n) for n in frame_notes]
     except ImageError:
         raise
     except UnidentifiedImageError as exc:
         raise ImageError("not a decodable image (unknown or corrupt header)") from exc
-    except (OSError, SyntaxError, ValueError, EOFError, Image.DecompressionBombError) as exc:
+    except _DECODE_ERRORS as exc:
         message = str(exc) or type(exc).__name__
         if "truncated" in message:
             message = f"truncated image: {message}"
         raise ImageError(f"corrupt image: {message}") from exc
     except MemoryError as exc:
         raise ImageError("image too large to decode in memory") from exc
-    return ImageFacts(width=width, height=height, exif=exif, pdq=pdq)
+    return ImageFacts(width=width, height=height, exif=exif, pdq=pdq, frames=frames,
+                      notes=notes, data=readable.data)

@@ -15,6 +15,7 @@ import numpy as np
 
 from vigie.analysis import ItemRecord
 from vigie.signals.findings import Finding
+from vigie.signals.image import frame_name
 from vigie.sources.base import join_path
 from vigie.store.base import AuditEntry, HashListRow, ListEntry, MatchRow, PdqRows, SourceRow
 from vigie.store.schema import MIGRATIONS, SCHEMA_VERSION
@@ -421,6 +422,15 @@ class SqliteCaseStore:
                 frames.setdefault(r[0], []).append((r[1], r[2], r[3], r[4]))
         return frames
 
+    def image_item_ids(self, item_ids: Sequence[int]) -> set[int]:
+        """Those of `item_ids` that are images: their frames are later pages or frames, not a video's."""
+        found: set[int] = set()
+        for chunk in _chunks(item_ids):
+            marks = ",".join("?" * len(chunk or []))
+            found.update(r[0] for r in self.db.execute(
+                f"SELECT id FROM items WHERE media_type LIKE 'image/%' AND id IN ({marks})", chunk or []))
+        return found
+
     def list_video_frames(
         self, list_ids: Sequence[int] | None, min_quality: int
     ) -> list[tuple[int, int | None, float | None, str]]:
@@ -624,9 +634,11 @@ class SqliteCaseStore:
                     "duration": row["duration"], "codec": row["codec"], "frame_rate": row["frame_rate"],
                     "frames_hashed": frame_counts.get(row["id"], 0),
                 },
+                "image_frames": _image_frames(row["media_type"], frame_counts.get(row["id"], 0)),
                 "ai": None if row["ai_verdict"] is None else ai_verdict(findings.get(row["id"], [])),
                 "faces": faces.get(row["id"], []),
-                "matches": matches.get(row["id"], []),
+                "matches": _name_image_frames(matches.get(row["id"], []), row["media_type"],
+                                              frame_counts.get(row["id"], 0)),
                 "errors": errors.get(row["id"], []),
             }
 
@@ -742,6 +754,30 @@ def _pdq_rows(rows: list[Any]) -> PdqRows:
     ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
     hashes = np.frombuffer(b"".join(bytes.fromhex(r[1]) for r in rows), dtype=np.uint8).reshape(-1, 32)
     return PdqRows(ids=ids, hashes=hashes)
+
+
+def _image_frames(media_type: str | None, later_frames: int) -> dict[str, int] | None:
+    if not later_frames or not (media_type or "").startswith("image/"):
+        return None
+    return {"hashed": 1 + later_frames}
+
+
+def _name_image_frames(matches: list[dict[str, Any]], media_type: str | None, later_frames: int
+                       ) -> list[dict[str, Any]]:
+    """A multi-page or multi-frame image's perceptual matches name the page or frame that matched ("page 2"),
+    never a time. Against a listed video, frame_number and timestamp stay the video's."""
+    if _image_frames(media_type, later_frames) is None:
+        return matches
+    for match in matches:
+        detail = match.get("detail") or {}
+        if "item_frame" in detail:
+            match["image_frame"] = frame_name(media_type, detail["item_frame"])
+        elif match["signal"] == "pdq-frame":
+            match.pop("timestamp", None)
+            match["image_frame"] = frame_name(media_type, match["frame_number"])
+        elif match["signal"] == "pdq":
+            match["image_frame"] = frame_name(media_type, 0)
+    return matches
 
 
 def _has_visual(record: ItemRecord) -> bool:

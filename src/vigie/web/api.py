@@ -161,7 +161,7 @@ def item_detail(item_id: int) -> Any:
         hashes={k: item[k] for k in ("md5", "sha1", "sha256", "pdq", "pdq_quality")},
         times={k: item[k] for k in ("mtime", "ctime", "atime")},
         matches=[{k: m.get(k) for k in ("list", "signal", "distance", "variant", "category_scheme", "category",
-                                          "label", "series", "timestamp")} for m in item["matches"]],
+                                          "label", "series", "timestamp", "image_frame")} for m in item["matches"]],
         ai=item["ai"],
         faces=[f | {"person_name": persons.get(f["person"])} for f in item["faces"]],
         exif=item["exif"], errors=item["errors"],

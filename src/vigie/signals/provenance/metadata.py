@@ -11,18 +11,23 @@ from __future__ import annotations
 import gzip
 import json
 import re
-from typing import Any
+from collections.abc import Iterator
+from typing import Any, AnyStr
 
 import numpy as np
 from PIL import ExifTags, Image
 
-from vigie.signals.findings import CONTEXT, DETERMINISTIC, Finding
+from vigie.signals.findings import CONTEXT, DETERMINISTIC, PROBLEM, Finding
 from vigie.signals.provenance.c2pa import CAPTURED_SOURCE_TYPES, GENERATED_SOURCE_TYPES
 
 _MAX_VALUE = 4000  # characters of a field kept as evidence
-_XMP = re.compile(rb"<x:xmpmeta.*?</x:xmpmeta>", re.S)
-_SOURCE_TYPE = re.compile(r"DigitalSourceType(?:=\"|>\s*)(?:[^\"<]*/)?([A-Za-z]+)\s*[\"<]")
-_XMP_DESCRIPTION = re.compile(r"<dc:description>.*?<rdf:li[^>]*>(.*?)</rdf:li>", re.S)
+# XMP is read by forward-only scans with bounded patterns: its cost is linear in the file, whatever it holds
+# (a regex like `<x:xmpmeta.*?</x:xmpmeta>` restarts at every opening tag: quadratic on a bait file).
+_MAX_XMP_BYTES = 4 << 20  # of XMP packets examined per file
+# An attribute value or element text, whose last path segment names the type. A value stops at the next
+# field name, so every character is read a bounded number of times.
+_SOURCE_TYPE = re.compile(r"DigitalSourceType(?:=\"|>)((?:(?!DigitalSourceType)[^\"<])*)(?=[\"<])")
+_TYPE_NAME = re.compile(r"[A-Za-z]{1,64}")
 _A1111 = re.compile(r"(?:^|\n)Steps: \d+, Sampler: [^,\n]+.*?(?:Seed: \d+)", re.S)
 _MIDJOURNEY_JOB = re.compile(r"Job ID: [0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 _DREAM = re.compile(r"^\".*\"\s+-s\s*\d+.*-S\s*\d+", re.S)
@@ -152,19 +157,59 @@ def _exif_findings(image: Image.Image) -> list[Finding]:
     return findings
 
 
+def elements(text: AnyStr, opening: AnyStr, closing: AnyStr) -> Iterator[AnyStr]:
+    """What lies between each `opening` and the next `closing`, in one forward pass.
+
+    These elements do not nest, so an element starts at the last opening before its closing. An opening
+    with no closing after it ends the scan: no later opening can have one either.
+    """
+    position = 0
+    while True:
+        first = text.find(opening, position)
+        if first < 0:
+            return
+        end = text.find(closing, first + len(opening))
+        if end < 0:
+            return
+        start = text.rfind(opening, first, end)
+        yield text[start + len(opening) : end]
+        position = end + len(closing)
+
+
+def _source_types(xml: str) -> Iterator[str]:
+    for value in _SOURCE_TYPE.finditer(xml):
+        name = value.group(1).rpartition("/")[2].strip()
+        if _TYPE_NAME.fullmatch(name):
+            yield name
+
+
+def _descriptions(xml: str) -> Iterator[str]:
+    for description in elements(xml, "<dc:description>", "</dc:description>"):
+        for item in elements(description, "<rdf:li", "</rdf:li>"):
+            yield item.partition(">")[2]
+
+
 def xmp_findings(data: bytes) -> list[Finding]:
     findings = []
-    for packet in _XMP.findall(data[: 4 << 20] if len(data) > 8 << 20 else data):
+    examined = 0
+    for packet in elements(data, b"<x:xmpmeta", b"</x:xmpmeta>"):
+        if examined + len(packet) > _MAX_XMP_BYTES:
+            findings.append(Finding("xmp-not-read", f"XMP past its first {_MAX_XMP_BYTES:,} bytes was not examined",
+                                    None, PROBLEM))
+            packet = packet[: _MAX_XMP_BYTES - examined]
+        examined += len(packet)
         xml = packet.decode("utf-8", "replace")
-        for name in _SOURCE_TYPE.findall(xml):
+        for name in _source_types(xml):
             where = f"XMP Iptc4xmpExt:DigitalSourceType = {name}"
             if name in GENERATED_SOURCE_TYPES:
                 findings.append(Finding("iptc-digital-source-type", where, name, DETERMINISTIC))
             elif name in CAPTURED_SOURCE_TYPES:
                 findings.append(Finding("iptc-digital-source-type", where, name, CONTEXT))
-        for description in _XMP_DESCRIPTION.findall(xml):
+        for description in _descriptions(xml):
             if _MIDJOURNEY_JOB.search(description):
                 findings.append(_generator("Midjourney", "XMP dc:description", description))
+        if examined >= _MAX_XMP_BYTES:
+            break
     return findings
 
 

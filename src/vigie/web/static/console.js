@@ -180,7 +180,7 @@ async function showDetail() {
     row("type", item.media_type), row("size", item.size), row("pixels", item.width ? `${item.width}×${item.height}` : null)));
   parts.push(el("h3", { text: `Matches (${item.matches.length})` }));
   if (item.matches.length) parts.push(el("table", {}, ...item.matches.map((m) => el("tr", {},
-    el("td", { text: m.list }), el("td", { text: `${m.signal} d=${m.distance}${m.variant && m.variant !== "original" ? " (" + m.variant + ")" : ""}` }),
+    el("td", { text: m.list }), el("td", { text: `${m.signal} d=${m.distance}${m.variant && m.variant !== "original" ? " (" + m.variant + ")" : ""}${m.image_frame ? " on " + m.image_frame : ""}` }),
     el("td", { text: m.category ? `${m.category_scheme}:${m.category}` : "no category" })))));
   if (item.ai) {
     parts.push(el("h3", { text: `AI: ${item.ai.verdict}` }));
