@@ -262,6 +262,15 @@ MIGRATIONS: list[str] = [
 
     CREATE VIRTUAL TABLE item_search USING fts5(path, metadata, tokenize = 'trigram');
     """,
+    # 6: evidence paths: names escaped, repeated archive members numbered (the grammar in sources/base.py);
+    # how deep in archives an item sits is a column, since "!/" in a relpath may now belong to a name
+    """
+    ALTER TABLE items ADD COLUMN archive_depth INTEGER NOT NULL DEFAULT 0;
+    UPDATE items SET archive_depth = (length(relpath) - length(replace(relpath, '!/', ''))) / 2,
+                     relpath = vigie_legacy_relpath(relpath);
+    CREATE INDEX items_top_level ON items(source_id, archive_depth);
+    DELETE FROM meta WHERE key = 'review_queue_built_for';
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

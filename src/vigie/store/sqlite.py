@@ -14,7 +14,7 @@ import numpy as np
 
 from vigie.analysis import ItemRecord
 from vigie.signals.findings import Finding
-from vigie.sources.base import join_path
+from vigie.sources.base import archive_depth, join_path, legacy_relpath
 from vigie.store.base import AuditEntry, HashListRow, ListEntry, MatchRow, PdqRows, SourceRow
 from vigie.store.schema import MIGRATIONS, SCHEMA_VERSION
 from vigie.verdict import ai_verdict
@@ -55,6 +55,8 @@ class SqliteCaseStore:
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.execute("PRAGMA foreign_keys=ON")
+        # migration 6 rewrites relpaths stored before names were escaped
+        self.db.create_function("vigie_legacy_relpath", 1, legacy_relpath, deterministic=True)
         self._migrate()
 
     # --- plumbing -------------------------------------------------------------------------------
@@ -111,8 +113,7 @@ class SqliteCaseStore:
 
     def finished_relpaths(self, source_id: int) -> set[str]:
         # Members of an archive come back in one piece with their archive, so top-level paths suffice.
-        rows = self.db.execute("SELECT relpath FROM items WHERE source_id = ? AND relpath NOT LIKE '%!/%'",
-                               (source_id,))
+        rows = self.db.execute("SELECT relpath FROM items WHERE source_id = ? AND archive_depth = 0", (source_id,))
         return {r[0] for r in rows}
 
     def begin_scan(self, arguments: dict[str, Any]) -> int:
@@ -131,12 +132,13 @@ class SqliteCaseStore:
         with self._transaction():
             for record in records:
                 cursor = self.db.execute(
-                    """INSERT OR IGNORE INTO items(source_id, relpath, scan_id, size, mtime, ctime, atime, md5, sha1,
-                           sha256, media_type, width, height, exif, pdq, pdq_quality, pdq_variants, duration, codec,
-                           frame_rate, ai_verdict)
-                       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                    """INSERT OR IGNORE INTO items(source_id, relpath, archive_depth, scan_id, size, mtime, ctime,
+                           atime, md5, sha1, sha256, media_type, width, height, exif, pdq, pdq_quality, pdq_variants,
+                           duration, codec, frame_rate, ai_verdict)
+                       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
                     (
-                        source_id, record.relpath, scan_id, record.size, record.mtime, record.ctime, record.atime,
+                        source_id, record.relpath, archive_depth(record.relpath), scan_id, record.size, record.mtime,
+                        record.ctime, record.atime,
                         record.md5, record.sha1, record.sha256, record.media_type, record.width, record.height,
                         json.dumps(record.exif) if record.exif else None, record.pdq, record.pdq_quality,
                         b"".join(bytes.fromhex(h) for h in record.pdq_variants) or None,
@@ -183,7 +185,7 @@ class SqliteCaseStore:
         """(source, relpath, sha256) of every item that is a file of its own, for verification."""
         sources = {s.id: s for s in self.sources()}
         rows = self.db.execute(
-            "SELECT source_id, relpath, sha256 FROM items WHERE relpath NOT LIKE '%!/%' ORDER BY source_id, relpath"
+            "SELECT source_id, relpath, sha256 FROM items WHERE archive_depth = 0 ORDER BY source_id, relpath"
         )
         for row in rows:
             yield sources[row[0]], row[1], row[2]
@@ -557,7 +559,7 @@ class SqliteCaseStore:
             "items": one("SELECT count(*) FROM items").fetchone()[0],
             "images": one("SELECT count(*) FROM items WHERE media_type LIKE 'image/%'").fetchone()[0],
             "videos": one("SELECT count(*) FROM items WHERE media_type LIKE 'video/%'").fetchone()[0],
-            "archives_members": one("SELECT count(*) FROM items WHERE relpath LIKE '%!/%'").fetchone()[0],
+            "archives_members": one("SELECT count(*) FROM items WHERE archive_depth > 0").fetchone()[0],
             "items_with_errors": one("SELECT count(DISTINCT item_id) FROM item_errors").fetchone()[0],
             "matched_items": one("SELECT count(DISTINCT item_id) FROM matches").fetchone()[0],
             "exact_matched_items": one(
