@@ -29,6 +29,7 @@ from vigie.sources.base import ItemPath, MemberRef, format_relpath, legacy_relpa
 from vigie.sources.reopen import read_item_bytes
 from vigie.store.schema import MIGRATIONS
 from vigie.store.sqlite import _split_sql, open_case
+from vigie.verify import verify_case
 
 DAY = 86_400
 
@@ -284,3 +285,19 @@ def test_a_case_from_before_escaping_is_migrated(tmp_path: Path) -> None:
     assert store.finished_relpaths(1) == {"wow\\!.zip", "back\\\\slash.jpg"}
     store.close()
     assert legacy_relpath("a!/b") == "a!/b"
+
+
+def test_a_source_folder_whose_own_name_is_not_utf8_is_stored_and_reopened(tmp_path: Path) -> None:
+    root = os.fsdecode(os.fsencode(tmp_path) + b"/fat-\xe9")
+    os.mkdir(root)
+    picture = _picture(60)
+    Path(root, "a.jpg").write_bytes(picture)
+    store = open_case(tmp_path / "case", create=True)
+    source_id = store.add_source(root, root, "directory")
+    assert store.add_source(root, root, "directory") == source_id
+    [source] = store.sources()
+    store.close()
+    assert source.given == f"{tmp_path}/fat-\\xe9" and source.root == root
+    assert read_item_bytes(source.root, "a.jpg", Settings(), 1_000_000) == picture
+    [finding] = verify_case([(source, "a.jpg", hashlib.sha256(picture).hexdigest())], workers=1)
+    assert (finding.status, finding.path) == ("ok", f"{tmp_path}/fat-\\xe9/a.jpg")

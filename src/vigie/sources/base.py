@@ -17,6 +17,7 @@ An unescaped "!" is therefore always grammar: "!/" enters an archive, "!N" numbe
 
 from __future__ import annotations
 
+import os
 import re
 import unicodedata
 from collections.abc import Iterator
@@ -151,6 +152,15 @@ def legacy_relpath(old: str) -> str:
     """A relpath stored before names were escaped (every "!/" was a separator) in today's grammar."""
     return ARCHIVE_SEPARATOR.join(escape_name(part.encode("utf-8", "surrogateescape"))
                                   for part in old.split(ARCHIVE_SEPARATOR))
+
+
+def shown_os_path(path: str) -> str:
+    """A path of this machine (a source as typed) as text: itself, or escaped where it is not UTF-8."""
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:  # bytes that are not UTF-8, held as surrogates by Python
+        return escape_name(os.fsencode(path))
+    return path
 
 
 def join_path(given: str, relpath: str) -> str:

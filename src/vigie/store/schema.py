@@ -263,8 +263,10 @@ MIGRATIONS: list[str] = [
     CREATE VIRTUAL TABLE item_search USING fts5(path, metadata, tokenize = 'trigram');
     """,
     # 6: evidence paths: names escaped, repeated archive members numbered (the grammar in sources/base.py);
-    # how deep in archives an item sits is a column, since "!/" in a relpath may now belong to a name
+    # how deep in archives an item sits is a column, since "!/" in a relpath may now belong to a name;
+    # a source root that is not UTF-8 keeps its raw bytes (its `root` text is then escaped)
     """
+    ALTER TABLE sources ADD COLUMN root_raw BLOB;
     ALTER TABLE items ADD COLUMN archive_depth INTEGER NOT NULL DEFAULT 0;
     UPDATE items SET archive_depth = (length(relpath) - length(replace(relpath, '!/', ''))) / 2,
                      relpath = vigie_legacy_relpath(relpath);

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime
@@ -14,7 +15,7 @@ import numpy as np
 
 from vigie.analysis import ItemRecord
 from vigie.signals.findings import Finding
-from vigie.sources.base import archive_depth, join_path, legacy_relpath
+from vigie.sources.base import archive_depth, join_path, legacy_relpath, shown_os_path
 from vigie.store.base import AuditEntry, HashListRow, ListEntry, MatchRow, PdqRows, SourceRow
 from vigie.store.schema import MIGRATIONS, SCHEMA_VERSION
 from vigie.verdict import ai_verdict
@@ -99,17 +100,22 @@ class SqliteCaseStore:
     # --- evidence -------------------------------------------------------------------------------
 
     def add_source(self, given: str, root: str, kind: str) -> int:
-        row = self.db.execute("SELECT id FROM sources WHERE root = ?", (root,)).fetchone()
+        # A root that is not UTF-8 is stored escaped for reading, and as raw bytes to be opened again.
+        shown_root = shown_os_path(root)
+        raw_root = None if shown_root == root else os.fsencode(root)
+        row = self.db.execute("SELECT id FROM sources WHERE root = ?", (shown_root,)).fetchone()
         if row:
             return int(row[0])
         cursor = self.db.execute(
-            "INSERT INTO sources(given, root, kind, added_at) VALUES (?, ?, ?, ?)", (given, root, kind, now_iso())
+            "INSERT INTO sources(given, root, root_raw, kind, added_at) VALUES (?, ?, ?, ?, ?)",
+            (shown_os_path(given), shown_root, raw_root, kind, now_iso()),
         )
         return int(cursor.lastrowid or 0)
 
     def sources(self) -> list[SourceRow]:
-        rows = self.db.execute("SELECT id, given, root, kind FROM sources ORDER BY id")
-        return [SourceRow(r["id"], r["given"], r["root"], r["kind"]) for r in rows]
+        rows = self.db.execute("SELECT id, given, root, root_raw, kind FROM sources ORDER BY id")
+        return [SourceRow(r["id"], r["given"], os.fsdecode(r["root_raw"]) if r["root_raw"] else r["root"], r["kind"])
+                for r in rows]
 
     def finished_relpaths(self, source_id: int) -> set[str]:
         # Members of an archive come back in one piece with their archive, so top-level paths suffice.
@@ -192,11 +198,12 @@ class SqliteCaseStore:
 
     def matched_image_locations(self) -> list[tuple[int, str, str]]:
         """(item id, source root, relpath) of matched images, for report thumbnails."""
+        roots = {s.id: s.root for s in self.sources()}
         rows = self.db.execute(
-            """SELECT DISTINCT i.id, s.root, i.relpath FROM items i JOIN sources s ON s.id = i.source_id
-               JOIN matches m ON m.item_id = i.id WHERE i.media_type LIKE 'image/%' ORDER BY i.id"""
+            """SELECT DISTINCT i.id, i.source_id, i.relpath FROM items i JOIN matches m ON m.item_id = i.id
+               WHERE i.media_type LIKE 'image/%' ORDER BY i.id"""
         )
-        return [(r[0], r[1], r[2]) for r in rows]
+        return [(r[0], roots[r[1]], r[2]) for r in rows]
 
     def matched_video_ids(self) -> list[int]:
         rows = self.db.execute(
