@@ -95,14 +95,6 @@ def escape_name(raw: bytes) -> str:
     return "".join(out)
 
 
-def unescape_name(text: str) -> bytes:
-    """The raw bytes of an escaped name; ValueError when `text` holds grammar ("!/", "!N") or a bad escape."""
-    path = parse_relpath(text)
-    if path.members:
-        raise ValueError(f"not a single name: {text!r}")
-    return path.file
-
-
 def format_relpath(path: ItemPath) -> str:
     relpath = escape_name(path.file)
     for member in path.members:
