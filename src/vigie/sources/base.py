@@ -1,4 +1,4 @@
-"""The source interface, and the one grammar of item paths.
+r"""The source interface, and the one grammar of item paths.
 
 An item's path inside its source (`relpath`, stored in the case and shown after the source) is text that
 names exactly one entry and reads back to the raw bytes of every name in it:
@@ -7,8 +7,8 @@ names exactly one entry and reads back to the raw bytes of every name in it:
     file       := escaped path inside a folder ("a/b.zip"); empty when the source is the file itself
     member     := escaped member name ( "!" N )?  N = 2, 3, ...: the N-th member of that name in its archive
     escaped    := every byte of the name as UTF-8 text, except
-                  "\\" for a backslash, "\\!" for "!",
-                  "\\xHH" for a byte that is not valid UTF-8, and for each byte of a control or invisible
+                  "\\" for a backslash, "\!" for "!",
+                  "\xHH" for a byte that is not valid UTF-8, and for each byte of a control or invisible
                   formatting character (so no name can hide or reorder what an examiner reads)
 
 An unescaped "!" is therefore always grammar: "!/" enters an archive, "!N" numbers a repeated member name.
