@@ -31,7 +31,7 @@ from vigie.signals.provenance.metadata import metadata_findings
 from vigie.signals.provenance.watermarks import watermark_findings
 from vigie.signals.video import FrameHash, VideoError, VideoLimits, analyse_video
 from vigie.sources.archives import ArchiveLimitError, Expansion, Member, iter_members, unsafe_name_reason
-from vigie.sources.base import ARCHIVE_SEPARATOR, Entry
+from vigie.sources.base import Entry, escape_name, member_relpath, parse_relpath
 from vigie.thumbnails import blur_image
 
 CHUNK = 1 << 20
@@ -254,11 +254,14 @@ def _expand(
         container.add_error("archive", f"nested deeper than {settings.max_archive_depth} archives; members not read")
         return []
     records: list[ItemRecord] = []
-    prefix = container.relpath + ARCHIVE_SEPARATOR
-    members = iter_members(archive, container.media_type or "", settings, expansion, container.relpath)
+    outer_name = parse_relpath(container.relpath).leaf_name
+    members = iter_members(archive, container.media_type or "", settings, expansion, outer_name)
+    seen: dict[bytes, int] = {}  # members that share a name are numbered, so each keeps its own path
     try:
         for member in members:
-            records.extend(_analyse_member(member, prefix, depth, settings, expansion, container))
+            seen[member.name] = occurrence = seen.get(member.name, 0) + 1
+            relpath = member_relpath(container.relpath, member.name, occurrence)
+            records.extend(_analyse_member(member, relpath, depth, settings, expansion, container))
             if container.errors and container.errors[-1][0] == "archive-stopped":
                 break
     except ArchiveLimitError as exc:
@@ -269,12 +272,12 @@ def _expand(
 
 
 def _analyse_member(
-    member: Member, prefix: str, depth: int, settings: Settings, expansion: Expansion, container: ItemRecord
+    member: Member, relpath: str, depth: int, settings: Settings, expansion: Expansion, container: ItemRecord
 ) -> list[ItemRecord]:
-    record = ItemRecord(relpath=prefix + member.name, mtime=member.mtime, size=member.size)
-    unsafe = unsafe_name_reason(member.name)
-    if unsafe:
-        record.add_error("archive-name", unsafe)
+    record = ItemRecord(relpath=relpath, mtime=member.mtime, size=member.size)
+    for problem in (unsafe_name_reason(member.name), member.name_problem):
+        if problem:
+            record.add_error("archive-name", problem)
     if member.error or member.stream is None:
         record.add_error("read", member.error or "member has no content")
         return [record]
@@ -285,7 +288,7 @@ def _analyse_member(
         record.add_error("archive-limit", f"not fully read: {exc}")
         if container.media_type != "application/zip" or "archive expands" in str(exc):
             # A streamed archive cannot skip past a bomb member; stop reading it.
-            container.add_error("archive-stopped", f"archive reading stopped at {member.name!r}: {exc}")
+            container.add_error("archive-stopped", f"archive reading stopped at '{escape_name(member.name)}': {exc}")
         return [record]
     except _ARCHIVE_ERRORS as exc:
         record.md5 = record.sha1 = record.sha256 = None
@@ -302,6 +305,10 @@ def analyse_entry(entry: Entry, open_entry: Any, settings: Settings) -> list[Ite
     record = ItemRecord(
         relpath=entry.relpath, size=entry.size, mtime=entry.mtime, ctime=entry.ctime, atime=entry.atime
     )
+    if entry.link_target is not None:  # recorded with its target, never followed
+        record.media_type = "inode/symlink"
+        record.add_error("link", entry.error or f"symbolic link to {entry.link_target}; not followed")
+        return [record]
     if entry.error:
         record.add_error("read", entry.error)
         return [record]

@@ -33,8 +33,10 @@ def _sha256(root: str, relpath: str) -> tuple[str | None, str]:
             return digest.hexdigest(), ""
     except FileNotFoundError:
         return None, "missing"
-    except OSError as exc:
+    except OSError as exc:  # a pipe or device swapped in for the file is refused, never read (it would block)
         return None, f"unreadable: {exc.strerror or exc}"
+    except ValueError as exc:  # a stored path outside the grammar (a hand-edited case)
+        return None, f"unreadable: {exc}"
 
 
 def verify_case(

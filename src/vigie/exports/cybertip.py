@@ -7,12 +7,12 @@ import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import PurePosixPath
 
 from vigie import __version__
 from vigie.categories import GENERATIVE_TAGS
 from vigie.exports.selection import ExportItem
 from vigie.matching.hashlists import category_label
+from vigie.sources.base import shown_leaf_name
 
 INCIDENT_TYPE = "Child Pornography (possession, manufacture, and distribution)"
 TO_COMPLETE = "TO COMPLETE"
@@ -76,7 +76,7 @@ def _file_details(number: int, export_item: ExportItem) -> ET.Element:
     details = ET.Element("fileDetails")
     _add(details, "reportId", "0")  # the id NCMEC returns for the submitted report
     _add(details, "fileId", f"pending-{number}")  # the id NCMEC returns for the uploaded file
-    _add(details, "originalFileName", name_text(PurePosixPath(item["path"].rsplit("!/", 1)[-1]).name))
+    _add(details, "originalFileName", name_text(shown_leaf_name(item["path"])))
     _add(details, "locationOfFile", name_text(item["path"]))
     if is_generative(export_item):
         _add(_add(details, "fileAnnotations"), "generativeAi")

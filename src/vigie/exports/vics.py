@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import uuid
 from dataclasses import dataclass
-from pathlib import PurePosixPath
 from typing import Any
 
 from vigie import __version__
@@ -22,6 +21,7 @@ from vigie.matching.hashlists import (
     VIGIE_CATEGORY_SCHEME,
     VIGIE_PDQ_QUALITY,
 )
+from vigie.sources.base import shown_leaf_name
 from vigie.store.sqlite import SqliteCaseStore
 
 VICS_2_CONTEXT = "http://github.com/VICSDATAMODEL/ProjectVic/DataModels/2.0.xml/{part}/$metadata#Cases"
@@ -49,8 +49,6 @@ def vics_case(store: SqliteCaseStore) -> VicsCase:
                     [c.code for c in categories] if scheme == "custom" else None)
 
 
-def _file_name(path: str) -> str:
-    return PurePosixPath(path.rsplit("!/", 1)[-1]).name
 
 
 def _category_number(decision: dict[str, Any], scheme: str) -> int | None:
@@ -97,7 +95,7 @@ def media_record_2_0(number: int, export_item: ExportItem, scheme: str) -> dict[
         media["MimeType"] = item["media_type"]
     media["AlternativeHashes"] = [{"MD5": md5, "HashName": name, "HashValue": item[field]}
                                   for name, field in (("SHA256", "sha256"), ("PDQ", "pdq")) if item.get(field)]
-    media["MediaFiles"] = [{"MD5": md5, "FileName": _file_name(path), "FilePath": path}
+    media["MediaFiles"] = [{"MD5": md5, "FileName": shown_leaf_name(path), "FilePath": path}
                            for path in export_item.paths]
     unsaid = category is None and decision["category"] is not None
     media["MediaMetadata"] = _properties({"MD5": md5}, {
@@ -152,7 +150,7 @@ def media_record_1_3(number: int, export_item: ExportItem) -> dict[str, Any]:
         media["Tags"] = [_TAG_LABELS.get(tag, tag) for tag in decision["ai_tags"]]
     if export_item.notes:
         media["Comments"] = "\n".join(f"{n['author']} {n['at']}: {n['text']}" for n in export_item.notes)
-    media["MediaFiles"] = [{"FileName": _file_name(path), "FilePath": path} for path in export_item.paths]
+    media["MediaFiles"] = [{"FileName": shown_leaf_name(path), "FilePath": path} for path in export_item.paths]
     media["CategorisedBy"] = decision["by"]
     media["CategorisedAt"] = decision["at"]
     return media

@@ -16,8 +16,11 @@ from datetime import datetime
 from typing import Any, BinaryIO
 
 from vigie.config import Settings
+from vigie.sources.base import escape_name
+from vigie.sources.zipnames import UTF8_FLAG, FlagClearingView, misflagged_names
 
 _TAR_MAGIC_OFFSET = 257
+_LOCAL_FLAGS_OFFSET = 6  # where a zip local header's flags start
 
 
 class ArchiveLimitError(Exception):
@@ -26,11 +29,12 @@ class ArchiveLimitError(Exception):
 
 @dataclass
 class Member:
-    name: str  # the name as stored, for the item's virtual path
+    name: bytes  # the name's raw bytes as stored, for the item's path
     stream: BinaryIO | None
     size: int | None
     mtime: float | None
     error: str | None = None  # a problem with the member itself (still listed as an item)
+    name_problem: str | None = None  # a problem with the name only; the member is still read
 
 
 @dataclass
@@ -40,14 +44,15 @@ class Expansion:
     expanded: int = 0
 
 
-def unsafe_name_reason(name: str) -> str | None:
+def unsafe_name_reason(name: bytes) -> str | None:
     if not name:
         return "empty member name"
-    normalised = name.replace("\\", "/")
-    if normalised.startswith("/") or (len(normalised) > 1 and normalised[1] == ":"):
-        return f"absolute member name {name!r} (path traversal if extracted); read as a stream only"
-    if ".." in normalised.split("/"):
-        return f"member name {name!r} climbs out of the archive with '..' (path traversal); read as a stream only"
+    shown = escape_name(name)
+    normalised = name.replace(b"\\", b"/")
+    if normalised.startswith(b"/") or normalised[1:2] == b":":
+        return f"absolute member name '{shown}' (path traversal if extracted); read as a stream only"
+    if b".." in normalised.split(b"/"):
+        return f"member name '{shown}' climbs out of the archive with '..' (path traversal); read as a stream only"
     return None
 
 
@@ -119,26 +124,48 @@ class _CappedReader(io.RawIOBase):
 
 
 def _zip_members(fileobj: BinaryIO, settings: Settings, expansion: Expansion) -> Iterator[Member]:
-    with zipfile.ZipFile(fileobj) as archive:
-        for info in archive.infolist():
+    view = FlagClearingView(fileobj)
+    misflagged: set[int] = set()
+    try:
+        archive = zipfile.ZipFile(view)  # type: ignore[arg-type]
+    except UnicodeDecodeError:  # a name flagged UTF-8 that is not: read such names by their raw bytes
+        for index, flags_offset in misflagged_names(fileobj):
+            misflagged.add(index)
+            view.clear_utf8_flag(flags_offset)
+        archive = zipfile.ZipFile(view)  # type: ignore[arg-type]
+    with archive:
+        for index, info in enumerate(archive.infolist()):
             if info.is_dir():
                 continue
+            name = info.orig_filename.encode("utf-8" if info.flag_bits & UTF8_FLAG else "cp437")
             mtime = _zip_time(info.date_time)
+            problem = _MISFLAGGED if index in misflagged else None
             mode = info.external_attr >> 16
             if stat.S_ISLNK(mode):
-                yield Member(info.filename, None, info.file_size, mtime, "symbolic link in archive; not followed")
+                yield Member(name, None, info.file_size, mtime, "symbolic link in archive; not followed", problem)
                 continue
             if info.flag_bits & 0x1:
-                yield Member(info.filename, None, info.file_size, mtime, "encrypted member; cannot be read")
+                yield Member(name, None, info.file_size, mtime, "encrypted member; cannot be read", problem)
                 continue
             try:
-                raw = archive.open(info)
-            except (zipfile.BadZipFile, NotImplementedError, RuntimeError, OSError) as exc:
-                yield Member(info.filename, None, info.file_size, mtime, f"cannot open member: {exc}")
+                raw = _open_zip_member(archive, info, view)
+            except (zipfile.BadZipFile, NotImplementedError, RuntimeError, OSError, ValueError) as exc:
+                yield Member(name, None, info.file_size, mtime, f"cannot open member: {exc}", problem)
                 continue
             with raw:
                 capped = _CappedReader(raw, settings, expansion, info.compress_size)  # type: ignore[arg-type]
-                yield Member(info.filename, io.BufferedReader(capped), info.file_size, mtime)
+                yield Member(name, io.BufferedReader(capped), info.file_size, mtime, name_problem=problem)
+
+
+_MISFLAGGED = "member name is flagged as UTF-8 but is not valid UTF-8; read by its raw bytes"
+
+
+def _open_zip_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, view: FlagClearingView) -> BinaryIO:
+    try:
+        return archive.open(info)  # type: ignore[return-value]
+    except UnicodeDecodeError:  # the member's own header repeats a misleading UTF-8 flag
+        view.clear_utf8_flag(info.header_offset + _LOCAL_FLAGS_OFFSET)
+        return archive.open(info)  # type: ignore[return-value]
 
 
 def _zip_time(date_time: tuple[int, int, int, int, int, int]) -> float | None:
@@ -151,21 +178,24 @@ def _zip_time(date_time: tuple[int, int, int, int, int, int]) -> float | None:
 def _tar_members(
     stream: BinaryIO, settings: Settings, expansion: Expansion, counter: _CountingReader | None
 ) -> Iterator[Member]:
-    with tarfile.open(fileobj=stream, mode="r|") as archive:
+    # Names are kept as their raw bytes: surrogateescape turns every byte that is not UTF-8 back into itself.
+    with tarfile.open(fileobj=stream, mode="r|", encoding="utf-8", errors="surrogateescape") as archive:
         for info in archive:
             if info.isdir():
                 continue
+            name = info.name.encode("utf-8", "surrogateescape")
             if info.issym() or info.islnk():
-                yield Member(info.name, None, None, info.mtime, f"link in archive to {info.linkname!r}; not followed")
+                target = escape_name(info.linkname.encode("utf-8", "surrogateescape"))
+                yield Member(name, None, None, info.mtime, f"link in archive to '{target}'; not followed")
                 continue
             if not info.isfile():
-                yield Member(info.name, None, None, info.mtime, "special file in archive (device or pipe); not read")
+                yield Member(name, None, None, info.mtime, "special file in archive (device or pipe); not read")
                 continue
             extracted = archive.extractfile(info)
             if extracted is None:
                 continue
             capped = _CappedReader(extracted, settings, expansion, None, counter)  # type: ignore[arg-type]
-            yield Member(info.name, io.BufferedReader(capped), info.size, float(info.mtime))
+            yield Member(name, io.BufferedReader(capped), info.size, float(info.mtime))
 
 
 _DECOMPRESSORS: dict[str, Callable[[Any], Any]] = {
@@ -176,9 +206,10 @@ _DECOMPRESSORS: dict[str, Callable[[Any], Any]] = {
 
 
 def iter_members(
-    fileobj: BinaryIO, media_type: str, settings: Settings, expansion: Expansion, outer_name: str
+    fileobj: BinaryIO, media_type: str, settings: Settings, expansion: Expansion, outer_name: bytes
 ) -> Iterator[Member]:
-    """Members of a zip, tar, or compressed tar; a compressed single file is one member."""
+    """Members of a zip, tar, or compressed tar; a compressed single file is one member, named after
+    `outer_name` (the archive's own name) less its suffix."""
     if media_type == "application/zip":
         yield from _zip_members(fileobj, settings, expansion)
         return
@@ -193,9 +224,9 @@ def iter_members(
         yield from _tar_members(buffered, settings, expansion, counter)  # type: ignore[arg-type]
         return
     stem = posixpath.basename(outer_name)
-    for suffix in (".gz", ".tgz", ".bz2", ".xz"):
+    for suffix in (b".gz", b".tgz", b".bz2", b".xz"):
         if stem.lower().endswith(suffix):
             stem = stem[: -len(suffix)]
             break
     capped = _CappedReader(buffered, settings, expansion, None, counter)  # type: ignore[arg-type]
-    yield Member(stem or "content", io.BufferedReader(capped), None, None)
+    yield Member(stem or b"content", io.BufferedReader(capped), None, None)

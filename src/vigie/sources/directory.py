@@ -1,47 +1,81 @@
-"""Folders (walked recursively, links to folders not followed) and single files."""
+"""Folders (walked recursively) and single files.
+
+Inside a folder, symbolic links are recorded with their target and never followed: an absolute link, or a
+relative one that climbs out, points into the examiner's own machine, and a link that stays inside points
+at something the walk lists on its own. Only a path the user typed may be a link that is followed.
+Folders and files are opened without touching their access times where the system allows it.
+"""
 
 from __future__ import annotations
 
+import errno
 import os
+import posixpath
 import stat
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-from vigie.sources.base import Entry
+from vigie.sources.base import Entry, escape_name, parse_relpath
 
 _NOATIME = getattr(os, "O_NOATIME", 0)
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+_NONBLOCK = getattr(os, "O_NONBLOCK", 0)  # a pipe swapped in for a file must not block the open
+_DIRECTORY = getattr(os, "O_DIRECTORY", 0)
+_NOT_REGULAR = "not a regular file (device, pipe or socket); not read"
 
 
-def open_evidence(path: str | os.PathLike[str]) -> BinaryIO:
-    """Open read-only, without touching the access time where the system allows it."""
-    flags = os.O_RDONLY | getattr(os, "O_BINARY", 0)
+def _open_noatime(path: str | bytes, flags: int) -> int:
     try:
-        fd = os.open(path, flags | _NOATIME)
+        return os.open(path, flags | _NOATIME)
     except PermissionError:  # O_NOATIME needs ownership; fall back to a plain read-only open
-        fd = os.open(path, flags)
+        return os.open(path, flags)
+
+
+def open_evidence(path: str | bytes, follow_link: bool = False) -> BinaryIO:
+    """Open a regular file read-only; a link is refused unless `follow_link` (a path the user typed)."""
+    info = os.stat(path) if follow_link else os.lstat(path)
+    if stat.S_ISLNK(info.st_mode):
+        raise OSError(errno.ELOOP, "symbolic link; not followed")
+    if not stat.S_ISREG(info.st_mode):
+        raise OSError(errno.EINVAL, _NOT_REGULAR)
+    flags = os.O_RDONLY | getattr(os, "O_BINARY", 0) | _NONBLOCK | (0 if follow_link else _NOFOLLOW)
+    fd = _open_noatime(path, flags)
+    if not stat.S_ISREG(os.fstat(fd).st_mode):  # swapped between the check and the open
+        os.close(fd)
+        raise OSError(errno.EINVAL, _NOT_REGULAR)
     return os.fdopen(fd, "rb", buffering=0)
 
 
-def _entry_for(path: str, relpath: str) -> Entry:
+def _link_entry(path: bytes, relpath: bytes, info: os.stat_result) -> Entry:
+    target = os.readlink(path)
+    if target.startswith(b"/"):
+        where = "absolute, outside the evidence"
+    else:
+        resolved = posixpath.normpath(posixpath.join(posixpath.dirname(relpath), target))
+        inside = resolved != b".." and not resolved.startswith(b"../")
+        where = "inside the evidence, listed on its own" if inside else "leaves the evidence"
+    shown = escape_name(target)
+    return Entry(relpath=escape_name(relpath), mtime=info.st_mtime, ctime=info.st_ctime, atime=info.st_atime,
+                 error=f"symbolic link to {shown} ({where}); not followed", link_target=shown)
+
+
+def _entry_for(path: bytes, relpath: bytes, follow_link: bool) -> Entry:
+    shown = escape_name(relpath)
     try:
-        info = os.stat(path)  # follows links to files
+        info = os.stat(path) if follow_link else os.lstat(path)
     except OSError as exc:
         reason = exc.strerror or type(exc).__name__
         if os.path.islink(path):
-            reason = f"symbolic link cannot be followed ({reason}; target {os.readlink(path)!r})"
-        return Entry(relpath=relpath, error=f"cannot read: {reason}")
+            reason = f"symbolic link cannot be followed ({reason}; target {escape_name(os.readlink(path))})"
+        return Entry(relpath=shown, error=f"cannot read: {reason}")
+    if stat.S_ISLNK(info.st_mode):
+        return _link_entry(path, relpath, info)
     if stat.S_ISDIR(info.st_mode):
-        return Entry(relpath=relpath, error=f"symbolic link to a folder, not followed (target {os.readlink(path)!r})")
+        return Entry(relpath=shown, error="a folder where a file was expected; not read")
     if not stat.S_ISREG(info.st_mode):
-        return Entry(relpath=relpath, error="not a regular file (device, pipe or socket); not read")
-    return Entry(
-        relpath=relpath,
-        size=info.st_size,
-        mtime=info.st_mtime,
-        ctime=info.st_ctime,
-        atime=info.st_atime,
-    )
+        return Entry(relpath=shown, error=_NOT_REGULAR)
+    return Entry(relpath=shown, size=info.st_size, mtime=info.st_mtime, ctime=info.st_ctime, atime=info.st_atime)
 
 
 class DirectorySource:
@@ -52,31 +86,37 @@ class DirectorySource:
         self.root = os.path.abspath(given)
 
     def entries(self) -> Iterator[Entry]:
-        stack = [""]
+        root = os.fsencode(self.root)
+        stack = [b""]
         while stack:
             rel_dir = stack.pop()
-            abs_dir = os.path.join(self.root, rel_dir) if rel_dir else self.root
-            try:
-                with os.scandir(abs_dir) as listing:
-                    children = sorted(listing, key=lambda e: e.name)
+            flags = os.O_RDONLY | _DIRECTORY | (_NOFOLLOW if rel_dir else 0)  # the root may be a link the user typed
+            try:  # listing through a descriptor opened with O_NOATIME leaves the folder's atime alone
+                fd = _open_noatime(os.path.join(root, rel_dir), flags)
             except OSError as exc:
-                yield Entry(relpath=rel_dir or ".", error=f"cannot list folder: {exc.strerror or exc}")
+                yield Entry(relpath=escape_name(rel_dir) or ".", error=f"cannot list folder: {exc.strerror or exc}")
                 continue
             subdirs = []
-            for child in children:
-                relpath = f"{rel_dir}/{child.name}" if rel_dir else child.name
-                try:
-                    is_real_dir = child.is_dir(follow_symlinks=False)
-                except OSError:
-                    is_real_dir = False
-                if is_real_dir:
-                    subdirs.append(relpath)
-                else:
-                    yield _entry_for(child.path, relpath)
+            try:
+                with os.scandir(fd) as listing:
+                    children = sorted(listing, key=lambda e: os.fsencode(e.name))
+                for child in children:
+                    relpath = os.path.join(rel_dir, os.fsencode(child.name))
+                    try:
+                        is_real_dir = child.is_dir(follow_symlinks=False)
+                    except OSError:
+                        is_real_dir = False
+                    if is_real_dir:
+                        subdirs.append(relpath)
+                    else:
+                        yield _entry_for(os.path.join(root, relpath), relpath, follow_link=False)
+            finally:
+                os.close(fd)
             stack.extend(reversed(subdirs))
 
     def open(self, relpath: str) -> BinaryIO:
-        return open_evidence(os.path.join(self.root, relpath))
+        """The file `relpath` names (its archive, for a member's path)."""
+        return open_evidence(os.path.join(self.root, os.fsdecode(parse_relpath(relpath).file)))
 
 
 class FileSource:
@@ -87,10 +127,10 @@ class FileSource:
         self.root = os.path.abspath(given)
 
     def entries(self) -> Iterator[Entry]:
-        yield _entry_for(self.root, "")
+        yield _entry_for(os.fsencode(self.root), b"", follow_link=True)
 
     def open(self, relpath: str) -> BinaryIO:
-        return open_evidence(self.root)
+        return open_evidence(self.root, follow_link=True)
 
 
 def open_source(given: str) -> DirectorySource | FileSource:

@@ -1,48 +1,63 @@
-"""Reading one stored item's bytes again, through any archives it sits in (for thumbnails)."""
+"""Reading one stored item's bytes again, through any archives it sits in (thumbnails, the console, exports)."""
 
 from __future__ import annotations
 
 import io
+import lzma
+import tarfile
+import zipfile
+import zlib
+from typing import Any, BinaryIO
 
 from vigie.config import Settings
 from vigie.mediatype import SNIFF_BYTES, sniff
-from vigie.sources.archives import Expansion, iter_members
-from vigie.sources.base import split_archive_path
+from vigie.sources.archives import ArchiveLimitError, Expansion, iter_members
+from vigie.sources.base import MemberRef, parse_relpath
 from vigie.sources.directory import open_source
 
 
 def read_item_bytes(root: str, relpath: str, settings: Settings, limit: int) -> bytes | None:
     """The item's bytes, or None when it is gone or larger than `limit`."""
-    outer, inner = split_archive_path(relpath)
     try:
-        stream = open_source(root).open(outer)
-    except OSError:
+        path = parse_relpath(relpath)
+        stream = open_source(root).open(relpath)  # the file in the source; members are read from it below
+    except (OSError, ValueError):
         return None
     with stream:
-        if not inner:
+        if not path.members:
             data = stream.read(limit + 1)
             return data if len(data) <= limit else None
-        current: io.BufferedIOBase | None = stream  # type: ignore[assignment]
-        name = outer
-        for depth, wanted in enumerate(inner):
-            if current is None:
-                return None
-            head = current.peek(SNIFF_BYTES) if hasattr(current, "peek") else b""
-            if not head and hasattr(current, "seek"):
-                head = current.read(SNIFF_BYTES)
-                current.seek(0)
-            media_type = sniff(head[:SNIFF_BYTES])
-            found: bytes | None = None
-            for member in iter_members(current, media_type, settings, Expansion(), name):  # type: ignore[arg-type]
-                if member.name == wanted and member.stream is not None:
-                    cap = limit if depth == len(inner) - 1 else settings.max_nested_archive_bytes
-                    found = member.stream.read(cap + 1)
-                    if len(found) > cap:
-                        return None
-                    break
+        current: BinaryIO = stream
+        name = path.file
+        for depth, wanted in enumerate(path.members):
+            cap = limit if depth == len(path.members) - 1 else settings.max_nested_archive_bytes
+            found = _member_bytes(current, name, wanted, settings, cap)
             if found is None:
                 return None
-            if depth == len(inner) - 1:
+            if depth == len(path.members) - 1:
                 return found
-            current, name = io.BufferedReader(io.BytesIO(found)), wanted  # type: ignore[arg-type]
+            current, name = io.BytesIO(found), wanted.name
+    return None
+
+
+def _member_bytes(archive: BinaryIO, archive_name: bytes, wanted: MemberRef, settings: Settings,
+                  cap: int) -> bytes | None:
+    """The bytes of the `wanted.occurrence`-th member named `wanted.name`, counted as the scan counts them."""
+    buffered: Any = archive if hasattr(archive, "peek") else io.BufferedReader(archive)  # type: ignore[type-var]
+    head = buffered.peek(SNIFF_BYTES)[:SNIFF_BYTES]
+    media_type = sniff(head)
+    seen = 0
+    try:
+        for member in iter_members(buffered, media_type, settings, Expansion(), archive_name):
+            if member.name != wanted.name:
+                continue
+            seen += 1
+            if seen == wanted.occurrence:
+                if member.stream is None:
+                    return None
+                data = member.stream.read(cap + 1)
+                return data if len(data) <= cap else None
+    except (OSError, ValueError, EOFError, ArchiveLimitError, zipfile.BadZipFile, tarfile.TarError, zlib.error,
+            lzma.LZMAError):
+        return None
     return None

@@ -245,11 +245,11 @@ class ReviewTables:
 
     def location(self, item_id: int) -> tuple[str, str, str | None] | None:
         """(source root, relpath, media type) of an item, to read it again."""
-        row = self.db.execute(
-            "SELECT s.root, i.relpath, i.media_type FROM items i JOIN sources s ON s.id = i.source_id WHERE i.id = ?",
-            (item_id,),
-        ).fetchone()
-        return None if row is None else (row[0], row[1], row[2])
+        row = self.db.execute("SELECT source_id, relpath, media_type FROM items WHERE id = ?", (item_id,)).fetchone()
+        if row is None:
+            return None
+        roots = {s.id: s.root for s in self.store.sources()}  # raw roots where a name is not UTF-8
+        return roots[row[0]], row[1], row[2]
 
     def same_content_paths(self, item_id: int) -> list[dict[str, Any]]:
         """Every place where the same bytes (SHA-256) were found."""

@@ -275,6 +275,17 @@ MIGRATIONS: list[str] = [
     ALTER TABLE list_entries ADD COLUMN untyped INTEGER;
     ALTER TABLE hash_lists ADD COLUMN notes TEXT NOT NULL DEFAULT '[]';
     """,
+    # 8: evidence paths: names escaped, repeated archive members numbered (the grammar in sources/base.py);
+    # how deep in archives an item sits is a column, since "!/" in a relpath may now belong to a name;
+    # a source root that is not UTF-8 keeps its raw bytes (its `root` text is then escaped)
+    """
+    ALTER TABLE sources ADD COLUMN root_raw BLOB;
+    ALTER TABLE items ADD COLUMN archive_depth INTEGER NOT NULL DEFAULT 0;
+    UPDATE items SET archive_depth = (length(relpath) - length(replace(relpath, '!/', ''))) / 2,
+                     relpath = vigie_legacy_relpath(relpath);
+    CREATE INDEX items_top_level ON items(source_id, archive_depth);
+    DELETE FROM meta WHERE key = 'review_queue_built_for';
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

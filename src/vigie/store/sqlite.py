@@ -16,7 +16,7 @@ import numpy as np
 from vigie.analysis import ItemRecord
 from vigie.signals.findings import Finding
 from vigie.signals.image import frame_name
-from vigie.sources.base import join_path
+from vigie.sources.base import archive_depth, join_path, legacy_relpath, shown_os_path
 from vigie.store.base import AuditEntry, HashListRow, ListEntry, MatchRow, PdqRows, SourceRow
 from vigie.store.schema import MIGRATIONS, SCHEMA_VERSION
 from vigie.verdict import ai_verdict
@@ -89,6 +89,8 @@ class SqliteCaseStore:
             self._shadow_derived_tables()  # foreign keys stay off: the TEMP copies' keys name TEMP tables
         else:
             self.db.execute("PRAGMA foreign_keys=ON")
+            # migration 8 rewrites relpaths stored before names were escaped
+            self.db.create_function("vigie_legacy_relpath", 1, legacy_relpath, deterministic=True)
             self._migrate()
 
     # --- plumbing -------------------------------------------------------------------------------
@@ -146,22 +148,26 @@ class SqliteCaseStore:
     # --- evidence -------------------------------------------------------------------------------
 
     def add_source(self, given: str, root: str, kind: str) -> int:
-        row = self.db.execute("SELECT id FROM sources WHERE root = ?", (root,)).fetchone()
+        # A root that is not UTF-8 is stored escaped for reading, and as raw bytes to be opened again.
+        shown_root = shown_os_path(root)
+        raw_root = None if shown_root == root else os.fsencode(root)
+        row = self.db.execute("SELECT id FROM sources WHERE root = ?", (shown_root,)).fetchone()
         if row:
             return int(row[0])
         cursor = self.db.execute(
-            "INSERT INTO sources(given, root, kind, added_at) VALUES (?, ?, ?, ?)", (given, root, kind, now_iso())
+            "INSERT INTO sources(given, root, root_raw, kind, added_at) VALUES (?, ?, ?, ?, ?)",
+            (shown_os_path(given), shown_root, raw_root, kind, now_iso()),
         )
         return int(cursor.lastrowid or 0)
 
     def sources(self) -> list[SourceRow]:
-        rows = self.db.execute("SELECT id, given, root, kind FROM sources ORDER BY id")
-        return [SourceRow(r["id"], r["given"], r["root"], r["kind"]) for r in rows]
+        rows = self.db.execute("SELECT id, given, root, root_raw, kind FROM sources ORDER BY id")
+        return [SourceRow(r["id"], r["given"], os.fsdecode(r["root_raw"]) if r["root_raw"] else r["root"], r["kind"])
+                for r in rows]
 
     def finished_relpaths(self, source_id: int) -> set[str]:
         # Members of an archive come back in one piece with their archive, so top-level paths suffice.
-        rows = self.db.execute("SELECT relpath FROM items WHERE source_id = ? AND relpath NOT LIKE '%!/%'",
-                               (source_id,))
+        rows = self.db.execute("SELECT relpath FROM items WHERE source_id = ? AND archive_depth = 0", (source_id,))
         return {r[0] for r in rows}
 
     def begin_scan(self, arguments: dict[str, Any]) -> int:
@@ -180,12 +186,13 @@ class SqliteCaseStore:
         with self._transaction():
             for record in records:
                 cursor = self.db.execute(
-                    """INSERT OR IGNORE INTO items(source_id, relpath, scan_id, size, mtime, ctime, atime, md5, sha1,
-                           sha256, media_type, width, height, exif, pdq, pdq_quality, pdq_variants, duration, codec,
-                           frame_rate, ai_verdict)
-                       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                    """INSERT OR IGNORE INTO items(source_id, relpath, archive_depth, scan_id, size, mtime, ctime,
+                           atime, md5, sha1, sha256, media_type, width, height, exif, pdq, pdq_quality, pdq_variants,
+                           duration, codec, frame_rate, ai_verdict)
+                       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
                     (
-                        source_id, record.relpath, scan_id, record.size, record.mtime, record.ctime, record.atime,
+                        source_id, record.relpath, archive_depth(record.relpath), scan_id, record.size, record.mtime,
+                        record.ctime, record.atime,
                         record.md5, record.sha1, record.sha256, record.media_type, record.width, record.height,
                         json.dumps(record.exif) if record.exif else None, record.pdq, record.pdq_quality,
                         b"".join(bytes.fromhex(h) for h in record.pdq_variants) or None,
@@ -232,18 +239,19 @@ class SqliteCaseStore:
         """(source, relpath, sha256) of every item that is a file of its own, for verification."""
         sources = {s.id: s for s in self.sources()}
         rows = self.db.execute(
-            "SELECT source_id, relpath, sha256 FROM items WHERE relpath NOT LIKE '%!/%' ORDER BY source_id, relpath"
+            "SELECT source_id, relpath, sha256 FROM items WHERE archive_depth = 0 ORDER BY source_id, relpath"
         )
         for row in rows:
             yield sources[row[0]], row[1], row[2]
 
     def matched_image_locations(self) -> list[tuple[int, str, str]]:
         """(item id, source root, relpath) of matched images, for report thumbnails."""
+        roots = {s.id: s.root for s in self.sources()}
         rows = self.db.execute(
-            """SELECT DISTINCT i.id, s.root, i.relpath FROM items i JOIN sources s ON s.id = i.source_id
-               JOIN matches m ON m.item_id = i.id WHERE i.media_type LIKE 'image/%' ORDER BY i.id"""
+            """SELECT DISTINCT i.id, i.source_id, i.relpath FROM items i JOIN matches m ON m.item_id = i.id
+               WHERE i.media_type LIKE 'image/%' ORDER BY i.id"""
         )
-        return [(r[0], r[1], r[2]) for r in rows]
+        return [(r[0], roots[r[1]], r[2]) for r in rows]
 
     def matched_video_ids(self) -> list[int]:
         rows = self.db.execute(
@@ -654,7 +662,7 @@ class SqliteCaseStore:
             "items": one("SELECT count(*) FROM items").fetchone()[0],
             "images": one("SELECT count(*) FROM items WHERE media_type LIKE 'image/%'").fetchone()[0],
             "videos": one("SELECT count(*) FROM items WHERE media_type LIKE 'video/%'").fetchone()[0],
-            "archives_members": one("SELECT count(*) FROM items WHERE relpath LIKE '%!/%'").fetchone()[0],
+            "archives_members": one("SELECT count(*) FROM items WHERE archive_depth > 0").fetchone()[0],
             "items_with_errors": one("SELECT count(DISTINCT item_id) FROM item_errors").fetchone()[0],
             "matched_items": one("SELECT count(DISTINCT item_id) FROM matches").fetchone()[0],
             "exact_matched_items": one(
