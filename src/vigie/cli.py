@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import hashlib
 import json
 import os
 import sqlite3
@@ -1091,13 +1092,50 @@ def audit_show(case: Path, as_json: bool) -> None:
 # --- demo ---------------------------------------------------------------------------------------
 
 
+def _hostile_demo(directory: Path, workers: int | None) -> None:
+    from vigie.demo_hostile import build_hostile_seizure
+    from vigie.scan import run_scan
+
+    layout = build_hostile_seizure(directory)
+    err.print(f"Hostile evidence in {layout.evidence}; lists: {', '.join(p.name for p in layout.lists)}")
+    settings = _settings(layout.case, workers=workers)
+    store = _open_case(layout.case, create=True)
+    try:
+        for hash_list in layout.lists:
+            _import_list(store, hash_list, settings, None, "auto", None, None, None, tolerate_errors=True)
+        with progress_bars() as progress:
+            run_scan(store, [str(layout.evidence)], settings, progress, actor=ACTOR)
+        matched = {item["sha256"] for item in store.iter_report_items() if item["matches"]}
+        read = {item["sha256"] for item in store.iter_report_items()}
+    finally:
+        store.close()
+    for where, sha256 in layout.hidden.items():
+        out.print(f"  {'[green]found[/]  ' if sha256 in matched else '[bold red]MISSED[/] '} {where}")
+    outside = hashlib.sha256(layout.outside.read_bytes()).hexdigest() if layout.outside else None
+    out.print(f"  {'[bold red]READ[/]   ' if outside in read else '[green]not read[/]'} {layout.outside} "
+              "(reachable only through a link out of the evidence)")
+    found = sum(sha256 in matched for sha256 in layout.hidden.values())
+    out.print(f"{found} of {len(layout.hidden)} hidden known pictures found. Case: {layout.case}")
+    if found < len(layout.hidden) or outside in read:
+        sys.exit(1)
+
+
 @main.command()
 @click.option("--dir", "directory", type=click.Path(file_okay=False, path_type=Path), default=Path("vigie-demo"),
               show_default=True, help="Where to build the demo evidence, case and report.")
 @click.option("--workers", type=click.IntRange(1, 256), help="Worker processes [default: all cores].")
-def demo(directory: Path, workers: int | None) -> None:
+@click.option("--hostile", is_flag=True,
+              help="Build a seizure that hides known pictures where evasions put them, and check each is found.")
+def demo(directory: Path, workers: int | None, hostile: bool) -> None:
     """Build a benign demo seizure (drawn images, altered copies, duplicates, a corrupt file, a zip),
-    a demo hash list, scan it, and write the HTML report."""
+    a demo hash list, scan it, and write the HTML report.
+
+    With --hostile: known pictures hidden behind names that are not UTF-8, repeated archive member
+    names, `X!` folders, a mis-encoded zip, a PNG chunk bomb, page 2 of a TIFF, 8 MiB of XMP bait, and a
+    link out of the evidence; lists as Meta, python-threatexchange and NSRL write them."""
+    if hostile:
+        _hostile_demo(directory, workers)
+        return
     from vigie.demo import build_demo
     from vigie.exports.report import render
     from vigie.scan import run_scan
