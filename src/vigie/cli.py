@@ -226,7 +226,7 @@ def match_cmd(case: Path, workers: int | None) -> None:
                                                 "seconds": round(time.monotonic() - started, 2)})
     finally:
         store.close()
-    out.print(f"Matched {summary['items']} items against {summary['hash_lists']} hash lists: new matches "
+    out.print(f"Matched {summary['items']} items against {summary['hash_lists']} hash list(s): new matches "
               f"{found['exact']} exact, {found['pdq']} PDQ, {found['video']} video; "
               f"{summary['matched_items']} items matched in all; {stacks} stacks.")
 
