@@ -341,3 +341,30 @@ def test_a_worker_stalled_in_c_code_is_ended_and_costs_only_its_file(
     message = _only_bad_one_failed(items, "timeout")
     assert "did not respond" in message and "file_seconds" in message
     assert added == 40
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc")
+def test_without_prctl_a_watching_thread_ends_the_orphaned_worker(tmp_path: Path) -> None:
+    script = """
+import os, time
+import vigie.worker as worker
+worker._set_parent_death_signal = lambda: False
+worker._PARENT_POLL_SECONDS = 0.05
+child = os.fork()
+if child == 0:
+    worker.exit_with_parent(os.getppid())
+    time.sleep(60)
+    os._exit(0)
+print(child, flush=True)
+time.sleep(0.5)
+os._exit(0)
+"""
+    started = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    child = int(started.stdout)
+    deadline = time.monotonic() + 30
+    while _alive(child) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    alive = _alive(child)
+    if alive:
+        os.kill(child, signal.SIGKILL)
+    assert not alive, "the orphaned worker kept running"
