@@ -70,6 +70,17 @@ def test_items_stored_before_an_interruption_are_matched_on_the_next_scan(
     assert run_scan(store, [str(tmp_path / "ev")], settings).matches["exact"] == 0, "nothing matched twice"
 
 
+def test_a_rescan_with_nothing_left_to_hash_still_matches(tmp_path: Path) -> None:
+    data = _evidence(tmp_path / "ev", 3)
+    store = open_case(tmp_path / "case", create=True)
+    run_scan(store, [str(tmp_path / "ev")], Settings(workers=2))
+    import_hash_list(store, _md5_list(tmp_path / "known.txt", data), Settings(workers=2))
+    store.db.execute("DELETE FROM matches")
+    store.db.execute("DELETE FROM list_match_state")  # as a case from before match state was kept
+    again = run_scan(store, [str(tmp_path / "ev")], Settings(workers=2))
+    assert (again.items_added, again.files_skipped, again.matches["exact"]) == (0, 3, 3)
+
+
 def test_a_list_whose_matching_was_interrupted_is_matched_by_the_next_scan(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
