@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -39,6 +41,15 @@ def _unmatched(store: SqliteCaseStore) -> list[int]:
     return [r[0] for r in store.db.execute("SELECT id FROM items WHERE id NOT IN (SELECT item_id FROM matches)")]
 
 
+def _items_stored(case: Path) -> int:
+    """Read-only, so as not to race the scan creating the case (opening a store migrates it)."""
+    try:
+        with contextlib.closing(sqlite3.connect(f"file:{case / 'case.sqlite'}?mode=ro", uri=True)) as db:
+            return int(db.execute("SELECT count(*) FROM items").fetchone()[0])
+    except sqlite3.Error:
+        return 0
+
+
 def _scan_audits(store: SqliteCaseStore) -> list[dict]:  # type: ignore[type-arg]
     return [e.details for e in store.audit_entries() if e.action == "scan"]
 
@@ -70,6 +81,17 @@ def test_items_stored_before_an_interruption_are_matched_on_the_next_scan(
     assert run_scan(store, [str(tmp_path / "ev")], settings).matches["exact"] == 0, "nothing matched twice"
 
 
+def test_a_rescan_with_nothing_left_to_hash_still_matches(tmp_path: Path) -> None:
+    data = _evidence(tmp_path / "ev", 3)
+    store = open_case(tmp_path / "case", create=True)
+    run_scan(store, [str(tmp_path / "ev")], Settings(workers=2))
+    import_hash_list(store, _md5_list(tmp_path / "known.txt", data), Settings(workers=2))
+    store.db.execute("DELETE FROM matches")
+    store.db.execute("DELETE FROM list_match_state")  # as a case from before match state was kept
+    again = run_scan(store, [str(tmp_path / "ev")], Settings(workers=2))
+    assert (again.items_added, again.files_skipped, again.matches["exact"]) == (0, 3, 3)
+
+
 def test_a_list_whose_matching_was_interrupted_is_matched_by_the_next_scan(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -98,15 +120,10 @@ def test_kill_minus_nine_then_resume_matches_every_item(tmp_path: Path) -> None:
                "--hashlist", str(known), "--workers", "2"]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     stored = 0
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and stored < 40 and process.poll() is None:
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and stored < 32 and process.poll() is None:
         time.sleep(0.1)
-        try:
-            store = open_case(case)
-            stored = len(store.item_ids())
-            store.close()
-        except Exception:  # the case is still being created
-            continue
+        stored = _items_stored(case)
     os.killpg(process.pid, signal.SIGKILL)
     process.wait()
     store = open_case(case)
@@ -341,3 +358,30 @@ def test_a_worker_stalled_in_c_code_is_ended_and_costs_only_its_file(
     message = _only_bad_one_failed(items, "timeout")
     assert "did not respond" in message and "file_seconds" in message
     assert added == 40
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc")
+def test_without_prctl_a_watching_thread_ends_the_orphaned_worker(tmp_path: Path) -> None:
+    script = """
+import os, time
+import vigie.worker as worker
+worker._set_parent_death_signal = lambda: False
+worker._PARENT_POLL_SECONDS = 0.05
+child = os.fork()
+if child == 0:
+    worker.exit_with_parent(os.getppid())
+    time.sleep(60)
+    os._exit(0)
+print(child, flush=True)
+time.sleep(0.5)
+os._exit(0)
+"""
+    started = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    child = int(started.stdout)
+    deadline = time.monotonic() + 30
+    while _alive(child) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    alive = _alive(child)
+    if alive:
+        os.kill(child, signal.SIGKILL)
+    assert not alive, "the orphaned worker kept running"

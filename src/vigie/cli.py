@@ -243,7 +243,7 @@ def match_cmd(case: Path, workers: int | None) -> None:
             record_case_state(store, ACTOR)
     finally:
         store.close()
-    out.print(f"Matched {summary['items']} items against {summary['hash_lists']} hash lists: new matches "
+    out.print(f"Matched {summary['items']} items against {summary['hash_lists']} hash list(s): new matches "
               f"{found['exact']} exact, {found['pdq']} PDQ, {found['video']} video; "
               f"{summary['matched_items']} items matched in all; {stacks} stacks.")
 

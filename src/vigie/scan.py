@@ -35,6 +35,7 @@ from vigie.worker import exit_with_parent
 
 _BATCH_FILES = 32
 _BATCH_BYTES = 64 * 1024 * 1024
+_POLL_SECONDS = 1.0  # how often the scan looks for workers far past a file's budget
 
 
 @dataclass
@@ -188,6 +189,8 @@ def _analyse_all(
 ) -> None:
     work = deque(_Unit(source_id, root, batch)
                  for source_id, root, readable, _ in plans for batch in _batches(readable))
+    if not work:
+        return
     if settings.workers <= 1:
         for unit in work:
             store_records(unit.source_id, analyse_batch(unit.root, unit.entries, settings), len(unit.entries))
@@ -237,9 +240,6 @@ def _analyse_all(
         pool.shutdown(wait=False, cancel_futures=True)
         raise
     pool.shutdown(wait=True)
-
-
-_POLL_SECONDS = 1.0
 
 
 def _new_pool(context: BaseContext, workers: int) -> tuple[ProcessPoolExecutor, StallBoard]:

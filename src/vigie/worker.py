@@ -17,12 +17,26 @@ _PR_SET_PDEATHSIG = 1
 _PARENT_POLL_SECONDS = 1.0
 
 
-def exit_with_parent(parent_pid: int) -> None:
-    """Pool initializer. Linux: the kernel kills the worker with its parent; elsewhere a thread watches."""
-    if not _set_parent_death_signal():
-        threading.Thread(target=_watch_parent, args=(parent_pid,), name="vigie-parent-watch", daemon=True).start()
-    if os.getppid() != parent_pid:  # the parent died before the signal was armed
+def exit_with_parent(scan_pid: int) -> None:
+    """Pool initializer. Linux: the kernel kills the worker with its parent; elsewhere a thread watches.
+
+    The parent is the scan, or a fork server that ends with the scan."""
+    armed = _set_parent_death_signal()
+    parent = os.getppid()
+    if not armed:
+        threading.Thread(target=_watch_parent, args=(parent,), name="vigie-parent-watch", daemon=True).start()
+    if parent != scan_pid and not _running(scan_pid):  # the scan died before the signal was armed
         os._exit(1)
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _set_parent_death_signal() -> bool:

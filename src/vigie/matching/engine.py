@@ -149,7 +149,9 @@ def match_pending(
             lists_by_start.setdefault(done, []).append(list_id)
     totals = {"exact": 0, "pdq": 0, "video": 0}
     for start, lists in sorted(lists_by_start.items()):
-        _add(totals, match_items(store, settings, store.item_ids_between(start, upto), lists, progress))
+        # From the first item: no id list (later items are matched too, which is harmless: idempotent).
+        items = None if start == 0 else store.item_ids_between(start, upto)
+        _add(totals, match_items(store, settings, items, lists, progress))
         store.set_matched_through(lists, upto)
     return totals
 
@@ -160,6 +162,6 @@ def match_case(store: SqliteCaseStore, settings: Settings, progress: Progress | 
     lists = [hash_list.id for hash_list in store.hash_lists()]
     if not lists:
         return {"exact": 0, "pdq": 0, "video": 0}
-    found = match_items(store, settings, store.item_ids_between(0, upto), lists, progress)
+    found = match_items(store, settings, None, lists, progress)
     store.set_matched_through(lists, upto)
     return found

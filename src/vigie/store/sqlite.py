@@ -96,22 +96,29 @@ class SqliteCaseStore:
     # --- plumbing -------------------------------------------------------------------------------
 
     def _migrate(self) -> None:
-        version = self.db.execute("PRAGMA user_version").fetchone()[0]
-        if version > SCHEMA_VERSION:
-            raise RuntimeError(
-                f"case schema version {version} is newer than this Vigie supports ({SCHEMA_VERSION}); upgrade Vigie"
-            )
-        for number in range(version, SCHEMA_VERSION):
+        # Each step re-reads the version under the write lock: two processes opening a new case at once
+        # must not both run a migration.
+        created = False
+        while True:
             self.db.execute("BEGIN IMMEDIATE")
             try:
-                for statement in _split_sql(MIGRATIONS[number]):
+                version = self.db.execute("PRAGMA user_version").fetchone()[0]
+                if version > SCHEMA_VERSION:
+                    raise RuntimeError(f"case schema version {version} is newer than this Vigie supports "
+                                       f"({SCHEMA_VERSION}); upgrade Vigie")
+                if version == SCHEMA_VERSION:
+                    self.db.execute("COMMIT")
+                    break
+                for statement in _split_sql(MIGRATIONS[version]):
                     self.db.execute(statement)
-                self.db.execute(f"PRAGMA user_version = {number + 1}")
+                self.db.execute(f"PRAGMA user_version = {version + 1}")
                 self.db.execute("COMMIT")
+                created = created or version == 0
             except BaseException:
-                self.db.execute("ROLLBACK")
+                if self.db.in_transaction:
+                    self.db.execute("ROLLBACK")
                 raise
-        if version == 0:
+        if created:
             self.set_meta("created_at", now_iso())
 
     def _shadow_derived_tables(self) -> None:
