@@ -379,6 +379,11 @@ def test_a_read_only_case_is_verified_and_exported_elsewhere(tmp_path: Path, mon
     anchor = _anchor(case, out / "anchor.json")
     assert anchor["seq"] == len(list(open_case(case).audit_entries()))
     assert _fingerprint(case) == before  # nothing written, nothing created beside the database
+    for command in (["user", "add", "bob"], ["faces", "group"], ["scan", str(tmp_path / "ev")]):
+        refused = _invoke(*command, "--case", str(case))
+        assert refused.exit_code == 1 and "the case folder is read-only" in refused.output, command
+        assert "Traceback" not in refused.output
+    assert _fingerprint(case) == before
 
 
 def test_a_read_only_store_refuses_unrecordable_entries_unless_asked_to_keep_them(tmp_path: Path) -> None:

@@ -35,7 +35,7 @@ from vigie import __version__
 from vigie.config import Settings, load_settings
 from vigie.matching.hashlists import FORMATS, SCHEMES, HashListError
 from vigie.store.base import AuditEntry, SourceRow
-from vigie.store.sqlite import CaseNotFoundError, SqliteCaseStore, open_case
+from vigie.store.sqlite import CaseNotFoundError, CaseReadOnlyError, SqliteCaseStore, open_case
 
 err = Console(stderr=True)
 out = Console(highlight=False)
@@ -130,7 +130,18 @@ case_option = click.option(
 )
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+class _VigieGroup(click.Group):
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (CaseReadOnlyError, sqlite3.OperationalError) as exc:
+            if isinstance(exc, sqlite3.OperationalError) and "readonly" not in str(exc):
+                raise
+            _fail("the case folder is read-only, and this command writes to the case. Reading, verifying, "
+                  "reports and exports work on a read-only case; copy it to a writable folder for the rest.")
+
+
+@click.group(cls=_VigieGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="vigie")
 def main() -> None:
     """Vigie: scan seized imagery into a case, match hash lists, find altered copies, and report.
