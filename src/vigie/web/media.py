@@ -16,7 +16,7 @@ from werkzeug.wsgi import wrap_file
 
 from vigie.config import Settings
 from vigie.signals.image import ImageError
-from vigie.sources.base import split_archive_path
+from vigie.sources.base import ARCHIVE_SEPARATOR
 from vigie.sources.directory import open_source
 from vigie.sources.reopen import read_item_bytes
 from vigie.store.review import ReviewTables
@@ -118,7 +118,7 @@ def _video(root: str, relpath: str, media_type: str, settings: Settings) -> Any:
     evidence file as sent. A video inside an archive is first read into memory (bounded by
     max_member_video_bytes), as archive members cannot be read from the middle."""
     stream: Any
-    if split_archive_path(relpath)[1]:
+    if ARCHIVE_SEPARATOR in relpath:  # a member (the source's open() gives the archive), read through reopen
         raw = read_item_bytes(root, relpath, settings, settings.max_member_video_bytes)
         if raw is None:
             return jsonify(error="the evidence file cannot be read now"), 404
