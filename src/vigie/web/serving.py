@@ -3,6 +3,7 @@ address is bound, the app is told which Host headers it answers (web/hosts.py)."
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -29,7 +30,20 @@ def start_console(app: Flask, host: str, port: int, threads: int, extra_hosts: S
         from waitress.server import create_server
 
         server = create_server(app, host=host, port=port, threads=threads)
-        bound, run, close = int(server.effective_port), server.run, server.close
+        stopping = threading.Event()
+
+        def run() -> None:
+            try:
+                server.run()
+            except OSError:
+                if not stopping.is_set():  # closed from another thread while it waited on the socket
+                    raise
+
+        def close() -> None:
+            stopping.set()
+            server.close()
+
+        bound = int(server.effective_port)
     else:
         from cheroot.ssl.builtin import BuiltinSSLAdapter
         from cheroot.wsgi import Server
