@@ -20,6 +20,7 @@ class ConsoleServer:
     port: int
     run: Callable[[], None]
     close: Callable[[], None]
+    also: tuple[str, ...] = ()  # the URLs of the names added with --allowed-host (without a port)
 
 
 def start_console(app: Flask, host: str, port: int, threads: int, extra_hosts: Sequence[str] = (),
@@ -54,6 +55,9 @@ def start_console(app: Flask, host: str, port: int, threads: int, extra_hosts: S
         server.ssl_adapter = BuiltinSSLAdapter(str(tls.cert), str(tls.key))
         server.prepare()
         bound, run, close = server.bind_addr[1], server.serve, server.stop
-    app.config["VIGIE_ALLOWED_HOSTS"] = AllowedHosts.for_address(host, bound, extra_hosts, tls=tls is not None)
+    allowed = AllowedHosts.for_address(host, bound, extra_hosts, tls=tls is not None)
+    app.config["VIGIE_ALLOWED_HOSTS"] = allowed
+    scheme = "https" if tls else "http"
     shown = f"[{host}]" if ":" in host else host
-    return ConsoleServer(f"{'https' if tls else 'http'}://{shown}:{bound}/", bound, run, close)
+    also = tuple(f"{scheme}://{name}:{bound}/" for name in sorted(allowed.any_port))
+    return ConsoleServer(f"{scheme}://{shown}:{bound}/", bound, run, close, also)
