@@ -37,7 +37,7 @@ from vigie.web import api as api_module
 from vigie.web.app import create_app, ensure_admin
 from vigie.web.hosts import AllowedHosts
 from vigie.web.security import LoginThrottle
-from vigie.web.serving import ConsoleServer, start_console
+from vigie.web.serving import ConsoleServer, HandshakeInWorker, start_console
 from vigie.web.tls import case_certificate, fingerprint
 
 
@@ -286,6 +286,16 @@ def test_case_certificate_is_p256_names_the_hosts_and_is_kept(tmp_path: Path) ->
     assert "other.test" in san.get_values_for_type(x509.DNSName)
 
 
+def test_tls_handshake_is_left_to_the_worker_thread(tmp_path: Path) -> None:
+    """cheroot's own adapter shakes hands in the accept loop, where a client that says nothing stalls all."""
+    files, _ = case_certificate(tmp_path, {"localhost"})
+    server_end, client_end = socket.socketpair()
+    with server_end, client_end:
+        server_end.settimeout(30)
+        tls, environ = HandshakeInWorker(str(files.cert), str(files.key)).wrap(server_end)
+        assert tls.cipher() is None and environ["wsgi.url_scheme"] == "https"
+
+
 def _read_until(stream: Any, marker: str) -> str:
     seen = ""
     for line in stream:
@@ -332,6 +342,10 @@ def test_serve_tls_prints_the_fingerprint_and_sets_host_cookies(app: Any, tmp_pa
         https.request("GET", "/login", headers={"Host": f"rebind.example:{port}"})
         assert https.getresponse().status == 421
         https.close()
+        with socket.create_connection(("127.0.0.1", port), timeout=20) as plain:  # http:// typed by mistake
+            plain.sendall(f"GET / HTTP/1.1\r\nHost: localhost:{port}\r\n\r\n".encode())
+            answer = b"".join(iter(lambda: plain.recv(4096), b""))
+            assert answer.startswith(b"HTTP/1.1 400") and b"speaks HTTPS only" in answer
     finally:
         server.terminate()
         server.wait(20)
