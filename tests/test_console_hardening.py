@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import http.client
+import http.server
 import io
 import json
 import os
@@ -36,7 +37,7 @@ from vigie.web import api as api_module
 from vigie.web.app import create_app, ensure_admin
 from vigie.web.hosts import AllowedHosts
 from vigie.web.security import LoginThrottle
-from vigie.web.serving import ConsoleServer, start_console
+from vigie.web.serving import ConsoleServer, HandshakeInWorker, start_console
 from vigie.web.tls import case_certificate, fingerprint
 
 
@@ -252,7 +253,7 @@ def _get(port: int, path: str, host: str) -> int:
 
 def test_a_real_server_answers_only_its_own_address(served: ConsoleServer) -> None:
     port = served.port
-    assert served.url == f"http://127.0.0.1:{port}/"
+    assert served.url == f"http://127.0.0.1:{port}/" and served.also == (f"http://console.test:{port}/",)
     for host in (f"127.0.0.1:{port}", f"localhost:{port}", "console.test"):
         assert _get(port, "/login", host) == 200, host
     for host in (f"rebind.example:{port}", f"127.0.0.1:{port + 1}", "localhost"):
@@ -285,6 +286,16 @@ def test_case_certificate_is_p256_names_the_hosts_and_is_kept(tmp_path: Path) ->
     assert "other.test" in san.get_values_for_type(x509.DNSName)
 
 
+def test_tls_handshake_is_left_to_the_worker_thread(tmp_path: Path) -> None:
+    """cheroot's own adapter shakes hands in the accept loop, where a client that says nothing stalls all."""
+    files, _ = case_certificate(tmp_path, {"localhost"})
+    server_end, client_end = socket.socketpair()
+    with server_end, client_end:
+        server_end.settimeout(30)
+        tls, environ = HandshakeInWorker(str(files.cert), str(files.key)).wrap(server_end)
+        assert tls.cipher() is None and environ["wsgi.url_scheme"] == "https"
+
+
 def _read_until(stream: Any, marker: str) -> str:
     seen = ""
     for line in stream:
@@ -297,13 +308,15 @@ def _read_until(stream: Any, marker: str) -> str:
 def test_serve_tls_prints_the_fingerprint_and_sets_host_cookies(app: Any, tmp_path: Path) -> None:
     case = app.config["VIGIE_CASE"]
     env = os.environ | {"PYTHONPATH": str(Path(__file__).parents[1] / "src"), "COLUMNS": "200"}
-    server = subprocess.Popen([sys.executable, "-m", "vigie.cli", "serve", "--case", str(case), "--port", "0",
-                               "--tls", "--threads", "2"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                              text=True, env=env, cwd=tmp_path)
+    command = [sys.executable, "-m", "vigie.cli", "serve", "--case", str(case), "--port", "0", "--tls",
+               "--threads", "2", "--allowed-host", "vigie.localhost"]
+    server = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
+                              cwd=tmp_path)
     try:
         printed = _read_until(server.stdout, "Stop with")
         port = int(re.search(r"https://127\.0\.0\.1:(\d+)/", printed)[1])  # type: ignore[index]
         shown = re.search(r"fingerprint.*:\n\s+([0-9A-F:]{95})", printed)[1]  # type: ignore[index]
+        assert f"and at https://vigie.localhost:{port}/" in printed
         context = ssl.create_default_context(cafile=str(case / "console-tls" / "cert.pem"))
         with socket.create_connection(("127.0.0.1", port), timeout=20) as raw, \
                 context.wrap_socket(raw, server_hostname="localhost") as tls:
@@ -329,6 +342,10 @@ def test_serve_tls_prints_the_fingerprint_and_sets_host_cookies(app: Any, tmp_pa
         https.request("GET", "/login", headers={"Host": f"rebind.example:{port}"})
         assert https.getresponse().status == 421
         https.close()
+        with socket.create_connection(("127.0.0.1", port), timeout=20) as plain:  # http:// typed by mistake
+            plain.sendall(f"GET / HTTP/1.1\r\nHost: localhost:{port}\r\n\r\n".encode())
+            answer = b"".join(iter(lambda: plain.recv(4096), b""))
+            assert answer.startswith(b"HTTP/1.1 400") and b"speaks HTTPS only" in answer
     finally:
         server.terminate()
         server.wait(20)
@@ -431,6 +448,9 @@ def test_video_is_served_in_ranges(app: Any) -> None:
 
 
 def test_browser_over_tls_gets_host_cookies_and_pages_the_audit_log(app: Any, tmp_path: Path) -> None:
+    """Served over TLS under a name of its own (vigie.localhost, which browsers resolve to this machine), the
+    session cookie is Secure and __Host-, and a plain-HTTP program on another loopback port never gets it.
+    Under 127.0.0.1 it would: browsers scope cookies by host, not port, and trust loopback as secure."""
     sync_api = pytest.importorskip("playwright.sync_api")
     from test_console_e2e import BROWSER_FLAGS, CHROMIUM
 
@@ -439,24 +459,39 @@ def test_browser_over_tls_gets_host_cookies_and_pages_the_audit_log(app: Any, tm
     for number in range(130):
         store.append_audit("test", "filler", {"n": number})
     store.close()
-    files, _ = case_certificate(case, AllowedHosts.for_address("127.0.0.1", 0).names())
+    files, _ = case_certificate(case, AllowedHosts.for_address("127.0.0.1", 0, ["vigie.localhost"]).names())
     tls_app = create_app(case, Settings(workers=1), secure_cookies=True)
-    console = start_console(tls_app, "127.0.0.1", 0, 4, tls=files)
+    console = start_console(tls_app, "127.0.0.1", 0, 4, extra_hosts=["vigie.localhost"], tls=files)
     thread = threading.Thread(target=console.run, daemon=True)
     thread.start()
+    cookies_seen: list[str | None] = []
+
+    class OtherLocalProgram(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            cookies_seen.append(self.headers.get("Cookie"))
+            self.send_response(200)
+            self.end_headers()
+            self.wfile.write(b"another program")
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    other = http.server.HTTPServer(("127.0.0.1", 0), OtherLocalProgram)
+    threading.Thread(target=other.serve_forever, daemon=True).start()
     try:
         with sync_api.sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=BROWSER_FLAGS)
             context = browser.new_context(ignore_https_errors=True)
             page = context.new_page()
             page.set_default_timeout(20_000)
-            page.goto(console.url)
+            page.goto(f"https://vigie.localhost:{console.port}/")
             page.fill("#username", "rita")
             page.fill("#password", PASSWORD)
             page.click("#login")
             page.wait_for_selector(".card img.thumb")
             session = next(c for c in context.cookies() if c["name"].endswith("vigie_session"))
             assert session["name"] == "__Host-vigie_session" and session["secure"] and session["httpOnly"]
+            assert session["domain"] == "vigie.localhost"
             page.click("#open-audit")
             page.wait_for_selector("#audit-table tr:nth-child(101)")
             assert page.locator("#audit-table tr").count() == 101  # the header and the newest 100
@@ -465,7 +500,12 @@ def test_browser_over_tls_gets_host_cookies_and_pages_the_audit_log(app: Any, tm
             seqs = [int(s) for s in page.locator("#audit-table tr td:first-child").all_inner_texts()]
             assert seqs == sorted(seqs, reverse=True) and seqs[-1] == 1 and len(seqs) == len(set(seqs))
             assert page.locator("#audit-more").is_hidden()
+            for name in ("127.0.0.1", "localhost"):
+                page.goto(f"http://{name}:{other.server_port}/")
+            assert cookies_seen and not any(cookies_seen)
             browser.close()
     finally:
+        other.shutdown()
+        other.server_close()
         console.close()
         thread.join(10)

@@ -595,21 +595,25 @@ def serve(case: Path, host: str, port: int, threads: int, allowed_hosts: tuple[s
         console = start_console(app, host, port, threads, allowed_hosts, files)
     except (OSError, ValueError) as exc:
         _fail(f"cannot serve on {host}:{port}: {exc}")
-    out.print(f"Vigie review console for {case} at [bold]{console.url}[/]", soft_wrap=True)
-    if files is not None:
-        made_note = f" (made now, kept in {files.cert.parent})" if made else ""
-        out.print(f"TLS certificate SHA-256 fingerprint{made_note}:\n  {fingerprint(files.cert)}", soft_wrap=True)
-        out.print("Check that your browser shows this fingerprint before you accept the certificate.")
-    if password:
-        out.print(f"First start: log in as [bold]admin[/] with the one-time password [bold]{password}[/]")
-    if files is None and host not in ("127.0.0.1", "::1", "localhost"):
-        err.print("[yellow]warning:[/] listening beyond this machine without TLS; use --tls or a TLS proxy.")
-    out.print("Stop with Ctrl+C.")
-    try:
-        with contextlib.suppress(KeyboardInterrupt):
+    # from here on, Ctrl+C at any moment closes the server (its threads would keep the process alive)
+    with contextlib.suppress(KeyboardInterrupt):
+        try:
+            out.print(f"Vigie review console for {case} at [bold]{console.url}[/]", soft_wrap=True)
+            for url in console.also:
+                out.print(f"  and at [bold]{url}[/]", soft_wrap=True)
+            if files is not None:
+                made_note = f" (made now, kept in {files.cert.parent})" if made else ""
+                out.print(f"TLS certificate SHA-256 fingerprint{made_note}:\n  {fingerprint(files.cert)}",
+                          soft_wrap=True)
+                out.print("Check that your browser shows this fingerprint before you accept the certificate.")
+            if password:
+                out.print(f"First start: log in as [bold]admin[/] with the one-time password [bold]{password}[/]")
+            if files is None and host not in ("127.0.0.1", "::1", "localhost"):
+                err.print("[yellow]warning:[/] listening beyond this machine without TLS; use --tls or a TLS proxy.")
+            out.print("Stop with Ctrl+C.")
             console.run()
-    finally:
-        console.close()
+        finally:
+            console.close()
 
 
 @main.group()

@@ -742,7 +742,7 @@ class SqliteCaseStore:
         """Newest first, at most `limit` entries older than seq `before` (from the head when None)."""
         rows = self.db.execute("SELECT * FROM audit_log WHERE seq < ? ORDER BY seq DESC LIMIT ?",
                                (2**63 - 1 if before is None else before, limit))
-        return [AuditEntry(r["seq"], r["at"], r["actor"], r["action"], json.loads(r["details"]), r["prev_hash"],
+        return [AuditEntry(r["seq"], r["at"], r["actor"], r["action"], _audit_details(r["details"]), r["prev_hash"],
                            r["hash"]) for r in rows]
 
 

@@ -19,6 +19,7 @@ from vigie.exports.run import EXPORT_FORMATS, ExportError, run_export
 from vigie.store.accounts import ROLES, AccountError, new_password
 from vigie.store.audit import AuditCheck, verify_audit_log
 from vigie.store.review import PRIORITY_CLASSES, Decision, QueueFilter, ReviewTables
+from vigie.store.sqlite import CaseReadOnlyError
 from vigie.thumbnails import DEFAULT_BLUR, MIN_BLUR
 
 api = Blueprint("api", __name__)
@@ -181,7 +182,7 @@ def reveal(item_id: int) -> Any:
         abort(404)
     try:
         count = g.accounts.record_reveal(g.session, item_id)
-    except (sqlite3.Error, OSError) as exc:
+    except (sqlite3.Error, OSError, CaseReadOnlyError) as exc:
         _fail(f"the reveal could not be written to the audit log, so nothing is shown ({exc})", 503)
     kind = "video" if (location[2] or "").startswith("video/") else "image"
     return jsonify(revealed=count, kind=kind, url=f"/media/{item_id}/full")

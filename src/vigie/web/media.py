@@ -118,7 +118,7 @@ def _video(root: str, relpath: str, media_type: str, settings: Settings) -> Any:
     evidence file as sent. A video inside an archive is first read into memory (bounded by
     max_member_video_bytes), as archive members cannot be read from the middle."""
     stream: Any
-    if archive_depth(relpath):
+    if archive_depth(relpath):  # a member (the source's open() gives the archive), read through reopen
         raw = read_item_bytes(root, relpath, settings, settings.max_member_video_bytes)
         if raw is None:
             return jsonify(error="the evidence file cannot be read now"), 404
