@@ -110,3 +110,16 @@ def test_every_command_has_help() -> None:
 def test_demo_builds_scans_and_reports(demo_build: Path) -> None:
     html = (demo_build / "report.html").read_text()
     assert "Vigie case report" in html and "truncated.jpg" in html and "backup.zip!/" in html
+
+
+def test_names_are_printed_as_they_are(tmp_path: Path) -> None:
+    """Terminal output is evidence too: ":cd:" in a name stays text (rich would print an emoji)."""
+    evidence = tmp_path / "ev"
+    evidence.mkdir()
+    (evidence / "x:cd:y.jpg").write_bytes(jpeg_bytes(draw_picture(3, (64, 48))))
+    runner = CliRunner()
+    scanned = runner.invoke(main, ["scan", str(evidence), "--case", str(tmp_path / "case"), "--workers", "1"])
+    assert scanned.exit_code == 0
+    (evidence / "x:cd:y.jpg").write_bytes(b"changed")
+    result = runner.invoke(main, ["verify", "--case", str(tmp_path / "case")])
+    assert result.exit_code == 3 and "x:cd:y.jpg" in result.output

@@ -37,8 +37,8 @@ from vigie.matching.hashlists import FORMATS, SCHEMES, HashListError
 from vigie.store.base import AuditEntry, SourceRow
 from vigie.store.sqlite import CaseNotFoundError, CaseReadOnlyError, SqliteCaseStore, open_case
 
-err = Console(stderr=True)
-out = Console(highlight=False)
+err = Console(stderr=True, emoji=False)  # ":cd:" in a fingerprint or a path is text, not an emoji
+out = Console(highlight=False, emoji=False)
 
 ACTOR = os.environ.get("VIGIE_USER") or os.environ.get("USER") or "vigie"
 
