@@ -113,13 +113,15 @@ def test_demo_builds_scans_and_reports(demo_build: Path) -> None:
 
 
 def test_names_are_printed_as_they_are(tmp_path: Path) -> None:
-    """Terminal output is evidence too: ":cd:" in a name stays text (rich would print an emoji)."""
+    """Terminal output is evidence too: ":cd:" and "[red]" in a name stay text (not an emoji, not a style)."""
     evidence = tmp_path / "ev"
     evidence.mkdir()
-    (evidence / "x:cd:y.jpg").write_bytes(jpeg_bytes(draw_picture(3, (64, 48))))
+    for name in ("x:cd:y.jpg", "[red]z.jpg"):
+        (evidence / name).write_bytes(jpeg_bytes(draw_picture(3, (64, 48))))
     runner = CliRunner()
     scanned = runner.invoke(main, ["scan", str(evidence), "--case", str(tmp_path / "case"), "--workers", "1"])
     assert scanned.exit_code == 0
-    (evidence / "x:cd:y.jpg").write_bytes(b"changed")
+    for name in ("x:cd:y.jpg", "[red]z.jpg"):
+        (evidence / name).write_bytes(b"changed")
     result = runner.invoke(main, ["verify", "--case", str(tmp_path / "case")])
-    assert result.exit_code == 3 and "x:cd:y.jpg" in result.output
+    assert result.exit_code == 3 and "x:cd:y.jpg" in result.output and "[red]z.jpg" in result.output

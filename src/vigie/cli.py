@@ -59,8 +59,13 @@ def progress_bars() -> Iterator[Progress]:
         yield progress
 
 
+def _t(value: object) -> str:
+    """Text from the evidence, a list or the user, shown as it is: "[red]x.jpg" is a name, not a style."""
+    return escape(str(value))
+
+
 def _fail(message: str, code: int = 1) -> None:
-    err.print(f"[bold red]error:[/] {message}")
+    err.print(f"[bold red]error:[/] {_t(message)}")
     sys.exit(code)
 
 
@@ -81,7 +86,7 @@ def _open_case(case: Path, create: bool = False) -> SqliteCaseStore:
 
 def _note_unrecorded(case: Path, entries: list[AuditEntry]) -> None:
     if entries:
-        err.print(f"[yellow]note:[/] the case folder {case} is read-only, so this "
+        err.print(f"[yellow]note:[/] the case folder {_t(case)} is read-only, so this "
                   f"{', '.join(e.action for e in entries)} could not be recorded in the case's audit log.",
                   soft_wrap=True)
 
@@ -190,7 +195,7 @@ def scan(evidence: tuple[str, ...], case: Path, hashlists: tuple[Path, ...], wor
     store = _open_case(case, create=True)
     for path in evidence:
         for other in overlapping_sources(store, os.path.abspath(path)):
-            err.print(f"[yellow]note:[/] {path} overlaps {other.given}, scanned before: files under both are "
+            err.print(f"[yellow]note:[/] {_t(path)} overlaps {_t(other.given)}, scanned before: files under both are "
                       "added again as new items (they stack with the earlier ones as exact duplicates)")
     try:
         with _stop_on_full_disk("the scan", f"Every item finished so far is kept in {case}, and the next run "
@@ -222,7 +227,7 @@ def scan(evidence: tuple[str, ...], case: Path, hashlists: tuple[Path, ...], wor
     for label, value in rows:
         table.add_row(label, str(value))
     out.print(table)
-    out.print(f"Next: vigie report --case {case} --format html -o report.html")
+    out.print(f"Next: vigie report --case {_t(case)} --format html -o report.html")
 
 
 @main.command("match")
@@ -280,18 +285,18 @@ def _import_list(store: SqliteCaseStore, path: Path, settings: Settings, name: s
     if reason:
         store.append_audit(ACTOR, "hashlist-rejected", {"file": str(path), "reason": reason})
         if tolerate_errors:
-            err.print(f"[bold red]hash list {path} not imported:[/] {reason}")
+            err.print(f"[bold red]hash list {_t(path)} not imported:[/] {_t(reason)}")
             return False
         _fail(f"{path}: {reason}")
     if result.already_imported:
-        err.print(f"Hash list [bold]{result.name}[/] is already in the case ({result.entries} entries).")
+        err.print(f"Hash list [bold]{_t(result.name)}[/] is already in the case ({result.entries} entries).")
         return True
-    err.print(f"Imported hash list [bold]{result.name}[/]: {result.entries} entries, {result.pdq_indexed} PDQ "
+    err.print(f"Imported hash list [bold]{_t(result.name)}[/]: {result.entries} entries, {result.pdq_indexed} PDQ "
               f"indexed, {result.skipped} lines skipped; new matches: {result.new_matches}")
     for note in result.notes:
-        err.print(f"  note: {note}")
+        err.print(f"  note: {_t(note)}")
     for problem in result.problems[:20]:
-        err.print(f"  [yellow]skipped[/] {problem}")
+        err.print(f"  [yellow]skipped[/] {_t(problem)}")
     if len(result.problems) > 20:
         err.print(f"  … {len(result.problems) - 20} more (all listed by `vigie hashlist show`)")
     return True
@@ -353,11 +358,12 @@ def hashlist_show(name: str, case: Path) -> None:
     store = _open_case(case)
     for h in store.hash_lists():
         if h.name == name:
-            out.print(f"{h.name}: {h.entry_count} entries from {h.file_name} ({h.format}), sha256 {h.file_sha256}")
+            out.print(f"{_t(h.name)}: {h.entry_count} entries from {_t(h.file_name)} ({h.format}), "
+                      f"sha256 {h.file_sha256}")
             for note in h.notes:
-                out.print(f"  note: {note}")
+                out.print(f"  note: {_t(note)}")
             for problem in h.problems:
-                out.print(f"  skipped {problem}")
+                out.print(f"  skipped {_t(problem)}")
             return
     _fail(f"no hash list named {name!r} in {case}")
 
@@ -412,7 +418,7 @@ def faces_name(person: int, name: str, case: Path) -> None:
     if not store.name_person(person, name):
         _fail(f"no person {person} in {case}")
     store.append_audit(ACTOR, "person-name", {"person": person, "name": name})
-    out.print(f"Person {person} is now {name!r}.")
+    out.print(f"Person {person} is now {_t(repr(name))}.")
 
 
 @faces.command("merge")
@@ -461,7 +467,7 @@ def faces_find(case: Path, references: tuple[Path, ...], as_json: bool, include_
             print(json.dumps({"path": hit.path, "face": hit.face_id, "distance": hit.distance, "verdict": hit.verdict,
                               "box": hit.box}))
         else:
-            out.print(f"{hit.verdict:<9} {hit.distance:.3f}  face {hit.face_id:<6} {hit.path}")
+            out.print(f"{hit.verdict:<9} {hit.distance:.3f}  face {hit.face_id:<6} {_t(hit.path)}")
     if not as_json:
         out.print(f"{sum(h.verdict == 'match' for h in hits)} match, {sum(h.verdict == 'possible' for h in hits)} "
                   "possible.")
@@ -540,7 +546,7 @@ def report(case: Path, fmt: str, output: Path | None, thumbnails: bool) -> None:
             sys.stdout.write(text)
         else:
             output.write_text(text, encoding="utf-8")
-            err.print(f"Wrote {fmt.upper()} report to {output}")
+            err.print(f"Wrote {fmt.upper()} report to {_t(output)}")
 
 
 # --- review console, accounts and exports -------------------------------------------------------
@@ -598,7 +604,7 @@ def serve(case: Path, host: str, port: int, threads: int, allowed_hosts: tuple[s
     # from here on, Ctrl+C at any moment closes the server (its threads would keep the process alive)
     with contextlib.suppress(KeyboardInterrupt):
         try:
-            out.print(f"Vigie review console for {case} at [bold]{console.url}[/]", soft_wrap=True)
+            out.print(f"Vigie review console for {_t(case)} at [bold]{console.url}[/]", soft_wrap=True)
             for url in console.also:
                 out.print(f"  and at [bold]{url}[/]", soft_wrap=True)
             if files is not None:
@@ -635,7 +641,7 @@ def user_add(username: str, case: Path, role: str) -> None:
         Accounts(store).create_user(username, password, role, actor=ACTOR)
     except AccountError as exc:
         _fail(str(exc), 2)
-    out.print(f"Created {username} ({role}). Password (shown once): {password}")
+    out.print(f"Created {_t(username)} ({role}). Password (shown once): {password}")
 
 
 @user.command("password")
@@ -651,7 +657,7 @@ def user_password(username: str, case: Path) -> None:
         Accounts(store).set_password(username, password, actor=ACTOR)
     except AccountError as exc:
         _fail(str(exc), 2)
-    out.print(f"New password for {username} (shown once): {password}")
+    out.print(f"New password for {_t(username)} (shown once): {password}")
 
 
 @main.command("export")
@@ -691,7 +697,7 @@ def export_cmd(case: Path, fmt: str, output: Path | None, items: tuple[int, ...]
     target = output or Path(result.file_name)
     target.write_bytes(result.content)
     what = f"{fmt} export of {result.items} file(s)" if result.items else fmt
-    err.print(f"Wrote {what} to {target} (audit entry {result.audit.seq})")
+    err.print(f"Wrote {what} to {_t(target)} (audit entry {result.audit.seq})")
 
 
 @main.group()
@@ -752,7 +758,7 @@ def review_decide(case: Path, items: tuple[int, ...], stacks: tuple[int, ...], a
         reasons.setdefault(reason, []).append(item_id)
     for reason, left in reasons.items():
         ids = ", ".join(map(str, left[:20])) + (f" and {len(left) - 20} more" if len(left) > 20 else "")
-        err.print(f"  [yellow]not decided[/] item{'s' if len(left) > 1 else ''} {ids}: {reason}")
+        err.print(f"  [yellow]not decided[/] item{'s' if len(left) > 1 else ''} {ids}: {_t(reason)}")
     if plan.left:
         sys.exit(1)
 
@@ -993,7 +999,7 @@ def verify(case: Path, workers: int | None) -> None:
                                          "changed": [f.path for f in bad][:1000]})
     store.close()
     for finding in bad:
-        out.print(f"[bold red]{finding.status.upper():10}[/] {finding.path}  [dim]{finding.detail}[/]")
+        out.print(f"[bold red]{finding.status.upper():10}[/] {_t(finding.path)}  [dim]{_t(finding.detail)}[/]")
     out.print(f"{len(findings)} files checked, {len(bad)} changed, missing or unreadable.")
     sys.exit(3 if bad else 0)
 
@@ -1030,7 +1036,7 @@ def audit_verify(case: Path, anchors: tuple[Path, ...], heads: tuple[str, ...], 
     finally:
         store.close()
     for problem in check.problems:
-        out.print(f"[bold red]BROKEN[/] {escape(problem)}", soft_wrap=True)
+        out.print(f"[bold red]BROKEN[/] {_t(problem)}", soft_wrap=True)
     if not check.ok:
         out.print(f"{len(check.problems)} problem(s) in {check.entries} entries.")
         sys.exit(3)
@@ -1086,7 +1092,7 @@ def audit_anchor(case: Path, output: Path | None, key: Path | None) -> None:
     except OSError as exc:
         sys.stdout.write(text)
         _fail(f"cannot write {output} ({exc.strerror}); the anchor is printed above: keep it")
-    err.print(f"Anchored entry {seq} ({digest}) in {output}", soft_wrap=True)
+    err.print(f"Anchored entry {seq} ({digest}) in {_t(output)}", soft_wrap=True)
 
 
 @audit.command("show")
@@ -1099,8 +1105,8 @@ def audit_show(case: Path, as_json: bool) -> None:
         if as_json:
             print(json.dumps(entry.__dict__, ensure_ascii=False))
         else:
-            out.print(f"{entry.seq:>5} {entry.at} {entry.actor:<12} {entry.action:<18} "
-                      f"{json.dumps(entry.details, ensure_ascii=False)[:200]}")
+            out.print(f"{entry.seq:>5} {entry.at} {_t(entry.actor):<12} {entry.action:<18} "
+                      f"{_t(json.dumps(entry.details, ensure_ascii=False)[:200])}")
     store.close()
 
 
@@ -1112,7 +1118,7 @@ def _hostile_demo(directory: Path, workers: int | None) -> None:
     from vigie.scan import run_scan
 
     layout = build_hostile_seizure(directory)
-    err.print(f"Hostile evidence in {layout.evidence}; lists: {', '.join(p.name for p in layout.lists)}")
+    err.print(f"Hostile evidence in {_t(layout.evidence)}; lists: {', '.join(p.name for p in layout.lists)}")
     settings = _settings(layout.case, workers=workers)
     store = _open_case(layout.case, create=True)
     try:
@@ -1125,9 +1131,9 @@ def _hostile_demo(directory: Path, workers: int | None) -> None:
     finally:
         store.close()
     for where, sha256 in layout.hidden.items():
-        out.print(f"  {'[green]found[/]  ' if sha256 in matched else '[bold red]MISSED[/] '} {where}")
+        out.print(f"  {'[green]found[/]  ' if sha256 in matched else '[bold red]MISSED[/] '} {_t(where)}")
     outside = hashlib.sha256(layout.outside.read_bytes()).hexdigest() if layout.outside else None
-    out.print(f"  {'[bold red]READ[/]   ' if outside in read else '[green]not read[/]'} {layout.outside} "
+    out.print(f"  {'[bold red]READ[/]   ' if outside in read else '[green]not read[/]'} {_t(layout.outside)} "
               "(reachable only through a link out of the evidence)")
     found = sum(sha256 in matched for sha256 in layout.hidden.values())
     out.print(f"{found} of {len(layout.hidden)} hidden known pictures found. Case: {layout.case}")
@@ -1156,7 +1162,7 @@ def demo(directory: Path, workers: int | None, hostile: bool) -> None:
     from vigie.scan import run_scan
 
     layout = build_demo(directory)
-    err.print(f"Demo evidence in {layout.evidence}, hash list {layout.hashlist}")
+    err.print(f"Demo evidence in {_t(layout.evidence)}, hash list {_t(layout.hashlist)}")
     settings = _settings(layout.case, workers=workers)
     store = _open_case(layout.case, create=True)
     _import_list(store, layout.hashlist, settings, "demo-list", "auto", None, None, None, tolerate_errors=False)
