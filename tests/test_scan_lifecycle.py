@@ -385,3 +385,16 @@ os._exit(0)
     if alive:
         os.kill(child, signal.SIGKILL)
     assert not alive, "the orphaned worker kept running"
+
+
+def test_a_scan_killed_before_its_worker_armed_counts_as_dead_while_a_zombie() -> None:
+    """A worker that starts after the scan died sees the scan as a zombie until it is reaped: that is dead."""
+    from vigie.worker import _running
+
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    deadline = time.monotonic() + 30
+    while _alive(child.pid) and time.monotonic() < deadline:  # exited, not yet reaped: a zombie
+        time.sleep(0.05)
+    assert Path(f"/proc/{child.pid}").exists() and not _running(child.pid)
+    child.wait()
+    assert not _running(child.pid) and _running(os.getpid())

@@ -30,6 +30,15 @@ def exit_with_parent(scan_pid: int) -> None:
 
 
 def _running(pid: int) -> bool:
+    """Alive and not a zombie: a scan killed a moment ago stays a zombie until its own parent reaps it."""
+    if os.path.isdir("/proc/self"):
+        try:
+            with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as stat:
+                return stat.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+        except FileNotFoundError:
+            return False
+        except (OSError, IndexError):
+            pass  # unreadable: ask the kernel, which cannot tell a zombie
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
