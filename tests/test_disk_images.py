@@ -251,3 +251,27 @@ def test_without_the_extra_an_image_is_hashed_whole_with_a_note(seizure, tmp_pat
     assert list(items) == [str(seizure["raw"])]
     (note,) = items[str(seizure["raw"])]["errors"]
     assert "`disk` extra" in note["message"] and items[str(seizure["raw"])]["sha256"]
+
+
+def test_vics_export_says_which_file_was_deleted(seizure, tmp_path: Path) -> None:
+    from vigie.store.review import Decision, QueueFilter, ReviewTables
+    from vigie.store.sqlite import open_case
+
+    image = tmp_path / "usb.dd"
+    shutil.copy(seizure["raw"], image)  # type: ignore[arg-type]
+    _scan(tmp_path / "case", image)
+    store = open_case(tmp_path / "case")
+    review = ReviewTables(store)
+    _, entries = review.queue(QueueFilter(status="all"))
+    for entry in entries:
+        review.decide("tester", review.members(entry["id"]), Decision("projectvic-us", "3", [], None), "stack")
+    store.close()
+    target = tmp_path / "vics.json"
+    result = CliRunner().invoke(main, ["export", "--case", str(tmp_path / "case"), "--format", "vics",
+                                       "-o", str(target)])
+    assert result.exit_code == 0, result.output
+    files = {f["FilePath"]: f for media in json.loads(target.read_text())["value"][0]["Media"]
+             for f in media["MediaFiles"]}
+    assert files[f"{image}!/p1/_IMG.JPG"]["Deleted"] is True
+    assert "Deleted" not in files[f"{image}!/p1/_IMG.JPG!2"]
+    assert "Deleted" not in files[f"{image}!/p1/DCIM/100APPLE/IMG_0001.JPG"]
