@@ -24,6 +24,8 @@ import bisect
 import io
 import os
 import re
+import threading
+from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -425,34 +427,104 @@ def _type_name(kind: Any) -> str:
     return str(kind).rsplit("_", 1)[-1].lower()
 
 
-def _find(directory: Any, path: bytes, parts: list[bytes], occurrence: int, seen: list[int],
-          parents: tuple[int, ...], depth: int) -> Any:
-    """The `occurrence`-th file at `parts` under `directory`, counted in the walk's order; None if absent."""
-    import pytsk3
+@dataclass(frozen=True)
+class _Child:
+    name: bytes
+    address: int | None  # the metadata address; None where the name has none left
+    is_dir: bool
+    listed: bool  # the walk gives it an item path of its own (a folder or a file-system structure it does not)
 
-    for tsk_file in directory:
-        name = bytes(tsk_file.info.name.name)
-        if name != parts[0]:
-            continue
-        meta = tsk_file.info.meta
-        if len(parts) == 1:
-            seen[0] += 1
-            if seen[0] == occurrence:
-                return tsk_file
-            continue
-        if meta is None or meta.type not in (pytsk3.TSK_FS_META_TYPE_DIR, pytsk3.TSK_FS_META_TYPE_VIRT_DIR):
-            continue
-        if int(meta.addr) in parents or depth >= _MAX_DEPTH:
-            continue
-        try:
-            listing = tsk_file.as_directory()
-        except _TSK_ERRORS:
-            continue
-        found = _find(listing, path + name + b"/", parts[1:], occurrence, seen, (*parents, int(meta.addr)),
-                      depth + 1)
-        if found is not None:
-            return found
-    return None
+
+class _OpenImage:
+    """An image opened for reading items back: its media, file systems and folder listings, kept per process
+    so that a worker lists each folder once rather than once per file. One lock serialises every read, as The
+    Sleuth Kit is not thread-safe and `verify` reads from threads."""
+
+    _LISTINGS = 256
+
+    def __init__(self, root: str) -> None:
+        self.media = _Media.open(root)
+        self.lock = threading.Lock()
+        self._systems = {s.label: s for s in _file_systems(self.media)}
+        self._file_systems: dict[str, Any] = {}
+        self._listings: OrderedDict[tuple[str, int], list[_Child]] = OrderedDict()
+
+    def file_system(self, label: str) -> Any:
+        import pytsk3
+
+        if label not in self._file_systems:
+            system = self._systems.get(label)
+            if system is None or system.error:
+                raise FileNotFoundError(f"no readable partition {label} in the image")
+            self._file_systems[label] = pytsk3.FS_Info(_tsk_image(self.media), offset=system.offset)
+        return self._file_systems[label]
+
+    def children(self, label: str, address: int) -> list[_Child]:
+        import pytsk3
+
+        key = (label, address)
+        listing = self._listings.get(key)
+        if listing is not None:
+            self._listings.move_to_end(key)
+            return listing
+        listing = []
+        for tsk_file in self.file_system(label).open_dir(inode=address):
+            meta = tsk_file.info.meta
+            kind = None if meta is None else meta.type
+            is_dir = kind in (pytsk3.TSK_FS_META_TYPE_DIR, pytsk3.TSK_FS_META_TYPE_VIRT_DIR)
+            listed = not is_dir and kind != pytsk3.TSK_FS_META_TYPE_VIRT
+            listing.append(_Child(bytes(tsk_file.info.name.name), None if meta is None else int(meta.addr), is_dir,
+                                  listed))
+        self._listings[key] = listing
+        if len(self._listings) > self._LISTINGS:
+            self._listings.popitem(last=False)
+        return listing
+
+    def find(self, label: str, parts: list[bytes], occurrence: int) -> Any:
+        """The `occurrence`-th file at `parts` in the file system `label`, counted in the walk's order."""
+        fs = self.file_system(label)
+        address = self._find(label, int(fs.info.root_inum), parts, occurrence, [0], ())
+        return None if address is None else fs.open_meta(inode=address)
+
+    def _find(self, label: str, directory: int, parts: list[bytes], occurrence: int, seen: list[int],
+              parents: tuple[int, ...]) -> int | None:
+        for child in self.children(label, directory):
+            if child.name != parts[0]:
+                continue
+            if len(parts) == 1:  # counted as the walk numbers entries of one path
+                if child.listed:
+                    seen[0] += 1
+                    if seen[0] == occurrence:
+                        return child.address
+                continue
+            if not child.is_dir or child.address is None or child.address in parents or len(parents) >= _MAX_DEPTH:
+                continue
+            try:
+                found = self._find(label, child.address, parts[1:], occurrence, seen, (*parents, directory))
+            except _TSK_ERRORS:  # a deleted folder whose listing is gone, as the walk found it
+                continue
+            if found is not None:
+                return found
+        return None
+
+
+_OPEN_IMAGES: OrderedDict[tuple[int, str, int, int], _OpenImage] = OrderedDict()
+_OPEN_IMAGES_LOCK = threading.Lock()
+
+
+def _open_image(root: str) -> _OpenImage:
+    """This process's open image for `root` (a forked worker opens its own: descriptors are not shared)."""
+    info = os.stat(root)
+    key = (os.getpid(), root, info.st_size, info.st_mtime_ns)
+    with _OPEN_IMAGES_LOCK:
+        image = _OPEN_IMAGES.get(key)
+        if image is None:
+            image = _OPEN_IMAGES[key] = _OpenImage(root)
+            while len(_OPEN_IMAGES) > 4:
+                (pid, *_), oldest = _OPEN_IMAGES.popitem(last=False)
+                if pid == os.getpid():  # an image inherited from the parent is left to the parent
+                    oldest.media.close()
+        return image
 
 
 def stored_digests(path: str) -> tuple[tuple[str, str], ...]:
@@ -508,34 +580,29 @@ class DiskImageSource:
     def open(self, relpath: str) -> BinaryIO:
         """The media bytes (relpath ""), or the file a relpath's first member names (its archive, for a
         member further in)."""
-        import pytsk3
-
         path = parse_relpath(relpath)
-        media = _Media.open(self.root)
         if not path.members:
+            media = _Media.open(self.root)  # a stream of its own: hashing the whole media takes long
             return io.BufferedReader(_Stream(media.read_at, media.size, media.close), 1 << 20)
-        try:
-            label, _, inside = path.members[0].name.partition(b"/")
-            system = next((s for s in _file_systems(media) if s.label.encode() == label and s.error is None), None)
-            if system is None or not _PARTITION.fullmatch(label):
-                raise FileNotFoundError(f"no readable partition {escape_name(label)} in the image")
-            fs = pytsk3.FS_Info(_tsk_image(media), offset=system.offset)
-            parts = inside.split(b"/")
-            found = _find(fs.open_dir("/"), b"/", parts, path.members[0].occurrence, [0], (), 0)
+        image = _open_image(self.root)
+        label, _, inside = path.members[0].name.partition(b"/")
+        shown = escape_name(path.members[0].name)
+        if not _PARTITION.fullmatch(label):
+            raise FileNotFoundError(f"not a partition of the image: {shown}")
+        with image.lock:
+            found = image.find(label.decode(), inside.split(b"/"), path.members[0].occurrence)
             if found is None or found.info.meta is None:
-                raise FileNotFoundError(f"not found in the image: {escape_name(path.members[0].name)}")
+                raise FileNotFoundError(f"not found in the image: {shown}")
             size = int(found.info.meta.size)
-            _, covered = _data_runs(found, int(fs.info.block_size))
-            if covered is not None and covered < size:  # as the walk judged it: the clusters were reused
-                raise OSError(f"deleted file whose clusters were reused: {escape_name(path.members[0].name)}")
-        except BaseException:
-            media.close()
-            raise
+            _, covered = _data_runs(found, int(image.file_system(label.decode()).info.block_size))
+        if covered is not None and covered < size:  # as the walk judged it: the clusters were reused
+            raise OSError(f"deleted file whose clusters were reused: {shown}")
 
         def read_at(offset: int, length: int) -> bytes:
             try:
-                return bytes(found.read_random(offset, length))
+                with image.lock:
+                    return bytes(found.read_random(offset, length))
             except _TSK_ERRORS as exc:
                 raise OSError(f"unreadable inside the image: {_tsk_reason(exc)}") from exc
 
-        return io.BufferedReader(_Stream(read_at, size, media.close), 1 << 20)
+        return io.BufferedReader(_Stream(read_at, size), 1 << 20)
