@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import re
 import shutil
 import subprocess
 import zipfile
@@ -95,13 +96,13 @@ def _zip(members: dict[str, bytes]) -> bytes:
 @pytest.fixture
 def seizure(tmp_path: Path) -> dict[str, object]:
     """A GPT disk: p1 FAT with a camera folder, a deleted picture beside a live one of the same shown name and
-    a zip in a zip; p2 ext4 with one picture. Returned with the originals' bytes."""
-    _need("mkfs.vfat", "mcopy", "mkfs.ext4", "sfdisk")
+    a zip in a zip; p2 ext4 with one picture and one deleted. Returned with the originals' bytes."""
+    _need("mkfs.vfat", "mcopy", "mkfs.ext4", "debugfs", "sfdisk")
     scratch = tmp_path / "scratch"
     scratch.mkdir()
     originals = {
         "IMG_0001.JPG": _picture(1), "XIMG.JPG": _picture(2), "_IMG.JPG": _picture(3), "c.jpg": _picture(4),
-        "b.jpg": _picture(5),
+        "b.jpg": _picture(5), "gone.jpg": _picture(6),
     }
     originals["ALBUM.ZIP"] = _zip({"inner.zip": _zip({"c.jpg": originals["c.jpg"]})})
     for name, data in originals.items():
@@ -113,8 +114,10 @@ def seizure(tmp_path: Path) -> dict[str, object]:
     tree = tmp_path / "tree"
     (tree / "photos").mkdir(parents=True)
     (tree / "photos" / "b.jpg").write_bytes(originals["b.jpg"])
+    (tree / "photos" / "gone.jpg").write_bytes(originals["gone.jpg"])
     ext4 = tmp_path / "p2.ext4"
     _run("mkfs.ext4", "-q", "-d", tree, ext4, "4M")
+    _run("debugfs", "-w", "-R", "rm photos/gone.jpg", ext4)
     raw = tmp_path / "disk.raw"
     _disk(raw, "gpt", [fat, ext4])
     return {"raw": raw, "originals": originals, "scratch": scratch}
@@ -185,10 +188,19 @@ def test_raw_dd_and_split_raw_read_alike(seizure, tmp_path: Path) -> None:
     (tmp_path / "evidence" / "split.001").write_bytes(data[:half])
     (tmp_path / "evidence" / "split.002").write_bytes(data[half:])
     items = _scan(tmp_path / "case", whole, tmp_path / "evidence" / "split.001")
+    originals: dict[str, bytes] = seizure["originals"]  # type: ignore[assignment]
     for given in (str(whole), str(tmp_path / "evidence" / "split.001")):
         assert items[given]["sha256"] == hashlib.sha256(data).hexdigest()
-        assert items[f"{given}!/p2/photos/b.jpg"]["sha256"] == hashlib.sha256(
-            seizure["originals"]["b.jpg"]).hexdigest()  # type: ignore[index]
+        assert items[f"{given}!/p2/photos/b.jpg"]["sha256"] == hashlib.sha256(originals["b.jpg"]).hexdigest()
+        gone = items[f"{given}!/p2/photos/gone.jpg"]
+        assert gone["deleted"] and gone["sha256"] == hashlib.sha256(originals["gone.jpg"]).hexdigest()
+    # a second run finds every file of the images done, as it does a folder's
+    result = CliRunner().invoke(main, ["scan", str(whole), "--case", str(tmp_path / "case"), "--workers", "1"])
+    assert result.exit_code == 0, result.output
+    skipped = re.search(r"Already done, skipped\s*│\s*(\d+)", result.output)
+    added = re.search(r"Items added[^│]*│\s*(\d+)", result.output)
+    assert skipped and added and int(added.group(1)) == 0
+    assert int(skipped.group(1)) == len([p for p in items if p.startswith(str(whole))]) - 2  # the zip's members
 
 
 def test_deleted_file_whose_clusters_were_reused_has_no_hash(tmp_path: Path) -> None:
