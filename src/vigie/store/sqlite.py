@@ -158,8 +158,10 @@ class SqliteCaseStore:
         # A root that is not UTF-8 is stored escaped for reading, and as raw bytes to be opened again.
         shown_root = shown_os_path(root)
         raw_root = None if shown_root == root else os.fsencode(root)
-        row = self.db.execute("SELECT id FROM sources WHERE root = ?", (shown_root,)).fetchone()
+        row = self.db.execute("SELECT id, kind FROM sources WHERE root = ?", (shown_root,)).fetchone()
         if row:
+            if kind == "disk-image" and row[1] != kind:  # scanned before as one file, without the `disk` extra
+                self.db.execute("UPDATE sources SET kind = ? WHERE id = ?", (kind, row[0]))
             return int(row[0])
         cursor = self.db.execute(
             "INSERT INTO sources(given, root, root_raw, kind, added_at) VALUES (?, ?, ?, ?, ?)",
