@@ -229,9 +229,11 @@ def test_bad_partition_and_truncated_e01_are_recorded_and_the_rest_is_read(seizu
     fat = tmp_path / "ok.fat"
     scratch: Path = seizure["scratch"]  # type: ignore[assignment]
     _fat(fat, 4096, [("copy", "b.jpg", "::B.JPG")], scratch)
+    damaged = tmp_path / "damaged.fat"  # a sound boot sector, then tables and root folder overwritten
+    damaged.write_bytes(fat.read_bytes()[:_SECTOR] + b"\xff" * (40 * _SECTOR) + fat.read_bytes()[41 * _SECTOR:])
     mbr = tmp_path / "evidence" / "mbr.img"
     mbr.parent.mkdir()
-    _disk(mbr, "dos", [garbage, fat])
+    _disk(mbr, "dos", [garbage, fat, damaged])
     image = _e01(seizure["raw"], tmp_path / "evidence" / "whole")  # type: ignore[arg-type]
     truncated = tmp_path / "evidence" / "cut.E01"
     truncated.write_bytes(image.read_bytes()[: image.stat().st_size // 2])
@@ -239,6 +241,7 @@ def test_bad_partition_and_truncated_e01_are_recorded_and_the_rest_is_read(seizu
     bad = items[f"{mbr}!/p1"]
     assert "no readable file system" in bad["errors"][0]["message"] and "partition 1" in bad["errors"][0]["message"]
     assert items[f"{mbr}!/p2/B.JPG"]["md5"] == hashlib.md5(scratch.joinpath("b.jpg").read_bytes()).hexdigest()
+    assert "no file found" in items[f"{mbr}!/p3"]["errors"][0]["message"]
     cut = [item for path, item in items.items() if path.startswith(str(truncated))]
     assert cut and any(item["errors"] for item in cut)
     assert items[str(truncated)]["sha256"] is None  # the media cannot be read whole: no digest claimed
@@ -295,3 +298,17 @@ def test_vics_export_says_which_file_was_deleted(seizure, tmp_path: Path) -> Non
     assert files[f"{image}!/p1/_IMG.JPG"]["Deleted"] is True
     assert "Deleted" not in files[f"{image}!/p1/_IMG.JPG!2"]
     assert "Deleted" not in files[f"{image}!/p1/DCIM/100APPLE/IMG_0001.JPG"]
+
+
+def test_an_image_whose_media_differs_from_its_stored_digest_says_so() -> None:
+    from vigie.analysis import analyse_entry
+    from vigie.sources.base import Entry
+
+    media = b"\x00" * 4096
+    right = hashlib.sha1(media).hexdigest()
+    entry = Entry(relpath="", size=len(media), stored_digests=(("md5", "0" * 31 + "1"), ("sha1", right)))
+    (record,) = analyse_entry(entry, lambda: io.BytesIO(media), Settings(workers=1))
+    assert record.stored_hashes["sha1"]["check"] == "match"
+    assert record.stored_hashes["md5"] == {"stored": "0" * 31 + "1", "computed": hashlib.md5(media).hexdigest(),
+                                           "check": "mismatch"}
+    assert [stage for stage, _ in record.errors] == ["image-hash"]

@@ -266,7 +266,7 @@ def _file_systems(media: _Media) -> list[_FileSystem]:
             pytsk3.FS_Info(image, offset=0)
         except _TSK_ERRORS:
             return []
-        return [_FileSystem("p0", 0, "file system without a partition table")]
+        return [_FileSystem("p0", 0, "the file system filling the image")]
     found = []
     number = 0
     for part in volume:
@@ -571,11 +571,18 @@ class DiskImageSource:
         if system.error:
             yield Entry(relpath=relpath, error=system.error)
             return
+        found = 0
         try:
             fs = pytsk3.FS_Info(_tsk_image(media), offset=system.offset)
-            yield from _walk(fs, system.label)
+            for entry in _walk(fs, system.label):
+                found += 1
+                yield entry
         except _TSK_ERRORS as exc:  # a file system corrupt past its first sectors
             yield Entry(relpath=relpath, error=f"{system.description}: reading stopped: {_tsk_reason(exc)}")
+            return
+        if not found:  # said, as an empty listing may be a damaged one
+            yield Entry(relpath=relpath, error=f"{system.description}: no file found (an empty file system, or "
+                                               "its folders are damaged)")
 
     def open(self, relpath: str) -> BinaryIO:
         """The media bytes (relpath ""), or the file a relpath's first member names (its archive, for a
