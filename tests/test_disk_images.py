@@ -312,3 +312,25 @@ def test_an_image_whose_media_differs_from_its_stored_digest_says_so() -> None:
     assert record.stored_hashes["md5"] == {"stored": "0" * 31 + "1", "computed": hashlib.md5(media).hexdigest(),
                                            "check": "mismatch"}
     assert [stage for stage, _ in record.errors] == ["image-hash"]
+
+
+@pytest.mark.parametrize("file_system", ["ntfs", "iso9660"])
+def test_ntfs_and_iso9660_file_systems(file_system: str, tmp_path: Path) -> None:
+    picture = _picture(10)
+    (tmp_path / "IMG_0001.JPG").write_bytes(picture)
+    image = tmp_path / f"{file_system}.img"
+    if file_system == "ntfs":
+        _need("mkntfs", "ntfscp")
+        with image.open("wb") as blank:
+            blank.truncate(8 << 20)
+        _run("mkntfs", "-F", "-Q", "-q", image)
+        _run("ntfscp", image, tmp_path / "IMG_0001.JPG", "IMG_0001.JPG")
+        inside = "IMG_0001.JPG"
+    else:
+        _need("genisoimage")
+        (tmp_path / "cd" / "DCIM").mkdir(parents=True)
+        (tmp_path / "cd" / "DCIM" / "IMG_0001.JPG").write_bytes(picture)
+        _run("genisoimage", "-quiet", "-R", "-J", "-o", image, tmp_path / "cd")
+        inside = "DCIM/IMG_0001.JPG"
+    items = _scan(tmp_path / "case", image)
+    assert items[f"{image}!/p0/{inside}"]["md5"] == hashlib.md5(picture).hexdigest()
