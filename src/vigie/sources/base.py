@@ -53,6 +53,7 @@ class Source(Protocol):
     given: str  # the path as the user typed it
     root: str  # absolute path, so workers and later commands can open it again
     kind: str
+    members_opened: int  # how many leading "!/" members `open` resolves itself (1: a disk image's files)
 
     def entries(self) -> Iterator[Entry]: ...
 
