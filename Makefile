@@ -20,6 +20,7 @@ $(VENV)/.installed-dev: $(VENV)/.installed
 	@# Meta's reference PDQ and vPDQ compile from source; where they cannot, the compatibility tests skip.
 	$(BIN)/pip install --quiet -e '.[reference-pdq]' || echo "note: reference PDQ (pdqhash) not built; its tests skip"
 	$(BIN)/pip install --quiet -e '.[reference-vpdq]' || echo "note: reference vPDQ (vpdq) not built; its tests skip"
+	$(BIN)/pip install --quiet -e '.[disk]' || echo "note: pytsk3/libewf not installed; the disk image tests skip"
 	$(BIN)/pip install --quiet -e '.[train]' || echo "note: PyTorch not installed; the detector training test skips"
 	touch $@
 

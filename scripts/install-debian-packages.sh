@@ -2,7 +2,8 @@
 # Debian packages Vigie's set-up uses beyond Python 3.11 itself: venv support; what Meta's reference
 # PDQ/vPDQ need to compile (a C++ compiler, CMake, FFmpeg's headers) for the compatibility tests; and
 # Chromium, which prints the case report to PDF and runs the console's end-to-end tests (through Playwright,
-# which never downloads a browser of its own here).
+# which never downloads a browser of its own here); and the tools the disk image tests build their images
+# with (FAT, ext4, NTFS and ISO 9660 file systems, partition tables, an E01 through ewfacquire).
 # Runs as root, or through sudo when present.
 set -e
 SUDO=""
@@ -13,3 +14,4 @@ $SUDO apt-get install -y -qq --no-install-recommends \
     libavcodec-dev libavformat-dev libavdevice-dev libavfilter-dev libavutil-dev libswresample-dev libswscale-dev \
     >/dev/null
 $SUDO apt-get install -y -qq --no-install-recommends chromium fonts-liberation >/dev/null
+$SUDO apt-get install -y -qq --no-install-recommends dosfstools mtools e2fsprogs fdisk ewf-tools ntfs-3g genisoimage >/dev/null

@@ -74,6 +74,9 @@ class ItemRecord:
     findings: list[Finding] = field(default_factory=list)  # provenance marks
     faces: list[Face] = field(default_factory=list)
     errors: list[tuple[str, str]] = field(default_factory=list)
+    inode: int | None = None  # read from a disk image: the file system's metadata address
+    deleted: bool = False
+    stored_hashes: dict[str, dict[str, str]] = field(default_factory=dict)  # a disk image's own, and their check
 
     def add_error(self, stage: str, message: str) -> None:
         self.errors.append((stage, message))
@@ -300,11 +303,25 @@ def _analyse_member(
     return records
 
 
+def _check_stored_digests(record: ItemRecord, stored: tuple[tuple[str, str], ...]) -> None:
+    """Compare what an image says its media hash to (an E01's acquisition digests) with what was read."""
+    for name, value in stored:
+        actual = getattr(record, name)
+        check = "not checked (media unreadable)" if actual is None else "match" if actual == value else "mismatch"
+        record.stored_hashes[name] = {"stored": value, "computed": actual or "", "check": check}
+        if check == "mismatch":
+            record.add_error("image-hash", f"the image's stored {name.upper()} {value} differs from the media "
+                                           f"read ({actual}): the image is altered or damaged")
+
+
 def analyse_entry(entry: Entry, open_entry: Any, settings: Settings) -> list[ItemRecord]:
     """Records for one source entry: the file itself, then its archive members (depth first)."""
     record = ItemRecord(
-        relpath=entry.relpath, size=entry.size, mtime=entry.mtime, ctime=entry.ctime, atime=entry.atime
+        relpath=entry.relpath, size=entry.size, mtime=entry.mtime, ctime=entry.ctime, atime=entry.atime,
+        inode=entry.inode, deleted=entry.deleted,
     )
+    for note in entry.notes:
+        record.add_error("source", note)
     if entry.link_target is not None:  # recorded with its target, never followed
         record.media_type = "inode/symlink"
         record.add_error("link", entry.error or f"symbolic link to {entry.link_target}; not followed")
@@ -318,9 +335,11 @@ def analyse_entry(entry: Entry, open_entry: Any, settings: Settings) -> list[Ite
     except OSError as exc:
         record.md5 = record.sha1 = record.sha256 = None
         record.add_error("read", f"cannot read: {exc.strerror or exc}")
+        _check_stored_digests(record, entry.stored_digests)
         return [record]
     if record.size == 0:
         record.add_error("read", "empty file (zero bytes)")
+    _check_stored_digests(record, entry.stored_digests)
     if not is_archive(record.media_type or ""):
         return [record]
     expansion = Expansion()

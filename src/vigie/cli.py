@@ -173,7 +173,7 @@ def main() -> None:
 @click.option("--face-model", type=click.Path(exists=True, dir_okay=False), help="YuNet ONNX file (selects yunet).")
 def scan(evidence: tuple[str, ...], case: Path, hashlists: tuple[Path, ...], workers: int | None,
          pdq_threshold: int | None, faces: bool | None, face_detector: str | None, face_model: str | None) -> None:
-    """Scan EVIDENCE (folders, files, zip/tar archives) into a case.
+    """Scan EVIDENCE (folders, files, zip/tar archives, E01/raw disk images) into a case.
 
     Every file is hashed (MD5, SHA-1, SHA-256; PDQ for images), typed from its content, and matched
     against the case's hash lists. Re-running the same scan skips finished files, so an interrupted
@@ -1001,6 +1001,9 @@ def verify(case: Path, workers: int | None) -> None:
     store.close()
     for finding in bad:
         out.print(f"[bold red]{finding.status.upper():10}[/] {_t(finding.path)}  [dim]{_t(finding.detail)}[/]")
+    for finding in findings:  # a disk image's own stored digests are shown whatever they say
+        if finding.stored and finding.status == "ok":
+            out.print(f"[green]{'IMAGE':10}[/] {_t(finding.path)}  {_t(finding.stored)}")
     out.print(f"{len(findings)} files checked, {len(bad)} changed, missing or unreadable.")
     sys.exit(3 if bad else 0)
 

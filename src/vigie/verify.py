@@ -1,6 +1,7 @@
 """Re-hashing the evidence: which files changed or disappeared since they were scanned.
 
-Archive members need no separate check: they are fixed by their archive's SHA-256.
+Archive members need no separate check: they are fixed by their archive's SHA-256. A disk image's media
+is also checked against the digests its acquisition tool stored in it (an E01's MD5/SHA-1).
 """
 
 from __future__ import annotations
@@ -10,8 +11,10 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
+from vigie.signals.crypto import Digests, StreamingDigests
 from vigie.sources import join_path
 from vigie.sources.directory import open_source
+from vigie.sources.diskimage import DiskImageSource, stored_digests
 from vigie.store.base import SourceRow
 
 _CHUNK = 1 << 20
@@ -22,21 +25,38 @@ class VerifyFinding:
     path: str
     status: str  # ok | changed | missing | unreadable
     detail: str = ""
+    stored: str = ""  # a disk image: how its media compares with the digests stored in it
 
 
-def _sha256(root: str, relpath: str) -> tuple[str | None, str]:
+def _sha256(root: str, relpath: str) -> tuple[str | None, str, str]:
+    """(SHA-256, problem, stored-digest check) of one item read again."""
     try:
-        with open_source(root).open(relpath) as stream:
-            digest = hashlib.sha256()
+        source = open_source(root)
+        image = isinstance(source, DiskImageSource) and relpath == ""
+        with source.open(relpath) as stream:
+            digest: hashlib._Hash | StreamingDigests = StreamingDigests() if image else hashlib.sha256()
             while chunk := stream.read(_CHUNK):
                 digest.update(chunk)
-            return digest.hexdigest(), ""
+        if isinstance(digest, StreamingDigests):
+            digests = digest.result()
+            return digests.sha256, "", _stored_check(root, digests)
+        return digest.hexdigest(), "", ""
     except FileNotFoundError:
-        return None, "missing"
+        return None, "missing", ""
     except OSError as exc:  # a pipe or device swapped in for the file is refused, never read (it would block)
-        return None, f"unreadable: {exc.strerror or exc}"
+        return None, f"unreadable: {exc.strerror or exc}", ""
     except ValueError as exc:  # a stored path outside the grammar (a hand-edited case)
-        return None, f"unreadable: {exc}"
+        return None, f"unreadable: {exc}", ""
+
+
+def _stored_check(root: str, digests: Digests) -> str:
+    """"stored MD5 ... matches" or "... DIFFERS ...", for each digest the image holds; "" when it holds none."""
+    checks = []
+    for name, value in stored_digests(root):
+        actual = getattr(digests, name)
+        verdict = "matches" if actual == value else f"DIFFERS from the media read ({actual})"
+        checks.append(f"the image's stored {name.upper()} {value} {verdict}")
+    return "; ".join(checks)
 
 
 def verify_case(
@@ -48,7 +68,9 @@ def verify_case(
     def check(item: tuple[SourceRow, str, str | None]) -> VerifyFinding:
         source, relpath, recorded = item
         path = join_path(source.given, relpath)
-        actual, problem = _sha256(source.root, relpath)
+        actual, problem, stored = _sha256(source.root, relpath)
+        if "DIFFERS" in stored:
+            return VerifyFinding(path, "changed", stored, stored)
         if actual is None and recorded is None:
             return VerifyFinding(path, "ok", "unreadable at scan time too")
         if problem == "missing":
@@ -59,7 +81,7 @@ def verify_case(
             return VerifyFinding(path, "changed", "readable now, unreadable when scanned")
         if actual != recorded:
             return VerifyFinding(path, "changed", f"SHA-256 was {recorded}, is now {actual}")
-        return VerifyFinding(path, "ok")
+        return VerifyFinding(path, "ok", stored=stored)
 
     with ThreadPoolExecutor(max(1, workers)) as pool:
         for finding in pool.map(check, items):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from vigie.store.review import ReviewTables
@@ -16,6 +16,7 @@ class ExportItem:
     decision: dict[str, Any]
     notes: list[dict[str, Any]]
     paths: list[str]
+    deleted_paths: set[str] = field(default_factory=set)  # those read from a disk image as deleted files
 
     @property
     def pertinent(self) -> bool:
@@ -43,8 +44,21 @@ def select_items(store: SqliteCaseStore, item_ids: Sequence[int] | None = None,
         paths.setdefault(key, []).append(item["path"])
         if key not in chosen:
             chosen[key] = ExportItem(item, decisions[item["id"]], review.notes(item["id"]), paths[key])
+        if item["deleted"]:
+            chosen[key].deleted_paths.add(item["path"])
     for key, export_item in chosen.items():
-        for other in review.same_content_paths(export_item.item["id"]):
+        others = review.same_content_paths(export_item.item["id"])
+        deleted = _deleted_ids(store, [other["id"] for other in others])
+        for other in others:
             if other["path"] not in paths[key]:
                 paths[key].append(other["path"])
+            if other["id"] in deleted:
+                export_item.deleted_paths.add(other["path"])
     return sorted(chosen.values(), key=lambda e: e.item["id"])
+
+
+def _deleted_ids(store: SqliteCaseStore, item_ids: list[int]) -> set[int]:
+    if not item_ids:
+        return set()
+    marks = ",".join("?" * len(item_ids))
+    return {r[0] for r in store.db.execute(f"SELECT id FROM items WHERE deleted = 1 AND id IN ({marks})", item_ids)}

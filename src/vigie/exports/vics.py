@@ -95,7 +95,9 @@ def media_record_2_0(number: int, export_item: ExportItem, scheme: str) -> dict[
         media["MimeType"] = item["media_type"]
     media["AlternativeHashes"] = [{"MD5": md5, "HashName": name, "HashValue": item[field]}
                                   for name, field in (("SHA256", "sha256"), ("PDQ", "pdq")) if item.get(field)]
+    # Deleted (declared by the 2.0 model) is said only of files read from a disk image as deleted
     media["MediaFiles"] = [{"MD5": md5, "FileName": shown_leaf_name(path), "FilePath": path}
+                           | ({"Deleted": True} if path in export_item.deleted_paths else {})
                            for path in export_item.paths]
     unsaid = category is None and decision["category"] is not None
     media["MediaMetadata"] = _properties({"MD5": md5}, {

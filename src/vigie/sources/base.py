@@ -41,14 +41,19 @@ class Entry:
     atime: float | None = None
     error: str | None = None
     link_target: str | None = None  # a symbolic link's target (escaped); links are recorded, never followed
+    inode: int | None = None  # the file system's metadata address, for a file read from a disk image
+    deleted: bool = False  # a file the file system lists as deleted (a disk image's)
+    stored_digests: tuple[tuple[str, str], ...] = ()  # ("md5", hex): what an E01 says its media hash to
+    notes: tuple[str, ...] = ()  # what the examiner must know about how the entry was read
 
 
 class Source(Protocol):
-    """A root of evidence (a folder, a file; a disk image reader can join later)."""
+    """A root of evidence (a folder, a file, a disk image)."""
 
     given: str  # the path as the user typed it
     root: str  # absolute path, so workers and later commands can open it again
     kind: str
+    members_opened: int  # how many leading "!/" members `open` resolves itself (1: a disk image's files)
 
     def entries(self) -> Iterator[Entry]: ...
 

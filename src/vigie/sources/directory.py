@@ -13,10 +13,12 @@ import os
 import posixpath
 import stat
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import BinaryIO
 
 from vigie.sources.base import Entry, escape_name, parse_relpath
+from vigie.sources.diskimage import EXTRA_MISSING_NOTE, DiskImageSource, extra_installed, looks_like_image, probe
 
 _NOATIME = getattr(os, "O_NOATIME", 0)
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
@@ -80,6 +82,7 @@ def _entry_for(path: bytes, relpath: bytes, follow_link: bool) -> Entry:
 
 class DirectorySource:
     kind = "directory"
+    members_opened = 0
 
     def __init__(self, given: str) -> None:
         self.given = given
@@ -121,22 +124,28 @@ class DirectorySource:
 
 class FileSource:
     kind = "file"
+    members_opened = 0  # every "!/" of an item path enters an archive, read through reopen
 
     def __init__(self, given: str) -> None:
         self.given = given
         self.root = os.path.abspath(given)
 
     def entries(self) -> Iterator[Entry]:
-        yield _entry_for(os.fsencode(self.root), b"", follow_link=True)
+        entry = _entry_for(os.fsencode(self.root), b"", follow_link=True)
+        if entry.error is None and not extra_installed() and looks_like_image(self.root):
+            entry = replace(entry, notes=(EXTRA_MISSING_NOTE,))
+        yield entry
 
     def open(self, relpath: str) -> BinaryIO:
         return open_evidence(self.root, follow_link=True)
 
 
-def open_source(given: str) -> DirectorySource | FileSource:
+def open_source(given: str) -> DirectorySource | FileSource | DiskImageSource:
     path = Path(given)
     if path.is_dir():
         return DirectorySource(given)
     if not path.exists() and not path.is_symlink():
         raise FileNotFoundError(f"evidence path does not exist: {given}")
+    if path.is_file() and probe(os.path.abspath(given)):  # chosen by content; the name alone decides nothing
+        return DiskImageSource(given)
     return FileSource(given)

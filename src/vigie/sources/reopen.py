@@ -20,21 +20,24 @@ def read_item_bytes(root: str, relpath: str, settings: Settings, limit: int) -> 
     """The item's bytes, or None when it is gone or larger than `limit`."""
     try:
         path = parse_relpath(relpath)
-        stream = open_source(root).open(relpath)  # the file in the source; members are read from it below
+        source = open_source(root)
+        stream = source.open(relpath)  # the file in the source; archive members are read from it below
     except (OSError, ValueError):
         return None
+    opened = path.members[:source.members_opened]  # a disk image's file is opened by the source itself
+    members = path.members[source.members_opened:]
     with stream:
-        if not path.members:
+        if not members:
             data = stream.read(limit + 1)
             return data if len(data) <= limit else None
         current: BinaryIO = stream
-        name = path.file
-        for depth, wanted in enumerate(path.members):
-            cap = limit if depth == len(path.members) - 1 else settings.max_nested_archive_bytes
+        name = opened[-1].name if opened else path.file
+        for depth, wanted in enumerate(members):
+            cap = limit if depth == len(members) - 1 else settings.max_nested_archive_bytes
             found = _member_bytes(current, name, wanted, settings, cap)
             if found is None:
                 return None
-            if depth == len(path.members) - 1:
+            if depth == len(members) - 1:
                 return found
             current, name = io.BytesIO(found), wanted.name
     return None

@@ -286,6 +286,13 @@ MIGRATIONS: list[str] = [
     CREATE INDEX items_top_level ON items(source_id, archive_depth);
     DELETE FROM meta WHERE key = 'review_queue_built_for';
     """,
+    # 9: disk images: files the file system lists as deleted, their inode, and an image's own stored digests
+    # (an E01's MD5/SHA-1) with how they compared with the media read
+    """
+    ALTER TABLE items ADD COLUMN deleted INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE items ADD COLUMN inode INTEGER;
+    ALTER TABLE items ADD COLUMN stored_hashes TEXT;
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -158,8 +158,10 @@ class SqliteCaseStore:
         # A root that is not UTF-8 is stored escaped for reading, and as raw bytes to be opened again.
         shown_root = shown_os_path(root)
         raw_root = None if shown_root == root else os.fsencode(root)
-        row = self.db.execute("SELECT id FROM sources WHERE root = ?", (shown_root,)).fetchone()
+        row = self.db.execute("SELECT id, kind FROM sources WHERE root = ?", (shown_root,)).fetchone()
         if row:
+            if kind == "disk-image" and row[1] != kind:  # scanned before as one file, without the `disk` extra
+                self.db.execute("UPDATE sources SET kind = ? WHERE id = ?", (kind, row[0]))
             return int(row[0])
         cursor = self.db.execute(
             "INSERT INTO sources(given, root, root_raw, kind, added_at) VALUES (?, ?, ?, ?, ?)",
@@ -190,21 +192,27 @@ class SqliteCaseStore:
 
     def add_items(self, source_id: int, scan_id: int, records: Sequence[ItemRecord]) -> list[int]:
         ids: list[int] = []
+        # a disk image's files are its first "!/" members, yet files of their own (read, verified, resumed)
+        kind = self.db.execute("SELECT kind FROM sources WHERE id = ?", (source_id,)).fetchone()
+        levels = 1 if kind is not None and kind[0] == "disk-image" else 0
         with self._transaction():
             for record in records:
                 cursor = self.db.execute(
                     """INSERT OR IGNORE INTO items(source_id, relpath, archive_depth, scan_id, size, mtime, ctime,
                            atime, md5, sha1, sha256, media_type, width, height, exif, pdq, pdq_quality, pdq_variants,
-                           duration, codec, frame_rate, ai_verdict)
-                       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                           duration, codec, frame_rate, ai_verdict, deleted, inode, stored_hashes)
+                       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
                     (
-                        source_id, record.relpath, archive_depth(record.relpath), scan_id, record.size, record.mtime,
+                        source_id, record.relpath, max(0, archive_depth(record.relpath) - levels), scan_id,
+                        record.size, record.mtime,
                         record.ctime, record.atime,
                         record.md5, record.sha1, record.sha256, record.media_type, record.width, record.height,
                         json.dumps(record.exif) if record.exif else None, record.pdq, record.pdq_quality,
                         b"".join(bytes.fromhex(h) for h in record.pdq_variants) or None,
                         record.duration, record.codec, record.frame_rate,
                         ai_verdict(record.findings)["verdict"] if _has_visual(record) else None,
+                        int(record.deleted), record.inode,
+                        json.dumps(record.stored_hashes) if record.stored_hashes else None,
                     ),
                 )
                 if cursor.rowcount == 0:
@@ -655,6 +663,9 @@ class SqliteCaseStore:
                 "matches": _name_image_frames(matches.get(row["id"], []), row["media_type"],
                                               frame_counts.get(row["id"], 0)),
                 "errors": errors.get(row["id"], []),
+                "deleted": bool(row["deleted"]),
+                "inode": row["inode"],
+                "stored_hashes": json.loads(row["stored_hashes"]) if row["stored_hashes"] else None,
             }
 
     def items_per_source(self) -> dict[str, int]:

@@ -1,0 +1,615 @@
+r"""Forensic disk images (EWF/E01, raw, split raw) read in place through libewf and The Sleuth Kit.
+
+Nothing is mounted or extracted. In the path grammar of `sources/base.py` the image is the source and each
+file of each file system is one member of it, entered by "!/":
+
+    relpath  := ""                            the image's media bytes (what an E01's stored MD5/SHA-1 cover)
+              | "!/" partition "/" path       a file: shown as image.E01!/p1/DCIM/IMG_0001.JPG
+    partition := "p" N                        N = 1, 2, ...: the allocated partitions in partition-table order;
+                                              "p0": a file system that fills the image, with no partition table
+
+Two entries that share a path (a deleted file beside a live one of the same name) are numbered "!2", "!3"
+in walk order, as repeated archive members are. Archives found in the image are expanded by the analysis
+as any other file's are (their members follow with a further "!/"). A stored item path therefore reads back
+to (partition, path, occurrence) through `parse_relpath`, and `open` finds the file again by the same walk.
+
+Deleted files whose content The Sleuth Kit can still read are listed with `deleted`; a deleted file whose
+clusters now belong to another file, or whose metadata is gone, is listed with an error and no content.
+Unallocated space and file slack are not read.
+"""
+
+from __future__ import annotations
+
+import bisect
+import io
+import os
+import re
+import threading
+from collections import OrderedDict
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any, BinaryIO
+
+from vigie.mediatype import SNIFF_BYTES, sniff
+from vigie.sources.base import ARCHIVE_SEPARATOR, Entry, escape_name, parse_relpath
+
+EWF_SIGNATURE = b"EVF\x09\x0d\x0a\xff\x00"
+IMAGE_SUFFIXES = (".e01", ".ex01", ".raw", ".dd", ".img", ".001", ".iso")
+EXTRA_MISSING_NOTE = ("this looks like a disk image, but the `disk` extra (pytsk3, libewf-python) is not "
+                      "installed: it was hashed as one file and the files inside it were not read "
+                      "(pip install 'vigie[disk]')")
+# The Sleuth Kit's bindings raise RuntimeError where a read of ours failed inside it
+_TSK_ERRORS = (OSError, RuntimeError)
+_MIN_IMAGE_BYTES = 32 * 1024  # smaller than any file system The Sleuth Kit reads
+_MAX_DEPTH = 64  # folders nested deeper are a corrupt (looping) file system
+_PARTITION = re.compile(rb"p(0|[1-9][0-9]*)")
+
+
+def extra_installed() -> bool:
+    try:
+        import pyewf  # noqa: F401
+        import pytsk3  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def looks_like_image(path: str) -> bool:
+    """An EWF signature, or a usual disk image file name: what deserves the missing-extra note."""
+    try:
+        with open(path, "rb") as stream:
+            head = stream.read(len(EWF_SIGNATURE))
+    except OSError:
+        return False
+    return head == EWF_SIGNATURE or path.lower().endswith(IMAGE_SUFFIXES)
+
+
+def probe(path: str) -> bool:
+    """Whether `path` is a disk image this module reads: an EWF file, or a partition table or file system
+    The Sleuth Kit recognises. Cached per file version, as workers open the source again for every batch."""
+    try:
+        info = os.stat(path)
+    except OSError:
+        return False
+    return _probe(path, info.st_size, info.st_mtime_ns)
+
+
+@lru_cache(maxsize=64)
+def _probe(path: str, size: int, mtime_ns: int) -> bool:
+    if size < _MIN_IMAGE_BYTES or not extra_installed():
+        return False
+    try:
+        with open(path, "rb") as stream:
+            head = stream.read(SNIFF_BYTES)
+    except OSError:
+        return False
+    if head.startswith(EWF_SIGNATURE):
+        return True
+    if sniff(head) != "application/octet-stream":  # a picture, video or archive is never taken for a disk
+        return False
+    try:
+        with _Media.open(path) as media:
+            return bool(_file_systems(media))
+    except _TSK_ERRORS:
+        return False
+
+
+class _Media:
+    """The image's media bytes, read at any offset: an EWF handle, or the segments of a (split) raw image."""
+
+    def __init__(self, size: int, ewf: Any = None, segments: list[tuple[int, int, int]] | None = None) -> None:
+        self.size = size
+        self._ewf = ewf
+        self._segments = segments or []  # (start offset, length, descriptor)
+        self._starts = [start for start, _, _ in self._segments]
+
+    @classmethod
+    def open(cls, path: str) -> _Media:
+        with open(path, "rb") as stream:
+            is_ewf = stream.read(len(EWF_SIGNATURE)) == EWF_SIGNATURE
+        if is_ewf:
+            import pyewf
+
+            handle = pyewf.handle()
+            try:
+                handle.open(pyewf.glob(path))
+            except (OSError, RuntimeError) as exc:
+                raise OSError(f"cannot open the EWF image: {exc}") from exc
+            return cls(int(handle.get_media_size()), ewf=handle)
+        segments = []
+        start = 0
+        for segment in _raw_segments(path):
+            fd = os.open(segment, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+            length = os.fstat(fd).st_size
+            segments.append((start, length, fd))
+            start += length
+        return cls(start, segments=segments)
+
+    def stored_digests(self) -> tuple[tuple[str, str], ...]:
+        """The MD5/SHA-1 the acquisition tool stored in an E01, as lowercase hex."""
+        if self._ewf is None:
+            return ()
+        found = []
+        for name, key in (("md5", "MD5"), ("sha1", "SHA1")):
+            try:
+                value = self._ewf.get_hash_value(key)
+            except (OSError, RuntimeError):
+                value = None
+            if value and value.strip("0"):
+                found.append((name, value.lower()))
+        return tuple(found)
+
+    def read_at(self, offset: int, length: int) -> bytes:
+        length = max(0, min(length, self.size - offset))
+        if length == 0:
+            return b""
+        if self._ewf is not None:
+            try:
+                return bytes(self._ewf.read_buffer_at_offset(length, offset))
+            except (OSError, RuntimeError) as exc:
+                raise OSError(f"EWF image unreadable at offset {offset:,}: {exc}") from exc
+        parts = []
+        while length > 0:
+            index = bisect.bisect_right(self._starts, offset) - 1
+            start, size, fd = self._segments[index]
+            chunk = os.pread(fd, min(length, start + size - offset), offset - start)
+            if not chunk:
+                break
+            parts.append(chunk)
+            offset += len(chunk)
+            length -= len(chunk)
+        return b"".join(parts)
+
+    def close(self) -> None:
+        if self._ewf is not None:
+            self._ewf.close()
+        for _, _, fd in self._segments:
+            os.close(fd)
+        self._segments = []
+
+    def __enter__(self) -> _Media:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+
+def _raw_segments(path: str) -> list[str]:
+    """A split raw image named x.001 continues in x.002, x.003, ...; any other raw image is one file."""
+    stem, suffix = os.path.splitext(path)
+    if not re.fullmatch(r"\.0*1", suffix):
+        return [path]
+    segments = [path]
+    while os.path.isfile(candidate := f"{stem}.{len(segments) + 1:0{len(suffix) - 1}d}"):
+        segments.append(candidate)
+    return segments
+
+
+class _Stream(io.RawIOBase):
+    """A read-only, seekable stream over something read at offsets (the media, or a file inside it)."""
+
+    def __init__(self, read_at: Any, size: int, close: Any = None) -> None:
+        self._read_at = read_at
+        self._size = size
+        self._position = 0
+        self._on_close = close
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._position, io.SEEK_END: self._size}[whence]
+        self._position = max(0, base + offset)
+        return self._position
+
+    def tell(self) -> int:
+        return self._position
+
+    def readinto(self, buffer: Any) -> int:
+        wanted = min(len(buffer), self._size - self._position)
+        if wanted <= 0:
+            return 0
+        data = self._read_at(self._position, wanted)
+        buffer[: len(data)] = data
+        self._position += len(data)
+        return len(data)
+
+    def close(self) -> None:
+        if not self.closed and self._on_close is not None:
+            self._on_close()
+        super().close()
+
+
+@dataclass(frozen=True)
+class _FileSystem:
+    label: str  # "p1", ...: the partition component of item paths
+    offset: int  # bytes from the image's start
+    description: str
+    error: str | None = None
+
+
+def _tsk_image(media: _Media) -> Any:
+    import pytsk3
+
+    class TskImage(pytsk3.Img_Info):  # type: ignore[misc]  # The Sleuth Kit reads through our media
+        def __init__(self) -> None:
+            super().__init__(url="", type=pytsk3.TSK_IMG_TYPE_EXTERNAL)
+
+        def read(self, offset: int, length: int) -> bytes:
+            return media.read_at(offset, length)
+
+        def get_size(self) -> int:
+            return media.size
+
+        def close(self) -> None:  # the media is closed by its owner
+            pass
+
+    return TskImage()
+
+
+def _file_systems(media: _Media) -> list[_FileSystem]:
+    """The file systems of the image: one per allocated partition (an error where none is readable), or the
+    whole image's; empty when there is neither."""
+    import pytsk3
+
+    image = _tsk_image(media)
+    try:
+        volume = pytsk3.Volume_Info(image)
+    except _TSK_ERRORS:
+        volume = None
+    if volume is None:
+        try:
+            pytsk3.FS_Info(image, offset=0)
+        except _TSK_ERRORS:
+            return []
+        return [_FileSystem("p0", 0, "the file system filling the image")]
+    found = []
+    number = 0
+    for part in volume:
+        if not part.flags & pytsk3.TSK_VS_PART_FLAG_ALLOC:
+            continue  # unallocated space and the tables themselves: out of scope
+        number += 1
+        offset = part.start * volume.info.block_size
+        description = (f"partition {number} ({part.desc.decode('utf-8', 'replace')}, sectors {part.start:,}-"
+                       f"{part.start + part.len - 1:,})")
+        try:
+            pytsk3.FS_Info(image, offset=offset)
+        except _TSK_ERRORS as exc:
+            found.append(_FileSystem(f"p{number}", offset, description,
+                                     f"{description}: no readable file system ({_tsk_reason(exc)})"))
+            continue
+        found.append(_FileSystem(f"p{number}", offset, description))
+    return found
+
+
+def _tsk_reason(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.split(": ", 1)[-1] if text else type(exc).__name__
+
+
+@dataclass
+class _Walk:
+    """What one file system's walk gathers: entries, the allocated files' clusters, deleted files to judge."""
+
+    block_size: int
+    occurrences: dict[bytes, int] = field(default_factory=dict)
+    allocated: list[tuple[int, int]] = field(default_factory=list)  # (first block, end block)
+    deleted: list[tuple[Entry, list[tuple[int, int]], int]] = field(default_factory=list)  # entry, runs, covered
+
+    def relpath(self, label: str, path: bytes) -> str:
+        name = label.encode() + path
+        self.occurrences[name] = occurrence = self.occurrences.get(name, 0) + 1
+        return ARCHIVE_SEPARATOR + escape_name(name) + (f"!{occurrence}" if occurrence > 1 else "")
+
+
+def _times(meta: Any) -> tuple[float | None, float | None, float | None]:
+    """(mtime, ctime, atime) as the file system records them; None where it records none."""
+    def seconds(whole: int, nano: int) -> float | None:
+        return whole + nano / 1e9 if whole else None
+
+    # FAT keeps no change time; its creation time stands in, as in the file system's own listing
+    ctime = seconds(meta.ctime, meta.ctime_nano) or seconds(meta.crtime, meta.crtime_nano)
+    return seconds(meta.mtime, meta.mtime_nano), ctime, seconds(meta.atime, meta.atime_nano)
+
+
+def _data_runs(tsk_file: Any, block_size: int) -> tuple[list[tuple[int, int]], int | None]:
+    """The default data stream's clusters as (first, end) blocks, and how many bytes they hold (None: the
+    content sits in the metadata record itself, or the stream is not found)."""
+    import pytsk3
+
+    data_types = {pytsk3.TSK_FS_ATTR_TYPE_DEFAULT, pytsk3.TSK_FS_ATTR_TYPE_NTFS_DATA,
+                  pytsk3.TSK_FS_ATTR_TYPE_HFS_DATA}
+    for attribute in tsk_file:
+        if int(attribute.info.type) not in data_types or attribute.info.name:
+            continue
+        if attribute.info.flags & pytsk3.TSK_FS_ATTR_RES:
+            return [], None
+        runs = [(int(run.addr), int(run.addr + run.len)) for run in attribute
+                if not run.flags & (pytsk3.TSK_FS_ATTR_RUN_FLAG_FILLER | pytsk3.TSK_FS_ATTR_RUN_FLAG_SPARSE)]
+        covered = sum(int(run.len) for run in attribute) * block_size
+        return runs, covered
+    return [], None
+
+
+def _walk(fs: Any, label: str) -> Iterator[Entry]:
+    """Every file of one file system, depth first in listing order; deleted files once the walk knows which
+    clusters live files hold."""
+    walk = _Walk(block_size=int(fs.info.block_size))
+    try:
+        root = fs.open_dir("/")
+    except _TSK_ERRORS as exc:
+        yield Entry(relpath=ARCHIVE_SEPARATOR + label, error=f"root folder unreadable: {_tsk_reason(exc)}")
+        return
+    yield from _walk_dir(root, b"/", label, walk, (), 0)
+    walk.allocated.sort()
+    starts = [start for start, _ in walk.allocated]
+    for entry, runs, covered in walk.deleted:
+        if not entry.size:
+            yield Entry(relpath=entry.relpath, mtime=entry.mtime, ctime=entry.ctime, atime=entry.atime,
+                        inode=entry.inode, deleted=True,
+                        error="deleted file whose metadata records no size: content not recoverable")
+        elif covered < entry.size or any(_overlaps(walk.allocated, starts, run) for run in runs):
+            yield Entry(relpath=entry.relpath, size=entry.size, mtime=entry.mtime, ctime=entry.ctime,
+                        atime=entry.atime, inode=entry.inode, deleted=True,
+                        error="deleted file whose clusters were reused by another file: content not recoverable")
+        else:
+            yield entry
+
+
+def _overlaps(allocated: list[tuple[int, int]], starts: list[int], run: tuple[int, int]) -> bool:
+    """Whether `run` shares a block with the live files' ranges (sorted, and disjoint as live files are)."""
+    index = bisect.bisect_left(starts, run[1])  # the ranges that start before the run ends
+    return index > 0 and allocated[index - 1][1] > run[0]
+
+
+def _walk_dir(directory: Any, path: bytes, label: str, walk: _Walk, parents: tuple[int, ...],
+              depth: int) -> Iterator[Entry]:
+    import pytsk3
+
+    for tsk_file in directory:
+        name_info = tsk_file.info.name
+        name = bytes(name_info.name)
+        if name in (b".", b".."):
+            continue
+        meta = tsk_file.info.meta
+        child = path + name
+        deleted = bool(name_info.flags & pytsk3.TSK_FS_NAME_FLAG_UNALLOC) or bool(
+            meta is not None and meta.flags & pytsk3.TSK_FS_META_FLAG_UNALLOC)
+        if meta is None:
+            yield Entry(relpath=walk.relpath(label, child), deleted=deleted,
+                        error=("deleted file whose metadata is gone: content not recoverable" if deleted
+                               else "no metadata for this name; not read"))
+            continue
+        kind = meta.type
+        if kind in (pytsk3.TSK_FS_META_TYPE_DIR, pytsk3.TSK_FS_META_TYPE_VIRT_DIR):
+            yield from _enter_dir(tsk_file, child, label, walk, parents, depth, deleted)
+            continue
+        if kind == pytsk3.TSK_FS_META_TYPE_VIRT:
+            continue  # the file system's own structures ($MBR, $FAT1), not files
+        relpath = walk.relpath(label, child)
+        mtime, ctime, atime = _times(meta)
+        if kind != pytsk3.TSK_FS_META_TYPE_REG:
+            yield Entry(relpath=relpath, mtime=mtime, ctime=ctime, atime=atime, inode=int(meta.addr),
+                        deleted=deleted, error=f"not a regular file ({_type_name(kind)}); not read")
+            continue
+        entry = Entry(relpath=relpath, size=int(meta.size), mtime=mtime, ctime=ctime, atime=atime,
+                      inode=int(meta.addr), deleted=deleted)
+        runs, covered = _data_runs(tsk_file, walk.block_size)
+        if deleted:
+            walk.deleted.append((entry, runs, meta.size if covered is None else covered))
+        else:
+            walk.allocated.extend(runs)
+            yield entry
+
+
+def _enter_dir(tsk_file: Any, path: bytes, label: str, walk: _Walk, parents: tuple[int, ...], depth: int,
+               deleted: bool) -> Iterator[Entry]:
+    address = int(tsk_file.info.meta.addr)
+    if address in parents or depth >= _MAX_DEPTH:
+        yield Entry(relpath=walk.relpath(label, path), deleted=deleted,
+                    error="folder loops back on itself or nests too deep (corrupt file system); not entered")
+        return
+    try:
+        listing = tsk_file.as_directory()
+    except _TSK_ERRORS as exc:
+        state = "deleted folder" if deleted else "folder"
+        yield Entry(relpath=walk.relpath(label, path), deleted=deleted,
+                    error=f"{state} whose listing cannot be read: {_tsk_reason(exc)}")
+        return
+    yield from _walk_dir(listing, path + b"/", label, walk, (*parents, address), depth + 1)
+
+
+def _type_name(kind: Any) -> str:
+    return str(kind).rsplit("_", 1)[-1].lower()
+
+
+@dataclass(frozen=True)
+class _Child:
+    name: bytes
+    address: int | None  # the metadata address; None where the name has none left
+    is_dir: bool
+    listed: bool  # the walk gives it an item path of its own (a folder or a file-system structure it does not)
+
+
+class _OpenImage:
+    """An image opened for reading items back: its media, file systems and folder listings, kept per process
+    so that a worker lists each folder once rather than once per file. One lock serialises every read, as The
+    Sleuth Kit is not thread-safe and `verify` reads from threads."""
+
+    _LISTINGS = 256
+
+    def __init__(self, root: str) -> None:
+        self.media = _Media.open(root)
+        self.lock = threading.Lock()
+        self._systems = {s.label: s for s in _file_systems(self.media)}
+        self._file_systems: dict[str, Any] = {}
+        self._listings: OrderedDict[tuple[str, int], list[_Child]] = OrderedDict()
+
+    def file_system(self, label: str) -> Any:
+        import pytsk3
+
+        if label not in self._file_systems:
+            system = self._systems.get(label)
+            if system is None or system.error:
+                raise FileNotFoundError(f"no readable partition {label} in the image")
+            self._file_systems[label] = pytsk3.FS_Info(_tsk_image(self.media), offset=system.offset)
+        return self._file_systems[label]
+
+    def children(self, label: str, address: int) -> list[_Child]:
+        import pytsk3
+
+        key = (label, address)
+        listing = self._listings.get(key)
+        if listing is not None:
+            self._listings.move_to_end(key)
+            return listing
+        listing = []
+        for tsk_file in self.file_system(label).open_dir(inode=address):
+            meta = tsk_file.info.meta
+            kind = None if meta is None else meta.type
+            is_dir = kind in (pytsk3.TSK_FS_META_TYPE_DIR, pytsk3.TSK_FS_META_TYPE_VIRT_DIR)
+            listed = not is_dir and kind != pytsk3.TSK_FS_META_TYPE_VIRT
+            listing.append(_Child(bytes(tsk_file.info.name.name), None if meta is None else int(meta.addr), is_dir,
+                                  listed))
+        self._listings[key] = listing
+        if len(self._listings) > self._LISTINGS:
+            self._listings.popitem(last=False)
+        return listing
+
+    def find(self, label: str, parts: list[bytes], occurrence: int) -> Any:
+        """The `occurrence`-th file at `parts` in the file system `label`, counted in the walk's order."""
+        fs = self.file_system(label)
+        address = self._find(label, int(fs.info.root_inum), parts, occurrence, [0], ())
+        return None if address is None else fs.open_meta(inode=address)
+
+    def _find(self, label: str, directory: int, parts: list[bytes], occurrence: int, seen: list[int],
+              parents: tuple[int, ...]) -> int | None:
+        for child in self.children(label, directory):
+            if child.name != parts[0]:
+                continue
+            if len(parts) == 1:  # counted as the walk numbers entries of one path
+                if child.listed:
+                    seen[0] += 1
+                    if seen[0] == occurrence:
+                        return child.address
+                continue
+            if not child.is_dir or child.address is None or child.address in parents or len(parents) >= _MAX_DEPTH:
+                continue
+            try:
+                found = self._find(label, child.address, parts[1:], occurrence, seen, (*parents, directory))
+            except _TSK_ERRORS:  # a deleted folder whose listing is gone, as the walk found it
+                continue
+            if found is not None:
+                return found
+        return None
+
+
+_OPEN_IMAGES: OrderedDict[tuple[int, str, int, int], _OpenImage] = OrderedDict()
+_OPEN_IMAGES_LOCK = threading.Lock()
+
+
+def _open_image(root: str) -> _OpenImage:
+    """This process's open image for `root` (a forked worker opens its own: descriptors are not shared)."""
+    info = os.stat(root)
+    key = (os.getpid(), root, info.st_size, info.st_mtime_ns)
+    with _OPEN_IMAGES_LOCK:
+        image = _OPEN_IMAGES.get(key)
+        if image is None:
+            image = _OPEN_IMAGES[key] = _OpenImage(root)
+            while len(_OPEN_IMAGES) > 4:
+                (pid, *_), oldest = _OPEN_IMAGES.popitem(last=False)
+                if pid == os.getpid():  # an image inherited from the parent is left to the parent
+                    oldest.media.close()
+        return image
+
+
+def stored_digests(path: str) -> tuple[tuple[str, str], ...]:
+    """The digests an image file holds of its own media (an E01's), read again; () for a raw image."""
+    with _Media.open(path) as media:
+        return media.stored_digests()
+
+
+class DiskImageSource:
+    """A disk image: its media bytes (relpath "") and every file of every file system in it."""
+
+    kind = "disk-image"
+    members_opened = 1  # the first "!/" member of an item path is a file the source opens itself
+
+    def __init__(self, given: str) -> None:
+        self.given = given
+        self.root = os.path.abspath(given)
+
+    def entries(self) -> Iterator[Entry]:
+        try:
+            media = _Media.open(self.root)
+        except OSError as exc:
+            yield Entry(relpath="", error=f"cannot open the disk image: {exc.strerror or exc}")
+            return
+        with media:
+            yield Entry(relpath="", size=media.size, stored_digests=media.stored_digests())
+            try:
+                media.read_at(0, 4096)
+                systems = _file_systems(media)
+            except _TSK_ERRORS as exc:
+                systems = []
+                reason = f"the image cannot be read ({_tsk_reason(exc)})"
+            else:
+                reason = "no partition table or file system recognised"
+            if not systems:
+                yield Entry(relpath=ARCHIVE_SEPARATOR + "p0", error=f"{reason}; no file inside the image read")
+            for system in systems:
+                yield from self._system_entries(media, system)
+
+    def _system_entries(self, media: _Media, system: _FileSystem) -> Iterator[Entry]:
+        import pytsk3
+
+        relpath = ARCHIVE_SEPARATOR + system.label
+        if system.error:
+            yield Entry(relpath=relpath, error=system.error)
+            return
+        found = 0
+        try:
+            fs = pytsk3.FS_Info(_tsk_image(media), offset=system.offset)
+            for entry in _walk(fs, system.label):
+                found += 1
+                yield entry
+        except _TSK_ERRORS as exc:  # a file system corrupt past its first sectors
+            yield Entry(relpath=relpath, error=f"{system.description}: reading stopped: {_tsk_reason(exc)}")
+            return
+        if not found:  # said, as an empty listing may be a damaged one
+            yield Entry(relpath=relpath, error=f"{system.description}: no file found (an empty file system, or "
+                                               "its folders are damaged)")
+
+    def open(self, relpath: str) -> BinaryIO:
+        """The media bytes (relpath ""), or the file a relpath's first member names (its archive, for a
+        member further in)."""
+        path = parse_relpath(relpath)
+        if not path.members:
+            media = _Media.open(self.root)  # a stream of its own: hashing the whole media takes long
+            return io.BufferedReader(_Stream(media.read_at, media.size, media.close), 1 << 20)
+        image = _open_image(self.root)
+        label, _, inside = path.members[0].name.partition(b"/")
+        shown = escape_name(path.members[0].name)
+        if not _PARTITION.fullmatch(label):
+            raise FileNotFoundError(f"not a partition of the image: {shown}")
+        with image.lock:
+            found = image.find(label.decode(), inside.split(b"/"), path.members[0].occurrence)
+            if found is None or found.info.meta is None:
+                raise FileNotFoundError(f"not found in the image: {shown}")
+            size = int(found.info.meta.size)
+            _, covered = _data_runs(found, int(image.file_system(label.decode()).info.block_size))
+        if covered is not None and covered < size:  # as the walk judged it: the clusters were reused
+            raise OSError(f"deleted file whose clusters were reused: {shown}")
+
+        def read_at(offset: int, length: int) -> bytes:
+            try:
+                with image.lock:
+                    return bytes(found.read_random(offset, length))
+            except _TSK_ERRORS as exc:
+                raise OSError(f"unreadable inside the image: {_tsk_reason(exc)}") from exc
+
+        return io.BufferedReader(_Stream(read_at, size), 1 << 20)
