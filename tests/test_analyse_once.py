@@ -3,6 +3,7 @@ says so (`analysed_as`)."""
 
 from __future__ import annotations
 
+import io
 import json
 import shutil
 import zipfile
@@ -177,3 +178,23 @@ def test_findings_from_scans_before_scores_were_kept_are_not_copied(
     assert len(decodes) == 3
     items = _items(case)
     assert items["Media/IMG-20240101-WA0001.jpg"]["analysed_as"] is None
+
+
+def test_a_png_is_decoded_once_for_watermarks_and_detector(monkeypatch: pytest.MonkeyPatch) -> None:
+    from PIL import ImageFile
+
+    buffer = io.BytesIO()
+    draw_picture(14, (320, 240)).save(buffer, "PNG")
+    decoded: list[str] = []
+    load = ImageFile.ImageFile.load
+
+    def counted(self: ImageFile.ImageFile) -> Any:
+        if self.tile:  # pixels still to decode
+            decoded.append(str(self.format))
+        return load(self)
+
+    monkeypatch.setattr(ImageFile.ImageFile, "load", counted)
+    record = vigie.analysis.ItemRecord(relpath="x.png", media_type="image/png")
+    vigie.analysis._add_image_provenance(record, buffer.getvalue(), Settings(watermarks=True, detector=True))
+    assert decoded == ["PNG"]
+    assert [f.kind for f in record.findings] == ["statistical-detector"] and not record.errors

@@ -11,6 +11,7 @@ import lzma
 import tarfile
 import zipfile
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -154,19 +155,28 @@ _MIN_WATERMARK_SIDE = 64  # smaller images hold too few blocks for the 136-bit m
 def _add_image_provenance(record: ItemRecord, data: bytes, settings: Settings) -> None:
     """Metadata marks (PNG text, EXIF, XMP, alpha-channel data) and invisible watermarks."""
     try:
-        # Each reader opens its own copy: JPEG draft modes change the image in place.
+        detector = load_detector(settings.detector_model) if settings.detector else None
+        shared: Image.Image | None = None
         with Image.open(io.BytesIO(data)) as image:
             record.findings.extend(metadata_findings(image, data))
-            large_enough = min(image.size) >= _MIN_WATERMARK_SIDE
-        if settings.watermarks and large_enough:
-            with Image.open(io.BytesIO(data)) as image:
-                record.findings.extend(watermark_findings(image))
-        detector = load_detector(settings.detector_model) if settings.detector else None
+            watermarks = settings.watermarks and min(image.size) >= _MIN_WATERMARK_SIDE
+            if image.format != "JPEG" and (watermarks or detector is not None):
+                # One decode to RGB serves the watermarks and the detector, as each would make it alike.
+                # A JPEG is opened by each on its own instead: their draft modes decode it differently.
+                shared = image.convert("RGB")
+        if watermarks:
+            record.findings.extend(watermark_findings(shared) if shared else _on_own_copy(data, watermark_findings))
         if detector is not None:
-            with Image.open(io.BytesIO(data)) as image:
-                record.findings.extend(detector_findings(image, detector))
+            record.findings.extend(detector_findings(shared, detector) if shared
+                                   else _on_own_copy(data, lambda image: detector_findings(image, detector)))
     except (OSError, ValueError, SyntaxError, EOFError) as exc:
         record.add_error("provenance", f"provenance not read: {exc}")
+
+
+def _on_own_copy(data: bytes, reader: Callable[[Image.Image], list[Finding]]) -> list[Finding]:
+    """A reader on its own copy of the image: JPEG draft modes change an image in place."""
+    with Image.open(io.BytesIO(data)) as image:
+        return reader(image)
 
 
 def _add_faces(record: ItemRecord, data: bytes, settings: Settings) -> None:
