@@ -15,6 +15,7 @@ from click.testing import CliRunner
 from conftest import jpeg_bytes
 
 import vigie.analysis
+import vigie.scan
 from vigie.cli import main
 from vigie.config import Settings
 from vigie.demo import draw_picture
@@ -198,3 +199,25 @@ def test_a_png_is_decoded_once_for_watermarks_and_detector(monkeypatch: pytest.M
     vigie.analysis._add_image_provenance(record, buffer.getvalue(), Settings(watermarks=True, detector=True))
     assert decoded == ["PNG"]
     assert [f.kind for f in record.findings] == ["statistical-detector"] and not record.errors
+
+
+def test_a_file_whose_analysis_failed_is_no_first_copy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    evidence = tmp_path / "ev"
+    evidence.mkdir()
+    photo = jpeg_bytes(draw_picture(15, (320, 240)))
+    (evidence / "a.jpg").write_bytes(photo)
+    (evidence / "b.jpg").write_bytes(photo)
+    analyse = vigie.scan.analyse_entry
+
+    def fails_after_a(entry: Any, *args: Any) -> Any:
+        records = analyse(entry, *args)
+        if entry.relpath == "a.jpg":
+            raise RuntimeError("a defect after the analysis")
+        return records
+
+    monkeypatch.setattr(vigie.scan, "analyse_entry", fails_after_a)
+    case = tmp_path / "case"
+    run_scan(open_case(case, create=True), [str(evidence)], Settings(workers=1))
+    items = _items(case)
+    assert [e["stage"] for e in items["a.jpg"]["errors"]] == ["internal"]
+    assert items["b.jpg"]["analysed_as"] is None and items["b.jpg"]["pdq"] and not items["b.jpg"]["errors"]

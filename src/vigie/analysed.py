@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from vigie.config import Settings
+from vigie.sources.base import ARCHIVE_SEPARATOR
 
 if TYPE_CHECKING:
     from vigie.analysis import ItemRecord
@@ -79,6 +80,11 @@ class Analysed:
         if any(stage in UNFINISHED_STAGES or TOO_LARGE_NOTE in message for stage, message in record.errors):
             return
         self.batch[record.sha256] = record.relpath
+
+    def forget(self, relpath: str) -> None:
+        """Drop what a file (and its archive members) taught the batch, when its records are lost."""
+        self.batch = {digest: path for digest, path in self.batch.items()
+                      if path != relpath and not path.startswith(relpath + ARCHIVE_SEPARATOR)}
 
 
 def _first_copy(db: sqlite3.Connection, scans: tuple[int, ...], sha256: str) -> int | None:

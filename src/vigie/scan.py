@@ -77,6 +77,8 @@ def analyse_batch(
         except Exception as exc:  # a defect of ours must cost one file, never the scan
             failed = ItemRecord(relpath=entry.relpath, size=entry.size, mtime=entry.mtime)
             failed.add_error("internal", f"analysis failed ({type(exc).__name__}: {exc}); please report this")
+            if batch is not None:
+                batch.forget(entry.relpath)  # its records are lost: no later copy may point to them
             records.append(failed)
     return records
 
