@@ -98,7 +98,7 @@ def detector_findings(image: Image.Image, detector: Detector) -> list[Finding]:
         f"the image-statistics detector scores {score:.2f} over {GRID * GRID} crops, "
         f"{'above' if above else 'below'} its threshold {detector.threshold:.2f} (set for at most 1% false positives "
         "on held-out camera photos); "
-        + ("a statistical indication, not proof" if above else "this says nothing either way, never that it is real"),
+        + ("a statistical indication, not proof" if above else "below it, the score says nothing either way"),
         value,
         INDICATIVE if above else CONTEXT,
     )]
