@@ -11,6 +11,7 @@ import lzma
 import tarfile
 import zipfile
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -18,6 +19,7 @@ from typing import Any, BinaryIO
 
 from PIL import Image
 
+from vigie.analysed import TOO_LARGE_NOTE, Analysed
 from vigie.budget import FileTimeout, file_budget
 from vigie.config import Settings
 from vigie.detector.runtime import detector_findings, load_detector
@@ -77,6 +79,10 @@ class ItemRecord:
     inode: int | None = None  # read from a disk image: the file system's metadata address
     deleted: bool = False
     stored_hashes: dict[str, dict[str, str]] = field(default_factory=dict)  # a disk image's own, and their check
+    # A copy of content analysed before is not decoded: the store copies the first copy's findings, found by
+    # item id (an earlier scan or batch) or by path (an earlier file of the same batch).
+    analysed_as: int | None = None
+    analysed_as_path: str | None = None
 
     def add_error(self, stage: str, message: str) -> None:
         self.errors.append((stage, message))
@@ -117,7 +123,7 @@ def _read_item(stream: BinaryIO, record: ItemRecord, settings: Settings, nested:
                 kept.append(chunk)
             else:
                 kept = None
-                record.add_error("decode", f"{media_type} of more than {cap:,} bytes is too large to open in memory")
+                record.add_error("decode", f"{media_type} of more than {cap:,} bytes is {TOO_LARGE_NOTE}")
         chunk = stream.read(CHUNK)
     result = digests.result()
     record.size = size
@@ -152,19 +158,28 @@ _MIN_WATERMARK_SIDE = 64  # smaller images hold too few blocks for the 136-bit m
 def _add_image_provenance(record: ItemRecord, data: bytes, settings: Settings) -> None:
     """Metadata marks (PNG text, EXIF, XMP, alpha-channel data) and invisible watermarks."""
     try:
-        # Each reader opens its own copy: JPEG draft modes change the image in place.
+        detector = load_detector(settings.detector_model) if settings.detector else None
+        shared: Image.Image | None = None
         with Image.open(io.BytesIO(data)) as image:
             record.findings.extend(metadata_findings(image, data))
-            large_enough = min(image.size) >= _MIN_WATERMARK_SIDE
-        if settings.watermarks and large_enough:
-            with Image.open(io.BytesIO(data)) as image:
-                record.findings.extend(watermark_findings(image))
-        detector = load_detector(settings.detector_model) if settings.detector else None
+            watermarks = settings.watermarks and min(image.size) >= _MIN_WATERMARK_SIDE
+            if image.format != "JPEG" and (watermarks or detector is not None):
+                # One decode to RGB serves the watermarks and the detector, as each would make it alike.
+                # A JPEG is opened by each on its own instead: their draft modes decode it differently.
+                shared = image.convert("RGB")
+        if watermarks:
+            record.findings.extend(watermark_findings(shared) if shared else _on_own_copy(data, watermark_findings))
         if detector is not None:
-            with Image.open(io.BytesIO(data)) as image:
-                record.findings.extend(detector_findings(image, detector))
+            record.findings.extend(detector_findings(shared, detector) if shared
+                                   else _on_own_copy(data, lambda image: detector_findings(image, detector)))
     except (OSError, ValueError, SyntaxError, EOFError) as exc:
         record.add_error("provenance", f"provenance not read: {exc}")
+
+
+def _on_own_copy(data: bytes, reader: Callable[[Image.Image], list[Finding]]) -> list[Finding]:
+    """A reader on its own copy of the image: JPEG draft modes change an image in place."""
+    with Image.open(io.BytesIO(data)) as image:
+        return reader(image)
 
 
 def _add_faces(record: ItemRecord, data: bytes, settings: Settings) -> None:
@@ -212,11 +227,14 @@ def _add_video_facts(record: ItemRecord, source: BinaryIO, settings: Settings) -
 
 
 def _analyse_stream(
-    stream: BinaryIO, record: ItemRecord, settings: Settings, nested: bool, reopen: Any = None
+    stream: BinaryIO, record: ItemRecord, settings: Settings, nested: bool, reopen: Any = None,
+    analysed: Analysed | None = None,
 ) -> bytes | None:
     """Fill `record`; returns the bytes of a nested archive to expand, if any."""
     read = _read_item(stream, record, settings, nested)
     media_type = record.media_type or ""
+    if analysed is not None and analysed.mark_copy(record):
+        return read.buffer if is_archive(media_type) else None  # an archive's members are still listed
     # Hashing is never cut short (a known file must match); what follows has the file's budget.
     budget = settings.file_seconds + (settings.max_video_decode_seconds if is_video(media_type) else 0)
     try:
@@ -224,6 +242,8 @@ def _analyse_stream(
             _analyse_content(read, record, settings, reopen)
     except FileTimeout as exc:
         record.add_error("timeout", str(exc))
+    if analysed is not None:
+        analysed.remember(record)
     return read.buffer if is_archive(media_type) else None
 
 
@@ -252,6 +272,7 @@ def _expand(
     depth: int,
     settings: Settings,
     expansion: Expansion,
+    analysed: Analysed | None = None,
 ) -> list[ItemRecord]:
     if depth > settings.max_archive_depth:
         container.add_error("archive", f"nested deeper than {settings.max_archive_depth} archives; members not read")
@@ -264,7 +285,7 @@ def _expand(
         for member in members:
             seen[member.name] = occurrence = seen.get(member.name, 0) + 1
             relpath = member_relpath(container.relpath, member.name, occurrence)
-            records.extend(_analyse_member(member, relpath, depth, settings, expansion, container))
+            records.extend(_analyse_member(member, relpath, depth, settings, expansion, container, analysed))
             if container.errors and container.errors[-1][0] == "archive-stopped":
                 break
     except ArchiveLimitError as exc:
@@ -275,7 +296,8 @@ def _expand(
 
 
 def _analyse_member(
-    member: Member, relpath: str, depth: int, settings: Settings, expansion: Expansion, container: ItemRecord
+    member: Member, relpath: str, depth: int, settings: Settings, expansion: Expansion, container: ItemRecord,
+    analysed: Analysed | None,
 ) -> list[ItemRecord]:
     record = ItemRecord(relpath=relpath, mtime=member.mtime, size=member.size)
     for problem in (unsafe_name_reason(member.name), member.name_problem):
@@ -285,7 +307,7 @@ def _analyse_member(
         record.add_error("read", member.error or "member has no content")
         return [record]
     try:
-        nested = _analyse_stream(member.stream, record, settings, nested=True)
+        nested = _analyse_stream(member.stream, record, settings, nested=True, analysed=analysed)
     except ArchiveLimitError as exc:
         record.md5 = record.sha1 = record.sha256 = None
         record.add_error("archive-limit", f"not fully read: {exc}")
@@ -299,7 +321,7 @@ def _analyse_member(
         return [record]
     records = [record]
     if nested is not None:
-        records.extend(_expand(io.BytesIO(nested), record, depth + 1, settings, expansion))
+        records.extend(_expand(io.BytesIO(nested), record, depth + 1, settings, expansion, analysed))
     return records
 
 
@@ -314,8 +336,11 @@ def _check_stored_digests(record: ItemRecord, stored: tuple[tuple[str, str], ...
                                            f"read ({actual}): the image is altered or damaged")
 
 
-def analyse_entry(entry: Entry, open_entry: Any, settings: Settings) -> list[ItemRecord]:
-    """Records for one source entry: the file itself, then its archive members (depth first)."""
+def analyse_entry(
+    entry: Entry, open_entry: Any, settings: Settings, analysed: Analysed | None = None
+) -> list[ItemRecord]:
+    """Records for one source entry: the file itself, then its archive members (depth first). With
+    `analysed`, content analysed before is not decoded again (see vigie.analysed)."""
     record = ItemRecord(
         relpath=entry.relpath, size=entry.size, mtime=entry.mtime, ctime=entry.ctime, atime=entry.atime,
         inode=entry.inode, deleted=entry.deleted,
@@ -331,7 +356,7 @@ def analyse_entry(entry: Entry, open_entry: Any, settings: Settings) -> list[Ite
         return [record]
     try:
         with open_entry() as stream:
-            _analyse_stream(stream, record, settings, nested=False, reopen=open_entry)
+            _analyse_stream(stream, record, settings, nested=False, reopen=open_entry, analysed=analysed)
     except OSError as exc:
         record.md5 = record.sha1 = record.sha256 = None
         record.add_error("read", f"cannot read: {exc.strerror or exc}")
@@ -345,7 +370,7 @@ def analyse_entry(entry: Entry, open_entry: Any, settings: Settings) -> list[Ite
     expansion = Expansion()
     try:
         with open_entry() as archive:
-            members = _expand(archive, record, 1, settings, expansion)
+            members = _expand(archive, record, 1, settings, expansion, analysed)
     except OSError as exc:
         record.add_error("archive", f"cannot reopen archive: {exc.strerror or exc}")
         members = []

@@ -813,9 +813,11 @@ def hash_files(files: tuple[str, ...]) -> None:
 def provenance(files: tuple[str, ...], trust: str | None, no_watermarks: bool, no_detector: bool) -> None:
     """Print the AI-generation finding of FILES outside any case, one JSON line each.
 
-    {"path", "media_type", "ai": {"verdict", "signals": [{kind, detail, value, strength}]}}. The verdict
-    is "ai-provenance" when a deterministic mark of generation is found, "ai-indicated" when only the
-    statistical detector is above its threshold, else "undetermined"; never "real".
+    {"path", "media_type", "ai": {"verdict", "signals": [{kind, detail, value, strength}], "detector": {score,
+    threshold, model}}}. The verdict is "ai-provenance" when a deterministic mark of generation is found,
+    "ai-indicated" when only the statistical detector is above its threshold, else "undetermined"; never
+    "real". An image's detector score is shown whether it is above the threshold or not (higher: more likely
+    generated); null when the detector is off.
     """
     from vigie.verdict import ai_verdict
 
@@ -825,7 +827,7 @@ def provenance(files: tuple[str, ...], trust: str | None, no_watermarks: bool, n
         if record is None:
             continue
         print(json.dumps({
-            "path": path, "media_type": record.media_type, "ai": ai_verdict(record.findings),
+            "path": path, "media_type": record.media_type, "ai": ai_verdict(record.findings, record.media_type),
             "errors": [f"{stage}: {message}" for stage, message in record.errors],
         }, ensure_ascii=False))
 

@@ -15,12 +15,13 @@ from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from multiprocessing.context import BaseContext
 from typing import Any
 
 from rich.progress import Progress
 
+from vigie.analysed import ANALYSIS_VERSION, Analysed, reusable_scans
 from vigie.analysis import CHUNK, ItemRecord, analyse_entry
 from vigie.budget import StallBoard
 from vigie.config import Settings
@@ -29,7 +30,7 @@ from vigie.signals.crypto import StreamingDigests
 from vigie.sources import Entry, open_source
 from vigie.sources.base import ARCHIVE_SEPARATOR
 from vigie.store.audit import record_case_state
-from vigie.store.sqlite import SqliteCaseStore
+from vigie.store.sqlite import CASE_DB_NAME, SqliteCaseStore
 from vigie.triage import build_stacks
 from vigie.worker import exit_with_parent
 
@@ -62,16 +63,22 @@ class ScanResult:
         }
 
 
-def analyse_batch(root: str, entries: list[Entry], settings: Settings) -> list[ItemRecord]:
-    """Worker entry point: every record of a batch of top-level entries."""
+def analyse_batch(
+    root: str, entries: list[Entry], settings: Settings, analysed: Analysed | None = None
+) -> list[ItemRecord]:
+    """Worker entry point: every record of a batch of top-level entries. With `analysed`, content analysed
+    before (in the case, or earlier in this batch) is not decoded again."""
     source = open_source(root)
     records: list[ItemRecord] = []
+    batch = None if analysed is None else replace(analysed, batch={})  # copies by path stay in one source
     for entry in entries:
         try:
-            records.extend(analyse_entry(entry, lambda e=entry: source.open(e.relpath), settings))
+            records.extend(analyse_entry(entry, lambda e=entry: source.open(e.relpath), settings, batch))
         except Exception as exc:  # a defect of ours must cost one file, never the scan
             failed = ItemRecord(relpath=entry.relpath, size=entry.size, mtime=entry.mtime)
             failed.add_error("internal", f"analysis failed ({type(exc).__name__}: {exc}); please report this")
+            if batch is not None:
+                batch.forget(entry.relpath)  # its records are lost: no later copy may point to them
             records.append(failed)
     return records
 
@@ -97,7 +104,7 @@ def run_scan(
     actor: str = "vigie",
 ) -> ScanResult:
     started = time.monotonic()
-    scan_id = store.begin_scan({"paths": paths, "settings": settings.as_dict()})
+    scan_id = store.begin_scan({"paths": paths, "settings": settings.as_dict(), "analysis": ANALYSIS_VERSION})
     result = ScanResult(scan_id=scan_id)
     plans: list[tuple[int, str, list[Entry], list[Entry]]] = []
     walking = progress.add_task("Listing evidence", total=None) if progress else None
@@ -135,7 +142,8 @@ def run_scan(
             if unreadable:
                 store_records(source_id, [r for e in unreadable for r in analyse_entry(e, None, settings)],
                               len(unreadable))
-        _analyse_all(plans, settings, store_records)
+        analysed = Analysed(str(store.case_dir / CASE_DB_NAME), reusable_scans(store.db, settings))
+        _analyse_all(plans, settings, store_records, analysed)
         result.status = "complete"
     except KeyboardInterrupt:
         result.status = "interrupted"
@@ -185,7 +193,8 @@ def _init_worker(parent_pid: int, board: StallBoard) -> None:
 
 
 def _analyse_all(
-    plans: list[tuple[int, str, list[Entry], list[Entry]]], settings: Settings, store_records: Any
+    plans: list[tuple[int, str, list[Entry], list[Entry]]], settings: Settings, store_records: Any,
+    analysed: Analysed,
 ) -> None:
     work = deque(_Unit(source_id, root, batch)
                  for source_id, root, readable, _ in plans for batch in _batches(readable))
@@ -193,7 +202,8 @@ def _analyse_all(
         return
     if settings.workers <= 1:
         for unit in work:
-            store_records(unit.source_id, analyse_batch(unit.root, unit.entries, settings), len(unit.entries))
+            store_records(unit.source_id, analyse_batch(unit.root, unit.entries, settings, analysed),
+                          len(unit.entries))
         return
     workers = min(settings.workers, os.cpu_count() or 1, len(work))
     context = multiprocessing.get_context()
@@ -205,7 +215,7 @@ def _analyse_all(
                 if work[0].alone and pending:
                     break
                 unit = work.popleft()
-                pending[pool.submit(analyse_batch, unit.root, unit.entries, settings)] = unit
+                pending[pool.submit(analyse_batch, unit.root, unit.entries, settings, analysed)] = unit
             finished, _ = wait(pending, timeout=_POLL_SECONDS, return_when=FIRST_COMPLETED)
             stalled: dict[str, str] = {}
             for pid, item, message in board.stalled():

@@ -10,13 +10,16 @@ not trained on sampled data) is a signal only. Else `ai-indicated` when the stat
 image above its threshold (calibrated for at most 1% false positives on held-out camera photos). Otherwise
 `undetermined`; a "likely" watermark is a signal only.
 A camera-capture claim is kept as a signal and never turns into "real".
+
+An image's block also carries the detector's score, above its threshold or not (`detector`: score, threshold,
+model; null when the detector did not run). A score below the threshold is not a signal: it says nothing.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from vigie.signals.findings import DETERMINISTIC, Finding
+from vigie.signals.findings import DETERMINISTIC, INDICATIVE, Finding
 
 AI_PROVENANCE = "ai-provenance"
 AI_INDICATED = "ai-indicated"
@@ -26,11 +29,29 @@ UNDETERMINED = "undetermined"
 DETECTOR_KIND = "statistical-detector"
 
 
-def ai_verdict(findings: list[Finding]) -> dict[str, Any]:
-    if any(f.strength == DETERMINISTIC for f in findings):
+def ai_verdict(findings: list[Finding], media_type: str | None = None) -> dict[str, Any]:
+    signals = [f for f in findings if f.kind != DETECTOR_KIND or f.strength == INDICATIVE]
+    if any(f.strength == DETERMINISTIC for f in signals):
         verdict = AI_PROVENANCE
-    elif any(f.kind == DETECTOR_KIND for f in findings):
+    elif any(f.kind == DETECTOR_KIND for f in signals):
         verdict = AI_INDICATED
     else:
         verdict = UNDETERMINED
-    return {"verdict": verdict, "signals": [f.as_dict() for f in findings]}
+    block: dict[str, Any] = {"verdict": verdict, "signals": [f.as_dict() for f in signals]}
+    if (media_type or "").startswith("image/"):
+        block["detector"] = detector_block(findings)
+    return block
+
+
+def detector_block(findings: list[Finding]) -> dict[str, Any] | None:
+    """{"score", "threshold", "model"} of the detector's finding; None when it did not run (or, in a case
+    scanned before scores were kept, when only a score above the threshold was stored)."""
+    for finding in findings:
+        if finding.kind == DETECTOR_KIND and isinstance(finding.value, dict):
+            return dict(finding.value)
+    return None
+
+
+def detector_score(findings: list[Finding]) -> float | None:
+    block = detector_block(findings)
+    return None if block is None else block.get("score")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from dataclasses import dataclass
@@ -13,7 +14,8 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from vigie.signals.findings import INDICATIVE, Finding
+from vigie.signals.findings import CONTEXT, INDICATIVE, Finding
+from vigie.verdict import DETECTOR_KIND
 
 CROP = 64
 GRID = 3  # crops per side of a grid over the image: GRID * GRID crops
@@ -24,6 +26,7 @@ class Detector:
     session: Any
     threshold: float  # on the mean crop logit; chosen for <= 1% false positives on held-out camera photos
     info: dict[str, Any]
+    model: str = ""  # name and version, as reports show it: which model gave a score
 
     def score(self, image: Image.Image) -> float | None:
         crops = image_crops(image)
@@ -72,18 +75,30 @@ def load_detector(path: str = "") -> Detector | None:
     if not model.exists():
         return None
     info = json.loads(model.with_suffix(".json").read_text())
-    return Detector(onnx_session(model), float(info["threshold"]), info)
+    return Detector(onnx_session(model), float(info["threshold"]), info, model_name(model, info))
+
+
+def model_name(model: Path, info: dict[str, Any]) -> str:
+    """Name and version from the model's JSON, and the ONNX file's digest, which no edit of the JSON changes."""
+    digest = hashlib.sha256(model.read_bytes()).hexdigest()[:16]
+    return f"{info.get('name', model.stem)} {info.get('version', '?')} (onnx sha256 {digest})"
 
 
 def detector_findings(image: Image.Image, detector: Detector) -> list[Finding]:
+    """Always one finding, so the score is reported whatever it is: indicative above the threshold, else
+    context (it then says nothing, and never "real")."""
     score = detector.score(image)
-    if score is None or score < detector.threshold:
-        return []
+    value = {"score": None if score is None else round(score, 4), "threshold": detector.threshold,
+             "model": detector.model}
+    if score is None:
+        return [Finding(DETECTOR_KIND, f"not scored: the image is smaller than {CROP} pixels a side", value, CONTEXT)]
+    above = score >= detector.threshold
     return [Finding(
-        "statistical-detector",
-        f"the image-statistics detector scores {score:.2f} over {GRID * GRID} crops, above its threshold "
-        f"{detector.threshold:.2f} (set for at most 1% false positives on held-out camera photos); a statistical "
-        "indication, not proof",
-        round(score, 3),
-        INDICATIVE,
+        DETECTOR_KIND,
+        f"the image-statistics detector scores {score:.2f} over {GRID * GRID} crops, "
+        f"{'above' if above else 'below'} its threshold {detector.threshold:.2f} (set for at most 1% false positives "
+        "on held-out camera photos); "
+        + ("a statistical indication, not proof" if above else "below it, the score says nothing either way"),
+        value,
+        INDICATIVE if above else CONTEXT,
     )]

@@ -30,6 +30,13 @@ class QueueFilter:
     folder: str | None = None  # a path prefix
     text: str | None = None  # full-text search on paths and metadata
     priority: str | None = None
+    min_ai_score: float | None = None  # the detector's score of the entry's representative, at least this
+    order: str = "review"  # review (priority classes) | ai-score (highest detector score first)
+
+
+# Queue orders: entries without a score come last when sorted by score.
+QUEUE_ORDERS = {"review": "q.priority, q.members DESC, q.path",
+                "ai-score": "i.ai_score IS NULL, i.ai_score DESC, q.priority, q.path"}
 
 
 class DecisionError(ValueError):
@@ -145,10 +152,11 @@ class ReviewTables:
                         JOIN items x ON x.id = m.item_id
                         WHERE x.id = q.representative_id OR x.stack_id = q.stack_id
                         ORDER BY m.distance LIMIT 1) AS list_category,
-                       (SELECT count(*) FROM faces f WHERE f.item_id = q.representative_id) AS faces
+                       (SELECT count(*) FROM faces f WHERE f.item_id = q.representative_id) AS faces, i.ai_score
                 FROM review_queue q JOIN items i ON i.id = q.representative_id
                 LEFT JOIN reviews r ON r.item_id = q.representative_id
-                WHERE {condition} ORDER BY q.priority, q.members DESC, q.path LIMIT ? OFFSET ?""",
+                WHERE {condition} ORDER BY {QUEUE_ORDERS.get(where.order, QUEUE_ORDERS["review"])}
+                LIMIT ? OFFSET ?""",
             (*params, limit, offset),
         )
         return total, [
@@ -156,7 +164,7 @@ class ReviewTables:
              "path": r[5], "media_type": r[6],
              "decision": None if r[7] is None else {"scheme": r[7], "category": r[8], "ai_tags": json.loads(r[9]),
                                                     "by": r[10]},
-             "list_category": r[11], "faces": r[12]}
+             "list_category": r[11], "faces": r[12], "ai_score": r[13]}
             for r in rows
         ]
 
@@ -197,6 +205,9 @@ class ReviewTables:
         if where.priority in PRIORITY_CLASSES:
             clauses.append("q.priority = ?")
             params.append(PRIORITY_CLASSES.index(where.priority))
+        if where.min_ai_score is not None:
+            clauses.append("EXISTS (SELECT 1 FROM items x WHERE x.id = q.representative_id AND x.ai_score >= ?)")
+            params.append(where.min_ai_score)
         if where.text:
             clauses.append(f"EXISTS (SELECT 1 FROM item_search s JOIN items x ON x.id = s.rowid "
                            f"WHERE {group} AND item_search MATCH ?)")

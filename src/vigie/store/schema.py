@@ -293,6 +293,13 @@ MIGRATIONS: list[str] = [
     ALTER TABLE items ADD COLUMN inode INTEGER;
     ALTER TABLE items ADD COLUMN stored_hashes TEXT;
     """,
+    # 10: ai score: the detector's score of an image, kept whatever it is, for sorting and filtering (null in
+    # cases scanned before); analysed_as: the item whose findings a copy with the same SHA-256 took
+    """
+    ALTER TABLE items ADD COLUMN ai_score REAL;
+    ALTER TABLE items ADD COLUMN analysed_as INTEGER REFERENCES items(id);
+    CREATE INDEX items_ai_score ON items(ai_score) WHERE ai_score IS NOT NULL;
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -19,7 +19,7 @@ from vigie.signals.image import frame_name
 from vigie.sources.base import archive_depth, join_path, legacy_relpath, shown_os_path
 from vigie.store.base import AuditEntry, HashListRow, ListEntry, MatchRow, PdqRows, SourceRow
 from vigie.store.schema import MIGRATIONS, SCHEMA_VERSION
-from vigie.verdict import ai_verdict
+from vigie.verdict import ai_verdict, detector_score
 
 CASE_DB_NAME = "case.sqlite"
 GENESIS_HASH = "0" * 64
@@ -27,6 +27,8 @@ GENESIS_HASH = "0" * 64
 AUDIT_RULE_ACTION = "audit-rule"
 AUDIT_RULE_TAG = "vigie-audit/2"
 _EXACT_SIGNALS = ("md5", "sha1", "sha256")
+# Errors about where a file sits, not what its content is: never copied to another file with the same content.
+_LOCATION_STAGES = ("read", "link", "archive-name", "archive", "archive-stopped", "archive-limit")
 
 
 def now_iso() -> str:
@@ -200,8 +202,8 @@ class SqliteCaseStore:
                 cursor = self.db.execute(
                     """INSERT OR IGNORE INTO items(source_id, relpath, archive_depth, scan_id, size, mtime, ctime,
                            atime, md5, sha1, sha256, media_type, width, height, exif, pdq, pdq_quality, pdq_variants,
-                           duration, codec, frame_rate, ai_verdict, deleted, inode, stored_hashes)
-                       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                           duration, codec, frame_rate, ai_verdict, deleted, inode, stored_hashes, ai_score)
+                       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
                     (
                         source_id, record.relpath, max(0, archive_depth(record.relpath) - levels), scan_id,
                         record.size, record.mtime,
@@ -213,6 +215,7 @@ class SqliteCaseStore:
                         ai_verdict(record.findings)["verdict"] if _has_visual(record) else None,
                         int(record.deleted), record.inode,
                         json.dumps(record.stored_hashes) if record.stored_hashes else None,
+                        detector_score(record.findings),
                     ),
                 )
                 if cursor.rowcount == 0:
@@ -243,7 +246,44 @@ class SqliteCaseStore:
                     "INSERT INTO video_stills(item_id, frame_number, timestamp, jpeg) VALUES (?, ?, ?, ?)",
                     [(item_id, number, timestamp, jpeg) for number, timestamp, jpeg in record.stills],
                 )
+                if record.analysed_as is not None or record.analysed_as_path is not None:
+                    self._copy_findings(source_id, record, item_id)
         return ids
+
+    def _copy_findings(self, source_id: int, record: ItemRecord, item_id: int) -> None:
+        """A file whose SHA-256 was analysed before takes the first copy's findings, and names that copy."""
+        first = record.analysed_as
+        if first is None:  # an earlier file of the same batch, stored just before
+            row = self.db.execute(
+                "SELECT coalesce(analysed_as, id) FROM items WHERE source_id = ? AND relpath = ? AND sha256 = ?",
+                (source_id, record.analysed_as_path, record.sha256)).fetchone()
+            first = None if row is None else int(row[0])
+        if first is None:
+            self.db.execute("INSERT INTO item_errors(item_id, stage, message) VALUES (?, 'internal', ?)",
+                            (item_id, "the first copy of this content was not found: its findings could not be "
+                                      "copied; scan it again with a new case"))
+            return
+        one = "WHERE item_id = ? ORDER BY id"
+        self.db.execute(
+            """UPDATE items SET (width, height, exif, pdq, pdq_quality, pdq_variants, duration, codec, frame_rate,
+                   ai_verdict, ai_score, analysed_as) = (SELECT width, height, exif, pdq, pdq_quality, pdq_variants,
+                   duration, codec, frame_rate, ai_verdict, ai_score, id FROM items WHERE id = ?) WHERE id = ?""",
+            (first, item_id))
+        self.db.execute(  # the copy's own reading may have noted the same thing (a file too large to open)
+            f"""INSERT INTO item_errors(item_id, stage, message) SELECT ?, e.stage, e.message FROM item_errors e
+                WHERE e.item_id = ? AND e.stage NOT IN {_LOCATION_STAGES} AND NOT EXISTS (SELECT 1 FROM item_errors
+                    o WHERE o.item_id = ? AND o.stage = e.stage AND o.message = e.message) ORDER BY e.id""",
+            (item_id, first, item_id))
+        self.db.execute(f"""INSERT INTO video_frames(item_id, frame_number, timestamp, quality, pdq, pdq_variants)
+                            SELECT ?, frame_number, timestamp, quality, pdq, pdq_variants FROM video_frames {one}""",
+                        (item_id, first))
+        self.db.execute(f"""INSERT INTO faces(item_id, x, y, width, height, landmarks, embedding, score, detector, crop)
+                            SELECT ?, x, y, width, height, landmarks, embedding, score, detector, crop FROM faces
+                            {one}""", (item_id, first))
+        self.db.execute(f"""INSERT INTO item_findings(item_id, kind, detail, value, strength)
+                            SELECT ?, kind, detail, value, strength FROM item_findings {one}""", (item_id, first))
+        self.db.execute(f"""INSERT INTO video_stills(item_id, frame_number, timestamp, jpeg)
+                            SELECT ?, frame_number, timestamp, jpeg FROM video_stills {one}""", (item_id, first))
 
     def item_ids(self, scan_id: int | None = None) -> list[int]:
         if scan_id is None:
@@ -629,6 +669,8 @@ class SqliteCaseStore:
             findings.setdefault(r[0], []).append(Finding(r[1], r[2], json.loads(r[3]), r[4]))
         stacks = {r[0]: (r[1], r[2]) for r in self.db.execute("SELECT id, representative_id, size FROM stacks")}
         where = "" if item_ids is None else f" WHERE id IN ({marks})"
+        firsts = {r[0]: join_path(sources[r[1]].given, r[2]) for r in self.db.execute(
+            f"SELECT id, source_id, relpath FROM items WHERE id IN (SELECT analysed_as FROM items{where})", params)}
         for row in self.db.execute(f"SELECT * FROM items{where} ORDER BY source_id, relpath", params):
             source = sources[row["source_id"]]
             stack = stacks.get(row["stack_id"])
@@ -658,7 +700,11 @@ class SqliteCaseStore:
                     "frames_hashed": frame_counts.get(row["id"], 0),
                 },
                 "image_frames": _image_frames(row["media_type"], frame_counts.get(row["id"], 0)),
-                "ai": None if row["ai_verdict"] is None else ai_verdict(findings.get(row["id"], [])),
+                "ai": None if row["ai_verdict"] is None else ai_verdict(findings.get(row["id"], []),
+                                                                         row["media_type"]),
+                # a copy of content analysed before: its findings are the first copy's
+                "analysed_as": None if row["analysed_as"] is None else {
+                    "id": row["analysed_as"], "path": firsts[row["analysed_as"]]},
                 "faces": faces.get(row["id"], []),
                 "matches": _name_image_frames(matches.get(row["id"], []), row["media_type"],
                                               frame_counts.get(row["id"], 0)),

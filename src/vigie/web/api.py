@@ -4,6 +4,7 @@ case check the role too, and every decision is audited under the logged-in user.
 from __future__ import annotations
 
 import json
+import math
 import sqlite3
 import threading
 from collections.abc import Callable
@@ -18,7 +19,7 @@ from vigie.exports.cybertip import Reporter
 from vigie.exports.run import EXPORT_FORMATS, ExportError, run_export
 from vigie.store.accounts import ROLES, AccountError, new_password
 from vigie.store.audit import AuditCheck, verify_audit_log
-from vigie.store.review import PRIORITY_CLASSES, Decision, QueueFilter, ReviewTables
+from vigie.store.review import PRIORITY_CLASSES, QUEUE_ORDERS, Decision, QueueFilter, ReviewTables
 from vigie.store.sqlite import CaseReadOnlyError
 from vigie.thumbnails import DEFAULT_BLUR, MIN_BLUR
 
@@ -106,7 +107,7 @@ def filters() -> Any:
         persons=[{"id": p["id"], "name": p["name"], "items": p["items"]} for p in g.store.persons()],
         folders=review.folders(),
         ai_verdicts=["ai-provenance", "ai-indicated", "undetermined"],
-        priorities=list(PRIORITY_CLASSES),
+        priorities=list(PRIORITY_CLASSES), sorts=list(QUEUE_ORDERS),
     )
 
 
@@ -126,6 +127,19 @@ def _int_arg(name: str, default: int | None, low: int, high: int) -> int | None:
     return value
 
 
+def _score_arg(name: str) -> float | None:
+    raw = request.args.get(name)
+    if raw in (None, ""):
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value):
+        _fail(f"{name} must be a number (a detector score)")
+    return value
+
+
 @api.get("/api/queue")
 def queue() -> Any:
     args = request.args
@@ -136,8 +150,11 @@ def queue() -> Any:
         status=status, list_name=args.get("list") or None, category=args.get("category") or None,
         ai_verdict=args.get("ai") or None, person=_int_arg("person", None, 0, 2**62),
         media=args.get("media") or None, folder=args.get("folder") or None, text=args.get("q") or None,
-        priority=args.get("priority") or None,
+        priority=args.get("priority") or None, min_ai_score=_score_arg("min_score"),
+        order=args.get("sort") or "review",
     )
+    if where.order not in QUEUE_ORDERS:
+        _fail(f"sort is {' or '.join(QUEUE_ORDERS)}")
     limit = _int_arg("limit", 100, 1, 500) or 100
     offset = _int_arg("offset", 0, 0, 2**62) or 0
     review = ReviewTables(g.store)
@@ -163,7 +180,7 @@ def item_detail(item_id: int) -> Any:
         times={k: item[k] for k in ("mtime", "ctime", "atime")},
         matches=[{k: m.get(k) for k in ("list", "signal", "distance", "variant", "category_scheme", "category",
                                           "label", "series", "timestamp", "image_frame")} for m in item["matches"]],
-        ai=item["ai"],
+        ai=item["ai"], analysed_as=item["analysed_as"],
         faces=[f | {"person_name": persons.get(f["person"])} for f in item["faces"]],
         exif=item["exif"], errors=item["errors"],
         same_content=review.same_content_paths(item_id),

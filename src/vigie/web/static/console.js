@@ -44,7 +44,7 @@ function decisionText(decision) {
 function filterQuery() {
   const params = new URLSearchParams();
   const pairs = { status: "f-status", priority: "f-priority", list: "f-list", category: "f-category", ai: "f-ai",
-                  person: "f-person", media: "f-media", folder: "f-folder", q: "f-q" };
+                  person: "f-person", media: "f-media", folder: "f-folder", q: "f-q", min_score: "f-min-score", sort: "f-sort" };
   for (const [name, id] of Object.entries(pairs)) if ($(id).value) params.set(name, $(id).value);
   return params;
 }
@@ -85,6 +85,7 @@ function card(entry, index) {
     el("span", { class: "badge" + (entry.priority === "known" ? " known" : entry.priority === "unknown-with-face" ? " face" : ""), text: entry.priority }));
   if (entry.members > 1) badges.append(el("span", { class: "badge", text: `×${entry.members} copies` }));
   if (entry.ai_verdict !== "undetermined") badges.append(el("span", { class: "badge", text: entry.ai_verdict }));
+  if (entry.ai_score !== null) badges.append(el("span", { class: "badge", text: `detector ${entry.ai_score.toFixed(2)}` }));
   if (entry.list_category !== null) badges.append(el("span", { class: "badge known", text: `list: ${entry.list_category}` }));
   const decided = decisionText(entry.decision);
   if (decided) badges.append(el("span", { class: "badge decided", text: decided }));
@@ -185,6 +186,11 @@ async function showDetail() {
   if (item.ai) {
     parts.push(el("h3", { text: `AI: ${item.ai.verdict}` }));
     parts.push(el("table", {}, ...item.ai.signals.map((s) => el("tr", {}, el("td", { text: s.strength }), el("td", { text: `${s.kind}: ${s.detail}` })))));
+    const d = item.ai.detector;
+    if (d) parts.push(el("p", { text: `Detector score ${d.score === null ? "none (not scored)" : d.score.toFixed(2)} · threshold ${d.threshold.toFixed(2)} (higher: more likely generated; below it says nothing) · ${d.model}` }));
+  }
+  if (item.analysed_as !== null) {
+    parts.push(el("p", { class: "muted", text: `Findings copied from ${item.analysed_as.path} (item ${item.analysed_as.id}; same SHA-256, analysed once)` }));
   }
   parts.push(el("h3", { text: `Faces (${item.faces.length})` }));
   for (const face of item.faces) {
@@ -284,7 +290,7 @@ async function setup() {
   fillSelect("f-ai", filters.ai_verdicts.map((v) => [v, v]));
   fillSelect("f-person", filters.persons.map((p) => [p.id, `person ${p.id}${p.name ? " " + p.name : ""} (${p.items})`]));
   fillSelect("f-folder", filters.folders.map((f) => [f, f]));
-  for (const id of ["f-status", "f-priority", "f-list", "f-category", "f-ai", "f-person", "f-media", "f-folder"]) $(id).addEventListener("change", () => loadQueue());
+  for (const id of ["f-status", "f-priority", "f-list", "f-category", "f-ai", "f-person", "f-media", "f-folder", "f-min-score", "f-sort"]) $(id).addEventListener("change", () => loadQueue());
   let timer = null;
   $("f-q").addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(() => loadQueue(), 300); });
   document.addEventListener("keydown", onKey);
