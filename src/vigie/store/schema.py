@@ -286,6 +286,12 @@ MIGRATIONS: list[str] = [
     CREATE INDEX items_top_level ON items(source_id, archive_depth);
     DELETE FROM meta WHERE key = 'review_queue_built_for';
     """,
+    # 9: volume: stacks are updated incrementally; the items whose stack changed since the review queue was
+    # last brought up to date (the queue redoes only their groups)
+    """
+    CREATE TABLE review_dirty (item_id INTEGER PRIMARY KEY);
+    DELETE FROM meta WHERE key = 'review_queue_built_for';
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -1,0 +1,174 @@
+"""Incremental post-scan stages give what a full recompute gives: stacks, the review queue, the search index."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from vigie.analysis import ItemRecord
+from vigie.config import Settings
+from vigie.matching import pdq_index
+from vigie.matching.pdq_index import brute_force
+from vigie.store.sqlite import SqliteCaseStore
+from vigie.triage import ITEM_INDEX_DIR, build_stacks
+
+StackSet = set[tuple[frozenset[int], int, bool]]
+
+
+def _random_hash(rng: np.random.Generator) -> np.ndarray:
+    bits = np.zeros(256, dtype=np.uint8)
+    bits[rng.choice(256, size=128, replace=False)] = 1
+    return np.packbits(bits)
+
+
+def _flip(rng: np.random.Generator, hashed: np.ndarray, flips: int) -> np.ndarray:
+    bits = np.unpackbits(hashed)
+    bits[rng.choice(256, size=flips, replace=False)] ^= 1
+    return np.packbits(bits)
+
+
+class _Case:
+    """Synthetic items with PDQ hashes and query variants; some share bytes, some are near copies."""
+
+    def __init__(self, root: Path, seed: int) -> None:
+        self.store = SqliteCaseStore(root / "case")
+        self.source = self.store.add_source("seizure", str(root / "seizure"), "directory")
+        self.rng = np.random.default_rng(seed)
+        self.hashes: list[np.ndarray] = []
+        self.digests: list[str] = []
+        self.count = 0
+
+    def record(self, hashed: np.ndarray, variants: list[np.ndarray] | None = None,
+               digest: str | None = None) -> ItemRecord:
+        self.count += 1
+        rng = self.rng
+        others = variants or []
+        others += [_random_hash(rng) for _ in range(23 - len(others))]
+        digest = digest or hashlib.sha256(f"{self.count}".encode()).hexdigest()
+        self.hashes.append(hashed)
+        self.digests.append(digest)
+        return ItemRecord(
+            relpath=f"dir{self.count % 3}/img{self.count}.jpg", size=int(rng.integers(1, 5)) * 1000,
+            sha256=digest, media_type="image/jpeg", width=int(rng.integers(1, 3)) * 100, height=100,
+            exif={"Model": f"camera {self.count % 4}"}, pdq=hashed.tobytes().hex(), pdq_quality=100,
+            pdq_variants=tuple(h.tobytes().hex() for h in [hashed, *others]),
+        )
+
+    def scan(self, records: list[ItemRecord]) -> None:
+        scan_id = self.store.begin_scan({"paths": ["seizure"]})
+        self.store.add_items(self.source, scan_id, records)
+        self.store.finish_scan(scan_id, "complete", {})
+
+    def some_scan(self, size: int) -> list[ItemRecord]:
+        """New pictures, near copies of earlier ones, byte copies, and earlier items' uncropped originals."""
+        rng = self.rng
+        records = []
+        for _ in range(size):
+            roll = rng.random()
+            if roll < 0.25 and self.hashes:
+                records.append(self.record(_flip(rng, self.hashes[rng.integers(len(self.hashes))], 6)))
+            elif roll < 0.35 and self.digests:
+                pick = int(rng.integers(len(self.digests)))
+                records.append(self.record(_random_hash(rng), digest=self.digests[pick]))
+            else:
+                records.append(self.record(_random_hash(rng)))
+        return records
+
+
+def _stored_stacks(store: SqliteCaseStore) -> StackSet:
+    rows = store.db.execute(
+        """SELECT s.representative_id, s.exact_only, s.size, group_concat(i.id) FROM stacks s
+           JOIN items i ON i.stack_id = s.id GROUP BY s.id"""
+    ).fetchall()
+    assert all(size == len(members.split(",")) for _, _, size, members in rows)
+    return {(frozenset(int(x) for x in members.split(",")), rep, bool(exact)) for rep, exact, _, members in rows}
+
+
+def _full_recompute(store: SqliteCaseStore, settings: Settings) -> StackSet:
+    """Stacking as it was done before it was incremental: every item against every item."""
+    rows = store.db.execute(
+        "SELECT id, pdq, pdq_variants FROM items WHERE pdq_quality >= ? ORDER BY id", (settings.pdq_min_quality,)
+    ).fetchall()
+    parent: dict[int, int] = {}
+
+    def find(x: int) -> int:
+        while parent.setdefault(x, x) != x:
+            x = parent[x]
+        return x
+
+    def union(a: int, b: int) -> None:
+        parent[find(a)] = find(b)
+
+    ids = np.array([r[0] for r in rows], dtype=np.int64)
+    hashes = np.array([np.frombuffer(bytes.fromhex(r[1]), dtype=np.uint8) for r in rows])
+    for item_id, _, variants in rows:
+        queries = np.frombuffer(variants, dtype=np.uint8).reshape(-1, 32)
+        for hit in brute_force(ids, hashes, queries, settings.stack_threshold):
+            if hit.id != item_id:
+                union(item_id, hit.id)
+    facts = {r[0]: (r[1], r[2], r[3]) for r in store.db.execute(
+        "SELECT id, coalesce(width * height, 0), coalesce(size, 0), sha256 FROM items")}
+    by_digest: dict[str, list[int]] = {}
+    for item_id, (_, size, digest) in facts.items():
+        if digest and size > 0:
+            by_digest.setdefault(digest, []).append(item_id)
+    for group in by_digest.values():
+        for other in group[1:]:
+            union(group[0], other)
+    members: dict[int, list[int]] = {}
+    for item_id in list(parent):
+        members.setdefault(find(item_id), []).append(item_id)
+    return {
+        (frozenset(group), max(group, key=lambda i: (facts[i][0], facts[i][1], -i)),
+         len({facts[i][2] for i in group}) == 1)
+        for group in members.values() if len(group) > 1
+    }
+
+
+@pytest.mark.parametrize("multi_index", [False, True], ids=["brute-force", "multi-index"])
+def test_incremental_stacks_equal_a_full_recompute(tmp_path: Path, settings: Settings,
+                                                   monkeypatch: pytest.MonkeyPatch, multi_index: bool) -> None:
+    if multi_index:  # small segments take the multi-index path too
+        monkeypatch.setattr(pdq_index, "BRUTE_FORCE_BELOW", 8)
+    case = _Case(tmp_path, seed=3)
+    rng = case.rng
+    a, far = _random_hash(rng), _random_hash(rng)
+    b = _flip(rng, a, 50)  # too far from a for one stack...
+    bridge_bits = np.unpackbits(a) ^ np.unpackbits(b)
+    bridge = np.unpackbits(a).copy()
+    changed = np.flatnonzero(bridge_bits)[:25]
+    bridge[changed] ^= 1
+    cropped = _random_hash(rng)
+    uncropped = _flip(rng, cropped, 40)
+    scans = [
+        [case.record(a), case.record(_flip(rng, a, 4)), case.record(b), case.record(_flip(rng, b, 4)),
+         case.record(far), case.record(cropped, variants=[_flip(rng, uncropped, 3)]), *case.some_scan(30)],
+        case.some_scan(40),
+        # ...until a copy halfway between them bridges their two stacks; an uncropped original arrives, which
+        # only the earlier cropped copy's variant reaches
+        [case.record(np.packbits(bridge)), case.record(uncropped), *case.some_scan(25)],
+        case.some_scan(5),
+        [],
+        case.some_scan(60),
+    ]
+    for records in scans:
+        case.scan(records)
+        build_stacks(case.store, settings)
+        assert _stored_stacks(case.store) == _full_recompute(case.store, settings)
+    stacks = {members for members, _, _ in _stored_stacks(case.store)}
+    assert any({1, 2, 3, 4, 7 + 30 + 40} <= members for members in stacks), "the bridge joins both stacks"
+    assert any({6, 7 + 30 + 40 + 1} <= members for members in stacks), "the cropped copy joins its original"
+    segments = list((case.store.case_dir / ITEM_INDEX_DIR).iterdir())
+    assert 1 <= len(segments) < len(scans), "segments are merged as they pile up, and nothing else is left"
+
+
+def test_changed_settings_start_the_stacks_over(tmp_path: Path, settings: Settings) -> None:
+    case = _Case(tmp_path, seed=5)
+    case.scan(case.some_scan(40))
+    build_stacks(case.store, settings)
+    stricter = Settings(workers=1, stack_threshold=2)
+    build_stacks(case.store, stricter)
+    assert _stored_stacks(case.store) == _full_recompute(case.store, stricter)
