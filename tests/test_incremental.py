@@ -3,15 +3,24 @@
 from __future__ import annotations
 
 import hashlib
+import io
+import json
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 
 from vigie.analysis import ItemRecord
 from vigie.config import Settings
+from vigie.exports.report import _public_item, write_json
 from vigie.matching import pdq_index
+from vigie.matching.engine import match_pending
 from vigie.matching.pdq_index import brute_force
+from vigie.signals.findings import DETERMINISTIC, INDICATIVE, Finding
+from vigie.store.base import ListEntry
+from vigie.store.review import Decision, QueueFilter, ReviewTables
 from vigie.store.sqlite import SqliteCaseStore
 from vigie.triage import ITEM_INDEX_DIR, build_stacks
 
@@ -48,13 +57,15 @@ class _Case:
         others = variants or []
         others += [_random_hash(rng) for _ in range(23 - len(others))]
         digest = digest or hashlib.sha256(f"{self.count}".encode()).hexdigest()
+        strength = (None, INDICATIVE, DETERMINISTIC)[self.count % 5 % 3]
+        findings = [Finding("marker", f"mark {self.count % 7}", None, strength)] if strength else []
         self.hashes.append(hashed)
         self.digests.append(digest)
         return ItemRecord(
             relpath=f"dir{self.count % 3}/img{self.count}.jpg", size=int(rng.integers(1, 5)) * 1000,
             sha256=digest, media_type="image/jpeg", width=int(rng.integers(1, 3)) * 100, height=100,
             exif={"Model": f"camera {self.count % 4}"}, pdq=hashed.tobytes().hex(), pdq_quality=100,
-            pdq_variants=tuple(h.tobytes().hex() for h in [hashed, *others]),
+            pdq_variants=tuple(h.tobytes().hex() for h in [hashed, *others]), findings=findings,
         )
 
     def scan(self, records: list[ItemRecord]) -> None:
@@ -172,3 +183,69 @@ def test_changed_settings_start_the_stacks_over(tmp_path: Path, settings: Settin
     stricter = Settings(workers=1, stack_threshold=2)
     build_stacks(case.store, stricter)
     assert _stored_stacks(case.store) == _full_recompute(case.store, stricter)
+
+
+def _queue_and_search(store: SqliteCaseStore) -> tuple[list[tuple[object, ...]], list[tuple[object, ...]]]:
+    queue = [tuple(r) for r in store.db.execute("SELECT * FROM review_queue ORDER BY representative_id")]
+    search = [tuple(r) for r in store.db.execute("SELECT rowid, path, metadata FROM item_search ORDER BY rowid")]
+    return queue, search
+
+
+def test_incremental_queue_and_search_equal_a_full_rebuild(tmp_path: Path, settings: Settings,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    case = _Case(tmp_path, seed=11)
+    updates: list[int] = []
+    update = ReviewTables._update
+    monkeypatch.setattr(ReviewTables, "_update", lambda self, *a: updates.append(1) or update(self, *a))
+    first = case.some_scan(40)
+    case.scan(first)
+    listed = [ListEntry(sha256=r.sha256, category="1") for r in first[:3]]
+    listed += [ListEntry(pdq=r.pdq, pdq_quality=100, category="2") for r in first[10:14]]
+
+    def step(n: int, decide: bool) -> None:
+        if n:
+            case.scan(case.some_scan(n))
+        match_pending(case.store, settings)
+        build_stacks(case.store, settings)
+        review = ReviewTables(case.store)
+        if decide:
+            _, page = review.queue(QueueFilter(), limit=3)
+            for entry in page:
+                review.decide("analyst", review.members(entry["id"]), Decision("vics", "1"), "stack")
+        found = review.queue(QueueFilter(status="all", text="mark 3"), limit=1000)
+        incremental = _queue_and_search(case.store)
+        case.store.set_meta("review_queue_built_for", "")
+        full = ReviewTables(case.store)
+        full.refresh()
+        assert _queue_and_search(case.store) == incremental
+        assert full.queue(QueueFilter(status="all", text="mark 3"), limit=1000) == found
+
+    step(0, decide=False)  # the first build is whole
+    case.store.add_hash_list("known", "csv", "known.csv", "0" * 64, listed, [])
+    step(0, decide=True)  # new matches only
+    for n in (30, 5, 50):
+        step(n, decide=True)
+    assert len(updates) == 4, "after the first build, the queue is only updated"
+
+
+def test_json_report_streams_item_by_item(tmp_path: Path, settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    case = _Case(tmp_path, seed=13)
+    case.scan(case.some_scan(30))
+    build_stacks(case.store, settings)
+    whole = [_public_item(i) for i in case.store.iter_report_items()]
+    out = io.StringIO()
+    written_before_batch: list[int] = []
+    items_of, batches = SqliteCaseStore.iter_report_items, SqliteCaseStore.report_batches
+
+    def one_batch(store: SqliteCaseStore, item_ids: list[int] | None = None) -> Iterator[dict[str, Any]]:
+        assert item_ids is not None and len(item_ids) <= 10, "never the whole case at once"
+        written_before_batch.append(out.getvalue().count('"sha256"'))
+        yield from items_of(store, item_ids)
+
+    monkeypatch.setattr(SqliteCaseStore, "iter_report_items", one_batch)
+    monkeypatch.setattr(SqliteCaseStore, "report_batches", lambda store: batches(store, 10))
+    write_json(case.store, out)
+    assert written_before_batch == [0, 10, 20]
+    report = json.loads(out.getvalue())
+    assert report["items"] == whole
+    assert report["summary"]["items"] == 30

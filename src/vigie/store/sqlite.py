@@ -672,8 +672,9 @@ class SqliteCaseStore:
             f"SELECT item_id, kind, detail, value, strength FROM item_findings{scope['where']} ORDER BY id", params
         ):
             findings.setdefault(r[0], []).append(Finding(r[1], r[2], json.loads(r[3]), r[4]))
-        stacks = {r[0]: (r[1], r[2]) for r in self.db.execute("SELECT id, representative_id, size FROM stacks")}
         where = "" if item_ids is None else f" WHERE id IN ({marks})"
+        stacks = {r[0]: (r[1], r[2]) for r in self.db.execute(
+            f"SELECT id, representative_id, size FROM stacks WHERE id IN (SELECT stack_id FROM items{where})", params)}
         for row in self.db.execute(f"SELECT * FROM items{where} ORDER BY source_id, relpath", params):
             source = sources[row["source_id"]]
             stack = stacks.get(row["stack_id"])
@@ -709,6 +710,13 @@ class SqliteCaseStore:
                                               frame_counts.get(row["id"], 0)),
                 "errors": errors.get(row["id"], []),
             }
+
+    def report_batches(self, size: int = 1000) -> Iterator[list[int]]:
+        """Item ids in report order (source, path), a batch at a time: a report streams without the whole case
+        in memory."""
+        cursor = self.db.execute("SELECT id FROM items ORDER BY source_id, relpath")
+        while batch := cursor.fetchmany(size):
+            yield [r[0] for r in batch]
 
     def items_per_source(self) -> dict[str, int]:
         rows = self.db.execute(
