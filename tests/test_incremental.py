@@ -12,10 +12,10 @@ from typing import Any
 import numpy as np
 import pytest
 
+from vigie import triage
 from vigie.analysis import ItemRecord
 from vigie.config import Settings
 from vigie.exports.report import _public_item, write_json
-from vigie.matching import pdq_index
 from vigie.matching.engine import match_pending
 from vigie.matching.pdq_index import brute_force
 from vigie.signals.findings import DETERMINISTIC, INDICATIVE, Finding
@@ -142,8 +142,7 @@ def _full_recompute(store: SqliteCaseStore, settings: Settings) -> StackSet:
 @pytest.mark.parametrize("multi_index", [False, True], ids=["brute-force", "multi-index"])
 def test_incremental_stacks_equal_a_full_recompute(tmp_path: Path, settings: Settings,
                                                    monkeypatch: pytest.MonkeyPatch, multi_index: bool) -> None:
-    if multi_index:  # small segments take the multi-index path too
-        monkeypatch.setattr(pdq_index, "BRUTE_FORCE_BELOW", 8)
+    monkeypatch.setattr(triage, "_MULTI_INDEX", multi_index)
     case = _Case(tmp_path, seed=3)
     rng = case.rng
     a, far = _random_hash(rng), _random_hash(rng)

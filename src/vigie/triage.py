@@ -22,6 +22,8 @@ from vigie.store.sqlite import SqliteCaseStore
 
 ITEM_INDEX_DIR = Path("index") / "items"
 STATE_KEY = "stacks_state"
+# Every item probes the index with its 24 query variants: brute force would grow as n squared at any size.
+_MULTI_INDEX = True
 
 
 class _UnionFind:
@@ -59,7 +61,7 @@ def build_stacks(store: SqliteCaseStore, settings: Settings) -> int:
     index_dir = store.case_dir / ITEM_INDEX_DIR
     segments = [PdqSegment.load(index_dir / name)[0] for name, _ in state.segments]
     fresh_rows = store.item_pdq_after(state.through, upto, settings.pdq_min_quality)
-    fresh = PdqSegment.build(fresh_rows.ids, fresh_rows.hashes) if len(fresh_rows.ids) else None
+    fresh = PdqSegment.build(fresh_rows.ids, fresh_rows.hashes, _MULTI_INDEX) if len(fresh_rows.ids) else None
     groups = _UnionFind()
     for item_id, first in store.exact_duplicate_links(state.through, upto):
         groups.union(item_id, first)
@@ -135,7 +137,8 @@ def _compact(index_dir: Path, state: _State) -> None:
     while len(state.segments) >= 2 and state.segments[-2][1] <= 2 * state.segments[-1][1]:
         (older, older_rows), (newer, newer_rows) = state.segments[-2], state.segments[-1]
         parts = [PdqSegment.load(index_dir / name)[0] for name in (older, newer)]
-        merged = PdqSegment.build(np.concatenate([p.ids for p in parts]), np.concatenate([p.hashes for p in parts]))
+        merged = PdqSegment.build(np.concatenate([p.ids for p in parts]), np.concatenate([p.hashes for p in parts]),
+                                  _MULTI_INDEX)
         name = f"items-{older.split('-')[1]}-{newer.split('-')[2]}"
         merged.save(index_dir / name, {"merged": [older, newer]})
         state.segments[-2:] = [(name, older_rows + newer_rows)]

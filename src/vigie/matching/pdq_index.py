@@ -142,11 +142,12 @@ class PdqSegment:
         return int(self.ids.shape[0])
 
     @classmethod
-    def build(cls, ids: np.ndarray, hashes: np.ndarray) -> PdqSegment:
+    def build(cls, ids: np.ndarray, hashes: np.ndarray, multi_index: bool | None = None) -> PdqSegment:
+        """`multi_index`: None decides by size; True for a segment that many queries will probe at once."""
         ids = np.ascontiguousarray(ids, dtype=np.int64)
         hashes = np.ascontiguousarray(hashes, dtype=np.uint8).reshape(-1, HASH_BYTES)
         n = len(ids)
-        if n < BRUTE_FORCE_BELOW:
+        if not multi_index and (multi_index is False or n < BRUTE_FORCE_BELOW):
             return cls(ids, hashes, (), None, None)
         widths = chunk_layout(n)
         buckets = 1 << max(widths)

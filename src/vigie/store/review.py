@@ -239,10 +239,11 @@ class ReviewTables:
         if where.priority in PRIORITY_CLASSES:
             clauses.append("q.priority = ?")
             params.append(PRIORITY_CLASSES.index(where.priority))
-        if where.text:
-            clauses.append(f"EXISTS (SELECT 1 FROM item_search s JOIN items x ON x.id = s.rowid "
-                           f"WHERE {group} AND item_search MATCH ?)")
-            params.append(_fts_phrase(where.text))
+        if where.text:  # uncorrelated: the full-text index is searched once, not once per queue entry
+            found = "SELECT x.{} FROM item_search s JOIN items x ON x.id = s.rowid WHERE item_search MATCH ?"
+            clauses.append(f"(q.representative_id IN ({found.format('id')}) OR "
+                           f"q.stack_id IN ({found.format('stack_id')}))")
+            params += [_fts_phrase(where.text)] * 2
         return clauses, params
 
     def progress(self) -> dict[str, int]:
