@@ -248,3 +248,14 @@ def test_json_report_streams_item_by_item(tmp_path: Path, settings: Settings, mo
     report = json.loads(out.getvalue())
     assert report["items"] == whole
     assert report["summary"]["items"] == 30
+
+
+def test_a_damaged_item_index_is_rebuilt_from_the_store(tmp_path: Path, settings: Settings) -> None:
+    case = _Case(tmp_path, seed=7)
+    case.scan(case.some_scan(40))
+    build_stacks(case.store, settings)
+    for segment in (case.store.case_dir / ITEM_INDEX_DIR).iterdir():
+        (segment / "segment.json").write_text("{not json")
+    case.scan(case.some_scan(20))
+    build_stacks(case.store, settings)
+    assert _stored_stacks(case.store) == _full_recompute(case.store, settings)

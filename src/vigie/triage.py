@@ -59,7 +59,11 @@ def build_stacks(store: SqliteCaseStore, settings: Settings) -> int:
     if upto <= state.through:
         return store.stack_count()
     index_dir = store.case_dir / ITEM_INDEX_DIR
-    segments = [PdqSegment.load(index_dir / name)[0] for name, _ in state.segments]
+    try:
+        segments = [PdqSegment.load(index_dir / name)[0] for name, _ in state.segments]
+    except (OSError, ValueError):  # a damaged index: the store is the source of truth, start over from it
+        state = _start_over(store, settings)
+        segments = []
     fresh_rows = store.item_pdq_after(state.through, upto, settings.pdq_min_quality)
     fresh = PdqSegment.build(fresh_rows.ids, fresh_rows.hashes, _MULTI_INDEX) if len(fresh_rows.ids) else None
     groups = _UnionFind()
@@ -116,19 +120,23 @@ def _stacks(store: SqliteCaseStore, groups: _UnionFind) -> list[tuple[int, list[
 
 def _load_state(store: SqliteCaseStore, settings: Settings) -> _State:
     """The stored state, or a fresh one (stacks cleared) when there is none or the settings changed."""
-    wanted = _State(settings.stack_threshold, settings.pdq_min_quality)
     text = store.get_meta(STATE_KEY)
     if text:
         stored = json.loads(text)
         state = _State(stored["threshold"], stored["min_quality"], stored["through"],
                        [(name, rows) for name, rows in stored["segments"]])
         index_dir = store.case_dir / ITEM_INDEX_DIR
-        if ((state.threshold, state.min_quality) == (wanted.threshold, wanted.min_quality)
+        if ((state.threshold, state.min_quality) == (settings.stack_threshold, settings.pdq_min_quality)
                 and all((index_dir / name / "segment.json").exists() for name, _ in state.segments)):
             return state
+    return _start_over(store, settings)
+
+
+def _start_over(store: SqliteCaseStore, settings: Settings) -> _State:
+    state = _State(settings.stack_threshold, settings.pdq_min_quality)
     store.clear_stacks()
-    store.set_meta(STATE_KEY, json.dumps(asdict(wanted)))
-    return wanted
+    store.set_meta(STATE_KEY, json.dumps(asdict(state)))
+    return state
 
 
 def _compact(index_dir: Path, state: _State) -> None:
