@@ -11,9 +11,11 @@ from typing import Any
 
 import numpy as np
 import pytest
+from click.testing import CliRunner
 
 from vigie import triage
 from vigie.analysis import ItemRecord
+from vigie.cli import main
 from vigie.config import Settings
 from vigie.exports.report import _public_item, write_json
 from vigie.matching.engine import match_pending
@@ -259,3 +261,26 @@ def test_a_damaged_item_index_is_rebuilt_from_the_store(tmp_path: Path, settings
     case.scan(case.some_scan(20))
     build_stacks(case.store, settings)
     assert _stored_stacks(case.store) == _full_recompute(case.store, settings)
+
+
+def test_report_command_streams_json_to_its_file(tmp_path: Path, settings: Settings,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    case = _Case(tmp_path, seed=17)
+    case.scan(case.some_scan(25))
+    build_stacks(case.store, settings)
+    whole = [_public_item(i) for i in case.store.iter_report_items()]
+    case.store.close()
+    items_of, batches = SqliteCaseStore.iter_report_items, SqliteCaseStore.report_batches
+
+    def one_batch(store: SqliteCaseStore, item_ids: list[int] | None = None) -> Iterator[dict[str, Any]]:
+        assert item_ids is not None and len(item_ids) <= 10, "never the whole case at once"
+        yield from items_of(store, item_ids)
+
+    monkeypatch.setattr(SqliteCaseStore, "iter_report_items", one_batch)
+    monkeypatch.setattr(SqliteCaseStore, "report_batches", lambda store: batches(store, 10))
+    out = tmp_path / "report.json"
+    result = CliRunner().invoke(main, ["report", "--case", str(tmp_path / "case"), "--format", "json", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert json.loads(out.read_text(encoding="utf-8"))["items"] == whole
+    audit = SqliteCaseStore(tmp_path / "case").audit_entries()
+    assert [e.details["output"] for e in audit if e.action == "report"] == [str(out)]

@@ -162,14 +162,18 @@ def write_html(store: SqliteCaseStore, out: TextIO, thumbnails: dict[int, bytes]
     ))
 
 
-def render(store: SqliteCaseStore, fmt: str, thumbnails: dict[int, bytes] | None = None) -> str:
-    buffer = io.StringIO()
+def write_report(store: SqliteCaseStore, fmt: str, out: TextIO, thumbnails: dict[int, bytes] | None = None) -> None:
     if fmt == "json":
-        write_json(store, buffer)
+        write_json(store, out)
     elif fmt == "csv":
-        write_csv(store, buffer)
+        write_csv(store, out)
     elif fmt == "html":
-        write_html(store, buffer, thumbnails)
+        write_html(store, out, thumbnails)
     else:
         raise ValueError(f"unknown report format {fmt!r}")
+
+
+def render(store: SqliteCaseStore, fmt: str, thumbnails: dict[int, bytes] | None = None) -> str:
+    buffer = io.StringIO()
+    write_report(store, fmt, buffer, thumbnails)
     return buffer.getvalue()
