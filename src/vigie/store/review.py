@@ -117,8 +117,8 @@ class ReviewTables:
         self.db.execute("INSERT OR IGNORE INTO queue_scope SELECT item_id FROM review_dirty")
         # whole stacks: a group's entry sums over all its members
         self.db.execute("""INSERT OR IGNORE INTO queue_scope SELECT i.id FROM items i WHERE i.stack_id IN
-                           (SELECT x.stack_id FROM items x JOIN queue_scope q ON q.id = x.id
-                            WHERE x.stack_id IS NOT NULL)""")
+                           (SELECT x.stack_id FROM queue_scope q CROSS JOIN items x ON x.id = q.id
+                            WHERE x.stack_id IS NOT NULL)""")  # CROSS JOIN: from the few touched, not all stacked
         self.db.execute("DELETE FROM review_queue WHERE representative_id IN (SELECT id FROM queue_scope)")
         self.db.executemany("INSERT INTO review_queue VALUES (?, ?, ?, ?, ?, ?)",
                             self._queue_rows(sources, "temp.queue_scope"))
