@@ -525,7 +525,7 @@ def report(case: Path, fmt: str, output: Path | None, thumbnails: bool) -> None:
 
     The HTML report holds no image content unless --thumbnails is given (blurred, greyscale).
     """
-    from vigie.exports.report import render
+    from vigie.exports.report import write_report
     from vigie.thumbnails import report_thumbnails
 
     store = _open_case(case)
@@ -536,17 +536,18 @@ def report(case: Path, fmt: str, output: Path | None, thumbnails: bool) -> None:
             stills = store.video_stills(item_id)
             if stills:
                 thumbs[item_id] = stills[0][2]  # stored blurred at scan time
-    text = render(store, fmt, thumbs)
     with _stop_on_full_disk("the report", "The case is unchanged; the report file may be incomplete."):
-        try:
+        try:  # written as it is read (a million items are never held at once), then audited
+            if output is None:
+                write_report(store, fmt, sys.stdout, thumbs)
+            else:
+                with output.open("w", encoding="utf-8") as handle:
+                    write_report(store, fmt, handle, thumbs)
             store.append_audit(ACTOR, "report", {"format": fmt, "output": str(output) if output else "stdout",
                                                  "thumbnails": bool(thumbs)})
         finally:
             store.close()
-        if output is None:
-            sys.stdout.write(text)
-        else:
-            output.write_text(text, encoding="utf-8")
+        if output is not None:
             err.print(f"Wrote {fmt.upper()} report to {_t(output)}")
 
 

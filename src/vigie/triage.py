@@ -1,13 +1,29 @@
 """Triage: stacks of exact duplicates and PDQ near-duplicates (flips, rotations and crops included), so a
-reviewer sees each image once, through its best copy. The review order is the queue's (store/review.py)."""
+reviewer sees each image once, through its best copy. The review order is the queue's (store/review.py).
+
+Stacking is incremental: each run takes only the items added since the last one (a high-water item id kept
+in the case), links them to earlier items through a persistent index of the case's item hashes (memory-mapped
+segments under `index/items/`, one appended per run, merged as they pile up) and through their SHA-256, and
+unions them into the stacks already stored. A change of PDQ settings starts the stacks over.
+"""
 
 from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
 import numpy as np
 
 from vigie.config import Settings
 from vigie.matching.pdq_index import PdqSegment
 from vigie.store.sqlite import SqliteCaseStore
+
+ITEM_INDEX_DIR = Path("index") / "items"
+STATE_KEY = "stacks_state"
+# Every item probes the index with its 24 query variants: brute force would grow as n squared at any size.
+_MULTI_INDEX = True
 
 
 class _UnionFind:
@@ -26,33 +42,119 @@ class _UnionFind:
         self.parent[self.find(a)] = self.find(b)
 
 
+@dataclass
+class _State:
+    """What the stored stacks cover: items up to `through`, under these settings, indexed in `segments`."""
+
+    threshold: int
+    min_quality: int
+    through: int = 0
+    segments: list[tuple[str, int]] = field(default_factory=list)  # (folder name, rows), oldest first
+
+
 def build_stacks(store: SqliteCaseStore, settings: Settings) -> int:
-    """Recompute all stacks; returns how many there are."""
+    """Bring the stacks up to date with the items added since the last run; returns how many there are."""
+    state = _load_state(store, settings)
+    upto = store.last_item_id()
+    if upto <= state.through:
+        return store.stack_count()
+    index_dir = store.case_dir / ITEM_INDEX_DIR
+    try:
+        segments = [PdqSegment.load(index_dir / name)[0] for name, _ in state.segments]
+    except (OSError, ValueError):  # a damaged index: the store is the source of truth, start over from it
+        state = _start_over(store, settings)
+        segments = []
+    fresh_rows = store.item_pdq_after(state.through, upto, settings.pdq_min_quality)
+    fresh = PdqSegment.build(fresh_rows.ids, fresh_rows.hashes, _MULTI_INDEX) if len(fresh_rows.ids) else None
     groups = _UnionFind()
-    exact_pairs: set[frozenset[int]] = set()
-    for group in store.exact_duplicate_groups():
-        for other in group[1:]:
-            groups.union(group[0], other)
-        exact_pairs.add(frozenset(group))
-    rows = store.item_pdq(settings.pdq_min_quality)
-    if len(rows.ids):
-        segment = PdqSegment.build(rows.ids, rows.hashes)
-        for item_id, blob in store.item_pdq_variants(None, settings.pdq_min_quality):
-            queries = np.frombuffer(blob, dtype=np.uint8).reshape(-1, 32)
-            for hit in segment.query(queries, settings.stack_threshold):
-                if hit.id != item_id:
-                    groups.union(item_id, hit.id)
-    members: dict[int, list[int]] = {}
+    for item_id, first in store.exact_duplicate_links(state.through, upto):
+        groups.union(item_id, first)
+    if fresh is not None:
+        _link_near_copies(store, settings, state.through, upto, [*segments, fresh], groups)
+        if state.through:  # an earlier item whose query variant (an uncropped guess) reaches a new item's hash
+            _link_near_copies(store, settings, 0, state.through, [fresh], groups)
+        name = f"items-{state.through + 1}-{upto}"
+        fresh.save(index_dir / name, {"first_item": state.through + 1, "last_item": upto})
+        state.segments.append((name, len(fresh)))
+    _compact(index_dir, state)
+    state.through = upto
+    with store._transaction():
+        store.save_stacks(_stacks(store, groups))
+        store.set_meta(STATE_KEY, json.dumps(asdict(state)))
+    _remove_unlisted(index_dir, state)
+    return store.stack_count()
+
+
+def _link_near_copies(store: SqliteCaseStore, settings: Settings, after: int, upto: int,
+                      segments: list[PdqSegment], groups: _UnionFind) -> None:
+    """Union each item in (after, upto] with every indexed item one of its query variants reaches."""
+    for batch in store.item_pdq_variants_between(after, upto, settings.pdq_min_quality):
+        blobs = [np.frombuffer(blob, dtype=np.uint8).reshape(-1, 32) for _, blob in batch]
+        owners = np.repeat(np.array([item_id for item_id, _ in batch], dtype=np.int64), [len(b) for b in blobs])
+        queries = np.concatenate(blobs)
+        for segment in segments:
+            query_idx, hit_ids = segment.pairs(queries, settings.stack_threshold)
+            for a, b in set(zip(owners[query_idx].tolist(), hit_ids.tolist(), strict=True)):
+                if a != b:
+                    groups.union(a, b)
+
+
+def _stacks(store: SqliteCaseStore, groups: _UnionFind) -> list[tuple[int, list[int], bool]]:
+    """The stacks touched by this run's links, whole: their earlier members included, best copy picked again."""
+    for members in store.stack_members_of(list(groups.parent)).values():
+        for other in members[1:]:
+            groups.union(members[0], other)
+    members_of: dict[int, list[int]] = {}
     for item_id in list(groups.parent):
-        members.setdefault(groups.find(item_id), []).append(item_id)
-    facts = store.stack_facts()
+        members_of.setdefault(groups.find(item_id), []).append(item_id)
+    facts = store.stack_facts(list(groups.parent))
     stacks = []
-    for group in members.values():
+    for group in members_of.values():
         if len(group) < 2:
             continue
         representative = max(group, key=lambda i: (facts[i][0], facts[i][1], -i))
         exact_only = len({facts[i][2] for i in group}) == 1
         stacks.append((representative, sorted(group), exact_only))
-    store.replace_stacks(stacks)
-    return len(stacks)
+    return stacks
 
+
+def _load_state(store: SqliteCaseStore, settings: Settings) -> _State:
+    """The stored state, or a fresh one (stacks cleared) when there is none or the settings changed."""
+    text = store.get_meta(STATE_KEY)
+    if text:
+        stored = json.loads(text)
+        state = _State(stored["threshold"], stored["min_quality"], stored["through"],
+                       [(name, rows) for name, rows in stored["segments"]])
+        index_dir = store.case_dir / ITEM_INDEX_DIR
+        if ((state.threshold, state.min_quality) == (settings.stack_threshold, settings.pdq_min_quality)
+                and all((index_dir / name / "segment.json").exists() for name, _ in state.segments)):
+            return state
+    return _start_over(store, settings)
+
+
+def _start_over(store: SqliteCaseStore, settings: Settings) -> _State:
+    state = _State(settings.stack_threshold, settings.pdq_min_quality)
+    store.clear_stacks()
+    store.set_meta(STATE_KEY, json.dumps(asdict(state)))
+    return state
+
+
+def _compact(index_dir: Path, state: _State) -> None:
+    """Merge the newest segments while the older is no more than twice their size: about log2(n) segments,
+    each item rebuilt about log2(n) times in all."""
+    while len(state.segments) >= 2 and state.segments[-2][1] <= 2 * state.segments[-1][1]:
+        (older, older_rows), (newer, newer_rows) = state.segments[-2], state.segments[-1]
+        parts = [PdqSegment.load(index_dir / name)[0] for name in (older, newer)]
+        merged = PdqSegment.build(np.concatenate([p.ids for p in parts]), np.concatenate([p.hashes for p in parts]),
+                                  _MULTI_INDEX)
+        name = f"items-{older.split('-')[1]}-{newer.split('-')[2]}"
+        merged.save(index_dir / name, {"merged": [older, newer]})
+        state.segments[-2:] = [(name, older_rows + newer_rows)]
+
+
+def _remove_unlisted(index_dir: Path, state: _State) -> None:
+    """Segments merged away, or written by a run that stopped before its stacks were stored."""
+    listed = {name for name, _ in state.segments}
+    for folder in index_dir.glob("items-*"):
+        if folder.name not in listed:
+            shutil.rmtree(folder, ignore_errors=True)

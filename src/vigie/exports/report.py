@@ -6,7 +6,7 @@ import base64
 import io
 import json
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any, TextIO
 
 from jinja2 import Environment, PackageLoader, select_autoescape
@@ -50,29 +50,42 @@ def _public_item(item: dict[str, Any]) -> dict[str, Any]:
     return public
 
 
-def build_summary(store: SqliteCaseStore, items: list[dict[str, Any]]) -> dict[str, Any]:
-    summary = store.summary()
-    by_list: Counter[str] = Counter()
-    by_category: Counter[str] = Counter()
-    by_type: Counter[str] = Counter()
-    for item in items:
-        by_type[item["media_type"] or "unread"] += 1
+class _Tally:
+    """The report's summary counts, gathered one item at a time."""
+
+    def __init__(self) -> None:
+        self.by_list: Counter[str] = Counter()
+        self.by_category: Counter[str] = Counter()
+        self.by_type: Counter[str] = Counter()
+        self.verdicts: Counter[str] = Counter()
+        self.unmatched_images = 0
+
+    def add(self, item: dict[str, Any]) -> None:
+        self.by_type[item["media_type"] or "unread"] += 1
         for name in {m["list"] for m in item["matches"]}:
-            by_list[name] += 1
+            self.by_list[name] += 1
         for label in {category_label(m["category_scheme"], m["category"]) or "uncategorised" for m in item["matches"]}:
-            by_category[label] += 1
-    unmatched_images = sum(
-        1 for i in items if (i["media_type"] or "").startswith("image/") and not i["matches"] and i["pdq"]
-    )
-    verdicts: Counter[str] = Counter(i["ai"]["verdict"] for i in items if i.get("ai"))
-    summary |= {
-        "ai_verdicts": dict(verdicts.most_common()),
-        "new_images": unmatched_images,
-        "matched_by_list": dict(by_list.most_common()),
-        "matched_by_category": dict(by_category.most_common()),
-        "media_types": dict(by_type.most_common()),
-    }
-    return summary
+            self.by_category[label] += 1
+        if (item["media_type"] or "").startswith("image/") and not item["matches"] and item["pdq"]:
+            self.unmatched_images += 1
+        if item.get("ai"):
+            self.verdicts[item["ai"]["verdict"]] += 1
+
+    def summary(self, store: SqliteCaseStore) -> dict[str, Any]:
+        return store.summary() | {
+            "ai_verdicts": dict(self.verdicts.most_common()),
+            "new_images": self.unmatched_images,
+            "matched_by_list": dict(self.by_list.most_common()),
+            "matched_by_category": dict(self.by_category.most_common()),
+            "media_types": dict(self.by_type.most_common()),
+        }
+
+
+def build_summary(store: SqliteCaseStore, items: list[dict[str, Any]]) -> dict[str, Any]:
+    tally = _Tally()
+    for item in items:
+        tally.add(item)
+    return tally.summary(store)
 
 
 def collect(store: SqliteCaseStore) -> dict[str, Any]:
@@ -80,14 +93,29 @@ def collect(store: SqliteCaseStore) -> dict[str, Any]:
     return {"case": case_info(store), "items": items, "summary": build_summary(store, items)}
 
 
+def _streamed_items(store: SqliteCaseStore) -> Iterator[dict[str, Any]]:
+    for batch in store.report_batches():
+        yield from store.iter_report_items(batch)
+
+
+def _nested(value: Any, depth: int) -> str:
+    """`value` as json.dump(indent=1) writes it `depth` levels down (JSON strings hold no raw newline)."""
+    return json.dumps(value, indent=1, ensure_ascii=False).replace("\n", "\n" + " " * depth)
+
+
 def write_json(store: SqliteCaseStore, out: TextIO) -> None:
-    data = collect(store)
-    data["items"] = [_public_item(i) for i in data["items"]]
-    json.dump(data, out, indent=1, ensure_ascii=False)
-    out.write("\n")
+    """The report, item by item: the same text as one json.dump of the whole, without the whole in memory."""
+    tally = _Tally()
+    out.write('{\n "case": ' + _nested(case_info(store), 1) + ',\n "items": [')
+    written = 0
+    for item in _streamed_items(store):
+        tally.add(item)
+        out.write((",\n  " if written else "\n  ") + _nested(_public_item(item), 2))
+        written += 1
+    out.write(("\n ]" if written else "]") + ',\n "summary": ' + _nested(tally.summary(store), 1) + "\n}\n")
 
 
-def csv_rows(items: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+def csv_rows(items: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
     for item in items:
         stack = item["stack"] or {}
         yield {
@@ -105,7 +133,7 @@ def csv_rows(items: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
 
 
 def write_csv(store: SqliteCaseStore, out: TextIO) -> None:
-    write_csv_rows(out, CSV_COLUMNS, csv_rows(list(store.iter_report_items())))
+    write_csv_rows(out, CSV_COLUMNS, csv_rows(_streamed_items(store)))
 
 
 def write_html(store: SqliteCaseStore, out: TextIO, thumbnails: dict[int, bytes] | None = None) -> None:
@@ -134,14 +162,18 @@ def write_html(store: SqliteCaseStore, out: TextIO, thumbnails: dict[int, bytes]
     ))
 
 
-def render(store: SqliteCaseStore, fmt: str, thumbnails: dict[int, bytes] | None = None) -> str:
-    buffer = io.StringIO()
+def write_report(store: SqliteCaseStore, fmt: str, out: TextIO, thumbnails: dict[int, bytes] | None = None) -> None:
     if fmt == "json":
-        write_json(store, buffer)
+        write_json(store, out)
     elif fmt == "csv":
-        write_csv(store, buffer)
+        write_csv(store, out)
     elif fmt == "html":
-        write_html(store, buffer, thumbnails)
+        write_html(store, out, thumbnails)
     else:
         raise ValueError(f"unknown report format {fmt!r}")
+
+
+def render(store: SqliteCaseStore, fmt: str, thumbnails: dict[int, bytes] | None = None) -> str:
+    buffer = io.StringIO()
+    write_report(store, fmt, buffer, thumbnails)
     return buffer.getvalue()

@@ -30,6 +30,7 @@ _MAX_CHUNK_BITS = 24
 _MIN_CHUNK_BITS = 8
 _KEY_BLOCK = 1 << 18
 _QUERY_BLOCK = 48  # queries probed at once: bounds the (queries x chunks x probes) arrays
+_PAIR_BLOCK = 1024  # independent queries probed at once by `pairs`
 
 
 @dataclass(frozen=True)
@@ -141,11 +142,12 @@ class PdqSegment:
         return int(self.ids.shape[0])
 
     @classmethod
-    def build(cls, ids: np.ndarray, hashes: np.ndarray) -> PdqSegment:
+    def build(cls, ids: np.ndarray, hashes: np.ndarray, multi_index: bool | None = None) -> PdqSegment:
+        """`multi_index`: None decides by size; True for a segment that many queries will probe at once."""
         ids = np.ascontiguousarray(ids, dtype=np.int64)
         hashes = np.ascontiguousarray(hashes, dtype=np.uint8).reshape(-1, HASH_BYTES)
         n = len(ids)
-        if n < BRUTE_FORCE_BELOW:
+        if not multi_index and (multi_index is False or n < BRUTE_FORCE_BELOW):
             return cls(ids, hashes, (), None, None)
         widths = chunk_layout(n)
         buckets = 1 << max(widths)
@@ -173,6 +175,34 @@ class PdqSegment:
                              np.array([h.variant for h in hits], dtype=np.int64), threshold, self.ids)
 
     def _query_block(self, queries: np.ndarray, threshold: int, first_variant: int) -> list[IndexHit]:
+        rows, variants, distances = self._candidates(queries, threshold)
+        return _best_per_row(rows, distances, variants + first_variant, threshold, self.ids)
+
+    def pairs(self, queries: np.ndarray, threshold: int) -> tuple[np.ndarray, np.ndarray]:
+        """Every (query index, id) within `threshold`, for many independent queries at once (stacking)."""
+        queries = np.ascontiguousarray(queries, dtype=np.uint8).reshape(-1, HASH_BYTES)
+        found_queries: list[np.ndarray] = []
+        found_ids: list[np.ndarray] = []
+        if self.order is None:
+            words = self.words
+            block = max(1, 4_000_000 // max(1, len(words)))
+            for start in range(0, len(queries), block):
+                dist = _distances(words, as_words(queries[start : start + block]))
+                query_idx, rows = np.nonzero(dist <= threshold)
+                found_queries.append(query_idx + start)
+                found_ids.append(np.asarray(self.ids)[rows])
+        else:
+            for start in range(0, len(queries), _PAIR_BLOCK):
+                rows, variants, distances = self._candidates(queries[start : start + _PAIR_BLOCK], threshold)
+                keep = distances <= threshold
+                found_queries.append(variants[keep] + start)
+                found_ids.append(np.asarray(self.ids)[rows[keep]])
+        if not found_queries:
+            return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
+        return np.concatenate(found_queries).astype(np.int64), np.concatenate(found_ids).astype(np.int64)
+
+    def _candidates(self, queries: np.ndarray, threshold: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(row, query index, distance) of every row sharing a probed chunk key with a query (may repeat)."""
         assert self.order is not None and self.offsets is not None
         n = len(self)
         m = len(self.widths)
@@ -195,14 +225,15 @@ class PdqSegment:
         ).reshape(-1)[valid][present]
         total = int(lengths.sum())
         if total == 0:
-            return []
+            empty = np.empty(0, dtype=np.int64)
+            return empty, empty, empty.astype(np.int32)
         run_starts = np.repeat(probe_chunk * n + starts - np.cumsum(lengths) + lengths, lengths)
         positions = run_starts + np.arange(total)
         rows = self.order.reshape(-1)[positions].astype(np.int64)
-        variants = np.repeat(probe_variant, lengths)
+        variants = np.repeat(probe_variant, lengths).astype(np.int64)
         query_words = as_words(queries)
         distances = np.bitwise_count(self.words[rows] ^ query_words[variants]).sum(axis=1, dtype=np.int32)
-        return _best_per_row(rows, distances, variants + first_variant, threshold, self.ids)
+        return rows, variants, distances
 
     # --- persistence ----------------------------------------------------------------------------
 

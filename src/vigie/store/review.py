@@ -17,6 +17,9 @@ from vigie.store.sqlite import SqliteCaseStore, _chunks
 # then other unknown material, then AI-indicated or AI-marked items, then what the hash lists already know.
 PRIORITY_CLASSES = ("unknown-with-face", "unknown", "ai-indicated-or-marked", "known")
 _AI_STRENGTH = {"ai-provenance": 2, "ai-indicated": 1, "undetermined": 0}
+# meta key: the tables' high-water marks the queue and search index were last brought up to date with
+_BUILT_KEY = "review_queue_built_for"
+_MARKED_TABLES = ("items", "matches", "faces", "item_findings")
 
 
 @dataclass
@@ -73,38 +76,72 @@ class ReviewTables:
 
     # --- the derived queue and search index -----------------------------------------------------
 
-    def _fingerprint(self) -> str:
+    def _marks(self) -> dict[str, int]:
+        """The highest row id of each table the queue and search index are derived from (rows are only added)."""
         row = self.db.execute(
-            """SELECT (SELECT coalesce(max(id), 0) FROM items), (SELECT count(*) FROM items),
-                      (SELECT coalesce(max(id), 0) FROM stacks), (SELECT count(*) FROM matches),
-                      (SELECT count(*) FROM faces), (SELECT count(*) FROM item_findings)"""
+            """SELECT (SELECT coalesce(max(id), 0) FROM items), (SELECT coalesce(max(id), 0) FROM matches),
+                      (SELECT coalesce(max(id), 0) FROM faces), (SELECT coalesce(max(id), 0) FROM item_findings)"""
         ).fetchone()
-        return ":".join(str(v) for v in row)
+        return dict(zip(_MARKED_TABLES, (int(v) for v in row), strict=True))
 
     def refresh(self) -> None:
-        """Rebuild the queue and the search index when scans, matching or stacking changed the case."""
+        """Bring the queue and the search index up to date with what scans, matching and stacking added: only
+        the groups (stacks or single items) those changes touch are redone."""
         if self._refreshed:
             return
         self._refreshed = True
-        fingerprint = self._fingerprint()
-        if self.store.get_meta("review_queue_built_for") == fingerprint:
+        marks = self._marks()
+        built = _built_marks(self.store.get_meta(_BUILT_KEY))
+        stacks_changed = self.db.execute("SELECT 1 FROM review_dirty LIMIT 1").fetchone() is not None
+        if built == marks and not stacks_changed:
             return
         sources = {s.id: s for s in self.store.sources()}
         with self.store._transaction():
-            self.db.execute("DELETE FROM review_queue")
-            self.db.execute("DELETE FROM item_search")
-            self.db.executemany("INSERT INTO review_queue VALUES (?, ?, ?, ?, ?, ?)", self._queue_rows(sources))
-            self.db.executemany("INSERT INTO item_search(rowid, path, metadata) VALUES (?, ?, ?)",
-                                self._search_rows(sources))
-            self.store.set_meta("review_queue_built_for", fingerprint)
+            if built is None or any(marks[t] < built[t] for t in _MARKED_TABLES):
+                self.db.execute("DELETE FROM review_queue")
+                self.db.execute("DELETE FROM item_search")
+                self.db.executemany("INSERT INTO review_queue VALUES (?, ?, ?, ?, ?, ?)", self._queue_rows(sources))
+                self.db.executemany("INSERT INTO item_search(rowid, path, metadata) VALUES (?, ?, ?)",
+                                    self._search_rows(sources))
+            else:
+                self._update(built, sources)
+            self.db.execute("DELETE FROM review_dirty")
+            self.store.set_meta(_BUILT_KEY, json.dumps(marks))
 
-    def _queue_rows(self, sources: dict[int, SourceRow]) -> Iterator[tuple[Any, ...]]:
+    def _update(self, built: dict[str, int], sources: dict[int, SourceRow]) -> None:
+        """Redo the queue entries of every group holding an item added, matched, given a face or finding, or
+        restacked since `built`; and the search rows of items added or given a finding."""
+        for table in ("temp.queue_scope", "temp.search_scope"):
+            self.db.execute(f"CREATE TEMP TABLE IF NOT EXISTS {table.split('.')[1]}(id INTEGER PRIMARY KEY)")
+            self.db.execute(f"DELETE FROM {table}")
+        self.db.execute("INSERT INTO search_scope SELECT id FROM items WHERE id > ?", (built["items"],))
+        self.db.execute("INSERT OR IGNORE INTO search_scope SELECT item_id FROM item_findings WHERE id > ?",
+                        (built["item_findings"],))
+        self.db.execute("INSERT INTO queue_scope SELECT id FROM search_scope")
+        self.db.execute("INSERT OR IGNORE INTO queue_scope SELECT item_id FROM matches WHERE id > ?",
+                        (built["matches"],))
+        self.db.execute("INSERT OR IGNORE INTO queue_scope SELECT item_id FROM faces WHERE id > ?", (built["faces"],))
+        self.db.execute("INSERT OR IGNORE INTO queue_scope SELECT item_id FROM review_dirty")
+        # whole stacks: a group's entry sums over all its members
+        self.db.execute("""INSERT OR IGNORE INTO queue_scope SELECT i.id FROM items i WHERE i.stack_id IN
+                           (SELECT x.stack_id FROM queue_scope q CROSS JOIN items x ON x.id = q.id
+                            WHERE x.stack_id IS NOT NULL)""")  # CROSS JOIN: from the few touched, not all stacked
+        self.db.execute("DELETE FROM review_queue WHERE representative_id IN (SELECT id FROM queue_scope)")
+        self.db.executemany("INSERT INTO review_queue VALUES (?, ?, ?, ?, ?, ?)",
+                            self._queue_rows(sources, "temp.queue_scope"))
+        self.db.execute("DELETE FROM item_search WHERE rowid IN (SELECT id FROM search_scope)")
+        self.db.executemany("INSERT INTO item_search(rowid, path, metadata) VALUES (?, ?, ?)",
+                            self._search_rows(sources, "temp.search_scope"))
+
+    def _queue_rows(self, sources: dict[int, SourceRow], scope: str | None = None) -> Iterator[tuple[Any, ...]]:
+        """Queue entries of every group, or of the groups whose every member is in the `scope` table."""
+        within = "" if scope is None else f" AND i.id IN (SELECT id FROM {scope})"
         rows = self.db.execute(
-            """WITH member AS (
+            f"""WITH member AS (
                    SELECT i.id, coalesce(i.stack_id, -i.id) AS grp, coalesce(i.ai_verdict, 'undetermined') AS ai,
                           EXISTS (SELECT 1 FROM matches m WHERE m.item_id = i.id) AS matched,
                           EXISTS (SELECT 1 FROM faces f WHERE f.item_id = i.id) AS face
-                   FROM items i WHERE i.media_type LIKE 'image/%' OR i.media_type LIKE 'video/%'
+                   FROM items i WHERE (i.media_type LIKE 'image/%' OR i.media_type LIKE 'video/%'){within}
                ), grp AS (
                    SELECT grp, count(*) AS members, max(matched) AS matched, max(face) AS face,
                           max(CASE ai WHEN 'ai-provenance' THEN 2 WHEN 'ai-indicated' THEN 1 ELSE 0 END) AS ai
@@ -125,12 +162,17 @@ class ReviewTables:
                 priority = 0 if face else 1
             yield rep, stack_id, members, priority, verdicts[ai], join_path(sources[source_id].given, relpath)
 
-    def _search_rows(self, sources: dict[int, SourceRow]) -> Iterator[tuple[int, str, str]]:
+    def _search_rows(self, sources: dict[int, SourceRow], scope: str | None = None
+                     ) -> Iterator[tuple[int, str, str]]:
+        """Search rows of every item, or of the items in the `scope` table."""
+        within = "" if scope is None else f" WHERE {{}} IN (SELECT id FROM {scope})"
         findings: dict[int, list[str]] = {}
-        for item_id, kind, detail, value in self.db.execute("SELECT item_id, kind, detail, value FROM item_findings"):
+        for item_id, kind, detail, value in self.db.execute(
+            "SELECT item_id, kind, detail, value FROM item_findings" + within.format("item_id")
+        ):
             findings.setdefault(item_id, []).append(f"{kind} {detail} {value}")
         for item_id, source_id, relpath, exif, media_type, codec in self.db.execute(
-            "SELECT id, source_id, relpath, exif, media_type, codec FROM items"
+            "SELECT id, source_id, relpath, exif, media_type, codec FROM items" + within.format("id")
         ):
             metadata = " ".join(filter(None, [media_type, codec, _flatten(json.loads(exif)) if exif else None,
                                               *findings.get(item_id, [])]))
@@ -208,10 +250,11 @@ class ReviewTables:
         if where.min_ai_score is not None:
             clauses.append("EXISTS (SELECT 1 FROM items x WHERE x.id = q.representative_id AND x.ai_score >= ?)")
             params.append(where.min_ai_score)
-        if where.text:
-            clauses.append(f"EXISTS (SELECT 1 FROM item_search s JOIN items x ON x.id = s.rowid "
-                           f"WHERE {group} AND item_search MATCH ?)")
-            params.append(_fts_phrase(where.text))
+        if where.text:  # uncorrelated: the full-text index is searched once, not once per queue entry
+            found = "SELECT x.{} FROM item_search s JOIN items x ON x.id = s.rowid WHERE item_search MATCH ?"
+            clauses.append(f"(q.representative_id IN ({found.format('id')}) OR "
+                           f"q.stack_id IN ({found.format('stack_id')}))")
+            params += [_fts_phrase(where.text)] * 2
         return clauses, params
 
     def progress(self) -> dict[str, int]:
@@ -331,6 +374,17 @@ class ReviewTables:
             marks = ",".join("?" * len(chunk or []))
             found |= {r[0] for r in self.db.execute(f"SELECT id FROM items WHERE id IN ({marks})", chunk or [])}
         return [i for i in item_ids if i in found]
+
+
+def _built_marks(text: str | None) -> dict[str, int] | None:
+    """The stored marks; None when absent or in an older form (the queue is then rebuilt whole)."""
+    try:
+        marks = json.loads(text or "")
+    except ValueError:
+        return None
+    if not isinstance(marks, dict) or set(marks) != set(_MARKED_TABLES):
+        return None
+    return {k: int(v) for k, v in marks.items()}
 
 
 def _flatten(value: Any) -> str:

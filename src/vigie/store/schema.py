@@ -300,6 +300,12 @@ MIGRATIONS: list[str] = [
     ALTER TABLE items ADD COLUMN analysed_as INTEGER REFERENCES items(id);
     CREATE INDEX items_ai_score ON items(ai_score) WHERE ai_score IS NOT NULL;
     """,
+    # 11: volume: stacks are updated incrementally; the items whose stack changed since the review queue was
+    # last brought up to date (the queue redoes only their groups)
+    """
+    CREATE TABLE review_dirty (item_id INTEGER PRIMARY KEY);
+    DELETE FROM meta WHERE key = 'review_queue_built_for';
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

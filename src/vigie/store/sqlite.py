@@ -63,7 +63,7 @@ class CaseReadOnlyError(Exception):
 # Set to 1 to open every case read-only, as from a read-only mount (also how tests run as root check it).
 READ_ONLY_ENV = "VIGIE_READ_ONLY"
 # Tables derived from the evidence, rebuilt on demand: a read-only case gets empty private copies of them.
-_DERIVED_TABLES = ("meta", "review_queue", "item_search")
+_DERIVED_TABLES = ("meta", "review_queue", "item_search", "review_dirty")
 
 
 class SqliteCaseStore:
@@ -399,12 +399,6 @@ class SqliteCaseStore:
             rows = self.db.execute(query + scope + " ORDER BY id", (min_quality, *(chunk or [])))
             yield from ((r[0], r[1]) for r in rows)
 
-    def item_pdq(self, min_quality: int) -> PdqRows:
-        rows = self.db.execute(
-            "SELECT id, pdq FROM items WHERE pdq IS NOT NULL AND pdq_quality >= ? ORDER BY id", (min_quality,)
-        ).fetchall()
-        return _pdq_rows(rows)
-
     def match_exact(self, item_ids: Sequence[int] | None = None, list_id: int | None = None) -> int:
         """Add exact matches; returns how many (item, entry) pairs are new (MD5 and SHA-256 of one pair count once)."""
         with self._transaction():
@@ -514,29 +508,88 @@ class SqliteCaseStore:
         )
         return [(r[0], r[1], r[2]) for r in rows]
 
-    def exact_duplicate_groups(self) -> list[list[int]]:
+    def item_pdq_after(self, after: int, upto: int, min_quality: int) -> PdqRows:
+        """PDQ hashes of the items with ids in (after, upto], for the case's item index."""
         rows = self.db.execute(
-            """SELECT group_concat(id) FROM items WHERE sha256 IS NOT NULL AND size > 0
-               GROUP BY sha256 HAVING count(*) > 1"""
+            """SELECT id, pdq FROM items WHERE id > ? AND id <= ? AND pdq IS NOT NULL AND pdq_quality >= ?
+               ORDER BY id""", (after, upto, min_quality)
+        ).fetchall()
+        return _pdq_rows(rows)
+
+    def item_pdq_variants_between(self, after: int, upto: int, min_quality: int
+                                  ) -> Iterator[list[tuple[int, bytes]]]:
+        """Batches of (item id, query hashes blob) for items with ids in (after, upto]."""
+        cursor = self.db.execute(
+            """SELECT id, pdq_variants FROM items WHERE id > ? AND id <= ? AND pdq_variants IS NOT NULL
+               AND pdq_quality >= ? ORDER BY id""", (after, upto, min_quality)
         )
-        return [[int(x) for x in r[0].split(",")] for r in rows]
+        while batch := cursor.fetchmany(4096):
+            yield [(r[0], r[1]) for r in batch]
 
-    def stack_facts(self) -> dict[int, tuple[int, int, str | None]]:
+    def exact_duplicate_links(self, after: int, upto: int) -> list[tuple[int, int]]:
+        """(item, first item with the same bytes) for each item in (after, upto] that has an earlier copy."""
+        rows = self.db.execute(
+            """SELECT n.id, (SELECT min(o.id) FROM items o WHERE o.sha256 = n.sha256 AND o.size > 0) FROM items n
+               WHERE n.id > ? AND n.id <= ? AND n.sha256 IS NOT NULL AND n.size > 0""", (after, upto)
+        )
+        return [(r[0], r[1]) for r in rows if r[0] != r[1]]
+
+    def stack_members_of(self, item_ids: Sequence[int]) -> dict[int, list[int]]:
+        """stack id -> every member, for the stacks that hold any of `item_ids`."""
+        stack_ids: set[int] = set()
+        for chunk in _chunks(item_ids):
+            marks = ",".join("?" * len(chunk or []))
+            stack_ids.update(r[0] for r in self.db.execute(
+                f"SELECT DISTINCT stack_id FROM items WHERE id IN ({marks}) AND stack_id IS NOT NULL", chunk or []))
+        members: dict[int, list[int]] = {}
+        for chunk in _chunks(sorted(stack_ids)):
+            marks = ",".join("?" * len(chunk or []))
+            for item_id, stack_id in self.db.execute(
+                f"SELECT id, stack_id FROM items WHERE stack_id IN ({marks}) ORDER BY id", chunk or []
+            ):
+                members.setdefault(stack_id, []).append(item_id)
+        return members
+
+    def stack_facts(self, item_ids: Sequence[int]) -> dict[int, tuple[int, int, str | None]]:
         """item id -> (pixels, size, sha256): what picks a stack's best copy."""
-        rows = self.db.execute("SELECT id, coalesce(width * height, 0), coalesce(size, 0), sha256 FROM items")
-        return {r[0]: (r[1], r[2], r[3]) for r in rows}
+        facts: dict[int, tuple[int, int, str | None]] = {}
+        for chunk in _chunks(item_ids):
+            marks = ",".join("?" * len(chunk or []))
+            for r in self.db.execute(
+                f"SELECT id, coalesce(width * height, 0), coalesce(size, 0), sha256 FROM items WHERE id IN ({marks})",
+                chunk or [],
+            ):
+                facts[r[0]] = (r[1], r[2], r[3])
+        return facts
 
-    def replace_stacks(self, stacks: Sequence[tuple[int, list[int], bool]]) -> None:
+    def save_stacks(self, stacks: Sequence[tuple[int, list[int], bool]]) -> None:
+        """Write stacks (representative, members, exact only); a stack that takes in earlier stacks keeps the
+        lowest of their ids and the others go. Members are marked for the review queue to pick up."""
         with self._transaction():
+            for representative, members, exact_only in stacks:
+                earlier = sorted(self.stack_members_of(members))
+                if earlier:
+                    stack_id = earlier[0]
+                    self.db.execute("UPDATE stacks SET representative_id = ?, size = ?, exact_only = ? WHERE id = ?",
+                                    (representative, len(members), int(exact_only), stack_id))
+                    self.db.executemany("DELETE FROM stacks WHERE id = ?", ((other,) for other in earlier[1:]))
+                else:
+                    stack_id = int(self.db.execute(
+                        "INSERT INTO stacks(representative_id, size, exact_only) VALUES (?, ?, ?)",
+                        (representative, len(members), int(exact_only)),
+                    ).lastrowid or 0)
+                self.db.executemany("UPDATE items SET stack_id = ? WHERE id = ?", ((stack_id, m) for m in members))
+                self.db.executemany("INSERT OR IGNORE INTO review_dirty(item_id) VALUES (?)", ((m,) for m in members))
+
+    def clear_stacks(self) -> None:
+        with self._transaction():
+            self.db.execute(
+                "INSERT OR IGNORE INTO review_dirty(item_id) SELECT id FROM items WHERE stack_id IS NOT NULL")
             self.db.execute("UPDATE items SET stack_id = NULL WHERE stack_id IS NOT NULL")
             self.db.execute("DELETE FROM stacks")
-            for representative, members, exact_only in stacks:
-                cursor = self.db.execute(
-                    "INSERT INTO stacks(representative_id, size, exact_only) VALUES (?, ?, ?)",
-                    (representative, len(members), int(exact_only)),
-                )
-                stack_id = cursor.lastrowid
-                self.db.executemany("UPDATE items SET stack_id = ? WHERE id = ?", ((stack_id, m) for m in members))
+
+    def stack_count(self) -> int:
+        return int(self.db.execute("SELECT count(*) FROM stacks").fetchone()[0])
 
     # --- faces and persons ----------------------------------------------------------------------
 
@@ -667,10 +720,11 @@ class SqliteCaseStore:
             f"SELECT item_id, kind, detail, value, strength FROM item_findings{scope['where']} ORDER BY id", params
         ):
             findings.setdefault(r[0], []).append(Finding(r[1], r[2], json.loads(r[3]), r[4]))
-        stacks = {r[0]: (r[1], r[2]) for r in self.db.execute("SELECT id, representative_id, size FROM stacks")}
         where = "" if item_ids is None else f" WHERE id IN ({marks})"
         firsts = {r[0]: join_path(sources[r[1]].given, r[2]) for r in self.db.execute(
             f"SELECT id, source_id, relpath FROM items WHERE id IN (SELECT analysed_as FROM items{where})", params)}
+        stacks = {r[0]: (r[1], r[2]) for r in self.db.execute(
+            f"SELECT id, representative_id, size FROM stacks WHERE id IN (SELECT stack_id FROM items{where})", params)}
         for row in self.db.execute(f"SELECT * FROM items{where} ORDER BY source_id, relpath", params):
             source = sources[row["source_id"]]
             stack = stacks.get(row["stack_id"])
@@ -713,6 +767,13 @@ class SqliteCaseStore:
                 "inode": row["inode"],
                 "stored_hashes": json.loads(row["stored_hashes"]) if row["stored_hashes"] else None,
             }
+
+    def report_batches(self, size: int = 1000) -> Iterator[list[int]]:
+        """Item ids in report order (source, path), a batch at a time: a report streams without the whole case
+        in memory."""
+        cursor = self.db.execute("SELECT id FROM items ORDER BY source_id, relpath")
+        while batch := cursor.fetchmany(size):
+            yield [r[0] for r in batch]
 
     def items_per_source(self) -> dict[str, int]:
         rows = self.db.execute(
