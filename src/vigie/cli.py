@@ -235,7 +235,7 @@ def scan(evidence: tuple[str, ...], case: Path, hashlists: tuple[Path, ...], wor
 @case_option
 @click.option("--workers", type=click.IntRange(1, 256), help="Worker processes [default: all cores].")
 def match_cmd(case: Path, workers: int | None) -> None:
-    """Match every item of the case against every hash list again, and rebuild the stacks.
+    """Match every item of the case against every hash list again, and bring the stacks up to date.
 
     A scan already matches whatever is not yet matched, including the items of a killed scan; this
     re-matches everything (after a change of thresholds in vigie.toml, or to check). Idempotent. Audited.
