@@ -232,6 +232,33 @@ def test_decisions_notes_history_and_audit(app: Any, demo_case: Path) -> None:
     assert audit["check"]["ok"] and audit["entries"][0]["action"] == "note"
 
 
+def test_undo_and_undecide_routes(app: Any) -> None:
+    rita, rita_csrf = login(app, "rita")
+    rob, rob_csrf = login(app, "rob")
+    olga, olga_csrf = login(app, "olga")
+    first, second = (e["id"] for e in queue(rita)["entries"][:2])
+    made = rita.post("/api/decisions", json={"item": first, "category": "2"}, headers={"X-CSRF-Token": rita_csrf})
+    seq = made.get_json()["audit_seq"]
+    refused = rob.post("/api/decisions/undo", json={"audit_seq": seq}, headers={"X-CSRF-Token": rob_csrf})
+    assert refused.status_code == 409 and "rita's decision, not yours" in refused.get_json()["error"]
+    assert olga.post("/api/decisions/undo", json={"audit_seq": seq},
+                     headers={"X-CSRF-Token": olga_csrf}).status_code == 403
+    for bad in ({"audit_seq": "1"}, {"audit_seq": True}, {}, {"audit_seq": 0}):
+        assert rita.post("/api/decisions/undo", json=bad, headers={"X-CSRF-Token": rita_csrf}).status_code == 400
+    undone = rita.post("/api/decisions/undo", json={"audit_seq": seq}, headers={"X-CSRF-Token": rita_csrf})
+    assert undone.status_code == 200 and first in [e["id"] for e in queue(rita)["entries"]]
+    again = rita.post("/api/decisions/undo", json={"audit_seq": seq}, headers={"X-CSRF-Token": rita_csrf})
+    assert again.status_code == 409 and "changed since" in again.get_json()["error"]
+    rob.post("/api/decisions", json={"item": second, "category": "1"}, headers={"X-CSRF-Token": rob_csrf})
+    back = rita.post("/api/decisions/undecide", json={"item": second}, headers={"X-CSRF-Token": rita_csrf})
+    assert back.status_code == 200 and second in [e["id"] for e in queue(rita)["entries"]]
+    assert rita.post("/api/decisions/undecide", json={"item": 999999},
+                     headers={"X-CSRF-Token": rita_csrf}).status_code == 404
+    history = rita.get(f"/api/items/{second}").get_json()["history"]
+    assert [(h["action"], h["actor"]) for h in history][-2:] == [("categorise", "rob"), ("undecide", "rita")]
+    assert rita.get("/api/audit").get_json()["check"]["ok"]
+
+
 def test_scheme_settings_and_accounts(app: Any) -> None:
     admin_client = app.test_client()
     store = open_case(app.config["VIGIE_CASE"])

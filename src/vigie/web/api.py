@@ -18,7 +18,7 @@ from vigie.exports.cybertip import Reporter
 from vigie.exports.run import EXPORT_FORMATS, ExportError, run_export
 from vigie.store.accounts import ROLES, AccountError, new_password
 from vigie.store.audit import AuditCheck, verify_audit_log
-from vigie.store.review import PRIORITY_CLASSES, Decision, QueueFilter, ReviewTables
+from vigie.store.review import PRIORITY_CLASSES, Decision, QueueFilter, ReviewTables, UndoError
 from vigie.store.sqlite import CaseReadOnlyError
 from vigie.thumbnails import DEFAULT_BLUR, MIN_BLUR
 
@@ -188,11 +188,8 @@ def reveal(item_id: int) -> Any:
     return jsonify(revealed=count, kind=kind, url=f"/media/{item_id}/full")
 
 
-@api.post("/api/decisions")
-@requires("admin", "reviewer")
-def decide() -> Any:
-    body = _body()
-    review = ReviewTables(g.store)
+def _targets(body: dict[str, Any], review: ReviewTables) -> tuple[list[int], str]:
+    """The items a decision names: the item's whole stack, or the item alone."""
     item_id = body.get("item")
     if not isinstance(item_id, int) or isinstance(item_id, bool):
         _fail("item is the id of an item")
@@ -204,6 +201,15 @@ def decide() -> Any:
     targets = review.members(item_id) if scope == "stack" else review.existing_ids([item_id])
     if not targets:
         abort(404)
+    return targets, scope
+
+
+@api.post("/api/decisions")
+@requires("admin", "reviewer")
+def decide() -> Any:
+    body = _body()
+    review = ReviewTables(g.store)
+    targets, scope = _targets(body, review)
     scheme, categories = case_scheme(g.store)
     try:
         decision = Decision.checked(scheme, [c.code for c in categories], body.get("category"),
@@ -212,6 +218,31 @@ def decide() -> Any:
         _fail(str(exc))
     entry = review.decide(g.session.user.username, targets, decision, scope)
     return jsonify(items=targets, audit_seq=entry.seq, progress=review.progress())
+
+
+@api.post("/api/decisions/undecide")
+@requires("admin", "reviewer")
+def undecide() -> Any:
+    """Set a stack (or one item) back to undecided, as a new audit entry."""
+    review = ReviewTables(g.store)
+    targets, scope = _targets(_body(), review)
+    entry = review.undecide(g.session.user.username, targets, scope)
+    return jsonify(items=targets, audit_seq=entry.seq, progress=review.progress())
+
+
+@api.post("/api/decisions/undo")
+@requires("admin", "reviewer")
+def undo() -> Any:
+    """Undo one of the user's own decisions (its audit entry's seq), as a new audit entry."""
+    seq = _body().get("audit_seq")
+    if not isinstance(seq, int) or isinstance(seq, bool) or not 1 <= seq <= MAX_ID:
+        _fail("audit_seq is the number of the decision's audit entry")
+    review = ReviewTables(g.store)
+    try:
+        entry = review.undo(g.session.user.username, seq)
+    except UndoError as exc:
+        _fail(str(exc), 409)
+    return jsonify(items=entry.details["items"], audit_seq=entry.seq, progress=review.progress())
 
 
 @api.post("/api/items/<int:item_id>/notes")
