@@ -259,6 +259,26 @@ def test_undo_and_undecide_routes(app: Any) -> None:
     assert rita.get("/api/audit").get_json()["check"]["ok"]
 
 
+def test_bulk_routes_check_everything_before_writing(app: Any, demo_case: Path) -> None:
+    client, csrf = login(app, "rita")
+    headers = {"X-CSRF-Token": csrf}
+    first, second = (e["id"] for e in queue(client)["entries"][:2])
+    for bad in ({"items": [first], "category": "9"}, {"items": [first]},
+                {"items": [first], "category": "1", "tag": "hybrid"}, {"items": [], "category": "1"},
+                {"items": [True], "category": "1"}, {"items": "1", "category": "1"}, {"items": [first], "tag": "nude"}):
+        assert client.post("/api/decisions/bulk", json=bad, headers=headers).status_code == 400, bad
+    assert client.post("/api/decisions/bulk", json={"items": [first, 999999], "category": "1"},
+                       headers=headers).status_code == 404
+    assert client.post("/api/decisions/accept-list", json={"items": [first], "list": "nope"},
+                       headers=headers).status_code == 404
+    assert queue(client)["progress"]["decided"] == 0
+    made = client.post("/api/decisions/bulk", json={"items": [first, second], "tag": "hybrid"}, headers=headers)
+    assert made.status_code == 200 and made.get_json()["stacks"] == 2
+    dry = client.post("/api/decisions/accept-list", json={"items": [first, second], "list": "demo-list"},
+                      headers=headers).get_json()
+    assert dry["stacks"] == 0 and "already_decided" in dry
+
+
 def test_scheme_settings_and_accounts(app: Any) -> None:
     admin_client = app.test_client()
     store = open_case(app.config["VIGIE_CASE"])

@@ -7,6 +7,7 @@ from __future__ import annotations
 import shutil
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -57,8 +58,9 @@ def case(many_stacks: Path, tmp_path: Path) -> Path:
     return copy
 
 
-@pytest.fixture
-def page(case: Path) -> Iterator[Any]:
+@contextmanager
+def _console(case: Path) -> Iterator[Any]:
+    """A page logged in as rita, on the console served from the case."""
     from waitress.server import create_server
 
     server: Any = create_server(create_app(case, Settings(workers=1)), host="127.0.0.1", port=0, threads=4)
@@ -79,6 +81,12 @@ def page(case: Path) -> Iterator[Any]:
             browser.close()
     finally:
         server.close()
+
+
+@pytest.fixture
+def page(case: Path) -> Iterator[Any]:
+    with _console(case) as page:
+        yield page
 
 
 def _queue_order(case: Path) -> list[int]:
@@ -201,3 +209,53 @@ def test_a_refused_decision_is_shown(page: Any, case: Path) -> None:
     page.wait_for_selector("#error", state="visible")
     assert "category" in page.inner_text("#error-text")
     assert _categorised(case) == []
+
+
+def test_bulk_category_on_stacks_selected_with_shift_click_and_x(page: Any, case: Path) -> None:
+    order = _queue_order(case)
+    page.click(f'.card[data-id="{order[0]}"]')
+    page.click(f'.card[data-id="{order[4]}"]', modifiers=["Shift"])
+    page.keyboard.type("jjx", delay=50)  # the seventh card too
+    assert page.inner_text("#bulk-count") == "6 selected"
+    page.select_option("#bulk-category", "2")
+    _wait_decided(page, 6)
+    decided = _categorised(case)
+    assert sorted(items[0] for items, *_ in decided) == sorted([*order[:5], order[6]])
+    assert all(len(items) == 1 and category == "2" for items, category, *_ in decided)  # one entry per stack
+    assert page.inner_text("#bulk-count") == "0 selected"
+    page.keyboard.press("z")  # undo takes back the last stack of the bulk decision
+    _wait_decided(page, 5)
+    page.click("#select-all")
+    assert page.inner_text("#bulk-count") == "200 selected"  # the cards shown
+    page.click("#select-none")
+    assert page.inner_text("#bulk-count") == "0 selected"
+
+
+def test_accept_list_categories_for_the_filtered_hits(demo_case: Path) -> None:
+    store = open_case(demo_case)
+    Accounts(store).create_user("rita", PASSWORD, "reviewer", actor="test")
+    set_case_scheme(store, "custom", ["demo-A", "demo-B"], "admin")  # the scheme of the demo list's categories
+    store.close()
+    with _console(demo_case) as page:
+        page.select_option("#f-list", "demo-list")
+        page.wait_for_selector(".card:nth-child(8)", state="detached")  # the demo list's 7 stacks, filtered
+        shown = [int(i) for i in page.locator(".card").evaluate_all("cards => cards.map((c) => c.dataset.id)")]
+        page.click("#accept-list")
+        page.wait_for_selector("#accept-dialog", state="visible")
+        summary = page.inner_text("#accept-summary")
+        assert f"of the {len(shown)} shown stacks take their category from list demo-list" in summary
+        assert _categorised(demo_case) == []  # nothing decided before the reviewer confirms
+        page.click("#accept-go")
+        page.wait_for_selector("body[data-pending='0']", state="attached")
+        page.wait_for_load_state("networkidle")
+    store = open_case(demo_case)
+    review = ReviewTables(store)
+    entries = [e for e in store.audit_entries() if e.action == "categorise"]
+    assert entries and all(e.details["scope"] == "list:demo-list" and e.actor == "rita" for e in entries)
+    stacks = [{m for i in e.details["items"] for m in review.members(i)} for e in entries]
+    assert all(set(e.details["items"]) == s for e, s in zip(entries, stacks, strict=True))  # whole stacks
+    assert len({min(s) for s in stacks}) == len(entries)  # one entry per stack
+    decided = review.decisions()
+    assert set(decided) <= {m for i in shown for m in review.members(i)} and any(i in decided for i in shown)
+    assert verify_audit_log(store).ok
+    store.close()

@@ -16,9 +16,10 @@ from werkzeug.routing import IntegerConverter, Map
 from vigie.categories import AI_TAGS, INDUSTRY_CLASSES, SCHEME_NAMES, case_scheme, set_case_scheme
 from vigie.exports.cybertip import Reporter
 from vigie.exports.run import EXPORT_FORMATS, ExportError, run_export
+from vigie.scripted_review import Plan, SelectionError, plan_list_stacks, plan_stacks, record
 from vigie.store.accounts import ROLES, AccountError, new_password
 from vigie.store.audit import AuditCheck, verify_audit_log
-from vigie.store.review import PRIORITY_CLASSES, Decision, QueueFilter, ReviewTables, UndoError
+from vigie.store.review import PRIORITY_CLASSES, Decision, DecisionError, QueueFilter, ReviewTables, UndoError
 from vigie.store.sqlite import CaseReadOnlyError
 from vigie.thumbnails import DEFAULT_BLUR, MIN_BLUR
 
@@ -243,6 +244,64 @@ def undo() -> Any:
     except UndoError as exc:
         _fail(str(exc), 409)
     return jsonify(items=entry.details["items"], audit_seq=entry.seq, progress=review.progress())
+
+
+MAX_BULK = 5000  # stacks in one bulk request
+
+
+def _representatives(body: dict[str, Any]) -> list[int]:
+    items = body.get("items")
+    if (not isinstance(items, list) or not 1 <= len(items) <= MAX_BULK
+            or not all(isinstance(i, int) and not isinstance(i, bool) and 0 <= i <= MAX_ID for i in items)):
+        _fail(f"items is a list of 1 to {MAX_BULK} item ids")
+    return items
+
+
+def _recorded(review: ReviewTables, plan: Plan) -> Any:
+    entries = record(review, g.session.user.username, plan)
+    return jsonify(stacks=len(entries), audit_seqs=[e.seq for e in entries],
+                   items=[p.items[0] for p in plan.decisions], progress=review.progress())
+
+
+@api.post("/api/decisions/bulk")
+@requires("admin", "reviewer")
+def decide_bulk() -> Any:
+    """A category, or a tag added, on every chosen stack: one audit entry per stack."""
+    body = _body()
+    category, tag = body.get("category"), body.get("tag")
+    if (category is None) == (tag is None):
+        _fail("give a category or a tag")
+    review = ReviewTables(g.store)
+    try:
+        plan = plan_stacks(review, _representatives(body), category, tag)
+    except SelectionError as exc:
+        _fail(str(exc), 404)
+    except DecisionError as exc:
+        _fail(str(exc))
+    return _recorded(review, plan)
+
+
+@api.post("/api/decisions/accept-list")
+@requires("admin", "reviewer")
+def accept_list() -> Any:
+    """The list's categories for the chosen stacks it matched, the list named as the decisions' source.
+    Without `confirm`, only what would be decided (for the reviewer to confirm)."""
+    body = _body()
+    name = body.get("list")
+    if not isinstance(name, str) or not name:
+        _fail("list is the name of a hash list of this case")
+    review = ReviewTables(g.store)
+    try:
+        plan = plan_list_stacks(review, name, _representatives(body))
+    except SelectionError as exc:
+        _fail(str(exc), 404)
+    if body.get("confirm") is True:
+        return _recorded(review, plan)
+    categories: dict[str, int] = {}
+    for planned in plan.decisions:
+        categories[str(planned.decision.category)] = categories.get(str(planned.decision.category), 0) + 1
+    return jsonify(stacks=len(plan.decisions), categories=categories, already_decided=plan.already_decided,
+                   left=[{"item": i, "why": why} for i, why in plan.left[:50]], left_count=len(plan.left))
 
 
 @api.post("/api/items/<int:item_id>/notes")

@@ -1,7 +1,8 @@
 // Vigie review console. Everything the server sends is put into the page as text, never as HTML.
 "use strict";
 
-const state = { me: null, entries: [], total: 0, selected: 0, revealedId: null, keep: null, focusId: null, loads: 0 };
+const state = { me: null, entries: [], total: 0, selected: 0, revealedId: null, keep: null, focusId: null, loads: 0,
+                marked: new Set() };  // marked: stacks chosen for a bulk action
 const $ = (id) => document.getElementById(id);
 
 function el(tag, attrs = {}, ...children) {
@@ -68,6 +69,7 @@ async function loadQueue(keepPosition = false) {
   const kept = state.entries.find((e) => e.id === state.keep);
   state.entries = data.entries;
   state.total = data.total;
+  state.marked = new Set(state.entries.filter((e) => state.marked.has(e.id)).map((e) => e.id));  // only what is shown
   if (kept && !state.entries.some((e) => e.id === kept.id)) state.entries.splice(Math.min(state.selected, state.entries.length), 0, kept);
   const wanted = state.focusId ?? (keepPosition && shown ? shown.id : null);
   state.focusId = null;
@@ -78,6 +80,7 @@ async function loadQueue(keepPosition = false) {
   state.revealedId = null;
   showProgress(data.progress);
   renderQueue();
+  showMarks();
   await showDetail();
 }
 
@@ -106,10 +109,14 @@ function card(entry, index) {
   if (entry.list_category !== null) badges.append(el("span", { class: "badge known", text: `list: ${entry.list_category}` }));
   const decided = decisionText(entry.decision);
   if (decided) badges.append(el("span", { class: "badge decided", text: decided }));
-  const node = el("article", { class: "card" + (index === state.selected ? " selected" : ""), "data-id": String(entry.id) },
+  const node = el("article", { class: "card" + (index === state.selected ? " selected" : "") + (state.marked.has(entry.id) ? " marked" : ""),
+                               "data-id": String(entry.id), "aria-selected": String(state.marked.has(entry.id)) },
                   frame, el("div", { class: "path mono", text: entry.path }), badges);
   const position = () => state.entries.findIndex((e) => e.id === entry.id);
-  node.addEventListener("click", () => select(position()));
+  node.addEventListener("click", (event) => {
+    if (event.shiftKey) { markRange(state.selected, position()); event.preventDefault(); }
+    select(position());
+  });
   frame.addEventListener("click", (event) => { if (position() === state.selected) { event.stopPropagation(); toggleReveal(); } });
   return node;
 }
@@ -184,6 +191,64 @@ function enqueue(send) {
     await loadQueue(true).catch((error) => showError(error.message));
     if (!actions.pending) document.body.dataset.pending = "0";
   });
+}
+
+// --- bulk: stacks marked with `x`, shift-click or "select all shown" ------------------------------------
+
+function showMarks() {
+  for (const node of document.querySelectorAll(".card")) {
+    const marked = state.marked.has(Number(node.dataset.id));
+    node.classList.toggle("marked", marked);
+    node.setAttribute("aria-selected", String(marked));
+  }
+  $("bulk-count").textContent = `${state.marked.size} selected`;
+}
+
+function toggleMark() {
+  const entry = selectedEntry();
+  if (!entry) return;
+  if (state.marked.has(entry.id)) state.marked.delete(entry.id); else state.marked.add(entry.id);
+  showMarks();
+}
+
+function markRange(from, to) {
+  for (let i = Math.min(from, to); i <= Math.max(from, to); i += 1) if (state.entries[i]) state.marked.add(state.entries[i].id);
+  showMarks();
+}
+
+function bulk(url, body) {
+  if (!mayDecide()) return;
+  const items = [...state.marked];
+  if (!items.length) { showError("select stacks first (x, shift-click or \"select all shown\")"); return; }
+  state.marked = new Set();
+  showMarks();
+  enqueue(async () => {
+    const result = await call("POST", url, { ...body, items });
+    result.audit_seqs.forEach((seq, n) => actions.done.push({ seq, item: result.items[n] }));
+  });
+}
+
+async function offerListCategories() {
+  if (!mayDecide()) return;
+  // The selected stacks, or else every stack the filter shows.
+  const items = state.marked.size ? [...state.marked] : state.entries.map((e) => e.id);
+  const list = $("bulk-list").value;
+  if (!items.length || !list) { showError("nothing shown to accept list categories for"); return; }
+  try {
+    const plan = await call("POST", "/api/decisions/accept-list", { list, items });
+    const counts = Object.entries(plan.categories).map(([code, n]) => `${n} × ${categoryLabel(code)}`).join(", ");
+    $("accept-summary").textContent = `${plan.stacks} of the ${items.length} ${state.marked.size ? "selected" : "shown"} stacks ` +
+      `take their category from list ${list}${counts ? ": " + counts : ""}. ${plan.already_decided} already decided stay as they are; ` +
+      `${plan.left_count} copies are left undecided:`;
+    $("accept-left").replaceChildren(...plan.left.map((l) => el("li", { text: `item ${l.item}: ${l.why}` })));
+    $("accept-go").disabled = !plan.stacks;
+    $("accept-go").onclick = () => {
+      $("accept-dialog").close();
+      state.marked = new Set(items);
+      bulk("/api/decisions/accept-list", { list, confirm: true });
+    };
+    $("accept-dialog").showModal();
+  } catch (error) { showError(error.message); }
 }
 
 function showError(message) {
@@ -325,7 +390,7 @@ async function showDetail() {
 
 function keyList() {
   const keys = [["j / → / ↓", "next"], ["k / ← / ↑", "previous"], ["space / r", "reveal or hide"], ["/", "search"],
-                ["Esc", "leave the search box, hide the image"], ["z", "undo my last decision"], ["?", "this list of keys"]];
+                ["Esc", "leave the search box, hide the image"], ["z", "undo my last decision"], ["x / shift-click", "select for a bulk action"], ["?", "this list of keys"]];
   for (const c of state.me.categories) keys.push([c.key, c.label]);
   for (const t of state.me.ai_tags) keys.push([t.key, `tag ${t.label} (again to remove)`]);
   return keys;
@@ -355,6 +420,7 @@ function onKey(event) {
   else if (key === "/") $("f-q").focus();
   else if (key === "?") $("help-dialog").showModal();
   else if (key === "z") undoLast();
+  else if (key === "x") toggleMark();
   else if (category) decide({ category: category.code });
   else if (tag) decide({ tag: tag.code });
   else return;
@@ -403,6 +469,24 @@ async function setup() {
   document.addEventListener("keydown", onKey);
   $("error-close").addEventListener("click", () => { $("error").hidden = true; });
   $("open-help").addEventListener("click", () => $("help-dialog").showModal());
+  $("bulk").hidden = !state.me.can_decide;
+  fillSelect("bulk-category", state.me.categories.map((c) => [c.code, c.label]));
+  fillSelect("bulk-tag", state.me.ai_tags.map((t) => [t.code, t.label]));
+  fillSelect("bulk-list", filters.lists.map((l) => [l, `list ${l}`]));
+  $("f-list").addEventListener("change", () => { if (filters.lists.includes($("f-list").value)) $("bulk-list").value = $("f-list").value; });
+  $("select-all").addEventListener("click", () => markRange(0, state.entries.length - 1));
+  $("select-none").addEventListener("click", () => { state.marked = new Set(); showMarks(); });
+  $("bulk-category").addEventListener("change", () => {
+    const category = $("bulk-category").value;
+    $("bulk-category").value = "";
+    if (category) bulk("/api/decisions/bulk", { category });
+  });
+  $("bulk-tag").addEventListener("change", () => {
+    const tag = $("bulk-tag").value;
+    $("bulk-tag").value = "";
+    if (tag) bulk("/api/decisions/bulk", { tag });
+  });
+  $("accept-list").addEventListener("click", offerListCategories);
   $("open-audit").addEventListener("click", openAudit);
   $("audit-more").addEventListener("click", () => showAuditPage($("audit-more").dataset.after));
   $("open-export").addEventListener("click", () => $("export-dialog").showModal());
