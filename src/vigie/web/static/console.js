@@ -257,9 +257,12 @@ function showError(message) {
 }
 
 function send(url, body) {
+  const path = state.entries.find((e) => e.id === body.item)?.path ?? `item ${body.item}`;
   enqueue(async () => {
-    const result = await call("POST", url, body);
-    actions.done.push({ seq: result.audit_seq, item: body.item });
+    try {
+      const result = await call("POST", url, body);
+      actions.done.push({ seq: result.audit_seq, item: body.item });
+    } catch (error) { throw new Error(`${path}: ${error.message}`); }  // say which card was refused
   });
 }
 
