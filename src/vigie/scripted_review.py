@@ -176,7 +176,8 @@ def plan_list_stacks(review: ReviewTables, list_name: str, representatives: Sequ
 
 
 def _stacks_of(review: ReviewTables, representatives: Sequence[int]) -> dict[int, list[int]]:
-    stacks = {r: review.members(r) for r in _unique(representatives)}
+    """Each named item's stack, the named item first (the console's card, which an undo goes back to)."""
+    stacks = {r: sorted(review.members(r), key=lambda m: m != r) for r in _unique(representatives)}
     unknown = sorted(r for r, members in stacks.items() if not members)
     if unknown:
         raise SelectionError(f"no item {', '.join(map(str, unknown))} in this case")
