@@ -76,3 +76,20 @@ def test_undo_refuses_a_later_decision_and_a_colleagues(tmp_path: Path) -> None:
     assert {r[0]: r[1] for r in store.db.execute("SELECT item_id, category FROM reviews")} == {a: "4", b: "2"}
     store.close()
 
+
+
+@pytest.mark.parametrize("restore", ["3", "[null]", '[5]'])
+def test_an_undo_entry_of_the_wrong_shape_is_reported_not_a_traceback(tmp_path: Path, restore: str) -> None:
+    case = _case(tmp_path)
+    store = open_case(case)
+    review = ReviewTables(store)
+    a, b, _ = store.item_ids()
+    review.undo("rita", review.decide("rita", [a, b], Decision("projectvic-us", "1"), "item").seq)
+    store.close()
+    db = sqlite3.connect(case / "case.sqlite", isolation_level=None)
+    db.execute("DROP TRIGGER IF EXISTS audit_log_no_update")
+    db.execute("UPDATE audit_log SET details = json_set(details, '$.restore', json(?)) WHERE action = 'undo'",
+               (restore,))
+    db.close()
+    code, out = _verify(case)
+    assert code == 3 and "do not have the shape a 'undo' entry has" in out, out
