@@ -232,6 +232,53 @@ def test_decisions_notes_history_and_audit(app: Any, demo_case: Path) -> None:
     assert audit["check"]["ok"] and audit["entries"][0]["action"] == "note"
 
 
+def test_undo_and_undecide_routes(app: Any) -> None:
+    rita, rita_csrf = login(app, "rita")
+    rob, rob_csrf = login(app, "rob")
+    olga, olga_csrf = login(app, "olga")
+    first, second = (e["id"] for e in queue(rita)["entries"][:2])
+    made = rita.post("/api/decisions", json={"item": first, "category": "2"}, headers={"X-CSRF-Token": rita_csrf})
+    seq = made.get_json()["audit_seq"]
+    refused = rob.post("/api/decisions/undo", json={"audit_seq": seq}, headers={"X-CSRF-Token": rob_csrf})
+    assert refused.status_code == 409 and "rita's decision, not yours" in refused.get_json()["error"]
+    assert olga.post("/api/decisions/undo", json={"audit_seq": seq},
+                     headers={"X-CSRF-Token": olga_csrf}).status_code == 403
+    for bad in ({"audit_seq": "1"}, {"audit_seq": True}, {}, {"audit_seq": 0}):
+        assert rita.post("/api/decisions/undo", json=bad, headers={"X-CSRF-Token": rita_csrf}).status_code == 400
+    undone = rita.post("/api/decisions/undo", json={"audit_seq": seq}, headers={"X-CSRF-Token": rita_csrf})
+    assert undone.status_code == 200 and first in [e["id"] for e in queue(rita)["entries"]]
+    again = rita.post("/api/decisions/undo", json={"audit_seq": seq}, headers={"X-CSRF-Token": rita_csrf})
+    assert again.status_code == 409 and "changed since" in again.get_json()["error"]
+    rob.post("/api/decisions", json={"item": second, "category": "1"}, headers={"X-CSRF-Token": rob_csrf})
+    back = rita.post("/api/decisions/undecide", json={"item": second}, headers={"X-CSRF-Token": rita_csrf})
+    assert back.status_code == 200 and second in [e["id"] for e in queue(rita)["entries"]]
+    assert rita.post("/api/decisions/undecide", json={"item": 999999},
+                     headers={"X-CSRF-Token": rita_csrf}).status_code == 404
+    history = rita.get(f"/api/items/{second}").get_json()["history"]
+    assert [(h["action"], h["actor"]) for h in history][-2:] == [("categorise", "rob"), ("undecide", "rita")]
+    assert rita.get("/api/audit").get_json()["check"]["ok"]
+
+
+def test_bulk_routes_check_everything_before_writing(app: Any, demo_case: Path) -> None:
+    client, csrf = login(app, "rita")
+    headers = {"X-CSRF-Token": csrf}
+    first, second = (e["id"] for e in queue(client)["entries"][:2])
+    for bad in ({"items": [first], "category": "9"}, {"items": [first]},
+                {"items": [first], "category": "1", "tag": "hybrid"}, {"items": [], "category": "1"},
+                {"items": [True], "category": "1"}, {"items": "1", "category": "1"}, {"items": [first], "tag": "nude"}):
+        assert client.post("/api/decisions/bulk", json=bad, headers=headers).status_code == 400, bad
+    assert client.post("/api/decisions/bulk", json={"items": [first, 999999], "category": "1"},
+                       headers=headers).status_code == 404
+    assert client.post("/api/decisions/accept-list", json={"items": [first], "list": "nope"},
+                       headers=headers).status_code == 404
+    assert queue(client)["progress"]["decided"] == 0
+    made = client.post("/api/decisions/bulk", json={"items": [first, second], "tag": "hybrid"}, headers=headers)
+    assert made.status_code == 200 and made.get_json()["stacks"] == 2
+    dry = client.post("/api/decisions/accept-list", json={"items": [first, second], "list": "demo-list"},
+                      headers=headers).get_json()
+    assert dry["stacks"] == 0 and "already_decided" in dry
+
+
 def test_scheme_settings_and_accounts(app: Any) -> None:
     admin_client = app.test_client()
     store = open_case(app.config["VIGIE_CASE"])

@@ -192,6 +192,7 @@ def test_vics_deep_json_is_a_clear_refusal(tmp_path: Path) -> None:
     with pytest.raises(HashListError, match="nested too deeply"):
         read_hash_list(path)
     case = tmp_path / "case"
+    open_case(case, create=True).close()
     result = CliRunner().invoke(main, ["hashlist", "import", str(path), "--case", str(case)])
     assert result.exit_code == 1 and "nested too deeply" in result.output and result.exception is not None
     assert not isinstance(result.exception, RecursionError)

@@ -277,6 +277,7 @@ def test_categories_outside_the_declared_scheme_are_noted(tmp_path: Path) -> Non
     listing = tmp_path / "cats.csv"
     listing.write_text(f"md5,category\n{MD5},1\n{'1' * 32},7\n{'2' * 32},7\n")
     case = tmp_path / "case"
+    open_case(case, create=True).close()  # only a scan makes a case from the command line
     runner = CliRunner()
     result = runner.invoke(main, ["hashlist", "import", str(listing), "--case", str(case),
                                   "--scheme", "projectvic-us"])

@@ -254,6 +254,7 @@ def test_a_full_disk_stops_the_scan_with_one_clear_line(tmp_path: Path, monkeypa
     data = _evidence(tmp_path / "ev", 60, side=320)
     case = tmp_path / "case"
     known = _md5_list(tmp_path / "known.txt", data)
+    open_case(case, create=True).close()  # only a scan makes a case from the command line
     assert CliRunner().invoke(main, ["hashlist", "import", str(known), "--case", str(case)]).exit_code == 0
     _cap_case_db(monkeypatch, 8)
     full = CliRunner().invoke(main, ["scan", str(tmp_path / "ev"), "--case", str(case), "--workers", "1"])

@@ -182,11 +182,16 @@ def _on_own_copy(data: bytes, reader: Callable[[Image.Image], list[Finding]]) ->
         return reader(image)
 
 
+def read_faces(data: bytes, settings: Settings) -> list[Face]:
+    """Every face in an image's bytes (FaceModelError, OSError or ValueError when they cannot be searched)."""
+    with Image.open(io.BytesIO(data)) as image:
+        image.draft("RGB", (settings.face_max_side, settings.face_max_side))
+        return find_faces(image, settings.face_detector, settings.face_model, settings.face_max_side)
+
+
 def _add_faces(record: ItemRecord, data: bytes, settings: Settings) -> None:
     try:
-        with Image.open(io.BytesIO(data)) as image:
-            image.draft("RGB", (settings.face_max_side, settings.face_max_side))
-            record.faces = find_faces(image, settings.face_detector, settings.face_model, settings.face_max_side)
+        record.faces = read_faces(data, settings)
     except FaceModelError as exc:
         record.add_error("faces", str(exc))
     except (OSError, ValueError) as exc:

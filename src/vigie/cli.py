@@ -40,7 +40,7 @@ from vigie.store.sqlite import CaseNotFoundError, CaseReadOnlyError, SqliteCaseS
 err = Console(stderr=True, emoji=False)  # ":cd:" in a fingerprint or a path is text, not an emoji
 out = Console(highlight=False, emoji=False)
 
-ACTOR = os.environ.get("VIGIE_USER") or os.environ.get("USER") or "vigie"
+ACTOR = os.environ.get("VIGIE_USER") or os.environ.get("USER") or "vigie"  # replaced by `main` with the examiner
 
 
 class _RateColumn(ProgressColumn):
@@ -146,14 +146,27 @@ class _VigieGroup(click.Group):
                   "reports and exports work on a read-only case; copy it to a writable folder for the rest.")
 
 
+def _examiner(ctx: click.Context, param: click.Parameter, value: str | None) -> str:
+    name = (value or os.environ.get("VIGIE_USER") or os.environ.get("USER") or "vigie").strip()
+    if not name or len(name) > 100 or not name.isprintable():
+        raise click.BadParameter("a name of 1 to 100 printable characters")
+    return name
+
+
 @click.group(cls=_VigieGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="vigie")
-def main() -> None:
+@click.option("--examiner", envvar="VIGIE_EXAMINER", callback=_examiner,
+              help="Who runs the command, as the audit log names them. Also read from $VIGIE_EXAMINER "
+                   "[default: $VIGIE_USER or the login name].")
+def main(examiner: str) -> None:
     """Vigie: scan seized imagery into a case, match hash lists, find altered copies, and report.
 
     Evidence is only ever read. Everything Vigie writes goes into the case folder: one SQLite file
-    (case.sqlite) that any SQLite tool can open, and the PDQ index beside it.
+    (case.sqlite) that any SQLite tool can open, and the PDQ index beside it. Only `vigie scan` (and
+    `vigie demo`) create a case; every other command refuses a folder that holds none.
     """
+    global ACTOR
+    ACTOR = examiner
 
 
 # --- scan ---------------------------------------------------------------------------------------
@@ -331,7 +344,7 @@ def hashlist_import(file: Path, case: Path, name: str | None, fmt: str, scheme: 
     database). Bad lines are reported with their line number and skipped.
     """
     settings = _settings(case)
-    store = _open_case(case, create=True)
+    store = _open_case(case)  # a mistyped --case is refused, not made into an empty case
     try:
         with _stop_on_full_disk("the import", "The list is not in the case (its import is one transaction)."):
             _import_list(store, file, settings, name, fmt, scheme, signal, category, tolerate_errors=False)
@@ -388,6 +401,37 @@ def faces() -> None:
     Faces are found by `vigie scan --faces`. Embeddings stay in the case; `vigie faces purge`
     removes them. Every search is written to the audit log.
     """
+
+
+@faces.command("scan")
+@case_option
+@click.option("--face-detector", type=click.Choice(["hog", "yunet"]),
+              help="Face detector [default: hog, or yunet with --face-model].")
+@click.option("--face-model", type=click.Path(exists=True, dir_okay=False), help="YuNet ONNX file (selects yunet).")
+def faces_scan(case: Path, face_detector: str | None, face_model: str | None) -> None:
+    """Add faces to the images of a case scanned without --faces.
+
+    Each image is read again, read-only, from the evidence, and searched only if its SHA-256 is still
+    the one the scan recorded; images that cannot be are named in the case's errors. Images that
+    already hold faces are skipped, so the command can be run again.
+    """
+    from vigie.face_rescan import FACES_SCAN_ACTION, scan_faces
+
+    settings = _settings(case, faces=True, face_detector=face_detector or ("yunet" if face_model else None),
+                         face_model=face_model)
+    store = _open_case(case)
+    _check_face_models(settings)
+    try:
+        with progress_bars() as progress:
+            task = progress.add_task("Searching faces", total=None)
+            result = scan_faces(store, settings, lambda: progress.advance(task))
+        store.append_audit(ACTOR, FACES_SCAN_ACTION, {"images": result.images, "faces": result.faces,
+                                                      "not_searched": result.unreadable,
+                                                      "detector": settings.face_detector})
+    finally:
+        store.close()
+    out.print(f"{result.faces} faces in {result.images} images searched; {result.unreadable} could not be "
+              "searched (see the case's errors). Next: vigie faces group --case " + str(case))
 
 
 @faces.command("group")
@@ -448,15 +492,19 @@ def faces_find(case: Path, references: tuple[Path, ...], as_json: bool, include_
     """
     import hashlib
 
+    from vigie.face_rescan import faces_searched
     from vigie.persons import embed_references, find_person
 
+    store = _open_case(case)
+    if not faces_searched(store):  # "0 match" would read as "not in the seizure"
+        _fail(f"no face data in {case}: faces were never searched. Add them with `vigie faces scan --case {case}`.",
+              2)
     settings = _settings(case)
     _check_face_models(settings)
     try:
         reference_faces = embed_references(list(references), settings)
     except (ValueError, OSError) as exc:
         _fail(str(exc))
-    store = _open_case(case)
     hits = find_person(store, reference_faces, include_no)
     store.append_audit(ACTOR, "faces-find", {
         "references_sha256": [hashlib.sha256(p.read_bytes()).hexdigest() for p in references],

@@ -136,6 +136,54 @@ def _plan_list(review: ReviewTables, plan: Plan, name: str, explicit: Decision |
     plan.decisions = list(groups.values())
 
 
+def plan_stacks(review: ReviewTables, representatives: Sequence[int], category: str | None = None,
+                add_tag: str | None = None) -> Plan:
+    """The console's bulk decision: each stack (named by any of its items) keeps what it had and takes the
+    category, or gains the tag; one decision per stack. DecisionError before anything is written."""
+    scheme, categories = case_scheme(review.store)
+    allowed = [c.code for c in categories]
+    stacks = _stacks_of(review, representatives)
+    decided = review.decisions(list(stacks))
+    plan = Plan()
+    for representative, members in stacks.items():
+        had = decided.get(representative) or {"category": None, "ai_tags": [], "industry_class": None}
+        tags = [*had["ai_tags"], *([add_tag] if add_tag else [])]
+        plan.decisions.append(Planned(members, "stack", Decision.checked(
+            scheme, allowed, category if category is not None else had["category"], tags, had["industry_class"])))
+    return plan
+
+
+def plan_list_stacks(review: ReviewTables, list_name: str, representatives: Sequence[int]) -> Plan:
+    """`--list NAME` without a category, restricted to the given stacks, each decided whole when the list's
+    entries give its matched copies one category; stacks already decided are left as they are."""
+    stacks = _stacks_of(review, representatives)
+    stack_of = {member: representative for representative, members in stacks.items() for member in members}
+    listed = plan_decisions(review, Selection(list_name=list_name), None, None)
+    chosen: dict[int, list[Planned]] = {}
+    for planned in listed.decisions:
+        if planned.items[0] in stack_of:
+            chosen.setdefault(stack_of[planned.items[0]], []).append(planned)
+    plan = Plan(left=[(i, why) for i, why in listed.left if i in stack_of])
+    decided = review.decisions(list(stacks))
+    for representative, found in chosen.items():
+        if representative in decided:
+            plan.already_decided += 1
+        elif len(found) > 1:
+            plan.left.append((representative, f"copies of this stack take different categories from {list_name}"))
+        else:
+            plan.decisions.append(Planned(stacks[representative], found[0].scope, found[0].decision))
+    return plan
+
+
+def _stacks_of(review: ReviewTables, representatives: Sequence[int]) -> dict[int, list[int]]:
+    """Each named item's stack, the named item first (the console's card, which an undo goes back to)."""
+    stacks = {r: sorted(review.members(r), key=lambda m: m != r) for r in _unique(representatives)}
+    unknown = sorted(r for r, members in stacks.items() if not members)
+    if unknown:
+        raise SelectionError(f"no item {', '.join(map(str, unknown))} in this case")
+    return stacks
+
+
 def record(review: ReviewTables, actor: str, plan: Plan, note: str | None = None) -> list[AuditEntry]:
     """Each planned decision through the console's `decide` (and its note through `add_note`)."""
     entries = []

@@ -21,6 +21,9 @@ from vigie.store.sqlite import (
 )
 
 CASE_STATE_ACTION = "case-state"
+DECIDE_ACTION = "categorise"
+UNDECIDE_ACTION = "undecide"  # items set back to undecided
+UNDO_ACTION = "undo"  # an earlier decision undone: each item back to what it was before it (`restore`)
 _DECISION_FIELDS = ("category_scheme", "category", "ai_tags", "industry_class", "decided_by", "decided_at",
                     "audit_seq")
 _NOTE_FIELDS = ("item_id", "author", "at", "text")
@@ -49,23 +52,49 @@ class _Replay:
     notes: dict[int, dict[str, Any]] = field(default_factory=dict)  # entry -> note
     state: tuple[int, dict[str, Any]] | None = None
 
+    def _decide(self, item: int, decision: dict[str, Any], actor: str, at: str, seq: int) -> None:
+        self.decisions[item] = {
+            "category_scheme": decision.get("scheme"), "category": decision.get("category"),
+            "ai_tags": decision.get("ai_tags", []), "industry_class": decision.get("industry_class"),
+            "decided_by": actor, "decided_at": at, "audit_seq": seq,
+        }
+
     def apply(self, seq: int, at: str, actor: str, action: str, details: dict[str, Any]) -> None:
-        if action == "categorise":
-            digests = details.get("sha256") or []
-            for position, item in enumerate(details.get("items", [])):
-                # A later decision on an item replaces the earlier one, as ReviewTables.decide does.
-                self.decisions[item] = {
-                    "category_scheme": details.get("scheme"), "category": details.get("category"),
-                    "ai_tags": details.get("ai_tags", []), "industry_class": details.get("industry_class"),
-                    "decided_by": actor, "decided_at": at, "audit_seq": seq,
-                }
-                if position < len(digests) and digests[position]:
-                    self.sha256[item] = (seq, digests[position])
+        items = details.get("items", [])
+        if action in (DECIDE_ACTION, UNDECIDE_ACTION, UNDO_ACTION):
+            # A later entry on an item replaces what the earlier one decided, as ReviewTables does.
+            restore = details.get("restore", []) if action == UNDO_ACTION else [details] * len(items)
+            if action == UNDECIDE_ACTION:
+                restore = [None] * len(items)
+            for item, decision in zip(items, restore, strict=True):
+                if decision is None:
+                    self.decisions.pop(item, None)
+                else:
+                    self._decide(item, decision, actor, at, seq)
+            for item, digest in zip(items, details.get("sha256") or [], strict=False):
+                if digest:
+                    self.sha256[item] = (seq, digest)
         elif action == "note":
-            for item in details.get("items", []):
+            for item in items:
                 self.notes[seq] = {"item_id": item, "author": actor, "at": at, "text": details.get("text")}
         elif action == CASE_STATE_ACTION:
             self.state = (seq, details)
+
+
+def decisions_before(store: SqliteCaseStore, item_ids: Iterable[int], seq: int) -> dict[int, dict[str, Any] | None]:
+    """Each item's decision as the log had it just before entry `seq` (None: undecided), for undo."""
+    found: dict[int, dict[str, Any] | None] = {}
+    for item in item_ids:
+        replay = _Replay()
+        for entry in store.audit_entries(naming_item=item):
+            if entry.seq >= seq:
+                break
+            replay.apply(entry.seq, entry.at, entry.actor, entry.action, entry.details)
+        decided = replay.decisions.get(item)
+        found[item] = None if decided is None else {
+            "scheme": decided["category_scheme"], "category": decided["category"], "ai_tags": decided["ai_tags"],
+            "industry_class": decided["industry_class"]}
+    return found
 
 
 def verify_audit_log(store: SqliteCaseStore) -> AuditCheck:
@@ -105,7 +134,7 @@ def _check_chain(store: SqliteCaseStore, check: AuditCheck, replay: _Replay) -> 
         if details is not None:
             try:
                 replay.apply(seq, at, actor, action, details)
-            except (TypeError, AttributeError):
+            except (TypeError, AttributeError, ValueError):
                 check.problems.append(f"entry {seq}: its details do not have the shape a {action!r} entry has")
         expected_prev, expected_seq = digest, seq + 1
         check.head_seq, check.head = seq, digest

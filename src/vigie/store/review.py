@@ -10,6 +10,7 @@ from typing import Any
 
 from vigie.categories import AI_TAG_CODES, INDUSTRY_CLASSES
 from vigie.sources.base import join_path
+from vigie.store.audit import DECIDE_ACTION, UNDECIDE_ACTION, UNDO_ACTION, decisions_before
 from vigie.store.base import AuditEntry, SourceRow
 from vigie.store.sqlite import SqliteCaseStore, _chunks
 
@@ -40,6 +41,10 @@ class QueueFilter:
 # Queue orders: entries without a score come last when sorted by score.
 QUEUE_ORDERS = {"review": "q.priority, q.members DESC, q.path",
                 "ai-score": "i.ai_score IS NULL, i.ai_score DESC, q.priority, q.path"}
+
+
+class UndoError(ValueError):
+    """An undo that would overwrite a later decision, or of an entry that is not the user's decision."""
 
 
 class DecisionError(ValueError):
@@ -337,22 +342,67 @@ class ReviewTables:
         """Record one decision for the items and its audit entry in one transaction."""
         digests = self._sha256s(item_ids)
         with self.store._transaction():
-            entry = self.store.append_audit(actor, "categorise", {
+            entry = self.store.append_audit(actor, DECIDE_ACTION, {
                 "items": list(item_ids), "sha256": digests, "scope": scope, "scheme": decision.category_scheme,
                 "category": decision.category, "ai_tags": decision.ai_tags,
                 "industry_class": decision.industry_class,
             })
-            self.db.executemany(
-                """INSERT INTO reviews(item_id, category_scheme, category, ai_tags, industry_class, decided_by,
-                       decided_at, audit_seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-                   ON CONFLICT(item_id) DO UPDATE SET category_scheme = excluded.category_scheme,
-                       category = excluded.category, ai_tags = excluded.ai_tags,
-                       industry_class = excluded.industry_class, decided_by = excluded.decided_by,
-                       decided_at = excluded.decided_at, audit_seq = excluded.audit_seq""",
-                [(i, decision.category_scheme, decision.category, json.dumps(decision.ai_tags),
-                  decision.industry_class, actor, entry.at, entry.seq) for i in item_ids],
-            )
+            self._write(entry, {i: _recorded(decision) for i in item_ids})
         return entry
+
+    def undecide(self, actor: str, item_ids: Sequence[int], scope: str) -> AuditEntry:
+        """Set the items back to undecided; their earlier decisions stay in the log."""
+        digests = self._sha256s(item_ids)
+        with self.store._transaction():
+            entry = self.store.append_audit(actor, UNDECIDE_ACTION, {"items": list(item_ids), "sha256": digests,
+                                                                     "scope": scope})
+            self._write(entry, dict.fromkeys(item_ids))
+        return entry
+
+    def undo(self, actor: str, seq: int) -> AuditEntry:
+        """Undo the actor's decision of entry `seq`: each of its items goes back to what it was just before, in a
+        new entry. Refused (UndoError) when the entry is not the actor's decision, or when an item was decided
+        again since, by anyone: that later decision is not silently overwritten."""
+        found = self.db.execute("SELECT actor, action, details FROM audit_log WHERE seq = ?", (seq,)).fetchone()
+        if found is None or found[1] not in (DECIDE_ACTION, UNDECIDE_ACTION):
+            raise UndoError(f"entry {seq} is not a decision")
+        if found[0] != actor:
+            raise UndoError(f"entry {seq} is {found[0]}'s decision, not yours: set the stack back to undecided "
+                            "or decide it again instead")
+        item_ids = list(json.loads(found[2])["items"])
+        for item_id in item_ids:
+            last = self._last_decision_entry(item_id)
+            if last is not None and last[0] != seq:
+                raise UndoError(f"item {item_id} changed since (entry {last[0]}: {last[2]} by {last[1]}); "
+                                "nothing was undone")
+        restore = decisions_before(self.store, item_ids, seq)
+        digests = self._sha256s(item_ids)
+        with self.store._transaction():
+            entry = self.store.append_audit(actor, UNDO_ACTION, {
+                "items": item_ids, "sha256": digests, "undoes": seq, "restore": [restore[i] for i in item_ids]})
+            self._write(entry, restore)
+        return entry
+
+    def _last_decision_entry(self, item_id: int) -> tuple[int, str, str] | None:
+        row = self.db.execute(
+            """SELECT a.seq, a.actor, a.action FROM audit_log a WHERE a.action IN (?, ?, ?) AND json_valid(a.details)
+                AND EXISTS (SELECT 1 FROM json_each(a.details, '$.items') WHERE value = ?) ORDER BY a.seq DESC
+                LIMIT 1""", (DECIDE_ACTION, UNDECIDE_ACTION, UNDO_ACTION, item_id)).fetchone()
+        return None if row is None else (row[0], row[1], row[2])
+
+    def _write(self, entry: AuditEntry, decisions: dict[int, dict[str, Any] | None]) -> None:
+        """The reviews rows for an entry: a decision per item, None for undecided."""
+        self.db.executemany(
+            """INSERT INTO reviews(item_id, category_scheme, category, ai_tags, industry_class, decided_by,
+                   decided_at, audit_seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+               ON CONFLICT(item_id) DO UPDATE SET category_scheme = excluded.category_scheme,
+                   category = excluded.category, ai_tags = excluded.ai_tags,
+                   industry_class = excluded.industry_class, decided_by = excluded.decided_by,
+                   decided_at = excluded.decided_at, audit_seq = excluded.audit_seq""",
+            [(i, d["scheme"], d["category"], json.dumps(d["ai_tags"]), d["industry_class"], entry.actor, entry.at,
+              entry.seq) for i, d in decisions.items() if d is not None],
+        )
+        self.db.executemany("DELETE FROM reviews WHERE item_id = ?", [(i,) for i, d in decisions.items() if d is None])
 
     def add_note(self, actor: str, item_id: int, text: str) -> AuditEntry:
         with self.store._transaction():
@@ -385,6 +435,12 @@ def _built_marks(text: str | None) -> dict[str, int] | None:
     if not isinstance(marks, dict) or set(marks) != set(_MARKED_TABLES):
         return None
     return {k: int(v) for k, v in marks.items()}
+
+
+def _recorded(decision: Decision) -> dict[str, Any]:
+    """A decision as the log's entries carry it."""
+    return {"scheme": decision.category_scheme, "category": decision.category, "ai_tags": decision.ai_tags,
+            "industry_class": decision.industry_class}
 
 
 def _flatten(value: Any) -> str:

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from vigie.analysis import ItemRecord
+from vigie.signals.faces import Face
 from vigie.signals.findings import Finding
 from vigie.signals.image import frame_name
 from vigie.sources.base import archive_depth, join_path, legacy_relpath, shown_os_path
@@ -232,12 +233,7 @@ class SqliteCaseStore:
                     [(item_id, f.frame_number, f.timestamp, f.quality, f.pdq,
                       b"".join(bytes.fromhex(h) for h in f.variants)) for f in record.frames],
                 )
-                self.db.executemany(
-                    """INSERT INTO faces(item_id, x, y, width, height, landmarks, embedding, score, detector, crop)
-                       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
-                    [(item_id, *face.box, json.dumps(face.landmarks), face.embedding.astype(np.float32).tobytes(),
-                      face.score, face.detector, face.crop) for face in record.faces],
-                )
+                self._insert_faces(item_id, record.faces)
                 self.db.executemany(
                     "INSERT INTO item_findings(item_id, kind, detail, value, strength) VALUES (?, ?, ?, ?, ?)",
                     [(item_id, f.kind, f.detail, json.dumps(f.value), f.strength) for f in record.findings],
@@ -284,6 +280,22 @@ class SqliteCaseStore:
                             SELECT ?, kind, detail, value, strength FROM item_findings {one}""", (item_id, first))
         self.db.execute(f"""INSERT INTO video_stills(item_id, frame_number, timestamp, jpeg)
                             SELECT ?, frame_number, timestamp, jpeg FROM video_stills {one}""", (item_id, first))
+
+    def _insert_faces(self, item_id: int, faces: Sequence[Face]) -> None:
+        self.db.executemany(
+            """INSERT INTO faces(item_id, x, y, width, height, landmarks, embedding, score, detector, crop)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+            [(item_id, *face.box, json.dumps(face.landmarks), face.embedding.astype(np.float32).tobytes(),
+              face.score, face.detector, face.crop) for face in faces],
+        )
+
+    def add_faces(self, item_id: int, faces: Sequence[Face], error: str | None = None) -> None:
+        """Faces found in an item after its scan (`vigie faces scan`), or why they could not be searched."""
+        with self._transaction():
+            self._insert_faces(item_id, faces)
+            if error is not None:
+                self.db.execute("INSERT INTO item_errors(item_id, stage, message) VALUES (?, 'faces', ?)",
+                                (item_id, error))
 
     def item_ids(self, scan_id: int | None = None) -> list[int]:
         if scan_id is None:

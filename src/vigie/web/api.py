@@ -17,9 +17,18 @@ from werkzeug.routing import IntegerConverter, Map
 from vigie.categories import AI_TAGS, INDUSTRY_CLASSES, SCHEME_NAMES, case_scheme, set_case_scheme
 from vigie.exports.cybertip import Reporter
 from vigie.exports.run import EXPORT_FORMATS, ExportError, run_export
+from vigie.scripted_review import Plan, SelectionError, plan_list_stacks, plan_stacks, record
 from vigie.store.accounts import ROLES, AccountError, new_password
 from vigie.store.audit import AuditCheck, verify_audit_log
-from vigie.store.review import PRIORITY_CLASSES, QUEUE_ORDERS, Decision, QueueFilter, ReviewTables
+from vigie.store.review import (
+    PRIORITY_CLASSES,
+    QUEUE_ORDERS,
+    Decision,
+    DecisionError,
+    QueueFilter,
+    ReviewTables,
+    UndoError,
+)
 from vigie.store.sqlite import CaseReadOnlyError
 from vigie.thumbnails import DEFAULT_BLUR, MIN_BLUR
 
@@ -205,11 +214,8 @@ def reveal(item_id: int) -> Any:
     return jsonify(revealed=count, kind=kind, url=f"/media/{item_id}/full")
 
 
-@api.post("/api/decisions")
-@requires("admin", "reviewer")
-def decide() -> Any:
-    body = _body()
-    review = ReviewTables(g.store)
+def _targets(body: dict[str, Any], review: ReviewTables) -> tuple[list[int], str]:
+    """The items a decision names: the item's whole stack, or the item alone."""
     item_id = body.get("item")
     if not isinstance(item_id, int) or isinstance(item_id, bool):
         _fail("item is the id of an item")
@@ -221,6 +227,15 @@ def decide() -> Any:
     targets = review.members(item_id) if scope == "stack" else review.existing_ids([item_id])
     if not targets:
         abort(404)
+    return targets, scope
+
+
+@api.post("/api/decisions")
+@requires("admin", "reviewer")
+def decide() -> Any:
+    body = _body()
+    review = ReviewTables(g.store)
+    targets, scope = _targets(body, review)
     scheme, categories = case_scheme(g.store)
     try:
         decision = Decision.checked(scheme, [c.code for c in categories], body.get("category"),
@@ -229,6 +244,89 @@ def decide() -> Any:
         _fail(str(exc))
     entry = review.decide(g.session.user.username, targets, decision, scope)
     return jsonify(items=targets, audit_seq=entry.seq, progress=review.progress())
+
+
+@api.post("/api/decisions/undecide")
+@requires("admin", "reviewer")
+def undecide() -> Any:
+    """Set a stack (or one item) back to undecided, as a new audit entry."""
+    review = ReviewTables(g.store)
+    targets, scope = _targets(_body(), review)
+    entry = review.undecide(g.session.user.username, targets, scope)
+    return jsonify(items=targets, audit_seq=entry.seq, progress=review.progress())
+
+
+@api.post("/api/decisions/undo")
+@requires("admin", "reviewer")
+def undo() -> Any:
+    """Undo one of the user's own decisions (its audit entry's seq), as a new audit entry."""
+    seq = _body().get("audit_seq")
+    if not isinstance(seq, int) or isinstance(seq, bool) or not 1 <= seq <= MAX_ID:
+        _fail("audit_seq is the number of the decision's audit entry")
+    review = ReviewTables(g.store)
+    try:
+        entry = review.undo(g.session.user.username, seq)
+    except UndoError as exc:
+        _fail(str(exc), 409)
+    return jsonify(items=entry.details["items"], audit_seq=entry.seq, progress=review.progress())
+
+
+MAX_BULK = 5000  # stacks in one bulk request
+
+
+def _representatives(body: dict[str, Any]) -> list[int]:
+    items = body.get("items")
+    if (not isinstance(items, list) or not 1 <= len(items) <= MAX_BULK
+            or not all(isinstance(i, int) and not isinstance(i, bool) and 0 <= i <= MAX_ID for i in items)):
+        _fail(f"items is a list of 1 to {MAX_BULK} item ids")
+    return items
+
+
+def _recorded(review: ReviewTables, plan: Plan) -> Any:
+    entries = record(review, g.session.user.username, plan)
+    return jsonify(stacks=len(entries), audit_seqs=[e.seq for e in entries],
+                   items=[p.items[0] for p in plan.decisions], progress=review.progress())
+
+
+@api.post("/api/decisions/bulk")
+@requires("admin", "reviewer")
+def decide_bulk() -> Any:
+    """A category, or a tag added, on every chosen stack: one audit entry per stack."""
+    body = _body()
+    category, tag = body.get("category"), body.get("tag")
+    if (category is None) == (tag is None):
+        _fail("give a category or a tag")
+    review = ReviewTables(g.store)
+    try:
+        plan = plan_stacks(review, _representatives(body), category, tag)
+    except SelectionError as exc:
+        _fail(str(exc), 404)
+    except DecisionError as exc:
+        _fail(str(exc))
+    return _recorded(review, plan)
+
+
+@api.post("/api/decisions/accept-list")
+@requires("admin", "reviewer")
+def accept_list() -> Any:
+    """The list's categories for the chosen stacks it matched, the list named as the decisions' source.
+    Without `confirm`, only what would be decided (for the reviewer to confirm)."""
+    body = _body()
+    name = body.get("list")
+    if not isinstance(name, str) or not name:
+        _fail("list is the name of a hash list of this case")
+    review = ReviewTables(g.store)
+    try:
+        plan = plan_list_stacks(review, name, _representatives(body))
+    except SelectionError as exc:
+        _fail(str(exc), 404)
+    if body.get("confirm") is True:
+        return _recorded(review, plan)
+    categories: dict[str, int] = {}
+    for planned in plan.decisions:
+        categories[str(planned.decision.category)] = categories.get(str(planned.decision.category), 0) + 1
+    return jsonify(stacks=len(plan.decisions), categories=categories, already_decided=plan.already_decided,
+                   left=[{"item": i, "why": why} for i, why in plan.left[:50]], left_count=len(plan.left))
 
 
 @api.post("/api/items/<int:item_id>/notes")

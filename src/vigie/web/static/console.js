@@ -1,7 +1,8 @@
 // Vigie review console. Everything the server sends is put into the page as text, never as HTML.
 "use strict";
 
-const state = { me: null, entries: [], total: 0, selected: 0, revealedId: null, loading: false };
+const state = { me: null, entries: [], total: 0, selected: 0, revealedId: null, keep: null, focusId: null, loads: 0,
+                marked: new Set() };  // marked: stacks chosen for a bulk action
 const $ = (id) => document.getElementById(id);
 
 function el(tag, attrs = {}, ...children) {
@@ -41,6 +42,12 @@ function decisionText(decision) {
   return parts.join(" · ");
 }
 
+function decisionChange(entry) {
+  if (entry.action === "undecide") return "set back to undecided";
+  if (entry.action === "undo") return `undid entry #${entry.details.undoes}`;
+  return decisionText({ category: entry.details.category, ai_tags: entry.details.ai_tags || [] }) + ` (${entry.details.scope})`;
+}
+
 function filterQuery() {
   const params = new URLSearchParams();
   const pairs = { status: "f-status", priority: "f-priority", list: "f-list", category: "f-category", ai: "f-ai",
@@ -52,14 +59,28 @@ function filterQuery() {
 async function loadQueue(keepPosition = false) {
   const params = filterQuery();
   params.set("limit", "200");
+  const load = ++state.loads;
+  const epoch = actions.epoch;
   const data = await call("GET", "/api/queue?" + params.toString());
+  // A newer load, or a key pressed while this one was on its way, makes this answer stale: the cards it
+  // lists may be ones a queued action has already decided. The load after the queue drains replaces it.
+  if (load !== state.loads || epoch !== actions.epoch || actions.pending) return;
+  const shown = selectedEntry();
+  const kept = state.entries.find((e) => e.id === state.keep);
   state.entries = data.entries;
   state.total = data.total;
-  if (!keepPosition) state.selected = 0;
+  state.marked = new Set(state.entries.filter((e) => state.marked.has(e.id)).map((e) => e.id));  // only what is shown
+  if (kept && !state.entries.some((e) => e.id === kept.id)) state.entries.splice(Math.min(state.selected, state.entries.length), 0, kept);
+  const wanted = state.focusId ?? (keepPosition && shown ? shown.id : null);
+  state.focusId = null;
+  const found = state.entries.findIndex((e) => e.id === wanted);
+  if (found >= 0) state.selected = found;
+  else if (!keepPosition) state.selected = 0;
   state.selected = Math.min(state.selected, Math.max(0, state.entries.length - 1));
   state.revealedId = null;
   showProgress(data.progress);
   renderQueue();
+  showMarks();
   await showDetail();
 }
 
@@ -89,10 +110,15 @@ function card(entry, index) {
   if (entry.list_category !== null) badges.append(el("span", { class: "badge known", text: `list: ${entry.list_category}` }));
   const decided = decisionText(entry.decision);
   if (decided) badges.append(el("span", { class: "badge decided", text: decided }));
-  const node = el("article", { class: "card" + (index === state.selected ? " selected" : ""), "data-index": String(index),
-                               "data-id": String(entry.id) }, frame, el("div", { class: "path mono", text: entry.path }), badges);
-  node.addEventListener("click", () => select(index));
-  frame.addEventListener("click", (event) => { if (index === state.selected) { event.stopPropagation(); toggleReveal(); } });
+  const node = el("article", { class: "card" + (index === state.selected ? " selected" : "") + (state.marked.has(entry.id) ? " marked" : ""),
+                               "data-id": String(entry.id), "aria-selected": String(state.marked.has(entry.id)) },
+                  frame, el("div", { class: "path mono", text: entry.path }), badges);
+  const position = () => state.entries.findIndex((e) => e.id === entry.id);
+  node.addEventListener("click", (event) => {
+    if (event.shiftKey) { markRange(state.selected, position()); event.preventDefault(); }
+    select(position());
+  });
+  frame.addEventListener("click", (event) => { if (position() === state.selected) { event.stopPropagation(); toggleReveal(); } });
   return node;
 }
 
@@ -113,7 +139,9 @@ function select(index) {
   if (!state.entries.length) return;
   hideReveal();
   state.selected = Math.max(0, Math.min(index, state.entries.length - 1));
-  document.querySelectorAll(".card").forEach((node) => node.classList.toggle("selected", Number(node.dataset.index) === state.selected));
+  if (state.keep !== selectedEntry().id) state.keep = null;
+  const id = String(selectedEntry().id);
+  document.querySelectorAll(".card").forEach((node) => node.classList.toggle("selected", node.dataset.id === id));
   document.querySelector(".card.selected")?.scrollIntoView({ block: "nearest" });
   showDetail();
 }
@@ -150,21 +178,152 @@ function hideReveal() {
   state.revealedId = null;
 }
 
-async function decide(change, scope = "stack", itemId = null) {
+// --- actions: each key is resolved against the card shown when it is pressed, then sent in order ---------
+
+const actions = { chain: Promise.resolve(), pending: 0, epoch: 0, done: [] };  // done: this session's decisions, for `z`
+
+function enqueue(send) {
+  actions.pending += 1;
+  actions.epoch += 1;
+  document.body.dataset.pending = String(actions.pending);  // "0" once the server's answers are all shown
+  actions.chain = actions.chain.then(send).catch((error) => showError(error.message)).finally(async () => {
+    actions.pending -= 1;
+    if (actions.pending) return;
+    await loadQueue(true).catch((error) => showError(error.message));
+    if (!actions.pending) document.body.dataset.pending = "0";
+  });
+}
+
+// --- bulk: stacks marked with `x`, shift-click or "select all shown" ------------------------------------
+
+function showMarks() {
+  for (const node of document.querySelectorAll(".card")) {
+    const marked = state.marked.has(Number(node.dataset.id));
+    node.classList.toggle("marked", marked);
+    node.setAttribute("aria-selected", String(marked));
+  }
+  $("bulk-count").textContent = `${state.marked.size} selected`;
+}
+
+function toggleMark() {
   const entry = selectedEntry();
-  if (!entry || !state.me.can_decide) return;
-  const current = entry.decision || { category: null, ai_tags: [] };
-  const body = { item: itemId ?? entry.id, scope, category: current.category, ai_tags: [...current.ai_tags] };
+  if (!entry) return;
+  if (state.marked.has(entry.id)) state.marked.delete(entry.id); else state.marked.add(entry.id);
+  showMarks();
+}
+
+function markRange(from, to) {
+  for (let i = Math.min(from, to); i <= Math.max(from, to); i += 1) if (state.entries[i]) state.marked.add(state.entries[i].id);
+  showMarks();
+}
+
+function bulk(url, body) {
+  if (!mayDecide()) return;
+  const items = [...state.marked];
+  if (!items.length) { showError("select stacks first (x, shift-click or \"select all shown\")"); return; }
+  state.marked = new Set();
+  showMarks();
+  enqueue(async () => {
+    const result = await call("POST", url, { ...body, items });
+    result.audit_seqs.forEach((seq, n) => actions.done.push({ seq, item: result.items[n] }));
+  });
+}
+
+async function offerListCategories() {
+  if (!mayDecide()) return;
+  // The selected stacks, or else every stack the filter shows.
+  const items = state.marked.size ? [...state.marked] : state.entries.map((e) => e.id);
+  const list = $("bulk-list").value;
+  if (!items.length || !list) { showError("nothing shown to accept list categories for"); return; }
+  try {
+    const plan = await call("POST", "/api/decisions/accept-list", { list, items });
+    const counts = Object.entries(plan.categories).map(([code, n]) => `${n} × ${categoryLabel(code)}`).join(", ");
+    $("accept-summary").textContent = `${plan.stacks} of the ${items.length} ${state.marked.size ? "selected" : "shown"} stacks ` +
+      `take their category from list ${list}${counts ? ": " + counts : ""}. ${plan.already_decided} already decided stay as they are; ` +
+      `${plan.left_count} copies are left undecided:`;
+    $("accept-left").replaceChildren(...plan.left.map((l) => el("li", { text: `item ${l.item}: ${l.why}` })));
+    $("accept-go").disabled = !plan.stacks;
+    $("accept-go").onclick = () => {
+      $("accept-dialog").close();
+      state.marked = new Set(items);
+      bulk("/api/decisions/accept-list", { list, confirm: true });
+    };
+    $("accept-dialog").showModal();
+  } catch (error) { showError(error.message); }
+}
+
+function showError(message) {
+  $("error-text").textContent = `Not done: ${message}`;
+  $("error").hidden = false;
+}
+
+function send(url, body) {
+  const path = state.entries.find((e) => e.id === body.item)?.path ?? `item ${body.item}`;
+  enqueue(async () => {
+    try {
+      const result = await call("POST", url, body);
+      actions.done.push({ seq: result.audit_seq, item: body.item });
+    } catch (error) { throw new Error(`${path}: ${error.message}`); }  // say which card was refused
+  });
+}
+
+function mayDecide() {
+  if (!state.me.can_decide) showError("this account is read-only: it cannot decide");
+  return state.me.can_decide;
+}
+
+function undoLast() {
+  if (!mayDecide()) return;
+  enqueue(async () => {
+    const last = actions.done.pop();
+    if (!last) throw new Error("nothing decided in this session to undo");
+    await call("POST", "/api/decisions/undo", { audit_seq: last.seq });
+    state.focusId = last.item;
+    state.keep = last.item;
+  });
+}
+
+function undecideSelected() {
+  const entry = selectedEntry();
+  if (!entry || !mayDecide()) return;
+  send("/api/decisions/undecide", { item: entry.id, scope: "stack" });
+  entry.decision = null;
+  state.keep = entry.id;
+  cardNode(entry.id)?.replaceWith(card(entry, state.selected));
+}
+
+function decide(change, scope = "stack", member = null) {
+  const entry = selectedEntry();
+  if (!entry || !mayDecide()) return;
+  const current = (member ? member.decision : entry.decision) || { category: null, ai_tags: [] };
+  const body = { item: member ? member.id : entry.id, scope, category: current.category, ai_tags: [...current.ai_tags] };
+  if (current.industry_class) body.industry_class = current.industry_class;
   if ("category" in change) body.category = change.category;
   if ("tag" in change) {
     body.ai_tags = body.ai_tags.includes(change.tag) ? body.ai_tags.filter((t) => t !== change.tag) : [...body.ai_tags, change.tag];
   }
   if ("industry_class" in change) body.industry_class = change.industry_class;
-  await call("POST", "/api/decisions", body);
-  const advance = "category" in change && scope === "stack";
-  const position = state.selected;
-  await loadQueue(true);
-  if (advance && $("f-status").value !== "undecided") select(position + 1);
+  const undecided = body.category === null && !body.ai_tags.length;  // the last tag taken off
+  send(undecided ? "/api/decisions/undecide" : "/api/decisions", undecided ? { item: body.item, scope } : body);
+  if (scope !== "stack") return;
+  // Show the result at once, so the next key acts on the next card whatever the server's pace.
+  entry.decision = undecided ? null : { scheme: state.me.scheme, category: body.category, ai_tags: body.ai_tags,
+                                        industry_class: body.industry_class ?? null, by: state.me.user };
+  const node = cardNode(entry.id);
+  if (!("category" in change)) {  // a tag stays on its card: a second press takes it off again
+    state.keep = entry.id;
+    node?.replaceWith(card(entry, state.selected));
+    return;
+  }
+  if ($("f-status").value === "undecided") {
+    state.entries.splice(state.selected, 1);
+    node?.remove();
+    if (!state.entries.length) renderQueue();
+    else select(Math.min(state.selected, state.entries.length - 1));
+  } else {
+    node?.replaceWith(card(entry, state.selected));
+    select(state.selected + 1);
+  }
 }
 
 function row(label, value) { return el("tr", {}, el("th", { text: label }), el("td", { class: "mono", text: value ?? "—" })); }
@@ -177,6 +336,14 @@ async function showDetail() {
   if (selectedEntry()?.id !== entry.id) return;
   const parts = [el("h2", { class: "mono", text: item.path })];
   parts.push(el("p", {}, el("b", { text: "Decision: " }), decisionText(item.decision) || "none yet"));
+  if (item.decision && state.me.can_decide) {
+    const back = el("button", { type: "button", id: "undecide", text: "Set back to undecided" });
+    back.addEventListener("click", undecideSelected);
+    parts.push(back);
+  }
+  const decisions = item.history.filter((h) => ["categorise", "undecide", "undo"].includes(h.action));
+  parts.push(el("h3", { text: `Decisions (${decisions.length})` }), el("table", { id: "decisions" }, ...decisions.map((h) => el("tr", {},
+    el("td", { text: h.at.slice(0, 19).replace("T", " ") }), el("td", { text: h.actor }), el("td", { text: decisionChange(h) })))));
   parts.push(el("h3", { text: "Hashes" }), el("table", {}, ...Object.entries(item.hashes).map(([k, v]) => row(k, v)),
     row("type", item.media_type), row("size", item.size), row("pixels", item.width ? `${item.width}×${item.height}` : null)));
   parts.push(el("h3", { text: `Matches (${item.matches.length})` }));
@@ -204,7 +371,7 @@ async function showDetail() {
     const choose = el("select", { "aria-label": "category of this copy only" }, el("option", { value: "", text: "set this copy only…" }),
       ...state.me.categories.map((c) => el("option", { value: c.code, text: c.label })));
     choose.disabled = !state.me.can_decide;
-    choose.addEventListener("change", () => { if (choose.value) decide({ category: choose.value }, "item", member.id); });
+    choose.addEventListener("change", () => { if (choose.value) decide({ category: choose.value }, "item", member); });
     stackTable.append(el("tr", {}, el("td", { class: "mono", text: member.path }), el("td", { text: decisionText(member.decision) || "—" }), el("td", {}, choose)));
   }
   parts.push(stackTable);
@@ -230,24 +397,39 @@ async function showDetail() {
   panel.replaceChildren(...parts);
 }
 
-function legend() {
-  const keys = [["j / →", "next"], ["k / ←", "previous"], ["space / r", "reveal or hide"], ["/", "search"]];
+function keyList() {
+  const keys = [["j / → / ↓", "next"], ["k / ← / ↑", "previous"], ["space / r", "reveal or hide"], ["/", "search"],
+                ["Esc", "leave the search box, hide the image"], ["z", "undo my last decision"], ["x / shift-click", "select for a bulk action"], ["?", "this list of keys"]];
   for (const c of state.me.categories) keys.push([c.key, c.label]);
-  for (const t of state.me.ai_tags) keys.push([t.key, `tag ${t.label}`]);
-  $("keys").replaceChildren(...keys.map(([key, what]) => el("span", {}, el("kbd", { text: key }), ` ${what}`)),
+  for (const t of state.me.ai_tags) keys.push([t.key, `tag ${t.label} (again to remove)`]);
+  return keys;
+}
+
+function legend() {
+  $("keys").replaceChildren(...keyList().map(([key, what]) => el("span", {}, el("kbd", { text: key }), ` ${what}`)),
     el("span", { class: "muted", text: state.me.can_decide ? "keys categorise the whole stack" : "read-only account" }));
+  $("help-keys").replaceChildren(...keyList().map(([key, what]) => el("tr", {}, el("th", {}, el("kbd", { text: key })), el("td", { text: what }))));
 }
 
 function onKey(event) {
-  if (event.target.closest("input, textarea, select, dialog") || event.ctrlKey || event.metaKey || event.altKey) return;
+  if (event.ctrlKey || event.metaKey || event.altKey) return;
+  if (event.target.closest("input, textarea, select")) {
+    // Typing goes to the field; Escape hands the keys back to the grid (and keeps the search text).
+    if (event.key === "Escape" && !event.target.closest("dialog")) { event.preventDefault(); event.target.blur(); $("queue").focus(); }
+    return;
+  }
+  if (event.target.closest("dialog")) return;
   const key = event.key.toLowerCase();
   const category = state.me.categories.find((c) => c.key === key);
   const tag = state.me.ai_tags.find((t) => t.key === key);
   if (key === "j" || key === "arrowright" || key === "arrowdown") select(state.selected + 1);
   else if (key === "k" || key === "arrowleft" || key === "arrowup") select(state.selected - 1);
   else if (key === " " || key === "r") toggleReveal();
-  else if (key === "escape") hideReveal();
+  else if (key === "escape") { hideReveal(); $("error").hidden = true; }
   else if (key === "/") $("f-q").focus();
+  else if (key === "?") $("help-dialog").showModal();
+  else if (key === "z") undoLast();
+  else if (key === "x") toggleMark();
   else if (category) decide({ category: category.code });
   else if (tag) decide({ tag: tag.code });
   else return;
@@ -294,6 +476,26 @@ async function setup() {
   let timer = null;
   $("f-q").addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(() => loadQueue(), 300); });
   document.addEventListener("keydown", onKey);
+  $("error-close").addEventListener("click", () => { $("error").hidden = true; });
+  $("open-help").addEventListener("click", () => $("help-dialog").showModal());
+  $("bulk").hidden = !state.me.can_decide;
+  fillSelect("bulk-category", state.me.categories.map((c) => [c.code, c.label]));
+  fillSelect("bulk-tag", state.me.ai_tags.map((t) => [t.code, t.label]));
+  fillSelect("bulk-list", filters.lists.map((l) => [l, `list ${l}`]));
+  $("f-list").addEventListener("change", () => { if (filters.lists.includes($("f-list").value)) $("bulk-list").value = $("f-list").value; });
+  $("select-all").addEventListener("click", () => markRange(0, state.entries.length - 1));
+  $("select-none").addEventListener("click", () => { state.marked = new Set(); showMarks(); });
+  $("bulk-category").addEventListener("change", () => {
+    const category = $("bulk-category").value;
+    $("bulk-category").value = "";
+    if (category) bulk("/api/decisions/bulk", { category });
+  });
+  $("bulk-tag").addEventListener("change", () => {
+    const tag = $("bulk-tag").value;
+    $("bulk-tag").value = "";
+    if (tag) bulk("/api/decisions/bulk", { tag });
+  });
+  $("accept-list").addEventListener("click", offerListCategories);
   $("open-audit").addEventListener("click", openAudit);
   $("audit-more").addEventListener("click", () => showAuditPage($("audit-more").dataset.after));
   $("open-export").addEventListener("click", () => $("export-dialog").showModal());
