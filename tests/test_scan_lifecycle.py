@@ -289,7 +289,7 @@ def test_a_full_disk_stops_an_import_and_a_report_cleanly(tmp_path: Path, monkey
     def no_space(*_: object, **__: object) -> None:
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(Path, "write_text", no_space)
+    monkeypatch.setattr("vigie.exports.report.write_report", no_space)  # the report streams to its file
     report = CliRunner().invoke(main, ["report", "--case", str(case), "-o", str(tmp_path / "r.html")])
     assert report.exit_code == 1 and isinstance(report.exception, SystemExit), report.output
     assert "the disk is full; the report stopped" in " ".join(report.output.split())
