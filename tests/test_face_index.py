@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from click.testing import CliRunner
 from PIL import Image
 
+from vigie.cli import main
 from vigie.config import Settings
 from vigie.matching.face_index import pairs_within, synthetic_embeddings
 from vigie.persons import MATCH_DISTANCE, chinese_whispers, group_faces
 from vigie.scan import run_scan
-from vigie.store.sqlite import open_case
+from vigie.store.sqlite import SqliteCaseStore, open_case
 
 pytest.importorskip("usearch", reason="the `faces` extra is not installed")
 
@@ -76,7 +79,10 @@ def test_tiny_sets() -> None:
     assert pairs_within(synthetic_embeddings([2], outliers=0), MATCH_DISTANCE) == [(0, 1)]
 
 
-def test_group_faces_keeps_names_and_merges(tmp_path: Path) -> None:
+def case_with_faces(tmp_path: Path) -> SqliteCaseStore:
+    """A case of one scanned picture holding 14 synthetic faces: persons of 5, 4 and 3, and 2 strangers.
+
+    Face n (from 1) is n pixels wide, so the largest face of a person is its last."""
     source = tmp_path / "seizure"
     source.mkdir()
     Image.new("RGB", (64, 64), "white").save(source / "a.png")
@@ -89,6 +95,11 @@ def test_group_faces_keeps_names_and_merges(tmp_path: Path) -> None:
             "VALUES (?, 0, 0, ?, 1, '[]', ?, 0, 'synthetic')",
             ((store.item_ids()[0], size, v.tobytes()) for size, v in enumerate(vectors, start=1)),
         )
+    return store
+
+
+def test_group_faces_keeps_names_and_merges(tmp_path: Path) -> None:
+    store = case_with_faces(tmp_path)
     assert group_faces(store) == {"faces": 14, "persons": 5}
     face_ids = store.face_vectors()[0].tolist()
     person_of = dict(store.db.execute("SELECT id, person_id FROM faces").fetchall())
@@ -102,3 +113,11 @@ def test_group_faces_keeps_names_and_merges(tmp_path: Path) -> None:
     representative = store.db.execute("SELECT representative_face_id FROM persons WHERE id = ?", (first,))
     assert tuple(representative.fetchone()) == (face_ids[8],), "the largest face of the joined clusters"
     store.close()
+
+
+def test_faces_group_without_usearch_says_what_to_install(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    case_with_faces(tmp_path).close()
+    monkeypatch.setitem(sys.modules, "usearch.index", None)  # makes `import usearch.index` fail
+    result = CliRunner().invoke(main, ["faces", "group", "--case", str(tmp_path / "case")])
+    assert result.exit_code == 2
+    assert "needs usearch" in result.output
