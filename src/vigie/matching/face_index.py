@@ -21,7 +21,7 @@ MAX_K = 512
 _CONNECTIVITY = 16  # HNSW links per node: usearch's default, enough for 128-d embeddings
 _EXPANSION_ADD = 64
 _EXPANSION_SEARCH = 64
-_CHUNK = 1 << 18  # rows x k per search batch
+_CHUNK = 1 << 20  # rows x k per search batch, to bound its memory
 
 
 class FaceIndexError(FaceModelError):
@@ -42,15 +42,20 @@ def _build_index(vectors: np.ndarray) -> Any:
     return index
 
 
-def _close_neighbours(index: Any, vectors: np.ndarray, rows: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """(neighbour rows (len(rows), k), which of them lie within the threshold): for `pairs_within`."""
+def _close_neighbours(
+    index: Any, vectors: np.ndarray, rows: np.ndarray, k: int, threshold: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """(neighbour rows (len(rows), k), which of them lie within `threshold`): for `pairs_within`."""
     matches = index.search(vectors[rows], k)
     keys = np.asarray(matches.keys, dtype=np.int64).reshape(len(rows), -1)
-    found = np.asarray(matches.distances).reshape(len(rows), -1) < np.inf  # padding is NaN
-    keys = np.where(found, keys, rows[:, None])
-    # The index only proposes neighbours; the distances that decide are recomputed here in float64.
-    gaps = vectors[keys].astype(np.float64) - vectors[rows][:, None, :].astype(np.float64)
-    return keys, np.sqrt((gaps**2).sum(axis=2))
+    approximate = np.asarray(matches.distances, dtype=np.float64).reshape(len(rows), -1)  # padding is NaN
+    # The index only proposes: neighbours near the threshold by its float32 distance are measured again
+    # in float64, and that measure decides.
+    candidate_rows, candidate_cols = np.nonzero(approximate <= threshold**2 * (1 + 1e-4) + 1e-6)
+    gaps = vectors[keys[candidate_rows, candidate_cols]].astype(np.float64) - vectors[rows[candidate_rows]]
+    close = np.zeros(keys.shape, dtype=bool)
+    close[candidate_rows, candidate_cols] = np.sqrt((gaps**2).sum(axis=1)) <= threshold
+    return keys, close
 
 
 def pairs_within(
@@ -67,11 +72,10 @@ def pairs_within(
     k = min(first_k, count)
     while len(pending):
         saturated = []
-        batch = max(1, _CHUNK // k)  # bounds the memory of the float64 distances
+        batch = max(1, _CHUNK // k)
         for start in range(0, len(pending), batch):
             rows = pending[start : start + batch]
-            keys, distances = _close_neighbours(index, vectors, rows, k)
-            close = distances <= threshold
+            keys, close = _close_neighbours(index, vectors, rows, k, threshold)
             near_rows, near_cols = np.nonzero(close & (keys != rows[:, None]))
             for a, b in zip(rows[near_rows].tolist(), keys[near_rows, near_cols].tolist(), strict=True):
                 pairs.add((a, b) if a < b else (b, a))
