@@ -5,7 +5,7 @@ the index for its k nearest faces, and pairs within the threshold become edges. 
 neighbour is still within the threshold may have more: it asks again with 2k, up to `max_k`. So the
 edges equal the all-pairs ones (up to the index's recall, which is near 1 on these sizes) unless a face
 has more than `max_k - 1` others within the threshold; such a face keeps only its `max_k - 1` nearest,
-which still join it to its person, but the edge set is then a subset of the exact one.
+which normally still join it to its person, but the edge set is then a subset of the exact one.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from vigie.signals.faces import FaceModelError
 FIRST_K = 32
 MAX_K = 512
 _CONNECTIVITY = 16  # HNSW links per node: usearch's default, enough for 128-d embeddings
-_EXPANSION_ADD = 64
+_EXPANSION_ADD = 64  # 32 lost about 1% of the close pairs among 30k synthetic faces; 64 none
 _EXPANSION_SEARCH = 64
 _CHUNK = 1 << 20  # rows x k per search batch, to bound its memory
 
