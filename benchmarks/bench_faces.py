@@ -1,9 +1,15 @@
-"""Face speed: faces and images per second for each detector on 2 cores, and a search over 100k faces.
+"""Face speed: faces and images per second for each detector on 2 cores, a search over 100k faces, and
+grouping 10k and 100k synthetic faces with the approximate-neighbour index against all pairs.
 
     python benchmarks/bench_faces.py [--faces-dir ../shared/data/faces] [--stored 100000]
+        [--grouping 10000,100000] [--all-pairs-blocks 8]
 
 Detection + embedding run through the real scan (`--faces`, 2 workers) on the face photos; the search
 runs `faces find` logic against a case holding `--stored` faces (random unit embeddings plus the real ones).
+Grouping runs on synthetic embeddings (half the faces in persons of 1 to 40 faces, half strangers): the
+close pairs through the index, then through all pairs block by block (the method the index replaced;
+past `--all-pairs-blocks` blocks its time is extrapolated from the blocks done), the share of the
+all-pairs edges the index found, and Chinese whispers on the index's edges.
 """
 
 from __future__ import annotations
@@ -17,11 +23,49 @@ from pathlib import Path
 import numpy as np
 
 from vigie.config import Settings
-from vigie.persons import embed_references, find_person
+from vigie.matching.face_index import pairs_within, synthetic_embeddings
+from vigie.persons import MATCH_DISTANCE, chinese_whispers, embed_references, find_person
 from vigie.scan import run_scan
 from vigie.store.sqlite import open_case
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+ALL_PAIRS_BLOCK = 2048
+
+
+def all_pairs_block(vectors: np.ndarray, squared: np.ndarray, start: int, threshold: float) -> set[tuple[int, int]]:
+    """Pairs (i < j) closer than `threshold` for rows start.. start + ALL_PAIRS_BLOCK, against every row."""
+    block = vectors[start : start + ALL_PAIRS_BLOCK].astype(np.float64)
+    distances = squared[start : start + ALL_PAIRS_BLOCK, None] + squared[None, :] - 2 * block @ vectors.T
+    rows, cols = np.nonzero(distances <= threshold**2)
+    return {(start + int(r), int(c)) for r, c in zip(rows, cols, strict=True) if start + r < c}
+
+
+def bench_grouping(size: int, max_blocks: int) -> None:
+    rng = np.random.default_rng(size)
+    sizes: list[int] = []
+    while sum(sizes) < size // 2:
+        sizes.append(int(rng.integers(1, 41)))
+    vectors = synthetic_embeddings(sizes, outliers=size - sum(sizes), seed=size)
+    started = time.perf_counter()
+    found = pairs_within(vectors, MATCH_DISTANCE)
+    index_s = time.perf_counter() - started
+    blocks = -(-size // ALL_PAIRS_BLOCK)
+    done = min(blocks, max_blocks)
+    started = time.perf_counter()
+    squared = (vectors.astype(np.float64) ** 2).sum(axis=1)
+    exact: set[tuple[int, int]] = set()
+    for block in range(done):
+        exact |= all_pairs_block(vectors, squared, block * ALL_PAIRS_BLOCK, MATCH_DISTANCE)
+    all_pairs_s = (time.perf_counter() - started) * blocks / done
+    covered = done * ALL_PAIRS_BLOCK  # recall is measured on the rows all pairs covered
+    recall = len(exact & {p for p in found if p[0] < covered}) / max(1, len(exact))
+    started = time.perf_counter()
+    persons = len(set(chinese_whispers(size, found)))
+    whispers_s = time.perf_counter() - started
+    estimated = "" if done == blocks else f" (estimated from {done} of {blocks} blocks)"
+    print(f"group {size:,} faces: close pairs by index {index_s:.1f} s, by all pairs {all_pairs_s:.1f} s"
+          f"{estimated}; index found {recall:.2%} of the all-pairs edges; Chinese whispers {whispers_s:.1f} s, "
+          f"{persons:,} persons ({len(sizes):,} made, {size - sum(sizes):,} strangers)")
 
 
 def main() -> int:
@@ -30,7 +74,11 @@ def main() -> int:
     parser.add_argument("--yunet", type=Path, default=SHARED / "models" / "yunet_s_640_640.onnx")
     parser.add_argument("--stored", type=int, default=100_000)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--grouping", default="10000,100000", help="synthetic face counts to group ('' for none)")
+    parser.add_argument("--all-pairs-blocks", type=int, default=8, help="all-pairs blocks timed before extrapolating")
     args = parser.parse_args()
+    for size in filter(None, args.grouping.split(",")):
+        bench_grouping(int(size), args.all_pairs_blocks)
     if not args.faces_dir.exists():
         print(f"skipped: {args.faces_dir} not present")
         return 0

@@ -439,9 +439,14 @@ def faces_scan(case: Path, face_detector: str | None, face_model: str | None) ->
 def faces_group(case: Path) -> None:
     """Cluster the case's faces into persons (Chinese whispers on the embedding graph)."""
     from vigie.persons import MATCH_DISTANCE, group_faces
+    from vigie.signals.faces import FaceModelError
 
     store = _open_case(case)
-    counts = group_faces(store)
+    try:
+        counts = group_faces(store)
+    except FaceModelError as exc:
+        store.close()
+        _fail(str(exc), 2)
     store.append_audit(ACTOR, "faces-group", {**counts, "threshold": MATCH_DISTANCE})
     persons = store.persons()
     store.close()

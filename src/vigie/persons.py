@@ -5,6 +5,10 @@ Distances are Euclidean between dlib embeddings. The thresholds were chosen on `
 same-person distance was 0.549 and the smallest different-person distance 0.622, so 0.55 separates them
 (accuracy 100% there, 99.8% at dlib's customary 0.5); "possible" reaches to 0.65, past the closest
 stranger seen. `vigie faces eval` measures any other set of pairs.
+
+Grouping finds the close pairs through an approximate-neighbour index (`vigie.matching.face_index`), so
+its cost grows with N log N rather than N²; searching for a person stays an exact linear scan, since a
+few reference faces against N stored ones is already linear and every face must be ranked.
 """
 
 from __future__ import annotations
@@ -19,30 +23,18 @@ import numpy as np
 from PIL import Image
 
 from vigie.config import Settings
+from vigie.matching.face_index import pairs_within
 from vigie.signals.faces import Face, find_faces
 from vigie.store.sqlite import SqliteCaseStore
 
 MATCH_DISTANCE = 0.55
 POSSIBLE_DISTANCE = 0.65
-_BLOCK = 2048
 
 
 def verdict(distance: float) -> str:
     if distance <= MATCH_DISTANCE:
         return "match"
     return "possible" if distance <= POSSIBLE_DISTANCE else "no"
-
-
-def _pairs_within(vectors: np.ndarray, threshold: float) -> list[tuple[int, int]]:
-    """Index pairs (i < j) closer than `threshold`, computed block by block."""
-    squared = (vectors.astype(np.float64) ** 2).sum(axis=1)
-    pairs: list[tuple[int, int]] = []
-    for start in range(0, len(vectors), _BLOCK):
-        block = vectors[start : start + _BLOCK].astype(np.float64)
-        distances = squared[start : start + _BLOCK, None] + squared[None, :] - 2 * block @ vectors.T
-        rows, cols = np.nonzero(distances <= threshold**2)
-        pairs.extend((start + int(r), int(c)) for r, c in zip(rows, cols, strict=True) if start + r < c)
-    return pairs
 
 
 def chinese_whispers(count: int, edges: list[tuple[int, int]], iterations: int = 30, seed: int = 0) -> list[int]:
@@ -75,7 +67,7 @@ def group_faces(store: SqliteCaseStore, threshold: float = MATCH_DISTANCE) -> di
     if len(face_ids) == 0:
         store.replace_person_groups([])
         return {"faces": 0, "persons": 0}
-    labels = chinese_whispers(len(face_ids), _pairs_within(vectors, threshold))
+    labels = chinese_whispers(len(face_ids), pairs_within(vectors, threshold))
     info = store.face_sizes()
     named = store.named_persons()
     clusters: dict[int, list[int]] = defaultdict(list)
