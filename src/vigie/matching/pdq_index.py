@@ -2,7 +2,9 @@
 
 Why it is exact: the 256 bits are cut into m chunks. Two hashes within distance r differ, by the
 pigeonhole principle, in at most r // m bits of at least one chunk, so probing every key within r // m
-bits of each query chunk finds every hash within r, and the full distance is then checked.
+bits of each query chunk finds every hash within r, and the full distance is then checked. Sharper (as in
+Norouzi et al.'s multi-index hashing): with r = m * a + b, one of the first b + 1 chunks is within a bits
+or one of the others within a - 1, so the others are probed one bit less deep.
 
 Why segments: adding a hash list writes one new segment and leaves the others untouched (no rebuild).
 Each segment is a folder of `.npy` files opened with `mmap_mode="r"` (no pickle, no parse step), so the
@@ -234,14 +236,20 @@ class PdqSegment:
         assert self.order is not None and self.offsets is not None
         n = len(self)
         m = len(self.widths)
-        radius = threshold // m
+        # threshold = m * radius + spare: were the first spare + 1 chunks each more than radius bits off
+        # and the others more than radius - 1, the distance would exceed the threshold. So those others
+        # need only the probes of radius - 1 (none at all when radius is 0).
+        radius, spare = divmod(threshold, m)
         masks = _probe_masks(max(self.widths), radius)
+        narrow = len(_probe_masks(max(self.widths), radius - 1)) if radius else 0
         keys = chunk_keys(queries, self.widths)  # (k, m)
         probes = keys[:, :, np.newaxis] ^ masks[np.newaxis, np.newaxis, :]  # (k, m, P)
         stride = self.offsets.shape[1]
         flat_offsets = self.offsets.reshape(-1)
         bucket = (np.arange(m, dtype=np.int64)[np.newaxis, :, np.newaxis] * stride + probes).reshape(-1)
-        valid = probes.reshape(-1) < stride - 1  # narrower chunks: keys past their width are empty
+        needed = (np.arange(m)[:, np.newaxis] <= spare) | (np.arange(len(masks))[np.newaxis, :] < narrow)
+        # narrower chunks: keys past their width are empty
+        valid = (probes < stride - 1).reshape(-1) & np.broadcast_to(needed, probes.shape).reshape(-1)
         bucket = bucket[valid]
         starts = flat_offsets[bucket].astype(np.int64)
         lengths = flat_offsets[bucket + 1].astype(np.int64) - starts
