@@ -165,3 +165,34 @@ def test_a_batch_is_one_probe_per_segment_not_one_per_item(tmp_path: Path, monke
     store = _case(tmp_path, *_seizure(1))
     match_case(store, Settings(workers=1))
     assert probes == [100 * _VARIANTS, 100 * _VARIANTS, 50 * _VARIANTS]
+
+
+def _spread(rng: np.random.Generator, hashed: np.ndarray, widths: tuple[int, ...], flips: list[int]) -> np.ndarray:
+    """`hashed` with flips[c] bits flipped inside chunk c (chunks read big-endian, as the index reads them)."""
+    bits = np.unpackbits(hashed)
+    start = 0
+    for width, count in zip(widths, flips, strict=True):
+        bits[start + rng.choice(width, size=count, replace=False)] ^= 1
+        start += width
+    return np.packbits(bits)
+
+
+@pytest.mark.parametrize("threshold", [31, 40])
+def test_a_copy_reachable_through_one_chunk_only_is_found(threshold: int) -> None:
+    """At distance exactly the threshold (m * a + b), a copy whose only chunk within reach is chunk b (at a
+    bits), or one of the later chunks (at a - 1 bits), is still found: the sharper pigeonhole's edges."""
+    rng = np.random.default_rng(threshold)
+    listed = _random_hashes(rng, 2_000)
+    segment = PdqSegment.build(np.arange(10, 2_010), listed, multi_index=True)
+    m = len(segment.widths)
+    a, b = divmod(threshold, m)
+    through_b = [a + 1] * b + [a] * (m - b)
+    through_later = [a + 1] * (b + 1) + [a - 1] + [a] * (m - b - 2)
+    for flips in (through_b, through_later):
+        assert sum(flips) == threshold
+        target = int(rng.integers(2_000))
+        query = _spread(rng, listed[target], segment.widths, flips)
+        assert PDQ.distance(query.tobytes().hex(), listed[target].tobytes().hex()) == threshold
+        _, ids, distances, _ = segment.best_pairs(query[np.newaxis], np.zeros(1, dtype=np.int64), threshold)
+        assert (10 + target, threshold) in set(zip(ids.tolist(), distances.tolist(), strict=True))
+        assert 10 + target in segment.pairs(query[np.newaxis], threshold)[1].tolist()
