@@ -60,19 +60,25 @@ def load_list_segments(store: SqliteCaseStore, settings: Settings, rebuild: bool
     return segments
 
 
-def _variants(blob: bytes) -> np.ndarray:
-    return np.frombuffer(blob, dtype=np.uint8).reshape(-1, 32)
-
-
 def _query_batch(
     segments: dict[int, PdqSegment], batch: Sequence[tuple[int, bytes]], threshold: int
 ) -> list[MatchRow]:
+    """Every item's variants in one probe per segment; per (item, entry) the best distance, ties to the
+    first variant (as a query of that item alone gives)."""
+    if not batch:
+        return []
+    blobs = [np.frombuffer(blob, dtype=np.uint8).reshape(-1, 32) for _, blob in batch]
+    counts = np.array([len(b) for b in blobs], dtype=np.int64)
+    first_variant = np.cumsum(counts) - counts
+    groups = np.repeat(np.arange(len(batch), dtype=np.int64), counts)
+    queries = np.concatenate(blobs)
     matches = []
-    for item_id, blob in batch:
-        queries = _variants(blob)
-        for segment in segments.values():
-            for hit in segment.query(queries, threshold):
-                matches.append(MatchRow(item_id, hit.id, "pdq", hit.distance, VARIANT_NAMES[hit.variant]))
+    for segment in segments.values():
+        found, entries, distances, query_idx = segment.best_pairs(queries, groups, threshold)
+        variants = query_idx - first_variant[found]
+        for g, entry, distance, variant in zip(found.tolist(), entries.tolist(), distances.tolist(),
+                                               variants.tolist(), strict=True):
+            matches.append(MatchRow(batch[g][0], entry, "pdq", distance, VARIANT_NAMES[variant]))
     return matches
 
 

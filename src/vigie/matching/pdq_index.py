@@ -2,7 +2,9 @@
 
 Why it is exact: the 256 bits are cut into m chunks. Two hashes within distance r differ, by the
 pigeonhole principle, in at most r // m bits of at least one chunk, so probing every key within r // m
-bits of each query chunk finds every hash within r, and the full distance is then checked.
+bits of each query chunk finds every hash within r, and the full distance is then checked. Sharper (as in
+Norouzi et al.'s multi-index hashing): with r = m * a + b, one of the first b + 1 chunks is within a bits
+or one of the others within a - 1, so the others are probed one bit less deep.
 
 Why segments: adding a hash list writes one new segment and leaves the others untouched (no rebuild).
 Each segment is a folder of `.npy` files opened with `mmap_mode="r"` (no pickle, no parse step), so the
@@ -17,6 +19,7 @@ import math
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -31,6 +34,7 @@ _MIN_CHUNK_BITS = 8
 _KEY_BLOCK = 1 << 18
 _QUERY_BLOCK = 48  # queries probed at once: bounds the (queries x chunks x probes) arrays
 _PAIR_BLOCK = 1024  # independent queries probed at once by `pairs`
+_DISTANCE_CELLS = 1 << 19  # (query, row) distances computed at once by brute force: fast in cache
 
 
 @dataclass(frozen=True)
@@ -51,8 +55,11 @@ def hex_to_array(hex_hashes: list[str]) -> np.ndarray:
 
 
 def _distances(words: np.ndarray, query_words: np.ndarray) -> np.ndarray:
-    """Hamming distances, shape (len(query_words), len(words))."""
-    return np.bitwise_count(words[np.newaxis, :, :] ^ query_words[:, np.newaxis, :]).sum(axis=2, dtype=np.int32)
+    """Hamming distances, shape (len(query_words), len(words)); word by word, so temporaries stay small."""
+    total = np.zeros((len(query_words), len(words)), dtype=np.int32)
+    for k in range(4):
+        total += np.bitwise_count(np.bitwise_xor.outer(query_words[:, k], words[:, k]))
+    return total
 
 
 def _best_per_row(rows: np.ndarray, distances: np.ndarray, variants: np.ndarray, threshold: int,
@@ -61,14 +68,19 @@ def _best_per_row(rows: np.ndarray, distances: np.ndarray, variants: np.ndarray,
     rows, distances, variants = rows[keep], distances[keep], variants[keep]
     if rows.size == 0:
         return []
-    order = np.lexsort((variants, distances, rows))
-    rows, distances, variants = rows[order], distances[order], variants[order]
-    first = np.ones(rows.size, dtype=bool)
-    first[1:] = rows[1:] != rows[:-1]
+    best = _best_of_each(rows, distances, variants)
     return [
         IndexHit(int(r), int(ids[r]), int(d), int(v))
-        for r, d, v in zip(rows[first], distances[first], variants[first], strict=True)
+        for r, d, v in zip(rows[best], distances[best], variants[best], strict=True)
     ]
+
+
+def _best_of_each(keys: np.ndarray, distances: np.ndarray, variants: np.ndarray) -> np.ndarray:
+    """Indices of one entry per key: the smallest distance, ties to the lowest variant (query index)."""
+    order = np.lexsort((variants, distances, keys))
+    first = np.ones(order.size, dtype=bool)
+    first[1:] = keys[order[1:]] != keys[order[:-1]]
+    return order[first]
 
 
 def brute_force(ids: np.ndarray, hashes: np.ndarray, queries: np.ndarray, threshold: int) -> list[IndexHit]:
@@ -181,39 +193,63 @@ class PdqSegment:
     def pairs(self, queries: np.ndarray, threshold: int) -> tuple[np.ndarray, np.ndarray]:
         """Every (query index, id) within `threshold`, for many independent queries at once (stacking)."""
         queries = np.ascontiguousarray(queries, dtype=np.uint8).reshape(-1, HASH_BYTES)
-        found_queries: list[np.ndarray] = []
-        found_ids: list[np.ndarray] = []
+        found = list(self._within(queries, threshold))
+        if not found:
+            return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
+        rows = np.concatenate([r for _, r, _ in found])
+        return np.concatenate([q for q, _, _ in found]).astype(np.int64), np.asarray(self.ids)[rows].astype(np.int64)
+
+    def best_pairs(self, queries: np.ndarray, groups: np.ndarray, threshold: int
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Many groups of queries at once (each item's variants; `groups[i]` is query i's group): every
+        (group, row) within `threshold`, once, with its best distance and, of the queries at that distance,
+        the first. Returns (group, id, distance, query index) arrays; the same answer as `query` per group."""
+        queries = np.ascontiguousarray(queries, dtype=np.uint8).reshape(-1, HASH_BYTES)
+        found = list(self._within(queries, threshold))
+        query_idx = np.concatenate([q for q, _, _ in found]) if found else np.empty(0, dtype=np.int64)
+        if query_idx.size == 0:
+            empty = np.empty(0, dtype=np.int64)
+            return empty, empty, empty, empty
+        rows = np.concatenate([r for _, r, _ in found]).astype(np.int64)
+        distances = np.concatenate([d for _, _, d in found]).astype(np.int64)
+        group_of = np.asarray(groups, dtype=np.int64)[query_idx]
+        best = _best_of_each(group_of * len(self) + rows, distances, query_idx)
+        return group_of[best], np.asarray(self.ids)[rows[best]].astype(np.int64), distances[best], query_idx[best]
+
+    def _within(self, queries: np.ndarray, threshold: int) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """(query index, row, distance) of the pairs within `threshold`, block by block; the multi-index
+        layout may give a pair more than once."""
         if self.order is None:
-            words = self.words
-            block = max(1, 4_000_000 // max(1, len(words)))
+            block = max(1, _DISTANCE_CELLS // max(1, len(self)))
             for start in range(0, len(queries), block):
-                dist = _distances(words, as_words(queries[start : start + block]))
+                dist = _distances(self.words, as_words(queries[start : start + block]))
                 query_idx, rows = np.nonzero(dist <= threshold)
-                found_queries.append(query_idx + start)
-                found_ids.append(np.asarray(self.ids)[rows])
+                yield query_idx + start, rows, dist[query_idx, rows]
         else:
             for start in range(0, len(queries), _PAIR_BLOCK):
                 rows, variants, distances = self._candidates(queries[start : start + _PAIR_BLOCK], threshold)
                 keep = distances <= threshold
-                found_queries.append(variants[keep] + start)
-                found_ids.append(np.asarray(self.ids)[rows[keep]])
-        if not found_queries:
-            return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
-        return np.concatenate(found_queries).astype(np.int64), np.concatenate(found_ids).astype(np.int64)
+                yield variants[keep] + start, rows[keep], distances[keep]
 
     def _candidates(self, queries: np.ndarray, threshold: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(row, query index, distance) of every row sharing a probed chunk key with a query (may repeat)."""
         assert self.order is not None and self.offsets is not None
         n = len(self)
         m = len(self.widths)
-        radius = threshold // m
+        # threshold = m * radius + spare: were the first spare + 1 chunks each more than radius bits off
+        # and the others more than radius - 1, the distance would exceed the threshold. So those others
+        # need only the probes of radius - 1 (none at all when radius is 0).
+        radius, spare = divmod(threshold, m)
         masks = _probe_masks(max(self.widths), radius)
+        narrow = len(_probe_masks(max(self.widths), radius - 1)) if radius else 0
         keys = chunk_keys(queries, self.widths)  # (k, m)
         probes = keys[:, :, np.newaxis] ^ masks[np.newaxis, np.newaxis, :]  # (k, m, P)
         stride = self.offsets.shape[1]
         flat_offsets = self.offsets.reshape(-1)
         bucket = (np.arange(m, dtype=np.int64)[np.newaxis, :, np.newaxis] * stride + probes).reshape(-1)
-        valid = probes.reshape(-1) < stride - 1  # narrower chunks: keys past their width are empty
+        needed = (np.arange(m)[:, np.newaxis] <= spare) | (np.arange(len(masks))[np.newaxis, :] < narrow)
+        # narrower chunks: keys past their width are empty
+        valid = (probes < stride - 1).reshape(-1) & np.broadcast_to(needed, probes.shape).reshape(-1)
         bucket = bucket[valid]
         starts = flat_offsets[bucket].astype(np.int64)
         lengths = flat_offsets[bucket + 1].astype(np.int64) - starts
