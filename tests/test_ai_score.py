@@ -117,3 +117,13 @@ def test_console_sorts_and_filters_by_score(app: Any) -> None:  # noqa: F811
         assert response.status_code == 400, bad
     detail = client.get(f"/api/items/{by_score['entries'][0]['id']}").get_json()
     assert detail["ai"]["detector"]["score"] == known[0] and "analysed_as" in detail
+
+
+def test_search_finds_no_image_by_a_score_below_the_threshold(app: Any) -> None:  # noqa: F811
+    """Every image has a score; one below the threshold says nothing, so a search for the detector finds none."""
+    client, _ = login(app, "rita")
+    everything = queue(client, status="all")
+    below = [e for e in everything["entries"] if e["ai_score"] is not None and e["ai_verdict"] != "ai-indicated"]
+    assert below
+    found = queue(client, status="all", q="statistical-detector")
+    assert not {e["id"] for e in found["entries"]} & {e["id"] for e in below}

@@ -9,10 +9,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from vigie.categories import AI_TAG_CODES, INDUSTRY_CLASSES
+from vigie.signals.findings import CONTEXT
 from vigie.sources.base import join_path
 from vigie.store.audit import DECIDE_ACTION, UNDECIDE_ACTION, UNDO_ACTION, decisions_before
 from vigie.store.base import AuditEntry, SourceRow
 from vigie.store.sqlite import SqliteCaseStore, _chunks
+from vigie.verdict import DETECTOR_KIND
 
 # Queue classes in review order: a possible real child first (unknown, a face, no mark of generation),
 # then other unknown material, then AI-indicated or AI-marked items, then what the hash lists already know.
@@ -172,9 +174,11 @@ class ReviewTables:
         """Search rows of every item, or of the items in the `scope` table."""
         within = "" if scope is None else f" WHERE {{}} IN (SELECT id FROM {scope})"
         findings: dict[int, list[str]] = {}
-        for item_id, kind, detail, value in self.db.execute(
-            "SELECT item_id, kind, detail, value FROM item_findings" + within.format("item_id")
+        for item_id, kind, detail, value, strength in self.db.execute(
+            "SELECT item_id, kind, detail, value, strength FROM item_findings" + within.format("item_id")
         ):
+            if kind == DETECTOR_KIND and strength == CONTEXT:  # a score below the threshold says nothing
+                continue
             findings.setdefault(item_id, []).append(f"{kind} {detail} {value}")
         for item_id, source_id, relpath, exif, media_type, codec in self.db.execute(
             "SELECT id, source_id, relpath, exif, media_type, codec FROM items" + within.format("id")
