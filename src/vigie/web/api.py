@@ -16,7 +16,9 @@ from werkzeug.routing import IntegerConverter, Map
 
 from vigie.categories import AI_TAGS, INDUSTRY_CLASSES, SCHEME_NAMES, case_scheme, set_case_scheme
 from vigie.exports.cybertip import Reporter
+from vigie.exports.report import clock
 from vigie.exports.run import EXPORT_FORMATS, ExportError, run_export
+from vigie.matching.hashlists import category_label
 from vigie.scripted_review import Plan, SelectionError, plan_list_stacks, plan_stacks, record
 from vigie.store.accounts import ROLES, AccountError, new_password
 from vigie.store.audit import AuditCheck, verify_audit_log
@@ -187,8 +189,7 @@ def item_detail(item_id: int) -> Any:
         width=item["width"], height=item["height"], video=item["video"],
         hashes={k: item[k] for k in ("md5", "sha1", "sha256", "pdq", "pdq_quality")},
         times={k: item[k] for k in ("mtime", "ctime", "atime")},
-        matches=[{k: m.get(k) for k in ("list", "signal", "distance", "variant", "category_scheme", "category",
-                                          "label", "series", "timestamp", "image_frame")} for m in item["matches"]],
+        matches=[_known(m) for m in item["matches"]],
         ai=item["ai"], analysed_as=item["analysed_as"],
         faces=[f | {"person_name": persons.get(f["person"])} for f in item["faces"]],
         exif=item["exif"], errors=item["errors"],
@@ -199,6 +200,15 @@ def item_detail(item_id: int) -> Any:
                   "details": {k: v for k, v in e.details.items() if k not in ("items", "sha256")}}
                  for e in g.store.audit_entries(naming_item=item_id)],
     )
+
+
+def _known(match: dict[str, Any]) -> dict[str, Any]:
+    """A match as the panel shows it: the category with its meaning, and where in a video the frame is."""
+    shown = {k: match.get(k) for k in ("list", "signal", "distance", "variant", "category_scheme", "category",
+                                        "label", "series", "timestamp", "image_frame")}
+    shown["category_label"] = category_label(match.get("category_scheme"), match.get("category"))
+    shown["video_time"] = None if match.get("timestamp") is None else clock(match["timestamp"])
+    return shown
 
 
 @api.post("/api/items/<int:item_id>/reveal")

@@ -34,6 +34,11 @@ function categoryLabel(code) {
   return found ? found.label : code;
 }
 
+function codeAndMeaning(code) {
+  const label = categoryLabel(code);
+  return label === code ? code : `${code} — ${label}`;
+}
+
 function decisionText(decision) {
   if (!decision) return null;
   const parts = [];
@@ -107,7 +112,7 @@ function card(entry, index) {
   if (entry.members > 1) badges.append(el("span", { class: "badge", text: `×${entry.members} copies` }));
   if (entry.ai_verdict !== "undetermined") badges.append(el("span", { class: "badge", text: entry.ai_verdict }));
   if (entry.ai_score !== null) badges.append(el("span", { class: "badge", text: `detector ${entry.ai_score.toFixed(2)}` }));
-  if (entry.list_category !== null) badges.append(el("span", { class: "badge known", text: `list: ${entry.list_category}` }));
+  if (entry.list_category !== null) badges.append(el("span", { class: "badge known", text: `list: ${codeAndMeaning(entry.list_category)}` }));
   const decided = decisionText(entry.decision);
   if (decided) badges.append(el("span", { class: "badge decided", text: decided }));
   const node = el("article", { class: "card" + (index === state.selected ? " selected" : "") + (state.marked.has(entry.id) ? " marked" : ""),
@@ -347,9 +352,20 @@ async function showDetail() {
   parts.push(el("h3", { text: "Hashes" }), el("table", {}, ...Object.entries(item.hashes).map(([k, v]) => row(k, v)),
     row("type", item.media_type), row("size", item.size), row("pixels", item.width ? `${item.width}×${item.height}` : null)));
   parts.push(el("h3", { text: `Matches (${item.matches.length})` }));
-  if (item.matches.length) parts.push(el("table", {}, ...item.matches.map((m) => el("tr", {},
-    el("td", { text: m.list }), el("td", { text: `${m.signal} d=${m.distance}${m.variant && m.variant !== "original" ? " (" + m.variant + ")" : ""}${m.image_frame ? " on " + m.image_frame : ""}` }),
-    el("td", { text: m.category ? `${m.category_scheme}:${m.category}` : "no category" })))));
+  if (item.matches.length) parts.push(el("table", { id: "matches" }, ...item.matches.map((m) => el("tr", {},
+    el("td", { text: m.list }), el("td", { text: [m.label, m.series && `series ${m.series}`].filter(Boolean).join(" · ") || "—" }),
+    el("td", { text: `${m.signal} d=${m.distance}${m.variant && m.variant !== "original" ? " (" + m.variant + ")" : ""}` }),
+    el("td", { text: m.video_time ? `at ${m.video_time} in the video` : m.image_frame ? `on ${m.image_frame}` : "" }),
+    el("td", { text: m.category === null ? "no category" : m.category_label && m.category_label !== m.category ? `${m.category} — ${m.category_label}` : m.category })))));
+  parts.push(el("h3", { text: "File times" }), el("table", { id: "file-times" },
+    ...Object.entries(item.times).map(([k, v]) => row(k, v))));
+  if (typeof item.exif.gps_latitude === "number" && typeof item.exif.gps_longitude === "number") {
+    const where = `${item.exif.gps_latitude.toFixed(6)}, ${item.exif.gps_longitude.toFixed(6)}`;
+    // Only a link the reviewer may choose to follow: nothing is fetched from a map service on its own.
+    const map = el("a", { href: `https://www.openstreetmap.org/?mlat=${item.exif.gps_latitude}&mlon=${item.exif.gps_longitude}`,
+                          rel: "noopener noreferrer", target: "_blank", text: "open in OpenStreetMap" });
+    parts.push(el("p", { id: "gps" }, el("b", { text: "GPS: " }), el("span", { class: "mono", text: where }), " ", map));
+  }
   if (item.ai) {
     parts.push(el("h3", { text: `AI: ${item.ai.verdict}` }));
     parts.push(el("table", {}, ...item.ai.signals.map((s) => el("tr", {}, el("td", { text: s.strength }), el("td", { text: `${s.kind}: ${s.detail}` })))));
