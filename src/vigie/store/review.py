@@ -35,6 +35,7 @@ class QueueFilter:
     text: str | None = None  # full-text search on paths and metadata
     priority: str | None = None
     min_ai_score: float | None = None  # the detector's score of the entry's representative, at least this
+    deleted: bool | None = None  # True: a copy was read from a disk image as deleted; False: no copy was
     order: str = "review"  # review (priority classes) | ai-score (highest detector score first)
 
 
@@ -255,6 +256,9 @@ class ReviewTables:
         if where.min_ai_score is not None:
             clauses.append("EXISTS (SELECT 1 FROM items x WHERE x.id = q.representative_id AND x.ai_score >= ?)")
             params.append(where.min_ai_score)
+        if where.deleted is not None:
+            found = f"EXISTS (SELECT 1 FROM items x WHERE {group} AND x.deleted = 1)"
+            clauses.append(found if where.deleted else f"NOT {found}")
         if where.text:  # uncorrelated: the full-text index is searched once, not once per queue entry
             found = "SELECT x.{} FROM item_search s JOIN items x ON x.id = s.rowid WHERE item_search MATCH ?"
             clauses.append(f"(q.representative_id IN ({found.format('id')}) OR "

@@ -151,6 +151,15 @@ def _score_arg(name: str) -> float | None:
     return value
 
 
+def _deleted_arg() -> bool | None:
+    raw = request.args.get("deleted")
+    if raw in (None, ""):
+        return None
+    if raw not in ("yes", "no"):
+        _fail("deleted is yes (a copy read as deleted) or no")
+    return raw == "yes"
+
+
 @api.get("/api/queue")
 def queue() -> Any:
     args = request.args
@@ -162,7 +171,7 @@ def queue() -> Any:
         ai_verdict=args.get("ai") or None, person=_int_arg("person", None, 0, 2**62),
         media=args.get("media") or None, folder=args.get("folder") or None, text=args.get("q") or None,
         priority=args.get("priority") or None, min_ai_score=_score_arg("min_score"),
-        order=args.get("sort") or "review",
+        order=args.get("sort") or "review", deleted=_deleted_arg(),
     )
     if where.order not in QUEUE_ORDERS:
         _fail(f"sort is {' or '.join(QUEUE_ORDERS)}")

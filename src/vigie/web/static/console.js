@@ -56,7 +56,7 @@ function decisionChange(entry) {
 function filterQuery() {
   const params = new URLSearchParams();
   const pairs = { status: "f-status", priority: "f-priority", list: "f-list", category: "f-category", ai: "f-ai",
-                  person: "f-person", media: "f-media", folder: "f-folder", q: "f-q", min_score: "f-min-score", sort: "f-sort" };
+                  person: "f-person", media: "f-media", deleted: "f-deleted", folder: "f-folder", q: "f-q", min_score: "f-min-score", sort: "f-sort" };
   for (const [name, id] of Object.entries(pairs)) if ($(id).value) params.set(name, $(id).value);
   return params;
 }
@@ -488,7 +488,7 @@ async function setup() {
   fillSelect("f-ai", filters.ai_verdicts.map((v) => [v, v]));
   fillSelect("f-person", filters.persons.map((p) => [p.id, `person ${p.id}${p.name ? " " + p.name : ""} (${p.items})`]));
   fillSelect("f-folder", filters.folders.map((f) => [f, f]));
-  for (const id of ["f-status", "f-priority", "f-list", "f-category", "f-ai", "f-person", "f-media", "f-folder", "f-min-score", "f-sort"]) $(id).addEventListener("change", () => loadQueue());
+  for (const id of ["f-status", "f-priority", "f-list", "f-category", "f-ai", "f-person", "f-media", "f-deleted", "f-folder", "f-min-score", "f-sort"]) $(id).addEventListener("change", () => loadQueue());
   let timer = null;
   $("f-q").addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(() => loadQueue(), 300); });
   document.addEventListener("keydown", onKey);
