@@ -40,8 +40,9 @@ class QueueFilter:
 
 
 # Queue orders: entries without a score come last when sorted by score.
-QUEUE_ORDERS = {"review": "q.priority, q.members DESC, q.path",
-                "ai-score": "i.ai_score IS NULL, i.ai_score DESC, q.priority, q.path"}
+# The representative's id last: a total order, so pages never repeat or skip an entry.
+QUEUE_ORDERS = {"review": "q.priority, q.members DESC, q.path, q.representative_id",
+                "ai-score": "i.ai_score IS NULL, i.ai_score DESC, q.priority, q.path, q.representative_id"}
 
 
 class UndoError(ValueError):

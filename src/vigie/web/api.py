@@ -179,7 +179,9 @@ def queue() -> Any:
     offset = _int_arg("offset", 0, 0, 2**62) or 0
     review = ReviewTables(g.store)
     total, entries = review.queue(where, limit, offset)
-    return jsonify(total=total, offset=offset, entries=entries, progress=review.progress())
+    following = offset + len(entries)
+    return jsonify(total=total, offset=offset, next=following if following < total else None, entries=entries,
+                   progress=review.progress())
 
 
 @api.get("/api/items/<int:item_id>")

@@ -1,8 +1,9 @@
 // Vigie review console. Everything the server sends is put into the page as text, never as HTML.
 "use strict";
 
-const state = { me: null, entries: [], total: 0, selected: 0, revealedId: null, keep: null, focusId: null, loads: 0,
-                marked: new Set() };  // marked: stacks chosen for a bulk action
+const PAGE = 200;  // cards fetched at a time; "More" (or `j` on the last card) asks for the next page
+const state = { me: null, entries: [], total: 0, more: false, want: PAGE, selected: 0, revealedId: null, keep: null,
+                focusId: null, loads: 0, marked: new Set() };  // marked: stacks chosen for a bulk action
 const $ = (id) => document.getElementById(id);
 
 function el(tag, attrs = {}, ...children) {
@@ -61,12 +62,26 @@ function filterQuery() {
   return params;
 }
 
+// The first `count` entries under the filter, in pages the server allows (at most 500 each).
+async function fetchEntries(params, count) {
+  let data = null;
+  const entries = [];
+  for (let offset = 0; offset !== null && entries.length < count; offset = data.next) {
+    params.set("offset", String(offset));
+    params.set("limit", String(Math.min(500, count - entries.length)));
+    data = await call("GET", "/api/queue?" + params.toString());
+    entries.push(...data.entries);
+  }
+  return { ...data, entries };
+}
+
+// The console shows the first `state.want` entries of the filter: reloads keep what "More" added, so the
+// selected card stays in view, and an offset never goes stale while decisions take cards off the queue.
 async function loadQueue(keepPosition = false) {
-  const params = filterQuery();
-  params.set("limit", "200");
+  if (!keepPosition) state.want = PAGE;
   const load = ++state.loads;
   const epoch = actions.epoch;
-  const data = await call("GET", "/api/queue?" + params.toString());
+  const data = await fetchEntries(filterQuery(), state.want);
   // A newer load, or a key pressed while this one was on its way, makes this answer stale: the cards it
   // lists may be ones a queued action has already decided. The load after the queue drains replaces it.
   if (load !== state.loads || epoch !== actions.epoch || actions.pending) return;
@@ -74,6 +89,7 @@ async function loadQueue(keepPosition = false) {
   const kept = state.entries.find((e) => e.id === state.keep);
   state.entries = data.entries;
   state.total = data.total;
+  state.more = data.next !== null;
   state.marked = new Set(state.entries.filter((e) => state.marked.has(e.id)).map((e) => e.id));  // only what is shown
   if (kept && !state.entries.some((e) => e.id === kept.id)) state.entries.splice(Math.min(state.selected, state.entries.length), 0, kept);
   const wanted = state.focusId ?? (keepPosition && shown ? shown.id : null);
@@ -136,6 +152,25 @@ function renderQueue() {
     return;
   }
   state.entries.forEach((entry, index) => queue.append(card(entry, index)));
+  if (state.more) {
+    const more = el("button", { type: "button", id: "queue-more", class: "more", text: `More (${state.total - state.entries.length} not shown)` });
+    more.addEventListener("click", () => loadMore().catch((error) => showError(error.message)));
+    queue.append(more);
+  }
+}
+
+async function loadMore() {
+  state.want = state.entries.length + PAGE;
+  await loadQueue(true);
+}
+
+// `j` on the last card shown loads the next page and moves on into it.
+async function next() {
+  if (state.selected < state.entries.length - 1 || !state.more) { select(state.selected + 1); return; }
+  const last = selectedEntry()?.id;
+  await loadMore();
+  const at = state.entries.findIndex((e) => e.id === last);
+  if (at >= 0) select(at + 1);
 }
 
 function selectedEntry() { return state.entries[state.selected]; }
@@ -438,7 +473,7 @@ function onKey(event) {
   const key = event.key.toLowerCase();
   const category = state.me.categories.find((c) => c.key === key);
   const tag = state.me.ai_tags.find((t) => t.key === key);
-  if (key === "j" || key === "arrowright" || key === "arrowdown") select(state.selected + 1);
+  if (key === "j" || key === "arrowright" || key === "arrowdown") next().catch((error) => showError(error.message));
   else if (key === "k" || key === "arrowleft" || key === "arrowup") select(state.selected - 1);
   else if (key === " " || key === "r") toggleReveal();
   else if (key === "escape") { hideReveal(); $("error").hidden = true; }
