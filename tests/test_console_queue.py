@@ -22,6 +22,7 @@ def test_deleted_filter_keeps_entries_with_a_copy_read_as_deleted(app: Any, demo
     kept = queue(client, status="all", deleted="no", limit="500")
     assert kept["total"] == everything["total"] - 1 and target["id"] not in {e["id"] for e in kept["entries"]}
     assert queue(client, status="all", deleted="")["total"] == everything["total"]
+    assert client.get(f"/api/items/{target['id']}").get_json()["deleted"] is True
     wrong = client.get("/api/queue", query_string={"deleted": "maybe"})
     assert wrong.status_code == 400 and "deleted" in wrong.get_json()["error"]
 

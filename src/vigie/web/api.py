@@ -197,7 +197,7 @@ def item_detail(item_id: int) -> Any:
     persons = {p["id"]: p["name"] for p in g.store.persons()}
     return jsonify(
         id=item_id, path=item["path"], media_type=item["media_type"], size=item["size"],
-        width=item["width"], height=item["height"], video=item["video"],
+        width=item["width"], height=item["height"], video=item["video"], deleted=item["deleted"],
         hashes={k: item[k] for k in ("md5", "sha1", "sha256", "pdq", "pdq_quality")},
         times={k: item[k] for k in ("mtime", "ctime", "atime")},
         matches=[_known(m) for m in item["matches"]],

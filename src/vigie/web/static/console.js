@@ -375,6 +375,7 @@ async function showDetail() {
   const item = await call("GET", `/api/items/${entry.id}`);
   if (selectedEntry()?.id !== entry.id) return;
   const parts = [el("h2", { class: "mono", text: item.path })];
+  if (item.deleted) parts.push(el("p", { id: "deleted", class: "badge", text: "read from the disk image as a deleted file" }));
   parts.push(el("p", {}, el("b", { text: "Decision: " }), decisionText(item.decision) || "none yet"));
   if (item.decision && state.me.can_decide) {
     const back = el("button", { type: "button", id: "undecide", text: "Set back to undecided" });
