@@ -136,6 +136,11 @@ def write_csv(store: SqliteCaseStore, out: TextIO) -> None:
     write_csv_rows(out, CSV_COLUMNS, csv_rows(_streamed_items(store)))
 
 
+def clock(seconds: float) -> str:
+    """A time in a video as h:mm:ss.mmm, as the report and the console show it."""
+    return f"{int(seconds) // 3600}:{int(seconds) // 60 % 60:02d}:{seconds % 60:06.3f}"
+
+
 def write_html(store: SqliteCaseStore, out: TextIO, thumbnails: dict[int, bytes] | None = None) -> None:
     data = collect(store)
     items = data["items"]
@@ -149,7 +154,7 @@ def write_html(store: SqliteCaseStore, out: TextIO, thumbnails: dict[int, bytes]
     ]
     env = Environment(loader=PackageLoader("vigie", "templates"), autoescape=select_autoescape(["html"]))
     env.filters["category"] = lambda m: category_label(m["category_scheme"], m["category"]) or "—"
-    env.filters["clock"] = lambda seconds: f"{int(seconds) // 3600}:{int(seconds) // 60 % 60:02d}:{seconds % 60:06.3f}"
+    env.filters["clock"] = clock
     thumbs = {k: base64.b64encode(v).decode() for k, v in (thumbnails or {}).items()}
     out.write(env.get_template("report.html").render(
         case=data["case"], summary=data["summary"], stacks=stack_views,

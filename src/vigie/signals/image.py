@@ -4,6 +4,7 @@ each later page or frame (multi-page TIFF, animated GIF/WebP/PNG, HEIF image col
 from __future__ import annotations
 
 import io
+import math
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -69,6 +70,18 @@ def _text(value: Any) -> str | None:
     return text or None
 
 
+def _gps_degrees(dms: Any, ref: Any, refs: str, limit: float) -> float | None:
+    """EXIF degrees/minutes/seconds as signed decimal degrees; None where a value is missing or impossible."""
+    try:
+        degrees, minutes, seconds = (float(part) for part in dms)
+    except (TypeError, ValueError, ZeroDivisionError):
+        return None
+    value = degrees + minutes / 60 + seconds / 3600
+    if not math.isfinite(value) or abs(value) > limit:
+        return None
+    return -value if _text(ref) == refs[1] else value
+
+
 def exif_summary(image: Image.Image) -> dict[str, Any]:
     exif = image.getexif()
     if not exif:
@@ -81,6 +94,8 @@ def exif_summary(image: Image.Image) -> dict[str, Any]:
         "software": _text(exif.get(ExifTags.Base.Software)),
         "capture_time": _text(sub.get(ExifTags.Base.DateTimeOriginal) or exif.get(ExifTags.Base.DateTime)),
         "gps_present": bool(gps),
+        "gps_latitude": _gps_degrees(gps.get(2), gps.get(1), "NS", 90),
+        "gps_longitude": _gps_degrees(gps.get(4), gps.get(3), "EW", 180),
     }
     return {key: value for key, value in summary.items() if value is not None}
 

@@ -37,12 +37,14 @@ class QueueFilter:
     text: str | None = None  # full-text search on paths and metadata
     priority: str | None = None
     min_ai_score: float | None = None  # the detector's score of the entry's representative, at least this
+    deleted: bool | None = None  # True: a copy was read from a disk image as deleted; False: no copy was
     order: str = "review"  # review (priority classes) | ai-score (highest detector score first)
 
 
 # Queue orders: entries without a score come last when sorted by score.
-QUEUE_ORDERS = {"review": "q.priority, q.members DESC, q.path",
-                "ai-score": "i.ai_score IS NULL, i.ai_score DESC, q.priority, q.path"}
+# The representative's id last: a total order, so pages never repeat or skip an entry.
+QUEUE_ORDERS = {"review": "q.priority, q.members DESC, q.path, q.representative_id",
+                "ai-score": "i.ai_score IS NULL, i.ai_score DESC, q.priority, q.path, q.representative_id"}
 
 
 class UndoError(ValueError):
@@ -259,6 +261,9 @@ class ReviewTables:
         if where.min_ai_score is not None:
             clauses.append("EXISTS (SELECT 1 FROM items x WHERE x.id = q.representative_id AND x.ai_score >= ?)")
             params.append(where.min_ai_score)
+        if where.deleted is not None:
+            found = f"EXISTS (SELECT 1 FROM items x WHERE {group} AND x.deleted = 1)"
+            clauses.append(found if where.deleted else f"NOT {found}")
         if where.text:  # uncorrelated: the full-text index is searched once, not once per queue entry
             found = "SELECT x.{} FROM item_search s JOIN items x ON x.id = s.rowid WHERE item_search MATCH ?"
             clauses.append(f"(q.representative_id IN ({found.format('id')}) OR "

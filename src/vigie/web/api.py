@@ -16,7 +16,9 @@ from werkzeug.routing import IntegerConverter, Map
 
 from vigie.categories import AI_TAGS, INDUSTRY_CLASSES, SCHEME_NAMES, case_scheme, set_case_scheme
 from vigie.exports.cybertip import Reporter
+from vigie.exports.report import clock
 from vigie.exports.run import EXPORT_FORMATS, ExportError, run_export
+from vigie.matching.hashlists import category_label
 from vigie.scripted_review import Plan, SelectionError, plan_list_stacks, plan_stacks, record
 from vigie.store.accounts import ROLES, AccountError, new_password
 from vigie.store.audit import AuditCheck, verify_audit_log
@@ -149,6 +151,15 @@ def _score_arg(name: str) -> float | None:
     return value
 
 
+def _deleted_arg() -> bool | None:
+    raw = request.args.get("deleted")
+    if raw in (None, ""):
+        return None
+    if raw not in ("yes", "no"):
+        _fail("deleted is yes (a copy read as deleted) or no")
+    return raw == "yes"
+
+
 @api.get("/api/queue")
 def queue() -> Any:
     args = request.args
@@ -160,7 +171,7 @@ def queue() -> Any:
         ai_verdict=args.get("ai") or None, person=_int_arg("person", None, 0, 2**62),
         media=args.get("media") or None, folder=args.get("folder") or None, text=args.get("q") or None,
         priority=args.get("priority") or None, min_ai_score=_score_arg("min_score"),
-        order=args.get("sort") or "review",
+        order=args.get("sort") or "review", deleted=_deleted_arg(),
     )
     if where.order not in QUEUE_ORDERS:
         _fail(f"sort is {' or '.join(QUEUE_ORDERS)}")
@@ -168,7 +179,9 @@ def queue() -> Any:
     offset = _int_arg("offset", 0, 0, 2**62) or 0
     review = ReviewTables(g.store)
     total, entries = review.queue(where, limit, offset)
-    return jsonify(total=total, offset=offset, entries=entries, progress=review.progress())
+    following = offset + len(entries)
+    return jsonify(total=total, offset=offset, next=following if following < total else None, entries=entries,
+                   progress=review.progress())
 
 
 @api.get("/api/items/<int:item_id>")
@@ -184,11 +197,10 @@ def item_detail(item_id: int) -> Any:
     persons = {p["id"]: p["name"] for p in g.store.persons()}
     return jsonify(
         id=item_id, path=item["path"], media_type=item["media_type"], size=item["size"],
-        width=item["width"], height=item["height"], video=item["video"],
+        width=item["width"], height=item["height"], video=item["video"], deleted=item["deleted"],
         hashes={k: item[k] for k in ("md5", "sha1", "sha256", "pdq", "pdq_quality")},
         times={k: item[k] for k in ("mtime", "ctime", "atime")},
-        matches=[{k: m.get(k) for k in ("list", "signal", "distance", "variant", "category_scheme", "category",
-                                          "label", "series", "timestamp", "image_frame")} for m in item["matches"]],
+        matches=[_known(m) for m in item["matches"]],
         ai=item["ai"], analysed_as=item["analysed_as"],
         faces=[f | {"person_name": persons.get(f["person"])} for f in item["faces"]],
         exif=item["exif"], errors=item["errors"],
@@ -199,6 +211,15 @@ def item_detail(item_id: int) -> Any:
                   "details": {k: v for k, v in e.details.items() if k not in ("items", "sha256")}}
                  for e in g.store.audit_entries(naming_item=item_id)],
     )
+
+
+def _known(match: dict[str, Any]) -> dict[str, Any]:
+    """A match as the panel shows it: the category with its meaning, and where in a video the frame is."""
+    shown = {k: match.get(k) for k in ("list", "signal", "distance", "variant", "category_scheme", "category",
+                                        "label", "series", "timestamp", "image_frame")}
+    shown["category_label"] = category_label(match.get("category_scheme"), match.get("category"))
+    shown["video_time"] = None if match.get("timestamp") is None else clock(match["timestamp"])
+    return shown
 
 
 @api.post("/api/items/<int:item_id>/reveal")

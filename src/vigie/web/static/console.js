@@ -1,8 +1,9 @@
 // Vigie review console. Everything the server sends is put into the page as text, never as HTML.
 "use strict";
 
-const state = { me: null, entries: [], total: 0, selected: 0, revealedId: null, keep: null, focusId: null, loads: 0,
-                marked: new Set() };  // marked: stacks chosen for a bulk action
+const PAGE = 200;  // cards fetched at a time; "More" (or `j` on the last card) asks for the next page
+const state = { me: null, entries: [], total: 0, more: false, want: PAGE, selected: 0, revealedId: null, keep: null,
+                focusId: null, loads: 0, marked: new Set() };  // marked: stacks chosen for a bulk action
 const $ = (id) => document.getElementById(id);
 
 function el(tag, attrs = {}, ...children) {
@@ -34,6 +35,11 @@ function categoryLabel(code) {
   return found ? found.label : code;
 }
 
+function codeAndMeaning(code) {
+  const label = categoryLabel(code);
+  return label === code ? code : `${code} — ${label}`;
+}
+
 function decisionText(decision) {
   if (!decision) return null;
   const parts = [];
@@ -51,17 +57,31 @@ function decisionChange(entry) {
 function filterQuery() {
   const params = new URLSearchParams();
   const pairs = { status: "f-status", priority: "f-priority", list: "f-list", category: "f-category", ai: "f-ai",
-                  person: "f-person", media: "f-media", folder: "f-folder", q: "f-q", min_score: "f-min-score", sort: "f-sort" };
+                  person: "f-person", media: "f-media", deleted: "f-deleted", folder: "f-folder", q: "f-q", min_score: "f-min-score", sort: "f-sort" };
   for (const [name, id] of Object.entries(pairs)) if ($(id).value) params.set(name, $(id).value);
   return params;
 }
 
+// The first `count` entries under the filter, in pages the server allows (at most 500 each).
+async function fetchEntries(params, count) {
+  let data = null;
+  const entries = [];
+  for (let offset = 0; offset !== null && entries.length < count; offset = data.next) {
+    params.set("offset", String(offset));
+    params.set("limit", String(Math.min(500, count - entries.length)));
+    data = await call("GET", "/api/queue?" + params.toString());
+    entries.push(...data.entries);
+  }
+  return { ...data, entries };
+}
+
+// The console shows the first `state.want` entries of the filter: reloads keep what "More" added, so the
+// selected card stays in view, and an offset never goes stale while decisions take cards off the queue.
 async function loadQueue(keepPosition = false) {
-  const params = filterQuery();
-  params.set("limit", "200");
+  if (!keepPosition) state.want = PAGE;
   const load = ++state.loads;
   const epoch = actions.epoch;
-  const data = await call("GET", "/api/queue?" + params.toString());
+  const data = await fetchEntries(filterQuery(), state.want);
   // A newer load, or a key pressed while this one was on its way, makes this answer stale: the cards it
   // lists may be ones a queued action has already decided. The load after the queue drains replaces it.
   if (load !== state.loads || epoch !== actions.epoch || actions.pending) return;
@@ -69,6 +89,7 @@ async function loadQueue(keepPosition = false) {
   const kept = state.entries.find((e) => e.id === state.keep);
   state.entries = data.entries;
   state.total = data.total;
+  state.more = data.next !== null;
   state.marked = new Set(state.entries.filter((e) => state.marked.has(e.id)).map((e) => e.id));  // only what is shown
   if (kept && !state.entries.some((e) => e.id === kept.id)) state.entries.splice(Math.min(state.selected, state.entries.length), 0, kept);
   const wanted = state.focusId ?? (keepPosition && shown ? shown.id : null);
@@ -107,7 +128,7 @@ function card(entry, index) {
   if (entry.members > 1) badges.append(el("span", { class: "badge", text: `×${entry.members} copies` }));
   if (entry.ai_verdict !== "undetermined") badges.append(el("span", { class: "badge", text: entry.ai_verdict }));
   if (entry.ai_score !== null) badges.append(el("span", { class: "badge", text: `detector ${entry.ai_score.toFixed(2)}` }));
-  if (entry.list_category !== null) badges.append(el("span", { class: "badge known", text: `list: ${entry.list_category}` }));
+  if (entry.list_category !== null) badges.append(el("span", { class: "badge known", text: `list: ${codeAndMeaning(entry.list_category)}` }));
   const decided = decisionText(entry.decision);
   if (decided) badges.append(el("span", { class: "badge decided", text: decided }));
   const node = el("article", { class: "card" + (index === state.selected ? " selected" : "") + (state.marked.has(entry.id) ? " marked" : ""),
@@ -131,6 +152,25 @@ function renderQueue() {
     return;
   }
   state.entries.forEach((entry, index) => queue.append(card(entry, index)));
+  if (state.more) {
+    const more = el("button", { type: "button", id: "queue-more", class: "more", text: `More (${state.total - state.entries.length} not shown)` });
+    more.addEventListener("click", () => loadMore().catch((error) => showError(error.message)));
+    queue.append(more);
+  }
+}
+
+async function loadMore() {
+  state.want = state.entries.length + PAGE;
+  await loadQueue(true);
+}
+
+// `j` on the last card shown loads the next page and moves on into it.
+async function next() {
+  if (state.selected < state.entries.length - 1 || !state.more) { select(state.selected + 1); return; }
+  const last = selectedEntry()?.id;
+  await loadMore();
+  const at = state.entries.findIndex((e) => e.id === last);
+  if (at >= 0) select(at + 1);
 }
 
 function selectedEntry() { return state.entries[state.selected]; }
@@ -335,6 +375,7 @@ async function showDetail() {
   const item = await call("GET", `/api/items/${entry.id}`);
   if (selectedEntry()?.id !== entry.id) return;
   const parts = [el("h2", { class: "mono", text: item.path })];
+  if (item.deleted) parts.push(el("p", { id: "deleted", class: "badge", text: "read from the disk image as a deleted file" }));
   parts.push(el("p", {}, el("b", { text: "Decision: " }), decisionText(item.decision) || "none yet"));
   if (item.decision && state.me.can_decide) {
     const back = el("button", { type: "button", id: "undecide", text: "Set back to undecided" });
@@ -347,9 +388,20 @@ async function showDetail() {
   parts.push(el("h3", { text: "Hashes" }), el("table", {}, ...Object.entries(item.hashes).map(([k, v]) => row(k, v)),
     row("type", item.media_type), row("size", item.size), row("pixels", item.width ? `${item.width}×${item.height}` : null)));
   parts.push(el("h3", { text: `Matches (${item.matches.length})` }));
-  if (item.matches.length) parts.push(el("table", {}, ...item.matches.map((m) => el("tr", {},
-    el("td", { text: m.list }), el("td", { text: `${m.signal} d=${m.distance}${m.variant && m.variant !== "original" ? " (" + m.variant + ")" : ""}${m.image_frame ? " on " + m.image_frame : ""}` }),
-    el("td", { text: m.category ? `${m.category_scheme}:${m.category}` : "no category" })))));
+  if (item.matches.length) parts.push(el("table", { id: "matches" }, ...item.matches.map((m) => el("tr", {},
+    el("td", { text: m.list }), el("td", { text: [m.label, m.series && `series ${m.series}`].filter(Boolean).join(" · ") || "—" }),
+    el("td", { text: `${m.signal} d=${m.distance}${m.variant && m.variant !== "original" ? " (" + m.variant + ")" : ""}` }),
+    el("td", { text: m.video_time ? `at ${m.video_time} in the video` : m.image_frame ? `on ${m.image_frame}` : "" }),
+    el("td", { text: m.category === null ? "no category" : m.category_label && m.category_label !== m.category ? `${m.category} — ${m.category_label}` : m.category })))));
+  parts.push(el("h3", { text: "File times" }), el("table", { id: "file-times" },
+    ...Object.entries(item.times).map(([k, v]) => row(k, v))));
+  if (typeof item.exif.gps_latitude === "number" && typeof item.exif.gps_longitude === "number") {
+    const where = `${item.exif.gps_latitude.toFixed(6)}, ${item.exif.gps_longitude.toFixed(6)}`;
+    // Only a link the reviewer may choose to follow: nothing is fetched from a map service on its own.
+    const map = el("a", { href: `https://www.openstreetmap.org/?mlat=${item.exif.gps_latitude}&mlon=${item.exif.gps_longitude}`,
+                          rel: "noopener noreferrer", target: "_blank", text: "open in OpenStreetMap" });
+    parts.push(el("p", { id: "gps" }, el("b", { text: "GPS: " }), el("span", { class: "mono", text: where }), " ", map));
+  }
   if (item.ai) {
     parts.push(el("h3", { text: `AI: ${item.ai.verdict}` }));
     parts.push(el("table", {}, ...item.ai.signals.map((s) => el("tr", {}, el("td", { text: s.strength }), el("td", { text: `${s.kind}: ${s.detail}` })))));
@@ -422,7 +474,7 @@ function onKey(event) {
   const key = event.key.toLowerCase();
   const category = state.me.categories.find((c) => c.key === key);
   const tag = state.me.ai_tags.find((t) => t.key === key);
-  if (key === "j" || key === "arrowright" || key === "arrowdown") select(state.selected + 1);
+  if (key === "j" || key === "arrowright" || key === "arrowdown") next().catch((error) => showError(error.message));
   else if (key === "k" || key === "arrowleft" || key === "arrowup") select(state.selected - 1);
   else if (key === " " || key === "r") toggleReveal();
   else if (key === "escape") { hideReveal(); $("error").hidden = true; }
@@ -472,7 +524,7 @@ async function setup() {
   fillSelect("f-ai", filters.ai_verdicts.map((v) => [v, v]));
   fillSelect("f-person", filters.persons.map((p) => [p.id, `person ${p.id}${p.name ? " " + p.name : ""} (${p.items})`]));
   fillSelect("f-folder", filters.folders.map((f) => [f, f]));
-  for (const id of ["f-status", "f-priority", "f-list", "f-category", "f-ai", "f-person", "f-media", "f-folder", "f-min-score", "f-sort"]) $(id).addEventListener("change", () => loadQueue());
+  for (const id of ["f-status", "f-priority", "f-list", "f-category", "f-ai", "f-person", "f-media", "f-deleted", "f-folder", "f-min-score", "f-sort"]) $(id).addEventListener("change", () => loadQueue());
   let timer = null;
   $("f-q").addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(() => loadQueue(), 300); });
   document.addEventListener("keydown", onKey);

@@ -1,0 +1,33 @@
+"""Paging in Chromium: the queue shows 200 cards, "More" and `j` on the last card bring the next page."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.test_console_e2e import PASSWORD, console, page  # noqa: F401  (fixtures; skips without Chromium)
+from tests.test_console_queue import _add_single_items
+
+
+@pytest.fixture
+def long_queue(demo_case: Path) -> Path:
+    _add_single_items(demo_case, 250)
+    return demo_case
+
+
+def test_j_on_the_last_card_loads_the_next_page(long_queue: Path, page: Any) -> None:  # noqa: F811
+    page.goto(page.console_url + "/login")
+    page.fill("#username", "rita")
+    page.fill("#password", PASSWORD)
+    page.click("#login")
+    page.wait_for_selector("#queue-more")
+    assert page.locator(".card").count() == 200
+    page.locator(".card").nth(199).locator(".path").click()
+    page.keyboard.press("j")
+    page.locator(".card").nth(200).wait_for()
+    ids = page.eval_on_selector_all(".card", "nodes => nodes.map((n) => n.dataset.id)")
+    assert len(ids) == len(set(ids))
+    page.locator(f".card.selected[data-id='{ids[200]}']").wait_for()  # moved on into the new page
+    assert page.locator("#queue-more").count() == 0  # every entry is shown now
