@@ -29,6 +29,14 @@ BROWSER_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
                  "--disable-background-networking", "--disable-component-update"]
 
 
+def log_in(page: Any, url: str, username: str = "rita", password: str = PASSWORD) -> None:
+    """Fill and send the login form at `url` (the page then shows the queue)."""
+    page.goto(url)
+    page.fill("#username", username)
+    page.fill("#password", password)
+    page.click("#login")
+
+
 @pytest.fixture
 def console(demo_case: Path) -> Iterator[str]:
     from waitress.server import create_server
@@ -60,9 +68,7 @@ def test_reviewer_clears_the_demo_queue_with_the_keyboard(page: Any, demo_case: 
     page.on("request", lambda request: media_requests.append(request.url) if "/media/" in request.url else None)
     page.goto(page.console_url + "/")
     assert page.url.endswith("/login")
-    page.fill("#username", "rita")
-    page.fill("#password", PASSWORD)
-    page.click("#login")
+    log_in(page, page.url)
     page.wait_for_selector(".card img.thumb")
     page.wait_for_load_state("networkidle")
     entries = page.locator(".card").count()

@@ -454,7 +454,7 @@ def test_browser_over_tls_gets_host_cookies_and_pages_the_audit_log(app: Any, tm
     session cookie is Secure and __Host-, and a plain-HTTP program on another loopback port never gets it.
     Under 127.0.0.1 it would: browsers scope cookies by host, not port, and trust loopback as secure."""
     sync_api = pytest.importorskip("playwright.sync_api")
-    from test_console_e2e import BROWSER_FLAGS, CHROMIUM
+    from test_console_e2e import BROWSER_FLAGS, CHROMIUM, log_in
 
     case = app.config["VIGIE_CASE"]
     store = open_case(case)
@@ -486,10 +486,7 @@ def test_browser_over_tls_gets_host_cookies_and_pages_the_audit_log(app: Any, tm
             context = browser.new_context(ignore_https_errors=True)
             page = context.new_page()
             page.set_default_timeout(20_000)
-            page.goto(f"https://vigie.localhost:{console.port}/")
-            page.fill("#username", "rita")
-            page.fill("#password", PASSWORD)
-            page.click("#login")
+            log_in(page, f"https://vigie.localhost:{console.port}/", password=PASSWORD)
             page.wait_for_selector(".card img.thumb")
             session = next(c for c in context.cookies() if c["name"].endswith("vigie_session"))
             assert session["name"] == "__Host-vigie_session" and session["secure"] and session["httpOnly"]

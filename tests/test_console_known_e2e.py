@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.test_console_e2e import PASSWORD, console, page  # noqa: F401  (fixtures; skips without Chromium)
+from tests.test_console_e2e import console, log_in, page  # noqa: F401  (fixtures; skips without Chromium)
 from vigie.store.sqlite import open_case
 
 
@@ -27,10 +27,7 @@ def projectvic_lists(demo_case: Path) -> Path:
 def test_item_panel_shows_what_is_known(projectvic_lists: Path, page: Any) -> None:  # noqa: F811
     requested: list[str] = []
     page.on("request", lambda request: requested.append(request.url))
-    page.goto(page.console_url + "/login")
-    page.fill("#username", "rita")
-    page.fill("#password", PASSWORD)
-    page.click("#login")
+    log_in(page, page.console_url + "/login")
     page.wait_for_selector(".card")
     page.select_option("#f-media", "video")
     page.wait_for_selector("#matches td:has-text('in the video')")

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.test_console_e2e import PASSWORD, console, page  # noqa: F401  (fixtures; skips without Chromium)
+from tests.test_console_e2e import console, log_in, page  # noqa: F401  (fixtures; skips without Chromium)
 from tests.test_console_queue import _add_single_items
 
 
@@ -18,10 +18,7 @@ def long_queue(demo_case: Path) -> Path:
 
 
 def test_j_on_the_last_card_loads_the_next_page(long_queue: Path, page: Any) -> None:  # noqa: F811
-    page.goto(page.console_url + "/login")
-    page.fill("#username", "rita")
-    page.fill("#password", PASSWORD)
-    page.click("#login")
+    log_in(page, page.console_url + "/login")
     page.wait_for_selector("#queue-more")
     assert page.locator(".card").count() == 200
     page.locator(".card").nth(199).locator(".path").click()

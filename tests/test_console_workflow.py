@@ -25,13 +25,8 @@ from vigie.store.sqlite import open_case
 from vigie.web.app import create_app
 
 sync_api = pytest.importorskip("playwright.sync_api")
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-if not Path(CHROMIUM).exists():
-    pytest.skip("Debian's chromium is not installed (scripts/install-debian-packages.sh)", allow_module_level=True)
+from test_console_e2e import BROWSER_FLAGS, CHROMIUM, PASSWORD, log_in  # noqa: E402  (skips without Chromium)
 
-PASSWORD = "reviewer password 1"
-BROWSER_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-sync",
-                 "--disable-background-networking", "--disable-component-update"]
 PICTURES = 210  # more stacks than the console shows at once (200)
 
 
@@ -71,10 +66,7 @@ def _console(case: Path) -> Iterator[Any]:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=BROWSER_FLAGS)
             page = browser.new_context(viewport={"width": 1400, "height": 900}).new_page()
             page.set_default_timeout(30_000)
-            page.goto(f"http://127.0.0.1:{server.effective_port}/login")
-            page.fill("#username", "rita")
-            page.fill("#password", PASSWORD)
-            page.click("#login")
+            log_in(page, f"http://127.0.0.1:{server.effective_port}/login")
             page.wait_for_selector(".card.selected")
             page.wait_for_load_state("networkidle")
             yield page
