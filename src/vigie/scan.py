@@ -263,7 +263,7 @@ def _recover(lost: list[_Unit], stalled: dict[str, str], work: deque[_Unit], sto
     """After a worker died: record the file that ended it, and queue the others again. A file the scan ended
     for running far past its budget is known by name; otherwise the lost calls are retried file by file, then
     alone, until the file that ends its worker is the only one running."""
-    named = {id(e): _stall_message(e, stalled) for unit in lost for e in unit.entries if _stall_message(e, stalled)}
+    named = {id(e): message for unit in lost for e in unit.entries if (message := _stall_message(e, stalled))}
     retry: list[_Unit] = []
     for unit in lost:
         for entry in unit.entries:

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from vigie.config import Settings
-from vigie.matching.pdq_index import PdqSegment
+from vigie.matching.pdq_index import PdqSegment, stacked_variants
 from vigie.store.sqlite import SqliteCaseStore
 
 ITEM_INDEX_DIR = Path("index") / "items"
@@ -89,9 +89,8 @@ def _link_near_copies(store: SqliteCaseStore, settings: Settings, after: int, up
                       segments: list[PdqSegment], groups: _UnionFind) -> None:
     """Union each item in (after, upto] with every indexed item one of its query variants reaches."""
     for batch in store.item_pdq_variants_between(after, upto, settings.pdq_min_quality):
-        blobs = [np.frombuffer(blob, dtype=np.uint8).reshape(-1, 32) for _, blob in batch]
-        owners = np.repeat(np.array([item_id for item_id, _ in batch], dtype=np.int64), [len(b) for b in blobs])
-        queries = np.concatenate(blobs)
+        queries, counts = stacked_variants([blob for _, blob in batch])
+        owners = np.repeat(np.array([item_id for item_id, _ in batch], dtype=np.int64), counts)
         for segment in segments:
             query_idx, hit_ids = segment.pairs(queries, settings.stack_threshold)
             for a, b in set(zip(owners[query_idx].tolist(), hit_ids.tolist(), strict=True)):

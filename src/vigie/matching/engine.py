@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from vigie.config import Settings
-from vigie.matching.pdq_index import PdqSegment
+from vigie.matching.pdq_index import PdqSegment, stacked_variants
 from vigie.matching.video import frames_against_images, match_video_lists
 from vigie.signals.pdq import VARIANT_NAMES
 from vigie.store.base import MatchRow
@@ -67,11 +67,9 @@ def _query_batch(
     first variant (as a query of that item alone gives)."""
     if not batch:
         return []
-    blobs = [np.frombuffer(blob, dtype=np.uint8).reshape(-1, 32) for _, blob in batch]
-    counts = np.array([len(b) for b in blobs], dtype=np.int64)
+    queries, counts = stacked_variants([blob for _, blob in batch])
     first_variant = np.cumsum(counts) - counts
     groups = np.repeat(np.arange(len(batch), dtype=np.int64), counts)
-    queries = np.concatenate(blobs)
     matches = []
     for segment in segments.values():
         found, entries, distances, query_idx = segment.best_pairs(queries, groups, threshold)

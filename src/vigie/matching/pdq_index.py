@@ -19,7 +19,7 @@ import math
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -136,6 +136,17 @@ def _probe_masks(width: int, radius: int) -> np.ndarray:
     for flips in range(1, min(radius, width) + 1):
         masks.extend(sum(1 << b for b in combo) for combo in itertools.combinations(range(width), flips))
     return np.array(masks, dtype=np.uint32)
+
+
+def stacked_variants(blobs: Sequence[bytes]) -> tuple[np.ndarray, np.ndarray]:
+    """The query hashes of several items' variant blobs in one array, and how many each item has."""
+    rows = [variant_rows(blob) for blob in blobs]
+    return np.concatenate(rows), np.array([len(r) for r in rows], dtype=np.int64)
+
+
+def variant_rows(blob: bytes) -> np.ndarray:
+    """One item's stored variants (a blob of 32-byte hashes) as rows of bytes."""
+    return np.frombuffer(blob, dtype=np.uint8).reshape(-1, HASH_BYTES)
 
 
 class PdqSegment:

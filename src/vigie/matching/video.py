@@ -14,16 +14,10 @@ from collections.abc import Sequence
 import numpy as np
 
 from vigie.config import Settings
-from vigie.matching.pdq_index import PdqSegment, as_words, hex_to_array
+from vigie.matching.pdq_index import PdqSegment, as_words, hex_to_array, variant_rows
 from vigie.signals.pdq import VARIANT_NAMES
 from vigie.store.base import MatchRow
 from vigie.store.sqlite import SqliteCaseStore
-
-HASH_BYTES = 32
-
-
-def _variant_blob(blob: bytes) -> np.ndarray:
-    return np.frombuffer(blob, dtype=np.uint8).reshape(-1, HASH_BYTES)
 
 
 def _share_matched(distances: np.ndarray, axis: int, threshold: int) -> float:
@@ -38,7 +32,7 @@ def frames_against_images(
     """A known image shown inside a video: the best frame per list entry, with its time."""
     rows: list[MatchRow] = []
     for item_id, frames in item_frames.items():
-        queries = np.concatenate([_variant_blob(blob) for *_, blob in frames])
+        queries = np.concatenate([variant_rows(blob) for *_, blob in frames])
         per_frame = len(queries) // len(frames)
         best: dict[int, MatchRow] = {}
         for segment in image_segments.values():
@@ -113,7 +107,7 @@ def _pictures_against_video_frames(
     row's frame and time are the video's; `item_frame` in its detail names the image's page or frame."""
     best: dict[int, MatchRow] = {}
     for number, blob in pictures:
-        for hit in segment.query(_variant_blob(blob), threshold):
+        for hit in segment.query(variant_rows(blob), threshold):
             entry_id, frame_number, timestamp, _ = list_frames[hit.row]
             if entry_id not in best or hit.distance < best[entry_id].distance:
                 best[entry_id] = MatchRow(item_id, entry_id, "pdq-frame", hit.distance, VARIANT_NAMES[hit.variant],

@@ -13,7 +13,7 @@ from vigie.signals.findings import CONTEXT
 from vigie.sources.base import join_path
 from vigie.store.audit import DECIDE_ACTION, UNDECIDE_ACTION, UNDO_ACTION, decisions_before
 from vigie.store.base import AuditEntry, SourceRow
-from vigie.store.sqlite import SqliteCaseStore, _chunks
+from vigie.store.sqlite import SqliteCaseStore, _chunks, source_root
 from vigie.verdict import DETECTOR_KIND
 
 # Queue classes in review order: a possible real child first (unknown, a face, no mark of generation),
@@ -294,9 +294,7 @@ class ReviewTables:
         row = self.db.execute("SELECT stack_id FROM items WHERE id = ?", (item_id,)).fetchone()
         if row is None:
             return []
-        if row[0] is None:
-            return [item_id]
-        return [r[0] for r in self.db.execute("SELECT id FROM items WHERE stack_id = ? ORDER BY id", (row[0],))]
+        return [item_id] if row[0] is None else self.stack_members(row[0])
 
     def stack_members(self, stack_id: int) -> list[int]:
         return [r[0] for r in self.db.execute("SELECT id FROM items WHERE stack_id = ? ORDER BY id", (stack_id,))]
@@ -313,11 +311,10 @@ class ReviewTables:
 
     def location(self, item_id: int) -> tuple[str, str, str | None] | None:
         """(source root, relpath, media type) of an item, to read it again."""
-        row = self.db.execute("SELECT source_id, relpath, media_type FROM items WHERE id = ?", (item_id,)).fetchone()
-        if row is None:
-            return None
-        roots = {s.id: s.root for s in self.store.sources()}  # raw roots where a name is not UTF-8
-        return roots[row[0]], row[1], row[2]
+        row = self.db.execute(
+            "SELECT s.root, s.root_raw, i.relpath, i.media_type FROM items i JOIN sources s ON s.id = i.source_id "
+            "WHERE i.id = ?", (item_id,)).fetchone()
+        return None if row is None else (source_root(row[0], row[1]), row[2], row[3])
 
     def same_content_paths(self, item_id: int) -> list[dict[str, Any]]:
         """Every place where the same bytes (SHA-256) were found."""

@@ -174,8 +174,7 @@ class SqliteCaseStore:
 
     def sources(self) -> list[SourceRow]:
         rows = self.db.execute("SELECT id, given, root, root_raw, kind FROM sources ORDER BY id")
-        return [SourceRow(r["id"], r["given"], os.fsdecode(r["root_raw"]) if r["root_raw"] else r["root"], r["kind"])
-                for r in rows]
+        return [SourceRow(r["id"], r["given"], source_root(r["root"], r["root_raw"]), r["kind"]) for r in rows]
 
     def finished_relpaths(self, source_id: int) -> set[str]:
         # Members of an archive come back in one piece with their archive, so top-level paths suffice.
@@ -928,6 +927,11 @@ def _name_image_frames(matches: list[dict[str, Any]], media_type: str | None, la
 def _has_visual(record: ItemRecord) -> bool:
     media_type = record.media_type or ""
     return media_type.startswith(("image/", "video/"))
+
+
+def source_root(root: str, root_raw: bytes | None) -> str:
+    """A source's root as this machine names it: its raw bytes where the name is not UTF-8."""
+    return os.fsdecode(root_raw) if root_raw else root
 
 
 def _chunks(ids: Sequence[int] | None, size: int = 500) -> Iterator[list[int] | None]:
