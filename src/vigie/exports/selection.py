@@ -47,18 +47,10 @@ def select_items(store: SqliteCaseStore, item_ids: Sequence[int] | None = None,
         if item["deleted"]:
             chosen[key].deleted_paths.add(item["path"])
     for key, export_item in chosen.items():
-        others = review.same_content_paths(export_item.item["id"])
-        deleted = _deleted_ids(store, [other["id"] for other in others])
-        for other in others:
+        for other in review.same_content_paths(export_item.item["id"]):
             if other["path"] not in paths[key]:
                 paths[key].append(other["path"])
-            if other["id"] in deleted:
+            if other["deleted"]:
                 export_item.deleted_paths.add(other["path"])
     return sorted(chosen.values(), key=lambda e: e.item["id"])
 
-
-def _deleted_ids(store: SqliteCaseStore, item_ids: list[int]) -> set[int]:
-    if not item_ids:
-        return set()
-    marks = ",".join("?" * len(item_ids))
-    return {r[0] for r in store.db.execute(f"SELECT id FROM items WHERE deleted = 1 AND id IN ({marks})", item_ids)}

@@ -320,11 +320,11 @@ class ReviewTables:
         """Every place where the same bytes (SHA-256) were found."""
         sources = {s.id: s for s in self.store.sources()}
         rows = self.db.execute(
-            """SELECT x.id, x.source_id, x.relpath FROM items i JOIN items x ON x.sha256 = i.sha256
+            """SELECT x.id, x.source_id, x.relpath, x.deleted FROM items i JOIN items x ON x.sha256 = i.sha256
                WHERE i.id = ? AND i.sha256 IS NOT NULL ORDER BY x.source_id, x.relpath""",
             (item_id,),
         )
-        return [{"id": r[0], "path": join_path(sources[r[1]].given, r[2])} for r in rows]
+        return [{"id": r[0], "path": join_path(sources[r[1]].given, r[2]), "deleted": bool(r[3])} for r in rows]
 
     def decisions(self, item_ids: Sequence[int] | None = None) -> dict[int, dict[str, Any]]:
         found: dict[int, dict[str, Any]] = {}
