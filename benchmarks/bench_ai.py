@@ -17,7 +17,7 @@ from PIL import Image
 
 from vigie.config import Settings
 from vigie.detector.runtime import load_detector
-from vigie.scan import run_scan
+from vigie.scan.pipeline import run_scan
 from vigie.signals.provenance.c2pa import may_hold_manifest
 from vigie.signals.provenance.metadata import metadata_findings
 from vigie.signals.provenance.watermarks import watermark_findings

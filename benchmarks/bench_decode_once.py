@@ -14,9 +14,9 @@ from pathlib import Path
 
 from PIL import Image
 
-from vigie.analysis import ItemRecord, _add_image_provenance
 from vigie.config import Settings
 from vigie.detector.runtime import detector_findings, load_detector
+from vigie.signals.analysis import ItemRecord, _add_image_provenance
 from vigie.signals.provenance.metadata import metadata_findings
 from vigie.signals.provenance.watermarks import watermark_findings
 

@@ -23,9 +23,9 @@ from pathlib import Path
 import numpy as np
 
 from vigie.config import Settings
-from vigie.matching.face_index import pairs_within, synthetic_embeddings
-from vigie.persons import MATCH_DISTANCE, chinese_whispers, embed_references, find_person
-from vigie.scan import run_scan
+from vigie.matching.faces.index import pairs_within, synthetic_embeddings
+from vigie.matching.faces.persons import MATCH_DISTANCE, chinese_whispers, embed_references, find_person
+from vigie.scan.pipeline import run_scan
 from vigie.store.sqlite import open_case
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"

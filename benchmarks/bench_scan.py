@@ -21,7 +21,7 @@ from pathlib import Path
 from PIL import Image
 
 from vigie.config import Settings
-from vigie.scan import run_scan
+from vigie.scan.pipeline import run_scan
 from vigie.signals.pdq import hamming
 from vigie.store.sqlite import open_case
 

@@ -18,8 +18,8 @@ import av
 from PIL import Image
 
 from vigie.config import Settings
-from vigie.demo import draw_picture
-from vigie.scan import run_scan
+from vigie.demo.seizure import draw_picture
+from vigie.scan.pipeline import run_scan
 from vigie.store.sqlite import open_case
 
 

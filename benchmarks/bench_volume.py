@@ -29,14 +29,14 @@ from pathlib import Path
 
 import numpy as np
 
-from vigie.analysis import ItemRecord
 from vigie.config import Settings
 from vigie.exports.report import write_json
 from vigie.matching.engine import build_list_segment, match_pending
+from vigie.matching.stacks import build_stacks
+from vigie.signals.analysis import ItemRecord
 from vigie.store.base import ListEntry
 from vigie.store.review import QueueFilter, ReviewTables
 from vigie.store.sqlite import SqliteCaseStore
-from vigie.triage import build_stacks
 
 _BATCH = 5_000
 _PERMUTATIONS = np.random.default_rng(0).permuted(np.tile(np.arange(256), (23, 1)), axis=1)

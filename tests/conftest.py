@@ -7,7 +7,7 @@ import pytest
 from PIL import Image
 
 from vigie.config import Settings
-from vigie.demo import draw_picture
+from vigie.demo.seizure import draw_picture
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 

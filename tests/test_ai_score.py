@@ -14,13 +14,13 @@ from test_console_api import app, login, queue  # noqa: F401  (the console's fix
 
 from vigie.cli import main
 from vigie.config import Settings
-from vigie.demo import draw_picture
+from vigie.demo.seizure import draw_picture
 from vigie.detector.runtime import Detector, detector_findings, load_detector
 from vigie.exports.report import render
-from vigie.scan import run_scan
+from vigie.scan.pipeline import run_scan
 from vigie.signals.findings import CONTEXT, INDICATIVE, Finding
+from vigie.signals.provenance.verdict import ai_verdict
 from vigie.store.sqlite import open_case
-from vigie.verdict import ai_verdict
 
 
 def _detector(threshold: float) -> Detector:

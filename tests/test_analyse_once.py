@@ -14,13 +14,13 @@ import pytest
 from click.testing import CliRunner
 from conftest import jpeg_bytes
 
-import vigie.analysis
-import vigie.scan
+import vigie.scan.pipeline
+import vigie.signals.analysis
 from vigie.cli import main
 from vigie.config import Settings
-from vigie.demo import draw_picture
+from vigie.demo.seizure import draw_picture
 from vigie.exports.report import render
-from vigie.scan import run_scan
+from vigie.scan.pipeline import run_scan
 from vigie.store.sqlite import open_case
 
 # What a copy takes from its first copy; the copy keeps its own path, times and digests.
@@ -44,13 +44,13 @@ def _first(item: dict[str, Any]) -> str | None:
 def decodes(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """The image decoder, counting its calls (scans run with one worker: in this process)."""
     calls: list[int] = []
-    decode = vigie.analysis.analyse_image
+    decode = vigie.signals.analysis.analyse_image
 
     def counted(data: bytes, *args: Any) -> Any:
         calls.append(len(data))
         return decode(data, *args)
 
-    monkeypatch.setattr(vigie.analysis, "analyse_image", counted)
+    monkeypatch.setattr(vigie.signals.analysis, "analyse_image", counted)
     return calls
 
 
@@ -135,15 +135,15 @@ def test_unfinished_analysis_is_not_copied(tmp_path: Path, monkeypatch: pytest.M
     (evidence / "a.jpg").write_bytes(photo)
     (evidence / "b.jpg").write_bytes(photo)
     calls: list[int] = []
-    decode = vigie.analysis.analyse_image
+    decode = vigie.signals.analysis.analyse_image
 
     def slow_first(data: bytes, *args: Any) -> Any:
         calls.append(1)
         if len(calls) == 1:
-            raise vigie.analysis.FileTimeout("a.jpg: analysis took longer than its budget")
+            raise vigie.signals.analysis.FileTimeout("a.jpg: analysis took longer than its budget")
         return decode(data, *args)
 
-    monkeypatch.setattr(vigie.analysis, "analyse_image", slow_first)
+    monkeypatch.setattr(vigie.signals.analysis, "analyse_image", slow_first)
     case = tmp_path / "case"
     run_scan(open_case(case, create=True), [str(evidence)], Settings(workers=1))
     items = _items(case)
@@ -195,8 +195,8 @@ def test_a_png_is_decoded_once_for_watermarks_and_detector(monkeypatch: pytest.M
         return load(self)
 
     monkeypatch.setattr(ImageFile.ImageFile, "load", counted)
-    record = vigie.analysis.ItemRecord(relpath="x.png", media_type="image/png")
-    vigie.analysis._add_image_provenance(record, buffer.getvalue(), Settings(watermarks=True, detector=True))
+    record = vigie.signals.analysis.ItemRecord(relpath="x.png", media_type="image/png")
+    vigie.signals.analysis._add_image_provenance(record, buffer.getvalue(), Settings(watermarks=True, detector=True))
     assert decoded == ["PNG"]
     assert [f.kind for f in record.findings] == ["statistical-detector"] and not record.errors
 
@@ -207,7 +207,7 @@ def test_a_file_whose_analysis_failed_is_no_first_copy(tmp_path: Path, monkeypat
     photo = jpeg_bytes(draw_picture(15, (320, 240)))
     (evidence / "a.jpg").write_bytes(photo)
     (evidence / "b.jpg").write_bytes(photo)
-    analyse = vigie.scan.analyse_entry
+    analyse = vigie.scan.pipeline.analyse_entry
 
     def fails_after_a(entry: Any, *args: Any) -> Any:
         records = analyse(entry, *args)
@@ -215,7 +215,7 @@ def test_a_file_whose_analysis_failed_is_no_first_copy(tmp_path: Path, monkeypat
             raise RuntimeError("a defect after the analysis")
         return records
 
-    monkeypatch.setattr(vigie.scan, "analyse_entry", fails_after_a)
+    monkeypatch.setattr(vigie.scan.pipeline, "analyse_entry", fails_after_a)
     case = tmp_path / "case"
     run_scan(open_case(case, create=True), [str(evidence)], Settings(workers=1))
     items = _items(case)

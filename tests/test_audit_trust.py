@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat, PublicFormat
 
 from vigie.cli import main
-from vigie.demo import draw_picture
+from vigie.demo.seizure import draw_picture
 from vigie.store.review import Decision, ReviewTables
 from vigie.store.sqlite import AUDIT_RULE_ACTION, GENESIS_HASH, audit_hash, now_iso, open_case
 

@@ -13,12 +13,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from vigie.analysis import ItemRecord
 from vigie.config import Settings
 from vigie.matching import engine, pdq_index
 from vigie.matching.engine import match_case, segment_dir
 from vigie.matching.pdq_index import PdqSegment
 from vigie.matching.signal_types import PDQ
+from vigie.signals.analysis import ItemRecord
 from vigie.signals.pdq import VARIANT_NAMES
 from vigie.store.base import ListEntry
 from vigie.store.sqlite import SqliteCaseStore

@@ -10,8 +10,8 @@ import pytest
 from conftest import shared_data
 
 from vigie.config import Settings
-from vigie.demo import draw_picture, write_video
-from vigie.scan import run_scan
+from vigie.demo.seizure import draw_picture, write_video
+from vigie.scan.pipeline import run_scan
 from vigie.store.sqlite import open_case
 
 TRAINED = "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia"

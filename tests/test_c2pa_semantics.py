@@ -19,7 +19,7 @@ import pytest
 from conftest import shared_data
 from test_c2pa import CAPTURED, TRAINED, _scan
 
-from vigie.demo import draw_picture
+from vigie.demo.seizure import draw_picture
 from vigie.signals.provenance.c2pa import read_c2pa, store_findings
 
 IPTC = "http://cv.iptc.org/newscodes/digitalsourcetype/"

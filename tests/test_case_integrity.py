@@ -8,7 +8,7 @@ from click.testing import CliRunner
 from conftest import jpeg_bytes
 
 from vigie.cli import main
-from vigie.demo import draw_picture
+from vigie.demo.seizure import draw_picture
 from vigie.store.audit import verify_audit_log
 from vigie.store.schema import SCHEMA_VERSION
 from vigie.store.sqlite import open_case

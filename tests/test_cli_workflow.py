@@ -11,7 +11,7 @@ from click.testing import CliRunner, Result
 from conftest import shared_data
 
 from vigie.cli import main
-from vigie.demo import draw_picture
+from vigie.demo.seizure import draw_picture
 from vigie.store.sqlite import open_case
 
 

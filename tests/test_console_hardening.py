@@ -28,11 +28,11 @@ from PIL import Image
 from test_console_api import PASSWORD, login, queue
 
 from vigie.config import Settings
-from vigie.demo import draw_picture
+from vigie.demo.seizure import draw_picture
 from vigie.signals.image import ImageError
+from vigie.signals.thumbnails import blurred_thumbnail, revealed_copy
 from vigie.store.accounts import Accounts
 from vigie.store.sqlite import SqliteCaseStore, open_case
-from vigie.thumbnails import blurred_thumbnail, revealed_copy
 from vigie.web import api as api_module
 from vigie.web.app import create_app, ensure_admin
 from vigie.web.hosts import AllowedHosts
@@ -371,7 +371,7 @@ def _blank_png(width: int, height: int) -> bytes:
 MEASURE = """
 import json, resource, sys
 from vigie.signals.image import ImageError
-from vigie.thumbnails import blurred_thumbnail, revealed_copy
+from vigie.signals.thumbnails import blurred_thumbnail, revealed_copy
 data = open(sys.argv[1], "rb").read()
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 outcomes = []

@@ -14,10 +14,10 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from vigie.categories import set_case_scheme
 from vigie.cli import main
 from vigie.config import Settings
-from vigie.demo import draw_picture
+from vigie.demo.seizure import draw_picture
+from vigie.review.categories import set_case_scheme
 from vigie.store.accounts import Accounts
 from vigie.store.audit import verify_audit_log
 from vigie.store.review import QueueFilter, ReviewTables

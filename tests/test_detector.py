@@ -11,11 +11,11 @@ from click.testing import CliRunner
 from conftest import shared_data
 
 from vigie.cli import main
-from vigie.demo import draw_picture
+from vigie.demo.seizure import draw_picture
 from vigie.detector.evaluation import auc, evaluate, tpr_at_fpr
 from vigie.detector.runtime import GRID, detector_findings, image_crops, load_detector
 from vigie.signals.findings import Finding
-from vigie.verdict import ai_verdict
+from vigie.signals.provenance.verdict import ai_verdict
 
 
 def test_auc_and_tpr_on_known_scores() -> None:

@@ -21,7 +21,7 @@ from conftest import jpeg_bytes
 
 from vigie.cli import main
 from vigie.config import Settings
-from vigie.demo import draw_picture
+from vigie.demo.seizure import draw_picture
 from vigie.signals.pdq import pdq_from_image
 from vigie.sources import open_source
 from vigie.sources.base import parse_relpath
@@ -301,7 +301,7 @@ def test_vics_export_says_which_file_was_deleted(seizure, tmp_path: Path) -> Non
 
 
 def test_an_image_whose_media_differs_from_its_stored_digest_says_so() -> None:
-    from vigie.analysis import analyse_entry
+    from vigie.signals.analysis import analyse_entry
     from vigie.sources.base import Entry
 
     media = b"\x00" * 4096

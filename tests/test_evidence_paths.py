@@ -23,13 +23,13 @@ from conftest import jpeg_bytes
 
 from vigie.cli import main
 from vigie.config import Settings
-from vigie.demo import draw_picture
+from vigie.demo.seizure import draw_picture
 from vigie.exports.report import render
+from vigie.scan.verify import verify_case
 from vigie.sources.base import ItemPath, MemberRef, format_relpath, legacy_relpath, parse_relpath
 from vigie.sources.reopen import read_item_bytes
 from vigie.store.schema import MIGRATIONS
 from vigie.store.sqlite import _split_sql, open_case
-from vigie.verify import verify_case
 
 DAY = 86_400
 

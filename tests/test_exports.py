@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from vigie.categories import set_case_scheme
 from vigie.cli import main
 from vigie.exports.case_report import find_pdf_browser
+from vigie.review.categories import set_case_scheme
 from vigie.store.review import Decision, QueueFilter, ReviewTables
 from vigie.store.sqlite import open_case
 

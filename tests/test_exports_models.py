@@ -19,12 +19,12 @@ from odata_csdl import check_document, load_csdl
 from test_console_api import PASSWORD, login
 from test_exports import decide_queue, export, imported_entries
 
-from vigie.categories import set_case_scheme
 from vigie.cli import ACTOR, main
 from vigie.config import Settings
-from vigie.demo import draw_picture
+from vigie.demo.seizure import draw_picture
 from vigie.exports.cells import FORMULA_STARTS, csv_cell
 from vigie.matching.hashlists import HashListError, read_hash_list
+from vigie.review.categories import set_case_scheme
 from vigie.store.accounts import Accounts
 from vigie.store.review import Decision, QueueFilter, ReviewTables
 from vigie.store.sqlite import open_case

@@ -12,9 +12,9 @@ from PIL import Image
 
 from vigie.cli import main
 from vigie.config import Settings
-from vigie.matching.face_index import pairs_within, synthetic_embeddings
-from vigie.persons import MATCH_DISTANCE, chinese_whispers, group_faces
-from vigie.scan import run_scan
+from vigie.matching.faces.index import pairs_within, synthetic_embeddings
+from vigie.matching.faces.persons import MATCH_DISTANCE, chinese_whispers, group_faces
+from vigie.scan.pipeline import run_scan
 from vigie.store.sqlite import SqliteCaseStore, open_case
 
 pytest.importorskip("usearch", reason="the `faces` extra is not installed")

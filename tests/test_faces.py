@@ -15,8 +15,8 @@ from conftest import shared_data
 from PIL import Image, ImageDraw, ImageFilter
 
 from vigie.cli import main
-from vigie.demo import draw_picture
-from vigie.persons import chinese_whispers
+from vigie.demo.seizure import draw_picture
+from vigie.matching.faces.persons import chinese_whispers
 from vigie.signals.faces import find_faces
 
 pytest.importorskip("dlib", reason="the `faces` extra is not installed")

@@ -16,13 +16,13 @@ from conftest import jpeg_bytes, shared_data
 
 from vigie.cli import main
 from vigie.config import Settings
-from vigie.demo import draw_picture
+from vigie.demo.seizure import draw_picture
 from vigie.exports.report import render
-from vigie.lists import import_hash_list
 from vigie.matching.engine import load_list_segments
 from vigie.matching.hashlists import HashListError, read_hash_list
+from vigie.matching.list_import import import_hash_list
 from vigie.matching.pdq_index import hex_to_array
-from vigie.scan import run_scan
+from vigie.scan.pipeline import run_scan
 from vigie.signals.pdq import pdq_from_image
 from vigie.store.sqlite import open_case
 

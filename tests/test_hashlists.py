@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from vigie.demo import draw_picture
+from vigie.demo.seizure import draw_picture
 from vigie.matching.hashlists import HashListError, read_hash_list
 from vigie.signals.pdq import pdq_from_image
 

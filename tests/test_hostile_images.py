@@ -1,5 +1,5 @@
 """Images built to stall or blind a scan: XMP bait, PNG text-chunk bombs, pictures on later pages or frames.
-Every fixture is drawn here (vigie.demo.draw_picture) and kept small; the bombs are built in memory."""
+Every fixture is drawn here (vigie.demo.seizure.draw_picture) and kept small; the bombs are built in memory."""
 
 from __future__ import annotations
 
@@ -16,16 +16,16 @@ import pytest
 from PIL import Image, PngImagePlugin, UnidentifiedImageError
 
 from vigie.config import Settings
-from vigie.demo import draw_picture
+from vigie.demo.seizure import draw_picture
 from vigie.exports.report import render
-from vigie.lists import import_hash_list
-from vigie.scan import run_scan
+from vigie.matching.list_import import import_hash_list
+from vigie.scan.pipeline import run_scan
 from vigie.signals.findings import PROBLEM
 from vigie.signals.pdq import pdq_from_image
 from vigie.signals.png_chunks import Readable, readable_png
 from vigie.signals.provenance.metadata import xmp_findings
+from vigie.signals.thumbnails import blurred_thumbnail
 from vigie.store.sqlite import open_case
-from vigie.thumbnails import blurred_thumbnail
 
 SRC = Path(__file__).resolve().parents[1] / "src"
 XMP = (b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'

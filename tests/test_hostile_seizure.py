@@ -15,7 +15,7 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from vigie.cli import main
-from vigie.demo_hostile import HostileLayout, build_hostile_seizure
+from vigie.demo.hostile import HostileLayout, build_hostile_seizure
 
 
 def _report(case: Path) -> list[dict]:  # type: ignore[type-arg]

@@ -13,18 +13,18 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from vigie import triage
-from vigie.analysis import ItemRecord
 from vigie.cli import main
 from vigie.config import Settings
 from vigie.exports.report import _public_item, write_json
+from vigie.matching import stacks as triage
 from vigie.matching.engine import match_pending
 from vigie.matching.pdq_index import brute_force
+from vigie.matching.stacks import ITEM_INDEX_DIR, build_stacks
+from vigie.signals.analysis import ItemRecord
 from vigie.signals.findings import DETERMINISTIC, INDICATIVE, Finding
 from vigie.store.base import ListEntry
 from vigie.store.review import Decision, QueueFilter, ReviewTables
 from vigie.store.sqlite import SqliteCaseStore
-from vigie.triage import ITEM_INDEX_DIR, build_stacks
 
 StackSet = set[tuple[frozenset[int], int, bool]]
 

@@ -7,7 +7,7 @@ import zipfile
 import pillow_heif
 from PIL import Image
 
-from vigie.mediatype import sniff
+from vigie.sources.mediatype import sniff
 
 
 def _encoded(fmt: str) -> bytes:

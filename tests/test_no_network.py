@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from vigie.demo import draw_picture, write_video
+from vigie.demo.seizure import draw_picture, write_video
 
 SRC = Path(__file__).resolve().parents[1] / "src"
 

@@ -7,7 +7,7 @@ import pytest
 from conftest import jpeg_bytes, shared_data
 from PIL import Image, ImageOps
 
-from vigie.demo import draw_picture
+from vigie.demo.seizure import draw_picture
 from vigie.signals.image import analyse_image
 from vigie.signals.pdq import DIHEDRAL_NAMES, VARIANT_NAMES, hamming, pdq_from_image
 

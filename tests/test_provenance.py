@@ -14,7 +14,7 @@ from conftest import shared_data
 from PIL import Image, PngImagePlugin
 
 from vigie.cli import main
-from vigie.demo import draw_picture
+from vigie.demo.seizure import draw_picture
 from vigie.signals.provenance.metadata import embed_stealth
 from vigie.signals.provenance.watermarks import SD1, SD2, SDXL, embed
 

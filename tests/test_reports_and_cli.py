@@ -11,9 +11,9 @@ from conftest import jpeg_bytes
 from PIL import Image, ImageFilter
 
 from vigie.cli import main
-from vigie.demo import draw_picture
+from vigie.demo.seizure import draw_picture
 from vigie.signals.pdq import hamming, pdq_from_image
-from vigie.thumbnails import blurred_thumbnail
+from vigie.signals.thumbnails import blurred_thumbnail
 
 
 def _seizure(tmp_path: Path) -> tuple[Path, Path]:

@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from vigie.cli import main
-from vigie.demo import draw_picture
+from vigie.demo.seizure import draw_picture
 from vigie.store.review import Decision, ReviewTables, UndoError
 from vigie.store.sqlite import open_case
 

@@ -19,9 +19,9 @@ from PIL import Image
 
 from vigie.cli import main
 from vigie.config import MiB, Settings
-from vigie.demo import draw_picture
+from vigie.demo.seizure import draw_picture
 from vigie.exports.report import render
-from vigie.scan import run_scan
+from vigie.scan.pipeline import run_scan
 from vigie.store.sqlite import open_case
 
 

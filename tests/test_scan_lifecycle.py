@@ -18,9 +18,9 @@ from conftest import jpeg_bytes
 
 from vigie.cli import main
 from vigie.config import Settings
-from vigie.demo import draw_picture
-from vigie.lists import import_hash_list
-from vigie.scan import run_scan
+from vigie.demo.seizure import draw_picture
+from vigie.matching.list_import import import_hash_list
+from vigie.scan.pipeline import run_scan
 from vigie.store.sqlite import SqliteCaseStore, open_case
 
 
@@ -301,19 +301,19 @@ def test_a_full_disk_stops_an_import_and_a_report_cleanly(tmp_path: Path, monkey
 def _hostile_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mark: bytes, behaviour: object,
                  workers: int) -> tuple[dict[str, dict], int]:  # type: ignore[type-arg]
     """Scan 40 pictures, one of which (`bad.jpg`, tagged with `mark`) makes the image analysis misbehave."""
-    import vigie.analysis
+    import vigie.signals.analysis
     from vigie.exports.report import render
 
     data = _evidence(tmp_path / "ev", 39)
     (tmp_path / "ev" / "bad.jpg").write_bytes(data[0][:-4] + mark)
-    original = vigie.analysis.analyse_image
+    original = vigie.signals.analysis.analyse_image
 
     def analyse(content: bytes, *args: object) -> object:
         if content.endswith(mark):
             behaviour()  # type: ignore[operator]
         return original(content, *args)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(vigie.analysis, "analyse_image", analyse)
+    monkeypatch.setattr(vigie.signals.analysis, "analyse_image", analyse)
     store = open_case(tmp_path / "case", create=True)
     result = run_scan(store, [str(tmp_path / "ev")], Settings(workers=workers, file_seconds=1.0))
     import json
@@ -365,7 +365,7 @@ def test_a_worker_stalled_in_c_code_is_ended_and_costs_only_its_file(
 def test_without_prctl_a_watching_thread_ends_the_orphaned_worker(tmp_path: Path) -> None:
     script = """
 import os, time
-import vigie.worker as worker
+import vigie.workers as worker
 worker._set_parent_death_signal = lambda: False
 worker._PARENT_POLL_SECONDS = 0.05
 child = os.fork()
@@ -390,7 +390,7 @@ os._exit(0)
 
 def test_a_scan_killed_before_its_worker_armed_counts_as_dead_while_a_zombie() -> None:
     """A worker that starts after the scan died sees the scan as a zombie until it is reaped: that is dead."""
-    from vigie.worker import _running
+    from vigie.workers import _running
 
     child = subprocess.Popen([sys.executable, "-c", "pass"])
     deadline = time.monotonic() + 30

@@ -11,9 +11,9 @@ from PIL import Image
 
 from vigie.cli import main
 from vigie.config import Settings
-from vigie.demo import draw_picture, write_video
+from vigie.demo.seizure import draw_picture, write_video
 from vigie.exports.report import render
-from vigie.scan import run_scan
+from vigie.scan.pipeline import run_scan
 from vigie.signals.pdq import hamming, pdq_from_image
 from vigie.signals.video import VideoLimits, analyse_video
 from vigie.store.sqlite import open_case

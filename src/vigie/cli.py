@@ -196,7 +196,7 @@ def scan(evidence: tuple[str, ...], case: Path, hashlists: tuple[Path, ...], wor
     Example:
       vigie scan /evidence/phone1 /evidence/backup.zip --case ./case-042 --hashlist ncmec.csv
     """
-    from vigie.scan import run_scan
+    from vigie.scan.pipeline import run_scan
 
     for path in evidence:
         if not os.path.lexists(path):
@@ -256,8 +256,8 @@ def match_cmd(case: Path, workers: int | None) -> None:
     import time
 
     from vigie.matching.engine import match_case
+    from vigie.matching.stacks import build_stacks
     from vigie.store.audit import record_case_state
-    from vigie.triage import build_stacks
 
     settings = _settings(case, workers=workers)
     store = _open_case(case)
@@ -284,7 +284,7 @@ def match_cmd(case: Path, workers: int | None) -> None:
 def _import_list(store: SqliteCaseStore, path: Path, settings: Settings, name: str | None, fmt: str,
                  scheme: str | None, signal: str | None, category: str | None, tolerate_errors: bool) -> bool:
     """Import one list and say how it went; False when it was refused (and `tolerate_errors` kept going)."""
-    from vigie.lists import ListImportError, import_hash_list
+    from vigie.matching.list_import import ListImportError, import_hash_list
 
     try:
         result = import_hash_list(store, path, settings, name, fmt, scheme, signal, category, actor=ACTOR)
@@ -415,7 +415,7 @@ def faces_scan(case: Path, face_detector: str | None, face_model: str | None) ->
     the one the scan recorded; images that cannot be are named in the case's errors. Images that
     already hold faces are skipped, so the command can be run again.
     """
-    from vigie.face_rescan import FACES_SCAN_ACTION, scan_faces
+    from vigie.matching.faces.rescan import FACES_SCAN_ACTION, scan_faces
 
     settings = _settings(case, faces=True, face_detector=face_detector or ("yunet" if face_model else None),
                          face_model=face_model)
@@ -438,7 +438,7 @@ def faces_scan(case: Path, face_detector: str | None, face_model: str | None) ->
 @case_option
 def faces_group(case: Path) -> None:
     """Cluster the case's faces into persons (Chinese whispers on the embedding graph)."""
-    from vigie.persons import MATCH_DISTANCE, group_faces
+    from vigie.matching.faces.persons import MATCH_DISTANCE, group_faces
     from vigie.signals.faces import FaceModelError
 
     store = _open_case(case)
@@ -497,8 +497,8 @@ def faces_find(case: Path, references: tuple[Path, ...], as_json: bool, include_
     """
     import hashlib
 
-    from vigie.face_rescan import faces_searched
-    from vigie.persons import embed_references, find_person
+    from vigie.matching.faces.persons import embed_references, find_person
+    from vigie.matching.faces.rescan import faces_searched
 
     store = _open_case(case)
     if not faces_searched(store):  # "0 match" would read as "not in the seizure"
@@ -539,7 +539,7 @@ def faces_eval(pairs: Path, threshold: float | None, as_json: bool, face_model: 
     """
     from dataclasses import asdict
 
-    from vigie.persons import MATCH_DISTANCE, evaluate_pairs
+    from vigie.matching.faces.persons import MATCH_DISTANCE, evaluate_pairs
 
     settings = _settings(None, face_model=face_model, face_detector="yunet" if face_model else None)
     _check_face_models(settings)
@@ -579,7 +579,7 @@ def report(case: Path, fmt: str, output: Path | None, thumbnails: bool) -> None:
     The HTML report holds no image content unless --thumbnails is given (blurred, greyscale).
     """
     from vigie.exports.report import write_report
-    from vigie.thumbnails import report_thumbnails
+    from vigie.signals.thumbnails import report_thumbnails
 
     store = _open_case(case)
     thumbs = None
@@ -787,7 +787,7 @@ def review_decide(case: Path, items: tuple[int, ...], stacks: tuple[int, ...], a
     Exit status 2 when a category, tag, id or list is unknown (nothing is recorded), 1 when some items
     a list matched could not be decided (the others are), 0 otherwise.
     """
-    from vigie.scripted_review import Selection, SelectionError, plan_decisions, record
+    from vigie.review.scripted import Selection, SelectionError, plan_decisions, record
     from vigie.store.review import DecisionError, ReviewTables
 
     if note is not None and not 0 < len(note.strip()) <= 4000:
@@ -823,7 +823,7 @@ def review_decide(case: Path, items: tuple[int, ...], stacks: tuple[int, ...], a
 
 def _analyse_file(path: str, settings: Settings) -> Any:
     """The record of one file outside any case; prints a JSON error line and returns None if unreadable."""
-    from vigie.analysis import analyse_entry
+    from vigie.signals.analysis import analyse_entry
     from vigie.sources.directory import FileSource
 
     try:
@@ -873,7 +873,7 @@ def provenance(files: tuple[str, ...], trust: str | None, no_watermarks: bool, n
     "real". An image's detector score is shown whether it is above the threshold or not (higher: more likely
     generated); null when the detector is off.
     """
-    from vigie.verdict import ai_verdict
+    from vigie.signals.provenance.verdict import ai_verdict
 
     settings = Settings(c2pa_trust_anchors=trust or "", watermarks=not no_watermarks, detector=not no_detector)
     for path in files:
@@ -927,7 +927,7 @@ def ai_train(real: tuple[Path, ...], generated: tuple[Path, ...], autoencoder: P
     import numpy as np
     import torch
 
-    from vigie.detector import training
+    from vigie.detector import runtime, training
 
     torch.set_num_threads(workers)
     started = clock.monotonic()
@@ -944,7 +944,7 @@ def ai_train(real: tuple[Path, ...], generated: tuple[Path, ...], autoencoder: P
     threshold, calibration_images = training.calibrate(model, held_out, train_photos)
     info = {
         "threshold": round(threshold, 4),
-        "crop": training.CROP, "grid": 3,
+        "crop": runtime.CROP, "grid": 3,
         "command": "vigie " + " ".join(sys.argv[1:]) if sys.argv else "",
         "train_photos": len(train_photos), "held_out_photos": [p.name for p in held_out],
         "calibration_images": calibration_images, "training_crops": len(y), "final_loss": round(loss, 4),
@@ -1043,7 +1043,7 @@ def verify(case: Path, workers: int | None) -> None:
 
     Exit code 0 when everything matches, 3 when something changed or is missing.
     """
-    from vigie.verify import verify_case
+    from vigie.scan.verify import verify_case
 
     settings = _settings(case, workers=workers)
     store = _open_case(case)
@@ -1174,8 +1174,8 @@ def audit_show(case: Path, as_json: bool) -> None:
 
 
 def _hostile_demo(directory: Path, workers: int | None) -> None:
-    from vigie.demo_hostile import build_hostile_seizure
-    from vigie.scan import run_scan
+    from vigie.demo.hostile import build_hostile_seizure
+    from vigie.scan.pipeline import run_scan
 
     layout = build_hostile_seizure(directory)
     err.print(f"Hostile evidence in {_t(layout.evidence)}; lists: {', '.join(p.name for p in layout.lists)}")
@@ -1217,9 +1217,9 @@ def demo(directory: Path, workers: int | None, hostile: bool) -> None:
     if hostile:
         _hostile_demo(directory, workers)
         return
-    from vigie.demo import build_demo
+    from vigie.demo.seizure import build_demo
     from vigie.exports.report import render
-    from vigie.scan import run_scan
+    from vigie.scan.pipeline import run_scan
 
     layout = build_demo(directory)
     err.print(f"Demo evidence in {_t(layout.evidence)}, hash list {_t(layout.hashlist)}")

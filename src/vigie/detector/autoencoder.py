@@ -33,7 +33,8 @@ class _Block(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.pool is not None:
             x = x + self.pool(x)
-        return self.fuse(self.conv(x) + self.skip(x))
+        fused: torch.Tensor = self.fuse(self.conv(x) + self.skip(x))
+        return fused
 
 
 def encoder(latent: int = 32) -> nn.Sequential:
@@ -71,4 +72,5 @@ class TinyAutoencoder:
         height, width = rgb.shape[0] // 8 * 8, rgb.shape[1] // 8 * 8
         x = torch.from_numpy(rgb[:height, :width].copy()).permute(2, 0, 1)[None].float() / 255
         y = self.decoder(self.encoder(x)).clamp(0, 1)
-        return (y[0].permute(1, 2, 0).numpy() * 255 + 0.5).astype(np.uint8)
+        pixels: np.ndarray = (y[0].permute(1, 2, 0).numpy() * 255 + 0.5).astype(np.uint8)
+        return pixels

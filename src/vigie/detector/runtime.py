@@ -15,7 +15,7 @@ import numpy as np
 from PIL import Image
 
 from vigie.signals.findings import CONTEXT, INDICATIVE, Finding
-from vigie.verdict import DETECTOR_KIND
+from vigie.signals.provenance.verdict import DETECTOR_KIND
 
 CROP = 64
 GRID = 3  # crops per side of a grid over the image: GRID * GRID crops

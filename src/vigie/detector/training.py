@@ -54,7 +54,8 @@ class SmallDetector(nn.Module):
         self.head = nn.Linear(96, 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.features(x).mean(dim=(2, 3)))
+        logits: torch.Tensor = self.head(self.features(x).mean(dim=(2, 3)))
+        return logits
 
 
 def list_images(folders: list[Path]) -> list[Path]:

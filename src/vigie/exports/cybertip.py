@@ -9,9 +9,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from vigie import __version__
-from vigie.categories import GENERATIVE_TAGS
 from vigie.exports.selection import ExportItem
 from vigie.matching.hashlists import category_label
+from vigie.review.categories import GENERATIVE_TAGS
 from vigie.sources.base import shown_leaf_name
 
 INCIDENT_TYPE = "Child Pornography (possession, manufacture, and distribution)"

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from vigie import __version__
-from vigie.categories import AI_TAGS, case_scheme
 from vigie.exports.selection import ExportItem
 from vigie.matching.hashlists import (
     UK_CAID_VICS_NUMBERS,
@@ -21,6 +20,7 @@ from vigie.matching.hashlists import (
     VIGIE_CATEGORY_SCHEME,
     VIGIE_PDQ_QUALITY,
 )
+from vigie.review.categories import AI_TAGS, case_scheme
 from vigie.sources.base import shown_leaf_name
 from vigie.store.sqlite import SqliteCaseStore
 

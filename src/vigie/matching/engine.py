@@ -21,7 +21,7 @@ from vigie.matching.video import frames_against_images, match_video_lists
 from vigie.signals.pdq import VARIANT_NAMES
 from vigie.store.base import MatchRow
 from vigie.store.sqlite import SqliteCaseStore
-from vigie.worker import exit_with_parent
+from vigie.workers import exit_with_parent
 
 INDEX_DIR = Path("index") / "pdq"
 _PARALLEL_FROM = 4_000

@@ -306,7 +306,8 @@ class PdqSegment:
             raise ValueError(f"{folder}: unsupported index format {meta.get('format')!r}")
 
         def array(name: str) -> np.ndarray:
-            return np.load(folder / name, mmap_mode="r", allow_pickle=False)
+            loaded: np.ndarray = np.load(folder / name, mmap_mode="r", allow_pickle=False)
+            return loaded
 
         ids, hashes = array("ids.npy"), array("hashes.npy")
         widths = tuple(int(w) for w in meta["widths"])

@@ -127,12 +127,12 @@ def _zip_members(fileobj: BinaryIO, settings: Settings, expansion: Expansion) ->
     view = FlagClearingView(fileobj)
     misflagged: set[int] = set()
     try:
-        archive = zipfile.ZipFile(view)  # type: ignore[arg-type]
+        archive = zipfile.ZipFile(view)
     except UnicodeDecodeError:  # a name flagged UTF-8 that is not: read such names by their raw bytes
         for index, flags_offset in misflagged_names(fileobj):
             misflagged.add(index)
             view.clear_utf8_flag(flags_offset)
-        archive = zipfile.ZipFile(view)  # type: ignore[arg-type]
+        archive = zipfile.ZipFile(view)
     with archive:
         for index, info in enumerate(archive.infolist()):
             if info.is_dir():
@@ -153,7 +153,7 @@ def _zip_members(fileobj: BinaryIO, settings: Settings, expansion: Expansion) ->
                 yield Member(name, None, info.file_size, mtime, f"cannot open member: {exc}", problem)
                 continue
             with raw:
-                capped = _CappedReader(raw, settings, expansion, info.compress_size)  # type: ignore[arg-type]
+                capped = _CappedReader(raw, settings, expansion, info.compress_size)
                 yield Member(name, io.BufferedReader(capped), info.file_size, mtime, name_problem=problem)
 
 
@@ -221,12 +221,12 @@ def iter_members(
     buffered = io.BufferedReader(decompressed, buffer_size=1 << 20)
     head = buffered.peek(_TAR_MAGIC_OFFSET + 5)[: _TAR_MAGIC_OFFSET + 5]
     if head[_TAR_MAGIC_OFFSET:] == b"ustar":
-        yield from _tar_members(buffered, settings, expansion, counter)  # type: ignore[arg-type]
+        yield from _tar_members(buffered, settings, expansion, counter)
         return
     stem = posixpath.basename(outer_name)
     for suffix in (b".gz", b".tgz", b".bz2", b".xz"):
         if stem.lower().endswith(suffix):
             stem = stem[: -len(suffix)]
             break
-    capped = _CappedReader(buffered, settings, expansion, None, counter)  # type: ignore[arg-type]
+    capped = _CappedReader(buffered, settings, expansion, None, counter)
     yield Member(stem or b"content", io.BufferedReader(capped), None, None)

@@ -31,8 +31,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, BinaryIO
 
-from vigie.mediatype import SNIFF_BYTES, sniff
 from vigie.sources.base import ARCHIVE_SEPARATOR, Entry, escape_name, parse_relpath
+from vigie.sources.mediatype import SNIFF_BYTES, sniff
 
 EWF_SIGNATURE = b"EVF\x09\x0d\x0a\xff\x00"
 IMAGE_SUFFIXES = (".e01", ".ex01", ".raw", ".dd", ".img", ".001", ".iso")

@@ -10,10 +10,10 @@ import zlib
 from typing import Any, BinaryIO
 
 from vigie.config import Settings
-from vigie.mediatype import SNIFF_BYTES, sniff
 from vigie.sources.archives import ArchiveLimitError, Expansion, iter_members
 from vigie.sources.base import MemberRef, parse_relpath
 from vigie.sources.directory import open_source
+from vigie.sources.mediatype import SNIFF_BYTES, sniff
 
 
 def read_item_bytes(root: str, relpath: str, settings: Settings, limit: int) -> bytes | None:
@@ -46,7 +46,7 @@ def read_item_bytes(root: str, relpath: str, settings: Settings, limit: int) -> 
 def _member_bytes(archive: BinaryIO, archive_name: bytes, wanted: MemberRef, settings: Settings,
                   cap: int) -> bytes | None:
     """The bytes of the `wanted.occurrence`-th member named `wanted.name`, counted as the scan counts them."""
-    buffered: Any = archive if hasattr(archive, "peek") else io.BufferedReader(archive)  # type: ignore[type-var]
+    buffered: Any = archive if hasattr(archive, "peek") else io.BufferedReader(archive)
     head = buffered.peek(SNIFF_BYTES)[:SNIFF_BYTES]
     media_type = sniff(head)
     seen = 0

@@ -8,7 +8,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from vigie.analysis import ItemRecord
+from vigie.signals.analysis import ItemRecord
 
 
 @dataclass(frozen=True)

@@ -8,13 +8,13 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from vigie.categories import AI_TAG_CODES, INDUSTRY_CLASSES
+from vigie.review.categories import AI_TAG_CODES, INDUSTRY_CLASSES
 from vigie.signals.findings import CONTEXT
+from vigie.signals.provenance.verdict import DETECTOR_KIND
 from vigie.sources.base import join_path
 from vigie.store.audit import DECIDE_ACTION, UNDECIDE_ACTION, UNDO_ACTION, decisions_before
 from vigie.store.base import AuditEntry, SourceRow
 from vigie.store.sqlite import SqliteCaseStore, _chunks, source_root
-from vigie.verdict import DETECTOR_KIND
 
 # Queue classes in review order: a possible real child first (unknown, a face, no mark of generation),
 # then other unknown material, then AI-indicated or AI-marked items, then what the hash lists already know.

@@ -13,14 +13,14 @@ from typing import Any
 
 import numpy as np
 
-from vigie.analysis import ItemRecord
+from vigie.signals.analysis import ItemRecord
 from vigie.signals.faces import Face
 from vigie.signals.findings import Finding
 from vigie.signals.image import frame_name
+from vigie.signals.provenance.verdict import ai_verdict, detector_score
 from vigie.sources.base import archive_depth, join_path, legacy_relpath, shown_os_path
 from vigie.store.base import AuditEntry, HashListRow, ListEntry, MatchRow, PdqRows, SourceRow
 from vigie.store.schema import MIGRATIONS, SCHEMA_VERSION
-from vigie.verdict import ai_verdict, detector_score
 
 CASE_DB_NAME = "case.sqlite"
 GENESIS_HASH = "0" * 64

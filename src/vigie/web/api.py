@@ -14,12 +14,13 @@ from typing import Any, NoReturn
 from flask import Blueprint, Response, abort, current_app, g, jsonify, request
 from werkzeug.routing import IntegerConverter, Map
 
-from vigie.categories import AI_TAGS, INDUSTRY_CLASSES, SCHEME_NAMES, case_scheme, set_case_scheme
 from vigie.exports.cybertip import Reporter
 from vigie.exports.report import clock
 from vigie.exports.run import EXPORT_FORMATS, ExportError, run_export
 from vigie.matching.hashlists import category_label
-from vigie.scripted_review import Plan, SelectionError, plan_list_stacks, plan_stacks, record
+from vigie.review.categories import AI_TAGS, INDUSTRY_CLASSES, SCHEME_NAMES, case_scheme, set_case_scheme
+from vigie.review.scripted import Plan, SelectionError, plan_list_stacks, plan_stacks, record
+from vigie.signals.thumbnails import DEFAULT_BLUR, MIN_BLUR
 from vigie.store.accounts import ROLES, AccountError, new_password
 from vigie.store.audit import AuditCheck, verify_audit_log
 from vigie.store.review import (
@@ -32,7 +33,6 @@ from vigie.store.review import (
     UndoError,
 )
 from vigie.store.sqlite import CaseReadOnlyError
-from vigie.thumbnails import DEFAULT_BLUR, MIN_BLUR
 
 api = Blueprint("api", __name__)
 MAX_BLUR = 0.25
@@ -430,7 +430,7 @@ def _audit_check() -> AuditCheck:
         if cached is None or cached[0] != key:
             cached = (key, verify_audit_log(g.store))
             current_app.extensions["vigie_audit_check"] = cached
-    return cached[1]  # type: ignore[no-any-return]
+    return cached[1]
 
 
 @api.get("/api/audit")

@@ -16,11 +16,11 @@ from werkzeug.wsgi import wrap_file
 
 from vigie.config import Settings
 from vigie.signals.image import ImageError
+from vigie.signals.thumbnails import blur_image, blurred_thumbnail, revealed_copy
 from vigie.sources.base import archive_depth
 from vigie.sources.directory import open_source
 from vigie.sources.reopen import read_item_bytes
 from vigie.store.review import ReviewTables
-from vigie.thumbnails import blur_image, blurred_thumbnail, revealed_copy
 from vigie.web.api import view_settings
 
 media = Blueprint("media", __name__)

@@ -22,7 +22,7 @@ PLAIN_HTTP_ANSWER = (b"HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain\r\nC
                      b"This console speaks HTTPS only: open its https:// address.\n")
 
 
-class HandshakeInWorker(BuiltinSSLAdapter):  # type: ignore[misc]
+class HandshakeInWorker(BuiltinSSLAdapter):
     """cheroot shakes hands in its accept loop, so a client that connects and says nothing would stall every
     other client for the socket's timeout. Here the socket is wrapped as it is accepted, and the handshake
     waits for the worker thread that serves the connection (TlsConnection)."""
@@ -32,7 +32,7 @@ class HandshakeInWorker(BuiltinSSLAdapter):  # type: ignore[misc]
         return tls, {"wsgi.url_scheme": "https", "HTTPS": "on"}
 
 
-class TlsConnection(HTTPConnection):  # type: ignore[misc]
+class TlsConnection(HTTPConnection):
     """Shakes hands before its first request, in its worker thread, under the server's socket timeout."""
 
     shaken = False
@@ -49,7 +49,7 @@ class TlsConnection(HTTPConnection):  # type: ignore[misc]
             except OSError:  # the client left, or said nothing within the timeout
                 return False
             self.shaken = True
-        return bool(super().communicate())
+        return bool(super().communicate())  # type: ignore[no-untyped-call]
 
 
 @dataclass(frozen=True)

@@ -47,7 +47,7 @@ def _text(value: Any) -> str:
             return body.decode("utf-16-be" if body[:1] == b"\0" else "utf-16-le", "replace").strip("\0")
         if value[:8] == b"ASCII\0\0\0":
             value = value[8:]
-        return value.decode("utf-8", "replace").strip("\0")
+        value = value.decode("utf-8", "replace").strip("\0")
     return str(value)
 
 

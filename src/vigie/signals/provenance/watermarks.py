@@ -67,7 +67,8 @@ def approximation_band(image: Image.Image) -> np.ndarray:
 def _haar_approximation(channel: np.ndarray) -> np.ndarray:
     rows, cols = channel.shape[0] // 4 * 4, channel.shape[1] // 4 * 4
     x = channel[:rows, :cols]
-    return (x[0::2, 0::2] + x[0::2, 1::2] + x[1::2, 0::2] + x[1::2, 1::2]) / 2
+    approximation: np.ndarray = (x[0::2, 0::2] + x[0::2, 1::2] + x[1::2, 0::2] + x[1::2, 1::2]) / 2
+    return approximation
 
 
 def _blocks(band: np.ndarray) -> np.ndarray:
@@ -82,7 +83,8 @@ def _block_bits(band: np.ndarray) -> np.ndarray:
     flat = np.abs(blocks.reshape(len(blocks), -1))
     strongest = flat[:, 1:].argmax(axis=1) + 1
     values = flat[np.arange(len(flat)), strongest]
-    return (np.mod(values, _SCALE) > 0.5 * _SCALE).astype(np.float64)
+    bits: np.ndarray = (np.mod(values, _SCALE) > 0.5 * _SCALE).astype(np.float64)
+    return bits
 
 
 def decode_bits(band: np.ndarray, length: int) -> np.ndarray:

@@ -19,11 +19,10 @@ from typing import Any, BinaryIO
 
 from PIL import Image
 
-from vigie.analysed import TOO_LARGE_NOTE, Analysed
-from vigie.budget import FileTimeout, file_budget
 from vigie.config import Settings
 from vigie.detector.runtime import detector_findings, load_detector
-from vigie.mediatype import SNIFF_BYTES, is_archive, is_image, is_video, sniff
+from vigie.signals.analysed import TOO_LARGE_NOTE, Analysed
+from vigie.signals.budget import FileTimeout, file_budget
 from vigie.signals.crypto import StreamingDigests
 from vigie.signals.faces import Face, FaceModelError, find_faces
 from vigie.signals.findings import Finding
@@ -31,10 +30,11 @@ from vigie.signals.image import ImageError, analyse_image
 from vigie.signals.provenance.c2pa import may_hold_manifest, not_examined_note, read_c2pa
 from vigie.signals.provenance.metadata import metadata_findings
 from vigie.signals.provenance.watermarks import watermark_findings
+from vigie.signals.thumbnails import blur_image
 from vigie.signals.video import FrameHash, VideoError, VideoLimits, analyse_video
 from vigie.sources.archives import ArchiveLimitError, Expansion, Member, iter_members, unsafe_name_reason
 from vigie.sources.base import Entry, escape_name, member_relpath, parse_relpath
-from vigie.thumbnails import blur_image
+from vigie.sources.mediatype import SNIFF_BYTES, is_archive, is_image, is_video, sniff
 
 CHUNK = 1 << 20
 
@@ -345,7 +345,7 @@ def analyse_entry(
     entry: Entry, open_entry: Any, settings: Settings, analysed: Analysed | None = None
 ) -> list[ItemRecord]:
     """Records for one source entry: the file itself, then its archive members (depth first). With
-    `analysed`, content analysed before is not decoded again (see vigie.analysed)."""
+    `analysed`, content analysed before is not decoded again (see vigie.signals.analysed)."""
     record = ItemRecord(
         relpath=entry.relpath, size=entry.size, mtime=entry.mtime, ctime=entry.ctime, atime=entry.atime,
         inode=entry.inode, deleted=entry.deleted,

@@ -21,18 +21,18 @@ from typing import Any
 
 from rich.progress import Progress
 
-from vigie.analysed import ANALYSIS_VERSION, Analysed, reusable_scans
-from vigie.analysis import CHUNK, ItemRecord, analyse_entry
-from vigie.budget import StallBoard
 from vigie.config import Settings
 from vigie.matching.engine import match_pending
+from vigie.matching.stacks import build_stacks
+from vigie.signals.analysed import ANALYSIS_VERSION, Analysed, reusable_scans
+from vigie.signals.analysis import CHUNK, ItemRecord, analyse_entry
+from vigie.signals.budget import StallBoard
 from vigie.signals.crypto import StreamingDigests
 from vigie.sources import Entry, open_source
 from vigie.sources.base import ARCHIVE_SEPARATOR
 from vigie.store.audit import record_case_state
 from vigie.store.sqlite import CASE_DB_NAME, SqliteCaseStore
-from vigie.triage import build_stacks
-from vigie.worker import exit_with_parent
+from vigie.workers import exit_with_parent
 
 _BATCH_FILES = 32
 _BATCH_BYTES = 64 * 1024 * 1024

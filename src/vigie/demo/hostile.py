@@ -26,7 +26,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from vigie.demo import draw_picture
+from vigie.demo.seizure import draw_picture
 from vigie.signals.pdq import pdq_from_image
 
 XMP_BAIT_BYTES = 8 * 1024 * 1024

@@ -68,7 +68,8 @@ def write_video(
         stream.pix_fmt = "yuvj420p" if codec == "mjpeg" else "yuv420p"
         per_picture = round(seconds_each * fps)
         for picture in pictures:
-            frame = av.VideoFrame.from_image(picture.convert("RGB").resize((width, height)))
+            frame = av.VideoFrame.from_image(  # type: ignore[no-untyped-call]
+                picture.convert("RGB").resize((width, height)))
             for _ in range(per_picture):
                 for packet in stream.encode(frame):
                     output.mux(packet)

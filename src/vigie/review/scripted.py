@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from vigie.categories import case_scheme, scheme_categories
+from vigie.review.categories import case_scheme, scheme_categories
 from vigie.store.base import AuditEntry
 from vigie.store.review import Decision, DecisionError, QueueFilter, ReviewTables
 

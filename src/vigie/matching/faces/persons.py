@@ -6,7 +6,7 @@ same-person distance was 0.549 and the smallest different-person distance 0.622,
 (accuracy 100% there, 99.8% at dlib's customary 0.5); "possible" reaches to 0.65, past the closest
 stranger seen. `vigie faces eval` measures any other set of pairs.
 
-Grouping finds the close pairs through an approximate-neighbour index (`vigie.matching.face_index`), so
+Grouping finds the close pairs through an approximate-neighbour index (`vigie.matching.faces.index`), so
 its cost grows with N log N rather than N²; searching for a person stays an exact linear scan, since a
 few reference faces against N stored ones is already linear and every face must be ranked.
 """
@@ -23,7 +23,7 @@ import numpy as np
 from PIL import Image
 
 from vigie.config import Settings
-from vigie.matching.face_index import pairs_within
+from vigie.matching.faces.index import pairs_within
 from vigie.signals.faces import Face, find_faces
 from vigie.store.sqlite import SqliteCaseStore
 

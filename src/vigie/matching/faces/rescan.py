@@ -8,8 +8,8 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from vigie.analysis import read_faces
 from vigie.config import Settings
+from vigie.signals.analysis import read_faces
 from vigie.signals.faces import FaceModelError
 from vigie.sources.reopen import read_item_bytes
 from vigie.store.sqlite import SqliteCaseStore

@@ -1,0 +1,1 @@
+"""Benign demo seizures, drawn by the code itself."""

@@ -1,0 +1,1 @@
+"""Faces across a case: the neighbour index, persons (groups, names, search), face rescans."""

@@ -1,0 +1,1 @@
+"""Human review: category schemes, scripted decisions."""

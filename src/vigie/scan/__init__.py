@@ -1,0 +1,1 @@
+"""Scanning a seizure: the pipeline, its worker processes, and re-verifying evidence."""
