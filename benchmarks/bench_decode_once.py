@@ -16,7 +16,8 @@ from PIL import Image
 
 from vigie.config import Settings
 from vigie.detector.runtime import detector_findings, load_detector
-from vigie.signals.analysis import ItemRecord, _add_image_provenance
+from vigie.records import ItemRecord
+from vigie.signals.analysis import _add_image_provenance
 from vigie.signals.provenance.metadata import metadata_findings
 from vigie.signals.provenance.watermarks import watermark_findings
 

@@ -33,8 +33,7 @@ from vigie.config import Settings
 from vigie.exports.report import write_json
 from vigie.matching.engine import build_list_segment, match_pending
 from vigie.matching.stacks import build_stacks
-from vigie.signals.analysis import ItemRecord
-from vigie.store.base import ListEntry
+from vigie.records import ItemRecord, ListEntry
 from vigie.store.review import QueueFilter, ReviewTables
 from vigie.store.sqlite import SqliteCaseStore
 

@@ -17,8 +17,8 @@ from vigie.config import Settings
 from vigie.demo.seizure import draw_picture
 from vigie.detector.runtime import Detector, detector_findings, load_detector
 from vigie.exports.report import render
+from vigie.records import CONTEXT, INDICATIVE, Finding
 from vigie.scan.pipeline import run_scan
-from vigie.signals.findings import CONTEXT, INDICATIVE, Finding
 from vigie.signals.provenance.verdict import ai_verdict
 from vigie.store.sqlite import open_case
 

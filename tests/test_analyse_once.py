@@ -195,7 +195,7 @@ def test_a_png_is_decoded_once_for_watermarks_and_detector(monkeypatch: pytest.M
         return load(self)
 
     monkeypatch.setattr(ImageFile.ImageFile, "load", counted)
-    record = vigie.signals.analysis.ItemRecord(relpath="x.png", media_type="image/png")
+    record = vigie.records.ItemRecord(relpath="x.png", media_type="image/png")
     vigie.signals.analysis._add_image_provenance(record, buffer.getvalue(), Settings(watermarks=True, detector=True))
     assert decoded == ["PNG"]
     assert [f.kind for f in record.findings] == ["statistical-detector"] and not record.errors

@@ -18,9 +18,8 @@ from vigie.matching import engine, pdq_index
 from vigie.matching.engine import match_case, segment_dir
 from vigie.matching.pdq_index import PdqSegment
 from vigie.matching.signal_types import PDQ
-from vigie.signals.analysis import ItemRecord
+from vigie.records import ItemRecord, ListEntry
 from vigie.signals.pdq import VARIANT_NAMES
-from vigie.store.base import ListEntry
 from vigie.store.sqlite import SqliteCaseStore
 
 _LIST_SIZE = 1_500

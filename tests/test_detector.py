@@ -14,7 +14,7 @@ from vigie.cli import main
 from vigie.demo.seizure import draw_picture
 from vigie.detector.evaluation import auc, evaluate, tpr_at_fpr
 from vigie.detector.runtime import GRID, detector_findings, image_crops, load_detector
-from vigie.signals.findings import Finding
+from vigie.records import Finding
 from vigie.signals.provenance.verdict import ai_verdict
 
 

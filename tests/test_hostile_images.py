@@ -19,8 +19,8 @@ from vigie.config import Settings
 from vigie.demo.seizure import draw_picture
 from vigie.exports.report import render
 from vigie.matching.list_import import import_hash_list
+from vigie.records import PROBLEM
 from vigie.scan.pipeline import run_scan
-from vigie.signals.findings import PROBLEM
 from vigie.signals.pdq import pdq_from_image
 from vigie.signals.png_chunks import Readable, readable_png
 from vigie.signals.provenance.metadata import xmp_findings

@@ -20,9 +20,7 @@ from vigie.matching import stacks as triage
 from vigie.matching.engine import match_pending
 from vigie.matching.pdq_index import brute_force
 from vigie.matching.stacks import ITEM_INDEX_DIR, build_stacks
-from vigie.signals.analysis import ItemRecord
-from vigie.signals.findings import DETERMINISTIC, INDICATIVE, Finding
-from vigie.store.base import ListEntry
+from vigie.records import DETERMINISTIC, INDICATIVE, Finding, ItemRecord, ListEntry
 from vigie.store.review import Decision, QueueFilter, ReviewTables
 from vigie.store.sqlite import SqliteCaseStore
 

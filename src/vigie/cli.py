@@ -33,9 +33,10 @@ from rich.text import Text
 
 from vigie import __version__
 from vigie.config import Settings, load_settings
-from vigie.matching.hashlists import FORMATS, SCHEMES, HashListError
-from vigie.store.base import AuditEntry, SourceRow
+from vigie.matching.hashlists import FORMATS, HashListError
+from vigie.records import AuditEntry, SourceRow
 from vigie.store.sqlite import CaseNotFoundError, CaseReadOnlyError, SqliteCaseStore, open_case
+from vigie.vocabulary import SCHEMES
 
 err = Console(stderr=True, emoji=False)  # ":cd:" in a fingerprint or a path is text, not an emoji
 out = Console(highlight=False, emoji=False)

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from vigie.signals.findings import CONTEXT, INDICATIVE, Finding
+from vigie.records import CONTEXT, INDICATIVE, Finding
 from vigie.signals.provenance.verdict import DETECTOR_KIND
 
 CROP = 64

@@ -14,10 +14,10 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from vigie.exports.report import case_info
 from vigie.exports.selection import select_items
-from vigie.matching.hashlists import category_label
 from vigie.store.audit import verify_audit_log
 from vigie.store.review import ReviewTables
 from vigie.store.sqlite import SqliteCaseStore
+from vigie.vocabulary import category_label
 
 PDF_BROWSERS = ("chromium", "chromium-browser", "google-chrome")
 

@@ -10,9 +10,8 @@ from datetime import UTC, datetime
 
 from vigie import __version__
 from vigie.exports.selection import ExportItem
-from vigie.matching.hashlists import category_label
-from vigie.review.categories import GENERATIVE_TAGS
 from vigie.sources.base import shown_leaf_name
+from vigie.vocabulary import GENERATIVE_TAGS, category_label
 
 INCIDENT_TYPE = "Child Pornography (possession, manufacture, and distribution)"
 TO_COMPLETE = "TO COMPLETE"

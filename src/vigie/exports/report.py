@@ -13,9 +13,9 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from vigie import __version__
 from vigie.exports.cells import write_csv_rows
-from vigie.matching.hashlists import category_label
 from vigie.store.review import QueueFilter, ReviewTables
 from vigie.store.sqlite import SqliteCaseStore, now_iso
+from vigie.vocabulary import category_label
 
 CSV_COLUMNS = [
     "path", "source", "size", "md5", "sha1", "sha256", "media_type", "width", "height", "pdq", "pdq_quality",

@@ -12,7 +12,7 @@ from vigie.exports.cybertip import Reporter, cybertip_document
 from vigie.exports.selection import select_items
 from vigie.exports.tables import decisions_csv, hashlist_csv
 from vigie.exports.vics import vics_case, vics_document
-from vigie.store.base import AuditEntry
+from vigie.records import AuditEntry
 from vigie.store.sqlite import SqliteCaseStore
 
 # format -> (media type, file name suffix)

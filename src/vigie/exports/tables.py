@@ -8,7 +8,7 @@ from typing import Any
 
 from vigie.exports.cells import write_csv_rows
 from vigie.exports.selection import ExportItem
-from vigie.matching.hashlists import category_label
+from vigie.vocabulary import category_label
 
 DECISION_COLUMNS = [
     "path", "sha256", "md5", "sha1", "pdq", "media_type", "size", "category_scheme", "category", "category_label",

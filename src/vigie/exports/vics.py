@@ -13,16 +13,11 @@ from typing import Any
 
 from vigie import __version__
 from vigie.exports.selection import ExportItem
-from vigie.matching.hashlists import (
-    UK_CAID_VICS_NUMBERS,
-    VICS_CONTEXT_SCHEMES,
-    VIGIE_CATEGORY,
-    VIGIE_CATEGORY_SCHEME,
-    VIGIE_PDQ_QUALITY,
-)
-from vigie.review.categories import AI_TAGS, case_scheme
+from vigie.matching.hashlists import VICS_CONTEXT_SCHEMES, VIGIE_CATEGORY, VIGIE_CATEGORY_SCHEME, VIGIE_PDQ_QUALITY
+from vigie.review.categories import case_scheme
 from vigie.sources.base import shown_leaf_name
 from vigie.store.sqlite import SqliteCaseStore
+from vigie.vocabulary import AI_TAGS, UK_CAID_VICS_NUMBERS
 
 VICS_2_CONTEXT = "http://github.com/VICSDATAMODEL/ProjectVic/DataModels/2.0.xml/{part}/$metadata#Cases"
 VICS_1_3_METADATA = "http://github.com/ICMEC/ProjectVic/DataModels/1.3.xml#Media"

@@ -18,8 +18,8 @@ import numpy as np
 from vigie.config import Settings
 from vigie.matching.pdq_index import PdqSegment, stacked_variants
 from vigie.matching.video import frames_against_images, match_video_lists
+from vigie.records import MatchRow
 from vigie.signals.pdq import VARIANT_NAMES
-from vigie.store.base import MatchRow
 from vigie.store.sqlite import SqliteCaseStore
 from vigie.workers import exit_with_parent
 

@@ -30,20 +30,10 @@ from vigie.matching.signal_types import (
     TX_OTHER_SIGNALS,
     InvalidHash,
 )
-from vigie.store.base import ListEntry
+from vigie.records import ListEntry
+from vigie.vocabulary import PROJECT_VIC_US, SCHEMES, UK_CAID, UK_CAID_VICS_NUMBERS, category_scheme
 
 FORMATS = ("auto", "text", "csv", "vics", "vpdq", "nsrl")
-SCHEMES = ("projectvic-us", "uk-caid", "custom")
-
-PROJECT_VIC_US = {
-    "0": "Non-pertinent",
-    "1": "Child abuse material",
-    "2": "Child exploitive (non-CAM) / age difficult",
-    "3": "CGI / animation",
-    "4": "Comparison images",
-}
-UK_CAID = {"A": "Category A", "B": "Category B", "C": "Category C"}
-
 _CSV_ALIASES = {
     "md5": "md5", "md5hash": "md5", "md5_hash": "md5",
     "sha1": "sha1", "sha-1": "sha1", "sha1hash": "sha1",
@@ -82,28 +72,6 @@ class ParsedList:
             self.problems.append(f"{where}: {message}")
         elif len(self.problems) == _MAX_PROBLEMS_KEPT:
             self.problems.append("further problems not listed")
-
-
-def category_scheme(category: str | None, declared: str | None) -> str | None:
-    if category is None:
-        return None
-    if declared:
-        return declared
-    if category.upper() in UK_CAID:
-        return "uk-caid"
-    if category in PROJECT_VIC_US:
-        return "projectvic-us"
-    return "custom"
-
-
-def category_label(scheme: str | None, category: str | None) -> str | None:
-    if category is None:
-        return None
-    if scheme == "projectvic-us":
-        return PROJECT_VIC_US.get(category, category)
-    if scheme == "uk-caid":
-        return UK_CAID.get(category.upper(), category)
-    return category
 
 
 def _norm_category(value: Any) -> str | None:
@@ -502,8 +470,6 @@ _VICS_ALTERNATIVES = ("AlternativeHashes", "Hashes")
 # The scheme part of a VICS context: http://github.com/VICSDATAMODEL/ProjectVic/DataModels/2.0.xml/UK/$metadata
 VICS_CONTEXT_SCHEMES = {"US": "projectvic-us", "UK": "uk-caid"}
 _VICS_CONTEXT_SCHEME = re.compile(r"/(US|UK)(?=[/#$]|$)", re.IGNORECASE)
-# Project VIC numbers the UK categories.
-UK_CAID_VICS_NUMBERS = {"A": 1, "B": 2, "C": 3}
 # Vigie's own MediaMetadata properties (exports/vics.py): a category the number cannot carry, PDQ quality.
 VIGIE_CATEGORY, VIGIE_CATEGORY_SCHEME, VIGIE_PDQ_QUALITY = "Vigie.Category", "Vigie.CategoryScheme", "Vigie.PdqQuality"
 # A media is a few levels deep; deeper is hostile, and would be stored as such.

@@ -78,7 +78,7 @@ def build_stacks(store: SqliteCaseStore, settings: Settings) -> int:
         state.segments.append((name, len(fresh)))
     _compact(index_dir, state)
     state.through = upto
-    with store._transaction():
+    with store.transaction():
         store.save_stacks(_stacks(store, groups))
         store.set_meta(STATE_KEY, json.dumps(asdict(state)))
     _remove_unlisted(index_dir, state)

@@ -15,8 +15,8 @@ import numpy as np
 
 from vigie.config import Settings
 from vigie.matching.pdq_index import PdqSegment, as_words, hex_to_array, variant_rows
+from vigie.records import MatchRow
 from vigie.signals.pdq import VARIANT_NAMES
-from vigie.store.base import MatchRow
 from vigie.store.sqlite import SqliteCaseStore
 
 

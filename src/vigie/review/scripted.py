@@ -11,8 +11,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from vigie.records import AuditEntry
 from vigie.review.categories import case_scheme, scheme_categories
-from vigie.store.base import AuditEntry
 from vigie.store.review import Decision, DecisionError, QueueFilter, ReviewTables
 
 

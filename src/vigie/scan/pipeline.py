@@ -24,8 +24,9 @@ from rich.progress import Progress
 from vigie.config import Settings
 from vigie.matching.engine import match_pending
 from vigie.matching.stacks import build_stacks
+from vigie.records import ItemRecord
 from vigie.signals.analysed import ANALYSIS_VERSION, Analysed, reusable_scans
-from vigie.signals.analysis import CHUNK, ItemRecord, analyse_entry
+from vigie.signals.analysis import CHUNK, analyse_entry
 from vigie.signals.budget import StallBoard
 from vigie.signals.crypto import StreamingDigests
 from vigie.sources import Entry, open_source

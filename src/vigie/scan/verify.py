@@ -11,11 +11,11 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
+from vigie.records import SourceRow
 from vigie.signals.crypto import Digests, StreamingDigests
 from vigie.sources import join_path
 from vigie.sources.directory import open_source
 from vigie.sources.diskimage import DiskImageSource, stored_digests
-from vigie.store.base import SourceRow
 
 _CHUNK = 1 << 20
 

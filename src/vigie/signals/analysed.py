@@ -21,7 +21,7 @@ from vigie.config import Settings
 from vigie.sources.base import ARCHIVE_SEPARATOR
 
 if TYPE_CHECKING:
-    from vigie.signals.analysis import ItemRecord
+    from vigie.records import ItemRecord
 
 # Stages whose error means the analysis did not run to its end: such a copy is analysed again.
 UNFINISHED_STAGES = ("timeout", "crash", "internal")

@@ -12,7 +12,7 @@ import tarfile
 import zipfile
 import zlib
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -21,17 +21,17 @@ from PIL import Image
 
 from vigie.config import Settings
 from vigie.detector.runtime import detector_findings, load_detector
+from vigie.records import Face, Finding, FrameHash, ItemRecord
 from vigie.signals.analysed import TOO_LARGE_NOTE, Analysed
 from vigie.signals.budget import FileTimeout, file_budget
 from vigie.signals.crypto import StreamingDigests
-from vigie.signals.faces import Face, FaceModelError, find_faces
-from vigie.signals.findings import Finding
+from vigie.signals.faces import FaceModelError, find_faces
 from vigie.signals.image import ImageError, analyse_image
 from vigie.signals.provenance.c2pa import may_hold_manifest, not_examined_note, read_c2pa
 from vigie.signals.provenance.metadata import metadata_findings
 from vigie.signals.provenance.watermarks import watermark_findings
 from vigie.signals.thumbnails import blur_image
-from vigie.signals.video import FrameHash, VideoError, VideoLimits, analyse_video
+from vigie.signals.video import VideoError, VideoLimits, analyse_video
 from vigie.sources.archives import ArchiveLimitError, Expansion, Member, iter_members, unsafe_name_reason
 from vigie.sources.base import Entry, escape_name, member_relpath, parse_relpath
 from vigie.sources.mediatype import SNIFF_BYTES, is_archive, is_image, is_video, sniff
@@ -49,43 +49,6 @@ _ARCHIVE_ERRORS = (
     ValueError,
     NotImplementedError,
 )
-
-
-@dataclass
-class ItemRecord:
-    relpath: str
-    size: int | None = None
-    mtime: float | None = None
-    ctime: float | None = None
-    atime: float | None = None
-    md5: str | None = None
-    sha1: str | None = None
-    sha256: str | None = None
-    media_type: str | None = None
-    width: int | None = None
-    height: int | None = None
-    exif: dict[str, Any] = field(default_factory=dict)
-    pdq: str | None = None
-    pdq_quality: int | None = None
-    pdq_variants: tuple[str, ...] = ()
-    duration: float | None = None
-    codec: str | None = None
-    frame_rate: float | None = None
-    frames: list[FrameHash] = field(default_factory=list)  # a video's sampled frames, or an image's later pages
-    stills: list[tuple[int, float, bytes]] = field(default_factory=list)  # blurred JPEGs
-    findings: list[Finding] = field(default_factory=list)  # provenance marks
-    faces: list[Face] = field(default_factory=list)
-    errors: list[tuple[str, str]] = field(default_factory=list)
-    inode: int | None = None  # read from a disk image: the file system's metadata address
-    deleted: bool = False
-    stored_hashes: dict[str, dict[str, str]] = field(default_factory=dict)  # a disk image's own, and their check
-    # A copy of content analysed before is not decoded: the store copies the first copy's findings, found by
-    # item id (an earlier scan or batch) or by path (an earlier file of the same batch).
-    analysed_as: int | None = None
-    analysed_as_path: str | None = None
-
-    def add_error(self, stage: str, message: str) -> None:
-        self.errors.append((stage, message))
 
 
 @dataclass

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import importlib.util
 import io
-from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from PIL import Image
+
+from vigie.records import Face
 
 DETECTORS = ("hog", "yunet")
 CROP_SIDE = 112
@@ -25,16 +26,6 @@ _YUNET_SCORE = 0.7
 
 class FaceModelError(Exception):
     """The face models are missing (the `faces` extra) or a model file is unreadable."""
-
-
-@dataclass(frozen=True)
-class Face:
-    box: tuple[int, int, int, int]  # x, y, width, height in the image's pixels
-    landmarks: tuple[tuple[float, float], ...]  # dlib's 5 points
-    embedding: np.ndarray  # 128 float32
-    score: float
-    detector: str
-    crop: bytes  # a small JPEG of the face, for reviewers and person groups
 
 
 @lru_cache(maxsize=1)

@@ -15,6 +15,7 @@ from typing import Any, BinaryIO
 import numpy as np
 from PIL import Image
 
+from vigie.records import FrameHash
 from vigie.signals.pdq import pdq_from_pixels
 
 MIN_HASHABLE_SIDE = 5  # vPDQ's MIN_HASHABLE_DIM
@@ -24,19 +25,6 @@ _SCENE_CHANGE = 18.0  # mean absolute grey-level difference that counts as a new
 
 class VideoError(Exception):
     """The video cannot be read at all; the message says why."""
-
-
-@dataclass(frozen=True)
-class FrameHash:
-    frame_number: int
-    timestamp: float
-    quality: int
-    pdq: str
-    variants: tuple[str, ...]
-
-    def vpdq_line(self) -> str:
-        """vPDQ's text form: frame_number,quality,pdq_hex,timestamp."""
-        return f"{self.frame_number},{self.quality},{self.pdq},{self.timestamp:.3f}"
 
 
 @dataclass

@@ -75,7 +75,7 @@ class Accounts:
         _check_password(password)
         if self.db.execute("SELECT 1 FROM users WHERE username = ?", (username,)).fetchone():
             raise AccountError(f"user {username!r} exists")
-        with self.store._transaction():
+        with self.store.transaction():
             cursor = self.db.execute(
                 "INSERT INTO users(username, password_hash, role, created_at) VALUES (?, ?, ?, ?)",
                 (username, _hasher.hash(password), role, now_iso()),
@@ -85,7 +85,7 @@ class Accounts:
 
     def set_password(self, username: str, password: str, actor: str) -> None:
         _check_password(password)
-        with self.store._transaction():
+        with self.store.transaction():
             changed = self.db.execute("UPDATE users SET password_hash = ? WHERE username = ?",
                                       (_hasher.hash(password), username)).rowcount
             if not changed:
@@ -141,7 +141,7 @@ class Accounts:
     def record_reveal(self, session: Session, item_id: int) -> int:
         """Mark one item revealed for this session and audit it, in one transaction: when the audit entry
         cannot be written, the item stays hidden. Returns how many items the session has revealed."""
-        with self.store._transaction():
+        with self.store.transaction():
             self.db.execute("INSERT OR IGNORE INTO reveals(token_hash, item_id, at) VALUES (?, ?, ?)",
                             (session.token_hash, item_id, now_iso()))
             self.store.append_audit(session.user.username, "reveal", {"items": [item_id]})

@@ -10,14 +10,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from vigie.store.base import AuditEntry
+from vigie.records import AuditEntry
 from vigie.store.sqlite import (
     AUDIT_RULE_ACTION,
     GENESIS_HASH,
     SqliteCaseStore,
-    _chunks,
     audit_hash,
     audit_hash_exact,
+    chunks,
 )
 
 CASE_STATE_ACTION = "case-state"
@@ -212,7 +212,7 @@ def _check_item_hashes(store: SqliteCaseStore, check: AuditCheck, replay: _Repla
     """The SHA-256 each decision recorded must still be the item's: exports name items by these hashes."""
     decided = sorted(replay.sha256)
     current: dict[int, str | None] = {}
-    for chunk in _chunks(decided):
+    for chunk in chunks(decided):
         marks = ",".join("?" * len(chunk or []))
         current |= dict(store.db.execute(f"SELECT id, sha256 FROM items WHERE id IN ({marks})", chunk or []))
     for item, (seq, digest) in sorted(replay.sha256.items()):

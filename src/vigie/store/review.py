@@ -8,13 +8,12 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from vigie.review.categories import AI_TAG_CODES, INDUSTRY_CLASSES
-from vigie.signals.findings import CONTEXT
+from vigie.records import CONTEXT, AuditEntry, SourceRow
 from vigie.signals.provenance.verdict import DETECTOR_KIND
 from vigie.sources.base import join_path
 from vigie.store.audit import DECIDE_ACTION, UNDECIDE_ACTION, UNDO_ACTION, decisions_before
-from vigie.store.base import AuditEntry, SourceRow
-from vigie.store.sqlite import SqliteCaseStore, _chunks, source_root
+from vigie.store.sqlite import SqliteCaseStore, chunks, source_root
+from vigie.vocabulary import AI_TAG_CODES, INDUSTRY_CLASSES
 
 # Queue classes in review order: a possible real child first (unknown, a face, no mark of generation),
 # then other unknown material, then AI-indicated or AI-marked items, then what the hash lists already know.
@@ -105,7 +104,7 @@ class ReviewTables:
         if built == marks and not stacks_changed:
             return
         sources = {s.id: s for s in self.store.sources()}
-        with self.store._transaction():
+        with self.store.transaction():
             if built is None or any(marks[t] < built[t] for t in _MARKED_TABLES):
                 self.db.execute("DELETE FROM review_queue")
                 self.db.execute("DELETE FROM item_search")
@@ -328,7 +327,7 @@ class ReviewTables:
 
     def decisions(self, item_ids: Sequence[int] | None = None) -> dict[int, dict[str, Any]]:
         found: dict[int, dict[str, Any]] = {}
-        for chunk in _chunks(item_ids):
+        for chunk in chunks(item_ids):
             scope = "" if chunk is None else f" WHERE item_id IN ({','.join('?' * len(chunk))})"
             for row in self.db.execute("SELECT * FROM reviews" + scope + " ORDER BY item_id", chunk or []):
                 found[row["item_id"]] = {
@@ -347,7 +346,7 @@ class ReviewTables:
     def decide(self, actor: str, item_ids: Sequence[int], decision: Decision, scope: str) -> AuditEntry:
         """Record one decision for the items and its audit entry in one transaction."""
         digests = self._sha256s(item_ids)
-        with self.store._transaction():
+        with self.store.transaction():
             entry = self.store.append_audit(actor, DECIDE_ACTION, {
                 "items": list(item_ids), "sha256": digests, "scope": scope, "scheme": decision.category_scheme,
                 "category": decision.category, "ai_tags": decision.ai_tags,
@@ -359,7 +358,7 @@ class ReviewTables:
     def undecide(self, actor: str, item_ids: Sequence[int], scope: str) -> AuditEntry:
         """Set the items back to undecided; their earlier decisions stay in the log."""
         digests = self._sha256s(item_ids)
-        with self.store._transaction():
+        with self.store.transaction():
             entry = self.store.append_audit(actor, UNDECIDE_ACTION, {"items": list(item_ids), "sha256": digests,
                                                                      "scope": scope})
             self._write(entry, dict.fromkeys(item_ids))
@@ -383,7 +382,7 @@ class ReviewTables:
                                 "nothing was undone")
         restore = decisions_before(self.store, item_ids, seq)
         digests = self._sha256s(item_ids)
-        with self.store._transaction():
+        with self.store.transaction():
             entry = self.store.append_audit(actor, UNDO_ACTION, {
                 "items": item_ids, "sha256": digests, "undoes": seq, "restore": [restore[i] for i in item_ids]})
             self._write(entry, restore)
@@ -411,7 +410,7 @@ class ReviewTables:
         self.db.executemany("DELETE FROM reviews WHERE item_id = ?", [(i,) for i, d in decisions.items() if d is None])
 
     def add_note(self, actor: str, item_id: int, text: str) -> AuditEntry:
-        with self.store._transaction():
+        with self.store.transaction():
             entry = self.store.append_audit(actor, "note", {"items": [item_id], "text": text})
             self.db.execute("INSERT INTO notes(item_id, author, at, text, audit_seq) VALUES (?, ?, ?, ?, ?)",
                             (item_id, actor, entry.at, text, entry.seq))
@@ -419,14 +418,14 @@ class ReviewTables:
 
     def _sha256s(self, item_ids: Sequence[int]) -> list[str | None]:
         found: dict[int, str | None] = {}
-        for chunk in _chunks(item_ids):
+        for chunk in chunks(item_ids):
             marks = ",".join("?" * len(chunk or []))
             found |= dict(self.db.execute(f"SELECT id, sha256 FROM items WHERE id IN ({marks})", chunk or []))
         return [found.get(i) for i in item_ids]
 
     def existing_ids(self, item_ids: Sequence[int]) -> list[int]:
         found: set[int] = set()
-        for chunk in _chunks(item_ids):
+        for chunk in chunks(item_ids):
             marks = ",".join("?" * len(chunk or []))
             found |= {r[0] for r in self.db.execute(f"SELECT id FROM items WHERE id IN ({marks})", chunk or [])}
         return [i for i in item_ids if i in found]

@@ -13,13 +13,10 @@ from typing import Any
 
 import numpy as np
 
-from vigie.signals.analysis import ItemRecord
-from vigie.signals.faces import Face
-from vigie.signals.findings import Finding
+from vigie.records import AuditEntry, Face, Finding, HashListRow, ItemRecord, ListEntry, MatchRow, PdqRows, SourceRow
 from vigie.signals.image import frame_name
 from vigie.signals.provenance.verdict import ai_verdict, detector_score
 from vigie.sources.base import archive_depth, join_path, legacy_relpath, shown_os_path
-from vigie.store.base import AuditEntry, HashListRow, ListEntry, MatchRow, PdqRows, SourceRow
 from vigie.store.schema import MIGRATIONS, SCHEMA_VERSION
 
 CASE_DB_NAME = "case.sqlite"
@@ -139,7 +136,7 @@ class SqliteCaseStore:
                             .replace("CREATE VIRTUAL TABLE ", "CREATE VIRTUAL TABLE temp.", 1))
         self.db.execute("INSERT INTO temp.meta SELECT * FROM main.meta WHERE key != 'review_queue_built_for'")
 
-    def _transaction(self) -> _Transaction:
+    def transaction(self) -> _Transaction:
         return _Transaction(self.db)
 
     def close(self) -> None:
@@ -197,7 +194,7 @@ class SqliteCaseStore:
         # a disk image's files are its first "!/" members, yet files of their own (read, verified, resumed)
         kind = self.db.execute("SELECT kind FROM sources WHERE id = ?", (source_id,)).fetchone()
         levels = 1 if kind is not None and kind[0] == "disk-image" else 0
-        with self._transaction():
+        with self.transaction():
             for record in records:
                 cursor = self.db.execute(
                     """INSERT OR IGNORE INTO items(source_id, relpath, archive_depth, scan_id, size, mtime, ctime,
@@ -290,7 +287,7 @@ class SqliteCaseStore:
 
     def add_faces(self, item_id: int, faces: Sequence[Face], error: str | None = None) -> None:
         """Faces found in an item after its scan (`vigie faces scan`), or why they could not be searched."""
-        with self._transaction():
+        with self.transaction():
             self._insert_faces(item_id, faces)
             if error is not None:
                 self.db.execute("INSERT INTO item_errors(item_id, stage, message) VALUES (?, 'faces', ?)",
@@ -333,7 +330,7 @@ class SqliteCaseStore:
         self, name: str, fmt: str, file_name: str, file_sha256: str, entries: Iterable[ListEntry], problems: list[str],
         notes: Sequence[str] = (),
     ) -> int:
-        with self._transaction():
+        with self.transaction():
             cursor = self.db.execute(
                 """INSERT INTO hash_lists(name, format, file_name, file_sha256, imported_at, entry_count, problems,
                        notes) VALUES (?, ?, ?, ?, ?, 0, ?, ?)""",
@@ -405,14 +402,14 @@ class SqliteCaseStore:
 
     def item_pdq_variants(self, item_ids: Sequence[int] | None, min_quality: int) -> Iterator[tuple[int, bytes]]:
         query = "SELECT id, pdq_variants FROM items WHERE pdq_variants IS NOT NULL AND pdq_quality >= ?"
-        for chunk in _chunks(item_ids):
+        for chunk in chunks(item_ids):
             scope = "" if chunk is None else f" AND id IN ({','.join('?' * len(chunk))})"
             rows = self.db.execute(query + scope + " ORDER BY id", (min_quality, *(chunk or [])))
             yield from ((r[0], r[1]) for r in rows)
 
     def match_exact(self, item_ids: Sequence[int] | None = None, list_id: int | None = None) -> int:
         """Add exact matches; returns how many (item, entry) pairs are new (MD5 and SHA-256 of one pair count once)."""
-        with self._transaction():
+        with self.transaction():
             self.db.execute(
                 "CREATE TEMP TABLE IF NOT EXISTS exact_found(item_id INTEGER, entry_id INTEGER, signal TEXT)"
             )
@@ -460,7 +457,7 @@ class SqliteCaseStore:
         return {r[0]: r[1] for r in rows}
 
     def set_matched_through(self, list_ids: Sequence[int], item_id: int) -> None:
-        with self._transaction():
+        with self.transaction():
             self.db.executemany(
                 """INSERT INTO list_match_state(list_id, matched_through) VALUES (?, ?)
                    ON CONFLICT(list_id) DO UPDATE SET matched_through = excluded.matched_through""",
@@ -469,7 +466,7 @@ class SqliteCaseStore:
 
     def add_matches(self, matches: Iterable[MatchRow]) -> int:
         before = self.db.total_changes
-        with self._transaction():
+        with self.transaction():
             self.db.executemany(
                 """INSERT OR IGNORE INTO matches(item_id, entry_id, signal, distance, variant, frame_number, timestamp,
                        detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?)""",
@@ -484,7 +481,7 @@ class SqliteCaseStore:
         """item id -> [(frame_number, timestamp, pdq, variants blob)] of frames of usable quality."""
         frames: dict[int, list[tuple[int, float, str, bytes]]] = {}
         query = "SELECT item_id, frame_number, timestamp, pdq, pdq_variants FROM video_frames WHERE quality >= ?"
-        for chunk in _chunks(item_ids):
+        for chunk in chunks(item_ids):
             scope = "" if chunk is None else f" AND item_id IN ({','.join('?' * len(chunk))})"
             for r in self.db.execute(query + scope + " ORDER BY item_id, frame_number", (min_quality, *(chunk or []))):
                 frames.setdefault(r[0], []).append((r[1], r[2], r[3], r[4]))
@@ -493,7 +490,7 @@ class SqliteCaseStore:
     def image_item_ids(self, item_ids: Sequence[int]) -> set[int]:
         """Those of `item_ids` that are images: their frames are later pages or frames, not a video's."""
         found: set[int] = set()
-        for chunk in _chunks(item_ids):
+        for chunk in chunks(item_ids):
             marks = ",".join("?" * len(chunk or []))
             found.update(r[0] for r in self.db.execute(
                 f"SELECT id FROM items WHERE media_type LIKE 'image/%' AND id IN ({marks})", chunk or []))
@@ -506,7 +503,7 @@ class SqliteCaseStore:
         query = """SELECT f.entry_id, f.frame_number, f.timestamp, f.pdq FROM list_video_frames f
                    JOIN list_entries e ON e.id = f.entry_id WHERE f.quality >= ?"""
         rows: list[tuple[int, int | None, float | None, str]] = []
-        for chunk in _chunks(list_ids):
+        for chunk in chunks(list_ids):
             scope = "" if chunk is None else f" AND e.list_id IN ({','.join('?' * len(chunk))})"
             rows.extend((r[0], r[1], r[2], r[3]) for r in self.db.execute(query + scope + " ORDER BY f.id",
                                                                             (min_quality, *(chunk or []))))
@@ -548,12 +545,12 @@ class SqliteCaseStore:
     def stack_members_of(self, item_ids: Sequence[int]) -> dict[int, list[int]]:
         """stack id -> every member, for the stacks that hold any of `item_ids`."""
         stack_ids: set[int] = set()
-        for chunk in _chunks(item_ids):
+        for chunk in chunks(item_ids):
             marks = ",".join("?" * len(chunk or []))
             stack_ids.update(r[0] for r in self.db.execute(
                 f"SELECT DISTINCT stack_id FROM items WHERE id IN ({marks}) AND stack_id IS NOT NULL", chunk or []))
         members: dict[int, list[int]] = {}
-        for chunk in _chunks(sorted(stack_ids)):
+        for chunk in chunks(sorted(stack_ids)):
             marks = ",".join("?" * len(chunk or []))
             for item_id, stack_id in self.db.execute(
                 f"SELECT id, stack_id FROM items WHERE stack_id IN ({marks}) ORDER BY id", chunk or []
@@ -564,7 +561,7 @@ class SqliteCaseStore:
     def stack_facts(self, item_ids: Sequence[int]) -> dict[int, tuple[int, int, str | None]]:
         """item id -> (pixels, size, sha256): what picks a stack's best copy."""
         facts: dict[int, tuple[int, int, str | None]] = {}
-        for chunk in _chunks(item_ids):
+        for chunk in chunks(item_ids):
             marks = ",".join("?" * len(chunk or []))
             for r in self.db.execute(
                 f"SELECT id, coalesce(width * height, 0), coalesce(size, 0), sha256 FROM items WHERE id IN ({marks})",
@@ -576,7 +573,7 @@ class SqliteCaseStore:
     def save_stacks(self, stacks: Sequence[tuple[int, list[int], bool]]) -> None:
         """Write stacks (representative, members, exact only); a stack that takes in earlier stacks keeps the
         lowest of their ids and the others go. Members are marked for the review queue to pick up."""
-        with self._transaction():
+        with self.transaction():
             for representative, members, exact_only in stacks:
                 earlier = sorted(self.stack_members_of(members))
                 if earlier:
@@ -593,7 +590,7 @@ class SqliteCaseStore:
                 self.db.executemany("INSERT OR IGNORE INTO review_dirty(item_id) VALUES (?)", ((m,) for m in members))
 
     def clear_stacks(self) -> None:
-        with self._transaction():
+        with self.transaction():
             self.db.execute(
                 "INSERT OR IGNORE INTO review_dirty(item_id) SELECT id FROM items WHERE stack_id IS NOT NULL")
             self.db.execute("UPDATE items SET stack_id = NULL WHERE stack_id IS NOT NULL")
@@ -623,7 +620,7 @@ class SqliteCaseStore:
 
     def replace_person_groups(self, groups: list[tuple[int | None, list[int], int]]) -> None:
         """groups: (person id to keep or None for a new one, face ids, representative face id)."""
-        with self._transaction():
+        with self.transaction():
             self.db.execute("UPDATE faces SET person_id = NULL")
             kept = [person for person, _, _ in groups if person is not None]
             marks = ",".join("?" * len(kept))
@@ -644,7 +641,7 @@ class SqliteCaseStore:
         return self.db.execute("UPDATE persons SET name = ? WHERE id = ?", (name, person_id)).rowcount == 1
 
     def merge_persons(self, keep: int, absorb: int) -> int:
-        with self._transaction():
+        with self.transaction():
             moved = self.db.execute("UPDATE faces SET person_id = ? WHERE person_id = ?", (keep, absorb)).rowcount
             self.db.execute("DELETE FROM persons WHERE id = ?", (absorb,))
         return moved
@@ -661,7 +658,7 @@ class SqliteCaseStore:
         """face id -> path and box, for search results."""
         sources = {s.id: s for s in self.sources()}
         found: dict[int, dict[str, Any]] = {}
-        for chunk in _chunks(face_ids):
+        for chunk in chunks(face_ids):
             marks = ",".join("?" * len(chunk or []))
             for r in self.db.execute(
                 f"""SELECT f.id, i.source_id, i.relpath, f.x, f.y, f.width, f.height, f.person_id, i.id FROM faces f
@@ -673,7 +670,7 @@ class SqliteCaseStore:
 
     def purge_faces(self) -> int:
         """Remove every face embedding and crop, and the persons built from them; then reclaim the space."""
-        with self._transaction():
+        with self.transaction():
             count = self.db.execute(
                 "UPDATE faces SET embedding = NULL, crop = NULL, person_id = NULL WHERE embedding IS NOT NULL"
                 " OR crop IS NOT NULL"
@@ -817,7 +814,7 @@ class SqliteCaseStore:
     def append_audit(self, actor: str, action: str, details: dict[str, Any]) -> AuditEntry:
         if self.read_only:
             return self._unrecorded(actor, action, details)
-        with self._transaction():
+        with self.transaction():
             last = self.db.execute("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1").fetchone()
             seq, prev = (1, GENESIS_HASH) if last is None else (last[0] + 1, last[1])
             if not self._exact_rule_in_force():
@@ -934,7 +931,7 @@ def source_root(root: str, root_raw: bytes | None) -> str:
     return os.fsdecode(root_raw) if root_raw else root
 
 
-def _chunks(ids: Sequence[int] | None, size: int = 500) -> Iterator[list[int] | None]:
+def chunks(ids: Sequence[int] | None, size: int = 500) -> Iterator[list[int] | None]:
     """SQL `IN` lists of bounded length; None means no restriction."""
     if ids is None:
         yield None

@@ -17,8 +17,7 @@ from werkzeug.routing import IntegerConverter, Map
 from vigie.exports.cybertip import Reporter
 from vigie.exports.report import clock
 from vigie.exports.run import EXPORT_FORMATS, ExportError, run_export
-from vigie.matching.hashlists import category_label
-from vigie.review.categories import AI_TAGS, INDUSTRY_CLASSES, SCHEME_NAMES, case_scheme, set_case_scheme
+from vigie.review.categories import case_scheme, set_case_scheme
 from vigie.review.scripted import Plan, SelectionError, plan_list_stacks, plan_stacks, record
 from vigie.signals.thumbnails import DEFAULT_BLUR, MIN_BLUR
 from vigie.store.accounts import ROLES, AccountError, new_password
@@ -33,6 +32,7 @@ from vigie.store.review import (
     UndoError,
 )
 from vigie.store.sqlite import CaseReadOnlyError
+from vigie.vocabulary import AI_TAGS, INDUSTRY_CLASSES, SCHEMES, category_label
 
 api = Blueprint("api", __name__)
 MAX_BLUR = 0.25
@@ -387,8 +387,8 @@ def save_org_settings() -> Any:
         g.store.append_audit(g.session.user.username, "org-view-settings", settings)
     if "scheme" in body:
         custom = body.get("custom_categories")
-        if body["scheme"] not in SCHEME_NAMES:
-            _fail(f"scheme is one of {', '.join(SCHEME_NAMES)}")
+        if body["scheme"] not in SCHEMES:
+            _fail(f"scheme is one of {', '.join(SCHEMES)}")
         if custom is not None and (not isinstance(custom, list) or not all(isinstance(c, str) and c.strip()
                                                                             for c in custom)):
             _fail("custom_categories is a list of names")

@@ -24,7 +24,8 @@ from PIL import Image
 
 from vigie.config import Settings
 from vigie.matching.faces.index import pairs_within
-from vigie.signals.faces import Face, find_faces
+from vigie.records import Face
+from vigie.signals.faces import find_faces
 from vigie.store.sqlite import SqliteCaseStore
 
 MATCH_DISTANCE = 0.55

@@ -13,7 +13,7 @@ import json
 from functools import lru_cache
 from typing import Any, BinaryIO
 
-from vigie.signals.findings import CONTEXT, DETERMINISTIC, PROBLEM, Finding
+from vigie.records import CONTEXT, DETERMINISTIC, PROBLEM, Finding
 
 IPTC_PREFIX = "http://cv.iptc.org/newscodes/digitalsourcetype/"
 # IPTC digital source types that declare generation by a model trained on sampled content (AI generation).

@@ -17,7 +17,7 @@ from typing import Any, AnyStr
 import numpy as np
 from PIL import ExifTags, Image
 
-from vigie.signals.findings import CONTEXT, DETERMINISTIC, PROBLEM, Finding
+from vigie.records import CONTEXT, DETERMINISTIC, PROBLEM, Finding
 from vigie.signals.provenance.c2pa import CAPTURED_SOURCE_TYPES, GENERATED_SOURCE_TYPES
 
 _MAX_VALUE = 4000  # characters of a field kept as evidence

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from vigie.signals.findings import DETERMINISTIC, INDICATIVE, Finding
+from vigie.records import DETERMINISTIC, INDICATIVE, Finding
 
 AI_PROVENANCE = "ai-provenance"
 AI_INDICATED = "ai-indicated"

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
-from vigie.signals.findings import DETERMINISTIC, INDICATIVE, Finding
+from vigie.records import DETERMINISTIC, INDICATIVE, Finding
 
 _BLOCK = 4
 _SCALE = 36.0

@@ -1,0 +1,162 @@
+"""The plain records every stage trades in: an evidence item and what was found in it, and the case's rows.
+
+They sit below the signals and the store, so persistence never imports image decoding or models."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+# Strengths, from a mark that settles the question to a fact kept for context.
+DETERMINISTIC = "deterministic"  # a mark of generation written by the generator or a signed claim
+INDICATIVE = "indicative"  # a statistical or unsigned hint
+CONTEXT = "context"  # recorded, but says nothing about generation (e.g. a camera capture claim)
+PROBLEM = "problem"  # the mark is there but broken (tampered manifest, unreachable remote manifest)
+
+
+@dataclass(frozen=True)
+class Finding:
+    kind: str
+    detail: str
+    value: Any
+    strength: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class FrameHash:
+    frame_number: int
+    timestamp: float
+    quality: int
+    pdq: str
+    variants: tuple[str, ...]
+
+    def vpdq_line(self) -> str:
+        """vPDQ's text form: frame_number,quality,pdq_hex,timestamp."""
+        return f"{self.frame_number},{self.quality},{self.pdq},{self.timestamp:.3f}"
+
+
+@dataclass(frozen=True)
+class Face:
+    box: tuple[int, int, int, int]  # x, y, width, height in the image's pixels
+    landmarks: tuple[tuple[float, float], ...]  # dlib's 5 points
+    embedding: np.ndarray  # 128 float32
+    score: float
+    detector: str
+    crop: bytes  # a small JPEG of the face, for reviewers and person groups
+
+
+@dataclass
+class ItemRecord:
+    relpath: str
+    size: int | None = None
+    mtime: float | None = None
+    ctime: float | None = None
+    atime: float | None = None
+    md5: str | None = None
+    sha1: str | None = None
+    sha256: str | None = None
+    media_type: str | None = None
+    width: int | None = None
+    height: int | None = None
+    exif: dict[str, Any] = field(default_factory=dict)
+    pdq: str | None = None
+    pdq_quality: int | None = None
+    pdq_variants: tuple[str, ...] = ()
+    duration: float | None = None
+    codec: str | None = None
+    frame_rate: float | None = None
+    frames: list[FrameHash] = field(default_factory=list)  # a video's sampled frames, or an image's later pages
+    stills: list[tuple[int, float, bytes]] = field(default_factory=list)  # blurred JPEGs
+    findings: list[Finding] = field(default_factory=list)  # provenance marks
+    faces: list[Face] = field(default_factory=list)
+    errors: list[tuple[str, str]] = field(default_factory=list)
+    inode: int | None = None  # read from a disk image: the file system's metadata address
+    deleted: bool = False
+    stored_hashes: dict[str, dict[str, str]] = field(default_factory=dict)  # a disk image's own, and their check
+    # A copy of content analysed before is not decoded: the store copies the first copy's findings, found by
+    # item id (an earlier scan or batch) or by path (an earlier file of the same batch).
+    analysed_as: int | None = None
+    analysed_as_path: str | None = None
+
+    def add_error(self, stage: str, message: str) -> None:
+        self.errors.append((stage, message))
+
+
+@dataclass(frozen=True)
+class SourceRow:
+    id: int
+    given: str
+    root: str
+    kind: str
+
+
+@dataclass(frozen=True)
+class HashListRow:
+    id: int
+    name: str
+    format: str
+    file_name: str
+    file_sha256: str
+    imported_at: str
+    entry_count: int
+    problems: list[str]
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class ListEntry:
+    """One hash-list record; any of the hashes may be missing, `extra` keeps fields we do not model."""
+
+    line: int | None = None
+    md5: str | None = None
+    sha1: str | None = None
+    sha256: str | None = None
+    pdq: str | None = None
+    pdq_quality: int | None = None
+    photodna: str | None = None
+    category_scheme: str | None = None
+    category: str | None = None
+    label: str | None = None
+    series: str | None = None
+    victim_identified: bool | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+    # a 64-digit value that did not say whether it is SHA-256 or PDQ: it sits in both, matched both ways
+    untyped: bool = False
+    # a video's vPDQ hash: (frame_number, quality, pdq, timestamp) per sampled frame
+    video_frames: list[tuple[int | None, int, str, float | None]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class MatchRow:
+    item_id: int
+    entry_id: int
+    signal: str
+    distance: int
+    variant: str | None = None
+    frame_number: int | None = None  # where in the video (the item's or the list's) the match sits
+    timestamp: float | None = None
+    detail: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    seq: int
+    at: str
+    actor: str
+    action: str
+    details: dict[str, Any]
+    prev_hash: str
+    hash: str
+
+
+@dataclass(frozen=True)
+class PdqRows:
+    """Parallel arrays: row ids and 256-bit hashes as (n, 32) uint8, for the matching indexes."""
+
+    ids: np.ndarray
+    hashes: np.ndarray
