@@ -7,6 +7,7 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from vigie.errors import VigieError
 from vigie.exports.case_report import find_pdf_browser, html_to_pdf, render_case_report
 from vigie.exports.cybertip import Reporter, cybertip_document
 from vigie.exports.selection import select_items
@@ -27,8 +28,8 @@ EXPORT_FORMATS: dict[str, tuple[str, str]] = {
 }
 
 
-class ExportError(ValueError):
-    pass
+class ExportError(VigieError, ValueError):
+    exit_code = 2
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from vigie.errors import VigieError
 from vigie.matching.signal_types import (
     MD5,
     SHA1,
@@ -53,7 +54,7 @@ _HASH_COLUMNS = {"md5", "sha1", "sha256", "pdq", "hash", "photodna"}
 _MAX_PROBLEMS_KEPT = 1000
 
 
-class HashListError(Exception):
+class HashListError(VigieError):
     """The file cannot be read as a hash list at all (its message says why)."""
 
 

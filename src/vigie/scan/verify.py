@@ -16,6 +16,7 @@ from vigie.signals.crypto import Digests, StreamingDigests
 from vigie.sources import join_path
 from vigie.sources.directory import open_source
 from vigie.sources.diskimage import DiskImageSource, stored_digests
+from vigie.store.sqlite import SqliteCaseStore
 
 _CHUNK = 1 << 20
 
@@ -88,4 +89,16 @@ def verify_case(
             findings.append(finding)
             if progress:
                 progress()
+    return findings
+
+
+def verify_evidence(store: SqliteCaseStore, workers: int, actor: str,
+                    start: Callable[[int], Callable[[], None]] | None = None) -> list[VerifyFinding]:
+    """Re-hash every top-level item of the case, and audit what was found. `start` receives the number of
+    files and returns what to call after each."""
+    items = list(store.top_level_items())
+    findings = verify_case(items, workers, start(len(items)) if start else None)
+    bad = [f for f in findings if f.status != "ok"]
+    store.append_audit(actor, "verify", {"files": len(findings), "problems": len(bad),
+                                         "changed": [f.path for f in bad][:1000]})
     return findings

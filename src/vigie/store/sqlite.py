@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from vigie.errors import VigieError
 from vigie.records import AuditEntry, Face, Finding, HashListRow, ItemRecord, ListEntry, MatchRow, PdqRows, SourceRow
 from vigie.signals.image import frame_name
 from vigie.signals.provenance.verdict import ai_verdict, detector_score
@@ -50,7 +51,7 @@ def audit_hash_exact(prev_hash: str, seq: int, at: str, actor: str, action: str,
     return hashlib.sha256(f"{prev_hash}\n{head}\n".encode() + details).hexdigest()
 
 
-class CaseNotFoundError(Exception):
+class CaseNotFoundError(VigieError):
     pass
 
 
@@ -669,16 +670,19 @@ class SqliteCaseStore:
         return found
 
     def purge_faces(self) -> int:
-        """Remove every face embedding and crop, and the persons built from them; then reclaim the space."""
+        """Remove every face embedding and crop, and the persons built from them (`reclaim_space` after)."""
         with self.transaction():
             count = self.db.execute(
                 "UPDATE faces SET embedding = NULL, crop = NULL, person_id = NULL WHERE embedding IS NOT NULL"
                 " OR crop IS NOT NULL"
             ).rowcount
             self.db.execute("DELETE FROM persons")
-        self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        self.db.execute("VACUUM")  # freed pages would otherwise still hold the embeddings
         return count
+
+    def reclaim_space(self) -> None:
+        """Rewrite the file without its freed pages (outside any transaction)."""
+        self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        self.db.execute("VACUUM")
 
     # --- reports --------------------------------------------------------------------------------
 

@@ -370,7 +370,6 @@ def add_note(item_id: int) -> Any:
 def save_settings() -> Any:
     settings = g.session.user.settings | _check_view_settings(_body())
     g.accounts.save_settings(g.session.user, settings)
-    g.store.append_audit(g.session.user.username, "view-settings", settings)
     return jsonify(settings=view_settings() | settings)
 
 
@@ -379,12 +378,7 @@ def save_settings() -> Any:
 def save_org_settings() -> Any:
     body = _body()
     settings = _check_view_settings(body)
-    if "blur" in settings:
-        g.store.set_meta("org_blur", str(settings["blur"]))
-    if "greyscale" in settings:
-        g.store.set_meta("org_greyscale", "1" if settings["greyscale"] else "0")
-    if settings:
-        g.store.append_audit(g.session.user.username, "org-view-settings", settings)
+    g.accounts.save_org_settings(g.session.user.username, settings)
     if "scheme" in body:
         custom = body.get("custom_categories")
         if body["scheme"] not in SCHEMES:

@@ -99,13 +99,11 @@ def create_app(case_dir: Path, settings: Settings, throttle: LoginThrottle | Non
             refused = _login_form(f"Too many failed logins. Try again in {wait} seconds.", 429)
             refused.headers["Retry-After"] = str(wait)
             return refused
-        user = g.accounts.authenticate(username, password)
-        if user is None:
-            g.store.append_audit(username or "-", "login-failed", {"address": address})
+        started = g.accounts.log_in(username, password, address)
+        if started is None:
             return _login_form("Wrong user name or password.", 401)
         login_throttle.succeeded(address, username)
-        token, _ = g.accounts.start_session(user)
-        g.store.append_audit(user.username, "login", {"address": address})
+        token, _ = started
         response: Any = redirect("/")
         response.set_cookie(session_cookie, token, httponly=True, samesite="Strict", path="/", secure=secure_cookies)
         response.delete_cookie(login_cookie, path="/login", secure=secure_cookies)
@@ -114,7 +112,6 @@ def create_app(case_dir: Path, settings: Settings, throttle: LoginThrottle | Non
     @app.post("/logout")
     def logout() -> Any:
         g.accounts.end_session(g.session)
-        g.store.append_audit(g.session.user.username, "logout", {})
         response = redirect("/login")
         response.delete_cookie(session_cookie, path="/", secure=secure_cookies)
         return response
