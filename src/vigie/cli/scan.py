@@ -14,17 +14,8 @@ from vigie.cli.common import _t, case_option, case_store, err, examiner, out, pr
 from vigie.cli.lists import import_list
 from vigie.config import load_settings
 from vigie.errors import VigieError
-from vigie.records import SourceRow
+from vigie.scan.overlap import overlapping_sources
 from vigie.signals.faces import check_models
-from vigie.store.sqlite import SqliteCaseStore
-
-
-def overlapping_sources(store: SqliteCaseStore, root: str) -> list[SourceRow]:
-    """Earlier sources that contain, or sit inside, `root` (the same root is a resume, not an overlap)."""
-    def inside(child: str, parent: str) -> bool:
-        return child.startswith(parent.rstrip("/") + "/")
-
-    return [s for s in store.sources() if s.root != root and (inside(root, s.root) or inside(s.root, root))]
 
 
 @click.command()
