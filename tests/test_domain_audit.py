@@ -15,8 +15,8 @@ from vigie.config import Settings, SettingsError
 from vigie.demo.seizure import draw_picture
 from vigie.detector.runtime import DetectorError
 from vigie.errors import VigieError
+from vigie.exports.format import ExportError
 from vigie.exports.report import write_case_report
-from vigie.exports.run import ExportError
 from vigie.matching.faces.persons import merge_persons, name_person, purge_faces
 from vigie.matching.hashlists import HashListError
 from vigie.matching.list_import import ListImportError, import_hash_list

@@ -10,6 +10,7 @@ import click
 from vigie.cli.common import _t, case_option, case_store, err, examiner, out
 from vigie.config import load_settings
 from vigie.errors import VigieError
+from vigie.vocabulary import NEW_ACCOUNT_ROLE, ROLES
 
 
 @click.command()
@@ -90,7 +91,7 @@ def user() -> None:
 @user.command("add")
 @click.argument("username")
 @case_option
-@click.option("--role", type=click.Choice(["admin", "reviewer", "read-only"]), default="reviewer", show_default=True)
+@click.option("--role", type=click.Choice(ROLES), default=NEW_ACCOUNT_ROLE, show_default=True)
 def user_add(username: str, case: Path, role: str) -> None:
     """Create an account and print its one-time password."""
     from vigie.store.accounts import Accounts, new_password

@@ -9,6 +9,7 @@ import click
 
 from vigie.cli.common import _t, case_option, case_store, err, examiner, stop_on_full_disk
 from vigie.config import load_settings
+from vigie.exports.registry import EXPORTS
 
 
 @click.command()
@@ -36,12 +37,22 @@ def report(case: Path, fmt: str, output: Path | None, thumbnails: bool) -> None:
         err.print(f"Wrote {fmt.upper()} report to {_t(output)}")
 
 
+class _ExportFormats(click.Choice[str]):
+    """The registered export formats, read each time (a format registered after start-up is offered too)."""
+
+    @property
+    def choices(self) -> tuple[str, ...]:
+        return tuple(EXPORTS)
+
+    @choices.setter
+    def choices(self, _: object) -> None:  # click.Choice sets them once; the registry is the truth
+        pass
+
+
 @click.command("export")
 @case_option
-@click.option("--format", "fmt", required=True,
-              type=click.Choice(["vics", "vics-1.3", "csv", "hashlist", "cybertip", "case-report", "case-report-pdf"]),
-              help="vics: Project VIC VICS 2.0 JSON; csv: decisions; hashlist: MD5/SHA-1/PDQ with category; "
-                   "cybertip: NCMEC CyberTipline report draft (XML); case-report: printable HTML or PDF.")
+@click.option("--format", "fmt", required=True, type=_ExportFormats(()),
+              help="; ".join(f"{e.name}: {e.label}" for e in EXPORTS.values()) + ".")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
               help="File to write [the case's name and format, in the current folder]; - for stdout.")
 @click.option("--item", "items", multiple=True, type=int, help="Only this item id (repeatable) [all reviewed].")
@@ -52,7 +63,7 @@ def report(case: Path, fmt: str, output: Path | None, thumbnails: bool) -> None:
 def export_cmd(case: Path, fmt: str, output: Path | None, items: tuple[int, ...], categories: tuple[str, ...],
                reporter_first_name: str, reporter_last_name: str, reporter_email: str) -> None:
     """Export reviewed items (one record per distinct file) for sharing or reporting. Audited."""
-    from vigie.exports.cybertip import Reporter
+    from vigie.exports.format import Reporter
     from vigie.exports.run import run_export
 
     with case_store(case) as store:

@@ -17,7 +17,7 @@ from vigie.exports.cells import write_csv_rows
 from vigie.signals.thumbnails import report_thumbnails
 from vigie.store.review import QueueFilter, ReviewTables
 from vigie.store.sqlite import SqliteCaseStore, now_iso
-from vigie.vocabulary import category_label
+from vigie.vocabulary import UNDETERMINED, category_label
 
 CSV_COLUMNS = [
     "path", "source", "size", "md5", "sha1", "sha256", "media_type", "width", "height", "pdq", "pdq_quality",
@@ -163,7 +163,7 @@ def write_html(store: SqliteCaseStore, out: TextIO, thumbnails: dict[int, bytes]
         matched=[i for i in items if i["matches"]],
         errors=[i for i in items if i["errors"]],
         videos=[i for i in items if i["video"]],
-        generated=[i for i in items if i.get("ai") and i["ai"]["verdict"] != "undetermined"],
+        generated=[i for i in items if i.get("ai") and i["ai"]["verdict"] != UNDETERMINED],
         queue=ReviewTables(store).queue(QueueFilter(status="all"), limit=200)[1],
         thumbs=thumbs,
     ))

@@ -7,7 +7,9 @@ from collections.abc import Iterator
 from typing import Any
 
 from vigie.exports.cells import write_csv_rows
+from vigie.exports.format import ExportOptions
 from vigie.exports.selection import ExportItem
+from vigie.store.sqlite import SqliteCaseStore
 from vigie.vocabulary import category_label
 
 DECISION_COLUMNS = [
@@ -52,3 +54,11 @@ def hashlist_csv(items: list[ExportItem]) -> str:
         for e in items if e.pertinent
     ))
     return out.getvalue()
+
+
+def render_decisions(store: SqliteCaseStore, items: list[ExportItem], options: ExportOptions) -> bytes:
+    return decisions_csv(items).encode()
+
+
+def render_hashlist(store: SqliteCaseStore, items: list[ExportItem], options: ExportOptions) -> bytes:
+    return hashlist_csv(items).encode()

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from vigie import __version__
+from vigie.exports.format import ExportOptions
 from vigie.exports.selection import ExportItem
 from vigie.matching.hashlists import VICS_CONTEXT_SCHEMES, VIGIE_CATEGORY, VIGIE_CATEGORY_SCHEME, VIGIE_PDQ_QUALITY
 from vigie.review.categories import case_scheme
@@ -162,3 +163,11 @@ def vics_document(case: VicsCase, items: list[ExportItem], version: str = "2.0")
     else:
         raise ValueError(f"unknown VICS version {version!r} (2.0 or 1.3)")
     return json.dumps(document, indent=1, ensure_ascii=False) + "\n"
+
+
+def render_2_0(store: SqliteCaseStore, items: list[ExportItem], options: ExportOptions) -> bytes:
+    return vics_document(vics_case(store), items, "2.0").encode()
+
+
+def render_1_3(store: SqliteCaseStore, items: list[ExportItem], options: ExportOptions) -> bytes:
+    return vics_document(vics_case(store), items, "1.3").encode()

@@ -15,8 +15,8 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from vigie.errors import VigieError
 from vigie.store.sqlite import SqliteCaseStore, now_iso
+from vigie.vocabulary import DECIDING_ROLES, ROLES
 
-ROLES = ("admin", "reviewer", "read-only")
 SESSION_HOURS = 12
 _hasher = PasswordHasher()
 # Verifying against this keeps a login for an unknown name as slow as one for a known name.
@@ -32,7 +32,7 @@ class User:
 
     @property
     def can_decide(self) -> bool:
-        return self.role in ("admin", "reviewer")
+        return self.role in DECIDING_ROLES
 
 
 @dataclass(frozen=True)

@@ -14,13 +14,14 @@ from typing import Any, NoReturn
 from flask import Blueprint, Response, abort, current_app, g, jsonify, request
 from werkzeug.routing import IntegerConverter, Map
 
-from vigie.exports.cybertip import Reporter
+from vigie.exports.format import TO_COMPLETE, ExportError, Reporter
+from vigie.exports.registry import EXPORTS
 from vigie.exports.report import clock
-from vigie.exports.run import EXPORT_FORMATS, ExportError, run_export
+from vigie.exports.run import run_export
 from vigie.review.categories import case_scheme, set_case_scheme
 from vigie.review.scripted import Plan, SelectionError, plan_list_stacks, plan_stacks, record
 from vigie.signals.thumbnails import DEFAULT_BLUR, MIN_BLUR
-from vigie.store.accounts import ROLES, AccountError, new_password
+from vigie.store.accounts import AccountError, new_password
 from vigie.store.audit import AuditCheck, verify_audit_log
 from vigie.store.review import (
     PRIORITY_CLASSES,
@@ -32,7 +33,19 @@ from vigie.store.review import (
     UndoError,
 )
 from vigie.store.sqlite import CaseReadOnlyError
-from vigie.vocabulary import AI_TAGS, INDUSTRY_CLASSES, SCHEMES, category_label
+from vigie.vocabulary import (
+    ADMIN,
+    AI_TAGS,
+    AI_VERDICTS,
+    DECIDING_ROLES,
+    INDUSTRY_CLASSES,
+    NEW_ACCOUNT_ROLE,
+    ROLES,
+    SCHEME_LABELS,
+    SCHEMES,
+    UNDETERMINED,
+    category_label,
+)
 
 api = Blueprint("api", __name__)
 MAX_BLUR = 0.25
@@ -106,7 +119,11 @@ def me() -> Any:
         revealed=g.accounts.reveal_count(g.session), settings=view_settings(),
         scheme=scheme, categories=[{"code": c.code, "label": c.label, "key": c.key} for c in categories],
         ai_tags=[{"code": t.code, "label": t.label, "key": t.key} for t in AI_TAGS],
-        industry_classes=list(INDUSTRY_CLASSES), export_formats=list(EXPORT_FORMATS),
+        industry_classes=list(INDUSTRY_CLASSES),
+        export_formats=[{"name": e.name, "label": e.label} for e in EXPORTS.values()],
+        schemes=[{"code": code, "label": label} for code, label in SCHEME_LABELS.items()],
+        roles=list(ROLES), new_account_role=NEW_ACCOUNT_ROLE, can_administer=user.role == ADMIN,
+        ai_verdicts=list(AI_VERDICTS), undetermined=UNDETERMINED,
     )
 
 
@@ -117,7 +134,6 @@ def filters() -> Any:
         lists=[h.name for h in g.store.hash_lists()],
         persons=[{"id": p["id"], "name": p["name"], "items": p["items"]} for p in g.store.persons()],
         folders=review.folders(),
-        ai_verdicts=["ai-provenance", "ai-indicated", "undetermined"],
         priorities=list(PRIORITY_CLASSES), sorts=list(QUEUE_ORDERS),
     )
 
@@ -252,7 +268,7 @@ def _targets(body: dict[str, Any], review: ReviewTables) -> tuple[list[int], str
 
 
 @api.post("/api/decisions")
-@requires("admin", "reviewer")
+@requires(*DECIDING_ROLES)
 def decide() -> Any:
     body = _body()
     review = ReviewTables(g.store)
@@ -268,7 +284,7 @@ def decide() -> Any:
 
 
 @api.post("/api/decisions/undecide")
-@requires("admin", "reviewer")
+@requires(*DECIDING_ROLES)
 def undecide() -> Any:
     """Set a stack (or one item) back to undecided, as a new audit entry."""
     review = ReviewTables(g.store)
@@ -278,7 +294,7 @@ def undecide() -> Any:
 
 
 @api.post("/api/decisions/undo")
-@requires("admin", "reviewer")
+@requires(*DECIDING_ROLES)
 def undo() -> Any:
     """Undo one of the user's own decisions (its audit entry's seq), as a new audit entry."""
     seq = _body().get("audit_seq")
@@ -310,7 +326,7 @@ def _recorded(review: ReviewTables, plan: Plan) -> Any:
 
 
 @api.post("/api/decisions/bulk")
-@requires("admin", "reviewer")
+@requires(*DECIDING_ROLES)
 def decide_bulk() -> Any:
     """A category, or a tag added, on every chosen stack: one audit entry per stack."""
     body = _body()
@@ -328,7 +344,7 @@ def decide_bulk() -> Any:
 
 
 @api.post("/api/decisions/accept-list")
-@requires("admin", "reviewer")
+@requires(*DECIDING_ROLES)
 def accept_list() -> Any:
     """The list's categories for the chosen stacks it matched, the list named as the decisions' source.
     Without `confirm`, only what would be decided (for the reviewer to confirm)."""
@@ -351,7 +367,7 @@ def accept_list() -> Any:
 
 
 @api.post("/api/items/<int:item_id>/notes")
-@requires("admin", "reviewer")
+@requires(*DECIDING_ROLES)
 def add_note(item_id: int) -> Any:
     text = _body().get("text")
     if not isinstance(text, str) or not text.strip() or len(text) > 4000:
@@ -374,7 +390,7 @@ def save_settings() -> Any:
 
 
 @api.post("/api/admin/settings")
-@requires("admin")
+@requires(ADMIN)
 def save_org_settings() -> Any:
     body = _body()
     settings = _check_view_settings(body)
@@ -391,17 +407,17 @@ def save_org_settings() -> Any:
 
 
 @api.get("/api/admin/users")
-@requires("admin")
+@requires(ADMIN)
 def list_users() -> Any:
     return jsonify(users=[{"username": u.username, "role": u.role} for u in g.accounts.users()])
 
 
 @api.post("/api/admin/users")
-@requires("admin")
+@requires(ADMIN)
 def create_user() -> Any:
     body = _body()
     password = body.get("password") or new_password()
-    role = body.get("role", "reviewer")
+    role = body.get("role", NEW_ACCOUNT_ROLE)
     if role not in ROLES:
         _fail(f"role is one of {', '.join(ROLES)}")
     try:
@@ -444,7 +460,7 @@ def audit() -> Any:
 
 
 @api.post("/export")
-@requires("admin", "reviewer")
+@requires(*DECIDING_ROLES)
 def export() -> Any:
     fmt = request.form.get("format", "")
     raw_items = request.form.get("items", "").strip()
@@ -457,7 +473,7 @@ def export() -> Any:
     if item_ids is not None and request.form.get("scope") == "stack":
         review = ReviewTables(g.store)
         item_ids = sorted({m for i in item_ids for m in review.members(i)})
-    reporter = Reporter(*(request.form.get(k) or "TO COMPLETE" for k in ("first_name", "last_name", "email")))
+    reporter = Reporter(*(request.form.get(k) or TO_COMPLETE for k in ("first_name", "last_name", "email")))
     try:
         result = run_export(g.store, g.session.user.username, fmt, item_ids, reporter=reporter,
                             destination="console download")

@@ -12,6 +12,7 @@ from flask import Flask, Response, current_app, g, jsonify, redirect, render_tem
 from vigie.config import Settings
 from vigie.store.accounts import Accounts, new_password
 from vigie.store.sqlite import open_case
+from vigie.vocabulary import ADMIN
 from vigie.web.hosts import AllowedHosts
 from vigie.web.security import COMMON_HEADERS, CONSOLE_CSP, REPORT_CSP, LoginThrottle
 
@@ -161,7 +162,7 @@ def ensure_admin(case_dir: Path) -> str | None:
         if accounts.has_users():
             return None
         password = new_password()
-        accounts.create_user("admin", password, "admin", actor="vigie serve")
+        accounts.create_user("admin", password, ADMIN, actor="vigie serve")
         return password
     finally:
         store.close()
