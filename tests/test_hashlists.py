@@ -119,7 +119,7 @@ def test_binary_file_is_rejected(tmp_path: Path) -> None:
 
 
 def test_signal_types_compare_by_brute_force() -> None:
-    from vigie.matching.signal_types import MD5, PDQ
+    from vigie.signals.registry import MD5, PDQ
 
     a, b = pdq_hash(1), pdq_hash(2)
     assert PDQ.distance(a, a) == 0 and PDQ.matches(a, a)

@@ -63,7 +63,7 @@ class _Case:
         self.digests.append(digest)
         return ItemRecord(
             relpath=f"dir{self.count % 3}/img{self.count}.jpg", size=int(rng.integers(1, 5)) * 1000,
-            sha256=digest, media_type="image/jpeg", width=int(rng.integers(1, 3)) * 100, height=100,
+            digests={"sha256": digest}, media_type="image/jpeg", width=int(rng.integers(1, 3)) * 100, height=100,
             exif={"Model": f"camera {self.count % 4}"}, pdq=hashed.tobytes().hex(), pdq_quality=100,
             pdq_variants=tuple(h.tobytes().hex() for h in [hashed, *others]), findings=findings,
         )

@@ -35,6 +35,7 @@ from vigie import __version__
 from vigie.config import Settings, load_settings
 from vigie.matching.hashlists import FORMATS, HashListError
 from vigie.records import AuditEntry, SourceRow
+from vigie.signals.registry import DIGESTS, SIGNALS
 from vigie.store.sqlite import CaseNotFoundError, CaseReadOnlyError, SqliteCaseStore, open_case
 from vigie.vocabulary import SCHEMES
 
@@ -328,7 +329,7 @@ def hashlist() -> None:
 @click.option("--name", help="Name of the list in the case [default: the file's stem].")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="auto", show_default=True)
 @click.option("--scheme", type=click.Choice(SCHEMES), help="Category scheme [default: detected per value].")
-@click.option("--signal", type=click.Choice(["md5", "sha1", "sha256", "pdq"]),
+@click.option("--signal", type=click.Choice(list(SIGNALS)),
               help="Read every hash as this type (plain text and CSV 'hash' columns).")
 @click.option("--category", help="Category for entries that carry none.")
 def hashlist_import(file: Path, case: Path, name: str | None, fmt: str, scheme: str | None, signal: str | None,
@@ -850,8 +851,9 @@ def hash_files(files: tuple[str, ...]) -> None:
         if record is None:
             continue
         line: dict[str, Any] = {
-            "path": path, "size": record.size, "media_type": record.media_type, "md5": record.md5,
-            "sha1": record.sha1, "sha256": record.sha256, "pdq": record.pdq, "quality": record.pdq_quality,
+            "path": path, "size": record.size, "media_type": record.media_type,
+            **{s.name: record.digests.get(s.name) for s in DIGESTS}, "pdq": record.pdq,
+            "quality": record.pdq_quality,
         }
         if record.codec is not None:
             line |= {"duration": record.duration, "codec": record.codec, "frame_rate": record.frame_rate,

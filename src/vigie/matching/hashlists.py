@@ -21,18 +21,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from vigie.matching.signal_types import (
+from vigie.records import ListEntry
+from vigie.signals.registry import (
     MD5,
     SHA1,
     SHA256,
     SIGNALS,
-    TX_FILE_SIGNALS,
-    TX_OTHER_SIGNALS,
     InvalidHash,
 )
-from vigie.records import ListEntry
 from vigie.vocabulary import PROJECT_VIC_US, SCHEMES, UK_CAID, UK_CAID_VICS_NUMBERS, category_scheme
 
+# python-threatexchange's signal type names (`tx hash`, its file exchange: `<signal_type> <value>` lines)
+TX_FILE_SIGNALS = {name: s for s in SIGNALS.values() for name in (s.name, *s.tx_names)}
+TX_OTHER_SIGNALS = ("url", "url_md5", "raw_text", "trend_query")  # about URLs and text: never a file's hash
 FORMATS = ("auto", "text", "csv", "vics", "vpdq", "nsrl")
 _CSV_ALIASES = {
     "md5": "md5", "md5hash": "md5", "md5_hash": "md5",
