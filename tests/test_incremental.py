@@ -198,7 +198,7 @@ def test_incremental_queue_and_search_equal_a_full_rebuild(tmp_path: Path, setti
     monkeypatch.setattr(ReviewTables, "_update", lambda self, *a: updates.append(1) or update(self, *a))
     first = case.some_scan(40)
     case.scan(first)
-    listed = [ListEntry(sha256=r.sha256, category="1") for r in first[:3]]
+    listed = [ListEntry(digests={"sha256": r.sha256}, category="1") for r in first[:3]]
     listed += [ListEntry(pdq=r.pdq, pdq_quality=100, category="2") for r in first[10:14]]
 
     def step(n: int, decide: bool) -> None:

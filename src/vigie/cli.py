@@ -33,7 +33,7 @@ from rich.text import Text
 
 from vigie import __version__
 from vigie.config import Settings, load_settings
-from vigie.matching.hashlists import FORMATS, HashListError
+from vigie.matching.lists import FORMATS, HashListError
 from vigie.records import AuditEntry, SourceRow
 from vigie.signals.registry import DIGESTS, SIGNALS
 from vigie.store.sqlite import CaseNotFoundError, CaseReadOnlyError, SqliteCaseStore, open_case

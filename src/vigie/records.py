@@ -117,9 +117,7 @@ class ListEntry:
     """One hash-list record; any of the hashes may be missing, `extra` keeps fields we do not model."""
 
     line: int | None = None
-    md5: str | None = None
-    sha1: str | None = None
-    sha256: str | None = None
+    digests: dict[str, str] = field(default_factory=dict)  # signal name -> value, for the registry's exact digests
     pdq: str | None = None
     pdq_quality: int | None = None
     photodna: str | None = None

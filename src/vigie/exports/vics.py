@@ -13,7 +13,7 @@ from typing import Any
 
 from vigie import __version__
 from vigie.exports.selection import ExportItem
-from vigie.matching.hashlists import VICS_CONTEXT_SCHEMES, VIGIE_CATEGORY, VIGIE_CATEGORY_SCHEME, VIGIE_PDQ_QUALITY
+from vigie.matching.lists.vics import VICS_CONTEXT_SCHEMES, VIGIE_CATEGORY, VIGIE_CATEGORY_SCHEME, VIGIE_PDQ_QUALITY
 from vigie.review.categories import case_scheme
 from vigie.sources.base import shown_leaf_name
 from vigie.store.sqlite import SqliteCaseStore

@@ -28,6 +28,8 @@ AUDIT_RULE_TAG = "vigie-audit/2"
 # The signals matched by equality, as an SQL list: each has a column of its name in items and list_entries
 _EXACT_SIGNALS = tuple(s.name for s in SIGNALS.values() if s.exact)
 _EXACT_IN = "(" + ", ".join(f"'{name}'" for name in _EXACT_SIGNALS) + ")"
+_ENTRY_COLUMNS = ("list_id", "line", *_EXACT_SIGNALS, "pdq", "pdq_quality", "photodna", "category_scheme", "category",
+                  "label", "series", "victim_identified", "extra", "untyped")
 _ITEM_COLUMNS = ("source_id", "relpath", "archive_depth", "scan_id", "size", "mtime", "ctime", "atime",
                  *(s.name for s in DIGESTS), "media_type", "width", "height", "exif", "pdq", "pdq_quality",
                  "pdq_variants", "duration", "codec", "frame_rate", "ai_verdict", "deleted", "inode", "stored_hashes",
@@ -349,7 +351,8 @@ class SqliteCaseStore:
                     count += self._insert_video_entry(list_id, entry)
                     continue
                 batch.append((
-                    list_id, entry.line, entry.md5, entry.sha1, entry.sha256, entry.pdq, entry.pdq_quality,
+                    list_id, entry.line, *(entry.digests.get(name) for name in _EXACT_SIGNALS), entry.pdq,
+                    entry.pdq_quality,
                     entry.photodna, entry.category_scheme, entry.category, entry.label, entry.series,
                     None if entry.victim_identified is None else int(entry.victim_identified),
                     json.dumps(entry.extra, ensure_ascii=False) if entry.extra else None, entry.untyped or None,
@@ -364,9 +367,9 @@ class SqliteCaseStore:
 
     def _insert_video_entry(self, list_id: int, entry: ListEntry) -> int:
         cursor = self.db.execute(
-            """INSERT INTO list_entries(list_id, line, md5, category_scheme, category, label, series, extra)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?)""",
-            (list_id, entry.line, entry.md5, entry.category_scheme, entry.category, entry.label, entry.series,
+            """INSERT INTO list_entries(list_id, line, category_scheme, category, label, series, extra)
+               VALUES (?, ?, ?, ?, ?, ?, ?)""",
+            (list_id, entry.line, entry.category_scheme, entry.category, entry.label, entry.series,
              json.dumps(entry.extra, ensure_ascii=False) if entry.extra else None),
         )
         entry_id = cursor.lastrowid
@@ -378,9 +381,8 @@ class SqliteCaseStore:
 
     def _insert_entries(self, batch: list[tuple[Any, ...]]) -> int:
         self.db.executemany(
-            """INSERT INTO list_entries(list_id, line, md5, sha1, sha256, pdq, pdq_quality, photodna,
-                   category_scheme, category, label, series, victim_identified, extra, untyped)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+            f"""INSERT INTO list_entries({", ".join(_ENTRY_COLUMNS)})
+                VALUES ({", ".join("?" * len(_ENTRY_COLUMNS))})""",
             batch,
         )
         count = len(batch)
