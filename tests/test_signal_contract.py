@@ -24,8 +24,7 @@ from vigie.exports.tables import decisions_csv, hashlist_csv
 from vigie.exports.vics import VicsCase, vics_document
 from vigie.matching.list_import import import_hash_list
 from vigie.matching.lists import read_hash_list
-from vigie.matching.lists.common import signal_value
-from vigie.records import ItemRecord
+from vigie.records import ItemRecord, ListEntry
 from vigie.signals.registry import SIGNALS, InvalidHash, SignalType
 from vigie.store.sqlite import SqliteCaseStore, open_case
 
@@ -41,6 +40,10 @@ EXPORTS: dict[str, Callable[[list[ExportItem]], str]] = {
 }
 
 QUALITY_CARRIED = ("vics-2.0", "hashlist.csv")  # the exports that carry PDQ's quality with it
+
+
+def signal_value(entry: ListEntry, signal: SignalType) -> str | None:
+    return entry.digests.get(signal.name) if signal.exact else entry.pdq
 
 
 def _flipped(value: str, bits: int) -> str:

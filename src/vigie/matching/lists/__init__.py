@@ -28,10 +28,10 @@ class ListFormat:
     read: Callable[[str, str, str | None, str | None], ParsedList]  # (file name, text, scheme, signal)
 
 
-# In the order they are sniffed: the first whose `sniff` says yes reads the file (text takes the rest)
-_SNIFFED = tuple(ListFormat(m.NAME, m.sniff, m.read) for m in (vics, vpdq, nsrl, csv, text))
-_BY_NAME = {f.name: f for f in _SNIFFED}
-FORMATS = ("auto", "text", "csv", "vics", "vpdq", "nsrl")
+READERS = {m.NAME: ListFormat(m.NAME, m.sniff, m.read) for m in (text, csv, vics, vpdq, nsrl)}
+FORMATS = ("auto", *READERS)
+# The order formats are sniffed in: the first whose `sniff` says yes reads the file (text takes the rest)
+_SNIFFED = [READERS[name] for name in ("vics", "vpdq", "nsrl", "csv", "text")]
 _HEAD = 4096
 
 
@@ -58,7 +58,7 @@ def read_hash_list(path: Path, fmt: str = "auto", scheme: str | None = None, sig
         elif fmt == "csv" and nsrl.sniff(head):
             fmt = "nsrl"  # a CSV with NSRL's header is an NSRL list
         try:
-            parsed = _BY_NAME[fmt].read(path.name, content, scheme, signal)
+            parsed = READERS[fmt].read(path.name, content, scheme, signal)
         except RecursionError as exc:
             raise HashListError(f"{path} is nested too deeply to be a hash list") from exc
     untyped = sum(entry.untyped for entry in parsed.entries)

@@ -51,10 +51,6 @@ def set_signal(entry: ListEntry, signal: SignalType, value: str) -> None:
         entry.pdq = value
 
 
-def signal_value(entry: ListEntry, signal: SignalType) -> str | None:
-    return entry.digests.get(signal.name) if signal.exact else entry.pdq
-
-
 def has_hash(entry: ListEntry) -> bool:
     return bool(entry.digests or entry.pdq or entry.photodna)
 
