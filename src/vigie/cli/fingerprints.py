@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from vigie.config import Settings
+from vigie.signals.registry import DIGESTS
 
 
 def _analyse_file(path: str, settings: Settings) -> Any:
@@ -38,8 +39,9 @@ def hash_files(files: tuple[str, ...]) -> None:
         if record is None:
             continue
         line: dict[str, Any] = {
-            "path": path, "size": record.size, "media_type": record.media_type, "md5": record.md5,
-            "sha1": record.sha1, "sha256": record.sha256, "pdq": record.pdq, "quality": record.pdq_quality,
+            "path": path, "size": record.size, "media_type": record.media_type,
+            **{s.name: record.digests.get(s.name) for s in DIGESTS}, "pdq": record.pdq,
+            "quality": record.pdq_quality,
         }
         if record.codec is not None:
             line |= {"duration": record.duration, "codec": record.codec, "frame_rate": record.frame_rate,

@@ -10,8 +10,9 @@ from rich.table import Table
 from vigie.cli.common import _t, case_option, case_store, err, examiner, out, stop_on_full_disk
 from vigie.config import Settings, load_settings
 from vigie.errors import VigieError
-from vigie.matching.hashlists import FORMATS, HashListError
 from vigie.matching.list_import import ListImportError, import_hash_list
+from vigie.matching.lists import FORMATS, HashListError
+from vigie.signals.registry import SIGNALS
 from vigie.store.sqlite import SqliteCaseStore
 from vigie.vocabulary import SCHEMES
 
@@ -52,7 +53,7 @@ def hashlist() -> None:
 @click.option("--name", help="Name of the list in the case [default: the file's stem].")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="auto", show_default=True)
 @click.option("--scheme", type=click.Choice(SCHEMES), help="Category scheme [default: detected per value].")
-@click.option("--signal", type=click.Choice(["md5", "sha1", "sha256", "pdq"]),
+@click.option("--signal", type=click.Choice(list(SIGNALS)),
               help="Read every hash as this type (plain text and CSV 'hash' columns).")
 @click.option("--category", help="Category for entries that carry none.")
 def hashlist_import(file: Path, case: Path, name: str | None, fmt: str, scheme: str | None, signal: str | None,

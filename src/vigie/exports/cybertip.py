@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from vigie import __version__
 from vigie.exports.format import ExportOptions, Reporter
 from vigie.exports.selection import ExportItem
+from vigie.signals.registry import SIGNALS
 from vigie.sources.base import shown_leaf_name
 from vigie.store.sqlite import SqliteCaseStore
 from vigie.vocabulary import AI_PROVENANCE, GENERATIVE_TAGS, category_label
@@ -74,9 +75,9 @@ def _file_details(number: int, export_item: ExportItem) -> ET.Element:
         _add(_add(details, "fileAnnotations"), "generativeAi")
     if decision.get("industry_class"):
         _add(details, "industryClassification", decision["industry_class"])
-    for hash_type, field in (("MD5", "md5"), ("SHA1", "sha1"), ("SHA256", "sha256")):
-        if item.get(field):
-            _add(details, "originalFileHash", item[field], hashType=hash_type)
+    for signal in SIGNALS.values():
+        if signal.cybertip_hash_type and item.get(signal.name):
+            _add(details, "originalFileHash", item[signal.name], hashType=signal.cybertip_hash_type)
     label = category_label(decision["scheme"], decision["category"]) or "none"
     info = [f"Category ({decision['scheme']}): {label}", f"Reviewed by {decision['by']} at {decision['at']}"]
     info += [f"Also found at: {name_text(path)}" for path in export_item.paths if path != item["path"]]

@@ -14,13 +14,15 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from vigie import __version__
 from vigie.config import Settings
 from vigie.exports.cells import write_csv_rows
+from vigie.signals.registry import DIGESTS, SIGNALS
 from vigie.signals.thumbnails import report_thumbnails
 from vigie.store.review import QueueFilter, ReviewTables
 from vigie.store.sqlite import SqliteCaseStore, now_iso
 from vigie.vocabulary import UNDETERMINED, category_label
 
 CSV_COLUMNS = [
-    "path", "source", "size", "md5", "sha1", "sha256", "media_type", "width", "height", "pdq", "pdq_quality",
+    "path", "source", "size", *(s.name for s in DIGESTS), "media_type", "width", "height",
+    *(column for s in SIGNALS.values() if s.computed_by == "image" for column in s.columns),
     "stack", "stack_size", "stack_representative", "match_lists", "match_signals", "best_distance", "categories",
     "errors",
 ]

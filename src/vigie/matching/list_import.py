@@ -8,7 +8,7 @@ from pathlib import Path
 from vigie.config import Settings
 from vigie.errors import VigieError
 from vigie.matching.engine import build_list_segment, match_pending
-from vigie.matching.hashlists import HashListError, ParsedList, category_notes, read_hash_list
+from vigie.matching.lists import HashListError, ParsedList, category_notes, read_hash_list
 from vigie.store.audit import record_case_state
 from vigie.store.sqlite import SqliteCaseStore
 

@@ -12,7 +12,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from vigie.records import SourceRow
-from vigie.signals.crypto import Digests, StreamingDigests
+from vigie.signals.crypto import StreamingDigests
+from vigie.signals.registry import IDENTITY
 from vigie.sources import join_path
 from vigie.sources.directory import open_source
 from vigie.sources.diskimage import DiskImageSource, stored_digests
@@ -40,7 +41,7 @@ def _sha256(root: str, relpath: str) -> tuple[str | None, str, str]:
                 digest.update(chunk)
         if isinstance(digest, StreamingDigests):
             digests = digest.result()
-            return digests.sha256, "", _stored_check(root, digests)
+            return digests[IDENTITY.name], "", _stored_check(root, digests)
         return digest.hexdigest(), "", ""
     except FileNotFoundError:
         return None, "missing", ""
@@ -50,11 +51,11 @@ def _sha256(root: str, relpath: str) -> tuple[str | None, str, str]:
         return None, f"unreadable: {exc}", ""
 
 
-def _stored_check(root: str, digests: Digests) -> str:
+def _stored_check(root: str, digests: dict[str, str]) -> str:
     """"stored MD5 ... matches" or "... DIFFERS ...", for each digest the image holds; "" when it holds none."""
     checks = []
     for name, value in stored_digests(root):
-        actual = getattr(digests, name)
+        actual = digests.get(name)
         verdict = "matches" if actual == value else f"DIFFERS from the media read ({actual})"
         checks.append(f"the image's stored {name.upper()} {value} {verdict}")
     return "; ".join(checks)

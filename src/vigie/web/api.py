@@ -20,6 +20,7 @@ from vigie.exports.report import clock
 from vigie.exports.run import run_export
 from vigie.review.categories import case_scheme, set_case_scheme
 from vigie.review.scripted import Plan, SelectionError, plan_list_stacks, plan_stacks, record
+from vigie.signals.registry import SIGNALS
 from vigie.signals.thumbnails import DEFAULT_BLUR, MIN_BLUR
 from vigie.store.accounts import AccountError, new_password
 from vigie.store.audit import AuditCheck, verify_audit_log
@@ -214,7 +215,7 @@ def item_detail(item_id: int) -> Any:
     return jsonify(
         id=item_id, path=item["path"], media_type=item["media_type"], size=item["size"],
         width=item["width"], height=item["height"], video=item["video"], deleted=item["deleted"],
-        hashes={k: item[k] for k in ("md5", "sha1", "sha256", "pdq", "pdq_quality")},
+        hashes={column: item[column] for s in SIGNALS.values() for column in s.columns},
         times={k: item[k] for k in ("mtime", "ctime", "atime")},
         matches=[_known(m) for m in item["matches"]],
         ai=item["ai"], analysed_as=item["analysed_as"],
