@@ -14,8 +14,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from vigie.records import CONTEXT, INDICATIVE, Finding
-from vigie.signals.provenance.verdict import DETECTOR_KIND
+from vigie.records import CONTEXT, DETECTOR_KIND, INDICATIVE, Finding
 
 CROP = 64
 GRID = 3  # crops per side of a grid over the image: GRID * GRID crops

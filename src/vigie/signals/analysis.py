@@ -29,6 +29,7 @@ from vigie.signals.faces import FaceModelError, find_faces
 from vigie.signals.image import ImageError, analyse_image
 from vigie.signals.provenance.c2pa import may_hold_manifest, not_examined_note, read_c2pa
 from vigie.signals.provenance.metadata import metadata_findings
+from vigie.signals.provenance.verdict import conclude
 from vigie.signals.provenance.watermarks import watermark_findings
 from vigie.signals.thumbnails import blur_image
 from vigie.signals.video import VideoError, VideoLimits, analyse_video
@@ -307,8 +308,17 @@ def _check_stored_digests(record: ItemRecord, stored: tuple[tuple[str, str], ...
 def analyse_entry(
     entry: Entry, open_entry: Any, settings: Settings, analysed: Analysed | None = None
 ) -> list[ItemRecord]:
-    """Records for one source entry: the file itself, then its archive members (depth first). With
-    `analysed`, content analysed before is not decoded again (see vigie.signals.analysed)."""
+    """Records for one source entry: the file itself, then its archive members (depth first), each with its
+    AI verdict. With `analysed`, content analysed before is not decoded again (see vigie.signals.analysed)."""
+    records = _analyse_entry(entry, open_entry, settings, analysed)
+    for record in records:
+        conclude(record)
+    return records
+
+
+def _analyse_entry(
+    entry: Entry, open_entry: Any, settings: Settings, analysed: Analysed | None
+) -> list[ItemRecord]:
     record = ItemRecord(
         relpath=entry.relpath, size=entry.size, mtime=entry.mtime, ctime=entry.ctime, atime=entry.atime,
         inode=entry.inode, deleted=entry.deleted,

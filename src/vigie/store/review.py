@@ -8,8 +8,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from vigie.records import CONTEXT, AuditEntry, SourceRow
-from vigie.signals.provenance.verdict import DETECTOR_KIND
+from vigie.records import AuditEntry, SourceRow, is_ai_signal
 from vigie.sources.base import join_path
 from vigie.store.audit import DECIDE_ACTION, UNDECIDE_ACTION, UNDO_ACTION, decisions_before
 from vigie.store.sqlite import SqliteCaseStore, chunks, source_root
@@ -178,7 +177,7 @@ class ReviewTables:
         for item_id, kind, detail, value, strength in self.db.execute(
             "SELECT item_id, kind, detail, value, strength FROM item_findings" + within.format("item_id")
         ):
-            if kind == DETECTOR_KIND and strength == CONTEXT:  # a score below the threshold says nothing
+            if not is_ai_signal(kind, strength):  # a score below the threshold says nothing
                 continue
             findings.setdefault(item_id, []).append(f"{kind} {detail} {value}")
         for item_id, source_id, relpath, exif, media_type, codec in self.db.execute(

@@ -13,10 +13,20 @@ from typing import Any
 
 import numpy as np
 
-from vigie.records import AuditEntry, Face, Finding, HashListRow, ItemRecord, ListEntry, MatchRow, PdqRows, SourceRow
-from vigie.signals.image import frame_name
-from vigie.signals.provenance.verdict import ai_verdict, detector_score
+from vigie.records import (
+    AuditEntry,
+    Face,
+    Finding,
+    HashListRow,
+    ItemRecord,
+    ListEntry,
+    MatchRow,
+    PdqRows,
+    SourceRow,
+    ai_block,
+)
 from vigie.sources.base import archive_depth, join_path, legacy_relpath, shown_os_path
+from vigie.sources.mediatype import frame_name
 from vigie.store.schema import MIGRATIONS, SCHEMA_VERSION
 
 CASE_DB_NAME = "case.sqlite"
@@ -209,10 +219,10 @@ class SqliteCaseStore:
                         json.dumps(record.exif) if record.exif else None, record.pdq, record.pdq_quality,
                         b"".join(bytes.fromhex(h) for h in record.pdq_variants) or None,
                         record.duration, record.codec, record.frame_rate,
-                        ai_verdict(record.findings)["verdict"] if _has_visual(record) else None,
+                        record.ai_verdict,
                         int(record.deleted), record.inode,
                         json.dumps(record.stored_hashes) if record.stored_hashes else None,
-                        detector_score(record.findings),
+                        record.ai_score,
                     ),
                 )
                 if cursor.rowcount == 0:
@@ -762,8 +772,8 @@ class SqliteCaseStore:
                     "frames_hashed": frame_counts.get(row["id"], 0),
                 },
                 "image_frames": _image_frames(row["media_type"], frame_counts.get(row["id"], 0)),
-                "ai": None if row["ai_verdict"] is None else ai_verdict(findings.get(row["id"], []),
-                                                                         row["media_type"]),
+                "ai": None if row["ai_verdict"] is None else ai_block(row["ai_verdict"], findings.get(row["id"], []),
+                                                                       row["media_type"]),
                 # a copy of content analysed before: its findings are the first copy's
                 "analysed_as": None if row["analysed_as"] is None else {
                     "id": row["analysed_as"], "path": firsts[row["analysed_as"]]},
@@ -919,11 +929,6 @@ def _name_image_frames(matches: list[dict[str, Any]], media_type: str | None, la
         elif match["signal"] == "pdq":
             match["image_frame"] = frame_name(media_type, 0)
     return matches
-
-
-def _has_visual(record: ItemRecord) -> bool:
-    media_type = record.media_type or ""
-    return media_type.startswith(("image/", "video/"))
 
 
 def source_root(root: str, root_raw: bytes | None) -> str:
