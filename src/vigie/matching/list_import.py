@@ -8,7 +8,6 @@ from pathlib import Path
 from vigie.config import Settings
 from vigie.matching.engine import build_list_segment, match_pending
 from vigie.matching.hashlists import ParsedList, category_notes, read_hash_list
-from vigie.store.audit import record_case_state
 from vigie.store.sqlite import SqliteCaseStore
 
 
@@ -63,6 +62,6 @@ def import_hash_list(
         "format": parsed.format, "entries": len(parsed.entries), "skipped": parsed.skipped,
         "notes": parsed.notes, "new_matches": matches,
     })
-    record_case_state(store, actor)
+    store.record_case_state(actor)
     return ImportResult(name, list_id, len(parsed.entries), parsed.skipped, parsed.problems, parsed.notes, indexed,
                         matches)

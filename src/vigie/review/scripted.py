@@ -93,13 +93,14 @@ def _plan_ids(review: ReviewTables, selection: Selection, decision: Decision) ->
         return [Planned(members, "stack", decision) for members in groups.values()]
     total, _ = review.queue(QueueFilter(status="all"), limit=0)
     _, entries = review.queue(QueueFilter(status="all"), limit=total)
-    return [Planned(review.members(e["id"]), "stack", decision) for e in entries]
+    found = review.members_of([e["id"] for e in entries])
+    return [Planned(found[e["id"]], "stack", decision) for e in entries]
 
 
 def _plan_list(review: ReviewTables, plan: Plan, name: str, explicit: Decision | None, scheme: str,
                ai_tags: list[str], industry_class: str | None) -> None:
     """One decision per stack (or lone item) and category among the items the list matched."""
-    if not review.store.db.execute("SELECT 1 FROM hash_lists WHERE name = ?", (name,)).fetchone():
+    if not any(hash_list.name == name for hash_list in review.store.hash_lists()):
         raise SelectionError(f"no hash list named {name!r} in this case (see `vigie hashlist list`)")
     matches: dict[int, list[dict[str, Any]]] = {}
     for match in review.list_matches(name):
@@ -177,7 +178,9 @@ def plan_list_stacks(review: ReviewTables, list_name: str, representatives: Sequ
 
 def _stacks_of(review: ReviewTables, representatives: Sequence[int]) -> dict[int, list[int]]:
     """Each named item's stack, the named item first (the console's card, which an undo goes back to)."""
-    stacks = {r: sorted(review.members(r), key=lambda m: m != r) for r in _unique(representatives)}
+    named = _unique(representatives)
+    found = review.members_of(named)
+    stacks = {r: sorted(found[r], key=lambda m: m != r) for r in named}
     unknown = sorted(r for r, members in stacks.items() if not members)
     if unknown:
         raise SelectionError(f"no item {', '.join(map(str, unknown))} in this case")
