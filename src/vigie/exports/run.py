@@ -9,11 +9,11 @@ from dataclasses import dataclass
 
 from vigie.exports.case_report import find_pdf_browser, html_to_pdf, render_case_report
 from vigie.exports.cybertip import Reporter, cybertip_document
+from vigie.exports.roles import ReportStore
 from vigie.exports.selection import select_items
 from vigie.exports.tables import decisions_csv, hashlist_csv
 from vigie.exports.vics import vics_case, vics_document
 from vigie.records import AuditEntry
-from vigie.store.sqlite import SqliteCaseStore
 
 # format -> (media type, file name suffix)
 EXPORT_FORMATS: dict[str, tuple[str, str]] = {
@@ -41,7 +41,7 @@ class Export:
 
 
 def run_export(
-    store: SqliteCaseStore, actor: str, fmt: str, item_ids: Sequence[int] | None = None,
+    store: ReportStore, actor: str, fmt: str, item_ids: Sequence[int] | None = None,
     categories: Sequence[str] | None = None, reporter: Reporter | None = None, destination: str = "",
 ) -> Export:
     if fmt not in EXPORT_FORMATS:

@@ -12,11 +12,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from vigie import __version__
+from vigie.exports.roles import ReportStore
 from vigie.exports.selection import ExportItem
 from vigie.matching.hashlists import VICS_CONTEXT_SCHEMES, VIGIE_CATEGORY, VIGIE_CATEGORY_SCHEME, VIGIE_PDQ_QUALITY
 from vigie.review.categories import case_scheme
 from vigie.sources.base import shown_leaf_name
-from vigie.store.sqlite import SqliteCaseStore
 from vigie.vocabulary import AI_TAGS, UK_CAID_VICS_NUMBERS
 
 VICS_2_CONTEXT = "http://github.com/VICSDATAMODEL/ProjectVic/DataModels/2.0.xml/{part}/$metadata#Cases"
@@ -34,7 +34,7 @@ class VicsCase:
     custom_categories: list[str] | None = None
 
 
-def vics_case(store: SqliteCaseStore) -> VicsCase:
+def vics_case(store: ReportStore) -> VicsCase:
     case_id = store.get_meta(CASE_ID_META)
     if case_id is None:
         case_id = str(uuid.uuid4())

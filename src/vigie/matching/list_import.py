@@ -8,7 +8,7 @@ from pathlib import Path
 from vigie.config import Settings
 from vigie.matching.engine import build_list_segment, match_pending
 from vigie.matching.hashlists import ParsedList, category_notes, read_hash_list
-from vigie.store.sqlite import SqliteCaseStore
+from vigie.matching.roles import ListStore
 
 
 class ListImportError(Exception):
@@ -29,7 +29,7 @@ class ImportResult:
 
 
 def import_hash_list(
-    store: SqliteCaseStore,
+    store: ListStore,
     path: Path,
     settings: Settings,
     name: str | None = None,

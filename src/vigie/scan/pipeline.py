@@ -25,13 +25,13 @@ from vigie.config import Settings
 from vigie.matching.engine import match_pending
 from vigie.matching.stacks import build_stacks
 from vigie.records import ItemRecord
+from vigie.scan.roles import ScanStore
 from vigie.signals.analysed import ANALYSIS_VERSION, TOO_LARGE_NOTE, UNFINISHED_STAGES, Analysed, reusable_scans
 from vigie.signals.analysis import CHUNK, analyse_entry
 from vigie.signals.budget import StallBoard
 from vigie.signals.crypto import StreamingDigests
 from vigie.sources import Entry, open_source
 from vigie.sources.base import ARCHIVE_SEPARATOR
-from vigie.store.sqlite import SqliteCaseStore
 from vigie.workers import exit_with_parent
 
 _BATCH_FILES = 32
@@ -97,7 +97,7 @@ def _batches(entries: list[Entry]) -> Iterator[list[Entry]]:
 
 
 def run_scan(
-    store: SqliteCaseStore,
+    store: ScanStore,
     paths: list[str],
     settings: Settings,
     progress: Progress | None = None,

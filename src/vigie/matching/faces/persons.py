@@ -24,9 +24,9 @@ from PIL import Image
 
 from vigie.config import Settings
 from vigie.matching.faces.index import pairs_within
+from vigie.matching.faces.roles import FaceStore
 from vigie.records import Face
 from vigie.signals.faces import find_faces
-from vigie.store.sqlite import SqliteCaseStore
 
 MATCH_DISTANCE = 0.55
 POSSIBLE_DISTANCE = 0.65
@@ -62,7 +62,7 @@ def chinese_whispers(count: int, edges: list[tuple[int, int]], iterations: int =
     return labels
 
 
-def group_faces(store: SqliteCaseStore, threshold: float = MATCH_DISTANCE) -> dict[str, int]:
+def group_faces(store: FaceStore, threshold: float = MATCH_DISTANCE) -> dict[str, int]:
     """Cluster every face into persons. A person a reviewer named keeps its id, name and all its faces."""
     face_ids, _, vectors = store.face_vectors()
     if len(face_ids) == 0:
@@ -113,7 +113,7 @@ def embed_references(paths: list[Path], settings: Settings) -> list[Face]:
     return faces
 
 
-def find_person(store: SqliteCaseStore, references: list[Face], include_no: bool = False) -> list[Hit]:
+def find_person(store: FaceStore, references: list[Face], include_no: bool = False) -> list[Hit]:
     """Every stored face ranked by its distance to the nearest reference face."""
     face_ids, item_ids, vectors = store.face_vectors()
     if len(face_ids) == 0:

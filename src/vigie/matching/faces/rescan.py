@@ -9,10 +9,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from vigie.config import Settings
+from vigie.matching.faces.roles import FaceStore
 from vigie.signals.analysis import read_faces
 from vigie.signals.faces import FaceModelError
 from vigie.sources.reopen import read_item_bytes
-from vigie.store.sqlite import SqliteCaseStore
 
 FACES_SCAN_ACTION = "faces-scan"
 
@@ -24,14 +24,14 @@ class FaceScan:
     unreadable: int = 0  # gone, changed or undecodable: recorded against the item
 
 
-def faces_searched(store: SqliteCaseStore) -> bool:
+def faces_searched(store: FaceStore) -> bool:
     """Whether faces were ever looked for in this case (a search that found none counts)."""
     if store.any_faces() or store.has_audit_action(FACES_SCAN_ACTION):
         return True
     return any((json.loads(arguments).get("settings") or {}).get("faces") for _, arguments in store.scan_arguments())
 
 
-def scan_faces(store: SqliteCaseStore, settings: Settings, advance: Callable[[], None] | None = None) -> FaceScan:
+def scan_faces(store: FaceStore, settings: Settings, advance: Callable[[], None] | None = None) -> FaceScan:
     """Search every image that holds no face yet (so a second run adds nothing twice)."""
     result = FaceScan()
     for item_id, root, relpath, sha256 in store.images_without_faces():
