@@ -1,5 +1,6 @@
-"""The SQLite store (and its review tables and accounts) satisfies every role its consumers type it by, checked
-by mypy itself: a role method the store lacks, or has with another signature, fails here."""
+"""The SQLite store (and its review tables and accounts) satisfies every role its consumers type it by, and the
+tests' in-memory fake the match and stack roles, checked by mypy itself: a role method a store lacks, or has
+with another signature, fails here."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ SRC = Path(__file__).resolve().parents[1] / "src"
 CONFORMANCE = """
 from typing import cast
 
+from fakes import FakeStore
 from vigie.exports.roles import ReportStore
 from vigie.matching.faces.roles import FaceStore
 from vigie.matching.roles import ListStore, MatchStore, StackStore
@@ -33,6 +35,9 @@ scheme: SchemeStore = store
 reports: ReportStore = store
 review: ReviewStore = cast(ReviewTables, None)
 accounts: AccountStore = cast(Accounts, None)
+fake = cast(FakeStore, None)
+fake_match: MatchStore = fake
+fake_stacks: StackStore = fake
 """
 
 # A store with every stacking method but one: the check must catch it.
@@ -69,7 +74,8 @@ stacks: StackStore = AlmostStacks()
 def _mypy(source: str, folder: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[str, int]:
     module = folder / "roles_check.py"
     module.write_text(source)
-    monkeypatch.setenv("MYPYPATH", str(SRC))  # the package under test, whether or not it is installed
+    # the package under test, whether or not it is installed, and the fake beside this file
+    monkeypatch.setenv("MYPYPATH", f"{SRC}:{Path(__file__).parent}")
     out, err, status = api.run(["--strict", "--no-error-summary", "--disable-error-code", "empty-body",
                                 "--cache-dir", str(SRC.parent / ".mypy_cache"), str(module)])
     return out + err, status

@@ -76,7 +76,8 @@ def build_stacks(store: StackStore, settings: Settings) -> int:
         name = f"items-{state.through + 1}-{upto}"
         fresh.save(index_dir / name, {"first_item": state.through + 1, "last_item": upto})
         state.segments.append((name, len(fresh)))
-    _compact(index_dir, state)
+        segments.append(fresh)
+    _compact(index_dir, state, dict(zip((name for name, _ in state.segments), segments, strict=True)))
     state.through = upto
     with store.transaction():
         store.save_stacks(_stacks(store, groups))
@@ -138,16 +139,17 @@ def _start_over(store: StackStore, settings: Settings) -> _State:
     return state
 
 
-def _compact(index_dir: Path, state: _State) -> None:
+def _compact(index_dir: Path, state: _State, loaded: dict[str, PdqSegment]) -> None:
     """Merge the newest segments while the older is no more than twice their size: about log2(n) segments,
-    each item rebuilt about log2(n) times in all."""
+    each item rebuilt about log2(n) times in all. `loaded`: every listed segment, already in memory."""
     while len(state.segments) >= 2 and state.segments[-2][1] <= 2 * state.segments[-1][1]:
         (older, older_rows), (newer, newer_rows) = state.segments[-2], state.segments[-1]
-        parts = [PdqSegment.load(index_dir / name)[0] for name in (older, newer)]
+        parts = [loaded.pop(older), loaded.pop(newer)]
         merged = PdqSegment.build(np.concatenate([p.ids for p in parts]), np.concatenate([p.hashes for p in parts]),
                                   _MULTI_INDEX)
         name = f"items-{older.split('-')[1]}-{newer.split('-')[2]}"
         merged.save(index_dir / name, {"merged": [older, newer]})
+        loaded[name] = merged
         state.segments[-2:] = [(name, older_rows + newer_rows)]
 
 
