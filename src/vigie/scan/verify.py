@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from vigie.records import SourceRow
-from vigie.signals.crypto import Digests, StreamingDigests
+from vigie.signals.crypto import Digests, StreamingDigests, check_stored
 from vigie.sources import join_path
 from vigie.sources.directory import open_source
 from vigie.sources.diskimage import DiskImageSource, stored_digests
@@ -51,12 +51,10 @@ def _sha256(root: str, relpath: str) -> tuple[str | None, str, str]:
 
 def _stored_check(root: str, digests: Digests) -> str:
     """"stored MD5 ... matches" or "... DIFFERS ...", for each digest the image holds; "" when it holds none."""
-    checks = []
-    for name, value in stored_digests(root):
-        actual = getattr(digests, name)
-        verdict = "matches" if actual == value else f"DIFFERS from the media read ({actual})"
-        checks.append(f"the image's stored {name.upper()} {value} {verdict}")
-    return "; ".join(checks)
+    return "; ".join(
+        f"the image's stored {check.name.upper()} {check.stored} "
+        + ("matches" if check.outcome == "match" else f"DIFFERS from the media read ({check.computed})")
+        for check in check_stored(stored_digests(root), digests))
 
 
 def verify_case(

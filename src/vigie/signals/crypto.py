@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 
@@ -26,3 +27,23 @@ class StreamingDigests:
 
     def result(self) -> Digests:
         return Digests(self._md5.hexdigest(), self._sha1.hexdigest(), self._sha256.hexdigest())
+
+
+@dataclass(frozen=True)
+class StoredCheck:
+    """A digest a disk image holds of its own media (an E01's acquisition MD5/SHA-1) against the one computed."""
+
+    name: str
+    stored: str
+    computed: str | None  # None: the media could not be read to its end
+
+    @property
+    def outcome(self) -> str:
+        if self.computed is None:
+            return "not checked (media unreadable)"
+        return "match" if self.computed == self.stored else "mismatch"
+
+
+def check_stored(stored: Iterable[tuple[str, str]], computed: object) -> list[StoredCheck]:
+    """Each stored (name, digest) against `computed`'s digest of that name (a record's, or a Digests)."""
+    return [StoredCheck(name, value, getattr(computed, name)) for name, value in stored]
