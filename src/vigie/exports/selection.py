@@ -11,7 +11,7 @@ from vigie.exports.roles import ReportStore
 
 @dataclass
 class ExportItem:
-    item: dict[str, Any]  # as SqliteCaseStore.iter_report_items gives it
+    item: dict[str, Any]  # as ReportStore.iter_report_items gives it
     decision: dict[str, Any]
     notes: list[dict[str, Any]]
     paths: list[str]
