@@ -289,14 +289,11 @@ class ReviewTables:
     # --- items ----------------------------------------------------------------------------------
 
     def members(self, item_id: int) -> list[int]:
-        """The item and every other item of its stack."""
-        row = self.db.execute("SELECT stack_id FROM items WHERE id = ?", (item_id,)).fetchone()
-        if row is None:
-            return []
-        return [item_id] if row[0] is None else self.stack_members(row[0])
+        """The item and every other item of its stack; [] for an unknown item."""
+        return self.members_of([item_id])[item_id]
 
     def members_of(self, item_ids: Sequence[int]) -> dict[int, list[int]]:
-        """`members` of many items at once (in bounded queries, not one per item); [] for an unknown item."""
+        """`members` of many items at once, in bounded queries (not one per item)."""
         existing = set(self.existing_ids(item_ids))
         stack_of = {m: members for members in self.store.stack_members_of(item_ids).values() for m in members}
         return {i: stack_of.get(i, [i]) if i in existing else [] for i in item_ids}
