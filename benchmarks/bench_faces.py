@@ -23,10 +23,13 @@ from pathlib import Path
 import numpy as np
 
 from vigie.config import Settings
-from vigie.matching.faces.index import pairs_within, synthetic_embeddings
+from vigie.matching.faces.index import pairs_within
 from vigie.matching.faces.persons import MATCH_DISTANCE, chinese_whispers, embed_references, find_person
 from vigie.scan.pipeline import run_scan
 from vigie.store.sqlite import open_case
+
+sys.path.append(str(Path(__file__).resolve().parents[1] / "tests"))  # the tests' synthetic faces
+from face_vectors import synthetic_embeddings
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 ALL_PAIRS_BLOCK = 2048

@@ -22,7 +22,7 @@ from PIL import Image
 
 from vigie.config import Settings
 from vigie.scan.pipeline import run_scan
-from vigie.signals.pdq import hamming
+from vigie.signals.registry import hamming
 from vigie.store.sqlite import open_case
 
 DEFAULT_PHOTOS = Path(__file__).resolve().parents[2] / "shared" / "data" / "photos"

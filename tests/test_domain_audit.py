@@ -18,8 +18,8 @@ from vigie.errors import VigieError
 from vigie.exports.format import ExportError
 from vigie.exports.report import write_case_report
 from vigie.matching.faces.persons import merge_persons, name_person, purge_faces
-from vigie.matching.lists import HashListError
 from vigie.matching.list_import import ListImportError, import_hash_list
+from vigie.matching.lists import HashListError
 from vigie.matching.rematch import rematch_case
 from vigie.review.scripted import SelectionError
 from vigie.scan.pipeline import run_scan

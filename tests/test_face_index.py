@@ -8,11 +8,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from face_vectors import synthetic_embeddings
 from PIL import Image
 
 from vigie.cli import main
 from vigie.config import Settings
-from vigie.matching.faces.index import pairs_within, synthetic_embeddings
+from vigie.matching.faces.index import pairs_within
 from vigie.matching.faces.persons import MATCH_DISTANCE, chinese_whispers, group_faces
 from vigie.scan.pipeline import run_scan
 from vigie.store.sqlite import SqliteCaseStore, open_case
@@ -121,3 +122,9 @@ def test_faces_group_without_usearch_says_what_to_install(tmp_path: Path, monkey
     result = CliRunner().invoke(main, ["faces", "group", "--case", str(tmp_path / "case")])
     assert result.exit_code == 2
     assert "needs usearch" in result.output
+
+
+def test_the_synthetic_faces_live_with_the_tests() -> None:
+    import vigie.matching.faces.index as index
+
+    assert not hasattr(index, "synthetic_embeddings")  # a test helper, not production code

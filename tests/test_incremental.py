@@ -21,6 +21,7 @@ from vigie.matching.engine import match_pending
 from vigie.matching.pdq_index import brute_force
 from vigie.matching.stacks import ITEM_INDEX_DIR, build_stacks
 from vigie.records import DETERMINISTIC, INDICATIVE, Finding, ItemRecord, ListEntry
+from vigie.signals.provenance.verdict import conclude
 from vigie.store.review import Decision, QueueFilter, ReviewTables
 from vigie.store.sqlite import SqliteCaseStore
 
@@ -61,12 +62,14 @@ class _Case:
         findings = [Finding("marker", f"mark {self.count % 7}", None, strength)] if strength else []
         self.hashes.append(hashed)
         self.digests.append(digest)
-        return ItemRecord(
+        record = ItemRecord(
             relpath=f"dir{self.count % 3}/img{self.count}.jpg", size=int(rng.integers(1, 5)) * 1000,
             digests={"sha256": digest}, media_type="image/jpeg", width=int(rng.integers(1, 3)) * 100, height=100,
             exif={"Model": f"camera {self.count % 4}"}, pdq=hashed.tobytes().hex(), pdq_quality=100,
             pdq_variants=tuple(h.tobytes().hex() for h in [hashed, *others]), findings=findings,
         )
+        conclude(record)  # as analysis does: the verdicts vary across the queue
+        return record
 
     def scan(self, records: list[ItemRecord]) -> None:
         scan_id = self.store.begin_scan({"paths": ["seizure"]})

@@ -9,7 +9,8 @@ from PIL import Image, ImageOps
 
 from vigie.demo.seizure import draw_picture
 from vigie.signals.image import analyse_image
-from vigie.signals.pdq import DIHEDRAL_NAMES, VARIANT_NAMES, hamming, pdq_from_image
+from vigie.signals.pdq import DIHEDRAL_NAMES, VARIANT_NAMES, pdq_from_image
+from vigie.signals.registry import hamming
 
 
 def reference_pdq(image: Image.Image) -> tuple[str, int]:

@@ -12,7 +12,8 @@ from PIL import Image, ImageFilter
 
 from vigie.cli import main
 from vigie.demo.seizure import draw_picture
-from vigie.signals.pdq import hamming, pdq_from_image
+from vigie.signals.pdq import pdq_from_image
+from vigie.signals.registry import hamming
 from vigie.signals.thumbnails import blurred_thumbnail
 
 

@@ -14,7 +14,8 @@ from vigie.config import Settings
 from vigie.demo.seizure import draw_picture, write_video
 from vigie.exports.report import render
 from vigie.scan.pipeline import run_scan
-from vigie.signals.pdq import hamming, pdq_from_image
+from vigie.signals.pdq import pdq_from_image
+from vigie.signals.registry import hamming
 from vigie.signals.video import VideoLimits, analyse_video
 from vigie.store.sqlite import open_case
 

@@ -14,6 +14,8 @@ DETERMINISTIC = "deterministic"  # a mark of generation written by the generator
 INDICATIVE = "indicative"  # a statistical or unsigned hint
 CONTEXT = "context"  # recorded, but says nothing about generation (e.g. a camera capture claim)
 PROBLEM = "problem"  # the mark is there but broken (tampered manifest, unreachable remote manifest)
+# The statistical detector's findings: a score below its threshold is kept (CONTEXT) but is no signal.
+DETECTOR_KIND = "statistical-detector"
 
 
 @dataclass(frozen=True)
@@ -72,6 +74,9 @@ class ItemRecord:
     frames: list[FrameHash] = field(default_factory=list)  # a video's sampled frames, or an image's later pages
     stills: list[tuple[int, float, bytes]] = field(default_factory=list)  # blurred JPEGs
     findings: list[Finding] = field(default_factory=list)  # provenance marks
+    # what analysis concluded from the findings (vigie.signals.provenance.verdict): stored as they are
+    ai_verdict: str | None = None  # an image's or video's only
+    ai_score: float | None = None
     faces: list[Face] = field(default_factory=list)
     errors: list[tuple[str, str]] = field(default_factory=list)
     inode: int | None = None  # read from a disk image: the file system's metadata address
@@ -162,3 +167,27 @@ class PdqRows:
 
     ids: np.ndarray
     hashes: np.ndarray
+
+
+def is_ai_signal(kind: str, strength: str) -> bool:
+    """Whether a finding bears on AI generation: all do but a detector score below its threshold."""
+    return kind != DETECTOR_KIND or strength == INDICATIVE
+
+
+def detector_block(findings: list[Finding]) -> dict[str, Any] | None:
+    """{"score", "threshold", "model"} of the detector's finding; None when it did not run (or, in a case
+    scanned before scores were kept, when only a score above the threshold was stored)."""
+    for finding in findings:
+        if finding.kind == DETECTOR_KIND and isinstance(finding.value, dict):
+            return dict(finding.value)
+    return None
+
+
+def ai_block(verdict: str, findings: list[Finding], media_type: str | None) -> dict[str, Any]:
+    """An item's AI block as reports show it: the verdict, the findings that are signals and, for an image,
+    the detector's score. Built here, below the store, so a case is read back without the signals layer."""
+    block: dict[str, Any] = {"verdict": verdict,
+                             "signals": [f.as_dict() for f in findings if is_ai_signal(f.kind, f.strength)]}
+    if (media_type or "").startswith("image/"):
+        block["detector"] = detector_block(findings)
+    return block

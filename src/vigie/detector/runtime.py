@@ -15,8 +15,7 @@ import numpy as np
 from PIL import Image
 
 from vigie.errors import VigieError
-from vigie.records import CONTEXT, INDICATIVE, Finding
-from vigie.signals.provenance.verdict import DETECTOR_KIND
+from vigie.records import CONTEXT, DETECTOR_KIND, INDICATIVE, Finding
 
 CROP = 64
 GRID = 3  # crops per side of a grid over the image: GRID * GRID crops

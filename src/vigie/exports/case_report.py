@@ -14,10 +14,8 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from vigie.exports.format import ExportError
 from vigie.exports.report import case_info
+from vigie.exports.roles import ReportStore
 from vigie.exports.selection import select_items
-from vigie.store.audit import verify_audit_log
-from vigie.store.review import ReviewTables
-from vigie.store.sqlite import SqliteCaseStore
 from vigie.vocabulary import category_label
 
 PDF_BROWSERS = ("chromium", "chromium-browser", "google-chrome")
@@ -30,15 +28,15 @@ def _bars(counts: Counter[str], width: int = 360) -> list[dict[str, Any]]:
              "width": max(2, round(width * count / top))} for label, count in counts.most_common(20)]
 
 
-def render_case_report(store: SqliteCaseStore) -> str:
-    review = ReviewTables(store)
+def render_case_report(store: ReportStore) -> str:
+    review = store.review_tables()
     decided = select_items(store)
     categories: Counter[str] = Counter(
         category_label(e.decision["scheme"], e.decision["category"]) or "no category" for e in decided
     )
     tags: Counter[str] = Counter(tag for e in decided for tag in e.decision["ai_tags"])
     sources: Counter[str] = Counter(store.items_per_source())
-    audit = verify_audit_log(store)
+    audit = store.verify_audit()
     env = Environment(loader=PackageLoader("vigie", "templates"), autoescape=select_autoescape(["html"]))
     env.filters["category"] = lambda d: category_label(d["scheme"], d["category"]) or "—"
     return env.get_template("case_report.html").render(
@@ -67,11 +65,11 @@ def html_to_pdf(html: str, browser: str) -> bytes:
         return pdf.read_bytes()
 
 
-def render_html(store: SqliteCaseStore) -> bytes:
+def render_html(store: ReportStore) -> bytes:
     return render_case_report(store).encode()
 
 
-def render_pdf(store: SqliteCaseStore) -> bytes:
+def render_pdf(store: ReportStore) -> bytes:
     browser = find_pdf_browser()
     if browser is None:
         raise ExportError("a PDF needs Chromium (Debian package chromium); write the HTML report and "

@@ -9,10 +9,10 @@ from datetime import UTC, datetime
 
 from vigie import __version__
 from vigie.exports.format import ExportOptions, Reporter
+from vigie.exports.roles import ReportStore
 from vigie.exports.selection import ExportItem
 from vigie.signals.registry import SIGNALS
 from vigie.sources.base import shown_leaf_name
-from vigie.store.sqlite import SqliteCaseStore
 from vigie.vocabulary import AI_PROVENANCE, GENERATIVE_TAGS, category_label
 
 INCIDENT_TYPE = "Child Pornography (possession, manufacture, and distribution)"
@@ -100,5 +100,5 @@ def cybertip_document(items: list[ExportItem], reporter: Reporter, when: datetim
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
 
 
-def render(store: SqliteCaseStore, items: list[ExportItem], options: ExportOptions) -> bytes:
+def render(store: ReportStore, items: list[ExportItem], options: ExportOptions) -> bytes:
     return cybertip_document(items, options.reporter).encode()

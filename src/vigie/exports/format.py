@@ -7,8 +7,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from vigie.errors import VigieError
+from vigie.exports.roles import ReportStore
 from vigie.exports.selection import ExportItem
-from vigie.store.sqlite import SqliteCaseStore
 
 TO_COMPLETE = "TO COMPLETE"
 
@@ -39,7 +39,7 @@ class ItemExport:
     label: str
     media_type: str
     suffix: str  # after the case's name in the file name
-    render: Callable[[SqliteCaseStore, list[ExportItem], ExportOptions], bytes]
+    render: Callable[[ReportStore, list[ExportItem], ExportOptions], bytes]
 
 
 @dataclass(frozen=True)
@@ -50,7 +50,7 @@ class CaseExport:
     label: str
     media_type: str
     suffix: str
-    render: Callable[[SqliteCaseStore], bytes]
+    render: Callable[[ReportStore], bytes]
 
 
 ExportFormat = ItemExport | CaseExport

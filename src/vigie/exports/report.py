@@ -14,10 +14,11 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from vigie import __version__
 from vigie.config import Settings
 from vigie.exports.cells import write_csv_rows
+from vigie.exports.roles import ReportStore
 from vigie.signals.registry import DIGESTS, SIGNALS
 from vigie.signals.thumbnails import report_thumbnails
-from vigie.store.review import QueueFilter, ReviewTables
-from vigie.store.sqlite import SqliteCaseStore, now_iso
+from vigie.store.review import QueueFilter
+from vigie.store.sqlite import now_iso
 from vigie.vocabulary import UNDETERMINED, category_label
 
 CSV_COLUMNS = [
@@ -28,7 +29,7 @@ CSV_COLUMNS = [
 ]
 
 
-def case_info(store: SqliteCaseStore) -> dict[str, Any]:
+def case_info(store: ReportStore) -> dict[str, Any]:
     return {
         "path": str(store.case_dir),
         "created_at": store.get_meta("created_at"),
@@ -75,7 +76,7 @@ class _Tally:
         if item.get("ai"):
             self.verdicts[item["ai"]["verdict"]] += 1
 
-    def summary(self, store: SqliteCaseStore) -> dict[str, Any]:
+    def summary(self, store: ReportStore) -> dict[str, Any]:
         return store.summary() | {
             "ai_verdicts": dict(self.verdicts.most_common()),
             "new_images": self.unmatched_images,
@@ -85,19 +86,19 @@ class _Tally:
         }
 
 
-def build_summary(store: SqliteCaseStore, items: list[dict[str, Any]]) -> dict[str, Any]:
+def build_summary(store: ReportStore, items: list[dict[str, Any]]) -> dict[str, Any]:
     tally = _Tally()
     for item in items:
         tally.add(item)
     return tally.summary(store)
 
 
-def collect(store: SqliteCaseStore) -> dict[str, Any]:
+def collect(store: ReportStore) -> dict[str, Any]:
     items = list(store.iter_report_items())
     return {"case": case_info(store), "items": items, "summary": build_summary(store, items)}
 
 
-def _streamed_items(store: SqliteCaseStore) -> Iterator[dict[str, Any]]:
+def _streamed_items(store: ReportStore) -> Iterator[dict[str, Any]]:
     for batch in store.report_batches():
         yield from store.iter_report_items(batch)
 
@@ -107,7 +108,7 @@ def _nested(value: Any, depth: int) -> str:
     return json.dumps(value, indent=1, ensure_ascii=False).replace("\n", "\n" + " " * depth)
 
 
-def write_json(store: SqliteCaseStore, out: TextIO) -> None:
+def write_json(store: ReportStore, out: TextIO) -> None:
     """The report, item by item: the same text as one json.dump of the whole, without the whole in memory."""
     tally = _Tally()
     out.write('{\n "case": ' + _nested(case_info(store), 1) + ',\n "items": [')
@@ -136,7 +137,7 @@ def csv_rows(items: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
         }
 
 
-def write_csv(store: SqliteCaseStore, out: TextIO) -> None:
+def write_csv(store: ReportStore, out: TextIO) -> None:
     write_csv_rows(out, CSV_COLUMNS, csv_rows(_streamed_items(store)))
 
 
@@ -145,7 +146,7 @@ def clock(seconds: float) -> str:
     return f"{int(seconds) // 3600}:{int(seconds) // 60 % 60:02d}:{seconds % 60:06.3f}"
 
 
-def write_html(store: SqliteCaseStore, out: TextIO, thumbnails: dict[int, bytes] | None = None) -> None:
+def write_html(store: ReportStore, out: TextIO, thumbnails: dict[int, bytes] | None = None) -> None:
     data = collect(store)
     items = data["items"]
     stacks: dict[int, list[dict[str, Any]]] = {}
@@ -166,12 +167,12 @@ def write_html(store: SqliteCaseStore, out: TextIO, thumbnails: dict[int, bytes]
         errors=[i for i in items if i["errors"]],
         videos=[i for i in items if i["video"]],
         generated=[i for i in items if i.get("ai") and i["ai"]["verdict"] != UNDETERMINED],
-        queue=ReviewTables(store).queue(QueueFilter(status="all"), limit=200)[1],
+        queue=store.review_tables().queue(QueueFilter(status="all"), limit=200)[1],
         thumbs=thumbs,
     ))
 
 
-def write_report(store: SqliteCaseStore, fmt: str, out: TextIO, thumbnails: dict[int, bytes] | None = None) -> None:
+def write_report(store: ReportStore, fmt: str, out: TextIO, thumbnails: dict[int, bytes] | None = None) -> None:
     if fmt == "json":
         write_json(store, out)
     elif fmt == "csv":
@@ -182,14 +183,14 @@ def write_report(store: SqliteCaseStore, fmt: str, out: TextIO, thumbnails: dict
         raise ValueError(f"unknown report format {fmt!r}")
 
 
-def write_case_report(store: SqliteCaseStore, fmt: str, out: TextIO, actor: str, output: str,
+def write_case_report(store: ReportStore, fmt: str, out: TextIO, actor: str, output: str,
                       thumbnails: dict[int, bytes] | None = None) -> None:
     """`write_report`, then the report is audited (`output`: where it went, as the log names it)."""
     write_report(store, fmt, out, thumbnails)
     store.append_audit(actor, "report", {"format": fmt, "output": output, "thumbnails": bool(thumbnails)})
 
 
-def matched_thumbnails(store: SqliteCaseStore, settings: Settings) -> dict[int, bytes]:
+def matched_thumbnails(store: ReportStore, settings: Settings) -> dict[int, bytes]:
     """Blurred greyscale thumbnails of the matched images, and the first still of each matched video."""
     thumbs = report_thumbnails(store.matched_image_locations(), settings)
     for item_id in store.matched_video_ids():
@@ -199,7 +200,7 @@ def matched_thumbnails(store: SqliteCaseStore, settings: Settings) -> dict[int, 
     return thumbs
 
 
-def render(store: SqliteCaseStore, fmt: str, thumbnails: dict[int, bytes] | None = None) -> str:
+def render(store: ReportStore, fmt: str, thumbnails: dict[int, bytes] | None = None) -> str:
     buffer = io.StringIO()
     write_report(store, fmt, buffer, thumbnails)
     return buffer.getvalue()

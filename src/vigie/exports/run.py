@@ -9,9 +9,9 @@ from dataclasses import dataclass
 
 from vigie.exports.format import CaseExport, ExportError, ExportOptions, Reporter
 from vigie.exports.registry import EXPORTS
+from vigie.exports.roles import ReportStore
 from vigie.exports.selection import select_items
 from vigie.records import AuditEntry
-from vigie.store.sqlite import SqliteCaseStore
 
 
 @dataclass(frozen=True)
@@ -24,7 +24,7 @@ class Export:
 
 
 def run_export(
-    store: SqliteCaseStore, actor: str, fmt: str, item_ids: Sequence[int] | None = None,
+    store: ReportStore, actor: str, fmt: str, item_ids: Sequence[int] | None = None,
     categories: Sequence[str] | None = None, reporter: Reporter | None = None, destination: str = "",
 ) -> Export:
     export_format = EXPORTS.get(fmt)

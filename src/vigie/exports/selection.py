@@ -6,13 +6,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from vigie.store.review import ReviewTables
-from vigie.store.sqlite import SqliteCaseStore
+from vigie.exports.roles import ReportStore
 
 
 @dataclass
 class ExportItem:
-    item: dict[str, Any]  # as SqliteCaseStore.iter_report_items gives it
+    item: dict[str, Any]  # as ReportStore.iter_report_items gives it
     decision: dict[str, Any]
     notes: list[dict[str, Any]]
     paths: list[str]
@@ -27,10 +26,10 @@ class ExportItem:
         return "not-pertinent" not in decision["ai_tags"]
 
 
-def select_items(store: SqliteCaseStore, item_ids: Sequence[int] | None = None,
+def select_items(store: ReportStore, item_ids: Sequence[int] | None = None,
                  categories: Sequence[str] | None = None) -> list[ExportItem]:
     """Reviewed items (all, or those of `item_ids`), one per content (SHA-256), optionally of some categories."""
-    review = ReviewTables(store)
+    review = store.review_tables()
     decisions = review.decisions(item_ids)
     if categories:
         decisions = {i: d for i, d in decisions.items() if d["category"] in set(categories)}

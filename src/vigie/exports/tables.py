@@ -8,9 +8,9 @@ from typing import Any
 
 from vigie.exports.cells import write_csv_rows
 from vigie.exports.format import ExportOptions
+from vigie.exports.roles import ReportStore
 from vigie.exports.selection import ExportItem
 from vigie.signals.registry import IDENTITY, SIGNALS
-from vigie.store.sqlite import SqliteCaseStore
 from vigie.vocabulary import category_label
 
 _SIGNALS = [IDENTITY.name, *(s.name for s in SIGNALS.values() if s is not IDENTITY)]  # the item's identity first
@@ -58,9 +58,9 @@ def hashlist_csv(items: list[ExportItem]) -> str:
     return out.getvalue()
 
 
-def render_decisions(store: SqliteCaseStore, items: list[ExportItem], options: ExportOptions) -> bytes:
+def render_decisions(store: ReportStore, items: list[ExportItem], options: ExportOptions) -> bytes:
     return decisions_csv(items).encode()
 
 
-def render_hashlist(store: SqliteCaseStore, items: list[ExportItem], options: ExportOptions) -> bytes:
+def render_hashlist(store: ReportStore, items: list[ExportItem], options: ExportOptions) -> bytes:
     return hashlist_csv(items).encode()

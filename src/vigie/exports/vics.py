@@ -13,12 +13,12 @@ from typing import Any
 
 from vigie import __version__
 from vigie.exports.format import ExportOptions
+from vigie.exports.roles import ReportStore
 from vigie.exports.selection import ExportItem
 from vigie.matching.lists.vics import VICS_CONTEXT_SCHEMES, VIGIE_CATEGORY, VIGIE_CATEGORY_SCHEME, VIGIE_PDQ_QUALITY
 from vigie.review.categories import case_scheme
 from vigie.signals.registry import MD5, SIGNALS
 from vigie.sources.base import shown_leaf_name
-from vigie.store.sqlite import SqliteCaseStore
 from vigie.vocabulary import AI_TAGS, UK_CAID_VICS_NUMBERS
 
 VICS_2_CONTEXT = "http://github.com/VICSDATAMODEL/ProjectVic/DataModels/2.0.xml/{part}/$metadata#Cases"
@@ -37,7 +37,7 @@ class VicsCase:
     custom_categories: list[str] | None = None
 
 
-def vics_case(store: SqliteCaseStore) -> VicsCase:
+def vics_case(store: ReportStore) -> VicsCase:
     case_id = store.get_meta(CASE_ID_META)
     if case_id is None:
         case_id = str(uuid.uuid4())
@@ -169,9 +169,9 @@ def vics_document(case: VicsCase, items: list[ExportItem], version: str = "2.0")
     return json.dumps(document, indent=1, ensure_ascii=False) + "\n"
 
 
-def render_2_0(store: SqliteCaseStore, items: list[ExportItem], options: ExportOptions) -> bytes:
+def render_2_0(store: ReportStore, items: list[ExportItem], options: ExportOptions) -> bytes:
     return vics_document(vics_case(store), items, "2.0").encode()
 
 
-def render_1_3(store: SqliteCaseStore, items: list[ExportItem], options: ExportOptions) -> bytes:
+def render_1_3(store: ReportStore, items: list[ExportItem], options: ExportOptions) -> bytes:
     return vics_document(vics_case(store), items, "1.3").encode()

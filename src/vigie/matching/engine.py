@@ -17,10 +17,10 @@ import numpy as np
 
 from vigie.config import Settings
 from vigie.matching.pdq_index import PdqSegment, stacked_variants
+from vigie.matching.roles import MatchStore
 from vigie.matching.video import frames_against_images, match_video_lists
 from vigie.records import MatchRow
 from vigie.signals.pdq import VARIANT_NAMES
-from vigie.store.sqlite import SqliteCaseStore
 from vigie.workers import exit_with_parent
 
 INDEX_DIR = Path("index") / "pdq"
@@ -34,7 +34,7 @@ def segment_dir(case_dir: Path, list_id: int) -> Path:
     return case_dir / INDEX_DIR / f"list-{list_id}"
 
 
-def build_list_segment(store: SqliteCaseStore, list_id: int, settings: Settings) -> int:
+def build_list_segment(store: MatchStore, list_id: int, settings: Settings) -> int:
     rows = store.list_pdq(list_id, settings.pdq_min_quality)
     folder = segment_dir(store.case_dir, list_id)
     if len(rows.ids) == 0:
@@ -44,7 +44,7 @@ def build_list_segment(store: SqliteCaseStore, list_id: int, settings: Settings)
     return len(rows.ids)
 
 
-def load_list_segments(store: SqliteCaseStore, settings: Settings, rebuild: bool = False) -> dict[int, PdqSegment]:
+def load_list_segments(store: MatchStore, settings: Settings, rebuild: bool = False) -> dict[int, PdqSegment]:
     """One segment per hash list with PDQ hashes; a missing or unreadable segment is rebuilt from the store."""
     segments: dict[int, PdqSegment] = {}
     for hash_list in store.hash_lists():
@@ -95,7 +95,7 @@ def _worker_query(batch: list[tuple[int, bytes]], threshold: int) -> list[MatchR
 
 
 def match_items(
-    store: SqliteCaseStore,
+    store: MatchStore,
     settings: Settings,
     item_ids: Sequence[int] | None = None,
     list_ids: Sequence[int] | None = None,
@@ -140,7 +140,7 @@ def _add(totals: dict[str, int], found: dict[str, int]) -> None:
 
 
 def match_pending(
-    store: SqliteCaseStore,
+    store: MatchStore,
     settings: Settings,
     list_ids: Sequence[int] | None = None,
     progress: Progress | None = None,
@@ -160,7 +160,7 @@ def match_pending(
     return totals
 
 
-def match_case(store: SqliteCaseStore, settings: Settings, progress: Progress | None = None) -> dict[str, int]:
+def match_case(store: MatchStore, settings: Settings, progress: Progress | None = None) -> dict[str, int]:
     """Match the whole case against every list again (after a change of settings, or to check); idempotent."""
     upto = store.last_item_id()
     lists = [hash_list.id for hash_list in store.hash_lists()]

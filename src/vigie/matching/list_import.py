@@ -9,8 +9,7 @@ from vigie.config import Settings
 from vigie.errors import VigieError
 from vigie.matching.engine import build_list_segment, match_pending
 from vigie.matching.lists import HashListError, ParsedList, category_notes, read_hash_list
-from vigie.store.audit import record_case_state
-from vigie.store.sqlite import SqliteCaseStore
+from vigie.matching.roles import ListStore
 
 
 class ListImportError(VigieError):
@@ -31,7 +30,7 @@ class ImportResult:
 
 
 def import_hash_list(
-    store: SqliteCaseStore,
+    store: ListStore,
     path: Path,
     settings: Settings,
     name: str | None = None,
@@ -59,11 +58,11 @@ def import_hash_list(
         raise ListImportError(reason) from exc
 
 
-def _reject(store: SqliteCaseStore, path: Path, reason: str, actor: str) -> None:
+def _reject(store: ListStore, path: Path, reason: str, actor: str) -> None:
     store.append_audit(actor, "hashlist-rejected", {"file": str(path), "reason": reason})
 
 
-def _import(store: SqliteCaseStore, path: Path, settings: Settings, name: str | None, fmt: str, scheme: str | None,
+def _import(store: ListStore, path: Path, settings: Settings, name: str | None, fmt: str, scheme: str | None,
             signal: str | None, category: str | None, actor: str) -> ImportResult:
     name = name or path.stem
     parsed: ParsedList = read_hash_list(path, fmt, scheme, signal)
@@ -88,6 +87,6 @@ def _import(store: SqliteCaseStore, path: Path, settings: Settings, name: str | 
         "format": parsed.format, "entries": len(parsed.entries), "skipped": parsed.skipped,
         "notes": parsed.notes, "new_matches": matches,
     })
-    record_case_state(store, actor)
+    store.record_case_state(actor)
     return ImportResult(name, list_id, len(parsed.entries), parsed.skipped, parsed.problems, parsed.notes, indexed,
                         matches)

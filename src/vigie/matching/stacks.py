@@ -18,7 +18,7 @@ import numpy as np
 
 from vigie.config import Settings
 from vigie.matching.pdq_index import PdqSegment, stacked_variants
-from vigie.store.sqlite import SqliteCaseStore
+from vigie.matching.roles import StackStore
 
 ITEM_INDEX_DIR = Path("index") / "items"
 STATE_KEY = "stacks_state"
@@ -52,7 +52,7 @@ class _State:
     segments: list[tuple[str, int]] = field(default_factory=list)  # (folder name, rows), oldest first
 
 
-def build_stacks(store: SqliteCaseStore, settings: Settings) -> int:
+def build_stacks(store: StackStore, settings: Settings) -> int:
     """Bring the stacks up to date with the items added since the last run; returns how many there are."""
     state = _load_state(store, settings)
     upto = store.last_item_id()
@@ -76,7 +76,8 @@ def build_stacks(store: SqliteCaseStore, settings: Settings) -> int:
         name = f"items-{state.through + 1}-{upto}"
         fresh.save(index_dir / name, {"first_item": state.through + 1, "last_item": upto})
         state.segments.append((name, len(fresh)))
-    _compact(index_dir, state)
+        segments.append(fresh)
+    _compact(index_dir, state, dict(zip((name for name, _ in state.segments), segments, strict=True)))
     state.through = upto
     with store.transaction():
         store.save_stacks(_stacks(store, groups))
@@ -85,7 +86,7 @@ def build_stacks(store: SqliteCaseStore, settings: Settings) -> int:
     return store.stack_count()
 
 
-def _link_near_copies(store: SqliteCaseStore, settings: Settings, after: int, upto: int,
+def _link_near_copies(store: StackStore, settings: Settings, after: int, upto: int,
                       segments: list[PdqSegment], groups: _UnionFind) -> None:
     """Union each item in (after, upto] with every indexed item one of its query variants reaches."""
     for batch in store.item_pdq_variants_between(after, upto, settings.pdq_min_quality):
@@ -98,7 +99,7 @@ def _link_near_copies(store: SqliteCaseStore, settings: Settings, after: int, up
                     groups.union(a, b)
 
 
-def _stacks(store: SqliteCaseStore, groups: _UnionFind) -> list[tuple[int, list[int], bool]]:
+def _stacks(store: StackStore, groups: _UnionFind) -> list[tuple[int, list[int], bool]]:
     """The stacks touched by this run's links, whole: their earlier members included, best copy picked again."""
     for members in store.stack_members_of(list(groups.parent)).values():
         for other in members[1:]:
@@ -117,7 +118,7 @@ def _stacks(store: SqliteCaseStore, groups: _UnionFind) -> list[tuple[int, list[
     return stacks
 
 
-def _load_state(store: SqliteCaseStore, settings: Settings) -> _State:
+def _load_state(store: StackStore, settings: Settings) -> _State:
     """The stored state, or a fresh one (stacks cleared) when there is none or the settings changed."""
     text = store.get_meta(STATE_KEY)
     if text:
@@ -131,23 +132,24 @@ def _load_state(store: SqliteCaseStore, settings: Settings) -> _State:
     return _start_over(store, settings)
 
 
-def _start_over(store: SqliteCaseStore, settings: Settings) -> _State:
+def _start_over(store: StackStore, settings: Settings) -> _State:
     state = _State(settings.stack_threshold, settings.pdq_min_quality)
     store.clear_stacks()
     store.set_meta(STATE_KEY, json.dumps(asdict(state)))
     return state
 
 
-def _compact(index_dir: Path, state: _State) -> None:
+def _compact(index_dir: Path, state: _State, loaded: dict[str, PdqSegment]) -> None:
     """Merge the newest segments while the older is no more than twice their size: about log2(n) segments,
-    each item rebuilt about log2(n) times in all."""
+    each item rebuilt about log2(n) times in all. `loaded`: every listed segment, already in memory."""
     while len(state.segments) >= 2 and state.segments[-2][1] <= 2 * state.segments[-1][1]:
         (older, older_rows), (newer, newer_rows) = state.segments[-2], state.segments[-1]
-        parts = [PdqSegment.load(index_dir / name)[0] for name in (older, newer)]
+        parts = [loaded.pop(older), loaded.pop(newer)]
         merged = PdqSegment.build(np.concatenate([p.ids for p in parts]), np.concatenate([p.hashes for p in parts]),
                                   _MULTI_INDEX)
         name = f"items-{older.split('-')[1]}-{newer.split('-')[2]}"
         merged.save(index_dir / name, {"merged": [older, newer]})
+        loaded[name] = merged
         state.segments[-2:] = [(name, older_rows + newer_rows)]
 
 

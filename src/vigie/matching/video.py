@@ -15,9 +15,9 @@ import numpy as np
 
 from vigie.config import Settings
 from vigie.matching.pdq_index import PdqSegment, as_words, hex_to_array, variant_rows
+from vigie.matching.roles import MatchStore
 from vigie.records import MatchRow
 from vigie.signals.pdq import VARIANT_NAMES
-from vigie.store.sqlite import SqliteCaseStore
 
 
 def _share_matched(distances: np.ndarray, axis: int, threshold: int) -> float:
@@ -46,7 +46,7 @@ def frames_against_images(
 
 
 def match_video_lists(
-    store: SqliteCaseStore,
+    store: MatchStore,
     settings: Settings,
     item_frames: dict[int, list[tuple[int, float, str, bytes]]],
     item_ids: Sequence[int] | None,

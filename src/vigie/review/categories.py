@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from vigie.store.sqlite import SqliteCaseStore
+from vigie.review.roles import CaseMeta, SchemeStore
 from vigie.vocabulary import PROJECT_VIC_US, SCHEMES, UK_CAID
 
 DEFAULT_CUSTOM = ["Pertinent", "Not pertinent"]
@@ -29,14 +29,14 @@ def scheme_categories(scheme: str, custom: list[str] | None = None) -> list[Cate
     raise ValueError(f"unknown category scheme {scheme!r} (one of {', '.join(SCHEMES)})")
 
 
-def case_scheme(store: SqliteCaseStore) -> tuple[str, list[Category]]:
+def case_scheme(store: CaseMeta) -> tuple[str, list[Category]]:
     """The scheme this case is reviewed under (Project VIC US unless an admin chose another)."""
     scheme = store.get_meta("review_scheme") or "projectvic-us"
     custom = json.loads(store.get_meta("review_custom_categories") or "null")
     return scheme, scheme_categories(scheme, custom)
 
 
-def set_case_scheme(store: SqliteCaseStore, scheme: str, custom: list[str] | None, actor: str) -> None:
+def set_case_scheme(store: SchemeStore, scheme: str, custom: list[str] | None, actor: str) -> None:
     categories = scheme_categories(scheme, custom)  # validates
     with store.transaction():
         store.set_meta("review_scheme", scheme)

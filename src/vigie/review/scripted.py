@@ -14,7 +14,8 @@ from typing import Any
 from vigie.errors import VigieError
 from vigie.records import AuditEntry
 from vigie.review.categories import case_scheme, scheme_categories
-from vigie.store.review import Decision, DecisionError, QueueFilter, ReviewTables
+from vigie.review.roles import ReviewStore
+from vigie.store.review import Decision, DecisionError, QueueFilter
 
 
 class SelectionError(VigieError, ValueError):
@@ -44,7 +45,7 @@ class Selection:
     list_name: str | None = None
 
 
-def _allowed(review: ReviewTables, scheme: str) -> list[str]:
+def _allowed(review: ReviewStore, scheme: str) -> list[str]:
     current, categories = case_scheme(review.store)
     return [c.code for c in (categories if scheme == current else scheme_categories(scheme))]
 
@@ -53,7 +54,7 @@ def _unique(ids: Sequence[int]) -> list[int]:
     return list(dict.fromkeys(ids))
 
 
-def plan_decisions(review: ReviewTables, selection: Selection, category: str | None, scheme: str | None,
+def plan_decisions(review: ReviewStore, selection: Selection, category: str | None, scheme: str | None,
                    ai_tags: Sequence[str] = (), industry_class: str | None = None,
                    skip_decided: bool = False) -> Plan:
     """The decisions to record, in `scheme` (the case's unless given); DecisionError or SelectionError before
@@ -80,7 +81,7 @@ def plan_decisions(review: ReviewTables, selection: Selection, category: str | N
     return plan
 
 
-def _plan_ids(review: ReviewTables, selection: Selection, decision: Decision) -> list[Planned]:
+def _plan_ids(review: ReviewStore, selection: Selection, decision: Decision) -> list[Planned]:
     if selection.items:
         wanted = _unique(selection.items)
         unknown = sorted(set(wanted) - set(review.existing_ids(wanted)))
@@ -95,13 +96,14 @@ def _plan_ids(review: ReviewTables, selection: Selection, decision: Decision) ->
         return [Planned(members, "stack", decision) for members in groups.values()]
     total, _ = review.queue(QueueFilter(status="all"), limit=0)
     _, entries = review.queue(QueueFilter(status="all"), limit=total)
-    return [Planned(review.members(e["id"]), "stack", decision) for e in entries]
+    found = review.members_of([e["id"] for e in entries])
+    return [Planned(found[e["id"]], "stack", decision) for e in entries]
 
 
-def _plan_list(review: ReviewTables, plan: Plan, name: str, explicit: Decision | None, scheme: str,
+def _plan_list(review: ReviewStore, plan: Plan, name: str, explicit: Decision | None, scheme: str,
                ai_tags: list[str], industry_class: str | None) -> None:
     """One decision per stack (or lone item) and category among the items the list matched."""
-    if not review.store.db.execute("SELECT 1 FROM hash_lists WHERE name = ?", (name,)).fetchone():
+    if not any(hash_list.name == name for hash_list in review.store.hash_lists()):
         raise SelectionError(f"no hash list named {name!r} in this case (see `vigie hashlist list`)")
     matches: dict[int, list[dict[str, Any]]] = {}
     for match in review.list_matches(name):
@@ -138,7 +140,7 @@ def _plan_list(review: ReviewTables, plan: Plan, name: str, explicit: Decision |
     plan.decisions = list(groups.values())
 
 
-def plan_stacks(review: ReviewTables, representatives: Sequence[int], category: str | None = None,
+def plan_stacks(review: ReviewStore, representatives: Sequence[int], category: str | None = None,
                 add_tag: str | None = None) -> Plan:
     """The console's bulk decision: each stack (named by any of its items) keeps what it had and takes the
     category, or gains the tag; one decision per stack. DecisionError before anything is written."""
@@ -155,7 +157,7 @@ def plan_stacks(review: ReviewTables, representatives: Sequence[int], category: 
     return plan
 
 
-def plan_list_stacks(review: ReviewTables, list_name: str, representatives: Sequence[int]) -> Plan:
+def plan_list_stacks(review: ReviewStore, list_name: str, representatives: Sequence[int]) -> Plan:
     """`--list NAME` without a category, restricted to the given stacks, each decided whole when the list's
     entries give its matched copies one category; stacks already decided are left as they are."""
     stacks = _stacks_of(review, representatives)
@@ -177,16 +179,18 @@ def plan_list_stacks(review: ReviewTables, list_name: str, representatives: Sequ
     return plan
 
 
-def _stacks_of(review: ReviewTables, representatives: Sequence[int]) -> dict[int, list[int]]:
+def _stacks_of(review: ReviewStore, representatives: Sequence[int]) -> dict[int, list[int]]:
     """Each named item's stack, the named item first (the console's card, which an undo goes back to)."""
-    stacks = {r: sorted(review.members(r), key=lambda m: m != r) for r in _unique(representatives)}
+    named = _unique(representatives)
+    found = review.members_of(named)
+    stacks = {r: sorted(found[r], key=lambda m: m != r) for r in named}
     unknown = sorted(r for r, members in stacks.items() if not members)
     if unknown:
         raise SelectionError(f"no item {', '.join(map(str, unknown))} in this case")
     return stacks
 
 
-def record(review: ReviewTables, actor: str, plan: Plan, note: str | None = None) -> list[AuditEntry]:
+def record(review: ReviewStore, actor: str, plan: Plan, note: str | None = None) -> list[AuditEntry]:
     """Each planned decision through the console's `decide` (and its note through `add_note`)."""
     entries = []
     for planned in plan.decisions:

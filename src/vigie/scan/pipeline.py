@@ -25,14 +25,13 @@ from vigie.config import Settings
 from vigie.matching.engine import match_pending
 from vigie.matching.stacks import build_stacks
 from vigie.records import ItemRecord
-from vigie.signals.analysed import ANALYSIS_VERSION, Analysed, reusable_scans
+from vigie.scan.roles import ScanStore
+from vigie.signals.analysed import ANALYSIS_VERSION, TOO_LARGE_NOTE, UNFINISHED_STAGES, Analysed, reusable_scans
 from vigie.signals.analysis import CHUNK, analyse_entry
 from vigie.signals.budget import StallBoard
 from vigie.signals.crypto import StreamingDigests
 from vigie.sources import Entry, open_source
 from vigie.sources.base import ARCHIVE_SEPARATOR
-from vigie.store.audit import record_case_state
-from vigie.store.sqlite import CASE_DB_NAME, SqliteCaseStore
 from vigie.workers import exit_with_parent
 
 _BATCH_FILES = 32
@@ -98,7 +97,7 @@ def _batches(entries: list[Entry]) -> Iterator[list[Entry]]:
 
 
 def run_scan(
-    store: SqliteCaseStore,
+    store: ScanStore,
     paths: list[str],
     settings: Settings,
     progress: Progress | None = None,
@@ -143,7 +142,8 @@ def run_scan(
             if unreadable:
                 store_records(source_id, [r for e in unreadable for r in analyse_entry(e, None, settings)],
                               len(unreadable))
-        analysed = Analysed(str(store.case_dir / CASE_DB_NAME), reusable_scans(store.db, settings))
+        scans = reusable_scans(store.scan_arguments(), settings)
+        analysed = Analysed(store.copy_finder(scans, UNFINISHED_STAGES, TOO_LARGE_NOTE) if scans else None)
         _analyse_all(plans, settings, store_records, analysed)
         result.status = "complete"
     except KeyboardInterrupt:
@@ -174,7 +174,7 @@ def run_scan(
     store.finish_scan(scan_id, result.status, result.counts())
     store.append_audit(actor, "scan", {"scan_id": scan_id, "paths": paths, "status": result.status,
                                        **result.counts()})
-    record_case_state(store, actor)
+    store.record_case_state(actor)
     return result
 
 

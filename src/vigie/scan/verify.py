@@ -12,12 +12,12 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from vigie.records import SourceRow
-from vigie.signals.crypto import StreamingDigests
+from vigie.scan.roles import VerifyStore
+from vigie.signals.crypto import StreamingDigests, check_stored
 from vigie.signals.registry import IDENTITY
 from vigie.sources import join_path
 from vigie.sources.directory import open_source
 from vigie.sources.diskimage import DiskImageSource, stored_digests
-from vigie.store.sqlite import SqliteCaseStore
 
 _CHUNK = 1 << 20
 
@@ -53,12 +53,10 @@ def _sha256(root: str, relpath: str) -> tuple[str | None, str, str]:
 
 def _stored_check(root: str, digests: dict[str, str]) -> str:
     """"stored MD5 ... matches" or "... DIFFERS ...", for each digest the image holds; "" when it holds none."""
-    checks = []
-    for name, value in stored_digests(root):
-        actual = digests.get(name)
-        verdict = "matches" if actual == value else f"DIFFERS from the media read ({actual})"
-        checks.append(f"the image's stored {name.upper()} {value} {verdict}")
-    return "; ".join(checks)
+    return "; ".join(
+        f"the image's stored {check.name.upper()} {check.stored} "
+        + ("matches" if check.outcome == "match" else f"DIFFERS from the media read ({check.computed})")
+        for check in check_stored(stored_digests(root), digests))
 
 
 def verify_case(
@@ -93,7 +91,7 @@ def verify_case(
     return findings
 
 
-def verify_evidence(store: SqliteCaseStore, workers: int, actor: str,
+def verify_evidence(store: VerifyStore, workers: int, actor: str,
                     start: Callable[[int], Callable[[], None]] | None = None) -> list[VerifyFinding]:
     """Re-hash every top-level item of the case, and audit what was found. `start` receives the number of
     files and returns what to call after each."""

@@ -1,8 +1,8 @@
 """Content analysed before: a file whose SHA-256 was already analysed in the case is not decoded again.
 
 The digest is known only once a worker has hashed the file, so the worker asks here: first the files of its
-own batch analysed so far, then the case database, read-only. A copy is marked with where its findings are
-(`analysed_as`), and the store copies them from that first copy when it stores the batch.
+own batch analysed so far, then the case (the store's `copy_finder`, read-only). A copy is marked with where
+its findings are (`analysed_as`), and the store copies them from that first copy when it stores the batch.
 Only first copies analysed under the same analysis settings count, and never one whose analysis did not
 finish (a timeout, a crash, a defect of ours) or whose bytes were too large to open where it was found.
 """
@@ -10,11 +10,8 @@ finish (a timeout, a crash, a defect of ours) or whose bytes were too large to o
 from __future__ import annotations
 
 import json
-import os
-import sqlite3
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from functools import lru_cache
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from vigie.config import Settings
@@ -39,11 +36,12 @@ def analysis_settings(settings: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in settings.items() if k not in _NOT_ANALYSIS}
 
 
-def reusable_scans(db: sqlite3.Connection, settings: Settings) -> tuple[int, ...]:
-    """Scans of the case (the running one included) whose files were analysed as `settings` would."""
+def reusable_scans(scans: Iterable[tuple[int, str]], settings: Settings) -> tuple[int, ...]:
+    """Of the case's scans (id, stored arguments), the running one included, those whose files were analysed
+    as `settings` would."""
     wanted = analysis_settings(settings.as_dict())
     found = []
-    for scan_id, arguments in db.execute("SELECT id, arguments FROM scans ORDER BY id"):
+    for scan_id, arguments in scans:
         try:
             given = json.loads(arguments)
         except (TypeError, ValueError):
@@ -56,10 +54,10 @@ def reusable_scans(db: sqlite3.Connection, settings: Settings) -> tuple[int, ...
 
 @dataclass
 class Analysed:
-    """Sent with each batch to a worker: where the case is, which scans count, and the batch's own digests."""
+    """Sent with each batch to a worker: how to find a first copy in the case (None: no scan counts), and the
+    batch's own digests."""
 
-    case_db: str
-    scans: tuple[int, ...]
+    first_copy: Callable[[str], int | None] | None  # SHA-256 -> item id; picklable (the store's copy_finder)
     batch: dict[str, str] = field(default_factory=dict)  # SHA-256 -> relpath of its first copy in the batch
 
     def mark_copy(self, record: ItemRecord) -> bool:
@@ -69,7 +67,7 @@ class Analysed:
         if record.sha256 in self.batch:
             record.analysed_as_path = self.batch[record.sha256]
             return True
-        first = _first_copy(_connection(self.case_db, os.getpid()), self.scans, record.sha256) if self.scans else None
+        first = self.first_copy(record.sha256) if self.first_copy is not None else None
         record.analysed_as = first
         return first is not None
 
@@ -86,22 +84,3 @@ class Analysed:
         self.batch = {digest: path for digest, path in self.batch.items()
                       if path != relpath and not path.startswith(relpath + ARCHIVE_SEPARATOR)}
 
-
-def _first_copy(db: sqlite3.Connection, scans: tuple[int, ...], sha256: str) -> int | None:
-    marks = ",".join("?" * len(scans))
-    row = db.execute(
-        f"""SELECT i.id FROM items i WHERE i.sha256 = ? AND i.analysed_as IS NULL AND i.scan_id IN ({marks})
-            AND NOT EXISTS (SELECT 1 FROM item_errors e WHERE e.item_id = i.id AND (e.stage IN
-                ({",".join("?" * len(UNFINISHED_STAGES))}) OR instr(e.message, ?) > 0))
-            ORDER BY i.id LIMIT 1""",
-        (sha256, *scans, *UNFINISHED_STAGES, TOO_LARGE_NOTE),
-    ).fetchone()
-    return None if row is None else int(row[0])
-
-
-@lru_cache(maxsize=2)
-def _connection(case_db: str, pid: int) -> sqlite3.Connection:
-    """One read-only connection per worker process (never one a forked worker inherited); it sees each batch
-    the scan has committed."""
-    return sqlite3.connect(f"{Path(case_db).resolve().as_uri()}?mode=ro", uri=True, isolation_level=None,
-                           check_same_thread=False)

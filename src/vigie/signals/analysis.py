@@ -24,11 +24,12 @@ from vigie.detector.runtime import detector_findings, load_detector
 from vigie.records import Face, Finding, FrameHash, ItemRecord
 from vigie.signals.analysed import TOO_LARGE_NOTE, Analysed
 from vigie.signals.budget import FileTimeout, file_budget
-from vigie.signals.crypto import StreamingDigests
+from vigie.signals.crypto import StreamingDigests, check_stored
 from vigie.signals.faces import FaceModelError, find_faces
 from vigie.signals.image import ImageError, analyse_image
 from vigie.signals.provenance.c2pa import may_hold_manifest, not_examined_note, read_c2pa
 from vigie.signals.provenance.metadata import metadata_findings
+from vigie.signals.provenance.verdict import conclude
 from vigie.signals.provenance.watermarks import watermark_findings
 from vigie.signals.thumbnails import blur_image
 from vigie.signals.video import VideoError, VideoLimits, analyse_video
@@ -306,20 +307,28 @@ def _analyse_member(
 
 def _check_stored_digests(record: ItemRecord, stored: tuple[tuple[str, str], ...]) -> None:
     """Compare what an image says its media hash to (an E01's acquisition digests) with what was read."""
-    for name, value in stored:
-        actual = record.digests.get(name)
-        check = "not checked (media unreadable)" if actual is None else "match" if actual == value else "mismatch"
-        record.stored_hashes[name] = {"stored": value, "computed": actual or "", "check": check}
-        if check == "mismatch":
-            record.add_error("image-hash", f"the image's stored {name.upper()} {value} differs from the media "
-                                           f"read ({actual}): the image is altered or damaged")
+    for check in check_stored(stored, record.digests):
+        record.stored_hashes[check.name] = {"stored": check.stored, "computed": check.computed or "",
+                                            "check": check.outcome}
+        if check.outcome == "mismatch":
+            record.add_error("image-hash", f"the image's stored {check.name.upper()} {check.stored} differs from "
+                                           f"the media read ({check.computed}): the image is altered or damaged")
 
 
 def analyse_entry(
     entry: Entry, open_entry: Any, settings: Settings, analysed: Analysed | None = None
 ) -> list[ItemRecord]:
-    """Records for one source entry: the file itself, then its archive members (depth first). With
-    `analysed`, content analysed before is not decoded again (see vigie.signals.analysed)."""
+    """Records for one source entry: the file itself, then its archive members (depth first), each with its
+    AI verdict. With `analysed`, content analysed before is not decoded again (see vigie.signals.analysed)."""
+    records = _analyse_entry(entry, open_entry, settings, analysed)
+    for record in records:
+        conclude(record)
+    return records
+
+
+def _analyse_entry(
+    entry: Entry, open_entry: Any, settings: Settings, analysed: Analysed | None
+) -> list[ItemRecord]:
     record = ItemRecord(
         relpath=entry.relpath, size=entry.size, mtime=entry.mtime, ctime=entry.ctime, atime=entry.atime,
         inode=entry.inode, deleted=entry.deleted,

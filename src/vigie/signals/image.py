@@ -15,6 +15,7 @@ from PIL import ExifTags, Image, UnidentifiedImageError
 
 from vigie.signals.pdq import PdqResult, pdq_from_pixels
 from vigie.signals.png_chunks import readable_png
+from vigie.sources.mediatype import frame_name
 
 try:  # HEIC/HEIF through libheif; AVIF is native in Pillow >= 11.2
     from pillow_heif import register_heif_opener
@@ -43,15 +44,6 @@ class ImageFacts:
     frames: list[tuple[int, PdqResult]] = field(default_factory=list)  # (0-based index, PDQ) after the first
     notes: list[tuple[str, str]] = field(default_factory=list)  # (stage, what was left out or not hashed)
     data: bytes = b""  # the bytes decoded: the file, or a PNG without the ancillary chunks named in notes
-
-
-_FRAME_WORDS = {"image/tiff": "page", "image/heic": "image", "image/heif": "image", "image/jpeg": "image"}
-
-
-def frame_name(media_type: str | None, index: int) -> str:
-    """How a person names a later picture of a file: "page 3" of a TIFF, "image 2" of an MPO or HEIF
-    collection, "frame 3" of an animation. `index` counts from 0."""
-    return f"{_FRAME_WORDS.get(media_type or '', 'frame')} {index + 1}"
 
 
 def open_image(data: bytes) -> Image.Image:

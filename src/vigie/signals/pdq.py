@@ -158,6 +158,3 @@ def pdq_from_pixels(pixels: np.ndarray) -> PdqResult:
 def pdq_from_image(image: Image.Image) -> PdqResult:
     return pdq_from_pixels(_pixels(image))
 
-
-def hamming(a: str, b: str) -> int:
-    return (int(a, 16) ^ int(b, 16)).bit_count()

@@ -13,7 +13,11 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-from vigie.signals.pdq import hamming
+
+def hamming(a: str, b: str) -> int:
+    """Bits that differ between two hex hashes (PDQ's distance)."""
+    return (int(a, 16) ^ int(b, 16)).bit_count()
+
 
 _HEX = re.compile(r"^[0-9a-f]+$")
 

@@ -88,3 +88,12 @@ def is_video(media_type: str) -> bool:
 
 def is_archive(media_type: str) -> bool:
     return media_type in ARCHIVE_TYPES
+
+
+_FRAME_WORDS = {"image/tiff": "page", "image/heic": "image", "image/heif": "image", "image/jpeg": "image"}
+
+
+def frame_name(media_type: str | None, index: int) -> str:
+    """How a person names a later picture of a file: "page 3" of a TIFF, "image 2" of an MPO or HEIF
+    collection, "frame 3" of an animation. `index` counts from 0."""
+    return f"{_FRAME_WORDS.get(media_type or '', 'frame')} {index + 1}"

@@ -1,12 +1,12 @@
-"""The case store: one SQLite file per case behind the `CaseStore` interface, and its audit log."""
+"""The case store: one SQLite file per case, and its audit log. Its consumers type it by the small role each
+uses (`ScanStore`, `MatchStore`, `StackStore`, `FaceStore`, `ReviewStore`, `AccountStore`, `ReportStore`), each
+defined in the consumer's own package."""
 
 from vigie.records import HashListRow, ListEntry, MatchRow, PdqRows, SourceRow
-from vigie.store.base import CaseStore
 from vigie.store.sqlite import CaseNotFoundError, SqliteCaseStore, open_case
 
 __all__ = [
     "CaseNotFoundError",
-    "CaseStore",
     "HashListRow",
     "ListEntry",
     "MatchRow",

@@ -17,7 +17,6 @@ from vigie.store.sqlite import (
     SqliteCaseStore,
     audit_hash,
     audit_hash_exact,
-    chunks,
 )
 
 CASE_STATE_ACTION = "case-state"
@@ -81,20 +80,18 @@ class _Replay:
             self.state = (seq, details)
 
 
-def decisions_before(store: SqliteCaseStore, item_ids: Iterable[int], seq: int) -> dict[int, dict[str, Any] | None]:
-    """Each item's decision as the log had it just before entry `seq` (None: undecided), for undo."""
-    found: dict[int, dict[str, Any] | None] = {}
-    for item in item_ids:
-        replay = _Replay()
-        for entry in store.audit_entries(naming_item=item):
-            if entry.seq >= seq:
-                break
-            replay.apply(entry.seq, entry.at, entry.actor, entry.action, entry.details)
-        decided = replay.decisions.get(item)
-        found[item] = None if decided is None else {
-            "scheme": decided["category_scheme"], "category": decided["category"], "ai_tags": decided["ai_tags"],
-            "industry_class": decided["industry_class"]}
-    return found
+def decision_before(history: Iterable[AuditEntry], item: int, seq: int) -> dict[str, Any] | None:
+    """The item's decision as its `history` (the log's entries naming it) had it just before entry `seq` (None:
+    undecided), for undo."""
+    replay = _Replay()
+    for entry in history:
+        if entry.seq >= seq:
+            break
+        replay.apply(entry.seq, entry.at, entry.actor, entry.action, entry.details)
+    decided = replay.decisions.get(item)
+    return None if decided is None else {
+        "scheme": decided["category_scheme"], "category": decided["category"], "ai_tags": decided["ai_tags"],
+        "industry_class": decided["industry_class"]}
 
 
 def verify_audit_log(store: SqliteCaseStore) -> AuditCheck:
@@ -211,10 +208,7 @@ def _check_notes(store: SqliteCaseStore, check: AuditCheck, replay: _Replay) -> 
 def _check_item_hashes(store: SqliteCaseStore, check: AuditCheck, replay: _Replay) -> None:
     """The SHA-256 each decision recorded must still be the item's: exports name items by these hashes."""
     decided = sorted(replay.sha256)
-    current: dict[int, str | None] = {}
-    for chunk in chunks(decided):
-        marks = ",".join("?" * len(chunk or []))
-        current |= dict(store.db.execute(f"SELECT id, sha256 FROM items WHERE id IN ({marks})", chunk or []))
+    current = store.sha256s(decided)
     for item, (seq, digest) in sorted(replay.sha256.items()):
         if current.get(item) != digest:
             check.problems.append(f"item {item}: SHA-256 is {current.get(item)} in the items table, {digest} in "

@@ -9,11 +9,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from vigie.errors import VigieError
-from vigie.records import CONTEXT, AuditEntry, SourceRow
-from vigie.signals.provenance.verdict import DETECTOR_KIND
+from vigie.records import AuditEntry, SourceRow, is_ai_signal
 from vigie.sources.base import join_path
-from vigie.store.audit import DECIDE_ACTION, UNDECIDE_ACTION, UNDO_ACTION, decisions_before
-from vigie.store.sqlite import SqliteCaseStore, chunks, source_root
+from vigie.store.audit import DECIDE_ACTION, UNDECIDE_ACTION, UNDO_ACTION, decision_before
+from vigie.store.sqlite import SqliteCaseStore, select_in, source_root
 from vigie.vocabulary import AI_TAG_CODES, INDUSTRY_CLASSES
 
 # Queue classes in review order: a possible real child first (unknown, a face, no mark of generation),
@@ -23,6 +22,7 @@ _AI_STRENGTH = {"ai-provenance": 2, "ai-indicated": 1, "undetermined": 0}
 # meta key: the tables' high-water marks the queue and search index were last brought up to date with
 _BUILT_KEY = "review_queue_built_for"
 _MARKED_TABLES = ("items", "matches", "faces", "item_findings")
+_DECISION_ACTIONS = (DECIDE_ACTION, UNDECIDE_ACTION, UNDO_ACTION)
 
 
 @dataclass
@@ -180,7 +180,7 @@ class ReviewTables:
         for item_id, kind, detail, value, strength in self.db.execute(
             "SELECT item_id, kind, detail, value, strength FROM item_findings" + within.format("item_id")
         ):
-            if kind == DETECTOR_KIND and strength == CONTEXT:  # a score below the threshold says nothing
+            if not is_ai_signal(kind, strength):  # a score below the threshold says nothing
                 continue
             findings.setdefault(item_id, []).append(f"{kind} {detail} {value}")
         for item_id, source_id, relpath, exif, media_type, codec in self.db.execute(
@@ -291,11 +291,14 @@ class ReviewTables:
     # --- items ----------------------------------------------------------------------------------
 
     def members(self, item_id: int) -> list[int]:
-        """The item and every other item of its stack."""
-        row = self.db.execute("SELECT stack_id FROM items WHERE id = ?", (item_id,)).fetchone()
-        if row is None:
-            return []
-        return [item_id] if row[0] is None else self.stack_members(row[0])
+        """The item and every other item of its stack; [] for an unknown item."""
+        return self.members_of([item_id])[item_id]
+
+    def members_of(self, item_ids: Sequence[int]) -> dict[int, list[int]]:
+        """`members` of many items at once, in bounded queries (not one per item)."""
+        existing = set(self.existing_ids(item_ids))
+        stack_of = {m: members for members in self.store.stack_members_of(item_ids).values() for m in members}
+        return {i: stack_of.get(i, [i]) if i in existing else [] for i in item_ids}
 
     def stack_members(self, stack_id: int) -> list[int]:
         return [r[0] for r in self.db.execute("SELECT id FROM items WHERE stack_id = ? ORDER BY id", (stack_id,))]
@@ -329,14 +332,12 @@ class ReviewTables:
 
     def decisions(self, item_ids: Sequence[int] | None = None) -> dict[int, dict[str, Any]]:
         found: dict[int, dict[str, Any]] = {}
-        for chunk in chunks(item_ids):
-            scope = "" if chunk is None else f" WHERE item_id IN ({','.join('?' * len(chunk))})"
-            for row in self.db.execute("SELECT * FROM reviews" + scope + " ORDER BY item_id", chunk or []):
-                found[row["item_id"]] = {
-                    "scheme": row["category_scheme"], "category": row["category"],
-                    "ai_tags": json.loads(row["ai_tags"]), "industry_class": row["industry_class"],
-                    "by": row["decided_by"], "at": row["decided_at"], "audit_seq": row["audit_seq"],
-                }
+        for row in select_in(self.db, "SELECT * FROM reviews WHERE {in} ORDER BY item_id", "item_id", item_ids):
+            found[row["item_id"]] = {
+                "scheme": row["category_scheme"], "category": row["category"],
+                "ai_tags": json.loads(row["ai_tags"]), "industry_class": row["industry_class"],
+                "by": row["decided_by"], "at": row["decided_at"], "audit_seq": row["audit_seq"],
+            }
         return found
 
     def notes(self, item_id: int) -> list[dict[str, Any]]:
@@ -377,25 +378,20 @@ class ReviewTables:
             raise UndoError(f"entry {seq} is {found[0]}'s decision, not yours: set the stack back to undecided "
                             "or decide it again instead")
         item_ids = list(json.loads(found[2])["items"])
-        for item_id in item_ids:
-            last = self._last_decision_entry(item_id)
-            if last is not None and last[0] != seq:
-                raise UndoError(f"item {item_id} changed since (entry {last[0]}: {last[2]} by {last[1]}); "
+        restore: dict[int, dict[str, Any] | None] = {}
+        for item_id in item_ids:  # each item's history read once: its last decision, and what it was before `seq`
+            history = list(self.store.audit_entries(naming_item=item_id))
+            last = next((e for e in reversed(history) if e.action in _DECISION_ACTIONS), None)
+            if last is not None and last.seq != seq:
+                raise UndoError(f"item {item_id} changed since (entry {last.seq}: {last.action} by {last.actor}); "
                                 "nothing was undone")
-        restore = decisions_before(self.store, item_ids, seq)
+            restore[item_id] = decision_before(history, item_id, seq)
         digests = self._sha256s(item_ids)
         with self.store.transaction():
             entry = self.store.append_audit(actor, UNDO_ACTION, {
                 "items": item_ids, "sha256": digests, "undoes": seq, "restore": [restore[i] for i in item_ids]})
             self._write(entry, restore)
         return entry
-
-    def _last_decision_entry(self, item_id: int) -> tuple[int, str, str] | None:
-        row = self.db.execute(
-            """SELECT a.seq, a.actor, a.action FROM audit_log a WHERE a.action IN (?, ?, ?) AND json_valid(a.details)
-                AND EXISTS (SELECT 1 FROM json_each(a.details, '$.items') WHERE value = ?) ORDER BY a.seq DESC
-                LIMIT 1""", (DECIDE_ACTION, UNDECIDE_ACTION, UNDO_ACTION, item_id)).fetchone()
-        return None if row is None else (row[0], row[1], row[2])
 
     def _write(self, entry: AuditEntry, decisions: dict[int, dict[str, Any] | None]) -> None:
         """The reviews rows for an entry: a decision per item, None for undecided."""
@@ -419,17 +415,11 @@ class ReviewTables:
         return entry
 
     def _sha256s(self, item_ids: Sequence[int]) -> list[str | None]:
-        found: dict[int, str | None] = {}
-        for chunk in chunks(item_ids):
-            marks = ",".join("?" * len(chunk or []))
-            found |= dict(self.db.execute(f"SELECT id, sha256 FROM items WHERE id IN ({marks})", chunk or []))
+        found = self.store.sha256s(item_ids)
         return [found.get(i) for i in item_ids]
 
     def existing_ids(self, item_ids: Sequence[int]) -> list[int]:
-        found: set[int] = set()
-        for chunk in chunks(item_ids):
-            marks = ",".join("?" * len(chunk or []))
-            found |= {r[0] for r in self.db.execute(f"SELECT id FROM items WHERE id IN ({marks})", chunk or [])}
+        found = self.store.sha256s(item_ids)
         return [i for i in item_ids if i in found]
 
 

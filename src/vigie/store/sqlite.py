@@ -6,20 +6,35 @@ import hashlib
 import json
 import os
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime
+from functools import lru_cache, partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from vigie.errors import VigieError
-from vigie.records import AuditEntry, Face, Finding, HashListRow, ItemRecord, ListEntry, MatchRow, PdqRows, SourceRow
-from vigie.signals.image import frame_name
-from vigie.signals.provenance.verdict import ai_verdict, detector_score
+from vigie.records import (
+    AuditEntry,
+    Face,
+    Finding,
+    HashListRow,
+    ItemRecord,
+    ListEntry,
+    MatchRow,
+    PdqRows,
+    SourceRow,
+    ai_block,
+)
 from vigie.signals.registry import DIGESTS, SIGNALS
 from vigie.sources.base import archive_depth, join_path, legacy_relpath, shown_os_path
+from vigie.sources.mediatype import frame_name
 from vigie.store.schema import MIGRATIONS, SCHEMA_VERSION
+
+if TYPE_CHECKING:
+    from vigie.store.audit import AuditCheck
+    from vigie.store.review import ReviewTables
 
 CASE_DB_NAME = "case.sqlite"
 GENESIS_HASH = "0" * 64
@@ -199,6 +214,17 @@ class SqliteCaseStore:
         self.db.execute("UPDATE scans SET finished_at = ?, status = ?, counts = ? WHERE id = ?",
                         (now_iso(), status, json.dumps(counts), scan_id))
 
+    def scan_arguments(self) -> list[tuple[int, str]]:
+        """(scan id, its arguments as stored: JSON text) of every scan, oldest first."""
+        return [(r[0], r[1]) for r in self.db.execute("SELECT id, arguments FROM scans ORDER BY id")]
+
+    def copy_finder(self, scans: tuple[int, ...], unfinished_stages: tuple[str, ...], too_large_note: str
+                    ) -> Callable[[str], int | None]:
+        """For scan workers, in other processes: the first copy of a SHA-256 among the items of `scans` whose
+        analysis finished (no error of `unfinished_stages`, nor one naming `too_large_note`), read read-only."""
+        return partial(first_finished_copy, str(self.case_dir / CASE_DB_NAME), scans, unfinished_stages,
+                       too_large_note)
+
     def add_items(self, source_id: int, scan_id: int, records: Sequence[ItemRecord]) -> list[int]:
         ids: list[int] = []
         # a disk image's files are its first "!/" members, yet files of their own (read, verified, resumed)
@@ -217,10 +243,10 @@ class SqliteCaseStore:
                         json.dumps(record.exif) if record.exif else None, record.pdq, record.pdq_quality,
                         b"".join(bytes.fromhex(h) for h in record.pdq_variants) or None,
                         record.duration, record.codec, record.frame_rate,
-                        ai_verdict(record.findings)["verdict"] if _has_visual(record) else None,
+                        record.ai_verdict,
                         int(record.deleted), record.inode,
                         json.dumps(record.stored_hashes) if record.stored_hashes else None,
-                        detector_score(record.findings),
+                        record.ai_score,
                     ),
                 )
                 if cursor.rowcount == 0:
@@ -300,6 +326,18 @@ class SqliteCaseStore:
             if error is not None:
                 self.db.execute("INSERT INTO item_errors(item_id, stage, message) VALUES (?, 'faces', ?)",
                                 (item_id, error))
+
+    def any_faces(self) -> bool:
+        return self.db.execute("SELECT 1 FROM faces LIMIT 1").fetchone() is not None
+
+    def images_without_faces(self) -> list[tuple[int, str, str, str | None]]:
+        """(item id, source root, relpath, SHA-256) of each image that holds no face, for a faces scan."""
+        roots = {s.id: s.root for s in self.sources()}
+        rows = self.db.execute(
+            """SELECT i.id, i.source_id, i.relpath, i.sha256 FROM items i WHERE i.media_type LIKE 'image/%'
+               AND NOT EXISTS (SELECT 1 FROM faces f WHERE f.item_id = i.id) ORDER BY i.id"""
+        ).fetchall()
+        return [(r[0], roots[r[1]], r[2], r[3]) for r in rows]
 
     def item_ids(self, scan_id: int | None = None) -> list[int]:
         if scan_id is None:
@@ -409,11 +447,9 @@ class SqliteCaseStore:
     # --- matching and stacks --------------------------------------------------------------------
 
     def item_pdq_variants(self, item_ids: Sequence[int] | None, min_quality: int) -> Iterator[tuple[int, bytes]]:
-        query = "SELECT id, pdq_variants FROM items WHERE pdq_variants IS NOT NULL AND pdq_quality >= ?"
-        for chunk in chunks(item_ids):
-            scope = "" if chunk is None else f" AND id IN ({','.join('?' * len(chunk))})"
-            rows = self.db.execute(query + scope + " ORDER BY id", (min_quality, *(chunk or [])))
-            yield from ((r[0], r[1]) for r in rows)
+        rows = select_in(self.db, """SELECT id, pdq_variants FROM items WHERE pdq_variants IS NOT NULL
+                                     AND pdq_quality >= ? AND {in} ORDER BY id""", "id", item_ids, min_quality)
+        yield from ((r[0], r[1]) for r in rows)
 
     def match_exact(self, item_ids: Sequence[int] | None = None, list_id: int | None = None) -> int:
         """Add exact matches; returns how many (item, entry) pairs are new (MD5 and SHA-256 of one pair count once)."""
@@ -488,34 +524,25 @@ class SqliteCaseStore:
     ) -> dict[int, list[tuple[int, float, str, bytes]]]:
         """item id -> [(frame_number, timestamp, pdq, variants blob)] of frames of usable quality."""
         frames: dict[int, list[tuple[int, float, str, bytes]]] = {}
-        query = "SELECT item_id, frame_number, timestamp, pdq, pdq_variants FROM video_frames WHERE quality >= ?"
-        for chunk in chunks(item_ids):
-            scope = "" if chunk is None else f" AND item_id IN ({','.join('?' * len(chunk))})"
-            for r in self.db.execute(query + scope + " ORDER BY item_id, frame_number", (min_quality, *(chunk or []))):
-                frames.setdefault(r[0], []).append((r[1], r[2], r[3], r[4]))
+        for r in select_in(self.db, """SELECT item_id, frame_number, timestamp, pdq, pdq_variants FROM video_frames
+                                       WHERE quality >= ? AND {in} ORDER BY item_id, frame_number""",
+                           "item_id", item_ids, min_quality):
+            frames.setdefault(r[0], []).append((r[1], r[2], r[3], r[4]))
         return frames
 
     def image_item_ids(self, item_ids: Sequence[int]) -> set[int]:
         """Those of `item_ids` that are images: their frames are later pages or frames, not a video's."""
-        found: set[int] = set()
-        for chunk in chunks(item_ids):
-            marks = ",".join("?" * len(chunk or []))
-            found.update(r[0] for r in self.db.execute(
-                f"SELECT id FROM items WHERE media_type LIKE 'image/%' AND id IN ({marks})", chunk or []))
-        return found
+        return {r[0] for r in select_in(self.db, "SELECT id FROM items WHERE media_type LIKE 'image/%' AND {in}",
+                                        "id", item_ids)}
 
     def list_video_frames(
         self, list_ids: Sequence[int] | None, min_quality: int
     ) -> list[tuple[int, int | None, float | None, str]]:
         """[(entry id, frame_number, timestamp, pdq)] of the video hash lists' frames of usable quality."""
-        query = """SELECT f.entry_id, f.frame_number, f.timestamp, f.pdq FROM list_video_frames f
-                   JOIN list_entries e ON e.id = f.entry_id WHERE f.quality >= ?"""
-        rows: list[tuple[int, int | None, float | None, str]] = []
-        for chunk in chunks(list_ids):
-            scope = "" if chunk is None else f" AND e.list_id IN ({','.join('?' * len(chunk))})"
-            rows.extend((r[0], r[1], r[2], r[3]) for r in self.db.execute(query + scope + " ORDER BY f.id",
-                                                                            (min_quality, *(chunk or []))))
-        return rows
+        rows = select_in(self.db, """SELECT f.entry_id, f.frame_number, f.timestamp, f.pdq FROM list_video_frames f
+                                     JOIN list_entries e ON e.id = f.entry_id WHERE f.quality >= ? AND {in}
+                                     ORDER BY f.id""", "e.list_id", list_ids, min_quality)
+        return [(r[0], r[1], r[2], r[3]) for r in rows]
 
     def video_stills(self, item_id: int) -> list[tuple[int, float, bytes]]:
         rows = self.db.execute(
@@ -552,31 +579,23 @@ class SqliteCaseStore:
 
     def stack_members_of(self, item_ids: Sequence[int]) -> dict[int, list[int]]:
         """stack id -> every member, for the stacks that hold any of `item_ids`."""
-        stack_ids: set[int] = set()
-        for chunk in chunks(item_ids):
-            marks = ",".join("?" * len(chunk or []))
-            stack_ids.update(r[0] for r in self.db.execute(
-                f"SELECT DISTINCT stack_id FROM items WHERE id IN ({marks}) AND stack_id IS NOT NULL", chunk or []))
+        stack_ids = {r[0] for r in select_in(
+            self.db, "SELECT DISTINCT stack_id FROM items WHERE {in} AND stack_id IS NOT NULL", "id", item_ids)}
         members: dict[int, list[int]] = {}
-        for chunk in chunks(sorted(stack_ids)):
-            marks = ",".join("?" * len(chunk or []))
-            for item_id, stack_id in self.db.execute(
-                f"SELECT id, stack_id FROM items WHERE stack_id IN ({marks}) ORDER BY id", chunk or []
-            ):
-                members.setdefault(stack_id, []).append(item_id)
+        for item_id, stack_id in select_in(self.db, "SELECT id, stack_id FROM items WHERE {in} ORDER BY id",
+                                           "stack_id", sorted(stack_ids)):
+            members.setdefault(stack_id, []).append(item_id)
         return members
 
     def stack_facts(self, item_ids: Sequence[int]) -> dict[int, tuple[int, int, str | None]]:
         """item id -> (pixels, size, sha256): what picks a stack's best copy."""
-        facts: dict[int, tuple[int, int, str | None]] = {}
-        for chunk in chunks(item_ids):
-            marks = ",".join("?" * len(chunk or []))
-            for r in self.db.execute(
-                f"SELECT id, coalesce(width * height, 0), coalesce(size, 0), sha256 FROM items WHERE id IN ({marks})",
-                chunk or [],
-            ):
-                facts[r[0]] = (r[1], r[2], r[3])
-        return facts
+        rows = select_in(self.db, "SELECT id, coalesce(width * height, 0), coalesce(size, 0), sha256 FROM items "
+                                  "WHERE {in}", "id", item_ids)
+        return {r[0]: (r[1], r[2], r[3]) for r in rows}
+
+    def sha256s(self, item_ids: Sequence[int]) -> dict[int, str | None]:
+        """item id -> SHA-256, for those of `item_ids` the case holds."""
+        return {r[0]: r[1] for r in select_in(self.db, "SELECT id, sha256 FROM items WHERE {in}", "id", item_ids)}
 
     def save_stacks(self, stacks: Sequence[tuple[int, list[int], bool]]) -> None:
         """Write stacks (representative, members, exact only); a stack that takes in earlier stacks keeps the
@@ -665,16 +684,11 @@ class SqliteCaseStore:
     def face_locations(self, face_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
         """face id -> path and box, for search results."""
         sources = {s.id: s for s in self.sources()}
-        found: dict[int, dict[str, Any]] = {}
-        for chunk in chunks(face_ids):
-            marks = ",".join("?" * len(chunk or []))
-            for r in self.db.execute(
-                f"""SELECT f.id, i.source_id, i.relpath, f.x, f.y, f.width, f.height, f.person_id, i.id FROM faces f
-                    JOIN items i ON i.id = f.item_id WHERE f.id IN ({marks})""", chunk or []
-            ):
-                found[r[0]] = {"path": join_path(sources[r[1]].given, r[2]), "box": [r[3], r[4], r[5], r[6]],
-                               "person": r[7], "item_id": r[8]}
-        return found
+        rows = select_in(self.db, """SELECT f.id, i.source_id, i.relpath, f.x, f.y, f.width, f.height, f.person_id,
+                                         i.id FROM faces f JOIN items i ON i.id = f.item_id WHERE {in}""",
+                         "f.id", face_ids)
+        return {r[0]: {"path": join_path(sources[r[1]].given, r[2]), "box": [r[3], r[4], r[5], r[6]], "person": r[7],
+                       "item_id": r[8]} for r in rows}
 
     def purge_faces(self) -> int:
         """Remove every face embedding and crop, and the persons built from them (`reclaim_space` after)."""
@@ -771,8 +785,8 @@ class SqliteCaseStore:
                     "frames_hashed": frame_counts.get(row["id"], 0),
                 },
                 "image_frames": _image_frames(row["media_type"], frame_counts.get(row["id"], 0)),
-                "ai": None if row["ai_verdict"] is None else ai_verdict(findings.get(row["id"], []),
-                                                                         row["media_type"]),
+                "ai": None if row["ai_verdict"] is None else ai_block(row["ai_verdict"], findings.get(row["id"], []),
+                                                                       row["media_type"]),
                 # a copy of content analysed before: its findings are the first copy's
                 "analysed_as": None if row["analysed_as"] is None else {
                     "id": row["analysed_as"], "path": firsts[row["analysed_as"]]},
@@ -832,6 +846,26 @@ class SqliteCaseStore:
             entry = self._insert_audit(seq, prev, actor, action, details)
             self.set_meta("audit_head", f"{seq}:{entry.hash}")
         return entry
+
+    def has_audit_action(self, action: str) -> bool:
+        return self.db.execute("SELECT 1 FROM audit_log WHERE action = ? LIMIT 1", (action,)).fetchone() is not None
+
+    def record_case_state(self, actor: str) -> AuditEntry:
+        """Write the digest of the items and matches to the log (end of every scan, list import and match run)."""
+        from vigie.store.audit import record_case_state  # the audit module builds on this one
+
+        return record_case_state(self, actor)
+
+    def verify_audit(self) -> AuditCheck:
+        from vigie.store.audit import verify_audit_log  # the audit module builds on this one
+
+        return verify_audit_log(self)
+
+    def review_tables(self) -> ReviewTables:
+        """The decisions, notes, queue and search of this case."""
+        from vigie.store.review import ReviewTables  # the review tables build on this module
+
+        return ReviewTables(self)
 
     def _unrecorded(self, actor: str, action: str, details: dict[str, Any]) -> AuditEntry:
         """An entry a read-only case cannot hold: kept for the caller to report (seq 0), or refused."""
@@ -930,9 +964,27 @@ def _name_image_frames(matches: list[dict[str, Any]], media_type: str | None, la
     return matches
 
 
-def _has_visual(record: ItemRecord) -> bool:
-    media_type = record.media_type or ""
-    return media_type.startswith(("image/", "video/"))
+def first_finished_copy(case_db: str, scans: tuple[int, ...], unfinished_stages: tuple[str, ...],
+                        too_large_note: str, sha256: str) -> int | None:
+    """See SqliteCaseStore.copy_finder."""
+    if not scans:
+        return None
+    row = _worker_connection(case_db, os.getpid()).execute(
+        f"""SELECT i.id FROM items i WHERE i.sha256 = ? AND i.analysed_as IS NULL AND i.scan_id IN
+            ({",".join("?" * len(scans))}) AND NOT EXISTS (SELECT 1 FROM item_errors e WHERE e.item_id = i.id AND
+                (e.stage IN ({",".join("?" * len(unfinished_stages))}) OR instr(e.message, ?) > 0))
+            ORDER BY i.id LIMIT 1""",
+        (sha256, *scans, *unfinished_stages, too_large_note),
+    ).fetchone()
+    return None if row is None else int(row[0])
+
+
+@lru_cache(maxsize=2)
+def _worker_connection(case_db: str, pid: int) -> sqlite3.Connection:
+    """One read-only connection per worker process (never one a forked worker inherited); it sees each batch
+    the scan has committed."""
+    return sqlite3.connect(f"{Path(case_db).resolve().as_uri()}?mode=ro", uri=True, isolation_level=None,
+                           check_same_thread=False)
 
 
 def source_root(root: str, root_raw: bytes | None) -> str:
@@ -947,6 +999,15 @@ def chunks(ids: Sequence[int] | None, size: int = 500) -> Iterator[list[int] | N
         return
     for start in range(0, len(ids), size):
         yield list(ids[start : start + size])
+
+
+def select_in(db: sqlite3.Connection, sql: str, column: str, ids: Sequence[int] | None, *params: Any
+              ) -> Iterator[Any]:
+    """The rows of `sql` for `ids`, a bounded `IN` list at a time: `{in}` in `sql` becomes `column IN (?, ...)`,
+    or true when `ids` is None (no restriction). `params` are the placeholders before `{in}`."""
+    for chunk in chunks(ids):
+        condition = "1" if chunk is None else f"{column} IN ({','.join('?' * len(chunk))})"
+        yield from db.execute(sql.replace("{in}", condition), (*params, *(chunk or [])))
 
 
 def _iso(timestamp: float | None) -> str | None:

@@ -19,6 +19,7 @@ from vigie.exports.registry import EXPORTS
 from vigie.exports.report import clock
 from vigie.exports.run import run_export
 from vigie.review.categories import case_scheme, set_case_scheme
+from vigie.review.roles import ReviewStore
 from vigie.review.scripted import Plan, SelectionError, plan_list_stacks, plan_stacks, record
 from vigie.signals.registry import SIGNALS
 from vigie.signals.thumbnails import DEFAULT_BLUR, MIN_BLUR
@@ -252,7 +253,7 @@ def reveal(item_id: int) -> Any:
     return jsonify(revealed=count, kind=kind, url=f"/media/{item_id}/full")
 
 
-def _targets(body: dict[str, Any], review: ReviewTables) -> tuple[list[int], str]:
+def _targets(body: dict[str, Any], review: ReviewStore) -> tuple[list[int], str]:
     """The items a decision names: the item's whole stack, or the item alone."""
     item_id = body.get("item")
     if not isinstance(item_id, int) or isinstance(item_id, bool):
@@ -320,7 +321,7 @@ def _representatives(body: dict[str, Any]) -> list[int]:
     return items
 
 
-def _recorded(review: ReviewTables, plan: Plan) -> Any:
+def _recorded(review: ReviewStore, plan: Plan) -> Any:
     entries = record(review, g.session.user.username, plan)
     return jsonify(stacks=len(entries), audit_seqs=[e.seq for e in entries],
                    items=[p.items[0] for p in plan.decisions], progress=review.progress())

@@ -14,6 +14,7 @@ from vigie.store.accounts import Accounts, new_password
 from vigie.store.sqlite import open_case
 from vigie.vocabulary import ADMIN
 from vigie.web.hosts import AllowedHosts
+from vigie.web.roles import AccountStore
 from vigie.web.security import COMMON_HEADERS, CONSOLE_CSP, REPORT_CSP, LoginThrottle
 
 SESSION_COOKIE = "vigie_session"
@@ -41,7 +42,8 @@ def create_app(case_dir: Path, settings: Settings, throttle: LoginThrottle | Non
         if not app.config["VIGIE_ALLOWED_HOSTS"].allows(request.headers.get("Host")):
             return Response(WRONG_HOST, 421, mimetype="text/plain")
         g.store = open_case(app.config["VIGIE_CASE"])
-        g.accounts = Accounts(g.store)
+        accounts: AccountStore = Accounts(g.store)
+        g.accounts = accounts
         token = request.cookies.get(session_cookie)
         g.session = g.accounts.session(token) if token else None
         if request.endpoint in PUBLIC_ENDPOINTS:
@@ -158,7 +160,7 @@ def ensure_admin(case_dir: Path) -> str | None:
     """Create the first admin account of a case; returns its one-time password, or None when accounts exist."""
     store = open_case(case_dir)
     try:
-        accounts = Accounts(store)
+        accounts: AccountStore = Accounts(store)
         if accounts.has_users():
             return None
         password = new_password()

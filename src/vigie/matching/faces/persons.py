@@ -25,9 +25,9 @@ from PIL import Image
 
 from vigie.config import Settings
 from vigie.matching.faces.index import pairs_within
+from vigie.matching.faces.roles import FaceStore
 from vigie.records import Face
 from vigie.signals.faces import find_faces
-from vigie.store.sqlite import SqliteCaseStore
 
 MATCH_DISTANCE = 0.55
 POSSIBLE_DISTANCE = 0.65
@@ -63,7 +63,7 @@ def chinese_whispers(count: int, edges: list[tuple[int, int]], iterations: int =
     return labels
 
 
-def group_faces(store: SqliteCaseStore, actor: str, threshold: float = MATCH_DISTANCE) -> dict[str, int]:
+def group_faces(store: FaceStore, actor: str, threshold: float = MATCH_DISTANCE) -> dict[str, int]:
     """Cluster every face into persons, audited. A person a reviewer named keeps its id, name and all its faces."""
     face_ids, _, vectors = store.face_vectors()
     if len(face_ids) == 0:
@@ -90,7 +90,7 @@ def group_faces(store: SqliteCaseStore, actor: str, threshold: float = MATCH_DIS
     return _replace_groups(store, actor, groups, {"faces": len(face_ids), "persons": len(groups)}, threshold)
 
 
-def _replace_groups(store: SqliteCaseStore, actor: str, groups: list[tuple[int | None, list[int], int]],
+def _replace_groups(store: FaceStore, actor: str, groups: list[tuple[int | None, list[int], int]],
                     counts: dict[str, int], threshold: float) -> dict[str, int]:
     with store.transaction():
         store.replace_person_groups(groups)
@@ -98,7 +98,7 @@ def _replace_groups(store: SqliteCaseStore, actor: str, groups: list[tuple[int |
     return counts
 
 
-def name_person(store: SqliteCaseStore, person_id: int, name: str, actor: str) -> bool:
+def name_person(store: FaceStore, person_id: int, name: str, actor: str) -> bool:
     """Give a person a name, audited; False when the case has no such person."""
     with store.transaction():
         if not store.name_person(person_id, name):
@@ -107,7 +107,7 @@ def name_person(store: SqliteCaseStore, person_id: int, name: str, actor: str) -
     return True
 
 
-def merge_persons(store: SqliteCaseStore, keep: int, absorb: int, actor: str) -> int:
+def merge_persons(store: FaceStore, keep: int, absorb: int, actor: str) -> int:
     """Move every face of `absorb` into `keep`, audited; returns how many faces moved."""
     with store.transaction():
         moved = store.merge_persons(keep, absorb)
@@ -115,7 +115,7 @@ def merge_persons(store: SqliteCaseStore, keep: int, absorb: int, actor: str) ->
     return moved
 
 
-def purge_faces(store: SqliteCaseStore, actor: str) -> int:
+def purge_faces(store: FaceStore, actor: str) -> int:
     """Remove every face embedding and crop and the persons built from them, audited; then reclaim the space."""
     with store.transaction():
         removed = store.purge_faces()
@@ -146,7 +146,7 @@ def embed_references(paths: list[Path], settings: Settings) -> list[Face]:
     return faces
 
 
-def find_person(store: SqliteCaseStore, references: list[Face], include_no: bool = False) -> list[Hit]:
+def find_person(store: FaceStore, references: list[Face], include_no: bool = False) -> list[Hit]:
     """Every stored face ranked by its distance to the nearest reference face."""
     face_ids, item_ids, vectors = store.face_vectors()
     if len(face_ids) == 0:
@@ -163,7 +163,7 @@ def find_person(store: SqliteCaseStore, references: list[Face], include_no: bool
     ]
 
 
-def search_person(store: SqliteCaseStore, reference_photos: list[Path], settings: Settings, include_no: bool,
+def search_person(store: FaceStore, reference_photos: list[Path], settings: Settings, include_no: bool,
                   actor: str) -> list[Hit]:
     """`find_person` for the largest face of each photo; the search is audited (the photos by their SHA-256)."""
     hits = find_person(store, embed_references(reference_photos, settings), include_no)

@@ -9,10 +9,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from vigie.config import Settings
+from vigie.matching.faces.roles import FaceStore
 from vigie.signals.analysis import read_faces
 from vigie.signals.faces import FaceModelError
 from vigie.sources.reopen import read_item_bytes
-from vigie.store.sqlite import SqliteCaseStore
 
 FACES_SCAN_ACTION = "faces-scan"
 
@@ -24,30 +24,20 @@ class FaceScan:
     unreadable: int = 0  # gone, changed or undecodable: recorded against the item
 
 
-def faces_searched(store: SqliteCaseStore) -> bool:
+def faces_searched(store: FaceStore) -> bool:
     """Whether faces were ever looked for in this case (a search that found none counts)."""
-    if store.db.execute("SELECT 1 FROM faces LIMIT 1").fetchone():
+    if store.any_faces() or store.has_audit_action(FACES_SCAN_ACTION):
         return True
-    if store.db.execute("SELECT 1 FROM audit_log WHERE action = ? LIMIT 1", (FACES_SCAN_ACTION,)).fetchone():
-        return True
-    for (arguments,) in store.db.execute("SELECT arguments FROM scans"):
-        if (json.loads(arguments).get("settings") or {}).get("faces"):
-            return True
-    return False
+    return any((json.loads(arguments).get("settings") or {}).get("faces") for _, arguments in store.scan_arguments())
 
 
-def scan_faces(store: SqliteCaseStore, settings: Settings, actor: str,
+def scan_faces(store: FaceStore, settings: Settings, actor: str,
                advance: Callable[[], None] | None = None) -> FaceScan:
     """Search every image that holds no face yet (so a second run adds nothing twice); audited."""
-    roots = {s.id: s.root for s in store.sources()}
-    rows = store.db.execute(
-        """SELECT i.id, i.source_id, i.relpath, i.sha256 FROM items i WHERE i.media_type LIKE 'image/%'
-           AND NOT EXISTS (SELECT 1 FROM faces f WHERE f.item_id = i.id) ORDER BY i.id"""
-    ).fetchall()
     result = FaceScan()
-    for item_id, source_id, relpath, sha256 in rows:
+    for item_id, root, relpath, sha256 in store.images_without_faces():
         result.images += 1
-        data = read_item_bytes(roots[source_id], relpath, settings, settings.max_image_bytes)
+        data = read_item_bytes(root, relpath, settings, settings.max_image_bytes)
         error = None
         faces = []
         if data is None:

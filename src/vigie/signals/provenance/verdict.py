@@ -19,35 +19,38 @@ from __future__ import annotations
 
 from typing import Any
 
-from vigie.records import DETERMINISTIC, INDICATIVE, Finding
+from vigie.records import (
+    DETECTOR_KIND,
+    DETERMINISTIC,
+    Finding,
+    ItemRecord,
+    ai_block,
+    detector_block,
+    is_ai_signal,
+)
 from vigie.vocabulary import AI_INDICATED, AI_PROVENANCE, UNDETERMINED
 
-DETECTOR_KIND = "statistical-detector"
+
+def verdict_of(findings: list[Finding]) -> str:
+    signals = [f for f in findings if is_ai_signal(f.kind, f.strength)]
+    if any(f.strength == DETERMINISTIC for f in signals):
+        return AI_PROVENANCE
+    if any(f.kind == DETECTOR_KIND for f in signals):
+        return AI_INDICATED
+    return UNDETERMINED
 
 
 def ai_verdict(findings: list[Finding], media_type: str | None = None) -> dict[str, Any]:
-    signals = [f for f in findings if f.kind != DETECTOR_KIND or f.strength == INDICATIVE]
-    if any(f.strength == DETERMINISTIC for f in signals):
-        verdict = AI_PROVENANCE
-    elif any(f.kind == DETECTOR_KIND for f in signals):
-        verdict = AI_INDICATED
-    else:
-        verdict = UNDETERMINED
-    block: dict[str, Any] = {"verdict": verdict, "signals": [f.as_dict() for f in signals]}
-    if (media_type or "").startswith("image/"):
-        block["detector"] = detector_block(findings)
-    return block
-
-
-def detector_block(findings: list[Finding]) -> dict[str, Any] | None:
-    """{"score", "threshold", "model"} of the detector's finding; None when it did not run (or, in a case
-    scanned before scores were kept, when only a score above the threshold was stored)."""
-    for finding in findings:
-        if finding.kind == DETECTOR_KIND and isinstance(finding.value, dict):
-            return dict(finding.value)
-    return None
+    return ai_block(verdict_of(findings), findings, media_type)
 
 
 def detector_score(findings: list[Finding]) -> float | None:
     block = detector_block(findings)
     return None if block is None else block.get("score")
+
+
+def conclude(record: ItemRecord) -> None:
+    """Set what the record carries to the store: the verdict (an image's or video's) and the detector score."""
+    visual = (record.media_type or "").startswith(("image/", "video/"))
+    record.ai_verdict = verdict_of(record.findings) if visual else None
+    record.ai_score = detector_score(record.findings)
