@@ -314,5 +314,5 @@ class PdqSegment:
         order = array("order.npy") if widths else None
         offsets = array("offsets.npy") if widths else None
         if hashes.shape != (len(ids), HASH_BYTES):
-            raise ValueError(f"{folder}: hashes and ids disagree in length; rebuild with `vigie index rebuild`")
+            raise ValueError(f"{folder}: hashes and ids disagree in length; `vigie match` rebuilds it from the case")
         return cls(ids, hashes, widths, order, offsets), meta
