@@ -9,13 +9,28 @@ from pathlib import Path
 import click
 
 from vigie.cli import main
+from vigie.config import GiB, MiB, Settings
+from vigie.exports.run import EXPORT_FORMATS
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCE = ROOT / "src" / "vigie"
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 
+
+def export_formats() -> list[str]:
+    """Every format `vigie export` and the console offer (the one line to change with the registry)."""
+    return list(EXPORT_FORMATS)
+
+
 # "vigie scan", "vigie audit verify"; not "from vigie import"
 _COMMAND = re.compile(r"(?<!from )\bvigie ([a-z][a-z-]*)(?: ([a-z][a-z-]*))?")
+
+
+def section(heading: str) -> str:
+    """The README's text under `heading` (a `## ` line), up to the next heading of that level."""
+    start = README.index(f"\n## {heading}\n")
+    end = README.find("\n## ", start + 1)
+    return README[start:end if end != -1 else None]
 
 
 def _texts() -> dict[str, str]:
@@ -49,3 +64,46 @@ def test_unknown_command_is_caught() -> None:
     assert unknown_commands("see `vigie audit replay`") == {"audit replay"}
     assert not unknown_commands("from vigie import __version__; `vigie audit verify`, vigie scan phone")
 
+
+
+def _settings_rows() -> dict[str, list[str]]:
+    """The Settings table: key -> its cells."""
+    rows = {}
+    for line in section("Settings").splitlines():
+        if match := re.match(r"\| `([a-z0-9_]+)` \|", line):
+            rows[match.group(1)] = [cell.strip() for cell in line.strip("|").split("|")]
+    return rows
+
+
+def shown_default(value: object) -> str:
+    """A default as the Settings table writes it: TOML's true/false and "", sizes in MiB/GiB, commas from 10,000."""
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, str):
+        return f'"{value}"'
+    if isinstance(value, int):
+        for unit, name in ((GiB, "GiB"), (MiB, "MiB")):
+            if value >= unit and value % unit == 0:
+                return f"{value // unit} {name}"
+        return f"{value:,}" if value >= 10_000 else str(value)
+    assert isinstance(value, float)
+    return f"{value:,.1f}"
+
+
+def test_every_setting_is_documented() -> None:
+    rows = _settings_rows()
+    assert sorted(rows) == sorted(Settings.keys()), "the README's Settings table and vigie.config.Settings differ"
+    defaults = Settings()
+    for key, (_, default, meaning) in rows.items():
+        assert meaning, key
+        if key != "workers":  # the machine's core count
+            assert default == shown_default(getattr(defaults, key)), key
+
+
+def test_every_export_format_is_documented() -> None:
+    """Each format has its bullet in the Exports section: "- `vics`: ..." or "- `a` / `b`: ..."."""
+    described = set()
+    for line in section("Exports").splitlines():
+        if line.startswith("- `"):
+            described |= set(re.findall(r"`([^`]+)`", line.split(":", 1)[0]))
+    assert described == set(export_formats())
