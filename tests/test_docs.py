@@ -107,3 +107,47 @@ def test_every_export_format_is_documented() -> None:
         if line.startswith("- `"):
             described |= set(re.findall(r"`([^`]+)`", line.split(":", 1)[0]))
     assert described == set(export_formats())
+
+
+def _code_map() -> dict[str, list[str]]:
+    """The code map's rows: the row's module or package -> every backticked name in the row."""
+    rows = {}
+    for line in section("Code map").splitlines():
+        if match := re.match(r"\| `(vigie/[^`]*)` \|", line):
+            rows[match.group(1)] = re.findall(r"`([^`]+)`", line)
+    return rows
+
+
+def code_map_paths() -> tuple[set[Path], list[str]]:
+    """The paths the code map names (a package's row names its files relative to it), and names that do
+    not exist."""
+    named, missing = set(), []
+    for row, names in _code_map().items():
+        package = row if row.endswith("/") else ""
+        for name in names:
+            if not (name.endswith((".py", "/", ".onnx", ".json")) and " " not in name):
+                continue  # a command or a record's name
+            path = SOURCE.parent / (name if name.startswith("vigie/") else package + name)
+            if path.exists():
+                named.add(path)
+            else:
+                missing.append(f"{name} (row {row})")
+        if package:
+            named.add(SOURCE.parent / package / "__init__.py")
+    return named, missing
+
+
+def test_code_map_names_existing_paths() -> None:
+    assert not code_map_paths()[1], "the code map names paths that do not exist"
+
+
+def test_code_map_covers_every_module() -> None:
+    named = code_map_paths()[0]
+    modules = {p for p in SOURCE.rglob("*.py") if p != SOURCE / "__init__.py"}
+    unnamed = sorted(str(p.relative_to(SOURCE.parent)) for p in modules - named)
+    assert not unnamed, f"modules the code map does not name: {unnamed}"
+
+
+def test_every_path_in_the_readme_exists() -> None:
+    paths = set(re.findall(r"`(vigie/[A-Za-z0-9_/.-]+)`", README))
+    assert {p for p in paths if not (SOURCE.parent / p).exists()} == set()
