@@ -9,7 +9,6 @@ import random
 import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -81,15 +80,6 @@ def _make_tiles(job: tuple[str, int, int]) -> list[tuple[np.ndarray, np.ndarray,
         reconstructed = _autoencoder.reconstruct(tile)
         out.append((tile, reconstructed, upsampling_stack(tile, rng), partial_reconstruction(tile, reconstructed, rng)))
     return out
-
-
-@dataclass
-class TrainingReport:
-    photos: int
-    tiles: int
-    pairs: int
-    seconds: float
-    final_loss: float
 
 
 def build_pairs(photos: list[Path], autoencoder: tuple[Path, Path], per_photo: int, pairs_per_tile: int,

@@ -26,7 +26,8 @@ from pathlib import Path
 
 import numpy as np
 
-HASH_BYTES = 32
+from vigie.records import HASH_BYTES
+
 FORMAT_VERSION = 1
 BRUTE_FORCE_BELOW = 20_000
 _MAX_CHUNK_BITS = 24
