@@ -3,10 +3,12 @@ and module is described. (Its generated blocks are checked by `cog --check` in `
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
 import click
+from click.testing import CliRunner
 
 from vigie.cli import main
 from vigie.config import GiB, MiB, Settings
@@ -151,3 +153,11 @@ def test_code_map_covers_every_module() -> None:
 def test_every_path_in_the_readme_exists() -> None:
     paths = set(re.findall(r"`(vigie/[A-Za-z0-9_/.-]+)`", README))
     assert {p for p in paths if not (SOURCE.parent / p).exists()} == set()
+
+
+def test_every_field_of_a_report_item_is_described(demo_case: Path) -> None:
+    """The demo item in the README shows some fields; the text after it names the others."""
+    report = json.loads(CliRunner().invoke(main, ["report", "--case", str(demo_case), "--format", "json"]).output)
+    text = section("A first case")
+    fields = {key for item in report["items"] for key in item}
+    assert {key for key in fields if f'"{key}"' not in text and f"`{key}`" not in text} == set()
