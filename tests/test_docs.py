@@ -161,3 +161,25 @@ def test_every_field_of_a_report_item_is_described(demo_case: Path) -> None:
     text = section("A first case")
     fields = {key for item in report["items"] for key in item}
     assert {key for key in fields if f'"{key}"' not in text and f"`{key}`" not in text} == set()
+
+
+def _option(usage: str, name: str) -> click.Option:
+    """The option `name` of the command a usage line starts with (`vigie hashlist import ...`)."""
+    words = usage.split()[1:]
+    command: click.Command = main
+    while isinstance(command, click.Group):
+        command = command.commands[words.pop(0)]
+    return next(p for p in command.params if isinstance(p, click.Option) and name in p.opts)
+
+
+def test_choices_in_the_commands_table_are_the_cli_s() -> None:
+    """`--format a\\|b\\|c` in the Commands table lists exactly the choices the command accepts."""
+    checked = 0
+    for line in section("Commands").splitlines():
+        for usage in re.findall(r"`(vigie [^`]+)`", line):
+            for name, choices in re.findall(r"(--[a-z-]+) ([a-z0-9.-]+(?:\\\|[a-z0-9.-]+)+)", usage):
+                option = _option(usage, name)
+                assert isinstance(option.type, click.Choice), f"{usage}: {name}"
+                assert choices.split("\\|") == list(option.type.choices), f"{usage}: {name}"
+                checked += 1
+    assert checked >= 4
