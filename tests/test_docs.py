@@ -48,7 +48,7 @@ def unknown_commands(text: str) -> set[str]:
     """`vigie X [Y]` mentions that are not commands of the CLI (Y is checked when X is a group)."""
     unknown = set()
     for first, second in _COMMAND.findall(text):
-        command = main.commands.get(first) if isinstance(main, click.Group) else None
+        command = main.commands.get(first)
         if command is None:
             unknown.add(first)
         elif isinstance(command, click.Group) and second and second not in command.commands:
