@@ -99,7 +99,7 @@ def add_scan(store: SqliteCaseStore, source: int, first: int, hashes: np.ndarray
             digest_of = number if original < 0 else int(original) + 1  # item numbers are rows + 1
             records.append(ItemRecord(
                 relpath=f"DCIM/{number // 1000:04d}/IMG_{number:07d}.JPG", size=100_000 + digest_of,
-                sha256=hashlib.sha256(str(digest_of).encode()).hexdigest(), media_type="image/jpeg",
+                digests={"sha256": hashlib.sha256(str(digest_of).encode()).hexdigest()}, media_type="image/jpeg",
                 width=int(rng.integers(1, 5)) * 1000, height=3000, exif={"Model": f"camera {number % 97}"},
                 pdq=hashed.tobytes().hex(), pdq_quality=100, pdq_variants=tuple(v.tobytes().hex() for v in queries),
             ))
@@ -113,7 +113,7 @@ def import_list(store: SqliteCaseStore, rng: np.random.Generator, item_hashes: n
     planted = rng.random(n) < 0.05
     hashes[planted] = near_copies(rng, item_hashes[rng.integers(0, n, int(planted.sum()))], swaps=5)
     entries = [ListEntry(pdq=h.tobytes().hex(), pdq_quality=100, category="1") for h in hashes]
-    entries += [ListEntry(sha256=hashlib.sha256(str(int(i)).encode()).hexdigest(), category="2")
+    entries += [ListEntry(digests={"sha256": hashlib.sha256(str(int(i)).encode()).hexdigest()}, category="2")
                 for i in rng.integers(0, n, n // 100)]
     list_id = store.add_hash_list("known", "csv", "known.csv", "0" * 64, entries, [])
     build_list_segment(store, list_id, settings)

@@ -17,9 +17,9 @@ from vigie.config import Settings
 from vigie.matching import engine, pdq_index
 from vigie.matching.engine import match_case, segment_dir
 from vigie.matching.pdq_index import PdqSegment
-from vigie.matching.signal_types import PDQ
 from vigie.records import ItemRecord, ListEntry
 from vigie.signals.pdq import VARIANT_NAMES
+from vigie.signals.registry import PDQ
 from vigie.store.sqlite import SqliteCaseStore
 
 _LIST_SIZE = 1_500
@@ -69,8 +69,9 @@ def _case(root: Path, listed: np.ndarray, items: np.ndarray) -> SqliteCaseStore:
     source = store.add_source("seizure", str(root / "seizure"), "directory")
     scan_id = store.begin_scan({"paths": ["seizure"]})
     store.add_items(source, scan_id, [
-        ItemRecord(relpath=f"img{n}.jpg", sha256=f"{n:064x}", media_type="image/jpeg", pdq=variants[0].tobytes().hex(),
-                   pdq_quality=100, pdq_variants=tuple(v.tobytes().hex() for v in variants))
+        ItemRecord(relpath=f"img{n}.jpg", digests={"sha256": f"{n:064x}"}, media_type="image/jpeg",
+                   pdq=variants[0].tobytes().hex(), pdq_quality=100,
+                   pdq_variants=tuple(v.tobytes().hex() for v in variants))
         for n, variants in enumerate(items)
     ])
     store.finish_scan(scan_id, "complete", {})

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 from vigie.cli import main
 from vigie.config import GiB, MiB, Settings
-from vigie.exports.run import EXPORT_FORMATS
+from vigie.exports.registry import EXPORTS
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCE = ROOT / "src" / "vigie"
@@ -21,7 +21,7 @@ README = (ROOT / "README.md").read_text(encoding="utf-8")
 
 def export_formats() -> list[str]:
     """Every format `vigie export` and the console offer (the one line to change with the registry)."""
-    return list(EXPORT_FORMATS)
+    return list(EXPORTS)
 
 
 # "vigie scan", "vigie audit verify"; not "from vigie import"

@@ -23,7 +23,7 @@ from vigie.cli import ACTOR, main
 from vigie.config import Settings
 from vigie.demo.seizure import draw_picture
 from vigie.exports.cells import FORMULA_STARTS, csv_cell
-from vigie.matching.hashlists import HashListError, read_hash_list
+from vigie.matching.lists import HashListError, read_hash_list
 from vigie.review.categories import set_case_scheme
 from vigie.store.accounts import Accounts
 from vigie.store.review import Decision, QueueFilter, ReviewTables
@@ -165,7 +165,8 @@ def test_vics_uk_context_through_the_cli(tmp_path: Path) -> None:
 def test_vics_categories_that_do_not_fit_the_scheme_are_kept_with_a_warning(tmp_path: Path) -> None:
     path = vics_file(tmp_path, [{"MD5": MD5, "Category": 7}, {"SHA1": SHA1, "Category": 2}], "UK")
     parsed = read_hash_list(path)
-    assert [(e.md5, e.sha1, e.category) for e in parsed.entries] == [(MD5, None, "7"), (None, SHA1, "B")]
+    assert [(e.digests.get("md5"), e.digests.get("sha1"), e.category) for e in parsed.entries] == \
+        [(MD5, None, "7"), (None, SHA1, "B")]
     assert parsed.notes == ["categories that are not uk-caid categories (7) were kept as given; is the list of "
                             "another scheme (--scheme)?"]
 
@@ -180,8 +181,8 @@ def test_vics_new_shapes_are_read_without_loss(tmp_path: Path) -> None:
     media = {"MD5": MD5, "Tags": "AI-generated; Hybrid (real and generated)", "AlternativeHashes": alternatives,
              "MediaMetadata": metadata}
     entry = read_hash_list(vics_file(tmp_path, [media])).entries[0]
-    assert (entry.md5, entry.sha256, entry.photodna, entry.category_scheme, entry.category) == \
-        (MD5, SHA256, "AAEC", "custom", "Pertinent")
+    assert (entry.digests.get("md5"), entry.digests.get("sha256"), entry.photodna, entry.category_scheme,
+            entry.category) == (MD5, SHA256, "AAEC", "custom", "Pertinent")
     assert entry.extra["Tags"] == media["Tags"] and entry.extra["MediaMetadata"] == metadata
     assert entry.extra["AlternativeHashes"] == [alternatives[2]]  # the one no column holds
 
@@ -203,7 +204,7 @@ def test_vics_nesting_inside_one_media_is_a_problem_of_that_media(tmp_path: Path
     for _ in range(40):
         deep = {"a": deep}
     parsed = read_hash_list(vics_file(tmp_path, [{"MD5": MD5, "Comments": deep}, {"SHA1": SHA1}]))
-    assert [e.sha1 for e in parsed.entries] == [SHA1]
+    assert [e.digests.get("sha1") for e in parsed.entries] == [SHA1]
     assert parsed.problems == ["case 1 media 1: media nested more than 32 levels deep"]
     with pytest.raises(HashListError, match="case 1: its fields are nested more than 32 levels deep"):
         read_hash_list(vics_file(tmp_path, [{"MD5": MD5}], CaseMetadata=deep), fmt="vics")
@@ -227,8 +228,8 @@ def test_vics_wrong_value_types_are_reported_never_swallowed(tmp_path: Path) -> 
         {"__bad__": "an attacker's message", "SHA256": SHA256},  # once a marker that hid the media
     ]
     parsed = read_hash_list(vics_file(tmp_path, media))
-    assert [(e.md5, e.sha256, e.category) for e in parsed.entries] == [(MD5, None, None), (MD5, None, None),
-                                                                      (None, SHA256, None)]
+    assert [(e.digests.get("md5"), e.digests.get("sha256"), e.category) for e in parsed.entries] == [
+        (MD5, None, None), (MD5, None, None), (None, SHA256, None)]
     assert parsed.entries[0].extra["Category"] == {"code": 1}
     assert parsed.entries[1].extra["Series"] == ["a"] and parsed.entries[1].extra["VictimIdentified"] == {"yes": True}
     assert parsed.problems == [

@@ -19,8 +19,8 @@ from vigie.config import Settings
 from vigie.demo.seizure import draw_picture
 from vigie.exports.report import render
 from vigie.matching.engine import load_list_segments
-from vigie.matching.hashlists import HashListError, read_hash_list
 from vigie.matching.list_import import import_hash_list
+from vigie.matching.lists import HashListError, read_hash_list
 from vigie.matching.pdq_index import hex_to_array
 from vigie.scan.pipeline import run_scan
 from vigie.signals.pdq import pdq_from_image
@@ -86,7 +86,7 @@ def test_an_all_zero_entry_does_not_turn_a_pdq_list_into_sha256(tmp_path: Path) 
     original = _altered_copy(tmp_path / "evidence", 11)
     listing.write_text(f"{'0' * 64}\n{original}\n")
     parsed = read_hash_list(listing)
-    assert [(e.pdq, e.sha256, e.untyped) for e in parsed.entries] == [
+    assert [(e.pdq, e.digests.get("sha256"), e.untyped) for e in parsed.entries] == [
         ("0" * 64, "0" * 64, True), (original, original, True)]
     assert "matched both ways" in parsed.notes[0]
     matches = _matches(_scan_with_list(tmp_path, tmp_path / "evidence", listing))["altered.jpg"]
@@ -128,11 +128,11 @@ def test_csv_hash_column_sha256_with_128_bits_set_still_matches_exactly(tmp_path
 def test_a_declared_type_is_not_matched_both_ways(tmp_path: Path) -> None:
     listing = tmp_path / "typed.csv"
     listing.write_text(f"sha256,pdq\n{SHA256},\n,{'f' * 64}\n")
-    assert [(e.sha256, e.pdq, e.untyped) for e in read_hash_list(listing).entries] == [
+    assert [(e.digests.get("sha256"), e.pdq, e.untyped) for e in read_hash_list(listing).entries] == [
         (SHA256, None, False), (None, "f" * 64, False)]
     forced = tmp_path / "forced.txt"
     forced.write_text(f"{SHA256}\n")
-    assert [(e.sha256, e.pdq) for e in read_hash_list(forced, signal="pdq").entries] == [(None, SHA256)]
+    assert [(e.digests.get("sha256"), e.pdq) for e in read_hash_list(forced, signal="pdq").entries] == [(None, SHA256)]
 
 
 # --- python-threatexchange ----------------------------------------------------------------------
@@ -146,7 +146,8 @@ def test_tx_signal_lines_inline(tmp_path: Path) -> None:
     )
     parsed = read_hash_list(listing)
     assert parsed.format == "text"
-    assert [(e.pdq, e.md5, e.sha256, e.sha1, e.untyped) for e in parsed.entries[:4]] == [
+    assert [(e.pdq, e.digests.get("md5"), e.digests.get("sha256"), e.digests.get("sha1"), e.untyped)
+            for e in parsed.entries[:4]] == [
         ("a" * 64, None, None, None, False), (None, MD5, None, None, False), (None, None, SHA256, None, False),
         (None, None, None, SHA1, False)]
     assert parsed.entries[1].extra == {"tx_signal": "video_md5"}
@@ -206,7 +207,7 @@ def test_csv_field_over_the_csv_limit_is_a_line_problem(tmp_path: Path) -> None:
     listing = tmp_path / "big.csv"
     listing.write_text(f"md5,label\n{MD5},{'x' * 200_000}\n{'1' * 32},after\n")
     parsed = read_hash_list(listing)
-    assert [e.md5 for e in parsed.entries] == ["1" * 32]
+    assert [e.digests.get("md5") for e in parsed.entries] == ["1" * 32]
     assert parsed.problems == ["line 2: field larger than field limit (131072)"]
 
 
@@ -214,7 +215,7 @@ def test_unterminated_quote_does_not_swallow_later_lines(tmp_path: Path) -> None
     listing = tmp_path / "quote.csv"
     listing.write_text(f"md5,label\n{'1' * 32},ok\n{'2' * 32},\"never closed\n{'3' * 32},a\n{'4' * 32},b\n")
     parsed = read_hash_list(listing)
-    assert [e.md5 for e in parsed.entries] == ["1" * 32, "3" * 32, "4" * 32]
+    assert [e.digests.get("md5") for e in parsed.entries] == ["1" * 32, "3" * 32, "4" * 32]
     assert [e.line for e in parsed.entries] == [2, 4, 5]
     assert parsed.problems == ["line 3: a quote opened on this line is never closed; the line is skipped and the "
                                "next ones are read on their own"]
@@ -225,7 +226,7 @@ def test_a_stray_quote_closed_lines_later_does_not_swallow_hashes(tmp_path: Path
     listing.write_text(f'md5,label\n{"1" * 32},"opened\n{"2" * 32},a\n{"3" * 32},closed"\n'
                        f'{"4" * 32},"two lines,\nno hash inside"\n')
     parsed = read_hash_list(listing)
-    assert [(e.line, e.md5, e.label) for e in parsed.entries] == [
+    assert [(e.line, e.digests.get("md5"), e.label) for e in parsed.entries] == [
         (3, "2" * 32, "a"), (4, "3" * 32, 'closed"'), (6, "4" * 32, "two lines,\nno hash inside")]
     assert parsed.problems == [
         "line 2: a quote opened on this line runs to line 4, over lines that hold hashes; the line is skipped and "
@@ -247,7 +248,7 @@ def test_junk_is_refused_with_a_reason(tmp_path: Path, junk: bytes) -> None:
 def test_utf16_with_a_byte_order_mark(tmp_path: Path, encoding: str, text: str) -> None:
     listing = tmp_path / "utf16.txt"
     listing.write_bytes("\ufeff".encode(encoding) + text.encode(encoding))
-    assert read_hash_list(listing).entries[0].md5 == MD5
+    assert read_hash_list(listing).entries[0].digests.get("md5") == MD5
 
 
 def test_scan_goes_on_past_a_bad_list(tmp_path: Path) -> None:
@@ -306,7 +307,7 @@ def test_nsrl_legacy_rds_csv(tmp_path: Path) -> None:
     )
     parsed = read_hash_list(listing)
     assert parsed.format == "nsrl-rds" and not parsed.problems
-    assert [(e.sha1, e.label) for e in parsed.entries] == [
+    assert [(e.digests.get("sha1"), e.label) for e in parsed.entries] == [
         (sha1.lower(), "setup.dll"), ("0000000f8527dccab6642252bbcfa1b8072d33ee", "Blended, Coffee.jpg")]
     assert parsed.entries[0].extra["ProductCode"] == "1234"
     matches = _matches(_scan_with_list(tmp_path, evidence, listing))["setup.dll"]
@@ -328,7 +329,8 @@ def test_nsrl_rdsv3_sqlite(tmp_path: Path) -> None:
     db.close()
     parsed = read_hash_list(database)
     assert parsed.format == "nsrl-rdsv3"
-    assert [(e.sha256, e.sha1, e.md5, e.label, e.extra) for e in parsed.entries] == [
+    assert [(e.digests.get("sha256"), e.digests.get("sha1"), e.digests.get("md5"), e.label, e.extra)
+            for e in parsed.entries] == [
         (SHA256, SHA1, MD5, "empty.txt", {"file_size": 0})]
     assert parsed.problems == ["FILE row 2: sha256 'NOT-HEX' is not 64 hexadecimal digits"]
     other = tmp_path / "other.db"
@@ -341,6 +343,6 @@ def test_a_stray_quote_inside_a_field_is_read_as_before(tmp_path: Path) -> None:
     listing = tmp_path / "stray.csv"
     listing.write_text(f'md5,label\n{"1" * 32},"quoted"then more\n{"2" * 32},ok\n')
     parsed = read_hash_list(listing)
-    assert [(e.md5, e.label, e.line) for e in parsed.entries] == [("1" * 32, "quotedthen more", 2),
+    assert [(e.digests.get("md5"), e.label, e.line) for e in parsed.entries] == [("1" * 32, "quotedthen more", 2),
                                                                   ("2" * 32, "ok", 3)]
     assert not parsed.problems

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from vigie.demo.seizure import draw_picture
-from vigie.matching.hashlists import HashListError, read_hash_list
+from vigie.matching.lists import HashListError, read_hash_list
 from vigie.signals.pdq import pdq_from_image
 
 MD5 = "d41d8cd98f00b204e9800998ecf8427e"
@@ -23,9 +23,10 @@ def test_plain_text_tells_hashes_apart_and_reports_bad_lines(tmp_path: Path) -> 
     listing.write_text(f"# partner list\n{MD5}\n{SHA1.upper()}\n\nnot-a-hash\n{pdq_hash(1)}\n{pdq_hash(2)} 87\n")
     parsed = read_hash_list(listing)
     assert parsed.format == "text"
-    kinds = [(e.line, (e.md5 and "md5") or (e.sha1 and "sha1") or (e.pdq and "pdq")) for e in parsed.entries]
+    kinds = [(e.line, (e.digests.get("md5") and "md5") or (e.digests.get("sha1") and "sha1") or (e.pdq and "pdq"))
+             for e in parsed.entries]
     assert kinds == [(2, "md5"), (3, "sha1"), (6, "pdq"), (7, "pdq")]
-    assert parsed.entries[1].sha1 == SHA1
+    assert parsed.entries[1].digests.get("sha1") == SHA1
     assert parsed.entries[3].pdq_quality == 87
     assert parsed.problems == ["line 5: 'not-a-hash' is not an MD5, SHA-1, SHA-256 or PDQ hash (length 10)"]
     assert parsed.skipped == 1
@@ -35,7 +36,7 @@ def test_plain_text_sha256_is_not_mistaken_for_pdq(tmp_path: Path) -> None:
     listing = tmp_path / "sha.txt"
     listing.write_text(f"{SHA256}\nsha256:{'ab' * 32}\n")
     parsed = read_hash_list(listing)
-    assert [e.sha256 for e in parsed.entries] == [SHA256, "ab" * 32]
+    assert [e.digests.get("sha256") for e in parsed.entries] == [SHA256, "ab" * 32]
     # the bare value does not say SHA-256 or PDQ, so it is matched both ways; the prefixed one is SHA-256 only
     assert [(e.untyped, e.pdq) for e in parsed.entries] == [(True, SHA256), (False, None)]
 
@@ -93,8 +94,8 @@ def test_vics_versions_keep_their_fields(tmp_path: Path, document, fmt: str) -> 
     parsed = read_hash_list(listing)
     assert parsed.format == fmt
     first = parsed.entries[0]
-    assert (first.md5, first.sha1, first.category, first.category_scheme, first.series, first.victim_identified,
-            first.photodna) == (MD5, SHA1, "1", "projectvic-us", "S1", True, "AAEC")
+    assert (first.digests.get("md5"), first.digests.get("sha1"), first.category, first.category_scheme, first.series,
+            first.victim_identified, first.photodna) == (MD5, SHA1, "1", "projectvic-us", "S1", True, "AAEC")
     assert first.extra["Comments"] == "kept" and first.extra["MediaSize"] == 123
     assert parsed.entries[1].pdq == pdq_hash(4)
     assert len(parsed.problems) == 2
@@ -119,7 +120,7 @@ def test_binary_file_is_rejected(tmp_path: Path) -> None:
 
 
 def test_signal_types_compare_by_brute_force() -> None:
-    from vigie.matching.signal_types import MD5, PDQ
+    from vigie.signals.registry import MD5, PDQ
 
     a, b = pdq_hash(1), pdq_hash(2)
     assert PDQ.distance(a, a) == 0 and PDQ.matches(a, a)

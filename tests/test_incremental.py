@@ -63,7 +63,7 @@ class _Case:
         self.digests.append(digest)
         return ItemRecord(
             relpath=f"dir{self.count % 3}/img{self.count}.jpg", size=int(rng.integers(1, 5)) * 1000,
-            sha256=digest, media_type="image/jpeg", width=int(rng.integers(1, 3)) * 100, height=100,
+            digests={"sha256": digest}, media_type="image/jpeg", width=int(rng.integers(1, 3)) * 100, height=100,
             exif={"Model": f"camera {self.count % 4}"}, pdq=hashed.tobytes().hex(), pdq_quality=100,
             pdq_variants=tuple(h.tobytes().hex() for h in [hashed, *others]), findings=findings,
         )
@@ -198,7 +198,7 @@ def test_incremental_queue_and_search_equal_a_full_rebuild(tmp_path: Path, setti
     monkeypatch.setattr(ReviewTables, "_update", lambda self, *a: updates.append(1) or update(self, *a))
     first = case.some_scan(40)
     case.scan(first)
-    listed = [ListEntry(sha256=r.sha256, category="1") for r in first[:3]]
+    listed = [ListEntry(digests={"sha256": r.sha256}, category="1") for r in first[:3]]
     listed += [ListEntry(pdq=r.pdq, pdq_quality=100, category="2") for r in first[10:14]]
 
     def step(n: int, decide: bool) -> None:

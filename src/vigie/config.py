@@ -8,10 +8,17 @@ from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
+from vigie.errors import VigieError
+
 CASE_CONFIG_NAME = "vigie.toml"
 
 MiB = 1024 * 1024
 GiB = 1024 * MiB
+
+
+class SettingsError(VigieError, ValueError):
+    """A setting that does not exist or has the wrong type (the message names it and the file)."""
+    exit_code = 2
 
 
 @dataclass(frozen=True)
@@ -60,14 +67,14 @@ class Settings:
     def with_overrides(self, overrides: dict[str, Any]) -> Settings:
         unknown = set(overrides) - set(self.keys())
         if unknown:
-            raise ValueError(f"unknown setting(s): {', '.join(sorted(unknown))}")
+            raise SettingsError(f"unknown setting(s): {', '.join(sorted(unknown))}")
         typed = {}
         for key, value in overrides.items():
             expected = type(getattr(self, key))
             if expected is float and isinstance(value, int) and not isinstance(value, bool):
                 value = float(value)
             if not isinstance(value, expected) or isinstance(value, bool) != (expected is bool):
-                raise ValueError(f"setting {key} must be {expected.__name__}, got {value!r}")
+                raise SettingsError(f"setting {key} must be {expected.__name__}, got {value!r}")
             typed[key] = value
         return replace(self, **typed)
 
@@ -84,5 +91,5 @@ def load_settings(case_dir: Path | None, overrides: dict[str, Any] | None = None
                 try:
                     settings = settings.with_overrides(tomllib.load(handle))
                 except (tomllib.TOMLDecodeError, ValueError) as exc:
-                    raise ValueError(f"{config_file}: {exc}") from exc
+                    raise SettingsError(f"{config_file}: {exc}") from exc
     return settings.with_overrides({k: v for k, v in (overrides or {}).items() if v is not None})

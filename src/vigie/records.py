@@ -58,9 +58,8 @@ class ItemRecord:
     mtime: float | None = None
     ctime: float | None = None
     atime: float | None = None
-    md5: str | None = None
-    sha1: str | None = None
-    sha256: str | None = None
+    # signal name -> hex digest of the file's bytes, for every digest the signal registry names
+    digests: dict[str, str] = field(default_factory=dict)
     media_type: str | None = None
     width: int | None = None
     height: int | None = None
@@ -83,6 +82,11 @@ class ItemRecord:
     # item id (an earlier scan or batch) or by path (an earlier file of the same batch).
     analysed_as: int | None = None
     analysed_as_path: str | None = None
+
+    @property
+    def sha256(self) -> str | None:
+        """The item's identity: copies of one content share it."""
+        return self.digests.get("sha256")
 
     def add_error(self, stage: str, message: str) -> None:
         self.errors.append((stage, message))
@@ -114,9 +118,7 @@ class ListEntry:
     """One hash-list record; any of the hashes may be missing, `extra` keeps fields we do not model."""
 
     line: int | None = None
-    md5: str | None = None
-    sha1: str | None = None
-    sha256: str | None = None
+    digests: dict[str, str] = field(default_factory=dict)  # signal name -> value, for the registry's exact digests
     pdq: str | None = None
     pdq_quality: int | None = None
     photodna: str | None = None

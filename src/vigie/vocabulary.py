@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-SCHEMES = ("projectvic-us", "uk-caid", "custom")
+SCHEME_LABELS = {"projectvic-us": "Project VIC US (0–4)", "uk-caid": "UK CAID (A/B/C)", "custom": "Custom"}
+SCHEMES = tuple(SCHEME_LABELS)
 
 PROJECT_VIC_US = {
     "0": "Non-pertinent",
@@ -38,6 +39,20 @@ AI_TAG_CODES = tuple(t.code for t in AI_TAGS)
 # Tags that say generative AI made or altered the image: the CyberTipline "generative AI" annotation.
 GENERATIVE_TAGS = frozenset({"ai-generated", "deepfake", "hybrid"})
 INDUSTRY_CLASSES = ("A1", "A2", "B1", "B2")
+
+# Account roles: admins also manage accounts and the case's scheme; read-only accounts look and export nothing.
+ADMIN = "admin"
+REVIEWER = "reviewer"
+READ_ONLY = "read-only"
+ROLES = (ADMIN, REVIEWER, READ_ONLY)
+DECIDING_ROLES = (ADMIN, REVIEWER)
+NEW_ACCOUNT_ROLE = REVIEWER
+
+# The AI verdicts, strongest first (signals/provenance/verdict.py says when each holds); none says "real".
+AI_PROVENANCE = "ai-provenance"
+AI_INDICATED = "ai-indicated"
+UNDETERMINED = "undetermined"
+AI_VERDICTS = (AI_PROVENANCE, AI_INDICATED, UNDETERMINED)
 
 
 def category_scheme(category: str | None, declared: str | None) -> str | None:

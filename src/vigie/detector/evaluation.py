@@ -3,9 +3,18 @@
 
 from __future__ import annotations
 
+import io
+import random
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
+from PIL import Image
+
+from vigie.detector.runtime import DetectorError, load_detector
+from vigie.detector.synthetic import list_images
+
+CONDITIONS = ("as-is", "jpeg-q75-95-resized")
 
 
 def auc(real: np.ndarray, generated: np.ndarray) -> float:
@@ -57,3 +66,36 @@ def evaluate(real: np.ndarray, generated: np.ndarray, threshold: float | None = 
         report["fpr_at_threshold"] = float((real >= threshold).mean())
         report["tpr_at_threshold"] = float((generated >= threshold).mean())
     return report
+
+
+def perturbed(image: Image.Image, rng: random.Random) -> Image.Image:
+    """JPEG at q75-95 after a resize to 50-90%: how photos travel through chats and platforms."""
+    scale = rng.uniform(0.5, 0.9)
+    small = image.convert("RGB").resize((max(64, round(image.width * scale)), max(64, round(image.height * scale))),
+                                        Image.Resampling.BICUBIC)
+    buffer = io.BytesIO()
+    small.save(buffer, "JPEG", quality=rng.randint(75, 95))
+    return Image.open(buffer).convert("RGB")
+
+
+def evaluate_model(model: str, real: Path, generated: Path) -> dict[str, dict[str, object]]:
+    """`evaluate` for each condition: the images as they are, and after `perturbed` (same draws every run).
+    `model`: an ONNX file, or "" for the shipped one."""
+    detector = load_detector(model)
+    if detector is None:
+        raise DetectorError("no detector model: train one with `vigie ai train`")
+    results = {}
+    for condition in CONDITIONS:
+        rng = random.Random(5)
+        scores = []
+        for folder in (real, generated):
+            values = []
+            for path in list_images([folder]):
+                with Image.open(path) as opened:
+                    image = opened.convert("RGB") if condition == "as-is" else perturbed(opened, rng)
+                    score = detector.score(image)
+                if score is not None:
+                    values.append(score)
+            scores.append(np.array(values))
+        results[condition] = evaluate(scores[0], scores[1], detector.threshold)
+    return results

@@ -14,11 +14,16 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from vigie.errors import VigieError
 from vigie.records import CONTEXT, INDICATIVE, Finding
 from vigie.signals.provenance.verdict import DETECTOR_KIND
 
 CROP = 64
 GRID = 3  # crops per side of a grid over the image: GRID * GRID crops
+
+
+class DetectorError(VigieError):
+    """No model to evaluate, or training inputs that are not there (the message says which)."""
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,11 @@ from PIL import Image, ImageFilter
 
 TILE = 256
 CROP = 64
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp", ".webp")
+
+
+def list_images(folders: list[Path]) -> list[Path]:
+    return sorted(p for folder in folders for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
 
 
 def photo_tiles(path: Path, per_photo: int, rng: random.Random) -> list[np.ndarray]:

@@ -3,12 +3,12 @@ a threshold calibrated for at most 1% false positives on camera photos kept out 
 
 from __future__ import annotations
 
-import io
 import json
 import random
 import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -17,10 +17,15 @@ from PIL import Image
 from torch import nn
 
 from vigie.detector.autoencoder import TinyAutoencoder
-from vigie.detector.runtime import CROP, image_crops
-from vigie.detector.synthetic import TILE, augment_pair, partial_reconstruction, photo_tiles, upsampling_stack
-
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".tif", ".tiff", ".bmp", ".webp")
+from vigie.detector.runtime import CROP, DetectorError, image_crops
+from vigie.detector.synthetic import (
+    TILE,
+    augment_pair,
+    list_images,
+    partial_reconstruction,
+    photo_tiles,
+    upsampling_stack,
+)
 
 
 class HighPass(nn.Module):
@@ -55,10 +60,6 @@ class SmallDetector(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         logits: torch.Tensor = self.head(self.features(x).mean(dim=(2, 3)))
         return logits
-
-
-def list_images(folders: list[Path]) -> list[Path]:
-    return sorted(p for folder in folders for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
 
 
 _autoencoder: TinyAutoencoder | None = None
@@ -144,16 +145,6 @@ def export_onnx(model: nn.Module, path: Path) -> None:
                       output_names=["logits"], dynamic_axes={"crops": {0: "n"}, "logits": {0: "n"}}, dynamo=False)
 
 
-def perturbed(image: Image.Image, rng: random.Random) -> Image.Image:
-    """JPEG at q75-95 after a resize to 50-90%: how photos travel through chats and platforms."""
-    scale = rng.uniform(0.5, 0.9)
-    small = image.convert("RGB").resize((max(64, round(image.width * scale)), max(64, round(image.height * scale))),
-                                        Image.Resampling.BICUBIC)
-    buffer = io.BytesIO()
-    small.save(buffer, "JPEG", quality=rng.randint(75, 95))
-    return Image.open(buffer).convert("RGB")
-
-
 def score_images(model: nn.Module, images: list[Image.Image]) -> np.ndarray:
     scores = []
     with torch.no_grad():
@@ -216,3 +207,67 @@ def unaligned_crops(images: list[Path], per_image: int, seed: int) -> np.ndarray
             tile = rgb[y : y + TILE, x : x + TILE]
             crops.append(augment_pair(tile, tile, rng, False)[1])
     return np.stack(crops).transpose(0, 3, 1, 2) if crops else np.zeros((0, 3, CROP, CROP), dtype=np.uint8)
+
+
+def autoencoder_files(folder: Path) -> tuple[Path, Path]:
+    encoder, decoder = folder / "taef2_encoder.pth", folder / "taef2_decoder.pth"
+    if not (encoder.exists() and decoder.exists()):
+        raise DetectorError(f"{folder} must hold taef2_encoder.pth and taef2_decoder.pth (the tiny autoencoder's "
+                            "weights)", exit_code=2)
+    return encoder, decoder
+
+
+@dataclass(frozen=True)
+class TrainedModel:
+    threshold: float
+    info: dict[str, object]  # written beside the model as PATH.json
+
+
+def train_detector(real: list[Path], generated: list[Path], autoencoder: Path, hold_out: str, held_out_share: float,
+                   tiles_per_photo: int, pairs_per_tile: int, epochs: int, seed: int, workers: int, output: Path,
+                   command: str, log: Callable[[str], None]) -> TrainedModel:
+    """Train from scratch on aligned pairs, calibrate for <= 1% false positives, write PATH.onnx and PATH.json."""
+    torch.set_num_threads(workers)
+    started = time.monotonic()
+    photos = list_images(real)
+    train_photos, held_out = split_photos(photos, held_out_share, hold_out, seed)
+    log(f"{len(photos)} photos: {len(train_photos)} train, {len(held_out)} held out")
+    x, y = build_pairs(train_photos, autoencoder_files(autoencoder), tiles_per_photo, pairs_per_tile, workers, seed,
+                       log)
+    if generated:
+        extra = unaligned_crops(list_images(generated), pairs_per_tile, seed)
+        x, y = np.concatenate([x, extra]), np.concatenate([y, np.ones(len(extra), dtype=np.float32)])
+    log(f"{len(y)} crops ({int(y.sum())} generated), training")
+    model, loss = train_model(x, y, epochs, seed, log)
+    threshold, calibration_images = calibrate(model, held_out, train_photos)
+    info: dict[str, object] = {
+        "threshold": round(threshold, 4),
+        "crop": CROP, "grid": 3,
+        "command": command,
+        "train_photos": len(train_photos), "held_out_photos": [p.name for p in held_out],
+        "calibration_images": calibration_images, "training_crops": len(y), "final_loss": round(loss, 4),
+        "epochs": epochs, "seed": seed, "minutes": round((time.monotonic() - started) / 60, 1),
+    }
+    write_model(model, output, info)
+    return TrainedModel(threshold, info)
+
+
+def synthesize_tiles(real: list[Path], autoencoder: Path, held_out_of: Path | None, tiles_per_photo: int, seed: int,
+                     output: Path) -> tuple[int, int]:
+    """Aligned 256-px tiles in OUTPUT/real, OUTPUT/autoencoded and OUTPUT/upsampled; (tiles, photos).
+    `held_out_of`: a model's .json, to use only the photos it held out of training."""
+    photos = list_images(real)
+    if held_out_of:
+        keep = set(json.loads(held_out_of.read_text())["held_out_photos"])
+        photos = [p for p in photos if p.name in keep]
+    for name in ("real", "autoencoded", "upsampled"):
+        (output / name).mkdir(parents=True, exist_ok=True)
+    _init_worker(*map(str, autoencoder_files(autoencoder)))
+    count = 0
+    for index, photo in enumerate(photos):
+        for tile_index, tiles in enumerate(_make_tiles((str(photo), tiles_per_photo, seed + index))):
+            stem = f"{photo.stem}-{tile_index}.png"
+            for name, tile in zip(("real", "autoencoded", "upsampled"), tiles[:3], strict=True):
+                Image.fromarray(tile).save(output / name / stem)
+            count += 1
+    return count, len(photos)

@@ -12,6 +12,7 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from vigie.exports.format import ExportError
 from vigie.exports.report import case_info
 from vigie.exports.selection import select_items
 from vigie.store.audit import verify_audit_log
@@ -64,3 +65,15 @@ def html_to_pdf(html: str, browser: str) -> bytes:
             check=True, capture_output=True, timeout=120,
         )
         return pdf.read_bytes()
+
+
+def render_html(store: SqliteCaseStore) -> bytes:
+    return render_case_report(store).encode()
+
+
+def render_pdf(store: SqliteCaseStore) -> bytes:
+    browser = find_pdf_browser()
+    if browser is None:
+        raise ExportError("a PDF needs Chromium (Debian package chromium); write the HTML report and "
+                          "print it from a browser instead")
+    return html_to_pdf(render_case_report(store), browser)

@@ -5,27 +5,21 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from vigie import __version__
+from vigie.exports.format import ExportOptions, Reporter
 from vigie.exports.selection import ExportItem
+from vigie.signals.registry import SIGNALS
 from vigie.sources.base import shown_leaf_name
-from vigie.vocabulary import GENERATIVE_TAGS, category_label
+from vigie.store.sqlite import SqliteCaseStore
+from vigie.vocabulary import AI_PROVENANCE, GENERATIVE_TAGS, category_label
 
 INCIDENT_TYPE = "Child Pornography (possession, manufacture, and distribution)"
-TO_COMPLETE = "TO COMPLETE"
 # What XML 1.0 cannot hold (C0 controls but TAB, LF, CR; lone surrogates, as non-UTF-8 names decode to; U+FFFE,
 # U+FFFF), and in file names also what a parser would change or a reader would not see (TAB, LF, CR, DEL, C1).
 _NOT_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 _NOT_IN_A_NAME = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
-
-
-@dataclass(frozen=True)
-class Reporter:
-    first_name: str = TO_COMPLETE
-    last_name: str = TO_COMPLETE
-    email: str = TO_COMPLETE
 
 
 def _escape(char: str) -> str:
@@ -50,7 +44,7 @@ def _add(parent: ET.Element, tag: str, text: str | None = None, **attributes: st
 def is_generative(export_item: ExportItem) -> bool:
     """The reviewer tagged it as made or altered by generative AI, or it carries a generator's mark."""
     ai = export_item.item.get("ai") or {}
-    return bool(GENERATIVE_TAGS & set(export_item.decision["ai_tags"])) or ai.get("verdict") == "ai-provenance"
+    return bool(GENERATIVE_TAGS & set(export_item.decision["ai_tags"])) or ai.get("verdict") == AI_PROVENANCE
 
 
 def _report(reporter: Reporter, items: list[ExportItem], when: datetime) -> ET.Element:
@@ -81,9 +75,9 @@ def _file_details(number: int, export_item: ExportItem) -> ET.Element:
         _add(_add(details, "fileAnnotations"), "generativeAi")
     if decision.get("industry_class"):
         _add(details, "industryClassification", decision["industry_class"])
-    for hash_type, field in (("MD5", "md5"), ("SHA1", "sha1"), ("SHA256", "sha256")):
-        if item.get(field):
-            _add(details, "originalFileHash", item[field], hashType=hash_type)
+    for signal in SIGNALS.values():
+        if signal.cybertip_hash_type and item.get(signal.name):
+            _add(details, "originalFileHash", item[signal.name], hashType=signal.cybertip_hash_type)
     label = category_label(decision["scheme"], decision["category"]) or "none"
     info = [f"Category ({decision['scheme']}): {label}", f"Reviewed by {decision['by']} at {decision['at']}"]
     info += [f"Also found at: {name_text(path)}" for path in export_item.paths if path != item["path"]]
@@ -104,3 +98,7 @@ def cybertip_document(items: list[ExportItem], reporter: Reporter, when: datetim
         root.append(_file_details(number, export_item))
     ET.indent(root)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+
+
+def render(store: SqliteCaseStore, items: list[ExportItem], options: ExportOptions) -> bytes:
+    return cybertip_document(items, options.reporter).encode()

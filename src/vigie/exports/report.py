@@ -12,13 +12,17 @@ from typing import Any, TextIO
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from vigie import __version__
+from vigie.config import Settings
 from vigie.exports.cells import write_csv_rows
+from vigie.signals.registry import DIGESTS, SIGNALS
+from vigie.signals.thumbnails import report_thumbnails
 from vigie.store.review import QueueFilter, ReviewTables
 from vigie.store.sqlite import SqliteCaseStore, now_iso
-from vigie.vocabulary import category_label
+from vigie.vocabulary import UNDETERMINED, category_label
 
 CSV_COLUMNS = [
-    "path", "source", "size", "md5", "sha1", "sha256", "media_type", "width", "height", "pdq", "pdq_quality",
+    "path", "source", "size", *(s.name for s in DIGESTS), "media_type", "width", "height",
+    *(column for s in SIGNALS.values() if s.computed_by == "image" for column in s.columns),
     "stack", "stack_size", "stack_representative", "match_lists", "match_signals", "best_distance", "categories",
     "errors",
 ]
@@ -161,7 +165,7 @@ def write_html(store: SqliteCaseStore, out: TextIO, thumbnails: dict[int, bytes]
         matched=[i for i in items if i["matches"]],
         errors=[i for i in items if i["errors"]],
         videos=[i for i in items if i["video"]],
-        generated=[i for i in items if i.get("ai") and i["ai"]["verdict"] != "undetermined"],
+        generated=[i for i in items if i.get("ai") and i["ai"]["verdict"] != UNDETERMINED],
         queue=ReviewTables(store).queue(QueueFilter(status="all"), limit=200)[1],
         thumbs=thumbs,
     ))
@@ -176,6 +180,23 @@ def write_report(store: SqliteCaseStore, fmt: str, out: TextIO, thumbnails: dict
         write_html(store, out, thumbnails)
     else:
         raise ValueError(f"unknown report format {fmt!r}")
+
+
+def write_case_report(store: SqliteCaseStore, fmt: str, out: TextIO, actor: str, output: str,
+                      thumbnails: dict[int, bytes] | None = None) -> None:
+    """`write_report`, then the report is audited (`output`: where it went, as the log names it)."""
+    write_report(store, fmt, out, thumbnails)
+    store.append_audit(actor, "report", {"format": fmt, "output": output, "thumbnails": bool(thumbnails)})
+
+
+def matched_thumbnails(store: SqliteCaseStore, settings: Settings) -> dict[int, bytes]:
+    """Blurred greyscale thumbnails of the matched images, and the first still of each matched video."""
+    thumbs = report_thumbnails(store.matched_image_locations(), settings)
+    for item_id in store.matched_video_ids():
+        stills = store.video_stills(item_id)
+        if stills:
+            thumbs[item_id] = stills[0][2]  # stored blurred at scan time
+    return thumbs
 
 
 def render(store: SqliteCaseStore, fmt: str, thumbnails: dict[int, bytes] | None = None) -> str:

@@ -7,21 +7,26 @@ from collections.abc import Iterator
 from typing import Any
 
 from vigie.exports.cells import write_csv_rows
+from vigie.exports.format import ExportOptions
 from vigie.exports.selection import ExportItem
+from vigie.signals.registry import IDENTITY, SIGNALS
+from vigie.store.sqlite import SqliteCaseStore
 from vigie.vocabulary import category_label
 
+_SIGNALS = [IDENTITY.name, *(s.name for s in SIGNALS.values() if s is not IDENTITY)]  # the item's identity first
+_SIGNAL_COLUMNS = [column for s in SIGNALS.values() for column in s.columns]  # each signal, then its quality
 DECISION_COLUMNS = [
-    "path", "sha256", "md5", "sha1", "pdq", "media_type", "size", "category_scheme", "category", "category_label",
+    "path", *_SIGNALS, "media_type", "size", "category_scheme", "category", "category_label",
     "ai_tags", "industry_class", "ai_verdict", "matched_lists", "decided_by", "decided_at", "notes", "also_found_at",
 ]
-HASHLIST_COLUMNS = ["md5", "sha1", "sha256", "pdq", "pdq_quality", "category_scheme", "category", "label"]
+HASHLIST_COLUMNS = [*_SIGNAL_COLUMNS, "category_scheme", "category", "label"]
 
 
 def _decision_rows(items: list[ExportItem]) -> Iterator[dict[str, Any]]:
     for export_item in items:
         item, decision = export_item.item, export_item.decision
         yield {
-            **{k: item.get(k) for k in ("path", "sha256", "md5", "sha1", "pdq", "media_type", "size")},
+            **{k: item.get(k) for k in ("path", *_SIGNALS, "media_type", "size")},
             "category_scheme": decision["scheme"],
             "category": decision["category"],
             "category_label": category_label(decision["scheme"], decision["category"]),
@@ -46,9 +51,16 @@ def hashlist_csv(items: list[ExportItem]) -> str:
     """Pertinent reviewed items only: a list to share is a list of what must be found and removed."""
     out = io.StringIO()
     write_csv_rows(out, HASHLIST_COLUMNS, (
-        {"md5": e.item["md5"], "sha1": e.item["sha1"], "sha256": e.item["sha256"], "pdq": e.item["pdq"],
-         "pdq_quality": e.item["pdq_quality"], "category_scheme": e.decision["scheme"],
+        {**{column: e.item[column] for column in _SIGNAL_COLUMNS}, "category_scheme": e.decision["scheme"],
          "category": e.decision["category"], "label": ";".join(e.decision["ai_tags"]) or None}
         for e in items if e.pertinent
     ))
     return out.getvalue()
+
+
+def render_decisions(store: SqliteCaseStore, items: list[ExportItem], options: ExportOptions) -> bytes:
+    return decisions_csv(items).encode()
+
+
+def render_hashlist(store: SqliteCaseStore, items: list[ExportItem], options: ExportOptions) -> bytes:
+    return hashlist_csv(items).encode()

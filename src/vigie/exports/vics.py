@@ -12,9 +12,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from vigie import __version__
+from vigie.exports.format import ExportOptions
 from vigie.exports.selection import ExportItem
-from vigie.matching.hashlists import VICS_CONTEXT_SCHEMES, VIGIE_CATEGORY, VIGIE_CATEGORY_SCHEME, VIGIE_PDQ_QUALITY
+from vigie.matching.lists.vics import VICS_CONTEXT_SCHEMES, VIGIE_CATEGORY, VIGIE_CATEGORY_SCHEME, VIGIE_PDQ_QUALITY
 from vigie.review.categories import case_scheme
+from vigie.signals.registry import MD5, SIGNALS
 from vigie.sources.base import shown_leaf_name
 from vigie.store.sqlite import SqliteCaseStore
 from vigie.vocabulary import AI_TAGS, UK_CAID_VICS_NUMBERS
@@ -24,6 +26,7 @@ VICS_1_3_METADATA = "http://github.com/ICMEC/ProjectVic/DataModels/1.3.xml#Media
 CASE_ID_META = "vics_case_id"
 _CONTEXT_PARTS = {scheme: part for part, scheme in VICS_CONTEXT_SCHEMES.items()}
 _TAG_LABELS = {t.code: t.label for t in AI_TAGS}
+_KEY = MD5  # the VICS data model keys a Media (and its files, metadata and alternative hashes) by its MD5
 
 
 @dataclass(frozen=True)
@@ -66,14 +69,16 @@ def _properties(key: dict[str, str], values: dict[str, Any]) -> list[dict[str, A
 
 def media_record_2_0(number: int, export_item: ExportItem, scheme: str) -> dict[str, Any]:
     item, decision = export_item.item, export_item.decision
-    md5 = item["md5"]
+    md5 = item[_KEY.name]
+    key = {_KEY.vics_name: md5}
     media: dict[str, Any] = {"MediaID": number}
     category = _category_number(decision, scheme)
     if category is not None:
         media["Category"] = category
-    media["MD5"] = md5
-    if item.get("sha1"):
-        media["SHA1"] = item["sha1"]
+    media |= key
+    for signal in SIGNALS.values():
+        if signal.vics_property and signal is not _KEY and item.get(signal.name):
+            media[signal.vics_name] = item[signal.name]
     series = sorted({m["series"] for m in item["matches"] if m.get("series")})
     if series:
         media["Series"] = series[0]
@@ -88,14 +93,14 @@ def media_record_2_0(number: int, export_item: ExportItem, scheme: str) -> dict[
         media["PrecategorizationSource"] = ", ".join(sorted({m["list"] for m in item["matches"]}))
     if item.get("media_type"):
         media["MimeType"] = item["media_type"]
-    media["AlternativeHashes"] = [{"MD5": md5, "HashName": name, "HashValue": item[field]}
-                                  for name, field in (("SHA256", "sha256"), ("PDQ", "pdq")) if item.get(field)]
+    media["AlternativeHashes"] = [key | {"HashName": s.vics_name, "HashValue": item[s.name]}
+                                  for s in SIGNALS.values() if not s.vics_property and item.get(s.name)]
     # Deleted (declared by the 2.0 model) is said only of files read from a disk image as deleted
-    media["MediaFiles"] = [{"MD5": md5, "FileName": shown_leaf_name(path), "FilePath": path}
+    media["MediaFiles"] = [key | {"FileName": shown_leaf_name(path), "FilePath": path}
                            | ({"Deleted": True} if path in export_item.deleted_paths else {})
                            for path in export_item.paths]
     unsaid = category is None and decision["category"] is not None
-    media["MediaMetadata"] = _properties({"MD5": md5}, {
+    media["MediaMetadata"] = _properties(key, {
         VIGIE_CATEGORY: decision["category"] if unsaid else None,
         VIGIE_CATEGORY_SCHEME: decision["scheme"] if unsaid else None,
         "Vigie.CategorisedBy": decision["by"],
@@ -107,8 +112,8 @@ def media_record_2_0(number: int, export_item: ExportItem, scheme: str) -> dict[
 
 
 def vics_2_0(case: VicsCase, items: list[ExportItem]) -> dict[str, Any]:
-    exportable = [e for e in items if e.item.get("md5")]  # MD5 is the key of a Media
-    left_out = [e.item["path"] for e in items if not e.item.get("md5")]
+    exportable = [e for e in items if e.item.get(_KEY.name)]
+    left_out = [e.item["path"] for e in items if not e.item.get(_KEY.name)]
     return {
         "@odata.context": VICS_2_CONTEXT.format(part=_CONTEXT_PARTS.get(case.scheme, "CUSTOM")),
         "value": [{
@@ -135,9 +140,9 @@ def media_record_1_3(number: int, export_item: ExportItem) -> dict[str, Any]:
     }
     if decision["scheme"] != "projectvic-us":
         media["CategoryScheme"] = decision["scheme"]
-    for key, field in (("MD5", "md5"), ("SHA1", "sha1"), ("SHA256", "sha256"), ("PDQ", "pdq")):
-        if item.get(field):
-            media[key] = item[field]
+    for signal in SIGNALS.values():
+        if item.get(signal.name):
+            media[signal.vics_name] = item[signal.name]
     series = sorted({m["series"] for m in item["matches"] if m.get("series")})
     if series:
         media["Series"] = series[0]
@@ -162,3 +167,11 @@ def vics_document(case: VicsCase, items: list[ExportItem], version: str = "2.0")
     else:
         raise ValueError(f"unknown VICS version {version!r} (2.0 or 1.3)")
     return json.dumps(document, indent=1, ensure_ascii=False) + "\n"
+
+
+def render_2_0(store: SqliteCaseStore, items: list[ExportItem], options: ExportOptions) -> bytes:
+    return vics_document(vics_case(store), items, "2.0").encode()
+
+
+def render_1_3(store: SqliteCaseStore, items: list[ExportItem], options: ExportOptions) -> bytes:
+    return vics_document(vics_case(store), items, "1.3").encode()

@@ -6,13 +6,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from vigie.config import Settings
+from vigie.errors import VigieError
 from vigie.matching.engine import build_list_segment, match_pending
-from vigie.matching.hashlists import ParsedList, category_notes, read_hash_list
+from vigie.matching.lists import HashListError, ParsedList, category_notes, read_hash_list
 from vigie.store.audit import record_case_state
 from vigie.store.sqlite import SqliteCaseStore
 
 
-class ListImportError(Exception):
+class ListImportError(VigieError):
     pass
 
 
@@ -39,7 +40,31 @@ def import_hash_list(
     signal: str | None = None,
     category: str | None = None,
     actor: str = "vigie",
+    tolerate_errors: bool = False,
 ) -> ImportResult:
+    """Import one list, audited; a list refused is audited too ("hashlist-rejected", with the reason).
+
+    With `tolerate_errors` (a scan goes on whatever a list holds) an unexpected error is refused like a bad
+    list, as a ListImportError."""
+    try:
+        return _import(store, path, settings, name, fmt, scheme, signal, category, actor)
+    except (HashListError, ListImportError) as exc:
+        _reject(store, path, str(exc), actor)
+        raise
+    except Exception as exc:
+        if not tolerate_errors:
+            raise
+        reason = f"unexpected error reading the list: {type(exc).__name__}: {exc}"
+        _reject(store, path, reason, actor)
+        raise ListImportError(reason) from exc
+
+
+def _reject(store: SqliteCaseStore, path: Path, reason: str, actor: str) -> None:
+    store.append_audit(actor, "hashlist-rejected", {"file": str(path), "reason": reason})
+
+
+def _import(store: SqliteCaseStore, path: Path, settings: Settings, name: str | None, fmt: str, scheme: str | None,
+            signal: str | None, category: str | None, actor: str) -> ImportResult:
     name = name or path.stem
     parsed: ParsedList = read_hash_list(path, fmt, scheme, signal)
     for existing in store.hash_lists():

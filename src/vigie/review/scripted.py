@@ -11,13 +11,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from vigie.errors import VigieError
 from vigie.records import AuditEntry
 from vigie.review.categories import case_scheme, scheme_categories
 from vigie.store.review import Decision, DecisionError, QueueFilter, ReviewTables
 
 
-class SelectionError(ValueError):
+class SelectionError(VigieError, ValueError):
     """Ids, stacks or a list the case does not hold (the message names them)."""
+    exit_code = 2
 
 
 @dataclass

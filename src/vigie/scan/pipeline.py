@@ -306,6 +306,5 @@ def _culprit(root: str, entry: Entry, stage: str, message: str) -> ItemRecord:
     except OSError as exc:
         record.add_error("read", f"cannot read: {exc.strerror or exc}")
         return record
-    result = digests.result()
-    record.md5, record.sha1, record.sha256 = result.md5, result.sha1, result.sha256
+    record.digests = digests.result()
     return record

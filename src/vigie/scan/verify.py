@@ -12,10 +12,12 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from vigie.records import SourceRow
-from vigie.signals.crypto import Digests, StreamingDigests
+from vigie.signals.crypto import StreamingDigests
+from vigie.signals.registry import IDENTITY
 from vigie.sources import join_path
 from vigie.sources.directory import open_source
 from vigie.sources.diskimage import DiskImageSource, stored_digests
+from vigie.store.sqlite import SqliteCaseStore
 
 _CHUNK = 1 << 20
 
@@ -39,7 +41,7 @@ def _sha256(root: str, relpath: str) -> tuple[str | None, str, str]:
                 digest.update(chunk)
         if isinstance(digest, StreamingDigests):
             digests = digest.result()
-            return digests.sha256, "", _stored_check(root, digests)
+            return digests[IDENTITY.name], "", _stored_check(root, digests)
         return digest.hexdigest(), "", ""
     except FileNotFoundError:
         return None, "missing", ""
@@ -49,11 +51,11 @@ def _sha256(root: str, relpath: str) -> tuple[str | None, str, str]:
         return None, f"unreadable: {exc}", ""
 
 
-def _stored_check(root: str, digests: Digests) -> str:
+def _stored_check(root: str, digests: dict[str, str]) -> str:
     """"stored MD5 ... matches" or "... DIFFERS ...", for each digest the image holds; "" when it holds none."""
     checks = []
     for name, value in stored_digests(root):
-        actual = getattr(digests, name)
+        actual = digests.get(name)
         verdict = "matches" if actual == value else f"DIFFERS from the media read ({actual})"
         checks.append(f"the image's stored {name.upper()} {value} {verdict}")
     return "; ".join(checks)
@@ -88,4 +90,16 @@ def verify_case(
             findings.append(finding)
             if progress:
                 progress()
+    return findings
+
+
+def verify_evidence(store: SqliteCaseStore, workers: int, actor: str,
+                    start: Callable[[int], Callable[[], None]] | None = None) -> list[VerifyFinding]:
+    """Re-hash every top-level item of the case, and audit what was found. `start` receives the number of
+    files and returns what to call after each."""
+    items = list(store.top_level_items())
+    findings = verify_case(items, workers, start(len(items)) if start else None)
+    bad = [f for f in findings if f.status != "ok"]
+    store.append_audit(actor, "verify", {"files": len(findings), "problems": len(bad),
+                                         "changed": [f.path for f in bad][:1000]})
     return findings

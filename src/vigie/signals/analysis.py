@@ -88,19 +88,20 @@ def _read_item(stream: BinaryIO, record: ItemRecord, settings: Settings, nested:
                 kept = None
                 record.add_error("decode", f"{media_type} of more than {cap:,} bytes is {TOO_LARGE_NOTE}")
         chunk = stream.read(CHUNK)
-    result = digests.result()
     record.size = size
-    record.md5, record.sha1, record.sha256 = result.md5, result.sha1, result.sha256
+    record.digests = digests.result()
     return _Read(b"".join(kept) if kept is not None else None)
 
 
-def _add_image_facts(record: ItemRecord, data: bytes, settings: Settings) -> None:
+def _add_image_facts(record: ItemRecord, data: bytes, settings: Settings) -> bytes | None:
+    """Size, EXIF and PDQ (the image stage of the signal registry); the bytes the pixels were decoded from,
+    None when they cannot be."""
     try:
         facts = analyse_image(data, settings.max_image_pixels, settings.pdq_full_decode_pixels,
                               settings.max_image_frames, record.media_type)
     except ImageError as exc:
         record.add_error("decode", str(exc))
-        return
+        return None
     record.width, record.height, record.exif = facts.width, facts.height, facts.exif
     if facts.pdq is not None:
         record.pdq, record.pdq_quality, record.pdq_variants = facts.pdq.hash, facts.pdq.quality, facts.pdq.variants
@@ -109,10 +110,7 @@ def _add_image_facts(record: ItemRecord, data: bytes, settings: Settings) -> Non
     record.frames = [FrameHash(index, 0.0, pdq.quality, pdq.hash, pdq.variants) for index, pdq in facts.frames]
     for stage, note in facts.notes:
         record.add_error(stage, note)
-    data = facts.data  # what the pixels were decoded from
-    _add_image_provenance(record, data, settings)
-    if settings.faces:
-        _add_faces(record, data, settings)
+    return facts.data
 
 
 _MIN_WATERMARK_SIDE = 64  # smaller images hold too few blocks for the 136-bit mark
@@ -153,12 +151,25 @@ def read_faces(data: bytes, settings: Settings) -> list[Face]:
 
 
 def _add_faces(record: ItemRecord, data: bytes, settings: Settings) -> None:
+    if not settings.faces:
+        return
     try:
         record.faces = read_faces(data, settings)
     except FaceModelError as exc:
         record.add_error("faces", str(exc))
     except (OSError, ValueError) as exc:
         record.add_error("faces", f"faces not searched: {exc}")
+
+
+# What is learnt from a decoded image, in order; each stage records its own problems against the item.
+_IMAGE_STAGES: tuple[Callable[[ItemRecord, bytes, Settings], None], ...] = (_add_image_provenance, _add_faces)
+
+
+def _analyse_image(record: ItemRecord, data: bytes, settings: Settings) -> None:
+    decoded = _add_image_facts(record, data, settings)
+    if decoded is not None:
+        for stage in _IMAGE_STAGES:
+            stage(record, decoded, settings)
 
 
 @lru_cache(maxsize=4)
@@ -218,7 +229,7 @@ def _analyse_stream(
 def _analyse_content(read: _Read, record: ItemRecord, settings: Settings, reopen: Any) -> None:
     media_type = record.media_type or ""
     if is_image(media_type) and read.buffer is not None:
-        _add_image_facts(record, read.buffer, settings)
+        _analyse_image(record, read.buffer, settings)
         if may_hold_manifest(read.buffer):
             _add_provenance(record, io.BytesIO(read.buffer), settings)
     elif is_video(media_type):
@@ -277,14 +288,14 @@ def _analyse_member(
     try:
         nested = _analyse_stream(member.stream, record, settings, nested=True, analysed=analysed)
     except ArchiveLimitError as exc:
-        record.md5 = record.sha1 = record.sha256 = None
+        record.digests = {}
         record.add_error("archive-limit", f"not fully read: {exc}")
         if container.media_type != "application/zip" or "archive expands" in str(exc):
             # A streamed archive cannot skip past a bomb member; stop reading it.
             container.add_error("archive-stopped", f"archive reading stopped at '{escape_name(member.name)}': {exc}")
         return [record]
     except _ARCHIVE_ERRORS as exc:
-        record.md5 = record.sha1 = record.sha256 = None
+        record.digests = {}
         record.add_error("read", f"member could not be read: {exc or type(exc).__name__}")
         return [record]
     records = [record]
@@ -296,7 +307,7 @@ def _analyse_member(
 def _check_stored_digests(record: ItemRecord, stored: tuple[tuple[str, str], ...]) -> None:
     """Compare what an image says its media hash to (an E01's acquisition digests) with what was read."""
     for name, value in stored:
-        actual = getattr(record, name)
+        actual = record.digests.get(name)
         check = "not checked (media unreadable)" if actual is None else "match" if actual == value else "mismatch"
         record.stored_hashes[name] = {"stored": value, "computed": actual or "", "check": check}
         if check == "mismatch":
@@ -326,7 +337,7 @@ def analyse_entry(
         with open_entry() as stream:
             _analyse_stream(stream, record, settings, nested=False, reopen=open_entry, analysed=analysed)
     except OSError as exc:
-        record.md5 = record.sha1 = record.sha256 = None
+        record.digests = {}
         record.add_error("read", f"cannot read: {exc.strerror or exc}")
         _check_stored_digests(record, entry.stored_digests)
         return [record]

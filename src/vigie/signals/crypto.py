@@ -1,28 +1,21 @@
-"""Cryptographic digests computed in one streaming pass."""
+"""Cryptographic digests computed in one streaming pass: every digest the signal registry names."""
 
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
 
-
-@dataclass(frozen=True)
-class Digests:
-    md5: str
-    sha1: str
-    sha256: str
+from vigie.signals.registry import DIGESTS
 
 
 class StreamingDigests:
     def __init__(self) -> None:
-        self._md5 = hashlib.md5(usedforsecurity=False)
-        self._sha1 = hashlib.sha1(usedforsecurity=False)
-        self._sha256 = hashlib.sha256()
+        # MD5 and SHA-1 identify files here; they protect nothing
+        self._hashers = {s.name: hashlib.new(s.algorithm or s.name, usedforsecurity=False) for s in DIGESTS}
 
     def update(self, chunk: bytes) -> None:
-        self._md5.update(chunk)
-        self._sha1.update(chunk)
-        self._sha256.update(chunk)
+        for hasher in self._hashers.values():
+            hasher.update(chunk)
 
-    def result(self) -> Digests:
-        return Digests(self._md5.hexdigest(), self._sha1.hexdigest(), self._sha256.hexdigest())
+    def result(self) -> dict[str, str]:
+        """Signal name -> lowercase hex digest."""
+        return {name: hasher.hexdigest() for name, hasher in self._hashers.items()}

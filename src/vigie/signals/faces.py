@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from vigie.errors import VigieError
 from vigie.records import Face
 
 DETECTORS = ("hog", "yunet")
@@ -24,8 +25,9 @@ _HOG_UPSAMPLE = 1  # finds faces down to about 40 px
 _YUNET_SCORE = 0.7
 
 
-class FaceModelError(Exception):
+class FaceModelError(VigieError):
     """The face models are missing (the `faces` extra) or a model file is unreadable."""
+    exit_code = 2
 
 
 @lru_cache(maxsize=1)

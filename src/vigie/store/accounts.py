@@ -13,9 +13,10 @@ from typing import Any
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from vigie.errors import VigieError
 from vigie.store.sqlite import SqliteCaseStore, now_iso
+from vigie.vocabulary import DECIDING_ROLES, ROLES
 
-ROLES = ("admin", "reviewer", "read-only")
 SESSION_HOURS = 12
 _hasher = PasswordHasher()
 # Verifying against this keeps a login for an unknown name as slow as one for a known name.
@@ -31,7 +32,7 @@ class User:
 
     @property
     def can_decide(self) -> bool:
-        return self.role in ("admin", "reviewer")
+        return self.role in DECIDING_ROLES
 
 
 @dataclass(frozen=True)
@@ -41,8 +42,8 @@ class Session:
     csrf_token: str
 
 
-class AccountError(ValueError):
-    pass
+class AccountError(VigieError, ValueError):
+    exit_code = 2
 
 
 def _token_hash(token: str) -> str:
@@ -110,9 +111,34 @@ class Accounts:
         return None if row is None else User(row[0], row[1], row[2], json.loads(row[3]))
 
     def save_settings(self, user: User, settings: dict[str, Any]) -> None:
-        self.db.execute("UPDATE users SET settings = ? WHERE id = ?", (json.dumps(settings), user.id))
+        """A user's own view settings, audited."""
+        with self.store.transaction():
+            self.db.execute("UPDATE users SET settings = ? WHERE id = ?", (json.dumps(settings), user.id))
+            self.store.append_audit(user.username, "view-settings", settings)
+
+    def save_org_settings(self, actor: str, settings: dict[str, Any]) -> None:
+        """The blur and greyscale every user starts from (an admin's choice), audited."""
+        if not settings:
+            return
+        with self.store.transaction():
+            if "blur" in settings:
+                self.store.set_meta("org_blur", str(settings["blur"]))
+            if "greyscale" in settings:
+                self.store.set_meta("org_greyscale", "1" if settings["greyscale"] else "0")
+            self.store.append_audit(actor, "org-view-settings", settings)
 
     # --- sessions -------------------------------------------------------------------------------
+
+    def log_in(self, username: str, password: str, address: str) -> tuple[str, Session] | None:
+        """A new session for the right password; either way the attempt is audited with the address."""
+        user = self.authenticate(username, password)
+        if user is None:
+            self.store.append_audit(username or "-", "login-failed", {"address": address})
+            return None
+        with self.store.transaction():
+            started = self.start_session(user)
+            self.store.append_audit(user.username, "login", {"address": address})
+        return started
 
     def start_session(self, user: User) -> tuple[str, Session]:
         token = secrets.token_urlsafe(32)
@@ -136,7 +162,10 @@ class Accounts:
         return Session(row[0], User(row[3], row[4], row[5], json.loads(row[6])), row[1])
 
     def end_session(self, session: Session) -> None:
-        self.db.execute("DELETE FROM sessions WHERE token_hash = ?", (session.token_hash,))
+        """Log out, audited."""
+        with self.store.transaction():
+            self.db.execute("DELETE FROM sessions WHERE token_hash = ?", (session.token_hash,))
+            self.store.append_audit(session.user.username, "logout", {})
 
     def record_reveal(self, session: Session, item_id: int) -> int:
         """Mark one item revealed for this session and audit it, in one transaction: when the audit entry

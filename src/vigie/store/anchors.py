@@ -20,13 +20,15 @@ from cryptography.hazmat.primitives.serialization import (
     load_pem_public_key,
 )
 
+from vigie.errors import VigieError
+from vigie.store.audit import verify_audit_log
 from vigie.store.sqlite import SqliteCaseStore, now_iso
 
 ANCHOR_FORMAT = "vigie-audit-anchor/1"
 
 
-class AnchorError(ValueError):
-    pass
+class AnchorError(VigieError, ValueError):
+    exit_code = 2
 
 
 def make_anchor(store: SqliteCaseStore, seq: int, digest: str, key: Ed25519PrivateKey | None = None) -> dict[str, Any]:
@@ -38,6 +40,20 @@ def make_anchor(store: SqliteCaseStore, seq: int, digest: str, key: Ed25519Priva
         anchor["public_key"] = _raw_public(key.public_key()).hex()
         anchor["signature"] = base64.b64encode(key.sign(_signed_bytes(anchor))).decode()
     return anchor
+
+
+def anchor_log(store: SqliteCaseStore, actor: str, output: str, key: Ed25519PrivateKey | None = None) -> dict[str, Any]:
+    """An anchor of the log's head. The anchoring is itself logged, and the anchor holds that entry: it vouches
+    for all before it. A log that fails its checks is never anchored (exit status 3)."""
+    check = verify_audit_log(store)
+    if not check.ok:
+        raise AnchorError("the audit log fails its checks (run `vigie audit verify`); an anchor would vouch for it",
+                          exit_code=3)
+    entry = store.append_audit(actor, "audit-anchor", {"output": output, "signed": key is not None})
+    seq, digest = (entry.seq, entry.hash) if entry.seq else (check.head_seq, check.head or "")
+    if not seq:
+        raise AnchorError("the audit log is empty: there is nothing to anchor", exit_code=1)
+    return make_anchor(store, seq, digest, key)
 
 
 def read_anchor(path: Path) -> dict[str, Any]:

@@ -8,6 +8,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from vigie.errors import VigieError
 from vigie.records import CONTEXT, AuditEntry, SourceRow
 from vigie.signals.provenance.verdict import DETECTOR_KIND
 from vigie.sources.base import ARCHIVE_SEPARATOR, join_path
@@ -50,8 +51,9 @@ class UndoError(ValueError):
     """An undo that would overwrite a later decision, or of an entry that is not the user's decision."""
 
 
-class DecisionError(ValueError):
+class DecisionError(VigieError, ValueError):
     """A decision outside the scheme's categories or the tag vocabulary; the message says what is allowed."""
+    exit_code = 2
 
 
 @dataclass

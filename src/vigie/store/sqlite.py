@@ -13,9 +13,11 @@ from typing import Any
 
 import numpy as np
 
+from vigie.errors import VigieError
 from vigie.records import AuditEntry, Face, Finding, HashListRow, ItemRecord, ListEntry, MatchRow, PdqRows, SourceRow
 from vigie.signals.image import frame_name
 from vigie.signals.provenance.verdict import ai_verdict, detector_score
+from vigie.signals.registry import DIGESTS, SIGNALS
 from vigie.sources.base import archive_depth, join_path, legacy_relpath, shown_os_path
 from vigie.store.schema import MIGRATIONS, SCHEMA_VERSION
 
@@ -24,7 +26,15 @@ GENESIS_HASH = "0" * 64
 # The chained entry that switches a log to rule 2 (exact stored text) for itself and every later entry.
 AUDIT_RULE_ACTION = "audit-rule"
 AUDIT_RULE_TAG = "vigie-audit/2"
-_EXACT_SIGNALS = ("md5", "sha1", "sha256")
+# The signals matched by equality, as an SQL list: each has a column of its name in items and list_entries
+_EXACT_SIGNALS = tuple(s.name for s in SIGNALS.values() if s.exact)
+_EXACT_IN = "(" + ", ".join(f"'{name}'" for name in _EXACT_SIGNALS) + ")"
+_ENTRY_COLUMNS = ("list_id", "line", *_EXACT_SIGNALS, "pdq", "pdq_quality", "photodna", "category_scheme", "category",
+                  "label", "series", "victim_identified", "extra", "untyped")
+_ITEM_COLUMNS = ("source_id", "relpath", "archive_depth", "scan_id", "size", "mtime", "ctime", "atime",
+                 *(s.name for s in DIGESTS), "media_type", "width", "height", "exif", "pdq", "pdq_quality",
+                 "pdq_variants", "duration", "codec", "frame_rate", "ai_verdict", "deleted", "inode", "stored_hashes",
+                 "ai_score")
 # Errors about where a file sits, not what its content is: never copied to another file with the same content.
 _LOCATION_STAGES = ("read", "link", "archive-name", "archive", "archive-stopped", "archive-limit")
 
@@ -50,7 +60,7 @@ def audit_hash_exact(prev_hash: str, seq: int, at: str, actor: str, action: str,
     return hashlib.sha256(f"{prev_hash}\n{head}\n".encode() + details).hexdigest()
 
 
-class CaseNotFoundError(Exception):
+class CaseNotFoundError(VigieError):
     pass
 
 
@@ -197,15 +207,13 @@ class SqliteCaseStore:
         with self.transaction():
             for record in records:
                 cursor = self.db.execute(
-                    """INSERT OR IGNORE INTO items(source_id, relpath, archive_depth, scan_id, size, mtime, ctime,
-                           atime, md5, sha1, sha256, media_type, width, height, exif, pdq, pdq_quality, pdq_variants,
-                           duration, codec, frame_rate, ai_verdict, deleted, inode, stored_hashes, ai_score)
-                       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                    f"""INSERT OR IGNORE INTO items({", ".join(_ITEM_COLUMNS)})
+                        VALUES ({", ".join("?" * len(_ITEM_COLUMNS))})""",
                     (
                         source_id, record.relpath, max(0, archive_depth(record.relpath) - levels), scan_id,
                         record.size, record.mtime,
                         record.ctime, record.atime,
-                        record.md5, record.sha1, record.sha256, record.media_type, record.width, record.height,
+                        *(record.digests.get(s.name) for s in DIGESTS), record.media_type, record.width, record.height,
                         json.dumps(record.exif) if record.exif else None, record.pdq, record.pdq_quality,
                         b"".join(bytes.fromhex(h) for h in record.pdq_variants) or None,
                         record.duration, record.codec, record.frame_rate,
@@ -344,7 +352,8 @@ class SqliteCaseStore:
                     count += self._insert_video_entry(list_id, entry)
                     continue
                 batch.append((
-                    list_id, entry.line, entry.md5, entry.sha1, entry.sha256, entry.pdq, entry.pdq_quality,
+                    list_id, entry.line, *(entry.digests.get(name) for name in _EXACT_SIGNALS), entry.pdq,
+                    entry.pdq_quality,
                     entry.photodna, entry.category_scheme, entry.category, entry.label, entry.series,
                     None if entry.victim_identified is None else int(entry.victim_identified),
                     json.dumps(entry.extra, ensure_ascii=False) if entry.extra else None, entry.untyped or None,
@@ -359,9 +368,9 @@ class SqliteCaseStore:
 
     def _insert_video_entry(self, list_id: int, entry: ListEntry) -> int:
         cursor = self.db.execute(
-            """INSERT INTO list_entries(list_id, line, md5, category_scheme, category, label, series, extra)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?)""",
-            (list_id, entry.line, entry.md5, entry.category_scheme, entry.category, entry.label, entry.series,
+            """INSERT INTO list_entries(list_id, line, category_scheme, category, label, series, extra)
+               VALUES (?, ?, ?, ?, ?, ?, ?)""",
+            (list_id, entry.line, entry.category_scheme, entry.category, entry.label, entry.series,
              json.dumps(entry.extra, ensure_ascii=False) if entry.extra else None),
         )
         entry_id = cursor.lastrowid
@@ -373,9 +382,8 @@ class SqliteCaseStore:
 
     def _insert_entries(self, batch: list[tuple[Any, ...]]) -> int:
         self.db.executemany(
-            """INSERT INTO list_entries(list_id, line, md5, sha1, sha256, pdq, pdq_quality, photodna,
-                   category_scheme, category, label, series, victim_identified, extra, untyped)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+            f"""INSERT INTO list_entries({", ".join(_ENTRY_COLUMNS)})
+                VALUES ({", ".join("?" * len(_ENTRY_COLUMNS))})""",
             batch,
         )
         count = len(batch)
@@ -435,7 +443,7 @@ class SqliteCaseStore:
             new_pairs = self.db.execute(
                 f"""SELECT count(*) FROM (SELECT DISTINCT item_id, entry_id FROM exact_found f WHERE NOT EXISTS
                        (SELECT 1 FROM matches m WHERE m.item_id = f.item_id AND m.entry_id = f.entry_id
-                        AND m.signal IN {_EXACT_SIGNALS}))"""
+                        AND m.signal IN {_EXACT_IN}))"""
             ).fetchone()[0]
             self.db.execute("""INSERT OR IGNORE INTO matches(item_id, entry_id, signal, distance)
                                SELECT item_id, entry_id, signal, 0 FROM exact_found""")
@@ -669,16 +677,19 @@ class SqliteCaseStore:
         return found
 
     def purge_faces(self) -> int:
-        """Remove every face embedding and crop, and the persons built from them; then reclaim the space."""
+        """Remove every face embedding and crop, and the persons built from them (`reclaim_space` after)."""
         with self.transaction():
             count = self.db.execute(
                 "UPDATE faces SET embedding = NULL, crop = NULL, person_id = NULL WHERE embedding IS NOT NULL"
                 " OR crop IS NOT NULL"
             ).rowcount
             self.db.execute("DELETE FROM persons")
-        self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        self.db.execute("VACUUM")  # freed pages would otherwise still hold the embeddings
         return count
+
+    def reclaim_space(self) -> None:
+        """Rewrite the file without its freed pages (outside any transaction)."""
+        self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        self.db.execute("VACUUM")
 
     # --- reports --------------------------------------------------------------------------------
 
@@ -745,9 +756,7 @@ class SqliteCaseStore:
                 "mtime": _iso(row["mtime"]),
                 "ctime": _iso(row["ctime"]),
                 "atime": _iso(row["atime"]),
-                "md5": row["md5"],
-                "sha1": row["sha1"],
-                "sha256": row["sha256"],
+                **{s.name: row[s.name] for s in DIGESTS},
                 "media_type": row["media_type"],
                 "width": row["width"],
                 "height": row["height"],
@@ -799,10 +808,10 @@ class SqliteCaseStore:
             "items_with_errors": one("SELECT count(DISTINCT item_id) FROM item_errors").fetchone()[0],
             "matched_items": one("SELECT count(DISTINCT item_id) FROM matches").fetchone()[0],
             "exact_matched_items": one(
-                f"SELECT count(DISTINCT item_id) FROM matches WHERE signal IN {_EXACT_SIGNALS}").fetchone()[0],
+                f"SELECT count(DISTINCT item_id) FROM matches WHERE signal IN {_EXACT_IN}").fetchone()[0],
             "near_matched_items": one(
-                f"""SELECT count(DISTINCT item_id) FROM matches WHERE signal NOT IN {_EXACT_SIGNALS} AND item_id NOT IN
-                   (SELECT item_id FROM matches WHERE signal IN {_EXACT_SIGNALS})""").fetchone()[0],
+                f"""SELECT count(DISTINCT item_id) FROM matches WHERE signal NOT IN {_EXACT_IN} AND item_id NOT IN
+                   (SELECT item_id FROM matches WHERE signal IN {_EXACT_IN})""").fetchone()[0],
             "stacks": one("SELECT count(*) FROM stacks").fetchone()[0],
             "items_in_stacks": one("SELECT count(*) FROM items WHERE stack_id IS NOT NULL").fetchone()[0],
             "hash_lists": one("SELECT count(*) FROM hash_lists").fetchone()[0],

@@ -14,13 +14,15 @@ from typing import Any, NoReturn
 from flask import Blueprint, Response, abort, current_app, g, jsonify, request
 from werkzeug.routing import IntegerConverter, Map
 
-from vigie.exports.cybertip import Reporter
+from vigie.exports.format import TO_COMPLETE, ExportError, Reporter
+from vigie.exports.registry import EXPORTS
 from vigie.exports.report import clock
-from vigie.exports.run import EXPORT_FORMATS, ExportError, run_export
+from vigie.exports.run import run_export
 from vigie.review.categories import case_scheme, set_case_scheme
 from vigie.review.scripted import Plan, SelectionError, plan_list_stacks, plan_stacks, record
+from vigie.signals.registry import SIGNALS
 from vigie.signals.thumbnails import DEFAULT_BLUR, MIN_BLUR
-from vigie.store.accounts import ROLES, AccountError, new_password
+from vigie.store.accounts import AccountError, new_password
 from vigie.store.audit import AuditCheck, verify_audit_log
 from vigie.store.review import (
     PRIORITY_CLASSES,
@@ -32,7 +34,19 @@ from vigie.store.review import (
     UndoError,
 )
 from vigie.store.sqlite import CaseReadOnlyError
-from vigie.vocabulary import AI_TAGS, INDUSTRY_CLASSES, SCHEMES, category_label
+from vigie.vocabulary import (
+    ADMIN,
+    AI_TAGS,
+    AI_VERDICTS,
+    DECIDING_ROLES,
+    INDUSTRY_CLASSES,
+    NEW_ACCOUNT_ROLE,
+    ROLES,
+    SCHEME_LABELS,
+    SCHEMES,
+    UNDETERMINED,
+    category_label,
+)
 
 api = Blueprint("api", __name__)
 MAX_BLUR = 0.25
@@ -106,7 +120,11 @@ def me() -> Any:
         revealed=g.accounts.reveal_count(g.session), settings=view_settings(),
         scheme=scheme, categories=[{"code": c.code, "label": c.label, "key": c.key} for c in categories],
         ai_tags=[{"code": t.code, "label": t.label, "key": t.key} for t in AI_TAGS],
-        industry_classes=list(INDUSTRY_CLASSES), export_formats=list(EXPORT_FORMATS),
+        industry_classes=list(INDUSTRY_CLASSES),
+        export_formats=[{"name": e.name, "label": e.label} for e in EXPORTS.values()],
+        schemes=[{"code": code, "label": label} for code, label in SCHEME_LABELS.items()],
+        roles=list(ROLES), new_account_role=NEW_ACCOUNT_ROLE, can_administer=user.role == ADMIN,
+        ai_verdicts=list(AI_VERDICTS), undetermined=UNDETERMINED,
     )
 
 
@@ -117,7 +135,6 @@ def filters() -> Any:
         lists=[h.name for h in g.store.hash_lists()],
         persons=[{"id": p["id"], "name": p["name"], "items": p["items"]} for p in g.store.persons()],
         folders=review.folders(),
-        ai_verdicts=["ai-provenance", "ai-indicated", "undetermined"],
         priorities=list(PRIORITY_CLASSES), sorts=list(QUEUE_ORDERS),
     )
 
@@ -198,7 +215,7 @@ def item_detail(item_id: int) -> Any:
     return jsonify(
         id=item_id, path=item["path"], media_type=item["media_type"], size=item["size"],
         width=item["width"], height=item["height"], video=item["video"], deleted=item["deleted"],
-        hashes={k: item[k] for k in ("md5", "sha1", "sha256", "pdq", "pdq_quality")},
+        hashes={column: item[column] for s in SIGNALS.values() for column in s.columns},
         times={k: item[k] for k in ("mtime", "ctime", "atime")},
         matches=[_known(m) for m in item["matches"]],
         ai=item["ai"], analysed_as=item["analysed_as"],
@@ -252,7 +269,7 @@ def _targets(body: dict[str, Any], review: ReviewTables) -> tuple[list[int], str
 
 
 @api.post("/api/decisions")
-@requires("admin", "reviewer")
+@requires(*DECIDING_ROLES)
 def decide() -> Any:
     body = _body()
     review = ReviewTables(g.store)
@@ -268,7 +285,7 @@ def decide() -> Any:
 
 
 @api.post("/api/decisions/undecide")
-@requires("admin", "reviewer")
+@requires(*DECIDING_ROLES)
 def undecide() -> Any:
     """Set a stack (or one item) back to undecided, as a new audit entry."""
     review = ReviewTables(g.store)
@@ -278,7 +295,7 @@ def undecide() -> Any:
 
 
 @api.post("/api/decisions/undo")
-@requires("admin", "reviewer")
+@requires(*DECIDING_ROLES)
 def undo() -> Any:
     """Undo one of the user's own decisions (its audit entry's seq), as a new audit entry."""
     seq = _body().get("audit_seq")
@@ -310,7 +327,7 @@ def _recorded(review: ReviewTables, plan: Plan) -> Any:
 
 
 @api.post("/api/decisions/bulk")
-@requires("admin", "reviewer")
+@requires(*DECIDING_ROLES)
 def decide_bulk() -> Any:
     """A category, or a tag added, on every chosen stack: one audit entry per stack."""
     body = _body()
@@ -328,7 +345,7 @@ def decide_bulk() -> Any:
 
 
 @api.post("/api/decisions/accept-list")
-@requires("admin", "reviewer")
+@requires(*DECIDING_ROLES)
 def accept_list() -> Any:
     """The list's categories for the chosen stacks it matched, the list named as the decisions' source.
     Without `confirm`, only what would be decided (for the reviewer to confirm)."""
@@ -351,7 +368,7 @@ def accept_list() -> Any:
 
 
 @api.post("/api/items/<int:item_id>/notes")
-@requires("admin", "reviewer")
+@requires(*DECIDING_ROLES)
 def add_note(item_id: int) -> Any:
     text = _body().get("text")
     if not isinstance(text, str) or not text.strip() or len(text) > 4000:
@@ -370,21 +387,15 @@ def add_note(item_id: int) -> Any:
 def save_settings() -> Any:
     settings = g.session.user.settings | _check_view_settings(_body())
     g.accounts.save_settings(g.session.user, settings)
-    g.store.append_audit(g.session.user.username, "view-settings", settings)
     return jsonify(settings=view_settings() | settings)
 
 
 @api.post("/api/admin/settings")
-@requires("admin")
+@requires(ADMIN)
 def save_org_settings() -> Any:
     body = _body()
     settings = _check_view_settings(body)
-    if "blur" in settings:
-        g.store.set_meta("org_blur", str(settings["blur"]))
-    if "greyscale" in settings:
-        g.store.set_meta("org_greyscale", "1" if settings["greyscale"] else "0")
-    if settings:
-        g.store.append_audit(g.session.user.username, "org-view-settings", settings)
+    g.accounts.save_org_settings(g.session.user.username, settings)
     if "scheme" in body:
         custom = body.get("custom_categories")
         if body["scheme"] not in SCHEMES:
@@ -397,17 +408,17 @@ def save_org_settings() -> Any:
 
 
 @api.get("/api/admin/users")
-@requires("admin")
+@requires(ADMIN)
 def list_users() -> Any:
     return jsonify(users=[{"username": u.username, "role": u.role} for u in g.accounts.users()])
 
 
 @api.post("/api/admin/users")
-@requires("admin")
+@requires(ADMIN)
 def create_user() -> Any:
     body = _body()
     password = body.get("password") or new_password()
-    role = body.get("role", "reviewer")
+    role = body.get("role", NEW_ACCOUNT_ROLE)
     if role not in ROLES:
         _fail(f"role is one of {', '.join(ROLES)}")
     try:
@@ -450,7 +461,7 @@ def audit() -> Any:
 
 
 @api.post("/export")
-@requires("admin", "reviewer")
+@requires(*DECIDING_ROLES)
 def export() -> Any:
     fmt = request.form.get("format", "")
     raw_items = request.form.get("items", "").strip()
@@ -463,7 +474,7 @@ def export() -> Any:
     if item_ids is not None and request.form.get("scope") == "stack":
         review = ReviewTables(g.store)
         item_ids = sorted({m for i in item_ids for m in review.members(i)})
-    reporter = Reporter(*(request.form.get(k) or "TO COMPLETE" for k in ("first_name", "last_name", "email")))
+    reporter = Reporter(*(request.form.get(k) or TO_COMPLETE for k in ("first_name", "last_name", "email")))
     try:
         result = run_export(g.store, g.session.user.username, fmt, item_ids, reporter=reporter,
                             destination="console download")

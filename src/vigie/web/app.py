@@ -12,6 +12,7 @@ from flask import Flask, Response, current_app, g, jsonify, redirect, render_tem
 from vigie.config import Settings
 from vigie.store.accounts import Accounts, new_password
 from vigie.store.sqlite import open_case
+from vigie.vocabulary import ADMIN
 from vigie.web.hosts import AllowedHosts
 from vigie.web.security import COMMON_HEADERS, CONSOLE_CSP, REPORT_CSP, LoginThrottle
 
@@ -99,13 +100,11 @@ def create_app(case_dir: Path, settings: Settings, throttle: LoginThrottle | Non
             refused = _login_form(f"Too many failed logins. Try again in {wait} seconds.", 429)
             refused.headers["Retry-After"] = str(wait)
             return refused
-        user = g.accounts.authenticate(username, password)
-        if user is None:
-            g.store.append_audit(username or "-", "login-failed", {"address": address})
+        started = g.accounts.log_in(username, password, address)
+        if started is None:
             return _login_form("Wrong user name or password.", 401)
         login_throttle.succeeded(address, username)
-        token, _ = g.accounts.start_session(user)
-        g.store.append_audit(user.username, "login", {"address": address})
+        token, _ = started
         response: Any = redirect("/")
         response.set_cookie(session_cookie, token, httponly=True, samesite="Strict", path="/", secure=secure_cookies)
         response.delete_cookie(login_cookie, path="/login", secure=secure_cookies)
@@ -114,7 +113,6 @@ def create_app(case_dir: Path, settings: Settings, throttle: LoginThrottle | Non
     @app.post("/logout")
     def logout() -> Any:
         g.accounts.end_session(g.session)
-        g.store.append_audit(g.session.user.username, "logout", {})
         response = redirect("/login")
         response.delete_cookie(session_cookie, path="/", secure=secure_cookies)
         return response
@@ -164,7 +162,7 @@ def ensure_admin(case_dir: Path) -> str | None:
         if accounts.has_users():
             return None
         password = new_password()
-        accounts.create_user("admin", password, "admin", actor="vigie serve")
+        accounts.create_user("admin", password, ADMIN, actor="vigie serve")
         return password
     finally:
         store.close()

@@ -14,6 +14,7 @@ few reference faces against N stored ones is already linear and every face must 
 from __future__ import annotations
 
 import csv
+import hashlib
 import random
 from collections import Counter, defaultdict
 from dataclasses import dataclass
@@ -62,12 +63,11 @@ def chinese_whispers(count: int, edges: list[tuple[int, int]], iterations: int =
     return labels
 
 
-def group_faces(store: SqliteCaseStore, threshold: float = MATCH_DISTANCE) -> dict[str, int]:
-    """Cluster every face into persons. A person a reviewer named keeps its id, name and all its faces."""
+def group_faces(store: SqliteCaseStore, actor: str, threshold: float = MATCH_DISTANCE) -> dict[str, int]:
+    """Cluster every face into persons, audited. A person a reviewer named keeps its id, name and all its faces."""
     face_ids, _, vectors = store.face_vectors()
     if len(face_ids) == 0:
-        store.replace_person_groups([])
-        return {"faces": 0, "persons": 0}
+        return _replace_groups(store, actor, [], {"faces": 0, "persons": 0}, threshold)
     labels = chinese_whispers(len(face_ids), pairs_within(vectors, threshold))
     info = store.face_sizes()
     named = store.named_persons()
@@ -87,8 +87,41 @@ def group_faces(store: SqliteCaseStore, threshold: float = MATCH_DISTANCE) -> di
     for person, faces in [*joined.items(), *((None, faces) for faces in loose)]:
         representative = max(faces, key=lambda f: info[f][0])
         groups.append((person, sorted(faces), representative))
-    store.replace_person_groups(groups)
-    return {"faces": len(face_ids), "persons": len(groups)}
+    return _replace_groups(store, actor, groups, {"faces": len(face_ids), "persons": len(groups)}, threshold)
+
+
+def _replace_groups(store: SqliteCaseStore, actor: str, groups: list[tuple[int | None, list[int], int]],
+                    counts: dict[str, int], threshold: float) -> dict[str, int]:
+    with store.transaction():
+        store.replace_person_groups(groups)
+        store.append_audit(actor, "faces-group", {**counts, "threshold": threshold})
+    return counts
+
+
+def name_person(store: SqliteCaseStore, person_id: int, name: str, actor: str) -> bool:
+    """Give a person a name, audited; False when the case has no such person."""
+    with store.transaction():
+        if not store.name_person(person_id, name):
+            return False
+        store.append_audit(actor, "person-name", {"person": person_id, "name": name})
+    return True
+
+
+def merge_persons(store: SqliteCaseStore, keep: int, absorb: int, actor: str) -> int:
+    """Move every face of `absorb` into `keep`, audited; returns how many faces moved."""
+    with store.transaction():
+        moved = store.merge_persons(keep, absorb)
+        store.append_audit(actor, "person-merge", {"keep": keep, "absorb": absorb, "faces_moved": moved})
+    return moved
+
+
+def purge_faces(store: SqliteCaseStore, actor: str) -> int:
+    """Remove every face embedding and crop and the persons built from them, audited; then reclaim the space."""
+    with store.transaction():
+        removed = store.purge_faces()
+        store.append_audit(actor, "faces-purge", {"faces": removed})
+    store.reclaim_space()  # freed pages would otherwise still hold the embeddings
+    return removed
 
 
 @dataclass(frozen=True)
@@ -128,6 +161,17 @@ def find_person(store: SqliteCaseStore, references: list[Face], include_no: bool
             locations[int(face_ids[i])]["box"], round(float(distances[i]), 4), verdict(float(distances[i])))
         for i in keep
     ]
+
+
+def search_person(store: SqliteCaseStore, reference_photos: list[Path], settings: Settings, include_no: bool,
+                  actor: str) -> list[Hit]:
+    """`find_person` for the largest face of each photo; the search is audited (the photos by their SHA-256)."""
+    hits = find_person(store, embed_references(reference_photos, settings), include_no)
+    store.append_audit(actor, "faces-find", {
+        "references_sha256": [hashlib.sha256(p.read_bytes()).hexdigest() for p in reference_photos],
+        "hits": sum(h.verdict != "no" for h in hits),
+    })
+    return hits
 
 
 @dataclass(frozen=True)

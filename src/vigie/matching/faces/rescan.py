@@ -36,8 +36,9 @@ def faces_searched(store: SqliteCaseStore) -> bool:
     return False
 
 
-def scan_faces(store: SqliteCaseStore, settings: Settings, advance: Callable[[], None] | None = None) -> FaceScan:
-    """Search every image that holds no face yet (so a second run adds nothing twice)."""
+def scan_faces(store: SqliteCaseStore, settings: Settings, actor: str,
+               advance: Callable[[], None] | None = None) -> FaceScan:
+    """Search every image that holds no face yet (so a second run adds nothing twice); audited."""
     roots = {s.id: s.root for s in store.sources()}
     rows = store.db.execute(
         """SELECT i.id, i.source_id, i.relpath, i.sha256 FROM items i WHERE i.media_type LIKE 'image/%'
@@ -65,4 +66,7 @@ def scan_faces(store: SqliteCaseStore, settings: Settings, advance: Callable[[],
         store.add_faces(item_id, faces, error)
         if advance:
             advance()
+    store.append_audit(actor, FACES_SCAN_ACTION, {"images": result.images, "faces": result.faces,
+                                                  "not_searched": result.unreadable,
+                                                  "detector": settings.face_detector})
     return result

@@ -20,11 +20,7 @@ from __future__ import annotations
 from typing import Any
 
 from vigie.records import DETERMINISTIC, INDICATIVE, Finding
-
-AI_PROVENANCE = "ai-provenance"
-AI_INDICATED = "ai-indicated"
-UNDETERMINED = "undetermined"
-
+from vigie.vocabulary import AI_INDICATED, AI_PROVENANCE, UNDETERMINED
 
 DETECTOR_KIND = "statistical-detector"
 

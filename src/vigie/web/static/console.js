@@ -128,7 +128,7 @@ function card(entry, index) {
   const badges = el("div", { class: "badges" },
     el("span", { class: "badge" + (entry.priority === "known" ? " known" : entry.priority === "unknown-with-face" ? " face" : ""), text: entry.priority }));
   if (entry.members > 1) badges.append(el("span", { class: "badge", text: `×${entry.members} copies` }));
-  if (entry.ai_verdict !== "undetermined") badges.append(el("span", { class: "badge", text: entry.ai_verdict }));
+  if (entry.ai_verdict !== state.me.undetermined) badges.append(el("span", { class: "badge", text: entry.ai_verdict }));
   if (entry.ai_score !== null) badges.append(el("span", { class: "badge", text: `detector ${entry.ai_score.toFixed(2)}` }));
   if (entry.list_category !== null) badges.append(el("span", { class: "badge known", text: `list: ${codeAndMeaning(entry.list_category)}` }));
   const decided = decisionText(entry.decision);
@@ -523,7 +523,7 @@ async function setup() {
   fillSelect("f-priority", filters.priorities.map((p) => [p, p]));
   fillSelect("f-list", filters.lists.map((l) => [l, `list ${l}`]));
   fillSelect("f-category", state.me.categories.map((c) => [c.code, c.label]));
-  fillSelect("f-ai", filters.ai_verdicts.map((v) => [v, v]));
+  fillSelect("f-ai", state.me.ai_verdicts.map((v) => [v, v]));
   fillSelect("f-person", filters.persons.map((p) => [p.id, `person ${p.id}${p.name ? " " + p.name : ""} (${p.items})`]));
   fillSelect("f-folder", filters.folders.map((f) => [f, f]));
   for (const id of ["f-status", "f-priority", "f-list", "f-category", "f-ai", "f-person", "f-media", "f-deleted", "f-folder", "f-min-score", "f-sort"]) $(id).addEventListener("change", () => loadQueue());
@@ -536,6 +536,10 @@ async function setup() {
   fillSelect("bulk-category", state.me.categories.map((c) => [c.code, c.label]));
   fillSelect("bulk-tag", state.me.ai_tags.map((t) => [t.code, t.label]));
   fillSelect("bulk-list", filters.lists.map((l) => [l, `list ${l}`]));
+  fillSelect("export-format", state.me.export_formats.map((f) => [f.name, f.label]));
+  fillSelect("s-scheme", state.me.schemes.map((s) => [s.code, s.label]));
+  fillSelect("u-role", state.me.roles.map((r) => [r, r]));
+  $("u-role").value = state.me.new_account_role;
   $("f-list").addEventListener("change", () => { if (filters.lists.includes($("f-list").value)) $("bulk-list").value = $("f-list").value; });
   $("select-all").addEventListener("click", () => markRange(0, state.entries.length - 1));
   $("select-none").addEventListener("click", () => { state.marked = new Set(); showMarks(); });
@@ -556,7 +560,7 @@ async function setup() {
   $("export-form").addEventListener("submit", () => { $("export-items").value = $("export-selected").checked && selectedEntry() ? String(selectedEntry().id) : ""; });
   $("open-settings").addEventListener("click", () => {
     $("s-blur").value = state.me.settings.blur; $("s-grey").checked = state.me.settings.greyscale;
-    $("admin-settings").hidden = state.me.role !== "admin"; $("s-scheme").value = state.me.scheme;
+    $("admin-settings").hidden = !state.me.can_administer; $("s-scheme").value = state.me.scheme;
     $("settings-dialog").showModal();
   });
   const viewSettings = () => ({ blur: Number($("s-blur").value), greyscale: $("s-grey").checked });

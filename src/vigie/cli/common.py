@@ -1,0 +1,117 @@
+"""What every command shares: the consoles, the escaping of evidence text, `--case`, opening a case, progress
+bars, and the one-line stop on a full disk."""
+
+from __future__ import annotations
+
+import errno
+import os
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    SpinnerColumn,
+    Task,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.text import Text
+
+from vigie.errors import VigieError
+from vigie.records import AuditEntry
+from vigie.store.sqlite import CaseNotFoundError, SqliteCaseStore, open_case
+
+err = Console(stderr=True, emoji=False)  # ":cd:" in a fingerprint or a path is text, not an emoji
+out = Console(highlight=False, emoji=False)
+
+ACTOR = os.environ.get("VIGIE_USER") or os.environ.get("USER") or "vigie"  # the examiner unless --examiner names one
+
+
+def examiner() -> str:
+    """Who runs the command, as the audit log names them (`vigie --examiner`)."""
+    return str(click.get_current_context().find_root().params.get("examiner") or ACTOR)
+
+
+def _t(value: object) -> str:
+    """Text from the evidence, a list or the user, shown as it is: "[red]x.jpg" is a name, not a style."""
+    return escape(str(value))
+
+
+class _RateColumn(ProgressColumn):
+    def render(self, task: Task) -> Text:
+        speed = task.finished_speed or task.speed
+        return Text(f"{speed:,.1f}/s" if speed else "–/s", style="progress.data.speed")
+
+
+@contextmanager
+def progress_bars() -> Iterator[Progress]:
+    with Progress(
+        SpinnerColumn(), TextColumn("[progress.description]{task.description}"), BarColumn(),
+        MofNCompleteColumn(), _RateColumn(), TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
+        console=err, transient=False,
+    ) as progress:
+        yield progress
+
+
+@contextmanager
+def case_store(case: Path, create: bool = False) -> Iterator[SqliteCaseStore]:
+    """The case, open for the command and closed after it. A read-only case still reads, verifies and exports;
+    what its audit log could not record is said when the command ends."""
+    try:
+        store = open_case(case, create=create)
+    except CaseNotFoundError as exc:
+        raise VigieError(f"{exc}. Create one with `vigie scan EVIDENCE --case {case}`.") from exc
+    except Exception as exc:  # a locked, corrupt or newer case file
+        raise VigieError(f"cannot open the case at {case}: {exc}") from exc
+    if store.read_only:
+        unrecorded = store.unrecorded = []
+        click.get_current_context().call_on_close(lambda: _note_unrecorded(case, unrecorded))
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+def _note_unrecorded(case: Path, entries: list[AuditEntry]) -> None:
+    if entries:
+        err.print(f"[yellow]note:[/] the case folder {_t(case)} is read-only, so this "
+                  f"{', '.join(e.action for e in entries)} could not be recorded in the case's audit log.",
+                  soft_wrap=True)
+
+
+def _is_disk_full(exc: BaseException | None) -> bool:
+    while exc is not None:  # the rollback after SQLITE_FULL may raise in turn
+        if isinstance(exc, sqlite3.Error) and (getattr(exc, "sqlite_errorname", "") == "SQLITE_FULL"
+                                               or "disk is full" in str(exc)):
+            return True
+        if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
+@contextmanager
+def stop_on_full_disk(doing: str, kept: str) -> Iterator[None]:
+    """A full disk is for the examiner to fix: one line saying so, never a traceback."""
+    try:
+        yield
+    except Exception as exc:
+        if not _is_disk_full(exc):
+            raise
+        raise VigieError(f"the disk is full; {doing} stopped. {kept} Free some space and run the same command "
+                         "again.") from exc
+
+
+case_option = click.option(
+    "--case", "case", type=click.Path(path_type=Path), required=True, envvar="VIGIE_CASE",
+    help="Case folder (created by the first scan). Also read from $VIGIE_CASE.",
+)

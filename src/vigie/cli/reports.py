@@ -1,0 +1,84 @@
+"""`vigie report` and `vigie export`: the case report, and reviewed items for sharing or reporting."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from vigie.cli.common import _t, case_option, case_store, err, examiner, stop_on_full_disk
+from vigie.config import load_settings
+from vigie.exports.registry import EXPORTS
+
+
+@click.command()
+@case_option
+@click.option("--format", "fmt", type=click.Choice(["json", "csv", "html"]), default="html", show_default=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="File to write [stdout].")
+@click.option("--thumbnails", is_flag=True, help="HTML only: add blurred greyscale thumbnails of matched items.")
+def report(case: Path, fmt: str, output: Path | None, thumbnails: bool) -> None:
+    """Write the case report: counts, matches by list and category, stacks, and unreadable files.
+
+    The HTML report holds no image content unless --thumbnails is given (blurred, greyscale).
+    """
+    from vigie.exports.report import matched_thumbnails, write_case_report
+
+    with case_store(case) as store:
+        thumbs = matched_thumbnails(store, load_settings(case)) if thumbnails and fmt == "html" else None
+        # written as it is read (a million items are never held at once), then audited
+        with stop_on_full_disk("the report", "The case is unchanged; the report file may be incomplete."):
+            if output is None:
+                write_case_report(store, fmt, sys.stdout, examiner(), "stdout", thumbs)
+            else:
+                with output.open("w", encoding="utf-8") as handle:
+                    write_case_report(store, fmt, handle, examiner(), str(output), thumbs)
+    if output is not None:
+        err.print(f"Wrote {fmt.upper()} report to {_t(output)}")
+
+
+class _ExportFormats(click.Choice[str]):
+    """The registered export formats, read each time (a format registered after start-up is offered too)."""
+
+    @property
+    def choices(self) -> tuple[str, ...]:
+        return tuple(EXPORTS)
+
+    @choices.setter
+    def choices(self, _: object) -> None:  # click.Choice sets them once; the registry is the truth
+        pass
+
+
+@click.command("export")
+@case_option
+@click.option("--format", "fmt", required=True, type=_ExportFormats(()),
+              help="; ".join(f"{e.name}: {e.label}" for e in EXPORTS.values()) + ".")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="File to write [the case's name and format, in the current folder]; - for stdout.")
+@click.option("--item", "items", multiple=True, type=int, help="Only this item id (repeatable) [all reviewed].")
+@click.option("--category", "categories", multiple=True, help="Only items of this category (repeatable).")
+@click.option("--reporter-first-name", default="TO COMPLETE", help="CyberTipline draft: reporting person.")
+@click.option("--reporter-last-name", default="TO COMPLETE")
+@click.option("--reporter-email", default="TO COMPLETE")
+def export_cmd(case: Path, fmt: str, output: Path | None, items: tuple[int, ...], categories: tuple[str, ...],
+               reporter_first_name: str, reporter_last_name: str, reporter_email: str) -> None:
+    """Export reviewed items (one record per distinct file) for sharing or reporting. Audited."""
+    from vigie.exports.format import Reporter
+    from vigie.exports.run import run_export
+
+    with case_store(case) as store:
+        result = run_export(
+            store, examiner(), fmt, list(items) or None, list(categories) or None,
+            Reporter(reporter_first_name, reporter_last_name, reporter_email),
+            destination="stdout" if output == Path("-") else str(output or "default file"),
+        )
+    if output == Path("-"):
+        sys.stdout.buffer.write(result.content)
+        return
+    target = output or Path(result.file_name)
+    target.write_bytes(result.content)
+    what = f"{fmt} export of {result.items} file(s)" if result.items else fmt
+    err.print(f"Wrote {what} to {_t(target)} (audit entry {result.audit.seq})")
+
+
+COMMANDS = [report, export_cmd]

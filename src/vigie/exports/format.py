@@ -1,0 +1,56 @@
+"""What an export format is: a name, a label people read, a media type, a file-name suffix and how it renders.
+Formats that carry reviewed items get the selection and the options; whole-case reports get the store."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from vigie.errors import VigieError
+from vigie.exports.selection import ExportItem
+from vigie.store.sqlite import SqliteCaseStore
+
+TO_COMPLETE = "TO COMPLETE"
+
+
+class ExportError(VigieError, ValueError):
+    exit_code = 2
+
+
+@dataclass(frozen=True)
+class Reporter:
+    """The person a CyberTipline draft names as reporting."""
+
+    first_name: str = TO_COMPLETE
+    last_name: str = TO_COMPLETE
+    email: str = TO_COMPLETE
+
+
+@dataclass(frozen=True)
+class ExportOptions:
+    reporter: Reporter = field(default_factory=Reporter)
+
+
+@dataclass(frozen=True)
+class ItemExport:
+    """Renders the reviewed items chosen, one per content (an empty selection is refused before)."""
+
+    name: str
+    label: str
+    media_type: str
+    suffix: str  # after the case's name in the file name
+    render: Callable[[SqliteCaseStore, list[ExportItem], ExportOptions], bytes]
+
+
+@dataclass(frozen=True)
+class CaseExport:
+    """Renders the whole case; takes no selection."""
+
+    name: str
+    label: str
+    media_type: str
+    suffix: str
+    render: Callable[[SqliteCaseStore], bytes]
+
+
+ExportFormat = ItemExport | CaseExport

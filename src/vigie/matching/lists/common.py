@@ -1,0 +1,126 @@
+"""What every hash-list reader shares: the parsed list, its problems, decoding, and the registry's signals
+set on an entry."""
+
+from __future__ import annotations
+
+import codecs
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from vigie.errors import VigieError
+from vigie.records import ListEntry
+from vigie.signals.registry import SIGNALS, SignalType, signals_of_length, spoken_list
+from vigie.vocabulary import PROJECT_VIC_US, UK_CAID
+
+_MAX_PROBLEMS_KEPT = 1000
+_BOMS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"), (codecs.BOM_UTF16_LE, "utf-16"),
+         (codecs.BOM_UTF16_BE, "utf-16"), (codecs.BOM_UTF8, "utf-8-sig"))
+_LENGTHS = sorted({s.hex_length for s in SIGNALS.values()}, reverse=True)
+HASH_LIKE = re.compile(rf"\b(?:{'|'.join(f'[0-9a-fA-F]{{{n}}}' for n in _LENGTHS)})\b")
+SIGNAL_LABELS = spoken_list([s.label for s in SIGNALS.values()])  # "MD5, SHA-1, SHA-256 or PDQ"
+
+
+class HashListError(VigieError):
+    """The file cannot be read as a hash list at all (its message says why)."""
+
+
+@dataclass
+class ParsedList:
+    format: str
+    entries: list[ListEntry]
+    problems: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    skipped: int = 0
+    file_sha256: str = ""
+
+    def problem(self, where: str, message: str) -> None:
+        self.skipped += 1
+        if len(self.problems) < _MAX_PROBLEMS_KEPT:
+            self.problems.append(f"{where}: {message}")
+        elif len(self.problems) == _MAX_PROBLEMS_KEPT:
+            self.problems.append("further problems not listed")
+
+
+def set_signal(entry: ListEntry, signal: SignalType, value: str) -> None:
+    """Put a validated value in the entry's field for its signal: PDQ's own, or the exact digests'."""
+    if signal.exact:
+        entry.digests[signal.name] = value
+    else:
+        entry.pdq = value
+
+
+def has_hash(entry: ListEntry) -> bool:
+    return bool(entry.digests or entry.pdq or entry.photodna)
+
+
+def set_by_length(entry: ListEntry, value: str, forced: SignalType | None) -> SignalType | None:
+    """A bare value typed by its length (or `forced`); a length several signals share (SHA-256 and PDQ) is
+    untyped: the value goes to each, matched every way. None when no signal has this length."""
+    candidates = (forced,) if forced else signals_of_length(len(value))
+    if not candidates:
+        return None
+    validated = candidates[0].validate(value)
+    for signal in candidates:
+        set_signal(entry, signal, validated)
+    if len(candidates) > 1:
+        entry.untyped = True
+    return candidates[0]
+
+
+def decode(raw: bytes, path: Path) -> str:
+    codec = next((name for bom, name in _BOMS if raw.startswith(bom)), "utf-8")
+    try:
+        text = raw.decode(codec)
+    except UnicodeDecodeError as exc:
+        raise HashListError(f"{path} is not {codec.upper()} text (byte {exc.start}); is it a hash list?") from exc
+    if "\x00" in text:
+        raise HashListError(f"{path} holds NUL characters: binary data (or UTF-16 without a byte-order mark), "
+                            "not a hash list")
+    return text
+
+
+def first_line(head: str) -> str:
+    stripped = head.lstrip("\ufeff \t\r\n")
+    return stripped.splitlines()[0].strip() if stripped else ""
+
+
+def header_cells(line: str) -> list[str]:
+    return [c.strip().strip('"').lower() for c in line.replace(";", ",").split(",")]
+
+
+def norm_category(value: Any) -> str | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    text = str(value).strip()
+    return text.upper() if text.upper() in UK_CAID else text
+
+
+def parse_bool(value: Any) -> bool | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "y"):
+        return True
+    if text in ("0", "false", "no", "n"):
+        return False
+    return None
+
+
+def category_notes(entries: list[ListEntry]) -> list[str]:
+    """Categories that the scheme an entry declares does not define (a typo, or the wrong --scheme)."""
+    schemes = {"projectvic-us": PROJECT_VIC_US, "uk-caid": UK_CAID}
+    misfits = Counter(
+        (entry.category_scheme, entry.category) for entry in entries
+        if entry.category_scheme in schemes and entry.category is not None
+        and entry.category not in schemes[entry.category_scheme]
+    )
+    return [f"category {category!r} is not a {scheme} category ({', '.join(schemes[scheme])}): {count} entr"
+            f"{'y' if count == 1 else 'ies'} kept as given; check --scheme"
+            for (scheme, category), count in sorted(misfits.items())]

@@ -1,0 +1,241 @@
+"""Project VIC VICS JSON 1.3 (a flat media list) and 2.0 (cases holding media). Each registered signal is
+read from its VICS property or its AlternativeHashes HashName; fields Vigie does not model stay in `extra`."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from vigie.matching.lists.common import HashListError, ParsedList, has_hash, norm_category, parse_bool, set_signal
+from vigie.records import ListEntry
+from vigie.signals.registry import SIGNALS, InvalidHash, spoken_list
+from vigie.vocabulary import PROJECT_VIC_US, SCHEMES, UK_CAID, UK_CAID_VICS_NUMBERS, category_scheme
+
+NAME = "vics"
+
+
+def sniff(head: str) -> bool:
+    return head.lstrip("\ufeff \t\r\n").startswith("{")
+
+
+# Fields read into the entry's columns; every other field of a media is kept in `extra`.
+_HASHES = {s.vics_name: s.name for s in SIGNALS.values()} | {"PhotoDNA": "photodna"}  # property -> field
+_BY_HASH_NAME = {name.upper(): field for name, field in _HASHES.items()}  # an AlternativeHashes HashName, spelt
+_MODELLED = {*_HASHES, "Category", "CategoryScheme", "Series", "VictimIdentified"}
+_ALTERNATIVES = ("AlternativeHashes", "Hashes")
+# The scheme part of a VICS context: http://github.com/VICSDATAMODEL/ProjectVic/DataModels/2.0.xml/UK/$metadata
+VICS_CONTEXT_SCHEMES = {"US": "projectvic-us", "UK": "uk-caid"}
+_CONTEXT_SCHEME = re.compile(r"/(US|UK)(?=[/#$]|$)", re.IGNORECASE)
+# Vigie's own MediaMetadata properties (exports/vics.py): a category the number cannot carry, PDQ quality.
+VIGIE_CATEGORY, VIGIE_CATEGORY_SCHEME, VIGIE_PDQ_QUALITY = "Vigie.Category", "Vigie.CategoryScheme", "Vigie.PdqQuality"
+# A media is a few levels deep; deeper is hostile, and would be stored as such.
+VICS_MAX_DEPTH = 32
+
+
+@dataclass(frozen=True)
+class _Unreadable:
+    reason: str
+
+
+def _json_kind(value: Any) -> str:
+    if isinstance(value, bool):
+        return "a boolean"
+    kinds = {dict: "an object", list: "an array", str: "a string", int: "a number", float: "a number"}
+    return next((kind for cls, kind in kinds.items() if isinstance(value, cls)), "null")
+
+
+def _deeper_than(value: Any, limit: int) -> bool:
+    pending = [(value, 1)]  # no recursion: the depth is what is being checked
+    while pending:
+        node, depth = pending.pop()
+        children = node.values() if isinstance(node, dict) else node if isinstance(node, list) else None
+        if children is None:
+            continue
+        if depth > limit:
+            return True
+        pending.extend((child, depth + 1) for child in children)
+    return False
+
+
+def vics_context_scheme(context: str) -> str | None:
+    found = _CONTEXT_SCHEME.search(context)
+    return VICS_CONTEXT_SCHEMES[found[1].upper()] if found else None
+
+
+def _media_entries(text: str) -> tuple[str, str | None, Iterator[tuple[str, dict[str, Any], Any]]]:
+    """(VICS version, scheme named by the context, (where, case fields, media or _Unreadable) per media)."""
+    try:
+        document = json.loads(text)
+    except RecursionError as exc:
+        raise HashListError("the JSON is nested too deeply to be a VICS file") from exc
+    except json.JSONDecodeError as exc:
+        raise HashListError(f"not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}") from exc
+    except ValueError as exc:  # e.g. an integer longer than Python converts
+        raise HashListError(f"not valid JSON: {exc}") from exc
+    if not isinstance(document, dict):
+        raise HashListError("a VICS file is a JSON object with 'value'")
+    context = document.get("@odata.context", document.get("odata.metadata")) or ""
+    if not isinstance(context, str):
+        raise HashListError(f"the @odata.context is {_json_kind(context)}, not a URL")
+    values = document.get("value")
+    if not isinstance(values, list):
+        raise HashListError("no 'value' array: not a Project VIC VICS file")
+    scheme = vics_context_scheme(context)
+    if "#Cases" in context or (values and isinstance(values[0], dict) and "Media" in values[0]):
+        def cases() -> Iterator[tuple[str, dict[str, Any], Any]]:
+            for c, case in enumerate(values, start=1):
+                if not isinstance(case, dict):
+                    yield f"case {c}", {}, _Unreadable(f"the case is {_json_kind(case)}, not an object")
+                    continue
+                media_list = case.get("Media", [])
+                if not isinstance(media_list, list):
+                    yield f"case {c}", {}, _Unreadable(f"its 'Media' is {_json_kind(media_list)}, not an array")
+                    continue
+                case_fields = {k: v for k, v in case.items() if k != "Media"}
+                if _deeper_than(case_fields, VICS_MAX_DEPTH):
+                    raise HashListError(f"case {c}: its fields are nested more than {VICS_MAX_DEPTH} levels deep")
+                for m, media in enumerate(media_list, start=1):
+                    yield f"case {c} media {m}", case_fields, media
+        return "vics-2.0", scheme, cases()
+    if "#Media" in context or "odata.metadata" in document:
+        return "vics-1.3", scheme, ((f"media {m}", {}, media) for m, media in enumerate(values, start=1))
+    raise HashListError(f"unknown VICS context {context!r} (expected ...#Media for 1.3 or ...#Cases for 2.0)")
+
+
+def _vics_hash(media: dict[str, Any]) -> tuple[dict[str, str], dict[str, list[Any]], list[str]]:
+    """The hashes of a media, its own fields first, then those its AlternativeHashes name:
+    (entry field -> value, the alternative hashes not read into a field, problems)."""
+    found: dict[str, str] = {}
+    problems: list[str] = []
+    for key, column in _HASHES.items():
+        value = media.get(key)
+        if value is None or value == "":
+            continue
+        if isinstance(value, str):
+            found[column] = value
+        else:
+            problems.append(f"{key} is {_json_kind(value)}, not a string")
+    kept: dict[str, list[Any]] = {}
+    for key in _ALTERNATIVES:
+        alternatives = media.get(key)
+        if alternatives is None:
+            continue
+        if not isinstance(alternatives, list):
+            problems.append(f"{key} is {_json_kind(alternatives)}, not an array")
+            continue
+        kept[key] = []
+        for alternative in alternatives:
+            name = alternative.get("HashName") if isinstance(alternative, dict) else None
+            known = _BY_HASH_NAME.get(name.upper().replace("-", "").replace("_", "")) if isinstance(name, str) else None
+            if known is None or known in found:
+                kept[key].append(alternative)  # a hash Vigie does not match on, or a second value: kept as given
+                continue
+            value = alternative.get("HashValue")
+            if isinstance(value, str) and value:
+                found[known] = value
+            else:
+                problems.append(f"{key} {name}: the HashValue is {_json_kind(value)}, not a string of its digits")
+    return found, kept, problems
+
+
+def _vics_category(value: Any, scheme: str) -> str | None:
+    """A VICS Category as the scheme's code (numbers for Project VIC US and UK); ValueError if it is no value."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise ValueError(f"Category is {_json_kind(value)}, not a number")
+    code = norm_category(value)
+    if scheme == "uk-caid":
+        by_number = {str(n): letter for letter, n in UK_CAID_VICS_NUMBERS.items()}
+        return by_number.get(code or "", code)
+    return code
+
+
+def _fits_scheme(code: str, scheme: str) -> bool:
+    return {"projectvic-us": code in PROJECT_VIC_US, "uk-caid": code in UK_CAID}.get(scheme, True)
+
+
+def _vigie_metadata(media: dict[str, Any]) -> dict[str, str]:
+    """Vigie's own MediaMetadata properties (string values only; the metadata itself stays in `extra`)."""
+    metadata = media.get("MediaMetadata")
+    if not isinstance(metadata, list):
+        return {}
+    return {p["PropertyName"]: p["PropertyValue"] for p in metadata
+            if isinstance(p, dict) and str(p.get("PropertyName", "")).startswith("Vigie.")
+            and isinstance(p.get("PropertyValue"), str)}
+
+
+def read(name: str, text: str, scheme: str | None, signal: str | None) -> ParsedList:
+    version, context_scheme, media_items = _media_entries(text)
+    parsed = ParsedList(format=version, entries=[])
+    misfits: dict[str, set[str]] = {}
+    wrong_types: list[str] = []
+    for where, case_fields, media in media_items:
+        if not isinstance(media, dict):
+            parsed.problem(where, media.reason if isinstance(media, _Unreadable) else
+                           f"media is {_json_kind(media)}, not an object")
+            continue
+        if _deeper_than(media, VICS_MAX_DEPTH):
+            parsed.problem(where, f"media nested more than {VICS_MAX_DEPTH} levels deep")
+            continue
+        hashes, alternatives, bad = _vics_hash(media)
+        entry = ListEntry()
+        for column, value in hashes.items():
+            try:
+                if column == "photodna":
+                    entry.photodna = value
+                else:
+                    set_signal(entry, SIGNALS[column], SIGNALS[column].validate(value))
+            except InvalidHash as exc:
+                bad.append(str(exc))
+        if bad:
+            for message in bad:
+                parsed.problem(where, message)
+            continue
+        if not has_hash(entry):
+            parsed.problem(where, f"media has no {spoken_list(list(_HASHES))} value")
+            continue
+        entry.extra = {k: v for k, v in media.items() if k not in _MODELLED and k not in alternatives}
+        entry.extra |= {k: v for k, v in alternatives.items() if v}
+        vigie = _vigie_metadata(media)
+        declared = next((s for s in (scheme, vigie.get(VIGIE_CATEGORY_SCHEME), media.get("CategoryScheme"),
+                                     context_scheme) if s in SCHEMES), "projectvic-us")
+        if media.get("CategoryScheme") not in (None, *SCHEMES):
+            entry.extra["CategoryScheme"] = media["CategoryScheme"]
+        try:
+            entry.category = _vics_category(vigie.get(VIGIE_CATEGORY, media.get("Category")), declared)
+        except ValueError as exc:
+            wrong_types.append(f"{where}: {exc}")
+            entry.extra["Category"] = media["Category"]
+        if entry.category is not None and not _fits_scheme(entry.category, declared):
+            misfits.setdefault(declared, set()).add(entry.category)
+        entry.category_scheme = category_scheme(entry.category, declared)
+        series, victim = media.get("Series"), media.get("VictimIdentified")
+        if isinstance(series, str | int) and not isinstance(series, bool):
+            entry.series = str(series) or None
+        elif series is not None:
+            wrong_types.append(f"{where}: Series is {_json_kind(series)}, not a name")
+            entry.extra["Series"] = series
+        if isinstance(victim, bool | int | str):
+            entry.victim_identified = parse_bool(victim)
+        elif victim is not None:
+            wrong_types.append(f"{where}: VictimIdentified is {_json_kind(victim)}, not true or false")
+            entry.extra["VictimIdentified"] = victim
+        quality = vigie.get(VIGIE_PDQ_QUALITY, "")
+        if entry.pdq and quality.isdigit() and int(quality) <= 100:
+            entry.pdq_quality = int(quality)
+        if case_fields:
+            entry.extra["@case"] = case_fields
+        parsed.entries.append(entry)
+    for declared_scheme, codes in misfits.items():
+        listed = ", ".join(sorted(codes)[:10]) + (", …" if len(codes) > 10 else "")
+        parsed.notes.append(f"categories that are not {declared_scheme} categories ({listed}) were kept as given; "
+                            f"is the list of another scheme (--scheme)?")
+    if wrong_types:
+        more = f" (and {len(wrong_types) - 5} more)" if len(wrong_types) > 5 else ""
+        parsed.notes.append(f"{len(wrong_types)} field(s) of the wrong type, imported with their media's hashes and "
+                            f"kept as given in the entry's extra fields: {'; '.join(wrong_types[:5])}{more}")
+    return parsed
