@@ -28,9 +28,10 @@ demo: $(VENV)/.installed
 	$(BIN)/vigie demo --dir vigie-demo
 
 test: $(VENV)/.installed-dev
-	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks scripts
 	$(BIN)/mypy src
 	$(BIN)/lint-imports
+	$(BIN)/cog --check -I scripts README.md
 	$(BIN)/python -m pytest -q
 
 bench: $(VENV)/.installed-dev

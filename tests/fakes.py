@@ -14,8 +14,9 @@ from pathlib import Path
 import numpy as np
 
 from vigie.records import HashListRow, ListEntry, MatchRow, PdqRows
+from vigie.signals.registry import DIGESTS
 
-_EXACT = ("md5", "sha1", "sha256")
+_EXACT = tuple(s.name for s in DIGESTS)
 
 
 @dataclass
@@ -79,7 +80,7 @@ class FakeStore:
         found = {(item.id, entry_id, signal)
                  for item in self._items(item_ids) for entry_id, (owner, entry) in self.entries.items()
                  if list_id in (None, owner)
-                 for signal in _EXACT if getattr(item, signal) and getattr(item, signal) == getattr(entry, signal)}
+                 for signal in _EXACT if getattr(item, signal) and getattr(item, signal) == entry.digests.get(signal)}
         had = {(i, e) for i, e, signal in self.matches if signal in _EXACT}
         new_pairs = {(i, e) for i, e, _ in found} - had
         for key in found:

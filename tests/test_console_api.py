@@ -143,6 +143,8 @@ def test_thumbnails_are_blurred_greyscale_and_uncached(app: Any, demo_case: Path
     assert served.mode == "L"
     original = Image.open(Path(entry["path"])).convert("L").resize(served.size)
     assert high_frequency_energy(served) < 0.05 * high_frequency_energy(original)
+    # the URL cannot lower the blur or bring the colour back: the server applies the user's settings
+    assert client.get(f"/media/{entry['id']}/thumb?blur=0&grey=0&view=0-colour").data == response.data
     # the weakest blur a user may choose still hides detail; colour is a user choice
     assert client.post("/api/settings", json={"blur": 0.01}, headers={"X-CSRF-Token": csrf}).status_code == 400
     assert client.post("/api/settings", json={"blur": 0.03, "greyscale": False},

@@ -449,6 +449,7 @@ def test_video_is_served_in_ranges(app: Any) -> None:
 # --- in a real browser, over TLS --------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_browser_over_tls_gets_host_cookies_and_pages_the_audit_log(app: Any, tmp_path: Path) -> None:
     """Served over TLS under a name of its own (vigie.localhost, which browsers resolve to this machine), the
     session cookie is Secure and __Host-, and a plain-HTTP program on another loopback port never gets it.

@@ -11,6 +11,8 @@ import pytest
 from tests.test_console_e2e import console, log_in, page  # noqa: F401  (fixtures; skips without Chromium)
 from vigie.store.sqlite import open_case
 
+pytestmark = pytest.mark.slow  # a real Chromium per test
+
 
 @pytest.fixture
 def projectvic_lists(demo_case: Path) -> Path:

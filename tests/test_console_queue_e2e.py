@@ -10,6 +10,8 @@ import pytest
 from tests.test_console_e2e import console, log_in, page  # noqa: F401  (fixtures; skips without Chromium)
 from tests.test_console_queue import _add_single_items
 
+pytestmark = pytest.mark.slow  # a real Chromium per test
+
 
 @pytest.fixture
 def long_queue(demo_case: Path) -> Path:

@@ -27,6 +27,7 @@ from vigie.web.app import create_app
 sync_api = pytest.importorskip("playwright.sync_api")
 from test_console_e2e import BROWSER_FLAGS, CHROMIUM, PASSWORD, log_in  # noqa: E402  (skips without Chromium)
 
+pytestmark = pytest.mark.slow  # a real Chromium per test
 PICTURES = 210  # more stacks than the console shows at once (200)
 
 

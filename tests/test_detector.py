@@ -61,6 +61,7 @@ def test_camera_photos_kept_out_of_training_stay_undetermined() -> None:
     assert verdicts.count("undetermined") >= len(held_out) - 1, verdicts
 
 
+@pytest.mark.slow
 def test_training_smoke_run(tmp_path: Path) -> None:
     pytest.importorskip("torch", reason="training needs the `train` extra")
     photos = shared_data("photos", "kodak24")

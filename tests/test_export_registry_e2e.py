@@ -6,11 +6,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.test_console_e2e import console, log_in, page  # noqa: F401  (fixtures; skips without Chromium)
 from tests.test_export_registry import decided_case, expected_sha256_list, extra_export  # noqa: F401
 from vigie.exports.format import ItemExport
 from vigie.exports.registry import EXPORTS
 from vigie.vocabulary import AI_VERDICTS, NEW_ACCOUNT_ROLE, ROLES, SCHEME_LABELS
+
+pytestmark = pytest.mark.slow  # a real Chromium per test
 
 
 def options(browser_page: Any, select: str) -> list[list[str]]:

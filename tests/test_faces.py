@@ -88,6 +88,7 @@ def scanned(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, dict[
     return evidence, case, people
 
 
+@pytest.mark.slow
 def test_grouping_puts_each_person_in_one_group(scanned: tuple[Path, Path, dict[str, list[Path]]]) -> None:
     _, case, _ = scanned
     result = CliRunner().invoke(main, ["faces", "group", "--case", str(case)])
@@ -104,6 +105,7 @@ def test_grouping_puts_each_person_in_one_group(scanned: tuple[Path, Path, dict[
     assert len({next(iter(g)) for g in persons_of.values()}) == len(JOHNS), "one group per person"
 
 
+@pytest.mark.slow
 def test_find_a_person_including_montages(scanned: tuple[Path, Path, dict[str, list[Path]]]) -> None:
     _, case, people = scanned
     reference = people["John_Savage"][0]
@@ -138,6 +140,7 @@ def test_naming_survives_regrouping_and_purge_removes_embeddings(
     assert {"person-name", "faces-group", "faces-purge"} <= set(actions)
 
 
+@pytest.mark.slow
 def test_eval_on_pairs_of_the_shared_photos(tmp_path: Path) -> None:
     people = johns()
     pairs = tmp_path / "pairs.csv"
@@ -163,6 +166,7 @@ def test_scan_without_face_models_fails_clearly(tmp_path: Path) -> None:
     assert result.exit_code == 2 and "needs a model file" in result.output
 
 
+@pytest.mark.slow
 def test_embeddings_are_stored_as_float32(scanned: tuple[Path, Path, dict[str, list[Path]]]) -> None:
     _, case, _ = scanned
     db = sqlite3.connect(case / "case.sqlite")

@@ -41,7 +41,8 @@ def test_exact_matches_by_each_digest_count_a_pair_once(tmp_path: Path) -> None:
     by_md5 = store.add_item(md5="1" * 32, sha256="a" * 64)
     by_both = store.add_item(md5="2" * 32, sha256="b" * 64)
     store.add_item(md5="3" * 32, sha256="c" * 64)  # listed nowhere
-    store.add_list("known", [ListEntry(md5="1" * 32), ListEntry(md5="2" * 32, sha256="b" * 64)])
+    store.add_list("known", [ListEntry(digests={"md5": "1" * 32}),
+                             ListEntry(digests={"md5": "2" * 32, "sha256": "b" * 64})])
     assert match_pending(store, SETTINGS) == {"exact": 2, "pdq": 0, "video": 0}
     assert sorted((i, e, s) for i, e, s in store.matches) == [(by_md5, 1, "md5"), (by_both, 2, "md5"),
                                                              (by_both, 2, "sha256")]

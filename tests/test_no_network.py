@@ -121,6 +121,7 @@ def test_scan_opens_no_internet_socket_under_strace(tmp_path: Path) -> None:
     assert _internet(trace) == []
 
 
+@pytest.mark.slow
 def test_detector_session_left_open_resolves_nothing(tmp_path: Path) -> None:
     """onnxruntime's uploader resolved its collector about ten seconds after loading: a scan ends sooner,
     a long scan does not. A detector is loaded and kept open for longer than that, under strace."""

@@ -28,6 +28,7 @@ def test_hash_is_bit_identical_to_the_reference_on_drawn_pictures() -> None:
         assert ours.quality == quality
 
 
+@pytest.mark.slow
 def test_scan_decoding_stays_within_reference_bounds_on_camera_photos() -> None:
     folder = shared_data("photos")
     distances = []

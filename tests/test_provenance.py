@@ -141,6 +141,7 @@ def test_lookalikes_do_not_fire(lookalikes: Path) -> None:
     assert [(s["value"], s["strength"]) for s in captured] == [("digitalCapture", "context")]
 
 
+@pytest.mark.slow
 def test_camera_photos_are_never_more_than_undetermined() -> None:
     photos = sorted(shared_data("photos").glob("*/*"))[::3]
     for name, result in _provenance(photos).items():

@@ -104,6 +104,7 @@ def test_hostile_input_is_recorded_and_the_scan_finishes(tmp_path: Path, hostile
     assert "not a regular file" in _errors(items["pipe"])
 
 
+@pytest.mark.slow
 def test_evidence_is_not_modified(tmp_path: Path, hostile: Path) -> None:
     def snapshot() -> dict[str, tuple[int, float]]:
         return {str(p): (p.lstat().st_size, p.lstat().st_mtime) for p in hostile.rglob("*")}
@@ -125,6 +126,7 @@ def test_rescan_skips_finished_items(tmp_path: Path) -> None:
     assert (first.items_added, second.items_added, second.files_skipped) == (3, 1, 3)
 
 
+@pytest.mark.slow
 def test_kill_minus_nine_loses_no_finished_item(tmp_path: Path) -> None:
     evidence = tmp_path / "ev"
     evidence.mkdir()

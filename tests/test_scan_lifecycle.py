@@ -112,6 +112,7 @@ def test_a_list_whose_matching_was_interrupted_is_matched_by_the_next_scan(
     assert _unmatched(store) == []
 
 
+@pytest.mark.slow
 def test_kill_minus_nine_then_resume_matches_every_item(tmp_path: Path) -> None:
     data = _evidence(tmp_path / "ev", 240, side=640)
     case = tmp_path / "case"
@@ -210,6 +211,7 @@ def _alive(pid: int) -> bool:
     return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc")
 def test_workers_exit_when_the_scan_is_killed(tmp_path: Path) -> None:
     _evidence(tmp_path / "ev", 240, side=640)

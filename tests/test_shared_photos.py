@@ -6,12 +6,15 @@ import csv
 import json
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 from conftest import jpeg_bytes, shared_data
 from PIL import Image, ImageDraw, ImageFont, ImageOps
 
 from vigie.cli import main
 from vigie.signals.image import analyse_image
+
+pytestmark = pytest.mark.slow  # scans the altered copies of every shared photo
 
 
 def altered(photo: Image.Image) -> dict[str, Image.Image]:

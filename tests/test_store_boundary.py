@@ -28,12 +28,12 @@ def test_add_items_stores_the_verdict_the_record_carries(tmp_path: Path) -> None
     source = store.add_source("seizure", str(tmp_path), "directory")
     scan_id = store.begin_scan({})
     # analysis concluded; the store neither recomputes from the findings nor drops what it was given
-    given = ItemRecord(relpath="given.png", sha256="a" * 64, media_type="image/png", ai_verdict="ai-provenance",
-                       ai_score=0.25)
-    concluded = ItemRecord(relpath="scored.png", sha256="b" * 64, media_type="image/png", findings=[
+    given = ItemRecord(relpath="given.png", digests={"sha256": "a" * 64}, media_type="image/png",
+                       ai_verdict="ai-provenance", ai_score=0.25)
+    concluded = ItemRecord(relpath="scored.png", digests={"sha256": "b" * 64}, media_type="image/png", findings=[
         Finding("statistical-detector", "scored", {"score": 0.9, "threshold": 0.5, "model": "m"}, INDICATIVE)])
     conclude(concluded)
-    text = ItemRecord(relpath="notes.txt", sha256="c" * 64, media_type="text/plain")
+    text = ItemRecord(relpath="notes.txt", digests={"sha256": "c" * 64}, media_type="text/plain")
     conclude(text)
     store.add_items(source, scan_id, [given, concluded, text])
     rows = {r[0]: (r[1], r[2]) for r in store.db.execute("SELECT relpath, ai_verdict, ai_score FROM items")}
@@ -65,7 +65,7 @@ def _stacked_case(root: Path, items: int) -> SqliteCaseStore:
     store = SqliteCaseStore(root / "case")
     source = store.add_source("seizure", str(root), "directory")
     scan_id = store.begin_scan({})
-    ids = store.add_items(source, scan_id, [ItemRecord(relpath=f"{n}.png", sha256=f"{n:064x}", size=1,
+    ids = store.add_items(source, scan_id, [ItemRecord(relpath=f"{n}.png", digests={"sha256": f"{n:064x}"}, size=1,
                                                        media_type="image/png") for n in range(items)])
     store.save_stacks([(ids[n], ids[n:n + 3], True) for n in range(0, items, 3)])
     return store

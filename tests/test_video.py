@@ -58,12 +58,14 @@ def test_frame_hashes_equal_the_reference_vpdq(original: Path) -> None:
         assert reference[frame.frame_number] == (frame.pdq, frame.quality)
 
 
+@pytest.mark.slow
 def test_reencoded_video_stills_and_corrupt_files(
     tmp_path: Path, original: Path, pictures: list[Image.Image]
 ) -> None:
     _check_video_flow(tmp_path, original, pictures)
 
 
+@pytest.mark.slow
 def test_video_of_camera_photos(tmp_path: Path) -> None:
     photos = [Image.open(p).convert("RGB").resize((640, 480))
               for p in sorted(shared_data("photos", "kodak24").glob("*"))[:3]]

@@ -4,6 +4,7 @@ They sit below the signals and the store, so persistence never imports image dec
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -161,12 +162,22 @@ class AuditEntry:
     hash: str
 
 
+HASH_BYTES = 32  # a PDQ hash, 256 bits
+
+
 @dataclass(frozen=True)
 class PdqRows:
-    """Parallel arrays: row ids and 256-bit hashes as (n, 32) uint8, for the matching indexes."""
+    """Parallel arrays: row ids and 256-bit hashes as (n, HASH_BYTES) uint8, for the matching indexes."""
 
     ids: np.ndarray
     hashes: np.ndarray
+
+    @classmethod
+    def from_hex(cls, rows: Sequence[tuple[int, str]]) -> PdqRows:
+        """From (id, hex hash) rows, as the store holds them."""
+        ids = np.fromiter((row[0] for row in rows), dtype=np.int64, count=len(rows))
+        hashes = np.frombuffer(b"".join(bytes.fromhex(row[1]) for row in rows), dtype=np.uint8)
+        return cls(ids=ids, hashes=hashes.reshape(-1, HASH_BYTES))
 
 
 def is_ai_signal(kind: str, strength: str) -> bool:

@@ -83,15 +83,6 @@ def _make_tiles(job: tuple[str, int, int]) -> list[tuple[np.ndarray, np.ndarray,
     return out
 
 
-@dataclass
-class TrainingReport:
-    photos: int
-    tiles: int
-    pairs: int
-    seconds: float
-    final_loss: float
-
-
 def build_pairs(photos: list[Path], autoencoder: tuple[Path, Path], per_photo: int, pairs_per_tile: int,
                 workers: int, seed: int, log: Callable[[str], None]) -> tuple[np.ndarray, np.ndarray]:
     jobs = [(str(p), per_photo, seed + i) for i, p in enumerate(photos)]

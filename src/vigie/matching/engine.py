@@ -44,13 +44,12 @@ def build_list_segment(store: MatchStore, list_id: int, settings: Settings) -> i
     return len(rows.ids)
 
 
-def load_list_segments(store: MatchStore, settings: Settings, rebuild: bool = False) -> dict[int, PdqSegment]:
+def load_list_segments(store: MatchStore, settings: Settings) -> dict[int, PdqSegment]:
     """One segment per hash list with PDQ hashes; a missing or unreadable segment is rebuilt from the store."""
     segments: dict[int, PdqSegment] = {}
     for hash_list in store.hash_lists():
         folder = segment_dir(store.case_dir, hash_list.id)
-        needs_build = rebuild or not (folder / "segment.json").exists()
-        if needs_build and build_list_segment(store, hash_list.id, settings) == 0:
+        if not (folder / "segment.json").exists() and build_list_segment(store, hash_list.id, settings) == 0:
             continue
         try:
             segments[hash_list.id] = PdqSegment.load(folder)[0]

@@ -26,7 +26,8 @@ from pathlib import Path
 
 import numpy as np
 
-HASH_BYTES = 32
+from vigie.records import HASH_BYTES
+
 FORMAT_VERSION = 1
 BRUTE_FORCE_BELOW = 20_000
 _MAX_CHUNK_BITS = 24
@@ -314,5 +315,5 @@ class PdqSegment:
         order = array("order.npy") if widths else None
         offsets = array("offsets.npy") if widths else None
         if hashes.shape != (len(ids), HASH_BYTES):
-            raise ValueError(f"{folder}: hashes and ids disagree in length; rebuild with `vigie index rebuild`")
+            raise ValueError(f"{folder}: hashes and ids disagree in length; `vigie match` rebuilds it from the case")
         return cls(ids, hashes, widths, order, offsets), meta

@@ -10,7 +10,7 @@ from typing import Any
 
 from vigie.errors import VigieError
 from vigie.records import AuditEntry, SourceRow, is_ai_signal
-from vigie.sources.base import join_path
+from vigie.sources.base import ARCHIVE_SEPARATOR, join_path
 from vigie.store.audit import DECIDE_ACTION, UNDECIDE_ACTION, UNDO_ACTION, decision_before
 from vigie.store.sqlite import SqliteCaseStore, select_in, source_root
 from vigie.vocabulary import AI_TAG_CODES, INDUSTRY_CLASSES
@@ -285,7 +285,7 @@ class ReviewTables:
         self.refresh()
         folders = set()
         for (path,) in self.db.execute("SELECT path FROM review_queue"):
-            folders.add(path.rsplit("!/", 1)[0].rsplit("/", 1)[0] if "/" in path else path)
+            folders.add(path.rsplit(ARCHIVE_SEPARATOR, 1)[0].rsplit("/", 1)[0] if "/" in path else path)
         return sorted(folders)
 
     # --- items ----------------------------------------------------------------------------------

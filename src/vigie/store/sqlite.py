@@ -442,7 +442,7 @@ class SqliteCaseStore:
                    AND (pdq_quality IS NULL OR pdq_quality >= ?) ORDER BY id""",
             (list_id, min_quality),
         ).fetchall()
-        return _pdq_rows(rows)
+        return PdqRows.from_hex(rows)
 
     # --- matching and stacks --------------------------------------------------------------------
 
@@ -557,7 +557,7 @@ class SqliteCaseStore:
             """SELECT id, pdq FROM items WHERE id > ? AND id <= ? AND pdq IS NOT NULL AND pdq_quality >= ?
                ORDER BY id""", (after, upto, min_quality)
         ).fetchall()
-        return _pdq_rows(rows)
+        return PdqRows.from_hex(rows)
 
     def item_pdq_variants_between(self, after: int, upto: int, min_quality: int
                                   ) -> Iterator[list[tuple[int, bytes]]]:
@@ -932,12 +932,6 @@ class _Transaction:
             self.db.execute("COMMIT")
         elif self.db.in_transaction:  # SQLite itself may have rolled back (a full disk): keep the first error
             self.db.execute("ROLLBACK")
-
-
-def _pdq_rows(rows: list[Any]) -> PdqRows:
-    ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
-    hashes = np.frombuffer(b"".join(bytes.fromhex(r[1]) for r in rows), dtype=np.uint8).reshape(-1, 32)
-    return PdqRows(ids=ids, hashes=hashes)
 
 
 def _image_frames(media_type: str | None, later_frames: int) -> dict[str, int] | None:

@@ -15,7 +15,6 @@ from typing import Any, BinaryIO
 
 from vigie.records import CONTEXT, DETERMINISTIC, PROBLEM, Finding
 
-IPTC_PREFIX = "http://cv.iptc.org/newscodes/digitalsourcetype/"
 # IPTC digital source types that declare generation by a model trained on sampled content (AI generation).
 GENERATED_SOURCE_TYPES = frozenset({"trainedAlgorithmicMedia", "compositeWithTrainedAlgorithmicMedia"})
 # The other IPTC values, kept as context: captures, edits, art, and pure algorithms (`algorithmicMedia`:

@@ -116,8 +116,10 @@ function blurredImage(entry) {
 }
 
 function thumbUrl(entry) {
+  // The server blurs with the user's settings, never from the URL: `view` only gives the thumbnail a new URL
+  // when those settings change, so the browser does not show one blurred the old way from its memory.
   const s = state.me.settings;
-  return `/media/${entry.id}/thumb?blur=${s.blur}&grey=${s.greyscale ? 1 : 0}`;
+  return `/media/${entry.id}/thumb?view=${s.blur}-${s.greyscale ? "grey" : "colour"}`;
 }
 
 function card(entry, index) {
