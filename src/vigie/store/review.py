@@ -13,12 +13,12 @@ from vigie.records import AuditEntry, SourceRow, is_ai_signal
 from vigie.sources.base import ARCHIVE_SEPARATOR, join_path
 from vigie.store.audit import DECIDE_ACTION, UNDECIDE_ACTION, UNDO_ACTION, decision_before
 from vigie.store.sqlite import SqliteCaseStore, select_in, source_root
-from vigie.vocabulary import AI_TAG_CODES, INDUSTRY_CLASSES
+from vigie.vocabulary import AI_INDICATED, AI_PROVENANCE, AI_TAG_CODES, INDUSTRY_CLASSES, UNDETERMINED
 
 # Queue classes in review order: a possible real child first (unknown, a face, no mark of generation),
 # then other unknown material, then AI-indicated or AI-marked items, then what the hash lists already know.
 PRIORITY_CLASSES = ("unknown-with-face", "unknown", "ai-indicated-or-marked", "known")
-_AI_STRENGTH = {"ai-provenance": 2, "ai-indicated": 1, "undetermined": 0}
+_AI_STRENGTH = {AI_PROVENANCE: 2, AI_INDICATED: 1, UNDETERMINED: 0}
 # meta key: the tables' high-water marks the queue and search index were last brought up to date with
 _BUILT_KEY = "review_queue_built_for"
 _MARKED_TABLES = ("items", "matches", "faces", "item_findings")
@@ -148,19 +148,20 @@ class ReviewTables:
         within = "" if scope is None else f" AND i.id IN (SELECT id FROM {scope})"
         rows = self.db.execute(
             f"""WITH member AS (
-                   SELECT i.id, coalesce(i.stack_id, -i.id) AS grp, coalesce(i.ai_verdict, 'undetermined') AS ai,
+                   SELECT i.id, coalesce(i.stack_id, -i.id) AS grp, coalesce(i.ai_verdict, ?) AS ai,
                           EXISTS (SELECT 1 FROM matches m WHERE m.item_id = i.id) AS matched,
                           EXISTS (SELECT 1 FROM faces f WHERE f.item_id = i.id) AS face
                    FROM items i WHERE (i.media_type LIKE 'image/%' OR i.media_type LIKE 'video/%'){within}
                ), grp AS (
                    SELECT grp, count(*) AS members, max(matched) AS matched, max(face) AS face,
-                          max(CASE ai WHEN 'ai-provenance' THEN 2 WHEN 'ai-indicated' THEN 1 ELSE 0 END) AS ai
+                          max(CASE ai WHEN ? THEN 2 WHEN ? THEN 1 ELSE 0 END) AS ai
                    FROM member GROUP BY grp
                )
                SELECT coalesce(s.representative_id, -g.grp), s.id, g.members, g.matched, g.face, g.ai,
                       r.source_id, r.relpath
                FROM grp g LEFT JOIN stacks s ON s.id = g.grp
-               JOIN items r ON r.id = coalesce(s.representative_id, -g.grp)"""
+               JOIN items r ON r.id = coalesce(s.representative_id, -g.grp)""",
+            (UNDETERMINED, AI_PROVENANCE, AI_INDICATED),
         )
         verdicts = {v: k for k, v in _AI_STRENGTH.items()}
         for rep, stack_id, members, matched, face, ai, source_id, relpath in rows:
