@@ -11,7 +11,7 @@ from typing import Any
 import click
 
 from vigie import __version__
-from vigie.cli import ai, console, faces, fingerprints, integrity, lists, reports, review, scan
+from vigie.cli import ai, case, console, faces, fingerprints, integrity, lists, reports, review, scan
 from vigie.cli.common import ACTOR, _t, err
 from vigie.errors import VigieError
 from vigie.store.sqlite import CaseReadOnlyError
@@ -57,6 +57,6 @@ def main(examiner: str) -> None:
     """
 
 
-for _module in (scan, lists, faces, reports, console, review, fingerprints, ai, integrity):
+for _module in (scan, lists, faces, reports, console, review, fingerprints, ai, integrity, case):
     for _command in _module.COMMANDS:
         main.add_command(_command)

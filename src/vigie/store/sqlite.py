@@ -31,6 +31,7 @@ from vigie.signals.registry import DIGESTS, SIGNALS
 from vigie.sources.base import archive_depth, join_path, legacy_relpath, shown_os_path
 from vigie.sources.mediatype import frame_name
 from vigie.store.connection import SQLITE, Connection, Dialect
+from vigie.store.locator import case_store_url, is_store_url, local_case_folder
 from vigie.store.schema import MIGRATIONS, SCHEMA_VERSION
 
 if TYPE_CHECKING:
@@ -168,6 +169,15 @@ class SqliteCaseStore:
 
     def transaction(self) -> _Transaction:
         return _Transaction(self.db)
+
+    def table_names(self) -> list[str]:
+        """The case's tables (not FTS5's own beneath item_search), for `vigie case copy`."""
+        rows = self.db.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite%' "
+                               "AND name NOT LIKE 'item_search_%'")
+        return [r[0] for r in rows]
+
+    def renumber_after_copy(self) -> None:
+        """Rows were copied in with their ids: SQLite numbers new rows on from the highest by itself."""
 
     def close(self) -> None:
         self.db.close()
@@ -484,7 +494,7 @@ class SqliteCaseStore:
             new_pairs = self.db.execute(
                 f"""SELECT count(*) FROM (SELECT DISTINCT item_id, entry_id FROM exact_found f WHERE NOT EXISTS
                        (SELECT 1 FROM matches m WHERE m.item_id = f.item_id AND m.entry_id = f.entry_id
-                        AND m.signal IN {_EXACT_IN}))"""
+                        AND m.signal IN {_EXACT_IN})) AS new_pairs"""
             ).fetchone()[0]
             self.db.execute("""INSERT OR IGNORE INTO matches(item_id, entry_id, signal, distance)
                                SELECT item_id, entry_id, signal, 0 FROM exact_found""")
@@ -729,7 +739,7 @@ class SqliteCaseStore:
                       e.series, e.id, m.frame_number, m.timestamp, m.detail, e.untyped FROM matches m
                       JOIN list_entries e ON e.id = m.entry_id
                       JOIN hash_lists l ON l.id = e.list_id WHERE TRUE{scope['and']}
-                      ORDER BY m.item_id, m.distance, l.name""", params
+                      ORDER BY m.item_id, m.distance, l.name, m.id""", params
         ):
             match = {
                 "list": row[1], "signal": row[2], "distance": row[3], "variant": row[4],
@@ -1061,4 +1071,12 @@ def _connect_read_only(db_path: Path) -> sqlite3.Connection:
 
 
 def open_case(case_dir: Path | str, create: bool = False) -> SqliteCaseStore:
-    return SqliteCaseStore(Path(case_dir), create=create)
+    """The case in a folder, or in PostgreSQL: given by its URL, or by a folder whose vigie.toml names it."""
+    url = str(case_dir) if isinstance(case_dir, str) and is_store_url(case_dir) else case_store_url(Path(case_dir))
+    if url is None:
+        return SqliteCaseStore(Path(case_dir), create=create)
+    try:
+        from vigie.store.postgres import PostgresCaseStore
+    except ImportError as exc:
+        raise VigieError(f"a PostgreSQL case needs the cluster extra (pip install 'vigie[cluster]'): {exc}") from exc
+    return PostgresCaseStore(url, local_case_folder(url) if url == str(case_dir) else Path(case_dir), create=create)
