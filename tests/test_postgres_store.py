@@ -228,3 +228,29 @@ def test_case_copy_sqlite_to_postgresql_and_back(postgres_case: str, demo_case: 
     # a destination that holds a case already is refused
     result = CliRunner().invoke(main, ["case", "copy", str(demo_case), postgres_case])
     assert result.exit_code != 0 and "already holds a case" in result.output
+
+
+@pytest.mark.slow
+def test_the_console_serves_a_postgresql_case(postgres_case: str, demo_case: Path) -> None:
+    """`vigie serve --case postgresql://...`: the console's app over the case's local folder, a store per request
+    from the pool; a decision made there is in the PostgreSQL case's verified log."""
+    from test_console_api import PASSWORD, login, queue
+
+    from vigie.config import Settings
+    from vigie.store.accounts import Accounts
+    from vigie.web.app import create_app, ensure_admin
+
+    _cli("case", "copy", str(demo_case), postgres_case)
+    store = open_case(postgres_case)
+    folder = store.case_dir
+    Accounts(store).create_user("rita", PASSWORD, "reviewer", actor="test")
+    store.close()
+    ensure_admin(folder)
+    app = create_app(folder, Settings(workers=1))
+    rita, csrf = login(app, "rita")
+    first = queue(rita)["entries"][0]["id"]
+    made = rita.post("/api/decisions", json={"item": first, "category": "2"}, headers={"X-CSRF-Token": csrf})
+    assert made.status_code == 200, made.get_json()
+    assert first not in [e["id"] for e in queue(rita)["entries"]]
+    result = CliRunner().invoke(main, ["audit", "verify", "--case", postgres_case])
+    assert result.exit_code == 0 and "decided item(s)" in result.output, result.output
