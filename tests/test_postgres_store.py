@@ -98,9 +98,15 @@ def test_a_scan_into_postgresql_gives_sqlites_items_matches_stacks_and_report(po
                                                                              tmp_path: Path) -> None:
     layout = build_demo(tmp_path / "demo")
     lite = str(tmp_path / "lite")
+    again = tmp_path / "again"  # a second source of the same files, in worker processes: copies found in the case
+    import shutil
+
+    shutil.copytree(layout.evidence, again)
     for case in (lite, postgres_case):
         _cli("scan", str(layout.evidence), "--case", case, "--hashlist", str(layout.hashlist), "--workers", "1")
+        _cli("scan", str(again), "--case", case, "--workers", "2")
     report = _report(postgres_case)
+    assert any(item["analysed_as"] for item in report["items"])
     assert report == _report(lite)
     assert report["summary"]["exact_matched_items"] > 0 and report["summary"]["stacks"] > 0
     assert "intact" in _cli("audit", "verify", "--case", postgres_case).lower()
@@ -108,8 +114,6 @@ def test_a_scan_into_postgresql_gives_sqlites_items_matches_stacks_and_report(po
     store = open_case(postgres_case)
     folder = store.case_dir
     store.close()
-    import shutil
-
     shutil.rmtree(folder / "index")
     _cli("match", "--case", postgres_case)
     assert (folder / "index").is_dir()
@@ -117,12 +121,11 @@ def test_a_scan_into_postgresql_gives_sqlites_items_matches_stacks_and_report(po
 
 
 def test_concurrent_audit_appends_stay_one_chain(postgres_case: str) -> None:
-    open_case(postgres_case, create=True).close()
     errors: list[BaseException] = []
 
     def write(n: int) -> None:
         try:
-            store = open_case(postgres_case)
+            store = open_case(postgres_case, create=True)  # all at once on a new case: one migration
             try:
                 for i in range(15):
                     store.append_audit(f"writer-{n}", "test", {"i": i})
@@ -254,3 +257,12 @@ def test_the_console_serves_a_postgresql_case(postgres_case: str, demo_case: Pat
     assert first not in [e["id"] for e in queue(rita)["entries"]]
     result = CliRunner().invoke(main, ["audit", "verify", "--case", postgres_case])
     assert result.exit_code == 0 and "decided item(s)" in result.output, result.output
+
+
+def test_a_nul_character_postgresql_cannot_hold_is_kept_escaped(postgres_case: str) -> None:
+    store = open_case(postgres_case, create=True)
+    try:
+        store.set_meta("software", "Camera\x00\x00")
+        assert store.get_meta("software") == "Camera\\x00\\x00"
+    finally:
+        store.close()

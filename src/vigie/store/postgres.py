@@ -113,6 +113,12 @@ class PgCursor:
         return iter(self.cursor)
 
 
+def _values(parameters: Iterable[Any]) -> tuple[Any, ...]:
+    """PostgreSQL's text holds no NUL character (SQLite's does): one read from evidence metadata is kept as the
+    four characters `\\x00` rather than failing the write."""
+    return tuple(v.replace("\x00", "\\x00") if isinstance(v, str) and "\x00" in v else v for v in parameters)
+
+
 class PgConnection:
     """A psycopg connection (autocommit: a statement outside BEGIN commits alone) that takes the store's SQL."""
 
@@ -125,12 +131,12 @@ class PgConnection:
 
     def execute(self, statement: str, parameters: Any = (), /) -> Cursor:
         text, returns_id = translate(statement, True)
-        return PgCursor(self.raw.execute(text, tuple(parameters)), returns_id)
+        return PgCursor(self.raw.execute(text, _values(parameters)), returns_id)
 
     def executemany(self, statement: str, parameters: Iterable[Any], /) -> Cursor:
         text, _ = translate(statement, False)
         cursor = self.raw.cursor()
-        cursor.executemany(text, [tuple(p) for p in parameters])
+        cursor.executemany(text, [_values(p) for p in parameters])
         return PgCursor(cursor, False)
 
     def close(self) -> None:
@@ -176,7 +182,16 @@ class PostgresCaseStore(SqliteCaseStore):
             raise
         self._stamp_folder()
 
+    def _version(self) -> int | None:
+        """The case's schema version; None before its schema is made."""
+        if self.db.execute("SELECT to_regclass('schema_version')").fetchone()[0] is None:
+            return None
+        row = self.db.execute("SELECT version FROM schema_version").fetchone()
+        return None if row is None else int(row[0])
+
     def _migrate(self) -> None:
+        if self._version() == SCHEMA_VERSION:  # the usual open: no lock, and no right to create needed
+            return
         # One transaction (PostgreSQL's DDL is transactional), under a lock: two processes opening a new case
         # at once run each migration once.
         created = False
