@@ -84,14 +84,15 @@ def translate(statement: str, returning: bool) -> tuple[str, bool]:
 
 
 class PgCursor:
-    def __init__(self, cursor: psycopg.Cursor[Any], returns_id: bool) -> None:
+    def __init__(self, cursor: psycopg.Cursor[Any], returns_id: bool, ran: bool = True) -> None:
         self.cursor = cursor
         self.returns_id = returns_id
+        self.ran = ran  # False: an executemany of no rows, which changed none
         self._id: int | None = None
 
     @property
     def rowcount(self) -> int:
-        return self.cursor.rowcount
+        return self.cursor.rowcount if self.ran else 0
 
     @property
     def lastrowid(self) -> int | None:
@@ -136,8 +137,10 @@ class PgConnection:
     def executemany(self, statement: str, parameters: Iterable[Any], /) -> Cursor:
         text, _ = translate(statement, False)
         cursor = self.raw.cursor()
-        cursor.executemany(text, [_values(p) for p in parameters])
-        return PgCursor(cursor, False)
+        rows = [_values(p) for p in parameters]
+        if rows:  # nothing to send: no round trip (an item's errors, frames, faces... are mostly none)
+            cursor.executemany(text, rows)
+        return PgCursor(cursor, False, ran=bool(rows))
 
     def close(self) -> None:
         self.raw.close()
