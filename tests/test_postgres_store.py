@@ -4,6 +4,7 @@ and answers as SQLite, one audit chain under concurrent writers, and `vigie case
 from __future__ import annotations
 
 import json
+import shutil
 import sqlite3
 import threading
 from pathlib import Path
@@ -84,6 +85,17 @@ def test_the_schema_has_sqlites_tables_and_columns(postgres_case: str, tmp_path:
         assert store.case_dir.is_dir() and (store.case_dir / "vigie.toml").is_file()
     finally:
         store.close()
+    # a folder of one's choosing names the case by the `store` of its vigie.toml
+    chosen = tmp_path / "chosen"
+    chosen.mkdir()
+    (chosen / "vigie.toml").write_text(f'store = "{postgres_case}"\npdq_threshold = 20\n')
+    store = open_case(chosen)
+    try:
+        assert isinstance(store, PostgresCaseStore) and store.case_dir == chosen
+    finally:
+        store.close()
+    result = CliRunner().invoke(main, ["audit", "verify", "--case", str(chosen)])
+    assert result.exit_code == 0, result.output
 
 
 def test_a_missing_case_is_refused_and_a_bad_url_explained(postgres_case: str) -> None:
@@ -99,8 +111,6 @@ def test_a_scan_into_postgresql_gives_sqlites_items_matches_stacks_and_report(po
     layout = build_demo(tmp_path / "demo")
     lite = str(tmp_path / "lite")
     again = tmp_path / "again"  # a second source of the same files, in worker processes: copies found in the case
-    import shutil
-
     shutil.copytree(layout.evidence, again)
     for case in (lite, postgres_case):
         _cli("scan", str(layout.evidence), "--case", case, "--hashlist", str(layout.hashlist), "--workers", "1")

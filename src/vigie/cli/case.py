@@ -46,9 +46,9 @@ def case_copy(source: str, destination: str) -> None:
     with case_store(source_folder) as store:
         try:
             target = open_case(target_folder, create=True)
-        except VigieError:
-            raise
-        except Exception as exc:
+        except Exception as exc:  # a server that cannot be reached, a folder that cannot be written
+            if isinstance(exc, VigieError):
+                raise
             raise VigieError(f"cannot open the case at {target_name}: {exc}") from exc
         try:
             result = copy_case(store, target, examiner(), source_name)

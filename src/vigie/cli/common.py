@@ -96,6 +96,8 @@ def _is_disk_full(exc: BaseException | None) -> bool:
             return True
         if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
             return True
+        if getattr(exc, "sqlstate", None) == "53100":  # PostgreSQL's disk_full
+            return True
         exc = exc.__cause__ or exc.__context__
     return False
 
