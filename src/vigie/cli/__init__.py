@@ -53,7 +53,9 @@ def main(examiner: str) -> None:
 
     Evidence is only ever read. Everything Vigie writes goes into the case folder: one SQLite file
     (case.sqlite) that any SQLite tool can open, and the PDQ index beside it. Only `vigie scan` (and
-    `vigie demo`) create a case; every other command refuses a folder that holds none.
+    `vigie demo`) create a case; every other command refuses a folder that holds none. A case can live in
+    PostgreSQL instead (`--case postgresql://user@host/db?case=NAME`, the `cluster` extra); `vigie case copy`
+    moves one between the two.
     """
 
 
