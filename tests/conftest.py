@@ -76,4 +76,5 @@ def postgres_case(postgres_server: str, tmp_path: Path, monkeypatch: pytest.Monk
     import uuid
 
     monkeypatch.setenv("VIGIE_CACHE_DIR", str(tmp_path / "cache"))
-    return f"{postgres_server}&case=t{uuid.uuid4().hex[:12]}"
+    separator = "&" if "?" in postgres_server else "?"
+    return f"{postgres_server}{separator}case=t{uuid.uuid4().hex[:12]}"
