@@ -277,3 +277,10 @@ def test_a_nul_character_postgresql_cannot_hold_is_kept_escaped(postgres_case: s
         assert store.get_meta("software") == "Camera\\x00\\x00"
     finally:
         store.close()
+
+
+def test_the_store_url_is_not_recorded_with_the_scans_settings() -> None:
+    from vigie.config import Settings
+
+    settings = Settings(store="postgresql://vigie:secret@db/vigie?case=x")
+    assert "store" not in settings.as_dict() and "secret" not in json.dumps(settings.as_dict())

@@ -81,7 +81,11 @@ class Settings:
         return replace(self, **typed)
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """The settings a scan records and analysis reads: not `store`, where the case is (its URL may hold a
+        password)."""
+        settings = asdict(self)
+        del settings["store"]
+        return settings
 
 
 def load_settings(case_dir: Path | None, overrides: dict[str, Any] | None = None) -> Settings:
