@@ -284,3 +284,22 @@ def test_the_store_url_is_not_recorded_with_the_scans_settings() -> None:
 
     settings = Settings(store="postgresql://vigie:secret@db/vigie?case=x")
     assert "store" not in settings.as_dict() and "secret" not in json.dumps(settings.as_dict())
+
+
+def test_a_case_made_again_under_its_name_starts_its_local_folder_over(postgres_case: str) -> None:
+    import psycopg
+
+    from vigie.store.locator import parse_store_url
+
+    store = open_case(postgres_case, create=True)
+    folder = store.case_dir
+    store.close()
+    (folder / "index").mkdir()
+    (folder / "index" / "stale.npy").write_bytes(b"old")
+    open_case(postgres_case).close()  # the same case: kept
+    assert (folder / "index" / "stale.npy").exists()
+    conninfo, name = parse_store_url(postgres_case)
+    with psycopg.connect(conninfo, autocommit=True) as db:
+        db.execute(f'DROP SCHEMA "{name}" CASCADE')
+    open_case(postgres_case, create=True).close()
+    assert not (folder / "index").exists() and (folder / "vigie.toml").is_file()

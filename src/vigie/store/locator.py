@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import tempfile
 import tomllib
 from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -72,12 +73,20 @@ def local_case_folder(url: str) -> Path:
     config = folder / CASE_CONFIG_NAME
     if not config.exists():
         folder.mkdir(parents=True, exist_ok=True)
-        config.write_text(f"# the case itself is in PostgreSQL; this folder holds what is rebuilt from it\n"
-                          f"store = {_toml_string(url)}\n")
-        config.chmod(0o600)  # the URL may hold a password
+        write_whole(config, f"# the case itself is in PostgreSQL; this folder holds what is rebuilt from it\n"
+                            f"store = {_toml_string(url)}\n")
     elif case_store_url(folder) != url:
         raise StoreUrlError(f"{config} names another store than {shown_url(url)}")
     return folder
+
+
+def write_whole(path: Path, text: str) -> None:
+    """Written in full, then moved in: another process opening the same case never reads half of it. Mode 0600:
+    a store URL may hold a password."""
+    with tempfile.NamedTemporaryFile("w", dir=path.parent, prefix=".vigie-", delete=False) as handle:
+        handle.write(text)
+    os.chmod(handle.name, 0o600)
+    os.replace(handle.name, path)
 
 
 def case_store_url(case_dir: Path) -> str | None:

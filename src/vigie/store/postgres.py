@@ -20,7 +20,7 @@ from psycopg_pool import ConnectionPool
 from vigie.config import CASE_CONFIG_NAME
 from vigie.records import AuditEntry
 from vigie.store.connection import POSTGRESQL, Connection, Cursor, Dialect
-from vigie.store.locator import parse_store_url, shown_url
+from vigie.store.locator import parse_store_url, shown_url, write_whole
 from vigie.store.pg_schema import ID_TABLES, MIGRATIONS, SCHEMA_VERSION
 from vigie.store.sqlite import CaseNotFoundError, SqliteCaseStore, first_finished_copy, now_iso
 
@@ -223,11 +223,14 @@ class PostgresCaseStore(SqliteCaseStore):
         stamp = f"{self.case_name} {self.get_meta('created_at')}\n"
         self.case_dir.mkdir(parents=True, exist_ok=True)
         marker = self.case_dir / _FOLDER_STAMP
-        if marker.exists() and marker.read_text() != stamp:
+        found = marker.read_text() if marker.exists() else None
+        if found == stamp:
+            return
+        if found is not None:
             for path in self.case_dir.iterdir():
                 if path.name != CASE_CONFIG_NAME:
-                    shutil.rmtree(path) if path.is_dir() else path.unlink()
-        marker.write_text(stamp)
+                    shutil.rmtree(path, ignore_errors=True) if path.is_dir() else path.unlink(missing_ok=True)
+        write_whole(marker, stamp)
 
     def close(self) -> None:
         self._pool.putconn(self._raw)
