@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -55,3 +56,25 @@ def demo_case(demo_build: Path, tmp_path: Path) -> Path:
     case = tmp_path / "case"
     shutil.copytree(demo_build / "case", case)
     return case
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[str]:
+    """A libpq URL of a private PostgreSQL database (see tests/pg.py); skips with the reason when none can run."""
+    from pg import private_server, why_no_server
+
+    reason = why_no_server()
+    if reason:
+        pytest.skip(reason)
+    with private_server() as url:
+        yield url
+
+
+@pytest.fixture
+def postgres_case(postgres_server: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A URL naming a new PostgreSQL case; its local folder goes under the test's temp dir."""
+    import uuid
+
+    monkeypatch.setenv("VIGIE_CACHE_DIR", str(tmp_path / "cache"))
+    separator = "&" if "?" in postgres_server else "?"
+    return f"{postgres_server}{separator}case=t{uuid.uuid4().hex[:12]}"

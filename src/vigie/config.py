@@ -56,6 +56,8 @@ class Settings:
     ratio_floor_bytes: int = 64 * MiB
     max_archive_expanded_bytes: int = 1024 * GiB
     max_nested_archive_bytes: int = 1 * GiB  # nested archives are opened in memory, never on disk
+    # Store
+    store: str = ""  # a PostgreSQL case (postgresql://user@host/db?case=NAME); empty: case.sqlite in the case folder
     # Work
     workers: int = os.cpu_count() or 1
     file_seconds: float = 120.0  # wall-clock budget per file for decoding and analysis, after hashing
@@ -79,7 +81,11 @@ class Settings:
         return replace(self, **typed)
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """The settings a scan records and analysis reads: not `store`, where the case is (its URL may hold a
+        password)."""
+        settings = asdict(self)
+        del settings["store"]
+        return settings
 
 
 def load_settings(case_dir: Path | None, overrides: dict[str, Any] | None = None) -> Settings:

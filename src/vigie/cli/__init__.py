@@ -11,7 +11,7 @@ from typing import Any
 import click
 
 from vigie import __version__
-from vigie.cli import ai, console, faces, fingerprints, integrity, lists, reports, review, scan
+from vigie.cli import ai, case, console, faces, fingerprints, integrity, lists, reports, review, scan
 from vigie.cli.common import ACTOR, _t, err
 from vigie.errors import VigieError
 from vigie.store.sqlite import CaseReadOnlyError
@@ -53,10 +53,12 @@ def main(examiner: str) -> None:
 
     Evidence is only ever read. Everything Vigie writes goes into the case folder: one SQLite file
     (case.sqlite) that any SQLite tool can open, and the PDQ index beside it. Only `vigie scan` (and
-    `vigie demo`) create a case; every other command refuses a folder that holds none.
+    `vigie demo`) create a case; every other command refuses a folder that holds none. A case can live in
+    PostgreSQL instead (`--case postgresql://user@host/db?case=NAME`, the `cluster` extra); `vigie case copy`
+    moves one between the two.
     """
 
 
-for _module in (scan, lists, faces, reports, console, review, fingerprints, ai, integrity):
+for _module in (scan, lists, faces, reports, console, review, fingerprints, ai, integrity, case):
     for _command in _module.COMMANDS:
         main.add_command(_command)

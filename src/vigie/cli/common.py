@@ -28,6 +28,7 @@ from rich.text import Text
 
 from vigie.errors import VigieError
 from vigie.records import AuditEntry
+from vigie.store.locator import is_store_url, local_case_folder
 from vigie.store.sqlite import CaseNotFoundError, SqliteCaseStore, open_case
 
 err = Console(stderr=True, emoji=False)  # ":cd:" in a fingerprint or a path is text, not an emoji
@@ -95,6 +96,8 @@ def _is_disk_full(exc: BaseException | None) -> bool:
             return True
         if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
             return True
+        if getattr(exc, "sqlstate", None) == "53100":  # PostgreSQL's disk_full
+            return True
         exc = exc.__cause__ or exc.__context__
     return False
 
@@ -111,7 +114,21 @@ def stop_on_full_disk(doing: str, kept: str) -> Iterator[None]:
                          "again.") from exc
 
 
+class CaseLocation(click.Path):
+    """A case folder, or a PostgreSQL case's URL, which stands for the case's local folder (see store/locator.py)."""
+
+    def convert(self, value: str | os.PathLike[str], param: click.Parameter | None, ctx: click.Context | None
+                ) -> str | bytes | os.PathLike[str]:
+        if isinstance(value, str) and is_store_url(value):
+            try:
+                return local_case_folder(value)
+            except (VigieError, OSError) as exc:
+                self.fail(str(exc), param, ctx)
+        return super().convert(value, param, ctx)
+
+
 case_option = click.option(
-    "--case", "case", type=click.Path(path_type=Path), required=True, envvar="VIGIE_CASE",
-    help="Case folder (created by the first scan). Also read from $VIGIE_CASE.",
+    "--case", "case", type=CaseLocation(path_type=Path), required=True, envvar="VIGIE_CASE",
+    help="Case folder (created by the first scan), or a PostgreSQL case: postgresql://user@host/db?case=NAME. "
+         "Also read from $VIGIE_CASE.",
 )

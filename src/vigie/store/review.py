@@ -133,9 +133,10 @@ class ReviewTables:
         self.db.execute("INSERT OR IGNORE INTO queue_scope SELECT item_id FROM faces WHERE id > ?", (built["faces"],))
         self.db.execute("INSERT OR IGNORE INTO queue_scope SELECT item_id FROM review_dirty")
         # whole stacks: a group's entry sums over all its members
+        # CROSS JOIN: from the few touched, not all stacked (PostgreSQL plans it the same either way)
         self.db.execute("""INSERT OR IGNORE INTO queue_scope SELECT i.id FROM items i WHERE i.stack_id IN
-                           (SELECT x.stack_id FROM queue_scope q CROSS JOIN items x ON x.id = q.id
-                            WHERE x.stack_id IS NOT NULL)""")  # CROSS JOIN: from the few touched, not all stacked
+                           (SELECT x.stack_id FROM queue_scope q CROSS JOIN items x
+                            WHERE x.id = q.id AND x.stack_id IS NOT NULL)""")
         self.db.execute("DELETE FROM review_queue WHERE representative_id IN (SELECT id FROM queue_scope)")
         self.db.executemany("INSERT INTO review_queue VALUES (?, ?, ?, ?, ?, ?)",
                             self._queue_rows(sources, "temp.queue_scope"))
@@ -149,8 +150,9 @@ class ReviewTables:
         rows = self.db.execute(
             f"""WITH member AS (
                    SELECT i.id, coalesce(i.stack_id, -i.id) AS grp, coalesce(i.ai_verdict, ?) AS ai,
-                          EXISTS (SELECT 1 FROM matches m WHERE m.item_id = i.id) AS matched,
-                          EXISTS (SELECT 1 FROM faces f WHERE f.item_id = i.id) AS face
+                          CASE WHEN EXISTS (SELECT 1 FROM matches m WHERE m.item_id = i.id) THEN 1 ELSE 0 END
+                              AS matched,
+                          CASE WHEN EXISTS (SELECT 1 FROM faces f WHERE f.item_id = i.id) THEN 1 ELSE 0 END AS face
                    FROM items i WHERE (i.media_type LIKE 'image/%' OR i.media_type LIKE 'video/%'){within}
                ), grp AS (
                    SELECT grp, count(*) AS members, max(matched) AS matched, max(face) AS face,
@@ -195,7 +197,7 @@ class ReviewTables:
         """(total matching the filter, one page of queue entries in review order)."""
         self.refresh()
         clauses, params = self._filter_sql(where)
-        condition = " AND ".join(clauses) or "1"
+        condition = " AND ".join(clauses) or "TRUE"
         total = self.db.execute(
             f"SELECT count(*) FROM review_queue q LEFT JOIN reviews r ON r.item_id = q.representative_id "
             f"WHERE {condition}", params
@@ -267,16 +269,17 @@ class ReviewTables:
             found = f"EXISTS (SELECT 1 FROM items x WHERE {group} AND x.deleted = 1)"
             clauses.append(found if where.deleted else f"NOT {found}")
         if where.text:  # uncorrelated: the full-text index is searched once, not once per queue entry
-            found = "SELECT x.{} FROM item_search s JOIN items x ON x.id = s.rowid WHERE item_search MATCH ?"
+            found = ("SELECT x.{} FROM item_search s JOIN items x ON x.id = s.rowid WHERE "
+                     + self.store.dialect.search_match)
             clauses.append(f"(q.representative_id IN ({found.format('id')}) OR "
                            f"q.stack_id IN ({found.format('stack_id')}))")
-            params += [_fts_phrase(where.text)] * 2
+            params += [self.store.dialect.search_term(where.text)] * 2
         return clauses, params
 
     def progress(self) -> dict[str, int]:
         self.refresh()
         row = self.db.execute(
-            """SELECT count(*), sum(r.item_id IS NOT NULL) FROM review_queue q
+            """SELECT count(*), count(r.item_id) FROM review_queue q
                LEFT JOIN reviews r ON r.item_id = q.representative_id"""
         ).fetchone()
         return {"entries": row[0], "decided": row[1] or 0}
@@ -448,7 +451,3 @@ def _flatten(value: Any) -> str:
         return " ".join(_flatten(v) for v in value)
     return str(value)
 
-
-def _fts_phrase(text: str) -> str:
-    """User text as one FTS5 phrase, so quotes and operators in it are taken literally."""
-    return '"' + text.replace('"', '""') + '"'

@@ -30,6 +30,8 @@ from vigie.records import (
 from vigie.signals.registry import DIGESTS, SIGNALS
 from vigie.sources.base import archive_depth, join_path, legacy_relpath, shown_os_path
 from vigie.sources.mediatype import frame_name
+from vigie.store.connection import SQLITE, Connection, Dialect
+from vigie.store.locator import case_store_url, is_store_url, local_case_folder
 from vigie.store.schema import MIGRATIONS, SCHEMA_VERSION
 
 if TYPE_CHECKING:
@@ -90,6 +92,9 @@ _DERIVED_TABLES = ("meta", "review_queue", "item_search", "review_dirty")
 
 
 class SqliteCaseStore:
+    dialect: Dialect = SQLITE
+    db: Connection
+
     def __init__(self, case_dir: Path, create: bool = True, read_only: bool | None = None) -> None:
         self.case_dir = Path(case_dir)
         db_path = self.case_dir / CASE_DB_NAME
@@ -104,18 +109,19 @@ class SqliteCaseStore:
         # In a read-only case, audit entries that could not be written; None: refuse them (CaseReadOnlyError).
         self.unrecorded: list[AuditEntry] | None = None
         if read_only:
-            self.db = _connect_read_only(db_path)
+            db = _connect_read_only(db_path)
         else:
-            self.db = sqlite3.connect(db_path, timeout=60, isolation_level=None)
-            self.db.execute("PRAGMA journal_mode=WAL")
-            self.db.execute("PRAGMA synchronous=NORMAL")
-        self.db.row_factory = sqlite3.Row
+            db = sqlite3.connect(db_path, timeout=60, isolation_level=None)
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+        db.row_factory = sqlite3.Row
+        self.db = db
         if read_only:
             self._shadow_derived_tables()  # foreign keys stay off: the TEMP copies' keys name TEMP tables
         else:
-            self.db.execute("PRAGMA foreign_keys=ON")
+            db.execute("PRAGMA foreign_keys=ON")
             # migration 8 rewrites relpaths stored before names were escaped
-            self.db.create_function("vigie_legacy_relpath", 1, legacy_relpath, deterministic=True)
+            db.create_function("vigie_legacy_relpath", 1, legacy_relpath, deterministic=True)
             self._migrate()
 
     # --- plumbing -------------------------------------------------------------------------------
@@ -163,6 +169,15 @@ class SqliteCaseStore:
 
     def transaction(self) -> _Transaction:
         return _Transaction(self.db)
+
+    def table_names(self) -> list[str]:
+        """The case's tables (not FTS5's own beneath item_search), for `vigie case copy`."""
+        rows = self.db.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite%' "
+                               "AND name NOT LIKE 'item_search_%'")
+        return [r[0] for r in rows]
+
+    def renumber_after_copy(self) -> None:
+        """Rows were copied in with their ids: SQLite numbers new rows on from the highest by itself."""
 
     def close(self) -> None:
         self.db.close()
@@ -222,8 +237,8 @@ class SqliteCaseStore:
                     ) -> Callable[[str], int | None]:
         """For scan workers, in other processes: the first copy of a SHA-256 among the items of `scans` whose
         analysis finished (no error of `unfinished_stages`, nor one naming `too_large_note`), read read-only."""
-        return partial(first_finished_copy, str(self.case_dir / CASE_DB_NAME), scans, unfinished_stages,
-                       too_large_note)
+        return partial(first_finished_copy, partial(_worker_connection, str(self.case_dir / CASE_DB_NAME)), scans,
+                       unfinished_stages, too_large_note)
 
     def add_items(self, source_id: int, scan_id: int, records: Sequence[ItemRecord]) -> list[int]:
         ids: list[int] = []
@@ -479,7 +494,7 @@ class SqliteCaseStore:
             new_pairs = self.db.execute(
                 f"""SELECT count(*) FROM (SELECT DISTINCT item_id, entry_id FROM exact_found f WHERE NOT EXISTS
                        (SELECT 1 FROM matches m WHERE m.item_id = f.item_id AND m.entry_id = f.entry_id
-                        AND m.signal IN {_EXACT_IN}))"""
+                        AND m.signal IN {_EXACT_IN})) AS new_pairs"""
             ).fetchone()[0]
             self.db.execute("""INSERT OR IGNORE INTO matches(item_id, entry_id, signal, distance)
                                SELECT item_id, entry_id, signal, 0 FROM exact_found""")
@@ -509,15 +524,14 @@ class SqliteCaseStore:
             )
 
     def add_matches(self, matches: Iterable[MatchRow]) -> int:
-        before = self.db.total_changes
         with self.transaction():
-            self.db.executemany(
+            cursor = self.db.executemany(
                 """INSERT OR IGNORE INTO matches(item_id, entry_id, signal, distance, variant, frame_number, timestamp,
                        detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?)""",
                 ((m.item_id, m.entry_id, m.signal, m.distance, m.variant, m.frame_number, m.timestamp,
                   json.dumps(m.detail) if m.detail else None) for m in matches),
             )
-        return self.db.total_changes - before
+        return cursor.rowcount  # the rows inserted: an ignored pair counts none
 
     def item_video_frames(
         self, item_ids: Sequence[int] | None, min_quality: int
@@ -724,8 +738,8 @@ class SqliteCaseStore:
             f"""SELECT m.item_id, l.name, m.signal, m.distance, m.variant, e.category_scheme, e.category, e.label,
                       e.series, e.id, m.frame_number, m.timestamp, m.detail, e.untyped FROM matches m
                       JOIN list_entries e ON e.id = m.entry_id
-                      JOIN hash_lists l ON l.id = e.list_id WHERE 1{scope['and']}
-                      ORDER BY m.item_id, m.distance, l.name""", params
+                      JOIN hash_lists l ON l.id = e.list_id WHERE TRUE{scope['and']}
+                      ORDER BY m.item_id, m.distance, l.name, m.id""", params
         ):
             match = {
                 "list": row[1], "signal": row[2], "distance": row[3], "variant": row[4],
@@ -898,11 +912,8 @@ class SqliteCaseStore:
         if naming_item is None:
             rows = self.db.execute("SELECT * FROM audit_log ORDER BY seq")
         else:
-            rows = self.db.execute(
-                """SELECT * FROM audit_log a WHERE json_valid(a.details) AND EXISTS
-                       (SELECT 1 FROM json_each(a.details, '$.items') WHERE value = ?) ORDER BY seq""",
-                (naming_item,),
-            )
+            rows = self.db.execute(f"SELECT * FROM audit_log a WHERE {self.dialect.names_item} ORDER BY seq",
+                                   (naming_item,))
         for r in rows:
             yield AuditEntry(r["seq"], r["at"], r["actor"], r["action"], _audit_details(r["details"]),
                              r["prev_hash"], r["hash"])
@@ -916,7 +927,7 @@ class SqliteCaseStore:
 
 
 class _Transaction:
-    def __init__(self, db: sqlite3.Connection) -> None:
+    def __init__(self, db: Connection) -> None:
         self.db = db
         self.outer = False
 
@@ -958,12 +969,12 @@ def _name_image_frames(matches: list[dict[str, Any]], media_type: str | None, la
     return matches
 
 
-def first_finished_copy(case_db: str, scans: tuple[int, ...], unfinished_stages: tuple[str, ...],
-                        too_large_note: str, sha256: str) -> int | None:
-    """See SqliteCaseStore.copy_finder."""
+def first_finished_copy(connect: Callable[[int], Connection], scans: tuple[int, ...],
+                        unfinished_stages: tuple[str, ...], too_large_note: str, sha256: str) -> int | None:
+    """See SqliteCaseStore.copy_finder; `connect(pid)` gives this process's own read connection."""
     if not scans:
         return None
-    row = _worker_connection(case_db, os.getpid()).execute(
+    row = connect(os.getpid()).execute(
         f"""SELECT i.id FROM items i WHERE i.sha256 = ? AND i.analysed_as IS NULL AND i.scan_id IN
             ({",".join("?" * len(scans))}) AND NOT EXISTS (SELECT 1 FROM item_errors e WHERE e.item_id = i.id AND
                 (e.stage IN ({",".join("?" * len(unfinished_stages))}) OR instr(e.message, ?) > 0))
@@ -995,12 +1006,12 @@ def chunks(ids: Sequence[int] | None, size: int = 500) -> Iterator[list[int] | N
         yield list(ids[start : start + size])
 
 
-def select_in(db: sqlite3.Connection, sql: str, column: str, ids: Sequence[int] | None, *params: Any
+def select_in(db: Connection, sql: str, column: str, ids: Sequence[int] | None, *params: Any
               ) -> Iterator[Any]:
     """The rows of `sql` for `ids`, a bounded `IN` list at a time: `{in}` in `sql` becomes `column IN (?, ...)`,
     or true when `ids` is None (no restriction). `params` are the placeholders before `{in}`."""
     for chunk in chunks(ids):
-        condition = "1" if chunk is None else f"{column} IN ({','.join('?' * len(chunk))})"
+        condition = "TRUE" if chunk is None else f"{column} IN ({','.join('?' * len(chunk))})"
         yield from db.execute(sql.replace("{in}", condition), (*params, *(chunk or [])))
 
 
@@ -1060,4 +1071,12 @@ def _connect_read_only(db_path: Path) -> sqlite3.Connection:
 
 
 def open_case(case_dir: Path | str, create: bool = False) -> SqliteCaseStore:
-    return SqliteCaseStore(Path(case_dir), create=create)
+    """The case in a folder, or in PostgreSQL: given by its URL, or by a folder whose vigie.toml names it."""
+    url = str(case_dir) if isinstance(case_dir, str) and is_store_url(case_dir) else case_store_url(Path(case_dir))
+    if url is None:
+        return SqliteCaseStore(Path(case_dir), create=create)
+    try:
+        from vigie.store.postgres import PostgresCaseStore
+    except ImportError as exc:
+        raise VigieError(f"a PostgreSQL case needs the cluster extra (pip install 'vigie[cluster]'): {exc}") from exc
+    return PostgresCaseStore(url, local_case_folder(url) if url == str(case_dir) else Path(case_dir), create=create)
