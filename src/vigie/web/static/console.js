@@ -142,6 +142,7 @@ function card(entry, index) {
     select(position());
   });
   frame.addEventListener("click", (event) => { if (position() === state.selected) { event.stopPropagation(); toggleReveal(); } });
+  node.addEventListener("dblclick", () => { select(position()); openViewer().catch((error) => showError(error.message)); });
   return node;
 }
 
@@ -218,6 +219,192 @@ function hideReveal() {
     node.classList.remove("revealed");
   }
   state.revealedId = null;
+}
+
+// --- large view: the selected item sized to the window, blurred until revealed; zoom, pan, stills ----------
+
+const ZOOM_STEP = 1.25, MAX_ZOOM = 8, PAN_STEP = 60;
+const viewer = { entry: null, stills: [], still: 0, zoom: 1, x: 0, y: 0, revealed: null, holding: false, drag: null };
+
+function stillUrl(entry, index) {
+  const s = state.me.settings;
+  return `/media/${entry.id}/still/${index}?view=${s.blur}-${s.greyscale ? "grey" : "colour"}`;
+}
+
+async function openViewer() {
+  const entry = selectedEntry();
+  if (!entry) return;
+  hideReveal();
+  Object.assign(viewer, { entry, stills: [], still: 0, revealed: null, holding: false });
+  $("viewer-title").textContent = entry.path;
+  const hold = state.me.settings.hold_to_reveal;
+  $("viewer-reveal").textContent = hold ? "Hold to reveal" : "Reveal";
+  $("viewer-reveal").setAttribute("aria-pressed", "false");
+  $("viewer-scrub").hidden = true;
+  zoomTo(1);
+  showViewerMedia();
+  $("viewer").showModal();
+  $("viewer-stage").focus();
+  const item = await call("GET", `/api/items/${entry.id}`);
+  if (viewer.entry !== entry || !item.stills.length) return;
+  viewer.stills = item.stills;
+  viewer.still = Math.floor(item.stills.length / 2);  // the still the thumbnail shows
+  $("viewer-still").max = String(item.stills.length - 1);
+  $("viewer-still").value = String(viewer.still);
+  $("viewer-scrub").hidden = false;
+  showStill();
+  showViewerMedia();
+}
+
+function showViewerMedia() {
+  const entry = viewer.entry;
+  let media;
+  if (viewer.revealed?.kind === "video") {
+    media = el("video", { src: viewer.revealed.url, controls: "", class: "clear", "aria-label": "revealed video" });
+    media.muted = true; media.defaultMuted = true;
+    const at = viewer.stills[viewer.still];
+    if (at) media.addEventListener("loadedmetadata", () => { media.currentTime = at.seconds; }, { once: true });
+  } else if (viewer.revealed) {
+    media = el("img", { src: viewer.revealed.url, alt: "revealed image", class: "clear" });
+  } else {
+    const src = viewer.stills.length ? stillUrl(entry, viewer.still) : thumbUrl(entry);
+    media = el("img", { src, alt: "blurred preview", class: "blurred" });
+    media.addEventListener("error", () => media.replaceWith(el("span", { class: "muted", text: "no preview (unreadable)" })));
+  }
+  media.draggable = false;
+  $("viewer-media").replaceChildren(media);
+}
+
+function showStill() {
+  const at = viewer.stills[viewer.still];
+  $("viewer-time").textContent = at ? `still ${viewer.still + 1} of ${viewer.stills.length}, at ${at.time}` : "";
+  $("viewer-still").setAttribute("aria-valuetext", $("viewer-time").textContent);
+}
+
+function scrubTo(index) {
+  if (!viewer.stills.length) return;
+  viewer.still = Math.max(0, Math.min(index, viewer.stills.length - 1));
+  $("viewer-still").value = String(viewer.still);
+  showStill();
+  const video = $("viewer-media").querySelector("video");
+  if (video) video.currentTime = viewer.stills[viewer.still].seconds;
+  else showViewerMedia();
+}
+
+function zoomTo(zoom) {
+  viewer.zoom = Math.max(1, Math.min(MAX_ZOOM, zoom));
+  if (viewer.zoom === 1) { viewer.x = 0; viewer.y = 0; }
+  panBy(0, 0);
+}
+
+function panBy(dx, dy) {
+  // Keep some of the picture in view: at most half the stage away from the centre per zoom step.
+  const stage = $("viewer-stage");
+  const limitX = stage.clientWidth * (viewer.zoom - 1) / 2, limitY = stage.clientHeight * (viewer.zoom - 1) / 2;
+  viewer.x = Math.max(-limitX, Math.min(limitX, viewer.x + dx));
+  viewer.y = Math.max(-limitY, Math.min(limitY, viewer.y + dy));
+  $("viewer-media").style.transform = `translate(${viewer.x}px, ${viewer.y}px) scale(${viewer.zoom})`;
+  $("viewer-zoom").textContent = `${Math.round(viewer.zoom * 100)}%`;
+}
+
+// A reveal in the large view is the console's one reveal: the same audited request as `r` on a card.
+async function viewerReveal() {
+  const entry = viewer.entry;
+  const data = await call("POST", `/api/items/${entry.id}/reveal`);
+  $("revealed").textContent = `revealed: ${data.revealed}`;
+  if (viewer.entry !== entry || !$("viewer").open) return;
+  if (state.me.settings.hold_to_reveal && !viewer.holding) return;  // let go before the answer came
+  viewer.revealed = data;
+  $("viewer-reveal").setAttribute("aria-pressed", "true");
+  showViewerMedia();
+}
+
+function viewerHide() {
+  viewer.holding = false;
+  if (!viewer.revealed) return;
+  viewer.revealed = null;
+  $("viewer-reveal").setAttribute("aria-pressed", "false");
+  showViewerMedia();
+}
+
+function viewerToggle() {
+  if (viewer.revealed) viewerHide(); else viewerReveal().catch((error) => showError(error.message));
+}
+
+function holdStart() {
+  if (viewer.holding) return;
+  viewer.holding = true;
+  viewerReveal().catch((error) => showError(error.message));
+}
+
+function viewerKey(event) {
+  const key = event.key;
+  const hold = state.me.settings.hold_to_reveal;
+  if (key === "Tab") { trapFocus(event, $("viewer")); return; }
+  if (event.target.closest("input") && key.startsWith("Arrow")) return;  // the scrub bar moves itself
+  if (event.target.closest("button") && (key === " " || key === "Enter")) return;  // a focused button's own press
+  if (key === "+" || key === "=") zoomTo(viewer.zoom * ZOOM_STEP);
+  else if (key === "-" || key === "_") zoomTo(viewer.zoom / ZOOM_STEP);
+  else if (key === "0") zoomTo(1);
+  else if (key.startsWith("Arrow") && viewer.zoom > 1) {
+    const moves = { ArrowLeft: [PAN_STEP, 0], ArrowRight: [-PAN_STEP, 0], ArrowUp: [0, PAN_STEP], ArrowDown: [0, -PAN_STEP] };
+    panBy(...moves[key]);
+  } else if (key === "ArrowLeft" || key === "ArrowRight") scrubTo(viewer.still + (key === "ArrowLeft" ? -1 : 1));
+  else if (key === " " || key.toLowerCase() === "r") { if (!event.repeat) { if (hold) holdStart(); else viewerToggle(); } }
+  else return;
+  event.preventDefault();
+}
+
+function viewerKeyUp(event) {
+  if (state.me.settings.hold_to_reveal && (event.key === " " || event.key.toLowerCase() === "r")) viewerHide();
+}
+
+// Tab and shift-Tab go round the dialog's own controls, never out of it.
+function trapFocus(event, dialog) {
+  const stops = [...dialog.querySelectorAll("button, input, select, textarea, a[href], [tabindex='0'], video[controls]")]
+    .filter((node) => !node.disabled && !node.closest("[hidden]"));
+  if (!stops.length) return;
+  const first = stops[0], last = stops[stops.length - 1];
+  if (event.shiftKey && document.activeElement === first) { last.focus(); event.preventDefault(); }
+  else if (!event.shiftKey && document.activeElement === last) { first.focus(); event.preventDefault(); }
+}
+
+function setupViewer() {
+  const stage = $("viewer-stage");
+  stage.addEventListener("wheel", (event) => {
+    event.preventDefault();
+    zoomTo(viewer.zoom * (event.deltaY < 0 ? ZOOM_STEP : 1 / ZOOM_STEP));
+  }, { passive: false });
+  stage.addEventListener("pointerdown", (event) => {
+    if (viewer.zoom === 1 || event.target.closest("video")) return;
+    viewer.drag = { x: event.clientX, y: event.clientY };
+    stage.setPointerCapture(event.pointerId);
+  });
+  stage.addEventListener("pointermove", (event) => {
+    if (!viewer.drag) return;
+    panBy(event.clientX - viewer.drag.x, event.clientY - viewer.drag.y);
+    viewer.drag = { x: event.clientX, y: event.clientY };
+  });
+  for (const end of ["pointerup", "pointercancel"]) stage.addEventListener(end, () => { viewer.drag = null; });
+  $("viewer-zoom-in").addEventListener("click", () => zoomTo(viewer.zoom * ZOOM_STEP));
+  $("viewer-zoom-out").addEventListener("click", () => zoomTo(viewer.zoom / ZOOM_STEP));
+  $("viewer-zoom-fit").addEventListener("click", () => zoomTo(1));
+  const button = $("viewer-reveal");
+  button.addEventListener("click", () => { if (!state.me.settings.hold_to_reveal) viewerToggle(); });
+  button.addEventListener("pointerdown", () => { if (state.me.settings.hold_to_reveal) holdStart(); });
+  for (const end of ["pointerup", "pointerleave", "pointercancel"]) {
+    button.addEventListener(end, () => { if (state.me.settings.hold_to_reveal) viewerHide(); });
+  }
+  window.addEventListener("blur", () => { if (state.me.settings.hold_to_reveal) viewerHide(); });
+  $("viewer-still").addEventListener("input", () => scrubTo(Number($("viewer-still").value)));
+  $("viewer-close").addEventListener("click", () => $("viewer").close());
+  $("viewer").addEventListener("close", () => {
+    viewerHide();
+    viewer.entry = null;
+    $("viewer-media").replaceChildren();  // nothing clear stays in the page
+    $("queue").focus();
+  });
+  document.addEventListener("keyup", viewerKeyUp);
 }
 
 // --- actions: each key is resolved against the card shown when it is pressed, then sent in order ---------
@@ -378,6 +565,9 @@ async function showDetail() {
   if (selectedEntry()?.id !== entry.id) return;
   const parts = [el("h2", { class: "mono", text: item.path })];
   if (item.deleted) parts.push(el("p", { id: "deleted", class: "badge", text: "read from the disk image as a deleted file" }));
+  const large = el("button", { type: "button", id: "open-viewer", text: "Large view (o)" });
+  large.addEventListener("click", () => openViewer().catch((error) => showError(error.message)));
+  parts.push(large);
   parts.push(el("p", {}, el("b", { text: "Decision: " }), decisionText(item.decision) || "none yet"));
   if (item.decision && state.me.can_decide) {
     const back = el("button", { type: "button", id: "undecide", text: "Set back to undecided" });
@@ -452,7 +642,7 @@ async function showDetail() {
 }
 
 function keyList() {
-  const keys = [["j / → / ↓", "next"], ["k / ← / ↑", "previous"], ["space / r", "reveal or hide"], ["/", "search"],
+  const keys = [["j / → / ↓", "next"], ["k / ← / ↑", "previous"], ["space / r", "reveal or hide"], ["o / Enter", "large view (+ − zoom, arrows pan, Esc closes)"], ["/", "search"],
                 ["Esc", "leave the search box, hide the image"], ["z", "undo my last decision"], ["x / shift-click", "select for a bulk action"], ["?", "this list of keys"]];
   for (const c of state.me.categories) keys.push([c.key, c.label]);
   for (const t of state.me.ai_tags) keys.push([t.key, `tag ${t.label} (again to remove)`]);
@@ -467,6 +657,7 @@ function legend() {
 
 function onKey(event) {
   if (event.ctrlKey || event.metaKey || event.altKey) return;
+  if ($("viewer").open) { viewerKey(event); return; }
   if (event.target.closest("input, textarea, select")) {
     // Typing goes to the field; Escape hands the keys back to the grid (and keeps the search text).
     if (event.key === "Escape" && !event.target.closest("dialog")) { event.preventDefault(); event.target.blur(); $("queue").focus(); }
@@ -479,6 +670,7 @@ function onKey(event) {
   if (key === "j" || key === "arrowright" || key === "arrowdown") next().catch((error) => showError(error.message));
   else if (key === "k" || key === "arrowleft" || key === "arrowup") select(state.selected - 1);
   else if (key === " " || key === "r") toggleReveal();
+  else if (key === "o" || (key === "enter" && !event.target.closest("button, a"))) openViewer().catch((error) => showError(error.message));
   else if (key === "escape") { hideReveal(); $("error").hidden = true; }
   else if (key === "/") $("f-q").focus();
   else if (key === "?") $("help-dialog").showModal();
@@ -530,6 +722,7 @@ async function setup() {
   let timer = null;
   $("f-q").addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(() => loadQueue(), 300); });
   document.addEventListener("keydown", onKey);
+  setupViewer();
   $("error-close").addEventListener("click", () => { $("error").hidden = true; });
   $("open-help").addEventListener("click", () => $("help-dialog").showModal());
   $("bulk").hidden = !state.me.can_decide;
@@ -560,11 +753,15 @@ async function setup() {
   $("export-form").addEventListener("submit", () => { $("export-items").value = $("export-selected").checked && selectedEntry() ? String(selectedEntry().id) : ""; });
   $("open-settings").addEventListener("click", () => {
     $("s-blur").value = state.me.settings.blur; $("s-grey").checked = state.me.settings.greyscale;
+    $("s-hold").checked = state.me.settings.hold_to_reveal;
     $("admin-settings").hidden = !state.me.can_administer; $("s-scheme").value = state.me.scheme;
     $("settings-dialog").showModal();
   });
   const viewSettings = () => ({ blur: Number($("s-blur").value), greyscale: $("s-grey").checked });
-  $("s-save").addEventListener("click", async () => { await call("POST", "/api/settings", viewSettings()); await reloadMe(); });
+  $("s-save").addEventListener("click", async () => {
+    await call("POST", "/api/settings", { ...viewSettings(), hold_to_reveal: $("s-hold").checked });
+    await reloadMe();
+  });
   $("s-org").addEventListener("click", async () => { await call("POST", "/api/admin/settings", viewSettings()); await reloadMe(); });
   $("s-scheme-save").addEventListener("click", async () => {
     const custom = $("s-custom").value.split(",").map((s) => s.trim()).filter(Boolean);
