@@ -207,6 +207,7 @@ async function toggleReveal() {
   frame.replaceChildren(media);
   node.classList.add("revealed");
   state.revealedId = entry.id;
+  showFaceCrops();
 }
 
 function hideReveal() {
@@ -219,6 +220,7 @@ function hideReveal() {
     node.classList.remove("revealed");
   }
   state.revealedId = null;
+  showFaceCrops();
 }
 
 // --- large view: the selected item sized to the window, blurred until revealed; zoom, pan, stills ----------
@@ -317,6 +319,7 @@ async function viewerReveal() {
   viewer.revealed = data;
   $("viewer-reveal").setAttribute("aria-pressed", "true");
   showViewerMedia();
+  showFaceCrops();
 }
 
 function viewerHide() {
@@ -325,6 +328,7 @@ function viewerHide() {
   viewer.revealed = null;
   $("viewer-reveal").setAttribute("aria-pressed", "false");
   showViewerMedia();
+  showFaceCrops();
 }
 
 function viewerToggle() {
@@ -555,6 +559,28 @@ function decide(change, scope = "stack", member = null) {
   }
 }
 
+// A face's crop, blurred as thumbnails are; clear only while its item is revealed (the item's audited reveal).
+function faceCrop(face, who) {
+  const image = el("img", { class: "face-crop", "data-face": String(face.id), alt: `face of ${who}` });
+  image.src = faceUrl(face.id, itemRevealed(selectedEntry()?.id));
+  image.addEventListener("error", () => image.replaceWith(el("span", { class: "muted", text: "no crop (removed or unreadable)" })));
+  return image;
+}
+
+function faceUrl(faceId, clear) {
+  const s = state.me.settings;
+  return clear ? `/media/faces/${faceId}/full` : `/media/faces/${faceId}/thumb?view=${s.blur}-${s.greyscale ? "grey" : "colour"}`;
+}
+
+function itemRevealed(id) {
+  return id !== undefined && (state.revealedId === id || (viewer.revealed !== null && viewer.entry?.id === id));
+}
+
+function showFaceCrops() {
+  const clear = itemRevealed(selectedEntry()?.id);
+  for (const image of document.querySelectorAll("#faces img.face-crop")) image.src = faceUrl(image.dataset.face, clear);
+}
+
 function row(label, value) { return el("tr", {}, el("th", { text: label }), el("td", { class: "mono", text: value ?? "—" })); }
 
 async function showDetail() {
@@ -604,11 +630,15 @@ async function showDetail() {
     parts.push(el("p", { class: "muted", text: `Findings copied from ${item.analysed_as.path} (item ${item.analysed_as.id}; same SHA-256, analysed once)` }));
   }
   parts.push(el("h3", { text: `Faces (${item.faces.length})` }));
+  const faces = el("div", { id: "faces", class: "faces" });
   for (const face of item.faces) {
-    const link = el("button", { type: "button", text: face.person ? `person ${face.person}${face.person_name ? " " + face.person_name : ""}` : "no person group" });
+    const who = face.person ? `person ${face.person}${face.person_name ? " " + face.person_name : ""}` : "no person group";
+    const link = el("button", { type: "button", text: who, "aria-label": `${who}: show this person's items` });
     if (face.person) link.addEventListener("click", () => { $("f-person").value = String(face.person); $("f-status").value = "all"; loadQueue(); });
-    parts.push(el("div", {}, link, ` box ${face.box.join(",")}`));
+    else link.disabled = true;
+    faces.append(el("figure", { class: "face" }, faceCrop(face, who), el("figcaption", {}, link, el("span", { class: "muted", text: ` box ${face.box.join(",")}` }))));
   }
+  parts.push(faces);
   parts.push(el("h3", { text: `Stack (${item.stack_size} copies${item.stack_size > item.stack.length ? ", first " + item.stack.length + " listed" : ""})` }));
   const stackTable = el("table");
   for (const member of item.stack) {
