@@ -1,5 +1,5 @@
 """The large view's server side: a video's stills blurred one by one for the scrub bar, the stills listed in
-the item panel's data, and the per-user settings it reads (hold-to-reveal)."""
+the item panel's data, and the per-user settings of the view (hold-to-reveal, the grid's density)."""
 
 from __future__ import annotations
 
@@ -45,3 +45,16 @@ def test_hold_to_reveal_is_a_checked_setting_of_ones_own(app: Any) -> None:  # n
     assert client.get("/api/me").get_json()["settings"]["hold_to_reveal"] is True
     other, _ = login(app, "rob")
     assert other.get("/api/me").get_json()["settings"]["hold_to_reveal"] is False
+
+
+def test_density_is_a_checked_setting_of_ones_own(app: Any) -> None:  # noqa: F811
+    client, csrf = login(app, "rita")
+    headers = {"X-CSRF-Token": csrf}
+    assert client.get("/api/me").get_json()["settings"]["density"] == "comfortable"
+    refused = client.post("/api/settings", json={"density": "huge"}, headers=headers)
+    assert refused.status_code == 400 and "compact" in refused.get_json()["error"]
+    saved = client.post("/api/settings", json={"density": "compact"}, headers=headers).get_json()["settings"]
+    assert saved["density"] == "compact" and saved["blur"] == client.get("/api/me").get_json()["settings"]["blur"]
+    assert client.get("/api/me").get_json()["settings"]["density"] == "compact"
+    other, _ = login(app, "rob")
+    assert other.get("/api/me").get_json()["settings"]["density"] == "comfortable"

@@ -167,6 +167,37 @@ async function loadMore() {
   await loadQueue(true);
 }
 
+// Cards in one row of the grid as it is laid out now (the density and the window's width set it).
+function columns() {
+  const cards = [...document.querySelectorAll("#queue .card")];
+  if (!cards.length) return 1;
+  const top = cards[0].offsetTop;
+  const inRow = cards.findIndex((node) => node.offsetTop !== top);
+  return inRow === -1 ? cards.length : inRow;
+}
+
+// Up and down move by one row; down from the last row goes to the last card, or into the next page.
+async function moveRows(rows) {
+  const cols = columns();
+  const target = state.selected + rows * cols;
+  if (rows < 0) { if (target >= 0) select(target); return; }
+  if (target < state.entries.length) { select(target); return; }
+  if (state.more) {
+    const from = selectedEntry()?.id;
+    await loadMore();
+    const at = state.entries.findIndex((e) => e.id === from);
+    if (at >= 0) select(Math.min(at + cols, state.entries.length - 1));
+  } else if (Math.floor((state.entries.length - 1) / cols) > Math.floor(state.selected / cols)) {
+    select(state.entries.length - 1);
+  }
+}
+
+function showDensity() {
+  const density = state.me.settings.density;
+  $("density").value = density;
+  for (const name of ["compact", "comfortable", "large"]) $("queue").classList.toggle(`density-${name}`, name === density);
+}
+
 // `j` on the last card shown loads the next page and moves on into it.
 async function next() {
   if (state.selected < state.entries.length - 1 || !state.more) { select(state.selected + 1); return; }
@@ -672,7 +703,7 @@ async function showDetail() {
 }
 
 function keyList() {
-  const keys = [["j / → / ↓", "next"], ["k / ← / ↑", "previous"], ["space / r", "reveal or hide"], ["o / Enter", "large view (+ − zoom, arrows pan, Esc closes)"], ["/", "search"],
+  const keys = [["j / →", "next"], ["k / ←", "previous"], ["↓ / ↑", "one row down / up"], ["space / r", "reveal or hide"], ["o / Enter", "large view (+ − zoom, arrows pan, Esc closes)"], ["/", "search"],
                 ["Esc", "leave the search box, hide the image"], ["z", "undo my last decision"], ["x / shift-click", "select for a bulk action"], ["?", "this list of keys"]];
   for (const c of state.me.categories) keys.push([c.key, c.label]);
   for (const t of state.me.ai_tags) keys.push([t.key, `tag ${t.label} (again to remove)`]);
@@ -697,8 +728,9 @@ function onKey(event) {
   const key = event.key.toLowerCase();
   const category = state.me.categories.find((c) => c.key === key);
   const tag = state.me.ai_tags.find((t) => t.key === key);
-  if (key === "j" || key === "arrowright" || key === "arrowdown") next().catch((error) => showError(error.message));
-  else if (key === "k" || key === "arrowleft" || key === "arrowup") select(state.selected - 1);
+  if (key === "j" || key === "arrowright") next().catch((error) => showError(error.message));
+  else if (key === "k" || key === "arrowleft") select(state.selected - 1);
+  else if (key === "arrowdown" || key === "arrowup") moveRows(key === "arrowdown" ? 1 : -1).catch((error) => showError(error.message));
   else if (key === " " || key === "r") toggleReveal();
   else if (key === "o" || (key === "enter" && !event.target.closest("button, a"))) openViewer().catch((error) => showError(error.message));
   else if (key === "escape") { hideReveal(); $("error").hidden = true; }
@@ -804,12 +836,22 @@ async function setup() {
       $("u-result").textContent = `Created ${made.username} (${made.role}); one-time password: ${made.password}`;
     } catch (error) { $("u-result").textContent = error.message; }
   });
+  $("density").addEventListener("change", async () => {
+    try {
+      const saved = await call("POST", "/api/settings", { density: $("density").value });
+      state.me.settings = saved.settings;
+      showDensity();
+      document.querySelector(".card.selected")?.scrollIntoView({ block: "nearest" });
+    } catch (error) { showError(error.message); }
+  });
+  showDensity();
   legend();
   await loadQueue();
 }
 
 async function reloadMe() {
   state.me = await call("GET", "/api/me");
+  showDensity();
   legend();
   await loadQueue(true);
 }
