@@ -134,7 +134,8 @@ function card(entry, index) {
   const decided = decisionText(entry.decision);
   if (decided) badges.append(el("span", { class: "badge decided", text: decided }));
   const node = el("article", { class: "card" + (index === state.selected ? " selected" : "") + (state.marked.has(entry.id) ? " marked" : ""),
-                               "data-id": String(entry.id), "aria-selected": String(state.marked.has(entry.id)) },
+                               "data-id": String(entry.id), id: `card-${entry.id}`, role: "option",
+                               "aria-selected": String(state.marked.has(entry.id)) },
                   frame, el("div", { class: "path mono", text: entry.path }), badges);
   const position = () => state.entries.findIndex((e) => e.id === entry.id);
   node.addEventListener("click", (event) => {
@@ -147,18 +148,21 @@ function card(entry, index) {
 }
 
 function renderQueue() {
-  const queue = $("queue");
+  const queue = $("queue"), foot = $("queue-foot");  // the foot holds what is not a card, outside the listbox
   queue.replaceChildren();
+  foot.replaceChildren();
+  queue.removeAttribute("aria-activedescendant");
   if (!state.entries.length) {
-    queue.append(el("div", { class: "empty", id: "queue-empty", text: $("f-status").value === "undecided"
+    foot.append(el("div", { class: "empty", id: "queue-empty", role: "status", text: $("f-status").value === "undecided"
       ? "Queue clear: nothing left undecided under this filter." : "Nothing matches this filter." }));
     return;
   }
   state.entries.forEach((entry, index) => queue.append(card(entry, index)));
+  queue.setAttribute("aria-activedescendant", `card-${selectedEntry()?.id}`);
   if (state.more) {
     const more = el("button", { type: "button", id: "queue-more", class: "more", text: `More (${state.total - state.entries.length} not shown)` });
     more.addEventListener("click", () => loadMore().catch((error) => showError(error.message)));
-    queue.append(more);
+    foot.append(more);
   }
 }
 
@@ -216,6 +220,7 @@ function select(index) {
   if (state.keep !== selectedEntry().id) state.keep = null;
   const id = String(selectedEntry().id);
   document.querySelectorAll(".card").forEach((node) => node.classList.toggle("selected", node.dataset.id === id));
+  $("queue").setAttribute("aria-activedescendant", `card-${id}`);
   document.querySelector(".card.selected")?.scrollIntoView({ block: "nearest" });
   showDetail();
 }
@@ -690,7 +695,7 @@ async function showDetail() {
   parts.push(el("h3", { text: "EXIF" }), el("table", {}, ...Object.entries(item.exif).map(([k, v]) => row(k, typeof v === "string" ? v : JSON.stringify(v)))));
   parts.push(el("h3", { text: `Notes (${item.notes.length})` }), ...item.notes.map((n) => el("p", {}, el("b", { text: `${n.author} ` }), el("span", { class: "muted", text: n.at }), el("br"), n.text)));
   if (state.me.can_decide) {
-    const text = el("textarea", { id: "note-text", maxlength: "4000", placeholder: "Add a note" });
+    const text = el("textarea", { id: "note-text", maxlength: "4000", placeholder: "Add a note", "aria-label": "Note" });
     const save = el("button", { type: "button", id: "note-save", text: "Save note" });
     save.addEventListener("click", async () => { if (text.value.trim()) { await call("POST", `/api/items/${entry.id}/notes`, { text: text.value }); showDetail(); } });
     parts.push(text, save);

@@ -1,0 +1,83 @@
+"""Accessibility basics in Chromium: every control has an accessible name (read from Chromium's own
+accessibility tree), the main controls are found by role and name, focus is visible, and the large view is
+a modal dialog that keeps the focus and closes with Escape."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.test_console_e2e import console, log_in, page  # noqa: F401  (fixtures; skips without Chromium)
+
+pytestmark = pytest.mark.slow  # a real Chromium per test
+
+CONTROLS = {"button", "checkbox", "combobox", "link", "listbox", "option", "radio", "searchbox", "slider",
+            "spinbutton", "textbox", "dialog", "menuitem", "tab", "switch"}
+
+
+def unnamed_controls(browser_page: Any) -> list[str]:
+    """The controls the browser exposes (shown ones: hidden and inert parts are left out) that have no name."""
+    cdp = browser_page.context.new_cdp_session(browser_page)
+    nodes = cdp.send("Accessibility.getFullAXTree")["nodes"]
+    missing = []
+    for node in nodes:
+        role = node.get("role", {}).get("value")
+        if node.get("ignored") or role not in CONTROLS:
+            continue
+        if not str(node.get("name", {}).get("value", "")).strip():
+            described = cdp.send("DOM.describeNode", {"backendNodeId": node["backendDOMNodeId"]})["node"]
+            missing.append(f"{role} <{described['localName']} {' '.join(described.get('attributes', []))}>")
+    cdp.detach()
+    return missing
+
+
+def test_controls_are_named_focus_shows_and_the_large_view_is_a_dialog(page: Any) -> None:  # noqa: F811
+    log_in(page, page.console_url + "/login")
+    page.wait_for_selector(".card.selected img.thumb")
+    page.wait_for_load_state("networkidle")
+    assert unnamed_controls(page) == []
+
+    for role, name in [("button", "Audit log"), ("button", "Export"), ("button", "Settings"),
+                       ("button", "Keyboard keys"), ("button", "Log out"), ("combobox", "Decided or not"),
+                       ("combobox", "Class"), ("combobox", "Images or videos"), ("combobox", "Grid"),
+                       ("searchbox", "Search paths and metadata"), ("spinbutton", "Minimum detector score"),
+                       ("listbox", "Review queue"), ("button", "Large view (o)"), ("textbox", "Note")]:
+        assert page.get_by_role(role, name=name, exact=True).count() == 1, (role, name)
+    queue = page.get_by_role("listbox", name="Review queue")
+    assert queue.get_attribute("aria-activedescendant") == page.locator(".card.selected").get_attribute("id")
+    assert queue.get_by_role("option").count() == page.locator(".card").count()
+
+    # focus is visible: the grid's selected card when the keys are on the grid, a ring on a tabbed-to control
+    page.keyboard.press("/")
+    page.keyboard.press("Escape")
+    assert page.evaluate("() => document.activeElement.id") == "queue"
+    ring = "() => getComputedStyle(document.querySelector('.card.selected')).outlineStyle"
+    assert page.evaluate(ring) != "none"
+    page.focus("#f-q")
+    page.keyboard.press("Shift+Tab")
+    assert page.evaluate("() => getComputedStyle(document.activeElement).outlineStyle") != "none"
+    page.keyboard.press("Escape")
+
+    # the large view: a modal dialog named by the item, the focus kept inside, Escape closes it
+    path = page.inner_text(".card.selected .path")
+    page.keyboard.press("o")
+    dialog = page.get_by_role("dialog", name=path)
+    dialog.wait_for()
+    assert page.evaluate("() => document.getElementById('viewer').matches(':modal')")
+    assert unnamed_controls(page) == []
+    for name in ("Zoom in", "Zoom out", "Fit to the window", "Reveal", "Close"):
+        assert dialog.get_by_role("button", name=name, exact=True).count() == 1, name
+    inside = "() => document.getElementById('viewer').contains(document.activeElement)"
+    for _ in range(12):
+        page.keyboard.press("Tab")
+        assert page.evaluate(inside)
+    for _ in range(12):
+        page.keyboard.press("Shift+Tab")
+        assert page.evaluate(inside)
+    page.keyboard.press("Escape")
+    dialog.wait_for(state="hidden")
+    assert page.evaluate("() => document.activeElement.id") == "queue"
+
+    page.click("#open-settings")
+    assert unnamed_controls(page) == []
