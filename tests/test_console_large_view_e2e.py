@@ -78,6 +78,18 @@ def test_hold_to_reveal_shows_the_item_only_while_held(page: Any, demo_case: Pat
     page.keyboard.press("Escape")
     page.select_option("#f-media", "image")
     page.wait_for_load_state("networkidle")
+    assert "reveal while held" in page.inner_text("#keys")
+    page.keyboard.down("r")  # on the grid too: the selected card is clear only while the key is held
+    page.wait_for_selector(".card.selected img.clear")
+    page.keyboard.up("r")
+    page.wait_for_selector(".card.selected img.thumb")
+    page.locator(".card.selected .frame").hover()
+    page.mouse.down()
+    page.wait_for_selector(".card.selected img.clear")
+    page.mouse.up()
+    page.wait_for_selector(".card.selected img.thumb")
+    assert _reveals(demo_case) == 2
+
     page.keyboard.press("o")
     page.wait_for_selector("#viewer[open] #viewer-media img.blurred")
     assert page.inner_text("#viewer-reveal") == "Hold to reveal"
@@ -86,14 +98,14 @@ def test_hold_to_reveal_shows_the_item_only_while_held(page: Any, demo_case: Pat
     page.wait_for_selector("#viewer-media img.clear")
     page.keyboard.up("r")
     page.wait_for_selector("#viewer-media img.blurred")
-    assert _reveals(demo_case) == 1
+    assert _reveals(demo_case) == 3
 
     page.locator("#viewer-reveal").hover()
     page.mouse.down()
     page.wait_for_selector("#viewer-media img.clear")
     page.mouse.up()
     page.wait_for_selector("#viewer-media img.blurred")
-    assert _reveals(demo_case) == 2  # each hold is a reveal in the audit log, as `r` on a card is
+    assert _reveals(demo_case) == 4  # each hold is a reveal in the audit log
 
     page.keyboard.press("r")  # a press too short for the answer: nothing clear is left shown
     page.wait_for_function("() => document.getElementById('revealed').textContent === 'revealed: 1'")

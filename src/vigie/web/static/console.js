@@ -3,7 +3,7 @@
 
 const PAGE = 200;  // cards fetched at a time; "More" (or `j` on the last card) asks for the next page
 const state = { me: null, entries: [], total: 0, more: false, want: PAGE, selected: 0, revealedId: null, keep: null,
-                focusId: null, loads: 0, marked: new Set() };  // marked: stacks chosen for a bulk action
+                focusId: null, loads: 0, marked: new Set(), holding: false };  // marked: stacks chosen for a bulk action
 const $ = (id) => document.getElementById(id);
 
 function el(tag, attrs = {}, ...children) {
@@ -142,7 +142,15 @@ function card(entry, index) {
     if (event.shiftKey) { markRange(state.selected, position()); event.preventDefault(); }
     select(position());
   });
-  frame.addEventListener("click", (event) => { if (position() === state.selected) { event.stopPropagation(); toggleReveal(); } });
+  frame.addEventListener("click", (event) => {
+    if (position() !== state.selected) return;
+    event.stopPropagation();
+    if (!state.me.settings.hold_to_reveal) toggleReveal();
+  });
+  frame.addEventListener("pointerdown", () => { if (state.me.settings.hold_to_reveal && position() === state.selected) holdReveal(); });
+  for (const end of ["pointerup", "pointerleave", "pointercancel"]) {
+    frame.addEventListener(end, () => { if (state.me.settings.hold_to_reveal && state.holding) releaseReveal(); });
+  }
   node.addEventListener("dblclick", () => { select(position()); openViewer().catch((error) => showError(error.message)); });
   return node;
 }
@@ -235,6 +243,8 @@ async function toggleReveal() {
   const data = await call("POST", `/api/items/${entry.id}/reveal`);
   $("revealed").textContent = `revealed: ${data.revealed}`;
   const node = cardNode(entry.id);
+  // Moved on, or let go (hold-to-reveal), before the answer came: the reveal is recorded, nothing is shown.
+  if (!node || selectedEntry()?.id !== entry.id || (state.me.settings.hold_to_reveal && !state.holding)) return;
   const frame = node.querySelector(".frame");
   const media = data.kind === "video"
     ? el("video", { src: data.url, controls: "", class: "clear" })
@@ -244,6 +254,18 @@ async function toggleReveal() {
   node.classList.add("revealed");
   state.revealedId = entry.id;
   showFaceCrops();
+}
+
+// Hold-to-reveal (a user's setting): the selected card is clear only while space, r or the mouse is held on it.
+function holdReveal() {
+  if (state.holding) return;
+  state.holding = true;
+  toggleReveal().catch((error) => showError(error.message));
+}
+
+function releaseReveal() {
+  state.holding = false;
+  hideReveal();
 }
 
 function hideReveal() {
@@ -395,8 +417,9 @@ function viewerKey(event) {
   event.preventDefault();
 }
 
-function viewerKeyUp(event) {
-  if (state.me.settings.hold_to_reveal && (event.key === " " || event.key.toLowerCase() === "r")) viewerHide();
+function onKeyUp(event) {
+  if (!state.me.settings.hold_to_reveal || !(event.key === " " || event.key.toLowerCase() === "r")) return;
+  if ($("viewer").open) viewerHide(); else releaseReveal();
 }
 
 // Tab and shift-Tab go round the dialog's own controls, never out of it.
@@ -435,7 +458,7 @@ function setupViewer() {
   for (const end of ["pointerup", "pointerleave", "pointercancel"]) {
     button.addEventListener(end, () => { if (state.me.settings.hold_to_reveal) viewerHide(); });
   }
-  window.addEventListener("blur", () => { if (state.me.settings.hold_to_reveal) viewerHide(); });
+  window.addEventListener("blur", () => { if (state.me.settings.hold_to_reveal) { viewerHide(); releaseReveal(); } });
   $("viewer-still").addEventListener("input", () => scrubTo(Number($("viewer-still").value)));
   $("viewer-close").addEventListener("click", () => $("viewer").close());
   $("viewer").addEventListener("close", () => {
@@ -444,7 +467,7 @@ function setupViewer() {
     $("viewer-media").replaceChildren();  // nothing clear stays in the page
     $("queue").focus();
   });
-  document.addEventListener("keyup", viewerKeyUp);
+  document.addEventListener("keyup", onKeyUp);
 }
 
 // --- actions: each key is resolved against the card shown when it is pressed, then sent in order ---------
@@ -708,7 +731,7 @@ async function showDetail() {
 }
 
 function keyList() {
-  const keys = [["j / →", "next"], ["k / ←", "previous"], ["↓ / ↑", "one row down / up"], ["space / r", "reveal or hide"], ["o / Enter", "large view (+ − zoom, arrows pan, Esc closes)"], ["/", "search"],
+  const keys = [["j / →", "next"], ["k / ←", "previous"], ["↓ / ↑", "one row down / up"], ["space / r", state.me.settings.hold_to_reveal ? "reveal while held" : "reveal or hide"], ["o / Enter", "large view (+ − zoom, arrows pan, Esc closes)"], ["/", "search"],
                 ["Esc", "leave the search box, hide the image"], ["z", "undo my last decision"], ["x / shift-click", "select for a bulk action"], ["?", "this list of keys"]];
   for (const c of state.me.categories) keys.push([c.key, c.label]);
   for (const t of state.me.ai_tags) keys.push([t.key, `tag ${t.label} (again to remove)`]);
@@ -736,7 +759,7 @@ function onKey(event) {
   if (key === "j" || key === "arrowright") next().catch((error) => showError(error.message));
   else if (key === "k" || key === "arrowleft") select(state.selected - 1);
   else if (key === "arrowdown" || key === "arrowup") moveRows(key === "arrowdown" ? 1 : -1).catch((error) => showError(error.message));
-  else if (key === " " || key === "r") toggleReveal();
+  else if (key === " " || key === "r") { if (!state.me.settings.hold_to_reveal) toggleReveal(); else if (!event.repeat) holdReveal(); }
   else if (key === "o" || (key === "enter" && !event.target.closest("button, a"))) openViewer().catch((error) => showError(error.message));
   else if (key === "escape") { hideReveal(); $("error").hidden = true; }
   else if (key === "/") $("f-q").focus();
