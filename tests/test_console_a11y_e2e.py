@@ -1,6 +1,7 @@
 """Accessibility basics in Chromium: every control has an accessible name (read from Chromium's own
-accessibility tree), the main controls are found by role and name, focus is visible, and the large view is
-a modal dialog that keeps the focus and closes with Escape."""
+accessibility tree), the main controls are found by role and name, focus is visible, the large view is
+a modal dialog that keeps the focus and closes with Escape, and text keeps WCAG AA contrast in the light
+and in the dark (prefers-color-scheme)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.test_console_e2e import console, log_in, page  # noqa: F401  (fixtures; skips without Chromium)
+from tests.test_console_e2e import BROWSER_FLAGS, CHROMIUM, console, log_in, page, sync_api  # noqa: F401
 
 pytestmark = pytest.mark.slow  # a real Chromium per test
 
@@ -81,3 +82,43 @@ def test_controls_are_named_focus_shows_and_the_large_view_is_a_dialog(page: Any
 
     page.click("#open-settings")
     assert unnamed_controls(page) == []
+
+
+# Text and the background it is drawn on (the nearest ancestor with one), as the browser computed them.
+COLOURS = """selector => {
+  const node = document.querySelector(selector);
+  let back = node;
+  const clear = (n) => getComputedStyle(n).backgroundColor.replace(/ /g, '') === 'rgba(0,0,0,0)';
+  while (back && clear(back)) back = back.parentElement;
+  return [getComputedStyle(node).color, back ? getComputedStyle(back).backgroundColor : 'rgb(255, 255, 255)'];
+}"""
+TEXTS = ["body", "#progress", ".card.selected .path", ".card.selected .badge", "#open-audit", "#error-text",
+         "#detail h3", "#f-status", "#keys span"]
+
+
+def contrast(colour: str, background: str) -> float:
+    """WCAG 2 contrast ratio of two computed `rgb(...)` colours."""
+    def luminance(css: str) -> float:
+        channels = [int(part) / 255 for part in css[css.index("(") + 1:css.index(")")].split(",")[:3]]
+        linear = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+        return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+    light, dark = sorted((luminance(colour), luminance(background)), reverse=True)
+    return (light + 0.05) / (dark + 0.05)
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_text_keeps_aa_contrast_in_light_and_dark(console: str, scheme: str) -> None:  # noqa: F811
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=BROWSER_FLAGS)
+        tab = browser.new_context(color_scheme=scheme, viewport={"width": 1400, "height": 900}).new_page()
+        tab.set_default_timeout(20_000)
+        log_in(tab, console + "/login")
+        tab.wait_for_selector(".card.selected img.thumb")
+        tab.wait_for_selector("#detail h3")
+        tab.keyboard.press("z")  # nothing to undo: the red line shows
+        tab.wait_for_selector("#error-text:has-text('nothing decided')")
+        background = tab.evaluate("() => getComputedStyle(document.body).backgroundColor")
+        assert (contrast(background, "rgb(0, 0, 0)") < 2) == (scheme == "dark")  # the page follows the system
+        ratios = {selector: contrast(*tab.evaluate(COLOURS, selector)) for selector in TEXTS}
+        browser.close()
+    assert all(ratio >= 4.5 for ratio in ratios.values()), ratios
