@@ -9,7 +9,9 @@ from typing import Any
 
 import pytest
 
-from tests.test_console_e2e import BROWSER_FLAGS, CHROMIUM, console, log_in, page, sync_api  # noqa: F401
+from tests.test_console_e2e import BROWSER_FLAGS, CHROMIUM, PASSWORD, console, log_in, page, sync_api  # noqa: F401
+from vigie.store.accounts import Accounts
+from vigie.store.sqlite import open_case
 
 pytestmark = pytest.mark.slow  # a real Chromium per test
 
@@ -122,3 +124,13 @@ def test_text_keeps_aa_contrast_in_light_and_dark(console: str, scheme: str) -> 
         ratios = {selector: contrast(*tab.evaluate(COLOURS, selector)) for selector in TEXTS}
         browser.close()
     assert all(ratio >= 4.5 for ratio in ratios.values()), ratios
+
+
+def test_hidden_parts_stay_hidden_for_a_read_only_account(page: Any, demo_case: Any) -> None:  # noqa: F811
+    store = open_case(demo_case)
+    Accounts(store).create_user("olga", PASSWORD, "read-only", actor="test")
+    store.close()
+    log_in(page, page.console_url + "/login", username="olga")
+    page.wait_for_selector(".card.selected img.thumb")
+    assert page.get_attribute("#bulk", "hidden") is not None
+    assert not page.locator("#bulk").is_visible() and not page.get_by_role("button", name="Select all shown").count()
