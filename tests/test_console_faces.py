@@ -50,6 +50,8 @@ def test_face_crop_is_blurred_and_named_in_the_item_panel(app: Any, face: tuple[
     client, _ = login(app, "rita")
     faces = client.get(f"/api/items/{item}").get_json()["faces"]
     assert [(f["id"], f["person_name"]) for f in faces] == [(face_id, "Ana")]
+    persons = client.get("/api/filters").get_json()["persons"]
+    assert [(p["name"], p["face"], p["items"]) for p in persons] == [("Ana", face_id, 1)]  # the person view's face
     served = client.get(f"/media/faces/{face_id}/thumb")
     assert served.mimetype == "image/jpeg"
     blurred = Image.open(io.BytesIO(served.data))

@@ -151,7 +151,8 @@ def filters() -> Any:
     review = ReviewTables(g.store)
     return jsonify(
         lists=[h.name for h in g.store.hash_lists()],
-        persons=[{"id": p["id"], "name": p["name"], "items": p["items"]} for p in g.store.persons()],
+        persons=[{"id": p["id"], "name": p["name"], "items": p["items"], "face": p["representative_face"]}
+                 for p in g.store.persons()],
         folders=review.folders(),
         priorities=list(PRIORITY_CLASSES), sorts=list(QUEUE_ORDERS),
     )

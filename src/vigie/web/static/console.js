@@ -3,7 +3,7 @@
 
 const PAGE = 200;  // cards fetched at a time; "More" (or `j` on the last card) asks for the next page
 const state = { me: null, entries: [], total: 0, more: false, want: PAGE, selected: 0, revealedId: null, keep: null,
-                focusId: null, loads: 0, marked: new Set(), holding: false };  // marked: stacks chosen for a bulk action
+                focusId: null, loads: 0, marked: new Set(), holding: false, persons: [] };  // marked: stacks chosen for a bulk action
 const $ = (id) => document.getElementById(id);
 
 function el(tag, attrs = {}, ...children) {
@@ -79,6 +79,7 @@ async function fetchEntries(params, count) {
 // selected card stays in view, and an offset never goes stale while decisions take cards off the queue.
 async function loadQueue(keepPosition = false) {
   if (!keepPosition) state.want = PAGE;
+  showPerson();
   const load = ++state.loads;
   const epoch = actions.epoch;
   const data = await fetchEntries(filterQuery(), state.want);
@@ -103,6 +104,17 @@ async function loadQueue(keepPosition = false) {
   renderQueue();
   showMarks();
   await showDetail();
+}
+
+// Under the person filter: whom the grid shows, by their group's representative face (blurred, as every crop).
+function showPerson() {
+  const person = state.persons.find((p) => String(p.id) === $("f-person").value);
+  $("person-view").hidden = !person;
+  if (!person) { $("person-view").replaceChildren(); return; }
+  const who = `person ${person.id}${person.name ? " " + person.name : ""}`;
+  const face = person.face === null ? el("span", { class: "muted", text: "no face kept" })
+    : faceCrop({ id: person.face }, who, false);
+  $("person-view").replaceChildren(face, el("span", { text: `${who} · in ${person.items} item${person.items === 1 ? "" : "s"}` }));
 }
 
 function showProgress(progress) {
@@ -619,9 +631,9 @@ function decide(change, scope = "stack", member = null) {
 }
 
 // A face's crop, blurred as thumbnails are; clear only while its item is revealed (the item's audited reveal).
-function faceCrop(face, who) {
-  const image = el("img", { class: "face-crop", "data-face": String(face.id), alt: `face of ${who}` });
-  image.src = faceUrl(face.id, itemRevealed(selectedEntry()?.id));
+function faceCrop(face, who, ofSelected = true) {
+  const image = el("img", { class: ofSelected ? "face-crop" : "person-face", "data-face": String(face.id), alt: `face of ${who}` });
+  image.src = faceUrl(face.id, ofSelected && itemRevealed(selectedEntry()?.id));
   image.addEventListener("error", () => image.replaceWith(el("span", { class: "muted", text: "no crop (removed or unreadable)" })));
   return image;
 }
@@ -806,6 +818,7 @@ async function setup() {
   fillSelect("f-list", filters.lists.map((l) => [l, `list ${l}`]));
   fillSelect("f-category", state.me.categories.map((c) => [c.code, c.label]));
   fillSelect("f-ai", state.me.ai_verdicts.map((v) => [v, v]));
+  state.persons = filters.persons;
   fillSelect("f-person", filters.persons.map((p) => [p.id, `person ${p.id}${p.name ? " " + p.name : ""} (${p.items})`]));
   fillSelect("f-folder", filters.folders.map((f) => [f, f]));
   for (const id of ["f-status", "f-priority", "f-list", "f-category", "f-ai", "f-person", "f-media", "f-deleted", "f-folder", "f-min-score", "f-sort"]) $(id).addEventListener("change", () => loadQueue());
