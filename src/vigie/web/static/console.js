@@ -3,7 +3,8 @@
 
 const PAGE = 200;  // cards fetched at a time; "More" (or `j` on the last card) asks for the next page
 const state = { me: null, entries: [], total: 0, more: false, want: PAGE, selected: 0, revealedId: null, keep: null,
-                focusId: null, loads: 0, marked: new Set(), holding: false, persons: [] };  // marked: stacks chosen for a bulk action
+                focusId: null, loads: 0, marked: new Set(),  // marked: stacks chosen for a bulk action
+                holding: false, persons: [] };  // holding: a hold-to-reveal key or button is down
 const $ = (id) => document.getElementById(id);
 
 function el(tag, attrs = {}, ...children) {
@@ -163,7 +164,6 @@ function card(entry, index) {
   for (const end of ["pointerup", "pointerleave", "pointercancel"]) {
     frame.addEventListener(end, () => { if (state.me.settings.hold_to_reveal && state.holding) releaseReveal(); });
   }
-  node.addEventListener("dblclick", () => { select(position()); openViewer().catch((error) => showError(error.message)); });
   return node;
 }
 
@@ -370,7 +370,7 @@ function zoomTo(zoom) {
 }
 
 function panBy(dx, dy) {
-  // Keep some of the picture in view: at most half the stage away from the centre per zoom step.
+  // No further than the zoomed picture's edges: some of it always fills the stage.
   const stage = $("viewer-stage");
   const limitX = stage.clientWidth * (viewer.zoom - 1) / 2, limitY = stage.clientHeight * (viewer.zoom - 1) / 2;
   viewer.x = Math.max(-limitX, Math.min(limitX, viewer.x + dx));
@@ -704,7 +704,7 @@ async function showDetail() {
   const faces = el("div", { id: "faces", class: "faces" });
   for (const face of item.faces) {
     const who = face.person ? `person ${face.person}${face.person_name ? " " + face.person_name : ""}` : "no person group";
-    const link = el("button", { type: "button", text: who, "aria-label": `${who}: show this person's items` });
+    const link = el("button", { type: "button", text: who, ...(face.person ? { "aria-label": `${who}: show this person's items` } : {}) });
     if (face.person) link.addEventListener("click", () => { $("f-person").value = String(face.person); $("f-status").value = "all"; loadQueue(); });
     else link.disabled = true;
     faces.append(el("figure", { class: "face" }, faceCrop(face, who), el("figcaption", {}, link, el("span", { class: "muted", text: ` box ${face.box.join(",")}` }))));
