@@ -36,6 +36,9 @@ def unnamed_controls(browser_page: Any) -> list[str]:
 
 
 def test_controls_are_named_focus_shows_and_the_large_view_is_a_dialog(page: Any) -> None:  # noqa: F811
+    page.goto(page.console_url + "/login")
+    assert unnamed_controls(page) == []
+    assert page.get_by_role("textbox", name="User name").count() == 1
     log_in(page, page.console_url + "/login")
     page.wait_for_selector(".card.selected img.thumb")
     page.wait_for_load_state("networkidle")
