@@ -296,7 +296,8 @@ def test_scheme_settings_and_accounts(app: Any) -> None:
     assert [c["key"] for c in admin.get("/api/me").get_json()["categories"]] == ["1", "2"]
     assert admin.post("/api/admin/settings", json={"blur": 0.12, "greyscale": True}, headers=headers).status_code == 200
     rita, _ = login(app, "rita")
-    assert rita.get("/api/me").get_json()["settings"] == {"blur": 0.12, "greyscale": True}
+    assert rita.get("/api/me").get_json()["settings"] == {"blur": 0.12, "greyscale": True, "density": "comfortable",
+                                                          "hold_to_reveal": False}
     made = admin.post("/api/admin/users", json={"username": "newbie", "role": "reviewer"}, headers=headers)
     assert made.status_code == 201 and len(made.get_json()["password"]) >= 10
     assert admin.post("/api/admin/users", json={"username": "newbie"}, headers=headers).status_code == 400

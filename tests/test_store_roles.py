@@ -23,7 +23,7 @@ from vigie.scan.roles import ScanStore
 from vigie.store.accounts import Accounts
 from vigie.store.review import ReviewTables
 from vigie.store.sqlite import SqliteCaseStore
-from vigie.web.roles import AccountStore
+from vigie.web.roles import AccountStore, MediaStore
 
 store = cast(SqliteCaseStore, None)
 scan: ScanStore = store
@@ -33,6 +33,7 @@ stacks: StackStore = store
 faces: FaceStore = store
 scheme: SchemeStore = store
 reports: ReportStore = store
+media: MediaStore = store
 review: ReviewStore = cast(ReviewTables, None)
 accounts: AccountStore = cast(Accounts, None)
 fake = cast(FakeStore, None)

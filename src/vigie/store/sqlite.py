@@ -695,6 +695,11 @@ class SqliteCaseStore:
         return [{"id": r[0], "name": r[1], "representative_face": r[2], "faces": r[3], "items": r[4]} for r in rows]
 
 
+    def face_crop(self, face_id: int) -> tuple[int, bytes | None] | None:
+        """(item id, the face's stored JPEG crop, None once purged) of a face, None for no such face."""
+        row = self.db.execute("SELECT item_id, crop FROM faces WHERE id = ?", (face_id,)).fetchone()
+        return None if row is None else (row[0], row[1])
+
     def face_locations(self, face_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
         """face id -> path and box, for search results."""
         sources = {s.id: s for s in self.sources()}

@@ -48,9 +48,11 @@ from vigie.vocabulary import (
     UNDETERMINED,
     category_label,
 )
+from vigie.web.roles import MediaStore
 
 api = Blueprint("api", __name__)
 MAX_BLUR = 0.25
+DENSITIES = ("compact", "comfortable", "large")  # the grid's card sizes
 STACK_SHOWN = 500  # copies listed in the item panel; a decision on the stack still covers them all
 MAX_ID = 2**63 - 1  # SQLite's largest integer: a larger id names no item
 _audit_lock = threading.Lock()
@@ -90,7 +92,8 @@ def view_settings() -> dict[str, Any]:
     """The user's blur and colour settings over the organisation's defaults."""
     store = g.store
     defaults = {"blur": float(store.get_meta("org_blur") or DEFAULT_BLUR),
-                "greyscale": (store.get_meta("org_greyscale") or "1") == "1"}
+                "greyscale": (store.get_meta("org_greyscale") or "1") == "1",
+                "density": DENSITIES[1], "hold_to_reveal": False}
     chosen = {k: v for k, v in g.session.user.settings.items() if k in defaults}
     return defaults | chosen
 
@@ -106,6 +109,20 @@ def _check_view_settings(body: dict[str, Any]) -> dict[str, Any]:
         if not isinstance(body["greyscale"], bool):
             _fail("greyscale is true or false")
         settings["greyscale"] = body["greyscale"]
+    return settings
+
+
+def _check_own_settings(body: dict[str, Any]) -> dict[str, Any]:
+    """The view settings, and those only a user chooses for themself: the grid's density, hold-to-reveal."""
+    settings = _check_view_settings(body)
+    if "density" in body:
+        if body["density"] not in DENSITIES:
+            _fail(f"density is {', '.join(DENSITIES)}")
+        settings["density"] = body["density"]
+    if "hold_to_reveal" in body:
+        if not isinstance(body["hold_to_reveal"], bool):
+            _fail("hold_to_reveal is true or false")
+        settings["hold_to_reveal"] = body["hold_to_reveal"]
     return settings
 
 
@@ -134,7 +151,8 @@ def filters() -> Any:
     review = ReviewTables(g.store)
     return jsonify(
         lists=[h.name for h in g.store.hash_lists()],
-        persons=[{"id": p["id"], "name": p["name"], "items": p["items"]} for p in g.store.persons()],
+        persons=[{"id": p["id"], "name": p["name"], "items": p["items"], "face": p["representative_face"]}
+                 for p in g.store.persons()],
         folders=review.folders(),
         priorities=list(PRIORITY_CLASSES), sorts=list(QUEUE_ORDERS),
     )
@@ -216,6 +234,8 @@ def item_detail(item_id: int) -> Any:
     return jsonify(
         id=item_id, path=item["path"], media_type=item["media_type"], size=item["size"],
         width=item["width"], height=item["height"], video=item["video"], deleted=item["deleted"],
+        stills=[{"index": n, "seconds": timestamp, "time": clock(timestamp)}
+                for n, (_, timestamp, _) in enumerate(_stills(item))],
         hashes={column: item[column] for s in SIGNALS.values() for column in s.columns},
         times={k: item[k] for k in ("mtime", "ctime", "atime")},
         matches=[_known(m) for m in item["matches"]],
@@ -229,6 +249,12 @@ def item_detail(item_id: int) -> Any:
                   "details": {k: v for k, v in e.details.items() if k not in ("items", "sha256")}}
                  for e in g.store.audit_entries(naming_item=item_id)],
     )
+
+
+def _stills(item: dict[str, Any]) -> list[tuple[int, float, bytes]]:
+    """A video's stored stills (blurred at the scan), in order: what the large view's scrub bar steps through."""
+    media: MediaStore = g.store
+    return media.video_stills(item["id"]) if (item["media_type"] or "").startswith("video/") else []
 
 
 def _known(match: dict[str, Any]) -> dict[str, Any]:
@@ -386,7 +412,7 @@ def add_note(item_id: int) -> Any:
 
 @api.post("/api/settings")
 def save_settings() -> Any:
-    settings = g.session.user.settings | _check_view_settings(_body())
+    settings = g.session.user.settings | _check_own_settings(_body())
     g.accounts.save_settings(g.session.user, settings)
     return jsonify(settings=view_settings() | settings)
 

@@ -4,6 +4,7 @@ clear picture is served only for an item this session asked to reveal (which app
 from __future__ import annotations
 
 import io
+import json
 import os
 import threading
 from collections import OrderedDict
@@ -76,9 +77,7 @@ def thumbnail(item_id: int) -> Any:
         stills = g.store.video_stills(item_id)
         if not stills:
             return jsonify(error="this video has no still to show"), 404
-        # stills are stored blurred and greyscale already; this applies the user's blur on top
-        with Image.open(io.BytesIO(stills[len(stills) // 2][2])) as still:
-            data = blur_image(still, blur_fraction=view["blur"])
+        data = _blurred_still(stills[len(stills) // 2][2], view)
     elif media_type.startswith("image/"):
         raw = read_item_bytes(root, relpath, settings, settings.max_image_bytes)
         if raw is None:
@@ -92,6 +91,59 @@ def thumbnail(item_id: int) -> Any:
         abort(404)
     _thumbs.put(key, data)
     return _jpeg(data)
+
+
+def _blurred_still(jpeg: bytes, view: dict[str, Any]) -> bytes:
+    # stills are stored blurred and greyscale already; this applies the user's blur on top
+    with Image.open(io.BytesIO(jpeg)) as still:
+        return blur_image(still, blur_fraction=view["blur"])
+
+
+@media.get("/media/<int:item_id>/still/<int:index>")
+def still(item_id: int, index: int) -> Any:
+    """The `index`-th stored still of a video, blurred as its thumbnail is: the large view's scrub bar."""
+    _location(item_id)
+    stills = g.store.video_stills(item_id)
+    if index >= len(stills):
+        abort(404)
+    return _jpeg(_blurred_still(stills[index][2], view_settings()))
+
+
+def _face_crop(face_id: int) -> tuple[int, bytes]:
+    found = g.store.face_crop(face_id)
+    if found is None:
+        abort(404)
+    item_id, crop = found
+    if crop is None:
+        abort(Response(json.dumps({"error": "this face's crop was removed (vigie faces purge)"}), 404,
+                       mimetype="application/json"))
+    return item_id, crop
+
+
+@media.get("/media/faces/<int:face_id>/thumb")
+def face_thumbnail(face_id: int) -> Any:
+    """A face's crop blurred with the user's settings, as thumbnails are."""
+    _, crop = _face_crop(face_id)
+    view = view_settings()
+    settings: Settings = current_app.config["VIGIE_SETTINGS"]
+    try:
+        return _jpeg(blurred_thumbnail(crop, blur_fraction=view["blur"], greyscale=view["greyscale"],
+                                       max_pixels=settings.max_image_pixels))
+    except ImageError as exc:
+        return jsonify(error=f"no thumbnail: {exc}"), 404
+
+
+@media.get("/media/faces/<int:face_id>/full")
+def face_full(face_id: int) -> Any:
+    """A face's crop in clear, only while its item is revealed to this session (a reveal app.py audited)."""
+    item_id, crop = _face_crop(face_id)
+    if not g.accounts.is_revealed(g.session, item_id):
+        return jsonify(error="reveal this item first"), 403
+    settings: Settings = current_app.config["VIGIE_SETTINGS"]
+    try:
+        return _jpeg(revealed_copy(crop, settings.max_image_pixels))
+    except ImageError as exc:
+        return jsonify(error=f"cannot show this face: {exc}"), 404
 
 
 @media.get("/media/<int:item_id>/full")

@@ -1,4 +1,5 @@
-"""What the console asks of a case's accounts: users, their sessions, and which items each session revealed."""
+"""What the console asks of a case's accounts (users, their sessions, and which items each session revealed),
+and of the case for the pictures it shows."""
 
 from __future__ import annotations
 
@@ -21,3 +22,10 @@ class AccountStore(Protocol):
     def record_reveal(self, session: Session, item_id: int) -> int: ...
     def is_revealed(self, session: Session, item_id: int) -> bool: ...
     def reveal_count(self, session: Session) -> int: ...
+
+
+class MediaStore(Protocol):
+    """media.py and api.py (through the request's `g.store`): a video's stored stills, a face's stored crop."""
+
+    def video_stills(self, item_id: int) -> list[tuple[int, float, bytes]]: ...
+    def face_crop(self, face_id: int) -> tuple[int, bytes | None] | None: ...

@@ -3,7 +3,8 @@
 
 const PAGE = 200;  // cards fetched at a time; "More" (or `j` on the last card) asks for the next page
 const state = { me: null, entries: [], total: 0, more: false, want: PAGE, selected: 0, revealedId: null, keep: null,
-                focusId: null, loads: 0, marked: new Set() };  // marked: stacks chosen for a bulk action
+                focusId: null, loads: 0, marked: new Set(),  // marked: stacks chosen for a bulk action
+                holding: false, persons: [] };  // holding: a hold-to-reveal key or button is down
 const $ = (id) => document.getElementById(id);
 
 function el(tag, attrs = {}, ...children) {
@@ -79,6 +80,7 @@ async function fetchEntries(params, count) {
 // selected card stays in view, and an offset never goes stale while decisions take cards off the queue.
 async function loadQueue(keepPosition = false) {
   if (!keepPosition) state.want = PAGE;
+  showPerson();
   const load = ++state.loads;
   const epoch = actions.epoch;
   const data = await fetchEntries(filterQuery(), state.want);
@@ -103,6 +105,17 @@ async function loadQueue(keepPosition = false) {
   renderQueue();
   showMarks();
   await showDetail();
+}
+
+// Under the person filter: whom the grid shows, by their group's representative face (blurred, as every crop).
+function showPerson() {
+  const person = state.persons.find((p) => String(p.id) === $("f-person").value);
+  $("person-view").hidden = !person;
+  if (!person) { $("person-view").replaceChildren(); return; }
+  const who = `person ${person.id}${person.name ? " " + person.name : ""}`;
+  const face = person.face === null ? el("span", { class: "muted", text: "no face kept" })
+    : faceCrop({ id: person.face }, who, false);
+  $("person-view").replaceChildren(face, el("span", { text: `${who} · in ${person.items} item${person.items === 1 ? "" : "s"}` }));
 }
 
 function showProgress(progress) {
@@ -134,36 +147,79 @@ function card(entry, index) {
   const decided = decisionText(entry.decision);
   if (decided) badges.append(el("span", { class: "badge decided", text: decided }));
   const node = el("article", { class: "card" + (index === state.selected ? " selected" : "") + (state.marked.has(entry.id) ? " marked" : ""),
-                               "data-id": String(entry.id), "aria-selected": String(state.marked.has(entry.id)) },
+                               "data-id": String(entry.id), id: `card-${entry.id}`, role: "option",
+                               "aria-selected": String(state.marked.has(entry.id)) },
                   frame, el("div", { class: "path mono", text: entry.path }), badges);
   const position = () => state.entries.findIndex((e) => e.id === entry.id);
   node.addEventListener("click", (event) => {
     if (event.shiftKey) { markRange(state.selected, position()); event.preventDefault(); }
     select(position());
   });
-  frame.addEventListener("click", (event) => { if (position() === state.selected) { event.stopPropagation(); toggleReveal(); } });
+  frame.addEventListener("click", (event) => {
+    if (position() !== state.selected) return;
+    event.stopPropagation();
+    if (!state.me.settings.hold_to_reveal) toggleReveal();
+  });
+  frame.addEventListener("pointerdown", () => { if (state.me.settings.hold_to_reveal && position() === state.selected) holdReveal(); });
+  for (const end of ["pointerup", "pointerleave", "pointercancel"]) {
+    frame.addEventListener(end, () => { if (state.me.settings.hold_to_reveal && state.holding) releaseReveal(); });
+  }
   return node;
 }
 
 function renderQueue() {
-  const queue = $("queue");
+  const queue = $("queue"), foot = $("queue-foot");  // the foot holds what is not a card, outside the listbox
   queue.replaceChildren();
+  foot.replaceChildren();
+  queue.removeAttribute("aria-activedescendant");
   if (!state.entries.length) {
-    queue.append(el("div", { class: "empty", id: "queue-empty", text: $("f-status").value === "undecided"
+    foot.append(el("div", { class: "empty", id: "queue-empty", role: "status", text: $("f-status").value === "undecided"
       ? "Queue clear: nothing left undecided under this filter." : "Nothing matches this filter." }));
     return;
   }
   state.entries.forEach((entry, index) => queue.append(card(entry, index)));
+  queue.setAttribute("aria-activedescendant", `card-${selectedEntry()?.id}`);
   if (state.more) {
     const more = el("button", { type: "button", id: "queue-more", class: "more", text: `More (${state.total - state.entries.length} not shown)` });
     more.addEventListener("click", () => loadMore().catch((error) => showError(error.message)));
-    queue.append(more);
+    foot.append(more);
   }
 }
 
 async function loadMore() {
   state.want = state.entries.length + PAGE;
   await loadQueue(true);
+}
+
+// Cards in one row of the grid as it is laid out now (the density and the window's width set it).
+function columns() {
+  const cards = [...document.querySelectorAll("#queue .card")];
+  if (!cards.length) return 1;
+  const top = cards[0].offsetTop;
+  const inRow = cards.findIndex((node) => node.offsetTop !== top);
+  return inRow === -1 ? cards.length : inRow;
+}
+
+// Up and down move by one row; down from the last row goes to the last card, or into the next page.
+async function moveRows(rows) {
+  const cols = columns();
+  const target = state.selected + rows * cols;
+  if (rows < 0) { if (target >= 0) select(target); return; }
+  if (target < state.entries.length) { select(target); return; }
+  if (state.more) {
+    const from = selectedEntry()?.id;
+    await loadMore();
+    const at = state.entries.findIndex((e) => e.id === from);
+    if (at >= 0) select(Math.min(at + cols, state.entries.length - 1));
+  } else if (Math.floor((state.entries.length - 1) / cols) > Math.floor(state.selected / cols)) {
+    select(state.entries.length - 1);
+  }
+}
+
+function showDensity() {
+  const density = state.me.settings.density;
+  $("density").value = density;
+  for (const name of ["compact", "comfortable", "large"]) $("queue").classList.toggle(`density-${name}`, name === density);
 }
 
 // `j` on the last card shown loads the next page and moves on into it.
@@ -184,6 +240,7 @@ function select(index) {
   if (state.keep !== selectedEntry().id) state.keep = null;
   const id = String(selectedEntry().id);
   document.querySelectorAll(".card").forEach((node) => node.classList.toggle("selected", node.dataset.id === id));
+  $("queue").setAttribute("aria-activedescendant", `card-${id}`);
   document.querySelector(".card.selected")?.scrollIntoView({ block: "nearest" });
   showDetail();
 }
@@ -198,6 +255,8 @@ async function toggleReveal() {
   const data = await call("POST", `/api/items/${entry.id}/reveal`);
   $("revealed").textContent = `revealed: ${data.revealed}`;
   const node = cardNode(entry.id);
+  // Moved on, or let go (hold-to-reveal), before the answer came: the reveal is recorded, nothing is shown.
+  if (!node || selectedEntry()?.id !== entry.id || (state.me.settings.hold_to_reveal && !state.holding)) return;
   const frame = node.querySelector(".frame");
   const media = data.kind === "video"
     ? el("video", { src: data.url, controls: "", class: "clear" })
@@ -206,6 +265,19 @@ async function toggleReveal() {
   frame.replaceChildren(media);
   node.classList.add("revealed");
   state.revealedId = entry.id;
+  showFaceCrops();
+}
+
+// Hold-to-reveal (a user's setting): the selected card is clear only while space, r or the mouse is held on it.
+function holdReveal() {
+  if (state.holding) return;
+  state.holding = true;
+  toggleReveal().catch((error) => showError(error.message));
+}
+
+function releaseReveal() {
+  state.holding = false;
+  hideReveal();
 }
 
 function hideReveal() {
@@ -218,6 +290,196 @@ function hideReveal() {
     node.classList.remove("revealed");
   }
   state.revealedId = null;
+  showFaceCrops();
+}
+
+// --- large view: the selected item sized to the window, blurred until revealed; zoom, pan, stills ----------
+
+const ZOOM_STEP = 1.25, MAX_ZOOM = 8, PAN_STEP = 60;
+const viewer = { entry: null, stills: [], still: 0, zoom: 1, x: 0, y: 0, revealed: null, holding: false, drag: null };
+
+function stillUrl(entry, index) {
+  const s = state.me.settings;
+  return `/media/${entry.id}/still/${index}?view=${s.blur}-${s.greyscale ? "grey" : "colour"}`;
+}
+
+async function openViewer() {
+  const entry = selectedEntry();
+  if (!entry) return;
+  hideReveal();
+  Object.assign(viewer, { entry, stills: [], still: 0, revealed: null, holding: false });
+  $("viewer-title").textContent = entry.path;
+  const hold = state.me.settings.hold_to_reveal;
+  $("viewer-reveal").textContent = hold ? "Hold to reveal" : "Reveal";
+  $("viewer-reveal").setAttribute("aria-pressed", "false");
+  $("viewer-scrub").hidden = true;
+  zoomTo(1);
+  showViewerMedia();
+  $("viewer").showModal();
+  $("viewer-stage").focus();
+  const item = await call("GET", `/api/items/${entry.id}`);
+  if (viewer.entry !== entry || !item.stills.length) return;
+  viewer.stills = item.stills;
+  viewer.still = Math.floor(item.stills.length / 2);  // the still the thumbnail shows
+  $("viewer-still").max = String(item.stills.length - 1);
+  $("viewer-still").value = String(viewer.still);
+  $("viewer-scrub").hidden = false;
+  showStill();
+  showViewerMedia();
+}
+
+function showViewerMedia() {
+  const entry = viewer.entry;
+  let media;
+  if (viewer.revealed?.kind === "video") {
+    media = el("video", { src: viewer.revealed.url, controls: "", class: "clear", "aria-label": "revealed video" });
+    media.muted = true; media.defaultMuted = true;
+    const at = viewer.stills[viewer.still];
+    if (at) media.addEventListener("loadedmetadata", () => { media.currentTime = at.seconds; }, { once: true });
+  } else if (viewer.revealed) {
+    media = el("img", { src: viewer.revealed.url, alt: "revealed image", class: "clear" });
+  } else {
+    const src = viewer.stills.length ? stillUrl(entry, viewer.still) : thumbUrl(entry);
+    media = el("img", { src, alt: "blurred preview", class: "blurred" });
+    media.addEventListener("error", () => media.replaceWith(el("span", { class: "muted", text: "no preview (unreadable)" })));
+  }
+  media.draggable = false;
+  $("viewer-media").replaceChildren(media);
+}
+
+function showStill() {
+  const at = viewer.stills[viewer.still];
+  $("viewer-time").textContent = at ? `still ${viewer.still + 1} of ${viewer.stills.length}, at ${at.time}` : "";
+  $("viewer-still").setAttribute("aria-valuetext", $("viewer-time").textContent);
+}
+
+function scrubTo(index) {
+  if (!viewer.stills.length) return;
+  viewer.still = Math.max(0, Math.min(index, viewer.stills.length - 1));
+  $("viewer-still").value = String(viewer.still);
+  showStill();
+  const video = $("viewer-media").querySelector("video");
+  if (video) video.currentTime = viewer.stills[viewer.still].seconds;
+  else showViewerMedia();
+}
+
+function zoomTo(zoom) {
+  viewer.zoom = Math.max(1, Math.min(MAX_ZOOM, zoom));
+  if (viewer.zoom === 1) { viewer.x = 0; viewer.y = 0; }
+  panBy(0, 0);
+}
+
+function panBy(dx, dy) {
+  // No further than the zoomed picture's edges: some of it always fills the stage.
+  const stage = $("viewer-stage");
+  const limitX = stage.clientWidth * (viewer.zoom - 1) / 2, limitY = stage.clientHeight * (viewer.zoom - 1) / 2;
+  viewer.x = Math.max(-limitX, Math.min(limitX, viewer.x + dx));
+  viewer.y = Math.max(-limitY, Math.min(limitY, viewer.y + dy));
+  $("viewer-media").style.transform = `translate(${viewer.x}px, ${viewer.y}px) scale(${viewer.zoom})`;
+  $("viewer-zoom").textContent = `${Math.round(viewer.zoom * 100)}%`;
+}
+
+// A reveal in the large view is the console's one reveal: the same audited request as `r` on a card.
+async function viewerReveal() {
+  const entry = viewer.entry;
+  const data = await call("POST", `/api/items/${entry.id}/reveal`);
+  $("revealed").textContent = `revealed: ${data.revealed}`;
+  if (viewer.entry !== entry || !$("viewer").open) return;
+  if (state.me.settings.hold_to_reveal && !viewer.holding) return;  // let go before the answer came
+  viewer.revealed = data;
+  $("viewer-reveal").setAttribute("aria-pressed", "true");
+  showViewerMedia();
+  showFaceCrops();
+}
+
+function viewerHide() {
+  viewer.holding = false;
+  if (!viewer.revealed) return;
+  viewer.revealed = null;
+  $("viewer-reveal").setAttribute("aria-pressed", "false");
+  showViewerMedia();
+  showFaceCrops();
+}
+
+function viewerToggle() {
+  if (viewer.revealed) viewerHide(); else viewerReveal().catch((error) => showError(error.message));
+}
+
+function holdStart() {
+  if (viewer.holding) return;
+  viewer.holding = true;
+  viewerReveal().catch((error) => showError(error.message));
+}
+
+function viewerKey(event) {
+  const key = event.key;
+  const hold = state.me.settings.hold_to_reveal;
+  if (key === "Tab") { trapFocus(event, $("viewer")); return; }
+  if (event.target.closest("input") && key.startsWith("Arrow")) return;  // the scrub bar moves itself
+  if (event.target.closest("button") && (key === " " || key === "Enter")) return;  // a focused button's own press
+  if (key === "+" || key === "=") zoomTo(viewer.zoom * ZOOM_STEP);
+  else if (key === "-" || key === "_") zoomTo(viewer.zoom / ZOOM_STEP);
+  else if (key === "0") zoomTo(1);
+  else if (key.startsWith("Arrow") && viewer.zoom > 1) {
+    const moves = { ArrowLeft: [PAN_STEP, 0], ArrowRight: [-PAN_STEP, 0], ArrowUp: [0, PAN_STEP], ArrowDown: [0, -PAN_STEP] };
+    panBy(...moves[key]);
+  } else if (key === "ArrowLeft" || key === "ArrowRight") scrubTo(viewer.still + (key === "ArrowLeft" ? -1 : 1));
+  else if (key === " " || key.toLowerCase() === "r") { if (!event.repeat) { if (hold) holdStart(); else viewerToggle(); } }
+  else return;
+  event.preventDefault();
+}
+
+function onKeyUp(event) {
+  if (!state.me.settings.hold_to_reveal || !(event.key === " " || event.key.toLowerCase() === "r")) return;
+  if ($("viewer").open) viewerHide(); else releaseReveal();
+}
+
+// Tab and shift-Tab go round the dialog's own controls, never out of it.
+function trapFocus(event, dialog) {
+  const stops = [...dialog.querySelectorAll("button, input, select, textarea, a[href], [tabindex='0'], video[controls]")]
+    .filter((node) => !node.disabled && !node.closest("[hidden]"));
+  if (!stops.length) return;
+  const first = stops[0], last = stops[stops.length - 1];
+  if (event.shiftKey && document.activeElement === first) { last.focus(); event.preventDefault(); }
+  else if (!event.shiftKey && document.activeElement === last) { first.focus(); event.preventDefault(); }
+}
+
+function setupViewer() {
+  const stage = $("viewer-stage");
+  stage.addEventListener("wheel", (event) => {
+    event.preventDefault();
+    zoomTo(viewer.zoom * (event.deltaY < 0 ? ZOOM_STEP : 1 / ZOOM_STEP));
+  }, { passive: false });
+  stage.addEventListener("pointerdown", (event) => {
+    if (viewer.zoom === 1 || event.target.closest("video")) return;
+    viewer.drag = { x: event.clientX, y: event.clientY };
+    stage.setPointerCapture(event.pointerId);
+  });
+  stage.addEventListener("pointermove", (event) => {
+    if (!viewer.drag) return;
+    panBy(event.clientX - viewer.drag.x, event.clientY - viewer.drag.y);
+    viewer.drag = { x: event.clientX, y: event.clientY };
+  });
+  for (const end of ["pointerup", "pointercancel"]) stage.addEventListener(end, () => { viewer.drag = null; });
+  $("viewer-zoom-in").addEventListener("click", () => zoomTo(viewer.zoom * ZOOM_STEP));
+  $("viewer-zoom-out").addEventListener("click", () => zoomTo(viewer.zoom / ZOOM_STEP));
+  $("viewer-zoom-fit").addEventListener("click", () => zoomTo(1));
+  const button = $("viewer-reveal");
+  button.addEventListener("click", () => { if (!state.me.settings.hold_to_reveal) viewerToggle(); });
+  button.addEventListener("pointerdown", () => { if (state.me.settings.hold_to_reveal) holdStart(); });
+  for (const end of ["pointerup", "pointerleave", "pointercancel"]) {
+    button.addEventListener(end, () => { if (state.me.settings.hold_to_reveal) viewerHide(); });
+  }
+  window.addEventListener("blur", () => { if (state.me.settings.hold_to_reveal) { viewerHide(); releaseReveal(); } });
+  $("viewer-still").addEventListener("input", () => scrubTo(Number($("viewer-still").value)));
+  $("viewer-close").addEventListener("click", () => $("viewer").close());
+  $("viewer").addEventListener("close", () => {
+    viewerHide();
+    viewer.entry = null;
+    $("viewer-media").replaceChildren();  // nothing clear stays in the page
+    $("queue").focus();
+  });
+  document.addEventListener("keyup", onKeyUp);
 }
 
 // --- actions: each key is resolved against the card shown when it is pressed, then sent in order ---------
@@ -368,6 +630,28 @@ function decide(change, scope = "stack", member = null) {
   }
 }
 
+// A face's crop, blurred as thumbnails are; clear only while its item is revealed (the item's audited reveal).
+function faceCrop(face, who, ofSelected = true) {
+  const image = el("img", { class: ofSelected ? "face-crop" : "person-face", "data-face": String(face.id), alt: `face of ${who}` });
+  image.src = faceUrl(face.id, ofSelected && itemRevealed(selectedEntry()?.id));
+  image.addEventListener("error", () => image.replaceWith(el("span", { class: "muted", text: "no crop (removed or unreadable)" })));
+  return image;
+}
+
+function faceUrl(faceId, clear) {
+  const s = state.me.settings;
+  return clear ? `/media/faces/${faceId}/full` : `/media/faces/${faceId}/thumb?view=${s.blur}-${s.greyscale ? "grey" : "colour"}`;
+}
+
+function itemRevealed(id) {
+  return id !== undefined && (state.revealedId === id || (viewer.revealed !== null && viewer.entry?.id === id));
+}
+
+function showFaceCrops() {
+  const clear = itemRevealed(selectedEntry()?.id);
+  for (const image of document.querySelectorAll("#faces img.face-crop")) image.src = faceUrl(image.dataset.face, clear);
+}
+
 function row(label, value) { return el("tr", {}, el("th", { text: label }), el("td", { class: "mono", text: value ?? "—" })); }
 
 async function showDetail() {
@@ -378,6 +662,9 @@ async function showDetail() {
   if (selectedEntry()?.id !== entry.id) return;
   const parts = [el("h2", { class: "mono", text: item.path })];
   if (item.deleted) parts.push(el("p", { id: "deleted", class: "badge", text: "read from the disk image as a deleted file" }));
+  const large = el("button", { type: "button", id: "open-viewer", text: "Large view (o)" });
+  large.addEventListener("click", () => openViewer().catch((error) => showError(error.message)));
+  parts.push(large);
   parts.push(el("p", {}, el("b", { text: "Decision: " }), decisionText(item.decision) || "none yet"));
   if (item.decision && state.me.can_decide) {
     const back = el("button", { type: "button", id: "undecide", text: "Set back to undecided" });
@@ -414,11 +701,15 @@ async function showDetail() {
     parts.push(el("p", { class: "muted", text: `Findings copied from ${item.analysed_as.path} (item ${item.analysed_as.id}; same SHA-256, analysed once)` }));
   }
   parts.push(el("h3", { text: `Faces (${item.faces.length})` }));
+  const faces = el("div", { id: "faces", class: "faces" });
   for (const face of item.faces) {
-    const link = el("button", { type: "button", text: face.person ? `person ${face.person}${face.person_name ? " " + face.person_name : ""}` : "no person group" });
+    const who = face.person ? `person ${face.person}${face.person_name ? " " + face.person_name : ""}` : "no person group";
+    const link = el("button", { type: "button", text: who, ...(face.person ? { "aria-label": `${who}: show this person's items` } : {}) });
     if (face.person) link.addEventListener("click", () => { $("f-person").value = String(face.person); $("f-status").value = "all"; loadQueue(); });
-    parts.push(el("div", {}, link, ` box ${face.box.join(",")}`));
+    else link.disabled = true;
+    faces.append(el("figure", { class: "face" }, faceCrop(face, who), el("figcaption", {}, link, el("span", { class: "muted", text: ` box ${face.box.join(",")}` }))));
   }
+  parts.push(faces);
   parts.push(el("h3", { text: `Stack (${item.stack_size} copies${item.stack_size > item.stack.length ? ", first " + item.stack.length + " listed" : ""})` }));
   const stackTable = el("table");
   for (const member of item.stack) {
@@ -439,7 +730,7 @@ async function showDetail() {
   parts.push(el("h3", { text: "EXIF" }), el("table", {}, ...Object.entries(item.exif).map(([k, v]) => row(k, typeof v === "string" ? v : JSON.stringify(v)))));
   parts.push(el("h3", { text: `Notes (${item.notes.length})` }), ...item.notes.map((n) => el("p", {}, el("b", { text: `${n.author} ` }), el("span", { class: "muted", text: n.at }), el("br"), n.text)));
   if (state.me.can_decide) {
-    const text = el("textarea", { id: "note-text", maxlength: "4000", placeholder: "Add a note" });
+    const text = el("textarea", { id: "note-text", maxlength: "4000", placeholder: "Add a note", "aria-label": "Note" });
     const save = el("button", { type: "button", id: "note-save", text: "Save note" });
     save.addEventListener("click", async () => { if (text.value.trim()) { await call("POST", `/api/items/${entry.id}/notes`, { text: text.value }); showDetail(); } });
     parts.push(text, save);
@@ -452,7 +743,7 @@ async function showDetail() {
 }
 
 function keyList() {
-  const keys = [["j / → / ↓", "next"], ["k / ← / ↑", "previous"], ["space / r", "reveal or hide"], ["/", "search"],
+  const keys = [["j / →", "next"], ["k / ←", "previous"], ["↓ / ↑", "one row down / up"], ["space / r", state.me.settings.hold_to_reveal ? "reveal while held" : "reveal or hide"], ["o / Enter", "large view (+ − zoom, arrows pan, Esc closes)"], ["/", "search"],
                 ["Esc", "leave the search box, hide the image"], ["z", "undo my last decision"], ["x / shift-click", "select for a bulk action"], ["?", "this list of keys"]];
   for (const c of state.me.categories) keys.push([c.key, c.label]);
   for (const t of state.me.ai_tags) keys.push([t.key, `tag ${t.label} (again to remove)`]);
@@ -467,6 +758,7 @@ function legend() {
 
 function onKey(event) {
   if (event.ctrlKey || event.metaKey || event.altKey) return;
+  if ($("viewer").open) { viewerKey(event); return; }
   if (event.target.closest("input, textarea, select")) {
     // Typing goes to the field; Escape hands the keys back to the grid (and keeps the search text).
     if (event.key === "Escape" && !event.target.closest("dialog")) { event.preventDefault(); event.target.blur(); $("queue").focus(); }
@@ -476,9 +768,11 @@ function onKey(event) {
   const key = event.key.toLowerCase();
   const category = state.me.categories.find((c) => c.key === key);
   const tag = state.me.ai_tags.find((t) => t.key === key);
-  if (key === "j" || key === "arrowright" || key === "arrowdown") next().catch((error) => showError(error.message));
-  else if (key === "k" || key === "arrowleft" || key === "arrowup") select(state.selected - 1);
-  else if (key === " " || key === "r") toggleReveal();
+  if (key === "j" || key === "arrowright") next().catch((error) => showError(error.message));
+  else if (key === "k" || key === "arrowleft") select(state.selected - 1);
+  else if (key === "arrowdown" || key === "arrowup") moveRows(key === "arrowdown" ? 1 : -1).catch((error) => showError(error.message));
+  else if (key === " " || key === "r") { if (!state.me.settings.hold_to_reveal) toggleReveal(); else if (!event.repeat) holdReveal(); }
+  else if (key === "o" || (key === "enter" && !event.target.closest("button, a"))) openViewer().catch((error) => showError(error.message));
   else if (key === "escape") { hideReveal(); $("error").hidden = true; }
   else if (key === "/") $("f-q").focus();
   else if (key === "?") $("help-dialog").showModal();
@@ -524,12 +818,14 @@ async function setup() {
   fillSelect("f-list", filters.lists.map((l) => [l, `list ${l}`]));
   fillSelect("f-category", state.me.categories.map((c) => [c.code, c.label]));
   fillSelect("f-ai", state.me.ai_verdicts.map((v) => [v, v]));
+  state.persons = filters.persons;
   fillSelect("f-person", filters.persons.map((p) => [p.id, `person ${p.id}${p.name ? " " + p.name : ""} (${p.items})`]));
   fillSelect("f-folder", filters.folders.map((f) => [f, f]));
   for (const id of ["f-status", "f-priority", "f-list", "f-category", "f-ai", "f-person", "f-media", "f-deleted", "f-folder", "f-min-score", "f-sort"]) $(id).addEventListener("change", () => loadQueue());
   let timer = null;
   $("f-q").addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(() => loadQueue(), 300); });
   document.addEventListener("keydown", onKey);
+  setupViewer();
   $("error-close").addEventListener("click", () => { $("error").hidden = true; });
   $("open-help").addEventListener("click", () => $("help-dialog").showModal());
   $("bulk").hidden = !state.me.can_decide;
@@ -560,11 +856,15 @@ async function setup() {
   $("export-form").addEventListener("submit", () => { $("export-items").value = $("export-selected").checked && selectedEntry() ? String(selectedEntry().id) : ""; });
   $("open-settings").addEventListener("click", () => {
     $("s-blur").value = state.me.settings.blur; $("s-grey").checked = state.me.settings.greyscale;
+    $("s-hold").checked = state.me.settings.hold_to_reveal;
     $("admin-settings").hidden = !state.me.can_administer; $("s-scheme").value = state.me.scheme;
     $("settings-dialog").showModal();
   });
   const viewSettings = () => ({ blur: Number($("s-blur").value), greyscale: $("s-grey").checked });
-  $("s-save").addEventListener("click", async () => { await call("POST", "/api/settings", viewSettings()); await reloadMe(); });
+  $("s-save").addEventListener("click", async () => {
+    await call("POST", "/api/settings", { ...viewSettings(), hold_to_reveal: $("s-hold").checked });
+    await reloadMe();
+  });
   $("s-org").addEventListener("click", async () => { await call("POST", "/api/admin/settings", viewSettings()); await reloadMe(); });
   $("s-scheme-save").addEventListener("click", async () => {
     const custom = $("s-custom").value.split(",").map((s) => s.trim()).filter(Boolean);
@@ -577,12 +877,22 @@ async function setup() {
       $("u-result").textContent = `Created ${made.username} (${made.role}); one-time password: ${made.password}`;
     } catch (error) { $("u-result").textContent = error.message; }
   });
+  $("density").addEventListener("change", async () => {
+    try {
+      const saved = await call("POST", "/api/settings", { density: $("density").value });
+      state.me.settings = saved.settings;
+      showDensity();
+      document.querySelector(".card.selected")?.scrollIntoView({ block: "nearest" });
+    } catch (error) { showError(error.message); }
+  });
+  showDensity();
   legend();
   await loadQueue();
 }
 
 async function reloadMe() {
   state.me = await call("GET", "/api/me");
+  showDensity();
   legend();
   await loadQueue(true);
 }

@@ -1,0 +1,53 @@
+"""Face crops in Chromium: in the item panel blurred, with the person's name, clear while the item is revealed;
+the person view above the grid under the person filter."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.test_console_e2e import console, log_in, page  # noqa: F401  (fixtures; skips without Chromium)
+from tests.test_console_faces import add_named_face
+from vigie.store.review import QueueFilter, ReviewTables
+from vigie.store.sqlite import open_case
+
+pytestmark = pytest.mark.slow  # a real Chromium per test
+
+
+def test_item_panel_shows_face_crops_blurred_until_revealed(page: Any, demo_case: Path) -> None:  # noqa: F811
+    store = open_case(demo_case)
+    _, entries = ReviewTables(store).queue(QueueFilter(), limit=1)
+    store.close()
+    face_id = add_named_face(demo_case, entries[0]["id"], name="Ana")
+    log_in(page, page.console_url + "/login")
+    page.wait_for_selector("#faces img.face-crop")
+    crop = page.locator("#faces img.face-crop")
+    assert f"/media/faces/{face_id}/thumb" in crop.get_attribute("src")
+    page.wait_for_function("() => document.querySelector('#faces img.face-crop').naturalWidth > 0")
+    assert "Ana" in page.inner_text("#faces") and "Ana" in crop.get_attribute("alt")
+
+    page.keyboard.press("r")
+    page.wait_for_selector(".card.selected img.clear")
+    page.wait_for_function("() => document.querySelector('#faces img.face-crop').src.endsWith('/full')")
+    page.wait_for_function("() => document.querySelector('#faces img.face-crop').naturalWidth > 0")
+    page.keyboard.press("r")
+    page.wait_for_function("() => document.querySelector('#faces img.face-crop').src.includes('/thumb')")
+
+
+def test_person_filter_shows_whom_by_their_blurred_face(page: Any, demo_case: Path) -> None:  # noqa: F811
+    store = open_case(demo_case)
+    _, entries = ReviewTables(store).queue(QueueFilter(), limit=1)
+    store.close()
+    face_id = add_named_face(demo_case, entries[0]["id"], name="Ana")
+    log_in(page, page.console_url + "/login")
+    page.wait_for_selector("#faces img.face-crop")
+    assert not page.locator("#person-view").is_visible()
+    page.click("#faces button:has-text('Ana')")  # the panel's person link sets the person filter
+    page.wait_for_selector("#person-view img.person-face")
+    view = page.get_by_role("region", name="Person shown")
+    assert "Ana" in view.inner_text() and "in 1 item" in view.inner_text()
+    assert f"/media/faces/{face_id}/thumb" in page.get_attribute("#person-view img", "src")
+    page.select_option("#f-person", "")
+    page.wait_for_selector("#person-view", state="hidden")
