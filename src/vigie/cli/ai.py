@@ -69,24 +69,44 @@ def ai_synthesize(real: tuple[Path, ...], autoencoder: Path, held_out_of: Path |
 
 
 @ai.command("eval")
-@click.option("--real", "real", required=True, type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.option("--generated", required=True, type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--manifest", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="A corpus manifest (the ai-train layout: file, class, family or camera).")
+@click.option("--real", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="Folder of camera photos (without --manifest).")
+@click.option("--generated", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="Folder of generated images, one family per subfolder (without --manifest).")
 @click.option("--model", type=click.Path(exists=True, dir_okay=False), help="ONNX model [the shipped one].")
 @click.option("--json", "as_json", is_flag=True)
-def ai_eval(real: Path, generated: Path, model: str | None, as_json: bool) -> None:
-    """AUC and true-positive rate at 1% false positives, with bootstrap 95% intervals, as the images are and
-    after JPEG q75-95 and resizing to 50-90%."""
-    from vigie.detector.evaluation import evaluate_model
+def ai_eval(manifest: Path | None, real: Path | None, generated: Path | None, model: str | None,
+            as_json: bool) -> None:
+    """Per generator family and overall: AUC, TPR at 1% and 5% FPR, FPR and TPR at the model's threshold, with
+    bootstrap 95% intervals, as the images are and after travel (resize to 50-100%, JPEG q70-95, seeded)."""
+    from vigie.detector.evaluation import evaluate_model, read_folders, read_manifest
 
-    results = evaluate_model(model or "", real, generated)
+    if manifest is not None:
+        samples = read_manifest(manifest)
+    elif real is not None and generated is not None:
+        samples = read_folders(real, generated)
+    else:
+        raise click.UsageError("give --manifest, or both --real and --generated")
+    print_evaluation(evaluate_model(model or "", samples), as_json)
+
+
+def print_evaluation(results: dict[str, object], as_json: bool) -> None:
+    from vigie.detector.evaluation import CONDITIONS, TABLE_HEADER, as_plain, table_rows
+
     if as_json:
-        print(json.dumps({k: {m: (v.__dict__ if hasattr(v, "__dict__") else v) for m, v in r.items()}
-                          for k, r in results.items()}))
+        print(json.dumps(as_plain(results)))
         return
-    for condition, result in results.items():
-        out.print(f"{condition}: {result['real']} real, {result['generated']} generated; AUC {result['auc']}; "
-                  f"TPR at 1% FPR {result['tpr_at_1pct_fpr']}; at the model's threshold: FPR "
-                  f"{result['fpr_at_threshold']:.3f}, TPR {result['tpr_at_threshold']:.3f}")
+    for key in ("model", "threshold"):
+        if key in results:
+            out.print(f"{key}: {results[key]}")
+    for condition in CONDITIONS:
+        out.print(f"\n{condition} (bootstrap 95% intervals)", markup=False)
+        for row in [TABLE_HEADER, *table_rows(results[condition])]:  # type: ignore[arg-type]
+            out.print(" | ".join(row), markup=False, soft_wrap=True)
+    for reason in results.get("unscored", []):  # type: ignore[attr-defined]
+        err.print(f"not scored: {reason}")
 
 
 COMMANDS = [ai]

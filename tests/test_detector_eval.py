@@ -1,0 +1,126 @@
+"""`vigie ai eval`: per-family metrics with bootstrap intervals, as-is and after travel, from a manifest or
+folders; drawn pictures only (the shared corpus in one slow test)."""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from conftest import shared_data
+from PIL import Image, ImageFilter
+
+from vigie.cli import main
+from vigie.demo.seizure import draw_picture
+from vigie.detector.evaluation import (
+    CONDITIONS,
+    OVERALL,
+    TRAVEL,
+    Sample,
+    auc,
+    evaluate_corpus,
+    read_manifest,
+    tpr_at_fpr,
+    travel,
+)
+
+
+def tiny_corpus(root: Path) -> Path:
+    """Six drawn 'photos' (JPEG) and two families of three drawn 'generated' pictures (blurred / sharpened PNG),
+    with the manifest the ai-train corpus uses."""
+    rows = []
+    for index in range(6):
+        name = f"photos/p{index}.jpg"
+        (root / "photos").mkdir(parents=True, exist_ok=True)
+        draw_picture(index, (160, 120)).save(root / name, quality=90)
+        rows.append({"file": name, "class": "camera", "camera": f"cam{index % 2}", "repository": "drawn"})
+    for family, kind in (("blurry", ImageFilter.GaussianBlur(2)), ("sharp", ImageFilter.SHARPEN)):
+        (root / "generated" / family).mkdir(parents=True, exist_ok=True)
+        for index in range(3):
+            name = f"generated/{family}/g{index}.png"
+            draw_picture(10 + index, (128, 128)).filter(kind).save(root / name)
+            rows.append({"file": name, "class": "generated", "family": family, "repository": "drawn"})
+    manifest = root / "manifest.json"
+    manifest.write_text(json.dumps(rows))
+    return manifest
+
+
+def test_auc_and_tpr_with_ties() -> None:
+    real, generated = np.array([0.1, 0.2, 0.3, 0.4]), np.array([0.3, 0.5, 0.6, 0.7])
+    assert auc(real, generated) == pytest.approx((2.5 + 4 + 4 + 4) / 16)
+    assert tpr_at_fpr(real, generated, 0.5) == pytest.approx(1.0)  # two reals of four may pass: above 0.2
+    assert tpr_at_fpr(real, generated, 0.01) == pytest.approx(0.75)
+
+
+def test_travel_resizes_and_reencodes_the_same_way_each_run() -> None:
+    image = draw_picture(4, (200, 100))
+    first, again = travel(image, random.Random(3)), travel(image, random.Random(3))
+    assert 100 <= first.width <= 200 and first.size == again.size
+    assert np.array_equal(np.asarray(first), np.asarray(again))
+
+
+def test_each_family_and_overall_with_intervals(tmp_path: Path) -> None:
+    samples = read_manifest(tiny_corpus(tmp_path))
+    assert {s.group for s in samples if s.generated} == {"blurry", "sharp"}
+
+    def blur_scorer(image: Image.Image) -> float:  # low edge energy = "generated"
+        return -float(np.abs(np.diff(np.asarray(image.convert("L"), dtype=np.float64), axis=1)).mean())
+
+    results = evaluate_corpus(blur_scorer, 0.0, samples)
+    for condition in CONDITIONS:
+        report = results[condition]
+        assert set(report) == {"blurry", "sharp", OVERALL}  # type: ignore[arg-type]
+        blurry = report["blurry"]  # type: ignore[index]
+        assert blurry["generated"] == 3 and blurry["real"] == 6
+        for metric in ("auc", "tpr_at_1pct_fpr", "tpr_at_5pct_fpr", "fpr_at_threshold", "tpr_at_threshold"):
+            value = blurry[metric]
+            assert value.low <= value.value <= value.high, metric
+    assert results["as-is"]["blurry"]["auc"].value == 1.0  # type: ignore[index]
+    assert results["as-is"]["sharp"]["auc"].value < 0.5  # type: ignore[index]
+    assert results["as-is"]["overall"]["fpr_at_threshold"].value == 0.0  # type: ignore[index]
+    assert results["unscored"] == []
+
+
+def test_unreadable_and_too_small_images_are_named_not_dropped_silently(tmp_path: Path) -> None:
+    manifest = tiny_corpus(tmp_path)
+    (tmp_path / "photos" / "p0.jpg").write_bytes(b"not a picture")
+    samples = [*read_manifest(manifest), Sample(tmp_path / "generated" / "sharp" / "g0.png", True, "tiny")]
+    results = evaluate_corpus(lambda image: None if image.width < 100 else 0.5, None, samples)
+    reasons = "\n".join(results["unscored"])  # type: ignore[arg-type]
+    assert "p0.jpg" in reasons and "too small" in reasons
+
+
+def test_cli_eval_from_a_manifest_and_from_folders(tmp_path: Path) -> None:
+    manifest = tiny_corpus(tmp_path)
+    result = CliRunner().invoke(main, ["ai", "eval", "--manifest", str(manifest), "--json"])
+    assert result.exit_code == 0, result.output
+    figures = json.loads(result.output)
+    assert set(figures[TRAVEL]) == {"blurry", "sharp", OVERALL} and "vigie" in figures["model"]
+    assert set(figures["as-is"]["sharp"]["tpr_at_1pct_fpr"]) == {"value", "low", "high"}
+    table = CliRunner().invoke(main, ["ai", "eval", "--real", str(tmp_path / "photos"), "--generated",
+                                      str(tmp_path / "generated")])
+    assert table.exit_code == 0, table.output
+    assert "blurry" in table.output and "TPR@5%FPR" in table.output and TRAVEL in table.output
+    missing = CliRunner().invoke(main, ["ai", "eval", "--real", str(tmp_path / "photos")])
+    assert missing.exit_code == 2 and "--manifest" in missing.output
+
+
+def test_a_manifest_with_one_class_is_refused(tmp_path: Path) -> None:
+    manifest = tiny_corpus(tmp_path)
+    rows = [row for row in json.loads(manifest.read_text()) if row["class"] == "camera"]
+    manifest.write_text(json.dumps(rows))
+    result = CliRunner().invoke(main, ["ai", "eval", "--manifest", str(manifest)])
+    assert result.exit_code == 2 and "both generated and camera" in result.output
+
+
+@pytest.mark.slow
+def test_eval_on_the_shared_training_corpus() -> None:
+    manifest = shared_data("ai-train", "manifest.json")
+    result = CliRunner().invoke(main, ["ai", "eval", "--manifest", str(manifest), "--json"])
+    assert result.exit_code == 0, result.output
+    figures = json.loads(result.output)
+    assert {"sd1", "flux", "stylegan2", OVERALL} <= set(figures[TRAVEL])
+    assert figures["as-is"][OVERALL]["real"] >= 400 and figures["unscored"] == []
