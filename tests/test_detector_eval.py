@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 from conftest import shared_data
-from PIL import Image, ImageFilter
+from detector_corpus import tiny_corpus
+from PIL import Image
 
 from vigie.cli import main
 from vigie.demo.seizure import draw_picture
@@ -26,26 +27,8 @@ from vigie.detector.evaluation import (
     tpr_at_fpr,
     travel,
 )
-
-
-def tiny_corpus(root: Path) -> Path:
-    """Six drawn 'photos' (JPEG) and two families of three drawn 'generated' pictures (blurred / sharpened PNG),
-    with the manifest the ai-train corpus uses."""
-    rows = []
-    for index in range(6):
-        name = f"photos/p{index}.jpg"
-        (root / "photos").mkdir(parents=True, exist_ok=True)
-        draw_picture(index, (160, 120)).save(root / name, quality=90)
-        rows.append({"file": name, "class": "camera", "camera": f"cam{index % 2}", "repository": "drawn"})
-    for family, kind in (("blurry", ImageFilter.GaussianBlur(2)), ("sharp", ImageFilter.SHARPEN)):
-        (root / "generated" / family).mkdir(parents=True, exist_ok=True)
-        for index in range(3):
-            name = f"generated/{family}/g{index}.png"
-            draw_picture(10 + index, (128, 128)).filter(kind).save(root / name)
-            rows.append({"file": name, "class": "generated", "family": family, "repository": "drawn"})
-    manifest = root / "manifest.json"
-    manifest.write_text(json.dumps(rows))
-    return manifest
+from vigie.detector.lofo import photo_folds
+from vigie.detector.residual import equalise, features, fit_logistic
 
 
 def test_auc_and_tpr_with_ties() -> None:
@@ -124,3 +107,47 @@ def test_eval_on_the_shared_training_corpus() -> None:
     figures = json.loads(result.output)
     assert {"sd1", "flux", "stylegan2", OVERALL} <= set(figures[TRAVEL])
     assert figures["as-is"][OVERALL]["real"] >= 400 and figures["unscored"] == []
+
+
+def test_photo_folds_keep_each_source_in_one_fold(tmp_path: Path) -> None:
+    samples = read_manifest(tiny_corpus(tmp_path))
+    folds = photo_folds(samples, 3)
+    assert set(folds) == {"source0", "source1", "source2"} and sorted(folds.values()) == [0, 1, 2]
+
+
+def test_lofo_holds_each_family_out_and_compares_with_the_model(tmp_path: Path) -> None:
+    manifest = tiny_corpus(tmp_path)
+    result = CliRunner().invoke(main, ["ai", "lofo", "--manifest", str(manifest), "--views", "2", "--json"])
+    assert result.exit_code == 0, result.output
+    figures = json.loads(result.stdout)  # progress goes to stderr
+    for condition in CONDITIONS:
+        assert set(figures[condition]) == {"blurry", "sharp", OVERALL}
+        held = figures[condition]["blurry"]
+        assert held["residual"]["generated"] == 3 and held["residual"]["real"] == 6  # every photo held out once
+        assert held["shipped"]["real"] == 6 and "value" in held["residual"]["auc"]
+    assert sorted(figures["photo_folds"].values()) == [0, 1, 2]
+    table = CliRunner().invoke(main, ["ai", "lofo", "--manifest", str(manifest), "--views", "1", "--folds", "2"])
+    assert table.exit_code == 0 and "residual AUC" in table.output and "OVERALL" in table.output
+
+
+def test_lofo_needs_as_many_photo_sources_as_folds(tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["ai", "lofo", "--manifest", str(tiny_corpus(tmp_path)), "--folds", "4"])
+    assert result.exit_code == 2 and "at least 4 sources" in result.output
+
+
+def test_logistic_head_learns_a_separable_feature() -> None:
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(200, 3))
+    y = (x[:, 1] > 0).astype(np.float64)
+    head = fit_logistic(x, y)
+    assert auc(head.logits(x[y == 0]), head.logits(x[y == 1])) > 0.99 and abs(head.weights[1]) > abs(head.weights[0])
+
+
+def test_residual_features_are_finite_and_equalising_hides_the_format() -> None:
+    image = draw_picture(6, (256, 192))
+    view = equalise(image, random.Random(1))
+    assert view.format is None or view.format == "JPEG"
+    assert not view.getexif() and view.width <= 256
+    vector = features(view)
+    assert vector is not None and np.isfinite(vector).all()
+    assert features(draw_picture(6, (20, 20))) is None

@@ -109,4 +109,47 @@ def print_evaluation(results: dict[str, object], as_json: bool) -> None:
         err.print(f"not scored: {reason}")
 
 
+@ai.command("lofo")
+@click.option("--manifest", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="A corpus manifest (the ai-train layout: file, class, family or camera, repository).")
+@click.option("--folds", type=click.IntRange(2, 20), default=3, show_default=True,
+              help="Photo folds, split by source (repository or folder).")
+@click.option("--views", type=click.IntRange(1, 64), default=4, show_default=True,
+              help="Equalised training views per image (crop, resize, JPEG).")
+@click.option("--seed", default=7, show_default=True)
+@click.option("--model", type=click.Path(exists=True, dir_okay=False),
+              help="ONNX model to compare on the same images [the shipped one].")
+@click.option("--json", "as_json", is_flag=True)
+def ai_lofo(manifest: Path, folds: int, views: int, seed: int, model: str | None, as_json: bool) -> None:
+    """Leave one generator family out: train the residual detector on the other families and on photos of
+    other sources, score the held-out family and photos as they are and after travel, and compare with the
+    ONNX model on the same images."""
+    from vigie.detector.evaluation import CONDITIONS, OVERALL, as_plain, read_manifest
+    from vigie.detector.lofo import lofo
+    from vigie.detector.runtime import DetectorError, load_detector
+
+    detector = load_detector(model or "")
+    if detector is None:
+        raise DetectorError("no detector model to compare with: train one with `vigie ai train`")
+    results = lofo(read_manifest(manifest), folds, views, seed, err.print, (detector.score, detector.threshold))
+    if as_json:
+        print(json.dumps({"model": detector.model, **as_plain(results)}))  # type: ignore[dict-item]
+        return
+    out.print(f"held-out family against held-out photos; compared with {detector.model}", markup=False)
+    for condition in CONDITIONS:
+        out.print(f"\n{condition} (bootstrap 95% intervals; residual threshold: <= 1% FPR on the fold's training "
+                  "photos)", markup=False)
+        out.print("family | generated / real | residual AUC | residual TPR@1%FPR | residual FPR@threshold | "
+                  "residual TPR@threshold | model AUC | model TPR@1%FPR", markup=False, soft_wrap=True)
+        table: dict[str, dict[str, dict[str, object]]] = results[condition]  # type: ignore[assignment]
+        for family, compared in table.items():
+            mine, theirs = compared["residual"], compared["shipped"]
+            name = family.upper() if family == OVERALL else family
+            out.print(f"{name} | {mine['generated']} / {mine['real']} | {mine['auc']} | {mine['tpr_at_1pct_fpr']} | "
+                      f"{mine['fpr_at_threshold']} | {mine['tpr_at_threshold']} | {theirs['auc']} | "
+                      f"{theirs['tpr_at_1pct_fpr']}", markup=False, soft_wrap=True)
+    for reason in results["unscored"]:  # type: ignore[attr-defined]
+        err.print(f"not scored: {reason}", markup=False)
+
+
 COMMANDS = [ai]

@@ -33,6 +33,7 @@ class Sample:
     path: Path
     generated: bool
     group: str
+    source: str = ""  # where the file came from (a repository, a folder): held-out photos are split by it
 
 
 def read_manifest(manifest: Path) -> list[Sample]:
@@ -42,7 +43,8 @@ def read_manifest(manifest: Path) -> list[Sample]:
         rows = json.loads(manifest.read_text())
         samples = [
             Sample(manifest.parent / row["file"], row["class"] == "generated",
-                   str(row.get("family") or row.get("camera") or row.get("repository") or "unknown"))
+                   str(row.get("family") or row.get("camera") or row.get("repository") or "unknown"),
+                   str(row.get("repository") or Path(row["file"]).parent))
             for row in rows
         ]
     except (OSError, ValueError, TypeError, KeyError) as error:
@@ -55,9 +57,9 @@ def read_manifest(manifest: Path) -> list[Sample]:
 def read_folders(real: Path, generated: Path) -> list[Sample]:
     """Camera photos under `real`; generated images under `generated`, one family per subfolder (or the
     folder's own name for files directly in it)."""
-    photos = [Sample(p, False, p.parent.name) for p in list_images([real])]
+    photos = [Sample(p, False, p.parent.name, p.parent.name) for p in list_images([real])]
     made = [Sample(p, True, p.relative_to(generated).parts[0] if len(p.relative_to(generated).parts) > 1
-                   else generated.name) for p in list_images([generated])]
+                   else generated.name, p.parent.name) for p in list_images([generated])]
     return photos + made
 
 
@@ -136,13 +138,18 @@ class Scores:
     unscored: list[str]
 
 
+def condition_image(path: Path, condition: str, seed: int) -> Image.Image:
+    """The image as it is, or after `travel` drawn from `seed`."""
+    with Image.open(path) as opened:
+        return opened.convert("RGB") if condition == "as-is" else travel(opened, random.Random(seed))
+
+
 def score_samples(scorer: Scorer, samples: Iterable[Sample], condition: str, seed: int = 5) -> Scores:
     """Every sample scored as it is or after `travel` (one seeded draw per image, so runs repeat)."""
     kept, values, unscored = [], [], []
     for index, sample in enumerate(samples):
         try:
-            with Image.open(sample.path) as opened:
-                image = opened.convert("RGB") if condition == "as-is" else travel(opened, random.Random(seed + index))
+            image = condition_image(sample.path, condition, seed + index)
         except (OSError, ValueError) as error:
             unscored.append(f"{sample.path}: {error}")
             continue
