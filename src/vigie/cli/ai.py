@@ -135,10 +135,11 @@ def ai_lofo(manifest: Path, folds: int, views: int, seed: int, model: str | None
     if as_json:
         print(json.dumps({"model": detector.model, **as_plain(results)}))  # type: ignore[dict-item]
         return
-    out.print(f"held-out family against held-out photos; compared with {detector.model}", markup=False)
+    out.print(f"held-out family against held-out photos; compared with {detector.model}", markup=False,
+              soft_wrap=True)
     for condition in CONDITIONS:
         out.print(f"\n{condition} (bootstrap 95% intervals; residual threshold: <= 1% FPR on the fold's training "
-                  "photos)", markup=False)
+                  "photos)", markup=False, soft_wrap=True)
         out.print("family | generated / real | residual AUC | residual TPR@1%FPR | residual FPR@threshold | "
                   "residual TPR@threshold | model AUC | model TPR@1%FPR", markup=False, soft_wrap=True)
         table: dict[str, dict[str, dict[str, object]]] = results[condition]  # type: ignore[assignment]
