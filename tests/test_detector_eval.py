@@ -27,7 +27,7 @@ from vigie.detector.evaluation import (
     tpr_at_fpr,
     travel,
 )
-from vigie.detector.lofo import photo_folds
+from vigie.detector.lofo import lofo, photo_folds
 from vigie.detector.residual import equalise, features, fit_logistic
 
 
@@ -151,3 +151,10 @@ def test_residual_features_are_finite_and_equalising_hides_the_format() -> None:
     vector = features(view)
     assert vector is not None and np.isfinite(vector).all()
     assert features(draw_picture(6, (20, 20))) is None
+
+
+def test_lofo_names_images_the_compared_model_cannot_score(tmp_path: Path) -> None:
+    samples = read_manifest(tiny_corpus(tmp_path))
+    results = lofo(samples, views=1, shipped=(lambda image: None if image.width < 150 else 0.0, 0.0))  # 128-px ones
+    assert any("too small for the compared model" in reason for reason in results["unscored"])  # type: ignore[attr-defined]
+    assert results["as-is"]["sharp"]["shipped"] == {"real": 6, "generated": 0}  # type: ignore[index]

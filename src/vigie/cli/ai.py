@@ -147,8 +147,8 @@ def ai_lofo(manifest: Path, folds: int, views: int, seed: int, model: str | None
             mine, theirs = compared["residual"], compared["shipped"]
             name = family.upper() if family == OVERALL else family
             out.print(f"{name} | {mine['generated']} / {mine['real']} | {mine['auc']} | {mine['tpr_at_1pct_fpr']} | "
-                      f"{mine['fpr_at_threshold']} | {mine['tpr_at_threshold']} | {theirs['auc']} | "
-                      f"{theirs['tpr_at_1pct_fpr']}", markup=False, soft_wrap=True)
+                      f"{mine['fpr_at_threshold']} | {mine['tpr_at_threshold']} | {theirs.get('auc', '-')} | "
+                      f"{theirs.get('tpr_at_1pct_fpr', '-')}", markup=False, soft_wrap=True)
     for reason in results["unscored"]:  # type: ignore[attr-defined]
         err.print(f"not scored: {reason}", markup=False)
 

@@ -124,7 +124,7 @@ def lofo(samples: list[Sample], folds: int = 3, views: int = 4, seed: int = 7,
                     bucket.setdefault(i, []).append(float(value))
     results: dict[str, object] = {"folds": folds, "views": views, "seed": seed,
                                   "photo_folds": fold_of, "unscored": feature_set.unscored}
-    reference = shipped_scores(samples, shipped) if shipped else None
+    reference = shipped_scores(samples, shipped, feature_set.unscored) if shipped else None
     for condition in CONDITIONS:
         table: dict[str, dict[str, object]] = {}
         pooled_real: dict[int, list[float]] = {}
@@ -148,7 +148,9 @@ def lofo(samples: list[Sample], folds: int = 3, views: int = 4, seed: int = 7,
     return results
 
 
-def shipped_scores(samples: list[Sample], shipped: tuple[Scorer, float]) -> dict[str, dict[int, float]]:
+def shipped_scores(samples: list[Sample], shipped: tuple[Scorer, float], unscored: list[str]
+                   ) -> dict[str, dict[int, float]]:
+    """The compared model's scores per condition; images it cannot score are added to `unscored`."""
     scores: dict[str, dict[int, float]] = {}
     for condition in CONDITIONS:
         scores[condition] = {}
@@ -157,7 +159,9 @@ def shipped_scores(samples: list[Sample], shipped: tuple[Scorer, float]) -> dict
                 value = shipped[0](condition_image(sample.path, condition, 5 + index))
             except (OSError, ValueError):
                 continue  # already named in the residual side's `unscored`
-            if value is not None:
+            if value is None:
+                unscored.append(f"{sample.path} ({condition}): too small for the compared model")
+            else:
                 scores[condition][index] = value
     return scores
 
@@ -168,4 +172,6 @@ def shipped_report(samples: list[Sample], scores: dict[int, float], family: str,
     real = np.array([v for i, v in scores.items() if not samples[i].generated])
     generated = np.array([v for i, v in scores.items()
                           if samples[i].generated and family in (OVERALL, samples[i].group)])
+    if not len(real) or not len(generated):  # nothing it could score: counts only, reasons in `unscored`
+        return {"real": len(real), "generated": len(generated)}
     return evaluate(real, generated, threshold)
