@@ -69,24 +69,88 @@ def ai_synthesize(real: tuple[Path, ...], autoencoder: Path, held_out_of: Path |
 
 
 @ai.command("eval")
-@click.option("--real", "real", required=True, type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.option("--generated", required=True, type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--manifest", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="A corpus manifest (the ai-train layout: file, class, family or camera).")
+@click.option("--real", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="Folder of camera photos (without --manifest).")
+@click.option("--generated", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="Folder of generated images, one family per subfolder (without --manifest).")
 @click.option("--model", type=click.Path(exists=True, dir_okay=False), help="ONNX model [the shipped one].")
 @click.option("--json", "as_json", is_flag=True)
-def ai_eval(real: Path, generated: Path, model: str | None, as_json: bool) -> None:
-    """AUC and true-positive rate at 1% false positives, with bootstrap 95% intervals, as the images are and
-    after JPEG q75-95 and resizing to 50-90%."""
-    from vigie.detector.evaluation import evaluate_model
+def ai_eval(manifest: Path | None, real: Path | None, generated: Path | None, model: str | None,
+            as_json: bool) -> None:
+    """Per generator family and overall: AUC, TPR at 1% and 5% FPR, FPR and TPR at the model's threshold, with
+    bootstrap 95% intervals, as the images are and after travel (resize to 50-100%, JPEG q70-95, seeded)."""
+    from vigie.detector.evaluation import evaluate_model, read_folders, read_manifest
 
-    results = evaluate_model(model or "", real, generated)
+    if manifest is not None:
+        samples = read_manifest(manifest)
+    elif real is not None and generated is not None:
+        samples = read_folders(real, generated)
+    else:
+        raise click.UsageError("give --manifest, or both --real and --generated")
+    print_evaluation(evaluate_model(model or "", samples), as_json)
+
+
+def print_evaluation(results: dict[str, object], as_json: bool) -> None:
+    from vigie.detector.evaluation import CONDITIONS, TABLE_HEADER, as_plain, table_rows
+
     if as_json:
-        print(json.dumps({k: {m: (v.__dict__ if hasattr(v, "__dict__") else v) for m, v in r.items()}
-                          for k, r in results.items()}))
+        print(json.dumps(as_plain(results)))
         return
-    for condition, result in results.items():
-        out.print(f"{condition}: {result['real']} real, {result['generated']} generated; AUC {result['auc']}; "
-                  f"TPR at 1% FPR {result['tpr_at_1pct_fpr']}; at the model's threshold: FPR "
-                  f"{result['fpr_at_threshold']:.3f}, TPR {result['tpr_at_threshold']:.3f}")
+    for key in ("model", "threshold"):
+        if key in results:
+            out.print(f"{key}: {results[key]}")
+    for condition in CONDITIONS:
+        out.print(f"\n{condition} (bootstrap 95% intervals)", markup=False)
+        for row in [TABLE_HEADER, *table_rows(results[condition])]:  # type: ignore[arg-type]
+            out.print(" | ".join(row), markup=False, soft_wrap=True)
+    for reason in results.get("unscored", []):  # type: ignore[attr-defined]
+        err.print(f"not scored: {reason}")
+
+
+@ai.command("lofo")
+@click.option("--manifest", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="A corpus manifest (the ai-train layout: file, class, family or camera, repository).")
+@click.option("--folds", type=click.IntRange(2, 20), default=3, show_default=True,
+              help="Photo folds, split by source (repository or folder).")
+@click.option("--views", type=click.IntRange(1, 64), default=4, show_default=True,
+              help="Equalised training views per image (crop, resize, JPEG).")
+@click.option("--seed", default=7, show_default=True)
+@click.option("--model", type=click.Path(exists=True, dir_okay=False),
+              help="ONNX model to compare on the same images [the shipped one].")
+@click.option("--json", "as_json", is_flag=True)
+def ai_lofo(manifest: Path, folds: int, views: int, seed: int, model: str | None, as_json: bool) -> None:
+    """Leave one generator family out: train the residual detector on the other families and on photos of
+    other sources, score the held-out family and photos as they are and after travel, and compare with the
+    ONNX model on the same images."""
+    from vigie.detector.evaluation import CONDITIONS, OVERALL, as_plain, read_manifest
+    from vigie.detector.lofo import lofo
+    from vigie.detector.runtime import DetectorError, load_detector
+
+    detector = load_detector(model or "")
+    if detector is None:
+        raise DetectorError("no detector model to compare with: train one with `vigie ai train`")
+    results = lofo(read_manifest(manifest), folds, views, seed, err.print, (detector.score, detector.threshold))
+    if as_json:
+        print(json.dumps({"model": detector.model, **as_plain(results)}))  # type: ignore[dict-item]
+        return
+    out.print(f"held-out family against held-out photos; compared with {detector.model}", markup=False,
+              soft_wrap=True)
+    for condition in CONDITIONS:
+        out.print(f"\n{condition} (bootstrap 95% intervals; residual threshold: <= 1% FPR on the fold's training "
+                  "photos)", markup=False, soft_wrap=True)
+        out.print("family | generated / real | residual AUC | residual TPR@1%FPR | residual FPR@threshold | "
+                  "residual TPR@threshold | model AUC | model TPR@1%FPR", markup=False, soft_wrap=True)
+        table: dict[str, dict[str, dict[str, object]]] = results[condition]  # type: ignore[assignment]
+        for family, compared in table.items():
+            mine, theirs = compared["residual"], compared["shipped"]
+            name = family.upper() if family == OVERALL else family
+            out.print(f"{name} | {mine['generated']} / {mine['real']} | {mine['auc']} | {mine['tpr_at_1pct_fpr']} | "
+                      f"{mine['fpr_at_threshold']} | {mine['tpr_at_threshold']} | {theirs.get('auc', '-')} | "
+                      f"{theirs.get('tpr_at_1pct_fpr', '-')}", markup=False, soft_wrap=True)
+    for reason in results["unscored"]:  # type: ignore[attr-defined]
+        err.print(f"not scored: {reason}", markup=False)
 
 
 COMMANDS = [ai]

@@ -1,0 +1,177 @@
+"""Leave-one-generator-family-out validation (`vigie ai lofo`): for each generator family, the residual
+detector is trained on the other families and on camera photos from other sources, then scores the held-out
+family and the held-out photos, as they are and after travel. Photos are split into folds by source
+(repository or folder), so no source is both learnt and tested; a fold's held-out photos are never tuned on.
+
+The shipped ONNX model (which never saw this corpus) is scored on the same images for comparison."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from vigie.detector.evaluation import (
+    CONDITIONS,
+    OVERALL,
+    Sample,
+    Scorer,
+    condition_image,
+    evaluate,
+    threshold_at_fpr,
+)
+from vigie.detector.residual import LogisticHead, equalise, features, fit_logistic
+from vigie.detector.runtime import DetectorError
+
+
+def photo_folds(samples: list[Sample], folds: int) -> dict[str, int]:
+    """Each photo source to a fold, largest sources first into the emptiest fold (deterministic)."""
+    counts: dict[str, int] = {}
+    for sample in samples:
+        if not sample.generated:
+            counts[sample.source] = counts.get(sample.source, 0) + 1
+    sizes = [0] * folds
+    assigned = {}
+    for source in sorted(counts, key=lambda name: (-counts[name], name)):
+        fold = sizes.index(min(sizes))
+        assigned[source] = fold
+        sizes[fold] += counts[source]
+    return assigned
+
+
+@dataclass(frozen=True)
+class FeatureSet:
+    """Training views (equalised, several per image) and evaluation features per condition; None where an
+    image could not be read or was too small (named in `unscored`)."""
+
+    train: list[list[np.ndarray]]
+    held: dict[str, list[np.ndarray | None]]
+    unscored: list[str]
+
+
+def extract(samples: list[Sample], views: int, seed: int, log: Callable[[str], None]) -> FeatureSet:
+    train: list[list[np.ndarray]] = []
+    held: dict[str, list[np.ndarray | None]] = {condition: [] for condition in CONDITIONS}
+    unscored = []
+    for index, sample in enumerate(samples):
+        if index % 100 == 0:
+            log(f"  features of {index}/{len(samples)} images")
+        try:
+            original = condition_image(sample.path, "as-is", 0)
+            rng = random.Random(seed * 100_003 + index)
+            train.append([f for f in (features(equalise(original, rng)) for _ in range(views)) if f is not None])
+            for condition in CONDITIONS:  # the same seeded travel as `vigie ai eval`
+                held[condition].append(features(condition_image(sample.path, condition, 5 + index)))
+        except (OSError, ValueError) as error:
+            unscored.append(f"{sample.path}: {error}")
+            train.append([])
+            for condition in CONDITIONS:
+                held[condition].append(None)
+    return FeatureSet(train, held, unscored)
+
+
+def fit(samples: list[Sample], feature_set: FeatureSet, chosen: list[int]) -> LogisticHead:
+    x = [view for i in chosen for view in feature_set.train[i]]
+    y = [float(samples[i].generated) for i in chosen for _ in feature_set.train[i]]
+    return fit_logistic(np.array(x), np.array(y))
+
+
+def calibrated(head: LogisticHead, samples: list[Sample], feature_set: FeatureSet, photos: list[int],
+               max_fpr: float = 0.01) -> float:
+    """The lowest threshold that at most `max_fpr` of these photos exceed, as they are and after travel."""
+    levels = []
+    for condition in CONDITIONS:
+        scores = [float(head.logits(f[None])[0]) for i in photos if (f := feature_set.held[condition][i]) is not None]
+        levels.append(threshold_at_fpr(np.array(scores), max_fpr))
+    return max(levels)
+
+
+def lofo(samples: list[Sample], folds: int = 3, views: int = 4, seed: int = 7,
+         log: Callable[[str], None] = lambda _: None, shipped: tuple[Scorer, float] | None = None
+         ) -> dict[str, object]:
+    """{condition: {family | "overall": {"residual": metrics, "shipped": metrics}}}.
+
+    Residual scores are logits minus the threshold calibrated (<= 1% FPR, as-is and after travel) on the
+    fold's training photos, so 0 is the threshold; a held-out family's score is the mean over the photo folds'
+    models. "overall" pools every family's held-out scores against each photo's mean held-out score."""
+    families = sorted({s.group for s in samples if s.generated})
+    if len(families) < 2 or all(s.generated for s in samples):
+        raise DetectorError("leave-one-family-out needs camera photos and at least two generator families",
+                            exit_code=2)
+    fold_of = photo_folds(samples, folds)
+    if len(set(fold_of.values())) < folds:
+        raise DetectorError(f"{folds} photo folds need photos from at least {folds} sources (repositories or "
+                            f"folders); there are {len(fold_of)}", exit_code=2)
+    photo_fold = {i: fold_of[s.source] for i, s in enumerate(samples) if not s.generated}
+    feature_set = extract(samples, views, seed, log)
+    scored = {c: [i for i, f in enumerate(feature_set.held[c]) if f is not None] for c in CONDITIONS}
+    family_scores: dict[str, dict[str, dict[int, list[float]]]] = {c: {} for c in CONDITIONS}
+    for family in families:
+        log(f"  holding out {family}")
+        for fold in range(folds):
+            train = [i for i, s in enumerate(samples)
+                     if (s.generated and s.group != family) or (not s.generated and photo_fold[i] != fold)]
+            head = fit(samples, feature_set, train)
+            threshold = calibrated(head, samples, feature_set, [i for i in train if not samples[i].generated])
+            for condition in CONDITIONS:
+                tested = [i for i in scored[condition] if (samples[i].generated and samples[i].group == family)
+                          or (not samples[i].generated and photo_fold[i] == fold)]
+                held = np.array([feature_set.held[condition][i] for i in tested])
+                bucket = family_scores[condition].setdefault(family, {})
+                for i, value in zip(tested, head.logits(held) - threshold, strict=True):
+                    bucket.setdefault(i, []).append(float(value))
+    results: dict[str, object] = {"folds": folds, "views": views, "seed": seed,
+                                  "photo_folds": fold_of, "unscored": feature_set.unscored}
+    reference = shipped_scores(samples, shipped, feature_set.unscored) if shipped else None
+    for condition in CONDITIONS:
+        table: dict[str, dict[str, object]] = {}
+        pooled_real: dict[int, list[float]] = {}
+        pooled_generated: list[float] = []
+        for family in families:
+            bucket = family_scores[condition][family]
+            real = np.array([np.mean(v) for i, v in bucket.items() if not samples[i].generated])
+            generated = np.array([np.mean(v) for i, v in bucket.items() if samples[i].generated])
+            for i, v in bucket.items():
+                if not samples[i].generated:
+                    pooled_real.setdefault(i, []).extend(v)
+            pooled_generated.extend(generated)
+            if len(generated):  # a family none of whose images could be scored is named in `unscored`
+                table[family] = {"residual": evaluate(real, generated, 0.0)}
+        table[OVERALL] = {"residual": evaluate(np.array([np.mean(v) for v in pooled_real.values()]),
+                                               np.array(pooled_generated), 0.0)}
+        if reference is not None and shipped is not None:
+            for family in table:
+                table[family]["shipped"] = shipped_report(samples, reference[condition], family, shipped[1])
+        results[condition] = table
+    return results
+
+
+def shipped_scores(samples: list[Sample], shipped: tuple[Scorer, float], unscored: list[str]
+                   ) -> dict[str, dict[int, float]]:
+    """The compared model's scores per condition; images it cannot score are added to `unscored`."""
+    scores: dict[str, dict[int, float]] = {}
+    for condition in CONDITIONS:
+        scores[condition] = {}
+        for index, sample in enumerate(samples):
+            try:
+                value = shipped[0](condition_image(sample.path, condition, 5 + index))
+            except (OSError, ValueError):
+                continue  # already named in the residual side's `unscored`
+            if value is None:
+                unscored.append(f"{sample.path} ({condition}): too small for the compared model")
+            else:
+                scores[condition][index] = value
+    return scores
+
+
+def shipped_report(samples: list[Sample], scores: dict[int, float], family: str, threshold: float
+                   ) -> dict[str, object]:
+    """The fixed model never saw the corpus: every photo is held out for it."""
+    real = np.array([v for i, v in scores.items() if not samples[i].generated])
+    generated = np.array([v for i, v in scores.items()
+                          if samples[i].generated and family in (OVERALL, samples[i].group)])
+    if not len(real) or not len(generated):  # nothing it could score: counts only, reasons in `unscored`
+        return {"real": len(real), "generated": len(generated)}
+    return evaluate(real, generated, threshold)
