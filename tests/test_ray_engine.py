@@ -1,0 +1,174 @@
+"""`vigie scan --engine ray`: the pool's answers, bad input recorded, resume, a lost worker's files retried.
+
+Each test runs its own local Ray (2 CPUs, its own temporary folder) and shuts it down itself: never `ray stop`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+from conftest import jpeg_bytes
+from test_scan import hostile  # noqa: F401  (the fixture: everything that goes wrong in real seizures)
+
+from vigie.cli import main
+from vigie.config import Settings
+from vigie.demo.seizure import build_demo, draw_picture
+from vigie.exports.report import render
+from vigie.scan.pipeline import run_scan
+from vigie.store.sqlite import SqliteCaseStore, open_case
+
+ray = pytest.importorskip("ray", reason="Ray is not installed (the `cluster` extra): the Ray engine is not tested")
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def local_ray() -> Iterator[Any]:
+    """A local Ray of 2 CPUs that the scans of a test use as it is (ray_engine leaves a running Ray alone)."""
+    temp = tempfile.mkdtemp(prefix="vigie-ray-test-")  # short: Ray's socket paths must fit in 107 bytes
+    ray.init(address="local", num_cpus=2, _temp_dir=temp, include_dashboard=False, log_to_driver=False)
+    try:
+        yield ray
+    finally:
+        ray.shutdown()
+        shutil.rmtree(temp, ignore_errors=True)
+
+
+def _pictures(root: Path, count: int, side: int = 320) -> None:
+    root.mkdir()
+    for seed in range(count):
+        (root / f"{seed:04d}.jpg").write_bytes(jpeg_bytes(draw_picture(seed, (side, side * 3 // 4))))
+
+
+def _scan(evidence: Path, case: Path, *options: str) -> None:
+    result = CliRunner().invoke(main, ["scan", str(evidence), "--case", str(case), "--workers", "2", *options])
+    assert result.exit_code == 0, result.output
+
+
+def _normalised_report(case: Path) -> dict[str, Any]:
+    """The JSON report less what differs between two scans of the same files: times, the case's name, the
+    order items were stored in (item and stack ids)."""
+    store = open_case(case)
+    try:
+        report = json.loads(render(store, "json"))
+    finally:
+        store.close()
+    for key in ("path", "created_at", "generated_at", "audit_head"):
+        report["case"].pop(key)
+    for hash_list in report["case"]["hash_lists"]:
+        hash_list.pop("imported_at")
+    stacks: dict[int, list[str]] = {}
+    for item in report["items"]:
+        item.pop("atime")
+        if item["stack"]:
+            stacks.setdefault(item["stack"]["id"], []).append(item["path"])
+    for item in report["items"]:
+        if item["stack"]:
+            item["stack"]["id"] = sorted(stacks[item["stack"]["id"]])
+    report["items"] = sorted(report["items"], key=lambda item: str(item["path"]))
+    return report
+
+
+def test_a_ray_scan_of_the_demo_gives_the_pool_answers(tmp_path: Path) -> None:
+    """Through the command, as a user runs it: a local Ray started for the scan and shut down by it."""
+    layout = build_demo(tmp_path / "demo")
+    _scan(layout.evidence, tmp_path / "pool", "--hashlist", str(layout.hashlist))
+    command = [sys.executable, "-m", "vigie.cli", "scan", str(layout.evidence), "--case", str(tmp_path / "ray"),
+               "--hashlist", str(layout.hashlist), "--workers", "2", "--engine", "ray"]
+    scanned = subprocess.run(command, capture_output=True, text=True, timeout=300,
+                             env={**os.environ, "RAY_ADDRESS": ""})
+    assert scanned.returncode == 0, scanned.stderr
+    assert "worker " in scanned.stderr, "progress shows each worker's files and rate"
+    pool, on_ray = _normalised_report(tmp_path / "pool"), _normalised_report(tmp_path / "ray")
+    assert pool["summary"]["exact_matched_items"] > 0 and pool["summary"]["items_with_errors"] > 0
+    assert on_ray == pool
+
+
+def test_hostile_input_on_ray_is_recorded_as_by_the_pool(tmp_path: Path, hostile: Path, local_ray: Any) -> None:  # noqa: F811
+    for case in ("pool", "ray"):
+        (tmp_path / case).mkdir()
+        (tmp_path / case / "vigie.toml").write_text("max_image_pixels = 100_000_000\nratio_floor_bytes = 1_048_576\n")
+    _scan(hostile, tmp_path / "pool")
+    _scan(hostile, tmp_path / "ray", "--engine", "ray")
+    on_ray = _normalised_report(tmp_path / "ray")
+    assert on_ray == _normalised_report(tmp_path / "pool")
+    errors = {i["path"].removeprefix(f"{hostile}/"): " ".join(e["message"] for e in i["errors"])
+              for i in on_ray["items"]}
+    assert "truncated" in errors["truncated.jpg"] and "compression ratio" in errors["zip-bomb.zip!/zeros.bin"]
+
+
+def test_an_interrupted_ray_scan_resumes(tmp_path: Path, local_ray: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    _pictures(tmp_path / "ev", 70)  # three units of files
+    store = open_case(tmp_path / "case", create=True)
+    add_items = SqliteCaseStore.add_items
+    calls = []
+
+    def interrupted(self: SqliteCaseStore, *args: Any) -> list[int]:
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return add_items(self, *args)
+
+    monkeypatch.setattr(SqliteCaseStore, "add_items", interrupted)
+    from vigie.scan.ray_engine import RayEngine
+
+    with pytest.raises(KeyboardInterrupt):
+        run_scan(store, [str(tmp_path / "ev")], Settings(workers=2), engine=RayEngine(local_ray))
+    monkeypatch.undo()
+    first = len(store.item_ids())
+    assert 0 < first < 70
+    again = run_scan(store, [str(tmp_path / "ev")], Settings(workers=2), engine=RayEngine(local_ray))
+    assert (again.files_skipped, again.items_added) == (first, 70 - first)
+    assert len(store.item_ids()) == 70
+    store.close()
+
+
+def _running_tasks() -> list[int]:
+    """Ray workers busy with a scan's task: Ray titles a worker process with the function it runs."""
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            title = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except OSError:
+            continue
+        if title.startswith(b"ray::_analyse_unit"):
+            found.append(int(pid))
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/self/cmdline").exists(), reason="needs /proc")
+def test_a_worker_killed_mid_scan_costs_nothing(tmp_path: Path, local_ray: Any) -> None:
+    _pictures(tmp_path / "ev", 96, side=480)
+    store = open_case(tmp_path / "case", create=True)
+    killed: list[int] = []
+
+    def kill_one() -> None:
+        deadline = time.monotonic() + 120
+        while not killed and time.monotonic() < deadline:
+            for pid in _running_tasks()[:1]:
+                os.kill(pid, signal.SIGKILL)
+                killed.append(pid)
+            time.sleep(0.05)
+
+    from vigie.scan.ray_engine import RayEngine
+
+    killer = threading.Thread(target=kill_one)
+    killer.start()
+    result = run_scan(store, [str(tmp_path / "ev")], Settings(workers=2), engine=RayEngine(local_ray))
+    killer.join()
+    assert killed, "a worker was killed while it analysed files"
+    assert result.items_added == 96 and result.items_with_errors == 0, "its files were analysed on another worker"
+    assert len(store.item_ids()) == 96
+    store.close()
