@@ -22,6 +22,7 @@ import pytest
 from click.testing import CliRunner
 from conftest import jpeg_bytes
 from test_scan import hostile  # noqa: F401  (the fixture: everything that goes wrong in real seizures)
+from test_scan_lifecycle import _evidence, _only_bad_one_failed
 
 from vigie.cli import main
 from vigie.config import Settings
@@ -36,9 +37,12 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def local_ray() -> Iterator[Any]:
-    """A local Ray of 2 CPUs that the scans of a test use as it is (ray_engine leaves a running Ray alone)."""
+    """A local Ray of 2 CPUs that the scans of a test use as it is (ray_engine leaves a running Ray alone); its
+    workers misbehave on marked pictures (tests/ray_misbehave.py)."""
     temp = tempfile.mkdtemp(prefix="vigie-ray-test-")  # short: Ray's socket paths must fit in 107 bytes
-    ray.init(address="local", num_cpus=2, _temp_dir=temp, include_dashboard=False, log_to_driver=False)
+    path = os.pathsep.join(filter(None, [str(Path(__file__).parent), os.environ.get("PYTHONPATH")]))
+    ray.init(address="local", num_cpus=2, _temp_dir=temp, include_dashboard=False, log_to_driver=False,
+             runtime_env={"env_vars": {"PYTHONPATH": path}, "worker_process_setup_hook": "ray_misbehave.install"})
     try:
         yield ray
     finally:
@@ -172,3 +176,35 @@ def test_a_worker_killed_mid_scan_costs_nothing(tmp_path: Path, local_ray: Any) 
     assert result.items_added == 96 and result.items_with_errors == 0, "its files were analysed on another worker"
     assert len(store.item_ids()) == 96
     store.close()
+
+
+def _marked_run(tmp_path: Path, ray_: Any, mark: bytes) -> tuple[dict[str, dict[str, Any]], int]:
+    """As the pool's test: 40 pictures, one of which (`bad.jpg`) makes its worker misbehave, 1 s per file."""
+    from vigie.scan.ray_engine import RayEngine
+
+    data = _evidence(tmp_path / "ev", 39)
+    (tmp_path / "ev" / "bad.jpg").write_bytes(data[0][:-4] + mark)
+    store = open_case(tmp_path / "case", create=True)
+    result = run_scan(store, [str(tmp_path / "ev")], Settings(workers=2, file_seconds=1.0), engine=RayEngine(ray_))
+    items = {Path(i["path"]).name: i for i in json.loads(render(store, "json"))["items"]}
+    store.close()
+    return items, result.items_added
+
+
+def test_a_file_past_its_budget_on_ray_becomes_an_item_error(tmp_path: Path, local_ray: Any) -> None:
+    items, added = _marked_run(tmp_path, local_ray, b"SLOW")
+    assert "file_seconds" in _only_bad_one_failed(items, "timeout")
+    assert added == 40
+
+
+def test_a_ray_worker_stalled_in_c_code_is_ended_and_costs_only_its_file(tmp_path: Path, local_ray: Any) -> None:
+    items, added = _marked_run(tmp_path, local_ray, b"STALL")
+    message = _only_bad_one_failed(items, "timeout")
+    assert "did not respond" in message and "file_seconds" in message
+    assert added == 40
+
+
+def test_a_file_that_crashes_every_ray_worker_costs_only_its_file(tmp_path: Path, local_ray: Any) -> None:
+    items, added = _marked_run(tmp_path, local_ray, b"CRASH")
+    assert "worker process analysing this file died" in _only_bad_one_failed(items, "crash")
+    assert added == 40

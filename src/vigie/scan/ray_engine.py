@@ -1,10 +1,14 @@
 """The Ray engine: the pool's per-file analysis as Ray tasks, on a cluster or on a local Ray started for the scan.
 
 Each task analyses one unit of files with the pool's own `analyse_batch`, so answers, bad-input handling and
-the per-file budget (SIGALRM: Ray runs a task in its worker's main thread) are the pool's. Workers open the
-evidence themselves: its paths must be readable on every node (shared storage). A task whose worker dies is
-retried by Ray on another worker; one that still fails goes through the pool's `recover`, which narrows it
-down to the file that ends its worker and records that file against its item.
+the per-file budget (SIGALRM: Ray runs a task in its worker's main thread) are the pool's; a worker stalled in C
+code, which the alarm cannot reach, shows its file on a watch (a Ray actor) and its task is cancelled, as the
+pool ends such a worker. Workers open the
+evidence themselves: its paths must be readable on every node (shared storage). A task whose worker (or node)
+is lost goes through the pool's `recover`: its files are run again, one per task, on whichever workers are
+free, and a file that ends its worker each time is recorded against its item. Ray's own task retries are off:
+they would run a file that crashes its worker three more times, and an attempt cut short would leave its
+file on the watch, read as a stall.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import os
 import shutil
 import socket
 import tempfile
+import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -28,9 +33,9 @@ from vigie.records import ItemRecord
 from vigie.scan.engines import StoreRecords
 from vigie.scan.pipeline import Unit, analyse_batch, recover
 from vigie.signals.analysed import Analysed
+from vigie.signals.budget import stall_message, watched_by
 from vigie.sources import Entry
 
-_TASK_RETRIES = 3  # a worker (or node) lost mid-task: Ray runs the task again elsewhere, this many times
 _UNITS_PER_CPU = 3  # units in flight per CPU of the cluster: workers never wait, memory stays bounded
 _POLL_SECONDS = 1.0
 
@@ -85,9 +90,48 @@ class _CaseIfReachable:
             return None
 
 
-def _analyse_unit(root: str, entries: list[Entry], settings: Settings, analysed: Analysed
+class _StallWatch:
+    """A Ray actor: the file each running task is analysing, since when (the actor's clock), and its budget."""
+
+    def __init__(self) -> None:
+        self.running: dict[str, tuple[float, float, str]] = {}
+
+    def post(self, task: str, label: str, seconds: float) -> None:
+        self.running[task] = (time.monotonic(), seconds, label)
+
+    def clear(self, task: str) -> None:
+        self.running.pop(task, None)
+
+    def stalled(self) -> list[tuple[str, str, str]]:
+        """(task id, item relpath, message) of the tasks far past their file's budget; each said once."""
+        now, found = time.monotonic(), []
+        for task, (started, seconds, label) in list(self.running.items()):
+            if message := stall_message(started, seconds, now):
+                found.append((task, label, message))
+                del self.running[task]
+        return found
+
+
+@dataclass
+class _Watched:
+    """The budget's board in a Ray task: posts go to the watch, without waiting for it."""
+
+    watch: Any
+    task: str
+
+    def post(self, slot: int, label: str, seconds: float) -> None:
+        self.watch.post.remote(self.task, label, seconds)
+
+    def clear(self, slot: int) -> None:
+        self.watch.clear.remote(self.task)
+
+
+def _analyse_unit(root: str, entries: list[Entry], settings: Settings, analysed: Analysed, watch: Any
                   ) -> tuple[list[ItemRecord], str]:
     """The Ray task: a unit's records, and which worker made them (for per-worker throughput)."""
+    import ray
+
+    watched_by(_Watched(watch, ray.get_runtime_context().get_task_id() or ""), 0)
     return analyse_batch(root, entries, settings, analysed), f"{socket.gethostname()}:{os.getpid()}"
 
 
@@ -103,34 +147,42 @@ class RayEngine:
         ray = self.ray
         from ray.exceptions import RayError, RayTaskError
 
-        task = ray.remote(max_retries=_TASK_RETRIES, num_cpus=1)(_analyse_unit)
+        task = ray.remote(max_retries=0, num_cpus=1)(_analyse_unit)
         slots = max(1, int(ray.cluster_resources().get("CPU", 1)))
         settings_ref = ray.put(settings)
         finder = _CaseIfReachable(analysed.first_copy) if analysed.first_copy is not None else None
         analysed_ref = ray.put(replace(analysed, first_copy=finder))
+        watch = ray.remote(num_cpus=0)(_StallWatch).remote()
         pending: dict[Any, Unit] = {}
+        stalls: dict[Any, dict[str, str]] = {}  # a task cancelled for a stall -> {its file: the error}
         try:
             while work or pending:
                 while work and len(pending) < slots * _UNITS_PER_CPU:
                     unit = work.popleft()
-                    pending[task.remote(unit.root, unit.entries, settings_ref, analysed_ref)] = unit
-                ready, _ = ray.wait(list(pending), num_returns=1, timeout=_POLL_SECONDS)
-                if ready:
-                    ready, _ = ray.wait(list(pending), num_returns=len(pending), timeout=0)
-                lost = []
+                    pending[task.remote(unit.root, unit.entries, settings_ref, analysed_ref, watch)] = unit
+                ray.wait(list(pending), num_returns=1, timeout=_POLL_SECONDS)
+                by_task = {ref.task_id().hex(): ref for ref in pending}
+                for task_id, item, message in ray.get(watch.stalled.remote()):
+                    if task_id in by_task:
+                        stalls.setdefault(by_task[task_id], {})[item] = message
+                        ray.cancel(by_task[task_id], force=True)  # ends its worker: the C code never returns
+                ready, _ = ray.wait(list(pending), num_returns=len(pending), timeout=0)
+                lost, stalled = [], {}
                 for ref in ready:
                     unit = pending.pop(ref)
                     try:
                         records, worker = ray.get(ref)
                     except RayTaskError:
                         raise  # a defect of ours outside analyse_batch's guard: never hidden
-                    except RayError:  # its worker died on every try (a crash in a decoder, out of memory)
-                        lost.append(replace(unit, alone=len(unit.entries) == 1))  # alone: that file is the cause
+                    except RayError:  # cancelled above, or its worker or node died (a crash, out of memory)
+                        lost.append(unit)
+                        stalled.update(stalls.pop(ref, {}))
+                        watch.clear.remote(ref.task_id().hex())
                         continue
                     store_records(unit.source_id, records, len(unit.entries))
                     self._count(worker, len(unit.entries))
                 if lost:
-                    recover(lost, {}, work, store_records)
+                    recover(lost, stalled, work, store_records)
         except BaseException:
             for ref in pending:
                 ray.cancel(ref, force=True)
