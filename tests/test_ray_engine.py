@@ -208,3 +208,37 @@ def test_a_file_that_crashes_every_ray_worker_costs_only_its_file(tmp_path: Path
     items, added = _marked_run(tmp_path, local_ray, b"CRASH")
     assert "worker process analysing this file died" in _only_bad_one_failed(items, "crash")
     assert added == 40
+
+
+def test_a_scan_runs_on_the_cluster_at_ray_address(tmp_path: Path) -> None:
+    """A head started here (`ray start --head`, its own temp folder), stopped by its process group; the scan
+    connects to it and ships this vigie to its workers."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    temp = tempfile.mkdtemp(prefix="vigie-head-")
+    env = {**os.environ, "RAY_AUTH_MODE": "token", "RAY_ADDRESS": ""}
+    env.pop("PYTHONPATH", None)  # the head's workers get vigie from the scan, not from here
+    head = subprocess.Popen(
+        [str(Path(sys.executable).parent / "ray"), "start", "--head", f"--port={port}", "--num-cpus=2",
+         f"--temp-dir={temp}", "--include-dashboard=false", "--block"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, start_new_session=True)
+    try:
+        assert head.stdout is not None
+        for line in head.stdout:
+            if "Ray runtime started" in line:
+                break
+        layout = build_demo(tmp_path / "demo")
+        command = [sys.executable, "-m", "vigie.cli", "scan", str(layout.evidence), "--case", str(tmp_path / "case"),
+                   "--hashlist", str(layout.hashlist), "--engine", "ray", "--ray-address", f"127.0.0.1:{port}"]
+        scanned = subprocess.run(command, capture_output=True, text=True, timeout=300,
+                                 env={**env, "PYTHONPATH": os.environ.get("PYTHONPATH", "")})
+        assert scanned.returncode == 0, scanned.stderr
+    finally:
+        os.killpg(head.pid, signal.SIGKILL)  # the head and every Ray process it started: none other
+        head.wait()
+        shutil.rmtree(temp, ignore_errors=True)
+    _scan(layout.evidence, tmp_path / "pool", "--hashlist", str(layout.hashlist))
+    assert _normalised_report(tmp_path / "case") == _normalised_report(tmp_path / "pool")

@@ -57,8 +57,11 @@ def ray_engine(address: str | None, workers: int, progress: Progress | None) -> 
     owned, temp = not ray.is_initialized(), None
     if owned:
         try:
-            if address:
-                ray.init(address=address, log_to_driver=False, logging_level=logging.WARNING)
+            if address:  # this very vigie goes to the workers; its dependencies must be installed there
+                import vigie
+
+                ray.init(address=address, log_to_driver=False, logging_level=logging.WARNING,
+                         runtime_env={"py_modules": [vigie]})
             else:
                 temp = tempfile.mkdtemp(prefix="vigie-ray-")
                 ray.init(address="local", num_cpus=workers, _temp_dir=temp, include_dashboard=False,
