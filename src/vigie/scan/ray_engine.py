@@ -143,7 +143,7 @@ class RayEngine:
     ray: Any
     progress: Progress | None = None
     rows: dict[str, TaskID] = field(default_factory=dict)  # per-worker progress rows: files, files/s
-    files: dict[str, int] = field(default_factory=dict)
+    files: dict[str, int] = field(default_factory=dict)  # files analysed per worker (host:pid)
 
     def __call__(self, work: deque[Unit], settings: Settings, store_records: StoreRecords, analysed: Analysed
                  ) -> None:
@@ -194,11 +194,11 @@ class RayEngine:
             self._finish()
 
     def _count(self, worker: str, files: int) -> None:
+        self.files[worker] = self.files.get(worker, 0) + files
         if self.progress is None:
             return
         if worker not in self.rows:
             self.rows[worker] = self.progress.add_task(f"  worker {worker}", total=None)
-        self.files[worker] = self.files.get(worker, 0) + files
         self.progress.advance(self.rows[worker], files)
 
     def _finish(self) -> None:
