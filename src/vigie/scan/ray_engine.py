@@ -144,11 +144,14 @@ class RayEngine:
     progress: Progress | None = None
     rows: dict[str, TaskID] = field(default_factory=dict)  # per-worker progress rows: files, files/s
     files: dict[str, int] = field(default_factory=dict)  # files analysed per worker (host:pid)
+    started: float = 0.0
 
     def __call__(self, work: deque[Unit], settings: Settings, store_records: StoreRecords, analysed: Analysed
                  ) -> None:
         ray = self.ray
         from ray.exceptions import RayError, RayTaskError
+
+        self.started = time.monotonic()
 
         task = ray.remote(max_retries=0, num_cpus=1)(_analyse_unit)
         slots = max(1, int(ray.cluster_resources().get("CPU", 1)))
@@ -198,10 +201,14 @@ class RayEngine:
         if self.progress is None:
             return
         if worker not in self.rows:
-            self.rows[worker] = self.progress.add_task(f"  worker {worker}", total=None)
-        self.progress.advance(self.rows[worker], files)
+            self.rows[worker] = self.progress.add_task("", total=None)
+        self.progress.update(self.rows[worker], advance=files, description=self._rate(worker))
+
+    def _rate(self, worker: str) -> str:
+        """A worker's files per second since the engine began (the bar's own rate column is the last 30 s)."""
+        return f"  {worker} {self.files[worker] / max(time.monotonic() - self.started, 1e-3):.1f} files/s"
 
     def _finish(self) -> None:
         if self.progress is not None:
             for worker, row in self.rows.items():
-                self.progress.update(row, total=self.files[worker])
+                self.progress.update(row, total=self.files[worker], description=self._rate(worker))
