@@ -19,7 +19,6 @@ import os
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
@@ -82,7 +81,8 @@ def unit_batches(items: int) -> Iterator[list[Any]]:
             yield records[start : start + _UNIT]
 
 
-def write_rate(name: str, opener: Callable[[], AbstractContextManager[Any] | Any], items: int) -> None:
+def write_rate(name: str, opener: Callable[[], Any], items: int, files: Path | None = None) -> None:
+    """Items per second through add_items; with `files`, the bytes per item they take on disk."""
     store = opener()
     try:
         source = store.add_source("/bench/seizure", "/bench/seizure", "directory")
@@ -95,14 +95,16 @@ def write_rate(name: str, opener: Callable[[], AbstractContextManager[Any] | Any
         store.finish_scan(scan_id, "complete", {})
     finally:
         store.close()
-    print(f"  {name:<12}{items:>10,}{seconds:>10.1f}{items / seconds:>12,.0f}")
+    size = sum(p.stat().st_size for p in files.rglob("*") if p.is_file()) if files else 0
+    on_disk = f"{size / items:>12,.0f}" if files else f"{'–':>12}"
+    print(f"  {name:<12}{items:>10,}{seconds:>10.1f}{items / seconds:>12,.0f}{on_disk}")
 
 
 def bench_stores(items: int) -> None:
     print(f"store writes: {items:,} image items, one transaction per {_UNIT}")
-    print(f"  {'store':<12}{'items':>10}{'seconds':>10}{'items/s':>12}")
+    print(f"  {'store':<12}{'items':>10}{'seconds':>10}{'items/s':>12}{'bytes/item':>12}")
     with tempfile.TemporaryDirectory(prefix="vigie-bench-store-") as temp:
-        write_rate("sqlite", lambda: open_case(Path(temp) / "case", create=True), items)
+        write_rate("sqlite", lambda: open_case(Path(temp) / "case", create=True), items, Path(temp) / "case")
         url = os.environ.get("VIGIE_BENCH_POSTGRES")
         if not url:
             print("  postgresql  skipped: set VIGIE_BENCH_POSTGRES=postgresql://...?case=NAME to measure it")
@@ -117,11 +119,13 @@ def bench_stores(items: int) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--files", type=int, default=192)
-    parser.add_argument("--items", type=int, default=100_000)
+    parser.add_argument("--files", type=int, default=192, help="pictures to scan (0: no scan figures)")
+    parser.add_argument("--items", type=int, default=100_000, help="items to write (0: no store figures)")
     args = parser.parse_args()
-    bench_scans(args.files)
-    bench_stores(args.items)
+    if args.files:
+        bench_scans(args.files)
+    if args.items:
+        bench_stores(args.items)
 
 
 if __name__ == "__main__":
