@@ -212,7 +212,7 @@ def test_a_file_that_crashes_every_ray_worker_costs_only_its_file(tmp_path: Path
 
 def test_a_scan_runs_on_the_cluster_at_ray_address(tmp_path: Path) -> None:
     """A head started here (`ray start --head`, its own temp folder), stopped by its process group; the scan
-    connects to it and ships this vigie to its workers."""
+    connects to it and ships its own package to its workers."""
     import socket
 
     with socket.socket() as probe:

@@ -57,7 +57,7 @@ def ray_engine(address: str | None, workers: int, progress: Progress | None) -> 
     owned, temp = not ray.is_initialized(), None
     if owned:
         try:
-            if address:  # this very vigie goes to the workers; its dependencies must be installed there
+            if address:  # the package of this scan goes to the workers; its dependencies must be installed there
                 import vigie
 
                 ray.init(address=address, log_to_driver=False, logging_level=logging.WARNING,
