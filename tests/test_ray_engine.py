@@ -31,8 +31,22 @@ from vigie.exports.report import render
 from vigie.scan.pipeline import run_scan
 from vigie.store.sqlite import SqliteCaseStore, open_case
 
-ray = pytest.importorskip("ray", reason="Ray is not installed (the `cluster` extra): the Ray engine is not tested")
-pytestmark = pytest.mark.slow
+try:
+    import ray
+except ImportError:
+    ray = None
+needs_ray = pytest.mark.skipif(ray is None, reason="Ray is not installed (the `cluster` extra): the Ray engine "
+                               "is not tested")
+
+
+def test_without_ray_the_ray_engine_says_how_to_get_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "ray", None)  # as where the extra is not installed
+    (tmp_path / "ev").mkdir()
+    (tmp_path / "ev" / "a.jpg").write_bytes(jpeg_bytes(draw_picture(1, (64, 48))))
+    result = CliRunner().invoke(main, ["scan", str(tmp_path / "ev"), "--case", str(tmp_path / "case"),
+                                       "--engine", "ray"])
+    assert result.exit_code == 2
+    assert "pip install 'vigie[cluster]'" in result.output
 
 
 @pytest.fixture(scope="module")
@@ -85,6 +99,8 @@ def _normalised_report(case: Path) -> dict[str, Any]:
     return report
 
 
+@pytest.mark.slow
+@needs_ray
 def test_a_ray_scan_of_the_demo_gives_the_pool_answers(tmp_path: Path) -> None:
     """Through the command, as a user runs it: a local Ray started for the scan and shut down by it."""
     layout = build_demo(tmp_path / "demo")
@@ -100,6 +116,8 @@ def test_a_ray_scan_of_the_demo_gives_the_pool_answers(tmp_path: Path) -> None:
     assert on_ray == pool
 
 
+@pytest.mark.slow
+@needs_ray
 def test_hostile_input_on_ray_is_recorded_as_by_the_pool(tmp_path: Path, hostile: Path, local_ray: Any) -> None:  # noqa: F811
     for case in ("pool", "ray"):
         (tmp_path / case).mkdir()
@@ -113,6 +131,8 @@ def test_hostile_input_on_ray_is_recorded_as_by_the_pool(tmp_path: Path, hostile
     assert "truncated" in errors["truncated.jpg"] and "compression ratio" in errors["zip-bomb.zip!/zeros.bin"]
 
 
+@pytest.mark.slow
+@needs_ray
 def test_an_interrupted_ray_scan_resumes(tmp_path: Path, local_ray: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     _pictures(tmp_path / "ev", 70)  # three units of files
     store = open_case(tmp_path / "case", create=True)
@@ -152,6 +172,8 @@ def _running_tasks() -> list[int]:
     return found
 
 
+@pytest.mark.slow
+@needs_ray
 @pytest.mark.skipif(not Path("/proc/self/cmdline").exists(), reason="needs /proc")
 def test_a_worker_killed_mid_scan_costs_nothing(tmp_path: Path, local_ray: Any) -> None:
     _pictures(tmp_path / "ev", 96, side=480)
@@ -191,12 +213,16 @@ def _marked_run(tmp_path: Path, ray_: Any, mark: bytes) -> tuple[dict[str, dict[
     return items, result.items_added
 
 
+@pytest.mark.slow
+@needs_ray
 def test_a_file_past_its_budget_on_ray_becomes_an_item_error(tmp_path: Path, local_ray: Any) -> None:
     items, added = _marked_run(tmp_path, local_ray, b"SLOW")
     assert "file_seconds" in _only_bad_one_failed(items, "timeout")
     assert added == 40
 
 
+@pytest.mark.slow
+@needs_ray
 def test_a_ray_worker_stalled_in_c_code_is_ended_and_costs_only_its_file(tmp_path: Path, local_ray: Any) -> None:
     items, added = _marked_run(tmp_path, local_ray, b"STALL")
     message = _only_bad_one_failed(items, "timeout")
@@ -204,12 +230,16 @@ def test_a_ray_worker_stalled_in_c_code_is_ended_and_costs_only_its_file(tmp_pat
     assert added == 40
 
 
+@pytest.mark.slow
+@needs_ray
 def test_a_file_that_crashes_every_ray_worker_costs_only_its_file(tmp_path: Path, local_ray: Any) -> None:
     items, added = _marked_run(tmp_path, local_ray, b"CRASH")
     assert "worker process analysing this file died" in _only_bad_one_failed(items, "crash")
     assert added == 40
 
 
+@pytest.mark.slow
+@needs_ray
 def test_a_scan_runs_on_the_cluster_at_ray_address(tmp_path: Path) -> None:
     """A head started here (`ray start --head`, its own temp folder), stopped by its process group; the scan
     connects to it and ships its own package to its workers."""
