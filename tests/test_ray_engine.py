@@ -272,3 +272,30 @@ def test_a_scan_runs_on_the_cluster_at_ray_address(tmp_path: Path) -> None:
         shutil.rmtree(temp, ignore_errors=True)
     _scan(layout.evidence, tmp_path / "pool", "--hashlist", str(layout.hashlist))
     assert _normalised_report(tmp_path / "case") == _normalised_report(tmp_path / "pool")
+
+
+@pytest.mark.slow
+@needs_ray
+def test_evidence_missing_on_a_worker_stops_the_scan_with_one_clear_line(
+    tmp_path: Path, local_ray: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import vigie.scan.pipeline
+    from vigie.errors import VigieError
+    from vigie.scan.ray_engine import RayEngine
+
+    _pictures(tmp_path / "ev", 3)
+    listed = vigie.scan.pipeline.open_source
+
+    class Elsewhere:  # listed here, but its root is not mounted on the workers
+        def __init__(self, given: str) -> None:
+            self.listed, self.root = listed(given), str(tmp_path / "not-mounted")
+            self.kind = self.listed.kind
+
+        def entries(self) -> Any:
+            return self.listed.entries()
+
+    monkeypatch.setattr(vigie.scan.pipeline, "open_source", Elsewhere)
+    store = open_case(tmp_path / "case", create=True)
+    with pytest.raises(VigieError, match=r"cannot be found on the Ray worker .*mount it at the same path"):
+        run_scan(store, [str(tmp_path / "ev")], Settings(workers=2), engine=RayEngine(local_ray))
+    store.close()

@@ -134,8 +134,12 @@ def _analyse_unit(root: str, entries: list[Entry], settings: Settings, analysed:
     """The Ray task: a unit's records, and which worker made them (for per-worker throughput)."""
     import ray
 
+    worker = f"{socket.gethostname()}:{os.getpid()}"
+    if not os.path.lexists(root):  # a node without the evidence: a set-up error, not the files' fault
+        raise VigieError(f"the evidence {root} cannot be found on the Ray worker {worker}: mount it at the same path "
+                         "on every node, then run the same command to resume")
     watched_by(_Watched(watch, ray.get_runtime_context().get_task_id() or ""), 0)
-    return analyse_batch(root, entries, settings, analysed), f"{socket.gethostname()}:{os.getpid()}"
+    return analyse_batch(root, entries, settings, analysed), worker
 
 
 @dataclass
@@ -178,7 +182,9 @@ class RayEngine:
                     unit = pending.pop(ref)
                     try:
                         records, worker = ray.get(ref)
-                    except RayTaskError:
+                    except RayTaskError as failure:
+                        if isinstance(failure.cause, VigieError):
+                            raise VigieError(str(failure.cause)) from None
                         raise  # a defect of ours outside analyse_batch's guard: never hidden
                     except RayError:  # cancelled above, or its worker or node died (a crash, out of memory)
                         lost.append(unit)
