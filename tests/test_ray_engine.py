@@ -110,7 +110,7 @@ def test_a_ray_scan_of_the_demo_gives_the_pool_answers(tmp_path: Path) -> None:
     scanned = subprocess.run(command, capture_output=True, text=True, timeout=300,
                              env={**os.environ, "RAY_ADDRESS": ""})
     assert scanned.returncode == 0, scanned.stderr
-    assert "files/s" in scanned.stderr, "progress shows each worker's files and rate"
+    assert "files/s" in scanned.stderr, "progress shows each node's files and rate per worker"
     pool, on_ray = _normalised_report(tmp_path / "pool"), _normalised_report(tmp_path / "ray")
     assert pool["summary"]["exact_matched_items"] > 0 and pool["summary"]["items_with_errors"] > 0
     assert on_ray == pool

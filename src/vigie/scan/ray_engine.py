@@ -146,7 +146,7 @@ def _analyse_unit(root: str, entries: list[Entry], settings: Settings, analysed:
 class RayEngine:
     ray: Any
     progress: Progress | None = None
-    rows: dict[str, TaskID] = field(default_factory=dict)  # per-worker progress rows: files, files/s
+    rows: dict[str, TaskID] = field(default_factory=dict)  # a progress row per node: files, files/s per worker
     files: dict[str, int] = field(default_factory=dict)  # files analysed per worker (host:pid)
     started: float = 0.0
 
@@ -206,15 +206,25 @@ class RayEngine:
         self.files[worker] = self.files.get(worker, 0) + files
         if self.progress is None:
             return
-        if worker not in self.rows:
-            self.rows[worker] = self.progress.add_task("", total=None)
-        self.progress.update(self.rows[worker], advance=files, description=self._rate(worker))
+        node = _node(worker)
+        if node not in self.rows:
+            self.rows[node] = self.progress.add_task("", total=None)
+        self.progress.update(self.rows[node], advance=files, description=self._rate(node))
 
-    def _rate(self, worker: str) -> str:
-        """A worker's files per second since the engine began (the bar's own rate column is the last 30 s)."""
-        return f"  {worker} {self.files[worker] / max(time.monotonic() - self.started, 1e-3):.1f} files/s"
+    def _node_files(self, node: str) -> list[int]:
+        return [files for worker, files in self.files.items() if _node(worker) == node]
+
+    def _rate(self, node: str) -> str:
+        """A node's files per second since the engine began, and per worker (the bar's rate is the last 30 s)."""
+        shares = self._node_files(node)
+        rate = sum(shares) / max(time.monotonic() - self.started, 1e-3)
+        return f"  {node}: {len(shares)} worker(s), {rate:.1f} files/s, {rate / len(shares):.1f} each"
 
     def _finish(self) -> None:
         if self.progress is not None:
-            for worker, row in self.rows.items():
-                self.progress.update(row, total=self.files[worker], description=self._rate(worker))
+            for node, row in self.rows.items():
+                self.progress.update(row, total=sum(self._node_files(node)), description=self._rate(node))
+
+
+def _node(worker: str) -> str:
+    return worker.rsplit(":", 1)[0]
