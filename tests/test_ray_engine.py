@@ -70,9 +70,15 @@ def _pictures(root: Path, count: int, side: int = 320) -> None:
         (root / f"{seed:04d}.jpg").write_bytes(jpeg_bytes(draw_picture(seed, (side, side * 3 // 4))))
 
 
-def _scan(evidence: Path, case: Path, *options: str) -> None:
-    result = CliRunner().invoke(main, ["scan", str(evidence), "--case", str(case), "--workers", "2", *options])
-    assert result.exit_code == 0, result.output
+def _scan(evidence: Path, case: Path, *options: str, env: dict[str, str] | None = None) -> str:
+    """`vigie scan` as a user runs it, in a process of its own (a pool forked from this test process would
+    inherit whatever earlier tests left in it); its progress (stderr)."""
+    command = [sys.executable, "-m", "vigie.cli", "scan", str(evidence), "--case", str(case), "--workers", "2",
+               *options]
+    scanned = subprocess.run(command, capture_output=True, text=True, timeout=300,
+                             env=env or {**os.environ, "RAY_ADDRESS": ""})
+    assert scanned.returncode == 0, scanned.stderr
+    return scanned.stderr
 
 
 def _normalised_report(case: Path) -> dict[str, Any]:
@@ -105,12 +111,8 @@ def test_a_ray_scan_of_the_demo_gives_the_pool_answers(tmp_path: Path) -> None:
     """Through the command, as a user runs it: a local Ray started for the scan and shut down by it."""
     layout = build_demo(tmp_path / "demo")
     _scan(layout.evidence, tmp_path / "pool", "--hashlist", str(layout.hashlist))
-    command = [sys.executable, "-m", "vigie.cli", "scan", str(layout.evidence), "--case", str(tmp_path / "ray"),
-               "--hashlist", str(layout.hashlist), "--workers", "2", "--engine", "ray"]
-    scanned = subprocess.run(command, capture_output=True, text=True, timeout=300,
-                             env={**os.environ, "RAY_ADDRESS": ""})
-    assert scanned.returncode == 0, scanned.stderr
-    assert "files/s" in scanned.stderr, "progress shows each node's files and rate per worker"
+    progress = _scan(layout.evidence, tmp_path / "ray", "--hashlist", str(layout.hashlist), "--engine", "ray")
+    assert "files/s" in progress, "progress shows each node's files and rate per worker"
     pool, on_ray = _normalised_report(tmp_path / "pool"), _normalised_report(tmp_path / "ray")
     assert pool["summary"]["exact_matched_items"] > 0 and pool["summary"]["items_with_errors"] > 0
     assert on_ray == pool
@@ -118,7 +120,7 @@ def test_a_ray_scan_of_the_demo_gives_the_pool_answers(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 @needs_ray
-def test_hostile_input_on_ray_is_recorded_as_by_the_pool(tmp_path: Path, hostile: Path, local_ray: Any) -> None:  # noqa: F811
+def test_hostile_input_on_ray_is_recorded_as_by_the_pool(tmp_path: Path, hostile: Path) -> None:  # noqa: F811
     for case in ("pool", "ray"):
         (tmp_path / case).mkdir()
         (tmp_path / case / "vigie.toml").write_text("max_image_pixels = 100_000_000\nratio_floor_bytes = 1_048_576\n")
@@ -261,11 +263,8 @@ def test_a_scan_runs_on_the_cluster_at_ray_address(tmp_path: Path) -> None:
             if "Ray runtime started" in line:
                 break
         layout = build_demo(tmp_path / "demo")
-        command = [sys.executable, "-m", "vigie.cli", "scan", str(layout.evidence), "--case", str(tmp_path / "case"),
-                   "--hashlist", str(layout.hashlist), "--engine", "ray", "--ray-address", f"127.0.0.1:{port}"]
-        scanned = subprocess.run(command, capture_output=True, text=True, timeout=300,
-                                 env={**env, "PYTHONPATH": os.environ.get("PYTHONPATH", "")})
-        assert scanned.returncode == 0, scanned.stderr
+        _scan(layout.evidence, tmp_path / "case", "--hashlist", str(layout.hashlist), "--engine", "ray",
+              "--ray-address", f"127.0.0.1:{port}", env={**env, "PYTHONPATH": os.environ.get("PYTHONPATH", "")})
     finally:
         os.killpg(head.pid, signal.SIGKILL)  # the head and every Ray process it started: none other
         head.wait()
