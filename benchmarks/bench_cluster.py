@@ -15,7 +15,10 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import json
 import os
+import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -57,19 +60,22 @@ def scan_once(evidence: Path, case: Path, engine: str, workers: int) -> tuple[fl
 
 
 def bench_scans(files: int) -> None:
+    """Each run in a process of its own: a pool forked from a process that has already scanned inherits its
+    decoders' and ONNX Runtime's state, and ran several times slower in this benchmark."""
     with tempfile.TemporaryDirectory(prefix="vigie-bench-cluster-") as temp:
         evidence = Path(temp) / "evidence"
         draw_files(evidence, files)
         print(f"scan of {files} drawn 640x480 JPEGs ({os.cpu_count()} CPUs on this machine)")
         print(f"  {'engine':<8}{'workers':>8}{'start s':>10}{'scan s':>10}{'files/s':>10}  per worker")
-        scan_once(evidence, Path(temp) / "warm-up", "pool", 1)  # this process's imports and model loads, untimed
         runs = [("pool", 1), ("pool", 2), ("ray", 1), ("ray", 2)]
         for number, (engine, workers) in enumerate(runs):
-            try:
-                start, seconds, shares = scan_once(evidence, Path(temp) / f"case-{number}", engine, workers)
-            except Exception as exc:  # Ray not installed: the pool's rows still print
-                print(f"  {engine:<8}{workers:>8}  skipped: {exc}")
+            command = [sys.executable, __file__, "--one", engine, str(workers), str(evidence),
+                       str(Path(temp) / f"case-{number}")]
+            run = subprocess.run(command, capture_output=True, text=True)
+            if run.returncode != 0:  # Ray not installed: the pool's rows still print
+                print(f"  {engine:<8}{workers:>8}  skipped: {run.stderr.strip().splitlines()[-1:]}")
                 continue
+            start, seconds, shares = json.loads(run.stdout.strip().splitlines()[-1])
             share = ", ".join(f"{n} files ({n / seconds:.1f}/s)" for n in shares.values())
             print(f"  {engine:<8}{workers:>8}{start:>10.2f}{seconds:>10.2f}{files / seconds:>10.1f}  {share}")
 
@@ -121,7 +127,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--files", type=int, default=192, help="pictures to scan (0: no scan figures)")
     parser.add_argument("--items", type=int, default=100_000, help="items to write (0: no store figures)")
+    parser.add_argument("--one", nargs=4, metavar=("ENGINE", "WORKERS", "EVIDENCE", "CASE"), help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.one:  # one scan, in this process of its own; its figures as a JSON line
+        engine, workers, evidence, case = args.one
+        print(json.dumps(scan_once(Path(evidence), Path(case), engine, int(workers))))
+        return
     if args.files:
         bench_scans(args.files)
     if args.items:
