@@ -22,7 +22,7 @@ $(VENV)/.installed-dev: $(VENV)/.installed
 	$(BIN)/pip install --quiet -e '.[reference-vpdq]' || echo "note: reference vPDQ (vpdq) not built; its tests skip"
 	$(BIN)/pip install --quiet -e '.[disk]' || echo "note: pytsk3/libewf not installed; the disk image tests skip"
 	$(BIN)/pip install --quiet -e '.[train]' || echo "note: PyTorch not installed; the detector training test skips"
-	$(BIN)/pip install --quiet -e '.[cluster]' || echo "note: psycopg not installed; the PostgreSQL store tests skip"
+	$(BIN)/pip install --quiet -e '.[cluster]' || echo "note: psycopg/Ray not installed; the PostgreSQL store and Ray engine tests skip"
 	touch $@
 
 demo: $(VENV)/.installed

@@ -25,6 +25,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -88,6 +89,13 @@ def case_hashes(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarra
 
 def add_scan(store: SqliteCaseStore, source: int, first: int, hashes: np.ndarray, copies: np.ndarray) -> None:
     scan_id = store.begin_scan({"paths": ["seizure"]})
+    for records in item_batches(first, hashes, copies):
+        store.add_items(source, scan_id, records)
+    store.finish_scan(scan_id, "complete", {})
+
+
+def item_batches(first: int, hashes: np.ndarray, copies: np.ndarray) -> Iterator[list[ItemRecord]]:
+    """The records of items `first`... as a scan stores them, a batch at a time."""
     rng = np.random.default_rng(first)
     for start in range(0, len(hashes), _BATCH):
         block = hashes[start : start + _BATCH]
@@ -103,8 +111,7 @@ def add_scan(store: SqliteCaseStore, source: int, first: int, hashes: np.ndarray
                 width=int(rng.integers(1, 5)) * 1000, height=3000, exif={"Model": f"camera {number % 97}"},
                 pdq=hashed.tobytes().hex(), pdq_quality=100, pdq_variants=tuple(v.tobytes().hex() for v in queries),
             ))
-        store.add_items(source, scan_id, records)
-    store.finish_scan(scan_id, "complete", {})
+        yield records
 
 
 def import_list(store: SqliteCaseStore, rng: np.random.Generator, item_hashes: np.ndarray, settings: Settings) -> None:

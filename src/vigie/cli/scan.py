@@ -14,6 +14,7 @@ from vigie.cli.common import _t, case_option, case_store, err, examiner, out, pr
 from vigie.cli.lists import import_list
 from vigie.config import load_settings
 from vigie.errors import VigieError
+from vigie.scan.engines import ENGINES
 from vigie.scan.overlap import overlapping_sources
 from vigie.signals.faces import check_models
 
@@ -30,8 +31,14 @@ from vigie.signals.faces import check_models
 @click.option("--face-detector", type=click.Choice(["hog", "yunet"]),
               help="Face detector [hog; yunet with --face-model].")
 @click.option("--face-model", type=click.Path(exists=True, dir_okay=False), help="YuNet ONNX file (selects yunet).")
+@click.option("--engine", type=click.Choice(ENGINES), default="pool", show_default=True,
+              help="Where files are analysed: this machine's processes, or Ray tasks (needs the `cluster` extra).")
+@click.option("--ray-address", envvar="RAY_ADDRESS", show_envvar=True,
+              help="With --engine ray: the cluster to run on (host:port); without it a local Ray of --workers "
+                   "CPUs runs for the scan. Evidence paths must be readable on every node.")
 def scan(evidence: tuple[str, ...], case: Path, hashlists: tuple[Path, ...], workers: int | None,
-         pdq_threshold: int | None, faces: bool | None, face_detector: str | None, face_model: str | None) -> None:
+         pdq_threshold: int | None, faces: bool | None, face_detector: str | None, face_model: str | None,
+         engine: str, ray_address: str | None) -> None:
     """Scan EVIDENCE (folders, files, zip/tar archives, E01/raw disk images) into a case.
 
     Every file is hashed (MD5, SHA-1, SHA-256; PDQ for images), typed from its content, and matched
@@ -42,6 +49,7 @@ def scan(evidence: tuple[str, ...], case: Path, hashlists: tuple[Path, ...], wor
     Example:
       vigie scan /evidence/phone1 /evidence/backup.zip --case ./case-042 --hashlist ncmec.csv
     """
+    from vigie.scan.engines import open_engine
     from vigie.scan.pipeline import run_scan
 
     for path in evidence:
@@ -62,9 +70,9 @@ def scan(evidence: tuple[str, ...], case: Path, hashlists: tuple[Path, ...], wor
                                "matches it."):
             refused = [str(list_path) for list_path in hashlists
                        if not import_list(store, list_path, settings, None, "auto", None, None, None, True)]
-            with progress_bars() as progress:
+            with progress_bars() as progress, open_engine(engine, settings, ray_address, progress) as runner:
                 try:
-                    result = run_scan(store, list(evidence), settings, progress, actor=examiner())
+                    result = run_scan(store, list(evidence), settings, progress, actor=examiner(), engine=runner)
                 except KeyboardInterrupt:
                     err.print("[yellow]Interrupted.[/] Finished items are stored; run the same command to resume.")
                     sys.exit(130)

@@ -25,6 +25,7 @@ from vigie.config import Settings
 from vigie.matching.engine import match_pending
 from vigie.matching.stacks import build_stacks
 from vigie.records import ItemRecord
+from vigie.scan.engines import Engine, StoreRecords
 from vigie.scan.roles import ScanStore
 from vigie.signals.analysed import ANALYSIS_VERSION, TOO_LARGE_NOTE, UNFINISHED_STAGES, Analysed, reusable_scans
 from vigie.signals.analysis import CHUNK, analyse_entry
@@ -102,7 +103,9 @@ def run_scan(
     settings: Settings,
     progress: Progress | None = None,
     actor: str = "vigie",
+    engine: Engine | None = None,
 ) -> ScanResult:
+    """Scan `paths` into `store`; `engine` runs the per-file analysis (None: this machine's process pool)."""
     started = time.monotonic()
     scan_id = store.begin_scan({"paths": paths, "settings": settings.as_dict(), "analysis": ANALYSIS_VERSION})
     result = ScanResult(scan_id=scan_id)
@@ -144,7 +147,10 @@ def run_scan(
                               len(unreadable))
         scans = reusable_scans(store.scan_arguments(), settings)
         analysed = Analysed(store.copy_finder(scans, UNFINISHED_STAGES, TOO_LARGE_NOTE) if scans else None)
-        _analyse_all(plans, settings, store_records, analysed)
+        work = deque(Unit(source_id, root, batch)
+                     for source_id, root, readable, _ in plans for batch in _batches(readable))
+        if work:
+            (engine or analyse_in_pool)(work, settings, store_records, analysed)
         result.status = "complete"
     except KeyboardInterrupt:
         result.status = "interrupted"
@@ -179,7 +185,7 @@ def run_scan(
 
 
 @dataclass
-class _Unit:
+class Unit:
     """Top-level entries analysed together in one worker call."""
 
     source_id: int
@@ -193,14 +199,8 @@ def _init_worker(parent_pid: int, board: StallBoard) -> None:
     board.join(os.getpid())
 
 
-def _analyse_all(
-    plans: list[tuple[int, str, list[Entry], list[Entry]]], settings: Settings, store_records: Any,
-    analysed: Analysed,
-) -> None:
-    work = deque(_Unit(source_id, root, batch)
-                 for source_id, root, readable, _ in plans for batch in _batches(readable))
-    if not work:
-        return
+def analyse_in_pool(work: deque[Unit], settings: Settings, store_records: StoreRecords, analysed: Analysed) -> None:
+    """The default engine: this machine's worker processes (or this process, for one worker)."""
     if settings.workers <= 1:
         for unit in work:
             store_records(unit.source_id, analyse_batch(unit.root, unit.entries, settings, analysed),
@@ -208,7 +208,7 @@ def _analyse_all(
         return
     workers = min(settings.workers, os.cpu_count() or 1, len(work))
     context = multiprocessing.get_context()
-    pending: dict[Future[list[ItemRecord]], _Unit] = {}
+    pending: dict[Future[list[ItemRecord]], Unit] = {}
     pool, board = _new_pool(context, workers)
     try:
         while work or pending:
@@ -246,7 +246,7 @@ def _analyse_all(
             pending.clear()
             pool.shutdown(wait=True, cancel_futures=True)
             pool, board = _new_pool(context, workers)
-            _recover(lost, stalled, work, store_records)
+            recover(lost, stalled, work, store_records)
     except BaseException:
         pool.shutdown(wait=False, cancel_futures=True)
         raise
@@ -260,12 +260,12 @@ def _new_pool(context: BaseContext, workers: int) -> tuple[ProcessPoolExecutor, 
     return pool, board
 
 
-def _recover(lost: list[_Unit], stalled: dict[str, str], work: deque[_Unit], store_records: Any) -> None:
+def recover(lost: list[Unit], stalled: dict[str, str], work: deque[Unit], store_records: StoreRecords) -> None:
     """After a worker died: record the file that ended it, and queue the others again. A file the scan ended
     for running far past its budget is known by name; otherwise the lost calls are retried file by file, then
     alone, until the file that ends its worker is the only one running."""
     named = {id(e): message for unit in lost for e in unit.entries if (message := _stall_message(e, stalled))}
-    retry: list[_Unit] = []
+    retry: list[Unit] = []
     for unit in lost:
         for entry in unit.entries:
             if id(entry) in named:
@@ -274,15 +274,15 @@ def _recover(lost: list[_Unit], stalled: dict[str, str], work: deque[_Unit], sto
         if not rest:
             continue
         if named:  # the others were ended with the pool: innocent
-            retry.append(_Unit(unit.source_id, unit.root, rest))
+            retry.append(Unit(unit.source_id, unit.root, rest))
         elif unit.alone:
             message = ("the worker process analysing this file died (out of memory, a crash in a decoder, or a "
                        "stall); the file's digests are kept")
             store_records(unit.source_id, [_culprit(unit.root, rest[0], "crash", message)], 1)
         elif len(rest) > 1:
-            retry.extend(_Unit(unit.source_id, unit.root, [entry]) for entry in rest)
+            retry.extend(Unit(unit.source_id, unit.root, [entry]) for entry in rest)
         else:
-            retry.append(_Unit(unit.source_id, unit.root, rest, alone=True))
+            retry.append(Unit(unit.source_id, unit.root, rest, alone=True))
     work.extendleft(reversed(retry))
 
 

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from multiprocessing.context import BaseContext
 from types import FrameType
-from typing import Any
+from typing import Any, Protocol
 
 _STALL_FACTOR = 2  # a worker is ended once a file has run this many times its budget
 _LABEL_BYTES = 4096
@@ -30,14 +30,36 @@ def timeout_message(seconds: float) -> str:
     return f"analysis stopped after {seconds:g} s, the per-file budget (file_seconds in vigie.toml)"
 
 
+def stall_message(started: float, seconds: float, now: float) -> str | None:
+    """The error of a file analysed since `started` (monotonic) under a budget of `seconds`, once its worker
+    must be ended; None before."""
+    if not started or now - started <= _STALL_FACTOR * seconds:
+        return None
+    return f"{timeout_message(seconds)}; the analysis did not respond, so its worker was ended"
+
+
 @dataclass
 class _Budget:
     active: bool = False
     seconds: float = 0.0
 
 
+class Board(Protocol):
+    """Where a worker shows the scan which file it is analysing (StallBoard; the Ray engine's watch)."""
+
+    def post(self, slot: int, label: str, seconds: float) -> None: ...
+
+    def clear(self, slot: int) -> None: ...
+
+
 _current = _Budget()
-_board: tuple[StallBoard, int] | None = None  # this worker's slot on the scan's board
+_board: tuple[Board, int] | None = None  # this worker's slot on the scan's board
+
+
+def watched_by(board: Board, slot: int) -> None:
+    """In a worker: post each file's start to `board`, so the scan can end a worker stalled in C code."""
+    global _board
+    _board = (board, slot)
 
 
 def _on_alarm(signum: int, frame: FrameType | None) -> None:
@@ -81,13 +103,12 @@ class StallBoard:
 
     def join(self, pid: int) -> None:
         """In a new worker: take a slot."""
-        global _board
         with self.taken.get_lock():
             slot = self.taken.value
             self.taken.value += 1
         if slot < self.slots:
             self.pids[slot] = pid
-            _board = (self, slot)
+            watched_by(self, slot)
 
     def post(self, slot: int, label: str, seconds: float) -> None:
         data = label.encode("utf-8", "surrogatepass")[:_LABEL_BYTES]
@@ -104,13 +125,12 @@ class StallBoard:
         found = []
         now = time.monotonic()
         for slot in range(self.slots):
-            started, seconds = self.times[2 * slot], self.times[2 * slot + 1]
-            if started and now - started > _STALL_FACTOR * seconds:
+            message = stall_message(self.times[2 * slot], self.times[2 * slot + 1], now)
+            if message:
                 raw = bytes(self.labels[slot * _LABEL_BYTES : (slot + 1) * _LABEL_BYTES]).rstrip(b"\0")
                 try:
                     label = raw.decode("utf-8", "surrogatepass")
                 except UnicodeDecodeError:  # cut inside a character: the name is matched by its start
                     label = raw.decode("utf-8", "ignore")
-                found.append((int(self.pids[slot]), label,
-                              f"{timeout_message(seconds)}; the analysis did not respond, so its worker was ended"))
+                found.append((int(self.pids[slot]), label, message))
         return found
