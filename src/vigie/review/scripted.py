@@ -7,7 +7,7 @@ decisions' scheme are left undecided and named, never guessed."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,7 +15,7 @@ from vigie.errors import VigieError
 from vigie.records import AuditEntry
 from vigie.review.categories import case_scheme, scheme_categories
 from vigie.review.roles import ReviewStore
-from vigie.store.review import Decision, DecisionError, QueueFilter
+from vigie.store.review import Decision, DecisionError, QueueFilter, StaleDecisionError
 
 
 class SelectionError(VigieError, ValueError):
@@ -188,6 +188,20 @@ def _stacks_of(review: ReviewStore, representatives: Sequence[int]) -> dict[int,
     if unknown:
         raise SelectionError(f"no item {', '.join(map(str, unknown))} in this case")
     return stacks
+
+
+def record_unless_stale(review: ReviewStore, actor: str, plan: Plan, seen: Mapping[int, int]
+                        ) -> tuple[list[AuditEntry], list[StaleDecisionError]]:
+    """The console's bulk decisions, each stack on the version its card showed (`seen`, by the card's item,
+    the first of each planned decision): the stale ones are refused and returned, the rest recorded."""
+    entries, stale = [], []
+    for planned in plan.decisions:
+        try:
+            entries.append(review.decide(actor, planned.items, planned.decision, planned.scope,
+                                         seen.get(planned.items[0])))
+        except StaleDecisionError as exc:
+            stale.append(exc)
+    return entries, stale
 
 
 def record(review: ReviewStore, actor: str, plan: Plan, note: str | None = None) -> list[AuditEntry]:

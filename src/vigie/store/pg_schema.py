@@ -185,6 +185,11 @@ _MIGRATIONS = [
 
     CREATE TABLE review_dirty (item_id BIGINT PRIMARY KEY);
     """,
+    # 2: SQLite's migration 12 (conflicts: each item's decision version)
+    """
+    CREATE TABLE review_versions (item_id BIGINT PRIMARY KEY, audit_seq BIGINT NOT NULL);
+    INSERT INTO review_versions SELECT item_id, audit_seq FROM reviews;
+    """,
 ]
 
 

@@ -48,7 +48,25 @@ QUEUE_ORDERS = {"review": "q.priority, q.members DESC, q.path, q.representative_
 
 
 class UndoError(ValueError):
-    """An undo that would overwrite a later decision, or of an entry that is not the user's decision."""
+    """An undo that would overwrite a later decision (`conflict`: that item's decision now, and who made it), or
+    of an entry that is not the user's decision."""
+
+    def __init__(self, message: str, conflict: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.conflict = conflict
+
+
+class StaleDecisionError(VigieError, ValueError):
+    """A decision made on a screen older than the stack's last decision: refused, nothing written. Carries the
+    item's decision now and who made it, for the reviewer to see."""
+    exit_code = 1
+
+    def __init__(self, item: int, version: int, current: dict[str, Any] | None, by: str, at: str) -> None:
+        super().__init__(f"item {item} was decided again since you saw it (entry {version}, by {by})")
+        self.item, self.version, self.current, self.by, self.at = item, version, current, by, at
+
+    def answer(self) -> dict[str, Any]:
+        return {"item": self.item, "version": self.version, "decision": self.current, "by": self.by, "at": self.at}
 
 
 class DecisionError(VigieError, ValueError):
@@ -209,7 +227,10 @@ class ReviewTables:
                         JOIN items x ON x.id = m.item_id
                         WHERE x.id = q.representative_id OR x.stack_id = q.stack_id
                         ORDER BY m.distance LIMIT 1) AS list_category,
-                       (SELECT count(*) FROM faces f WHERE f.item_id = q.representative_id) AS faces, i.ai_score
+                       (SELECT count(*) FROM faces f WHERE f.item_id = q.representative_id) AS faces, i.ai_score,
+                       (SELECT coalesce(max(v.audit_seq), 0) FROM review_versions v JOIN items x ON x.id = v.item_id
+                        WHERE x.id = q.representative_id OR (q.stack_id IS NOT NULL AND x.stack_id = q.stack_id))
+                           AS version
                 FROM review_queue q JOIN items i ON i.id = q.representative_id
                 LEFT JOIN reviews r ON r.item_id = q.representative_id
                 WHERE {condition} ORDER BY {QUEUE_ORDERS.get(where.order, QUEUE_ORDERS["review"])}
@@ -221,7 +242,7 @@ class ReviewTables:
              "path": r[5], "media_type": r[6],
              "decision": None if r[7] is None else {"scheme": r[7], "category": r[8], "ai_tags": json.loads(r[9]),
                                                     "by": r[10]},
-             "list_category": r[11], "faces": r[12], "ai_score": r[13]}
+             "list_category": r[11], "faces": r[12], "ai_score": r[13], "version": r[14]}
             for r in rows
         ]
 
@@ -350,10 +371,52 @@ class ReviewTables:
 
     # --- decisions ------------------------------------------------------------------------------
 
-    def decide(self, actor: str, item_ids: Sequence[int], decision: Decision, scope: str) -> AuditEntry:
-        """Record one decision for the items and its audit entry in one transaction."""
+    def version(self, item_ids: Sequence[int]) -> int:
+        """The decision version of these items (a stack's members): the last audit entry that decided,
+        undecided or undid any of them; 0 when none ever was."""
+        found = [r[0] for r in select_in(self.db, "SELECT max(audit_seq) FROM review_versions WHERE {in}",
+                                         "item_id", item_ids) if r[0] is not None]
+        return max(found, default=0)
+
+    def _refuse_stale(self, item_ids: Sequence[int], seen: int | None) -> None:
+        """StaleDecisionError when `seen` (the version the reviewer's screen showed) is older than the items'."""
+        if seen is None:  # a scripted decision that names no version: unchecked, as before
+            return
+        version = self.version(item_ids)
+        if version <= seen:
+            return
+        by = self.db.execute("SELECT actor, at FROM audit_log WHERE seq = ?", (version,)).fetchone()
+        raise StaleDecisionError(item_ids[0], version, self.decisions([item_ids[0]]).get(item_ids[0]), by[0], by[1])
+
+    def changes(self, since: int, limit: int = 500) -> tuple[int, list[dict[str, Any]]]:
+        """(the last entry read, the decisions, undecisions and undos after audit entry `since`, oldest first)."""
+        rows = self.db.execute(
+            f"SELECT seq, at, actor, action, details FROM audit_log WHERE seq > ? AND action IN "
+            f"({','.join('?' * len(_DECISION_ACTIONS))}) ORDER BY seq LIMIT ?", (since, *_DECISION_ACTIONS, limit))
+        found = [{"seq": r[0], "at": r[1], "actor": r[2], "action": r[3], "items": json.loads(r[4])["items"]}
+                 for r in rows]
+        if len(found) < limit:  # nothing more to read: the client may start from the head
+            head = self.db.execute("SELECT coalesce(max(seq), 0) FROM audit_log").fetchone()[0]
+            return max(int(head), since), found
+        return found[-1]["seq"], found
+
+    def stack_versions(self, item_ids: Sequence[int]) -> dict[int, int]:
+        """Each item's stack's decision version (its own when not stacked), as the queue's cards carry it."""
+        found = dict.fromkeys(item_ids, 0)
+        for item_id, version in select_in(
+            self.db, """SELECT x.id, max(v.audit_seq) FROM items x JOIN items m ON m.id = x.id
+                        OR (x.stack_id IS NOT NULL AND m.stack_id = x.stack_id)
+                        JOIN review_versions v ON v.item_id = m.id WHERE {in} GROUP BY x.id""", "x.id", item_ids):
+            found[item_id] = int(version)
+        return found
+
+    def decide(self, actor: str, item_ids: Sequence[int], decision: Decision, scope: str,
+               seen: int | None = None) -> AuditEntry:
+        """Record one decision for the items and its audit entry in one transaction; refused (StaleDecisionError)
+        when `seen` is given and the items were decided since that version."""
         digests = self._sha256s(item_ids)
         with self.store.transaction():
+            self._refuse_stale(item_ids, seen)
             entry = self.store.append_audit(actor, DECIDE_ACTION, {
                 "items": list(item_ids), "sha256": digests, "scope": scope, "scheme": decision.category_scheme,
                 "category": decision.category, "ai_tags": decision.ai_tags,
@@ -362,10 +425,11 @@ class ReviewTables:
             self._write(entry, {i: _recorded(decision) for i in item_ids})
         return entry
 
-    def undecide(self, actor: str, item_ids: Sequence[int], scope: str) -> AuditEntry:
-        """Set the items back to undecided; their earlier decisions stay in the log."""
+    def undecide(self, actor: str, item_ids: Sequence[int], scope: str, seen: int | None = None) -> AuditEntry:
+        """Set the items back to undecided; their earlier decisions stay in the log. `seen` as for `decide`."""
         digests = self._sha256s(item_ids)
         with self.store.transaction():
+            self._refuse_stale(item_ids, seen)
             entry = self.store.append_audit(actor, UNDECIDE_ACTION, {"items": list(item_ids), "sha256": digests,
                                                                      "scope": scope})
             self._write(entry, dict.fromkeys(item_ids))
@@ -388,7 +452,9 @@ class ReviewTables:
             last = next((e for e in reversed(history) if e.action in _DECISION_ACTIONS), None)
             if last is not None and last.seq != seq:
                 raise UndoError(f"item {item_id} changed since (entry {last.seq}: {last.action} by {last.actor}); "
-                                "nothing was undone")
+                                "nothing was undone",
+                                {"item": item_id, "version": last.seq, "by": last.actor, "at": last.at,
+                                 "decision": self.decisions([item_id]).get(item_id)})
             restore[item_id] = decision_before(history, item_id, seq)
         digests = self._sha256s(item_ids)
         with self.store.transaction():
@@ -410,6 +476,9 @@ class ReviewTables:
               entry.seq) for i, d in decisions.items() if d is not None],
         )
         self.db.executemany("DELETE FROM reviews WHERE item_id = ?", [(i,) for i, d in decisions.items() if d is None])
+        self.db.executemany("""INSERT INTO review_versions(item_id, audit_seq) VALUES (?, ?)
+                               ON CONFLICT(item_id) DO UPDATE SET audit_seq = excluded.audit_seq""",
+                            [(i, entry.seq) for i in decisions])
 
     def add_note(self, actor: str, item_id: int, text: str) -> AuditEntry:
         with self.store.transaction():

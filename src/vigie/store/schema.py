@@ -306,6 +306,12 @@ MIGRATIONS: list[str] = [
     CREATE TABLE review_dirty (item_id INTEGER PRIMARY KEY);
     DELETE FROM meta WHERE key = 'review_queue_built_for';
     """,
+    # 12: conflicts: each item's decision version, the audit entry that last decided, undecided or undid it
+    # (kept when it goes back to undecided, so a screen older than that is still known to be stale)
+    """
+    CREATE TABLE review_versions (item_id INTEGER PRIMARY KEY, audit_seq INTEGER NOT NULL);
+    INSERT INTO review_versions SELECT item_id, audit_seq FROM reviews;
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

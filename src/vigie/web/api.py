@@ -20,7 +20,7 @@ from vigie.exports.report import clock
 from vigie.exports.run import run_export
 from vigie.review.categories import case_scheme, set_case_scheme
 from vigie.review.roles import ReviewStore
-from vigie.review.scripted import Plan, SelectionError, plan_list_stacks, plan_stacks, record
+from vigie.review.scripted import Plan, SelectionError, plan_list_stacks, plan_stacks, record_unless_stale
 from vigie.signals.registry import SIGNALS
 from vigie.signals.thumbnails import DEFAULT_BLUR, MIN_BLUR
 from vigie.store.accounts import AccountError, new_password
@@ -32,6 +32,7 @@ from vigie.store.review import (
     DecisionError,
     QueueFilter,
     ReviewTables,
+    StaleDecisionError,
     UndoError,
 )
 from vigie.store.sqlite import CaseReadOnlyError
@@ -66,8 +67,10 @@ class ItemIdConverter(IntegerConverter):
         super().__init__(map, *args, **kwargs)
 
 
-def _fail(message: str, status: int = 400) -> NoReturn:
-    abort(Response(json.dumps({"error": message}), status=status, mimetype="application/json"))
+def _fail(message: str, status: int = 400, conflict: dict[str, Any] | None = None) -> NoReturn:
+    """Refuse the request; a 409 names the colleague's decision that made it stale (`conflict`)."""
+    answer = {"error": message} if conflict is None else {"error": message, "conflict": conflict}
+    abort(Response(json.dumps(answer), status=status, mimetype="application/json"))
 
 
 def requires(*roles: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
@@ -295,6 +298,32 @@ def _targets(body: dict[str, Any], review: ReviewStore) -> tuple[list[int], str]
     return targets, scope
 
 
+def _version(value: Any, name: str) -> int | None:
+    """A decision version the console sends (the card's, as it showed it); None: unchecked."""
+    if value is None:
+        return None
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= MAX_ID:
+        _fail(f"{name} is the version of the stack the decision was made on (a whole number)")
+    return value
+
+
+@api.get("/api/changes")
+def changes() -> Any:
+    """Decisions, undecisions and undos after audit entry `since`, with each named item's decision and its
+    stack's version now: the console polls this to show colleagues' decisions. Without `since`, only where
+    the log is now (`next`)."""
+    since = _int_arg("since", None, 0, MAX_ID)
+    review = ReviewTables(g.store)
+    if since is None:
+        newest = g.store.audit_page(None, 1)
+        return jsonify(next=newest[0].seq if newest else 0, changes=[], items={})
+    following, found = review.changes(since)
+    named = sorted({i for change in found for i in change["items"]})
+    decisions, versions = review.decisions(named), review.stack_versions(named)
+    return jsonify(next=following, changes=found,
+                   items={str(i): {"decision": decisions.get(i), "version": versions[i]} for i in named})
+
+
 @api.post("/api/decisions")
 @requires(*DECIDING_ROLES)
 def decide() -> Any:
@@ -307,7 +336,10 @@ def decide() -> Any:
                                     body.get("ai_tags", []), body.get("industry_class"))
     except ValueError as exc:  # DecisionError
         _fail(str(exc))
-    entry = review.decide(g.session.user.username, targets, decision, scope)
+    try:
+        entry = review.decide(g.session.user.username, targets, decision, scope, _version(body.get("seen"), "seen"))
+    except StaleDecisionError as exc:
+        _fail(str(exc), 409, exc.answer())
     return jsonify(items=targets, audit_seq=entry.seq, progress=review.progress())
 
 
@@ -316,8 +348,12 @@ def decide() -> Any:
 def undecide() -> Any:
     """Set a stack (or one item) back to undecided, as a new audit entry."""
     review = ReviewTables(g.store)
-    targets, scope = _targets(_body(), review)
-    entry = review.undecide(g.session.user.username, targets, scope)
+    body = _body()
+    targets, scope = _targets(body, review)
+    try:
+        entry = review.undecide(g.session.user.username, targets, scope, _version(body.get("seen"), "seen"))
+    except StaleDecisionError as exc:
+        _fail(str(exc), 409, exc.answer())
     return jsonify(items=targets, audit_seq=entry.seq, progress=review.progress())
 
 
@@ -332,7 +368,7 @@ def undo() -> Any:
     try:
         entry = review.undo(g.session.user.username, seq)
     except UndoError as exc:
-        _fail(str(exc), 409)
+        _fail(str(exc), 409, exc.conflict)
     return jsonify(items=entry.details["items"], audit_seq=entry.seq, progress=review.progress())
 
 
@@ -347,10 +383,22 @@ def _representatives(body: dict[str, Any]) -> list[int]:
     return items
 
 
-def _recorded(review: ReviewStore, plan: Plan) -> Any:
-    entries = record(review, g.session.user.username, plan)
+def _seen_versions(body: dict[str, Any]) -> dict[int, int]:
+    """`versions`: the version each card showed, by its item id; a stack without one is unchecked."""
+    versions = body.get("versions", {})
+    if not isinstance(versions, dict) or not all(isinstance(k, str) and k.isdigit() for k in versions):
+        _fail("versions maps item ids to the version of the stack each card showed")
+    checked = {int(k): _version(v, "each version") for k, v in versions.items()}
+    return {k: v for k, v in checked.items() if v is not None}
+
+
+def _recorded(review: ReviewStore, plan: Plan, body: dict[str, Any]) -> Any:
+    """The stacks decided, and the stale ones refused (each with the colleague's decision now)."""
+    entries, stale = record_unless_stale(review, g.session.user.username, plan, _seen_versions(body))
+    refused = {exc.item for exc in stale}
     return jsonify(stacks=len(entries), audit_seqs=[e.seq for e in entries],
-                   items=[p.items[0] for p in plan.decisions], progress=review.progress())
+                   items=[p.items[0] for p in plan.decisions if p.items[0] not in refused],
+                   stale=[exc.answer() for exc in stale], progress=review.progress())
 
 
 @api.post("/api/decisions/bulk")
@@ -368,7 +416,7 @@ def decide_bulk() -> Any:
         _fail(str(exc), 404)
     except DecisionError as exc:
         _fail(str(exc))
-    return _recorded(review, plan)
+    return _recorded(review, plan, body)
 
 
 @api.post("/api/decisions/accept-list")
@@ -386,7 +434,7 @@ def accept_list() -> Any:
     except SelectionError as exc:
         _fail(str(exc), 404)
     if body.get("confirm") is True:
-        return _recorded(review, plan)
+        return _recorded(review, plan, body)
     categories: dict[str, int] = {}
     for planned in plan.decisions:
         categories[str(planned.decision.category)] = categories.get(str(planned.decision.category), 0) + 1
