@@ -27,7 +27,11 @@ async function call(method, url, body) {
   const response = await fetch(url, options);
   if (response.status === 401) { window.location = "/login"; throw new Error("logged out"); }
   const data = await response.json();
-  if (!response.ok) throw new Error(data.error || response.statusText);
+  if (!response.ok) {
+    const error = new Error(data.error || response.statusText);
+    error.conflict = data.conflict || null;  // a 409: the colleague's decision that made this screen stale
+    throw error;
+  }
   return data;
 }
 
@@ -146,6 +150,9 @@ function card(entry, index) {
   if (entry.list_category !== null) badges.append(el("span", { class: "badge known", text: `list: ${codeAndMeaning(entry.list_category)}` }));
   const decided = decisionText(entry.decision);
   if (decided) badges.append(el("span", { class: "badge decided", text: decided }));
+  if (entry.changed) {
+    badges.append(el("span", { class: "badge changed", text: `${decided ? "decided" : "set back to undecided"} by ${entry.changed.by} a moment ago` }));
+  }
   const node = el("article", { class: "card" + (index === state.selected ? " selected" : "") + (state.marked.has(entry.id) ? " marked" : ""),
                                "data-id": String(entry.id), id: `card-${entry.id}`, role: "option",
                                "aria-selected": String(state.marked.has(entry.id)) },
@@ -490,7 +497,7 @@ function enqueue(send) {
   actions.pending += 1;
   actions.epoch += 1;
   document.body.dataset.pending = String(actions.pending);  // "0" once the server's answers are all shown
-  actions.chain = actions.chain.then(send).catch((error) => showError(error.message)).finally(async () => {
+  actions.chain = actions.chain.then(send).catch(showRefusal).finally(async () => {
     actions.pending -= 1;
     if (actions.pending) return;
     await loadQueue(true).catch((error) => showError(error.message));
@@ -525,11 +532,18 @@ function bulk(url, body) {
   if (!mayDecide()) return;
   const items = [...state.marked];
   if (!items.length) { showError("select stacks first (x, shift-click or \"select all shown\")"); return; }
+  // Each stack on the version its card showed: a colleague's decision since is refused, not overwritten.
+  const versions = Object.fromEntries(state.entries.filter((e) => state.marked.has(e.id)).map((e) => [e.id, e.version]));
   state.marked = new Set();
   showMarks();
   enqueue(async () => {
-    const result = await call("POST", url, { ...body, items });
+    const result = await call("POST", url, { ...body, items, versions });
     result.audit_seqs.forEach((seq, n) => actions.done.push({ seq, item: result.items[n] }));
+    if (result.stale.length) {
+      result.stale.forEach(applyConflict);
+      showError(`${result.stale.length} of the ${items.length} stacks were decided by a colleague meanwhile and ` +
+                `kept their decision: ${result.stale.map(conflictText).join("; ")}. The others were decided.`);
+    }
   });
 }
 
@@ -561,14 +575,90 @@ function showError(message) {
   $("error").hidden = false;
 }
 
-function send(url, body) {
+// --- conflicts: decisions carry the version of the stack they were made on ------------------------------
+
+function conflictText(conflict) {
+  const path = state.entries.find((e) => e.id === conflict.item)?.path ?? `item ${conflict.item}`;
+  return `${path} was ${conflict.decision ? "decided" : "set back to undecided"} by ${conflict.by}` +
+    (conflict.decision ? ` as ${decisionText(conflict.decision)}` : "") + " a moment ago";
+}
+
+// The card shows the colleague's decision (and its version, so a key pressed on it now is not stale).
+function applyConflict(conflict) {
+  const entry = state.entries.find((e) => e.id === conflict.item);
+  if (!entry) return;
+  entry.decision = conflict.decision;
+  entry.version = conflict.version;
+  entry.changed = { by: conflict.by };
+  cardNode(entry.id)?.replaceWith(card(entry, state.entries.indexOf(entry)));
+}
+
+function showRefusal(error) {
+  if (!error.conflict) { showError(error.message); return; }
+  if (error.entry && !state.entries.includes(error.entry)) {  // a card taken off at the key press comes back
+    state.entries.splice(state.selected, 0, error.entry);
+    renderQueue();
+    select(state.selected);
+  }
+  applyConflict(error.conflict);
+  state.keep = error.conflict.item;  // the refreshed card stays in view, even under the "undecided" filter
+  showError(`${conflictText(error.conflict)}; your decision was not recorded.`);
+  document.body.dataset.conflict = String(error.conflict.item);
+}
+
+// The version a queued action is decided on: the card's when its key was pressed, or, behind this session's
+// own action on the same stack still on its way, the version that one makes.
+const own = new Map();  // card id -> the latest queued action on it
+function ticket(entry) {
+  const prior = own.get(entry.id);
+  const next = { prior: prior && !prior.settled ? prior : null, entry, version: entry.version, seq: null, settled: false };
+  own.set(entry.id, next);
+  return next;
+}
+
+function seenBy(t) { return t.prior ? (t.prior.seq ?? seenBy(t.prior)) : t.version; }
+
+function send(url, body, on = null) {
   const path = state.entries.find((e) => e.id === body.item)?.path ?? `item ${body.item}`;
   enqueue(async () => {
     try {
-      const result = await call("POST", url, body);
+      const result = await call("POST", url, on ? { ...body, seen: seenBy(on) } : body);
       actions.done.push({ seq: result.audit_seq, item: body.item });
-    } catch (error) { throw new Error(`${path}: ${error.message}`); }  // say which card was refused
+      if (on) { on.seq = result.audit_seq; on.entry.version = result.audit_seq; }
+    } catch (error) {
+      if (error.conflict) { error.entry = on?.entry; throw error; }
+      throw new Error(`${path}: ${error.message}`);  // say which card was refused
+    } finally { if (on) on.settled = true; }
   });
+}
+
+// --- live: colleagues' decisions appear on the cards within seconds ------------------------------------
+
+const LIVE_EVERY_MS = 2000;
+const live = { since: null, busy: false };
+
+async function pollChanges() {
+  if (live.busy) return;
+  live.busy = true;
+  try {
+    const data = await call("GET", live.since === null ? "/api/changes" : `/api/changes?since=${live.since}`);
+    live.since = data.next;
+    for (const change of data.changes) {
+      if (change.actor === state.me.user) continue;  // this reviewer's own decisions are on the cards already
+      for (const id of change.items) {
+        const entry = state.entries.find((e) => e.id === id);
+        const now = data.items[String(id)];
+        if (!entry || !now || now.version <= entry.version) continue;
+        entry.decision = now.decision;
+        entry.version = now.version;
+        entry.changed = { by: change.actor };
+        cardNode(id)?.replaceWith(card(entry, state.entries.indexOf(entry)));
+        if (entry === selectedEntry()) showDetail();
+      }
+    }
+  } catch (error) {
+    // the next poll tries again; a logged-out session has been sent to the login page by `call`
+  } finally { live.busy = false; }
 }
 
 function mayDecide() {
@@ -590,8 +680,9 @@ function undoLast() {
 function undecideSelected() {
   const entry = selectedEntry();
   if (!entry || !mayDecide()) return;
-  send("/api/decisions/undecide", { item: entry.id, scope: "stack" });
+  send("/api/decisions/undecide", { item: entry.id, scope: "stack" }, ticket(entry));
   entry.decision = null;
+  entry.changed = null;
   state.keep = entry.id;
   cardNode(entry.id)?.replaceWith(card(entry, state.selected));
 }
@@ -608,11 +699,14 @@ function decide(change, scope = "stack", member = null) {
   }
   if ("industry_class" in change) body.industry_class = change.industry_class;
   const undecided = body.category === null && !body.ai_tags.length;  // the last tag taken off
-  send(undecided ? "/api/decisions/undecide" : "/api/decisions", undecided ? { item: body.item, scope } : body);
+  // A stack decided from its card is checked against the card's version; a copy from the item panel is not.
+  send(undecided ? "/api/decisions/undecide" : "/api/decisions", undecided ? { item: body.item, scope } : body,
+       member ? null : ticket(entry));
   if (scope !== "stack") return;
   // Show the result at once, so the next key acts on the next card whatever the server's pace.
   entry.decision = undecided ? null : { scheme: state.me.scheme, category: body.category, ai_tags: body.ai_tags,
                                         industry_class: body.industry_class ?? null, by: state.me.user };
+  entry.changed = null;
   const node = cardNode(entry.id);
   if (!("category" in change)) {  // a tag stays on its card: a second press takes it off again
     state.keep = entry.id;
@@ -887,6 +981,8 @@ async function setup() {
   });
   showDensity();
   legend();
+  await pollChanges();  // where the log is now: later changes are colleagues' decisions to show
+  setInterval(pollChanges, LIVE_EVERY_MS);
   await loadQueue();
 }
 
