@@ -8,9 +8,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 from flask.testing import FlaskClient
 
 from tests.test_console_api import app, login, queue  # noqa: F401  (the app fixture and helpers)
+from vigie.cli import main
 from vigie.store.review import Decision, ReviewTables, StaleDecisionError
 from vigie.store.sqlite import open_case
 
@@ -146,3 +148,40 @@ def test_the_store_refuses_a_stale_decision_without_writing(demo_case: Path) -> 
         review.decide("rob", members, Decision("projectvic-us", "2"), "stack", seen=0)
     assert review.decisions([item])[item]["category"] == "1"
     store.close()
+
+
+def test_a_claimed_batch_leaves_the_other_reviewers_queue_until_released_or_lapsed(app: Any,  # noqa: F811
+                                                                                  demo_case: Path) -> None:
+    rita, rita_csrf = login(app, "rita")
+    rob, rob_csrf = login(app, "rob")
+    everyone = [e["id"] for e in queue(rob)["entries"]]
+    claimed = _post(rita, rita_csrf, "/api/claims", {"count": 3}).get_json()
+    assert claimed["items"] == everyone[:3]  # the next three in review order
+    assert [e["id"] for e in queue(rita, claims="mine")["entries"]] == everyone[:3]
+    assert [e["id"] for e in queue(rita)["entries"]] == everyone  # hers stay in her own queue
+    assert [e["id"] for e in queue(rob)["entries"]] == everyone[3:]  # not in his
+    # Rob's "next 3" are the three after Rita's, never hers
+    assert _post(rob, rob_csrf, "/api/claims", {"count": 3}).get_json()["items"] == everyone[3:6]
+    assert [e["id"] for e in queue(rita)["entries"]] == everyone[:3] + everyone[6:]
+    assert _post(rob, rob_csrf, "/api/claims", {"count": 0}).status_code == 400
+    assert rob.get("/api/queue", query_string={"claims": "theirs"}).status_code == 400
+
+    store = open_case(demo_case)
+    claims = [(e.actor, e.details["items"]) for e in store.audit_entries() if e.action == "claim"]
+    assert claims == [("rita", everyone[:3]), ("rob", everyone[3:6])]
+    store.db.execute("UPDATE review_claims SET until = '2000-01-01T00:00:00+00:00' WHERE claimed_by = 'rob'")
+    store.close()
+    assert [e["id"] for e in queue(rita)["entries"]] == everyone  # Rob's claim lapsed
+
+    released = _post(rita, rita_csrf, "/api/claims/release", {}).get_json()
+    assert released["items"] == sorted(everyone[:3])
+    assert [e["id"] for e in queue(rob)["entries"]] == everyone
+    store = open_case(demo_case)
+    assert [e.details["items"] for e in store.audit_entries() if e.action == "release"] == [sorted(everyone[:3])]
+    store.close()
+    assert _verify_intact(demo_case)
+
+
+def _verify_intact(case: Path) -> bool:
+    result = CliRunner().invoke(main, ["audit", "verify", "--case", str(case)])
+    return result.exit_code == 0 and "Audit log intact" in result.output

@@ -86,3 +86,19 @@ def test_a_colleagues_decision_appears_and_a_stale_key_is_refused(two_pages: tup
     rob.keyboard.press("3")
     _settled(rob)
     assert _decision(demo_case, second) == ("3", "rob")
+
+
+def test_a_claimed_batch_is_not_in_the_colleagues_queue(two_pages: tuple[Any, Any]) -> None:
+    rita, rob = two_pages
+    shown = rob.locator(".card").count()
+    rita.click("#claim")  # the demo holds fewer than 50 stacks: she takes them all
+    rita.wait_for_function("() => document.getElementById('claim-status').textContent.includes('claimed')")
+    assert rita.inner_text("#claim-status").startswith(f"{shown} stacks claimed for you until")
+    assert rita.input_value("#f-claims") == "mine"
+    rita.wait_for_function(f"() => document.querySelectorAll('.card').length === {shown}")
+    rob.reload()
+    rob.wait_for_selector("#queue-empty")
+    rita.click("#release")
+    rita.wait_for_function("() => document.getElementById('claim-status').textContent.includes('released')")
+    rob.reload()
+    rob.wait_for_function(f"() => document.querySelectorAll('.card').length === {shown}")

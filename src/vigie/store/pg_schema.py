@@ -185,10 +185,13 @@ _MIGRATIONS = [
 
     CREATE TABLE review_dirty (item_id BIGINT PRIMARY KEY);
     """,
-    # 2: SQLite's migration 12 (conflicts: each item's decision version)
+    # 2: SQLite's migration 12 (conflicts: each item's decision version, claimed queue entries)
     """
     CREATE TABLE review_versions (item_id BIGINT PRIMARY KEY, audit_seq BIGINT NOT NULL);
     INSERT INTO review_versions SELECT item_id, audit_seq FROM reviews;
+    CREATE TABLE review_claims (
+        item_id BIGINT PRIMARY KEY, claimed_by TEXT NOT NULL, until TEXT NOT NULL, audit_seq BIGINT NOT NULL
+    );
     """,
 ]
 

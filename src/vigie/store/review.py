@@ -6,13 +6,14 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from vigie.errors import VigieError
 from vigie.records import AuditEntry, SourceRow, is_ai_signal
 from vigie.sources.base import ARCHIVE_SEPARATOR, join_path
 from vigie.store.audit import DECIDE_ACTION, UNDECIDE_ACTION, UNDO_ACTION, decision_before
-from vigie.store.sqlite import SqliteCaseStore, select_in, source_root
+from vigie.store.sqlite import SqliteCaseStore, now_iso, select_in, source_root
 from vigie.vocabulary import AI_INDICATED, AI_PROVENANCE, AI_TAG_CODES, INDUSTRY_CLASSES, UNDETERMINED
 
 # Queue classes in review order: a possible real child first (unknown, a face, no mark of generation),
@@ -23,6 +24,9 @@ _AI_STRENGTH = {AI_PROVENANCE: 2, AI_INDICATED: 1, UNDETERMINED: 0}
 _BUILT_KEY = "review_queue_built_for"
 _MARKED_TABLES = ("items", "matches", "faces", "item_findings")
 _DECISION_ACTIONS = (DECIDE_ACTION, UNDECIDE_ACTION, UNDO_ACTION)
+CLAIM_ACTION, RELEASE_ACTION = "claim", "release"  # queue entries a reviewer took for themself, and gave back
+CLAIM_MINUTES = 60  # a claim left alone this long lapses, and its entries go back to everyone's queue
+_CLAIMED = "EXISTS (SELECT 1 FROM review_claims c WHERE c.item_id = q.representative_id AND c.until > ?"
 
 
 @dataclass
@@ -39,6 +43,8 @@ class QueueFilter:
     min_ai_score: float | None = None  # the detector's score of the entry's representative, at least this
     deleted: bool | None = None  # True: a copy was read from a disk image as deleted; False: no copy was
     order: str = "review"  # review (priority classes) | ai-score (highest detector score first)
+    viewer: str | None = None  # a reviewer: entries others claimed (and the claims have not lapsed) are hidden
+    claims: str | None = None  # mine (the viewer's claims only) | free (no one's claim)
 
 
 # Queue orders: entries without a score come last when sorted by score.
@@ -295,6 +301,16 @@ class ReviewTables:
             clauses.append(f"(q.representative_id IN ({found.format('id')}) OR "
                            f"q.stack_id IN ({found.format('stack_id')}))")
             params += [self.store.dialect.search_term(where.text)] * 2
+        now = now_iso()
+        if where.viewer is not None:
+            clauses.append(f"NOT {_CLAIMED} AND c.claimed_by <> ?)")
+            params += [now, where.viewer]
+        if where.claims == "mine":
+            clauses.append(f"{_CLAIMED} AND c.claimed_by = ?)")
+            params += [now, where.viewer]
+        elif where.claims == "free":
+            clauses.append(f"NOT {_CLAIMED})")
+            params.append(now)
         return clauses, params
 
     def progress(self) -> dict[str, int]:
@@ -479,6 +495,32 @@ class ReviewTables:
         self.db.executemany("""INSERT INTO review_versions(item_id, audit_seq) VALUES (?, ?)
                                ON CONFLICT(item_id) DO UPDATE SET audit_seq = excluded.audit_seq""",
                             [(i, entry.seq) for i in decisions])
+
+    def claim(self, actor: str, count: int, minutes: int = CLAIM_MINUTES) -> tuple[list[int], str]:
+        """The next `count` undecided queue entries no one holds, in review order, taken for `actor` until the
+        time returned (audited): other reviewers' queues no longer show them."""
+        until = (datetime.now(UTC) + timedelta(minutes=minutes)).isoformat(timespec="microseconds")
+        with self.store.transaction():
+            items = [e["id"] for e in self.queue(QueueFilter(claims="free"), limit=count)[1]]
+            if items:
+                entry = self.store.append_audit(actor, CLAIM_ACTION, {"items": items, "until": until})
+                self.db.executemany(
+                    """INSERT INTO review_claims(item_id, claimed_by, until, audit_seq) VALUES (?, ?, ?, ?)
+                       ON CONFLICT(item_id) DO UPDATE SET claimed_by = excluded.claimed_by,
+                           until = excluded.until, audit_seq = excluded.audit_seq""",
+                    [(i, actor, until, entry.seq) for i in items])
+        return items, until
+
+    def release(self, actor: str) -> list[int]:
+        """Give back every entry `actor` holds (audited): they return to everyone's queue."""
+        with self.store.transaction():
+            items = [r[0] for r in self.db.execute(
+                "SELECT item_id FROM review_claims WHERE claimed_by = ? AND until > ? ORDER BY item_id",
+                (actor, now_iso()))]
+            if items:
+                self.store.append_audit(actor, RELEASE_ACTION, {"items": items})
+            self.db.execute("DELETE FROM review_claims WHERE claimed_by = ?", (actor,))
+        return items
 
     def add_note(self, actor: str, item_id: int, text: str) -> AuditEntry:
         with self.store.transaction():

@@ -307,10 +307,14 @@ MIGRATIONS: list[str] = [
     DELETE FROM meta WHERE key = 'review_queue_built_for';
     """,
     # 12: conflicts: each item's decision version, the audit entry that last decided, undecided or undid it
-    # (kept when it goes back to undecided, so a screen older than that is still known to be stale)
+    # (kept when it goes back to undecided, so a screen older than that is still known to be stale); the
+    # queue entries a reviewer claimed, until when
     """
     CREATE TABLE review_versions (item_id INTEGER PRIMARY KEY, audit_seq INTEGER NOT NULL);
     INSERT INTO review_versions SELECT item_id, audit_seq FROM reviews;
+    CREATE TABLE review_claims (
+        item_id INTEGER PRIMARY KEY, claimed_by TEXT NOT NULL, until TEXT NOT NULL, audit_seq INTEGER NOT NULL
+    );
     """,
 ]
 

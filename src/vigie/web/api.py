@@ -211,7 +211,10 @@ def queue() -> Any:
         media=args.get("media") or None, folder=args.get("folder") or None, text=args.get("q") or None,
         priority=args.get("priority") or None, min_ai_score=_score_arg("min_score"),
         order=args.get("sort") or "review", deleted=_deleted_arg(),
+        viewer=g.session.user.username, claims=args.get("claims") or None,  # others' claims are not shown
     )
+    if where.claims not in (None, "mine"):
+        _fail("claims is mine (only the stacks you claimed) or empty")
     if where.order not in QUEUE_ORDERS:
         _fail(f"sort is {' or '.join(QUEUE_ORDERS)}")
     limit = _int_arg("limit", 100, 1, 500) or 100
@@ -370,6 +373,27 @@ def undo() -> Any:
     except UndoError as exc:
         _fail(str(exc), 409, exc.conflict)
     return jsonify(items=entry.details["items"], audit_seq=entry.seq, progress=review.progress())
+
+
+MAX_CLAIM = 500  # stacks in one claim
+
+
+@api.post("/api/claims")
+@requires(*DECIDING_ROLES)
+def claim() -> Any:
+    """The next `count` undecided stacks no one holds, for this reviewer alone until `until` (audited)."""
+    count = _body().get("count", 50)
+    if not isinstance(count, int) or isinstance(count, bool) or not 1 <= count <= MAX_CLAIM:
+        _fail(f"count is a whole number from 1 to {MAX_CLAIM}")
+    items, until = ReviewTables(g.store).claim(g.session.user.username, count)
+    return jsonify(items=items, until=until)
+
+
+@api.post("/api/claims/release")
+@requires(*DECIDING_ROLES)
+def release() -> Any:
+    """Every stack this reviewer holds goes back to everyone's queue (audited)."""
+    return jsonify(items=ReviewTables(g.store).release(g.session.user.username))
 
 
 MAX_BULK = 5000  # stacks in one bulk request

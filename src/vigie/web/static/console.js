@@ -62,7 +62,7 @@ function decisionChange(entry) {
 function filterQuery() {
   const params = new URLSearchParams();
   const pairs = { status: "f-status", priority: "f-priority", list: "f-list", category: "f-category", ai: "f-ai",
-                  person: "f-person", media: "f-media", deleted: "f-deleted", folder: "f-folder", q: "f-q", min_score: "f-min-score", sort: "f-sort" };
+                  person: "f-person", media: "f-media", deleted: "f-deleted", folder: "f-folder", q: "f-q", min_score: "f-min-score", sort: "f-sort", claims: "f-claims" };
   for (const [name, id] of Object.entries(pairs)) if ($(id).value) params.set(name, $(id).value);
   return params;
 }
@@ -632,6 +632,19 @@ function send(url, body, on = null) {
   });
 }
 
+// --- claims: "next 50 for me", hidden from colleagues' queues until released or lapsed -------------------
+
+async function claimStacks(url, body) {
+  try {
+    const result = await call("POST", url, body);
+    $("claim-status").textContent = result.until
+      ? `${result.items.length} stacks claimed for you until ${result.until.slice(11, 16)} UTC`
+      : `${result.items.length} stacks released`;
+    $("f-claims").value = result.until && result.items.length ? "mine" : "";
+    await loadQueue();
+  } catch (error) { showError(error.message); }
+}
+
 // --- live: colleagues' decisions appear on the cards within seconds ------------------------------------
 
 const LIVE_EVERY_MS = 2000;
@@ -915,7 +928,7 @@ async function setup() {
   state.persons = filters.persons;
   fillSelect("f-person", filters.persons.map((p) => [p.id, `person ${p.id}${p.name ? " " + p.name : ""} (${p.items})`]));
   fillSelect("f-folder", filters.folders.map((f) => [f, f]));
-  for (const id of ["f-status", "f-priority", "f-list", "f-category", "f-ai", "f-person", "f-media", "f-deleted", "f-folder", "f-min-score", "f-sort"]) $(id).addEventListener("change", () => loadQueue());
+  for (const id of ["f-status", "f-priority", "f-list", "f-category", "f-ai", "f-person", "f-media", "f-deleted", "f-folder", "f-min-score", "f-sort", "f-claims"]) $(id).addEventListener("change", () => loadQueue());
   let timer = null;
   $("f-q").addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(() => loadQueue(), 300); });
   document.addEventListener("keydown", onKey);
@@ -923,6 +936,9 @@ async function setup() {
   $("error-close").addEventListener("click", () => { $("error").hidden = true; });
   $("open-help").addEventListener("click", () => $("help-dialog").showModal());
   $("bulk").hidden = !state.me.can_decide;
+  $("claims").hidden = !state.me.can_decide;
+  $("claim").addEventListener("click", () => claimStacks("/api/claims", { count: 50 }));
+  $("release").addEventListener("click", () => claimStacks("/api/claims/release", {}));
   fillSelect("bulk-category", state.me.categories.map((c) => [c.code, c.label]));
   fillSelect("bulk-tag", state.me.ai_tags.map((t) => [t.code, t.label]));
   fillSelect("bulk-list", filters.lists.map((l) => [l, `list ${l}`]));
