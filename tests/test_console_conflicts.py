@@ -164,6 +164,9 @@ def test_a_claimed_batch_leaves_the_other_reviewers_queue_until_released_or_laps
     assert _post(rob, rob_csrf, "/api/claims", {"count": 3}).get_json()["items"] == everyone[3:6]
     assert [e["id"] for e in queue(rita)["entries"]] == everyone[:3] + everyone[6:]
     assert _post(rob, rob_csrf, "/api/claims", {"count": 0}).status_code == 400
+    # once Rita decides one of hers, it shows in everyone's view of decided stacks
+    assert _post(rita, rita_csrf, "/api/decisions", {"item": everyone[0], "category": "1"}).status_code == 200
+    assert [e["id"] for e in queue(rob, status="decided")["entries"]] == [everyone[0]]
     assert rob.get("/api/queue", query_string={"claims": "theirs"}).status_code == 400
 
     store = open_case(demo_case)
@@ -171,11 +174,11 @@ def test_a_claimed_batch_leaves_the_other_reviewers_queue_until_released_or_laps
     assert claims == [("rita", everyone[:3]), ("rob", everyone[3:6])]
     store.db.execute("UPDATE review_claims SET until = '2000-01-01T00:00:00+00:00' WHERE claimed_by = 'rob'")
     store.close()
-    assert [e["id"] for e in queue(rita)["entries"]] == everyone  # Rob's claim lapsed
+    assert [e["id"] for e in queue(rita)["entries"]] == everyone[1:]  # Rob's claim lapsed
 
     released = _post(rita, rita_csrf, "/api/claims/release", {}).get_json()
     assert released["items"] == sorted(everyone[:3])
-    assert [e["id"] for e in queue(rob)["entries"]] == everyone
+    assert [e["id"] for e in queue(rob)["entries"]] == everyone[1:]
     store = open_case(demo_case)
     assert [e.details["items"] for e in store.audit_entries() if e.action == "release"] == [sorted(everyone[:3])]
     store.close()

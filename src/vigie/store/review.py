@@ -302,8 +302,8 @@ class ReviewTables:
                            f"q.stack_id IN ({found.format('stack_id')}))")
             params += [self.store.dialect.search_term(where.text)] * 2
         now = now_iso()
-        if where.viewer is not None:
-            clauses.append(f"NOT {_CLAIMED} AND c.claimed_by <> ?)")
+        if where.viewer is not None:  # decided stacks stay in view for everyone, claimed or not
+            clauses.append(f"(r.item_id IS NOT NULL OR NOT {_CLAIMED} AND c.claimed_by <> ?))")
             params += [now, where.viewer]
         if where.claims == "mine":
             clauses.append(f"{_CLAIMED} AND c.claimed_by = ?)")
@@ -432,12 +432,14 @@ class ReviewTables:
         when `seen` is given and the items were decided since that version."""
         digests = self._sha256s(item_ids)
         with self.store.transaction():
-            self._refuse_stale(item_ids, seen)
             entry = self.store.append_audit(actor, DECIDE_ACTION, {
                 "items": list(item_ids), "sha256": digests, "scope": scope, "scheme": decision.category_scheme,
                 "category": decision.category, "ai_tags": decision.ai_tags,
                 "industry_class": decision.industry_class,
             })
+            # after the entry: PostgreSQL's writers are in line behind its audit lock by now, so no decision
+            # lands between this check and the write; a refusal rolls the entry back
+            self._refuse_stale(item_ids, seen)
             self._write(entry, {i: _recorded(decision) for i in item_ids})
         return entry
 
@@ -445,9 +447,9 @@ class ReviewTables:
         """Set the items back to undecided; their earlier decisions stay in the log. `seen` as for `decide`."""
         digests = self._sha256s(item_ids)
         with self.store.transaction():
-            self._refuse_stale(item_ids, seen)
             entry = self.store.append_audit(actor, UNDECIDE_ACTION, {"items": list(item_ids), "sha256": digests,
                                                                      "scope": scope})
+            self._refuse_stale(item_ids, seen)  # after the entry, as in `decide`
             self._write(entry, dict.fromkeys(item_ids))
         return entry
 
