@@ -188,3 +188,20 @@ def test_a_claimed_batch_leaves_the_other_reviewers_queue_until_released_or_laps
 def _verify_intact(case: Path) -> bool:
     result = CliRunner().invoke(main, ["audit", "verify", "--case", str(case)])
     return result.exit_code == 0 and "Audit log intact" in result.output
+
+
+def test_a_copy_decided_alone_is_checked_against_its_own_version(app: Any) -> None:  # noqa: F811
+    rita, rita_csrf = login(app, "rita")
+    rob, rob_csrf = login(app, "rob")
+    stacked = next(e for e in queue(rita)["entries"] if e["members"] > 1)
+    copy = rita.get(f"/api/items/{stacked['id']}").get_json()["stack"][-1]
+    assert copy["version"] == 0 and copy["id"] != stacked["id"]
+    decided = _post(rita, rita_csrf, "/api/decisions", {"item": copy["id"], "scope": "item", "category": "1",
+                                                        "seen": copy["version"]}).get_json()
+    assert rob.get(f"/api/items/{stacked['id']}").get_json()["stack"][-1]["version"] == decided["audit_seq"]
+    refused = _post(rob, rob_csrf, "/api/decisions", {"item": copy["id"], "scope": "item", "category": "2",
+                                                      "seen": copy["version"]})
+    assert refused.status_code == 409 and refused.get_json()["conflict"]["by"] == "rita"
+    # the stack's card version moved too: a decision on the whole stack from the old card is stale as well
+    whole = _post(rob, rob_csrf, "/api/decisions", {"item": stacked["id"], "category": "2", "seen": stacked["version"]})
+    assert whole.status_code == 409

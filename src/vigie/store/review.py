@@ -416,6 +416,14 @@ class ReviewTables:
             return max(int(head), since), found
         return found[-1]["seq"], found
 
+    def item_versions(self, item_ids: Sequence[int]) -> dict[int, int]:
+        """Each item's own decision version (0: never decided), as a decision on that copy alone is checked."""
+        found = dict.fromkeys(item_ids, 0)
+        for item_id, version in select_in(self.db, "SELECT item_id, audit_seq FROM review_versions WHERE {in}",
+                                          "item_id", item_ids):
+            found[item_id] = int(version)
+        return found
+
     def stack_versions(self, item_ids: Sequence[int]) -> dict[int, int]:
         """Each item's stack's decision version (its own when not stacked), as the queue's cards carry it."""
         found = dict.fromkeys(item_ids, 0)

@@ -236,6 +236,7 @@ def item_detail(item_id: int) -> Any:
     member_items = {i["id"]: i for i in g.store.iter_report_items(sorted({item_id, *members}))}
     item = member_items[item_id]
     decisions = review.decisions(sorted({item_id, *members}))
+    versions = review.item_versions(members)  # a copy decided alone from the panel is checked on its own
     persons = {p["id"]: p["name"] for p in g.store.persons()}
     return jsonify(
         id=item_id, path=item["path"], media_type=item["media_type"], size=item["size"],
@@ -249,7 +250,8 @@ def item_detail(item_id: int) -> Any:
         faces=[f | {"person_name": persons.get(f["person"])} for f in item["faces"]],
         exif=item["exif"], errors=item["errors"],
         same_content=review.same_content_paths(item_id),
-        stack=[{"id": m, "path": member_items[m]["path"], "decision": decisions.get(m)} for m in members],
+        stack=[{"id": m, "path": member_items[m]["path"], "decision": decisions.get(m), "version": versions[m]}
+               for m in members],
         stack_size=len(copies), decision=decisions.get(item_id), notes=review.notes(item_id),
         history=[{"seq": e.seq, "at": e.at, "actor": e.actor, "action": e.action,
                   "details": {k: v for k, v in e.details.items() if k not in ("items", "sha256")}}

@@ -608,11 +608,12 @@ function showRefusal(error) {
 
 // The version a queued action is decided on: the card's when its key was pressed, or, behind this session's
 // own action on the same stack still on its way, the version that one makes.
-const own = new Map();  // card id -> the latest queued action on it
-function ticket(entry) {
-  const prior = own.get(entry.id);
-  const next = { prior: prior && !prior.settled ? prior : null, entry, version: entry.version, seq: null, settled: false };
-  own.set(entry.id, next);
+const own = new Map();  // card id (or "item:" and a copy's id, decided alone) -> the latest queued action on it
+function ticket(entry, key = entry.id) {
+  const prior = own.get(key);
+  const next = { prior: prior && !prior.settled ? prior : null, entry, card: key === entry.id, version: entry.version,
+                 seq: null, settled: false };
+  own.set(key, next);
   return next;
 }
 
@@ -626,7 +627,7 @@ function send(url, body, on = null) {
       actions.done.push({ seq: result.audit_seq, item: body.item });
       if (on) { on.seq = result.audit_seq; on.entry.version = result.audit_seq; }
     } catch (error) {
-      if (error.conflict) { error.entry = on?.entry; throw error; }
+      if (error.conflict) { error.entry = on?.card ? on.entry : null; throw error; }
       throw new Error(`${path}: ${error.message}`);  // say which card was refused
     } finally { if (on) on.settled = true; }
   });
@@ -712,9 +713,9 @@ function decide(change, scope = "stack", member = null) {
   }
   if ("industry_class" in change) body.industry_class = change.industry_class;
   const undecided = body.category === null && !body.ai_tags.length;  // the last tag taken off
-  // A stack decided from its card is checked against the card's version; a copy from the item panel is not.
+  // A stack is checked against its card's version, a copy decided alone from the item panel against its own.
   send(undecided ? "/api/decisions/undecide" : "/api/decisions", undecided ? { item: body.item, scope } : body,
-       member ? null : ticket(entry));
+       member ? ticket(member, `item:${member.id}`) : ticket(entry));
   if (scope !== "stack") return;
   // Show the result at once, so the next key acts on the next card whatever the server's pace.
   entry.decision = undecided ? null : { scheme: state.me.scheme, category: body.category, ai_tags: body.ai_tags,
