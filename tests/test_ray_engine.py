@@ -70,7 +70,7 @@ def _pictures(root: Path, count: int, side: int = 320) -> None:
         (root / f"{seed:04d}.jpg").write_bytes(jpeg_bytes(draw_picture(seed, (side, side * 3 // 4))))
 
 
-def _scan(evidence: Path, case: Path, *options: str, env: dict[str, str] | None = None) -> str:
+def _scan(evidence: Path, case: Path | str, *options: str, env: dict[str, str] | None = None) -> str:
     """`vigie scan` as a user runs it, in a process of its own (a pool forked from this test process would
     inherit whatever earlier tests left in it); its progress (stderr)."""
     command = [sys.executable, "-m", "vigie.cli", "scan", str(evidence), "--case", str(case), "--workers", "2",
@@ -81,7 +81,7 @@ def _scan(evidence: Path, case: Path, *options: str, env: dict[str, str] | None 
     return scanned.stderr
 
 
-def _normalised_report(case: Path) -> dict[str, Any]:
+def _normalised_report(case: Path | str) -> dict[str, Any]:
     """The JSON report less what differs between two scans of the same files: times, the case's name, the
     order items were stored in (item and stack ids)."""
     store = open_case(case)
