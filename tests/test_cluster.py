@@ -3,10 +3,12 @@ hashes, matches, stacks and report of the laptop path (the process pool on SQLit
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
+from typing import Any
 
 import pytest
-from test_ray_engine import _normalised_report, _scan, needs_ray
+from test_ray_engine import _normalised_report, _pictures, _running_tasks, _scan, local_ray, needs_ray  # noqa: F401
 
 from vigie.demo.seizure import build_demo
 
@@ -43,3 +45,46 @@ def test_ray_on_postgresql_gives_the_pool_on_sqlite_answers(postgres_case: str, 
     ensure_admin(folder)
     rita, _ = login(create_app(folder, Settings(workers=1)), "rita")
     assert {entry["id"] for entry in queue(rita)["entries"]}, "the scanned items are there to review"
+
+
+@pytest.mark.slow
+@needs_ray
+@pytest.mark.skipif(not Path("/proc/self/cmdline").exists(), reason="needs /proc")
+def test_ray_workers_store_their_units_in_postgresql_and_an_interrupted_scan_resumes(
+    postgres_case: str, tmp_path: Path, local_ray: Any, monkeypatch: pytest.MonkeyPatch  # noqa: F811
+) -> None:
+    """The scan's own process stores no unit (its add_items fails here, not in the Ray workers); a scan stopped
+    after its first unit keeps what the workers stored, and the next run does the rest."""
+    from vigie.config import Settings
+    from vigie.scan.pipeline import _Storing, run_scan
+    from vigie.scan.ray_engine import RayEngine
+    from vigie.store.postgres import PostgresCaseStore
+    from vigie.store.sqlite import open_case
+
+    _pictures(tmp_path / "ev", 200, side=64)  # 7 units: the 7th is never sent before the stop below
+
+    def not_here(self: PostgresCaseStore, *args: Any) -> list[int]:
+        raise AssertionError("the scan's process stored a unit the workers should have")
+
+    monkeypatch.setattr(PostgresCaseStore, "add_items", not_here)
+    stored = _Storing.stored
+
+    def stopped(self: _Storing, *args: int) -> None:
+        stored(self, *args)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(_Storing, "stored", stopped)
+    store = open_case(postgres_case, create=True)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            run_scan(store, [str(tmp_path / "ev")], Settings(workers=2), engine=RayEngine(local_ray))
+        while _running_tasks():  # units in flight were cancelled: their workers are gone, none writes after
+            time.sleep(0.1)
+        monkeypatch.setattr(_Storing, "stored", stored)
+        first = len(store.item_ids())
+        assert 32 <= first < 200
+        again = run_scan(store, [str(tmp_path / "ev")], Settings(workers=2), engine=RayEngine(local_ray))
+        assert (again.files_skipped, again.items_added) == (first, 200 - first)
+        assert len(store.item_ids()) == 200
+    finally:
+        store.close()
