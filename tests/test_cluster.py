@@ -88,3 +88,20 @@ def test_ray_workers_store_their_units_in_postgresql_and_an_interrupted_scan_res
         assert len(store.item_ids()) == 200
     finally:
         store.close()
+
+
+@pytest.mark.slow
+def test_a_worker_that_cannot_reach_postgresql_says_so_in_one_line(tmp_path: Path) -> None:
+    """No server needed: the worker's pool waits its timeout for a database that is not there, then one clear
+    error, which the Ray engine raises as the scan's (as for evidence missing on a worker)."""
+    from vigie.errors import VigieError
+    from vigie.store.locator import parse_store_url
+    from vigie.store.postgres import _pool, write_items
+
+    url = f"postgresql://vigie:secret@/vigie?host={tmp_path}&case=gone"
+    try:
+        with pytest.raises(VigieError, match=r"cannot write to the case's PostgreSQL") as raised:
+            write_items(url, tmp_path / "case", 1, 1, [])
+        assert "secret" not in str(raised.value)
+    finally:
+        _pool(parse_store_url(url)[0]).close()
