@@ -177,9 +177,14 @@ def _running_tasks() -> list[int]:
 @pytest.mark.slow
 @needs_ray
 @pytest.mark.skipif(not Path("/proc/self/cmdline").exists(), reason="needs /proc")
-def test_a_worker_killed_mid_scan_costs_nothing(tmp_path: Path, local_ray: Any) -> None:
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_a_worker_killed_mid_scan_costs_nothing(tmp_path: Path, local_ray: Any, kind: str,
+                                                request: pytest.FixtureRequest) -> None:
+    """Into PostgreSQL the workers write their units themselves: one killed mid-unit (or mid-write, which
+    its transaction undoes) still costs nothing."""
     _pictures(tmp_path / "ev", 96, side=480)
-    store = open_case(tmp_path / "case", create=True)
+    case = request.getfixturevalue("postgres_case") if kind == "postgresql" else tmp_path / "case"
+    store = open_case(case, create=True)
     killed: list[int] = []
 
     def kill_one() -> None:
