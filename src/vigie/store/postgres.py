@@ -280,20 +280,18 @@ def _worker_connection(conninfo: str, case: str, pid: int) -> Connection:
 
 def write_items(url: str, case_dir: Path, scan_id: int, source_id: int, records: list[ItemRecord]) -> int:
     """A scan worker's write of a unit's records (in one transaction: a worker lost mid-write leaves none of
-    them, and its files are run again) through its own store; how many items it added."""
+    them, and its files are run again); how many items it added. The store is opened for the unit and closed
+    after it: its connection goes back to the worker process's pool, which keeps it open for the next unit (a
+    long-lived worker serving many cases holds no connection between them)."""
     try:
-        return len(_worker_store(url, case_dir).add_items(source_id, scan_id, records))
+        store = PostgresCaseStore(url, case_dir, create=False, local_folder=False)
+        try:
+            return len(store.add_items(source_id, scan_id, records))
+        finally:
+            store.close()
     except psycopg.OperationalError as exc:  # a node that cannot reach the database: a set-up error
-        _worker_store.cache_clear()
         raise VigieError(f"a scan worker on {socket.gethostname()} cannot write to the case's PostgreSQL "
                          f"({shown_url(url)}): {exc}") from None
-
-
-@lru_cache(maxsize=2)
-def _worker_store(url: str, case_dir: Path) -> PostgresCaseStore:
-    """A worker process's store, kept for its life: one connection from its process's pool; the local folder
-    is the scan's own, on its own machine."""
-    return PostgresCaseStore(url, case_dir, create=False, local_folder=False)
 
 
 def open_postgres_case(url: str, case_dir: Path, create: bool = False) -> PostgresCaseStore:
