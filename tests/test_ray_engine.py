@@ -70,7 +70,7 @@ def _pictures(root: Path, count: int, side: int = 320) -> None:
         (root / f"{seed:04d}.jpg").write_bytes(jpeg_bytes(draw_picture(seed, (side, side * 3 // 4))))
 
 
-def _scan(evidence: Path, case: Path, *options: str, env: dict[str, str] | None = None) -> str:
+def _scan(evidence: Path, case: Path | str, *options: str, env: dict[str, str] | None = None) -> str:
     """`vigie scan` as a user runs it, in a process of its own (a pool forked from this test process would
     inherit whatever earlier tests left in it); its progress (stderr)."""
     command = [sys.executable, "-m", "vigie.cli", "scan", str(evidence), "--case", str(case), "--workers", "2",
@@ -81,7 +81,7 @@ def _scan(evidence: Path, case: Path, *options: str, env: dict[str, str] | None 
     return scanned.stderr
 
 
-def _normalised_report(case: Path) -> dict[str, Any]:
+def _normalised_report(case: Path | str) -> dict[str, Any]:
     """The JSON report less what differs between two scans of the same files: times, the case's name, the
     order items were stored in (item and stack ids)."""
     store = open_case(case)
@@ -177,9 +177,14 @@ def _running_tasks() -> list[int]:
 @pytest.mark.slow
 @needs_ray
 @pytest.mark.skipif(not Path("/proc/self/cmdline").exists(), reason="needs /proc")
-def test_a_worker_killed_mid_scan_costs_nothing(tmp_path: Path, local_ray: Any) -> None:
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_a_worker_killed_mid_scan_costs_nothing(tmp_path: Path, local_ray: Any, kind: str,
+                                                request: pytest.FixtureRequest) -> None:
+    """Into PostgreSQL the workers write their units themselves: one killed mid-unit (or mid-write, which
+    its transaction undoes) still costs nothing."""
     _pictures(tmp_path / "ev", 96, side=480)
-    store = open_case(tmp_path / "case", create=True)
+    case = request.getfixturevalue("postgres_case") if kind == "postgresql" else tmp_path / "case"
+    store = open_case(case, create=True)
     killed: list[int] = []
 
     def kill_one() -> None:

@@ -2,8 +2,9 @@
 
 The pipeline lists the evidence, skips what a case already holds (resume), cuts the rest into units of
 files, and hands them to an engine; the engine returns each unit's records through `store_records`, which
-writes them to the case from the scan's own process. An engine whose workers could write to a shared store
-(PostgreSQL) would take the store there instead of `store_records`: that is the seam.
+writes them to the case from the scan's own process. Where the store is shared (PostgreSQL), `store_records`
+also offers a picklable writer: an engine whose workers can reach the store (Ray) has them write their units
+themselves, and only tells `store_records` what was stored, for the counts and the progress.
 """
 
 from __future__ import annotations
@@ -24,8 +25,19 @@ if TYPE_CHECKING:
 
 ENGINES = ("pool", "ray")
 
-# (source id, records of a unit, files the unit held) -> None: stores them and advances the progress.
-StoreRecords = Callable[[int, list[ItemRecord], int], None]
+# (source id, records of a unit) -> how many items it added: a shared store's writer, called by workers.
+ItemWriter = Callable[[int, list[ItemRecord]], int]
+
+
+class StoreRecords(Protocol):
+    # None: only the scan's process writes to the case
+    shared: ItemWriter | None
+
+    def __call__(self, source_id: int, records: list[ItemRecord], files: int) -> None:
+        """Store a unit's records (from `files` files) and advance the progress."""
+
+    def stored(self, files: int, added: int, with_errors: int) -> None:
+        """A unit that a worker stored itself through `shared`: counted, and the progress advanced."""
 
 
 class Engine(Protocol):

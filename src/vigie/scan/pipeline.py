@@ -19,13 +19,13 @@ from dataclasses import dataclass, field, replace
 from multiprocessing.context import BaseContext
 from typing import Any
 
-from rich.progress import Progress
+from rich.progress import Progress, TaskID
 
 from vigie.config import Settings
 from vigie.matching.engine import match_pending
 from vigie.matching.stacks import build_stacks
 from vigie.records import ItemRecord
-from vigie.scan.engines import Engine, StoreRecords
+from vigie.scan.engines import Engine, ItemWriter, StoreRecords
 from vigie.scan.roles import ScanStore
 from vigie.signals.analysed import ANALYSIS_VERSION, TOO_LARGE_NOTE, UNFINISHED_STAGES, Analysed, reusable_scans
 from vigie.signals.analysis import CHUNK, analyse_entry
@@ -133,12 +133,7 @@ def run_scan(
     to_do = sum(len(r) + len(u) for _, _, r, u in plans)
     task = progress.add_task("Hashing files", total=to_do) if progress else None
 
-    def store_records(source_id: int, records: list[ItemRecord], files: int) -> None:
-        added = store.add_items(source_id, scan_id, records)
-        result.items_added += len(added)
-        result.items_with_errors += sum(1 for r in records if r.errors)
-        if progress and task is not None:
-            progress.advance(task, files)
+    store_records = _Storing(store, scan_id, result, progress, task, store.item_writer(scan_id))
 
     try:
         for source_id, _, _, unreadable in plans:
@@ -182,6 +177,28 @@ def run_scan(
                                        **result.counts()})
     store.record_case_state(actor)
     return result
+
+
+@dataclass
+class _Storing:
+    """A scan's StoreRecords: a unit's records go to the case, its counts to the result, its files to the bar."""
+
+    store: ScanStore
+    scan_id: int
+    result: ScanResult
+    progress: Progress | None
+    task: TaskID | None
+    shared: ItemWriter | None
+
+    def __call__(self, source_id: int, records: list[ItemRecord], files: int) -> None:
+        added = self.store.add_items(source_id, self.scan_id, records)
+        self.stored(files, len(added), sum(1 for r in records if r.errors))
+
+    def stored(self, files: int, added: int, with_errors: int) -> None:
+        self.result.items_added += added
+        self.result.items_with_errors += with_errors
+        if self.progress and self.task is not None:
+            self.progress.advance(self.task, files)
 
 
 @dataclass

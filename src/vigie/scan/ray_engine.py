@@ -8,7 +8,9 @@ evidence themselves: its paths must be readable on every node (shared storage). 
 is lost goes through the pool's `recover`: its files are run again, one per task, on whichever workers are
 free, and a file that ends its worker each time is recorded against its item. Ray's own task retries are off:
 they would run a file that crashes its worker three more times, and an attempt cut short would leave its
-file on the watch, read as a stall.
+file on the watch, read as a stall. When the case is in PostgreSQL, each task stores its unit's records itself
+(one transaction, through its worker's own connection) and sends back only counts: the driver tracks progress
+and resume, and no unit's records cross the object store.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from rich.progress import Progress, TaskID
 from vigie.config import Settings
 from vigie.errors import VigieError
 from vigie.records import ItemRecord
-from vigie.scan.engines import StoreRecords
+from vigie.scan.engines import ItemWriter, StoreRecords
 from vigie.scan.pipeline import Unit, analyse_batch, recover
 from vigie.signals.analysed import Analysed
 from vigie.signals.budget import stall_message, watched_by
@@ -129,9 +131,10 @@ class _Watched:
         self.watch.clear.remote(self.task)
 
 
-def _analyse_unit(root: str, entries: list[Entry], settings: Settings, analysed: Analysed, watch: Any
-                  ) -> tuple[list[ItemRecord], str]:
-    """The Ray task: a unit's records, and which worker made them (for per-worker throughput)."""
+def _analyse_unit(root: str, entries: list[Entry], settings: Settings, analysed: Analysed, watch: Any,
+                  source_id: int, writer: ItemWriter | None) -> tuple[list[ItemRecord], tuple[int, int], str]:
+    """The Ray task: a unit's records, or with `writer` (a shared store) none, the worker having stored them
+    itself; (items added, records with errors) when it did; and which worker it was (for per-worker throughput)."""
     import ray
 
     worker = f"{socket.gethostname()}:{os.getpid()}"
@@ -139,7 +142,10 @@ def _analyse_unit(root: str, entries: list[Entry], settings: Settings, analysed:
         raise VigieError(f"the evidence {root} cannot be found on the Ray worker {worker}: mount it at the same path "
                          "on every node, then run the same command to resume")
     watched_by(_Watched(watch, ray.get_runtime_context().get_task_id() or ""), 0)
-    return analyse_batch(root, entries, settings, analysed), worker
+    records = analyse_batch(root, entries, settings, analysed)
+    if writer is None:
+        return records, (0, 0), worker
+    return [], (writer(source_id, records), sum(1 for r in records if r.errors)), worker
 
 
 @dataclass
@@ -169,7 +175,8 @@ class RayEngine:
             while work or pending:
                 while work and len(pending) < slots * _UNITS_PER_CPU:
                     unit = work.popleft()
-                    pending[task.remote(unit.root, unit.entries, settings_ref, analysed_ref, watch)] = unit
+                    pending[task.remote(unit.root, unit.entries, settings_ref, analysed_ref, watch, unit.source_id,
+                                        store_records.shared)] = unit
                 ray.wait(list(pending), num_returns=1, timeout=_POLL_SECONDS)
                 by_task = {ref.task_id().hex(): ref for ref in pending}
                 for task_id, item, message in ray.get(watch.stalled.remote()):
@@ -181,7 +188,7 @@ class RayEngine:
                 for ref in ready:
                     unit = pending.pop(ref)
                     try:
-                        records, worker = ray.get(ref)
+                        records, (added, with_errors), worker = ray.get(ref)
                     except RayTaskError as failure:
                         if isinstance(failure.cause, VigieError):
                             raise VigieError(str(failure.cause)) from None
@@ -191,7 +198,10 @@ class RayEngine:
                         stalled.update(stalls.pop(ref, {}))
                         watch.clear.remote(ref.task_id().hex())
                         continue
-                    store_records(unit.source_id, records, len(unit.entries))
+                    if store_records.shared is None:
+                        store_records(unit.source_id, records, len(unit.entries))
+                    else:
+                        store_records.stored(len(unit.entries), added, with_errors)
                     self._count(worker, len(unit.entries))
                 if lost:
                     recover(lost, stalled, work, store_records)

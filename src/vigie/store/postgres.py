@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import re
 import shutil
+import socket
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from functools import lru_cache, partial
 from pathlib import Path
@@ -18,7 +19,8 @@ from psycopg.pq import TransactionStatus
 from psycopg_pool import ConnectionPool
 
 from vigie.config import CASE_CONFIG_NAME
-from vigie.records import AuditEntry
+from vigie.errors import VigieError
+from vigie.records import AuditEntry, ItemRecord
 from vigie.store.connection import POSTGRESQL, Connection, Cursor, Dialect
 from vigie.store.locator import parse_store_url, shown_url, write_whole
 from vigie.store.pg_schema import ID_TABLES, MIGRATIONS, SCHEMA_VERSION
@@ -165,7 +167,7 @@ def _use_case(raw: psycopg.Connection[Any], case: str) -> None:
 class PostgresCaseStore(SqliteCaseStore):
     dialect: Dialect = POSTGRESQL
 
-    def __init__(self, url: str, case_dir: Path, create: bool = True) -> None:
+    def __init__(self, url: str, case_dir: Path, create: bool = True, local_folder: bool = True) -> None:
         self.url = url
         self.conninfo, self.case_name = parse_store_url(url)
         self.case_dir = Path(case_dir)
@@ -183,7 +185,8 @@ class PostgresCaseStore(SqliteCaseStore):
         except BaseException:
             self._pool.putconn(self._raw)
             raise
-        self._stamp_folder()
+        if local_folder:
+            self._stamp_folder()
 
     def _version(self) -> int | None:
         """The case's schema version; None before its schema is made."""
@@ -247,6 +250,9 @@ class PostgresCaseStore(SqliteCaseStore):
         return partial(first_finished_copy, partial(_worker_connection, self.conninfo, self.case_name), scans,
                        unfinished_stages, too_large_note)
 
+    def item_writer(self, scan_id: int) -> Callable[[int, list[ItemRecord]], int] | None:
+        return partial(write_items, self.url, self.case_dir, scan_id)
+
     def table_names(self) -> list[str]:
         rows = self.db.execute("SELECT table_name FROM information_schema.tables WHERE table_schema = ? "
                                "AND table_name <> 'schema_version'", (self.case_name,))
@@ -270,6 +276,22 @@ def _worker_connection(conninfo: str, case: str, pid: int) -> Connection:
     raw = psycopg.connect(conninfo, autocommit=True, row_factory=_row_factory)
     _use_case(raw, case)
     return PgConnection(raw)
+
+
+def write_items(url: str, case_dir: Path, scan_id: int, source_id: int, records: list[ItemRecord]) -> int:
+    """A scan worker's write of a unit's records (in one transaction: a worker lost mid-write leaves none of
+    them, and its files are run again); how many items it added. The store is opened for the unit and closed
+    after it: its connection goes back to the worker process's pool, which keeps it open for the next unit (a
+    long-lived worker serving many cases holds no connection between them)."""
+    try:
+        store = PostgresCaseStore(url, case_dir, create=False, local_folder=False)
+        try:
+            return len(store.add_items(source_id, scan_id, records))
+        finally:
+            store.close()
+    except psycopg.OperationalError as exc:  # a node that cannot reach the database: a set-up error
+        raise VigieError(f"a scan worker on {socket.gethostname()} cannot write to the case's PostgreSQL "
+                         f"({shown_url(url)}): {exc}") from None
 
 
 def open_postgres_case(url: str, case_dir: Path, create: bool = False) -> PostgresCaseStore:

@@ -240,6 +240,11 @@ class SqliteCaseStore:
         return partial(first_finished_copy, partial(_worker_connection, str(self.case_dir / CASE_DB_NAME)), scans,
                        unfinished_stages, too_large_note)
 
+    def item_writer(self, scan_id: int) -> Callable[[int, list[ItemRecord]], int] | None:
+        """A picklable function that workers on other machines call to store a unit's records of `scan_id`
+        themselves, returning how many items it added; None: a SQLite case has one writer, the scan's process."""
+        return None
+
     def add_items(self, source_id: int, scan_id: int, records: Sequence[ItemRecord]) -> list[int]:
         ids: list[int] = []
         # a disk image's files are its first "!/" members, yet files of their own (read, verified, resumed)
