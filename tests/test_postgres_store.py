@@ -303,3 +303,34 @@ def test_a_case_made_again_under_its_name_starts_its_local_folder_over(postgres_
         db.execute(f'DROP SCHEMA "{name}" CASCADE')
     open_case(postgres_case, create=True).close()
     assert not (folder / "index").exists() and (folder / "vigie.toml").is_file()
+
+
+def test_a_reveal_whose_audit_entry_postgresql_refuses_shows_nothing(postgres_case: str, demo_case: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fail closed on PostgreSQL's errors as on SQLite's: a 503 that says why, never the clear picture."""
+    import psycopg
+    from test_console_api import PASSWORD, login, queue
+
+    from vigie.config import Settings
+    from vigie.store.accounts import Accounts
+    from vigie.web.app import create_app, ensure_admin
+
+    _cli("case", "copy", str(demo_case), postgres_case)
+    store = open_case(postgres_case)
+    folder = store.case_dir
+    Accounts(store).create_user("rita", PASSWORD, "reviewer", actor="test")
+    store.close()
+    ensure_admin(folder)
+    rita, csrf = login(create_app(folder, Settings(workers=1)), "rita")
+    item = next(e["id"] for e in queue(rita)["entries"] if e["media_type"].startswith("image/"))
+    real_append = PostgresCaseStore.append_audit
+
+    def failing_append(self: PostgresCaseStore, actor: str, action: str, details: dict[str, Any]) -> Any:
+        if action == "reveal":
+            raise psycopg.errors.DiskFull("could not extend file")
+        return real_append(self, actor, action, details)
+
+    monkeypatch.setattr(PostgresCaseStore, "append_audit", failing_append)
+    refused = rita.post(f"/api/items/{item}/reveal", headers={"X-CSRF-Token": csrf})
+    assert refused.status_code == 503 and "audit" in refused.get_json()["error"]
+    assert rita.get(f"/media/{item}/full").status_code == 403

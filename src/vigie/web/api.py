@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import math
-import sqlite3
 import threading
 from collections.abc import Callable
 from functools import wraps
@@ -25,6 +24,7 @@ from vigie.signals.registry import SIGNALS
 from vigie.signals.thumbnails import DEFAULT_BLUR, MIN_BLUR
 from vigie.store.accounts import AccountError, new_password
 from vigie.store.audit import AuditCheck, verify_audit_log
+from vigie.store.connection import DATABASE_ERRORS
 from vigie.store.review import (
     PRIORITY_CLASSES,
     QUEUE_ORDERS,
@@ -274,6 +274,10 @@ def _known(match: dict[str, Any]) -> dict[str, Any]:
     return shown
 
 
+# a reveal whose audit entry cannot be written shows nothing, whichever database holds the case
+_AUDIT_WRITE_FAILURES: tuple[type[Exception], ...] = (*DATABASE_ERRORS, OSError, CaseReadOnlyError)
+
+
 @api.post("/api/items/<int:item_id>/reveal")
 def reveal(item_id: int) -> Any:
     location = ReviewTables(g.store).location(item_id)
@@ -281,7 +285,7 @@ def reveal(item_id: int) -> Any:
         abort(404)
     try:
         count = g.accounts.record_reveal(g.session, item_id)
-    except (sqlite3.Error, OSError, CaseReadOnlyError) as exc:
+    except _AUDIT_WRITE_FAILURES as exc:
         _fail(f"the reveal could not be written to the audit log, so nothing is shown ({exc})", 503)
     kind = "video" if (location[2] or "").startswith("video/") else "image"
     return jsonify(revealed=count, kind=kind, url=f"/media/{item_id}/full")
