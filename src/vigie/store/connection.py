@@ -4,18 +4,9 @@ be rewritten mechanically (full-text search, reading JSON inside a column)."""
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol
-
-try:
-    from psycopg import Error as _PostgresError
-except ImportError:  # PostgreSQL is optional (the cluster extra)
-    _PostgresError = sqlite3.Error  # type: ignore[assignment,misc]
-
-# What a failed write of either database raises, for callers that must fail closed on any of them.
-DATABASE_ERRORS: tuple[type[Exception], ...] = (sqlite3.Error, _PostgresError)
 
 
 class Cursor(Protocol):

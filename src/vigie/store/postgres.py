@@ -8,6 +8,7 @@ import hashlib
 import re
 import shutil
 import socket
+import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from functools import lru_cache, partial
 from pathlib import Path
@@ -166,6 +167,7 @@ def _use_case(raw: psycopg.Connection[Any], case: str) -> None:
 
 class PostgresCaseStore(SqliteCaseStore):
     dialect: Dialect = POSTGRESQL
+    database_errors: tuple[type[Exception], ...] = (sqlite3.Error, psycopg.Error)
 
     def __init__(self, url: str, case_dir: Path, create: bool = True, local_folder: bool = True) -> None:
         self.url = url

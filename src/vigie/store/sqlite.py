@@ -93,6 +93,8 @@ _DERIVED_TABLES = ("meta", "review_queue", "item_search", "review_dirty")
 
 class SqliteCaseStore:
     dialect: Dialect = SQLITE
+    # what a failed read or write raises, for callers that must fail closed on it
+    database_errors: tuple[type[Exception], ...] = (sqlite3.Error,)
     db: Connection
 
     def __init__(self, case_dir: Path, create: bool = True, read_only: bool | None = None) -> None:

@@ -24,7 +24,6 @@ from vigie.signals.registry import SIGNALS
 from vigie.signals.thumbnails import DEFAULT_BLUR, MIN_BLUR
 from vigie.store.accounts import AccountError, new_password
 from vigie.store.audit import AuditCheck, verify_audit_log
-from vigie.store.connection import DATABASE_ERRORS
 from vigie.store.review import (
     PRIORITY_CLASSES,
     QUEUE_ORDERS,
@@ -71,6 +70,12 @@ def _fail(message: str, status: int = 400, conflict: dict[str, Any] | None = Non
     """Refuse the request; a 409 names the colleague's decision that made it stale (`conflict`)."""
     answer = {"error": message} if conflict is None else {"error": message, "conflict": conflict}
     abort(Response(json.dumps(answer), status=status, mimetype="application/json"))
+
+
+@api.errorhandler(StaleDecisionError)
+def stale_decision(exc: StaleDecisionError) -> Response:
+    """Any decision made on a screen older than the stack: refused, naming the colleague's decision."""
+    return Response(json.dumps({"error": str(exc), "conflict": exc.answer()}), status=409, mimetype="application/json")
 
 
 def requires(*roles: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
@@ -274,18 +279,16 @@ def _known(match: dict[str, Any]) -> dict[str, Any]:
     return shown
 
 
-# a reveal whose audit entry cannot be written shows nothing, whichever database holds the case
-_AUDIT_WRITE_FAILURES: tuple[type[Exception], ...] = (*DATABASE_ERRORS, OSError, CaseReadOnlyError)
-
-
 @api.post("/api/items/<int:item_id>/reveal")
 def reveal(item_id: int) -> Any:
     location = ReviewTables(g.store).location(item_id)
     if location is None:
         abort(404)
+    # a reveal whose audit entry cannot be written shows nothing, whichever database holds the case
+    failures: tuple[type[Exception], ...] = (*g.store.database_errors, OSError, CaseReadOnlyError)
     try:
         count = g.accounts.record_reveal(g.session, item_id)
-    except _AUDIT_WRITE_FAILURES as exc:
+    except failures as exc:
         _fail(f"the reveal could not be written to the audit log, so nothing is shown ({exc})", 503)
     kind = "video" if (location[2] or "").startswith("video/") else "image"
     return jsonify(revealed=count, kind=kind, url=f"/media/{item_id}/full")
@@ -345,10 +348,7 @@ def decide() -> Any:
                                     body.get("ai_tags", []), body.get("industry_class"))
     except ValueError as exc:  # DecisionError
         _fail(str(exc))
-    try:
-        entry = review.decide(g.session.user.username, targets, decision, scope, _version(body.get("seen"), "seen"))
-    except StaleDecisionError as exc:
-        _fail(str(exc), 409, exc.answer())
+    entry = review.decide(g.session.user.username, targets, decision, scope, _version(body.get("seen"), "seen"))
     return jsonify(items=targets, audit_seq=entry.seq, progress=review.progress())
 
 
@@ -359,10 +359,7 @@ def undecide() -> Any:
     review = ReviewTables(g.store)
     body = _body()
     targets, scope = _targets(body, review)
-    try:
-        entry = review.undecide(g.session.user.username, targets, scope, _version(body.get("seen"), "seen"))
-    except StaleDecisionError as exc:
-        _fail(str(exc), 409, exc.answer())
+    entry = review.undecide(g.session.user.username, targets, scope, _version(body.get("seen"), "seen"))
     return jsonify(items=targets, audit_seq=entry.seq, progress=review.progress())
 
 
