@@ -19,13 +19,10 @@ pytest.importorskip("psycopg", reason="psycopg is not installed (pip install -e 
 @needs_ray
 def test_ray_on_postgresql_gives_the_pool_on_sqlite_answers(postgres_case: str, tmp_path: Path) -> None:
     from click.testing import CliRunner
-    from test_console_api import PASSWORD, login, queue
+    from test_console_api import queue
+    from test_postgres_store import console_as_reviewer
 
     from vigie.cli import main
-    from vigie.config import Settings
-    from vigie.store.accounts import Accounts
-    from vigie.store.sqlite import open_case
-    from vigie.web.app import create_app, ensure_admin
 
     layout = build_demo(tmp_path / "demo")
     _scan(layout.evidence, tmp_path / "lite", "--hashlist", str(layout.hashlist))
@@ -38,12 +35,7 @@ def test_ray_on_postgresql_gives_the_pool_on_sqlite_answers(postgres_case: str, 
     assert verified.exit_code == 0, verified.output
 
     # the console (as `vigie serve --case postgresql://...` runs it) opens the case and lists its review queue
-    store = open_case(postgres_case)
-    folder = store.case_dir
-    Accounts(store).create_user("rita", PASSWORD, "reviewer", actor="test")
-    store.close()
-    ensure_admin(folder)
-    rita, _ = login(create_app(folder, Settings(workers=1)), "rita")
+    rita, _ = console_as_reviewer(postgres_case)
     assert {entry["id"] for entry in queue(rita)["entries"]}, "the scanned items are there to review"
 
 

@@ -16,13 +16,19 @@ from vigie.store.sqlite import open_case
 pytestmark = pytest.mark.slow  # a real Chromium per test
 
 
-def test_item_panel_shows_face_crops_blurred_until_revealed(page: Any, demo_case: Path) -> None:  # noqa: F811
+def _ana_on_the_first_card(page: Any, demo_case: Path) -> int:  # noqa: F811
+    """A face named Ana on the queue's first item, and the console logged in and showing its crop."""
     store = open_case(demo_case)
     _, entries = ReviewTables(store).queue(QueueFilter(), limit=1)
     store.close()
     face_id = add_named_face(demo_case, entries[0]["id"], name="Ana")
     log_in(page, page.console_url + "/login")
     page.wait_for_selector("#faces img.face-crop")
+    return face_id
+
+
+def test_item_panel_shows_face_crops_blurred_until_revealed(page: Any, demo_case: Path) -> None:  # noqa: F811
+    face_id = _ana_on_the_first_card(page, demo_case)
     crop = page.locator("#faces img.face-crop")
     assert f"/media/faces/{face_id}/thumb" in crop.get_attribute("src")
     page.wait_for_function("() => document.querySelector('#faces img.face-crop').naturalWidth > 0")
@@ -37,12 +43,7 @@ def test_item_panel_shows_face_crops_blurred_until_revealed(page: Any, demo_case
 
 
 def test_person_filter_shows_whom_by_their_blurred_face(page: Any, demo_case: Path) -> None:  # noqa: F811
-    store = open_case(demo_case)
-    _, entries = ReviewTables(store).queue(QueueFilter(), limit=1)
-    store.close()
-    face_id = add_named_face(demo_case, entries[0]["id"], name="Ana")
-    log_in(page, page.console_url + "/login")
-    page.wait_for_selector("#faces img.face-crop")
+    face_id = _ana_on_the_first_card(page, demo_case)
     assert not page.locator("#person-view").is_visible()
     page.click("#faces button:has-text('Ana')")  # the panel's person link sets the person filter
     page.wait_for_selector("#person-view img.person-face")

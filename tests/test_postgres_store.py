@@ -28,6 +28,23 @@ def _cli(*args: str) -> str:
     return result.output
 
 
+def console_as_reviewer(postgres_case: str) -> tuple[Any, str]:
+    """`vigie serve --case postgresql://...` as it runs: the console's app over the case's local folder, and a
+    reviewer logged in to it (client, CSRF token)."""
+    from test_console_api import PASSWORD, login
+
+    from vigie.config import Settings
+    from vigie.store.accounts import Accounts
+    from vigie.web.app import create_app, ensure_admin
+
+    store = open_case(postgres_case)
+    folder = store.case_dir
+    Accounts(store).create_user("rita", PASSWORD, "reviewer", actor="test")
+    store.close()
+    ensure_admin(folder)
+    return login(create_app(folder, Settings(workers=1)), "rita")
+
+
 def _report(case: str) -> dict[str, Any]:
     """The JSON report without what names the case or the moment (path, times, the audit head)."""
     report = json.loads(_cli("report", "--case", case, "--format", "json"))
@@ -247,20 +264,10 @@ def test_case_copy_sqlite_to_postgresql_and_back(postgres_case: str, demo_case: 
 def test_the_console_serves_a_postgresql_case(postgres_case: str, demo_case: Path) -> None:
     """`vigie serve --case postgresql://...`: the console's app over the case's local folder, a store per request
     from the pool; a decision made there is in the PostgreSQL case's verified log."""
-    from test_console_api import PASSWORD, login, queue
-
-    from vigie.config import Settings
-    from vigie.store.accounts import Accounts
-    from vigie.web.app import create_app, ensure_admin
+    from test_console_api import queue
 
     _cli("case", "copy", str(demo_case), postgres_case)
-    store = open_case(postgres_case)
-    folder = store.case_dir
-    Accounts(store).create_user("rita", PASSWORD, "reviewer", actor="test")
-    store.close()
-    ensure_admin(folder)
-    app = create_app(folder, Settings(workers=1))
-    rita, csrf = login(app, "rita")
+    rita, csrf = console_as_reviewer(postgres_case)
     first = queue(rita)["entries"][0]["id"]
     made = rita.post("/api/decisions", json={"item": first, "category": "2"}, headers={"X-CSRF-Token": csrf})
     assert made.status_code == 200, made.get_json()
@@ -309,19 +316,10 @@ def test_a_reveal_whose_audit_entry_postgresql_refuses_shows_nothing(postgres_ca
                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     """Fail closed on PostgreSQL's errors as on SQLite's: a 503 that says why, never the clear picture."""
     import psycopg
-    from test_console_api import PASSWORD, login, queue
-
-    from vigie.config import Settings
-    from vigie.store.accounts import Accounts
-    from vigie.web.app import create_app, ensure_admin
+    from test_console_api import queue
 
     _cli("case", "copy", str(demo_case), postgres_case)
-    store = open_case(postgres_case)
-    folder = store.case_dir
-    Accounts(store).create_user("rita", PASSWORD, "reviewer", actor="test")
-    store.close()
-    ensure_admin(folder)
-    rita, csrf = login(create_app(folder, Settings(workers=1)), "rita")
+    rita, csrf = console_as_reviewer(postgres_case)
     item = next(e["id"] for e in queue(rita)["entries"] if e["media_type"].startswith("image/"))
     real_append = PostgresCaseStore.append_audit
 
