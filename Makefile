@@ -33,7 +33,8 @@ test: $(VENV)/.installed-dev
 	$(BIN)/mypy src
 	$(BIN)/lint-imports
 	$(BIN)/cog --check -I scripts README.md
-	$(BIN)/python -m pytest -q
+	@# tests/services.py starts a private PostgreSQL and a Ray head for the suite and stops them by their PIDs.
+	$(BIN)/python tests/services.py $(BIN)/python -m pytest -q
 
 bench: $(VENV)/.installed-dev
 	$(BIN)/pip install --quiet -e '.[bench]'

@@ -1,6 +1,7 @@
 """`vigie scan --engine ray`: the pool's answers, bad input recorded, resume, a lost worker's files retried.
 
-Each test runs its own local Ray (2 CPUs, its own temporary folder) and shuts it down itself: never `ray stop`.
+The tests share one local Ray of 2 CPUs: the head CI started (tests/services.py, VIGIE_TEST_RAY), or one of their
+own in its own temporary folder, shut down by them: never `ray stop`.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 from conftest import jpeg_bytes
+from ray_head import SERVER_ENV as RAY_ENV
+from ray_head import ray_head
 from test_scan import hostile  # noqa: F401  (the fixture: everything that goes wrong in real seizures)
 from test_scan_lifecycle import _evidence, _only_bad_one_failed
 
@@ -53,15 +56,21 @@ def test_without_ray_the_ray_engine_says_how_to_get_it(tmp_path: Path, monkeypat
 def local_ray() -> Iterator[Any]:
     """A local Ray of 2 CPUs that the scans of a test use as it is (ray_engine leaves a running Ray alone); its
     workers misbehave on marked pictures (tests/ray_misbehave.py)."""
-    temp = tempfile.mkdtemp(prefix="vigie-ray-test-")  # short: Ray's socket paths must fit in 107 bytes
     path = os.pathsep.join(filter(None, [str(Path(__file__).parent), os.environ.get("PYTHONPATH")]))
-    ray.init(address="local", num_cpus=2, _temp_dir=temp, include_dashboard=False, log_to_driver=False,
-             runtime_env={"env_vars": {"PYTHONPATH": path}, "worker_process_setup_hook": "ray_misbehave.install"})
+    runtime_env = {"env_vars": {"PYTHONPATH": path}, "worker_process_setup_hook": "ray_misbehave.install"}
+    if os.environ.get(RAY_ENV):  # the head CI started (tests/services.py)
+        ray.init(address=os.environ[RAY_ENV], log_to_driver=False, runtime_env=runtime_env)
+        temp = None
+    else:
+        temp = tempfile.mkdtemp(prefix="vigie-ray-test-")  # short: Ray's socket paths must fit in 107 bytes
+        ray.init(address="local", num_cpus=2, _temp_dir=temp, include_dashboard=False, log_to_driver=False,
+                 runtime_env=runtime_env)
     try:
         yield ray
     finally:
         ray.shutdown()
-        shutil.rmtree(temp, ignore_errors=True)
+        if temp:
+            shutil.rmtree(temp, ignore_errors=True)
 
 
 def _pictures(root: Path, count: int, side: int = 320) -> None:
@@ -75,6 +84,8 @@ def _scan(evidence: Path, case: Path | str, *options: str, env: dict[str, str] |
     inherit whatever earlier tests left in it); its progress (stderr)."""
     command = [sys.executable, "-m", "vigie.cli", "scan", str(evidence), "--case", str(case), "--workers", "2",
                *options]
+    if "ray" in options and "--ray-address" not in options and os.environ.get(RAY_ENV):
+        command += ["--ray-address", os.environ[RAY_ENV]]  # the head CI started (tests/services.py)
     scanned = subprocess.run(command, capture_output=True, text=True, timeout=300,
                              env=env or {**os.environ, "RAY_ADDRESS": ""})
     assert scanned.returncode == 0, scanned.stderr
@@ -248,32 +259,15 @@ def test_a_file_that_crashes_every_ray_worker_costs_only_its_file(tmp_path: Path
 @pytest.mark.slow
 @needs_ray
 def test_a_scan_runs_on_the_cluster_at_ray_address(tmp_path: Path) -> None:
-    """A head started here (`ray start --head`, its own temp folder), stopped by its process group; the scan
-    connects to it and ships its own package to its workers."""
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    temp = tempfile.mkdtemp(prefix="vigie-head-")
-    env = {**os.environ, "RAY_AUTH_MODE": "token", "RAY_ADDRESS": ""}
+    """A head started here with token authentication; the scan connects to it and ships its own package to its
+    workers."""
+    env = {**os.environ, "RAY_ADDRESS": ""}
     env.pop("PYTHONPATH", None)  # the head's workers get vigie from the scan, not from here
-    head = subprocess.Popen(
-        [str(Path(sys.executable).parent / "ray"), "start", "--head", f"--port={port}", "--num-cpus=2",
-         f"--temp-dir={temp}", "--include-dashboard=false", "--block"],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, start_new_session=True)
-    try:
-        assert head.stdout is not None
-        for line in head.stdout:
-            if "Ray runtime started" in line:
-                break
-        layout = build_demo(tmp_path / "demo")
+    layout = build_demo(tmp_path / "demo")
+    with ray_head(env) as address:
         _scan(layout.evidence, tmp_path / "case", "--hashlist", str(layout.hashlist), "--engine", "ray",
-              "--ray-address", f"127.0.0.1:{port}", env={**env, "PYTHONPATH": os.environ.get("PYTHONPATH", "")})
-    finally:
-        os.killpg(head.pid, signal.SIGKILL)  # the head and every Ray process it started: none other
-        head.wait()
-        shutil.rmtree(temp, ignore_errors=True)
+              "--ray-address", address,
+              env={**env, "RAY_AUTH_MODE": "token", "PYTHONPATH": os.environ.get("PYTHONPATH", "")})
     _scan(layout.evidence, tmp_path / "pool", "--hashlist", str(layout.hashlist))
     assert _normalised_report(tmp_path / "case") == _normalised_report(tmp_path / "pool")
 
