@@ -15,6 +15,7 @@ from click.testing import CliRunner
 
 from vigie.cli import main
 from vigie.demo.seizure import build_demo, draw_picture
+from vigie.errors import VigieError
 from vigie.store.sqlite import CASE_DB_NAME, open_case
 
 pytest.importorskip("psycopg", reason="psycopg is not installed (pip install -e '.[cluster]')")
@@ -332,3 +333,30 @@ def test_a_reveal_whose_audit_entry_postgresql_refuses_shows_nothing(postgres_ca
     refused = rita.post(f"/api/items/{item}/reveal", headers={"X-CSRF-Token": csrf})
     assert refused.status_code == 503 and "audit" in refused.get_json()["error"]
     assert rita.get(f"/media/{item}/full").status_code == 403
+
+
+def test_a_failed_case_copy_leaves_no_empty_case_behind(postgres_case: str, demo_case: Path, tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    import psycopg
+
+    import vigie.store.copy
+    from vigie.store.locator import parse_store_url
+
+    copy_table = vigie.store.copy._copy_table
+
+    def lost_midway(source: Any, target: Any, table: str) -> int:
+        if table == "matches":
+            raise VigieError("the connection was lost")
+        return copy_table(source, target, table)
+
+    monkeypatch.setattr(vigie.store.copy, "_copy_table", lost_midway)
+    for destination in (postgres_case, str(tmp_path / "new")):
+        result = CliRunner().invoke(main, ["case", "copy", str(demo_case), destination])
+        assert result.exit_code != 0 and "connection was lost" in result.output, result.output
+        refused = CliRunner().invoke(main, ["audit", "verify", "--case", destination])
+        assert refused.exit_code == 1 and "no case" in refused.output, refused.output
+    assert not (tmp_path / "new").exists()
+    assert not list((tmp_path / "cache").rglob("vigie.toml")), "nor its local folder"
+    conninfo, name = parse_store_url(postgres_case)
+    with psycopg.connect(conninfo) as db:
+        assert db.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", (name,)).fetchone() is None

@@ -9,7 +9,7 @@ import click
 from vigie.cli.common import _t, case_store, examiner, out
 from vigie.errors import VigieError
 from vigie.store.locator import is_store_url, local_case_folder, shown_url
-from vigie.store.sqlite import open_case
+from vigie.store.sqlite import CaseNotFoundError, SqliteCaseStore, open_case
 
 
 @click.group()
@@ -17,11 +17,9 @@ def case() -> None:
     """Cases as a whole: copy one between SQLite and PostgreSQL."""
 
 
-def _where(location: str) -> tuple[Path, str]:
-    """(the case's folder, its name for messages and the log)."""
-    if is_store_url(location):
-        return local_case_folder(location), shown_url(location)
-    return Path(location), str(Path(location).resolve())
+def _named(location: str) -> str:
+    """A case's name for messages and the log."""
+    return shown_url(location) if is_store_url(location) else str(Path(location).resolve())
 
 
 @case.command("copy")
@@ -41,21 +39,32 @@ def case_copy(source: str, destination: str) -> None:
     """
     from vigie.store.copy import copy_case
 
-    source_folder, source_name = _where(source)
-    target_folder, target_name = _where(destination)
-    with case_store(source_folder) as store:
-        try:
-            target = open_case(target_folder, create=True)
-        except Exception as exc:  # a server that cannot be reached, a folder that cannot be written
-            if isinstance(exc, VigieError):
-                raise
-            raise VigieError(f"cannot open the case at {target_name}: {exc}") from exc
+    source_name, target_name = _named(source), _named(destination)
+    with case_store(local_case_folder(source) if is_store_url(source) else Path(source)) as store:
+        target, made = _open_destination(destination if is_store_url(destination) else Path(destination),
+                                         target_name)
         try:
             result = copy_case(store, target, examiner(), source_name)
-        finally:
-            target.close()
+        except BaseException:
+            if made:  # a failed copy leaves no empty case behind
+                target.discard()
+            raise
+        target.close()
     out.print(f"Copied {_t(source_name)} to {_t(target_name)}: {sum(result.rows.values())} rows, "
               f"{result.audit_entries} audit entries verified on both sides.", soft_wrap=True)
+
+
+def _open_destination(location: str | Path, name: str) -> tuple[SqliteCaseStore, bool]:
+    """The destination case (a URL, or a folder), and whether this command made it."""
+    try:
+        try:
+            return open_case(location), False
+        except CaseNotFoundError:
+            return open_case(location, create=True), True
+    except VigieError:
+        raise
+    except Exception as exc:  # a server that cannot be reached, a folder that cannot be written
+        raise VigieError(f"cannot open the case at {name}: {exc}") from exc
 
 
 COMMANDS = [case]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import shutil
 import tempfile
 import tomllib
 from pathlib import Path
@@ -78,6 +79,13 @@ def local_case_folder(url: str) -> Path:
     elif case_store_url(folder) != url:
         raise StoreUrlError(f"{config} names another store than {shown_url(url)}")
     return folder
+
+
+def forget_local_folder(folder: Path) -> None:
+    """Remove the folder `local_case_folder` made, for a case that is not in the database (never made, or just
+    dropped). A folder elsewhere is the user's, and stays."""
+    if folder.resolve().is_relative_to(cache_root().resolve()):
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def write_whole(path: Path, text: str) -> None:

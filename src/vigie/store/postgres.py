@@ -23,7 +23,7 @@ from vigie.config import CASE_CONFIG_NAME
 from vigie.errors import VigieError
 from vigie.records import AuditEntry, ItemRecord
 from vigie.store.connection import POSTGRESQL, Connection, Cursor, Dialect
-from vigie.store.locator import parse_store_url, shown_url, write_whole
+from vigie.store.locator import forget_local_folder, parse_store_url, shown_url, write_whole
 from vigie.store.pg_schema import ID_TABLES, MIGRATIONS, SCHEMA_VERSION
 from vigie.store.sqlite import CaseNotFoundError, SqliteCaseStore, first_finished_copy, now_iso
 
@@ -182,6 +182,7 @@ class PostgresCaseStore(SqliteCaseStore):
             self.db = PgConnection(self._raw)
             exists = self.db.execute("SELECT 1 FROM pg_namespace WHERE nspname = ?", (self.case_name,)).fetchone()
             if exists is None and not create:
+                forget_local_folder(self.case_dir)
                 raise CaseNotFoundError(f"no case {self.case_name!r} in {shown_url(self.conninfo)}")
             self._migrate()
         except BaseException:
@@ -239,6 +240,11 @@ class PostgresCaseStore(SqliteCaseStore):
 
     def close(self) -> None:
         self._pool.putconn(self._raw)
+
+    def discard(self) -> None:
+        self._raw.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(self.case_name)))
+        self.close()
+        forget_local_folder(self.case_dir)
 
     def append_audit(self, actor: str, action: str, details: dict[str, Any]) -> AuditEntry:
         # Every writer takes the case's audit lock before reading the head: one chain, in order. The lock is held

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -183,6 +184,14 @@ class SqliteCaseStore:
 
     def close(self) -> None:
         self.db.close()
+
+    def discard(self) -> None:
+        """Close and remove this case, made moments ago by a command that then failed (a case copy): the
+        database's files, and its folder where nothing else is in it."""
+        self.close()
+        for suffix in ("", "-wal", "-shm"):
+            (self.case_dir / f"{CASE_DB_NAME}{suffix}").unlink(missing_ok=True)
+        remove_if_empty(self.case_dir)
 
     # --- case -----------------------------------------------------------------------------------
 
@@ -1080,6 +1089,11 @@ def _connect_read_only(db_path: Path) -> sqlite3.Connection:
             raise CaseReadOnlyError(f"{wal} holds changes that cannot be read from a read-only folder (the case "
                                     "was not closed cleanly): copy the case folder to a writable place first")
     return sqlite3.connect(f"{uri}?immutable=1", uri=True, isolation_level=None)
+
+
+def remove_if_empty(folder: Path) -> None:
+    with contextlib.suppress(OSError):  # something else is in it, or it is gone
+        folder.rmdir()
 
 
 def open_case(case_dir: Path | str, create: bool = False) -> SqliteCaseStore:
