@@ -9,7 +9,7 @@ from vigie.config import Settings
 from vigie.errors import VigieError
 from vigie.matching.engine import build_list_segment, match_pending
 from vigie.matching.lists import HashListError, ParsedList, category_notes, read_hash_list
-from vigie.matching.roles import ListStore
+from vigie.matching.roles import MATCHING_LOCK, ListStore
 
 
 class ListImportError(VigieError):
@@ -80,8 +80,9 @@ def _import(store: ListStore, path: Path, settings: Settings, name: str | None, 
     parsed.notes.extend(category_notes(parsed.entries))
     list_id = store.add_hash_list(name, parsed.format, str(path), parsed.file_sha256, parsed.entries, parsed.problems,
                                   parsed.notes)
-    indexed = build_list_segment(store, list_id, settings)
-    matches = match_pending(store, settings, [list_id])
+    with store.exclusive(MATCHING_LOCK):
+        indexed = build_list_segment(store, list_id, settings)
+        matches = match_pending(store, settings, [list_id])
     store.append_audit(actor, "hashlist-import", {
         "list": name, "list_id": list_id, "file": str(path), "file_sha256": parsed.file_sha256,
         "format": parsed.format, "entries": len(parsed.entries), "skipped": parsed.skipped,

@@ -8,6 +8,7 @@ from typing import Any
 
 from vigie.config import Settings
 from vigie.matching.engine import match_case
+from vigie.matching.roles import MATCHING_LOCK
 from vigie.matching.stacks import build_stacks
 from vigie.store.audit import record_case_state
 from vigie.store.sqlite import SqliteCaseStore
@@ -22,8 +23,9 @@ class Rematch:
 
 def rematch_case(store: SqliteCaseStore, settings: Settings, actor: str) -> Rematch:
     started = time.monotonic()
-    found = match_case(store, settings)
-    stacks = build_stacks(store, settings)
+    with store.exclusive(MATCHING_LOCK):
+        found = match_case(store, settings)
+        stacks = build_stacks(store, settings)
     summary = store.summary()
     store.append_audit(actor, "match", {"items": summary["items"], "hash_lists": summary["hash_lists"],
                                         "new_matches": found, "stacks": stacks,

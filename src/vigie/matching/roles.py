@@ -10,6 +10,10 @@ from typing import Any, Protocol
 
 from vigie.records import AuditEntry, HashListRow, ListEntry, MatchRow, PdqRows
 
+# The store's `exclusive` purpose that matching and stacking run under: one at a time in a case (two scans of one
+# case would each bring the matches and stacks up to date unaware of the other).
+MATCHING_LOCK = "matching"
+
 
 class MatchStore(Protocol):
     """engine.py and video.py: the lists, the items' hashes, the matches and how far each list was matched."""
@@ -44,6 +48,7 @@ class ListStore(MatchStore, Protocol):
     ) -> int: ...
     def append_audit(self, actor: str, action: str, details: dict[str, Any]) -> AuditEntry: ...
     def record_case_state(self, actor: str) -> AuditEntry: ...
+    def exclusive(self, purpose: str) -> AbstractContextManager[None]: ...
 
 
 class StackStore(Protocol):

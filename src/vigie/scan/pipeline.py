@@ -23,6 +23,7 @@ from rich.progress import Progress, TaskID
 
 from vigie.config import Settings
 from vigie.matching.engine import match_pending
+from vigie.matching.roles import MATCHING_LOCK
 from vigie.matching.stacks import build_stacks
 from vigie.records import ItemRecord
 from vigie.scan.engines import Engine, ItemWriter, StoreRecords
@@ -167,10 +168,11 @@ def run_scan(
         if progress and matching is not None:
             progress.update(matching, completed=matched)
 
-    result.matches = match_pending(store, settings, progress=advance)
-    if progress and matching is not None:
-        progress.update(matching, total=matched)
-    result.stacks = build_stacks(store, settings)
+    with store.exclusive(MATCHING_LOCK):
+        result.matches = match_pending(store, settings, progress=advance)
+        if progress and matching is not None:
+            progress.update(matching, total=matched)
+        result.stacks = build_stacks(store, settings)
     result.seconds = time.monotonic() - started
     store.finish_scan(scan_id, result.status, result.counts())
     store.append_audit(actor, "scan", {"scan_id": scan_id, "paths": paths, "status": result.status,

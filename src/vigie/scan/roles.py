@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
 from vigie.matching.roles import MatchStore, StackStore
@@ -23,6 +24,7 @@ class ScanStore(MatchStore, StackStore, Protocol):
     def item_writer(self, scan_id: int) -> Callable[[int, list[ItemRecord]], int] | None: ...
     def append_audit(self, actor: str, action: str, details: dict[str, Any]) -> AuditEntry: ...
     def record_case_state(self, actor: str) -> AuditEntry: ...
+    def exclusive(self, purpose: str) -> AbstractContextManager[None]: ...
 
 
 class VerifyStore(Protocol):

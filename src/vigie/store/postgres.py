@@ -10,6 +10,7 @@ import shutil
 import socket
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from functools import lru_cache, partial
 from pathlib import Path
 from typing import Any
@@ -240,6 +241,17 @@ class PostgresCaseStore(SqliteCaseStore):
 
     def close(self) -> None:
         self._pool.putconn(self._raw)
+
+    @contextmanager
+    def exclusive(self, purpose: str) -> Iterator[None]:
+        """Held by one connection to the case at a time, from any machine (a session-level advisory lock, released
+        if the connection is lost)."""
+        key = lock_key(purpose, self.case_name)
+        self.db.execute("SELECT pg_advisory_lock(?)", (key,))
+        try:
+            yield
+        finally:
+            self.db.execute("SELECT pg_advisory_unlock(?)", (key,))
 
     def discard(self) -> None:
         self._raw.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(self.case_name)))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import hashlib
 import json
 import os
@@ -172,6 +173,18 @@ class SqliteCaseStore:
 
     def transaction(self) -> _Transaction:
         return _Transaction(self.db)
+
+    @contextlib.contextmanager
+    def exclusive(self, purpose: str) -> Iterator[None]:
+        """Held by one process of this machine at a time (matching and stacking: two scans of one case would each
+        bring the stacks up to date unaware of the other). A lock file beside the case, released if the process
+        dies."""
+        with open(self.case_dir / f".vigie-{purpose}.lock", "a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
 
     def table_names(self) -> list[str]:
         """The case's tables (not FTS5's own beneath item_search), for `vigie case copy`."""
