@@ -15,5 +15,5 @@ $SUDO apt-get install -y -qq --no-install-recommends \
     libavcodec-dev libavformat-dev libavdevice-dev libavfilter-dev libavutil-dev libswresample-dev libswscale-dev \
     >/dev/null
 $SUDO apt-get install -y -qq --no-install-recommends chromium fonts-liberation >/dev/null
-$SUDO apt-get install -y -qq --no-install-recommends dosfstools mtools e2fsprogs fdisk ewf-tools ntfs-3g genisoimage >/dev/null
+$SUDO apt-get install -y -qq --no-install-recommends dosfstools mtools e2fsprogs exfatprogs fdisk ewf-tools ntfs-3g genisoimage >/dev/null
 $SUDO apt-get install -y -qq --no-install-recommends postgresql >/dev/null

@@ -334,3 +334,27 @@ def test_ntfs_and_iso9660_file_systems(file_system: str, tmp_path: Path) -> None
         inside = "DCIM/IMG_0001.JPG"
     items = _scan(tmp_path / "case", image)
     assert items[f"{image}!/p0/{inside}"]["md5"] == hashlib.md5(picture).hexdigest()
+
+
+def test_exfat_files_live_deleted_and_one_named_like_a_structure(tmp_path: Path) -> None:
+    """exFAT (no Debian tool fills one without mounting it: tests/exfat.py writes the entries, fsck.exfat checks
+    them). Its bitmap, up-case table and label entries are not items; a user's file named like one is."""
+    from exfat import ExfatFile, add_files
+
+    _need("mkfs.exfat", "fsck.exfat", "sfdisk")
+    pictures = {name: _picture(seed) for seed, name in enumerate(["IMG_0001.JPG", "$UPCASE_TABLE", "GONE.JPG"], 20)}
+    volume = tmp_path / "p1.exfat"
+    with volume.open("wb") as blank:
+        blank.truncate(8 << 20)
+    _run("mkfs.exfat", "-L", "SEIZED", volume)
+    add_files(volume, [ExfatFile(name, data, deleted=name == "GONE.JPG") for name, data in pictures.items()])
+    _run("fsck.exfat", "-n", volume)
+    disk = tmp_path / "disk.raw"
+    _disk(disk, "dos", [volume])
+    items = _scan(tmp_path / "case", disk)
+    inside = {path.split("!/p1/", 1)[1]: item for path, item in items.items() if "!/p1/" in path}
+    assert set(inside) == set(pictures), "the file system's own structures are not items"
+    for name, data in pictures.items():
+        assert inside[name]["sha256"] == hashlib.sha256(data).hexdigest(), name
+        assert inside[name]["deleted"] is (name == "GONE.JPG")
+        assert inside[name]["mtime"] is not None

@@ -24,9 +24,10 @@ import bisect
 import io
 import os
 import re
+import struct
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, BinaryIO
@@ -296,6 +297,7 @@ class _Walk:
     """What one file system's walk gathers: entries, the allocated files' clusters, deleted files to judge."""
 
     block_size: int
+    own_entries: frozenset[int] = frozenset()  # the file system's structures TSK lists as files (exFAT's)
     occurrences: dict[bytes, int] = field(default_factory=dict)
     allocated: list[tuple[int, int]] = field(default_factory=list)  # (first block, end block)
     deleted: list[tuple[Entry, list[tuple[int, int]], int]] = field(default_factory=list)  # entry, runs, covered
@@ -335,10 +337,53 @@ def _data_runs(tsk_file: Any, block_size: int) -> tuple[list[tuple[int, int]], i
     return [], None
 
 
-def _walk(fs: Any, label: str) -> Iterator[Entry]:
-    """Every file of one file system, depth first in listing order; deleted files once the walk knows which
-    clusters live files hold."""
-    walk = _Walk(block_size=int(fs.info.block_size))
+def _exfat_own_entries(read_at: Callable[[int, int], bytes], start: int) -> frozenset[int]:
+    """TSK's addresses for the exFAT root folder's allocation bitmap, up-case table and volume label entries,
+    which it lists as regular files (`$ALLOC_BITMAP`, `$UPCASE_TABLE`, `NAME (Volume Label Entry)`). Told apart
+    by their entry type on disk, not by name: a file a user named `$UPCASE_TABLE` is still read."""
+    boot = read_at(start, 512)
+    if len(boot) < 512 or boot[3:11] != b"EXFAT   ":
+        return frozenset()
+    heap, _, root = struct.unpack_from("<III", boot, 88)
+    sector_shift, cluster_shift = boot[108], boot[109]
+    if not 9 <= sector_shift <= 12 or cluster_shift > 25 - sector_shift or root < 2:
+        return frozenset()
+    cluster = read_at(start + ((heap + ((root - 2) << cluster_shift)) << sector_shift), 1 << 16)
+    per_sector_shift = sector_shift - 5  # 32-byte entries
+    first = (root - 2) << (cluster_shift + per_sector_shift)
+    own = set()
+    for index in range(min(len(cluster), 1 << (sector_shift + cluster_shift)) // 32):
+        kind = cluster[index * 32]
+        if kind == 0:  # the end of the folder
+            break
+        if kind in _EXFAT_STRUCTURES:
+            own.add(first + index + _TSK_FIRST_FAT_INODE)
+    return frozenset(own)
+
+
+# exFAT's allocation bitmap, up-case table and volume label entries (the in-use forms)
+_EXFAT_STRUCTURES = {0x81, 0x82, 0x83}
+_TSK_FIRST_FAT_INODE = 3  # TSK numbers FAT/exFAT directory entries from 3, in order on disk from the data area
+
+
+def _own_entries(fs: Any, read_at: Callable[[int, int], bytes], offset: int) -> frozenset[int]:
+    """The addresses of the structures a file system (at `offset` in the media) lists as regular files."""
+    import pytsk3
+
+    return _exfat_own_entries(read_at, offset) if int(fs.info.ftype) == pytsk3.TSK_FS_TYPE_EXFAT else frozenset()
+
+
+def _is_structure(kind: Any, address: int, own_entries: frozenset[int]) -> bool:
+    """The file system's own structures, which TSK lists beside files ($MBR, $FAT1, exFAT's bitmap): not items."""
+    import pytsk3
+
+    return bool(kind == pytsk3.TSK_FS_META_TYPE_VIRT or address in own_entries)
+
+
+def _walk(fs: Any, label: str, read_at: Callable[[int, int], bytes], offset: int) -> Iterator[Entry]:
+    """Every file of one file system (at `offset` in the media), depth first in listing order; deleted files
+    once the walk knows which clusters live files hold."""
+    walk = _Walk(block_size=int(fs.info.block_size), own_entries=_own_entries(fs, read_at, offset))
     try:
         root = fs.open_dir("/")
     except _TSK_ERRORS as exc:
@@ -388,8 +433,8 @@ def _walk_dir(directory: Any, path: bytes, label: str, walk: _Walk, parents: tup
         if kind in (pytsk3.TSK_FS_META_TYPE_DIR, pytsk3.TSK_FS_META_TYPE_VIRT_DIR):
             yield from _enter_dir(tsk_file, child, label, walk, parents, depth, deleted)
             continue
-        if kind == pytsk3.TSK_FS_META_TYPE_VIRT:
-            continue  # the file system's own structures ($MBR, $FAT1), not files
+        if _is_structure(kind, int(meta.addr), walk.own_entries):
+            continue
         relpath = walk.relpath(label, child)
         mtime, ctime, atime = _times(meta)
         if kind != pytsk3.TSK_FS_META_TYPE_REG:
@@ -447,6 +492,7 @@ class _OpenImage:
         self.lock = threading.Lock()
         self._systems = {s.label: s for s in _file_systems(self.media)}
         self._file_systems: dict[str, Any] = {}
+        self._own_entries: dict[str, frozenset[int]] = {}
         self._listings: OrderedDict[tuple[str, int], list[_Child]] = OrderedDict()
 
     def file_system(self, label: str) -> Any:
@@ -456,7 +502,8 @@ class _OpenImage:
             system = self._systems.get(label)
             if system is None or system.error:
                 raise FileNotFoundError(f"no readable partition {label} in the image")
-            self._file_systems[label] = pytsk3.FS_Info(_tsk_image(self.media), offset=system.offset)
+            fs = self._file_systems[label] = pytsk3.FS_Info(_tsk_image(self.media), offset=system.offset)
+            self._own_entries[label] = _own_entries(fs, self.media.read_at, system.offset)
         return self._file_systems[label]
 
     def children(self, label: str, address: int) -> list[_Child]:
@@ -471,10 +518,10 @@ class _OpenImage:
         for tsk_file in self.file_system(label).open_dir(inode=address):
             meta = tsk_file.info.meta
             kind = None if meta is None else meta.type
+            child = None if meta is None else int(meta.addr)
             is_dir = kind in (pytsk3.TSK_FS_META_TYPE_DIR, pytsk3.TSK_FS_META_TYPE_VIRT_DIR)
-            listed = not is_dir and kind != pytsk3.TSK_FS_META_TYPE_VIRT
-            listing.append(_Child(bytes(tsk_file.info.name.name), None if meta is None else int(meta.addr), is_dir,
-                                  listed))
+            listed = not is_dir and not (child is not None and _is_structure(kind, child, self._own_entries[label]))
+            listing.append(_Child(bytes(tsk_file.info.name.name), child, is_dir, listed))
         self._listings[key] = listing
         if len(self._listings) > self._LISTINGS:
             self._listings.popitem(last=False)
@@ -574,7 +621,7 @@ class DiskImageSource:
         found = 0
         try:
             fs = pytsk3.FS_Info(_tsk_image(media), offset=system.offset)
-            for entry in _walk(fs, system.label):
+            for entry in _walk(fs, system.label, media.read_at, system.offset):
                 found += 1
                 yield entry
         except _TSK_ERRORS as exc:  # a file system corrupt past its first sectors

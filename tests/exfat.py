@@ -1,0 +1,93 @@
+"""Files written into an empty exFAT image made by `mkfs.exfat` (Debian's exfatprogs), without mounting it: no
+Debian tool fills an exFAT image from user space. Each file is one contiguous run of clusters (the stream
+extension's NoFatChain flag, so the FAT is left alone), listed in the root folder; a deleted file keeps its
+clusters and its entries with their in-use bit cleared, as exFAT leaves them. `fsck.exfat -n` checks the
+result in the tests, so this writer is held to the file system's own checker."""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+from pathlib import Path
+
+_FILE, _STREAM, _NAME = 0x85, 0xC0, 0xC1
+_IN_USE = 0x80
+_ARCHIVE = 0x20
+_CONTIGUOUS = 0x03  # AllocationPossible | NoFatChain
+_TIMESTAMP = ((2024 - 1980) << 25) | (5 << 21) | (17 << 16) | (14 << 11) | (30 << 5)  # 2024-05-17 14:30:00
+
+
+@dataclass(frozen=True)
+class ExfatFile:
+    name: str  # ASCII, in the root folder
+    data: bytes
+    deleted: bool = False
+
+
+def _rotate_add(checksum: int, byte: int) -> int:
+    return ((((checksum << 15) | (checksum >> 1)) & 0xFFFF) + byte) & 0xFFFF
+
+
+def _entry_set(file: ExfatFile, first_cluster: int) -> bytes:
+    name = file.name.encode("utf-16-le")
+    chunks = [name[i:i + 30].ljust(30, b"\0") for i in range(0, len(name), 30)]
+    name_hash = 0
+    for char in file.name.upper().encode("utf-16-le"):
+        name_hash = _rotate_add(name_hash, char)
+    primary = bytearray(32)
+    primary[0], primary[1] = _FILE, 1 + len(chunks)
+    struct.pack_into("<HxxIII", primary, 4, _ARCHIVE, _TIMESTAMP, _TIMESTAMP, _TIMESTAMP)
+    stream = bytearray(32)
+    stream[0], stream[1], stream[3] = _STREAM, _CONTIGUOUS, len(file.name)
+    struct.pack_into("<H", stream, 4, name_hash)
+    struct.pack_into("<Q", stream, 8, len(file.data))
+    struct.pack_into("<IQ", stream, 20, first_cluster if file.data else 0, len(file.data))
+    entries = bytes(primary) + bytes(stream) + b"".join(bytes([_NAME, 0]) + chunk for chunk in chunks)
+    checksum = 0
+    for offset, byte in enumerate(entries):
+        if offset not in (2, 3):
+            checksum = _rotate_add(checksum, byte)
+    entries = entries[:2] + struct.pack("<H", checksum) + entries[4:]
+    if file.deleted:  # every entry of the set loses its in-use bit; the rest stays as it was
+        entries = b"".join(bytes([entries[i] & ~_IN_USE & 0xFF]) + entries[i + 1:i + 32]
+                           for i in range(0, len(entries), 32))
+    return entries
+
+
+def add_files(image: Path, files: list[ExfatFile]) -> None:
+    with image.open("r+b") as disk:
+        boot = disk.read(512)
+        heap, cluster_count, root = struct.unpack_from("<III", boot, 88)
+        sector_size, cluster_size = 1 << boot[108], 1 << (boot[108] + boot[109])
+
+        def cluster_offset(cluster: int) -> int:
+            return heap * sector_size + (cluster - 2) * cluster_size
+
+        disk.seek(cluster_offset(root))
+        folder = bytearray(disk.read(cluster_size))
+        end = next(i for i in range(0, cluster_size, 32) if folder[i] == 0)
+        bitmap_entry = next(folder[i:i + 32] for i in range(0, end, 32) if folder[i] == 0x81)
+        bitmap_cluster, bitmap_length = struct.unpack_from("<IQ", bitmap_entry, 20)
+        disk.seek(cluster_offset(bitmap_cluster))
+        bitmap = bytearray(disk.read(bitmap_length))
+        free = max((c for c in range(2, cluster_count + 2) if bitmap[(c - 2) // 8] >> ((c - 2) % 8) & 1),
+                   default=1) + 1
+        for file in files:
+            clusters = -(-len(file.data) // cluster_size)
+            if free + clusters > cluster_count + 2:
+                raise ValueError("the exFAT image is too small for these files")
+            entries = _entry_set(file, free)
+            if end + len(entries) > cluster_size:
+                raise ValueError("more files than the root folder's first cluster holds")
+            folder[end:end + len(entries)] = entries
+            end += len(entries)
+            disk.seek(cluster_offset(free))
+            disk.write(file.data)
+            if not file.deleted:
+                for cluster in range(free, free + clusters):
+                    bitmap[(cluster - 2) // 8] |= 1 << ((cluster - 2) % 8)
+            free += clusters
+        disk.seek(cluster_offset(root))
+        disk.write(folder)
+        disk.seek(cluster_offset(bitmap_cluster))
+        disk.write(bitmap)
