@@ -97,8 +97,10 @@ def test_case_report_in_french_and_spanish(demo_case: Path, code: str, words: li
 
 
 @pytest.mark.parametrize(("code", "words"), [
-    ("fr", ["Synthèse", "Listes d'empreintes", "Ordre de revue", "Preuves de génération par IA", "inconnu"]),
-    ("es", ["Resumen", "Listas de hashes", "Orden de revisión", "Pruebas de generación por IA", "desconocido"]),
+    ("fr", ["Synthèse", "Listes d'empreintes", "Ordre de revue", "Preuves de génération par IA", "inconnu",
+            "dossier"]),
+    ("es", ["Resumen", "Listas de hashes", "Orden de revisión", "Pruebas de generación por IA",
+            "desconocido", "carpeta"]),
 ])
 def test_html_report_in_french_and_spanish(demo_case: Path, code: str, words: list[str]) -> None:
     store = open_case(demo_case)

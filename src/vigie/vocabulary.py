@@ -57,11 +57,13 @@ AI_INDICATED = "ai-indicated"
 UNDETERMINED = "undetermined"
 AI_VERDICTS = (AI_PROVENANCE, AI_INDICATED, UNDETERMINED)
 # Codes people read as they are in English, translated elsewhere: the AI verdicts, the review order's classes
-# (store/review.py ranks them) and the account roles.
+# (store/review.py ranks them), the account roles, the kinds of source and the strengths of a finding.
 SHOWN_CODES = frozenset({
     N_("ai-provenance"), N_("ai-indicated"), N_("undetermined"),
     N_("unknown-with-face"), N_("unknown"), N_("ai-indicated-or-marked"), N_("known"),
     N_("admin"), N_("reviewer"), N_("read-only"),
+    N_("directory"), N_("file"), N_("disk-image"),
+    N_("deterministic"), N_("indicative"), N_("context"), N_("problem"),
 })
 
 

@@ -55,7 +55,7 @@ def update() -> list[str]:
     template = extract()
     for code in TRANSLATED:
         catalog = read_catalogue(code)
-        catalog.update(template, update_header_comment=False)
+        catalog.update(template, no_fuzzy_matching=True, update_header_comment=False)  # no guessed translations
         catalog.revision_date = FIXED_DATE
         catalog.fuzzy = False
         catalog.header_comment = (f"# Vigie's words in {LANGUAGE_NAMES[code]}, brought up to date with the code by\n"

@@ -825,7 +825,7 @@ async function showDetail() {
   }
   if (item.ai) {
     parts.push(el("h3", { text: t("AI: {verdict}", { verdict: word(item.ai.verdict) }) }));
-    parts.push(el("table", {}, ...item.ai.signals.map((s) => el("tr", {}, el("td", { text: s.strength }), el("td", { text: `${s.kind}: ${s.detail}` })))));
+    parts.push(el("table", {}, ...item.ai.signals.map((s) => el("tr", {}, el("td", { text: word(s.strength) }), el("td", { text: `${s.kind}: ${s.detail}` })))));
     const d = item.ai.detector;
     const score = d && d.score === null ? t("none (not scored)") : d?.score.toFixed(2);
     if (d) parts.push(el("p", { text: t("Detector score {score} · threshold {threshold} (higher: more likely generated; below it says nothing) · {model}",
