@@ -54,7 +54,7 @@ def test_console_in_french_from_the_browser_then_spanish_by_choice(console: str)
         _wait_for_console(page, "fr")
         assert page.title() == "Vigie — revue"
         assert page.inner_text("#f-status option[value=undecided]") == "Non décidé"
-        assert page.inner_text("#open-audit") == "Journal d'audit" and page.inner_text("#open-settings") == "Réglages"
+        assert page.inner_text("#open-audit") == "Journal d'audit" and page.inner_text("#open-settings") == "Paramètres"
         assert page.get_attribute("#queue", "aria-label") == "File de revue"
         legend = page.inner_text("#keys")
         assert "Matériel d'abus sexuel sur enfant" in legend and "Images de synthèse / animation" in legend

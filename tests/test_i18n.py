@@ -181,8 +181,13 @@ def test_console_data_is_not_translated(app: Any, demo_case: Path) -> None:  # n
 
 def test_login_page_and_case_report_in_the_browsers_language(app: Any) -> None:  # noqa: F811
     spanish = {"Accept-Language": "es-ES,es;q=0.9"}
-    page = app.test_client().get("/login", headers=spanish).get_data(as_text=True)
+    browser = app.test_client()
+    page = browser.get("/login", headers=spanish).get_data(as_text=True)
     assert '<html lang="es">' in page and "Iniciar sesión" in page and "Contraseña" in page
+    token = re.search(r'name="login_token" value="([^"]+)"', page)[1]  # type: ignore[index]
+    wrong = browser.post("/login", data={"username": "rita", "password": "nope", "login_token": token},
+                         headers={"Accept-Language": "fr"})
+    assert wrong.status_code == 401 and "Identifiant ou mot de passe incorrect." in wrong.get_data(as_text=True)
     client, _ = login(app, "rita")
     report = html.unescape(client.get("/report", headers={"Accept-Language": "fr"}).get_data(as_text=True))
     assert "Rapport d'affaire Vigie" in report and '<html lang="fr">' in report
