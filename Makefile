@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench clean catalogues
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV) || { sh scripts/install-debian-packages.sh && $(PYTHON) -m venv $(VENV); }
@@ -35,6 +35,10 @@ test: $(VENV)/.installed-dev
 	$(BIN)/cog --check -I scripts README.md
 	@# tests/services.py starts a private PostgreSQL and a Ray head for the suite and stops them by their PIDs.
 	$(BIN)/python tests/services.py $(BIN)/python -m pytest -q
+
+# After adding or changing a message: bring the French and Spanish catalogues up to date, then translate what it lists.
+catalogues: $(VENV)/.installed
+	$(BIN)/python -m vigie.i18n.extract
 
 bench: $(VENV)/.installed-dev
 	$(BIN)/pip install --quiet -e '.[bench]'

@@ -1,21 +1,24 @@
 """The words a case is reviewed and reported in: category schemes and their labels, the AI tags of the
-Project VIC CAC ontology, industry classes. Every layer reads them from here; the console gets them served."""
+Project VIC CAC ontology, industry classes. Every layer reads them from here; the console gets them served.
+Labels are English, marked with N_ for the catalogues; they are translated where they are shown (`language`)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-SCHEME_LABELS = {"projectvic-us": "Project VIC US (0–4)", "uk-caid": "UK CAID (A/B/C)", "custom": "Custom"}
+from vigie.i18n import N_, Language, language
+
+SCHEME_LABELS = {"projectvic-us": "Project VIC US (0–4)", "uk-caid": "UK CAID (A/B/C)", "custom": N_("Custom")}
 SCHEMES = tuple(SCHEME_LABELS)
 
 PROJECT_VIC_US = {
-    "0": "Non-pertinent",
-    "1": "Child abuse material",
-    "2": "Child exploitive (non-CAM) / age difficult",
-    "3": "CGI / animation",
-    "4": "Comparison images",
+    "0": N_("Non-pertinent"),
+    "1": N_("Child abuse material"),
+    "2": N_("Child exploitive (non-CAM) / age difficult"),
+    "3": N_("CGI / animation"),
+    "4": N_("Comparison images"),
 }
-UK_CAID = {"A": "Category A", "B": "Category B", "C": "Category C"}
+UK_CAID = {"A": N_("Category A"), "B": N_("Category B"), "C": N_("Category C")}
 
 # Project VIC numbers the UK categories.
 UK_CAID_VICS_NUMBERS = {"A": 1, "B": 2, "C": 3}
@@ -29,11 +32,11 @@ class AiTag:
 
 
 AI_TAGS = (
-    AiTag("ai-generated", "AI-generated", "g"),
-    AiTag("deepfake", "Deepfake / nudified", "d"),
-    AiTag("hybrid", "Hybrid (real and generated)", "h"),
-    AiTag("real-victim", "Real victim depicted", "v"),
-    AiTag("not-pertinent", "Not pertinent", "n"),
+    AiTag("ai-generated", N_("AI-generated"), "g"),
+    AiTag("deepfake", N_("Deepfake / nudified"), "d"),
+    AiTag("hybrid", N_("Hybrid (real and generated)"), "h"),
+    AiTag("real-victim", N_("Real victim depicted"), "v"),
+    AiTag("not-pertinent", N_("Not pertinent"), "n"),
 )
 AI_TAG_CODES = tuple(t.code for t in AI_TAGS)
 # Tags that say generative AI made or altered the image: the CyberTipline "generative AI" annotation.
@@ -53,6 +56,15 @@ AI_PROVENANCE = "ai-provenance"
 AI_INDICATED = "ai-indicated"
 UNDETERMINED = "undetermined"
 AI_VERDICTS = (AI_PROVENANCE, AI_INDICATED, UNDETERMINED)
+# Codes people read as they are in English, translated elsewhere: the AI verdicts, the review order's classes
+# (store/review.py ranks them), the account roles, the kinds of source and the strengths of a finding.
+SHOWN_CODES = frozenset({
+    N_("ai-provenance"), N_("ai-indicated"), N_("undetermined"),
+    N_("unknown-with-face"), N_("unknown"), N_("ai-indicated-or-marked"), N_("known"),
+    N_("admin"), N_("reviewer"), N_("read-only"),
+    N_("directory"), N_("file"), N_("disk-image"),
+    N_("deterministic"), N_("indicative"), N_("context"), N_("problem"),
+})
 
 
 def category_scheme(category: str | None, declared: str | None) -> str | None:
@@ -67,11 +79,20 @@ def category_scheme(category: str | None, declared: str | None) -> str | None:
     return "custom"
 
 
-def category_label(scheme: str | None, category: str | None) -> str | None:
+def category_label(scheme: str | None, category: str | None, lang: Language | None = None) -> str | None:
+    """A category's meaning in `lang` (English by default); a category no scheme names is data, shown as is."""
     if category is None:
         return None
-    if scheme == "projectvic-us":
-        return PROJECT_VIC_US.get(category, category)
-    if scheme == "uk-caid":
-        return UK_CAID.get(category.upper(), category)
-    return category
+    known = PROJECT_VIC_US if scheme == "projectvic-us" else UK_CAID if scheme == "uk-caid" else {}
+    label = known.get(category.upper() if scheme == "uk-caid" else category)
+    return (lang or language()).gettext(label) if label else category
+
+
+def shown_code(code: str, lang: Language) -> str:
+    """A verdict, class or role as `lang` reads it; any other text is data, shown as it is."""
+    return lang.gettext(code) if code in SHOWN_CODES else code
+
+
+def tag_label(code: str, lang: Language) -> str:
+    """An AI tag's name in `lang`; a tag Vigie does not know is shown as it is."""
+    return next((lang.gettext(t.label) for t in AI_TAGS if t.code == code), code)

@@ -10,6 +10,12 @@ import click
 from vigie.cli.common import _t, case_option, case_store, err, examiner, stop_on_full_disk
 from vigie.config import load_settings
 from vigie.exports.registry import EXPORTS
+from vigie.i18n import DEFAULT_LANGUAGE, LANGUAGES
+
+# The language of the pages people read (the HTML reports); the data formats stay as they are.
+language_option = click.option(
+    "--lang", "lang", type=click.Choice(list(LANGUAGES)), default=DEFAULT_LANGUAGE, show_default=True,
+    envvar="VIGIE_LANG", help="Language of the HTML and PDF reports: en, fr or es [$VIGIE_LANG].")
 
 
 @click.command()
@@ -17,22 +23,24 @@ from vigie.exports.registry import EXPORTS
 @click.option("--format", "fmt", type=click.Choice(["json", "csv", "html"]), default="html", show_default=True)
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="File to write [stdout].")
 @click.option("--thumbnails", is_flag=True, help="HTML only: add blurred greyscale thumbnails of matched items.")
-def report(case: Path, fmt: str, output: Path | None, thumbnails: bool) -> None:
+@language_option
+def report(case: Path, fmt: str, output: Path | None, thumbnails: bool, lang: str) -> None:
     """Write the case report: counts, matches by list and category, stacks, and unreadable files.
 
     The HTML report holds no image content unless --thumbnails is given (blurred, greyscale).
     """
     from vigie.exports.report import matched_thumbnails, write_case_report
+    from vigie.i18n import language
 
     with case_store(case) as store:
         thumbs = matched_thumbnails(store, load_settings(case)) if thumbnails and fmt == "html" else None
         # written as it is read (a million items are never held at once), then audited
         with stop_on_full_disk("the report", "The case is unchanged; the report file may be incomplete."):
             if output is None:
-                write_case_report(store, fmt, sys.stdout, examiner(), "stdout", thumbs)
+                write_case_report(store, fmt, sys.stdout, examiner(), "stdout", thumbs, language(lang))
             else:
                 with output.open("w", encoding="utf-8") as handle:
-                    write_case_report(store, fmt, handle, examiner(), str(output), thumbs)
+                    write_case_report(store, fmt, handle, examiner(), str(output), thumbs, language(lang))
     if output is not None:
         err.print(f"Wrote {fmt.upper()} report to {_t(output)}")
 
@@ -60,8 +68,9 @@ class _ExportFormats(click.Choice[str]):
 @click.option("--reporter-first-name", default="TO COMPLETE", help="CyberTipline draft: reporting person.")
 @click.option("--reporter-last-name", default="TO COMPLETE")
 @click.option("--reporter-email", default="TO COMPLETE")
+@language_option
 def export_cmd(case: Path, fmt: str, output: Path | None, items: tuple[int, ...], categories: tuple[str, ...],
-               reporter_first_name: str, reporter_last_name: str, reporter_email: str) -> None:
+               reporter_first_name: str, reporter_last_name: str, reporter_email: str, lang: str) -> None:
     """Export reviewed items (one record per distinct file) for sharing or reporting. Audited."""
     from vigie.exports.format import Reporter
     from vigie.exports.run import run_export
@@ -70,7 +79,7 @@ def export_cmd(case: Path, fmt: str, output: Path | None, items: tuple[int, ...]
         result = run_export(
             store, examiner(), fmt, list(items) or None, list(categories) or None,
             Reporter(reporter_first_name, reporter_last_name, reporter_email),
-            destination="stdout" if output == Path("-") else str(output or "default file"),
+            destination="stdout" if output == Path("-") else str(output or "default file"), language=lang,
         )
     if output == Path("-"):
         sys.stdout.buffer.write(result.content)

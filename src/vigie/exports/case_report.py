@@ -10,13 +10,12 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, PackageLoader, select_autoescape
-
-from vigie.exports.format import ExportError
-from vigie.exports.report import case_info
+from vigie.exports.format import ExportError, ExportOptions
+from vigie.exports.report import case_info, template_environment
 from vigie.exports.roles import ReportStore
 from vigie.exports.selection import select_items
-from vigie.vocabulary import category_label
+from vigie.i18n import N_, Language, language
+from vigie.vocabulary import category_label, tag_label
 
 PDF_BROWSERS = ("chromium", "chromium-browser", "google-chrome")
 
@@ -28,17 +27,20 @@ def _bars(counts: Counter[str], width: int = 360) -> list[dict[str, Any]]:
              "width": max(2, round(width * count / top))} for label, count in counts.most_common(20)]
 
 
-def render_case_report(store: ReportStore) -> str:
+def render_case_report(store: ReportStore, lang: Language | None = None) -> str:
+    lang = lang or language()
     review = store.review_tables()
     decided = select_items(store)
     categories: Counter[str] = Counter(
-        category_label(e.decision["scheme"], e.decision["category"]) or "no category" for e in decided
+        category_label(e.decision["scheme"], e.decision["category"], lang) or lang.gettext(N_("no category"))
+        for e in decided
     )
-    tags: Counter[str] = Counter(tag for e in decided for tag in e.decision["ai_tags"])
+    tags: Counter[str] = Counter(tag_label(tag, lang) for e in decided for tag in e.decision["ai_tags"])
     sources: Counter[str] = Counter(store.items_per_source())
     audit = store.verify_audit()
-    env = Environment(loader=PackageLoader("vigie", "templates"), autoescape=select_autoescape(["html"]))
-    env.filters["category"] = lambda d: category_label(d["scheme"], d["category"]) or "—"
+    env = template_environment(lang)
+    env.filters["category"] = lambda d: category_label(d["scheme"], d["category"], lang) or "—"
+    env.filters["tag"] = lambda code: tag_label(code, lang)
     return env.get_template("case_report.html").render(
         case=case_info(store), summary=store.summary(), progress=review.progress(), decided=decided,
         category_bars=_bars(categories), tag_bars=_bars(tags), source_bars=_bars(sources),
@@ -65,13 +67,13 @@ def html_to_pdf(html: str, browser: str) -> bytes:
         return pdf.read_bytes()
 
 
-def render_html(store: ReportStore) -> bytes:
-    return render_case_report(store).encode()
+def render_html(store: ReportStore, options: ExportOptions) -> bytes:
+    return render_case_report(store, language(options.language)).encode()
 
 
-def render_pdf(store: ReportStore) -> bytes:
+def render_pdf(store: ReportStore, options: ExportOptions) -> bytes:
     browser = find_pdf_browser()
     if browser is None:
         raise ExportError("a PDF needs Chromium (Debian package chromium); write the HTML report and "
                           "print it from a browser instead")
-    return html_to_pdf(render_case_report(store), browser)
+    return html_to_pdf(render_case_report(store, language(options.language)), browser)

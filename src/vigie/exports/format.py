@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from vigie.errors import VigieError
 from vigie.exports.roles import ReportStore
 from vigie.exports.selection import ExportItem
+from vigie.i18n import DEFAULT_LANGUAGE
 
 TO_COMPLETE = "TO COMPLETE"
 
@@ -29,6 +30,7 @@ class Reporter:
 @dataclass(frozen=True)
 class ExportOptions:
     reporter: Reporter = field(default_factory=Reporter)
+    language: str = DEFAULT_LANGUAGE  # of pages people read (the case report); data formats stay as they are
 
 
 @dataclass(frozen=True)
@@ -50,7 +52,7 @@ class CaseExport:
     label: str
     media_type: str
     suffix: str
-    render: Callable[[ReportStore], bytes]
+    render: Callable[[ReportStore, ExportOptions], bytes]
 
 
 ExportFormat = ItemExport | CaseExport

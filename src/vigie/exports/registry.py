@@ -5,15 +5,17 @@ from __future__ import annotations
 
 from vigie.exports import case_report, cybertip, tables, vics
 from vigie.exports.format import CaseExport, ExportFormat, ItemExport
+from vigie.i18n import N_
 
 EXPORTS: dict[str, ExportFormat] = {export.name: export for export in (
     ItemExport("vics", "Project VIC VICS 2.0 (JSON)", "application/json", "-vics-2.0.json", vics.render_2_0),
     ItemExport("vics-1.3", "Project VIC VICS 1.3 (JSON)", "application/json", "-vics-1.3.json", vics.render_1_3),
-    ItemExport("csv", "Decisions (CSV)", "text/csv", "-decisions.csv", tables.render_decisions),
-    ItemExport("hashlist", "Hash list: MD5, SHA-1, PDQ, category (CSV)", "text/csv", "-hashlist.csv",
+    ItemExport("csv", N_("Decisions (CSV)"), "text/csv", "-decisions.csv", tables.render_decisions),
+    ItemExport("hashlist", N_("Hash list: MD5, SHA-1, PDQ, category (CSV)"), "text/csv", "-hashlist.csv",
                tables.render_hashlist),
-    ItemExport("cybertip", "NCMEC CyberTipline report draft (XML)", "application/xml", "-cybertip-draft.xml",
+    ItemExport("cybertip", N_("NCMEC CyberTipline report draft (XML)"), "application/xml", "-cybertip-draft.xml",
                cybertip.render),
-    CaseExport("case-report", "Case report (HTML)", "text/html", "-case-report.html", case_report.render_html),
-    CaseExport("case-report-pdf", "Case report (PDF)", "application/pdf", "-case-report.pdf", case_report.render_pdf),
+    CaseExport("case-report", N_("Case report (HTML)"), "text/html", "-case-report.html", case_report.render_html),
+    CaseExport("case-report-pdf", N_("Case report (PDF)"), "application/pdf", "-case-report.pdf",
+               case_report.render_pdf),
 )}

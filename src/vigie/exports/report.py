@@ -15,11 +15,12 @@ from vigie import __version__
 from vigie.config import Settings
 from vigie.exports.cells import write_csv_rows
 from vigie.exports.roles import ReportStore
+from vigie.i18n import N_, Language, language
 from vigie.signals.registry import DIGESTS, SIGNALS
 from vigie.signals.thumbnails import report_thumbnails
 from vigie.store.review import QueueFilter
 from vigie.store.sqlite import now_iso
-from vigie.vocabulary import UNDETERMINED, category_label
+from vigie.vocabulary import UNDETERMINED, category_label, shown_code
 
 CSV_COLUMNS = [
     "path", "source", "size", *(s.name for s in DIGESTS), "media_type", "width", "height",
@@ -58,7 +59,8 @@ def _public_item(item: dict[str, Any]) -> dict[str, Any]:
 class _Tally:
     """The report's summary counts, gathered one item at a time."""
 
-    def __init__(self) -> None:
+    def __init__(self, lang: Language | None = None) -> None:
+        self.lang = lang or language()  # the words of the category counts (the JSON report's are English)
         self.by_list: Counter[str] = Counter()
         self.by_category: Counter[str] = Counter()
         self.by_type: Counter[str] = Counter()
@@ -69,7 +71,8 @@ class _Tally:
         self.by_type[item["media_type"] or "unread"] += 1
         for name in {m["list"] for m in item["matches"]}:
             self.by_list[name] += 1
-        for label in {category_label(m["category_scheme"], m["category"]) or "uncategorised" for m in item["matches"]}:
+        for label in {category_label(m["category_scheme"], m["category"], self.lang) or self.lang.gettext(N_(
+                "uncategorised")) for m in item["matches"]}:
             self.by_category[label] += 1
         if (item["media_type"] or "").startswith("image/") and not item["matches"] and item["pdq"]:
             self.unmatched_images += 1
@@ -86,16 +89,16 @@ class _Tally:
         }
 
 
-def build_summary(store: ReportStore, items: list[dict[str, Any]]) -> dict[str, Any]:
-    tally = _Tally()
+def build_summary(store: ReportStore, items: list[dict[str, Any]], lang: Language | None = None) -> dict[str, Any]:
+    tally = _Tally(lang)
     for item in items:
         tally.add(item)
     return tally.summary(store)
 
 
-def collect(store: ReportStore) -> dict[str, Any]:
+def collect(store: ReportStore, lang: Language | None = None) -> dict[str, Any]:
     items = list(store.iter_report_items())
-    return {"case": case_info(store), "items": items, "summary": build_summary(store, items)}
+    return {"case": case_info(store), "items": items, "summary": build_summary(store, items, lang)}
 
 
 def _streamed_items(store: ReportStore) -> Iterator[dict[str, Any]]:
@@ -146,8 +149,20 @@ def clock(seconds: float) -> str:
     return f"{int(seconds) // 3600}:{int(seconds) // 60 % 60:02d}:{seconds % 60:06.3f}"
 
 
-def write_html(store: ReportStore, out: TextIO, thumbnails: dict[int, bytes] | None = None) -> None:
-    data = collect(store)
+def template_environment(lang: Language) -> Environment:
+    """The report templates, with `_` and the vocabulary's words (the `code` filter) in `lang`."""
+    env = Environment(loader=PackageLoader("vigie", "templates"), autoescape=select_autoescape(["html"]),
+                      extensions=["jinja2.ext.i18n"])
+    env.install_gettext_translations(lang.translations, newstyle=True)  # type: ignore[attr-defined]
+    env.filters["code"] = lambda code: shown_code(code, lang)
+    env.globals["lang"] = lang.code
+    return env
+
+
+def write_html(store: ReportStore, out: TextIO, thumbnails: dict[int, bytes] | None = None,
+               lang: Language | None = None) -> None:
+    lang = lang or language()
+    data = collect(store, lang)
     items = data["items"]
     stacks: dict[int, list[dict[str, Any]]] = {}
     for item in items:
@@ -157,8 +172,8 @@ def write_html(store: ReportStore, out: TextIO, thumbnails: dict[int, bytes] | N
         {"id": sid, "members": sorted(members, key=lambda i: not i["stack"]["representative"])}
         for sid, members in sorted(stacks.items(), key=lambda kv: -len(kv[1]))
     ]
-    env = Environment(loader=PackageLoader("vigie", "templates"), autoescape=select_autoescape(["html"]))
-    env.filters["category"] = lambda m: category_label(m["category_scheme"], m["category"]) or "—"
+    env = template_environment(lang)
+    env.filters["category"] = lambda m: category_label(m["category_scheme"], m["category"], lang) or "—"
     env.filters["clock"] = clock
     thumbs = {k: base64.b64encode(v).decode() for k, v in (thumbnails or {}).items()}
     out.write(env.get_template("report.html").render(
@@ -172,22 +187,26 @@ def write_html(store: ReportStore, out: TextIO, thumbnails: dict[int, bytes] | N
     ))
 
 
-def write_report(store: ReportStore, fmt: str, out: TextIO, thumbnails: dict[int, bytes] | None = None) -> None:
+def write_report(store: ReportStore, fmt: str, out: TextIO, thumbnails: dict[int, bytes] | None = None,
+                 lang: Language | None = None) -> None:
+    """The report in `fmt`; `lang` is the HTML page's language (JSON and CSV are data, in English)."""
     if fmt == "json":
         write_json(store, out)
     elif fmt == "csv":
         write_csv(store, out)
     elif fmt == "html":
-        write_html(store, out, thumbnails)
+        write_html(store, out, thumbnails, lang)
     else:
         raise ValueError(f"unknown report format {fmt!r}")
 
 
 def write_case_report(store: ReportStore, fmt: str, out: TextIO, actor: str, output: str,
-                      thumbnails: dict[int, bytes] | None = None) -> None:
+                      thumbnails: dict[int, bytes] | None = None, lang: Language | None = None) -> None:
     """`write_report`, then the report is audited (`output`: where it went, as the log names it)."""
-    write_report(store, fmt, out, thumbnails)
-    store.append_audit(actor, "report", {"format": fmt, "output": output, "thumbnails": bool(thumbnails)})
+    lang = lang or language()
+    write_report(store, fmt, out, thumbnails, lang)
+    details = {"format": fmt, "output": output, "thumbnails": bool(thumbnails)}
+    store.append_audit(actor, "report", details | ({"language": lang.code} if fmt == "html" else {}))
 
 
 def matched_thumbnails(store: ReportStore, settings: Settings) -> dict[int, bytes]:
@@ -200,7 +219,8 @@ def matched_thumbnails(store: ReportStore, settings: Settings) -> dict[int, byte
     return thumbs
 
 
-def render(store: ReportStore, fmt: str, thumbnails: dict[int, bytes] | None = None) -> str:
+def render(store: ReportStore, fmt: str, thumbnails: dict[int, bytes] | None = None,
+           lang: Language | None = None) -> str:
     buffer = io.StringIO()
-    write_report(store, fmt, buffer, thumbnails)
+    write_report(store, fmt, buffer, thumbnails, lang)
     return buffer.getvalue()

@@ -11,6 +11,7 @@ from vigie.exports.format import CaseExport, ExportError, ExportOptions, Reporte
 from vigie.exports.registry import EXPORTS
 from vigie.exports.roles import ReportStore
 from vigie.exports.selection import select_items
+from vigie.i18n import DEFAULT_LANGUAGE
 from vigie.records import AuditEntry
 
 
@@ -26,20 +27,22 @@ class Export:
 def run_export(
     store: ReportStore, actor: str, fmt: str, item_ids: Sequence[int] | None = None,
     categories: Sequence[str] | None = None, reporter: Reporter | None = None, destination: str = "",
+    language: str = DEFAULT_LANGUAGE,
 ) -> Export:
     export_format = EXPORTS.get(fmt)
     if export_format is None:
         raise ExportError(f"unknown export format {fmt!r} (one of {', '.join(EXPORTS)})")
     case_name = store.case_dir.resolve().name
     count = 0
+    options = ExportOptions(reporter or Reporter(), language)
     if isinstance(export_format, CaseExport):
-        content = export_format.render(store)
+        content = export_format.render(store, options)
     else:
         items = select_items(store, item_ids, categories)
         if not items:
             raise ExportError("nothing to export: no reviewed item in the selection (categorise items first)")
         count = len(items)
-        content = export_format.render(store, items, ExportOptions(reporter or Reporter()))
+        content = export_format.render(store, items, options)
     entry = store.append_audit(actor, "export", {
         "format": fmt, "files": count, "sha256": hashlib.sha256(content).hexdigest(), "destination": destination,
         "selection": None if item_ids is None else list(item_ids), "categories": list(categories or []),

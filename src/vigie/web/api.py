@@ -17,6 +17,7 @@ from vigie.exports.format import TO_COMPLETE, ExportError, Reporter
 from vigie.exports.registry import EXPORTS
 from vigie.exports.report import clock
 from vigie.exports.run import run_export
+from vigie.i18n import LANGUAGES
 from vigie.review.categories import case_scheme, set_case_scheme
 from vigie.review.roles import ReviewStore
 from vigie.review.scripted import Plan, SelectionError, plan_list_stacks, plan_stacks, record_unless_stale
@@ -45,9 +46,12 @@ from vigie.vocabulary import (
     ROLES,
     SCHEME_LABELS,
     SCHEMES,
+    SHOWN_CODES,
     UNDETERMINED,
     category_label,
+    shown_code,
 )
+from vigie.web import language
 from vigie.web.roles import MediaStore
 
 api = Blueprint("api", __name__)
@@ -131,6 +135,10 @@ def _check_own_settings(body: dict[str, Any]) -> dict[str, Any]:
         if not isinstance(body["hold_to_reveal"], bool):
             _fail("hold_to_reveal is true or false")
         settings["hold_to_reveal"] = body["hold_to_reveal"]
+    if language.SETTING in body:
+        if body[language.SETTING] not in ("", *LANGUAGES):
+            _fail(f"language is {', '.join(LANGUAGES)}, or empty for the browser's")
+        settings[language.SETTING] = body[language.SETTING]
     return settings
 
 
@@ -141,14 +149,19 @@ def _check_own_settings(body: dict[str, Any]) -> dict[str, Any]:
 def me() -> Any:
     scheme, categories = case_scheme(g.store)
     user = g.session.user
+    lang = language.current()
     return jsonify(
         user=user.username, role=user.role, can_decide=user.can_decide, csrf_token=g.session.csrf_token,
         revealed=g.accounts.reveal_count(g.session), settings=view_settings(),
-        scheme=scheme, categories=[{"code": c.code, "label": c.label, "key": c.key} for c in categories],
-        ai_tags=[{"code": t.code, "label": t.label, "key": t.key} for t in AI_TAGS],
+        scheme=scheme, categories=[{"code": c.code, "label": category_label(scheme, c.code, lang), "key": c.key}
+                                   for c in categories],
+        ai_tags=[{"code": t.code, "label": lang.gettext(t.label), "key": t.key} for t in AI_TAGS],
         industry_classes=list(INDUSTRY_CLASSES),
-        export_formats=[{"name": e.name, "label": e.label} for e in EXPORTS.values()],
-        schemes=[{"code": code, "label": label} for code, label in SCHEME_LABELS.items()],
+        export_formats=[{"name": e.name, "label": lang.gettext(e.label)} for e in EXPORTS.values()],
+        schemes=[{"code": code, "label": lang.gettext(label)} for code, label in SCHEME_LABELS.items()],
+        language=lang.code, language_choice=user.settings.get(language.SETTING, ""),  # "": the browser's
+        languages=[{"code": code, "label": name} for code, name in LANGUAGES.items()],
+        words={code: shown_code(code, lang) for code in sorted(SHOWN_CODES)},  # verdicts, classes, roles
         roles=list(ROLES), new_account_role=NEW_ACCOUNT_ROLE, can_administer=user.role == ADMIN,
         ai_verdicts=list(AI_VERDICTS), undetermined=UNDETERMINED,
     )
@@ -274,7 +287,7 @@ def _known(match: dict[str, Any]) -> dict[str, Any]:
     """A match as the panel shows it: the category with its meaning, and where in a video the frame is."""
     shown = {k: match.get(k) for k in ("list", "signal", "distance", "variant", "category_scheme", "category",
                                         "label", "series", "timestamp", "image_frame")}
-    shown["category_label"] = category_label(match.get("category_scheme"), match.get("category"))
+    shown["category_label"] = category_label(match.get("category_scheme"), match.get("category"), language.current())
     shown["video_time"] = None if match.get("timestamp") is None else clock(match["timestamp"])
     return shown
 
@@ -579,7 +592,7 @@ def export() -> Any:
     reporter = Reporter(*(request.form.get(k) or TO_COMPLETE for k in ("first_name", "last_name", "email")))
     try:
         result = run_export(g.store, g.session.user.username, fmt, item_ids, reporter=reporter,
-                            destination="console download")
+                            destination="console download", language=language.current().code)
     except ExportError as exc:
         _fail(str(exc))
     response = Response(result.content, mimetype=result.media_type)

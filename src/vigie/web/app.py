@@ -13,6 +13,7 @@ from vigie.config import Settings
 from vigie.store.accounts import Accounts, new_password
 from vigie.store.sqlite import open_case
 from vigie.vocabulary import ADMIN
+from vigie.web import language
 from vigie.web.hosts import AllowedHosts
 from vigie.web.roles import AccountStore
 from vigie.web.security import COMMON_HEADERS, CONSOLE_CSP, REPORT_CSP, LoginThrottle
@@ -36,6 +37,7 @@ def create_app(case_dir: Path, settings: Settings, throttle: LoginThrottle | Non
                       VIGIE_ALLOWED_HOSTS=AllowedHosts.loopback(), VIGIE_SECURE_COOKIES=secure_cookies)
     login_throttle = throttle or LoginThrottle()
     session_cookie, login_cookie = _cookie_names(secure_cookies)
+    language.install(app)
 
     @app.before_request
     def open_store_and_session() -> Any:
@@ -46,6 +48,7 @@ def create_app(case_dir: Path, settings: Settings, throttle: LoginThrottle | Non
         g.accounts = accounts
         token = request.cookies.get(session_cookie)
         g.session = g.accounts.session(token) if token else None
+        g.language = language.choose(g.session.user.settings if g.session else None)
         if request.endpoint in PUBLIC_ENDPOINTS:
             return None
         if g.session is None:
@@ -95,16 +98,17 @@ def create_app(case_dir: Path, settings: Settings, throttle: LoginThrottle | Non
         password = request.form.get("password", "")[:1024]
         form_token = request.form.get("login_token", "")
         if not secrets.compare_digest(form_token, request.cookies.get(login_cookie, "")) or not form_token:
-            return _login_form("The login form expired; try again.", 400)
+            return _login_form(language.gettext("The login form expired; try again."), 400)
         address = request.remote_addr or "unknown"
         wait = login_throttle.begin(address, username)
         if wait:
-            refused = _login_form(f"Too many failed logins. Try again in {wait} seconds.", 429)
+            refused = _login_form(language.gettext("Too many failed logins. Try again in %(wait)s seconds.",
+                                                   wait=wait), 429)
             refused.headers["Retry-After"] = str(wait)
             return refused
         started = g.accounts.log_in(username, password, address)
         if started is None:
-            return _login_form("Wrong user name or password.", 401)
+            return _login_form(language.gettext("Wrong user name or password."), 401)
         login_throttle.succeeded(address, username)
         token, _ = started
         response: Any = redirect("/")
@@ -121,13 +125,15 @@ def create_app(case_dir: Path, settings: Settings, throttle: LoginThrottle | Non
 
     @app.get("/")
     def console() -> Any:
-        return render_template("console.html", user=g.session.user, csrf_token=g.session.csrf_token)
+        return render_template("console.html", user=g.session.user, csrf_token=g.session.csrf_token,
+                               lang=g.language.code, catalogue=g.language.script_catalogue())
 
     @app.get("/report")
     def case_report() -> Any:
         from vigie.exports.run import run_export
 
-        export = run_export(g.store, g.session.user.username, "case-report", destination="console")
+        export = run_export(g.store, g.session.user.username, "case-report", destination="console",
+                            language=g.language.code)
         response = Response(export.content, mimetype="text/html")
         response.headers["Content-Security-Policy"] = REPORT_CSP
         return response
@@ -150,7 +156,8 @@ def _login_form(message: str | None = None, status: int = 200) -> Response:
     login_cookie = _cookie_names(secure)[1]
     # reuse the browser's token, so a second tab or a reload does not void a form already shown
     token = request.cookies.get(login_cookie) or secrets.token_urlsafe(24)
-    response = Response(render_template("login.html", message=message, login_token=token), status=status)
+    response = Response(render_template("login.html", message=message, login_token=token,
+                                        lang=language.current().code), status=status)
     response.set_cookie(login_cookie, token, httponly=True, samesite="Strict", path="/login", max_age=3600,
                         secure=secure)
     return response

@@ -7,6 +7,18 @@ const state = { me: null, entries: [], total: 0, more: false, want: PAGE, select
                 holding: false, persons: [] };  // holding: a hold-to-reveal key or button is down
 const $ = (id) => document.getElementById(id);
 
+// The page's language: the server embeds its catalogue (the English message is the key, so a message the
+// catalogue lacks shows in English). Placeholders are {name}; a plural message has one form per grammatical number.
+const CATALOGUE = JSON.parse(document.getElementById("catalogue").textContent);
+function fill(text, values) { return text.replace(/\{(\w+)\}/g, (whole, name) => (name in values ? String(values[name]) : whole)); }
+function t(message, values = {}) { return fill(CATALOGUE.messages[message] || message, values); }
+function tn(singular, plural, n, values = {}) {
+  const one = CATALOGUE.singular.includes(n), forms = CATALOGUE.messages[singular];
+  return fill(Array.isArray(forms) ? forms[one ? 0 : 1] : one ? singular : plural, { n, ...values });
+}
+// Verdicts, review classes and roles: codes the server sends with their words in this language.
+function word(code) { return state.me.words[code] || code; }
+
 function el(tag, attrs = {}, ...children) {
   const node = document.createElement(tag);
   for (const [key, value] of Object.entries(attrs)) {
@@ -54,9 +66,10 @@ function decisionText(decision) {
 }
 
 function decisionChange(entry) {
-  if (entry.action === "undecide") return "set back to undecided";
-  if (entry.action === "undo") return `undid entry #${entry.details.undoes}`;
-  return decisionText({ category: entry.details.category, ai_tags: entry.details.ai_tags || [] }) + ` (${entry.details.scope})`;
+  if (entry.action === "undecide") return t("set back to undecided");
+  if (entry.action === "undo") return t("undid entry #{seq}", { seq: entry.details.undoes });
+  const scope = { stack: t("whole stack"), item: t("this copy only") }[entry.details.scope] || entry.details.scope;
+  return decisionText({ category: entry.details.category, ai_tags: entry.details.ai_tags || [] }) + ` (${scope})`;
 }
 
 function filterQuery() {
@@ -116,19 +129,25 @@ function showPerson() {
   const person = state.persons.find((p) => String(p.id) === $("f-person").value);
   $("person-view").hidden = !person;
   if (!person) { $("person-view").replaceChildren(); return; }
-  const who = `person ${person.id}${person.name ? " " + person.name : ""}`;
-  const face = person.face === null ? el("span", { class: "muted", text: "no face kept" })
+  const who = personName(person.id, person.name);
+  const face = person.face === null ? el("span", { class: "muted", text: t("no face kept") })
     : faceCrop({ id: person.face }, who, false);
-  $("person-view").replaceChildren(face, el("span", { text: `${who} · in ${person.items} item${person.items === 1 ? "" : "s"}` }));
+  const where = tn("in {n} item", "in {n} items", person.items);
+  $("person-view").replaceChildren(face, el("span", { text: `${who} · ${where}` }));
+}
+
+function personName(id, name) {
+  return t("person {id}", { id }) + (name ? " " + name : "");
 }
 
 function showProgress(progress) {
-  $("progress").textContent = `${progress.decided} of ${progress.entries} queue entries decided · ${state.total} shown by the filter`;
+  $("progress").textContent = t("{decided} of {entries} queue entries decided · {shown} shown by the filter",
+                                { decided: progress.decided, entries: progress.entries, shown: state.total });
 }
 
 function blurredImage(entry) {
-  const image = el("img", { src: thumbUrl(entry), alt: "blurred preview", class: "thumb" });
-  image.addEventListener("error", () => image.replaceWith(el("span", { class: "muted", text: "no preview (unreadable)" })));
+  const image = el("img", { src: thumbUrl(entry), alt: t("blurred preview"), class: "thumb" });
+  image.addEventListener("error", () => image.replaceWith(el("span", { class: "muted", text: t("no preview (unreadable)") })));
   return image;
 }
 
@@ -143,15 +162,16 @@ function card(entry, index) {
   const frame = el("div", { class: "frame" });
   frame.append(blurredImage(entry));
   const badges = el("div", { class: "badges" },
-    el("span", { class: "badge" + (entry.priority === "known" ? " known" : entry.priority === "unknown-with-face" ? " face" : ""), text: entry.priority }));
-  if (entry.members > 1) badges.append(el("span", { class: "badge", text: `×${entry.members} copies` }));
-  if (entry.ai_verdict !== state.me.undetermined) badges.append(el("span", { class: "badge", text: entry.ai_verdict }));
-  if (entry.ai_score !== null) badges.append(el("span", { class: "badge", text: `detector ${entry.ai_score.toFixed(2)}` }));
-  if (entry.list_category !== null) badges.append(el("span", { class: "badge known", text: `list: ${codeAndMeaning(entry.list_category)}` }));
+    el("span", { class: "badge" + (entry.priority === "known" ? " known" : entry.priority === "unknown-with-face" ? " face" : ""), text: word(entry.priority) }));
+  if (entry.members > 1) badges.append(el("span", { class: "badge", text: tn("×{n} copy", "×{n} copies", entry.members) }));
+  if (entry.ai_verdict !== state.me.undetermined) badges.append(el("span", { class: "badge", text: word(entry.ai_verdict) }));
+  if (entry.ai_score !== null) badges.append(el("span", { class: "badge", text: t("detector {score}", { score: entry.ai_score.toFixed(2) }) }));
+  if (entry.list_category !== null) badges.append(el("span", { class: "badge known", text: t("list: {category}", { category: codeAndMeaning(entry.list_category) }) }));
   const decided = decisionText(entry.decision);
   if (decided) badges.append(el("span", { class: "badge decided", text: decided }));
   if (entry.changed) {
-    badges.append(el("span", { class: "badge changed", text: `${decided ? "decided" : "set back to undecided"} by ${entry.changed.by} a moment ago` }));
+    badges.append(el("span", { class: "badge changed", text: decided ? t("decided by {who} a moment ago", { who: entry.changed.by })
+      : t("set back to undecided by {who} a moment ago", { who: entry.changed.by }) }));
   }
   const node = el("article", { class: "card" + (index === state.selected ? " selected" : "") + (state.marked.has(entry.id) ? " marked" : ""),
                                "data-id": String(entry.id), id: `card-${entry.id}`, role: "option",
@@ -181,13 +201,13 @@ function renderQueue() {
   queue.removeAttribute("aria-activedescendant");
   if (!state.entries.length) {
     foot.append(el("div", { class: "empty", id: "queue-empty", role: "status", text: $("f-status").value === "undecided"
-      ? "Queue clear: nothing left undecided under this filter." : "Nothing matches this filter." }));
+      ? t("Queue clear: nothing left undecided under this filter.") : t("Nothing matches this filter.") }));
     return;
   }
   state.entries.forEach((entry, index) => queue.append(card(entry, index)));
   queue.setAttribute("aria-activedescendant", `card-${selectedEntry()?.id}`);
   if (state.more) {
-    const more = el("button", { type: "button", id: "queue-more", class: "more", text: `More (${state.total - state.entries.length} not shown)` });
+    const more = el("button", { type: "button", id: "queue-more", class: "more", text: t("More ({n} not shown)", { n: state.total - state.entries.length }) });
     more.addEventListener("click", () => loadMore().catch((error) => showError(error.message)));
     foot.append(more);
   }
@@ -260,14 +280,14 @@ async function toggleReveal() {
   if (state.revealedId === entry.id) { hideReveal(); return; }
   hideReveal();
   const data = await call("POST", `/api/items/${entry.id}/reveal`);
-  $("revealed").textContent = `revealed: ${data.revealed}`;
+  $("revealed").textContent = t("revealed: {n}", { n: data.revealed });
   const node = cardNode(entry.id);
   // Moved on, or let go (hold-to-reveal), before the answer came: the reveal is recorded, nothing is shown.
   if (!node || selectedEntry()?.id !== entry.id || (state.me.settings.hold_to_reveal && !state.holding)) return;
   const frame = node.querySelector(".frame");
   const media = data.kind === "video"
     ? el("video", { src: data.url, controls: "", class: "clear" })
-    : el("img", { src: data.url, alt: "revealed image", class: "clear" });
+    : el("img", { src: data.url, alt: t("revealed image"), class: "clear" });
   if (data.kind === "video") { media.muted = true; media.defaultMuted = true; }
   frame.replaceChildren(media);
   node.classList.add("revealed");
@@ -317,7 +337,7 @@ async function openViewer() {
   Object.assign(viewer, { entry, stills: [], still: 0, revealed: null, holding: false });
   $("viewer-title").textContent = entry.path;
   const hold = state.me.settings.hold_to_reveal;
-  $("viewer-reveal").textContent = hold ? "Hold to reveal" : "Reveal";
+  $("viewer-reveal").textContent = hold ? t("Hold to reveal") : t("Reveal");
   $("viewer-reveal").setAttribute("aria-pressed", "false");
   $("viewer-scrub").hidden = true;
   zoomTo(1);
@@ -339,16 +359,16 @@ function showViewerMedia() {
   const entry = viewer.entry;
   let media;
   if (viewer.revealed?.kind === "video") {
-    media = el("video", { src: viewer.revealed.url, controls: "", class: "clear", "aria-label": "revealed video" });
+    media = el("video", { src: viewer.revealed.url, controls: "", class: "clear", "aria-label": t("revealed video") });
     media.muted = true; media.defaultMuted = true;
     const at = viewer.stills[viewer.still];
     if (at) media.addEventListener("loadedmetadata", () => { media.currentTime = at.seconds; }, { once: true });
   } else if (viewer.revealed) {
-    media = el("img", { src: viewer.revealed.url, alt: "revealed image", class: "clear" });
+    media = el("img", { src: viewer.revealed.url, alt: t("revealed image"), class: "clear" });
   } else {
     const src = viewer.stills.length ? stillUrl(entry, viewer.still) : thumbUrl(entry);
-    media = el("img", { src, alt: "blurred preview", class: "blurred" });
-    media.addEventListener("error", () => media.replaceWith(el("span", { class: "muted", text: "no preview (unreadable)" })));
+    media = el("img", { src, alt: t("blurred preview"), class: "blurred" });
+    media.addEventListener("error", () => media.replaceWith(el("span", { class: "muted", text: t("no preview (unreadable)") })));
   }
   media.draggable = false;
   $("viewer-media").replaceChildren(media);
@@ -356,7 +376,7 @@ function showViewerMedia() {
 
 function showStill() {
   const at = viewer.stills[viewer.still];
-  $("viewer-time").textContent = at ? `still ${viewer.still + 1} of ${viewer.stills.length}, at ${at.time}` : "";
+  $("viewer-time").textContent = at ? t("still {n} of {count}, at {time}", { n: viewer.still + 1, count: viewer.stills.length, time: at.time }) : "";
   $("viewer-still").setAttribute("aria-valuetext", $("viewer-time").textContent);
 }
 
@@ -390,7 +410,7 @@ function panBy(dx, dy) {
 async function viewerReveal() {
   const entry = viewer.entry;
   const data = await call("POST", `/api/items/${entry.id}/reveal`);
-  $("revealed").textContent = `revealed: ${data.revealed}`;
+  $("revealed").textContent = t("revealed: {n}", { n: data.revealed });
   if (viewer.entry !== entry || !$("viewer").open) return;
   if (state.me.settings.hold_to_reveal && !viewer.holding) return;  // let go before the answer came
   viewer.revealed = data;
@@ -513,7 +533,7 @@ function showMarks() {
     node.classList.toggle("marked", marked);
     node.setAttribute("aria-selected", String(marked));
   }
-  $("bulk-count").textContent = `${state.marked.size} selected`;
+  $("bulk-count").textContent = t("{n} selected", { n: state.marked.size });
 }
 
 function toggleMark() {
@@ -531,7 +551,7 @@ function markRange(from, to) {
 function bulk(url, body) {
   if (!mayDecide()) return;
   const items = [...state.marked];
-  if (!items.length) { showError("select stacks first (x, shift-click or \"select all shown\")"); return; }
+  if (!items.length) { showError(t("select stacks first (x, shift-click or \"select all shown\")")); return; }
   // Each stack on the version its card showed: a colleague's decision since is refused, not overwritten.
   const versions = Object.fromEntries(state.entries.filter((e) => state.marked.has(e.id)).map((e) => [e.id, e.version]));
   state.marked = new Set();
@@ -541,8 +561,8 @@ function bulk(url, body) {
     result.audit_seqs.forEach((seq, n) => actions.done.push({ seq, item: result.items[n] }));
     if (result.stale.length) {
       result.stale.forEach(applyConflict);
-      showError(`${result.stale.length} of the ${items.length} stacks were decided by a colleague meanwhile and ` +
-                `kept their decision: ${result.stale.map(conflictText).join("; ")}. The others were decided.`);
+      showError(t("{stale} of the {count} stacks were decided by a colleague meanwhile and kept their decision: {which}. The others were decided.",
+                  { stale: result.stale.length, count: items.length, which: result.stale.map(conflictText).join("; ") }));
     }
   });
 }
@@ -552,14 +572,17 @@ async function offerListCategories() {
   // The selected stacks, or else every stack the filter shows.
   const items = state.marked.size ? [...state.marked] : state.entries.map((e) => e.id);
   const list = $("bulk-list").value;
-  if (!items.length || !list) { showError("nothing shown to accept list categories for"); return; }
+  if (!items.length || !list) { showError(t("nothing shown to accept list categories for")); return; }
   try {
     const plan = await call("POST", "/api/decisions/accept-list", { list, items });
     const counts = Object.entries(plan.categories).map(([code, n]) => `${n} × ${categoryLabel(code)}`).join(", ");
-    $("accept-summary").textContent = `${plan.stacks} of the ${items.length} ${state.marked.size ? "selected" : "shown"} stacks ` +
-      `take their category from list ${list}${counts ? ": " + counts : ""}. ${plan.already_decided} already decided stay as they are; ` +
-      `${plan.left_count} copies are left undecided:`;
-    $("accept-left").replaceChildren(...plan.left.map((l) => el("li", { text: `item ${l.item}: ${l.why}` })));
+    const values = { n: plan.stacks, count: items.length, list, decided: plan.already_decided, left: plan.left_count };
+    $("accept-summary").textContent = [
+      state.marked.size ? t("{n} of the {count} selected stacks take their category from list {list}", values)
+        : t("{n} of the {count} shown stacks take their category from list {list}", values),
+      counts ? ": " + counts : "",
+      ". ", t("{decided} already decided stay as they are; {left} copies are left undecided:", values)].join("");
+    $("accept-left").replaceChildren(...plan.left.map((l) => el("li", { text: t("item {id}: {why}", { id: l.item, why: l.why }) })));
     $("accept-go").disabled = !plan.stacks;
     $("accept-go").onclick = () => {
       $("accept-dialog").close();
@@ -571,16 +594,17 @@ async function offerListCategories() {
 }
 
 function showError(message) {
-  $("error-text").textContent = `Not done: ${message}`;
+  $("error-text").textContent = t("Not done: {why}", { why: message });
   $("error").hidden = false;
 }
 
 // --- conflicts: decisions carry the version of the stack they were made on ------------------------------
 
 function conflictText(conflict) {
-  const path = state.entries.find((e) => e.id === conflict.item)?.path ?? `item ${conflict.item}`;
-  return `${path} was ${conflict.decision ? "decided" : "set back to undecided"} by ${conflict.by}` +
-    (conflict.decision ? ` as ${decisionText(conflict.decision)}` : "") + " a moment ago";
+  const path = state.entries.find((e) => e.id === conflict.item)?.path ?? t("item {id}", { id: conflict.item });
+  return conflict.decision
+    ? t("{path} was decided by {who} as {decision} a moment ago", { path, who: conflict.by, decision: decisionText(conflict.decision) })
+    : t("{path} was set back to undecided by {who} a moment ago", { path, who: conflict.by });
 }
 
 // The card shows the colleague's decision (and its version, so a key pressed on it now is not stale).
@@ -602,7 +626,7 @@ function showRefusal(error) {
   }
   applyConflict(error.conflict);
   state.keep = error.conflict.item;  // the refreshed card stays in view, even under the "undecided" filter
-  showError(`${conflictText(error.conflict)}; your decision was not recorded.`);
+  showError(t("{conflict}; your decision was not recorded.", { conflict: conflictText(error.conflict) }));
   document.body.dataset.conflict = String(error.conflict.item);
 }
 
@@ -620,7 +644,7 @@ function ticket(entry, key = entry.id) {
 function seenBy(t) { return t.prior ? (t.prior.seq ?? seenBy(t.prior)) : t.version; }
 
 function send(url, body, on = null) {
-  const path = state.entries.find((e) => e.id === body.item)?.path ?? `item ${body.item}`;
+  const path = state.entries.find((e) => e.id === body.item)?.path ?? t("item {id}", { id: body.item });
   enqueue(async () => {
     try {
       const result = await call("POST", url, on ? { ...body, seen: seenBy(on) } : body);
@@ -639,8 +663,8 @@ async function claimStacks(url, body) {
   try {
     const result = await call("POST", url, body);
     $("claim-status").textContent = result.until
-      ? `${result.items.length} stacks claimed for you until ${result.until.slice(11, 16)} UTC`
-      : `${result.items.length} stacks released`;
+      ? t("{n} stacks claimed for you until {time} UTC", { n: result.items.length, time: result.until.slice(11, 16) })
+      : t("{n} stacks released", { n: result.items.length });
     $("f-claims").value = result.until && result.items.length ? "mine" : "";
     await loadQueue();
   } catch (error) { showError(error.message); }
@@ -676,7 +700,7 @@ async function pollChanges() {
 }
 
 function mayDecide() {
-  if (!state.me.can_decide) showError("this account is read-only: it cannot decide");
+  if (!state.me.can_decide) showError(t("this account is read-only: it cannot decide"));
   return state.me.can_decide;
 }
 
@@ -684,7 +708,7 @@ function undoLast() {
   if (!mayDecide()) return;
   enqueue(async () => {
     const last = actions.done.pop();
-    if (!last) throw new Error("nothing decided in this session to undo");
+    if (!last) throw new Error(t("nothing decided in this session to undo"));
     await call("POST", "/api/decisions/undo", { audit_seq: last.seq });
     state.focusId = last.item;
     state.keep = last.item;
@@ -740,9 +764,9 @@ function decide(change, scope = "stack", member = null) {
 
 // A face's crop, blurred as thumbnails are; clear only while its item is revealed (the item's audited reveal).
 function faceCrop(face, who, ofSelected = true) {
-  const image = el("img", { class: ofSelected ? "face-crop" : "person-face", "data-face": String(face.id), alt: `face of ${who}` });
+  const image = el("img", { class: ofSelected ? "face-crop" : "person-face", "data-face": String(face.id), alt: t("face of {who}", { who }) });
   image.src = faceUrl(face.id, ofSelected && itemRevealed(selectedEntry()?.id));
-  image.addEventListener("error", () => image.replaceWith(el("span", { class: "muted", text: "no crop (removed or unreadable)" })));
+  image.addEventListener("error", () => image.replaceWith(el("span", { class: "muted", text: t("no crop (removed or unreadable)") })));
   return image;
 }
 
@@ -765,102 +789,110 @@ function row(label, value) { return el("tr", {}, el("th", { text: label }), el("
 async function showDetail() {
   const panel = $("detail");
   const entry = selectedEntry();
-  if (!entry) { panel.replaceChildren(el("p", { class: "muted", text: "Nothing selected." })); return; }
+  if (!entry) { panel.replaceChildren(el("p", { class: "muted", text: t("Nothing selected.") })); return; }
   const item = await call("GET", `/api/items/${entry.id}`);
   if (selectedEntry()?.id !== entry.id) return;
   const parts = [el("h2", { class: "mono", text: item.path })];
-  if (item.deleted) parts.push(el("p", { id: "deleted", class: "badge", text: "read from the disk image as a deleted file" }));
-  const large = el("button", { type: "button", id: "open-viewer", text: "Large view (o)" });
+  if (item.deleted) parts.push(el("p", { id: "deleted", class: "badge", text: t("read from the disk image as a deleted file") }));
+  const large = el("button", { type: "button", id: "open-viewer", text: t("Large view (o)") });
   large.addEventListener("click", () => openViewer().catch((error) => showError(error.message)));
   parts.push(large);
-  parts.push(el("p", {}, el("b", { text: "Decision: " }), decisionText(item.decision) || "none yet"));
+  parts.push(el("p", {}, el("b", { text: t("Decision:") + " " }), decisionText(item.decision) || t("none yet")));
   if (item.decision && state.me.can_decide) {
-    const back = el("button", { type: "button", id: "undecide", text: "Set back to undecided" });
+    const back = el("button", { type: "button", id: "undecide", text: t("Set back to undecided") });
     back.addEventListener("click", undecideSelected);
     parts.push(back);
   }
   const decisions = item.history.filter((h) => ["categorise", "undecide", "undo"].includes(h.action));
-  parts.push(el("h3", { text: `Decisions (${decisions.length})` }), el("table", { id: "decisions" }, ...decisions.map((h) => el("tr", {},
+  parts.push(el("h3", { text: t("Decisions ({n})", { n: decisions.length }) }), el("table", { id: "decisions" }, ...decisions.map((h) => el("tr", {},
     el("td", { text: h.at.slice(0, 19).replace("T", " ") }), el("td", { text: h.actor }), el("td", { text: decisionChange(h) })))));
-  parts.push(el("h3", { text: "Hashes" }), el("table", {}, ...Object.entries(item.hashes).map(([k, v]) => row(k, v)),
-    row("type", item.media_type), row("size", item.size), row("pixels", item.width ? `${item.width}×${item.height}` : null)));
-  parts.push(el("h3", { text: `Matches (${item.matches.length})` }));
+  parts.push(el("h3", { text: t("Hashes") }), el("table", {}, ...Object.entries(item.hashes).map(([k, v]) => row(k, v)),
+    row(t("type"), item.media_type), row(t("size"), item.size), row(t("pixels"), item.width ? `${item.width}×${item.height}` : null)));
+  parts.push(el("h3", { text: t("Matches ({n})", { n: item.matches.length }) }));
   if (item.matches.length) parts.push(el("table", { id: "matches" }, ...item.matches.map((m) => el("tr", {},
-    el("td", { text: m.list }), el("td", { text: [m.label, m.series && `series ${m.series}`].filter(Boolean).join(" · ") || "—" }),
+    el("td", { text: m.list }), el("td", { text: [m.label, m.series && t("series {series}", { series: m.series })].filter(Boolean).join(" · ") || "—" }),
     el("td", { text: `${m.signal} d=${m.distance}${m.variant && m.variant !== "original" ? " (" + m.variant + ")" : ""}` }),
-    el("td", { text: m.video_time ? `at ${m.video_time} in the video` : m.image_frame ? `on ${m.image_frame}` : "" }),
-    el("td", { text: m.category === null ? "no category" : m.category_label && m.category_label !== m.category ? `${m.category} — ${m.category_label}` : m.category })))));
-  parts.push(el("h3", { text: "File times" }), el("table", { id: "file-times" },
+    el("td", { text: m.video_time ? t("at {time} in the video", { time: m.video_time }) : m.image_frame ? t("on {frame}", { frame: m.image_frame }) : "" }),
+    el("td", { text: m.category === null ? t("no category") : m.category_label && m.category_label !== m.category ? `${m.category} — ${m.category_label}` : m.category })))));
+  parts.push(el("h3", { text: t("File times") }), el("table", { id: "file-times" },
     ...Object.entries(item.times).map(([k, v]) => row(k, v))));
   if (typeof item.exif.gps_latitude === "number" && typeof item.exif.gps_longitude === "number") {
     const where = `${item.exif.gps_latitude.toFixed(6)}, ${item.exif.gps_longitude.toFixed(6)}`;
     // Only a link the reviewer may choose to follow: nothing is fetched from a map service on its own.
     const map = el("a", { href: `https://www.openstreetmap.org/?mlat=${item.exif.gps_latitude}&mlon=${item.exif.gps_longitude}`,
-                          rel: "noopener noreferrer", target: "_blank", text: "open in OpenStreetMap" });
+                          rel: "noopener noreferrer", target: "_blank", text: t("open in OpenStreetMap") });
     parts.push(el("p", { id: "gps" }, el("b", { text: "GPS: " }), el("span", { class: "mono", text: where }), " ", map));
   }
   if (item.ai) {
-    parts.push(el("h3", { text: `AI: ${item.ai.verdict}` }));
-    parts.push(el("table", {}, ...item.ai.signals.map((s) => el("tr", {}, el("td", { text: s.strength }), el("td", { text: `${s.kind}: ${s.detail}` })))));
+    parts.push(el("h3", { text: t("AI: {verdict}", { verdict: word(item.ai.verdict) }) }));
+    parts.push(el("table", {}, ...item.ai.signals.map((s) => el("tr", {}, el("td", { text: word(s.strength) }), el("td", { text: `${s.kind}: ${s.detail}` })))));
     const d = item.ai.detector;
-    if (d) parts.push(el("p", { text: `Detector score ${d.score === null ? "none (not scored)" : d.score.toFixed(2)} · threshold ${d.threshold.toFixed(2)} (higher: more likely generated; below it says nothing) · ${d.model}` }));
+    const score = d && d.score === null ? t("none (not scored)") : d?.score.toFixed(2);
+    if (d) parts.push(el("p", { text: t("Detector score {score} · threshold {threshold} (higher: more likely generated; below it says nothing) · {model}",
+      { score, threshold: d.threshold.toFixed(2), model: d.model }) }));
   }
   if (item.analysed_as !== null) {
-    parts.push(el("p", { class: "muted", text: `Findings copied from ${item.analysed_as.path} (item ${item.analysed_as.id}; same SHA-256, analysed once)` }));
+    parts.push(el("p", { class: "muted", text: t("Findings copied from {path} (item {id}; same SHA-256, analysed once)",
+      { path: item.analysed_as.path, id: item.analysed_as.id }) }));
   }
-  parts.push(el("h3", { text: `Faces (${item.faces.length})` }));
+  parts.push(el("h3", { text: t("Faces ({n})", { n: item.faces.length }) }));
   const faces = el("div", { id: "faces", class: "faces" });
   for (const face of item.faces) {
-    const who = face.person ? `person ${face.person}${face.person_name ? " " + face.person_name : ""}` : "no person group";
-    const link = el("button", { type: "button", text: who, ...(face.person ? { "aria-label": `${who}: show this person's items` } : {}) });
+    const who = face.person ? personName(face.person, face.person_name) : t("no person group");
+    const link = el("button", { type: "button", text: who, ...(face.person ? { "aria-label": t("{who}: show this person's items", { who }) } : {}) });
     if (face.person) link.addEventListener("click", () => { $("f-person").value = String(face.person); $("f-status").value = "all"; loadQueue(); });
     else link.disabled = true;
-    faces.append(el("figure", { class: "face" }, faceCrop(face, who), el("figcaption", {}, link, el("span", { class: "muted", text: ` box ${face.box.join(",")}` }))));
+    faces.append(el("figure", { class: "face" }, faceCrop(face, who), el("figcaption", {}, link, el("span", { class: "muted", text: " " + t("box {box}", { box: face.box.join(",") }) }))));
   }
   parts.push(faces);
-  parts.push(el("h3", { text: `Stack (${item.stack_size} copies${item.stack_size > item.stack.length ? ", first " + item.stack.length + " listed" : ""})` }));
+  parts.push(el("h3", { text: item.stack_size > item.stack.length
+    ? t("Stack ({n} copies, first {listed} listed)", { n: item.stack_size, listed: item.stack.length })
+    : tn("Stack ({n} copy)", "Stack ({n} copies)", item.stack_size) }));
   const stackTable = el("table");
   for (const member of item.stack) {
-    const choose = el("select", { "aria-label": "category of this copy only" }, el("option", { value: "", text: "set this copy only…" }),
+    const choose = el("select", { "aria-label": t("category of this copy only") }, el("option", { value: "", text: t("set this copy only…") }),
       ...state.me.categories.map((c) => el("option", { value: c.code, text: c.label })));
     choose.disabled = !state.me.can_decide;
     choose.addEventListener("change", () => { if (choose.value) decide({ category: choose.value }, "item", member); });
     stackTable.append(el("tr", {}, el("td", { class: "mono", text: member.path }), el("td", { text: decisionText(member.decision) || "—" }), el("td", {}, choose)));
   }
   parts.push(stackTable);
-  parts.push(el("h3", { text: "Same content found at" }), el("ul", {}, ...item.same_content.map((p) => el("li", { class: "mono", text: p.path }))));
-  const industry = el("select", { "aria-label": "industry classification" }, el("option", { value: "", text: "industry classification…" }),
+  parts.push(el("h3", { text: t("Same content found at") }), el("ul", {}, ...item.same_content.map((p) => el("li", { class: "mono", text: p.path }))));
+  const industry = el("select", { "aria-label": t("industry classification") }, el("option", { value: "", text: t("industry classification…") }),
     ...state.me.industry_classes.map((c) => el("option", { value: c, text: c })));
   industry.value = item.decision?.industry_class || "";
   industry.disabled = !state.me.can_decide || !item.decision;
   industry.addEventListener("change", () => decide({ industry_class: industry.value || null }));
   parts.push(el("h3", { text: "CyberTipline" }), industry);
   parts.push(el("h3", { text: "EXIF" }), el("table", {}, ...Object.entries(item.exif).map(([k, v]) => row(k, typeof v === "string" ? v : JSON.stringify(v)))));
-  parts.push(el("h3", { text: `Notes (${item.notes.length})` }), ...item.notes.map((n) => el("p", {}, el("b", { text: `${n.author} ` }), el("span", { class: "muted", text: n.at }), el("br"), n.text)));
+  parts.push(el("h3", { text: t("Notes ({n})", { n: item.notes.length }) }), ...item.notes.map((n) => el("p", {}, el("b", { text: `${n.author} ` }), el("span", { class: "muted", text: n.at }), el("br"), n.text)));
   if (state.me.can_decide) {
-    const text = el("textarea", { id: "note-text", maxlength: "4000", placeholder: "Add a note", "aria-label": "Note" });
-    const save = el("button", { type: "button", id: "note-save", text: "Save note" });
+    const text = el("textarea", { id: "note-text", maxlength: "4000", placeholder: t("Add a note"), "aria-label": t("Note") });
+    const save = el("button", { type: "button", id: "note-save", text: t("Save note") });
     save.addEventListener("click", async () => { if (text.value.trim()) { await call("POST", `/api/items/${entry.id}/notes`, { text: text.value }); showDetail(); } });
     parts.push(text, save);
   }
-  parts.push(el("h3", { text: "History" }), el("table", { id: "history" }, ...item.history.map((h) => el("tr", {},
+  parts.push(el("h3", { text: t("History") }), el("table", { id: "history" }, ...item.history.map((h) => el("tr", {},
     el("td", { text: `#${h.seq}` }), el("td", { text: h.at.slice(0, 19) }), el("td", { text: h.actor }), el("td", { text: h.action }),
     el("td", { class: "mono", text: JSON.stringify(h.details) })))));
-  if (item.errors.length) parts.push(el("h3", { text: "Errors" }), ...item.errors.map((e) => el("p", { class: "error", text: `${e.stage}: ${e.message}` })));
+  if (item.errors.length) parts.push(el("h3", { text: t("Errors") }), ...item.errors.map((e) => el("p", { class: "error", text: `${e.stage}: ${e.message}` })));
   panel.replaceChildren(...parts);
 }
 
 function keyList() {
-  const keys = [["j / →", "next"], ["k / ←", "previous"], ["↓ / ↑", "one row down / up"], ["space / r", state.me.settings.hold_to_reveal ? "reveal while held" : "reveal or hide"], ["o / Enter", "large view (+ − zoom, arrows pan, Esc closes)"], ["/", "search"],
-                ["Esc", "leave the search box, hide the image"], ["z", "undo my last decision"], ["x / shift-click", "select for a bulk action"], ["?", "this list of keys"]];
+  const keys = [["j / →", t("next")], ["k / ←", t("previous")], ["↓ / ↑", t("one row down / up")],
+                [t("space") + " / r", state.me.settings.hold_to_reveal ? t("reveal while held") : t("reveal or hide")],
+                [t("o / Enter"), t("large view (+ − zoom, arrows pan, Esc closes)")], ["/", t("search")],
+                [t("Esc"), t("leave the search box, hide the image")], ["z", t("undo my last decision")],
+                [t("x / shift-click"), t("select for a bulk action")], ["?", t("this list of keys")]];
   for (const c of state.me.categories) keys.push([c.key, c.label]);
-  for (const t of state.me.ai_tags) keys.push([t.key, `tag ${t.label} (again to remove)`]);
+  for (const tag of state.me.ai_tags) keys.push([tag.key, t("tag {tag} (again to remove)", { tag: tag.label })]);
   return keys;
 }
 
 function legend() {
   $("keys").replaceChildren(...keyList().map(([key, what]) => el("span", {}, el("kbd", { text: key }), ` ${what}`)),
-    el("span", { class: "muted", text: state.me.can_decide ? "keys categorise the whole stack" : "read-only account" }));
+    el("span", { class: "muted", text: state.me.can_decide ? t("keys categorise the whole stack") : t("read-only account") }));
   $("help-keys").replaceChildren(...keyList().map(([key, what]) => el("tr", {}, el("th", {}, el("kbd", { text: key })), el("td", { text: what }))));
 }
 
@@ -900,9 +932,9 @@ function auditRow(e) {
 async function showAuditPage(after) {
   const data = await call("GET", `/api/audit?limit=100${after ? `&after=${after}` : ""}`);
   $("audit-check").textContent = data.check.ok
-    ? `Hash chain intact: ${data.check.entries} entries, head ${data.check.head}`
-    : `Hash chain BROKEN: ${data.check.problems.join("; ")}`;
-  if (!after) $("audit-table").replaceChildren(el("tr", {}, ...["#", "at", "who", "action", "details"].map((h) => el("th", { text: h }))));
+    ? t("Hash chain intact: {n} entries, head {head}", { n: data.check.entries, head: data.check.head })
+    : t("Hash chain BROKEN: {problems}", { problems: data.check.problems.join("; ") });
+  if (!after) $("audit-table").replaceChildren(el("tr", {}, ...["#", t("at"), t("who"), t("action"), t("details")].map((h) => el("th", { text: h }))));
   $("audit-table").append(...data.entries.map(auditRow));
   $("audit-more").hidden = data.next === null;
   $("audit-more").dataset.after = data.next === null ? "" : String(data.next);
@@ -920,14 +952,14 @@ function fillSelect(id, options) {
 
 async function setup() {
   state.me = await call("GET", "/api/me");
-  $("revealed").textContent = `revealed: ${state.me.revealed}`;
+  $("revealed").textContent = t("revealed: {n}", { n: state.me.revealed });
   const filters = await call("GET", "/api/filters");
-  fillSelect("f-priority", filters.priorities.map((p) => [p, p]));
-  fillSelect("f-list", filters.lists.map((l) => [l, `list ${l}`]));
+  fillSelect("f-priority", filters.priorities.map((p) => [p, word(p)]));
+  fillSelect("f-list", filters.lists.map((l) => [l, t("list {name}", { name: l })]));
   fillSelect("f-category", state.me.categories.map((c) => [c.code, c.label]));
-  fillSelect("f-ai", state.me.ai_verdicts.map((v) => [v, v]));
+  fillSelect("f-ai", state.me.ai_verdicts.map((v) => [v, word(v)]));
   state.persons = filters.persons;
-  fillSelect("f-person", filters.persons.map((p) => [p.id, `person ${p.id}${p.name ? " " + p.name : ""} (${p.items})`]));
+  fillSelect("f-person", filters.persons.map((p) => [p.id, `${personName(p.id, p.name)} (${p.items})`]));
   fillSelect("f-folder", filters.folders.map((f) => [f, f]));
   for (const id of ["f-status", "f-priority", "f-list", "f-category", "f-ai", "f-person", "f-media", "f-deleted", "f-folder", "f-min-score", "f-sort", "f-claims"]) $(id).addEventListener("change", () => loadQueue());
   let timer = null;
@@ -942,10 +974,10 @@ async function setup() {
   $("release").addEventListener("click", () => claimStacks("/api/claims/release", {}));
   fillSelect("bulk-category", state.me.categories.map((c) => [c.code, c.label]));
   fillSelect("bulk-tag", state.me.ai_tags.map((t) => [t.code, t.label]));
-  fillSelect("bulk-list", filters.lists.map((l) => [l, `list ${l}`]));
+  fillSelect("bulk-list", filters.lists.map((l) => [l, t("list {name}", { name: l })]));
   fillSelect("export-format", state.me.export_formats.map((f) => [f.name, f.label]));
   fillSelect("s-scheme", state.me.schemes.map((s) => [s.code, s.label]));
-  fillSelect("u-role", state.me.roles.map((r) => [r, r]));
+  fillSelect("u-role", state.me.roles.map((r) => [r, word(r)]));
   $("u-role").value = state.me.new_account_role;
   $("f-list").addEventListener("change", () => { if (filters.lists.includes($("f-list").value)) $("bulk-list").value = $("f-list").value; });
   $("select-all").addEventListener("click", () => markRange(0, state.entries.length - 1));
@@ -968,13 +1000,16 @@ async function setup() {
   $("open-settings").addEventListener("click", () => {
     $("s-blur").value = state.me.settings.blur; $("s-grey").checked = state.me.settings.greyscale;
     $("s-hold").checked = state.me.settings.hold_to_reveal;
+    $("s-language").value = state.me.language_choice;
     $("admin-settings").hidden = !state.me.can_administer; $("s-scheme").value = state.me.scheme;
     $("settings-dialog").showModal();
   });
   const viewSettings = () => ({ blur: Number($("s-blur").value), greyscale: $("s-grey").checked });
   $("s-save").addEventListener("click", async () => {
-    await call("POST", "/api/settings", { ...viewSettings(), hold_to_reveal: $("s-hold").checked });
+    await call("POST", "/api/settings", { ...viewSettings(), hold_to_reveal: $("s-hold").checked, language: $("s-language").value });
+    const shown = state.me.language;
     await reloadMe();
+    if (state.me.language !== shown) window.location.reload();  // the page's words come with the page
   });
   $("s-org").addEventListener("click", async () => { await call("POST", "/api/admin/settings", viewSettings()); await reloadMe(); });
   $("s-scheme-save").addEventListener("click", async () => {
@@ -985,7 +1020,7 @@ async function setup() {
   $("u-create").addEventListener("click", async () => {
     try {
       const made = await call("POST", "/api/admin/users", { username: $("u-name").value, role: $("u-role").value });
-      $("u-result").textContent = `Created ${made.username} (${made.role}); one-time password: ${made.password}`;
+      $("u-result").textContent = t("Created {name} ({role}); one-time password: {password}", { name: made.username, role: word(made.role), password: made.password });
     } catch (error) { $("u-result").textContent = error.message; }
   });
   $("density").addEventListener("change", async () => {

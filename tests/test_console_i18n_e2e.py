@@ -1,0 +1,110 @@
+"""The console in French and in Spanish in Chromium: chosen by the browser's language, then by the user's own
+choice in Settings, which wins over the browser's and lasts. Labels, the keys' legend, category and AI-tag
+names on the cards all read in that language, and no English message of the catalogue is left on screen."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+
+from tests.test_console_e2e import BROWSER_FLAGS, CHROMIUM, console, log_in, sync_api  # noqa: F401  (fixture)
+from vigie.i18n import language
+
+pytestmark = pytest.mark.slow  # a real Chromium per test
+
+
+@contextmanager
+def browser_page(url: str, locale: str) -> Iterator[Any]:
+    """A page in a browser whose language is `locale` (Chromium's Accept-Language and navigator.language)."""
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=BROWSER_FLAGS)
+        page = browser.new_context(locale=locale, viewport={"width": 1400, "height": 900}).new_page()
+        page.set_default_timeout(20_000)
+        page.console_url = url
+        try:
+            yield page
+        finally:
+            browser.close()
+
+
+def _english_left(page: Any, code: str) -> list[str]:
+    """English phrases of the catalogue (those a translation changes) still on screen."""
+    shown = page.evaluate("() => document.body.innerText").lower()  # headings may be upper-cased by the style
+    phrases = [m for m, t in language(code).messages.items()
+               if isinstance(t, str) and t != m and " " in m and not re.search(r"[{%]", m)]
+    return [p for p in phrases if p.lower() in shown]
+
+
+def _wait_for_console(page: Any, code: str) -> None:
+    page.wait_for_selector(f"html[lang={code}]")
+    page.wait_for_selector(".card.selected img.thumb")
+    page.wait_for_selector("#detail h3")
+    page.wait_for_load_state("networkidle")
+
+
+def test_console_in_french_from_the_browser_then_spanish_by_choice(console: str) -> None:  # noqa: F811
+    with browser_page(console, "fr-FR") as page:
+        page.goto(console + "/login")
+        assert page.get_attribute("html", "lang") == "fr" and page.inner_text("#login") == "Se connecter"
+        log_in(page, console + "/login")
+        _wait_for_console(page, "fr")
+        assert page.title() == "Vigie — revue"
+        assert page.inner_text("#f-status option[value=undecided]") == "Non décidé"
+        assert page.inner_text("#open-audit") == "Journal d'audit" and page.inner_text("#open-settings") == "Paramètres"
+        assert page.get_attribute("#queue", "aria-label") == "File de revue"
+        legend = page.inner_text("#keys")
+        assert "Matériel d'abus sexuel sur enfant" in legend and "Images de synthèse / animation" in legend
+        assert "étiqueter Généré par IA (à nouveau pour retirer)" in legend and "suivant" in legend
+        assert "Décision :" in page.text_content("#detail") and "Empreintes" in page.text_content("#detail")
+        assert "entrées de la file décidées" in page.inner_text("#progress")
+        assert "(analyste)" in page.inner_text("header")
+        page.keyboard.press("g")  # the tag stays on its card, named in French
+        page.wait_for_selector(".card.selected .badge.decided")
+        assert page.inner_text(".card.selected .badge.decided") == "Généré par IA"
+        page.wait_for_selector("body[data-pending='0']", state="attached")
+        assert _english_left(page, "fr") == []
+
+        page.click("#open-settings")
+        assert page.input_value("#s-language") == ""  # the browser's language until the user picks one
+        page.select_option("#s-language", "es")
+        page.click("#s-save")  # the page comes back in Spanish
+        _wait_for_console(page, "es")
+        assert page.inner_text("#f-status option[value=undecided]") == "Sin decidir"
+        assert "Material de abuso sexual infantil" in page.inner_text("#keys")
+        assert _english_left(page, "es") == []
+        page.select_option("#f-status", "decided")  # the tagged stack, its tag named in Spanish
+        page.wait_for_selector(".card.selected .badge.decided")
+        assert page.inner_text(".card.selected .badge.decided") == "Generado por IA"
+        assert _english_left(page, "es") == []
+        page.reload()  # the choice is the user's, kept over the French browser's
+        _wait_for_console(page, "es")
+        assert page.inner_text("#open-settings") == "Ajustes"
+
+
+def test_console_in_spanish_from_the_browser_then_french_by_choice(console: str) -> None:  # noqa: F811
+    with browser_page(console, "es-ES") as page:
+        log_in(page, console + "/login")
+        _wait_for_console(page, "es")
+        assert page.inner_text("#f-status option[value=undecided]") == "Sin decidir"
+        assert "Imagen sintética (CGI) / animación" in page.inner_text("#keys")
+        page.keyboard.press("?")
+        page.wait_for_selector("#help-dialog[open]")
+        assert page.inner_text("#help-title") == "Teclas"
+        assert "deshacer mi última decisión" in page.inner_text("#help-keys")
+        page.keyboard.press("Escape")
+        assert _english_left(page, "es") == []
+
+        page.click("#open-settings")
+        page.select_option("#s-language", "fr")
+        page.click("#s-save")
+        _wait_for_console(page, "fr")
+        assert page.inner_text("#f-status option[value=undecided]") == "Non décidé"
+        page.click("#open-settings")
+        page.select_option("#s-language", "")  # back to the browser's language
+        page.click("#s-save")
+        _wait_for_console(page, "es")
+        assert page.inner_text("#open-settings") == "Ajustes"
