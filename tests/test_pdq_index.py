@@ -5,6 +5,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from vigie.matching import pdq_index
 from vigie.matching.pdq_index import BRUTE_FORCE_BELOW, PdqSegment, brute_force, chunk_layout
 
 
@@ -47,6 +48,23 @@ def test_a_million_rows_are_cut_in_wide_chunks() -> None:
     assert sum(widths) == 256
     assert len(widths) == 11 and set(widths) == {23, 24}
     assert len(chunk_layout(60_000)) == 13  # the corpus above: radius 2 in some chunks, 1 in the others
+
+
+@pytest.mark.parametrize("sweep", [1_000, 1 << 21])
+def test_pairs_of_many_queries_equal_brute_force(corpus: tuple[np.ndarray, np.ndarray],
+                                                 monkeypatch: pytest.MonkeyPatch, sweep: int) -> None:
+    """Many independent queries at once (stacking), probed in key order in sweeps short or long."""
+    monkeypatch.setattr(pdq_index, "_SWEEP_PROBES", sweep)
+    ids, hashes = corpus
+    segment = PdqSegment.build(ids, hashes)
+    rng = np.random.default_rng(11)
+    rows = rng.integers(len(ids), size=400)
+    queries = np.stack([_with_flips(rng, hashes[row], int(rng.integers(0, 40))) for row in rows])
+    query_idx, hit_ids = segment.pairs(queries, 31)
+    expected = {(q, h.id) for q in range(len(queries))
+                for h in brute_force(ids, hashes, queries[q : q + 1], 31)}
+    assert set(zip(query_idx.tolist(), hit_ids.tolist(), strict=True)) == expected
+    assert len(expected) > 200
 
 
 def test_several_query_variants_report_the_best(corpus: tuple[np.ndarray, np.ndarray]) -> None:

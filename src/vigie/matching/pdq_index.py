@@ -38,7 +38,8 @@ _MIN_CHUNK_BITS = 8
 _BITS_OVER_LOG2 = 4
 _KEY_BLOCK = 1 << 18
 _QUERY_BLOCK = 48  # queries probed at once: bounds the (queries x chunks x probes) arrays
-_PAIR_BLOCK = 1024  # independent queries probed at once by `pairs`
+_PAIR_BLOCK = 1 << 17  # independent queries probed at once by `pairs`: many, so probes sweep in key order
+_SWEEP_PROBES = 1 << 21  # probes looked up at once: bounds the temporaries of one sweep
 _DISTANCE_CELLS = 1 << 19  # (query, row) distances computed at once by brute force: fast in cache
 
 
@@ -244,43 +245,59 @@ class PdqSegment:
         else:
             for start in range(0, len(queries), _PAIR_BLOCK):
                 rows, variants, distances = self._candidates(queries[start : start + _PAIR_BLOCK], threshold)
-                keep = distances <= threshold
-                yield variants[keep] + start, rows[keep], distances[keep]
+                yield variants + start, rows, distances
 
     def _candidates(self, queries: np.ndarray, threshold: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(row, query index, distance) of every row sharing a probed chunk key with a query (may repeat)."""
+        """(row, query index, distance) of every row within `threshold` that shares a probed chunk key with a
+        query (a pair may come more than once, through several chunks)."""
         assert self.order is not None and self.offsets is not None
-        n = len(self)
         # threshold = m * radius + spare: were the first spare + 1 chunks each more than radius bits off
         # and the others more than radius - 1, the distance would exceed the threshold. So those others
         # need only the probes of radius - 1 (none at all when radius is 0).
         radius, spare = divmod(threshold, len(self.widths))
         keys = chunk_keys(queries, self.widths)  # (k, m)
-        stride = self.offsets.shape[1]
-        flat_offsets = self.offsets.reshape(-1)
-        owners, starts, lengths = [], [], []
-        for chunk, width in enumerate(self.widths):  # chunk by chunk: only the probes each chunk needs
+        query_words = as_words(queries)
+        found: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        for chunk, width in enumerate(self.widths):
             depth = radius if chunk <= spare else radius - 1
-            if depth < 0:
-                continue
-            masks = _probe_masks(width, depth)  # within the chunk's width, so every probe is a real key
-            bucket = (keys[:, chunk, np.newaxis] ^ masks).reshape(-1).astype(np.int64) + chunk * stride
-            begin = flat_offsets[bucket]
-            size = flat_offsets[bucket + 1] - begin
-            present = np.flatnonzero(size)
-            owners.append(present // len(masks))
-            starts.append(begin[present].astype(np.int64) + chunk * n)
-            lengths.append(size[present].astype(np.int64))
-        length = np.concatenate(lengths) if lengths else np.empty(0, dtype=np.int64)
-        total = int(length.sum())
-        if total == 0:
+            if depth >= 0:
+                masks = _probe_masks(width, depth)  # within the chunk's width, so every probe is a real key
+                found.extend(self._chunk_candidates(chunk, keys[:, chunk], masks, query_words, threshold))
+        if not found:
             empty = np.empty(0, dtype=np.int64)
             return empty, empty, empty.astype(np.int32)
-        run_starts = np.repeat(np.concatenate(starts) - np.cumsum(length) + length, length)
-        rows = self.order.reshape(-1)[run_starts + np.arange(total)].astype(np.int64)
-        variants = np.repeat(np.concatenate(owners), length)
-        distances = np.bitwise_count(self.words[rows] ^ as_words(queries)[variants]).sum(axis=1, dtype=np.int32)
-        return rows, variants, distances
+        rows, owners, distances = zip(*found, strict=True)
+        return np.concatenate(rows), np.concatenate(owners), np.concatenate(distances)
+
+    def _chunk_candidates(self, chunk: int, column: np.ndarray, masks: np.ndarray, query_words: np.ndarray,
+                          threshold: int) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """One chunk's share of `_candidates`. The queries are taken in key order and probed mask by mask, so
+        each mask's probes sweep the bucket table forward instead of jumping about it: the table of a large
+        index (64 MB a chunk at 1M rows) is read as a stream rather than one cache miss a probe."""
+        assert self.order is not None and self.offsets is not None
+        table, order = self.offsets[chunk], self.order[chunk]
+        by_key = np.argsort(column, kind="stable")
+        sorted_keys = column[by_key]
+        step = max(1, _SWEEP_PROBES // len(masks))
+        for start in range(0, len(column), step):
+            block = sorted_keys[start : start + step]
+            bucket = (masks[:, np.newaxis] ^ block[np.newaxis, :]).reshape(-1)  # mask by mask
+            begin = table[bucket]
+            size = table[bucket + 1] - begin
+            present = np.flatnonzero(size)
+            length = size[present].astype(np.int64)
+            total = int(length.sum())
+            if total == 0:
+                continue
+            first = begin[present].astype(np.int64)
+            rows = np.take(order, np.repeat(first - np.cumsum(length) + length, length) + np.arange(total)
+                           ).astype(np.int64)
+            owners = np.repeat(by_key[start + present % len(block)], length)
+            differ = np.take(self.words, rows, axis=0)  # take and in-place xor: a third of the time of `a[i] ^ b[j]`
+            differ ^= np.take(query_words, owners, axis=0)
+            distances = np.add.reduce(np.bitwise_count(differ), axis=1, dtype=np.int32)
+            keep = distances <= threshold
+            yield rows[keep], owners[keep], distances[keep]
 
     # --- persistence ----------------------------------------------------------------------------
 
