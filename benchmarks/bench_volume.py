@@ -134,10 +134,13 @@ def peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def run_one(n: int, workers: int, index_last: bool = False) -> dict[str, float]:
+def run_one(n: int, workers: int, index_last: bool = False, skip: frozenset[str] = frozenset()) -> dict[str, float]:
     figures: dict[str, float] = {}
 
     def timed(stage: str, action: object) -> None:
+        if stage in skip:
+            print(f"  n={n:>9,}  {stage:<26} skipped", flush=True)
+            return
         started = time.perf_counter()
         action()  # type: ignore[operator]
         figures[stage] = time.perf_counter() - started
@@ -166,7 +169,7 @@ def run_one(n: int, workers: int, index_last: bool = False) -> dict[str, float]:
                 write_json(store, out)
 
         timed("JSON report", write_report)
-        figures["report MB"] = report.stat().st_size / 2**20
+        figures["report MB"] = report.stat().st_size / 2**20 if report.exists() else 0.0
         if index_last:  # the stages that may not finish, after those that will
             timed("matching", lambda: match_pending(store, settings))
             timed("stacks", lambda: build_stacks(store, settings))
@@ -203,11 +206,14 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--index-last", action="store_true",
                         help="run matching and stacking after the report (queue and report then cover no matches)")
+    parser.add_argument("--skip", nargs="+", default=[], metavar="STAGE",
+                        help='stages not to time, by their printed names (e.g. matching "JSON report")')
     parser.add_argument("--sample", type=int, help="only time the index query of this many items per size, scaled")
     parser.add_argument("--one", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
-        print("RESULT " + json.dumps(run_one(args.one, args.workers, args.index_last)), flush=True)
+        figures = run_one(args.one, args.workers, args.index_last, frozenset(args.skip))
+        print("RESULT " + json.dumps(figures), flush=True)
         return
     if args.sample:
         for n in args.sizes:
@@ -216,7 +222,8 @@ def main() -> None:
     results: dict[int, dict[str, float]] = {}
     for n in args.sizes:
         child = subprocess.run([sys.executable, __file__, "--one", str(n), "--workers", str(args.workers),
-                                *(["--index-last"] if args.index_last else [])],
+                                *(["--index-last"] if args.index_last else []),
+                                *(["--skip", *args.skip] if args.skip else [])],
                                stdout=subprocess.PIPE, text=True, check=True)
         for line in child.stdout.splitlines():
             if line.startswith("RESULT "):
@@ -232,7 +239,7 @@ def main() -> None:
         for stage, seconds in results[large].items():
             if stage.endswith("MB") or stage == "stacks count":
                 continue
-            before = results[small][stage]
+            before = results[small].get(stage, 0.0)
             exponent = math.log(seconds / before) / math.log(large / small) if before > 0 and seconds > 0 else 0.0
             print(f"  {stage:<26} {exponent:5.2f}")
 
