@@ -1,6 +1,7 @@
 """Post-scan stages at volume: synthetic cases built through the store's public interface, every stage timed.
 
-    python benchmarks/bench_volume.py [--sizes 20000 100000] [--workers 1]
+    python benchmarks/bench_volume.py [--sizes 20000 100000] [--workers 1] [--index-last]
+    python benchmarks/bench_volume.py --sizes 100000 1000000 --sample 4000
 
 Each size runs in its own process (so its peak memory is its own). A case of N image items is written with
 add_source / begin_scan / add_items: realistic PDQ hashes (exactly 128 of 256 bits set, as PDQ's median
@@ -11,7 +12,9 @@ item) and N/100 SHA-256 values is imported through the store. Then it times: mat
 case, then a further scan of 1% more items, incrementally), the review queue's refresh (whole, then
 incremental), a search-box query, and the JSON report. Between the two largest sizes it prints each stage's
 growth exponent (log of the time ratio over log of the size ratio) and the peak resident memory
-(resource.getrusage).
+(resource.getrusage). With --sample K it only times, per size, the index query stacking makes for each item
+(24 variants against an index of N item hashes; matching makes the same against N list hashes) on K items,
+and scales it to N.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ import numpy as np
 from vigie.config import Settings
 from vigie.exports.report import write_json
 from vigie.matching.engine import build_list_segment, match_pending
+from vigie.matching.pdq_index import PdqSegment
 from vigie.matching.stacks import build_stacks
 from vigie.records import ItemRecord, ListEntry
 from vigie.store.review import QueueFilter, ReviewTables
@@ -130,10 +134,13 @@ def peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def run_one(n: int, workers: int) -> dict[str, float]:
+def run_one(n: int, workers: int, index_last: bool = False, skip: frozenset[str] = frozenset()) -> dict[str, float]:
     figures: dict[str, float] = {}
 
     def timed(stage: str, action: object) -> None:
+        if stage in skip:
+            print(f"  n={n:>9,}  {stage:<26} skipped", flush=True)
+            return
         started = time.perf_counter()
         action()  # type: ignore[operator]
         figures[stage] = time.perf_counter() - started
@@ -149,8 +156,9 @@ def run_one(n: int, workers: int) -> dict[str, float]:
         source = store.add_source("seizure", str(Path(tmp) / "seizure"), "directory")
         timed("build case (add_items)", lambda: add_scan(store, source, 1, hashes[:n], copies[:n]))
         timed("import list", lambda: import_list(store, rng, hashes[:n], settings))
-        timed("matching", lambda: match_pending(store, settings))
-        timed("stacks", lambda: build_stacks(store, settings))
+        if not index_last:
+            timed("matching", lambda: match_pending(store, settings))
+            timed("stacks", lambda: build_stacks(store, settings))
         timed("queue refresh", lambda: ReviewTables(store).refresh())
         queue = ReviewTables(store)
         timed("search query", lambda: queue.queue(QueueFilter(status="all", text="camera 42"), limit=50))
@@ -161,7 +169,10 @@ def run_one(n: int, workers: int) -> dict[str, float]:
                 write_json(store, out)
 
         timed("JSON report", write_report)
-        figures["report MB"] = report.stat().st_size / 2**20
+        figures["report MB"] = report.stat().st_size / 2**20 if report.exists() else 0.0
+        if index_last:  # the stages that may not finish, after those that will
+            timed("matching", lambda: match_pending(store, settings))
+            timed("stacks", lambda: build_stacks(store, settings))
         timed("+1% scan (add_items)", lambda: add_scan(store, source, n + 1, hashes[n:], copies[n:]))
         timed("+1% matching", lambda: match_pending(store, settings))
         timed("+1% stacks", lambda: build_stacks(store, settings))
@@ -172,18 +183,47 @@ def run_one(n: int, workers: int) -> dict[str, float]:
     return figures
 
 
+def sampled_probe(n: int, sample: int) -> None:
+    """Where a whole run would take too long: the index query that stacking and matching make for each item
+    (its 24 variants against an index of n hashes), timed on `sample` items and scaled to n items."""
+    rng = np.random.default_rng(n)
+    hashes, _ = case_hashes(rng, n)
+    started = time.perf_counter()
+    segment = PdqSegment.build(np.arange(1, n + 1), hashes, multi_index=True)
+    built = time.perf_counter() - started
+    queries = variants(hashes[rng.integers(0, n, sample)]).reshape(-1, 32)
+    started, cpu = time.perf_counter(), time.process_time()
+    segment.pairs(queries, Settings().stack_threshold)
+    wall, cpu = time.perf_counter() - started, time.process_time() - cpu
+    print(f"  n={n:>9,}  index of {n:,} hashes ({len(segment.widths)} chunks) built in {built:.1f} s; "
+          f"{sample:,} items' 24 variants probed it in {wall:.1f} s ({cpu:.1f} s CPU): "
+          f"{wall / sample * n:,.0f} s ({cpu / sample * n:,.0f} s CPU) for all {n:,}; peak {peak_mb():.0f} MB")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", type=int, nargs="+", default=[20_000, 100_000])
     parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--index-last", action="store_true",
+                        help="run matching and stacking after the report (queue and report then cover no matches)")
+    parser.add_argument("--skip", nargs="+", default=[], metavar="STAGE",
+                        help='stages not to time, by their printed names (e.g. matching "JSON report")')
+    parser.add_argument("--sample", type=int, help="only time the index query of this many items per size, scaled")
     parser.add_argument("--one", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
-        print("RESULT " + json.dumps(run_one(args.one, args.workers)), flush=True)
+        figures = run_one(args.one, args.workers, args.index_last, frozenset(args.skip))
+        print("RESULT " + json.dumps(figures), flush=True)
+        return
+    if args.sample:
+        for n in args.sizes:
+            sampled_probe(n, args.sample)
         return
     results: dict[int, dict[str, float]] = {}
     for n in args.sizes:
-        child = subprocess.run([sys.executable, __file__, "--one", str(n), "--workers", str(args.workers)],
+        child = subprocess.run([sys.executable, __file__, "--one", str(n), "--workers", str(args.workers),
+                                *(["--index-last"] if args.index_last else []),
+                                *(["--skip", *args.skip] if args.skip else [])],
                                stdout=subprocess.PIPE, text=True, check=True)
         for line in child.stdout.splitlines():
             if line.startswith("RESULT "):
@@ -199,7 +239,7 @@ def main() -> None:
         for stage, seconds in results[large].items():
             if stage.endswith("MB") or stage == "stacks count":
                 continue
-            before = results[small][stage]
+            before = results[small].get(stage, 0.0)
             exponent = math.log(seconds / before) / math.log(large / small) if before > 0 and seconds > 0 else 0.0
             print(f"  {stage:<26} {exponent:5.2f}")
 

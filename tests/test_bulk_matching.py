@@ -147,6 +147,17 @@ def test_a_wider_threshold_probes_further_and_still_equals_brute_force(
     assert _found(store) == _expected(1, _WIDEST)
 
 
+def test_queries_probed_in_many_short_sweeps_still_equal_brute_force(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each chunk takes the queries in key order, a few hundred probes at a time: no sweep's edge loses a pair."""
+    monkeypatch.setattr(pdq_index, "BRUTE_FORCE_BELOW", 0)
+    monkeypatch.setattr(pdq_index, "_SWEEP_PROBES", 997)
+    store = _case(tmp_path, *_seizure(1))
+    settings = Settings(workers=1)
+    match_case(store, settings)
+    assert _found(store) == _expected(1, settings.pdq_threshold)
+
+
 def test_a_batch_is_one_probe_per_segment_not_one_per_item(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     probes: list[int] = []
     bulk = PdqSegment.best_pairs

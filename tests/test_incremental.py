@@ -142,10 +142,13 @@ def _full_recompute(store: SqliteCaseStore, settings: Settings) -> StackSet:
     }
 
 
+@pytest.mark.parametrize("workers", [1, 2], ids=["in-process", "worker-pool"])
 @pytest.mark.parametrize("multi_index", [False, True], ids=["brute-force", "multi-index"])
-def test_incremental_stacks_equal_a_full_recompute(tmp_path: Path, settings: Settings,
-                                                   monkeypatch: pytest.MonkeyPatch, multi_index: bool) -> None:
+def test_incremental_stacks_equal_a_full_recompute(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                   multi_index: bool, workers: int) -> None:
     monkeypatch.setattr(triage, "_MULTI_INDEX", multi_index)
+    monkeypatch.setattr(triage, "_PARALLEL_FROM", 1)  # worker processes even for cases this small
+    settings = Settings(workers=workers)
     case = _Case(tmp_path, seed=3)
     rng = case.rng
     a, far = _random_hash(rng), _random_hash(rng)

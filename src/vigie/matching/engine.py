@@ -25,7 +25,9 @@ from vigie.workers import exit_with_parent
 
 INDEX_DIR = Path("index") / "pdq"
 _PARALLEL_FROM = 4_000
-_BATCH = 1_000
+# Items probed at once: ~100k query variants let the index sweep its bucket tables in key order (at 1M list
+# hashes, 4,096 items a batch took 0.68 times the CPU of 1,000).
+_BATCH = 4_096
 
 Progress = Callable[[int], None]
 

@@ -9,8 +9,12 @@ unions them into the stacks already stored. A change of PDQ settings starts the 
 
 from __future__ import annotations
 
+import itertools
 import json
+import os
 import shutil
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -19,11 +23,14 @@ import numpy as np
 from vigie.config import Settings
 from vigie.matching.pdq_index import PdqSegment, stacked_variants
 from vigie.matching.roles import StackStore
+from vigie.workers import exit_with_parent
 
 ITEM_INDEX_DIR = Path("index") / "items"
 STATE_KEY = "stacks_state"
 # Every item probes the index with its 24 query variants: brute force would grow as n squared at any size.
 _MULTI_INDEX = True
+# Items from which the `workers` processes share the probing (each maps the index segments from disk).
+_PARALLEL_FROM = 20_000
 
 
 class _UnionFind:
@@ -70,11 +77,14 @@ def build_stacks(store: StackStore, settings: Settings) -> int:
     for item_id, first in store.exact_duplicate_links(state.through, upto):
         groups.union(item_id, first)
     if fresh is not None:
-        _link_near_copies(store, settings, state.through, upto, [*segments, fresh], groups)
-        if state.through:  # an earlier item whose query variant (an uncropped guess) reaches a new item's hash
-            _link_near_copies(store, settings, 0, state.through, [fresh], groups)
+        # saved first, for the workers; unlisted (and removed) until the stacks are stored
         name = f"items-{state.through + 1}-{upto}"
         fresh.save(index_dir / name, {"first_item": state.through + 1, "last_item": upto})
+        listed = [index_dir / folder for folder, _ in state.segments]
+        _link_near_copies(store, settings, state.through, upto, [*segments, fresh], [*listed, index_dir / name],
+                          groups)
+        if state.through:  # an earlier item whose query variant (an uncropped guess) reaches a new item's hash
+            _link_near_copies(store, settings, 0, state.through, [fresh], [index_dir / name], groups)
         state.segments.append((name, len(fresh)))
         segments.append(fresh)
     _compact(index_dir, state, dict(zip((name for name, _ in state.segments), segments, strict=True)))
@@ -86,17 +96,49 @@ def build_stacks(store: StackStore, settings: Settings) -> int:
     return store.stack_count()
 
 
-def _link_near_copies(store: StackStore, settings: Settings, after: int, upto: int,
-                      segments: list[PdqSegment], groups: _UnionFind) -> None:
-    """Union each item in (after, upto] with every indexed item one of its query variants reaches."""
-    for batch in store.item_pdq_variants_between(after, upto, settings.pdq_min_quality):
-        queries, counts = stacked_variants([blob for _, blob in batch])
-        owners = np.repeat(np.array([item_id for item_id, _ in batch], dtype=np.int64), counts)
-        for segment in segments:
-            query_idx, hit_ids = segment.pairs(queries, settings.stack_threshold)
-            for a, b in set(zip(owners[query_idx].tolist(), hit_ids.tolist(), strict=True)):
-                if a != b:
-                    groups.union(a, b)
+def _link_near_copies(store: StackStore, settings: Settings, after: int, upto: int, segments: list[PdqSegment],
+                      folders: list[Path], groups: _UnionFind) -> None:
+    """Union each item in (after, upto] with every indexed item one of its query variants reaches; `folders`
+    hold `segments` on disk, for the worker processes."""
+    batches = store.item_pdq_variants_between(after, upto, settings.pdq_min_quality)
+    if settings.workers > 1 and upto - after >= _PARALLEL_FROM:
+        with ProcessPoolExecutor(settings.workers, initializer=_init_worker,
+                                 initargs=([str(f) for f in folders], os.getpid())) as pool:
+            while window := list(itertools.islice(batches, 2 * settings.workers)):  # bounded: not the whole case
+                for links in pool.map(_worker_links, window, itertools.repeat(settings.stack_threshold)):
+                    _union_all(groups, links)
+    else:
+        for batch in batches:
+            _union_all(groups, _links(segments, batch, settings.stack_threshold))
+
+
+def _links(segments: Sequence[PdqSegment], batch: Sequence[tuple[int, bytes]], threshold: int
+           ) -> list[tuple[int, int]]:
+    """(item, indexed item) for each pair of distinct items where the first's query variant reaches the second."""
+    queries, counts = stacked_variants([blob for _, blob in batch])
+    owners = np.repeat(np.array([item_id for item_id, _ in batch], dtype=np.int64), counts)
+    found: set[tuple[int, int]] = set()
+    for segment in segments:
+        query_idx, hit_ids = segment.pairs(queries, threshold)
+        found.update(zip(owners[query_idx].tolist(), hit_ids.tolist(), strict=True))
+    return [(a, b) for a, b in found if a != b]
+
+
+def _union_all(groups: _UnionFind, links: Iterable[tuple[int, int]]) -> None:
+    for a, b in links:
+        groups.union(a, b)
+
+
+_worker_segments: list[PdqSegment] = []
+
+
+def _init_worker(folders: list[str], parent_pid: int) -> None:
+    exit_with_parent(parent_pid)
+    _worker_segments[:] = [PdqSegment.load(Path(folder))[0] for folder in folders]
+
+
+def _worker_links(batch: list[tuple[int, bytes]], threshold: int) -> list[tuple[int, int]]:
+    return _links(_worker_segments, batch, threshold)
 
 
 def _stacks(store: StackStore, groups: _UnionFind) -> list[tuple[int, list[int], bool]]:
