@@ -16,8 +16,7 @@ from PIL import Image
 from vigie.cli import main
 from vigie.demo.seizure import draw_picture
 from vigie.detector.backbone import SIDE, clip_input
-from vigie.detector.calibration import calibration_split
-from vigie.detector.evaluation import CONDITIONS, OVERALL, read_manifest
+from vigie.detector.evaluation import CONDITIONS, OVERALL
 from vigie.detector.runtime import default_model_path, load_detector
 
 
@@ -77,28 +76,24 @@ def test_lofo_with_a_frozen_onnx_backbone(tmp_path: Path) -> None:
     held_families(result.stdout, "backbone")
 
 
-def test_calibration_keeps_one_source_fold_for_evaluation(tmp_path: Path) -> None:
-    samples = read_manifest(tiny_corpus(tmp_path))
-    calibration, kept = calibration_split(samples, 3, 0)
-    assert len(calibration) == 2 and len(kept) == 4 and not any(s.generated for s in calibration + kept)
-    assert not {s.source for s in calibration} & {s.source for s in kept}
-
-
-def test_calibrate_sets_the_threshold_and_records_how(tmp_path: Path) -> None:
+def test_calibrate_holds_every_source_fold_and_records_how(tmp_path: Path) -> None:
     model = tmp_path / "model.onnx"
     shutil.copy(default_model_path(), model)
     shutil.copy(default_model_path().with_suffix(".json"), model.with_suffix(".json"))
     manifest = tiny_corpus(tmp_path / "corpus")
-    result = CliRunner().invoke(main, ["ai", "calibrate", "--manifest", str(manifest), "--folds", "3",
-                                       "--max-fpr", "0", "--model", str(model)])
+    result = CliRunner().invoke(main, ["ai", "calibrate", "--manifest", str(manifest), "--max-fpr", "0",
+                                       "--model", str(model)])
     assert result.exit_code == 0, result.output
     info = json.loads(model.with_suffix(".json").read_text())
     record = info["calibration"]
-    assert info["threshold"] == record["threshold"] and len(record["photos"]) == 2
-    assert set(record["fpr_on_calibration_photos"].values()) == {0.0}  # none of them reaches it, either condition
-    assert record["kept_for_evaluation"] == 4 and set(record["fpr_on_kept_photos"]) == set(CONDITIONS)
+    assert info["threshold"] == record["threshold"]
+    assert max(record["fold_levels"]) <= record["threshold"] <= max(record["fold_levels"]) + 0.0002  # the highest
+    assert len(record["photos"]) == 6 and sorted(record["source_folds"].values()) == [0, 1, 2]
+    assert set(record["fpr"].values()) == {0.0}  # no photo reaches it, as it is or after travel
+    unseen = record["fpr_on_sources_not_calibrated_on"]
+    assert set(unseen) == {"fold 0", "fold 1", "fold 2"} and set(unseen["fold 0"]) >= set(CONDITIONS)
     detector = load_detector(str(model))
     assert detector is not None and detector.threshold == info["threshold"]
-    bad = CliRunner().invoke(main, ["ai", "calibrate", "--manifest", str(manifest), "--fold", "2", "--model",
-                                    str(model)])
-    assert bad.exit_code == 2 and "--fold" in bad.output
+    too_many = CliRunner().invoke(main, ["ai", "calibrate", "--manifest", str(manifest), "--folds", "4", "--model",
+                                         str(model)])
+    assert too_many.exit_code == 2 and "at least 4 sources" in too_many.output

@@ -176,37 +176,33 @@ def ai_lofo(manifest: Path, folds: int, views: int, seed: int, candidate: str, b
 
 @ai.command("calibrate")
 @click.option("--manifest", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="A corpus manifest: its camera photos of one source fold calibrate, the others are kept.")
+              help="A corpus manifest whose camera photos the model never trained on.")
 @click.option("--real", "real", multiple=True, type=click.Path(exists=True, file_okay=False, path_type=Path),
               help="Folder of camera photos to calibrate on too; only those the model's JSON names as held out "
               "of its training (repeatable).")
-@click.option("--folds", type=click.IntRange(2, 20), default=2, show_default=True,
-              help="Source folds of the corpus's photos.")
-@click.option("--fold", type=click.IntRange(0, 19), default=0, show_default=True, help="The fold that calibrates.")
+@click.option("--folds", type=click.IntRange(2, 20), default=3, show_default=True,
+              help="Folds of photo sources: the threshold holds on each, and each is measured at the others' level.")
 @click.option("--max-fpr", type=click.FloatRange(0.0, 0.5), default=0.01, show_default=True)
 @click.option("--model", type=click.Path(exists=True, dir_okay=False), help="ONNX model [the shipped one].")
-def ai_calibrate(manifest: Path, real: tuple[Path, ...], folds: int, fold: int, max_fpr: float, model: str | None
-                 ) -> None:
-    """Set the model's threshold for at most --max-fpr false positives on camera photos it never trained on, as
-    they are and after travel; record it, the photos and this command in the model's JSON."""
-    from vigie.detector.calibration import calibration_split, held_out_photos, recalibrate
+def ai_calibrate(manifest: Path, real: tuple[Path, ...], folds: int, max_fpr: float, model: str | None) -> None:
+    """Set the model's threshold for at most --max-fpr false positives on camera photos it never trained on, in
+    every fold of their sources, as they are and after travel; record it, the photos and this command in the
+    model's JSON."""
+    from vigie.detector.calibration import held_out_photos, recalibrate
     from vigie.detector.evaluation import read_manifest
     from vigie.detector.runtime import DetectorError, default_model_path
 
-    if fold >= folds:
-        raise click.UsageError(f"--fold must be below --folds ({folds})")
-    calibration, kept = calibration_split(read_manifest(manifest), folds, fold)
+    photos = [s for s in read_manifest(manifest) if not s.generated]
     path = Path(model) if model else default_model_path()
     try:
         info = json.loads(path.with_suffix(".json").read_text())
     except (OSError, ValueError) as error:
         raise DetectorError(f"{path.with_suffix('.json')}: cannot read the model's JSON ({error})") from error
     for folder in real:
-        calibration += held_out_photos(folder, info)
-    record = recalibrate(model or "", calibration, kept, max_fpr, "vigie " + " ".join(sys.argv[1:]))
-    out.print(f"threshold {record['previous_threshold']} -> {record['threshold']} on {len(calibration)} photos; "
-              f"FPR there {record['fpr_on_calibration_photos']}; on the {len(kept)} kept photos "
-              f"{record['fpr_on_kept_photos']}", markup=False, soft_wrap=True)
-
+        photos += held_out_photos(folder, info)
+    record = recalibrate(model or "", photos, folds, max_fpr, "vigie " + " ".join(sys.argv[1:]))
+    out.print(f"threshold {record['previous_threshold']} -> {record['threshold']} on {len(photos)} photos "
+              f"(folds' levels {record['fold_levels']}); FPR {record['fpr']}; each fold at the others' level "
+              f"{record['fpr_on_sources_not_calibrated_on']}", markup=False, soft_wrap=True)
 
 COMMANDS = [ai]
