@@ -97,3 +97,14 @@ def test_calibrate_holds_every_source_fold_and_records_how(tmp_path: Path) -> No
     too_many = CliRunner().invoke(main, ["ai", "calibrate", "--manifest", str(manifest), "--folds", "4", "--model",
                                          str(model)])
     assert too_many.exit_code == 2 and "at least 4 sources" in too_many.output
+
+
+def test_training_on_fewer_crops_than_a_batch_still_learns() -> None:
+    pytest.importorskip("torch")
+    from vigie.detector.npr import NprDetector
+    from vigie.detector.training import train_model
+
+    rng = np.random.default_rng(0)
+    crops = rng.integers(0, 255, (20, 3, 64, 64), dtype=np.uint8)
+    _, loss = train_model(crops, (np.arange(20) % 2).astype(np.float32), 2, 0, lambda _: None, NprDetector)
+    assert np.isfinite(loss)  # it used to skip every step under 128 crops and report nan
