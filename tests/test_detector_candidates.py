@@ -108,3 +108,25 @@ def test_training_on_fewer_crops_than_a_batch_still_learns() -> None:
     crops = rng.integers(0, 255, (20, 3, 64, 64), dtype=np.uint8)
     _, loss = train_model(crops, (np.arange(20) % 2).astype(np.float32), 2, 0, lambda _: None, NprDetector)
     assert np.isfinite(loss)  # it used to skip every step under 128 crops and report nan
+
+
+def test_crops_are_cut_before_conversion_and_match_the_whole_image(monkeypatch: pytest.MonkeyPatch) -> None:
+    from vigie.detector.runtime import image_crops
+
+    picture = draw_picture(5, (400, 300))
+    for mode in ("RGB", "L", "P", "RGBA", "CMYK"):
+        image = picture.convert(mode)
+        whole = np.asarray(image.convert("RGB"))
+        crops = image_crops(image)
+        assert crops is not None
+        assert np.array_equal(crops[-1], whole[-64:, -64:].transpose(2, 0, 1) / np.float32(255))  # same pixels
+    converted: list[tuple[int, int]] = []
+    original = Image.Image.convert
+
+    def recording(self: Image.Image, *args: object, **kwargs: object) -> Image.Image:
+        converted.append(self.size)
+        return original(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Image.Image, "convert", recording)
+    image_crops(picture)
+    assert converted and max(converted) == (64, 64)  # never the whole picture
