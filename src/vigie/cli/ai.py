@@ -117,40 +117,92 @@ def print_evaluation(results: dict[str, object], as_json: bool) -> None:
 @click.option("--views", type=click.IntRange(1, 64), default=4, show_default=True,
               help="Equalised training views per image (crop, resize, JPEG).")
 @click.option("--seed", default=7, show_default=True)
+@click.option("--candidate", type=click.Choice(["residual", "npr-cnn"]), default="residual", show_default=True,
+              help="The detector validated: residual statistics with a logistic head, or the small NPR CNN "
+              "trained from scratch (needs PyTorch, the `train` extra).")
+@click.option("--backbone", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Instead of --candidate: a frozen CLIP-style ONNX image tower (224 px in, embedding out) with a "
+              "logistic head on its embeddings.")
 @click.option("--model", type=click.Path(exists=True, dir_okay=False),
               help="ONNX model to compare on the same images [the shipped one].")
 @click.option("--json", "as_json", is_flag=True)
-def ai_lofo(manifest: Path, folds: int, views: int, seed: int, model: str | None, as_json: bool) -> None:
-    """Leave one generator family out: train the residual detector on the other families and on photos of
+def ai_lofo(manifest: Path, folds: int, views: int, seed: int, candidate: str, backbone: Path | None,
+            model: str | None, as_json: bool) -> None:
+    """Leave one generator family out: train a candidate detector on the other families and on photos of
     other sources, score the held-out family and photos as they are and after travel, and compare with the
     ONNX model on the same images."""
     from vigie.detector.evaluation import CONDITIONS, OVERALL, as_plain, read_manifest
-    from vigie.detector.lofo import lofo
+    from vigie.detector.lofo import Candidate, ResidualCandidate, lofo
     from vigie.detector.runtime import DetectorError, load_detector
 
     detector = load_detector(model or "")
     if detector is None:
         raise DetectorError("no detector model to compare with: train one with `vigie ai train`")
-    results = lofo(read_manifest(manifest), folds, views, seed, err.print, (detector.score, detector.threshold))
+    chosen: Candidate
+    if backbone is not None:
+        from vigie.detector.backbone import BackboneCandidate
+
+        chosen = BackboneCandidate(backbone)
+    elif candidate == "npr-cnn":
+        from vigie.detector.npr import CnnCandidate
+
+        chosen = CnnCandidate(seed=seed)
+    else:
+        chosen = ResidualCandidate()
+    results = lofo(read_manifest(manifest), folds, views, seed, err.print, (detector.score, detector.threshold),
+                   chosen)
     if as_json:
         print(json.dumps({"model": detector.model, **as_plain(results)}))  # type: ignore[dict-item]
         return
+    name = chosen.name
     out.print(f"held-out family against held-out photos; compared with {detector.model}", markup=False,
               soft_wrap=True)
     for condition in CONDITIONS:
-        out.print(f"\n{condition} (bootstrap 95% intervals; residual threshold: <= 1% FPR on the fold's training "
+        out.print(f"\n{condition} (bootstrap 95% intervals; {name} threshold: <= 1% FPR on the fold's training "
                   "photos)", markup=False, soft_wrap=True)
-        out.print("family | generated / real | residual AUC | residual TPR@1%FPR | residual FPR@threshold | "
-                  "residual TPR@threshold | model AUC | model TPR@1%FPR", markup=False, soft_wrap=True)
+        out.print(f"family | generated / real | {name} AUC | {name} TPR@1%FPR | {name} FPR@threshold | "
+                  f"{name} TPR@threshold | model AUC | model TPR@1%FPR", markup=False, soft_wrap=True)
         table: dict[str, dict[str, dict[str, object]]] = results[condition]  # type: ignore[assignment]
         for family, compared in table.items():
-            mine, theirs = compared["residual"], compared["shipped"]
-            name = family.upper() if family == OVERALL else family
-            out.print(f"{name} | {mine['generated']} / {mine['real']} | {mine['auc']} | {mine['tpr_at_1pct_fpr']} | "
+            mine, theirs = compared[name], compared["shipped"]
+            label = family.upper() if family == OVERALL else family
+            out.print(f"{label} | {mine['generated']} / {mine['real']} | {mine['auc']} | {mine['tpr_at_1pct_fpr']} | "
                       f"{mine['fpr_at_threshold']} | {mine['tpr_at_threshold']} | {theirs.get('auc', '-')} | "
                       f"{theirs.get('tpr_at_1pct_fpr', '-')}", markup=False, soft_wrap=True)
     for reason in results["unscored"]:  # type: ignore[attr-defined]
         err.print(f"not scored: {reason}", markup=False)
 
+
+
+@ai.command("calibrate")
+@click.option("--manifest", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="A corpus manifest whose camera photos the model never trained on.")
+@click.option("--real", "real", multiple=True, type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="Folder of camera photos to calibrate on too; only those the model's JSON names as held out "
+              "of its training (repeatable).")
+@click.option("--folds", type=click.IntRange(2, 20), default=3, show_default=True,
+              help="Folds of photo sources: the threshold holds on each, and each is measured at the others' level.")
+@click.option("--max-fpr", type=click.FloatRange(0.0, 0.5), default=0.01, show_default=True)
+@click.option("--model", type=click.Path(exists=True, dir_okay=False), help="ONNX model [the shipped one].")
+def ai_calibrate(manifest: Path, real: tuple[Path, ...], folds: int, max_fpr: float, model: str | None) -> None:
+    """Set the model's threshold for at most --max-fpr false positives on camera photos it never trained on, in
+    every fold of their sources, as they are and after travel; record it, the photos and this command in the
+    model's JSON."""
+    from vigie.detector.calibration import held_out_photos, recalibrate
+    from vigie.detector.evaluation import read_manifest
+    from vigie.detector.runtime import DetectorError, default_model_path
+
+    photos = [s for s in read_manifest(manifest) if not s.generated]
+    path = Path(model) if model else default_model_path()
+    try:
+        info = json.loads(path.with_suffix(".json").read_text())
+    except (OSError, ValueError) as error:
+        raise DetectorError(f"{path.with_suffix('.json')}: cannot read the model's JSON ({error})") from error
+    for folder in real:
+        photos += held_out_photos(folder, info)
+    record = recalibrate(model or "", photos, folds, max_fpr, "vigie " + " ".join(sys.argv[1:]))
+    out.print(f"threshold {record['previous_threshold']} -> {record['threshold']} on {len(photos)} photos "
+              f"(folds' levels {record['fold_levels']}); FPR {record['fpr']}; each fold at the others' level "
+              f"{record['fpr_on_sources_not_calibrated_on']}", markup=False, soft_wrap=True)
 
 COMMANDS = [ai]

@@ -1,17 +1,21 @@
-"""Leave-one-generator-family-out validation (`vigie ai lofo`): for each generator family, the residual
+"""Leave-one-generator-family-out validation (`vigie ai lofo`): for each generator family, a candidate
 detector is trained on the other families and on camera photos from other sources, then scores the held-out
 family and the held-out photos, as they are and after travel. Photos are split into folds by source
 (repository or folder), so no source is both learnt and tested; a fold's held-out photos are never tuned on.
 
-The shipped ONNX model (which never saw this corpus) is scored on the same images for comparison."""
+Candidates (`Candidate`) differ only in how an image is represented and how a scorer is fitted, so they are
+compared on the same splits, views and travel. The shipped ONNX model (which never saw this corpus) is scored
+on the same images for comparison."""
 
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
+from PIL import Image
 
 from vigie.detector.evaluation import (
     CONDITIONS,
@@ -22,8 +26,33 @@ from vigie.detector.evaluation import (
     evaluate,
     threshold_at_fpr,
 )
-from vigie.detector.residual import LogisticHead, equalise, features, fit_logistic
+from vigie.detector.residual import equalise, features, fit_logistic
 from vigie.detector.runtime import DetectorError
+
+BatchScorer = Callable[[np.ndarray], np.ndarray]  # stacked representations to one logit each
+
+
+class Candidate(Protocol):
+    """A detector under validation: `represent` turns an (equalised or travelled) image into an array of one
+    shape (None when it cannot), `fit` learns from stacked representations and 0/1 labels."""
+
+    name: str
+
+    def represent(self, image: Image.Image) -> np.ndarray | None: ...
+
+    def fit(self, x: np.ndarray, y: np.ndarray) -> BatchScorer: ...
+
+
+class ResidualCandidate:
+    """Pooled residual statistics with a logistic head (`detector/residual.py`)."""
+
+    name = "residual"
+
+    def represent(self, image: Image.Image) -> np.ndarray | None:
+        return features(image)
+
+    def fit(self, x: np.ndarray, y: np.ndarray) -> BatchScorer:
+        return fit_logistic(x, y).logits
 
 
 def photo_folds(samples: list[Sample], folds: int) -> dict[str, int]:
@@ -51,7 +80,8 @@ class FeatureSet:
     unscored: list[str]
 
 
-def extract(samples: list[Sample], views: int, seed: int, log: Callable[[str], None]) -> FeatureSet:
+def extract(samples: list[Sample], candidate: Candidate, views: int, seed: int, log: Callable[[str], None]
+            ) -> FeatureSet:
     train: list[list[np.ndarray]] = []
     held: dict[str, list[np.ndarray | None]] = {condition: [] for condition in CONDITIONS}
     unscored = []
@@ -61,9 +91,10 @@ def extract(samples: list[Sample], views: int, seed: int, log: Callable[[str], N
         try:
             original = condition_image(sample.path, "as-is", 0)
             rng = random.Random(seed * 100_003 + index)
-            train.append([f for f in (features(equalise(original, rng)) for _ in range(views)) if f is not None])
+            train.append([f for f in (candidate.represent(equalise(original, rng)) for _ in range(views))
+                          if f is not None])
             for condition in CONDITIONS:  # the same seeded travel as `vigie ai eval`
-                held[condition].append(features(condition_image(sample.path, condition, 5 + index)))
+                held[condition].append(candidate.represent(condition_image(sample.path, condition, 5 + index)))
         except (OSError, ValueError) as error:
             unscored.append(f"{sample.path}: {error}")
             train.append([])
@@ -72,28 +103,27 @@ def extract(samples: list[Sample], views: int, seed: int, log: Callable[[str], N
     return FeatureSet(train, held, unscored)
 
 
-def fit(samples: list[Sample], feature_set: FeatureSet, chosen: list[int]) -> LogisticHead:
+def fit(candidate: Candidate, samples: list[Sample], feature_set: FeatureSet, chosen: list[int]) -> BatchScorer:
     x = [view for i in chosen for view in feature_set.train[i]]
     y = [float(samples[i].generated) for i in chosen for _ in feature_set.train[i]]
-    return fit_logistic(np.array(x), np.array(y))
+    return candidate.fit(np.stack(x), np.array(y))
 
 
-def calibrated(head: LogisticHead, samples: list[Sample], feature_set: FeatureSet, photos: list[int],
-               max_fpr: float = 0.01) -> float:
+def calibrated(scorer: BatchScorer, feature_set: FeatureSet, photos: Sequence[int], max_fpr: float = 0.01) -> float:
     """The lowest threshold that at most `max_fpr` of these photos exceed, as they are and after travel."""
     levels = []
     for condition in CONDITIONS:
-        scores = [float(head.logits(f[None])[0]) for i in photos if (f := feature_set.held[condition][i]) is not None]
-        levels.append(threshold_at_fpr(np.array(scores), max_fpr))
+        kept = [f for i in photos if (f := feature_set.held[condition][i]) is not None]
+        levels.append(threshold_at_fpr(scorer(np.stack(kept)), max_fpr))
     return max(levels)
 
 
 def lofo(samples: list[Sample], folds: int = 3, views: int = 4, seed: int = 7,
-         log: Callable[[str], None] = lambda _: None, shipped: tuple[Scorer, float] | None = None
-         ) -> dict[str, object]:
-    """{condition: {family | "overall": {"residual": metrics, "shipped": metrics}}}.
+         log: Callable[[str], None] = lambda _: None, shipped: tuple[Scorer, float] | None = None,
+         candidate: Candidate | None = None) -> dict[str, object]:
+    """{condition: {family | "overall": {candidate name: metrics, "shipped": metrics}}} (residual by default).
 
-    Residual scores are logits minus the threshold calibrated (<= 1% FPR, as-is and after travel) on the
+    Candidate scores are logits minus the threshold calibrated (<= 1% FPR, as-is and after travel) on the
     fold's training photos, so 0 is the threshold; a held-out family's score is the mean over the photo folds'
     models. "overall" pools every family's held-out scores against each photo's mean held-out score."""
     families = sorted({s.group for s in samples if s.generated})
@@ -105,7 +135,8 @@ def lofo(samples: list[Sample], folds: int = 3, views: int = 4, seed: int = 7,
         raise DetectorError(f"{folds} photo folds need photos from at least {folds} sources (repositories or "
                             f"folders); there are {len(fold_of)}", exit_code=2)
     photo_fold = {i: fold_of[s.source] for i, s in enumerate(samples) if not s.generated}
-    feature_set = extract(samples, views, seed, log)
+    candidate = candidate or ResidualCandidate()
+    feature_set = extract(samples, candidate, views, seed, log)
     scored = {c: [i for i, f in enumerate(feature_set.held[c]) if f is not None] for c in CONDITIONS}
     family_scores: dict[str, dict[str, dict[int, list[float]]]] = {c: {} for c in CONDITIONS}
     for family in families:
@@ -113,16 +144,16 @@ def lofo(samples: list[Sample], folds: int = 3, views: int = 4, seed: int = 7,
         for fold in range(folds):
             train = [i for i, s in enumerate(samples)
                      if (s.generated and s.group != family) or (not s.generated and photo_fold[i] != fold)]
-            head = fit(samples, feature_set, train)
-            threshold = calibrated(head, samples, feature_set, [i for i in train if not samples[i].generated])
+            scorer = fit(candidate, samples, feature_set, train)
+            threshold = calibrated(scorer, feature_set, [i for i in train if not samples[i].generated])
             for condition in CONDITIONS:
                 tested = [i for i in scored[condition] if (samples[i].generated and samples[i].group == family)
                           or (not samples[i].generated and photo_fold[i] == fold)]
-                held = np.array([feature_set.held[condition][i] for i in tested])
+                held = np.stack([f for i in tested if (f := feature_set.held[condition][i]) is not None])
                 bucket = family_scores[condition].setdefault(family, {})
-                for i, value in zip(tested, head.logits(held) - threshold, strict=True):
+                for i, value in zip(tested, scorer(held) - threshold, strict=True):
                     bucket.setdefault(i, []).append(float(value))
-    results: dict[str, object] = {"folds": folds, "views": views, "seed": seed,
+    results: dict[str, object] = {"candidate": candidate.name, "folds": folds, "views": views, "seed": seed,
                                   "photo_folds": fold_of, "unscored": feature_set.unscored}
     reference = shipped_scores(samples, shipped, feature_set.unscored) if shipped else None
     for condition in CONDITIONS:
@@ -138,8 +169,8 @@ def lofo(samples: list[Sample], folds: int = 3, views: int = 4, seed: int = 7,
                     pooled_real.setdefault(i, []).extend(v)
             pooled_generated.extend(generated)
             if len(generated):  # a family none of whose images could be scored is named in `unscored`
-                table[family] = {"residual": evaluate(real, generated, 0.0)}
-        table[OVERALL] = {"residual": evaluate(np.array([np.mean(v) for v in pooled_real.values()]),
+                table[family] = {candidate.name: evaluate(real, generated, 0.0)}
+        table[OVERALL] = {candidate.name: evaluate(np.array([np.mean(v) for v in pooled_real.values()]),
                                                np.array(pooled_generated), 0.0)}
         if reference is not None and shipped is not None:
             for family in table:
@@ -158,7 +189,7 @@ def shipped_scores(samples: list[Sample], shipped: tuple[Scorer, float], unscore
             try:
                 value = shipped[0](condition_image(sample.path, condition, 5 + index))
             except (OSError, ValueError):
-                continue  # already named in the residual side's `unscored`
+                continue  # already named in the candidate's `unscored`
             if value is None:
                 unscored.append(f"{sample.path} ({condition}): too small for the compared model")
             else:

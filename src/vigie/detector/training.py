@@ -108,12 +108,15 @@ def build_pairs(photos: list[Path], autoencoder: tuple[Path, Path], per_photo: i
 
 
 def train_model(
-    x: np.ndarray, y: np.ndarray, epochs: int, seed: int, log: Callable[[str], None]
+    x: np.ndarray, y: np.ndarray, epochs: int, seed: int, log: Callable[[str], None],
+    network: Callable[[], nn.Module] = SmallDetector,
 ) -> tuple[nn.Module, float]:
+    """`network` from scratch on uint8 crops (n, 3, CROP, CROP) with 0/1 labels; (model, last epoch's loss)."""
     torch.manual_seed(seed)
-    model = SmallDetector()
+    model = network()
     optimiser = torch.optim.AdamW(model.parameters(), lr=2e-3, weight_decay=1e-4)
-    steps = epochs * (len(x) // 128)
+    size = max(1, min(128, len(x)))  # a set smaller than a batch still trains
+    steps = epochs * (len(x) // size)
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimiser, max_lr=2e-3, total_steps=max(1, steps))
     loss_fn = nn.BCEWithLogitsLoss()
     generator = np.random.default_rng(seed)
@@ -122,8 +125,8 @@ def train_model(
     for epoch in range(epochs):
         order = generator.permutation(len(x))
         losses = []
-        for start in range(0, len(order) - 127, 128):
-            batch = order[start : start + 128]
+        for start in range(0, len(order) - size + 1, size):
+            batch = order[start : start + size]
             inputs = torch.from_numpy(x[batch]).float() / 255
             if generator.random() < 0.5:
                 inputs = inputs.flip(3)

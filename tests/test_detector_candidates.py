@@ -1,0 +1,132 @@
+"""LOFO candidates on the same splits (the NPR CNN, a frozen ONNX backbone) and `vigie ai calibrate`, on drawn
+pictures only."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from detector_corpus import tiny_corpus
+from PIL import Image
+
+from vigie.cli import main
+from vigie.demo.seizure import draw_picture
+from vigie.detector.backbone import SIDE, clip_input
+from vigie.detector.evaluation import CONDITIONS, OVERALL
+from vigie.detector.runtime import default_model_path, load_detector
+
+
+def test_clip_input_is_the_centre_square_normalised() -> None:
+    tensor = clip_input(draw_picture(2, (300, 150)))
+    assert tensor.shape == (1, 3, SIDE, SIDE) and tensor.dtype == np.float32
+    assert tensor.min() > -2.0 and tensor.max() < 2.5  # CLIP's mean/std, not raw bytes
+    grey = clip_input(Image.new("RGB", (224, 224), (123, 117, 104)))
+    assert np.abs(grey).max() < 0.02  # CLIP's mean colour maps to zero
+
+
+def test_npr_residual_vanishes_on_nearest_upsampled_pictures() -> None:
+    torch = pytest.importorskip("torch")
+    from vigie.detector.npr import NprDetector, NprResidual
+
+    small = torch.rand(1, 3, 32, 32)
+    upsampled = small.repeat_interleave(2, dim=2).repeat_interleave(2, dim=3)
+    assert float(NprResidual()(upsampled).abs().max()) == 0.0
+    assert float(NprResidual()(torch.rand(1, 3, 64, 64)).abs().max()) > 0.1
+    assert NprDetector()(torch.rand(9, 3, 64, 64)).shape == (9, 1)
+
+
+def held_families(result_stdout: str, name: str) -> dict[str, object]:
+    figures = json.loads(result_stdout)
+    assert figures["candidate"] == name
+    for condition in CONDITIONS:
+        assert set(figures[condition]) == {"blurry", "sharp", OVERALL}
+        held = figures[condition]["blurry"]
+        assert held[name]["generated"] == 3 and held[name]["real"] == 6 and held["shipped"]["real"] == 6
+    return figures  # type: ignore[no-any-return]
+
+
+def test_lofo_trains_the_npr_cnn_on_the_same_splits(tmp_path: Path) -> None:
+    pytest.importorskip("torch")
+    manifest = tiny_corpus(tmp_path)
+    result = CliRunner().invoke(main, ["ai", "lofo", "--manifest", str(manifest), "--views", "1", "--candidate",
+                                       "npr-cnn", "--json"])
+    assert result.exit_code == 0, result.output
+    held_families(result.stdout, "npr-cnn")
+
+
+def test_lofo_with_a_frozen_onnx_backbone(tmp_path: Path) -> None:
+    torch = pytest.importorskip("torch")
+
+    class Tower(torch.nn.Module):  # a stand-in image tower: pooled colour statistics as the "embedding"
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            pooled = torch.nn.functional.adaptive_avg_pool2d(x, 2).flatten(1)
+            return torch.cat([pooled, x.std(dim=(2, 3))], dim=1)
+
+    tower = tmp_path / "tower.onnx"
+    torch.onnx.export(Tower(), (torch.zeros(1, 3, SIDE, SIDE),), str(tower), input_names=["pixel_values"],
+                      output_names=["image_embeds"], dynamo=False)
+    manifest = tiny_corpus(tmp_path / "corpus")
+    result = CliRunner().invoke(main, ["ai", "lofo", "--manifest", str(manifest), "--views", "1", "--backbone",
+                                       str(tower), "--json"])
+    assert result.exit_code == 0, result.output
+    held_families(result.stdout, "backbone")
+
+
+def test_calibrate_holds_every_source_fold_and_records_how(tmp_path: Path) -> None:
+    model = tmp_path / "model.onnx"
+    shutil.copy(default_model_path(), model)
+    shutil.copy(default_model_path().with_suffix(".json"), model.with_suffix(".json"))
+    manifest = tiny_corpus(tmp_path / "corpus")
+    result = CliRunner().invoke(main, ["ai", "calibrate", "--manifest", str(manifest), "--max-fpr", "0",
+                                       "--model", str(model)])
+    assert result.exit_code == 0, result.output
+    info = json.loads(model.with_suffix(".json").read_text())
+    record = info["calibration"]
+    assert info["threshold"] == record["threshold"]
+    assert max(record["fold_levels"]) <= record["threshold"] <= max(record["fold_levels"]) + 0.0002  # the highest
+    assert len(record["photos"]) == 6 and sorted(record["source_folds"].values()) == [0, 1, 2]
+    assert set(record["fpr"].values()) == {0.0}  # no photo reaches it, as it is or after travel
+    unseen = record["fpr_on_sources_not_calibrated_on"]
+    assert set(unseen) == {"fold 0", "fold 1", "fold 2"} and set(unseen["fold 0"]) >= set(CONDITIONS)
+    detector = load_detector(str(model))
+    assert detector is not None and detector.threshold == info["threshold"]
+    too_many = CliRunner().invoke(main, ["ai", "calibrate", "--manifest", str(manifest), "--folds", "4", "--model",
+                                         str(model)])
+    assert too_many.exit_code == 2 and "at least 4 sources" in too_many.output
+
+
+def test_training_on_fewer_crops_than_a_batch_still_learns() -> None:
+    pytest.importorskip("torch")
+    from vigie.detector.npr import NprDetector
+    from vigie.detector.training import train_model
+
+    rng = np.random.default_rng(0)
+    crops = rng.integers(0, 255, (20, 3, 64, 64), dtype=np.uint8)
+    _, loss = train_model(crops, (np.arange(20) % 2).astype(np.float32), 2, 0, lambda _: None, NprDetector)
+    assert np.isfinite(loss)  # it used to skip every step under 128 crops and report nan
+
+
+def test_crops_are_cut_before_conversion_and_match_the_whole_image(monkeypatch: pytest.MonkeyPatch) -> None:
+    from vigie.detector.runtime import image_crops
+
+    picture = draw_picture(5, (400, 300))
+    for mode in ("RGB", "L", "P", "RGBA", "CMYK"):
+        image = picture.convert(mode)
+        whole = np.asarray(image.convert("RGB"))
+        crops = image_crops(image)
+        assert crops is not None
+        assert np.array_equal(crops[-1], whole[-64:, -64:].transpose(2, 0, 1) / np.float32(255))  # same pixels
+    converted: list[tuple[int, int]] = []
+    original = Image.Image.convert
+
+    def recording(self: Image.Image, *args: object, **kwargs: object) -> Image.Image:
+        converted.append(self.size)
+        return original(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Image.Image, "convert", recording)
+    image_crops(picture)
+    assert converted and max(converted) == (64, 64)  # never the whole picture
