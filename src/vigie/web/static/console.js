@@ -107,6 +107,7 @@ async function loadQueue(keepPosition = false) {
   state.revealedId = null;
   showProgress(data.progress);
   renderQueue();
+  viewerFollow();
   showMarks();
   await showDetail();
 }
@@ -250,6 +251,7 @@ function select(index) {
   $("queue").setAttribute("aria-activedescendant", `card-${id}`);
   document.querySelector(".card.selected")?.scrollIntoView({ block: "nearest" });
   showDetail();
+  viewerFollow();
 }
 
 function cardNode(id) { return document.querySelector(`.card[data-id="${id}"]`); }
@@ -314,6 +316,14 @@ async function openViewer() {
   const entry = selectedEntry();
   if (!entry) return;
   hideReveal();
+  const shown = viewerShow(entry);
+  $("viewer").showModal();
+  $("viewer-stage").focus();
+  await shown;
+}
+
+// The large view on `entry`: blurred, unzoomed, its stills (a video's) fetched for the scrub bar.
+async function viewerShow(entry) {
   Object.assign(viewer, { entry, stills: [], still: 0, revealed: null, holding: false });
   $("viewer-title").textContent = entry.path;
   const hold = state.me.settings.hold_to_reveal;
@@ -322,8 +332,7 @@ async function openViewer() {
   $("viewer-scrub").hidden = true;
   zoomTo(1);
   showViewerMedia();
-  $("viewer").showModal();
-  $("viewer-stage").focus();
+  showFaceCrops();
   const item = await call("GET", `/api/items/${entry.id}`);
   if (viewer.entry !== entry || !item.stills.length) return;
   viewer.stills = item.stills;
@@ -420,20 +429,42 @@ function holdStart() {
 
 function viewerKey(event) {
   const key = event.key;
+  if ($("help-dialog").open) return;  // the list of keys, opened over the large view
   const hold = state.me.settings.hold_to_reveal;
   if (key === "Tab") { trapFocus(event, $("viewer")); return; }
   if (event.target.closest("input") && key.startsWith("Arrow")) return;  // the scrub bar moves itself
   if (event.target.closest("button") && (key === " " || key === "Enter")) return;  // a focused button's own press
   if (key === "+" || key === "=") zoomTo(viewer.zoom * ZOOM_STEP);
   else if (key === "-" || key === "_") zoomTo(viewer.zoom / ZOOM_STEP);
-  else if (key === "0") zoomTo(1);
+  else if (key === "f") zoomTo(1);  // not 0: that is a category key
   else if (key.startsWith("Arrow") && viewer.zoom > 1) {
     const moves = { ArrowLeft: [PAN_STEP, 0], ArrowRight: [-PAN_STEP, 0], ArrowUp: [0, PAN_STEP], ArrowDown: [0, -PAN_STEP] };
     panBy(...moves[key]);
   } else if (key === "ArrowLeft" || key === "ArrowRight") scrubTo(viewer.still + (key === "ArrowLeft" ? -1 : 1));
   else if (key === " " || key.toLowerCase() === "r") { if (!event.repeat) { if (hold) holdStart(); else viewerToggle(); } }
-  else return;
+  else if (key === "?") $("help-dialog").showModal();
+  else if (!viewerDecide(key.toLowerCase())) return;
   event.preventDefault();
+}
+
+// Category and tag keys decide the item the large view shows, queued as on the grid: a category then shows
+// the next card, a tag stays on this one (a second press takes it off).
+function viewerDecide(key) {
+  const category = state.me.categories.find((c) => c.key === key);
+  const tag = state.me.ai_tags.find((t) => t.key === key);
+  if (!category && !tag) return false;
+  if (selectedEntry()?.id === viewer.entry?.id) decide(category ? { category: category.code } : { tag: tag.code });
+  viewerFollow();
+  return true;
+}
+
+// The large view shows the grid's selected card: the next one once a decision moved the grid on (blurred), or
+// none, closed, once the queue shown is clear.
+function viewerFollow() {
+  if (!$("viewer").open) return;
+  const entry = selectedEntry();
+  if (!entry) $("viewer").close();
+  else if (entry.id !== viewer.entry?.id) viewerShow(entry).catch((error) => showError(error.message));
 }
 
 function onKeyUp(event) {
@@ -858,10 +889,19 @@ function keyList() {
   return keys;
 }
 
+function viewerKeyList() {
+  const decide = state.me.categories.map((c) => c.key).join(" ");
+  return [["+ / −, wheel", "zoom in / out"], ["f", "fit to the window"], ["arrows, drag", "pan when zoomed; ← → step through a video's stills"],
+          ["space / r", state.me.settings.hold_to_reveal ? "reveal while held" : "reveal or hide"],
+          [decide, "decide the item shown (its whole stack), then show the next"],
+          [state.me.ai_tags.map((t) => t.key).join(" "), "tag the item shown (again to remove)"], ["?", "this list of keys"], ["Esc", "close the large view"]];
+}
+
 function legend() {
   $("keys").replaceChildren(...keyList().map(([key, what]) => el("span", {}, el("kbd", { text: key }), ` ${what}`)),
     el("span", { class: "muted", text: state.me.can_decide ? "keys categorise the whole stack" : "read-only account" }));
   $("help-keys").replaceChildren(...keyList().map(([key, what]) => el("tr", {}, el("th", {}, el("kbd", { text: key })), el("td", { text: what }))));
+  $("help-viewer-keys").replaceChildren(...viewerKeyList().map(([key, what]) => el("tr", {}, el("th", {}, el("kbd", { text: key })), el("td", { text: what }))));
 }
 
 function onKey(event) {
