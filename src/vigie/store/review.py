@@ -27,6 +27,7 @@ _DECISION_ACTIONS = (DECIDE_ACTION, UNDECIDE_ACTION, UNDO_ACTION)
 CLAIM_ACTION, RELEASE_ACTION = "claim", "release"  # queue entries a reviewer took for themself, and gave back
 CLAIM_MINUTES = 60  # a claim left alone this long lapses, and its entries go back to everyone's queue
 _CLAIMED = "EXISTS (SELECT 1 FROM review_claims c WHERE c.item_id = q.representative_id AND c.until > ?"
+_LIVE_ACTIONS = (*_DECISION_ACTIONS, CLAIM_ACTION, RELEASE_ACTION)  # what other reviewers' screens are told of
 
 
 @dataclass
@@ -236,19 +237,22 @@ class ReviewTables:
                        (SELECT count(*) FROM faces f WHERE f.item_id = q.representative_id) AS faces, i.ai_score,
                        (SELECT coalesce(max(v.audit_seq), 0) FROM review_versions v JOIN items x ON x.id = v.item_id
                         WHERE x.id = q.representative_id OR (q.stack_id IS NOT NULL AND x.stack_id = q.stack_id))
-                           AS version
+                           AS version,
+                       c.claimed_by, c.until
                 FROM review_queue q JOIN items i ON i.id = q.representative_id
                 LEFT JOIN reviews r ON r.item_id = q.representative_id
+                LEFT JOIN review_claims c ON c.item_id = q.representative_id AND c.until > ?
                 WHERE {condition} ORDER BY {QUEUE_ORDERS.get(where.order, QUEUE_ORDERS["review"])}
                 LIMIT ? OFFSET ?""",
-            (*params, limit, offset),
+            (now_iso(), *params, limit, offset),
         )
         return total, [
             {"id": r[0], "stack": r[1], "members": r[2], "priority": PRIORITY_CLASSES[r[3]], "ai_verdict": r[4],
              "path": r[5], "media_type": r[6],
              "decision": None if r[7] is None else {"scheme": r[7], "category": r[8], "ai_tags": json.loads(r[9]),
                                                     "by": r[10]},
-             "list_category": r[11], "faces": r[12], "ai_score": r[13], "version": r[14]}
+             "list_category": r[11], "faces": r[12], "ai_score": r[13], "version": r[14],
+             "claim": None if r[15] is None else {"by": r[15], "until": r[16]}}
             for r in rows
         ]
 
@@ -405,12 +409,14 @@ class ReviewTables:
         raise StaleDecisionError(item_ids[0], version, self.decisions([item_ids[0]]).get(item_ids[0]), by[0], by[1])
 
     def changes(self, since: int, limit: int = 500) -> tuple[int, list[dict[str, Any]]]:
-        """(the last entry read, the decisions, undecisions and undos after audit entry `since`, oldest first)."""
+        """(the last entry read, the decisions, undecisions, undos, claims and releases after audit entry `since`,
+        oldest first; a claim says `until` when)."""
         rows = self.db.execute(
             f"SELECT seq, at, actor, action, details FROM audit_log WHERE seq > ? AND action IN "
-            f"({','.join('?' * len(_DECISION_ACTIONS))}) ORDER BY seq LIMIT ?", (since, *_DECISION_ACTIONS, limit))
-        found = [{"seq": r[0], "at": r[1], "actor": r[2], "action": r[3], "items": json.loads(r[4])["items"]}
-                 for r in rows]
+            f"({','.join('?' * len(_LIVE_ACTIONS))}) ORDER BY seq LIMIT ?", (since, *_LIVE_ACTIONS, limit))
+        found = [{"seq": r[0], "at": r[1], "actor": r[2], "action": r[3], "items": details["items"]}
+                 | ({"until": details["until"]} if r[3] == CLAIM_ACTION else {})
+                 for r in rows for details in [json.loads(r[4])]]
         if len(found) < limit:  # nothing more to read: the client may start from the head
             head = self.db.execute("SELECT coalesce(max(seq), 0) FROM audit_log").fetchone()[0]
             return max(int(head), since), found

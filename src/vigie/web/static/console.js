@@ -154,6 +154,8 @@ function card(entry, index) {
   if (entry.changed) {
     badges.append(el("span", { class: "badge changed", text: `${decided ? "decided" : "set back to undecided"} by ${entry.changed.by} a moment ago` }));
   }
+  const claim = claimText(entry);
+  if (claim) badges.append(el("span", { class: "badge claimed", text: claim }));
   const node = el("article", { class: "card" + (index === state.selected ? " selected" : "") + (state.marked.has(entry.id) ? " marked" : ""),
                                "data-id": String(entry.id), id: `card-${entry.id}`, role: "option",
                                "aria-selected": String(state.marked.has(entry.id)) },
@@ -677,7 +679,26 @@ async function claimStacks(url, body) {
   } catch (error) { showError(error.message); }
 }
 
-// --- live: colleagues' decisions appear on the cards within seconds ------------------------------------
+// Whose claim holds the stack, and until when (UTC); null when no one's, or the claim has lapsed.
+function claimText(entry) {
+  if (!entry.claim || Date.parse(entry.claim.until) <= Date.now()) return null;
+  const by = entry.claim.by === state.me.user ? "you" : entry.claim.by;
+  return `claimed by ${by} until ${entry.claim.until.slice(11, 16)} UTC`;
+}
+
+// A colleague's claim (or release) marks the cards it names at once; the next load of the queue leaves out
+// the undecided stacks a colleague holds.
+function showClaim(change) {
+  for (const id of change.items) {
+    const entry = state.entries.find((e) => e.id === id);
+    if (!entry) continue;
+    if (change.action === "claim") entry.claim = { by: change.actor, until: change.until };
+    else if (entry.claim?.by === change.actor) entry.claim = null;
+    cardNode(id)?.replaceWith(card(entry, state.entries.indexOf(entry)));
+  }
+}
+
+// --- live: colleagues' decisions and claims appear on the cards within seconds ---------------------------
 
 const LIVE_EVERY_MS = 2000;
 const live = { since: null, busy: false };
@@ -690,6 +711,7 @@ async function pollChanges() {
     live.since = data.next;
     for (const change of data.changes) {
       if (change.actor === state.me.user) continue;  // this reviewer's own decisions are on the cards already
+      if (change.action === "claim" || change.action === "release") { showClaim(change); continue; }
       for (const id of change.items) {
         const entry = state.entries.find((e) => e.id === id);
         const now = data.items[String(id)];
