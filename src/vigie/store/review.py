@@ -515,8 +515,11 @@ class ReviewTables:
     def claim(self, actor: str, count: int, minutes: int = CLAIM_MINUTES) -> tuple[list[int], str]:
         """The next `count` undecided queue entries no one holds, in review order, taken for `actor` until the
         time returned (audited): other reviewers' queues no longer show them."""
-        until = (datetime.now(UTC) + timedelta(minutes=minutes)).isoformat(timespec="microseconds")
+        self.refresh()  # before the lock: a rebuild of the queue is a write of its own
         with self.store.transaction():
+            # two reviewers claiming at once: the second reads the free entries once the first's claim is in
+            self.store.wait_for_writers()
+            until = (datetime.now(UTC) + timedelta(minutes=minutes)).isoformat(timespec="microseconds")
             items = [e["id"] for e in self.queue(QueueFilter(claims="free"), limit=count)[1]]
             if items:
                 entry = self.store.append_audit(actor, CLAIM_ACTION, {"items": items, "until": until})
