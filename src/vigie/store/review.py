@@ -259,31 +259,29 @@ class ReviewTables:
     def _filter_sql(self, where: QueueFilter) -> tuple[list[str], list[Any]]:
         clauses: list[str] = []
         params: list[Any] = []
-        group = "(x.id = q.representative_id OR (q.stack_id IS NOT NULL AND x.stack_id = q.stack_id))"
         if where.status == "undecided":
             clauses.append("r.item_id IS NULL")
         elif where.status == "decided":
             clauses.append("r.item_id IS NOT NULL")
+        # from the matches, the fewest rows, in CROSS JOIN's fixed order: SQLite would rather walk a whole list's
+        # entries (PostgreSQL plans it the same either way)
+        matched = "SELECT m.item_id FROM matches m CROSS JOIN list_entries e WHERE e.id = m.entry_id"
         if where.list_name == "none":
-            clauses.append(f"NOT EXISTS (SELECT 1 FROM matches m JOIN items x ON x.id = m.item_id WHERE {group})")
+            clauses.append("NOT " + _group_holds("SELECT m.item_id FROM matches m"))
         elif where.list_name == "any":
-            clauses.append(f"EXISTS (SELECT 1 FROM matches m JOIN items x ON x.id = m.item_id WHERE {group})")
+            clauses.append(_group_holds("SELECT m.item_id FROM matches m"))
         elif where.list_name:
-            clauses.append(f"""EXISTS (SELECT 1 FROM matches m JOIN items x ON x.id = m.item_id
-                               JOIN list_entries e ON e.id = m.entry_id JOIN hash_lists l ON l.id = e.list_id
-                               WHERE {group} AND l.name = ?)""")
-            params.append(where.list_name)
+            clauses.append(_group_holds(f"{matched} AND e.list_id IN (SELECT l.id FROM hash_lists l WHERE l.name = ?)"))
+            params += [where.list_name] * 2
         if where.category:
-            clauses.append(f"""(r.category = ? OR EXISTS (SELECT 1 FROM matches m JOIN items x ON x.id = m.item_id
-                               JOIN list_entries e ON e.id = m.entry_id WHERE {group} AND e.category = ?))""")
-            params += [where.category, where.category]
+            clauses.append(f"(r.category = ? OR {_group_holds(f'{matched} AND e.category = ?')})")
+            params += [where.category] * 3
         if where.ai_verdict:
             clauses.append("q.ai_verdict = ?")
             params.append(where.ai_verdict)
         if where.person is not None:
-            clauses.append(f"EXISTS (SELECT 1 FROM faces f JOIN items x ON x.id = f.item_id "
-                           f"WHERE {group} AND f.person_id = ?)")
-            params.append(where.person)
+            clauses.append(_group_holds("SELECT f.item_id FROM faces f WHERE f.person_id = ?"))
+            params += [where.person] * 2
         if where.media in ("image", "video"):
             clauses.append("EXISTS (SELECT 1 FROM items x WHERE x.id = q.representative_id AND x.media_type LIKE ?)")
             params.append(f"{where.media}/%")
@@ -297,7 +295,7 @@ class ReviewTables:
             clauses.append("EXISTS (SELECT 1 FROM items x WHERE x.id = q.representative_id AND x.ai_score >= ?)")
             params.append(where.min_ai_score)
         if where.deleted is not None:
-            found = f"EXISTS (SELECT 1 FROM items x WHERE {group} AND x.deleted = 1)"
+            found = _group_holds("SELECT x.id FROM items x WHERE x.deleted = 1")
             clauses.append(found if where.deleted else f"NOT {found}")
         if where.text:  # uncorrelated: the full-text index is searched once, not once per queue entry
             found = ("SELECT x.{} FROM item_search s JOIN items x ON x.id = s.rowid WHERE "
@@ -555,6 +553,14 @@ class ReviewTables:
     def existing_ids(self, item_ids: Sequence[int]) -> list[int]:
         found = self.store.sha256s(item_ids)
         return [i for i in item_ids if i in found]
+
+
+def _group_holds(found: str) -> str:
+    """A queue filter: the entry's group (its representative, or any item of its stack) holds an item that the
+    query `found` selects (its parameters given twice). Uncorrelated: run once, not once per queue entry; never
+    NULL, so NOT of it holds where no item of the group is found."""
+    return (f"(q.representative_id IN ({found}) OR (q.stack_id IS NOT NULL AND q.stack_id IN "
+            f"(SELECT x.stack_id FROM items x WHERE x.id IN ({found}) AND x.stack_id IS NOT NULL)))")
 
 
 def _built_marks(text: str | None) -> dict[str, int] | None:
