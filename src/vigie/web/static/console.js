@@ -456,6 +456,7 @@ function viewerDecide(key) {
   const tag = state.me.ai_tags.find((t) => t.key === key);
   if (!category && !tag) return false;
   if (selectedEntry()?.id === viewer.entry?.id) decide(category ? { category: category.code } : { tag: tag.code });
+  else showError("the large view was not on the selected card: nothing decided; press the key again");  // never a silent miss
   viewerFollow();
   return true;
 }
