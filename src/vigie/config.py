@@ -56,6 +56,8 @@ class Settings:
     ratio_floor_bytes: int = 64 * MiB
     max_archive_expanded_bytes: int = 1024 * GiB
     max_nested_archive_bytes: int = 1 * GiB  # nested archives are opened in memory, never on disk
+    # Review console
+    claim_minutes: int = 60  # a reviewer's claimed stacks go back to everyone's queue after this long
     # Store
     store: str = ""  # a PostgreSQL case (postgresql://user@host/db?case=NAME); empty: case.sqlite in the case folder
     # Work

@@ -258,11 +258,16 @@ class PostgresCaseStore(SqliteCaseStore):
         self.close()
         forget_local_folder(self.case_dir)
 
+    def wait_for_writers(self) -> None:
+        # The audit lock every writer takes: held to the transaction's end; each later statement (read committed)
+        # then sees what the writers before it committed.
+        self.db.execute("SELECT pg_advisory_xact_lock(?)", (lock_key("audit", self.case_name),))
+
     def append_audit(self, actor: str, action: str, details: dict[str, Any]) -> AuditEntry:
         # Every writer takes the case's audit lock before reading the head: one chain, in order. The lock is held
         # until the caller's transaction ends (a decision and its entry commit together).
         with self.transaction():
-            self.db.execute("SELECT pg_advisory_xact_lock(?)", (lock_key("audit", self.case_name),))
+            self.wait_for_writers()
             return super().append_audit(actor, action, details)
 
     def copy_finder(self, scans: tuple[int, ...], unfinished_stages: tuple[str, ...], too_large_note: str

@@ -27,6 +27,7 @@ _DECISION_ACTIONS = (DECIDE_ACTION, UNDECIDE_ACTION, UNDO_ACTION)
 CLAIM_ACTION, RELEASE_ACTION = "claim", "release"  # queue entries a reviewer took for themself, and gave back
 CLAIM_MINUTES = 60  # a claim left alone this long lapses, and its entries go back to everyone's queue
 _CLAIMED = "EXISTS (SELECT 1 FROM review_claims c WHERE c.item_id = q.representative_id AND c.until > ?"
+_LIVE_ACTIONS = (*_DECISION_ACTIONS, CLAIM_ACTION, RELEASE_ACTION)  # what other reviewers' screens are told of
 
 
 @dataclass
@@ -236,50 +237,51 @@ class ReviewTables:
                        (SELECT count(*) FROM faces f WHERE f.item_id = q.representative_id) AS faces, i.ai_score,
                        (SELECT coalesce(max(v.audit_seq), 0) FROM review_versions v JOIN items x ON x.id = v.item_id
                         WHERE x.id = q.representative_id OR (q.stack_id IS NOT NULL AND x.stack_id = q.stack_id))
-                           AS version
+                           AS version,
+                       c.claimed_by, c.until
                 FROM review_queue q JOIN items i ON i.id = q.representative_id
                 LEFT JOIN reviews r ON r.item_id = q.representative_id
+                LEFT JOIN review_claims c ON c.item_id = q.representative_id AND c.until > ?
                 WHERE {condition} ORDER BY {QUEUE_ORDERS.get(where.order, QUEUE_ORDERS["review"])}
                 LIMIT ? OFFSET ?""",
-            (*params, limit, offset),
+            (now_iso(), *params, limit, offset),
         )
         return total, [
             {"id": r[0], "stack": r[1], "members": r[2], "priority": PRIORITY_CLASSES[r[3]], "ai_verdict": r[4],
              "path": r[5], "media_type": r[6],
              "decision": None if r[7] is None else {"scheme": r[7], "category": r[8], "ai_tags": json.loads(r[9]),
                                                     "by": r[10]},
-             "list_category": r[11], "faces": r[12], "ai_score": r[13], "version": r[14]}
+             "list_category": r[11], "faces": r[12], "ai_score": r[13], "version": r[14],
+             "claim": None if r[15] is None else {"by": r[15], "until": r[16]}}
             for r in rows
         ]
 
     def _filter_sql(self, where: QueueFilter) -> tuple[list[str], list[Any]]:
         clauses: list[str] = []
         params: list[Any] = []
-        group = "(x.id = q.representative_id OR (q.stack_id IS NOT NULL AND x.stack_id = q.stack_id))"
         if where.status == "undecided":
             clauses.append("r.item_id IS NULL")
         elif where.status == "decided":
             clauses.append("r.item_id IS NOT NULL")
+        # from the matches, the fewest rows, in CROSS JOIN's fixed order: SQLite would rather walk a whole list's
+        # entries (PostgreSQL plans it the same either way)
+        matched = "SELECT m.item_id FROM matches m CROSS JOIN list_entries e WHERE e.id = m.entry_id"
         if where.list_name == "none":
-            clauses.append(f"NOT EXISTS (SELECT 1 FROM matches m JOIN items x ON x.id = m.item_id WHERE {group})")
+            clauses.append("NOT " + _group_holds("SELECT m.item_id FROM matches m"))
         elif where.list_name == "any":
-            clauses.append(f"EXISTS (SELECT 1 FROM matches m JOIN items x ON x.id = m.item_id WHERE {group})")
+            clauses.append(_group_holds("SELECT m.item_id FROM matches m"))
         elif where.list_name:
-            clauses.append(f"""EXISTS (SELECT 1 FROM matches m JOIN items x ON x.id = m.item_id
-                               JOIN list_entries e ON e.id = m.entry_id JOIN hash_lists l ON l.id = e.list_id
-                               WHERE {group} AND l.name = ?)""")
-            params.append(where.list_name)
+            clauses.append(_group_holds(f"{matched} AND e.list_id IN (SELECT l.id FROM hash_lists l WHERE l.name = ?)"))
+            params += [where.list_name] * 2
         if where.category:
-            clauses.append(f"""(r.category = ? OR EXISTS (SELECT 1 FROM matches m JOIN items x ON x.id = m.item_id
-                               JOIN list_entries e ON e.id = m.entry_id WHERE {group} AND e.category = ?))""")
-            params += [where.category, where.category]
+            clauses.append(f"(r.category = ? OR {_group_holds(f'{matched} AND e.category = ?')})")
+            params += [where.category] * 3
         if where.ai_verdict:
             clauses.append("q.ai_verdict = ?")
             params.append(where.ai_verdict)
         if where.person is not None:
-            clauses.append(f"EXISTS (SELECT 1 FROM faces f JOIN items x ON x.id = f.item_id "
-                           f"WHERE {group} AND f.person_id = ?)")
-            params.append(where.person)
+            clauses.append(_group_holds("SELECT f.item_id FROM faces f WHERE f.person_id = ?"))
+            params += [where.person] * 2
         if where.media in ("image", "video"):
             clauses.append("EXISTS (SELECT 1 FROM items x WHERE x.id = q.representative_id AND x.media_type LIKE ?)")
             params.append(f"{where.media}/%")
@@ -293,7 +295,7 @@ class ReviewTables:
             clauses.append("EXISTS (SELECT 1 FROM items x WHERE x.id = q.representative_id AND x.ai_score >= ?)")
             params.append(where.min_ai_score)
         if where.deleted is not None:
-            found = f"EXISTS (SELECT 1 FROM items x WHERE {group} AND x.deleted = 1)"
+            found = _group_holds("SELECT x.id FROM items x WHERE x.deleted = 1")
             clauses.append(found if where.deleted else f"NOT {found}")
         if where.text:  # uncorrelated: the full-text index is searched once, not once per queue entry
             found = ("SELECT x.{} FROM item_search s JOIN items x ON x.id = s.rowid WHERE "
@@ -405,12 +407,14 @@ class ReviewTables:
         raise StaleDecisionError(item_ids[0], version, self.decisions([item_ids[0]]).get(item_ids[0]), by[0], by[1])
 
     def changes(self, since: int, limit: int = 500) -> tuple[int, list[dict[str, Any]]]:
-        """(the last entry read, the decisions, undecisions and undos after audit entry `since`, oldest first)."""
+        """(the last entry read, the decisions, undecisions, undos, claims and releases after audit entry `since`,
+        oldest first; a claim says `until` when)."""
         rows = self.db.execute(
             f"SELECT seq, at, actor, action, details FROM audit_log WHERE seq > ? AND action IN "
-            f"({','.join('?' * len(_DECISION_ACTIONS))}) ORDER BY seq LIMIT ?", (since, *_DECISION_ACTIONS, limit))
-        found = [{"seq": r[0], "at": r[1], "actor": r[2], "action": r[3], "items": json.loads(r[4])["items"]}
-                 for r in rows]
+            f"({','.join('?' * len(_LIVE_ACTIONS))}) ORDER BY seq LIMIT ?", (since, *_LIVE_ACTIONS, limit))
+        found = [{"seq": r[0], "at": r[1], "actor": r[2], "action": r[3], "items": details["items"]}
+                 | ({"until": details["until"]} if r[3] == CLAIM_ACTION else {})
+                 for r in rows for details in [json.loads(r[4])]]
         if len(found) < limit:  # nothing more to read: the client may start from the head
             head = self.db.execute("SELECT coalesce(max(seq), 0) FROM audit_log").fetchone()[0]
             return max(int(head), since), found
@@ -509,8 +513,11 @@ class ReviewTables:
     def claim(self, actor: str, count: int, minutes: int = CLAIM_MINUTES) -> tuple[list[int], str]:
         """The next `count` undecided queue entries no one holds, in review order, taken for `actor` until the
         time returned (audited): other reviewers' queues no longer show them."""
-        until = (datetime.now(UTC) + timedelta(minutes=minutes)).isoformat(timespec="microseconds")
+        self.refresh()  # before the lock: a rebuild of the queue is a write of its own
         with self.store.transaction():
+            # two reviewers claiming at once: the second reads the free entries once the first's claim is in
+            self.store.wait_for_writers()
+            until = (datetime.now(UTC) + timedelta(minutes=minutes)).isoformat(timespec="microseconds")
             items = [e["id"] for e in self.queue(QueueFilter(claims="free"), limit=count)[1]]
             if items:
                 entry = self.store.append_audit(actor, CLAIM_ACTION, {"items": items, "until": until})
@@ -546,6 +553,14 @@ class ReviewTables:
     def existing_ids(self, item_ids: Sequence[int]) -> list[int]:
         found = self.store.sha256s(item_ids)
         return [i for i in item_ids if i in found]
+
+
+def _group_holds(found: str) -> str:
+    """A queue filter: the entry's group (its representative, or any item of its stack) holds an item that the
+    query `found` selects (its parameters given twice). Uncorrelated: run once, not once per queue entry; never
+    NULL, so NOT of it holds where no item of the group is found."""
+    return (f"(q.representative_id IN ({found}) OR (q.stack_id IS NOT NULL AND q.stack_id IN "
+            f"(SELECT x.stack_id FROM items x WHERE x.id IN ({found}) AND x.stack_id IS NOT NULL)))")
 
 
 def _built_marks(text: str | None) -> dict[str, int] | None:

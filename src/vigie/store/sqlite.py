@@ -882,6 +882,10 @@ class SqliteCaseStore:
 
     # --- audit log ------------------------------------------------------------------------------
 
+    def wait_for_writers(self) -> None:
+        """Inside a transaction: hold the case's writers off until it ends, so what it reads next stays true
+        until it writes (claims). SQLite's `BEGIN IMMEDIATE` already did."""
+
     def append_audit(self, actor: str, action: str, details: dict[str, Any]) -> AuditEntry:
         if self.read_only:
             return self._unrecorded(actor, action, details)

@@ -334,9 +334,9 @@ def _version(value: Any, name: str) -> int | None:
 
 @api.get("/api/changes")
 def changes() -> Any:
-    """Decisions, undecisions and undos after audit entry `since`, with each named item's decision and its
-    stack's version now: the console polls this to show colleagues' decisions. Without `since`, only where
-    the log is now (`next`)."""
+    """Decisions, undecisions, undos, claims and releases after audit entry `since`, with each named item's
+    decision and its stack's version now: the console polls this to show colleagues' decisions and claims.
+    Without `since`, only where the log is now (`next`)."""
     since = _int_arg("since", None, 0, MAX_ID)
     review = ReviewTables(g.store)
     if since is None:
@@ -401,7 +401,10 @@ def claim() -> Any:
     count = _body().get("count", 50)
     if not isinstance(count, int) or isinstance(count, bool) or not 1 <= count <= MAX_CLAIM:
         _fail(f"count is a whole number from 1 to {MAX_CLAIM}")
-    items, until = ReviewTables(g.store).claim(g.session.user.username, count)
+    minutes = current_app.config["VIGIE_SETTINGS"].claim_minutes
+    if minutes < 1:
+        _fail(f"this case's claim_minutes setting is {minutes}: a claim lasts at least 1 minute (vigie.toml)")
+    items, until = ReviewTables(g.store).claim(g.session.user.username, count, minutes)
     return jsonify(items=items, until=until)
 
 

@@ -120,6 +120,7 @@ async function loadQueue(keepPosition = false) {
   state.revealedId = null;
   showProgress(data.progress);
   renderQueue();
+  viewerFollow();
   showMarks();
   await showDetail();
 }
@@ -173,6 +174,8 @@ function card(entry, index) {
     badges.append(el("span", { class: "badge changed", text: decided ? t("decided by {who} a moment ago", { who: entry.changed.by })
       : t("set back to undecided by {who} a moment ago", { who: entry.changed.by }) }));
   }
+  const claim = claimText(entry);
+  if (claim) badges.append(el("span", { class: "badge claimed", text: claim }));
   const node = el("article", { class: "card" + (index === state.selected ? " selected" : "") + (state.marked.has(entry.id) ? " marked" : ""),
                                "data-id": String(entry.id), id: `card-${entry.id}`, role: "option",
                                "aria-selected": String(state.marked.has(entry.id)) },
@@ -270,6 +273,7 @@ function select(index) {
   $("queue").setAttribute("aria-activedescendant", `card-${id}`);
   document.querySelector(".card.selected")?.scrollIntoView({ block: "nearest" });
   showDetail();
+  viewerFollow();
 }
 
 function cardNode(id) { return document.querySelector(`.card[data-id="${id}"]`); }
@@ -334,6 +338,14 @@ async function openViewer() {
   const entry = selectedEntry();
   if (!entry) return;
   hideReveal();
+  const shown = viewerShow(entry);
+  $("viewer").showModal();
+  $("viewer-stage").focus();
+  await shown;
+}
+
+// The large view on `entry`: blurred, unzoomed, its stills (a video's) fetched for the scrub bar.
+async function viewerShow(entry) {
   Object.assign(viewer, { entry, stills: [], still: 0, revealed: null, holding: false });
   $("viewer-title").textContent = entry.path;
   const hold = state.me.settings.hold_to_reveal;
@@ -342,8 +354,7 @@ async function openViewer() {
   $("viewer-scrub").hidden = true;
   zoomTo(1);
   showViewerMedia();
-  $("viewer").showModal();
-  $("viewer-stage").focus();
+  showFaceCrops();
   const item = await call("GET", `/api/items/${entry.id}`);
   if (viewer.entry !== entry || !item.stills.length) return;
   viewer.stills = item.stills;
@@ -440,20 +451,43 @@ function holdStart() {
 
 function viewerKey(event) {
   const key = event.key;
+  if ($("help-dialog").open) return;  // the list of keys, opened over the large view
   const hold = state.me.settings.hold_to_reveal;
   if (key === "Tab") { trapFocus(event, $("viewer")); return; }
   if (event.target.closest("input") && key.startsWith("Arrow")) return;  // the scrub bar moves itself
   if (event.target.closest("button") && (key === " " || key === "Enter")) return;  // a focused button's own press
   if (key === "+" || key === "=") zoomTo(viewer.zoom * ZOOM_STEP);
   else if (key === "-" || key === "_") zoomTo(viewer.zoom / ZOOM_STEP);
-  else if (key === "0") zoomTo(1);
+  else if (key === "f") zoomTo(1);  // not 0: that is a category key
   else if (key.startsWith("Arrow") && viewer.zoom > 1) {
     const moves = { ArrowLeft: [PAN_STEP, 0], ArrowRight: [-PAN_STEP, 0], ArrowUp: [0, PAN_STEP], ArrowDown: [0, -PAN_STEP] };
     panBy(...moves[key]);
   } else if (key === "ArrowLeft" || key === "ArrowRight") scrubTo(viewer.still + (key === "ArrowLeft" ? -1 : 1));
   else if (key === " " || key.toLowerCase() === "r") { if (!event.repeat) { if (hold) holdStart(); else viewerToggle(); } }
-  else return;
+  else if (key === "?") $("help-dialog").showModal();
+  else if (!viewerDecide(key.toLowerCase())) return;
   event.preventDefault();
+}
+
+// Category and tag keys decide the item the large view shows, queued as on the grid: a category then shows
+// the next card, a tag stays on this one (a second press takes it off).
+function viewerDecide(key) {
+  const category = state.me.categories.find((c) => c.key === key);
+  const tag = state.me.ai_tags.find((t) => t.key === key);
+  if (!category && !tag) return false;
+  if (selectedEntry()?.id === viewer.entry?.id) decide(category ? { category: category.code } : { tag: tag.code });
+  else showError(t("the large view was not on the selected card: nothing decided; press the key again"));  // never a silent miss
+  viewerFollow();
+  return true;
+}
+
+// The large view shows the grid's selected card: the next one once a decision moved the grid on (blurred), or
+// none, closed, once the queue shown is clear.
+function viewerFollow() {
+  if (!$("viewer").open) return;
+  const entry = selectedEntry();
+  if (!entry) $("viewer").close();
+  else if (entry.id !== viewer.entry?.id) viewerShow(entry).catch((error) => showError(error.message));
 }
 
 function onKeyUp(event) {
@@ -670,7 +704,27 @@ async function claimStacks(url, body) {
   } catch (error) { showError(error.message); }
 }
 
-// --- live: colleagues' decisions appear on the cards within seconds ------------------------------------
+// Whose claim holds the stack, and until when (UTC); null when no one's, or the claim has lapsed.
+function claimText(entry) {
+  if (!entry.claim || Date.parse(entry.claim.until) <= Date.now()) return null;
+  const until = entry.claim.until.slice(11, 16);
+  return entry.claim.by === state.me.user ? t("claimed by you until {time} UTC", { time: until })
+    : t("claimed by {user} until {time} UTC", { user: entry.claim.by, time: until });
+}
+
+// A colleague's claim (or release) marks the cards it names at once; the next load of the queue leaves out
+// the undecided stacks a colleague holds.
+function showClaim(change) {
+  for (const id of change.items) {
+    const entry = state.entries.find((e) => e.id === id);
+    if (!entry) continue;
+    if (change.action === "claim") entry.claim = { by: change.actor, until: change.until };
+    else if (entry.claim?.by === change.actor) entry.claim = null;
+    cardNode(id)?.replaceWith(card(entry, state.entries.indexOf(entry)));
+  }
+}
+
+// --- live: colleagues' decisions and claims appear on the cards within seconds ---------------------------
 
 const LIVE_EVERY_MS = 2000;
 const live = { since: null, busy: false };
@@ -683,6 +737,7 @@ async function pollChanges() {
     live.since = data.next;
     for (const change of data.changes) {
       if (change.actor === state.me.user) continue;  // this reviewer's own decisions are on the cards already
+      if (change.action === "claim" || change.action === "release") { showClaim(change); continue; }
       for (const id of change.items) {
         const entry = state.entries.find((e) => e.id === id);
         const now = data.items[String(id)];
@@ -890,10 +945,21 @@ function keyList() {
   return keys;
 }
 
+function viewerKeyList() {
+  const decide = state.me.categories.map((c) => c.key).join(" ");
+  return [[t("+ / −, wheel"), t("zoom in / out")], ["f", t("fit to the window")],
+          [t("arrows, drag"), t("pan when zoomed; ← → step through a video's stills")],
+          [t("space") + " / r", state.me.settings.hold_to_reveal ? t("reveal while held") : t("reveal or hide")],
+          [decide, t("decide the item shown (its whole stack), then show the next")],
+          [state.me.ai_tags.map((tag) => tag.key).join(" "), t("tag the item shown (again to remove)")],
+          ["?", t("this list of keys")], [t("Esc"), t("close the large view")]];
+}
+
 function legend() {
   $("keys").replaceChildren(...keyList().map(([key, what]) => el("span", {}, el("kbd", { text: key }), ` ${what}`)),
     el("span", { class: "muted", text: state.me.can_decide ? t("keys categorise the whole stack") : t("read-only account") }));
   $("help-keys").replaceChildren(...keyList().map(([key, what]) => el("tr", {}, el("th", {}, el("kbd", { text: key })), el("td", { text: what }))));
+  $("help-viewer-keys").replaceChildren(...viewerKeyList().map(([key, what]) => el("tr", {}, el("th", {}, el("kbd", { text: key })), el("td", { text: what }))));
 }
 
 function onKey(event) {

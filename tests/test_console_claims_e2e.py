@@ -1,0 +1,32 @@
+"""Claims live in Chromium: a colleague's claim marks the cards on the other reviewer's screen within seconds,
+with the claimer's name, without a reload; the release clears the marks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.test_console_conflicts_e2e import two_pages  # noqa: F401  (the fixture: rita's and rob's pages)
+from tests.test_console_e2e import console  # noqa: F401  (the fixture two_pages serves)
+
+pytestmark = pytest.mark.slow  # a real Chromium
+
+
+def test_a_colleagues_claim_marks_the_cards_with_her_name(two_pages: tuple[Any, Any]) -> None:  # noqa: F811
+    rita, rob = two_pages
+    shown = rob.locator(".card").count()
+    rita.click("#claim")
+    rita.wait_for_function("() => document.getElementById('claim-status').textContent.includes('claimed')")
+    rita.wait_for_function(f"() => document.querySelectorAll('.card .badge.claimed').length === {shown}")
+    assert rita.locator(".card .badge.claimed").first.inner_text().startswith("claimed by you until ")
+
+    # on Rob's screen, without a reload: every card he shows is marked with Rita's name, in place
+    rob.wait_for_function(f"() => document.querySelectorAll('.card .badge.claimed').length === {shown}")
+    assert rob.locator(".card").count() == shown
+    assert all(text.startswith("claimed by rita until ") and text.endswith(" UTC")
+               for text in rob.locator(".card .badge.claimed").all_inner_texts())
+
+    rita.click("#release")
+    rob.wait_for_function("() => document.querySelectorAll('.card .badge.claimed').length === 0")
+    assert rob.locator(".card").count() == shown
