@@ -291,7 +291,7 @@ def reveal(item_id: int) -> Any:
     except failures as exc:
         _fail(f"the reveal could not be written to the audit log, so nothing is shown ({exc})", 503)
     kind = "video" if (location[2] or "").startswith("video/") else "image"
-    return jsonify(revealed=count, kind=kind, url=f"/media/{item_id}/full")
+    return jsonify(revealed=count, kind=kind, url=f"{request.script_root}/media/{item_id}/full")
 
 
 def _targets(body: dict[str, Any], review: ReviewStore) -> tuple[list[int], str]:
@@ -524,7 +524,8 @@ def create_user() -> Any:
     if role not in ROLES:
         _fail(f"role is one of {', '.join(ROLES)}")
     try:
-        g.accounts.create_user(str(body.get("username", "")), str(password), role, g.session.user.username)
+        g.accounts.create_user(str(body.get("username", "")), str(password), role, g.session.user.username,
+                               must_change=not body.get("password"))  # a made one is shown once: changed at login
     except AccountError as exc:
         _fail(str(exc))
     return jsonify(username=body.get("username"), role=role, password=password), 201
