@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 import shutil
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,7 @@ from vigie.cli import main
 from vigie.config import Settings
 from vigie.store.accounts import Accounts
 from vigie.store.server import SERVER_DB_NAME, ServerStore, case_names
-from vigie.store.sqlite import open_case
+from vigie.store.sqlite import SqliteCaseStore, open_case
 from vigie.web.security import LoginThrottle
 from vigie.web.server import create_server_app, ensure_server_admin
 
@@ -161,6 +162,25 @@ def test_decisions_and_reveals_are_audited_in_the_case_under_the_server_account(
     server.close()
 
 
+def test_a_reveal_the_case_log_cannot_record_shows_nothing(app: Any, folder: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    rita = log_in(app, "rita")
+    csrf = rita.get("/cases/harbour/api/me").get_json()["csrf_token"]
+    item = rita.get("/cases/harbour/api/queue").get_json()["entries"][0]["id"]
+    real_append = SqliteCaseStore.append_audit
+
+    def failing_append(self: SqliteCaseStore, actor: str, action: str, details: dict[str, Any]) -> Any:
+        if action == "reveal":
+            raise sqlite3.OperationalError("disk I/O error")
+        return real_append(self, actor, action, details)
+
+    monkeypatch.setattr(SqliteCaseStore, "append_audit", failing_append)
+    refused = rita.post(f"/cases/harbour/api/items/{item}/reveal", headers={"X-CSRF-Token": csrf})
+    assert refused.status_code == 503 and "audit" in refused.get_json()["error"]
+    assert rita.get(f"/cases/harbour/media/{item}/full").status_code == 403
+    assert rita.get("/cases/harbour/api/me").get_json()["revealed"] == 0
+
+
 def test_the_first_start_password_must_be_changed_before_anything_else(app: Any, folder: Path) -> None:
     first = (folder / "first-password").read_text()
     admin = log_in(app, "admin", first)
@@ -273,11 +293,16 @@ def test_user_commands_manage_the_servers_accounts_under_the_examiners_name(fold
     assert reset.exit_code == 0 and "must change password" in _vigie("user", "list", "--cases", str(folder)).output
     assert _vigie("user", "revoke", "nina", "orchard", "--cases", str(folder), env=ruiz).exit_code == 0
     assert _vigie("user", "disable", "nina", "--cases", str(folder), env=ruiz).exit_code == 0
-    assert "disabled" in _vigie("user", "list", "--cases", str(folder)).output
+    listed = _vigie("user", "list", "--cases", str(folder))
+    assert "disabled" in listed.output and "hash chain intact" in listed.output
     server = ServerStore(folder)
     logged = [(e.actor, e.action) for e in server.audit_page(None, 5)][::-1]
     assert server.verify_audit().ok
+    server.db.execute("DROP TRIGGER audit_log_no_delete")
+    server.db.execute("DELETE FROM audit_log WHERE action = 'user-disable'")
     server.close()
+    broken = _vigie("user", "list", "--cases", str(folder))
+    assert broken.exit_code == 3 and "deleted" in broken.output
     assert logged == [("Insp. Durand", "user-create"), ("Sgt. Ruiz", "case-grant"), ("Sgt. Ruiz", "user-password"),
                       ("Sgt. Ruiz", "case-revoke"), ("Sgt. Ruiz", "user-disable")]
 

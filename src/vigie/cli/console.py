@@ -130,7 +130,7 @@ def serve(case: Path | None, cases: Path | None, host: str, port: int, threads: 
                 out.print("Check that your browser shows this fingerprint before you accept the certificate.")
             if password:
                 out.print(f"First start: log in as [bold]admin[/] with the one-time password [bold]{password}[/] "
-                          "(you choose your own at first login)")
+                          "(you choose your own at first login)", soft_wrap=True)
             if files is None and host not in ("127.0.0.1", "::1", "localhost"):
                 err.print("[yellow]warning:[/] listening beyond this machine without TLS; use --tls or a TLS proxy.")
             out.print("Stop with Ctrl+C.")
@@ -179,9 +179,11 @@ def user_add(username: str, case: Path | None, cases: Path | None, role: str) ->
     password = new_password()
     with _accounts_home(case, cases) as home:
         Accounts(home).create_user(username, password, role, actor=examiner(), must_change=True)
-    out.print(f"Created {_t(username)} ({role}). Password (shown once, changed at first login): {password}")
+    out.print(f"Created {_t(username)} ({role}). Password (shown once, changed at first login): {password}",
+              soft_wrap=True)
     if cases is not None and role != ADMIN:
-        out.print(f"Let them open a case with `vigie user grant {_t(username)} CASE --cases {_t(cases)}`.")
+        out.print(f"Let them open a case with `vigie user grant {_t(username)} CASE --cases {_t(cases)}`.",
+                  soft_wrap=True)
 
 
 @user.command("password")
@@ -194,7 +196,7 @@ def user_password(username: str, case: Path | None, cases: Path | None) -> None:
     password = new_password()
     with _accounts_home(case, cases) as home:
         Accounts(home).set_password(username, password, actor=examiner(), must_change=True)
-    out.print(f"New password for {_t(username)} (shown once, changed at first login): {password}")
+    out.print(f"New password for {_t(username)} (shown once, changed at first login): {password}", soft_wrap=True)
 
 
 @user.command("disable")
@@ -214,12 +216,17 @@ def user_list(case: Path | None, cases: Path | None) -> None:
     with _accounts_home(case, cases) as home:
         users = Accounts(home).users(include_disabled=True)
         grants = home.grants() if isinstance(home, ServerStore) else None
+        check = home.verify_audit() if isinstance(home, ServerStore) else None
     for account in users:
         line = f"{account.username:<16} {account.role:<10} {_state(account):<22}"
         if grants is not None:
             opens = ", ".join(f"{name} ({role})" for name, role in grants.get(account.username, {}).items())
             line += " every case" if account.role == ADMIN else f" {opens or 'no case'}"
         out.print(_t(line.rstrip()), soft_wrap=True)
+    if check is not None:  # the server's log of account changes (a case's is `vigie audit verify`'s)
+        if not check.ok:
+            raise VigieError(f"the server's log of account changes is broken: {'; '.join(check.problems)}", 3)
+        out.print(f"Server log of account changes: {check.entries} entries, hash chain intact.")
 
 
 def _state(account: User) -> str:
