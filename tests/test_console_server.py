@@ -235,6 +235,13 @@ def test_an_admin_makes_accounts_from_a_case_and_they_change_their_password_firs
     rita_csrf = rita.get("/cases/orchard/api/me").get_json()["csrf_token"]
     refused = rita.post("/cases/orchard/api/admin/users", json={"username": "zed"}, headers={"X-CSRF-Token": rita_csrf})
     assert refused.status_code == 400 and "server admin" in refused.get_json()["error"]
+    refused = rita.post("/cases/orchard/api/admin/users/disable", json={"username": "nina"},
+                        headers={"X-CSRF-Token": rita_csrf})
+    assert refused.status_code == 400 and "server admin" in refused.get_json()["error"]
+    # the server admin disables nina from a case's console: her session ends
+    assert admin.post("/cases/orchard/api/admin/users/disable", json={"username": "nina"},
+                      headers={"X-CSRF-Token": csrf}).get_json() == {"username": "nina", "disabled": True}
+    assert nina.get("/password").status_code == 401
 
 
 def test_a_disabled_account_is_logged_out_everywhere(app: Any, folder: Path) -> None:
@@ -343,3 +350,42 @@ def test_case_accounts_keep_working_with_case(demo_case: Path) -> None:
     store = open_case(demo_case)
     assert store.audit_page(None, 1)[0].action == "user-disable"
     store.close()
+
+
+def test_an_admin_disables_an_account_from_the_console_of_one_case(demo_case: Path) -> None:
+    from vigie.web.app import create_app
+
+    store = open_case(demo_case)
+    accounts = Accounts(store)
+    accounts.create_user("ada", PASSWORD, "admin", actor="test")
+    accounts.create_user("rita", PASSWORD, "reviewer", actor="test")
+    store.close()
+    console = create_app(demo_case, Settings(workers=1))
+    ada, rita = log_in(console, "ada"), log_in(console, "rita")
+    csrf = ada.get("/api/me").get_json()["csrf_token"]
+    rita_csrf = rita.get("/api/me").get_json()["csrf_token"]
+    assert rita.post("/api/admin/users/disable", json={"username": "ada"},
+                     headers={"X-CSRF-Token": rita_csrf}).status_code == 403
+    assert ada.post("/api/admin/users/disable", json={"username": "ada"},
+                    headers={"X-CSRF-Token": csrf}).status_code == 400
+    assert ada.post("/api/admin/users/disable", json={"username": "nobody"},
+                    headers={"X-CSRF-Token": csrf}).status_code == 400
+    assert ada.post("/api/admin/users/disable", json={"username": "rita"},
+                    headers={"X-CSRF-Token": csrf}).status_code == 200
+    assert rita.get("/api/me").status_code == 401
+    store = open_case(demo_case)
+    assert (store.audit_page(None, 1)[0].actor, store.audit_page(None, 1)[0].action) == ("ada", "user-disable")
+    store.close()
+
+
+def test_the_command_line_says_what_is_missing(tmp_path: Path) -> None:
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    refused = _vigie("serve", "--cases", str(empty), "--port", "0")
+    assert refused.exit_code == 1 and "no case under" in refused.output
+    assert not (empty / SERVER_DB_NAME).exists()
+    neither = _vigie("serve")
+    assert neither.exit_code == 2 and "--cases DIR" in neither.output
+    no_server = _vigie("user", "add", "rita", "--cases", str(empty))
+    assert no_server.exit_code == 1 and "vigie serve --cases" in " ".join(no_server.output.split())
+    assert not (empty / SERVER_DB_NAME).exists()

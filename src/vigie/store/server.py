@@ -99,12 +99,13 @@ class ServerStore(SqliteCaseStore):
         db.row_factory = sqlite3.Row
         db.execute("PRAGMA foreign_keys=ON")
         self.db = db
-        with self.transaction():
-            if db.execute("PRAGMA user_version").fetchone()[0] == 0:
-                for statement in _split_sql(_SERVER_SCHEMA):
-                    db.execute(statement)
-                db.execute("PRAGMA user_version = 1")
-                self.append_audit("vigie", "server-create", {"folder": str(folder)})
+        if db.execute("PRAGMA user_version").fetchone()[0] == 0:  # a new file: made once, under the write lock
+            with self.transaction():
+                if db.execute("PRAGMA user_version").fetchone()[0] == 0:
+                    for statement in _split_sql(_SERVER_SCHEMA):
+                        db.execute(statement)
+                    db.execute("PRAGMA user_version = 1")
+                    self.append_audit("vigie", "server-create", {"folder": str(folder)})
 
     def verify_audit(self) -> AuditCheck:
         if self.db.execute("SELECT 1 FROM audit_log LIMIT 1").fetchone() is None:  # made with its first entry

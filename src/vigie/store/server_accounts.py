@@ -27,13 +27,22 @@ class CaseAccounts:
 
     def create_user(self, username: str, password: str, role: str, actor: str, must_change: bool = False) -> User:
         """A server account that may open this case; only a server admin makes one."""
-        maker = self.accounts.user(actor)
-        if maker is None or maker.role != ADMIN:
-            raise AccountError("accounts on this server are made by a server admin (vigie user add --cases DIR)")
+        self._server_admin(actor, "accounts on this server are made by a server admin (vigie user add --cases DIR)")
         with self.server.transaction():
             user = self.accounts.create_user(username, password, role, actor, must_change)
             self.server.grant(username, self.case, role, actor)
         return user
+
+    def disable(self, username: str, actor: str) -> None:
+        """Only a server admin disables a server account (it opens other cases too)."""
+        self._server_admin(actor, "accounts on this server are disabled by a server admin (vigie user disable "
+                                  "--cases DIR)")
+        self.accounts.disable(username, actor)
+
+    def _server_admin(self, actor: str, refusal: str) -> None:
+        maker = self.accounts.user(actor)
+        if maker is None or maker.role != ADMIN:
+            raise AccountError(refusal)
 
     def authenticate(self, username: str, password: str) -> User | None:
         user = self.accounts.authenticate(username, password)

@@ -531,6 +531,22 @@ def create_user() -> Any:
     return jsonify(username=body.get("username"), role=role, password=password), 201
 
 
+@api.post("/api/admin/users/disable")
+@requires(ADMIN)
+def disable_user() -> Any:
+    """The account can no longer log in; its sessions end now."""
+    username = _body().get("username")
+    if not isinstance(username, str) or not username:
+        _fail("username names the account to disable")
+    if username == g.session.user.username:
+        _fail("an admin does not disable their own account")
+    try:
+        g.accounts.disable(username, g.session.user.username)
+    except AccountError as exc:
+        _fail(str(exc))
+    return jsonify(username=username, disabled=True)
+
+
 # --- audit and exports ----------------------------------------------------------------------------
 
 

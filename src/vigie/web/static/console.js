@@ -989,6 +989,12 @@ async function setup() {
       $("u-result").textContent = `Created ${made.username} (${made.role}); one-time password: ${made.password}`;
     } catch (error) { $("u-result").textContent = error.message; }
   });
+  $("u-disable").addEventListener("click", async () => {
+    try {
+      const done = await call("POST", "/api/admin/users/disable", { username: $("u-disable-name").value });
+      $("u-disable-result").textContent = `Disabled ${done.username}; its sessions have ended.`;
+    } catch (error) { $("u-disable-result").textContent = error.message; }
+  });
   $("density").addEventListener("change", async () => {
     try {
       const saved = await call("POST", "/api/settings", { density: $("density").value });
