@@ -1,5 +1,6 @@
-"""Console accounts and sessions, kept in the case file. Passwords are argon2id hashes; session tokens are
-stored only as their SHA-256, so a copy of the case file does not hand out live sessions."""
+"""Console accounts and sessions, kept in the case file (or in the server's file, store/server.py, for a server of
+many cases). Passwords are argon2id hashes; session tokens are stored only as their SHA-256, so a copy of the file
+does not hand out live sessions."""
 
 from __future__ import annotations
 
@@ -8,19 +9,23 @@ import json
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from vigie.errors import VigieError
-from vigie.store.sqlite import SqliteCaseStore, now_iso
+from vigie.i18n import N_
+from vigie.records import AuditEntry
+from vigie.store.connection import Connection
+from vigie.store.sqlite import now_iso
 from vigie.vocabulary import DECIDING_ROLES, ROLES
 
 SESSION_HOURS = 12
 _hasher = PasswordHasher()
 # Verifying against this keeps a login for an unknown name as slow as one for a known name.
 _DUMMY_HASH = _hasher.hash("not a password of anyone")
+_USER_COLUMNS = "u.id, u.username, u.role, u.settings, u.must_change, u.disabled"
 
 
 @dataclass(frozen=True)
@@ -29,6 +34,8 @@ class User:
     username: str
     role: str
     settings: dict[str, Any]
+    must_change: bool = False  # a password made for the account (first start, user add, reset): change it first
+    disabled: bool = False
 
     @property
     def can_decide(self) -> bool:
@@ -52,22 +59,37 @@ def _token_hash(token: str) -> str:
 
 def _check_password(password: str) -> None:
     if len(password) < 10:
-        raise AccountError("a password has at least 10 characters")
+        raise AccountError(N_("a password has at least 10 characters"))  # the password page shows it translated
 
 
 def new_password() -> str:
     return secrets.token_urlsafe(15)
 
 
+def _user(row: Any) -> User:
+    """A User from the `_USER_COLUMNS` at the start of a row."""
+    return User(row[0], row[1], row[2], json.loads(row[3]), bool(row[4]), bool(row[5]))
+
+
+class AccountsHome(Protocol):
+    """Where the users and sessions tables are: a case, or the server's file."""
+
+    db: Connection
+
+    def transaction(self) -> Any: ...
+    def append_audit(self, actor: str, action: str, details: dict[str, Any]) -> AuditEntry: ...
+    def set_meta(self, key: str, value: str) -> None: ...
+
+
 class Accounts:
-    def __init__(self, store: SqliteCaseStore) -> None:
+    def __init__(self, store: AccountsHome) -> None:
         self.store = store
         self.db = store.db
 
     def has_users(self) -> bool:
         return self.db.execute("SELECT 1 FROM users LIMIT 1").fetchone() is not None
 
-    def create_user(self, username: str, password: str, role: str, actor: str) -> User:
+    def create_user(self, username: str, password: str, role: str, actor: str, must_change: bool = False) -> User:
         username = username.strip()
         if role not in ROLES:
             raise AccountError(f"role must be one of {', '.join(ROLES)}")
@@ -78,37 +100,65 @@ class Accounts:
             raise AccountError(f"user {username!r} exists")
         with self.store.transaction():
             cursor = self.db.execute(
-                "INSERT INTO users(username, password_hash, role, created_at) VALUES (?, ?, ?, ?)",
-                (username, _hasher.hash(password), role, now_iso()),
+                "INSERT INTO users(username, password_hash, role, created_at, must_change) VALUES (?, ?, ?, ?, ?)",
+                (username, _hasher.hash(password), role, now_iso(), int(must_change)),
             )
             self.store.append_audit(actor, "user-create", {"user": username, "role": role})
-        return User(int(cursor.lastrowid or 0), username, role, {})
+        return User(int(cursor.lastrowid or 0), username, role, {}, must_change)
 
-    def set_password(self, username: str, password: str, actor: str) -> None:
+    def set_password(self, username: str, password: str, actor: str, must_change: bool = False) -> None:
+        """A new password given by someone else (`must_change`: one made for the account, shown once)."""
         _check_password(password)
         with self.store.transaction():
-            changed = self.db.execute("UPDATE users SET password_hash = ? WHERE username = ?",
-                                      (_hasher.hash(password), username)).rowcount
+            changed = self.db.execute("UPDATE users SET password_hash = ?, must_change = ? WHERE username = ?",
+                                      (_hasher.hash(password), int(must_change), username)).rowcount
             if not changed:
                 raise AccountError(f"no user {username!r}")
             self.db.execute("DELETE FROM sessions WHERE user_id = (SELECT id FROM users WHERE username = ?)",
                             (username,))
             self.store.append_audit(actor, "user-password", {"user": username})
 
-    def users(self) -> list[User]:
-        rows = self.db.execute("SELECT id, username, role, settings FROM users WHERE disabled = 0 ORDER BY id")
-        return [User(r[0], r[1], r[2], json.loads(r[3])) for r in rows]
+    def change_password(self, session: Session, current: str, password: str) -> None:
+        """The user's own choice, over their current password; their other sessions end, audited."""
+        user = session.user
+        if self.authenticate(user.username, current) is None:
+            raise AccountError(N_("the current password is wrong"))  # the password page shows it translated
+        if current == password:
+            raise AccountError(N_("choose a password other than the current one"))  # the password page shows it translated
+        _check_password(password)
+        with self.store.transaction():
+            self.db.execute("UPDATE users SET password_hash = ?, must_change = 0 WHERE id = ?",
+                            (_hasher.hash(password), user.id))
+            self.db.execute("DELETE FROM sessions WHERE user_id = ? AND token_hash != ?", (user.id, session.token_hash))
+            self.store.append_audit(user.username, "password-change", {"user": user.username})
+
+    def disable(self, username: str, actor: str) -> None:
+        """The account can no longer log in, and its sessions end now; audited."""
+        with self.store.transaction():
+            if not self.db.execute("UPDATE users SET disabled = 1 WHERE username = ?", (username,)).rowcount:
+                raise AccountError(f"no user {username!r}")
+            self.db.execute("DELETE FROM sessions WHERE user_id = (SELECT id FROM users WHERE username = ?)",
+                            (username,))
+            self.store.append_audit(actor, "user-disable", {"user": username})
+
+    def user(self, username: str) -> User | None:
+        row = self.db.execute(f"SELECT {_USER_COLUMNS} FROM users u WHERE u.username = ?", (username,)).fetchone()
+        return None if row is None else _user(row)
+
+    def users(self, include_disabled: bool = False) -> list[User]:
+        shown = "" if include_disabled else "WHERE u.disabled = 0 "
+        return [_user(r) for r in self.db.execute(f"SELECT {_USER_COLUMNS} FROM users u {shown}ORDER BY u.id")]
 
     def authenticate(self, username: str, password: str) -> User | None:
         row = self.db.execute(
-            "SELECT id, username, role, settings, password_hash FROM users WHERE username = ? AND disabled = 0",
+            f"SELECT {_USER_COLUMNS}, u.password_hash FROM users u WHERE u.username = ? AND u.disabled = 0",
             (username,),
         ).fetchone()
         try:
-            _hasher.verify(row[4] if row else _DUMMY_HASH, password)
+            _hasher.verify(row[6] if row else _DUMMY_HASH, password)
         except (VerificationError, InvalidHashError):
             return None
-        return None if row is None else User(row[0], row[1], row[2], json.loads(row[3]))
+        return None if row is None else _user(row)
 
     def save_settings(self, user: User, settings: dict[str, Any]) -> None:
         """A user's own view settings, audited."""
@@ -153,13 +203,13 @@ class Accounts:
 
     def session(self, token: str) -> Session | None:
         row = self.db.execute(
-            """SELECT s.token_hash, s.csrf_token, s.expires_at, u.id, u.username, u.role, u.settings
+            f"""SELECT {_USER_COLUMNS}, s.token_hash, s.csrf_token, s.expires_at
                FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = ? AND u.disabled = 0""",
             (_token_hash(token),),
         ).fetchone()
-        if row is None or datetime.fromisoformat(row[2]) < datetime.now(UTC):
+        if row is None or datetime.fromisoformat(row[8]) < datetime.now(UTC):
             return None
-        return Session(row[0], User(row[3], row[4], row[5], json.loads(row[6])), row[1])
+        return Session(row[6], _user(row), row[7])
 
     def end_session(self, session: Session) -> None:
         """Log out, audited."""

@@ -193,6 +193,10 @@ _MIGRATIONS = [
         item_id BIGINT PRIMARY KEY, claimed_by TEXT NOT NULL, until TEXT NOT NULL, audit_seq BIGINT NOT NULL
     );
     """,
+    # 3: SQLite's migration 13 (accounts: an account given a made password must change it at its next login)
+    """
+    ALTER TABLE users ADD COLUMN must_change INTEGER NOT NULL DEFAULT 0;
+    """,
 ]
 
 

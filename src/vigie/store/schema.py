@@ -316,6 +316,11 @@ MIGRATIONS: list[str] = [
         item_id INTEGER PRIMARY KEY, claimed_by TEXT NOT NULL, until TEXT NOT NULL, audit_seq INTEGER NOT NULL
     );
     """,
+    # 13: accounts: an account whose password was made for it (first start, `vigie user add`, a reset) must
+    # choose its own at its next login
+    """
+    ALTER TABLE users ADD COLUMN must_change INTEGER NOT NULL DEFAULT 0;
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

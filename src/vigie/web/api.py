@@ -304,7 +304,7 @@ def reveal(item_id: int) -> Any:
     except failures as exc:
         _fail(f"the reveal could not be written to the audit log, so nothing is shown ({exc})", 503)
     kind = "video" if (location[2] or "").startswith("video/") else "image"
-    return jsonify(revealed=count, kind=kind, url=f"/media/{item_id}/full")
+    return jsonify(revealed=count, kind=kind, url=f"{request.script_root}/media/{item_id}/full")
 
 
 def _targets(body: dict[str, Any], review: ReviewStore) -> tuple[list[int], str]:
@@ -540,10 +540,27 @@ def create_user() -> Any:
     if role not in ROLES:
         _fail(f"role is one of {', '.join(ROLES)}")
     try:
-        g.accounts.create_user(str(body.get("username", "")), str(password), role, g.session.user.username)
+        g.accounts.create_user(str(body.get("username", "")), str(password), role, g.session.user.username,
+                               must_change=not body.get("password"))  # a made one is shown once: changed at login
     except AccountError as exc:
         _fail(str(exc))
     return jsonify(username=body.get("username"), role=role, password=password), 201
+
+
+@api.post("/api/admin/users/disable")
+@requires(ADMIN)
+def disable_user() -> Any:
+    """The account can no longer log in; its sessions end now."""
+    username = _body().get("username")
+    if not isinstance(username, str) or not username:
+        _fail("username names the account to disable")
+    if username == g.session.user.username:
+        _fail("an admin does not disable their own account")
+    try:
+        g.accounts.disable(username, g.session.user.username)
+    except AccountError as exc:
+        _fail(str(exc))
+    return jsonify(username=username, disabled=True)
 
 
 # --- audit and exports ----------------------------------------------------------------------------

@@ -4,14 +4,15 @@ API routes are in api.py, image and video routes in media.py."""
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from flask import Flask, Response, current_app, g, jsonify, redirect, render_template, request
 
 from vigie.config import Settings
-from vigie.store.accounts import Accounts, new_password
-from vigie.store.sqlite import open_case
+from vigie.store.accounts import AccountError, Accounts, new_password
+from vigie.store.sqlite import SqliteCaseStore, open_case
 from vigie.vocabulary import ADMIN
 from vigie.web import language
 from vigie.web.hosts import AllowedHosts
@@ -25,15 +26,20 @@ TLS_SESSION_COOKIE = "__Host-vigie_session"
 TLS_LOGIN_COOKIE = "__Secure-vigie_login"  # __Host- would need Path=/, and this one is scoped to /login
 WRONG_HOST = "This console answers only at the address it was started on (vigie serve --allowed-host adds names).\n"
 PUBLIC_ENDPOINTS = {"login_page", "login", "static"}
+# All an account whose password was made for it may do before it chooses its own
+PASSWORD_ENDPOINTS = {"password_page", "change_password", "logout", "static"}
+MUST_CHANGE = "change your password first"
 
 
-def create_app(case_dir: Path, settings: Settings, throttle: LoginThrottle | None = None,
-               secure_cookies: bool = False) -> Flask:
-    """The console for one case. It answers the loopback names on any port until whoever serves it sets
-    VIGIE_ALLOWED_HOSTS to the address it listens on (vigie.web.serving does); `secure_cookies` under TLS."""
+def shell_app(open_request: Callable[[], None], throttle: LoginThrottle | None = None,
+              secure_cookies: bool = False) -> Flask:
+    """What the console of a case and the server of many cases share: the login, the sessions, the password
+    change, and the hooks every request goes through. `open_request` sets the request's `g.store` and
+    `g.accounts`. It answers the loopback names on any port until whoever serves it sets VIGIE_ALLOWED_HOSTS to
+    the address it listens on (vigie.web.serving does); `secure_cookies` under TLS."""
     here = Path(__file__).parent
     app = Flask("vigie.web", static_folder=str(here / "static"), template_folder=str(here / "templates"))
-    app.config.update(VIGIE_CASE=Path(case_dir), VIGIE_SETTINGS=settings, MAX_CONTENT_LENGTH=1024 * 1024,
+    app.config.update(MAX_CONTENT_LENGTH=1024 * 1024,
                       VIGIE_ALLOWED_HOSTS=AllowedHosts.loopback(), VIGIE_SECURE_COOKIES=secure_cookies)
     login_throttle = throttle or LoginThrottle()
     session_cookie, login_cookie = _cookie_names(secure_cookies)
@@ -43,9 +49,7 @@ def create_app(case_dir: Path, settings: Settings, throttle: LoginThrottle | Non
     def open_store_and_session() -> Any:
         if not app.config["VIGIE_ALLOWED_HOSTS"].allows(request.headers.get("Host")):
             return Response(WRONG_HOST, 421, mimetype="text/plain")
-        g.store = open_case(app.config["VIGIE_CASE"])
-        accounts: AccountStore = Accounts(g.store)
-        g.accounts = accounts
+        open_request()
         token = request.cookies.get(session_cookie)
         g.session = g.accounts.session(token) if token else None
         g.language = language.choose(g.session.user.settings if g.session else None)
@@ -59,6 +63,10 @@ def create_app(case_dir: Path, settings: Settings, throttle: LoginThrottle | Non
             sent = request.headers.get("X-CSRF-Token") or request.form.get("csrf_token", "")
             if not secrets.compare_digest(sent, g.session.csrf_token):
                 return jsonify(error="missing or wrong CSRF token; reload the page"), 403
+        if g.session.user.must_change and request.endpoint not in PASSWORD_ENDPOINTS:
+            if request.path == "/" and request.method == "GET":
+                return redirect("/password")
+            return jsonify(error=MUST_CHANGE, must_change=True), 403
         return None
 
     @app.teardown_request
@@ -123,9 +131,42 @@ def create_app(case_dir: Path, settings: Settings, throttle: LoginThrottle | Non
         response.delete_cookie(session_cookie, path="/", secure=secure_cookies)
         return response
 
+    @app.get("/password")
+    def password_page() -> Any:
+        return _password_form()
+
+    @app.post("/password")
+    def change_password() -> Any:
+        new = request.form.get("new_password", "")[:1024]
+        if new != request.form.get("repeat_password", "")[:1024]:
+            return _password_form(language.gettext("The two new passwords differ."), 400)
+        try:
+            g.accounts.change_password(g.session, request.form.get("current_password", "")[:1024], new)
+        except AccountError as exc:
+            return _password_form(language.gettext(str(exc)), 400)  # the refusals it shows are marked N_
+        return redirect("/")
+
+    return app
+
+
+def create_app(case_dir: Path, settings: Settings, throttle: LoginThrottle | None = None,
+               secure_cookies: bool = False, accounts_for: Callable[[SqliteCaseStore], AccountStore] = Accounts,
+               case_name: str | None = None) -> Flask:
+    """The console for one case, with the case's own accounts, or those `accounts_for` gives it (a server's)."""
+
+    def open_store_and_accounts() -> None:
+        g.store = open_case(app.config["VIGIE_CASE"])
+        g.accounts = accounts_for(g.store)
+
+    app = shell_app(open_store_and_accounts, throttle, secure_cookies)
+    app.config.update(VIGIE_CASE=Path(case_dir), VIGIE_SETTINGS=settings,
+                      VIGIE_CASE_NAME=case_name or Path(case_dir).resolve().name)
+
     @app.get("/")
     def console() -> Any:
+        # `root`: where this console is under a server of many cases (/cases/NAME), for its own links
         return render_template("console.html", user=g.session.user, csrf_token=g.session.csrf_token,
+                               case_name=app.config["VIGIE_CASE_NAME"], root=request.script_root,
                                lang=g.language.code, catalogue=g.language.script_catalogue())
 
     @app.get("/report")
@@ -163,6 +204,11 @@ def _login_form(message: str | None = None, status: int = 200) -> Response:
     return response
 
 
+def _password_form(message: str | None = None, status: int = 200) -> Response:
+    return Response(render_template("password.html", message=message, user=g.session.user,
+                                    csrf_token=g.session.csrf_token, lang=g.language.code), status=status)
+
+
 def ensure_admin(case_dir: Path) -> str | None:
     """Create the first admin account of a case; returns its one-time password, or None when accounts exist."""
     store = open_case(case_dir)
@@ -171,7 +217,7 @@ def ensure_admin(case_dir: Path) -> str | None:
         if accounts.has_users():
             return None
         password = new_password()
-        accounts.create_user("admin", password, ADMIN, actor="vigie serve")
+        accounts.create_user("admin", password, ADMIN, actor="vigie serve", must_change=True)
         return password
     finally:
         store.close()

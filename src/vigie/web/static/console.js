@@ -6,6 +6,7 @@ const state = { me: null, entries: [], total: 0, more: false, want: PAGE, select
                 focusId: null, loads: 0, marked: new Set(),  // marked: stacks chosen for a bulk action
                 holding: false, persons: [] };  // holding: a hold-to-reveal key or button is down
 const $ = (id) => document.getElementById(id);
+const ROOT = document.body.dataset.root || "";  // where this case's console is on a server of many cases: /cases/NAME
 
 // The page's language: the server embeds its catalogue (the English message is the key, so a message the
 // catalogue lacks shows in English). Placeholders are {name}; a plural message has one form per grammatical number.
@@ -36,7 +37,7 @@ async function call(method, url, body) {
     options.headers["Content-Type"] = "application/json";
     options.body = JSON.stringify(body);
   }
-  const response = await fetch(url, options);
+  const response = await fetch(ROOT + url, options);
   if (response.status === 401) { window.location = "/login"; throw new Error("logged out"); }
   const data = await response.json();
   if (!response.ok) {
@@ -156,7 +157,7 @@ function thumbUrl(entry) {
   // The server blurs with the user's settings, never from the URL: `view` only gives the thumbnail a new URL
   // when those settings change, so the browser does not show one blurred the old way from its memory.
   const s = state.me.settings;
-  return `/media/${entry.id}/thumb?view=${s.blur}-${s.greyscale ? "grey" : "colour"}`;
+  return `${ROOT}/media/${entry.id}/thumb?view=${s.blur}-${s.greyscale ? "grey" : "colour"}`;
 }
 
 function card(entry, index) {
@@ -331,7 +332,7 @@ const viewer = { entry: null, stills: [], still: 0, zoom: 1, x: 0, y: 0, reveale
 
 function stillUrl(entry, index) {
   const s = state.me.settings;
-  return `/media/${entry.id}/still/${index}?view=${s.blur}-${s.greyscale ? "grey" : "colour"}`;
+  return `${ROOT}/media/${entry.id}/still/${index}?view=${s.blur}-${s.greyscale ? "grey" : "colour"}`;
 }
 
 async function openViewer() {
@@ -827,7 +828,7 @@ function faceCrop(face, who, ofSelected = true) {
 
 function faceUrl(faceId, clear) {
   const s = state.me.settings;
-  return clear ? `/media/faces/${faceId}/full` : `/media/faces/${faceId}/thumb?view=${s.blur}-${s.greyscale ? "grey" : "colour"}`;
+  return clear ? `${ROOT}/media/faces/${faceId}/full` : `${ROOT}/media/faces/${faceId}/thumb?view=${s.blur}-${s.greyscale ? "grey" : "colour"}`;
 }
 
 function itemRevealed(id) {
@@ -1088,6 +1089,12 @@ async function setup() {
       const made = await call("POST", "/api/admin/users", { username: $("u-name").value, role: $("u-role").value });
       $("u-result").textContent = t("Created {name} ({role}); one-time password: {password}", { name: made.username, role: word(made.role), password: made.password });
     } catch (error) { $("u-result").textContent = error.message; }
+  });
+  $("u-disable").addEventListener("click", async () => {
+    try {
+      const done = await call("POST", "/api/admin/users/disable", { username: $("u-disable-name").value });
+      $("u-disable-result").textContent = t("Disabled {user}; its sessions have ended.", { user: done.username });
+    } catch (error) { $("u-disable-result").textContent = error.message; }
   });
   $("density").addEventListener("change", async () => {
     try {
