@@ -49,7 +49,7 @@ class Session:
     csrf_token: str
 
 
-class AccountError(VigieError, ValueError):
+class AccountError(VigieError, ValueError):  # the password page translates the N_-marked refusals
     exit_code = 2
 
 
@@ -59,7 +59,7 @@ def _token_hash(token: str) -> str:
 
 def _check_password(password: str) -> None:
     if len(password) < 10:
-        raise AccountError(N_("a password has at least 10 characters"))  # the password page shows it translated
+        raise AccountError(N_("a password has at least 10 characters"))
 
 
 def new_password() -> str:
@@ -122,9 +122,9 @@ class Accounts:
         """The user's own choice, over their current password; their other sessions end, audited."""
         user = session.user
         if self.authenticate(user.username, current) is None:
-            raise AccountError(N_("the current password is wrong"))  # the password page shows it translated
+            raise AccountError(N_("the current password is wrong"))
         if current == password:
-            raise AccountError(N_("choose a password other than the current one"))  # the password page shows it translated
+            raise AccountError(N_("choose a password other than the current one"))
         _check_password(password)
         with self.store.transaction():
             self.db.execute("UPDATE users SET password_hash = ?, must_change = 0 WHERE id = ?",
