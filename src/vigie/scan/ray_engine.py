@@ -40,6 +40,9 @@ from vigie.sources import Entry
 
 _UNITS_PER_CPU = 3  # units in flight per CPU of the cluster: workers never wait, memory stays bounded
 _POLL_SECONDS = 1.0
+# After an interrupt, how long the scan waits for its cancelled units to end: a unit dispatched as it was
+# cancelled may still run, and into PostgreSQL it writes; the scan returns only once none does (or this passes).
+_CANCEL_WAIT_SECONDS = 30.0
 
 
 def _ray() -> Any:
@@ -208,6 +211,8 @@ class RayEngine:
         except BaseException:
             for ref in pending:
                 ray.cancel(ref, force=True)
+            if pending:
+                ray.wait(list(pending), num_returns=len(pending), timeout=_CANCEL_WAIT_SECONDS)
             raise
         finally:
             self._finish()
