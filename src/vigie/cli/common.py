@@ -4,6 +4,7 @@ bars, and the one-line stop on a full disk."""
 from __future__ import annotations
 
 import errno
+import getpass
 import os
 import sqlite3
 from collections.abc import Iterator
@@ -34,7 +35,16 @@ from vigie.store.sqlite import CaseNotFoundError, SqliteCaseStore, open_case
 err = Console(stderr=True, emoji=False)  # ":cd:" in a fingerprint or a path is text, not an emoji
 out = Console(highlight=False, emoji=False)
 
-ACTOR = os.environ.get("VIGIE_USER") or os.environ.get("USER") or "vigie"  # the examiner unless --examiner names one
+def default_examiner() -> str:
+    """$VIGIE_USER, else the login name (from the environment, or the account the process runs as, as under a
+    service or a container where $USER is unset); "vigie" only when neither can be found."""
+    try:
+        return os.environ.get("VIGIE_USER") or getpass.getuser()
+    except (KeyError, OSError):  # a uid with no account and no name in the environment
+        return "vigie"
+
+
+ACTOR = default_examiner()  # the examiner unless --examiner names one
 
 
 def examiner() -> str:
