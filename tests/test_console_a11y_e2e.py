@@ -98,7 +98,11 @@ COLOURS = """selector => {
   return [getComputedStyle(node).color, back ? getComputedStyle(back).backgroundColor : 'rgb(255, 255, 255)'];
 }"""
 TEXTS = ["body", "#progress", ".card.selected .path", ".card.selected .badge", "#open-audit", "#error-text",
-         "#detail h3", "#f-status", "#keys span"]
+         "#detail h3", "#f-status", "#keys span", ".card .frame .muted"]
+# A control's edge is all that tells it from the page around it: WCAG 1.4.11 asks 3:1 of it.
+BORDER = COLOURS.replace("getComputedStyle(node).color", "getComputedStyle(node).borderTopColor").replace(
+    "let back = node;", "let back = node.parentElement;")
+CONTROLS_EDGED = ["#open-audit", "#f-status", "#f-q", "#claim", "#note-save"]
 
 
 def contrast(colour: str, background: str) -> float:
@@ -124,9 +128,12 @@ def test_text_keeps_aa_contrast_in_light_and_dark(console: str, scheme: str) -> 
         tab.wait_for_selector("#error-text:has-text('nothing decided')")
         background = tab.evaluate("() => getComputedStyle(document.body).backgroundColor")
         assert (contrast(background, "rgb(0, 0, 0)") < 2) == (scheme == "dark")  # the page follows the system
+        tab.wait_for_selector(".card .frame .muted")  # the demo's unreadable file: its card says so on the frame
         ratios = {selector: contrast(*tab.evaluate(COLOURS, selector)) for selector in TEXTS}
+        edges = {selector: contrast(*tab.evaluate(BORDER, selector)) for selector in CONTROLS_EDGED}
         browser.close()
     assert all(ratio >= 4.5 for ratio in ratios.values()), ratios
+    assert all(ratio >= 3 for ratio in edges.values()), edges
 
 
 def test_hidden_parts_stay_hidden_for_a_read_only_account(page: Any, demo_case: Any) -> None:  # noqa: F811
