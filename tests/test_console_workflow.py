@@ -224,6 +224,17 @@ def test_bulk_category_on_stacks_selected_with_shift_click_and_x(page: Any, case
     assert page.inner_text("#bulk-count") == "0 selected"
 
 
+def test_accept_list_says_which_scheme_its_categories_need(demo_case: Path) -> None:
+    store = open_case(demo_case)
+    Accounts(store).create_user("rita", PASSWORD, "reviewer", actor="test")
+    store.close()
+    with _console(demo_case) as page:  # the case under Project VIC US, the demo list's categories custom
+        page.click("#accept-list")
+        page.wait_for_selector("#accept-dialog", state="visible")
+        assert page.is_disabled("#accept-go")
+        hint = page.inner_text("#accept-scheme")
+        assert "categories of the Custom scheme" in hint and "under Project VIC US" in hint and "Settings" in hint
+
 def test_accept_list_categories_for_the_filtered_hits(demo_case: Path) -> None:
     store = open_case(demo_case)
     Accounts(store).create_user("rita", PASSWORD, "reviewer", actor="test")

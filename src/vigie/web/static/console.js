@@ -618,6 +618,11 @@ async function offerListCategories() {
       counts ? ": " + counts : "",
       ". ", t("{decided} already decided stay as they are; {left} copies are left undecided:", values)].join("");
     $("accept-left").replaceChildren(...plan.left.map((l) => el("li", { text: t("item {id}: {why}", { id: l.item, why: l.why }) })));
+    // Categories of another scheme are never decided under this case's: say what would let them be accepted.
+    const schemeName = (code) => state.me.schemes.find((s) => s.code === code)?.label ?? code;
+    $("accept-scheme").hidden = !plan.other_schemes.length;
+    $("accept-scheme").textContent = t("The list gives categories of the {schemes} scheme, and this case is reviewed under {scheme}: an admin can change the case's scheme in Settings (\"Category scheme of this case\"), then accept them.",
+                                       { schemes: plan.other_schemes.map(schemeName).join(", "), scheme: schemeName(state.me.scheme) });
     $("accept-go").disabled = !plan.stacks;
     $("accept-go").onclick = () => {
       $("accept-dialog").close();
