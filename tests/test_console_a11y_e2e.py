@@ -89,6 +89,22 @@ def test_controls_are_named_focus_shows_and_the_large_view_is_a_dialog(page: Any
     assert unnamed_controls(page) == []
 
 
+def test_space_on_a_focused_button_presses_it_and_reveals_nothing(page: Any) -> None:  # noqa: F811
+    reveals: list[str] = []
+    page.on("request", lambda request: reveals.append(request.url) if request.url.endswith("/reveal") else None)
+    log_in(page, page.console_url + "/login")
+    page.wait_for_selector(".card.selected img.thumb")
+    page.focus("#open-help")
+    page.keyboard.press(" ")  # a keyboard user's way to press a button, as Enter is
+    page.wait_for_selector("#help-dialog", state="visible")
+    page.keyboard.press("Escape")
+    page.focus("#select-all")
+    page.keyboard.press(" ")
+    page.wait_for_selector("#bulk-count:has-text('selected')")
+    assert page.inner_text("#bulk-count") == f"{page.locator('.card').count()} selected"
+    page.wait_for_load_state("networkidle")
+    assert reveals == [] and page.locator("img.clear").count() == 0
+
 # Text and the background it is drawn on (the nearest ancestor with one), as the browser computed them.
 COLOURS = """selector => {
   const node = document.querySelector(selector);

@@ -977,6 +977,9 @@ function onKey(event) {
     return;
   }
   if (event.target.closest("dialog")) return;
+  // Space and Enter press the focused button or follow the link, as everywhere: a keyboard user's press must
+  // not become a reveal of the selected card.
+  if ((event.key === " " || event.key === "Enter") && event.target.closest("button, a[href]")) return;
   const key = event.key.toLowerCase();
   const category = state.me.categories.find((c) => c.key === key);
   const tag = state.me.ai_tags.find((t) => t.key === key);
@@ -984,7 +987,7 @@ function onKey(event) {
   else if (key === "k" || key === "arrowleft") select(state.selected - 1);
   else if (key === "arrowdown" || key === "arrowup") moveRows(key === "arrowdown" ? 1 : -1).catch((error) => showError(error.message));
   else if (key === " " || key === "r") { if (!state.me.settings.hold_to_reveal) toggleReveal(); else if (!event.repeat) holdReveal(); }
-  else if (key === "o" || (key === "enter" && !event.target.closest("button, a"))) openViewer().catch((error) => showError(error.message));
+  else if (key === "o" || key === "enter") openViewer().catch((error) => showError(error.message));
   else if (key === "escape") { hideReveal(); $("error").hidden = true; }
   else if (key === "/") $("f-q").focus();
   else if (key === "?") $("help-dialog").showModal();
