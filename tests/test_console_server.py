@@ -244,6 +244,23 @@ def test_an_admin_makes_accounts_from_a_case_and_they_change_their_password_firs
     assert nina.get("/password").status_code == 401
 
 
+def test_an_admin_made_from_a_case_administers_that_case_only(app: Any, folder: Path) -> None:
+    server = ServerStore(folder)
+    Accounts(server).set_password("admin", PASSWORD, "test")
+    server.close()
+    admin = log_in(app, "admin")
+    csrf = admin.get("/cases/orchard/api/me").get_json()["csrf_token"]
+    made = admin.post("/cases/orchard/api/admin/users", headers={"X-CSRF-Token": csrf},
+                      json={"username": "ella", "role": "admin", "password": PASSWORD})
+    assert made.status_code == 201
+    ella = log_in(app, "ella")
+    assert ella.get("/cases/orchard/api/me").get_json()["role"] == "admin"
+    assert ella.get("/cases/harbour/api/me").status_code == 404  # not every case: not a server admin
+    ella_csrf = ella.get("/cases/orchard/api/me").get_json()["csrf_token"]
+    refused = ella.post("/cases/orchard/api/admin/users/disable", json={"username": "admin"},
+                        headers={"X-CSRF-Token": ella_csrf})
+    assert refused.status_code == 400 and admin.get("/cases/orchard/api/me").status_code == 200
+
 def test_a_disabled_account_is_logged_out_everywhere(app: Any, folder: Path) -> None:
     rita = log_in(app, "rita")
     assert rita.get("/cases/harbour/api/me").status_code == 200
