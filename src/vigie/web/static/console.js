@@ -2,7 +2,7 @@
 "use strict";
 
 const PAGE = 200;  // cards fetched at a time; "More" (or `j` on the last card) asks for the next page
-const state = { me: null, entries: [], total: 0, more: false, want: PAGE, selected: 0, revealedId: null, keep: null,
+const state = { me: null, entries: [], total: 0, progress: null, more: false, want: PAGE, selected: 0, revealedId: null, keep: null,
                 focusId: null, loads: 0, marked: new Set(),  // marked: stacks chosen for a bulk action
                 holding: false, persons: [] };  // holding: a hold-to-reveal key or button is down
 const $ = (id) => document.getElementById(id);
@@ -110,6 +110,7 @@ async function loadQueue(keepPosition = false) {
   state.entries = data.entries;
   state.total = data.total;
   state.more = data.next !== null;
+  state.progress = data.progress;
   state.marked = new Set(state.entries.filter((e) => state.marked.has(e.id)).map((e) => e.id));  // only what is shown
   if (kept && !state.entries.some((e) => e.id === kept.id)) state.entries.splice(Math.min(state.selected, state.entries.length), 0, kept);
   const wanted = state.focusId ?? (keepPosition && shown ? shown.id : null);
@@ -204,8 +205,13 @@ function renderQueue() {
   foot.replaceChildren();
   queue.removeAttribute("aria-activedescendant");
   if (!state.entries.length) {
-    foot.append(el("div", { class: "empty", id: "queue-empty", role: "status", text: $("f-status").value === "undecided"
-      ? t("Queue clear: nothing left undecided under this filter.") : t("Nothing matches this filter.") }));
+    // "Clear" only when the case is: undecided stacks a colleague claimed, or other filters hide, are said to be left.
+    const left = state.progress ? state.progress.entries - state.progress.decided : 0;
+    const text = $("f-status").value !== "undecided" ? t("Nothing matches this filter.")
+      : left > 0 ? tn("Nothing undecided under this filter, but {n} queue entry is still undecided: claimed by a colleague, or outside the filter.",
+                      "Nothing undecided under this filter, but {n} queue entries are still undecided: claimed by colleagues, or outside the filter.", left)
+      : t("Queue clear: nothing left undecided under this filter.");
+    foot.append(el("div", { class: "empty", id: "queue-empty", role: "status", text }));
     return;
   }
   state.entries.forEach((entry, index) => queue.append(card(entry, index)));
@@ -702,7 +708,9 @@ function send(url, body, on = null) {
 async function claimStacks(url, body) {
   try {
     const result = await call("POST", url, body);
-    $("claim-status").textContent = result.until
+    $("claim-status").textContent = result.until && !result.items.length
+      ? t("Nothing to claim: every undecided stack is claimed already.")
+      : result.until
       ? t("{n} stacks claimed for you until {time} UTC", { n: result.items.length, time: result.until.slice(11, 16) })
       : t("{n} stacks released", { n: result.items.length });
     $("f-claims").value = result.until && result.items.length ? "mine" : "";
