@@ -104,6 +104,10 @@ def test_space_on_a_focused_button_presses_it_and_reveals_nothing(page: Any) -> 
     assert page.inner_text("#bulk-count") == f"{page.locator('.card').count()} selected"
     page.wait_for_load_state("networkidle")
     assert reveals == [] and page.locator("img.clear").count() == 0
+    page.keyboard.press("Escape")  # from a button too, Esc gives the keys back to the grid: Enter is the large view
+    assert page.evaluate("() => document.activeElement.id") == "queue"
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#viewer[open]")
 
 # Text and the background it is drawn on (the nearest ancestor with one), as the browser computed them.
 COLOURS = """selector => {

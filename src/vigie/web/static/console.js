@@ -996,7 +996,7 @@ function onKey(event) {
   else if (key === "arrowdown" || key === "arrowup") moveRows(key === "arrowdown" ? 1 : -1).catch((error) => showError(error.message));
   else if (key === " " || key === "r") { if (!state.me.settings.hold_to_reveal) toggleReveal(); else if (!event.repeat) holdReveal(); }
   else if (key === "o" || key === "enter") openViewer().catch((error) => showError(error.message));
-  else if (key === "escape") { hideReveal(); $("error").hidden = true; }
+  else if (key === "escape") { hideReveal(); $("error").hidden = true; $("queue").focus(); }  // from a button too
   else if (key === "/") $("f-q").focus();
   else if (key === "?") $("help-dialog").showModal();
   else if (key === "z") undoLast();
