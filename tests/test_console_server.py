@@ -4,6 +4,7 @@ first-start password that must be changed, and disabled accounts."""
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import sqlite3
@@ -298,6 +299,21 @@ def _vigie(*args: str, env: dict[str, str] | None = None) -> Result:
 def _password(output: str) -> str:
     return re.search(r"first login\): (\S+)", " ".join(output.split()))[1]  # type: ignore[index]
 
+
+def test_the_servers_log_of_account_changes_is_printed_and_checked(folder: Path) -> None:
+    granted = _vigie("--examiner", "Insp. Durand", "user", "grant", "rita", "orchard", "--cases", str(folder))
+    assert granted.exit_code == 0
+    shown = _vigie("user", "log", "--cases", str(folder), "--json")
+    assert shown.exit_code == 0, shown.output
+    entries = [json.loads(line) for line in shown.stdout.splitlines()]
+    assert (entries[-1]["actor"], entries[-1]["action"], entries[-1]["details"]) == (
+        "Insp. Durand", "case-grant", {"case": "orchard", "role": "reviewer", "user": "rita"})
+    assert "hash chain intact" in shown.stderr
+    server = ServerStore(folder)
+    server.db.execute("DROP TRIGGER audit_log_no_update")
+    server.db.execute("UPDATE audit_log SET actor = 'someone else' WHERE action = 'case-grant'")
+    server.close()
+    assert _vigie("user", "log", "--cases", str(folder)).exit_code == 3
 
 def test_user_commands_manage_the_servers_accounts_under_the_examiners_name(folder: Path) -> None:
     made = _vigie("--examiner", "Insp. Durand", "user", "add", "nina", "--cases", str(folder))

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import errno
 import getpass
+import json
 import os
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -51,6 +52,15 @@ def examiner() -> str:
     """Who runs the command, as the audit log names them (`vigie --examiner`)."""
     return str(click.get_current_context().find_root().params.get("examiner") or ACTOR)
 
+
+def print_audit(entries: Iterable[AuditEntry], as_json: bool) -> None:
+    """A log's entries, one a line: as text, or as JSON objects."""
+    for entry in entries:
+        if as_json:
+            print(json.dumps(entry.__dict__, ensure_ascii=False))
+        else:
+            out.print(f"{entry.seq:>5} {entry.at} {_t(entry.actor):<12} {entry.action:<18} "
+                      f"{_t(json.dumps(entry.details, ensure_ascii=False)[:200])}")
 
 def _t(value: object) -> str:
     """Text from the evidence, a list or the user, shown as it is: "[red]x.jpg" is a name, not a style."""

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 import click
 from click.core import ParameterSource
 
-from vigie.cli.common import CaseLocation, _t, case_store, err, examiner, out
+from vigie.cli.common import CaseLocation, _t, case_store, err, examiner, out, print_audit
 from vigie.config import load_settings
 from vigie.errors import VigieError
 from vigie.store.accounts import Accounts, AccountsHome, User
@@ -267,6 +267,23 @@ def user_revoke(username: str, case_name: str, cases: Path | None) -> None:
     finally:
         server.close()
     out.print(f"{_t(username)} may no longer open {_t(case_name)}.")
+
+
+@user.command("log")
+@cases_option
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+def user_log(cases: Path | None, as_json: bool) -> None:
+    """Print the server's log of account changes (logins, accounts made, grants, passwords, disabling), each
+    under who made it, and check its hash chain. A case's own log is `vigie audit show --case`'s."""
+    server = _server(cases)
+    try:
+        print_audit(server.audit_entries(), as_json)
+        check = server.verify_audit()
+    finally:
+        server.close()
+    if not check.ok:
+        raise VigieError(f"the server's log of account changes is broken: {'; '.join(check.problems)}", 3)
+    err.print(f"Server log of account changes: {check.entries} entries, hash chain intact.")
 
 
 COMMANDS = [serve, user]
