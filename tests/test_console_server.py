@@ -8,6 +8,7 @@ import json
 import re
 import shutil
 import sqlite3
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from vigie.config import Settings
 from vigie.store.accounts import Accounts
 from vigie.store.server import SERVER_DB_NAME, ServerStore, case_names
 from vigie.store.sqlite import SqliteCaseStore, open_case
+from vigie.web import serving
 from vigie.web.security import LoginThrottle
 from vigie.web.server import create_server_app, ensure_server_admin
 
@@ -69,8 +71,8 @@ def test_the_server_file_keeps_accounts_and_a_hash_chained_log(folder: Path) -> 
     assert ensure_server_admin(folder) is None  # the first admin is made once
     server = ServerStore(folder)
     actions = [(e.actor, e.action, e.details) for e in server.audit_page(None, 100)][::-1]
-    assert actions[:2] == [("vigie", "audit-rule", {"rule": 2, "from_seq": 1}),
-                           ("vigie", "server-create", {"folder": str(folder)})]
+    assert actions[:2] == [("vigie serve", "audit-rule", {"rule": 2, "from_seq": 1}),  # who started the server
+                           ("vigie serve", "server-create", {"folder": str(folder)})]
     assert ("vigie serve", "user-create", {"user": "admin", "role": "admin"}) in actions
     assert ("test", "case-grant", {"user": "rita", "case": "harbour", "role": "reviewer"}) in actions
     assert server.verify_audit().ok
@@ -410,6 +412,22 @@ def test_an_admin_disables_an_account_from_the_console_of_one_case(demo_case: Pa
     assert (store.audit_page(None, 1)[0].actor, store.audit_page(None, 1)[0].action) == ("ada", "user-disable")
     store.close()
 
+
+@pytest.mark.parametrize("many", [True, False])
+def test_the_first_admin_is_made_under_the_examiners_name(demo_build: Path, tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch, many: bool) -> None:
+    real = serving.start_console
+    monkeypatch.setattr(serving, "start_console", lambda *args: replace(real(*args), run=lambda: None))  # bound, closed
+    folder = tmp_path / "cases"
+    shutil.copytree(demo_build / "case", folder / "harbour")
+    where = ["--cases", str(folder)] if many else ["--case", str(folder / "harbour")]
+    started = _vigie("--examiner", "Insp. Durand", "serve", *where, "--port", "0")
+    assert started.exit_code == 0, started.output
+    assert ("the 1 case under" in started.output) == many
+    store = ServerStore(folder) if many else open_case(folder / "harbour")
+    made = [(e.actor, e.action) for e in store.audit_entries() if e.action in ("server-create", "user-create")]
+    store.close()
+    assert made == ([("Insp. Durand", "server-create")] if many else []) + [("Insp. Durand", "user-create")]
 
 def test_the_command_line_says_what_is_missing(tmp_path: Path) -> None:
     empty = tmp_path / "empty"
