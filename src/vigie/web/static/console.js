@@ -969,11 +969,15 @@ function viewerKeyList() {
           ["?", t("this list of keys")], [t("Esc"), t("close the large view")]];
 }
 
+// The legend's height, for the page to keep its content clear of it (console.css, --keys-height).
+function fitKeys() { document.documentElement.style.setProperty("--keys-height", `${$("keys").offsetHeight}px`); }
+
 function legend() {
   $("keys").replaceChildren(...keyList().map(([key, what]) => el("span", {}, el("kbd", { text: key }), ` ${what}`)),
     el("span", { class: "muted", text: state.me.can_decide ? t("keys categorise the whole stack") : t("read-only account") }));
   $("help-keys").replaceChildren(...keyList().map(([key, what]) => el("tr", {}, el("th", {}, el("kbd", { text: key })), el("td", { text: what }))));
   $("help-viewer-keys").replaceChildren(...viewerKeyList().map(([key, what]) => el("tr", {}, el("th", {}, el("kbd", { text: key })), el("td", { text: what }))));
+  fitKeys();
 }
 
 function onKey(event) {
@@ -1048,6 +1052,7 @@ async function setup() {
   let timer = null;
   $("f-q").addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(() => loadQueue(), 300); });
   document.addEventListener("keydown", onKey);
+  window.addEventListener("resize", fitKeys);
   setupViewer();
   $("error-close").addEventListener("click", () => { $("error").hidden = true; });
   $("open-help").addEventListener("click", () => $("help-dialog").showModal());
