@@ -922,7 +922,7 @@ async function showDetail() {
     const choose = el("select", { "aria-label": t("category of this copy only") }, el("option", { value: "", text: t("set this copy only…") }),
       ...state.me.categories.map((c) => el("option", { value: c.code, text: c.label })));
     choose.disabled = !state.me.can_decide;
-    choose.addEventListener("change", () => { if (choose.value) decide({ category: choose.value }, "item", member); });
+    onChosen(choose, () => { if (choose.value) decide({ category: choose.value }, "item", member); });
     stackTable.append(el("tr", {}, el("td", { class: "mono", text: member.path }), el("td", { text: decisionText(member.decision) || "—" }), el("td", {}, choose)));
   }
   parts.push(stackTable);
@@ -931,7 +931,7 @@ async function showDetail() {
     ...state.me.industry_classes.map((c) => el("option", { value: c, text: c })));
   industry.value = item.decision?.industry_class || "";
   industry.disabled = !state.me.can_decide || !item.decision;
-  industry.addEventListener("change", () => decide({ industry_class: industry.value || null }));
+  onChosen(industry, () => { if (industry.value !== (item.decision?.industry_class || "")) decide({ industry_class: industry.value || null }); });
   parts.push(el("h3", { text: "CyberTipline" }), industry);
   parts.push(el("h3", { text: "EXIF" }), el("table", {}, ...Object.entries(item.exif).map(([k, v]) => row(k, typeof v === "string" ? v : JSON.stringify(v)))));
   parts.push(el("h3", { text: t("Notes ({n})", { n: item.notes.length }) }), ...item.notes.map((n) => el("p", {}, el("b", { text: `${n.author} ` }), el("span", { class: "muted", text: n.at }), el("br"), n.text)));
@@ -1032,6 +1032,23 @@ async function openAudit() {
   $("audit-dialog").showModal();
 }
 
+// A select whose choice decides at once. Picked with the mouse, it acts on change; from the keyboard, the arrows only
+// move through the options (Chromium changes a closed select's value with each) and Enter acts, so an option passed
+// over on the way is never decided with. Left without Enter, it shows its value from before again.
+function onChosen(select, act) {
+  let arrowed = false, before = select.value;
+  select.addEventListener("focus", () => { arrowed = false; before = select.value; });
+  select.addEventListener("pointerdown", () => { arrowed = false; });
+  select.addEventListener("keydown", (event) => {
+    if (event.key === "Enter") { event.preventDefault(); arrowed = false; act(); before = select.value; }
+    // Alt+arrow and space open the list instead: a choice made there comes as a change, and acts
+    else if (!event.altKey && (event.key.startsWith("Arrow") || ["Home", "End", "PageUp", "PageDown"].includes(event.key)
+             || (event.key.length === 1 && event.key !== " "))) arrowed = true;
+  });
+  select.addEventListener("change", () => { if (!arrowed) { act(); before = select.value; } });
+  select.addEventListener("blur", () => { if (arrowed) select.value = before; arrowed = false; });
+}
+
 function fillSelect(id, options) {
   const select = $(id);
   for (const [value, label] of options) select.append(el("option", { value: String(value), text: label }));
@@ -1070,12 +1087,12 @@ async function setup() {
   $("f-list").addEventListener("change", () => { if (filters.lists.includes($("f-list").value)) $("bulk-list").value = $("f-list").value; });
   $("select-all").addEventListener("click", () => markRange(0, state.entries.length - 1));
   $("select-none").addEventListener("click", () => { state.marked = new Set(); showMarks(); });
-  $("bulk-category").addEventListener("change", () => {
+  onChosen($("bulk-category"), () => {
     const category = $("bulk-category").value;
     $("bulk-category").value = "";
     if (category) bulk("/api/decisions/bulk", { category });
   });
-  $("bulk-tag").addEventListener("change", () => {
+  onChosen($("bulk-tag"), () => {
     const tag = $("bulk-tag").value;
     $("bulk-tag").value = "";
     if (tag) bulk("/api/decisions/bulk", { tag });
