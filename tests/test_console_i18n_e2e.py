@@ -52,7 +52,7 @@ def test_console_in_french_from_the_browser_then_spanish_by_choice(console: str)
         assert page.get_attribute("html", "lang") == "fr" and page.inner_text("#login") == "Se connecter"
         log_in(page, console + "/login")
         _wait_for_console(page, "fr")
-        assert page.title() == "Vigie — revue"
+        assert page.title() == "case — Vigie revue"  # the case's folder is named "case"
         assert page.inner_text("#f-status option[value=undecided]") == "Non décidé"
         assert page.inner_text("#open-audit") == "Journal d'audit" and page.inner_text("#open-settings") == "Paramètres"
         assert page.get_attribute("#queue", "aria-label") == "File de revue"
