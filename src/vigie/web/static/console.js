@@ -618,11 +618,12 @@ async function offerListCategories() {
     const plan = await call("POST", "/api/decisions/accept-list", { list, items });
     const counts = Object.entries(plan.categories).map(([code, n]) => `${n} × ${categoryLabel(code)}`).join(", ");
     const values = { n: plan.stacks, count: items.length, list, decided: plan.already_decided, left: plan.left_count };
+    const taken = state.marked.size ? t("{n} of the {count} selected stacks take their category from list {list}", values)
+      : t("{n} of the {count} shown stacks take their category from list {list}", values);
     $("accept-summary").textContent = [
-      state.marked.size ? t("{n} of the {count} selected stacks take their category from list {list}", values)
-        : t("{n} of the {count} shown stacks take their category from list {list}", values),
-      counts ? ": " + counts : "",
-      ". ", t("{decided} already decided stay as they are; {left} copies are left undecided:", values)].join("");
+      counts ? t("{what}: {counts}", { what: taken, counts }) : taken,  // the colon as the language sets it
+      ". ", plan.left_count ? t("{decided} already decided stay as they are; {left} copies are left undecided:", values)
+        : t("{decided} already decided stay as they are.", values)].join("");
     $("accept-left").replaceChildren(...plan.left.map((l) => el("li", { text: t("item {id}: {why}", { id: l.item, why: l.why }) })));
     // Categories of another scheme are never decided under this case's: say what would let them be accepted.
     const schemeName = (code) => state.me.schemes.find((s) => s.code === code)?.label ?? code;
