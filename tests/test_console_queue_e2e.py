@@ -46,3 +46,10 @@ def test_the_key_legend_never_hides_the_selected_card_or_the_item_panel(page: An
     tops = "() => [document.querySelector('.card.selected'), document.getElementById('detail')].map((n) => " \
            "n.getBoundingClientRect().bottom - document.getElementById('keys').getBoundingClientRect().top)"
     assert all(overlap <= 0 for overlap in page.evaluate(tops)), page.evaluate(tops)
+
+
+def test_a_stacks_paths_stay_readable_beside_their_category_choice(page: Any) -> None:  # noqa: F811
+    log_in(page, page.console_url + "/login")
+    page.wait_for_selector("#stack td.mono")  # the first card of the demo is a stack of two copies
+    widths = page.eval_on_selector_all("#stack td.mono", "cells => cells.map((c) => c.getBoundingClientRect().width)")
+    assert min(widths) >= 150, widths  # not a column of two letters a line

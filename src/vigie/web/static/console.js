@@ -918,7 +918,7 @@ async function showDetail() {
   parts.push(el("h3", { text: item.stack_size > item.stack.length
     ? t("Stack ({n} copies, first {listed} listed)", { n: item.stack_size, listed: item.stack.length })
     : tn("Stack ({n} copy)", "Stack ({n} copies)", item.stack_size) }));
-  const stackTable = el("table");
+  const stackTable = el("table", { id: "stack" });
   for (const member of item.stack) {
     const choose = el("select", { "aria-label": t("category of this copy only") }, el("option", { value: "", text: t("set this copy only…") }),
       ...state.me.categories.map((c) => el("option", { value: c.code, text: c.label })));
