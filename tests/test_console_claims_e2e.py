@@ -44,3 +44,14 @@ def test_a_queue_emptied_by_a_colleagues_claim_does_not_read_as_clear(two_pages:
                     "colleagues, or outside the filter.")
     rob.click("#claim")
     rob.wait_for_function("() => document.getElementById('claim-status').textContent.startsWith('Nothing to claim')")
+
+
+def test_stacks_a_colleague_releases_come_back_without_a_reload(two_pages: tuple[Any, Any]) -> None:  # noqa: F811
+    rita, rob = two_pages
+    shown = rob.locator(".card").count()
+    rita.click("#claim")
+    rita.wait_for_function("() => document.getElementById('claim-status').textContent.includes('claimed')")
+    rob.reload()
+    rob.wait_for_selector("#queue-empty")
+    rita.click("#release")
+    rob.wait_for_function(f"() => document.querySelectorAll('.card').length === {shown}")  # the poll brings them back

@@ -764,6 +764,8 @@ async function pollChanges() {
         if (entry === selectedEntry()) showDetail();
       }
     }
+    // Stacks a colleague let go of were left out of this queue: bring them in (the selected card stays)
+    if (data.changes.some((c) => c.action === "release" && c.actor !== state.me.user) && !actions.pending) await loadQueue(true);
   } catch (error) {
     // the next poll tries again; a logged-out session has been sent to the login page by `call`
   } finally { live.busy = false; }
