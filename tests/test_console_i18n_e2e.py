@@ -125,3 +125,16 @@ def test_the_accept_list_summary_reads_as_french(console: str, demo_case: Path) 
         summary = page.inner_text("#accept-summary")
     assert "dans la liste demo-list : 3 × demo-A, 4 × demo-B. " in summary  # a space before the colon, in French
     assert summary.endswith("0 déjà décidées restent inchangées.")  # no "0 copies left undecided:" before nothing
+
+
+def test_the_item_history_names_its_actions_in_french(console: str) -> None:  # noqa: F811
+    with browser_page(console, "fr-FR") as page:
+        log_in(page, console + "/login")
+        _wait_for_console(page, "fr")
+        page.keyboard.press("r")  # a reveal, then a tag: both in the selected item's history
+        page.wait_for_selector(".card.selected img.clear")
+        page.keyboard.press("g")
+        page.wait_for_selector("body[data-pending='0']", state="attached")
+        page.wait_for_selector("#history td[title=categorise]")
+        actions = page.eval_on_selector_all("#history td[title]", "cells => cells.map((c) => [c.title, c.textContent])")
+    assert ["reveal", "révélation"] in actions and ["categorise", "catégorisation"] in actions

@@ -66,6 +66,14 @@ function decisionText(decision) {
   return parts.join(" · ");
 }
 
+// What an entry of the item's history did, in this language; the log's own code (what the Audit log dialog and
+// `vigie audit show` print) stays in the cell's title. Actions without a word here show their code.
+function actionCell(action) {
+  const words = { categorise: t("categorisation"), undecide: t("set back to undecided"), undo: t("undo"),
+                  reveal: t("reveal"), note: t("note"), claim: t("claim"), release: t("release"), export: t("export") };
+  return el("td", { text: words[action] ?? action, title: action });
+}
+
 function decisionChange(entry) {
   if (entry.action === "undecide") return t("set back to undecided");
   if (entry.action === "undo") return t("undid entry #{seq}", { seq: entry.details.undoes });
@@ -945,7 +953,7 @@ async function showDetail() {
     parts.push(text, save);
   }
   parts.push(el("h3", { text: t("History") }), el("table", { id: "history" }, ...item.history.map((h) => el("tr", {},
-    el("td", { text: `#${h.seq}` }), el("td", { text: h.at.slice(0, 19) }), el("td", { text: h.actor }), el("td", { text: h.action }),
+    el("td", { text: `#${h.seq}` }), el("td", { text: h.at.slice(0, 19) }), el("td", { text: h.actor }), actionCell(h.action),
     el("td", { class: "mono", text: JSON.stringify(h.details) })))));
   if (item.errors.length) parts.push(el("h3", { text: t("Errors") }), ...item.errors.map((e) => el("p", { class: "error", text: `${e.stage}: ${e.message}` })));
   panel.replaceChildren(...parts);
