@@ -480,6 +480,7 @@ function viewerKey(event) {
   } else if (key === "ArrowLeft" || key === "ArrowRight") scrubTo(viewer.still + (key === "ArrowLeft" ? -1 : 1));
   else if (key === " " || key.toLowerCase() === "r") { if (!event.repeat) { if (hold) holdStart(); else viewerToggle(); } }
   else if (key === "?") $("help-dialog").showModal();
+  else if (key.toLowerCase() === "z") undoLast();  // the view then shows the item undone (the grid selects it)
   else if (!viewerDecide(key.toLowerCase())) return;
   event.preventDefault();
 }
@@ -977,7 +978,7 @@ function viewerKeyList() {
           [t("space") + " / r", state.me.settings.hold_to_reveal ? t("reveal while held") : t("reveal or hide")],
           [decide, t("decide the item shown (its whole stack), then show the next")],
           [state.me.ai_tags.map((tag) => tag.key).join(" "), t("tag the item shown (again to remove)")],
-          ["?", t("this list of keys")], [t("Esc"), t("close the large view")]];
+          ["z", t("undo my last decision")], ["?", t("this list of keys")], [t("Esc"), t("close the large view")]];
 }
 
 // The legend's height, for the page to keep its content clear of it (console.css, --keys-height).
