@@ -82,3 +82,14 @@ def test_z_in_the_large_view_undoes_and_shows_the_item_again(page: Any, case: Pa
     assert [e.action for e in store.audit_entries() if e.action in ("categorise", "undo")] == ["categorise", "undo"]
     store.close()
     assert "undo my last decision" in page.inner_text("#help-viewer-keys")
+
+
+def test_j_and_k_in_the_large_view_step_through_the_items(page: Any, case: Path) -> None:  # noqa: F811
+    order = _queue(case)
+    page.keyboard.press("o")
+    _shows(page, order[0][1])
+    page.keyboard.press("j")
+    _shows(page, order[1][1])
+    page.keyboard.press("k")
+    _shows(page, order[0][1])
+    assert _categorised(case) == []  # looked at, not decided

@@ -481,6 +481,7 @@ function viewerKey(event) {
   else if (key === " " || key.toLowerCase() === "r") { if (!event.repeat) { if (hold) holdStart(); else viewerToggle(); } }
   else if (key === "?") $("help-dialog").showModal();
   else if (key.toLowerCase() === "z") undoLast();  // the view then shows the item undone (the grid selects it)
+  else if (key === "j" || key === "k") { if (key === "j") next().catch((error) => showError(error.message)); else select(state.selected - 1); }
   else if (!viewerDecide(key.toLowerCase())) return;
   event.preventDefault();
 }
@@ -978,7 +979,8 @@ function viewerKeyList() {
           [t("space") + " / r", state.me.settings.hold_to_reveal ? t("reveal while held") : t("reveal or hide")],
           [decide, t("decide the item shown (its whole stack), then show the next")],
           [state.me.ai_tags.map((tag) => tag.key).join(" "), t("tag the item shown (again to remove)")],
-          ["z", t("undo my last decision")], ["?", t("this list of keys")], [t("Esc"), t("close the large view")]];
+          ["j / k", t("next / previous item")], ["z", t("undo my last decision")], ["?", t("this list of keys")],
+          [t("Esc"), t("close the large view")]];
 }
 
 // The legend's height, for the page to keep its content clear of it (console.css, --keys-height).
