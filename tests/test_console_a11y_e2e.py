@@ -151,6 +151,12 @@ def test_text_keeps_aa_contrast_in_light_and_dark(console: str, scheme: str) -> 
         tab.wait_for_selector(".card .frame .muted")  # the demo's unreadable file: its card says so on the frame
         ratios = {selector: contrast(*tab.evaluate(COLOURS, selector)) for selector in TEXTS}
         edges = {selector: contrast(*tab.evaluate(BORDER, selector)) for selector in CONTROLS_EDGED}
+        tab.select_option("#f-media", "video")  # the large view is dark in both themes: its words too
+        tab.wait_for_selector(".card.selected img.thumb")
+        tab.locator("#queue").focus()
+        tab.keyboard.press("o")
+        tab.wait_for_selector("#viewer-time:has-text('0:00')")
+        ratios["#viewer-time"] = contrast(*tab.evaluate(COLOURS, "#viewer-time"))
         browser.close()
     assert all(ratio >= 4.5 for ratio in ratios.values()), ratios
     assert all(ratio >= 3 for ratio in edges.values()), edges
