@@ -118,7 +118,7 @@ COLOURS = """selector => {
   return [getComputedStyle(node).color, back ? getComputedStyle(back).backgroundColor : 'rgb(255, 255, 255)'];
 }"""
 TEXTS = ["body", "#progress", ".card.selected .path", ".card.selected .badge", "#open-audit", "#error-text",
-         "#detail h3", "#f-status", "#keys span", ".card .frame .muted"]
+         "#detail h3", "#f-status", "#keys span", "#keys .muted", ".card .frame .muted"]
 # A control's edge is all that tells it from the page around it: WCAG 1.4.11 asks 3:1 of it.
 BORDER = COLOURS.replace("getComputedStyle(node).color", "getComputedStyle(node).borderTopColor").replace(
     "let back = node;", "let back = node.parentElement;")
