@@ -3,6 +3,8 @@ faces added to a case scanned without them."""
 
 from __future__ import annotations
 
+import os
+import pwd
 import sqlite3
 from pathlib import Path
 
@@ -70,6 +72,15 @@ def test_cli_actions_are_attributed_to_the_examiner(tmp_path: Path) -> None:
     bad = _invoke("--examiner", "  ", "audit", "verify", "--case", str(case))
     assert bad.exit_code == 2 and "examiner" in bad.output
 
+
+def test_without_a_name_in_the_environment_the_account_running_vigie_is_the_examiner(tmp_path: Path) -> None:
+    # as under a service or in a container: no $USER, no $LOGNAME; the audit must still name someone, not "vigie"
+    names = ["VIGIE_EXAMINER", "VIGIE_USER", "USER", "LOGNAME", "LNAME", "USERNAME"]
+    unset: dict[str, str | None] = dict.fromkeys(names)
+    _, case = _scanned(tmp_path)
+    decided = CliRunner().invoke(main, ["review", "decide", "--all", "--category", "1", "--case", str(case)], env=unset)
+    assert decided.exit_code == 0, decided.output
+    assert set(_actors(case, "categorise")) == {pwd.getpwuid(os.getuid()).pw_name}
 
 def test_faces_find_on_a_case_without_face_data_says_so(tmp_path: Path) -> None:
     _, case = _scanned(tmp_path)

@@ -89,6 +89,26 @@ def test_controls_are_named_focus_shows_and_the_large_view_is_a_dialog(page: Any
     assert unnamed_controls(page) == []
 
 
+def test_space_on_a_focused_button_presses_it_and_reveals_nothing(page: Any) -> None:  # noqa: F811
+    reveals: list[str] = []
+    page.on("request", lambda request: reveals.append(request.url) if request.url.endswith("/reveal") else None)
+    log_in(page, page.console_url + "/login")
+    page.wait_for_selector(".card.selected img.thumb")
+    page.focus("#open-help")
+    page.keyboard.press(" ")  # a keyboard user's way to press a button, as Enter is
+    page.wait_for_selector("#help-dialog", state="visible")
+    page.keyboard.press("Escape")
+    page.focus("#select-all")
+    page.keyboard.press(" ")
+    page.wait_for_selector("#bulk-count:has-text('selected')")
+    assert page.inner_text("#bulk-count") == f"{page.locator('.card').count()} selected"
+    page.wait_for_load_state("networkidle")
+    assert reveals == [] and page.locator("img.clear").count() == 0
+    page.keyboard.press("Escape")  # from a button too, Esc gives the keys back to the grid: Enter is the large view
+    assert page.evaluate("() => document.activeElement.id") == "queue"
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#viewer[open]")
+
 # Text and the background it is drawn on (the nearest ancestor with one), as the browser computed them.
 COLOURS = """selector => {
   const node = document.querySelector(selector);
@@ -98,7 +118,11 @@ COLOURS = """selector => {
   return [getComputedStyle(node).color, back ? getComputedStyle(back).backgroundColor : 'rgb(255, 255, 255)'];
 }"""
 TEXTS = ["body", "#progress", ".card.selected .path", ".card.selected .badge", "#open-audit", "#error-text",
-         "#detail h3", "#f-status", "#keys span"]
+         "#detail h3", "#f-status", "#keys span", "#keys .muted", ".card .frame .muted"]
+# A control's edge is all that tells it from the page around it: WCAG 1.4.11 asks 3:1 of it.
+BORDER = COLOURS.replace("getComputedStyle(node).color", "getComputedStyle(node).borderTopColor").replace(
+    "let back = node;", "let back = node.parentElement;")
+CONTROLS_EDGED = ["#open-audit", "#f-status", "#f-q", "#claim", "#note-save"]
 
 
 def contrast(colour: str, background: str) -> float:
@@ -124,9 +148,18 @@ def test_text_keeps_aa_contrast_in_light_and_dark(console: str, scheme: str) -> 
         tab.wait_for_selector("#error-text:has-text('nothing decided')")
         background = tab.evaluate("() => getComputedStyle(document.body).backgroundColor")
         assert (contrast(background, "rgb(0, 0, 0)") < 2) == (scheme == "dark")  # the page follows the system
+        tab.wait_for_selector(".card .frame .muted")  # the demo's unreadable file: its card says so on the frame
         ratios = {selector: contrast(*tab.evaluate(COLOURS, selector)) for selector in TEXTS}
+        edges = {selector: contrast(*tab.evaluate(BORDER, selector)) for selector in CONTROLS_EDGED}
+        tab.select_option("#f-media", "video")  # the large view is dark in both themes: its words too
+        tab.wait_for_selector(".card.selected img.thumb")
+        tab.locator("#queue").focus()
+        tab.keyboard.press("o")
+        tab.wait_for_selector("#viewer-time:has-text('0:00')")
+        ratios["#viewer-time"] = contrast(*tab.evaluate(COLOURS, "#viewer-time"))
         browser.close()
     assert all(ratio >= 4.5 for ratio in ratios.values()), ratios
+    assert all(ratio >= 3 for ratio in edges.values()), edges
 
 
 def test_hidden_parts_stay_hidden_for_a_read_only_account(page: Any, demo_case: Any) -> None:  # noqa: F811

@@ -14,6 +14,7 @@ from flask.testing import FlaskClient
 from PIL import Image
 
 from vigie.config import Settings
+from vigie.review.categories import set_case_scheme
 from vigie.store.accounts import Accounts
 from vigie.store.sqlite import open_case
 from vigie.web.app import create_app, ensure_admin
@@ -280,6 +281,18 @@ def test_bulk_routes_check_everything_before_writing(app: Any, demo_case: Path) 
                       headers=headers).get_json()
     assert dry["stacks"] == 0 and "already_decided" in dry
 
+
+def test_accept_list_says_when_the_lists_categories_are_of_another_scheme(app: Any, demo_case: Path) -> None:
+    client, csrf = login(app, "rita")
+    shown = [e["id"] for e in queue(client)["entries"]]
+    ask = {"items": shown, "list": "demo-list"}
+    dry = client.post("/api/decisions/accept-list", json=ask, headers={"X-CSRF-Token": csrf}).get_json()
+    assert dry["stacks"] == 0 and dry["other_schemes"] == ["custom"]  # demo-A and demo-B, not Project VIC's
+    store = open_case(demo_case)
+    set_case_scheme(store, "custom", ["demo-A", "demo-B"], "admin")
+    store.close()
+    dry = client.post("/api/decisions/accept-list", json=ask, headers={"X-CSRF-Token": csrf}).get_json()
+    assert dry["stacks"] == 7 and dry["other_schemes"] == []
 
 def test_scheme_settings_and_accounts(app: Any) -> None:
     admin_client = app.test_client()

@@ -30,3 +30,28 @@ def test_a_colleagues_claim_marks_the_cards_with_her_name(two_pages: tuple[Any, 
     rita.click("#release")
     rob.wait_for_function("() => document.querySelectorAll('.card .badge.claimed').length === 0")
     assert rob.locator(".card").count() == shown
+
+
+def test_a_queue_emptied_by_a_colleagues_claim_does_not_read_as_clear(two_pages: tuple[Any, Any]) -> None:  # noqa: F811
+    rita, rob = two_pages
+    left = rob.locator(".card").count()
+    rita.click("#claim")  # every undecided stack of the demo: 50 is more than it holds
+    rita.wait_for_function("() => document.getElementById('claim-status').textContent.includes('claimed')")
+    rob.reload()
+    rob.wait_for_selector("#queue-empty")
+    said = rob.inner_text("#queue-empty")
+    assert said == (f"Nothing undecided under this filter, but {left} queue entries are still undecided: claimed by "
+                    "colleagues, or outside the filter.")
+    rob.click("#claim")
+    rob.wait_for_function("() => document.getElementById('claim-status').textContent.startsWith('Nothing to claim')")
+
+
+def test_stacks_a_colleague_releases_come_back_without_a_reload(two_pages: tuple[Any, Any]) -> None:  # noqa: F811
+    rita, rob = two_pages
+    shown = rob.locator(".card").count()
+    rita.click("#claim")
+    rita.wait_for_function("() => document.getElementById('claim-status').textContent.includes('claimed')")
+    rob.reload()
+    rob.wait_for_selector("#queue-empty")
+    rita.click("#release")
+    rob.wait_for_function(f"() => document.querySelectorAll('.card').length === {shown}")  # the poll brings them back

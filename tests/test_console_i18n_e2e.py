@@ -7,12 +7,15 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.test_console_e2e import BROWSER_FLAGS, CHROMIUM, console, log_in, sync_api  # noqa: F401  (fixture)
 from vigie.i18n import language
+from vigie.review.categories import set_case_scheme
+from vigie.store.sqlite import open_case
 
 pytestmark = pytest.mark.slow  # a real Chromium per test
 
@@ -52,7 +55,7 @@ def test_console_in_french_from_the_browser_then_spanish_by_choice(console: str)
         assert page.get_attribute("html", "lang") == "fr" and page.inner_text("#login") == "Se connecter"
         log_in(page, console + "/login")
         _wait_for_console(page, "fr")
-        assert page.title() == "case — Vigie revue"  # the case named first
+        assert page.title() == "case — Vigie revue"  # the case's folder is named "case"
         assert page.inner_text("#f-status option[value=undecided]") == "Non décidé"
         assert page.inner_text("#open-audit") == "Journal d'audit" and page.inner_text("#open-settings") == "Paramètres"
         assert page.get_attribute("#queue", "aria-label") == "File de revue"
@@ -108,3 +111,30 @@ def test_console_in_spanish_from_the_browser_then_french_by_choice(console: str)
         page.click("#s-save")
         _wait_for_console(page, "es")
         assert page.inner_text("#open-settings") == "Ajustes"
+
+
+def test_the_accept_list_summary_reads_as_french(console: str, demo_case: Path) -> None:  # noqa: F811
+    store = open_case(demo_case)
+    set_case_scheme(store, "custom", ["demo-A", "demo-B"], "admin")  # the demo list's categories
+    store.close()
+    with browser_page(console, "fr-FR") as page:
+        log_in(page, console + "/login")
+        _wait_for_console(page, "fr")
+        page.click("#accept-list")
+        page.wait_for_selector("#accept-dialog", state="visible")
+        summary = page.inner_text("#accept-summary")
+    assert "dans la liste demo-list : 3 × demo-A, 4 × demo-B. " in summary  # a space before the colon, in French
+    assert summary.endswith("0 déjà décidées restent inchangées.")  # no "0 copies left undecided:" before nothing
+
+
+def test_the_item_history_names_its_actions_in_french(console: str) -> None:  # noqa: F811
+    with browser_page(console, "fr-FR") as page:
+        log_in(page, console + "/login")
+        _wait_for_console(page, "fr")
+        page.keyboard.press("r")  # a reveal, then a tag: both in the selected item's history
+        page.wait_for_selector(".card.selected img.clear")
+        page.keyboard.press("g")
+        page.wait_for_selector("body[data-pending='0']", state="attached")
+        page.wait_for_selector("#history td[title=categorise]")
+        actions = page.eval_on_selector_all("#history td[title]", "cells => cells.map((c) => [c.title, c.textContent])")
+    assert ["reveal", "révélation"] in actions and ["categorise", "catégorisation"] in actions

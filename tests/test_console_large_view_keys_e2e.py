@@ -67,3 +67,29 @@ def test_category_keys_in_the_large_view_decide_the_item_shown_then_the_next(pag
     page.keyboard.press("Escape")
     page.wait_for_selector("#viewer", state="hidden")
     assert page.locator(".card.selected").get_attribute("data-id") == str(order[31][0])
+
+
+def test_z_in_the_large_view_undoes_and_shows_the_item_again(page: Any, case: Path) -> None:  # noqa: F811
+    order = _queue(case)
+    page.keyboard.press("o")
+    _shows(page, order[0][1])
+    page.keyboard.type("2", delay=50)  # a mistake: the view moves on
+    _shows(page, order[1][1])
+    page.keyboard.press("z")  # in the view as on the grid: the decision undone, its item shown again
+    _shows(page, order[0][1])
+    page.wait_for_selector("body[data-pending='0']", state="attached")
+    store = open_case(case)
+    assert [e.action for e in store.audit_entries() if e.action in ("categorise", "undo")] == ["categorise", "undo"]
+    store.close()
+    assert "undo my last decision" in page.inner_text("#help-viewer-keys")
+
+
+def test_j_and_k_in_the_large_view_step_through_the_items(page: Any, case: Path) -> None:  # noqa: F811
+    order = _queue(case)
+    page.keyboard.press("o")
+    _shows(page, order[0][1])
+    page.keyboard.press("j")
+    _shows(page, order[1][1])
+    page.keyboard.press("k")
+    _shows(page, order[0][1])
+    assert _categorised(case) == []  # looked at, not decided

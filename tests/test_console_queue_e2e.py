@@ -30,3 +30,26 @@ def test_j_on_the_last_card_loads_the_next_page(long_queue: Path, page: Any) -> 
     assert len(ids) == len(set(ids))
     page.locator(f".card.selected[data-id='{ids[200]}']").wait_for()  # moved on into the new page
     assert page.locator("#queue-more").count() == 0  # every entry is shown now
+
+
+def test_the_key_legend_never_hides_the_selected_card_or_the_item_panel(page: Any) -> None:  # noqa: F811
+    log_in(page, page.console_url + "/login")
+    page.wait_for_selector(".card.selected img.thumb")
+    page.select_option("#f-status", "all")
+    page.wait_for_load_state("networkidle")
+    page.locator("#queue").focus()
+    count = page.locator(".card").count()
+    for _ in range(count):  # to the last card, on the last row: the page scrolls to show it
+        page.keyboard.press("j")
+    page.locator(".card").nth(count - 1).and_(page.locator(".selected")).wait_for()
+    page.wait_for_load_state("networkidle")
+    tops = "() => [document.querySelector('.card.selected'), document.getElementById('detail')].map((n) => " \
+           "n.getBoundingClientRect().bottom - document.getElementById('keys').getBoundingClientRect().top)"
+    assert all(overlap <= 0 for overlap in page.evaluate(tops)), page.evaluate(tops)
+
+
+def test_a_stacks_paths_stay_readable_beside_their_category_choice(page: Any) -> None:  # noqa: F811
+    log_in(page, page.console_url + "/login")
+    page.wait_for_selector("#stack td.mono")  # the first card of the demo is a stack of two copies
+    widths = page.eval_on_selector_all("#stack td.mono", "cells => cells.map((c) => c.getBoundingClientRect().width)")
+    assert min(widths) >= 150, widths  # not a column of two letters a line

@@ -4,9 +4,11 @@ first-start password that must be changed, and disabled accounts."""
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import sqlite3
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +21,7 @@ from vigie.config import Settings
 from vigie.store.accounts import Accounts
 from vigie.store.server import SERVER_DB_NAME, ServerStore, case_names
 from vigie.store.sqlite import SqliteCaseStore, open_case
+from vigie.web import serving
 from vigie.web.security import LoginThrottle
 from vigie.web.server import create_server_app, ensure_server_admin
 
@@ -68,8 +71,8 @@ def test_the_server_file_keeps_accounts_and_a_hash_chained_log(folder: Path) -> 
     assert ensure_server_admin(folder) is None  # the first admin is made once
     server = ServerStore(folder)
     actions = [(e.actor, e.action, e.details) for e in server.audit_page(None, 100)][::-1]
-    assert actions[:2] == [("vigie", "audit-rule", {"rule": 2, "from_seq": 1}),
-                           ("vigie", "server-create", {"folder": str(folder)})]
+    assert actions[:2] == [("vigie serve", "audit-rule", {"rule": 2, "from_seq": 1}),  # who started the server
+                           ("vigie serve", "server-create", {"folder": str(folder)})]
     assert ("vigie serve", "user-create", {"user": "admin", "role": "admin"}) in actions
     assert ("test", "case-grant", {"user": "rita", "case": "harbour", "role": "reviewer"}) in actions
     assert server.verify_audit().ok
@@ -244,6 +247,23 @@ def test_an_admin_makes_accounts_from_a_case_and_they_change_their_password_firs
     assert nina.get("/password").status_code == 401
 
 
+def test_an_admin_made_from_a_case_administers_that_case_only(app: Any, folder: Path) -> None:
+    server = ServerStore(folder)
+    Accounts(server).set_password("admin", PASSWORD, "test")
+    server.close()
+    admin = log_in(app, "admin")
+    csrf = admin.get("/cases/orchard/api/me").get_json()["csrf_token"]
+    made = admin.post("/cases/orchard/api/admin/users", headers={"X-CSRF-Token": csrf},
+                      json={"username": "ella", "role": "admin", "password": PASSWORD})
+    assert made.status_code == 201
+    ella = log_in(app, "ella")
+    assert ella.get("/cases/orchard/api/me").get_json()["role"] == "admin"
+    assert ella.get("/cases/harbour/api/me").status_code == 404  # not every case: not a server admin
+    ella_csrf = ella.get("/cases/orchard/api/me").get_json()["csrf_token"]
+    refused = ella.post("/cases/orchard/api/admin/users/disable", json={"username": "admin"},
+                        headers={"X-CSRF-Token": ella_csrf})
+    assert refused.status_code == 400 and admin.get("/cases/orchard/api/me").status_code == 200
+
 def test_a_disabled_account_is_logged_out_everywhere(app: Any, folder: Path) -> None:
     rita = log_in(app, "rita")
     assert rita.get("/cases/harbour/api/me").status_code == 200
@@ -281,6 +301,21 @@ def _vigie(*args: str, env: dict[str, str] | None = None) -> Result:
 def _password(output: str) -> str:
     return re.search(r"first login\): (\S+)", " ".join(output.split()))[1]  # type: ignore[index]
 
+
+def test_the_servers_log_of_account_changes_is_printed_and_checked(folder: Path) -> None:
+    granted = _vigie("--examiner", "Insp. Durand", "user", "grant", "rita", "orchard", "--cases", str(folder))
+    assert granted.exit_code == 0
+    shown = _vigie("user", "log", "--cases", str(folder), "--json")
+    assert shown.exit_code == 0, shown.output
+    entries = [json.loads(line) for line in shown.stdout.splitlines()]
+    assert (entries[-1]["actor"], entries[-1]["action"], entries[-1]["details"]) == (
+        "Insp. Durand", "case-grant", {"case": "orchard", "role": "reviewer", "user": "rita"})
+    assert "hash chain intact" in shown.stderr
+    server = ServerStore(folder)
+    server.db.execute("DROP TRIGGER audit_log_no_update")
+    server.db.execute("UPDATE audit_log SET actor = 'someone else' WHERE action = 'case-grant'")
+    server.close()
+    assert _vigie("user", "log", "--cases", str(folder)).exit_code == 3
 
 def test_user_commands_manage_the_servers_accounts_under_the_examiners_name(folder: Path) -> None:
     made = _vigie("--examiner", "Insp. Durand", "user", "add", "nina", "--cases", str(folder))
@@ -377,6 +412,22 @@ def test_an_admin_disables_an_account_from_the_console_of_one_case(demo_case: Pa
     assert (store.audit_page(None, 1)[0].actor, store.audit_page(None, 1)[0].action) == ("ada", "user-disable")
     store.close()
 
+
+@pytest.mark.parametrize("many", [True, False])
+def test_the_first_admin_is_made_under_the_examiners_name(demo_build: Path, tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch, many: bool) -> None:
+    real = serving.start_console
+    monkeypatch.setattr(serving, "start_console", lambda *args: replace(real(*args), run=lambda: None))  # bound, closed
+    folder = tmp_path / "cases"
+    shutil.copytree(demo_build / "case", folder / "harbour")
+    where = ["--cases", str(folder)] if many else ["--case", str(folder / "harbour")]
+    started = _vigie("--examiner", "Insp. Durand", "serve", *where, "--port", "0")
+    assert started.exit_code == 0, started.output
+    assert ("the 1 case under" in started.output) == many
+    store = ServerStore(folder) if many else open_case(folder / "harbour")
+    made = [(e.actor, e.action) for e in store.audit_entries() if e.action in ("server-create", "user-create")]
+    store.close()
+    assert made == ([("Insp. Durand", "server-create")] if many else []) + [("Insp. Durand", "user-create")]
 
 def test_the_command_line_says_what_is_missing(tmp_path: Path) -> None:
     empty = tmp_path / "empty"

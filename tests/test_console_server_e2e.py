@@ -61,6 +61,8 @@ def test_first_login_changes_the_password_then_opens_a_case_by_name(served: tupl
         page.wait_for_selector(".card img.thumb")
         assert page.url == url + "/cases/orchard/"
         assert page.inner_text("#case-name") == "orchard" and page.title().startswith("orchard")
+        whole = "() => { const n = document.getElementById('case-name'); return n.scrollWidth <= n.clientWidth; }"
+        assert page.evaluate(whole)  # shown whole, not cut to "o…" by the header's buttons
         page.keyboard.press("r")  # reveal: the clear image comes from this case's prefix
         page.wait_for_selector(".card.selected img.clear")
         assert page.get_attribute(".card.selected img.clear", "src").startswith("/cases/orchard/media/")

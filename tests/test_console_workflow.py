@@ -224,6 +224,37 @@ def test_bulk_category_on_stacks_selected_with_shift_click_and_x(page: Any, case
     assert page.inner_text("#bulk-count") == "0 selected"
 
 
+def test_arrowing_through_a_deciding_select_decides_nothing_until_enter(page: Any, case: Path) -> None:
+    order = _queue_order(case)
+    page.keyboard.type("xjx", delay=50)
+    page.focus("#bulk-category")
+    page.keyboard.press("ArrowDown")  # 0: passed over on the way to 1
+    page.keyboard.press("ArrowDown")
+    page.wait_for_load_state("networkidle")
+    assert _categorised(case) == [] and page.inner_text("#bulk-count") == "2 selected"
+    page.keyboard.press("Enter")
+    _wait_decided(page, 2)
+    assert sorted(items[0] for items, *_ in _categorised(case)) == sorted(order[:2])
+    assert {category for _, category, *_ in _categorised(case)} == {"1"}
+    # a copy's own category, from the item panel: arrowed over, then left with Tab, decides nothing
+    copy = page.locator("#detail select[aria-label='category of this copy only']").first
+    copy.focus()
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("Tab")
+    page.wait_for_load_state("networkidle")
+    assert len(_categorised(case)) == 2 and copy.input_value() == ""
+
+def test_accept_list_says_which_scheme_its_categories_need(demo_case: Path) -> None:
+    store = open_case(demo_case)
+    Accounts(store).create_user("rita", PASSWORD, "reviewer", actor="test")
+    store.close()
+    with _console(demo_case) as page:  # the case under Project VIC US, the demo list's categories custom
+        page.click("#accept-list")
+        page.wait_for_selector("#accept-dialog", state="visible")
+        assert page.is_disabled("#accept-go")
+        hint = page.inner_text("#accept-scheme")
+        assert "categories of the Custom scheme" in hint and "under Project VIC US" in hint and "Settings" in hint
+
 def test_accept_list_categories_for_the_filtered_hits(demo_case: Path) -> None:
     store = open_case(demo_case)
     Accounts(store).create_user("rita", PASSWORD, "reviewer", actor="test")

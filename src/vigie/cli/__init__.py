@@ -3,7 +3,6 @@ in the modules they call; errors reach the examiner here, once, as one line and 
 
 from __future__ import annotations
 
-import os
 import sqlite3
 import sys
 from typing import Any
@@ -12,7 +11,7 @@ import click
 
 from vigie import __version__
 from vigie.cli import ai, case, console, faces, fingerprints, integrity, lists, reports, review, scan
-from vigie.cli.common import ACTOR, _t, err
+from vigie.cli.common import ACTOR, _t, default_examiner, err
 from vigie.errors import VigieError
 from vigie.store.sqlite import CaseReadOnlyError
 
@@ -37,7 +36,7 @@ class _VigieGroup(click.Group):
 
 
 def _examiner(ctx: click.Context, param: click.Parameter, value: str | None) -> str:
-    name = (value or os.environ.get("VIGIE_USER") or os.environ.get("USER") or "vigie").strip()
+    name = (value or default_examiner()).strip()
     if not name or len(name) > 100 or not name.isprintable():
         raise click.BadParameter("a name of 1 to 100 printable characters")
     return name

@@ -4,9 +4,11 @@ bars, and the one-line stop on a full disk."""
 from __future__ import annotations
 
 import errno
+import getpass
+import json
 import os
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -34,13 +36,31 @@ from vigie.store.sqlite import CaseNotFoundError, SqliteCaseStore, open_case
 err = Console(stderr=True, emoji=False)  # ":cd:" in a fingerprint or a path is text, not an emoji
 out = Console(highlight=False, emoji=False)
 
-ACTOR = os.environ.get("VIGIE_USER") or os.environ.get("USER") or "vigie"  # the examiner unless --examiner names one
+def default_examiner() -> str:
+    """$VIGIE_USER, else the login name (from the environment, or the account the process runs as, as under a
+    service or a container where $USER is unset); "vigie" only when neither can be found."""
+    try:
+        return os.environ.get("VIGIE_USER") or getpass.getuser()
+    except (KeyError, OSError):  # a uid with no account and no name in the environment
+        return "vigie"
+
+
+ACTOR = default_examiner()  # the examiner unless --examiner names one
 
 
 def examiner() -> str:
     """Who runs the command, as the audit log names them (`vigie --examiner`)."""
     return str(click.get_current_context().find_root().params.get("examiner") or ACTOR)
 
+
+def print_audit(entries: Iterable[AuditEntry], as_json: bool) -> None:
+    """A log's entries, one a line: as text, or as JSON objects."""
+    for entry in entries:
+        if as_json:
+            print(json.dumps(entry.__dict__, ensure_ascii=False))
+        else:
+            out.print(f"{entry.seq:>5} {entry.at} {_t(entry.actor):<12} {entry.action:<18} "
+                      f"{_t(json.dumps(entry.details, ensure_ascii=False)[:200])}")
 
 def _t(value: object) -> str:
     """Text from the evidence, a list or the user, shown as it is: "[red]x.jpg" is a name, not a style."""

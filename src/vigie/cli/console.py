@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 import click
 from click.core import ParameterSource
 
-from vigie.cli.common import CaseLocation, _t, case_store, err, examiner, out
+from vigie.cli.common import CaseLocation, _t, case_store, err, examiner, out, print_audit
 from vigie.config import load_settings
 from vigie.errors import VigieError
 from vigie.store.accounts import Accounts, AccountsHome, User
@@ -119,7 +119,8 @@ def serve(case: Path | None, cases: Path | None, host: str, port: int, threads: 
     # from here on, Ctrl+C at any moment closes the server (its threads would keep the process alive)
     with contextlib.suppress(KeyboardInterrupt):
         try:
-            served = f"the {len(case_names(case))} cases under {_t(case)}" if cases else _t(case)
+            count = len(case_names(case))
+            served = f"the {count} case{'s' if count != 1 else ''} under {_t(case)}" if cases else _t(case)
             out.print(f"Vigie review console for {served} at [bold]{console.url}[/]", soft_wrap=True)
             for url in console.also:
                 out.print(f"  and at [bold]{url}[/]", soft_wrap=True)
@@ -148,7 +149,7 @@ def _case_app(case: Path | None, secure: bool) -> tuple[Flask, str | None]:
     if read_only:
         raise VigieError("the case folder is read-only: the console records every login, reveal and decision in the "
                          "case's audit log (verify, export and report work read-only)")
-    password = ensure_admin(case)
+    password = ensure_admin(case, actor=examiner())
     return create_app(case, load_settings(case), secure_cookies=secure), password
 
 
@@ -159,7 +160,7 @@ def _server_app(cases: Path, secure: bool) -> tuple[Flask, str | None]:
         raise VigieError(f"{cases} is read-only: the server keeps its accounts there (vigie-server.sqlite)")
     if not case_names(cases):
         raise VigieError(f"no case under {cases}: each case is a folder `vigie scan` made (DIR/NAME/case.sqlite)")
-    password = ensure_server_admin(cases)
+    password = ensure_server_admin(cases, actor=examiner())
     return create_server_app(cases, secure_cookies=secure), password
 
 
@@ -267,6 +268,23 @@ def user_revoke(username: str, case_name: str, cases: Path | None) -> None:
     finally:
         server.close()
     out.print(f"{_t(username)} may no longer open {_t(case_name)}.")
+
+
+@user.command("log")
+@cases_option
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+def user_log(cases: Path | None, as_json: bool) -> None:
+    """Print the server's log of account changes (logins, accounts made, grants, passwords, disabling), each
+    under who made it, and check its hash chain. A case's own log is `vigie audit show --case`'s."""
+    server = _server(cases)
+    try:
+        print_audit(server.audit_entries(), as_json)
+        check = server.verify_audit()
+    finally:
+        server.close()
+    if not check.ok:
+        raise VigieError(f"the server's log of account changes is broken: {'; '.join(check.problems)}", 3)
+    err.print(f"Server log of account changes: {check.entries} entries, hash chain intact.")
 
 
 COMMANDS = [serve, user]

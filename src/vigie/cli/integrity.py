@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from vigie.cli.common import _t, case_option, case_store, err, examiner, out, progress_bars
+from vigie.cli.common import _t, case_option, case_store, err, examiner, out, print_audit, progress_bars
 from vigie.config import load_settings
 from vigie.errors import VigieError
 
@@ -119,12 +119,7 @@ def audit_anchor(case: Path, output: Path | None, key: Path | None) -> None:
 def audit_show(case: Path, as_json: bool) -> None:
     """Print the audit log."""
     with case_store(case) as store:
-        for entry in store.audit_entries():
-            if as_json:
-                print(json.dumps(entry.__dict__, ensure_ascii=False))
-            else:
-                out.print(f"{entry.seq:>5} {entry.at} {_t(entry.actor):<12} {entry.action:<18} "
-                          f"{_t(json.dumps(entry.details, ensure_ascii=False)[:200])}")
+        print_audit(store.audit_entries(), as_json)
 
 
 COMMANDS = [verify, audit]

@@ -35,6 +35,7 @@ class Plan:
     decisions: list[Planned] = field(default_factory=list)
     left: list[tuple[int, str]] = field(default_factory=list)  # items not decided, and why
     already_decided: int = 0
+    other_schemes: dict[int, str] = field(default_factory=dict)  # items left: their list's scheme, not the case's
 
 
 @dataclass(frozen=True)
@@ -128,6 +129,7 @@ def _plan_list(review: ReviewStore, plan: Plan, name: str, explicit: Decision | 
             continue
         entry_scheme, category = categories[0]
         if entry_scheme != scheme:
+            plan.other_schemes[item_id] = entry_scheme
             plan.left.append((item_id, f"category {category} is of scheme {entry_scheme}, not {scheme} "
                                        f"(--scheme {entry_scheme} to decide in that scheme)"))
             continue
@@ -167,7 +169,8 @@ def plan_list_stacks(review: ReviewStore, list_name: str, representatives: Seque
     for planned in listed.decisions:
         if planned.items[0] in stack_of:
             chosen.setdefault(stack_of[planned.items[0]], []).append(planned)
-    plan = Plan(left=[(i, why) for i, why in listed.left if i in stack_of])
+    plan = Plan(left=[(i, why) for i, why in listed.left if i in stack_of],
+                other_schemes={i: s for i, s in listed.other_schemes.items() if i in stack_of})
     decided = review.decisions(list(stacks))
     for representative, found in chosen.items():
         if representative in decided:

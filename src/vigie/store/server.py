@@ -87,7 +87,7 @@ class ServerStore(SqliteCaseStore):
     """A SqliteCaseStore only for its plumbing (transactions, meta, and the audit log's hash chain, rule 2 from the
     first entry), over the server's file; it holds no evidence."""
 
-    def __init__(self, folder: Path, create: bool = False) -> None:
+    def __init__(self, folder: Path, create: bool = False, actor: str = "vigie") -> None:
         self.case_dir = folder  # the folder of cases
         path = folder / SERVER_DB_NAME
         if not path.exists() and not create:
@@ -105,7 +105,7 @@ class ServerStore(SqliteCaseStore):
                     for statement in _split_sql(_SERVER_SCHEMA):
                         db.execute(statement)
                     db.execute("PRAGMA user_version = 1")
-                    self.append_audit("vigie", "server-create", {"folder": str(folder)})
+                    self.append_audit(actor, "server-create", {"folder": str(folder)})
 
     def verify_audit(self) -> AuditCheck:
         if self.db.execute("SELECT 1 FROM audit_log LIMIT 1").fetchone() is None:  # made with its first entry

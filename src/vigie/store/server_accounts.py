@@ -4,12 +4,13 @@ case's own log under the server account's name; account changes in the server's 
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from vigie.store.accounts import AccountError, Accounts, Session, User
 from vigie.store.server import ServerStore
 from vigie.store.sqlite import SqliteCaseStore
-from vigie.vocabulary import ADMIN
+from vigie.vocabulary import ADMIN, NEW_ACCOUNT_ROLE
 
 
 class CaseAccounts:
@@ -26,12 +27,14 @@ class CaseAccounts:
         return [user for user in shown if user is not None]
 
     def create_user(self, username: str, password: str, role: str, actor: str, must_change: bool = False) -> User:
-        """A server account that may open this case; only a server admin makes one."""
+        """A server account that may open this case with `role`; only a server admin makes one. An admin made here
+        administers this case only: a server admin (every case, every account) is made by `vigie user add --cases`."""
         self._server_admin(actor, "accounts on this server are made by a server admin (vigie user add --cases DIR)")
         with self.server.transaction():
-            user = self.accounts.create_user(username, password, role, actor, must_change)
+            user = self.accounts.create_user(username, password, NEW_ACCOUNT_ROLE if role == ADMIN else role, actor,
+                                             must_change)
             self.server.grant(username, self.case, role, actor)
-        return user
+        return replace(user, role=role)
 
     def disable(self, username: str, actor: str) -> None:
         """Only a server admin disables a server account (it opens other cases too)."""

@@ -482,7 +482,8 @@ def accept_list() -> Any:
     for planned in plan.decisions:
         categories[str(planned.decision.category)] = categories.get(str(planned.decision.category), 0) + 1
     return jsonify(stacks=len(plan.decisions), categories=categories, already_decided=plan.already_decided,
-                   left=[{"item": i, "why": why} for i, why in plan.left[:50]], left_count=len(plan.left))
+                   left=[{"item": i, "why": why} for i, why in plan.left[:50]], left_count=len(plan.left),
+                   other_schemes=sorted(set(plan.other_schemes.values())))
 
 
 @api.post("/api/items/<int:item_id>/notes")

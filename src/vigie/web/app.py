@@ -209,15 +209,16 @@ def _password_form(message: str | None = None, status: int = 200) -> Response:
                                     csrf_token=g.session.csrf_token, lang=g.language.code), status=status)
 
 
-def ensure_admin(case_dir: Path) -> str | None:
-    """Create the first admin account of a case; returns its one-time password, or None when accounts exist."""
+def ensure_admin(case_dir: Path, actor: str = "vigie serve") -> str | None:
+    """Create the first admin account of a case (audited under `actor`, the examiner who starts the console);
+    returns its one-time password, or None when accounts exist."""
     store = open_case(case_dir)
     try:
         accounts: AccountStore = Accounts(store)
         if accounts.has_users():
             return None
         password = new_password()
-        accounts.create_user("admin", password, ADMIN, actor="vigie serve", must_change=True)
+        accounts.create_user("admin", password, ADMIN, actor=actor, must_change=True)
         return password
     finally:
         store.close()

@@ -26,16 +26,16 @@ CASES_PREFIX = "/cases/"
 _CASE_PATH = re.compile(r"/cases/([^/]*)(/.*)?", re.DOTALL)
 
 
-def ensure_server_admin(folder: Path) -> str | None:
-    """Make the server's file and its first admin account; returns the one-time password (to be changed at
-    first login), or None when accounts exist."""
-    server = ServerStore(folder, create=True)
+def ensure_server_admin(folder: Path, actor: str = "vigie serve") -> str | None:
+    """Make the server's file and its first admin account (audited under `actor`, the examiner who starts the
+    server); returns the one-time password (to be changed at first login), or None when accounts exist."""
+    server = ServerStore(folder, create=True, actor=actor)
     try:
         accounts = Accounts(server)
         if accounts.has_users():
             return None
         password = new_password()
-        accounts.create_user("admin", password, ADMIN, actor="vigie serve", must_change=True)
+        accounts.create_user("admin", password, ADMIN, actor=actor, must_change=True)
         return password
     finally:
         server.close()

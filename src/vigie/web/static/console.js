@@ -2,7 +2,7 @@
 "use strict";
 
 const PAGE = 200;  // cards fetched at a time; "More" (or `j` on the last card) asks for the next page
-const state = { me: null, entries: [], total: 0, more: false, want: PAGE, selected: 0, revealedId: null, keep: null,
+const state = { me: null, entries: [], total: 0, progress: null, more: false, want: PAGE, selected: 0, revealedId: null, keep: null,
                 focusId: null, loads: 0, marked: new Set(),  // marked: stacks chosen for a bulk action
                 holding: false, persons: [] };  // holding: a hold-to-reveal key or button is down
 const $ = (id) => document.getElementById(id);
@@ -66,6 +66,14 @@ function decisionText(decision) {
   return parts.join(" · ");
 }
 
+// What an entry of the item's history did, in this language; the log's own code (what the Audit log dialog and
+// `vigie audit show` print) stays in the cell's title. Actions without a word here show their code.
+function actionCell(action) {
+  const words = { categorise: t("categorisation"), undecide: t("set back to undecided"), undo: t("undo"),
+                  reveal: t("reveal"), note: t("note"), claim: t("claim"), release: t("release"), export: t("export") };
+  return el("td", { text: words[action] ?? action, title: action });
+}
+
 function decisionChange(entry) {
   if (entry.action === "undecide") return t("set back to undecided");
   if (entry.action === "undo") return t("undid entry #{seq}", { seq: entry.details.undoes });
@@ -110,6 +118,7 @@ async function loadQueue(keepPosition = false) {
   state.entries = data.entries;
   state.total = data.total;
   state.more = data.next !== null;
+  state.progress = data.progress;
   state.marked = new Set(state.entries.filter((e) => state.marked.has(e.id)).map((e) => e.id));  // only what is shown
   if (kept && !state.entries.some((e) => e.id === kept.id)) state.entries.splice(Math.min(state.selected, state.entries.length), 0, kept);
   const wanted = state.focusId ?? (keepPosition && shown ? shown.id : null);
@@ -204,8 +213,13 @@ function renderQueue() {
   foot.replaceChildren();
   queue.removeAttribute("aria-activedescendant");
   if (!state.entries.length) {
-    foot.append(el("div", { class: "empty", id: "queue-empty", role: "status", text: $("f-status").value === "undecided"
-      ? t("Queue clear: nothing left undecided under this filter.") : t("Nothing matches this filter.") }));
+    // "Clear" only when the case is: undecided stacks a colleague claimed, or other filters hide, are said to be left.
+    const left = state.progress ? state.progress.entries - state.progress.decided : 0;
+    const text = $("f-status").value !== "undecided" ? t("Nothing matches this filter.")
+      : left > 0 ? tn("Nothing undecided under this filter, but {n} queue entry is still undecided: claimed by a colleague, or outside the filter.",
+                      "Nothing undecided under this filter, but {n} queue entries are still undecided: claimed by colleagues, or outside the filter.", left)
+      : t("Queue clear: nothing left undecided under this filter.");
+    foot.append(el("div", { class: "empty", id: "queue-empty", role: "status", text }));
     return;
   }
   state.entries.forEach((entry, index) => queue.append(card(entry, index)));
@@ -466,6 +480,8 @@ function viewerKey(event) {
   } else if (key === "ArrowLeft" || key === "ArrowRight") scrubTo(viewer.still + (key === "ArrowLeft" ? -1 : 1));
   else if (key === " " || key.toLowerCase() === "r") { if (!event.repeat) { if (hold) holdStart(); else viewerToggle(); } }
   else if (key === "?") $("help-dialog").showModal();
+  else if (key.toLowerCase() === "z") undoLast();  // the view then shows the item undone (the grid selects it)
+  else if (key === "j" || key === "k") { if (key === "j") next().catch((error) => showError(error.message)); else select(state.selected - 1); }
   else if (!viewerDecide(key.toLowerCase())) return;
   event.preventDefault();
 }
@@ -612,12 +628,18 @@ async function offerListCategories() {
     const plan = await call("POST", "/api/decisions/accept-list", { list, items });
     const counts = Object.entries(plan.categories).map(([code, n]) => `${n} × ${categoryLabel(code)}`).join(", ");
     const values = { n: plan.stacks, count: items.length, list, decided: plan.already_decided, left: plan.left_count };
+    const taken = state.marked.size ? t("{n} of the {count} selected stacks take their category from list {list}", values)
+      : t("{n} of the {count} shown stacks take their category from list {list}", values);
     $("accept-summary").textContent = [
-      state.marked.size ? t("{n} of the {count} selected stacks take their category from list {list}", values)
-        : t("{n} of the {count} shown stacks take their category from list {list}", values),
-      counts ? ": " + counts : "",
-      ". ", t("{decided} already decided stay as they are; {left} copies are left undecided:", values)].join("");
+      counts ? t("{what}: {counts}", { what: taken, counts }) : taken,  // the colon as the language sets it
+      ". ", plan.left_count ? t("{decided} already decided stay as they are; {left} copies are left undecided:", values)
+        : t("{decided} already decided stay as they are.", values)].join("");
     $("accept-left").replaceChildren(...plan.left.map((l) => el("li", { text: t("item {id}: {why}", { id: l.item, why: l.why }) })));
+    // Categories of another scheme are never decided under this case's: say what would let them be accepted.
+    const schemeName = (code) => state.me.schemes.find((s) => s.code === code)?.label ?? code;
+    $("accept-scheme").hidden = !plan.other_schemes.length;
+    $("accept-scheme").textContent = t("The list gives categories of the {schemes} scheme, and this case is reviewed under {scheme}: an admin can change the case's scheme in Settings (\"Category scheme of this case\"), then accept them.",
+                                       { schemes: plan.other_schemes.map(schemeName).join(", "), scheme: schemeName(state.me.scheme) });
     $("accept-go").disabled = !plan.stacks;
     $("accept-go").onclick = () => {
       $("accept-dialog").close();
@@ -697,7 +719,9 @@ function send(url, body, on = null) {
 async function claimStacks(url, body) {
   try {
     const result = await call("POST", url, body);
-    $("claim-status").textContent = result.until
+    $("claim-status").textContent = result.until && !result.items.length
+      ? t("Nothing to claim: every undecided stack is claimed already.")
+      : result.until
       ? t("{n} stacks claimed for you until {time} UTC", { n: result.items.length, time: result.until.slice(11, 16) })
       : t("{n} stacks released", { n: result.items.length });
     $("f-claims").value = result.until && result.items.length ? "mine" : "";
@@ -750,6 +774,8 @@ async function pollChanges() {
         if (entry === selectedEntry()) showDetail();
       }
     }
+    // Stacks a colleague let go of were left out of this queue: bring them in (the selected card stays)
+    if (data.changes.some((c) => c.action === "release" && c.actor !== state.me.user) && !actions.pending) await loadQueue(true);
   } catch (error) {
     // the next poll tries again; a logged-out session has been sent to the login page by `call`
   } finally { live.busy = false; }
@@ -904,12 +930,12 @@ async function showDetail() {
   parts.push(el("h3", { text: item.stack_size > item.stack.length
     ? t("Stack ({n} copies, first {listed} listed)", { n: item.stack_size, listed: item.stack.length })
     : tn("Stack ({n} copy)", "Stack ({n} copies)", item.stack_size) }));
-  const stackTable = el("table");
+  const stackTable = el("table", { id: "stack" });
   for (const member of item.stack) {
     const choose = el("select", { "aria-label": t("category of this copy only") }, el("option", { value: "", text: t("set this copy only…") }),
       ...state.me.categories.map((c) => el("option", { value: c.code, text: c.label })));
     choose.disabled = !state.me.can_decide;
-    choose.addEventListener("change", () => { if (choose.value) decide({ category: choose.value }, "item", member); });
+    onChosen(choose, () => { if (choose.value) decide({ category: choose.value }, "item", member); });
     stackTable.append(el("tr", {}, el("td", { class: "mono", text: member.path }), el("td", { text: decisionText(member.decision) || "—" }), el("td", {}, choose)));
   }
   parts.push(stackTable);
@@ -918,7 +944,7 @@ async function showDetail() {
     ...state.me.industry_classes.map((c) => el("option", { value: c, text: c })));
   industry.value = item.decision?.industry_class || "";
   industry.disabled = !state.me.can_decide || !item.decision;
-  industry.addEventListener("change", () => decide({ industry_class: industry.value || null }));
+  onChosen(industry, () => { if (industry.value !== (item.decision?.industry_class || "")) decide({ industry_class: industry.value || null }); });
   parts.push(el("h3", { text: "CyberTipline" }), industry);
   parts.push(el("h3", { text: "EXIF" }), el("table", {}, ...Object.entries(item.exif).map(([k, v]) => row(k, typeof v === "string" ? v : JSON.stringify(v)))));
   parts.push(el("h3", { text: t("Notes ({n})", { n: item.notes.length }) }), ...item.notes.map((n) => el("p", {}, el("b", { text: `${n.author} ` }), el("span", { class: "muted", text: n.at }), el("br"), n.text)));
@@ -929,7 +955,7 @@ async function showDetail() {
     parts.push(text, save);
   }
   parts.push(el("h3", { text: t("History") }), el("table", { id: "history" }, ...item.history.map((h) => el("tr", {},
-    el("td", { text: `#${h.seq}` }), el("td", { text: h.at.slice(0, 19) }), el("td", { text: h.actor }), el("td", { text: h.action }),
+    el("td", { text: `#${h.seq}` }), el("td", { text: h.at.slice(0, 19) }), el("td", { text: h.actor }), actionCell(h.action),
     el("td", { class: "mono", text: JSON.stringify(h.details) })))));
   if (item.errors.length) parts.push(el("h3", { text: t("Errors") }), ...item.errors.map((e) => el("p", { class: "error", text: `${e.stage}: ${e.message}` })));
   panel.replaceChildren(...parts);
@@ -953,14 +979,19 @@ function viewerKeyList() {
           [t("space") + " / r", state.me.settings.hold_to_reveal ? t("reveal while held") : t("reveal or hide")],
           [decide, t("decide the item shown (its whole stack), then show the next")],
           [state.me.ai_tags.map((tag) => tag.key).join(" "), t("tag the item shown (again to remove)")],
-          ["?", t("this list of keys")], [t("Esc"), t("close the large view")]];
+          ["j / k", t("next / previous item")], ["z", t("undo my last decision")], ["?", t("this list of keys")],
+          [t("Esc"), t("close the large view")]];
 }
+
+// The legend's height, for the page to keep its content clear of it (console.css, --keys-height).
+function fitKeys() { document.documentElement.style.setProperty("--keys-height", `${$("keys").offsetHeight}px`); }
 
 function legend() {
   $("keys").replaceChildren(...keyList().map(([key, what]) => el("span", {}, el("kbd", { text: key }), ` ${what}`)),
     el("span", { class: "muted", text: state.me.can_decide ? t("keys categorise the whole stack") : t("read-only account") }));
   $("help-keys").replaceChildren(...keyList().map(([key, what]) => el("tr", {}, el("th", {}, el("kbd", { text: key })), el("td", { text: what }))));
   $("help-viewer-keys").replaceChildren(...viewerKeyList().map(([key, what]) => el("tr", {}, el("th", {}, el("kbd", { text: key })), el("td", { text: what }))));
+  fitKeys();
 }
 
 function onKey(event) {
@@ -972,6 +1003,9 @@ function onKey(event) {
     return;
   }
   if (event.target.closest("dialog")) return;
+  // Space and Enter press the focused button or follow the link, as everywhere: a keyboard user's press must
+  // not become a reveal of the selected card.
+  if ((event.key === " " || event.key === "Enter") && event.target.closest("button, a[href]")) return;
   const key = event.key.toLowerCase();
   const category = state.me.categories.find((c) => c.key === key);
   const tag = state.me.ai_tags.find((t) => t.key === key);
@@ -979,8 +1013,8 @@ function onKey(event) {
   else if (key === "k" || key === "arrowleft") select(state.selected - 1);
   else if (key === "arrowdown" || key === "arrowup") moveRows(key === "arrowdown" ? 1 : -1).catch((error) => showError(error.message));
   else if (key === " " || key === "r") { if (!state.me.settings.hold_to_reveal) toggleReveal(); else if (!event.repeat) holdReveal(); }
-  else if (key === "o" || (key === "enter" && !event.target.closest("button, a"))) openViewer().catch((error) => showError(error.message));
-  else if (key === "escape") { hideReveal(); $("error").hidden = true; }
+  else if (key === "o" || key === "enter") openViewer().catch((error) => showError(error.message));
+  else if (key === "escape") { hideReveal(); $("error").hidden = true; $("queue").focus(); }  // from a button too
   else if (key === "/") $("f-q").focus();
   else if (key === "?") $("help-dialog").showModal();
   else if (key === "z") undoLast();
@@ -1012,6 +1046,23 @@ async function openAudit() {
   $("audit-dialog").showModal();
 }
 
+// A select whose choice decides at once. Picked with the mouse, it acts on change; from the keyboard, the arrows only
+// move through the options (Chromium changes a closed select's value with each) and Enter acts, so an option passed
+// over on the way is never decided with. Left without Enter, it shows its value from before again.
+function onChosen(select, act) {
+  let arrowed = false, before = select.value;
+  select.addEventListener("focus", () => { arrowed = false; before = select.value; });
+  select.addEventListener("pointerdown", () => { arrowed = false; });
+  select.addEventListener("keydown", (event) => {
+    if (event.key === "Enter") { event.preventDefault(); arrowed = false; act(); before = select.value; }
+    // Alt+arrow and space open the list instead: a choice made there comes as a change, and acts
+    else if (!event.altKey && (event.key.startsWith("Arrow") || ["Home", "End", "PageUp", "PageDown"].includes(event.key)
+             || (event.key.length === 1 && event.key !== " "))) arrowed = true;
+  });
+  select.addEventListener("change", () => { if (!arrowed) { act(); before = select.value; } });
+  select.addEventListener("blur", () => { if (arrowed) select.value = before; arrowed = false; });
+}
+
 function fillSelect(id, options) {
   const select = $(id);
   for (const [value, label] of options) select.append(el("option", { value: String(value), text: label }));
@@ -1032,6 +1083,7 @@ async function setup() {
   let timer = null;
   $("f-q").addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(() => loadQueue(), 300); });
   document.addEventListener("keydown", onKey);
+  window.addEventListener("resize", fitKeys);
   setupViewer();
   $("error-close").addEventListener("click", () => { $("error").hidden = true; });
   $("open-help").addEventListener("click", () => $("help-dialog").showModal());
@@ -1049,12 +1101,12 @@ async function setup() {
   $("f-list").addEventListener("change", () => { if (filters.lists.includes($("f-list").value)) $("bulk-list").value = $("f-list").value; });
   $("select-all").addEventListener("click", () => markRange(0, state.entries.length - 1));
   $("select-none").addEventListener("click", () => { state.marked = new Set(); showMarks(); });
-  $("bulk-category").addEventListener("change", () => {
+  onChosen($("bulk-category"), () => {
     const category = $("bulk-category").value;
     $("bulk-category").value = "";
     if (category) bulk("/api/decisions/bulk", { category });
   });
-  $("bulk-tag").addEventListener("change", () => {
+  onChosen($("bulk-tag"), () => {
     const tag = $("bulk-tag").value;
     $("bulk-tag").value = "";
     if (tag) bulk("/api/decisions/bulk", { tag });
