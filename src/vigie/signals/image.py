@@ -126,6 +126,11 @@ def decode_picture(image: Image.Image, full_decode_pixels: int, colour: bool = T
     return image
 
 
+def ycbcr_plane(picture: Image.Image, band: str) -> np.ndarray:
+    """One plane ("Y", "Cb" or "Cr") of a YCbCr picture, packed once (getchannel copies it twice)."""
+    return np.frombuffer(picture.tobytes("raw", band), np.uint8).reshape(picture.height, picture.width)
+
+
 def luma_for_pdq(picture: Image.Image, full_decode_pixels: int) -> np.ndarray:
     """The luma plane PDQ hashes, from a picture decode_picture decoded.
 
@@ -133,7 +138,7 @@ def luma_for_pdq(picture: Image.Image, full_decode_pixels: int) -> np.ndarray:
     scale. `benchmarks/bench_scan.py` measures the bits this costs against the reference.
     """
     if picture.mode == "YCbCr":
-        return np.asarray(picture.getchannel("Y"))
+        return ycbcr_plane(picture, "Y")
     factor = 1 if picture.format == "JPEG" else _reduction(*picture.size, full_decode_pixels)
     if factor > 1:
         picture = picture.reduce(factor)
