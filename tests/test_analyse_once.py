@@ -3,7 +3,6 @@ says so (`analysed_as`)."""
 
 from __future__ import annotations
 
-import io
 import json
 import shutil
 import zipfile
@@ -21,6 +20,7 @@ from vigie.config import Settings
 from vigie.demo.seizure import draw_picture
 from vigie.exports.report import render
 from vigie.scan.pipeline import run_scan
+from vigie.signals.faces import FaceModelError, check_models
 from vigie.store.sqlite import open_case
 
 # What a copy takes from its first copy; the copy keeps its own path, times and digests.
@@ -181,11 +181,27 @@ def test_findings_from_scans_before_scores_were_kept_are_not_copied(
     assert items["Media/IMG-20240101-WA0001.jpg"]["analysed_as"] is None
 
 
-def test_a_png_is_decoded_once_for_watermarks_and_detector(monkeypatch: pytest.MonkeyPatch) -> None:
+def _faces_extra() -> bool:
+    try:
+        check_models("hog", "")
+    except FaceModelError:
+        return False
+    return True
+
+
+@pytest.mark.parametrize("image_format", ["JPEG", "PNG"])
+def test_an_image_is_decoded_once_per_scan_with_every_stage_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, image_format: str
+) -> None:
+    """PDQ, metadata, watermarks, the detector and faces (where the `faces` extra is installed) share one
+    decode: a JPEG was decoded by each of them."""
     from PIL import ImageFile
 
-    buffer = io.BytesIO()
-    draw_picture(14, (320, 240)).save(buffer, "PNG")
+    evidence = tmp_path / "evidence"
+    evidence.mkdir()
+    name = f"photo.{image_format.lower()}"
+    draw_picture(14, (320, 240)).convert("RGBA" if image_format == "PNG" else "RGB").save(evidence / name,
+                                                                                          image_format)
     decoded: list[str] = []
     load = ImageFile.ImageFile.load
 
@@ -195,10 +211,16 @@ def test_a_png_is_decoded_once_for_watermarks_and_detector(monkeypatch: pytest.M
         return load(self)
 
     monkeypatch.setattr(ImageFile.ImageFile, "load", counted)
-    record = vigie.records.ItemRecord(relpath="x.png", media_type="image/png")
-    vigie.signals.analysis._add_image_provenance(record, buffer.getvalue(), Settings(watermarks=True, detector=True))
-    assert decoded == ["PNG"]
-    assert [f.kind for f in record.findings] == ["statistical-detector"] and not record.errors
+    faces = _faces_extra()
+    store = open_case(tmp_path / "case", create=True)
+    try:
+        run_scan(store, [str(evidence)], Settings(workers=1, watermarks=True, detector=True, faces=faces))
+    finally:
+        store.close()
+    assert decoded == [image_format]
+    item = _items(tmp_path / "case")[name]
+    assert item["pdq"] and item["ai"]["detector"]["score"] is not None and not item["errors"]
+    assert item["faces"] == [] if faces else True
 
 
 def test_a_file_whose_analysis_failed_is_no_first_copy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from conftest import shared_data
+from conftest import jpeg_bytes, shared_data
+from PIL import Image
 
 from vigie.cli import main
 from vigie.demo.seizure import draw_picture
@@ -87,3 +89,14 @@ def test_training_smoke_run(tmp_path: Path) -> None:
     assert evaluated.exit_code == 0, evaluated.output
     figures = json.loads(evaluated.output)
     assert {"as-is", "travel-jpeg-q70-95-resized-50-100"} <= set(figures) and "auc" in figures["as-is"]["overall"]
+
+
+def test_crops_of_a_jpeg_decoded_to_ycbcr_are_those_of_its_rgb_decode() -> None:
+    """Scans decode a JPEG once, to YCbCr; the detector's crops must keep the RGB it was calibrated on."""
+    data = jpeg_bytes(draw_picture(4, (333, 250)), 85)
+    picture = Image.open(io.BytesIO(data))
+    picture.draft("YCbCr", picture.size)
+    assert picture.mode == "YCbCr"
+    crops, reference = image_crops(picture), image_crops(Image.open(io.BytesIO(data)).convert("RGB"))
+    assert crops is not None and reference is not None
+    assert np.array_equal(crops, reference)

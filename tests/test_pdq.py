@@ -87,3 +87,21 @@ def test_reencoded_and_resized_copies_stay_close(picture: Image.Image) -> None:
     assert hamming(original, reencoded.hash) <= 16
     assert hamming(original, resized.hash) <= 16
     assert hamming(original, grey.hash) <= 16
+
+
+def test_pdq_is_the_same_whatever_stages_read_colour() -> None:
+    """A JPEG is decoded to YCbCr when a later stage reads colour, else to its Y plane alone: same hash."""
+    data = jpeg_bytes(draw_picture(6, (400, 300)), 85)
+    grey, colour = (analyse_image(data, 10**9, 40_000_000, colour=reads) for reads in (False, True))
+    assert grey.picture is not None and colour.picture is not None
+    assert (grey.picture.mode, colour.picture.mode) == ("L", "YCbCr")
+    assert grey.pdq == colour.pdq
+
+
+def test_a_jpeg_over_the_full_decode_size_is_decoded_once_at_reduced_scale() -> None:
+    """Memory stays bounded: the one decode every stage shares is the reduced one PDQ hashes."""
+    data = jpeg_bytes(draw_picture(7, (400, 300)), 85)
+    facts = analyse_image(data, 10**9, 40_000, colour=True)
+    assert facts.picture is not None and facts.picture.size == (200, 150) and facts.picture.mode == "YCbCr"
+    assert (facts.width, facts.height) == (400, 300)
+    assert facts.pdq == analyse_image(data, 10**9, 40_000, colour=False).pdq

@@ -16,7 +16,7 @@ from PIL import Image, PngImagePlugin
 from vigie.cli import main
 from vigie.demo.seizure import draw_picture
 from vigie.signals.provenance.metadata import embed_stealth
-from vigie.signals.provenance.watermarks import SD1, SD2, SDXL, embed
+from vigie.signals.provenance.watermarks import SD1, SD2, SDXL, embed, stored_chroma, watermark_findings
 
 A1111 = ("a lighthouse at dusk, oil painting\nNegative prompt: blurry\nSteps: 20, Sampler: Euler a, CFG scale: 7, "
          "Seed: 1234, Size: 512x512, Model hash: 6ce0161689, Model: v1-5-pruned-emaonly")
@@ -170,3 +170,36 @@ def _provenance_of_bytes(tmp_path: Path, data: bytes) -> dict:  # type: ignore[t
     path = tmp_path / "x.png"
     path.write_bytes(data)
     return _provenance([path])["x.png"]["ai"]
+
+
+def _marked_jpeg(quality: int, subsampling: int) -> bytes:
+    out = io.BytesIO()
+    Image.fromarray(embed(np.asarray(picture(9, (768, 512))), SD1.bits)).save(out, "JPEG", quality=quality,
+                                                                               subsampling=subsampling)
+    return out.getvalue()
+
+
+def _full_decode(data: bytes) -> Image.Image:
+    """A JPEG decoded as a scan decodes it when colour is read: to YCbCr, at full size."""
+    image = Image.open(io.BytesIO(data))
+    image.draft("YCbCr", image.size)
+    image.load()
+    return image
+
+
+def test_the_stored_chroma_is_recovered_from_the_full_size_decode() -> None:
+    """libjpeg's upsampling blurs the chroma the mark lives in; the scan's one decode undoes it, to within a
+    level, instead of decoding the JPEG again at half size (where libjpeg gives a 4:2:0 JPEG's stored chroma)."""
+    data = _marked_jpeg(95, 2)
+    stored = Image.open(io.BytesIO(data))
+    stored.draft("YCbCr", (stored.width // 2, stored.height // 2))
+    cb = np.asarray(stored.getchannel("Cb"))
+    recovered = stored_chroma(_full_decode(data))
+    difference = np.abs(recovered.astype(int) - cb[: recovered.shape[0], : recovered.shape[1]])
+    assert np.mean(difference == 0) > 0.85 and np.mean(difference > 1) < 0.01
+
+
+@pytest.mark.parametrize("subsampling", [0, 1, 2])  # 4:4:4, 4:2:2, 4:2:0
+def test_a_watermark_survives_jpeg_at_quality_95(subsampling: int) -> None:
+    [finding] = watermark_findings(_full_decode(_marked_jpeg(95, subsampling)))
+    assert finding.kind == "invisible-watermark" and SD1.name in finding.detail and finding.value >= SD1.very_likely

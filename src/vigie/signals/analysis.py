@@ -15,18 +15,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, NamedTuple
 
 from PIL import Image
 
 from vigie.config import Settings
 from vigie.detector.runtime import detector_findings, load_detector
-from vigie.records import Face, Finding, FrameHash, ItemRecord
+from vigie.records import Face, FrameHash, ItemRecord
 from vigie.signals.analysed import TOO_LARGE_NOTE, Analysed
 from vigie.signals.budget import FileTimeout, file_budget
 from vigie.signals.crypto import StreamingDigests, check_stored
 from vigie.signals.faces import FaceModelError, find_faces
-from vigie.signals.image import ImageError, analyse_image
+from vigie.signals.image import ImageError, analyse_image, decode_picture
 from vigie.signals.provenance.c2pa import may_hold_manifest, not_examined_note, read_c2pa
 from vigie.signals.provenance.metadata import metadata_findings
 from vigie.signals.provenance.verdict import conclude
@@ -94,12 +94,22 @@ def _read_item(stream: BinaryIO, record: ItemRecord, settings: Settings, nested:
     return _Read(b"".join(kept) if kept is not None else None)
 
 
-def _add_image_facts(record: ItemRecord, data: bytes, settings: Settings) -> bytes | None:
-    """Size, EXIF and PDQ (the image stage of the signal registry); the bytes the pixels were decoded from,
-    None when they cannot be."""
+class Decoded(NamedTuple):
+    """An image decoded once per scan: every stage after the image facts reads these."""
+    data: bytes  # the bytes decoded: the file, or a PNG without the ancillary chunks Pillow refuses
+    picture: Image.Image  # the first picture's pixels (vigie.signals.image.decode_picture), in the opened file
+
+
+def _reads_colour(settings: Settings) -> bool:
+    return settings.watermarks or settings.detector or settings.faces
+
+
+def _add_image_facts(record: ItemRecord, data: bytes, settings: Settings) -> Decoded | None:
+    """Size, EXIF and PDQ (the image stage of the signal registry); the decoded image, None when the bytes
+    cannot be decoded."""
     try:
         facts = analyse_image(data, settings.max_image_pixels, settings.pdq_full_decode_pixels,
-                              settings.max_image_frames, record.media_type)
+                              settings.max_image_frames, record.media_type, _reads_colour(settings))
     except ImageError as exc:
         record.add_error("decode", str(exc))
         return None
@@ -111,51 +121,48 @@ def _add_image_facts(record: ItemRecord, data: bytes, settings: Settings) -> byt
     record.frames = [FrameHash(index, 0.0, pdq.quality, pdq.hash, pdq.variants) for index, pdq in facts.frames]
     for stage, note in facts.notes:
         record.add_error(stage, note)
-    return facts.data
+    return None if facts.picture is None else Decoded(facts.data, facts.picture)
 
 
 _MIN_WATERMARK_SIDE = 64  # smaller images hold too few blocks for the 136-bit mark
 
 
-def _add_image_provenance(record: ItemRecord, data: bytes, settings: Settings) -> None:
-    """Metadata marks (PNG text, EXIF, XMP, alpha-channel data) and invisible watermarks."""
+def _add_image_provenance(record: ItemRecord, decoded: Decoded, settings: Settings) -> None:
+    """Metadata marks (PNG text, EXIF, XMP, alpha-channel data), invisible watermarks and the detector's
+    score, all on the one decode of the picture (a JPEG's in YCbCr, which each converts only where it must)."""
     try:
         detector = load_detector(settings.detector_model) if settings.detector else None
-        shared: Image.Image | None = None
-        with Image.open(io.BytesIO(data)) as image:
-            record.findings.extend(metadata_findings(image, data))
-            watermarks = settings.watermarks and min(image.size) >= _MIN_WATERMARK_SIDE
-            if image.format != "JPEG" and (watermarks or detector is not None):
-                # One decode to RGB serves the watermarks and the detector, as each would make it alike.
-                # A JPEG is opened by each on its own instead: their draft modes decode it differently.
-                shared = image.convert("RGB")
-        if watermarks:
-            record.findings.extend(watermark_findings(shared) if shared else _on_own_copy(data, watermark_findings))
+        record.findings.extend(metadata_findings(_opened(decoded), decoded.data, decoded.picture))
+        if settings.watermarks and min(decoded.picture.size) >= _MIN_WATERMARK_SIDE:
+            record.findings.extend(watermark_findings(decoded.picture))
         if detector is not None:
-            record.findings.extend(detector_findings(shared, detector) if shared
-                                   else _on_own_copy(data, lambda image: detector_findings(image, detector)))
+            record.findings.extend(detector_findings(decoded.picture, detector))
     except (OSError, ValueError, SyntaxError, EOFError) as exc:
         record.add_error("provenance", f"provenance not read: {exc}")
 
 
-def _on_own_copy(data: bytes, reader: Callable[[Image.Image], list[Finding]]) -> list[Finding]:
-    """A reader on its own copy of the image: JPEG draft modes change an image in place."""
-    with Image.open(io.BytesIO(data)) as image:
-        return reader(image)
+def _opened(decoded: Decoded) -> Image.Image:
+    """The opened file, for its header: the picture itself, unless that is a copy (the file holds more
+    pictures; reopening reads the header, and a PNG's pixels too, where its EXIF may follow them)."""
+    return decoded.picture if decoded.picture.format else Image.open(io.BytesIO(decoded.data))
 
 
 def read_faces(data: bytes, settings: Settings) -> list[Face]:
-    """Every face in an image's bytes (FaceModelError, OSError or ValueError when they cannot be searched)."""
+    """Every face in an image's bytes (FaceModelError, OSError or ValueError when they cannot be searched),
+    its first picture decoded as a scan decodes it."""
     with Image.open(io.BytesIO(data)) as image:
-        image.draft("RGB", (settings.face_max_side, settings.face_max_side))
-        return find_faces(image, settings.face_detector, settings.face_model, settings.face_max_side)
+        return _faces(decode_picture(image, settings.pdq_full_decode_pixels), settings)
 
 
-def _add_faces(record: ItemRecord, data: bytes, settings: Settings) -> None:
+def _faces(picture: Image.Image, settings: Settings) -> list[Face]:
+    return find_faces(picture, settings.face_detector, settings.face_model, settings.face_max_side)
+
+
+def _add_faces(record: ItemRecord, decoded: Decoded, settings: Settings) -> None:
     if not settings.faces:
         return
     try:
-        record.faces = read_faces(data, settings)
+        record.faces = _faces(decoded.picture, settings)
     except FaceModelError as exc:
         record.add_error("faces", str(exc))
     except (OSError, ValueError) as exc:
@@ -163,7 +170,7 @@ def _add_faces(record: ItemRecord, data: bytes, settings: Settings) -> None:
 
 
 # What is learnt from a decoded image, in order; each stage records its own problems against the item.
-_IMAGE_STAGES: tuple[Callable[[ItemRecord, bytes, Settings], None], ...] = (_add_image_provenance, _add_faces)
+_IMAGE_STAGES: tuple[Callable[[ItemRecord, Decoded, Settings], None], ...] = (_add_image_provenance, _add_faces)
 
 
 def _analyse_image(record: ItemRecord, data: bytes, settings: Settings) -> None:

@@ -94,7 +94,7 @@ def _boxes_yunet(rgb: np.ndarray, model_path: str) -> list[tuple[int, int, int, 
 def _crop(image: Image.Image, box: tuple[int, int, int, int]) -> bytes:
     x, y, w, h = box
     margin = max(w, h) // 4
-    region = image.crop((x - margin, y - margin, x + w + margin, y + h + margin))
+    region = image.crop((x - margin, y - margin, x + w + margin, y + h + margin)).convert("RGB")
     region.thumbnail((CROP_SIDE, CROP_SIDE))
     out = io.BytesIO()
     region.save(out, "JPEG", quality=80)
@@ -102,13 +102,17 @@ def _crop(image: Image.Image, box: tuple[int, int, int, int]) -> bytes:
 
 
 def find_faces(image: Image.Image, detector: str = "hog", yunet_model: str = "", max_side: int = 1600) -> list[Face]:
-    """Every face in `image`, with its embedding. Large images are scaled to `max_side` for the work."""
+    """Every face in `image`, with its embedding. Large images are scaled to `max_side` for the work.
+
+    A picture decoded to YCbCr (a JPEG) is scaled before it is converted to RGB: converting a 12-MP photo
+    whole costs more than the scaling."""
     import dlib
 
-    image = image.convert("RGB")
+    if image.mode not in ("RGB", "YCbCr"):
+        image = image.convert("RGB")
     scale = min(1.0, max_side / max(image.size))
     work = image if scale == 1.0 else image.resize((round(image.width * scale), round(image.height * scale)))
-    rgb = np.asarray(work)
+    rgb = np.asarray(work.convert("RGB"))
     boxes = _boxes_yunet(rgb, yunet_model) if detector == "yunet" else _boxes_hog(rgb)
     _, landmarks_model, embedder = _dlib_models()
     faces = []

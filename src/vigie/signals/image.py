@@ -44,6 +44,7 @@ class ImageFacts:
     frames: list[tuple[int, PdqResult]] = field(default_factory=list)  # (0-based index, PDQ) after the first
     notes: list[tuple[str, str]] = field(default_factory=list)  # (stage, what was left out or not hashed)
     data: bytes = b""  # the bytes decoded: the file, or a PNG without the ancillary chunks named in notes
+    picture: Image.Image | None = None  # the first picture, decoded once (decode_picture) for every later stage
 
 
 def open_image(data: bytes) -> Image.Image:
@@ -92,24 +93,58 @@ def exif_summary(image: Image.Image) -> dict[str, Any]:
     return {key: value for key, value in summary.items() if value is not None}
 
 
-def luma_for_pdq(image: Image.Image, full_decode_pixels: int) -> np.ndarray:
-    """The luma plane PDQ hashes, decoded as cheaply as compatibility allows.
-
-    JPEGs are decoded straight to their Y plane (no colour conversion or chroma upsampling): JPEG's Y is
-    the same 0.299/0.587/0.114 luma PDQ computes from RGB. Images over `full_decode_pixels` are decoded
-    at reduced scale (JPEG: in the DCT domain). `benchmarks/bench_scan.py` measures the bits this costs.
-    """
-    width, height = image.size
+def _reduction(width: int, height: int, full_decode_pixels: int) -> int:
+    """The power of two an image over `full_decode_pixels` is reduced by for PDQ."""
     factor = 1
     while width * height > full_decode_pixels * factor * factor:
         factor *= 2
+    return factor
+
+
+def stored_as_ycbcr(image: Image.Image) -> bool:
+    """Whether libjpeg can hand over a 3-component JPEG's planes as they are stored: its own rule
+    (jdapimin.c), since a JPEG stored as RGB cannot be decoded to YCbCr."""
+    if image.info.get("jfif") is not None:
+        return True
+    if "adobe_transform" in image.info:
+        return bool(image.info["adobe_transform"] != 0)
+    return [layer[0] for layer in getattr(image, "layer", [])[:3]] != [82, 71, 66]  # component ids 'R', 'G', 'B'
+
+
+def decode_picture(image: Image.Image, full_decode_pixels: int, colour: bool = True) -> Image.Image:
+    """Decode the current picture once, for every stage that reads pixels: PDQ, watermarks, the detector, faces.
+
+    A JPEG is decoded by libjpeg without colour conversion: to YCbCr when a stage needs colour, else its Y
+    plane alone (no chroma decoded); over `full_decode_pixels` at reduced scale in the DCT domain, which
+    bounds its memory. Other formats are decoded in their own mode at full size; PDQ reduces them after.
+    """
     if image.format == "JPEG":
-        image.draft("L", (width // factor, height // factor))
-    elif factor > 1:
-        image = image.reduce(factor)
-    if image.mode != "L":
-        image = image.convert("L")
-    return np.asarray(image)
+        factor = _reduction(*image.size, full_decode_pixels)
+        wanted = ("YCbCr" if stored_as_ycbcr(image) else image.mode) if colour else "L"
+        image.draft(wanted, (image.width // factor, image.height // factor))
+    image.load()
+    return image
+
+
+def ycbcr_plane(picture: Image.Image, band: str) -> np.ndarray:
+    """One plane ("Y", "Cb" or "Cr") of a YCbCr picture, packed once (getchannel copies it twice)."""
+    return np.frombuffer(picture.tobytes("raw", band), np.uint8).reshape(picture.height, picture.width)
+
+
+def luma_for_pdq(picture: Image.Image, full_decode_pixels: int) -> np.ndarray:
+    """The luma plane PDQ hashes, from a picture decode_picture decoded.
+
+    A JPEG's Y plane is the same 0.299/0.587/0.114 luma PDQ computes from RGB, and it is already at PDQ's
+    scale. `benchmarks/bench_scan.py` measures the bits this costs against the reference.
+    """
+    if picture.mode == "YCbCr":
+        return ycbcr_plane(picture, "Y")
+    factor = 1 if picture.format == "JPEG" else _reduction(*picture.size, full_decode_pixels)
+    if factor > 1:
+        picture = picture.reduce(factor)
+    if picture.mode != "L":
+        picture = picture.convert("L")
+    return np.asarray(picture)
 
 
 _DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, Image.DecompressionBombError)
@@ -138,7 +173,8 @@ def _later_frames(image: Image.Image, max_pixels: int, pdq_full_decode_pixels: i
             notes.append(f"{name(index)} declares {width}x{height} pixels, over the cap of {max_pixels:,}; not decoded")
             continue
         try:
-            frames.append((index, pdq_from_pixels(luma_for_pdq(image, pdq_full_decode_pixels))))
+            picture = decode_picture(image, pdq_full_decode_pixels, colour=False)
+            frames.append((index, pdq_from_pixels(luma_for_pdq(picture, pdq_full_decode_pixels))))
         except (*_DECODE_ERRORS, MemoryError) as exc:
             notes.append(f"{name(index)} not decoded: {exc or type(exc).__name__}")
     return frames, notes
@@ -146,8 +182,11 @@ def _later_frames(image: Image.Image, max_pixels: int, pdq_full_decode_pixels: i
 
 
 def analyse_image(data: bytes, max_pixels: int, pdq_full_decode_pixels: int, max_frames: int = 1,
-                  media_type: str | None = None) -> ImageFacts:
-    """Facts of the first picture, and PDQ of later pages or frames up to `max_frames` pictures in all."""
+                  media_type: str | None = None, colour: bool = False) -> ImageFacts:
+    """Facts of the first picture, and PDQ of later pages or frames up to `max_frames` pictures in all.
+
+    The first picture is decoded once and kept in the facts for later stages (`colour`: one of them reads
+    colour); an image with more pictures keeps a copy, since reading the next one reuses the decoder's."""
     readable = readable_png(data)
     try:
         with warnings.catch_warnings():
@@ -162,7 +201,11 @@ def analyse_image(data: bytes, max_pixels: int, pdq_full_decode_pixels: int, max
                     f"{max_pixels:,} (possible decompression bomb); not decoded"
                 )
             exif = exif_summary(image)
-            pdq = pdq_from_pixels(luma_for_pdq(image, pdq_full_decode_pixels))
+            more_pictures = max_frames > 1 and getattr(image, "is_animated", False)  # asked before the decode:
+            picture = decode_picture(image, pdq_full_decode_pixels, colour)  # asking may seek the file
+            pdq = pdq_from_pixels(luma_for_pdq(picture, pdq_full_decode_pixels))
+            if more_pictures:
+                picture = picture.copy()
             frames, frame_notes = _later_frames(image, max_pixels, pdq_full_decode_pixels, max_frames,
                                                 lambda index: frame_name(media_type, index))
             notes = [("png-chunk", note) for note in readable.notes] + [("image-frames", n) for n in frame_notes]
@@ -178,4 +221,4 @@ def analyse_image(data: bytes, max_pixels: int, pdq_full_decode_pixels: int, max
     except MemoryError as exc:
         raise ImageError("image too large to decode in memory") from exc
     return ImageFacts(width=width, height=height, exif=exif, pdq=pdq, frames=frames,
-                      notes=notes, data=readable.data)
+                      notes=notes, data=readable.data, picture=picture)

@@ -256,9 +256,10 @@ def embed_stealth(image: Image.Image, text: str, compressed: bool = True) -> Ima
     return Image.fromarray(rgba, "RGBA")
 
 
-def metadata_findings(image: Image.Image, data: bytes) -> list[Finding]:
-    """Every metadata mark in an opened image (PNG text, EXIF, XMP, alpha-channel stealth data)."""
+def metadata_findings(image: Image.Image, data: bytes, picture: Image.Image | None = None) -> list[Finding]:
+    """Every metadata mark in an opened image (PNG text, EXIF, XMP, alpha-channel stealth data); the alpha
+    channel is read from `picture`, the image's first picture when it is decoded already."""
     findings = _png_text_findings(image.info) + _exif_findings(image) + xmp_findings(data)
     if image.format == "PNG":
-        findings += stealth_findings(image)
+        findings += stealth_findings(image if picture is None else picture)
     return findings
