@@ -81,6 +81,9 @@ def _scan(tmp_path: Path, prefix: list[str] | None = None) -> tuple[Path, dict[s
         "PYTHONPATH": os.pathsep.join([str(places["site"]), str(SRC)]),
         "PYTHONDONTWRITEBYTECODE": "1",
         "VIGIE_TEST_NETWORK_LOG": str(network_log),
+        # a login's name, the CLI's examiner: without it the CLI asks the account database (through nscd where
+        # that runs), a lookup of who runs it, not of the network
+        "LOGNAME": "examiner",
     }
     command = [sys.executable, "-m", "vigie.cli", "scan", str(tmp_path / "evidence"),
                "--case", str(tmp_path / "case"), "--workers", "2"]
