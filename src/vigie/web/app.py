@@ -214,11 +214,15 @@ def ensure_admin(case_dir: Path, actor: str = "vigie serve") -> str | None:
     returns its one-time password, or None when accounts exist."""
     store = open_case(case_dir)
     try:
-        accounts: AccountStore = Accounts(store)
-        if accounts.has_users():
-            return None
-        password = new_password()
-        accounts.create_user("admin", password, ADMIN, actor=actor, must_change=True)
-        return password
+        return first_admin(Accounts(store), actor)
     finally:
         store.close()
+
+
+def first_admin(accounts: AccountStore, actor: str) -> str | None:
+    """`admin` with a one-time password (returned), where the accounts hold no user yet; else None."""
+    if accounts.has_users():
+        return None
+    password = new_password()
+    accounts.create_user("admin", password, ADMIN, actor=actor, must_change=True)
+    return password

@@ -14,12 +14,11 @@ from typing import Any
 from flask import Flask, Response, g, jsonify, make_response, redirect, render_template, request
 
 from vigie.config import load_settings
-from vigie.store.accounts import Accounts, new_password
+from vigie.store.accounts import Accounts
 from vigie.store.server import ServerStore, case_names
 from vigie.store.server_accounts import CaseAccounts
 from vigie.store.sqlite import SqliteCaseStore
-from vigie.vocabulary import ADMIN
-from vigie.web.app import MUST_CHANGE, WRONG_HOST, _cookie_names, create_app, shell_app
+from vigie.web.app import MUST_CHANGE, WRONG_HOST, _cookie_names, create_app, first_admin, shell_app
 from vigie.web.security import LoginThrottle
 
 CASES_PREFIX = "/cases/"
@@ -31,12 +30,7 @@ def ensure_server_admin(folder: Path, actor: str = "vigie serve") -> str | None:
     server); returns the one-time password (to be changed at first login), or None when accounts exist."""
     server = ServerStore(folder, create=True, actor=actor)
     try:
-        accounts = Accounts(server)
-        if accounts.has_users():
-            return None
-        password = new_password()
-        accounts.create_user("admin", password, ADMIN, actor=actor, must_change=True)
-        return password
+        return first_admin(Accounts(server), actor)
     finally:
         server.close()
 
