@@ -13,6 +13,7 @@ import pytest
 from flask.testing import FlaskClient
 from PIL import Image
 
+from tests.custom_list import import_custom_list
 from vigie.config import Settings
 from vigie.review.categories import set_case_scheme
 from vigie.store.accounts import Accounts
@@ -196,7 +197,7 @@ def test_queue_order_filters_and_search(app: Any) -> None:
     assert queue(client, status="all", q="backup.zip")["total"] >= 2
     assert all("/Download/" in e["path"] for e in queue(client, status="all", folder=entries[0]["path"].split(
         "/DCIM/")[0] + "/Download")["entries"])
-    assert queue(client, status="all", category="demo-A")["total"] >= 2
+    assert queue(client, status="all", category="4")["total"] >= 2
     assert client.get("/api/queue", query_string={"status": "bogus"}).status_code == 400
     assert client.get("/api/queue", query_string={"limit": "x"}).status_code == 400
     filters = client.get("/api/filters").get_json()
@@ -282,10 +283,21 @@ def test_bulk_routes_check_everything_before_writing(app: Any, demo_case: Path) 
     assert dry["stacks"] == 0 and "already_decided" in dry
 
 
-def test_accept_list_says_when_the_lists_categories_are_of_another_scheme(app: Any, demo_case: Path) -> None:
+def test_the_demo_lists_categories_are_accepted_under_a_new_cases_scheme(app: Any) -> None:
     client, csrf = login(app, "rita")
     shown = [e["id"] for e in queue(client)["entries"]]
-    ask = {"items": shown, "list": "demo-list"}
+    dry = client.post("/api/decisions/accept-list", json={"items": shown, "list": "demo-list"},
+                      headers={"X-CSRF-Token": csrf}).get_json()
+    assert client.get("/api/me").get_json()["scheme"] == "projectvic-us"
+    assert dry["stacks"] == 7 and dry["other_schemes"] == [] and dry["categories"] == {"4": 3, "0": 4}
+
+
+def test_accept_list_says_when_the_lists_categories_are_of_another_scheme(
+        app: Any, demo_build: Path, demo_case: Path) -> None:
+    import_custom_list(demo_build, demo_case)
+    client, csrf = login(app, "rita")
+    shown = [e["id"] for e in queue(client)["entries"]]
+    ask = {"items": shown, "list": "custom-list"}
     dry = client.post("/api/decisions/accept-list", json=ask, headers={"X-CSRF-Token": csrf}).get_json()
     assert dry["stacks"] == 0 and dry["other_schemes"] == ["custom"]  # demo-A and demo-B, not Project VIC's
     store = open_case(demo_case)

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
+from tests.custom_list import import_custom_list
 from vigie.cli import main
 from vigie.config import Settings
 from vigie.demo.seizure import draw_picture
@@ -244,11 +245,13 @@ def test_arrowing_through_a_deciding_select_decides_nothing_until_enter(page: An
     page.wait_for_load_state("networkidle")
     assert len(_categorised(case)) == 2 and copy.input_value() == ""
 
-def test_accept_list_says_which_scheme_its_categories_need(demo_case: Path) -> None:
+def test_accept_list_says_which_scheme_its_categories_need(demo_build: Path, demo_case: Path) -> None:
+    import_custom_list(demo_build, demo_case)
     store = open_case(demo_case)
     Accounts(store).create_user("rita", PASSWORD, "reviewer", actor="test")
     store.close()
-    with _console(demo_case) as page:  # the case under Project VIC US, the demo list's categories custom
+    with _console(demo_case) as page:  # the case under Project VIC US, the list's categories custom
+        page.select_option("#bulk-list", "custom-list")
         page.click("#accept-list")
         page.wait_for_selector("#accept-dialog", state="visible")
         assert page.is_disabled("#accept-go")
@@ -258,8 +261,7 @@ def test_accept_list_says_which_scheme_its_categories_need(demo_case: Path) -> N
 def test_accept_list_categories_for_the_filtered_hits(demo_case: Path) -> None:
     store = open_case(demo_case)
     Accounts(store).create_user("rita", PASSWORD, "reviewer", actor="test")
-    set_case_scheme(store, "custom", ["demo-A", "demo-B"], "admin")  # the scheme of the demo list's categories
-    store.close()
+    store.close()  # the case's scheme as a new case has it: the demo list's categories are of it
     with _console(demo_case) as page:
         page.select_option("#f-list", "demo-list")
         page.wait_for_selector(".card:nth-child(8)", state="detached")  # the demo list's 7 stacks, filtered

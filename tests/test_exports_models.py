@@ -451,6 +451,19 @@ def test_review_decide_refuses_what_the_case_does_not_know(demo_case: Path, argu
     assert len(categorisations(demo_case)) == before
 
 
+def test_review_decide_accepts_the_demo_lists_categories_with_no_scheme_change(demo_case: Path) -> None:
+    result = decide_cli(demo_case, "--list", "demo-list")
+    assert result.exit_code == 0, result.output
+    store = open_case(demo_case)
+    review = ReviewTables(store)
+    matched = {r[0] for r in store.db.execute("SELECT DISTINCT item_id FROM matches")}
+    decided = review.decisions()
+    store.close()
+    assert matched and set(decided) == matched
+    assert {(d["scheme"], d["category"]) for d in decided.values()} == {("projectvic-us", "4"), ("projectvic-us", "0")}
+    assert {e.details["scope"] for e in categorisations(demo_case)} == {"list:demo-list"}
+
+
 def test_review_decide_accepts_a_lists_categories(demo_case: Path, tmp_path: Path) -> None:
     store = open_case(demo_case)
     rows = store.db.execute("SELECT id, md5 FROM items WHERE media_type LIKE 'image/%' AND md5 IS NOT NULL "
