@@ -16,8 +16,8 @@ from vigie.store.sqlite import open_case
 
 
 def _matched_items(demo_case: Path) -> dict[str, int]:
-    """One matched video and one matched picture of the demo case, by kind; the demo's lists use a custom
-    scheme, so their entries are set to Project VIC category 1 here."""
+    """One matched video and one matched picture of the demo case, by kind; the list's entries are set to
+    Project VIC category 1 here, the meaning the test reads."""
     store = open_case(demo_case)
     try:
         with store.db:
