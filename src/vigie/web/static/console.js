@@ -647,6 +647,7 @@ async function offerListCategories() {
       bulk("/api/decisions/accept-list", { list, confirm: true });
     };
     $("accept-dialog").showModal();
+    if (plan.stacks) $("accept-go").focus();  // Enter accepts, Escape cancels
   } catch (error) { showError(error.message); }
 }
 
@@ -728,6 +729,10 @@ async function claimStacks(url, body) {
     await loadQueue();
   } catch (error) { showError(error.message); }
 }
+
+const CLAIM_COUNT = 50;  // "Claim next 50"
+function claimNext() { if (mayDecide()) claimStacks("/api/claims", { count: CLAIM_COUNT }); }
+function releaseClaims() { if (mayDecide()) claimStacks("/api/claims/release", {}); }
 
 // Whose claim holds the stack, and until when (UTC); null when no one's, or the claim has lapsed.
 function claimText(entry) {
@@ -966,7 +971,9 @@ function keyList() {
                 [t("space") + " / r", state.me.settings.hold_to_reveal ? t("reveal while held") : t("reveal or hide")],
                 [t("o / Enter"), t("large view (+ − zoom, arrows pan, Esc closes)")], ["/", t("search")],
                 [t("Esc"), t("leave the search box, hide the image")], ["z", t("undo my last decision")],
-                [t("x / shift-click"), t("select for a bulk action")], ["?", t("this list of keys")]];
+                [t("x / shift-click"), t("select for a bulk action")],
+                ["a", t("accept the list's categories for the selected stacks, or all shown…")],
+                ["c", t("claim the next 50 stacks for me")], ["u", t("release my claims")], ["?", t("this list of keys")]];
   for (const c of state.me.categories) keys.push([c.key, c.label]);
   for (const tag of state.me.ai_tags) keys.push([tag.key, t("tag {tag} (again to remove)", { tag: tag.label })]);
   return keys;
@@ -1019,6 +1026,9 @@ function onKey(event) {
   else if (key === "?") $("help-dialog").showModal();
   else if (key === "z") undoLast();
   else if (key === "x") toggleMark();
+  else if (key === "a") offerListCategories();
+  else if (key === "c") claimNext();
+  else if (key === "u") releaseClaims();
   else if (category) decide({ category: category.code });
   else if (tag) decide({ tag: tag.code });
   else return;
@@ -1089,8 +1099,8 @@ async function setup() {
   $("open-help").addEventListener("click", () => $("help-dialog").showModal());
   $("bulk").hidden = !state.me.can_decide;
   $("claims").hidden = !state.me.can_decide;
-  $("claim").addEventListener("click", () => claimStacks("/api/claims", { count: 50 }));
-  $("release").addEventListener("click", () => claimStacks("/api/claims/release", {}));
+  $("claim").addEventListener("click", claimNext);
+  $("release").addEventListener("click", releaseClaims);
   fillSelect("bulk-category", state.me.categories.map((c) => [c.code, c.label]));
   fillSelect("bulk-tag", state.me.ai_tags.map((t) => [t.code, t.label]));
   fillSelect("bulk-list", filters.lists.map((l) => [l, t("list {name}", { name: l })]));
@@ -1112,6 +1122,7 @@ async function setup() {
     if (tag) bulk("/api/decisions/bulk", { tag });
   });
   $("accept-list").addEventListener("click", offerListCategories);
+  $("accept-dialog").addEventListener("close", () => $("queue").focus());  // the keys are the grid's again
   $("open-audit").addEventListener("click", openAudit);
   $("audit-more").addEventListener("click", () => showAuditPage($("audit-more").dataset.after));
   $("open-export").addEventListener("click", () => $("export-dialog").showModal());

@@ -1,0 +1,81 @@
+"""Bulk accept and claims from the keyboard alone, in Chromium: `a` opens "Accept list categories" (Enter
+accepts, Escape cancels, and the keys are the grid's again), `c` claims the next 50 stacks, `u` releases them;
+the `?` overlay lists the three keys."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from vigie.store.accounts import Accounts
+from vigie.store.sqlite import open_case
+
+sync_api = pytest.importorskip("playwright.sync_api")
+from test_console_e2e import PASSWORD  # noqa: E402  (skips without Chromium)
+from test_console_workflow import _categorised, _console  # noqa: E402
+
+pytestmark = pytest.mark.slow  # a real Chromium
+
+
+def _actions(case: Path) -> list[tuple[str, str]]:
+    store = open_case(case)
+    found = [(e.action, e.actor) for e in store.audit_entries() if e.action in ("categorise", "claim", "release")]
+    store.close()
+    return found
+
+
+def _focused(page: Any) -> str:
+    return str(page.evaluate("() => document.activeElement.id"))
+
+
+@pytest.fixture
+def keys_case(demo_case: Path) -> Path:
+    store = open_case(demo_case)
+    Accounts(store).create_user("rita", PASSWORD, "reviewer", actor="test")
+    store.close()
+    return demo_case
+
+
+def test_the_help_overlay_lists_the_accept_and_claim_keys(keys_case: Path) -> None:
+    with _console(keys_case) as page:
+        page.keyboard.press("?")
+        page.wait_for_selector("#help-dialog", state="visible")
+        rows = dict(page.eval_on_selector_all("#help-keys tr", "rows => rows.map((r) => [r.cells[0].textContent, "
+                                                                "r.cells[1].textContent])"))
+    assert rows["a"].startswith("accept the list's categories") and rows["c"] == "claim the next 50 stacks for me"
+    assert rows["u"] == "release my claims"
+
+
+def test_a_opens_the_accept_dialog_escape_cancels_and_enter_accepts(keys_case: Path) -> None:
+    with _console(keys_case) as page:
+        page.keyboard.press("a")
+        page.wait_for_selector("#accept-dialog", state="visible")
+        assert _focused(page) == "accept-go"
+        page.keyboard.press("Escape")
+        page.wait_for_selector("#accept-dialog", state="hidden")
+        assert _focused(page) == "queue" and _categorised(keys_case) == []  # cancelled: nothing decided
+
+        page.keyboard.press("a")
+        page.wait_for_selector("#accept-dialog", state="visible")
+        page.keyboard.press("Enter")
+        page.wait_for_selector("#accept-dialog", state="hidden")
+        page.wait_for_selector("body[data-pending='0']", state="attached")
+        assert _focused(page) == "queue"
+        page.keyboard.press("j")  # the grid has the keys again
+        page.wait_for_load_state("networkidle")
+    decided = _categorised(keys_case)
+    assert len(decided) == 7 and {category for _, category, _, _ in decided} == {"4", "0"}
+    assert {actor for *_, actor in decided} == {"rita"}
+
+
+def test_c_claims_the_next_stacks_and_u_releases_them(keys_case: Path) -> None:
+    with _console(keys_case) as page:
+        page.keyboard.press("c")
+        page.wait_for_function("() => document.getElementById('claim-status').textContent.includes('claimed for you')")
+        assert page.input_value("#f-claims") == "mine" and page.locator(".card .badge.claimed").count() > 0
+        page.keyboard.press("u")
+        page.wait_for_function("() => document.getElementById('claim-status').textContent.endsWith('released')")
+        page.wait_for_function("() => document.querySelectorAll('.card .badge.claimed').length === 0")
+    assert _actions(keys_case) == [("claim", "rita"), ("release", "rita")]
