@@ -10,6 +10,7 @@ from typing import Any
 from tests.test_console_api import app, login, queue  # noqa: F401  (the app fixture and helpers)
 from tests.test_console_conflicts import _post
 from vigie.config import load_settings
+from vigie.store.sqlite import open_case
 from vigie.web.app import create_app
 
 
@@ -45,3 +46,31 @@ def test_the_claim_lasts_as_long_as_the_cases_setting_says(app: Any, demo_case: 
     rita, rita_csrf = login(_claim_app(demo_case, 0), "rita")
     refused = _post(rita, rita_csrf, "/api/claims", {"count": 1})
     assert refused.status_code == 400 and "claim_minutes setting is 0" in refused.get_json()["error"]
+
+
+def test_release_names_only_the_stacks_still_undecided(app: Any, demo_case: Path) -> None:  # noqa: F811
+    rita, rita_csrf = login(app, "rita")
+    claimed = _post(rita, rita_csrf, "/api/claims", {"count": 3}).get_json()["items"]
+    decided = _post(rita, rita_csrf, "/api/decisions", {"item": claimed[0], "category": "0"})
+    assert decided.status_code == 200, decided.get_json()
+    released = _post(rita, rita_csrf, "/api/claims/release", {}).get_json()["items"]
+    assert released == sorted(claimed[1:])
+    store = open_case(demo_case)
+    entry = [e for e in store.audit_entries() if e.action == "release"]
+    store.close()
+    assert [(e.actor, e.details["items"]) for e in entry] == [("rita", sorted(claimed[1:]))]
+
+
+def test_changes_say_when_the_next_claim_lapses(app: Any, demo_case: Path) -> None:  # noqa: F811
+    rita, rita_csrf = login(app, "rita")
+    rob, _ = login(app, "rob")
+    assert rob.get("/api/changes").get_json()["next_lapse"] is None
+    until = _post(rita, rita_csrf, "/api/claims", {"count": 2}).get_json()["until"]
+    assert rob.get("/api/changes?since=0").get_json()["next_lapse"] == until
+    store = open_case(demo_case)
+    with store.db:  # the claim lapses: no audit entry says so, the time does
+        store.db.execute("UPDATE review_claims SET until = ?",
+                         ((datetime.now(UTC) - timedelta(seconds=1)).isoformat(timespec="microseconds"),))
+    store.close()
+    assert rob.get("/api/changes").get_json()["next_lapse"] is None
+    assert len(queue(rob)["entries"]) == queue(rob)["progress"]["entries"]  # every stack back in Rob's queue

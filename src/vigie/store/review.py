@@ -529,15 +529,22 @@ class ReviewTables:
         return items, until
 
     def release(self, actor: str) -> list[int]:
-        """Give back every entry `actor` holds (audited): they return to everyone's queue."""
+        """Give back every entry `actor` holds (audited): the undecided ones return to everyone's queue, and only
+        they are named (a decided entry's claim no longer holds anything back)."""
         with self.store.transaction():
             items = [r[0] for r in self.db.execute(
-                "SELECT item_id FROM review_claims WHERE claimed_by = ? AND until > ? ORDER BY item_id",
+                """SELECT c.item_id FROM review_claims c WHERE c.claimed_by = ? AND c.until > ?
+                   AND NOT EXISTS (SELECT 1 FROM reviews r WHERE r.item_id = c.item_id) ORDER BY c.item_id""",
                 (actor, now_iso()))]
             if items:
                 self.store.append_audit(actor, RELEASE_ACTION, {"items": items})
             self.db.execute("DELETE FROM review_claims WHERE claimed_by = ?", (actor,))
         return items
+
+    def next_lapse(self) -> str | None:
+        """When the next claim still held lapses (its entries then return to colleagues' queues), or None."""
+        row = self.db.execute("SELECT min(until) FROM review_claims WHERE until > ?", (now_iso(),)).fetchone()
+        return None if row[0] is None else str(row[0])
 
     def add_note(self, actor: str, item_id: int, text: str) -> AuditEntry:
         with self.store.transaction():

@@ -336,16 +336,17 @@ def _version(value: Any, name: str) -> int | None:
 def changes() -> Any:
     """Decisions, undecisions, undos, claims and releases after audit entry `since`, with each named item's
     decision and its stack's version now: the console polls this to show colleagues' decisions and claims.
-    Without `since`, only where the log is now (`next`)."""
+    Without `since`, only where the log is now (`next`). `next_lapse`: when the next claim lapses (no audit
+    entry says so), for the console to bring the stacks it held back into the queue then."""
     since = _int_arg("since", None, 0, MAX_ID)
     review = ReviewTables(g.store)
     if since is None:
         newest = g.store.audit_page(None, 1)
-        return jsonify(next=newest[0].seq if newest else 0, changes=[], items={})
+        return jsonify(next=newest[0].seq if newest else 0, changes=[], items={}, next_lapse=review.next_lapse())
     following, found = review.changes(since)
     named = sorted({i for change in found for i in change["items"]})
     decisions, versions = review.decisions(named), review.stack_versions(named)
-    return jsonify(next=following, changes=found,
+    return jsonify(next=following, changes=found, next_lapse=review.next_lapse(),
                    items={str(i): {"decision": decisions.get(i), "version": versions[i]} for i in named})
 
 

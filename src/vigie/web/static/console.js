@@ -757,7 +757,7 @@ function showClaim(change) {
 // --- live: colleagues' decisions and claims appear on the cards within seconds ---------------------------
 
 const LIVE_EVERY_MS = 2000;
-const live = { since: null, busy: false };
+const live = { since: null, busy: false, lapse: null };  // lapse: when the next claim lapses (the server's clock)
 
 async function pollChanges() {
   if (live.busy) return;
@@ -765,6 +765,10 @@ async function pollChanges() {
   try {
     const data = await call("GET", live.since === null ? "/api/changes" : `/api/changes?since=${live.since}`);
     live.since = data.next;
+    // A claim lapses with no audit entry: the server's next lapse moving later (or none left) says the one it
+    // gave before has come, and its stacks are everyone's (times in one ISO form compare as text).
+    const lapsed = live.lapse !== null && (data.next_lapse === null || data.next_lapse > live.lapse);
+    live.lapse = data.next_lapse;
     for (const change of data.changes) {
       if (change.actor === state.me.user) continue;  // this reviewer's own decisions are on the cards already
       if (change.action === "claim" || change.action === "release") { showClaim(change); continue; }
@@ -779,8 +783,10 @@ async function pollChanges() {
         if (entry === selectedEntry()) showDetail();
       }
     }
-    // Stacks a colleague let go of were left out of this queue: bring them in (the selected card stays)
-    if (data.changes.some((c) => c.action === "release" && c.actor !== state.me.user) && !actions.pending) await loadQueue(true);
+    // Stacks a colleague let go of, or whose claim lapsed, were left out of this queue: bring them in (the
+    // selected card stays), and take the lapsed claims' marks off the cards
+    const freed = lapsed || data.changes.some((c) => c.action === "release" && c.actor !== state.me.user);
+    if (freed && !actions.pending) await loadQueue(true);
   } catch (error) {
     // the next poll tries again; a logged-out session has been sent to the login page by `call`
   } finally { live.busy = false; }
