@@ -245,12 +245,7 @@ def user_grant(username: str, case_name: str, cases: Path | None, role: str | No
     """Let a server account open the case CASE (a folder under --cases), with a role."""
     server = _server(cases)
     try:
-        if case_name not in case_names(server.case_dir):
-            raise VigieError(f"no case {case_name!r} under {server.case_dir} (cases: "
-                             f"{', '.join(case_names(server.case_dir)) or 'none'})", 2)
-        account = Accounts(server).user(username)
-        role = role or (account.role if account else NEW_ACCOUNT_ROLE)
-        server.grant(username, case_name, role, actor=examiner())
+        role = server.grant_served(username, case_name, role, actor=examiner())
     finally:
         server.close()
     out.print(f"{_t(username)} may open {_t(case_name)} as {role}.")

@@ -124,6 +124,16 @@ class ServerStore(SqliteCaseStore):
                             "ON CONFLICT(user_id, case_name) DO UPDATE SET role = excluded.role", (user.id, case, role))
             self.append_audit(actor, "case-grant", {"user": username, "case": case, "role": role})
 
+    def grant_served(self, username: str, case: str, role: str | None, actor: str) -> str:
+        """`grant`, for a case this server serves (refused with the cases there, otherwise); `role` defaults to
+        the account's own. Returns the role granted."""
+        served = case_names(self.case_dir)
+        if case not in served:
+            raise AccountError(f"no case {case!r} under {self.case_dir} (cases: {', '.join(served) or 'none'})")
+        role = role or self._user(username).role
+        self.grant(username, case, role, actor)
+        return role
+
     def revoke(self, username: str, case: str, actor: str) -> None:
         """The account can no longer open the case (what it decided there stays), audited."""
         with self.transaction():

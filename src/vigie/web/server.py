@@ -18,6 +18,8 @@ from vigie.store.accounts import Accounts
 from vigie.store.server import ServerStore, case_names
 from vigie.store.server_accounts import CaseAccounts
 from vigie.store.sqlite import SqliteCaseStore
+from vigie.vocabulary import ADMIN
+from vigie.web.accounts_page import accounts_page
 from vigie.web.app import MUST_CHANGE, WRONG_HOST, _cookie_names, create_app, first_admin, shell_app
 from vigie.web.security import LoginThrottle
 
@@ -49,7 +51,10 @@ def create_server_app(folder: Path, throttle: LoginThrottle | None = None, secur
     def case_list() -> Any:
         cases = g.store.access(g.session.user, case_names(folder))
         return render_template("cases.html", user=g.session.user, csrf_token=g.session.csrf_token,
-                               cases=sorted(cases.items()), lang=g.language.code)
+                               cases=sorted(cases.items()), lang=g.language.code,
+                               server_admin=g.session.user.role == ADMIN)
+
+    app.register_blueprint(accounts_page)
 
     app.wsgi_app = CaseDispatcher(app, folder, secure_cookies)  # type: ignore[method-assign]
     return app
