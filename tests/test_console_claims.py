@@ -74,3 +74,14 @@ def test_changes_say_when_the_next_claim_lapses(app: Any, demo_case: Path) -> No
     store.close()
     assert rob.get("/api/changes").get_json()["next_lapse"] is None
     assert len(queue(rob)["entries"]) == queue(rob)["progress"]["entries"]  # every stack back in Rob's queue
+
+
+def test_changes_carry_the_progress_where_anything_changed(app: Any) -> None:  # noqa: F811
+    rita, rita_csrf = login(app, "rita")
+    rob, _ = login(app, "rob")
+    since = rob.get("/api/changes").get_json()["next"]
+    assert rob.get(f"/api/changes?since={since}").get_json()["progress"] is None  # nothing new: no count
+    first = queue(rita)["entries"][0]["id"]
+    assert _post(rita, rita_csrf, "/api/decisions", {"item": first, "category": "0"}).status_code == 200
+    progress = rob.get(f"/api/changes?since={since}").get_json()["progress"]
+    assert progress == queue(rob)["progress"] and progress["decided"] == 1

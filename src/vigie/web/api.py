@@ -337,7 +337,8 @@ def changes() -> Any:
     """Decisions, undecisions, undos, claims and releases after audit entry `since`, with each named item's
     decision and its stack's version now: the console polls this to show colleagues' decisions and claims.
     Without `since`, only where the log is now (`next`). `next_lapse`: when the next claim lapses (no audit
-    entry says so), for the console to bring the stacks it held back into the queue then."""
+    entry says so), for the console to bring the stacks it held back into the queue then; `progress`, where
+    anything changed, for its count of decided entries."""
     since = _int_arg("since", None, 0, MAX_ID)
     review = ReviewTables(g.store)
     if since is None:
@@ -347,6 +348,7 @@ def changes() -> Any:
     named = sorted({i for change in found for i in change["items"]})
     decisions, versions = review.decisions(named), review.stack_versions(named)
     return jsonify(next=following, changes=found, next_lapse=review.next_lapse(),
+                   progress=review.progress() if found else None,
                    items={str(i): {"decision": decisions.get(i), "version": versions[i]} for i in named})
 
 

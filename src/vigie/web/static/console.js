@@ -769,6 +769,7 @@ async function pollChanges() {
     // gave before has come, and its stacks are everyone's (times in one ISO form compare as text).
     const lapsed = live.lapse !== null && (data.next_lapse === null || data.next_lapse > live.lapse);
     live.lapse = data.next_lapse;
+    if (data.progress) { state.progress = data.progress; showProgress(data.progress); }  // colleagues' decisions count
     for (const change of data.changes) {
       if (change.actor === state.me.user) continue;  // this reviewer's own decisions are on the cards already
       if (change.action === "claim" || change.action === "release") { showClaim(change); continue; }
@@ -978,8 +979,8 @@ function keyList() {
                 [t("o / Enter"), t("large view (+ − zoom, arrows pan, Esc closes)")], ["/", t("search")],
                 [t("Esc"), t("leave the search box, hide the image")], ["z", t("undo my last decision")],
                 [t("x / shift-click"), t("select for a bulk action")],
-                ["a", t("accept the list's categories for the selected stacks, or all shown…")],
-                ["c", t("claim the next 50 stacks for me")], ["u", t("release my claims")], ["?", t("this list of keys")]];
+                ["a", t("accept the list's categories…")],
+                ["c", t("claim the next 50")], ["u", t("release my claims")], ["?", t("this list of keys")]];
   for (const c of state.me.categories) keys.push([c.key, c.label]);
   for (const tag of state.me.ai_tags) keys.push([tag.key, t("tag {tag} (again to remove)", { tag: tag.label })]);
   return keys;
