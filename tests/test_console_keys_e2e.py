@@ -79,3 +79,21 @@ def test_c_claims_the_next_stacks_and_u_releases_them(keys_case: Path) -> None:
         page.wait_for_function("() => document.getElementById('claim-status').textContent.endsWith('released')")
         page.wait_for_function("() => document.querySelectorAll('.card .badge.claimed').length === 0")
     assert _actions(keys_case) == [("claim", "rita"), ("release", "rita")]
+
+
+def test_the_audit_log_opens_on_its_newest_entries(keys_case: Path) -> None:
+    with _console(keys_case) as page:
+        page.keyboard.press("a")
+        page.wait_for_selector("#accept-dialog", state="visible")
+        page.keyboard.press("Enter")
+        page.wait_for_selector("body[data-pending='0']", state="attached")
+        for _ in range(40):  # from the grid to the header's button, by keyboard
+            if page.evaluate("() => document.activeElement.id") == "open-audit":
+                break
+            page.keyboard.press("Tab")
+        page.keyboard.press("Enter")
+        page.wait_for_selector("#audit-dialog", state="visible")
+        sizes = page.eval_on_selector("#audit-dialog", "d => [d.scrollTop, d.scrollHeight, d.clientHeight]")
+        newest = page.eval_on_selector("#audit-table tr:nth-child(2) td", "cell => cell.getBoundingClientRect().top")
+    assert sizes[1] > sizes[2], sizes  # the log is longer than the dialog shows at once
+    assert sizes[0] == 0 and 0 <= newest < 900

@@ -1061,6 +1061,7 @@ async function showAuditPage(after) {
 async function openAudit() {
   await showAuditPage(null);
   $("audit-dialog").showModal();
+  $("audit-dialog").scrollTop = 0;  // the newest entries, not the Close button its focus scrolled to
 }
 
 // A select whose choice decides at once. Picked with the mouse, it acts on change; from the keyboard, the arrows only
