@@ -63,7 +63,7 @@ def test_console_in_french_from_the_browser_then_spanish_by_choice(console: str)
         assert "Matériel d'abus sexuel sur enfant" in legend and "Images de synthèse / animation" in legend
         assert "étiqueter Généré par IA (à nouveau pour retirer)" in legend and "suivant" in legend
         assert "Décision :" in page.text_content("#detail") and "Empreintes" in page.text_content("#detail")
-        assert "entrées de la file décidées" in page.inner_text("#progress")
+        assert page.inner_text("#progress") == "0 entrée de la file décidée sur 14 · 14 affichées par le filtre"
         assert "(analyste)" in page.inner_text("header")
         page.keyboard.press("g")  # the tag stays on its card, named in French
         page.wait_for_selector(".card.selected .badge.decided")
@@ -124,7 +124,7 @@ def test_the_accept_list_summary_reads_as_french(console: str, demo_case: Path) 
         page.wait_for_selector("#accept-dialog", state="visible")
         summary = page.inner_text("#accept-summary")
     assert "dans la liste demo-list : 3 × demo-A, 4 × demo-B. " in summary  # a space before the colon, in French
-    assert summary.endswith("0 déjà décidées restent inchangées.")  # no "0 copies left undecided:" before nothing
+    assert summary.endswith("0 déjà décidée reste inchangée.")  # French counts 0 as one; nothing left undecided
 
 
 def test_the_item_history_names_its_actions_in_french(console: str) -> None:  # noqa: F811

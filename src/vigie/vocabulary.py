@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from vigie.i18n import N_, Language, language
+from vigie.i18n import N_, Language, Phrase, language
 
 SCHEME_LABELS = {"projectvic-us": "Project VIC US (0–4)", "uk-caid": "UK CAID (A/B/C)", "custom": N_("Custom")}
 SCHEMES = tuple(SCHEME_LABELS)
@@ -96,3 +96,34 @@ def shown_code(code: str, lang: Language) -> str:
 def tag_label(code: str, lang: Language) -> str:
     """An AI tag's name in `lang`; a tag Vigie does not know is shown as it is."""
     return next((lang.gettext(t.label) for t in AI_TAGS if t.code == code), code)
+
+
+def scheme_name(code: str) -> Phrase:
+    """A scheme's code where the command line names it, its label where a page reads it."""
+    return Phrase(SCHEME_LABELS.get(code, code), plain=code)
+
+
+# What each audit-log action is, as the console names it; the log itself keeps the code.
+AUDIT_ACTIONS = {
+    "categorise": N_("categorisation"), "undecide": N_("set back to undecided"), "undo": N_("undo"),
+    "reveal": N_("reveal"), "note": N_("note"), "claim": N_("claim"), "release": N_("release"),
+    "export": N_("export"), "report": N_("report written"), "scan": N_("scan"), "verify": N_("evidence check"),
+    "match": N_("hash lists matched again"), "hashlist-import": N_("hash list imported"),
+    "hashlist-rejected": N_("hash list refused"), "case-state": N_("case state recorded"),
+    "case-copy": N_("case copied"), "audit-anchor": N_("audit log anchored"),
+    "audit-rule": N_("audit chain rule changed"), "review-scheme": N_("category scheme chosen"),
+    "faces-scan": N_("faces scanned"), "faces-group": N_("faces grouped into persons"),
+    "faces-find": N_("faces searched for"), "faces-purge": N_("face data removed"),
+    "person-name": N_("person named"), "person-merge": N_("persons merged"),
+    "user-create": N_("account created"), "user-password": N_("password set by an admin"),
+    "password-change": N_("password changed"), "user-disable": N_("account disabled"),
+    "view-settings": N_("own view settings saved"), "org-view-settings": N_("organisation's view settings saved"),
+    "login": N_("login"), "login-failed": N_("failed login"), "logout": N_("logout"),
+    "server-create": N_("server created"), "case-grant": N_("case access granted"),
+    "case-revoke": N_("case access revoked"),
+}
+
+
+def action_name(code: str) -> Phrase:
+    """An audit action's code where the command line names it, what it did where a page reads it."""
+    return Phrase(AUDIT_ACTIONS.get(code, code), plain=code)

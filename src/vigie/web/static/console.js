@@ -66,12 +66,17 @@ function decisionText(decision) {
   return parts.join(" · ");
 }
 
-// What an entry of the item's history did, in this language; the log's own code (what the Audit log dialog and
-// `vigie audit show` print) stays in the cell's title. Actions without a word here show their code.
-function actionCell(action) {
-  const words = { categorise: t("categorisation"), undecide: t("set back to undecided"), undo: t("undo"),
-                  reveal: t("reveal"), note: t("note"), claim: t("claim"), release: t("release"), export: t("export") };
-  return el("td", { text: words[action] ?? action, title: action });
+// What an audit entry did, as the server words it in this language; the log's own code (what `vigie audit show`
+// prints) stays in the cell's title.
+function actionCell(entry) {
+  return el("td", { text: entry.what, title: entry.action });
+}
+
+// An audit entry's details as labelled fields (the server translates the labels; the values are data).
+function fieldsCell(fields) {
+  const clip = (value) => (value.length > 300 ? value.slice(0, 300) + "…" : value);
+  const capital = (label) => label.charAt(0).toUpperCase() + label.slice(1);
+  return el("td", { class: "fields" }, ...fields.map(([label, value]) => el("div", { text: t("{label}: {value}", { label: capital(label), value: clip(value) }) })));
 }
 
 function decisionChange(entry) {
@@ -152,8 +157,9 @@ function personName(id, name) {
 }
 
 function showProgress(progress) {
-  $("progress").textContent = t("{decided} of {entries} queue entries decided · {shown} shown by the filter",
-                                { decided: progress.decided, entries: progress.entries, shown: state.total });
+  $("progress").textContent = [
+    tn("{n} of {entries} queue entries decided", "{n} of {entries} queue entries decided", progress.decided, { entries: progress.entries }),
+    tn("{n} shown by the filter", "{n} shown by the filter", state.total)].join(" · ");
 }
 
 function blurredImage(entry) {
@@ -225,7 +231,7 @@ function renderQueue() {
   state.entries.forEach((entry, index) => queue.append(card(entry, index)));
   queue.setAttribute("aria-activedescendant", `card-${selectedEntry()?.id}`);
   if (state.more) {
-    const more = el("button", { type: "button", id: "queue-more", class: "more", text: t("More ({n} not shown)", { n: state.total - state.entries.length }) });
+    const more = el("button", { type: "button", id: "queue-more", class: "more", text: tn("More ({n} not shown)", "More ({n} not shown)", state.total - state.entries.length) });
     more.addEventListener("click", () => loadMore().catch((error) => showError(error.message)));
     foot.append(more);
   }
@@ -584,7 +590,7 @@ function showMarks() {
     node.classList.toggle("marked", marked);
     node.setAttribute("aria-selected", String(marked));
   }
-  $("bulk-count").textContent = t("{n} selected", { n: state.marked.size });
+  $("bulk-count").textContent = tn("{n} selected", "{n} selected", state.marked.size);
 }
 
 function toggleMark() {
@@ -612,8 +618,9 @@ function bulk(url, body) {
     result.audit_seqs.forEach((seq, n) => actions.done.push({ seq, item: result.items[n] }));
     if (result.stale.length) {
       result.stale.forEach(applyConflict);
-      showError(t("{stale} of the {count} stacks were decided by a colleague meanwhile and kept their decision: {which}. The others were decided.",
-                  { stale: result.stale.length, count: items.length, which: result.stale.map(conflictText).join("; ") }));
+      showError(tn("{n} of the {count} stacks was decided by a colleague meanwhile and kept its decision: {which}. The others were decided.",
+                   "{n} of the {count} stacks were decided by a colleague meanwhile and kept their decision: {which}. The others were decided.",
+                   result.stale.length, { count: items.length, which: result.stale.map(conflictText).join("; ") }));
     }
   });
 }
@@ -628,12 +635,15 @@ async function offerListCategories() {
     const plan = await call("POST", "/api/decisions/accept-list", { list, items });
     const counts = Object.entries(plan.categories).map(([code, n]) => `${n} × ${categoryLabel(code)}`).join(", ");
     const values = { n: plan.stacks, count: items.length, list, decided: plan.already_decided, left: plan.left_count };
-    const taken = state.marked.size ? t("{n} of the {count} selected stacks take their category from list {list}", values)
-      : t("{n} of the {count} shown stacks take their category from list {list}", values);
+    const taken = state.marked.size ? tn("{n} of the {count} selected stacks takes its category from list {list}",
+                                         "{n} of the {count} selected stacks take their category from list {list}", plan.stacks, values)
+      : tn("{n} of the {count} shown stacks takes its category from list {list}",
+           "{n} of the {count} shown stacks take their category from list {list}", plan.stacks, values);
+    const kept = tn("{n} already decided stays as it is", "{n} already decided stay as they are", plan.already_decided);
     $("accept-summary").textContent = [
       counts ? t("{what}: {counts}", { what: taken, counts }) : taken,  // the colon as the language sets it
-      ". ", plan.left_count ? t("{decided} already decided stay as they are; {left} copies are left undecided:", values)
-        : t("{decided} already decided stay as they are.", values)].join("");
+      ". ", kept, plan.left_count ? "; " + tn("{n} copy is left undecided:", "{n} copies are left undecided:", plan.left_count) : "."].join("");
+    // each reason is the server's, in this language
     $("accept-left").replaceChildren(...plan.left.map((l) => el("li", { text: t("item {id}: {why}", { id: l.item, why: l.why }) })));
     // Categories of another scheme are never decided under this case's: say what would let them be accepted.
     const schemeName = (code) => state.me.schemes.find((s) => s.code === code)?.label ?? code;
@@ -722,8 +732,8 @@ async function claimStacks(url, body) {
     $("claim-status").textContent = result.until && !result.items.length
       ? t("Nothing to claim: every undecided stack is claimed already.")
       : result.until
-      ? t("{n} stacks claimed for you until {time} UTC", { n: result.items.length, time: result.until.slice(11, 16) })
-      : t("{n} stacks released", { n: result.items.length });
+      ? tn("{n} stack claimed for you until {time} UTC", "{n} stacks claimed for you until {time} UTC", result.items.length, { time: result.until.slice(11, 16) })
+      : tn("{n} stack released", "{n} stacks released", result.items.length);
     $("f-claims").value = result.until && result.items.length ? "mine" : "";
     await loadQueue();
   } catch (error) { showError(error.message); }
@@ -866,6 +876,9 @@ function showFaceCrops() {
   for (const image of document.querySelectorAll("#faces img.face-crop")) image.src = faceUrl(image.dataset.face, clear);
 }
 
+// A file's times as the file system records them (ctime: the metadata's change, or the creation where it keeps that).
+function timeNames() { return { mtime: t("modified"), ctime: t("changed or created"), atime: t("accessed") }; }
+
 function row(label, value) { return el("tr", {}, el("th", { text: label }), el("td", { class: "mono", text: value ?? "—" })); }
 
 async function showDetail() {
@@ -888,7 +901,7 @@ async function showDetail() {
   const decisions = item.history.filter((h) => ["categorise", "undecide", "undo"].includes(h.action));
   parts.push(el("h3", { text: t("Decisions ({n})", { n: decisions.length }) }), el("table", { id: "decisions" }, ...decisions.map((h) => el("tr", {},
     el("td", { text: h.at.slice(0, 19).replace("T", " ") }), el("td", { text: h.actor }), el("td", { text: decisionChange(h) })))));
-  parts.push(el("h3", { text: t("Hashes") }), el("table", {}, ...Object.entries(item.hashes).map(([k, v]) => row(k, v)),
+  parts.push(el("h3", { text: t("Hashes") }), el("table", {}, ...Object.entries(item.hashes).map(([k, v]) => row(item.hash_names[k] ?? k, v)),
     row(t("type"), item.media_type), row(t("size"), item.size), row(t("pixels"), item.width ? `${item.width}×${item.height}` : null)));
   parts.push(el("h3", { text: t("Matches ({n})", { n: item.matches.length }) }));
   if (item.matches.length) parts.push(el("table", { id: "matches" }, ...item.matches.map((m) => el("tr", {},
@@ -897,7 +910,7 @@ async function showDetail() {
     el("td", { text: m.video_time ? t("at {time} in the video", { time: m.video_time }) : m.image_frame ? t("on {frame}", { frame: m.image_frame }) : "" }),
     el("td", { text: m.category === null ? t("no category") : m.category_label && m.category_label !== m.category ? `${m.category} — ${m.category_label}` : m.category })))));
   parts.push(el("h3", { text: t("File times") }), el("table", { id: "file-times" },
-    ...Object.entries(item.times).map(([k, v]) => row(k, v))));
+    ...Object.entries(item.times).map(([k, v]) => row(timeNames()[k] ?? k, v))));
   if (typeof item.exif.gps_latitude === "number" && typeof item.exif.gps_longitude === "number") {
     const where = `${item.exif.gps_latitude.toFixed(6)}, ${item.exif.gps_longitude.toFixed(6)}`;
     // Only a link the reviewer may choose to follow: nothing is fetched from a map service on its own.
@@ -955,8 +968,8 @@ async function showDetail() {
     parts.push(text, save);
   }
   parts.push(el("h3", { text: t("History") }), el("table", { id: "history" }, ...item.history.map((h) => el("tr", {},
-    el("td", { text: `#${h.seq}` }), el("td", { text: h.at.slice(0, 19) }), el("td", { text: h.actor }), actionCell(h.action),
-    el("td", { class: "mono", text: JSON.stringify(h.details) })))));
+    el("td", { text: `#${h.seq}` }), el("td", { text: h.at.slice(0, 19) }), el("td", { text: h.actor }), actionCell(h),
+    fieldsCell(h.fields)))));
   if (item.errors.length) parts.push(el("h3", { text: t("Errors") }), ...item.errors.map((e) => el("p", { class: "error", text: `${e.stage}: ${e.message}` })));
   panel.replaceChildren(...parts);
 }
@@ -1027,13 +1040,13 @@ function onKey(event) {
 
 function auditRow(e) {
   return el("tr", {}, el("td", { text: String(e.seq) }), el("td", { text: e.at.slice(0, 19) }),
-    el("td", { text: e.actor }), el("td", { text: e.action }), el("td", { class: "mono", text: JSON.stringify(e.details).slice(0, 300) }));
+    el("td", { text: e.actor }), actionCell(e), fieldsCell(e.fields));
 }
 
 async function showAuditPage(after) {
   const data = await call("GET", `/api/audit?limit=100${after ? `&after=${after}` : ""}`);
   $("audit-check").textContent = data.check.ok
-    ? t("Hash chain intact: {n} entries, head {head}", { n: data.check.entries, head: data.check.head })
+    ? tn("Hash chain intact: {n} entry, head {head}", "Hash chain intact: {n} entries, head {head}", data.check.entries, { head: data.check.head })
     : t("Hash chain BROKEN: {problems}", { problems: data.check.problems.join("; ") });
   if (!after) $("audit-table").replaceChildren(el("tr", {}, ...["#", t("at"), t("who"), t("action"), t("details")].map((h) => el("th", { text: h }))));
   $("audit-table").append(...data.entries.map(auditRow));
