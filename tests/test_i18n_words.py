@@ -1,10 +1,11 @@
-"""What the server says to a French or Spanish user is in their language: every refusal of the API and of the
+"""What Vigie says to a French or Spanish user is in their language: every refusal of the API and of the
 pages, the reasons the "Accept list categories" dialog gives (phrased for the console, not with the command's
-options), and the audit log (each action a phrase, its details labelled fields). The command line keeps its
-English, options included, and the log itself keeps its codes."""
+options), the audit log (each action a phrase, its details labelled fields), and counts in the grammatical
+number they take. The command line keeps its English, options included, and the log itself keeps its codes."""
 
 from __future__ import annotations
 
+import html
 import re
 from pathlib import Path
 from typing import Any
@@ -15,9 +16,11 @@ from tests.test_console_api import PASSWORD, app, login  # noqa: F401  (fixture)
 from tests.test_console_server import app as server_app  # noqa: F401  (fixture)
 from tests.test_console_server import folder  # noqa: F401  (fixture)
 from tests.test_console_server import log_in as server_log_in
+from vigie.exports.report import render
+from vigie.exports.run import run_export
 from vigie.i18n import N_, Phrase, language
 from vigie.review.scripted import Selection, SelectionError, plan_decisions
-from vigie.store.review import ReviewTables
+from vigie.store.review import Decision, ReviewTables
 from vigie.store.sqlite import open_case
 
 FRENCH = {"Accept-Language": "fr-FR,fr;q=0.9"}
@@ -169,3 +172,18 @@ def test_the_servers_gate_refuses_in_the_users_language(server_app: Any) -> None
         assert rita.get(f"/cases/{name}/api/me", headers=SPANISH).get_json() == {"error": "no encontrado"}
     wrong = stranger.get("/login", headers={"Host": "example.org", **FRENCH})
     assert wrong.status_code == 421 and wrong.get_data(as_text=True).startswith("Cette console ne répond qu'à")
+
+
+def test_the_reports_counts_take_their_grammatical_number(demo_case: Path) -> None:
+    """The demo holds one video and one queue entry decided here: "1 vidéo", not "1 vidéos"."""
+    store = open_case(demo_case)
+    try:
+        ReviewTables(store).decide("rita", [int(store.db.execute("SELECT min(id) FROM items").fetchone()[0])],
+                                   Decision("projectvic-us", "1"), "stack")
+        french = html.unescape(render(store, "html", lang=language("fr")))
+        spanish = html.unescape(run_export(store, "rita", "case-report", language="es").content.decode())
+    finally:
+        store.close()
+    assert "<b>1</b>vidéo</div>" in french and "<b>29</b>éléments</div>" in french
+    assert "<b>1</b>vídeo</div>" in spanish and "entrada de la cola decidida</div>" in spanish
+    assert "<b>1</b>archivo distinto categorizado</div>" in spanish
