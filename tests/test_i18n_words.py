@@ -30,13 +30,13 @@ SPANISH = {"Accept-Language": "es-ES,es;q=0.9"}
 def test_a_phrase_is_english_as_a_string_and_any_language_when_read() -> None:
     phrase = Phrase(N_("no item %(ids)s in this case"), ids="4, 5")
     assert phrase == "no item 4, 5 in this case" and isinstance(phrase, str)
-    assert phrase.read(language("fr")) == "aucun élément 4, 5 dans ce dossier"
+    assert phrase.read(language("fr")) == "aucun élément 4, 5 dans cette affaire"
     assert phrase.read(language("es")) == "no hay ningún elemento 4, 5 en este caso"
     # the command line's own wording (with its options), the same message where a page reads it
     hinted = Phrase(N_("no hash list named '%(list)s' in this case"), list="x",
                     plain="no hash list named 'x' in this case (see `vigie hashlist list`)")
     assert str(hinted).endswith("(see `vigie hashlist list`)")
-    assert hinted.read(language("fr")) == "aucune liste d'empreintes nommée « x » dans ce dossier"
+    assert hinted.read(language("fr")) == "aucune liste d'empreintes nommée « x » dans cette affaire"
     assert str(SelectionError(hinted)) == str(hinted)  # what the command prints
 
 
@@ -96,7 +96,7 @@ def test_accept_list_reasons_speak_of_the_console_not_of_the_commands_options(ap
                        headers={"X-CSRF-Token": csrf, **FRENCH}).get_json()
     reasons = {left["why"] for left in plan["left"]}
     assert reasons and all("--" not in why for why in reasons), reasons
-    assert "la catégorie demo-A relève du schéma Personnalisé, pas de celui de ce dossier (Project VIC US (0–4))" \
+    assert "la catégorie demo-A relève du schéma Personnalisé, pas de celui de cette affaire (Project VIC US (0–4))" \
         in reasons
     unknown = client.post("/api/decisions/accept-list", json={"list": "nope", "items": items},
                           headers={"X-CSRF-Token": csrf, **SPANISH})

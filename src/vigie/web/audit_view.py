@@ -34,6 +34,8 @@ FIELDS = {
     "items_added": N_("items added"), "items_with_errors": N_("items with errors"), "blur": N_("blur"),
     "greyscale": N_("greyscale"), "density": N_("grid density"), "hold_to_reveal": N_("hold to reveal"),
 }
+# The kinds of match a scan or an import counts (`new_matches`)
+MATCH_KINDS = {"exact": N_("exact hash"), "pdq": "PDQ", "video": N_("video frames")}
 # Values that are Vigie's own words, not data: the scope of a decision, a scan's end, where an export went.
 WORDS = {"stack": N_("whole stack"), "item": N_("this copy only"), "complete": N_("complete"),
          "interrupted": N_("interrupted"), "running": N_("running"), "console": N_("console"),
@@ -74,7 +76,10 @@ def _value(key: str, value: Any, details: dict[str, Any], lang: Language) -> str
     if isinstance(value, str):
         return lang.gettext(WORDS[value]) if value in WORDS and key in ("scope", "status", "destination") else value
     if isinstance(value, dict):
-        return ", ".join(f"{k} {_value(k, v, value, lang)}" for k, v in value.items()) or "—"
+        return ", ".join(f"{lang.gettext(MATCH_KINDS.get(str(k), str(k)))} {_value(k, v, value, lang)}"
+                         for k, v in value.items()) or "—"
+    if isinstance(value, list) and not value:
+        return "—"
     if isinstance(value, list):
         shown = ", ".join(_value(key, v, details, lang) for v in value[:LISTED])
         more = len(value) - LISTED

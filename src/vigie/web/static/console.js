@@ -640,9 +640,10 @@ async function offerListCategories() {
       : tn("{n} of the {count} shown stacks takes its category from list {list}",
            "{n} of the {count} shown stacks take their category from list {list}", plan.stacks, values);
     const kept = tn("{n} already decided stays as it is", "{n} already decided stay as they are", plan.already_decided);
-    $("accept-summary").textContent = [
-      counts ? t("{what}: {counts}", { what: taken, counts }) : taken,  // the colon as the language sets it
-      ". ", kept, plan.left_count ? "; " + tn("{n} copy is left undecided:", "{n} copies are left undecided:", plan.left_count) : "."].join("");
+    const left = tn("{n} copy is left undecided:", "{n} copies are left undecided:", plan.left_count);
+    $("accept-summary").textContent = [  // the colon and semicolon spaced as the language sets them
+      counts ? t("{what}: {counts}", { what: taken, counts }) : taken,
+      ". ", plan.left_count ? t("{first}; {second}", { first: kept, second: left }) : kept + "."].join("");
     // each reason is the server's, in this language
     $("accept-left").replaceChildren(...plan.left.map((l) => el("li", { text: t("item {id}: {why}", { id: l.item, why: l.why }) })));
     // Categories of another scheme are never decided under this case's: say what would let them be accepted.
@@ -910,7 +911,7 @@ async function showDetail() {
     el("td", { text: m.video_time ? t("at {time} in the video", { time: m.video_time }) : m.image_frame ? t("on {frame}", { frame: m.image_frame }) : "" }),
     el("td", { text: m.category === null ? t("no category") : m.category_label && m.category_label !== m.category ? `${m.category} — ${m.category_label}` : m.category })))));
   parts.push(el("h3", { text: t("File times") }), el("table", { id: "file-times" },
-    ...Object.entries(item.times).map(([k, v]) => row(timeNames()[k] ?? k, v))));
+    ...Object.entries(timeNames()).filter(([k]) => k in item.times).map(([k, name]) => row(name, item.times[k]))));
   if (typeof item.exif.gps_latitude === "number" && typeof item.exif.gps_longitude === "number") {
     const where = `${item.exif.gps_latitude.toFixed(6)}, ${item.exif.gps_longitude.toFixed(6)}`;
     // Only a link the reviewer may choose to follow: nothing is fetched from a map service on its own.
