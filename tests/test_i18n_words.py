@@ -50,12 +50,14 @@ def _first(client: Any) -> int:
               "undo": "l'entrée 1 n'est pas une décision",
               "role": "votre rôle (lecture seule) ne permet pas cette action",
               "stale": "a été décidé à nouveau depuis que vous l'avez vu", "csrf": "jeton CSRF absent ou erroné",
-              "login": "connectez-vous d'abord", "note": "une note compte de 1 à 4000 caractères de texte"}),
+              "login": "connectez-vous d'abord", "note": "une note compte de 1 à 4000 caractères de texte",
+              "reveal": "révélez d'abord cet élément"}),
     (SPANISH, {"category": "la categoría «zz» no es ninguna de 0, 1, 2, 3, 4 (esquema projectvic-us)",
                "status": "status es undecided, decided o all", "missing": "no encontrado",
                "undo": "la entrada 1 no es una decisión", "role": "su rol (solo lectura) no permite esta acción",
                "stale": "se ha vuelto a decidir desde que lo vio", "csrf": "token CSRF ausente o incorrecto",
-               "login": "inicie sesión primero", "note": "una nota tiene de 1 a 4000 caracteres de texto"}),
+               "login": "inicie sesión primero", "note": "una nota tiene de 1 a 4000 caracteres de texto",
+               "reveal": "revele primero este elemento"}),
 ])
 def test_the_apis_refusals_are_in_the_users_language(app: Any, headers: dict[str, str],  # noqa: F811
                                                       words: dict[str, str]) -> None:
@@ -75,6 +77,7 @@ def test_the_apis_refusals_are_in_the_users_language(app: Any, headers: dict[str
     assert error(client.get("/api/nowhere", headers=headers), 404) == words["missing"]
     assert error(client.post("/api/decisions/undo", json={"audit_seq": 1}, headers=sent), 409) == words["undo"]
     assert error(client.post(f"/api/items/{item}/notes", json={"text": ""}, headers=sent), 400) == words["note"]
+    assert error(client.get(f"/media/{item}/full", headers=headers), 403) == words["reveal"]
     decided = client.post("/api/decisions", json={"item": item, "category": "1"}, headers=sent).get_json()
     stale = client.post("/api/decisions", json={"item": item, "category": "2", "seen": decided["audit_seq"] - 1},
                         headers=sent)
@@ -187,3 +190,23 @@ def test_the_reports_counts_take_their_grammatical_number(demo_case: Path) -> No
     assert "<b>1</b>vidéo</div>" in french and "<b>29</b>éléments</div>" in french
     assert "<b>1</b>vídeo</div>" in spanish and "entrada de la cola decidida</div>" in spanish
     assert "<b>1</b>archivo distinto categorizado</div>" in spanish
+
+
+def test_how_a_copy_was_altered_is_named_in_the_readers_language(app: Any, demo_case: Path) -> None:  # noqa: F811
+    """The demo's altered copies were found mirrored, rotated and with a border cut: the variant is named, in
+    the item panel and in the HTML report, not shown as its code."""
+    client, _ = login(app, "rita")
+    store = open_case(demo_case)
+    items = [row[0] for row in store.db.execute("SELECT DISTINCT item_id FROM matches")]
+    store.close()
+    labels = {m["variant"]: m["variant_label"] for item in items
+              for m in client.get(f"/api/items/{item}", headers=FRENCH).get_json()["matches"]}
+    assert labels["mirror-left-right"] == "retourné de gauche à droite"
+    assert labels["rotate-90-clockwise"] == "tourné de 90° dans le sens horaire"
+    assert labels["uncropped-3.0%+original"] == "bordure de 3.0% restituée"
+    store = open_case(demo_case)
+    try:
+        page = html.unescape(render(store, "html", lang=language("es")))
+    finally:
+        store.close()
+    assert "pdq (reflejado de izquierda a derecha)" in page and "mirror-left-right" not in page

@@ -124,6 +124,29 @@ AUDIT_ACTIONS = {
 }
 
 
+# How a perceptual match's query was turned (signals/pdq.py names the variants), and the border put back first
+VARIANTS = {
+    "original": N_("as found"), "mirror-left-right": N_("mirrored left to right"),
+    "mirror-top-bottom": N_("mirrored top to bottom"), "rotate-180": N_("rotated 180°"),
+    "transpose": N_("flipped across its diagonal"), "rotate-90-clockwise": N_("rotated 90° clockwise"),
+    "rotate-90-counterclockwise": N_("rotated 90° counterclockwise"),
+    "transverse": N_("flipped across its other diagonal"),
+}
+UNCROPPED = "uncropped-"
+
+
+def variant_name(code: str, lang: Language) -> str:
+    """A match's variant as `lang` says it ("uncropped-1.5%+rotate-180": its border put back, then rotated);
+    a variant Vigie does not name is shown as it is."""
+    if code.startswith(UNCROPPED) and "+" in code:
+        share, turned = code.removeprefix(UNCROPPED).split("+", 1)
+        if turned == "original":
+            return lang.format(N_("a %(share)s border put back"), share=share)
+        return lang.format(N_("a %(share)s border put back, %(variant)s"), share=share,
+                           variant=variant_name(turned, lang))
+    return lang.gettext(VARIANTS[code]) if code in VARIANTS else code
+
+
 def action_name(code: str) -> Phrase:
     """An audit action's code where the command line names it, what it did where a page reads it."""
     return Phrase(AUDIT_ACTIONS.get(code, code), plain=code)

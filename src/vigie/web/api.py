@@ -50,6 +50,7 @@ from vigie.vocabulary import (
     UNDETERMINED,
     category_label,
     shown_code,
+    variant_name,
 )
 from vigie.web import language
 from vigie.web.audit_view import shown_entry
@@ -305,6 +306,7 @@ def _known(match: dict[str, Any]) -> dict[str, Any]:
                                         "label", "series", "timestamp", "image_frame")}
     shown["category_label"] = category_label(match.get("category_scheme"), match.get("category"), language.current())
     shown["video_time"] = None if match.get("timestamp") is None else clock(match["timestamp"])
+    shown["variant_label"] = match.get("variant") and variant_name(match["variant"], language.current())
     return shown
 
 

@@ -39,7 +39,8 @@ async function call(method, url, body) {
   }
   const response = await fetch(ROOT + url, options);
   if (response.status === 401) { window.location = "/login"; throw new Error("logged out"); }
-  const data = await response.json();
+  // an answer that is not JSON (a proxy's error page) still says what happened, in this language
+  const data = await response.json().catch(() => ({ error: t("the server answered {status}", { status: response.status }) }));
   if (!response.ok) {
     const error = new Error(data.error || response.statusText);
     error.conflict = data.conflict || null;  // a 409: the colleague's decision that made this screen stale
@@ -907,7 +908,7 @@ async function showDetail() {
   parts.push(el("h3", { text: t("Matches ({n})", { n: item.matches.length }) }));
   if (item.matches.length) parts.push(el("table", { id: "matches" }, ...item.matches.map((m) => el("tr", {},
     el("td", { text: m.list }), el("td", { text: [m.label, m.series && t("series {series}", { series: m.series })].filter(Boolean).join(" · ") || "—" }),
-    el("td", { text: `${m.signal} d=${m.distance}${m.variant && m.variant !== "original" ? " (" + m.variant + ")" : ""}` }),
+    el("td", { text: `${m.signal} d=${m.distance}${m.variant && m.variant !== "original" ? " (" + m.variant_label + ")" : ""}` }),
     el("td", { text: m.video_time ? t("at {time} in the video", { time: m.video_time }) : m.image_frame ? t("on {frame}", { frame: m.image_frame }) : "" }),
     el("td", { text: m.category === null ? t("no category") : m.category_label && m.category_label !== m.category ? `${m.category} — ${m.category_label}` : m.category })))));
   parts.push(el("h3", { text: t("File times") }), el("table", { id: "file-times" },
@@ -917,7 +918,7 @@ async function showDetail() {
     // Only a link the reviewer may choose to follow: nothing is fetched from a map service on its own.
     const map = el("a", { href: `https://www.openstreetmap.org/?mlat=${item.exif.gps_latitude}&mlon=${item.exif.gps_longitude}`,
                           rel: "noopener noreferrer", target: "_blank", text: t("open in OpenStreetMap") });
-    parts.push(el("p", { id: "gps" }, el("b", { text: "GPS: " }), el("span", { class: "mono", text: where }), " ", map));
+    parts.push(el("p", { id: "gps" }, el("b", { text: t("GPS:") + " " }), el("span", { class: "mono", text: where }), " ", map));
   }
   if (item.ai) {
     parts.push(el("h3", { text: t("AI: {verdict}", { verdict: word(item.ai.verdict) }) }));
