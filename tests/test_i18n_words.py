@@ -210,3 +210,26 @@ def test_how_a_copy_was_altered_is_named_in_the_readers_language(app: Any, demo_
     finally:
         store.close()
     assert "pdq (reflejado de izquierda a derecha)" in page and "mirror-left-right" not in page
+
+
+def test_a_broken_log_is_explained_in_the_readers_language(app: Any, demo_case: Path) -> None:  # noqa: F811
+    client, csrf = login(app, "rita")
+    item = _first(client)
+    decided = client.post("/api/decisions", json={"item": item, "category": "1"}, headers={"X-CSRF-Token": csrf})
+    store = open_case(demo_case)
+    with store.transaction():
+        store.db.execute("UPDATE reviews SET category = '3' WHERE item_id = ?", (item,))  # edited by hand
+    check = store.verify_audit()
+    store.close()
+    seq = decided.get_json()["audit_seq"]
+    english = f"item {item}: decision category is '3' in the reviews table, '1' in the log (entry {seq})"
+    assert english in check.problems  # what `vigie audit verify` prints
+    problems = client.get("/api/audit", headers=FRENCH).get_json()["check"]["problems"]
+    assert (f"élément {item} : le champ category de la décision vaut '3' dans la table des revues, '1' dans le "
+            f"journal (entrée {seq})") in problems
+    store = open_case(demo_case)
+    try:
+        report = html.unescape(run_export(store, "rita", "case-report", language="es").content.decode())
+    finally:
+        store.close()
+    assert "el campo category de la decisión es '3' en la tabla de revisiones y '1' en el registro" in report

@@ -69,6 +69,10 @@ class Language:
         """The translation of `message`, with its %(name)s placeholders filled."""
         return self.gettext(message) % values if values else self.gettext(message)
 
+    def say(self, text: str) -> str:
+        """A Phrase read in this language, else a message marked N_ translated (an unmarked text as it is)."""
+        return text.read(self) if isinstance(text, Phrase) else self.gettext(text)
+
     def script_catalogue(self) -> dict[str, Any]:
         return {"lang": self.code, "messages": self.messages, "singular": list(self.singular)}
 

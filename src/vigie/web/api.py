@@ -609,7 +609,8 @@ def audit() -> Any:
     entries = g.store.audit_page(after, limit)
     more = len(entries) == limit and entries[-1].seq > 1
     return jsonify(
-        check={"ok": check.ok, "entries": check.entries, "head": check.head, "problems": check.problems},
+        check={"ok": check.ok, "entries": check.entries, "head": check.head,
+               "problems": [language.said(p) for p in check.problems]},
         entries=[{"seq": e.seq, "at": e.at, "actor": e.actor, "action": e.action, "details": e.details,
                   "hash": e.hash} | shown_entry(e, language.current()) for e in entries],
         next=entries[-1].seq if more else None,

@@ -8,7 +8,7 @@ from typing import Any
 
 from flask import Flask, g, request
 
-from vigie.i18n import DEFAULT_LANGUAGE, LANGUAGES, Language, Phrase, language
+from vigie.i18n import DEFAULT_LANGUAGE, LANGUAGES, Language, language
 
 SETTING = "language"  # in a user's settings; absent or empty: the browser's language
 
@@ -32,7 +32,7 @@ def gettext(message: str, **values: Any) -> str:
 def said(message: str, **values: Any) -> str:
     """A refusal in this request's language: a Phrase read in it, else a message marked N_ where it is written,
     translated with its placeholders filled (an unmarked message shows as it is)."""
-    return message.read(current()) if isinstance(message, Phrase) else current().format(message, **values)
+    return current().format(message, **values) if values else current().say(message)
 
 
 def message_of(error: BaseException) -> str:
