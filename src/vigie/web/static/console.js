@@ -1155,13 +1155,13 @@ async function setup() {
     try {
       const made = await call("POST", "/api/admin/users", { username: $("u-name").value, role: $("u-role").value });
       $("u-result").textContent = t("Created {name} ({role}); one-time password: {password}", { name: made.username, role: word(made.role), password: made.password });
-    } catch (error) { $("u-result").textContent = error.message; }
+    } catch (error) { $("u-result").textContent = t("Not done: {why}", { why: error.message }); }
   });
   $("u-disable").addEventListener("click", async () => {
     try {
       const done = await call("POST", "/api/admin/users/disable", { username: $("u-disable-name").value });
       $("u-disable-result").textContent = t("Disabled {user}; its sessions have ended.", { user: done.username });
-    } catch (error) { $("u-disable-result").textContent = error.message; }
+    } catch (error) { $("u-disable-result").textContent = t("Not done: {why}", { why: error.message }); }
   });
   $("density").addEventListener("change", async () => {
     try {
