@@ -16,12 +16,15 @@ from tests.test_console_api import PASSWORD, app, login  # noqa: F401  (fixture)
 from tests.test_console_server import app as server_app  # noqa: F401  (fixture)
 from tests.test_console_server import folder  # noqa: F401  (fixture)
 from tests.test_console_server import log_in as server_log_in
+from vigie.config import Settings
 from vigie.exports.report import render
 from vigie.exports.run import run_export
 from vigie.i18n import N_, Phrase, language
 from vigie.review.scripted import Selection, SelectionError, plan_decisions
 from vigie.store.review import Decision, ReviewTables
 from vigie.store.sqlite import open_case
+from vigie.web.app import create_app
+from vigie.web.security import LoginThrottle
 
 FRENCH = {"Accept-Language": "fr-FR,fr;q=0.9"}
 SPANISH = {"Accept-Language": "es-ES,es;q=0.9"}
@@ -233,3 +236,18 @@ def test_a_broken_log_is_explained_in_the_readers_language(app: Any, demo_case: 
     finally:
         store.close()
     assert "el campo category de la decisión es '3' en la tabla de revisiones y '1' en el registro" in report
+
+
+def test_the_login_pages_wait_takes_its_number(demo_case: Path) -> None:
+    """One second is "1 seconde", not "1 secondes"."""
+    class OneSecond(LoginThrottle):  # the throttle's own timing is tested elsewhere: here, its one-second answer
+        def begin(self, address: str, username: str) -> int:
+            return 1
+
+    browser = create_app(demo_case, Settings(workers=1), throttle=OneSecond()).test_client()
+    page = browser.get("/login").get_data(as_text=True)
+    token = re.search(r'name="login_token" value="([^"]+)"', page)[1]  # type: ignore[index]
+    answer = browser.post("/login", data={"username": "rita", "password": "nope", "login_token": token},
+                          headers=FRENCH)
+    assert answer.status_code == 429 and answer.headers["Retry-After"] == "1"
+    assert "Réessayez dans 1 seconde." in answer.get_data(as_text=True)

@@ -113,8 +113,9 @@ def shell_app(open_request: Callable[[], None], throttle: LoginThrottle | None =
         address = request.remote_addr or "unknown"
         wait = login_throttle.begin(address, username)
         if wait:
-            refused = _login_form(language.gettext("Too many failed logins. Try again in %(wait)s seconds.",
-                                                   wait=wait), 429)
+            refused = _login_form(language.current().ngettext(
+                "Too many failed logins. Try again in %(wait)s second.",
+                "Too many failed logins. Try again in %(wait)s seconds.", wait) % {"wait": wait}, 429)
             refused.headers["Retry-After"] = str(wait)
             return refused
         started = g.accounts.log_in(username, password, address)
