@@ -251,3 +251,16 @@ def test_the_login_pages_wait_takes_its_number(demo_case: Path) -> None:
                           headers=FRENCH)
     assert answer.status_code == 429 and answer.headers["Retry-After"] == "1"
     assert "Réessayez dans 1 seconde." in answer.get_data(as_text=True)
+
+
+def test_where_an_item_could_not_be_read_is_named_the_message_is_kept(app: Any, demo_case: Path) -> None:  # noqa: F811
+    """The stage an error is recorded against is translated; the message, recorded at the scan, is data."""
+    store = open_case(demo_case)
+    item = store.db.execute("SELECT item_id FROM item_errors WHERE stage = 'read'").fetchone()[0]
+    french = html.unescape(render(store, "html", lang=language("fr")))
+    store.close()
+    assert "lecture : empty file (zero bytes)" in french
+    client, _ = login(app, "rita")
+    errors = client.get(f"/api/items/{item}", headers=SPANISH).get_json()["errors"]
+    assert [(e["stage"], e["stage_label"], e["message"]) for e in errors] == [
+        ("read", "lectura", "empty file (zero bytes)")]

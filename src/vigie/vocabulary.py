@@ -147,6 +147,22 @@ def variant_name(code: str, lang: Language) -> str:
     return lang.gettext(VARIANTS[code]) if code in VARIANTS else code
 
 
+# Where reading an item went wrong (the stage an error is recorded against); the message itself is recorded
+# at the scan, in English
+ERROR_STAGES = {
+    "read": N_("reading"), "decode": N_("decoding"), "source": N_("source"), "link": N_("link"),
+    "archive": N_("archive"), "archive-limit": N_("archive limit"), "archive-name": N_("name in the archive"),
+    "archive-stopped": N_("archive left unfinished"), "image-hash": N_("image hash"), "faces": N_("faces"),
+    "provenance": N_("provenance"), "timeout": N_("time limit"), "not-examined": N_("not examined"),
+    "internal": N_("internal error"),
+}
+
+
+def stage_name(code: str, lang: Language) -> str:
+    """The stage of an item's error as `lang` says it; a stage Vigie does not name is shown as it is."""
+    return lang.gettext(ERROR_STAGES[code]) if code in ERROR_STAGES else code
+
+
 def action_name(code: str) -> Phrase:
     """An audit action's code where the command line names it, what it did where a page reads it."""
     return Phrase(AUDIT_ACTIONS.get(code, code), plain=code)

@@ -50,6 +50,7 @@ from vigie.vocabulary import (
     UNDETERMINED,
     category_label,
     shown_code,
+    stage_name,
     variant_name,
 )
 from vigie.web import language
@@ -273,7 +274,8 @@ def item_detail(item_id: int) -> Any:
         matches=[_known(m) for m in item["matches"]],
         ai=item["ai"], analysed_as=item["analysed_as"],
         faces=[f | {"person_name": persons.get(f["person"])} for f in item["faces"]],
-        exif=item["exif"], errors=item["errors"],
+        exif=item["exif"],
+        errors=[e | {"stage_label": stage_name(e["stage"], language.current())} for e in item["errors"]],
         same_content=review.same_content_paths(item_id),
         stack=[{"id": m, "path": member_items[m]["path"], "decision": decisions.get(m), "version": versions[m]}
                for m in members],

@@ -972,7 +972,7 @@ async function showDetail() {
   parts.push(el("h3", { text: t("History") }), el("table", { id: "history" }, ...item.history.map((h) => el("tr", {},
     el("td", { text: `#${h.seq}` }), el("td", { text: h.at.slice(0, 19) }), el("td", { text: h.actor }), actionCell(h),
     fieldsCell(h.fields)))));
-  if (item.errors.length) parts.push(el("h3", { text: t("Errors") }), ...item.errors.map((e) => el("p", { class: "error", text: `${e.stage}: ${e.message}` })));
+  if (item.errors.length) parts.push(el("h3", { text: t("Errors") }), ...item.errors.map((e) => el("p", { class: "error", text: t("{label}: {value}", { label: e.stage_label, value: e.message }), title: e.stage })));
   panel.replaceChildren(...parts);
 }
 
