@@ -118,8 +118,8 @@ def _face_crop(face_id: int) -> tuple[int, bytes]:
         abort(404)
     item_id, crop = found
     if crop is None:
-        abort(Response(json.dumps({"error": language.said(N_("this face's crop was removed"))}), 404,
-                       mimetype="application/json"))
+        purged = language.said(N_("this face's crop was removed: the case's face data was purged"))
+        abort(Response(json.dumps({"error": purged}), 404, mimetype="application/json"))
     return item_id, crop
 
 

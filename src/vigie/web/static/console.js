@@ -635,7 +635,7 @@ async function offerListCategories() {
   try {
     const plan = await call("POST", "/api/decisions/accept-list", { list, items });
     const counts = Object.entries(plan.categories).map(([code, n]) => `${n} × ${categoryLabel(code)}`).join(", ");
-    const values = { n: plan.stacks, count: items.length, list, decided: plan.already_decided, left: plan.left_count };
+    const values = { count: items.length, list };
     const taken = state.marked.size ? tn("{n} of the {count} selected stacks takes its category from list {list}",
                                          "{n} of the {count} selected stacks take their category from list {list}", plan.stacks, values)
       : tn("{n} of the {count} shown stacks takes its category from list {list}",
