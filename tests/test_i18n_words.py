@@ -264,3 +264,17 @@ def test_where_an_item_could_not_be_read_is_named_the_message_is_kept(app: Any, 
     errors = client.get(f"/api/items/{item}", headers=SPANISH).get_json()["errors"]
     assert [(e["stage"], e["stage_label"], e["message"]) for e in errors] == [
         ("read", "lectura", "empty file (zero bytes)")]
+
+
+def test_the_kind_of_an_ai_finding_is_named_its_evidence_text_kept(app: Any, demo_case: Path) -> None:  # noqa: F811
+    client, _ = login(app, "rita")
+    item = _first(client)
+    store = open_case(demo_case)
+    with store.transaction():
+        store.db.execute("INSERT INTO item_findings(item_id, kind, detail, value, strength) VALUES "
+                         "(?, 'generator-metadata', 'PNG parameters names the generator', 'null', 'deterministic')",
+                         (item,))
+    store.close()
+    signals = client.get(f"/api/items/{item}", headers=FRENCH).get_json()["ai"]["signals"]
+    assert {(s["kind"], s["kind_label"], s["detail"]) for s in signals} >= {
+        ("generator-metadata", "métadonnées du générateur", "PNG parameters names the generator")}

@@ -163,6 +163,25 @@ def stage_name(code: str, lang: Language) -> str:
     return lang.gettext(ERROR_STAGES[code]) if code in ERROR_STAGES else code
 
 
+# What kind of evidence an AI finding is; its text is recorded at the scan, in English
+FINDING_KINDS = {
+    "c2pa-manifest": N_("C2PA manifest"), "c2pa-certificate": N_("C2PA signer's certificate"),
+    "c2pa-digital-source-type": N_("C2PA digital source type"),
+    "c2pa-generated-ingredient": N_("C2PA generated ingredient"),
+    "c2pa-ingredient-invalid": N_("C2PA ingredient not valid"), "c2pa-ingredients": N_("C2PA ingredients"),
+    "c2pa-not-examined": N_("C2PA not examined"), "c2pa-remote-manifest": N_("C2PA manifest stored elsewhere"),
+    "c2pa-tampered": N_("C2PA: altered since signing"), "c2pa-unreadable": N_("C2PA unreadable"),
+    "generator-metadata": N_("generator metadata"), "invisible-watermark": N_("invisible watermark"),
+    "iptc-digital-source-type": N_("IPTC digital source type"), "xmp-not-read": N_("XMP not read in full"),
+    "statistical-detector": N_("statistical detector"),
+}
+
+
+def finding_kind_name(code: str, lang: Language) -> str:
+    """An AI finding's kind as `lang` says it; a kind Vigie does not name is shown as it is."""
+    return lang.gettext(FINDING_KINDS[code]) if code in FINDING_KINDS else code
+
+
 def action_name(code: str) -> Phrase:
     """An audit action's code where the command line names it, what it did where a page reads it."""
     return Phrase(AUDIT_ACTIONS.get(code, code), plain=code)

@@ -20,7 +20,14 @@ from vigie.signals.registry import DIGESTS, SIGNALS
 from vigie.signals.thumbnails import report_thumbnails
 from vigie.store.review import QueueFilter
 from vigie.store.sqlite import now_iso
-from vigie.vocabulary import UNDETERMINED, category_label, shown_code, stage_name, variant_name
+from vigie.vocabulary import (
+    UNDETERMINED,
+    category_label,
+    finding_kind_name,
+    shown_code,
+    stage_name,
+    variant_name,
+)
 
 CSV_COLUMNS = [
     "path", "source", "size", *(s.name for s in DIGESTS), "media_type", "width", "height",
@@ -157,6 +164,7 @@ def template_environment(lang: Language) -> Environment:
     env.filters["code"] = lambda code: shown_code(code, lang)
     env.filters["variant"] = lambda code: variant_name(code, lang)
     env.filters["stage"] = lambda code: stage_name(code, lang)
+    env.filters["finding"] = lambda code: finding_kind_name(code, lang)
     env.globals["lang"] = lang.code
     return env
 

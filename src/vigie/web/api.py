@@ -49,6 +49,7 @@ from vigie.vocabulary import (
     SHOWN_CODES,
     UNDETERMINED,
     category_label,
+    finding_kind_name,
     shown_code,
     stage_name,
     variant_name,
@@ -272,7 +273,9 @@ def item_detail(item_id: int) -> Any:
         hash_names={column: _hash_name(column) for s in SIGNALS.values() for column in s.columns},
         times={k: item[k] for k in ("mtime", "ctime", "atime")},
         matches=[_known(m) for m in item["matches"]],
-        ai=item["ai"], analysed_as=item["analysed_as"],
+        ai=item["ai"] and item["ai"] | {"signals": [s | {"kind_label": finding_kind_name(s["kind"], language.current())}
+                                                    for s in item["ai"]["signals"]]},
+        analysed_as=item["analysed_as"],
         faces=[f | {"person_name": persons.get(f["person"])} for f in item["faces"]],
         exif=item["exif"],
         errors=[e | {"stage_label": stage_name(e["stage"], language.current())} for e in item["errors"]],

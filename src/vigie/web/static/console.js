@@ -621,7 +621,7 @@ function bulk(url, body) {
       result.stale.forEach(applyConflict);
       showError(tn("{n} of the {count} stacks was decided by a colleague meanwhile and kept its decision: {which}. The others were decided.",
                    "{n} of the {count} stacks were decided by a colleague meanwhile and kept their decision: {which}. The others were decided.",
-                   result.stale.length, { count: items.length, which: result.stale.map(conflictText).join("; ") }));
+                   result.stale.length, { count: items.length, which: result.stale.map(conflictText).reduce((first, second) => t("{first}; {second}", { first, second })) }));
     }
   });
 }
@@ -922,7 +922,7 @@ async function showDetail() {
   }
   if (item.ai) {
     parts.push(el("h3", { text: t("AI: {verdict}", { verdict: word(item.ai.verdict) }) }));
-    parts.push(el("table", {}, ...item.ai.signals.map((s) => el("tr", {}, el("td", { text: word(s.strength) }), el("td", { text: `${s.kind}: ${s.detail}` })))));
+    parts.push(el("table", {}, ...item.ai.signals.map((s) => el("tr", {}, el("td", { text: word(s.strength) }), el("td", { text: t("{label}: {value}", { label: s.kind_label, value: s.detail }), title: s.kind })))));
     const d = item.ai.detector;
     const score = d && d.score === null ? t("none (not scored)") : d?.score.toFixed(2);
     if (d) parts.push(el("p", { text: t("Detector score {score} · threshold {threshold} (higher: more likely generated; below it says nothing) · {model}",
