@@ -143,12 +143,14 @@ def test_the_item_history_names_its_actions_in_french(console: str) -> None:  # 
 
 SCREENS = {
     "fr": {"times": ["modifié le", "métadonnées changées ou créé le", "consulté le"],
+           "exif": ["marque de l'appareil", "données GPS", "latitude", "longitude"],
            "refused": "Non effectué : status vaut undecided, decided ou all",
            "stale": "a été décidé par rob comme Exploitation d'enfant (hors abus sexuel) / âge difficile à estimer",
            "reason": "la catégorie demo-A relève du schéma Personnalisé, pas de celui de cette affaire",
            "audit": ["catégorisation", "Catégorie : 2 — Exploitation d'enfant", "S'applique à : toute la pile",
                      "connexion", "analyse", "Fichiers vus : 25"]},
     "es": {"times": ["modificado", "metadatos cambiados o creado", "último acceso"],
+           "exif": ["marca de la cámara", "datos GPS", "latitud", "longitud"],
            "refused": "No realizado: status es undecided, decided o all",
            "stale": "fue decidido por rob como Explotación infantil",
            "reason": "la categoría demo-A pertenece al esquema Personalizado, no al de este caso",
@@ -163,10 +165,17 @@ def test_a_reviewers_screens_show_no_english_but_data(console: str, demo_case: P
     """The queue, the item panel with its file times, a refused request, a stale decision refused (409), the
     accept dialog's reasons and the audit log: all in the reviewer's language, data aside."""
     words = SCREENS[code]
+    store = open_case(demo_case)
+    with store.transaction():  # what the scan keeps of a camera's EXIF
+        store.db.execute("UPDATE items SET exif = ?",
+                         ('{"make": "Canon", "gps_present": true, "gps_latitude": 48.86, "gps_longitude": -2.35}',))
+    store.close()
     with browser_page(console, locale) as page:
         log_in(page, console + "/login")
         _wait_for_console(page, code)
         assert page.eval_on_selector_all("#file-times th", "cells => cells.map((c) => c.textContent)") == words["times"]
+        assert page.eval_on_selector_all("#exif th", "cells => cells.map((c) => c.textContent)") == words["exif"]
+        assert "true" not in page.inner_text("#exif")
         assert "SHA-256" in page.inner_text("#detail") and _english_left(page, code) == []
 
         # a request the server refuses, shown as the console shows every refusal

@@ -881,6 +881,12 @@ function showFaceCrops() {
 // A file's times as the file system records them (ctime: the metadata's change, or the creation where it keeps that).
 function timeNames() { return { mtime: t("modified"), ctime: t("changed or created"), atime: t("accessed") }; }
 
+// What the scan kept of an image's EXIF (signals/image.py exif_summary), by name.
+function exifNames() {
+  return { make: t("camera make"), model: t("camera model"), software: t("software"), capture_time: t("taken at"),
+           gps_present: t("GPS data"), gps_latitude: t("latitude"), gps_longitude: t("longitude") };
+}
+
 function row(label, value) { return el("tr", {}, el("th", { text: label }), el("td", { class: "mono", text: value ?? "—" })); }
 
 async function showDetail() {
@@ -961,7 +967,9 @@ async function showDetail() {
   industry.disabled = !state.me.can_decide || !item.decision;
   onChosen(industry, () => { if (industry.value !== (item.decision?.industry_class || "")) decide({ industry_class: industry.value || null }); });
   parts.push(el("h3", { text: "CyberTipline" }), industry);
-  parts.push(el("h3", { text: "EXIF" }), el("table", {}, ...Object.entries(item.exif).map(([k, v]) => row(k, typeof v === "string" ? v : JSON.stringify(v)))));
+  const exifKeys = [...Object.keys(exifNames()), ...Object.keys(item.exif)].filter((k, n, all) => k in item.exif && all.indexOf(k) === n);
+  parts.push(el("h3", { text: "EXIF" }), el("table", { id: "exif" }, ...exifKeys.map((k) => row(exifNames()[k] ?? k,
+    typeof item.exif[k] === "string" ? item.exif[k] : typeof item.exif[k] === "boolean" ? (item.exif[k] ? t("yes") : t("no")) : JSON.stringify(item.exif[k])))));
   parts.push(el("h3", { text: t("Notes ({n})", { n: item.notes.length }) }), ...item.notes.map((n) => el("p", {}, el("b", { text: `${n.author} ` }), el("span", { class: "muted", text: n.at }), el("br"), n.text)));
   if (state.me.can_decide) {
     const text = el("textarea", { id: "note-text", maxlength: "4000", placeholder: t("Add a note"), "aria-label": t("Note") });
