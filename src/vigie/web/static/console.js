@@ -914,7 +914,7 @@ async function showDetail() {
   parts.push(el("h3", { text: t("Matches ({n})", { n: item.matches.length }) }));
   if (item.matches.length) parts.push(el("table", { id: "matches" }, ...item.matches.map((m) => el("tr", {},
     el("td", { text: m.list }), el("td", { text: [m.label, m.series && t("series {series}", { series: m.series })].filter(Boolean).join(" · ") || "—" }),
-    el("td", { text: `${m.signal} d=${m.distance}${m.variant && m.variant !== "original" ? " (" + m.variant_label + ")" : ""}` }),
+    el("td", { text: t("{signal}, distance {distance}", { signal: m.signal, distance: m.distance }) + (m.variant && m.variant !== "original" ? ` (${m.variant_label})` : "") }),
     el("td", { text: m.video_time ? t("at {time} in the video", { time: m.video_time }) : m.image_frame ? t("on {frame}", { frame: m.image_frame }) : "" }),
     el("td", { text: m.category === null ? t("no category") : m.category_label && m.category_label !== m.category ? `${m.category} — ${m.category_label}` : m.category })))));
   parts.push(el("h3", { text: t("File times") }), el("table", { id: "file-times" },
