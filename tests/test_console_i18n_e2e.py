@@ -7,12 +7,16 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.custom_list import import_custom_list
 from tests.test_console_e2e import BROWSER_FLAGS, CHROMIUM, console, log_in, sync_api  # noqa: F401  (fixture)
 from vigie.i18n import language
+from vigie.store.review import Decision, ReviewTables
+from vigie.store.sqlite import open_case
 
 pytestmark = pytest.mark.slow  # a real Chromium per test
 
@@ -60,7 +64,7 @@ def test_console_in_french_from_the_browser_then_spanish_by_choice(console: str)
         assert "Matériel d'abus sexuel sur enfant" in legend and "Images de synthèse / animation" in legend
         assert "étiqueter Généré par IA (à nouveau pour retirer)" in legend and "suivant" in legend
         assert "Décision :" in page.text_content("#detail") and "Empreintes" in page.text_content("#detail")
-        assert "entrées de la file décidées" in page.inner_text("#progress")
+        assert page.inner_text("#progress") == "0 entrée de la file décidée sur 14 · 14 affichées par le filtre"
         assert "(analyste)" in page.inner_text("header")
         page.keyboard.press("g")  # the tag stays on its card, named in French
         page.wait_for_selector(".card.selected .badge.decided")
@@ -119,7 +123,7 @@ def test_the_accept_list_summary_reads_as_french(console: str) -> None:  # noqa:
         summary = page.inner_text("#accept-summary")
     # A space before the colon, in French; the demo list's Project VIC US categories by their French names.
     assert "dans la liste demo-list : 4 × Non pertinent, 3 × Images de comparaison. " in summary
-    assert summary.endswith("0 déjà décidées restent inchangées.")  # no "0 copies left undecided:" before nothing
+    assert summary.endswith("0 déjà décidée reste inchangée.")  # French counts 0 as one; nothing left undecided
 
 
 def test_the_item_history_names_its_actions_in_french(console: str) -> None:  # noqa: F811
@@ -133,3 +137,78 @@ def test_the_item_history_names_its_actions_in_french(console: str) -> None:  # 
         page.wait_for_selector("#history td[title=categorise]")
         actions = page.eval_on_selector_all("#history td[title]", "cells => cells.map((c) => [c.title, c.textContent])")
     assert ["reveal", "révélation"] in actions and ["categorise", "catégorisation"] in actions
+
+
+SCREENS = {
+    "fr": {"times": ["modifié le", "métadonnées changées ou créé le", "consulté le"],
+           "exif": ["marque de l'appareil", "données GPS", "latitude", "longitude"],
+           "refused": "Non effectué : status vaut undecided, decided ou all",
+           "stale": "a été décidé par rob comme Exploitation d'enfant (hors abus sexuel) / âge difficile à estimer",
+           "reason": "la catégorie demo-A relève du schéma Personnalisé, pas de celui de cette affaire",
+           "audit": ["catégorisation", "Catégorie : 2 — Exploitation d'enfant", "S'applique à : toute la pile",
+                     "connexion", "analyse", "Fichiers vus : 25"]},
+    "es": {"times": ["modificado", "metadatos cambiados o creado", "último acceso"],
+           "exif": ["marca de la cámara", "datos GPS", "latitud", "longitud"],
+           "refused": "No realizado: status es undecided, decided o all",
+           "stale": "fue decidido por rob como Explotación infantil",
+           "reason": "la categoría demo-A pertenece al esquema Personalizado, no al de este caso",
+           "audit": ["categorización", "Categoría: 2 — Explotación infantil", "Se aplica a: toda la pila",
+                     "inicio de sesión", "análisis", "Archivos vistos: 25"]},
+}
+
+
+@pytest.mark.parametrize(("locale", "code"), [("fr-FR", "fr"), ("es-ES", "es")])
+def test_a_reviewers_screens_show_no_english_but_data(console: str, demo_build: Path,  # noqa: F811
+                                                      demo_case: Path, locale: str, code: str) -> None:
+    """The queue, the item panel with its file times, a refused request, a stale decision refused (409), the
+    accept dialog's reasons and the audit log: all in the reviewer's language, data aside."""
+    words = SCREENS[code]
+    import_custom_list(demo_build, demo_case)  # hits whose categories are not of the case's scheme
+    store = open_case(demo_case)
+    with store.transaction():  # what the scan keeps of a camera's EXIF
+        store.db.execute("UPDATE items SET exif = ?",
+                         ('{"make": "Canon", "gps_present": true, "gps_latitude": 48.86, "gps_longitude": -2.35}',))
+    store.close()
+    with browser_page(console, locale) as page:
+        log_in(page, console + "/login")
+        _wait_for_console(page, code)
+        assert page.eval_on_selector_all("#file-times th", "cells => cells.map((c) => c.textContent)") == words["times"]
+        assert page.eval_on_selector_all("#exif th", "cells => cells.map((c) => c.textContent)") == words["exif"]
+        assert "true" not in page.inner_text("#exif")
+        assert "SHA-256" in page.inner_text("#detail") and _english_left(page, code) == []
+
+        # a request the server refuses, shown as the console shows every refusal
+        page.evaluate("() => call('GET', '/api/queue?status=maybe').catch((error) => showError(error.message))")
+        assert page.inner_text("#error-text") == words["refused"]
+        page.keyboard.press("Escape")
+
+        # a colleague decides the selected stack while this screen hears of no change: the key is refused (409)
+        page.route("**/api/changes**", lambda route: route.abort())
+        page.wait_for_timeout(2500)  # any poll already on its way has come back
+        item = int(page.locator(".card.selected").get_attribute("data-id"))
+        store = open_case(demo_case)
+        review = ReviewTables(store)
+        review.decide("rob", review.members(item), Decision("projectvic-us", "2"), "stack")
+        store.close()
+        page.keyboard.press("3")
+        page.wait_for_selector("#error", state="visible")
+        page.wait_for_selector("body[data-pending='0']", state="attached")
+        assert words["stale"] in page.inner_text("#error-text")
+        assert _english_left(page, code) == []
+        page.keyboard.press("Escape")
+
+        # the accept dialog: the custom list's categories are of another scheme, each item says so for the console
+        page.click("#accept-list")
+        page.wait_for_selector("#accept-dialog", state="visible")
+        reasons = page.inner_text("#accept-left")
+        assert words["reason"] in reasons and "--" not in reasons
+        assert _english_left(page, code) == []
+        page.keyboard.press("Escape")
+
+        # the audit log: each action a phrase, its details labelled fields
+        page.click("#open-audit")
+        page.wait_for_selector("#audit-table td[title=categorise]")
+        table = page.inner_text("#audit-table")
+        assert all(word in table for word in words["audit"]), table
+        assert "categorise" not in table and '"scope"' not in table  # no code, no JSON
+        assert _english_left(page, code) == []

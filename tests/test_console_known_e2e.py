@@ -36,7 +36,7 @@ def test_item_panel_shows_what_is_known(projectvic_lists: Path, page: Any) -> No
     matches = page.inner_text("#matches")
     assert "1 — Child abuse material" in matches and "series demo" in matches and "demo series" in matches
     assert "at 0:00:0" in matches
-    assert "mtime" in page.inner_text("#file-times")
+    assert "modified" in page.inner_text("#file-times")  # the file times named, not by their column
     assert "48.860000, -2.350000" in page.inner_text("#gps")
     link = page.locator("#gps a")
     assert link.get_attribute("rel") == "noopener noreferrer" and "openstreetmap.org" in link.get_attribute("href")

@@ -69,7 +69,7 @@ def test_html_report_shows_no_image_unless_asked(tmp_path: Path) -> None:
     runner = CliRunner()
     runner.invoke(main, ["scan", str(evidence), "--case", str(case), "--hashlist", str(listing)])
     plain = runner.invoke(main, ["report", "--case", str(case)]).output
-    assert "<img" not in plain and "altered.jpg" in plain and "items with errors" in plain
+    assert "<img" not in plain and "altered.jpg" in plain and "<b>1</b>item with errors" in plain
     with_thumbs = runner.invoke(main, ["report", "--case", str(case), "--thumbnails"]).output
     assert with_thumbs.count("<img") == 2
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from vigie.i18n import N_, Language, language
+from vigie.i18n import N_, Language, Phrase, language
 
 SCHEME_LABELS = {"projectvic-us": "Project VIC US (0–4)", "uk-caid": "UK CAID (A/B/C)", "custom": N_("Custom")}
 SCHEMES = tuple(SCHEME_LABELS)
@@ -96,3 +96,92 @@ def shown_code(code: str, lang: Language) -> str:
 def tag_label(code: str, lang: Language) -> str:
     """An AI tag's name in `lang`; a tag Vigie does not know is shown as it is."""
     return next((lang.gettext(t.label) for t in AI_TAGS if t.code == code), code)
+
+
+def scheme_name(code: str) -> Phrase:
+    """A scheme's code where the command line names it, its label where a page reads it."""
+    return Phrase(SCHEME_LABELS.get(code, code), plain=code)
+
+
+# What each audit-log action is, as the console names it; the log itself keeps the code.
+AUDIT_ACTIONS = {
+    "categorise": N_("categorisation"), "undecide": N_("set back to undecided"), "undo": N_("undo"),
+    "reveal": N_("reveal"), "note": N_("note"), "claim": N_("claim"), "release": N_("release"),
+    "export": N_("export"), "report": N_("report written"), "scan": N_("scan"), "verify": N_("evidence check"),
+    "match": N_("hash lists matched again"), "hashlist-import": N_("hash list imported"),
+    "hashlist-rejected": N_("hash list refused"), "case-state": N_("case state recorded"),
+    "case-copy": N_("case copied"), "audit-anchor": N_("audit log anchored"),
+    "audit-rule": N_("audit chain rule changed"), "review-scheme": N_("category scheme chosen"),
+    "faces-scan": N_("faces scanned"), "faces-group": N_("faces grouped into persons"),
+    "faces-find": N_("faces searched for"), "faces-purge": N_("face data removed"),
+    "person-name": N_("person named"), "person-merge": N_("persons merged"),
+    "user-create": N_("account created"), "user-password": N_("password set by an admin"),
+    "password-change": N_("password changed"), "user-disable": N_("account disabled"),
+    "view-settings": N_("own view settings saved"), "org-view-settings": N_("organisation's view settings saved"),
+    "login": N_("login"), "login-failed": N_("failed login"), "logout": N_("logout"),
+    "server-create": N_("server created"), "case-grant": N_("case access granted"),
+    "case-revoke": N_("case access revoked"),
+}
+
+
+# How a perceptual match's query was turned (signals/pdq.py names the variants), and the border put back first
+VARIANTS = {
+    "original": N_("as found"), "mirror-left-right": N_("mirrored left to right"),
+    "mirror-top-bottom": N_("mirrored top to bottom"), "rotate-180": N_("rotated 180°"),
+    "transpose": N_("flipped across its diagonal"), "rotate-90-clockwise": N_("rotated 90° clockwise"),
+    "rotate-90-counterclockwise": N_("rotated 90° counterclockwise"),
+    "transverse": N_("flipped across its other diagonal"),
+}
+UNCROPPED = "uncropped-"
+
+
+def variant_name(code: str, lang: Language) -> str:
+    """A match's variant as `lang` says it ("uncropped-1.5%+rotate-180": its border put back, then rotated);
+    a variant Vigie does not name is shown as it is."""
+    if code.startswith(UNCROPPED) and "+" in code:
+        share, turned = code.removeprefix(UNCROPPED).split("+", 1)
+        if turned == "original":
+            return lang.format(N_("a %(share)s border put back"), share=share)
+        return lang.format(N_("a %(share)s border put back, %(variant)s"), share=share,
+                           variant=variant_name(turned, lang))
+    return lang.gettext(VARIANTS[code]) if code in VARIANTS else code
+
+
+# Where reading an item went wrong (the stage an error is recorded against); the message itself is recorded
+# at the scan, in English
+ERROR_STAGES = {
+    "read": N_("reading"), "decode": N_("decoding"), "source": N_("source"), "link": N_("link"),
+    "archive": N_("archive"), "archive-limit": N_("archive limit"), "archive-name": N_("name in the archive"),
+    "archive-stopped": N_("archive left unfinished"), "image-hash": N_("image hash"), "faces": N_("faces"),
+    "provenance": N_("provenance"), "timeout": N_("time limit"), "not-examined": N_("not examined"),
+    "internal": N_("internal error"),
+}
+
+
+def stage_name(code: str, lang: Language) -> str:
+    """The stage of an item's error as `lang` says it; a stage Vigie does not name is shown as it is."""
+    return lang.gettext(ERROR_STAGES[code]) if code in ERROR_STAGES else code
+
+
+# What kind of evidence an AI finding is; its text is recorded at the scan, in English
+FINDING_KINDS = {
+    "c2pa-manifest": N_("C2PA manifest"), "c2pa-certificate": N_("C2PA signer's certificate"),
+    "c2pa-digital-source-type": N_("C2PA digital source type"),
+    "c2pa-generated-ingredient": N_("C2PA generated ingredient"),
+    "c2pa-ingredient-invalid": N_("C2PA ingredient not valid"), "c2pa-ingredients": N_("C2PA ingredients"),
+    "c2pa-not-examined": N_("C2PA not examined"), "c2pa-remote-manifest": N_("C2PA manifest stored elsewhere"),
+    "c2pa-tampered": N_("C2PA: altered since signing"), "c2pa-unreadable": N_("C2PA unreadable"),
+    "generator-metadata": N_("generator metadata"), "invisible-watermark": N_("invisible watermark"),
+    "iptc-digital-source-type": N_("IPTC digital source type"), "xmp-not-read": N_("XMP not read in full"),
+    "statistical-detector": N_("statistical detector"),
+}
+
+
+def finding_kind_name(code: str, lang: Language) -> str:
+    """An AI finding's kind as `lang` says it; a kind Vigie does not name is shown as it is."""
+    return lang.gettext(FINDING_KINDS[code]) if code in FINDING_KINDS else code
+
+
+def action_name(code: str) -> Phrase:
+    """An audit action's code where the command line names it, what it did where a page reads it."""
+    return Phrase(AUDIT_ACTIONS.get(code, code), plain=code)

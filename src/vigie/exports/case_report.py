@@ -45,7 +45,7 @@ def render_case_report(store: ReportStore, lang: Language | None = None) -> str:
         case=case_info(store), summary=store.summary(), progress=review.progress(), decided=decided,
         category_bars=_bars(categories), tag_bars=_bars(tags), source_bars=_bars(sources),
         audit={"entries": audit.entries, "head_seq": audit.head_seq, "head": audit.head, "ok": audit.ok,
-               "problems": audit.problems},
+               "problems": [lang.say(p) for p in audit.problems]},
     )
 
 

@@ -20,7 +20,14 @@ from vigie.signals.registry import DIGESTS, SIGNALS
 from vigie.signals.thumbnails import report_thumbnails
 from vigie.store.review import QueueFilter
 from vigie.store.sqlite import now_iso
-from vigie.vocabulary import UNDETERMINED, category_label, shown_code
+from vigie.vocabulary import (
+    UNDETERMINED,
+    category_label,
+    finding_kind_name,
+    shown_code,
+    stage_name,
+    variant_name,
+)
 
 CSV_COLUMNS = [
     "path", "source", "size", *(s.name for s in DIGESTS), "media_type", "width", "height",
@@ -155,6 +162,9 @@ def template_environment(lang: Language) -> Environment:
                       extensions=["jinja2.ext.i18n"])
     env.install_gettext_translations(lang.translations, newstyle=True)  # type: ignore[attr-defined]
     env.filters["code"] = lambda code: shown_code(code, lang)
+    env.filters["variant"] = lambda code: variant_name(code, lang)
+    env.filters["stage"] = lambda code: stage_name(code, lang)
+    env.filters["finding"] = lambda code: finding_kind_name(code, lang)
     env.globals["lang"] = lang.code
     return env
 

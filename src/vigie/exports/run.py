@@ -11,7 +11,7 @@ from vigie.exports.format import CaseExport, ExportError, ExportOptions, Reporte
 from vigie.exports.registry import EXPORTS
 from vigie.exports.roles import ReportStore
 from vigie.exports.selection import select_items
-from vigie.i18n import DEFAULT_LANGUAGE
+from vigie.i18n import DEFAULT_LANGUAGE, N_, Phrase
 from vigie.records import AuditEntry
 
 
@@ -31,7 +31,8 @@ def run_export(
 ) -> Export:
     export_format = EXPORTS.get(fmt)
     if export_format is None:
-        raise ExportError(f"unknown export format {fmt!r} (one of {', '.join(EXPORTS)})")
+        raise ExportError(Phrase(N_("unknown export format '%(format)s' (one of %(formats)s)"), format=fmt,
+                                 formats=", ".join(EXPORTS)))
     case_name = store.case_dir.resolve().name
     count = 0
     options = ExportOptions(reporter or Reporter(), language)
@@ -40,7 +41,7 @@ def run_export(
     else:
         items = select_items(store, item_ids, categories)
         if not items:
-            raise ExportError("nothing to export: no reviewed item in the selection (categorise items first)")
+            raise ExportError(N_("nothing to export: no reviewed item in the selection (categorise items first)"))
         count = len(items)
         content = export_format.render(store, items, options)
     entry = store.append_audit(actor, "export", {

@@ -30,6 +30,26 @@ def N_(message: str) -> str:  # gettext's name for "mark for translation, transl
     return message
 
 
+class Phrase(str):
+    """A message (marked N_) with the values of its %(name)s placeholders. As a string it is the English text,
+    or `plain` where the command line says it otherwise (with its options); `read` gives it in any language.
+    Errors raised with one read in English on the command line and in the user's language in the console."""
+
+    message: str
+    values: dict[str, Any]
+
+    def __new__(cls, message: str, /, plain: str | None = None, **values: Any) -> Phrase:
+        english = message % values if values else message
+        phrase = super().__new__(cls, english if plain is None else plain)
+        phrase.message, phrase.values = message, values
+        return phrase
+
+    def read(self, lang: Language) -> str:
+        """The message in `lang`, a value that is itself a Phrase (a code's name) read in it too."""
+        values = {k: v.read(lang) if isinstance(v, Phrase) else v for k, v in self.values.items()}
+        return lang.format(self.message, **values)
+
+
 @dataclass(frozen=True)
 class Language:
     code: str
@@ -48,6 +68,10 @@ class Language:
     def format(self, message: str, **values: Any) -> str:
         """The translation of `message`, with its %(name)s placeholders filled."""
         return self.gettext(message) % values if values else self.gettext(message)
+
+    def say(self, text: str) -> str:
+        """A Phrase read in this language, else a message marked N_ translated (an unmarked text as it is)."""
+        return text.read(self) if isinstance(text, Phrase) else self.gettext(text)
 
     def script_catalogue(self) -> dict[str, Any]:
         return {"lang": self.code, "messages": self.messages, "singular": list(self.singular)}

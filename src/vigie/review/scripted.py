@@ -12,10 +12,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from vigie.errors import VigieError
+from vigie.i18n import N_, Phrase
 from vigie.records import AuditEntry
 from vigie.review.categories import case_scheme, scheme_categories
 from vigie.review.roles import ReviewStore
 from vigie.store.review import Decision, DecisionError, QueueFilter, StaleDecisionError
+from vigie.vocabulary import scheme_name
 
 
 class SelectionError(VigieError, ValueError):
@@ -87,13 +89,13 @@ def _plan_ids(review: ReviewStore, selection: Selection, decision: Decision) -> 
         wanted = _unique(selection.items)
         unknown = sorted(set(wanted) - set(review.existing_ids(wanted)))
         if unknown:
-            raise SelectionError(f"no item {', '.join(map(str, unknown))} in this case")
+            raise SelectionError(Phrase(N_("no item %(ids)s in this case"), ids=", ".join(map(str, unknown))))
         return [Planned([i], "item", decision) for i in wanted]
     if selection.stacks:
         groups = {s: review.stack_members(s) for s in _unique(selection.stacks)}
         unknown = [s for s, members in groups.items() if not members]
         if unknown:
-            raise SelectionError(f"no stack {', '.join(map(str, unknown))} in this case")
+            raise SelectionError(Phrase(N_("no stack %(ids)s in this case"), ids=", ".join(map(str, unknown))))
         return [Planned(members, "stack", decision) for members in groups.values()]
     total, _ = review.queue(QueueFilter(status="all"), limit=0)
     _, entries = review.queue(QueueFilter(status="all"), limit=total)
@@ -105,7 +107,8 @@ def _plan_list(review: ReviewStore, plan: Plan, name: str, explicit: Decision | 
                ai_tags: list[str], industry_class: str | None) -> None:
     """One decision per stack (or lone item) and category among the items the list matched."""
     if not any(hash_list.name == name for hash_list in review.store.hash_lists()):
-        raise SelectionError(f"no hash list named {name!r} in this case (see `vigie hashlist list`)")
+        raise SelectionError(Phrase(N_("no hash list named '%(list)s' in this case"), list=name,
+                                    plain=f"no hash list named {name!r} in this case (see `vigie hashlist list`)"))
     matches: dict[int, list[dict[str, Any]]] = {}
     for match in review.list_matches(name):
         matches.setdefault(match["item"], []).append(match)
@@ -119,24 +122,31 @@ def _plan_list(review: ReviewStore, plan: Plan, name: str, explicit: Decision | 
             continue
         carrying = [m for m in found if m["category"] is not None]
         if not carrying:
-            plan.left.append((item_id, f"their entries in {name} carry no category (give --category)"))
+            plan.left.append((item_id, Phrase(N_("its entries in %(list)s carry no category: decide it by hand"),
+                                              list=name,
+                                              plain=f"their entries in {name} carry no category (give --category)")))
             continue
         closest = min(m["distance"] for m in carrying)
         categories = sorted({(m["scheme"], m["category"]) for m in carrying if m["distance"] == closest})
         if len(categories) > 1:
             listed = ", ".join(f"{s}:{c}" for s, c in categories)
-            plan.left.append((item_id, f"their closest entries in {name} disagree ({listed})"))
+            plan.left.append((item_id, Phrase(N_("its closest entries in %(list)s disagree (%(categories)s)"),
+                                              list=name, categories=listed,
+                                              plain=f"their closest entries in {name} disagree ({listed})")))
             continue
         entry_scheme, category = categories[0]
         if entry_scheme != scheme:
             plan.other_schemes[item_id] = entry_scheme
-            plan.left.append((item_id, f"category {category} is of scheme {entry_scheme}, not {scheme} "
-                                       f"(--scheme {entry_scheme} to decide in that scheme)"))
+            plan.left.append((item_id, Phrase(
+                N_("category %(category)s is of the %(scheme)s scheme, not of this case's (%(case_scheme)s)"),
+                category=category, scheme=scheme_name(entry_scheme), case_scheme=scheme_name(scheme),
+                plain=f"category {category} is of scheme {entry_scheme}, not {scheme} "
+                      f"(--scheme {entry_scheme} to decide in that scheme)")))
             continue
         try:
             decision = Decision.checked(scheme, allowed, category, ai_tags, industry_class)
         except DecisionError as exc:
-            plan.left.append((item_id, str(exc)))
+            plan.left.append((item_id, exc.args[0]))
             continue
         groups.setdefault((group, category), Planned([], scope, decision)).items.append(item_id)
     plan.decisions = list(groups.values())
@@ -176,7 +186,8 @@ def plan_list_stacks(review: ReviewStore, list_name: str, representatives: Seque
         if representative in decided:
             plan.already_decided += 1
         elif len(found) > 1:
-            plan.left.append((representative, f"copies of this stack take different categories from {list_name}"))
+            plan.left.append((representative, Phrase(N_("copies of this stack take different categories from %(list)s"),
+                                                     list=list_name)))
         else:
             plan.decisions.append(Planned(stacks[representative], found[0].scope, found[0].decision))
     return plan
@@ -189,7 +200,7 @@ def _stacks_of(review: ReviewStore, representatives: Sequence[int]) -> dict[int,
     stacks = {r: sorted(found[r], key=lambda m: m != r) for r in named}
     unknown = sorted(r for r, members in stacks.items() if not members)
     if unknown:
-        raise SelectionError(f"no item {', '.join(map(str, unknown))} in this case")
+        raise SelectionError(Phrase(N_("no item %(ids)s in this case"), ids=", ".join(map(str, unknown))))
     return stacks
 
 

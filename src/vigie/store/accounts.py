@@ -15,7 +15,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from vigie.errors import VigieError
-from vigie.i18n import N_
+from vigie.i18n import N_, Phrase
 from vigie.records import AuditEntry
 from vigie.store.connection import Connection
 from vigie.store.sqlite import now_iso
@@ -92,12 +92,12 @@ class Accounts:
     def create_user(self, username: str, password: str, role: str, actor: str, must_change: bool = False) -> User:
         username = username.strip()
         if role not in ROLES:
-            raise AccountError(f"role must be one of {', '.join(ROLES)}")
+            raise AccountError(Phrase(N_("role must be one of %(roles)s"), roles=", ".join(ROLES)))
         if not username or len(username) > 64 or not username.isprintable():
-            raise AccountError("a user name is 1 to 64 printable characters")
+            raise AccountError(N_("a user name is 1 to 64 printable characters"))
         _check_password(password)
         if self.db.execute("SELECT 1 FROM users WHERE username = ?", (username,)).fetchone():
-            raise AccountError(f"user {username!r} exists")
+            raise AccountError(Phrase(N_("user '%(user)s' exists"), user=username))
         with self.store.transaction():
             cursor = self.db.execute(
                 "INSERT INTO users(username, password_hash, role, created_at, must_change) VALUES (?, ?, ?, ?, ?)",
@@ -136,7 +136,7 @@ class Accounts:
         """The account can no longer log in, and its sessions end now; audited."""
         with self.store.transaction():
             if not self.db.execute("UPDATE users SET disabled = 1 WHERE username = ?", (username,)).rowcount:
-                raise AccountError(f"no user {username!r}")
+                raise AccountError(Phrase(N_("no user '%(user)s'"), user=username))
             self.db.execute("DELETE FROM sessions WHERE user_id = (SELECT id FROM users WHERE username = ?)",
                             (username,))
             self.store.append_audit(actor, "user-disable", {"user": username})

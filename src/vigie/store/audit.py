@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from vigie.i18n import N_, Phrase
 from vigie.records import AuditEntry
 from vigie.store.sqlite import (
     AUDIT_RULE_ACTION,
@@ -122,40 +123,44 @@ def _check_chain(store: SqliteCaseStore, check: AuditCheck, replay: _Replay) -> 
         raw = bytes(raw or b"")
         check.entries += 1
         if seq != expected_seq:
-            check.problems.append(f"entry {expected_seq} is missing (next entry found is {seq})")
+            check.problems.append(Phrase(N_("entry %(seq)s is missing (next entry found is %(found)s)"),
+                                         seq=expected_seq, found=seq))
         if prev_hash != expected_prev:
-            check.problems.append(f"entry {seq}: does not link to the entry before it (deleted or altered)")
+            check.problems.append(Phrase(N_("entry %(seq)s: does not link to the entry before it (deleted or "
+                                            "altered)"), seq=seq))
         exact_rule = exact_rule or action == AUDIT_RULE_ACTION
         details = _parse(raw)
         if details is None:
-            check.problems.append(f"entry {seq}: its details are not a JSON object (edited)")
+            check.problems.append(Phrase(N_("entry %(seq)s: its details are not a JSON object (edited)"), seq=seq))
         if exact_rule:
             recomputed = audit_hash_exact(prev_hash, seq, at, actor, action, raw)
         else:
             recomputed = audit_hash(prev_hash, seq, at, actor, action, details or {})
         if recomputed != digest:
-            check.problems.append(f"entry {seq}: content does not match its hash (edited)")
+            check.problems.append(Phrase(N_("entry %(seq)s: content does not match its hash (edited)"), seq=seq))
         if details is not None:
             try:
                 replay.apply(seq, at, actor, action, details)
             except (TypeError, AttributeError, ValueError):
-                check.problems.append(f"entry {seq}: its details do not have the shape a {action!r} entry has")
+                check.problems.append(Phrase(N_("entry %(seq)s: its details do not have the shape a '%(action)s' "
+                                                "entry has"), seq=seq, action=action))
         expected_prev, expected_seq = digest, seq + 1
         check.head_seq, check.head = seq, digest
     recorded = store.get_meta("audit_head")
     if recorded is not None:
         seq_text, _, recorded_hash = recorded.partition(":")
         if recorded_hash != check.head:
-            check.problems.append(f"the log ends before entry {seq_text}, which the case recorded as its last "
-                                  "(deleted)")
+            check.problems.append(Phrase(N_("the log ends before entry %(seq)s, which the case recorded as its "
+                                            "last (deleted)"), seq=seq_text))
     elif check.entries:
-        check.problems.append("the case's record of the last audit entry is missing")
+        check.problems.append(N_("the case's record of the last audit entry is missing"))
     if not check.entries:
         held = store.db.execute("SELECT (SELECT count(*) FROM scans), (SELECT count(*) FROM items), "
                                 "(SELECT count(*) FROM reviews)").fetchone()
         if any(held):
-            check.problems.append(f"the log is empty, but the case holds {held[0]} scan(s), {held[1]} item(s) "
-                                  f"and {held[2]} decision(s): the log was wiped")
+            check.problems.append(Phrase(N_("the log is empty, but the case holds %(scans)s scan(s), %(items)s "
+                                            "item(s) and %(decisions)s decision(s): the log was wiped"),
+                                         scans=held[0], items=held[1], decisions=held[2]))
 
 
 def _parse(raw: bytes) -> dict[str, Any] | None:
@@ -177,16 +182,19 @@ def _check_decisions(store: SqliteCaseStore, check: AuditCheck, replay: _Replay)
         seen.add(item)
         expected = logged.get(item)
         if expected is None:
-            check.problems.append(f"item {item}: the reviews table holds a decision ({values['category']!r}, "
-                                  f"entry {values['audit_seq']}) that no audit entry records")
+            check.problems.append(Phrase(N_("item %(item)s: the reviews table holds a decision (%(category)s, "
+                                            "entry %(seq)s) that no audit entry records"),
+                                         item=item, category=repr(values["category"]), seq=values["audit_seq"]))
             continue
         for name in _DECISION_FIELDS:
             if values[name] != expected[name]:
-                check.problems.append(f"item {item}: decision {name} is {values[name]!r} in the reviews table, "
-                                      f"{expected[name]!r} in the log (entry {expected['audit_seq']})")
+                check.problems.append(Phrase(N_("item %(item)s: decision %(field)s is %(table)s in the reviews "
+                                                "table, %(log)s in the log (entry %(seq)s)"),
+                                             item=item, field=name, table=repr(values[name]),
+                                             log=repr(expected[name]), seq=expected["audit_seq"]))
     for item in sorted(set(logged) - seen):
-        check.problems.append(f"item {item}: the decision of entry {logged[item]['audit_seq']} is missing from "
-                              "the reviews table")
+        check.problems.append(Phrase(N_("item %(item)s: the decision of entry %(seq)s is missing from the reviews "
+                                        "table"), item=item, seq=logged[item]["audit_seq"]))
 
 
 def _check_notes(store: SqliteCaseStore, check: AuditCheck, replay: _Replay) -> None:
@@ -199,17 +207,20 @@ def _check_notes(store: SqliteCaseStore, check: AuditCheck, replay: _Replay) -> 
         row = dict(zip(_NOTE_FIELDS, values, strict=True))
         expected = logged.get(seq)
         if expected is None or seq in seen:
-            check.problems.append(f"note {note_id} on item {row['item_id']}: no audit entry records it "
-                                  f"(its entry {seq} is not a note, or is claimed twice)")
+            check.problems.append(Phrase(N_("note %(note)s on item %(item)s: no audit entry records it (its entry "
+                                            "%(seq)s is not a note, or is claimed twice)"),
+                                         note=note_id, item=row["item_id"], seq=seq))
             continue
         seen.add(seq)
         for name in _NOTE_FIELDS:
             if row[name] != expected[name]:
-                check.problems.append(f"note {note_id} on item {row['item_id']}: {name} is {row[name]!r} in the "
-                                      f"notes table, {expected[name]!r} in the log (entry {seq})")
+                check.problems.append(Phrase(N_("note %(note)s on item %(item)s: %(field)s is %(table)s in the "
+                                                "notes table, %(log)s in the log (entry %(seq)s)"),
+                                             note=note_id, item=row["item_id"], field=name, table=repr(row[name]),
+                                             log=repr(expected[name]), seq=seq))
     for seq in sorted(set(logged) - seen):
-        check.problems.append(f"item {logged[seq]['item_id']}: the note of entry {seq} is missing from the notes "
-                              "table")
+        check.problems.append(Phrase(N_("item %(item)s: the note of entry %(seq)s is missing from the notes table"),
+                                     item=logged[seq]["item_id"], seq=seq))
 
 
 def _check_item_hashes(store: SqliteCaseStore, check: AuditCheck, replay: _Replay) -> None:
@@ -218,8 +229,9 @@ def _check_item_hashes(store: SqliteCaseStore, check: AuditCheck, replay: _Repla
     current = store.sha256s(decided)
     for item, (seq, digest) in sorted(replay.sha256.items()):
         if current.get(item) != digest:
-            check.problems.append(f"item {item}: SHA-256 is {current.get(item)} in the items table, {digest} in "
-                                  f"the log (decision, entry {seq})")
+            check.problems.append(Phrase(N_("item %(item)s: SHA-256 is %(table)s in the items table, %(log)s in the "
+                                            "log (decision, entry %(seq)s)"),
+                                         item=item, table=current.get(item), log=digest, seq=seq))
 
 
 # --- the recorded state of items and matches -------------------------------------------------------
@@ -259,10 +271,10 @@ def _check_state(store: SqliteCaseStore, check: AuditCheck, replay: _Replay) -> 
     now = case_state(store)
     for table, rows, digest in (("items", "item_rows", "items_sha256"), ("matches", "match_rows", "matches_sha256")):
         if now[digest] != recorded.get(digest):
-            check.problems.append(
-                f"the {table} table differs from the state recorded by entry {seq} ({recorded.get(rows)} rows "
-                f"then, {now[rows]} now): edited by hand, or changed by a run that stopped before recording it"
-            )
+            check.problems.append(Phrase(
+                N_("the %(table)s table differs from the state recorded by entry %(seq)s (%(then)s rows then, "
+                   "%(now)s now): edited by hand, or changed by a run that stopped before recording it"),
+                table=table, seq=seq, then=recorded.get(rows), now=now[rows]))
 
 
 def _loads_or_text(text: str) -> Any:

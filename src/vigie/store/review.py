@@ -10,11 +10,19 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from vigie.errors import VigieError
+from vigie.i18n import N_, Phrase
 from vigie.records import AuditEntry, SourceRow, is_ai_signal
 from vigie.sources.base import ARCHIVE_SEPARATOR, join_path
 from vigie.store.audit import DECIDE_ACTION, UNDECIDE_ACTION, UNDO_ACTION, decision_before
 from vigie.store.sqlite import SqliteCaseStore, now_iso, select_in, source_root
-from vigie.vocabulary import AI_INDICATED, AI_PROVENANCE, AI_TAG_CODES, INDUSTRY_CLASSES, UNDETERMINED
+from vigie.vocabulary import (
+    AI_INDICATED,
+    AI_PROVENANCE,
+    AI_TAG_CODES,
+    INDUSTRY_CLASSES,
+    UNDETERMINED,
+    action_name,
+)
 
 # Queue classes in review order: a possible real child first (unknown, a face, no mark of generation),
 # then other unknown material, then AI-indicated or AI-marked items, then what the hash lists already know.
@@ -69,7 +77,8 @@ class StaleDecisionError(VigieError, ValueError):
     exit_code = 1
 
     def __init__(self, item: int, version: int, current: dict[str, Any] | None, by: str, at: str) -> None:
-        super().__init__(f"item {item} was decided again since you saw it (entry {version}, by {by})")
+        super().__init__(Phrase(N_("item %(item)s was decided again since you saw it (entry %(entry)s, by %(by)s)"),
+                                item=item, entry=version, by=by))
         self.item, self.version, self.current, self.by, self.at = item, version, current, by, at
 
     def answer(self) -> dict[str, Any]:
@@ -93,13 +102,15 @@ class Decision:
                 industry_class: Any = None) -> Decision:
         """The one check of a decision, for the console and for `vigie review decide`."""
         if category is not None and category not in allowed:
-            raise DecisionError(f"category {str(category)[:40]!r} is not one of {', '.join(allowed)} (scheme {scheme})")
+            raise DecisionError(Phrase(N_("category '%(category)s' is not one of %(allowed)s (scheme %(scheme)s)"),
+                                       category=str(category)[:40], allowed=", ".join(allowed), scheme=scheme))
         if not isinstance(ai_tags, list | tuple) or any(t not in AI_TAG_CODES for t in ai_tags):
-            raise DecisionError(f"ai_tags is a list of {', '.join(AI_TAG_CODES)}")
+            raise DecisionError(Phrase(N_("ai_tags is a list of %(tags)s"), tags=", ".join(AI_TAG_CODES)))
         if industry_class is not None and industry_class not in INDUSTRY_CLASSES:
-            raise DecisionError(f"industry_class is one of {', '.join(INDUSTRY_CLASSES)} or null")
+            raise DecisionError(Phrase(N_("industry_class is one of %(classes)s or null"),
+                                       classes=", ".join(INDUSTRY_CLASSES)))
         if category is None and not ai_tags:
-            raise DecisionError("give a category or at least one AI tag")
+            raise DecisionError(N_("give a category or at least one AI tag"))
         return cls(scheme, category, sorted(set(ai_tags), key=AI_TAG_CODES.index), industry_class)
 
 
@@ -471,18 +482,19 @@ class ReviewTables:
         again since, by anyone: that later decision is not silently overwritten."""
         found = self.db.execute("SELECT actor, action, details FROM audit_log WHERE seq = ?", (seq,)).fetchone()
         if found is None or found[1] not in (DECIDE_ACTION, UNDECIDE_ACTION):
-            raise UndoError(f"entry {seq} is not a decision")
+            raise UndoError(Phrase(N_("entry %(seq)s is not a decision"), seq=seq))
         if found[0] != actor:
-            raise UndoError(f"entry {seq} is {found[0]}'s decision, not yours: set the stack back to undecided "
-                            "or decide it again instead")
+            raise UndoError(Phrase(N_("entry %(seq)s is %(actor)s's decision, not yours: set the stack back to "
+                                      "undecided or decide it again instead"), seq=seq, actor=found[0]))
         item_ids = list(json.loads(found[2])["items"])
         restore: dict[int, dict[str, Any] | None] = {}
         for item_id in item_ids:  # each item's history read once: its last decision, and what it was before `seq`
             history = list(self.store.audit_entries(naming_item=item_id))
             last = next((e for e in reversed(history) if e.action in _DECISION_ACTIONS), None)
             if last is not None and last.seq != seq:
-                raise UndoError(f"item {item_id} changed since (entry {last.seq}: {last.action} by {last.actor}); "
-                                "nothing was undone",
+                raise UndoError(Phrase(N_("item %(item)s changed since (entry %(seq)s: %(action)s by %(actor)s); "
+                                          "nothing was undone"), item=item_id, seq=last.seq,
+                                       action=action_name(last.action), actor=last.actor),
                                 {"item": item_id, "version": last.seq, "by": last.actor, "at": last.at,
                                  "decision": self.decisions([item_id]).get(item_id)})
             restore[item_id] = decision_before(history, item_id, seq)

@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
+from vigie.i18n import N_, Phrase
 from vigie.store.accounts import AccountError, Accounts, Session, User
 from vigie.store.server import ServerStore
 from vigie.store.sqlite import SqliteCaseStore
@@ -29,7 +30,9 @@ class CaseAccounts:
     def create_user(self, username: str, password: str, role: str, actor: str, must_change: bool = False) -> User:
         """A server account that may open this case with `role`; only a server admin makes one. An admin made here
         administers this case only: a server admin (every case, every account) is made by `vigie user add --cases`."""
-        self._server_admin(actor, "accounts on this server are made by a server admin (vigie user add --cases DIR)")
+        self._server_admin(actor, Phrase(N_("accounts on this server are made by a server admin"),
+                                         plain="accounts on this server are made by a server admin (vigie user add "
+                                               "--cases DIR)"))
         with self.server.transaction():
             user = self.accounts.create_user(username, password, NEW_ACCOUNT_ROLE if role == ADMIN else role, actor,
                                              must_change)
@@ -38,8 +41,9 @@ class CaseAccounts:
 
     def disable(self, username: str, actor: str) -> None:
         """Only a server admin disables a server account (it opens other cases too)."""
-        self._server_admin(actor, "accounts on this server are disabled by a server admin (vigie user disable "
-                                  "--cases DIR)")
+        self._server_admin(actor, Phrase(N_("accounts on this server are disabled by a server admin"),
+                                         plain="accounts on this server are disabled by a server admin (vigie user "
+                                               "disable --cases DIR)"))
         self.accounts.disable(username, actor)
 
     def _server_admin(self, actor: str, refusal: str) -> None:

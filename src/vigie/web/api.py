@@ -17,7 +17,7 @@ from vigie.exports.format import TO_COMPLETE, ExportError, Reporter
 from vigie.exports.registry import EXPORTS
 from vigie.exports.report import clock
 from vigie.exports.run import run_export
-from vigie.i18n import LANGUAGES
+from vigie.i18n import LANGUAGES, N_
 from vigie.review.categories import case_scheme, set_case_scheme
 from vigie.review.roles import ReviewStore
 from vigie.review.scripted import Plan, SelectionError, plan_list_stacks, plan_stacks, record_unless_stale
@@ -49,9 +49,13 @@ from vigie.vocabulary import (
     SHOWN_CODES,
     UNDETERMINED,
     category_label,
+    finding_kind_name,
     shown_code,
+    stage_name,
+    variant_name,
 )
 from vigie.web import language
+from vigie.web.audit_view import shown_entry
 from vigie.web.roles import MediaStore
 
 api = Blueprint("api", __name__)
@@ -70,16 +74,19 @@ class ItemIdConverter(IntegerConverter):
         super().__init__(map, *args, **kwargs)
 
 
-def _fail(message: str, status: int = 400, conflict: dict[str, Any] | None = None) -> NoReturn:
-    """Refuse the request; a 409 names the colleague's decision that made it stale (`conflict`)."""
-    answer = {"error": message} if conflict is None else {"error": message, "conflict": conflict}
+def _fail(message: str, status: int = 400, conflict: dict[str, Any] | None = None, **values: Any) -> NoReturn:
+    """Refuse the request, saying why in the user's language (`message`: marked N_, or an error's Phrase); a 409
+    names the colleague's decision that made it stale (`conflict`)."""
+    error = language.said(message, **values)
+    answer = {"error": error} if conflict is None else {"error": error, "conflict": conflict}
     abort(Response(json.dumps(answer), status=status, mimetype="application/json"))
 
 
 @api.errorhandler(StaleDecisionError)
 def stale_decision(exc: StaleDecisionError) -> Response:
     """Any decision made on a screen older than the stack: refused, naming the colleague's decision."""
-    return Response(json.dumps({"error": str(exc), "conflict": exc.answer()}), status=409, mimetype="application/json")
+    return Response(json.dumps({"error": language.said(language.message_of(exc)),
+                                "conflict": exc.answer()}), status=409, mimetype="application/json")
 
 
 def requires(*roles: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
@@ -87,7 +94,8 @@ def requires(*roles: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         @wraps(view)
         def guarded(*args: Any, **kwargs: Any) -> Any:
             if g.session.user.role not in roles:
-                _fail(f"your role ({g.session.user.role}) may not do this", 403)
+                _fail(N_("your role (%(role)s) may not do this"), 403,
+                      role=shown_code(g.session.user.role, language.current()))
             return view(*args, **kwargs)
         return guarded
     return decorate
@@ -96,7 +104,7 @@ def requires(*roles: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
 def _body() -> dict[str, Any]:
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
-        _fail("send a JSON object")
+        _fail(N_("send a JSON object"))
     return body
 
 
@@ -115,11 +123,11 @@ def _check_view_settings(body: dict[str, Any]) -> dict[str, Any]:
     if "blur" in body:
         blur = body["blur"]
         if not isinstance(blur, int | float) or not MIN_BLUR <= blur <= MAX_BLUR:
-            _fail(f"blur is a number from {MIN_BLUR} to {MAX_BLUR}")
+            _fail(N_("blur is a number from %(low)s to %(high)s"), low=MIN_BLUR, high=MAX_BLUR)
         settings["blur"] = float(blur)
     if "greyscale" in body:
         if not isinstance(body["greyscale"], bool):
-            _fail("greyscale is true or false")
+            _fail(N_("greyscale is true or false"))
         settings["greyscale"] = body["greyscale"]
     return settings
 
@@ -129,15 +137,15 @@ def _check_own_settings(body: dict[str, Any]) -> dict[str, Any]:
     settings = _check_view_settings(body)
     if "density" in body:
         if body["density"] not in DENSITIES:
-            _fail(f"density is {', '.join(DENSITIES)}")
+            _fail(N_("density is %(choices)s"), choices=", ".join(DENSITIES))
         settings["density"] = body["density"]
     if "hold_to_reveal" in body:
         if not isinstance(body["hold_to_reveal"], bool):
-            _fail("hold_to_reveal is true or false")
+            _fail(N_("hold_to_reveal is true or false"))
         settings["hold_to_reveal"] = body["hold_to_reveal"]
     if language.SETTING in body:
         if body[language.SETTING] not in ("", *LANGUAGES):
-            _fail(f"language is {', '.join(LANGUAGES)}, or empty for the browser's")
+            _fail(N_("language is %(choices)s, or empty for the browser's"), choices=", ".join(LANGUAGES))
         settings[language.SETTING] = body[language.SETTING]
     return settings
 
@@ -189,9 +197,9 @@ def _int_arg(name: str, default: int | None, low: int, high: int) -> int | None:
     try:
         value = int(raw)
     except ValueError:
-        _fail(f"{name} must be a whole number")
+        _fail(N_("%(name)s must be a whole number"), name=name)
     if not low <= value <= high:
-        _fail(f"{name} must be between {low} and {high}")
+        _fail(N_("%(name)s must be between %(low)s and %(high)s"), name=name, low=low, high=high)
     return value
 
 
@@ -204,7 +212,7 @@ def _score_arg(name: str) -> float | None:
     except ValueError:
         value = math.nan
     if not math.isfinite(value):
-        _fail(f"{name} must be a number (a detector score)")
+        _fail(N_("%(name)s must be a number (a detector score)"), name=name)
     return value
 
 
@@ -213,7 +221,7 @@ def _deleted_arg() -> bool | None:
     if raw in (None, ""):
         return None
     if raw not in ("yes", "no"):
-        _fail("deleted is yes (a copy read as deleted) or no")
+        _fail(N_("deleted is yes (a copy read as deleted) or no"))
     return raw == "yes"
 
 
@@ -222,7 +230,7 @@ def queue() -> Any:
     args = request.args
     status = args.get("status", "undecided")
     if status not in ("undecided", "decided", "all"):
-        _fail("status is undecided, decided or all")
+        _fail(N_("status is undecided, decided or all"))
     where = QueueFilter(
         status=status, list_name=args.get("list") or None, category=args.get("category") or None,
         ai_verdict=args.get("ai") or None, person=_int_arg("person", None, 0, 2**62),
@@ -232,9 +240,9 @@ def queue() -> Any:
         viewer=g.session.user.username, claims=args.get("claims") or None,  # others' claims are not shown
     )
     if where.claims not in (None, "mine"):
-        _fail("claims is mine (only the stacks you claimed) or empty")
+        _fail(N_("claims is mine (only the stacks you claimed) or empty"))
     if where.order not in QUEUE_ORDERS:
-        _fail(f"sort is {' or '.join(QUEUE_ORDERS)}")
+        _fail(N_("sort is %(choices)s"), choices=", ".join(QUEUE_ORDERS))
     limit = _int_arg("limit", 100, 1, 500) or 100
     offset = _int_arg("offset", 0, 0, 2**62) or 0
     review = ReviewTables(g.store)
@@ -262,19 +270,33 @@ def item_detail(item_id: int) -> Any:
         stills=[{"index": n, "seconds": timestamp, "time": clock(timestamp)}
                 for n, (_, timestamp, _) in enumerate(_stills(item))],
         hashes={column: item[column] for s in SIGNALS.values() for column in s.columns},
+        hash_names={column: _hash_name(column) for s in SIGNALS.values() for column in s.columns},
         times={k: item[k] for k in ("mtime", "ctime", "atime")},
         matches=[_known(m) for m in item["matches"]],
-        ai=item["ai"], analysed_as=item["analysed_as"],
+        ai=item["ai"] and item["ai"] | {"signals": [s | {"kind_label": finding_kind_name(s["kind"], language.current())}
+                                                    for s in item["ai"]["signals"]]},
+        analysed_as=item["analysed_as"],
         faces=[f | {"person_name": persons.get(f["person"])} for f in item["faces"]],
-        exif=item["exif"], errors=item["errors"],
+        exif=item["exif"],
+        errors=[e | {"stage_label": stage_name(e["stage"], language.current())} for e in item["errors"]],
         same_content=review.same_content_paths(item_id),
         stack=[{"id": m, "path": member_items[m]["path"], "decision": decisions.get(m), "version": versions[m]}
                for m in members],
         stack_size=len(copies), decision=decisions.get(item_id), notes=review.notes(item_id),
         history=[{"seq": e.seq, "at": e.at, "actor": e.actor, "action": e.action,
                   "details": {k: v for k, v in e.details.items() if k not in ("items", "sha256")}}
+                 | shown_entry(e, language.current(), hidden=("items", "sha256"))
                  for e in g.store.audit_entries(naming_item=item_id)],
     )
+
+
+HASH_QUALIFIERS = {"pdq_quality": N_("PDQ quality")}  # columns that qualify a signal's own
+
+
+def _hash_name(column: str) -> str:
+    """A hash column as people write it (SHA-256, PDQ), or what it says of the hash, in the user's language."""
+    signal = SIGNALS.get(column)
+    return signal.label if signal else language.said(HASH_QUALIFIERS.get(column, column))
 
 
 def _stills(item: dict[str, Any]) -> list[tuple[int, float, bytes]]:
@@ -289,6 +311,7 @@ def _known(match: dict[str, Any]) -> dict[str, Any]:
                                         "label", "series", "timestamp", "image_frame")}
     shown["category_label"] = category_label(match.get("category_scheme"), match.get("category"), language.current())
     shown["video_time"] = None if match.get("timestamp") is None else clock(match["timestamp"])
+    shown["variant_label"] = match.get("variant") and variant_name(match["variant"], language.current())
     return shown
 
 
@@ -302,7 +325,7 @@ def reveal(item_id: int) -> Any:
     try:
         count = g.accounts.record_reveal(g.session, item_id)
     except failures as exc:
-        _fail(f"the reveal could not be written to the audit log, so nothing is shown ({exc})", 503)
+        _fail(N_("the reveal could not be written to the audit log, so nothing is shown (%(why)s)"), 503, why=exc)
     kind = "video" if (location[2] or "").startswith("video/") else "image"
     return jsonify(revealed=count, kind=kind, url=f"{request.script_root}/media/{item_id}/full")
 
@@ -311,12 +334,12 @@ def _targets(body: dict[str, Any], review: ReviewStore) -> tuple[list[int], str]
     """The items a decision names: the item's whole stack, or the item alone."""
     item_id = body.get("item")
     if not isinstance(item_id, int) or isinstance(item_id, bool):
-        _fail("item is the id of an item")
+        _fail(N_("item is the id of an item"))
     if not 0 <= item_id <= MAX_ID:
         abort(404)
     scope = body.get("scope", "stack")
     if scope not in ("stack", "item"):
-        _fail("scope is stack or item")
+        _fail(N_("scope is stack or item"))
     targets = review.members(item_id) if scope == "stack" else review.existing_ids([item_id])
     if not targets:
         abort(404)
@@ -328,7 +351,7 @@ def _version(value: Any, name: str) -> int | None:
     if value is None:
         return None
     if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= MAX_ID:
-        _fail(f"{name} is the version of the stack the decision was made on (a whole number)")
+        _fail(N_("%(name)s is the version of the stack the decision was made on (a whole number)"), name=name)
     return value
 
 
@@ -363,7 +386,7 @@ def decide() -> Any:
         decision = Decision.checked(scheme, [c.code for c in categories], body.get("category"),
                                     body.get("ai_tags", []), body.get("industry_class"))
     except ValueError as exc:  # DecisionError
-        _fail(str(exc))
+        _fail(language.message_of(exc))
     entry = review.decide(g.session.user.username, targets, decision, scope, _version(body.get("seen"), "seen"))
     return jsonify(items=targets, audit_seq=entry.seq, progress=review.progress())
 
@@ -385,12 +408,12 @@ def undo() -> Any:
     """Undo one of the user's own decisions (its audit entry's seq), as a new audit entry."""
     seq = _body().get("audit_seq")
     if not isinstance(seq, int) or isinstance(seq, bool) or not 1 <= seq <= MAX_ID:
-        _fail("audit_seq is the number of the decision's audit entry")
+        _fail(N_("audit_seq is the number of the decision's audit entry"))
     review = ReviewTables(g.store)
     try:
         entry = review.undo(g.session.user.username, seq)
     except UndoError as exc:
-        _fail(str(exc), 409, exc.conflict)
+        _fail(language.message_of(exc), 409, exc.conflict)
     return jsonify(items=entry.details["items"], audit_seq=entry.seq, progress=review.progress())
 
 
@@ -403,10 +426,11 @@ def claim() -> Any:
     """The next `count` undecided stacks no one holds, for this reviewer alone until `until` (audited)."""
     count = _body().get("count", 50)
     if not isinstance(count, int) or isinstance(count, bool) or not 1 <= count <= MAX_CLAIM:
-        _fail(f"count is a whole number from 1 to {MAX_CLAIM}")
+        _fail(N_("count is a whole number from 1 to %(most)s"), most=MAX_CLAIM)
     minutes = current_app.config["VIGIE_SETTINGS"].claim_minutes
     if minutes < 1:
-        _fail(f"this case's claim_minutes setting is {minutes}: a claim lasts at least 1 minute (vigie.toml)")
+        _fail(N_("this case's claim_minutes setting is %(minutes)s: a claim lasts at least 1 minute (vigie.toml)"),
+              minutes=minutes)
     items, until = ReviewTables(g.store).claim(g.session.user.username, count, minutes)
     return jsonify(items=items, until=until)
 
@@ -425,7 +449,7 @@ def _representatives(body: dict[str, Any]) -> list[int]:
     items = body.get("items")
     if (not isinstance(items, list) or not 1 <= len(items) <= MAX_BULK
             or not all(isinstance(i, int) and not isinstance(i, bool) and 0 <= i <= MAX_ID for i in items)):
-        _fail(f"items is a list of 1 to {MAX_BULK} item ids")
+        _fail(N_("items is a list of 1 to %(most)s item ids"), most=MAX_BULK)
     return items
 
 
@@ -433,7 +457,7 @@ def _seen_versions(body: dict[str, Any]) -> dict[int, int]:
     """`versions`: the version each card showed, by its item id; a stack without one is unchecked."""
     versions = body.get("versions", {})
     if not isinstance(versions, dict) or not all(isinstance(k, str) and k.isdigit() for k in versions):
-        _fail("versions maps item ids to the version of the stack each card showed")
+        _fail(N_("versions maps item ids to the version of the stack each card showed"))
     checked = {int(k): _version(v, "each version") for k, v in versions.items()}
     return {k: v for k, v in checked.items() if v is not None}
 
@@ -454,14 +478,14 @@ def decide_bulk() -> Any:
     body = _body()
     category, tag = body.get("category"), body.get("tag")
     if (category is None) == (tag is None):
-        _fail("give a category or a tag")
+        _fail(N_("give a category or a tag"))
     review = ReviewTables(g.store)
     try:
         plan = plan_stacks(review, _representatives(body), category, tag)
     except SelectionError as exc:
-        _fail(str(exc), 404)
+        _fail(language.message_of(exc), 404)
     except DecisionError as exc:
-        _fail(str(exc))
+        _fail(language.message_of(exc))
     return _recorded(review, plan, body)
 
 
@@ -473,19 +497,20 @@ def accept_list() -> Any:
     body = _body()
     name = body.get("list")
     if not isinstance(name, str) or not name:
-        _fail("list is the name of a hash list of this case")
+        _fail(N_("list is the name of a hash list of this case"))
     review = ReviewTables(g.store)
     try:
         plan = plan_list_stacks(review, name, _representatives(body))
     except SelectionError as exc:
-        _fail(str(exc), 404)
+        _fail(language.message_of(exc), 404)
     if body.get("confirm") is True:
         return _recorded(review, plan, body)
     categories: dict[str, int] = {}
     for planned in plan.decisions:
         categories[str(planned.decision.category)] = categories.get(str(planned.decision.category), 0) + 1
     return jsonify(stacks=len(plan.decisions), categories=categories, already_decided=plan.already_decided,
-                   left=[{"item": i, "why": why} for i, why in plan.left[:50]], left_count=len(plan.left),
+                   left=[{"item": i, "why": language.said(why)} for i, why in plan.left[:50]],
+                   left_count=len(plan.left),
                    other_schemes=sorted(set(plan.other_schemes.values())))
 
 
@@ -494,7 +519,7 @@ def accept_list() -> Any:
 def add_note(item_id: int) -> Any:
     text = _body().get("text")
     if not isinstance(text, str) or not text.strip() or len(text) > 4000:
-        _fail("a note is 1 to 4000 characters of text")
+        _fail(N_("a note is 1 to 4000 characters of text"))
     review = ReviewTables(g.store)
     if not review.existing_ids([item_id]):
         abort(404)
@@ -521,10 +546,10 @@ def save_org_settings() -> Any:
     if "scheme" in body:
         custom = body.get("custom_categories")
         if body["scheme"] not in SCHEMES:
-            _fail(f"scheme is one of {', '.join(SCHEMES)}")
+            _fail(N_("scheme is one of %(choices)s"), choices=", ".join(SCHEMES))
         if custom is not None and (not isinstance(custom, list) or not all(isinstance(c, str) and c.strip()
                                                                             for c in custom)):
-            _fail("custom_categories is a list of names")
+            _fail(N_("custom_categories is a list of names"))
         set_case_scheme(g.store, body["scheme"], custom, g.session.user.username)
     return jsonify(ok=True)
 
@@ -542,12 +567,12 @@ def create_user() -> Any:
     password = body.get("password") or new_password()
     role = body.get("role", NEW_ACCOUNT_ROLE)
     if role not in ROLES:
-        _fail(f"role is one of {', '.join(ROLES)}")
+        _fail(N_("role is one of %(choices)s"), choices=", ".join(ROLES))
     try:
         g.accounts.create_user(str(body.get("username", "")), str(password), role, g.session.user.username,
                                must_change=not body.get("password"))  # a made one is shown once: changed at login
     except AccountError as exc:
-        _fail(str(exc))
+        _fail(language.message_of(exc))
     return jsonify(username=body.get("username"), role=role, password=password), 201
 
 
@@ -557,13 +582,13 @@ def disable_user() -> Any:
     """The account can no longer log in; its sessions end now."""
     username = _body().get("username")
     if not isinstance(username, str) or not username:
-        _fail("username names the account to disable")
+        _fail(N_("username names the account to disable"))
     if username == g.session.user.username:
-        _fail("an admin does not disable their own account")
+        _fail(N_("an admin does not disable their own account"))
     try:
         g.accounts.disable(username, g.session.user.username)
     except AccountError as exc:
-        _fail(str(exc))
+        _fail(language.message_of(exc))
     return jsonify(username=username, disabled=True)
 
 
@@ -592,9 +617,10 @@ def audit() -> Any:
     entries = g.store.audit_page(after, limit)
     more = len(entries) == limit and entries[-1].seq > 1
     return jsonify(
-        check={"ok": check.ok, "entries": check.entries, "head": check.head, "problems": check.problems},
+        check={"ok": check.ok, "entries": check.entries, "head": check.head,
+               "problems": [language.said(p) for p in check.problems]},
         entries=[{"seq": e.seq, "at": e.at, "actor": e.actor, "action": e.action, "details": e.details,
-                  "hash": e.hash} for e in entries],
+                  "hash": e.hash} | shown_entry(e, language.current()) for e in entries],
         next=entries[-1].seq if more else None,
     )
 
@@ -607,7 +633,7 @@ def export() -> Any:
     try:
         item_ids = [int(part) for part in raw_items.split(",") if part.strip()] if raw_items else None
     except ValueError:
-        _fail("items is a comma-separated list of item ids")
+        _fail(N_("items is a comma-separated list of item ids"))
     if item_ids and not all(0 <= i <= MAX_ID for i in item_ids):
         abort(404)
     if item_ids is not None and request.form.get("scope") == "stack":
@@ -618,7 +644,7 @@ def export() -> Any:
         result = run_export(g.store, g.session.user.username, fmt, item_ids, reporter=reporter,
                             destination="console download", language=language.current().code)
     except ExportError as exc:
-        _fail(str(exc))
+        _fail(language.message_of(exc))
     response = Response(result.content, mimetype=result.media_type)
     response.headers["Content-Disposition"] = f'attachment; filename="{result.file_name}"'
     return response

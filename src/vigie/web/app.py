@@ -11,6 +11,7 @@ from typing import Any
 from flask import Flask, Response, current_app, g, jsonify, redirect, render_template, request
 
 from vigie.config import Settings
+from vigie.i18n import N_
 from vigie.store.accounts import AccountError, Accounts, new_password
 from vigie.store.sqlite import SqliteCaseStore, open_case
 from vigie.vocabulary import ADMIN
@@ -24,11 +25,13 @@ LOGIN_COOKIE = "vigie_login"  # ties the login form to the browser that loaded i
 # Under TLS: Secure cookies, and prefixes a browser enforces (__Host-: this origin only, never a Domain).
 TLS_SESSION_COOKIE = "__Host-vigie_session"
 TLS_LOGIN_COOKIE = "__Secure-vigie_login"  # __Host- would need Path=/, and this one is scoped to /login
-WRONG_HOST = "This console answers only at the address it was started on (vigie serve --allowed-host adds names).\n"
+WRONG_HOST = N_("This console answers only at the address it was started on (vigie serve --allowed-host adds names).")
 PUBLIC_ENDPOINTS = {"login_page", "login", "static"}
 # All an account whose password was made for it may do before it chooses its own
 PASSWORD_ENDPOINTS = {"password_page", "change_password", "logout", "static"}
-MUST_CHANGE = "change your password first"
+MUST_CHANGE = N_("change your password first")
+LOG_IN_FIRST = N_("log in first")
+NOT_FOUND = N_("not found")
 
 
 def shell_app(open_request: Callable[[], None], throttle: LoginThrottle | None = None,
@@ -48,7 +51,7 @@ def shell_app(open_request: Callable[[], None], throttle: LoginThrottle | None =
     @app.before_request
     def open_store_and_session() -> Any:
         if not app.config["VIGIE_ALLOWED_HOSTS"].allows(request.headers.get("Host")):
-            return Response(WRONG_HOST, 421, mimetype="text/plain")
+            return wrong_host()
         open_request()
         token = request.cookies.get(session_cookie)
         g.session = g.accounts.session(token) if token else None
@@ -58,15 +61,15 @@ def shell_app(open_request: Callable[[], None], throttle: LoginThrottle | None =
         if g.session is None:
             if request.path == "/" and request.method == "GET":
                 return redirect("/login")
-            return jsonify(error="log in first"), 401
+            return jsonify(error=language.said(LOG_IN_FIRST)), 401
         if request.method not in ("GET", "HEAD"):
             sent = request.headers.get("X-CSRF-Token") or request.form.get("csrf_token", "")
             if not secrets.compare_digest(sent, g.session.csrf_token):
-                return jsonify(error="missing or wrong CSRF token; reload the page"), 403
+                return jsonify(error=language.said(N_("missing or wrong CSRF token; reload the page"))), 403
         if g.session.user.must_change and request.endpoint not in PASSWORD_ENDPOINTS:
             if request.path == "/" and request.method == "GET":
                 return redirect("/password")
-            return jsonify(error=MUST_CHANGE, must_change=True), 403
+            return jsonify(error=language.said(MUST_CHANGE), must_change=True), 403
         return None
 
     @app.teardown_request
@@ -86,15 +89,15 @@ def shell_app(open_request: Callable[[], None], throttle: LoginThrottle | None =
 
     @app.errorhandler(404)
     def not_found(_: Exception) -> Any:
-        return jsonify(error="not found"), 404
+        return jsonify(error=language.said(NOT_FOUND)), 404
 
     @app.errorhandler(405)
     def wrong_method(_: Exception) -> Any:
-        return jsonify(error="method not allowed"), 405
+        return jsonify(error=language.said(N_("method not allowed"))), 405
 
     @app.errorhandler(413)
     def too_large(_: Exception) -> Any:
-        return jsonify(error="request too large"), 413
+        return jsonify(error=language.said(N_("request too large"))), 413
 
     @app.get("/login")
     def login_page() -> Any:
@@ -110,8 +113,9 @@ def shell_app(open_request: Callable[[], None], throttle: LoginThrottle | None =
         address = request.remote_addr or "unknown"
         wait = login_throttle.begin(address, username)
         if wait:
-            refused = _login_form(language.gettext("Too many failed logins. Try again in %(wait)s seconds.",
-                                                   wait=wait), 429)
+            refused = _login_form(language.current().ngettext(
+                "Too many failed logins. Try again in %(wait)s second.",
+                "Too many failed logins. Try again in %(wait)s seconds.", wait) % {"wait": wait}, 429)
             refused.headers["Retry-After"] = str(wait)
             return refused
         started = g.accounts.log_in(username, password, address)
@@ -143,7 +147,7 @@ def shell_app(open_request: Callable[[], None], throttle: LoginThrottle | None =
         try:
             g.accounts.change_password(g.session, request.form.get("current_password", "")[:1024], new)
         except AccountError as exc:
-            return _password_form(language.gettext(str(exc)), 400)  # the refusals it shows are marked N_
+            return _password_form(language.sentence(language.said(language.message_of(exc))), 400)
         return redirect("/")
 
     return app
@@ -186,6 +190,11 @@ def create_app(case_dir: Path, settings: Settings, throttle: LoginThrottle | Non
     app.register_blueprint(api)
     app.register_blueprint(media)
     return app
+
+
+def wrong_host() -> Response:
+    """A request to a name the server was not started on, refused in the browser's language."""
+    return Response(language.choose(None).gettext(WRONG_HOST) + "\n", 421, mimetype="text/plain")
 
 
 def _cookie_names(secure: bool) -> tuple[str, str]:

@@ -29,6 +29,24 @@ def gettext(message: str, **values: Any) -> str:
     return current().format(message, **values)
 
 
+def said(message: str, **values: Any) -> str:
+    """A refusal in this request's language: a Phrase read in it, else a message marked N_ where it is written,
+    translated with its placeholders filled (an unmarked message shows as it is)."""
+    return current().format(message, **values) if values else current().say(message)
+
+
+def message_of(error: BaseException) -> str:
+    """What an error was raised with: its Phrase, to be read in the user's language (else its text)."""
+    first = error.args[0] if error.args else None
+    return first if isinstance(first, str) else str(error)
+
+
+def sentence(text: str) -> str:
+    """A refusal shown on its own, as a page shows it: capitalised, ending with a full stop."""
+    text = text.strip()
+    return text[:1].upper() + text[1:] + ("" if text.endswith((".", "!", "?")) else ".")
+
+
 def install(app: Flask) -> None:
     """`_`, `gettext` and `ngettext` in the templates, in the language of the request being answered."""
     app.jinja_env.add_extension("jinja2.ext.i18n")

@@ -16,15 +16,18 @@ from werkzeug.exceptions import RequestedRangeNotSatisfiable
 from werkzeug.wsgi import wrap_file
 
 from vigie.config import Settings
+from vigie.i18n import N_
 from vigie.signals.image import ImageError
 from vigie.signals.thumbnails import blur_image, blurred_thumbnail, revealed_copy
 from vigie.sources.base import archive_depth
 from vigie.sources.directory import open_source
 from vigie.sources.reopen import read_item_bytes
 from vigie.store.review import ReviewTables
+from vigie.web import language
 from vigie.web.api import view_settings
 
 media = Blueprint("media", __name__)
+UNREADABLE = N_("the evidence file cannot be read now")
 
 
 class _ThumbCache:
@@ -76,17 +79,17 @@ def thumbnail(item_id: int) -> Any:
     if media_type.startswith("video/"):
         stills = g.store.video_stills(item_id)
         if not stills:
-            return jsonify(error="this video has no still to show"), 404
+            return jsonify(error=language.said(N_("this video has no still to show"))), 404
         data = _blurred_still(stills[len(stills) // 2][2], view)
     elif media_type.startswith("image/"):
         raw = read_item_bytes(root, relpath, settings, settings.max_image_bytes)
         if raw is None:
-            return jsonify(error="the evidence file cannot be read now"), 404
+            return jsonify(error=language.said(UNREADABLE)), 404
         try:
             data = blurred_thumbnail(raw, blur_fraction=view["blur"], greyscale=view["greyscale"],
                                      max_pixels=settings.max_image_pixels)
         except ImageError as exc:
-            return jsonify(error=f"no thumbnail: {exc}"), 404
+            return jsonify(error=language.said(N_("no thumbnail: %(why)s"), why=exc)), 404
     else:
         abort(404)
     _thumbs.put(key, data)
@@ -115,8 +118,8 @@ def _face_crop(face_id: int) -> tuple[int, bytes]:
         abort(404)
     item_id, crop = found
     if crop is None:
-        abort(Response(json.dumps({"error": "this face's crop was removed (vigie faces purge)"}), 404,
-                       mimetype="application/json"))
+        purged = language.said(N_("this face's crop was removed: the case's face data was purged"))
+        abort(Response(json.dumps({"error": purged}), 404, mimetype="application/json"))
     return item_id, crop
 
 
@@ -130,7 +133,7 @@ def face_thumbnail(face_id: int) -> Any:
         return _jpeg(blurred_thumbnail(crop, blur_fraction=view["blur"], greyscale=view["greyscale"],
                                        max_pixels=settings.max_image_pixels))
     except ImageError as exc:
-        return jsonify(error=f"no thumbnail: {exc}"), 404
+        return jsonify(error=language.said(N_("no thumbnail: %(why)s"), why=exc)), 404
 
 
 @media.get("/media/faces/<int:face_id>/full")
@@ -138,19 +141,19 @@ def face_full(face_id: int) -> Any:
     """A face's crop in clear, only while its item is revealed to this session (a reveal app.py audited)."""
     item_id, crop = _face_crop(face_id)
     if not g.accounts.is_revealed(g.session, item_id):
-        return jsonify(error="reveal this item first"), 403
+        return jsonify(error=language.said(N_("reveal this item first"))), 403
     settings: Settings = current_app.config["VIGIE_SETTINGS"]
     try:
         return _jpeg(revealed_copy(crop, settings.max_image_pixels))
     except ImageError as exc:
-        return jsonify(error=f"cannot show this face: {exc}"), 404
+        return jsonify(error=language.said(N_("cannot show this face: %(why)s"), why=exc)), 404
 
 
 @media.get("/media/<int:item_id>/full")
 def full(item_id: int) -> Any:
     root, relpath, media_type = _location(item_id)
     if not g.accounts.is_revealed(g.session, item_id):
-        return jsonify(error="reveal this item first"), 403
+        return jsonify(error=language.said(N_("reveal this item first"))), 403
     settings: Settings = current_app.config["VIGIE_SETTINGS"]
     if media_type.startswith("video/"):
         return _video(root, relpath, media_type, settings)
@@ -158,11 +161,11 @@ def full(item_id: int) -> Any:
         abort(404)
     raw = read_item_bytes(root, relpath, settings, settings.max_image_bytes)
     if raw is None:
-        return jsonify(error="the evidence file cannot be read now"), 404
+        return jsonify(error=language.said(UNREADABLE)), 404
     try:
         return _jpeg(revealed_copy(raw, settings.max_image_pixels))
     except ImageError as exc:
-        return jsonify(error=f"cannot show this image: {exc}"), 404
+        return jsonify(error=language.said(N_("cannot show this image: %(why)s"), why=exc)), 404
 
 
 def _video(root: str, relpath: str, media_type: str, settings: Settings) -> Any:
@@ -173,14 +176,14 @@ def _video(root: str, relpath: str, media_type: str, settings: Settings) -> Any:
     if archive_depth(relpath):  # a member (the source's open() gives the archive), read through reopen
         raw = read_item_bytes(root, relpath, settings, settings.max_member_video_bytes)
         if raw is None:
-            return jsonify(error="the evidence file cannot be read now"), 404
+            return jsonify(error=language.said(UNREADABLE)), 404
         stream, size = io.BytesIO(raw), len(raw)
     else:
         try:
             stream = open_source(root).open(relpath)
             size = os.fstat(stream.fileno()).st_size
         except OSError:
-            return jsonify(error="the evidence file cannot be read now"), 404
+            return jsonify(error=language.said(UNREADABLE)), 404
     response = Response(wrap_file(request.environ, stream), mimetype=media_type, direct_passthrough=True)
     response.content_length = size
     try:

@@ -19,8 +19,18 @@ from vigie.store.server import ServerStore, case_names
 from vigie.store.server_accounts import CaseAccounts
 from vigie.store.sqlite import SqliteCaseStore
 from vigie.vocabulary import ADMIN
+from vigie.web import language
 from vigie.web.accounts_page import accounts_page
-from vigie.web.app import MUST_CHANGE, WRONG_HOST, _cookie_names, create_app, first_admin, shell_app
+from vigie.web.app import (
+    LOG_IN_FIRST,
+    MUST_CHANGE,
+    NOT_FOUND,
+    _cookie_names,
+    create_app,
+    first_admin,
+    shell_app,
+    wrong_host,
+)
 from vigie.web.security import LoginThrottle
 
 CASES_PREFIX = "/cases/"
@@ -91,19 +101,21 @@ class CaseDispatcher:
         """None when the request may reach the case; else the answer, the same for a case the account may not
         open as for one that does not exist."""
         if not self.app.config["VIGIE_ALLOWED_HOSTS"].allows(request.headers.get("Host")):
-            return Response(WRONG_HOST, 421, mimetype="text/plain")
+            return wrong_host()
         first_page = first_page and request.method == "GET"
         token = request.cookies.get(self.session_cookie)
         server = ServerStore(self.folder)
         try:
             session = Accounts(server).session(token) if token else None
+            g.language = language.choose(session.user.settings if session else None)
             if session is None:
-                return make_response(redirect("/login") if first_page else (jsonify(error="log in first"), 401))
+                return make_response(redirect("/login") if first_page
+                                     else (jsonify(error=language.said(LOG_IN_FIRST)), 401))
             if session.user.must_change:
                 return make_response(redirect("/password") if first_page else (
-                    jsonify(error=MUST_CHANGE, must_change=True), 403))
+                    jsonify(error=language.said(MUST_CHANGE), must_change=True), 403))
             if name not in case_names(self.folder) or server.as_case_user(session.user, name) is None:
-                return make_response(jsonify(error="not found"), 404)
+                return make_response(jsonify(error=language.said(NOT_FOUND)), 404)
             return None
         finally:
             server.close()

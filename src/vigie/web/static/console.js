@@ -39,7 +39,8 @@ async function call(method, url, body) {
   }
   const response = await fetch(ROOT + url, options);
   if (response.status === 401) { window.location = "/login"; throw new Error("logged out"); }
-  const data = await response.json();
+  // an answer that is not JSON (a proxy's error page) still says what happened, in this language
+  const data = await response.json().catch(() => ({ error: t("the server answered {status}", { status: response.status }) }));
   if (!response.ok) {
     const error = new Error(data.error || response.statusText);
     error.conflict = data.conflict || null;  // a 409: the colleague's decision that made this screen stale
@@ -66,12 +67,17 @@ function decisionText(decision) {
   return parts.join(" · ");
 }
 
-// What an entry of the item's history did, in this language; the log's own code (what the Audit log dialog and
-// `vigie audit show` print) stays in the cell's title. Actions without a word here show their code.
-function actionCell(action) {
-  const words = { categorise: t("categorisation"), undecide: t("set back to undecided"), undo: t("undo"),
-                  reveal: t("reveal"), note: t("note"), claim: t("claim"), release: t("release"), export: t("export") };
-  return el("td", { text: words[action] ?? action, title: action });
+// What an audit entry did, as the server words it in this language; the log's own code (what `vigie audit show`
+// prints) stays in the cell's title.
+function actionCell(entry) {
+  return el("td", { text: entry.what, title: entry.action });
+}
+
+// An audit entry's details as labelled fields (the server translates the labels; the values are data).
+function fieldsCell(fields) {
+  const clip = (value) => (value.length > 300 ? value.slice(0, 300) + "…" : value);
+  const capital = (label) => label.charAt(0).toUpperCase() + label.slice(1);
+  return el("td", { class: "fields" }, ...fields.map(([label, value]) => el("div", { text: t("{label}: {value}", { label: capital(label), value: clip(value) }) })));
 }
 
 function decisionChange(entry) {
@@ -152,8 +158,9 @@ function personName(id, name) {
 }
 
 function showProgress(progress) {
-  $("progress").textContent = t("{decided} of {entries} queue entries decided · {shown} shown by the filter",
-                                { decided: progress.decided, entries: progress.entries, shown: state.total });
+  $("progress").textContent = [
+    tn("{n} of {entries} queue entries decided", "{n} of {entries} queue entries decided", progress.decided, { entries: progress.entries }),
+    tn("{n} shown by the filter", "{n} shown by the filter", state.total)].join(" · ");
 }
 
 function blurredImage(entry) {
@@ -225,7 +232,7 @@ function renderQueue() {
   state.entries.forEach((entry, index) => queue.append(card(entry, index)));
   queue.setAttribute("aria-activedescendant", `card-${selectedEntry()?.id}`);
   if (state.more) {
-    const more = el("button", { type: "button", id: "queue-more", class: "more", text: t("More ({n} not shown)", { n: state.total - state.entries.length }) });
+    const more = el("button", { type: "button", id: "queue-more", class: "more", text: tn("More ({n} not shown)", "More ({n} not shown)", state.total - state.entries.length) });
     more.addEventListener("click", () => loadMore().catch((error) => showError(error.message)));
     foot.append(more);
   }
@@ -584,7 +591,7 @@ function showMarks() {
     node.classList.toggle("marked", marked);
     node.setAttribute("aria-selected", String(marked));
   }
-  $("bulk-count").textContent = t("{n} selected", { n: state.marked.size });
+  $("bulk-count").textContent = tn("{n} selected", "{n} selected", state.marked.size);
 }
 
 function toggleMark() {
@@ -612,8 +619,9 @@ function bulk(url, body) {
     result.audit_seqs.forEach((seq, n) => actions.done.push({ seq, item: result.items[n] }));
     if (result.stale.length) {
       result.stale.forEach(applyConflict);
-      showError(t("{stale} of the {count} stacks were decided by a colleague meanwhile and kept their decision: {which}. The others were decided.",
-                  { stale: result.stale.length, count: items.length, which: result.stale.map(conflictText).join("; ") }));
+      showError(tn("{n} of the {count} stacks was decided by a colleague meanwhile and kept its decision: {which}. The others were decided.",
+                   "{n} of the {count} stacks were decided by a colleague meanwhile and kept their decision: {which}. The others were decided.",
+                   result.stale.length, { count: items.length, which: result.stale.map(conflictText).reduce((first, second) => t("{first}; {second}", { first, second })) }));
     }
   });
 }
@@ -627,13 +635,17 @@ async function offerListCategories() {
   try {
     const plan = await call("POST", "/api/decisions/accept-list", { list, items });
     const counts = Object.entries(plan.categories).map(([code, n]) => `${n} × ${categoryLabel(code)}`).join(", ");
-    const values = { n: plan.stacks, count: items.length, list, decided: plan.already_decided, left: plan.left_count };
-    const taken = state.marked.size ? t("{n} of the {count} selected stacks take their category from list {list}", values)
-      : t("{n} of the {count} shown stacks take their category from list {list}", values);
-    $("accept-summary").textContent = [
-      counts ? t("{what}: {counts}", { what: taken, counts }) : taken,  // the colon as the language sets it
-      ". ", plan.left_count ? t("{decided} already decided stay as they are; {left} copies are left undecided:", values)
-        : t("{decided} already decided stay as they are.", values)].join("");
+    const values = { count: items.length, list };
+    const taken = state.marked.size ? tn("{n} of the {count} selected stacks takes its category from list {list}",
+                                         "{n} of the {count} selected stacks take their category from list {list}", plan.stacks, values)
+      : tn("{n} of the {count} shown stacks takes its category from list {list}",
+           "{n} of the {count} shown stacks take their category from list {list}", plan.stacks, values);
+    const kept = tn("{n} already decided stays as it is", "{n} already decided stay as they are", plan.already_decided);
+    const left = tn("{n} copy is left undecided:", "{n} copies are left undecided:", plan.left_count);
+    $("accept-summary").textContent = [  // the colon and semicolon spaced as the language sets them
+      counts ? t("{what}: {counts}", { what: taken, counts }) : taken,
+      ". ", plan.left_count ? t("{first}; {second}", { first: kept, second: left }) : kept + "."].join("");
+    // each reason is the server's, in this language
     $("accept-left").replaceChildren(...plan.left.map((l) => el("li", { text: t("item {id}: {why}", { id: l.item, why: l.why }) })));
     // Categories of another scheme are never decided under this case's: say what would let them be accepted.
     const schemeName = (code) => state.me.schemes.find((s) => s.code === code)?.label ?? code;
@@ -723,8 +735,8 @@ async function claimStacks(url, body) {
     $("claim-status").textContent = result.until && !result.items.length
       ? t("Nothing to claim: every undecided stack is claimed already.")
       : result.until
-      ? t("{n} stacks claimed for you until {time} UTC", { n: result.items.length, time: result.until.slice(11, 16) })
-      : t("{n} stacks released", { n: result.items.length });
+      ? tn("{n} stack claimed for you until {time} UTC", "{n} stacks claimed for you until {time} UTC", result.items.length, { time: result.until.slice(11, 16) })
+      : tn("{n} stack released", "{n} stacks released", result.items.length);
     $("f-claims").value = result.until && result.items.length ? "mine" : "";
     await loadQueue();
   } catch (error) { showError(error.message); }
@@ -878,6 +890,15 @@ function showFaceCrops() {
   for (const image of document.querySelectorAll("#faces img.face-crop")) image.src = faceUrl(image.dataset.face, clear);
 }
 
+// A file's times as the file system records them (ctime: the metadata's change, or the creation where it keeps that).
+function timeNames() { return { mtime: t("modified"), ctime: t("changed or created"), atime: t("accessed") }; }
+
+// What the scan kept of an image's EXIF (signals/image.py exif_summary), by name.
+function exifNames() {
+  return { make: t("camera make"), model: t("camera model"), software: t("software"), capture_time: t("taken at"),
+           gps_present: t("GPS data"), gps_latitude: t("latitude"), gps_longitude: t("longitude") };
+}
+
 function row(label, value) { return el("tr", {}, el("th", { text: label }), el("td", { class: "mono", text: value ?? "—" })); }
 
 async function showDetail() {
@@ -900,26 +921,26 @@ async function showDetail() {
   const decisions = item.history.filter((h) => ["categorise", "undecide", "undo"].includes(h.action));
   parts.push(el("h3", { text: t("Decisions ({n})", { n: decisions.length }) }), el("table", { id: "decisions" }, ...decisions.map((h) => el("tr", {},
     el("td", { text: h.at.slice(0, 19).replace("T", " ") }), el("td", { text: h.actor }), el("td", { text: decisionChange(h) })))));
-  parts.push(el("h3", { text: t("Hashes") }), el("table", {}, ...Object.entries(item.hashes).map(([k, v]) => row(k, v)),
+  parts.push(el("h3", { text: t("Hashes") }), el("table", {}, ...Object.entries(item.hashes).map(([k, v]) => row(item.hash_names[k] ?? k, v)),
     row(t("type"), item.media_type), row(t("size"), item.size), row(t("pixels"), item.width ? `${item.width}×${item.height}` : null)));
   parts.push(el("h3", { text: t("Matches ({n})", { n: item.matches.length }) }));
   if (item.matches.length) parts.push(el("table", { id: "matches" }, ...item.matches.map((m) => el("tr", {},
     el("td", { text: m.list }), el("td", { text: [m.label, m.series && t("series {series}", { series: m.series })].filter(Boolean).join(" · ") || "—" }),
-    el("td", { text: `${m.signal} d=${m.distance}${m.variant && m.variant !== "original" ? " (" + m.variant + ")" : ""}` }),
+    el("td", { text: t("{signal}, distance {distance}", { signal: m.signal, distance: m.distance }) + (m.variant && m.variant !== "original" ? ` (${m.variant_label})` : "") }),
     el("td", { text: m.video_time ? t("at {time} in the video", { time: m.video_time }) : m.image_frame ? t("on {frame}", { frame: m.image_frame }) : "" }),
     el("td", { text: m.category === null ? t("no category") : m.category_label && m.category_label !== m.category ? `${m.category} — ${m.category_label}` : m.category })))));
   parts.push(el("h3", { text: t("File times") }), el("table", { id: "file-times" },
-    ...Object.entries(item.times).map(([k, v]) => row(k, v))));
+    ...Object.entries(timeNames()).filter(([k]) => k in item.times).map(([k, name]) => row(name, item.times[k]))));
   if (typeof item.exif.gps_latitude === "number" && typeof item.exif.gps_longitude === "number") {
     const where = `${item.exif.gps_latitude.toFixed(6)}, ${item.exif.gps_longitude.toFixed(6)}`;
     // Only a link the reviewer may choose to follow: nothing is fetched from a map service on its own.
     const map = el("a", { href: `https://www.openstreetmap.org/?mlat=${item.exif.gps_latitude}&mlon=${item.exif.gps_longitude}`,
                           rel: "noopener noreferrer", target: "_blank", text: t("open in OpenStreetMap") });
-    parts.push(el("p", { id: "gps" }, el("b", { text: "GPS: " }), el("span", { class: "mono", text: where }), " ", map));
+    parts.push(el("p", { id: "gps" }, el("b", { text: t("GPS:") + " " }), el("span", { class: "mono", text: where }), " ", map));
   }
   if (item.ai) {
     parts.push(el("h3", { text: t("AI: {verdict}", { verdict: word(item.ai.verdict) }) }));
-    parts.push(el("table", {}, ...item.ai.signals.map((s) => el("tr", {}, el("td", { text: word(s.strength) }), el("td", { text: `${s.kind}: ${s.detail}` })))));
+    parts.push(el("table", {}, ...item.ai.signals.map((s) => el("tr", {}, el("td", { text: word(s.strength) }), el("td", { text: t("{label}: {value}", { label: s.kind_label, value: s.detail }), title: s.kind })))));
     const d = item.ai.detector;
     const score = d && d.score === null ? t("none (not scored)") : d?.score.toFixed(2);
     if (d) parts.push(el("p", { text: t("Detector score {score} · threshold {threshold} (higher: more likely generated; below it says nothing) · {model}",
@@ -958,7 +979,9 @@ async function showDetail() {
   industry.disabled = !state.me.can_decide || !item.decision;
   onChosen(industry, () => { if (industry.value !== (item.decision?.industry_class || "")) decide({ industry_class: industry.value || null }); });
   parts.push(el("h3", { text: "CyberTipline" }), industry);
-  parts.push(el("h3", { text: "EXIF" }), el("table", {}, ...Object.entries(item.exif).map(([k, v]) => row(k, typeof v === "string" ? v : JSON.stringify(v)))));
+  const exifKeys = [...Object.keys(exifNames()), ...Object.keys(item.exif)].filter((k, n, all) => k in item.exif && all.indexOf(k) === n);
+  parts.push(el("h3", { text: "EXIF" }), el("table", { id: "exif" }, ...exifKeys.map((k) => row(exifNames()[k] ?? k,
+    typeof item.exif[k] === "string" ? item.exif[k] : typeof item.exif[k] === "boolean" ? (item.exif[k] ? t("yes") : t("no")) : JSON.stringify(item.exif[k])))));
   parts.push(el("h3", { text: t("Notes ({n})", { n: item.notes.length }) }), ...item.notes.map((n) => el("p", {}, el("b", { text: `${n.author} ` }), el("span", { class: "muted", text: n.at }), el("br"), n.text)));
   if (state.me.can_decide) {
     const text = el("textarea", { id: "note-text", maxlength: "4000", placeholder: t("Add a note"), "aria-label": t("Note") });
@@ -967,9 +990,9 @@ async function showDetail() {
     parts.push(text, save);
   }
   parts.push(el("h3", { text: t("History") }), el("table", { id: "history" }, ...item.history.map((h) => el("tr", {},
-    el("td", { text: `#${h.seq}` }), el("td", { text: h.at.slice(0, 19) }), el("td", { text: h.actor }), actionCell(h.action),
-    el("td", { class: "mono", text: JSON.stringify(h.details) })))));
-  if (item.errors.length) parts.push(el("h3", { text: t("Errors") }), ...item.errors.map((e) => el("p", { class: "error", text: `${e.stage}: ${e.message}` })));
+    el("td", { text: `#${h.seq}` }), el("td", { text: h.at.slice(0, 19) }), el("td", { text: h.actor }), actionCell(h),
+    fieldsCell(h.fields)))));
+  if (item.errors.length) parts.push(el("h3", { text: t("Errors") }), ...item.errors.map((e) => el("p", { class: "error", text: t("{label}: {value}", { label: e.stage_label, value: e.message }), title: e.stage })));
   panel.replaceChildren(...parts);
 }
 
@@ -1044,13 +1067,13 @@ function onKey(event) {
 
 function auditRow(e) {
   return el("tr", {}, el("td", { text: String(e.seq) }), el("td", { text: e.at.slice(0, 19) }),
-    el("td", { text: e.actor }), el("td", { text: e.action }), el("td", { class: "mono", text: JSON.stringify(e.details).slice(0, 300) }));
+    el("td", { text: e.actor }), actionCell(e), fieldsCell(e.fields));
 }
 
 async function showAuditPage(after) {
   const data = await call("GET", `/api/audit?limit=100${after ? `&after=${after}` : ""}`);
   $("audit-check").textContent = data.check.ok
-    ? t("Hash chain intact: {n} entries, head {head}", { n: data.check.entries, head: data.check.head })
+    ? tn("Hash chain intact: {n} entry, head {head}", "Hash chain intact: {n} entries, head {head}", data.check.entries, { head: data.check.head })
     : t("Hash chain BROKEN: {problems}", { problems: data.check.problems.join("; ") });
   if (!after) $("audit-table").replaceChildren(el("tr", {}, ...["#", t("at"), t("who"), t("action"), t("details")].map((h) => el("th", { text: h }))));
   $("audit-table").append(...data.entries.map(auditRow));
@@ -1159,13 +1182,13 @@ async function setup() {
     try {
       const made = await call("POST", "/api/admin/users", { username: $("u-name").value, role: $("u-role").value });
       $("u-result").textContent = t("Created {name} ({role}); one-time password: {password}", { name: made.username, role: word(made.role), password: made.password });
-    } catch (error) { $("u-result").textContent = error.message; }
+    } catch (error) { $("u-result").textContent = t("Not done: {why}", { why: error.message }); }
   });
   $("u-disable").addEventListener("click", async () => {
     try {
       const done = await call("POST", "/api/admin/users/disable", { username: $("u-disable-name").value });
       $("u-disable-result").textContent = t("Disabled {user}; its sessions have ended.", { user: done.username });
-    } catch (error) { $("u-disable-result").textContent = error.message; }
+    } catch (error) { $("u-disable-result").textContent = t("Not done: {why}", { why: error.message }); }
   });
   $("density").addEventListener("change", async () => {
     try {
