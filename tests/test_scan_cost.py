@@ -1,0 +1,42 @@
+"""Per-scan costs of the AI stage: what every worker would do again is done once, before the workers start."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import jpeg_bytes
+
+import vigie.detector.runtime
+from vigie.config import Settings
+from vigie.demo.seizure import draw_picture
+from vigie.scan.pipeline import run_scan
+from vigie.store.sqlite import open_case
+
+
+@pytest.mark.skipif(multiprocessing.get_start_method() != "fork", reason="workers inherit the session by fork")
+def test_the_detector_session_is_made_once_for_every_forked_worker(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    evidence = tmp_path / "evidence"
+    evidence.mkdir()
+    for seed in range(6):
+        (evidence / f"{seed}.jpg").write_bytes(jpeg_bytes(draw_picture(seed, (256, 192))))
+    made = tmp_path / "sessions"
+    made.mkdir()
+    make = vigie.detector.runtime.onnx_session
+
+    def counted(model: Path) -> Any:
+        (made / str(os.getpid())).touch()  # the workers are forked: they inherit this patch
+        return make(model)
+
+    monkeypatch.setattr(vigie.detector.runtime, "onnx_session", counted)
+    vigie.detector.runtime.load_detector.cache_clear()  # as a fresh `vigie scan` starts
+    try:
+        run_scan(open_case(tmp_path / "case", create=True), [str(evidence)],
+                 Settings(workers=2, watermarks=True, detector=True))
+    finally:
+        vigie.detector.runtime.load_detector.cache_clear()  # drop the session made under the patch
+    assert [p.name for p in made.iterdir()] == [str(os.getpid())]
