@@ -40,3 +40,16 @@ def test_the_detector_session_is_made_once_for_every_forked_worker(tmp_path: Pat
     finally:
         vigie.detector.runtime.load_detector.cache_clear()  # drop the session made under the patch
     assert [p.name for p in made.iterdir()] == [str(os.getpid())]
+
+
+def test_a_detector_model_that_fails_to_load_does_not_stop_the_scan(tmp_path: Path) -> None:
+    evidence = tmp_path / "evidence"
+    evidence.mkdir()
+    for seed in range(2):
+        (evidence / f"{seed}.jpg").write_bytes(jpeg_bytes(draw_picture(seed, (256, 192))))
+    model = tmp_path / "broken.onnx"
+    model.write_bytes(b"not an onnx model")
+    model.with_suffix(".json").write_text('{"threshold": 0.5}')
+    store = open_case(tmp_path / "case", create=True)
+    result = run_scan(store, [str(evidence)], Settings(workers=2, detector=True, detector_model=str(model)))
+    assert result.status == "complete" and result.items_added == 2 and result.items_with_errors == 2

@@ -229,7 +229,8 @@ def analyse_in_pool(work: deque[Unit], settings: Settings, store_records: StoreR
     workers = min(settings.workers, os.cpu_count() or 1, len(work))
     context = multiprocessing.get_context()
     if settings.detector and context.get_start_method() == "fork":
-        load_detector(settings.detector_model)  # once here, for every forked worker (each took 50 ms)
+        with contextlib.suppress(Exception):  # a model that fails to load is recorded against each file
+            load_detector(settings.detector_model)  # once here, for every forked worker (each took 50 ms)
     pending: dict[Future[list[ItemRecord]], Unit] = {}
     pool, board = _new_pool(context, workers)
     try:
