@@ -51,12 +51,12 @@ def image_crops(image: Image.Image) -> np.ndarray | None:
         return None
     ys = np.linspace(0, height - CROP, GRID).astype(int)
     xs = np.linspace(0, width - CROP, GRID).astype(int)
-    crops = np.stack([_rgb(image.crop((x, y, x + CROP, y + CROP))) for y in ys for x in xs])
+    cut = [image.crop((x, y, x + CROP, y + CROP)) for y in ys for x in xs]
+    if image.mode == "YCbCr":  # converted together: crop by crop, numpy's calls cost more than the arithmetic
+        crops = rgb_from_ycbcr(np.stack([np.asarray(crop) for crop in cut]))
+    else:
+        crops = np.stack([np.asarray(crop.convert("RGB")) for crop in cut])
     return (crops.transpose(0, 3, 1, 2).astype(np.float32) / 255.0).copy()
-
-
-def _rgb(crop: Image.Image) -> np.ndarray:
-    return rgb_from_ycbcr(np.asarray(crop)) if crop.mode == "YCbCr" else np.asarray(crop.convert("RGB"))
 
 
 def onnx_session(model: Path) -> Any:

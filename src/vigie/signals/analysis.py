@@ -134,7 +134,7 @@ def _add_image_provenance(record: ItemRecord, decoded: Decoded, settings: Settin
         detector = load_detector(settings.detector_model) if settings.detector else None
         record.findings.extend(metadata_findings(_opened(decoded), decoded.data, decoded.picture))
         if settings.watermarks and min(decoded.picture.size) >= _MIN_WATERMARK_SIDE:
-            record.findings.extend(watermark_findings(decoded.picture))
+            record.findings.extend(watermark_findings(decoded.picture, decoded.data))
         if detector is not None:
             record.findings.extend(detector_findings(decoded.picture, detector))
     except (OSError, ValueError, SyntaxError, EOFError) as exc:
