@@ -13,12 +13,22 @@ import signal
 import threading
 import time
 
+from threadpoolctl import threadpool_limits
+
 _PR_SET_PDEATHSIG = 1
 _PARENT_POLL_SECONDS = 1.0
 
 
+def start_worker(scan_pid: int) -> None:
+    """Pool initializer: the worker ends with the scan and keeps BLAS to one thread. Vigie's own setting of
+    that (vigie/__init__.py) comes too late when the program loaded numpy before vigie, and a BLAS thread per
+    core in every worker made scans take up to five times their CPU time."""
+    exit_with_parent(scan_pid)
+    threadpool_limits(limits=1, user_api="blas")
+
+
 def exit_with_parent(scan_pid: int) -> None:
-    """Pool initializer. Linux: the kernel kills the worker with its parent; elsewhere a thread watches.
+    """Linux: the kernel kills the worker with its parent; elsewhere a thread watches.
 
     The parent is the scan, or a fork server that ends with the scan."""
     armed = _set_parent_death_signal()

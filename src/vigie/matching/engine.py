@@ -21,7 +21,7 @@ from vigie.matching.roles import MatchStore
 from vigie.matching.video import frames_against_images, match_video_lists
 from vigie.records import MatchRow
 from vigie.signals.pdq import VARIANT_NAMES
-from vigie.workers import exit_with_parent
+from vigie.workers import start_worker
 
 INDEX_DIR = Path("index") / "pdq"
 _PARALLEL_FROM = 4_000
@@ -85,7 +85,7 @@ _worker_segments: dict[int, PdqSegment] = {}
 
 
 def _init_worker(folders: dict[int, str], parent_pid: int) -> None:
-    exit_with_parent(parent_pid)
+    start_worker(parent_pid)
     _worker_segments.clear()
     for list_id, folder in folders.items():
         _worker_segments[list_id] = PdqSegment.load(Path(folder))[0]

@@ -23,7 +23,7 @@ import numpy as np
 from vigie.config import Settings
 from vigie.matching.pdq_index import PdqSegment, stacked_variants
 from vigie.matching.roles import StackStore
-from vigie.workers import exit_with_parent
+from vigie.workers import start_worker
 
 ITEM_INDEX_DIR = Path("index") / "items"
 STATE_KEY = "stacks_state"
@@ -133,7 +133,7 @@ _worker_segments: list[PdqSegment] = []
 
 
 def _init_worker(folders: list[str], parent_pid: int) -> None:
-    exit_with_parent(parent_pid)
+    start_worker(parent_pid)
     _worker_segments[:] = [PdqSegment.load(Path(folder))[0] for folder in folders]
 
 

@@ -35,7 +35,7 @@ from vigie.signals.budget import StallBoard
 from vigie.signals.crypto import StreamingDigests
 from vigie.sources import Entry, open_source
 from vigie.sources.base import ARCHIVE_SEPARATOR
-from vigie.workers import exit_with_parent
+from vigie.workers import start_worker
 
 _BATCH_FILES = 32
 _BATCH_BYTES = 64 * 1024 * 1024
@@ -215,7 +215,7 @@ class Unit:
 
 
 def _init_worker(parent_pid: int, board: StallBoard) -> None:
-    exit_with_parent(parent_pid)
+    start_worker(parent_pid)
     board.join(os.getpid())
 
 
