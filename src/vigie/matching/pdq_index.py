@@ -38,7 +38,7 @@ _MIN_CHUNK_BITS = 8
 _BITS_OVER_LOG2 = 4
 _KEY_BLOCK = 1 << 18
 _QUERY_BLOCK = 48  # queries probed at once: bounds the (queries x chunks x probes) arrays
-_PAIR_BLOCK = 1 << 21  # independent queries probed at once by `pairs`: many, so probes sweep in key order
+_PAIR_BLOCK = 1 << 17  # independent queries probed at once by `pairs`: many, so probes sweep in key order
 _SWEEP_PROBES = 1 << 21  # probes looked up at once: bounds the temporaries of one sweep
 _DISTANCE_CELLS = 1 << 19  # (query, row) distances computed at once by brute force: fast in cache
 
