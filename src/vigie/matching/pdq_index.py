@@ -161,9 +161,8 @@ def _probe_masks(width: int, radius: int) -> np.ndarray:
 
 def _sweeps(sorted_keys: np.ndarray, masks: np.ndarray) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
     """(first query, its block of keys, the block's probe buckets laid out mask by mask) in steps of about
-    `_SWEEP_PROBES` probes. A block is as many queries as a step holds, not as many as fit with every mask:
-    each mask's probes of a dense block land close together in the bucket table (keys sorted, then XORed by
-    one mask, stay sorted in their high bits), so the table is read as a stream, not one cache miss a probe."""
+    `_SWEEP_PROBES` probes: keys sorted, then XORed by one mask, stay sorted in their high bits, so each mask's
+    probes move forward through the bucket table."""
     for start in range(0, len(sorted_keys), _SWEEP_PROBES):
         block = sorted_keys[start : start + _SWEEP_PROBES]
         per_step = max(1, _SWEEP_PROBES // len(block))
