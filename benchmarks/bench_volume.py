@@ -131,7 +131,14 @@ def import_list(store: SqliteCaseStore, rng: np.random.Generator, item_hashes: n
 
 
 def peak_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    """The largest resident size of this process or of any of its finished workers."""
+    return max(resource.getrusage(who).ru_maxrss for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)) / 1024
+
+
+def cpu_seconds() -> float:
+    """CPU time of this process and of its finished workers (the machine is shared: wall time is noisy)."""
+    return sum(resource.getrusage(who).ru_utime + resource.getrusage(who).ru_stime
+               for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
 
 
 def run_one(n: int, workers: int, index_last: bool = False, skip: frozenset[str] = frozenset()) -> dict[str, float]:
@@ -141,11 +148,13 @@ def run_one(n: int, workers: int, index_last: bool = False, skip: frozenset[str]
         if stage in skip:
             print(f"  n={n:>9,}  {stage:<26} skipped", flush=True)
             return
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), cpu_seconds()
         action()  # type: ignore[operator]
         figures[stage] = time.perf_counter() - started
+        figures[f"{stage} CPU s"] = cpu_seconds() - cpu
         figures[f"{stage} peak MB"] = peak_mb()
-        print(f"  n={n:>9,}  {stage:<26} {figures[stage]:8.2f} s   peak {peak_mb():7.0f} MB", flush=True)
+        print(f"  n={n:>9,}  {stage:<26} {figures[stage]:8.2f} s  CPU {figures[f'{stage} CPU s']:8.2f} s   "
+              f"peak {peak_mb():7.0f} MB", flush=True)
 
     settings = Settings(workers=workers)
     rng = np.random.default_rng(n)
@@ -237,7 +246,7 @@ def main() -> None:
         small, large = sizes[-2], sizes[-1]
         print(f"growth exponents between {small:,} and {large:,} items (1.0 = linear):")
         for stage, seconds in results[large].items():
-            if stage.endswith("MB") or stage == "stacks count":
+            if stage.endswith(("MB", "CPU s")) or stage == "stacks count":
                 continue
             before = results[small].get(stage, 0.0)
             exponent = math.log(seconds / before) / math.log(large / small) if before > 0 and seconds > 0 else 0.0

@@ -50,7 +50,7 @@ def test_a_million_rows_are_cut_in_wide_chunks() -> None:
     assert len(chunk_layout(60_000)) == 13  # the corpus above: radius 2 in some chunks, 1 in the others
 
 
-@pytest.mark.parametrize("sweep", [1_000, 1 << 21])
+@pytest.mark.parametrize("sweep", [100, 1_000, 1 << 21])
 def test_pairs_of_many_queries_equal_brute_force(corpus: tuple[np.ndarray, np.ndarray],
                                                  monkeypatch: pytest.MonkeyPatch, sweep: int) -> None:
     """Many independent queries at once (stacking), probed in key order in sweeps short or long."""
@@ -98,3 +98,13 @@ def test_small_segments_use_brute_force() -> None:
     segment = PdqSegment.build(np.arange(50), hashes)
     assert segment.widths == ()
     assert [h.row for h in segment.query(hashes[3:4], 0)] == [3]
+
+
+def test_row_distances_count_every_bit_up_to_all_256() -> None:
+    """The byte-wise sum of the four words' bit counts must not wrap: 256 differing bits is not 0."""
+    rows = np.zeros((4, 32), dtype=np.uint8)
+    rows[1, 0] = 0b1011
+    rows[2] = 0xFF
+    rows[3, ::2] = 0xFF
+    differ = pdq_index.as_words(rows).reshape(-1)
+    assert pdq_index._row_distances(differ).tolist() == [0, 3, 256, 128]

@@ -68,6 +68,21 @@ def _distances(words: np.ndarray, query_words: np.ndarray) -> np.ndarray:
     return total
 
 
+def _as_rows(words: np.ndarray) -> np.ndarray:
+    """(n, 4) uint64 -> n opaque 32-byte rows: `np.take` copies such rows in half the time of `axis=0`."""
+    return np.ascontiguousarray(words).view(np.dtype((np.void, HASH_BYTES))).reshape(-1)
+
+
+def _row_distances(differ: np.ndarray) -> np.ndarray:
+    """Hamming weight of each 256-bit row of XORed words (flat uint64, 4 a row): the 4 words' bit counts
+    (a byte each) summed in two steps of 16-bit lanes, as each sum can reach 256. Four times faster than
+    `np.add.reduce(..., axis=1)` on rows this short."""
+    counts = np.bitwise_count(differ).view(np.uint32)
+    pairs = (counts & 0x00FF00FF) + ((counts >> 8) & 0x00FF00FF)
+    distances: np.ndarray = ((pairs & 0xFFFF) + (pairs >> 16)).astype(np.int32)
+    return distances
+
+
 def _best_per_row(rows: np.ndarray, distances: np.ndarray, variants: np.ndarray, threshold: int,
                   ids: np.ndarray) -> list[IndexHit]:
     keep = distances <= threshold
@@ -144,6 +159,17 @@ def _probe_masks(width: int, radius: int) -> np.ndarray:
     return np.array(masks, dtype=np.uint32)
 
 
+def _sweeps(sorted_keys: np.ndarray, masks: np.ndarray) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
+    """(first query, its block of keys, the block's probe buckets laid out mask by mask) in steps of about
+    `_SWEEP_PROBES` probes: keys sorted, then XORed by one mask, stay sorted in their high bits, so each mask's
+    probes move forward through the bucket table."""
+    for start in range(0, len(sorted_keys), _SWEEP_PROBES):
+        block = sorted_keys[start : start + _SWEEP_PROBES]
+        per_step = max(1, _SWEEP_PROBES // len(block))
+        for first in range(0, len(masks), per_step):
+            yield start, block, (masks[first : first + per_step, np.newaxis] ^ block[np.newaxis, :]).reshape(-1)
+
+
 def stacked_variants(blobs: Sequence[bytes]) -> tuple[np.ndarray, np.ndarray]:
     """The query hashes of several items' variant blobs in one array, and how many each item has."""
     rows = [variant_rows(blob) for blob in blobs]
@@ -166,6 +192,7 @@ class PdqSegment:
         self.widths = widths
         self.order = order
         self.offsets = offsets
+        self._occupied_by_chunk: dict[int, np.ndarray] = {}
 
     def __len__(self) -> int:
         return int(self.ids.shape[0])
@@ -269,6 +296,15 @@ class PdqSegment:
         rows, owners, distances = zip(*found, strict=True)
         return np.concatenate(rows), np.concatenate(owners), np.concatenate(distances)
 
+    def _occupied(self, chunk: int) -> np.ndarray:
+        """Which buckets of a chunk hold rows, one byte each: most probes find an empty bucket, and this
+        answers them at a quarter of the cost of reading the bucket table's two offsets."""
+        assert self.offsets is not None
+        if chunk not in self._occupied_by_chunk:
+            table = self.offsets[chunk]
+            self._occupied_by_chunk[chunk] = table[1:] != table[:-1]
+        return self._occupied_by_chunk[chunk]
+
     def _chunk_candidates(self, chunk: int, column: np.ndarray, masks: np.ndarray, query_words: np.ndarray,
                           threshold: int) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
         """One chunk's share of `_candidates`. The queries are taken in key order and probed mask by mask, so
@@ -277,27 +313,26 @@ class PdqSegment:
         assert self.order is not None and self.offsets is not None
         table, order = self.offsets[chunk], self.order[chunk]
         by_key = np.argsort(column, kind="stable")
-        sorted_keys = column[by_key]
-        step = max(1, _SWEEP_PROBES // len(masks))
-        for start in range(0, len(column), step):
-            block = sorted_keys[start : start + step]
-            bucket = (masks[:, np.newaxis] ^ block[np.newaxis, :]).reshape(-1)  # mask by mask
-            begin = table[bucket]
-            size = table[bucket + 1] - begin
-            present = np.flatnonzero(size)
-            length = size[present].astype(np.int64)
-            total = int(length.sum())
-            if total == 0:
+        sorted_keys = column[by_key].astype(np.intp)  # index arrays of the platform's type: no conversion per probe
+        sorted_words = np.take(_as_rows(query_words), by_key)  # a sweep then reads its queries' hashes in order
+        index_words = _as_rows(self.words)
+        occupied = self._occupied(chunk)
+        for start, block, bucket in _sweeps(sorted_keys, masks.astype(np.intp)):
+            present = np.flatnonzero(occupied[bucket])
+            if present.size == 0:
                 continue
-            first = begin[present].astype(np.int64)
+            hit = bucket[present]
+            first = table[hit].astype(np.intp)
+            length = table[hit + 1] - first
+            total = int(length.sum())
             rows = np.take(order, np.repeat(first - np.cumsum(length) + length, length) + np.arange(total)
-                           ).astype(np.int64)
-            owners = np.repeat(by_key[start + present % len(block)], length)
-            differ = np.take(self.words, rows, axis=0)  # take and in-place xor: a third of the time of `a[i] ^ b[j]`
-            differ ^= np.take(query_words, owners, axis=0)
-            distances = np.add.reduce(np.bitwise_count(differ), axis=1, dtype=np.int32)
+                           ).astype(np.intp)
+            owners = np.repeat(start + present % len(block), length)  # in key order
+            differ = np.take(index_words, rows).view(np.uint64)  # take, then xor in place: no third array
+            differ ^= np.take(sorted_words, owners).view(np.uint64)
+            distances = _row_distances(differ)
             keep = distances <= threshold
-            yield rows[keep], owners[keep], distances[keep]
+            yield rows[keep], by_key[owners[keep]], distances[keep]
 
     # --- persistence ----------------------------------------------------------------------------
 
