@@ -198,6 +198,7 @@ def test_a_reviewers_screens_show_no_english_but_data(console: str, demo_build: 
         page.keyboard.press("Escape")
 
         # the accept dialog: the custom list's categories are of another scheme, each item says so for the console
+        page.select_option("#bulk-list", "custom-list")
         page.click("#accept-list")
         page.wait_for_selector("#accept-dialog", state="visible")
         reasons = page.inner_text("#accept-left")
