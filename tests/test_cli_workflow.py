@@ -48,7 +48,9 @@ def test_only_scan_creates_a_case(tmp_path: Path) -> None:
     for command in (["hashlist", "import", str(listing)], ["hashlist", "list"], ["match"], ["report"],
                     ["export", "--format", "csv"], ["review", "decide", "--all", "--category", "1"],
                     ["audit", "verify"], ["audit", "show"], ["faces", "find", "--reference", str(picture)],
-                    ["faces", "scan"], ["faces", "group"], ["user", "add", "rita"], ["verify"]):
+                    ["faces", "scan"], ["faces", "group"], ["faces", "name", "1", "Ana"], ["faces", "merge", "1", "2"],
+                    ["faces", "purge"], ["hashlist", "show", "x"], ["audit", "anchor"], ["user", "add", "rita"],
+                    ["user", "list"], ["user", "password", "rita"], ["user", "disable", "rita"], ["verify"]):
         result = _invoke(*command, "--case", str(typo))
         assert result.exit_code == 1, (command, result.output)
         assert f"no case at {typo}" in " ".join(result.output.split()), command
