@@ -631,6 +631,7 @@ async function offerListCategories() {
   // The selected stacks, or else every stack the filter shows.
   const items = state.marked.size ? [...state.marked] : state.entries.map((e) => e.id);
   const list = $("bulk-list").value;
+  if (!$("bulk-list").options.length) { showError(t("this case holds no hash list: import one with vigie hashlist import")); return; }
   if (!items.length || !list) { showError(t("nothing shown to accept list categories for")); return; }
   try {
     const plan = await call("POST", "/api/decisions/accept-list", { list, items });
@@ -1162,6 +1163,7 @@ async function setup() {
   fillSelect("bulk-category", state.me.categories.map((c) => [c.code, c.label]));
   fillSelect("bulk-tag", state.me.ai_tags.map((t) => [t.code, t.label]));
   fillSelect("bulk-list", filters.lists.map((l) => [l, t("list {name}", { name: l })]));
+  $("bulk-list").hidden = $("accept-list").hidden = !filters.lists.length;  // a case with no hash list: nothing to accept
   fillSelect("export-format", state.me.export_formats.map((f) => [f.name, f.label]));
   fillSelect("s-scheme", state.me.schemes.map((s) => [s.code, s.label]));
   fillSelect("u-role", state.me.roles.map((r) => [r, word(r)]));
