@@ -55,6 +55,11 @@ def test_only_scan_creates_a_case(tmp_path: Path) -> None:
         assert result.exit_code == 1, (command, result.output)
         assert f"no case at {typo}" in " ".join(result.output.split()), command
         assert not typo.exists(), command
+    for command, said in ((["serve"], "no case under"), (["user", "list"], "no server accounts in"),
+                          (["user", "log"], "no server accounts in"), (["user", "grant", "rita", "x"], "no server")):
+        result = _invoke(*command, "--cases", str(typo))  # a mistyped folder of cases, likewise
+        assert result.exit_code == 1 and said in result.output, (command, result.output)
+        assert not typo.exists(), command
     typo.mkdir()  # an existing folder that holds no case is refused the same way
     result = _invoke("hashlist", "import", str(listing), "--case", str(typo))
     assert result.exit_code == 1 and not (typo / "case.sqlite").exists()
