@@ -48,10 +48,17 @@ def test_only_scan_creates_a_case(tmp_path: Path) -> None:
     for command in (["hashlist", "import", str(listing)], ["hashlist", "list"], ["match"], ["report"],
                     ["export", "--format", "csv"], ["review", "decide", "--all", "--category", "1"],
                     ["audit", "verify"], ["audit", "show"], ["faces", "find", "--reference", str(picture)],
-                    ["faces", "scan"], ["faces", "group"], ["user", "add", "rita"], ["verify"]):
+                    ["faces", "scan"], ["faces", "group"], ["faces", "name", "1", "Ana"], ["faces", "merge", "1", "2"],
+                    ["faces", "purge"], ["hashlist", "show", "x"], ["audit", "anchor"], ["user", "add", "rita"],
+                    ["user", "list"], ["user", "password", "rita"], ["user", "disable", "rita"], ["verify"]):
         result = _invoke(*command, "--case", str(typo))
         assert result.exit_code == 1, (command, result.output)
         assert f"no case at {typo}" in " ".join(result.output.split()), command
+        assert not typo.exists(), command
+    for command, said in ((["serve"], "no case under"), (["user", "list"], "no server accounts in"),
+                          (["user", "log"], "no server accounts in"), (["user", "grant", "rita", "x"], "no server")):
+        result = _invoke(*command, "--cases", str(typo))  # a mistyped folder of cases, likewise
+        assert result.exit_code == 1 and said in result.output, (command, result.output)
         assert not typo.exists(), command
     typo.mkdir()  # an existing folder that holds no case is refused the same way
     result = _invoke("hashlist", "import", str(listing), "--case", str(typo))

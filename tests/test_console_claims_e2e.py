@@ -83,3 +83,6 @@ def test_a_lapsed_claim_frees_its_stacks_without_a_reload(two_pages: tuple[Any, 
     rob.wait_for_function(f"() => document.querySelectorAll('.card').length === {shown}")
     assert rob.locator(".card .badge.claimed").count() == 0
     rita.wait_for_function("() => document.querySelectorAll('.card .badge.claimed').length === 0")
+    # Rita's own line no longer says the stacks are claimed for her, and her queue is no longer "mine" alone
+    rita.wait_for_function("() => document.getElementById('claim-status').textContent.startsWith('No stack is')")
+    assert rita.input_value("#f-claims") == ""

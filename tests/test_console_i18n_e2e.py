@@ -198,7 +198,7 @@ def test_a_reviewers_screens_show_no_english_but_data(console: str, demo_build: 
         page.keyboard.press("Escape")
 
         # the accept dialog: the custom list's categories are of another scheme, each item says so for the console
-        page.select_option("#bulk-list", "custom-list")
+        page.select_option("#bulk-list", "custom-list")  # the demo list comes first, and is of the case's scheme
         page.click("#accept-list")
         page.wait_for_selector("#accept-dialog", state="visible")
         reasons = page.inner_text("#accept-left")
@@ -213,3 +213,31 @@ def test_a_reviewers_screens_show_no_english_but_data(console: str, demo_build: 
         assert all(word in table for word in words["audit"]), table
         assert "categorise" not in table and '"scope"' not in table  # no code, no JSON
         assert _english_left(page, code) == []
+
+
+def test_the_key_legend_is_one_line_in_french_until_the_reviewer_asks_for_every_key(console: str) -> None:  # noqa: F811
+    with browser_page(console, "fr-FR") as page:
+        log_in(page, console + "/login")
+        _wait_for_console(page, "fr")
+        line = page.evaluate("() => document.querySelector('#keys-list kbd').getBoundingClientRect().height")
+        compact = page.evaluate("() => document.getElementById('keys').offsetHeight")
+        assert compact < 3 * line, compact  # one line (it took five in French, a fifth of a 900 px screen)
+        assert page.get_attribute("#keys-more", "aria-expanded") == "false" and page.inner_text("#keys-more") == \
+            "toutes les touches"
+        # the line starts with `?` and the category keys, in sight
+        assert page.inner_text("#keys-list span:first-child") == "? cette liste des touches"
+        first_category = page.locator("#keys-list span").nth(1)
+        assert first_category.bounding_box()["x"] + first_category.bounding_box()["width"] < 1400
+        page.focus("#keys-more")  # by keyboard: Enter on the button shows every key, and Escape leaves it
+        page.keyboard.press("Enter")
+        page.wait_for_selector("#keys.open")
+        assert page.get_attribute("#keys-more", "aria-expanded") == "true"
+        assert page.evaluate("() => document.getElementById('keys').offsetHeight") > compact
+        assert page.inner_text("#keys-more") == "moins de touches"
+        page.reload()  # the reviewer's choice is kept in this browser
+        _wait_for_console(page, "fr")
+        assert page.get_attribute("#keys-more", "aria-expanded") == "true"
+        page.click("#keys-more")
+        page.wait_for_selector("#keys:not(.open)")
+        assert page.evaluate("() => document.getElementById('keys').offsetHeight") == compact
+        assert _english_left(page, "fr") == []

@@ -97,3 +97,18 @@ def test_the_audit_log_opens_on_its_newest_entries(keys_case: Path) -> None:
         newest = page.eval_on_selector("#audit-table tr:nth-child(2) td", "cell => cell.getBoundingClientRect().top")
     assert sizes[1] > sizes[2], sizes  # the log is longer than the dialog shows at once
     assert sizes[0] == 0 and 0 <= newest < 900
+
+
+def test_a_case_with_no_hash_list_offers_no_list_to_accept(tmp_path: Path) -> None:
+    from test_cli_workflow import _scanned
+
+    _, case = _scanned(tmp_path, pictures=3)
+    store = open_case(case)
+    Accounts(store).create_user("rita", PASSWORD, "reviewer", actor="test")
+    store.close()
+    with _console(case) as page:
+        assert page.is_hidden("#accept-list") and page.is_hidden("#bulk-list")  # no empty chooser, no dead button
+        page.keyboard.press("a")
+        page.wait_for_selector("#error", state="visible")
+        assert "this case holds no hash list" in page.inner_text("#error-text")
+        assert not page.is_visible("#accept-dialog")

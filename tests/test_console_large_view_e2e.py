@@ -57,9 +57,11 @@ def test_large_view_zooms_pans_and_reveals_only_when_asked(page: Any, demo_case:
     assert page.inner_text("#viewer-zoom") == "100%" and "translate(0px, 0px)" in _transform(page)
     assert not full and _reveals(demo_case) == 0
 
+    hidden_look = page.eval_on_selector("#viewer-reveal", "b => getComputedStyle(b).backgroundColor")
     page.keyboard.press("r")
     page.wait_for_selector("#viewer-media img.clear")
     assert page.get_attribute("#viewer-reveal", "aria-pressed") == "true"
+    assert page.eval_on_selector("#viewer-reveal", "b => getComputedStyle(b).backgroundColor") != hidden_look
     assert page.inner_text("#revealed") == "revealed: 1" and _reveals(demo_case) == 1 and len(full) == 1
     page.keyboard.press("r")
     page.wait_for_selector("#viewer-media img.blurred")

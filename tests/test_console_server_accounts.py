@@ -109,3 +109,21 @@ def test_the_accounts_page_reads_as_french(app: Any, folder: Path) -> None:  # n
     made = admin.post("/accounts", data={"csrf_token": csrf, "action": "add", "username": "nina"},
                       headers={"Accept-Language": "fr"})
     assert _said(made).startswith("Compte nina créé (analyste). Mot de passe à usage unique")
+
+
+def test_the_accounts_pages_refusals_read_in_the_admins_language(app: Any, folder: Path) -> None:  # noqa: F811
+    admin, csrf = _admin(app, folder)
+
+    def refused(lang: str, **form: str) -> str:
+        answer = admin.post("/accounts", data={"csrf_token": csrf, **form}, headers={"Accept-Language": lang})
+        assert answer.status_code == 400, form
+        found = re.search(r'<p id="refused"[^>]*>([^<]*)</p>', answer.get_data(as_text=True))
+        assert found, answer.get_data(as_text=True)
+        return found[1].replace("&#39;", "'")
+
+    assert refused("fr", action="password", username="ghost") == "aucun utilisateur « ghost »"
+    assert refused("es", action="grant", username="ghost", case="orchard") == "no existe el usuario «ghost»"
+    nowhere = refused("fr", action="grant", username="rita", case="nowhere")
+    assert nowhere.startswith("aucune affaire « nowhere » sous ") and "(affaires : harbour, orchard)" in nowhere
+    assert refused("es", action="revoke", username="olga", case="orchard") == "«olga» no tiene acceso a «orchard»"
+    assert refused("en", action="grant", username="rita", case="nowhere").startswith("no case 'nowhere' under ")

@@ -95,10 +95,9 @@ def test_the_apis_refusals_are_in_the_users_language(app: Any, headers: dict[str
     assert client.get("/api/queue?status=maybe").get_json()["error"] == "status is undecided, decided or all"
 
 
-def test_accept_list_reasons_speak_of_the_console_not_of_the_commands_options(app: Any,  # noqa: F811
-                                                                              demo_build: Path,
-                                                                              demo_case: Path) -> None:
-    import_custom_list(demo_build, demo_case)  # categories of another scheme than the case's
+def test_accept_list_reasons_speak_of_the_console_not_of_the_commands_options(
+        app: Any, demo_build: Path, demo_case: Path) -> None:  # noqa: F811
+    import_custom_list(demo_build, demo_case)  # categories of another scheme than the case's (the demo list's are not)
     client, csrf = login(app, "rita")
     items = [e["id"] for e in client.get("/api/queue").get_json()["entries"]]
     plan = client.post("/api/decisions/accept-list", json={"list": "custom-list", "items": items},
@@ -281,3 +280,12 @@ def test_the_kind_of_an_ai_finding_is_named_its_evidence_text_kept(app: Any, dem
     signals = client.get(f"/api/items/{item}", headers=FRENCH).get_json()["ai"]["signals"]
     assert {(s["kind"], s["kind_label"], s["detail"]) for s in signals} >= {
         ("generator-metadata", "métadonnées du générateur", "PNG parameters names the generator")}
+
+
+def test_a_claims_end_reads_as_the_console_says_it() -> None:
+    from vigie.records import AuditEntry
+    from vigie.web.audit_view import shown_entry
+
+    entry = AuditEntry(seq=4, at="2026-12-01T03:54:03+00:00", actor="ana", action="claim",
+                       details={"items": [3], "until": "2026-12-01T04:54:03.486129+00:00"}, prev_hash="", hash="")
+    assert shown_entry(entry, language("es"))["fields"][-1] == ["hasta", "2026-12-01 04:54 UTC"]

@@ -28,7 +28,7 @@ optional_case_option = click.option(
          "Also read from $VIGIE_CASE.",
 )
 cases_option = click.option(
-    "--cases", "cases", type=click.Path(exists=True, file_okay=False, path_type=Path),
+    "--cases", "cases", type=click.Path(file_okay=False, path_type=Path),  # a missing folder: refused, exit 1
     help="A folder of cases served together (`vigie serve --cases DIR`), instead of --case: the server's own "
          "accounts, in DIR/vigie-server.sqlite.")
 
@@ -156,10 +156,10 @@ def _case_app(case: Path | None, secure: bool) -> tuple[Flask, str | None]:
 def _server_app(cases: Path, secure: bool) -> tuple[Flask, str | None]:
     from vigie.web.server import create_server_app, ensure_server_admin
 
-    if not os.access(cases, os.W_OK):
-        raise VigieError(f"{cases} is read-only: the server keeps its accounts there (vigie-server.sqlite)")
     if not case_names(cases):
         raise VigieError(f"no case under {cases}: each case is a folder `vigie scan` made (DIR/NAME/case.sqlite)")
+    if not os.access(cases, os.W_OK):
+        raise VigieError(f"{cases} is read-only: the server keeps its accounts there (vigie-server.sqlite)")
     password = ensure_server_admin(cases, actor=examiner())
     return create_server_app(cases, secure_cookies=secure), password
 

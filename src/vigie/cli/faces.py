@@ -159,9 +159,9 @@ def faces_purge(case: Path, yes: bool) -> None:
     """Remove every face embedding and face crop from the case, and the persons built from them."""
     from vigie.matching.faces.persons import purge_faces
 
-    if not yes:
-        click.confirm(f"Remove all face embeddings and crops from {case}?", abort=True)
-    with case_store(case) as store:
+    with case_store(case) as store:  # a path that holds no case is refused before anything is asked
+        if not yes:
+            click.confirm(f"Remove all face embeddings and crops from {case}?", abort=True)
         removed = purge_faces(store, examiner())
     out.print(f"Removed the embeddings and crops of {removed} faces.")
 

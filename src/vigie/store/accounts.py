@@ -113,7 +113,7 @@ class Accounts:
             changed = self.db.execute("UPDATE users SET password_hash = ?, must_change = ? WHERE username = ?",
                                       (_hasher.hash(password), int(must_change), username)).rowcount
             if not changed:
-                raise AccountError(f"no user {username!r}")
+                raise AccountError(Phrase(N_("no user '%(user)s'"), user=username))
             self.db.execute("DELETE FROM sessions WHERE user_id = (SELECT id FROM users WHERE username = ?)",
                             (username,))
             self.store.append_audit(actor, "user-password", {"user": username})

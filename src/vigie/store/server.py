@@ -10,6 +10,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from vigie.errors import VigieError
+from vigie.i18n import N_, Phrase
 from vigie.store.accounts import AccountError, Accounts, User
 from vigie.store.audit import AuditCheck, check_chain
 from vigie.store.locator import case_store_url
@@ -117,7 +118,7 @@ class ServerStore(SqliteCaseStore):
     def grant(self, username: str, case: str, role: str, actor: str) -> None:
         """Let an account open a case with a role (replacing the role it had there), audited."""
         if role not in ROLES:
-            raise AccountError(f"role must be one of {', '.join(ROLES)}")
+            raise AccountError(Phrase(N_("role must be one of %(roles)s"), roles=", ".join(ROLES)))
         with self.transaction():
             user = self._user(username)
             self.db.execute("INSERT INTO case_access(user_id, case_name, role) VALUES (?, ?, ?) "
@@ -129,7 +130,8 @@ class ServerStore(SqliteCaseStore):
         the account's own. Returns the role granted."""
         served = case_names(self.case_dir)
         if case not in served:
-            raise AccountError(f"no case {case!r} under {self.case_dir} (cases: {', '.join(served) or 'none'})")
+            raise AccountError(Phrase(N_("no case '%(case)s' under %(folder)s (cases: %(cases)s)"), case=case,
+                                      folder=self.case_dir, cases=", ".join(served) or Phrase(N_("none"))))
         role = role or self._user(username).role
         self.grant(username, case, role, actor)
         return role
@@ -140,7 +142,7 @@ class ServerStore(SqliteCaseStore):
             user = self._user(username)
             if not self.db.execute("DELETE FROM case_access WHERE user_id = ? AND case_name = ?",
                                    (user.id, case)).rowcount:
-                raise AccountError(f"{username!r} has no access to {case!r}")
+                raise AccountError(Phrase(N_("'%(user)s' has no access to '%(case)s'"), user=username, case=case))
             self.db.execute("DELETE FROM reveals WHERE case_name = ? AND token_hash IN "
                             "(SELECT token_hash FROM sessions WHERE user_id = ?)", (case, user.id))
             self.append_audit(actor, "case-revoke", {"user": username, "case": case})
@@ -169,7 +171,7 @@ class ServerStore(SqliteCaseStore):
     def _user(self, username: str) -> User:
         user = Accounts(self).user(username)
         if user is None:
-            raise AccountError(f"no user {username!r}")
+            raise AccountError(Phrase(N_("no user '%(user)s'"), user=username))
         return user
 
     # --- what each session revealed, case by case ---------------------------------------------------

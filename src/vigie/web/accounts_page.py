@@ -38,7 +38,7 @@ def change_account() -> Any:
             raise AccountError(NOT_YOURSELF[action])
         said = _act(action, username, form, admin)
     except AccountError as exc:
-        return _page(error=language.gettext(str(exc)), status=400)  # the refusals marked N_ are translated
+        return _page(error=language.said(language.message_of(exc)), status=400)  # a Phrase or N_, translated
     return _page(said=said)
 
 

@@ -71,6 +71,8 @@ def _value(key: str, value: Any, details: dict[str, Any], lang: Language) -> str
         return scheme_name(value).read(lang)
     if key == "language" and isinstance(value, str):
         return LANGUAGES.get(value, value)
+    if key == "until" and isinstance(value, str):  # a claim's end, as the console says it (the log keeps its ISO time)
+        return f"{value[:10]} {value[11:16]} UTC"
     if key == "scope" and isinstance(value, str) and value.startswith("list:"):
         return lang.format(N_("hash list %(list)s"), list=value.removeprefix("list:"))
     if isinstance(value, str):

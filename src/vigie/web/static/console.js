@@ -631,6 +631,7 @@ async function offerListCategories() {
   // The selected stacks, or else every stack the filter shows.
   const items = state.marked.size ? [...state.marked] : state.entries.map((e) => e.id);
   const list = $("bulk-list").value;
+  if (!$("bulk-list").options.length) { showError(t("this case holds no hash list: import one with vigie hashlist import")); return; }
   if (!items.length || !list) { showError(t("nothing shown to accept list categories for")); return; }
   try {
     const plan = await call("POST", "/api/decisions/accept-list", { list, items });
@@ -738,6 +739,7 @@ async function claimStacks(url, body) {
       ? tn("{n} stack claimed for you until {time} UTC", "{n} stacks claimed for you until {time} UTC", result.items.length, { time: result.until.slice(11, 16) })
       : tn("{n} stack released", "{n} stacks released", result.items.length);
     $("f-claims").value = result.until && result.items.length ? "mine" : "";
+    live.mine = result.until && result.items.length ? result.until : null;
     await loadQueue();
   } catch (error) { showError(error.message); }
 }
@@ -769,7 +771,18 @@ function showClaim(change) {
 // --- live: colleagues' decisions and claims appear on the cards within seconds ---------------------------
 
 const LIVE_EVERY_MS = 2000;
-const live = { since: null, busy: false, lapse: null };  // lapse: when the next claim lapses (the server's clock)
+// lapse: when the next claim lapses (the server's clock); mine: until when this reviewer's own claim holds
+const live = { since: null, busy: false, lapse: null, mine: null };
+
+// A claim lapsing may be this reviewer's own: when no stack is held for them any more, the line that says
+// "claimed for you until …" says so, and the "claimed by me" filter (which would show nothing) is dropped.
+async function checkMyClaim() {
+  const held = await call("GET", "/api/queue?claims=mine&limit=1");
+  if (held.total) return;
+  live.mine = null;
+  $("claim-status").textContent = t("No stack is claimed for you now: your claim lapsed, or its stacks are decided.");
+  if ($("f-claims").value === "mine") $("f-claims").value = "";
+}
 
 async function pollChanges() {
   if (live.busy) return;
@@ -798,6 +811,7 @@ async function pollChanges() {
     }
     // Stacks a colleague let go of, or whose claim lapsed, were left out of this queue: bring them in (the
     // selected card stays), and take the lapsed claims' marks off the cards
+    if (lapsed && live.mine) await checkMyClaim();
     const freed = lapsed || data.changes.some((c) => c.action === "release" && c.actor !== state.me.user);
     if (freed && !actions.pending) await loadQueue(true);
   } catch (error) {
@@ -1023,12 +1037,25 @@ function viewerKeyList() {
 // The legend's height, for the page to keep its content clear of it (console.css, --keys-height).
 function fitKeys() { document.documentElement.style.setProperty("--keys-height", `${$("keys").offsetHeight}px`); }
 
-function legend() {
-  $("keys").replaceChildren(...keyList().map(([key, what]) => el("span", {}, el("kbd", { text: key }), ` ${what}`)),
-    el("span", { class: "muted", text: state.me.can_decide ? t("keys categorise the whole stack") : t("read-only account") }));
-  $("help-keys").replaceChildren(...keyList().map(([key, what]) => el("tr", {}, el("th", {}, el("kbd", { text: key })), el("td", { text: what }))));
-  $("help-viewer-keys").replaceChildren(...viewerKeyList().map(([key, what]) => el("tr", {}, el("th", {}, el("kbd", { text: key })), el("td", { text: what }))));
+// One line by default (the `?` list and the button beside it show every key): the keys a reviewer presses most,
+// the categories and tags, come first after `?`; the reviewer's choice to see them all is kept in this browser.
+const KEYS_OPEN = "vigie.keys.open";
+function showAllKeys(open) {
+  $("keys").classList.toggle("open", open);
+  $("keys-more").setAttribute("aria-expanded", String(open));
+  $("keys-more").textContent = open ? t("fewer keys") : t("all keys");
+  localStorage.setItem(KEYS_OPEN, open ? "1" : "");
   fitKeys();
+}
+
+function legend() {
+  const keys = keyList();
+  const first = keys.filter(([key]) => key === "?" || state.me.categories.some((c) => c.key === key) || state.me.ai_tags.some((tag) => tag.key === key));
+  $("keys-list").replaceChildren(...[...first, ...keys.filter((k) => !first.includes(k))].map(([key, what]) => el("span", {}, el("kbd", { text: key }), ` ${what}`)),
+    el("span", { class: "muted", text: state.me.can_decide ? t("keys categorise the whole stack") : t("read-only account") }));
+  $("help-keys").replaceChildren(...keys.map(([key, what]) => el("tr", {}, el("th", {}, el("kbd", { text: key })), el("td", { text: what }))));
+  $("help-viewer-keys").replaceChildren(...viewerKeyList().map(([key, what]) => el("tr", {}, el("th", {}, el("kbd", { text: key })), el("td", { text: what }))));
+  showAllKeys(localStorage.getItem(KEYS_OPEN) === "1");
 }
 
 function onKey(event) {
@@ -1128,6 +1155,7 @@ async function setup() {
   setupViewer();
   $("error-close").addEventListener("click", () => { $("error").hidden = true; });
   $("open-help").addEventListener("click", () => $("help-dialog").showModal());
+  $("keys-more").addEventListener("click", () => showAllKeys(!$("keys").classList.contains("open")));
   $("bulk").hidden = !state.me.can_decide;
   $("claims").hidden = !state.me.can_decide;
   $("claim").addEventListener("click", claimNext);
@@ -1135,6 +1163,7 @@ async function setup() {
   fillSelect("bulk-category", state.me.categories.map((c) => [c.code, c.label]));
   fillSelect("bulk-tag", state.me.ai_tags.map((t) => [t.code, t.label]));
   fillSelect("bulk-list", filters.lists.map((l) => [l, t("list {name}", { name: l })]));
+  $("bulk-list").hidden = $("accept-list").hidden = !filters.lists.length;  // a case with no hash list: nothing to accept
   fillSelect("export-format", state.me.export_formats.map((f) => [f.name, f.label]));
   fillSelect("s-scheme", state.me.schemes.map((s) => [s.code, s.label]));
   fillSelect("u-role", state.me.roles.map((r) => [r, word(r)]));
