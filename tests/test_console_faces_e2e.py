@@ -33,6 +33,7 @@ def test_item_panel_shows_face_crops_blurred_until_revealed(page: Any, demo_case
     assert f"/media/faces/{face_id}/thumb" in crop.get_attribute("src")
     page.wait_for_function("() => document.querySelector('#faces img.face-crop').naturalWidth > 0")
     assert "Ana" in page.inner_text("#faces") and "Ana" in crop.get_attribute("alt")
+    assert "40×40 px at (10, 10)" in page.inner_text("#faces figcaption")  # where in the picture, in words
 
     page.keyboard.press("r")
     page.wait_for_selector(".card.selected img.clear")

@@ -36,6 +36,7 @@ def test_large_view_zooms_pans_and_reveals_only_when_asked(page: Any, demo_case:
     page.wait_for_selector("#viewer[open] #viewer-media img.blurred")
     assert "/thumb" in page.get_attribute("#viewer-media img", "src")
     assert not page.locator("#viewer-scrub").is_visible()  # an image has no stills to scrub
+    assert not page.locator("#keys").is_visible()  # the grid's key bar is not shown under the viewer
     box = page.locator("#viewer-media img").bounding_box()
     assert box["width"] > 800 or box["height"] > 600  # sized to the window, not to the card
 

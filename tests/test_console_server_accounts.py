@@ -9,10 +9,12 @@ import re
 from pathlib import Path
 from typing import Any
 
+import pytest
 from flask.testing import FlaskClient
 
 from tests.test_console_server import PASSWORD, app, csrf_of, folder, log_in  # noqa: F401  (the fixtures)
-from vigie.store.accounts import Accounts
+from vigie.i18n import language
+from vigie.store.accounts import AccountError, Accounts
 from vigie.store.server import ServerStore
 
 
@@ -127,3 +129,15 @@ def test_the_accounts_pages_refusals_read_in_the_admins_language(app: Any, folde
     assert nowhere.startswith("aucune affaire « nowhere » sous ") and "(affaires : harbour, orchard)" in nowhere
     assert refused("es", action="revoke", username="olga", case="orchard") == "«olga» no tiene acceso a «orchard»"
     assert refused("en", action="grant", username="rita", case="nowhere").startswith("no case 'nowhere' under ")
+
+
+def test_a_grant_on_a_server_with_no_case_says_it_holds_none(tmp_path: Path) -> None:
+    server = ServerStore(tmp_path, create=True)
+    try:
+        Accounts(server).create_user("rita", PASSWORD, "reviewer", "test")
+        with pytest.raises(AccountError) as refused:
+            server.grant_served("rita", "harbour", None, "admin")
+    finally:
+        server.close()
+    assert str(refused.value).endswith(", which holds no case yet")
+    assert language("es").say(refused.value.args[0]).endswith(", que aún no contiene ningún caso")  # not "ninguna"

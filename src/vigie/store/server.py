@@ -129,9 +129,12 @@ class ServerStore(SqliteCaseStore):
         """`grant`, for a case this server serves (refused with the cases there, otherwise); `role` defaults to
         the account's own. Returns the role granted."""
         served = case_names(self.case_dir)
+        if not served:
+            raise AccountError(Phrase(N_("no case '%(case)s' under %(folder)s, which holds no case yet"), case=case,
+                                      folder=self.case_dir))
         if case not in served:
             raise AccountError(Phrase(N_("no case '%(case)s' under %(folder)s (cases: %(cases)s)"), case=case,
-                                      folder=self.case_dir, cases=", ".join(served) or Phrase(N_("none"))))
+                                      folder=self.case_dir, cases=", ".join(served)))
         role = role or self._user(username).role
         self.grant(username, case, role, actor)
         return role

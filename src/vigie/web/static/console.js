@@ -971,7 +971,8 @@ async function showDetail() {
     const link = el("button", { type: "button", text: who, ...(face.person ? { "aria-label": t("{who}: show this person's items", { who }) } : {}) });
     if (face.person) link.addEventListener("click", () => { $("f-person").value = String(face.person); $("f-status").value = "all"; loadQueue(); });
     else link.disabled = true;
-    faces.append(el("figure", { class: "face" }, faceCrop(face, who), el("figcaption", {}, link, el("span", { class: "muted", text: " " + t("box {box}", { box: face.box.join(",") }) }))));
+    faces.append(el("figure", { class: "face" }, faceCrop(face, who), el("figcaption", {}, link,
+      el("div", { class: "muted", text: t("{width}×{height} px at ({x}, {y})", { x: face.box[0], y: face.box[1], width: face.box[2], height: face.box[3] }) }))));
   }
   parts.push(faces);
   parts.push(el("h3", { text: item.stack_size > item.stack.length
