@@ -53,3 +53,9 @@ def test_a_detector_model_that_fails_to_load_does_not_stop_the_scan(tmp_path: Pa
     store = open_case(tmp_path / "case", create=True)
     result = run_scan(store, [str(evidence)], Settings(workers=2, detector=True, detector_model=str(model)))
     assert result.status == "complete" and result.items_added == 2 and result.items_with_errors == 2
+    # each file says why in words, and keeps its digests and PDQ: a picture on a list is still found
+    rows = store.db.execute("SELECT e.stage, e.message, i.sha256, i.pdq FROM item_errors e "
+                            "JOIN items i ON i.id = e.item_id").fetchall()
+    assert len(rows) == 2
+    assert all(stage == "provenance" and "detector model" in message and "cannot be loaded" in message
+               and sha256 and pdq for stage, message, sha256, pdq in rows)

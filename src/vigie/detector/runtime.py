@@ -85,8 +85,12 @@ def load_detector(path: str = "") -> Detector | None:
     model = Path(path) if path else default_model_path()
     if not model.exists():
         return None
-    info = json.loads(model.with_suffix(".json").read_text())
-    return Detector(onnx_session(model), float(info["threshold"]), info, model_name(model, info))
+    try:
+        info = json.loads(model.with_suffix(".json").read_text())
+        return Detector(onnx_session(model), float(info["threshold"]), info, model_name(model, info))
+    except Exception as exc:  # onnxruntime raises its own types; any of them means the same for the user
+        raise DetectorError(f"detector model {model} cannot be loaded ({type(exc).__name__}: {exc}); "
+                            f"`vigie ai train` writes a model and its JSON (with its threshold) side by side") from exc
 
 
 def model_name(model: Path, info: dict[str, Any]) -> str:

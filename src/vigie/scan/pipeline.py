@@ -22,7 +22,7 @@ from typing import Any
 from rich.progress import Progress, TaskID
 
 from vigie.config import Settings
-from vigie.detector.runtime import load_detector
+from vigie.detector.runtime import DetectorError, load_detector
 from vigie.matching.engine import match_pending
 from vigie.matching.roles import MATCHING_LOCK
 from vigie.matching.stacks import build_stacks
@@ -229,7 +229,7 @@ def analyse_in_pool(work: deque[Unit], settings: Settings, store_records: StoreR
     workers = min(settings.workers, os.cpu_count() or 1, len(work))
     context = multiprocessing.get_context()
     if settings.detector and context.get_start_method() == "fork":
-        with contextlib.suppress(Exception):  # a model that fails to load is recorded against each file
+        with contextlib.suppress(DetectorError):  # a model that fails to load is recorded against each file
             load_detector(settings.detector_model)  # once here, for every forked worker (each took 50 ms)
     pending: dict[Future[list[ItemRecord]], Unit] = {}
     pool, board = _new_pool(context, workers)

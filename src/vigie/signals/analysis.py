@@ -20,7 +20,7 @@ from typing import Any, BinaryIO, NamedTuple
 from PIL import Image
 
 from vigie.config import Settings
-from vigie.detector.runtime import detector_findings, load_detector
+from vigie.detector.runtime import DetectorError, detector_findings, load_detector
 from vigie.records import Face, FrameHash, ItemRecord
 from vigie.signals.analysed import TOO_LARGE_NOTE, Analysed
 from vigie.signals.budget import FileTimeout, file_budget
@@ -132,6 +132,10 @@ def _add_image_provenance(record: ItemRecord, decoded: Decoded, settings: Settin
     score, all on the one decode of the picture (a JPEG's in YCbCr, which each converts only where it must)."""
     try:
         detector = load_detector(settings.detector_model) if settings.detector else None
+    except DetectorError as exc:  # the file's other findings are still read
+        detector = None
+        record.add_error("provenance", f"detector not run: {exc}")
+    try:
         record.findings.extend(metadata_findings(_opened(decoded), decoded.data, decoded.picture))
         if settings.watermarks and min(decoded.picture.size) >= _MIN_WATERMARK_SIDE:
             record.findings.extend(watermark_findings(decoded.picture, decoded.data))
