@@ -2,6 +2,23 @@
 
 from __future__ import annotations
 
+# The hash-chained, append-only log: a case's and the server's accounts' (store/server.py) alike.
+AUDIT_LOG = """
+    CREATE TABLE audit_log (
+        seq INTEGER PRIMARY KEY,
+        at TEXT NOT NULL,
+        actor TEXT NOT NULL,
+        action TEXT NOT NULL,
+        details TEXT NOT NULL,
+        prev_hash TEXT NOT NULL,
+        hash TEXT NOT NULL
+    );
+    CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+        BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+    CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+        BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+"""
+
 MIGRATIONS: list[str] = [
     # 1: the core case
     """
@@ -110,20 +127,7 @@ MIGRATIONS: list[str] = [
         exact_only INTEGER NOT NULL
     );
 
-    CREATE TABLE audit_log (
-        seq INTEGER PRIMARY KEY,
-        at TEXT NOT NULL,
-        actor TEXT NOT NULL,
-        action TEXT NOT NULL,
-        details TEXT NOT NULL,
-        prev_hash TEXT NOT NULL,
-        hash TEXT NOT NULL
-    );
-    CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
-        BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
-    CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
-        BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
-    """,
+    """ + AUDIT_LOG,
     # 2: video facts, frame hashes, review stills; video hash lists; where in a video a match sits
     """
     ALTER TABLE items ADD COLUMN duration REAL;

@@ -14,6 +14,7 @@ from vigie.i18n import N_, Phrase
 from vigie.store.accounts import AccountError, Accounts, User
 from vigie.store.audit import AuditCheck, check_chain
 from vigie.store.locator import case_store_url
+from vigie.store.schema import AUDIT_LOG
 from vigie.store.sqlite import CASE_DB_NAME, SqliteCaseStore, _split_sql, now_iso
 from vigie.vocabulary import ADMIN, ROLES
 
@@ -53,20 +54,7 @@ CREATE TABLE reveals (
     at TEXT NOT NULL,
     PRIMARY KEY (token_hash, case_name, item_id)
 );
-CREATE TABLE audit_log (
-    seq INTEGER PRIMARY KEY,
-    at TEXT NOT NULL,
-    actor TEXT NOT NULL,
-    action TEXT NOT NULL,
-    details TEXT NOT NULL,
-    prev_hash TEXT NOT NULL,
-    hash TEXT NOT NULL
-);
-CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
-    BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
-CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
-    BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
-"""
+""" + AUDIT_LOG
 
 
 class ServerNotFoundError(VigieError):
