@@ -45,7 +45,7 @@ def shell_app(open_request: Callable[[], None], throttle: LoginThrottle | None =
     app.config.update(MAX_CONTENT_LENGTH=1024 * 1024,
                       VIGIE_ALLOWED_HOSTS=AllowedHosts.loopback(), VIGIE_SECURE_COOKIES=secure_cookies)
     login_throttle = throttle or LoginThrottle()
-    session_cookie, login_cookie = _cookie_names(secure_cookies)
+    session_cookie, login_cookie = cookie_names(secure_cookies)
     language.install(app)
 
     @app.before_request
@@ -197,13 +197,13 @@ def wrong_host() -> Response:
     return Response(language.choose(None).gettext(WRONG_HOST) + "\n", 421, mimetype="text/plain")
 
 
-def _cookie_names(secure: bool) -> tuple[str, str]:
+def cookie_names(secure: bool) -> tuple[str, str]:
     return (TLS_SESSION_COOKIE, TLS_LOGIN_COOKIE) if secure else (SESSION_COOKIE, LOGIN_COOKIE)
 
 
 def _login_form(message: str | None = None, status: int = 200) -> Response:
     secure = current_app.config["VIGIE_SECURE_COOKIES"]
-    login_cookie = _cookie_names(secure)[1]
+    login_cookie = cookie_names(secure)[1]
     # reuse the browser's token, so a second tab or a reload does not void a form already shown
     token = request.cookies.get(login_cookie) or secrets.token_urlsafe(24)
     response = Response(render_template("login.html", message=message, login_token=token,

@@ -25,7 +25,7 @@ from vigie.web.app import (
     LOG_IN_FIRST,
     MUST_CHANGE,
     NOT_FOUND,
-    _cookie_names,
+    cookie_names,
     create_app,
     first_admin,
     shell_app,
@@ -76,7 +76,7 @@ class CaseDispatcher:
     def __init__(self, app: Flask, folder: Path, secure_cookies: bool) -> None:
         self.app, self.folder, self.secure_cookies = app, folder, secure_cookies
         self.server_wsgi = app.wsgi_app
-        self.session_cookie = _cookie_names(secure_cookies)[0]
+        self.session_cookie = cookie_names(secure_cookies)[0]
         self.consoles: dict[str, Flask] = {}
         self.lock = threading.Lock()
 
