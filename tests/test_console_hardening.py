@@ -74,10 +74,8 @@ def test_ids_out_of_range_are_404_on_every_route(app: Any) -> None:
 # --- a reveal is served only once audited -----------------------------------------------------------------
 
 
-def test_reveal_is_refused_when_its_audit_entry_cannot_be_written(app: Any, demo_case: Path,
-                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
-    client, csrf = login(app, "rita")
-    item = next(e["id"] for e in queue(client)["entries"] if e["media_type"].startswith("image/"))
+def fail_reveal_audits(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The case's log refuses every reveal entry (a full or failing disk), and only those."""
     real_append = SqliteCaseStore.append_audit
 
     def failing_append(self: SqliteCaseStore, actor: str, action: str, details: dict[str, Any]) -> Any:
@@ -86,6 +84,14 @@ def test_reveal_is_refused_when_its_audit_entry_cannot_be_written(app: Any, demo
         return real_append(self, actor, action, details)
 
     monkeypatch.setattr(SqliteCaseStore, "append_audit", failing_append)
+
+
+def test_reveal_is_refused_when_its_audit_entry_cannot_be_written(app: Any, demo_case: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    client, csrf = login(app, "rita")
+    item = next(e["id"] for e in queue(client)["entries"] if e["media_type"].startswith("image/"))
+    real_append = SqliteCaseStore.append_audit
+    fail_reveal_audits(monkeypatch)
     refused = client.post(f"/api/items/{item}/reveal", headers={"X-CSRF-Token": csrf})
     assert refused.status_code == 503 and "audit" in refused.get_json()["error"]
     assert client.get(f"/media/{item}/full").status_code == 403

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import sqlite3
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -16,11 +15,12 @@ import pytest
 from click.testing import CliRunner, Result
 from flask.testing import FlaskClient
 
+from tests.test_console_hardening import fail_reveal_audits
 from vigie.cli import main
 from vigie.config import Settings
 from vigie.store.accounts import Accounts
 from vigie.store.server import SERVER_DB_NAME, ServerStore, case_names
-from vigie.store.sqlite import SqliteCaseStore, open_case
+from vigie.store.sqlite import open_case
 from vigie.web import serving
 from vigie.web.security import LoginThrottle
 from vigie.web.server import create_server_app, ensure_server_admin
@@ -170,14 +170,7 @@ def test_a_reveal_the_case_log_cannot_record_shows_nothing(app: Any, folder: Pat
     rita = log_in(app, "rita")
     csrf = rita.get("/cases/harbour/api/me").get_json()["csrf_token"]
     item = rita.get("/cases/harbour/api/queue").get_json()["entries"][0]["id"]
-    real_append = SqliteCaseStore.append_audit
-
-    def failing_append(self: SqliteCaseStore, actor: str, action: str, details: dict[str, Any]) -> Any:
-        if action == "reveal":
-            raise sqlite3.OperationalError("disk I/O error")
-        return real_append(self, actor, action, details)
-
-    monkeypatch.setattr(SqliteCaseStore, "append_audit", failing_append)
+    fail_reveal_audits(monkeypatch)
     refused = rita.post(f"/cases/harbour/api/items/{item}/reveal", headers={"X-CSRF-Token": csrf})
     assert refused.status_code == 503 and "audit" in refused.get_json()["error"]
     assert rita.get(f"/cases/harbour/media/{item}/full").status_code == 403
