@@ -33,7 +33,7 @@ from functools import lru_cache
 from typing import Any, BinaryIO
 
 from vigie.sources.base import ARCHIVE_SEPARATOR, Entry, escape_name, parse_relpath
-from vigie.sources.mediatype import SNIFF_BYTES, sniff
+from vigie.sources.mediatype import EWF_TYPE, SNIFF_BYTES, sniff
 
 EWF_SIGNATURE = b"EVF\x09\x0d\x0a\xff\x00"
 IMAGE_SUFFIXES = (".e01", ".ex01", ".raw", ".dd", ".img", ".001", ".iso")
@@ -64,6 +64,20 @@ def looks_like_image(path: str) -> bool:
     except OSError:
         return False
     return head == EWF_SIGNATURE or path.lower().endswith(IMAGE_SUFFIXES)
+
+
+def nested_image_note(relpath: str, media_type: str) -> str | None:
+    """What to record against a disk image found inside a scanned folder, archive or image: it is not opened
+    (its files would need a source of their own). Told by its EWF signature, or a raw one by its name."""
+    if relpath == "":  # the file the user named: opened as an image where it is one (`probe`)
+        return None
+    leaf = parse_relpath(relpath).leaf_name.lower()
+    named_like = leaf.endswith(tuple(s.encode() for s in IMAGE_SUFFIXES)) or re.search(rb"\.[0-9]{3}$", leaf)
+    if media_type != EWF_TYPE and not (media_type == "application/octet-stream" and named_like):
+        return None
+    kind = "an EWF (E01) disk image" if media_type == EWF_TYPE else "named like a disk image"
+    return (f"{kind}: a disk image inside a scanned folder, archive or image is not opened and the files inside "
+            "it were not read; scan the image itself (vigie scan IMAGE)")
 
 
 def probe(path: str) -> bool:
@@ -185,6 +199,25 @@ def _raw_segments(path: str) -> list[str]:
     while os.path.isfile(candidate := f"{stem}.{len(segments) + 1:0{len(suffix) - 1}d}"):
         segments.append(candidate)
     return segments
+
+
+def split_gap_note(path: str) -> str | None:
+    """Said against a split raw image whose pieces stop at a missing one while later ones are there: only the
+    pieces before the gap are read, so files lying further in are missing from the scan."""
+    stem, suffix = os.path.splitext(path)
+    if not re.fullmatch(r"\.0*1", suffix):
+        return None
+    read = len(_raw_segments(path))
+    width = len(suffix) - 1
+    prefix = os.path.basename(stem) + "."
+    numbers = (name[len(prefix):] for name in os.listdir(os.path.dirname(path)) if name.startswith(prefix))
+    later = sorted(int(number) for number in numbers if re.fullmatch(rf"[0-9]{{{width}}}", number)
+                   and int(number) > read)
+    if not later:
+        return None
+    missing = f"{os.path.basename(stem)}.{read + 1:0{width}d}"
+    return (f"split image piece {missing} is missing (piece .{later[0]:0{width}d} follows it): only the first "
+            f"{read} piece(s) were read; files lying further in the image are missing or damaged")
 
 
 class _Stream(io.RawIOBase):
@@ -597,7 +630,9 @@ class DiskImageSource:
             yield Entry(relpath="", error=f"cannot open the disk image: {exc.strerror or exc}")
             return
         with media:
-            yield Entry(relpath="", size=media.size, stored_digests=media.stored_digests())
+            gap = split_gap_note(self.root)
+            yield Entry(relpath="", size=media.size, stored_digests=media.stored_digests(),
+                        notes=(gap,) if gap else ())
             try:
                 media.read_at(0, 4096)
                 systems = _file_systems(media)

@@ -1,0 +1,53 @@
+"""Hostile and incomplete disk images: a split raw image with a piece missing, disk images nested in a folder
+or an archive. Built with Debian's tools, skipped where a tool or the `disk` extra is missing."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from tests.test_disk_images import _disk, _e01, _fat, _need, _picture, _scan, _zip
+
+
+def _stick(tmp_path: Path) -> tuple[Path, bytes]:
+    """An MBR disk with one FAT partition holding one picture; the picture's bytes."""
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    picture = _picture(11)
+    (scratch / "a.jpg").write_bytes(picture)
+    fat = tmp_path / "p.fat"
+    _fat(fat, 4096, [("copy", "a.jpg", "::A.JPG")], scratch)
+    raw = tmp_path / "disk.raw"
+    _disk(raw, "dos", [fat])
+    return raw, picture
+
+
+def test_split_raw_with_a_middle_piece_missing_says_so_and_reads_the_rest(tmp_path: Path) -> None:
+    _need("mkfs.vfat", "mcopy", "sfdisk")
+    raw, picture = _stick(tmp_path)
+    data = raw.read_bytes()
+    third = len(data) // 3
+    pieces = tmp_path / "pieces"
+    pieces.mkdir()
+    for number, part in enumerate((data[:third], data[third: 2 * third], data[2 * third:]), 1):
+        (pieces / f"disk.{number:03d}").write_bytes(part)
+    (pieces / "disk.002").unlink()
+    items = _scan(tmp_path / "case", pieces / "disk.001")
+    image = items[str(pieces / "disk.001")]
+    assert "piece disk.002 is missing" in image["errors"][0]["message"]
+    assert items[f"{pieces / 'disk.001'}!/p1/A.JPG"]["md5"] == hashlib.md5(picture).hexdigest()  # in piece 1
+
+
+def test_disk_images_inside_a_folder_or_a_zip_are_said_not_opened(tmp_path: Path) -> None:
+    _need("mkfs.vfat", "mcopy", "sfdisk", "ewfacquire")
+    raw, _ = _stick(tmp_path)
+    image = _e01(raw, tmp_path / "made" / "stick")
+    evidence = tmp_path / "evidence"
+    (evidence / "sub").mkdir(parents=True)
+    (evidence / "sub" / "stick.E01").write_bytes(image.read_bytes())
+    (evidence / "disk.dd").write_bytes(raw.read_bytes())
+    (evidence / "backup.zip").write_bytes(_zip({"stick.E01": image.read_bytes()}))
+    items = _scan(tmp_path / "case", evidence)
+    for path in ("sub/stick.E01", "disk.dd", "backup.zip!/stick.E01"):
+        messages = [error["message"] for error in items[f"{evidence}/{path}"]["errors"]]
+        assert any("disk image inside a scanned folder, archive or image is not opened" in m for m in messages), path
