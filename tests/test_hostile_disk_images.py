@@ -4,9 +4,10 @@ or an archive. Built with Debian's tools, skipped where a tool or the `disk` ext
 from __future__ import annotations
 
 import hashlib
+import struct
 from pathlib import Path
 
-from tests.test_disk_images import _disk, _e01, _fat, _need, _picture, _scan, _zip
+from tests.test_disk_images import _SECTOR, _disk, _e01, _fat, _need, _picture, _scan, _zip
 
 
 def _stick(tmp_path: Path) -> tuple[Path, bytes]:
@@ -51,3 +52,39 @@ def test_disk_images_inside_a_folder_or_a_zip_are_said_not_opened(tmp_path: Path
     for path in ("sub/stick.E01", "disk.dd", "backup.zip!/stick.E01"):
         messages = [error["message"] for error in items[f"{evidence}/{path}"]["errors"]]
         assert any("disk image inside a scanned folder, archive or image is not opened" in m for m in messages), path
+
+
+def _two_partitions(tmp_path: Path) -> tuple[Path, list[int], dict[str, bytes]]:
+    """An MBR disk: p1 FAT holding A.JPG, p2 FAT holding B.JPG; the partitions' first sectors."""
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    pictures = {"A.JPG": _picture(12), "B.JPG": _picture(13)}
+    parts = []
+    for number, (name, data) in enumerate(pictures.items(), 1):
+        (scratch / name).write_bytes(data)
+        parts.append(tmp_path / f"p{number}.fat")
+        _fat(parts[-1], 4096, [("copy", name, f"::{name}")], scratch)
+    raw = tmp_path / "disk.raw"
+    return raw, _disk(raw, "dos", parts), pictures
+
+
+def test_a_partition_entry_past_the_end_is_said_and_the_other_partition_read(tmp_path: Path) -> None:
+    _need("mkfs.vfat", "mcopy", "sfdisk")
+    raw, _, pictures = _two_partitions(tmp_path)
+    table = bytearray(raw.read_bytes())
+    struct.pack_into("<I", table, 446 + 16 + 8, 10**8)  # the second entry's first sector, far past the end
+    raw.write_bytes(bytes(table))
+    items = _scan(tmp_path / "case", raw)  # The Sleuth Kit refused the whole table: a plain file, nothing read
+    assert items[f"{raw}!/p1/A.JPG"]["md5"] == hashlib.md5(pictures["A.JPG"]).hexdigest()
+    assert "partition 2" in (message := items[f"{raw}!/p2"]["errors"][0]["message"])
+    assert "starts past the end of the image" in message
+
+
+def test_a_partition_cut_short_by_a_truncated_raw_image_is_said_and_still_read(tmp_path: Path) -> None:
+    _need("mkfs.vfat", "mcopy", "sfdisk")
+    raw, starts, pictures = _two_partitions(tmp_path)
+    raw.write_bytes(raw.read_bytes()[: (starts[1] + 6000) * _SECTOR])  # B.JPG lies in p2's first sectors
+    items = _scan(tmp_path / "case", raw)
+    assert "ends past the end of the image" in items[f"{raw}!/p2"]["errors"][0]["message"]
+    for label, name in (("p1", "A.JPG"), ("p2", "B.JPG")):
+        assert items[f"{raw}!/{label}/{name}"]["md5"] == hashlib.md5(pictures[name]).hexdigest()

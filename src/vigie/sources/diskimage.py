@@ -43,6 +43,7 @@ EXTRA_MISSING_NOTE = ("this looks like a disk image, but the `disk` extra (pytsk
 # The Sleuth Kit's bindings raise RuntimeError where a read of ours failed inside it
 _TSK_ERRORS = (OSError, RuntimeError)
 _MIN_IMAGE_BYTES = 32 * 1024  # smaller than any file system The Sleuth Kit reads
+_BEYOND_ANY_DISK = 1 << 60  # bytes: a size no partition table entry exceeds
 _MAX_DEPTH = 64  # folders nested deeper are a corrupt (looping) file system
 _PARTITION = re.compile(rb"p(0|[1-9][0-9]*)")
 
@@ -263,10 +264,13 @@ class _FileSystem:
     label: str  # "p1", ...: the partition component of item paths
     offset: int  # bytes from the image's start
     description: str
-    error: str | None = None
+    error: str | None = None  # no file system read
+    note: str | None = None  # read, with this said against the partition
 
 
-def _tsk_image(media: _Media) -> Any:
+def _tsk_image(media: _Media, size: int | None = None) -> Any:
+    """The media as The Sleuth Kit reads it; `size` makes it claim more bytes than it holds (reads past the
+    end come back short)."""
     import pytsk3
 
     class TskImage(pytsk3.Img_Info):  # type: ignore[misc]  # The Sleuth Kit reads through our media
@@ -277,7 +281,7 @@ def _tsk_image(media: _Media) -> Any:
             return media.read_at(offset, length)
 
         def get_size(self) -> int:
-            return media.size
+            return media.size if size is None else size
 
         def close(self) -> None:  # the media is closed by its owner
             pass
@@ -294,7 +298,10 @@ def _file_systems(media: _Media) -> list[_FileSystem]:
     try:
         volume = pytsk3.Volume_Info(image)
     except _TSK_ERRORS:
-        volume = None
+        try:  # TSK refuses a whole table where one entry points past the image's end; read the others
+            volume = pytsk3.Volume_Info(_tsk_image(media, _BEYOND_ANY_DISK))
+        except _TSK_ERRORS:
+            volume = None
     if volume is None:
         try:
             pytsk3.FS_Info(image, offset=0)
@@ -310,13 +317,21 @@ def _file_systems(media: _Media) -> list[_FileSystem]:
         offset = part.start * volume.info.block_size
         description = (f"partition {number} ({part.desc.decode('utf-8', 'replace')}, sectors {part.start:,}-"
                        f"{part.start + part.len - 1:,})")
+        if offset >= media.size:
+            found.append(_FileSystem(f"p{number}", offset, description,
+                                     f"{description}: starts past the end of the image ({media.size:,} bytes): a "
+                                     "truncated image or a bad partition table; not read"))
+            continue
+        cut = (f"{description}: ends past the end of the image ({media.size:,} bytes): a truncated image or a bad "
+               "partition table; its files lying past the end are missing or damaged"
+               if offset + part.len * volume.info.block_size > media.size else None)
         try:
             pytsk3.FS_Info(image, offset=offset)
         except _TSK_ERRORS as exc:
             found.append(_FileSystem(f"p{number}", offset, description,
                                      f"{description}: no readable file system ({_tsk_reason(exc)})"))
             continue
-        found.append(_FileSystem(f"p{number}", offset, description))
+        found.append(_FileSystem(f"p{number}", offset, description, note=cut))
     return found
 
 
@@ -653,6 +668,8 @@ class DiskImageSource:
         if system.error:
             yield Entry(relpath=relpath, error=system.error)
             return
+        if system.note:
+            yield Entry(relpath=relpath, error=system.note)
         found = 0
         try:
             fs = pytsk3.FS_Info(_tsk_image(media), offset=system.offset)
