@@ -7,7 +7,7 @@ import hashlib
 import struct
 from pathlib import Path
 
-from tests.test_disk_images import _SECTOR, _disk, _e01, _fat, _need, _picture, _scan, _zip
+from tests.test_disk_images import _SECTOR, _disk, _e01, _fat, _need, _picture, _run, _scan, _zip
 
 
 def _stick(tmp_path: Path) -> tuple[Path, bytes]:
@@ -88,3 +88,25 @@ def test_a_partition_cut_short_by_a_truncated_raw_image_is_said_and_still_read(t
     assert "ends past the end of the image" in items[f"{raw}!/p2"]["errors"][0]["message"]
     for label, name in (("p1", "A.JPG"), ("p2", "B.JPG")):
         assert items[f"{raw}!/{label}/{name}"]["md5"] == hashlib.md5(pictures[name]).hexdigest()
+
+
+def test_a_live_file_with_a_looping_cluster_chain_is_said_corrupt_not_deleted(tmp_path: Path) -> None:
+    _need("mkfs.vfat", "mcopy")
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    pictures = {"A.JPG": _picture(14), "B.JPG": _picture(15)}
+    stick = tmp_path / "stick.img"
+    _run("mkfs.vfat", "-F", "16", "-C", stick, "16384")
+    for name, data in pictures.items():
+        (scratch / name).write_bytes(data)
+        _run("mcopy", "-i", stick, scratch / name, f"::{name}")
+    volume = bytearray(stick.read_bytes())
+    reserved, fat_sectors, fats = volume[14] | volume[15] << 8, volume[22] | volume[23] << 8, volume[16]
+    for copy in range(fats):  # A.JPG's chain 2, 3, 4, 5, ... turns back from cluster 5 to cluster 3
+        struct.pack_into("<H", volume, (reserved + copy * fat_sectors) * _SECTOR + 2 * 5, 3)
+    stick.write_bytes(bytes(volume))
+    items = _scan(tmp_path / "case", stick)
+    broken = items[f"{stick}!/p0/A.JPG"]
+    assert broken["md5"] is None and not broken["deleted"]
+    assert "broken or looping cluster chain" in broken["errors"][0]["message"]
+    assert items[f"{stick}!/p0/B.JPG"]["md5"] == hashlib.md5(pictures["B.JPG"]).hexdigest()

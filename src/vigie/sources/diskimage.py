@@ -686,6 +686,8 @@ class DiskImageSource:
     def open(self, relpath: str) -> BinaryIO:
         """The media bytes (relpath ""), or the file a relpath's first member names (its archive, for a
         member further in)."""
+        import pytsk3
+
         path = parse_relpath(relpath)
         if not path.members:
             media = _Media.open(self.root)  # a stream of its own: hashing the whole media takes long
@@ -701,8 +703,11 @@ class DiskImageSource:
                 raise FileNotFoundError(f"not found in the image: {shown}")
             size = int(found.info.meta.size)
             _, covered = _data_runs(found, int(image.file_system(label.decode()).info.block_size))
-        if covered is not None and covered < size:  # as the walk judged it: the clusters were reused
-            raise OSError(f"deleted file whose clusters were reused: {shown}")
+        if covered is not None and covered < size:
+            if found.info.meta.flags & pytsk3.TSK_FS_META_FLAG_UNALLOC:  # as the walk judged it
+                raise OSError(f"deleted file whose clusters were reused: {shown}")
+            raise OSError(f"its clusters hold {covered:,} of its {size:,} bytes (a broken or looping cluster chain: "
+                          f"a corrupt file system); not read whole: {shown}")
 
         def read_at(offset: int, length: int) -> bytes:
             try:
