@@ -1,13 +1,18 @@
 """Hostile and incomplete disk images: a split raw image with a piece missing, disk images nested in a folder
-or an archive. Built with Debian's tools, skipped where a tool or the `disk` extra is missing."""
+or an archive, partition entries past the image's end, a looping FAT cluster chain, hostile names. Built with
+Debian's tools, skipped where a tool or the `disk` extra is missing."""
 
 from __future__ import annotations
 
 import hashlib
+import os
 import struct
 from pathlib import Path
 
+from click.testing import CliRunner
+
 from tests.test_disk_images import _SECTOR, _disk, _e01, _fat, _need, _picture, _run, _scan, _zip
+from vigie.cli import main
 
 
 def _stick(tmp_path: Path) -> tuple[Path, bytes]:
@@ -110,3 +115,27 @@ def test_a_live_file_with_a_looping_cluster_chain_is_said_corrupt_not_deleted(tm
     assert broken["md5"] is None and not broken["deleted"]
     assert "broken or looping cluster chain" in broken["errors"][0]["message"]
     assert items[f"{stick}!/p0/B.JPG"]["md5"] == hashlib.md5(pictures["B.JPG"]).hexdigest()
+
+
+def test_hostile_names_stay_inside_the_image_printable_and_each_is_read(tmp_path: Path) -> None:
+    _need("mkfs.ext4")
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    names = [b"SLASHxAB.jpg", b"ctl\x01\x1b[31m.jpg", b"new\nline.jpg", b"x" * 251 + b".jpg", b"bad\xff.jpg",
+             b"..x.jpg", b"a!b\\c.jpg"]
+    pictures = {name: _picture(20 + number) for number, name in enumerate(names)}
+    for name, data in pictures.items():
+        (tree / os.fsdecode(name)).write_bytes(data)
+    volume = tmp_path / "names.ext4"
+    _run("mkfs.ext4", "-q", "-d", tree, volume, "4M")
+    raw = bytearray(volume.read_bytes())
+    at = raw.find(b"SLASHxAB.jpg")
+    raw[at: at + 12] = b"../..x/x.jpg"  # the folder entry's name now climbs out, with slashes: no tool writes one
+    volume.write_bytes(bytes(raw))
+    items = _scan(tmp_path / "case", volume)
+    inside = {path: item for path, item in items.items() if path.startswith(f"{volume}!/p0/")}
+    assert len(inside) == len(names) and all(path.isprintable() for path in inside)
+    assert {item["md5"] for item in inside.values()} == {hashlib.md5(data).hexdigest() for data in pictures.values()}
+    assert "shown as \\x00" in items[f"{volume}!/p0/..\\x00..x\\x00x.jpg"]["errors"][0]["message"]
+    verified = CliRunner().invoke(main, ["verify", "--case", str(tmp_path / "case")])  # each one read back
+    assert verified.exit_code == 0 and f"{len(names) + 1} files checked, 0 changed" in verified.output, verified.output

@@ -43,6 +43,8 @@ EXTRA_MISSING_NOTE = ("this looks like a disk image, but the `disk` extra (pytsk
 # The Sleuth Kit's bindings raise RuntimeError where a read of ours failed inside it
 _TSK_ERRORS = (OSError, RuntimeError)
 _MIN_IMAGE_BYTES = 32 * 1024  # smaller than any file system The Sleuth Kit reads
+_SLASH_NOTE = ('a name on its path holds a "/" (a corrupt or hostile file system): shown as \\x00 so that it is '
+               "not taken for a folder",)
 _BEYOND_ANY_DISK = 1 << 60  # bytes: a size no partition table entry exceeds
 _MAX_DEPTH = 64  # folders nested deeper are a corrupt (looping) file system
 _PARTITION = re.compile(rb"p(0|[1-9][0-9]*)")
@@ -459,13 +461,19 @@ def _overlaps(allocated: list[tuple[int, int]], starts: list[int], run: tuple[in
     return index > 0 and allocated[index - 1][1] > run[0]
 
 
+def _component(name: bytes) -> bytes:
+    """A name as one component of an item path: a "/" inside it (a corrupt or hostile file system; no file
+    system allows one) becomes NUL, which no name holds either, so it reads back to this entry alone."""
+    return name.replace(b"/", b"\0")
+
+
 def _walk_dir(directory: Any, path: bytes, label: str, walk: _Walk, parents: tuple[int, ...],
               depth: int) -> Iterator[Entry]:
     import pytsk3
 
     for tsk_file in directory:
         name_info = tsk_file.info.name
-        name = bytes(name_info.name)
+        name = _component(bytes(name_info.name))
         if name in (b".", b".."):
             continue
         meta = tsk_file.info.meta
@@ -490,7 +498,7 @@ def _walk_dir(directory: Any, path: bytes, label: str, walk: _Walk, parents: tup
                         deleted=deleted, error=f"not a regular file ({_type_name(kind)}); not read")
             continue
         entry = Entry(relpath=relpath, size=int(meta.size), mtime=mtime, ctime=ctime, atime=atime,
-                      inode=int(meta.addr), deleted=deleted)
+                      inode=int(meta.addr), deleted=deleted, notes=_SLASH_NOTE if b"\0" in child else ())
         runs, covered = _data_runs(tsk_file, walk.block_size)
         if deleted:
             walk.deleted.append((entry, runs, meta.size if covered is None else covered))
@@ -569,7 +577,7 @@ class _OpenImage:
             child = None if meta is None else int(meta.addr)
             is_dir = kind in (pytsk3.TSK_FS_META_TYPE_DIR, pytsk3.TSK_FS_META_TYPE_VIRT_DIR)
             listed = not is_dir and not (child is not None and _is_structure(kind, child, self._own_entries[label]))
-            listing.append(_Child(bytes(tsk_file.info.name.name), child, is_dir, listed))
+            listing.append(_Child(_component(bytes(tsk_file.info.name.name)), child, is_dir, listed))
         self._listings[key] = listing
         if len(self._listings) > self._LISTINGS:
             self._listings.popitem(last=False)
