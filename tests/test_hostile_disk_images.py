@@ -139,3 +139,23 @@ def test_hostile_names_stay_inside_the_image_printable_and_each_is_read(tmp_path
     assert "shown as \\x00" in items[f"{volume}!/p0/..\\x00..x\\x00x.jpg"]["errors"][0]["message"]
     verified = CliRunner().invoke(main, ["verify", "--case", str(tmp_path / "case")])  # each one read back
     assert verified.exit_code == 0 and f"{len(names) + 1} files checked, 0 changed" in verified.output, verified.output
+
+
+def test_a_folder_cycle_and_a_huge_sparse_file_in_ext4_are_said_and_the_rest_read(tmp_path: Path) -> None:
+    _need("mkfs.ext4", "debugfs")
+    tree = tmp_path / "tree"
+    (tree / "a" / "b").mkdir(parents=True)
+    pictures = {"a/b/p.jpg": _picture(30), "q.jpg": _picture(31)}
+    for name, data in pictures.items():
+        (tree / name).write_bytes(data)
+    with (tree / "sparse.bin").open("wb") as handle:
+        handle.truncate(3 << 30)  # all holes: 3 GiB of zeros that take no block
+    volume = tmp_path / "cycle.ext4"
+    _run("mkfs.ext4", "-q", "-d", tree, volume, "8M")
+    _run("debugfs", "-w", "-R", "ln /a /a/b/loop", volume)  # a folder linked into its own child
+    items = _scan(tmp_path / "case", volume)
+    assert "loops back on itself" in items[f"{volume}!/p0/a/b/loop"]["errors"][0]["message"]
+    sparse = items[f"{volume}!/p0/sparse.bin"]  # reading 3 GiB of zeros stalled the scan
+    assert sparse["md5"] is None and "sparse file claiming 3,221,225,472 bytes" in sparse["errors"][0]["message"]
+    for name, data in pictures.items():
+        assert items[f"{volume}!/p0/{name}"]["md5"] == hashlib.md5(data).hexdigest()

@@ -28,7 +28,7 @@ import struct
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Any, BinaryIO
 
@@ -45,6 +45,7 @@ _TSK_ERRORS = (OSError, RuntimeError)
 _MIN_IMAGE_BYTES = 32 * 1024  # smaller than any file system The Sleuth Kit reads
 _SLASH_NOTE = ('a name on its path holds a "/" (a corrupt or hostile file system): shown as \\x00 so that it is '
                "not taken for a folder",)
+_MAX_HOLE_BYTES = 1 << 30  # zeros a sparse file may claim past its stored data before it is not hashed
 _BEYOND_ANY_DISK = 1 << 60  # bytes: a size no partition table entry exceeds
 _MAX_DEPTH = 64  # folders nested deeper are a corrupt (looping) file system
 _PARTITION = re.compile(rb"p(0|[1-9][0-9]*)")
@@ -502,9 +503,14 @@ def _walk_dir(directory: Any, path: bytes, label: str, walk: _Walk, parents: tup
         runs, covered = _data_runs(tsk_file, walk.block_size)
         if deleted:
             walk.deleted.append((entry, runs, meta.size if covered is None else covered))
-        else:
-            walk.allocated.extend(runs)
-            yield entry
+            continue
+        walk.allocated.extend(runs)
+        stored = sum(end - start for start, end in runs) * walk.block_size
+        if covered is not None and entry.size and entry.size - stored > _MAX_HOLE_BYTES:
+            entry = replace(entry, error=(
+                f"sparse file claiming {entry.size:,} bytes of which {stored:,} are stored (the rest would read as "
+                "zeros; a corrupt or hostile file system?): not hashed, as reading it would stall the scan"))
+        yield entry
 
 
 def _enter_dir(tsk_file: Any, path: bytes, label: str, walk: _Walk, parents: tuple[int, ...], depth: int,
