@@ -159,3 +159,37 @@ def test_a_folder_cycle_and_a_huge_sparse_file_in_ext4_are_said_and_the_rest_rea
     assert sparse["md5"] is None and "sparse file claiming 3,221,225,472 bytes" in sparse["errors"][0]["message"]
     for name, data in pictures.items():
         assert items[f"{volume}!/p0/{name}"]["md5"] == hashlib.md5(data).hexdigest()
+
+
+def _gpt_disk(tmp_path: Path) -> tuple[Path, bytes]:
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    picture = _picture(41)
+    (scratch / "a.jpg").write_bytes(picture)
+    fat = tmp_path / "p.fat"
+    _fat(fat, 4096, [("copy", "a.jpg", "::A.JPG")], scratch)
+    raw = tmp_path / "gpt.raw"
+    _disk(raw, "gpt", [fat])
+    return raw, picture
+
+
+def test_a_damaged_primary_gpt_is_read_from_its_backup_and_said(tmp_path: Path) -> None:
+    _need("mkfs.vfat", "mcopy", "sfdisk")
+    raw, picture = _gpt_disk(tmp_path)
+    with raw.open("r+b") as disk:
+        disk.seek(_SECTOR)
+        disk.write(b"\0" * _SECTOR)  # the primary header: The Sleuth Kit saw only the protective MBR entry
+    items = _scan(tmp_path / "case", raw)
+    assert items[f"{raw}!/p1/A.JPG"]["md5"] == hashlib.md5(picture).hexdigest()
+    assert "read from the backup GPT" in items[f"{raw}!/p1"]["errors"][0]["message"]
+
+
+def test_a_damaged_backup_gpt_is_said_on_the_image(tmp_path: Path) -> None:
+    _need("mkfs.vfat", "mcopy", "sfdisk")
+    raw, picture = _gpt_disk(tmp_path)
+    with raw.open("r+b") as disk:
+        disk.seek(-_SECTOR, 2)
+        disk.write(b"\0" * _SECTOR)
+    items = _scan(tmp_path / "case", raw)
+    assert items[f"{raw}!/p1/A.JPG"]["md5"] == hashlib.md5(picture).hexdigest()
+    assert "backup GPT" in items[str(raw)]["errors"][0]["message"]

@@ -33,6 +33,7 @@ from functools import lru_cache
 from typing import Any, BinaryIO
 
 from vigie.sources.base import ARCHIVE_SEPARATOR, Entry, escape_name, parse_relpath
+from vigie.sources.gpt import SECTOR, read_gpt
 from vigie.sources.mediatype import EWF_TYPE, SNIFF_BYTES, sniff
 
 EWF_SIGNATURE = b"EVF\x09\x0d\x0a\xff\x00"
@@ -305,37 +306,56 @@ def _file_systems(media: _Media) -> list[_FileSystem]:
             volume = pytsk3.Volume_Info(_tsk_image(media, _BEYOND_ANY_DISK))
         except _TSK_ERRORS:
             volume = None
+    protective = volume is not None and all(b"(0xee)" in part.desc for part in volume
+                                            if part.flags & pytsk3.TSK_VS_PART_FLAG_ALLOC)
+    last_sector = media.size // SECTOR - 1
+    if (volume is None or protective) and read_gpt(media.read_at, 1) is None and last_sector > 1:
+        backup = read_gpt(media.read_at, last_sector)
+        if backup:  # the primary GPT is damaged: the backup lists the partitions
+            return [_partition(image, media, number, part.first, part.last - part.first + 1, SECTOR,
+                               part.name or "GPT", "read from the backup GPT: the primary GPT is damaged")
+                    for number, part in enumerate(sorted(backup, key=lambda p: p.first), 1)]
     if volume is None:
         try:
             pytsk3.FS_Info(image, offset=0)
         except _TSK_ERRORS:
             return []
         return [_FileSystem("p0", 0, "the file system filling the image")]
-    found = []
-    number = 0
-    for part in volume:
-        if not part.flags & pytsk3.TSK_VS_PART_FLAG_ALLOC:
-            continue  # unallocated space and the tables themselves: out of scope
-        number += 1
-        offset = part.start * volume.info.block_size
-        description = (f"partition {number} ({part.desc.decode('utf-8', 'replace')}, sectors {part.start:,}-"
-                       f"{part.start + part.len - 1:,})")
-        if offset >= media.size:
-            found.append(_FileSystem(f"p{number}", offset, description,
-                                     f"{description}: starts past the end of the image ({media.size:,} bytes): a "
-                                     "truncated image or a bad partition table; not read"))
-            continue
-        cut = (f"{description}: ends past the end of the image ({media.size:,} bytes): a truncated image or a bad "
-               "partition table; its files lying past the end are missing or damaged"
-               if offset + part.len * volume.info.block_size > media.size else None)
-        try:
-            pytsk3.FS_Info(image, offset=offset)
-        except _TSK_ERRORS as exc:
-            found.append(_FileSystem(f"p{number}", offset, description,
-                                     f"{description}: no readable file system ({_tsk_reason(exc)})"))
-            continue
-        found.append(_FileSystem(f"p{number}", offset, description, note=cut))
-    return found
+    parts = [part for part in volume if part.flags & pytsk3.TSK_VS_PART_FLAG_ALLOC]  # not unallocated space
+    return [_partition(image, media, number, int(part.start), int(part.len), int(volume.info.block_size),
+                       part.desc.decode("utf-8", "replace")) for number, part in enumerate(parts, 1)]
+
+
+def _partition(image: Any, media: _Media, number: int, start: int, sectors: int, sector_size: int,
+               kind: str, said: str | None = None) -> _FileSystem:
+    """Partition `number` (from 1), `sectors` long from sector `start`, and whether a file system is read;
+    `said`: what to record against it all the same."""
+    import pytsk3
+
+    offset = start * sector_size
+    description = f"partition {number} ({kind}, sectors {start:,}-{start + sectors - 1:,})"
+    if offset >= media.size:
+        return _FileSystem(f"p{number}", offset, description,
+                           f"{description}: starts past the end of the image ({media.size:,} bytes): a truncated "
+                           "image or a bad partition table; not read")
+    cut = (f"{description}: ends past the end of the image ({media.size:,} bytes): a truncated image or a bad "
+           "partition table; its files lying past the end are missing or damaged"
+           if offset + sectors * sector_size > media.size else said and f"{description}: {said}")
+    try:
+        pytsk3.FS_Info(image, offset=offset)
+    except _TSK_ERRORS as exc:
+        return _FileSystem(f"p{number}", offset, description,
+                           f"{description}: no readable file system ({_tsk_reason(exc)})")
+    return _FileSystem(f"p{number}", offset, description, note=cut)
+
+
+def backup_gpt_note(media: _Media) -> str | None:
+    """Said against an image whose primary GPT is sound but whose backup (the last sector) is not."""
+    last_sector = media.size // SECTOR - 1
+    if read_gpt(media.read_at, 1) is None or read_gpt(media.read_at, last_sector) is not None:
+        return None
+    return ("the backup GPT (the disk's last sector) is missing or damaged while the primary is sound: the disk "
+            "was altered or cut short after it was partitioned; partitions read from the primary")
 
 
 def _tsk_reason(exc: BaseException) -> str:
@@ -659,9 +679,11 @@ class DiskImageSource:
             yield Entry(relpath="", error=f"cannot open the disk image: {exc.strerror or exc}")
             return
         with media:
-            gap = split_gap_note(self.root)
-            yield Entry(relpath="", size=media.size, stored_digests=media.stored_digests(),
-                        notes=(gap,) if gap else ())
+            try:
+                notes = tuple(note for note in (split_gap_note(self.root), backup_gpt_note(media)) if note)
+            except OSError as exc:  # an image unreadable from its start is said below
+                notes = (f"partition table unreadable: {exc}",)
+            yield Entry(relpath="", size=media.size, stored_digests=media.stored_digests(), notes=notes)
             try:
                 media.read_at(0, 4096)
                 systems = _file_systems(media)
