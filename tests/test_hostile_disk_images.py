@@ -193,3 +193,14 @@ def test_a_damaged_backup_gpt_is_said_on_the_image(tmp_path: Path) -> None:
     items = _scan(tmp_path / "case", raw)
     assert items[f"{raw}!/p1/A.JPG"]["md5"] == hashlib.md5(picture).hexdigest()
     assert "backup GPT" in items[str(raw)]["errors"][0]["message"]
+
+
+def test_an_e01_cut_to_a_few_kilobytes_is_said_unreadable_not_hashed_as_a_plain_file(tmp_path: Path) -> None:
+    _need("mkfs.vfat", "mcopy", "sfdisk", "ewfacquire")
+    raw, _ = _stick(tmp_path)
+    image = _e01(raw, tmp_path / "made" / "stick")
+    cut = tmp_path / "cut.E01"
+    cut.write_bytes(image.read_bytes()[:20_000])  # smaller than any file system: it was taken for a plain file
+    items = _scan(tmp_path / "case", cut)
+    assert items[str(cut)]["sha256"] is None and items[str(cut)]["errors"]
+    assert "the image cannot be read" in items[f"{cut}!/p0"]["errors"][0]["message"]

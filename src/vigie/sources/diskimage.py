@@ -97,15 +97,17 @@ def probe(path: str) -> bool:
 
 @lru_cache(maxsize=64)
 def _probe(path: str, size: int, mtime_ns: int) -> bool:
-    if size < _MIN_IMAGE_BYTES or not extra_installed():
+    if not extra_installed():
         return False
     try:
         with open(path, "rb") as stream:
             head = stream.read(SNIFF_BYTES)
     except OSError:
         return False
-    if head.startswith(EWF_SIGNATURE):
+    if head.startswith(EWF_SIGNATURE):  # however small: a segment cut short is said, not hashed as a plain file
         return True
+    if size < _MIN_IMAGE_BYTES:
+        return False
     if sniff(head) != "application/octet-stream":  # a picture, video or archive is never taken for a disk
         return False
     try:
@@ -680,9 +682,10 @@ class DiskImageSource:
             return
         with media:
             try:
-                notes = tuple(note for note in (split_gap_note(self.root), backup_gpt_note(media)) if note)
-            except OSError as exc:  # an image unreadable from its start is said below
-                notes = (f"partition table unreadable: {exc}",)
+                gpt = backup_gpt_note(media)
+            except OSError:  # an image unreadable from its start: said by the "!/p0" entry below
+                gpt = None
+            notes = tuple(note for note in (split_gap_note(self.root), gpt) if note)
             yield Entry(relpath="", size=media.size, stored_digests=media.stored_digests(), notes=notes)
             try:
                 media.read_at(0, 4096)
