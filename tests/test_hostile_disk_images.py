@@ -1,5 +1,6 @@
 """Hostile and incomplete disk images: a split raw image with a piece missing, disk images nested in a folder
-or an archive, partition entries past the image's end, a looping FAT cluster chain, hostile names. Built with
+or an archive, partition entries past the image's end, damaged GPT headers, a looping FAT cluster chain, an ext4
+folder cycle and sparse file, hostile names, E01s cut short or with a wrong stored MD5. Built with
 Debian's tools, skipped where a tool or the `disk` extra is missing."""
 
 from __future__ import annotations
@@ -7,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import os
 import struct
+import zlib
 from pathlib import Path
 
 from click.testing import CliRunner
@@ -204,3 +206,27 @@ def test_an_e01_cut_to_a_few_kilobytes_is_said_unreadable_not_hashed_as_a_plain_
     items = _scan(tmp_path / "case", cut)
     assert items[str(cut)]["sha256"] is None and items[str(cut)]["errors"]
     assert "the image cannot be read" in items[f"{cut}!/p0"]["errors"][0]["message"]
+
+
+def test_an_e01_whose_stored_md5_differs_is_said_at_the_scan_and_by_verify(tmp_path: Path) -> None:
+    _need("mkfs.vfat", "mcopy", "sfdisk", "ewfacquire")
+    raw, picture = _stick(tmp_path)
+    image = _e01(raw, tmp_path / "evidence" / "stick")
+    data, md5 = bytearray(image.read_bytes()), hashlib.md5(raw.read_bytes()).digest()
+    patched, at = 0, data.find(md5)
+    while at >= 0:  # the hash and digest sections: the MD5, then their own Adler-32 after 32 or 76 bytes
+        for span in (32, 76):
+            if struct.unpack_from("<I", data, at + span)[0] == zlib.adler32(bytes(data[at: at + span])):
+                data[at] ^= 0xFF
+                struct.pack_into("<I", data, at + span, zlib.adler32(bytes(data[at: at + span])))
+                patched += 1
+                break
+        at = data.find(md5, at + 1)
+    assert patched
+    image.write_bytes(bytes(data))
+    items = _scan(tmp_path / "case", image)
+    stored = items[str(image)]["stored_hashes"]
+    assert stored["md5"]["check"] == "mismatch" and stored["sha1"]["check"] == "match"
+    assert items[f"{image}!/p1/A.JPG"]["md5"] == hashlib.md5(picture).hexdigest()  # the files are still read
+    verified = CliRunner().invoke(main, ["verify", "--case", str(tmp_path / "case")])
+    assert "DIFFERS" in verified.output and verified.exit_code != 0, verified.output
