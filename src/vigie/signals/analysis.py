@@ -35,6 +35,7 @@ from vigie.signals.thumbnails import blur_image
 from vigie.signals.video import VideoError, VideoLimits, analyse_video
 from vigie.sources.archives import ArchiveLimitError, Expansion, Member, iter_members, unsafe_name_reason
 from vigie.sources.base import Entry, escape_name, member_relpath, parse_relpath
+from vigie.sources.diskimage import nested_image_note
 from vigie.sources.mediatype import SNIFF_BYTES, is_archive, is_image, is_video, sniff
 
 CHUNK = 1 << 20
@@ -253,7 +254,7 @@ def _analyse_content(read: _Read, record: ItemRecord, settings: Settings, reopen
                 _add_video_facts(record, seekable, settings)
             with reopen() as seekable:
                 _add_provenance(record, seekable, settings)
-    elif (note := not_examined_note(media_type)) is not None:
+    elif (note := not_examined_note(media_type) or nested_image_note(record.relpath, media_type)) is not None:
         record.add_error("not-examined", note)
 
 

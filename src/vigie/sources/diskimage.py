@@ -28,12 +28,13 @@ import struct
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Any, BinaryIO
 
 from vigie.sources.base import ARCHIVE_SEPARATOR, Entry, escape_name, parse_relpath
-from vigie.sources.mediatype import SNIFF_BYTES, sniff
+from vigie.sources.gpt import SECTOR, read_gpt
+from vigie.sources.mediatype import EWF_TYPE, SNIFF_BYTES, sniff
 
 EWF_SIGNATURE = b"EVF\x09\x0d\x0a\xff\x00"
 IMAGE_SUFFIXES = (".e01", ".ex01", ".raw", ".dd", ".img", ".001", ".iso")
@@ -43,6 +44,10 @@ EXTRA_MISSING_NOTE = ("this looks like a disk image, but the `disk` extra (pytsk
 # The Sleuth Kit's bindings raise RuntimeError where a read of ours failed inside it
 _TSK_ERRORS = (OSError, RuntimeError)
 _MIN_IMAGE_BYTES = 32 * 1024  # smaller than any file system The Sleuth Kit reads
+_SLASH_NOTE = ('a name on its path holds a "/" (a corrupt or hostile file system): shown as \\x00 so that it is '
+               "not taken for a folder",)
+_MAX_HOLE_BYTES = 1 << 30  # zeros a sparse file may claim past its stored data before it is not hashed
+_BEYOND_ANY_DISK = 1 << 60  # bytes: a size no partition table entry exceeds
 _MAX_DEPTH = 64  # folders nested deeper are a corrupt (looping) file system
 _PARTITION = re.compile(rb"p(0|[1-9][0-9]*)")
 
@@ -66,6 +71,20 @@ def looks_like_image(path: str) -> bool:
     return head == EWF_SIGNATURE or path.lower().endswith(IMAGE_SUFFIXES)
 
 
+def nested_image_note(relpath: str, media_type: str) -> str | None:
+    """What to record against a disk image found inside a scanned folder, archive or image: it is not opened
+    (its files would need a source of their own). Told by its EWF signature, or a raw one by its name."""
+    if relpath == "":  # the file the user named: opened as an image where it is one (`probe`)
+        return None
+    leaf = parse_relpath(relpath).leaf_name.lower()
+    named_like = leaf.endswith(tuple(s.encode() for s in IMAGE_SUFFIXES)) or re.search(rb"\.[0-9]{3}$", leaf)
+    if media_type != EWF_TYPE and not (media_type == "application/octet-stream" and named_like):
+        return None
+    kind = "an EWF (E01) disk image" if media_type == EWF_TYPE else "named like a disk image"
+    return (f"{kind}: a disk image inside a scanned folder, archive or image is not opened and the files inside "
+            "it were not read; scan the image itself (vigie scan IMAGE)")
+
+
 def probe(path: str) -> bool:
     """Whether `path` is a disk image this module reads: an EWF file, or a partition table or file system
     The Sleuth Kit recognises. Cached per file version, as workers open the source again for every batch."""
@@ -78,15 +97,17 @@ def probe(path: str) -> bool:
 
 @lru_cache(maxsize=64)
 def _probe(path: str, size: int, mtime_ns: int) -> bool:
-    if size < _MIN_IMAGE_BYTES or not extra_installed():
+    if not extra_installed():
         return False
     try:
         with open(path, "rb") as stream:
             head = stream.read(SNIFF_BYTES)
     except OSError:
         return False
-    if head.startswith(EWF_SIGNATURE):
+    if head.startswith(EWF_SIGNATURE):  # however small: a segment cut short is said, not hashed as a plain file
         return True
+    if size < _MIN_IMAGE_BYTES:
+        return False
     if sniff(head) != "application/octet-stream":  # a picture, video or archive is never taken for a disk
         return False
     try:
@@ -187,6 +208,25 @@ def _raw_segments(path: str) -> list[str]:
     return segments
 
 
+def split_gap_note(path: str) -> str | None:
+    """Said against a split raw image whose pieces stop at a missing one while later ones are there: only the
+    pieces before the gap are read, so files lying further in are missing from the scan."""
+    stem, suffix = os.path.splitext(path)
+    if not re.fullmatch(r"\.0*1", suffix):
+        return None
+    read = len(_raw_segments(path))
+    width = len(suffix) - 1
+    prefix = os.path.basename(stem) + "."
+    numbers = (name[len(prefix):] for name in os.listdir(os.path.dirname(path)) if name.startswith(prefix))
+    later = sorted(int(number) for number in numbers if re.fullmatch(rf"[0-9]{{{width}}}", number)
+                   and int(number) > read)
+    if not later:
+        return None
+    missing = f"{os.path.basename(stem)}.{read + 1:0{width}d}"
+    return (f"split image piece {missing} is missing (piece .{later[0]:0{width}d} follows it): only the first "
+            f"{read} piece(s) were read; files lying further in the image are missing or damaged")
+
+
 class _Stream(io.RawIOBase):
     """A read-only, seekable stream over something read at offsets (the media, or a file inside it)."""
 
@@ -230,10 +270,13 @@ class _FileSystem:
     label: str  # "p1", ...: the partition component of item paths
     offset: int  # bytes from the image's start
     description: str
-    error: str | None = None
+    error: str | None = None  # no file system read
+    note: str | None = None  # read, with this said against the partition
 
 
-def _tsk_image(media: _Media) -> Any:
+def _tsk_image(media: _Media, size: int | None = None) -> Any:
+    """The media as The Sleuth Kit reads it; `size` makes it claim more bytes than it holds (reads past the
+    end come back short)."""
     import pytsk3
 
     class TskImage(pytsk3.Img_Info):  # type: ignore[misc]  # The Sleuth Kit reads through our media
@@ -244,7 +287,7 @@ def _tsk_image(media: _Media) -> Any:
             return media.read_at(offset, length)
 
         def get_size(self) -> int:
-            return media.size
+            return media.size if size is None else size
 
         def close(self) -> None:  # the media is closed by its owner
             pass
@@ -261,30 +304,60 @@ def _file_systems(media: _Media) -> list[_FileSystem]:
     try:
         volume = pytsk3.Volume_Info(image)
     except _TSK_ERRORS:
-        volume = None
+        try:  # TSK refuses a whole table where one entry points past the image's end; read the others
+            volume = pytsk3.Volume_Info(_tsk_image(media, _BEYOND_ANY_DISK))
+        except _TSK_ERRORS:
+            volume = None
+    protective = volume is not None and all(b"(0xee)" in part.desc for part in volume
+                                            if part.flags & pytsk3.TSK_VS_PART_FLAG_ALLOC)
+    last_sector = media.size // SECTOR - 1
+    if (volume is None or protective) and read_gpt(media.read_at, 1) is None and last_sector > 1:
+        backup = read_gpt(media.read_at, last_sector)
+        if backup:  # the primary GPT is damaged: the backup lists the partitions
+            return [_partition(image, media, number, part.first, part.last - part.first + 1, SECTOR,
+                               part.name or "GPT", "read from the backup GPT: the primary GPT is damaged")
+                    for number, part in enumerate(sorted(backup, key=lambda p: p.first), 1)]
     if volume is None:
         try:
             pytsk3.FS_Info(image, offset=0)
         except _TSK_ERRORS:
             return []
         return [_FileSystem("p0", 0, "the file system filling the image")]
-    found = []
-    number = 0
-    for part in volume:
-        if not part.flags & pytsk3.TSK_VS_PART_FLAG_ALLOC:
-            continue  # unallocated space and the tables themselves: out of scope
-        number += 1
-        offset = part.start * volume.info.block_size
-        description = (f"partition {number} ({part.desc.decode('utf-8', 'replace')}, sectors {part.start:,}-"
-                       f"{part.start + part.len - 1:,})")
-        try:
-            pytsk3.FS_Info(image, offset=offset)
-        except _TSK_ERRORS as exc:
-            found.append(_FileSystem(f"p{number}", offset, description,
-                                     f"{description}: no readable file system ({_tsk_reason(exc)})"))
-            continue
-        found.append(_FileSystem(f"p{number}", offset, description))
-    return found
+    parts = [part for part in volume if part.flags & pytsk3.TSK_VS_PART_FLAG_ALLOC]  # not unallocated space
+    return [_partition(image, media, number, int(part.start), int(part.len), int(volume.info.block_size),
+                       part.desc.decode("utf-8", "replace")) for number, part in enumerate(parts, 1)]
+
+
+def _partition(image: Any, media: _Media, number: int, start: int, sectors: int, sector_size: int,
+               kind: str, said: str | None = None) -> _FileSystem:
+    """Partition `number` (from 1), `sectors` long from sector `start`, and whether a file system is read;
+    `said`: what to record against it all the same."""
+    import pytsk3
+
+    offset = start * sector_size
+    description = f"partition {number} ({kind}, sectors {start:,}-{start + sectors - 1:,})"
+    if offset >= media.size:
+        return _FileSystem(f"p{number}", offset, description,
+                           f"{description}: starts past the end of the image ({media.size:,} bytes): a truncated "
+                           "image or a bad partition table; not read")
+    cut = (f"{description}: ends past the end of the image ({media.size:,} bytes): a truncated image or a bad "
+           "partition table; its files lying past the end are missing or damaged"
+           if offset + sectors * sector_size > media.size else said and f"{description}: {said}")
+    try:
+        pytsk3.FS_Info(image, offset=offset)
+    except _TSK_ERRORS as exc:
+        return _FileSystem(f"p{number}", offset, description,
+                           f"{description}: no readable file system ({_tsk_reason(exc)})")
+    return _FileSystem(f"p{number}", offset, description, note=cut)
+
+
+def backup_gpt_note(media: _Media) -> str | None:
+    """Said against an image whose primary GPT is sound but whose backup (the last sector) is not."""
+    last_sector = media.size // SECTOR - 1
+    if read_gpt(media.read_at, 1) is None or read_gpt(media.read_at, last_sector) is not None:
+        return None
+    return ("the backup GPT (the disk's last sector) is missing or damaged while the primary is sound: the disk "
+            "was altered or cut short after it was partitioned; partitions read from the primary")
 
 
 def _tsk_reason(exc: BaseException) -> str:
@@ -411,13 +484,19 @@ def _overlaps(allocated: list[tuple[int, int]], starts: list[int], run: tuple[in
     return index > 0 and allocated[index - 1][1] > run[0]
 
 
+def _component(name: bytes) -> bytes:
+    """A name as one component of an item path: a "/" inside it (a corrupt or hostile file system; no file
+    system allows one) becomes NUL, which no name holds either, so it reads back to this entry alone."""
+    return name.replace(b"/", b"\0")
+
+
 def _walk_dir(directory: Any, path: bytes, label: str, walk: _Walk, parents: tuple[int, ...],
               depth: int) -> Iterator[Entry]:
     import pytsk3
 
     for tsk_file in directory:
         name_info = tsk_file.info.name
-        name = bytes(name_info.name)
+        name = _component(bytes(name_info.name))
         if name in (b".", b".."):
             continue
         meta = tsk_file.info.meta
@@ -442,13 +521,18 @@ def _walk_dir(directory: Any, path: bytes, label: str, walk: _Walk, parents: tup
                         deleted=deleted, error=f"not a regular file ({_type_name(kind)}); not read")
             continue
         entry = Entry(relpath=relpath, size=int(meta.size), mtime=mtime, ctime=ctime, atime=atime,
-                      inode=int(meta.addr), deleted=deleted)
+                      inode=int(meta.addr), deleted=deleted, notes=_SLASH_NOTE if b"\0" in child else ())
         runs, covered = _data_runs(tsk_file, walk.block_size)
         if deleted:
             walk.deleted.append((entry, runs, meta.size if covered is None else covered))
-        else:
-            walk.allocated.extend(runs)
-            yield entry
+            continue
+        walk.allocated.extend(runs)
+        stored = sum(end - start for start, end in runs) * walk.block_size
+        if covered is not None and entry.size and entry.size - stored > _MAX_HOLE_BYTES:
+            entry = replace(entry, error=(
+                f"sparse file claiming {entry.size:,} bytes of which {stored:,} are stored (the rest would read as "
+                "zeros; a corrupt or hostile file system?): not hashed, as reading it would stall the scan"))
+        yield entry
 
 
 def _enter_dir(tsk_file: Any, path: bytes, label: str, walk: _Walk, parents: tuple[int, ...], depth: int,
@@ -521,7 +605,7 @@ class _OpenImage:
             child = None if meta is None else int(meta.addr)
             is_dir = kind in (pytsk3.TSK_FS_META_TYPE_DIR, pytsk3.TSK_FS_META_TYPE_VIRT_DIR)
             listed = not is_dir and not (child is not None and _is_structure(kind, child, self._own_entries[label]))
-            listing.append(_Child(bytes(tsk_file.info.name.name), child, is_dir, listed))
+            listing.append(_Child(_component(bytes(tsk_file.info.name.name)), child, is_dir, listed))
         self._listings[key] = listing
         if len(self._listings) > self._LISTINGS:
             self._listings.popitem(last=False)
@@ -597,7 +681,12 @@ class DiskImageSource:
             yield Entry(relpath="", error=f"cannot open the disk image: {exc.strerror or exc}")
             return
         with media:
-            yield Entry(relpath="", size=media.size, stored_digests=media.stored_digests())
+            try:
+                gpt = backup_gpt_note(media)
+            except OSError:  # an image unreadable from its start: said by the "!/p0" entry below
+                gpt = None
+            notes = tuple(note for note in (split_gap_note(self.root), gpt) if note)
+            yield Entry(relpath="", size=media.size, stored_digests=media.stored_digests(), notes=notes)
             try:
                 media.read_at(0, 4096)
                 systems = _file_systems(media)
@@ -618,6 +707,8 @@ class DiskImageSource:
         if system.error:
             yield Entry(relpath=relpath, error=system.error)
             return
+        if system.note:
+            yield Entry(relpath=relpath, error=system.note)
         found = 0
         try:
             fs = pytsk3.FS_Info(_tsk_image(media), offset=system.offset)
@@ -634,6 +725,8 @@ class DiskImageSource:
     def open(self, relpath: str) -> BinaryIO:
         """The media bytes (relpath ""), or the file a relpath's first member names (its archive, for a
         member further in)."""
+        import pytsk3
+
         path = parse_relpath(relpath)
         if not path.members:
             media = _Media.open(self.root)  # a stream of its own: hashing the whole media takes long
@@ -649,8 +742,11 @@ class DiskImageSource:
                 raise FileNotFoundError(f"not found in the image: {shown}")
             size = int(found.info.meta.size)
             _, covered = _data_runs(found, int(image.file_system(label.decode()).info.block_size))
-        if covered is not None and covered < size:  # as the walk judged it: the clusters were reused
-            raise OSError(f"deleted file whose clusters were reused: {shown}")
+        if covered is not None and covered < size:
+            if found.info.meta.flags & pytsk3.TSK_FS_META_FLAG_UNALLOC:  # as the walk judged it
+                raise OSError(f"deleted file whose clusters were reused: {shown}")
+            raise OSError(f"its clusters hold {covered:,} of its {size:,} bytes (a broken or looping cluster chain: "
+                          f"a corrupt file system); not read whole: {shown}")
 
         def read_at(offset: int, length: int) -> bytes:
             try:

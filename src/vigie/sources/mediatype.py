@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 SNIFF_BYTES = 512
+EWF_TYPE = "application/x-ewf"  # an EnCase E01 segment
 
 IMAGE_TYPES = frozenset(
     {"image/jpeg", "image/png", "image/gif", "image/webp", "image/bmp", "image/tiff", "image/heic",
@@ -75,6 +76,8 @@ def sniff(head: bytes) -> str:
         return "application/x-tar"
     if head.startswith(b"%PDF-"):
         return "application/pdf"
+    if head.startswith(b"EVF\x09\x0d\x0a\xff\x00"):
+        return EWF_TYPE
     return "application/octet-stream"
 
 

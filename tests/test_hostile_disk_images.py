@@ -1,0 +1,232 @@
+"""Hostile and incomplete disk images: a split raw image with a piece missing, disk images nested in a folder
+or an archive, partition entries past the image's end, damaged GPT headers, a looping FAT cluster chain, an ext4
+folder cycle and sparse file, hostile names, E01s cut short or with a wrong stored MD5. Built with
+Debian's tools, skipped where a tool or the `disk` extra is missing."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import struct
+import zlib
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from tests.test_disk_images import _SECTOR, _disk, _e01, _fat, _need, _picture, _run, _scan, _zip
+from vigie.cli import main
+
+
+def _stick(tmp_path: Path) -> tuple[Path, bytes]:
+    """An MBR disk with one FAT partition holding one picture; the picture's bytes."""
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    picture = _picture(11)
+    (scratch / "a.jpg").write_bytes(picture)
+    fat = tmp_path / "p.fat"
+    _fat(fat, 4096, [("copy", "a.jpg", "::A.JPG")], scratch)
+    raw = tmp_path / "disk.raw"
+    _disk(raw, "dos", [fat])
+    return raw, picture
+
+
+def test_split_raw_with_a_middle_piece_missing_says_so_and_reads_the_rest(tmp_path: Path) -> None:
+    _need("mkfs.vfat", "mcopy", "sfdisk")
+    raw, picture = _stick(tmp_path)
+    data = raw.read_bytes()
+    third = len(data) // 3
+    pieces = tmp_path / "pieces"
+    pieces.mkdir()
+    for number, part in enumerate((data[:third], data[third: 2 * third], data[2 * third:]), 1):
+        (pieces / f"disk.{number:03d}").write_bytes(part)
+    (pieces / "disk.002").unlink()
+    items = _scan(tmp_path / "case", pieces / "disk.001")
+    image = items[str(pieces / "disk.001")]
+    assert "piece disk.002 is missing" in image["errors"][0]["message"]
+    assert items[f"{pieces / 'disk.001'}!/p1/A.JPG"]["md5"] == hashlib.md5(picture).hexdigest()  # in piece 1
+
+
+def test_disk_images_inside_a_folder_or_a_zip_are_said_not_opened(tmp_path: Path) -> None:
+    _need("mkfs.vfat", "mcopy", "sfdisk", "ewfacquire")
+    raw, _ = _stick(tmp_path)
+    image = _e01(raw, tmp_path / "made" / "stick")
+    evidence = tmp_path / "evidence"
+    (evidence / "sub").mkdir(parents=True)
+    (evidence / "sub" / "stick.E01").write_bytes(image.read_bytes())
+    (evidence / "disk.dd").write_bytes(raw.read_bytes())
+    (evidence / "backup.zip").write_bytes(_zip({"stick.E01": image.read_bytes()}))
+    items = _scan(tmp_path / "case", evidence)
+    for path in ("sub/stick.E01", "disk.dd", "backup.zip!/stick.E01"):
+        messages = [error["message"] for error in items[f"{evidence}/{path}"]["errors"]]
+        assert any("disk image inside a scanned folder, archive or image is not opened" in m for m in messages), path
+
+
+def _two_partitions(tmp_path: Path) -> tuple[Path, list[int], dict[str, bytes]]:
+    """An MBR disk: p1 FAT holding A.JPG, p2 FAT holding B.JPG; the partitions' first sectors."""
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    pictures = {"A.JPG": _picture(12), "B.JPG": _picture(13)}
+    parts = []
+    for number, (name, data) in enumerate(pictures.items(), 1):
+        (scratch / name).write_bytes(data)
+        parts.append(tmp_path / f"p{number}.fat")
+        _fat(parts[-1], 4096, [("copy", name, f"::{name}")], scratch)
+    raw = tmp_path / "disk.raw"
+    return raw, _disk(raw, "dos", parts), pictures
+
+
+def test_a_partition_entry_past_the_end_is_said_and_the_other_partition_read(tmp_path: Path) -> None:
+    _need("mkfs.vfat", "mcopy", "sfdisk")
+    raw, _, pictures = _two_partitions(tmp_path)
+    table = bytearray(raw.read_bytes())
+    struct.pack_into("<I", table, 446 + 16 + 8, 10**8)  # the second entry's first sector, far past the end
+    raw.write_bytes(bytes(table))
+    items = _scan(tmp_path / "case", raw)  # The Sleuth Kit refused the whole table: a plain file, nothing read
+    assert items[f"{raw}!/p1/A.JPG"]["md5"] == hashlib.md5(pictures["A.JPG"]).hexdigest()
+    assert "partition 2" in (message := items[f"{raw}!/p2"]["errors"][0]["message"])
+    assert "starts past the end of the image" in message
+
+
+def test_a_partition_cut_short_by_a_truncated_raw_image_is_said_and_still_read(tmp_path: Path) -> None:
+    _need("mkfs.vfat", "mcopy", "sfdisk")
+    raw, starts, pictures = _two_partitions(tmp_path)
+    raw.write_bytes(raw.read_bytes()[: (starts[1] + 6000) * _SECTOR])  # B.JPG lies in p2's first sectors
+    items = _scan(tmp_path / "case", raw)
+    assert "ends past the end of the image" in items[f"{raw}!/p2"]["errors"][0]["message"]
+    for label, name in (("p1", "A.JPG"), ("p2", "B.JPG")):
+        assert items[f"{raw}!/{label}/{name}"]["md5"] == hashlib.md5(pictures[name]).hexdigest()
+
+
+def test_a_live_file_with_a_looping_cluster_chain_is_said_corrupt_not_deleted(tmp_path: Path) -> None:
+    _need("mkfs.vfat", "mcopy")
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    pictures = {"A.JPG": _picture(14), "B.JPG": _picture(15)}
+    stick = tmp_path / "stick.img"
+    _run("mkfs.vfat", "-F", "16", "-C", stick, "16384")
+    for name, data in pictures.items():
+        (scratch / name).write_bytes(data)
+        _run("mcopy", "-i", stick, scratch / name, f"::{name}")
+    volume = bytearray(stick.read_bytes())
+    reserved, fat_sectors, fats = volume[14] | volume[15] << 8, volume[22] | volume[23] << 8, volume[16]
+    for copy in range(fats):  # A.JPG's chain 2, 3, 4, 5, ... turns back from cluster 5 to cluster 3
+        struct.pack_into("<H", volume, (reserved + copy * fat_sectors) * _SECTOR + 2 * 5, 3)
+    stick.write_bytes(bytes(volume))
+    items = _scan(tmp_path / "case", stick)
+    broken = items[f"{stick}!/p0/A.JPG"]
+    assert broken["md5"] is None and not broken["deleted"]
+    assert "broken or looping cluster chain" in broken["errors"][0]["message"]
+    assert items[f"{stick}!/p0/B.JPG"]["md5"] == hashlib.md5(pictures["B.JPG"]).hexdigest()
+
+
+def test_hostile_names_stay_inside_the_image_printable_and_each_is_read(tmp_path: Path) -> None:
+    _need("mkfs.ext4")
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    names = [b"SLASHxAB.jpg", b"ctl\x01\x1b[31m.jpg", b"new\nline.jpg", b"x" * 251 + b".jpg", b"bad\xff.jpg",
+             b"..x.jpg", b"a!b\\c.jpg"]
+    pictures = {name: _picture(20 + number) for number, name in enumerate(names)}
+    for name, data in pictures.items():
+        (tree / os.fsdecode(name)).write_bytes(data)
+    volume = tmp_path / "names.ext4"
+    _run("mkfs.ext4", "-q", "-d", tree, volume, "4M")
+    raw = bytearray(volume.read_bytes())
+    at = raw.find(b"SLASHxAB.jpg")
+    raw[at: at + 12] = b"../..x/x.jpg"  # the folder entry's name now climbs out, with slashes: no tool writes one
+    volume.write_bytes(bytes(raw))
+    items = _scan(tmp_path / "case", volume)
+    inside = {path: item for path, item in items.items() if path.startswith(f"{volume}!/p0/")}
+    assert len(inside) == len(names) and all(path.isprintable() for path in inside)
+    assert {item["md5"] for item in inside.values()} == {hashlib.md5(data).hexdigest() for data in pictures.values()}
+    assert "shown as \\x00" in items[f"{volume}!/p0/..\\x00..x\\x00x.jpg"]["errors"][0]["message"]
+    verified = CliRunner().invoke(main, ["verify", "--case", str(tmp_path / "case")])  # each one read back
+    assert verified.exit_code == 0 and f"{len(names) + 1} files checked, 0 changed" in verified.output, verified.output
+
+
+def test_a_folder_cycle_and_a_huge_sparse_file_in_ext4_are_said_and_the_rest_read(tmp_path: Path) -> None:
+    _need("mkfs.ext4", "debugfs")
+    tree = tmp_path / "tree"
+    (tree / "a" / "b").mkdir(parents=True)
+    pictures = {"a/b/p.jpg": _picture(30), "q.jpg": _picture(31)}
+    for name, data in pictures.items():
+        (tree / name).write_bytes(data)
+    with (tree / "sparse.bin").open("wb") as handle:
+        handle.truncate(3 << 30)  # all holes: 3 GiB of zeros that take no block
+    volume = tmp_path / "cycle.ext4"
+    _run("mkfs.ext4", "-q", "-d", tree, volume, "8M")
+    _run("debugfs", "-w", "-R", "ln /a /a/b/loop", volume)  # a folder linked into its own child
+    items = _scan(tmp_path / "case", volume)
+    assert "loops back on itself" in items[f"{volume}!/p0/a/b/loop"]["errors"][0]["message"]
+    sparse = items[f"{volume}!/p0/sparse.bin"]  # reading 3 GiB of zeros stalled the scan
+    assert sparse["md5"] is None and "sparse file claiming 3,221,225,472 bytes" in sparse["errors"][0]["message"]
+    for name, data in pictures.items():
+        assert items[f"{volume}!/p0/{name}"]["md5"] == hashlib.md5(data).hexdigest()
+
+
+def _gpt_disk(tmp_path: Path) -> tuple[Path, bytes]:
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    picture = _picture(41)
+    (scratch / "a.jpg").write_bytes(picture)
+    fat = tmp_path / "p.fat"
+    _fat(fat, 4096, [("copy", "a.jpg", "::A.JPG")], scratch)
+    raw = tmp_path / "gpt.raw"
+    _disk(raw, "gpt", [fat])
+    return raw, picture
+
+
+def test_a_damaged_primary_gpt_is_read_from_its_backup_and_said(tmp_path: Path) -> None:
+    _need("mkfs.vfat", "mcopy", "sfdisk")
+    raw, picture = _gpt_disk(tmp_path)
+    with raw.open("r+b") as disk:
+        disk.seek(_SECTOR)
+        disk.write(b"\0" * _SECTOR)  # the primary header: The Sleuth Kit saw only the protective MBR entry
+    items = _scan(tmp_path / "case", raw)
+    assert items[f"{raw}!/p1/A.JPG"]["md5"] == hashlib.md5(picture).hexdigest()
+    assert "read from the backup GPT" in items[f"{raw}!/p1"]["errors"][0]["message"]
+
+
+def test_a_damaged_backup_gpt_is_said_on_the_image(tmp_path: Path) -> None:
+    _need("mkfs.vfat", "mcopy", "sfdisk")
+    raw, picture = _gpt_disk(tmp_path)
+    with raw.open("r+b") as disk:
+        disk.seek(-_SECTOR, 2)
+        disk.write(b"\0" * _SECTOR)
+    items = _scan(tmp_path / "case", raw)
+    assert items[f"{raw}!/p1/A.JPG"]["md5"] == hashlib.md5(picture).hexdigest()
+    assert "backup GPT" in items[str(raw)]["errors"][0]["message"]
+
+
+def test_an_e01_cut_to_a_few_kilobytes_is_said_unreadable_not_hashed_as_a_plain_file(tmp_path: Path) -> None:
+    _need("mkfs.vfat", "mcopy", "sfdisk", "ewfacquire")
+    raw, _ = _stick(tmp_path)
+    image = _e01(raw, tmp_path / "made" / "stick")
+    cut = tmp_path / "cut.E01"
+    cut.write_bytes(image.read_bytes()[:20_000])  # smaller than any file system: it was taken for a plain file
+    items = _scan(tmp_path / "case", cut)
+    assert items[str(cut)]["sha256"] is None and items[str(cut)]["errors"]
+    assert "the image cannot be read" in items[f"{cut}!/p0"]["errors"][0]["message"]
+
+
+def test_an_e01_whose_stored_md5_differs_is_said_at_the_scan_and_by_verify(tmp_path: Path) -> None:
+    _need("mkfs.vfat", "mcopy", "sfdisk", "ewfacquire")
+    raw, picture = _stick(tmp_path)
+    image = _e01(raw, tmp_path / "evidence" / "stick")
+    data, md5 = bytearray(image.read_bytes()), hashlib.md5(raw.read_bytes()).digest()
+    patched, at = 0, data.find(md5)
+    while at >= 0:  # the hash and digest sections: the MD5, then their own Adler-32 after 32 or 76 bytes
+        for span in (32, 76):
+            if struct.unpack_from("<I", data, at + span)[0] == zlib.adler32(bytes(data[at: at + span])):
+                data[at] ^= 0xFF
+                struct.pack_into("<I", data, at + span, zlib.adler32(bytes(data[at: at + span])))
+                patched += 1
+                break
+        at = data.find(md5, at + 1)
+    assert patched
+    image.write_bytes(bytes(data))
+    items = _scan(tmp_path / "case", image)
+    stored = items[str(image)]["stored_hashes"]
+    assert stored["md5"]["check"] == "mismatch" and stored["sha1"]["check"] == "match"
+    assert items[f"{image}!/p1/A.JPG"]["md5"] == hashlib.md5(picture).hexdigest()  # the files are still read
+    verified = CliRunner().invoke(main, ["verify", "--case", str(tmp_path / "case")])
+    assert "DIFFERS" in verified.output and verified.exit_code != 0, verified.output
