@@ -74,7 +74,8 @@ def test_c_claims_the_next_stacks_and_u_releases_them(keys_case: Path) -> None:
     with _console(keys_case) as page:
         page.keyboard.press("c")
         page.wait_for_function("() => document.getElementById('claim-status').textContent.includes('claimed for you')")
-        assert page.input_value("#f-claims") == "mine" and page.locator(".card .badge.claimed").count() > 0
+        page.wait_for_selector(".card .badge.claimed")  # the grid reloads after the status line says so
+        assert page.input_value("#f-claims") == "mine"
         page.keyboard.press("u")
         page.wait_for_function("() => document.getElementById('claim-status').textContent.endsWith('released')")
         page.wait_for_function("() => document.querySelectorAll('.card .badge.claimed').length === 0")
