@@ -17,16 +17,16 @@ from tests.test_disk_images import _SECTOR, _disk, _e01, _fat, _need, _picture, 
 from vigie.cli import main
 
 
-def _stick(tmp_path: Path) -> tuple[Path, bytes]:
-    """An MBR disk with one FAT partition holding one picture; the picture's bytes."""
+def _stick(tmp_path: Path, table: str = "dos", seed: int = 11, name: str = "disk.raw") -> tuple[Path, bytes]:
+    """A disk (partition table `table`: dos or gpt) with one FAT partition holding one picture; its bytes."""
     scratch = tmp_path / "scratch"
     scratch.mkdir()
-    picture = _picture(11)
+    picture = _picture(seed)
     (scratch / "a.jpg").write_bytes(picture)
     fat = tmp_path / "p.fat"
     _fat(fat, 4096, [("copy", "a.jpg", "::A.JPG")], scratch)
-    raw = tmp_path / "disk.raw"
-    _disk(raw, "dos", [fat])
+    raw = tmp_path / name
+    _disk(raw, table, [fat])
     return raw, picture
 
 
@@ -163,21 +163,9 @@ def test_a_folder_cycle_and_a_huge_sparse_file_in_ext4_are_said_and_the_rest_rea
         assert items[f"{volume}!/p0/{name}"]["md5"] == hashlib.md5(data).hexdigest()
 
 
-def _gpt_disk(tmp_path: Path) -> tuple[Path, bytes]:
-    scratch = tmp_path / "scratch"
-    scratch.mkdir()
-    picture = _picture(41)
-    (scratch / "a.jpg").write_bytes(picture)
-    fat = tmp_path / "p.fat"
-    _fat(fat, 4096, [("copy", "a.jpg", "::A.JPG")], scratch)
-    raw = tmp_path / "gpt.raw"
-    _disk(raw, "gpt", [fat])
-    return raw, picture
-
-
 def test_a_damaged_primary_gpt_is_read_from_its_backup_and_said(tmp_path: Path) -> None:
     _need("mkfs.vfat", "mcopy", "sfdisk")
-    raw, picture = _gpt_disk(tmp_path)
+    raw, picture = _stick(tmp_path, "gpt", 41, "gpt.raw")
     with raw.open("r+b") as disk:
         disk.seek(_SECTOR)
         disk.write(b"\0" * _SECTOR)  # the primary header: The Sleuth Kit saw only the protective MBR entry
@@ -188,7 +176,7 @@ def test_a_damaged_primary_gpt_is_read_from_its_backup_and_said(tmp_path: Path) 
 
 def test_a_damaged_backup_gpt_is_said_on_the_image(tmp_path: Path) -> None:
     _need("mkfs.vfat", "mcopy", "sfdisk")
-    raw, picture = _gpt_disk(tmp_path)
+    raw, picture = _stick(tmp_path, "gpt", 41, "gpt.raw")
     with raw.open("r+b") as disk:
         disk.seek(-_SECTOR, 2)
         disk.write(b"\0" * _SECTOR)
