@@ -32,7 +32,8 @@ from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Any, BinaryIO
 
-from vigie.sources.base import ARCHIVE_SEPARATOR, Entry, escape_name, parse_relpath
+from vigie.sources.base import ARCHIVE_SEPARATOR, Entry, escape_name, member_relpath, parse_relpath
+from vigie.sources.fatdir import ROOT_ADDRESS, FatEntry, FatLayoutError, FatVolume, read_runs
 from vigie.sources.gpt import SECTOR, read_gpt
 from vigie.sources.mediatype import EWF_TYPE, SNIFF_BYTES, sniff
 
@@ -46,6 +47,8 @@ _TSK_ERRORS = (OSError, RuntimeError)
 _MIN_IMAGE_BYTES = 32 * 1024  # smaller than any file system The Sleuth Kit reads
 _SLASH_NOTE = ('a name on its path holds a "/" (a corrupt or hostile file system): shown as \\x00 so that it is '
                "not taken for a folder",)
+_SKIPPED_NOTE = ("The Sleuth Kit skipped this file's directory entry (a byte FAT forbids in its short name, or in "
+                 "a folder's above it): Vigie's own FAT reader read it",)
 _MAX_HOLE_BYTES = 1 << 30  # zeros a sparse file may claim past its stored data before it is not hashed
 _BEYOND_ANY_DISK = 1 << 60  # bytes: a size no partition table entry exceeds
 _MAX_DEPTH = 64  # folders nested deeper are a corrupt (looping) file system
@@ -374,6 +377,7 @@ class _Walk:
     occurrences: dict[bytes, int] = field(default_factory=dict)
     allocated: list[tuple[int, int]] = field(default_factory=list)  # (first block, end block)
     deleted: list[tuple[Entry, list[tuple[int, int]], int]] = field(default_factory=list)  # entry, runs, covered
+    listed: dict[int, bytes] | None = None  # metadata address -> path of every name listed, where FAT wants it
 
     def relpath(self, label: str, path: bytes) -> str:
         name = label.encode() + path
@@ -453,10 +457,13 @@ def _is_structure(kind: Any, address: int, own_entries: frozenset[int]) -> bool:
     return bool(kind == pytsk3.TSK_FS_META_TYPE_VIRT or address in own_entries)
 
 
-def _walk(fs: Any, label: str, read_at: Callable[[int, int], bytes], offset: int) -> Iterator[Entry]:
+def _walk(fs: Any, label: str, read_at: Callable[[int, int], bytes], offset: int, fat: FatVolume | str | None = None,
+          fat_files: dict[str, FatEntry] | None = None) -> Iterator[Entry]:
     """Every file of one file system (at `offset` in the media), depth first in listing order; deleted files
-    once the walk knows which clusters live files hold."""
-    walk = _Walk(block_size=int(fs.info.block_size), own_entries=_own_entries(fs, read_at, offset))
+    once the walk knows which clusters live files hold; last, on FAT, the files only Vigie's reader `fat`
+    lists (each also put in `fat_files` by relpath)."""
+    walk = _Walk(block_size=int(fs.info.block_size), own_entries=_own_entries(fs, read_at, offset),
+                 listed={} if isinstance(fat, FatVolume) else None)
     try:
         root = fs.open_dir("/")
     except _TSK_ERRORS as exc:
@@ -476,6 +483,48 @@ def _walk(fs: Any, label: str, read_at: Callable[[int, int], bytes], offset: int
                         error="deleted file whose clusters were reused by another file: content not recoverable")
         else:
             yield entry
+    if isinstance(fat, FatVolume) and walk.listed is not None:
+        yield from _fat_skipped(fat, label, walk.listed, walk, fat_files)
+
+
+def _fat_volume(fs: Any, read_at: Callable[[int, int], bytes], offset: int) -> FatVolume | str | None:
+    """Vigie's own reader of a FAT file system; None for another file system; text: why it cannot run."""
+    import pytsk3
+
+    bits = {pytsk3.TSK_FS_TYPE_FAT12: 12, pytsk3.TSK_FS_TYPE_FAT16: 16,
+            pytsk3.TSK_FS_TYPE_FAT32: 32}.get(int(fs.info.ftype))
+    if bits is None:
+        return None
+    try:
+        return FatVolume(read_at, offset, bits)
+    except (FatLayoutError, OSError) as exc:
+        return f"Vigie's own FAT reader could not cross-check The Sleuth Kit's listing: {exc}"
+
+
+def _fat_skipped(fat: FatVolume, label: str, listed: dict[int, bytes], walk: _Walk,
+                 found: dict[str, FatEntry] | None) -> Iterator[Entry]:
+    """The files Vigie's FAT reader finds that The Sleuth Kit did not list (`listed`: what it did), as entries
+    of their own; folders keep the paths The Sleuth Kit gave them."""
+    folders = {ROOT_ADDRESS: b""}
+    for file in fat.entries():
+        path = listed.get(file.address) or folders[file.parent] + b"/" + _component(file.name)
+        if file.is_dir:
+            folders[file.address] = path
+            continue
+        if file.address in listed:
+            continue
+        relpath = walk.relpath(label, path)
+        if found is not None:
+            found[relpath] = file
+        yield Entry(relpath=relpath, size=file.size, mtime=file.mtime, ctime=file.ctime, atime=file.atime,
+                    inode=file.address, deleted=file.deleted, error=fat.content(file)[1],
+                    notes=_SKIPPED_NOTE + (_SLASH_NOTE if b"\0" in path else ()))
+
+
+def _fat_said(fat: FatVolume | str | None) -> str | None:
+    """What the FAT cross-check records against the partition, once the walk is done."""
+    said = [fat] if isinstance(fat, str) else fat.said() if fat is not None else []
+    return "; ".join(said) or None
 
 
 def _overlaps(allocated: list[tuple[int, int]], starts: list[int], run: tuple[int, int]) -> bool:
@@ -503,6 +552,8 @@ def _walk_dir(directory: Any, path: bytes, label: str, walk: _Walk, parents: tup
         child = path + name
         deleted = bool(name_info.flags & pytsk3.TSK_FS_NAME_FLAG_UNALLOC) or bool(
             meta is not None and meta.flags & pytsk3.TSK_FS_META_FLAG_UNALLOC)
+        if meta is not None and walk.listed is not None:
+            walk.listed[int(meta.addr)] = child
         if meta is None:
             yield Entry(relpath=walk.relpath(label, child), deleted=deleted,
                         error=("deleted file whose metadata is gone: content not recoverable" if deleted
@@ -578,6 +629,7 @@ class _OpenImage:
         self._file_systems: dict[str, Any] = {}
         self._own_entries: dict[str, frozenset[int]] = {}
         self._listings: OrderedDict[tuple[str, int], list[_Child]] = OrderedDict()
+        self._fat_files: dict[str, tuple[FatVolume | str | None, dict[str, FatEntry]]] = {}
 
     def file_system(self, label: str) -> Any:
         import pytsk3
@@ -637,6 +689,22 @@ class _OpenImage:
             if found is not None:
                 return found
         return None
+
+    def fat_file(self, label: str, relpath: str) -> tuple[FatVolume, FatEntry] | None:
+        """A file only Vigie's FAT reader lists (The Sleuth Kit skipped its entry), found again by the walk
+        that numbered it."""
+        if label not in self._fat_files:
+            fs = self.file_system(label)
+            offset = self._systems[label].offset
+            fat = _fat_volume(fs, self.media.read_at, offset)
+            files: dict[str, FatEntry] = {}
+            if isinstance(fat, FatVolume):
+                for _ in _walk(fs, label, self.media.read_at, offset, fat, files):
+                    pass
+            self._fat_files[label] = (fat, files)
+        fat, files = self._fat_files[label]
+        file = files.get(relpath)
+        return (fat, file) if isinstance(fat, FatVolume) and file is not None else None
 
 
 _OPEN_IMAGES: OrderedDict[tuple[int, str, int, int], _OpenImage] = OrderedDict()
@@ -712,15 +780,19 @@ class DiskImageSource:
         found = 0
         try:
             fs = pytsk3.FS_Info(_tsk_image(media), offset=system.offset)
-            for entry in _walk(fs, system.label, media.read_at, system.offset):
+            fat = _fat_volume(fs, media.read_at, system.offset)
+            for entry in _walk(fs, system.label, media.read_at, system.offset, fat):
                 found += 1
                 yield entry
         except _TSK_ERRORS as exc:  # a file system corrupt past its first sectors
             yield Entry(relpath=relpath, error=f"{system.description}: reading stopped: {_tsk_reason(exc)}")
             return
+        said = _fat_said(fat)
         if not found:  # said, as an empty listing may be a damaged one
             yield Entry(relpath=relpath, error=f"{system.description}: no file found (an empty file system, or "
-                                               "its folders are damaged)")
+                                               "its folders are damaged)" + (f"; {said}" if said else ""))
+        elif said:
+            yield Entry(relpath=relpath, error=f"{system.description}: {said}")
 
     def open(self, relpath: str) -> BinaryIO:
         """The media bytes (relpath ""), or the file a relpath's first member names (its archive, for a
@@ -738,6 +810,10 @@ class DiskImageSource:
             raise FileNotFoundError(f"not a partition of the image: {shown}")
         with image.lock:
             found = image.find(label.decode(), inside.split(b"/"), path.members[0].occurrence)
+            skipped = None if found is not None else image.fat_file(
+                label.decode(), member_relpath("", path.members[0].name, path.members[0].occurrence))
+            if skipped is not None:
+                return _fat_stream(image, *skipped, shown)
             if found is None or found.info.meta is None:
                 raise FileNotFoundError(f"not found in the image: {shown}")
             size = int(found.info.meta.size)
@@ -756,3 +832,16 @@ class DiskImageSource:
                 raise OSError(f"unreadable inside the image: {_tsk_reason(exc)}") from exc
 
         return io.BufferedReader(_Stream(read_at, size), 1 << 20)
+
+
+def _fat_stream(image: _OpenImage, fat: FatVolume, file: FatEntry, shown: str) -> BinaryIO:
+    """A file only Vigie's FAT reader lists, read through its clusters."""
+    runs, error = fat.content(file)
+    if error:
+        raise OSError(f"{error}: {shown}")
+
+    def read_at(offset: int, length: int) -> bytes:
+        with image.lock:  # the media's reads are serialised as The Sleuth Kit's are
+            return read_runs(image.media.read_at, runs, offset, length)
+
+    return io.BufferedReader(_Stream(read_at, file.size), 1 << 20)

@@ -1,0 +1,332 @@
+r"""FAT12/16/32 folders read from a partition's own bytes: Vigie's cross-check of The Sleuth Kit on FAT.
+
+The Sleuth Kit drops a directory entry whose 8.3 short name holds a byte FAT forbids (a control byte, "/", "\",
+"?", ...): its file is never listed, and a folder dropped so hides everything below it. This reader walks the
+live folders from the root through the FAT itself and gives every entry it finds, with the address The Sleuth
+Kit gives the same entry, so that the disk image source can add the files The Sleuth Kit left out. It also
+counts the clusters the FAT marks allocated that no entry it found claims, so that a drop of another kind is
+said too.
+
+Hostile structures (looping or cross-linked chains, chains past the volume's end, folders nested past any use,
+boot sector values no volume holds) end a chain or a folder with a note, never an exception; the work stays
+bounded by the volume's cluster count.
+"""
+
+from __future__ import annotations
+
+import bisect
+import struct
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import numpy as np
+
+ROOT_ADDRESS = 2  # The Sleuth Kit's address for the root folder
+_FIRST_ENTRY_ADDRESS = 3  # its address for the first 32-byte entry after the FATs, then on in order on disk
+_ENTRY = 32
+_MAX_DEPTH = 64  # as the disk image walk: folders nested deeper are a corrupt (looping) file system
+_MAX_FAT_BYTES = 512 << 20  # a FAT32 of 128M clusters; a larger FAT is not read into memory
+_DELETED = 0xE5
+_LONG_NAME = 0x0F  # the attribute bits of a long-name (LFN) piece
+_VOLUME_LABEL, _FOLDER = 0x08, 0x10
+_DOT_ENTRIES = (b".          ", b"..         ")
+_END_OF_CHAIN = {12: 0xFF8, 16: 0xFFF8, 32: 0x0FFFFFF8}
+_BAD_CLUSTER = {12: 0xFF7, 16: 0xFFF7, 32: 0x0FFFFFF7}
+
+
+class FatLayoutError(ValueError):
+    """A boot sector or FAT no sound FAT volume holds: the cross-check cannot run."""
+
+
+@dataclass(frozen=True)
+class FatEntry:
+    """One file or folder entry of a live folder."""
+
+    parent: int  # the address of the folder holding it (ROOT_ADDRESS for the root)
+    name: bytes  # the long name (as UTF-8) where a whole one belongs to it, else the 8.3 name
+    address: int  # The Sleuth Kit's metadata address for this entry
+    is_dir: bool
+    deleted: bool
+    size: int
+    first_cluster: int
+    mtime: float | None
+    ctime: float | None  # the creation time: FAT keeps no change time (as the disk image walk reads it)
+    atime: float | None
+
+
+class FatVolume:
+    """A FAT file system at `offset` in the media read by `read_at`; `bits`: 12, 16 or 32, as The Sleuth Kit
+    told it. Raises FatLayoutError on a boot sector or FAT no volume holds."""
+
+    def __init__(self, read_at: Callable[[int, int], bytes], offset: int, bits: int) -> None:
+        self._read_at = read_at
+        self._offset = offset
+        self._bits = bits
+        boot = read_at(offset, 512)
+        if len(boot) < 512:
+            raise FatLayoutError("the boot sector is cut short")
+        sector, per_cluster, reserved, fats, root_entries, small_total = struct.unpack_from("<HBHBHH", boot, 11)
+        fat_sectors, large_total = struct.unpack_from("<H", boot, 22)[0], struct.unpack_from("<I", boot, 32)[0]
+        if bits == 32 and not fat_sectors:
+            fat_sectors = struct.unpack_from("<I", boot, 36)[0]
+        total = small_total or large_total
+        self._sector: int = sector
+        root_sectors = 0 if bits == 32 else -(-root_entries * _ENTRY // max(sector, 1))
+        self._first_data_sector: int = reserved + fats * fat_sectors  # where The Sleuth Kit numbers entries from
+        self._first_cluster_sector: int = self._first_data_sector + root_sectors
+        if (sector not in (512, 1024, 2048, 4096) or per_cluster not in (1, 2, 4, 8, 16, 32, 64, 128)
+                or not reserved or not fats or not fat_sectors or (bits != 32 and not root_entries)
+                or total <= self._first_cluster_sector):
+            raise FatLayoutError(
+                f"boot sector values no FAT volume holds ({sector} bytes a sector, {per_cluster} sectors a "
+                f"cluster, {reserved} reserved, {fats} FATs of {fat_sectors:,} sectors, {total:,} sectors)")
+        self.cluster_bytes = sector * per_cluster
+        self._per_cluster: int = per_cluster
+        fat_bytes = fat_sectors * sector
+        self.count: int = min((total - self._first_cluster_sector) // per_cluster, fat_bytes * 8 // bits - 2)
+        self._problems: Counter[str] = Counter()
+        self._fat = self._read_fat(boot, reserved, fats, fat_bytes)
+        self._next = self._fat.data  # cluster -> next, as plain ints (a numpy item is slow to box)
+        self._claimed = bytearray(self.count + 2)
+        self._budget = 2 * (self.count + 2) + (1 << 16)  # chain steps for content: bounded by the volume
+        if bits == 32:
+            root = struct.unpack_from("<I", boot, 44)[0]
+            if not 2 <= root <= self.count + 1:
+                raise FatLayoutError(f"the root folder's first cluster {root:,} lies outside the volume")
+            self._root: list[tuple[int, int]] | None = None
+            self._root_cluster = root
+        else:
+            self._root = [(self._first_data_sector * sector, root_entries * _ENTRY)]
+            self._root_cluster = 0
+
+    def _read_fat(self, boot: bytes, reserved: int, fats: int, fat_bytes: int) -> np.ndarray:
+        """The FAT in use (FAT32 may name one as active) as cluster -> next cluster."""
+        entries = self.count + 2
+        needed = (entries * 3 + 1) // 2 if self._bits == 12 else entries * self._bits // 8
+        if needed > _MAX_FAT_BYTES:
+            raise FatLayoutError(f"a FAT of {needed:,} bytes is larger than this cross-check reads")
+        active = 0
+        if self._bits == 32:
+            flags = struct.unpack_from("<H", boot, 40)[0]
+            if flags & 0x80 and flags & 0x0F < fats:  # mirroring off: one FAT is the live one
+                active = flags & 0x0F
+        data = self._read_at(self._offset + (reserved * self._sector) + active * fat_bytes, needed)
+        if len(data) < needed:
+            self._problems["the FAT is cut short (a truncated image): clusters past its end read as free"] += 1
+            data = data.ljust(needed, b"\0")
+        if self._bits == 12:  # two entries in three bytes
+            raw = np.frombuffer(data.ljust(3 * (-(-entries // 2)), b"\0"), np.uint8).astype(np.uint32).reshape(-1, 3)
+            fat = np.empty(2 * len(raw), np.uint32)
+            fat[0::2] = raw[:, 0] | (raw[:, 1] & 0x0F) << 8
+            fat[1::2] = raw[:, 1] >> 4 | raw[:, 2] << 4
+            return fat[:entries].copy()
+        if self._bits == 16:
+            return np.frombuffer(data, "<u2").astype(np.uint32)
+        return np.frombuffer(data, "<u4").astype(np.uint32) & 0x0FFFFFFF
+
+    def _in_volume(self, cluster: int) -> bool:
+        return 2 <= cluster <= self.count + 1
+
+    def _position(self, cluster: int) -> int:
+        """A data cluster's first byte, from the partition's start."""
+        return (self._first_cluster_sector + (cluster - 2) * self._per_cluster) * self._sector
+
+    def entries(self) -> Iterator[FatEntry]:
+        """Every entry of every live folder, depth first in order on disk (a folder's entry before its own);
+        the clusters of live entries are claimed as they are found."""
+        if self._root is None:
+            regions = self._folder_regions(self._root_cluster)
+            if regions is None:
+                return
+        else:
+            regions = self._root
+        yield from self._folder(ROOT_ADDRESS, regions, 0)
+
+    def _folder_regions(self, first: int) -> list[tuple[int, int]] | None:
+        """A live folder's clusters as (position, length), claimed; None where it cannot be entered."""
+        if not self._in_volume(first) or self._claimed[first]:
+            self._problems["folders not entered: their first cluster lies outside the volume or belongs to "
+                           "another folder or file (a corrupt or looping file system)"] += 1
+            return None
+        regions = []
+        cluster = first
+        while self._in_volume(cluster) and not self._claimed[cluster]:
+            self._claimed[cluster] = 1
+            regions.append((self._position(cluster), self.cluster_bytes))
+            cluster = self._next[cluster]
+        if cluster < _END_OF_CHAIN[self._bits]:
+            self._problems["folders whose cluster chain breaks off, loops, or runs past the volume's end: "
+                           "read up to the break"] += 1
+        return regions
+
+    def _folder(self, address: int, regions: list[tuple[int, int]], depth: int) -> Iterator[FatEntry]:
+        long_parts: dict[int, bytes] = {}
+        long_sum = long_count = 0
+        for start, length in regions:
+            try:
+                data = self._read_at(self._offset + start, length)
+            except OSError:
+                self._problems["folder clusters unreadable in the image: read up to them"] += 1
+                return
+            for at in range(0, len(data) - _ENTRY + 1, _ENTRY):
+                raw = data[at: at + _ENTRY]
+                if raw[0] == 0:  # the end of the folder
+                    return
+                attributes = raw[11]
+                if attributes & _LONG_NAME == _LONG_NAME:  # as The Sleuth Kit tells one
+                    if raw[0] & 0x40:  # the last piece, stored first, starts a long name
+                        long_parts, long_sum, long_count = {}, raw[13], raw[0] & 0x1F
+                    if raw[13] == long_sum and raw[0] != _DELETED:
+                        long_parts[raw[0] & 0x1F] = raw[1:11] + raw[14:26] + raw[28:32]
+                    continue
+                parts, long_parts = long_parts, {}
+                entry = self._entry(address, start + at, raw, parts, long_sum, long_count)
+                if entry is None or raw[:11] in _DOT_ENTRIES:
+                    continue
+                if attributes & _VOLUME_LABEL and not entry.is_dir:  # a volume label: no file, but clusters
+                    if not entry.deleted:  # it holds (a hiding place) are not lost ones
+                        self._claim(entry.first_cluster)
+                    continue
+                yield entry
+                if entry.deleted:
+                    continue
+                if not entry.is_dir:
+                    self._claim(entry.first_cluster)
+                elif depth + 1 >= _MAX_DEPTH:
+                    self._problems[f"folders nested deeper than {_MAX_DEPTH}: not entered"] += 1
+                elif (inside := self._folder_regions(entry.first_cluster)) is not None:
+                    yield from self._folder(entry.address, inside, depth + 1)
+
+    def _entry(self, parent: int, position: int, raw: bytes, long_parts: dict[int, bytes], long_sum: int,
+               long_count: int) -> FatEntry | None:
+        """The entry in `raw`, or None where it fails The Sleuth Kit's checks of everything but the name: it is
+        then no entry at all (a folder's leftover or damaged bytes), as for The Sleuth Kit."""
+        cluster = struct.unpack_from("<H", raw, 26)[0] | (struct.unpack_from("<H", raw, 20)[0] << 16
+                                                          if self._bits == 32 else 0)
+        (size,) = struct.unpack_from("<I", raw, 28)
+        if (cluster > self.count + 1 and cluster < _END_OF_CHAIN[self._bits]) \
+                or size > self.count * self.cluster_bytes or (size and not cluster) \
+                or not (cluster or size or any(raw[13:20]) or any(raw[22:26])):
+            return None
+        deleted = raw[0] == _DELETED
+        base, extension = raw[:8].rstrip(b" "), raw[8:11].rstrip(b" ")
+        if not base:
+            return None
+        if raw[12] & 0x08:  # Windows NT's lower-case flags
+            base = base.lower()
+        if raw[12] & 0x10:
+            extension = extension.lower()
+        first = b"_" if deleted else b"\xe5" if base[0] == 0x05 else base[:1]  # 0x05 stands for a real 0xE5
+        name = first + base[1:] + (b"." + extension if extension else b"")
+        if not deleted and long_count and sorted(long_parts) == list(range(1, long_count + 1)) \
+                and long_sum == _checksum(raw[:11]):
+            text = b"".join(long_parts[index] for index in range(1, long_count + 1))
+            long_name = text.decode("utf-16-le", "surrogatepass").split("\0", 1)[0]
+            name = long_name.encode("utf-8", "surrogatepass") or name
+        sector, within = divmod(position, self._sector)
+        return FatEntry(
+            parent=parent, name=name, is_dir=bool(raw[11] & _FOLDER), deleted=deleted, size=size,
+            address=(sector - self._first_data_sector) * (self._sector // _ENTRY) + within // _ENTRY
+            + _FIRST_ENTRY_ADDRESS,
+            first_cluster=cluster, mtime=_dos_time(raw, 24, 22), ctime=_dos_time(raw, 16, 14, raw[13]),
+            atime=_dos_time(raw, 18))
+
+    def _claim(self, first: int) -> None:
+        """Marks a live file's chain as claimed, up to a cluster already claimed (a loop or a cross-link)."""
+        cluster = first
+        while self._in_volume(cluster) and not self._claimed[cluster]:
+            self._claimed[cluster] = 1
+            cluster = self._next[cluster]
+
+    def content(self, entry: FatEntry) -> tuple[list[tuple[int, int]], str | None]:
+        """A file's content as (position in the media, length) runs in order, or why it cannot be read: a
+        live file's clusters follow its chain; a deleted one's lie in a row from its first, as The Sleuth Kit
+        reads them, and must all be free."""
+        if entry.size == 0:
+            return [], ("deleted file whose metadata records no size: content not recoverable" if entry.deleted
+                        else None)
+        needed = -(-entry.size // self.cluster_bytes)
+        if entry.deleted:
+            last = entry.first_cluster + needed - 1
+            if not self._in_volume(entry.first_cluster) or not self._in_volume(last):
+                return [], "deleted file whose clusters lie outside the volume: content not recoverable"
+            if np.any(self._fat[entry.first_cluster: last + 1]):
+                return [], "deleted file whose clusters were reused by another file: content not recoverable"
+            return [(self._offset + self._position(entry.first_cluster), entry.size)], None
+        clusters: list[int] = []
+        seen: set[int] = set()
+        cluster = entry.first_cluster
+        while len(clusters) < needed and self._in_volume(cluster) and cluster not in seen and self._budget > 0:
+            self._budget -= 1
+            clusters.append(cluster)
+            seen.add(cluster)
+            cluster = self._next[cluster]
+        if len(clusters) < needed:
+            held = len(clusters) * self.cluster_bytes
+            why = ("the reader's work limit for this volume was reached (chains cross-linked many times)"
+                   if self._budget <= 0 else "a broken or looping cluster chain: a corrupt file system")
+            return [], f"its clusters hold {held:,} of its {entry.size:,} bytes ({why}); not read"
+        runs: list[tuple[int, int]] = []
+        for cluster in clusters:
+            position = self._offset + self._position(cluster)
+            if runs and runs[-1][0] + runs[-1][1] == position:
+                runs[-1] = (runs[-1][0], runs[-1][1] + self.cluster_bytes)
+            else:
+                runs.append((position, self.cluster_bytes))
+        runs[-1] = (runs[-1][0], runs[-1][1] - (needed * self.cluster_bytes - entry.size))
+        return runs, None
+
+    def said(self) -> list[str]:
+        """What the cross-check found wrong, once `entries` has been read through: structure problems, and
+        the clusters allocated in the FAT that no entry claims."""
+        found = [f"{problem} ({count:,})" for problem, count in sorted(self._problems.items())]
+        used = self._fat[2: self.count + 2]
+        claimed = np.frombuffer(bytes(self._claimed[2:]), np.uint8).astype(bool)
+        unclaimed = int(np.count_nonzero((used != 0) & (used != _BAD_CLUSTER[self._bits]) & ~claimed))
+        if unclaimed:
+            found.append(f"{unclaimed:,} clusters ({unclaimed * self.cluster_bytes:,} bytes) are allocated in the "
+                         "FAT but no file or folder listed claims them (lost chains, or directory entries that "
+                         "neither The Sleuth Kit nor Vigie's FAT reader could read): their content was not scanned")
+        return found
+
+
+def read_runs(read_at: Callable[[int, int], bytes], runs: list[tuple[int, int]], offset: int,
+              length: int) -> bytes:
+    """`length` bytes from `offset` of content stored in `runs` ((position, length) in order); OSError where
+    the media ends inside them."""
+    starts = [0]
+    for _, size in runs:
+        starts.append(starts[-1] + size)
+    parts = []
+    end = min(offset + length, starts[-1])
+    while offset < end:
+        index = bisect.bisect_right(starts, offset) - 1
+        position, size = runs[index]
+        wanted = min(end, starts[index] + size) - offset
+        chunk = read_at(position + offset - starts[index], wanted)
+        if len(chunk) < wanted:
+            raise OSError("the image ends inside this file's clusters")
+        parts.append(chunk)
+        offset += wanted
+    return b"".join(parts)
+
+
+def _checksum(short_name: bytes) -> int:
+    """The checksum a long name's pieces carry of the 8.3 name they belong to."""
+    total = 0
+    for byte in short_name:
+        total = (((total & 1) << 7) + (total >> 1) + byte) & 0xFF
+    return total
+
+
+def _dos_time(raw: bytes, date_at: int, time_at: int | None = None, hundredths: int = 0) -> float | None:
+    """A FAT date and time in local time, as The Sleuth Kit reads them; None where none is recorded."""
+    (date,) = struct.unpack_from("<H", raw, date_at)
+    clock = struct.unpack_from("<H", raw, time_at)[0] if time_at is not None else 0
+    day, month, year = date & 0x1F, date >> 5 & 0x0F, (date >> 9) + 1980
+    hour, minute, second = clock >> 11, clock >> 5 & 0x3F, (clock & 0x1F) * 2
+    if not date or not (1 <= month <= 12 and 1 <= day <= 31 and hour < 24 and minute < 60 and second < 60):
+        return None
+    return time.mktime((year, month, day, hour, minute, second, 0, 0, -1)) + min(hundredths, 199) / 100

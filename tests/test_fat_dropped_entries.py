@@ -1,0 +1,199 @@
+r"""FAT directory entries The Sleuth Kit drops (a short name holding a byte FAT forbids: \x01, "/", "\") are read
+by Vigie's own FAT reader (`sources/fatdir.py`): each becomes an item with its path, hash and note, is read back
+by `verify` and matched; clusters the FAT holds that no listed file claims are said; hostile FAT structures give
+notes, never a crash or a hang. Volumes are made with mkfs.vfat and mtools, then their entries patched."""
+
+from __future__ import annotations
+
+import hashlib
+import struct
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from tests.test_disk_images import _disk, _need, _picture, _run, _scan
+from vigie.cli import main
+from vigie.config import Settings
+from vigie.sources.fatdir import FatLayoutError, FatVolume
+from vigie.sources.reopen import read_item_bytes
+
+_SKIPPED = "The Sleuth Kit skipped this file's directory entry"
+_LOST = "allocated in the FAT but no file or folder listed claims them"
+
+
+def _volume(tmp_path: Path, bits: int, files: dict[str, bytes], deleted: tuple[str, ...] = ()) -> Path:
+    """A FAT12/16/32 volume holding `files` ("DIR/NAME": bytes), then `deleted` of them deleted."""
+    volume = tmp_path / f"fat{bits}.img"
+    size = {12: ["4096"], 16: ["16384"], 32: ["-s", "1", "-C", str(volume), "36864"]}[bits]
+    _run("mkfs.vfat", "-F", str(bits), *(size if bits == 32 else ["-C", volume, *size]))
+    scratch = tmp_path / "scratch"
+    scratch.mkdir(exist_ok=True)
+    made: set[str] = set()
+    for number, (name, data) in enumerate(files.items()):
+        parts = name.split("/")[:-1]
+        for depth in range(1, len(parts) + 1):
+            if (folder := "/".join(parts[:depth])) not in made:
+                _run("mmd", "-i", volume, f"::{folder}")
+                made.add(folder)
+        (scratch / str(number)).write_bytes(data)
+        _run("mcopy", "-i", volume, scratch / str(number), f"::{name}")
+    for name in deleted:
+        _run("mdel", "-i", volume, f"::{name}")
+    return volume
+
+
+def _layout(volume: bytes) -> tuple[int, int, int, int, int]:
+    """(bits, first FAT's offset, FAT length in bytes, FAT count, cluster count) from the boot sector."""
+    sector, per_cluster, reserved, fats, root_entries, small = struct.unpack_from("<HBHBHH", volume, 11)
+    fat_sectors = struct.unpack_from("<H", volume, 22)[0] or struct.unpack_from("<I", volume, 36)[0]
+    total = small or struct.unpack_from("<I", volume, 32)[0]
+    data = reserved + fats * fat_sectors + -(-root_entries * 32 // sector)
+    count = (total - data) // per_cluster
+    bits = 32 if not struct.unpack_from("<H", volume, 22)[0] else 12 if count < 4085 else 16
+    return bits, reserved * sector, fat_sectors * sector, fats, count
+
+
+def _set_fat(volume: bytearray, cluster: int, value: int) -> None:
+    """Writes `value` as `cluster`'s FAT entry in every FAT copy."""
+    bits, first, length, fats, _ = _layout(volume)
+    for copy in range(fats):
+        at = first + copy * length
+        if bits == 32:
+            struct.pack_into("<I", volume, at + 4 * cluster, value)
+        elif bits == 16:
+            struct.pack_into("<H", volume, at + 2 * cluster, value)
+        else:
+            pair = at + cluster * 3 // 2
+            old = struct.unpack_from("<H", volume, pair)[0]
+            new = (old & 0x000F) | value << 4 if cluster % 2 else (old & 0xF000) | value
+            struct.pack_into("<H", volume, pair, new)
+
+
+def _fat_next(volume: bytes, cluster: int) -> int:
+    bits, first, _, _, _ = _layout(volume)
+    if bits == 32:
+        return int(struct.unpack_from("<I", volume, first + 4 * cluster)[0] & 0x0FFFFFFF)
+    if bits == 16:
+        return int(struct.unpack_from("<H", volume, first + 2 * cluster)[0])
+    pair = struct.unpack_from("<H", volume, first + cluster * 3 // 2)[0]
+    return int(pair >> 4 if cluster % 2 else pair & 0x0FFF)
+
+
+def _rename(volume: bytearray, old: bytes, new: bytes, long_name: bool = False) -> int:
+    """Rewrites the 8.3 name `old` (11 bytes, as stored) to `new`; `long_name`: the long-name pieces before it
+    get the checksum of the new name, as a tool that wrote such a name would have. The entry's first cluster."""
+    at = volume.find(old)
+    assert at > 0 and at % 32 == 0 and volume.find(old, at + 1) < 0, old
+    volume[at: at + 11] = new
+    piece = at - 32
+    while long_name and volume[piece + 11] == 0x0F:
+        total = 0
+        for byte in new:
+            total = (((total & 1) << 7) + (total >> 1) + byte) & 0xFF
+        volume[piece + 13] = total
+        piece -= 32
+    high = struct.unpack_from("<H", volume, at + 20)[0] if _layout(volume)[0] == 32 else 0
+    return int(struct.unpack_from("<H", volume, at + 26)[0] | high << 16)
+
+
+@pytest.mark.parametrize("bits", [16, 32])
+def test_entries_the_sleuth_kit_drops_are_items_hashed_matched_and_verified(bits: int, tmp_path: Path) -> None:
+    _need("mkfs.vfat", "mcopy", "sfdisk")
+    originals = {"DCIM/IMG_0001.JPG": _picture(1), "B.JPG": _picture(2), "HIDE/C.JPG": _picture(3),
+                 "Holiday picture.jpg": _picture(4), "GONE.JPG": _picture(5)}
+    volume_path = _volume(tmp_path, bits, originals, deleted=("GONE.JPG",))
+    volume = bytearray(volume_path.read_bytes())
+    _rename(volume, b"B       JPG", b"B\x01      JPG")
+    _rename(volume, b"HIDE       ", b"HI/E       ")  # a folder dropped hides the files below it
+    _rename(volume, b"HOLIDA~1JPG", b"HOLI\\A~1JPG", long_name=True)
+    _rename(volume, b"\xe5ONE    JPG", b"\xe5O\x01E    JPG")
+    count = _layout(volume)[4]
+    cluster_bytes = volume[13] * struct.unpack_from("<H", volume, 11)[0]
+    for cluster in range(count - 1, count + 1):  # a chain no entry points to: three lost clusters
+        _set_fat(volume, cluster, cluster + 1)
+    _set_fat(volume, count + 1, 0x0FFFFFFF if bits == 32 else 0xFFFF)
+    volume_path.write_bytes(bytes(volume))
+    raw = tmp_path / "evidence" / "disk.raw"
+    raw.parent.mkdir()
+    _disk(raw, "gpt" if bits == 32 else "dos", [volume_path])
+    hashlist = tmp_path / "known.txt"
+    hashlist.write_text("".join(f"{hashlib.md5(data).hexdigest()}\n" for data in originals.values()))
+
+    items = _scan(tmp_path / "case", raw, hashlist=hashlist)
+    shown = {"DCIM/IMG_0001.JPG": "DCIM/IMG_0001.JPG", "B.JPG": "B\\x01.JPG", "HIDE/C.JPG": "HI\\x00E/C.JPG",
+             "Holiday picture.jpg": "Holiday picture.jpg", "GONE.JPG": "_O\\x01E.JPG"}
+    for name, path in shown.items():
+        item = items[f"{raw}!/p1/{path}"]
+        assert item["sha256"] == hashlib.sha256(originals[name]).hexdigest(), path
+        assert "md5" in {match["signal"] for match in item["matches"]}, path
+        assert item["deleted"] is (name == "GONE.JPG") and item["inode"] and item["mtime"], path
+        notes = [error["message"] for error in item["errors"]]
+        assert any(_SKIPPED in note for note in notes) is (name != "DCIM/IMG_0001.JPG"), (path, notes)
+    assert any("shown as \\x00" in error["message"] for error in items[f"{raw}!/p1/HI\\x00E/C.JPG"]["errors"])
+    (lost,) = items[f"{raw}!/p1"]["errors"]
+    assert f"3 clusters ({3 * cluster_bytes:,} bytes) are {_LOST}" in lost["message"]
+
+    root = str(raw.resolve())
+    assert read_item_bytes(root, "!/p1/B\\x01.JPG", Settings(workers=1), 1 << 20) == originals["B.JPG"]
+    verified = CliRunner().invoke(main, ["verify", "--case", str(tmp_path / "case")])
+    assert verified.exit_code == 0 and f"{len(items)} files checked, 0 changed" in verified.output, verified.output
+
+
+@pytest.mark.parametrize("bits", [12, 16, 32])
+def test_ordinary_fat_volumes_get_no_cross_check_note(bits: int, tmp_path: Path) -> None:
+    _need("mkfs.vfat", "mcopy")
+    originals = {"DCIM/100APPLE/IMG_0001.JPG": _picture(6), "A Long Name.jpeg": _picture(7), "OLD.JPG": _picture(8),
+                 "b.jpg": _picture(9)}
+    volume = _volume(tmp_path, bits, originals, deleted=("OLD.JPG",))
+    items = _scan(tmp_path / "case", volume)
+    inside = {path.split("!/p0/", 1)[1]: item for path, item in items.items() if "!/p0/" in path}
+    assert set(inside) == {"DCIM/100APPLE/IMG_0001.JPG", "A Long Name.jpeg", "_LD.JPG", "b.jpg"}
+    assert all(not item["errors"] for item in items.values()), [i["errors"] for i in items.values() if i["errors"]]
+
+
+def test_hostile_chains_and_folders_of_dropped_entries_are_said(tmp_path: Path) -> None:
+    _need("mkfs.vfat", "mcopy")
+    big = _picture(10) * 3  # several clusters of 2 KiB
+    originals = {"LOOP.JPG": big, "PAST.JPG": big, "DIR/X.JPG": _picture(11), "DIR/SUB/Y.JPG": _picture(12)}
+    volume_path = _volume(tmp_path, 12, originals)
+    volume = bytearray(volume_path.read_bytes())
+    loop = _rename(volume, b"LOOP    JPG", b"LO\x01P    JPG")
+    _set_fat(volume, _fat_next(volume, loop), loop)  # its second cluster turns back to its first
+    past = _rename(volume, b"PAST    JPG", b"PA\x01T    JPG")
+    _set_fat(volume, past, _layout(volume)[4] + 50)  # its chain runs past the volume's end
+    folder = _rename(volume, b"DIR        ", b"D\x01R        ")
+    struct.pack_into("<H", volume, volume.find(b"SUB        ") + 26, folder)  # the subfolder is its parent again
+    volume_path.write_bytes(bytes(volume))
+    items = _scan(tmp_path / "case", volume_path)
+    for name in ("LO\\x01P.JPG", "PA\\x01T.JPG"):
+        item = items[f"{volume_path}!/p0/{name}"]
+        messages = " ".join(error["message"] for error in item["errors"])
+        assert item["sha256"] is None and "broken or looping cluster chain" in messages, name
+    assert items[f"{volume_path}!/p0/D\\x01R/X.JPG"]["sha256"] == hashlib.sha256(originals["DIR/X.JPG"]).hexdigest()
+    (said,) = items[f"{volume_path}!/p0"]["errors"]
+    assert "folders not entered" in said["message"] and _LOST in said["message"]
+    assert not [path for path in items if "Y.JPG" in path]  # behind the looping folder: its clusters are said
+
+
+def _boot(volume: bytes) -> FatVolume:
+    return FatVolume(lambda offset, length: volume[offset: offset + length], 0, 32)
+
+
+def test_absurd_boot_sectors_and_looping_folders_end_with_a_note(tmp_path: Path) -> None:
+    _need("mkfs.vfat", "mcopy", extra=False)
+    volume = bytearray(_volume(tmp_path, 32, {"A.JPG": _picture(13)}).read_bytes())
+    for at, value, fmt in ((11, 500, "<H"), (13, 3, "<B"), (36, 0, "<I"), (44, 1 << 27, "<I")):
+        bad = bytearray(volume)
+        struct.pack_into(fmt, bad, at, value)
+        with pytest.raises(FatLayoutError):
+            _boot(bytes(bad))
+    huge = bytearray(volume)  # a FAT of gigabytes: refused before anything is read
+    struct.pack_into("<II", huge, 32, 0xFFFFFFFF, 1 << 24)
+    with pytest.raises(FatLayoutError, match="larger than this cross-check reads"):
+        _boot(bytes(huge))
+    looping = bytearray(volume)
+    _set_fat(looping, 2, 2)  # the root folder's chain turns back on itself
+    fat = _boot(bytes(looping))
+    assert [entry.name for entry in fat.entries()] == [b"A.JPG"]
+    assert any("folders whose cluster chain breaks off, loops" in note for note in fat.said())
