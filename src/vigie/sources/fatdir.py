@@ -91,6 +91,7 @@ class FatVolume:
         self._next = self._fat.data  # cluster -> next, as plain ints (a numpy item is slow to box)
         self._claimed = bytearray(self.count + 2)
         self._budget = 2 * (self.count + 2) + (1 << 16)  # chain steps for content: bounded by the volume
+        self._contents: dict[int, tuple[list[tuple[int, int]], str | None]] = {}  # entry address -> content
         if bits == 32:
             root = struct.unpack_from("<I", boot, 44)[0]
             if not 2 <= root <= self.count + 1:
@@ -124,7 +125,7 @@ class FatVolume:
             return fat[:entries].copy()
         if self._bits == 16:
             return np.frombuffer(data, "<u2").astype(np.uint32)
-        return np.frombuffer(data, "<u4").astype(np.uint32) & 0x0FFFFFFF
+        return np.frombuffer(data, "<u4") & np.uint32(0x0FFFFFFF)  # the top four bits are reserved
 
     def _in_volume(self, cluster: int) -> bool:
         return 2 <= cluster <= self.count + 1
@@ -243,7 +244,12 @@ class FatVolume:
     def content(self, entry: FatEntry) -> tuple[list[tuple[int, int]], str | None]:
         """A file's content as (position in the media, length) runs in order, or why it cannot be read: a
         live file's clusters follow its chain; a deleted one's lie in a row from its first, as The Sleuth Kit
-        reads them, and must all be free."""
+        reads them, and must all be free. Kept, so that reading a file again costs no work budget."""
+        if entry.address not in self._contents:
+            self._contents[entry.address] = self._content(entry)
+        return self._contents[entry.address]
+
+    def _content(self, entry: FatEntry) -> tuple[list[tuple[int, int]], str | None]:
         if entry.size == 0:
             return [], ("deleted file whose metadata records no size: content not recoverable" if entry.deleted
                         else None)
@@ -283,8 +289,8 @@ class FatVolume:
         the clusters allocated in the FAT that no entry claims."""
         found = [f"{problem} ({count:,})" for problem, count in sorted(self._problems.items())]
         used = self._fat[2: self.count + 2]
-        claimed = np.frombuffer(bytes(self._claimed[2:]), np.uint8).astype(bool)
-        unclaimed = int(np.count_nonzero((used != 0) & (used != _BAD_CLUSTER[self._bits]) & ~claimed))
+        unclaimed = int(np.count_nonzero((used != 0) & (used != _BAD_CLUSTER[self._bits])
+                                         & (np.frombuffer(self._claimed, np.uint8)[2:] == 0)))
         if unclaimed:
             found.append(f"{unclaimed:,} clusters ({unclaimed * self.cluster_bytes:,} bytes) are allocated in the "
                          "FAT but no file or folder listed claims them (lost chains, or directory entries that "
@@ -329,4 +335,7 @@ def _dos_time(raw: bytes, date_at: int, time_at: int | None = None, hundredths: 
     hour, minute, second = clock >> 11, clock >> 5 & 0x3F, (clock & 0x1F) * 2
     if not date or not (1 <= month <= 12 and 1 <= day <= 31 and hour < 24 and minute < 60 and second < 60):
         return None
-    return time.mktime((year, month, day, hour, minute, second, 0, 0, -1)) + min(hundredths, 199) / 100
+    try:
+        return time.mktime((year, month, day, hour, minute, second, 0, 0, -1)) + min(hundredths, 199) / 100
+    except (OverflowError, ValueError):  # past what this platform's clock holds
+        return None
