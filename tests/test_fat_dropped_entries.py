@@ -6,6 +6,7 @@ notes, never a crash or a hang. Volumes are made with mkfs.vfat and mtools, then
 from __future__ import annotations
 
 import hashlib
+import json
 import struct
 from pathlib import Path
 
@@ -171,8 +172,8 @@ def test_hostile_chains_and_folders_of_dropped_entries_are_said(tmp_path: Path) 
         messages = " ".join(error["message"] for error in item["errors"])
         assert item["sha256"] is None and "broken or looping cluster chain" in messages, name
     assert items[f"{volume_path}!/p0/D\\x01R/X.JPG"]["sha256"] == hashlib.sha256(originals["DIR/X.JPG"]).hexdigest()
-    (said,) = items[f"{volume_path}!/p0"]["errors"]
-    assert "folders not entered" in said["message"] and _LOST in said["message"]
+    folders, lost = (error["message"] for error in items[f"{volume_path}!/p0"]["errors"])
+    assert "folders not entered" in folders and _LOST in lost
     assert not [path for path in items if "Y.JPG" in path]  # behind the looping folder: its clusters are said
 
 
@@ -197,3 +198,17 @@ def test_absurd_boot_sectors_and_looping_folders_end_with_a_note(tmp_path: Path)
     fat = _boot(bytes(looping))
     assert [entry.name for entry in fat.entries()] == [b"A.JPG"]
     assert any("folders whose cluster chain breaks off, loops" in note for note in fat.said())
+
+
+def test_a_boot_sector_the_sleuth_kit_takes_but_no_fat_volume_holds_is_said(tmp_path: Path) -> None:
+    _need("mkfs.vfat", "mcopy")
+    volume_path = _volume(tmp_path, 32, {"A.JPG": _picture(14)})
+    volume = bytearray(volume_path.read_bytes())
+    struct.pack_into("<I", volume, 44, 0x0FFFFF00)  # the root folder's first cluster, far past the end
+    volume_path.write_bytes(bytes(volume))
+    _scan(tmp_path / "case", volume_path)
+    report = json.loads((tmp_path / "case" / "report.json").read_text())
+    said = [error["message"] for item in report["items"] if item["path"] == f"{volume_path}!/p0"
+            for error in item["errors"]]
+    assert any("Vigie's own FAT reader could not cross-check" in message and "lies outside the volume" in message
+               for message in said), said

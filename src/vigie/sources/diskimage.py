@@ -521,10 +521,9 @@ def _fat_skipped(fat: FatVolume, label: str, listed: dict[int, bytes], walk: _Wa
                     notes=_SKIPPED_NOTE + (_SLASH_NOTE if b"\0" in path else ()))
 
 
-def _fat_said(fat: FatVolume | str | None) -> str | None:
+def _fat_said(fat: FatVolume | str | None) -> list[str]:
     """What the FAT cross-check records against the partition, once the walk is done."""
-    said = [fat] if isinstance(fat, str) else fat.said() if fat is not None else []
-    return "; ".join(said) or None
+    return [fat] if isinstance(fat, str) else fat.said() if fat is not None else []
 
 
 def _overlaps(allocated: list[tuple[int, int]], starts: list[int], run: tuple[int, int]) -> bool:
@@ -775,24 +774,26 @@ class DiskImageSource:
         if system.error:
             yield Entry(relpath=relpath, error=system.error)
             return
-        if system.note:
-            yield Entry(relpath=relpath, error=system.note)
+        said = [system.note] if system.note else []  # all in one entry: the case keeps one item per path
         found = 0
         try:
             fs = pytsk3.FS_Info(_tsk_image(media), offset=system.offset)
             fat = _fat_volume(fs, media.read_at, system.offset)
             for entry in _walk(fs, system.label, media.read_at, system.offset, fat):
                 found += 1
-                yield entry
+                if entry.relpath == relpath and entry.error:  # the root folder unreadable
+                    said.append(entry.error)
+                else:
+                    yield entry
         except _TSK_ERRORS as exc:  # a file system corrupt past its first sectors
-            yield Entry(relpath=relpath, error=f"{system.description}: reading stopped: {_tsk_reason(exc)}")
-            return
-        said = _fat_said(fat)
-        if not found:  # said, as an empty listing may be a damaged one
-            yield Entry(relpath=relpath, error=f"{system.description}: no file found (an empty file system, or "
-                                               "its folders are damaged)" + (f"; {said}" if said else ""))
-        elif said:
-            yield Entry(relpath=relpath, error=f"{system.description}: {said}")
+            said.append(f"{system.description}: reading stopped: {_tsk_reason(exc)}")
+        else:
+            if not found:  # said, as an empty listing may be a damaged one
+                said.append(f"{system.description}: no file found (an empty file system, or its folders are "
+                            "damaged)")
+            said.extend(f"{system.description}: {finding}" for finding in _fat_said(fat))
+        if said:
+            yield Entry(relpath=relpath, error=said[-1], notes=tuple(said[:-1]))
 
     def open(self, relpath: str) -> BinaryIO:
         """The media bytes (relpath ""), or the file a relpath's first member names (its archive, for a
