@@ -177,6 +177,42 @@ def test_hostile_chains_and_folders_of_dropped_entries_are_said(tmp_path: Path) 
     assert not [path for path in items if "Y.JPG" in path]  # behind the looping folder: its clusters are said
 
 
+def test_dropped_deleted_files_are_recovered_as_the_sleuth_kit_recovers_deleted_files(tmp_path: Path) -> None:
+    """A deleted file's content is the free clusters from its first on, skipping allocated ones (a live file
+    that sat between its pieces); one whose first cluster was reused is said unrecoverable."""
+    _need("mkfs.vfat", "mcopy")
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    files = {"PAD1.TXT": b"pad\n", "PAD2.TXT": b"pad\n", "GONE1.JPG": _picture(15), "GONE2.JPG": _picture(16),
+             "NEW.JPG": _picture(17)}
+    for name, data in files.items():
+        (scratch / name).write_bytes(data)
+    volume_path = tmp_path / "fat16.img"
+    _run("mkfs.vfat", "-F", "16", "-C", volume_path, "16384")
+    _run("mmd", "-i", volume_path, "::DIR")
+    for step, name, target in (("copy", "PAD1.TXT", "::PAD1.TXT"), ("copy", "PAD2.TXT", "::PAD2.TXT"),
+                               ("del", "", "::PAD1.TXT"), ("copy", "GONE1.JPG", "::GONE1.JPG"),
+                               ("copy", "GONE2.JPG", "::DIR/GONE2.JPG"), ("del", "", "::DIR/GONE2.JPG"),
+                               ("copy", "NEW.JPG", "::NEW.JPG"), ("del", "", "::GONE1.JPG")):
+        if step == "copy":
+            _run("mcopy", "-i", volume_path, scratch / name, target)
+        else:
+            _run("mdel", "-i", volume_path, target)
+    volume = bytearray(volume_path.read_bytes())
+    first = _rename(volume, b"\xe5ONE1   JPG", b"\xe5O\x01E1   JPG")
+    assert _fat_next(volume, first) == 0 and _fat_next(volume, first + 1) != 0  # PAD2 sits in its second place
+    _rename(volume, b"\xe5ONE2   JPG", b"\xe5O\x01E2   JPG")
+    volume_path.write_bytes(bytes(volume))
+    items = _scan(tmp_path / "case", volume_path)
+    recovered = items[f"{volume_path}!/p0/_O\\x01E1.JPG"]
+    assert recovered["deleted"] and recovered["sha256"] == hashlib.sha256(files["GONE1.JPG"]).hexdigest()
+    reused = items[f"{volume_path}!/p0/DIR/_O\\x01E2.JPG"]
+    assert reused["deleted"] and reused["sha256"] is None
+    assert "clusters were reused by another file" in reused["errors"][-1]["message"]
+    assert items[f"{volume_path}!/p0/NEW.JPG"]["sha256"] == hashlib.sha256(files["NEW.JPG"]).hexdigest()
+    assert not items[f"{volume_path}!/p0/PAD2.TXT"]["errors"] and f"{volume_path}!/p0" not in items
+
+
 def _boot(volume: bytes) -> FatVolume:
     return FatVolume(lambda offset, length: volume[offset: offset + length], 0, 32)
 

@@ -243,8 +243,9 @@ class FatVolume:
 
     def content(self, entry: FatEntry) -> tuple[list[tuple[int, int]], str | None]:
         """A file's content as (position in the media, length) runs in order, or why it cannot be read: a
-        live file's clusters follow its chain; a deleted one's lie in a row from its first, as The Sleuth Kit
-        reads them, and must all be free. Kept, so that reading a file again costs no work budget."""
+        live file's clusters follow its chain; a deleted one's are the free clusters from its first on,
+        skipping allocated ones, as The Sleuth Kit recovers them. Kept, so that reading a file again costs no
+        work budget."""
         if entry.address not in self._contents:
             self._contents[entry.address] = self._content(entry)
         return self._contents[entry.address]
@@ -255,25 +256,18 @@ class FatVolume:
                         else None)
         needed = -(-entry.size // self.cluster_bytes)
         if entry.deleted:
-            last = entry.first_cluster + needed - 1
-            if not self._in_volume(entry.first_cluster) or not self._in_volume(last):
-                return [], "deleted file whose clusters lie outside the volume: content not recoverable"
-            if np.any(self._fat[entry.first_cluster: last + 1]):
+            if not self._in_volume(entry.first_cluster) or self._next[entry.first_cluster]:
                 return [], "deleted file whose clusters were reused by another file: content not recoverable"
-            return [(self._offset + self._position(entry.first_cluster), entry.size)], None
-        clusters: list[int] = []
-        seen: set[int] = set()
-        cluster = entry.first_cluster
-        while len(clusters) < needed and self._in_volume(cluster) and cluster not in seen and self._budget > 0:
-            self._budget -= 1
-            clusters.append(cluster)
-            seen.add(cluster)
-            cluster = self._next[cluster]
+            clusters = self._free_from(entry.first_cluster, needed)
+        else:
+            clusters = self._chain(entry.first_cluster, needed)
         if len(clusters) < needed:
             held = len(clusters) * self.cluster_bytes
-            why = ("the reader's work limit for this volume was reached (chains cross-linked many times)"
-                   if self._budget <= 0 else "a broken or looping cluster chain: a corrupt file system")
-            return [], f"its clusters hold {held:,} of its {entry.size:,} bytes ({why}); not read"
+            why = ("the reader's work limit for this volume was reached (a hostile file system?)"
+                   if self._budget <= 0 else "the free clusters after its first run out before the volume's end"
+                   if entry.deleted else "a broken or looping cluster chain: a corrupt file system")
+            state = "deleted file whose content is not recoverable: its" if entry.deleted else "its"
+            return [], f"{state} clusters hold {held:,} of its {entry.size:,} bytes ({why}); not read"
         runs: list[tuple[int, int]] = []
         for cluster in clusters:
             position = self._offset + self._position(cluster)
@@ -283,6 +277,30 @@ class FatVolume:
                 runs.append((position, self.cluster_bytes))
         runs[-1] = (runs[-1][0], runs[-1][1] - (needed * self.cluster_bytes - entry.size))
         return runs, None
+
+    def _chain(self, first: int, needed: int) -> list[int]:
+        """Up to `needed` clusters of the chain from `first`, stopping at a loop or a link out of the volume."""
+        clusters: list[int] = []
+        seen: set[int] = set()
+        cluster = first
+        while len(clusters) < needed and self._in_volume(cluster) and cluster not in seen and self._budget > 0:
+            self._budget -= 1
+            clusters.append(cluster)
+            seen.add(cluster)
+            cluster = self._next[cluster]
+        return clusters
+
+    def _free_from(self, first: int, needed: int) -> list[int]:
+        """Up to `needed` free clusters from `first` on, looked for in spans that double."""
+        clusters: list[int] = []
+        start, span = first, needed
+        while len(clusters) < needed and start <= self.count + 1 and self._budget > 0:
+            end = min(self.count + 2, start + span)
+            self._budget -= end - start
+            free = np.flatnonzero(self._fat[start:end] == 0) + start
+            clusters.extend(int(cluster) for cluster in free[: needed - len(clusters)])
+            start, span = end, span * 2
+        return clusters
 
     def said(self) -> list[str]:
         """What the cross-check found wrong, once `entries` has been read through: structure problems, and
