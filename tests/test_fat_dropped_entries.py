@@ -24,7 +24,8 @@ _LOST = "allocated in the FAT but no file or folder listed claims them"
 
 
 def _volume(tmp_path: Path, bits: int, files: dict[str, bytes], deleted: tuple[str, ...] = ()) -> Path:
-    """A FAT12/16/32 volume holding `files` ("DIR/NAME": bytes), then `deleted` of them deleted."""
+    """A FAT12/16/32 volume holding `files` ("DIR/NAME": bytes), then `deleted` of them deleted ("DIR/": a
+    folder and all in it)."""
     volume = tmp_path / f"fat{bits}.img"
     size = {12: ["4096"], 16: ["16384"], 32: ["-s", "1", "-C", str(volume), "36864"]}[bits]
     _run("mkfs.vfat", "-F", str(bits), *(size if bits == 32 else ["-C", volume, *size]))
@@ -40,7 +41,7 @@ def _volume(tmp_path: Path, bits: int, files: dict[str, bytes], deleted: tuple[s
         (scratch / str(number)).write_bytes(data)
         _run("mcopy", "-i", volume, scratch / str(number), f"::{name}")
     for name in deleted:
-        _run("mdel", "-i", volume, f"::{name}")
+        _run("mdeltree" if name.endswith("/") else "mdel", "-i", volume, f"::{name.rstrip('/')}")
     return volume
 
 
@@ -145,11 +146,11 @@ def test_entries_the_sleuth_kit_drops_are_items_hashed_matched_and_verified(bits
 def test_ordinary_fat_volumes_get_no_cross_check_note(bits: int, tmp_path: Path) -> None:
     _need("mkfs.vfat", "mcopy")
     originals = {"DCIM/100APPLE/IMG_0001.JPG": _picture(6), "A Long Name.jpeg": _picture(7), "OLD.JPG": _picture(8),
-                 "b.jpg": _picture(9)}
-    volume = _volume(tmp_path, bits, originals, deleted=("OLD.JPG",))
+                 "b.jpg": _picture(9), "TRIP/IMG_0002.JPG": _picture(10)}
+    volume = _volume(tmp_path, bits, originals, deleted=("OLD.JPG", "TRIP/"))
     items = _scan(tmp_path / "case", volume)
     inside = {path.split("!/p0/", 1)[1]: item for path, item in items.items() if "!/p0/" in path}
-    assert set(inside) == {"DCIM/100APPLE/IMG_0001.JPG", "A Long Name.jpeg", "_LD.JPG", "b.jpg"}
+    assert set(inside) == {"DCIM/100APPLE/IMG_0001.JPG", "A Long Name.jpeg", "_LD.JPG", "b.jpg", "_RIP/_MG_0002.JPG"}
     assert all(not item["errors"] for item in items.values()), [i["errors"] for i in items.values() if i["errors"]]
 
 
@@ -184,24 +185,26 @@ def test_dropped_deleted_files_are_recovered_as_the_sleuth_kit_recovers_deleted_
     scratch = tmp_path / "scratch"
     scratch.mkdir()
     files = {"PAD1.TXT": b"pad\n", "PAD2.TXT": b"pad\n", "GONE1.JPG": _picture(15), "GONE2.JPG": _picture(16),
-             "NEW.JPG": _picture(17)}
+             "NEW.JPG": _picture(17), "XRAY.JPG": _picture(18)}
     for name, data in files.items():
         (scratch / name).write_bytes(data)
     volume_path = tmp_path / "fat16.img"
     _run("mkfs.vfat", "-F", "16", "-C", volume_path, "16384")
     _run("mmd", "-i", volume_path, "::DIR")
-    for step, name, target in (("copy", "PAD1.TXT", "::PAD1.TXT"), ("copy", "PAD2.TXT", "::PAD2.TXT"),
+    for step, name, target in (("mkdir", "", "::OLD"), ("copy", "XRAY.JPG", "::OLD/XRAY.JPG"),
+                               ("copy", "PAD1.TXT", "::PAD1.TXT"), ("copy", "PAD2.TXT", "::PAD2.TXT"),
                                ("del", "", "::PAD1.TXT"), ("copy", "GONE1.JPG", "::GONE1.JPG"),
                                ("copy", "GONE2.JPG", "::DIR/GONE2.JPG"), ("del", "", "::DIR/GONE2.JPG"),
-                               ("copy", "NEW.JPG", "::NEW.JPG"), ("del", "", "::GONE1.JPG")):
+                               ("copy", "NEW.JPG", "::NEW.JPG"), ("del", "", "::GONE1.JPG"), ("deltree", "", "::OLD")):
         if step == "copy":
             _run("mcopy", "-i", volume_path, scratch / name, target)
         else:
-            _run("mdel", "-i", volume_path, target)
+            _run({"del": "mdel", "mkdir": "mmd", "deltree": "mdeltree"}[step], "-i", volume_path, target)
     volume = bytearray(volume_path.read_bytes())
     first = _rename(volume, b"\xe5ONE1   JPG", b"\xe5O\x01E1   JPG")
     assert _fat_next(volume, first) == 0 and _fat_next(volume, first + 1) != 0  # PAD2 sits in its second place
     _rename(volume, b"\xe5ONE2   JPG", b"\xe5O\x01E2   JPG")
+    _rename(volume, b"\xe5RAY    JPG", b"\xe5R\x01Y    JPG")  # in a deleted folder, read as The Sleuth Kit reads one
     volume_path.write_bytes(bytes(volume))
     items = _scan(tmp_path / "case", volume_path)
     recovered = items[f"{volume_path}!/p0/_O\\x01E1.JPG"]
@@ -209,6 +212,9 @@ def test_dropped_deleted_files_are_recovered_as_the_sleuth_kit_recovers_deleted_
     reused = items[f"{volume_path}!/p0/DIR/_O\\x01E2.JPG"]
     assert reused["deleted"] and reused["sha256"] is None
     assert "clusters were reused by another file" in reused["errors"][-1]["message"]
+    in_deleted_folder = items[f"{volume_path}!/p0/_LD/_R\\x01Y.JPG"]
+    assert in_deleted_folder["deleted"]
+    assert in_deleted_folder["sha256"] == hashlib.sha256(files["XRAY.JPG"]).hexdigest()
     assert items[f"{volume_path}!/p0/NEW.JPG"]["sha256"] == hashlib.sha256(files["NEW.JPG"]).hexdigest()
     assert not items[f"{volume_path}!/p0/PAD2.TXT"]["errors"] and f"{volume_path}!/p0" not in items
 

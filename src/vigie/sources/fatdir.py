@@ -2,10 +2,10 @@ r"""FAT12/16/32 folders read from a partition's own bytes: Vigie's cross-check o
 
 The Sleuth Kit drops a directory entry whose 8.3 short name holds a byte FAT forbids (a control byte, "/", "\",
 "?", ...): its file is never listed, and a folder dropped so hides everything below it. This reader walks the
-live folders from the root through the FAT itself and gives every entry it finds, with the address The Sleuth
-Kit gives the same entry, so that the disk image source can add the files The Sleuth Kit left out. It also
-counts the clusters the FAT marks allocated that no entry it found claims, so that a drop of another kind is
-said too.
+folders from the root through the FAT itself (a deleted folder from its first cluster, where still free, as The
+Sleuth Kit reads one) and gives every entry it finds, with the address The Sleuth Kit gives the same entry, so
+that the disk image source can add the files The Sleuth Kit left out. It also counts the clusters the FAT
+marks allocated that no entry it found claims, so that a drop of another kind is said too.
 
 Hostile structures (looping or cross-linked chains, chains past the volume's end, folders nested past any use,
 boot sector values no volume holds) end a chain or a folder with a note, never an exception; the work stays
@@ -92,6 +92,7 @@ class FatVolume:
         self._claimed = bytearray(self.count + 2)
         self._budget = 2 * (self.count + 2) + (1 << 16)  # chain steps for content: bounded by the volume
         self._contents: dict[int, tuple[list[tuple[int, int]], str | None]] = {}  # entry address -> content
+        self._free_read: set[int] = set()  # deleted folders' clusters read: each once, whatever points to it
         if bits == 32:
             root = struct.unpack_from("<I", boot, 44)[0]
             if not 2 <= root <= self.count + 1:
@@ -135,8 +136,9 @@ class FatVolume:
         return (self._first_cluster_sector + (cluster - 2) * self._per_cluster) * self._sector
 
     def entries(self) -> Iterator[FatEntry]:
-        """Every entry of every live folder, depth first in order on disk (a folder's entry before its own);
-        the clusters of live entries are claimed as they are found."""
+        """Every entry of every folder, depth first in order on disk (a folder's entry before its own); a
+        deleted folder's first cluster is read where it is still free, as The Sleuth Kit reads it. The
+        clusters of live entries are claimed as they are found."""
         if self._root is None:
             regions = self._folder_regions(self._root_cluster)
             if regions is None:
@@ -162,7 +164,17 @@ class FatVolume:
                            "read up to the break"] += 1
         return regions
 
-    def _folder(self, address: int, regions: list[tuple[int, int]], depth: int) -> Iterator[FatEntry]:
+    def _deleted_folder(self, first: int, depth: int) -> list[tuple[int, int]] | None:
+        """A deleted folder's first cluster where it is free and not read yet; None where another file took
+        it (its bytes are that file's now)."""
+        if depth + 1 >= _MAX_DEPTH or not self._in_volume(first) or self._next[first] or first in self._free_read:
+            return None
+        self._free_read.add(first)
+        return [(self._position(first), self.cluster_bytes)]
+
+    def _folder(self, address: int, regions: list[tuple[int, int]], depth: int,
+                free: bool = False) -> Iterator[FatEntry]:
+        """The entries of one folder (`free`: a deleted one's, read from a free cluster: all deleted)."""
         long_parts: dict[int, bytes] = {}
         long_sum = long_count = 0
         for start, length in regions:
@@ -183,7 +195,7 @@ class FatVolume:
                         long_parts[raw[0] & 0x1F] = raw[1:11] + raw[14:26] + raw[28:32]
                     continue
                 parts, long_parts = long_parts, {}
-                entry = self._entry(address, start + at, raw, parts, long_sum, long_count)
+                entry = self._entry(address, start + at, raw, parts, long_sum, long_count, free)
                 if entry is None or raw[:11] in _DOT_ENTRIES:
                     continue
                 if attributes & _VOLUME_LABEL and not entry.is_dir:  # a volume label: no file, but clusters
@@ -192,6 +204,8 @@ class FatVolume:
                     continue
                 yield entry
                 if entry.deleted:
+                    if entry.is_dir and (inside := self._deleted_folder(entry.first_cluster, depth)) is not None:
+                        yield from self._folder(entry.address, inside, depth + 1, free=True)
                     continue
                 if not entry.is_dir:
                     self._claim(entry.first_cluster)
@@ -201,9 +215,12 @@ class FatVolume:
                     yield from self._folder(entry.address, inside, depth + 1)
 
     def _entry(self, parent: int, position: int, raw: bytes, long_parts: dict[int, bytes], long_sum: int,
-               long_count: int) -> FatEntry | None:
-        """The entry in `raw`, or None where it fails The Sleuth Kit's checks of everything but the name: it is
-        then no entry at all (a folder's leftover or damaged bytes), as for The Sleuth Kit."""
+               long_count: int, free: bool) -> FatEntry | None:
+        """The entry in `raw`, or None where it fails The Sleuth Kit's checks of everything but the name (more
+        of them in a `free` cluster, where leftover bytes abound): it is then no entry at all, as for The
+        Sleuth Kit."""
+        if free and not _plausible(raw):
+            return None
         cluster = struct.unpack_from("<H", raw, 26)[0] | (struct.unpack_from("<H", raw, 20)[0] << 16
                                                           if self._bits == 32 else 0)
         (size,) = struct.unpack_from("<I", raw, 28)
@@ -211,7 +228,7 @@ class FatVolume:
                 or size > self.count * self.cluster_bytes or (size and not cluster) \
                 or not (cluster or size or any(raw[13:20]) or any(raw[22:26])):
             return None
-        deleted = raw[0] == _DELETED
+        deleted = free or raw[0] == _DELETED
         base, extension = raw[:8].rstrip(b" "), raw[8:11].rstrip(b" ")
         if not base:
             return None
@@ -219,9 +236,9 @@ class FatVolume:
             base = base.lower()
         if raw[12] & 0x10:
             extension = extension.lower()
-        first = b"_" if deleted else b"\xe5" if base[0] == 0x05 else base[:1]  # 0x05 stands for a real 0xE5
+        first = b"_" if raw[0] == _DELETED else b"\xe5" if base[0] == 0x05 else base[:1]  # 0x05: a real 0xE5
         name = first + base[1:] + (b"." + extension if extension else b"")
-        if not deleted and long_count and sorted(long_parts) == list(range(1, long_count + 1)) \
+        if raw[0] != _DELETED and long_count and sorted(long_parts) == list(range(1, long_count + 1)) \
                 and long_sum == _checksum(raw[:11]):
             text = b"".join(long_parts[index] for index in range(1, long_count + 1))
             long_name = text.decode("utf-16-le", "surrogatepass").split("\0", 1)[0]
@@ -345,15 +362,35 @@ def _checksum(short_name: bytes) -> int:
     return total
 
 
+def _plausible(raw: bytes) -> bool:
+    """The Sleuth Kit's further checks of an entry read from a free cluster: flags and times that hold."""
+    attributes = raw[11]
+    if raw[12] & ~0x18 or attributes & ~0x3F or raw[13] > 200:
+        return False
+    if attributes & _VOLUME_LABEL and attributes & 0x31:  # a label cannot be a folder, read-only or archived
+        return False
+    create_clock, create_date, access_date = struct.unpack_from("<HHH", raw, 14)
+    write_clock, write_date = struct.unpack_from("<HH", raw, 22)
+    return all(not clock or _clock_holds(clock) for clock in (create_clock, write_clock)) \
+        and all(not date or _date_holds(date) for date in (create_date, access_date, write_date))
+
+
+def _date_holds(date: int) -> bool:
+    return 1 <= date >> 5 & 0x0F <= 12 and 1 <= date & 0x1F <= 31
+
+
+def _clock_holds(clock: int) -> bool:
+    return clock >> 11 < 24 and clock >> 5 & 0x3F < 60 and clock & 0x1F < 30
+
+
 def _dos_time(raw: bytes, date_at: int, time_at: int | None = None, hundredths: int = 0) -> float | None:
     """A FAT date and time in local time, as The Sleuth Kit reads them; None where none is recorded."""
     (date,) = struct.unpack_from("<H", raw, date_at)
     clock = struct.unpack_from("<H", raw, time_at)[0] if time_at is not None else 0
-    day, month, year = date & 0x1F, date >> 5 & 0x0F, (date >> 9) + 1980
-    hour, minute, second = clock >> 11, clock >> 5 & 0x3F, (clock & 0x1F) * 2
-    if not date or not (1 <= month <= 12 and 1 <= day <= 31 and hour < 24 and minute < 60 and second < 60):
+    if not date or not _date_holds(date) or not _clock_holds(clock):
         return None
     try:
-        return time.mktime((year, month, day, hour, minute, second, 0, 0, -1)) + min(hundredths, 199) / 100
+        return time.mktime(((date >> 9) + 1980, date >> 5 & 0x0F, date & 0x1F, clock >> 11, clock >> 5 & 0x3F,
+                            (clock & 0x1F) * 2, 0, 0, -1)) + min(hundredths, 199) / 100
     except (OverflowError, ValueError):  # past what this platform's clock holds
         return None
