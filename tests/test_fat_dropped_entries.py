@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from tests.test_disk_images import _disk, _need, _picture, _run, _scan
+from tests.test_disk_images import _disk, _e01, _need, _picture, _run, _scan
 from vigie.cli import main
 from vigie.config import Settings
 from vigie.sources.fatdir import FatLayoutError, FatVolume
@@ -138,6 +138,22 @@ def test_entries_the_sleuth_kit_drops_are_items_hashed_matched_and_verified(bits
 
     root = str(raw.resolve())
     assert read_item_bytes(root, "!/p1/B\\x01.JPG", Settings(workers=1), 1 << 20) == originals["B.JPG"]
+    verified = CliRunner().invoke(main, ["verify", "--case", str(tmp_path / "case")])
+    assert verified.exit_code == 0 and f"{len(items)} files checked, 0 changed" in verified.output, verified.output
+
+
+def test_a_dropped_entry_in_an_e01_is_read_through_libewf_and_verified(tmp_path: Path) -> None:
+    _need("mkfs.vfat", "mcopy", "sfdisk", "ewfacquire")
+    picture = _picture(19)
+    volume_path = _volume(tmp_path, 16, {"DCIM/IMG_0001.JPG": picture})
+    volume = bytearray(volume_path.read_bytes())
+    _rename(volume, b"IMG_0001JPG", b"IMG\\0001JPG")
+    volume_path.write_bytes(bytes(volume))
+    raw = tmp_path / "disk.raw"
+    _disk(raw, "dos", [volume_path])
+    image = _e01(raw, tmp_path / "evidence" / "stick")
+    items = _scan(tmp_path / "case", image)
+    assert items[f"{image}!/p1/DCIM/IMG\\\\0001.JPG"]["sha256"] == hashlib.sha256(picture).hexdigest()
     verified = CliRunner().invoke(main, ["verify", "--case", str(tmp_path / "case")])
     assert verified.exit_code == 0 and f"{len(items)} files checked, 0 changed" in verified.output, verified.output
 
