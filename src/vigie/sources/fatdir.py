@@ -42,7 +42,7 @@ class FatLayoutError(ValueError):
 
 @dataclass(frozen=True)
 class FatEntry:
-    """One file or folder entry of a live folder."""
+    """One file or folder entry of a folder."""
 
     parent: int  # the address of the folder holding it (ROOT_ADDRESS for the root)
     name: bytes  # the long name (as UTF-8) where a whole one belongs to it, else the 8.3 name
