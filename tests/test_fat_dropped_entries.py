@@ -158,6 +158,25 @@ def test_a_dropped_entry_in_an_e01_is_read_through_libewf_and_verified(tmp_path:
     assert verified.exit_code == 0 and f"{len(items)} files checked, 0 changed" in verified.output, verified.output
 
 
+def test_a_dropped_entry_whose_name_a_listed_file_holds_is_numbered_and_read_back(tmp_path: Path) -> None:
+    _need("mkfs.vfat", "mcopy")
+    pictures = {"Apple one.jpg": _picture(20), "Apple two.jpg": _picture(21)}
+    volume_path = _volume(tmp_path, 16, pictures)
+    volume = bytearray(volume_path.read_bytes())
+    at = volume.find("two".encode("utf-16-le"))
+    volume[at: at + 6] = "one".encode("utf-16-le")  # its long name is now the first file's
+    _rename(volume, b"APPLET~1JPG", b"APPLE\x01~1JPG", long_name=True)
+    volume_path.write_bytes(bytes(volume))
+    items = _scan(tmp_path / "case", volume_path)
+    listed, skipped = items[f"{volume_path}!/p0/Apple one.jpg"], items[f"{volume_path}!/p0/Apple one.jpg!2"]
+    assert listed["sha256"] == hashlib.sha256(pictures["Apple one.jpg"]).hexdigest() and not listed["errors"]
+    assert skipped["sha256"] == hashlib.sha256(pictures["Apple two.jpg"]).hexdigest()
+    assert read_item_bytes(str(volume_path), "!/p0/Apple one.jpg!2", Settings(workers=1), 1 << 20) \
+        == pictures["Apple two.jpg"]
+    verified = CliRunner().invoke(main, ["verify", "--case", str(tmp_path / "case")])
+    assert verified.exit_code == 0 and f"{len(items)} files checked, 0 changed" in verified.output, verified.output
+
+
 @pytest.mark.parametrize("bits", [12, 16, 32])
 def test_ordinary_fat_volumes_get_no_cross_check_note(bits: int, tmp_path: Path) -> None:
     _need("mkfs.vfat", "mcopy")
