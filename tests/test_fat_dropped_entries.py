@@ -82,16 +82,17 @@ def _fat_next(volume: bytes, cluster: int) -> int:
     return int(pair >> 4 if cluster % 2 else pair & 0x0FFF)
 
 
-def _rename(volume: bytearray, old: bytes, new: bytes, long_name: bool = False) -> int:
+def _rename(volume: bytearray, old: bytes, new: bytes, long_name: bool = False, lost_first: bytes = b"") -> int:
     """Rewrites the 8.3 name `old` (11 bytes, as stored) to `new`; `long_name`: the long-name pieces before it
-    get the checksum of the new name, as a tool that wrote such a name would have. The entry's first cluster."""
+    get the checksum of the new name, as a tool that wrote such a name would have (of the name with its first
+    byte `lost_first`, where deleting it overwrote that). The entry's first cluster."""
     at = volume.find(old)
     assert at > 0 and at % 32 == 0 and volume.find(old, at + 1) < 0, old
     volume[at: at + 11] = new
     piece = at - 32
     while long_name and volume[piece + 11] == 0x0F:
         total = 0
-        for byte in new:
+        for byte in (lost_first or new[:1]) + new[1:]:
             total = (((total & 1) << 7) + (total >> 1) + byte) & 0xFF
         volume[piece + 13] = total
         piece -= 32

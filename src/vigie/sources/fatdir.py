@@ -32,6 +32,8 @@ _DELETED = 0xE5
 _LONG_NAME = 0x0F  # the attribute bits of a long-name (LFN) piece
 _VOLUME_LABEL, _FOLDER = 0x08, 0x10
 _DOT_ENTRIES = (b".          ", b"..         ")
+_MAX_PIECES = 20  # a long name's 255 characters fill 20 pieces of 13
+_REPLACED = '+,;=[]'  # characters a long name may hold and an 8.3 name may not: "_" in the 8.3 name
 _END_OF_CHAIN = {12: 0xFF8, 16: 0xFFF8, 32: 0x0FFFFFF8}
 _BAD_CLUSTER = {12: 0xFF7, 16: 0xFFF7, 32: 0x0FFFFFF7}
 
@@ -175,8 +177,7 @@ class FatVolume:
     def _folder(self, address: int, regions: list[tuple[int, int]], depth: int,
                 free: bool = False) -> Iterator[FatEntry]:
         """The entries of one folder (`free`: a deleted one's, read from a free cluster: all deleted)."""
-        long_parts: dict[int, bytes] = {}
-        long_sum = long_count = 0
+        pieces = _LongName()
         for start, length in regions:
             try:
                 data = self._read_at(self._offset + start, length)
@@ -189,13 +190,10 @@ class FatVolume:
                     return
                 attributes = raw[11]
                 if attributes & _LONG_NAME == _LONG_NAME:  # as The Sleuth Kit tells one
-                    if raw[0] & 0x40:  # the last piece, stored first, starts a long name
-                        long_parts, long_sum, long_count = {}, raw[13], raw[0] & 0x1F
-                    if raw[13] == long_sum and raw[0] != _DELETED:
-                        long_parts[raw[0] & 0x1F] = raw[1:11] + raw[14:26] + raw[28:32]
+                    pieces.add(raw)
                     continue
-                parts, long_parts = long_parts, {}
-                entry = self._entry(address, start + at, raw, parts, long_sum, long_count, free)
+                entry = self._entry(address, start + at, raw, pieces, free)
+                pieces = _LongName()
                 if entry is None or raw[:11] in _DOT_ENTRIES:
                     continue
                 if attributes & _VOLUME_LABEL and not entry.is_dir:  # a volume label: no file, but clusters
@@ -214,8 +212,7 @@ class FatVolume:
                 elif (inside := self._folder_regions(entry.first_cluster)) is not None:
                     yield from self._folder(entry.address, inside, depth + 1)
 
-    def _entry(self, parent: int, position: int, raw: bytes, long_parts: dict[int, bytes], long_sum: int,
-               long_count: int, free: bool) -> FatEntry | None:
+    def _entry(self, parent: int, position: int, raw: bytes, pieces: _LongName, free: bool) -> FatEntry | None:
         """The entry in `raw`, or None where it fails The Sleuth Kit's checks of everything but the name (more
         of them in a `free` cluster, where leftover bytes abound): it is then no entry at all, as for The
         Sleuth Kit."""
@@ -237,12 +234,7 @@ class FatVolume:
         if raw[12] & 0x10:
             extension = extension.lower()
         first = b"_" if raw[0] == _DELETED else b"\xe5" if base[0] == 0x05 else base[:1]  # 0x05: a real 0xE5
-        name = first + base[1:] + (b"." + extension if extension else b"")
-        if raw[0] != _DELETED and long_count and sorted(long_parts) == list(range(1, long_count + 1)) \
-                and long_sum == _checksum(raw[:11]):
-            text = b"".join(long_parts[index] for index in range(1, long_count + 1))
-            long_name = text.decode("utf-16-le", "surrogatepass").split("\0", 1)[0]
-            name = long_name.encode("utf-8", "surrogatepass") or name
+        name = pieces.name_of(raw) or first + base[1:] + (b"." + extension if extension else b"")
         sector, within = divmod(position, self._sector)
         return FatEntry(
             parent=parent, name=name, is_dir=bool(raw[11] & _FOLDER), deleted=deleted, size=size,
@@ -352,6 +344,66 @@ def read_runs(read_at: Callable[[int, int], bytes], runs: list[tuple[int, int]],
         parts.append(chunk)
         offset += wanted
     return b"".join(parts)
+
+
+class _LongName:
+    """The long-name pieces read before a short entry. A live name's pieces are numbered; a deleted one's
+    numbers were overwritten by 0xE5, so its pieces are taken as The Sleuth Kit takes them: the run in order on
+    disk that shares one checksum."""
+
+    def __init__(self) -> None:
+        self._live: dict[int, bytes] = {}
+        self._live_sum = self._count = 0
+        self._erased: list[bytes] = []
+        self._erased_sum = 0
+
+    def add(self, raw: bytes) -> None:
+        piece = raw[1:11] + raw[14:26] + raw[28:32]
+        if raw[0] == _DELETED:
+            if raw[13] != self._erased_sum:
+                self._erased, self._erased_sum = [], raw[13]
+            self._erased.append(piece)
+        else:
+            self._erased = []
+        if raw[0] & 0x40:  # the last piece, stored first, starts a long name (0xE5 has this bit too)
+            self._live, self._live_sum, self._count = {}, raw[13], raw[0] & 0x1F
+        if raw[13] == self._live_sum and raw[0] != _DELETED:
+            self._live[raw[0] & 0x1F] = piece
+
+    def name_of(self, raw: bytes) -> bytes | None:
+        """The long name of the short entry `raw` (as UTF-8): its pieces whole and their checksum its 8.3
+        name's. A deleted entry's first byte is lost: the checksum is computed with the one its long name gives
+        it (as Windows and mtools make an 8.3 name from a long one), so pieces of another name are not taken."""
+        if raw[0] == _DELETED and self._erased:
+            if len(self._erased) > _MAX_PIECES:
+                return None
+            text, total = _text(b"".join(reversed(self._erased))), self._erased_sum
+            if len(text.encode("utf-16-le", "surrogatepass")) <= 26 * (len(self._erased) - 1):
+                return None  # it ends before its last piece: a piece of another name is in the run
+        elif self._count and sorted(self._live) == list(range(1, self._count + 1)):
+            text, total = _text(b"".join(self._live[index] for index in range(1, self._count + 1))), self._live_sum
+        else:
+            return None
+        firsts = _first_bytes(text) if raw[0] == _DELETED else raw[:1]
+        if not any(_checksum(bytes([first]) + raw[1:11]) == total for first in firsts):
+            return None
+        return text.encode("utf-8", "surrogatepass") or None
+
+
+def _text(pieces: bytes) -> str:
+    """A long name's UTF-16 up to its terminating NUL."""
+    return pieces.decode("utf-16-le", "surrogatepass").split("\0", 1)[0]
+
+
+def _first_bytes(long_name: str) -> tuple[int, ...]:
+    """The first bytes an 8.3 name made from `long_name` can have: its first character past spaces and leading
+    dots, upper-cased; "_" for one an 8.3 name cannot hold; "_" or any code page byte for a non-ASCII one."""
+    first = long_name.replace(" ", "").lstrip(".")[:1].upper()
+    if not first:
+        return ()
+    if not first.isascii():
+        return (ord("_"), 0x05, *range(0x80, 0x100))  # 0x05: an 8.3 name's first byte 0xE5, as stored
+    return (ord("_"),) if first in _REPLACED else (ord(first),)
 
 
 def _checksum(short_name: bytes) -> int:
