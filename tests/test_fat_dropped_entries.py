@@ -23,12 +23,14 @@ _SKIPPED = "The Sleuth Kit skipped this file's directory entry"
 _LOST = "allocated in the FAT but no file or folder listed claims them"
 
 
-def _volume(tmp_path: Path, bits: int, files: dict[str, bytes], deleted: tuple[str, ...] = ()) -> Path:
+def _volume(tmp_path: Path, bits: int, files: dict[str, bytes], deleted: tuple[str, ...] = (),
+            label: str = "") -> Path:
     """A FAT12/16/32 volume holding `files` ("DIR/NAME": bytes), then `deleted` of them deleted ("DIR/": a
-    folder and all in it)."""
+    folder and all in it); `label`: its volume label, given to mkfs.vfat."""
     volume = tmp_path / f"fat{bits}.img"
     size = {12: ["4096"], 16: ["16384"], 32: ["-s", "1", "-C", str(volume), "36864"]}[bits]
-    _run("mkfs.vfat", "-F", str(bits), *(size if bits == 32 else ["-C", volume, *size]))
+    _run("mkfs.vfat", "-F", str(bits), *(["-n", label] if label else []),
+         *(size if bits == 32 else ["-C", volume, *size]))
     scratch = tmp_path / "scratch"
     scratch.mkdir(exist_ok=True)
     made: set[str] = set()

@@ -8,10 +8,14 @@ import hashlib
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
-from tests.test_disk_images import _need, _picture, _scan
+from tests.test_disk_images import _need, _picture, _run, _scan
 from tests.test_fat_dropped_entries import _rename, _volume
+from vigie.cli import main
+from vigie.config import Settings
 from vigie.sources.fatdir import FatVolume
+from vigie.sources.reopen import read_item_bytes
 
 _LONG_NAMES = ("A long name here.txt", "Exactly13.jpg", "a name of twenty-six chars", "+plus.jpg", ".dot name.jpg",
                "Ωmega.jpg", "=eq;y.jpeg", "  spaced lead.jpg", "short.jpg", "Kept long.jpg")
@@ -74,3 +78,59 @@ def test_a_dropped_deleted_file_is_shown_by_its_long_name_where_its_checksum_hol
         item = items[f"{volume_path}!/p0/{shown}"]
         assert item["deleted"] and item["sha256"] == hashlib.sha256(pictures[original]).hexdigest(), shown
         assert any("The Sleuth Kit skipped" in error["message"] for error in item["errors"]), shown
+
+
+@pytest.mark.parametrize("tool", ["mkfs.vfat", "mlabel"])
+@pytest.mark.parametrize("bits", [12, 16, 32])
+def test_a_volume_label_is_no_item_and_no_note(bits: int, tool: str, tmp_path: Path) -> None:
+    """The Sleuth Kit lists a volume label as a regular file "STICK       (Volume Label Entry)": it is left out,
+    told by its attributes on disk; a user's file of that very name is still read, and read back."""
+    _need("mkfs.vfat", "mcopy", "mlabel")
+    named_like_it = "STICK" + " " * 6 + " (Volume Label Entry)"  # its 11 bytes, then The Sleuth Kit's words
+    pictures = {"DCIM/IMG_0001.JPG": _picture(33), named_like_it: _picture(34)}
+    volume = _volume(tmp_path, bits, pictures, label="STICK" if tool == "mkfs.vfat" else "")
+    if tool == "mlabel":
+        _run("mlabel", "-i", volume, "::STICK")
+    items = _scan(tmp_path / "case", volume)
+    inside = {path.split("!/p0/", 1)[1]: item for path, item in items.items() if "!/p0/" in path}
+    assert set(inside) == set(pictures)
+    assert all(not item["errors"] for item in items.values()), [i["errors"] for i in items.values() if i["errors"]]
+    assert inside[named_like_it]["sha256"] == hashlib.sha256(pictures[named_like_it]).hexdigest()
+    assert read_item_bytes(str(volume), f"!/p0/{named_like_it}", Settings(workers=1), 1 << 20) \
+        == pictures[named_like_it]
+    verified = CliRunner().invoke(main, ["verify", "--case", str(tmp_path / "case")])
+    assert verified.exit_code == 0 and f"{len(items)} files checked, 0 changed" in verified.output, verified.output
+
+
+@pytest.mark.parametrize("bits", [12, 16, 32])
+def test_a_volume_label_entry_pointing_at_content_is_read_as_a_file_with_a_note(bits: int, tmp_path: Path) -> None:
+    """Files whose entries were given the label bit (one in a folder, one The Sleuth Kit drops for a \\x01 in
+    its name, which Vigie's own reader finds) are items, hashed, matched and read back, each with a note; the
+    real label beside them is not."""
+    _need("mkfs.vfat", "mcopy")
+    pictures = {"HIDDEN.JPG": _picture(35), "SUB/INNER.JPG": _picture(36), "DROP.JPG": _picture(37),
+                "KEEP.JPG": _picture(38)}
+    volume_path = _volume(tmp_path, bits, pictures, label="STICK")
+    volume = bytearray(volume_path.read_bytes())
+    for name in (b"HIDDEN  JPG", b"INNER   JPG", b"DR\x01P    JPG"):
+        if name.startswith(b"DR"):
+            _rename(volume, b"DROP    JPG", name)
+        volume[volume.find(name) + 11] = 0x08
+    volume_path.write_bytes(bytes(volume))
+    hashlist = tmp_path / "known.txt"
+    hashlist.write_text("".join(f"{hashlib.md5(data).hexdigest()}\n" for data in pictures.values()))
+    items = _scan(tmp_path / "case", volume_path, hashlist=hashlist)
+    inside = {path.split("!/p0/", 1)[1]: item for path, item in items.items() if "!/p0/" in path}
+    shown = {"HIDDEN.JPG": "HIDDEN  JPG (Volume Label Entry)", "SUB/INNER.JPG": "SUB/INNER   JPG (Volume Label Entry)",
+             "DROP.JPG": "DR\\x01P    JPG (Volume Label Entry)", "KEEP.JPG": "KEEP.JPG"}
+    assert set(inside) == set(shown.values())
+    for original, path in shown.items():
+        item = inside[path]
+        assert item["sha256"] == hashlib.sha256(pictures[original]).hexdigest(), path
+        assert [match["signal"] for match in item["matches"]] == ["md5"], path
+        notes = " ".join(error["message"] for error in item["errors"])
+        assert ("a FAT volume label entry pointing at content" in notes) is (original != "KEEP.JPG"), (path, notes)
+        assert ("The Sleuth Kit skipped" in notes) is (original == "DROP.JPG"), (path, notes)
+    assert f"{volume_path}!/p0" not in items  # no cluster left unclaimed
+    verified = CliRunner().invoke(main, ["verify", "--case", str(tmp_path / "case")])
+    assert verified.exit_code == 0 and f"{len(items)} files checked, 0 changed" in verified.output, verified.output

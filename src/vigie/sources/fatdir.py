@@ -32,6 +32,7 @@ _DELETED = 0xE5
 _LONG_NAME = 0x0F  # the attribute bits of a long-name (LFN) piece
 _VOLUME_LABEL, _FOLDER = 0x08, 0x10
 _DOT_ENTRIES = (b".          ", b"..         ")
+LABEL_SUFFIX = b" (Volume Label Entry)"  # The Sleuth Kit's name for a volume label entry: its 11 bytes, then this
 _MAX_PIECES = 20  # a long name's 255 characters fill 20 pieces of 13
 _REPLACED = '+,;=[]'  # characters a long name may hold and an 8.3 name may not: "_" in the 8.3 name
 _END_OF_CHAIN = {12: 0xFF8, 16: 0xFFF8, 32: 0x0FFFFFF8}
@@ -56,6 +57,7 @@ class FatEntry:
     mtime: float | None
     ctime: float | None  # the creation time: FAT keeps no change time (as the disk image walk reads it)
     atime: float | None
+    label: bool = False  # a volume label entry pointing at content: no real label (a hiding place), read as a file
 
 
 class FatVolume:
@@ -196,10 +198,8 @@ class FatVolume:
                 pieces = _LongName()
                 if entry is None or raw[:11] in _DOT_ENTRIES:
                     continue
-                if attributes & _VOLUME_LABEL and not entry.is_dir:  # a volume label: no file, but clusters
-                    if not entry.deleted:  # it holds (a hiding place) are not lost ones
-                        self._claim(entry.first_cluster)
-                    continue
+                if attributes & _VOLUME_LABEL and not entry.is_dir and holds_nothing(raw):
+                    continue  # a volume label (mkfs.vfat -n, mlabel): no file
                 yield entry
                 if entry.deleted:
                     if entry.is_dir and (inside := self._deleted_folder(entry.first_cluster, depth)) is not None:
@@ -235,13 +235,15 @@ class FatVolume:
             extension = extension.lower()
         first = b"_" if raw[0] == _DELETED else b"\xe5" if base[0] == 0x05 else base[:1]  # 0x05: a real 0xE5
         name = pieces.name_of(raw) or first + base[1:] + (b"." + extension if extension else b"")
+        if raw[11] & _VOLUME_LABEL:
+            name = raw[:11] + LABEL_SUFFIX  # as The Sleuth Kit names one
         sector, within = divmod(position, self._sector)
         return FatEntry(
             parent=parent, name=name, is_dir=bool(raw[11] & _FOLDER), deleted=deleted, size=size,
             address=(sector - self._first_data_sector) * (self._sector // _ENTRY) + within // _ENTRY
             + _FIRST_ENTRY_ADDRESS,
             first_cluster=cluster, mtime=_dos_time(raw, 24, 22), ctime=_dos_time(raw, 16, 14, raw[13]),
-            atime=_dos_time(raw, 18))
+            atime=_dos_time(raw, 18), label=bool(raw[11] & _VOLUME_LABEL))
 
     def _claim(self, first: int) -> None:
         """Marks a live file's chain as claimed, up to a cluster already claimed (a loop or a cross-link)."""
@@ -323,6 +325,30 @@ class FatVolume:
                          "FAT but no file or folder listed claims them (lost chains, or directory entries that "
                          "neither The Sleuth Kit nor Vigie's FAT reader could read): their content was not scanned")
         return found
+
+
+def label_entry(read_at: Callable[[int, int], bytes], offset: int, address: int) -> bytes | None:
+    """The directory entry at The Sleuth Kit's `address` in the FAT volume at `offset`, where it is a volume
+    label entry (told by its attributes on disk: a file may be named like one); None where it is not one."""
+    try:
+        boot = read_at(offset, 512)
+        if len(boot) < 512 or address < _FIRST_ENTRY_ADDRESS:
+            return None
+        sector, reserved, fats = struct.unpack_from("<H", boot, 11)[0], struct.unpack_from("<H", boot, 14)[0], boot[16]
+        fat_sectors = struct.unpack_from("<H", boot, 22)[0] or struct.unpack_from("<I", boot, 36)[0]
+        raw = read_at(offset + (reserved + fats * fat_sectors) * sector + (address - _FIRST_ENTRY_ADDRESS) * _ENTRY,
+                      _ENTRY)
+    except OSError:  # unreadable: taken for a file, which is never left out
+        return None
+    attributes = raw[11] if len(raw) == _ENTRY else 0
+    is_label = attributes & _VOLUME_LABEL and attributes & _LONG_NAME != _LONG_NAME and not attributes & _FOLDER
+    return raw if is_label else None
+
+
+def holds_nothing(label: bytes) -> bool:
+    """Whether a volume label entry is one as mkfs.vfat, mlabel and Windows write it: no first cluster and no
+    size. One pointing at content is no real label, and is read as a file."""
+    return not any(label[20:22]) and not any(label[26:32])
 
 
 def read_runs(read_at: Callable[[int, int], bytes], runs: list[tuple[int, int]], offset: int,
