@@ -18,7 +18,8 @@ from vigie.sources.fatdir import FatVolume
 from vigie.sources.reopen import read_item_bytes
 
 _LONG_NAMES = ("A long name here.txt", "Exactly13.jpg", "a name of twenty-six chars", "+plus.jpg", ".dot name.jpg",
-               "Ωmega.jpg", "=eq;y.jpeg", "  spaced lead.jpg", "short.jpg", "Kept long.jpg")
+               "Ωmega.jpg", "=eq;y.jpeg", "  spaced lead.jpg", "short.jpg", "Kept long.jpg",
+               "Longest " + "n" * 242 + ".jpeg")  # 255 characters: 20 pieces
 
 
 def _tsk_names(volume: Path) -> dict[int, bytes]:
@@ -43,9 +44,9 @@ def _tsk_names(volume: Path) -> dict[int, bytes]:
 
 @pytest.mark.parametrize("bits", [12, 16, 32])
 def test_deleted_long_names_read_as_the_sleuth_kit_reads_them(bits: int, tmp_path: Path) -> None:
-    """Ordinary deleted files and a deleted folder with long names made by mtools (one piece, two, a name of
-    exactly 13 and 26 characters, names whose 8.3 form starts with "_" or skips spaces and dots): Vigie's
-    reader names each entry as The Sleuth Kit does."""
+    """Ordinary deleted files and a deleted folder with long names made by mtools (one piece, two, twenty, a
+    name of exactly 13 and 26 characters, names whose 8.3 form starts with "_" or skips spaces and dots):
+    Vigie's reader names each entry as The Sleuth Kit does."""
     _need("mkfs.vfat", "mcopy")
     files = {name: b"x" * 100 for name in _LONG_NAMES} | {"Deleted folder long/inner long name.jpg": b"y"}
     deleted = tuple(name for name in files if name != "Kept long.jpg" and "/" not in name)

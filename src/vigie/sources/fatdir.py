@@ -388,7 +388,8 @@ class _LongName:
         if raw[0] == _DELETED:
             if raw[13] != self._erased_sum:
                 self._erased, self._erased_sum = [], raw[13]
-            self._erased.append(piece)
+            if len(self._erased) <= _MAX_PIECES:  # one more is already too many: no name
+                self._erased.append(piece)
         else:
             self._erased = []
         if raw[0] & 0x40:  # the last piece, stored first, starts a long name (0xE5 has this bit too)
