@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from tests.test_disk_images import _disk, _e01, _fat, _need, _picture, _scan
+from tests.test_disk_images import _disk, _e01, _fat, _need, _picture, _run, _scan
 from vigie.cli import main
-from vigie.sources.ewf import EwfError, open_image
+from vigie.sources.ewf import EwfError, open_image, segment_paths
 
 _DESCRIPTOR = 76
 
@@ -199,3 +199,38 @@ def test_hostile_sizes_counts_and_looping_offsets_are_bounded(disk, tmp_path: Pa
 
     with pytest.raises(EwfError, match="volume section is missing or damaged"):
         open_image(str(_hostile(image, tmp_path, "giant", giant_chunks)), "test")
+
+
+def test_a_segment_set_with_a_segment_missing_reads_the_segments_before_it(tmp_path: Path) -> None:
+    _need("mkfs.vfat", "mcopy", "sfdisk", "ewfacquire")
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    originals = {"A.JPG": _picture(64), "BIG.BIN": random.Random(6).randbytes(3 << 20), "B.JPG": _picture(65)}
+    for name, data in originals.items():
+        (scratch / name).write_bytes(data)
+    fat = tmp_path / "p1.fat"
+    _fat(fat, 8192, [("copy", name, f"::{name}") for name in originals], scratch)
+    raw = tmp_path / "disk.raw"
+    _disk(raw, "dos", [fat])
+    target = tmp_path / "evidence" / "disk"
+    target.parent.mkdir()
+    _run("ewfacquire", "-u", "-q", "-d", "sha1", "-c", "deflate:fast", "-S", "1048576", "-t", target, raw)
+    assert target.with_suffix(".E04").exists()  # incompressible: 1 MiB segments E01..E04
+    target.with_suffix(".E03").unlink()  # libewf opens the set and fails on each read that reaches it
+    image = target.with_suffix(".E01")
+    items = _scan(tmp_path / "case", image)
+    said = _messages(items[str(image)])
+    assert "Vigie's own EWF reader read" in said and "the segment file after it is missing" in said
+    assert items[f"{image}!/p1/A.JPG"]["sha256"] == _sha256(originals["A.JPG"])
+    for name in ("BIG.BIN", "B.JPG"):  # past segment 2
+        assert "chunks of the E01 that are missing" in _messages(items[f"{image}!/p1/{name}"]), name
+
+
+def test_segment_files_follow_e99_with_eaa_and_stop_at_a_gap(tmp_path: Path) -> None:
+    names = [f"x.E{number:02d}" for number in range(1, 100)] + ["x.EAA", "x.EAB", "x.EAD"]
+    for name in names:
+        (tmp_path / name).write_bytes(b"")
+    assert [Path(path).name for path in segment_paths(str(tmp_path / "x.E01"))] == names[:-1]
+    (tmp_path / "y.e01").write_bytes(b"")
+    (tmp_path / "y.e02").write_bytes(b"")
+    assert [Path(path).name for path in segment_paths(str(tmp_path / "y.e01"))] == ["y.e01", "y.e02"]

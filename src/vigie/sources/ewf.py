@@ -80,7 +80,7 @@ class _Layout:
 def segment_paths(path: str) -> list[str]:
     """The segment files of the E01 `path` names, in order, up to the first missing one."""
     stem, suffix = os.path.splitext(path)
-    if not re.fullmatch(r"\.[eEsSlL]0*1", suffix):
+    if not re.fullmatch(r"\.[eE]01", suffix):
         return [path]
     letter, lower = suffix[1], suffix[1].islower()
     paths = [path]
@@ -109,9 +109,8 @@ def libewf_refusal(exc: BaseException) -> str:
 
 def open_image(path: str, refused: str) -> EwfImage:
     """The E01 at `path`, read by this module; `refused`: what libewf made of it, for the examiner."""
-    paths = segment_paths(path)
     try:
-        versions = tuple((p, os.stat(p).st_size, os.stat(p).st_mtime_ns) for p in paths)
+        versions = tuple((p, (info := os.stat(p)).st_size, info.st_mtime_ns) for p in segment_paths(path))
     except OSError as exc:
         raise EwfError(f"a segment file cannot be read: {exc}") from exc
     return EwfImage(_layout(versions), refused)
@@ -171,6 +170,9 @@ def _read_segment(fd: int, segment: int, first: int, layout: _Layout) -> int:
             continue
         if kind in ("next", "done"):
             ended = True
+            if kind == "next" and segment + 1 == len(layout.paths):
+                layout.damage.append(f"{name} ends with a next section, but the segment file after it is missing: "
+                                     "the chunks it would hold are missing")
             break
         if kind == "sectors":
             if sectors is not None and not table_seen:
@@ -471,7 +473,7 @@ class ZeroChunkCheck:
 
     def check(self, offset: int, data: bytes) -> None:
         """Raises EwfError where `data` (read at `offset`) holds zeros libewf put for a damaged chunk."""
-        if not self._usable:
+        if not self._usable or not data:
             return
         size = self._chunk_size
         for index in range(offset // size, (offset + len(data) - 1) // size + 1):
