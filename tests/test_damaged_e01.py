@@ -15,7 +15,7 @@ from click.testing import CliRunner
 
 from tests.test_disk_images import _disk, _e01, _fat, _need, _picture, _run, _scan
 from vigie.cli import main
-from vigie.sources.ewf import EwfError, open_image, segment_paths
+from vigie.sources.ewf import SIGNATURE, EwfError, open_image, segment_paths
 
 _DESCRIPTOR = 76
 
@@ -201,7 +201,7 @@ def test_hostile_sizes_counts_and_looping_offsets_are_bounded(disk, tmp_path: Pa
         open_image(str(_hostile(image, tmp_path, "giant", giant_chunks)), "test")
 
 
-def test_a_segment_set_with_a_segment_missing_reads_the_segments_before_it(tmp_path: Path) -> None:
+def test_a_segment_set_with_a_segment_missing_reads_the_segments_around_it(tmp_path: Path) -> None:
     _need("mkfs.vfat", "mcopy", "sfdisk", "ewfacquire")
     scratch = tmp_path / "scratch"
     scratch.mkdir()
@@ -220,17 +220,25 @@ def test_a_segment_set_with_a_segment_missing_reads_the_segments_before_it(tmp_p
     image = target.with_suffix(".E01")
     items = _scan(tmp_path / "case", image)
     said = _messages(items[str(image)])
-    assert "Vigie's own EWF reader read" in said and "the segment file after it is missing" in said
-    assert items[f"{image}!/p1/A.JPG"]["sha256"] == _sha256(originals["A.JPG"])
-    for name in ("BIG.BIN", "B.JPG"):  # past segment 2
-        assert "chunks of the E01 that are missing" in _messages(items[f"{image}!/p1/{name}"]), name
+    assert "Vigie's own EWF reader read" in said and "segment 3 is missing from the set" in said
+    assert "segment 4 is placed back from the media's end" in said
+    for name in ("A.JPG", "B.JPG"):  # in segments 1 and 4
+        assert items[f"{image}!/p1/{name}"]["sha256"] == _sha256(originals[name]), name
+    big = items[f"{image}!/p1/BIG.BIN"]
+    assert big["sha256"] is None and "chunks of the E01 that are missing" in _messages(big)
+    assert items[str(image)]["stored_hashes"]["sha1"]["stored"]  # type: ignore[index]  # from the final segment
 
 
-def test_segment_files_follow_e99_with_eaa_and_stop_at_a_gap(tmp_path: Path) -> None:
-    names = [f"x.E{number:02d}" for number in range(1, 100)] + ["x.EAA", "x.EAB", "x.EAD"]
-    for name in names:
-        (tmp_path / name).write_bytes(b"")
-    assert [Path(path).name for path in segment_paths(str(tmp_path / "x.E01"))] == names[:-1]
-    (tmp_path / "y.e01").write_bytes(b"")
-    (tmp_path / "y.e02").write_bytes(b"")
-    assert [Path(path).name for path in segment_paths(str(tmp_path / "y.e01"))] == ["y.e01", "y.e02"]
+def test_segment_files_are_numbered_e01_to_e99_then_eaa_and_found_past_a_gap(tmp_path: Path) -> None:
+    names = [f"x.E{number:02d}" for number in range(1, 100)] + ["x.EAA", "x.EAB", "x.EAD", "x.FAA"]
+    for name in [*names, "x.E00", "x.EA1"]:  # the last two: not in the sequence
+        (tmp_path / name).write_bytes(SIGNATURE)
+    for name in ("x.EZZ", "x.txt"):  # in the sequence (after E99 come three letters) but not EWF files
+        (tmp_path / name).write_bytes(b"notes")
+    found = segment_paths(str(tmp_path / "x.E01"))
+    assert [(number, Path(path).name) for number, path in found] == [
+        *((number, f"x.E{number:02d}") for number in range(1, 100)), (100, "x.EAA"), (101, "x.EAB"), (103, "x.EAD"),
+        (776, "x.FAA")]
+    for name in ("y.e01", "y.e02"):
+        (tmp_path / name).write_bytes(SIGNATURE)
+    assert [Path(path).name for _, path in segment_paths(str(tmp_path / "y.e01"))] == ["y.e01", "y.e02"]

@@ -21,7 +21,7 @@ import struct
 import zlib
 from array import array
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
 SIGNATURE = b"EVF\x09\x0d\x0a\xff\x00"
@@ -77,27 +77,35 @@ class _Layout:
         return -(-self.media_size // self.chunk_size) if self.chunk_size else 0
 
 
-def segment_paths(path: str) -> list[str]:
-    """The segment files of the E01 `path` names, in order, up to the first missing one."""
+def segment_paths(path: str) -> list[tuple[int, str]]:
+    """The segment files of the E01 `path` names that exist (named in the sequence, with an EWF signature),
+    numbered (1: .E01), in order; a gap is a segment missing from the set."""
     stem, suffix = os.path.splitext(path)
     if not re.fullmatch(r"\.[eE]01", suffix):
-        return [path]
-    letter, lower = suffix[1], suffix[1].islower()
-    paths = [path]
-    for number in range(2, _MAX_SEGMENTS + 1):
-        if number < 100:
-            extension = f"{letter}{number:02d}"
-        else:  # after E99: EAA, EAB, ..., EZZ, FAA, ...
-            rank = number - 100
-            extension = (chr(ord(letter.upper()) + rank // 676) + chr(65 + rank // 26 % 26) + chr(65 + rank % 26))
-            extension = extension.lower() if lower else extension
-            if not extension[0].isalpha():
-                break
-        candidate = f"{stem}.{extension}"
-        if not os.path.isfile(candidate):
-            break
-        paths.append(candidate)
-    return paths
+        return [(1, path)]
+    prefix = os.path.basename(stem) + "."
+    folder = os.path.dirname(path) or "."
+    numbered = sorted((number, os.path.join(folder, name)) for name in os.listdir(folder)
+                      if name.startswith(prefix) and (number := _segment_number(name[len(prefix):])))
+    return [(number, candidate) for number, candidate in numbered if number == 1 or _signed(candidate)]
+
+
+def _signed(path: str) -> bool:
+    try:
+        with open(path, "rb") as stream:
+            return stream.read(len(SIGNATURE)) == SIGNATURE
+    except OSError:  # a folder, or unreadable: not a segment
+        return False
+
+
+def _segment_number(extension: str) -> int | None:
+    """1 for E01 ... 99 for E99, then 100 for EAA, EAB, ..., EZZ, FAA, ... ZZZ; None for another name."""
+    extension = extension.upper()
+    if re.fullmatch(r"E[0-9]{2}", extension) and extension != "E00":
+        return int(extension[1:])
+    if re.fullmatch(r"[E-Z][A-Z]{2}", extension):
+        return 100 + (ord(extension[0]) - ord("E")) * 676 + (ord(extension[1]) - 65) * 26 + ord(extension[2]) - 65
+    return None
 
 
 def libewf_refusal(exc: BaseException) -> str:
@@ -110,7 +118,8 @@ def libewf_refusal(exc: BaseException) -> str:
 def open_image(path: str, refused: str) -> EwfImage:
     """The E01 at `path`, read by this module; `refused`: what libewf made of it, for the examiner."""
     try:
-        versions = tuple((p, (info := os.stat(p)).st_size, info.st_mtime_ns) for p in segment_paths(path))
+        versions = tuple((number, p, (info := os.stat(p)).st_size, info.st_mtime_ns)
+                         for number, p in segment_paths(path))
     except OSError as exc:
         raise EwfError(f"a segment file cannot be read: {exc}") from exc
     return EwfImage(_layout(versions), refused)
@@ -131,32 +140,79 @@ def damaged_image(path: str) -> EwfImage | None:
 
 
 @lru_cache(maxsize=4)
-def _layout(versions: tuple[tuple[str, int, int], ...]) -> _Layout:
-    layout = _Layout([path for path, _, _ in versions])
-    first = 0
-    for segment, path in enumerate(layout.paths):
-        with open(path, "rb") as stream:
-            first = _read_segment(stream.fileno(), segment, first, layout)
-        if first < 0:
-            if segment + 1 < len(layout.paths):
-                layout.damage.append(f"the segments after segment {segment + 1} are not read: where their chunks "
-                                     "lie in the media is unknown")
-            break
+def _layout(versions: tuple[tuple[int, str, int, int], ...]) -> _Layout:
+    """The segments from .E01 on, each placed after the one before; past a missing segment, the last ones
+    are placed back from the media's end (the final segment, closed by "done", holds its last chunks)."""
+    layout = _Layout([path for _, path, _, _ in versions])
+    numbers = [number for number, _, _, _ in versions]
+    first, closing, segment = 0, "", 0
+    while segment < len(numbers) and numbers[segment] == segment + 1 and first >= 0:
+        first, closing = _opened(segment, numbers[segment], first, layout)
+        segment += 1
     if not layout.chunk_size:
         raise EwfError("its volume section is missing or damaged: the chunk size and media size are unknown")
+    if (closing == "next" and segment == len(numbers)) or (segment < len(numbers) and first >= 0):
+        layout.damage.append(f"segment {segment + 1} is missing from the set: the chunks it held are missing")
+    tail = segment
+    while tail < len(numbers) and numbers[-1] - numbers[tail] != len(numbers) - 1 - tail:
+        tail += 1  # the segments after the last gap, which run without one to the final segment
+    if tail > segment:
+        layout.damage.append(f"{_segments(numbers[segment], numbers[tail - 1])} not read: where their chunks lie in "
+                             "the media is unknown")
+    if tail < len(numbers):
+        _place_from_end(layout, numbers, tail, max((g.first + g.count for g in layout.groups), default=0))
     return layout
 
 
-def _read_segment(fd: int, segment: int, first: int, layout: _Layout) -> int:
-    """Reads one segment file's sections into `layout`; the chunk index its successor starts at (-1: unknown,
-    as its chunks could not all be found)."""
+def _segments(first: int, last: int) -> str:
+    return f"segment {first:,} is" if first == last else f"segments {first:,}-{last:,} are"
+
+
+def _opened(segment: int, number: int, first: int, layout: _Layout) -> tuple[int, str]:
+    with open(layout.paths[segment], "rb") as stream:
+        return _read_segment(stream.fileno(), segment, number, first, layout)
+
+
+def _place_from_end(layout: _Layout, numbers: list[int], tail: int, placed_end: int) -> None:
+    """Places segments tail.. (numbered without a gap, the last closed by "done") back from the media's end,
+    each ending where the next begins; stops at one whose chunks cannot all be counted."""
+    scratch = _Layout(layout.paths, layout.chunk_size, layout.media_size)
+    counted: list[tuple[int, int, list[_Group]]] = []  # (segment, chunks, groups placed from 0)
+    for segment in range(tail, len(numbers)):
+        start = len(scratch.groups)
+        count, closing = _opened(segment, numbers[segment], 0, scratch)
+        counted.append((segment, count if segment + 1 < len(numbers) or closing == "done" else -1,
+                        scratch.groups[start:]))
+    layout.damage += scratch.damage
+    layout.digests = tuple(sorted({**dict(scratch.digests), **dict(layout.digests)}.items()))
+    end, segments = layout.chunk_count, 0
+    placed: list[_Group] = []
+    for _, count, groups in reversed(counted):
+        if count < 0 or end - count < placed_end:
+            break
+        end -= count
+        placed = [replace(group, first=group.first + end) for group in groups] + placed
+        segments += 1
+    layout.groups += placed
+    if segments:
+        layout.damage.append(f"{_segments(numbers[-segments], numbers[-1])} placed back from the media's end (the "
+                             "final segment holds its last chunks)")
+    if segments < len(counted):
+        layout.damage.append(f"{_segments(numbers[tail], numbers[-1 - segments])} not read: where their chunks lie in "
+                             "the media is unknown")
+
+
+def _read_segment(fd: int, segment: int, number: int, first: int, layout: _Layout) -> tuple[int, str]:
+    """Reads segment file `number` (layout.paths[segment]) into `layout`, its chunks from index `first`: the
+    index its successor's start at (-1: unknown, as its chunks could not all be found), and the section that
+    closes it ("next", "done"; "" where none does)."""
     size = os.fstat(fd).st_size
-    name = f"segment {segment + 1} ({os.path.basename(layout.paths[segment])})"
+    name = f"segment {number} ({os.path.basename(layout.paths[segment])})"
     head = os.pread(fd, _FILE_HEADER, 0)
-    if head[:8] != SIGNATURE or struct.unpack_from("<H", head, 9)[0] != segment + 1:
-        layout.damage.append(f"{name} has no EWF file header for segment {segment + 1}")
-        return -1
-    offset, table_seen, ended = _FILE_HEADER, False, False
+    if head[:8] != SIGNATURE or struct.unpack_from("<H", head, 9)[0] != number:
+        layout.damage.append(f"{name} has no EWF file header for segment {number}")
+        return -1, ""
+    offset, table_seen, closing = _FILE_HEADER, False, ""
     sectors: tuple[int, int] | None = None  # the current sectors section: its offset and declared end
     while offset + _DESCRIPTOR <= size and first >= 0:
         descriptor = os.pread(fd, _DESCRIPTOR, offset)
@@ -169,14 +225,11 @@ def _read_segment(fd: int, segment: int, first: int, layout: _Layout) -> int:
             offset = following
             continue
         if kind in ("next", "done"):
-            ended = True
-            if kind == "next" and segment + 1 == len(layout.paths):
-                layout.damage.append(f"{name} ends with a next section, but the segment file after it is missing: "
-                                     "the chunks it would hold are missing")
+            closing = kind
             break
         if kind == "sectors":
             if sectors is not None and not table_seen:
-                first = _find_chunks(fd, segment, sectors, first, layout)
+                first = _find_chunks(fd, name, segment, sectors, first, layout)
             sectors, table_seen = (offset, offset + length), False
         elif kind in ("table", "table2"):
             group = _table(fd, segment, offset, min(length, size - offset), first, layout)
@@ -197,11 +250,11 @@ def _read_segment(fd: int, segment: int, first: int, layout: _Layout) -> int:
             break
         offset = following
     if sectors is not None and not table_seen and first >= 0:
-        first = _find_chunks(fd, segment, sectors, first, layout)
-    if not ended:
+        first = _find_chunks(fd, name, segment, sectors, first, layout)
+    if not closing:
         layout.damage.append(f"{name}: its sections stop before a done or next section (the file is cut short at "
                              f"{size:,} bytes, or a section points back)")
-    return first
+    return first, closing
 
 
 def _sound_descriptor(fd: int, offset: int) -> bool:
@@ -255,7 +308,7 @@ def _digest(kind: str, data: bytes, name: str, offset: int, layout: _Layout) -> 
     layout.digests = tuple(sorted(found.items()))
 
 
-def _find_chunks(fd: int, segment: int, sectors: tuple[int, int], first: int, layout: _Layout) -> int:
+def _find_chunks(fd: int, name: str, segment: int, sectors: tuple[int, int], first: int, layout: _Layout) -> int:
     """The chunks of a sectors section whose table is lost, found in order: each a zlib stream, or stored with
     its Adler-32. Stops where neither fits (a damaged chunk, or the file's end); the chunk index the next
     sectors section starts at, or -1 where the rest of this one could not be read (so that is unknown)."""
@@ -271,7 +324,7 @@ def _find_chunks(fd: int, segment: int, sectors: tuple[int, int], first: int, la
         position += length
     if found:
         layout.groups.append(_Group(first, len(found), segment, end=position, found=found))
-    said = f"segment {segment + 1}: its sectors section has no sound table: {len(found):,} chunks found by reading it"
+    said = f"{name}: its sectors section has no sound table: {len(found):,} chunks found by reading it"
     if position < sectors[1]:
         layout.damage.append(f"{said} in order, up to byte {position:,} (the file is cut short or a chunk is damaged "
                              "there); the chunks after it cannot be placed")
