@@ -120,9 +120,14 @@ def open_image(path: str, refused: str) -> EwfImage:
     try:
         versions = tuple((number, p, (info := os.stat(p)).st_size, info.st_mtime_ns)
                          for number, p in segment_paths(path))
+        layout = _layout(versions)
+    except (ValueError, struct.error) as exc:  # a structure this module misjudged: said, never a crash
+        raise EwfError(f"its structures cannot be read: {exc}") from exc
+    except EwfError:
+        raise
     except OSError as exc:
         raise EwfError(f"a segment file cannot be read: {exc}") from exc
-    return EwfImage(_layout(versions), refused)
+    return EwfImage(layout, refused)
 
 
 def damaged_image(path: str) -> EwfImage | None:
@@ -131,7 +136,7 @@ def damaged_image(path: str) -> EwfImage | None:
     module does not read the image (libewf's reading stands)."""
     try:
         image = open_image(path, "libewf opened this E01, but its structures are damaged")
-    except (OSError, ValueError, struct.error):
+    except OSError:
         return None
     if image.damaged:
         return image
@@ -209,7 +214,7 @@ def _read_segment(fd: int, segment: int, number: int, first: int, layout: _Layou
     size = os.fstat(fd).st_size
     name = f"segment {number} ({os.path.basename(layout.paths[segment])})"
     head = os.pread(fd, _FILE_HEADER, 0)
-    if head[:8] != SIGNATURE or struct.unpack_from("<H", head, 9)[0] != number:
+    if len(head) < _FILE_HEADER or head[:8] != SIGNATURE or struct.unpack_from("<H", head, 9)[0] != number:
         layout.damage.append(f"{name} has no EWF file header for segment {number}")
         return -1, ""
     offset, table_seen, closing = _FILE_HEADER, False, ""
@@ -232,7 +237,7 @@ def _read_segment(fd: int, segment: int, number: int, first: int, layout: _Layou
                 first = _find_chunks(fd, name, segment, sectors, first, layout)
             sectors, table_seen = (offset, offset + length), False
         elif kind in ("table", "table2"):
-            group = _table(fd, segment, offset, min(length, size - offset), first, layout)
+            group = _table(fd, segment, offset, min(length, size - offset), first)
             if group is None:
                 layout.damage.append(f"{name}: the {kind} section at byte {offset:,} is damaged")
             elif not table_seen:
@@ -240,7 +245,7 @@ def _read_segment(fd: int, segment: int, number: int, first: int, layout: _Layou
                 table_seen = True
                 first += group.count
             elif kind == "table2" and layout.groups[-1].count == group.count:
-                layout.groups[-1] = _with_mirror(layout.groups[-1], group.entries_at)
+                layout.groups[-1] = replace(layout.groups[-1], mirror_at=group.entries_at)
         elif kind in ("volume", "disk", "data") and not layout.chunk_size:
             if not _volume(os.pread(fd, _VOLUME, offset + _DESCRIPTOR), layout):
                 layout.damage.append(f"{name}: the {kind} section at byte {offset:,} is damaged")
@@ -263,10 +268,6 @@ def _sound_descriptor(fd: int, offset: int) -> bool:
         descriptor[:72])
 
 
-def _with_mirror(group: _Group, mirror_at: int) -> _Group:
-    return _Group(group.first, group.count, group.segment, group.end, group.entries_at, group.base, mirror_at)
-
-
 def _volume(data: bytes, layout: _Layout) -> bool:
     """Chunk and media size from a volume section (EnCase's layout; its data section repeats it); False where
     it is damaged or claims sizes no acquisition writes."""
@@ -281,7 +282,7 @@ def _volume(data: bytes, layout: _Layout) -> bool:
     return True
 
 
-def _table(fd: int, segment: int, offset: int, length: int, first: int, layout: _Layout) -> _Group | None:
+def _table(fd: int, segment: int, offset: int, length: int, first: int) -> _Group | None:
     """A table section's header and where its entries lie; None where its header's checksum fails."""
     header = os.pread(fd, _TABLE_HEADER, offset + _DESCRIPTOR)
     if len(header) < _TABLE_HEADER or struct.unpack_from("<I", header, 20)[0] != zlib.adler32(header[:20]):
@@ -550,7 +551,7 @@ class ZeroChunkCheck:
         if self._image is None:
             try:
                 self._image = open_image(self._path, "")
-            except (OSError, ValueError, struct.error):  # a variant this module does not read: libewf's bytes stand
+            except OSError:  # a variant this module does not read: libewf's bytes stand
                 self._usable = False
                 return None
         return self._image
