@@ -109,6 +109,8 @@ def test_with_hash_and_digest_sections_both_damaged_no_stored_digest_is_claimed(
     assert "the digest section at byte" in said and "the MD5 and SHA-1 it stores not used" in said
     assert not media["stored_hashes"]
     assert media["sha256"] == _sha256(disk["raw"])  # type: ignore[arg-type]
+    verified = CliRunner().invoke(main, ["verify", "--case", str(tmp_path / "case")])
+    assert verified.exit_code == 0 and "the hash section at byte" in " ".join(verified.output.split())
 
 
 def test_a_single_table_e01_cut_short_reads_the_files_before_the_cut(disk, tmp_path: Path) -> None:

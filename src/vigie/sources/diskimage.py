@@ -204,6 +204,9 @@ class _Media:
             length -= len(chunk)
         return b"".join(parts)
 
+    def digest_damage(self) -> str | None:
+        return None if self._own_ewf is None else self._own_ewf.digest_damage()
+
     def survey(self) -> str | None:
         """Where Vigie's own EWF reader reads the image: why libewf refused it, and what could be read."""
         return None if self._own_ewf is None else self._own_ewf.survey()
@@ -694,6 +697,16 @@ def stored_digests(path: str) -> tuple[tuple[str, str], ...]:
     """The digests an image file holds of its own media (an E01's), read again; () for a raw image."""
     with _Media.open(path) as media:
         return media.stored_digests()
+
+
+def stored_digests_damage(path: str) -> str | None:
+    """Said where an E01's hash or digest section is damaged: the digests it stored are not all read (None
+    where the image cannot be opened: said by the reading of its media)."""
+    try:
+        with _Media.open(path) as media:
+            return media.digest_damage()
+    except OSError:
+        return None
 
 
 class DiskImageSource:

@@ -71,6 +71,7 @@ class _Layout:
     groups: list[_Group] = field(default_factory=list)
     digests: tuple[tuple[str, str], ...] = ()
     damage: list[str] = field(default_factory=list)  # sections damaged or missing, said to the examiner
+    digest_damage: list[str] = field(default_factory=list)  # hash and digest sections whose values are not used
 
     @property
     def chunk_count(self) -> int:
@@ -189,6 +190,7 @@ def _place_from_end(layout: _Layout, numbers: list[int], tail: int, placed_end: 
         counted.append((segment, count if segment + 1 < len(numbers) or closing == "done" else -1,
                         scratch.groups[start:]))
     layout.damage += scratch.damage
+    layout.digest_damage += scratch.digest_damage
     layout.digests = tuple(sorted({**dict(scratch.digests), **dict(layout.digests)}.items()))
     end, segments = layout.chunk_count, 0
     placed: list[_Group] = []
@@ -298,8 +300,10 @@ def _digest(kind: str, data: bytes, name: str, offset: int, layout: _Layout) -> 
     """The MD5 (hash section) or MD5 and SHA-1 (digest section) the acquisition stored, where sound."""
     span = 32 if kind == "hash" else 76
     if len(data) < span + 4 or struct.unpack_from("<I", data, span)[0] != zlib.adler32(data[:span]):
-        layout.damage.append(f"{name}: the {kind} section at byte {offset:,} is damaged (its checksum fails): "
-                             f"the {'MD5' if kind == 'hash' else 'MD5 and SHA-1'} it stores not used")
+        said = (f"{name}: the {kind} section at byte {offset:,} is damaged (its checksum fails): the "
+                f"{'MD5' if kind == 'hash' else 'MD5 and SHA-1'} it stores not used")
+        layout.damage.append(said)
+        layout.digest_damage.append(said)
         return
     found = dict(layout.digests)
     values = [("md5", data[:16])] + ([("sha1", data[16:36])] if kind == "digest" else [])
@@ -373,6 +377,10 @@ class EwfImage:
 
     def stored_digests(self) -> tuple[tuple[str, str], ...]:
         return self._layout.digests
+
+    def digest_damage(self) -> str | None:
+        """Said where a hash or digest section is damaged, so that what it stored is not used."""
+        return "; ".join(self._layout.digest_damage) or None
 
     def read_at(self, offset: int, length: int) -> bytes:
         """`length` media bytes from `offset` (fewer at the media's end); an EwfError where a chunk they lie in
