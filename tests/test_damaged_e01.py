@@ -63,7 +63,7 @@ def disk(tmp_path: Path) -> dict[str, object]:
     raw = tmp_path / "disk.raw"
     _disk(raw, "dos", [p1, p2])
     image = _e01(raw, tmp_path / "evidence" / "disk")
-    return {"raw": raw.read_bytes(), "image": image, "originals": originals}
+    return {"raw": raw.read_bytes(), "raw_path": raw, "image": image, "originals": originals}
 
 
 def _sha256(data: bytes) -> str:
@@ -134,9 +134,13 @@ def test_a_single_table_e01_cut_short_reads_the_files_before_the_cut(disk, tmp_p
     assert "no readable file system" in _messages(items[f"{cut}!/p2"])
 
 
-def test_a_chunk_with_a_flipped_byte_is_not_read_as_zeros(disk, tmp_path: Path) -> None:
+@pytest.mark.parametrize("stored", [False, True], ids=["compressed", "stored"])
+def test_a_chunk_with_a_flipped_byte_is_not_read_as_zeros(disk, tmp_path: Path, stored: bool) -> None:
     image: Path = disk["image"]  # type: ignore[assignment]
     raw: bytes = disk["raw"]  # type: ignore[assignment]
+    if stored:  # chunks kept as they are, each followed by its Adler-32
+        image = tmp_path / "evidence" / "plain.E01"
+        _run("ewfacquire", "-u", "-q", "-d", "sha1", "-c", "none", "-t", image.with_suffix(""), disk["raw_path"])
     originals: dict[str, bytes] = disk["originals"]  # type: ignore[assignment]
     picture = originals["B.JPG"]
     damaged = (raw.find(picture) + len(picture) // 2) // 32768
