@@ -34,6 +34,7 @@ _ZLIB_SLACK = 4096  # a zlib stream is at most this much longer than the chunk i
 _MAX_TABLE_ENTRIES = 1 << 16  # EnCase writes at most 16,375 per table
 _CACHE_BYTES = 8 << 20  # decoded chunks kept per open image
 _TABLES_KEPT = 16  # loaded tables kept per open image
+_FDS_KEPT = 16  # segment files kept open per open image
 _MAX_SEGMENTS = 14_971  # E01..E99, EAA..ZZZ
 _SHOWN_RANGES = 5
 _OFFSET = (1 << 63) - 1
@@ -340,17 +341,10 @@ def _find_chunks(fd: int, name: str, segment: int, sectors: tuple[int, int], fir
 
 def _chunk_span(window: bytes, expected: int) -> tuple[int | None, int]:
     """How many bytes of `window` a chunk of `expected` bytes takes, and whether it is compressed."""
-    if len(window) >= expected + 4 and struct.unpack_from("<I", window, expected)[0] == zlib.adler32(
-            window[:expected]):
+    if _stored(window, expected) is not None:
         return expected + 4, 0
-    decoder = zlib.decompressobj()
-    try:
-        data = decoder.decompress(window, expected + 1)
-    except zlib.error:
-        return None, 0
-    if not decoder.eof or len(data) != expected:
-        return None, 0
-    return len(window) - len(decoder.unused_data), 1
+    inflated = _inflate(window, expected)
+    return (None, 0) if inflated is None else (inflated[1], 1)
 
 
 def _chunk_length(layout: _Layout, index: int) -> int:
@@ -358,14 +352,14 @@ def _chunk_length(layout: _Layout, index: int) -> int:
 
 
 class EwfImage:
-    """An E01's media, read chunk by chunk: reads stop short at, or fail on, a missing or damaged chunk."""
+    """An E01's media, read chunk by chunk: a read that meets a missing or damaged chunk fails, saying which."""
 
     def __init__(self, layout: _Layout, refused: str) -> None:
         self._layout = layout
         self.refused = refused
         self.size = layout.media_size
         self.chunk_size = layout.chunk_size
-        self._fds = [os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0)) for path in layout.paths]
+        self._fds: OrderedDict[int, int] = OrderedDict()  # segment -> descriptor, the most recent last
         self._firsts = [group.first for group in layout.groups]
         self._tables: OrderedDict[int, array[int]] = OrderedDict()
         self._chunks: OrderedDict[int, bytes] = OrderedDict()
@@ -423,8 +417,12 @@ class EwfImage:
         expected = _chunk_length(self._layout, index)
         offset, end = entry & _OFFSET, (following & _OFFSET) or group.end
         span = min(end - offset, expected + _ZLIB_SLACK)
-        raw = os.pread(self._fds[group.segment], span, offset) if span > 0 else b""
-        data = _unpack(raw, expected, bool(entry >> 63))
+        raw = os.pread(self._fd(group.segment), span, offset) if span > 0 else b""
+        if entry >> 63:  # compressed
+            inflated = _inflate(raw, expected)
+            data = None if inflated is None else inflated[0]
+        else:
+            data = _stored(raw, expected)
         if data is None:
             raise DamagedChunk(f"{where} is damaged (its checksum fails)")
         return data
@@ -439,7 +437,7 @@ class EwfImage:
         if group.found is not None:
             entries = array("Q", group.found)
         else:
-            fd = self._fds[group.segment]
+            fd = self._fd(group.segment)
             tables = [_entry_words(fd, at, group.count) for at in (group.entries_at, group.mirror_at) if at]
             sound = [words for words, ok in tables if ok]
             if sound:
@@ -481,10 +479,21 @@ class EwfImage:
             parts.append(f"chunks missing or damaged: {shown} (files whose content lies in them are not hashed)")
         return "; ".join(parts + self._layout.damage)
 
+    def _fd(self, segment: int) -> int:
+        """Segment `segment`'s descriptor: a set of thousands of segments keeps only a few open."""
+        fd = self._fds.get(segment)
+        if fd is None:
+            fd = self._fds[segment] = os.open(self._layout.paths[segment], os.O_RDONLY | getattr(os, "O_BINARY", 0))
+            if len(self._fds) > _FDS_KEPT:
+                os.close(self._fds.popitem(last=False)[1])
+        else:
+            self._fds.move_to_end(segment)
+        return fd
+
     def close(self) -> None:
-        for fd in self._fds:
+        for fd in self._fds.values():
             os.close(fd)
-        self._fds = []
+        self._fds.clear()
 
 
 def _extend(ranges: list[tuple[int, int]], start: int, last: int) -> None:
@@ -505,19 +514,24 @@ def _entry_words(fd: int, at: int, count: int) -> tuple[list[int | None], bool]:
         data[:4 * count])
 
 
-def _unpack(raw: bytes, expected: int, compressed: bool) -> bytes | None:
-    """A chunk's `expected` bytes from its stored form, or None where its checksum (zlib's or the trailing
-    Adler-32) fails."""
-    if not compressed:
-        if len(raw) >= expected + 4 and struct.unpack_from("<I", raw, expected)[0] == zlib.adler32(raw[:expected]):
-            return raw[:expected]
-        return None
+def _stored(raw: bytes, expected: int) -> bytes | None:
+    """A chunk kept as it is: its `expected` bytes, or None where the Adler-32 after them fails."""
+    if len(raw) >= expected + 4 and struct.unpack_from("<I", raw, expected)[0] == zlib.adler32(raw[:expected]):
+        return raw[:expected]
+    return None
+
+
+def _inflate(raw: bytes, expected: int) -> tuple[bytes, int] | None:
+    """A compressed chunk: its `expected` bytes and how many bytes of `raw` its zlib stream takes, or None where
+    the stream is damaged (zlib checks its own Adler-32) or holds another length."""
     decoder = zlib.decompressobj()
     try:
-        data = decoder.decompress(raw, expected + 1)
+        data = decoder.decompress(raw, expected + 1)  # a stream holding more stops here: no bomb
     except zlib.error:
         return None
-    return data if decoder.eof and len(data) == expected else None
+    if not decoder.eof or len(data) != expected:
+        return None
+    return data, len(raw) - len(decoder.unused_data)
 
 
 class ZeroChunkCheck:
