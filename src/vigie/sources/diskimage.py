@@ -127,7 +127,7 @@ class _Media:
         self._ewf = ewf
         self._own_ewf = own_ewf  # Vigie's own EWF reader, where libewf refused the image or it is damaged
         self._check = check
-        self.unread: str | None = None  # why The Sleuth Kit's last read came back short (an E01's bad chunk)
+        self.unread: str | None = None  # why a read by The Sleuth Kit came back empty (an E01's bad chunk)
         self._segments = segments or []  # (start offset, length, descriptor)
         self._starts = [start for start, _, _ in self._segments]
 
@@ -317,7 +317,7 @@ def _tsk_image(media: _Media, size: int | None = None) -> Any:
         def read(self, offset: int, length: int) -> bytes:
             try:
                 return media.read_at(offset, length)
-            except EwfError as exc:  # a short read, as at a cut image's end: an exception here fails all of TSK
+            except EwfError as exc:  # an empty read, as past a cut image's end: an exception here fails all of TSK
                 media.unread = str(exc)
                 return b""
 
