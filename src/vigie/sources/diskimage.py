@@ -33,6 +33,7 @@ from functools import lru_cache
 from typing import Any, BinaryIO
 
 from vigie.sources.base import ARCHIVE_SEPARATOR, Entry, escape_name, member_relpath, parse_relpath
+from vigie.sources.ewf import EwfError, EwfImage, ZeroChunkCheck, damaged_image, libewf_refusal, open_image
 from vigie.sources.fatdir import ROOT_ADDRESS, FatEntry, FatLayoutError, FatVolume, read_runs
 from vigie.sources.gpt import SECTOR, read_gpt
 from vigie.sources.mediatype import EWF_TYPE, SNIFF_BYTES, sniff
@@ -123,9 +124,13 @@ def _probe(path: str, size: int, mtime_ns: int) -> bool:
 class _Media:
     """The image's media bytes, read at any offset: an EWF handle, or the segments of a (split) raw image."""
 
-    def __init__(self, size: int, ewf: Any = None, segments: list[tuple[int, int, int]] | None = None) -> None:
+    def __init__(self, size: int, ewf: Any = None, segments: list[tuple[int, int, int]] | None = None,
+                 own_ewf: EwfImage | None = None, check: ZeroChunkCheck | None = None) -> None:
         self.size = size
         self._ewf = ewf
+        self._own_ewf = own_ewf  # Vigie's own EWF reader, where libewf refused the image or it is damaged
+        self._check = check
+        self.unread: str | None = None  # why a read by The Sleuth Kit came back empty (an E01's bad chunk)
         self._segments = segments or []  # (start offset, length, descriptor)
         self._starts = [start for start, _, _ in self._segments]
 
@@ -140,8 +145,17 @@ class _Media:
             try:
                 handle.open(pyewf.glob(path))
             except (OSError, RuntimeError) as exc:
-                raise OSError(f"cannot open the EWF image: {exc}") from exc
-            return cls(int(handle.get_media_size()), ewf=handle)
+                try:
+                    own = open_image(path, libewf_refusal(exc))
+                except OSError as own_exc:
+                    raise OSError(f"cannot open the EWF image: {exc}; nor can Vigie's own EWF reader: "
+                                  f"{own_exc}") from exc
+                return cls(own.size, own_ewf=own)
+            if (damaged := damaged_image(path)) is not None:  # libewf would fail or zero-fill where damaged
+                handle.close()
+                return cls(damaged.size, own_ewf=damaged)
+            return cls(int(handle.get_media_size()), ewf=handle,
+                       check=ZeroChunkCheck(path, int(handle.get_chunk_size())))
         segments = []
         start = 0
         for segment in _raw_segments(path):
@@ -153,6 +167,8 @@ class _Media:
 
     def stored_digests(self) -> tuple[tuple[str, str], ...]:
         """The MD5/SHA-1 the acquisition tool stored in an E01, as lowercase hex."""
+        if self._own_ewf is not None:
+            return self._own_ewf.stored_digests()
         if self._ewf is None:
             return ()
         found = []
@@ -169,11 +185,16 @@ class _Media:
         length = max(0, min(length, self.size - offset))
         if length == 0:
             return b""
+        if self._own_ewf is not None:
+            return self._own_ewf.read_at(offset, length)
         if self._ewf is not None:
             try:
-                return bytes(self._ewf.read_buffer_at_offset(length, offset))
+                data = bytes(self._ewf.read_buffer_at_offset(length, offset))
             except (OSError, RuntimeError) as exc:
                 raise OSError(f"EWF image unreadable at offset {offset:,}: {exc}") from exc
+            if self._check is not None:
+                self._check.check(offset, data)
+            return data
         parts = []
         while length > 0:
             index = bisect.bisect_right(self._starts, offset) - 1
@@ -186,9 +207,19 @@ class _Media:
             length -= len(chunk)
         return b"".join(parts)
 
+    def digest_damage(self) -> str | None:
+        return None if self._own_ewf is None else self._own_ewf.digest_damage()
+
+    def survey(self) -> str | None:
+        """Where Vigie's own EWF reader reads the image: why libewf refused it, and what could be read."""
+        return None if self._own_ewf is None else self._own_ewf.survey()
+
     def close(self) -> None:
         if self._ewf is not None:
             self._ewf.close()
+        for reader in (self._own_ewf, self._check):
+            if reader is not None:
+                reader.close()
         for _, _, fd in self._segments:
             os.close(fd)
         self._segments = []
@@ -287,7 +318,11 @@ def _tsk_image(media: _Media, size: int | None = None) -> Any:
             super().__init__(url="", type=pytsk3.TSK_IMG_TYPE_EXTERNAL)
 
         def read(self, offset: int, length: int) -> bytes:
-            return media.read_at(offset, length)
+            try:
+                return media.read_at(offset, length)
+            except EwfError as exc:  # an empty read, as past a cut image's end: an exception here fails all of TSK
+                media.unread = str(exc)
+                return b""
 
         def get_size(self) -> int:
             return media.size if size is None else size
@@ -731,6 +766,16 @@ def stored_digests(path: str) -> tuple[tuple[str, str], ...]:
         return media.stored_digests()
 
 
+def stored_digests_damage(path: str) -> str | None:
+    """Said where an E01's hash or digest section is damaged: the digests it stored are not all read (None
+    where the image cannot be opened: said by the reading of its media)."""
+    try:
+        with _Media.open(path) as media:
+            return media.digest_damage()
+    except OSError:
+        return None
+
+
 class DiskImageSource:
     """A disk image: its media bytes (relpath "") and every file of every file system in it."""
 
@@ -752,7 +797,7 @@ class DiskImageSource:
                 gpt = backup_gpt_note(media)
             except OSError:  # an image unreadable from its start: said by the "!/p0" entry below
                 gpt = None
-            notes = tuple(note for note in (split_gap_note(self.root), gpt) if note)
+            notes = tuple(note for note in (split_gap_note(self.root), gpt, media.survey()) if note)
             yield Entry(relpath="", size=media.size, stored_digests=media.stored_digests(), notes=notes)
             try:
                 media.read_at(0, 4096)
@@ -778,6 +823,7 @@ class DiskImageSource:
         found = 0
         try:
             fs = pytsk3.FS_Info(_tsk_image(media), offset=system.offset)
+            media.unread = None
             fat = _fat_volume(fs, media.read_at, system.offset)
             for entry in _walk(fs, system.label, media.read_at, system.offset, fat):
                 found += 1
@@ -788,6 +834,9 @@ class DiskImageSource:
         except _TSK_ERRORS as exc:  # a file system corrupt past its first sectors
             said.append(f"{system.description}: reading stopped: {_tsk_reason(exc)}")
         else:
+            if media.unread:  # a folder or table read short: files listed there may be missing
+                said.append(f"{system.description}: some of its folders or tables are unreadable, so files may be "
+                            f"missing from its listing: {media.unread}")
             if not found:  # said, as an empty listing may be a damaged one
                 said.append(f"{system.description}: no file found (an empty file system, or its folders are "
                             "damaged)")
@@ -828,9 +877,14 @@ class DiskImageSource:
         def read_at(offset: int, length: int) -> bytes:
             try:
                 with image.lock:
-                    return bytes(found.read_random(offset, length))
+                    image.media.unread = None
+                    data = bytes(found.read_random(offset, length))
+                    unread = image.media.unread
             except _TSK_ERRORS as exc:
-                raise OSError(f"unreadable inside the image: {_tsk_reason(exc)}") from exc
+                raise OSError(image.media.unread or f"unreadable inside the image: {_tsk_reason(exc)}") from exc
+            if unread:  # The Sleuth Kit fills a block it could not read with zeros, or stops short, silently
+                raise OSError(unread)
+            return data
 
         return io.BufferedReader(_Stream(read_at, size), 1 << 20)
 
