@@ -6,7 +6,8 @@ file of each file system is one member of it, entered by "!/":
     relpath  := ""                            the image's media bytes (what an E01's stored MD5/SHA-1 cover)
               | "!/" partition "/" path       a file: shown as image.E01!/p1/DCIM/IMG_0001.JPG
     partition := "p" N                        N = 1, 2, ...: the allocated partitions in partition-table order;
-                                              "p0": a file system that fills the image, with no partition table
+                                              "p0": a file system that fills the image: with no partition table,
+                                              or the ISO 9660 tree of a hybrid CD image (beside an HFS+ one)
 
 Two entries that share a path (a deleted file beside a live one of the same name) are numbered "!2", "!3"
 in walk order, as repeated archive members are. Archives found in the image are expanded by the analysis
@@ -324,8 +325,39 @@ def _file_systems(media: _Media) -> list[_FileSystem]:
             return []
         return [_FileSystem("p0", 0, "the file system filling the image")]
     parts = [part for part in volume if part.flags & pytsk3.TSK_VS_PART_FLAG_ALLOC]  # not unallocated space
-    return [_partition(image, media, number, int(part.start), int(part.len), int(volume.info.block_size),
-                       part.desc.decode("utf-8", "replace")) for number, part in enumerate(parts, 1)]
+    block_size = int(volume.info.block_size)
+    iso_end = _hybrid_iso_end(image, parts)
+    systems = [_FileSystem("p0", 0, "the ISO 9660 file system filling the image")] if iso_end else []
+    for number, part in enumerate(parts, 1):
+        system = _partition(image, media, number, int(part.start), int(part.len), block_size,
+                            part.desc.decode("utf-8", "replace"))
+        if not (system.error and _holds_no_file_system(part, block_size, iso_end)):
+            systems.append(system)
+    return systems
+
+
+def _hybrid_iso_end(image: Any, parts: list[Any]) -> int:
+    """Where the ISO 9660 file system filling a hybrid CD image ends, in bytes; 0 where there is none. Such an
+    image carries a partition table (an Apple partition map beside an HFS+ tree) in the ISO's system area, and
+    no partition of it starts where the ISO 9660 tree does."""
+    import pytsk3
+
+    if any(int(part.start) == 0 for part in parts):
+        return 0
+    try:
+        fs = pytsk3.FS_Info(image, offset=0, type=pytsk3.TSK_FS_TYPE_ISO9660)
+    except _TSK_ERRORS:
+        return 0
+    return int(fs.info.block_count) * int(fs.info.block_size)
+
+
+def _holds_no_file_system(part: Any, block_size: int, iso_end: int) -> bool:
+    """A partition that has no file system by design, not worth an error: an Apple partition map's entry for the
+    map itself, or a piece of a hybrid image's ISO 9660 data (xorriso's "ISO9660_data"), read whole as p0."""
+    if part.desc == b"Apple_partition_map":
+        return True
+    inside_iso = (int(part.start) + int(part.len)) * block_size <= iso_end
+    return inside_iso and not part.desc.startswith(b"Apple_HFS")  # an HFS+ view that fails is said
 
 
 def _partition(image: Any, media: _Media, number: int, start: int, sectors: int, sector_size: int,
@@ -437,13 +469,19 @@ def _exfat_own_entries(read_at: Callable[[int, int], bytes], start: int) -> froz
 # exFAT's allocation bitmap, up-case table and volume label entries (the in-use forms)
 _EXFAT_STRUCTURES = {0x81, 0x82, 0x83}
 _TSK_FIRST_FAT_INODE = 3  # TSK numbers FAT/exFAT directory entries from 3, in order on disk from the data area
+# HFS+ catalog node IDs below 16 are the volume's own (TN1150): TSK lists the extents overflow, catalog, bad block,
+# allocation, startup and attributes files among the root's files as `$ExtentsFile`, `$CatalogFile`, ...
+_HFS_RESERVED_IDS = frozenset(range(16))
 
 
 def _own_entries(fs: Any, read_at: Callable[[int, int], bytes], offset: int) -> frozenset[int]:
     """The addresses of the structures a file system (at `offset` in the media) lists as regular files."""
     import pytsk3
 
-    return _exfat_own_entries(read_at, offset) if int(fs.info.ftype) == pytsk3.TSK_FS_TYPE_EXFAT else frozenset()
+    kind = int(fs.info.ftype)
+    if kind & pytsk3.TSK_FS_TYPE_HFS_DETECT:
+        return _HFS_RESERVED_IDS
+    return _exfat_own_entries(read_at, offset) if kind == pytsk3.TSK_FS_TYPE_EXFAT else frozenset()
 
 
 def _is_structure(kind: Any, address: int, own_entries: frozenset[int]) -> bool:

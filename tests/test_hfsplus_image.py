@@ -1,0 +1,124 @@
+"""HFS+ in disk images: a hybrid CD image that xorriso writes with an ISO 9660 tree, an Apple partition map and
+an HFS+ tree side by side (Debian 12 has no mkfs.hfsplus). The Sleuth Kit sees the map (the map's own entry,
+two pieces of ISO 9660 data, the HFS+ partition) and, read at the image's start, the ISO 9660 tree: each tree
+is one file system, so a file in both is one item in each (`!/p0/...` and `!/p3/...`).
+
+Drawn pictures only; each test skips, saying why, where xorriso or the `disk` extra is missing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import unicodedata
+import zipfile
+from pathlib import Path
+
+from click.testing import CliRunner
+from test_disk_images import _need, _picture, _run, _scan
+
+from vigie.cli import main
+from vigie.config import Settings
+from vigie.sources import open_source
+from vigie.sources.reopen import read_item_bytes
+
+_HOLIDAY = "Vacances été/plage ñ 写真.jpg"
+_MTIME = 1_600_000_000  # 2020-09-13, set on every original so that the file systems' times can be checked
+
+
+def _zip(members: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+def _tree(root: Path) -> dict[str, bytes]:
+    """The folder xorriso writes: a camera folder, a non-ASCII name, a zip holding a zip, a file kept out of the
+    ISO 9660 and Joliet trees (HFS+ only) and one kept out of the HFS+ tree (ISO 9660 only)."""
+    files = {"DCIM/100APPLE/IMG_0001.JPG": _picture(31), _HOLIDAY: _picture(32),
+             "album.zip": _zip({"inner.zip": _zip({"c.jpg": _picture(33)})}),
+             "mac-only.jpg": _picture(34), "iso-only.jpg": _picture(35)}
+    for name, data in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+        os.utime(path, (_MTIME, _MTIME))
+    return files
+
+
+def _hybrid(image: Path, tree: Path) -> None:
+    _run("xorriso", "-as", "mkisofs", "-quiet", "-R", "-J", "-hfsplus", "-V", "SEIZED",
+         "-hide", "mac-only.jpg", "-hide-joliet", "mac-only.jpg", "-hide-hfsplus", "iso-only.jpg",
+         "-o", image, tree)
+
+
+def test_hybrid_image_lists_every_file_once_per_file_system(tmp_path: Path) -> None:
+    _need("xorriso")
+    files = _tree(tmp_path / "tree")
+    image = tmp_path / "evidence" / "seized.iso"
+    image.parent.mkdir()
+    _hybrid(image, tmp_path / "tree")
+    listing = tmp_path / "known.txt"
+    listing.write_text(f"{hashlib.md5(files['mac-only.jpg']).hexdigest()}\n")
+    items = _scan(tmp_path / "case", image, hashlist=listing)
+
+    inside = {path.removeprefix(str(image)): item for path, item in items.items()}
+    nested = "album.zip!/inner.zip!/c.jpg"
+    iso = {"DCIM/100APPLE/IMG_0001.JPG", _HOLIDAY, "album.zip", "album.zip!/inner.zip", nested, "iso-only.jpg"}
+    hfs = {unicodedata.normalize("NFD", name) for name in iso - {"iso-only.jpg"} | {"mac-only.jpg"}}
+    # no item for the partition map, the ISO 9660 pieces it carves, nor HFS+'s own files ($CatalogFile, ...)
+    assert set(inside) == {""} | {f"!/p0/{name}" for name in iso} | {f"!/p3/{name}" for name in hfs}
+    assert not any(item["errors"] for item in items.values())
+    originals = {**files, nested: _picture(33)}
+    for view, names in (("p0", iso), ("p3", hfs)):
+        for name in names - {"album.zip!/inner.zip"}:
+            item = inside[f"!/{view}/{name}"]
+            assert item["sha256"] == hashlib.sha256(originals[unicodedata.normalize("NFC", name)]).hexdigest(), name
+            assert not item["deleted"]
+    camera = inside["!/p3/DCIM/100APPLE/IMG_0001.JPG"]
+    assert camera["mtime"] == "2020-09-13T12:26:40+00:00"  # HFS+ keeps the content modification date
+    assert camera["inode"] >= 16  # HFS+ catalog node IDs below 16 are the volume's own
+    assert inside["!/p0/DCIM/100APPLE/IMG_0001.JPG"]["inode"]
+    assert [m["signal"] for m in inside["!/p3/mac-only.jpg"]["matches"]] == ["md5"]
+
+    # read back through the image (the console's and exports' path), the non-ASCII HFS+ name too
+    root = str(image.resolve())
+    holiday = "!/p3/" + unicodedata.normalize("NFD", _HOLIDAY)
+    for path, data in [(holiday, files[_HOLIDAY]), ("!/p0/" + _HOLIDAY, files[_HOLIDAY]),
+                       (f"!/p3/{nested}", _picture(33))]:
+        assert read_item_bytes(root, path, Settings(workers=1), 1 << 20) == data
+    result = CliRunner().invoke(main, ["verify", "--case", str(tmp_path / "case")])
+    assert result.exit_code == 0, result.output
+    assert "0 changed, missing or unreadable" in result.output
+
+
+def test_hybrid_image_whose_iso9660_tree_is_damaged_still_reads_hfsplus(tmp_path: Path) -> None:
+    """With the ISO 9660 volume descriptor gone, the two pieces of ISO data the map names are said (no file
+    system read there); the map's own entry is not a file system and says nothing; HFS+ is read."""
+    _need("xorriso")
+    files = _tree(tmp_path / "tree")
+    image = tmp_path / "seized.img"
+    _hybrid(image, tmp_path / "tree")
+    with image.open("r+b") as media:
+        media.seek(16 * 2048)  # the primary volume descriptor
+        assert media.read(6)[1:] == b"CD001"
+        media.seek(16 * 2048)
+        media.write(b"\0" * 2048)
+    items = _scan(tmp_path / "case", image)
+    inside = {path.removeprefix(str(image)): item for path, item in items.items()}
+    assert inside["!/p3/mac-only.jpg"]["sha256"] == hashlib.sha256(files["mac-only.jpg"]).hexdigest()
+    said = {path for path, item in inside.items() if item["errors"]}
+    assert said == {"!/p2", "!/p4"}
+    assert "ISO9660_data" in inside["!/p2"]["errors"][0]["message"]
+    assert not any(path.startswith("!/p0") or path.startswith("!/p1") for path in inside)
+
+
+def test_hybrid_image_is_taken_for_a_disk_image_by_its_content(tmp_path: Path) -> None:
+    _need("xorriso")
+    _tree(tmp_path / "tree")
+    image = tmp_path / "seized.bin"  # not a usual image name: the partition map and file systems decide
+    _hybrid(image, tmp_path / "tree")
+    assert open_source(str(image)).kind == "disk-image"
