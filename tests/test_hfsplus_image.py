@@ -11,16 +11,19 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import struct
 import unicodedata
 import zipfile
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 from test_disk_images import _need, _picture, _run, _scan
 
 from vigie.cli import main
 from vigie.config import Settings
 from vigie.sources import open_source
+from vigie.sources.diskimage import DiskImageSource
 from vigie.sources.reopen import read_item_bytes
 
 _HOLIDAY = "Vacances été/plage ñ 写真.jpg"
@@ -49,18 +52,22 @@ def _tree(root: Path) -> dict[str, bytes]:
     return files
 
 
-def _hybrid(image: Path, tree: Path) -> None:
-    _run("xorriso", "-as", "mkisofs", "-quiet", "-R", "-J", "-hfsplus", "-V", "SEIZED",
+def _hybrid(image: Path, tree: Path, apm_block_size: int = 512) -> None:
+    """xorriso's hybrid image; its Apple partition map in 512-byte blocks (its default with -hfsplus), which The
+    Sleuth Kit reads, or 2048-byte ones, which Vigie reads itself (`sources/apm.py`)."""
+    _run("xorriso", "-as", "mkisofs", "-quiet", "-R", "-J", "-hfsplus", "-apm-block-size", str(apm_block_size),
+         "-V", "SEIZED",
          "-hide", "mac-only.jpg", "-hide-joliet", "mac-only.jpg", "-hide-hfsplus", "iso-only.jpg",
          "-o", image, tree)
 
 
-def test_hybrid_image_lists_every_file_once_per_file_system(tmp_path: Path) -> None:
+@pytest.mark.parametrize("apm_block_size", [512, 2048])
+def test_hybrid_image_lists_every_file_once_per_file_system(apm_block_size: int, tmp_path: Path) -> None:
     _need("xorriso")
     files = _tree(tmp_path / "tree")
     image = tmp_path / "evidence" / "seized.iso"
     image.parent.mkdir()
-    _hybrid(image, tmp_path / "tree")
+    _hybrid(image, tmp_path / "tree", apm_block_size)
     listing = tmp_path / "known.txt"
     listing.write_text(f"{hashlib.md5(files['mac-only.jpg']).hexdigest()}\n")
     items = _scan(tmp_path / "case", image, hashlist=listing)
@@ -122,3 +129,22 @@ def test_hybrid_image_is_taken_for_a_disk_image_by_its_content(tmp_path: Path) -
     image = tmp_path / "seized.bin"  # not a usual image name: the partition map and file systems decide
     _hybrid(image, tmp_path / "tree")
     assert open_source(str(image)).kind == "disk-image"
+
+
+def test_damaged_apple_partition_map_is_said_and_stops_nothing(tmp_path: Path) -> None:
+    """A map in 2048-byte blocks (read by Vigie, not The Sleuth Kit) claiming four billion entries, one of them
+    an HFS+ partition past the image's end: the map is read to its last entry, the partition is an error."""
+    _need()
+    block = 2048
+
+    def entry(start: int, blocks: int, kind: bytes) -> bytes:
+        fields = b"PM\0\0" + struct.pack(">III", 0xFFFFFFFF, start, blocks) + b"\0" * 32 + kind.ljust(32, b"\0")
+        return fields.ljust(block, b"\0")
+
+    media = (b"ER" + struct.pack(">H", block)).ljust(block, b"\0") + entry(1, 2, b"Apple_partition_map")
+    media += entry(1 << 20, 64, b"Apple_HFS") + b"\0" * (64 * block)
+    image = tmp_path / "damaged.img"
+    image.write_bytes(media)
+    said = {entry.relpath: entry.error for entry in DiskImageSource(str(image)).entries()}
+    assert set(said) == {"", "!/p2"}
+    assert "Apple_HFS" in str(said["!/p2"]) and "starts past the end of the image" in str(said["!/p2"])

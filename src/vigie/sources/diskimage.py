@@ -33,6 +33,7 @@ from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Any, BinaryIO
 
+from vigie.sources.apm import read_apm
 from vigie.sources.base import ARCHIVE_SEPARATOR, Entry, escape_name, parse_relpath
 from vigie.sources.gpt import SECTOR, read_gpt
 from vigie.sources.mediatype import EWF_TYPE, SNIFF_BYTES, sniff
@@ -318,31 +319,34 @@ def _file_systems(media: _Media) -> list[_FileSystem]:
             return [_partition(image, media, number, part.first, part.last - part.first + 1, SECTOR,
                                part.name or "GPT", "read from the backup GPT: the primary GPT is damaged")
                     for number, part in enumerate(sorted(backup, key=lambda p: p.first), 1)]
-    if volume is None:
+    if volume is not None:
+        block_size = int(volume.info.block_size)
+        parts = [(int(part.start), int(part.len), part.desc.decode("utf-8", "replace"))
+                 for part in volume if part.flags & pytsk3.TSK_VS_PART_FLAG_ALLOC]  # not unallocated space
+    elif apm := read_apm(media.read_at):  # a map in blocks The Sleuth Kit does not read
+        block_size, parts = apm[0], [(part.start, part.blocks, part.kind) for part in apm[1]]
+    else:
         try:
             pytsk3.FS_Info(image, offset=0)
         except _TSK_ERRORS:
             return []
         return [_FileSystem("p0", 0, "the file system filling the image")]
-    parts = [part for part in volume if part.flags & pytsk3.TSK_VS_PART_FLAG_ALLOC]  # not unallocated space
-    block_size = int(volume.info.block_size)
     iso_end = _hybrid_iso_end(image, parts)
     systems = [_FileSystem("p0", 0, "the ISO 9660 file system filling the image")] if iso_end else []
-    for number, part in enumerate(parts, 1):
-        system = _partition(image, media, number, int(part.start), int(part.len), block_size,
-                            part.desc.decode("utf-8", "replace"))
-        if not (system.error and _holds_no_file_system(part, block_size, iso_end)):
+    for number, (start, length, kind) in enumerate(parts, 1):
+        system = _partition(image, media, number, start, length, block_size, kind)
+        if not (system.error and _holds_no_file_system(start + length, kind, block_size, iso_end)):
             systems.append(system)
     return systems
 
 
-def _hybrid_iso_end(image: Any, parts: list[Any]) -> int:
+def _hybrid_iso_end(image: Any, parts: list[tuple[int, int, str]]) -> int:
     """Where the ISO 9660 file system filling a hybrid CD image ends, in bytes; 0 where there is none. Such an
     image carries a partition table (an Apple partition map beside an HFS+ tree) in the ISO's system area, and
     no partition of it starts where the ISO 9660 tree does."""
     import pytsk3
 
-    if any(int(part.start) == 0 for part in parts):
+    if any(start == 0 for start, _, _ in parts):
         return 0
     try:
         fs = pytsk3.FS_Info(image, offset=0, type=pytsk3.TSK_FS_TYPE_ISO9660)
@@ -351,13 +355,13 @@ def _hybrid_iso_end(image: Any, parts: list[Any]) -> int:
     return int(fs.info.block_count) * int(fs.info.block_size)
 
 
-def _holds_no_file_system(part: Any, block_size: int, iso_end: int) -> bool:
-    """A partition that has no file system by design, not worth an error: an Apple partition map's entry for the
-    map itself, or a piece of a hybrid image's ISO 9660 data (xorriso's "ISO9660_data"), read whole as p0."""
-    if part.desc == b"Apple_partition_map":
+def _holds_no_file_system(end: int, kind: str, block_size: int, iso_end: int) -> bool:
+    """A partition (ending at block `end`) that has no file system by design, not worth an error: an Apple
+    partition map's entry for the map itself, or a piece of a hybrid image's ISO 9660 data (xorriso's
+    "ISO9660_data"), read whole as p0."""
+    if kind == "Apple_partition_map":
         return True
-    inside_iso = (int(part.start) + int(part.len)) * block_size <= iso_end
-    return inside_iso and not part.desc.startswith(b"Apple_HFS")  # an HFS+ view that fails is said
+    return end * block_size <= iso_end and not kind.startswith("Apple_HFS")  # an HFS+ view that fails is said
 
 
 def _partition(image: Any, media: _Media, number: int, start: int, sectors: int, sector_size: int,
