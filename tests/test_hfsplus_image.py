@@ -148,3 +148,23 @@ def test_damaged_apple_partition_map_is_said_and_stops_nothing(tmp_path: Path) -
     said = {entry.relpath: entry.error for entry in DiskImageSource(str(image)).entries()}
     assert set(said) == {"", "!/p2"}
     assert "Apple_HFS" in str(said["!/p2"]) and "starts past the end of the image" in str(said["!/p2"])
+
+
+def test_hfsplus_link_and_pipe_are_recorded_not_read(tmp_path: Path) -> None:
+    """A symbolic link is recorded with its target and never followed, as in a folder; a named pipe is said by
+    its kind (both kept out of the ISO 9660 tree, which The Sleuth Kit reads without Rock Ridge's links)."""
+    _need("xorriso")
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    (tree / "IMG_0001.JPG").write_bytes(_picture(36))
+    (tree / "latest.jpg").symlink_to("IMG_0001.JPG")
+    os.mkfifo(tree / "pipe")
+    image = tmp_path / "seized.iso"
+    hidden = [arg for name in ("latest.jpg", "pipe") for arg in ("-hide", name, "-hide-joliet", name)]
+    _run("xorriso", "-as", "mkisofs", "-quiet", "-R", "-J", "-hfsplus", *hidden, "-o", image, tree)
+    items = _scan(tmp_path / "case", image)
+    link, pipe = items[f"{image}!/p3/latest.jpg"], items[f"{image}!/p3/pipe"]
+    assert link["media_type"] == "inode/symlink" and link["sha256"] is None
+    assert link["errors"] == [{"stage": "link", "message": "symbolic link to IMG_0001.JPG; not followed"}]
+    assert pipe["errors"] == [{"stage": "read", "message": "not a regular file (named pipe); not read"}]
+    assert items[f"{image}!/p3/IMG_0001.JPG"]["sha256"] == hashlib.sha256(_picture(36)).hexdigest()

@@ -558,6 +558,10 @@ def _walk_dir(directory: Any, path: bytes, label: str, walk: _Walk, parents: tup
             continue
         relpath = walk.relpath(label, child)
         mtime, ctime, atime = _times(meta)
+        if kind == pytsk3.TSK_FS_META_TYPE_LNK:  # recorded with its target, never followed, as in a folder
+            yield Entry(relpath=relpath, mtime=mtime, ctime=ctime, atime=atime, inode=int(meta.addr),
+                        deleted=deleted, link_target=escape_name(bytes(meta.link or b"")))
+            continue
         if kind != pytsk3.TSK_FS_META_TYPE_REG:
             yield Entry(relpath=relpath, mtime=mtime, ctime=ctime, atime=atime, inode=int(meta.addr),
                         deleted=deleted, error=f"not a regular file ({_type_name(kind)}); not read")
@@ -595,7 +599,12 @@ def _enter_dir(tsk_file: Any, path: bytes, label: str, walk: _Walk, parents: tup
 
 
 def _type_name(kind: Any) -> str:
-    return str(kind).rsplit("_", 1)[-1].lower()
+    import pytsk3
+
+    names = {pytsk3.TSK_FS_META_TYPE_FIFO: "named pipe", pytsk3.TSK_FS_META_TYPE_CHR: "character device",
+             pytsk3.TSK_FS_META_TYPE_BLK: "block device", pytsk3.TSK_FS_META_TYPE_SOCK: "socket",
+             pytsk3.TSK_FS_META_TYPE_SHAD: "shadow entry", pytsk3.TSK_FS_META_TYPE_WHT: "whiteout"}
+    return names.get(kind, f"type {int(kind)}")  # pytsk3's types are plain numbers: named here
 
 
 @dataclass(frozen=True)
