@@ -168,3 +168,21 @@ def test_hfsplus_link_and_pipe_are_recorded_not_read(tmp_path: Path) -> None:
     assert link["errors"] == [{"stage": "link", "message": "symbolic link to IMG_0001.JPG; not followed"}]
     assert pipe["errors"] == [{"stage": "read", "message": "not a regular file (named pipe); not read"}]
     assert items[f"{image}!/p3/IMG_0001.JPG"]["sha256"] == hashlib.sha256(_picture(36)).hexdigest()
+
+
+def test_iso9660_records_the_sleuth_kit_cannot_place_are_not_deleted_files(tmp_path: Path) -> None:
+    """ISO 9660 deletes nothing, yet The Sleuth Kit lists an orphan for the Joliet twin of an empty file and for
+    a Rock Ridge link: records of zero bytes, not "deleted files whose metadata is gone"."""
+    _need("xorriso")
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    (tree / "IMG_0001.JPG").write_bytes(_picture(37))
+    (tree / "empty.txt").write_bytes(b"")
+    (tree / "latest.jpg").symlink_to("IMG_0001.JPG")
+    image = tmp_path / "seized.iso"
+    _run("xorriso", "-as", "mkisofs", "-quiet", "-R", "-J", "-hfsplus", "-o", image, tree)
+    items = _scan(tmp_path / "case", image)
+    iso = {path.removeprefix(f"{image}!/p0/"): item for path, item in items.items() if "!/p0/" in path}
+    assert set(iso) == {"IMG_0001.JPG", "empty.txt"}  # the link: in the HFS+ tree only, with its target
+    assert not any(item["deleted"] for item in items.values())
+    assert items[f"{image}!/p3/latest.jpg"]["errors"][0]["stage"] == "link"

@@ -407,6 +407,7 @@ class _Walk:
 
     block_size: int
     own_entries: frozenset[int] = frozenset()  # the file system's structures TSK lists as files (exFAT's)
+    iso9660: Any = None  # the file system, where it is ISO 9660 (which deletes nothing)
     occurrences: dict[bytes, int] = field(default_factory=dict)
     allocated: list[tuple[int, int]] = field(default_factory=list)  # (first block, end block)
     deleted: list[tuple[Entry, list[tuple[int, int]], int]] = field(default_factory=list)  # entry, runs, covered
@@ -498,7 +499,10 @@ def _is_structure(kind: Any, address: int, own_entries: frozenset[int]) -> bool:
 def _walk(fs: Any, label: str, read_at: Callable[[int, int], bytes], offset: int) -> Iterator[Entry]:
     """Every file of one file system (at `offset` in the media), depth first in listing order; deleted files
     once the walk knows which clusters live files hold."""
-    walk = _Walk(block_size=int(fs.info.block_size), own_entries=_own_entries(fs, read_at, offset))
+    import pytsk3
+
+    walk = _Walk(block_size=int(fs.info.block_size), own_entries=_own_entries(fs, read_at, offset),
+                 iso9660=fs if int(fs.info.ftype) == pytsk3.TSK_FS_TYPE_ISO9660 else None)
     try:
         root = fs.open_dir("/")
     except _TSK_ERRORS as exc:
@@ -546,6 +550,8 @@ def _walk_dir(directory: Any, path: bytes, label: str, walk: _Walk, parents: tup
         deleted = bool(name_info.flags & pytsk3.TSK_FS_NAME_FLAG_UNALLOC) or bool(
             meta is not None and meta.flags & pytsk3.TSK_FS_META_FLAG_UNALLOC)
         if meta is None:
+            if walk.iso9660 is not None and _empty_record(walk.iso9660, int(name_info.meta_addr)):
+                continue
             yield Entry(relpath=walk.relpath(label, child), deleted=deleted,
                         error=("deleted file whose metadata is gone: content not recoverable" if deleted
                                else "no metadata for this name; not read"))
@@ -579,6 +585,15 @@ def _walk_dir(directory: Any, path: bytes, label: str, walk: _Walk, parents: tup
                 f"sparse file claiming {entry.size:,} bytes of which {stored:,} are stored (the rest would read as "
                 "zeros; a corrupt or hostile file system?): not hashed, as reading it would stall the scan"))
         yield entry
+
+
+def _empty_record(fs: Any, address: int) -> bool:
+    """Whether an ISO 9660 record TSK lists as an orphan holds no byte. ISO 9660 deletes nothing: such an orphan
+    is a record TSK could not place in a folder (the Joliet twin of an empty file, a Rock Ridge link)."""
+    try:
+        return int(fs.open_meta(inode=address).info.meta.size) == 0
+    except _TSK_ERRORS:
+        return False
 
 
 def _enter_dir(tsk_file: Any, path: bytes, label: str, walk: _Walk, parents: tuple[int, ...], depth: int,
