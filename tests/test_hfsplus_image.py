@@ -186,3 +186,24 @@ def test_iso9660_records_the_sleuth_kit_cannot_place_are_not_deleted_files(tmp_p
     assert set(iso) == {"IMG_0001.JPG", "empty.txt"}  # the link: in the HFS+ tree only, with its target
     assert not any(item["deleted"] for item in items.values())
     assert items[f"{image}!/p3/latest.jpg"]["errors"][0]["stage"] == "link"
+
+
+def test_hybrid_image_whose_hfsplus_tree_is_damaged_says_so_and_reads_iso9660(tmp_path: Path) -> None:
+    """The HFS+ partition lies inside the ISO 9660 data, yet its failure is said, not taken for a piece of it."""
+    _need("xorriso")
+    files = _tree(tmp_path / "tree")
+    image = tmp_path / "seized.iso"
+    _hybrid(image, tmp_path / "tree")
+    with image.open("r+b") as media:
+        media.seek(3 * 512)  # the map's third entry
+        entry = media.read(80)
+        assert entry[48:57] == b"Apple_HFS"
+        header = struct.unpack_from(">I", entry, 8)[0] * 512 + 1024  # the HFS+ volume header
+        media.seek(header)
+        assert media.read(2) == b"H+"
+        media.seek(header)
+        media.write(b"\0" * 512)
+    items = _scan(tmp_path / "case", image)
+    said = {path.removeprefix(str(image)): item["errors"] for path, item in items.items() if item["errors"]}
+    assert list(said) == ["!/p3"] and "no readable file system" in said["!/p3"][0]["message"]
+    assert items[f"{image}!/p0/iso-only.jpg"]["sha256"] == hashlib.sha256(files["iso-only.jpg"]).hexdigest()
