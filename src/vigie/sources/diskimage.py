@@ -564,6 +564,8 @@ def _walk_dir(directory: Any, path: bytes, label: str, walk: _Walk, parents: tup
             continue
         relpath = walk.relpath(label, child)
         mtime, ctime, atime = _times(meta)
+        if walk.iso9660 is not None:  # its one date per record, read by TSK as a creation time, is the file's
+            mtime, ctime = ctime, None  # modification time when the disc was made (mkisofs, xorriso)
         if kind == pytsk3.TSK_FS_META_TYPE_LNK:  # recorded with its target, never followed, as in a folder
             yield Entry(relpath=relpath, mtime=mtime, ctime=ctime, atime=atime, inode=int(meta.addr),
                         deleted=deleted, link_target=escape_name(bytes(meta.link or b"")))
