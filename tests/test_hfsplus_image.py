@@ -208,3 +208,53 @@ def test_hybrid_image_whose_hfsplus_tree_is_damaged_says_so_and_reads_iso9660(tm
     said = {path.removeprefix(str(image)): item["errors"] for path, item in items.items() if item["errors"]}
     assert list(said) == ["!/p3"] and "no readable file system" in said["!/p3"][0]["message"]
     assert items[f"{image}!/p0/iso-only.jpg"]["sha256"] == hashlib.sha256(files["iso-only.jpg"]).hexdigest()
+
+
+def _give_resource_fork(image: Path, name: str, data: bytes) -> None:
+    """Point the resource fork of HFS+ file `name` (in the root) at the blocks that hold `data` already (xorriso
+    writes no resource fork: the catalog record is patched, as HFS+ keeps no checksum over it)."""
+    media = bytearray(image.read_bytes())
+    entry = media[3 * 512: 3 * 512 + 80]  # the map's third entry: the HFS+ partition
+    assert entry[48:57] == b"Apple_HFS"
+    volume = struct.unpack_from(">I", entry, 8)[0] * 512
+    assert media[volume + 1024: volume + 1026] == b"H+"
+    block_size = struct.unpack_from(">I", media, volume + 1024 + 40)[0]
+    where = media.find(data)
+    assert where > volume and (where - volume) % block_size == 0
+    key = struct.pack(">H", len(name)) + name.encode("utf-16-be")
+    record = next(at + len(key) for at in range(len(media)) if media.startswith(key, at)
+                  and media[at + len(key): at + len(key) + 2] == b"\x00\x02")  # a file record, not its thread
+    blocks = -(-len(data) // block_size)
+    fork = struct.pack(">QII", len(data), 0, blocks) + struct.pack(">II", (where - volume) // block_size, blocks)
+    media[record + 168: record + 168 + len(fork)] = fork  # HFSPlusCatalogFile.resourceFork
+    image.write_bytes(bytes(media))
+
+
+def test_hfsplus_resource_fork_is_an_item_of_its_own(tmp_path: Path) -> None:
+    """A picture in a file's resource fork (where classic Mac files kept icons and pictures) is read and matched
+    as `name/..namedfork/rsrc`, macOS's own path to it, beside the file's data fork."""
+    _need("xorriso")
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    hidden = _picture(38)
+    (tree / "letter.txt").write_bytes(b"Dear all,\n")
+    (tree / "source.jpg").write_bytes(hidden)  # in the ISO 9660 tree only: its blocks become the fork's
+    (tree / "album" / "..namedfork").mkdir(parents=True)  # folders named so: a path that is no fork
+    (tree / "album" / "..namedfork" / "rsrc").write_bytes(_picture(39))
+    image = tmp_path / "seized.iso"
+    _run("xorriso", "-as", "mkisofs", "-quiet", "-R", "-J", "-hfsplus", "-hide-hfsplus", "source.jpg",
+         "-o", image, tree)
+    _give_resource_fork(image, "letter.txt", hidden)
+    listing = tmp_path / "known.txt"
+    listing.write_text(f"{hashlib.md5(hidden).hexdigest()}\n")
+    items = _scan(tmp_path / "case", image, hashlist=listing)
+    fork = items[f"{image}!/p3/letter.txt/..namedfork/rsrc"]
+    assert fork["sha256"] == hashlib.sha256(hidden).hexdigest() and fork["media_type"] == "image/jpeg"
+    assert [m["signal"] for m in fork["matches"]] == ["md5"] and not fork["errors"]
+    assert items[f"{image}!/p3/letter.txt"]["sha256"] == hashlib.sha256(b"Dear all,\n").hexdigest()
+    root = str(image.resolve())
+    assert read_item_bytes(root, "!/p3/letter.txt/..namedfork/rsrc", Settings(workers=1), 1 << 20) == hidden
+    folders = items[f"{image}!/p3/album/..namedfork/rsrc"]
+    assert folders["sha256"] == hashlib.sha256(_picture(39)).hexdigest() and not folders["errors"]
+    result = CliRunner().invoke(main, ["verify", "--case", str(tmp_path / "case")])
+    assert result.exit_code == 0 and "0 changed, missing or unreadable" in result.output, result.output

@@ -587,6 +587,23 @@ def _walk_dir(directory: Any, path: bytes, label: str, walk: _Walk, parents: tup
                 f"sparse file claiming {entry.size:,} bytes of which {stored:,} are stored (the rest would read as "
                 "zeros; a corrupt or hostile file system?): not hashed, as reading it would stall the scan"))
         yield entry
+        fork = _resource_fork(tsk_file)
+        if fork:  # HFS+'s second stream of bytes (a classic Mac file's icons, pictures, ...), an item of its own
+            yield replace(entry, relpath=walk.relpath(label, b"/".join([child, *_FORK])), size=fork[1], error=None,
+                          notes=())
+
+
+_FORK = [b"..namedfork", b"rsrc"]  # after a file's path: its resource fork, as macOS names it
+
+
+def _resource_fork(tsk_file: Any) -> tuple[int, int] | None:
+    """An HFS+ file's resource fork as (attribute id, size); None where it has none, or an empty one."""
+    import pytsk3
+
+    for attribute in tsk_file:
+        if int(attribute.info.type) == pytsk3.TSK_FS_ATTR_TYPE_HFS_RSRC and attribute.info.size:
+            return int(attribute.info.id), int(attribute.info.size)
+    return None
 
 
 def _empty_record(fs: Any, address: int) -> bool:
@@ -804,12 +821,19 @@ class DiskImageSource:
         shown = escape_name(path.members[0].name)
         if not _PARTITION.fullmatch(label):
             raise FileNotFoundError(f"not a partition of the image: {shown}")
+        parts, occurrence = inside.split(b"/"), path.members[0].occurrence
         with image.lock:
-            found = image.find(label.decode(), inside.split(b"/"), path.members[0].occurrence)
+            found = fork = None
+            if len(parts) > 2 and parts[-2:] == _FORK:  # a resource fork, unless folders of these names hold it
+                found = image.find(label.decode(), parts[:-2], occurrence)
+                fork = None if found is None else _resource_fork(found)
+            if fork is None:
+                found = image.find(label.decode(), parts, occurrence)
             if found is None or found.info.meta is None:
                 raise FileNotFoundError(f"not found in the image: {shown}")
-            size = int(found.info.meta.size)
-            _, covered = _data_runs(found, int(image.file_system(label.decode()).info.block_size))
+            size = int(found.info.meta.size) if fork is None else fork[1]
+            _, covered = (_data_runs(found, int(image.file_system(label.decode()).info.block_size)) if fork is None
+                          else ([], None))
         if covered is not None and covered < size:
             if found.info.meta.flags & pytsk3.TSK_FS_META_FLAG_UNALLOC:  # as the walk judged it
                 raise OSError(f"deleted file whose clusters were reused: {shown}")
@@ -819,6 +843,8 @@ class DiskImageSource:
         def read_at(offset: int, length: int) -> bytes:
             try:
                 with image.lock:
+                    if fork is not None:
+                        return bytes(found.read_random(offset, length, pytsk3.TSK_FS_ATTR_TYPE_HFS_RSRC, fork[0]))
                     return bytes(found.read_random(offset, length))
             except _TSK_ERRORS as exc:
                 raise OSError(f"unreadable inside the image: {_tsk_reason(exc)}") from exc
