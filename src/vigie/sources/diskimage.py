@@ -831,9 +831,11 @@ class DiskImageSource:
                 found = image.find(label.decode(), parts, occurrence)
             if found is None or found.info.meta is None:
                 raise FileNotFoundError(f"not found in the image: {shown}")
-            size = int(found.info.meta.size) if fork is None else fork[1]
-            _, covered = (_data_runs(found, int(image.file_system(label.decode()).info.block_size)) if fork is None
-                          else ([], None))
+            if fork is None:
+                size = int(found.info.meta.size)
+                _, covered = _data_runs(found, int(image.file_system(label.decode()).info.block_size))
+            else:
+                size, covered = fork[1], None
         if covered is not None and covered < size:
             if found.info.meta.flags & pytsk3.TSK_FS_META_FLAG_UNALLOC:  # as the walk judged it
                 raise OSError(f"deleted file whose clusters were reused: {shown}")
