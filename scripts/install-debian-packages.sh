@@ -3,7 +3,8 @@
 # PDQ/vPDQ need to compile (a C++ compiler, CMake, FFmpeg's headers) for the compatibility tests; and
 # Chromium, which prints the case report to PDF and runs the console's end-to-end tests (through Playwright,
 # which never downloads a browser of its own here); and the tools the disk image tests build their images
-# with (FAT, ext4, NTFS and ISO 9660 file systems, partition tables, an E01 through ewfacquire); and PostgreSQL,
+# with (FAT, ext4, NTFS and ISO 9660 file systems, partition tables, an E01 through ewfacquire, a hybrid
+# ISO 9660 + HFS+ CD image through xorriso); and PostgreSQL,
 # whose initdb and pg_ctl the PostgreSQL store tests start a private server with (tests/pg.py).
 # Runs as root, or through sudo when present.
 set -e
@@ -15,5 +16,5 @@ $SUDO apt-get install -y -qq --no-install-recommends \
     libavcodec-dev libavformat-dev libavdevice-dev libavfilter-dev libavutil-dev libswresample-dev libswscale-dev \
     >/dev/null
 $SUDO apt-get install -y -qq --no-install-recommends chromium fonts-liberation >/dev/null
-$SUDO apt-get install -y -qq --no-install-recommends dosfstools mtools e2fsprogs exfatprogs fdisk ewf-tools ntfs-3g genisoimage >/dev/null
+$SUDO apt-get install -y -qq --no-install-recommends dosfstools mtools e2fsprogs exfatprogs fdisk ewf-tools ntfs-3g genisoimage xorriso >/dev/null
 $SUDO apt-get install -y -qq --no-install-recommends postgresql >/dev/null

@@ -193,7 +193,9 @@ def test_an_e01_cut_to_a_few_kilobytes_is_said_unreadable_not_hashed_as_a_plain_
     cut.write_bytes(image.read_bytes()[:20_000])  # smaller than any file system: it was taken for a plain file
     items = _scan(tmp_path / "case", cut)
     assert items[str(cut)]["sha256"] is None and items[str(cut)]["errors"]
-    assert "the image cannot be read" in items[f"{cut}!/p0"]["errors"][0]["message"]
+    assert "Vigie's own EWF reader read 33 of 192 chunks" in items[str(cut)]["errors"][0]["message"]
+    picture = items[f"{cut}!/p1/A.JPG"]  # its partition's first chunks are there; the picture lies past the cut
+    assert picture["sha256"] is None and "chunks of the E01 that are missing" in picture["errors"][0]["message"]
 
 
 def test_an_e01_whose_stored_md5_differs_is_said_at_the_scan_and_by_verify(tmp_path: Path) -> None:

@@ -17,7 +17,7 @@ from vigie.signals.crypto import StreamingDigests, check_stored
 from vigie.signals.registry import IDENTITY
 from vigie.sources import join_path
 from vigie.sources.directory import open_source
-from vigie.sources.diskimage import DiskImageSource, stored_digests
+from vigie.sources.diskimage import DiskImageSource, stored_digests, stored_digests_damage
 
 _CHUNK = 1 << 20
 
@@ -52,11 +52,12 @@ def _sha256(root: str, relpath: str) -> tuple[str | None, str, str]:
 
 
 def _stored_check(root: str, digests: dict[str, str]) -> str:
-    """"stored MD5 ... matches" or "... DIFFERS ...", for each digest the image holds; "" when it holds none."""
-    return "; ".join(
-        f"the image's stored {check.name.upper()} {check.stored} "
-        + ("matches" if check.outcome == "match" else f"DIFFERS from the media read ({check.computed})")
-        for check in check_stored(stored_digests(root), digests))
+    """"stored MD5 ... matches" or "... DIFFERS ...", for each digest the image holds, and what keeps one from
+    being read (a damaged hash section); "" when it holds none."""
+    checks = [f"the image's stored {check.name.upper()} {check.stored} "
+              + ("matches" if check.outcome == "match" else f"DIFFERS from the media read ({check.computed})")
+              for check in check_stored(stored_digests(root), digests)]
+    return "; ".join(checks + [damage for damage in (stored_digests_damage(root),) if damage])
 
 
 def verify_case(

@@ -6,7 +6,8 @@ file of each file system is one member of it, entered by "!/":
     relpath  := ""                            the image's media bytes (what an E01's stored MD5/SHA-1 cover)
               | "!/" partition "/" path       a file: shown as image.E01!/p1/DCIM/IMG_0001.JPG
     partition := "p" N                        N = 1, 2, ...: the allocated partitions in partition-table order;
-                                              "p0": a file system that fills the image, with no partition table
+                                              "p0": a file system that fills the image: with no partition table,
+                                              or the ISO 9660 tree of a hybrid CD image (beside an HFS+ one)
 
 Two entries that share a path (a deleted file beside a live one of the same name) are numbered "!2", "!3"
 in walk order, as repeated archive members are. Archives found in the image are expanded by the analysis
@@ -32,7 +33,9 @@ from dataclasses import dataclass, field, replace
 from functools import lru_cache, partial
 from typing import Any, BinaryIO
 
+from vigie.sources.apm import read_apm
 from vigie.sources.base import ARCHIVE_SEPARATOR, Entry, escape_name, member_relpath, parse_relpath
+from vigie.sources.ewf import EwfError, EwfImage, ZeroChunkCheck, damaged_image, libewf_refusal, open_image
 from vigie.sources.fatdir import (
     LABEL_SUFFIX,
     ROOT_ADDRESS,
@@ -134,9 +137,13 @@ def _probe(path: str, size: int, mtime_ns: int) -> bool:
 class _Media:
     """The image's media bytes, read at any offset: an EWF handle, or the segments of a (split) raw image."""
 
-    def __init__(self, size: int, ewf: Any = None, segments: list[tuple[int, int, int]] | None = None) -> None:
+    def __init__(self, size: int, ewf: Any = None, segments: list[tuple[int, int, int]] | None = None,
+                 own_ewf: EwfImage | None = None, check: ZeroChunkCheck | None = None) -> None:
         self.size = size
         self._ewf = ewf
+        self._own_ewf = own_ewf  # Vigie's own EWF reader, where libewf refused the image or it is damaged
+        self._check = check
+        self.unread: str | None = None  # why a read by The Sleuth Kit came back empty (an E01's bad chunk)
         self._segments = segments or []  # (start offset, length, descriptor)
         self._starts = [start for start, _, _ in self._segments]
 
@@ -151,8 +158,17 @@ class _Media:
             try:
                 handle.open(pyewf.glob(path))
             except (OSError, RuntimeError) as exc:
-                raise OSError(f"cannot open the EWF image: {exc}") from exc
-            return cls(int(handle.get_media_size()), ewf=handle)
+                try:
+                    own = open_image(path, libewf_refusal(exc))
+                except OSError as own_exc:
+                    raise OSError(f"cannot open the EWF image: {exc}; nor can Vigie's own EWF reader: "
+                                  f"{own_exc}") from exc
+                return cls(own.size, own_ewf=own)
+            if (damaged := damaged_image(path)) is not None:  # libewf would fail or zero-fill where damaged
+                handle.close()
+                return cls(damaged.size, own_ewf=damaged)
+            return cls(int(handle.get_media_size()), ewf=handle,
+                       check=ZeroChunkCheck(path, int(handle.get_chunk_size())))
         segments = []
         start = 0
         for segment in _raw_segments(path):
@@ -164,6 +180,8 @@ class _Media:
 
     def stored_digests(self) -> tuple[tuple[str, str], ...]:
         """The MD5/SHA-1 the acquisition tool stored in an E01, as lowercase hex."""
+        if self._own_ewf is not None:
+            return self._own_ewf.stored_digests()
         if self._ewf is None:
             return ()
         found = []
@@ -180,11 +198,16 @@ class _Media:
         length = max(0, min(length, self.size - offset))
         if length == 0:
             return b""
+        if self._own_ewf is not None:
+            return self._own_ewf.read_at(offset, length)
         if self._ewf is not None:
             try:
-                return bytes(self._ewf.read_buffer_at_offset(length, offset))
+                data = bytes(self._ewf.read_buffer_at_offset(length, offset))
             except (OSError, RuntimeError) as exc:
                 raise OSError(f"EWF image unreadable at offset {offset:,}: {exc}") from exc
+            if self._check is not None:
+                self._check.check(offset, data)
+            return data
         parts = []
         while length > 0:
             index = bisect.bisect_right(self._starts, offset) - 1
@@ -197,9 +220,19 @@ class _Media:
             length -= len(chunk)
         return b"".join(parts)
 
+    def digest_damage(self) -> str | None:
+        return None if self._own_ewf is None else self._own_ewf.digest_damage()
+
+    def survey(self) -> str | None:
+        """Where Vigie's own EWF reader reads the image: why libewf refused it, and what could be read."""
+        return None if self._own_ewf is None else self._own_ewf.survey()
+
     def close(self) -> None:
         if self._ewf is not None:
             self._ewf.close()
+        for reader in (self._own_ewf, self._check):
+            if reader is not None:
+                reader.close()
         for _, _, fd in self._segments:
             os.close(fd)
         self._segments = []
@@ -298,7 +331,11 @@ def _tsk_image(media: _Media, size: int | None = None) -> Any:
             super().__init__(url="", type=pytsk3.TSK_IMG_TYPE_EXTERNAL)
 
         def read(self, offset: int, length: int) -> bytes:
-            return media.read_at(offset, length)
+            try:
+                return media.read_at(offset, length)
+            except EwfError as exc:  # an empty read, as past a cut image's end: an exception here fails all of TSK
+                media.unread = str(exc)
+                return b""
 
         def get_size(self) -> int:
             return media.size if size is None else size
@@ -331,15 +368,49 @@ def _file_systems(media: _Media) -> list[_FileSystem]:
             return [_partition(image, media, number, part.first, part.last - part.first + 1, SECTOR,
                                part.name or "GPT", "read from the backup GPT: the primary GPT is damaged")
                     for number, part in enumerate(sorted(backup, key=lambda p: p.first), 1)]
-    if volume is None:
+    if volume is not None:
+        block_size = int(volume.info.block_size)
+        parts = [(int(part.start), int(part.len), part.desc.decode("utf-8", "replace"))
+                 for part in volume if part.flags & pytsk3.TSK_VS_PART_FLAG_ALLOC]  # not unallocated space
+    elif apm := read_apm(media.read_at):  # a map in blocks The Sleuth Kit does not read
+        block_size, parts = apm[0], [(part.start, part.blocks, part.kind) for part in apm[1]]
+    else:
         try:
             pytsk3.FS_Info(image, offset=0)
         except _TSK_ERRORS:
             return []
         return [_FileSystem("p0", 0, "the file system filling the image")]
-    parts = [part for part in volume if part.flags & pytsk3.TSK_VS_PART_FLAG_ALLOC]  # not unallocated space
-    return [_partition(image, media, number, int(part.start), int(part.len), int(volume.info.block_size),
-                       part.desc.decode("utf-8", "replace")) for number, part in enumerate(parts, 1)]
+    iso_end = _hybrid_iso_end(image, parts)
+    systems = [_FileSystem("p0", 0, "the ISO 9660 file system filling the image")] if iso_end else []
+    for number, (start, length, kind) in enumerate(parts, 1):
+        system = _partition(image, media, number, start, length, block_size, kind)
+        if not (system.error and _holds_no_file_system(start + length, kind, block_size, iso_end)):
+            systems.append(system)
+    return systems
+
+
+def _hybrid_iso_end(image: Any, parts: list[tuple[int, int, str]]) -> int:
+    """Where the ISO 9660 file system filling a hybrid CD image ends, in bytes; 0 where there is none. Such an
+    image carries a partition table (an Apple partition map beside an HFS+ tree) in the ISO's system area, and
+    no partition of it starts where the ISO 9660 tree does."""
+    import pytsk3
+
+    if any(start == 0 for start, _, _ in parts):
+        return 0
+    try:
+        fs = pytsk3.FS_Info(image, offset=0, type=pytsk3.TSK_FS_TYPE_ISO9660)
+    except _TSK_ERRORS:
+        return 0
+    return int(fs.info.block_count) * int(fs.info.block_size)
+
+
+def _holds_no_file_system(end: int, kind: str, block_size: int, iso_end: int) -> bool:
+    """A partition (ending at block `end`) that has no file system by design, not worth an error: an Apple
+    partition map's entry for the map itself, or a piece of a hybrid image's ISO 9660 data (xorriso's
+    "ISO9660_data"), read whole as p0."""
+    if kind == "Apple_partition_map":
+        return True
+    return end * block_size <= iso_end and not kind.startswith("Apple_HFS")  # an HFS+ view that fails is said
 
 
 def _partition(image: Any, media: _Media, number: int, start: int, sectors: int, sector_size: int,
@@ -385,6 +456,7 @@ class _Walk:
 
     block_size: int
     own_entries: frozenset[int] = frozenset()  # the file system's structures TSK lists as files (exFAT's)
+    iso9660: Any = None  # the file system, where it is ISO 9660 (which deletes nothing)
     occurrences: dict[bytes, int] = field(default_factory=dict)
     allocated: list[tuple[int, int]] = field(default_factory=list)  # (first block, end block)
     deleted: list[tuple[Entry, list[tuple[int, int]], int]] = field(default_factory=list)  # entry, runs, covered
@@ -453,13 +525,19 @@ def _exfat_own_entries(read_at: Callable[[int, int], bytes], start: int) -> froz
 # exFAT's allocation bitmap, up-case table and volume label entries (the in-use forms)
 _EXFAT_STRUCTURES = {0x81, 0x82, 0x83}
 _TSK_FIRST_FAT_INODE = 3  # TSK numbers FAT/exFAT directory entries from 3, in order on disk from the data area
+# HFS+ catalog node IDs below 16 are the volume's own (TN1150): TSK lists the extents overflow, catalog, bad block,
+# allocation, startup and attributes files among the root's files as `$ExtentsFile`, `$CatalogFile`, ...
+_HFS_RESERVED_IDS = frozenset(range(16))
 
 
 def _own_entries(fs: Any, read_at: Callable[[int, int], bytes], offset: int) -> frozenset[int]:
     """The addresses of the structures a file system (at `offset` in the media) lists as regular files."""
     import pytsk3
 
-    return _exfat_own_entries(read_at, offset) if int(fs.info.ftype) == pytsk3.TSK_FS_TYPE_EXFAT else frozenset()
+    kind = int(fs.info.ftype)
+    if kind & pytsk3.TSK_FS_TYPE_HFS_DETECT:
+        return _HFS_RESERVED_IDS
+    return _exfat_own_entries(read_at, offset) if kind == pytsk3.TSK_FS_TYPE_EXFAT else frozenset()
 
 
 def _is_structure(kind: Any, address: int, own_entries: frozenset[int]) -> bool:
@@ -474,8 +552,11 @@ def _walk(fs: Any, label: str, read_at: Callable[[int, int], bytes], offset: int
     """Every file of one file system (at `offset` in the media), depth first in listing order; deleted files
     once the walk knows which clusters live files hold; last, on FAT, the files only Vigie's reader `fat`
     lists (each also put in `fat_files` by relpath)."""
+    import pytsk3
+
     walk = _Walk(block_size=int(fs.info.block_size), own_entries=_own_entries(fs, read_at, offset),
-                 listed={} if isinstance(fat, FatVolume) else None, fat_labels=_fat_labels(fs, read_at, offset))
+                 listed={} if isinstance(fat, FatVolume) else None, fat_labels=_fat_labels(fs, read_at, offset),
+                 iso9660=fs if int(fs.info.ftype) == pytsk3.TSK_FS_TYPE_ISO9660 else None)
     try:
         root = fs.open_dir("/")
     except _TSK_ERRORS as exc:
@@ -582,6 +663,8 @@ def _walk_dir(directory: Any, path: bytes, label: str, walk: _Walk, parents: tup
         if meta is not None and walk.listed is not None:
             walk.listed[int(meta.addr)] = child
         if meta is None:
+            if walk.iso9660 is not None and _empty_record(walk.iso9660, int(name_info.meta_addr)):
+                continue
             yield Entry(relpath=walk.relpath(label, child), deleted=deleted,
                         error=("deleted file whose metadata is gone: content not recoverable" if deleted
                                else "no metadata for this name; not read"))
@@ -597,6 +680,12 @@ def _walk_dir(directory: Any, path: bytes, label: str, walk: _Walk, parents: tup
             continue  # a volume label (mkfs.vfat -n, mlabel): no file
         relpath = walk.relpath(label, child)
         mtime, ctime, atime = _times(meta)
+        if walk.iso9660 is not None:  # its one date per record, read by TSK as a creation time, is the file's
+            mtime, ctime = ctime, None  # modification time when the disc was made (mkisofs, xorriso)
+        if kind == pytsk3.TSK_FS_META_TYPE_LNK:  # recorded with its target, never followed, as in a folder
+            yield Entry(relpath=relpath, mtime=mtime, ctime=ctime, atime=atime, inode=int(meta.addr),
+                        deleted=deleted, link_target=escape_name(bytes(meta.link or b"")))
+            continue
         if kind != pytsk3.TSK_FS_META_TYPE_REG:
             yield Entry(relpath=relpath, mtime=mtime, ctime=ctime, atime=atime, inode=int(meta.addr),
                         deleted=deleted, error=f"not a regular file ({_type_name(kind)}); not read")
@@ -615,6 +704,32 @@ def _walk_dir(directory: Any, path: bytes, label: str, walk: _Walk, parents: tup
                 f"sparse file claiming {entry.size:,} bytes of which {stored:,} are stored (the rest would read as "
                 "zeros; a corrupt or hostile file system?): not hashed, as reading it would stall the scan"))
         yield entry
+        fork = _resource_fork(tsk_file)
+        if fork:  # HFS+'s second stream of bytes (a classic Mac file's icons, pictures, ...), an item of its own
+            yield replace(entry, relpath=walk.relpath(label, b"/".join([child, *_FORK])), size=fork[1], error=None,
+                          notes=())
+
+
+_FORK = [b"..namedfork", b"rsrc"]  # after a file's path: its resource fork, as macOS names it
+
+
+def _resource_fork(tsk_file: Any) -> tuple[int, int] | None:
+    """An HFS+ file's resource fork as (attribute id, size); None where it has none, or an empty one."""
+    import pytsk3
+
+    for attribute in tsk_file:
+        if int(attribute.info.type) == pytsk3.TSK_FS_ATTR_TYPE_HFS_RSRC and attribute.info.size:
+            return int(attribute.info.id), int(attribute.info.size)
+    return None
+
+
+def _empty_record(fs: Any, address: int) -> bool:
+    """Whether an ISO 9660 record TSK lists as an orphan holds no byte. ISO 9660 deletes nothing: such an orphan
+    is a record TSK could not place in a folder (the Joliet twin of an empty file, a Rock Ridge link)."""
+    try:
+        return int(fs.open_meta(inode=address).info.meta.size) == 0
+    except _TSK_ERRORS:
+        return False
 
 
 def _enter_dir(tsk_file: Any, path: bytes, label: str, walk: _Walk, parents: tuple[int, ...], depth: int,
@@ -635,7 +750,12 @@ def _enter_dir(tsk_file: Any, path: bytes, label: str, walk: _Walk, parents: tup
 
 
 def _type_name(kind: Any) -> str:
-    return str(kind).rsplit("_", 1)[-1].lower()
+    import pytsk3
+
+    names = {pytsk3.TSK_FS_META_TYPE_FIFO: "named pipe", pytsk3.TSK_FS_META_TYPE_CHR: "character device",
+             pytsk3.TSK_FS_META_TYPE_BLK: "block device", pytsk3.TSK_FS_META_TYPE_SOCK: "socket",
+             pytsk3.TSK_FS_META_TYPE_SHAD: "shadow entry", pytsk3.TSK_FS_META_TYPE_WHT: "whiteout"}
+    return names.get(kind, f"type {int(kind)}")  # pytsk3's types are plain numbers: named here
 
 
 @dataclass(frozen=True)
@@ -768,6 +888,16 @@ def stored_digests(path: str) -> tuple[tuple[str, str], ...]:
         return media.stored_digests()
 
 
+def stored_digests_damage(path: str) -> str | None:
+    """Said where an E01's hash or digest section is damaged: the digests it stored are not all read (None
+    where the image cannot be opened: said by the reading of its media)."""
+    try:
+        with _Media.open(path) as media:
+            return media.digest_damage()
+    except OSError:
+        return None
+
+
 class DiskImageSource:
     """A disk image: its media bytes (relpath "") and every file of every file system in it."""
 
@@ -789,7 +919,7 @@ class DiskImageSource:
                 gpt = backup_gpt_note(media)
             except OSError:  # an image unreadable from its start: said by the "!/p0" entry below
                 gpt = None
-            notes = tuple(note for note in (split_gap_note(self.root), gpt) if note)
+            notes = tuple(note for note in (split_gap_note(self.root), gpt, media.survey()) if note)
             yield Entry(relpath="", size=media.size, stored_digests=media.stored_digests(), notes=notes)
             try:
                 media.read_at(0, 4096)
@@ -815,6 +945,7 @@ class DiskImageSource:
         found = 0
         try:
             fs = pytsk3.FS_Info(_tsk_image(media), offset=system.offset)
+            media.unread = None
             fat = _fat_volume(fs, media.read_at, system.offset)
             for entry in _walk(fs, system.label, media.read_at, system.offset, fat):
                 found += 1
@@ -825,6 +956,9 @@ class DiskImageSource:
         except _TSK_ERRORS as exc:  # a file system corrupt past its first sectors
             said.append(f"{system.description}: reading stopped: {_tsk_reason(exc)}")
         else:
+            if media.unread:  # a folder or table read short: files listed there may be missing
+                said.append(f"{system.description}: some of its folders or tables are unreadable, so files may be "
+                            f"missing from its listing: {media.unread}")
             if not found:  # said, as an empty listing may be a damaged one
                 said.append(f"{system.description}: no file found (an empty file system, or its folders are "
                             "damaged)")
@@ -846,16 +980,25 @@ class DiskImageSource:
         shown = escape_name(path.members[0].name)
         if not _PARTITION.fullmatch(label):
             raise FileNotFoundError(f"not a partition of the image: {shown}")
+        parts, occurrence = inside.split(b"/"), path.members[0].occurrence
         with image.lock:
-            found = image.find(label.decode(), inside.split(b"/"), path.members[0].occurrence)
+            found = fork = None
+            if len(parts) > 2 and parts[-2:] == _FORK:  # a resource fork, unless folders of these names hold it
+                found = image.find(label.decode(), parts[:-2], occurrence)
+                fork = None if found is None else _resource_fork(found)
+            if fork is None:
+                found = image.find(label.decode(), parts, occurrence)
             skipped = None if found is not None else image.fat_file(
-                label.decode(), member_relpath("", path.members[0].name, path.members[0].occurrence))
+                label.decode(), member_relpath("", path.members[0].name, occurrence))
             if skipped is not None:
                 return _fat_stream(image, *skipped, shown)
             if found is None or found.info.meta is None:
                 raise FileNotFoundError(f"not found in the image: {shown}")
-            size = int(found.info.meta.size)
-            _, covered = _data_runs(found, int(image.file_system(label.decode()).info.block_size))
+            if fork is None:
+                size = int(found.info.meta.size)
+                _, covered = _data_runs(found, int(image.file_system(label.decode()).info.block_size))
+            else:
+                size, covered = fork[1], None
         if covered is not None and covered < size:
             if found.info.meta.flags & pytsk3.TSK_FS_META_FLAG_UNALLOC:  # as the walk judged it
                 raise OSError(f"deleted file whose clusters were reused: {shown}")
@@ -865,9 +1008,17 @@ class DiskImageSource:
         def read_at(offset: int, length: int) -> bytes:
             try:
                 with image.lock:
-                    return bytes(found.read_random(offset, length))
+                    image.media.unread = None
+                    if fork is not None:
+                        data = bytes(found.read_random(offset, length, pytsk3.TSK_FS_ATTR_TYPE_HFS_RSRC, fork[0]))
+                    else:
+                        data = bytes(found.read_random(offset, length))
+                    unread = image.media.unread
             except _TSK_ERRORS as exc:
-                raise OSError(f"unreadable inside the image: {_tsk_reason(exc)}") from exc
+                raise OSError(image.media.unread or f"unreadable inside the image: {_tsk_reason(exc)}") from exc
+            if unread:  # The Sleuth Kit fills a block it could not read with zeros, or stops short, silently
+                raise OSError(unread)
+            return data
 
         return io.BufferedReader(_Stream(read_at, size), 1 << 20)
 
