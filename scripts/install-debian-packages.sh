@@ -3,8 +3,9 @@
 # PDQ/vPDQ need to compile (a C++ compiler, CMake, FFmpeg's headers) for the compatibility tests; and
 # Chromium, which prints the case report to PDF and runs the console's end-to-end tests (through Playwright,
 # which never downloads a browser of its own here); and the tools the disk image tests build their images
-# with (FAT, ext4, NTFS and ISO 9660 file systems, partition tables, an E01 through ewfacquire); and PostgreSQL,
-# whose initdb and pg_ctl the PostgreSQL store tests start a private server with (tests/pg.py).
+# with (FAT, ext4, NTFS and ISO 9660 file systems, partition tables, an E01 through ewfacquire); PostgreSQL,
+# whose initdb and pg_ctl the PostgreSQL store tests start a private server with (tests/pg.py); and libturbojpeg,
+# which decodes a JPEG to its planes as stored for the AI stage (PyTurboJPEG loads it).
 # Runs as root, or through sudo when present.
 set -e
 SUDO=""
@@ -17,3 +18,4 @@ $SUDO apt-get install -y -qq --no-install-recommends \
 $SUDO apt-get install -y -qq --no-install-recommends chromium fonts-liberation >/dev/null
 $SUDO apt-get install -y -qq --no-install-recommends dosfstools mtools e2fsprogs exfatprogs fdisk ewf-tools ntfs-3g genisoimage >/dev/null
 $SUDO apt-get install -y -qq --no-install-recommends postgresql >/dev/null
+$SUDO apt-get install -y -qq --no-install-recommends libturbojpeg0 >/dev/null

@@ -19,6 +19,7 @@ from PIL import Image, JpegImagePlugin
 
 from vigie.records import DETERMINISTIC, INDICATIVE, Finding
 from vigie.signals.image import ycbcr_plane
+from vigie.signals.jpeg_planes import JpegPlanes
 
 _BLOCK = 4
 _SCALE = 36.0
@@ -52,18 +53,22 @@ def approximation_band(image: Image.Image) -> np.ndarray:
     return _haar_approximation(_U_OF_CB[np.asarray(ycbcr.getchannel("Cb"))])
 
 
-def _votes(picture: Image.Image) -> np.ndarray:
+def _votes(picture: Image.Image | JpegPlanes) -> np.ndarray:
     """One bit vote per 4x4 block of the approximation band, in the order the encoder writes them.
 
-    A picture decoded to YCbCr (a JPEG: see vigie.signals.image.decode_picture) is read from its stored
-    chroma: stored at half size, its values are the Haar approximation's (halved). There the band is 2 U(Cb),
-    and U rises with Cb: a block's largest value is at its largest Cb and its vote depends on that Cb alone,
-    so a table gives it and the band is never built.
+    A JPEG's planes, or a picture decoded to YCbCr (a JPEG: see vigie.signals.image.decode_picture), are read
+    from the stored chroma: stored at half size, its values are the Haar approximation's (halved). There the
+    band is 2 U(Cb), and U rises with Cb: a block's largest value is at its largest Cb and its vote depends
+    on that Cb alone, so a table gives it and the band is never built.
     """
-    if picture.mode != "YCbCr":
+    if isinstance(picture, JpegPlanes):
+        chroma_times_4 = _planes_chroma_times_4(picture)
+    elif picture.mode == "YCbCr":
+        chroma_times_4 = _stored_chroma_times_4(picture)
+    else:
         return _block_bits(approximation_band(picture))
     width, height = picture.size
-    chroma = _stored_chroma_times_4(picture)[: height // 4 * 2, : width // 4 * 2]
+    chroma = chroma_times_4[: height // 4 * 2, : width // 4 * 2]
     # Rounding and clipping keep the order of values, so only each block's largest is rounded.
     strongest = np.clip(np.round(_largest_but_first(chroma) / 4), 0, 255).astype(np.uint8)
     votes: np.ndarray = _VOTE_OF_CB[strongest]
@@ -108,12 +113,30 @@ def _stored_chroma_times_4(picture: Image.Image) -> np.ndarray:
     """stored_chroma four times over, neither rounded nor clipped: sums of four decoded pixels are exact in
     float32, and scaling by a power of two commutes with every rounding of the filter, so dividing after
     changes no value and saves a pass."""
-    cb = ycbcr_plane(picture, "Cb")
-    rows, cols = cb.shape[0] // 2 * 2, cb.shape[1] // 2 * 2
-    pairs = np.add(cb[0:rows:2], cb[1:rows:2], dtype=np.uint16)
-    sums: np.ndarray = np.add(pairs[:, 0:cols:2], pairs[:, 1:cols:2], dtype=np.float32)
+    sums = _half_size_sums(ycbcr_plane(picture, "Cb"), 1, 1)
     for axis in _SUBSAMPLED_AXES.get(JpegImagePlugin.get_sampling(picture), ()):
         sums = _unspread(sums, axis)
+    return sums
+
+
+def _planes_chroma_times_4(planes: JpegPlanes) -> np.ndarray:
+    """The chroma at half size, four times over, from a JPEG's Cb plane as stored: exact, with no upsampling to
+    undo. Summed in pairs along a full-size axis, doubled along a subsampled one (4:2:0: the plane itself)."""
+    return _half_size_sums(planes.cb, planes.v, planes.h)
+
+
+def _half_size_sums(plane: np.ndarray, down: int, across: int) -> np.ndarray:
+    """Sums of each 2x2 cell of a full-size `plane`, as float32; along an axis subsampled by 2 (`down`,
+    `across`), the plane is at half size already and its values count twice."""
+    if down == 1:
+        rows = plane.shape[0] // 2 * 2
+        plane = np.add(plane[0:rows:2], plane[1:rows:2], dtype=np.uint16)
+    if across == 1:
+        cols = plane.shape[1] // 2 * 2
+        summed: np.ndarray = np.add(plane[:, 0:cols:2], plane[:, 1:cols:2], dtype=np.float32)
+        return summed
+    sums: np.ndarray = plane.astype(np.float32)
+    sums *= 2 * down  # subsampled both ways: 4 times a stored value; across only: 2 times a pair's sum
     return sums
 
 
@@ -171,10 +194,11 @@ def decode_bits(votes: np.ndarray, length: int) -> np.ndarray:
     return bits
 
 
-def watermark_findings(picture: Image.Image, data: bytes | None = None) -> list[Finding]:
-    """The marks found in a decoded picture. With the file's `data`, a 4:2:0 JPEG whose read falls short of
-    a mark's threshold but is past halfway from chance to it is read again from its chroma exactly as stored
-    (stored_chroma is within a level of it, and a level can move a block's vote); the better read counts."""
+def watermark_findings(picture: Image.Image | JpegPlanes, data: bytes | None = None) -> list[Finding]:
+    """The marks found in a decoded picture, or a JPEG's planes as stored. With the file's `data`, a 4:2:0 JPEG
+    decoded to YCbCr whose read falls short of a mark's threshold but is past halfway from chance to it is read
+    again from its chroma exactly as stored (stored_chroma is within a level of it, and a level can move a
+    block's vote); the better read counts."""
     votes = _votes(picture)  # the same votes, read as each mark's message
     counts = {mark.name: _matching(votes, mark) for mark in MARKS}
     exact = {}
@@ -209,12 +233,12 @@ def _near(matching: int, mark: Mark) -> bool:
     return (len(mark.bits) / 2 + mark.likely) / 2 <= matching < mark.likely
 
 
-def _exact_votes(picture: Image.Image, data: bytes) -> np.ndarray | None:
+def _exact_votes(picture: Image.Image | JpegPlanes, data: bytes) -> np.ndarray | None:
     """Votes from a 4:2:0 JPEG's chroma as stored: decoded at half size, libjpeg gives it unscaled and not
     upsampled (its chroma's 8x8 inverse DCT at its own size). None for other pictures, or where the second
     decode fails (the first read stands)."""
-    if picture.mode != "YCbCr" or JpegImagePlugin.get_sampling(picture) != 2:
-        return None
+    if isinstance(picture, JpegPlanes) or picture.mode != "YCbCr" or JpegImagePlugin.get_sampling(picture) != 2:
+        return None  # the planes are read as stored already
     try:
         with Image.open(io.BytesIO(data)) as image:
             if image.size != picture.size:  # the shared decode was itself reduced: no stored size to compare
