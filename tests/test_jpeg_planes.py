@@ -19,7 +19,7 @@ from vigie.demo.seizure import draw_picture
 from vigie.detector.runtime import image_crops, load_detector
 from vigie.signals.image import ImageError, analyse_image
 from vigie.signals.jpeg_planes import JpegPlanes, decode_planes, planes_available
-from vigie.signals.provenance.watermarks import SD1, _votes, embed, watermark_findings
+from vigie.signals.provenance.watermarks import _VOTE_OF_CB, SD1, _blocks, _votes, embed, watermark_findings
 
 pytestmark = pytest.mark.skipif(not planes_available(), reason="libturbojpeg not installed "
                                                                "(scripts/install-debian-packages.sh)")
@@ -126,6 +126,20 @@ def test_a_4_2_0_watermark_is_read_whole_from_the_chroma_as_stored() -> None:
     assert watermark_findings(_decoded(data, "YCbCr")) == []
     [finding] = watermark_findings(_planes(data), data)
     assert finding.value >= SD1.very_likely and "again" not in finding.detail
+
+
+@pytest.mark.parametrize("subsampling", SAMPLINGS)
+def test_votes_from_the_planes_are_those_of_the_rounded_chroma_as_stored(subsampling: int) -> None:
+    """Read in integers, each block's largest sum rounded by a table: the votes of rounding the chroma at half
+    size (a 4:2:2 JPEG's stored pairs averaged, a 4:4:4 JPEG's cells of four), then cutting it into blocks."""
+    planes = _planes(_marked((768, 512), subsampling))
+    cb = planes.cb.astype(np.float64)
+    if planes.v == 1:
+        cb = (cb[0::2] + cb[1::2]) / 2
+    if planes.h == 1:
+        cb = (cb[:, 0::2] + cb[:, 1::2]) / 2
+    chroma = np.round(cb).astype(np.uint8)[: 512 // 4 * 2, : 768 // 4 * 2]
+    assert np.array_equal(_votes(planes), _VOTE_OF_CB[_blocks(chroma).reshape(-1, 16)[:, 1:].max(axis=1)])
 
 
 def test_camera_like_jpegs_carry_no_watermark_from_their_planes() -> None:

@@ -208,7 +208,7 @@ def analyse_image(data: bytes, max_pixels: int, pdq_full_decode_pixels: int, max
                 )
             exif = exif_summary(image)
             more_pictures = max_frames > 1 and getattr(image, "is_animated", False)  # asked before the decode:
-            stored = _planes(image, readable.data, pdq_full_decode_pixels) if colour and planes else None
+            stored = jpeg_planes(image, readable.data, pdq_full_decode_pixels) if colour and planes else None
             if stored is not None:
                 picture = Image.fromarray(stored.y)
                 pdq = pdq_from_pixels(stored.y)
@@ -236,7 +236,7 @@ def analyse_image(data: bytes, max_pixels: int, pdq_full_decode_pixels: int, max
                       opened=None if stored is None else image)
 
 
-def _planes(image: Image.Image, data: bytes, full_decode_pixels: int) -> JpegPlanes | None:
+def jpeg_planes(image: Image.Image, data: bytes, full_decode_pixels: int) -> JpegPlanes | None:
     """A JPEG's planes, where it is decoded at full size and they can be had (else None: Pillow decodes it)."""
     if image.format != "JPEG" or _reduction(*image.size, full_decode_pixels) > 1:
         return None

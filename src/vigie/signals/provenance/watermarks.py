@@ -61,14 +61,14 @@ def _votes(picture: Image.Image | JpegPlanes) -> np.ndarray:
     band is 2 U(Cb), and U rises with Cb: a block's largest value is at its largest Cb and its vote depends
     on that Cb alone, so a table gives it and the band is never built.
     """
-    if isinstance(picture, JpegPlanes):
-        chroma_times_4 = _planes_chroma_times_4(picture)
-    elif picture.mode == "YCbCr":
-        chroma_times_4 = _stored_chroma_times_4(picture)
-    else:
-        return _block_bits(approximation_band(picture))
     width, height = picture.size
-    chroma = chroma_times_4[: height // 4 * 2, : width // 4 * 2]
+    if isinstance(picture, JpegPlanes):  # integers: a table rounds each block's largest as below, and votes
+        exact = _half_size_sums(picture.cb, picture.v, picture.h, np.uint16)[: height // 4 * 2, : width // 4 * 2]
+        by_sum: np.ndarray = _VOTE_OF_CB_TIMES_4[_largest_but_first(exact)]
+        return by_sum
+    if picture.mode != "YCbCr":
+        return _block_bits(approximation_band(picture))
+    chroma = _stored_chroma_times_4(picture)[: height // 4 * 2, : width // 4 * 2]
     # Rounding and clipping keep the order of values, so only each block's largest is rounded.
     strongest = np.clip(np.round(_largest_but_first(chroma) / 4), 0, 255).astype(np.uint8)
     votes: np.ndarray = _VOTE_OF_CB[strongest]
@@ -76,12 +76,12 @@ def _votes(picture: Image.Image | JpegPlanes) -> np.ndarray:
 
 
 def _largest_but_first(plane: np.ndarray) -> np.ndarray:
-    """Of each 4x4 block of a float `plane`, row by row, the largest value after the first: maxima of strided
-    rows, then columns (a copy into blocks cost eight times more)."""
+    """Of each 4x4 block of a float or unsigned `plane`, row by row, the largest value after the first: maxima
+    of strided rows, then columns (a copy into blocks cost eight times more)."""
     rows, cols = plane.shape[0] // _BLOCK * _BLOCK, plane.shape[1] // _BLOCK * _BLOCK
     cut = plane[:rows, :cols]
     first_rows = cut[0::_BLOCK].copy()
-    first_rows[:, 0::_BLOCK] = -np.inf  # a block's first value carries no bit
+    first_rows[:, 0::_BLOCK] = -np.inf if plane.dtype.kind == "f" else 0  # a block's first value carries no bit
     across = first_rows
     for row in range(1, _BLOCK):
         np.maximum(across, cut[row::_BLOCK], out=across)
@@ -113,29 +113,24 @@ def _stored_chroma_times_4(picture: Image.Image) -> np.ndarray:
     """stored_chroma four times over, neither rounded nor clipped: sums of four decoded pixels are exact in
     float32, and scaling by a power of two commutes with every rounding of the filter, so dividing after
     changes no value and saves a pass."""
-    sums = _half_size_sums(ycbcr_plane(picture, "Cb"), 1, 1)
+    sums = _half_size_sums(ycbcr_plane(picture, "Cb"), 1, 1, np.float32)
     for axis in _SUBSAMPLED_AXES.get(JpegImagePlugin.get_sampling(picture), ()):
         sums = _unspread(sums, axis)
     return sums
 
 
-def _planes_chroma_times_4(planes: JpegPlanes) -> np.ndarray:
-    """The chroma at half size, four times over, from a JPEG's Cb plane as stored: exact, with no upsampling to
-    undo. Summed in pairs along a full-size axis, doubled along a subsampled one (4:2:0: the plane itself)."""
-    return _half_size_sums(planes.cb, planes.v, planes.h)
-
-
-def _half_size_sums(plane: np.ndarray, down: int, across: int) -> np.ndarray:
-    """Sums of each 2x2 cell of a full-size `plane`, as float32; along an axis subsampled by 2 (`down`,
-    `across`), the plane is at half size already and its values count twice."""
+def _half_size_sums(plane: np.ndarray, down: int, across: int, dtype: type[np.generic]) -> np.ndarray:
+    """Sums of each 2x2 cell of a full-size uint8 `plane`, exact in `dtype`; along an axis subsampled by 2
+    (`down`, `across`: a JPEG's chroma as stored), the plane is at half size already and its values count
+    twice (4:2:0: four times the plane itself), with no upsampling to undo."""
     if down == 1:
         rows = plane.shape[0] // 2 * 2
         plane = np.add(plane[0:rows:2], plane[1:rows:2], dtype=np.uint16)
     if across == 1:
         cols = plane.shape[1] // 2 * 2
-        summed: np.ndarray = np.add(plane[:, 0:cols:2], plane[:, 1:cols:2], dtype=np.float32)
+        summed: np.ndarray = np.add(plane[:, 0:cols:2], plane[:, 1:cols:2], dtype=dtype)
         return summed
-    sums: np.ndarray = plane.astype(np.float32)
+    sums: np.ndarray = plane.astype(dtype, copy=False)  # a copy, unless of the pairs just summed
     sums *= 2 * down  # subsampled both ways: 4 times a stored value; across only: 2 times a pair's sum
     return sums
 
@@ -179,6 +174,7 @@ def _block_bits(band: np.ndarray) -> np.ndarray:
 
 
 _VOTE_OF_CB = (np.mod(2 * _U_OF_CB, _SCALE) > 0.5 * _SCALE).astype(np.float64)  # a JPEG block's vote, by its Cb
+_VOTE_OF_CB_TIMES_4 = _VOTE_OF_CB[np.clip(np.round(np.arange(4 * 255 + 1) / 4), 0, 255).astype(np.uint8)]
 
 
 def decode_bits(votes: np.ndarray, length: int) -> np.ndarray:
