@@ -14,12 +14,17 @@ from click.testing import CliRunner
 from conftest import jpeg_bytes
 from PIL import Image
 
+import vigie.signals.image
+import vigie.signals.jpeg_planes
 from vigie.cli import main
+from vigie.config import Settings
 from vigie.demo.seizure import draw_picture
 from vigie.detector.runtime import image_crops, load_detector
+from vigie.scan.pipeline import run_scan
 from vigie.signals.image import ImageError, analyse_image
 from vigie.signals.jpeg_planes import JpegPlanes, decode_planes, planes_available
 from vigie.signals.provenance.watermarks import _VOTE_OF_CB, SD1, _blocks, _votes, embed, watermark_findings
+from vigie.store.sqlite import open_case
 
 pytestmark = pytest.mark.skipif(not planes_available(), reason="libturbojpeg not installed "
                                                                "(scripts/install-debian-packages.sh)")
@@ -81,7 +86,7 @@ def test_jpegs_without_such_planes_are_left_to_pillow() -> None:
 
 def test_a_scan_decodes_a_jpeg_once_to_its_planes() -> None:
     """With the AI stage on (and faces off), the picture is the Y plane PDQ hashes; its hash is unchanged."""
-    data = jpeg_bytes(draw_picture(6, (400, 300)), 85)
+    data = jpeg_bytes(draw_picture(6, (401, 301)), 85)  # odd sides: libjpeg-turbo pads the 4:2:0 planes
     grey = analyse_image(data, 10**9, 40_000_000, colour=False)
     facts = analyse_image(data, 10**9, 40_000_000, colour=True, planes=True)
     assert facts.planes is not None and facts.picture is not None and facts.picture.mode == "L"
@@ -158,3 +163,32 @@ def test_provenance_scores_a_jpeg_as_its_rgb_decode_would(tmp_path: Path) -> Non
     shown = json.loads(output)["ai"]["detector"]["score"]
     score = detector.score(Image.open(io.BytesIO(data)).convert("RGB"))
     assert score is not None and shown == round(score, 4)
+
+
+def _scanned(tmp_path: Path, name: str, evidence: Path) -> list[tuple[object, ...]]:
+    store = open_case(tmp_path / name, create=True)
+    run_scan(store, [str(evidence)], Settings(workers=1, watermarks=True, detector=True))
+    rows: list[tuple[object, ...]] = store.db.execute(
+        "SELECT i.relpath, i.pdq, i.pdq_quality, f.kind, f.detail, f.value FROM items i "
+        "LEFT JOIN item_findings f ON f.item_id = i.id ORDER BY i.relpath, f.kind, f.detail").fetchall()
+    store.close()
+    return rows
+
+
+def test_a_scan_reads_its_jpegs_from_their_planes_with_the_same_findings(tmp_path: Path,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    evidence = tmp_path / "evidence"
+    evidence.mkdir()
+    for seed, subsampling in enumerate(SAMPLINGS):
+        (evidence / f"{seed}.jpg").write_bytes(_jpeg((257, 193), subsampling, 90, seed))
+    (evidence / "marked.jpg").write_bytes(_marked((768, 512), 1))
+    decodes: list[object] = []
+    pillow_decode = vigie.signals.image.decode_picture
+    monkeypatch.setattr(vigie.signals.image, "decode_picture",
+                        lambda *args: decodes.append(args) or pillow_decode(*args))
+    with_planes = _scanned(tmp_path, "planes", evidence)
+    assert decodes == []  # no JPEG decoded by Pillow: each once, to its planes
+    monkeypatch.setattr(vigie.signals.jpeg_planes, "_turbojpeg", lambda: None)
+    without = _scanned(tmp_path, "pillow", evidence)
+    assert len(decodes) == 4 and with_planes == without
+    assert any(row[3] == "invisible-watermark" and "marked.jpg" in str(row[0]) for row in with_planes)

@@ -207,13 +207,14 @@ def analyse_image(data: bytes, max_pixels: int, pdq_full_decode_pixels: int, max
                     f"{max_pixels:,} (possible decompression bomb); not decoded"
                 )
             exif = exif_summary(image)
-            more_pictures = max_frames > 1 and getattr(image, "is_animated", False)  # asked before the decode:
+            # asked before the decode: asking may seek the file
+            more_pictures = max_frames > 1 and getattr(image, "is_animated", False)
             stored = jpeg_planes(image, readable.data, pdq_full_decode_pixels) if colour and planes else None
             if stored is not None:
                 picture = Image.fromarray(stored.y)
                 pdq = pdq_from_pixels(stored.y)
             else:
-                picture = decode_picture(image, pdq_full_decode_pixels, colour)  # asking may seek the file
+                picture = decode_picture(image, pdq_full_decode_pixels, colour)
                 pdq = pdq_from_pixels(luma_for_pdq(picture, pdq_full_decode_pixels))
             if more_pictures:
                 picture = picture.copy()
