@@ -62,7 +62,7 @@ def _votes(picture: Image.Image | JpegPlanes) -> np.ndarray:
     on that Cb alone, so a table gives it and the band is never built.
     """
     width, height = picture.size
-    if isinstance(picture, JpegPlanes):  # integers: a table rounds each block's largest as below, and votes
+    if isinstance(picture, JpegPlanes):  # in integers: one table rounds each block's largest sum and votes
         exact = _half_size_sums(picture.cb, picture.v, picture.h, np.uint16)[: height // 4 * 2, : width // 4 * 2]
         by_sum: np.ndarray = _VOTE_OF_CB_TIMES_4[_largest_but_first(exact)]
         return by_sum
@@ -174,6 +174,7 @@ def _block_bits(band: np.ndarray) -> np.ndarray:
 
 
 _VOTE_OF_CB = (np.mod(2 * _U_OF_CB, _SCALE) > 0.5 * _SCALE).astype(np.float64)  # a JPEG block's vote, by its Cb
+# the vote by four times a Cb (a cell's exact sum), rounded as _votes rounds the float sums
 _VOTE_OF_CB_TIMES_4 = _VOTE_OF_CB[np.clip(np.round(np.arange(4 * 255 + 1) / 4), 0, 255).astype(np.uint8)]
 
 
