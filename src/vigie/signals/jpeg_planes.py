@@ -59,13 +59,14 @@ def decode_planes(data: bytes) -> JpegPlanes | None:
     if turbo is None:
         return None
     with warnings.catch_warnings():
-        warnings.simplefilter("error")  # TurboJPEG reports a damaged stream as a warning, and fills the rest
+        # PyTurboJPEG reports libjpeg-turbo's warnings (a damaged stream, whose rest it fills) as UserWarning
+        warnings.simplefilter("error", UserWarning)
         try:
             width, height, sampling, colourspace = turbo.decode_header(data)
             if sampling not in _SAMPLING or colourspace != _YCBCR:
                 return None
             y, cb, cr = turbo.decode_to_yuv_planes(data)
-        except (OSError, ValueError, Warning):
+        except (OSError, ValueError, UserWarning):
             return None
     h, v = _SAMPLING[sampling]
     # TurboJPEG pads each plane to whole chroma samples; the chroma's own size is what libjpeg upsamples from
