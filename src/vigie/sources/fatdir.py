@@ -330,6 +330,22 @@ class FatVolume:
 def label_entry(read_at: Callable[[int, int], bytes], offset: int, address: int) -> bytes | None:
     """The directory entry at The Sleuth Kit's `address` in the FAT volume at `offset`, where it is a volume
     label entry (told by its attributes on disk: a file may be named like one); None where it is not one."""
+    raw = _entry_at(read_at, offset, address)  # unreadable: taken for a file, which is never left out
+    attributes = raw[11] if raw is not None else 0
+    is_label = attributes & _VOLUME_LABEL and attributes & _LONG_NAME != _LONG_NAME and not attributes & _FOLDER
+    return raw if is_label else None
+
+
+def erased_entry(read_at: Callable[[int, int], bytes], offset: int, address: int) -> bool:
+    """Whether the directory entry at The Sleuth Kit's `address` in the FAT volume at `offset` is a deleted one
+    on disk (first byte 0xE5). The Sleuth Kit lists such an entry as live where it reads the volume in its
+    "Android" mode (no entry of the root folder holds a valid 8.3 name), where only 00 00 marks one deleted."""
+    raw = _entry_at(read_at, offset, address)
+    return raw is not None and raw[0] == _DELETED
+
+
+def _entry_at(read_at: Callable[[int, int], bytes], offset: int, address: int) -> bytes | None:
+    """The 32 bytes of the directory entry at The Sleuth Kit's `address`; None where unreadable."""
     try:
         boot = read_at(offset, 512)
         if len(boot) < 512 or address < _FIRST_ENTRY_ADDRESS:
@@ -338,11 +354,9 @@ def label_entry(read_at: Callable[[int, int], bytes], offset: int, address: int)
         fat_sectors = struct.unpack_from("<H", boot, 22)[0] or struct.unpack_from("<I", boot, 36)[0]
         raw = read_at(offset + (reserved + fats * fat_sectors) * sector + (address - _FIRST_ENTRY_ADDRESS) * _ENTRY,
                       _ENTRY)
-    except OSError:  # unreadable: taken for a file, which is never left out
+    except OSError:
         return None
-    attributes = raw[11] if len(raw) == _ENTRY else 0
-    is_label = attributes & _VOLUME_LABEL and attributes & _LONG_NAME != _LONG_NAME and not attributes & _FOLDER
-    return raw if is_label else None
+    return raw if len(raw) == _ENTRY else None
 
 
 def holds_nothing(label: bytes) -> bool:
