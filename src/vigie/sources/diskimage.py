@@ -640,9 +640,20 @@ def _fat_skipped(fat: FatVolume, label: str, listed: dict[int, bytes], walk: _Wa
         said = _ERASED_NOTE if file.address in walk.erased else _SKIPPED_NOTE
         yield Entry(relpath=relpath, size=file.size, mtime=file.mtime, ctime=file.ctime, atime=file.atime,
                     inode=file.address, deleted=file.deleted, error=fat.content(file)[1],
-                    notes=said + (_SLASH_NOTE if b"\0" in path else ()) + (_LABEL_NOTE if file.label else ()))
+                    notes=said + (_SLASH_NOTE if b"\0" in path else ()) + (_LABEL_NOTE if file.label else ())
+                    + _code_page_note(file.stored_name))
     for address in sorted(unread):  # never a silent miss, though Vigie's reader should find every one
         yield Entry(relpath=walk.relpath(label, listed[address]), inode=address, deleted=True, error=_ERASED_UNREAD)
+
+
+def _code_page_note(stored_name: bytes | None) -> tuple[str, ...]:
+    """Said where an 8.3 name's bytes past ASCII are shown as "^": the bytes as stored, as nothing is lost."""
+    if stored_name is None:
+        return ()
+    # each byte past printable ASCII, and a backslash, as \xNN: no letter guessed from a code page
+    stored = "".join(chr(byte) if 0x20 <= byte <= 0x7E and byte != 0x5C else f"\\x{byte:02x}" for byte in stored_name)
+    return (f"its 8.3 name holds bytes past ASCII, shown as ^ as The Sleuth Kit shows them (FAT does not record the "
+            f"code page they were written in); as stored: {stored}",)
 
 
 def _deleted(name_info: Any, meta: Any) -> bool:

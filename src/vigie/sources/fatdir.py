@@ -33,6 +33,7 @@ _LONG_NAME = 0x0F  # the attribute bits of a long-name (LFN) piece
 _VOLUME_LABEL, _FOLDER = 0x08, 0x10
 _DOT_ENTRIES = (b".          ", b"..         ")
 LABEL_SUFFIX = b" (Volume Label Entry)"  # The Sleuth Kit's name for a volume label entry: its 11 bytes, then this
+_LAST_ASCII, _UNKNOWN = 0x7E, ord("^")  # The Sleuth Kit shows an 8.3 name's bytes past 0x7E as "^"
 _MAX_PIECES = 20  # a long name's 255 characters fill 20 pieces of 13
 _REPLACED = '+,;=[]'  # characters a long name may hold and an 8.3 name may not: "_" in the 8.3 name
 _END_OF_CHAIN = {12: 0xFF8, 16: 0xFFF8, 32: 0x0FFFFFF8}
@@ -58,6 +59,7 @@ class FatEntry:
     ctime: float | None  # the creation time: FAT keeps no change time (as the disk image walk reads it)
     atime: float | None
     label: bool = False  # a volume label entry pointing at content: no real label (a hiding place), read as a file
+    stored_name: bytes | None = None  # the 8.3 name as stored, where `name` shows bytes of it past ASCII as "^"
 
 
 class FatVolume:
@@ -234,16 +236,21 @@ class FatVolume:
         if raw[12] & 0x10:
             extension = extension.lower()
         first = b"_" if raw[0] == _DELETED else b"\xe5" if base[0] == 0x05 else base[:1]  # 0x05: a real 0xE5
-        name = pieces.name_of(raw) or first + base[1:] + (b"." + extension if extension else b"")
+        short = first + base[1:] + (b"." + extension if extension else b"")
+        # bytes past ASCII are in a code page FAT does not record: "^", as The Sleuth Kit shows them
+        shown = bytes(byte if byte <= _LAST_ASCII else _UNKNOWN for byte in short)
+        long_name = pieces.name_of(raw)
+        name = long_name or shown
+        stored_name = raw[:11] if long_name is None and shown != short else None
         if raw[11] & _VOLUME_LABEL:
-            name = raw[:11] + LABEL_SUFFIX  # as The Sleuth Kit names one
+            name, stored_name = raw[:11] + LABEL_SUFFIX, None  # as The Sleuth Kit names one
         sector, within = divmod(position, self._sector)
         return FatEntry(
             parent=parent, name=name, is_dir=bool(raw[11] & _FOLDER), deleted=deleted, size=size,
             address=(sector - self._first_data_sector) * (self._sector // _ENTRY) + within // _ENTRY
             + _FIRST_ENTRY_ADDRESS,
             first_cluster=cluster, mtime=_dos_time(raw, 24, 22), ctime=_dos_time(raw, 16, 14, raw[13]),
-            atime=_dos_time(raw, 18), label=bool(raw[11] & _VOLUME_LABEL))
+            atime=_dos_time(raw, 18), label=bool(raw[11] & _VOLUME_LABEL), stored_name=stored_name)
 
     def _claim(self, first: int) -> None:
         """Marks a live file's chain as claimed, up to a cluster already claimed (a loop or a cross-link)."""
