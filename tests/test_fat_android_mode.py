@@ -55,3 +55,25 @@ def test_deleted_files_the_sleuth_kit_lists_as_live_are_deleted_recovered_and_ma
         == originals["GONE.JPG"]
     verified = CliRunner().invoke(main, ["verify", "--case", str(tmp_path / "case")])
     assert verified.exit_code == 0 and f"{len(items)} files checked, 0 changed" in verified.output, verified.output
+
+
+def test_a_deleted_file_listed_past_an_entry_starting_00_is_read_alone_and_recovered(tmp_path: Path) -> None:
+    """An entry starting 00 00 (Android's mark of a deleted entry) ends the folder for Vigie's own FAT reader, as
+    the FAT specification has it; The Sleuth Kit lists the entries after it. A deleted file it lists there as
+    live is read alone from its entry, recovered, verified."""
+    _need("mkfs.vfat", "mcopy")
+    originals = {"LIVE.JPG": _picture(54), "MID.JPG": _picture(55), "GONE.JPG": _picture(56), "NEW.JPG": _picture(57)}
+    volume_path = _volume(tmp_path, 16, originals, deleted=("MID.JPG", "GONE.JPG"))
+    volume = bytearray(volume_path.read_bytes())
+    _rename(volume, b"LIVE    JPG", b"LI\x01E    JPG")
+    _rename(volume, b"\xe5ID     JPG", b"\x00\x00D     JPG")
+    _rename(volume, b"\xe5ONE    JPG", b"\xe5O\x01E    JPG")
+    _rename(volume, b"NEW     JPG", b"N\x01W     JPG")
+    volume_path.write_bytes(bytes(volume))
+    items = _scan(tmp_path / "case", volume_path)
+    gone = items[f"{volume_path}!/p0/_O\\x01E.JPG"]
+    assert gone["deleted"] and gone["sha256"] == hashlib.sha256(originals["GONE.JPG"]).hexdigest(), gone["errors"]
+    assert _ANDROID in gone["errors"][0]["message"]
+    assert items[f"{volume_path}!/p0/N\\x01W.JPG"]["sha256"] == hashlib.sha256(originals["NEW.JPG"]).hexdigest()
+    verified = CliRunner().invoke(main, ["verify", "--case", str(tmp_path / "case")])
+    assert verified.exit_code == 0 and f"{len(items)} files checked, 0 changed" in verified.output, verified.output

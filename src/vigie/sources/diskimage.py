@@ -634,16 +634,24 @@ def _fat_skipped(fat: FatVolume, label: str, listed: dict[int, bytes], walk: _Wa
         if file.address in listed and file.address not in walk.erased:
             continue
         unread.discard(file.address)
-        relpath = walk.relpath(label, path)
-        if found is not None:
-            found[relpath] = file
-        said = _ERASED_NOTE if file.address in walk.erased else _SKIPPED_NOTE
-        yield Entry(relpath=relpath, size=file.size, mtime=file.mtime, ctime=file.ctime, atime=file.atime,
-                    inode=file.address, deleted=file.deleted, error=fat.content(file)[1],
-                    notes=said + (_SLASH_NOTE if b"\0" in path else ()) + (_LABEL_NOTE if file.label else ())
-                    + _code_page_note(file.stored_name))
-    for address in sorted(unread):  # never a silent miss, though Vigie's reader should find every one
-        yield Entry(relpath=walk.relpath(label, listed[address]), inode=address, deleted=True, error=_ERASED_UNREAD)
+        yield _fat_item(fat, file, label, path, walk, found)
+    for address in sorted(unread):  # past where Vigie's reader ends a folder: read alone, never a silent miss
+        alone = fat.entry_at(address)
+        yield _fat_item(fat, alone, label, listed[address], walk, found) if alone is not None else Entry(
+            relpath=walk.relpath(label, listed[address]), inode=address, deleted=True, error=_ERASED_UNREAD)
+
+
+def _fat_item(fat: FatVolume, file: FatEntry, label: str, path: bytes, walk: _Walk,
+              found: dict[str, FatEntry] | None) -> Entry:
+    """A file Vigie's FAT reader reads in The Sleuth Kit's stead, at `path`, with what is said of it."""
+    relpath = walk.relpath(label, path)
+    if found is not None:
+        found[relpath] = file
+    said = _ERASED_NOTE if file.address in walk.erased else _SKIPPED_NOTE
+    return Entry(relpath=relpath, size=file.size, mtime=file.mtime, ctime=file.ctime, atime=file.atime,
+                 inode=file.address, deleted=file.deleted, error=fat.content(file)[1],
+                 notes=said + (_SLASH_NOTE if b"\0" in path else ()) + (_LABEL_NOTE if file.label else ())
+                 + _code_page_note(file.stored_name))
 
 
 def _code_page_note(stored_name: bytes | None) -> tuple[str, ...]:

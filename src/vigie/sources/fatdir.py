@@ -252,6 +252,19 @@ class FatVolume:
             first_cluster=cluster, mtime=_dos_time(raw, 24, 22), ctime=_dos_time(raw, 16, 14, raw[13]),
             atime=_dos_time(raw, 18), label=bool(raw[11] & _VOLUME_LABEL), stored_name=stored_name)
 
+    def entry_at(self, address: int) -> FatEntry | None:
+        """The file entry at The Sleuth Kit's `address`, read alone (by its 8.3 name), for one The Sleuth Kit
+        lists where the folder walk does not reach (past an entry starting 00, which ends a folder); None where
+        it is unreadable or no entry."""
+        position = self._first_data_sector * self._sector + (address - _FIRST_ENTRY_ADDRESS) * _ENTRY
+        try:
+            raw = self._read_at(self._offset + position, _ENTRY)
+        except OSError:
+            return None
+        if len(raw) < _ENTRY or raw[11] & _LONG_NAME == _LONG_NAME or address < _FIRST_ENTRY_ADDRESS:
+            return None
+        return self._entry(ROOT_ADDRESS, position, raw, _LongName(), False)
+
     def _claim(self, first: int) -> None:
         """Marks a live file's chain as claimed, up to a cluster already claimed (a loop or a cross-link)."""
         cluster = first
