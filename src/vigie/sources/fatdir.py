@@ -5,7 +5,8 @@ The Sleuth Kit drops a directory entry whose 8.3 short name holds a byte FAT for
 folders from the root through the FAT itself (a deleted folder from its first cluster, where still free, as The
 Sleuth Kit reads one) and gives every entry it finds, with the address The Sleuth Kit gives the same entry, so
 that the disk image source can add the files The Sleuth Kit left out. It also counts the clusters the FAT
-marks allocated that no entry it found claims, so that a drop of another kind is said too.
+marks allocated that no entry it found claims, so that a drop of another kind is said too, and tells from the
+entry on disk a deleted file The Sleuth Kit lists as live (its "Android" mode), which it then recovers.
 
 Hostile structures (looping or cross-linked chains, chains past the volume's end, folders nested past any use,
 boot sector values no volume holds) end a chain or a folder with a note, never an exception; the work stays
