@@ -857,8 +857,9 @@ class _OpenImage:
             self._listings.move_to_end(key)
             return listing
         listing = []
+        fs = self.file_system(label)
         erased = self._fat_erased(label)
-        for tsk_file in self.file_system(label).open_dir(inode=address):
+        for tsk_file in fs.open_dir(inode=address):
             meta = tsk_file.info.meta
             kind = None if meta is None else meta.type
             child = None if meta is None else int(meta.addr)
