@@ -257,13 +257,10 @@ class FatVolume:
         """The file entry at The Sleuth Kit's `address`, read alone (by its 8.3 name), for one The Sleuth Kit
         lists where the folder walk does not reach (past an entry starting 00, which ends a folder); None where
         it is unreadable or no entry."""
+        raw = _entry_at(self._read_at, self._offset, address)
+        if raw is None or raw[11] & _LONG_NAME == _LONG_NAME:
+            return None
         position = self._first_data_sector * self._sector + (address - _FIRST_ENTRY_ADDRESS) * _ENTRY
-        try:
-            raw = self._read_at(self._offset + position, _ENTRY)
-        except OSError:
-            return None
-        if len(raw) < _ENTRY or raw[11] & _LONG_NAME == _LONG_NAME or address < _FIRST_ENTRY_ADDRESS:
-            return None
         return self._entry(ROOT_ADDRESS, position, raw, _LongName(), False)
 
     def _claim(self, first: int) -> None:
