@@ -42,6 +42,7 @@ from vigie.sources.fatdir import (
     FatEntry,
     FatLayoutError,
     FatVolume,
+    erased_entry,
     holds_nothing,
     label_entry,
     read_runs,
@@ -61,6 +62,11 @@ _SLASH_NOTE = ('a name on its path holds a "/" (a corrupt or hostile file system
                "not taken for a folder",)
 _SKIPPED_NOTE = ("The Sleuth Kit skipped this file's directory entry (a byte FAT forbids in its short name, or in "
                  "a folder's above it): Vigie's own FAT reader read it",)
+_ERASED_NOTE = ("The Sleuth Kit listed this file as live, but its directory entry on disk is a deleted one (first byte "
+                "0xE5): it read this FAT volume in its \"Android\" mode (no entry of its root folder holds a valid 8.3 "
+                "name), where deleted entries count as live. Vigie's own FAT reader recovered it as a deleted file",)
+_ERASED_UNREAD = ("deleted file The Sleuth Kit listed as live (its FAT directory entry starts 0xE5) that Vigie's own "
+                  "FAT reader did not find: content not read")
 _LABEL_NOTE = ("a FAT volume label entry pointing at content (a real label has no first cluster and no size: a "
                "hostile or corrupt file system?): read as a file, as far as its size covers",)
 _MAX_HOLE_BYTES = 1 << 30  # zeros a sparse file may claim past its stored data before it is not hashed
@@ -462,6 +468,8 @@ class _Walk:
     deleted: list[tuple[Entry, list[tuple[int, int]], int]] = field(default_factory=list)  # entry, runs, covered
     listed: dict[int, bytes] | None = None  # metadata address -> path of every name listed, where FAT wants it
     fat_labels: Callable[[int], bytes | None] | None = None  # FAT: the volume label entry at an address
+    fat_erased: Callable[[int], bool] | None = None  # FAT, where Vigie's reader runs: an entry deleted on disk
+    erased: set[int] = field(default_factory=set)  # FAT: live to TSK, deleted on disk: left to Vigie's reader
 
     def relpath(self, label: str, path: bytes) -> str:
         name = label.encode() + path
@@ -556,7 +564,8 @@ def _walk(fs: Any, label: str, read_at: Callable[[int, int], bytes], offset: int
 
     walk = _Walk(block_size=int(fs.info.block_size), own_entries=_own_entries(fs, read_at, offset),
                  listed={} if isinstance(fat, FatVolume) else None, fat_labels=_fat_labels(fs, read_at, offset),
-                 iso9660=fs if int(fs.info.ftype) == pytsk3.TSK_FS_TYPE_ISO9660 else None)
+                 iso9660=fs if int(fs.info.ftype) == pytsk3.TSK_FS_TYPE_ISO9660 else None,
+                 fat_erased=partial(erased_entry, read_at, offset) if isinstance(fat, FatVolume) else None)
     try:
         root = fs.open_dir("/")
     except _TSK_ERRORS as exc:
@@ -612,22 +621,62 @@ def _fat_label(name: bytes, address: int, labels: Callable[[int], bytes | None] 
 
 def _fat_skipped(fat: FatVolume, label: str, listed: dict[int, bytes], walk: _Walk,
                  found: dict[str, FatEntry] | None) -> Iterator[Entry]:
-    """The files Vigie's FAT reader finds that The Sleuth Kit did not list (`listed`: what it did), as entries
-    of their own; folders keep the paths The Sleuth Kit gave them."""
+    """The files Vigie's FAT reader finds that The Sleuth Kit did not list (`listed`: what it did), or listed as
+    live while they are deleted on disk (`walk.erased`), as entries of their own; folders keep the paths The
+    Sleuth Kit gave them."""
     folders = {ROOT_ADDRESS: b""}
+    unread = set(walk.erased)
     for file in fat.entries():
         path = listed.get(file.address) or folders[file.parent] + b"/" + _component(file.name)
         if file.is_dir:
             folders[file.address] = path
             continue
-        if file.address in listed:
+        if file.address in listed and file.address not in walk.erased:
             continue
-        relpath = walk.relpath(label, path)
-        if found is not None:
-            found[relpath] = file
-        yield Entry(relpath=relpath, size=file.size, mtime=file.mtime, ctime=file.ctime, atime=file.atime,
-                    inode=file.address, deleted=file.deleted, error=fat.content(file)[1],
-                    notes=_SKIPPED_NOTE + (_SLASH_NOTE if b"\0" in path else ()) + (_LABEL_NOTE if file.label else ()))
+        unread.discard(file.address)
+        yield _fat_item(fat, file, label, path, walk, found)
+    for address in sorted(unread):  # past where Vigie's reader ends a folder: read alone, never a silent miss
+        alone = fat.entry_at(address)
+        yield _fat_item(fat, alone, label, listed[address], walk, found) if alone is not None else Entry(
+            relpath=walk.relpath(label, listed[address]), inode=address, deleted=True, error=_ERASED_UNREAD)
+
+
+def _fat_item(fat: FatVolume, file: FatEntry, label: str, path: bytes, walk: _Walk,
+              found: dict[str, FatEntry] | None) -> Entry:
+    """A file Vigie's FAT reader reads in The Sleuth Kit's stead, at `path`, with what is said of it."""
+    relpath = walk.relpath(label, path)
+    if found is not None:
+        found[relpath] = file
+    said = _ERASED_NOTE if file.address in walk.erased else _SKIPPED_NOTE
+    return Entry(relpath=relpath, size=file.size, mtime=file.mtime, ctime=file.ctime, atime=file.atime,
+                 inode=file.address, deleted=file.deleted, error=fat.content(file)[1],
+                 notes=said + (_SLASH_NOTE if b"\0" in path else ()) + (_LABEL_NOTE if file.label else ())
+                 + _code_page_note(file.stored_name))
+
+
+def _code_page_note(stored_name: bytes | None) -> tuple[str, ...]:
+    """Said where an 8.3 name's bytes past ASCII are shown as "^": the bytes as stored, as nothing is lost."""
+    if stored_name is None:
+        return ()
+    # each byte past printable ASCII, and a backslash, as \xNN: no letter guessed from a code page
+    stored = "".join(chr(byte) if 0x20 <= byte <= 0x7E and byte != 0x5C else f"\\x{byte:02x}" for byte in stored_name)
+    return (f"its 8.3 name holds bytes past ASCII, shown as ^ as The Sleuth Kit shows them (FAT does not record the "
+            f"code page they were written in); as stored: {stored}",)
+
+
+def _deleted(name_info: Any, meta: Any) -> bool:
+    """Whether The Sleuth Kit lists a name, or the metadata it points to, as deleted."""
+    import pytsk3
+
+    return bool(name_info.flags & pytsk3.TSK_FS_NAME_FLAG_UNALLOC) or bool(
+        meta is not None and meta.flags & pytsk3.TSK_FS_META_FLAG_UNALLOC)
+
+
+def _erased(deleted: bool, kind: Any, address: int, fat_erased: Callable[[int], bool] | None) -> bool:
+    """A regular file The Sleuth Kit lists as live whose FAT directory entry is a deleted one on disk."""
+    import pytsk3
+
+    return not deleted and kind == pytsk3.TSK_FS_META_TYPE_REG and fat_erased is not None and fat_erased(address)
 
 
 def _fat_said(fat: FatVolume | str | None) -> list[str]:
@@ -658,8 +707,7 @@ def _walk_dir(directory: Any, path: bytes, label: str, walk: _Walk, parents: tup
             continue
         meta = tsk_file.info.meta
         child = path + name
-        deleted = bool(name_info.flags & pytsk3.TSK_FS_NAME_FLAG_UNALLOC) or bool(
-            meta is not None and meta.flags & pytsk3.TSK_FS_META_FLAG_UNALLOC)
+        deleted = _deleted(name_info, meta)
         if meta is not None and walk.listed is not None:
             walk.listed[int(meta.addr)] = child
         if meta is None:
@@ -678,6 +726,9 @@ def _walk_dir(directory: Any, path: bytes, label: str, walk: _Walk, parents: tup
         volume_label = _fat_label(name, int(meta.addr), walk.fat_labels)
         if volume_label is not None and holds_nothing(volume_label):
             continue  # a volume label (mkfs.vfat -n, mlabel): no file
+        if _erased(deleted, kind, int(meta.addr), walk.fat_erased):
+            walk.erased.add(int(meta.addr))  # read and recovered by Vigie's FAT reader, after the walk
+            continue
         relpath = walk.relpath(label, child)
         mtime, ctime, atime = _times(meta)
         if walk.iso9660 is not None:  # its one date per record, read by TSK as a creation time, is the file's
@@ -780,6 +831,7 @@ class _OpenImage:
         self._file_systems: dict[str, Any] = {}
         self._own_entries: dict[str, frozenset[int]] = {}
         self._fat_labels: dict[str, Callable[[int], bytes | None] | None] = {}
+        self._fats: dict[str, FatVolume | str | None] = {}  # Vigie's FAT reader, where the file system is FAT
         self._listings: OrderedDict[tuple[str, int], list[_Child]] = OrderedDict()
         self._fat_files: dict[str, tuple[FatVolume | str | None, dict[str, FatEntry]]] = {}
 
@@ -793,6 +845,7 @@ class _OpenImage:
             fs = self._file_systems[label] = pytsk3.FS_Info(_tsk_image(self.media), offset=system.offset)
             self._own_entries[label] = _own_entries(fs, self.media.read_at, system.offset)
             self._fat_labels[label] = _fat_labels(fs, self.media.read_at, system.offset)
+            self._fats[label] = _fat_volume(fs, self.media.read_at, system.offset)
         return self._file_systems[label]
 
     def children(self, label: str, address: int) -> list[_Child]:
@@ -804,7 +857,9 @@ class _OpenImage:
             self._listings.move_to_end(key)
             return listing
         listing = []
-        for tsk_file in self.file_system(label).open_dir(inode=address):
+        fs = self.file_system(label)
+        erased = self._fat_erased(label)
+        for tsk_file in fs.open_dir(inode=address):
             meta = tsk_file.info.meta
             kind = None if meta is None else meta.type
             child = None if meta is None else int(meta.addr)
@@ -812,7 +867,8 @@ class _OpenImage:
             name = bytes(tsk_file.info.name.name)
             volume_label = None if child is None else _fat_label(name, child, self._fat_labels[label])
             listed = not is_dir and not (child is not None and _is_structure(kind, child, self._own_entries[label])) \
-                and not (volume_label is not None and holds_nothing(volume_label))
+                and not (volume_label is not None and holds_nothing(volume_label)) \
+                and not (child is not None and _erased(_deleted(tsk_file.info.name, meta), kind, child, erased))
             listing.append(_Child(_component(name), child, is_dir, listed))
         self._listings[key] = listing
         if len(self._listings) > self._LISTINGS:
@@ -846,13 +902,19 @@ class _OpenImage:
                 return found
         return None
 
+    def _fat_erased(self, label: str) -> Callable[[int], bool] | None:
+        """Whether a FAT entry is a deleted one on disk, where Vigie's FAT reader runs (as the walk tells it)."""
+        fat = self._fats[label]
+        return partial(erased_entry, self.media.read_at, self._systems[label].offset) \
+            if isinstance(fat, FatVolume) else None
+
     def fat_file(self, label: str, relpath: str) -> tuple[FatVolume, FatEntry] | None:
-        """A file only Vigie's FAT reader lists (The Sleuth Kit skipped its entry), found again by the walk
-        that numbered it."""
+        """A file only Vigie's FAT reader lists (The Sleuth Kit skipped its entry, or listed it as live while it
+        is deleted), found again by the walk that numbered it."""
         if label not in self._fat_files:
             fs = self.file_system(label)
             offset = self._systems[label].offset
-            fat = _fat_volume(fs, self.media.read_at, offset)
+            fat = self._fats[label]
             files: dict[str, FatEntry] = {}
             if isinstance(fat, FatVolume):
                 for _ in _walk(fs, label, self.media.read_at, offset, fat, files):

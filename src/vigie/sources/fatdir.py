@@ -5,7 +5,8 @@ The Sleuth Kit drops a directory entry whose 8.3 short name holds a byte FAT for
 folders from the root through the FAT itself (a deleted folder from its first cluster, where still free, as The
 Sleuth Kit reads one) and gives every entry it finds, with the address The Sleuth Kit gives the same entry, so
 that the disk image source can add the files The Sleuth Kit left out. It also counts the clusters the FAT
-marks allocated that no entry it found claims, so that a drop of another kind is said too.
+marks allocated that no entry it found claims, so that a drop of another kind is said too, and tells from the
+entry on disk a deleted file The Sleuth Kit lists as live (its "Android" mode), which it then recovers.
 
 Hostile structures (looping or cross-linked chains, chains past the volume's end, folders nested past any use,
 boot sector values no volume holds) end a chain or a folder with a note, never an exception; the work stays
@@ -33,6 +34,7 @@ _LONG_NAME = 0x0F  # the attribute bits of a long-name (LFN) piece
 _VOLUME_LABEL, _FOLDER = 0x08, 0x10
 _DOT_ENTRIES = (b".          ", b"..         ")
 LABEL_SUFFIX = b" (Volume Label Entry)"  # The Sleuth Kit's name for a volume label entry: its 11 bytes, then this
+_LAST_ASCII, _UNKNOWN = 0x7E, ord("^")  # The Sleuth Kit shows an 8.3 name's bytes past 0x7E as "^"
 _MAX_PIECES = 20  # a long name's 255 characters fill 20 pieces of 13
 _REPLACED = '+,;=[]'  # characters a long name may hold and an 8.3 name may not: "_" in the 8.3 name
 _END_OF_CHAIN = {12: 0xFF8, 16: 0xFFF8, 32: 0x0FFFFFF8}
@@ -58,6 +60,7 @@ class FatEntry:
     ctime: float | None  # the creation time: FAT keeps no change time (as the disk image walk reads it)
     atime: float | None
     label: bool = False  # a volume label entry pointing at content: no real label (a hiding place), read as a file
+    stored_name: bytes | None = None  # the 8.3 name as stored, where `name` shows bytes of it past ASCII as "^"
 
 
 class FatVolume:
@@ -234,16 +237,31 @@ class FatVolume:
         if raw[12] & 0x10:
             extension = extension.lower()
         first = b"_" if raw[0] == _DELETED else b"\xe5" if base[0] == 0x05 else base[:1]  # 0x05: a real 0xE5
-        name = pieces.name_of(raw) or first + base[1:] + (b"." + extension if extension else b"")
+        short = first + base[1:] + (b"." + extension if extension else b"")
+        # bytes past ASCII are in a code page FAT does not record: "^", as The Sleuth Kit shows them
+        shown = bytes(byte if byte <= _LAST_ASCII else _UNKNOWN for byte in short)
+        long_name = pieces.name_of(raw)
+        name = long_name or shown
+        stored_name = raw[:11] if long_name is None and shown != short else None
         if raw[11] & _VOLUME_LABEL:
-            name = raw[:11] + LABEL_SUFFIX  # as The Sleuth Kit names one
+            name, stored_name = raw[:11] + LABEL_SUFFIX, None  # as The Sleuth Kit names one
         sector, within = divmod(position, self._sector)
         return FatEntry(
             parent=parent, name=name, is_dir=bool(raw[11] & _FOLDER), deleted=deleted, size=size,
             address=(sector - self._first_data_sector) * (self._sector // _ENTRY) + within // _ENTRY
             + _FIRST_ENTRY_ADDRESS,
             first_cluster=cluster, mtime=_dos_time(raw, 24, 22), ctime=_dos_time(raw, 16, 14, raw[13]),
-            atime=_dos_time(raw, 18), label=bool(raw[11] & _VOLUME_LABEL))
+            atime=_dos_time(raw, 18), label=bool(raw[11] & _VOLUME_LABEL), stored_name=stored_name)
+
+    def entry_at(self, address: int) -> FatEntry | None:
+        """The file entry at The Sleuth Kit's `address`, read alone (by its 8.3 name), for one The Sleuth Kit
+        lists where the folder walk does not reach (past an entry starting 00, which ends a folder); None where
+        it is unreadable or no entry."""
+        raw = _entry_at(self._read_at, self._offset, address)
+        if raw is None or raw[11] & _LONG_NAME == _LONG_NAME:
+            return None
+        position = self._first_data_sector * self._sector + (address - _FIRST_ENTRY_ADDRESS) * _ENTRY
+        return self._entry(ROOT_ADDRESS, position, raw, _LongName(), False)
 
     def _claim(self, first: int) -> None:
         """Marks a live file's chain as claimed, up to a cluster already claimed (a loop or a cross-link)."""
@@ -330,6 +348,22 @@ class FatVolume:
 def label_entry(read_at: Callable[[int, int], bytes], offset: int, address: int) -> bytes | None:
     """The directory entry at The Sleuth Kit's `address` in the FAT volume at `offset`, where it is a volume
     label entry (told by its attributes on disk: a file may be named like one); None where it is not one."""
+    raw = _entry_at(read_at, offset, address)  # unreadable: taken for a file, which is never left out
+    attributes = raw[11] if raw is not None else 0
+    is_label = attributes & _VOLUME_LABEL and attributes & _LONG_NAME != _LONG_NAME and not attributes & _FOLDER
+    return raw if is_label else None
+
+
+def erased_entry(read_at: Callable[[int, int], bytes], offset: int, address: int) -> bool:
+    """Whether the directory entry at The Sleuth Kit's `address` in the FAT volume at `offset` is a deleted one
+    on disk (first byte 0xE5). The Sleuth Kit lists such an entry as live where it reads the volume in its
+    "Android" mode (no entry of the root folder holds a valid 8.3 name), where only 00 00 marks one deleted."""
+    raw = _entry_at(read_at, offset, address)
+    return raw is not None and raw[0] == _DELETED
+
+
+def _entry_at(read_at: Callable[[int, int], bytes], offset: int, address: int) -> bytes | None:
+    """The 32 bytes of the directory entry at The Sleuth Kit's `address`; None where unreadable."""
     try:
         boot = read_at(offset, 512)
         if len(boot) < 512 or address < _FIRST_ENTRY_ADDRESS:
@@ -338,11 +372,9 @@ def label_entry(read_at: Callable[[int, int], bytes], offset: int, address: int)
         fat_sectors = struct.unpack_from("<H", boot, 22)[0] or struct.unpack_from("<I", boot, 36)[0]
         raw = read_at(offset + (reserved + fats * fat_sectors) * sector + (address - _FIRST_ENTRY_ADDRESS) * _ENTRY,
                       _ENTRY)
-    except OSError:  # unreadable: taken for a file, which is never left out
+    except OSError:
         return None
-    attributes = raw[11] if len(raw) == _ENTRY else 0
-    is_label = attributes & _VOLUME_LABEL and attributes & _LONG_NAME != _LONG_NAME and not attributes & _FOLDER
-    return raw if is_label else None
+    return raw if len(raw) == _ENTRY else None
 
 
 def holds_nothing(label: bytes) -> bool:
