@@ -446,6 +446,7 @@ class _Walk:
     block_size: int
     own_entries: frozenset[int] = frozenset()  # the file system's structures TSK lists as files (exFAT's)
     iso9660: Any = None  # the file system, where it is ISO 9660 (which deletes nothing)
+    fs: Any = None  # the file system, to read its orphans' records
     occurrences: dict[bytes, int] = field(default_factory=dict)
     allocated: list[tuple[int, int]] = field(default_factory=list)  # (first block, end block)
     deleted: list[tuple[Entry, list[tuple[int, int]], int]] = field(default_factory=list)  # entry, runs, covered
@@ -516,6 +517,10 @@ _TSK_FIRST_FAT_INODE = 3  # TSK numbers FAT/exFAT directory entries from 3, in o
 # HFS+ catalog node IDs below 16 are the volume's own (TN1150): TSK lists the extents overflow, catalog, bad block,
 # allocation, startup and attributes files among the root's files as `$ExtentsFile`, `$CatalogFile`, ...
 _HFS_RESERVED_IDS = frozenset(range(16))
+# NTFS's metafiles are MFT entries 0-15 ($MFT, $MFTMirr, $LogFile, $Volume, $AttrDef, the root, $Bitmap, $Boot,
+# $BadClus, $Secure, $UpCase, $Extend, and 12-15 reserved): never a user's file, whatever its name. $Extend (11)
+# is not entered: only NTFS writes in it ($ObjId, $Quota, $Reparse, $UsnJrnl, $RmMetadata, ...)
+_NTFS_METAFILES = frozenset(range(16))
 
 
 def _own_entries(fs: Any, read_at: Callable[[int, int], bytes], offset: int) -> frozenset[int]:
@@ -525,6 +530,8 @@ def _own_entries(fs: Any, read_at: Callable[[int, int], bytes], offset: int) -> 
     kind = int(fs.info.ftype)
     if kind & pytsk3.TSK_FS_TYPE_HFS_DETECT:
         return _HFS_RESERVED_IDS
+    if kind & pytsk3.TSK_FS_TYPE_NTFS_DETECT:
+        return _NTFS_METAFILES
     return _exfat_own_entries(read_at, offset) if kind == pytsk3.TSK_FS_TYPE_EXFAT else frozenset()
 
 
@@ -544,7 +551,7 @@ def _walk(fs: Any, label: str, read_at: Callable[[int, int], bytes], offset: int
 
     walk = _Walk(block_size=int(fs.info.block_size), own_entries=_own_entries(fs, read_at, offset),
                  listed={} if isinstance(fat, FatVolume) else None,
-                 iso9660=fs if int(fs.info.ftype) == pytsk3.TSK_FS_TYPE_ISO9660 else None)
+                 iso9660=fs if int(fs.info.ftype) == pytsk3.TSK_FS_TYPE_ISO9660 else None, fs=fs)
     try:
         root = fs.open_dir("/")
     except _TSK_ERRORS as exc:
@@ -628,6 +635,10 @@ def _walk_dir(directory: Any, path: bytes, label: str, walk: _Walk, parents: tup
         name = _component(bytes(name_info.name))
         if name in (b".", b".."):
             continue
+        if tsk_file.info.meta is None and int(directory.info.addr) == int(walk.fs.info.last_inum):
+            tsk_file = _orphan(walk.fs, tsk_file)
+            if tsk_file is None:
+                continue
         meta = tsk_file.info.meta
         child = path + name
         deleted = bool(name_info.flags & pytsk3.TSK_FS_NAME_FLAG_UNALLOC) or bool(
@@ -642,10 +653,10 @@ def _walk_dir(directory: Any, path: bytes, label: str, walk: _Walk, parents: tup
                                else "no metadata for this name; not read"))
             continue
         kind = meta.type
+        if _is_structure(kind, int(meta.addr), walk.own_entries):  # a structure folder too (NTFS's $Extend)
+            continue
         if kind in (pytsk3.TSK_FS_META_TYPE_DIR, pytsk3.TSK_FS_META_TYPE_VIRT_DIR):
             yield from _enter_dir(tsk_file, child, label, walk, parents, depth, deleted)
-            continue
-        if _is_structure(kind, int(meta.addr), walk.own_entries):
             continue
         relpath = walk.relpath(label, child)
         mtime, ctime, atime = _times(meta)
@@ -691,6 +702,30 @@ def _resource_fork(tsk_file: Any) -> tuple[int, int] | None:
     return None
 
 
+def _orphan(fs: Any, tsk_file: Any) -> Any:
+    """A file of The Sleuth Kit's `$OrphanFiles` folder (the folder it makes, numbered after the file system's
+    last record, for deleted files no folder names any more), opened by its record: TSK lists every orphan
+    without its metadata (the sequence number it gives the name is one below the record's, so it finds them
+    unrelated), while the record is there to read. `tsk_file` unchanged where its record cannot be read; None
+    for an NTFS record that holds no file (no name, no data: MFT entries 16-23, which NTFS reserves and mkntfs
+    and Windows write so). ISO 9660's orphans are left as TSK lists them: it deletes nothing (`_empty_record`)."""
+    import pytsk3
+
+    if int(fs.info.ftype) == pytsk3.TSK_FS_TYPE_ISO9660:
+        return tsk_file
+    try:
+        found = fs.open_meta(inode=int(tsk_file.info.name.meta_addr))
+    except _TSK_ERRORS:
+        return tsk_file
+    if found.info.meta is None:
+        return tsk_file
+    file_attributes = (pytsk3.TSK_FS_ATTR_TYPE_NTFS_FNAME, pytsk3.TSK_FS_ATTR_TYPE_NTFS_DATA)
+    if int(fs.info.ftype) & pytsk3.TSK_FS_TYPE_NTFS_DETECT and not any(
+            int(attribute.info.type) in file_attributes for attribute in found):
+        return None
+    return found
+
+
 def _empty_record(fs: Any, address: int) -> bool:
     """Whether an ISO 9660 record TSK lists as an orphan holds no byte. ISO 9660 deletes nothing: such an orphan
     is a record TSK could not place in a folder (the Joliet twin of an empty file, a Rock Ridge link)."""
@@ -730,7 +765,7 @@ def _type_name(kind: Any) -> str:
 class _Child:
     name: bytes
     address: int | None  # the metadata address; None where the name has none left
-    is_dir: bool
+    is_dir: bool  # a folder the walk enters (not a structure folder: NTFS's $Extend)
     listed: bool  # the walk gives it an item path of its own (a folder or a file-system structure it does not)
 
 
@@ -770,13 +805,19 @@ class _OpenImage:
             self._listings.move_to_end(key)
             return listing
         listing = []
-        for tsk_file in self.file_system(label).open_dir(inode=address):
+        fs = self.file_system(label)
+        for tsk_file in fs.open_dir(inode=address):
+            name = _component(bytes(tsk_file.info.name.name))
+            if tsk_file.info.meta is None and address == int(fs.info.last_inum):
+                tsk_file = _orphan(fs, tsk_file)  # as the walk reads it
+                if tsk_file is None:
+                    continue
             meta = tsk_file.info.meta
             kind = None if meta is None else meta.type
             child = None if meta is None else int(meta.addr)
+            structure = child is not None and _is_structure(kind, child, self._own_entries[label])
             is_dir = kind in (pytsk3.TSK_FS_META_TYPE_DIR, pytsk3.TSK_FS_META_TYPE_VIRT_DIR)
-            listed = not is_dir and not (child is not None and _is_structure(kind, child, self._own_entries[label]))
-            listing.append(_Child(_component(bytes(tsk_file.info.name.name)), child, is_dir, listed))
+            listing.append(_Child(name, child, is_dir and not structure, not is_dir and not structure))
         self._listings[key] = listing
         if len(self._listings) > self._LISTINGS:
             self._listings.popitem(last=False)
@@ -962,6 +1003,8 @@ class DiskImageSource:
                 _, covered = _data_runs(found, int(image.file_system(label.decode()).info.block_size))
             else:
                 size, covered = fork[1], None
+        if not size and fork is None and found.info.meta.flags & pytsk3.TSK_FS_META_FLAG_UNALLOC:  # as the walk
+            raise OSError(f"deleted file whose metadata records no size: {shown}")  # judged it: not an empty file
         if covered is not None and covered < size:
             if found.info.meta.flags & pytsk3.TSK_FS_META_FLAG_UNALLOC:  # as the walk judged it
                 raise OSError(f"deleted file whose clusters were reused: {shown}")

@@ -1,0 +1,90 @@
+"""NTFS's own metafiles and The Sleuth Kit's orphan files, as an investigator expects them.
+
+NTFS's metafiles (MFT entries 0-15, and what NTFS writes in `$Extend`) are not items, told by entry number, so
+that a user's file named like one stays an item; the reserved MFT entries 16-23 are not taken for deleted files.
+An orphan (a deleted file whose folder is gone: TSK lists it under `$OrphanFiles`) is read from its record.
+Images are built with Debian's tools (mkntfs, ntfscp, mkfs.ext4, debugfs) and hold drawn pictures only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+from pathlib import Path
+
+from click.testing import CliRunner
+from test_disk_images import _need, _picture, _run, _scan
+
+from vigie.cli import main
+from vigie.config import Settings
+from vigie.sources.reopen import read_item_bytes
+
+
+def _inside(items: dict[str, dict[str, object]], image: Path) -> dict[str, dict[str, object]]:
+    prefix = f"{image}!/p0/"
+    return {path[len(prefix):]: item for path, item in items.items() if path.startswith(prefix)}
+
+
+def test_ntfs_metafiles_are_not_items_and_a_user_file_named_like_one_is(tmp_path: Path) -> None:
+    _need("mkntfs", "ntfscp")
+    pictures = {"IMG_0001.JPG": _picture(40), "$Quota": _picture(41), "$MFT.jpg": _picture(42)}
+    image = tmp_path / "ntfs.img"
+    with image.open("wb") as blank:
+        blank.truncate(8 << 20)
+    _run("mkntfs", "-F", "-Q", "-q", image)
+    for name, data in pictures.items():  # `$Quota`: in the root, a user's file; NTFS's own is in $Extend
+        (tmp_path / "picture").write_bytes(data)
+        _run("ntfscp", image, tmp_path / "picture", name)
+    items = _inside(_scan(tmp_path / "case", image), image)
+    # neither $MFT, $LogFile, $BadClus, ... and $Extend's files, nor MFT entries 16-23 as deleted files
+    assert set(items) == set(pictures)
+    for name, data in pictures.items():
+        assert items[name]["sha256"] == hashlib.sha256(data).hexdigest(), name
+        assert not items[name]["deleted"] and not items[name]["errors"]
+        assert items[name]["inode"] >= 24  # NTFS keeps MFT entries 0-23 for itself
+    result = CliRunner().invoke(main, ["verify", "--case", str(tmp_path / "case")])
+    assert result.exit_code == 0, result.output
+    assert "0 changed, missing or unreadable" in result.output
+
+
+def _debugfs(image: Path, *commands: str) -> str:
+    out = ""
+    for command in commands:
+        out += subprocess.run(["debugfs", "-w", "-R", command, str(image)], check=True, capture_output=True,
+                              text=True, stdin=subprocess.DEVNULL).stdout
+    return out
+
+
+def test_ext4_orphan_whose_folder_is_gone_is_read_flagged_deleted_matched_and_verified(tmp_path: Path) -> None:
+    """A folder deleted with its two files, its listing then overwritten: the files are orphans. One keeps its
+    record (read and hashed from it); the other's record says no size (listed, with an error: not hidden)."""
+    _need("mkfs.ext4", "debugfs")
+    kept, emptied = _picture(43), _picture(44)
+    tree = tmp_path / "tree"
+    (tree / "holiday").mkdir(parents=True)
+    (tree / "holiday" / "beach.jpg").write_bytes(kept)
+    (tree / "holiday" / "dune.jpg").write_bytes(emptied)
+    (tree / "live.jpg").write_bytes(_picture(45))
+    image = tmp_path / "ext4.img"
+    _run("mkfs.ext4", "-q", "-d", tree, image, "4M")
+    listing_block = _debugfs(image, "bmap holiday 0").split()[-1]
+    beach = next(int(line.split()[0]) for line in _debugfs(image, "ls -l holiday").splitlines()
+                 if line.endswith(" beach.jpg"))
+    _debugfs(image, "kill_file holiday/beach.jpg", "sif holiday/dune.jpg size 0", "kill_file holiday/dune.jpg",
+             "kill_file holiday", "unlink holiday", f"zap_block -p 0 {listing_block}")
+    known = tmp_path / "known.txt"
+    known.write_text(hashlib.md5(kept).hexdigest() + "\n")
+    items = _inside(_scan(tmp_path / "case", image, hashlist=known), image)
+    orphans = {path: item for path, item in items.items() if path.startswith("$OrphanFiles/")}
+    assert len(orphans) == 2, items
+    found = orphans[f"$OrphanFiles/OrphanFile-{beach}"]
+    assert found["deleted"] and not found["errors"] and found["inode"] == beach
+    assert found["sha256"] == hashlib.sha256(kept).hexdigest()
+    assert [match["signal"] for match in found["matches"]] == ["md5"]
+    (lost,) = (item for path, item in orphans.items() if item is not found)
+    assert lost["deleted"] and lost["sha256"] is None and "content not recoverable" in lost["errors"][0]["message"]
+    root = str(image.resolve())
+    assert read_item_bytes(root, f"!/p0/$OrphanFiles/OrphanFile-{beach}", Settings(workers=1), 1 << 20) == kept
+    result = CliRunner().invoke(main, ["verify", "--case", str(tmp_path / "case")])
+    assert result.exit_code == 0, result.output
+    assert "0 changed, missing or unreadable" in result.output
