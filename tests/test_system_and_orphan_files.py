@@ -3,7 +3,8 @@
 NTFS's metafiles (MFT entries 0-15, and what NTFS writes in `$Extend`) are not items, told by entry number, so
 that a user's file named like one stays an item; the reserved MFT entries 16-23 are not taken for deleted files.
 An orphan (a deleted file whose folder is gone: TSK lists it under `$OrphanFiles`) is read from its record.
-Images are built with Debian's tools (mkntfs, ntfscp, mkfs.ext4, debugfs) and hold drawn pictures only.
+Images are built with Debian's tools (mkntfs, ntfscp, mkfs.ext4, debugfs; an NTFS orphan by `tests/ntfs.py`, as
+no Debian tool deletes from NTFS without mounting it) and hold drawn pictures only.
 """
 
 from __future__ import annotations
@@ -13,28 +14,35 @@ import subprocess
 from pathlib import Path
 
 from click.testing import CliRunner
-from test_disk_images import _need, _picture, _run, _scan
+from ntfs import orphan
+from test_disk_images import _disk, _need, _picture, _run, _scan
 
 from vigie.cli import main
 from vigie.config import Settings
 from vigie.sources.reopen import read_item_bytes
 
 
-def _inside(items: dict[str, dict[str, object]], image: Path) -> dict[str, dict[str, object]]:
-    prefix = f"{image}!/p0/"
+def _inside(items: dict[str, dict[str, object]], image: Path, label: str = "p0") -> dict[str, dict[str, object]]:
+    prefix = f"{image}!/{label}/"
     return {path[len(prefix):]: item for path, item in items.items() if path.startswith(prefix)}
+
+
+def _ntfs(image: Path, pictures: dict[str, bytes]) -> None:
+    """An NTFS volume image holding `pictures` in its root."""
+    with image.open("wb") as blank:
+        blank.truncate(8 << 20)
+    _run("mkntfs", "-F", "-Q", "-q", image)
+    for name, data in pictures.items():
+        (image.parent / "picture").write_bytes(data)
+        _run("ntfscp", image, image.parent / "picture", name)
 
 
 def test_ntfs_metafiles_are_not_items_and_a_user_file_named_like_one_is(tmp_path: Path) -> None:
     _need("mkntfs", "ntfscp")
+    # `$Quota`: in the root, a user's file; NTFS's own is in $Extend
     pictures = {"IMG_0001.JPG": _picture(40), "$Quota": _picture(41), "$MFT.jpg": _picture(42)}
     image = tmp_path / "ntfs.img"
-    with image.open("wb") as blank:
-        blank.truncate(8 << 20)
-    _run("mkntfs", "-F", "-Q", "-q", image)
-    for name, data in pictures.items():  # `$Quota`: in the root, a user's file; NTFS's own is in $Extend
-        (tmp_path / "picture").write_bytes(data)
-        _run("ntfscp", image, tmp_path / "picture", name)
+    _ntfs(image, pictures)
     items = _inside(_scan(tmp_path / "case", image), image)
     # neither $MFT, $LogFile, $BadClus, ... and $Extend's files, nor MFT entries 16-23 as deleted files
     assert set(items) == set(pictures)
@@ -85,6 +93,30 @@ def test_ext4_orphan_whose_folder_is_gone_is_read_flagged_deleted_matched_and_ve
     assert lost["deleted"] and lost["sha256"] is None and "content not recoverable" in lost["errors"][0]["message"]
     root = str(image.resolve())
     assert read_item_bytes(root, f"!/p0/$OrphanFiles/OrphanFile-{beach}", Settings(workers=1), 1 << 20) == kept
+    result = CliRunner().invoke(main, ["verify", "--case", str(tmp_path / "case")])
+    assert result.exit_code == 0, result.output
+    assert "0 changed, missing or unreadable" in result.output
+
+
+def test_ntfs_orphan_whose_folder_is_gone_is_read_flagged_deleted_matched_and_verified(tmp_path: Path) -> None:
+    """A deleted file whose folder's MFT entry holds no folder any more: TSK lists it under `$OrphanFiles` by
+    its own name, and its record still says where its clusters are."""
+    _need("mkntfs", "ntfscp", "sfdisk")
+    kept, gone = _picture(46), _picture(47)
+    volume = tmp_path / "p1.ntfs"
+    _ntfs(volume, {"kept.jpg": kept, "gone.jpg": gone})
+    number = orphan(volume, "gone.jpg", gone_parent=40)
+    disk = tmp_path / "disk.raw"
+    _disk(disk, "dos", [volume])
+    known = tmp_path / "known.txt"
+    known.write_text(hashlib.md5(gone).hexdigest() + "\n")
+    items = _inside(_scan(tmp_path / "case", disk, hashlist=known), disk, "p1")
+    assert set(items) == {"kept.jpg", "$OrphanFiles/gone.jpg"}  # no false orphans for entries 16-23 either
+    found = items["$OrphanFiles/gone.jpg"]
+    assert found["deleted"] and not found["errors"] and found["inode"] == number
+    assert found["sha256"] == hashlib.sha256(gone).hexdigest()
+    assert [match["signal"] for match in found["matches"]] == ["md5"]
+    assert not items["kept.jpg"]["deleted"] and items["kept.jpg"]["sha256"] == hashlib.sha256(kept).hexdigest()
     result = CliRunner().invoke(main, ["verify", "--case", str(tmp_path / "case")])
     assert result.exit_code == 0, result.output
     assert "0 changed, missing or unreadable" in result.output
