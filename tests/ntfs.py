@@ -1,8 +1,8 @@
-"""Makes an orphan on an NTFS image that mkntfs and ntfscp built: no Debian tool deletes a file or a folder from
-NTFS without mounting it, so the file's record and its folder's index are changed here as Windows leaves them
-when a folder and its file are deleted and the folder's record is used again: the record not in use, its
-$FILE_NAME naming a parent record that is no folder, and its name gone from the root's index (no trace left in
-the index's slack, which The Sleuth Kit also reads).
+"""Deletes a file from an NTFS image that mkntfs and ntfscp built, as Windows does: no Debian tool deletes from
+NTFS without mounting it. The file's record is no longer in use and its sequence number is raised, and its name
+is gone from the root's index (no trace left in the index's slack, which The Sleuth Kit also reads). Its
+$FILE_NAME may be made to name another parent record: a folder deleted with it, whose record was used again,
+which makes it an orphan.
 
 Only what mkntfs writes on a small volume is handled: a contiguous $MFT, the root's names in one INDX record.
 """
@@ -15,6 +15,7 @@ from pathlib import Path
 _SECTOR = 512
 _FILE_NAME = 0x30
 _END = 0xFFFFFFFF
+ROOT = 5 | 5 << 48  # the root folder's MFT reference, as mkntfs writes it
 
 
 def _fixed(block: bytearray) -> bytearray:
@@ -36,9 +37,9 @@ def _protected(block: bytearray) -> bytearray:
     return block
 
 
-def orphan(image: Path, name: str, gone_parent: int) -> int:
-    """Deletes the root's file `name` as if its folder had been deleted with it: its record (returned) is no
-    longer in use and names MFT entry `gone_parent` as its folder; its name is gone from the root's index."""
+def delete(image: Path, name: str, parent: int = ROOT) -> int:
+    """Deletes the root's file `name`; its record (returned) names `parent` (an MFT reference: entry number and,
+    from bit 48, sequence number) as its folder."""
     data = bytearray(image.read_bytes())
     cluster = struct.unpack_from("<H", data, 11)[0] * data[13]
     mft = struct.unpack_from("<Q", data, 0x30)[0] * cluster
@@ -60,12 +61,14 @@ def orphan(image: Path, name: str, gone_parent: int) -> int:
                 number = reference & ((1 << 48) - 1)
                 at = mft + number * record_size
                 record = _fixed(bytearray(data[at:at + record_size]))
-                struct.pack_into("<H", record, 0x16, struct.unpack_from("<H", record, 0x16)[0] & ~1)
+                sequence, flags = struct.unpack_from("<H", record, 0x10)[0], struct.unpack_from("<H", record, 0x16)[0]
+                struct.pack_into("<H", record, 0x10, sequence + 1)
+                struct.pack_into("<H", record, 0x16, flags & ~1)  # not in use
                 attribute = struct.unpack_from("<H", record, 0x14)[0]
                 while (kind := struct.unpack_from("<I", record, attribute)[0]) != _END:
                     if kind == _FILE_NAME:
                         content = attribute + struct.unpack_from("<H", record, attribute + 0x14)[0]
-                        struct.pack_into("<Q", record, content, gone_parent | 1 << 48)
+                        struct.pack_into("<Q", record, content, parent)
                     attribute += struct.unpack_from("<I", record, attribute + 4)[0]
                 data[at:at + record_size] = _protected(record)
                 image.write_bytes(bytes(data))

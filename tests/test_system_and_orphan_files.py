@@ -13,8 +13,9 @@ import hashlib
 import subprocess
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
-from ntfs import orphan
+from ntfs import ROOT, delete
 from test_disk_images import _disk, _need, _picture, _run, _scan
 
 from vigie.cli import main
@@ -98,21 +99,24 @@ def test_ext4_orphan_whose_folder_is_gone_is_read_flagged_deleted_matched_and_ve
     assert "0 changed, missing or unreadable" in result.output
 
 
-def test_ntfs_orphan_whose_folder_is_gone_is_read_flagged_deleted_matched_and_verified(tmp_path: Path) -> None:
-    """A deleted file whose folder's MFT entry holds no folder any more: TSK lists it under `$OrphanFiles` by
-    its own name, and its record still says where its clusters are."""
+@pytest.mark.parametrize("folder", ["live", "gone"])
+def test_ntfs_deleted_file_is_read_flagged_deleted_matched_and_verified(folder: str, tmp_path: Path) -> None:
+    """A file deleted from a live folder (TSK lists it there, from its record's $FILE_NAME), and one whose
+    folder's MFT entry holds no folder any more (an orphan: TSK lists it under `$OrphanFiles`, by its own name):
+    both records still say where the clusters are."""
     _need("mkntfs", "ntfscp", "sfdisk")
     kept, gone = _picture(46), _picture(47)
     volume = tmp_path / "p1.ntfs"
     _ntfs(volume, {"kept.jpg": kept, "gone.jpg": gone})
-    number = orphan(volume, "gone.jpg", gone_parent=40)
+    number = delete(volume, "gone.jpg", ROOT if folder == "live" else 40 | 1 << 48)
     disk = tmp_path / "disk.raw"
     _disk(disk, "dos", [volume])
     known = tmp_path / "known.txt"
     known.write_text(hashlib.md5(gone).hexdigest() + "\n")
     items = _inside(_scan(tmp_path / "case", disk, hashlist=known), disk, "p1")
-    assert set(items) == {"kept.jpg", "$OrphanFiles/gone.jpg"}  # no false orphans for entries 16-23 either
-    found = items["$OrphanFiles/gone.jpg"]
+    path = "gone.jpg" if folder == "live" else "$OrphanFiles/gone.jpg"
+    assert set(items) == {"kept.jpg", path}  # no false orphans for entries 16-23 either
+    found = items[path]
     assert found["deleted"] and not found["errors"] and found["inode"] == number
     assert found["sha256"] == hashlib.sha256(gone).hexdigest()
     assert [match["signal"] for match in found["matches"]] == ["md5"]

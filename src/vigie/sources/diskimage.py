@@ -635,8 +635,8 @@ def _walk_dir(directory: Any, path: bytes, label: str, walk: _Walk, parents: tup
         name = _component(bytes(name_info.name))
         if name in (b".", b".."):
             continue
-        if tsk_file.info.meta is None and int(directory.info.addr) == int(walk.fs.info.last_inum):
-            tsk_file = _orphan(walk.fs, tsk_file)
+        if tsk_file.info.meta is None and name_info.flags & pytsk3.TSK_FS_NAME_FLAG_UNALLOC:
+            tsk_file = _deleted_record(walk.fs, int(directory.info.addr), tsk_file)
             if tsk_file is None:
                 continue
         meta = tsk_file.info.meta
@@ -702,26 +702,31 @@ def _resource_fork(tsk_file: Any) -> tuple[int, int] | None:
     return None
 
 
-def _orphan(fs: Any, tsk_file: Any) -> Any:
-    """A file of The Sleuth Kit's `$OrphanFiles` folder (the folder it makes, numbered after the file system's
-    last record, for deleted files no folder names any more), opened by its record: TSK lists every orphan
-    without its metadata (the sequence number it gives the name is one below the record's, so it finds them
-    unrelated), while the record is there to read. `tsk_file` unchanged where its record cannot be read; None
-    for an NTFS record that holds no file (no name, no data: MFT entries 16-23, which NTFS reserves and mkntfs
-    and Windows write so). ISO 9660's orphans are left as TSK lists them: it deletes nothing (`_empty_record`)."""
+def _deleted_record(fs: Any, folder: int, tsk_file: Any) -> Any:
+    """A deleted name The Sleuth Kit lists without metadata (in `folder`), opened by its record where the record
+    is still the name's: not in use, and its sequence number one above the name's. NTFS raises a record's number
+    when it frees it, and TSK gives its `$OrphanFiles` (the folder it makes, numbered after the file system's
+    last record, for deleted files no folder names any more) the number one below their record's on every file
+    system; it then finds name and record unrelated, while the record is there to read. `tsk_file` unchanged
+    where the record cannot be read or is another file's now (in use, or freed again since); None for a record
+    in `$OrphanFiles` that never held a file: NTFS's reserved MFT entries 16-23, no name and no data, which
+    mkntfs and Windows write so. ISO 9660 deletes nothing: its orphans are left as TSK lists them."""
     import pytsk3
 
     if int(fs.info.ftype) == pytsk3.TSK_FS_TYPE_ISO9660:
         return tsk_file
+    name = tsk_file.info.name
     try:
-        found = fs.open_meta(inode=int(tsk_file.info.name.meta_addr))
+        found = fs.open_meta(inode=int(name.meta_addr))
     except _TSK_ERRORS:
         return tsk_file
-    if found.info.meta is None:
+    meta = found.info.meta
+    if (meta is None or meta.flags & pytsk3.TSK_FS_META_FLAG_ALLOC
+            or int(meta.seq) != (int(name.meta_seq) + 1) & 0xFFFFFFFF):
         return tsk_file
     file_attributes = (pytsk3.TSK_FS_ATTR_TYPE_NTFS_FNAME, pytsk3.TSK_FS_ATTR_TYPE_NTFS_DATA)
-    if int(fs.info.ftype) & pytsk3.TSK_FS_TYPE_NTFS_DETECT and not any(
-            int(attribute.info.type) in file_attributes for attribute in found):
+    if (folder == int(fs.info.last_inum) and int(fs.info.ftype) & pytsk3.TSK_FS_TYPE_NTFS_DETECT
+            and not any(int(attribute.info.type) in file_attributes for attribute in found)):
         return None
     return found
 
@@ -808,8 +813,8 @@ class _OpenImage:
         fs = self.file_system(label)
         for tsk_file in fs.open_dir(inode=address):
             name = _component(bytes(tsk_file.info.name.name))
-            if tsk_file.info.meta is None and address == int(fs.info.last_inum):
-                tsk_file = _orphan(fs, tsk_file)  # as the walk reads it
+            if tsk_file.info.meta is None and tsk_file.info.name.flags & pytsk3.TSK_FS_NAME_FLAG_UNALLOC:
+                tsk_file = _deleted_record(fs, address, tsk_file)  # as the walk reads it
                 if tsk_file is None:
                     continue
             meta = tsk_file.info.meta
