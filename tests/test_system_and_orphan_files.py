@@ -10,7 +10,12 @@ no Debian tool deletes from NTFS without mounting it) and hold drawn pictures on
 from __future__ import annotations
 
 import hashlib
+import os
+import shutil
 import subprocess
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -121,6 +126,64 @@ def test_ntfs_deleted_file_is_read_flagged_deleted_matched_and_verified(folder: 
     assert found["sha256"] == hashlib.sha256(gone).hexdigest()
     assert [match["signal"] for match in found["matches"]] == ["md5"]
     assert not items["kept.jpg"]["deleted"] and items["kept.jpg"]["sha256"] == hashlib.sha256(kept).hexdigest()
+    result = CliRunner().invoke(main, ["verify", "--case", str(tmp_path / "case")])
+    assert result.exit_code == 0, result.output
+    assert "0 changed, missing or unreadable" in result.output
+
+
+@contextmanager
+def _mounted(image: Path, mountpoint: Path) -> Iterator[Path]:
+    """The NTFS image mounted through ntfs-3g (FUSE), for the test to write as Windows' driver would, then
+    unmounted, its writes flushed once ntfs-3g exits. Skipped where FUSE mounts are not allowed."""
+    _need("ntfs-3g", "umount")
+    mountpoint.mkdir()
+    driver = subprocess.Popen(["ntfs-3g", "-o", "no_detach", str(image), str(mountpoint)],
+                              stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 10
+    while not os.path.ismount(mountpoint) and driver.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if not os.path.ismount(mountpoint):
+        driver.kill()
+        _, error = driver.communicate()
+        pytest.skip(f"ntfs-3g cannot mount here (FUSE needs root and /dev/fuse): {error.decode().strip()}")
+    try:
+        yield mountpoint
+    finally:
+        subprocess.run(["umount", str(mountpoint)], check=False, capture_output=True)
+        try:
+            driver.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            driver.kill()
+            raise
+
+
+def test_ntfs_written_by_ntfs3g_deleted_folders_and_files_are_read(tmp_path: Path) -> None:
+    """Folders need a driver: ntfs-3g writes them, then deletes a photo from a live folder and a folder with
+    its subfolder, a photo and a small file held inside its MFT record. All are read and hashed, flagged
+    deleted; the metafiles ntfs-3g makes in `$Extend` are not items, a user's `$MFT` in a folder is."""
+    _need("mkntfs")
+    image = tmp_path / "ntfs.img"
+    with image.open("wb") as blank:
+        blank.truncate(16 << 20)
+    _run("mkntfs", "-F", "-Q", "-q", image)
+    files = {"DCIM/100APPLE/IMG_0001.JPG": _picture(50), "DCIM/100APPLE/IMG_0002.JPG": _picture(51),
+             "trip/day1/beach.jpg": _picture(52), "trip/note.txt": b"meet at the beach at noon\n",
+             "Documents/$MFT": _picture(53)}
+    with _mounted(image, tmp_path / "mnt") as root:
+        for name, data in files.items():
+            (root / name).parent.mkdir(parents=True, exist_ok=True)
+            (root / name).write_bytes(data)
+        (root / "DCIM/100APPLE/IMG_0002.JPG").unlink()
+        shutil.rmtree(root / "trip")
+    known = tmp_path / "known.txt"
+    known.write_text(hashlib.md5(files["trip/day1/beach.jpg"]).hexdigest() + "\n")
+    items = _inside(_scan(tmp_path / "case", image, hashlist=known), image)
+    assert set(items) == set(files)
+    for name, data in files.items():
+        assert items[name]["sha256"] == hashlib.sha256(data).hexdigest(), name
+        assert items[name]["deleted"] is (name.startswith("trip/") or name.endswith("0002.JPG")), name
+        assert not items[name]["errors"], name
+    assert [match["signal"] for match in items["trip/day1/beach.jpg"]["matches"]] == ["md5"]
     result = CliRunner().invoke(main, ["verify", "--case", str(tmp_path / "case")])
     assert result.exit_code == 0, result.output
     assert "0 changed, missing or unreadable" in result.output
