@@ -187,3 +187,24 @@ def test_ntfs_written_by_ntfs3g_deleted_folders_and_files_are_read(tmp_path: Pat
     result = CliRunner().invoke(main, ["verify", "--case", str(tmp_path / "case")])
     assert result.exit_code == 0, result.output
     assert "0 changed, missing or unreadable" in result.output
+
+
+def test_a_huge_sparse_orphan_is_said_not_read(tmp_path: Path) -> None:
+    """Now that orphans are read, the limit on a sparse file's holes holds for deleted files too, and for
+    `vigie verify`, which would otherwise read the 3 GiB of zeros the scan did not."""
+    _need("mkfs.ext4", "debugfs")
+    tree = tmp_path / "tree"
+    (tree / "old").mkdir(parents=True)
+    with (tree / "old" / "sparse.bin").open("wb") as handle:
+        handle.truncate(3 << 30)  # all holes: 3 GiB of zeros that take no block
+    image = tmp_path / "ext4.img"
+    _run("mkfs.ext4", "-q", "-d", tree, image, "4M")
+    listing_block = _debugfs(image, "bmap old 0").split()[-1]
+    _debugfs(image, "kill_file old/sparse.bin", "kill_file old", "unlink old", f"zap_block -p 0 {listing_block}")
+    items = _inside(_scan(tmp_path / "case", image), image)
+    (orphan,) = (item for path, item in items.items() if path.startswith("$OrphanFiles/"))
+    assert orphan["deleted"] and orphan["md5"] is None
+    assert "sparse file claiming 3,221,225,472 bytes" in orphan["errors"][0]["message"]
+    result = CliRunner().invoke(main, ["verify", "--case", str(tmp_path / "case")])  # nor read back
+    assert result.exit_code == 0, result.output
+    assert "0 changed, missing or unreadable" in result.output

@@ -673,15 +673,15 @@ def _walk_dir(directory: Any, path: bytes, label: str, walk: _Walk, parents: tup
         entry = Entry(relpath=relpath, size=int(meta.size), mtime=mtime, ctime=ctime, atime=atime,
                       inode=int(meta.addr), deleted=deleted, notes=_SLASH_NOTE if b"\0" in child else ())
         runs, covered = _data_runs(tsk_file, walk.block_size)
+        stored = sum(end - start for start, end in runs) * walk.block_size
+        if covered is not None and entry.size and entry.size - stored > _MAX_HOLE_BYTES:  # deleted or not
+            entry = replace(entry, error=(
+                f"sparse file claiming {entry.size:,} bytes of which {stored:,} are stored (the rest would read as "
+                "zeros; a corrupt or hostile file system?): not hashed, as reading it would stall the scan"))
         if deleted:
             walk.deleted.append((entry, runs, meta.size if covered is None else covered))
             continue
         walk.allocated.extend(runs)
-        stored = sum(end - start for start, end in runs) * walk.block_size
-        if covered is not None and entry.size and entry.size - stored > _MAX_HOLE_BYTES:
-            entry = replace(entry, error=(
-                f"sparse file claiming {entry.size:,} bytes of which {stored:,} are stored (the rest would read as "
-                "zeros; a corrupt or hostile file system?): not hashed, as reading it would stall the scan"))
         yield entry
         fork = _resource_fork(tsk_file)
         if fork:  # HFS+'s second stream of bytes (a classic Mac file's icons, pictures, ...), an item of its own
@@ -1003,11 +1003,16 @@ class DiskImageSource:
                 return _fat_stream(image, *skipped, shown)
             if found is None or found.info.meta is None:
                 raise FileNotFoundError(f"not found in the image: {shown}")
+            stored = None
             if fork is None:
                 size = int(found.info.meta.size)
-                _, covered = _data_runs(found, int(image.file_system(label.decode()).info.block_size))
+                block_size = int(image.file_system(label.decode()).info.block_size)
+                runs, covered = _data_runs(found, block_size)
+                stored = sum(end - start for start, end in runs) * block_size
             else:
                 size, covered = fork[1], None
+        if covered is not None and stored is not None and size - stored > _MAX_HOLE_BYTES:  # as the walk judged it
+            raise OSError(f"sparse file claiming {size:,} bytes of which {stored:,} are stored: not read: {shown}")
         if not size and fork is None and found.info.meta.flags & pytsk3.TSK_FS_META_FLAG_UNALLOC:  # as the walk
             raise OSError(f"deleted file whose metadata records no size: {shown}")  # judged it: not an empty file
         if covered is not None and covered < size:
