@@ -14,9 +14,10 @@ in walk order, as repeated archive members are. Archives found in the image are 
 as any other file's are (their members follow with a further "!/"). A stored item path therefore reads back
 to (partition, path, occurrence) through `parse_relpath`, and `open` finds the file again by the same walk.
 
-Deleted files whose content The Sleuth Kit can still read are listed with `deleted`; a deleted file whose
-clusters now belong to another file, or whose metadata is gone, is listed with an error and no content.
-Unallocated space and file slack are not read.
+Deleted files whose content The Sleuth Kit can still read are listed with `deleted`, orphans (under TSK's
+`$OrphanFiles`) too; a deleted file whose clusters now belong to another file, or whose metadata is gone, is
+listed with an error and no content. A file system's own structures (NTFS's metafiles, FAT's tables, ...) are
+not items. Unallocated space and file slack are not read.
 """
 
 from __future__ import annotations
