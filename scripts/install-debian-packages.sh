@@ -4,8 +4,9 @@
 # Chromium, which prints the case report to PDF and runs the console's end-to-end tests (through Playwright,
 # which never downloads a browser of its own here); and the tools the disk image tests build their images
 # with (FAT, ext4, NTFS and ISO 9660 file systems, partition tables, an E01 through ewfacquire, a hybrid
-# ISO 9660 + HFS+ CD image through xorriso); and PostgreSQL,
-# whose initdb and pg_ctl the PostgreSQL store tests start a private server with (tests/pg.py).
+# ISO 9660 + HFS+ CD image through xorriso); PostgreSQL, whose initdb and pg_ctl the PostgreSQL store tests
+# start a private server with (tests/pg.py); and libturbojpeg, which decodes a JPEG to its planes as stored for
+# the AI stage (PyTurboJPEG loads it).
 # Runs as root, or through sudo when present.
 set -e
 SUDO=""
@@ -18,3 +19,4 @@ $SUDO apt-get install -y -qq --no-install-recommends \
 $SUDO apt-get install -y -qq --no-install-recommends chromium fonts-liberation >/dev/null
 $SUDO apt-get install -y -qq --no-install-recommends dosfstools mtools e2fsprogs exfatprogs fdisk ewf-tools ntfs-3g genisoimage xorriso >/dev/null
 $SUDO apt-get install -y -qq --no-install-recommends postgresql >/dev/null
+$SUDO apt-get install -y -qq --no-install-recommends libturbojpeg0 >/dev/null

@@ -23,12 +23,14 @@ _SKIPPED = "The Sleuth Kit skipped this file's directory entry"
 _LOST = "allocated in the FAT but no file or folder listed claims them"
 
 
-def _volume(tmp_path: Path, bits: int, files: dict[str, bytes], deleted: tuple[str, ...] = ()) -> Path:
+def _volume(tmp_path: Path, bits: int, files: dict[str, bytes], deleted: tuple[str, ...] = (),
+            label: str = "") -> Path:
     """A FAT12/16/32 volume holding `files` ("DIR/NAME": bytes), then `deleted` of them deleted ("DIR/": a
-    folder and all in it)."""
+    folder and all in it); `label`: its volume label, given to mkfs.vfat."""
     volume = tmp_path / f"fat{bits}.img"
     size = {12: ["4096"], 16: ["16384"], 32: ["-s", "1", "-C", str(volume), "36864"]}[bits]
-    _run("mkfs.vfat", "-F", str(bits), *(size if bits == 32 else ["-C", volume, *size]))
+    _run("mkfs.vfat", "-F", str(bits), *(["-n", label] if label else []),
+         *(size if bits == 32 else ["-C", volume, *size]))
     scratch = tmp_path / "scratch"
     scratch.mkdir(exist_ok=True)
     made: set[str] = set()
@@ -82,16 +84,17 @@ def _fat_next(volume: bytes, cluster: int) -> int:
     return int(pair >> 4 if cluster % 2 else pair & 0x0FFF)
 
 
-def _rename(volume: bytearray, old: bytes, new: bytes, long_name: bool = False) -> int:
+def _rename(volume: bytearray, old: bytes, new: bytes, long_name: bool = False, lost_first: bytes = b"") -> int:
     """Rewrites the 8.3 name `old` (11 bytes, as stored) to `new`; `long_name`: the long-name pieces before it
-    get the checksum of the new name, as a tool that wrote such a name would have. The entry's first cluster."""
+    get the checksum of the new name, as a tool that wrote such a name would have (of the name with its first
+    byte `lost_first`, where deleting it overwrote that). The entry's first cluster."""
     at = volume.find(old)
     assert at > 0 and at % 32 == 0 and volume.find(old, at + 1) < 0, old
     volume[at: at + 11] = new
     piece = at - 32
     while long_name and volume[piece + 11] == 0x0F:
         total = 0
-        for byte in new:
+        for byte in (lost_first or new[:1]) + new[1:]:
             total = (((total & 1) << 7) + (total >> 1) + byte) & 0xFF
         volume[piece + 13] = total
         piece -= 32

@@ -14,9 +14,10 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from vigie.detector.colour import rgb_from_ycbcr
+from vigie.detector.colour import rgb_from_ycbcr, ycbcr_crops
 from vigie.errors import VigieError
 from vigie.records import CONTEXT, DETECTOR_KIND, INDICATIVE, Finding
+from vigie.signals.jpeg_planes import JpegPlanes
 
 CROP = 64
 GRID = 3  # crops per side of a grid over the image: GRID * GRID crops
@@ -33,7 +34,7 @@ class Detector:
     info: dict[str, Any]
     model: str = ""  # name and version, as reports show it: which model gave a score
 
-    def score(self, image: Image.Image) -> float | None:
+    def score(self, image: Image.Image | JpegPlanes) -> float | None:
         crops = image_crops(image)
         if crops is None:
             return None
@@ -41,21 +42,26 @@ class Detector:
         return float(np.mean(logits))
 
 
-def image_crops(image: Image.Image) -> np.ndarray | None:
+def image_crops(image: Image.Image | JpegPlanes) -> np.ndarray | None:
     """GRID x GRID crops of CROP pixels at native resolution, as (n, 3, CROP, CROP) float32 in [0, 1].
 
     Each crop is cut before it is converted: converting a 12-MP photo whole took 90 ms, the crops 0.5. A
-    JPEG decoded to YCbCr is converted as libjpeg would have, so its crops are those of a decode to RGB."""
+    JPEG decoded to YCbCr, or to its planes, is converted as libjpeg would have (its chroma upsampled crop by
+    crop), so its crops are those of a decode to RGB."""
     width, height = image.size
     if height < CROP or width < CROP:
         return None
     ys = np.linspace(0, height - CROP, GRID).astype(int)
     xs = np.linspace(0, width - CROP, GRID).astype(int)
-    cut = [image.crop((x, y, x + CROP, y + CROP)) for y in ys for x in xs]
-    if image.mode == "YCbCr":  # converted together: crop by crop, numpy's calls cost more than the arithmetic
-        crops = rgb_from_ycbcr(np.stack([np.asarray(crop) for crop in cut]))
+    corners = [(int(x), int(y)) for y in ys for x in xs]
+    if isinstance(image, JpegPlanes):
+        crops = rgb_from_ycbcr(ycbcr_crops(image.y, image.cb, image.cr, image.h, image.v, corners, CROP))
     else:
-        crops = np.stack([np.asarray(crop.convert("RGB")) for crop in cut])
+        cut = [image.crop((x, y, x + CROP, y + CROP)) for x, y in corners]
+        if image.mode == "YCbCr":  # converted together: crop by crop, numpy's calls cost more than the arithmetic
+            crops = rgb_from_ycbcr(np.stack([np.asarray(crop) for crop in cut]))
+        else:
+            crops = np.stack([np.asarray(crop.convert("RGB")) for crop in cut])
     return (crops.transpose(0, 3, 1, 2).astype(np.float32) / 255.0).copy()
 
 
@@ -99,7 +105,7 @@ def model_name(model: Path, info: dict[str, Any]) -> str:
     return f"{info.get('name', model.stem)} {info.get('version', '?')} (onnx sha256 {digest})"
 
 
-def detector_findings(image: Image.Image, detector: Detector) -> list[Finding]:
+def detector_findings(image: Image.Image | JpegPlanes, detector: Detector) -> list[Finding]:
     """Always one finding, so the score is reported whatever it is: indicative above the threshold, else
     context (it then says nothing, and never "real")."""
     score = detector.score(image)

@@ -27,6 +27,7 @@ from vigie.signals.budget import FileTimeout, file_budget
 from vigie.signals.crypto import StreamingDigests, check_stored
 from vigie.signals.faces import FaceModelError, find_faces
 from vigie.signals.image import ImageError, analyse_image, decode_picture
+from vigie.signals.jpeg_planes import JpegPlanes
 from vigie.signals.provenance.c2pa import may_hold_manifest, not_examined_note, read_c2pa
 from vigie.signals.provenance.metadata import metadata_findings
 from vigie.signals.provenance.verdict import conclude
@@ -99,10 +100,21 @@ class Decoded(NamedTuple):
     """An image decoded once per scan: every stage after the image facts reads these."""
     data: bytes  # the bytes decoded: the file, or a PNG without the ancillary chunks Pillow refuses
     picture: Image.Image  # the first picture's pixels (vigie.signals.image.decode_picture), in the opened file
+    planes: JpegPlanes | None  # a JPEG's planes as stored, where it was decoded so; then picture is their Y
+    opened: Image.Image | None  # and the opened file, for its header
+
+    def colour(self) -> Image.Image | JpegPlanes:
+        """What the stages that read colour read: the planes, else the picture."""
+        return self.picture if self.planes is None else self.planes
 
 
 def _reads_colour(settings: Settings) -> bool:
     return settings.watermarks or settings.detector or settings.faces
+
+
+def _reads_planes(settings: Settings) -> bool:
+    """Whether every stage that reads colour can read a JPEG's planes as stored: faces want the whole picture."""
+    return not settings.faces
 
 
 def _add_image_facts(record: ItemRecord, data: bytes, settings: Settings) -> Decoded | None:
@@ -110,7 +122,8 @@ def _add_image_facts(record: ItemRecord, data: bytes, settings: Settings) -> Dec
     cannot be decoded."""
     try:
         facts = analyse_image(data, settings.max_image_pixels, settings.pdq_full_decode_pixels,
-                              settings.max_image_frames, record.media_type, _reads_colour(settings))
+                              settings.max_image_frames, record.media_type, _reads_colour(settings),
+                              _reads_planes(settings))
     except ImageError as exc:
         record.add_error("decode", str(exc))
         return None
@@ -122,7 +135,7 @@ def _add_image_facts(record: ItemRecord, data: bytes, settings: Settings) -> Dec
     record.frames = [FrameHash(index, 0.0, pdq.quality, pdq.hash, pdq.variants) for index, pdq in facts.frames]
     for stage, note in facts.notes:
         record.add_error(stage, note)
-    return None if facts.picture is None else Decoded(facts.data, facts.picture)
+    return None if facts.picture is None else Decoded(facts.data, facts.picture, facts.planes, facts.opened)
 
 
 _MIN_WATERMARK_SIDE = 64  # smaller images hold too few blocks for the 136-bit mark
@@ -130,7 +143,8 @@ _MIN_WATERMARK_SIDE = 64  # smaller images hold too few blocks for the 136-bit m
 
 def _add_image_provenance(record: ItemRecord, decoded: Decoded, settings: Settings) -> None:
     """Metadata marks (PNG text, EXIF, XMP, alpha-channel data), invisible watermarks and the detector's
-    score, all on the one decode of the picture (a JPEG's in YCbCr, which each converts only where it must)."""
+    score, all on the one decode of the picture (a JPEG's to its planes as stored, or to YCbCr, which each
+    converts only where it must)."""
     try:
         detector = load_detector(settings.detector_model) if settings.detector else None
     except DetectorError as exc:  # the file's other findings are still read
@@ -139,16 +153,19 @@ def _add_image_provenance(record: ItemRecord, decoded: Decoded, settings: Settin
     try:
         record.findings.extend(metadata_findings(_opened(decoded), decoded.data, decoded.picture))
         if settings.watermarks and min(decoded.picture.size) >= _MIN_WATERMARK_SIDE:
-            record.findings.extend(watermark_findings(decoded.picture, decoded.data))
+            record.findings.extend(watermark_findings(decoded.colour(), decoded.data))
         if detector is not None:
-            record.findings.extend(detector_findings(decoded.picture, detector))
+            record.findings.extend(detector_findings(decoded.colour(), detector))
     except (OSError, ValueError, SyntaxError, EOFError) as exc:
         record.add_error("provenance", f"provenance not read: {exc}")
 
 
 def _opened(decoded: Decoded) -> Image.Image:
     """The opened file, for its header: the picture itself, unless that is a copy (the file holds more
-    pictures; reopening reads the header, and a PNG's pixels too, where its EXIF may follow them)."""
+    pictures; reopening reads the header, and a PNG's pixels too, where its EXIF may follow them) or the Y of
+    a JPEG's planes (the file was kept)."""
+    if decoded.opened is not None:
+        return decoded.opened
     return decoded.picture if decoded.picture.format else Image.open(io.BytesIO(decoded.data))
 
 

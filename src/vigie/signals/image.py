@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 from PIL import ExifTags, Image, UnidentifiedImageError
 
+from vigie.signals.jpeg_planes import JpegPlanes, decode_planes
 from vigie.signals.pdq import PdqResult, pdq_from_pixels
 from vigie.signals.png_chunks import readable_png
 from vigie.sources.mediatype import frame_name
@@ -45,6 +46,8 @@ class ImageFacts:
     notes: list[tuple[str, str]] = field(default_factory=list)  # (stage, what was left out or not hashed)
     data: bytes = b""  # the bytes decoded: the file, or a PNG without the ancillary chunks named in notes
     picture: Image.Image | None = None  # the first picture, decoded once (decode_picture) for every later stage
+    planes: JpegPlanes | None = None  # a JPEG's planes as stored, when decoded so (`planes`); picture is their Y
+    opened: Image.Image | None = None  # then the opened file, for its header (its EXIF read once)
 
 
 def open_image(data: bytes) -> Image.Image:
@@ -182,11 +185,14 @@ def _later_frames(image: Image.Image, max_pixels: int, pdq_full_decode_pixels: i
 
 
 def analyse_image(data: bytes, max_pixels: int, pdq_full_decode_pixels: int, max_frames: int = 1,
-                  media_type: str | None = None, colour: bool = False) -> ImageFacts:
+                  media_type: str | None = None, colour: bool = False, planes: bool = False) -> ImageFacts:
     """Facts of the first picture, and PDQ of later pages or frames up to `max_frames` pictures in all.
 
     The first picture is decoded once and kept in the facts for later stages (`colour`: one of them reads
-    colour); an image with more pictures keeps a copy, since reading the next one reuses the decoder's."""
+    colour); an image with more pictures keeps a copy, since reading the next one reuses the decoder's.
+    With `planes` too (the stages that read colour read a JPEG's planes), a JPEG decoded at full size is
+    decoded to its planes as stored where it can be (vigie.signals.jpeg_planes): the picture is their Y, the
+    one a decode without colour gives, and the chroma is never upsampled."""
     readable = readable_png(data)
     try:
         with warnings.catch_warnings():
@@ -201,9 +207,15 @@ def analyse_image(data: bytes, max_pixels: int, pdq_full_decode_pixels: int, max
                     f"{max_pixels:,} (possible decompression bomb); not decoded"
                 )
             exif = exif_summary(image)
-            more_pictures = max_frames > 1 and getattr(image, "is_animated", False)  # asked before the decode:
-            picture = decode_picture(image, pdq_full_decode_pixels, colour)  # asking may seek the file
-            pdq = pdq_from_pixels(luma_for_pdq(picture, pdq_full_decode_pixels))
+            # asked before the decode: asking may seek the file
+            more_pictures = max_frames > 1 and getattr(image, "is_animated", False)
+            stored = jpeg_planes(image, readable.data, pdq_full_decode_pixels) if colour and planes else None
+            if stored is not None:
+                picture = Image.fromarray(stored.y)
+                pdq = pdq_from_pixels(stored.y)
+            else:
+                picture = decode_picture(image, pdq_full_decode_pixels, colour)
+                pdq = pdq_from_pixels(luma_for_pdq(picture, pdq_full_decode_pixels))
             if more_pictures:
                 picture = picture.copy()
             frames, frame_notes = _later_frames(image, max_pixels, pdq_full_decode_pixels, max_frames,
@@ -221,4 +233,12 @@ def analyse_image(data: bytes, max_pixels: int, pdq_full_decode_pixels: int, max
     except MemoryError as exc:
         raise ImageError("image too large to decode in memory") from exc
     return ImageFacts(width=width, height=height, exif=exif, pdq=pdq, frames=frames,
-                      notes=notes, data=readable.data, picture=picture)
+                      notes=notes, data=readable.data, picture=picture, planes=stored,
+                      opened=None if stored is None else image)
+
+
+def jpeg_planes(image: Image.Image, data: bytes, full_decode_pixels: int) -> JpegPlanes | None:
+    """A JPEG's planes, where it is decoded at full size and they can be had (else None: Pillow decodes it)."""
+    if image.format != "JPEG" or _reduction(*image.size, full_decode_pixels) > 1:
+        return None
+    return decode_planes(data)

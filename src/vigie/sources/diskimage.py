@@ -31,13 +31,22 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Any, BinaryIO
 
 from vigie.sources.apm import read_apm
 from vigie.sources.base import ARCHIVE_SEPARATOR, Entry, escape_name, member_relpath, parse_relpath
 from vigie.sources.ewf import EwfError, EwfImage, ZeroChunkCheck, damaged_image, libewf_refusal, open_image
-from vigie.sources.fatdir import ROOT_ADDRESS, FatEntry, FatLayoutError, FatVolume, read_runs
+from vigie.sources.fatdir import (
+    LABEL_SUFFIX,
+    ROOT_ADDRESS,
+    FatEntry,
+    FatLayoutError,
+    FatVolume,
+    holds_nothing,
+    label_entry,
+    read_runs,
+)
 from vigie.sources.gpt import SECTOR, read_gpt
 from vigie.sources.mediatype import EWF_TYPE, SNIFF_BYTES, sniff
 
@@ -53,6 +62,8 @@ _SLASH_NOTE = ('a name on its path holds a "/" (a corrupt or hostile file system
                "not taken for a folder",)
 _SKIPPED_NOTE = ("The Sleuth Kit skipped this file's directory entry (a byte FAT forbids in its short name, or in "
                  "a folder's above it): Vigie's own FAT reader read it",)
+_LABEL_NOTE = ("a FAT volume label entry pointing at content (a real label has no first cluster and no size: a "
+               "hostile or corrupt file system?): read as a file, as far as its size covers",)
 _MAX_HOLE_BYTES = 1 << 30  # zeros a sparse file may claim past its stored data before it is not hashed
 _BEYOND_ANY_DISK = 1 << 60  # bytes: a size no partition table entry exceeds
 _MAX_DEPTH = 64  # folders nested deeper are a corrupt (looping) file system
@@ -452,6 +463,7 @@ class _Walk:
     allocated: list[tuple[int, int]] = field(default_factory=list)  # (first block, end block)
     deleted: list[tuple[Entry, list[tuple[int, int]], int]] = field(default_factory=list)  # entry, runs, covered
     listed: dict[int, bytes] | None = None  # metadata address -> path of every name listed, where FAT wants it
+    fat_labels: Callable[[int], bytes | None] | None = None  # FAT: the volume label entry at an address
 
     def relpath(self, label: str, path: bytes) -> str:
         name = label.encode() + path
@@ -551,7 +563,7 @@ def _walk(fs: Any, label: str, read_at: Callable[[int, int], bytes], offset: int
     import pytsk3
 
     walk = _Walk(block_size=int(fs.info.block_size), own_entries=_own_entries(fs, read_at, offset),
-                 listed={} if isinstance(fat, FatVolume) else None,
+                 listed={} if isinstance(fat, FatVolume) else None, fat_labels=_fat_labels(fs, read_at, offset),
                  iso9660=fs if int(fs.info.ftype) == pytsk3.TSK_FS_TYPE_ISO9660 else None, fs=fs)
     try:
         root = fs.open_dir("/")
@@ -578,16 +590,32 @@ def _walk(fs: Any, label: str, read_at: Callable[[int, int], bytes], offset: int
 
 def _fat_volume(fs: Any, read_at: Callable[[int, int], bytes], offset: int) -> FatVolume | str | None:
     """Vigie's own reader of a FAT file system; None for another file system; text: why it cannot run."""
-    import pytsk3
-
-    bits = {pytsk3.TSK_FS_TYPE_FAT12: 12, pytsk3.TSK_FS_TYPE_FAT16: 16,
-            pytsk3.TSK_FS_TYPE_FAT32: 32}.get(int(fs.info.ftype))
+    bits = _fat_bits(fs)
     if bits is None:
         return None
     try:
         return FatVolume(read_at, offset, bits)
     except (FatLayoutError, OSError) as exc:
         return f"Vigie's own FAT reader could not cross-check The Sleuth Kit's listing: {exc}"
+
+
+def _fat_bits(fs: Any) -> int | None:
+    """12, 16 or 32 for a FAT file system; None for another."""
+    import pytsk3
+
+    return {pytsk3.TSK_FS_TYPE_FAT12: 12, pytsk3.TSK_FS_TYPE_FAT16: 16,
+            pytsk3.TSK_FS_TYPE_FAT32: 32}.get(int(fs.info.ftype))
+
+
+def _fat_labels(fs: Any, read_at: Callable[[int, int], bytes], offset: int) -> Callable[[int], bytes | None] | None:
+    """On FAT12/16/32 (at `offset` in the media): the volume label entry at a metadata address, read from disk."""
+    return None if _fat_bits(fs) is None else partial(label_entry, read_at, offset)
+
+
+def _fat_label(name: bytes, address: int, labels: Callable[[int], bytes | None] | None) -> bytes | None:
+    """The volume label entry The Sleuth Kit lists as the regular file `name` ("NAME (Volume Label Entry)"),
+    told by its attributes on disk; None for any other file (one merely named so included)."""
+    return labels(address) if labels is not None and name.endswith(LABEL_SUFFIX) else None
 
 
 def _fat_skipped(fat: FatVolume, label: str, listed: dict[int, bytes], walk: _Walk,
@@ -607,7 +635,7 @@ def _fat_skipped(fat: FatVolume, label: str, listed: dict[int, bytes], walk: _Wa
             found[relpath] = file
         yield Entry(relpath=relpath, size=file.size, mtime=file.mtime, ctime=file.ctime, atime=file.atime,
                     inode=file.address, deleted=file.deleted, error=fat.content(file)[1],
-                    notes=_SKIPPED_NOTE + (_SLASH_NOTE if b"\0" in path else ()))
+                    notes=_SKIPPED_NOTE + (_SLASH_NOTE if b"\0" in path else ()) + (_LABEL_NOTE if file.label else ()))
 
 
 def _fat_said(fat: FatVolume | str | None) -> list[str]:
@@ -659,6 +687,9 @@ def _walk_dir(directory: Any, path: bytes, label: str, walk: _Walk, parents: tup
         if kind in (pytsk3.TSK_FS_META_TYPE_DIR, pytsk3.TSK_FS_META_TYPE_VIRT_DIR):
             yield from _enter_dir(tsk_file, child, label, walk, parents, depth, deleted)
             continue
+        volume_label = _fat_label(name, int(meta.addr), walk.fat_labels)
+        if volume_label is not None and holds_nothing(volume_label):
+            continue  # a volume label (mkfs.vfat -n, mlabel): no file
         relpath = walk.relpath(label, child)
         mtime, ctime, atime = _times(meta)
         if walk.iso9660 is not None:  # its one date per record, read by TSK as a creation time, is the file's
@@ -672,7 +703,8 @@ def _walk_dir(directory: Any, path: bytes, label: str, walk: _Walk, parents: tup
                         deleted=deleted, error=f"not a regular file ({_type_name(kind)}); not read")
             continue
         entry = Entry(relpath=relpath, size=int(meta.size), mtime=mtime, ctime=ctime, atime=atime,
-                      inode=int(meta.addr), deleted=deleted, notes=_SLASH_NOTE if b"\0" in child else ())
+                      inode=int(meta.addr), deleted=deleted,
+                      notes=(_SLASH_NOTE if b"\0" in child else ()) + (_LABEL_NOTE if volume_label else ()))
         runs, covered = _data_runs(tsk_file, walk.block_size)
         stored = sum(end - start for start, end in runs) * walk.block_size
         if covered is not None and entry.size and entry.size - stored > _MAX_HOLE_BYTES:  # deleted or not
@@ -788,6 +820,7 @@ class _OpenImage:
         self._systems = {s.label: s for s in _file_systems(self.media)}
         self._file_systems: dict[str, Any] = {}
         self._own_entries: dict[str, frozenset[int]] = {}
+        self._fat_labels: dict[str, Callable[[int], bytes | None] | None] = {}
         self._listings: OrderedDict[tuple[str, int], list[_Child]] = OrderedDict()
         self._fat_files: dict[str, tuple[FatVolume | str | None, dict[str, FatEntry]]] = {}
 
@@ -800,6 +833,7 @@ class _OpenImage:
                 raise FileNotFoundError(f"no readable partition {label} in the image")
             fs = self._file_systems[label] = pytsk3.FS_Info(_tsk_image(self.media), offset=system.offset)
             self._own_entries[label] = _own_entries(fs, self.media.read_at, system.offset)
+            self._fat_labels[label] = _fat_labels(fs, self.media.read_at, system.offset)
         return self._file_systems[label]
 
     def children(self, label: str, address: int) -> list[_Child]:
@@ -813,7 +847,7 @@ class _OpenImage:
         listing = []
         fs = self.file_system(label)
         for tsk_file in fs.open_dir(inode=address):
-            name = _component(bytes(tsk_file.info.name.name))
+            name = bytes(tsk_file.info.name.name)
             if tsk_file.info.meta is None and tsk_file.info.name.flags & pytsk3.TSK_FS_NAME_FLAG_UNALLOC:
                 tsk_file = _deleted_record(fs, address, tsk_file)  # as the walk reads it
                 if tsk_file is None:
@@ -823,7 +857,9 @@ class _OpenImage:
             child = None if meta is None else int(meta.addr)
             structure = child is not None and _is_structure(kind, child, self._own_entries[label])
             is_dir = kind in (pytsk3.TSK_FS_META_TYPE_DIR, pytsk3.TSK_FS_META_TYPE_VIRT_DIR)
-            listing.append(_Child(name, child, is_dir and not structure, not is_dir and not structure))
+            volume_label = None if child is None else _fat_label(name, child, self._fat_labels[label])
+            listed = not is_dir and not structure and not (volume_label is not None and holds_nothing(volume_label))
+            listing.append(_Child(_component(name), child, is_dir and not structure, listed))
         self._listings[key] = listing
         if len(self._listings) > self._LISTINGS:
             self._listings.popitem(last=False)

@@ -32,6 +32,9 @@ _DELETED = 0xE5
 _LONG_NAME = 0x0F  # the attribute bits of a long-name (LFN) piece
 _VOLUME_LABEL, _FOLDER = 0x08, 0x10
 _DOT_ENTRIES = (b".          ", b"..         ")
+LABEL_SUFFIX = b" (Volume Label Entry)"  # The Sleuth Kit's name for a volume label entry: its 11 bytes, then this
+_MAX_PIECES = 20  # a long name's 255 characters fill 20 pieces of 13
+_REPLACED = '+,;=[]'  # characters a long name may hold and an 8.3 name may not: "_" in the 8.3 name
 _END_OF_CHAIN = {12: 0xFF8, 16: 0xFFF8, 32: 0x0FFFFFF8}
 _BAD_CLUSTER = {12: 0xFF7, 16: 0xFFF7, 32: 0x0FFFFFF7}
 
@@ -54,6 +57,7 @@ class FatEntry:
     mtime: float | None
     ctime: float | None  # the creation time: FAT keeps no change time (as the disk image walk reads it)
     atime: float | None
+    label: bool = False  # a volume label entry pointing at content: no real label (a hiding place), read as a file
 
 
 class FatVolume:
@@ -175,8 +179,7 @@ class FatVolume:
     def _folder(self, address: int, regions: list[tuple[int, int]], depth: int,
                 free: bool = False) -> Iterator[FatEntry]:
         """The entries of one folder (`free`: a deleted one's, read from a free cluster: all deleted)."""
-        long_parts: dict[int, bytes] = {}
-        long_sum = long_count = 0
+        pieces = _LongName()
         for start, length in regions:
             try:
                 data = self._read_at(self._offset + start, length)
@@ -189,19 +192,14 @@ class FatVolume:
                     return
                 attributes = raw[11]
                 if attributes & _LONG_NAME == _LONG_NAME:  # as The Sleuth Kit tells one
-                    if raw[0] & 0x40:  # the last piece, stored first, starts a long name
-                        long_parts, long_sum, long_count = {}, raw[13], raw[0] & 0x1F
-                    if raw[13] == long_sum and raw[0] != _DELETED:
-                        long_parts[raw[0] & 0x1F] = raw[1:11] + raw[14:26] + raw[28:32]
+                    pieces.add(raw)
                     continue
-                parts, long_parts = long_parts, {}
-                entry = self._entry(address, start + at, raw, parts, long_sum, long_count, free)
+                entry = self._entry(address, start + at, raw, pieces, free)
+                pieces = _LongName()
                 if entry is None or raw[:11] in _DOT_ENTRIES:
                     continue
-                if attributes & _VOLUME_LABEL and not entry.is_dir:  # a volume label: no file, but clusters
-                    if not entry.deleted:  # it holds (a hiding place) are not lost ones
-                        self._claim(entry.first_cluster)
-                    continue
+                if attributes & _VOLUME_LABEL and not entry.is_dir and holds_nothing(raw):
+                    continue  # a volume label (mkfs.vfat -n, mlabel): no file
                 yield entry
                 if entry.deleted:
                     if entry.is_dir and (inside := self._deleted_folder(entry.first_cluster, depth)) is not None:
@@ -214,8 +212,7 @@ class FatVolume:
                 elif (inside := self._folder_regions(entry.first_cluster)) is not None:
                     yield from self._folder(entry.address, inside, depth + 1)
 
-    def _entry(self, parent: int, position: int, raw: bytes, long_parts: dict[int, bytes], long_sum: int,
-               long_count: int, free: bool) -> FatEntry | None:
+    def _entry(self, parent: int, position: int, raw: bytes, pieces: _LongName, free: bool) -> FatEntry | None:
         """The entry in `raw`, or None where it fails The Sleuth Kit's checks of everything but the name (more
         of them in a `free` cluster, where leftover bytes abound): it is then no entry at all, as for The
         Sleuth Kit."""
@@ -237,19 +234,16 @@ class FatVolume:
         if raw[12] & 0x10:
             extension = extension.lower()
         first = b"_" if raw[0] == _DELETED else b"\xe5" if base[0] == 0x05 else base[:1]  # 0x05: a real 0xE5
-        name = first + base[1:] + (b"." + extension if extension else b"")
-        if raw[0] != _DELETED and long_count and sorted(long_parts) == list(range(1, long_count + 1)) \
-                and long_sum == _checksum(raw[:11]):
-            text = b"".join(long_parts[index] for index in range(1, long_count + 1))
-            long_name = text.decode("utf-16-le", "surrogatepass").split("\0", 1)[0]
-            name = long_name.encode("utf-8", "surrogatepass") or name
+        name = pieces.name_of(raw) or first + base[1:] + (b"." + extension if extension else b"")
+        if raw[11] & _VOLUME_LABEL:
+            name = raw[:11] + LABEL_SUFFIX  # as The Sleuth Kit names one
         sector, within = divmod(position, self._sector)
         return FatEntry(
             parent=parent, name=name, is_dir=bool(raw[11] & _FOLDER), deleted=deleted, size=size,
             address=(sector - self._first_data_sector) * (self._sector // _ENTRY) + within // _ENTRY
             + _FIRST_ENTRY_ADDRESS,
             first_cluster=cluster, mtime=_dos_time(raw, 24, 22), ctime=_dos_time(raw, 16, 14, raw[13]),
-            atime=_dos_time(raw, 18))
+            atime=_dos_time(raw, 18), label=bool(raw[11] & _VOLUME_LABEL))
 
     def _claim(self, first: int) -> None:
         """Marks a live file's chain as claimed, up to a cluster already claimed (a loop or a cross-link)."""
@@ -333,6 +327,30 @@ class FatVolume:
         return found
 
 
+def label_entry(read_at: Callable[[int, int], bytes], offset: int, address: int) -> bytes | None:
+    """The directory entry at The Sleuth Kit's `address` in the FAT volume at `offset`, where it is a volume
+    label entry (told by its attributes on disk: a file may be named like one); None where it is not one."""
+    try:
+        boot = read_at(offset, 512)
+        if len(boot) < 512 or address < _FIRST_ENTRY_ADDRESS:
+            return None
+        sector, reserved, fats = struct.unpack_from("<H", boot, 11)[0], struct.unpack_from("<H", boot, 14)[0], boot[16]
+        fat_sectors = struct.unpack_from("<H", boot, 22)[0] or struct.unpack_from("<I", boot, 36)[0]
+        raw = read_at(offset + (reserved + fats * fat_sectors) * sector + (address - _FIRST_ENTRY_ADDRESS) * _ENTRY,
+                      _ENTRY)
+    except OSError:  # unreadable: taken for a file, which is never left out
+        return None
+    attributes = raw[11] if len(raw) == _ENTRY else 0
+    is_label = attributes & _VOLUME_LABEL and attributes & _LONG_NAME != _LONG_NAME and not attributes & _FOLDER
+    return raw if is_label else None
+
+
+def holds_nothing(label: bytes) -> bool:
+    """Whether a volume label entry is one as mkfs.vfat, mlabel and Windows write it: no first cluster and no
+    size. One pointing at content is no real label, and is read as a file."""
+    return not any(label[20:22]) and not any(label[26:32])
+
+
 def read_runs(read_at: Callable[[int, int], bytes], runs: list[tuple[int, int]], offset: int,
               length: int) -> bytes:
     """`length` bytes from `offset` of content stored in `runs` ((position, length) in order); OSError where
@@ -352,6 +370,67 @@ def read_runs(read_at: Callable[[int, int], bytes], runs: list[tuple[int, int]],
         parts.append(chunk)
         offset += wanted
     return b"".join(parts)
+
+
+class _LongName:
+    """The long-name pieces read before a short entry. A live name's pieces are numbered; a deleted one's
+    numbers were overwritten by 0xE5, so its pieces are taken as The Sleuth Kit takes them: the run in order on
+    disk that shares one checksum."""
+
+    def __init__(self) -> None:
+        self._live: dict[int, bytes] = {}
+        self._live_sum = self._count = 0
+        self._erased: list[bytes] = []
+        self._erased_sum = 0
+
+    def add(self, raw: bytes) -> None:
+        piece = raw[1:11] + raw[14:26] + raw[28:32]
+        if raw[0] == _DELETED:
+            if raw[13] != self._erased_sum:
+                self._erased, self._erased_sum = [], raw[13]
+            if len(self._erased) <= _MAX_PIECES:  # one more is already too many: no name
+                self._erased.append(piece)
+        else:
+            self._erased = []
+        if raw[0] & 0x40:  # the last piece, stored first, starts a long name (0xE5 has this bit too)
+            self._live, self._live_sum, self._count = {}, raw[13], raw[0] & 0x1F
+        if raw[13] == self._live_sum and raw[0] != _DELETED:
+            self._live[raw[0] & 0x1F] = piece
+
+    def name_of(self, raw: bytes) -> bytes | None:
+        """The long name of the short entry `raw` (as UTF-8): its pieces whole and their checksum its 8.3
+        name's. A deleted entry's first byte is lost: the checksum is computed with the one its long name gives
+        it (as Windows and mtools make an 8.3 name from a long one), so pieces of another name are not taken."""
+        if raw[0] == _DELETED and self._erased:
+            if len(self._erased) > _MAX_PIECES:
+                return None
+            text, total = _text(b"".join(reversed(self._erased))), self._erased_sum
+            if len(text.encode("utf-16-le", "surrogatepass")) <= 26 * (len(self._erased) - 1):
+                return None  # it ends before its last piece: a piece of another name is in the run
+        elif self._count and sorted(self._live) == list(range(1, self._count + 1)):
+            text, total = _text(b"".join(self._live[index] for index in range(1, self._count + 1))), self._live_sum
+        else:
+            return None
+        firsts = _first_bytes(text) if raw[0] == _DELETED else raw[:1]
+        if not any(_checksum(bytes([first]) + raw[1:11]) == total for first in firsts):
+            return None
+        return text.encode("utf-8", "surrogatepass") or None
+
+
+def _text(pieces: bytes) -> str:
+    """A long name's UTF-16 up to its terminating NUL."""
+    return pieces.decode("utf-16-le", "surrogatepass").split("\0", 1)[0]
+
+
+def _first_bytes(long_name: str) -> tuple[int, ...]:
+    """The first bytes an 8.3 name made from `long_name` can have: its first character past spaces and leading
+    dots, upper-cased; "_" for one an 8.3 name cannot hold; "_" or any code page byte for a non-ASCII one."""
+    first = long_name.replace(" ", "").lstrip(".")[:1].upper()
+    if not first:
+        return ()
+    if not first.isascii():
+        return (ord("_"), 0x05, *range(0x80, 0x100))  # 0x05: an 8.3 name's first byte 0xE5, as stored
+    return (ord("_"),) if first in _REPLACED else (ord(first),)
 
 
 def _checksum(short_name: bytes) -> int:

@@ -19,6 +19,7 @@ from PIL import Image, JpegImagePlugin
 
 from vigie.records import DETERMINISTIC, INDICATIVE, Finding
 from vigie.signals.image import ycbcr_plane
+from vigie.signals.jpeg_planes import JpegPlanes
 
 _BLOCK = 4
 _SCALE = 36.0
@@ -52,17 +53,21 @@ def approximation_band(image: Image.Image) -> np.ndarray:
     return _haar_approximation(_U_OF_CB[np.asarray(ycbcr.getchannel("Cb"))])
 
 
-def _votes(picture: Image.Image) -> np.ndarray:
+def _votes(picture: Image.Image | JpegPlanes) -> np.ndarray:
     """One bit vote per 4x4 block of the approximation band, in the order the encoder writes them.
 
-    A picture decoded to YCbCr (a JPEG: see vigie.signals.image.decode_picture) is read from its stored
-    chroma: stored at half size, its values are the Haar approximation's (halved). There the band is 2 U(Cb),
-    and U rises with Cb: a block's largest value is at its largest Cb and its vote depends on that Cb alone,
-    so a table gives it and the band is never built.
+    A JPEG's planes, or a picture decoded to YCbCr (a JPEG: see vigie.signals.image.decode_picture), are read
+    from the stored chroma: stored at half size, its values are the Haar approximation's (halved). There the
+    band is 2 U(Cb), and U rises with Cb: a block's largest value is at its largest Cb and its vote depends
+    on that Cb alone, so a table gives it and the band is never built.
     """
+    width, height = picture.size
+    if isinstance(picture, JpegPlanes):  # in integers: one table rounds each block's largest sum and votes
+        exact = _half_size_sums(picture.cb, picture.v, picture.h, np.uint16)[: height // 4 * 2, : width // 4 * 2]
+        by_sum: np.ndarray = _VOTE_OF_CB_TIMES_4[_largest_but_first(exact)]
+        return by_sum
     if picture.mode != "YCbCr":
         return _block_bits(approximation_band(picture))
-    width, height = picture.size
     chroma = _stored_chroma_times_4(picture)[: height // 4 * 2, : width // 4 * 2]
     # Rounding and clipping keep the order of values, so only each block's largest is rounded.
     strongest = np.clip(np.round(_largest_but_first(chroma) / 4), 0, 255).astype(np.uint8)
@@ -71,12 +76,12 @@ def _votes(picture: Image.Image) -> np.ndarray:
 
 
 def _largest_but_first(plane: np.ndarray) -> np.ndarray:
-    """Of each 4x4 block of a float `plane`, row by row, the largest value after the first: maxima of strided
-    rows, then columns (a copy into blocks cost eight times more)."""
+    """Of each 4x4 block of a float or unsigned `plane`, row by row, the largest value after the first: maxima
+    of strided rows, then columns (a copy into blocks cost eight times more)."""
     rows, cols = plane.shape[0] // _BLOCK * _BLOCK, plane.shape[1] // _BLOCK * _BLOCK
     cut = plane[:rows, :cols]
     first_rows = cut[0::_BLOCK].copy()
-    first_rows[:, 0::_BLOCK] = -np.inf  # a block's first value carries no bit
+    first_rows[:, 0::_BLOCK] = -np.inf if plane.dtype.kind == "f" else 0  # a block's first value carries no bit
     across = first_rows
     for row in range(1, _BLOCK):
         np.maximum(across, cut[row::_BLOCK], out=across)
@@ -108,12 +113,25 @@ def _stored_chroma_times_4(picture: Image.Image) -> np.ndarray:
     """stored_chroma four times over, neither rounded nor clipped: sums of four decoded pixels are exact in
     float32, and scaling by a power of two commutes with every rounding of the filter, so dividing after
     changes no value and saves a pass."""
-    cb = ycbcr_plane(picture, "Cb")
-    rows, cols = cb.shape[0] // 2 * 2, cb.shape[1] // 2 * 2
-    pairs = np.add(cb[0:rows:2], cb[1:rows:2], dtype=np.uint16)
-    sums: np.ndarray = np.add(pairs[:, 0:cols:2], pairs[:, 1:cols:2], dtype=np.float32)
+    sums = _half_size_sums(ycbcr_plane(picture, "Cb"), 1, 1, np.float32)
     for axis in _SUBSAMPLED_AXES.get(JpegImagePlugin.get_sampling(picture), ()):
         sums = _unspread(sums, axis)
+    return sums
+
+
+def _half_size_sums(plane: np.ndarray, down: int, across: int, dtype: type[np.generic]) -> np.ndarray:
+    """Sums of each 2x2 cell of a full-size uint8 `plane`, exact in `dtype`; along an axis subsampled by 2
+    (`down`, `across`: a JPEG's chroma as stored), the plane is at half size already and its values count
+    twice (4:2:0: four times the plane itself), with no upsampling to undo."""
+    if down == 1:
+        rows = plane.shape[0] // 2 * 2
+        plane = np.add(plane[0:rows:2], plane[1:rows:2], dtype=np.uint16)
+    if across == 1:
+        cols = plane.shape[1] // 2 * 2
+        summed: np.ndarray = np.add(plane[:, 0:cols:2], plane[:, 1:cols:2], dtype=dtype)
+        return summed
+    sums: np.ndarray = plane.astype(dtype, copy=False)  # a copy, unless of the pairs just summed
+    sums *= 2 * down  # subsampled both ways: 4 times a stored value; across only: 2 times a pair's sum
     return sums
 
 
@@ -156,6 +174,8 @@ def _block_bits(band: np.ndarray) -> np.ndarray:
 
 
 _VOTE_OF_CB = (np.mod(2 * _U_OF_CB, _SCALE) > 0.5 * _SCALE).astype(np.float64)  # a JPEG block's vote, by its Cb
+# the vote by four times a Cb (a cell's exact sum), rounded as _votes rounds the float sums
+_VOTE_OF_CB_TIMES_4 = _VOTE_OF_CB[np.clip(np.round(np.arange(4 * 255 + 1) / 4), 0, 255).astype(np.uint8)]
 
 
 def decode_bits(votes: np.ndarray, length: int) -> np.ndarray:
@@ -171,10 +191,11 @@ def decode_bits(votes: np.ndarray, length: int) -> np.ndarray:
     return bits
 
 
-def watermark_findings(picture: Image.Image, data: bytes | None = None) -> list[Finding]:
-    """The marks found in a decoded picture. With the file's `data`, a 4:2:0 JPEG whose read falls short of
-    a mark's threshold but is past halfway from chance to it is read again from its chroma exactly as stored
-    (stored_chroma is within a level of it, and a level can move a block's vote); the better read counts."""
+def watermark_findings(picture: Image.Image | JpegPlanes, data: bytes | None = None) -> list[Finding]:
+    """The marks found in a decoded picture, or a JPEG's planes as stored. With the file's `data`, a 4:2:0 JPEG
+    decoded to YCbCr whose read falls short of a mark's threshold but is past halfway from chance to it is read
+    again from its chroma exactly as stored (stored_chroma is within a level of it, and a level can move a
+    block's vote); the better read counts."""
     votes = _votes(picture)  # the same votes, read as each mark's message
     counts = {mark.name: _matching(votes, mark) for mark in MARKS}
     exact = {}
@@ -209,12 +230,12 @@ def _near(matching: int, mark: Mark) -> bool:
     return (len(mark.bits) / 2 + mark.likely) / 2 <= matching < mark.likely
 
 
-def _exact_votes(picture: Image.Image, data: bytes) -> np.ndarray | None:
+def _exact_votes(picture: Image.Image | JpegPlanes, data: bytes) -> np.ndarray | None:
     """Votes from a 4:2:0 JPEG's chroma as stored: decoded at half size, libjpeg gives it unscaled and not
     upsampled (its chroma's 8x8 inverse DCT at its own size). None for other pictures, or where the second
     decode fails (the first read stands)."""
-    if picture.mode != "YCbCr" or JpegImagePlugin.get_sampling(picture) != 2:
-        return None
+    if isinstance(picture, JpegPlanes) or picture.mode != "YCbCr" or JpegImagePlugin.get_sampling(picture) != 2:
+        return None  # the planes are read as stored already
     try:
         with Image.open(io.BytesIO(data)) as image:
             if image.size != picture.size:  # the shared decode was itself reduced: no stored size to compare
