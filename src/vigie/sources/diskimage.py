@@ -14,9 +14,10 @@ in walk order, as repeated archive members are. Archives found in the image are 
 as any other file's are (their members follow with a further "!/"). A stored item path therefore reads back
 to (partition, path, occurrence) through `parse_relpath`, and `open` finds the file again by the same walk.
 
-Deleted files whose content The Sleuth Kit can still read are listed with `deleted`; a deleted file whose
-clusters now belong to another file, or whose metadata is gone, is listed with an error and no content.
-Unallocated space and file slack are not read.
+Deleted files whose content The Sleuth Kit can still read are listed with `deleted`, orphans (under TSK's
+`$OrphanFiles`) too; a deleted file whose clusters now belong to another file, or whose metadata is gone, is
+listed with an error and no content. A file system's own structures (NTFS's metafiles, FAT's tables, ...) are
+not items. Unallocated space and file slack are not read.
 """
 
 from __future__ import annotations
@@ -463,6 +464,7 @@ class _Walk:
     block_size: int
     own_entries: frozenset[int] = frozenset()  # the file system's structures TSK lists as files (exFAT's)
     iso9660: Any = None  # the file system, where it is ISO 9660 (which deletes nothing)
+    fs: Any = None  # the file system, to read its orphans' records
     occurrences: dict[bytes, int] = field(default_factory=dict)
     allocated: list[tuple[int, int]] = field(default_factory=list)  # (first block, end block)
     deleted: list[tuple[Entry, list[tuple[int, int]], int]] = field(default_factory=list)  # entry, runs, covered
@@ -536,6 +538,10 @@ _TSK_FIRST_FAT_INODE = 3  # TSK numbers FAT/exFAT directory entries from 3, in o
 # HFS+ catalog node IDs below 16 are the volume's own (TN1150): TSK lists the extents overflow, catalog, bad block,
 # allocation, startup and attributes files among the root's files as `$ExtentsFile`, `$CatalogFile`, ...
 _HFS_RESERVED_IDS = frozenset(range(16))
+# NTFS's metafiles are MFT entries 0-15 ($MFT, $MFTMirr, $LogFile, $Volume, $AttrDef, the root, $Bitmap, $Boot,
+# $BadClus, $Secure, $UpCase, $Extend, and 12-15 reserved): never a user's file, whatever its name. $Extend (11)
+# is not entered: only NTFS writes in it ($ObjId, $Quota, $Reparse, $UsnJrnl, $RmMetadata, ...)
+_NTFS_METAFILES = frozenset(range(16))
 
 
 def _own_entries(fs: Any, read_at: Callable[[int, int], bytes], offset: int) -> frozenset[int]:
@@ -545,6 +551,8 @@ def _own_entries(fs: Any, read_at: Callable[[int, int], bytes], offset: int) -> 
     kind = int(fs.info.ftype)
     if kind & pytsk3.TSK_FS_TYPE_HFS_DETECT:
         return _HFS_RESERVED_IDS
+    if kind & pytsk3.TSK_FS_TYPE_NTFS_DETECT:
+        return _NTFS_METAFILES
     return _exfat_own_entries(read_at, offset) if kind == pytsk3.TSK_FS_TYPE_EXFAT else frozenset()
 
 
@@ -564,7 +572,7 @@ def _walk(fs: Any, label: str, read_at: Callable[[int, int], bytes], offset: int
 
     walk = _Walk(block_size=int(fs.info.block_size), own_entries=_own_entries(fs, read_at, offset),
                  listed={} if isinstance(fat, FatVolume) else None, fat_labels=_fat_labels(fs, read_at, offset),
-                 iso9660=fs if int(fs.info.ftype) == pytsk3.TSK_FS_TYPE_ISO9660 else None,
+                 iso9660=fs if int(fs.info.ftype) == pytsk3.TSK_FS_TYPE_ISO9660 else None, fs=fs,
                  fat_erased=partial(erased_entry, read_at, offset) if isinstance(fat, FatVolume) else None)
     try:
         root = fs.open_dir("/")
@@ -705,6 +713,10 @@ def _walk_dir(directory: Any, path: bytes, label: str, walk: _Walk, parents: tup
         name = _component(bytes(name_info.name))
         if name in (b".", b".."):
             continue
+        if tsk_file.info.meta is None and name_info.flags & pytsk3.TSK_FS_NAME_FLAG_UNALLOC:
+            tsk_file = _deleted_record(walk.fs, int(directory.info.addr), tsk_file)
+            if tsk_file is None:
+                continue
         meta = tsk_file.info.meta
         child = path + name
         deleted = _deleted(name_info, meta)
@@ -718,10 +730,10 @@ def _walk_dir(directory: Any, path: bytes, label: str, walk: _Walk, parents: tup
                                else "no metadata for this name; not read"))
             continue
         kind = meta.type
+        if _is_structure(kind, int(meta.addr), walk.own_entries):  # a structure folder too (NTFS's $Extend)
+            continue
         if kind in (pytsk3.TSK_FS_META_TYPE_DIR, pytsk3.TSK_FS_META_TYPE_VIRT_DIR):
             yield from _enter_dir(tsk_file, child, label, walk, parents, depth, deleted)
-            continue
-        if _is_structure(kind, int(meta.addr), walk.own_entries):
             continue
         volume_label = _fat_label(name, int(meta.addr), walk.fat_labels)
         if volume_label is not None and holds_nothing(volume_label):
@@ -745,15 +757,15 @@ def _walk_dir(directory: Any, path: bytes, label: str, walk: _Walk, parents: tup
                       inode=int(meta.addr), deleted=deleted,
                       notes=(_SLASH_NOTE if b"\0" in child else ()) + (_LABEL_NOTE if volume_label else ()))
         runs, covered = _data_runs(tsk_file, walk.block_size)
+        stored = sum(end - start for start, end in runs) * walk.block_size
+        if covered is not None and entry.size and entry.size - stored > _MAX_HOLE_BYTES:  # deleted or not
+            entry = replace(entry, error=(
+                f"sparse file claiming {entry.size:,} bytes of which {stored:,} are stored (the rest would read as "
+                "zeros; a corrupt or hostile file system?): not hashed, as reading it would stall the scan"))
         if deleted:
             walk.deleted.append((entry, runs, meta.size if covered is None else covered))
             continue
         walk.allocated.extend(runs)
-        stored = sum(end - start for start, end in runs) * walk.block_size
-        if covered is not None and entry.size and entry.size - stored > _MAX_HOLE_BYTES:
-            entry = replace(entry, error=(
-                f"sparse file claiming {entry.size:,} bytes of which {stored:,} are stored (the rest would read as "
-                "zeros; a corrupt or hostile file system?): not hashed, as reading it would stall the scan"))
         yield entry
         fork = _resource_fork(tsk_file)
         if fork:  # HFS+'s second stream of bytes (a classic Mac file's icons, pictures, ...), an item of its own
@@ -772,6 +784,35 @@ def _resource_fork(tsk_file: Any) -> tuple[int, int] | None:
         if int(attribute.info.type) == pytsk3.TSK_FS_ATTR_TYPE_HFS_RSRC and attribute.info.size:
             return int(attribute.info.id), int(attribute.info.size)
     return None
+
+
+def _deleted_record(fs: Any, folder: int, tsk_file: Any) -> Any:
+    """A deleted name The Sleuth Kit lists without metadata (in `folder`), opened by its record where the record
+    is still the name's: not in use, and its sequence number one above the name's. NTFS raises a record's number
+    when it frees it, and TSK gives its `$OrphanFiles` (the folder it makes, numbered after the file system's
+    last record, for deleted files no folder names any more) the number one below their record's on every file
+    system; it then finds name and record unrelated, while the record is there to read. `tsk_file` unchanged
+    where the record cannot be read or is another file's now (in use, or freed again since); None for a record
+    in `$OrphanFiles` that never held a file: NTFS's reserved MFT entries 16-23, no name and no data, which
+    mkntfs and Windows write so. ISO 9660 deletes nothing: its orphans are left as TSK lists them."""
+    import pytsk3
+
+    if int(fs.info.ftype) == pytsk3.TSK_FS_TYPE_ISO9660:
+        return tsk_file
+    name = tsk_file.info.name
+    try:
+        found = fs.open_meta(inode=int(name.meta_addr))
+    except _TSK_ERRORS:
+        return tsk_file
+    meta = found.info.meta
+    if (meta is None or meta.flags & pytsk3.TSK_FS_META_FLAG_ALLOC
+            or int(meta.seq) != (int(name.meta_seq) + 1) & 0xFFFFFFFF):
+        return tsk_file
+    file_attributes = (pytsk3.TSK_FS_ATTR_TYPE_NTFS_FNAME, pytsk3.TSK_FS_ATTR_TYPE_NTFS_DATA)
+    if (folder == int(fs.info.last_inum) and int(fs.info.ftype) & pytsk3.TSK_FS_TYPE_NTFS_DETECT
+            and not any(int(attribute.info.type) in file_attributes for attribute in found)):
+        return None
+    return found
 
 
 def _empty_record(fs: Any, address: int) -> bool:
@@ -813,7 +854,7 @@ def _type_name(kind: Any) -> str:
 class _Child:
     name: bytes
     address: int | None  # the metadata address; None where the name has none left
-    is_dir: bool
+    is_dir: bool  # a folder the walk enters (not a structure folder: NTFS's $Extend)
     listed: bool  # the walk gives it an item path of its own (a folder or a file-system structure it does not)
 
 
@@ -860,16 +901,21 @@ class _OpenImage:
         fs = self.file_system(label)
         erased = self._fat_erased(label)
         for tsk_file in fs.open_dir(inode=address):
+            name_info = tsk_file.info.name  # kept: a record opened by its address has no name
+            name = bytes(name_info.name)
+            if tsk_file.info.meta is None and name_info.flags & pytsk3.TSK_FS_NAME_FLAG_UNALLOC:
+                tsk_file = _deleted_record(fs, address, tsk_file)  # as the walk reads it
+                if tsk_file is None:
+                    continue
             meta = tsk_file.info.meta
             kind = None if meta is None else meta.type
             child = None if meta is None else int(meta.addr)
+            structure = child is not None and _is_structure(kind, child, self._own_entries[label])
             is_dir = kind in (pytsk3.TSK_FS_META_TYPE_DIR, pytsk3.TSK_FS_META_TYPE_VIRT_DIR)
-            name = bytes(tsk_file.info.name.name)
             volume_label = None if child is None else _fat_label(name, child, self._fat_labels[label])
-            listed = not is_dir and not (child is not None and _is_structure(kind, child, self._own_entries[label])) \
-                and not (volume_label is not None and holds_nothing(volume_label)) \
-                and not (child is not None and _erased(_deleted(tsk_file.info.name, meta), kind, child, erased))
-            listing.append(_Child(_component(name), child, is_dir, listed))
+            listed = not is_dir and not structure and not (volume_label is not None and holds_nothing(volume_label)) \
+                and not (child is not None and _erased(_deleted(name_info, meta), kind, child, erased))
+            listing.append(_Child(_component(name), child, is_dir and not structure, listed))
         self._listings[key] = listing
         if len(self._listings) > self._LISTINGS:
             self._listings.popitem(last=False)
@@ -1056,11 +1102,18 @@ class DiskImageSource:
                 return _fat_stream(image, *skipped, shown)
             if found is None or found.info.meta is None:
                 raise FileNotFoundError(f"not found in the image: {shown}")
+            stored = None
             if fork is None:
                 size = int(found.info.meta.size)
-                _, covered = _data_runs(found, int(image.file_system(label.decode()).info.block_size))
+                block_size = int(image.file_system(label.decode()).info.block_size)
+                runs, covered = _data_runs(found, block_size)
+                stored = sum(end - start for start, end in runs) * block_size
             else:
                 size, covered = fork[1], None
+        if covered is not None and stored is not None and size - stored > _MAX_HOLE_BYTES:  # as the walk judged it
+            raise OSError(f"sparse file claiming {size:,} bytes of which {stored:,} are stored: not read: {shown}")
+        if not size and fork is None and found.info.meta.flags & pytsk3.TSK_FS_META_FLAG_UNALLOC:  # as the walk
+            raise OSError(f"deleted file whose metadata records no size: {shown}")  # judged it: not an empty file
         if covered is not None and covered < size:
             if found.info.meta.flags & pytsk3.TSK_FS_META_FLAG_UNALLOC:  # as the walk judged it
                 raise OSError(f"deleted file whose clusters were reused: {shown}")
