@@ -9,12 +9,12 @@ unions them into the stacks already stored. A change of PDQ settings starts the 
 
 from __future__ import annotations
 
-import itertools
 import json
 import os
 import shutil
+from collections import deque
 from collections.abc import Iterable, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -104,9 +104,15 @@ def _link_near_copies(store: StackStore, settings: Settings, after: int, upto: i
     if settings.workers > 1 and upto - after >= _PARALLEL_FROM:
         with ProcessPoolExecutor(settings.workers, initializer=_init_worker,
                                  initargs=([str(f) for f in folders], os.getpid())) as pool:
-            while window := list(itertools.islice(batches, 2 * settings.workers)):  # bounded: not the whole case
-                for links in pool.map(_worker_links, window, itertools.repeat(settings.stack_threshold)):
-                    _union_all(groups, links)
+            # a batch is handed out as soon as one is done (the workers never wait for the slowest of a
+            # window), and at most 2 per worker are in flight: not the whole case in memory
+            pending: deque[Future[list[tuple[int, int]]]] = deque()
+            for batch in batches:
+                pending.append(pool.submit(_worker_links, batch, settings.stack_threshold))
+                if len(pending) > 2 * settings.workers:
+                    _union_all(groups, pending.popleft().result())
+            for future in pending:
+                _union_all(groups, future.result())
     else:
         for batch in batches:
             _union_all(groups, _links(segments, batch, settings.stack_threshold))
