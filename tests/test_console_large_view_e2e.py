@@ -68,7 +68,7 @@ def test_large_view_zooms_pans_and_reveals_only_when_asked(page: Any, demo_case:
     page.wait_for_selector("#viewer-media img.blurred")
     page.keyboard.press("Escape")
     page.wait_for_selector("#viewer", state="hidden")
-    assert page.evaluate("document.activeElement.id") == "queue"
+    page.wait_for_function("() => document.activeElement && document.activeElement.id === 'queue'")
     assert page.locator("img.clear").count() == 0
 
 
