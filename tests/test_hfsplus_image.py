@@ -9,16 +9,14 @@ Drawn pictures only; each test skips, saying why, where xorriso or the `disk` ex
 from __future__ import annotations
 
 import hashlib
-import io
 import os
 import struct
 import unicodedata
-import zipfile
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from test_disk_images import _need, _picture, _run, _scan
+from test_disk_images import _need, _picture, _run, _scan, _zip
 
 from vigie.cli import main
 from vigie.config import Settings
@@ -28,14 +26,6 @@ from vigie.sources.reopen import read_item_bytes
 
 _HOLIDAY = "Vacances été/plage ñ 写真.jpg"
 _MTIME = 1_600_000_000  # 2020-09-13, set on every original so that the file systems' times can be checked
-
-
-def _zip(members: dict[str, bytes]) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        for name, data in members.items():
-            archive.writestr(name, data)
-    return buffer.getvalue()
 
 
 def _tree(root: Path) -> dict[str, bytes]:
