@@ -506,17 +506,20 @@ class SqliteCaseStore:
                 self.db.execute("CREATE TEMP TABLE IF NOT EXISTS match_scope(id INTEGER PRIMARY KEY)")
                 self.db.execute("DELETE FROM match_scope")
                 self.db.executemany("INSERT INTO match_scope(id) VALUES (?)", ((i,) for i in item_ids))
+            # a scope of new items drives the join (SQLite keeps a CROSS JOIN's order): read from a big list
+            # first, a +1% scan took longer than the whole list's import
+            items = "items i" if item_ids is None else "match_scope s CROSS JOIN items i"
             for signal in _EXACT_SIGNALS:
                 conditions = [f"i.{signal} IS NOT NULL"]
                 params: list[Any] = []
                 if item_ids is not None:
-                    conditions.append("i.id IN (SELECT id FROM match_scope)")
+                    conditions.append("i.id = s.id")
                 if list_id is not None:
                     conditions.append("e.list_id = ?")
                     params.append(list_id)
                 self.db.execute(
                     f"""INSERT INTO exact_found(item_id, entry_id, signal)
-                        SELECT i.id, e.id, '{signal}' FROM items i JOIN list_entries e ON e.{signal} = i.{signal}
+                        SELECT i.id, e.id, '{signal}' FROM {items} JOIN list_entries e ON e.{signal} = i.{signal}
                         WHERE {" AND ".join(conditions)}""",
                     params,
                 )
