@@ -16,10 +16,11 @@ from vigie.scan.roles import VerifyStore
 from vigie.signals.crypto import StreamingDigests, check_stored
 from vigie.signals.registry import IDENTITY
 from vigie.sources import join_path
-from vigie.sources.directory import open_source
+from vigie.sources.directory import LinkedFolder, open_source
 from vigie.sources.diskimage import DiskImageSource, stored_digests, stored_digests_damage
 
 _CHUNK = 1 << 20
+_LINKED = "changed: "
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,8 @@ def _sha256(root: str, relpath: str) -> tuple[str | None, str, str]:
         return digest.hexdigest(), "", ""
     except FileNotFoundError:
         return None, "missing", ""
+    except LinkedFolder as exc:  # tampering, whatever the link's target holds: it is not read
+        return None, f"{_LINKED}{exc.strerror}", ""
     except OSError as exc:  # a pipe or device swapped in for the file is refused, never read (it would block)
         return None, f"unreadable: {exc.strerror or exc}", ""
     except ValueError as exc:  # a stored path outside the grammar (a hand-edited case)
@@ -72,6 +75,8 @@ def verify_case(
         actual, problem, stored = _sha256(source.root, relpath)
         if "DIFFERS" in stored:
             return VerifyFinding(path, "changed", stored, stored)
+        if problem.startswith(_LINKED):
+            return VerifyFinding(path, "changed", problem.removeprefix(_LINKED))
         if actual is None and recorded is None:
             return VerifyFinding(path, "ok", "unreadable at scan time too")
         if problem == "missing":
