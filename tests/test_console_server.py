@@ -18,7 +18,7 @@ from flask.testing import FlaskClient
 from tests.test_console_hardening import fail_reveal_audits
 from vigie.cli import main
 from vigie.config import Settings
-from vigie.store.accounts import Accounts
+from vigie.store.accounts import AccountError, Accounts
 from vigie.store.server import SERVER_DB_NAME, ServerStore, case_names
 from vigie.store.sqlite import open_case
 from vigie.web import serving
@@ -378,6 +378,22 @@ def test_case_accounts_keep_working_with_case(demo_case: Path) -> None:
     store = open_case(demo_case)
     assert store.audit_page(None, 1)[0].action == "user-disable"
     store.close()
+
+
+def test_an_admin_does_not_disable_their_own_account_from_the_command_line_either(tmp_path: Path) -> None:
+    case = tmp_path / "case"
+    store = open_case(case, create=True)
+    Accounts(store).create_user("ada", PASSWORD, "admin", actor="test")
+    with pytest.raises(AccountError, match="an admin does not disable their own account"):
+        Accounts(store).disable("ada", actor="ada")
+    store.close()
+    refused = _vigie("user", "disable", "ada", "--case", str(case), env={"VIGIE_EXAMINER": "ada"})
+    assert refused.exit_code != 0 and "an admin does not disable their own account" in refused.output
+    store = open_case(case)
+    assert Accounts(store).authenticate("ada", PASSWORD) is not None
+    assert "user-disable" not in [entry.action for entry in store.audit_entries()]
+    store.close()
+    assert _vigie("user", "disable", "ada", "--case", str(case), env={"VIGIE_EXAMINER": "ruiz"}).exit_code == 0
 
 
 def test_an_admin_disables_an_account_from_the_console_of_one_case(demo_case: Path) -> None:
