@@ -410,8 +410,8 @@ def test_an_admin_disables_an_account_from_the_console_of_one_case(demo_case: Pa
     rita_csrf = rita.get("/api/me").get_json()["csrf_token"]
     assert rita.post("/api/admin/users/disable", json={"username": "ada"},
                      headers={"X-CSRF-Token": rita_csrf}).status_code == 403
-    assert ada.post("/api/admin/users/disable", json={"username": "ada"},
-                    headers={"X-CSRF-Token": csrf}).status_code == 400
+    own = ada.post("/api/admin/users/disable", json={"username": "ada"}, headers={"X-CSRF-Token": csrf})
+    assert (own.status_code, own.get_json()["error"]) == (400, "an admin does not disable their own account")
     assert ada.post("/api/admin/users/disable", json={"username": "nobody"},
                     headers={"X-CSRF-Token": csrf}).status_code == 400
     assert ada.post("/api/admin/users/disable", json={"username": "rita"},
