@@ -20,7 +20,6 @@ from vigie.sources.directory import LinkedFolder, open_source
 from vigie.sources.diskimage import DiskImageSource, stored_digests, stored_digests_damage
 
 _CHUNK = 1 << 20
-_LINKED = "changed: "
 
 
 @dataclass(frozen=True)
@@ -46,8 +45,8 @@ def _sha256(root: str, relpath: str) -> tuple[str | None, str, str]:
         return digest.hexdigest(), "", ""
     except FileNotFoundError:
         return None, "missing", ""
-    except LinkedFolder as exc:  # tampering, whatever the link's target holds: it is not read
-        return None, f"{_LINKED}{exc.strerror}", ""
+    except LinkedFolder:
+        raise  # not "unreadable": tampering, which verify_case reports as a change
     except OSError as exc:  # a pipe or device swapped in for the file is refused, never read (it would block)
         return None, f"unreadable: {exc.strerror or exc}", ""
     except ValueError as exc:  # a stored path outside the grammar (a hand-edited case)
@@ -72,11 +71,12 @@ def verify_case(
     def check(item: tuple[SourceRow, str, str | None]) -> VerifyFinding:
         source, relpath, recorded = item
         path = join_path(source.given, relpath)
-        actual, problem, stored = _sha256(source.root, relpath)
+        try:
+            actual, problem, stored = _sha256(source.root, relpath)
+        except LinkedFolder as exc:  # whatever the link's target holds, it is not read
+            return VerifyFinding(path, "changed", str(exc.strerror))
         if "DIFFERS" in stored:
             return VerifyFinding(path, "changed", stored, stored)
-        if problem.startswith(_LINKED):
-            return VerifyFinding(path, "changed", problem.removeprefix(_LINKED))
         if actual is None and recorded is None:
             return VerifyFinding(path, "ok", "unreadable at scan time too")
         if problem == "missing":
