@@ -18,7 +18,7 @@ from flask.testing import FlaskClient
 from tests.test_console_hardening import fail_reveal_audits
 from vigie.cli import main
 from vigie.config import Settings
-from vigie.store.accounts import Accounts
+from vigie.store.accounts import AccountError, Accounts
 from vigie.store.server import SERVER_DB_NAME, ServerStore, case_names
 from vigie.store.sqlite import open_case
 from vigie.web import serving
@@ -380,6 +380,22 @@ def test_case_accounts_keep_working_with_case(demo_case: Path) -> None:
     store.close()
 
 
+def test_an_admin_does_not_disable_their_own_account_from_the_command_line_either(tmp_path: Path) -> None:
+    case = tmp_path / "case"
+    store = open_case(case, create=True)
+    Accounts(store).create_user("ada", PASSWORD, "admin", actor="test")
+    with pytest.raises(AccountError, match="an admin does not disable their own account"):
+        Accounts(store).disable("ada", actor="ada")
+    store.close()
+    refused = _vigie("user", "disable", "ada", "--case", str(case), env={"VIGIE_EXAMINER": "ada"})
+    assert refused.exit_code != 0 and "an admin does not disable their own account" in refused.output
+    store = open_case(case)
+    assert Accounts(store).authenticate("ada", PASSWORD) is not None
+    assert "user-disable" not in [entry.action for entry in store.audit_entries()]
+    store.close()
+    assert _vigie("user", "disable", "ada", "--case", str(case), env={"VIGIE_EXAMINER": "ruiz"}).exit_code == 0
+
+
 def test_an_admin_disables_an_account_from_the_console_of_one_case(demo_case: Path) -> None:
     from vigie.web.app import create_app
 
@@ -394,8 +410,8 @@ def test_an_admin_disables_an_account_from_the_console_of_one_case(demo_case: Pa
     rita_csrf = rita.get("/api/me").get_json()["csrf_token"]
     assert rita.post("/api/admin/users/disable", json={"username": "ada"},
                      headers={"X-CSRF-Token": rita_csrf}).status_code == 403
-    assert ada.post("/api/admin/users/disable", json={"username": "ada"},
-                    headers={"X-CSRF-Token": csrf}).status_code == 400
+    own = ada.post("/api/admin/users/disable", json={"username": "ada"}, headers={"X-CSRF-Token": csrf})
+    assert (own.status_code, own.get_json()["error"]) == (400, "an admin does not disable their own account")
     assert ada.post("/api/admin/users/disable", json={"username": "nobody"},
                     headers={"X-CSRF-Token": csrf}).status_code == 400
     assert ada.post("/api/admin/users/disable", json={"username": "rita"},

@@ -91,6 +91,8 @@ def test_only_a_server_admin_with_the_csrf_token_changes_accounts(app: Any, fold
                     {"action": "add", "username": "rita"}, {"action": "add", "username": "x", "role": "boss"},
                     {"action": "grant", "username": "ghost", "case": "orchard"}, {"action": "explode"}):
         assert _post(admin, csrf, **refused).status_code == 400, refused
+    own = _post(admin, csrf, action="disable", username="admin").get_data(as_text=True)
+    assert '<p id="refused" class="error" role="alert">an admin does not disable their own account</p>' in own
 
     rita = log_in(app, "rita")  # a reviewer, and a case admin who is no server admin: neither
     assert rita.get("/accounts").status_code == 403

@@ -1,5 +1,5 @@
 """Evidence paths: names that are not UTF-8, entries that share a path, mis-flagged zip names, links,
-pipes swapped in before `verify`, and folder access times."""
+pipes and folder links swapped in before `verify`, and folder access times."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import hashlib
 import io
 import json
 import os
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -246,6 +247,32 @@ def test_a_pipe_swapped_in_after_the_scan_does_not_hang_verify(tmp_path: Path) -
     store.close()
     assert details["changed"] == [f"{evidence}/a.jpg"]
     assert "not a regular file" in done.stdout
+
+
+def test_a_folder_swapped_for_a_link_after_the_scan_is_reported_changed_not_followed(tmp_path: Path) -> None:
+    evidence = tmp_path / "ev"
+    (evidence / "sub" / "deeper").mkdir(parents=True)
+    (evidence / "top.jpg").write_bytes(_picture(42))
+    (evidence / "sub" / "a.jpg").write_bytes(_picture(43))
+    (evidence / "sub" / "deeper" / "b.jpg").write_bytes(_picture(44))
+    case = tmp_path / "case"
+    _scan(case, str(evidence))
+    copy = tmp_path / "elsewhere" / "sub"
+    shutil.copytree(evidence / "sub", copy)  # the very same bytes: only the path tells
+    shutil.rmtree(evidence / "sub")
+    (evidence / "sub").symlink_to(copy)
+
+    code, details = _verify(case)
+    assert code == 3
+    assert sorted(details["changed"]) == [f"{evidence}/sub/a.jpg", f"{evidence}/sub/deeper/b.jpg"]
+    store = open_case(case)
+    [source] = store.sources()
+    items = [item for item in store.top_level_items() if item[1] == "sub/deeper/b.jpg"]
+    store.close()
+    [finding] = verify_case(items, workers=1)
+    assert (finding.status, finding.detail) == ("changed", f"the folder sub is now a symbolic link to {copy}; "
+                                                           "not followed")
+    assert read_item_bytes(source.root, "sub/a.jpg", Settings(), 1_000_000) is None, "nor shown in the console"
 
 
 def test_a_scan_leaves_folder_access_times_alone(tmp_path: Path) -> None:

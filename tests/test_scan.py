@@ -213,10 +213,10 @@ def test_unreadable_file_is_listed_with_the_reason(tmp_path: Path, monkeypatch: 
     (evidence / "open.jpg").write_bytes(jpeg_bytes(draw_picture(2, (100, 80))))
     real_open = directory.open_evidence
 
-    def deny(path: str) -> object:
+    def deny(path: str, **where: int) -> object:  # where: the folder's descriptor the source opens it in
         if str(path).endswith("locked.jpg"):
             raise PermissionError(13, "Permission denied")
-        return real_open(path)
+        return real_open(path, **where)
 
     monkeypatch.setattr(directory, "open_evidence", deny)
     run_scan(open_case(tmp_path / "case", create=True), [str(evidence)], Settings(workers=1))

@@ -112,6 +112,43 @@ def test_a_list_whose_matching_was_interrupted_is_matched_by_the_next_scan(
     assert _unmatched(store) == []
 
 
+def test_importing_the_same_list_again_matches_what_is_not_yet_matched_against_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = _evidence(tmp_path / "ev", 4)
+    case = tmp_path / "case"
+    store = open_case(case, create=True)
+    settings = Settings(workers=1)
+    run_scan(store, [str(tmp_path / "ev")], settings)
+
+    def killed(*_: object, **__: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(SqliteCaseStore, "match_exact", killed)
+    with pytest.raises(KeyboardInterrupt):
+        import_hash_list(store, _md5_list(tmp_path / "known.txt", data), settings)
+    monkeypatch.undo()
+    store.close()
+
+    command = ["hashlist", "import", str(tmp_path / "known.txt"), "--case", str(case)]
+    again = CliRunner().invoke(main, command)
+    assert again.exit_code == 0, again.output
+    assert "already in the case (4 entries); the items not yet matched against it were matched now; new matches: " \
+           "{'exact': 4, 'pdq': 0, 'video': 0}" in " ".join(again.output.split())
+    store = open_case(case)
+    assert _unmatched(store) == []
+    entry = [e for e in store.audit_entries() if e.action == "hashlist-import"][-1]
+    assert entry.details["already_in_case"] and entry.details["new_matches"]["exact"] == 4
+    audited = len(list(store.audit_entries()))
+    store.close()
+
+    third = CliRunner().invoke(main, command)
+    assert "every item was already matched against it" in " ".join(third.output.split())
+    store = open_case(case)
+    assert len(list(store.audit_entries())) == audited, "nothing done, nothing audited"
+    store.close()
+
+
 @pytest.mark.slow
 def test_kill_minus_nine_then_resume_matches_every_item(tmp_path: Path) -> None:
     data = _evidence(tmp_path / "ev", 240, side=640)

@@ -29,7 +29,10 @@ def import_list(store: SqliteCaseStore, path: Path, settings: Settings, name: st
         err.print(f"[bold red]hash list {_t(path)} not imported:[/] {_t(exc)}")
         return False
     if result.already_imported:
-        err.print(f"Hash list [bold]{_t(result.name)}[/] is already in the case ({result.entries} entries).")
+        matched = (f"the items not yet matched against it were matched now; new matches: {result.new_matches}"
+                   if result.new_matches else "every item was already matched against it")
+        err.print(f"Hash list [bold]{_t(result.name)}[/] is already in the case ({result.entries} entries); "
+                  f"{matched}.")
         return True
     err.print(f"Imported hash list [bold]{_t(result.name)}[/]: {result.entries} entries, {result.pdq_indexed} PDQ "
               f"indexed, {result.skipped} lines skipped; new matches: {result.new_matches}")
@@ -59,6 +62,8 @@ def hashlist() -> None:
 def hashlist_import(file: Path, case: Path, name: str | None, fmt: str, scheme: str | None, signal: str | None,
                     category: str | None) -> None:
     """Import FILE as a hash list and match the whole case against it.
+
+    The same file again (already in the case) matches the items not yet matched against it, if any.
 
     \b
     Formats: text (one hash per line; MD5 and SHA-1 by length; a 64-digit value that does not say

@@ -69,7 +69,9 @@ def _import(store: ListStore, path: Path, settings: Settings, name: str | None, 
     for existing in store.hash_lists():
         if existing.name == name:
             if existing.file_sha256 == parsed.file_sha256:
-                return ImportResult(name, existing.id, existing.entry_count, 0, [], already_imported=True)
+                matches = _match_again(store, existing.id, name, path, parsed.file_sha256, settings, actor)
+                return ImportResult(name, existing.id, existing.entry_count, 0, [], new_matches=matches,
+                                    already_imported=True)
             raise ListImportError(
                 f"the case already has a list named {name!r} from another file; choose another --name"
             )
@@ -91,3 +93,19 @@ def _import(store: ListStore, path: Path, settings: Settings, name: str | None, 
     store.record_case_state(actor)
     return ImportResult(name, list_id, len(parsed.entries), parsed.skipped, parsed.problems, parsed.notes, indexed,
                         matches)
+
+
+def _match_again(store: ListStore, list_id: int, name: str, path: Path, file_sha256: str, settings: Settings,
+                 actor: str) -> dict[str, int]:
+    """The same list again: the items not yet matched against it (a killed import or scan) are matched now,
+    audited; {} when there were none."""
+    with store.exclusive(MATCHING_LOCK):
+        if store.matched_through().get(list_id, 0) >= store.last_item_id():
+            return {}
+        matches = match_pending(store, settings, [list_id])
+    store.append_audit(actor, "hashlist-import", {
+        "list": name, "list_id": list_id, "file": str(path), "file_sha256": file_sha256, "already_in_case": True,
+        "new_matches": matches,
+    })
+    store.record_case_state(actor)
+    return matches

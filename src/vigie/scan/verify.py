@@ -16,7 +16,7 @@ from vigie.scan.roles import VerifyStore
 from vigie.signals.crypto import StreamingDigests, check_stored
 from vigie.signals.registry import IDENTITY
 from vigie.sources import join_path
-from vigie.sources.directory import open_source
+from vigie.sources.directory import LinkedFolder, open_source
 from vigie.sources.diskimage import DiskImageSource, stored_digests, stored_digests_damage
 
 _CHUNK = 1 << 20
@@ -45,6 +45,8 @@ def _sha256(root: str, relpath: str) -> tuple[str | None, str, str]:
         return digest.hexdigest(), "", ""
     except FileNotFoundError:
         return None, "missing", ""
+    except LinkedFolder:
+        raise  # not "unreadable": tampering, which verify_case reports as a change
     except OSError as exc:  # a pipe or device swapped in for the file is refused, never read (it would block)
         return None, f"unreadable: {exc.strerror or exc}", ""
     except ValueError as exc:  # a stored path outside the grammar (a hand-edited case)
@@ -69,7 +71,10 @@ def verify_case(
     def check(item: tuple[SourceRow, str, str | None]) -> VerifyFinding:
         source, relpath, recorded = item
         path = join_path(source.given, relpath)
-        actual, problem, stored = _sha256(source.root, relpath)
+        try:
+            actual, problem, stored = _sha256(source.root, relpath)
+        except LinkedFolder as exc:  # whatever the link's target holds, it is not read
+            return VerifyFinding(path, "changed", str(exc.strerror))
         if "DIFFERS" in stored:
             return VerifyFinding(path, "changed", stored, stored)
         if actual is None and recorded is None:

@@ -4,6 +4,8 @@ Inside a folder, symbolic links are recorded with their target and never followe
 relative one that climbs out, points into the examiner's own machine, and a link that stays inside points
 at something the walk lists on its own. Only a path the user typed may be a link that is followed.
 Folders and files are opened without touching their access times where the system allows it.
+A file is reopened folder by folder, none of them followed if it is a link: a folder swapped for a link after
+the scan is refused (LinkedFolder), never read through.
 """
 
 from __future__ import annotations
@@ -27,22 +29,27 @@ _DIRECTORY = getattr(os, "O_DIRECTORY", 0)
 _NOT_REGULAR = "not a regular file (device, pipe or socket); not read"
 
 
-def _open_noatime(path: str | bytes, flags: int) -> int:
+class LinkedFolder(OSError):
+    """A folder on the way to a file is a symbolic link: not the folder that was scanned."""
+
+
+def _open_noatime(path: str | bytes, flags: int, dir_fd: int | None = None) -> int:
     try:
-        return os.open(path, flags | _NOATIME)
+        return os.open(path, flags | _NOATIME, dir_fd=dir_fd)
     except PermissionError:  # O_NOATIME needs ownership; fall back to a plain read-only open
-        return os.open(path, flags)
+        return os.open(path, flags, dir_fd=dir_fd)
 
 
-def open_evidence(path: str | bytes, follow_link: bool = False) -> BinaryIO:
-    """Open a regular file read-only; a link is refused unless `follow_link` (a path the user typed)."""
-    info = os.stat(path) if follow_link else os.lstat(path)
+def open_evidence(path: str | bytes, follow_link: bool = False, dir_fd: int | None = None) -> BinaryIO:
+    """Open a regular file read-only (`path` inside the folder `dir_fd` when given); a link is refused unless
+    `follow_link` (a path the user typed)."""
+    info = os.stat(path, dir_fd=dir_fd, follow_symlinks=follow_link)
     if stat.S_ISLNK(info.st_mode):
         raise OSError(errno.ELOOP, "symbolic link; not followed")
     if not stat.S_ISREG(info.st_mode):
         raise OSError(errno.EINVAL, _NOT_REGULAR)
     flags = os.O_RDONLY | getattr(os, "O_BINARY", 0) | _NONBLOCK | (0 if follow_link else _NOFOLLOW)
-    fd = _open_noatime(path, flags)
+    fd = _open_noatime(path, flags, dir_fd)
     if not stat.S_ISREG(os.fstat(fd).st_mode):  # swapped between the check and the open
         os.close(fd)
         raise OSError(errno.EINVAL, _NOT_REGULAR)
@@ -118,8 +125,29 @@ class DirectorySource:
             stack.extend(reversed(subdirs))
 
     def open(self, relpath: str) -> BinaryIO:
-        """The file `relpath` names (its archive, for a member's path)."""
-        return open_evidence(os.path.join(self.root, os.fsdecode(parse_relpath(relpath).file)))
+        """The file `relpath` names (its archive, for a member's path), reached through its folders, none
+        followed if it is now a link (the root may be one: the user typed it)."""
+        *folders, name = parse_relpath(relpath).file.split(b"/")
+        fd = _open_noatime(os.fsencode(self.root), os.O_RDONLY | _DIRECTORY)
+        try:
+            for depth, folder in enumerate(folders):
+                inner = _open_folder(fd, folder, b"/".join(folders[:depth + 1]))
+                os.close(fd)
+                fd = inner
+            return open_evidence(os.fsdecode(name), dir_fd=fd)
+        finally:
+            os.close(fd)
+
+
+def _open_folder(parent: int, name: bytes, relpath: bytes) -> int:
+    try:
+        return _open_noatime(name, os.O_RDONLY | _DIRECTORY | _NOFOLLOW, parent)
+    except OSError as exc:
+        if exc.errno not in (errno.ELOOP, errno.ENOTDIR) or not stat.S_ISLNK(os.lstat(name, dir_fd=parent).st_mode):
+            raise
+        target = escape_name(os.readlink(name, dir_fd=parent))
+        raise LinkedFolder(errno.ELOOP, f"the folder {escape_name(relpath)} is now a symbolic link to {target}; "
+                                        "not followed") from exc
 
 
 class FileSource:

@@ -133,7 +133,10 @@ class Accounts:
             self.store.append_audit(user.username, "password-change", {"user": user.username})
 
     def disable(self, username: str, actor: str) -> None:
-        """The account can no longer log in, and its sessions end now; audited."""
+        """The account can no longer log in, and its sessions end now; audited. Not the actor's own: the console
+        and `vigie user` alike refuse that."""
+        if username == actor:
+            raise AccountError(N_("an admin does not disable their own account"))
         with self.store.transaction():
             if not self.db.execute("UPDATE users SET disabled = 1 WHERE username = ?", (username,)).rowcount:
                 raise AccountError(Phrase(N_("no user '%(user)s'"), user=username))

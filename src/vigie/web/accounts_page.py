@@ -16,9 +16,9 @@ from vigie.vocabulary import ADMIN, NEW_ACCOUNT_ROLE, ROLES
 from vigie.web import language
 
 accounts_page = Blueprint("accounts_page", __name__)
+# Here only, not in the domain: `vigie user password` is how an admin who forgot their own gets back in.
 NOT_YOURSELF = {
     "password": N_("choose your own new password with Change password"),
-    "disable": N_("an admin does not disable their own account"),
 }
 
 
