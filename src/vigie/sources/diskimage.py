@@ -29,8 +29,9 @@ import re
 import struct
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
+from enum import Enum
 from functools import lru_cache, partial
 from typing import Any, BinaryIO
 
@@ -462,15 +463,11 @@ class _Walk:
     """What one file system's walk gathers: entries, the allocated files' clusters, deleted files to judge."""
 
     block_size: int
-    own_entries: frozenset[int] = frozenset()  # the file system's structures TSK lists as files (exFAT's)
-    iso9660: Any = None  # the file system, where it is ISO 9660 (which deletes nothing)
-    fs: Any = None  # the file system, to read its orphans' records
+    rules: _ItemRules
     occurrences: dict[bytes, int] = field(default_factory=dict)
     allocated: list[tuple[int, int]] = field(default_factory=list)  # (first block, end block)
     deleted: list[tuple[Entry, list[tuple[int, int]], int]] = field(default_factory=list)  # entry, runs, covered
     listed: dict[int, bytes] | None = None  # metadata address -> path of every name listed, where FAT wants it
-    fat_labels: Callable[[int], bytes | None] | None = None  # FAT: the volume label entry at an address
-    fat_erased: Callable[[int], bool] | None = None  # FAT, where Vigie's reader runs: an entry deleted on disk
     erased: set[int] = field(default_factory=set)  # FAT: live to TSK, deleted on disk: left to Vigie's reader
 
     def relpath(self, label: str, path: bytes) -> str:
@@ -563,17 +560,146 @@ def _is_structure(kind: Any, address: int, own_entries: frozenset[int]) -> bool:
     return bool(kind == pytsk3.TSK_FS_META_TYPE_VIRT or address in own_entries)
 
 
-def _walk(fs: Any, label: str, read_at: Callable[[int, int], bytes], offset: int, fat: FatVolume | str | None = None,
-          fat_files: dict[str, FatEntry] | None = None) -> Iterator[Entry]:
-    """Every file of one file system (at `offset` in the media), depth first in listing order; deleted files
-    once the walk knows which clusters live files hold; last, on FAT, the files only Vigie's reader `fat`
-    lists (each also put in `fat_files` by relpath)."""
-    import pytsk3
+class _Role(Enum):
+    """What a listed name is to the walk and the read-back."""
 
-    walk = _Walk(block_size=int(fs.info.block_size), own_entries=_own_entries(fs, read_at, offset),
-                 listed={} if isinstance(fat, FatVolume) else None, fat_labels=_fat_labels(fs, read_at, offset),
-                 iso9660=fs if int(fs.info.ftype) == pytsk3.TSK_FS_TYPE_ISO9660 else None, fs=fs,
-                 fat_erased=partial(erased_entry, read_at, offset) if isinstance(fat, FatVolume) else None)
+    ITEM = "item"  # an item path of its own (a file, a link, ..., or a name without metadata: an error)
+    FOLDER = "folder"  # entered: the files below it are items
+    ERASED = "erased"  # FAT: live to TSK, deleted on disk: an item Vigie's FAT reader reads, after the walk
+    NONE = "none"  # the file system's own structure, or a FAT volume label: no item
+
+
+@dataclass(frozen=True)
+class _Listed:
+    """One name of a folder listing, as the walk and the read-back both take it."""
+
+    name: bytes  # one component of an item path (`_component`)
+    role: _Role
+    address: int | None  # the metadata address read; None where the name has none left
+    kind: Any = None  # TSK's metadata type
+    deleted: bool = False
+    tsk_file: Any = None  # what to read: TSK's file, or the deleted record standing for it; None: open `address`
+    fork: tuple[int, int] | None = None  # HFS+: its resource fork (attribute id, size), an item of its own
+    notes: tuple[str, ...] = ()  # said against the item (the path's own notes are the walk's)
+
+
+@dataclass(frozen=True)
+class _Record:
+    """A deleted name's own record as `_deleted_record` judged it: read in the name's stead (`address`), no
+    file at all (`no_file`), or neither (the name stands as TSK lists it)."""
+
+    address: int | None = None
+    kind: Any = None
+    no_file: bool = False
+
+
+class _ItemRules:
+    """What is an item in one file system and how it is read: the one rule of the scan's walk and of the
+    read-back (`open`, `verify`), so that both number the same items. A deleted name's record is judged once
+    per process (`records`, shared by the walk and the read-back of the same file system)."""
+
+    def __init__(self, fs: Any, read_at: Callable[[int, int], bytes], offset: int, fat: FatVolume | str | None,
+                 records: dict[tuple[int, int, int], _Record]) -> None:
+        import pytsk3
+
+        kind = int(fs.info.ftype)
+        self.fs = fs
+        self.own_entries = _own_entries(fs, read_at, offset)  # the file system's structures TSK lists as files
+        self.fat_labels = _fat_labels(fs, read_at, offset)  # FAT: the volume label entry at an address
+        # FAT, where Vigie's reader runs: whether an entry is a deleted one on disk
+        self.fat_erased = partial(erased_entry, read_at, offset) if isinstance(fat, FatVolume) else None
+        self.iso9660 = kind == pytsk3.TSK_FS_TYPE_ISO9660  # which deletes nothing
+        self.forks = bool(kind & pytsk3.TSK_FS_TYPE_HFS_DETECT)
+        self.records = records
+
+    def listing(self, folder: int, directory: Iterable[Any]) -> Iterator[_Listed]:
+        """The names of `directory` (the folder at metadata address `folder`) in listing order, without "." and
+        "..", nor the names that stand for nothing (NTFS's reserved records, ISO 9660's empty orphans)."""
+        for tsk_file in directory:
+            listed = self._judge(folder, tsk_file)
+            if listed is not None:
+                yield listed
+
+    def file(self, listed: _Listed) -> Any:
+        """The TSK file to read for a listed name that has metadata."""
+        return listed.tsk_file if listed.tsk_file is not None else self.fs.open_meta(inode=listed.address)
+
+    def _judge(self, folder: int, tsk_file: Any) -> _Listed | None:
+        import pytsk3
+
+        name_info = tsk_file.info.name  # kept: a record opened by its address has no name
+        name = _component(bytes(name_info.name))
+        if name in (b".", b".."):
+            return None
+        meta = tsk_file.info.meta
+        if meta is None and name_info.flags & pytsk3.TSK_FS_NAME_FLAG_UNALLOC:
+            record, opened = self._record(folder, tsk_file)
+            if record.no_file:
+                return None
+            if record.address is not None:
+                return self._file(name, record.address, record.kind, True, opened)
+        deleted = _deleted(name_info, meta)
+        if meta is None:
+            if self.iso9660 and _empty_record(self.fs, int(name_info.meta_addr)):
+                return None
+            return _Listed(name, _Role.ITEM, None, deleted=deleted)
+        return self._file(name, int(meta.addr), meta.type, deleted, tsk_file)
+
+    def _record(self, folder: int, tsk_file: Any) -> tuple[_Record, Any]:
+        """A deleted name's record, judged once (and the record, where opened now)."""
+        name = tsk_file.info.name
+        key = (folder, int(name.meta_addr), int(name.meta_seq))
+        record = self.records.get(key)
+        if record is not None:
+            return record, None
+        found = _deleted_record(self.fs, folder, tsk_file)
+        record = _Record(no_file=True) if found is None else _Record() if found is tsk_file else _Record(
+            int(found.info.meta.addr), found.info.meta.type)
+        self.records[key] = record
+        return record, found
+
+    def _file(self, name: bytes, address: int, kind: Any, deleted: bool, tsk_file: Any) -> _Listed:
+        import pytsk3
+
+        if _is_structure(kind, address, self.own_entries):  # a structure folder too (NTFS's $Extend)
+            return _Listed(name, _Role.NONE, address)
+        if kind in (pytsk3.TSK_FS_META_TYPE_DIR, pytsk3.TSK_FS_META_TYPE_VIRT_DIR):
+            return _Listed(name, _Role.FOLDER, address, kind, deleted, tsk_file)
+        volume_label = _fat_label(name, address, self.fat_labels)
+        if volume_label is not None and holds_nothing(volume_label):
+            return _Listed(name, _Role.NONE, address)  # a volume label (mkfs.vfat -n, mlabel): no file
+        if _erased(deleted, kind, address, self.fat_erased):
+            return _Listed(name, _Role.ERASED, address)
+        fork = _resource_fork(tsk_file) if self.forks and not deleted and kind == pytsk3.TSK_FS_META_TYPE_REG \
+            and tsk_file is not None else None
+        return _Listed(name, _Role.ITEM, address, kind, deleted, tsk_file, fork, _LABEL_NOTE if volume_label else ())
+
+
+_JUDGED: OrderedDict[tuple[str, int, int], dict[str, dict[tuple[int, int, int], _Record]]] = OrderedDict()
+_JUDGED_LOCK = threading.Lock()
+
+
+def _judged_records(root: str, label: str) -> dict[tuple[int, int, int], _Record]:
+    """The deleted records judged in this process for the file system `label` of the image `root` (this
+    version of it): the scan's walk fills it, the read-back that follows (in this process, or a worker forked
+    from it) reads it."""
+    info = os.stat(root)
+    key = (root, info.st_size, info.st_mtime_ns)
+    with _JUDGED_LOCK:
+        image = _JUDGED.setdefault(key, {})
+        _JUDGED.move_to_end(key)
+        while len(_JUDGED) > 4:
+            _JUDGED.popitem(last=False)
+        return image.setdefault(label, {})
+
+
+def _walk(rules: _ItemRules, label: str, fat: FatVolume | str | None = None,
+          fat_files: dict[str, FatEntry] | None = None) -> Iterator[Entry]:
+    """Every file of one file system, depth first in listing order; deleted files once the walk knows which
+    clusters live files hold; last, on FAT, the files only Vigie's reader `fat` lists (each also put in
+    `fat_files` by relpath)."""
+    fs = rules.fs
+    walk = _Walk(block_size=int(fs.info.block_size), rules=rules, listed={} if isinstance(fat, FatVolume) else None)
     try:
         root = fs.open_dir("/")
     except _TSK_ERRORS as exc:
@@ -708,42 +834,28 @@ def _walk_dir(directory: Any, path: bytes, label: str, walk: _Walk, parents: tup
               depth: int) -> Iterator[Entry]:
     import pytsk3
 
-    for tsk_file in directory:
-        name_info = tsk_file.info.name
-        name = _component(bytes(name_info.name))
-        if name in (b".", b".."):
-            continue
-        if tsk_file.info.meta is None and name_info.flags & pytsk3.TSK_FS_NAME_FLAG_UNALLOC:
-            tsk_file = _deleted_record(walk.fs, int(directory.info.addr), tsk_file)
-            if tsk_file is None:
-                continue
-        meta = tsk_file.info.meta
-        child = path + name
-        deleted = _deleted(name_info, meta)
-        if meta is not None and walk.listed is not None:
-            walk.listed[int(meta.addr)] = child
-        if meta is None:
-            if walk.iso9660 is not None and _empty_record(walk.iso9660, int(name_info.meta_addr)):
-                continue
-            yield Entry(relpath=walk.relpath(label, child), deleted=deleted,
-                        error=("deleted file whose metadata is gone: content not recoverable" if deleted
+    for listed in walk.rules.listing(int(directory.info.addr), directory):
+        child = path + listed.name
+        if listed.address is None:
+            yield Entry(relpath=walk.relpath(label, child), deleted=listed.deleted,
+                        error=("deleted file whose metadata is gone: content not recoverable" if listed.deleted
                                else "no metadata for this name; not read"))
             continue
-        kind = meta.type
-        if _is_structure(kind, int(meta.addr), walk.own_entries):  # a structure folder too (NTFS's $Extend)
+        if walk.listed is not None:
+            walk.listed[listed.address] = child
+        if listed.role is _Role.NONE:
             continue
-        if kind in (pytsk3.TSK_FS_META_TYPE_DIR, pytsk3.TSK_FS_META_TYPE_VIRT_DIR):
+        if listed.role is _Role.ERASED:
+            walk.erased.add(listed.address)  # read and recovered by Vigie's FAT reader, after the walk
+            continue
+        tsk_file = walk.rules.file(listed)
+        deleted, kind, meta = listed.deleted, listed.kind, tsk_file.info.meta
+        if listed.role is _Role.FOLDER:
             yield from _enter_dir(tsk_file, child, label, walk, parents, depth, deleted)
-            continue
-        volume_label = _fat_label(name, int(meta.addr), walk.fat_labels)
-        if volume_label is not None and holds_nothing(volume_label):
-            continue  # a volume label (mkfs.vfat -n, mlabel): no file
-        if _erased(deleted, kind, int(meta.addr), walk.fat_erased):
-            walk.erased.add(int(meta.addr))  # read and recovered by Vigie's FAT reader, after the walk
             continue
         relpath = walk.relpath(label, child)
         mtime, ctime, atime = _times(meta)
-        if walk.iso9660 is not None:  # its one date per record, read by TSK as a creation time, is the file's
+        if walk.rules.iso9660:  # its one date per record, read by TSK as a creation time, is the file's
             mtime, ctime = ctime, None  # modification time when the disc was made (mkisofs, xorriso)
         if kind == pytsk3.TSK_FS_META_TYPE_LNK:  # recorded with its target, never followed, as in a folder
             yield Entry(relpath=relpath, mtime=mtime, ctime=ctime, atime=atime, inode=int(meta.addr),
@@ -755,7 +867,7 @@ def _walk_dir(directory: Any, path: bytes, label: str, walk: _Walk, parents: tup
             continue
         entry = Entry(relpath=relpath, size=int(meta.size), mtime=mtime, ctime=ctime, atime=atime,
                       inode=int(meta.addr), deleted=deleted,
-                      notes=(_SLASH_NOTE if b"\0" in child else ()) + (_LABEL_NOTE if volume_label else ()))
+                      notes=(_SLASH_NOTE if b"\0" in child else ()) + listed.notes)
         runs, covered = _data_runs(tsk_file, walk.block_size)
         stored = sum(end - start for start, end in runs) * walk.block_size
         if covered is not None and entry.size and entry.size - stored > _MAX_HOLE_BYTES:  # deleted or not
@@ -767,8 +879,7 @@ def _walk_dir(directory: Any, path: bytes, label: str, walk: _Walk, parents: tup
             continue
         walk.allocated.extend(runs)
         yield entry
-        fork = _resource_fork(tsk_file)
-        if fork:  # HFS+'s second stream of bytes (a classic Mac file's icons, pictures, ...), an item of its own
+        if fork := listed.fork:  # HFS+'s second stream of bytes (a classic Mac file's icons, ...): an item of its own
             yield replace(entry, relpath=walk.relpath(label, b"/".join([child, *_FORK])), size=fork[1], error=None,
                           notes=())
 
@@ -827,7 +938,7 @@ def _empty_record(fs: Any, address: int) -> bool:
 def _enter_dir(tsk_file: Any, path: bytes, label: str, walk: _Walk, parents: tuple[int, ...], depth: int,
                deleted: bool) -> Iterator[Entry]:
     address = int(tsk_file.info.meta.addr)
-    if address in parents or depth >= _MAX_DEPTH:
+    if _not_entered(address, parents, depth):
         yield Entry(relpath=walk.relpath(label, path), deleted=deleted,
                     error="folder loops back on itself or nests too deep (corrupt file system); not entered")
         return
@@ -841,6 +952,12 @@ def _enter_dir(tsk_file: Any, path: bytes, label: str, walk: _Walk, parents: tup
     yield from _walk_dir(listing, path + b"/", label, walk, (*parents, address), depth + 1)
 
 
+def _not_entered(address: int, parents: tuple[int, ...], depth: int) -> bool:
+    """A folder (at `address`, listed `depth` folders below the root, whose entered folders are `parents`) that
+    loops back on itself or nests too deep: a corrupt file system. The walk gives it an item, with an error."""
+    return address in parents or depth >= _MAX_DEPTH
+
+
 def _type_name(kind: Any) -> str:
     import pytsk3
 
@@ -852,10 +969,12 @@ def _type_name(kind: Any) -> str:
 
 @dataclass(frozen=True)
 class _Child:
-    name: bytes
+    """A name the read-back finds again: an item, or a folder the walk enters."""
+
+    name: bytes  # its path below its folder: one component, or "NAME/..namedfork/rsrc" for a resource fork
     address: int | None  # the metadata address; None where the name has none left
-    is_dir: bool  # a folder the walk enters (not a structure folder: NTFS's $Extend)
-    listed: bool  # the walk gives it an item path of its own (a folder or a file-system structure it does not)
+    is_dir: bool
+    fork: tuple[int, int] | None = None  # a resource fork's (attribute id, size)
 
 
 class _OpenImage:
@@ -866,12 +985,12 @@ class _OpenImage:
     _LISTINGS = 256
 
     def __init__(self, root: str) -> None:
+        self.root = root
         self.media = _Media.open(root)
         self.lock = threading.Lock()
         self._systems = {s.label: s for s in _file_systems(self.media)}
         self._file_systems: dict[str, Any] = {}
-        self._own_entries: dict[str, frozenset[int]] = {}
-        self._fat_labels: dict[str, Callable[[int], bytes | None] | None] = {}
+        self._rules: dict[str, _ItemRules] = {}
         self._fats: dict[str, FatVolume | str | None] = {}  # Vigie's FAT reader, where the file system is FAT
         self._listings: OrderedDict[tuple[str, int], list[_Child]] = OrderedDict()
         self._fat_files: dict[str, tuple[FatVolume | str | None, dict[str, FatEntry]]] = {}
@@ -884,86 +1003,86 @@ class _OpenImage:
             if system is None or system.error:
                 raise FileNotFoundError(f"no readable partition {label} in the image")
             fs = self._file_systems[label] = pytsk3.FS_Info(_tsk_image(self.media), offset=system.offset)
-            self._own_entries[label] = _own_entries(fs, self.media.read_at, system.offset)
-            self._fat_labels[label] = _fat_labels(fs, self.media.read_at, system.offset)
-            self._fats[label] = _fat_volume(fs, self.media.read_at, system.offset)
+            fat = self._fats[label] = _fat_volume(fs, self.media.read_at, system.offset)
+            self._rules[label] = _ItemRules(fs, self.media.read_at, system.offset, fat,
+                                            _judged_records(self.root, label))
         return self._file_systems[label]
 
-    def children(self, label: str, address: int) -> list[_Child]:
-        import pytsk3
+    def rules(self, label: str) -> _ItemRules:
+        self.file_system(label)
+        return self._rules[label]
 
+    def children(self, label: str, address: int) -> list[_Child]:
         key = (label, address)
         listing = self._listings.get(key)
         if listing is not None:
             self._listings.move_to_end(key)
             return listing
         listing = []
-        fs = self.file_system(label)
-        erased = self._fat_erased(label)
-        for tsk_file in fs.open_dir(inode=address):
-            name_info = tsk_file.info.name  # kept: a record opened by its address has no name
-            name = bytes(name_info.name)
-            if tsk_file.info.meta is None and name_info.flags & pytsk3.TSK_FS_NAME_FLAG_UNALLOC:
-                tsk_file = _deleted_record(fs, address, tsk_file)  # as the walk reads it
-                if tsk_file is None:
-                    continue
-            meta = tsk_file.info.meta
-            kind = None if meta is None else meta.type
-            child = None if meta is None else int(meta.addr)
-            structure = child is not None and _is_structure(kind, child, self._own_entries[label])
-            is_dir = kind in (pytsk3.TSK_FS_META_TYPE_DIR, pytsk3.TSK_FS_META_TYPE_VIRT_DIR)
-            volume_label = None if child is None else _fat_label(name, child, self._fat_labels[label])
-            listed = not is_dir and not structure and not (volume_label is not None and holds_nothing(volume_label)) \
-                and not (child is not None and _erased(_deleted(name_info, meta), kind, child, erased))
-            listing.append(_Child(_component(name), child, is_dir and not structure, listed))
+        rules = self.rules(label)
+        for listed in rules.listing(address, rules.fs.open_dir(inode=address)):
+            if listed.role in (_Role.ITEM, _Role.FOLDER):
+                listing.append(_Child(listed.name, listed.address, listed.role is _Role.FOLDER))
+            if listed.fork is not None:  # the walk's item after the file's
+                listing.append(_Child(b"/".join([listed.name, *_FORK]), listed.address, False, listed.fork))
         self._listings[key] = listing
         if len(self._listings) > self._LISTINGS:
             self._listings.popitem(last=False)
         return listing
 
-    def find(self, label: str, parts: list[bytes], occurrence: int) -> Any:
-        """The `occurrence`-th file at `parts` in the file system `label`, counted in the walk's order."""
+    def find(self, label: str, parts: list[bytes], occurrence: int) -> _Child | None:
+        """The `occurrence`-th item at `parts` in the file system `label`, counted in the walk's order."""
         fs = self.file_system(label)
-        address = self._find(label, int(fs.info.root_inum), parts, occurrence, [0], ())
-        return None if address is None else fs.open_meta(inode=address)
+        return self._find(label, int(fs.info.root_inum), parts, occurrence, [0], (), 0)
 
     def _find(self, label: str, directory: int, parts: list[bytes], occurrence: int, seen: list[int],
-              parents: tuple[int, ...]) -> int | None:
+              parents: tuple[int, ...], depth: int) -> _Child | None:
+        wanted = b"/".join(parts)
         for child in self.children(label, directory):
-            if child.name != parts[0]:
+            if child.name == wanted and (not child.is_dir or self._unentered(label, child, parents, depth)):
+                seen[0] += 1  # counted as the walk numbers the items of one path
+                if seen[0] == occurrence:
+                    return None if child.is_dir else child  # a folder the walk could not enter: no content
                 continue
-            if len(parts) == 1:  # counted as the walk numbers entries of one path
-                if child.listed:
-                    seen[0] += 1
-                    if seen[0] == occurrence:
-                        return child.address
-                continue
-            if not child.is_dir or child.address is None or child.address in parents or len(parents) >= _MAX_DEPTH:
+            if not child.is_dir or child.name != parts[0] or len(parts) == 1 or child.address is None \
+                    or _not_entered(child.address, parents, depth):
                 continue
             try:
-                found = self._find(label, child.address, parts[1:], occurrence, seen, (*parents, directory))
+                found = self._find(label, child.address, parts[1:], occurrence, seen, (*parents, child.address),
+                                   depth + 1)
             except _TSK_ERRORS:  # a deleted folder whose listing is gone, as the walk found it
                 continue
-            if found is not None:
+            if found is not None or seen[0] >= occurrence:
                 return found
         return None
 
-    def _fat_erased(self, label: str) -> Callable[[int], bool] | None:
-        """Whether a FAT entry is a deleted one on disk, where Vigie's FAT reader runs (as the walk tells it)."""
-        fat = self._fats[label]
-        return partial(erased_entry, self.media.read_at, self._systems[label].offset) \
-            if isinstance(fat, FatVolume) else None
+    def _unentered(self, label: str, folder: _Child, parents: tuple[int, ...], depth: int) -> bool:
+        """Whether the walk gave a folder an item of its own (with an error), not entering it."""
+        if folder.address is None or _not_entered(folder.address, parents, depth):
+            return True
+        try:
+            self.children(label, folder.address)
+        except _TSK_ERRORS:
+            return True
+        return False
+
+    def locate(self, member: bytes, occurrence: int) -> _Child | tuple[FatVolume, FatEntry] | None:
+        """Where the item path's first member `member` ("p1/DCIM/X.JPG"), its `occurrence`-th, is read: a name
+        The Sleuth Kit lists (or its resource fork), or a file only Vigie's FAT reader lists; None where the walk
+        lists no such item. Called with `lock` held."""
+        label, _, inside = member.partition(b"/")
+        found = self.find(label.decode(), inside.split(b"/"), occurrence)
+        return found if found is not None else self.fat_file(label.decode(), member_relpath("", member, occurrence))
 
     def fat_file(self, label: str, relpath: str) -> tuple[FatVolume, FatEntry] | None:
         """A file only Vigie's FAT reader lists (The Sleuth Kit skipped its entry, or listed it as live while it
         is deleted), found again by the walk that numbered it."""
         if label not in self._fat_files:
-            fs = self.file_system(label)
-            offset = self._systems[label].offset
+            rules = self.rules(label)
             fat = self._fats[label]
             files: dict[str, FatEntry] = {}
             if isinstance(fat, FatVolume):
-                for _ in _walk(fs, label, self.media.read_at, offset, fat, files):
+                for _ in _walk(rules, label, fat, files):
                     pass
             self._fat_files[label] = (fat, files)
         fat, files = self._fat_files[label]
@@ -1055,7 +1174,8 @@ class DiskImageSource:
             fs = pytsk3.FS_Info(_tsk_image(media), offset=system.offset)
             media.unread = None
             fat = _fat_volume(fs, media.read_at, system.offset)
-            for entry in _walk(fs, system.label, media.read_at, system.offset, fat):
+            rules = _ItemRules(fs, media.read_at, system.offset, fat, _judged_records(self.root, system.label))
+            for entry in _walk(rules, system.label, fat):
                 found += 1
                 if entry.relpath == relpath and entry.error:  # the root folder unreadable
                     said.append(entry.error)
@@ -1084,38 +1204,34 @@ class DiskImageSource:
             media = _Media.open(self.root)  # a stream of its own: hashing the whole media takes long
             return io.BufferedReader(_Stream(media.read_at, media.size, media.close), 1 << 20)
         image = _open_image(self.root)
-        label, _, inside = path.members[0].name.partition(b"/")
-        shown = escape_name(path.members[0].name)
-        if not _PARTITION.fullmatch(label):
+        member = path.members[0]
+        shown = escape_name(member.name)
+        if not _PARTITION.fullmatch(member.name.partition(b"/")[0]):
             raise FileNotFoundError(f"not a partition of the image: {shown}")
-        parts, occurrence = inside.split(b"/"), path.members[0].occurrence
+        label = member.name.partition(b"/")[0].decode()
         with image.lock:
-            found = fork = None
-            if len(parts) > 2 and parts[-2:] == _FORK:  # a resource fork, unless folders of these names hold it
-                found = image.find(label.decode(), parts[:-2], occurrence)
-                fork = None if found is None else _resource_fork(found)
-            if fork is None:
-                found = image.find(label.decode(), parts, occurrence)
-            skipped = None if found is not None else image.fat_file(
-                label.decode(), member_relpath("", path.members[0].name, occurrence))
-            if skipped is not None:
-                return _fat_stream(image, *skipped, shown)
-            if found is None or found.info.meta is None:
+            found = image.locate(member.name, member.occurrence)
+            if isinstance(found, tuple):
+                return _fat_stream(image, *found, shown)
+            if found is None or found.address is None:
                 raise FileNotFoundError(f"not found in the image: {shown}")
-            stored = None
+            tsk_file = image.file_system(label).open_meta(inode=found.address)
+            if tsk_file.info.meta is None:
+                raise FileNotFoundError(f"not found in the image: {shown}")
+            fork, stored = found.fork, None
             if fork is None:
-                size = int(found.info.meta.size)
-                block_size = int(image.file_system(label.decode()).info.block_size)
-                runs, covered = _data_runs(found, block_size)
+                size = int(tsk_file.info.meta.size)
+                block_size = int(image.file_system(label).info.block_size)
+                runs, covered = _data_runs(tsk_file, block_size)
                 stored = sum(end - start for start, end in runs) * block_size
             else:
                 size, covered = fork[1], None
         if covered is not None and stored is not None and size - stored > _MAX_HOLE_BYTES:  # as the walk judged it
             raise OSError(f"sparse file claiming {size:,} bytes of which {stored:,} are stored: not read: {shown}")
-        if not size and fork is None and found.info.meta.flags & pytsk3.TSK_FS_META_FLAG_UNALLOC:  # as the walk
+        if not size and fork is None and tsk_file.info.meta.flags & pytsk3.TSK_FS_META_FLAG_UNALLOC:  # as the walk
             raise OSError(f"deleted file whose metadata records no size: {shown}")  # judged it: not an empty file
         if covered is not None and covered < size:
-            if found.info.meta.flags & pytsk3.TSK_FS_META_FLAG_UNALLOC:  # as the walk judged it
+            if tsk_file.info.meta.flags & pytsk3.TSK_FS_META_FLAG_UNALLOC:  # as the walk judged it
                 raise OSError(f"deleted file whose clusters were reused: {shown}")
             raise OSError(f"its clusters hold {covered:,} of its {size:,} bytes (a broken or looping cluster chain: "
                           f"a corrupt file system); not read whole: {shown}")
@@ -1125,9 +1241,9 @@ class DiskImageSource:
                 with image.lock:
                     image.media.unread = None
                     if fork is not None:
-                        data = bytes(found.read_random(offset, length, pytsk3.TSK_FS_ATTR_TYPE_HFS_RSRC, fork[0]))
+                        data = bytes(tsk_file.read_random(offset, length, pytsk3.TSK_FS_ATTR_TYPE_HFS_RSRC, fork[0]))
                     else:
-                        data = bytes(found.read_random(offset, length))
+                        data = bytes(tsk_file.read_random(offset, length))
                     unread = image.media.unread
             except _TSK_ERRORS as exc:
                 raise OSError(image.media.unread or f"unreadable inside the image: {_tsk_reason(exc)}") from exc
