@@ -22,6 +22,8 @@ from tests.test_fat_dropped_entries import _rename, _volume
 from tests.test_hfsplus_image import _give_resource_fork
 from tests.test_system_and_orphan_files import _ntfs
 from vigie.sources.base import Entry, parse_relpath
+from vigie.sources.disk import items as item_rules
+from vigie.sources.disk.readback import open_image
 from vigie.sources.diskimage import DiskImageSource
 
 
@@ -132,13 +134,11 @@ def _items(source: DiskImageSource) -> list[Entry]:
 @pytest.mark.parametrize("build", ["fat-and-ext4", *_BUILDERS])
 def test_every_item_the_walk_lists_is_read_back_from_the_same_record(build: str, tmp_path: Path,
                                                                     request: pytest.FixtureRequest) -> None:
-    from vigie.sources.diskimage import _open_image
-
     _need()
     image = request.getfixturevalue("seizure")["raw"] if build == "fat-and-ext4" else _BUILDERS[build](tmp_path)
     source = DiskImageSource(str(image))
     items = _items(source)
-    opened = _open_image(source.root)
+    opened = open_image(source.root)
     for entry in items:
         member = parse_relpath(entry.relpath).members[0]
         with opened.lock:
@@ -168,17 +168,15 @@ def test_a_deleted_name_s_record_is_judged_once_for_the_walk_and_the_read_back(
     """NTFS lists its deleted files without metadata (their records' sequence numbers were raised): each
     record is opened and judged by the walk; reading the files back in the same process (a one-worker scan,
     workers forked from it, `verify` after `fat_file`'s walk) judges none again."""
-    import vigie.sources.diskimage as diskimage
-
     _need()
     judged: Counter[tuple[int, int]] = Counter()
-    judge = diskimage._deleted_record
+    judge = item_rules._deleted_record
 
     def counted(fs: Any, folder: int, tsk_file: Any) -> Any:
         judged[folder, int(tsk_file.info.name.meta_addr)] += 1
         return judge(fs, folder, tsk_file)
 
-    monkeypatch.setattr(diskimage, "_deleted_record", counted)
+    monkeypatch.setattr(item_rules, "_deleted_record", counted)
     source = DiskImageSource(str(_ntfs_deleted(tmp_path)))
     deleted = [entry for entry in _items(source) if entry.deleted]
     assert len(deleted) == 2 and len(judged) >= 2
