@@ -1,4 +1,4 @@
-r"""The scan's walk of a disk image and its read-back (`open`, as `verify`, the console and exports read items)
+"""The scan's walk of a disk image and its read-back (`open`, as `verify`, the console and exports read items)
 take each listed name by one rule per file system: every item the walk lists with content is found again by
 the read-back at the same metadata address and reads back whole, on each kind of image the other tests build
 (FAT with deleted, dropped and "Android" entries, ext4, NTFS with deleted and orphan files, HFS+ with a resource
