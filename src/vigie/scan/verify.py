@@ -17,7 +17,8 @@ from vigie.signals.crypto import StreamingDigests, check_stored
 from vigie.signals.registry import IDENTITY
 from vigie.sources import join_path
 from vigie.sources.directory import LinkedFolder, open_source
-from vigie.sources.diskimage import DiskImageSource, stored_digests, stored_digests_damage
+from vigie.sources.disk.media import stored_digests, stored_digests_damage
+from vigie.sources.diskimage import DiskImageSource
 
 _CHUNK = 1 << 20
 

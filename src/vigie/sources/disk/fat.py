@@ -1,0 +1,110 @@
+"""Vigie's own FAT reader (`sources/fatdir.py`) beside The Sleuth Kit: its volume, FAT volume labels, the
+entries The Sleuth Kit drops or lists as live while they are deleted on disk (items of their own, with notes),
+and what the cross-check records against the partition."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from functools import partial
+from typing import Any
+
+from vigie.sources.base import Entry
+from vigie.sources.disk.names import SLASH_NOTE, component
+from vigie.sources.fatdir import LABEL_SUFFIX, ROOT_ADDRESS, FatEntry, FatLayoutError, FatVolume, label_entry
+
+_SKIPPED_NOTE = ("The Sleuth Kit skipped this file's directory entry (a byte FAT forbids in its short name, or in "
+                 "a folder's above it): Vigie's own FAT reader read it",)
+_ERASED_NOTE = ("The Sleuth Kit listed this file as live, but its directory entry on disk is a deleted one (first byte "
+                "0xE5): it read this FAT volume in its \"Android\" mode (no entry of its root folder holds a valid 8.3 "
+                "name), where deleted entries count as live. Vigie's own FAT reader recovered it as a deleted file",)
+_ERASED_UNREAD = ("deleted file The Sleuth Kit listed as live (its FAT directory entry starts 0xE5) that Vigie's own "
+                  "FAT reader did not find: content not read")
+LABEL_NOTE = ("a FAT volume label entry pointing at content (a real label has no first cluster and no size: a "
+              "hostile or corrupt file system?): read as a file, as far as its size covers",)
+
+
+def fat_volume(fs: Any, read_at: Callable[[int, int], bytes], offset: int) -> FatVolume | str | None:
+    """Vigie's own reader of a FAT file system; None for another file system; text: why it cannot run."""
+    bits = _fat_bits(fs)
+    if bits is None:
+        return None
+    try:
+        return FatVolume(read_at, offset, bits)
+    except (FatLayoutError, OSError) as exc:
+        return f"Vigie's own FAT reader could not cross-check The Sleuth Kit's listing: {exc}"
+
+
+def _fat_bits(fs: Any) -> int | None:
+    """12, 16 or 32 for a FAT file system; None for another."""
+    import pytsk3
+
+    return {pytsk3.TSK_FS_TYPE_FAT12: 12, pytsk3.TSK_FS_TYPE_FAT16: 16,
+            pytsk3.TSK_FS_TYPE_FAT32: 32}.get(int(fs.info.ftype))
+
+
+def fat_labels(fs: Any, read_at: Callable[[int, int], bytes], offset: int) -> Callable[[int], bytes | None] | None:
+    """On FAT12/16/32 (at `offset` in the media): the volume label entry at a metadata address, read from disk."""
+    return None if _fat_bits(fs) is None else partial(label_entry, read_at, offset)
+
+
+def fat_label(name: bytes, address: int, labels: Callable[[int], bytes | None] | None) -> bytes | None:
+    """The volume label entry The Sleuth Kit lists as the regular file `name` ("NAME (Volume Label Entry)"),
+    told by its attributes on disk; None for any other file (one merely named so included)."""
+    return labels(address) if labels is not None and name.endswith(LABEL_SUFFIX) else None
+
+
+def erased_as_live(deleted: bool, kind: Any, address: int, fat_erased: Callable[[int], bool] | None) -> bool:
+    """A regular file The Sleuth Kit lists as live whose FAT directory entry is a deleted one on disk."""
+    import pytsk3
+
+    return not deleted and kind == pytsk3.TSK_FS_META_TYPE_REG and fat_erased is not None and fat_erased(address)
+
+
+def fat_skipped(fat: FatVolume, listed: dict[int, bytes], erased: set[int], number: Callable[[bytes], str],
+                found: dict[str, FatEntry] | None) -> Iterator[Entry]:
+    """The files Vigie's FAT reader finds that The Sleuth Kit did not list (`listed`: what it did), or listed as
+    live while they are deleted on disk (`erased`), as entries of their own, their paths numbered by the walk's
+    `number`; folders keep the paths The Sleuth Kit gave them. Each is also put in `found` by relpath."""
+    folders = {ROOT_ADDRESS: b""}
+    unread = set(erased)
+    for file in fat.entries():
+        path = listed.get(file.address) or folders[file.parent] + b"/" + component(file.name)
+        if file.is_dir:
+            folders[file.address] = path
+            continue
+        if file.address in listed and file.address not in erased:
+            continue
+        unread.discard(file.address)
+        yield _fat_item(fat, file, path, erased, number, found)
+    for address in sorted(unread):  # past where Vigie's reader ends a folder: read alone, never a silent miss
+        alone = fat.entry_at(address)
+        yield _fat_item(fat, alone, listed[address], erased, number, found) if alone is not None else Entry(
+            relpath=number(listed[address]), inode=address, deleted=True, error=_ERASED_UNREAD)
+
+
+def _fat_item(fat: FatVolume, file: FatEntry, path: bytes, erased: set[int], number: Callable[[bytes], str],
+              found: dict[str, FatEntry] | None) -> Entry:
+    """A file Vigie's FAT reader reads in The Sleuth Kit's stead, at `path`, with what is said of it."""
+    relpath = number(path)
+    if found is not None:
+        found[relpath] = file
+    said = _ERASED_NOTE if file.address in erased else _SKIPPED_NOTE
+    return Entry(relpath=relpath, size=file.size, mtime=file.mtime, ctime=file.ctime, atime=file.atime,
+                 inode=file.address, deleted=file.deleted, error=fat.content(file)[1],
+                 notes=said + (SLASH_NOTE if b"\0" in path else ()) + (LABEL_NOTE if file.label else ())
+                 + _code_page_note(file.stored_name))
+
+
+def _code_page_note(stored_name: bytes | None) -> tuple[str, ...]:
+    """Said where an 8.3 name's bytes past ASCII are shown as "^": the bytes as stored, as nothing is lost."""
+    if stored_name is None:
+        return ()
+    # each byte past printable ASCII, and a backslash, as \xNN: no letter guessed from a code page
+    stored = "".join(chr(byte) if 0x20 <= byte <= 0x7E and byte != 0x5C else f"\\x{byte:02x}" for byte in stored_name)
+    return (f"its 8.3 name holds bytes past ASCII, shown as ^ as The Sleuth Kit shows them (FAT does not record the "
+            f"code page they were written in); as stored: {stored}",)
+
+
+def fat_said(fat: FatVolume | str | None) -> list[str]:
+    """What the FAT cross-check records against the partition, once the walk is done."""
+    return [fat] if isinstance(fat, str) else fat.said() if fat is not None else []

@@ -1,0 +1,284 @@
+"""What is an item in a file system, and how it is read: one rule (`ItemRules`) per file system, taken by the
+scan's walk (`walk.py`) and the read-back (`readback.py`) alike, so that both list and number the same items.
+A file system's own structures (NTFS's metafiles, FAT's tables, exFAT's bitmap, HFS+'s catalog files, ...) and
+FAT volume labels are not items; a deleted name TSK lists without metadata is read from its own record where
+that record is still the name's; an HFS+ file's resource fork is an item of its own."""
+
+from __future__ import annotations
+
+import os
+import struct
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from enum import Enum
+from functools import partial
+from typing import Any
+
+from vigie.sources.disk.fat import LABEL_NOTE, erased_as_live, fat_label, fat_labels, fat_volume
+from vigie.sources.disk.media import Media
+from vigie.sources.disk.names import component
+from vigie.sources.disk.volumes import TSK_ERRORS, FileSystem, tsk_image
+from vigie.sources.fatdir import FatVolume, erased_entry, holds_nothing
+
+_MAX_DEPTH = 64  # folders nested deeper are a corrupt (looping) file system
+# exFAT's allocation bitmap, up-case table and volume label entries (the in-use forms)
+_EXFAT_STRUCTURES = {0x81, 0x82, 0x83}
+_TSK_FIRST_FAT_INODE = 3  # TSK numbers FAT/exFAT directory entries from 3, in order on disk from the data area
+# HFS+ catalog node IDs below 16 are the volume's own (TN1150): TSK lists the extents overflow, catalog, bad block,
+# allocation, startup and attributes files among the root's files as `$ExtentsFile`, `$CatalogFile`, ...
+_HFS_RESERVED_IDS = frozenset(range(16))
+# NTFS's metafiles are MFT entries 0-15 ($MFT, $MFTMirr, $LogFile, $Volume, $AttrDef, the root, $Bitmap, $Boot,
+# $BadClus, $Secure, $UpCase, $Extend, and 12-15 reserved): never a user's file, whatever its name. $Extend (11)
+# is not entered: only NTFS writes in it ($ObjId, $Quota, $Reparse, $UsnJrnl, $RmMetadata, ...)
+_NTFS_METAFILES = frozenset(range(16))
+
+
+def _exfat_own_entries(read_at: Callable[[int, int], bytes], start: int) -> frozenset[int]:
+    """TSK's addresses for the exFAT root folder's allocation bitmap, up-case table and volume label entries,
+    which it lists as regular files (`$ALLOC_BITMAP`, `$UPCASE_TABLE`, `NAME (Volume Label Entry)`). Told apart
+    by their entry type on disk, not by name: a file a user named `$UPCASE_TABLE` is still read."""
+    boot = read_at(start, 512)
+    if len(boot) < 512 or boot[3:11] != b"EXFAT   ":
+        return frozenset()
+    heap, _, root = struct.unpack_from("<III", boot, 88)
+    sector_shift, cluster_shift = boot[108], boot[109]
+    if not 9 <= sector_shift <= 12 or cluster_shift > 25 - sector_shift or root < 2:
+        return frozenset()
+    cluster = read_at(start + ((heap + ((root - 2) << cluster_shift)) << sector_shift), 1 << 16)
+    per_sector_shift = sector_shift - 5  # 32-byte entries
+    first = (root - 2) << (cluster_shift + per_sector_shift)
+    own = set()
+    for index in range(min(len(cluster), 1 << (sector_shift + cluster_shift)) // 32):
+        kind = cluster[index * 32]
+        if kind == 0:  # the end of the folder
+            break
+        if kind in _EXFAT_STRUCTURES:
+            own.add(first + index + _TSK_FIRST_FAT_INODE)
+    return frozenset(own)
+
+
+def _own_entries(fs: Any, read_at: Callable[[int, int], bytes], offset: int) -> frozenset[int]:
+    """The addresses of the structures a file system (at `offset` in the media) lists as regular files."""
+    import pytsk3
+
+    kind = int(fs.info.ftype)
+    if kind & pytsk3.TSK_FS_TYPE_HFS_DETECT:
+        return _HFS_RESERVED_IDS
+    if kind & pytsk3.TSK_FS_TYPE_NTFS_DETECT:
+        return _NTFS_METAFILES
+    return _exfat_own_entries(read_at, offset) if kind == pytsk3.TSK_FS_TYPE_EXFAT else frozenset()
+
+
+def _is_structure(kind: Any, address: int, own_entries: frozenset[int]) -> bool:
+    """The file system's own structures, which TSK lists beside files ($MBR, $FAT1, exFAT's bitmap): not items."""
+    import pytsk3
+
+    return bool(kind == pytsk3.TSK_FS_META_TYPE_VIRT or address in own_entries)
+
+
+class Role(Enum):
+    """What a listed name is to the walk and the read-back."""
+
+    ITEM = "item"  # an item path of its own (a file, a link, ..., or a name without metadata: an error)
+    FOLDER = "folder"  # entered: the files below it are items
+    ERASED = "erased"  # FAT: live to TSK, deleted on disk: an item Vigie's FAT reader reads, after the walk
+    NONE = "none"  # the file system's own structure, or a FAT volume label: no item
+
+
+@dataclass(frozen=True)
+class Listed:
+    """One name of a folder listing, as the walk and the read-back both take it."""
+
+    name: bytes  # one component of an item path (`component`)
+    role: Role
+    address: int | None  # the metadata address read; None where the name has none left
+    kind: Any = None  # TSK's metadata type
+    deleted: bool = False
+    tsk_file: Any = None  # what to read: TSK's file, or the deleted record standing for it; None: open `address`
+    fork: tuple[int, int] | None = None  # HFS+: its resource fork (attribute id, size), an item of its own
+    notes: tuple[str, ...] = ()  # said against the item (the path's own notes are the walk's)
+
+
+@dataclass(frozen=True)
+class _Record:
+    """A deleted name's own record as `_deleted_record` judged it: read in the name's stead (`address`), no
+    file at all (`no_file`), or neither (the name stands as TSK lists it)."""
+
+    address: int | None = None
+    kind: Any = None
+    no_file: bool = False
+
+
+class ItemRules:
+    """What is an item in one file system and how it is read: the one rule of the scan's walk and of the
+    read-back (`open`, `verify`), so that both number the same items. A deleted name's record is judged once
+    per process (`records`, shared by the walk and the read-back of the same file system)."""
+
+    def __init__(self, fs: Any, read_at: Callable[[int, int], bytes], offset: int, fat: FatVolume | str | None,
+                 records: dict[tuple[int, int, int], _Record]) -> None:
+        import pytsk3
+
+        kind = int(fs.info.ftype)
+        self.fs = fs
+        self.fat = fat  # Vigie's own FAT reader, where the file system is FAT (text: why it cannot run)
+        self.own_entries = _own_entries(fs, read_at, offset)  # the file system's structures TSK lists as files
+        self.fat_labels = fat_labels(fs, read_at, offset)  # FAT: the volume label entry at an address
+        # FAT, where Vigie's reader runs: whether an entry is a deleted one on disk
+        self.fat_erased = partial(erased_entry, read_at, offset) if isinstance(fat, FatVolume) else None
+        self.iso9660 = kind == pytsk3.TSK_FS_TYPE_ISO9660  # which deletes nothing
+        self.forks = bool(kind & pytsk3.TSK_FS_TYPE_HFS_DETECT)
+        self.records = records
+
+    @classmethod
+    def open(cls, root: str, media: Media, system: FileSystem) -> ItemRules:
+        """The rule of the file system `system` of the image `root`, opened on `media` (raises TSK_ERRORS
+        where it is corrupt past its first sectors)."""
+        import pytsk3
+
+        fs = pytsk3.FS_Info(tsk_image(media), offset=system.offset)
+        fat = fat_volume(fs, media.read_at, system.offset)
+        return cls(fs, media.read_at, system.offset, fat, judged_records(root, system.label))
+
+    def listing(self, folder: int, directory: Iterable[Any]) -> Iterator[Listed]:
+        """The names of `directory` (the folder at metadata address `folder`) in listing order, without "." and
+        "..", nor the names that stand for nothing (NTFS's reserved records, ISO 9660's empty orphans)."""
+        for tsk_file in directory:
+            listed = self._judge(folder, tsk_file)
+            if listed is not None:
+                yield listed
+
+    def file(self, listed: Listed) -> Any:
+        """The TSK file to read for a listed name that has metadata."""
+        return listed.tsk_file if listed.tsk_file is not None else self.fs.open_meta(inode=listed.address)
+
+    def _judge(self, folder: int, tsk_file: Any) -> Listed | None:
+        import pytsk3
+
+        name_info = tsk_file.info.name  # kept: a record opened by its address has no name
+        name = component(bytes(name_info.name))
+        if name in (b".", b".."):
+            return None
+        meta = tsk_file.info.meta
+        if meta is None and name_info.flags & pytsk3.TSK_FS_NAME_FLAG_UNALLOC:
+            record, opened = self._record(folder, tsk_file)
+            if record.no_file:
+                return None
+            if record.address is not None:
+                return self._file(name, record.address, record.kind, True, opened)
+        deleted = _deleted(name_info, meta)
+        if meta is None:
+            if self.iso9660 and _empty_record(self.fs, int(name_info.meta_addr)):
+                return None
+            return Listed(name, Role.ITEM, None, deleted=deleted)
+        return self._file(name, int(meta.addr), meta.type, deleted, tsk_file)
+
+    def _record(self, folder: int, tsk_file: Any) -> tuple[_Record, Any]:
+        """A deleted name's record, judged once (and the record, where opened now)."""
+        name = tsk_file.info.name
+        key = (folder, int(name.meta_addr), int(name.meta_seq))
+        record = self.records.get(key)
+        if record is not None:
+            return record, None
+        found = _deleted_record(self.fs, folder, tsk_file)
+        record = _Record(no_file=True) if found is None else _Record() if found is tsk_file else _Record(
+            int(found.info.meta.addr), found.info.meta.type)
+        self.records[key] = record
+        return record, found
+
+    def _file(self, name: bytes, address: int, kind: Any, deleted: bool, tsk_file: Any) -> Listed:
+        import pytsk3
+
+        if _is_structure(kind, address, self.own_entries):  # a structure folder too (NTFS's $Extend)
+            return Listed(name, Role.NONE, address)
+        if kind in (pytsk3.TSK_FS_META_TYPE_DIR, pytsk3.TSK_FS_META_TYPE_VIRT_DIR):
+            return Listed(name, Role.FOLDER, address, kind, deleted, tsk_file)
+        volume_label = fat_label(name, address, self.fat_labels)
+        if volume_label is not None and holds_nothing(volume_label):
+            return Listed(name, Role.NONE, address)  # a volume label (mkfs.vfat -n, mlabel): no file
+        if erased_as_live(deleted, kind, address, self.fat_erased):
+            return Listed(name, Role.ERASED, address)
+        fork = _resource_fork(tsk_file) if self.forks and not deleted and kind == pytsk3.TSK_FS_META_TYPE_REG \
+            and tsk_file is not None else None
+        return Listed(name, Role.ITEM, address, kind, deleted, tsk_file, fork, LABEL_NOTE if volume_label else ())
+
+
+_JUDGED: OrderedDict[tuple[str, int, int], dict[str, dict[tuple[int, int, int], _Record]]] = OrderedDict()
+_JUDGED_LOCK = threading.Lock()
+
+
+def judged_records(root: str, label: str) -> dict[tuple[int, int, int], _Record]:
+    """The deleted records judged in this process for the file system `label` of the image `root` (this
+    version of it): the scan's walk fills it, the read-back that follows (in this process, or a worker forked
+    from it) reads it."""
+    info = os.stat(root)
+    key = (root, info.st_size, info.st_mtime_ns)
+    with _JUDGED_LOCK:
+        image = _JUDGED.setdefault(key, {})
+        _JUDGED.move_to_end(key)
+        while len(_JUDGED) > 4:
+            _JUDGED.popitem(last=False)
+        return image.setdefault(label, {})
+
+
+def _deleted(name_info: Any, meta: Any) -> bool:
+    """Whether The Sleuth Kit lists a name, or the metadata it points to, as deleted."""
+    import pytsk3
+
+    return bool(name_info.flags & pytsk3.TSK_FS_NAME_FLAG_UNALLOC) or bool(
+        meta is not None and meta.flags & pytsk3.TSK_FS_META_FLAG_UNALLOC)
+
+
+def _resource_fork(tsk_file: Any) -> tuple[int, int] | None:
+    """An HFS+ file's resource fork as (attribute id, size); None where it has none, or an empty one."""
+    import pytsk3
+
+    for attribute in tsk_file:
+        if int(attribute.info.type) == pytsk3.TSK_FS_ATTR_TYPE_HFS_RSRC and attribute.info.size:
+            return int(attribute.info.id), int(attribute.info.size)
+    return None
+
+
+def _deleted_record(fs: Any, folder: int, tsk_file: Any) -> Any:
+    """A deleted name The Sleuth Kit lists without metadata (in `folder`), opened by its record where the record
+    is still the name's: not in use, and its sequence number one above the name's. NTFS raises a record's number
+    when it frees it, and TSK gives its `$OrphanFiles` (the folder it makes, numbered after the file system's
+    last record, for deleted files no folder names any more) the number one below their record's on every file
+    system; it then finds name and record unrelated, while the record is there to read. `tsk_file` unchanged
+    where the record cannot be read or is another file's now (in use, or freed again since); None for a record
+    in `$OrphanFiles` that never held a file: NTFS's reserved MFT entries 16-23, no name and no data, which
+    mkntfs and Windows write so. ISO 9660 deletes nothing: its orphans are left as TSK lists them."""
+    import pytsk3
+
+    if int(fs.info.ftype) == pytsk3.TSK_FS_TYPE_ISO9660:
+        return tsk_file
+    name = tsk_file.info.name
+    try:
+        found = fs.open_meta(inode=int(name.meta_addr))
+    except TSK_ERRORS:
+        return tsk_file
+    meta = found.info.meta
+    if (meta is None or meta.flags & pytsk3.TSK_FS_META_FLAG_ALLOC
+            or int(meta.seq) != (int(name.meta_seq) + 1) & 0xFFFFFFFF):
+        return tsk_file
+    file_attributes = (pytsk3.TSK_FS_ATTR_TYPE_NTFS_FNAME, pytsk3.TSK_FS_ATTR_TYPE_NTFS_DATA)
+    if (folder == int(fs.info.last_inum) and int(fs.info.ftype) & pytsk3.TSK_FS_TYPE_NTFS_DETECT
+            and not any(int(attribute.info.type) in file_attributes for attribute in found)):
+        return None
+    return found
+
+
+def _empty_record(fs: Any, address: int) -> bool:
+    """Whether an ISO 9660 record TSK lists as an orphan holds no byte. ISO 9660 deletes nothing: such an orphan
+    is a record TSK could not place in a folder (the Joliet twin of an empty file, a Rock Ridge link)."""
+    try:
+        return int(fs.open_meta(inode=address).info.meta.size) == 0
+    except TSK_ERRORS:
+        return False
+
+
+def not_entered(address: int, parents: tuple[int, ...], depth: int) -> bool:
+    """A folder (at `address`, listed `depth` folders below the root, whose entered folders are `parents`) that
+    loops back on itself or nests too deep: a corrupt file system. The walk gives it an item, with an error."""
+    return address in parents or depth >= _MAX_DEPTH

@@ -1,0 +1,214 @@
+"""The scan's walk of one file system: every item, depth first in listing order, with its times, inode,
+deleted flag, errors and notes; deleted files judged once the walk knows which clusters live files hold."""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
+from functools import partial
+from typing import Any
+
+from vigie.sources.base import ARCHIVE_SEPARATOR, Entry, escape_name
+from vigie.sources.disk.fat import fat_said, fat_skipped
+from vigie.sources.disk.items import ItemRules, Role, not_entered
+from vigie.sources.disk.media import Media
+from vigie.sources.disk.names import FORK, SLASH_NOTE
+from vigie.sources.disk.volumes import TSK_ERRORS, FileSystem, tsk_reason
+from vigie.sources.fatdir import FatEntry, FatVolume
+
+MAX_HOLE_BYTES = 1 << 30  # zeros a sparse file may claim past its stored data before it is not hashed
+
+
+@dataclass
+class _Walk:
+    """What one file system's walk gathers: entries, the allocated files' clusters, deleted files to judge."""
+
+    block_size: int
+    rules: ItemRules
+    occurrences: dict[bytes, int] = field(default_factory=dict)
+    allocated: list[tuple[int, int]] = field(default_factory=list)  # (first block, end block)
+    deleted: list[tuple[Entry, list[tuple[int, int]], int]] = field(default_factory=list)  # entry, runs, covered
+    listed: dict[int, bytes] | None = None  # metadata address -> path of every name listed, where FAT wants it
+    erased: set[int] = field(default_factory=set)  # FAT: live to TSK, deleted on disk: left to Vigie's reader
+
+    def relpath(self, label: str, path: bytes) -> str:
+        name = label.encode() + path
+        self.occurrences[name] = occurrence = self.occurrences.get(name, 0) + 1
+        return ARCHIVE_SEPARATOR + escape_name(name) + (f"!{occurrence}" if occurrence > 1 else "")
+
+
+def _times(meta: Any) -> tuple[float | None, float | None, float | None]:
+    """(mtime, ctime, atime) as the file system records them; None where it records none."""
+    def seconds(whole: int, nano: int) -> float | None:
+        return whole + nano / 1e9 if whole else None
+
+    # FAT keeps no change time; its creation time stands in, as in the file system's own listing
+    ctime = seconds(meta.ctime, meta.ctime_nano) or seconds(meta.crtime, meta.crtime_nano)
+    return seconds(meta.mtime, meta.mtime_nano), ctime, seconds(meta.atime, meta.atime_nano)
+
+
+def data_runs(tsk_file: Any, block_size: int) -> tuple[list[tuple[int, int]], int | None]:
+    """The default data stream's clusters as (first, end) blocks, and how many bytes they hold (None: the
+    content sits in the metadata record itself, or the stream is not found)."""
+    import pytsk3
+
+    data_types = {pytsk3.TSK_FS_ATTR_TYPE_DEFAULT, pytsk3.TSK_FS_ATTR_TYPE_NTFS_DATA,
+                  pytsk3.TSK_FS_ATTR_TYPE_HFS_DATA}
+    for attribute in tsk_file:
+        if int(attribute.info.type) not in data_types or attribute.info.name:
+            continue
+        if attribute.info.flags & pytsk3.TSK_FS_ATTR_RES:
+            return [], None
+        runs = [(int(run.addr), int(run.addr + run.len)) for run in attribute
+                if not run.flags & (pytsk3.TSK_FS_ATTR_RUN_FLAG_FILLER | pytsk3.TSK_FS_ATTR_RUN_FLAG_SPARSE)]
+        covered = sum(int(run.len) for run in attribute) * block_size
+        return runs, covered
+    return [], None
+
+
+def walk_file_system(rules: ItemRules, label: str, fat_files: dict[str, FatEntry] | None = None) -> Iterator[Entry]:
+    """Every file of one file system, depth first in listing order; deleted files once the walk knows which
+    clusters live files hold; last, on FAT, the files only Vigie's own reader lists (each also put in
+    `fat_files` by relpath)."""
+    fs, fat = rules.fs, rules.fat
+    walk = _Walk(block_size=int(fs.info.block_size), rules=rules, listed={} if isinstance(fat, FatVolume) else None)
+    try:
+        root = fs.open_dir("/")
+    except TSK_ERRORS as exc:
+        yield Entry(relpath=ARCHIVE_SEPARATOR + label, error=f"root folder unreadable: {tsk_reason(exc)}")
+        return
+    yield from _walk_dir(root, b"/", label, walk, (), 0)
+    walk.allocated.sort()
+    starts = [start for start, _ in walk.allocated]
+    for entry, runs, covered in walk.deleted:
+        if not entry.size:
+            yield Entry(relpath=entry.relpath, mtime=entry.mtime, ctime=entry.ctime, atime=entry.atime,
+                        inode=entry.inode, deleted=True,
+                        error="deleted file whose metadata records no size: content not recoverable")
+        elif covered < entry.size or any(_overlaps(walk.allocated, starts, run) for run in runs):
+            yield Entry(relpath=entry.relpath, size=entry.size, mtime=entry.mtime, ctime=entry.ctime,
+                        atime=entry.atime, inode=entry.inode, deleted=True,
+                        error="deleted file whose clusters were reused by another file: content not recoverable")
+        else:
+            yield entry
+    if isinstance(fat, FatVolume) and walk.listed is not None:
+        yield from fat_skipped(fat, walk.listed, walk.erased, partial(walk.relpath, label), fat_files)
+
+
+def _overlaps(allocated: list[tuple[int, int]], starts: list[int], run: tuple[int, int]) -> bool:
+    """Whether `run` shares a block with the live files' ranges (sorted, and disjoint as live files are)."""
+    index = bisect.bisect_left(starts, run[1])  # the ranges that start before the run ends
+    return index > 0 and allocated[index - 1][1] > run[0]
+
+
+def _walk_dir(directory: Any, path: bytes, label: str, walk: _Walk, parents: tuple[int, ...],
+              depth: int) -> Iterator[Entry]:
+    import pytsk3
+
+    for listed in walk.rules.listing(int(directory.info.addr), directory):
+        child = path + listed.name
+        if listed.address is None:
+            yield Entry(relpath=walk.relpath(label, child), deleted=listed.deleted,
+                        error=("deleted file whose metadata is gone: content not recoverable" if listed.deleted
+                               else "no metadata for this name; not read"))
+            continue
+        if walk.listed is not None:
+            walk.listed[listed.address] = child
+        if listed.role is Role.NONE:
+            continue
+        if listed.role is Role.ERASED:
+            walk.erased.add(listed.address)  # read and recovered by Vigie's FAT reader, after the walk
+            continue
+        tsk_file = walk.rules.file(listed)
+        deleted, kind, meta = listed.deleted, listed.kind, tsk_file.info.meta
+        if listed.role is Role.FOLDER:
+            yield from _enter_dir(tsk_file, child, label, walk, parents, depth, deleted)
+            continue
+        relpath = walk.relpath(label, child)
+        mtime, ctime, atime = _times(meta)
+        if walk.rules.iso9660:  # its one date per record, read by TSK as a creation time, is the file's
+            mtime, ctime = ctime, None  # modification time when the disc was made (mkisofs, xorriso)
+        if kind == pytsk3.TSK_FS_META_TYPE_LNK:  # recorded with its target, never followed, as in a folder
+            yield Entry(relpath=relpath, mtime=mtime, ctime=ctime, atime=atime, inode=int(meta.addr),
+                        deleted=deleted, link_target=escape_name(bytes(meta.link or b"")))
+            continue
+        if kind != pytsk3.TSK_FS_META_TYPE_REG:
+            yield Entry(relpath=relpath, mtime=mtime, ctime=ctime, atime=atime, inode=int(meta.addr),
+                        deleted=deleted, error=f"not a regular file ({_type_name(kind)}); not read")
+            continue
+        entry = Entry(relpath=relpath, size=int(meta.size), mtime=mtime, ctime=ctime, atime=atime,
+                      inode=int(meta.addr), deleted=deleted,
+                      notes=(SLASH_NOTE if b"\0" in child else ()) + listed.notes)
+        runs, covered = data_runs(tsk_file, walk.block_size)
+        stored = sum(end - start for start, end in runs) * walk.block_size
+        if covered is not None and entry.size and entry.size - stored > MAX_HOLE_BYTES:  # deleted or not
+            entry = replace(entry, error=(
+                f"sparse file claiming {entry.size:,} bytes of which {stored:,} are stored (the rest would read as "
+                "zeros; a corrupt or hostile file system?): not hashed, as reading it would stall the scan"))
+        if deleted:
+            walk.deleted.append((entry, runs, meta.size if covered is None else covered))
+            continue
+        walk.allocated.extend(runs)
+        yield entry
+        if fork := listed.fork:  # HFS+'s second stream of bytes (a classic Mac file's icons, ...): an item of its own
+            yield replace(entry, relpath=walk.relpath(label, b"/".join([child, *FORK])), size=fork[1], error=None,
+                          notes=())
+
+
+def _enter_dir(tsk_file: Any, path: bytes, label: str, walk: _Walk, parents: tuple[int, ...], depth: int,
+               deleted: bool) -> Iterator[Entry]:
+    address = int(tsk_file.info.meta.addr)
+    if not_entered(address, parents, depth):
+        yield Entry(relpath=walk.relpath(label, path), deleted=deleted,
+                    error="folder loops back on itself or nests too deep (corrupt file system); not entered")
+        return
+    try:
+        listing = tsk_file.as_directory()
+    except TSK_ERRORS as exc:
+        state = "deleted folder" if deleted else "folder"
+        yield Entry(relpath=walk.relpath(label, path), deleted=deleted,
+                    error=f"{state} whose listing cannot be read: {tsk_reason(exc)}")
+        return
+    yield from _walk_dir(listing, path + b"/", label, walk, (*parents, address), depth + 1)
+
+
+def _type_name(kind: Any) -> str:
+    import pytsk3
+
+    names = {pytsk3.TSK_FS_META_TYPE_FIFO: "named pipe", pytsk3.TSK_FS_META_TYPE_CHR: "character device",
+             pytsk3.TSK_FS_META_TYPE_BLK: "block device", pytsk3.TSK_FS_META_TYPE_SOCK: "socket",
+             pytsk3.TSK_FS_META_TYPE_SHAD: "shadow entry", pytsk3.TSK_FS_META_TYPE_WHT: "whiteout"}
+    return names.get(kind, f"type {int(kind)}")  # pytsk3's types are plain numbers: named here
+
+
+def partition_entries(root: str, media: Media, system: FileSystem) -> Iterator[Entry]:
+    """The entries of one partition of the image `root`: its files, then what is said against the partition."""
+    relpath = ARCHIVE_SEPARATOR + system.label
+    if system.error:
+        yield Entry(relpath=relpath, error=system.error)
+        return
+    said = [system.note] if system.note else []  # all in one entry: the case keeps one item per path
+    found, fat = 0, None
+    try:
+        rules = ItemRules.open(root, media, system)
+        media.unread = None
+        fat = rules.fat
+        for entry in walk_file_system(rules, system.label):
+            found += 1
+            if entry.relpath == relpath and entry.error:  # the root folder unreadable
+                said.append(entry.error)
+            else:
+                yield entry
+    except TSK_ERRORS as exc:  # a file system corrupt past its first sectors
+        said.append(f"{system.description}: reading stopped: {tsk_reason(exc)}")
+    else:
+        if media.unread:  # a folder or table read short: files listed there may be missing
+            said.append(f"{system.description}: some of its folders or tables are unreadable, so files may be "
+                        f"missing from its listing: {media.unread}")
+        if not found:  # said, as an empty listing may be a damaged one
+            said.append(f"{system.description}: no file found (an empty file system, or its folders are "
+                        "damaged)")
+        said.extend(f"{system.description}: {finding}" for finding in fat_said(fat))
+    if said:
+        yield Entry(relpath=relpath, error=said[-1], notes=tuple(said[:-1]))
