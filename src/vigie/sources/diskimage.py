@@ -68,6 +68,9 @@ _ERASED_NOTE = ("The Sleuth Kit listed this file as live, but its directory entr
                 "name), where deleted entries count as live. Vigie's own FAT reader recovered it as a deleted file",)
 _ERASED_UNREAD = ("deleted file The Sleuth Kit listed as live (its FAT directory entry starts 0xE5) that Vigie's own "
                   "FAT reader did not find: content not read")
+_LATER_CLUSTER_NOTE = ("found in a later cluster of a deleted folder, which The Sleuth Kit reads from its first "
+                       "cluster only: Vigie's own FAT reader read on through the free clusters after it that hold "
+                       "directory entries, the folder's clusters assumed contiguous (as a deleted file's are)",)
 _LABEL_NOTE = ("a FAT volume label entry pointing at content (a real label has no first cluster and no size: a "
                "hostile or corrupt file system?): read as a file, as far as its size covers",)
 _MAX_HOLE_BYTES = 1 << 30  # zeros a sparse file may claim past its stored data before it is not hashed
@@ -655,7 +658,8 @@ def _fat_item(fat: FatVolume, file: FatEntry, label: str, path: bytes, walk: _Wa
     relpath = walk.relpath(label, path)
     if found is not None:
         found[relpath] = file
-    said = _ERASED_NOTE if file.address in walk.erased else _SKIPPED_NOTE
+    said = _ERASED_NOTE if file.address in walk.erased else _LATER_CLUSTER_NOTE if file.later_cluster \
+        else _SKIPPED_NOTE
     return Entry(relpath=relpath, size=file.size, mtime=file.mtime, ctime=file.ctime, atime=file.atime,
                  inode=file.address, deleted=file.deleted, error=fat.content(file)[1],
                  notes=said + (_SLASH_NOTE if b"\0" in path else ()) + (_LABEL_NOTE if file.label else ())
