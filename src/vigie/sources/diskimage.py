@@ -68,9 +68,12 @@ _ERASED_NOTE = ("The Sleuth Kit listed this file as live, but its directory entr
                 "name), where deleted entries count as live. Vigie's own FAT reader recovered it as a deleted file",)
 _ERASED_UNREAD = ("deleted file The Sleuth Kit listed as live (its FAT directory entry starts 0xE5) that Vigie's own "
                   "FAT reader did not find: content not read")
-_LATER_CLUSTER_NOTE = ("found in a later cluster of a deleted folder, which The Sleuth Kit reads from its first "
-                       "cluster only: Vigie's own FAT reader read on through the free clusters after it that hold "
-                       "directory entries, the folder's clusters assumed contiguous (as a deleted file's are)",)
+_LATER_CLUSTER_NOTE = ("found in a later cluster of a deleted folder: The Sleuth Kit reads such a folder from its "
+                       "first cluster only, and its search of free clusters for orphan entries missed this one (it "
+                       "passes over an entry that fails its checks, as one holding a byte FAT forbids does, and every "
+                       "entry of a sector whose first entry fails them). Vigie's own FAT reader read on through the "
+                       "free clusters after the folder's first that hold directory entries, the folder's clusters "
+                       "assumed contiguous (as a deleted file's are)",)
 _LABEL_NOTE = ("a FAT volume label entry pointing at content (a real label has no first cluster and no size: a "
                "hostile or corrupt file system?): read as a file, as far as its size covers",)
 _MAX_HOLE_BYTES = 1 << 30  # zeros a sparse file may claim past its stored data before it is not hashed
