@@ -20,6 +20,7 @@ from tests.test_disk_images import _need, _picture, _run, _scan
 from tests.test_fat_dropped_entries import _layout, _rename, _volume
 from vigie.cli import main
 from vigie.config import Settings
+from vigie.sources import fatdir
 from vigie.sources.fatdir import FatVolume, erased_entry
 from vigie.sources.reopen import read_item_bytes
 
@@ -103,7 +104,7 @@ def _read(volume: bytearray) -> tuple[list[bytes], list[str]]:
     return [entry.name for entry in fat.entries()], fat.said()
 
 
-def test_hostile_deleted_folders_end_with_a_note(tmp_path: Path) -> None:
+def test_hostile_deleted_folders_end_with_a_note(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     _need("mkfs.vfat", "mmd", "mdeltree", extra=False)
     base, first, position, cluster_bytes = _deleted_folder(tmp_path)
     later = position + cluster_bytes
@@ -130,6 +131,9 @@ def test_hostile_deleted_folders_end_with_a_note(tmp_path: Path) -> None:
     huge[later: later + (clusters - 10) * cluster_bytes] = _PIECE * ((clusters - 10) * cluster_bytes // 32)
     names, said = _read(huge)
     assert names == [b"_IR"] and [note for note in said if "past FAT's limit of 65,536 entries" in note], said
+    monkeypatch.setattr(fatdir, "_MAX_LATER_BYTES", 4 * cluster_bytes)  # what a volume reads of such clusters
+    names, said = _read(huge)
+    assert names == [b"_IR"] and [note for note in said if "of such clusters were read in this volume" in note], said
 
 
 def test_the_boot_sector_is_read_once_a_volume_for_every_entry_asked(tmp_path: Path) -> None:

@@ -40,6 +40,7 @@ LABEL_SUFFIX = b" (Volume Label Entry)"  # The Sleuth Kit's name for a volume la
 _LAST_ASCII, _UNKNOWN = 0x7E, ord("^")  # The Sleuth Kit shows an 8.3 name's bytes past 0x7E as "^"
 _MAX_PIECES = 20  # a long name's 255 characters fill 20 pieces of 13
 _MAX_FOLDER_BYTES = 65536 * _ENTRY  # FAT's limit: 65,536 entries a folder
+_MAX_LATER_BYTES = 64 << 20  # deleted folders' clusters past their first read in a volume, each parsed in Python
 _REPLACED = '+,;=[]'  # characters a long name may hold and an 8.3 name may not: "_" in the 8.3 name
 _END_OF_CHAIN = {12: 0xFF8, 16: 0xFFF8, 32: 0x0FFFFFF8}
 _BAD_CLUSTER = {12: 0xFF7, 16: 0xFFF7, 32: 0x0FFFFFF7}
@@ -105,6 +106,7 @@ class FatVolume:
         self._budget = 2 * (self.count + 2) + (1 << 16)  # chain steps for content: bounded by the volume
         self._contents: dict[int, tuple[list[tuple[int, int]], str | None]] = {}  # entry address -> content
         self._free_read: set[int] = set()  # deleted folders' clusters read: each once, whatever points to it
+        self._later_left = _MAX_LATER_BYTES
         if bits == 32:
             root = struct.unpack_from("<I", boot, 44)[0]
             if not 2 <= root <= self.count + 1:
@@ -196,6 +198,11 @@ class FatVolume:
         yield self._position(first), self.cluster_bytes
         cluster = first + 1
         while self._in_volume(cluster) and not self._next[cluster] and cluster not in self._free_read:
+            if self._later_left < self.cluster_bytes:
+                self._problems[f"deleted folders not read past their first cluster once {_MAX_LATER_BYTES >> 20} MiB "
+                               "of such clusters were read in this volume (a hostile file system?)"] += 1
+                return
+            self._later_left -= self.cluster_bytes
             try:
                 data = self._read_at(self._offset + self._position(cluster), self.cluster_bytes)
             except OSError:
