@@ -1,5 +1,5 @@
 """A deleted FAT folder past its first cluster. The Sleuth Kit reads one from its first cluster only, and lists
-the entries of its later clusters as orphans (`$OrphanFiles/_EACHP~1.JPG`), found by a search of free clusters that
+the entries of its later clusters as orphans (`$OrphanFiles/_EA.JPG`), found by a search of free clusters that
 skips a whole sector whose first entry fails its checks (a byte FAT forbids in its 8.3 name). Vigie's own FAT reader
 reads on through the free clusters after the first that hold directory entries (the folder's clusters assumed
 contiguous, as a deleted file's are): the files The Sleuth Kit missed there are items, recovered, matched and
