@@ -3,23 +3,26 @@ r"""FAT12/16/32 folders read from a partition's own bytes: Vigie's cross-check o
 The Sleuth Kit drops a directory entry whose 8.3 short name holds a byte FAT forbids (a control byte, "/", "\",
 "?", ...): its file is never listed, and a folder dropped so hides everything below it. This reader walks the
 folders from the root through the FAT itself (a deleted folder from its first cluster, where still free, as The
-Sleuth Kit reads one) and gives every entry it finds, with the address The Sleuth Kit gives the same entry, so
-that the disk image source can add the files The Sleuth Kit left out. It also counts the clusters the FAT
+Sleuth Kit reads one, then on through the free clusters after it that hold directory entries, which The Sleuth Kit
+does not read: the folder's clusters assumed contiguous, as a deleted file's are) and gives every entry it finds,
+with the address The Sleuth Kit gives the same entry, so that the disk image source can add the files The Sleuth
+Kit left out. It also counts the clusters the FAT
 marks allocated that no entry it found claims, so that a drop of another kind is said too, and tells from the
 entry on disk a deleted file The Sleuth Kit lists as live (its "Android" mode), which it then recovers.
 
 Hostile structures (looping or cross-linked chains, chains past the volume's end, folders nested past any use,
-boot sector values no volume holds) end a chain or a folder with a note, never an exception; the work stays
-bounded by the volume's cluster count.
+deleted folders larger than FAT allows or that read one another's clusters, boot sector values no volume holds)
+end a chain or a folder with a note, never an exception; the work stays bounded by the volume's cluster count.
 """
 
 from __future__ import annotations
 
 import bisect
+import functools
 import struct
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -36,6 +39,8 @@ _DOT_ENTRIES = (b".          ", b"..         ")
 LABEL_SUFFIX = b" (Volume Label Entry)"  # The Sleuth Kit's name for a volume label entry: its 11 bytes, then this
 _LAST_ASCII, _UNKNOWN = 0x7E, ord("^")  # The Sleuth Kit shows an 8.3 name's bytes past 0x7E as "^"
 _MAX_PIECES = 20  # a long name's 255 characters fill 20 pieces of 13
+_MAX_FOLDER_BYTES = 65536 * _ENTRY  # FAT's limit: 65,536 entries a folder
+_MAX_LATER_BYTES = 64 << 20  # deleted folders' clusters past their first read in a volume, each parsed in Python
 _REPLACED = '+,;=[]'  # characters a long name may hold and an 8.3 name may not: "_" in the 8.3 name
 _END_OF_CHAIN = {12: 0xFF8, 16: 0xFFF8, 32: 0x0FFFFFF8}
 _BAD_CLUSTER = {12: 0xFF7, 16: 0xFFF7, 32: 0x0FFFFFF7}
@@ -61,6 +66,7 @@ class FatEntry:
     atime: float | None
     label: bool = False  # a volume label entry pointing at content: no real label (a hiding place), read as a file
     stored_name: bytes | None = None  # the 8.3 name as stored, where `name` shows bytes of it past ASCII as "^"
+    later_cluster: bool = False  # in a deleted folder's cluster past its first (or below a folder found there)
 
 
 class FatVolume:
@@ -100,6 +106,7 @@ class FatVolume:
         self._budget = 2 * (self.count + 2) + (1 << 16)  # chain steps for content: bounded by the volume
         self._contents: dict[int, tuple[list[tuple[int, int]], str | None]] = {}  # entry address -> content
         self._free_read: set[int] = set()  # deleted folders' clusters read: each once, whatever points to it
+        self._later_left = _MAX_LATER_BYTES
         if bits == 32:
             root = struct.unpack_from("<I", boot, 44)[0]
             if not 2 <= root <= self.count + 1:
@@ -144,8 +151,9 @@ class FatVolume:
 
     def entries(self) -> Iterator[FatEntry]:
         """Every entry of every folder, depth first in order on disk (a folder's entry before its own); a
-        deleted folder's first cluster is read where it is still free, as The Sleuth Kit reads it. The
-        clusters of live entries are claimed as they are found."""
+        deleted folder's first cluster is read where it is still free, as The Sleuth Kit reads it, and the free
+        clusters after it that hold directory entries. The clusters of live entries are claimed as they are
+        found."""
         if self._root is None:
             regions = self._folder_regions(self._root_cluster)
             if regions is None:
@@ -171,19 +179,69 @@ class FatVolume:
                            "read up to the break"] += 1
         return regions
 
-    def _deleted_folder(self, first: int, depth: int) -> list[tuple[int, int]] | None:
-        """A deleted folder's first cluster where it is free and not read yet; None where another file took
+    def _deleted_folder(self, first: int, depth: int) -> Iterable[tuple[int, int]] | None:
+        """A deleted folder's clusters where its first is free and not read yet; None where another file took
         it (its bytes are that file's now)."""
-        if depth + 1 >= _MAX_DEPTH or not self._in_volume(first) or self._next[first] or first in self._free_read:
+        if depth + 1 >= _MAX_DEPTH or not self._in_volume(first) or self._next[first]:
+            return None
+        if first in self._free_read:
+            self._problems["deleted folders whose first cluster was already read as another deleted folder's (a "
+                           "loop, or two entries for one folder): not read again"] += 1
             return None
         self._free_read.add(first)
-        return [(self._position(first), self.cluster_bytes)]
+        return self._free_clusters(first)
 
-    def _folder(self, address: int, regions: list[tuple[int, int]], depth: int,
-                free: bool = False) -> Iterator[FatEntry]:
-        """The entries of one folder (`free`: a deleted one's, read from a free cluster: all deleted)."""
+    def _free_clusters(self, first: int) -> Iterator[tuple[int, int]]:
+        """A deleted folder's first cluster, then each free cluster after it that holds directory entries: its
+        FAT chain is gone, so its clusters are assumed contiguous, as a deleted file's are. Asked for one at a
+        time, so that an end marker (00) in a cluster stops the reading there."""
+        yield self._position(first), self.cluster_bytes
+        cluster = first + 1
+        while self._in_volume(cluster) and not self._next[cluster] and cluster not in self._free_read:
+            if self._later_left < self.cluster_bytes:
+                self._problems[f"deleted folders not read past their first cluster once {_MAX_LATER_BYTES >> 20} MiB "
+                               "of such clusters were read in this volume (a hostile file system?)"] += 1
+                return
+            self._later_left -= self.cluster_bytes
+            try:
+                data = self._read_at(self._offset + self._position(cluster), self.cluster_bytes)
+            except OSError:
+                self._problems["folder clusters unreadable in the image: read up to them"] += 1
+                return
+            if not self._holds_entries(data):
+                return
+            if (cluster - first + 1) * self.cluster_bytes > _MAX_FOLDER_BYTES:
+                self._problems[f"deleted folders whose free clusters hold directory entries past FAT's limit of "
+                               f"{_MAX_FOLDER_BYTES // _ENTRY:,} entries a folder: read up to it"] += 1
+                return
+            self._free_read.add(cluster)
+            yield self._position(cluster), self.cluster_bytes
+            cluster += 1
+
+    def _holds_entries(self, data: bytes) -> bool:
+        """Whether a free cluster reads as a later cluster of the deleted folder before it: every 32 bytes up to
+        an end marker (00) a long-name piece or an entry that holds, and not another folder's first cluster
+        (which starts with "."). One that starts with entries and then holds other bytes is said."""
+        if len(data) < self.cluster_bytes or data[0] == 0 or data[:11] == _DOT_ENTRIES[0]:
+            return False
+        for at in range(0, len(data), _ENTRY):
+            raw = data[at: at + _ENTRY]
+            if raw[0] == 0:
+                return True
+            if not (_long_name_piece(raw) if raw[11] == _LONG_NAME
+                    else _plausible(raw) and self._fields_hold(raw) and raw[:8].rstrip(b" ")):
+                if at:
+                    self._problems["deleted folders read up to a free cluster that starts with directory entries "
+                                   "and then holds other bytes (reused in part, or garbage): not read past it"] += 1
+                return False
+        return True
+
+    def _folder(self, address: int, regions: Iterable[tuple[int, int]], depth: int,
+                free: bool = False, later: bool = False) -> Iterator[FatEntry]:
+        """The entries of one folder (`free`: a deleted one's, read from free clusters: all deleted; `later`:
+        one found in a deleted folder's cluster past its first, or below one found so)."""
         pieces = _LongName()
-        for start, length in regions:
+        for index, (start, length) in enumerate(regions):
             try:
                 data = self._read_at(self._offset + start, length)
             except OSError:
@@ -197,7 +255,7 @@ class FatVolume:
                 if attributes & _LONG_NAME == _LONG_NAME:  # as The Sleuth Kit tells one
                     pieces.add(raw)
                     continue
-                entry = self._entry(address, start + at, raw, pieces, free)
+                entry = self._entry(address, start + at, raw, pieces, free, later or (free and index > 0))
                 pieces = _LongName()
                 if entry is None or raw[:11] in _DOT_ENTRIES:
                     continue
@@ -206,7 +264,8 @@ class FatVolume:
                 yield entry
                 if entry.deleted:
                     if entry.is_dir and (inside := self._deleted_folder(entry.first_cluster, depth)) is not None:
-                        yield from self._folder(entry.address, inside, depth + 1, free=True)
+                        yield from self._folder(entry.address, inside, depth + 1, free=True,
+                                                later=entry.later_cluster)
                     continue
                 if not entry.is_dir:
                     self._claim(entry.first_cluster)
@@ -215,19 +274,15 @@ class FatVolume:
                 elif (inside := self._folder_regions(entry.first_cluster)) is not None:
                     yield from self._folder(entry.address, inside, depth + 1)
 
-    def _entry(self, parent: int, position: int, raw: bytes, pieces: _LongName, free: bool) -> FatEntry | None:
+    def _entry(self, parent: int, position: int, raw: bytes, pieces: _LongName, free: bool,
+               later: bool = False) -> FatEntry | None:
         """The entry in `raw`, or None where it fails The Sleuth Kit's checks of everything but the name (more
         of them in a `free` cluster, where leftover bytes abound): it is then no entry at all, as for The
-        Sleuth Kit."""
-        if free and not _plausible(raw):
+        Sleuth Kit. `later`: found in a deleted folder's cluster past its first."""
+        if (free and not _plausible(raw)) or not self._fields_hold(raw):
             return None
-        cluster = struct.unpack_from("<H", raw, 26)[0] | (struct.unpack_from("<H", raw, 20)[0] << 16
-                                                          if self._bits == 32 else 0)
+        cluster = self._first_cluster(raw)
         (size,) = struct.unpack_from("<I", raw, 28)
-        if (cluster > self.count + 1 and cluster < _END_OF_CHAIN[self._bits]) \
-                or size > self.count * self.cluster_bytes or (size and not cluster) \
-                or not (cluster or size or any(raw[13:20]) or any(raw[22:26])):
-            return None
         deleted = free or raw[0] == _DELETED
         base, extension = raw[:8].rstrip(b" "), raw[8:11].rstrip(b" ")
         if not base:
@@ -251,7 +306,20 @@ class FatVolume:
             address=(sector - self._first_data_sector) * (self._sector // _ENTRY) + within // _ENTRY
             + _FIRST_ENTRY_ADDRESS,
             first_cluster=cluster, mtime=_dos_time(raw, 24, 22), ctime=_dos_time(raw, 16, 14, raw[13]),
-            atime=_dos_time(raw, 18), label=bool(raw[11] & _VOLUME_LABEL), stored_name=stored_name)
+            atime=_dos_time(raw, 18), label=bool(raw[11] & _VOLUME_LABEL), stored_name=stored_name,
+            later_cluster=later)
+
+    def _first_cluster(self, raw: bytes) -> int:
+        return int(struct.unpack_from("<H", raw, 26)[0] | (struct.unpack_from("<H", raw, 20)[0] << 16
+                                                           if self._bits == 32 else 0))
+
+    def _fields_hold(self, raw: bytes) -> bool:
+        """The Sleuth Kit's checks of an entry's first cluster and size, and that it records anything at all."""
+        cluster = self._first_cluster(raw)
+        (size,) = struct.unpack_from("<I", raw, 28)
+        return not ((cluster > self.count + 1 and cluster < _END_OF_CHAIN[self._bits])
+                    or size > self.count * self.cluster_bytes or (size and not cluster)
+                    or not (cluster or size or any(raw[13:20]) or any(raw[22:26])))
 
     def entry_at(self, address: int) -> FatEntry | None:
         """The file entry at The Sleuth Kit's `address`, read alone (by its 8.3 name), for one The Sleuth Kit
@@ -365,16 +433,26 @@ def erased_entry(read_at: Callable[[int, int], bytes], offset: int, address: int
 def _entry_at(read_at: Callable[[int, int], bytes], offset: int, address: int) -> bytes | None:
     """The 32 bytes of the directory entry at The Sleuth Kit's `address`; None where unreadable."""
     try:
-        boot = read_at(offset, 512)
-        if len(boot) < 512 or address < _FIRST_ENTRY_ADDRESS:
+        first = _first_entry_at(read_at, offset)
+        if first is None or address < _FIRST_ENTRY_ADDRESS:
             return None
-        sector, reserved, fats = struct.unpack_from("<H", boot, 11)[0], struct.unpack_from("<H", boot, 14)[0], boot[16]
-        fat_sectors = struct.unpack_from("<H", boot, 22)[0] or struct.unpack_from("<I", boot, 36)[0]
-        raw = read_at(offset + (reserved + fats * fat_sectors) * sector + (address - _FIRST_ENTRY_ADDRESS) * _ENTRY,
-                      _ENTRY)
+        raw = read_at(first + (address - _FIRST_ENTRY_ADDRESS) * _ENTRY, _ENTRY)
     except OSError:
         return None
     return raw if len(raw) == _ENTRY else None
+
+
+@functools.lru_cache(maxsize=16)
+def _first_entry_at(read_at: Callable[[int, int], bytes], offset: int) -> int | None:
+    """Where the FAT volume at `offset` keeps The Sleuth Kit's first entry address (the data area's start), from
+    its boot sector, read once per volume: `erased_entry` is asked of every live file. None where the boot
+    sector is cut short. A volume's media is read-only evidence, so what is kept never goes stale."""
+    boot = read_at(offset, 512)
+    if len(boot) < 512:
+        return None
+    sector, reserved, fats = struct.unpack_from("<H", boot, 11)[0], struct.unpack_from("<H", boot, 14)[0], boot[16]
+    fat_sectors = struct.unpack_from("<H", boot, 22)[0] or struct.unpack_from("<I", boot, 36)[0]
+    return int(offset + (reserved + fats * fat_sectors) * sector)
 
 
 def holds_nothing(label: bytes) -> bool:
@@ -471,6 +549,14 @@ def _checksum(short_name: bytes) -> int:
     for byte in short_name:
         total = (((total & 1) << 7) + (total >> 1) + byte) & 0xFF
     return total
+
+
+def _long_name_piece(raw: bytes) -> bool:
+    """Whether `raw` reads as a long-name piece as written: its number (or 0xE5, deleted) in range, no type, no
+    first cluster."""
+    number = raw[0] & 0x1F
+    return not raw[12] and not any(raw[26:28]) and (raw[0] == _DELETED or (not raw[0] & 0xA0
+                                                                           and 1 <= number <= _MAX_PIECES))
 
 
 def _plausible(raw: bytes) -> bool:

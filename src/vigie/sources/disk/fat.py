@@ -19,6 +19,12 @@ _ERASED_NOTE = ("The Sleuth Kit listed this file as live, but its directory entr
                 "name), where deleted entries count as live. Vigie's own FAT reader recovered it as a deleted file",)
 _ERASED_UNREAD = ("deleted file The Sleuth Kit listed as live (its FAT directory entry starts 0xE5) that Vigie's own "
                   "FAT reader did not find: content not read")
+_LATER_CLUSTER_NOTE = ("found in a later cluster of a deleted folder: The Sleuth Kit reads such a folder from its "
+                       "first cluster only, and its search of free clusters for orphan entries missed this one (it "
+                       "passes over an entry that fails its checks, as one holding a byte FAT forbids does, and every "
+                       "entry of a sector whose first entry fails them). Vigie's own FAT reader read on through the "
+                       "free clusters after the folder's first that hold directory entries, the folder's clusters "
+                       "assumed contiguous (as a deleted file's are)",)
 LABEL_NOTE = ("a FAT volume label entry pointing at content (a real label has no first cluster and no size: a "
               "hostile or corrupt file system?): read as a file, as far as its size covers",)
 
@@ -88,7 +94,7 @@ def _fat_item(fat: FatVolume, file: FatEntry, path: bytes, erased: set[int], num
     relpath = number(path)
     if found is not None:
         found[relpath] = file
-    said = _ERASED_NOTE if file.address in erased else _SKIPPED_NOTE
+    said = _ERASED_NOTE if file.address in erased else _LATER_CLUSTER_NOTE if file.later_cluster else _SKIPPED_NOTE
     return Entry(relpath=relpath, size=file.size, mtime=file.mtime, ctime=file.ctime, atime=file.atime,
                  inode=file.address, deleted=file.deleted, error=fat.content(file)[1],
                  notes=said + (SLASH_NOTE if b"\0" in path else ()) + (LABEL_NOTE if file.label else ())
