@@ -164,6 +164,9 @@ class _Media:
             handle = pyewf.handle()
             try:
                 handle.open(pyewf.glob(path))
+                if not handle.get_media_size():  # an E01 cut short after its file header: libewf sees no disk
+                    handle.close()
+                    raise OSError("libewf found no media in it")
             except (OSError, RuntimeError) as exc:
                 try:
                     own = open_image(path, libewf_refusal(exc))
