@@ -66,3 +66,12 @@ def test_a_raw_image_in_a_folder_says_so_when_its_content_was_seen_under_another
     assert [m for m in _messages(copy) if _NESTED in m] == [
         "named like a disk image: a disk image inside a scanned folder, archive or image is not opened and the "
         "files inside it were not read; scan the image itself (vigie scan IMAGE)"]
+
+
+def test_a_later_piece_of_a_split_raw_image_scanned_alone_says_it_was_not_read_as_an_image(tmp_path: Path) -> None:
+    _need("mkfs.vfat", "mcopy", "sfdisk")
+    raw, _ = _stick(tmp_path)
+    piece = tmp_path / "disk.002"  # disk.001 was not handed over
+    piece.write_bytes(raw.read_bytes()[len(raw.read_bytes()) // 2:])
+    (message,) = _messages(_scan(tmp_path / "case", piece)[str(piece)])
+    assert "not the first piece of a split image" in message

@@ -26,8 +26,8 @@ _NONBLOCK = getattr(os, "O_NONBLOCK", 0)  # a pipe swapped in for a file must no
 _DIRECTORY = getattr(os, "O_DIRECTORY", 0)
 _NOT_REGULAR = "not a regular file (device, pipe or socket); not read"
 _NOT_AN_IMAGE_NOTE = ("named like a disk image, but no EWF signature, partition table or file system Vigie reads was "
-                      "found at its start (a damaged or wiped one?): hashed and examined as one file; files inside "
-                      "it, if any, were not read")
+                      "found at its start (damaged or wiped, or not the first piece of a split image?): hashed and "
+                      "examined as one file; files inside it, if any, were not read")
 
 
 def _open_noatime(path: str | bytes, flags: int) -> int:

@@ -74,6 +74,7 @@ _MAX_HOLE_BYTES = 1 << 30  # zeros a sparse file may claim past its stored data 
 _BEYOND_ANY_DISK = 1 << 60  # bytes: a size no partition table entry exceeds
 _MAX_DEPTH = 64  # folders nested deeper are a corrupt (looping) file system
 _PARTITION = re.compile(rb"p(0|[1-9][0-9]*)")
+_PIECE = re.compile(rb"\.[0-9]{3}$")  # a piece of a split raw image: .001, .002, ...
 
 
 def extra_installed() -> bool:
@@ -92,7 +93,7 @@ def looks_like_image(path: str) -> bool:
             head = stream.read(len(EWF_SIGNATURE))
     except OSError:
         return False
-    return head == EWF_SIGNATURE or path.lower().endswith(IMAGE_SUFFIXES)
+    return head == EWF_SIGNATURE or path.lower().endswith(IMAGE_SUFFIXES) or bool(_PIECE.search(os.fsencode(path)))
 
 
 def nested_image_note(relpath: str, media_type: str) -> str | None:
@@ -101,7 +102,7 @@ def nested_image_note(relpath: str, media_type: str) -> str | None:
     if relpath == "":  # the file the user named: opened as an image where it is one (`probe`)
         return None
     leaf = parse_relpath(relpath).leaf_name.lower()
-    named_like = leaf.endswith(tuple(s.encode() for s in IMAGE_SUFFIXES)) or re.search(rb"\.[0-9]{3}$", leaf)
+    named_like = leaf.endswith(tuple(s.encode() for s in IMAGE_SUFFIXES)) or _PIECE.search(leaf)
     if media_type != EWF_TYPE and not (media_type == "application/octet-stream" and named_like):
         return None
     kind = "an EWF (E01) disk image" if media_type == EWF_TYPE else "named like a disk image"
