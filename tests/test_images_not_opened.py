@@ -75,3 +75,11 @@ def test_a_later_piece_of_a_split_raw_image_scanned_alone_says_it_was_not_read_a
     piece.write_bytes(raw.read_bytes()[len(raw.read_bytes()) // 2:])
     (message,) = _messages(_scan(tmp_path / "case", piece)[str(piece)])
     assert "not the first piece of a split image" in message
+
+
+def test_a_later_segment_of_an_e01_set_without_its_e01_is_an_error_not_a_crash(tmp_path: Path) -> None:
+    _need()
+    segment = tmp_path / "stick.E02"  # stick.E01 was not handed over; pyewf's glob raised MemoryError
+    segment.write_bytes(SIGNATURE + b"\x01\x02\x00\x00\x00" + b"\0" * 100)
+    (message,) = _messages(_scan(tmp_path / "case", segment)[str(segment)])
+    assert "no first segment (.E01) of this EWF set lies beside it" in message
