@@ -1,14 +1,19 @@
 """Files named or made like disk images that Vigie does not open as one still say so: a raw image whose first
 sector is wiped, a JPEG named `.E01`, an E01 cut short after its file header, and a raw image in a folder whose
-content was first seen under another name. Found by following the README as a new user."""
+content was first seen under another name, a later piece or segment scanned alone; and `vigie hash` of a sound
+image says nothing of the kind. Found by following the README as a new user."""
 
 from __future__ import annotations
 
 import hashlib
+import json
 from pathlib import Path
+
+from click.testing import CliRunner
 
 from tests.test_disk_images import _need, _picture, _scan
 from tests.test_hostile_disk_images import _stick
+from vigie.cli import main
 from vigie.sources.ewf import SIGNATURE
 
 _NESTED = "disk image inside a scanned folder, archive or image is not opened"
@@ -83,3 +88,11 @@ def test_a_later_segment_of_an_e01_set_without_its_e01_is_an_error_not_a_crash(t
     segment.write_bytes(SIGNATURE + b"\x01\x02\x00\x00\x00" + b"\0" * 100)
     (message,) = _messages(_scan(tmp_path / "case", segment)[str(segment)])
     assert "no first segment (.E01) of this EWF set lies beside it" in message
+
+
+def test_vigie_hash_of_a_disk_image_says_nothing_about_reading_it(tmp_path: Path) -> None:
+    _need("mkfs.vfat", "mcopy", "sfdisk")
+    raw, _ = _stick(tmp_path, name="stick.img")  # a sound image: `vigie hash` fingerprints the file itself
+    result = CliRunner().invoke(main, ["hash", str(raw)])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["errors"] == []

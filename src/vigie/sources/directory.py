@@ -135,7 +135,7 @@ class FileSource:
 
     def entries(self) -> Iterator[Entry]:
         entry = _entry_for(os.fsencode(self.root), b"", follow_link=True)
-        if entry.error is None and looks_like_image(self.root):  # open_source did not open it as an image
+        if entry.error is None and looks_like_image(self.root) and not probe(self.root):  # not read as an image
             entry = replace(entry, notes=(_NOT_AN_IMAGE_NOTE if extra_installed() else EXTRA_MISSING_NOTE,))
         yield entry
 
