@@ -16,6 +16,7 @@ from vigie.scan.roles import VerifyStore
 from vigie.signals.crypto import StreamingDigests, check_stored
 from vigie.signals.registry import IDENTITY
 from vigie.sources import join_path
+from vigie.sources.base import parse_relpath
 from vigie.sources.directory import LinkedFolder, open_source
 from vigie.sources.disk.media import stored_digests, stored_digests_damage
 from vigie.sources.diskimage import DiskImageSource
@@ -35,6 +36,8 @@ def _sha256(root: str, relpath: str) -> tuple[str | None, str, str]:
     """(SHA-256, problem, stored-digest check) of one item read again."""
     try:
         source = open_source(root)
+        if len(parse_relpath(relpath).members) > source.members_opened:  # a file the source no longer opens itself
+            return None, "unreadable: the evidence is no longer a disk image Vigie reads", ""
         image = isinstance(source, DiskImageSource) and relpath == ""
         with source.open(relpath) as stream:
             digest: hashlib._Hash | StreamingDigests = StreamingDigests() if image else hashlib.sha256()

@@ -243,6 +243,8 @@ def _analyse_stream(
     read = _read_item(stream, record, settings, nested)
     media_type = record.media_type or ""
     if analysed is not None and analysed.mark_copy(record):
+        if (note := nested_image_note(record.relpath, media_type)) is not None:  # told by its name and place too:
+            record.add_error("not-examined", note)  # the first copy, named otherwise, may not have it
         return read.buffer if is_archive(media_type) else None  # an archive's members are still listed
     # Hashing is never cut short (a known file must match); what follows has the file's budget.
     budget = settings.file_seconds + (settings.max_video_decode_seconds if is_video(media_type) else 0)

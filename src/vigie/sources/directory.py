@@ -27,6 +27,9 @@ _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _NONBLOCK = getattr(os, "O_NONBLOCK", 0)  # a pipe swapped in for a file must not block the open
 _DIRECTORY = getattr(os, "O_DIRECTORY", 0)
 _NOT_REGULAR = "not a regular file (device, pipe or socket); not read"
+_NOT_AN_IMAGE_NOTE = ("named like a disk image, but no EWF signature, partition table or file system Vigie reads was "
+                      "found at its start (damaged or wiped, or not the first piece of a split image?): hashed and "
+                      "examined as one file; files inside it, if any, were not read")
 
 
 class LinkedFolder(OSError):
@@ -160,8 +163,8 @@ class FileSource:
 
     def entries(self) -> Iterator[Entry]:
         entry = _entry_for(os.fsencode(self.root), b"", follow_link=True)
-        if entry.error is None and not extra_installed() and looks_like_image(self.root):
-            entry = replace(entry, notes=(EXTRA_MISSING_NOTE,))
+        if entry.error is None and looks_like_image(self.root) and not probe(self.root):  # not read as an image
+            entry = replace(entry, notes=(_NOT_AN_IMAGE_NOTE if extra_installed() else EXTRA_MISSING_NOTE,))
         yield entry
 
     def open(self, relpath: str) -> BinaryIO:

@@ -45,6 +45,7 @@ EXTRA_MISSING_NOTE = ("this looks like a disk image, but the `disk` extra (pytsk
                       "installed: it was hashed as one file and the files inside it were not read "
                       "(pip install 'vigie[disk]')")
 _MIN_IMAGE_BYTES = 32 * 1024  # smaller than any file system The Sleuth Kit reads
+_PIECE = re.compile(rb"\.[0-9]{3}$")  # a piece of a split raw image: .001, .002, ...
 
 
 def extra_installed() -> bool:
@@ -63,7 +64,7 @@ def looks_like_image(path: str) -> bool:
             head = stream.read(len(EWF_SIGNATURE))
     except OSError:
         return False
-    return head == EWF_SIGNATURE or path.lower().endswith(IMAGE_SUFFIXES)
+    return head == EWF_SIGNATURE or path.lower().endswith(IMAGE_SUFFIXES) or bool(_PIECE.search(os.fsencode(path)))
 
 
 def nested_image_note(relpath: str, media_type: str) -> str | None:
@@ -72,7 +73,7 @@ def nested_image_note(relpath: str, media_type: str) -> str | None:
     if relpath == "":  # the file the user named: opened as an image where it is one (`probe`)
         return None
     leaf = parse_relpath(relpath).leaf_name.lower()
-    named_like = leaf.endswith(tuple(s.encode() for s in IMAGE_SUFFIXES)) or re.search(rb"\.[0-9]{3}$", leaf)
+    named_like = leaf.endswith(tuple(s.encode() for s in IMAGE_SUFFIXES)) or _PIECE.search(leaf)
     if media_type != EWF_TYPE and not (media_type == "application/octet-stream" and named_like):
         return None
     kind = "an EWF (E01) disk image" if media_type == EWF_TYPE else "named like a disk image"

@@ -37,7 +37,10 @@ class Media:
 
             handle = pyewf.handle()
             try:
-                handle.open(pyewf.glob(path))
+                handle.open(_ewf_segments(path))
+                if not handle.get_media_size():  # an E01 cut short after its file header: libewf sees no disk
+                    handle.close()
+                    raise OSError("libewf found no media in it")
             except (OSError, RuntimeError) as exc:
                 try:
                     own = open_image(path, libewf_refusal(exc))
@@ -123,6 +126,17 @@ class Media:
 
     def __exit__(self, *_: object) -> None:
         self.close()
+
+
+def _ewf_segments(path: str) -> list[str]:
+    """The segment files of the EWF set `path` belongs to, as libewf finds them."""
+    import pyewf
+
+    try:
+        return list(pyewf.glob(path))
+    except MemoryError as exc:  # pyewf's answer where the set's first segment (.E01) is not beside `path`
+        raise OSError(f"no first segment (.E01) of this EWF set lies beside it: scan the set from its .E01 "
+                      f"({exc})") from exc
 
 
 def _raw_segments(path: str) -> list[str]:
