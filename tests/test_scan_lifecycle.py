@@ -92,9 +92,8 @@ def test_a_rescan_with_nothing_left_to_hash_still_matches(tmp_path: Path) -> Non
     assert (again.items_added, again.files_skipped, again.matches["exact"]) == (0, 3, 3)
 
 
-def test_a_list_whose_matching_was_interrupted_is_matched_by_the_next_scan(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def _interrupted_import(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[SqliteCaseStore, Settings]:
+    """A case of 4 scanned items whose list import stopped before matching (as Ctrl-C would stop it)."""
     data = _evidence(tmp_path / "ev", 4)
     store = open_case(tmp_path / "case", create=True)
     settings = Settings(workers=1)
@@ -107,6 +106,13 @@ def test_a_list_whose_matching_was_interrupted_is_matched_by_the_next_scan(
     with pytest.raises(KeyboardInterrupt):
         import_hash_list(store, _md5_list(tmp_path / "known.txt", data), settings)
     monkeypatch.undo()
+    return store, settings
+
+
+def test_a_list_whose_matching_was_interrupted_is_matched_by_the_next_scan(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store, settings = _interrupted_import(tmp_path, monkeypatch)
     assert len(_unmatched(store)) == 4
     assert run_scan(store, [str(tmp_path / "ev")], settings).matches["exact"] == 4
     assert _unmatched(store) == []
@@ -115,19 +121,8 @@ def test_a_list_whose_matching_was_interrupted_is_matched_by_the_next_scan(
 def test_importing_the_same_list_again_matches_what_is_not_yet_matched_against_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    data = _evidence(tmp_path / "ev", 4)
     case = tmp_path / "case"
-    store = open_case(case, create=True)
-    settings = Settings(workers=1)
-    run_scan(store, [str(tmp_path / "ev")], settings)
-
-    def killed(*_: object, **__: object) -> None:
-        raise KeyboardInterrupt
-
-    monkeypatch.setattr(SqliteCaseStore, "match_exact", killed)
-    with pytest.raises(KeyboardInterrupt):
-        import_hash_list(store, _md5_list(tmp_path / "known.txt", data), settings)
-    monkeypatch.undo()
+    store, _ = _interrupted_import(tmp_path, monkeypatch)
     store.close()
 
     command = ["hashlist", "import", str(tmp_path / "known.txt"), "--case", str(case)]
