@@ -671,9 +671,12 @@ class SqliteCaseStore:
 
     # --- faces and persons ----------------------------------------------------------------------
 
-    def face_vectors(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(face ids, item ids, embeddings (n, 128) float32) of every face that still has its embedding."""
-        rows = self.db.execute("SELECT id, item_id, embedding FROM faces WHERE embedding IS NOT NULL ORDER BY id")
+    def face_vectors(self, after: int = 0, upto: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(face ids, item ids, embeddings (n, 128) float32) of every face that still has its embedding, by id;
+        `after`/`upto` narrow them to the ids in (after, upto]."""
+        bounds = (after,) if upto is None else (after, upto)
+        rows = self.db.execute("SELECT id, item_id, embedding FROM faces WHERE embedding IS NOT NULL AND id > ?"
+                               + ("" if upto is None else " AND id <= ?") + " ORDER BY id", bounds)
         data = rows.fetchall()
         ids = np.array([r[0] for r in data], dtype=np.int64)
         items = np.array([r[1] for r in data], dtype=np.int64)
@@ -688,13 +691,15 @@ class SqliteCaseStore:
     def named_persons(self) -> dict[int, str]:
         return {r[0]: r[1] for r in self.db.execute("SELECT id, name FROM persons WHERE name IS NOT NULL")}
 
-    def replace_person_groups(self, groups: list[tuple[int | None, list[int], int]]) -> None:
-        """groups: (person id to keep or None for a new one, face ids, representative face id)."""
+    def embedded_face_ids(self, upto: int) -> np.ndarray:
+        """Ids of the faces up to `upto` that still have their embedding, ascending."""
+        rows = self.db.execute("SELECT id FROM faces WHERE embedding IS NOT NULL AND id <= ? ORDER BY id", (upto,))
+        return np.array([r[0] for r in rows], dtype=np.int64)
+
+    def update_person_groups(self, groups: list[tuple[int | None, list[int], int]]) -> None:
+        """groups: (person id to keep or None for a new one, face ids moved into it, representative face id);
+        a person left without a face is removed."""
         with self.transaction():
-            self.db.execute("UPDATE faces SET person_id = NULL")
-            kept = [person for person, _, _ in groups if person is not None]
-            marks = ",".join("?" * len(kept))
-            self.db.execute(f"DELETE FROM persons WHERE id NOT IN ({marks})" if kept else "DELETE FROM persons", kept)
             for person, faces, representative in groups:
                 if person is None:
                     person = self.db.execute(
@@ -706,6 +711,8 @@ class SqliteCaseStore:
                         "UPDATE persons SET representative_face_id = ? WHERE id = ?", (representative, person)
                     )
                 self.db.executemany("UPDATE faces SET person_id = ? WHERE id = ?", ((person, f) for f in faces))
+            self.db.execute(
+                "DELETE FROM persons WHERE NOT EXISTS (SELECT 1 FROM faces f WHERE f.person_id = persons.id)")
 
     def name_person(self, person_id: int, name: str) -> bool:
         return self.db.execute("UPDATE persons SET name = ? WHERE id = ?", (name, person_id)).rowcount == 1
@@ -714,6 +721,8 @@ class SqliteCaseStore:
         with self.transaction():
             moved = self.db.execute("UPDATE faces SET person_id = ? WHERE person_id = ?", (keep, absorb)).rowcount
             self.db.execute("DELETE FROM persons WHERE id = ?", (absorb,))
+            self.db.execute("""UPDATE persons SET representative_face_id = (SELECT id FROM faces WHERE person_id = ?
+                               ORDER BY width * height DESC, id LIMIT 1) WHERE id = ?""", (keep, keep))
         return moved
 
     def persons(self) -> list[dict[str, Any]]:

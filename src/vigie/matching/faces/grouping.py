@@ -1,0 +1,159 @@
+"""Grouping a case's faces into persons, kept up incrementally.
+
+A grouping takes only the faces added since the last one (a high-water face id kept in the case), adds them to
+the neighbour index saved in the case folder (`index_file.py`) and asks it about them alone. The faces linked
+to them, and the faces linked to those, form the region the new faces touched: whole connected components of
+the graph of pairs closer than the threshold. Chinese whispers runs on each touched component on its own, in
+face-id order, so a component comes out the same whether its faces arrived in one grouping or in several; the
+persons of untouched components stay as they are. A person a reviewer named keeps its id, name and faces.
+A change of threshold or of the index's parameters starts over from every face.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+
+import numpy as np
+
+from vigie.matching.faces.index import PARAMETERS, FaceIndex
+from vigie.matching.faces.index_file import load_index, save_index
+from vigie.matching.faces.persons import MATCH_DISTANCE, chinese_whispers
+from vigie.matching.faces.roles import FaceStore
+
+STATE_KEY = "faces_group_state"
+# dlib's ResNet: the only embedding the faces table holds (both detectors feed it).
+EMBEDDING = "dlib_face_recognition_resnet_model_v1"
+
+
+@dataclass(frozen=True)
+class Grouping:
+    faces: int  # faces grouped in all
+    persons: int
+    new_faces: int  # faces this run added
+    index: str  # "built", "reused", or "rebuilt: why"
+
+
+def group_faces(store: FaceStore, actor: str, threshold: float = MATCH_DISTANCE) -> Grouping:
+    """Bring the persons up to date with the faces added since the last grouping, audited."""
+    settings = {"threshold": threshold, "embedding": EMBEDDING, "index": PARAMETERS}
+    through, how = _grouped_through(store, settings)
+    index, why = load_index(store.case_dir, settings, through, lambda: store.embedded_face_ids(through))
+    if index is not None:
+        how = "reused"
+    else:
+        index = FaceIndex()
+        held, _, vectors = store.face_vectors(upto=through)
+        index.add(held, vectors)
+        if len(held):  # after `faces purge` there is nothing to rebuild, and nothing to say
+            how = f"rebuilt: {why}"
+    fresh, _, vectors = store.face_vectors(after=through)
+    index.add(fresh, vectors)
+    upto = int(fresh[-1]) if len(fresh) else through
+    groups = _persons(store, *_touched(index, fresh, threshold)) if len(fresh) else []
+    if len(fresh) or how != "reused":
+        save_index(store.case_dir, index, settings, upto)
+    with store.transaction():
+        store.update_person_groups(groups)
+        store.set_meta(STATE_KEY, json.dumps({"settings": settings, "through": upto}))
+        result = Grouping(len(index), len(store.persons()), len(fresh), how)
+        store.append_audit(actor, "faces-group", {"faces": result.faces, "persons": result.persons,
+                                                  "new_faces": result.new_faces, "index": how, "threshold": threshold})
+    return result
+
+
+def _grouped_through(store: FaceStore, settings: dict[str, object]) -> tuple[int, str]:
+    """(the last face id the stored persons cover, "built"); under other settings (0, why every face is
+    grouped again)."""
+    text = store.get_meta(STATE_KEY)
+    if not text:
+        return 0, "built"
+    state = json.loads(text)
+    if state.get("settings") != settings:
+        return 0, "rebuilt: the threshold or the index's settings changed, every face is grouped again"
+    return int(state["through"]), "built"
+
+
+def _touched(index: FaceIndex, fresh: np.ndarray, threshold: float) -> tuple[list[int], set[tuple[int, int]]]:
+    """(the faces of every component holding a new face, the edges among them): each face asked about once."""
+    edges = index.close_pairs(fresh, threshold)
+    region = set(fresh.tolist())
+    frontier = {face for edge in edges for face in edge} - region
+    while frontier:
+        region |= frontier
+        found = index.close_pairs(np.fromiter(sorted(frontier), dtype=np.int64), threshold)
+        edges |= found
+        frontier = {face for edge in found for face in edge} - region
+    return sorted(region), edges
+
+
+def _clusters(region: list[int], edges: set[tuple[int, int]]) -> list[list[int]]:
+    """Chinese whispers on each connected component alone, its faces numbered in id order."""
+    neighbours: dict[int, list[int]] = defaultdict(list)
+    for a, b in edges:
+        neighbours[a].append(b)
+        neighbours[b].append(a)
+    seen: set[int] = set()
+    clusters = []
+    for start in region:
+        if start in seen:
+            continue
+        component, stack = [], [start]
+        seen.add(start)
+        while stack:
+            face = stack.pop()
+            component.append(face)
+            for other in neighbours[face]:
+                if other not in seen:
+                    seen.add(other)
+                    stack.append(other)
+        if len(component) == 1:
+            clusters.append(component)
+            continue
+        component.sort()
+        local = {face: n for n, face in enumerate(component)}
+        links = sorted((local[a], local[b]) for a in component for b in neighbours[a] if a < b)
+        labels: dict[int, list[int]] = defaultdict(list)
+        for face, label in zip(component, chinese_whispers(len(component), links), strict=True):
+            labels[label].append(face)
+        clusters.extend(labels.values())
+    return clusters
+
+
+def _persons(store: FaceStore, region: list[int], edges: set[tuple[int, int]]
+             ) -> list[tuple[int | None, list[int], int]]:
+    """(person id kept or None for a new one, its faces from the region, its representative) for each cluster,
+    and for each person that only lost faces (its representative is picked again)."""
+    info = store.face_sizes()
+    named = store.named_persons()
+    clusters = sorted(_clusters(region, edges), key=lambda faces: (-len(faces), faces[0]))
+    # A reviewer's naming outranks the clustering: clusters holding faces of one named person are joined.
+    # Any other cluster keeps the unnamed person most of its faces were in, unless a larger one took it.
+    chosen: dict[int, list[int]] = defaultdict(list)
+    fresh: list[list[int]] = []
+    for faces in clusters:
+        before = Counter(person for f in faces if (person := info[f][1]) is not None)
+        names = [person for person, _ in before.most_common() if person in named]
+        free = [person for person, _ in before.most_common() if person not in named and person not in chosen]
+        if names or free:
+            chosen[(names or free)[0]].extend(faces)
+        else:
+            fresh.append(faces)
+    in_region = set(region)
+    touched = {person for f in region if (person := info[f][1]) is not None}
+    rest: dict[int, list[int]] = defaultdict(list)  # faces outside the region of every person it touched
+    for face, (_, person) in info.items():
+        if (person in touched or person in chosen) and face not in in_region:
+            rest[person].append(face)
+
+    def representative(faces: list[int]) -> int:
+        return max(faces, key=lambda f: (info[f][0], -f))
+
+    groups: list[tuple[int | None, list[int], int]] = []
+    for person in sorted(touched | set(chosen)):
+        faces = chosen.get(person, [])
+        if faces or rest[person]:
+            groups.append((person, sorted(faces), representative([*faces, *rest[person]])))
+    groups.extend((None, sorted(faces), representative(faces)) for faces in fresh)
+    return groups
