@@ -125,7 +125,7 @@ def test_the_saved_index_is_reused_and_only_the_new_faces_are_added(tmp_path: Pa
                         close_pairs(self, ids, *args))
     add_faces(store, second)
     assert group_faces(store, "tester").index == "reused"
-    new_ids = store.embedded_face_ids(10**9)[len(first):].tolist()
+    new_ids = store.grouped_face_ids()[len(first):].tolist()
     assert set(new_ids) <= set(asked) and len(asked) < len(first) + len(second), "only the new faces' components"
     assert len(FaceIndex.load(tmp_path / "case" / INDEX_FILE)) == len(first) + len(second)
     assert group_faces(store, "tester").new_faces == 0  # nothing new: nothing asked, the persons stay
@@ -164,7 +164,7 @@ def _foreign(path: Path) -> None:
     (_truncate, "SHA-256 differs"),
     (lambda path: path.unlink(), "no saved index"),
     (lambda path: path.with_name("faces.json").write_text("{"), "description is unreadable"),
-    (_other_ids, "not the case's"),
+    (_other_ids, "the case's persons hold"),
     (_foreign, "not a face index"),
 ])
 def test_a_damaged_or_foreign_index_file_is_rebuilt_with_a_note(tmp_path: Path, damage: Callable[[Path], None],
@@ -211,7 +211,7 @@ def test_a_merge_survives_a_later_grouping_and_its_representative_is_the_largest
     group_faces(store, "tester")
     keep, absorb = (r[0] for r in store.db.execute("SELECT DISTINCT person_id FROM faces ORDER BY id"))
     merge_persons(store, keep, absorb, "tester")
-    assert store.persons()[0]["representative_face"] == store.embedded_face_ids(10**9)[-1]
+    assert store.persons()[0]["representative_face"] == store.grouped_face_ids()[-1]
     add_faces(store, synthetic_embeddings([], outliers=2, seed=8))
     grouping_after = group_faces(store, "tester")
     assert (grouping_after.new_faces, grouping_after.persons) == (2, 3)
@@ -241,4 +241,26 @@ def test_purging_the_faces_removes_the_saved_index(tmp_path: Path) -> None:
     add_faces(store, second)
     after = group_faces(store, "tester")
     assert (after.faces, after.new_faces, after.index) == (len(second), len(second), "built")
+    store.close()
+
+
+def test_a_face_committed_after_a_later_one_is_still_grouped(tmp_path: Path) -> None:
+    """Parallel scan workers on PostgreSQL can commit a face after one with a higher id was grouped: it is in no
+    person yet, so the next grouping takes it, and the saved index is still reused."""
+    first, _ = two_batches()
+    store = scanned_case(tmp_path)
+    add_faces(store, first)
+    late = int(store.face_vectors()[0][5])
+    row = store.db.execute("SELECT item_id, embedding FROM faces WHERE id = ?", (late,)).fetchone()
+    with store.db:
+        store.db.execute("DELETE FROM faces WHERE id = ?", (late,))  # not committed yet, as it were
+    group_faces(store, "tester")
+    assert late < int(store.grouped_face_ids()[-1])
+    with store.db:
+        store.db.execute("INSERT INTO faces(id, item_id, x, y, width, height, landmarks, embedding, score, detector)"
+                         " VALUES (?, ?, 0, 0, 1, 1, '[]', ?, 0.9, 'synthetic')", (late, row[0], row[1]))
+    later = group_faces(store, "tester")
+    assert (later.new_faces, later.index) == (1, "reused")
+    assert store.db.execute("SELECT person_id FROM faces WHERE id = ?", (late,)).fetchone()[0] is not None
+    assert len(FaceIndex.load(tmp_path / "case" / INDEX_FILE)) == len(first)
     store.close()

@@ -671,12 +671,12 @@ class SqliteCaseStore:
 
     # --- faces and persons ----------------------------------------------------------------------
 
-    def face_vectors(self, after: int = 0, upto: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def face_vectors(self, grouped: bool | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(face ids, item ids, embeddings (n, 128) float32) of every face that still has its embedding, by id;
-        `after`/`upto` narrow them to the ids in (after, upto]."""
-        bounds = (after,) if upto is None else (after, upto)
-        rows = self.db.execute("SELECT id, item_id, embedding FROM faces WHERE embedding IS NOT NULL AND id > ?"
-                               + ("" if upto is None else " AND id <= ?") + " ORDER BY id", bounds)
+        `grouped` narrows them to the faces in a person (True) or in none yet (False)."""
+        person = {None: "", True: " AND person_id IS NOT NULL", False: " AND person_id IS NULL"}[grouped]
+        rows = self.db.execute(
+            f"SELECT id, item_id, embedding FROM faces WHERE embedding IS NOT NULL{person} ORDER BY id")
         data = rows.fetchall()
         ids = np.array([r[0] for r in data], dtype=np.int64)
         items = np.array([r[1] for r in data], dtype=np.int64)
@@ -691,9 +691,9 @@ class SqliteCaseStore:
     def named_persons(self) -> dict[int, str]:
         return {r[0]: r[1] for r in self.db.execute("SELECT id, name FROM persons WHERE name IS NOT NULL")}
 
-    def embedded_face_ids(self, upto: int) -> np.ndarray:
-        """Ids of the faces up to `upto` that still have their embedding, ascending."""
-        rows = self.db.execute("SELECT id FROM faces WHERE embedding IS NOT NULL AND id <= ? ORDER BY id", (upto,))
+    def grouped_face_ids(self) -> np.ndarray:
+        """Ids of the faces in a person that still have their embedding, ascending."""
+        rows = self.db.execute("SELECT id FROM faces WHERE embedding IS NOT NULL AND person_id IS NOT NULL ORDER BY id")
         return np.array([r[0] for r in rows], dtype=np.int64)
 
     def update_person_groups(self, groups: list[tuple[int | None, list[int], int]]) -> None:

@@ -1,7 +1,8 @@
 """Grouping a case's faces into persons, kept up incrementally.
 
-A grouping takes only the faces added since the last one (a high-water face id kept in the case), adds them to
-the neighbour index saved in the case folder (`index_file.py`) and asks it about them alone. The faces linked
+A grouping takes only the faces in no person yet (those added since the last one), adds them to the neighbour
+index saved in the case folder (`index_file.py`, which holds exactly the faces already in persons) and asks it
+about them alone. The faces linked
 to them, and the faces linked to those, form the region the new faces touched: whole connected components of
 the graph of pairs closer than the threshold. Chinese whispers runs on each touched component on its own, in
 face-id order, so a component comes out the same whether its faces arrived in one grouping or in several; the
@@ -39,18 +40,21 @@ def group_faces(store: FaceStore, actor: str, threshold: float = MATCH_DISTANCE)
     """Bring the persons up to date with the faces added since the last grouping, audited."""
     settings = {"threshold": threshold, "embedding": EMBEDDING, "index": PARAMETERS}
     through, how = _grouped_through(store, settings)
-    index, why = load_index(store.case_dir, settings, through, lambda: store.embedded_face_ids(through))
+    index, why = load_index(store.case_dir, settings, through, store.grouped_face_ids) if through else (None, "")
     if index is not None:
         how = "reused"
     else:
         index = FaceIndex()
-        held, _, vectors = store.face_vectors(upto=through)
-        index.add(held, vectors)
-        if len(held):  # after `faces purge` there is nothing to rebuild, and nothing to say
-            how = f"rebuilt: {why}"
-    fresh, _, vectors = store.face_vectors(after=through)
+        if through:
+            held, _, vectors = store.face_vectors(grouped=True)
+            index.add(held, vectors)
+            if len(held):  # after `faces purge` there is nothing to rebuild, and nothing to say
+                how = f"rebuilt: {why}"
+    # The faces in no person yet: every face added since, and any a writer committed after a face with a
+    # higher id (parallel scan workers on PostgreSQL); on starting over, every face.
+    fresh, _, vectors = store.face_vectors(grouped=False if through else None)
     index.add(fresh, vectors)
-    upto = int(fresh[-1]) if len(fresh) else through
+    upto = max(through, int(fresh[-1]) if len(fresh) else 0)
     groups = _persons(store, *_touched(index, fresh, threshold)) if len(fresh) else []
     if len(fresh) or how != "reused":
         save_index(store.case_dir, index, settings, upto)
@@ -64,8 +68,8 @@ def group_faces(store: FaceStore, actor: str, threshold: float = MATCH_DISTANCE)
 
 
 def _grouped_through(store: FaceStore, settings: dict[str, object]) -> tuple[int, str]:
-    """(the last face id the stored persons cover, "built"); under other settings (0, why every face is
-    grouped again)."""
+    """(the highest face id the stored persons cover, "built"); under other settings, or before any grouping
+    under these, (0, why every face is grouped again)."""
     text = store.get_meta(STATE_KEY)
     if not text:
         return 0, "built"

@@ -41,8 +41,8 @@ def save_index(case_dir: Path, index: FaceIndex, settings: dict[str, Any], throu
 
 def load_index(case_dir: Path, settings: dict[str, Any], through: int, held: Callable[[], np.ndarray]
                ) -> tuple[FaceIndex | None, str]:
-    """(the saved index, "") when it holds exactly the faces `held()` gives (ids up to `through`) under these
-    settings; else (None, why not)."""
+    """(the saved index, "") when it was written by the grouping that covered the faces up to `through` under
+    these settings and holds exactly the faces `held()` gives; else (None, why not)."""
     folder = case_dir / INDEX_DIR
     if not (folder / _INDEX_FILE).exists():
         return None, "no saved index"
@@ -64,7 +64,7 @@ def load_index(case_dir: Path, settings: dict[str, Any], through: int, held: Cal
         return None, str(exc)
     expected = held()
     if len(index) != len(expected) or not np.array_equal(index.ids(), expected):
-        return None, f"it holds {len(index)} faces, not the case's {len(expected)} up to {through}"
+        return None, f"it holds {len(index)} faces, not the {len(expected)} the case's persons hold"
     return index, ""
 
 
