@@ -24,6 +24,7 @@ from vigie.matching.faces.persons import MATCH_DISTANCE, chinese_whispers
 from vigie.matching.faces.roles import FaceStore
 
 STATE_KEY = "faces_group_state"
+GROUPING_LOCK = "faces-group"
 # dlib's ResNet: the only embedding the faces table holds (both detectors feed it).
 EMBEDDING = "dlib_face_recognition_resnet_model_v1"
 
@@ -38,6 +39,11 @@ class Grouping:
 
 def group_faces(store: FaceStore, actor: str, threshold: float = MATCH_DISTANCE) -> Grouping:
     """Bring the persons up to date with the faces added since the last grouping, audited."""
+    with store.exclusive(GROUPING_LOCK):  # two groupings at once would both write the index file
+        return _group(store, actor, threshold)
+
+
+def _group(store: FaceStore, actor: str, threshold: float) -> Grouping:
     settings = {"threshold": threshold, "embedding": EMBEDDING, "index": PARAMETERS}
     through, how = _grouped_through(store, settings)
     index, why = load_index(store.case_dir, settings, through, store.grouped_face_ids) if through else (None, "")
