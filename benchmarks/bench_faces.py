@@ -105,7 +105,8 @@ def bench_incremental(size: int) -> None:
         later_s = time.perf_counter() - started
         store.close()
     print(f"faces group on {size:,} faces: {first_s:.1f} s, {first.persons:,} persons; +1% ({later.new_faces:,} "
-          f"faces): {later_s:.1f} s (index {later.index}), {later.persons:,} persons")
+          f"faces): {later_s:.1f} s (index {later.index}, {later.asked:,} faces asked about), "
+          f"{later.persons:,} persons")
 
 
 def main() -> int:

@@ -124,9 +124,11 @@ def test_the_saved_index_is_reused_and_only_the_new_faces_are_added(tmp_path: Pa
     monkeypatch.setattr(FaceIndex, "close_pairs", lambda self, ids, *args: asked.extend(ids.tolist()) or
                         close_pairs(self, ids, *args))
     add_faces(store, second)
-    assert group_faces(store, "tester").index == "reused"
+    later = group_faces(store, "tester")
+    assert later.index == "reused"
     new_ids = store.grouped_face_ids()[len(first):].tolist()
     assert set(new_ids) <= set(asked) and len(asked) < len(first) + len(second), "only the new faces' components"
+    assert later.asked == len(set(asked))
     assert len(FaceIndex.load(tmp_path / "case" / INDEX_FILE)) == len(first) + len(second)
     assert group_faces(store, "tester").new_faces == 0  # nothing new: nothing asked, the persons stay
     store.close()

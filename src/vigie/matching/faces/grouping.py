@@ -35,6 +35,7 @@ class Grouping:
     persons: int
     new_faces: int  # faces this run added
     index: str  # "built", "reused", or "rebuilt: why"
+    asked: int  # faces the index was asked about: the new ones and those of the components they touched
 
 
 def group_faces(store: FaceStore, actor: str, threshold: float = MATCH_DISTANCE) -> Grouping:
@@ -61,13 +62,14 @@ def _group(store: FaceStore, actor: str, threshold: float) -> Grouping:
     fresh, _, vectors = store.face_vectors(grouped=False if through else None)
     index.add(fresh, vectors)
     upto = max(through, int(fresh[-1]) if len(fresh) else 0)
-    groups = _persons(store, *_touched(index, fresh, threshold)) if len(fresh) else []
+    region, edges = _touched(index, fresh, threshold) if len(fresh) else ([], set())
+    groups = _persons(store, region, edges) if region else []
     if len(fresh) or how != "reused":
         save_index(store.case_dir, index, settings, upto)
     with store.transaction():
         store.update_person_groups(groups)
         store.set_meta(STATE_KEY, json.dumps({"settings": settings, "through": upto}))
-        result = Grouping(len(index), len(store.persons()), len(fresh), how)
+        result = Grouping(len(index), len(store.persons()), len(fresh), how, len(region))
         store.append_audit(actor, "faces-group", {"faces": result.faces, "persons": result.persons,
                                                   "new_faces": result.new_faces, "index": how, "threshold": threshold})
     return result
