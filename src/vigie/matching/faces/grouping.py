@@ -22,6 +22,7 @@ from vigie.matching.faces.index import PARAMETERS, FaceIndex
 from vigie.matching.faces.index_file import load_index, save_index
 from vigie.matching.faces.persons import MATCH_DISTANCE, chinese_whispers
 from vigie.matching.faces.roles import FaceStore
+from vigie.store.sqlite import CaseReadOnlyError
 
 STATE_KEY = "faces_group_state"
 GROUPING_LOCK = "faces-group"
@@ -40,6 +41,8 @@ class Grouping:
 
 def group_faces(store: FaceStore, actor: str, threshold: float = MATCH_DISTANCE) -> Grouping:
     """Bring the persons up to date with the faces added since the last grouping, audited."""
+    if store.read_only:  # refused before the lock file or the index is written beside the case
+        raise CaseReadOnlyError("grouping faces writes persons and their index to the case")
     with store.exclusive(GROUPING_LOCK):  # two groupings at once would both write the index file
         return _group(store, actor, threshold)
 
