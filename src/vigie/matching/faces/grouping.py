@@ -2,12 +2,12 @@
 
 A grouping takes only the faces in no person yet (those added since the last one), adds them to the neighbour
 index saved in the case folder (`index_file.py`, which holds exactly the faces already in persons) and asks it
-about them alone. The faces linked
-to them, and the faces linked to those, form the region the new faces touched: whole connected components of
-the graph of pairs closer than the threshold. Chinese whispers runs on each touched component on its own, in
-face-id order, so a component comes out the same whether its faces arrived in one grouping or in several; the
-persons of untouched components stay as they are. A person a reviewer named keeps its id, name and faces.
-A change of threshold or of the index's parameters starts over from every face.
+about them alone. The faces linked to them, and the faces linked to those, form the region the new faces
+touched: whole connected components of the graph of pairs closer than the threshold. Chinese whispers runs
+on each touched component on its own, in face-id order, so a component comes out the same whether its faces
+arrived in one grouping or in several; the persons of untouched components stay as they are. A person a
+reviewer named keeps its id, name and faces. A change of threshold or of the index's parameters starts over
+from every face.
 """
 
 from __future__ import annotations
