@@ -1,9 +1,10 @@
 """Grouping a case's faces into persons, kept up incrementally.
 
 A grouping takes only the faces in no person yet (those added since the last one), adds them to the neighbour
-index saved in the case folder (`index_file.py`, which holds exactly the faces already in persons) and asks it
-about them alone. The faces linked to them, and the faces linked to those, form the region the new faces
-touched: whole connected components of the graph of pairs closer than the threshold. Chinese whispers runs
+index saved in the case folder (`index_file.py`, which holds exactly the faces already in persons, and the
+close pairs found among them) and asks it about them alone. The faces linked to them, and through the saved
+pairs the faces linked to those, form the region the new faces touched: whole connected components of the
+graph of pairs closer than the threshold. Chinese whispers runs
 on each touched component on its own, in face-id order, so a component comes out the same whether its faces
 arrived in one grouping or in several; the persons of untouched components stay as they are. A person a
 reviewer named keeps its id, name and faces. A change of threshold or of the index's parameters starts over
@@ -36,7 +37,7 @@ class Grouping:
     persons: int
     new_faces: int  # faces this run added
     index: str  # "built", "reused", or "rebuilt: why"
-    asked: int  # faces the index was asked about: the new ones and those of the components they touched
+    asked: int  # faces the index was asked about: the new ones (and, when it was rebuilt, the others)
 
 
 def group_faces(store: FaceStore, actor: str, threshold: float = MATCH_DISTANCE) -> Grouping:
@@ -50,29 +51,32 @@ def group_faces(store: FaceStore, actor: str, threshold: float = MATCH_DISTANCE)
 def _group(store: FaceStore, actor: str, threshold: float) -> Grouping:
     settings = {"threshold": threshold, "embedding": EMBEDDING, "index": PARAMETERS}
     through, how = _grouped_through(store, settings)
-    index, why = load_index(store.case_dir, settings, through, store.grouped_face_ids) if through else (None, "")
-    if index is not None:
+    saved = load_index(store.case_dir, settings, through, store.grouped_face_ids) if through else "none saved"
+    asked = 0
+    if not isinstance(saved, str):
+        index, old_edges = saved
         how = "reused"
     else:
-        index = FaceIndex()
+        index, old_edges = FaceIndex(), _pairs(set())
         if through:
             held, _, vectors = store.face_vectors(grouped=True)
             index.add(held, vectors)
             if len(held):  # after `faces purge` there is nothing to rebuild, and nothing to say
-                how = f"rebuilt: {why}"
+                old_edges, asked, how = _pairs(index.close_pairs(held, threshold)), len(held), f"rebuilt: {saved}"
     # The faces in no person yet: every face added since, and any a writer committed after a face with a
     # higher id (parallel scan workers on PostgreSQL); on starting over, every face.
     fresh, _, vectors = store.face_vectors(grouped=False if through else None)
     index.add(fresh, vectors)
+    new_edges = _pairs(index.close_pairs(fresh, threshold) if len(fresh) else set())
     upto = max(through, int(fresh[-1]) if len(fresh) else 0)
-    region, edges = _touched(index, fresh, threshold) if len(fresh) else ([], set())
+    region, edges = _touched(fresh, old_edges, new_edges) if len(fresh) else ([], set())
     groups = _persons(store, region, edges) if region else []
     if len(fresh) or how != "reused":
-        save_index(store.case_dir, index, settings, upto)
+        save_index(store.case_dir, index, np.concatenate([old_edges, new_edges]), settings, upto)
     with store.transaction():
         store.update_person_groups(groups)
         store.set_meta(STATE_KEY, json.dumps({"settings": settings, "through": upto}))
-        result = Grouping(len(index), len(store.persons()), len(fresh), how, len(region))
+        result = Grouping(len(index), len(store.persons()), len(fresh), how, asked + len(fresh))
         store.append_audit(actor, "faces-group", {"faces": result.faces, "persons": result.persons,
                                                   "new_faces": result.new_faces, "index": how, "threshold": threshold})
     return result
@@ -90,17 +94,29 @@ def _grouped_through(store: FaceStore, settings: dict[str, object]) -> tuple[int
     return int(state["through"]), "built"
 
 
-def _touched(index: FaceIndex, fresh: np.ndarray, threshold: float) -> tuple[list[int], set[tuple[int, int]]]:
-    """(the faces of every component holding a new face, the edges among them): each face asked about once."""
-    edges = index.close_pairs(fresh, threshold)
+def _pairs(pairs: set[tuple[int, int]]) -> np.ndarray:
+    return np.array(sorted(pairs), dtype=np.int64).reshape(-1, 2)
+
+
+def _touched(fresh: np.ndarray, old_edges: np.ndarray, new_edges: np.ndarray
+             ) -> tuple[list[int], set[tuple[int, int]]]:
+    """(the faces of every component holding a new face, the close pairs among them): the earlier faces are
+    reached through the pairs saved when they were new, not asked about again."""
+    ends = np.concatenate([old_edges[:, 0], old_edges[:, 1]])
+    others = np.concatenate([old_edges[:, 1], old_edges[:, 0]])
+    order = np.argsort(ends, kind="stable")
+    ends, others = ends[order], others[order]
     region = set(fresh.tolist())
-    frontier = {face for edge in edges for face in edge} - region
+    frontier = set(new_edges.ravel().tolist()) - region
     while frontier:
         region |= frontier
-        found = index.close_pairs(np.fromiter(sorted(frontier), dtype=np.int64), threshold)
-        edges |= found
-        frontier = {face for edge in found for face in edge} - region
-    return sorted(region), edges
+        faces = np.fromiter(frontier, dtype=np.int64)
+        starts, stops = np.searchsorted(ends, faces), np.searchsorted(ends, faces, side="right")
+        reached = np.concatenate([others[a:b] for a, b in zip(starts.tolist(), stops.tolist(), strict=True)])
+        frontier = set(reached.tolist()) - region
+    # a component is closed under the pairs: an earlier pair with one face in the region has both there
+    inside = old_edges[np.isin(old_edges[:, 0], np.fromiter(region, dtype=np.int64))]
+    return sorted(region), {(a, b) for a, b in [*inside.tolist(), *new_edges.tolist()]}
 
 
 def _clusters(region: list[int], edges: set[tuple[int, int]]) -> list[list[int]]:
