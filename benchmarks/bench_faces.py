@@ -11,7 +11,7 @@ close pairs through the index, then through all pairs block by block (the method
 past `--all-pairs-blocks` blocks its time is extrapolated from the blocks done), the share of the
 all-pairs edges the index found, and Chinese whispers on the index's edges. `--incremental` groups that many
 synthetic faces through a case (`faces group`), then 1% more, drawn from the same persons and strangers: the
-second grouping reuses the saved index and asks only about the new faces and their persons.
+second grouping reuses the saved index and its saved close pairs, and asks the index only about the new faces.
 """
 
 from __future__ import annotations
