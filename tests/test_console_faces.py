@@ -29,7 +29,7 @@ def add_named_face(case: Path, item_id: int, name: str | None = "Ana") -> int:
     face = Face((10, 10, 40, 40), ((1.0, 1.0),) * 5, np.zeros(128, np.float32), 0.9, "test", crop_jpeg(item_id))
     store.add_faces(item_id, [face])
     face_id = int(store.db.execute("SELECT max(id) FROM faces").fetchone()[0])
-    store.replace_person_groups([(None, [face_id], face_id)])
+    store.update_person_groups([(None, [face_id], face_id)])
     if name:
         person = store.db.execute("SELECT person_id FROM faces WHERE id = ?", (face_id,)).fetchone()[0]
         store.name_person(person, name)

@@ -54,7 +54,7 @@ def _with_two_persons(store: SqliteCaseStore) -> list[int]:
             store.db.execute("INSERT INTO faces(item_id, x, y, width, height, landmarks, embedding, score, detector) "
                              "VALUES (?, 0, 0, ?, 1, '[]', ?, 0, 'synthetic')", (item, width, bytes(512)))
     faces = [row[0] for row in store.db.execute("SELECT id FROM faces ORDER BY id")]
-    store.replace_person_groups([(None, faces[:2], faces[1]), (None, faces[2:], faces[2])])
+    store.update_person_groups([(None, faces[:2], faces[1]), (None, faces[2:], faces[2])])
     return [row["id"] for row in store.persons()]
 
 

@@ -13,8 +13,9 @@ from PIL import Image
 
 from vigie.cli import main
 from vigie.config import Settings
+from vigie.matching.faces.grouping import group_faces
 from vigie.matching.faces.index import pairs_within
-from vigie.matching.faces.persons import MATCH_DISTANCE, chinese_whispers, group_faces
+from vigie.matching.faces.persons import MATCH_DISTANCE, chinese_whispers
 from vigie.scan.pipeline import run_scan
 from vigie.store.sqlite import SqliteCaseStore, open_case
 
@@ -101,13 +102,15 @@ def case_with_faces(tmp_path: Path) -> SqliteCaseStore:
 
 def test_group_faces_keeps_names_and_merges(tmp_path: Path) -> None:
     store = case_with_faces(tmp_path)
-    assert group_faces(store, "tester") == {"faces": 14, "persons": 5}
+    grouping = group_faces(store, "tester")
+    assert (grouping.faces, grouping.persons) == (14, 5)
     face_ids = store.face_vectors()[0].tolist()
     person_of = dict(store.db.execute("SELECT id, person_id FROM faces").fetchall())
     first, second = person_of[face_ids[0]], person_of[face_ids[5]]
     assert store.name_person(first, "Person A")
     store.merge_persons(first, second)  # a reviewer says clusters one and two are the same person
-    assert group_faces(store, "tester") == {"faces": 14, "persons": 4}
+    grouping = group_faces(store, "tester")
+    assert (grouping.faces, grouping.persons) == (14, 4)
     person_of = dict(store.db.execute("SELECT id, person_id FROM faces").fetchall())
     assert {person_of[f] for f in face_ids[:9]} == {first}
     assert store.named_persons() == {first: "Person A"}

@@ -51,18 +51,24 @@ def faces_scan(case: Path, face_detector: str | None, face_model: str | None) ->
 @faces.command("group")
 @case_option
 def faces_group(case: Path) -> None:
-    """Cluster the case's faces into persons (Chinese whispers on the embedding graph)."""
-    from vigie.matching.faces.persons import group_faces
+    """Cluster the case's faces into persons (Chinese whispers on the embedding graph).
+
+    Only the faces added since the last grouping are looked at; the persons already stored, and the
+    names reviewers gave them, are kept.
+    """
+    from vigie.matching.faces.grouping import group_faces
 
     with case_store(case) as store:
-        counts = group_faces(store, examiner())
+        grouping = group_faces(store, examiner())
         persons = store.persons()
     table = Table("person", "name", "faces", "items", "representative face")
     for person in persons:
         table.add_row(str(person["id"]), person["name"] or "", str(person["faces"]), str(person["items"]),
                       str(person["representative_face"]))
     out.print(table)
-    out.print(f"{counts['faces']} faces in {counts['persons']} persons.")
+    if grouping.index.startswith("rebuilt"):
+        out.print(f"Note: the face index was {_t(grouping.index)}.")
+    out.print(f"{grouping.faces} faces in {grouping.persons} persons ({grouping.new_faces} new faces grouped).")
 
 
 @faces.command("name")

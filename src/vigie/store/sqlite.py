@@ -674,9 +674,12 @@ class SqliteCaseStore:
 
     # --- faces and persons ----------------------------------------------------------------------
 
-    def face_vectors(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(face ids, item ids, embeddings (n, 128) float32) of every face that still has its embedding."""
-        rows = self.db.execute("SELECT id, item_id, embedding FROM faces WHERE embedding IS NOT NULL ORDER BY id")
+    def face_vectors(self, grouped: bool | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(face ids, item ids, embeddings (n, 128) float32) of every face that still has its embedding, by id;
+        `grouped` narrows them to the faces in a person (True) or in none yet (False)."""
+        person = {None: "", True: " AND person_id IS NOT NULL", False: " AND person_id IS NULL"}[grouped]
+        rows = self.db.execute(
+            f"SELECT id, item_id, embedding FROM faces WHERE embedding IS NOT NULL{person} ORDER BY id")
         data = rows.fetchall()
         ids = np.array([r[0] for r in data], dtype=np.int64)
         items = np.array([r[1] for r in data], dtype=np.int64)
@@ -691,13 +694,15 @@ class SqliteCaseStore:
     def named_persons(self) -> dict[int, str]:
         return {r[0]: r[1] for r in self.db.execute("SELECT id, name FROM persons WHERE name IS NOT NULL")}
 
-    def replace_person_groups(self, groups: list[tuple[int | None, list[int], int]]) -> None:
-        """groups: (person id to keep or None for a new one, face ids, representative face id)."""
+    def grouped_face_ids(self) -> np.ndarray:
+        """Ids of the faces in a person that still have their embedding, ascending."""
+        rows = self.db.execute("SELECT id FROM faces WHERE embedding IS NOT NULL AND person_id IS NOT NULL ORDER BY id")
+        return np.array([r[0] for r in rows], dtype=np.int64)
+
+    def update_person_groups(self, groups: list[tuple[int | None, list[int], int]]) -> None:
+        """groups: (person id to keep or None for a new one, face ids moved into it, representative face id);
+        a person left without a face is removed."""
         with self.transaction():
-            self.db.execute("UPDATE faces SET person_id = NULL")
-            kept = [person for person, _, _ in groups if person is not None]
-            marks = ",".join("?" * len(kept))
-            self.db.execute(f"DELETE FROM persons WHERE id NOT IN ({marks})" if kept else "DELETE FROM persons", kept)
             for person, faces, representative in groups:
                 if person is None:
                     person = self.db.execute(
@@ -709,6 +714,8 @@ class SqliteCaseStore:
                         "UPDATE persons SET representative_face_id = ? WHERE id = ?", (representative, person)
                     )
                 self.db.executemany("UPDATE faces SET person_id = ? WHERE id = ?", ((person, f) for f in faces))
+            self.db.execute(
+                "DELETE FROM persons WHERE NOT EXISTS (SELECT 1 FROM faces f WHERE f.person_id = persons.id)")
 
     def name_person(self, person_id: int, name: str) -> bool:
         return self.db.execute("UPDATE persons SET name = ? WHERE id = ?", (name, person_id)).rowcount == 1
@@ -717,6 +724,8 @@ class SqliteCaseStore:
         with self.transaction():
             moved = self.db.execute("UPDATE faces SET person_id = ? WHERE person_id = ?", (keep, absorb)).rowcount
             self.db.execute("DELETE FROM persons WHERE id = ?", (absorb,))
+            self.db.execute("""UPDATE persons SET representative_face_id = (SELECT id FROM faces WHERE person_id = ?
+                               ORDER BY width * height DESC, id LIMIT 1) WHERE id = ?""", (keep, keep))
         return moved
 
     def persons(self) -> list[dict[str, Any]]:

@@ -6,7 +6,7 @@ same-person distance was 0.549 and the smallest different-person distance 0.622,
 (accuracy 100% there, 99.8% at dlib's customary 0.5); "possible" reaches to 0.65, past the closest
 stranger seen. `vigie faces eval` measures any other set of pairs.
 
-Grouping finds the close pairs through an approximate-neighbour index (`vigie.matching.faces.index`), so
+Grouping (`vigie.matching.faces.grouping`) finds the close pairs through an approximate-neighbour index, so
 its cost grows with N log N rather than N²; searching for a person stays an exact linear scan, since a
 few reference faces against N stored ones is already linear and every face must be ranked.
 """
@@ -24,7 +24,7 @@ import numpy as np
 from PIL import Image
 
 from vigie.config import Settings
-from vigie.matching.faces.index import pairs_within
+from vigie.matching.faces.index_file import remove_index
 from vigie.matching.faces.roles import FaceStore
 from vigie.records import Face
 from vigie.signals.faces import find_faces
@@ -63,41 +63,6 @@ def chinese_whispers(count: int, edges: list[tuple[int, int]], iterations: int =
     return labels
 
 
-def group_faces(store: FaceStore, actor: str, threshold: float = MATCH_DISTANCE) -> dict[str, int]:
-    """Cluster every face into persons, audited. A person a reviewer named keeps its id, name and all its faces."""
-    face_ids, _, vectors = store.face_vectors()
-    if len(face_ids) == 0:
-        return _replace_groups(store, actor, [], {"faces": 0, "persons": 0}, threshold)
-    labels = chinese_whispers(len(face_ids), pairs_within(vectors, threshold))
-    info = store.face_sizes()
-    named = store.named_persons()
-    clusters: dict[int, list[int]] = defaultdict(list)
-    for index, label in enumerate(labels):
-        clusters[label].append(int(face_ids[index]))
-    # A reviewer's naming outranks the clustering: clusters holding faces of one named person are joined.
-    joined: dict[int, list[int]] = defaultdict(list)
-    loose: list[list[int]] = []
-    for faces in clusters.values():
-        names = Counter(person for f in faces if (person := info[f][1]) is not None and person in named)
-        if names:
-            joined[names.most_common(1)[0][0]].extend(faces)
-        else:
-            loose.append(faces)
-    groups: list[tuple[int | None, list[int], int]] = []
-    for person, faces in [*joined.items(), *((None, faces) for faces in loose)]:
-        representative = max(faces, key=lambda f: info[f][0])
-        groups.append((person, sorted(faces), representative))
-    return _replace_groups(store, actor, groups, {"faces": len(face_ids), "persons": len(groups)}, threshold)
-
-
-def _replace_groups(store: FaceStore, actor: str, groups: list[tuple[int | None, list[int], int]],
-                    counts: dict[str, int], threshold: float) -> dict[str, int]:
-    with store.transaction():
-        store.replace_person_groups(groups)
-        store.append_audit(actor, "faces-group", {**counts, "threshold": threshold})
-    return counts
-
-
 def name_person(store: FaceStore, person_id: int, name: str, actor: str) -> bool:
     """Give a person a name, audited; False when the case has no such person."""
     with store.transaction():
@@ -120,6 +85,7 @@ def purge_faces(store: FaceStore, actor: str) -> int:
     with store.transaction():
         removed = store.purge_faces()
         store.append_audit(actor, "faces-purge", {"faces": removed})
+    remove_index(store.case_dir)  # the saved neighbour index holds the embeddings too
     store.reclaim_space()  # freed pages would otherwise still hold the embeddings
     return removed
 

@@ -1,0 +1,300 @@
+"""Face grouping kept up incrementally: a later grouping adds only the new faces to the saved neighbour index and
+asks about them alone, and gives the persons a full regroup gives; a damaged or foreign index file is rebuilt."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from itertools import pairwise
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from face_vectors import synthetic_embeddings
+from PIL import Image
+
+from vigie.cli import main
+from vigie.config import Settings
+from vigie.matching.faces import grouping
+from vigie.matching.faces.grouping import group_faces
+from vigie.matching.faces.index import FaceIndex
+from vigie.matching.faces.index_file import INDEX_DIR
+from vigie.matching.faces.persons import merge_persons, name_person, purge_faces
+from vigie.records import Face
+from vigie.scan.pipeline import run_scan
+from vigie.store.sqlite import SqliteCaseStore, open_case
+
+pytest.importorskip("usearch", reason="the `faces` extra is not installed")
+
+INDEX_FILE = INDEX_DIR / "faces.usearch"
+
+
+def scanned_case(tmp_path: Path, case: str | None = None) -> SqliteCaseStore:
+    """A case (SQLite in tmp_path, or the PostgreSQL case URL given) of one scanned picture, faces to be added."""
+    source = tmp_path / "seizure"
+    source.mkdir(parents=True, exist_ok=True)
+    Image.new("RGB", (64, 64), "white").save(source / "a.png")
+    store = open_case(case or tmp_path / "case", create=True)
+    run_scan(store, [str(source)], Settings(workers=1))
+    return store
+
+
+def add_faces(store: SqliteCaseStore, vectors: np.ndarray, first_width: int = 1) -> None:
+    """Faces with these embeddings, each 1 pixel wider than the one before (the largest is a person's
+    representative)."""
+    store.add_faces(store.item_ids()[0], [Face((0, 0, width, 1), (), vector, 0.9, "synthetic", b"")
+                                          for width, vector in enumerate(vectors, start=first_width)])
+
+
+def persons_of(store: SqliteCaseStore) -> set[frozenset[int]]:
+    members: dict[int, set[int]] = {}
+    for face, person in store.db.execute("SELECT id, person_id FROM faces ORDER BY id").fetchall():
+        assert person is not None, f"face {face} is in no person"
+        members.setdefault(person, set()).add(face)
+    return {frozenset(m) for m in members.values()}
+
+
+def two_batches() -> tuple[np.ndarray, np.ndarray]:
+    """Persons and strangers; the second batch brings more faces of some persons, new persons, new strangers,
+    and a face halfway between two persons of the first batch (it joins their components into one)."""
+    vectors = synthetic_embeddings([6, 5, 5, 4, 3, 3, 2], outliers=12, seed=3)
+    starts = np.cumsum([0, 6, 5, 5, 4, 3, 3, 2])
+    person = [vectors[a:b] for a, b in pairwise(starts)]
+    strangers = vectors[starts[-1]:]
+    bridge = (person[1].mean(axis=0) + person[2].mean(axis=0)) / 2
+    first = np.concatenate([person[0][:4], person[1], person[2], person[3][:2], person[4], strangers[:8]])
+    second = np.concatenate([person[0][4:], person[3][2:], person[5], person[6], strangers[8:], bridge[None, :]])
+    return first, second
+
+
+def full_regroup(tmp_path: Path, first: np.ndarray, second: np.ndarray, case: str | None = None
+                 ) -> set[frozenset[int]]:
+    store = scanned_case(tmp_path / "full", case)
+    add_faces(store, first)
+    add_faces(store, second)
+    assert group_faces(store, "tester").new_faces == len(first) + len(second)
+    persons = persons_of(store)
+    store.close()
+    return persons
+
+
+def test_a_second_batch_grouped_incrementally_gives_the_full_regroups_persons(tmp_path: Path) -> None:
+    first, second = two_batches()
+    store = scanned_case(tmp_path)
+    add_faces(store, first)
+    assert group_faces(store, "tester").index == "built"
+    add_faces(store, second)
+    later = group_faces(store, "tester")
+    assert (later.new_faces, later.faces, later.index) == (len(second), len(first) + len(second), "reused")
+    assert persons_of(store) == full_regroup(tmp_path, first, second)
+    assert later.persons == len(persons_of(store))
+    store.close()
+
+
+def test_incremental_grouping_on_postgresql_gives_the_full_regroups_persons(postgres_case: str,
+                                                                          tmp_path: Path) -> None:
+    pytest.importorskip("psycopg", reason="psycopg is not installed (pip install -e '.[cluster]')")
+    first, second = two_batches()
+    store = scanned_case(tmp_path, postgres_case)
+    add_faces(store, first)
+    group_faces(store, "tester")
+    add_faces(store, second)
+    assert group_faces(store, "tester").index == "reused"
+    assert (store.case_dir / INDEX_FILE).exists()
+    assert persons_of(store) == full_regroup(tmp_path, first, second)
+    store.close()
+
+
+def test_the_saved_index_is_reused_and_only_the_new_faces_are_added(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    first, second = two_batches()
+    store = scanned_case(tmp_path)
+    add_faces(store, first)
+    group_faces(store, "tester")
+    assert len(FaceIndex.load(tmp_path / "case" / INDEX_FILE)) == len(first)
+
+    def no_rebuild() -> FaceIndex:
+        raise AssertionError("the index was built again")
+
+    monkeypatch.setattr(grouping, "FaceIndex", no_rebuild)
+    asked: list[int] = []
+    close_pairs = FaceIndex.close_pairs
+    monkeypatch.setattr(FaceIndex, "close_pairs", lambda self, ids, *args: asked.extend(ids.tolist()) or
+                        close_pairs(self, ids, *args))
+    add_faces(store, second)
+    later = group_faces(store, "tester")
+    assert later.index == "reused"
+    new_ids = store.grouped_face_ids()[len(first):].tolist()
+    assert sorted(asked) == new_ids and later.asked == len(new_ids), "only the new faces are asked about"
+    assert len(FaceIndex.load(tmp_path / "case" / INDEX_FILE)) == len(first) + len(second)
+    assert group_faces(store, "tester").new_faces == 0  # nothing new: nothing asked, the persons stay
+    store.close()
+
+
+def _truncate(path: Path) -> None:
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+
+
+def _describe_as_written(path: Path) -> None:
+    """The description made to match the file in place, as a careless copy of another case's index would."""
+    about_path = path.with_name("faces.json")
+    about = json.loads(about_path.read_text())
+    about["sha256"][path.name] = hashlib.sha256(path.read_bytes()).hexdigest()
+    about_path.write_text(json.dumps(about))
+
+
+def _edges_of_other_faces(path: Path) -> None:
+    edges = path.with_name("edges.npy")
+    np.save(edges, np.load(edges) + 1000, allow_pickle=False)
+    _describe_as_written(edges)
+
+
+def _pickled_edges(path: Path) -> None:
+    edges = path.with_name("edges.npy")
+    np.save(edges, np.array([{"a": 1}], dtype=object), allow_pickle=True)
+    _describe_as_written(edges)
+
+
+def _other_ids(path: Path) -> None:
+    index = FaceIndex()
+    index.add(np.arange(1000, 1003), synthetic_embeddings([3], outliers=0))
+    index.save(path)
+    _describe_as_written(path)
+
+
+def _foreign(path: Path) -> None:
+    from usearch.index import Index
+
+    index = Index(ndim=64, metric="cos", dtype="f32")
+    index.add(np.arange(3, dtype=np.uint64), np.ones((3, 64), np.float32))
+    index.save(str(path))
+    _describe_as_written(path)
+
+
+@pytest.mark.parametrize(("damage", "why"), [
+    (_truncate, "SHA-256 differs"),
+    (lambda path: path.unlink(), "no saved index"),
+    (lambda path: path.with_name("faces.json").write_text("{"), "description is unreadable"),
+    (_other_ids, "the case's persons hold"),
+    (_foreign, "not a face index"),
+    (lambda path: path.with_name("edges.npy").unlink(), "a file is unreadable"),
+    (_edges_of_other_faces, "not pairs of the faces it holds"),
+    (_pickled_edges, "allow_pickle=False"),
+])
+def test_a_damaged_or_foreign_index_file_is_rebuilt_with_a_note(tmp_path: Path, damage: Callable[[Path], None],
+                                                                why: str) -> None:
+    first, second = two_batches()
+    store = scanned_case(tmp_path)
+    add_faces(store, first)
+    group_faces(store, "tester")
+    store.close()
+    damage(tmp_path / "case" / INDEX_FILE)
+    store = open_case(tmp_path / "case")
+    add_faces(store, second)
+    store.close()
+    result = CliRunner().invoke(main, ["faces", "group", "--case", str(tmp_path / "case")])
+    assert result.exit_code == 0, result.output
+    assert "Note: the face index was rebuilt" in result.output and why in " ".join(result.output.split())
+    store = open_case(tmp_path / "case")
+    assert persons_of(store) == full_regroup(tmp_path, first, second)
+    assert list(store.audit_entries())[-1].details["index"].startswith("rebuilt")
+    store.close()
+    assert len(FaceIndex.load(tmp_path / "case" / INDEX_FILE)) == len(first) + len(second)
+
+
+def test_a_named_person_keeps_its_name_and_gains_the_new_faces(tmp_path: Path) -> None:
+    vectors = synthetic_embeddings([6, 4], outliers=3, seed=5)
+    store = scanned_case(tmp_path)
+    add_faces(store, np.concatenate([vectors[:4], vectors[6:]]))
+    group_faces(store, "tester")
+    person = store.db.execute("SELECT person_id FROM faces ORDER BY id LIMIT 1").fetchone()[0]
+    assert name_person(store, person, "Person A", "tester")
+    add_faces(store, vectors[4:6], first_width=20)  # two more photos of Person A, larger faces
+    group_faces(store, "tester")
+    assert store.named_persons() == {person: "Person A"}
+    members = [r[0] for r in store.db.execute("SELECT id FROM faces WHERE person_id = ? ORDER BY id", (person,))]
+    assert len(members) == 6
+    assert store.persons()[0]["representative_face"] == members[-1]  # the largest face, one of the new ones
+    store.close()
+
+
+def test_a_merge_survives_a_later_grouping_and_its_representative_is_the_largest_face(tmp_path: Path) -> None:
+    vectors = synthetic_embeddings([3, 3], outliers=0, seed=7)
+    store = scanned_case(tmp_path)
+    add_faces(store, vectors)
+    group_faces(store, "tester")
+    keep, absorb = (r[0] for r in store.db.execute("SELECT DISTINCT person_id FROM faces ORDER BY id"))
+    merge_persons(store, keep, absorb, "tester")
+    assert store.persons()[0]["representative_face"] == store.grouped_face_ids()[-1]
+    add_faces(store, synthetic_embeddings([], outliers=2, seed=8))
+    grouping_after = group_faces(store, "tester")
+    assert (grouping_after.new_faces, grouping_after.persons) == (2, 3)
+    assert store.persons()[0]["faces"] == 6
+    store.close()
+
+
+def test_another_threshold_groups_every_face_again(tmp_path: Path) -> None:
+    first, _ = two_batches()
+    store = scanned_case(tmp_path)
+    add_faces(store, first)
+    group_faces(store, "tester")
+    again = group_faces(store, "tester", threshold=0.5)
+    assert again.new_faces == len(first) and again.index.startswith("rebuilt: the threshold")
+    assert group_faces(store, "tester", threshold=0.5).index == "reused"
+    store.close()
+
+
+def test_purging_the_faces_removes_the_saved_index(tmp_path: Path) -> None:
+    first, second = two_batches()
+    store = scanned_case(tmp_path)
+    add_faces(store, first)
+    group_faces(store, "tester")
+    assert (tmp_path / "case" / INDEX_FILE).exists()
+    purge_faces(store, "tester")
+    assert not (tmp_path / "case" / INDEX_DIR).exists(), "the index holds embeddings too"
+    add_faces(store, second)
+    after = group_faces(store, "tester")
+    assert (after.faces, after.new_faces, after.index) == (len(second), len(second), "built")
+    store.close()
+
+
+def test_a_face_committed_after_a_later_one_is_still_grouped(tmp_path: Path) -> None:
+    """Parallel scan workers on PostgreSQL can commit a face after one with a higher id was grouped: it is in no
+    person yet, so the next grouping takes it, and the saved index is still reused."""
+    first, _ = two_batches()
+    store = scanned_case(tmp_path)
+    add_faces(store, first)
+    late = int(store.face_vectors()[0][5])
+    row = store.db.execute("SELECT item_id, embedding FROM faces WHERE id = ?", (late,)).fetchone()
+    with store.db:
+        store.db.execute("DELETE FROM faces WHERE id = ?", (late,))  # not committed yet, as it were
+    group_faces(store, "tester")
+    assert late < int(store.grouped_face_ids()[-1])
+    with store.db:
+        store.db.execute("INSERT INTO faces(id, item_id, x, y, width, height, landmarks, embedding, score, detector)"
+                         " VALUES (?, ?, 0, 0, 1, 1, '[]', ?, 0.9, 'synthetic')", (late, row[0], row[1]))
+    later = group_faces(store, "tester")
+    assert (later.new_faces, later.index) == (1, "reused")
+    assert store.db.execute("SELECT person_id FROM faces WHERE id = ?", (late,)).fetchone()[0] is not None
+    assert len(FaceIndex.load(tmp_path / "case" / INDEX_FILE)) == len(first)
+    store.close()
+
+
+def test_a_new_face_joining_two_chains_regroups_their_whole_component(tmp_path: Path) -> None:
+    """Faces in a line 0.5 apart link only to their neighbours: the new middle face touches two faces, but
+    Chinese whispers must see every face of the chain it closes, as a full regroup does."""
+    rng = np.random.default_rng(11)
+    centre, step = rng.normal(size=128), rng.normal(size=128)
+    centre *= 0.6 / np.linalg.norm(centre)
+    step *= 0.5 / np.linalg.norm(step)
+    chain = np.array([centre + i * step for i in range(9)], dtype=np.float32)
+    first, second = np.delete(chain, 4, axis=0), chain[4:5]
+    store = scanned_case(tmp_path)
+    add_faces(store, first)
+    group_faces(store, "tester")
+    add_faces(store, second)
+    group_faces(store, "tester")
+    assert persons_of(store) == full_regroup(tmp_path, first, second)
+    store.close()
