@@ -172,6 +172,8 @@ def test_a_damaged_primary_gpt_is_read_from_its_backup_and_said(tmp_path: Path) 
     items = _scan(tmp_path / "case", raw)
     assert items[f"{raw}!/p1/A.JPG"]["md5"] == hashlib.md5(picture).hexdigest()
     assert "read from the backup GPT" in items[f"{raw}!/p1"]["errors"][0]["message"]
+    assert "the primary GPT (sector 1) is missing (no GPT header there); the backup GPT (sector 12,287) is sound: " \
+           "the partitions it lists are read from it" in items[str(raw)]["errors"][0]["message"]
 
 
 def test_a_damaged_backup_gpt_is_said_on_the_image(tmp_path: Path) -> None:
@@ -208,9 +210,9 @@ def test_a_partition_only_a_sound_backup_gpt_lists_is_read_where_the_primary_is_
     raw, _, pictures = _two_partitions(tmp_path, "gpt")
     _edit_gpt(raw, _SECTOR, drop=1, sound=False)  # The Sleuth Kit reads this primary all the same: p1 alone
     items = _scan(tmp_path / "case", raw)
-    assert "the primary GPT is damaged: its header CRC32 does not match; the backup GPT (sector 20,479) is sound " \
-           "and lists other partitions than were read from the primary: only the backup lists sectors " \
-           "10,240-18,431 (8,192 sectors of 512 bytes)" in items[str(raw)]["errors"][0]["message"]
+    assert "the primary GPT (sector 1) is damaged (its header CRC32 does not match); the backup GPT (sector " \
+           "20,479) is sound and lists other partitions than were read from the primary: only the backup lists " \
+           "sectors 10,240-18,431 (8,192 sectors of 512 bytes)" in items[str(raw)]["errors"][0]["message"]
     assert items[f"{raw}!/p1/A.JPG"]["md5"] == hashlib.md5(pictures["A.JPG"]).hexdigest()
     assert items[f"{raw}!/p2/B.JPG"]["md5"] == hashlib.md5(pictures["B.JPG"]).hexdigest()
     assert "read from the backup GPT: the primary GPT is damaged" in items[f"{raw}!/p2"]["errors"][0]["message"]
@@ -222,10 +224,10 @@ def test_both_gpt_headers_damaged_is_said_with_what_was_read(tmp_path: Path) -> 
     _edit_gpt(raw, _SECTOR, sound=False)
     _edit_gpt(raw, -_SECTOR, sound=False)
     items = _scan(tmp_path / "case", raw)
-    assert "the partition table is damaged: the primary GPT is damaged: its header CRC32 does not match and the " \
-           "backup GPT (sector 20,479) is damaged: its header CRC32 does not match; read all the same from the " \
-           "primary as it stands: sectors 2,048-10,239 (8,192 sectors of 512 bytes), sectors 10,240-18,431" \
-           in items[str(raw)]["errors"][0]["message"]
+    assert "the partition table is damaged: the primary GPT (sector 1) is damaged (its header CRC32 does not " \
+           "match) and the backup GPT (sector 20,479) is damaged (its header CRC32 does not match); partitions " \
+           "read all the same, as the damaged primary lists them: sectors 2,048-10,239 (8,192 sectors of 512 " \
+           "bytes), sectors 10,240-18,431" in items[str(raw)]["errors"][0]["message"]
     for number, (name, data) in enumerate(pictures.items(), 1):
         assert items[f"{raw}!/p{number}/{name}"]["md5"] == hashlib.md5(data).hexdigest()
 

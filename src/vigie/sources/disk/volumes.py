@@ -1,6 +1,8 @@
 """The file systems of a disk image, as The Sleuth Kit reads them through `media.Media`: one per allocated
-partition of its MBR, GPT (the backup one where the primary is damaged) or Apple partition map, or the one
-filling the image; each with the error or note recorded against its partition."""
+partition of its MBR, GPT or Apple partition map, or the one filling the image; each with the error or note
+recorded against its partition. A GPT's two headers are checked here (The Sleuth Kit reads the primary whatever
+its CRC32s say): a damaged or disagreeing pair is said on the image, and partitions a sound backup alone lists
+are read from it."""
 
 from __future__ import annotations
 
@@ -116,8 +118,7 @@ def _backup_alone(gpt: GptCheck | None, table: tuple[int, list[tuple[int, int, s
     where they do), where the primary is damaged or lists other partitions; in disk order."""
     if gpt is None or not sound(gpt.backup):
         return []
-    if sound(gpt.primary) and _spans(gpt.primary.partitions) == _spans(
-            gpt.backup.partitions):
+    if sound(gpt.primary) and _spans(gpt.primary.partitions) == _spans(gpt.backup.partitions):
         return []
     block_size, parts = table or (gpt.sector, [])
     starts = {start * block_size for start, _, kind in parts if "(0xee)" not in kind}
@@ -127,7 +128,7 @@ def _backup_alone(gpt: GptCheck | None, table: tuple[int, list[tuple[int, int, s
 
 def _from_backup(image: Any, media: Media, gpt: GptCheck, number: int, part: GptPartition) -> FileSystem:
     why = ("the primary GPT, sound too, does not list it" if sound(gpt.primary)
-           else f"the primary GPT is {_state(gpt.primary, 1)}")
+           else f"the primary GPT is {_state(gpt.primary)}")
     return _partition(image, media, number, part.first, part.last - part.first + 1, gpt.sector,
                       part.name or "GPT", f"read from the backup GPT: {why}")
 
@@ -193,13 +194,13 @@ def gpt_note(media: Media) -> str | None:
                 f"{_difference(primary.partitions, backup.partitions, gpt.sector)}; partitions the backup "
                 "alone lists are read from it too")
     if sound(primary):
-        return (f"{backup_said} is {_state(backup, gpt.backup_lba)} while the primary is sound: the disk was altered "
-                "or cut short after it was partitioned; partitions read from the primary")
+        return (f"{backup_said} is {_state(backup)} while the primary is sound: the disk was altered or cut short "
+                "after it was partitioned; partitions read from the primary")
     table = _tsk_table(media, tsk_image(media))
     block_size, parts = table or (gpt.sector, [])
     read = tuple(GptPartition(start * block_size // gpt.sector, (start + length) * block_size // gpt.sector - 1, kind)
                  for start, length, kind in parts if "(0xee)" not in kind)
-    damaged = f"the primary GPT is {_state(primary, 1)}"
+    damaged = f"the primary GPT (sector 1) is {_state(primary)}"
     if sound(backup):
         if not read:
             return f"{damaged}; {backup_said} is sound: the partitions it lists are read from it"
@@ -208,13 +209,13 @@ def gpt_note(media: Media) -> str | None:
         return (f"{damaged}; {backup_said} is sound and lists other partitions than were read from the primary: "
                 f"{_difference(read, backup.partitions, gpt.sector)}; partitions the backup alone lists are read "
                 "from it too")
-    listed = ", ".join(_span(part, gpt.sector) for part in read) or "no partition"
-    return (f"the partition table is damaged: {damaged} and {backup_said} is {_state(backup, gpt.backup_lba)}; "
-            f"read all the same from the primary as it stands: {listed}")
+    listed = ", ".join(_span(part, gpt.sector) for part in read) or "none (no partition could be read)"
+    return (f"the partition table is damaged: {damaged} and {backup_said} is {_state(backup)}; partitions read "
+            f"all the same, as the damaged primary lists them: {listed}")
 
 
-def _state(header: GptHeader | None, lba: int) -> str:
-    return f"missing (no GPT header at sector {lba:,})" if header is None else f"damaged: {header.damage}"
+def _state(header: GptHeader | None) -> str:
+    return "missing (no GPT header there)" if header is None else f"damaged ({header.damage})"
 
 
 def _span(part: GptPartition, sector: int) -> str:
