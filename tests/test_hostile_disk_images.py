@@ -243,6 +243,16 @@ def test_sound_gpt_headers_listing_different_partitions_are_said_and_both_read(t
     assert "the primary GPT, sound too, does not list it" in items[f"{raw}!/p2"]["errors"][0]["message"]
 
 
+def test_a_gpt_disk_grown_after_it_was_partitioned_finds_its_backup_where_the_primary_says(tmp_path: Path) -> None:
+    _need("mkfs.vfat", "mcopy", "sfdisk")
+    raw, picture = _stick(tmp_path, "gpt", 41, "gpt.raw")
+    with raw.open("r+b") as disk:
+        disk.truncate(raw.stat().st_size + (1 << 20))  # the backup is no longer in the last sector: no damage
+    items = _scan(tmp_path / "case", raw)
+    assert items[str(raw)]["errors"] == []
+    assert items[f"{raw}!/p1/A.JPG"]["md5"] == hashlib.md5(picture).hexdigest()
+
+
 def test_an_e01_cut_to_a_few_kilobytes_is_said_unreadable_not_hashed_as_a_plain_file(tmp_path: Path) -> None:
     _need("mkfs.vfat", "mcopy", "sfdisk", "ewfacquire")
     raw, _ = _stick(tmp_path)
