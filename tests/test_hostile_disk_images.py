@@ -226,7 +226,7 @@ def test_both_gpt_headers_damaged_is_said_with_what_was_read(tmp_path: Path) -> 
     items = _scan(tmp_path / "case", raw)
     assert "the partition table is damaged: the primary GPT (sector 1) is damaged (its header CRC32 does not " \
            "match) and the backup GPT (sector 20,479) is damaged (its header CRC32 does not match); partitions " \
-           "read all the same, as the damaged primary lists them: sectors 2,048-10,239 (8,192 sectors of 512 " \
+           "read all the same, as the primary lists them: sectors 2,048-10,239 (8,192 sectors of 512 " \
            "bytes), sectors 10,240-18,431" in items[str(raw)]["errors"][0]["message"]
     for number, (name, data) in enumerate(pictures.items(), 1):
         assert items[f"{raw}!/p{number}/{name}"]["md5"] == hashlib.md5(data).hexdigest()

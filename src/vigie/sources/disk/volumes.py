@@ -201,17 +201,18 @@ def gpt_note(media: Media) -> str | None:
     read = tuple(GptPartition(start * block_size // gpt.sector, (start + length) * block_size // gpt.sector - 1, kind)
                  for start, length, kind in parts if "(0xee)" not in kind)
     damaged = f"the primary GPT (sector 1) is {_state(primary)}"
+    read_from = "the primary" if primary is not None else "the other partition table read (no GPT there)"
     if sound(backup):
         if not read:
             return f"{damaged}; {backup_said} is sound: the partitions it lists are read from it"
         if _spans(read) == _spans(backup.partitions):
-            return f"{damaged}; {backup_said} is sound and lists the same partitions as were read from the primary"
-        return (f"{damaged}; {backup_said} is sound and lists other partitions than were read from the primary: "
+            return f"{damaged}; {backup_said} is sound and lists the same partitions as were read from {read_from}"
+        return (f"{damaged}; {backup_said} is sound and lists other partitions than were read from {read_from}: "
                 f"{_difference(read, backup.partitions, gpt.sector)}; partitions the backup alone lists are read "
                 "from it too")
     listed = ", ".join(_span(part, gpt.sector) for part in read) or "none (no partition could be read)"
     return (f"the partition table is damaged: {damaged} and {backup_said} is {_state(backup)}; partitions read "
-            f"all the same, as the damaged primary lists them: {listed}")
+            f"all the same, as {read_from} lists them: {listed}")
 
 
 def _state(header: GptHeader | None) -> str:
