@@ -61,8 +61,8 @@ def test_disk_images_inside_a_folder_or_a_zip_are_said_not_opened(tmp_path: Path
         assert any("disk image inside a scanned folder, archive or image is not opened" in m for m in messages), path
 
 
-def _two_partitions(tmp_path: Path) -> tuple[Path, list[int], dict[str, bytes]]:
-    """An MBR disk: p1 FAT holding A.JPG, p2 FAT holding B.JPG; the partitions' first sectors."""
+def _two_partitions(tmp_path: Path, table: str = "dos") -> tuple[Path, list[int], dict[str, bytes]]:
+    """A disk (MBR, or `table`): p1 FAT holding A.JPG, p2 FAT holding B.JPG; the partitions' first sectors."""
     scratch = tmp_path / "scratch"
     scratch.mkdir()
     pictures = {"A.JPG": _picture(12), "B.JPG": _picture(13)}
@@ -72,7 +72,7 @@ def _two_partitions(tmp_path: Path) -> tuple[Path, list[int], dict[str, bytes]]:
         parts.append(tmp_path / f"p{number}.fat")
         _fat(parts[-1], 4096, [("copy", name, f"::{name}")], scratch)
     raw = tmp_path / "disk.raw"
-    return raw, _disk(raw, "dos", parts), pictures
+    return raw, _disk(raw, table, parts), pictures
 
 
 def test_a_partition_entry_past_the_end_is_said_and_the_other_partition_read(tmp_path: Path) -> None:
@@ -172,6 +172,8 @@ def test_a_damaged_primary_gpt_is_read_from_its_backup_and_said(tmp_path: Path) 
     items = _scan(tmp_path / "case", raw)
     assert items[f"{raw}!/p1/A.JPG"]["md5"] == hashlib.md5(picture).hexdigest()
     assert "read from the backup GPT" in items[f"{raw}!/p1"]["errors"][0]["message"]
+    assert "the primary GPT (sector 1) is missing (no GPT header there); the backup GPT (sector 12,287) is sound: " \
+           "the partitions it lists are read from it" in items[str(raw)]["errors"][0]["message"]
 
 
 def test_a_damaged_backup_gpt_is_said_on_the_image(tmp_path: Path) -> None:
@@ -183,6 +185,72 @@ def test_a_damaged_backup_gpt_is_said_on_the_image(tmp_path: Path) -> None:
     items = _scan(tmp_path / "case", raw)
     assert items[f"{raw}!/p1/A.JPG"]["md5"] == hashlib.md5(picture).hexdigest()
     assert "backup GPT" in items[str(raw)]["errors"][0]["message"]
+
+
+def _edit_gpt(raw: Path, header_at: int, drop: int | None = None, sound: bool = True) -> None:
+    """Edit the GPT header at byte `header_at` (negative: from the end): blank its entry `drop`, then set its
+    CRC32s anew (`sound`) or break its header's CRC32."""
+    data = bytearray(raw.read_bytes())
+    at = header_at % len(data)
+    entries = struct.unpack_from("<Q", data, at + 72)[0] * _SECTOR
+    count, size = struct.unpack_from("<II", data, at + 80)
+    if drop is not None:
+        data[entries + drop * size: entries + (drop + 1) * size] = bytes(size)
+    if sound:
+        struct.pack_into("<I", data, at + 88, zlib.crc32(data[entries: entries + count * size]))
+        struct.pack_into("<I", data, at + 16, 0)
+        struct.pack_into("<I", data, at + 16, zlib.crc32(data[at: at + 92]))
+    else:
+        data[at + 16] ^= 0xFF
+    raw.write_bytes(data)
+
+
+def test_a_partition_only_a_sound_backup_gpt_lists_is_read_where_the_primary_is_damaged(tmp_path: Path) -> None:
+    _need("mkfs.vfat", "mcopy", "sfdisk")
+    raw, _, pictures = _two_partitions(tmp_path, "gpt")
+    _edit_gpt(raw, _SECTOR, drop=1, sound=False)  # The Sleuth Kit reads this primary all the same: p1 alone
+    items = _scan(tmp_path / "case", raw)
+    assert "the primary GPT (sector 1) is damaged (its header CRC32 does not match); the backup GPT (sector " \
+           "20,479) is sound and lists other partitions than were read from the primary: only the backup lists " \
+           "sectors 10,240-18,431 (8,192 sectors of 512 bytes)" in items[str(raw)]["errors"][0]["message"]
+    assert items[f"{raw}!/p1/A.JPG"]["md5"] == hashlib.md5(pictures["A.JPG"]).hexdigest()
+    assert items[f"{raw}!/p2/B.JPG"]["md5"] == hashlib.md5(pictures["B.JPG"]).hexdigest()
+    assert "read from the backup GPT: the primary GPT is damaged" in items[f"{raw}!/p2"]["errors"][0]["message"]
+
+
+def test_both_gpt_headers_damaged_is_said_with_what_was_read(tmp_path: Path) -> None:
+    _need("mkfs.vfat", "mcopy", "sfdisk")
+    raw, _, pictures = _two_partitions(tmp_path, "gpt")
+    _edit_gpt(raw, _SECTOR, sound=False)
+    _edit_gpt(raw, -_SECTOR, sound=False)
+    items = _scan(tmp_path / "case", raw)
+    assert "the partition table is damaged: the primary GPT (sector 1) is damaged (its header CRC32 does not " \
+           "match) and the backup GPT (sector 20,479) is damaged (its header CRC32 does not match); partitions " \
+           "read all the same, as the primary lists them: sectors 2,048-10,239 (8,192 sectors of 512 " \
+           "bytes), sectors 10,240-18,431" in items[str(raw)]["errors"][0]["message"]
+    for number, (name, data) in enumerate(pictures.items(), 1):
+        assert items[f"{raw}!/p{number}/{name}"]["md5"] == hashlib.md5(data).hexdigest()
+
+
+def test_sound_gpt_headers_listing_different_partitions_are_said_and_both_read(tmp_path: Path) -> None:
+    _need("mkfs.vfat", "mcopy", "sfdisk")
+    raw, _, pictures = _two_partitions(tmp_path, "gpt")
+    _edit_gpt(raw, _SECTOR, drop=1)  # a partition hidden from the primary, its CRC32s set anew
+    items = _scan(tmp_path / "case", raw)
+    assert "the primary and backup GPTs are both sound but list different partitions: only the backup lists " \
+           "sectors 10,240-18,431 (8,192 sectors of 512 bytes)" in items[str(raw)]["errors"][0]["message"]
+    assert items[f"{raw}!/p2/B.JPG"]["md5"] == hashlib.md5(pictures["B.JPG"]).hexdigest()
+    assert "the primary GPT, sound too, does not list it" in items[f"{raw}!/p2"]["errors"][0]["message"]
+
+
+def test_a_gpt_disk_grown_after_it_was_partitioned_finds_its_backup_where_the_primary_says(tmp_path: Path) -> None:
+    _need("mkfs.vfat", "mcopy", "sfdisk")
+    raw, picture = _stick(tmp_path, "gpt", 41, "gpt.raw")
+    with raw.open("r+b") as disk:
+        disk.truncate(raw.stat().st_size + (1 << 20))  # the backup is no longer in the last sector: no damage
+    items = _scan(tmp_path / "case", raw)
+    assert items[str(raw)]["errors"] == []
+    assert items[f"{raw}!/p1/A.JPG"]["md5"] == hashlib.md5(picture).hexdigest()
 
 
 def test_an_e01_cut_to_a_few_kilobytes_is_said_unreadable_not_hashed_as_a_plain_file(tmp_path: Path) -> None:

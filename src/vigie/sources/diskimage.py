@@ -36,7 +36,7 @@ from typing import BinaryIO
 from vigie.sources.base import ARCHIVE_SEPARATOR, Entry, parse_relpath
 from vigie.sources.disk.media import EWF_SIGNATURE, Media, split_gap_note
 from vigie.sources.disk.readback import open_item
-from vigie.sources.disk.volumes import TSK_ERRORS, backup_gpt_note, file_systems, tsk_reason
+from vigie.sources.disk.volumes import TSK_ERRORS, file_systems, gpt_note, tsk_reason
 from vigie.sources.disk.walk import partition_entries
 from vigie.sources.mediatype import EWF_TYPE, SNIFF_BYTES, sniff
 
@@ -131,7 +131,7 @@ class DiskImageSource:
             return
         with media:
             try:
-                gpt = backup_gpt_note(media)
+                gpt = gpt_note(media)
             except OSError:  # an image unreadable from its start: said by the "!/p0" entry below
                 gpt = None
             notes = tuple(note for note in (split_gap_note(self.root), gpt, media.survey()) if note)

@@ -1,6 +1,8 @@
 """The file systems of a disk image, as The Sleuth Kit reads them through `media.Media`: one per allocated
-partition of its MBR, GPT (the backup one where the primary is damaged) or Apple partition map, or the one
-filling the image; each with the error or note recorded against its partition."""
+partition of its MBR, GPT or Apple partition map, or the one filling the image; each with the error or note
+recorded against its partition. A GPT's two headers are checked here (The Sleuth Kit reads the primary whatever
+its CRC32s say): a damaged or disagreeing pair is said on the image, and partitions a sound backup alone lists
+are read from it."""
 
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ from typing import Any
 from vigie.sources.apm import read_apm
 from vigie.sources.disk.media import Media
 from vigie.sources.ewf import EwfError
-from vigie.sources.gpt import SECTOR, read_gpt
+from vigie.sources.gpt import GptCheck, GptHeader, GptPartition, check_gpt, sound
 
 # The Sleuth Kit's bindings raise RuntimeError where a read of ours failed inside it
 TSK_ERRORS = (OSError, RuntimeError)
@@ -53,30 +55,18 @@ def tsk_image(media: Media, size: int | None = None) -> Any:
 
 def file_systems(media: Media) -> list[FileSystem]:
     """The file systems of the image: one per allocated partition (an error where none is readable), or the
-    whole image's; empty when there is neither."""
+    whole image's; empty when there is neither. Partitions a sound backup GPT lists and the primary (read by
+    The Sleuth Kit) does not are read too."""
     import pytsk3
 
     image = tsk_image(media)
-    try:
-        volume = pytsk3.Volume_Info(image)
-    except TSK_ERRORS:
-        try:  # TSK refuses a whole table where one entry points past the image's end; read the others
-            volume = pytsk3.Volume_Info(tsk_image(media, _BEYOND_ANY_DISK))
-        except TSK_ERRORS:
-            volume = None
-    protective = volume is not None and all(b"(0xee)" in part.desc for part in volume
-                                            if part.flags & pytsk3.TSK_VS_PART_FLAG_ALLOC)
-    last_sector = media.size // SECTOR - 1
-    if (volume is None or protective) and read_gpt(media.read_at, 1) is None and last_sector > 1:
-        backup = read_gpt(media.read_at, last_sector)
-        if backup:  # the primary GPT is damaged: the backup lists the partitions
-            return [_partition(image, media, number, part.first, part.last - part.first + 1, SECTOR,
-                               part.name or "GPT", "read from the backup GPT: the primary GPT is damaged")
-                    for number, part in enumerate(sorted(backup, key=lambda p: p.first), 1)]
-    if volume is not None:
-        block_size = int(volume.info.block_size)
-        parts = [(int(part.start), int(part.len), part.desc.decode("utf-8", "replace"))
-                 for part in volume if part.flags & pytsk3.TSK_VS_PART_FLAG_ALLOC]  # not unallocated space
+    table = _tsk_table(media, image)
+    gpt = check_gpt(media.read_at, media.size)
+    backup = _backup_alone(gpt, table)
+    if gpt is not None and backup and (table is None or _protective(table[1])):  # no primary GPT read at all
+        return [_from_backup(image, media, gpt, number, part) for number, part in enumerate(backup, 1)]
+    if table is not None:
+        block_size, parts = table
     elif apm := read_apm(media.read_at):  # a map in blocks The Sleuth Kit does not read
         block_size, parts = apm[0], [(part.start, part.blocks, part.kind) for part in apm[1]]
     else:
@@ -91,7 +81,56 @@ def file_systems(media: Media) -> list[FileSystem]:
         system = _partition(image, media, number, start, length, block_size, kind)
         if not (system.error and _holds_no_file_system(start + length, kind, block_size, iso_end)):
             systems.append(system)
+    if gpt is not None:
+        systems += [_from_backup(image, media, gpt, number, part)
+                    for number, part in enumerate(backup, len(parts) + 1)]
     return systems
+
+
+def _tsk_table(media: Media, image: Any) -> tuple[int, list[tuple[int, int, str]]] | None:
+    """The block size and allocated partitions (start, length in blocks, kind) of the partition table The Sleuth
+    Kit reads; None where it reads none."""
+    import pytsk3
+
+    try:
+        volume = pytsk3.Volume_Info(image)
+    except TSK_ERRORS:
+        try:  # TSK refuses a whole table where one entry points past the image's end; read the others
+            volume = pytsk3.Volume_Info(tsk_image(media, _BEYOND_ANY_DISK))
+        except TSK_ERRORS:
+            return None
+    return int(volume.info.block_size), [(int(part.start), int(part.len), part.desc.decode("utf-8", "replace"))
+                                         for part in volume
+                                         if part.flags & pytsk3.TSK_VS_PART_FLAG_ALLOC]  # not unallocated space
+
+
+def _protective(parts: list[tuple[int, int, str]]) -> bool:
+    """Only a GPT's protective MBR entry: The Sleuth Kit found no GPT header it could read."""
+    return all("(0xee)" in kind for _, _, kind in parts)
+
+
+def _spans(parts: tuple[GptPartition, ...]) -> set[tuple[int, int]]:
+    return {(part.first, part.last) for part in parts}
+
+
+def _backup_alone(gpt: GptCheck | None, table: tuple[int, list[tuple[int, int, str]]] | None) -> list[GptPartition]:
+    """The partitions a sound backup GPT lists that were not read from the primary (no partition read starts
+    where they do), where the primary is damaged or lists other partitions; in disk order."""
+    if gpt is None or not sound(gpt.backup):
+        return []
+    if sound(gpt.primary) and _spans(gpt.primary.partitions) == _spans(gpt.backup.partitions):
+        return []
+    block_size, parts = table or (gpt.sector, [])
+    starts = {start * block_size for start, _, kind in parts if "(0xee)" not in kind}
+    return sorted((part for part in gpt.backup.partitions if part.first * gpt.sector not in starts),
+                  key=lambda part: part.first)
+
+
+def _from_backup(image: Any, media: Media, gpt: GptCheck, number: int, part: GptPartition) -> FileSystem:
+    why = ("the primary GPT, sound too, does not list it" if sound(gpt.primary)
+           else f"the primary GPT is {_state(gpt.primary)}")
+    return _partition(image, media, number, part.first, part.last - part.first + 1, gpt.sector,
+                      part.name or "GPT", f"read from the backup GPT: {why}")
 
 
 def _hybrid_iso_end(image: Any, parts: list[tuple[int, int, str]]) -> int:
@@ -141,13 +180,59 @@ def _partition(image: Any, media: Media, number: int, start: int, sectors: int, 
     return FileSystem(f"p{number}", offset, description, note=cut)
 
 
-def backup_gpt_note(media: Media) -> str | None:
-    """Said against an image whose primary GPT is sound but whose backup (the last sector) is not."""
-    last_sector = media.size // SECTOR - 1
-    if read_gpt(media.read_at, 1) is None or read_gpt(media.read_at, last_sector) is not None:
+def gpt_note(media: Media) -> str | None:
+    """Said against an image whose GPT headers fail their checks or disagree: which, and what was read."""
+    gpt = check_gpt(media.read_at, media.size)
+    if gpt is None:
         return None
-    return ("the backup GPT (the disk's last sector) is missing or damaged while the primary is sound: the disk "
-            "was altered or cut short after it was partitioned; partitions read from the primary")
+    primary, backup = gpt.primary, gpt.backup
+    backup_said = f"the backup GPT (sector {gpt.backup_lba:,})"
+    if sound(primary) and sound(backup):
+        if _spans(primary.partitions) == _spans(backup.partitions):
+            return None
+        return (f"the primary and backup GPTs are both sound but list different partitions: "
+                f"{_difference(primary.partitions, backup.partitions, gpt.sector)}; partitions the backup "
+                "alone lists are read from it too")
+    if sound(primary):
+        return (f"{backup_said} is {_state(backup)} while the primary is sound: the disk was altered or cut short "
+                "after it was partitioned; partitions read from the primary")
+    table = _tsk_table(media, tsk_image(media))
+    block_size, parts = table or (gpt.sector, [])
+    read = tuple(GptPartition(start * block_size // gpt.sector, (start + length) * block_size // gpt.sector - 1, kind)
+                 for start, length, kind in parts if "(0xee)" not in kind)
+    damaged = f"the primary GPT (sector 1) is {_state(primary)}"
+    read_from = "the primary" if primary is not None else "the other partition table read (no GPT there)"
+    if sound(backup):
+        if not read:
+            return f"{damaged}; {backup_said} is sound: the partitions it lists are read from it"
+        if _spans(read) == _spans(backup.partitions):
+            return f"{damaged}; {backup_said} is sound and lists the same partitions as were read from {read_from}"
+        return (f"{damaged}; {backup_said} is sound and lists other partitions than were read from {read_from}: "
+                f"{_difference(read, backup.partitions, gpt.sector)}; partitions the backup alone lists are read "
+                "from it too")
+    listed = ", ".join(_span(part, gpt.sector) for part in read) or "none (no partition could be read)"
+    return (f"the partition table is damaged: {damaged} and {backup_said} is {_state(backup)}; partitions read "
+            f"all the same, as {read_from} lists them: {listed}")
+
+
+def _state(header: GptHeader | None) -> str:
+    return "missing (no GPT header there)" if header is None else f"damaged ({header.damage})"
+
+
+def _span(part: GptPartition, sector: int) -> str:
+    count = part.last - part.first + 1
+    return f"sectors {part.first:,}-{part.last:,} ({count:,} sectors of {sector} bytes)"
+
+
+def _difference(primary: tuple[GptPartition, ...], backup: tuple[GptPartition, ...], sector: int) -> str:
+    """The partitions only one of the two lists holds, by start and size."""
+    said = []
+    for whose, own, other in (("primary", primary, backup), ("backup", backup, primary)):
+        alone = sorted(_spans(own) - _spans(other))
+        if alone:
+            said.append(f"only the {whose} lists " + ", ".join(_span(GptPartition(*span, ""), sector)
+                                                            for span in alone))
+    return "; ".join(said)
 
 
 def tsk_reason(exc: BaseException) -> str:
