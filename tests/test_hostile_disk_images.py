@@ -46,6 +46,28 @@ def test_split_raw_with_a_middle_piece_missing_says_so_and_reads_the_rest(tmp_pa
     assert items[f"{pieces / 'disk.001'}!/p1/A.JPG"]["md5"] == hashlib.md5(picture).hexdigest()  # in piece 1
 
 
+def test_split_raw_whose_piece_is_a_symbolic_link_says_so_and_reads_the_pieces_before(tmp_path: Path) -> None:
+    _need("mkfs.vfat", "mcopy", "sfdisk")
+    raw, picture = _stick(tmp_path)
+    data = raw.read_bytes()
+    third = len(data) // 3
+    pieces, elsewhere = tmp_path / "pieces", tmp_path / "elsewhere"
+    pieces.mkdir()
+    elsewhere.mkdir()
+    for number, part in enumerate((data[:third], data[third: 2 * third], data[2 * third:]), 1):
+        (elsewhere / f"disk.{number:03d}").write_bytes(part)
+    for number in (1, 2):  # the piece the user names may be a link (followed); a piece beside it is not
+        (pieces / f"disk.{number:03d}").symlink_to(elsewhere / f"disk.{number:03d}")
+    (elsewhere / "disk.003").rename(pieces / "disk.003")
+    items = _scan(tmp_path / "case", pieces / "disk.001")
+    image = items[str(pieces / "disk.001")]
+    assert image["size"] == third
+    assert [error["message"] for error in image["errors"]] == [
+        f"split image piece disk.002 is a symbolic link to {elsewhere}/disk.002; not followed (no link inside "
+        "evidence is): only the first 1 piece(s) were read; files lying further in the image are missing or damaged"]
+    assert items[f"{pieces / 'disk.001'}!/p1/A.JPG"]["md5"] == hashlib.md5(picture).hexdigest()  # in piece 1
+
+
 def test_disk_images_inside_a_folder_or_a_zip_are_said_not_opened(tmp_path: Path) -> None:
     _need("mkfs.vfat", "mcopy", "sfdisk", "ewfacquire")
     raw, _ = _stick(tmp_path)

@@ -34,7 +34,7 @@ from functools import lru_cache
 from typing import BinaryIO
 
 from vigie.sources.base import ARCHIVE_SEPARATOR, Entry, parse_relpath
-from vigie.sources.disk.media import EWF_SIGNATURE, Media, split_gap_note
+from vigie.sources.disk.media import EWF_SIGNATURE, Media, linked_segments_note, split_gap_note
 from vigie.sources.disk.readback import open_item
 from vigie.sources.disk.volumes import TSK_ERRORS, backup_gpt_note, file_systems, tsk_reason
 from vigie.sources.disk.walk import partition_entries
@@ -134,7 +134,8 @@ class DiskImageSource:
                 gpt = backup_gpt_note(media)
             except OSError:  # an image unreadable from its start: said by the "!/p0" entry below
                 gpt = None
-            notes = tuple(note for note in (split_gap_note(self.root), gpt, media.survey()) if note)
+            notes = tuple(note for note in (split_gap_note(self.root), linked_segments_note(self.root), gpt,
+                                            media.survey()) if note)
             yield Entry(relpath="", size=media.size, stored_digests=media.stored_digests(), notes=notes)
             try:
                 media.read_at(0, 4096)
