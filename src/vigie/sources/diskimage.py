@@ -81,6 +81,12 @@ def nested_image_note(relpath: str, media_type: str) -> str | None:
             "it were not read; scan the image itself (vigie scan IMAGE)")
 
 
+def partition_entry(relpath: str) -> bool:
+    """Whether an image's item path names a partition itself ("!/p1": what the scan said against it), not a
+    file: nothing to read back, its bytes are the image's."""
+    return re.fullmatch(re.escape(ARCHIVE_SEPARATOR) + r"p(0|[1-9][0-9]*)", relpath) is not None
+
+
 def probe(path: str) -> bool:
     """Whether `path` is a disk image this module reads: an EWF file, or a partition table or file system
     The Sleuth Kit recognises. Cached per file version, as workers open the source again for every batch."""
