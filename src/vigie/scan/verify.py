@@ -7,6 +7,7 @@ is also checked against the digests its acquisition tool stored in it (an E01's 
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -17,7 +18,7 @@ from vigie.signals.crypto import StreamingDigests, check_stored
 from vigie.signals.registry import IDENTITY
 from vigie.sources import join_path
 from vigie.sources.base import parse_relpath
-from vigie.sources.directory import LinkedFolder, open_source
+from vigie.sources.directory import DirectorySource, ReplacedFolder, open_source
 from vigie.sources.disk.media import stored_digests, stored_digests_damage
 from vigie.sources.diskimage import DiskImageSource, partition_entry
 
@@ -55,7 +56,7 @@ def _sha256(root: str, relpath: str) -> tuple[str | None, str, str]:
         return digest.hexdigest(), "", ""
     except FileNotFoundError:
         return None, "missing", ""
-    except LinkedFolder:
+    except ReplacedFolder:
         raise  # not "unreadable": tampering, which verify_case reports as a change
     except OSError as exc:  # a pipe or device swapped in for the file is refused, never read (it would block)
         return None, f"unreadable: {exc.strerror or exc}", ""
@@ -81,11 +82,13 @@ def verify_case(
     def check(item: tuple[SourceRow, str, str | None]) -> VerifyFinding:
         source, relpath, recorded = item
         path = join_path(source.given, relpath)
+        if source.kind == DirectorySource.kind and os.path.lexists(source.root) and not os.path.isdir(source.root):
+            return VerifyFinding(path, "changed", f"the evidence folder {source.given} is no longer a folder")
         if source.kind == DiskImageSource.kind and partition_entry(relpath):
             return VerifyFinding(path, "ok", "a partition's findings, not a file: its bytes are the image's")
         try:
             actual, problem, stored = _sha256(source.root, relpath)
-        except LinkedFolder as exc:  # whatever the link's target holds, it is not read
+        except ReplacedFolder as exc:  # a folder now a link or a file: whatever it holds, it is not read
             return VerifyFinding(path, "changed", str(exc.strerror))
         if "DIFFERS" in stored:
             return VerifyFinding(path, "changed", stored, stored)
