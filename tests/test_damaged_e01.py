@@ -207,7 +207,8 @@ def test_hostile_sizes_counts_and_looping_offsets_are_bounded(disk, tmp_path: Pa
         open_image(str(_hostile(image, tmp_path, "giant", giant_chunks)), "test")
 
 
-def test_a_segment_set_with_a_segment_missing_reads_the_segments_around_it(tmp_path: Path) -> None:
+def _segment_set(tmp_path: Path) -> tuple[Path, dict[str, bytes]]:
+    """An E01 in 1 MiB segments E01..E04 of a FAT partition: A.JPG (in E01), BIG.BIN, B.JPG (in E04)."""
     _need("mkfs.vfat", "mcopy", "sfdisk", "ewfacquire")
     scratch = tmp_path / "scratch"
     scratch.mkdir()
@@ -222,8 +223,12 @@ def test_a_segment_set_with_a_segment_missing_reads_the_segments_around_it(tmp_p
     target.parent.mkdir()
     _run("ewfacquire", "-u", "-q", "-d", "sha1", "-c", "deflate:fast", "-S", "1048576", "-t", target, raw)
     assert target.with_suffix(".E04").exists()  # incompressible: 1 MiB segments E01..E04
-    target.with_suffix(".E03").unlink()  # libewf opens the set and fails on each read that reaches it
-    image = target.with_suffix(".E01")
+    return target.with_suffix(".E01"), originals
+
+
+def test_a_segment_set_with_a_segment_missing_reads_the_segments_around_it(tmp_path: Path) -> None:
+    image, originals = _segment_set(tmp_path)
+    image.with_suffix(".E03").unlink()  # libewf opens the set and fails on each read that reaches it
     items = _scan(tmp_path / "case", image)
     said = _messages(items[str(image)])
     assert "Vigie's own EWF reader read" in said and "segment 3 is missing from the set" in said
@@ -233,6 +238,24 @@ def test_a_segment_set_with_a_segment_missing_reads_the_segments_around_it(tmp_p
     big = items[f"{image}!/p1/BIG.BIN"]
     assert big["sha256"] is None and "chunks of the E01 that are missing" in _messages(big)
     assert items[str(image)]["stored_hashes"]["sha1"]["stored"]  # type: ignore[index]  # from the final segment
+
+
+def test_a_segment_that_is_a_symbolic_link_is_said_and_not_followed(tmp_path: Path) -> None:
+    image, originals = _segment_set(tmp_path)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    for suffix in (".E01", ".E03"):  # the E01 the user names may be a link (followed); a segment beside it not
+        image.with_suffix(suffix).rename(elsewhere / f"disk{suffix}")
+        image.with_suffix(suffix).symlink_to(elsewhere / f"disk{suffix}")
+    assert [Path(path).name for _, path in segment_paths(str(image))] == ["disk.E01", "disk.E02", "disk.E04"]
+    items = _scan(tmp_path / "case", image)
+    said = _messages(items[str(image)])
+    assert f"symbolic links, not followed (no link inside evidence is): disk.E03 -> {elsewhere}/disk.E03" in said
+    assert "segment 3 is missing from the set" in said and "disk.E01 ->" not in said
+    for name in ("A.JPG", "B.JPG"):  # in segments 1 and 4
+        assert items[f"{image}!/p1/{name}"]["sha256"] == _sha256(originals[name]), name
+    big = items[f"{image}!/p1/BIG.BIN"]
+    assert big["sha256"] is None and "chunks of the E01 that are missing" in _messages(big)
 
 
 def test_segment_files_are_numbered_e01_to_e99_then_eaa_and_found_past_a_gap(tmp_path: Path) -> None:

@@ -275,6 +275,33 @@ def test_a_folder_swapped_for_a_link_after_the_scan_is_reported_changed_not_foll
     assert read_item_bytes(source.root, "sub/a.jpg", Settings(), 1_000_000) is None, "nor shown in the console"
 
 
+def test_a_folder_replaced_by_a_file_after_the_scan_is_reported_changed_naming_the_folder(tmp_path: Path) -> None:
+    evidence = tmp_path / "ev"
+    (evidence / "sub" / "deeper").mkdir(parents=True)
+    (evidence / "top.jpg").write_bytes(_picture(45))
+    (evidence / "sub" / "deeper" / "b.jpg").write_bytes(_picture(46))
+    case = tmp_path / "case"
+    _scan(case, str(evidence))
+    shutil.rmtree(evidence / "sub" / "deeper")
+    (evidence / "sub" / "deeper").write_bytes(_picture(46))  # a file where the folder was
+
+    code, details = _verify(case)
+    assert code == 3 and details["changed"] == [f"{evidence}/sub/deeper/b.jpg"]
+    store = open_case(case)
+    [source] = store.sources()
+    items = [item for item in store.top_level_items() if item[1] == "sub/deeper/b.jpg"]
+    store.close()
+    [finding] = verify_case(items, workers=1)
+    assert (finding.status, finding.detail) == ("changed", "the folder sub/deeper is now a file, not a folder")
+    assert read_item_bytes(source.root, "sub/deeper/b.jpg", Settings(), 1_000_000) is None
+    shutil.rmtree(evidence)
+    (tmp_path / "ev").write_bytes(_picture(45))  # the evidence folder itself: a file holding top.jpg's bytes
+    code, details = _verify(case)
+    assert code == 3 and sorted(details["changed"]) == [f"{evidence}/sub/deeper/b.jpg", f"{evidence}/top.jpg"]
+    [finding] = verify_case(items, workers=1)
+    assert (finding.status, finding.detail) == ("changed", f"the evidence folder {evidence} is no longer a folder")
+
+
 def test_a_scan_leaves_folder_access_times_alone(tmp_path: Path) -> None:
     control = tmp_path / "control"
     control.mkdir()

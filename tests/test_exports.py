@@ -160,3 +160,26 @@ def test_case_report_pdf_when_chromium_is_installed(demo_case: Path, tmp_path: P
     decide_queue(demo_case)
     export(demo_case, "case-report-pdf", tmp_path / "report.pdf")
     assert (tmp_path / "report.pdf").read_bytes().startswith(b"%PDF")
+
+
+def test_report_and_decisions_csv_say_which_file_was_read_as_deleted(demo_case: Path, tmp_path: Path) -> None:
+    store = open_case(demo_case)
+    first, copy = store.db.execute(  # two paths of one content: the decisions CSV's row and its other path
+        "SELECT MIN(id), MAX(id) FROM items WHERE sha256 IS NOT NULL GROUP BY sha256 HAVING COUNT(*) > 1"
+        " ORDER BY MIN(id) LIMIT 1").fetchone()
+    with store.db:  # as a disk image's deleted file would be recorded
+        store.db.execute("UPDATE items SET deleted = 1 WHERE id IN (?, ?)", (first, copy))
+    paths = {item["id"]: item["path"] for item in store.iter_report_items([first, copy])}
+    store.close()
+    result = CliRunner().invoke(main, ["report", "--case", str(demo_case), "--format", "csv",
+                                       "-o", str(tmp_path / "report.csv")])
+    assert result.exit_code == 0, result.output
+    report = list(csv.DictReader(io.StringIO((tmp_path / "report.csv").read_text())))
+    assert {r["path"] for r in report if r["deleted"] == "True"} == set(paths.values())
+    assert {r["deleted"] for r in report} == {"True", "False"}
+    decide_queue(demo_case)
+    export(demo_case, "csv", tmp_path / "d.csv")
+    decisions = {r["path"]: r for r in csv.DictReader(io.StringIO((tmp_path / "d.csv").read_text()))}
+    row = decisions[paths[first]]
+    assert row["deleted"] == "True" and paths[copy] in row["also_found_deleted"].split(";")
+    assert {r["deleted"] for p, r in decisions.items() if p != paths[first]} == {"False"}

@@ -15,6 +15,8 @@ from click.testing import CliRunner
 
 from tests.test_disk_images import _SECTOR, _disk, _e01, _fat, _need, _picture, _run, _scan, _zip
 from vigie.cli import main
+from vigie.sources.disk.media import EWF_SIGNATURE
+from vigie.store.sqlite import open_case
 
 
 def _stick(tmp_path: Path, table: str = "dos", seed: int = 11, name: str = "disk.raw") -> tuple[Path, bytes]:
@@ -44,6 +46,48 @@ def test_split_raw_with_a_middle_piece_missing_says_so_and_reads_the_rest(tmp_pa
     image = items[str(pieces / "disk.001")]
     assert "piece disk.002 is missing" in image["errors"][0]["message"]
     assert items[f"{pieces / 'disk.001'}!/p1/A.JPG"]["md5"] == hashlib.md5(picture).hexdigest()  # in piece 1
+
+
+def test_split_raw_whose_piece_is_a_symbolic_link_says_so_and_reads_the_pieces_before(tmp_path: Path) -> None:
+    _need("mkfs.vfat", "mcopy", "sfdisk")
+    raw, picture = _stick(tmp_path)
+    data = raw.read_bytes()
+    third = len(data) // 3
+    pieces, elsewhere = tmp_path / "pieces", tmp_path / "elsewhere"
+    pieces.mkdir()
+    elsewhere.mkdir()
+    for number, part in enumerate((data[:third], data[third: 2 * third], data[2 * third:]), 1):
+        (elsewhere / f"disk.{number:03d}").write_bytes(part)
+    for number in (1, 2):  # the piece the user names may be a link (followed); a piece beside it is not
+        (pieces / f"disk.{number:03d}").symlink_to(elsewhere / f"disk.{number:03d}")
+    (elsewhere / "disk.003").rename(pieces / "disk.003")
+    items = _scan(tmp_path / "case", pieces / "disk.001")
+    image = items[str(pieces / "disk.001")]
+    assert image["size"] == third
+    assert [error["message"] for error in image["errors"]] == [
+        f"split image piece disk.002 is a symbolic link to {elsewhere}/disk.002; not followed (no link inside "
+        "evidence is): only the first 1 piece(s) were read; files lying further in the image are missing or damaged"]
+    assert items[f"{pieces / 'disk.001'}!/p1/A.JPG"]["md5"] == hashlib.md5(picture).hexdigest()  # in piece 1
+
+
+def test_verify_says_an_image_unreadable_when_scanned_was_never_read_not_that_it_is_ok(tmp_path: Path) -> None:
+    _need()
+    image = tmp_path / "cut.E01"  # an E01 cut inside its first sections: its media cannot be read at all
+    image.write_bytes(EWF_SIGNATURE + bytes(300))
+    case = tmp_path / "case"
+    assert _scan(case, image)[str(image)]["sha256"] is None
+    result = CliRunner().invoke(main, ["verify", "--case", str(case), "--workers", "1"])
+    assert result.exit_code == 0, result.output  # nothing changed: but nothing was verified either
+    shown = "".join(result.output.split())  # rich wraps long lines, paths too
+    assert f"NEVERREAD{image}notreadwhenscanned,nornow:cannotopentheEWFimage" in shown
+    assert "1fileschecked,0changed,missingorunreadable;1neverread(whenscanned,nornow):notverified." in shown
+    store = open_case(case)
+    assert [e.details for e in store.audit_entries() if e.action == "verify"] == [
+        {"files": 1, "problems": 0, "changed": [], "never_read": [str(image)]}]
+    store.close()
+    image.unlink()  # unreadable then, gone now: missing, not "never read"
+    result = CliRunner().invoke(main, ["verify", "--case", str(case), "--workers", "1"])
+    assert result.exit_code == 3 and "MISSING" in result.output, result.output
 
 
 def test_disk_images_inside_a_folder_or_a_zip_are_said_not_opened(tmp_path: Path) -> None:

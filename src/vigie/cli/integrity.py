@@ -20,7 +20,8 @@ from vigie.errors import VigieError
 def verify(case: Path, workers: int | None) -> None:
     """Re-hash the evidence and list files that changed or went missing since the scan.
 
-    Exit code 0 when everything matches, 3 when something changed or is missing.
+    Exit code 0 when everything matches, 3 when something changed or is missing. A file that could not be read
+    when scanned, nor now, has nothing to compare: it is listed and counted as never read (not verified).
     """
     from vigie.scan.verify import verify_evidence
 
@@ -31,13 +32,19 @@ def verify(case: Path, workers: int | None) -> None:
             return lambda: progress.advance(task)
 
         findings = verify_evidence(store, settings.workers, examiner(), start)
-    bad = [f for f in findings if f.status != "ok"]
+    bad = [f for f in findings if f.problem]
     for finding in bad:
         out.print(f"[bold red]{finding.status.upper():10}[/] {_t(finding.path)}  [dim]{_t(finding.detail)}[/]")
+    never_read = [f for f in findings if f.status == "never-read"]
+    for finding in never_read:
+        out.print(f"[bold yellow]{'NEVER READ':10}[/] {_t(finding.path)}  [dim]{_t(finding.detail)}[/]")
     for finding in findings:  # a disk image's own stored digests are shown whatever they say
         if finding.stored and finding.status == "ok":
             out.print(f"[green]{'IMAGE':10}[/] {_t(finding.path)}  {_t(finding.stored)}")
-    out.print(f"{len(findings)} files checked, {len(bad)} changed, missing or unreadable.")
+    summary = f"{len(findings)} files checked, {len(bad)} changed, missing or unreadable"
+    if never_read:  # never a clean verify where a file, or a whole disk image, was never read
+        summary += f"; {len(never_read)} never read (when scanned, nor now): not verified"
+    out.print(summary + ".")
     sys.exit(3 if bad else 0)
 
 

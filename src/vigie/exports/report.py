@@ -30,7 +30,7 @@ from vigie.vocabulary import (
 )
 
 CSV_COLUMNS = [
-    "path", "source", "size", *(s.name for s in DIGESTS), "media_type", "width", "height",
+    "path", "source", "deleted", "size", *(s.name for s in DIGESTS), "media_type", "width", "height",
     *(column for s in SIGNALS.values() if s.computed_by == "image" for column in s.columns),
     "stack", "stack_size", "stack_representative", "match_lists", "match_signals", "best_distance", "categories",
     "errors",

@@ -16,8 +16,9 @@ from vigie.vocabulary import category_label
 _SIGNALS = [IDENTITY.name, *(s.name for s in SIGNALS.values() if s is not IDENTITY)]  # the item's identity first
 _SIGNAL_COLUMNS = [column for s in SIGNALS.values() for column in s.columns]  # each signal, then its quality
 DECISION_COLUMNS = [
-    "path", *_SIGNALS, "media_type", "size", "category_scheme", "category", "category_label",
+    "path", "deleted", *_SIGNALS, "media_type", "size", "category_scheme", "category", "category_label",
     "ai_tags", "industry_class", "ai_verdict", "matched_lists", "decided_by", "decided_at", "notes", "also_found_at",
+    "also_found_deleted",
 ]
 HASHLIST_COLUMNS = [*_SIGNAL_COLUMNS, "category_scheme", "category", "label"]
 
@@ -27,6 +28,7 @@ def _decision_rows(items: list[ExportItem]) -> Iterator[dict[str, Any]]:
         item, decision = export_item.item, export_item.decision
         yield {
             **{k: item.get(k) for k in ("path", *_SIGNALS, "media_type", "size")},
+            "deleted": item["path"] in export_item.deleted_paths,  # read from a disk image as a deleted file
             "category_scheme": decision["scheme"],
             "category": decision["category"],
             "category_label": category_label(decision["scheme"], decision["category"]),
@@ -38,6 +40,8 @@ def _decision_rows(items: list[ExportItem]) -> Iterator[dict[str, Any]]:
             "decided_at": decision["at"],
             "notes": " | ".join(n["text"] for n in export_item.notes),
             "also_found_at": ";".join(p for p in export_item.paths if p != item["path"]),
+            "also_found_deleted": ";".join(p for p in export_item.paths
+                                           if p != item["path"] and p in export_item.deleted_paths),
         }
 
 

@@ -7,6 +7,7 @@ is also checked against the digests its acquisition tool stored in it (an E01's 
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -17,9 +18,9 @@ from vigie.signals.crypto import StreamingDigests, check_stored
 from vigie.signals.registry import IDENTITY
 from vigie.sources import join_path
 from vigie.sources.base import parse_relpath
-from vigie.sources.directory import LinkedFolder, open_source
+from vigie.sources.directory import DirectorySource, ReplacedFolder, open_source
 from vigie.sources.disk.media import stored_digests, stored_digests_damage
-from vigie.sources.diskimage import DiskImageSource
+from vigie.sources.diskimage import DiskImageSource, partition_entry
 
 _CHUNK = 1 << 20
 
@@ -27,9 +28,15 @@ _CHUNK = 1 << 20
 @dataclass(frozen=True)
 class VerifyFinding:
     path: str
-    status: str  # ok | changed | missing | unreadable
+    status: str  # ok | changed | missing | unreadable | never-read (not read when scanned, nor now)
     detail: str = ""
     stored: str = ""  # a disk image: how its media compares with the digests stored in it
+
+    @property
+    def problem(self) -> bool:
+        """Changed, missing or unreadable since the scan. A file never read has nothing to compare: it is not
+        verified, and said apart (`never_read`), never counted as ok."""
+        return self.status not in ("ok", "never-read")
 
 
 def _sha256(root: str, relpath: str) -> tuple[str | None, str, str]:
@@ -49,7 +56,7 @@ def _sha256(root: str, relpath: str) -> tuple[str | None, str, str]:
         return digest.hexdigest(), "", ""
     except FileNotFoundError:
         return None, "missing", ""
-    except LinkedFolder:
+    except ReplacedFolder:
         raise  # not "unreadable": tampering, which verify_case reports as a change
     except OSError as exc:  # a pipe or device swapped in for the file is refused, never read (it would block)
         return None, f"unreadable: {exc.strerror or exc}", ""
@@ -75,16 +82,21 @@ def verify_case(
     def check(item: tuple[SourceRow, str, str | None]) -> VerifyFinding:
         source, relpath, recorded = item
         path = join_path(source.given, relpath)
+        if source.kind == DirectorySource.kind and os.path.lexists(source.root) and not os.path.isdir(source.root):
+            return VerifyFinding(path, "changed", f"the evidence folder {source.given} is no longer a folder")
+        if source.kind == DiskImageSource.kind and partition_entry(relpath):
+            return VerifyFinding(path, "ok", "a partition's findings, not a file: its bytes are the image's")
         try:
             actual, problem, stored = _sha256(source.root, relpath)
-        except LinkedFolder as exc:  # whatever the link's target holds, it is not read
+        except ReplacedFolder as exc:  # a folder now a link or a file: whatever it holds, it is not read
             return VerifyFinding(path, "changed", str(exc.strerror))
         if "DIFFERS" in stored:
             return VerifyFinding(path, "changed", stored, stored)
-        if actual is None and recorded is None:
-            return VerifyFinding(path, "ok", "unreadable at scan time too")
         if problem == "missing":
             return VerifyFinding(path, "missing", "file no longer exists")
+        if actual is None and recorded is None:
+            return VerifyFinding(path, "never-read", "not read when scanned, nor now: "
+                                 + problem.removeprefix("unreadable: "))
         if actual is None:
             return VerifyFinding(path, "unreadable", problem)
         if recorded is None:
@@ -107,7 +119,9 @@ def verify_evidence(store: VerifyStore, workers: int, actor: str,
     files and returns what to call after each."""
     items = list(store.top_level_items())
     findings = verify_case(items, workers, start(len(items)) if start else None)
-    bad = [f for f in findings if f.status != "ok"]
+    bad = [f for f in findings if f.problem]
+    never_read = [f.path for f in findings if f.status == "never-read"]
     store.append_audit(actor, "verify", {"files": len(findings), "problems": len(bad),
-                                         "changed": [f.path for f in bad][:1000]})
+                                         "changed": [f.path for f in bad][:1000]}
+                       | ({"never_read": never_read[:1000]} if never_read else {}))
     return findings

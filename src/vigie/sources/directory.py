@@ -4,8 +4,8 @@ Inside a folder, symbolic links are recorded with their target and never followe
 relative one that climbs out, points into the examiner's own machine, and a link that stays inside points
 at something the walk lists on its own. Only a path the user typed may be a link that is followed.
 Folders and files are opened without touching their access times where the system allows it.
-A file is reopened folder by folder, none of them followed if it is a link: a folder swapped for a link after
-the scan is refused (LinkedFolder), never read through.
+A file is reopened folder by folder, none of them followed if it is a link: a folder swapped for a link (or a
+file) after the scan is refused (ReplacedFolder), never read through.
 """
 
 from __future__ import annotations
@@ -32,8 +32,13 @@ _NOT_AN_IMAGE_NOTE = ("named like a disk image, but no EWF signature, partition 
                       "examined as one file; files inside it, if any, were not read")
 
 
-class LinkedFolder(OSError):
-    """A folder on the way to a file is a symbolic link: not the folder that was scanned."""
+class ReplacedFolder(OSError):
+    """A folder on the way to a file is no longer a folder (a symbolic link, a file): not the folder that was
+    scanned."""
+
+
+class LinkedFolder(ReplacedFolder):
+    """A folder on the way to a file is a symbolic link: never followed."""
 
 
 def _open_noatime(path: str | bytes, flags: int, dir_fd: int | None = None) -> int:
@@ -146,11 +151,17 @@ def _open_folder(parent: int, name: bytes, relpath: bytes) -> int:
     try:
         return _open_noatime(name, os.O_RDONLY | _DIRECTORY | _NOFOLLOW, parent)
     except OSError as exc:
-        if exc.errno not in (errno.ELOOP, errno.ENOTDIR) or not stat.S_ISLNK(os.lstat(name, dir_fd=parent).st_mode):
+        if exc.errno not in (errno.ELOOP, errno.ENOTDIR):
             raise
-        target = escape_name(os.readlink(name, dir_fd=parent))
-        raise LinkedFolder(errno.ELOOP, f"the folder {escape_name(relpath)} is now a symbolic link to {target}; "
-                                        "not followed") from exc
+        mode = os.lstat(name, dir_fd=parent).st_mode
+        if stat.S_ISLNK(mode):
+            target = escape_name(os.readlink(name, dir_fd=parent))
+            raise LinkedFolder(errno.ELOOP, f"the folder {escape_name(relpath)} is now a symbolic link to {target}; "
+                                            "not followed") from exc
+        if stat.S_ISDIR(mode):
+            raise
+        kind = "a file" if stat.S_ISREG(mode) else "a device, pipe or socket"
+        raise ReplacedFolder(errno.ENOTDIR, f"the folder {escape_name(relpath)} is now {kind}, not a folder") from exc
 
 
 class FileSource:

@@ -34,7 +34,7 @@ from functools import lru_cache
 from typing import BinaryIO
 
 from vigie.sources.base import ARCHIVE_SEPARATOR, Entry, parse_relpath
-from vigie.sources.disk.media import EWF_SIGNATURE, Media, split_gap_note
+from vigie.sources.disk.media import EWF_SIGNATURE, Media, linked_segments_note, split_gap_note
 from vigie.sources.disk.readback import open_item
 from vigie.sources.disk.volumes import TSK_ERRORS, file_systems, gpt_note, tsk_reason
 from vigie.sources.disk.walk import partition_entries
@@ -79,6 +79,12 @@ def nested_image_note(relpath: str, media_type: str) -> str | None:
     kind = "an EWF (E01) disk image" if media_type == EWF_TYPE else "named like a disk image"
     return (f"{kind}: a disk image inside a scanned folder, archive or image is not opened and the files inside "
             "it were not read; scan the image itself (vigie scan IMAGE)")
+
+
+def partition_entry(relpath: str) -> bool:
+    """Whether an image's item path names a partition itself ("!/p1": what the scan said against it), not a
+    file: nothing to read back, its bytes are the image's."""
+    return re.fullmatch(re.escape(ARCHIVE_SEPARATOR) + r"p(0|[1-9][0-9]*)", relpath) is not None
 
 
 def probe(path: str) -> bool:
@@ -134,7 +140,8 @@ class DiskImageSource:
                 gpt = gpt_note(media)
             except OSError:  # an image unreadable from its start: said by the "!/p0" entry below
                 gpt = None
-            notes = tuple(note for note in (split_gap_note(self.root), gpt, media.survey()) if note)
+            notes = tuple(note for note in (split_gap_note(self.root), linked_segments_note(self.root), gpt,
+                                            media.survey()) if note)
             yield Entry(relpath="", size=media.size, stored_digests=media.stored_digests(), notes=notes)
             try:
                 media.read_at(0, 4096)

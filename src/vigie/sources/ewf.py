@@ -82,14 +82,30 @@ class _Layout:
 def segment_paths(path: str) -> list[tuple[int, str]]:
     """The segment files of the E01 `path` names that exist (named in the sequence, with an EWF signature),
     numbered (1: .E01), in order; a gap is a segment missing from the set."""
+    return [(number, candidate) for number, candidate in _numbered(path)
+            if number == 1 or (not linked_beside(candidate, path) and _signed(candidate))]
+
+
+def linked_segments(path: str) -> list[str]:
+    """The files named as segments of the E01 `path` names that are symbolic links: not read."""
+    return [candidate for _, candidate in _numbered(path) if linked_beside(candidate, path)]
+
+
+def linked_beside(candidate: str, named: str) -> bool:
+    """Whether a piece or segment found beside the image file the user named is a symbolic link: never
+    followed, as no link inside evidence is (the named file itself may be one: a path the user typed)."""
+    return candidate != named and os.path.islink(candidate)
+
+
+def _numbered(path: str) -> list[tuple[int, str]]:
+    """The files beside an E01 named in its segment sequence, numbered (1: .E01), in order."""
     stem, suffix = os.path.splitext(path)
     if not re.fullmatch(r"\.[eE]01", suffix):
         return [(1, path)]
     prefix = os.path.basename(stem) + "."
     folder = os.path.dirname(path) or "."
-    numbered = sorted((number, os.path.join(folder, name)) for name in os.listdir(folder)
-                      if name.startswith(prefix) and (number := _segment_number(name[len(prefix):])))
-    return [(number, candidate) for number, candidate in numbered if number == 1 or _signed(candidate)]
+    return sorted((number, os.path.join(folder, name)) for name in os.listdir(folder)
+                  if name.startswith(prefix) and (number := _segment_number(name[len(prefix):])))
 
 
 def _signed(path: str) -> bool:

@@ -10,7 +10,16 @@ import os
 import re
 from typing import Any
 
-from vigie.sources.ewf import EwfImage, ZeroChunkCheck, damaged_image, libewf_refusal, open_image
+from vigie.sources.base import escape_name
+from vigie.sources.ewf import (
+    EwfImage,
+    ZeroChunkCheck,
+    damaged_image,
+    libewf_refusal,
+    linked_beside,
+    linked_segments,
+    open_image,
+)
 
 EWF_SIGNATURE = b"EVF\x09\x0d\x0a\xff\x00"
 
@@ -30,9 +39,7 @@ class Media:
 
     @classmethod
     def open(cls, path: str) -> Media:
-        with open(path, "rb") as stream:
-            is_ewf = stream.read(len(EWF_SIGNATURE)) == EWF_SIGNATURE
-        if is_ewf:
+        if _is_ewf(path):
             import pyewf
 
             handle = pyewf.handle()
@@ -56,7 +63,8 @@ class Media:
         segments = []
         start = 0
         for segment in _raw_segments(path):
-            fd = os.open(segment, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+            nofollow = 0 if segment == path else getattr(os, "O_NOFOLLOW", 0)  # a piece swapped for a link since
+            fd = os.open(segment, os.O_RDONLY | getattr(os, "O_BINARY", 0) | nofollow)
             length = os.fstat(fd).st_size
             segments.append((start, length, fd))
             start += length
@@ -128,15 +136,43 @@ class Media:
         self.close()
 
 
+def _is_ewf(path: str) -> bool:
+    with open(path, "rb") as stream:
+        return stream.read(len(EWF_SIGNATURE)) == EWF_SIGNATURE
+
+
 def _ewf_segments(path: str) -> list[str]:
-    """The segment files of the EWF set `path` belongs to, as libewf finds them."""
+    """The segment files of the EWF set `path` belongs to, as libewf finds them, but those that are symbolic
+    links (`linked_segments_note`): libewf then reads the set as one with those segments missing."""
     import pyewf
 
     try:
-        return list(pyewf.glob(path))
+        found = list(pyewf.glob(path))
     except MemoryError as exc:  # pyewf's answer where the set's first segment (.E01) is not beside `path`
         raise OSError(f"no first segment (.E01) of this EWF set lies beside it: scan the set from its .E01 "
                       f"({exc})") from exc
+    return [segment for segment in found if not linked_beside(segment, path)]
+
+
+def _link_target(path: str) -> str:
+    try:
+        return escape_name(os.readlink(os.fsencode(path)))
+    except OSError as exc:  # replaced since it was seen
+        return f"? ({exc.strerror or exc})"
+
+
+def linked_segments_note(path: str) -> str | None:
+    """Said against an E01 whose set holds segment files that are symbolic links: they are not read, so the
+    chunks they hold, and the files lying there, are missing."""
+    try:
+        linked = linked_segments(path) if _is_ewf(path) else []
+    except OSError:  # said by the reading of its media
+        return None
+    if not linked:
+        return None
+    shown = "; ".join(f"{os.path.basename(segment)} -> {_link_target(segment)}" for segment in linked)
+    return (f"EWF segment file(s) of this set that are symbolic links, not followed (no link inside evidence is): "
+            f"{shown}; the set was read without them: files lying in their chunks are missing or damaged")
 
 
 def _raw_segments(path: str) -> list[str]:
@@ -145,19 +181,26 @@ def _raw_segments(path: str) -> list[str]:
     if not re.fullmatch(r"\.0*1", suffix):
         return [path]
     segments = [path]
-    while os.path.isfile(candidate := f"{stem}.{len(segments) + 1:0{len(suffix) - 1}d}"):
+    while (os.path.isfile(candidate := f"{stem}.{len(segments) + 1:0{len(suffix) - 1}d}")
+           and not linked_beside(candidate, path)):
         segments.append(candidate)
     return segments
 
 
 def split_gap_note(path: str) -> str | None:
-    """Said against a split raw image whose pieces stop at a missing one while later ones are there: only the
-    pieces before the gap are read, so files lying further in are missing from the scan."""
+    """Said against a split raw image whose pieces stop at a missing one while later ones are there, or at one
+    that is a symbolic link: only the pieces before it are read, so files lying further in are missing from
+    the scan."""
     stem, suffix = os.path.splitext(path)
     if not re.fullmatch(r"\.0*1", suffix):
         return None
     read = len(_raw_segments(path))
     width = len(suffix) - 1
+    following = f"{stem}.{read + 1:0{width}d}"
+    if linked_beside(following, path):
+        return (f"split image piece {os.path.basename(following)} is a symbolic link to {_link_target(following)}; "
+                f"not followed (no link inside evidence is): only the first {read} piece(s) were read; files "
+                "lying further in the image are missing or damaged")
     prefix = os.path.basename(stem) + "."
     numbers = (name[len(prefix):] for name in os.listdir(os.path.dirname(path)) if name.startswith(prefix))
     later = sorted(int(number) for number in numbers if re.fullmatch(rf"[0-9]{{{width}}}", number)
