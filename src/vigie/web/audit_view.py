@@ -34,6 +34,7 @@ FIELDS = {
     "items_added": N_("items added"), "items_with_errors": N_("items with errors"), "blur": N_("blur"),
     "greyscale": N_("greyscale"), "density": N_("grid density"), "hold_to_reveal": N_("hold to reveal"),
     "new_faces": N_("new faces"), "index": N_("face index"), "already_in_case": N_("already in the case"),
+    "never_read": N_("never read"),
 }
 # The kinds of match a scan or an import counts (`new_matches`)
 MATCH_KINDS = {"exact": N_("exact hash"), "pdq": "PDQ", "video": N_("video frames")}
