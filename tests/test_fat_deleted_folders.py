@@ -59,15 +59,51 @@ def test_files_the_sleuth_kit_misses_in_a_deleted_folders_later_clusters_are_ite
         assert [match["signal"] for match in item["matches"]] == ["md5"], path
         (note,) = [error["message"] for error in item["errors"]]
         assert note.startswith(_LATER) and "assumed contiguous" in note, (path, note)
-    # TRIP's own cluster starts with ".": The Sleuth Kit's orphan search reads it, and lists SEA.JPG once, as before
+    # TRIP's own cluster starts with ".": The Sleuth Kit's orphan search reads it, and lists SEA.JPG as an orphan;
+    # Vigie's reader found TRIP in ALBUM's later cluster, and places SEA.JPG under it, once
     assert [path for path, item in items.items() if item["sha256"] == hashlib.sha256(sea).hexdigest()] \
-        == [f"{volume_path}!/p0/$OrphanFiles/_EA.JPG"]
+        == [f"{volume_path}!/p0/_LBUM/_RIP/_EA.JPG"]
+    (note,) = [error["message"] for error in items[f"{volume_path}!/p0/_LBUM/_RIP/_EA.JPG"]["errors"]]
+    assert "as an orphan" in note and "at $OrphanFiles/_EA.JPG " in note, note
     inodes = [item["inode"] for item in items.values() if item["inode"]]
     assert len(inodes) == len(set(inodes))  # no entry listed twice
     assert f"{volume_path}!/p0" not in items, items.get(f"{volume_path}!/p0")  # nothing said on the volume
 
     root = str(volume_path.resolve())
     assert read_item_bytes(root, "!/p0/_LBUM/_EACH1.JPG", Settings(workers=1), 1 << 20) == missed["_LBUM/_EACH1.JPG"]
+    verified = CliRunner().invoke(main, ["verify", "--case", str(tmp_path / "case")])
+    assert verified.exit_code == 0 and f"{len(items)} files checked, 0 changed" in verified.output, verified.output
+
+
+@pytest.mark.parametrize("bits", [12, 32])
+def test_files_the_sleuth_kit_lists_as_orphans_from_a_deleted_folders_later_clusters_are_placed_in_it_once(
+        bits: int, tmp_path: Path) -> None:
+    _need("mkfs.vfat", "mcopy", "mdeltree")
+    photo, other = _picture(74), _picture(75)
+    files = {**_PADS, "ALBUM/holiday photo.jpg": photo, "ALBUM/OTHER.JPG": other}
+    volume_path = _volume(tmp_path, bits, files, deleted=("ALBUM/",))  # no entry patched: orphans all listed
+    hashlist = tmp_path / "known.txt"
+    hashlist.write_text(f"{hashlib.md5(photo).hexdigest()}\n")
+
+    items = _scan(tmp_path / "case", volume_path, hashlist=hashlist)
+    inside = f"{volume_path}!/p0/"
+    for path, orphan, data in (("_LBUM/holiday photo.jpg", "$OrphanFiles/_OLIDA~1.JPG", photo),
+                               ("_LBUM/_THER.JPG", "$OrphanFiles/_THER.JPG", other)):
+        assert [name for name, item in items.items() if item["sha256"] == hashlib.sha256(data).hexdigest()] \
+            == [inside + path]  # under its folder, with its long name, and not under $OrphanFiles too
+        item = items[inside + path]
+        assert item["deleted"] is True and item["inode"] and item["mtime"], path
+        (note,) = [error["message"] for error in item["errors"]]
+        assert note.startswith(_LATER) and "lists this file as an orphan" in note and f"at {orphan} " in note, note
+    assert [match["signal"] for match in items[inside + "_LBUM/holiday photo.jpg"]["matches"]] == ["md5"]
+    assert inside + "_LBUM/_AP.TXT" in items  # GAP.TXT, an empty file of the later cluster, placed too
+    assert not [path for path in items if path.startswith(inside + "$OrphanFiles/")]
+    inodes = [item["inode"] for item in items.values() if item["inode"]]
+    assert len(inodes) == len(set(inodes))  # no entry listed twice
+    assert f"{volume_path}!/p0" not in items, items.get(f"{volume_path}!/p0")  # nothing said on the volume
+
+    root = str(volume_path.resolve())
+    assert read_item_bytes(root, "!/p0/_LBUM/holiday photo.jpg", Settings(workers=1), 1 << 20) == photo
     verified = CliRunner().invoke(main, ["verify", "--case", str(tmp_path / "case")])
     assert verified.exit_code == 0 and f"{len(items)} files checked, 0 changed" in verified.output, verified.output
 
