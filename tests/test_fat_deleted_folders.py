@@ -79,8 +79,8 @@ def test_files_the_sleuth_kit_misses_in_a_deleted_folders_later_clusters_are_ite
 def test_files_the_sleuth_kit_lists_as_orphans_from_a_deleted_folders_later_clusters_are_placed_in_it_once(
         bits: int, tmp_path: Path) -> None:
     _need("mkfs.vfat", "mcopy", "mdeltree")
-    photo, other = _picture(74), _picture(75)
-    files = {**_PADS, "ALBUM/holiday photo.jpg": photo, "ALBUM/OTHER.JPG": other}
+    photo, other, lake = _picture(74), _picture(75), _picture(76)
+    files = {**_PADS, "ALBUM/holiday photo.jpg": photo, "ALBUM/OTHER.JPG": other, "ALBUM/TRIP/LAKE.JPG": lake}
     volume_path = _volume(tmp_path, bits, files, deleted=("ALBUM/",))  # no entry patched: orphans all listed
     hashlist = tmp_path / "known.txt"
     hashlist.write_text(f"{hashlib.md5(photo).hexdigest()}\n")
@@ -88,13 +88,14 @@ def test_files_the_sleuth_kit_lists_as_orphans_from_a_deleted_folders_later_clus
     items = _scan(tmp_path / "case", volume_path, hashlist=hashlist)
     inside = f"{volume_path}!/p0/"
     for path, orphan, data in (("_LBUM/holiday photo.jpg", "$OrphanFiles/_OLIDA~1.JPG", photo),
-                               ("_LBUM/_THER.JPG", "$OrphanFiles/_THER.JPG", other)):
+                               ("_LBUM/_THER.JPG", "$OrphanFiles/_THER.JPG", other),
+                               ("_LBUM/_RIP/_AKE.JPG", "$OrphanFiles/_RIP/_AKE.JPG", lake)):  # in a folder found so
         assert [name for name, item in items.items() if item["sha256"] == hashlib.sha256(data).hexdigest()] \
             == [inside + path]  # under its folder, with its long name, and not under $OrphanFiles too
         item = items[inside + path]
         assert item["deleted"] is True and item["inode"] and item["mtime"], path
         (note,) = [error["message"] for error in item["errors"]]
-        assert note.startswith(_LATER) and "lists this file as an orphan" in note and f"at {orphan} " in note, note
+        assert note.startswith(_LATER) and "lists this file only as an orphan" in note and f"at {orphan} " in note, note
     assert [match["signal"] for match in items[inside + "_LBUM/holiday photo.jpg"]["matches"]] == ["md5"]
     assert inside + "_LBUM/_AP.TXT" in items  # GAP.TXT, an empty file of the later cluster, placed too
     assert not [path for path in items if path.startswith(inside + "$OrphanFiles/")]

@@ -76,7 +76,8 @@ def fat_skipped(fat: FatVolume, listed: dict[int, bytes], erased: set[int], move
     folders = {ROOT_ADDRESS: b""}
     unread = set(erased)
     for file in fat.entries():
-        placed = listed.get(file.address) if file.address not in moved else None
+        # found in a deleted folder's later cluster: at its path, as The Sleuth Kit lists such entries as orphans
+        placed = None if file.later_cluster else listed.get(file.address)
         path = placed or folders[file.parent] + b"/" + component(file.name)
         if file.is_dir:
             folders[file.address] = path
@@ -110,7 +111,7 @@ def _fat_item(fat: FatVolume, file: FatEntry, path: bytes, erased: set[int], orp
 def _orphan_note(orphan: bytes) -> tuple[str, ...]:
     """Said of a file The Sleuth Kit lists as an orphan at `orphan` that Vigie's reader found in its folder."""
     return (f"found in a later cluster of a deleted folder: The Sleuth Kit reads such a folder from its first cluster "
-            f"only, and lists this file as an orphan, by its 8.3 name and without its folder, at "
+            f"only, and lists this file only as an orphan, by its 8.3 name, at "
             f"{escape_name(orphan.lstrip(b'/'))} (found by its search of free clusters; the same directory entry, "
             f"told by its address). {_READ_ON}, and gives it its folder (and its long name, where one survives)",)
 

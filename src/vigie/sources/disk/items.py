@@ -207,12 +207,15 @@ class ItemRules:
         return Listed(name, Role.ITEM, address, kind, deleted, tsk_file, fork, LABEL_NOTE if volume_label else ())
 
     def _fat_orphan_placed(self, folder: int, kind: Any, address: int) -> bool:
-        """A file The Sleuth Kit lists in its `$OrphanFiles` (by its 8.3 name) that Vigie's FAT reader found in a
-        later cluster of a deleted folder: the same directory entry, told by its address (never by its name)."""
+        """A file The Sleuth Kit lists in its `$OrphanFiles`, or in a folder there, that Vigie's FAT reader found in
+        a later cluster of a deleted folder (or below a folder found there), and the folder too where it is not
+        `$OrphanFiles` itself: the same directory entries, told by their addresses (never by their names)."""
         import pytsk3
 
-        return (isinstance(self.fat, FatVolume) and folder == int(self.fs.info.last_inum)
-                and kind == pytsk3.TSK_FS_META_TYPE_REG and address in self.fat.later_files())
+        if not isinstance(self.fat, FatVolume) or kind != pytsk3.TSK_FS_META_TYPE_REG:
+            return False
+        later = self.fat.later_entries()
+        return address in later and (folder == int(self.fs.info.last_inum) or folder in later)
 
 
 _JUDGED: OrderedDict[tuple[str, int, int], dict[str, dict[tuple[int, int, int], _Record]]] = OrderedDict()
