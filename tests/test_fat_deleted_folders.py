@@ -137,8 +137,16 @@ def _deleted_folder(tmp_path: Path) -> tuple[bytearray, int, int, int]:
 
 
 def _read(volume: bytearray) -> tuple[list[bytes], list[str]]:
-    fat = FatVolume(lambda offset, length: bytes(volume[offset: offset + length]), 0, 12)
-    return [entry.name for entry in fat.entries()], fat.said()
+    def read_at(offset: int, length: int) -> bytes:
+        return bytes(volume[offset: offset + length])
+
+    fat = FatVolume(read_at, 0, 12)
+    names, said = [entry.name for entry in fat.entries()], fat.said()
+    ahead = FatVolume(read_at, 0, 12)  # with the pass made ahead of the walk's where The Sleuth Kit lists orphans
+    later = ahead.later_entries()
+    assert [entry.name for entry in ahead.entries()] == names and ahead.said() == said  # nothing said twice
+    assert later == {entry.address for entry in FatVolume(read_at, 0, 12).entries() if entry.later_cluster}
+    return names, said
 
 
 def test_hostile_deleted_folders_end_with_a_note(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
