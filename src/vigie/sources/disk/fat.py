@@ -1,6 +1,7 @@
 """Vigie's own FAT reader (`sources/fatdir.py`) beside The Sleuth Kit: its volume, FAT volume labels, the
-entries The Sleuth Kit drops or lists as live while they are deleted on disk (items of their own, with notes),
-and what the cross-check records against the partition."""
+entries The Sleuth Kit drops, lists as live while they are deleted on disk, or lists as orphans while Vigie's
+reader found them in their deleted folder (items of their own, with notes), and what the cross-check records
+against the partition."""
 
 from __future__ import annotations
 

@@ -207,9 +207,9 @@ class ItemRules:
         return Listed(name, Role.ITEM, address, kind, deleted, tsk_file, fork, LABEL_NOTE if volume_label else ())
 
     def _fat_orphan_placed(self, folder: int, kind: Any, address: int) -> bool:
-        """A file The Sleuth Kit lists in its `$OrphanFiles`, or in a folder there, that Vigie's FAT reader found in
-        a later cluster of a deleted folder (or below a folder found there), and the folder too where it is not
-        `$OrphanFiles` itself: the same directory entries, told by their addresses (never by their names)."""
+        """A file The Sleuth Kit lists in its `$OrphanFiles` (`folder`), or in a folder it lists there that Vigie's
+        FAT reader found so too, that Vigie's reader found in a later cluster of a deleted folder (or below a
+        folder found there): the same directory entries, told by their addresses (never by their names)."""
         import pytsk3
 
         if not isinstance(self.fat, FatVolume) or kind != pytsk3.TSK_FS_META_TYPE_REG:
