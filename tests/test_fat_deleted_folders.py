@@ -59,15 +59,52 @@ def test_files_the_sleuth_kit_misses_in_a_deleted_folders_later_clusters_are_ite
         assert [match["signal"] for match in item["matches"]] == ["md5"], path
         (note,) = [error["message"] for error in item["errors"]]
         assert note.startswith(_LATER) and "assumed contiguous" in note, (path, note)
-    # TRIP's own cluster starts with ".": The Sleuth Kit's orphan search reads it, and lists SEA.JPG once, as before
+    # TRIP's own cluster starts with ".": The Sleuth Kit's orphan search reads it, and lists SEA.JPG as an orphan;
+    # Vigie's reader found TRIP in ALBUM's later cluster, and places SEA.JPG under it, once
     assert [path for path, item in items.items() if item["sha256"] == hashlib.sha256(sea).hexdigest()] \
-        == [f"{volume_path}!/p0/$OrphanFiles/_EA.JPG"]
+        == [f"{volume_path}!/p0/_LBUM/_RIP/_EA.JPG"]
+    (note,) = [error["message"] for error in items[f"{volume_path}!/p0/_LBUM/_RIP/_EA.JPG"]["errors"]]
+    assert "as an orphan" in note and "at $OrphanFiles/_EA.JPG " in note, note
     inodes = [item["inode"] for item in items.values() if item["inode"]]
     assert len(inodes) == len(set(inodes))  # no entry listed twice
     assert f"{volume_path}!/p0" not in items, items.get(f"{volume_path}!/p0")  # nothing said on the volume
 
     root = str(volume_path.resolve())
     assert read_item_bytes(root, "!/p0/_LBUM/_EACH1.JPG", Settings(workers=1), 1 << 20) == missed["_LBUM/_EACH1.JPG"]
+    verified = CliRunner().invoke(main, ["verify", "--case", str(tmp_path / "case")])
+    assert verified.exit_code == 0 and f"{len(items)} files checked, 0 changed" in verified.output, verified.output
+
+
+@pytest.mark.parametrize("bits", [12, 32])
+def test_files_the_sleuth_kit_lists_as_orphans_from_a_deleted_folders_later_clusters_are_placed_in_it_once(
+        bits: int, tmp_path: Path) -> None:
+    _need("mkfs.vfat", "mcopy", "mdeltree")
+    photo, other, lake = _picture(74), _picture(75), _picture(76)
+    files = {**_PADS, "ALBUM/holiday photo.jpg": photo, "ALBUM/OTHER.JPG": other, "ALBUM/TRIP/LAKE.JPG": lake}
+    volume_path = _volume(tmp_path, bits, files, deleted=("ALBUM/",))  # no entry patched: orphans all listed
+    hashlist = tmp_path / "known.txt"
+    hashlist.write_text(f"{hashlib.md5(photo).hexdigest()}\n")
+
+    items = _scan(tmp_path / "case", volume_path, hashlist=hashlist)
+    inside = f"{volume_path}!/p0/"
+    for path, orphan, data in (("_LBUM/holiday photo.jpg", "$OrphanFiles/_OLIDA~1.JPG", photo),
+                               ("_LBUM/_THER.JPG", "$OrphanFiles/_THER.JPG", other),
+                               ("_LBUM/_RIP/_AKE.JPG", "$OrphanFiles/_RIP/_AKE.JPG", lake)):  # in a folder found so
+        assert [name for name, item in items.items() if item["sha256"] == hashlib.sha256(data).hexdigest()] \
+            == [inside + path]  # under its folder, with its long name, and not under $OrphanFiles too
+        item = items[inside + path]
+        assert item["deleted"] is True and item["inode"] and item["mtime"], path
+        (note,) = [error["message"] for error in item["errors"]]
+        assert note.startswith(_LATER) and "lists this file only as an orphan" in note and f"at {orphan} " in note, note
+    assert [match["signal"] for match in items[inside + "_LBUM/holiday photo.jpg"]["matches"]] == ["md5"]
+    assert inside + "_LBUM/_AP.TXT" in items  # GAP.TXT, an empty file of the later cluster, placed too
+    assert not [path for path in items if path.startswith(inside + "$OrphanFiles/")]
+    inodes = [item["inode"] for item in items.values() if item["inode"]]
+    assert len(inodes) == len(set(inodes))  # no entry listed twice
+    assert f"{volume_path}!/p0" not in items, items.get(f"{volume_path}!/p0")  # nothing said on the volume
+
+    root = str(volume_path.resolve())
+    assert read_item_bytes(root, "!/p0/_LBUM/holiday photo.jpg", Settings(workers=1), 1 << 20) == photo
     verified = CliRunner().invoke(main, ["verify", "--case", str(tmp_path / "case")])
     assert verified.exit_code == 0 and f"{len(items)} files checked, 0 changed" in verified.output, verified.output
 
@@ -100,8 +137,16 @@ def _deleted_folder(tmp_path: Path) -> tuple[bytearray, int, int, int]:
 
 
 def _read(volume: bytearray) -> tuple[list[bytes], list[str]]:
-    fat = FatVolume(lambda offset, length: bytes(volume[offset: offset + length]), 0, 12)
-    return [entry.name for entry in fat.entries()], fat.said()
+    def read_at(offset: int, length: int) -> bytes:
+        return bytes(volume[offset: offset + length])
+
+    fat = FatVolume(read_at, 0, 12)
+    names, said = [entry.name for entry in fat.entries()], fat.said()
+    ahead = FatVolume(read_at, 0, 12)  # with the pass made ahead of the walk's where The Sleuth Kit lists orphans
+    later = ahead.later_entries()
+    assert [entry.name for entry in ahead.entries()] == names and ahead.said() == said  # nothing said twice
+    assert later == {entry.address for entry in FatVolume(read_at, 0, 12).entries() if entry.later_cluster}
+    return names, said
 
 
 def test_hostile_deleted_folders_end_with_a_note(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -107,6 +107,7 @@ class FatVolume:
         self._contents: dict[int, tuple[list[tuple[int, int]], str | None]] = {}  # entry address -> content
         self._free_read: set[int] = set()  # deleted folders' clusters read: each once, whatever points to it
         self._later_left = _MAX_LATER_BYTES
+        self._later_entries: frozenset[int] | None = None
         if bits == 32:
             root = struct.unpack_from("<I", boot, 44)[0]
             if not 2 <= root <= self.count + 1:
@@ -153,7 +154,10 @@ class FatVolume:
         """Every entry of every folder, depth first in order on disk (a folder's entry before its own); a
         deleted folder's first cluster is read where it is still free, as The Sleuth Kit reads it, and the free
         clusters after it that hold directory entries. The clusters of live entries are claimed as they are
-        found."""
+        found. Each pass reads afresh (`later_entries` makes one ahead of the disk image walk's)."""
+        self._claimed = bytearray(self.count + 2)
+        self._free_read = set()
+        self._later_left = _MAX_LATER_BYTES
         if self._root is None:
             regions = self._folder_regions(self._root_cluster)
             if regions is None:
@@ -161,6 +165,16 @@ class FatVolume:
         else:
             regions = self._root
         yield from self._folder(ROOT_ADDRESS, regions, 0)
+
+    def later_entries(self) -> frozenset[int]:
+        """The addresses of the files and folders found in a deleted folder's cluster past its first (or below a
+        folder found there), which The Sleuth Kit can list only as orphans: read in a pass of `entries` of their
+        own, once, its findings on the volume left to the pass that `said` reports."""
+        if self._later_entries is None:
+            problems = self._problems.copy()
+            self._later_entries = frozenset(entry.address for entry in self.entries() if entry.later_cluster)
+            self._problems = problems
+        return self._later_entries
 
     def _folder_regions(self, first: int) -> list[tuple[int, int]] | None:
         """A live folder's clusters as (position, length), claimed; None where it cannot be entered."""

@@ -1,6 +1,7 @@
 """Vigie's own FAT reader (`sources/fatdir.py`) beside The Sleuth Kit: its volume, FAT volume labels, the
-entries The Sleuth Kit drops or lists as live while they are deleted on disk (items of their own, with notes),
-and what the cross-check records against the partition."""
+entries The Sleuth Kit drops, lists as live while they are deleted on disk, or lists as orphans while Vigie's
+reader found them in their deleted folder (items of their own, with notes), and what the cross-check records
+against the partition."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from collections.abc import Callable, Iterator
 from functools import partial
 from typing import Any
 
-from vigie.sources.base import Entry
+from vigie.sources.base import Entry, escape_name
 from vigie.sources.disk.names import SLASH_NOTE, component
 from vigie.sources.fatdir import LABEL_SUFFIX, ROOT_ADDRESS, FatEntry, FatLayoutError, FatVolume, label_entry
 
@@ -19,12 +20,12 @@ _ERASED_NOTE = ("The Sleuth Kit listed this file as live, but its directory entr
                 "name), where deleted entries count as live. Vigie's own FAT reader recovered it as a deleted file",)
 _ERASED_UNREAD = ("deleted file The Sleuth Kit listed as live (its FAT directory entry starts 0xE5) that Vigie's own "
                   "FAT reader did not find: content not read")
+_READ_ON = ("Vigie's own FAT reader read on through the free clusters after the folder's first that hold directory "
+            "entries, the folder's clusters assumed contiguous (as a deleted file's are)")
 _LATER_CLUSTER_NOTE = ("found in a later cluster of a deleted folder: The Sleuth Kit reads such a folder from its "
                        "first cluster only, and its search of free clusters for orphan entries missed this one (it "
                        "passes over an entry that fails its checks, as one holding a byte FAT forbids does, and every "
-                       "entry of a sector whose first entry fails them). Vigie's own FAT reader read on through the "
-                       "free clusters after the folder's first that hold directory entries, the folder's clusters "
-                       "assumed contiguous (as a deleted file's are)",)
+                       "entry of a sector whose first entry fails them). " + _READ_ON,)
 LABEL_NOTE = ("a FAT volume label entry pointing at content (a real label has no first cluster and no size: a "
               "hostile or corrupt file system?): read as a file, as far as its size covers",)
 
@@ -66,39 +67,54 @@ def erased_as_live(deleted: bool, kind: Any, address: int, fat_erased: Callable[
     return not deleted and kind == pytsk3.TSK_FS_META_TYPE_REG and fat_erased is not None and fat_erased(address)
 
 
-def fat_skipped(fat: FatVolume, listed: dict[int, bytes], erased: set[int], number: Callable[[bytes], str],
-                found: dict[str, FatEntry] | None) -> Iterator[Entry]:
-    """The files Vigie's FAT reader finds that The Sleuth Kit did not list (`listed`: what it did), or listed as
-    live while they are deleted on disk (`erased`), as entries of their own, their paths numbered by the walk's
-    `number`; folders keep the paths The Sleuth Kit gave them. Each is also put in `found` by relpath."""
+def fat_skipped(fat: FatVolume, listed: dict[int, bytes], erased: set[int], moved: set[int],
+                number: Callable[[bytes], str], found: dict[str, FatEntry] | None) -> Iterator[Entry]:
+    """The files Vigie's FAT reader finds that The Sleuth Kit did not list (`listed`: what it did), listed as
+    live while they are deleted on disk (`erased`), or listed as orphans while Vigie's reader found them in their
+    deleted folder (`moved`: at that folder's path, with their long names), as entries of their own, their paths
+    numbered by the walk's `number`; folders keep the paths The Sleuth Kit gave them. Each is also put in `found`
+    by relpath."""
     folders = {ROOT_ADDRESS: b""}
     unread = set(erased)
     for file in fat.entries():
-        path = listed.get(file.address) or folders[file.parent] + b"/" + component(file.name)
+        # found in a deleted folder's later cluster: at its path, as The Sleuth Kit lists such entries as orphans
+        placed = None if file.later_cluster else listed.get(file.address)
+        path = placed or folders[file.parent] + b"/" + component(file.name)
         if file.is_dir:
             folders[file.address] = path
             continue
-        if file.address in listed and file.address not in erased:
+        if file.address in listed and file.address not in erased and file.address not in moved:
             continue
         unread.discard(file.address)
-        yield _fat_item(fat, file, path, erased, number, found)
+        yield _fat_item(fat, file, path, erased, listed.get(file.address) if file.address in moved else None,
+                        number, found)
     for address in sorted(unread):  # past where Vigie's reader ends a folder: read alone, never a silent miss
         alone = fat.entry_at(address)
-        yield _fat_item(fat, alone, listed[address], erased, number, found) if alone is not None else Entry(
+        yield _fat_item(fat, alone, listed[address], erased, None, number, found) if alone is not None else Entry(
             relpath=number(listed[address]), inode=address, deleted=True, error=_ERASED_UNREAD)
 
 
-def _fat_item(fat: FatVolume, file: FatEntry, path: bytes, erased: set[int], number: Callable[[bytes], str],
-              found: dict[str, FatEntry] | None) -> Entry:
-    """A file Vigie's FAT reader reads in The Sleuth Kit's stead, at `path`, with what is said of it."""
+def _fat_item(fat: FatVolume, file: FatEntry, path: bytes, erased: set[int], orphan: bytes | None,
+              number: Callable[[bytes], str], found: dict[str, FatEntry] | None) -> Entry:
+    """A file Vigie's FAT reader reads in The Sleuth Kit's stead, at `path` (`orphan`: where The Sleuth Kit lists
+    it as an orphan), with what is said of it."""
     relpath = number(path)
     if found is not None:
         found[relpath] = file
-    said = _ERASED_NOTE if file.address in erased else _LATER_CLUSTER_NOTE if file.later_cluster else _SKIPPED_NOTE
+    said = _ERASED_NOTE if file.address in erased else _orphan_note(orphan) if orphan is not None \
+        else _LATER_CLUSTER_NOTE if file.later_cluster else _SKIPPED_NOTE
     return Entry(relpath=relpath, size=file.size, mtime=file.mtime, ctime=file.ctime, atime=file.atime,
                  inode=file.address, deleted=file.deleted, error=fat.content(file)[1],
                  notes=said + (SLASH_NOTE if b"\0" in path else ()) + (LABEL_NOTE if file.label else ())
                  + _code_page_note(file.stored_name))
+
+
+def _orphan_note(orphan: bytes) -> tuple[str, ...]:
+    """Said of a file The Sleuth Kit lists as an orphan at `orphan` that Vigie's reader found in its folder."""
+    return (f"found in a later cluster of a deleted folder: The Sleuth Kit reads such a folder from its first cluster "
+            f"only, and lists this file only as an orphan, by its 8.3 name, at "
+            f"{escape_name(orphan.lstrip(b'/'))} (found by its search of free clusters; the same directory entry, "
+            f"told by its address). {_READ_ON}, and gives it its folder (and its long name, where one survives)",)
 
 
 def _code_page_note(stored_name: bytes | None) -> tuple[str, ...]:

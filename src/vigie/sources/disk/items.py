@@ -84,6 +84,7 @@ class Role(Enum):
     ITEM = "item"  # an item path of its own (a file, a link, ..., or a name without metadata: an error)
     FOLDER = "folder"  # entered: the files below it are items
     ERASED = "erased"  # FAT: live to TSK, deleted on disk: an item Vigie's FAT reader reads, after the walk
+    MOVED = "moved"  # FAT: a TSK orphan Vigie's FAT reader found in its deleted folder: an item there, after the walk
     NONE = "none"  # the file system's own structure, or a FAT volume label: no item
 
 
@@ -166,13 +167,13 @@ class ItemRules:
             if record.no_file:
                 return None
             if record.address is not None:
-                return self._file(name, record.address, record.kind, True, opened)
+                return self._file(folder, name, record.address, record.kind, True, opened)
         deleted = _deleted(name_info, meta)
         if meta is None:
             if self.iso9660 and _empty_record(self.fs, int(name_info.meta_addr)):
                 return None
             return Listed(name, Role.ITEM, None, deleted=deleted)
-        return self._file(name, int(meta.addr), meta.type, deleted, tsk_file)
+        return self._file(folder, name, int(meta.addr), meta.type, deleted, tsk_file)
 
     def _record(self, folder: int, tsk_file: Any) -> tuple[_Record, Any]:
         """A deleted name's record, judged once (and the record, where opened now)."""
@@ -187,7 +188,7 @@ class ItemRules:
         self.records[key] = record
         return record, found
 
-    def _file(self, name: bytes, address: int, kind: Any, deleted: bool, tsk_file: Any) -> Listed:
+    def _file(self, folder: int, name: bytes, address: int, kind: Any, deleted: bool, tsk_file: Any) -> Listed:
         import pytsk3
 
         if _is_structure(kind, address, self.own_entries):  # a structure folder too (NTFS's $Extend)
@@ -199,9 +200,22 @@ class ItemRules:
             return Listed(name, Role.NONE, address)  # a volume label (mkfs.vfat -n, mlabel): no file
         if erased_as_live(deleted, kind, address, self.fat_erased):
             return Listed(name, Role.ERASED, address)
+        if self._fat_orphan_placed(folder, kind, address):
+            return Listed(name, Role.MOVED, address)
         fork = _resource_fork(tsk_file) if self.forks and not deleted and kind == pytsk3.TSK_FS_META_TYPE_REG \
             and tsk_file is not None else None
         return Listed(name, Role.ITEM, address, kind, deleted, tsk_file, fork, LABEL_NOTE if volume_label else ())
+
+    def _fat_orphan_placed(self, folder: int, kind: Any, address: int) -> bool:
+        """A file The Sleuth Kit lists in its `$OrphanFiles` (`folder`), or in a folder it lists there that Vigie's
+        FAT reader found so too, that Vigie's reader found in a later cluster of a deleted folder (or below a
+        folder found there): the same directory entries, told by their addresses (never by their names)."""
+        import pytsk3
+
+        if not isinstance(self.fat, FatVolume) or kind != pytsk3.TSK_FS_META_TYPE_REG:
+            return False
+        later = self.fat.later_entries()
+        return address in later and (folder == int(self.fs.info.last_inum) or folder in later)
 
 
 _JUDGED: OrderedDict[tuple[str, int, int], dict[str, dict[tuple[int, int, int], _Record]]] = OrderedDict()

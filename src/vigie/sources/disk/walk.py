@@ -31,6 +31,7 @@ class _Walk:
     deleted: list[tuple[Entry, list[tuple[int, int]], int]] = field(default_factory=list)  # entry, runs, covered
     listed: dict[int, bytes] | None = None  # metadata address -> path of every name listed, where FAT wants it
     erased: set[int] = field(default_factory=set)  # FAT: live to TSK, deleted on disk: left to Vigie's reader
+    moved: set[int] = field(default_factory=set)  # FAT: TSK's orphans Vigie's reader places in their folder
 
     def relpath(self, label: str, path: bytes) -> str:
         name = label.encode() + path
@@ -93,7 +94,7 @@ def walk_file_system(rules: ItemRules, label: str, fat_files: dict[str, FatEntry
         else:
             yield entry
     if isinstance(fat, FatVolume) and walk.listed is not None:
-        yield from fat_skipped(fat, walk.listed, walk.erased, partial(walk.relpath, label), fat_files)
+        yield from fat_skipped(fat, walk.listed, walk.erased, walk.moved, partial(walk.relpath, label), fat_files)
 
 
 def _overlaps(allocated: list[tuple[int, int]], starts: list[int], run: tuple[int, int]) -> bool:
@@ -119,6 +120,9 @@ def _walk_dir(directory: Any, path: bytes, label: str, walk: _Walk, parents: tup
             continue
         if listed.role is Role.ERASED:
             walk.erased.add(listed.address)  # read and recovered by Vigie's FAT reader, after the walk
+            continue
+        if listed.role is Role.MOVED:
+            walk.moved.add(listed.address)  # an item at its folder's path, read by Vigie's FAT reader, after the walk
             continue
         tsk_file = walk.rules.file(listed)
         deleted, kind, meta = listed.deleted, listed.kind, tsk_file.info.meta
