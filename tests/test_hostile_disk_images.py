@@ -275,6 +275,27 @@ def test_a_gpt_left_whole_under_an_mbr_is_said_and_its_partitions_the_mbr_omits_
         "partition 2 (GPT, sectors 10,240-18,431): read from a GPT the partition table in use (MBR) does not list")
 
 
+@pytest.mark.parametrize(("damaged_at", "said"), [
+    (_SECTOR, "the primary GPT (sector 1) is damaged (its header CRC32 does not match); the backup GPT (sector "
+              "20,479) is sound and lists the same partitions as were read from the partition table in use (MBR)"),
+    (-_SECTOR, "the backup GPT (sector 20,479) is damaged (its header CRC32 does not match) while the primary is "
+               "sound: the disk was altered or cut short after it was partitioned; partitions read from the "
+               "partition table in use (MBR)")])
+def test_a_damaged_gpt_under_an_mbr_listing_every_partition_says_the_mbr_was_read(
+        tmp_path: Path, damaged_at: int, said: str) -> None:
+    _need("mkfs.vfat", "mcopy", "sfdisk")
+    raw, starts, pictures = _two_partitions(tmp_path, "gpt")
+    rows = "".join(f"start={start}, size=8192, type=c\n" for start in starts)
+    subprocess.run(["sfdisk", "-q", "--wipe", "never", str(raw)], check=True, capture_output=True,
+                   input=f"label: dos\n{rows}".encode())
+    _edit_gpt(raw, damaged_at, sound=False)
+    items = _scan(tmp_path / "case", raw)
+    assert items[str(raw)]["errors"][0]["message"] == said
+    for number, (name, data) in enumerate(pictures.items(), 1):
+        assert items[f"{raw}!/p{number}/{name}"]["md5"] == hashlib.md5(data).hexdigest()
+        assert f"{raw}!/p{number}" not in items  # read from the MBR, nothing to say against it
+
+
 def test_plain_mbr_and_gpt_disks_get_no_partition_table_note(tmp_path: Path) -> None:
     _need("mkfs.vfat", "mcopy", "sfdisk")
     for table in ("dos", "gpt"):
