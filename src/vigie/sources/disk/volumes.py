@@ -144,7 +144,8 @@ def _gpt_alone(gpt: GptCheck | None, table: _Table | None) -> list[GptPartition]
         headers = [gpt.backup]
     block_size, parts, _ = table or (gpt.sector, [], "")
     starts = {start * block_size for start, _, kind in parts if "(0xee)" not in kind}
-    listed = {(part.first, part.last): part for header in headers for part in header.partitions}
+    # one partition per start, as read partitions are matched; the primary's entry where both headers list one
+    listed = {part.first: part for header in reversed(headers) for part in header.partitions}
     return sorted((part for part in listed.values() if part.first * gpt.sector not in starts),
                   key=lambda part: part.first)
 
