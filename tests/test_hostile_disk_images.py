@@ -8,9 +8,11 @@ from __future__ import annotations
 import hashlib
 import os
 import struct
+import subprocess
 import zlib
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from tests.test_disk_images import _SECTOR, _disk, _e01, _fat, _need, _picture, _run, _scan, _zip
@@ -295,6 +297,59 @@ def test_a_gpt_disk_grown_after_it_was_partitioned_finds_its_backup_where_the_pr
     items = _scan(tmp_path / "case", raw)
     assert items[str(raw)]["errors"] == []
     assert items[f"{raw}!/p1/A.JPG"]["md5"] == hashlib.md5(picture).hexdigest()
+
+
+@pytest.mark.parametrize("backup_damaged", [False, True])
+def test_a_gpt_left_whole_under_an_mbr_is_said_and_its_partitions_the_mbr_omits_read(
+        tmp_path: Path, backup_damaged: bool) -> None:
+    _need("mkfs.vfat", "mcopy", "sfdisk")
+    raw, starts, pictures = _two_partitions(tmp_path, "gpt")
+    subprocess.run(["sfdisk", "-q", "--wipe", "never", str(raw)], check=True, capture_output=True,
+                   input=f"label: dos\nstart={starts[0]}, size=8192, type=c\n".encode())  # relabelled: p2 unlisted
+    if backup_damaged:  # the primary alone is sound: its own partitions count too
+        _edit_gpt(raw, -_SECTOR, sound=False)
+    items = _scan(tmp_path / "case", raw)
+    headers = "primary at sector 1" + ("" if backup_damaged else ", backup at sector 20,479")
+    assert items[str(raw)]["errors"][0]["message"] == (
+        f"a sound GPT ({headers}) lists partitions the partition table in use (MBR) does not list: sectors "
+        "10,240-18,431 (8,192 sectors of 512 bytes); they are read from the GPT too")
+    for number, (name, data) in enumerate(pictures.items(), 1):
+        assert items[f"{raw}!/p{number}/{name}"]["md5"] == hashlib.md5(data).hexdigest()
+    assert items[f"{raw}!/p2"]["errors"][0]["message"] == (
+        "partition 2 (GPT, sectors 10,240-18,431): read from a GPT the partition table in use (MBR) does not list")
+
+
+@pytest.mark.parametrize(("damaged_at", "said"), [
+    (_SECTOR, "the primary GPT (sector 1) is damaged (its header CRC32 does not match); the backup GPT (sector "
+              "20,479) is sound and lists the same partitions as were read from the partition table in use (MBR)"),
+    (-_SECTOR, "the backup GPT (sector 20,479) is damaged (its header CRC32 does not match) while the primary is "
+               "sound: the disk was altered or cut short after it was partitioned; partitions read from the "
+               "partition table in use (MBR)")])
+def test_a_damaged_gpt_under_an_mbr_listing_every_partition_says_the_mbr_was_read(
+        tmp_path: Path, damaged_at: int, said: str) -> None:
+    _need("mkfs.vfat", "mcopy", "sfdisk")
+    raw, starts, pictures = _two_partitions(tmp_path, "gpt")
+    rows = "".join(f"start={start}, size=8192, type=c\n" for start in starts)
+    subprocess.run(["sfdisk", "-q", "--wipe", "never", str(raw)], check=True, capture_output=True,
+                   input=f"label: dos\n{rows}".encode())
+    _edit_gpt(raw, damaged_at, sound=False)
+    items = _scan(tmp_path / "case", raw)
+    assert items[str(raw)]["errors"][0]["message"] == said
+    for number, (name, data) in enumerate(pictures.items(), 1):
+        assert items[f"{raw}!/p{number}/{name}"]["md5"] == hashlib.md5(data).hexdigest()
+        assert f"{raw}!/p{number}" not in items  # read from the MBR, nothing to say against it
+
+
+def test_plain_mbr_and_gpt_disks_get_no_partition_table_note(tmp_path: Path) -> None:
+    _need("mkfs.vfat", "mcopy", "sfdisk")
+    for table in ("dos", "gpt"):
+        (tmp_path / table).mkdir()
+        raw, _, pictures = _two_partitions(tmp_path / table, table)
+        items = _scan(tmp_path / table / "case", raw)
+        assert items[str(raw)]["errors"] == [], table
+        for number, (name, data) in enumerate(pictures.items(), 1):
+            assert items[f"{raw}!/p{number}/{name}"]["md5"] == hashlib.md5(data).hexdigest()
+            assert f"{raw}!/p{number}" not in items  # no note, so no partition item
 
 
 def test_an_e01_cut_to_a_few_kilobytes_is_said_unreadable_not_hashed_as_a_plain_file(tmp_path: Path) -> None:

@@ -2,7 +2,8 @@
 partition of its MBR, GPT or Apple partition map, or the one filling the image; each with the error or note
 recorded against its partition. A GPT's two headers are checked here (The Sleuth Kit reads the primary whatever
 its CRC32s say): a damaged or disagreeing pair is said on the image, and partitions a sound backup alone lists
-are read from it."""
+are read from it. So are partitions a sound GPT lists that an MBR The Sleuth Kit reads instead does not (a disk
+relabelled over a GPT left whole)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,9 @@ from vigie.sources.gpt import GptCheck, GptHeader, GptPartition, check_gpt, soun
 # The Sleuth Kit's bindings raise RuntimeError where a read of ours failed inside it
 TSK_ERRORS = (OSError, RuntimeError)
 _BEYOND_ANY_DISK = 1 << 60  # bytes: a size no partition table entry exceeds
+# The partition table The Sleuth Kit read: its block size, its allocated partitions (start, length in blocks,
+# kind) and its scheme ("MBR", "GPT", ...)
+_Table = tuple[int, list[tuple[int, int, str]], str]
 
 
 @dataclass(frozen=True)
@@ -56,17 +60,18 @@ def tsk_image(media: Media, size: int | None = None) -> Any:
 def file_systems(media: Media) -> list[FileSystem]:
     """The file systems of the image: one per allocated partition (an error where none is readable), or the
     whole image's; empty when there is neither. Partitions a sound backup GPT lists and the primary (read by
-    The Sleuth Kit) does not are read too."""
+    The Sleuth Kit) does not are read too, and so are those a sound GPT lists and an MBR read instead does not."""
     import pytsk3
 
     image = tsk_image(media)
     table = _tsk_table(media, image)
     gpt = check_gpt(media.read_at, media.size)
-    backup = _backup_alone(gpt, table)
-    if gpt is not None and backup and (table is None or _protective(table[1])):  # no primary GPT read at all
-        return [_from_backup(image, media, gpt, number, part) for number, part in enumerate(backup, 1)]
+    alone = _gpt_alone(gpt, table)
+    beside = _table_beside(table)
+    if gpt is not None and alone and (table is None or _protective(table[1])):  # no primary GPT read at all
+        return [_from_gpt(image, media, gpt, number, part, beside) for number, part in enumerate(alone, 1)]
     if table is not None:
-        block_size, parts = table
+        block_size, parts, _ = table
     elif apm := read_apm(media.read_at):  # a map in blocks The Sleuth Kit does not read
         block_size, parts = apm[0], [(part.start, part.blocks, part.kind) for part in apm[1]]
     else:
@@ -82,14 +87,14 @@ def file_systems(media: Media) -> list[FileSystem]:
         if not (system.error and _holds_no_file_system(start + length, kind, block_size, iso_end)):
             systems.append(system)
     if gpt is not None:
-        systems += [_from_backup(image, media, gpt, number, part)
-                    for number, part in enumerate(backup, len(parts) + 1)]
+        systems += [_from_gpt(image, media, gpt, number, part, beside)
+                    for number, part in enumerate(alone, len(parts) + 1)]
     return systems
 
 
-def _tsk_table(media: Media, image: Any) -> tuple[int, list[tuple[int, int, str]]] | None:
-    """The block size and allocated partitions (start, length in blocks, kind) of the partition table The Sleuth
-    Kit reads; None where it reads none."""
+def _tsk_table(media: Media, image: Any) -> _Table | None:
+    """The block size, allocated partitions (start, length in blocks, kind) and scheme of the partition table The
+    Sleuth Kit reads; None where it reads none."""
     import pytsk3
 
     try:
@@ -99,9 +104,12 @@ def _tsk_table(media: Media, image: Any) -> tuple[int, list[tuple[int, int, str]
             volume = pytsk3.Volume_Info(tsk_image(media, _BEYOND_ANY_DISK))
         except TSK_ERRORS:
             return None
-    return int(volume.info.block_size), [(int(part.start), int(part.len), part.desc.decode("utf-8", "replace"))
-                                         for part in volume
-                                         if part.flags & pytsk3.TSK_VS_PART_FLAG_ALLOC]  # not unallocated space
+    schemes = {pytsk3.TSK_VS_TYPE_DOS: "MBR", pytsk3.TSK_VS_TYPE_GPT: "GPT", pytsk3.TSK_VS_TYPE_BSD: "BSD disklabel",
+               pytsk3.TSK_VS_TYPE_SUN: "Sun VTOC", pytsk3.TSK_VS_TYPE_MAC: "Apple partition map"}
+    parts = [(int(part.start), int(part.len), part.desc.decode("utf-8", "replace"))
+             for part in volume
+             if part.flags & pytsk3.TSK_VS_PART_FLAG_ALLOC]  # not unallocated space
+    return int(volume.info.block_size), parts, schemes.get(volume.info.vstype, "another partition table")
 
 
 def _protective(parts: list[tuple[int, int, str]]) -> bool:
@@ -113,24 +121,45 @@ def _spans(parts: tuple[GptPartition, ...]) -> set[tuple[int, int]]:
     return {(part.first, part.last) for part in parts}
 
 
-def _backup_alone(gpt: GptCheck | None, table: tuple[int, list[tuple[int, int, str]]] | None) -> list[GptPartition]:
-    """The partitions a sound backup GPT lists that were not read from the primary (no partition read starts
-    where they do), where the primary is damaged or lists other partitions; in disk order."""
-    if gpt is None or not sound(gpt.backup):
+def _table_beside(table: _Table | None) -> str | None:
+    """The scheme of the partition table The Sleuth Kit read where that is no GPT (an MBR, which it reads instead
+    of a GPT unless the MBR is only a GPT's protective entry); None where it read a GPT, or no table."""
+    if table is None or table[2] == "GPT" or _protective(table[1]):
+        return None
+    return table[2]
+
+
+def _gpt_alone(gpt: GptCheck | None, table: _Table | None) -> list[GptPartition]:
+    """The partitions a sound GPT lists that were not read (no partition read starts where they do), in disk
+    order: where The Sleuth Kit read an MBR instead, those either sound GPT header lists; else those a sound
+    backup lists where the primary (the GPT The Sleuth Kit reads) is damaged or lists other partitions."""
+    if gpt is None:
         return []
-    if sound(gpt.primary) and _spans(gpt.primary.partitions) == _spans(gpt.backup.partitions):
+    if _table_beside(table):
+        headers = [header for header in (gpt.primary, gpt.backup) if sound(header)]
+    elif not sound(gpt.backup) or (sound(gpt.primary)
+                                   and _spans(gpt.primary.partitions) == _spans(gpt.backup.partitions)):
         return []
-    block_size, parts = table or (gpt.sector, [])
+    else:
+        headers = [gpt.backup]
+    block_size, parts, _ = table or (gpt.sector, [], "")
     starts = {start * block_size for start, _, kind in parts if "(0xee)" not in kind}
-    return sorted((part for part in gpt.backup.partitions if part.first * gpt.sector not in starts),
+    # one partition per start, as read partitions are matched; the primary's entry where both headers list one
+    listed = {part.first: part for header in reversed(headers) for part in header.partitions}
+    return sorted((part for part in listed.values() if part.first * gpt.sector not in starts),
                   key=lambda part: part.first)
 
 
-def _from_backup(image: Any, media: Media, gpt: GptCheck, number: int, part: GptPartition) -> FileSystem:
-    why = ("the primary GPT, sound too, does not list it" if sound(gpt.primary)
-           else f"the primary GPT is {_state(gpt.primary)}")
+def _from_gpt(image: Any, media: Media, gpt: GptCheck, number: int, part: GptPartition,
+              beside: str | None) -> FileSystem:
+    """A partition only a sound GPT lists, read from it; `beside`: the scheme of the table read instead."""
+    if beside:
+        said = f"read from a GPT the partition table in use ({beside}) does not list"
+    else:
+        said = "read from the backup GPT: " + ("the primary GPT, sound too, does not list it" if sound(gpt.primary)
+                                              else f"the primary GPT is {_state(gpt.primary)}")
     return _partition(image, media, number, part.first, part.last - part.first + 1, gpt.sector,
-                      part.name or "GPT", f"read from the backup GPT: {why}")
+                      part.name or "GPT", said)
 
 
 def _hybrid_iso_end(image: Any, parts: list[tuple[int, int, str]]) -> int:
@@ -185,6 +214,10 @@ def gpt_note(media: Media) -> str | None:
     gpt = check_gpt(media.read_at, media.size)
     if gpt is None:
         return None
+    table = _tsk_table(media, tsk_image(media))
+    beside = _table_beside(table)
+    if beside and (alone := _gpt_alone(gpt, table)):
+        return _beside_note(gpt, beside, alone)
     primary, backup = gpt.primary, gpt.backup
     backup_said = f"the backup GPT (sector {gpt.backup_lba:,})"
     if sound(primary) and sound(backup):
@@ -195,13 +228,12 @@ def gpt_note(media: Media) -> str | None:
                 "alone lists are read from it too")
     if sound(primary):
         return (f"{backup_said} is {_state(backup)} while the primary is sound: the disk was altered or cut short "
-                "after it was partitioned; partitions read from the primary")
-    table = _tsk_table(media, tsk_image(media))
-    block_size, parts = table or (gpt.sector, [])
+                f"after it was partitioned; partitions read from {_read_from(beside, primary)}")
+    block_size, parts, _ = table or (gpt.sector, [], "")
     read = tuple(GptPartition(start * block_size // gpt.sector, (start + length) * block_size // gpt.sector - 1, kind)
                  for start, length, kind in parts if "(0xee)" not in kind)
     damaged = f"the primary GPT (sector 1) is {_state(primary)}"
-    read_from = "the primary" if primary is not None else "the other partition table read (no GPT there)"
+    read_from = _read_from(beside, primary)
     if sound(backup):
         if not read:
             return f"{damaged}; {backup_said} is sound: the partitions it lists are read from it"
@@ -213,6 +245,22 @@ def gpt_note(media: Media) -> str | None:
     listed = ", ".join(_span(part, gpt.sector) for part in read) or "none (no partition could be read)"
     return (f"the partition table is damaged: {damaged} and {backup_said} is {_state(backup)}; partitions read "
             f"all the same, as {read_from} lists them: {listed}")
+
+
+def _read_from(beside: str | None, primary: GptHeader | None) -> str:
+    """The partition table The Sleuth Kit read, beside a GPT: an MBR, the GPT's primary, or another one."""
+    if beside:
+        return f"the partition table in use ({beside})"
+    return "the primary" if primary is not None else "the other partition table read (no GPT there)"
+
+
+def _beside_note(gpt: GptCheck, beside: str, alone: list[GptPartition]) -> str:
+    """Said against an image whose sound GPT lists partitions the table The Sleuth Kit read (`beside`) does not."""
+    headers = [f"{which} at sector {lba:,}" for which, header, lba in (("primary", gpt.primary, 1),
+                                                                       ("backup", gpt.backup, gpt.backup_lba))
+               if sound(header)]
+    return (f"a sound GPT ({', '.join(headers)}) lists partitions the partition table in use ({beside}) does not "
+            f"list: {', '.join(_span(part, gpt.sector) for part in alone)}; they are read from the GPT too")
 
 
 def _state(header: GptHeader | None) -> str:
