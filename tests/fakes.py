@@ -44,6 +44,8 @@ class FakeStore:
     matches: dict[tuple[int, int, str], MatchRow] = field(default_factory=dict)
     meta: dict[str, str] = field(default_factory=dict)
     through: dict[int, int] = field(default_factory=dict)
+    unmatched: set[int] = field(default_factory=set)
+    unstacked: set[int] = field(default_factory=set)
     stacks: dict[int, tuple[int, int, bool]] = field(default_factory=dict)  # id -> (representative, size, exact)
 
     # --- filling it (what a scan and a list import would do) -------------------------------------
@@ -51,6 +53,8 @@ class FakeStore:
     def add_item(self, **facts: object) -> int:
         item_id = max(self.items, default=0) + 1
         self.items[item_id] = FakeItem(item_id, **facts)  # type: ignore[arg-type]
+        self.unmatched.add(item_id)
+        self.unstacked.add(item_id)
         return item_id
 
     def add_list(self, name: str, entries: Sequence[ListEntry]) -> int:
@@ -111,8 +115,11 @@ class FakeStore:
     def last_item_id(self) -> int:
         return max(self.items, default=0)
 
-    def item_ids_between(self, after: int, upto: int) -> list[int]:
-        return [i for i in sorted(self.items) if after < i <= upto]
+    def unmatched_item_ids(self) -> list[int]:
+        return sorted(self.unmatched)
+
+    def forget_unmatched(self, item_ids: Sequence[int]) -> None:
+        self.unmatched.difference_update(item_ids)
 
     def matched_through(self) -> dict[int, int]:
         return {list_id: self.through.get(list_id, 0) for list_id in self.lists}
@@ -131,23 +138,28 @@ class FakeStore:
     def set_meta(self, key: str, value: str) -> None:
         self.meta[key] = value
 
-    def item_pdq_after(self, after: int, upto: int, min_quality: int) -> PdqRows:
-        return _pdq_rows([(i, self.items[i].pdq) for i in self.item_ids_between(after, upto)
-                          if self.items[i].pdq and self.items[i].pdq_quality >= min_quality])
+    def unstacked_item_ids(self) -> list[int]:
+        return sorted(self.unstacked)
 
-    def item_pdq_variants_between(self, after: int, upto: int, min_quality: int
-                                  ) -> Iterator[list[tuple[int, bytes]]]:
-        batch = list(self.item_pdq_variants(self.item_ids_between(after, upto), min_quality))
+    def forget_unstacked(self, item_ids: Sequence[int]) -> None:
+        self.unstacked.difference_update(item_ids)
+
+    def item_pdq(self, item_ids: Sequence[int], min_quality: int) -> PdqRows:
+        return _pdq_rows([(i.id, i.pdq) for i in self._items(item_ids) if i.pdq and i.pdq_quality >= min_quality])
+
+    def item_pdq_variant_batches(self, item_ids: Sequence[int] | None, min_quality: int
+                                 ) -> Iterator[list[tuple[int, bytes]]]:
+        batch = list(self.item_pdq_variants(item_ids, min_quality))
         if batch:
             yield batch
 
-    def exact_duplicate_links(self, after: int, upto: int) -> list[tuple[int, int]]:
-        first: dict[str, int] = {}
+    def exact_duplicate_links(self, item_ids: Sequence[int]) -> list[tuple[int, int]]:
+        copies: dict[str, list[int]] = {}
         for item in self._items(None):
             if item.sha256 and item.size > 0:
-                first.setdefault(item.sha256, item.id)
-        return [(i, first[item.sha256]) for i in self.item_ids_between(after, upto)
-                if (item := self.items[i]).sha256 and item.size > 0 and first[item.sha256] != i]
+                copies.setdefault(item.sha256, []).append(item.id)
+        return [(i.id, min(others)) for i in self._items(item_ids)
+                if i.sha256 and i.size > 0 and (others := [o for o in copies[i.sha256] if o != i.id])]
 
     def stack_members_of(self, item_ids: Sequence[int]) -> dict[int, list[int]]:
         wanted = {self.items[i].stack_id for i in item_ids if i in self.items} - {None}
@@ -174,6 +186,7 @@ class FakeStore:
         for item in self.items.values():
             item.stack_id = None
         self.stacks.clear()
+        self.unstacked.update(self.items)
 
     def stack_count(self) -> int:
         return len(self.stacks)

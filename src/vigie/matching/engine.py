@@ -1,8 +1,10 @@
 """Matching a case against its hash lists: exact digests in the store, PDQ through the list index.
 
-What is matched follows from the case, not from the run: each list records the highest item id matched
-against it, advanced only once that list's matching has finished. Matching is idempotent (INSERT OR IGNORE),
-so a run killed part-way is simply matched again.
+What is matched follows from the case, not from the run: each item is queued as unmatched in the transaction
+that stores it, and leaves the queue once matched against every list; a list is matched against the whole case
+once (its mark, the highest item id then, is no longer 0). No id range is trusted: in PostgreSQL a lower id may
+commit after a higher one was matched (a concurrent scan's, a Ray worker's), and its queue entry commits with it.
+Matching is idempotent (INSERT OR IGNORE), so a run killed part-way is simply matched again.
 """
 
 from __future__ import annotations
@@ -148,25 +150,30 @@ def match_pending(
 ) -> dict[str, int]:
     """Match every item not yet matched against each list (all lists, or the given ones); new match counts."""
     upto = store.last_item_id()
-    lists_by_start: dict[int, list[int]] = {}
-    for list_id, done in store.matched_through().items():
-        if (list_ids is None or list_id in list_ids) and done < upto:
-            lists_by_start.setdefault(done, []).append(list_id)
+    pending = store.unmatched_item_ids()
+    marks = {k: v for k, v in store.matched_through().items() if list_ids is None or k in list_ids}
+    whole = [list_id for list_id, done in marks.items() if done == 0]  # new (or its first matching was killed)
+    since = [list_id for list_id, done in marks.items() if done > 0]
     totals = {"exact": 0, "pdq": 0, "video": 0}
-    for start, lists in sorted(lists_by_start.items()):
-        # From the first item: no id list (later items are matched too, which is harmless: idempotent).
-        items = None if start == 0 else store.item_ids_between(start, upto)
-        _add(totals, match_items(store, settings, items, lists, progress))
-        store.set_matched_through(lists, upto)
+    if whole and upto:
+        _add(totals, match_items(store, settings, None, whole, progress))
+        store.set_matched_through(whole, upto)
+    if since and pending:
+        _add(totals, match_items(store, settings, pending, since, progress))
+        store.set_matched_through(since, upto)
+    if list_ids is None:  # matched against every list: out of the queue (one committed later stays in it)
+        store.forget_unmatched(pending)
     return totals
 
 
 def match_case(store: MatchStore, settings: Settings, progress: Progress | None = None) -> dict[str, int]:
     """Match the whole case against every list again (after a change of settings, or to check); idempotent."""
     upto = store.last_item_id()
+    pending = store.unmatched_item_ids()
     lists = [hash_list.id for hash_list in store.hash_lists()]
     if not lists:
         return {"exact": 0, "pdq": 0, "video": 0}
     found = match_items(store, settings, None, lists, progress)
     store.set_matched_through(lists, upto)
+    store.forget_unmatched(pending)
     return found

@@ -100,7 +100,7 @@ def _match_again(store: ListStore, list_id: int, name: str, path: Path, file_sha
     """The same list again: the items not yet matched against it (a killed import or scan) are matched now,
     audited; {} when there were none."""
     with store.exclusive(MATCHING_LOCK):
-        if store.matched_through().get(list_id, 0) >= store.last_item_id():
+        if store.matched_through().get(list_id, 0) >= store.last_item_id() and not store.unmatched_item_ids():
             return {}
         matches = match_pending(store, settings, [list_id])
     store.append_audit(actor, "hashlist-import", {

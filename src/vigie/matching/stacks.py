@@ -1,10 +1,11 @@
 """Triage: stacks of exact duplicates and PDQ near-duplicates (flips, rotations and crops included), so a
 reviewer sees each image once, through its best copy. The review order is the queue's (store/review.py).
 
-Stacking is incremental: each run takes only the items added since the last one (a high-water item id kept
-in the case), links them to earlier items through a persistent index of the case's item hashes (memory-mapped
-segments under `index/items/`, one appended per run, merged as they pile up) and through their SHA-256, and
-unions them into the stacks already stored. A change of PDQ settings starts the stacks over.
+Stacking is incremental: each run takes only the items not yet stacked (queued with each item as it is stored:
+no id range, since in PostgreSQL a lower id may commit after a higher one was stacked), links them to earlier
+items through a persistent index of the case's item hashes (memory-mapped segments under `index/items/`, one
+appended per run, merged as they pile up) and through their SHA-256, and unions them into the stacks already
+stored. A change of PDQ settings starts the stacks over.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import json
 import os
 import shutil
 from collections import deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -51,57 +52,63 @@ class _UnionFind:
 
 @dataclass
 class _State:
-    """What the stored stacks cover: items up to `through`, under these settings, indexed in `segments`."""
+    """What the stored stacks were built under: these settings, the items indexed in `segments`."""
 
     threshold: int
     min_quality: int
-    through: int = 0
     segments: list[tuple[str, int]] = field(default_factory=list)  # (folder name, rows), oldest first
 
 
 def build_stacks(store: StackStore, settings: Settings) -> int:
-    """Bring the stacks up to date with the items added since the last run; returns how many there are."""
+    """Bring the stacks up to date with the items not yet stacked; returns how many there are."""
     state = _load_state(store, settings)
-    upto = store.last_item_id()
-    if upto <= state.through:
-        return store.stack_count()
     index_dir = store.case_dir / ITEM_INDEX_DIR
     try:
         segments = [PdqSegment.load(index_dir / name)[0] for name, _ in state.segments]
     except (OSError, ValueError):  # a damaged index: the store is the source of truth, start over from it
         state = _start_over(store, settings)
         segments = []
-    fresh_rows = store.item_pdq_after(state.through, upto, settings.pdq_min_quality)
+    fresh_ids = store.unstacked_item_ids()  # read after a start over, which queues every item
+    if not fresh_ids:
+        return store.stack_count()
+    quality = settings.pdq_min_quality
+    fresh_rows = store.item_pdq(fresh_ids, quality)
     fresh = PdqSegment.build(fresh_rows.ids, fresh_rows.hashes, _MULTI_INDEX) if len(fresh_rows.ids) else None
     groups = _UnionFind()
-    for item_id, first in store.exact_duplicate_links(state.through, upto):
-        groups.union(item_id, first)
+    for item_id, other in store.exact_duplicate_links(fresh_ids):
+        groups.union(item_id, other)
     if fresh is not None:
-        # saved first, for the workers; unlisted (and removed) until the stacks are stored
-        name = f"items-{state.through + 1}-{upto}"
-        fresh.save(index_dir / name, {"first_item": state.through + 1, "last_item": upto})
+        # saved first, for the workers; unlisted (and removed) until the stacks are stored. Named by its first
+        # and last item: items are indexed once, so no two listed segments share a first item
+        first, last = int(fresh_rows.ids[0]), int(fresh_rows.ids[-1])
+        name = f"items-{first}-{last}"
+        fresh.save(index_dir / name, {"first_item": first, "last_item": last})
         listed = [index_dir / folder for folder, _ in state.segments]
-        _link_near_copies(store, settings, state.through, upto, [*segments, fresh], [*listed, index_dir / name],
-                          groups)
-        if state.through:  # an earlier item whose query variant (an uncropped guess) reaches a new item's hash
-            _link_near_copies(store, settings, 0, state.through, [fresh], [index_dir / name], groups)
+        _link_near_copies(settings, store.item_pdq_variant_batches(fresh_ids, quality), len(fresh_ids),
+                          [*segments, fresh], [*listed, index_dir / name], groups)
+        indexed = sum(rows for _, rows in state.segments)
+        if indexed:  # an earlier item whose query variant (an uncropped guess) reaches a new item's hash
+            new = set(fresh_ids)
+            earlier = ([row for row in batch if row[0] not in new]
+                       for batch in store.item_pdq_variant_batches(None, quality))
+            _link_near_copies(settings, (batch for batch in earlier if batch), indexed, [fresh],
+                              [index_dir / name], groups)
         state.segments.append((name, len(fresh)))
         segments.append(fresh)
     _compact(index_dir, state, dict(zip((name for name, _ in state.segments), segments, strict=True)))
-    state.through = upto
     with store.transaction():
         store.save_stacks(_stacks(store, groups))
         store.set_meta(STATE_KEY, json.dumps(asdict(state)))
+        store.forget_unstacked(fresh_ids)
     _remove_unlisted(index_dir, state)
     return store.stack_count()
 
 
-def _link_near_copies(store: StackStore, settings: Settings, after: int, upto: int, segments: list[PdqSegment],
-                      folders: list[Path], groups: _UnionFind) -> None:
-    """Union each item in (after, upto] with every indexed item one of its query variants reaches; `folders`
-    hold `segments` on disk, for the worker processes."""
-    batches = store.item_pdq_variants_between(after, upto, settings.pdq_min_quality)
-    if settings.workers > 1 and upto - after >= _PARALLEL_FROM:
+def _link_near_copies(settings: Settings, batches: Iterator[list[tuple[int, bytes]]], count: int,
+                      segments: list[PdqSegment], folders: list[Path], groups: _UnionFind) -> None:
+    """Union each item of `batches` (about `count` items) with every indexed item one of its query variants
+    reaches; `folders` hold `segments` on disk, for the worker processes."""
+    if settings.workers > 1 and count >= _PARALLEL_FROM:
         with ProcessPoolExecutor(settings.workers, initializer=_init_worker,
                                  initargs=([str(f) for f in folders], os.getpid())) as pool:
             # a batch is handed out as soon as one is done (the workers never wait for the slowest of a
@@ -171,7 +178,7 @@ def _load_state(store: StackStore, settings: Settings) -> _State:
     text = store.get_meta(STATE_KEY)
     if text:
         stored = json.loads(text)
-        state = _State(stored["threshold"], stored["min_quality"], stored["through"],
+        state = _State(stored["threshold"], stored["min_quality"],
                        [(name, rows) for name, rows in stored["segments"]])
         index_dir = store.case_dir / ITEM_INDEX_DIR
         if ((state.threshold, state.min_quality) == (settings.stack_threshold, settings.pdq_min_quality)

@@ -14,7 +14,7 @@ TABLES = (
     "meta", "sources", "scans", "items", "stacks", "item_errors", "hash_lists", "list_entries", "matches",
     "audit_log", "video_frames", "video_stills", "list_video_frames", "item_findings", "persons", "faces",
     "users", "sessions", "reveals", "reviews", "notes", "review_queue", "item_search", "list_match_state",
-    "review_dirty", "review_versions", "review_claims",
+    "review_dirty", "review_versions", "review_claims", "unmatched_items", "unstacked_items",
 )
 COPY_ACTION = "case-copy"
 _BATCH = 5_000

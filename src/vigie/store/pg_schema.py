@@ -197,6 +197,14 @@ _MIGRATIONS = [
     """
     ALTER TABLE users ADD COLUMN must_change INTEGER NOT NULL DEFAULT 0;
     """,
+    # 4: SQLite's migration 14 (late commits: the items not yet matched, and not yet stacked, queued by id)
+    """
+    CREATE TABLE unmatched_items (item_id BIGINT PRIMARY KEY);
+    CREATE TABLE unstacked_items (item_id BIGINT PRIMARY KEY);
+    INSERT INTO unmatched_items SELECT id FROM items WHERE id > (SELECT min(matched_through) FROM list_match_state);
+    INSERT INTO unstacked_items SELECT id FROM items
+        WHERE id > (SELECT (value::json ->> 'through')::bigint FROM meta WHERE key = 'stacks_state');
+    """,
 ]
 
 

@@ -325,6 +325,16 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE users ADD COLUMN must_change INTEGER NOT NULL DEFAULT 0;
     """,
+    # 14: late commits: the items not yet matched against every list, and not yet stacked, queued by id with the
+    # item itself (in PostgreSQL a lower id may commit after a higher one was matched: no id range is safe);
+    # what the high-water marks had not reached yet is queued
+    """
+    CREATE TABLE unmatched_items (item_id INTEGER PRIMARY KEY);
+    CREATE TABLE unstacked_items (item_id INTEGER PRIMARY KEY);
+    INSERT INTO unmatched_items SELECT id FROM items WHERE id > (SELECT min(matched_through) FROM list_match_state);
+    INSERT INTO unstacked_items SELECT id FROM items
+        WHERE id > (SELECT json_extract(value, '$.through') FROM meta WHERE key = 'stacks_state');
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

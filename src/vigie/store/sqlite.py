@@ -11,6 +11,7 @@ import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from functools import lru_cache, partial
+from itertools import islice
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -318,6 +319,9 @@ class SqliteCaseStore:
                 )
                 if record.analysed_as is not None or record.analysed_as_path is not None:
                     self._copy_findings(source_id, record, item_id)
+            # queued with the item, in its transaction: matching and stacking take what is queued, not an id range
+            for queue in ("unmatched_items", "unstacked_items"):
+                self.db.executemany(f"INSERT INTO {queue}(item_id) VALUES (?)", ((i,) for i in ids))
         return ids
 
     def _copy_findings(self, source_id: int, record: ItemRecord, item_id: int) -> None:
@@ -535,9 +539,17 @@ class SqliteCaseStore:
     def last_item_id(self) -> int:
         return int(self.db.execute("SELECT coalesce(max(id), 0) FROM items").fetchone()[0])
 
-    def item_ids_between(self, after: int, upto: int) -> list[int]:
-        rows = self.db.execute("SELECT id FROM items WHERE id > ? AND id <= ? ORDER BY id", (after, upto))
-        return [r[0] for r in rows]
+    def unmatched_item_ids(self) -> list[int]:
+        """The committed items not yet matched against every list, ascending."""
+        return [r[0] for r in self.db.execute("SELECT item_id FROM unmatched_items ORDER BY item_id")]
+
+    def forget_unmatched(self, item_ids: Sequence[int]) -> None:
+        self._dequeue("unmatched_items", item_ids)
+
+    def _dequeue(self, queue: str, item_ids: Sequence[int]) -> None:
+        with self.transaction():
+            for chunk in chunks(item_ids):
+                self.db.execute(f"DELETE FROM {queue} WHERE item_id IN ({','.join('?' * len(chunk or []))})", chunk)
 
     def matched_through(self) -> dict[int, int]:
         """list id -> the highest item id every item up to which has been matched against the list (0: none)."""
@@ -597,31 +609,34 @@ class SqliteCaseStore:
         )
         return [(r[0], r[1], r[2]) for r in rows]
 
-    def item_pdq_after(self, after: int, upto: int, min_quality: int) -> PdqRows:
-        """PDQ hashes of the items with ids in (after, upto], for the case's item index."""
-        rows = self.db.execute(
-            """SELECT id, pdq FROM items WHERE id > ? AND id <= ? AND pdq IS NOT NULL AND pdq_quality >= ?
-               ORDER BY id""", (after, upto, min_quality)
-        ).fetchall()
+    def unstacked_item_ids(self) -> list[int]:
+        """The committed items not yet stacked, ascending."""
+        return [r[0] for r in self.db.execute("SELECT item_id FROM unstacked_items ORDER BY item_id")]
+
+    def forget_unstacked(self, item_ids: Sequence[int]) -> None:
+        self._dequeue("unstacked_items", item_ids)
+
+    def item_pdq(self, item_ids: Sequence[int], min_quality: int) -> PdqRows:
+        """PDQ hashes of the given items (ascending ids: so are the rows), for the case's item index."""
+        rows = list(select_in(self.db, """SELECT id, pdq FROM items WHERE pdq IS NOT NULL AND pdq_quality >= ?
+                                          AND {in} ORDER BY id""", "id", item_ids, min_quality))
         return PdqRows.from_hex(rows)
 
-    def item_pdq_variants_between(self, after: int, upto: int, min_quality: int
-                                  ) -> Iterator[list[tuple[int, bytes]]]:
-        """Batches of (item id, query hashes blob) for items with ids in (after, upto]."""
-        cursor = self.db.execute(
-            """SELECT id, pdq_variants FROM items WHERE id > ? AND id <= ? AND pdq_variants IS NOT NULL
-               AND pdq_quality >= ? ORDER BY id""", (after, upto, min_quality)
-        )
-        while batch := cursor.fetchmany(4096):
-            yield [(r[0], r[1]) for r in batch]
+    def item_pdq_variant_batches(self, item_ids: Sequence[int] | None, min_quality: int
+                                 ) -> Iterator[list[tuple[int, bytes]]]:
+        """Batches of (item id, query hashes blob) of the given items (None: all)."""
+        rows = self.item_pdq_variants(item_ids, min_quality)
+        while batch := list(islice(rows, 4096)):
+            yield batch
 
-    def exact_duplicate_links(self, after: int, upto: int) -> list[tuple[int, int]]:
-        """(item, first item with the same bytes) for each item in (after, upto] that has an earlier copy."""
-        rows = self.db.execute(
-            """SELECT n.id, (SELECT min(o.id) FROM items o WHERE o.sha256 = n.sha256 AND o.size > 0) FROM items n
-               WHERE n.id > ? AND n.id <= ? AND n.sha256 IS NOT NULL AND n.size > 0""", (after, upto)
-        )
-        return [(r[0], r[1]) for r in rows if r[0] != r[1]]
+    def exact_duplicate_links(self, item_ids: Sequence[int]) -> list[tuple[int, int]]:
+        """(item, another item with the same bytes) for each of the given items that has a copy."""
+        rows = select_in(self.db, """SELECT n.id, (SELECT min(o.id) FROM items o WHERE o.sha256 = n.sha256
+                                                   AND o.size > 0 AND o.id <> n.id)
+                                     FROM items n WHERE {in} AND n.sha256 IS NOT NULL AND n.size > 0
+                                     ORDER BY n.id""",
+                         "n.id", item_ids)
+        return [(r[0], r[1]) for r in rows if r[1] is not None]
 
     def stack_members_of(self, item_ids: Sequence[int]) -> dict[int, list[int]]:
         """stack id -> every member, for the stacks that hold any of `item_ids`."""
@@ -668,6 +683,7 @@ class SqliteCaseStore:
                 "INSERT OR IGNORE INTO review_dirty(item_id) SELECT id FROM items WHERE stack_id IS NOT NULL")
             self.db.execute("UPDATE items SET stack_id = NULL WHERE stack_id IS NOT NULL")
             self.db.execute("DELETE FROM stacks")
+            self.db.execute("INSERT OR IGNORE INTO unstacked_items(item_id) SELECT id FROM items")
 
     def stack_count(self) -> int:
         return int(self.db.execute("SELECT count(*) FROM stacks").fetchone()[0])
