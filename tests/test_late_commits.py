@@ -1,4 +1,5 @@
-"""An item committed late by a concurrent writer is still matched and stacked (issue 14). In PostgreSQL ids come
+"""An item committed late by a concurrent writer is still matched, stacked and put in the review queue and the
+search index (issue 14). In PostgreSQL ids come
 from a sequence and transactions commit in any order: a scan's matching may run while a lower id is still
 uncommitted. (SQLite is not exposed: BEGIN IMMEDIATE gives one writer at a time, so ids commit in order.)"""
 
@@ -15,6 +16,7 @@ from vigie.config import Settings
 from vigie.matching.engine import match_pending
 from vigie.matching.stacks import STATE_KEY, build_stacks
 from vigie.records import ItemRecord, ListEntry
+from vigie.store.review import QueueFilter, ReviewTables
 from vigie.store.schema import MIGRATIONS
 from vigie.store.sqlite import SqliteCaseStore, open_case
 
@@ -58,6 +60,28 @@ def test_an_item_committed_after_a_higher_id_is_matched_and_stacked(postgres_cas
         assert [r[0] for r in matched] == [late_id]
         stacked = b.db.execute("SELECT id, stack_id FROM items ORDER BY id").fetchall()
         assert stacked[0][1] is not None and stacked[0][1] == stacked[1][1], stacked
+    finally:
+        a.close()
+        b.close()
+
+
+def test_an_item_committed_late_reaches_the_review_queue_and_the_search_index(postgres_case: str) -> None:
+    rng = np.random.default_rng(16)
+    a = open_case(postgres_case, create=True)
+    b = open_case(postgres_case)
+    try:
+        source = a.add_source("seizure", "/seizure", "directory")
+        scan_a, scan_b = a.begin_scan({"paths": ["a"]}), b.begin_scan({"paths": ["b"]})
+        with b.transaction():  # neither matched nor stacked: only its own row says it is new
+            (late_id,) = b.add_items(source, scan_b, [_picture("late.jpg", _random_hash(rng))])
+            (early_id,) = a.add_items(source, scan_a, [_picture("early.jpg", _random_hash(rng))])
+            assert early_id > late_id
+            ReviewTables(a).refresh()  # a reviewer's page while scan B's item is not committed yet
+        review = ReviewTables(b)
+        _, entries = review.queue(QueueFilter(status="all"), limit=10)
+        assert sorted(e["path"] for e in entries) == ["seizure/early.jpg", "seizure/late.jpg"], entries
+        _, found = ReviewTables(b).queue(QueueFilter(status="all", text="late"), limit=10)
+        assert [e["path"] for e in found] == ["seizure/late.jpg"]
     finally:
         a.close()
         b.close()

@@ -138,11 +138,16 @@ class ReviewTables:
         self._refreshed = True
         marks = self._marks()
         built = _built_marks(self.store.get_meta(_BUILT_KEY))
-        stacks_changed = self.db.execute("SELECT 1 FROM review_dirty LIMIT 1").fetchone() is not None
-        if built == marks and not stacks_changed:
+        dirty = self.db.execute("SELECT 1 FROM review_dirty LIMIT 1").fetchone() is not None
+        if built == marks and not dirty:
             return
         sources = {s.id: s for s in self.store.sources()}
         with self.store.transaction():
+            # the dirty items read now, and only those, are done with at the end: an item a concurrent writer
+            # commits meanwhile (in PostgreSQL, with an id below the marks) stays dirty for the next refresh
+            self.db.execute("CREATE TEMP TABLE IF NOT EXISTS dirty_seen(id INTEGER PRIMARY KEY)")
+            self.db.execute("DELETE FROM dirty_seen")
+            self.db.execute("INSERT INTO dirty_seen SELECT item_id FROM review_dirty")
             if built is None or any(marks[t] < built[t] for t in _MARKED_TABLES):
                 self.db.execute("DELETE FROM review_queue")
                 self.db.execute("DELETE FROM item_search")
@@ -151,7 +156,7 @@ class ReviewTables:
                                     self._search_rows(sources))
             else:
                 self._update(built, sources)
-            self.db.execute("DELETE FROM review_dirty")
+            self.db.execute("DELETE FROM review_dirty WHERE item_id IN (SELECT id FROM dirty_seen)")
             self.store.set_meta(_BUILT_KEY, json.dumps(marks))
 
     def _update(self, built: dict[str, int], sources: dict[int, SourceRow]) -> None:
@@ -163,11 +168,14 @@ class ReviewTables:
         self.db.execute("INSERT INTO search_scope SELECT id FROM items WHERE id > ?", (built["items"],))
         self.db.execute("INSERT OR IGNORE INTO search_scope SELECT item_id FROM item_findings WHERE id > ?",
                         (built["item_findings"],))
+        # items stored with ids below the mark, committed late (each is dirty from its own transaction)
+        self.db.execute("""INSERT OR IGNORE INTO search_scope SELECT d.id FROM dirty_seen d
+                           WHERE NOT EXISTS (SELECT 1 FROM item_search s WHERE s.rowid = d.id)""")
         self.db.execute("INSERT INTO queue_scope SELECT id FROM search_scope")
         self.db.execute("INSERT OR IGNORE INTO queue_scope SELECT item_id FROM matches WHERE id > ?",
                         (built["matches"],))
         self.db.execute("INSERT OR IGNORE INTO queue_scope SELECT item_id FROM faces WHERE id > ?", (built["faces"],))
-        self.db.execute("INSERT OR IGNORE INTO queue_scope SELECT item_id FROM review_dirty")
+        self.db.execute("INSERT OR IGNORE INTO queue_scope SELECT id FROM dirty_seen")
         # whole stacks: a group's entry sums over all its members
         # CROSS JOIN: from the few touched, not all stacked (PostgreSQL plans it the same either way)
         self.db.execute("""INSERT OR IGNORE INTO queue_scope SELECT i.id FROM items i WHERE i.stack_id IN

@@ -319,8 +319,9 @@ class SqliteCaseStore:
                 )
                 if record.analysed_as is not None or record.analysed_as_path is not None:
                     self._copy_findings(source_id, record, item_id)
-            # queued with the item, in its transaction: matching and stacking take what is queued, not an id range
-            for queue in ("unmatched_items", "unstacked_items"):
+            # queued with the item, in its transaction: matching, stacking and the review queue take what is
+            # queued, not an id range
+            for queue in ("unmatched_items", "unstacked_items", "review_dirty"):
                 self.db.executemany(f"INSERT INTO {queue}(item_id) VALUES (?)", ((i,) for i in ids))
         return ids
 
