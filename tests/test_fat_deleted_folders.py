@@ -21,7 +21,7 @@ from tests.test_fat_dropped_entries import _layout, _rename, _volume
 from vigie.cli import main
 from vigie.config import Settings
 from vigie.sources import fatdir
-from vigie.sources.fatdir import FatVolume, erased_entry
+from vigie.sources.fatdir import DirectoryEntries, FatVolume
 from vigie.sources.reopen import read_item_bytes
 
 _LATER = "found in a later cluster of a deleted folder"
@@ -190,5 +190,6 @@ def test_the_boot_sector_is_read_once_a_volume_for_every_entry_asked(tmp_path: P
         boot_reads.extend([offset] if length == 512 else [])
         return bytes(volume[offset: offset + length])
 
-    assert [erased_entry(read_at, 0, address) for address in range(3, 40)].count(True) == 1  # DIR, deleted
+    entries = DirectoryEntries(read_at, 0)
+    assert [entries.erased(address) for address in range(3, 40)].count(True) == 1  # DIR, deleted
     assert boot_reads == [0]

@@ -18,7 +18,6 @@ end a chain or a folder with a note, never an exception; the work stays bounded 
 from __future__ import annotations
 
 import bisect
-import functools
 import struct
 import time
 from collections import Counter
@@ -339,10 +338,15 @@ class FatVolume:
         """The file entry at The Sleuth Kit's `address`, read alone (by its 8.3 name), for one The Sleuth Kit
         lists where the folder walk does not reach (past an entry starting 00, which ends a folder); None where
         it is unreadable or no entry."""
-        raw = _entry_at(self._read_at, self._offset, address)
-        if raw is None or raw[11] & _LONG_NAME == _LONG_NAME:
+        if address < _FIRST_ENTRY_ADDRESS:
             return None
         position = self._first_data_sector * self._sector + (address - _FIRST_ENTRY_ADDRESS) * _ENTRY
+        try:
+            raw = self._read_at(self._offset + position, _ENTRY)
+        except OSError:
+            return None
+        if len(raw) != _ENTRY or raw[11] & _LONG_NAME == _LONG_NAME:
+            return None
         return self._entry(ROOT_ADDRESS, position, raw, _LongName(), False)
 
     def _claim(self, first: int) -> None:
@@ -427,46 +431,47 @@ class FatVolume:
         return found
 
 
-def label_entry(read_at: Callable[[int, int], bytes], offset: int, address: int) -> bytes | None:
-    """The directory entry at The Sleuth Kit's `address` in the FAT volume at `offset`, where it is a volume
-    label entry (told by its attributes on disk: a file may be named like one); None where it is not one."""
-    raw = _entry_at(read_at, offset, address)  # unreadable: taken for a file, which is never left out
-    attributes = raw[11] if raw is not None else 0
-    is_label = attributes & _VOLUME_LABEL and attributes & _LONG_NAME != _LONG_NAME and not attributes & _FOLDER
-    return raw if is_label else None
+class DirectoryEntries:
+    """The directory entries of the FAT volume at `offset`, by The Sleuth Kit's address: where the data area
+    starts is read from the boot sector once, when the volume is opened (each is asked of every live file)."""
 
+    def __init__(self, read_at: Callable[[int, int], bytes], offset: int) -> None:
+        self._read_at = read_at
+        try:
+            boot = read_at(offset, 512)
+        except OSError:
+            boot = b""
+        self._first: int | None = None  # where the boot sector is cut short: every entry is unreadable
+        if len(boot) == 512:
+            sector, reserved, fats = (struct.unpack_from("<H", boot, 11)[0], struct.unpack_from("<H", boot, 14)[0],
+                                      boot[16])
+            fat_sectors = struct.unpack_from("<H", boot, 22)[0] or struct.unpack_from("<I", boot, 36)[0]
+            self._first = int(offset + (reserved + fats * fat_sectors) * sector)
 
-def erased_entry(read_at: Callable[[int, int], bytes], offset: int, address: int) -> bool:
-    """Whether the directory entry at The Sleuth Kit's `address` in the FAT volume at `offset` is a deleted one
-    on disk (first byte 0xE5). The Sleuth Kit lists such an entry as live where it reads the volume in its
-    "Android" mode (no entry of the root folder holds a valid 8.3 name), where only 00 00 marks one deleted."""
-    raw = _entry_at(read_at, offset, address)
-    return raw is not None and raw[0] == _DELETED
+    def label(self, address: int) -> bytes | None:
+        """The entry at `address` where it is a volume label entry (told by its attributes on disk: a file may be
+        named like one); None where it is not one."""
+        raw = self._entry(address)  # unreadable: taken for a file, which is never left out
+        attributes = raw[11] if raw is not None else 0
+        is_label = attributes & _VOLUME_LABEL and attributes & _LONG_NAME != _LONG_NAME and not attributes & _FOLDER
+        return raw if is_label else None
 
+    def erased(self, address: int) -> bool:
+        """Whether the entry at `address` is a deleted one on disk (first byte 0xE5). The Sleuth Kit lists such an
+        entry as live where it reads the volume in its "Android" mode (no entry of the root folder holds a valid
+        8.3 name), where only 00 00 marks one deleted."""
+        raw = self._entry(address)
+        return raw is not None and raw[0] == _DELETED
 
-def _entry_at(read_at: Callable[[int, int], bytes], offset: int, address: int) -> bytes | None:
-    """The 32 bytes of the directory entry at The Sleuth Kit's `address`; None where unreadable."""
-    try:
-        first = _first_entry_at(read_at, offset)
-        if first is None or address < _FIRST_ENTRY_ADDRESS:
+    def _entry(self, address: int) -> bytes | None:
+        """The 32 bytes of the directory entry at The Sleuth Kit's `address`; None where unreadable."""
+        if self._first is None or address < _FIRST_ENTRY_ADDRESS:
             return None
-        raw = read_at(first + (address - _FIRST_ENTRY_ADDRESS) * _ENTRY, _ENTRY)
-    except OSError:
-        return None
-    return raw if len(raw) == _ENTRY else None
-
-
-@functools.lru_cache(maxsize=16)
-def _first_entry_at(read_at: Callable[[int, int], bytes], offset: int) -> int | None:
-    """Where the FAT volume at `offset` keeps The Sleuth Kit's first entry address (the data area's start), from
-    its boot sector, read once per volume: `erased_entry` is asked of every live file. None where the boot
-    sector is cut short. A volume's media is read-only evidence, so what is kept never goes stale."""
-    boot = read_at(offset, 512)
-    if len(boot) < 512:
-        return None
-    sector, reserved, fats = struct.unpack_from("<H", boot, 11)[0], struct.unpack_from("<H", boot, 14)[0], boot[16]
-    fat_sectors = struct.unpack_from("<H", boot, 22)[0] or struct.unpack_from("<I", boot, 36)[0]
-    return int(offset + (reserved + fats * fat_sectors) * sector)
+        try:
+            raw = self._read_at(self._first + (address - _FIRST_ENTRY_ADDRESS) * _ENTRY, _ENTRY)
+        except OSError:
+            return None
+        return raw if len(raw) == _ENTRY else None
 
 
 def holds_nothing(label: bytes) -> bool:

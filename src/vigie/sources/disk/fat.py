@@ -6,12 +6,11 @@ against the partition."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from functools import partial
 from typing import Any
 
 from vigie.sources.base import Entry, escape_name
 from vigie.sources.disk.names import SLASH_NOTE, component
-from vigie.sources.fatdir import LABEL_SUFFIX, ROOT_ADDRESS, FatEntry, FatLayoutError, FatVolume, label_entry
+from vigie.sources.fatdir import LABEL_SUFFIX, ROOT_ADDRESS, DirectoryEntries, FatEntry, FatLayoutError, FatVolume
 
 _SKIPPED_NOTE = ("The Sleuth Kit skipped this file's directory entry (a byte FAT forbids in its short name, or in "
                  "a folder's above it): Vigie's own FAT reader read it",)
@@ -51,7 +50,7 @@ def _fat_bits(fs: Any) -> int | None:
 
 def fat_labels(fs: Any, read_at: Callable[[int, int], bytes], offset: int) -> Callable[[int], bytes | None] | None:
     """On FAT12/16/32 (at `offset` in the media): the volume label entry at a metadata address, read from disk."""
-    return None if _fat_bits(fs) is None else partial(label_entry, read_at, offset)
+    return None if _fat_bits(fs) is None else DirectoryEntries(read_at, offset).label
 
 
 def fat_label(name: bytes, address: int, labels: Callable[[int], bytes | None] | None) -> bytes | None:

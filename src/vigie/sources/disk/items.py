@@ -13,14 +13,13 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from enum import Enum
-from functools import partial
 from typing import Any
 
 from vigie.sources.disk.fat import LABEL_NOTE, erased_as_live, fat_label, fat_labels, fat_volume
 from vigie.sources.disk.media import Media
 from vigie.sources.disk.names import component
 from vigie.sources.disk.volumes import TSK_ERRORS, FileSystem, tsk_image
-from vigie.sources.fatdir import FatVolume, erased_entry, holds_nothing
+from vigie.sources.fatdir import DirectoryEntries, FatVolume, holds_nothing
 
 _MAX_DEPTH = 64  # folders nested deeper are a corrupt (looping) file system
 # exFAT's allocation bitmap, up-case table and volume label entries (the in-use forms)
@@ -127,7 +126,7 @@ class ItemRules:
         self.own_entries = _own_entries(fs, read_at, offset)  # the file system's structures TSK lists as files
         self.fat_labels = fat_labels(fs, read_at, offset)  # FAT: the volume label entry at an address
         # FAT, where Vigie's reader runs: whether an entry is a deleted one on disk
-        self.fat_erased = partial(erased_entry, read_at, offset) if isinstance(fat, FatVolume) else None
+        self.fat_erased = DirectoryEntries(read_at, offset).erased if isinstance(fat, FatVolume) else None
         self.iso9660 = kind == pytsk3.TSK_FS_TYPE_ISO9660  # which deletes nothing
         self.forks = bool(kind & pytsk3.TSK_FS_TYPE_HFS_DETECT)
         self.records = records
