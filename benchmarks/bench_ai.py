@@ -76,7 +76,7 @@ def reference_pdq(path: str) -> tuple[str, int]:
             pixels = np.repeat(pixels[..., None], 3, axis=2)
         bits, quality = pdqhash.compute(pixels)
         return f"{int(''.join(map(str, bits)), 2):064x}", int(quality)
-    return pdq_from_file(Path(path))  # type: ignore[no-any-return]
+    return pdq_from_file(Path(path))
 
 
 def reference_name() -> str | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -130,3 +131,63 @@ def test_crops_are_cut_before_conversion_and_match_the_whole_image(monkeypatch: 
     monkeypatch.setattr(Image.Image, "convert", recording)
     image_crops(picture)
     assert converted and max(converted) == (64, 64)  # never the whole picture
+
+
+def test_lofo_validates_an_ensemble_of_candidates(tmp_path: Path) -> None:
+    pytest.importorskip("torch")
+    manifest = tiny_corpus(tmp_path)
+    result = CliRunner().invoke(main, ["ai", "lofo", "--manifest", str(manifest), "--views", "1", "--candidate",
+                                       "residual", "--candidate", "npr-cnn", "--json"])
+    assert result.exit_code == 0, result.output
+    held_families(result.stdout, "ensemble(residual, npr-cnn)")
+    unpaired = CliRunner().invoke(main, ["ai", "lofo", "--manifest", str(manifest), "--candidate", "npr-cnn",
+                                         "--pairs-from", str(tmp_path / "photos")])
+    assert unpaired.exit_code == 2 and "--pairs-from needs --autoencoder" in unpaired.output
+
+
+class Fixed:
+    """A stand-in candidate whose representation is its score, times a scale of its own."""
+
+    def __init__(self, name: str, scale: float) -> None:
+        self.name, self.scale = name, scale
+
+    def represent(self, image: Image.Image) -> np.ndarray | None:
+        return np.array([float(np.asarray(image).mean()) * self.scale]) if image.width > 1 else None
+
+    def fit(self, x: np.ndarray, y: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
+        return lambda xs: xs[:, 0]
+
+
+def test_an_ensemble_puts_its_parts_on_one_scale() -> None:
+    from vigie.detector.lofo import EnsembleCandidate
+
+    ensemble = EnsembleCandidate([Fixed("small", 1.0), Fixed("huge", 1000.0)])
+    assert ensemble.name == "ensemble(small, huge)"
+    grey = [Image.new("RGB", (4, 4), (value, value, value)) for value in (10, 20, 30, 40)]
+    x = np.stack([f for f in map(ensemble.represent, grey) if f is not None])
+    scorer = ensemble.fit(x, np.array([0.0, 0.0, 0.0, 1.0]))
+    scores = scorer(x)
+    # both parts scaled by the photos' spread (10 and 10,000): each moves the mean by the same amount
+    assert np.allclose(np.diff(scores), 1.0)
+    assert ensemble.represent(Image.new("RGB", (1, 1))) is None  # a part that cannot represent it: none can
+
+
+def test_pairs_join_every_cnn_fit_but_never_outnumber_its_own_crops(monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("torch")
+    from vigie.detector import npr
+
+    trained: list[np.ndarray] = []
+
+    def recording(x: np.ndarray, y: np.ndarray, *args: object) -> tuple[object, float]:
+        trained.append(y)
+        return object(), 0.0
+
+    monkeypatch.setattr(npr, "train_model", recording)
+    rng = np.random.default_rng(0)
+    pairs = rng.integers(0, 255, (500, 3, 64, 64), dtype=np.uint8), (np.arange(500) % 2).astype(np.float32)
+    candidate = npr.CnnCandidate(seed=1, pairs=pairs)
+    assert candidate.name == "npr-cnn+pairs"
+    own = rng.integers(0, 255, (10, 9, 3, 64, 64), dtype=np.uint8)  # 10 views of 9 crops each
+    candidate.fit(own, np.zeros(10))
+    assert len(trained[0]) == 180 and trained[0][:90].sum() == 0 and 30 < trained[0][90:].sum() < 60
+    assert npr.CnnCandidate(network="highpass-cnn").name == "highpass-cnn"

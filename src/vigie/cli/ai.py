@@ -6,10 +6,16 @@ import json
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from vigie.cli.common import err, out
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from vigie.detector.lofo import Candidate
 
 
 @click.group()
@@ -109,6 +115,9 @@ def print_evaluation(results: dict[str, object], as_json: bool) -> None:
         err.print(f"not scored: {reason}")
 
 
+PAIR_TILES_PER_PHOTO, PAIRS_PER_TILE = 4, 8  # about 7,000 pairs from 200 photos: more than a LOFO fit takes
+
+
 @ai.command("lofo")
 @click.option("--manifest", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="A corpus manifest (the ai-train layout: file, class, family or camera, repository).")
@@ -117,24 +126,34 @@ def print_evaluation(results: dict[str, object], as_json: bool) -> None:
 @click.option("--views", type=click.IntRange(1, 64), default=4, show_default=True,
               help="Equalised training views per image (crop, resize, JPEG).")
 @click.option("--seed", default=7, show_default=True)
-@click.option("--candidate", type=click.Choice(["residual", "npr-cnn"]), default="residual", show_default=True,
-              help="The detector validated: residual statistics with a logistic head, or the small NPR CNN "
-              "trained from scratch (needs PyTorch, the `train` extra).")
+@click.option("--candidate", "candidates", type=click.Choice(["residual", "npr-cnn", "highpass-cnn"]), multiple=True,
+              help="The detector validated [residual]: residual statistics with a logistic head, the small NPR CNN, "
+              "or the shipped model's high-pass CNN, each trained from scratch (the CNNs need PyTorch, the `train` "
+              "extra). Given more than once: the ensemble of them (the mean of their scores, each scaled on the "
+              "fit's training photos).")
+@click.option("--pairs-from", "pairs_from", multiple=True, type=click.Path(exists=True, file_okay=False,
+              path_type=Path), help="Camera photos (repeatable) whose aligned taef2 pairs, as `vigie ai train` makes "
+              "them, are added to every CNN fit. Needs --autoencoder.")
+@click.option("--autoencoder", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="Folder with taef2_encoder.pth and taef2_decoder.pth, for --pairs-from.")
 @click.option("--backbone", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Instead of --candidate: a frozen CLIP-style ONNX image tower (224 px in, embedding out) with a "
               "logistic head on its embeddings.")
 @click.option("--model", type=click.Path(exists=True, dir_okay=False),
               help="ONNX model to compare on the same images [the shipped one].")
 @click.option("--json", "as_json", is_flag=True)
-def ai_lofo(manifest: Path, folds: int, views: int, seed: int, candidate: str, backbone: Path | None,
-            model: str | None, as_json: bool) -> None:
+def ai_lofo(manifest: Path, folds: int, views: int, seed: int, candidates: tuple[str, ...],
+            pairs_from: tuple[Path, ...], autoencoder: Path | None, backbone: Path | None, model: str | None,
+            as_json: bool) -> None:
     """Leave one generator family out: train a candidate detector on the other families and on photos of
     other sources, score the held-out family and photos as they are and after travel, and compare with the
     ONNX model on the same images."""
     from vigie.detector.evaluation import CONDITIONS, OVERALL, as_plain, read_manifest
-    from vigie.detector.lofo import Candidate, ResidualCandidate, lofo
+    from vigie.detector.lofo import EnsembleCandidate, lofo
     from vigie.detector.runtime import DetectorError, load_detector
 
+    if pairs_from and autoencoder is None:
+        raise click.UsageError("--pairs-from needs --autoencoder")
     detector = load_detector(model or "")
     if detector is None:
         raise DetectorError("no detector model to compare with: train one with `vigie ai train`")
@@ -143,12 +162,16 @@ def ai_lofo(manifest: Path, folds: int, views: int, seed: int, candidate: str, b
         from vigie.detector.backbone import BackboneCandidate
 
         chosen = BackboneCandidate(backbone)
-    elif candidate == "npr-cnn":
-        from vigie.detector.npr import CnnCandidate
-
-        chosen = CnnCandidate(seed=seed)
     else:
-        chosen = ResidualCandidate()
+        pairs = None
+        if pairs_from and autoencoder is not None:
+            from vigie.detector.synthetic import list_images
+            from vigie.detector.training import autoencoder_files, build_pairs
+
+            pairs = build_pairs(list_images(list(pairs_from)), autoencoder_files(autoencoder), PAIR_TILES_PER_PHOTO,
+                                PAIRS_PER_TILE, os.cpu_count() or 1, seed, err.print)
+        parts = [lofo_candidate(name, seed, pairs) for name in candidates or ("residual",)]
+        chosen = parts[0] if len(parts) == 1 else EnsembleCandidate(parts)
     results = lofo(read_manifest(manifest), folds, views, seed, err.print, (detector.score, detector.threshold),
                    chosen)
     if as_json:
@@ -171,6 +194,16 @@ def ai_lofo(manifest: Path, folds: int, views: int, seed: int, candidate: str, b
                       f"{theirs.get('tpr_at_1pct_fpr', '-')}", markup=False, soft_wrap=True)
     for reason in results["unscored"]:  # type: ignore[attr-defined]
         err.print(f"not scored: {reason}", markup=False)
+
+
+def lofo_candidate(name: str, seed: int, pairs: tuple[np.ndarray, np.ndarray] | None) -> Candidate:
+    from vigie.detector.lofo import ResidualCandidate
+
+    if name == "residual":
+        return ResidualCandidate()
+    from vigie.detector.npr import CnnCandidate
+
+    return CnnCandidate(name, seed=seed, pairs=pairs)
 
 
 

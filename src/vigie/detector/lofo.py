@@ -12,7 +12,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 from PIL import Image
@@ -53,6 +53,48 @@ class ResidualCandidate:
 
     def fit(self, x: np.ndarray, y: np.ndarray) -> BatchScorer:
         return fit_logistic(x, y).logits
+
+
+class EnsembleCandidate:
+    """The mean of its parts' scores, each put on one scale by the fit's camera photos (median and
+    interquartile range of their training scores), so no part outweighs another by its units."""
+
+    def __init__(self, parts: Sequence[Candidate]) -> None:
+        self.parts = list(parts)
+        self.name = "ensemble(" + ", ".join(part.name for part in self.parts) + ")"
+        self.layouts: list[tuple[tuple[int, ...], np.dtype[Any]]] = []
+
+    def represent(self, image: Image.Image) -> np.ndarray | None:
+        pieces = [part.represent(image) for part in self.parts]
+        if any(piece is None for piece in pieces):
+            return None
+        if not self.layouts:
+            self.layouts = [(piece.shape, piece.dtype) for piece in pieces if piece is not None]
+        return np.concatenate([piece.astype(np.float32).ravel() for piece in pieces if piece is not None])
+
+    def _split(self, x: np.ndarray) -> list[np.ndarray]:
+        blocks, start = [], 0
+        for shape, dtype in self.layouts:
+            size = int(np.prod(shape))
+            blocks.append(x[:, start : start + size].reshape(-1, *shape).astype(dtype))
+            start += size
+        return blocks
+
+    def fit(self, x: np.ndarray, y: np.ndarray) -> BatchScorer:
+        scales = []
+        for part, block in zip(self.parts, self._split(x), strict=True):
+            scorer = part.fit(block, y)
+            low, centre, high = np.percentile(scorer(block[y == 0]), [25, 50, 75])
+            scales.append((scorer, float(centre), float(high - low) or 1.0))
+
+        def score(xs: np.ndarray) -> np.ndarray:
+            blocks = self._split(xs)
+            scaled = [(scorer(block) - centre) / spread
+                      for (scorer, centre, spread), block in zip(scales, blocks, strict=True)]
+            mean: np.ndarray = np.stack(scaled).mean(axis=0)
+            return mean
+
+        return score
 
 
 def photo_folds(samples: list[Sample], folds: int) -> dict[str, int]:

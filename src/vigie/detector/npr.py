@@ -3,9 +3,12 @@ down- and upsampling by 2. A generator's upsampling leaves its trace in how the 
 relate, whatever the picture shows; the residual keeps that and drops most of the content.
 
 `CnnCandidate` trains it from scratch for `vigie ai lofo` on the grid crops the runtime scores (9 crops of 64
-pixels per image), from the same equalised views as the other candidates."""
+pixels per image), from the same equalised views as the other candidates; optionally with the aligned taef2 pairs
+(`vigie ai train`'s crops) added to every fit, or with the shipped model's high-pass network instead."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import numpy as np
 import torch
@@ -14,7 +17,7 @@ from torch import nn
 
 from vigie.detector.lofo import BatchScorer
 from vigie.detector.runtime import CROP, GRID, image_crops
-from vigie.detector.training import train_model
+from vigie.detector.training import SmallDetector, train_model
 
 EPOCHS = 3
 TRAIN_CROPS = 6000  # per fit, drawn from every view's crops: 42 LOFO fits must run on a CPU in minutes
@@ -54,11 +57,17 @@ def crop_logits(model: nn.Module, crops: np.ndarray) -> np.ndarray:
     return logits.reshape(len(crops), -1).mean(dim=1).double().numpy()
 
 
-class CnnCandidate:
-    name = "npr-cnn"
+NETWORKS: dict[str, Callable[[], nn.Module]] = {"npr-cnn": NprDetector, "highpass-cnn": SmallDetector}
 
-    def __init__(self, epochs: int = EPOCHS, train_crops: int = TRAIN_CROPS, seed: int = 7) -> None:
-        self.epochs, self.train_crops, self.seed = epochs, train_crops, seed
+
+class CnnCandidate:
+    """`pairs`: labelled crops (n, 3, CROP, CROP) uint8 and 0/1 labels, added to every fit: up to as many as the
+    fit's own crops, so neither source outweighs the other."""
+
+    def __init__(self, network: str = "npr-cnn", epochs: int = EPOCHS, train_crops: int = TRAIN_CROPS, seed: int = 7,
+                 pairs: tuple[np.ndarray, np.ndarray] | None = None) -> None:
+        self.network, self.epochs, self.train_crops, self.seed, self.pairs = network, epochs, train_crops, seed, pairs
+        self.name = network + ("+pairs" if pairs is not None else "")
 
     def represent(self, image: Image.Image) -> np.ndarray | None:
         crops = image_crops(image)
@@ -69,5 +78,12 @@ class CnnCandidate:
         if len(crops) > self.train_crops:
             chosen = np.sort(np.random.default_rng(self.seed).choice(len(crops), self.train_crops, replace=False))
             crops, labels = crops[chosen], labels[chosen]
-        model, _ = train_model(crops, labels, self.epochs, self.seed, lambda _: None, NprDetector)
+        if self.pairs is not None:
+            pair_crops, pair_labels = self.pairs
+            if len(pair_crops) > len(crops):
+                rng = np.random.default_rng(self.seed + 1)
+                chosen = np.sort(rng.choice(len(pair_crops), len(crops), replace=False))
+                pair_crops, pair_labels = pair_crops[chosen], pair_labels[chosen]
+            crops, labels = np.concatenate([crops, pair_crops]), np.concatenate([labels, pair_labels])
+        model, _ = train_model(crops, labels, self.epochs, self.seed, lambda _: None, NETWORKS[self.network])
         return lambda crops: crop_logits(model, crops)

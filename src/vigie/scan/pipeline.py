@@ -22,7 +22,6 @@ from typing import Any
 from rich.progress import Progress, TaskID
 
 from vigie.config import Settings
-from vigie.detector.runtime import DetectorError, load_detector
 from vigie.matching.engine import match_pending
 from vigie.matching.roles import MATCHING_LOCK
 from vigie.matching.stacks import build_stacks
@@ -30,7 +29,7 @@ from vigie.records import ItemRecord
 from vigie.scan.engines import Engine, ItemWriter, StoreRecords
 from vigie.scan.roles import ScanStore
 from vigie.signals.analysed import ANALYSIS_VERSION, TOO_LARGE_NOTE, UNFINISHED_STAGES, Analysed, reusable_scans
-from vigie.signals.analysis import CHUNK, analyse_entry
+from vigie.signals.analysis import CHUNK, analyse_entry, load_models
 from vigie.signals.budget import StallBoard
 from vigie.signals.crypto import StreamingDigests
 from vigie.sources import Entry, open_source
@@ -72,6 +71,7 @@ def analyse_batch(
     """Worker entry point: every record of a batch of top-level entries. With `analysed`, content analysed
     before (in the case, or earlier in this batch) is not decoded again."""
     source = open_source(root)
+    load_models(settings)
     records: list[ItemRecord] = []
     batch = None if analysed is None else replace(analysed, batch={})  # copies by path stay in one source
     for entry in entries:
@@ -228,9 +228,8 @@ def analyse_in_pool(work: deque[Unit], settings: Settings, store_records: StoreR
         return
     workers = min(settings.workers, os.cpu_count() or 1, len(work))
     context = multiprocessing.get_context()
-    if settings.detector and context.get_start_method() == "fork":
-        with contextlib.suppress(DetectorError):  # a model that fails to load is recorded against each file
-            load_detector(settings.detector_model)  # once here, for every forked worker (each took 50 ms)
+    if context.get_start_method() == "fork":
+        load_models(settings)  # once here, for every forked worker (the detector alone took 50 ms in each)
     pending: dict[Future[list[ItemRecord]], Unit] = {}
     pool, board = _new_pool(context, workers)
     try:

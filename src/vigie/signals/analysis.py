@@ -6,6 +6,7 @@ an error recorded against the item it belongs to.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import lzma
 import tarfile
@@ -25,7 +26,7 @@ from vigie.records import Face, FrameHash, ItemRecord
 from vigie.signals.analysed import TOO_LARGE_NOTE, Analysed
 from vigie.signals.budget import FileTimeout, file_budget
 from vigie.signals.crypto import StreamingDigests, check_stored
-from vigie.signals.faces import FaceModelError, find_faces
+from vigie.signals.faces import FaceModelError, check_models, find_faces
 from vigie.signals.image import ImageError, analyse_image, decode_picture
 from vigie.signals.jpeg_planes import JpegPlanes
 from vigie.signals.provenance.c2pa import may_hold_manifest, not_examined_note, read_c2pa
@@ -193,6 +194,18 @@ def _add_faces(record: ItemRecord, decoded: Decoded, settings: Settings) -> None
 
 # What is learnt from a decoded image, in order; each stage records its own problems against the item.
 _IMAGE_STAGES: tuple[Callable[[ItemRecord, Decoded, Settings], None], ...] = (_add_image_provenance, _add_faces)
+
+
+def load_models(settings: Settings) -> None:
+    """Load the models the analysis uses, outside any file's budget: a fresh worker's first file must not pay
+    for them (under load that took over a second, and an innocent file ran out of its budget). A model that
+    fails to load is left to each file, which records why."""
+    with contextlib.suppress(DetectorError):
+        if settings.detector:
+            load_detector(settings.detector_model)
+    with contextlib.suppress(FaceModelError):
+        if settings.faces:
+            check_models(settings.face_detector, settings.face_model)
 
 
 def _analyse_image(record: ItemRecord, data: bytes, settings: Settings) -> None:
