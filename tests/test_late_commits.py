@@ -10,12 +10,14 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pytest
 from test_incremental import _flip, _random_hash
 
 from vigie.config import Settings
 from vigie.matching.engine import match_pending
 from vigie.matching.stacks import STATE_KEY, build_stacks
 from vigie.records import ItemRecord, ListEntry
+from vigie.store.pg_schema import MIGRATIONS as PG_MIGRATIONS
 from vigie.store.review import QueueFilter, ReviewTables
 from vigie.store.schema import MIGRATIONS
 from vigie.store.sqlite import SqliteCaseStore, open_case
@@ -87,8 +89,12 @@ def test_an_item_committed_late_reaches_the_review_queue_and_the_search_index(po
         b.close()
 
 
-def test_a_case_from_before_the_queues_queues_what_its_marks_had_not_reached(tmp_path: Path) -> None:
-    store = SqliteCaseStore(tmp_path / "case")
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_a_case_from_before_the_queues_queues_what_its_marks_had_not_reached(
+    tmp_path: Path, kind: str, request: pytest.FixtureRequest
+) -> None:
+    case = request.getfixturevalue("postgres_case") if kind == "postgresql" else tmp_path / "case"
+    store = open_case(case, create=True)
     source = store.add_source("seizure", "/seizure", "directory")
     scan = store.begin_scan({"paths": ["seizure"]})
     rng = np.random.default_rng(15)
@@ -98,12 +104,18 @@ def test_a_case_from_before_the_queues_queues_what_its_marks_had_not_reached(tmp
     store.set_matched_through([first], 3)
     store.set_matched_through([second], 4)
     store.set_meta(STATE_KEY, json.dumps({"threshold": 31, "min_quality": 50, "through": 2, "segments": []}))
-    # as the case was before migration 14: no queues, its marks say how far matching and stacking went
+    # as the case was before the queues' migration: no queues, its marks say how far matching and stacking went
     store.db.execute("DROP TABLE unmatched_items")
     store.db.execute("DROP TABLE unstacked_items")
-    before = next(n for n, script in enumerate(MIGRATIONS) if "CREATE TABLE unmatched_items" in script)
-    store.db.execute(f"PRAGMA user_version = {before}")
+    if kind == "postgresql":
+        store.db.execute("UPDATE schema_version SET version = ?", (_before(PG_MIGRATIONS),))
+    else:
+        store.db.execute(f"PRAGMA user_version = {_before(MIGRATIONS)}")
     store.close()
-    store = SqliteCaseStore(tmp_path / "case")
+    store = open_case(case)
     assert (store.unmatched_item_ids(), store.unstacked_item_ids()) == ([4, 5], [3, 4, 5])
     store.close()
+
+
+def _before(migrations: list[str]) -> int:
+    return next(n for n, script in enumerate(migrations) if "CREATE TABLE unmatched_items" in script)
