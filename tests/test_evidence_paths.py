@@ -26,6 +26,7 @@ from vigie.cli import main
 from vigie.config import Settings
 from vigie.demo.seizure import draw_picture
 from vigie.exports.report import render
+from vigie.scan.pipeline import run_scan
 from vigie.scan.verify import verify_case
 from vigie.sources.base import ItemPath, MemberRef, format_relpath, legacy_relpath, parse_relpath
 from vigie.sources.reopen import read_item_bytes
@@ -355,3 +356,18 @@ def test_a_source_folder_whose_own_name_is_not_utf8_is_stored_and_reopened(tmp_p
     assert read_item_bytes(source.root, "a.jpg", Settings(), 1_000_000) == picture
     [finding] = verify_case([(source, "a.jpg", hashlib.sha256(picture).hexdigest())], workers=1)
     assert (finding.status, finding.path) == ("ok", f"{tmp_path}/fat-\\xe9/a.jpg")
+
+
+def test_a_scanned_file_replaced_by_a_folder_is_changed_not_unreadable(tmp_path: Path) -> None:
+    evidence = tmp_path / "photo.jpg"
+    evidence.write_bytes(_picture(46))
+    case = tmp_path / "case"
+    store = open_case(case, create=True)
+    run_scan(store, [str(evidence)], Settings(workers=1))
+    items = list(store.top_level_items())
+    store.close()
+    evidence.unlink()
+    evidence.mkdir()
+    (evidence / "photo.jpg").write_bytes(_picture(46))  # the same bytes, one level down
+    [finding] = verify_case(items, workers=1)
+    assert (finding.status, finding.detail) == ("changed", f"the evidence file {evidence} is now a folder")

@@ -18,7 +18,7 @@ from vigie.signals.crypto import StreamingDigests, check_stored
 from vigie.signals.registry import IDENTITY
 from vigie.sources import join_path
 from vigie.sources.base import parse_relpath
-from vigie.sources.directory import DirectorySource, ReplacedFolder, open_source
+from vigie.sources.directory import DirectorySource, FileSource, ReplacedFolder, open_source
 from vigie.sources.disk.media import stored_digests, stored_digests_damage
 from vigie.sources.diskimage import DiskImageSource, partition_entry
 
@@ -84,6 +84,8 @@ def verify_case(
         path = join_path(source.given, relpath)
         if source.kind == DirectorySource.kind and os.path.lexists(source.root) and not os.path.isdir(source.root):
             return VerifyFinding(path, "changed", f"the evidence folder {source.given} is no longer a folder")
+        if source.kind in (FileSource.kind, DiskImageSource.kind) and os.path.isdir(source.root):
+            return VerifyFinding(path, "changed", f"the evidence file {source.given} is now a folder")
         if source.kind == DiskImageSource.kind and partition_entry(relpath):
             return VerifyFinding(path, "ok", "a partition's findings, not a file: its bytes are the image's")
         try:
