@@ -185,9 +185,9 @@ def test_pairs_join_every_cnn_fit_but_never_outnumber_its_own_crops(monkeypatch:
     monkeypatch.setattr(npr, "train_model", recording)
     rng = np.random.default_rng(0)
     pairs = rng.integers(0, 255, (500, 3, 64, 64), dtype=np.uint8), (np.arange(500) % 2).astype(np.float32)
-    candidate = npr.CnnCandidate(seed=1, pairs=pairs)
+    candidate = npr.CnnCandidate("npr-cnn", 3, 6000, 1, pairs)
     assert candidate.name == "npr-cnn+pairs"
     own = rng.integers(0, 255, (10, 9, 3, 64, 64), dtype=np.uint8)  # 10 views of 9 crops each
     candidate.fit(own, np.zeros(10))
     assert len(trained[0]) == 180 and trained[0][:90].sum() == 0 and 30 < trained[0][90:].sum() < 60
-    assert npr.CnnCandidate(network="highpass-cnn").name == "highpass-cnn"
+    assert npr.CnnCandidate("highpass-cnn", 3, 6000, 1).name == "highpass-cnn"

@@ -116,6 +116,7 @@ def print_evaluation(results: dict[str, object], as_json: bool) -> None:
 
 
 PAIR_TILES_PER_PHOTO, PAIRS_PER_TILE = 4, 8  # about 7,000 pairs from 200 photos: more than a LOFO fit takes
+CNN_EPOCHS, CNN_TRAIN_CROPS = 3, 6000  # so that 42 fits run on a CPU in minutes
 
 
 @ai.command("lofo")
@@ -136,6 +137,10 @@ PAIR_TILES_PER_PHOTO, PAIRS_PER_TILE = 4, 8  # about 7,000 pairs from 200 photos
               "them, are added to every CNN fit. Needs --autoencoder.")
 @click.option("--autoencoder", type=click.Path(exists=True, file_okay=False, path_type=Path),
               help="Folder with taef2_encoder.pth and taef2_decoder.pth, for --pairs-from.")
+@click.option("--epochs", type=click.IntRange(1, 100), default=CNN_EPOCHS, show_default=True,
+              help="Epochs of each CNN fit.")
+@click.option("--train-crops", type=click.IntRange(1), default=CNN_TRAIN_CROPS, show_default=True,
+              help="Crops drawn from the views for each CNN fit (as many pairs again with --pairs-from).")
 @click.option("--backbone", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Instead of --candidate: a frozen CLIP-style ONNX image tower (224 px in, embedding out) with a "
               "logistic head on its embeddings.")
@@ -143,8 +148,8 @@ PAIR_TILES_PER_PHOTO, PAIRS_PER_TILE = 4, 8  # about 7,000 pairs from 200 photos
               help="ONNX model to compare on the same images [the shipped one].")
 @click.option("--json", "as_json", is_flag=True)
 def ai_lofo(manifest: Path, folds: int, views: int, seed: int, candidates: tuple[str, ...],
-            pairs_from: tuple[Path, ...], autoencoder: Path | None, backbone: Path | None, model: str | None,
-            as_json: bool) -> None:
+            pairs_from: tuple[Path, ...], autoencoder: Path | None, epochs: int, train_crops: int,
+            backbone: Path | None, model: str | None, as_json: bool) -> None:
     """Leave one generator family out: train a candidate detector on the other families and on photos of
     other sources, score the held-out family and photos as they are and after travel, and compare with the
     ONNX model on the same images."""
@@ -170,12 +175,13 @@ def ai_lofo(manifest: Path, folds: int, views: int, seed: int, candidates: tuple
 
             pairs = build_pairs(list_images(list(pairs_from)), autoencoder_files(autoencoder), PAIR_TILES_PER_PHOTO,
                                 PAIRS_PER_TILE, os.cpu_count() or 1, seed, err.print)
-        parts = [lofo_candidate(name, seed, pairs) for name in candidates or ("residual",)]
+        parts = [lofo_candidate(name, seed, pairs, epochs, train_crops) for name in candidates or ("residual",)]
         chosen = parts[0] if len(parts) == 1 else EnsembleCandidate(parts)
     results = lofo(read_manifest(manifest), folds, views, seed, err.print, (detector.score, detector.threshold),
                    chosen)
     if as_json:
-        print(json.dumps({"model": detector.model, **as_plain(results)}))  # type: ignore[dict-item]
+        print(json.dumps({"model": detector.model, "command": " ".join(["vigie", *sys.argv[1:]]),
+                          **as_plain(results)}))  # type: ignore[dict-item]
         return
     name = chosen.name
     out.print(f"held-out family against held-out photos; compared with {detector.model}", markup=False,
@@ -196,14 +202,15 @@ def ai_lofo(manifest: Path, folds: int, views: int, seed: int, candidates: tuple
         err.print(f"not scored: {reason}", markup=False)
 
 
-def lofo_candidate(name: str, seed: int, pairs: tuple[np.ndarray, np.ndarray] | None) -> Candidate:
+def lofo_candidate(name: str, seed: int, pairs: tuple[np.ndarray, np.ndarray] | None, epochs: int,
+                   train_crops: int) -> Candidate:
     from vigie.detector.lofo import ResidualCandidate
 
     if name == "residual":
         return ResidualCandidate()
     from vigie.detector.npr import CnnCandidate
 
-    return CnnCandidate(name, seed=seed, pairs=pairs)
+    return CnnCandidate(name, epochs, train_crops, seed, pairs)
 
 
 

@@ -19,9 +19,6 @@ from vigie.detector.lofo import BatchScorer
 from vigie.detector.runtime import CROP, GRID, image_crops
 from vigie.detector.training import SmallDetector, train_model
 
-EPOCHS = 3
-TRAIN_CROPS = 6000  # per fit, drawn from every view's crops: 42 LOFO fits must run on a CPU in minutes
-
 
 class NprResidual(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -64,7 +61,7 @@ class CnnCandidate:
     """`pairs`: labelled crops (n, 3, CROP, CROP) uint8 and 0/1 labels, added to every fit: up to as many as the
     fit's own crops, so neither source outweighs the other."""
 
-    def __init__(self, network: str = "npr-cnn", epochs: int = EPOCHS, train_crops: int = TRAIN_CROPS, seed: int = 7,
+    def __init__(self, network: str, epochs: int, train_crops: int, seed: int,
                  pairs: tuple[np.ndarray, np.ndarray] | None = None) -> None:
         self.network, self.epochs, self.train_crops, self.seed, self.pairs = network, epochs, train_crops, seed, pairs
         self.name = network + ("+pairs" if pairs is not None else "")
