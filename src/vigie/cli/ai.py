@@ -175,6 +175,7 @@ def ai_lofo(manifest: Path, folds: int, views: int, seed: int, candidates: tuple
 
             pairs = build_pairs(list_images(list(pairs_from)), autoencoder_files(autoencoder), PAIR_TILES_PER_PHOTO,
                                 PAIRS_PER_TILE, os.cpu_count() or 1, seed, err.print)
+            err.print(f"  {len(pairs[1])} crops of aligned pairs, added to each CNN fit")
         parts = [lofo_candidate(name, seed, pairs, epochs, train_crops) for name in candidates or ("residual",)]
         chosen = parts[0] if len(parts) == 1 else EnsembleCandidate(parts)
     results = lofo(read_manifest(manifest), folds, views, seed, err.print, (detector.score, detector.threshold),
