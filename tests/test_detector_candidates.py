@@ -191,3 +191,29 @@ def test_pairs_join_every_cnn_fit_but_never_outnumber_its_own_crops(monkeypatch:
     candidate.fit(own, np.zeros(10))
     assert len(trained[0]) == 180 and trained[0][:90].sum() == 0 and 30 < trained[0][90:].sum() < 60
     assert npr.CnnCandidate("highpass-cnn", 3, 6000, 1).name == "highpass-cnn"
+
+
+def test_train_on_a_corpus_as_lofo_validates_and_calibrate_leaves_its_training_photos_out(tmp_path: Path) -> None:
+    pytest.importorskip("torch")
+    from vigie.detector.calibration import untrained_corpus_photos
+
+    manifest = tiny_corpus(tmp_path / "corpus")
+    output = tmp_path / "model"
+    result = CliRunner().invoke(main, ["ai", "train", "--manifest", str(manifest), "--network", "npr-cnn", "--views",
+                                       "2", "--epochs", "1", "--workers", "1", "-o", str(output)])
+    assert result.exit_code == 0, result.output
+    info = json.loads(output.with_suffix(".json").read_text())
+    assert (info["network"], info["views"], info["held_out_fold"]) == ("npr-cnn", 2, 0)
+    trained = info["trained_corpus_photos"]
+    assert len(trained) == 4 and all(name.startswith("photos/") for name in trained)  # one source fold of 3 held out
+    held = untrained_corpus_photos(manifest, info)
+    assert len(held) == 2 and not {str(s.path.relative_to(manifest.parent)) for s in held} & set(trained)
+    detector = load_detector(str(output.with_suffix(".onnx")))
+    assert detector is not None and detector.threshold == info["threshold"]
+    score = detector.score(draw_picture(7, (200, 150)))
+    assert score is not None and np.isfinite(score)
+    neither = CliRunner().invoke(main, ["ai", "train", "-o", str(output)])
+    assert neither.exit_code == 2 and "give --real and --autoencoder" in neither.output
+    both = CliRunner().invoke(main, ["ai", "train", "--manifest", str(manifest), "--generated", str(tmp_path),
+                                     "-o", str(output)])
+    assert both.exit_code == 2 and "do not go together" in both.output

@@ -27,12 +27,13 @@ def ai() -> None:
 
 
 @ai.command("train")
-@click.option("--real", "real", multiple=True, required=True, type=click.Path(exists=True, file_okay=False,
-              path_type=Path), help="Folder of camera photos (repeatable).")
+@click.option("--real", "real", multiple=True, type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="Folder of camera photos (repeatable; optional with --manifest).")
 @click.option("--generated", multiple=True, type=click.Path(exists=True, file_okay=False, path_type=Path),
               help="Folder of generated images to add, unaligned (repeatable, optional).")
-@click.option("--autoencoder", type=click.Path(exists=True, file_okay=False, path_type=Path), required=True,
-              help="Folder with taef2_encoder.pth and taef2_decoder.pth, to make the aligned synthetic copies.")
+@click.option("--autoencoder", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="Folder with taef2_encoder.pth and taef2_decoder.pth, to make the aligned synthetic copies of the "
+              "--real photos (optional with --manifest: without it, no pairs).")
 @click.option("--hold-out", "hold_out", default="nikon-natural", show_default=True,
               help="Photos under a folder of this name never train; they calibrate and evaluate.")
 @click.option("--held-out-share", default=0.2, show_default=True, help="Share of the other photos held out too.")
@@ -41,17 +42,44 @@ def ai() -> None:
 @click.option("--epochs", default=16, show_default=True)
 @click.option("--seed", default=7, show_default=True)
 @click.option("--workers", type=click.IntRange(1, 256), default=os.cpu_count() or 1)
+@click.option("--manifest", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Also learn from a corpus manifest (the ai-train layout), as `vigie ai lofo` validates its CNN "
+              "candidates: equalised views of every image, its photos of one source fold held out to calibrate.")
+@click.option("--network", type=click.Choice(["highpass-cnn", "npr-cnn"]), default="highpass-cnn",
+              show_default=True, help="With --manifest: the network trained (without it: the high-pass CNN).")
+@click.option("--views", type=click.IntRange(1, 64), default=4, show_default=True,
+              help="With --manifest: equalised views per corpus image.")
+@click.option("--train-crops", type=click.IntRange(1), default=1_000_000, show_default=True,
+              help="With --manifest: at most this many of the views' crops (as many pair crops again at most).")
+@click.option("--folds", type=click.IntRange(2, 20), default=3, show_default=True,
+              help="With --manifest: folds of the corpus's photo sources.")
+@click.option("--held-out-fold", type=click.IntRange(0), default=0, show_default=True,
+              help="With --manifest: the fold of photo sources that never trains.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
               help="Model path without suffix: writes PATH.onnx and PATH.json.")
 def ai_train(real: tuple[Path, ...], generated: tuple[Path, ...], autoencoder: Path, hold_out: str,
              held_out_share: float, tiles_per_photo: int, pairs_per_tile: int, epochs: int, seed: int, workers: int,
+             manifest: Path | None, network: str, views: int, train_crops: int, folds: int, held_out_fold: int,
              output: Path) -> None:
-    """Train the detector from scratch on aligned pairs and calibrate it for <= 1% false positives."""
-    from vigie.detector.training import train_detector
+    """Train the detector from scratch on aligned pairs (and a corpus, with --manifest) and calibrate it for
+    <= 1% false positives."""
+    command = "vigie " + " ".join(sys.argv[1:]) if sys.argv else ""
+    if manifest is None and not (real and autoencoder):
+        raise click.UsageError("give --real and --autoencoder (aligned pairs), or --manifest (a corpus)")
+    if manifest is not None:
+        if generated:
+            raise click.UsageError("--generated and --manifest do not go together: the manifest names its images")
+        from vigie.detector.corpus import train_on_corpus
 
-    trained = train_detector(list(real), list(generated), autoencoder, hold_out, held_out_share, tiles_per_photo,
-                             pairs_per_tile, epochs, seed, workers, output,
-                             "vigie " + " ".join(sys.argv[1:]) if sys.argv else "", err.print)
+        trained = train_on_corpus(manifest, list(real), autoencoder, hold_out, held_out_share, network, views, epochs,
+                                  train_crops, tiles_per_photo, pairs_per_tile, folds, held_out_fold, seed, workers,
+                                  output, command, err.print)
+    else:
+        from vigie.detector.training import train_detector
+
+        assert autoencoder is not None  # checked above
+        trained = train_detector(list(real), list(generated), autoencoder, hold_out, held_out_share,
+                                 tiles_per_photo, pairs_per_tile, epochs, seed, workers, output, command, err.print)
     err.print(f"Wrote {output.with_suffix('.onnx')} (threshold {trained.threshold:.3f}) in "
               f"{trained.info['minutes']} min")
 
@@ -217,7 +245,7 @@ def lofo_candidate(name: str, seed: int, pairs: tuple[np.ndarray, np.ndarray] | 
 
 @ai.command("calibrate")
 @click.option("--manifest", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="A corpus manifest whose camera photos the model never trained on.")
+              help="A corpus manifest: its camera photos the model's JSON does not name as trained on.")
 @click.option("--real", "real", multiple=True, type=click.Path(exists=True, file_okay=False, path_type=Path),
               help="Folder of camera photos to calibrate on too; only those the model's JSON names as held out "
               "of its training (repeatable).")
@@ -229,16 +257,15 @@ def ai_calibrate(manifest: Path, real: tuple[Path, ...], folds: int, max_fpr: fl
     """Set the model's threshold for at most --max-fpr false positives on camera photos it never trained on, in
     every fold of their sources, as they are and after travel; record it, the photos and this command in the
     model's JSON."""
-    from vigie.detector.calibration import held_out_photos, recalibrate
-    from vigie.detector.evaluation import read_manifest
+    from vigie.detector.calibration import held_out_photos, recalibrate, untrained_corpus_photos
     from vigie.detector.runtime import DetectorError, default_model_path
 
-    photos = [s for s in read_manifest(manifest) if not s.generated]
     path = Path(model) if model else default_model_path()
     try:
         info = json.loads(path.with_suffix(".json").read_text())
     except (OSError, ValueError) as error:
         raise DetectorError(f"{path.with_suffix('.json')}: cannot read the model's JSON ({error})") from error
+    photos = untrained_corpus_photos(manifest, info)
     for folder in real:
         photos += held_out_photos(folder, info)
     record = recalibrate(model or "", photos, folds, max_fpr, "vigie " + " ".join(sys.argv[1:]))

@@ -14,10 +14,21 @@ from pathlib import Path
 
 import numpy as np
 
-from vigie.detector.evaluation import CONDITIONS, Sample, score_samples, threshold_at_fpr
+from vigie.detector.evaluation import CONDITIONS, Sample, read_manifest, score_samples, threshold_at_fpr
 from vigie.detector.lofo import photo_folds
 from vigie.detector.runtime import DetectorError, default_model_path, load_detector
 from vigie.detector.synthetic import list_images
+
+TRAINED_CORPUS_PHOTOS = "trained_corpus_photos"  # in a model's JSON: the corpus photos it learnt from
+
+
+def untrained_corpus_photos(manifest: Path, info: dict[str, object]) -> list[Sample]:
+    """The manifest's camera photos, less those the model's JSON names as trained on (`vigie ai train
+    --manifest`); files are named relative to the manifest's folder."""
+    named = info.get(TRAINED_CORPUS_PHOTOS)
+    trained = set(named) if isinstance(named, list) else set()
+    return [s for s in read_manifest(manifest)
+            if not s.generated and str(s.path.relative_to(manifest.parent)) not in trained]
 
 
 def held_out_photos(folder: Path, info: dict[str, object]) -> list[Sample]:

@@ -122,10 +122,11 @@ class FeatureSet:
     unscored: list[str]
 
 
-def extract(samples: list[Sample], candidate: Candidate, views: int, seed: int, log: Callable[[str], None]
-            ) -> FeatureSet:
+def extract(samples: list[Sample], candidate: Candidate, views: int, seed: int, log: Callable[[str], None],
+            conditions: Sequence[str] = CONDITIONS) -> FeatureSet:
+    """`views` equalised training views of each sample, and its evaluation features under `conditions`."""
     train: list[list[np.ndarray]] = []
-    held: dict[str, list[np.ndarray | None]] = {condition: [] for condition in CONDITIONS}
+    held: dict[str, list[np.ndarray | None]] = {condition: [] for condition in conditions}
     unscored = []
     for index, sample in enumerate(samples):
         if index % 100 == 0:
@@ -135,12 +136,12 @@ def extract(samples: list[Sample], candidate: Candidate, views: int, seed: int, 
             rng = random.Random(seed * 100_003 + index)
             train.append([f for f in (candidate.represent(equalise(original, rng)) for _ in range(views))
                           if f is not None])
-            for condition in CONDITIONS:  # the same seeded travel as `vigie ai eval`
+            for condition in conditions:  # the same seeded travel as `vigie ai eval`
                 held[condition].append(candidate.represent(condition_image(sample.path, condition, 5 + index)))
         except (OSError, ValueError) as error:
             unscored.append(f"{sample.path}: {error}")
             train.append([])
-            for condition in CONDITIONS:
+            for condition in conditions:
                 held[condition].append(None)
     return FeatureSet(train, held, unscored)
 

@@ -71,6 +71,11 @@ class CnnCandidate:
         return None if crops is None else np.round(crops * 255).astype(np.uint8)  # a quarter of the memory
 
     def fit(self, x: np.ndarray, y: np.ndarray) -> BatchScorer:
+        model = self.train(x, y)
+        return lambda crops: crop_logits(model, crops)
+
+    def train(self, x: np.ndarray, y: np.ndarray, log: Callable[[str], None] = lambda _: None) -> nn.Module:
+        """The network trained from scratch on the views' crops (`x`: views, GRID * GRID crops each) and pairs."""
         crops, labels = x.reshape(-1, 3, CROP, CROP), np.repeat(y, GRID * GRID).astype(np.float32)
         if len(crops) > self.train_crops:
             chosen = np.sort(np.random.default_rng(self.seed).choice(len(crops), self.train_crops, replace=False))
@@ -82,5 +87,5 @@ class CnnCandidate:
                 chosen = np.sort(rng.choice(len(pair_crops), len(crops), replace=False))
                 pair_crops, pair_labels = pair_crops[chosen], pair_labels[chosen]
             crops, labels = np.concatenate([crops, pair_crops]), np.concatenate([labels, pair_labels])
-        model, _ = train_model(crops, labels, self.epochs, self.seed, lambda _: None, NETWORKS[self.network])
-        return lambda crops: crop_logits(model, crops)
+        model, _ = train_model(crops, labels, self.epochs, self.seed, log, NETWORKS[self.network])
+        return model
