@@ -200,7 +200,8 @@ def test_train_on_a_corpus_as_lofo_validates_and_calibrate_leaves_its_training_p
     manifest = tiny_corpus(tmp_path / "corpus")
     output = tmp_path / "model"
     result = CliRunner().invoke(main, ["ai", "train", "--manifest", str(manifest), "--network", "npr-cnn", "--views",
-                                       "2", "--epochs", "1", "--workers", "1", "-o", str(output)])
+                                       "2", "--epochs", "1", "--workers", "1", "--name", "tiny", "--version", "3",
+                                       "-o", str(output)])
     assert result.exit_code == 0, result.output
     info = json.loads(output.with_suffix(".json").read_text())
     assert (info["network"], info["views"], info["held_out_fold"]) == ("npr-cnn", 2, 0)
@@ -210,6 +211,7 @@ def test_train_on_a_corpus_as_lofo_validates_and_calibrate_leaves_its_training_p
     assert len(held) == 2 and not {str(s.path.relative_to(manifest.parent)) for s in held} & set(trained)
     detector = load_detector(str(output.with_suffix(".onnx")))
     assert detector is not None and detector.threshold == info["threshold"]
+    assert detector.model.startswith("tiny 3 (onnx sha256 ")
     score = detector.score(draw_picture(7, (200, 150)))
     assert score is not None and np.isfinite(score)
     neither = CliRunner().invoke(main, ["ai", "train", "-o", str(output)])

@@ -55,12 +55,14 @@ def ai() -> None:
               help="With --manifest: folds of the corpus's photo sources.")
 @click.option("--held-out-fold", type=click.IntRange(0), default=0, show_default=True,
               help="With --manifest: the fold of photo sources that never trains.")
+@click.option("--name", default="", help="The model's name, as reports show it [the output's file name].")
+@click.option("--version", "model_version", default="1", show_default=True, help="The model's version.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
               help="Model path without suffix: writes PATH.onnx and PATH.json.")
 def ai_train(real: tuple[Path, ...], generated: tuple[Path, ...], autoencoder: Path, hold_out: str,
              held_out_share: float, tiles_per_photo: int, pairs_per_tile: int, epochs: int, seed: int, workers: int,
              manifest: Path | None, network: str, views: int, train_crops: int, folds: int, held_out_fold: int,
-             output: Path) -> None:
+             name: str, model_version: str, output: Path) -> None:
     """Train the detector from scratch on aligned pairs (and a corpus, with --manifest) and calibrate it for
     <= 1% false positives."""
     command = "vigie " + " ".join(sys.argv[1:]) if sys.argv else ""
@@ -73,13 +75,14 @@ def ai_train(real: tuple[Path, ...], generated: tuple[Path, ...], autoencoder: P
 
         trained = train_on_corpus(manifest, list(real), autoencoder, hold_out, held_out_share, network, views, epochs,
                                   train_crops, tiles_per_photo, pairs_per_tile, folds, held_out_fold, seed, workers,
-                                  output, command, err.print)
+                                  output, command, err.print, name, model_version)
     else:
         from vigie.detector.training import train_detector
 
         assert autoencoder is not None  # checked above
         trained = train_detector(list(real), list(generated), autoencoder, hold_out, held_out_share,
-                                 tiles_per_photo, pairs_per_tile, epochs, seed, workers, output, command, err.print)
+                                 tiles_per_photo, pairs_per_tile, epochs, seed, workers, output, command, err.print,
+                                 name, model_version)
     err.print(f"Wrote {output.with_suffix('.onnx')} (threshold {trained.threshold:.3f}) in "
               f"{trained.info['minutes']} min")
 

@@ -32,7 +32,7 @@ from vigie.detector.training import (
 def train_on_corpus(manifest: Path, real: list[Path], autoencoder: Path | None, hold_out: str, held_out_share: float,
                     network: str, views: int, epochs: int, train_crops: int, tiles_per_photo: int,
                     pairs_per_tile: int, folds: int, held_fold: int, seed: int, workers: int, output: Path,
-                    command: str, log: Callable[[str], None]) -> TrainedModel:
+                    command: str, log: Callable[[str], None], name: str = "", version: str = "1") -> TrainedModel:
     torch.set_num_threads(workers)
     started = time.monotonic()
     samples = read_manifest(manifest)
@@ -63,6 +63,7 @@ def train_on_corpus(manifest: Path, real: list[Path], autoencoder: Path | None, 
     threshold, calibration_images = calibrate(model, held_out + corpus_held,
                                               train_photos + [s.path for s in trained if not s.generated])
     info: dict[str, object] = {
+        "name": name or output.name, "version": version,
         "threshold": round(threshold, 4),
         "crop": CROP, "grid": GRID,
         "command": command,

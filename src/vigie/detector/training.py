@@ -228,7 +228,7 @@ class TrainedModel:
 
 def train_detector(real: list[Path], generated: list[Path], autoencoder: Path, hold_out: str, held_out_share: float,
                    tiles_per_photo: int, pairs_per_tile: int, epochs: int, seed: int, workers: int, output: Path,
-                   command: str, log: Callable[[str], None]) -> TrainedModel:
+                   command: str, log: Callable[[str], None], name: str = "", version: str = "1") -> TrainedModel:
     """Train from scratch on aligned pairs, calibrate for <= 1% false positives, write PATH.onnx and PATH.json."""
     torch.set_num_threads(workers)
     started = time.monotonic()
@@ -244,6 +244,7 @@ def train_detector(real: list[Path], generated: list[Path], autoencoder: Path, h
     model, loss = train_model(x, y, epochs, seed, log)
     threshold, calibration_images = calibrate(model, held_out, train_photos)
     info: dict[str, object] = {
+        "name": name or output.name, "version": version,
         "threshold": round(threshold, 4),
         "crop": CROP, "grid": 3,
         "command": command,
