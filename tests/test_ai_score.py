@@ -37,7 +37,10 @@ def test_a_score_below_the_threshold_is_reported_and_says_nothing() -> None:
     assert ai["verdict"] == "undetermined" and ai["signals"] == []
     detector = ai["detector"]
     assert set(detector) == {"score", "threshold", "model"} and math.isfinite(detector["score"])
-    assert detector["threshold"] == 1e9 and "vigie-taef2-crops 1" in detector["model"]
+    shipped = load_detector()
+    assert shipped is not None and detector["model"] == shipped.model  # the name and version from its JSON
+    named = f"{shipped.info['name']} {shipped.info['version']} (onnx sha256 "
+    assert detector["threshold"] == 1e9 and detector["model"].startswith(named)
     assert "real" not in finding.detail and "says nothing" in finding.detail
 
 

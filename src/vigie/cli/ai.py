@@ -184,6 +184,7 @@ def ai_lofo(manifest: Path, folds: int, views: int, seed: int, candidates: tuple
     """Leave one generator family out: train a candidate detector on the other families and on photos of
     other sources, score the held-out family and photos as they are and after travel, and compare with the
     ONNX model on the same images."""
+    from vigie.detector.calibration import TRAINED_CORPUS_PHOTOS
     from vigie.detector.evaluation import CONDITIONS, OVERALL, as_plain, read_manifest
     from vigie.detector.lofo import EnsembleCandidate, lofo
     from vigie.detector.runtime import DetectorError, load_detector
@@ -193,6 +194,10 @@ def ai_lofo(manifest: Path, folds: int, views: int, seed: int, candidates: tuple
     detector = load_detector(model or "")
     if detector is None:
         raise DetectorError("no detector model to compare with: train one with `vigie ai train`")
+    if trained_on := detector.info.get(TRAINED_CORPUS_PHOTOS):
+        err.print(f"note: the compared model {detector.model} trained on a corpus ({len(trained_on)} of its photos and "
+                  "its generated images): where that corpus is this one, its figures here are in-sample; compare "
+                  "a model that never saw it with --model", markup=False, soft_wrap=True)
     chosen: Candidate
     if backbone is not None:
         from vigie.detector.backbone import BackboneCandidate
