@@ -146,7 +146,7 @@ def print_evaluation(results: dict[str, object], as_json: bool) -> None:
         err.print(f"not scored: {reason}")
 
 
-PAIR_TILES_PER_PHOTO, PAIRS_PER_TILE = 4, 8  # about 7,000 pairs from 200 photos: more than a LOFO fit takes
+PAIR_TILES_PER_PHOTO, PAIRS_PER_TILE = 4, 8  # 2,712 pairs from ../shared/data/photos: fewer than a fit's crops
 CNN_EPOCHS, CNN_TRAIN_CROPS = 3, 6000  # so that 42 fits run on a CPU in minutes
 
 
@@ -160,7 +160,7 @@ CNN_EPOCHS, CNN_TRAIN_CROPS = 3, 6000  # so that 42 fits run on a CPU in minutes
 @click.option("--seed", default=7, show_default=True)
 @click.option("--candidate", "candidates", type=click.Choice(["residual", "npr-cnn", "highpass-cnn"]), multiple=True,
               help="The detector validated [residual]: residual statistics with a logistic head, the small NPR CNN, "
-              "or the shipped model's high-pass CNN, each trained from scratch (the CNNs need PyTorch, the `train` "
+              "or the previous model's high-pass CNN, each trained from scratch (the CNNs need PyTorch, the `train` "
               "extra). Given more than once: the ensemble of them (the mean of their scores, each scaled on the "
               "fit's training photos).")
 @click.option("--pairs-from", "pairs_from", multiple=True, type=click.Path(exists=True, file_okay=False,
@@ -248,7 +248,6 @@ def lofo_candidate(name: str, seed: int, pairs: tuple[np.ndarray, np.ndarray] | 
     from vigie.detector.npr import CnnCandidate
 
     return CnnCandidate(name, epochs, train_crops, seed, pairs)
-
 
 
 @ai.command("calibrate")

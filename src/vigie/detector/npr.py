@@ -2,9 +2,10 @@
 down- and upsampling by 2. A generator's upsampling leaves its trace in how the four pixels of each 2x2 block
 relate, whatever the picture shows; the residual keeps that and drops most of the content.
 
-`CnnCandidate` trains it from scratch for `vigie ai lofo` on the grid crops the runtime scores (9 crops of 64
-pixels per image), from the same equalised views as the other candidates; optionally with the aligned taef2 pairs
-(`vigie ai train`'s crops) added to every fit, or with the shipped model's high-pass network instead."""
+`CnnCandidate` trains it from scratch on the grid crops the runtime scores (9 crops of 64 pixels per image), from
+equalised views of a corpus: for each fit of `vigie ai lofo`, and once for the shipped model (`detector/corpus.py`).
+The aligned taef2 pairs (`vigie ai train`'s crops) may join every fit, and the previous model's high-pass network
+may stand in for it."""
 
 from __future__ import annotations
 
