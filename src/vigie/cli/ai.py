@@ -45,8 +45,8 @@ def ai() -> None:
 @click.option("--manifest", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Also learn from a corpus manifest (the ai-train layout), as `vigie ai lofo` validates its CNN "
               "candidates: equalised views of every image, its photos of one source fold held out to calibrate.")
-@click.option("--network", type=click.Choice(["highpass-cnn", "npr-cnn"]), default="highpass-cnn",
-              show_default=True, help="With --manifest: the network trained (without it: the high-pass CNN).")
+@click.option("--network", type=click.Choice(["npr-cnn", "highpass-cnn"]), default="npr-cnn", show_default=True,
+              help="With --manifest: the network trained (without --manifest it is the high-pass CNN).")
 @click.option("--views", type=click.IntRange(1, 64), default=4, show_default=True,
               help="With --manifest: equalised views per corpus image.")
 @click.option("--train-crops", type=click.IntRange(1), default=1_000_000, show_default=True,
