@@ -44,13 +44,9 @@ def _fat_android(tmp_path: Path) -> Path:
     _need("mkfs.vfat", "mcopy")
     files = {"LIVE.JPG": _picture(63), "GONE.JPG": _picture(64), "DIR/KEEP.JPG": _picture(65),
              "DIR/OLD.JPG": _picture(66)}
-    path = _volume(tmp_path, 16, files, deleted=("GONE.JPG", "DIR/OLD.JPG"))
-    volume = bytearray(path.read_bytes())
-    _rename(volume, b"LIVE    JPG", b"LI\x01E    JPG")
-    _rename(volume, b"\xe5ONE    JPG", b"\xe5O\x01E    JPG")
-    _rename(volume, b"DIR        ", b"D\x01R        ")
-    path.write_bytes(bytes(volume))
-    return path
+    return _renamed(_volume(tmp_path, 16, files, deleted=("GONE.JPG", "DIR/OLD.JPG")),
+                    [(b"LIVE    JPG", b"LI\x01E    JPG"), (b"\xe5ONE    JPG", b"\xe5O\x01E    JPG"),
+                     (b"DIR        ", b"D\x01R        ")])
 
 
 def _fat_dropped(tmp_path: Path) -> Path:
@@ -59,11 +55,16 @@ def _fat_dropped(tmp_path: Path) -> Path:
     _need("mkfs.vfat", "mcopy")
     files = {"B.JPG": _picture(67), "HIDE/C.JPG": _picture(68), "GONE.JPG": _picture(69), "XIMG.JPG": _picture(70),
              "_IMG.JPG": _picture(71)}
-    path = _volume(tmp_path, 32, files, deleted=("GONE.JPG", "XIMG.JPG"))
+    return _renamed(_volume(tmp_path, 32, files, deleted=("GONE.JPG", "XIMG.JPG")),
+                    [(b"B       JPG", b"B\x01      JPG"), (b"HIDE       ", b"HI/E       "),
+                     (b"\xe5ONE    JPG", b"\xe5O\x01E    JPG")])
+
+
+def _renamed(path: Path, renames: list[tuple[bytes, bytes]]) -> Path:
+    """The volume at `path` with these 8.3 directory entries renamed in place, each to a name TSK mishandles."""
     volume = bytearray(path.read_bytes())
-    _rename(volume, b"B       JPG", b"B\x01      JPG")
-    _rename(volume, b"HIDE       ", b"HI/E       ")
-    _rename(volume, b"\xe5ONE    JPG", b"\xe5O\x01E    JPG")
+    for old, new in renames:
+        _rename(volume, old, new)
     path.write_bytes(bytes(volume))
     return path
 

@@ -18,6 +18,11 @@ if TYPE_CHECKING:
     from vigie.detector.lofo import Candidate
 
 
+def invoked_as() -> str:
+    """The command as typed, recorded with what it made so that a figure or a model can be made again."""
+    return " ".join(["vigie", *sys.argv[1:]])
+
+
 @click.group()
 def ai() -> None:
     """The statistical AI-image detector: train it, make aligned synthetic copies, evaluate it.
@@ -65,7 +70,7 @@ def ai_train(real: tuple[Path, ...], generated: tuple[Path, ...], autoencoder: P
              name: str, model_version: str, output: Path) -> None:
     """Train the detector from scratch on aligned pairs (and a corpus, with --manifest) and calibrate it for
     <= 1% false positives."""
-    command = "vigie " + " ".join(sys.argv[1:]) if sys.argv else ""
+    command = invoked_as()
     if manifest is None and not (real and autoencoder):
         raise click.UsageError("give --real and --autoencoder (aligned pairs), or --manifest (a corpus)")
     if manifest is not None:
@@ -217,7 +222,7 @@ def ai_lofo(manifest: Path, folds: int, views: int, seed: int, candidates: tuple
     results = lofo(read_manifest(manifest), folds, views, seed, err.print, (detector.score, detector.threshold),
                    chosen)
     if as_json:
-        print(json.dumps({"model": detector.model, "command": " ".join(["vigie", *sys.argv[1:]]),
+        print(json.dumps({"model": detector.model, "command": invoked_as(),
                           **as_plain(results)}))  # type: ignore[dict-item]
         return
     name = chosen.name
@@ -275,7 +280,7 @@ def ai_calibrate(manifest: Path, real: tuple[Path, ...], folds: int, max_fpr: fl
     photos = untrained_corpus_photos(manifest, info)
     for folder in real:
         photos += held_out_photos(folder, info)
-    record = recalibrate(model or "", photos, folds, max_fpr, "vigie " + " ".join(sys.argv[1:]))
+    record = recalibrate(model or "", photos, folds, max_fpr, invoked_as())
     out.print(f"threshold {record['previous_threshold']} -> {record['threshold']} on {len(photos)} photos "
               f"(folds' levels {record['fold_levels']}); FPR {record['fpr']}; each fold at the others' level "
               f"{record['fpr_on_sources_not_calibrated_on']}", markup=False, soft_wrap=True)
