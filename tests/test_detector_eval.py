@@ -130,6 +130,21 @@ def test_lofo_holds_each_family_out_and_compares_with_the_model(tmp_path: Path) 
     assert table.exit_code == 0 and "residual AUC" in table.output and "OVERALL" in table.output
 
 
+def test_lofo_holds_out_only_the_families_named_and_refuses_a_misspelt_one(tmp_path: Path) -> None:
+    manifest = tiny_corpus(tmp_path)
+    result = CliRunner().invoke(main, ["ai", "lofo", "--manifest", str(manifest), "--views", "1", "--family", "blurry",
+                                       "--json"])
+    assert result.exit_code == 0, result.output
+    figures = json.loads(result.stdout)
+    assert figures["held_out_families"] == ["blurry"]
+    for condition in CONDITIONS:
+        assert set(figures[condition]) == {"blurry", OVERALL}
+        overall = figures[condition][OVERALL]
+        assert overall["residual"]["generated"] == 3 and overall["shipped"]["generated"] == 3  # blurry's images only
+    misspelt = CliRunner().invoke(main, ["ai", "lofo", "--manifest", str(manifest), "--family", "blury"])
+    assert misspelt.exit_code == 2 and "no generator family blury" in misspelt.output and "sharp" in misspelt.output
+
+
 def test_lofo_needs_as_many_photo_sources_as_folds(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["ai", "lofo", "--manifest", str(tiny_corpus(tmp_path)), "--folds", "4"])
     assert result.exit_code == 2 and "at least 4 sources" in result.output

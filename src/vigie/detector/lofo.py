@@ -161,18 +161,28 @@ def calibrated(scorer: BatchScorer, feature_set: FeatureSet, photos: Sequence[in
     return max(levels)
 
 
+def held_out_families(samples: list[Sample], held_out: Sequence[str] = ()) -> list[str]:
+    """The families to hold out in turn: those named, or every one; a name not in the corpus is refused."""
+    present = sorted({s.group for s in samples if s.generated})
+    if len(present) < 2 or all(s.generated for s in samples):
+        raise DetectorError("leave-one-family-out needs camera photos and at least two generator families",
+                            exit_code=2)
+    if unknown := sorted(set(held_out) - set(present)):
+        raise DetectorError(f"no generator family {', '.join(unknown)} in the corpus; its families are "
+                            f"{', '.join(present)}", exit_code=2)
+    return sorted(set(held_out)) or present
+
+
 def lofo(samples: list[Sample], folds: int = 3, views: int = 4, seed: int = 7,
          log: Callable[[str], None] = lambda _: None, shipped: tuple[Scorer, float] | None = None,
-         candidate: Candidate | None = None) -> dict[str, object]:
+         candidate: Candidate | None = None, held_out: Sequence[str] = ()) -> dict[str, object]:
     """{condition: {family | "overall": {candidate name: metrics, "shipped": metrics}}} (residual by default).
 
     Candidate scores are logits minus the threshold calibrated (<= 1% FPR, as-is and after travel) on the
     fold's training photos, so 0 is the threshold; a held-out family's score is the mean over the photo folds'
-    models. "overall" pools every family's held-out scores against each photo's mean held-out score."""
-    families = sorted({s.group for s in samples if s.generated})
-    if len(families) < 2 or all(s.generated for s in samples):
-        raise DetectorError("leave-one-family-out needs camera photos and at least two generator families",
-                            exit_code=2)
+    models. "overall" pools every held-out family's scores against each photo's mean held-out score. Every
+    family is held out in turn, or only those of `held_out` (a quicker comparison; the others still train)."""
+    families = held_out_families(samples, held_out)
     fold_of = photo_folds(samples, folds)
     if len(set(fold_of.values())) < folds:
         raise DetectorError(f"{folds} photo folds need photos from at least {folds} sources (repositories or "
@@ -197,7 +207,8 @@ def lofo(samples: list[Sample], folds: int = 3, views: int = 4, seed: int = 7,
                 for i, value in zip(tested, scorer(held) - threshold, strict=True):
                     bucket.setdefault(i, []).append(float(value))
     results: dict[str, object] = {"candidate": candidate.name, "folds": folds, "views": views, "seed": seed,
-                                  "photo_folds": fold_of, "unscored": feature_set.unscored}
+                                  "held_out_families": families, "photo_folds": fold_of,
+                                  "unscored": feature_set.unscored}
     reference = shipped_scores(samples, shipped, feature_set.unscored) if shipped else None
     for condition in CONDITIONS:
         table: dict[str, dict[str, object]] = {}
@@ -217,7 +228,8 @@ def lofo(samples: list[Sample], folds: int = 3, views: int = 4, seed: int = 7,
                                                np.array(pooled_generated), 0.0)}
         if reference is not None and shipped is not None:
             for family in table:
-                table[family]["shipped"] = shipped_report(samples, reference[condition], family, shipped[1])
+                table[family]["shipped"] = shipped_report(samples, reference[condition],
+                                                          families if family == OVERALL else [family], shipped[1])
         results[condition] = table
     return results
 
@@ -240,12 +252,11 @@ def shipped_scores(samples: list[Sample], shipped: tuple[Scorer, float], unscore
     return scores
 
 
-def shipped_report(samples: list[Sample], scores: dict[int, float], family: str, threshold: float
+def shipped_report(samples: list[Sample], scores: dict[int, float], families: Sequence[str], threshold: float
                    ) -> dict[str, object]:
-    """The fixed model never saw the corpus: every photo is held out for it."""
+    """The fixed model on these families' images against every photo: it never saw the corpus."""
     real = np.array([v for i, v in scores.items() if not samples[i].generated])
-    generated = np.array([v for i, v in scores.items()
-                          if samples[i].generated and family in (OVERALL, samples[i].group)])
+    generated = np.array([v for i, v in scores.items() if samples[i].generated and samples[i].group in families])
     if not len(real) or not len(generated):  # nothing it could score: counts only, reasons in `unscored`
         return {"real": len(real), "generated": len(generated)}
     return evaluate(real, generated, threshold)
