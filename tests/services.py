@@ -34,8 +34,9 @@ def main(command: list[str]) -> int:
         if (Path(sys.executable).parent / "ray").exists():
             head_env = {**env, "RAY_ADDRESS": ""}
             head_env.pop("PYTHONPATH", None)
-            env[RAY_ENV] = services.enter_context(ray_head(head_env))
-            env["RAY_AUTH_MODE"] = "token"
+            head = services.enter_context(ray_head(head_env))
+            env[RAY_ENV] = head.address
+            env.update(head.client_env)
             print(f"services: Ray head at {env[RAY_ENV]}", flush=True)
         else:
             print("services: no Ray head (Ray is not installed: the `cluster` extra)", flush=True)

@@ -264,10 +264,10 @@ def test_a_scan_runs_on_the_cluster_at_ray_address(tmp_path: Path) -> None:
     env = {**os.environ, "RAY_ADDRESS": ""}
     env.pop("PYTHONPATH", None)  # the head's workers get vigie from the scan, not from here
     layout = build_demo(tmp_path / "demo")
-    with ray_head(env) as address:
+    with ray_head(env) as head:
         _scan(layout.evidence, tmp_path / "case", "--hashlist", str(layout.hashlist), "--engine", "ray",
-              "--ray-address", address,
-              env={**env, "RAY_AUTH_MODE": "token", "PYTHONPATH": os.environ.get("PYTHONPATH", "")})
+              "--ray-address", head.address,
+              env={**env, **head.client_env, "PYTHONPATH": os.environ.get("PYTHONPATH", "")})
     _scan(layout.evidence, tmp_path / "pool", "--hashlist", str(layout.hashlist))
     assert _normalised_report(tmp_path / "case") == _normalised_report(tmp_path / "pool")
 
