@@ -10,12 +10,11 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from vigie.detector.calibration import TRAINED_CORPUS_PHOTOS
 from vigie.detector.evaluation import read_manifest
-from vigie.detector.lofo import extract, photo_folds
+from vigie.detector.lofo import extract, photo_folds, stacked_views
 from vigie.detector.npr import CnnCandidate
 from vigie.detector.runtime import CROP, GRID, DetectorError
 from vigie.detector.synthetic import list_images
@@ -54,9 +53,7 @@ def train_on_corpus(manifest: Path, real: list[Path], autoencoder: Path | None, 
                             seed, log)
     candidate = CnnCandidate(network, epochs, train_crops, seed, pairs)
     features = extract(trained, candidate, views, seed, log, conditions=())
-    x = np.stack([view for image_views in features.train for view in image_views])
-    y = np.array([float(s.generated) for s, image_views in zip(trained, features.train, strict=True)
-                  for _ in image_views], dtype=np.float32)
+    x, y = stacked_views(trained, features, range(len(trained)))
     log(f"{len(x) * GRID * GRID} crops of {CROP} px from {len(x)} views, and up to as many of "
         f"{0 if pairs is None else len(pairs[1])} crops of aligned pairs: training")
     model = candidate.train(x, y, log)

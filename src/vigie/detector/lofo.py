@@ -146,10 +146,16 @@ def extract(samples: list[Sample], candidate: Candidate, views: int, seed: int, 
     return FeatureSet(train, held, unscored)
 
 
-def fit(candidate: Candidate, samples: list[Sample], feature_set: FeatureSet, chosen: list[int]) -> BatchScorer:
+def stacked_views(samples: list[Sample], feature_set: FeatureSet, chosen: Sequence[int]
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """The chosen images' training views, stacked, and their 0/1 labels (1: generated)."""
     x = [view for i in chosen for view in feature_set.train[i]]
     y = [float(samples[i].generated) for i in chosen for _ in feature_set.train[i]]
-    return candidate.fit(np.stack(x), np.array(y))
+    return np.stack(x), np.array(y)
+
+
+def fit(candidate: Candidate, samples: list[Sample], feature_set: FeatureSet, chosen: list[int]) -> BatchScorer:
+    return candidate.fit(*stacked_views(samples, feature_set, chosen))
 
 
 def calibrated(scorer: BatchScorer, feature_set: FeatureSet, photos: Sequence[int], max_fpr: float = 0.01) -> float:
