@@ -21,9 +21,11 @@ from vigie.matching.faces import grouping
 from vigie.matching.faces.grouping import group_faces
 from vigie.matching.faces.index import FaceIndex
 from vigie.matching.faces.index_file import INDEX_DIR
-from vigie.matching.faces.persons import merge_persons, name_person, purge_faces
+from vigie.matching.faces.persons import PersonError, merge_persons, name_person, purge_faces, split_person
 from vigie.records import Face
 from vigie.scan.pipeline import run_scan
+from vigie.store.pg_schema import MIGRATIONS as PG_MIGRATIONS
+from vigie.store.schema import MIGRATIONS
 from vigie.store.sqlite import SqliteCaseStore, open_case
 
 pytest.importorskip("usearch", reason="the `faces` extra is not installed")
@@ -298,3 +300,118 @@ def test_a_new_face_joining_two_chains_regroups_their_whole_component(tmp_path: 
     group_faces(store, "tester")
     assert persons_of(store) == full_regroup(tmp_path, first, second)
     store.close()
+
+
+def _two_persons(store: SqliteCaseStore) -> tuple[list[int], list[int]]:
+    """Faces of two people, 4 each, and their later faces (returned): one more of each."""
+    vectors = synthetic_embeddings([5, 5], outliers=0, seed=21)
+    add_faces(store, np.concatenate([vectors[:4], vectors[5:9]]))
+    group_faces(store, "tester")
+    return [1, 2, 3, 4], [5, 6, 7, 8]
+
+
+def _person_of(store: SqliteCaseStore) -> dict[int, int]:
+    return dict(store.db.execute("SELECT id, person_id FROM faces").fetchall())
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_a_split_stays_through_later_groupings_and_new_faces_join_the_person_they_are_like(
+    tmp_path: Path, kind: str, request: pytest.FixtureRequest
+) -> None:
+    if kind == "postgresql":
+        pytest.importorskip("psycopg", reason="psycopg is not installed (pip install -e '.[cluster]')")
+    store = scanned_case(tmp_path, request.getfixturevalue("postgres_case") if kind == "postgresql" else None)
+    ana, bea = _two_persons(store)
+    one, other = _person_of(store)[ana[0]], _person_of(store)[bea[0]]
+    merge_persons(store, one, other, "tester")  # a reviewer's mistake, or a grouping that joined two people
+    new = split_person(store, one, bea, "rita")
+    assert store.db.execute("SELECT actor, action, details FROM audit_log ORDER BY seq DESC LIMIT 1").fetchone()[:2] \
+        == ("rita", "person-split")
+    assert {f: _person_of(store)[f] for f in ana + bea} == {**dict.fromkeys(ana, one), **dict.fromkeys(bea, new)}
+    vectors = synthetic_embeddings([5, 5], outliers=0, seed=21)
+    add_faces(store, vectors[[4, 9]], first_width=20)  # one more face of each, in one grouping
+    group_faces(store, "tester")
+    person_of = _person_of(store)
+    assert [person_of[f] for f in [*ana, 9]] == [one] * 5 and [person_of[f] for f in [*bea, 10]] == [new] * 5
+    assert {p["id"]: p["representative_face"] for p in store.persons()} == {one: 9, new: 10}
+    store.close()
+
+
+def test_a_merge_holds_when_one_grouping_brings_faces_to_both_halves(tmp_path: Path) -> None:
+    store = scanned_case(tmp_path)
+    ana, bea = _two_persons(store)
+    keep, absorb = _person_of(store)[ana[0]], _person_of(store)[bea[0]]
+    merge_persons(store, keep, absorb, "tester")
+    add_faces(store, synthetic_embeddings([5, 5], outliers=0, seed=21)[[4, 9]], first_width=20)
+    assert group_faces(store, "tester").persons == 1
+    assert set(_person_of(store).values()) == {keep}
+    store.close()
+
+
+def test_merges_and_splits_that_cannot_be_are_refused_and_change_nothing(tmp_path: Path) -> None:
+    store = scanned_case(tmp_path)
+    ana, bea = _two_persons(store)
+    one = _person_of(store)[ana[0]]
+    before, log = _person_of(store), store.db.execute("SELECT count(*) FROM audit_log").fetchone()[0]
+    for change, message in [
+        (lambda: merge_persons(store, one, one, "t"), f"person {one} cannot be merged into itself"),
+        (lambda: merge_persons(store, one, 99, "t"), "no person 99 in this case"),
+        (lambda: merge_persons(store, 99, one, "t"), "no person 99 in this case"),
+        (lambda: split_person(store, 99, [1], "t"), "no person 99 in this case"),
+        (lambda: split_person(store, one, [ana[0], bea[0]], "t"), f"face {bea[0]} not in person {one}"),
+        (lambda: split_person(store, one, ana, "t"), "a split leaves faces on both sides"),
+    ]:
+        with pytest.raises(PersonError, match=message):
+            change()
+    assert _person_of(store) == before and not store.placed_faces()
+    assert store.db.execute("SELECT count(*) FROM audit_log").fetchone()[0] == log
+    store.close()
+
+
+def test_faces_show_and_split_on_the_command_line(tmp_path: Path) -> None:
+    store = scanned_case(tmp_path)
+    ana, bea = _two_persons(store)
+    one = _person_of(store)[ana[0]]
+    store.close()
+    case = str(tmp_path / "case")
+    shown = CliRunner().invoke(main, ["faces", "show", str(one), "--case", case, "--json"])
+    assert shown.exit_code == 0, shown.output
+    rows = [json.loads(line) for line in shown.output.splitlines()]
+    assert [(r["face"], r["path"], r["placed"]) for r in rows] == [(f, str(tmp_path / "seizure" / "a.png"), False)
+                                                                   for f in ana]
+    split = CliRunner().invoke(main, ["faces", "split", str(one), "3", "4", "--case", case])
+    assert split.exit_code == 0 and "Moved 2 faces from person" in split.output, split.output
+    table = CliRunner().invoke(main, ["faces", "show", str(one), "--case", case])
+    assert "2 faces in person" in table.output and "yes" in table.output
+    refused = CliRunner().invoke(main, ["faces", "split", str(one), str(bea[0]), "--case", case])
+    assert refused.exit_code == 2 and f"face {bea[0]} not in person {one}" in refused.output
+    itself = CliRunner().invoke(main, ["faces", "merge", str(one), str(one), "--case", case])
+    assert itself.exit_code == 2 and "cannot be merged into itself" in itself.output, itself.output
+    assert "Traceback" not in itself.output + refused.output
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_a_case_merged_before_faces_were_placed_keeps_its_merges(
+    tmp_path: Path, kind: str, request: pytest.FixtureRequest
+) -> None:
+    if kind == "postgresql":
+        pytest.importorskip("psycopg", reason="psycopg is not installed (pip install -e '.[cluster]')")
+    case = request.getfixturevalue("postgres_case") if kind == "postgresql" else None
+    store = scanned_case(tmp_path, case)
+    ana, bea = _two_persons(store)
+    keep, absorb = _person_of(store)[ana[0]], _person_of(store)[bea[0]]
+    merge_persons(store, keep, absorb, "tester")
+    # as the case was before migration 15: no placed column
+    store.db.execute("ALTER TABLE faces DROP COLUMN placed")
+    if kind == "postgresql":
+        store.db.execute("UPDATE schema_version SET version = ?", (_before_placed(PG_MIGRATIONS),))
+    else:
+        store.db.execute(f"PRAGMA user_version = {_before_placed(MIGRATIONS)}")
+    store.close()
+    store = open_case(case or tmp_path / "case")
+    assert store.placed_faces() == set(ana + bea)
+    store.close()
+
+
+def _before_placed(migrations: list[str]) -> int:
+    return next(n for n, script in enumerate(migrations) if "ADD COLUMN placed" in script)

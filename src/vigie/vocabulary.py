@@ -115,6 +115,7 @@ AUDIT_ACTIONS = {
     "faces-scan": N_("faces scanned"), "faces-group": N_("faces grouped into persons"),
     "faces-find": N_("faces searched for"), "faces-purge": N_("face data removed"),
     "person-name": N_("person named"), "person-merge": N_("persons merged"),
+    "person-split": N_("person split"),
     "user-create": N_("account created"), "user-password": N_("password set by an admin"),
     "password-change": N_("password changed"), "user-disable": N_("account disabled"),
     "view-settings": N_("own view settings saved"), "org-view-settings": N_("organisation's view settings saved"),

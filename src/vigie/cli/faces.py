@@ -95,7 +95,51 @@ def faces_merge(keep: int, absorb: int, case: Path) -> None:
 
     with case_store(case) as store:
         moved = merge_persons(store, keep, absorb, examiner())
-    out.print(f"Moved {moved} faces from person {absorb} to person {keep}.")
+    out.print(f"Moved {moved} faces from person {absorb} to person {keep}; later groupings keep them together.")
+
+
+@faces.command("show")
+@click.argument("person", type=int)
+@case_option
+@click.option("--json", "as_json", is_flag=True, help='One JSON line per face: {"face", "path", "box", "placed"}.')
+def faces_show(person: int, case: Path, as_json: bool) -> None:
+    """List PERSON's faces: each face's id, the file it is in, its box, and whether a reviewer placed it.
+
+    The ids are what `vigie faces split` takes.
+    """
+    from vigie.matching.faces.persons import person_faces
+
+    with case_store(case) as store:
+        faces, placed = person_faces(store, person)
+        locations = store.face_locations(faces)
+    table = Table("face", "path", "box (x, y, width, height)", "placed")
+    for face in faces:
+        where = locations[face]
+        if as_json:
+            print(json.dumps({"face": face, "path": where["path"], "box": where["box"], "placed": face in placed}))
+        else:
+            box = " ".join(map(str, where["box"]))
+            table.add_row(str(face), _t(where["path"]), box, "yes" if face in placed else "")
+    if not as_json:
+        out.print(table)
+        out.print(f"{len(faces)} faces in person {person}.")
+
+
+@faces.command("split")
+@click.argument("person", type=int)
+@click.argument("face_ids", metavar="FACE...", nargs=-1, required=True, type=int)
+@case_option
+def faces_split(person: int, face_ids: tuple[int, ...], case: Path) -> None:
+    """Move the faces FACE... of PERSON into a new person: the grouping joined two people.
+
+    The face ids are those `vigie faces find --json` and the report list. Both persons' faces then stay where
+    you put them through later groupings; new faces join whichever person they are like.
+    """
+    from vigie.matching.faces.persons import split_person
+
+    with case_store(case) as store:
+        new = split_person(store, person, list(face_ids), examiner())
+    out.print(f"Moved {len(set(face_ids))} faces from person {person} to the new person {new}.")
 
 
 @faces.command("find")

@@ -205,6 +205,12 @@ _MIGRATIONS = [
     INSERT INTO unstacked_items SELECT id FROM items
         WHERE id > (SELECT (value::json ->> 'through')::bigint FROM meta WHERE key = 'stacks_state');
     """,
+    # 5: SQLite's migration 15 (faces a reviewer placed stay in their person; earlier merges' persons pinned)
+    """
+    ALTER TABLE faces ADD COLUMN placed INTEGER NOT NULL DEFAULT 0;
+    UPDATE faces SET placed = 1 WHERE person_id IN
+        (SELECT (details::json ->> 'keep')::bigint FROM audit_log WHERE action = 'person-merge');
+    """,
 ]
 
 

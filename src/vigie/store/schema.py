@@ -335,6 +335,13 @@ MIGRATIONS: list[str] = [
     INSERT INTO unstacked_items SELECT id FROM items
         WHERE id > (SELECT json_extract(value, '$.through') FROM meta WHERE key = 'stacks_state');
     """,
+    # 15: faces a reviewer placed (by a split or a merge) stay in their person through later groupings; the
+    # persons that earlier merges kept are pinned so
+    """
+    ALTER TABLE faces ADD COLUMN placed INTEGER NOT NULL DEFAULT 0;
+    UPDATE faces SET placed = 1 WHERE person_id IN
+        (SELECT json_extract(details, '$.keep') FROM audit_log WHERE action = 'person-merge');
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -737,13 +737,38 @@ class SqliteCaseStore:
     def name_person(self, person_id: int, name: str) -> bool:
         return self.db.execute("UPDATE persons SET name = ? WHERE id = ?", (name, person_id)).rowcount == 1
 
+    def person_faces(self, person_id: int) -> list[int] | None:
+        """The ids of a person's faces, ascending; None when the case has no such person."""
+        if self.db.execute("SELECT 1 FROM persons WHERE id = ?", (person_id,)).fetchone() is None:
+            return None
+        return [r[0] for r in self.db.execute("SELECT id FROM faces WHERE person_id = ? ORDER BY id", (person_id,))]
+
+    def placed_faces(self) -> set[int]:
+        """Faces a reviewer placed (a split or a merge): a grouping never moves them."""
+        return {r[0] for r in self.db.execute("SELECT id FROM faces WHERE placed = 1")}
+
     def merge_persons(self, keep: int, absorb: int) -> int:
         with self.transaction():
             moved = self.db.execute("UPDATE faces SET person_id = ? WHERE person_id = ?", (keep, absorb)).rowcount
             self.db.execute("DELETE FROM persons WHERE id = ?", (absorb,))
-            self.db.execute("""UPDATE persons SET representative_face_id = (SELECT id FROM faces WHERE person_id = ?
-                               ORDER BY width * height DESC, id LIMIT 1) WHERE id = ?""", (keep, keep))
+            self._place_person(keep)
         return moved
+
+    def split_person(self, person_id: int, face_ids: Sequence[int]) -> int:
+        """Move `face_ids` (faces of `person_id`) into a new person; returns its id."""
+        with self.transaction():
+            new = int(self.db.execute("INSERT INTO persons(created_at) VALUES (?)", (now_iso(),)).lastrowid or 0)
+            self.db.executemany("UPDATE faces SET person_id = ? WHERE id = ? AND person_id = ?",
+                                ((new, face, person_id) for face in face_ids))
+            self._place_person(person_id)
+            self._place_person(new)
+        return new
+
+    def _place_person(self, person_id: int) -> None:
+        """Pin a person's faces where a reviewer put them, and pick its representative again (its largest face)."""
+        self.db.execute("UPDATE faces SET placed = 1 WHERE person_id = ?", (person_id,))
+        self.db.execute("""UPDATE persons SET representative_face_id = (SELECT id FROM faces WHERE person_id = ?
+                           ORDER BY width * height DESC, id LIMIT 1) WHERE id = ?""", (person_id, person_id))
 
     def persons(self) -> list[dict[str, Any]]:
         rows = self.db.execute(
@@ -771,8 +796,8 @@ class SqliteCaseStore:
         """Remove every face embedding and crop, and the persons built from them (`reclaim_space` after)."""
         with self.transaction():
             count = self.db.execute(
-                "UPDATE faces SET embedding = NULL, crop = NULL, person_id = NULL WHERE embedding IS NOT NULL"
-                " OR crop IS NOT NULL"
+                "UPDATE faces SET embedding = NULL, crop = NULL, person_id = NULL, placed = 0"
+                " WHERE embedding IS NOT NULL OR crop IS NOT NULL"
             ).rowcount
             self.db.execute("DELETE FROM persons")
         return count

@@ -4,11 +4,11 @@ A grouping takes only the faces in no person yet (those added since the last one
 index saved in the case folder (`index_file.py`, which holds exactly the faces already in persons, and the
 close pairs found among them) and asks it about them alone. The faces linked to them, and through the saved
 pairs the faces linked to those, form the region the new faces touched: whole connected components of the
-graph of pairs closer than the threshold. Chinese whispers runs
-on each touched component on its own, in face-id order, so a component comes out the same whether its faces
-arrived in one grouping or in several; the persons of untouched components stay as they are. A person a
-reviewer named keeps its id, name and faces. A change of threshold or of the index's parameters starts over
-from every face.
+graph of pairs closer than the threshold. Chinese whispers runs on each touched component on its own, in
+face-id order, so a component comes out the same whether its faces arrived in one grouping or in several; the
+persons of untouched components stay as they are. A person a reviewer named keeps its id, name and faces. Faces
+a reviewer placed (`vigie faces split`, `vigie faces merge`) are never moved, and the new faces clustered with
+them join their person. A change of threshold or of the index's parameters starts over from every face.
 """
 
 from __future__ import annotations
@@ -21,12 +21,11 @@ import numpy as np
 
 from vigie.matching.faces.index import PARAMETERS, FaceIndex
 from vigie.matching.faces.index_file import load_index, save_index
-from vigie.matching.faces.persons import MATCH_DISTANCE, chinese_whispers
+from vigie.matching.faces.persons import MATCH_DISTANCE, PERSONS_LOCK, chinese_whispers
 from vigie.matching.faces.roles import FaceStore
 from vigie.store.sqlite import CaseReadOnlyError
 
 STATE_KEY = "faces_group_state"
-GROUPING_LOCK = "faces-group"
 # dlib's ResNet: the only embedding the faces table holds (both detectors feed it).
 EMBEDDING = "dlib_face_recognition_resnet_model_v1"
 
@@ -44,7 +43,7 @@ def group_faces(store: FaceStore, actor: str, threshold: float = MATCH_DISTANCE)
     """Bring the persons up to date with the faces added since the last grouping, audited."""
     if store.read_only:  # refused before the lock file or the index is written beside the case
         raise CaseReadOnlyError("grouping faces writes persons and their index to the case")
-    with store.exclusive(GROUPING_LOCK):  # two groupings at once would both write the index file
+    with store.exclusive(PERSONS_LOCK):  # two groupings at once would both write the index file
         return _group(store, actor, threshold)
 
 
@@ -119,14 +118,17 @@ def _touched(fresh: np.ndarray, old_edges: np.ndarray, new_edges: np.ndarray
     return sorted(region), {(a, b) for a, b in [*inside.tolist(), *new_edges.tolist()]}
 
 
-def _clusters(region: list[int], edges: set[tuple[int, int]]) -> list[list[int]]:
-    """Chinese whispers on each connected component alone, its faces numbered in id order."""
+def _clusters(region: list[int], edges: set[tuple[int, int]], placed: dict[int, int]
+              ) -> list[tuple[list[int], int | None]]:
+    """Chinese whispers on each connected component alone, its faces numbered in id order: (faces, the person
+    whose placed faces hold them together, or None). `placed` (face -> person) keep their person's label and
+    never take another, so the faces around them follow them and those of two persons never mix."""
     neighbours: dict[int, list[int]] = defaultdict(list)
     for a, b in edges:
         neighbours[a].append(b)
         neighbours[b].append(a)
     seen: set[int] = set()
-    clusters = []
+    clusters: list[tuple[list[int], int | None]] = []
     for start in region:
         if start in seen:
             continue
@@ -140,15 +142,19 @@ def _clusters(region: list[int], edges: set[tuple[int, int]]) -> list[list[int]]
                     seen.add(other)
                     stack.append(other)
         if len(component) == 1:
-            clusters.append(component)
+            clusters.append((component, placed.get(start)))
             continue
         component.sort()
         local = {face: n for n, face in enumerate(component)}
         links = sorted((local[a], local[b]) for a in component for b in neighbours[a] if a < b)
+        persons = sorted({placed[f] for f in component if f in placed})
+        person_label = {person: len(component) + n for n, person in enumerate(persons)}  # no face's own label
+        fixed = {local[f]: person_label[placed[f]] for f in component if f in placed}
         labels: dict[int, list[int]] = defaultdict(list)
-        for face, label in zip(component, chinese_whispers(len(component), links), strict=True):
+        for face, label in zip(component, chinese_whispers(len(component), links, fixed=fixed), strict=True):
             labels[label].append(face)
-        clusters.extend(labels.values())
+        label_person = {label: person for person, label in person_label.items()}
+        clusters.extend((faces, label_person.get(label)) for label, faces in labels.items())
     return clusters
 
 
@@ -158,12 +164,18 @@ def _persons(store: FaceStore, region: list[int], edges: set[tuple[int, int]]
     and for each person that only lost faces (its representative is picked again)."""
     info = store.face_sizes()
     named = store.named_persons()
-    clusters = sorted(_clusters(region, edges), key=lambda faces: (-len(faces), faces[0]))
-    # A reviewer's naming outranks the clustering: clusters holding faces of one named person are joined.
-    # Any other cluster keeps the unnamed person most of its faces were in, unless a larger one took it.
+    placed = {face: person for face in store.placed_faces() if (person := info[face][1]) is not None}
+    clusters = sorted(_clusters(region, edges, placed), key=lambda cluster: (-len(cluster[0]), cluster[0][0]))
+    # A reviewer outranks the clustering. Faces placed by a split or a merge stay where they are, and the faces
+    # clustered with them join their person. Failing that, clusters holding faces of one named person are
+    # joined. Any other cluster keeps the unnamed person most of its faces were in, unless a larger one took it.
     chosen: dict[int, list[int]] = defaultdict(list)
     fresh: list[list[int]] = []
-    for faces in clusters:
+    for faces, holder in clusters:
+        movable = [f for f in faces if f not in placed]
+        if holder is not None:
+            chosen[holder].extend(movable)
+            continue
         before = Counter(person for f in faces if (person := info[f][1]) is not None)
         names = [person for person, _ in before.most_common() if person in named]
         free = [person for person, _ in before.most_common() if person not in named and person not in chosen]
@@ -171,7 +183,7 @@ def _persons(store: FaceStore, region: list[int], edges: set[tuple[int, int]]
             chosen[(names or free)[0]].extend(faces)
         else:
             fresh.append(faces)
-    in_region = set(region)
+    in_region = set(region) - set(placed)
     touched = {person for f in region if (person := info[f][1]) is not None}
     rest: dict[int, list[int]] = defaultdict(list)  # faces outside the region of every person it touched
     for face, (_, person) in info.items():

@@ -17,6 +17,8 @@ import csv
 import hashlib
 import random
 from collections import Counter, defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,12 +26,15 @@ import numpy as np
 from PIL import Image
 
 from vigie.config import Settings
+from vigie.errors import VigieError
 from vigie.matching.faces.index_file import remove_index
 from vigie.matching.faces.roles import FaceStore
 from vigie.records import Face
 from vigie.signals.faces import find_faces
+from vigie.store.sqlite import CaseReadOnlyError
 
 MATCH_DISTANCE = 0.55
+PERSONS_LOCK = "faces-group"  # held by a grouping, a merge and a split: each works on the persons the last left
 POSSIBLE_DISTANCE = 0.65
 
 
@@ -39,14 +44,18 @@ def verdict(distance: float) -> str:
     return "possible" if distance <= POSSIBLE_DISTANCE else "no"
 
 
-def chinese_whispers(count: int, edges: list[tuple[int, int]], iterations: int = 30, seed: int = 0) -> list[int]:
-    """Graph clustering without a preset number of clusters: each node takes its neighbours' commonest label."""
+def chinese_whispers(count: int, edges: list[tuple[int, int]], iterations: int = 30, seed: int = 0,
+                     fixed: dict[int, int] | None = None) -> list[int]:
+    """Graph clustering without a preset number of clusters: each node takes its neighbours' commonest label.
+    `fixed`: nodes whose label is given (none of the nodes' own numbers) and never changes."""
     neighbours: dict[int, list[int]] = defaultdict(list)
     for a, b in edges:
         neighbours[a].append(b)
         neighbours[b].append(a)
     labels = list(range(count))
-    order = list(range(count))
+    for node, label in (fixed or {}).items():
+        labels[node] = label
+    order = [node for node in range(count) if node not in (fixed or {})]
     rng = random.Random(seed)
     for _ in range(iterations):
         rng.shuffle(order)
@@ -55,7 +64,8 @@ def chinese_whispers(count: int, edges: list[tuple[int, int]], iterations: int =
             if not neighbours[node]:
                 continue
             votes = Counter(labels[n] for n in neighbours[node])
-            best = max(votes.items(), key=lambda kv: (kv[1], -kv[0]))[0]
+            # on a tie a fixed label (a reviewer's person) wins, then the lowest
+            best = max(votes.items(), key=lambda kv: (kv[1], kv[0] >= count, -kv[0]))[0]
             if best != labels[node]:
                 labels[node], changed = best, True
         if not changed:
@@ -72,12 +82,69 @@ def name_person(store: FaceStore, person_id: int, name: str, actor: str) -> bool
     return True
 
 
+class PersonError(VigieError, ValueError):
+    """A merge or split the case's persons refuse: no such person, a face not theirs."""
+
+    exit_code = 2
+
+
+def _faces_of(store: FaceStore, person_id: int) -> list[int]:
+    faces = store.person_faces(person_id)
+    if faces is None:
+        raise PersonError(f"no person {person_id} in this case (`vigie faces group` lists them)")
+    return faces
+
+
+def person_faces(store: FaceStore, person_id: int) -> tuple[list[int], set[int]]:
+    """(a person's face ids, ascending; those of them a reviewer placed)."""
+    faces = _faces_of(store, person_id)
+    return faces, store.placed_faces() & set(faces)
+
+
+@contextmanager
+def _reshaping(store: FaceStore, what: str) -> Iterator[None]:
+    """A reviewer's change to the persons, in one transaction; refused on a read-only case (before the lock file
+    is written beside it), and never while a grouping runs, which would write back persons read before it."""
+    if store.read_only:
+        raise CaseReadOnlyError(f"{what} writes to the case")
+    with store.exclusive(PERSONS_LOCK), store.transaction():
+        yield
+
+
 def merge_persons(store: FaceStore, keep: int, absorb: int, actor: str) -> int:
-    """Move every face of `absorb` into `keep`, audited; returns how many faces moved."""
-    with store.transaction():
+    """Move every face of `absorb` into `keep`, audited; returns how many faces moved. The kept person's faces
+    are then placed: later groupings add to it and never take them apart again."""
+    if keep == absorb:
+        raise PersonError(f"person {keep} cannot be merged into itself")
+    with _reshaping(store, "merging persons"):
+        for person in (keep, absorb):
+            _faces_of(store, person)  # refuses a person the case lacks
         moved = store.merge_persons(keep, absorb)
         store.append_audit(actor, "person-merge", {"keep": keep, "absorb": absorb, "faces_moved": moved})
     return moved
+
+
+def split_person(store: FaceStore, person_id: int, face_ids: list[int], actor: str) -> int:
+    """Move some of a person's faces into a new person, audited; returns the new person's id. The faces of both
+    are then placed: later groupings add new faces to either, by likeness, and never move these."""
+    with _reshaping(store, "splitting a person"):  # checked inside: another reviewer may be moving these faces
+        faces = _faces_of(store, person_id)
+        strangers = sorted(set(face_ids) - set(faces))
+        if strangers:
+            raise PersonError(f"face {', '.join(map(str, strangers))} not in person {person_id} (its faces: "
+                              f"{_listed(faces)})")
+        moving = sorted(set(face_ids))
+        if not moving or len(moving) == len(faces):
+            raise PersonError(f"a split leaves faces on both sides: name some but not all of person {person_id}'s "
+                              f"{len(faces)} faces")
+        new = store.split_person(person_id, moving)
+        store.append_audit(actor, "person-split", {"person": person_id, "new_person": new, "faces": moving})
+    return new
+
+
+def _listed(faces: list[int], shown: int = 20) -> str:
+    more = f" and {len(faces) - shown} more" if len(faces) > shown else ""
+    return ", ".join(map(str, faces[:shown])) + more
 
 
 def purge_faces(store: FaceStore, actor: str) -> int:
