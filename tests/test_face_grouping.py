@@ -314,13 +314,20 @@ def _person_of(store: SqliteCaseStore) -> dict[int, int]:
     return dict(store.db.execute("SELECT id, person_id FROM faces").fetchall())
 
 
+def _case_of(kind: str, request: pytest.FixtureRequest) -> str | None:
+    """None for a SQLite case (in tmp_path), else a new PostgreSQL case's URL."""
+    if kind == "sqlite":
+        return None
+    pytest.importorskip("psycopg", reason="psycopg is not installed (pip install -e '.[cluster]')")
+    url: str = request.getfixturevalue("postgres_case")
+    return url
+
+
 @pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
 def test_a_split_stays_through_later_groupings_and_new_faces_join_the_person_they_are_like(
     tmp_path: Path, kind: str, request: pytest.FixtureRequest
 ) -> None:
-    if kind == "postgresql":
-        pytest.importorskip("psycopg", reason="psycopg is not installed (pip install -e '.[cluster]')")
-    store = scanned_case(tmp_path, request.getfixturevalue("postgres_case") if kind == "postgresql" else None)
+    store = scanned_case(tmp_path, _case_of(kind, request))
     ana, bea = _two_persons(store)
     one, other = _person_of(store)[ana[0]], _person_of(store)[bea[0]]
     merge_persons(store, one, other, "tester")  # a reviewer's mistake, or a grouping that joined two people
@@ -394,9 +401,7 @@ def test_faces_show_and_split_on_the_command_line(tmp_path: Path) -> None:
 def test_a_case_merged_before_faces_were_placed_keeps_its_merges(
     tmp_path: Path, kind: str, request: pytest.FixtureRequest
 ) -> None:
-    if kind == "postgresql":
-        pytest.importorskip("psycopg", reason="psycopg is not installed (pip install -e '.[cluster]')")
-    case = request.getfixturevalue("postgres_case") if kind == "postgresql" else None
+    case = _case_of(kind, request)
     store = scanned_case(tmp_path, case)
     ana, bea = _two_persons(store)
     keep, absorb = _person_of(store)[ana[0]], _person_of(store)[bea[0]]
