@@ -89,3 +89,62 @@ def test_a_missing_or_purged_face_crop_says_so(app: Any, face: tuple[int, int]) 
     store.close()
     purged = client.get(f"/media/faces/{face_id}/thumb")
     assert purged.status_code == 404 and "purge" in purged.get_json()["error"]
+
+
+def _person_with_two_faces(app: Any, item: int) -> tuple[int, int, int]:  # noqa: F811
+    """(person, first face, second face): two faces on the item that a grouping put in one person."""
+    first = add_named_face(app.config["VIGIE_CASE"], item, name=None)
+    second = add_named_face(app.config["VIGIE_CASE"], item, name=None)
+    store = open_case(app.config["VIGIE_CASE"])
+    person = store.db.execute("SELECT person_id FROM faces WHERE id = ?", (first,)).fetchone()[0]
+    store.merge_persons(person, store.db.execute("SELECT person_id FROM faces WHERE id = ?", (second,)).fetchone()[0])
+    store.close()
+    return person, first, second
+
+
+def test_a_reviewer_names_splits_and_merges_persons_audited_under_their_name(app: Any) -> None:  # noqa: F811
+    client, csrf = login(app, "rita")
+    headers = {"X-CSRF-Token": csrf}
+    item = queue(client, media="image")["entries"][0]["id"]
+    person, first, second = _person_with_two_faces(app, item)
+
+    named = client.post(f"/api/persons/{person}/name", json={"name": " Ana "}, headers=headers)
+    assert named.get_json() == {"person": person, "name": "Ana"}
+    split = client.post(f"/api/persons/{person}/split", json={"faces": [second]}, headers=headers)
+    new = split.get_json()["new_person"]
+    faces = client.get(f"/api/items/{item}").get_json()["faces"]
+    assert [(f["id"], f["person"], f["person_name"]) for f in faces] == [(first, person, "Ana"), (second, new, None)]
+    merged = client.post("/api/persons/merge", json={"keep": person, "absorb": new}, headers=headers)
+    assert merged.get_json() == {"person": person, "faces_moved": 1}
+    assert [p["id"] for p in client.get("/api/filters").get_json()["persons"]] == [person]
+    audit = client.get("/api/audit").get_json()["entries"]
+    assert [(e["actor"], e["action"]) for e in audit[:3]] == [  # newest first
+        ("rita", "person-merge"), ("rita", "person-split"), ("rita", "person-name")]
+
+
+def test_person_changes_that_cannot_be_are_refused_in_the_users_language(app: Any) -> None:  # noqa: F811
+    client, csrf = login(app, "rita")
+    headers = {"X-CSRF-Token": csrf}
+    item = queue(client, media="image")["entries"][0]["id"]
+    person, first, _ = _person_with_two_faces(app, item)
+    for url, body, status, said in [
+        (f"/api/persons/{person}/split", {"faces": [first, 10**6]}, 400, f"face 1000000 not in person {person}"),
+        (f"/api/persons/{person}/split", {"faces": []}, 400, "faces is a list of 1 to"),
+        (f"/api/persons/{person}/split", {"faces": [True]}, 400, "faces is a list of 1 to"),
+        ("/api/persons/999/split", {"faces": [first]}, 400, "no person 999 in this case"),
+        ("/api/persons/merge", {"keep": person, "absorb": person}, 400, "cannot be merged into itself"),
+        ("/api/persons/merge", {"keep": person, "absorb": "2"}, 400, "keep and absorb are the ids of two persons"),
+        (f"/api/persons/{person}/name", {"name": ""}, 400, "a name is 1 to 200 characters"),
+        ("/api/persons/999/name", {"name": "Ana"}, 404, None),
+    ]:
+        answer = client.post(url, json=body, headers=headers)
+        assert answer.status_code == status, (url, body, answer.get_data(as_text=True))
+        if said:
+            assert said in answer.get_json()["error"], answer.get_json()
+    french = client.post("/api/persons/999/split", json={"faces": [first]},
+                         headers={**headers, "Accept-Language": "fr"})
+    assert french.get_json()["error"] == "aucune personne 999 dans cette affaire"
+    reader, reader_csrf = login(app, "olga")
+    refused = reader.post(f"/api/persons/{person}/name", json={"name": "Ana"}, headers={"X-CSRF-Token": reader_csrf})
+    assert refused.status_code == 403
+    assert [f["person"] for f in client.get(f"/api/items/{item}").get_json()["faces"]] == [person, person]

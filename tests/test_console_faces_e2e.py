@@ -53,3 +53,37 @@ def test_person_filter_shows_whom_by_their_blurred_face(page: Any, demo_case: Pa
     assert f"/media/faces/{face_id}/thumb" in page.get_attribute("#person-view img", "src")
     page.select_option("#f-person", "")
     page.wait_for_selector("#person-view", state="hidden")
+
+
+def test_a_reviewer_takes_a_face_out_of_a_person_names_it_and_merges_it_back(page: Any,  # noqa: F811
+                                                                              demo_case: Path) -> None:
+    store = open_case(demo_case)
+    _, entries = ReviewTables(store).queue(QueueFilter(), limit=1)
+    store.close()
+    first = add_named_face(demo_case, entries[0]["id"], name="Ana")
+    second = add_named_face(demo_case, entries[0]["id"], name=None)
+    store = open_case(demo_case)
+    person_of = dict(store.db.execute("SELECT id, person_id FROM faces").fetchall())
+    store.merge_persons(person_of[first], person_of[second])  # the grouping joined two people
+    store.close()
+    log_in(page, page.console_url + "/login")
+    page.wait_for_selector("#faces figure:nth-child(2)")
+    assert page.locator("#faces button:has-text('Ana')").count() == 2
+
+    page.once("dialog", lambda dialog: dialog.accept())  # "Take this face out of person 1 Ana ...?"
+    page.locator("#faces figure").nth(1).get_by_role("button", name="this face is not").click()
+    page.wait_for_function("() => document.querySelectorAll('#faces button.person-name').length === 2"
+                           " && !document.querySelector('#faces figure:nth-child(2)').innerText.includes('Ana')")
+    page.once("dialog", lambda dialog: dialog.accept("Bea"))
+    page.locator("#faces figure").nth(1).get_by_role("button", name="name person").click()
+    page.wait_for_function("() => document.querySelector('#faces figure:nth-child(2)').innerText.includes('Bea')")
+    assert [o for o in page.locator("#f-person option").all_inner_texts() if "Bea" in o]
+
+    page.click("#faces button:has-text('Ana')")  # Ana's person view, then Bea merged into her
+    page.wait_for_selector("#person-merge")
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.select_option("#person-merge", label=next(o for o in page.locator("#person-merge option").all_inner_texts()
+                                                    if "Bea" in o))
+    page.wait_for_function("() => [...document.querySelectorAll('#faces figure')]"
+                           ".filter((f) => f.innerText.includes('Ana')).length === 2")
+    assert not [o for o in page.locator("#f-person option").all_inner_texts() if "Bea" in o]

@@ -18,6 +18,7 @@ from vigie.exports.registry import EXPORTS
 from vigie.exports.report import clock
 from vigie.exports.run import run_export
 from vigie.i18n import LANGUAGES, N_
+from vigie.matching.faces.persons import PersonError, merge_persons, name_person, split_person
 from vigie.review.categories import case_scheme, set_case_scheme
 from vigie.review.roles import ReviewStore
 from vigie.review.scripted import Plan, SelectionError, plan_list_stacks, plan_stacks, record_unless_stale
@@ -525,6 +526,54 @@ def add_note(item_id: int) -> Any:
         abort(404)
     entry = review.add_note(g.session.user.username, item_id, text.strip())
     return jsonify(audit_seq=entry.seq, notes=review.notes(item_id))
+
+
+# --- persons: a reviewer corrects the face grouping -----------------------------------------------
+
+MAX_NAME = 200
+
+
+def _ids(value: Any, message: str) -> list[int]:
+    if (not isinstance(value, list) or not 1 <= len(value) <= MAX_BULK
+            or not all(isinstance(i, int) and not isinstance(i, bool) and 0 <= i <= MAX_ID for i in value)):
+        _fail(message, most=MAX_BULK)
+    return value
+
+
+def _reshaped(change: Callable[[], Any]) -> Any:
+    """A merge or split, or the refusal in the user's language (a person the case lacks, a face not theirs)."""
+    try:
+        return change()
+    except PersonError as exc:
+        _fail(language.message_of(exc))
+
+
+@api.post("/api/persons/<int:person_id>/name")
+@requires(*DECIDING_ROLES)
+def name_a_person(person_id: int) -> Any:
+    name = _body().get("name")
+    if not isinstance(name, str) or not name.strip() or len(name) > MAX_NAME:
+        _fail(N_("a name is 1 to %(most)s characters of text"), most=MAX_NAME)
+    if not name_person(g.store, person_id, name.strip(), g.session.user.username):
+        abort(404)
+    return jsonify(person=person_id, name=name.strip())
+
+
+@api.post("/api/persons/<int:person_id>/split")
+@requires(*DECIDING_ROLES)
+def split_a_person(person_id: int) -> Any:
+    faces = _ids(_body().get("faces"), N_("faces is a list of 1 to %(most)s face ids"))
+    new = _reshaped(lambda: split_person(g.store, person_id, faces, g.session.user.username))
+    return jsonify(person=person_id, new_person=new)
+
+
+@api.post("/api/persons/merge")
+@requires(*DECIDING_ROLES)
+def merge_two_persons() -> Any:
+    body = _body()
+    keep, absorb = _ids([body.get("keep"), body.get("absorb")], N_("keep and absorb are the ids of two persons"))
+    moved = _reshaped(lambda: merge_persons(g.store, keep, absorb, g.session.user.username))
+    return jsonify(person=keep, faces_moved=moved)
 
 
 # --- settings and accounts ------------------------------------------------------------------------

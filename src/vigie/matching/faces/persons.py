@@ -27,6 +27,7 @@ from PIL import Image
 
 from vigie.config import Settings
 from vigie.errors import VigieError
+from vigie.i18n import N_, Phrase
 from vigie.matching.faces.index_file import remove_index
 from vigie.matching.faces.roles import FaceStore
 from vigie.records import Face
@@ -91,7 +92,8 @@ class PersonError(VigieError, ValueError):
 def _faces_of(store: FaceStore, person_id: int) -> list[int]:
     faces = store.person_faces(person_id)
     if faces is None:
-        raise PersonError(f"no person {person_id} in this case (`vigie faces group` lists them)")
+        raise PersonError(Phrase(N_("no person %(person)s in this case"), person=person_id,
+                                 plain=f"no person {person_id} in this case (`vigie faces group` lists them)"))
     return faces
 
 
@@ -115,7 +117,7 @@ def merge_persons(store: FaceStore, keep: int, absorb: int, actor: str) -> int:
     """Move every face of `absorb` into `keep`, audited; returns how many faces moved. The kept person's faces
     are then placed: later groupings add to it and never take them apart again."""
     if keep == absorb:
-        raise PersonError(f"person {keep} cannot be merged into itself")
+        raise PersonError(Phrase(N_("person %(person)s cannot be merged into itself"), person=keep))
     with _reshaping(store, "merging persons"):
         for person in (keep, absorb):
             _faces_of(store, person)  # refuses a person the case lacks
@@ -131,12 +133,13 @@ def split_person(store: FaceStore, person_id: int, face_ids: list[int], actor: s
         faces = _faces_of(store, person_id)
         strangers = sorted(set(face_ids) - set(faces))
         if strangers:
-            raise PersonError(f"face {', '.join(map(str, strangers))} not in person {person_id} (its faces: "
-                              f"{_listed(faces)})")
+            named = ", ".join(map(str, strangers))
+            raise PersonError(Phrase(N_("face %(faces)s not in person %(person)s"), faces=named, person=person_id,
+                                     plain=f"face {named} not in person {person_id} (its faces: {_listed(faces)})"))
         moving = sorted(set(face_ids))
         if not moving or len(moving) == len(faces):
-            raise PersonError(f"a split leaves faces on both sides: name some but not all of person {person_id}'s "
-                              f"{len(faces)} faces")
+            raise PersonError(Phrase(N_("a split leaves faces on both sides: name some but not all of person "
+                                        "%(person)s's %(count)s faces"), person=person_id, count=len(faces)))
         new = store.split_person(person_id, moving)
         store.append_audit(actor, "person-split", {"person": person_id, "new_person": new, "faces": moving})
     return new

@@ -150,7 +150,52 @@ function showPerson() {
   const face = person.face === null ? el("span", { class: "muted", text: t("no face kept") })
     : faceCrop({ id: person.face }, who, false);
   const where = tn("in {n} item", "in {n} items", person.items);
-  $("person-view").replaceChildren(face, el("span", { text: `${who} · ${where}` }));
+  const others = state.persons.filter((p) => p.id !== person.id);
+  let merge = null;
+  if (state.me.can_decide && others.length) {
+    merge = el("select", { id: "person-merge", "aria-label": t("merge another person into {who}", { who }) },
+      el("option", { value: "", text: t("merge another person into this one…") }),
+      ...others.map((p) => el("option", { value: String(p.id), text: personName(p.id, p.name) })));
+    onChosen(merge, () => {
+      const absorb = state.persons.find((p) => String(p.id) === merge.value);
+      if (absorb && window.confirm(t("Move every face of {absorbed} into {who}? Later groupings keep them together.",
+        { absorbed: personName(absorb.id, absorb.name), who }))) changePersons("/api/persons/merge", { keep: person.id, absorb: absorb.id });
+      else merge.value = "";
+    });
+  }
+  $("person-view").replaceChildren(face, el("span", { text: `${who} · ${where}` }), merge);
+}
+
+// A reviewer corrects the grouping from a face: names its person, or takes the face out of it (a new person,
+// kept apart by later groupings). Each change is audited under the reviewer; a refusal says why.
+function personActions(face, who) {
+  const name = el("button", { type: "button", class: "person-name", text: t("Name…"), "aria-label": t("name {who}", { who }) });
+  name.addEventListener("click", () => {
+    const given = window.prompt(t("Name for {who}", { who }), face.person_name || "");
+    if (given && given.trim()) changePersons(`/api/persons/${face.person}/name`, { name: given.trim() });
+  });
+  const out = el("button", { type: "button", class: "person-split", text: t("Not this person"), "aria-label": t("this face is not {who}", { who }) });
+  out.addEventListener("click", () => {
+    if (window.confirm(t("Take this face out of {who} into a new person? Later groupings keep them apart.", { who })))
+      changePersons(`/api/persons/${face.person}/split`, { faces: [face.id] });
+  });
+  return el("div", { class: "person-actions" }, name, " ", out);
+}
+
+async function changePersons(url, body) {
+  try {
+    await call("POST", url, body);
+  } catch (error) { showError(error.message); return; }
+  await loadPersons();
+  await loadQueue(true);  // the person filter's items may have changed; the selected card stays
+}
+
+async function loadPersons() {
+  const shown = $("f-person").value;
+  state.persons = (await call("GET", "/api/filters")).persons;
+  $("f-person").replaceChildren($("f-person").options[0]);
+  fillSelect("f-person", state.persons.map((p) => [p.id, `${personName(p.id, p.name)} (${p.items})`]));
+  $("f-person").value = state.persons.some((p) => String(p.id) === shown) ? shown : "";
 }
 
 function personName(id, name) {
@@ -972,7 +1017,8 @@ async function showDetail() {
     if (face.person) link.addEventListener("click", () => { $("f-person").value = String(face.person); $("f-status").value = "all"; loadQueue(); });
     else link.disabled = true;
     faces.append(el("figure", { class: "face" }, faceCrop(face, who), el("figcaption", {}, link,
-      el("div", { class: "muted", text: t("{width}×{height} px at ({x}, {y})", { x: face.box[0], y: face.box[1], width: face.box[2], height: face.box[3] }) }))));
+      el("div", { class: "muted", text: t("{width}×{height} px at ({x}, {y})", { x: face.box[0], y: face.box[1], width: face.box[2], height: face.box[3] }) }),
+      face.person && state.me.can_decide ? personActions(face, who) : null)));
   }
   parts.push(faces);
   parts.push(el("h3", { text: item.stack_size > item.stack.length
