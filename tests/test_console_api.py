@@ -352,3 +352,39 @@ def test_console_exports_are_audited_and_well_formed(app: Any, demo_case: Path) 
     store.close()
     assert [e.details["format"] for e in exports] == ["vics", "cybertip", "case-report"]
     assert all(e.actor == "rita" and len(e.details["sha256"]) == 64 for e in exports)
+
+
+def test_malformed_requests_are_refused_with_a_reason_never_a_server_error(app: Any) -> None:
+    store = open_case(app.config["VIGIE_CASE"])
+    Accounts(store).set_password("admin", PASSWORD, actor="test")
+    store.close()
+    rita, csrf = login(app, "rita")
+    headers = {"X-CSRF-Token": csrf, "Content-Type": "application/json"}
+    item = queue(rita)["entries"][0]["id"]
+    for url, body in [
+        (f"/api/items/{item}/notes", '{"text": "\\ud800"}'),  # a lone surrogate cannot be stored
+        ("/api/decisions", "[" * 100_000 + "]" * 100_000),  # nested past the parser
+    ]:
+        refused = rita.post(url, data=body, headers=headers)
+        assert refused.status_code == 400 and refused.get_json()["error"], (url, refused.status_code)
+    bulk = rita.post("/api/decisions/bulk", json={"items": [item], "category": "1", "versions": {"²": 1}},
+                     headers={"X-CSRF-Token": csrf})
+    assert bulk.status_code == 400
+    for query, said in [({"q": "a\x00b"}, "NUL"), ({"priority": "bogus"}, "priority is one of"),
+                        ({"media": "audio"}, "media is one of"), ({"ai": "bogus"}, "ai is one of")]:
+        answer = rita.get("/api/queue", query_string=query)
+        assert answer.status_code == 400 and said in answer.get_json()["error"], query
+
+    admin, admin_csrf = login(app, "admin")
+    admin_headers = {"X-CSRF-Token": admin_csrf}
+    before = admin.get("/api/me").get_json()["settings"]
+    for body in [{"blur": 0.2, "greyscale": False, "scheme": "bogus"},
+                 {"blur": 0.2, "scheme": "custom", "custom_categories": "x"},
+                 {"scheme": "custom", "custom_categories": [f"c{n}" for n in range(10)]},
+                 {"scheme": "custom", "custom_categories": ["Keep", " Keep "]},
+                 {"scheme": "custom", "custom_categories": ["Keep", "\x1b[2J"]}]:
+        assert admin.post("/api/admin/settings", json=body, headers=admin_headers).status_code == 400, body
+    assert admin.get("/api/me").get_json()["settings"] == before, "a refused request saves nothing"
+    for body in [{"username": ["a"]}, {"username": 12345}, {"username": "ok", "password": 1234567890123}]:
+        assert admin.post("/api/admin/users", json=body, headers=admin_headers).status_code == 400, body
+    assert all(u["username"] not in ("['a']", "12345", "ok") for u in admin.get("/api/admin/users").get_json()["users"])

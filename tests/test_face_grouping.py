@@ -420,3 +420,22 @@ def test_a_case_merged_before_faces_were_placed_keeps_its_merges(
 
 def _before_placed(migrations: list[str]) -> int:
     return next(n for n, script in enumerate(migrations) if "ADD COLUMN placed" in script)
+
+
+def test_a_person_id_is_never_given_twice_and_a_merge_keeps_the_absorbed_name(tmp_path: Path) -> None:
+    store = scanned_case(tmp_path)
+    ana, bea = _two_persons(store)
+    one = _person_of(store)[ana[0]]
+    first_new = split_person(store, one, ana[2:], "rita")
+    assert name_person(store, first_new, "  Bea ", "rita")
+    merge_persons(store, one, first_new, "rob")  # the highest id is gone
+    details = store.db.execute("SELECT details FROM audit_log ORDER BY seq DESC LIMIT 1").fetchone()[0]
+    assert json.loads(details)["absorb_name"] == "Bea" and store.named_persons() == {one: "Bea"}
+    second_new = split_person(store, one, ana[2:], "rita")
+    assert second_new > first_new, "a screen still naming the merged person must not reach this one"
+    with pytest.raises(PersonError, match="no person"):
+        merge_persons(store, one, first_new, "rob")
+    for name in ["", "   ", "\x1b]0;pwned\x07Ana", "Ana\u202e", "\u200b", "x" * 201]:
+        with pytest.raises(PersonError, match="printable characters"):
+            name_person(store, one, name, "rita")
+    store.close()

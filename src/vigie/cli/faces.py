@@ -82,7 +82,7 @@ def faces_name(person: int, name: str, case: Path) -> None:
     with case_store(case) as store:
         if not name_person(store, person, name, examiner()):
             raise VigieError(f"no person {person} in {case}")
-    out.print(f"Person {person} is now {_t(repr(name))}.")
+    out.print(f"Person {person} is now {_t(repr(name.strip()))}.")
 
 
 @faces.command("merge")

@@ -46,6 +46,7 @@ GENESIS_HASH = "0" * 64
 # The chained entry that switches a log to rule 2 (exact stored text) for itself and every later entry.
 AUDIT_RULE_ACTION = "audit-rule"
 AUDIT_RULE_TAG = "vigie-audit/2"
+PERSONS_ISSUED = "persons_issued_through"  # the highest person id ever given: none is given twice
 # The signals matched by equality, as an SQL list: each has a column of its name in items and list_entries
 _EXACT_SIGNALS = tuple(s.name for s in SIGNALS.values() if s.exact)
 _EXACT_IN = "(" + ", ".join(f"'{name}'" for name in _EXACT_SIGNALS) + ")"
@@ -722,10 +723,7 @@ class SqliteCaseStore:
         with self.transaction():
             for person, faces, representative in groups:
                 if person is None:
-                    person = self.db.execute(
-                        "INSERT INTO persons(representative_face_id, created_at) VALUES (?, ?)",
-                        (representative, now_iso()),
-                    ).lastrowid
+                    person = self._insert_person(representative)
                 else:
                     self.db.execute(
                         "UPDATE persons SET representative_face_id = ? WHERE id = ?", (representative, person)
@@ -750,6 +748,8 @@ class SqliteCaseStore:
     def merge_persons(self, keep: int, absorb: int) -> int:
         with self.transaction():
             moved = self.db.execute("UPDATE faces SET person_id = ? WHERE person_id = ?", (keep, absorb)).rowcount
+            self.db.execute("UPDATE persons SET name = (SELECT name FROM persons WHERE id = ?)"
+                            " WHERE id = ? AND name IS NULL", (absorb, keep))
             self.db.execute("DELETE FROM persons WHERE id = ?", (absorb,))
             self._place_person(keep)
         return moved
@@ -757,12 +757,22 @@ class SqliteCaseStore:
     def split_person(self, person_id: int, face_ids: Sequence[int]) -> int:
         """Move `face_ids` (faces of `person_id`) into a new person; returns its id."""
         with self.transaction():
-            new = int(self.db.execute("INSERT INTO persons(created_at) VALUES (?)", (now_iso(),)).lastrowid or 0)
+            new = self._insert_person(None)
             self.db.executemany("UPDATE faces SET person_id = ? WHERE id = ? AND person_id = ?",
                                 ((new, face, person_id) for face in face_ids))
             self._place_person(person_id)
             self._place_person(new)
         return new
+
+    def _insert_person(self, representative: int | None) -> int:
+        """A new person, under an id no person of the case ever had: a colleague's screen may still name a person
+        merged away, and must not reach another through it (SQLite gives a deleted highest id again)."""
+        highest = self.db.execute("SELECT coalesce(max(id), 0) FROM persons").fetchone()[0]
+        person = max(int(self.get_meta(PERSONS_ISSUED) or 0), int(highest)) + 1
+        self.db.execute("INSERT INTO persons(id, representative_face_id, created_at) VALUES (?, ?, ?)",
+                        (person, representative, now_iso()))
+        self.set_meta(PERSONS_ISSUED, str(person))
+        return person
 
     def _place_person(self, person_id: int) -> None:
         """Pin a person's faces where a reviewer put them, and pick its representative again (its largest face)."""

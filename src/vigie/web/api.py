@@ -18,7 +18,7 @@ from vigie.exports.registry import EXPORTS
 from vigie.exports.report import clock
 from vigie.exports.run import run_export
 from vigie.i18n import LANGUAGES, N_
-from vigie.matching.faces.persons import PersonError, merge_persons, name_person, split_person
+from vigie.matching.faces.persons import MAX_NAME, PersonError, merge_persons, name_person, split_person
 from vigie.review.categories import case_scheme, set_case_scheme
 from vigie.review.roles import ReviewStore
 from vigie.review.scripted import Plan, SelectionError, plan_list_stacks, plan_stacks, record_unless_stale
@@ -103,10 +103,32 @@ def requires(*roles: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
 
 
 def _body() -> dict[str, Any]:
-    body = request.get_json(silent=True)
+    try:
+        body = request.get_json(silent=True)
+    except RecursionError:  # nested deeper than the parser goes
+        body = None
     if not isinstance(body, dict):
         _fail(N_("send a JSON object"))
+    if not _valid_unicode(body):  # a lone surrogate ("\ud800") cannot be stored, nor shown
+        _fail(N_("the request holds text that is not valid Unicode"))
     return body
+
+
+def _valid_unicode(body: dict[str, Any]) -> bool:
+    pending: list[Any] = [body]
+    while pending:  # not recursive: the nesting is the sender's
+        value = pending.pop()
+        if isinstance(value, dict):
+            pending.extend(value.keys())
+            pending.extend(value.values())
+        elif isinstance(value, list):
+            pending.extend(value)
+        elif isinstance(value, str):
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                return False
+    return True
 
 
 def view_settings() -> dict[str, Any]:
@@ -232,6 +254,11 @@ def queue() -> Any:
     status = args.get("status", "undecided")
     if status not in ("undecided", "decided", "all"):
         _fail(N_("status is undecided, decided or all"))
+    for name, choices in (("priority", PRIORITY_CLASSES), ("media", ("image", "video")), ("ai", AI_VERDICTS)):
+        if args.get(name) and args[name] not in choices:
+            _fail(N_("%(name)s is one of %(choices)s, or empty"), name=name, choices=", ".join(choices))
+    if any("\x00" in value for value in args.values()):  # the full-text search cannot take one
+        _fail(N_("a filter holds a NUL character"))
     where = QueueFilter(
         status=status, list_name=args.get("list") or None, category=args.get("category") or None,
         ai_verdict=args.get("ai") or None, person=_int_arg("person", None, 0, 2**62),
@@ -457,7 +484,7 @@ def _representatives(body: dict[str, Any]) -> list[int]:
 def _seen_versions(body: dict[str, Any]) -> dict[int, int]:
     """`versions`: the version each card showed, by its item id; a stack without one is unchecked."""
     versions = body.get("versions", {})
-    if not isinstance(versions, dict) or not all(isinstance(k, str) and k.isdigit() for k in versions):
+    if not isinstance(versions, dict) or not all(isinstance(k, str) and k.isascii() and k.isdigit() for k in versions):
         _fail(N_("versions maps item ids to the version of the stack each card showed"))
     checked = {int(k): _version(v, "each version") for k, v in versions.items()}
     return {k: v for k, v in checked.items() if v is not None}
@@ -530,9 +557,6 @@ def add_note(item_id: int) -> Any:
 
 # --- persons: a reviewer corrects the face grouping -----------------------------------------------
 
-MAX_NAME = 200
-
-
 def _ids(value: Any, message: str) -> list[int]:
     if (not isinstance(value, list) or not 1 <= len(value) <= MAX_BULK
             or not all(isinstance(i, int) and not isinstance(i, bool) and 0 <= i <= MAX_ID for i in value)):
@@ -552,10 +576,10 @@ def _reshaped(change: Callable[[], Any]) -> Any:
 @requires(*DECIDING_ROLES)
 def name_a_person(person_id: int) -> Any:
     name = _body().get("name")
-    if not isinstance(name, str) or not name.strip() or len(name) > MAX_NAME:
-        _fail(N_("a name is 1 to %(most)s characters of text"), most=MAX_NAME)
-    if not name_person(g.store, person_id, name.strip(), g.session.user.username):
-        abort(404)
+    if not isinstance(name, str):
+        _fail(N_("a name is 1 to %(most)s printable characters"), most=MAX_NAME)
+    if not _reshaped(lambda: name_person(g.store, person_id, name, g.session.user.username)):
+        _fail(N_("no person %(person)s in this case"), 404, person=person_id)
     return jsonify(person=person_id, name=name.strip())
 
 
@@ -591,16 +615,29 @@ def save_settings() -> Any:
 def save_org_settings() -> Any:
     body = _body()
     settings = _check_view_settings(body)
-    g.accounts.save_org_settings(g.session.user.username, settings)
-    if "scheme" in body:
-        custom = body.get("custom_categories")
+    if "scheme" in body:  # checked in full before anything is saved
         if body["scheme"] not in SCHEMES:
             _fail(N_("scheme is one of %(choices)s"), choices=", ".join(SCHEMES))
-        if custom is not None and (not isinstance(custom, list) or not all(isinstance(c, str) and c.strip()
-                                                                            for c in custom)):
-            _fail(N_("custom_categories is a list of names"))
+        custom = _custom_categories(body.get("custom_categories"))
+    g.accounts.save_org_settings(g.session.user.username, settings)
+    if "scheme" in body:
         set_case_scheme(g.store, body["scheme"], custom, g.session.user.username)
     return jsonify(ok=True)
+
+
+MAX_CUSTOM = 9  # one key each, 1 to 9
+
+
+def _custom_categories(custom: Any) -> list[str] | None:
+    """A custom scheme's names: 1 to 9, each 1 to 60 printable characters once (spaces around taken off)."""
+    if custom is None:
+        return None
+    names = [c.strip() for c in custom] if isinstance(custom, list) and all(isinstance(c, str) for c in custom) else []
+    if (not 1 <= len(names) <= MAX_CUSTOM or len(set(names)) != len(names)
+            or not all(0 < len(n) <= 60 and n.isprintable() for n in names)):
+        _fail(N_("custom_categories is a list of 1 to %(most)s different names of 1 to 60 printable characters"),
+              most=MAX_CUSTOM)
+    return names
 
 
 @api.get("/api/admin/users")
@@ -617,8 +654,10 @@ def create_user() -> Any:
     role = body.get("role", NEW_ACCOUNT_ROLE)
     if role not in ROLES:
         _fail(N_("role is one of %(choices)s"), choices=", ".join(ROLES))
+    if not isinstance(body.get("username"), str) or not isinstance(password, str):
+        _fail(N_("username and password are text"))
     try:
-        g.accounts.create_user(str(body.get("username", "")), str(password), role, g.session.user.username,
+        g.accounts.create_user(body["username"], password, role, g.session.user.username,
                                must_change=not body.get("password"))  # a made one is shown once: changed at login
     except AccountError as exc:
         _fail(language.message_of(exc))

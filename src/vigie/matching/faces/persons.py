@@ -35,6 +35,7 @@ from vigie.signals.faces import find_faces
 from vigie.store.sqlite import CaseReadOnlyError
 
 MATCH_DISTANCE = 0.55
+MAX_NAME = 200
 PERSONS_LOCK = "faces-group"  # held by a grouping, a merge and a split: each works on the persons the last left
 POSSIBLE_DISTANCE = 0.65
 
@@ -74,19 +75,23 @@ def chinese_whispers(count: int, edges: list[tuple[int, int]], iterations: int =
     return labels
 
 
+class PersonError(VigieError, ValueError):
+    """A name, merge or split the case's persons refuse: no such person, a face not theirs, a bad name."""
+
+    exit_code = 2
+
+
 def name_person(store: FaceStore, person_id: int, name: str, actor: str) -> bool:
-    """Give a person a name, audited; False when the case has no such person."""
+    """Give a person a name (its spaces around taken off), audited; False when the case has no such person. A
+    name of control or invisible characters is refused: names are printed on examiners' terminals."""
+    name = name.strip()
+    if not name or len(name) > MAX_NAME or not name.isprintable():
+        raise PersonError(Phrase(N_("a name is 1 to %(most)s printable characters"), most=MAX_NAME))
     with store.transaction():
         if not store.name_person(person_id, name):
             return False
         store.append_audit(actor, "person-name", {"person": person_id, "name": name})
     return True
-
-
-class PersonError(VigieError, ValueError):
-    """A merge or split the case's persons refuse: no such person, a face not theirs."""
-
-    exit_code = 2
 
 
 def _faces_of(store: FaceStore, person_id: int) -> list[int]:
@@ -121,8 +126,12 @@ def merge_persons(store: FaceStore, keep: int, absorb: int, actor: str) -> int:
     with _reshaping(store, "merging persons"):
         for person in (keep, absorb):
             _faces_of(store, person)  # refuses a person the case lacks
+        absorbed_name = store.named_persons().get(absorb)
         moved = store.merge_persons(keep, absorb)
-        store.append_audit(actor, "person-merge", {"keep": keep, "absorb": absorb, "faces_moved": moved})
+        details: dict[str, object] = {"keep": keep, "absorb": absorb, "faces_moved": moved}
+        if absorbed_name is not None:  # the kept person takes it if it had none; either way the log keeps it
+            details["absorb_name"] = absorbed_name
+        store.append_audit(actor, "person-merge", details)
     return moved
 
 
@@ -138,8 +147,8 @@ def split_person(store: FaceStore, person_id: int, face_ids: list[int], actor: s
                                      plain=f"face {named} not in person {person_id} (its faces: {_listed(faces)})"))
         moving = sorted(set(face_ids))
         if not moving or len(moving) == len(faces):
-            raise PersonError(Phrase(N_("a split leaves faces on both sides: name some but not all of person "
-                                        "%(person)s's %(count)s faces"), person=person_id, count=len(faces)))
+            raise PersonError(Phrase(N_("a split leaves faces on both sides: name some but not all of the faces "
+                                        "of person %(person)s (%(count)s)"), person=person_id, count=len(faces)))
         new = store.split_person(person_id, moving)
         store.append_audit(actor, "person-split", {"person": person_id, "new_person": new, "faces": moving})
     return new
