@@ -424,7 +424,7 @@ def _before_placed(migrations: list[str]) -> int:
 
 def test_a_person_id_is_never_given_twice_and_a_merge_keeps_the_absorbed_name(tmp_path: Path) -> None:
     store = scanned_case(tmp_path)
-    ana, bea = _two_persons(store)
+    ana, _ = _two_persons(store)
     one = _person_of(store)[ana[0]]
     first_new = split_person(store, one, ana[2:], "rita")
     assert name_person(store, first_new, "  Bea ", "rita")
