@@ -131,7 +131,7 @@ def test_person_changes_that_cannot_be_are_refused_in_the_users_language(app: An
         (f"/api/persons/{person}/split", {"faces": [first, 10**6]}, 400, f"face 1000000 not in person {person}"),
         (f"/api/persons/{person}/split", {"faces": []}, 400, "faces is a list of 1 to"),
         (f"/api/persons/{person}/split", {"faces": [True]}, 400, "faces is a list of 1 to"),
-        ("/api/persons/999/split", {"faces": [first]}, 400, "no person 999 in this case"),
+        ("/api/persons/999/split", {"faces": [first]}, 404, "no person 999 in this case"),
         ("/api/persons/merge", {"keep": person, "absorb": person}, 400, "cannot be merged into itself"),
         ("/api/persons/merge", {"keep": person, "absorb": "2"}, 400, "keep and absorb are the ids of two persons"),
         (f"/api/persons/{person}/name", {"name": ""}, 400, "a name is 1 to 200 printable characters"),

@@ -572,9 +572,16 @@ def _reshaped(change: Callable[[], Any]) -> Any:
         _fail(language.message_of(exc))
 
 
+def _existing_person(person_id: int) -> None:
+    """A person id that names nothing is a 404, whatever the request says (as every id in a route is)."""
+    if g.store.person_faces(person_id) is None:
+        _fail(N_("no person %(person)s in this case"), 404, person=person_id)
+
+
 @api.post("/api/persons/<int:person_id>/name")
 @requires(*DECIDING_ROLES)
 def name_a_person(person_id: int) -> Any:
+    _existing_person(person_id)
     name = _body().get("name")
     if not isinstance(name, str):
         _fail(N_("a name is 1 to %(most)s printable characters"), most=MAX_NAME)
@@ -586,6 +593,7 @@ def name_a_person(person_id: int) -> Any:
 @api.post("/api/persons/<int:person_id>/split")
 @requires(*DECIDING_ROLES)
 def split_a_person(person_id: int) -> Any:
+    _existing_person(person_id)
     faces = _ids(_body().get("faces"), N_("faces is a list of 1 to %(most)s face ids"))
     new = _reshaped(lambda: split_person(g.store, person_id, faces, g.session.user.username))
     return jsonify(person=person_id, new_person=new)
