@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import os
@@ -177,6 +178,31 @@ def test_single_files_and_archives_given_directly(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     paths = {i["path"] for i in _report(case)["items"]}
     assert {f"{archive}!/DCIM/1.jpg", f"{tarball}!/x/2.jpg", str(image)} <= paths
+
+
+@pytest.mark.parametrize("mode", ["gz", "xz"])
+def test_a_compressed_tar_cut_short_keeps_every_member_before_the_cut_and_says_so(tmp_path: Path, mode: str) -> None:
+    """A small archive decompresses in one buffer: the members before the cut must not go with it."""
+    members = {f"m{n}.jpg": jpeg_bytes(draw_picture(n, (64, 64))) for n in range(3)}
+    whole = io.BytesIO()
+    with tarfile.open(fileobj=whole, mode=f"w:{mode}") as tar:
+        for name, data in members.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    evidence = tmp_path / "evidence"
+    evidence.mkdir()
+    cut = evidence / f"cut.tar.{mode}"
+    cut.write_bytes(whole.getvalue()[: len(whole.getvalue()) * 2 // 3])  # the last member, or the end, lost
+    store = open_case(tmp_path / "case", create=True)
+    run_scan(store, [str(evidence)], Settings(workers=1))
+    store.close()
+    items = _by_path(_report(tmp_path / "case"), evidence)
+    read = {path.split("!/")[1]: item for path, item in items.items() if "!/" in path}
+    complete = [name for name, item in read.items() if not item["errors"]]
+    assert complete and all(read[name]["sha256"] == hashlib.sha256(members[name]).hexdigest() for name in complete)
+    assert "m0.jpg" in complete, "the first member lies wholly before the cut"
+    assert "corrupt or unreadable archive" in _errors(items[cut.name]), "the cut is said on the archive"
 
 
 def test_missing_evidence_path_fails_the_scan(tmp_path: Path) -> None:

@@ -10,6 +10,7 @@ import posixpath
 import stat
 import tarfile
 import zipfile
+import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -73,6 +74,32 @@ class _CountingReader(io.RawIOBase):
         buffer[:n] = data
         self.consumed += n
         return n
+
+
+class _UpToTheCut(io.RawIOBase):
+    """A decompressed stream handed on in the pieces it decompresses (`read1`), so that a compressed file cut
+    short or damaged gives every byte before the damage. With `hold`, the error is held there (the stream just
+    ends) until the reader asks for it: a tar is read in records of 10 KiB, and a read that raised would drop
+    the bytes it had gathered, which may be every member of a small archive."""
+
+    def __init__(self, decompressed: Any) -> None:
+        self._decompressed = decompressed
+        self.hold = False
+        self.held: Exception | None = None
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
+        try:
+            data = self._decompressed.read1(len(buffer))
+        except (EOFError, OSError, zlib.error, lzma.LZMAError) as exc:
+            if not self.hold:
+                raise
+            self.held = exc
+            return 0
+        buffer[: len(data)] = data
+        return len(data)
 
 
 class _CappedReader(io.RawIOBase):
@@ -218,10 +245,14 @@ def iter_members(
         return
     counter = _CountingReader(fileobj)
     decompressed = _DECOMPRESSORS[media_type](io.BufferedReader(counter))
-    buffered = io.BufferedReader(decompressed, buffer_size=1 << 20)
+    cut = _UpToTheCut(decompressed)
+    buffered = io.BufferedReader(cut, buffer_size=1 << 20)
     head = buffered.peek(_TAR_MAGIC_OFFSET + 5)[: _TAR_MAGIC_OFFSET + 5]
     if head[_TAR_MAGIC_OFFSET:] == b"ustar":
+        cut.hold = True  # the members before the damage are read; then the damage is said on the archive
         yield from _tar_members(buffered, settings, expansion, counter)
+        if cut.held is not None:
+            raise cut.held
         return
     stem = posixpath.basename(outer_name)
     for suffix in (b".gz", b".tgz", b".bz2", b".xz"):
