@@ -255,8 +255,10 @@ def test_signed_anchors_are_checked_with_the_examiners_public_key(tmp_path: Path
 
 def test_an_anchor_that_cannot_be_written_is_printed_instead(tmp_path: Path) -> None:
     case = _case(tmp_path, decide=False)
-    result = _invoke("audit", "anchor", "--case", str(case), "-o", str(tmp_path / "no" / "such" / "a.json"))
-    assert result.exit_code == 1 and "the anchor is printed above: keep it" in result.output
+    missing = _invoke("audit", "anchor", "--case", str(case), "-o", str(tmp_path / "no" / "such" / "a.json"))
+    assert missing.exit_code == 2 and "there is no folder" in missing.output  # refused before the log is anchored
+    result = _invoke("audit", "anchor", "--case", str(case), "-o", "/dev/full")  # a write that fails: disk full
+    assert result.exit_code == 1 and "the anchor is printed above: keep it" in " ".join(result.output.split())
     assert '"format": "vigie-audit-anchor/1"' in result.output
 
 

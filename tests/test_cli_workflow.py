@@ -137,3 +137,29 @@ def test_faces_scan_adds_faces_that_faces_find_then_finds(tmp_path: Path) -> Non
     assert sum('"verdict": "match"' in line and "John_Simm" in line for line in found.output.splitlines()) == 2
     again = _invoke("faces", "scan", "--case", str(case))  # nothing searched twice
     assert again.exit_code == 0 and "0 faces in 0 images searched" in " ".join(again.output.split())
+
+
+def test_outputs_never_land_on_the_case_or_the_evidence_and_are_checked_before_they_are_audited(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    evidence, case = _scanned(tmp_path)
+    assert _invoke("review", "decide", "--item", "1", "--category", "1", "--case", str(case)).exit_code == 0
+    before = {p: p.read_bytes() for p in evidence.iterdir()}
+    for args, said in [
+        (["report", "-o", str(case / "case.sqlite")], "one of the case's own files"),
+        (["export", "--format", "csv", "-o", str(case / "case.sqlite")], "one of the case's own files"),
+        (["audit", "anchor", "-o", str(case / "vigie.toml")], "one of the case's own files"),
+        (["report", "-o", str(case / "index" / "x.html")], "one of the case's own files"),
+        (["export", "--format", "csv", "-o", str(evidence / "0.png")], "in the evidence"),
+        (["report", "-o", str(evidence / "new.html")], "in the evidence"),
+        (["export", "--format", "csv", "-o", str(tmp_path / "no" / "x.csv")], "there is no folder"),
+    ]:
+        result = _invoke(*args, "--case", str(case))
+        assert result.exit_code == 2 and said in result.output, (args, result.output)
+    assert _actors(case, "export") == [] and _actors(case, "audit-anchor") == [], "nothing refused is audited"
+    assert {p: p.read_bytes() for p in evidence.iterdir()} == before
+    assert _invoke("report", "--format", "json", "-o", str(case / "report.json"), "--case", str(case)).exit_code == 0
+    monkeypatch.chdir(case)  # the export's default file would be written here: allowed, beside the case's files
+    assert _invoke("export", "--format", "csv", "--case", str(case)).exit_code == 0
+    to_stdout = _invoke("report", "--format", "csv", "-o", "-", "--case", str(case))
+    assert to_stdout.exit_code == 0 and to_stdout.output.startswith("path,") and not Path("-").exists()

@@ -28,10 +28,11 @@ from rich.progress import (
 )
 from rich.text import Text
 
+from vigie.config import CASE_CONFIG_NAME
 from vigie.errors import VigieError
 from vigie.records import AuditEntry
 from vigie.store.locator import is_store_url, local_case_folder
-from vigie.store.sqlite import CaseNotFoundError, SqliteCaseStore, open_case
+from vigie.store.sqlite import CASE_DB_NAME, CaseNotFoundError, SqliteCaseStore, open_case
 
 err = Console(stderr=True, emoji=False)  # ":cd:" in a fingerprint or a path is text, not an emoji
 out = Console(highlight=False, emoji=False)
@@ -132,6 +133,23 @@ def stop_on_full_disk(doing: str, kept: str) -> Iterator[None]:
             raise
         raise VigieError(f"the disk is full; {doing} stopped. {kept} Free some space and run the same command "
                          "again.") from exc
+
+
+def checked_output(output: Path | None, store: SqliteCaseStore) -> Path | None:
+    """`-o`, checked before anything is written or audited; None for stdout (no `-o`, or `-o -`). Refused: one of
+    the case's own files (its database, settings, locks, indexes), a file in the evidence (read-only), a folder
+    that does not exist. A report beside the case's files is allowed."""
+    if output is None or output == Path("-"):
+        return None
+    target, case_dir = output.resolve(), store.case_dir.resolve()
+    if target.is_relative_to(case_dir):  # a case kept inside the evidence folder is still the case's
+        if target.parent != case_dir or target.name == CASE_CONFIG_NAME or target.name.startswith((CASE_DB_NAME, ".")):
+            raise VigieError(f"{output} is one of the case's own files; write it elsewhere", 2)
+    elif any(target.is_relative_to(Path(source.root).resolve()) for source in store.sources()):
+        raise VigieError(f"{output} is in the evidence, which is never written; write it elsewhere", 2)
+    if not target.parent.is_dir():
+        raise VigieError(f"{output}: there is no folder {output.parent}", 2)
+    return output
 
 
 class CaseLocation(click.Path):

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from vigie.cli.common import _t, case_option, case_store, err, examiner, out, print_audit, progress_bars
+from vigie.cli.common import _t, case_option, case_store, checked_output, err, examiner, out, print_audit, progress_bars
 from vigie.config import load_settings
 from vigie.errors import VigieError
 
@@ -107,6 +107,7 @@ def audit_anchor(case: Path, output: Path | None, key: Path | None) -> None:
     except AnchorError as exc:
         raise AnchorError(f"{key}: {exc}") from exc
     with case_store(case) as store:
+        output = checked_output(output, store)
         anchor = anchor_log(store, examiner(), str(output) if output else "stdout", signing_key)
     text = json.dumps(anchor, indent=2, ensure_ascii=False) + "\n"
     if output is None:

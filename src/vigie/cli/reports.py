@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from vigie.cli.common import _t, case_option, case_store, err, examiner, stop_on_full_disk
+from vigie.cli.common import _t, case_option, case_store, checked_output, err, examiner, stop_on_full_disk
 from vigie.config import load_settings
 from vigie.exports.registry import EXPORTS
 from vigie.i18n import DEFAULT_LANGUAGE, LANGUAGES
@@ -21,7 +21,8 @@ language_option = click.option(
 @click.command()
 @case_option
 @click.option("--format", "fmt", type=click.Choice(["json", "csv", "html"]), default="html", show_default=True)
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="File to write [stdout].")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="File to write, outside the case and the evidence [stdout; also -].")
 @click.option("--thumbnails", is_flag=True, help="HTML only: add blurred greyscale thumbnails of matched items.")
 @language_option
 def report(case: Path, fmt: str, output: Path | None, thumbnails: bool, lang: str) -> None:
@@ -33,6 +34,7 @@ def report(case: Path, fmt: str, output: Path | None, thumbnails: bool, lang: st
     from vigie.i18n import language
 
     with case_store(case) as store:
+        output = checked_output(output, store)
         thumbs = matched_thumbnails(store, load_settings(case)) if thumbnails and fmt == "html" else None
         # written as it is read (a million items are never held at once), then audited
         with stop_on_full_disk("the report", "The case is unchanged; the report file may be incomplete."):
@@ -62,7 +64,8 @@ class _ExportFormats(click.Choice[str]):
 @click.option("--format", "fmt", required=True, type=_ExportFormats(()),
               help="; ".join(f"{e.name}: {e.label}" for e in EXPORTS.values()) + ".")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
-              help="File to write [the case's name and format, in the current folder]; - for stdout.")
+              help="File to write, outside the case and the evidence [the case's name and format, in the current "
+                   "folder]; - for stdout.")
 @click.option("--item", "items", multiple=True, type=int, help="Only this item id (repeatable) [all reviewed].")
 @click.option("--category", "categories", multiple=True, help="Only items of this category (repeatable).")
 @click.option("--reporter-first-name", default="TO COMPLETE", help="CyberTipline draft: reporting person.")
@@ -76,15 +79,16 @@ def export_cmd(case: Path, fmt: str, output: Path | None, items: tuple[int, ...]
     from vigie.exports.run import run_export
 
     with case_store(case) as store:
+        default = Path(store.case_dir.resolve().name + EXPORTS[fmt].suffix)  # in the current folder
+        target = checked_output(output or default, store)  # None: stdout
         result = run_export(
             store, examiner(), fmt, list(items) or None, list(categories) or None,
             Reporter(reporter_first_name, reporter_last_name, reporter_email),
-            destination="stdout" if output == Path("-") else str(output or "default file"), language=lang,
+            destination="stdout" if target is None else str(target), language=lang,
         )
-    if output == Path("-"):
+    if target is None:
         sys.stdout.buffer.write(result.content)
         return
-    target = output or Path(result.file_name)
     target.write_bytes(result.content)
     what = f"{fmt} export of {result.items} file(s)" if result.items else fmt
     err.print(f"Wrote {what} to {_t(target)} (audit entry {result.audit.seq})")
