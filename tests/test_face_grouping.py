@@ -439,3 +439,19 @@ def test_a_person_id_is_never_given_twice_and_a_merge_keeps_the_absorbed_name(tm
         with pytest.raises(PersonError, match="printable characters"):
             name_person(store, one, name, "rita")
     store.close()
+
+
+def test_after_a_purge_find_refuses_instead_of_answering_none_and_faces_scan_searches_again(tmp_path: Path) -> None:
+    store = scanned_case(tmp_path)
+    _two_persons(store)
+    purge_faces(store, "tester")
+    assert store.images_without_faces() and store.purged_faces() == 8
+    store.close()
+    reference = tmp_path / "ref.png"
+    Image.new("RGB", (64, 64), "white").save(reference)
+    found = CliRunner().invoke(main, ["faces", "find", "--case", str(tmp_path / "case"), "--reference", str(reference)])
+    assert found.exit_code == 2 and "was removed" in found.output and "faces scan" in found.output, found.output
+    store = open_case(tmp_path / "case")
+    add_faces(store, synthetic_embeddings([2], outliers=0, seed=3))  # what a new faces scan of the image finds
+    assert store.purged_faces() == 0 and not store.images_without_faces()
+    store.close()

@@ -161,6 +161,10 @@ def faces_find(case: Path, references: tuple[Path, ...], as_json: bool, include_
         if not faces_searched(store):  # "0 match" would read as "not in the seizure"
             raise VigieError(f"no face data in {case}: faces were never searched. Add them with `vigie faces scan "
                              f"--case {case}`.", 2)
+        if purged := store.purged_faces():  # "0 match" would read as "not in the seizure" here too
+            raise VigieError(f"the face data of {purged} faces in {case} was removed (`vigie faces purge`), so a "
+                             f"search would miss them. Search their images again with `vigie faces scan --case "
+                             f"{case}`.", 2)
         settings = load_settings(case)
         check_models(settings.face_detector, settings.face_model)
         try:

@@ -370,8 +370,10 @@ class SqliteCaseStore:
         )
 
     def add_faces(self, item_id: int, faces: Sequence[Face], error: str | None = None) -> None:
-        """Faces found in an item after its scan (`vigie faces scan`), or why they could not be searched."""
+        """Faces found in an item after its scan (`vigie faces scan`), or why they could not be searched; they
+        replace the item's purged faces (boxes whose embeddings `faces purge` removed)."""
         with self.transaction():
+            self.db.execute("DELETE FROM faces WHERE item_id = ? AND embedding IS NULL AND crop IS NULL", (item_id,))
             self._insert_faces(item_id, faces)
             if error is not None:
                 self.db.execute("INSERT INTO item_errors(item_id, stage, message) VALUES (?, 'faces', ?)",
@@ -380,12 +382,18 @@ class SqliteCaseStore:
     def any_faces(self) -> bool:
         return self.db.execute("SELECT 1 FROM faces LIMIT 1").fetchone() is not None
 
+    def purged_faces(self) -> int:
+        """Faces whose embedding `faces purge` removed: a search cannot see them."""
+        return int(self.db.execute("SELECT count(*) FROM faces WHERE embedding IS NULL").fetchone()[0])
+
     def images_without_faces(self) -> list[tuple[int, str, str, str | None]]:
-        """(item id, source root, relpath, SHA-256) of each image that holds no face, for a faces scan."""
+        """(item id, source root, relpath, SHA-256) of each image that holds no face (or only purged ones), for a
+        faces scan."""
         roots = {s.id: s.root for s in self.sources()}
         rows = self.db.execute(
             """SELECT i.id, i.source_id, i.relpath, i.sha256 FROM items i WHERE i.media_type LIKE 'image/%'
-               AND NOT EXISTS (SELECT 1 FROM faces f WHERE f.item_id = i.id) ORDER BY i.id"""
+               AND NOT EXISTS (SELECT 1 FROM faces f WHERE f.item_id = i.id AND f.embedding IS NOT NULL)
+               ORDER BY i.id"""
         ).fetchall()
         return [(r[0], roots[r[1]], r[2], r[3]) for r in rows]
 
