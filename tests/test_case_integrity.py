@@ -4,6 +4,7 @@ import json
 import sqlite3
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 from conftest import jpeg_bytes
 
@@ -11,7 +12,7 @@ from vigie.cli import main
 from vigie.demo.seizure import draw_picture
 from vigie.store.audit import verify_audit_log
 from vigie.store.schema import SCHEMA_VERSION
-from vigie.store.sqlite import open_case
+from vigie.store.sqlite import NotACaseError, open_case
 
 
 def _scanned_case(tmp_path: Path) -> tuple[Path, Path]:
@@ -88,3 +89,20 @@ def test_audit_log_records_scans_and_imports(tmp_path: Path) -> None:
     actions = [json.loads(line)["action"] for line in shown.output.splitlines()]
     # the log's rule switch opens it, and each scan and import records the state it left
     assert actions == ["audit-rule", "scan", "case-state", "hashlist-import", "case-state"]
+
+
+def test_an_emptied_or_foreign_case_file_is_refused_and_left_as_it_is(tmp_path: Path) -> None:
+    emptied, foreign = tmp_path / "emptied", tmp_path / "foreign"
+    emptied.mkdir()
+    (emptied / "case.sqlite").write_bytes(b"")
+    foreign.mkdir()
+    other = sqlite3.connect(foreign / "case.sqlite")
+    other.execute("CREATE TABLE notes (text TEXT)")
+    other.commit()
+    other.close()
+    for case in (emptied, foreign):
+        before = (case / "case.sqlite").read_bytes()
+        with pytest.raises(NotACaseError, match="not a Vigie case"):
+            open_case(case)
+        assert (case / "case.sqlite").read_bytes() == before
+        assert sorted(p.name for p in case.iterdir()) == ["case.sqlite"]

@@ -85,6 +85,10 @@ class CaseNotFoundError(VigieError):
     pass
 
 
+class NotACaseError(Exception):
+    """A case folder's database file that no Vigie wrote: emptied, truncated to nothing, or another program's."""
+
+
 class CaseReadOnlyError(Exception):
     """A write (an audit entry) asked of a case opened read-only."""
 
@@ -118,6 +122,10 @@ class SqliteCaseStore:
             db = _connect_read_only(db_path)
         else:
             db = sqlite3.connect(db_path, timeout=60, isolation_level=None)
+            if not create and db.execute("PRAGMA user_version").fetchone()[0] == 0:
+                db.close()  # a case file emptied or replaced is said, never quietly made a new, empty case
+                raise NotACaseError(f"{db_path} is not a Vigie case (an empty or foreign database); it was left "
+                                    "as it is")
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")
         db.row_factory = sqlite3.Row
