@@ -395,6 +395,9 @@ def test_faces_show_and_split_on_the_command_line(tmp_path: Path) -> None:
     itself = CliRunner().invoke(main, ["faces", "merge", str(one), str(one), "--case", case])
     assert itself.exit_code == 2 and "cannot be merged into itself" in itself.output, itself.output
     assert "Traceback" not in itself.output + refused.output
+    for args in (["show", str(2**64)], ["name", "999", "Ana"], ["merge", "1", str(2**64)]):
+        answer = CliRunner().invoke(main, ["faces", *args, "--case", case])
+        assert answer.exit_code == 2 and "Traceback" not in answer.output, (args, answer.output)
 
 
 @pytest.mark.parametrize("kind", ["sqlite", "postgresql"])

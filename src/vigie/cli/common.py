@@ -135,6 +135,10 @@ def stop_on_full_disk(doing: str, kept: str) -> Iterator[None]:
                          "again.") from exc
 
 
+# An id the case could hold: a larger number names nothing, said by click rather than by a database error.
+ID = click.IntRange(0, 2**63 - 1)
+
+
 def checked_output(output: Path | None, store: SqliteCaseStore) -> Path | None:
     """`-o`, checked before anything is written or audited; None for stdout (no `-o`, or `-o -`). Refused: one of
     the case's own files (its database, settings, locks, indexes), a file in the evidence (read-only), a folder

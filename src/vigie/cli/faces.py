@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 from rich.table import Table
 
-from vigie.cli.common import _t, case_option, case_store, examiner, out, progress_bars
+from vigie.cli.common import ID, _t, case_option, case_store, examiner, out, progress_bars
 from vigie.config import load_settings
 from vigie.errors import VigieError
 from vigie.signals.faces import check_models
@@ -57,10 +57,12 @@ def faces_group(case: Path) -> None:
     names reviewers gave them, are kept.
     """
     from vigie.matching.faces.grouping import group_faces
+    from vigie.matching.faces.rescan import faces_searched
 
     with case_store(case) as store:
         grouping = group_faces(store, examiner())
         persons = store.persons()
+        searched = faces_searched(store)
     table = Table("person", "name", "faces", "items", "representative face")
     for person in persons:
         table.add_row(str(person["id"]), person["name"] or "", str(person["faces"]), str(person["items"]),
@@ -69,10 +71,12 @@ def faces_group(case: Path) -> None:
     if grouping.index.startswith("rebuilt"):
         out.print(f"Note: the face index was {_t(grouping.index)}.")
     out.print(f"{grouping.faces} faces in {grouping.persons} persons ({grouping.new_faces} new faces grouped).")
+    if not searched:  # "0 faces" would read as "no one in the seizure"
+        out.print(f"Note: faces were never searched in this case. Add them with `vigie faces scan --case {_t(case)}`.")
 
 
 @faces.command("name")
-@click.argument("person", type=int)
+@click.argument("person", type=ID)
 @click.argument("name")
 @case_option
 def faces_name(person: int, name: str, case: Path) -> None:
@@ -81,13 +85,13 @@ def faces_name(person: int, name: str, case: Path) -> None:
 
     with case_store(case) as store:
         if not name_person(store, person, name, examiner()):
-            raise VigieError(f"no person {person} in {case}")
+            raise VigieError(f"no person {person} in {case} (`vigie faces group` lists them)", 2)
     out.print(f"Person {person} is now {_t(repr(name.strip()))}.")
 
 
 @faces.command("merge")
-@click.argument("keep", type=int)
-@click.argument("absorb", type=int)
+@click.argument("keep", type=ID)
+@click.argument("absorb", type=ID)
 @case_option
 def faces_merge(keep: int, absorb: int, case: Path) -> None:
     """Move every face of person ABSORB into person KEEP."""
@@ -99,7 +103,7 @@ def faces_merge(keep: int, absorb: int, case: Path) -> None:
 
 
 @faces.command("show")
-@click.argument("person", type=int)
+@click.argument("person", type=ID)
 @case_option
 @click.option("--json", "as_json", is_flag=True, help='One JSON line per face: {"face", "path", "box", "placed"}.')
 def faces_show(person: int, case: Path, as_json: bool) -> None:
@@ -126,8 +130,8 @@ def faces_show(person: int, case: Path, as_json: bool) -> None:
 
 
 @faces.command("split")
-@click.argument("person", type=int)
-@click.argument("face_ids", metavar="FACE...", nargs=-1, required=True, type=int)
+@click.argument("person", type=ID)
+@click.argument("face_ids", metavar="FACE...", nargs=-1, required=True, type=ID)
 @case_option
 def faces_split(person: int, face_ids: tuple[int, ...], case: Path) -> None:
     """Move the faces FACE... of PERSON into a new person: the grouping joined two people.

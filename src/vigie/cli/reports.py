@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from vigie.cli.common import _t, case_option, case_store, checked_output, err, examiner, stop_on_full_disk
+from vigie.cli.common import ID, _t, case_option, case_store, checked_output, err, examiner, stop_on_full_disk
 from vigie.config import load_settings
 from vigie.exports.registry import EXPORTS
 from vigie.i18n import DEFAULT_LANGUAGE, LANGUAGES
@@ -66,7 +66,7 @@ class _ExportFormats(click.Choice[str]):
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
               help="File to write, outside the case and the evidence [the case's name and format, in the current "
                    "folder]; - for stdout.")
-@click.option("--item", "items", multiple=True, type=int, help="Only this item id (repeatable) [all reviewed].")
+@click.option("--item", "items", multiple=True, type=ID, help="Only this item id (repeatable) [all reviewed].")
 @click.option("--category", "categories", multiple=True, help="Only items of this category (repeatable).")
 @click.option("--reporter-first-name", default="TO COMPLETE", help="CyberTipline draft: reporting person.")
 @click.option("--reporter-last-name", default="TO COMPLETE")

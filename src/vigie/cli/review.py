@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from vigie.cli.common import _t, case_option, case_store, err, examiner
+from vigie.cli.common import ID, _t, case_option, case_store, err, examiner
 from vigie.errors import VigieError
 
 
@@ -18,8 +18,8 @@ def review() -> None:
 
 @review.command("decide")
 @case_option
-@click.option("--item", "items", multiple=True, type=int, help="This item (repeatable); one decision each.")
-@click.option("--stack", "stacks", multiple=True, type=int, help="Every item of this stack (repeatable).")
+@click.option("--item", "items", multiple=True, type=ID, help="This item (repeatable); one decision each.")
+@click.option("--stack", "stacks", multiple=True, type=ID, help="Every item of this stack (repeatable).")
 @click.option("--all", "all_entries", is_flag=True, help="Every entry of the review queue, stack by stack.")
 @click.option("--list", "list_name", metavar="NAME",
               help="Every item hash list NAME matched; without --category each takes its entry's category.")
