@@ -106,3 +106,20 @@ def test_an_emptied_or_foreign_case_file_is_refused_and_left_as_it_is(tmp_path: 
             open_case(case)
         assert (case / "case.sqlite").read_bytes() == before
         assert sorted(p.name for p in case.iterdir()) == ["case.sqlite"]
+
+
+def test_a_lock_that_cannot_be_written_beside_the_case_says_the_case_is_read_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+
+    import vigie.store.sqlite as sqlite_store
+
+    open_case(tmp_path / "case", create=True).close()
+
+    def read_only_folder(path: object, *_: object) -> None:
+        raise OSError(errno.EROFS, "Read-only file system", str(path))
+
+    monkeypatch.setattr(sqlite_store, "open", read_only_folder, raising=False)  # as on a read-only mount
+    result = CliRunner().invoke(main, ["match", "--case", str(tmp_path / "case")])
+    assert result.exit_code == 1 and "the case folder is read-only" in " ".join(result.output.split()), result.output

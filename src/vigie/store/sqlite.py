@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import hashlib
 import json
@@ -189,7 +190,13 @@ class SqliteCaseStore:
         """Held by one process of this machine at a time (matching and stacking: two scans of one case would each
         bring the stacks up to date unaware of the other). A lock file beside the case, released if the process
         dies."""
-        with open(self.case_dir / f".vigie-{purpose}.lock", "a") as handle:
+        try:
+            handle = open(self.case_dir / f".vigie-{purpose}.lock", "a")  # noqa: SIM115 (closed below)
+        except OSError as exc:
+            if exc.errno not in (errno.EROFS, errno.EACCES, errno.EPERM):
+                raise
+            raise CaseReadOnlyError(f"the {purpose} lock cannot be written beside the case: {exc.strerror}") from exc
+        with handle:
             fcntl.flock(handle, fcntl.LOCK_EX)
             try:
                 yield
