@@ -346,3 +346,11 @@ def test_a_stray_quote_inside_a_field_is_read_as_before(tmp_path: Path) -> None:
     assert [(e.digests.get("md5"), e.label, e.line) for e in parsed.entries] == [("1" * 32, "quotedthen more", 2),
                                                                   ("2" * 32, "ok", 3)]
     assert not parsed.problems
+
+
+def test_a_folder_of_vpdq_lists_says_which_file_is_nested_too_deeply(tmp_path: Path) -> None:
+    folder = tmp_path / "lists"
+    folder.mkdir()
+    (folder / "deep.json").write_text("[" * 100_000 + "]" * 100_000)
+    parsed = read_hash_list(folder)
+    assert parsed.entries == [] and "nested too deeply" in " ".join(str(p) for p in parsed.problems)

@@ -99,5 +99,7 @@ def read_folder(folder: Path) -> ParsedList:
             _read_video(path.name, decode(raw, path), parsed)
         except HashListError as exc:
             parsed.problem(path.name, f"{exc}; not a vPDQ file")
+        except RecursionError:
+            parsed.problem(path.name, "nested too deeply to be a hash list; not a vPDQ file")
     parsed.file_sha256 = digest.hexdigest()
     return parsed
