@@ -354,3 +354,14 @@ def test_a_folder_of_vpdq_lists_says_which_file_is_nested_too_deeply(tmp_path: P
     (folder / "deep.json").write_text("[" * 100_000 + "]" * 100_000)
     parsed = read_hash_list(folder)
     assert parsed.entries == [] and "nested too deeply" in " ".join(str(p) for p in parsed.problems)
+
+
+def test_a_tab_separated_list_keeps_its_categories_and_a_column_named_twice_is_refused(tmp_path: Path) -> None:
+    tabbed = tmp_path / "tabbed.tsv"
+    tabbed.write_text("md5\tcategory\n" + "a" * 32 + "\t1\n")
+    parsed = read_hash_list(tabbed)
+    assert parsed.format == "csv" and [(e.digests["md5"], e.category) for e in parsed.entries] == [("a" * 32, "1")]
+    twice = tmp_path / "twice.csv"
+    twice.write_text("md5,md5\n" + "a" * 32 + "," + "b" * 32 + "\n")
+    with pytest.raises(HashListError, match="names md5 twice"):
+        read_hash_list(twice)

@@ -88,7 +88,8 @@ def first_line(head: str) -> str:
 
 
 def header_cells(line: str) -> list[str]:
-    return [c.strip().strip('"').lower() for c in line.replace(";", ",").split(",")]
+    """A header line's cells, whichever of comma, semicolon or tab separates them."""
+    return [c.strip().strip('"').lower() for c in line.replace(";", ",").replace("\t", ",").split(",")]
 
 
 def norm_category(value: Any) -> str | None:

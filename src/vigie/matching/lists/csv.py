@@ -115,6 +115,11 @@ def read(name: str, text: str, scheme: str | None, signal: str | None) -> Parsed
         raise HashListError(
             f"the CSV header {header!r} names no hash column ({spoken_list(list(_HASH_COLUMNS))})"
         )
+    first: dict[str, int] = {}
+    for index, column in enumerate(columns, start=1):
+        if column is not None and first.setdefault(column, index) != index:  # one of two values would be lost
+            raise HashListError(f"the CSV header names {column} twice (columns {first[column]} and {index}): "
+                                "keep one column for each field")
     for number, row in rows:
         if isinstance(row, str):
             parsed.problem(f"line {number}", row)
