@@ -156,6 +156,9 @@ def test_outputs_never_land_on_the_case_or_the_evidence_and_are_checked_before_t
     ]:
         result = _invoke(*args, "--case", str(case))
         assert result.exit_code == 2 and said in result.output, (args, result.output)
+    unknown = _invoke("export", "--format", "csv", "--item", "1", "--item", "999", "-o", str(tmp_path / "x.csv"),
+                      "--case", str(case))
+    assert unknown.exit_code == 2 and "no item 999 in this case" in unknown.output
     assert _actors(case, "export") == [] and _actors(case, "audit-anchor") == [], "nothing refused is audited"
     assert {p: p.read_bytes() for p in evidence.iterdir()} == before
     assert _invoke("report", "--format", "json", "-o", str(case / "report.json"), "--case", str(case)).exit_code == 0

@@ -126,3 +126,12 @@ def test_names_are_printed_as_they_are(tmp_path: Path) -> None:
         (evidence / name).write_bytes(b"changed")
     result = runner.invoke(main, ["verify", "--case", str(tmp_path / "case")])
     assert result.exit_code == 3 and "x:cd:y.jpg" in result.output and "[red]z.jpg" in result.output
+
+
+def test_hash_and_provenance_exit_1_when_a_file_could_not_be_read(tmp_path: Path) -> None:
+    picture = tmp_path / "a.png"
+    draw_picture(1, (80, 60)).save(picture)
+    for command in ("hash", "provenance"):
+        both = CliRunner().invoke(main, [command, str(picture), str(tmp_path / "gone.jpg")])
+        assert both.exit_code == 1 and len(both.output.splitlines()) == 2, both.output  # the readable one still printed
+        assert CliRunner().invoke(main, [command, str(picture)]).exit_code == 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from typing import Any
 
 import click
@@ -31,11 +32,13 @@ def hash_files(files: tuple[str, ...]) -> None:
     also its vPDQ frame hashes ("vpdq": frame_number,quality,pdq_hex,timestamp lines).
 
     The picture itself never leaves the machine: share these lines instead, so a platform or the
-    police can find copies without anyone seeing the image.
+    police can find copies without anyone seeing the image. Exit status 1 when a file could not be read.
     """
     settings = Settings()
+    unread = 0
     for path in files:
         record = _analyse_file(path, settings)
+        unread += record is None or not record.digests.get("sha256")  # not read: nothing was found in it
         if record is None:
             continue
         line: dict[str, Any] = {
@@ -48,6 +51,7 @@ def hash_files(files: tuple[str, ...]) -> None:
                      "vpdq": [frame.vpdq_line() for frame in record.frames]}
         line["errors"] = [f"{stage}: {message}" for stage, message in record.errors]
         print(json.dumps(line))
+    sys.exit(1 if unread else 0)
 
 
 @click.command()
@@ -62,19 +66,22 @@ def provenance(files: tuple[str, ...], trust: str | None, no_watermarks: bool, n
     threshold, model}}}. The verdict is "ai-provenance" when a deterministic mark of generation is found,
     "ai-indicated" when only the statistical detector is above its threshold, else "undetermined"; never
     "real". An image's detector score is shown whether it is above the threshold or not (higher: more likely
-    generated); null when the detector is off.
+    generated); null when the detector is off. Exit status 1 when a file could not be read.
     """
     from vigie.signals.provenance.verdict import ai_verdict
 
     settings = Settings(c2pa_trust_anchors=trust or "", watermarks=not no_watermarks, detector=not no_detector)
+    unread = 0
     for path in files:
         record = _analyse_file(path, settings)
+        unread += record is None or not record.digests.get("sha256")  # not read: nothing was found in it
         if record is None:
             continue
         print(json.dumps({
             "path": path, "media_type": record.media_type, "ai": ai_verdict(record.findings, record.media_type),
             "errors": [f"{stage}: {message}" for stage, message in record.errors],
         }, ensure_ascii=False))
+    sys.exit(1 if unread else 0)
 
 
 COMMANDS = [hash_files, provenance]

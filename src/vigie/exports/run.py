@@ -39,6 +39,10 @@ def run_export(
     if isinstance(export_format, CaseExport):
         content = export_format.render(store, options)
     else:
+        if item_ids is not None:  # an id that names nothing is said, never left out in silence
+            missing = sorted(set(item_ids) - set(store.review_tables().existing_ids(list(item_ids))))
+            if missing:
+                raise ExportError(Phrase(N_("no item %(ids)s in this case"), ids=", ".join(map(str, missing))))
         items = select_items(store, item_ids, categories)
         if not items:
             raise ExportError(N_("nothing to export: no reviewed item in the selection (categorise items first)"))
