@@ -459,3 +459,11 @@ def test_a_case_on_a_read_only_mount(tmp_path: Path) -> None:
     result = subprocess.run(["unshare", "-m", "sh", "-c", script], capture_output=True, text=True, env=env)
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert "holds changes that cannot be read from a read-only folder" in " ".join(result.stderr.split())
+
+
+def test_a_public_key_without_anchors_is_refused_rather_than_checking_nothing(tmp_path: Path) -> None:
+    case = _case(tmp_path, decide=False)
+    key = tmp_path / "key.pem"
+    key.write_text("not a key")
+    result = _verify(case, "--public-key", str(key))
+    assert result.exit_code == 2 and "give the anchors with --anchor" in " ".join(result.output.split())

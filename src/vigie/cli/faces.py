@@ -174,7 +174,7 @@ def faces_find(case: Path, references: tuple[Path, ...], as_json: bool, include_
         try:
             hits = search_person(store, list(references), settings, include_no, examiner())
         except (ValueError, OSError) as exc:  # no face in a reference photo, or one unreadable
-            raise VigieError(str(exc)) from exc
+            raise VigieError(str(exc), 2) from exc
     for hit in hits:
         if as_json:
             print(json.dumps({"path": hit.path, "face": hit.face_id, "distance": hit.distance, "verdict": hit.verdict,

@@ -67,6 +67,8 @@ def audit_verify(case: Path, anchors: tuple[Path, ...], heads: tuple[str, ...], 
     from vigie.store.anchors import check_anchor, parse_head, read_anchor
     from vigie.store.audit import verify_audit_log
 
+    if public_key and not anchors:  # a key checks anchors' signatures: alone it would check nothing
+        raise VigieError("--public-key checks the signatures of anchors: give the anchors with --anchor", 2)
     with case_store(case) as store:
         check = verify_audit_log(store)
         key = public_key.read_bytes() if public_key else None

@@ -91,7 +91,8 @@ def export_cmd(case: Path, fmt: str, output: Path | None, items: tuple[int, ...]
         return
     target.write_bytes(result.content)
     what = f"{fmt} export of {result.items} file(s)" if result.items else fmt
-    err.print(f"Wrote {what} to {_t(target)} (audit entry {result.audit.seq})")
+    logged = f"audit entry {result.audit.seq}" if result.audit.seq else "not in the read-only case's audit log"
+    err.print(f"Wrote {what} to {_t(target)} ({logged})")
 
 
 COMMANDS = [report, export_cmd]

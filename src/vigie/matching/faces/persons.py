@@ -183,8 +183,11 @@ def embed_references(paths: list[Path], settings: Settings) -> list[Face]:
     """The largest face of each reference photo. The photos are read, never copied into the case."""
     faces = []
     for path in paths:
-        with Image.open(path) as image:
-            found = find_faces(image, settings.face_detector, settings.face_model, settings.face_max_side)
+        try:
+            with Image.open(path) as image:
+                found = find_faces(image, settings.face_detector, settings.face_model, settings.face_max_side)
+        except OSError as exc:  # not a picture, or one cut short: PIL's words do not name the file
+            raise ValueError(f"the reference photo {path} cannot be read: {exc}") from exc
         if not found:
             raise ValueError(f"no face found in the reference photo {path}")
         faces.append(max(found, key=lambda f: f.box[2] * f.box[3]))
