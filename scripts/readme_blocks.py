@@ -20,7 +20,7 @@ HELP_WIDTH = 100  # the CLI's max_content_width: wider terminals wrap at the sam
 DEMO_ROOT = "/tmp/vigie-demo-doc"
 # The demo item's fields shown in the README. Left out: the file times (they change with every run) and `ai`
 # (the detector's score may differ in its last digit between CPUs); the README names them below the item.
-DEMO_ITEM_FIELDS = ("path", "source", "size", "md5", "sha1", "sha256", "media_type", "width", "height", "exif",
+DEMO_ITEM_FIELDS = ("id", "path", "source", "size", "md5", "sha1", "sha256", "media_type", "width", "height", "exif",
                     "pdq", "pdq_quality", "stack", "matches", "errors")
 
 

@@ -165,4 +165,4 @@ def test_outputs_never_land_on_the_case_or_the_evidence_and_are_checked_before_t
     monkeypatch.chdir(case)  # the export's default file would be written here: allowed, beside the case's files
     assert _invoke("export", "--format", "csv", "--case", str(case)).exit_code == 0
     to_stdout = _invoke("report", "--format", "csv", "-o", "-", "--case", str(case))
-    assert to_stdout.exit_code == 0 and to_stdout.output.startswith("path,") and not Path("-").exists()
+    assert to_stdout.exit_code == 0 and to_stdout.output.startswith("id,path,") and not Path("-").exists()

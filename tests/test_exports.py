@@ -96,9 +96,10 @@ def test_vics_keeps_a_uk_caid_scheme(demo_case: Path, tmp_path: Path) -> None:
 def test_hashlist_export_leaves_out_non_pertinent_items(demo_case: Path, tmp_path: Path) -> None:
     decide_queue(demo_case)
     target = tmp_path / "list.csv"
-    export(demo_case, "hashlist", target)
+    said = CliRunner().invoke(main, ["export", "--case", str(demo_case), "--format", "hashlist", "-o", str(target)])
     rows = list(csv.DictReader(io.StringIO(target.read_text())))
     assert rows and {r["category"] for r in rows} == {"1", "3"}
+    assert f"hashlist export of {len(rows)} file(s)" in said.output, "the count is of what was written"
     assert all(len(r["md5"]) == 32 and len(r["sha1"]) == 40 and len(r["pdq"]) in (0, 64) for r in rows)
     assert sum(len(r["pdq"]) == 64 for r in rows) >= len(rows) - 2  # a video and an unreadable image have none
     back = imported_entries(tmp_path, target)

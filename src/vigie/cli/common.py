@@ -60,8 +60,9 @@ def print_audit(entries: Iterable[AuditEntry], as_json: bool) -> None:
         if as_json:
             print(json.dumps(entry.__dict__, ensure_ascii=False))
         else:
-            out.print(f"{entry.seq:>5} {entry.at} {_t(entry.actor):<12} {entry.action:<18} "
-                      f"{_t(json.dumps(entry.details, ensure_ascii=False)[:200])}")
+            details = json.dumps(entry.details, ensure_ascii=False)
+            shown = details if len(details) <= 200 else details[:199] + "…"  # whole with --json
+            out.print(f"{entry.seq:>5} {entry.at} {_t(entry.actor):<12} {entry.action:<18} {_t(shown)}")
 
 def _t(value: object) -> str:
     """Text from the evidence, a list or the user, shown as it is: "[red]x.jpg" is a name, not a style."""

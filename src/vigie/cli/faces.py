@@ -136,7 +136,7 @@ def faces_show(person: int, case: Path, as_json: bool) -> None:
 def faces_split(person: int, face_ids: tuple[int, ...], case: Path) -> None:
     """Move the faces FACE... of PERSON into a new person: the grouping joined two people.
 
-    The face ids are those `vigie faces find --json` and the report list. Both persons' faces then stay where
+    The face ids are those `vigie faces show PERSON` lists. Both persons' faces then stay where
     you put them through later groupings; new faces join whichever person they are like.
     """
     from vigie.matching.faces.persons import split_person

@@ -42,6 +42,7 @@ class ItemExport:
     media_type: str
     suffix: str  # after the case's name in the file name
     render: Callable[[ReportStore, list[ExportItem], ExportOptions], bytes]
+    pertinent_only: bool = False  # writes only the items whose category is pertinent (a list to share)
 
 
 @dataclass(frozen=True)

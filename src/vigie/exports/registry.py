@@ -12,7 +12,7 @@ EXPORTS: dict[str, ExportFormat] = {export.name: export for export in (
     ItemExport("vics-1.3", "Project VIC VICS 1.3 (JSON)", "application/json", "-vics-1.3.json", vics.render_1_3),
     ItemExport("csv", N_("Decisions (CSV)"), "text/csv", "-decisions.csv", tables.render_decisions),
     ItemExport("hashlist", N_("Hash list: MD5, SHA-1, PDQ, category (CSV)"), "text/csv", "-hashlist.csv",
-               tables.render_hashlist),
+               tables.render_hashlist, pertinent_only=True),
     ItemExport("cybertip", N_("NCMEC CyberTipline report draft (XML)"), "application/xml", "-cybertip-draft.xml",
                cybertip.render),
     CaseExport("case-report", N_("Case report (HTML)"), "text/html", "-case-report.html", case_report.render_html),

@@ -30,7 +30,7 @@ from vigie.vocabulary import (
 )
 
 CSV_COLUMNS = [
-    "path", "source", "deleted", "size", *(s.name for s in DIGESTS), "media_type", "width", "height",
+    "id", "path", "source", "deleted", "size", *(s.name for s in DIGESTS), "media_type", "width", "height",
     *(column for s in SIGNALS.values() if s.computed_by == "image" for column in s.columns),
     "stack", "stack_size", "stack_representative", "match_lists", "match_signals", "best_distance", "categories",
     "errors",
@@ -54,7 +54,7 @@ def case_info(store: ReportStore) -> dict[str, Any]:
 
 
 def _public_item(item: dict[str, Any]) -> dict[str, Any]:
-    public = {k: v for k, v in item.items() if k not in ("id", "relpath")}
+    public = {k: v for k, v in item.items() if k != "relpath"}  # the id is what --item and --stack take
     public["matches"] = [
         {k: v for k, v in m.items() if k != "entry_id"} | {"category_label": category_label(m["category_scheme"],
                                                                                             m["category"])}

@@ -46,7 +46,7 @@ def run_export(
         items = select_items(store, item_ids, categories)
         if not items:
             raise ExportError(N_("nothing to export: no reviewed item in the selection (categorise items first)"))
-        count = len(items)
+        count = sum(item.pertinent for item in items) if export_format.pertinent_only else len(items)
         content = export_format.render(store, items, options)
     entry = store.append_audit(actor, "export", {
         "format": fmt, "files": count, "sha256": hashlib.sha256(content).hexdigest(), "destination": destination,
