@@ -205,6 +205,48 @@ def test_a_compressed_tar_cut_short_keeps_every_member_before_the_cut_and_says_s
     assert "corrupt or unreadable archive" in _errors(items[cut.name]), "the cut is said on the archive"
 
 
+class _Unseekable(io.RawIOBase):
+    """Where zipfile writes each member's sizes after its data (a data descriptor), as streaming zippers do."""
+
+    def __init__(self, sink: io.BytesIO) -> None:
+        self.sink = sink
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: bytes) -> int:  # type: ignore[override]
+        return self.sink.write(data)
+
+
+@pytest.mark.parametrize(("method", "streamed"), [(zipfile.ZIP_DEFLATED, False), (zipfile.ZIP_STORED, False),
+                                                  (zipfile.ZIP_DEFLATED, True)])
+def test_a_zip_cut_short_keeps_every_member_before_the_cut(tmp_path: Path, method: int, streamed: bool) -> None:
+    """Without its central directory (at the end, so lost first) zipfile reads nothing: the members are read
+    from their local headers instead, and the cut is said on the archive."""
+    members = {f"m{n}.jpg": jpeg_bytes(draw_picture(n, (64, 64))) for n in range(3)}
+    whole = io.BytesIO()
+    with zipfile.ZipFile(_Unseekable(whole) if streamed else whole, "w", method) as zipped:
+        for name, data in members.items():
+            zipped.writestr(name, data)
+    data = whole.getvalue()
+    evidence = tmp_path / "evidence"
+    evidence.mkdir()
+    (evidence / "cut.zip").write_bytes(data[: data.index(b"PK\x01\x02") - 40])  # into the last member
+    damaged = bytearray(data[: data.index(b"PK\x01\x02")])
+    damaged[data.index(b"m1.jpg") + 200] ^= 0xFF  # a byte of the second member's data
+    (evidence / "damaged.zip").write_bytes(bytes(damaged))
+    store = open_case(tmp_path / "case", create=True)
+    run_scan(store, [str(evidence)], Settings(workers=1))
+    store.close()
+    items = _by_path(_report(tmp_path / "case"), evidence)
+    for archive, complete in (("cut.zip", ["m0.jpg", "m1.jpg"]), ("damaged.zip", ["m0.jpg", "m2.jpg"])):
+        read = {path.split("!/")[1]: item for path, item in items.items() if path.startswith(archive + "!/")}
+        assert [n for n, item in sorted(read.items()) if not item["errors"]] == complete, (archive, read)
+        assert all(read[n]["sha256"] == hashlib.sha256(members[n]).hexdigest() for n in complete)
+        assert "central directory is missing" in _errors(items[archive])
+        assert all(read[n]["errors"] and not read[n]["sha256"] for n in read if n not in complete), "never a wrong hash"
+
+
 def test_missing_evidence_path_fails_the_scan(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["scan", str(tmp_path / "nope"), "--case", str(tmp_path / "case")])
     assert result.exit_code == 1

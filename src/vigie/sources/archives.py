@@ -19,6 +19,7 @@ from typing import Any, BinaryIO
 from vigie.config import Settings
 from vigie.sources.base import escape_name
 from vigie.sources.zipnames import UTF8_FLAG, FlagClearingView, misflagged_names
+from vigie.sources.zipsalvage import LOCAL_SIGNATURE, SalvageStop, local_members
 
 _TAR_MAGIC_OFFSET = 257
 _LOCAL_FLAGS_OFFSET = 6  # where a zip local header's flags start
@@ -154,12 +155,16 @@ def _zip_members(fileobj: BinaryIO, settings: Settings, expansion: Expansion) ->
     view = FlagClearingView(fileobj)
     misflagged: set[int] = set()
     try:
-        archive = zipfile.ZipFile(view)
-    except UnicodeDecodeError:  # a name flagged UTF-8 that is not: read such names by their raw bytes
-        for index, flags_offset in misflagged_names(fileobj):
-            misflagged.add(index)
-            view.clear_utf8_flag(flags_offset)
-        archive = zipfile.ZipFile(view)
+        try:
+            archive = zipfile.ZipFile(view)
+        except UnicodeDecodeError:  # a name flagged UTF-8 that is not: read such names by their raw bytes
+            for index, flags_offset in misflagged_names(fileobj):
+                misflagged.add(index)
+                view.clear_utf8_flag(flags_offset)
+            archive = zipfile.ZipFile(view)
+    except zipfile.BadZipFile as refused:
+        yield from _salvaged_zip_members(fileobj, settings, expansion, refused)
+        return
     with archive:
         for index, info in enumerate(archive.infolist()):
             if info.is_dir():
@@ -185,6 +190,32 @@ def _zip_members(fileobj: BinaryIO, settings: Settings, expansion: Expansion) ->
 
 
 _MISFLAGGED = "member name is flagged as UTF-8 but is not valid UTF-8; read by its raw bytes"
+
+
+def _salvaged_zip_members(fileobj: BinaryIO, settings: Settings, expansion: Expansion,
+                          refused: zipfile.BadZipFile) -> Iterator[Member]:
+    """A zip without its central directory, read from its local headers (`zipsalvage.py`); the archive's error,
+    raised once its members are read, says the directory is missing and how many members were read."""
+    fileobj.seek(0)
+    if fileobj.read(len(LOCAL_SIGNATURE)) != LOCAL_SIGNATURE:
+        raise refused
+    read = 0
+    missing = f"{refused}: its central directory is missing (the file cut short?)"
+    try:
+        for header, stream, problem in local_members(fileobj):
+            read += 1
+            mtime = _zip_time(((header.date >> 9) + 1980, (header.date >> 5) & 0xF, header.date & 0x1F,
+                               header.time >> 11, (header.time >> 5) & 0x3F, (header.time & 0x1F) * 2))
+            if header.name.endswith(b"/"):
+                continue  # a folder
+            if stream is None:
+                yield Member(header.name, None, header.size, mtime, problem)
+                continue
+            capped = _CappedReader(stream, settings, expansion, header.compressed_size)
+            yield Member(header.name, io.BufferedReader(capped), header.size or None, mtime)
+    except SalvageStop as exc:
+        raise zipfile.BadZipFile(f"{missing}; {read} member(s) read from their local headers, then {exc}") from exc
+    raise zipfile.BadZipFile(f"{missing}; {read} member(s) read from their local headers")
 
 
 def _open_zip_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, view: FlagClearingView) -> BinaryIO:

@@ -1,0 +1,154 @@
+"""A zip whose central directory is gone (a download or copy cut short): its members read from their local
+headers, front to back, up to the cut. `zipfile` needs the directory at the end of the file, so without this
+every member of a cut zip, complete or not, would be lost with it."""
+
+from __future__ import annotations
+
+import io
+import struct
+import zlib
+from collections.abc import Iterator
+from typing import BinaryIO
+
+LOCAL_SIGNATURE = b"PK\x03\x04"
+_LOCAL = struct.Struct("<4sHHHHHIIIHH")  # signature, version, flags, method, time, date, crc, sizes, name/extra
+_DESCRIPTOR_SIGNATURE = b"PK\x07\x08"
+_ENCRYPTED, _DESCRIPTOR = 0x1, 0x8
+_STORED, _DEFLATED = 0, 8
+_CHUNK = 1 << 16
+
+
+class SalvageStop(Exception):
+    """Where reading the local headers had to stop; the members before it were read."""
+
+
+class LocalHeader:
+    def __init__(self, raw: bytes, name: bytes) -> None:
+        _, _, self.flags, self.method, self.time, self.date, self.crc, size, self.size, _, _ = _LOCAL.unpack(raw)
+        self.name = name
+        self.compressed_size: int | None = None if self.flags & _DESCRIPTOR else size
+
+
+def local_members(fileobj: BinaryIO) -> Iterator[tuple[LocalHeader, BinaryIO | None, str | None]]:
+    """(header, the member's decompressed stream or None, why it cannot be read) for each local header from the
+    start of the file, each read before the next is looked for. Ends at the first thing that is not a local
+    header (where the central directory would start, or the cut), raising SalvageStop when that is the cut."""
+    fileobj.seek(0)
+    while True:
+        raw = fileobj.read(_LOCAL.size)
+        if raw[:4] != LOCAL_SIGNATURE:
+            if raw[:4] in (b"", b"PK\x01\x02", b"PK\x05\x06", b"PK\x06\x06"):
+                return  # the end, or the central directory's start (cut further on)
+            raise SalvageStop("the file ends, or is damaged, inside a member's header")
+        if len(raw) < _LOCAL.size:
+            raise SalvageStop("the file ends inside a member's header")
+        name_length, extra_length = struct.unpack("<HH", raw[26:30])
+        name = fileobj.read(name_length)
+        fileobj.read(extra_length)
+        header = LocalHeader(raw, name)
+        if header.compressed_size == 0xFFFFFFFF:
+            raise SalvageStop(f"member '{name.decode('utf-8', 'replace')}' is zip64, which salvage does not read")
+        problem = _problem(header)
+        if problem is not None:
+            if header.compressed_size is None:
+                raise SalvageStop(f"{problem}, and its length is not in its header: the members after it are lost")
+            fileobj.seek(header.compressed_size, io.SEEK_CUR)
+            yield header, None, problem
+            continue
+        stream = _MemberStream(fileobj, header)
+        yield header, io.BufferedReader(stream), None
+        try:
+            stream.finish()  # past the member's data, read or not
+        except EOFError as exc:
+            raise SalvageStop(str(exc)) from exc
+
+
+def _problem(header: LocalHeader) -> str | None:
+    if header.flags & _ENCRYPTED:
+        return "encrypted member; cannot be read"
+    if header.method not in (_STORED, _DEFLATED):
+        return f"compression method {header.method} is not read"
+    if header.method == _STORED and header.compressed_size is None:
+        return "stored member without its length"
+    return None
+
+
+class _MemberStream(io.RawIOBase):
+    """One member's data, decompressed as it is read; a member cut short raises EOFError at the cut, and one whose
+    CRC-32 differs from its header's raises zlib.error at its end (its bytes are not what was zipped)."""
+
+    def __init__(self, fileobj: BinaryIO, header: LocalHeader) -> None:
+        self._file, self._header = fileobj, header
+        self._left = header.compressed_size  # compressed bytes still to read; None: up to the deflate stream's end
+        self._inflate = zlib.decompressobj(-15) if header.method == _DEFLATED else None
+        self._pending = b""
+        self._crc = 0
+        self._done = False
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
+        while not self._pending and not self._done:
+            self._pending = self._next_piece(len(buffer))
+        data, self._pending = self._pending[: len(buffer)], self._pending[len(buffer):]
+        buffer[: len(data)] = data
+        return len(data)
+
+    def _next_piece(self, wanted: int) -> bytes:
+        if self._inflate is not None and self._inflate.eof:
+            return self._end(b"")
+        if self._left == 0:
+            return self._end(self._inflate.flush() if self._inflate is not None else b"")
+        compressed = self._inflate.unconsumed_tail if self._inflate is not None else b""
+        if not compressed:
+            compressed = self._file.read(_CHUNK if self._left is None else min(_CHUNK, self._left))
+            if not compressed:
+                raise EOFError("the zip is cut short inside this member")
+            if self._left is not None:
+                self._left -= len(compressed)
+        if self._inflate is None:
+            return self._checked(compressed)
+        data = self._inflate.decompress(compressed, max(wanted, _CHUNK))
+        if self._inflate.eof and self._inflate.unused_data:  # read past the member's data: give it back
+            self._file.seek(-len(self._inflate.unused_data), io.SEEK_CUR)
+            if self._left is not None:
+                self._left += len(self._inflate.unused_data)
+        return self._checked(data)
+
+    def _checked(self, data: bytes) -> bytes:
+        self._crc = zlib.crc32(data, self._crc)
+        return data
+
+    def _end(self, data: bytes) -> bytes:
+        self._checked(data)
+        self._done = True
+        if self._left:  # the deflate stream ended before the length the header gives
+            self._file.seek(self._left, io.SEEK_CUR)
+            self._left = 0
+        crc = self._header.crc
+        if self._header.flags & _DESCRIPTOR:
+            crc = self._descriptor_crc()
+        if self._crc != crc:
+            raise zlib.error(f"CRC-32 {self._crc:08x} where the zip says {crc:08x}: the member is damaged")
+        return data
+
+    def _descriptor_crc(self) -> int:
+        first = self._file.read(4)
+        if first != _DESCRIPTOR_SIGNATURE:  # the descriptor's signature is optional
+            self._file.seek(-len(first), io.SEEK_CUR)
+        descriptor = self._file.read(12)
+        if len(descriptor) < 12:
+            raise EOFError("the zip is cut short inside a member's data descriptor")
+        return int(struct.unpack("<I", descriptor[:4])[0])
+
+    def finish(self) -> None:
+        """Move past the member's data, whether or not it was read to its end (its damage is its reader's to
+        say: the members after it are still read)."""
+        while not self._done:
+            try:
+                self._next_piece(_CHUNK)
+            except zlib.error:
+                if not self._done:  # damaged inside the deflate stream: where it ends cannot be known
+                    raise EOFError("a member's compressed data is damaged: the members after it are lost") from None
+        self._pending = b""
