@@ -16,6 +16,7 @@ _DESCRIPTOR_SIGNATURE = b"PK\x07\x08"
 _ENCRYPTED, _DESCRIPTOR = 0x1, 0x8
 _STORED, _DEFLATED = 0, 8
 _CHUNK = 1 << 16
+_SKIP_LIMIT = 1 << 30  # bytes inflated and dropped to find where an unread member ends
 
 
 class SalvageStop(Exception):
@@ -144,11 +145,19 @@ class _MemberStream(io.RawIOBase):
 
     def finish(self) -> None:
         """Move past the member's data, whether or not it was read to its end (its damage is its reader's to
-        say: the members after it are still read)."""
+        say: the members after it are still read). A member whose length is known is stepped over; one ended by
+        a data descriptor must be inflated to find its end, up to a limit (a bomb left unread by its reader)."""
+        self._pending = b""
+        if self._left and not self._done:
+            self._file.seek(self._left, io.SEEK_CUR)
+            self._left, self._done = 0, True
+        skipped = 0
         while not self._done:
             try:
-                self._next_piece(_CHUNK)
+                skipped += len(self._next_piece(_CHUNK))
             except zlib.error:
                 if not self._done:  # damaged inside the deflate stream: where it ends cannot be known
                     raise EOFError("a member's compressed data is damaged: the members after it are lost") from None
-        self._pending = b""
+            if skipped > _SKIP_LIMIT:
+                raise EOFError("a member with no length in its header expands past what is inflated only to find "
+                               "its end: the members after it are lost")
