@@ -247,6 +247,27 @@ def test_a_zip_cut_short_keeps_every_member_before_the_cut(tmp_path: Path, metho
         assert all(read[n]["errors"] and not read[n]["sha256"] for n in read if n not in complete), "never a wrong hash"
 
 
+def test_a_tar_stopping_at_a_bad_header_and_a_zip_file_named_like_a_folder_are_never_silent(tmp_path: Path) -> None:
+    picture = jpeg_bytes(draw_picture(4, (64, 64)))
+    evidence = tmp_path / "evidence"
+    evidence.mkdir()
+    first, known = tarfile.TarInfo("a.txt"), tarfile.TarInfo("k.jpg")
+    first.size, known.size = 3, len(picture)
+    blocks = bytearray(first.tobuf() + b"abc".ljust(512, b"\0") + known.tobuf())
+    blocks[1024 + 148:1024 + 156] = b"0000000\0"  # the second header's checksum, wrong
+    (evidence / "badsum.tar").write_bytes(bytes(blocks) + picture.ljust(-(-len(picture) // 512) * 512, b"\0")
+                                          + b"\0" * 1024)
+    with zipfile.ZipFile(evidence / "slash.zip", "w") as zipped:
+        zipped.writestr("photo.jpg/", picture)  # a folder's name, a picture's bytes
+    store = open_case(tmp_path / "case", create=True)
+    run_scan(store, [str(evidence)], Settings(workers=1))
+    store.close()
+    items = _by_path(_report(tmp_path / "case"), evidence)
+    assert "a header that cannot be read at byte 1,024" in _errors(items["badsum.tar"])
+    member = items["slash.zip!/photo.jpg/"]
+    assert member["sha256"] == hashlib.sha256(picture).hexdigest() and "named like a folder" in _errors(member)
+
+
 def test_missing_evidence_path_fails_the_scan(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["scan", str(tmp_path / "nope"), "--case", str(tmp_path / "case")])
     assert result.exit_code == 1

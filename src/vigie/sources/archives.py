@@ -22,6 +22,7 @@ from vigie.sources.zipnames import UTF8_FLAG, FlagClearingView, misflagged_names
 from vigie.sources.zipsalvage import LOCAL_SIGNATURE, SalvageStop, local_members
 
 _TAR_MAGIC_OFFSET = 257
+_CHUNK_OF_ZEROS = 1 << 16
 _LOCAL_FLAGS_OFFSET = 6  # where a zip local header's flags start
 
 
@@ -167,11 +168,11 @@ def _zip_members(fileobj: BinaryIO, settings: Settings, expansion: Expansion) ->
         return
     with archive:
         for index, info in enumerate(archive.infolist()):
-            if info.is_dir():
+            if info.is_dir() and not info.file_size:
                 continue
             name = info.orig_filename.encode("utf-8" if info.flag_bits & UTF8_FLAG else "cp437")
             mtime = _zip_time(info.date_time)
-            problem = _MISFLAGGED if index in misflagged else None
+            problem = _MISFLAGGED if index in misflagged else _FOLDER_WITH_DATA if info.is_dir() else None
             mode = info.external_attr >> 16
             if stat.S_ISLNK(mode):
                 yield Member(name, None, info.file_size, mtime, "symbolic link in archive; not followed", problem)
@@ -190,6 +191,7 @@ def _zip_members(fileobj: BinaryIO, settings: Settings, expansion: Expansion) ->
 
 
 _MISFLAGGED = "member name is flagged as UTF-8 but is not valid UTF-8; read by its raw bytes"
+_FOLDER_WITH_DATA = "member named like a folder (a trailing '/') holds data; read as a file"
 
 
 def _salvaged_zip_members(fileobj: BinaryIO, settings: Settings, expansion: Expansion,
@@ -206,13 +208,14 @@ def _salvaged_zip_members(fileobj: BinaryIO, settings: Settings, expansion: Expa
             read += 1
             mtime = _zip_time(((header.date >> 9) + 1980, (header.date >> 5) & 0xF, header.date & 0x1F,
                                header.time >> 11, (header.time >> 5) & 0x3F, (header.time & 0x1F) * 2))
-            if header.name.endswith(b"/"):
+            if header.name.endswith(b"/") and header.compressed_size == 0:
                 continue  # a folder
             if stream is None:
                 yield Member(header.name, None, header.size, mtime, problem)
                 continue
             capped = _CappedReader(stream, settings, expansion, header.compressed_size)
-            yield Member(header.name, io.BufferedReader(capped), header.size or None, mtime)
+            folder_like = _FOLDER_WITH_DATA if header.name.endswith(b"/") else None
+            yield Member(header.name, io.BufferedReader(capped), header.size or None, mtime, name_problem=folder_like)
     except SalvageStop as exc:
         raise zipfile.BadZipFile(f"{missing}; {read} member(s) read from their local headers, then {exc}") from exc
     raise zipfile.BadZipFile(f"{missing}; {read} member(s) read from their local headers")
@@ -238,22 +241,41 @@ def _tar_members(
 ) -> Iterator[Member]:
     # Names are kept as their raw bytes: surrogateescape turns every byte that is not UTF-8 back into itself.
     with tarfile.open(fileobj=stream, mode="r|", encoding="utf-8", errors="surrogateescape") as archive:
-        for info in archive:
-            if info.isdir():
-                continue
-            name = info.name.encode("utf-8", "surrogateescape")
-            if info.issym() or info.islnk():
-                target = escape_name(info.linkname.encode("utf-8", "surrogateescape"))
-                yield Member(name, None, None, info.mtime, f"link in archive to '{target}'; not followed")
-                continue
-            if not info.isfile():
-                yield Member(name, None, None, info.mtime, "special file in archive (device or pipe); not read")
-                continue
-            extracted = archive.extractfile(info)
-            if extracted is None:
-                continue
-            capped = _CappedReader(extracted, settings, expansion, None, counter)  # type: ignore[arg-type]
-            yield Member(name, io.BufferedReader(capped), info.size, float(info.mtime))
+        yield from _tar_entries(archive, settings, expansion, counter)
+        # tarfile ends quietly at a header it cannot read (after the first): what follows would be lost unsaid
+        end, buffered = archive.offset, getattr(archive.fileobj, "buf", b"")
+    _check_tar_end(buffered, stream, end)
+
+
+def _check_tar_end(buffered: bytes, stream: BinaryIO, end: int) -> None:
+    """Raise when anything but the end-of-archive zeros follows where tarfile stopped reading (what it had read
+    ahead, then the rest of the stream)."""
+    chunk = buffered or stream.read(_CHUNK_OF_ZEROS)
+    while chunk:
+        if chunk.strip(b"\0"):
+            raise tarfile.ReadError(f"a header that cannot be read at byte {end:,}: the members after it are not "
+                                    "read")
+        chunk = stream.read(_CHUNK_OF_ZEROS)
+
+
+def _tar_entries(archive: tarfile.TarFile, settings: Settings, expansion: Expansion,
+                 counter: _CountingReader | None) -> Iterator[Member]:
+    for info in archive:
+        if info.isdir():
+            continue
+        name = info.name.encode("utf-8", "surrogateescape")
+        if info.issym() or info.islnk():
+            target = escape_name(info.linkname.encode("utf-8", "surrogateescape"))
+            yield Member(name, None, None, info.mtime, f"link in archive to '{target}'; not followed")
+            continue
+        if not info.isfile():
+            yield Member(name, None, None, info.mtime, "special file in archive (device or pipe); not read")
+            continue
+        extracted = archive.extractfile(info)
+        if extracted is None:
+            continue
+        capped = _CappedReader(extracted, settings, expansion, None, counter)  # type: ignore[arg-type]
+        yield Member(name, io.BufferedReader(capped), info.size, float(info.mtime))
 
 
 _DECOMPRESSORS: dict[str, Callable[[Any], Any]] = {
