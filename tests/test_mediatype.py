@@ -7,7 +7,8 @@ import zipfile
 import pillow_heif
 from PIL import Image
 
-from vigie.sources.mediatype import sniff
+from vigie.demo.seizure import draw_picture
+from vigie.sources.mediatype import SNIFF_BYTES, sniff
 
 
 def _encoded(fmt: str) -> bytes:
@@ -44,3 +45,23 @@ def test_archives_videos_and_unknown_content() -> None:
     assert sniff(b"RIFF\x00\x00\x00\x00AVI LIST") == "video/x-msvideo"
     assert sniff(b"hello") == "application/octet-stream"
     assert sniff(b"") == "application/x-empty"
+
+
+def test_pictures_pillow_reads_and_tars_without_the_ustar_magic_are_typed_by_their_content() -> None:
+    picture = draw_picture(5, (96, 72))
+    for media_type, fmt, options in [("image/jp2", "JPEG2000", {}), ("image/jp2", "JPEG2000", {"no_jp2": True}),
+                                     ("image/qoi", "QOI", {}), ("image/x-portable-anymap", "PPM", {}),
+                                     ("image/tiff", "TIFF", {"big_tiff": True})]:
+        out = io.BytesIO()
+        picture.save(out, fmt, **options)
+        assert sniff(out.getvalue()[:SNIFF_BYTES]) == media_type, (fmt, options)
+    bmp = io.BytesIO()
+    picture.save(bmp, "BMP")
+    unsized = bmp.getvalue()[:2] + b"\0\0\0\0" + bmp.getvalue()[6:]  # a writer that left the file size out
+    assert sniff(unsized[:SNIFF_BYTES]) == "image/bmp"
+    header = bytearray(tarfile.TarInfo("k.jpg").tobuf(tarfile.USTAR_FORMAT))
+    header[257:265] = b"\0" * 8  # v7: no magic, no version
+    header[148:156] = b" " * 8
+    header[148:156] = f"{sum(header):06o}\0 ".encode()
+    assert sniff(bytes(header)) == "application/x-tar"
+    assert sniff(b"\x01" + bytes(511)) == "application/octet-stream"  # a checksum of zeros proves nothing

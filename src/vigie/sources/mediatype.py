@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
+
 SNIFF_BYTES = 512
 EWF_TYPE = "application/x-ewf"  # an EnCase E01 segment
 
 IMAGE_TYPES = frozenset(
     {"image/jpeg", "image/png", "image/gif", "image/webp", "image/bmp", "image/tiff", "image/heic",
-     "image/heif", "image/avif"}
+     "image/heif", "image/avif", "image/jp2", "image/qoi", "image/x-portable-anymap"}
 )
 ARCHIVE_TYPES = frozenset(
     {"application/zip", "application/x-tar", "application/gzip", "application/x-bzip2", "application/x-xz"}
@@ -18,6 +20,20 @@ _HEIF_BRANDS = {b"mif1", b"msf1", b"mif2"}
 _AVIF_BRANDS = {b"avif", b"avis"}
 _QUICKTIME_BRANDS = {b"qt  "}
 _3GP_PREFIXES = (b"3gp", b"3g2")
+
+
+_BMP_HEADERS = {12, 40, 52, 56, 64, 108, 124}  # the sizes of the bitmap headers Windows and OS/2 define
+_PNM = re.compile(rb"P[1-6]\s+(#[^\n]*\n\s*)*\d+\s+\d+\s")  # PBM, PGM, PPM: magic, width and height
+
+
+def _old_tar(head: bytes) -> bool:
+    """A tar header without the ustar magic (v7, as `tar --format=v7` writes): its checksum is the proof."""
+    if len(head) < 512 or not head[0] or head[257:262] == b"ustar":
+        return False
+    field = head[148:156].replace(b"\x00", b" ").strip()
+    if not field or not all(48 <= c <= 55 for c in field):
+        return False
+    return int(field, 8) == sum(head[:148]) + 8 * 32 + sum(head[156:512])
 
 
 def _iso_bmff(head: bytes) -> str | None:
@@ -55,10 +71,17 @@ def sniff(head: bytes) -> str:
         return "image/webp"
     if head[:4] == b"RIFF" and head[8:12] == b"AVI ":
         return "video/x-msvideo"
-    if head.startswith(b"BM") and len(head) >= 14 and int.from_bytes(head[2:6], "little") > 14:
-        return "image/bmp"
-    if head.startswith((b"II*\x00", b"MM\x00*")):
+    if head.startswith(b"BM") and len(head) >= 18 and (int.from_bytes(head[2:6], "little") > 14
+                                                       or int.from_bytes(head[14:18], "little") in _BMP_HEADERS):
+        return "image/bmp"  # a writer may leave the file-size field 0: the bitmap header's size still says
+    if head.startswith((b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")):  # TIFF and BigTIFF
         return "image/tiff"
+    if head.startswith((b"\x00\x00\x00\x0cjP  \r\n\x87\n", b"\xff\x4f\xff\x51")):
+        return "image/jp2"
+    if head.startswith(b"qoif"):
+        return "image/qoi"
+    if _PNM.match(head):
+        return "image/x-portable-anymap"
     iso = _iso_bmff(head)
     if iso:
         return iso
@@ -72,7 +95,7 @@ def sniff(head: bytes) -> str:
         return "application/x-bzip2"
     if head.startswith(b"\xfd7zXZ\x00"):
         return "application/x-xz"
-    if len(head) >= 262 and head[257:262] == b"ustar":
+    if (len(head) >= 262 and head[257:262] == b"ustar") or _old_tar(head):
         return "application/x-tar"
     if head.startswith(b"%PDF-"):
         return "application/pdf"
