@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+import io
 import statistics
+from typing import Any
 
 import numpy as np
 import pytest
@@ -105,3 +107,21 @@ def test_a_jpeg_over_the_full_decode_size_is_decoded_once_at_reduced_scale() -> 
     assert facts.picture is not None and facts.picture.size == (200, 150) and facts.picture.mode == "YCbCr"
     assert (facts.width, facts.height) == (400, 300)
     assert facts.pdq == analyse_image(data, 10**9, 40_000, colour=False).pdq
+
+
+@pytest.mark.parametrize(("fmt", "to_wide"), [
+    ("PNG", lambda grey: Image.fromarray(grey.astype(np.uint16) * 257)),  # 16-bit grey
+    ("TIFF", lambda grey: Image.fromarray(grey.astype(np.int32) * 257, "I")),
+    ("TIFF", lambda grey: Image.fromarray(grey.astype(np.float32) / 255, "F")),  # 0..1 floating point
+    ("TIFF", lambda grey: Image.fromarray(grey.astype(np.int32) * 1000 - 50_000, "I")),  # its own range
+])
+def test_wide_grey_pictures_hash_like_their_eight_bit_copy(fmt: str, to_wide: Any) -> None:
+    """Pillow's conversion to 8-bit grey clips these modes: a 16-bit copy of a known picture hashed as a blank."""
+    grey = np.asarray(draw_picture(6, (256, 192)).convert("L"))
+    eight = io.BytesIO()
+    Image.fromarray(grey).save(eight, "PNG")
+    wide = io.BytesIO()
+    to_wide(grey).save(wide, fmt)
+    reference, copy = (analyse_image(b.getvalue(), 10**9, 40_000_000).pdq for b in (eight, wide))
+    assert reference is not None and copy is not None and copy.quality > 50
+    assert hamming(reference.hash, copy.hash) <= 8

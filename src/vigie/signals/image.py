@@ -145,9 +145,27 @@ def luma_for_pdq(picture: Image.Image, full_decode_pixels: int) -> np.ndarray:
     factor = 1 if picture.format == "JPEG" else _reduction(*picture.size, full_decode_pixels)
     if factor > 1:
         picture = picture.reduce(factor)
+    if picture.mode in _WIDE_GREY_MODES:
+        return _eight_bit(np.asarray(picture, dtype=np.float64), picture.mode)
     if picture.mode != "L":
         picture = picture.convert("L")
     return np.asarray(picture)
+
+
+_WIDE_GREY_MODES = ("I", "I;16", "I;16B", "I;16L", "I;16N", "F")
+
+
+def _eight_bit(values: np.ndarray, mode: str) -> np.ndarray:
+    """Grey of 16 or 32 bits, or floating point, brought to 0-255 by its range: Pillow's conversion to "L"
+    clips it, so a 16-bit copy of a known picture would hash as a white page."""
+    if mode.startswith("I;16") or (mode == "I" and values.min() >= 0 and values.max() <= 65535):
+        top = 65535.0
+    elif mode == "F" and values.min() >= 0 and values.max() <= 1:
+        top = 1.0
+    else:  # another range: stretched from its own lowest to highest value
+        values = values - values.min()
+        top = float(values.max()) or 1.0
+    return np.clip(np.rint(values * (255 / top)), 0, 255).astype(np.uint8)
 
 
 _DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, Image.DecompressionBombError)
