@@ -337,7 +337,7 @@ def test_a_case_from_before_escaping_is_migrated(tmp_path: Path) -> None:
     store = open_case(case)
     rows = store.db.execute("SELECT relpath, archive_depth FROM items ORDER BY id").fetchall()
     assert [tuple(r) for r in rows] == [("wow\\!.zip", 0), ("wow\\!.zip!/a\\\\b.jpg", 1), ("back\\\\slash.jpg", 0)]
-    assert store.finished_relpaths(1) == {"wow\\!.zip", "back\\\\slash.jpg"}
+    assert set(store.finished_files(1)) == {"wow\\!.zip", "back\\\\slash.jpg"}
     store.close()
     assert legacy_relpath("a!/b") == "a!/b"
 

@@ -325,3 +325,19 @@ def test_overlapping_sources_are_flagged(tmp_path: Path) -> None:
     result = runner.invoke(main, ["scan", str(evidence), "--case", str(case)])
     assert result.exit_code == 0
     assert "overlaps" in result.output
+
+
+def test_a_file_changed_since_it_was_scanned_is_said_on_its_item_not_skipped_in_silence(tmp_path: Path) -> None:
+    evidence = tmp_path / "evidence"
+    evidence.mkdir()
+    (evidence / "a.jpg").write_bytes(jpeg_bytes(draw_picture(1, (64, 64))))
+    (evidence / "b.jpg").write_bytes(jpeg_bytes(draw_picture(2, (64, 64))))
+    case = tmp_path / "case"
+    assert CliRunner().invoke(main, ["scan", str(evidence), "--case", str(case), "--workers", "1"]).exit_code == 0
+    (evidence / "a.jpg").write_bytes(jpeg_bytes(draw_picture(3, (80, 80))))  # another picture at the same path
+    again = CliRunner().invoke(main, ["scan", str(evidence), "--case", str(case), "--workers", "1"])
+    assert again.exit_code == 0 and "changed since scanned" in again.output
+    for _ in range(2):  # said once, however many scans see it
+        items = _by_path(_report(case), evidence)
+        assert [e["stage"] for e in items["a.jpg"]["errors"]] == ["changed"] and not items["b.jpg"]["errors"]
+        CliRunner().invoke(main, ["scan", str(evidence), "--case", str(case), "--workers", "1"])

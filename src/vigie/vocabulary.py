@@ -155,7 +155,7 @@ ERROR_STAGES = {
     "archive": N_("archive"), "archive-limit": N_("archive limit"), "archive-name": N_("name in the archive"),
     "archive-stopped": N_("archive left unfinished"), "image-hash": N_("image hash"), "faces": N_("faces"),
     "provenance": N_("provenance"), "timeout": N_("time limit"), "not-examined": N_("not examined"),
-    "internal": N_("internal error"),
+    "internal": N_("internal error"), "changed": N_("changed since scanned"),
 }
 
 

@@ -80,6 +80,8 @@ def scan(evidence: tuple[str, ...], case: Path, hashlists: tuple[Path, ...], wor
     table = Table(title=f"Scan {result.scan_id} of {case}", show_header=False)
     rows = [
         ("Files seen", result.files_seen), ("Already done, skipped", result.files_skipped),
+        *([("  of which changed since scanned (said on their items; not read again)", result.files_changed)]
+          if result.files_changed else []),
         ("Items added (files and archive members)", result.items_added),
         ("Items with errors (this scan)", result.items_with_errors),
         ("New matches (exact / PDQ / video frames and pages)",

@@ -38,6 +38,9 @@ from vigie.workers import start_worker
 
 _BATCH_FILES = 32
 _BATCH_BYTES = 64 * 1024 * 1024
+CHANGED_NOTE = ("changed since it was scanned (its size or modification time differ): this case keeps what was "
+                "read then and a later scan does not read it again; `vigie verify` lists it, and a new case scans "
+                "the new content")
 _POLL_SECONDS = 1.0  # how often the scan looks for workers far past a file's budget
 
 
@@ -46,6 +49,7 @@ class ScanResult:
     scan_id: int
     files_seen: int = 0
     files_skipped: int = 0
+    files_changed: int = 0  # of those skipped, files whose size or time differ from the scan's
     items_added: int = 0
     items_with_errors: int = 0
     matches: dict[str, int] = field(default_factory=dict)
@@ -57,6 +61,7 @@ class ScanResult:
         return {
             "files_seen": self.files_seen,
             "files_skipped_as_done": self.files_skipped,
+            "files_changed_since_scanned": self.files_changed,
             "items_added": self.items_added,
             "items_with_errors": self.items_with_errors,
             "new_matches": self.matches,
@@ -116,12 +121,15 @@ def run_scan(
     for given in paths:
         source = open_source(given)
         source_id = store.add_source(given, source.root, source.kind)
-        done = store.finished_relpaths(source_id)
-        readable, unreadable = [], []
+        done = store.finished_files(source_id)
+        readable, unreadable, changed = [], [], []
         for entry in source.entries():
             result.files_seen += 1
             if entry.relpath in done:
                 result.files_skipped += 1
+                size, mtime = done[entry.relpath]
+                if size is not None and entry.size is not None and (size, mtime) != (entry.size, entry.mtime):
+                    changed.append(entry.relpath)
             elif entry.error:
                 unreadable.append(entry)
             else:
@@ -129,6 +137,9 @@ def run_scan(
             if progress and walking is not None and result.files_seen % 1000 == 0:
                 progress.update(walking, completed=result.files_seen)
         plans.append((source_id, source.root, readable, unreadable))
+        if changed:  # the case keeps what was read then; the new content would go unread, unsaid
+            store.note_changed(source_id, changed, CHANGED_NOTE)
+            result.files_changed += len(changed)
     if progress and walking is not None:
         progress.update(walking, completed=result.files_seen, total=result.files_seen)
 

@@ -254,10 +254,21 @@ class SqliteCaseStore:
         rows = self.db.execute("SELECT id, given, root, root_raw, kind FROM sources ORDER BY id")
         return [SourceRow(r["id"], r["given"], source_root(r["root"], r["root_raw"]), r["kind"]) for r in rows]
 
-    def finished_relpaths(self, source_id: int) -> set[str]:
-        # Members of an archive come back in one piece with their archive, so top-level paths suffice.
-        rows = self.db.execute("SELECT relpath FROM items WHERE source_id = ? AND archive_depth = 0", (source_id,))
-        return {r[0] for r in rows}
+    def finished_files(self, source_id: int) -> dict[str, tuple[int | None, float | None]]:
+        """relpath -> (size, mtime) as scanned, of the source's files already in the case. Members of an archive
+        come back in one piece with their archive, so top-level paths suffice."""
+        rows = self.db.execute("SELECT relpath, size, mtime FROM items WHERE source_id = ? AND archive_depth = 0",
+                               (source_id,))
+        return {r[0]: (r[1], r[2]) for r in rows}
+
+    def note_changed(self, source_id: int, relpaths: Sequence[str], message: str) -> None:
+        """Say on each file's item that it changed since it was scanned (once, however many scans see it)."""
+        with self.transaction():
+            self.db.executemany(
+                """INSERT INTO item_errors(item_id, stage, message) SELECT i.id, 'changed', ? FROM items i
+                   WHERE i.source_id = ? AND i.relpath = ? AND i.archive_depth = 0 AND NOT EXISTS
+                   (SELECT 1 FROM item_errors e WHERE e.item_id = i.id AND e.stage = 'changed')""",
+                [(message, source_id, relpath) for relpath in relpaths])
 
     def begin_scan(self, arguments: dict[str, Any]) -> int:
         cursor = self.db.execute(

@@ -33,6 +33,7 @@ FIELDS = {
     "matches_sha256": N_("matches digest"), "problems": N_("problems"), "changed": N_("changed files"),
     "scan_id": N_("scan number"), "paths": N_("evidence paths"), "status": N_("status"),
     "files_seen": N_("files seen"), "files_skipped_as_done": N_("files already scanned"),
+    "files_changed_since_scanned": N_("files changed since scanned"),
     "items_added": N_("items added"), "items_with_errors": N_("items with errors"), "blur": N_("blur"),
     "greyscale": N_("greyscale"), "density": N_("grid density"), "hold_to_reveal": N_("hold to reveal"),
     "new_faces": N_("new faces"), "index": N_("face index"), "already_in_case": N_("already in the case"),
