@@ -341,3 +341,26 @@ def test_a_file_changed_since_it_was_scanned_is_said_on_its_item_not_skipped_in_
         items = _by_path(_report(case), evidence)
         assert [e["stage"] for e in items["a.jpg"]["errors"]] == ["changed"] and not items["b.jpg"]["errors"]
         CliRunner().invoke(main, ["scan", str(evidence), "--case", str(case), "--workers", "1"])
+
+
+def test_a_zip_behind_a_picture_or_a_self_extractor_is_read(tmp_path: Path) -> None:
+    """Data before a zip is allowed by the format: a picture with a zip appended hides the zip's members from
+    any tool that types the file by its first bytes."""
+    hidden = jpeg_bytes(draw_picture(7, (64, 64)))
+    zipped = io.BytesIO()
+    with zipfile.ZipFile(zipped, "w") as archive:
+        archive.writestr("hidden/k.jpg", hidden)
+    evidence = tmp_path / "evidence"
+    evidence.mkdir()
+    (evidence / "cover.jpg").write_bytes(jpeg_bytes(draw_picture(8, (64, 64))) + zipped.getvalue())
+    (evidence / "setup.exe").write_bytes(b"MZ" + bytes(1022) + zipped.getvalue())
+    (evidence / "plain.jpg").write_bytes(jpeg_bytes(draw_picture(9, (64, 64))))
+    store = open_case(tmp_path / "case", create=True)
+    run_scan(store, [str(evidence)], Settings(workers=1))
+    store.close()
+    items = _by_path(_report(tmp_path / "case"), evidence)
+    for outer in ("cover.jpg", "setup.exe"):
+        assert items[f"{outer}!/hidden/k.jpg"]["sha256"] == hashlib.sha256(hidden).hexdigest()
+        assert "a zip archive follows this file's own content" in _errors(items[outer])
+    assert items["cover.jpg"]["media_type"] == "image/jpeg" and items["cover.jpg"]["pdq"]  # still a picture too
+    assert not items["plain.jpg"]["errors"] and not [p for p in items if p.startswith("plain.jpg!/")]

@@ -297,13 +297,15 @@ def _expand(
     settings: Settings,
     expansion: Expansion,
     analysed: Analysed | None = None,
+    as_type: str | None = None,
 ) -> list[ItemRecord]:
+    """The container's members (`as_type`: the kind of archive it holds, when its own type says otherwise)."""
     if depth > settings.max_archive_depth:
         container.add_error("archive", f"nested deeper than {settings.max_archive_depth} archives; members not read")
         return []
     records: list[ItemRecord] = []
     outer_name = parse_relpath(container.relpath).leaf_name
-    members = iter_members(archive, container.media_type or "", settings, expansion, outer_name)
+    members = iter_members(archive, as_type or container.media_type or "", settings, expansion, outer_name)
     seen: dict[bytes, int] = {}  # members that share a name are numbered, so each keeps its own path
     try:
         for member in members:
@@ -359,6 +361,27 @@ def _check_stored_digests(record: ItemRecord, stored: tuple[tuple[str, str], ...
                                            f"the media read ({check.computed}): the image is altered or damaged")
 
 
+APPENDED_ZIP_NOTE = ("a zip archive follows this file's own content (a self-extracting archive, or a zip hidden "
+                     "behind a picture): its members are read as this item's")
+_ZIP_END_SEARCH = 22 + 65535  # the end-of-central-directory record and the longest comment after it
+
+
+def _zip_follows(open_entry: Any) -> bool:
+    """Whether a file that is not a zip by its start ends with one that zipfile can open (data before a zip is
+    allowed by the format: self-extractors, and pictures with a zip appended)."""
+    try:
+        with open_entry() as stream:
+            stream.seek(0, io.SEEK_END)
+            stream.seek(max(0, stream.tell() - _ZIP_END_SEARCH))
+            if b"PK\x05\x06" not in stream.read(_ZIP_END_SEARCH):
+                return False
+            stream.seek(0)
+            zipfile.ZipFile(stream).close()
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, NotImplementedError):
+        return False
+    return True
+
+
 def analyse_entry(
     entry: Entry, open_entry: Any, settings: Settings, analysed: Analysed | None = None
 ) -> list[ItemRecord]:
@@ -397,12 +420,16 @@ def _analyse_entry(
     if record.size == 0:
         record.add_error("read", "empty file (zero bytes)")
     _check_stored_digests(record, entry.stored_digests)
-    if not is_archive(record.media_type or ""):
-        return [record]
+    as_type = record.media_type or ""
+    if not is_archive(as_type):
+        if not _zip_follows(open_entry):
+            return [record]
+        as_type = "application/zip"
+        record.add_error("archive", APPENDED_ZIP_NOTE)
     expansion = Expansion()
     try:
         with open_entry() as archive:
-            members = _expand(archive, record, 1, settings, expansion, analysed)
+            members = _expand(archive, record, 1, settings, expansion, analysed, as_type)
     except OSError as exc:
         record.add_error("archive", f"cannot reopen archive: {exc.strerror or exc}")
         members = []
