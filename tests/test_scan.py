@@ -259,6 +259,10 @@ def test_a_tar_stopping_at_a_bad_header_and_a_zip_file_named_like_a_folder_are_n
                                           + b"\0" * 1024)
     with zipfile.ZipFile(evidence / "slash.zip", "w") as zipped:
         zipped.writestr("photo.jpg/", picture)  # a folder's name, a picture's bytes
+    odd = tarfile.TarInfo("odd.jpg")
+    odd.type, odd.size = b"Z", len(picture)  # a type tarfile does not know: GNU tar extracts it as a file
+    with tarfile.open(evidence / "odd.tar", "w") as tar:
+        tar.addfile(odd, io.BytesIO(picture))
     store = open_case(tmp_path / "case", create=True)
     run_scan(store, [str(evidence)], Settings(workers=1))
     store.close()
@@ -266,6 +270,8 @@ def test_a_tar_stopping_at_a_bad_header_and_a_zip_file_named_like_a_folder_are_n
     assert "a header that cannot be read at byte 1,024" in _errors(items["badsum.tar"])
     member = items["slash.zip!/photo.jpg/"]
     assert member["sha256"] == hashlib.sha256(picture).hexdigest() and "named like a folder" in _errors(member)
+    odd_member = items["odd.tar!/odd.jpg"]
+    assert odd_member["sha256"] == hashlib.sha256(picture).hexdigest() and "unknown type" in _errors(odd_member)
 
 
 def test_missing_evidence_path_fails_the_scan(tmp_path: Path) -> None:

@@ -268,14 +268,16 @@ def _tar_entries(archive: tarfile.TarFile, settings: Settings, expansion: Expans
             target = escape_name(info.linkname.encode("utf-8", "surrogateescape"))
             yield Member(name, None, None, info.mtime, f"link in archive to '{target}'; not followed")
             continue
-        if not info.isfile():
+        unknown = info.type not in tarfile.SUPPORTED_TYPES  # read as a file, as GNU tar extracts it
+        if not info.isfile() and not unknown:
             yield Member(name, None, None, info.mtime, "special file in archive (device or pipe); not read")
             continue
         extracted = archive.extractfile(info)
         if extracted is None:
             continue
         capped = _CappedReader(extracted, settings, expansion, None, counter)  # type: ignore[arg-type]
-        yield Member(name, io.BufferedReader(capped), info.size, float(info.mtime))
+        problem = f"member of unknown type {info.type!r}; read as a file" if unknown else None
+        yield Member(name, io.BufferedReader(capped), info.size, float(info.mtime), name_problem=problem)
 
 
 _DECOMPRESSORS: dict[str, Callable[[Any], Any]] = {
