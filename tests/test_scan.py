@@ -23,6 +23,7 @@ from vigie.config import MiB, Settings
 from vigie.demo.seizure import draw_picture
 from vigie.exports.report import render
 from vigie.scan.pipeline import run_scan
+from vigie.sources.reopen import read_item_bytes
 from vigie.store.sqlite import open_case
 
 
@@ -245,6 +246,7 @@ def test_a_zip_cut_short_keeps_every_member_before_the_cut(tmp_path: Path, metho
         assert all(read[n]["sha256"] == hashlib.sha256(members[n]).hexdigest() for n in complete)
         assert "central directory is missing" in _errors(items[archive])
         assert all(read[n]["errors"] and not read[n]["sha256"] for n in read if n not in complete), "never a wrong hash"
+    assert read_item_bytes(str(evidence), "cut.zip!/m1.jpg", Settings(), 10**7) == members["m1.jpg"]
 
 
 def test_a_tar_stopping_at_a_bad_header_and_a_zip_file_named_like_a_folder_are_never_silent(tmp_path: Path) -> None:
@@ -369,4 +371,6 @@ def test_a_zip_behind_a_picture_or_a_self_extractor_is_read(tmp_path: Path) -> N
         assert items[f"{outer}!/hidden/k.jpg"]["sha256"] == hashlib.sha256(hidden).hexdigest()
         assert "a zip archive follows this file's own content" in _errors(items[outer])
     assert items["cover.jpg"]["media_type"] == "image/jpeg" and items["cover.jpg"]["pdq"]  # still a picture too
+    for relpath in ("cover.jpg!/hidden/k.jpg", "setup.exe!/hidden/k.jpg"):  # read again as the console does
+        assert read_item_bytes(str(evidence), relpath, Settings(), 10**7) == hidden
     assert not items["plain.jpg"]["errors"] and not [p for p in items if p.startswith("plain.jpg!/")]

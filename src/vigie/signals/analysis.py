@@ -35,7 +35,7 @@ from vigie.signals.provenance.verdict import conclude
 from vigie.signals.provenance.watermarks import watermark_findings
 from vigie.signals.thumbnails import blur_image
 from vigie.signals.video import VideoError, VideoLimits, analyse_video
-from vigie.sources.archives import ArchiveLimitError, Expansion, Member, iter_members, unsafe_name_reason
+from vigie.sources.archives import ArchiveLimitError, Expansion, Member, iter_members, unsafe_name_reason, zip_follows
 from vigie.sources.base import Entry, escape_name, member_relpath, parse_relpath
 from vigie.sources.diskimage import nested_image_note
 from vigie.sources.mediatype import SNIFF_BYTES, is_archive, is_image, is_video, sniff
@@ -363,25 +363,6 @@ def _check_stored_digests(record: ItemRecord, stored: tuple[tuple[str, str], ...
 
 APPENDED_ZIP_NOTE = ("a zip archive follows this file's own content (a self-extracting archive, or a zip hidden "
                      "behind a picture): its members are read as this item's")
-_ZIP_END_SEARCH = 22 + 65535  # the end-of-central-directory record and the longest comment after it
-
-
-def _zip_follows(open_entry: Any) -> bool:
-    """Whether a file that is not a zip by its start ends with one that zipfile can open (data before a zip is
-    allowed by the format: self-extractors, and pictures with a zip appended)."""
-    try:
-        with open_entry() as stream:
-            stream.seek(0, io.SEEK_END)
-            stream.seek(max(0, stream.tell() - _ZIP_END_SEARCH))
-            if b"PK\x05\x06" not in stream.read(_ZIP_END_SEARCH):
-                return False
-            stream.seek(0)
-            zipfile.ZipFile(stream).close()
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile, NotImplementedError):
-        return False
-    return True
-
-
 def analyse_entry(
     entry: Entry, open_entry: Any, settings: Settings, analysed: Analysed | None = None
 ) -> list[ItemRecord]:
@@ -422,7 +403,12 @@ def _analyse_entry(
     _check_stored_digests(record, entry.stored_digests)
     as_type = record.media_type or ""
     if not is_archive(as_type):
-        if not _zip_follows(open_entry):
+        try:
+            with open_entry() as stream:
+                zipped = zip_follows(stream)
+        except OSError:  # read once already: a failure now is no zip to read
+            zipped = False
+        if not zipped:
             return [record]
         as_type = "application/zip"
         record.add_error("archive", APPENDED_ZIP_NOTE)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import bz2
+import contextlib
 import gzip
 import io
 import lzma
@@ -192,6 +193,27 @@ def _zip_members(fileobj: BinaryIO, settings: Settings, expansion: Expansion) ->
 
 _MISFLAGGED = "member name is flagged as UTF-8 but is not valid UTF-8; read by its raw bytes"
 _FOLDER_WITH_DATA = "member named like a folder (a trailing '/') holds data; read as a file"
+
+
+_ZIP_END_SEARCH = 22 + 65535  # the end-of-central-directory record and the longest comment after it
+
+
+def zip_follows(stream: BinaryIO) -> bool:
+    """Whether content that is not a zip by its start ends with one that zipfile can open (data before a zip is
+    allowed by the format: self-extractors, and pictures with a zip appended)."""
+    try:
+        stream.seek(0, io.SEEK_END)
+        stream.seek(max(0, stream.tell() - _ZIP_END_SEARCH))
+        if b"PK\x05\x06" not in stream.read(_ZIP_END_SEARCH):
+            return False
+        stream.seek(0)
+        zipfile.ZipFile(stream).close()
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, NotImplementedError):
+        return False
+    finally:
+        with contextlib.suppress(OSError, ValueError):
+            stream.seek(0)
+    return True
 
 
 def _salvaged_zip_members(fileobj: BinaryIO, settings: Settings, expansion: Expansion,

@@ -10,10 +10,10 @@ import zlib
 from typing import Any, BinaryIO
 
 from vigie.config import Settings
-from vigie.sources.archives import ArchiveLimitError, Expansion, iter_members
+from vigie.sources.archives import ArchiveLimitError, Expansion, iter_members, zip_follows
 from vigie.sources.base import MemberRef, parse_relpath
 from vigie.sources.directory import open_source
-from vigie.sources.mediatype import SNIFF_BYTES, sniff
+from vigie.sources.mediatype import SNIFF_BYTES, is_archive, sniff
 
 
 def read_item_bytes(root: str, relpath: str, settings: Settings, limit: int) -> bytes | None:
@@ -49,6 +49,10 @@ def _member_bytes(archive: BinaryIO, archive_name: bytes, wanted: MemberRef, set
     buffered: Any = archive if hasattr(archive, "peek") else io.BufferedReader(archive)
     head = buffered.peek(SNIFF_BYTES)[:SNIFF_BYTES]
     media_type = sniff(head)
+    if not is_archive(media_type):  # a zip behind a picture or a self-extractor, as the scan read it
+        if not zip_follows(buffered):
+            return None
+        media_type = "application/zip"
     seen = 0
     try:
         for member in iter_members(buffered, media_type, settings, Expansion(), archive_name):
