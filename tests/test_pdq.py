@@ -10,7 +10,7 @@ from conftest import jpeg_bytes, shared_data
 from PIL import Image, ImageOps
 
 from vigie.demo.seizure import draw_picture
-from vigie.signals.image import analyse_image
+from vigie.signals.image import ImageError, analyse_image
 from vigie.signals.pdq import DIHEDRAL_NAMES, VARIANT_NAMES, pdq_from_image
 from vigie.signals.registry import hamming
 
@@ -125,3 +125,11 @@ def test_wide_grey_pictures_hash_like_their_eight_bit_copy(fmt: str, to_wide: An
     reference, copy = (analyse_image(b.getvalue(), 10**9, 40_000_000).pdq for b in (eight, wide))
     assert reference is not None and copy is not None and copy.quality > 50
     assert hamming(reference.hash, copy.hash) <= 8
+
+
+def test_a_first_page_over_the_cap_says_its_later_pages_went_unread_too() -> None:
+    first, second = Image.new("RGB", (64, 64), "red"), draw_picture(2, (64, 64))
+    pages = io.BytesIO()
+    first.save(pages, "TIFF", save_all=True, append_images=[second])
+    with pytest.raises(ImageError, match="nor its later pages or frames"):
+        analyse_image(pages.getvalue(), 1000, 40_000_000, max_frames=4)

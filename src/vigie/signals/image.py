@@ -223,6 +223,8 @@ def analyse_image(data: bytes, max_pixels: int, pdq_full_decode_pixels: int, max
                 raise ImageError(
                     f"image declares {width}x{height} = {width * height:,} pixels, over the cap of "
                     f"{max_pixels:,} (possible decompression bomb); not decoded"
+                    + ("; nor its later pages or frames, which may hold other pictures"
+                       if getattr(image, "n_frames", 1) > 1 else "")
                 )
             exif = exif_summary(image)
             # asked before the decode: asking may seek the file
