@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import gzip
 import hashlib
 import io
 import json
@@ -374,3 +375,20 @@ def test_a_zip_behind_a_picture_or_a_self_extractor_is_read(tmp_path: Path) -> N
     for relpath in ("cover.jpg!/hidden/k.jpg", "setup.exe!/hidden/k.jpg"):  # read again as the console does
         assert read_item_bytes(str(evidence), relpath, Settings(), 10**7) == hidden
     assert not items["plain.jpg"]["errors"] and not [p for p in items if p.startswith("plain.jpg!/")]
+
+
+def test_a_gzip_with_data_after_its_stream_keeps_its_whole_content_and_a_cut_one_never_a_wrong_hash(
+    tmp_path: Path
+) -> None:
+    picture = jpeg_bytes(draw_picture(3, (64, 64)))
+    evidence = tmp_path / "evidence"
+    evidence.mkdir()
+    (evidence / "trail.jpg.gz").write_bytes(gzip.compress(picture) + b"garbage!")  # the member is whole (CRC)
+    (evidence / "cut.jpg.gz").write_bytes(gzip.compress(picture)[:-30])
+    store = open_case(tmp_path / "case", create=True)
+    run_scan(store, [str(evidence)], Settings(workers=1))
+    store.close()
+    items = _by_path(_report(tmp_path / "case"), evidence)
+    assert items["trail.jpg.gz!/trail.jpg"]["sha256"] == hashlib.sha256(picture).hexdigest()
+    assert "data after the compressed stream" in _errors(items["trail.jpg.gz"])
+    assert not items["cut.jpg.gz!/cut.jpg"]["sha256"] and _errors(items["cut.jpg.gz!/cut.jpg"])

@@ -97,7 +97,9 @@ class _UpToTheCut(io.RawIOBase):
         try:
             data = self._decompressed.read1(len(buffer))
         except (EOFError, OSError, zlib.error, lzma.LZMAError) as exc:
-            if not self.hold:
+            # Bytes that are not a gzip member after a whole one (checked by its CRC): that member is complete
+            trailing = isinstance(exc, gzip.BadGzipFile) and str(exc).startswith("Not a gzipped file")
+            if not (self.hold or trailing):
                 raise
             self.held = exc
             return 0
@@ -338,3 +340,5 @@ def iter_members(
             break
     capped = _CappedReader(buffered, settings, expansion, None, counter)
     yield Member(stem or b"content", io.BufferedReader(capped), None, None)
+    if cut.held is not None:  # after a whole compressed stream: its content was read; what follows is said
+        raise gzip.BadGzipFile(f"data after the compressed stream, not read ({cut.held})")
