@@ -392,3 +392,26 @@ def test_a_gzip_with_data_after_its_stream_keeps_its_whole_content_and_a_cut_one
     assert items["trail.jpg.gz!/trail.jpg"]["sha256"] == hashlib.sha256(picture).hexdigest()
     assert "data after the compressed stream" in _errors(items["trail.jpg.gz"])
     assert not items["cut.jpg.gz!/cut.jpg"]["sha256"] and _errors(items["cut.jpg.gz!/cut.jpg"])
+
+
+def test_two_zips_joined_are_both_read(tmp_path: Path) -> None:
+    """`cat a.zip b.zip`: zipfile finds only the last directory; the zip in front is read from its headers."""
+    front, back = jpeg_bytes(draw_picture(10, (64, 64))), jpeg_bytes(draw_picture(11, (64, 64)))
+    zips = []
+    for name, data in (("front.jpg", front), ("back.jpg", back)):
+        out = io.BytesIO()
+        with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+            archive.writestr(name, data)
+        zips.append(out.getvalue())
+    evidence = tmp_path / "evidence"
+    evidence.mkdir()
+    (evidence / "joined.zip").write_bytes(b"".join(zips))
+    store = open_case(tmp_path / "case", create=True)
+    run_scan(store, [str(evidence)], Settings(workers=1))
+    store.close()
+    items = _by_path(_report(tmp_path / "case"), evidence)
+    assert items["joined.zip!/front.jpg"]["sha256"] == hashlib.sha256(front).hexdigest()
+    assert "joined in front" in _errors(items["joined.zip!/front.jpg"])
+    assert items["joined.zip!/back.jpg"]["sha256"] == hashlib.sha256(back).hexdigest()
+    assert not items["joined.zip!/back.jpg"]["errors"] and not items["joined.zip"]["errors"]
+    assert read_item_bytes(str(evidence), "joined.zip!/front.jpg", Settings(), 10**7) == front

@@ -20,7 +20,7 @@ from typing import Any, BinaryIO
 from vigie.config import Settings
 from vigie.sources.base import escape_name
 from vigie.sources.zipnames import UTF8_FLAG, FlagClearingView, misflagged_names
-from vigie.sources.zipsalvage import LOCAL_SIGNATURE, SalvageStop, local_members
+from vigie.sources.zipsalvage import LOCAL_SIGNATURE, LocalHeader, SalvageStop, local_members
 
 _TAR_MAGIC_OFFSET = 257
 _CHUNK_OF_ZEROS = 1 << 16
@@ -170,6 +170,9 @@ def _zip_members(fileobj: BinaryIO, settings: Settings, expansion: Expansion) ->
         yield from _salvaged_zip_members(fileobj, settings, expansion, refused)
         return
     with archive:
+        first = min((info.header_offset for info in archive.infolist()), default=0)
+        if first:  # data before the zip: a zip joined in front (`cat a.zip b.zip`) is read from its local headers
+            yield from _joined_in_front(fileobj, first, settings, expansion)
         for index, info in enumerate(archive.infolist()):
             if info.is_dir() and not info.file_size:
                 continue
@@ -218,6 +221,34 @@ def zip_follows(stream: BinaryIO) -> bool:
     return True
 
 
+_JOINED = "member of a zip joined in front of this one (read from its local header)"
+
+
+def _joined_in_front(fileobj: BinaryIO, first: int, settings: Settings, expansion: Expansion) -> Iterator[Member]:
+    """The members of a zip that ends where this one's first member starts; nothing when other data (a
+    self-extractor's program) is there. Where they stop is the zip's business: the one behind is read after."""
+    fileobj.seek(0)
+    if fileobj.read(len(LOCAL_SIGNATURE)) != LOCAL_SIGNATURE:
+        return
+    with contextlib.suppress(SalvageStop):
+        for header, stream, problem in local_members(fileobj):
+            if fileobj.tell() > first:
+                return
+            if header.name.endswith(b"/") and header.compressed_size == 0:
+                continue
+            if stream is None:
+                yield Member(header.name, None, header.size, _local_time(header), problem, _JOINED)
+                continue
+            capped = _CappedReader(stream, settings, expansion, header.compressed_size)
+            yield Member(header.name, io.BufferedReader(capped), header.size or None, _local_time(header),
+                         name_problem=_JOINED)
+
+
+def _local_time(header: LocalHeader) -> float | None:
+    return _zip_time(((header.date >> 9) + 1980, (header.date >> 5) & 0xF, header.date & 0x1F,
+                      header.time >> 11, (header.time >> 5) & 0x3F, (header.time & 0x1F) * 2))
+
+
 def _salvaged_zip_members(fileobj: BinaryIO, settings: Settings, expansion: Expansion,
                           refused: zipfile.BadZipFile) -> Iterator[Member]:
     """A zip without its central directory, read from its local headers (`zipsalvage.py`); the archive's error,
@@ -230,8 +261,7 @@ def _salvaged_zip_members(fileobj: BinaryIO, settings: Settings, expansion: Expa
     try:
         for header, stream, problem in local_members(fileobj):
             read += 1
-            mtime = _zip_time(((header.date >> 9) + 1980, (header.date >> 5) & 0xF, header.date & 0x1F,
-                               header.time >> 11, (header.time >> 5) & 0x3F, (header.time & 0x1F) * 2))
+            mtime = _local_time(header)
             if header.name.endswith(b"/") and header.compressed_size == 0:
                 continue  # a folder
             if stream is None:
