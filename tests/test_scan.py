@@ -40,6 +40,14 @@ def _by_path(report: dict, root: Path) -> dict[str, dict]:  # type: ignore[type-
     return {item["path"].removeprefix(str(root) + "/"): item for item in report["items"]}
 
 
+def _scanned_items(evidence: Path, case: Path) -> dict[str, dict]:  # type: ignore[type-arg]
+    """Scan `evidence` into a new case; its report's items by path under the evidence."""
+    store = open_case(case, create=True)
+    run_scan(store, [str(evidence)], Settings(workers=1))
+    store.close()
+    return _by_path(_report(case), evidence)
+
+
 def _errors(item: dict) -> str:  # type: ignore[type-arg]
     return " ".join(e["message"] for e in item["errors"])
 
@@ -196,10 +204,7 @@ def test_a_compressed_tar_cut_short_keeps_every_member_before_the_cut_and_says_s
     evidence.mkdir()
     cut = evidence / f"cut.tar.{mode}"
     cut.write_bytes(whole.getvalue()[: len(whole.getvalue()) * 2 // 3])  # the last member, or the end, lost
-    store = open_case(tmp_path / "case", create=True)
-    run_scan(store, [str(evidence)], Settings(workers=1))
-    store.close()
-    items = _by_path(_report(tmp_path / "case"), evidence)
+    items = _scanned_items(evidence, tmp_path / "case")
     read = {path.split("!/")[1]: item for path, item in items.items() if "!/" in path}
     complete = [name for name, item in read.items() if not item["errors"]]
     assert complete and all(read[name]["sha256"] == hashlib.sha256(members[name]).hexdigest() for name in complete)
@@ -237,10 +242,7 @@ def test_a_zip_cut_short_keeps_every_member_before_the_cut(tmp_path: Path, metho
     damaged = bytearray(data[: data.index(b"PK\x01\x02")])
     damaged[data.index(b"m1.jpg") + 200] ^= 0xFF  # a byte of the second member's data
     (evidence / "damaged.zip").write_bytes(bytes(damaged))
-    store = open_case(tmp_path / "case", create=True)
-    run_scan(store, [str(evidence)], Settings(workers=1))
-    store.close()
-    items = _by_path(_report(tmp_path / "case"), evidence)
+    items = _scanned_items(evidence, tmp_path / "case")
     for archive, complete in (("cut.zip", ["m0.jpg", "m1.jpg"]), ("damaged.zip", ["m0.jpg", "m2.jpg"])):
         read = {path.split("!/")[1]: item for path, item in items.items() if path.startswith(archive + "!/")}
         assert [n for n, item in sorted(read.items()) if not item["errors"]] == complete, (archive, read)
@@ -266,10 +268,7 @@ def test_a_tar_stopping_at_a_bad_header_and_a_zip_file_named_like_a_folder_are_n
     odd.type, odd.size = b"Z", len(picture)  # a type tarfile does not know: GNU tar extracts it as a file
     with tarfile.open(evidence / "odd.tar", "w") as tar:
         tar.addfile(odd, io.BytesIO(picture))
-    store = open_case(tmp_path / "case", create=True)
-    run_scan(store, [str(evidence)], Settings(workers=1))
-    store.close()
-    items = _by_path(_report(tmp_path / "case"), evidence)
+    items = _scanned_items(evidence, tmp_path / "case")
     assert "a header that cannot be read at byte 1,024" in _errors(items["badsum.tar"])
     member = items["slash.zip!/photo.jpg/"]
     assert member["sha256"] == hashlib.sha256(picture).hexdigest() and "named like a folder" in _errors(member)
@@ -364,10 +363,7 @@ def test_a_zip_behind_a_picture_or_a_self_extractor_is_read(tmp_path: Path) -> N
     (evidence / "cover.jpg").write_bytes(jpeg_bytes(draw_picture(8, (64, 64))) + zipped.getvalue())
     (evidence / "setup.exe").write_bytes(b"MZ" + bytes(1022) + zipped.getvalue())
     (evidence / "plain.jpg").write_bytes(jpeg_bytes(draw_picture(9, (64, 64))))
-    store = open_case(tmp_path / "case", create=True)
-    run_scan(store, [str(evidence)], Settings(workers=1))
-    store.close()
-    items = _by_path(_report(tmp_path / "case"), evidence)
+    items = _scanned_items(evidence, tmp_path / "case")
     for outer in ("cover.jpg", "setup.exe"):
         assert items[f"{outer}!/hidden/k.jpg"]["sha256"] == hashlib.sha256(hidden).hexdigest()
         assert "a zip archive follows this file's own content" in _errors(items[outer])
@@ -385,10 +381,7 @@ def test_a_gzip_with_data_after_its_stream_keeps_its_whole_content_and_a_cut_one
     evidence.mkdir()
     (evidence / "trail.jpg.gz").write_bytes(gzip.compress(picture) + b"garbage!")  # the member is whole (CRC)
     (evidence / "cut.jpg.gz").write_bytes(gzip.compress(picture)[:-30])
-    store = open_case(tmp_path / "case", create=True)
-    run_scan(store, [str(evidence)], Settings(workers=1))
-    store.close()
-    items = _by_path(_report(tmp_path / "case"), evidence)
+    items = _scanned_items(evidence, tmp_path / "case")
     assert items["trail.jpg.gz!/trail.jpg"]["sha256"] == hashlib.sha256(picture).hexdigest()
     assert "data after the compressed stream" in _errors(items["trail.jpg.gz"])
     assert not items["cut.jpg.gz!/cut.jpg"]["sha256"] and _errors(items["cut.jpg.gz!/cut.jpg"])
@@ -406,10 +399,7 @@ def test_two_zips_joined_are_both_read(tmp_path: Path) -> None:
     evidence = tmp_path / "evidence"
     evidence.mkdir()
     (evidence / "joined.zip").write_bytes(b"".join(zips))
-    store = open_case(tmp_path / "case", create=True)
-    run_scan(store, [str(evidence)], Settings(workers=1))
-    store.close()
-    items = _by_path(_report(tmp_path / "case"), evidence)
+    items = _scanned_items(evidence, tmp_path / "case")
     assert items["joined.zip!/front.jpg"]["sha256"] == hashlib.sha256(front).hexdigest()
     assert "joined in front" in _errors(items["joined.zip!/front.jpg"])
     assert items["joined.zip!/back.jpg"]["sha256"] == hashlib.sha256(back).hexdigest()
