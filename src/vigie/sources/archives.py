@@ -234,19 +234,21 @@ def _joined_in_front(fileobj: BinaryIO, first: int, settings: Settings, expansio
         for header, stream, problem in local_members(fileobj):
             if fileobj.tell() > first:
                 return
-            if header.name.endswith(b"/") and header.compressed_size == 0:
-                continue
-            if stream is None:
-                yield Member(header.name, None, header.size, _local_time(header), problem, _JOINED)
-                continue
-            capped = _CappedReader(stream, settings, expansion, header.compressed_size)
-            yield Member(header.name, io.BufferedReader(capped), header.size or None, _local_time(header),
-                         name_problem=_JOINED)
+            if (member := _local_member(header, stream, problem, settings, expansion, _JOINED)) is not None:
+                yield member
 
 
-def _local_time(header: LocalHeader) -> float | None:
-    return _zip_time(((header.date >> 9) + 1980, (header.date >> 5) & 0xF, header.date & 0x1F,
-                      header.time >> 11, (header.time >> 5) & 0x3F, (header.time & 0x1F) * 2))
+def _local_member(header: LocalHeader, stream: BinaryIO | None, problem: str | None, settings: Settings,
+                  expansion: Expansion, note: str | None) -> Member | None:
+    """A member read from its local header (None for a folder), its name marked with `note`."""
+    if header.name.endswith(b"/") and header.compressed_size == 0:
+        return None
+    mtime = _zip_time(((header.date >> 9) + 1980, (header.date >> 5) & 0xF, header.date & 0x1F,
+                       header.time >> 11, (header.time >> 5) & 0x3F, (header.time & 0x1F) * 2))
+    if stream is None:
+        return Member(header.name, None, header.size, mtime, problem, note)
+    capped = _CappedReader(stream, settings, expansion, header.compressed_size)
+    return Member(header.name, io.BufferedReader(capped), header.size or None, mtime, name_problem=note)
 
 
 def _salvaged_zip_members(fileobj: BinaryIO, settings: Settings, expansion: Expansion,
@@ -261,15 +263,9 @@ def _salvaged_zip_members(fileobj: BinaryIO, settings: Settings, expansion: Expa
     try:
         for header, stream, problem in local_members(fileobj):
             read += 1
-            mtime = _local_time(header)
-            if header.name.endswith(b"/") and header.compressed_size == 0:
-                continue  # a folder
-            if stream is None:
-                yield Member(header.name, None, header.size, mtime, problem)
-                continue
-            capped = _CappedReader(stream, settings, expansion, header.compressed_size)
-            folder_like = _FOLDER_WITH_DATA if header.name.endswith(b"/") else None
-            yield Member(header.name, io.BufferedReader(capped), header.size or None, mtime, name_problem=folder_like)
+            folder_like = _FOLDER_WITH_DATA if header.name.endswith(b"/") and stream is not None else None
+            if (member := _local_member(header, stream, problem, settings, expansion, folder_like)) is not None:
+                yield member
     except SalvageStop as exc:
         raise zipfile.BadZipFile(f"{missing}; {read} member(s) read from their local headers, then {exc}") from exc
     raise zipfile.BadZipFile(f"{missing}; {read} member(s) read from their local headers")
