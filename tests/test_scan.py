@@ -48,6 +48,12 @@ def _scanned_items(evidence: Path, case: Path) -> dict[str, dict]:  # type: igno
     return _by_path(_report(case), evidence)
 
 
+def _png_bytes(image: Image.Image) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG")
+    return buffer.getvalue()
+
+
 def _errors(item: dict) -> str:  # type: ignore[type-arg]
     return " ".join(e["message"] for e in item["errors"])
 
@@ -363,12 +369,15 @@ def test_a_zip_behind_a_picture_or_a_self_extractor_is_read(tmp_path: Path) -> N
     (evidence / "cover.jpg").write_bytes(jpeg_bytes(draw_picture(8, (64, 64))) + zipped.getvalue())
     (evidence / "setup.exe").write_bytes(b"MZ" + bytes(1022) + zipped.getvalue())
     (evidence / "plain.jpg").write_bytes(jpeg_bytes(draw_picture(9, (64, 64))))
+    with zipfile.ZipFile(evidence / "sent.zip", "w") as archive:  # and a picture with a zip behind it, sent on
+        archive.writestr("cover.png", _png_bytes(draw_picture(12, (64, 64))) + zipped.getvalue())
     items = _scanned_items(evidence, tmp_path / "case")
-    for outer in ("cover.jpg", "setup.exe"):
+    for outer in ("cover.jpg", "setup.exe", "sent.zip!/cover.png"):
         assert items[f"{outer}!/hidden/k.jpg"]["sha256"] == hashlib.sha256(hidden).hexdigest()
         assert "a zip archive follows this file's own content" in _errors(items[outer])
     assert items["cover.jpg"]["media_type"] == "image/jpeg" and items["cover.jpg"]["pdq"]  # still a picture too
-    for relpath in ("cover.jpg!/hidden/k.jpg", "setup.exe!/hidden/k.jpg"):  # read again as the console does
+    for relpath in ("cover.jpg!/hidden/k.jpg", "setup.exe!/hidden/k.jpg", "sent.zip!/cover.png!/hidden/k.jpg"):
+        # read again as the console does
         assert read_item_bytes(str(evidence), relpath, Settings(), 10**7) == hidden
     assert not items["plain.jpg"]["errors"] and not [p for p in items if p.startswith("plain.jpg!/")]
 

@@ -134,11 +134,16 @@ VARIANTS = {
     "transverse": N_("flipped across its other diagonal"),
 }
 UNCROPPED = "uncropped-"
+WITHOUT_BARS = "without-bars+"
 
 
 def variant_name(code: str, lang: Language) -> str:
-    """A match's variant as `lang` says it ("uncropped-1.5%+rotate-180": its border put back, then rotated);
-    a variant Vigie does not name is shown as it is."""
+    """A match's variant as `lang` says it ("uncropped-1.5%+rotate-180": its border put back, then rotated;
+    "without-bars+original": an EXIF thumbnail's picture inside its black bars); a variant Vigie does not name
+    is shown as it is."""
+    if code.startswith(WITHOUT_BARS):
+        return lang.format(N_("the picture inside its black bars, %(variant)s"),
+                           variant=variant_name(code.removeprefix(WITHOUT_BARS), lang))
     if code.startswith(UNCROPPED) and "+" in code:
         share, turned = code.removeprefix(UNCROPPED).split("+", 1)
         if turned == "original":
@@ -156,6 +161,7 @@ ERROR_STAGES = {
     "archive-stopped": N_("archive left unfinished"), "image-hash": N_("image hash"), "faces": N_("faces"),
     "provenance": N_("provenance"), "timeout": N_("time limit"), "not-examined": N_("not examined"),
     "internal": N_("internal error"), "changed": N_("changed since scanned"),
+    "exif-thumbnail": N_("EXIF thumbnail"),
 }
 
 

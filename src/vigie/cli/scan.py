@@ -155,8 +155,9 @@ def demo(directory: Path, workers: int | None, hostile: bool) -> None:
     a demo hash list, scan it, and write the HTML report.
 
     With --hostile: known pictures hidden behind names that are not UTF-8, repeated archive member
-    names, `X!` folders, a mis-encoded zip, a PNG chunk bomb, page 2 of a TIFF, 8 MiB of XMP bait, and a
-    link out of the evidence; lists as Meta, python-threatexchange and NSRL write them."""
+    names, `X!` folders, a mis-encoded zip, a PNG chunk bomb, page 2 of a TIFF, 8 MiB of XMP bait, the EXIF
+    thumbnail of a crop, and a link out of the evidence; lists as Meta, python-threatexchange and NSRL write
+    them."""
     if hostile:
         _hostile_demo(directory, workers)
         return

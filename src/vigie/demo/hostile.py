@@ -3,10 +3,11 @@
 Each known picture is drawn (no photograph of anyone) and sits in a place that once made Vigie miss it:
 a name that is not UTF-8, the second of two archive members with one name, a member named `x!/...`, a
 folder `X!` beside a file `X`, a zip with a mis-encoded member name, a PNG whose text chunk inflates past
-the decoder's limit, page 2 of a TIFF, and an image carrying 8 MiB of XMP bait. A link that leaves the
-evidence points at a known picture outside it: that one must never be read. The hash lists are written as
-partners write them: Meta's bare 64-hex PDQ lines (with an all-zero entry), python-threatexchange's
-`pdq <hex>` lines, NSRL's `NSRLFile.txt`, and a CSV whose `hash` column holds SHA-256 values.
+the decoder's limit, page 2 of a TIFF, an image carrying 8 MiB of XMP bait, and the EXIF thumbnail of a
+crop. A link that leaves the evidence points at a known picture outside it: that one must never be read.
+The hash lists are written as partners write them: Meta's bare 64-hex PDQ lines (with an all-zero entry),
+python-threatexchange's `pdq <hex>` lines, NSRL's `NSRLFile.txt`, and a CSV whose `hash` column holds
+SHA-256 values.
 """
 
 from __future__ import annotations
@@ -60,6 +61,17 @@ def _png_with_text_bomb(image: Image.Image) -> bytes:
     return data[:end_of_ihdr] + chunk + data[end_of_ihdr:]
 
 
+def with_exif_thumbnail(jpeg: bytes, thumbnail: bytes, big_endian: bool = False) -> bytes:
+    """`jpeg` with an EXIF segment whose IFD1 holds `thumbnail`, as a camera writes it (an empty IFD0)."""
+    order = ">" if big_endian else "<"
+    tiff = (b"MM" if big_endian else b"II") + struct.pack(order + "HI", 42, 8)
+    tiff += struct.pack(order + "HI", 0, 14)  # IFD0: no entries; IFD1 at 14
+    tiff += struct.pack(order + "H", 2) + struct.pack(order + "HHII", 0x0201, 4, 1, 44)  # JPEGInterchangeFormat
+    tiff += struct.pack(order + "HHII", 0x0202, 4, 1, len(thumbnail)) + struct.pack(order + "I", 0)  # ...Length
+    body = b"Exif\x00\x00" + tiff + thumbnail
+    return jpeg[:2] + b"\xff\xe1" + struct.pack(">H", len(body) + 2) + body + jpeg[2:]
+
+
 def _tiff_pages(pages: list[Image.Image]) -> bytes:
     buffer = io.BytesIO()
     pages[0].save(buffer, "TIFF", save_all=True, append_images=pages[1:], compression="tiff_deflate")
@@ -93,7 +105,7 @@ def build_hostile_seizure(directory: Path) -> HostileLayout:
         shutil.rmtree(root / "evidence")
     for folder in ("Camera", "archives", "Download", "Scans", "archives/pics.zip!"):
         (evidence / folder).mkdir(parents=True, exist_ok=True)
-    known = {seed: draw_picture(seed, (640, 480)) for seed in range(201, 211)}
+    known = {seed: draw_picture(seed, (640, 480)) for seed in range(201, 212)}
     fresh = {seed: draw_picture(seed, (640, 480)) for seed in range(301, 306)}
     layout = HostileLayout(root, evidence, root / "case", [])
 
@@ -148,6 +160,12 @@ def build_hostile_seizure(directory: Path) -> HostileLayout:
     bait = b"<x:xmpmeta " * (XMP_BAIT_BYTES // len(b"<x:xmpmeta "))
     (evidence / "Download/bait.jpg").write_bytes(hide("Download/bait.jpg", _jpeg(known[209]) + bait))
 
+    # A crop of a known picture that keeps the camera's thumbnail of the whole picture in its EXIF.
+    thumbnail = known[211].resize((160, 120))
+    cropped = known[211].crop((160, 120, 480, 360)).resize((640, 480))
+    (evidence / "Camera/IMG_0417.jpg").write_bytes(
+        with_exif_thumbnail(_jpeg(cropped), hide("Camera/IMG_0417.jpg, its EXIF thumbnail", _jpeg(thumbnail))))
+
     # Links out of the evidence: never followed, so the picture outside is never read.
     layout.outside = root / "outside.jpg"
     layout.outside.write_bytes(_jpeg(known[210]))
@@ -160,7 +178,7 @@ def build_hostile_seizure(directory: Path) -> HostileLayout:
     lists.mkdir()
     pdq = {seed: pdq_from_image(picture).hash for seed, picture in known.items()}
     # Meta's reference format: bare 64-hex PDQ hashes, one a line, with an all-zero entry.
-    (lists / "meta-pdq.txt").write_text("\n".join([pdq[207], pdq[208], "0" * 64, pdq[210]]) + "\n")
+    (lists / "meta-pdq.txt").write_text("\n".join([pdq[207], pdq[208], "0" * 64, pdq[210], pdq[211]]) + "\n")
     # python-threatexchange's file exchange: `<signal_type> <value>` lines.
     (lists / "tx-signals.txt").write_text("".join(f"pdq {pdq[s]}\n" for s in (202, 205, 209)))
     # NSRL RDS 2.x `NSRLFile.txt`.

@@ -22,7 +22,7 @@ from vigie.matching.pdq_index import PdqSegment, stacked_variants
 from vigie.matching.roles import MatchStore
 from vigie.matching.video import frames_against_images, match_video_lists
 from vigie.records import MatchRow
-from vigie.signals.pdq import VARIANT_NAMES
+from vigie.signals.pdq import QUERY_NAMES
 from vigie.workers import start_worker
 
 INDEX_DIR = Path("index") / "pdq"
@@ -79,7 +79,7 @@ def _query_batch(
         variants = query_idx - first_variant[found]
         for g, entry, distance, variant in zip(found.tolist(), entries.tolist(), distances.tolist(),
                                                variants.tolist(), strict=True):
-            matches.append(MatchRow(batch[g][0], entry, "pdq", distance, VARIANT_NAMES[variant]))
+            matches.append(MatchRow(batch[g][0], entry, "pdq", distance, QUERY_NAMES[variant]))
     return matches
 
 

@@ -17,7 +17,7 @@ from vigie.config import Settings
 from vigie.matching.pdq_index import PdqSegment, as_words, hex_to_array, variant_rows
 from vigie.matching.roles import MatchStore
 from vigie.records import MatchRow
-from vigie.signals.pdq import VARIANT_NAMES
+from vigie.signals.pdq import QUERY_NAMES
 
 
 def _share_matched(distances: np.ndarray, axis: int, threshold: int) -> float:
@@ -40,7 +40,7 @@ def frames_against_images(
                 frame_number, timestamp, _, _ = frames[hit.variant // per_frame]
                 if hit.id not in best or hit.distance < best[hit.id].distance:
                     best[hit.id] = MatchRow(item_id, hit.id, "pdq-frame", hit.distance,
-                                            VARIANT_NAMES[hit.variant % per_frame], frame_number, timestamp)
+                                            QUERY_NAMES[hit.variant % per_frame], frame_number, timestamp)
         rows.extend(best.values())
     return rows
 
@@ -110,6 +110,6 @@ def _pictures_against_video_frames(
         for hit in segment.query(variant_rows(blob), threshold):
             entry_id, frame_number, timestamp, _ = list_frames[hit.row]
             if entry_id not in best or hit.distance < best[entry_id].distance:
-                best[entry_id] = MatchRow(item_id, entry_id, "pdq-frame", hit.distance, VARIANT_NAMES[hit.variant],
+                best[entry_id] = MatchRow(item_id, entry_id, "pdq-frame", hit.distance, QUERY_NAMES[hit.variant],
                                           frame_number, timestamp, {"item_frame": number} if name_frames else None)
     return list(best.values())

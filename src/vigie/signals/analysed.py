@@ -26,7 +26,7 @@ UNFINISHED_STAGES = ("timeout", "crash", "internal")
 TOO_LARGE_NOTE = "too large to open in memory"
 # Raise it when what the analysis of a file finds changes (a new stage, a new model's scores): findings
 # made before are then not copied, and their copies are analysed afresh.
-ANALYSIS_VERSION = 2
+ANALYSIS_VERSION = 3  # 3: a JPEG's EXIF thumbnail that shows another picture is an item
 # Settings that change what is done with findings, not the findings of a file.
 _NOT_ANALYSIS = ("pdq_threshold", "pdq_min_quality", "stack_threshold", "vpdq_match_percent", "workers",
                  "file_seconds")

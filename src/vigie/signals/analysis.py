@@ -27,8 +27,9 @@ from vigie.signals.analysed import TOO_LARGE_NOTE, Analysed
 from vigie.signals.budget import FileTimeout, file_budget
 from vigie.signals.crypto import StreamingDigests, check_stored
 from vigie.signals.faces import FaceModelError, check_models, find_faces
-from vigie.signals.image import ImageError, analyse_image, decode_picture
+from vigie.signals.image import ImageError, analyse_image, decode_picture, read_thumbnail, thumbnail_shows
 from vigie.signals.jpeg_planes import JpegPlanes
+from vigie.signals.pdq import pdq_from_image
 from vigie.signals.provenance.c2pa import may_hold_manifest, not_examined_note, read_c2pa
 from vigie.signals.provenance.metadata import metadata_findings
 from vigie.signals.provenance.verdict import conclude
@@ -38,6 +39,7 @@ from vigie.signals.video import VideoError, VideoLimits, analyse_video
 from vigie.sources.archives import ArchiveLimitError, Expansion, Member, iter_members, unsafe_name_reason, zip_follows
 from vigie.sources.base import Entry, escape_name, member_relpath, parse_relpath
 from vigie.sources.diskimage import nested_image_note
+from vigie.sources.exif_thumbnail import EXIF_THUMBNAIL_NAME, exif_thumbnail
 from vigie.sources.mediatype import SNIFF_BYTES, is_archive, is_image, is_video, sniff
 
 CHUNK = 1 << 20
@@ -58,6 +60,21 @@ _ARCHIVE_ERRORS = (
 @dataclass
 class _Read:
     buffer: bytes | None
+
+
+class _HeldThumbnail(NamedTuple):
+    """An EXIF thumbnail to read as an item of its own."""
+
+    data: bytes
+    inside_variants: tuple[str, ...]  # PDQ variants of the picture inside its black bars, if it has some
+
+
+class _Held(NamedTuple):
+    """What an item holds that is read as items of its own."""
+
+    archive: bytes | None = None  # a nested archive's bytes, to expand
+    thumbnail: _HeldThumbnail | None = None  # an EXIF thumbnail that may show another picture than the item's
+    appended: bool = False  # the archive is a zip behind the item's own content
 
 
 def _read_item(stream: BinaryIO, record: ItemRecord, settings: Settings, nested: bool) -> _Read:
@@ -208,11 +225,79 @@ def load_models(settings: Settings) -> None:
             check_models(settings.face_detector, settings.face_model)
 
 
-def _analyse_image(record: ItemRecord, data: bytes, settings: Settings) -> None:
+def _analyse_image(record: ItemRecord, data: bytes, settings: Settings) -> _HeldThumbnail | None:
+    """The image's facts and findings; returns its EXIF thumbnail when that may show another picture."""
     decoded = _add_image_facts(record, data, settings)
     if decoded is not None:
         for stage in _IMAGE_STAGES:
             stage(record, decoded, settings)
+    picture = None if decoded is None else decoded.picture
+    return _other_thumbnail(record, data, picture, record.pdq_variants, settings)
+
+
+def _other_thumbnail(record: ItemRecord, data: bytes, picture: Image.Image | None, picture_hashes: tuple[str, ...],
+                     settings: Settings) -> _HeldThumbnail | None:
+    """A JPEG's EXIF thumbnail, unless it shows `picture` (PDQ variants `picture_hashes`): where it shows
+    another picture (the picture before a crop or an edit, another shot), where it cannot be compared, or
+    where the picture could not be decoded (None), a known picture may be there alone."""
+    if record.media_type != "image/jpeg":
+        return None
+    found = exif_thumbnail(data)
+    if found.problem is not None:
+        record.add_error("exif-thumbnail", found.problem)
+    if found.data is None:
+        return None
+    thumbnail = read_thumbnail(found.data)
+    if thumbnail is None:
+        note = UNCOMPARED_THUMBNAIL_NOTE
+    elif picture is None:
+        note = UNDECODED_PICTURE_NOTE
+    elif thumbnail_shows(thumbnail, picture, picture_hashes, settings.pdq_threshold):
+        return None
+    else:
+        note = THUMBNAIL_NOTE
+    record.add_error("exif-thumbnail", f"{note}: read as an item of its own, this file's path followed by "
+                                       f"!/{EXIF_THUMBNAIL_NAME.decode()}")
+    inside = thumbnail.hashes[-1].variants if thumbnail is not None and thumbnail.framed else ()
+    return _HeldThumbnail(found.data, inside)
+
+
+THUMBNAIL_NOTE = "its EXIF thumbnail shows another picture (the picture before a crop or an edit, or another shot)"
+UNDECODED_PICTURE_NOTE = "its picture could not be decoded, and its EXIF thumbnail may show it"
+UNCOMPARED_THUMBNAIL_NOTE = ("its EXIF thumbnail could not be compared with its picture (not a JPEG Vigie can "
+                             "decode, or larger than a thumbnail)")
+
+
+def _copy_thumbnail(record: ItemRecord, data: bytes | None, settings: Settings) -> _HeldThumbnail | None:
+    """A copy's EXIF thumbnail, which is an item at the copy's own path: its picture is not decoded again, but
+    glimpsed at a reduced scale in the DCT domain, enough to compare with a thumbnail."""
+    if data is None or record.media_type != "image/jpeg" or exif_thumbnail(data) == (None, None):
+        return None
+    try:
+        with file_budget(settings.file_seconds, record.relpath):
+            picture = _glimpse(data, settings.max_image_pixels)
+            hashes = () if picture is None else pdq_from_image(picture).variants
+            return _other_thumbnail(record, data, picture, hashes, settings)
+    except FileTimeout as exc:
+        record.add_error("timeout", str(exc))
+        return None
+
+
+_GLIMPSE_SIDE = 320  # twice a camera thumbnail's
+
+
+def _glimpse(jpeg: bytes, max_pixels: int) -> Image.Image | None:
+    """A JPEG's luma reduced by up to 8 in the DCT domain, keeping `_GLIMPSE_SIDE` pixels a side where it has
+    them; None where a scan could not decode it."""
+    try:
+        image = Image.open(io.BytesIO(jpeg))
+        if image.width * image.height > max_pixels:
+            return None
+        image.draft("L", (min(image.width, _GLIMPSE_SIDE), min(image.height, _GLIMPSE_SIDE)))
+        image.load()
+    except (OSError, ValueError, SyntaxError, EOFError, ZeroDivisionError, Image.DecompressionBombError):
+        return None
+    return image
 
 
 @lru_cache(maxsize=4)
@@ -251,30 +336,45 @@ def _add_video_facts(record: ItemRecord, source: BinaryIO, settings: Settings) -
 def _analyse_stream(
     stream: BinaryIO, record: ItemRecord, settings: Settings, nested: bool, reopen: Any = None,
     analysed: Analysed | None = None,
-) -> bytes | None:
-    """Fill `record`; returns the bytes of a nested archive to expand, if any."""
+) -> _Held:
+    """Fill `record`; returns what it holds that is read as items of its own."""
     read = _read_item(stream, record, settings, nested)
     media_type = record.media_type or ""
     if analysed is not None and analysed.mark_copy(record):
         if (note := nested_image_note(record.relpath, media_type)) is not None:  # told by its name and place too:
             record.add_error("not-examined", note)  # the first copy, named otherwise, may not have it
-        return read.buffer if is_archive(media_type) else None  # an archive's members are still listed
+        # an archive's members are still listed, and an EXIF thumbnail that shows another picture
+        return _held(record, read.buffer, nested, _copy_thumbnail(record, read.buffer, settings))
     # Hashing is never cut short (a known file must match); what follows has the file's budget.
     budget = settings.file_seconds + (settings.max_video_decode_seconds if is_video(media_type) else 0)
+    thumbnail = None
     try:
         with file_budget(budget, record.relpath):
-            _analyse_content(read, record, settings, reopen)
+            thumbnail = _analyse_content(read, record, settings, reopen)
     except FileTimeout as exc:
         record.add_error("timeout", str(exc))
     if analysed is not None:
         analysed.remember(record)
-    return read.buffer if is_archive(media_type) else None
+    return _held(record, read.buffer, nested, thumbnail)
 
 
-def _analyse_content(read: _Read, record: ItemRecord, settings: Settings, reopen: Any) -> None:
+def _held(record: ItemRecord, buffer: bytes | None, nested: bool, thumbnail: _HeldThumbnail | None) -> _Held:
+    """What an item read in memory holds: its archive, or a zip behind its content (a file's own is looked for
+    by _analyse_entry, which can reopen it), and its EXIF thumbnail."""
+    if buffer is None or is_archive(record.media_type or ""):
+        return _Held(buffer, thumbnail)
+    if not nested or not zip_follows(io.BytesIO(buffer)):
+        return _Held(None, thumbnail)
+    record.add_error("archive", APPENDED_ZIP_NOTE)
+    return _Held(buffer, thumbnail, appended=True)
+
+
+def _analyse_content(read: _Read, record: ItemRecord, settings: Settings, reopen: Any) -> _HeldThumbnail | None:
+    """The item's content analysed; returns an EXIF thumbnail to read as an item of its own."""
     media_type = record.media_type or ""
+    thumbnail = None
     if is_image(media_type) and read.buffer is not None:
-        _analyse_image(record, read.buffer, settings)
+        thumbnail = _analyse_image(record, read.buffer, settings)
         if may_hold_manifest(read.buffer):
             _add_provenance(record, io.BytesIO(read.buffer), settings)
     elif is_video(media_type):
@@ -288,6 +388,7 @@ def _analyse_content(read: _Read, record: ItemRecord, settings: Settings, reopen
                 _add_provenance(record, seekable, settings)
     elif (note := not_examined_note(media_type) or nested_image_note(record.relpath, media_type)) is not None:
         record.add_error("not-examined", note)
+    return thumbnail
 
 
 def _expand(
@@ -298,15 +399,17 @@ def _expand(
     expansion: Expansion,
     analysed: Analysed | None = None,
     as_type: str | None = None,
+    taken: tuple[bytes, ...] = (),
 ) -> list[ItemRecord]:
-    """The container's members (`as_type`: the kind of archive it holds, when its own type says otherwise)."""
+    """The container's members (`as_type`: the kind of archive it holds, when its own type says otherwise;
+    `taken`: names whose first occurrence on the container's path is something else)."""
     if depth > settings.max_archive_depth:
         container.add_error("archive", f"nested deeper than {settings.max_archive_depth} archives; members not read")
         return []
     records: list[ItemRecord] = []
     outer_name = parse_relpath(container.relpath).leaf_name
     members = iter_members(archive, as_type or container.media_type or "", settings, expansion, outer_name)
-    seen: dict[bytes, int] = {}  # members that share a name are numbered, so each keeps its own path
+    seen = dict.fromkeys(taken, 1)  # members that share a name are numbered, so each keeps its own path
     try:
         for member in members:
             seen[member.name] = occurrence = seen.get(member.name, 0) + 1
@@ -333,7 +436,7 @@ def _analyse_member(
         record.add_error("read", member.error or "member has no content")
         return [record]
     try:
-        nested = _analyse_stream(member.stream, record, settings, nested=True, analysed=analysed)
+        held = _analyse_stream(member.stream, record, settings, nested=True, analysed=analysed)
     except ArchiveLimitError as exc:
         record.digests = {}
         record.add_error("archive-limit", f"not fully read: {exc}")
@@ -345,9 +448,30 @@ def _analyse_member(
         record.digests = {}
         record.add_error("read", f"member could not be read: {exc or type(exc).__name__}")
         return [record]
-    records = [record]
-    if nested is not None:
-        records.extend(_expand(io.BytesIO(nested), record, depth + 1, settings, expansion, analysed))
+    return [record, *_held_items(record, held, depth, settings, expansion, analysed)]
+
+
+def _held_items(
+    record: ItemRecord, held: _Held, depth: int, settings: Settings, expansion: Expansion, analysed: Analysed | None
+) -> list[ItemRecord]:
+    """The items inside an item: its EXIF thumbnail that shows another picture, its archive's members."""
+    records: list[ItemRecord] = []
+    if held.thumbnail is not None:
+        if depth + 1 > settings.max_archive_depth:  # a thumbnail inside a thumbnail's EXIF, and so on
+            record.add_error("exif-thumbnail", f"nested deeper than {settings.max_archive_depth} items; "
+                                               "its EXIF thumbnail is not read")
+        else:
+            data = held.thumbnail.data
+            thumbnail = Member(EXIF_THUMBNAIL_NAME, io.BytesIO(data), len(data), record.mtime)
+            relpath = member_relpath(record.relpath, EXIF_THUMBNAIL_NAME, 1)
+            inside = _analyse_member(thumbnail, relpath, depth + 1, settings, expansion, record, analysed)
+            if inside[0].pdq is not None:  # matched as it is and, where it has black bars, inside them too
+                inside[0].pdq_variants += held.thumbnail.inside_variants
+            records.extend(inside)
+    if held.archive is not None:
+        as_type, taken = ("application/zip", _first_taken(record)) if held.appended else (None, ())
+        records.extend(_expand(io.BytesIO(held.archive), record, depth + 1, settings, expansion, analysed, as_type,
+                               taken))
     return records
 
 
@@ -392,7 +516,7 @@ def _analyse_entry(
         return [record]
     try:
         with open_entry() as stream:
-            _analyse_stream(stream, record, settings, nested=False, reopen=open_entry, analysed=analysed)
+            held = _analyse_stream(stream, record, settings, nested=False, reopen=open_entry, analysed=analysed)
     except OSError as exc:
         record.digests = {}
         record.add_error("read", f"cannot read: {exc.strerror or exc}")
@@ -401,6 +525,8 @@ def _analyse_entry(
     if record.size == 0:
         record.add_error("read", "empty file (zero bytes)")
     _check_stored_digests(record, entry.stored_digests)
+    expansion = Expansion()
+    records = [record, *_held_items(record, held, 0, settings, expansion, analysed)]
     as_type = record.media_type or ""
     if not is_archive(as_type):
         try:
@@ -409,14 +535,17 @@ def _analyse_entry(
         except OSError:  # read once already: a failure now is no zip to read
             zipped = False
         if not zipped:
-            return [record]
+            return records
         as_type = "application/zip"
         record.add_error("archive", APPENDED_ZIP_NOTE)
-    expansion = Expansion()
     try:
         with open_entry() as archive:
-            members = _expand(archive, record, 1, settings, expansion, analysed, as_type)
+            records.extend(_expand(archive, record, 1, settings, expansion, analysed, as_type, _first_taken(record)))
     except OSError as exc:
         record.add_error("archive", f"cannot reopen archive: {exc.strerror or exc}")
-        members = []
-    return [record, *members]
+    return records
+
+
+def _first_taken(record: ItemRecord) -> tuple[bytes, ...]:
+    """Names a zip behind a JPEG does not have first: its EXIF thumbnail's (vigie.sources.reopen counts so)."""
+    return (EXIF_THUMBNAIL_NAME,) if record.media_type == "image/jpeg" else ()

@@ -8,6 +8,7 @@ import math
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -16,6 +17,7 @@ from PIL import ExifTags, Image, UnidentifiedImageError
 from vigie.signals.jpeg_planes import JpegPlanes, decode_planes
 from vigie.signals.pdq import PdqResult, pdq_from_pixels
 from vigie.signals.png_chunks import readable_png
+from vigie.signals.registry import hamming
 from vigie.sources.mediatype import frame_name
 
 try:  # HEIC/HEIF through libheif; AVIF is native in Pillow >= 11.2
@@ -255,6 +257,83 @@ def analyse_image(data: bytes, max_pixels: int, pdq_full_decode_pixels: int, max
     return ImageFacts(width=width, height=height, exif=exif, pdq=pdq, frames=frames,
                       notes=notes, data=readable.data, picture=picture, planes=stored,
                       opened=None if stored is None else image)
+
+
+# Camera thumbnails follow their picture's luma at 0.91-1.00; another shot of the scene, or the picture
+# before a crop, falls below. A pasted patch can keep the luma close: PDQ must agree too.
+_SAME_PICTURE = 0.9
+_THUMBNAIL_MAX_PIXELS = 1 << 18  # an EXIF thumbnail holds 64 KiB; more pixels would only slow the scan
+_BAR_LUMA = 24  # letterbox bars around a thumbnail of another shape are black
+
+
+@dataclass(frozen=True)
+class Thumbnail:
+    """An EXIF thumbnail decoded once: its luma, and the picture inside its black bars (the same array when it
+    has none)."""
+
+    luma: np.ndarray
+    inside: np.ndarray
+
+    @property
+    def framed(self) -> bool:
+        return self.inside.shape != self.luma.shape
+
+    @cached_property
+    def hashes(self) -> list[PdqResult]:
+        """PDQ of the thumbnail as it is, then of the picture inside its bars."""
+        return [pdq_from_pixels(pixels.astype(np.uint8)) for pixels in
+                ((self.luma, self.inside) if self.framed else (self.luma,))]
+
+
+def read_thumbnail(data: bytes) -> Thumbnail | None:
+    """An EXIF thumbnail's luma; None where it cannot be decoded, is tiny, or is too large for a thumbnail."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as opened:
+                if opened.width * opened.height > _THUMBNAIL_MAX_PIXELS:
+                    return None
+                luma = np.asarray(opened.convert("L"), dtype=np.float32)
+    except (*_DECODE_ERRORS, UnidentifiedImageError, Image.DecompressionBombWarning):
+        return None
+    if min(luma.shape) < 8:
+        return None
+    inside = _without_bars(luma)
+    return Thumbnail(luma, inside if min(inside.shape) >= 8 else luma)
+
+
+def thumbnail_shows(thumbnail: Thumbnail, picture: Image.Image, picture_hashes: tuple[str, ...],
+                    within: int) -> bool:
+    """Whether a thumbnail shows `picture` (whose PDQ variants are `picture_hashes`): its luma, as it is or
+    inside its bars, follows the picture's brought to its size, and its PDQ is `within` bits of the picture's."""
+    if picture.mode not in ("L", "RGB", "YCbCr"):
+        picture = picture.convert("RGB")
+    alike = any(_correlation(luma, _resized_luma(picture, luma.shape)) >= _SAME_PICTURE
+                for luma in (thumbnail.luma, thumbnail.inside))
+    return alike and (not picture_hashes or min(
+        hamming(pdq.hash, variant) for pdq in thumbnail.hashes for variant in picture_hashes) <= within)
+
+
+def _resized_luma(picture: Image.Image, shape: tuple[int, ...]) -> np.ndarray:
+    resized = picture.resize((shape[1], shape[0]), Image.Resampling.BOX, reducing_gap=2.0)
+    band = resized.getchannel(0) if resized.mode in ("L", "YCbCr") else resized.convert("L")
+    return np.asarray(band, dtype=np.float32)
+
+
+def _without_bars(luma: np.ndarray) -> np.ndarray:
+    rows = np.flatnonzero(luma.max(axis=1) > _BAR_LUMA)
+    columns = np.flatnonzero(luma.max(axis=0) > _BAR_LUMA)
+    if rows.size == 0 or columns.size == 0:  # a dark picture: nothing is a bar
+        return luma
+    return luma[rows[0]:rows[-1] + 1, columns[0]:columns[-1] + 1]
+
+
+def _correlation(first: np.ndarray, second: np.ndarray) -> float:
+    first, second = first - first.mean(), second - second.mean()
+    spread = float(np.sqrt((first * first).sum() * (second * second).sum()))
+    if spread < 1e-6 * first.size:  # a flat picture: alike only if both are flat
+        return 1.0 if max(np.abs(first).max(), np.abs(second).max()) < 2 else 0.0
+    return float((first * second).sum()) / spread
 
 
 def jpeg_planes(image: Image.Image, data: bytes, full_decode_pixels: int) -> JpegPlanes | None:

@@ -50,6 +50,10 @@ DIHEDRAL_NAMES = (
 VARIANT_NAMES = DIHEDRAL_NAMES + tuple(
     f"uncropped-{guess:.1%}+{name}" for guess in UNCROP_GUESSES for name in DIHEDRAL_NAMES
 )
+# An item's stored query hashes: its picture's variants, then, for an EXIF thumbnail that frames a picture of
+# another shape with black bars, the variants of the picture inside the bars.
+WITHOUT_BARS = "without-bars"
+QUERY_NAMES = VARIANT_NAMES + tuple(f"{WITHOUT_BARS}+{name}" for name in VARIANT_NAMES)
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from vigie.config import Settings
 from vigie.sources.archives import ArchiveLimitError, Expansion, iter_members, zip_follows
 from vigie.sources.base import MemberRef, parse_relpath
 from vigie.sources.directory import open_source
+from vigie.sources.exif_thumbnail import EXIF_THUMBNAIL_NAME, exif_thumbnail
 from vigie.sources.mediatype import SNIFF_BYTES, is_archive, sniff
 
 
@@ -45,10 +46,16 @@ def read_item_bytes(root: str, relpath: str, settings: Settings, limit: int) -> 
 
 def _member_bytes(archive: BinaryIO, archive_name: bytes, wanted: MemberRef, settings: Settings,
                   cap: int) -> bytes | None:
-    """The bytes of the `wanted.occurrence`-th member named `wanted.name`, counted as the scan counts them."""
+    """The bytes of the `wanted.occurrence`-th member named `wanted.name`, counted as the scan counts them (a
+    JPEG's EXIF thumbnail is the first of its name)."""
     buffered: Any = archive if hasattr(archive, "peek") else io.BufferedReader(archive)
     head = buffered.peek(SNIFF_BYTES)[:SNIFF_BYTES]
     media_type = sniff(head)
+    if media_type == "image/jpeg" and wanted.name == EXIF_THUMBNAIL_NAME:
+        if wanted.occurrence == 1:
+            thumbnail = exif_thumbnail(buffered.read(settings.max_image_bytes + 1)).data
+            return thumbnail if thumbnail is not None and len(thumbnail) <= cap else None
+        wanted = MemberRef(wanted.name, wanted.occurrence - 1)  # of a zip behind the JPEG
     if not is_archive(media_type):  # a zip behind a picture or a self-extractor, as the scan read it
         if not zip_follows(buffered):
             return None

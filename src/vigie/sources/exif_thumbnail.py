@@ -1,0 +1,111 @@
+"""The thumbnail a JPEG's EXIF keeps (IFD1): the picture as the camera wrote it, which an edit (a crop, a
+retouch, a pasted face) often leaves behind, so it can show another picture than the file."""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Iterator
+from typing import NamedTuple
+
+EXIF_THUMBNAIL_NAME = b"exif-thumbnail.jpg"  # the thumbnail's name on an item's path (its "member" name)
+
+_EXIF_HEADER = b"Exif\x00\x00"
+_THUMBNAIL_OFFSET, _THUMBNAIL_LENGTH = 0x0201, 0x0202  # JPEGInterchangeFormat, JPEGInterchangeFormatLength
+_NUMBER_FORMATS = {3: "H", 4: "I", 9: "i"}  # SHORT, LONG, SLONG
+_STANDALONE = frozenset(range(0xD0, 0xDA)) | {0x01}  # RSTn, SOI, EOI and TEM: markers without a length
+
+
+class ExifThumbnail(NamedTuple):
+    """The thumbnail's bytes, or why a thumbnail the EXIF points to could not be read (both None: none kept)."""
+
+    data: bytes | None
+    problem: str | None
+
+
+_NONE = ExifThumbnail(None, None)
+
+
+def exif_thumbnail(jpeg: bytes) -> ExifThumbnail:
+    """The JPEG thumbnail of the first EXIF segment of `jpeg` that holds one, read only inside its segment; else
+    the first problem met."""
+    problem = None
+    for tiff in _exif_segments(jpeg):
+        try:
+            found = _thumbnail_in(tiff)
+        except struct.error:
+            found = ExifThumbnail(None, "EXIF thumbnail not read: the EXIF segment is cut short")
+        if found.data is not None:
+            return found
+        problem = problem or found.problem
+    return ExifThumbnail(None, problem)
+
+
+def _exif_segments(jpeg: bytes) -> Iterator[bytes]:
+    """The TIFF structure of each APP1 Exif segment before the scan data. Bytes between segments are skipped
+    up to the next marker, as libjpeg does."""
+    if not jpeg.startswith(b"\xff\xd8"):
+        return
+    position = 2
+    while position + 4 <= len(jpeg):
+        if jpeg[position] != 0xFF:
+            position = jpeg.find(b"\xff", position)
+            if position < 0:
+                return
+            continue
+        marker = jpeg[position + 1]
+        if marker == 0xFF:  # fill byte
+            position += 1
+            continue
+        if marker in _STANDALONE:
+            position += 2
+            continue
+        if marker == 0xDA:  # start of scan: the headers are over
+            return
+        length = int.from_bytes(jpeg[position + 2:position + 4], "big")
+        if length < 2:  # a length that cannot be: look for the next marker
+            position += 4
+            continue
+        body = jpeg[position + 4:position + 2 + length]
+        if marker == 0xE1 and body.startswith(_EXIF_HEADER):
+            yield body[len(_EXIF_HEADER):]
+        position += 2 + length
+
+
+def _thumbnail_in(tiff: bytes) -> ExifThumbnail:
+    order = {b"II": "<", b"MM": ">"}.get(tiff[:2])
+    if order is None or struct.unpack(order + "H", tiff[2:4])[0] != 42:
+        return ExifThumbnail(None, "EXIF thumbnail not read: the EXIF segment's TIFF header is not valid")
+    ifd0 = struct.unpack(order + "I", tiff[4:8])[0]
+    count = struct.unpack(order + "H", tiff[ifd0:ifd0 + 2])[0]
+    ifd1 = struct.unpack(order + "I", tiff[ifd0 + 2 + 12 * count:ifd0 + 6 + 12 * count])[0]
+    if ifd1 == 0:
+        return _NONE
+    tags = _ifd_numbers(tiff, ifd1, order)
+    if _THUMBNAIL_OFFSET not in tags and _THUMBNAIL_LENGTH not in tags:
+        return _NONE
+    offset, length = tags.get(_THUMBNAIL_OFFSET), tags.get(_THUMBNAIL_LENGTH)
+    if offset is None or length is None or offset < 0 or length <= 0:
+        return ExifThumbnail(None, f"EXIF thumbnail not read: IFD1 gives it the offset {offset} and the length "
+                                   f"{length}")
+    if offset + length > len(tiff):
+        return ExifThumbnail(None, f"EXIF thumbnail not read: it is said to lie at {offset:,}+{length:,}, "
+                                   f"beyond the EXIF segment's {len(tiff):,} bytes")
+    data = tiff[offset:offset + length]
+    if not data.startswith(b"\xff\xd8"):
+        return ExifThumbnail(None, "EXIF thumbnail not read: the bytes it points to are not a JPEG")
+    return ExifThumbnail(data, None)
+
+
+def _ifd_numbers(tiff: bytes, offset: int, order: str) -> dict[int, int | None]:
+    """The values of one IFD's entries that hold a single SHORT, LONG or SLONG, by tag (None: another form)."""
+    count = struct.unpack(order + "H", tiff[offset:offset + 2])[0]
+    numbers: dict[int, int | None] = {}
+    for index in range(count):
+        start = offset + 2 + 12 * index
+        tag, kind, values = struct.unpack(order + "HHI", tiff[start:start + 8])
+        number_format = _NUMBER_FORMATS.get(kind)
+        if values != 1 or number_format is None:
+            numbers[tag] = None
+            continue
+        numbers[tag] = struct.unpack_from(order + number_format, tiff, start + 8)[0]
+    return numbers
