@@ -77,6 +77,8 @@ def test_stray_bytes_and_a_second_exif_segment_do_not_hide_the_thumbnail() -> No
     assert exif_thumbnail(photo[:2] + b"\xff\xe1\x00\x00" + photo[2:]).data == thumbnail
     empty_exif = b"\xff\xe1\x00\x10Exif\x00\x00II*\x00\x08\x00\x00\x00"
     assert exif_thumbnail(photo[:2] + empty_exif + photo[2:]).data == thumbnail
+    countless = exif_thumbnail(photo[:2] + b"\xff\xe2\x00\x02" * 20_000 + photo[2:])  # a walk that would stall
+    assert countless.data is None and "not looked for past 10,000 header segments" in (countless.problem or "")
 
 
 def _shows(picture: Image.Image, thumbnail: bytes) -> bool:

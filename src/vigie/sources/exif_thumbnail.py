@@ -4,7 +4,6 @@ retouch, a pasted face) often leaves behind, so it can show another picture than
 from __future__ import annotations
 
 import struct
-from collections.abc import Iterator
 from typing import NamedTuple
 
 EXIF_THUMBNAIL_NAME = b"exif-thumbnail.jpg"  # the thumbnail's name on an item's path (its "member" name)
@@ -13,6 +12,7 @@ _EXIF_HEADER = b"Exif\x00\x00"
 _THUMBNAIL_OFFSET, _THUMBNAIL_LENGTH = 0x0201, 0x0202  # JPEGInterchangeFormat, JPEGInterchangeFormatLength
 _NUMBER_FORMATS = {3: "H", 4: "I", 9: "i"}  # SHORT, LONG, SLONG
 _STANDALONE = frozenset(range(0xD0, 0xDA)) | {0x01}  # RSTn, SOI, EOI and TEM: markers without a length
+_MAX_SEGMENTS = 10_000  # cameras write a dozen; a walk of millions of 4-byte segments would stall a scan
 
 
 class ExifThumbnail(NamedTuple):
@@ -28,8 +28,9 @@ _NONE = ExifThumbnail(None, None)
 def exif_thumbnail(jpeg: bytes) -> ExifThumbnail:
     """The JPEG thumbnail of the first EXIF segment of `jpeg` that holds one, read only inside its segment; else
     the first problem met."""
-    problem = None
-    for tiff in _exif_segments(jpeg):
+    segments, walked = _exif_segments(jpeg)
+    problem = None if walked else f"EXIF thumbnail not looked for past {_MAX_SEGMENTS:,} header segments"
+    for tiff in segments:
         try:
             found = _thumbnail_in(tiff)
         except struct.error:
@@ -40,17 +41,21 @@ def exif_thumbnail(jpeg: bytes) -> ExifThumbnail:
     return ExifThumbnail(None, problem)
 
 
-def _exif_segments(jpeg: bytes) -> Iterator[bytes]:
-    """The TIFF structure of each APP1 Exif segment before the scan data. Bytes between segments are skipped
-    up to the next marker, as libjpeg does."""
+def _exif_segments(jpeg: bytes) -> tuple[list[bytes], bool]:
+    """The TIFF structure of each APP1 Exif segment before the scan data, and whether the headers were walked
+    to their end (a file of countless tiny segments is not). Bytes between segments are skipped up to the
+    next marker, as libjpeg does."""
+    found: list[bytes] = []
     if not jpeg.startswith(b"\xff\xd8"):
-        return
+        return found, True
     position = 2
-    while position + 4 <= len(jpeg):
+    for _ in range(_MAX_SEGMENTS):
+        if position + 4 > len(jpeg):
+            return found, True
         if jpeg[position] != 0xFF:
             position = jpeg.find(b"\xff", position)
             if position < 0:
-                return
+                return found, True
             continue
         marker = jpeg[position + 1]
         if marker == 0xFF:  # fill byte
@@ -60,15 +65,16 @@ def _exif_segments(jpeg: bytes) -> Iterator[bytes]:
             position += 2
             continue
         if marker == 0xDA:  # start of scan: the headers are over
-            return
+            return found, True
         length = int.from_bytes(jpeg[position + 2:position + 4], "big")
         if length < 2:  # a length that cannot be: look for the next marker
             position += 4
             continue
         body = jpeg[position + 4:position + 2 + length]
         if marker == 0xE1 and body.startswith(_EXIF_HEADER):
-            yield body[len(_EXIF_HEADER):]
+            found.append(body[len(_EXIF_HEADER):])
         position += 2 + length
+    return found, False
 
 
 def _thumbnail_in(tiff: bytes) -> ExifThumbnail:
