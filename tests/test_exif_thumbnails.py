@@ -22,6 +22,7 @@ from vigie.matching.list_import import import_hash_list
 from vigie.scan.pipeline import run_scan
 from vigie.signals.image import read_thumbnail, thumbnail_shows
 from vigie.signals.pdq import pdq_from_image
+from vigie.signals.registry import hamming
 from vigie.sources.exif_thumbnail import exif_thumbnail
 from vigie.sources.reopen import read_item_bytes
 from vigie.store.sqlite import open_case
@@ -225,3 +226,20 @@ def test_copies_tiny_pictures_and_a_listed_picture_with_bars_of_its_own(tmp_path
     store.close()
     [inner] = [item for item in report["items"] if item["path"].endswith("!/exif-thumbnail.jpg")]
     assert [(m["label"], m["distance"], m["variant"]) for m in inner["matches"]] == [("with bars", 0, "original")]
+
+
+def test_vigie_hash_gives_the_thumbnail_fingerprints_to_share(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from vigie.cli import main
+
+    thumbnail = _thumbnail_of(KNOWN)
+    photo = tmp_path / "IMG_0412.jpg"
+    photo.write_bytes(_photo(KNOWN.crop((120, 70, 360, 200)), thumbnail))
+    result = CliRunner().invoke(main, ["hash", str(photo)])
+    assert result.exit_code == 0, result.output
+    file_line, thumbnail_line = (json.loads(line) for line in result.output.splitlines())
+    assert thumbnail_line["path"] == f"{photo}!/exif-thumbnail.jpg"
+    assert thumbnail_line["sha256"] == hashlib.sha256(thumbnail).hexdigest()
+    inside = pdq_from_image(KNOWN.resize((160, 90)))
+    assert hamming(thumbnail_line["pdq_without_bars"], inside.hash) <= 16 and file_line["pdq"] != inside.hash

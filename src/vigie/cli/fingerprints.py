@@ -9,27 +9,40 @@ from typing import Any
 import click
 
 from vigie.config import Settings
+from vigie.signals.pdq import VARIANT_NAMES
 from vigie.signals.registry import DIGESTS
 
 
-def _analyse_file(path: str, settings: Settings) -> Any:
-    """The record of one file outside any case; prints a JSON error line and returns None if unreadable."""
+def _analyse_file(path: str, settings: Settings) -> list[Any] | None:
+    """The records of one file outside any case (the file's, then what it holds); prints a JSON error line and
+    returns None if unreadable."""
     from vigie.signals.analysis import analyse_entry
     from vigie.sources.directory import FileSource
 
     try:
         source = FileSource(path)
-        return analyse_entry(next(source.entries()), lambda: source.open(""), settings)[0]
+        return analyse_entry(next(source.entries()), lambda: source.open(""), settings)
     except OSError as exc:
         print(json.dumps({"path": path, "errors": [f"cannot read: {exc.strerror or exc}"]}))
         return None
+
+
+def _in_thumbnails(record: Any) -> bool:
+    """Whether a record is the file's EXIF thumbnail (or a thumbnail's), not an archive member."""
+    from vigie.sources.base import parse_relpath
+    from vigie.sources.exif_thumbnail import EXIF_THUMBNAIL_NAME
+
+    members = parse_relpath(record.relpath).members
+    return bool(members) and all(member.name == EXIF_THUMBNAIL_NAME for member in members)
 
 
 @click.command("hash")
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=str))
 def hash_files(files: tuple[str, ...]) -> None:
     """Print fingerprints of FILES, one JSON line each: md5, sha1, sha256, pdq and quality; for a video
-    also its vPDQ frame hashes ("vpdq": frame_number,quality,pdq_hex,timestamp lines).
+    also its vPDQ frame hashes ("vpdq": frame_number,quality,pdq_hex,timestamp lines). A JPEG whose EXIF
+    thumbnail shows another picture gets a line for the thumbnail too (FILE!/exif-thumbnail.jpg), with
+    "pdq_without_bars" where black bars frame its picture.
 
     The picture itself never leaves the machine: share these lines instead, so a platform or the
     police can find copies without anyone seeing the image. Exit status 1 when a file could not be read.
@@ -37,21 +50,26 @@ def hash_files(files: tuple[str, ...]) -> None:
     settings = Settings()
     unread = 0
     for path in files:
-        record = _analyse_file(path, settings)
-        unread += record is None or not record.digests.get("sha256")  # not read: nothing was found in it
-        if record is None:
-            continue
-        line: dict[str, Any] = {
-            "path": path, "size": record.size, "media_type": record.media_type,
-            **{s.name: record.digests.get(s.name) for s in DIGESTS}, "pdq": record.pdq,
-            "quality": record.pdq_quality,
-        }
-        if record.codec is not None:
-            line |= {"duration": record.duration, "codec": record.codec, "frame_rate": record.frame_rate,
-                     "vpdq": [frame.vpdq_line() for frame in record.frames]}
-        line["errors"] = [f"{stage}: {message}" for stage, message in record.errors]
-        print(json.dumps(line))
+        records = _analyse_file(path, settings)
+        unread += records is None or not records[0].digests.get("sha256")  # not read: nothing was found in it
+        for record in [] if records is None else [records[0], *filter(_in_thumbnails, records[1:])]:
+            _print_fingerprints(path + record.relpath, record)
     sys.exit(1 if unread else 0)
+
+
+def _print_fingerprints(path: str, record: Any) -> None:
+    line: dict[str, Any] = {
+        "path": path, "size": record.size, "media_type": record.media_type,
+        **{s.name: record.digests.get(s.name) for s in DIGESTS}, "pdq": record.pdq,
+        "quality": record.pdq_quality,
+    }
+    if len(record.pdq_variants) > len(VARIANT_NAMES):  # a thumbnail's picture inside its black bars
+        line["pdq_without_bars"] = record.pdq_variants[len(VARIANT_NAMES)]
+    if record.codec is not None:
+        line |= {"duration": record.duration, "codec": record.codec, "frame_rate": record.frame_rate,
+                 "vpdq": [frame.vpdq_line() for frame in record.frames]}
+    line["errors"] = [f"{stage}: {message}" for stage, message in record.errors]
+    print(json.dumps(line))
 
 
 @click.command()
@@ -73,10 +91,11 @@ def provenance(files: tuple[str, ...], trust: str | None, no_watermarks: bool, n
     settings = Settings(c2pa_trust_anchors=trust or "", watermarks=not no_watermarks, detector=not no_detector)
     unread = 0
     for path in files:
-        record = _analyse_file(path, settings)
-        unread += record is None or not record.digests.get("sha256")  # not read: nothing was found in it
-        if record is None:
+        records = _analyse_file(path, settings)
+        unread += records is None or not records[0].digests.get("sha256")  # not read: nothing was found in it
+        if records is None:
             continue
+        record = records[0]
         print(json.dumps({
             "path": path, "media_type": record.media_type, "ai": ai_verdict(record.findings, record.media_type),
             "errors": [f"{stage}: {message}" for stage, message in record.errors],
