@@ -382,6 +382,29 @@ def test_a_zip_behind_a_picture_or_a_self_extractor_is_read(tmp_path: Path) -> N
     assert not items["plain.jpg"]["errors"] and not [p for p in items if p.startswith("plain.jpg!/")]
 
 
+def test_a_file_is_read_once_unless_its_tail_may_end_a_zip(tmp_path: Path) -> None:
+    """The tail is kept as the file is hashed: a disk image's file is not read again to look for a zip."""
+    from vigie.signals.analysis import analyse_entry
+    from vigie.sources.directory import FileSource
+
+    zipped = io.BytesIO()
+    with zipfile.ZipFile(zipped, "w") as archive:
+        archive.writestr("k.jpg", b"k")
+    picture = jpeg_bytes(draw_picture(13, (64, 64)))
+    # (file, bytes, times opened: hashing, then the zip's check and its members, items)
+    for name, data, opens, items in (("plain.jpg", picture, 1, 1), ("cover.jpg", picture + zipped.getvalue(), 3, 2)):
+        (tmp_path / name).write_bytes(data)
+        source = FileSource(str(tmp_path / name))
+        opened = []
+
+        def open_entry(source: FileSource = source, opened: list[int] = opened) -> object:
+            opened.append(1)
+            return source.open("")
+
+        records = analyse_entry(next(source.entries()), open_entry, Settings())
+        assert (len(opened), len(records)) == (opens, items), name
+
+
 def test_a_gzip_with_data_after_its_stream_keeps_its_whole_content_and_a_cut_one_never_a_wrong_hash(
     tmp_path: Path
 ) -> None:

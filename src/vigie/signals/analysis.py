@@ -36,7 +36,16 @@ from vigie.signals.provenance.verdict import conclude
 from vigie.signals.provenance.watermarks import watermark_findings
 from vigie.signals.thumbnails import blur_image
 from vigie.signals.video import VideoError, VideoLimits, analyse_video
-from vigie.sources.archives import ArchiveLimitError, Expansion, Member, iter_members, unsafe_name_reason, zip_follows
+from vigie.sources.archives import (
+    ZIP_END_SEARCH,
+    ArchiveLimitError,
+    Expansion,
+    Member,
+    iter_members,
+    may_end_a_zip,
+    unsafe_name_reason,
+    zip_follows,
+)
 from vigie.sources.base import Entry, escape_name, member_relpath, parse_relpath
 from vigie.sources.diskimage import nested_image_note
 from vigie.sources.exif_thumbnail import EXIF_THUMBNAIL_NAME, exif_thumbnail
@@ -60,6 +69,7 @@ _ARCHIVE_ERRORS = (
 @dataclass
 class _Read:
     buffer: bytes | None
+    may_end_a_zip: bool  # its tail holds a zip's end record (a zip behind its content, to look at)
 
 
 class _HeldThumbnail(NamedTuple):
@@ -75,6 +85,7 @@ class _Held(NamedTuple):
     archive: bytes | None = None  # a nested archive's bytes, to expand
     thumbnail: _HeldThumbnail | None = None  # an EXIF thumbnail that may show another picture than the item's
     appended: bool = False  # the archive is a zip behind the item's own content
+    may_end_a_zip: bool = False  # a file's tail that a zip may end, to look at by reopening it
 
 
 def _read_item(stream: BinaryIO, record: ItemRecord, settings: Settings, nested: bool) -> _Read:
@@ -99,9 +110,11 @@ def _read_item(stream: BinaryIO, record: ItemRecord, settings: Settings, nested:
     elif nested and is_video(media_type):  # a member cannot be reopened: decode it from memory
         kept, cap = [], settings.max_member_video_bytes
     chunk = head
+    tail = b""  # kept as the file is hashed: a zip behind the content is looked for without reading it again
     while chunk:
         digests.update(chunk)
         size += len(chunk)
+        tail = chunk[-ZIP_END_SEARCH:] if len(chunk) >= ZIP_END_SEARCH else (tail + chunk)[-ZIP_END_SEARCH:]
         if kept is not None:
             if size <= cap:
                 kept.append(chunk)
@@ -111,7 +124,7 @@ def _read_item(stream: BinaryIO, record: ItemRecord, settings: Settings, nested:
         chunk = stream.read(CHUNK)
     record.size = size
     record.digests = digests.result()
-    return _Read(b"".join(kept) if kept is not None else None)
+    return _Read(b"".join(kept) if kept is not None else None, may_end_a_zip(tail))
 
 
 class Decoded(NamedTuple):
@@ -344,7 +357,7 @@ def _analyse_stream(
         if (note := nested_image_note(record.relpath, media_type)) is not None:  # told by its name and place too:
             record.add_error("not-examined", note)  # the first copy, named otherwise, may not have it
         # an archive's members are still listed, and an EXIF thumbnail that shows another picture
-        return _held(record, read.buffer, nested, _copy_thumbnail(record, read.buffer, settings))
+        return _held(record, read, nested, _copy_thumbnail(record, read.buffer, settings))
     # Hashing is never cut short (a known file must match); what follows has the file's budget.
     budget = settings.file_seconds + (settings.max_video_decode_seconds if is_video(media_type) else 0)
     thumbnail = None
@@ -355,18 +368,18 @@ def _analyse_stream(
         record.add_error("timeout", str(exc))
     if analysed is not None:
         analysed.remember(record)
-    return _held(record, read.buffer, nested, thumbnail)
+    return _held(record, read, nested, thumbnail)
 
 
-def _held(record: ItemRecord, buffer: bytes | None, nested: bool, thumbnail: _HeldThumbnail | None) -> _Held:
-    """What an item read in memory holds: its archive, or a zip behind its content (a file's own is looked for
-    by _analyse_entry, which can reopen it), and its EXIF thumbnail."""
-    if buffer is None or is_archive(record.media_type or ""):
-        return _Held(buffer, thumbnail)
-    if not nested or not zip_follows(io.BytesIO(buffer)):
-        return _Held(None, thumbnail)
+def _held(record: ItemRecord, read: _Read, nested: bool, thumbnail: _HeldThumbnail | None) -> _Held:
+    """What an item holds: its archive read in memory, or a zip behind the content it read in memory (a file's
+    own is looked for by _analyse_entry, which can reopen it), and its EXIF thumbnail."""
+    if read.buffer is not None and is_archive(record.media_type or ""):
+        return _Held(read.buffer, thumbnail)
+    if not nested or read.buffer is None or not read.may_end_a_zip or not zip_follows(io.BytesIO(read.buffer)):
+        return _Held(None, thumbnail, may_end_a_zip=read.may_end_a_zip)
     record.add_error("archive", APPENDED_ZIP_NOTE)
-    return _Held(buffer, thumbnail, appended=True)
+    return _Held(read.buffer, thumbnail, appended=True)
 
 
 def _analyse_content(read: _Read, record: ItemRecord, settings: Settings, reopen: Any) -> _HeldThumbnail | None:
@@ -529,6 +542,8 @@ def _analyse_entry(
     records = [record, *_held_items(record, held, 0, settings, expansion, analysed)]
     as_type = record.media_type or ""
     if not is_archive(as_type):
+        if not held.may_end_a_zip:
+            return records
         try:
             with open_entry() as stream:
                 zipped = zip_follows(stream)

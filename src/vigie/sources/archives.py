@@ -200,7 +200,12 @@ _MISFLAGGED = "member name is flagged as UTF-8 but is not valid UTF-8; read by i
 _FOLDER_WITH_DATA = "member named like a folder (a trailing '/') holds data; read as a file"
 
 
-_ZIP_END_SEARCH = 22 + 65535  # the end-of-central-directory record and the longest comment after it
+ZIP_END_SEARCH = 22 + 65535  # the end-of-central-directory record and the longest comment after it
+
+
+def may_end_a_zip(tail: bytes) -> bool:
+    """Whether a file's last `ZIP_END_SEARCH` bytes hold a zip's end-of-central-directory signature."""
+    return b"PK\x05\x06" in tail
 
 
 def zip_follows(stream: BinaryIO) -> bool:
@@ -208,8 +213,8 @@ def zip_follows(stream: BinaryIO) -> bool:
     allowed by the format: self-extractors, and pictures with a zip appended)."""
     try:
         stream.seek(0, io.SEEK_END)
-        stream.seek(max(0, stream.tell() - _ZIP_END_SEARCH))
-        if b"PK\x05\x06" not in stream.read(_ZIP_END_SEARCH):
+        stream.seek(max(0, stream.tell() - ZIP_END_SEARCH))
+        if not may_end_a_zip(stream.read(ZIP_END_SEARCH)):
             return False
         stream.seek(0)
         zipfile.ZipFile(stream).close()
