@@ -155,7 +155,7 @@ def test_a_known_picture_left_in_the_thumbnail_of_a_cropped_copy_is_found(tmp_pa
     assert items["cropped.jpg!/exif-thumbnail.jpg"]["sha256"] == hashlib.sha256(thumbnail).hexdigest()
     # its own hash is the thumbnail's as it is; the listed picture matched inside the thumbnail's bars
     assert pdq_from_image(Image.open(io.BytesIO(thumbnail))).hash == items["cropped.jpg!/exif-thumbnail.jpg"]["pdq"]
-    assert items["cropped.jpg!/exif-thumbnail.jpg"]["matches"][0]["variant"].startswith("without-bars+")
+    assert items["cropped.jpg!/exif-thumbnail.jpg"]["matches"][0]["variant"].startswith("exif-thumbnail+")
     assert "shows another picture" in _notes(items["cropped.jpg"]) and "!/exif-thumbnail.jpg" in \
         _notes(items["cropped.jpg"])
     assert _labels(items["cut.jpg!/exif-thumbnail.jpg"]) == ["the known picture"]
@@ -208,11 +208,11 @@ def test_copies_tiny_pictures_and_a_listed_picture_with_bars_of_its_own(tmp_path
     (evidence / "tiny-a.jpg").write_bytes(tiny)
     (evidence / "tiny-b.jpg").write_bytes(tiny)
     thumbnail = _thumbnail_of(KNOWN)
-    (evidence / "z-standalone.jpg").write_bytes(thumbnail)  # the thumbnail's bytes as a file of their own
+    (evidence / "a-standalone.jpg").write_bytes(thumbnail)  # the thumbnail's bytes as a file, scanned first
     items = _scan(tmp_path, evidence)
-    for name in ("tiny-a.jpg", "tiny-b.jpg"):
+    for name in ("tiny-a.jpg", "tiny-b.jpg"):  # never taken for a copy of the file: its bars are left out
         assert items[name]["sha256"] and _labels(items[f"{name}!/exif-thumbnail.jpg"]) == ["the known picture"]
-    assert items["z-standalone.jpg"]["analysed_as"] and _labels(items["z-standalone.jpg"]) == ["the known picture"]
+        assert not items[f"{name}!/exif-thumbnail.jpg"]["analysed_as"]
     # listed with its bars: the thumbnail is matched as it is too
     framed = tmp_path / "framed"
     framed.mkdir()
@@ -243,3 +243,48 @@ def test_vigie_hash_gives_the_thumbnail_fingerprints_to_share(tmp_path: Path) ->
     assert thumbnail_line["sha256"] == hashlib.sha256(thumbnail).hexdigest()
     inside = pdq_from_image(KNOWN.resize((160, 90)))
     assert hamming(thumbnail_line["pdq_without_bars"], inside.hash) <= 16 and file_line["pdq"] != inside.hash
+    own = tmp_path / "own.jpg"  # a thumbnail that shows its picture: one line, the file's own
+    own.write_bytes(_photo(KNOWN, thumbnail))
+    [line] = CliRunner().invoke(main, ["hash", str(own)]).output.splitlines()
+    assert "pdq_without_bars" not in json.loads(line)
+
+
+def test_a_listed_picture_nearer_the_thumbnail_than_the_picture_matches_the_file(tmp_path: Path) -> None:
+    """A thumbnail that shows the picture is no item, but its hashes are the file's too: the picture edited
+    just past PDQ's reach of the listed one, its thumbnail between them, still matches."""
+    original = draw_picture(1, (640, 480))
+    edited = original.copy()
+    edited.paste(draw_picture(94, (240, 180)), (100, 80))
+    thumbnail = jpeg_bytes(Image.blend(original, edited, 0.5).resize((160, 120)))
+    evidence = tmp_path / "evidence"
+    evidence.mkdir()
+    (evidence / "edited.jpg").write_bytes(with_exif_thumbnail(jpeg_bytes(edited), thumbnail))
+    listed = tmp_path / "list.csv"
+    listed.write_text(f"pdq,label\n{pdq_from_image(original).hash},the original\n")
+    store = open_case(tmp_path / "case", create=True)
+    import_hash_list(store, listed, Settings())
+    run_scan(store, [str(evidence)], Settings(workers=1, detector=False, watermarks=False))
+    [item] = json.loads(render(store, "json"))["items"]
+    store.close()
+    assert hamming(item["pdq"], pdq_from_image(original).hash) > 31  # the picture alone would not match
+    [match] = item["matches"]
+    assert match["label"] == "the original" and match["variant"].startswith("exif-thumbnail+")
+
+
+def test_an_uncompressed_thumbnail_is_said_not_read() -> None:
+    photo = bytearray(_photo(KNOWN, _thumbnail_of(KNOWN)))
+    struct.pack_into("<H", photo, _OFFSET_FIELD - 8, 0x0111)  # StripOffsets in place of JPEGInterchangeFormat
+    struct.pack_into("<H", photo, _OFFSET_FIELD + 4, 0x0117)  # StripByteCounts
+    assert exif_thumbnail(bytes(photo)).problem == "EXIF thumbnail not read: it is stored uncompressed, in TIFF strips"
+
+
+def test_a_jpeg_with_stray_bytes_after_its_start_is_typed_and_its_thumbnail_read(tmp_path: Path) -> None:
+    """libjpeg skips the stray bytes; Pillow refuses the file, which is said, and its thumbnail is still read."""
+    evidence = tmp_path / "evidence"
+    evidence.mkdir()
+    photo = _photo(draw_picture(39, (320, 240)), _thumbnail_of(KNOWN))
+    (evidence / "stray.jpg").write_bytes(photo[:2] + b"\x00" + photo[2:])
+    items = _scan(tmp_path, evidence)
+    assert items["stray.jpg"]["media_type"] == "image/jpeg"
+    assert [e["stage"] for e in items["stray.jpg"]["errors"]] == ["decode", "exif-thumbnail"]
+    assert _labels(items["stray.jpg!/exif-thumbnail.jpg"]) == ["the known picture"]

@@ -134,16 +134,16 @@ VARIANTS = {
     "transverse": N_("flipped across its other diagonal"),
 }
 UNCROPPED = "uncropped-"
-WITHOUT_BARS = "without-bars+"
+THUMBNAIL_PICTURE = "exif-thumbnail+"
 
 
 def variant_name(code: str, lang: Language) -> str:
     """A match's variant as `lang` says it ("uncropped-1.5%+rotate-180": its border put back, then rotated;
-    "without-bars+original": an EXIF thumbnail's picture inside its black bars); a variant Vigie does not name
-    is shown as it is."""
-    if code.startswith(WITHOUT_BARS):
-        return lang.format(N_("the picture inside its black bars, %(variant)s"),
-                           variant=variant_name(code.removeprefix(WITHOUT_BARS), lang))
+    "exif-thumbnail+original": the picture of its EXIF thumbnail, black bars left out); a variant Vigie does not
+    name is shown as it is."""
+    if code.startswith(THUMBNAIL_PICTURE):
+        return lang.format(N_("the EXIF thumbnail's picture, black bars left out; %(variant)s"),
+                           variant=variant_name(code.removeprefix(THUMBNAIL_PICTURE), lang))
     if code.startswith(UNCROPPED) and "+" in code:
         share, turned = code.removeprefix(UNCROPPED).split("+", 1)
         if turned == "original":

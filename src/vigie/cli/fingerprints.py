@@ -63,7 +63,7 @@ def _print_fingerprints(path: str, record: Any) -> None:
         **{s.name: record.digests.get(s.name) for s in DIGESTS}, "pdq": record.pdq,
         "quality": record.pdq_quality,
     }
-    if len(record.pdq_variants) > len(VARIANT_NAMES):  # a thumbnail's picture inside its black bars
+    if _in_thumbnails(record) and len(record.pdq_variants) > len(VARIANT_NAMES):  # its picture inside black bars
         line["pdq_without_bars"] = record.pdq_variants[len(VARIANT_NAMES)]
     if record.codec is not None:
         line |= {"duration": record.duration, "codec": record.codec, "frame_rate": record.frame_rate,

@@ -266,6 +266,8 @@ def _other_thumbnail(record: ItemRecord, data: bytes, picture: Image.Image | Non
     elif picture is None:
         note = UNDECODED_PICTURE_NOTE
     elif thumbnail_shows(thumbnail, picture, picture_hashes, settings.pdq_threshold):
+        if record.pdq is not None:  # a listed picture nearer the thumbnail than the picture still matches
+            record.pdq_variants += thumbnail.hashes[-1].variants
         return None
     else:
         note = THUMBNAIL_NOTE
@@ -477,7 +479,8 @@ def _held_items(
             data = held.thumbnail.data
             thumbnail = Member(EXIF_THUMBNAIL_NAME, io.BytesIO(data), len(data), record.mtime)
             relpath = member_relpath(record.relpath, EXIF_THUMBNAIL_NAME, 1)
-            inside = _analyse_member(thumbnail, relpath, depth + 1, settings, expansion, record, analysed)
+            # never a copy: a file with its bytes has no thumbnail's hashes to lend it
+            inside = _analyse_member(thumbnail, relpath, depth + 1, settings, expansion, record, None)
             if inside[0].pdq is not None:  # matched as it is and, where it has black bars, inside them too
                 inside[0].pdq_variants += held.thumbnail.inside_variants
             records.extend(inside)

@@ -50,10 +50,11 @@ DIHEDRAL_NAMES = (
 VARIANT_NAMES = DIHEDRAL_NAMES + tuple(
     f"uncropped-{guess:.1%}+{name}" for guess in UNCROP_GUESSES for name in DIHEDRAL_NAMES
 )
-# An item's stored query hashes: its picture's variants, then, for an EXIF thumbnail that frames a picture of
-# another shape with black bars, the variants of the picture inside the bars.
-WITHOUT_BARS = "without-bars"
-QUERY_NAMES = VARIANT_NAMES + tuple(f"{WITHOUT_BARS}+{name}" for name in VARIANT_NAMES)
+# An item's stored query hashes: its picture's variants, then, where it has an EXIF thumbnail, the variants of
+# the thumbnail's picture (black bars left out): a JPEG's thumbnail that shows the picture, so a listed picture
+# closer to the thumbnail than to the file still matches; a thumbnail item's own picture inside its bars.
+EXIF_THUMBNAIL = "exif-thumbnail"
+QUERY_NAMES = VARIANT_NAMES + tuple(f"{EXIF_THUMBNAIL}+{name}" for name in VARIANT_NAMES)
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ EXIF_THUMBNAIL_NAME = b"exif-thumbnail.jpg"  # the thumbnail's name on an item's
 
 _EXIF_HEADER = b"Exif\x00\x00"
 _THUMBNAIL_OFFSET, _THUMBNAIL_LENGTH = 0x0201, 0x0202  # JPEGInterchangeFormat, JPEGInterchangeFormatLength
+_STRIP_OFFSETS = 0x0111  # an uncompressed thumbnail's pixels
 _NUMBER_FORMATS = {3: "H", 4: "I", 9: "i"}  # SHORT, LONG, SLONG
 _STANDALONE = frozenset(range(0xD0, 0xDA)) | {0x01}  # RSTn, SOI, EOI and TEM: markers without a length
 _MAX_SEGMENTS = 10_000  # cameras write a dozen; a walk of millions of 4-byte segments would stall a scan
@@ -88,6 +89,8 @@ def _thumbnail_in(tiff: bytes) -> ExifThumbnail:
         return _NONE
     tags = _ifd_numbers(tiff, ifd1, order)
     if _THUMBNAIL_OFFSET not in tags and _THUMBNAIL_LENGTH not in tags:
+        if _STRIP_OFFSETS in tags:
+            return ExifThumbnail(None, "EXIF thumbnail not read: it is stored uncompressed, in TIFF strips")
         return _NONE
     offset, length = tags.get(_THUMBNAIL_OFFSET), tags.get(_THUMBNAIL_LENGTH)
     if offset is None or length is None or offset < 0 or length <= 0:

@@ -57,11 +57,19 @@ def _iso_bmff(head: bytes) -> str | None:
     return "video/mp4"
 
 
+def _jpeg_after_stray_bytes(head: bytes) -> bool:
+    """A start of image, then a few stray bytes before its first segment: libjpeg skips them and decodes it."""
+    if not head.startswith(b"\xff\xd8"):
+        return False
+    marker = head.find(b"\xff", 2, 64)
+    return 0 < marker < len(head) - 1 and 0xC0 <= head[marker + 1] <= 0xFE
+
+
 def sniff(head: bytes) -> str:
     """Media type of content starting with `head` (at least SNIFF_BYTES when the content is that long)."""
     if not head:
         return "application/x-empty"
-    if head.startswith(b"\xff\xd8\xff"):
+    if head.startswith(b"\xff\xd8\xff") or _jpeg_after_stray_bytes(head):
         return "image/jpeg"
     if head.startswith(b"\x89PNG\r\n\x1a\n"):
         return "image/png"

@@ -34,7 +34,7 @@ def read_item_bytes(root: str, relpath: str, settings: Settings, limit: int) -> 
         current: BinaryIO = stream
         name = opened[-1].name if opened else path.file
         for depth, wanted in enumerate(members):
-            cap = limit if depth == len(members) - 1 else settings.max_nested_archive_bytes
+            cap = limit if depth == len(members) - 1 else _container_cap(settings)
             found = _member_bytes(current, name, wanted, settings, cap)
             if found is None:
                 return None
@@ -42,6 +42,12 @@ def read_item_bytes(root: str, relpath: str, settings: Settings, limit: int) -> 
                 return found
             current, name = io.BytesIO(found), wanted.name
     return None
+
+
+def _container_cap(settings: Settings) -> int:
+    """How much of a member that holds the wanted item is read: as much as the scan read of any member it took
+    items from (a nested archive, and a picture or a video with a zip behind it or an EXIF thumbnail)."""
+    return max(settings.max_nested_archive_bytes, settings.max_image_bytes, settings.max_member_video_bytes)
 
 
 def _member_bytes(archive: BinaryIO, archive_name: bytes, wanted: MemberRef, settings: Settings,
