@@ -288,3 +288,20 @@ def test_a_jpeg_with_stray_bytes_after_its_start_is_typed_and_its_thumbnail_read
     assert items["stray.jpg"]["media_type"] == "image/jpeg"
     assert [e["stage"] for e in items["stray.jpg"]["errors"]] == ["decode", "exif-thumbnail"]
     assert _labels(items["stray.jpg!/exif-thumbnail.jpg"]) == ["the known picture"]
+
+
+def test_the_console_reads_a_member_s_thumbnail_as_the_scan_did_whatever_the_nested_archive_cap(
+    tmp_path: Path
+) -> None:
+    """The scan keeps a picture member up to max_image_bytes; reading it again must not stop at the smaller
+    cap of nested archives."""
+    evidence = tmp_path / "evidence"
+    evidence.mkdir()
+    thumbnail = _thumbnail_of(KNOWN)
+    member = _photo(KNOWN.crop((120, 70, 360, 200)).resize((480, 270)), thumbnail)
+    with zipfile.ZipFile(evidence / "sent.zip", "w") as archive:
+        archive.writestr("b.jpg", member)
+    settings = Settings(max_nested_archive_bytes=len(member) // 2)
+    items = _scan(tmp_path, evidence, max_nested_archive_bytes=len(member) // 2)
+    assert _labels(items["sent.zip!/b.jpg!/exif-thumbnail.jpg"]) == ["the known picture"]
+    assert read_item_bytes(str(evidence), "sent.zip!/b.jpg!/exif-thumbnail.jpg", settings, 10**7) == thumbnail
