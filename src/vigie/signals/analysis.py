@@ -26,10 +26,10 @@ from vigie.records import Face, FrameHash, ItemRecord
 from vigie.signals.analysed import TOO_LARGE_NOTE, Analysed
 from vigie.signals.budget import FileTimeout, file_budget
 from vigie.signals.crypto import StreamingDigests, check_stored
+from vigie.signals.embedded import HeldThumbnail, copy_thumbnail_to_read, thumbnail_to_read
 from vigie.signals.faces import FaceModelError, check_models, find_faces
-from vigie.signals.image import ImageError, analyse_image, decode_picture, read_thumbnail, thumbnail_shows
+from vigie.signals.image import ImageError, analyse_image, decode_picture
 from vigie.signals.jpeg_planes import JpegPlanes
-from vigie.signals.pdq import pdq_from_image
 from vigie.signals.provenance.c2pa import may_hold_manifest, not_examined_note, read_c2pa
 from vigie.signals.provenance.metadata import metadata_findings
 from vigie.signals.provenance.verdict import conclude
@@ -48,7 +48,7 @@ from vigie.sources.archives import (
 )
 from vigie.sources.base import Entry, escape_name, member_relpath, parse_relpath
 from vigie.sources.diskimage import nested_image_note
-from vigie.sources.exif_thumbnail import EXIF_THUMBNAIL_NAME, exif_thumbnail
+from vigie.sources.exif_thumbnail import EXIF_THUMBNAIL_NAME
 from vigie.sources.mediatype import SNIFF_BYTES, is_archive, is_image, is_video, sniff
 
 CHUNK = 1 << 20
@@ -72,18 +72,11 @@ class _Read:
     may_end_a_zip: bool  # its tail holds a zip's end record (a zip behind its content, to look at)
 
 
-class _HeldThumbnail(NamedTuple):
-    """An EXIF thumbnail to read as an item of its own."""
-
-    data: bytes
-    inside_variants: tuple[str, ...]  # PDQ variants of the picture inside its black bars, if it has some
-
-
 class _Held(NamedTuple):
     """What an item holds that is read as items of its own."""
 
     archive: bytes | None = None  # a nested archive's bytes, to expand
-    thumbnail: _HeldThumbnail | None = None  # an EXIF thumbnail that may show another picture than the item's
+    thumbnail: HeldThumbnail | None = None  # an EXIF thumbnail that may show another picture than the item's
     appended: bool = False  # the archive is a zip behind the item's own content
     may_end_a_zip: bool = False  # a file's tail that a zip may end, to look at by reopening it
 
@@ -238,81 +231,14 @@ def load_models(settings: Settings) -> None:
             check_models(settings.face_detector, settings.face_model)
 
 
-def _analyse_image(record: ItemRecord, data: bytes, settings: Settings) -> _HeldThumbnail | None:
+def _analyse_image(record: ItemRecord, data: bytes, settings: Settings) -> HeldThumbnail | None:
     """The image's facts and findings; returns its EXIF thumbnail when that may show another picture."""
     decoded = _add_image_facts(record, data, settings)
     if decoded is not None:
         for stage in _IMAGE_STAGES:
             stage(record, decoded, settings)
     picture = None if decoded is None else decoded.picture
-    return _other_thumbnail(record, data, picture, record.pdq_variants, settings)
-
-
-def _other_thumbnail(record: ItemRecord, data: bytes, picture: Image.Image | None, picture_hashes: tuple[str, ...],
-                     settings: Settings) -> _HeldThumbnail | None:
-    """A JPEG's EXIF thumbnail, unless it shows `picture` (PDQ variants `picture_hashes`): where it shows
-    another picture (the picture before a crop or an edit, another shot), where it cannot be compared, or
-    where the picture could not be decoded (None), a known picture may be there alone."""
-    if record.media_type != "image/jpeg":
-        return None
-    found = exif_thumbnail(data)
-    if found.problem is not None:
-        record.add_error("exif-thumbnail", found.problem)
-    if found.data is None:
-        return None
-    thumbnail = read_thumbnail(found.data)
-    if thumbnail is None:
-        note = UNCOMPARED_THUMBNAIL_NOTE
-    elif picture is None:
-        note = UNDECODED_PICTURE_NOTE
-    elif thumbnail_shows(thumbnail, picture, picture_hashes, settings.pdq_threshold):
-        if record.pdq is not None:  # a listed picture nearer the thumbnail than the picture still matches
-            record.pdq_variants += thumbnail.hashes[-1].variants
-        return None
-    else:
-        note = THUMBNAIL_NOTE
-    record.add_error("exif-thumbnail", f"{note}: read as an item of its own, this file's path followed by "
-                                       f"!/{EXIF_THUMBNAIL_NAME.decode()}")
-    inside = thumbnail.hashes[-1].variants if thumbnail is not None and thumbnail.framed else ()
-    return _HeldThumbnail(found.data, inside)
-
-
-THUMBNAIL_NOTE = "its EXIF thumbnail shows another picture (the picture before a crop or an edit, or another shot)"
-UNDECODED_PICTURE_NOTE = "its picture could not be decoded, and its EXIF thumbnail may show it"
-UNCOMPARED_THUMBNAIL_NOTE = ("its EXIF thumbnail could not be compared with its picture (not a JPEG Vigie can "
-                             "decode, or larger than a thumbnail)")
-
-
-def _copy_thumbnail(record: ItemRecord, data: bytes | None, settings: Settings) -> _HeldThumbnail | None:
-    """A copy's EXIF thumbnail, which is an item at the copy's own path: its picture is not decoded again, but
-    glimpsed at a reduced scale in the DCT domain, enough to compare with a thumbnail."""
-    if data is None or record.media_type != "image/jpeg" or exif_thumbnail(data) == (None, None):
-        return None
-    try:
-        with file_budget(settings.file_seconds, record.relpath):
-            picture = _glimpse(data, settings.max_image_pixels)
-            hashes = () if picture is None else pdq_from_image(picture).variants
-            return _other_thumbnail(record, data, picture, hashes, settings)
-    except FileTimeout as exc:
-        record.add_error("timeout", str(exc))
-        return None
-
-
-_GLIMPSE_SIDE = 320  # twice a camera thumbnail's
-
-
-def _glimpse(jpeg: bytes, max_pixels: int) -> Image.Image | None:
-    """A JPEG's luma reduced by up to 8 in the DCT domain, keeping `_GLIMPSE_SIDE` pixels a side where it has
-    them; None where a scan could not decode it."""
-    try:
-        image = Image.open(io.BytesIO(jpeg))
-        if image.width * image.height > max_pixels:
-            return None
-        image.draft("L", (min(image.width, _GLIMPSE_SIDE), min(image.height, _GLIMPSE_SIDE)))
-        image.load()
-    except (OSError, ValueError, SyntaxError, EOFError, ZeroDivisionError, Image.DecompressionBombError):
-        return None
-    return image
+    return thumbnail_to_read(record, data, picture, record.pdq_variants, settings)
 
 
 @lru_cache(maxsize=4)
@@ -359,7 +285,7 @@ def _analyse_stream(
         if (note := nested_image_note(record.relpath, media_type)) is not None:  # told by its name and place too:
             record.add_error("not-examined", note)  # the first copy, named otherwise, may not have it
         # an archive's members are still listed, and an EXIF thumbnail that shows another picture
-        return _held(record, read, nested, _copy_thumbnail(record, read.buffer, settings))
+        return _held(record, read, nested, copy_thumbnail_to_read(record, read.buffer, settings))
     # Hashing is never cut short (a known file must match); what follows has the file's budget.
     budget = settings.file_seconds + (settings.max_video_decode_seconds if is_video(media_type) else 0)
     thumbnail = None
@@ -373,7 +299,7 @@ def _analyse_stream(
     return _held(record, read, nested, thumbnail)
 
 
-def _held(record: ItemRecord, read: _Read, nested: bool, thumbnail: _HeldThumbnail | None) -> _Held:
+def _held(record: ItemRecord, read: _Read, nested: bool, thumbnail: HeldThumbnail | None) -> _Held:
     """What an item holds: its archive read in memory, or a zip behind the content it read in memory (a file's
     own is looked for by _analyse_entry, which can reopen it), and its EXIF thumbnail."""
     if read.buffer is not None and is_archive(record.media_type or ""):
@@ -384,7 +310,7 @@ def _held(record: ItemRecord, read: _Read, nested: bool, thumbnail: _HeldThumbna
     return _Held(read.buffer, thumbnail, appended=True)
 
 
-def _analyse_content(read: _Read, record: ItemRecord, settings: Settings, reopen: Any) -> _HeldThumbnail | None:
+def _analyse_content(read: _Read, record: ItemRecord, settings: Settings, reopen: Any) -> HeldThumbnail | None:
     """The item's content analysed; returns an EXIF thumbnail to read as an item of its own."""
     media_type = record.media_type or ""
     thumbnail = None
