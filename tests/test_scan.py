@@ -274,8 +274,10 @@ def test_a_tar_stopping_at_a_bad_header_and_a_zip_file_named_like_a_folder_are_n
     odd.type, odd.size = b"Z", len(picture)  # a type tarfile does not know: GNU tar extracts it as a file
     with tarfile.open(evidence / "odd.tar", "w") as tar:
         tar.addfile(odd, io.BytesIO(picture))
+    (evidence / "joined.tar").write_bytes((evidence / "odd.tar").read_bytes() * 2)  # `cat a.tar b.tar`
     items = _scanned_items(evidence, tmp_path / "case")
     assert "a header that cannot be read at byte 1,024" in _errors(items["badsum.tar"])
+    assert "another tar joined behind this one's end" in _errors(items["joined.tar"])
     member = items["slash.zip!/photo.jpg/"]
     assert member["sha256"] == hashlib.sha256(picture).hexdigest() and "named like a folder" in _errors(member)
     odd_member = items["odd.tar!/odd.jpg"]

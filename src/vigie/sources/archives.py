@@ -308,8 +308,8 @@ def _check_tar_end(buffered: bytes, stream: BinaryIO, end: int) -> None:
     chunk = buffered or stream.read(_CHUNK_OF_ZEROS)
     while chunk:
         if chunk.strip(b"\0"):
-            raise tarfile.ReadError(f"a header that cannot be read at byte {end:,}: the members after it are not "
-                                    "read")
+            raise tarfile.ReadError(f"a header that cannot be read at byte {end:,} (damaged, or the start of another "
+                                    "tar joined behind this one's end): the members after it are not read")
         chunk = stream.read(_CHUNK_OF_ZEROS)
 
 
