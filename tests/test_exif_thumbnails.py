@@ -247,6 +247,12 @@ def test_vigie_hash_gives_the_thumbnail_fingerprints_to_share(tmp_path: Path) ->
     own.write_bytes(_photo(KNOWN, thumbnail))
     [line] = CliRunner().invoke(main, ["hash", str(own)]).output.splitlines()
     assert "pdq_without_bars" not in json.loads(line)
+    zipped = io.BytesIO()  # a zip behind a JPEG, with a member named like a thumbnail: not printed as one
+    with zipfile.ZipFile(zipped, "w") as archive:
+        archive.writestr("exif-thumbnail.jpg", thumbnail)
+    decoy = tmp_path / "decoy.jpg"
+    decoy.write_bytes(jpeg_bytes(KNOWN) + zipped.getvalue())
+    assert len(CliRunner().invoke(main, ["hash", str(decoy)]).output.splitlines()) == 1
 
 
 def test_a_listed_picture_nearer_the_thumbnail_than_the_picture_matches_the_file(tmp_path: Path) -> None:

@@ -393,6 +393,15 @@ def test_a_file_is_read_once_unless_its_tail_may_end_a_zip(tmp_path: Path) -> No
     with zipfile.ZipFile(zipped, "w") as archive:
         archive.writestr("k.jpg", b"k")
     picture = jpeg_bytes(draw_picture(13, (64, 64)))
+    commented = io.BytesIO()
+    with zipfile.ZipFile(commented, "w") as archive:
+        archive.writestr("k.jpg", b"k")
+        archive.comment = b"c" * 65535
+    # the end record as far from the end as zipfile still looks: the longest comment, and a byte after it
+    farthest = (tmp_path / "far.jpg")
+    farthest.write_bytes(jpeg_bytes(draw_picture(13, (64, 64))) + commented.getvalue() + b"X")
+    assert [r.relpath for r in analyse_entry(next(FileSource(str(farthest)).entries()),
+                                             lambda: FileSource(str(farthest)).open(""), Settings())] == ["", "!/k.jpg"]
     # (file, bytes, times opened: hashing, then the zip's check and its members, items)
     for name, data, opens, items in (("plain.jpg", picture, 1, 1), ("cover.jpg", picture + zipped.getvalue(), 3, 2)):
         (tmp_path / name).write_bytes(data)

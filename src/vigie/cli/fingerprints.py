@@ -28,12 +28,13 @@ def _analyse_file(path: str, settings: Settings) -> list[Any] | None:
 
 
 def _in_thumbnails(record: Any) -> bool:
-    """Whether a record is the file's EXIF thumbnail (or a thumbnail's), not an archive member."""
-    from vigie.sources.base import parse_relpath
+    """Whether a record is the file's EXIF thumbnail (or a thumbnail's), not an archive member (a zip behind the
+    file may hold members of that name: they come second)."""
+    from vigie.sources.base import MemberRef, parse_relpath
     from vigie.sources.exif_thumbnail import EXIF_THUMBNAIL_NAME
 
     members = parse_relpath(record.relpath).members
-    return bool(members) and all(member.name == EXIF_THUMBNAIL_NAME for member in members)
+    return bool(members) and all(member == MemberRef(EXIF_THUMBNAIL_NAME) for member in members)
 
 
 @click.command("hash")

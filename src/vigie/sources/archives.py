@@ -200,7 +200,7 @@ _MISFLAGGED = "member name is flagged as UTF-8 but is not valid UTF-8; read by i
 _FOLDER_WITH_DATA = "member named like a folder (a trailing '/') holds data; read as a file"
 
 
-ZIP_END_SEARCH = 22 + 65535  # the end-of-central-directory record and the longest comment after it
+ZIP_END_SEARCH = 22 + (1 << 16)  # the end-of-central-directory record and a comment after it, as zipfile searches
 
 
 def may_end_a_zip(tail: bytes) -> bool:
