@@ -48,7 +48,7 @@ from vigie.sources.archives import (
 )
 from vigie.sources.base import Entry, escape_name, member_relpath, parse_relpath
 from vigie.sources.diskimage import nested_image_note
-from vigie.sources.exif_thumbnail import EXIF_THUMBNAIL_NAME
+from vigie.sources.exif_thumbnail import EXIF_THUMBNAIL_NAME, names_before_a_zip_behind
 from vigie.sources.mediatype import SNIFF_BYTES, is_archive, is_image, is_video, sniff
 
 CHUNK = 1 << 20
@@ -411,7 +411,8 @@ def _held_items(
                 inside[0].pdq_variants += held.thumbnail.inside_variants
             records.extend(inside)
     if held.archive is not None:
-        as_type, taken = ("application/zip", _first_taken(record)) if held.appended else (None, ())
+        as_type = "application/zip" if held.appended else None
+        taken = names_before_a_zip_behind(record.media_type or "") if held.appended else ()
         records.extend(_expand(io.BytesIO(held.archive), record, depth + 1, settings, expansion, analysed, as_type,
                                taken))
     return records
@@ -484,12 +485,8 @@ def _analyse_entry(
         record.add_error("archive", APPENDED_ZIP_NOTE)
     try:
         with open_entry() as archive:
-            records.extend(_expand(archive, record, 1, settings, expansion, analysed, as_type, _first_taken(record)))
+            records.extend(_expand(archive, record, 1, settings, expansion, analysed, as_type,
+                                   names_before_a_zip_behind(record.media_type or "")))
     except OSError as exc:
         record.add_error("archive", f"cannot reopen archive: {exc.strerror or exc}")
     return records
-
-
-def _first_taken(record: ItemRecord) -> tuple[bytes, ...]:
-    """Names a zip behind a JPEG does not have first: its EXIF thumbnail's (vigie.sources.reopen counts so)."""
-    return (EXIF_THUMBNAIL_NAME,) if record.media_type == "image/jpeg" else ()

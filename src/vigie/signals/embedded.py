@@ -13,7 +13,7 @@ from vigie.records import ItemRecord
 from vigie.signals.budget import FileTimeout, file_budget
 from vigie.signals.image import read_thumbnail, thumbnail_shows
 from vigie.signals.pdq import pdq_from_image
-from vigie.sources.exif_thumbnail import EXIF_THUMBNAIL_NAME, exif_thumbnail
+from vigie.sources.exif_thumbnail import EXIF_THUMBNAIL_NAME, ExifThumbnail, exif_thumbnail
 
 
 class HeldThumbnail(NamedTuple):
@@ -30,7 +30,11 @@ def thumbnail_to_read(record: ItemRecord, data: bytes, picture: Image.Image | No
     compared, or where the picture could not be decoded (None), a known picture may be there alone."""
     if record.media_type != "image/jpeg":
         return None
-    found = exif_thumbnail(data)
+    return _decided(record, exif_thumbnail(data), picture, picture_hashes, settings)
+
+
+def _decided(record: ItemRecord, found: ExifThumbnail, picture: Image.Image | None, picture_hashes: tuple[str, ...],
+             settings: Settings) -> HeldThumbnail | None:
     if found.problem is not None:
         record.add_error("exif-thumbnail", found.problem)
     if found.data is None:
@@ -61,13 +65,13 @@ UNCOMPARED_THUMBNAIL_NOTE = ("its EXIF thumbnail could not be compared with its 
 def copy_thumbnail_to_read(record: ItemRecord, data: bytes | None, settings: Settings) -> HeldThumbnail | None:
     """A copy's EXIF thumbnail, which is an item at the copy's own path: its picture is not decoded again, but
     glimpsed at a reduced scale in the DCT domain, enough to compare with a thumbnail."""
-    if data is None or record.media_type != "image/jpeg" or exif_thumbnail(data) == (None, None):
+    if data is None or record.media_type != "image/jpeg" or (found := exif_thumbnail(data)) == (None, None):
         return None
     try:
         with file_budget(settings.file_seconds, record.relpath):
             picture = _glimpse(data, settings.max_image_pixels)
             hashes = () if picture is None else pdq_from_image(picture).variants
-            return thumbnail_to_read(record, data, picture, hashes, settings)
+            return _decided(record, found, picture, hashes, settings)
     except FileTimeout as exc:
         record.add_error("timeout", str(exc))
         return None

@@ -278,11 +278,15 @@ class Thumbnail:
     def framed(self) -> bool:
         return self.inside.shape != self.luma.shape
 
+    @property
+    def lumas(self) -> tuple[np.ndarray, ...]:
+        """The thumbnail as it is, then the picture inside its bars where it has some."""
+        return (self.luma, self.inside) if self.framed else (self.luma,)
+
     @cached_property
     def hashes(self) -> list[PdqResult]:
-        """PDQ of the thumbnail as it is, then of the picture inside its bars."""
-        return [pdq_from_pixels(pixels.astype(np.uint8)) for pixels in
-                ((self.luma, self.inside) if self.framed else (self.luma,))]
+        """PDQ of each of `lumas`."""
+        return [pdq_from_pixels(pixels.astype(np.uint8)) for pixels in self.lumas]
 
 
 def read_thumbnail(data: bytes) -> Thumbnail | None:
@@ -308,8 +312,7 @@ def thumbnail_shows(thumbnail: Thumbnail, picture: Image.Image, picture_hashes: 
     inside its bars, follows the picture's brought to its size, and its PDQ is `within` bits of the picture's."""
     if picture.mode not in ("L", "RGB", "YCbCr"):
         picture = picture.convert("RGB")
-    alike = any(_correlation(luma, _resized_luma(picture, luma.shape)) >= _SAME_PICTURE
-                for luma in (thumbnail.luma, thumbnail.inside))
+    alike = any(_correlation(luma, _resized_luma(picture, luma.shape)) >= _SAME_PICTURE for luma in thumbnail.lumas)
     return alike and (not picture_hashes or min(
         hamming(pdq.hash, variant) for pdq in thumbnail.hashes for variant in picture_hashes) <= within)
 

@@ -232,8 +232,7 @@ _JOINED = "member of a zip joined in front of this one (read from its local head
 def _joined_in_front(fileobj: BinaryIO, first: int, settings: Settings, expansion: Expansion) -> Iterator[Member]:
     """The members of a zip that ends where this one's first member starts; nothing when other data (a
     self-extractor's program) is there. Where they stop is the zip's business: the one behind is read after."""
-    fileobj.seek(0)
-    if fileobj.read(len(LOCAL_SIGNATURE)) != LOCAL_SIGNATURE:
+    if not _starts_with_a_local_header(fileobj):
         return
     with contextlib.suppress(SalvageStop):
         for header, stream, problem in local_members(fileobj):
@@ -241,6 +240,12 @@ def _joined_in_front(fileobj: BinaryIO, first: int, settings: Settings, expansio
                 return
             if (member := _local_member(header, stream, problem, settings, expansion, _JOINED)) is not None:
                 yield member
+
+
+def _starts_with_a_local_header(fileobj: BinaryIO) -> bool:
+    """Whether a zip's first bytes are a member's local header (then they are left read)."""
+    fileobj.seek(0)
+    return fileobj.read(len(LOCAL_SIGNATURE)) == LOCAL_SIGNATURE
 
 
 def _local_member(header: LocalHeader, stream: BinaryIO | None, problem: str | None, settings: Settings,
@@ -260,8 +265,7 @@ def _salvaged_zip_members(fileobj: BinaryIO, settings: Settings, expansion: Expa
                           refused: zipfile.BadZipFile) -> Iterator[Member]:
     """A zip without its central directory, read from its local headers (`zipsalvage.py`); the archive's error,
     raised once its members are read, says the directory is missing and how many members were read."""
-    fileobj.seek(0)
-    if fileobj.read(len(LOCAL_SIGNATURE)) != LOCAL_SIGNATURE:
+    if not _starts_with_a_local_header(fileobj):
         raise refused
     read = 0
     missing = f"{refused}: its central directory is missing (the file cut short?)"

@@ -8,6 +8,12 @@ from typing import NamedTuple
 
 EXIF_THUMBNAIL_NAME = b"exif-thumbnail.jpg"  # the thumbnail's name on an item's path (its "member" name)
 
+
+def names_before_a_zip_behind(media_type: str) -> tuple[bytes, ...]:
+    """Names whose first occurrence on a file's path is not a member of a zip behind its content: a JPEG's
+    thumbnail comes first, so such a member of that name is the second (the scan and reopen count so)."""
+    return (EXIF_THUMBNAIL_NAME,) if media_type == "image/jpeg" else ()
+
 _EXIF_HEADER = b"Exif\x00\x00"
 _THUMBNAIL_OFFSET, _THUMBNAIL_LENGTH = 0x0201, 0x0202  # JPEGInterchangeFormat, JPEGInterchangeFormatLength
 _STRIP_OFFSETS = 0x0111  # an uncompressed thumbnail's pixels

@@ -13,7 +13,7 @@ from vigie.config import Settings
 from vigie.sources.archives import ArchiveLimitError, Expansion, iter_members, zip_follows
 from vigie.sources.base import MemberRef, parse_relpath
 from vigie.sources.directory import open_source
-from vigie.sources.exif_thumbnail import EXIF_THUMBNAIL_NAME, exif_thumbnail
+from vigie.sources.exif_thumbnail import exif_thumbnail, names_before_a_zip_behind
 from vigie.sources.mediatype import SNIFF_BYTES, is_archive, sniff
 
 
@@ -57,7 +57,7 @@ def _member_bytes(archive: BinaryIO, archive_name: bytes, wanted: MemberRef, set
     buffered: Any = archive if hasattr(archive, "peek") else io.BufferedReader(archive)
     head = buffered.peek(SNIFF_BYTES)[:SNIFF_BYTES]
     media_type = sniff(head)
-    if media_type == "image/jpeg" and wanted.name == EXIF_THUMBNAIL_NAME:
+    if wanted.name in names_before_a_zip_behind(media_type):
         if wanted.occurrence == 1:
             thumbnail = exif_thumbnail(buffered.read(settings.max_image_bytes + 1)).data
             return thumbnail if thumbnail is not None and len(thumbnail) <= cap else None
