@@ -115,6 +115,20 @@ def test_a_later_scan_takes_findings_from_the_case(tmp_path: Path, whatsapp: Pat
         assert items[relpath]["pdq"] == first["pdq"] and items[relpath]["ai"] == first["ai"]
 
 
+def test_a_case_made_again_at_the_same_path_is_not_read_through_the_deleted_ones_connection(
+    tmp_path: Path, whatsapp: Path, decodes: list[int]
+) -> None:
+    """A long-lived worker (Ray's, or this process) keeps a read connection per case: a case deleted and made
+    again at its path must not find "first copies" in the deleted file, or its pictures go unhashed in silence."""
+    case = tmp_path / "case"
+    for _ in range(2):
+        run_scan(open_case(case, create=True), [str(whatsapp / "DCIM")], Settings(workers=1))
+        items = _items(case)
+        assert items["IMG_0001.jpg"]["pdq"] and _first(items["IMG_0001.jpg"]) is None
+        shutil.rmtree(case)
+    assert len(decodes) == 4
+
+
 def test_other_analysis_settings_analyse_again(tmp_path: Path, whatsapp: Path, decodes: list[int]) -> None:
     case = tmp_path / "case"
     run_scan(open_case(case, create=True), [str(whatsapp / "DCIM")], Settings(workers=1, detector=False))

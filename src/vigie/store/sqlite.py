@@ -290,8 +290,10 @@ class SqliteCaseStore:
                     ) -> Callable[[str], int | None]:
         """For scan workers, in other processes: the first copy of a SHA-256 among the items of `scans` whose
         analysis finished (no error of `unfinished_stages`, nor one naming `too_large_note`), read read-only."""
-        return partial(first_finished_copy, partial(_worker_connection, str(self.case_dir / CASE_DB_NAME)), scans,
-                       unfinished_stages, too_large_note)
+        # the case's creation time is part of the key: a case made again at the same path (a long-lived worker,
+        # a test) is read afresh, never through a connection still open on the deleted one's file
+        connect = partial(_worker_connection, str(self.case_dir / CASE_DB_NAME), self.get_meta("created_at"))
+        return partial(first_finished_copy, connect, scans, unfinished_stages, too_large_note)
 
     def item_writer(self, scan_id: int) -> Callable[[int, list[ItemRecord]], int] | None:
         """A picklable function that workers on other machines call to store a unit's records of `scan_id`
@@ -521,11 +523,9 @@ class SqliteCaseStore:
             for r in rows
         ]
 
-    def list_pdq(self, list_id: int, min_quality: int) -> PdqRows:
+    def list_pdq(self, list_id: int) -> PdqRows:
         rows = self.db.execute(
-            """SELECT id, pdq FROM list_entries WHERE list_id = ? AND pdq IS NOT NULL
-                   AND (pdq_quality IS NULL OR pdq_quality >= ?) ORDER BY id""",
-            (list_id, min_quality),
+            "SELECT id, pdq FROM list_entries WHERE list_id = ? AND pdq IS NOT NULL ORDER BY id", (list_id,)
         ).fetchall()
         return PdqRows.from_hex(rows)
 
@@ -1122,9 +1122,9 @@ def first_finished_copy(connect: Callable[[int], Connection], scans: tuple[int, 
 
 
 @lru_cache(maxsize=2)
-def _worker_connection(case_db: str, pid: int) -> sqlite3.Connection:
-    """One read-only connection per worker process (never one a forked worker inherited); it sees each batch
-    the scan has committed."""
+def _worker_connection(case_db: str, created_at: str | None, pid: int) -> sqlite3.Connection:
+    """One read-only connection per case and worker process (never one a forked worker inherited); it sees each
+    batch the scan has committed."""
     return sqlite3.connect(f"{Path(case_db).resolve().as_uri()}?mode=ro", uri=True, isolation_level=None,
                            check_same_thread=False)
 
