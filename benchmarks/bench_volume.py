@@ -127,7 +127,7 @@ def import_list(store: SqliteCaseStore, rng: np.random.Generator, item_hashes: n
     entries += [ListEntry(digests={"sha256": hashlib.sha256(str(int(i)).encode()).hexdigest()}, category="2")
                 for i in rng.integers(0, n, n // 100)]
     list_id = store.add_hash_list("known", "csv", "known.csv", "0" * 64, entries, [])
-    build_list_segment(store, list_id, settings)
+    build_list_segment(store, list_id)
 
 
 def peak_mb() -> float:

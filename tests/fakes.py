@@ -69,9 +69,9 @@ class FakeStore:
     def hash_lists(self) -> list[HashListRow]:
         return list(self.lists.values())
 
-    def list_pdq(self, list_id: int, min_quality: int) -> PdqRows:
+    def list_pdq(self, list_id: int) -> PdqRows:
         rows = [(entry_id, e.pdq) for entry_id, (owner, e) in sorted(self.entries.items())
-                if owner == list_id and e.pdq and (e.pdq_quality is None or e.pdq_quality >= min_quality)]
+                if owner == list_id and e.pdq]
         return _pdq_rows(rows)
 
     def list_video_frames(self, list_ids: Sequence[int] | None, min_quality: int

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -184,3 +185,62 @@ def test_report_and_decisions_csv_say_which_file_was_read_as_deleted(demo_case: 
     row = decisions[paths[first]]
     assert row["deleted"] == "True" and paths[copy] in row["also_found_deleted"].split(";")
     assert {r["deleted"] for p, r in decisions.items() if p != paths[first]} == {"False"}
+
+
+def test_copies_decided_differently_export_the_latest_decision_and_say_so(tmp_path: Path) -> None:
+    """Two paths of one file, decided apart: the export is one record, never the first decision in silence."""
+    from conftest import jpeg_bytes
+
+    from vigie.demo.seizure import draw_picture
+
+    evidence = tmp_path / "evidence"
+    for folder, name in (("a", "x.jpg"), ("b", "y.jpg")):
+        (evidence / folder).mkdir(parents=True)
+        (evidence / folder / name).write_bytes(jpeg_bytes(draw_picture(21, (64, 64))))
+    case = tmp_path / "case"
+    assert CliRunner().invoke(main, ["scan", str(evidence), "--case", str(case), "--workers", "1"]).exit_code == 0
+    for item, category in ((1, "0"), (2, "1")):
+        decided = CliRunner().invoke(main, ["review", "decide", "--case", str(case), "--item", str(item),
+                                            "--category", category])
+        assert decided.exit_code == 0, decided.output
+    result = CliRunner().invoke(main, ["export", "--case", str(case), "--format", "hashlist",
+                                       "-o", str(tmp_path / "list.csv")])
+    assert result.exit_code == 0, result.output
+    assert "items 1, 2 hold the same file but were decided differently" in " ".join(result.output.split())
+    rows = list(csv.DictReader((tmp_path / "list.csv").open()))
+    assert len(rows) == 1 and rows[0]["category"] == "1"  # the latest decision, pertinent
+    store = open_case(case)
+    try:
+        audited = [e for e in store.audit_entries() if e.action == "export"][-1]
+    finally:
+        store.close()
+    assert audited.details["decided_differently"] == [[1, 2]]
+
+
+def test_a_report_that_fails_leaves_the_file_before_it_and_names_that_are_not_utf8_are_escaped(
+    tmp_path: Path
+) -> None:
+    from conftest import jpeg_bytes
+
+    from vigie.demo.seizure import draw_picture
+
+    evidence = Path(os.fsdecode(bytes(tmp_path) + b"/latin1-\xe9t\xe9"))
+    evidence.mkdir()
+    (evidence / "a.jpg").write_bytes(jpeg_bytes(draw_picture(22, (64, 64))))
+    case = tmp_path / "case"
+    assert CliRunner().invoke(main, ["scan", str(evidence), "--case", str(case), "--workers", "1"]).exit_code == 0
+    report = tmp_path / "report.json"
+    report.write_text("the report before")
+    written = CliRunner().invoke(main, ["report", "--case", str(case), "--format", "json", "-o", str(report)])
+    assert written.exit_code == 0, written.output
+    source = json.loads(report.read_text())["case"]["sources"][0]
+    assert source["given"].endswith("latin1-\\xe9t\\xe9") and source["root"].endswith("latin1-\\xe9t\\xe9")
+    report.write_text("the report before")
+    with pytest.MonkeyPatch.context() as patch:
+        def broken(*_: object, **__: object) -> None:
+            raise OSError(28, "No space left on device")
+        patch.setattr("vigie.exports.report.write_case_report", broken)
+        failed = CliRunner().invoke(main, ["report", "--case", str(case), "--format", "json", "-o", str(report)])
+    assert failed.exit_code != 0
+    assert report.read_text() == "the report before" and [p.name for p in tmp_path.iterdir()
+                                                           if p.name.startswith(".report")] == []

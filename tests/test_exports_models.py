@@ -248,8 +248,11 @@ def test_vics_wrong_value_types_are_reported_never_swallowed(tmp_path: Path) -> 
 ])
 def test_vics_cases_of_the_wrong_type_are_reported(tmp_path: Path, value: Any, message: str) -> None:
     path = tmp_path / "list.json"
-    path.write_text(json.dumps({"@odata.context": CONTEXT.format("US"), "value": value}))
+    path.write_text(json.dumps({"@odata.context": CONTEXT.format("US"), "value": [*value, {"Media": [{"MD5": MD5}]}]}))
     assert read_hash_list(path, fmt="vics").problems == [message]
+    path.write_text(json.dumps({"@odata.context": CONTEXT.format("US"), "value": value}))
+    with pytest.raises(HashListError, match=f"no hash that can be read; 1 problem[(]s[)], the first: {message}"):
+        read_hash_list(path, fmt="vics")  # a list of nothing is refused
 
 
 def test_vics_context_of_the_wrong_type_is_refused(tmp_path: Path) -> None:

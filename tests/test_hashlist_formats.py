@@ -6,6 +6,8 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import os
+import shutil
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -70,7 +72,7 @@ def test_meta_pdq_lists_are_pdq_matchable(tmp_path: Path) -> None:
     try:
         result = import_hash_list(store, pdq / "haystack.txt", Settings(workers=1))
         assert result.entries == result.pdq_indexed == 1350
-        segments = load_list_segments(store, Settings(workers=1))
+        segments = load_list_segments(store)
         haystack = dict(store.db.execute("SELECT id, pdq FROM list_entries WHERE list_id = ?", (result.list_id,)))
     finally:
         store.close()
@@ -365,3 +367,57 @@ def test_a_tab_separated_list_keeps_its_categories_and_a_column_named_twice_is_r
     twice.write_text("md5,md5\n" + "a" * 32 + "," + "b" * 32 + "\n")
     with pytest.raises(HashListError, match="names md5 twice"):
         read_hash_list(twice)
+
+
+def test_a_listed_hash_of_low_quality_is_matched_and_odd_qualities_never_drop_a_hash(tmp_path: Path) -> None:
+    """The quality a list gives a hash is the partner's note, not a reason to leave the hash out (a category
+    written after the hash reads as a quality); items too flat to mean anything are kept out by their own."""
+    evidence = tmp_path / "evidence"
+    listed = _altered_copy(evidence, 23)
+    for listing in (f"pdq:{listed} 1\n", f"pdq,quality\n{listed},-5\n", f"{listed} \u00b2\n"):
+        (tmp_path / "list.txt").write_text(listing)
+        case = _scan_with_list(tmp_path, evidence, tmp_path / "list.txt")
+        assert _matches(case)["altered.jpg"], listing
+        shutil.rmtree(case)
+    parsed = read_hash_list(tmp_path / "list.txt")  # "²" is a digit to Python, not a quality: a label
+    assert (parsed.entries[0].pdq_quality, parsed.entries[0].label) == (None, "\u00b2")
+    (tmp_path / "q.csv").write_text(f"pdq,quality\n{listed},-5\n{listed},\u0663\n{listed},80\n")
+    parsed = read_hash_list(tmp_path / "q.csv")
+    assert [e.pdq_quality for e in parsed.entries] == [None, None, 80] and not parsed.problems
+    assert "2 line(s) give a PDQ quality that is not a whole number from 0 to 100 (line 2, 3)" in parsed.notes[0]
+
+
+def test_a_list_with_no_hash_is_refused_and_a_name_that_is_not_utf8_is_escaped(tmp_path: Path) -> None:
+    evidence = tmp_path / "evidence"
+    _altered_copy(evidence, 24)
+    empties = {"empty.txt": b"", "bom.txt": b"\xef\xbb\xbf", "comments.txt": b"# nothing yet\n\n",
+               "header.csv": b"md5,category\n", "bad.txt": b"not-a-hash\n"}
+    for name, data in empties.items():
+        (tmp_path / name).write_bytes(data)
+    case = tmp_path / "case"
+    result = CliRunner().invoke(main, ["scan", str(evidence), "--case", str(case), "--workers", "1",
+                                       *[arg for name in empties for arg in ("--hashlist", str(tmp_path / name))]])
+    assert result.exit_code == 0, result.output
+    said = " ".join(result.output.split())
+    for name in empties:
+        assert f"{name} holds no hash that can be read" in said, name
+    assert "the first: line 1: 'not-a-hash' is not an" in said
+    store = open_case(case)
+    try:
+        assert store.hash_lists() == []
+    finally:
+        store.close()
+    latin1 = Path(os.fsdecode(bytes(tmp_path) + b"/list-\xe9.txt"))
+    latin1.write_text(MD5 + "\n")
+    imported = CliRunner().invoke(main, ["hashlist", "import", str(latin1), "--case", str(case)])
+    assert imported.exit_code == 0, imported.output
+    assert "Imported hash list list-\\xe9" in imported.output
+
+
+def test_a_csv_saved_by_excel_in_windows_1252_is_read_with_a_note(tmp_path: Path) -> None:
+    listing = tmp_path / "excel.csv"
+    listing.write_bytes(f"md5;label\r\n{MD5};photo d'été\r\n".encode("cp1252"))
+    parsed = read_hash_list(listing)
+    assert [(e.digests.get("md5"), e.label) for e in parsed.entries] == [(MD5, "photo d'été")]
+    assert parsed.notes == ["not UTF-8 (byte 52): read as Windows-1252, the encoding Excel saves CSV files in; "
+                            "labels may show other characters than were meant"]

@@ -7,10 +7,12 @@ import errno
 import getpass
 import json
 import os
+import secrets
 import sqlite3
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import BinaryIO
 
 import click
 from rich.console import Console
@@ -155,6 +157,20 @@ def checked_output(output: Path | None, store: SqliteCaseStore) -> Path | None:
     if not target.parent.is_dir():
         raise VigieError(f"{output}: there is no folder {output.parent}", 2)
     return output
+
+
+@contextmanager
+def replaced_when_written(output: Path) -> Iterator[BinaryIO]:
+    """A file written beside `output` that takes its place only once whole: a report that fails half-way leaves
+    the one before it (or nothing), never a truncated file."""
+    partial = output.parent / f".{output.name}.{secrets.token_hex(4)}.partial"
+    try:
+        with partial.open("xb") as handle:
+            yield handle
+        os.replace(partial, output)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
 
 
 class CaseLocation(click.Path):

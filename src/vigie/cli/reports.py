@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+import io
 import sys
 from pathlib import Path
 
 import click
 
-from vigie.cli.common import ID, _t, case_option, case_store, checked_output, err, examiner, stop_on_full_disk
+from vigie.cli.common import (
+    ID,
+    _t,
+    case_option,
+    case_store,
+    checked_output,
+    err,
+    examiner,
+    replaced_when_written,
+    stop_on_full_disk,
+)
 from vigie.config import load_settings
 from vigie.exports.registry import EXPORTS
 from vigie.i18n import DEFAULT_LANGUAGE, LANGUAGES
@@ -41,7 +52,7 @@ def report(case: Path, fmt: str, output: Path | None, thumbnails: bool, lang: st
             if output is None:
                 write_case_report(store, fmt, sys.stdout, examiner(), "stdout", thumbs, language(lang))
             else:
-                with output.open("w", encoding="utf-8") as handle:
+                with replaced_when_written(output) as raw, io.TextIOWrapper(raw, encoding="utf-8") as handle:
                     write_case_report(store, fmt, handle, examiner(), str(output), thumbs, language(lang))
     if output is not None:
         err.print(f"Wrote {fmt.upper()} report to {_t(output)}")
@@ -86,10 +97,14 @@ def export_cmd(case: Path, fmt: str, output: Path | None, items: tuple[int, ...]
             Reporter(reporter_first_name, reporter_last_name, reporter_email),
             destination="stdout" if target is None else str(target), language=lang,
         )
+    for copies in result.decided_differently:  # the export is right only if the latest decision is
+        err.print(f"[yellow]Warning:[/] items {', '.join(map(str, copies))} hold the same file but were decided "
+                  "differently: the export carries the latest decision. Decide them alike to settle it.")
     if target is None:
         sys.stdout.buffer.write(result.content)
         return
-    target.write_bytes(result.content)
+    with replaced_when_written(target) as handle:
+        handle.write(result.content)
     what = f"{fmt} export of {result.items} file(s)" if result.items else fmt
     logged = f"audit entry {result.audit.seq}" if result.audit.seq else "not in the read-only case's audit log"
     err.print(f"Wrote {what} to {_t(target)} ({logged})")

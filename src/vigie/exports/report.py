@@ -18,6 +18,7 @@ from vigie.exports.roles import ReportStore
 from vigie.i18n import N_, Language, language
 from vigie.signals.registry import DIGESTS, SIGNALS
 from vigie.signals.thumbnails import report_thumbnails
+from vigie.sources.base import shown_os_path
 from vigie.store.review import QueueFilter
 from vigie.store.sqlite import now_iso
 from vigie.vocabulary import (
@@ -39,12 +40,12 @@ CSV_COLUMNS = [
 
 def case_info(store: ReportStore) -> dict[str, Any]:
     return {
-        "path": str(store.case_dir),
+        "path": shown_os_path(str(store.case_dir)),  # a name that is not UTF-8 escaped, as item paths are
         "created_at": store.get_meta("created_at"),
         "generated_at": now_iso(),
         "vigie_version": __version__,
         "audit_head": store.get_meta("audit_head"),
-        "sources": [{"given": s.given, "root": s.root, "kind": s.kind} for s in store.sources()],
+        "sources": [{"given": s.given, "root": shown_os_path(s.root), "kind": s.kind} for s in store.sources()],
         "hash_lists": [
             {"name": h.name, "format": h.format, "file": h.file_name, "sha256": h.file_sha256,
              "imported_at": h.imported_at, "entries": h.entry_count, "problems": len(h.problems)}

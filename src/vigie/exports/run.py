@@ -22,6 +22,7 @@ class Export:
     file_name: str
     items: int
     audit: AuditEntry
+    decided_differently: list[list[int]]  # per content whose copies were decided differently, their item ids
 
 
 def run_export(
@@ -35,6 +36,7 @@ def run_export(
                                  formats=", ".join(EXPORTS)))
     case_name = store.case_dir.resolve().name
     count = 0
+    conflicts: list[list[int]] = []
     options = ExportOptions(reporter or Reporter(), language)
     if isinstance(export_format, CaseExport):
         content = export_format.render(store, options)
@@ -47,9 +49,10 @@ def run_export(
         if not items:
             raise ExportError(N_("nothing to export: no reviewed item in the selection (categorise items first)"))
         count = sum(item.pertinent for item in items) if export_format.pertinent_only else len(items)
+        conflicts = [item.decided_differently for item in items if item.decided_differently]
         content = export_format.render(store, items, options)
     entry = store.append_audit(actor, "export", {
         "format": fmt, "files": count, "sha256": hashlib.sha256(content).hexdigest(), "destination": destination,
         "selection": None if item_ids is None else list(item_ids), "categories": list(categories or []),
-    })
-    return Export(content, export_format.media_type, f"{case_name}{export_format.suffix}", count, entry)
+    } | ({"decided_differently": conflicts} if conflicts else {}))
+    return Export(content, export_format.media_type, f"{case_name}{export_format.suffix}", count, entry, conflicts)

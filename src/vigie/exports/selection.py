@@ -16,6 +16,8 @@ class ExportItem:
     notes: list[dict[str, Any]]
     paths: list[str]
     deleted_paths: set[str] = field(default_factory=set)  # those read from a disk image as deleted files
+    # the ids of every decided copy, where copies of this content were decided differently (the latest is kept)
+    decided_differently: list[int] = field(default_factory=list)
 
     @property
     def pertinent(self) -> bool:
@@ -28,23 +30,30 @@ class ExportItem:
 
 def select_items(store: ReportStore, item_ids: Sequence[int] | None = None,
                  categories: Sequence[str] | None = None) -> list[ExportItem]:
-    """Reviewed items (all, or those of `item_ids`), one per content (SHA-256), optionally of some categories."""
+    """Reviewed items (all, or those of `item_ids`), one per content (SHA-256), optionally of some categories.
+    Copies of one content decided differently carry the latest decision, and say so (`decided_differently`)."""
     review = store.review_tables()
     decisions = review.decisions(item_ids)
-    if categories:
-        decisions = {i: d for i, d in decisions.items() if d["category"] in set(categories)}
     chosen: dict[str, ExportItem] = {}
     paths: dict[str, list[str]] = {}
+    decided: dict[str, dict[int, dict[str, Any]]] = {}
     scope = sorted(decisions) if len(decisions) < 20_000 else None
     for item in store.iter_report_items(scope):
         if item["id"] not in decisions:
             continue
         key = item["sha256"] or f"item:{item['id']}"
         paths.setdefault(key, []).append(item["path"])
+        decided.setdefault(key, {})[item["id"]] = decisions[item["id"]]
         if key not in chosen:
             chosen[key] = ExportItem(item, decisions[item["id"]], review.notes(item["id"]), paths[key])
         if item["deleted"]:
             chosen[key].deleted_paths.add(item["path"])
+    for key, copies in decided.items():
+        if len({_said(decision) for decision in copies.values()}) > 1:
+            chosen[key].decision = max(copies.values(), key=lambda decision: decision["audit_seq"] or 0)
+            chosen[key].decided_differently = sorted(copies)
+    if categories:
+        chosen = {key: e for key, e in chosen.items() if e.decision["category"] in set(categories)}
     for key, export_item in chosen.items():
         for other in review.same_content_paths(export_item.item["id"]):
             if other["path"] not in paths[key]:
@@ -52,4 +61,9 @@ def select_items(store: ReportStore, item_ids: Sequence[int] | None = None,
             if other["deleted"]:
                 export_item.deleted_paths.add(other["path"])
     return sorted(chosen.values(), key=lambda e: e.item["id"])
+
+
+def _said(decision: dict[str, Any]) -> tuple[Any, ...]:
+    """What a decision says of the content (not who made it, nor when)."""
+    return (decision["scheme"], decision["category"], tuple(decision["ai_tags"]), decision["industry_class"])
 

@@ -38,27 +38,36 @@ def segment_dir(case_dir: Path, list_id: int) -> Path:
     return case_dir / INDEX_DIR / f"list-{list_id}"
 
 
-def build_list_segment(store: MatchStore, list_id: int, settings: Settings) -> int:
-    rows = store.list_pdq(list_id, settings.pdq_min_quality)
+# Every listed PDQ hash is matched, whatever the quality the list gives it (a partner listed it; flat items are
+# kept out by their own quality). Segments saved without this mark left out entries of quality < 50: rebuilt.
+_EVERY_QUALITY = {"entries": "every PDQ hash, whatever its quality"}
+
+
+def build_list_segment(store: MatchStore, list_id: int) -> int:
+    rows = store.list_pdq(list_id)
     folder = segment_dir(store.case_dir, list_id)
     if len(rows.ids) == 0:
         shutil.rmtree(folder, ignore_errors=True)
         return 0
-    PdqSegment.build(rows.ids, rows.hashes).save(folder, {"list_id": list_id})
+    PdqSegment.build(rows.ids, rows.hashes).save(folder, {"list_id": list_id, **_EVERY_QUALITY})
     return len(rows.ids)
 
 
-def load_list_segments(store: MatchStore, settings: Settings) -> dict[int, PdqSegment]:
-    """One segment per hash list with PDQ hashes; a missing or unreadable segment is rebuilt from the store."""
+def load_list_segments(store: MatchStore) -> dict[int, PdqSegment]:
+    """One segment per hash list with PDQ hashes; a missing, unreadable or older segment is rebuilt from the
+    store."""
     segments: dict[int, PdqSegment] = {}
     for hash_list in store.hash_lists():
         folder = segment_dir(store.case_dir, hash_list.id)
-        if not (folder / "segment.json").exists() and build_list_segment(store, hash_list.id, settings) == 0:
+        if not (folder / "segment.json").exists() and build_list_segment(store, hash_list.id) == 0:
             continue
         try:
-            segments[hash_list.id] = PdqSegment.load(folder)[0]
+            segment, meta = PdqSegment.load(folder)
+            if meta.get("entries") != _EVERY_QUALITY["entries"]:
+                raise ValueError(f"{folder}: built without the entries of low quality")
+            segments[hash_list.id] = segment
         except (OSError, ValueError):
-            if build_list_segment(store, hash_list.id, settings):
+            if build_list_segment(store, hash_list.id):
                 segments[hash_list.id] = PdqSegment.load(folder)[0]
     return segments
 
@@ -108,7 +117,7 @@ def match_items(
     exact = 0
     for list_id in list_ids or [None]:  # type: ignore[list-item]
         exact += store.match_exact(item_ids, list_id)
-    segments = load_list_segments(store, settings)
+    segments = load_list_segments(store)
     if list_ids is not None:
         segments = {k: v for k, v in segments.items() if k in set(list_ids)}
     near = 0

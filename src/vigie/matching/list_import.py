@@ -10,6 +10,7 @@ from vigie.errors import VigieError
 from vigie.matching.engine import build_list_segment, match_pending
 from vigie.matching.lists import HashListError, ParsedList, category_notes, read_hash_list
 from vigie.matching.roles import MATCHING_LOCK, ListStore
+from vigie.sources.base import shown_os_path
 
 
 class ListImportError(VigieError):
@@ -59,12 +60,12 @@ def import_hash_list(
 
 
 def _reject(store: ListStore, path: Path, reason: str, actor: str) -> None:
-    store.append_audit(actor, "hashlist-rejected", {"file": str(path), "reason": reason})
+    store.append_audit(actor, "hashlist-rejected", {"file": shown_os_path(str(path)), "reason": shown_os_path(reason)})
 
 
 def _import(store: ListStore, path: Path, settings: Settings, name: str | None, fmt: str, scheme: str | None,
             signal: str | None, category: str | None, actor: str) -> ImportResult:
-    name = name or path.stem
+    name = shown_os_path(name or path.stem)  # a name that is not UTF-8, escaped as evidence names are
     parsed: ParsedList = read_hash_list(path, fmt, scheme, signal)
     for existing in store.hash_lists():
         if existing.name == name:
@@ -80,13 +81,13 @@ def _import(store: ListStore, path: Path, settings: Settings, name: str | None, 
             if entry.category is None:
                 entry.category, entry.category_scheme = category, scheme or "custom"
     parsed.notes.extend(category_notes(parsed.entries))
-    list_id = store.add_hash_list(name, parsed.format, str(path), parsed.file_sha256, parsed.entries, parsed.problems,
-                                  parsed.notes)
+    list_id = store.add_hash_list(name, parsed.format, shown_os_path(str(path)), parsed.file_sha256,
+                                  parsed.entries, parsed.problems, parsed.notes)
     with store.exclusive(MATCHING_LOCK):
-        indexed = build_list_segment(store, list_id, settings)
+        indexed = build_list_segment(store, list_id)
         matches = match_pending(store, settings, [list_id])
     store.append_audit(actor, "hashlist-import", {
-        "list": name, "list_id": list_id, "file": str(path), "file_sha256": parsed.file_sha256,
+        "list": name, "list_id": list_id, "file": shown_os_path(str(path)), "file_sha256": parsed.file_sha256,
         "format": parsed.format, "entries": len(parsed.entries), "skipped": parsed.skipped,
         "notes": parsed.notes, "new_matches": matches,
     })
@@ -104,7 +105,8 @@ def _match_again(store: ListStore, list_id: int, name: str, path: Path, file_sha
             return {}
         matches = match_pending(store, settings, [list_id])
     store.append_audit(actor, "hashlist-import", {
-        "list": name, "list_id": list_id, "file": str(path), "file_sha256": file_sha256, "already_in_case": True,
+        "list": name, "list_id": list_id, "file": shown_os_path(str(path)), "file_sha256": file_sha256,
+        "already_in_case": True,
         "new_matches": matches,
     })
     store.record_case_state(actor)

@@ -51,7 +51,7 @@ def read_hash_list(path: Path, fmt: str = "auto", scheme: str | None = None, sig
     if raw.startswith(nsrl.SQLITE_MAGIC) and fmt in ("auto", "nsrl"):
         parsed = nsrl.read_sqlite(path)
     else:
-        content = decode(raw, path)
+        content, encoding_note = decode(raw, path)
         head = content[:_HEAD]
         if fmt == "auto":
             fmt = next(f.name for f in _SNIFFED if f.sniff(head))
@@ -61,6 +61,12 @@ def read_hash_list(path: Path, fmt: str = "auto", scheme: str | None = None, sig
             parsed = READERS[fmt].read(path.name, content, scheme, signal)
         except RecursionError as exc:
             raise HashListError(f"{path} is nested too deeply to be a hash list") from exc
+        if encoding_note is not None:
+            parsed.notes.append(encoding_note)
+    if not parsed.entries:  # imported, it would stand in the report as a list the case was matched against
+        first = f"; {len(parsed.problems)} problem(s), the first: {parsed.problems[0]}" if parsed.problems else ""
+        raise HashListError(f"{path} holds no hash that can be read{first} (an empty or cut download?): "
+                            "nothing imported")
     untyped = sum(entry.untyped for entry in parsed.entries)
     if untyped:
         parsed.notes.append(

@@ -70,16 +70,27 @@ def set_by_length(entry: ListEntry, value: str, forced: SignalType | None) -> Si
     return candidates[0]
 
 
-def decode(raw: bytes, path: Path) -> str:
+def decode(raw: bytes, path: Path) -> tuple[str, str | None]:
+    """The list's text, and a note when it was not UTF-8 but Windows-1252 (a CSV saved by Excel): its hashes
+    are ASCII either way, and only its labels may read otherwise than meant."""
     codec = next((name for bom, name in _BOMS if raw.startswith(bom)), "utf-8")
+    note = None
     try:
         text = raw.decode(codec)
     except UnicodeDecodeError as exc:
-        raise HashListError(f"{path} is not {codec.upper()} text (byte {exc.start}); is it a hash list?") from exc
+        refused = HashListError(f"{path} is not {codec.upper()} text (byte {exc.start}); is it a hash list?")
+        if codec != "utf-8" or b"\x00" in raw:
+            raise refused from exc
+        try:
+            text = raw.decode("cp1252")
+        except UnicodeDecodeError:
+            raise refused from exc
+        note = (f"not UTF-8 (byte {exc.start}): read as Windows-1252, the encoding Excel saves CSV files in; "
+                "labels may show other characters than were meant")
     if "\x00" in text:
         raise HashListError(f"{path} holds NUL characters: binary data (or UTF-16 without a byte-order mark), "
                             "not a hash list")
-    return text
+    return text, note
 
 
 def first_line(head: str) -> str:
@@ -99,6 +110,13 @@ def norm_category(value: Any) -> str | None:
         value = int(value)
     text = str(value).strip()
     return text.upper() if text.upper() in UK_CAID else text
+
+
+def parse_quality(value: str) -> int | None:
+    """A PDQ quality as lists write it: a whole number from 0 to 100 in ASCII digits; None for anything else
+    ("²" and "٣" are digits to Python, not qualities)."""
+    value = value.strip()
+    return int(value) if value.isascii() and value.isdigit() and int(value) <= 100 else None
 
 
 def parse_bool(value: Any) -> bool | None:

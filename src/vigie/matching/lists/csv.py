@@ -17,6 +17,7 @@ from vigie.matching.lists.common import (
     header_cells,
     norm_category,
     parse_bool,
+    parse_quality,
     set_by_length,
     set_signal,
 )
@@ -120,6 +121,7 @@ def read(name: str, text: str, scheme: str | None, signal: str | None) -> Parsed
         if column is not None and first.setdefault(column, index) != index:  # one of two values would be lost
             raise HashListError(f"the CSV header names {column} twice (columns {first[column]} and {index}): "
                                 "keep one column for each field")
+    odd_qualities: list[int] = []  # lines whose quality is not 0-100: their hashes are kept without it
     for number, row in rows:
         if isinstance(row, str):
             parsed.problem(f"line {number}", row)
@@ -139,6 +141,10 @@ def read(name: str, text: str, scheme: str | None, signal: str | None) -> Parsed
                 continue
             if not value:
                 continue
+            if column == "pdq_quality" and parse_quality(value) is None:
+                odd_qualities.append(number)
+                entry.extra[title] = value
+                continue
             _set_field(entry, column, value, signal, bad)
         if bad:
             for message in bad:
@@ -149,6 +155,10 @@ def read(name: str, text: str, scheme: str | None, signal: str | None) -> Parsed
             continue
         entry.category_scheme = category_scheme(entry.category, scheme or entry.category_scheme)
         parsed.entries.append(entry)
+    if odd_qualities:
+        shown = ", ".join(map(str, odd_qualities[:10])) + (", …" if len(odd_qualities) > 10 else "")
+        parsed.notes.append(f"{len(odd_qualities)} line(s) give a PDQ quality that is not a whole number from 0 to "
+                            f"100 (line {shown}): their hashes are kept, matched, and the value kept as given")
     return parsed
 
 
@@ -160,7 +170,7 @@ def _set_field(entry: ListEntry, column: str, value: str, forced_signal: str | N
             if set_by_length(entry, value, SIGNALS[forced_signal] if forced_signal else None) is None:
                 raise InvalidHash(f"hash {value[:80]!r} has no known length ({len(value)})")
         elif column == "pdq_quality":
-            entry.pdq_quality = int(value)
+            entry.pdq_quality = parse_quality(value)
         elif column == "photodna":
             entry.photodna = value
         elif column == "category":

@@ -4,7 +4,7 @@ optionally followed by a label or PDQ quality; python-threatexchange's lines (se
 from __future__ import annotations
 
 from vigie.matching.lists import tx
-from vigie.matching.lists.common import SIGNAL_LABELS, ParsedList, set_by_length
+from vigie.matching.lists.common import SIGNAL_LABELS, ParsedList, parse_quality, set_by_length
 from vigie.records import ListEntry
 from vigie.signals.registry import SIGNALS, InvalidHash, SignalType
 
@@ -65,8 +65,9 @@ def _entry(name: str, number: int, words: list[str], forced: str | None, parsed:
         return None
     rest = rest.strip()
     if rest:
-        if entry.pdq and rest.isdigit() and int(rest) <= 100:
-            entry.pdq_quality = int(rest)
+        quality = parse_quality(rest) if entry.pdq else None
+        if quality is not None:
+            entry.pdq_quality = quality
         else:
             entry.label = rest
     return entry

@@ -9,7 +9,15 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from vigie.matching.lists.common import HashListError, ParsedList, has_hash, norm_category, parse_bool, set_signal
+from vigie.matching.lists.common import (
+    HashListError,
+    ParsedList,
+    has_hash,
+    norm_category,
+    parse_bool,
+    parse_quality,
+    set_signal,
+)
 from vigie.records import ListEntry
 from vigie.signals.registry import SIGNALS, InvalidHash, spoken_list
 from vigie.vocabulary import PROJECT_VIC_US, SCHEMES, UK_CAID, UK_CAID_VICS_NUMBERS, category_scheme
@@ -224,9 +232,8 @@ def read(name: str, text: str, scheme: str | None, signal: str | None) -> Parsed
         elif victim is not None:
             wrong_types.append(f"{where}: VictimIdentified is {_json_kind(victim)}, not true or false")
             entry.extra["VictimIdentified"] = victim
-        quality = vigie.get(VIGIE_PDQ_QUALITY, "")
-        if entry.pdq and quality.isdigit() and int(quality) <= 100:
-            entry.pdq_quality = int(quality)
+        if entry.pdq:
+            entry.pdq_quality = parse_quality(vigie.get(VIGIE_PDQ_QUALITY, ""))
         if case_fields:
             entry.extra["@case"] = case_fields
         parsed.entries.append(entry)

@@ -96,7 +96,7 @@ def read_folder(folder: Path) -> ParsedList:
         raw = path.read_bytes()
         digest.update(f"{path.name}\0{hashlib.sha256(raw).hexdigest()}\n".encode())
         try:
-            _read_video(path.name, decode(raw, path), parsed)
+            _read_video(path.name, decode(raw, path)[0], parsed)  # vPDQ lines are ASCII
         except HashListError as exc:
             parsed.problem(path.name, f"{exc}; not a vPDQ file")
         except RecursionError:
