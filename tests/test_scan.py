@@ -13,6 +13,7 @@ import tarfile
 import time
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -277,11 +278,43 @@ def test_a_tar_stopping_at_a_bad_header_and_a_zip_file_named_like_a_folder_are_n
     (evidence / "joined.tar").write_bytes((evidence / "odd.tar").read_bytes() * 2)  # `cat a.tar b.tar`
     items = _scanned_items(evidence, tmp_path / "case")
     assert "a header that cannot be read at byte 1,024" in _errors(items["badsum.tar"])
-    assert "another tar joined behind this one's end" in _errors(items["joined.tar"])
+    assert not items["joined.tar"]["errors"]  # a tar joined behind: read, below
     member = items["slash.zip!/photo.jpg/"]
     assert member["sha256"] == hashlib.sha256(picture).hexdigest() and "named like a folder" in _errors(member)
     odd_member = items["odd.tar!/odd.jpg"]
     assert odd_member["sha256"] == hashlib.sha256(picture).hexdigest() and "unknown type" in _errors(odd_member)
+
+
+def test_tars_joined_behind_each_other_are_all_read_and_what_follows_an_end_is_said(tmp_path: Path) -> None:
+    """`cat a.tar b.tar`: tarfile (and GNU tar without --ignore-zeros) stops at the first end-of-archive zeros."""
+    pictures = [jpeg_bytes(draw_picture(seed, (64, 64))) for seed in (18, 19, 20)]
+
+    def tar_of(name: str, data: bytes) -> bytes:
+        out = io.BytesIO()
+        with tarfile.open(fileobj=out, mode="w") as tar:
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+        return out.getvalue()
+
+    joined = tar_of("a.jpg", pictures[0]) + tar_of("b/a.jpg", pictures[1]) + tar_of("a.jpg", pictures[2])
+    evidence = tmp_path / "evidence"
+    evidence.mkdir()
+    (evidence / "joined.tar").write_bytes(joined)
+    (evidence / "joined.tar.gz").write_bytes(gzip.compress(joined))
+    (evidence / "trailing.tar").write_bytes(tar_of("a.jpg", pictures[0]) + b"junk" * 100)
+    items = _scanned_items(evidence, tmp_path / "case")
+    for archive in ("joined.tar", "joined.tar.gz"):
+        assert not items[archive]["errors"]
+        for member, picture, joined_behind in (("a.jpg", 0, False), ("b/a.jpg", 1, True), ("a.jpg!2", 2, True)):
+            item = items[f"{archive}!/{member}"]
+            assert item["sha256"] == hashlib.sha256(pictures[picture]).hexdigest(), (archive, member)
+            assert ("joined behind another tar's end" in _errors(item)) == joined_behind
+            # read again as the console does
+            assert read_item_bytes(str(evidence), f"{archive}!/{member}", Settings(), 10**7) == pictures[picture]
+    assert items["trailing.tar!/a.jpg"]["sha256"] == hashlib.sha256(pictures[0]).hexdigest()
+    assert "data that is not a tar header at byte 10,240, after the end of the archive" in _errors(
+        items["trailing.tar"])
 
 
 def test_missing_evidence_path_fails_the_scan(tmp_path: Path) -> None:
@@ -382,6 +415,113 @@ def test_a_zip_behind_a_picture_or_a_self_extractor_is_read(tmp_path: Path) -> N
         # read again as the console does
         assert read_item_bytes(str(evidence), relpath, Settings(), 10**7) == hidden
     assert not items["plain.jpg"]["errors"] and not [p for p in items if p.startswith("plain.jpg!/")]
+
+
+def test_a_zip_behind_a_picture_is_read_cut_short_with_a_false_end_record_or_in_front_of_another(
+    tmp_path: Path
+) -> None:
+    """zipfile finds a zip by its end record: behind a picture, a zip cut short, one whose comment holds a false
+    end record, and the first of two are read from their local headers, never missed in silence."""
+    first, second = jpeg_bytes(draw_picture(14, (64, 64))), jpeg_bytes(draw_picture(15, (64, 64)))
+
+    def zipped(name: str, data: bytes, comment: bytes = b"") -> bytes:
+        out = io.BytesIO()
+        with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+            archive.writestr(name, data)
+            archive.comment = comment
+        return out.getvalue()
+
+    cover = jpeg_bytes(draw_picture(16, (64, 64)))
+    whole = zipped("k.jpg", first)
+    false_end = b"PK\x05\x06" + bytes(18)  # an end record for an empty zip, in the real one's comment
+    files = {
+        "cut.jpg": cover + whole[: len(whole) - 40],  # its directory and end record lost
+        "false-end.jpg": cover + zipped("k.jpg", first, comment=false_end + b"x"),
+        "two.jpg": cover + whole + zipped("l.jpg", second),
+    }
+    evidence = tmp_path / "evidence"
+    evidence.mkdir()
+    for name, data in files.items():
+        (evidence / name).write_bytes(data)
+    with zipfile.ZipFile(evidence / "sent.zip", "w") as archive:  # read in memory, as members are
+        archive.writestr("cut.png", _png_bytes(draw_picture(17, (64, 64))) + whole[: len(whole) - 40])
+    items = _scanned_items(evidence, tmp_path / "case")
+    for outer in (*files, "sent.zip!/cut.png"):
+        assert items[f"{outer}!/k.jpg"]["sha256"] == hashlib.sha256(first).hexdigest(), outer
+        assert "a zip archive follows this file's own content" in _errors(items[outer])
+        assert read_item_bytes(str(evidence), f"{outer}!/k.jpg", Settings(), 10**7) == first
+    assert "central directory is missing" in _errors(items["cut.jpg"])
+    assert items["two.jpg!/l.jpg"]["sha256"] == hashlib.sha256(second).hexdigest()
+    assert read_item_bytes(str(evidence), "two.jpg!/l.jpg", Settings(), 10**7) == second
+
+
+def test_what_stops_a_zip_read_from_its_local_headers_and_what_follows_a_zip_are_never_silent(
+    tmp_path: Path
+) -> None:
+    first, second = jpeg_bytes(draw_picture(25, (64, 64))), jpeg_bytes(draw_picture(26, (64, 64)))
+
+    def zipped(name: str, data: bytes, **options: Any) -> bytes:
+        out = io.BytesIO()
+        with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive, archive.open(name, "w", **options) as w:
+            w.write(data)
+        return out.getvalue()
+
+    cover = jpeg_bytes(draw_picture(27, (64, 64)))
+    later = zipped("l.jpg", second)
+    odd_date = bytearray(zipped("k.jpg", first))
+    odd_date[12:14] = ((2024 - 1980) << 9 | 13 << 5 | 1).to_bytes(2, "little")  # month 13: readers ignore it
+    files = {
+        "zip64-in-front.jpg": cover + zipped("k.jpg", first, force_zip64=True) + later,  # salvage stops at zip64
+        "cut-behind-whole.zip": zipped("k.jpg", first) + later[:-30],
+        "junk-after.zip": zipped("k.jpg", first) + b"junk" * 10,
+        "odd-date-cut.jpg": cover + bytes(odd_date[:-30]),
+    }
+    evidence = tmp_path / "evidence"
+    evidence.mkdir()
+    for name, data in files.items():
+        (evidence / name).write_bytes(data)
+    items = _scanned_items(evidence, tmp_path / "case")
+    assert "read from its local headers until member 'k.jpg' is zip64" in _errors(items["zip64-in-front.jpg"])
+    assert items["zip64-in-front.jpg!/l.jpg"]["sha256"] == hashlib.sha256(second).hexdigest()
+    assert items["cut-behind-whole.zip!/l.jpg"]["sha256"] == hashlib.sha256(second).hexdigest()
+    assert "joined behind the end" in _errors(items["cut-behind-whole.zip!/l.jpg"])
+    assert "40 bytes after the zip's end record" in _errors(items["junk-after.zip"])
+    assert items["odd-date-cut.jpg!/k.jpg"]["sha256"] == hashlib.sha256(first).hexdigest()
+    for relpath in ("cut-behind-whole.zip!/l.jpg", "odd-date-cut.jpg!/k.jpg"):
+        assert read_item_bytes(str(evidence), relpath, Settings(), 10**7) is not None
+
+
+def test_a_picture_made_of_false_zip_signatures_costs_a_bounded_search_and_says_where_it_stopped(
+    tmp_path: Path
+) -> None:
+    from vigie.sources.zipbehind import MOST_FALSE_SIGNATURES
+
+    evidence = tmp_path / "evidence"
+    evidence.mkdir()
+    (evidence / "bait.jpg").write_bytes(jpeg_bytes(draw_picture(28, (64, 64))) + b"PK\x03\x04" * 2_000_000)
+    items = _scanned_items(evidence, tmp_path / "case")
+    assert f"{MOST_FALSE_SIGNATURES:,} zip header signatures that start no header" in _errors(items["bait.jpg"])
+
+
+def test_zip_clues_find_a_plausible_local_header_split_between_chunks_never_at_the_start() -> None:
+    from vigie.sources.zipbehind import ZipClues
+
+    zipped = io.BytesIO()
+    with zipfile.ZipFile(zipped, "w") as archive:
+        archive.writestr("k.jpg", b"k")
+    bait = b"PK\x03\x04" + b"\xff" * 40  # a signature by chance: no header the format allows follows it
+    data = b"\xff\xd8" + bait + bytes(100) + zipped.getvalue()
+    for cut in range(len(data) + 1):
+        clues = ZipClues(headers=True)
+        clues.feed(data[:cut])
+        clues.feed(data[cut:])
+        assert clues.local_header == 2 + len(bait) + 100, cut
+    at_start = ZipClues(headers=True)
+    at_start.feed(zipped.getvalue())
+    assert at_start.local_header is None
+    unsought = ZipClues(headers=False)
+    unsought.feed(data[:-22])  # without its end record
+    assert not unsought.worth_a_look
 
 
 def test_a_file_is_read_once_unless_its_tail_may_end_a_zip(tmp_path: Path) -> None:

@@ -134,9 +134,9 @@ def _hostile_demo(directory: Path, workers: int | None) -> None:
         matched = {item["sha256"] for item in store.iter_report_items() if item["matches"]}
         read = {item["sha256"] for item in store.iter_report_items()}
     for where, sha256 in layout.hidden.items():
-        out.print(f"  {'[green]found[/]  ' if sha256 in matched else '[bold red]MISSED[/] '} {_t(where)}")
+        out.print(f"  {'[green]found[/]   ' if sha256 in matched else '[bold red]MISSED[/]  '} {_t(where)}")
     outside = hashlib.sha256(layout.outside.read_bytes()).hexdigest() if layout.outside else None
-    out.print(f"  {'[bold red]READ[/]   ' if outside in read else '[green]not read[/]'} {_t(layout.outside)} "
+    out.print(f"  {'[bold red]READ[/]    ' if outside in read else '[green]not read[/]'} {_t(layout.outside)} "
               "(reachable only through a link out of the evidence)")
     found = sum(sha256 in matched for sha256 in layout.hidden.values())
     out.print(f"{found} of {len(layout.hidden)} hidden known pictures found. Case: {layout.case}")

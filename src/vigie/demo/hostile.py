@@ -3,8 +3,9 @@
 Each known picture is drawn (no photograph of anyone) and sits in a place that once made Vigie miss it:
 a name that is not UTF-8, the second of two archive members with one name, a member named `x!/...`, a
 folder `X!` beside a file `X`, a zip with a mis-encoded member name, a PNG whose text chunk inflates past
-the decoder's limit, page 2 of a TIFF, an image carrying 8 MiB of XMP bait, and the EXIF thumbnail of a
-crop. A link that leaves the evidence points at a known picture outside it: that one must never be read.
+the decoder's limit, page 2 of a TIFF, an image carrying 8 MiB of XMP bait, the EXIF thumbnail of a
+crop, and a zip cut short behind a holiday picture. A link that leaves the evidence points at a known
+picture outside it: that one must never be read.
 The hash lists are written as partners write them: Meta's bare 64-hex PDQ lines (with an all-zero entry),
 python-threatexchange's `pdq <hex>` lines, NSRL's `NSRLFile.txt`, and a CSV whose `hash` column holds
 SHA-256 values.
@@ -105,8 +106,8 @@ def build_hostile_seizure(directory: Path) -> HostileLayout:
         shutil.rmtree(root / "evidence")
     for folder in ("Camera", "archives", "Download", "Scans", "archives/pics.zip!"):
         (evidence / folder).mkdir(parents=True, exist_ok=True)
-    known = {seed: draw_picture(seed, (640, 480)) for seed in range(201, 212)}
-    fresh = {seed: draw_picture(seed, (640, 480)) for seed in range(301, 306)}
+    known = {seed: draw_picture(seed, (640, 480)) for seed in range(201, 213)}
+    fresh = {seed: draw_picture(seed, (640, 480)) for seed in range(301, 307)}
     layout = HostileLayout(root, evidence, root / "case", [])
 
     def hide(where: str, data: bytes) -> bytes:
@@ -166,6 +167,13 @@ def build_hostile_seizure(directory: Path) -> HostileLayout:
     (evidence / "Camera/IMG_0417.jpg").write_bytes(
         with_exif_thumbnail(_jpeg(cropped), hide("Camera/IMG_0417.jpg, its EXIF thumbnail", _jpeg(thumbnail))))
 
+    # A zip appended to a picture and cut short (its end record lost, as a copy that stopped): only its local
+    # headers say it is there.
+    behind = io.BytesIO()
+    with zipfile.ZipFile(behind, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("saved/0001.jpg", hide("Download/holiday.jpg, a zip cut short behind it", _jpeg(known[212])))
+    (evidence / "Download/holiday.jpg").write_bytes(_jpeg(fresh[306]) + behind.getvalue()[:-30])
+
     # Links out of the evidence: never followed, so the picture outside is never read.
     layout.outside = root / "outside.jpg"
     layout.outside.write_bytes(_jpeg(known[210]))
@@ -195,7 +203,7 @@ def build_hostile_seizure(directory: Path) -> HostileLayout:
     with (lists / "partner.csv").open("w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(["hash", "category", "label"])
-        for seed in (203, 204):
+        for seed in (203, 204, 212):
             writer.writerow([hashlib.sha256(_jpeg(known[seed])).hexdigest(), "1", f"known {seed}"])
     layout.lists = sorted(lists.iterdir())
     return layout

@@ -36,20 +36,12 @@ from vigie.signals.provenance.verdict import conclude
 from vigie.signals.provenance.watermarks import watermark_findings
 from vigie.signals.thumbnails import blur_image
 from vigie.signals.video import VideoError, VideoLimits, analyse_video
-from vigie.sources.archives import (
-    ZIP_END_SEARCH,
-    ArchiveLimitError,
-    Expansion,
-    Member,
-    iter_members,
-    may_end_a_zip,
-    unsafe_name_reason,
-    zip_follows,
-)
+from vigie.sources.archives import ArchiveLimitError, Expansion, Member, iter_members, unsafe_name_reason
 from vigie.sources.base import Entry, escape_name, member_relpath, parse_relpath
 from vigie.sources.diskimage import nested_image_note
 from vigie.sources.exif_thumbnail import EXIF_THUMBNAIL_NAME, names_before_a_zip_behind
 from vigie.sources.mediatype import SNIFF_BYTES, is_archive, is_image, is_video, sniff
+from vigie.sources.zipbehind import MOST_FALSE_SIGNATURES, ZipClues, zip_behind
 
 CHUNK = 1 << 20
 
@@ -69,7 +61,7 @@ _ARCHIVE_ERRORS = (
 @dataclass
 class _Read:
     buffer: bytes | None
-    may_end_a_zip: bool  # its tail holds a zip's end record (a zip behind its content, to look at)
+    zip_clues: ZipClues  # of a zip behind its content, to look at
 
 
 class _Held(NamedTuple):
@@ -77,8 +69,8 @@ class _Held(NamedTuple):
 
     archive: bytes | None = None  # a nested archive's bytes, to expand
     thumbnail: HeldThumbnail | None = None  # an EXIF thumbnail that may show another picture than the item's
-    appended: bool = False  # the archive is a zip behind the item's own content
-    may_end_a_zip: bool = False  # a file's tail that a zip may end, to look at by reopening it
+    zip_start: int | None = None  # the archive is a zip behind the item's own content, its members from there
+    zip_clues: ZipClues | None = None  # of a zip behind a file's content, to look at by reopening the file
 
 
 def _read_item(stream: BinaryIO, record: ItemRecord, settings: Settings, nested: bool) -> _Read:
@@ -103,11 +95,12 @@ def _read_item(stream: BinaryIO, record: ItemRecord, settings: Settings, nested:
     elif nested and is_video(media_type):  # a member cannot be reopened: decode it from memory
         kept, cap = [], settings.max_member_video_bytes
     chunk = head
-    tail = b""  # kept as the file is hashed: a zip behind the content is looked for without reading it again
+    # gathered as the file is hashed: a zip behind the content is looked for without reading it again
+    zip_clues = ZipClues(headers=is_image(media_type) or is_video(media_type))
     while chunk:
         digests.update(chunk)
         size += len(chunk)
-        tail = chunk[-ZIP_END_SEARCH:] if len(chunk) >= ZIP_END_SEARCH else (tail + chunk)[-ZIP_END_SEARCH:]
+        zip_clues.feed(chunk)
         if kept is not None:
             if size <= cap:
                 kept.append(chunk)
@@ -117,7 +110,11 @@ def _read_item(stream: BinaryIO, record: ItemRecord, settings: Settings, nested:
         chunk = stream.read(CHUNK)
     record.size = size
     record.digests = digests.result()
-    return _Read(b"".join(kept) if kept is not None else None, may_end_a_zip(tail))
+    if zip_clues.stopped_at is not None:
+        record.add_error("archive", f"{MOST_FALSE_SIGNATURES:,} zip header signatures that start no header, the "
+                                    f"last at byte {zip_clues.stopped_at:,}: a zip behind this content was not "
+                                    "looked for after it")
+    return _Read(b"".join(kept) if kept is not None else None, zip_clues)
 
 
 class Decoded(NamedTuple):
@@ -304,10 +301,13 @@ def _held(record: ItemRecord, read: _Read, nested: bool, thumbnail: HeldThumbnai
     own is looked for by _analyse_entry, which can reopen it), and its EXIF thumbnail."""
     if read.buffer is not None and is_archive(record.media_type or ""):
         return _Held(read.buffer, thumbnail)
-    if not nested or read.buffer is None or not read.may_end_a_zip or not zip_follows(io.BytesIO(read.buffer)):
-        return _Held(None, thumbnail, may_end_a_zip=read.may_end_a_zip)
+    if not nested or read.buffer is None:
+        return _Held(None, thumbnail, zip_clues=read.zip_clues)
+    zip_start = zip_behind(io.BytesIO(read.buffer), read.zip_clues)
+    if zip_start is None:
+        return _Held(None, thumbnail)
     record.add_error("archive", APPENDED_ZIP_NOTE)
-    return _Held(read.buffer, thumbnail, appended=True)
+    return _Held(read.buffer, thumbnail, zip_start=zip_start)
 
 
 def _analyse_content(read: _Read, record: ItemRecord, settings: Settings, reopen: Any) -> HeldThumbnail | None:
@@ -341,15 +341,18 @@ def _expand(
     analysed: Analysed | None = None,
     as_type: str | None = None,
     taken: tuple[bytes, ...] = (),
+    zip_start: int = 0,
 ) -> list[ItemRecord]:
     """The container's members (`as_type`: the kind of archive it holds, when its own type says otherwise;
-    `taken`: names whose first occurrence on the container's path is something else)."""
+    `taken`: names whose first occurrence on the container's path is something else; `zip_start`: where a zip's
+    local headers start)."""
     if depth > settings.max_archive_depth:
         container.add_error("archive", f"nested deeper than {settings.max_archive_depth} archives; members not read")
         return []
     records: list[ItemRecord] = []
     outer_name = parse_relpath(container.relpath).leaf_name
-    members = iter_members(archive, as_type or container.media_type or "", settings, expansion, outer_name)
+    members = iter_members(archive, as_type or container.media_type or "", settings, expansion, outer_name,
+                           zip_start)
     seen = dict.fromkeys(taken, 1)  # members that share a name are numbered, so each keeps its own path
     try:
         for member in members:
@@ -411,10 +414,11 @@ def _held_items(
                 inside[0].pdq_variants += held.thumbnail.inside_variants
             records.extend(inside)
     if held.archive is not None:
-        as_type = "application/zip" if held.appended else None
-        taken = names_before_a_zip_behind(record.media_type or "") if held.appended else ()
+        appended = held.zip_start is not None
+        as_type = "application/zip" if appended else None
+        taken = names_before_a_zip_behind(record.media_type or "") if appended else ()
         records.extend(_expand(io.BytesIO(held.archive), record, depth + 1, settings, expansion, analysed, as_type,
-                               taken))
+                               taken, held.zip_start or 0))
     return records
 
 
@@ -470,23 +474,23 @@ def _analyse_entry(
     _check_stored_digests(record, entry.stored_digests)
     expansion = Expansion()
     records = [record, *_held_items(record, held, 0, settings, expansion, analysed)]
-    as_type = record.media_type or ""
+    as_type, zip_start = record.media_type or "", 0
     if not is_archive(as_type):
-        if not held.may_end_a_zip:
+        if held.zip_clues is None or not held.zip_clues.worth_a_look:
             return records
         try:
             with open_entry() as stream:
-                zipped = zip_follows(stream)
+                behind = zip_behind(stream, held.zip_clues)
         except OSError:  # read once already: a failure now is no zip to read
-            zipped = False
-        if not zipped:
+            behind = None
+        if behind is None:
             return records
-        as_type = "application/zip"
+        as_type, zip_start = "application/zip", behind
         record.add_error("archive", APPENDED_ZIP_NOTE)
     try:
         with open_entry() as archive:
             records.extend(_expand(archive, record, 1, settings, expansion, analysed, as_type,
-                                   names_before_a_zip_behind(record.media_type or "")))
+                                   names_before_a_zip_behind(record.media_type or ""), zip_start))
     except OSError as exc:
         record.add_error("archive", f"cannot reopen archive: {exc.strerror or exc}")
     return records

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import bz2
-import contextlib
 import gzip
 import io
 import lzma
 import posixpath
 import stat
+import sys
 import tarfile
 import zipfile
 import zlib
-from collections.abc import Callable, Iterator
+from collections import deque
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, BinaryIO
@@ -20,7 +21,14 @@ from typing import Any, BinaryIO
 from vigie.config import Settings
 from vigie.sources.base import escape_name
 from vigie.sources.zipnames import UTF8_FLAG, FlagClearingView, misflagged_names
-from vigie.sources.zipsalvage import LOCAL_SIGNATURE, LocalHeader, SalvageStop, local_members
+from vigie.sources.zipsalvage import (
+    END_SIGNATURE,
+    LOCAL_SIGNATURE,
+    ZIP_END_SEARCH,
+    LocalHeader,
+    SalvageStop,
+    local_members,
+)
 
 _TAR_MAGIC_OFFSET = 257
 _CHUNK_OF_ZEROS = 1 << 16
@@ -155,7 +163,8 @@ class _CappedReader(io.RawIOBase):
                 )
 
 
-def _zip_members(fileobj: BinaryIO, settings: Settings, expansion: Expansion) -> Iterator[Member]:
+def _zip_members(fileobj: BinaryIO, settings: Settings, expansion: Expansion, start: int) -> Iterator[Member]:
+    """The members of the zip whose local headers start at `start` (behind other data: vigie.sources.zipbehind)."""
     view = FlagClearingView(fileobj)
     misflagged: set[int] = set()
     try:
@@ -167,84 +176,105 @@ def _zip_members(fileobj: BinaryIO, settings: Settings, expansion: Expansion) ->
                 view.clear_utf8_flag(flags_offset)
             archive = zipfile.ZipFile(view)
     except zipfile.BadZipFile as refused:
-        yield from _salvaged_zip_members(fileobj, settings, expansion, refused)
+        yield from _salvaged_zip_members(fileobj, start, settings, expansion, refused)
         return
     with archive:
-        first = min((info.header_offset for info in archive.infolist()), default=0)
-        if first:  # data before the zip: a zip joined in front (`cat a.zip b.zip`) is read from its local headers
-            yield from _joined_in_front(fileobj, first, settings, expansion)
-        for index, info in enumerate(archive.infolist()):
-            if info.is_dir() and not info.file_size:
-                continue
-            name = info.orig_filename.encode("utf-8" if info.flag_bits & UTF8_FLAG else "cp437")
-            mtime = _zip_time(info.date_time)
-            problem = _MISFLAGGED if index in misflagged else _FOLDER_WITH_DATA if info.is_dir() else None
-            mode = info.external_attr >> 16
-            if stat.S_ISLNK(mode):
-                yield Member(name, None, info.file_size, mtime, "symbolic link in archive; not followed", problem)
-                continue
-            if info.flag_bits & 0x1:
-                yield Member(name, None, info.file_size, mtime, "encrypted member; cannot be read", problem)
-                continue
-            try:
-                raw = _open_zip_member(archive, info, view)
-            except (zipfile.BadZipFile, NotImplementedError, RuntimeError, OSError, ValueError) as exc:
-                yield Member(name, None, info.file_size, mtime, f"cannot open member: {exc}", problem)
-                continue
-            with raw:
-                capped = _CappedReader(raw, settings, expansion, info.compress_size)
-                yield Member(name, io.BufferedReader(capped), info.file_size, mtime, name_problem=problem)
+        # a directory that lists nothing (a false end record in a comment) leaves every local header in front
+        first = min((info.header_offset for info in archive.infolist()), default=sys.maxsize)
+        stopped = None
+        if start < first:  # a zip joined in front (`cat a.zip b.zip`) is read from its local headers
+            stopped = yield from _joined_in_front(fileobj, start, first, settings, expansion)
+        yield from _listed_members(archive, view, misflagged, settings, expansion)
+    if stopped is not None:
+        raise zipfile.BadZipFile(f"the zip joined in front of this one was read from its local headers until "
+                                 f"{stopped}")
+    yield from _behind_the_end(fileobj, settings, expansion)
+
+
+def _listed_members(archive: zipfile.ZipFile, view: FlagClearingView, misflagged: set[int], settings: Settings,
+                    expansion: Expansion) -> Iterator[Member]:
+    """The members the zip's central directory lists."""
+    for index, info in enumerate(archive.infolist()):
+        if info.is_dir() and not info.file_size:
+            continue
+        name = info.orig_filename.encode("utf-8" if info.flag_bits & UTF8_FLAG else "cp437")
+        mtime = _zip_time(info.date_time)
+        problem = _MISFLAGGED if index in misflagged else _FOLDER_WITH_DATA if info.is_dir() else None
+        mode = info.external_attr >> 16
+        if stat.S_ISLNK(mode):
+            yield Member(name, None, info.file_size, mtime, "symbolic link in archive; not followed", problem)
+            continue
+        if info.flag_bits & 0x1:
+            yield Member(name, None, info.file_size, mtime, "encrypted member; cannot be read", problem)
+            continue
+        try:
+            raw = _open_zip_member(archive, info, view)
+        except (zipfile.BadZipFile, NotImplementedError, RuntimeError, OSError, ValueError) as exc:
+            yield Member(name, None, info.file_size, mtime, f"cannot open member: {exc}", problem)
+            continue
+        with raw:
+            capped = _CappedReader(raw, settings, expansion, info.compress_size)
+            yield Member(name, io.BufferedReader(capped), info.file_size, mtime, name_problem=problem)
 
 
 _MISFLAGGED = "member name is flagged as UTF-8 but is not valid UTF-8; read by its raw bytes"
 _FOLDER_WITH_DATA = "member named like a folder (a trailing '/') holds data; read as a file"
 
 
-ZIP_END_SEARCH = 22 + (1 << 16)  # the end-of-central-directory record and a comment after it, as zipfile searches
+_JOINED = "member of a zip joined in front of the one whose directory was read (read from its local header)"
+_BEHIND = "member of a zip joined behind the end of the one whose directory was read (read from its local header)"
 
 
-def may_end_a_zip(tail: bytes) -> bool:
-    """Whether a file's last `ZIP_END_SEARCH` bytes hold a zip's end-of-central-directory signature."""
-    return b"PK\x05\x06" in tail
-
-
-def zip_follows(stream: BinaryIO) -> bool:
-    """Whether content that is not a zip by its start ends with one that zipfile can open (data before a zip is
-    allowed by the format: self-extractors, and pictures with a zip appended)."""
+def _joined_in_front(fileobj: BinaryIO, start: int, first: int, settings: Settings,
+                     expansion: Expansion) -> Generator[Member, None, SalvageStop | None]:
+    """The members of a zip from `start` to where this one's first member starts; nothing when other data (a
+    self-extractor's program) is there. Where they stop is the zip's business: the one behind is read after;
+    returns why the reading stopped early, to be said once the zip behind is read."""
+    if not _local_header_at(fileobj, start):
+        return None
     try:
-        stream.seek(0, io.SEEK_END)
-        stream.seek(max(0, stream.tell() - ZIP_END_SEARCH))
-        if not may_end_a_zip(stream.read(ZIP_END_SEARCH)):
-            return False
-        stream.seek(0)
-        zipfile.ZipFile(stream).close()
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile, NotImplementedError):
-        return False
-    finally:
-        with contextlib.suppress(OSError, ValueError):
-            stream.seek(0)
-    return True
-
-
-_JOINED = "member of a zip joined in front of this one (read from its local header)"
-
-
-def _joined_in_front(fileobj: BinaryIO, first: int, settings: Settings, expansion: Expansion) -> Iterator[Member]:
-    """The members of a zip that ends where this one's first member starts; nothing when other data (a
-    self-extractor's program) is there. Where they stop is the zip's business: the one behind is read after."""
-    if not _starts_with_a_local_header(fileobj):
-        return
-    with contextlib.suppress(SalvageStop):
-        for header, stream, problem in local_members(fileobj):
+        for header, stream, problem in local_members(fileobj, start):
             if fileobj.tell() > first:
-                return
+                return None
             if (member := _local_member(header, stream, problem, settings, expansion, _JOINED)) is not None:
                 yield member
+    except SalvageStop as exc:
+        return exc
+    return None
 
 
-def _starts_with_a_local_header(fileobj: BinaryIO) -> bool:
-    """Whether a zip's first bytes are a member's local header (then they are left read)."""
-    fileobj.seek(0)
+def _behind_the_end(fileobj: BinaryIO, settings: Settings, expansion: Expansion) -> Iterator[Member]:
+    """What follows a zip's end record and its comment (where zipfile stops): nothing, zeros, or a zip cut short
+    joined behind (read from its local headers); anything else is said."""
+    fileobj.seek(0, io.SEEK_END)
+    size = fileobj.tell()
+    fileobj.seek(max(0, size - ZIP_END_SEARCH))
+    tail_start = fileobj.tell()
+    tail = fileobj.read(ZIP_END_SEARCH)
+    found = tail.rfind(END_SIGNATURE)  # the record zipfile took, found as it finds it
+    if found < 0 or len(tail) < found + 22:
+        return
+    end = tail_start + found + 22 + int.from_bytes(tail[found + 20:found + 22], "little")
+    after = tail[end - tail_start:]
+    if not after.strip(b"\0"):
+        return
+    if _local_header_at(fileobj, end):
+        read = 0
+        try:
+            for header, stream, problem in local_members(fileobj, end):
+                read += 1
+                if (member := _local_member(header, stream, problem, settings, expansion, _BEHIND)) is not None:
+                    yield member
+        except SalvageStop as exc:
+            raise zipfile.BadZipFile(f"a zip behind this one's end, read from its local headers: {read} "
+                                     f"member(s), then {exc}") from exc
+        return
+    raise zipfile.BadZipFile(f"{size - end:,} bytes after the zip's end record (at byte {end:,}), not read")
+
+
+def _local_header_at(fileobj: BinaryIO, start: int) -> bool:
+    """Whether a member's local header is at `start` (then its first bytes are left read)."""
+    fileobj.seek(start)
     return fileobj.read(len(LOCAL_SIGNATURE)) == LOCAL_SIGNATURE
 
 
@@ -261,16 +291,16 @@ def _local_member(header: LocalHeader, stream: BinaryIO | None, problem: str | N
     return Member(header.name, io.BufferedReader(capped), header.size or None, mtime, name_problem=note)
 
 
-def _salvaged_zip_members(fileobj: BinaryIO, settings: Settings, expansion: Expansion,
+def _salvaged_zip_members(fileobj: BinaryIO, start: int, settings: Settings, expansion: Expansion,
                           refused: zipfile.BadZipFile) -> Iterator[Member]:
     """A zip without its central directory, read from its local headers (`zipsalvage.py`); the archive's error,
     raised once its members are read, says the directory is missing and how many members were read."""
-    if not _starts_with_a_local_header(fileobj):
+    if not _local_header_at(fileobj, start):
         raise refused
     read = 0
     missing = f"{refused}: its central directory is missing (the file cut short?)"
     try:
-        for header, stream, problem in local_members(fileobj):
+        for header, stream, problem in local_members(fileobj, start):
             read += 1
             folder_like = _FOLDER_WITH_DATA if header.name.endswith(b"/") and stream is not None else None
             if (member := _local_member(header, stream, problem, settings, expansion, folder_like)) is not None:
@@ -298,44 +328,117 @@ def _zip_time(date_time: tuple[int, int, int, int, int, int]) -> float | None:
 def _tar_members(
     stream: BinaryIO, settings: Settings, expansion: Expansion, counter: _CountingReader | None
 ) -> Iterator[Member]:
-    # Names are kept as their raw bytes: surrogateescape turns every byte that is not UTF-8 back into itself.
-    with tarfile.open(fileobj=stream, mode="r|", encoding="utf-8", errors="surrogateescape") as archive:
-        yield from _tar_entries(archive, settings, expansion, counter)
-        # tarfile ends quietly at a header it cannot read (after the first): what follows would be lost unsaid
-        end, buffered = archive.offset, getattr(archive.fileobj, "buf", b"")
-    _check_tar_end(buffered, stream, end)
+    """A tar's members, then those of any tar joined behind its end (`cat a.tar b.tar`: GNU tar reads the second
+    only with --ignore-zeros). tarfile ends quietly at a header it cannot read (after the first): what follows
+    would be lost unsaid, so it is said."""
+    start, note = 0, None
+    while True:
+        recorded = _Recording(stream)
+        # Names are kept as their raw bytes: surrogateescape turns every byte that is not UTF-8 back into itself.
+        with tarfile.open(fileobj=recorded, mode="r|", encoding="utf-8", errors="surrogateescape") as archive:
+            yield from _tar_entries(archive, settings, expansion, counter, note)
+            end = archive.offset  # the header tarfile stopped at, read whole
+        stopped_at = recorded.since(end)
+        if stopped_at[: tarfile.BLOCKSIZE].strip(b"\0"):
+            raise tarfile.ReadError(f"a header that cannot be read at byte {start + end:,} (damaged): the members "
+                                    "after it are not read")
+        joined = _tar_behind(stopped_at[tarfile.BLOCKSIZE:], stream, start + end + tarfile.BLOCKSIZE)
+        if joined is None:
+            return
+        start, stream = joined
+        note = _JOINED_TAR
 
 
-def _check_tar_end(buffered: bytes, stream: BinaryIO, end: int) -> None:
-    """Raise when anything but the end-of-archive zeros follows where tarfile stopped reading (what it had read
-    ahead, then the rest of the stream)."""
-    chunk = buffered or stream.read(_CHUNK_OF_ZEROS)
-    while chunk:
-        if chunk.strip(b"\0"):
-            raise tarfile.ReadError(f"a header that cannot be read at byte {end:,} (damaged, or the start of another "
-                                    "tar joined behind this one's end): the members after it are not read")
-        chunk = stream.read(_CHUNK_OF_ZEROS)
+_JOINED_TAR = "member of a tar joined behind another tar's end (GNU tar reads it only with --ignore-zeros)"
+
+
+class _Recording(io.RawIOBase):
+    """A stream that keeps what was last read from it: where a streamed tar stopped, and what tarfile read
+    ahead (it reads in records of 10 KiB)."""
+
+    def __init__(self, raw: BinaryIO) -> None:
+        self._raw = raw
+        self._read = 0
+        self._recent: deque[tuple[int, bytes]] = deque(maxlen=3)  # (offset, bytes) of the last reads
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._raw.read(size)
+        self._recent.append((self._read, data))
+        self._read += len(data)
+        return data
+
+    def since(self, offset: int) -> bytes:
+        """The bytes read from `offset` on, where it is among the last reads."""
+        kept = [data[max(0, offset - at):] for at, data in self._recent if at + len(data) > offset]
+        return b"".join(kept)
+
+
+def _tar_behind(after_end: bytes, stream: BinaryIO, offset: int) -> tuple[int, BinaryIO] | None:
+    """What follows a tar's end-of-archive block at `offset`: None for zeros to the end; a tar joined behind
+    (its offset, and a stream from its first header); a ReadError for anything else."""
+    pending, at = after_end, 0
+    while True:
+        if len(pending) - at < tarfile.BLOCKSIZE:
+            more = stream.read(_CHUNK_OF_ZEROS)
+            if not more:
+                if pending[at:].strip(b"\0"):
+                    raise tarfile.ReadError(f"data that is not a tar header at byte {offset:,}, after the end of the "
+                                            "archive: not read")
+                return None
+            pending, at = pending[at:] + more, 0
+            continue
+        block = pending[at: at + tarfile.BLOCKSIZE]
+        if block.strip(b"\0"):
+            break
+        at += tarfile.BLOCKSIZE
+        offset += tarfile.BLOCKSIZE
+    try:
+        tarfile.TarInfo.frombuf(block, "utf-8", "surrogateescape")
+    except tarfile.HeaderError as exc:
+        raise tarfile.ReadError(f"data that is not a tar header at byte {offset:,}, after the end of the archive "
+                                f"({exc}): not read") from None
+    return offset, io.BufferedReader(_Prefixed(pending[at:], stream))
+
+
+class _Prefixed(io.RawIOBase):
+    """`head`, then the rest of `stream`."""
+
+    def __init__(self, head: bytes, stream: BinaryIO) -> None:
+        self._head, self._stream = head, stream
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
+        data = self._head[: len(buffer)] if self._head else self._stream.read(len(buffer))
+        self._head = self._head[len(data):] if self._head else b""
+        buffer[: len(data)] = data
+        return len(data)
 
 
 def _tar_entries(archive: tarfile.TarFile, settings: Settings, expansion: Expansion,
-                 counter: _CountingReader | None) -> Iterator[Member]:
+                 counter: _CountingReader | None, note: str | None) -> Iterator[Member]:
+    """Its members, each name marked with `note` (a tar joined behind another)."""
     for info in archive:
         if info.isdir():
             continue
         name = info.name.encode("utf-8", "surrogateescape")
         if info.issym() or info.islnk():
             target = escape_name(info.linkname.encode("utf-8", "surrogateescape"))
-            yield Member(name, None, None, info.mtime, f"link in archive to '{target}'; not followed")
+            yield Member(name, None, None, info.mtime, f"link in archive to '{target}'; not followed", note)
             continue
         unknown = info.type not in tarfile.SUPPORTED_TYPES  # read as a file, as GNU tar extracts it
         if not info.isfile() and not unknown:
-            yield Member(name, None, None, info.mtime, "special file in archive (device or pipe); not read")
+            yield Member(name, None, None, info.mtime, "special file in archive (device or pipe); not read", note)
             continue
         extracted = archive.extractfile(info)
         if extracted is None:
             continue
         capped = _CappedReader(extracted, settings, expansion, None, counter)  # type: ignore[arg-type]
-        problem = f"member of unknown type {info.type!r}; read as a file" if unknown else None
+        problem = f"member of unknown type {info.type!r}; read as a file" if unknown else note
         yield Member(name, io.BufferedReader(capped), info.size, float(info.mtime), name_problem=problem)
 
 
@@ -347,12 +450,13 @@ _DECOMPRESSORS: dict[str, Callable[[Any], Any]] = {
 
 
 def iter_members(
-    fileobj: BinaryIO, media_type: str, settings: Settings, expansion: Expansion, outer_name: bytes
+    fileobj: BinaryIO, media_type: str, settings: Settings, expansion: Expansion, outer_name: bytes,
+    zip_start: int = 0,
 ) -> Iterator[Member]:
-    """Members of a zip, tar, or compressed tar; a compressed single file is one member, named after
-    `outer_name` (the archive's own name) less its suffix."""
+    """Members of a zip (its local headers from `zip_start`), tar, or compressed tar; a compressed single file is
+    one member, named after `outer_name` (the archive's own name) less its suffix."""
     if media_type == "application/zip":
-        yield from _zip_members(fileobj, settings, expansion)
+        yield from _zip_members(fileobj, settings, expansion, zip_start)
         return
     if media_type == "application/x-tar":
         yield from _tar_members(fileobj, settings, expansion, None)

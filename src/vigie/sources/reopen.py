@@ -10,11 +10,12 @@ import zlib
 from typing import Any, BinaryIO
 
 from vigie.config import Settings
-from vigie.sources.archives import ArchiveLimitError, Expansion, iter_members, zip_follows
+from vigie.sources.archives import ArchiveLimitError, Expansion, iter_members
 from vigie.sources.base import MemberRef, parse_relpath
 from vigie.sources.directory import open_source
 from vigie.sources.exif_thumbnail import exif_thumbnail, names_before_a_zip_behind
-from vigie.sources.mediatype import SNIFF_BYTES, is_archive, sniff
+from vigie.sources.mediatype import SNIFF_BYTES, is_archive, is_image, is_video, sniff
+from vigie.sources.zipbehind import clues_of, zip_behind
 
 
 def read_item_bytes(root: str, relpath: str, settings: Settings, limit: int) -> bytes | None:
@@ -62,13 +63,15 @@ def _member_bytes(archive: BinaryIO, archive_name: bytes, wanted: MemberRef, set
             thumbnail = exif_thumbnail(buffered.read(settings.max_image_bytes + 1)).data
             return thumbnail if thumbnail is not None and len(thumbnail) <= cap else None
         wanted = MemberRef(wanted.name, wanted.occurrence - 1)  # of a zip behind the JPEG
+    zip_start = 0
     if not is_archive(media_type):  # a zip behind a picture or a self-extractor, as the scan read it
-        if not zip_follows(buffered):
+        clues = clues_of(buffered, headers=is_image(media_type) or is_video(media_type))
+        if (behind := zip_behind(buffered, clues)) is None:
             return None
-        media_type = "application/zip"
+        media_type, zip_start = "application/zip", behind
     seen = 0
     try:
-        for member in iter_members(buffered, media_type, settings, Expansion(), archive_name):
+        for member in iter_members(buffered, media_type, settings, Expansion(), archive_name, zip_start):
             if member.name != wanted.name:
                 continue
             seen += 1

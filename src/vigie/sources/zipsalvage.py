@@ -11,7 +11,10 @@ from collections.abc import Iterator
 from typing import BinaryIO
 
 LOCAL_SIGNATURE = b"PK\x03\x04"
-_LOCAL = struct.Struct("<4sHHHHHIIIHH")  # signature, version, flags, method, time, date, crc, sizes, name/extra
+END_SIGNATURE = b"PK\x05\x06"  # the end-of-central-directory record's
+ZIP_END_SEARCH = 22 + (1 << 16)  # the end record and a comment after it, as zipfile searches
+# signature, version, flags, method, time, date, crc, sizes, name and extra lengths
+LOCAL_HEADER = struct.Struct("<4sHHHHHIIIHH")
 _DESCRIPTOR_SIGNATURE = b"PK\x07\x08"
 _ENCRYPTED, _DESCRIPTOR = 0x1, 0x8
 _STORED, _DEFLATED = 0, 8
@@ -25,23 +28,25 @@ class SalvageStop(Exception):
 
 class LocalHeader:
     def __init__(self, raw: bytes, name: bytes) -> None:
-        _, _, self.flags, self.method, self.time, self.date, self.crc, size, self.size, _, _ = _LOCAL.unpack(raw)
+        (_, _, self.flags, self.method, self.time, self.date, self.crc, size, self.size, _,
+         _) = LOCAL_HEADER.unpack(raw)
         self.name = name
         self.compressed_size: int | None = None if self.flags & _DESCRIPTOR else size
 
 
-def local_members(fileobj: BinaryIO) -> Iterator[tuple[LocalHeader, BinaryIO | None, str | None]]:
-    """(header, the member's decompressed stream or None, why it cannot be read) for each local header from the
-    start of the file, each read before the next is looked for. Ends at the first thing that is not a local
-    header (where the central directory would start, or the cut), raising SalvageStop when that is the cut."""
-    fileobj.seek(0)
+def local_members(fileobj: BinaryIO, start: int) -> Iterator[tuple[LocalHeader, BinaryIO | None, str | None]]:
+    """(header, the member's decompressed stream or None, why it cannot be read) for each local header from
+    `start` (the zip's start in the file), each read before the next is looked for. Ends at the first thing that
+    is not a local header (where the central directory would start, or the cut), raising SalvageStop when that is
+    the cut."""
+    fileobj.seek(start)
     while True:
-        raw = fileobj.read(_LOCAL.size)
+        raw = fileobj.read(LOCAL_HEADER.size)
         if raw[:4] != LOCAL_SIGNATURE:
             if raw[:4] in (b"", b"PK\x01\x02", b"PK\x05\x06", b"PK\x06\x06"):
                 return  # the end, or the central directory's start (cut further on)
             raise SalvageStop("the file ends, or is damaged, inside a member's header")
-        if len(raw) < _LOCAL.size:
+        if len(raw) < LOCAL_HEADER.size:
             raise SalvageStop("the file ends inside a member's header")
         name_length, extra_length = struct.unpack("<HH", raw[26:30])
         name = fileobj.read(name_length)

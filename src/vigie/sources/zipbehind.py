@@ -1,0 +1,97 @@
+"""A zip behind a file's own content: a self-extractor's, or one appended to a picture or a video to hide it.
+
+zipfile finds a zip by the end record in its last 64 KB, so a zip cut short (its end lost), one whose comment
+holds a false end record, and the first of two zips behind one picture would be missed without a word. Behind
+pictures and videos, the first local header is looked for too, as the file is hashed: a zip is read from there
+when zipfile cannot read one, and a zip in front of the one zipfile reads is read from its local headers.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import zipfile
+from typing import BinaryIO
+
+from vigie.sources.zipsalvage import END_SIGNATURE, LOCAL_HEADER, LOCAL_SIGNATURE, ZIP_END_SEARCH
+
+_METHODS = frozenset({0, 1, 6, 8, 9, 12, 14, 19, 93, 95, 96, 97, 98, 99})  # APPNOTE's, and WinZip's AES (99)
+# Signatures that start no header the format allows, after which the search stops (and says so): bytes made
+# of signatures would otherwise cost a check each.
+MOST_FALSE_SIGNATURES = 1_000
+
+
+class ZipClues:
+    """What a file's bytes, fed as they are hashed, tell of a zip behind its content: whether its tail holds a
+    zip's end record and, where `headers` (pictures and videos), where the first plausible local header after its
+    start is."""
+
+    def __init__(self, headers: bool) -> None:
+        self._headers = headers
+        self._seen = 0
+        self._carry = b""  # the previous chunk's end: a header split between two chunks
+        self._false = 0
+        self.tail = b""
+        self.local_header: int | None = None
+        self.stopped_at: int | None = None  # where the search stopped, after MOST_FALSE_SIGNATURES
+
+    def feed(self, chunk: bytes) -> None:
+        if self._headers and self.local_header is None and self.stopped_at is None:
+            self._look_for_a_header(chunk)
+        self._seen += len(chunk)
+        self.tail = chunk[-ZIP_END_SEARCH:] if len(chunk) >= ZIP_END_SEARCH else (self.tail + chunk)[-ZIP_END_SEARCH:]
+
+    def _look_for_a_header(self, chunk: bytes) -> None:
+        window = self._carry + chunk
+        base = self._seen - len(self._carry)  # the window's offset in the file
+        found = window.find(LOCAL_SIGNATURE, 1 if base == 0 else 0)  # a zip's own start is not behind anything
+        while found >= 0:
+            if found + LOCAL_HEADER.size > len(window):
+                break  # its header goes on in the next chunk
+            if plausible_local_header(window[found:found + LOCAL_HEADER.size]):
+                self.local_header = base + found
+                return
+            self._false += 1
+            if self._false >= MOST_FALSE_SIGNATURES:
+                self.stopped_at = base + found
+                return
+            found = window.find(LOCAL_SIGNATURE, found + 1)
+        self._carry = window[found:] if found >= 0 else window[-(len(LOCAL_SIGNATURE) - 1):]
+
+    @property
+    def worth_a_look(self) -> bool:
+        return self.local_header is not None or END_SIGNATURE in self.tail
+
+
+def clues_of(stream: BinaryIO, headers: bool, chunk: int = 1 << 20) -> ZipClues:
+    """The clues of a whole stream, read from its start (for an item read again, as the scan read it)."""
+    clues = ZipClues(headers)
+    stream.seek(0)
+    while piece := stream.read(chunk):
+        clues.feed(piece)
+    return clues
+
+
+def zip_behind(stream: BinaryIO, clues: ZipClues) -> int | None:
+    """Where the members of a zip behind the stream's content are read from, or None when there is none: the
+    first plausible local header, else 0 for a zip that zipfile reads by its end record (the offsets of its
+    members are its directory's)."""
+    if clues.local_header is not None:
+        return clues.local_header
+    if END_SIGNATURE not in clues.tail:
+        return None
+    try:
+        zipfile.ZipFile(stream).close()
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, NotImplementedError):
+        return None
+    finally:
+        with contextlib.suppress(OSError, ValueError):
+            stream.seek(0)
+    return 0
+
+
+def plausible_local_header(raw: bytes) -> bool:
+    """Whether a local header's fixed part is one a zip reader reads: a version it knows and a compression
+    method the format names, and a name (four bytes matching the signature by chance rarely go on so; flags and
+    dates are left to the reader, which ignores what it does not know)."""
+    _, version, _, method, _, _, _, _, _, name_length, _ = LOCAL_HEADER.unpack(raw)
+    return (version & 0xFF) <= 63 and method in _METHODS and name_length > 0
