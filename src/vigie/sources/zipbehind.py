@@ -28,7 +28,7 @@ class ZipClues:
     def __init__(self, headers: bool) -> None:
         self._headers = headers
         self._seen = 0
-        self._carry = b""  # the previous chunk's end: a header split between two chunks
+        self._carry = b""  # the previous chunk's end: a header split between two chunks is checked with the next
         self._false = 0
         self.tail = b""
         self.local_header: int | None = None
@@ -41,12 +41,17 @@ class ZipClues:
         self.tail = chunk[-ZIP_END_SEARCH:] if len(chunk) >= ZIP_END_SEARCH else (self.tail + chunk)[-ZIP_END_SEARCH:]
 
     def _look_for_a_header(self, chunk: bytes) -> None:
-        window = self._carry + chunk
-        base = self._seen - len(self._carry)  # the window's offset in the file
-        found = window.find(LOCAL_SIGNATURE, 1 if base == 0 else 0)  # a zip's own start is not behind anything
-        while found >= 0:
-            if found + LOCAL_HEADER.size > len(window):
-                break  # its header goes on in the next chunk
+        reach = LOCAL_HEADER.size - 1  # the bytes of a header that may lie in the chunk before
+        begun = self._carry + chunk[:reach]  # headers begun in the previous chunk, left unchecked there
+        self._look_in(begun, self._seen - len(self._carry), len(self._carry) - reach, len(self._carry))
+        if self.local_header is None and self.stopped_at is None:
+            self._look_in(chunk, self._seen, 0, len(chunk))
+        self._carry = chunk[-reach:] if len(chunk) >= reach else (self._carry + chunk)[-reach:]
+
+    def _look_in(self, window: bytes, base: int, first: int, last: int) -> None:
+        """Check the signatures that start in window[first:last] and whose fixed part the window holds whole."""
+        found = window.find(LOCAL_SIGNATURE, max(first, 1 if base == 0 else 0), last + 3)  # not the file's start
+        while 0 <= found < last and found + LOCAL_HEADER.size <= len(window):
             if plausible_local_header(window[found:found + LOCAL_HEADER.size]):
                 self.local_header = base + found
                 return
@@ -54,8 +59,7 @@ class ZipClues:
             if self._false >= MOST_FALSE_SIGNATURES:
                 self.stopped_at = base + found
                 return
-            found = window.find(LOCAL_SIGNATURE, found + 1)
-        self._carry = window[found:] if found >= 0 else window[-(len(LOCAL_SIGNATURE) - 1):]
+            found = window.find(LOCAL_SIGNATURE, found + 1, last + 3)
 
     @property
     def worth_a_look(self) -> bool:
