@@ -127,3 +127,16 @@ def test_signal_types_compare_by_brute_force() -> None:
     assert PDQ.distance(a, b) > 31 and not PDQ.matches(a, b)
     assert PDQ.matches(a, b, threshold=256)
     assert MD5.distance(MD5.validate(MD5.hex_length * "a"), "a" * 32) == 0
+
+
+def test_coreutils_and_bsd_checksum_lines_are_hash_lists(tmp_path: Path) -> None:
+    """`md5sum` escapes a name holding a newline or backslash and marks its line with a leading backslash;
+    `sha256sum --tag` and BSD's `md5` write `ALGO (name) = hash`."""
+    listing = tmp_path / "sums.txt"
+    listing.write_text(f"{MD5}  plain.jpg\n\\{MD5}  new\\nline.jpg\nSHA256 (holiday (1).jpg) = {SHA256}\n"
+                       f"MD5 (a.jpg) = {MD5.upper()}\n")
+    parsed = read_hash_list(listing)
+    assert [(e.digests, e.label) for e in parsed.entries] == [
+        ({"md5": MD5}, "plain.jpg"), ({"md5": MD5}, "new\\nline.jpg"), ({"sha256": SHA256}, "holiday (1).jpg"),
+        ({"md5": MD5}, "a.jpg")]
+    assert parsed.problems == []

@@ -1,7 +1,11 @@
 """Plain-text lists: one hash a line (typed by its length, or a `type:` prefix naming a registered signal),
-optionally followed by a label or PDQ quality; python-threatexchange's lines (see `tx`) may sit among them."""
+optionally followed by a label or PDQ quality; python-threatexchange's lines (see `tx`) may sit among them, and
+the lines of `md5sum`/`sha256sum` (`hash  name`, also with `--tag`: `SHA256 (name) = hash`, and with a leading
+backslash where the name is escaped) and of BSD's `md5`/`shasum`."""
 
 from __future__ import annotations
+
+import re
 
 from vigie.matching.lists import tx
 from vigie.matching.lists.common import SIGNAL_LABELS, ParsedList, parse_quality, set_by_length
@@ -9,6 +13,8 @@ from vigie.records import ListEntry
 from vigie.signals.registry import SIGNALS, InvalidHash, SignalType
 
 NAME = "text"
+# `--tag` lines of GNU coreutils and BSD's `md5 FILE`: the algorithm, the name in brackets, the hash
+_TAGGED = re.compile(r"(MD5|SHA1|SHA256|SHA-1|SHA-256) \((.*)\) = ([0-9A-Fa-f]+)")
 
 
 def sniff(head: str) -> bool:
@@ -22,7 +28,12 @@ def read(name: str, text: str, scheme: str | None, signal: str | None) -> Parsed
         stripped = line.strip()
         if not stripped or stripped.startswith("#"):
             continue
-        rotation, words = tx.split_rotation(stripped.split(None, 1))
+        if stripped.startswith("\\"):  # coreutils mark a line whose name they escaped with a backslash
+            stripped = stripped[1:]
+        if tagged := _TAGGED.fullmatch(stripped):
+            rotation, words = None, [f"{tagged[1]}:{tagged[3]}", tagged[2]]
+        else:
+            rotation, words = tx.split_rotation(stripped.split(None, 1))
         entry = _entry(name, number, words, signal, parsed)
         if entry is None:
             continue
