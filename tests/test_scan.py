@@ -317,6 +317,22 @@ def test_tars_joined_behind_each_other_are_all_read_and_what_follows_an_end_is_s
         items["trailing.tar"])
 
 
+def test_archives_vigie_does_not_read_are_typed_and_said_never_passed_over(tmp_path: Path) -> None:
+    """A zstd, LZ4, 7-Zip or RAR archive may hold known pictures: typed by its magic, and said on its item."""
+    evidence = tmp_path / "evidence"
+    evidence.mkdir()
+    made = {"a.jpg.zst": (b"\x28\xb5\x2f\xfd", "application/zstd", "zstd-compressed"),
+            "a.jpg.lz4": (b"\x04\x22\x4d\x18", "application/x-lz4", "LZ4-compressed"),
+            "a.7z": (b"7z\xbc\xaf\x27\x1c", "application/x-7z-compressed", "7-Zip"),
+            "a.rar": (b"Rar!\x1a\x07\x01\x00", "application/vnd.rar", "RAR")}
+    for name, (magic, _, _) in made.items():
+        (evidence / name).write_bytes(magic + bytes(range(256)) * 4)
+    items = _scanned_items(evidence, tmp_path / "case")
+    for name, (_, media_type, said) in made.items():
+        assert items[name]["media_type"] == media_type
+        assert f"a {said} archive: Vigie does not read what it holds" in _errors(items[name])
+
+
 def test_missing_evidence_path_fails_the_scan(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["scan", str(tmp_path / "nope"), "--case", str(tmp_path / "case")])
     assert result.exit_code == 1

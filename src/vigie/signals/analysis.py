@@ -40,7 +40,7 @@ from vigie.sources.archives import ArchiveLimitError, Expansion, Member, iter_me
 from vigie.sources.base import Entry, escape_name, member_relpath, parse_relpath
 from vigie.sources.diskimage import nested_image_note
 from vigie.sources.exif_thumbnail import EXIF_THUMBNAIL_NAME, names_before_a_zip_behind
-from vigie.sources.mediatype import SNIFF_BYTES, is_archive, is_image, is_video, sniff
+from vigie.sources.mediatype import SNIFF_BYTES, is_archive, is_image, is_video, sniff, unread_archive_note
 from vigie.sources.zipbehind import MOST_FALSE_SIGNATURES, ZipClues, zip_behind
 
 CHUNK = 1 << 20
@@ -327,7 +327,8 @@ def _analyse_content(read: _Read, record: ItemRecord, settings: Settings, reopen
                 _add_video_facts(record, seekable, settings)
             with reopen() as seekable:
                 _add_provenance(record, seekable, settings)
-    elif (note := not_examined_note(media_type) or nested_image_note(record.relpath, media_type)) is not None:
+    elif (note := not_examined_note(media_type) or unread_archive_note(media_type)
+          or nested_image_note(record.relpath, media_type)) is not None:
         record.add_error("not-examined", note)
     return thumbnail
 

@@ -15,6 +15,14 @@ ARCHIVE_TYPES = frozenset(
     {"application/zip", "application/x-tar", "application/gzip", "application/x-bzip2", "application/x-xz"}
 )
 
+# Archives typed but not read: their members could be known pictures, so each says so on its item.
+UNREAD_ARCHIVES = {
+    "application/zstd": ("zstd-compressed", (b"\x28\xb5\x2f\xfd",)),
+    "application/x-lz4": ("LZ4-compressed", (b"\x04\x22\x4d\x18", b"\x02\x21\x4c\x18")),
+    "application/x-7z-compressed": ("7-Zip", (b"7z\xbc\xaf\x27\x1c",)),
+    "application/vnd.rar": ("RAR", (b"Rar!\x1a\x07\x00", b"Rar!\x1a\x07\x01\x00")),
+}
+
 _HEIC_BRANDS = {b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx"}
 _HEIF_BRANDS = {b"mif1", b"msf1", b"mif2"}
 _AVIF_BRANDS = {b"avif", b"avis"}
@@ -107,9 +115,21 @@ def sniff(head: bytes) -> str:
         return "application/x-tar"
     if head.startswith(b"%PDF-"):
         return "application/pdf"
+    for media_type, (_, magics) in UNREAD_ARCHIVES.items():
+        if head.startswith(magics):
+            return media_type
     if head.startswith(b"EVF\x09\x0d\x0a\xff\x00"):
         return EWF_TYPE
     return "application/octet-stream"
+
+
+def unread_archive_note(media_type: str) -> str | None:
+    """What to record against an archive Vigie types but does not open."""
+    if media_type not in UNREAD_ARCHIVES:
+        return None
+    name = UNREAD_ARCHIVES[media_type][0]
+    return (f"a {name} archive: Vigie does not read what it holds, which may be known pictures; extract it "
+            "with a tool that reads it, and scan what it gives")
 
 
 def is_image(media_type: str) -> bool:
