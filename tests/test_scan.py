@@ -491,6 +491,7 @@ def test_what_stops_a_zip_read_from_its_local_headers_and_what_follows_a_zip_are
         "cut-behind-whole.zip": zipped("k.jpg", first) + later[:-30],
         "junk-after.zip": zipped("k.jpg", first) + b"junk" * 10,
         "odd-date-cut.jpg": cover + bytes(odd_date[:-30]),
+        "two-zips.exe": b"MZ" + bytes(1022) + zipped("k.jpg", first) + later,  # a self-extractor's two zips
     }
     evidence = tmp_path / "evidence"
     evidence.mkdir()
@@ -503,7 +504,9 @@ def test_what_stops_a_zip_read_from_its_local_headers_and_what_follows_a_zip_are
     assert "joined behind the end" in _errors(items["cut-behind-whole.zip!/l.jpg"])
     assert "40 bytes after the zip's end record" in _errors(items["junk-after.zip"])
     assert items["odd-date-cut.jpg!/k.jpg"]["sha256"] == hashlib.sha256(first).hexdigest()
-    for relpath in ("cut-behind-whole.zip!/l.jpg", "odd-date-cut.jpg!/k.jpg"):
+    assert items["two-zips.exe!/k.jpg"]["sha256"] == hashlib.sha256(first).hexdigest()
+    assert items["two-zips.exe!/l.jpg"]["sha256"] == hashlib.sha256(second).hexdigest()
+    for relpath in ("cut-behind-whole.zip!/l.jpg", "odd-date-cut.jpg!/k.jpg", "two-zips.exe!/k.jpg"):
         assert read_item_bytes(str(evidence), relpath, Settings(), 10**7) is not None
 
 

@@ -20,9 +20,11 @@ from typing import Any, BinaryIO
 
 from vigie.config import Settings
 from vigie.sources.base import escape_name
+from vigie.sources.zipbehind import clues_of
 from vigie.sources.zipnames import UTF8_FLAG, FlagClearingView, misflagged_names
 from vigie.sources.zipsalvage import (
     END_SIGNATURE,
+    LOCAL_HEADER,
     LOCAL_SIGNATURE,
     ZIP_END_SEARCH,
     LocalHeader,
@@ -181,6 +183,8 @@ def _zip_members(fileobj: BinaryIO, settings: Settings, expansion: Expansion, st
     with archive:
         # a directory that lists nothing (a false end record in a comment) leaves every local header in front
         first = min((info.header_offset for info in archive.infolist()), default=sys.maxsize)
+        if start == 0 and 0 < first < sys.maxsize and not _local_header_at(fileobj, 0):
+            start = _zip_in_front(fileobj, first)
         stopped = None
         if start < first:  # a zip joined in front (`cat a.zip b.zip`) is read from its local headers
             stopped = yield from _joined_in_front(fileobj, start, first, settings, expansion)
@@ -241,6 +245,13 @@ def _joined_in_front(fileobj: BinaryIO, start: int, first: int, settings: Settin
     except SalvageStop as exc:
         return exc
     return None
+
+
+def _zip_in_front(fileobj: BinaryIO, first: int) -> int:
+    """Where a zip in front of this one starts, behind other data (a self-extractor's program with two zips
+    behind it); `first` (none) when only other data is there."""
+    found = clues_of(fileobj, headers=True, until=first + LOCAL_HEADER.size - 1).local_header
+    return found if found is not None and found < first else first
 
 
 def _behind_the_end(fileobj: BinaryIO, settings: Settings, expansion: Expansion) -> Iterator[Member]:

@@ -66,12 +66,16 @@ class ZipClues:
         return self.local_header is not None or END_SIGNATURE in self.tail
 
 
-def clues_of(stream: BinaryIO, headers: bool, chunk: int = 1 << 20) -> ZipClues:
-    """The clues of a whole stream, read from its start (for an item read again, as the scan read it)."""
+def clues_of(stream: BinaryIO, headers: bool, until: int | None = None, chunk: int = 1 << 20) -> ZipClues:
+    """The clues of a stream read from its start (an item read again, as the scan read it), to its end or to
+    `until`."""
     clues = ZipClues(headers)
     stream.seek(0)
-    while piece := stream.read(chunk):
+    left = until
+    while piece := stream.read(chunk if left is None else min(chunk, left)):
         clues.feed(piece)
+        if left is not None and (left := left - len(piece)) <= 0:
+            break
     return clues
 
 
