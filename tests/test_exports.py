@@ -7,6 +7,7 @@ import csv
 import io
 import json
 import os
+import stat
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -244,3 +245,26 @@ def test_a_report_that_fails_leaves_the_file_before_it_and_names_that_are_not_ut
     assert failed.exit_code != 0
     assert report.read_text() == "the report before" and [p.name for p in tmp_path.iterdir()
                                                            if p.name.startswith(".report")] == []
+
+
+def test_a_report_to_a_link_or_a_pipe_is_written_through_never_replaced(demo_case: Path, tmp_path: Path) -> None:
+    """Only a user's own regular file is replaced once the new one is whole: a link keeps pointing where it did
+    (its target gets the report), and a pipe (`-o >(wc -c)`, /dev/stdout) is written into, never swapped."""
+    import threading
+
+    target, link = tmp_path / "target.json", tmp_path / "link.json"
+    target.write_text("before")
+    link.symlink_to(target)
+    assert CliRunner().invoke(main, ["report", "--case", str(demo_case), "--format", "json", "-o", str(link)]
+                              ).exit_code == 0
+    assert link.is_symlink() and json.loads(target.read_text())["items"]
+    decide_queue(demo_case)
+    pipe = tmp_path / "pipe"
+    os.mkfifo(pipe)
+    received: list[bytes] = []
+    reader = threading.Thread(target=lambda: received.append(pipe.read_bytes()))
+    reader.start()
+    written = CliRunner().invoke(main, ["export", "--case", str(demo_case), "--format", "csv", "-o", str(pipe)])
+    reader.join(timeout=60)
+    assert written.exit_code == 0, written.output
+    assert stat.S_ISFIFO(pipe.lstat().st_mode) and received and received[0].count(b"\n") > 1

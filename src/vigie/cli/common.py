@@ -9,6 +9,7 @@ import json
 import os
 import secrets
 import sqlite3
+import stat
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -162,7 +163,13 @@ def checked_output(output: Path | None, store: SqliteCaseStore) -> Path | None:
 @contextmanager
 def replaced_when_written(output: Path) -> Iterator[BinaryIO]:
     """A file written beside `output` that takes its place only once whole: a report that fails half-way leaves
-    the one before it (or nothing), never a truncated file."""
+    the one before it (or nothing), never a truncated file. Anything that is not this user's own regular file
+    in a folder it may write (a device, a pipe, a link, a file with other links or another owner) is written
+    through, as `open` writes it."""
+    if not _replaceable(output):
+        with output.open("wb") as handle:
+            yield handle
+        return
     partial = output.parent / f".{output.name}.{secrets.token_hex(4)}.partial"
     try:
         with partial.open("xb") as handle:
@@ -171,6 +178,17 @@ def replaced_when_written(output: Path) -> Iterator[BinaryIO]:
     except BaseException:
         partial.unlink(missing_ok=True)
         raise
+
+
+def _replaceable(output: Path) -> bool:
+    try:
+        found = output.lstat()
+    except FileNotFoundError:
+        return os.access(output.parent, os.W_OK)
+    except OSError:
+        return False
+    return (stat.S_ISREG(found.st_mode) and found.st_nlink == 1 and found.st_uid == os.geteuid()
+            and os.access(output, os.W_OK) and os.access(output.parent, os.W_OK))
 
 
 class CaseLocation(click.Path):
