@@ -216,6 +216,17 @@ def test_copies_decided_differently_export_the_latest_decision_and_say_so(tmp_pa
     finally:
         store.close()
     assert audited.details["decided_differently"] == [[1, 2]]
+    # a selection of one copy still weighs the others' decisions: a third copy decided last says 0
+    (evidence / "c").mkdir()
+    (evidence / "c" / "z.jpg").write_bytes(jpeg_bytes(draw_picture(21, (64, 64))))
+    assert CliRunner().invoke(main, ["scan", str(evidence), "--case", str(case), "--workers", "1"]).exit_code == 0
+    assert CliRunner().invoke(main, ["review", "decide", "--case", str(case), "--item", "3", "--category", "0"]
+                              ).exit_code == 0
+    one = CliRunner().invoke(main, ["export", "--case", str(case), "--format", "csv", "--item", "2",
+                                    "-o", str(tmp_path / "one.csv")])
+    assert one.exit_code == 0, one.output
+    assert "items 1, 2, 3 hold the same file but were decided differently" in " ".join(one.output.split())
+    assert [row["category"] for row in csv.DictReader((tmp_path / "one.csv").open())] == ["0"]
 
 
 def test_a_report_that_fails_leaves_the_file_before_it_and_names_that_are_not_utf8_are_escaped(

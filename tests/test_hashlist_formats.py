@@ -421,3 +421,8 @@ def test_a_csv_saved_by_excel_in_windows_1252_is_read_with_a_note(tmp_path: Path
     assert [(e.digests.get("md5"), e.label) for e in parsed.entries] == [(MD5, "photo d'été")]
     assert parsed.notes == ["not UTF-8 (byte 52): read as Windows-1252, the encoding Excel saves CSV files in; "
                             "labels may show other characters than were meant"]
+    cut = tmp_path / "cut.csv"  # UTF-8 with one character cut in two (a download that stopped, then resumed)
+    cut.write_bytes(f"md5,label\n{MD5},Été\n{'e' * 32},r".encode() + "é".encode()[:1] + b"union\n")
+    parsed = read_hash_list(cut)
+    assert [e.label for e in parsed.entries] == ["Été", "r\ufffdunion"]
+    assert parsed.notes[0].startswith("not UTF-8 at byte 83 (and 0 more)")

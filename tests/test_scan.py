@@ -492,6 +492,8 @@ def test_what_stops_a_zip_read_from_its_local_headers_and_what_follows_a_zip_are
         "junk-after.zip": zipped("k.jpg", first) + b"junk" * 10,
         "odd-date-cut.jpg": cover + bytes(odd_date[:-30]),
         "two-zips.exe": b"MZ" + bytes(1022) + zipped("k.jpg", first) + later,  # a self-extractor's two zips
+        "three.zip": zipped("a.jpg", cover) + zipped("k.jpg", first) + later,  # `cat a.zip b.zip c.zip`
+        "lying-comment.zip": zipped("a.jpg", cover)[:-2] + b"\xff\xff" + later[:-30],  # a comment of 65,535?
     }
     evidence = tmp_path / "evidence"
     evidence.mkdir()
@@ -506,7 +508,10 @@ def test_what_stops_a_zip_read_from_its_local_headers_and_what_follows_a_zip_are
     assert items["odd-date-cut.jpg!/k.jpg"]["sha256"] == hashlib.sha256(first).hexdigest()
     assert items["two-zips.exe!/k.jpg"]["sha256"] == hashlib.sha256(first).hexdigest()
     assert items["two-zips.exe!/l.jpg"]["sha256"] == hashlib.sha256(second).hexdigest()
-    for relpath in ("cut-behind-whole.zip!/l.jpg", "odd-date-cut.jpg!/k.jpg", "two-zips.exe!/k.jpg"):
+    assert items["three.zip!/k.jpg"]["sha256"] == hashlib.sha256(first).hexdigest()  # the middle one
+    assert items["lying-comment.zip!/l.jpg"]["sha256"] == hashlib.sha256(second).hexdigest()
+    for relpath in ("cut-behind-whole.zip!/l.jpg", "odd-date-cut.jpg!/k.jpg", "two-zips.exe!/k.jpg",
+                    "three.zip!/k.jpg", "lying-comment.zip!/l.jpg"):
         assert read_item_bytes(str(evidence), relpath, Settings(), 10**7) is not None
 
 

@@ -48,14 +48,20 @@ def select_items(store: ReportStore, item_ids: Sequence[int] | None = None,
             chosen[key] = ExportItem(item, decisions[item["id"]], review.notes(item["id"]), paths[key])
         if item["deleted"]:
             chosen[key].deleted_paths.add(item["path"])
-    for key, copies in decided.items():
-        if len({_said(decision) for decision in copies.values()}) > 1:
-            chosen[key].decision = max(copies.values(), key=lambda decision: decision["audit_seq"] or 0)
-            chosen[key].decided_differently = sorted(copies)
+    copies_of = {key: review.same_content_paths(export_item.item["id"]) for key, export_item in chosen.items()}
+    if item_ids is not None:  # the copies left out of the selection were decided too: they count
+        unselected = sorted({c["id"] for copies in copies_of.values() for c in copies} - set(decisions))
+        decided_elsewhere = review.decisions(unselected)
+        for key, copies in copies_of.items():
+            decided[key] |= {c["id"]: decided_elsewhere[c["id"]] for c in copies if c["id"] in decided_elsewhere}
+    for key, copies_decided in decided.items():
+        if len({_said(decision) for decision in copies_decided.values()}) > 1:
+            chosen[key].decision = max(copies_decided.values(), key=lambda decision: decision["audit_seq"] or 0)
+            chosen[key].decided_differently = sorted(copies_decided)
     if categories:
         chosen = {key: e for key, e in chosen.items() if e.decision["category"] in set(categories)}
     for key, export_item in chosen.items():
-        for other in review.same_content_paths(export_item.item["id"]):
+        for other in copies_of[key]:
             if other["path"] not in paths[key]:
                 paths[key].append(other["path"])
             if other["deleted"]:

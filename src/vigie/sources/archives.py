@@ -266,6 +266,9 @@ def _behind_the_end(fileobj: BinaryIO, settings: Settings, expansion: Expansion)
     if found < 0 or len(tail) < found + 22:
         return
     end = tail_start + found + 22 + int.from_bytes(tail[found + 20:found + 22], "little")
+    claimed_past_the_file = end > size  # a comment the file does not hold: what follows the record is looked at
+    if claimed_past_the_file:
+        end = tail_start + found + 22
     after = tail[end - tail_start:]
     if not after.strip(b"\0"):
         return
@@ -280,7 +283,8 @@ def _behind_the_end(fileobj: BinaryIO, settings: Settings, expansion: Expansion)
             raise zipfile.BadZipFile(f"a zip behind this one's end, read from its local headers: {read} "
                                      f"member(s), then {exc}") from exc
         return
-    raise zipfile.BadZipFile(f"{size - end:,} bytes after the zip's end record (at byte {end:,}), not read")
+    comment = " (its comment claims more bytes than the file holds)" if claimed_past_the_file else ""
+    raise zipfile.BadZipFile(f"{size - end:,} bytes after the zip's end record (at byte {end:,}){comment}, not read")
 
 
 def _local_header_at(fileobj: BinaryIO, start: int) -> bool:

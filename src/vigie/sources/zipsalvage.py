@@ -36,15 +36,17 @@ class LocalHeader:
 
 def local_members(fileobj: BinaryIO, start: int) -> Iterator[tuple[LocalHeader, BinaryIO | None, str | None]]:
     """(header, the member's decompressed stream or None, why it cannot be read) for each local header from
-    `start` (the zip's start in the file), each read before the next is looked for. Ends at the first thing that
-    is not a local header (where the central directory would start, or the cut), raising SalvageStop when that is
-    the cut."""
+    `start` (the zip's start in the file), each read before the next is looked for. Past a central directory and
+    its end records, the members of a zip joined behind are read on (`cat a.zip b.zip c.zip`). Ends at the first
+    thing that is neither (the end, a directory cut short), raising SalvageStop when that is damage."""
     fileobj.seek(start)
     while True:
         raw = fileobj.read(LOCAL_HEADER.size)
         if raw[:4] != LOCAL_SIGNATURE:
-            if raw[:4] in (b"", b"PK\x01\x02", b"PK\x05\x06", b"PK\x06\x06"):
-                return  # the end, or the central directory's start (cut further on)
+            if raw[:4] in _DIRECTORY_SIGNATURES and _past_the_directory(fileobj, raw):
+                continue
+            if raw[:4] == b"" or raw[:4] in _DIRECTORY_SIGNATURES:
+                return  # the end, or a directory with nothing behind it (or cut further on)
             raise SalvageStop("the file ends, or is damaged, inside a member's header")
         if len(raw) < LOCAL_HEADER.size:
             raise SalvageStop("the file ends inside a member's header")
@@ -67,6 +69,39 @@ def local_members(fileobj: BinaryIO, start: int) -> Iterator[tuple[LocalHeader, 
             stream.finish()  # past the member's data, read or not
         except EOFError as exc:
             raise SalvageStop(str(exc)) from exc
+
+
+_DIRECTORY_SIGNATURES = (b"PK\x01\x02", b"PK\x05\x06", b"PK\x06\x06")  # a directory entry; end; zip64 end
+
+
+def _past_the_directory(fileobj: BinaryIO, raw: bytes) -> bool:
+    """From a central directory's first record (`raw`, just read), past the directory and its end records:
+    whether another zip's local header follows, the file left there."""
+    fileobj.seek(-len(raw), io.SEEK_CUR)
+    while True:
+        signature = fileobj.read(4)
+        if signature == b"PK\x01\x02":  # a directory entry: 42 more bytes, then its name, extra and comment
+            fixed = fileobj.read(42)
+            if len(fixed) < 42:
+                return False
+            fileobj.seek(sum(struct.unpack("<HHH", fixed[24:30])), io.SEEK_CUR)
+        elif signature == b"PK\x06\x06":  # the zip64 end record: its size, then that many bytes
+            size = fileobj.read(8)
+            if len(size) < 8:
+                return False
+            fileobj.seek(int.from_bytes(size, "little"), io.SEEK_CUR)
+        elif signature == b"PK\x06\x07":  # the zip64 end locator
+            fileobj.seek(16, io.SEEK_CUR)
+        elif signature == b"PK\x05\x06":  # the end record: 18 more bytes, then its comment
+            fixed = fileobj.read(18)
+            if len(fixed) < 18:
+                return False
+            fileobj.seek(int.from_bytes(fixed[16:18], "little"), io.SEEK_CUR)
+            following = fileobj.read(len(LOCAL_SIGNATURE))
+            fileobj.seek(-len(following), io.SEEK_CUR)
+            return following == LOCAL_SIGNATURE
+        else:
+            return False
 
 
 def _problem(header: LocalHeader) -> str | None:

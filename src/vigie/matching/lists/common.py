@@ -81,12 +81,17 @@ def decode(raw: bytes, path: Path) -> tuple[str, str | None]:
         refused = HashListError(f"{path} is not {codec.upper()} text (byte {exc.start}); is it a hash list?")
         if codec != "utf-8" or b"\x00" in raw:
             raise refused from exc
-        try:
-            text = raw.decode("cp1252")
-        except UnicodeDecodeError:
-            raise refused from exc
-        note = (f"not UTF-8 (byte {exc.start}): read as Windows-1252, the encoding Excel saves CSV files in; "
-                "labels may show other characters than were meant")
+        text = raw.decode("utf-8", "replace")
+        if any(ord(char) > 0x7F and char != "\ufffd" for char in text):  # UTF-8 with a few bad bytes (a cut)
+            note = (f"not UTF-8 at byte {exc.start} (and {text.count(chr(0xFFFD)) - 1} more): those bytes read "
+                    "as \ufffd; labels there may show other characters than were meant")
+        else:
+            try:
+                text = raw.decode("cp1252")
+            except UnicodeDecodeError:
+                raise refused from exc
+            note = (f"not UTF-8 (byte {exc.start}): read as Windows-1252, the encoding Excel saves CSV files in; "
+                    "labels may show other characters than were meant")
     if "\x00" in text:
         raise HashListError(f"{path} holds NUL characters: binary data (or UTF-16 without a byte-order mark), "
                             "not a hash list")
