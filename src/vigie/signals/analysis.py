@@ -36,11 +36,12 @@ from vigie.signals.provenance.verdict import conclude
 from vigie.signals.provenance.watermarks import watermark_findings
 from vigie.signals.thumbnails import blur_image
 from vigie.signals.video import VideoError, VideoLimits, analyse_video
-from vigie.sources.archives import ArchiveLimitError, Expansion, Member, iter_members, unsafe_name_reason
+from vigie.sources.archives import iter_members
 from vigie.sources.base import Entry, escape_name, member_relpath, parse_relpath
 from vigie.sources.diskimage import nested_image_note
 from vigie.sources.exif_thumbnail import EXIF_THUMBNAIL_NAME, names_before_a_zip_behind
 from vigie.sources.mediatype import SNIFF_BYTES, is_archive, is_image, is_video, sniff, unread_archive_note
+from vigie.sources.members import ArchiveLimitError, Expansion, Member, unsafe_name_reason
 from vigie.sources.zipbehind import MOST_FALSE_SIGNATURES, ZipClues, zip_behind
 
 CHUNK = 1 << 20

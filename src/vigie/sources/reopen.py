@@ -10,11 +10,12 @@ import zlib
 from typing import Any, BinaryIO
 
 from vigie.config import Settings
-from vigie.sources.archives import ArchiveLimitError, Expansion, iter_members
+from vigie.sources.archives import iter_members
 from vigie.sources.base import MemberRef, parse_relpath
 from vigie.sources.directory import open_source
 from vigie.sources.exif_thumbnail import exif_thumbnail, names_before_a_zip_behind
 from vigie.sources.mediatype import SNIFF_BYTES, is_archive, is_image, is_video, sniff
+from vigie.sources.members import ArchiveLimitError, Expansion
 from vigie.sources.zipbehind import clues_of, zip_behind
 
 

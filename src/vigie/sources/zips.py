@@ -1,0 +1,203 @@
+"""Zip members: by the central directory as zipfile reads it, and by their local headers where it is missing
+or where other zips are joined in front of it or behind it."""
+
+from __future__ import annotations
+
+import io
+import stat
+import sys
+import zipfile
+from collections.abc import Generator, Iterator
+from datetime import datetime
+from typing import BinaryIO
+
+from vigie.config import Settings
+from vigie.sources.members import CappedReader, Expansion, Member
+from vigie.sources.zipbehind import clues_of
+from vigie.sources.zipnames import UTF8_FLAG, FlagClearingView, misflagged_names
+from vigie.sources.zipsalvage import (
+    END_SIGNATURE,
+    LOCAL_HEADER,
+    LOCAL_SIGNATURE,
+    ZIP_END_SEARCH,
+    LocalHeader,
+    SalvageStop,
+    local_members,
+)
+
+_LOCAL_FLAGS_OFFSET = 6  # where a zip local header's flags start
+
+
+def zip_members(fileobj: BinaryIO, settings: Settings, expansion: Expansion, start: int) -> Iterator[Member]:
+    """The members of the zip whose local headers start at `start` (behind other data: vigie.sources.zipbehind)."""
+    view = FlagClearingView(fileobj)
+    misflagged: set[int] = set()
+    try:
+        try:
+            archive = zipfile.ZipFile(view)
+        except UnicodeDecodeError:  # a name flagged UTF-8 that is not: read such names by their raw bytes
+            for index, flags_offset in misflagged_names(fileobj):
+                misflagged.add(index)
+                view.clear_utf8_flag(flags_offset)
+            archive = zipfile.ZipFile(view)
+    except zipfile.BadZipFile as refused:
+        yield from _salvaged_zip_members(fileobj, start, settings, expansion, refused)
+        return
+    with archive:
+        # a directory that lists nothing (a false end record in a comment) leaves every local header in front
+        first = min((info.header_offset for info in archive.infolist()), default=sys.maxsize)
+        if start == 0 and 0 < first < sys.maxsize and not _local_header_at(fileobj, 0):
+            start = _zip_in_front(fileobj, first)
+        stopped = None
+        if start < first:  # a zip joined in front (`cat a.zip b.zip`) is read from its local headers
+            stopped = yield from _joined_in_front(fileobj, start, first, settings, expansion)
+        yield from _listed_members(archive, view, misflagged, settings, expansion)
+    if stopped is not None:
+        raise zipfile.BadZipFile(f"the zip joined in front of this one was read from its local headers until "
+                                 f"{stopped}")
+    yield from _behind_the_end(fileobj, settings, expansion)
+
+
+def _listed_members(archive: zipfile.ZipFile, view: FlagClearingView, misflagged: set[int], settings: Settings,
+                    expansion: Expansion) -> Iterator[Member]:
+    """The members the zip's central directory lists."""
+    for index, info in enumerate(archive.infolist()):
+        if info.is_dir() and not info.file_size:
+            continue
+        name = info.orig_filename.encode("utf-8" if info.flag_bits & UTF8_FLAG else "cp437")
+        mtime = _zip_time(info.date_time)
+        problem = _MISFLAGGED if index in misflagged else _FOLDER_WITH_DATA if info.is_dir() else None
+        mode = info.external_attr >> 16
+        if stat.S_ISLNK(mode):
+            yield Member(name, None, info.file_size, mtime, "symbolic link in archive; not followed", problem)
+            continue
+        if info.flag_bits & 0x1:
+            yield Member(name, None, info.file_size, mtime, "encrypted member; cannot be read", problem)
+            continue
+        try:
+            raw = _open_zip_member(archive, info, view)
+        except (zipfile.BadZipFile, NotImplementedError, RuntimeError, OSError, ValueError) as exc:
+            yield Member(name, None, info.file_size, mtime, f"cannot open member: {exc}", problem)
+            continue
+        with raw:
+            capped = CappedReader(raw, settings, expansion, info.compress_size)
+            yield Member(name, io.BufferedReader(capped), info.file_size, mtime, name_problem=problem)
+
+
+_MISFLAGGED = "member name is flagged as UTF-8 but is not valid UTF-8; read by its raw bytes"
+_FOLDER_WITH_DATA = "member named like a folder (a trailing '/') holds data; read as a file"
+
+
+_JOINED = "member of a zip joined in front of the one whose directory was read (read from its local header)"
+_BEHIND = "member of a zip joined behind the end of the one whose directory was read (read from its local header)"
+
+
+def _joined_in_front(fileobj: BinaryIO, start: int, first: int, settings: Settings,
+                     expansion: Expansion) -> Generator[Member, None, SalvageStop | None]:
+    """The members of a zip from `start` to where this one's first member starts; nothing when other data (a
+    self-extractor's program) is there. Where they stop is the zip's business: the one behind is read after;
+    returns why the reading stopped early, to be said once the zip behind is read."""
+    if not _local_header_at(fileobj, start):
+        return None
+    try:
+        for header, stream, problem in local_members(fileobj, start):
+            if fileobj.tell() > first:
+                return None
+            if (member := _local_member(header, stream, problem, settings, expansion, _JOINED)) is not None:
+                yield member
+    except SalvageStop as exc:
+        return exc
+    return None
+
+
+def _zip_in_front(fileobj: BinaryIO, first: int) -> int:
+    """Where a zip in front of this one starts, behind other data (a self-extractor's program with two zips
+    behind it); `first` (none) when only other data is there."""
+    found = clues_of(fileobj, headers=True, until=first + LOCAL_HEADER.size - 1).local_header
+    return found if found is not None and found < first else first
+
+
+def _behind_the_end(fileobj: BinaryIO, settings: Settings, expansion: Expansion) -> Iterator[Member]:
+    """What follows a zip's end record and its comment (where zipfile stops): nothing, zeros, or a zip cut short
+    joined behind (read from its local headers); anything else is said."""
+    fileobj.seek(0, io.SEEK_END)
+    size = fileobj.tell()
+    fileobj.seek(max(0, size - ZIP_END_SEARCH))
+    tail_start = fileobj.tell()
+    tail = fileobj.read(ZIP_END_SEARCH)
+    found = tail.rfind(END_SIGNATURE)  # the record zipfile took, found as it finds it
+    if found < 0 or len(tail) < found + 22:
+        return
+    end = tail_start + found + 22 + int.from_bytes(tail[found + 20:found + 22], "little")
+    claimed_past_the_file = end > size  # a comment the file does not hold: what follows the record is looked at
+    if claimed_past_the_file:
+        end = tail_start + found + 22
+    after = tail[end - tail_start:]
+    if not after.strip(b"\0"):
+        return
+    if _local_header_at(fileobj, end):
+        read = 0
+        try:
+            for header, stream, problem in local_members(fileobj, end):
+                read += 1
+                if (member := _local_member(header, stream, problem, settings, expansion, _BEHIND)) is not None:
+                    yield member
+        except SalvageStop as exc:
+            raise zipfile.BadZipFile(f"a zip behind this one's end, read from its local headers: {read} "
+                                     f"member(s), then {exc}") from exc
+        return
+    comment = " (its comment claims more bytes than the file holds)" if claimed_past_the_file else ""
+    raise zipfile.BadZipFile(f"{size - end:,} bytes after the zip's end record (at byte {end:,}){comment}, not read")
+
+
+def _local_header_at(fileobj: BinaryIO, start: int) -> bool:
+    """Whether a member's local header is at `start` (then its first bytes are left read)."""
+    fileobj.seek(start)
+    return fileobj.read(len(LOCAL_SIGNATURE)) == LOCAL_SIGNATURE
+
+
+def _local_member(header: LocalHeader, stream: BinaryIO | None, problem: str | None, settings: Settings,
+                  expansion: Expansion, note: str | None) -> Member | None:
+    """A member read from its local header (None for a folder), its name marked with `note`."""
+    if header.name.endswith(b"/") and header.compressed_size == 0:
+        return None
+    mtime = _zip_time(((header.date >> 9) + 1980, (header.date >> 5) & 0xF, header.date & 0x1F,
+                       header.time >> 11, (header.time >> 5) & 0x3F, (header.time & 0x1F) * 2))
+    if stream is None:
+        return Member(header.name, None, header.size, mtime, problem, note)
+    capped = CappedReader(stream, settings, expansion, header.compressed_size)
+    return Member(header.name, io.BufferedReader(capped), header.size or None, mtime, name_problem=note)
+
+
+def _salvaged_zip_members(fileobj: BinaryIO, start: int, settings: Settings, expansion: Expansion,
+                          refused: zipfile.BadZipFile) -> Iterator[Member]:
+    """A zip without its central directory, read from its local headers (`zipsalvage.py`); the archive's error,
+    raised once its members are read, says the directory is missing and how many members were read."""
+    if not _local_header_at(fileobj, start):
+        raise refused
+    read = 0
+    missing = f"{refused}: its central directory is missing (the file cut short?)"
+    try:
+        for header, stream, problem in local_members(fileobj, start):
+            read += 1
+            folder_like = _FOLDER_WITH_DATA if header.name.endswith(b"/") and stream is not None else None
+            if (member := _local_member(header, stream, problem, settings, expansion, folder_like)) is not None:
+                yield member
+    except SalvageStop as exc:
+        raise zipfile.BadZipFile(f"{missing}; {read} member(s) read from their local headers, then {exc}") from exc
+    raise zipfile.BadZipFile(f"{missing}; {read} member(s) read from their local headers")
+
+
+def _open_zip_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, view: FlagClearingView) -> BinaryIO:
+    try:
+        return archive.open(info)  # type: ignore[return-value]
+    except UnicodeDecodeError:  # the member's own header repeats a misleading UTF-8 flag
+        view.clear_utf8_flag(info.header_offset + _LOCAL_FLAGS_OFFSET)
+        return archive.open(info)  # type: ignore[return-value]
+
+
+def _zip_time(date_time: tuple[int, int, int, int, int, int]) -> float | None:
+    try:
+        return datetime(*date_time).timestamp()
+    except ValueError:
+        return None
