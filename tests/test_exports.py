@@ -247,6 +247,10 @@ def test_a_report_that_fails_leaves_the_file_before_it_and_names_that_are_not_ut
     assert written.exit_code == 0, written.output
     source = json.loads(report.read_text())["case"]["sources"][0]
     assert source["given"].endswith("latin1-\\xe9t\\xe9") and source["root"].endswith("latin1-\\xe9t\\xe9")
+    report.chmod(0o600)  # a private report stays private when it is written again
+    assert CliRunner().invoke(main, ["report", "--case", str(case), "--format", "json", "-o", str(report)]
+                              ).exit_code == 0
+    assert stat.S_IMODE(report.stat().st_mode) == 0o600
     report.write_text("the report before")
     with pytest.MonkeyPatch.context() as patch:
         def broken(*_: object, **__: object) -> None:

@@ -515,6 +515,62 @@ def test_what_stops_a_zip_read_from_its_local_headers_and_what_follows_a_zip_are
         assert read_item_bytes(str(evidence), relpath, Settings(), 10**7) is not None
 
 
+def _streamed_zip(members: dict[str, bytes]) -> bytes:
+    """A zip written to a stream that cannot seek: its members carry data descriptors (no sizes in their headers),
+    as `zip -` and jar tools write them."""
+    class Unseekable(io.RawIOBase):
+        def __init__(self) -> None:
+            self.data = bytearray()
+
+        def writable(self) -> bool:
+            return True
+
+        def write(self, b: Any) -> int:
+            self.data += bytes(b)
+            return len(b)
+
+    out = Unseekable()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:  # type: ignore[arg-type]
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return bytes(out.data)
+
+
+def test_zips_joined_with_lying_lengths_padding_folders_and_bombs_are_read_or_said(tmp_path: Path) -> None:
+    from vigie.sources.archives import iter_members
+    from vigie.sources.members import ArchiveLimitError, Expansion
+
+    pictures = [jpeg_bytes(draw_picture(seed, (64, 64))) for seed in (29, 30, 31)]
+    zips = []
+    for name, data in zip(("a.jpg", "b.jpg", "c.jpg"), pictures, strict=True):
+        out = io.BytesIO()
+        with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+            archive.writestr("d/", b"")  # a folder entry, deflated to 2 bytes: no member
+            archive.writestr(name, data)
+        zips.append(out.getvalue())
+    lying = zips[0][:-2] + b"\x0a\x00"  # its end record claims a comment of 10 bytes it does not have
+    huge = zips[0][:-22] + b"PK\x06\x06" + b"\xff" * 8 + zips[0][-22:]  # a zip64 end record of 2^64-1 bytes
+    evidence = tmp_path / "evidence"
+    evidence.mkdir()
+    (evidence / "padded.zip").write_bytes(zips[0] + bytes(16) + zips[1] + zips[2])
+    (evidence / "lying.zip").write_bytes(lying + zips[1] + zips[2])
+    (evidence / "huge.zip").write_bytes(huge + zips[1] + zips[2])
+    items = _scanned_items(evidence, tmp_path / "case")
+    for archive in ("padded.zip", "lying.zip"):
+        for name, picture in zip(("a.jpg", "b.jpg", "c.jpg"), pictures, strict=True):
+            assert items[f"{archive}!/{name}"]["sha256"] == hashlib.sha256(picture).hexdigest(), (archive, name)
+        assert not [path for path in items if path.startswith(archive) and path.endswith("d/")]
+    assert items["huge.zip"]["sha256"] and items["huge.zip!/c.jpg"]["sha256"]
+    assert "claims 18,446,744,073,709,551,615 bytes past the end of the file" in _errors(items["huge.zip"])
+    # a member with no length in its header still meets the ratio cap
+    bomb = _streamed_zip({"zeros.bin": bytes(8 << 20)}) + zips[2]
+    settings = Settings(ratio_floor_bytes=1 << 20)
+    with pytest.raises(ArchiveLimitError, match="compression ratio over"):
+        for member in iter_members(io.BytesIO(bomb), "application/zip", settings, Expansion(), b"bomb.zip"):
+            if member.stream is not None:
+                member.stream.read()
+
+
 def test_a_picture_made_of_false_zip_signatures_costs_a_bounded_search_and_says_where_it_stopped(
     tmp_path: Path
 ) -> None:

@@ -174,6 +174,8 @@ def replaced_when_written(output: Path) -> Iterator[BinaryIO]:
     try:
         with partial.open("xb") as handle:
             yield handle
+        if output.exists():  # the report it replaces keeps its permissions (a private one stays private)
+            os.chmod(partial, stat.S_IMODE(output.stat().st_mode))
         os.replace(partial, output)
     except BaseException:
         partial.unlink(missing_ok=True)

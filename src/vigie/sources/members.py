@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import BinaryIO, Protocol
 
 from vigie.config import Settings
 from vigie.sources.base import escape_name
@@ -44,6 +44,13 @@ def unsafe_name_reason(name: bytes) -> str | None:
     return None
 
 
+class CompressedCount(Protocol):
+    """Where a member's compressed bytes are counted as they are read (its ratio cap where sizes are unknown)."""
+
+    consumed: int  # compressed bytes read so far
+    expanded: int  # bytes they gave, counted by CappedReader
+
+
 class CountingReader(io.RawIOBase):
     """Counts compressed bytes consumed, so expansion ratios can be checked on streamed archives."""
 
@@ -70,7 +77,7 @@ class CappedReader(io.RawIOBase):
         settings: Settings,
         expansion: Expansion,
         compressed_size: int | None,
-        compressed_counter: CountingReader | None = None,
+        compressed_counter: CompressedCount | None = None,
     ) -> None:
         self._inner = inner
         self._settings = settings

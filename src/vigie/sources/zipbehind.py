@@ -12,9 +12,14 @@ import contextlib
 import zipfile
 from typing import BinaryIO
 
-from vigie.sources.zipsalvage import END_SIGNATURE, LOCAL_HEADER, LOCAL_SIGNATURE, ZIP_END_SEARCH
+from vigie.sources.zipsalvage import (
+    END_SIGNATURE,
+    LOCAL_HEADER,
+    LOCAL_SIGNATURE,
+    ZIP_END_SEARCH,
+    plausible_local_header,
+)
 
-_METHODS = frozenset({0, 1, 6, 8, 9, 12, 14, 19, 93, 95, 96, 97, 98, 99})  # APPNOTE's, and WinZip's AES (99)
 # Signatures that start no header the format allows, after which the search stops (and says so): bytes made
 # of signatures would otherwise cost a check each.
 MOST_FALSE_SIGNATURES = 1_000
@@ -95,11 +100,3 @@ def zip_behind(stream: BinaryIO, clues: ZipClues) -> int | None:
         with contextlib.suppress(OSError, ValueError):
             stream.seek(0)
     return 0
-
-
-def plausible_local_header(raw: bytes) -> bool:
-    """Whether a local header's fixed part is one a zip reader reads: a version it knows and a compression
-    method the format names, and a name (four bytes matching the signature by chance rarely go on so; flags and
-    dates are left to the reader, which ignores what it does not know)."""
-    _, version, _, method, _, _, _, _, _, name_length, _ = LOCAL_HEADER.unpack(raw)
-    return (version & 0xFF) <= 63 and method in _METHODS and name_length > 0

@@ -20,7 +20,7 @@ from vigie.sources.zipsalvage import (
     LOCAL_HEADER,
     LOCAL_SIGNATURE,
     ZIP_END_SEARCH,
-    LocalHeader,
+    LocalMember,
     SalvageStop,
     local_members,
 )
@@ -100,10 +100,10 @@ def _joined_in_front(fileobj: BinaryIO, start: int, first: int, settings: Settin
     if not _local_header_at(fileobj, start):
         return None
     try:
-        for header, stream, problem in local_members(fileobj, start):
+        for found in local_members(fileobj, start):
             if fileobj.tell() > first:
                 return None
-            if (member := _local_member(header, stream, problem, settings, expansion, _JOINED)) is not None:
+            if (member := _local_member(found, settings, expansion, _JOINED)) is not None:
                 yield member
     except SalvageStop as exc:
         return exc
@@ -138,9 +138,9 @@ def _behind_the_end(fileobj: BinaryIO, settings: Settings, expansion: Expansion)
     if _local_header_at(fileobj, end):
         read = 0
         try:
-            for header, stream, problem in local_members(fileobj, end):
+            for behind in local_members(fileobj, end):
                 read += 1
-                if (member := _local_member(header, stream, problem, settings, expansion, _BEHIND)) is not None:
+                if (member := _local_member(behind, settings, expansion, _BEHIND)) is not None:
                     yield member
         except SalvageStop as exc:
             raise zipfile.BadZipFile(f"a zip behind this one's end, read from its local headers: {read} "
@@ -156,17 +156,20 @@ def _local_header_at(fileobj: BinaryIO, start: int) -> bool:
     return fileobj.read(len(LOCAL_SIGNATURE)) == LOCAL_SIGNATURE
 
 
-def _local_member(header: LocalHeader, stream: BinaryIO | None, problem: str | None, settings: Settings,
-                  expansion: Expansion, note: str | None) -> Member | None:
-    """A member read from its local header (None for a folder), its name marked with `note`."""
-    if header.name.endswith(b"/") and header.compressed_size == 0:
-        return None
+def _local_member(found: LocalMember, settings: Settings, expansion: Expansion, note: str | None) -> Member | None:
+    """A member read from its local header (None for a folder that holds nothing), its name marked with
+    `note`. Its compressed bytes are counted as read, so the ratio cap holds where the header gives no length."""
+    header = found.header
     mtime = _zip_time(((header.date >> 9) + 1980, (header.date >> 5) & 0xF, header.date & 0x1F,
                        header.time >> 11, (header.time >> 5) & 0x3F, (header.time & 0x1F) * 2))
-    if stream is None:
-        return Member(header.name, None, header.size, mtime, problem, note)
-    capped = CappedReader(stream, settings, expansion, header.compressed_size)
-    return Member(header.name, io.BufferedReader(capped), header.size or None, mtime, name_problem=note)
+    if found.stream is None:
+        return None if header.name.endswith(b"/") else Member(header.name, None, header.size, mtime, found.problem,
+                                                              note)
+    capped = io.BufferedReader(CappedReader(found.stream, settings, expansion, header.compressed_size,
+                                            found.compressed))
+    if header.name.endswith(b"/") and not capped.peek(1):  # a folder (deflated to 2 bytes, or with a descriptor)
+        return None
+    return Member(header.name, capped, header.size or None, mtime, name_problem=note)
 
 
 def _salvaged_zip_members(fileobj: BinaryIO, start: int, settings: Settings, expansion: Expansion,
@@ -178,10 +181,10 @@ def _salvaged_zip_members(fileobj: BinaryIO, start: int, settings: Settings, exp
     read = 0
     missing = f"{refused}: its central directory is missing (the file cut short?)"
     try:
-        for header, stream, problem in local_members(fileobj, start):
+        for found in local_members(fileobj, start):
             read += 1
-            folder_like = _FOLDER_WITH_DATA if header.name.endswith(b"/") and stream is not None else None
-            if (member := _local_member(header, stream, problem, settings, expansion, folder_like)) is not None:
+            folder_like = _FOLDER_WITH_DATA if found.header.name.endswith(b"/") else None
+            if (member := _local_member(found, settings, expansion, folder_like)) is not None:
                 yield member
     except SalvageStop as exc:
         raise zipfile.BadZipFile(f"{missing}; {read} member(s) read from their local headers, then {exc}") from exc

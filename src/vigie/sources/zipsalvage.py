@@ -8,7 +8,7 @@ import io
 import struct
 import zlib
 from collections.abc import Iterator
-from typing import BinaryIO
+from typing import BinaryIO, NamedTuple
 
 LOCAL_SIGNATURE = b"PK\x03\x04"
 END_SIGNATURE = b"PK\x05\x06"  # the end-of-central-directory record's
@@ -34,8 +34,15 @@ class LocalHeader:
         self.compressed_size: int | None = None if self.flags & _DESCRIPTOR else size
 
 
-def local_members(fileobj: BinaryIO, start: int) -> Iterator[tuple[LocalHeader, BinaryIO | None, str | None]]:
-    """(header, the member's decompressed stream or None, why it cannot be read) for each local header from
+class LocalMember(NamedTuple):
+    header: LocalHeader
+    stream: BinaryIO | None  # the member's data, decompressed as it is read; None: it cannot be read
+    problem: str | None  # why it cannot be read
+    compressed: MemberStream | None  # what counts the compressed bytes read (for the bomb caps' ratio)
+
+
+def local_members(fileobj: BinaryIO, start: int) -> Iterator[LocalMember]:
+    """Each member read from its local header from
     `start` (the zip's start in the file), each read before the next is looked for. Past a central directory and
     its end records, the members of a zip joined behind are read on (`cat a.zip b.zip c.zip`). Ends at the first
     thing that is neither (the end, a directory cut short), raising SalvageStop when that is damage."""
@@ -61,10 +68,10 @@ def local_members(fileobj: BinaryIO, start: int) -> Iterator[tuple[LocalHeader, 
             if header.compressed_size is None:
                 raise SalvageStop(f"{problem}, and its length is not in its header: the members after it are lost")
             fileobj.seek(header.compressed_size, io.SEEK_CUR)
-            yield header, None, problem
+            yield LocalMember(header, None, problem, None)
             continue
-        stream = _MemberStream(fileobj, header)
-        yield header, io.BufferedReader(stream), None
+        stream = MemberStream(fileobj, header)
+        yield LocalMember(header, io.BufferedReader(stream), None, stream)
         try:
             stream.finish()  # past the member's data, read or not
         except EOFError as exc:
@@ -76,32 +83,75 @@ _DIRECTORY_SIGNATURES = (b"PK\x01\x02", b"PK\x05\x06", b"PK\x06\x06")  # a direc
 
 def _past_the_directory(fileobj: BinaryIO, raw: bytes) -> bool:
     """From a central directory's first record (`raw`, just read), past the directory and its end records:
-    whether another zip's local header follows, the file left there."""
+    whether another zip's local header follows (the file left there), False at the file's end. A record that
+    claims bytes past the file's end, or anything else than zeros or a zip after the end record, raises
+    SalvageStop: what follows is said, never passed over."""
     fileobj.seek(-len(raw), io.SEEK_CUR)
+    here = fileobj.tell()
+    size = fileobj.seek(0, io.SEEK_END)
+    fileobj.seek(here)
     while True:
+        at = fileobj.tell()
         signature = fileobj.read(4)
         if signature == b"PK\x01\x02":  # a directory entry: 42 more bytes, then its name, extra and comment
             fixed = fileobj.read(42)
-            if len(fixed) < 42:
-                return False
-            fileobj.seek(sum(struct.unpack("<HHH", fixed[24:30])), io.SEEK_CUR)
+            skip = sum(struct.unpack("<HHH", fixed[24:30])) if len(fixed) == 42 else 0
         elif signature == b"PK\x06\x06":  # the zip64 end record: its size, then that many bytes
-            size = fileobj.read(8)
-            if len(size) < 8:
-                return False
-            fileobj.seek(int.from_bytes(size, "little"), io.SEEK_CUR)
-        elif signature == b"PK\x06\x07":  # the zip64 end locator
-            fileobj.seek(16, io.SEEK_CUR)
-        elif signature == b"PK\x05\x06":  # the end record: 18 more bytes, then its comment
+            fixed = fileobj.read(8)
+            skip = int.from_bytes(fixed, "little") if len(fixed) == 8 else 0
+        elif signature == b"PK\x06\x07":  # the zip64 end locator: 16 more bytes
+            fixed, skip = fileobj.read(16), 0
+        elif signature == END_SIGNATURE:  # the end record: 18 more bytes, then its comment
             fixed = fileobj.read(18)
             if len(fixed) < 18:
                 return False
-            fileobj.seek(int.from_bytes(fixed[16:18], "little"), io.SEEK_CUR)
-            following = fileobj.read(len(LOCAL_SIGNATURE))
-            fileobj.seek(-len(following), io.SEEK_CUR)
-            return following == LOCAL_SIGNATURE
-        else:
+            return _after_the_end(fileobj, int.from_bytes(fixed[16:18], "little"), at)
+        elif not signature:
             return False
+        else:
+            raise SalvageStop(f"a central directory that cannot be walked at byte {at:,} (damaged): what follows "
+                              "is not read")
+        if fileobj.tell() + skip > size:  # a file cut inside its directory, or a length that lies: said
+            raise SalvageStop(f"a central directory record at byte {at:,} claims {skip:,} bytes past the end of "
+                              "the file: what follows is not read")
+        fileobj.seek(skip, io.SEEK_CUR)
+
+
+_LOOK_AHEAD = 1 << 16  # how far past an end record a zip joined behind is looked for
+
+
+def _after_the_end(fileobj: BinaryIO, comment: int, record: int) -> bool:
+    """Past an end record whose comment claims `comment` bytes: a zip joined behind, right after the comment or,
+    where the comment's length lies or zeros pad it, at the first local header a reader would read."""
+    start = fileobj.tell()
+    ahead = fileobj.read(comment + _LOOK_AHEAD)
+    at = comment if ahead[comment:comment + 4] == LOCAL_SIGNATURE else _first_plausible_header(ahead)
+    if at is not None:
+        fileobj.seek(start + at)
+        return True
+    if not ahead[comment:].strip(b"\0") and len(ahead) < comment + _LOOK_AHEAD:
+        return False  # the file ends here, or after zeros
+    raise SalvageStop(f"data after the end record at byte {record:,} that is not a zip: not read")
+
+
+def _first_plausible_header(data: bytes) -> int | None:
+    found = data.find(LOCAL_SIGNATURE)
+    while found >= 0:
+        if found + LOCAL_HEADER.size <= len(data) and plausible_local_header(data[found:found + LOCAL_HEADER.size]):
+            return found
+        found = data.find(LOCAL_SIGNATURE, found + 1)
+    return None
+
+
+_METHODS = frozenset({0, 1, 6, 8, 9, 12, 14, 19, 93, 95, 96, 97, 98, 99})  # APPNOTE's, and WinZip's AES (99)
+
+
+def plausible_local_header(raw: bytes) -> bool:
+    """Whether a local header's fixed part is one a zip reader reads: a version it knows and a compression
+    method the format names, and a name (four bytes matching the signature by chance rarely go on so; flags and
+    dates are left to the reader, which ignores what it does not know)."""
+    _, version, _, method, _, _, _, _, _, name_length, _ = LOCAL_HEADER.unpack(raw)
+    return (version & 0xFF) <= 63 and method in _METHODS and name_length > 0
 
 
 def _problem(header: LocalHeader) -> str | None:
@@ -114,13 +164,15 @@ def _problem(header: LocalHeader) -> str | None:
     return None
 
 
-class _MemberStream(io.RawIOBase):
+class MemberStream(io.RawIOBase):
     """One member's data, decompressed as it is read; a member cut short raises EOFError at the cut, and one whose
     CRC-32 differs from its header's raises zlib.error at its end (its bytes are not what was zipped)."""
 
     def __init__(self, fileobj: BinaryIO, header: LocalHeader) -> None:
         self._file, self._header = fileobj, header
         self._left = header.compressed_size  # compressed bytes still to read; None: up to the deflate stream's end
+        self.consumed = 0  # compressed bytes read so far
+        self.expanded = 0  # counted by the reader that caps it
         self._inflate = zlib.decompressobj(-15) if header.method == _DEFLATED else None
         self._pending = b""
         self._crc = 0
@@ -146,6 +198,7 @@ class _MemberStream(io.RawIOBase):
             compressed = self._file.read(_CHUNK if self._left is None else min(_CHUNK, self._left))
             if not compressed:
                 raise EOFError("the zip is cut short inside this member")
+            self.consumed += len(compressed)
             if self._left is not None:
                 self._left -= len(compressed)
         if self._inflate is None:
@@ -153,6 +206,7 @@ class _MemberStream(io.RawIOBase):
         data = self._inflate.decompress(compressed, max(wanted, _CHUNK))
         if self._inflate.eof and self._inflate.unused_data:  # read past the member's data: give it back
             self._file.seek(-len(self._inflate.unused_data), io.SEEK_CUR)
+            self.consumed -= len(self._inflate.unused_data)
             if self._left is not None:
                 self._left += len(self._inflate.unused_data)
         return self._checked(data)
