@@ -251,6 +251,12 @@ def test_a_report_that_fails_leaves_the_file_before_it_and_names_that_are_not_ut
     assert CliRunner().invoke(main, ["report", "--case", str(case), "--format", "json", "-o", str(report)]
                               ).exit_code == 0
     assert stat.S_IMODE(report.stat().st_mode) == 0o600
+    report.unlink()  # a new report is as the umask says
+    assert CliRunner().invoke(main, ["report", "--case", str(case), "--format", "json", "-o", str(report)]
+                              ).exit_code == 0
+    mask = os.umask(0o022)
+    os.umask(mask)
+    assert stat.S_IMODE(report.stat().st_mode) == 0o666 & ~mask
     report.write_text("the report before")
     with pytest.MonkeyPatch.context() as patch:
         def broken(*_: object, **__: object) -> None:

@@ -562,13 +562,48 @@ def test_zips_joined_with_lying_lengths_padding_folders_and_bombs_are_read_or_sa
         assert not [path for path in items if path.startswith(archive) and path.endswith("d/")]
     assert items["huge.zip"]["sha256"] and items["huge.zip!/c.jpg"]["sha256"]
     assert "claims 18,446,744,073,709,551,615 bytes past the end of the file" in _errors(items["huge.zip"])
-    # a member with no length in its header still meets the ratio cap
+    # a member with no length in its header still meets the ratio cap; one with its length, by that length
     bomb = _streamed_zip({"zeros.bin": bytes(8 << 20)}) + zips[2]
     settings = Settings(ratio_floor_bytes=1 << 20)
     with pytest.raises(ArchiveLimitError, match="compression ratio over"):
         for member in iter_members(io.BytesIO(bomb), "application/zip", settings, Expansion(), b"bomb.zip"):
             if member.stream is not None:
                 member.stream.read()
+    front_loaded = io.BytesIO()  # 4 MiB of zeros, then random bytes: 60:1 over all, far more at its start
+    with zipfile.ZipFile(front_loaded, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("mixed.bin", bytes(4 << 20) + os.urandom(1 << 16))
+    read = [len(m.stream.read()) for m in iter_members(io.BytesIO(front_loaded.getvalue() + zips[2]),
+                                                        "application/zip", settings, Expansion(), b"f.zip")
+            if m.stream is not None]
+    assert read == [(4 << 20) + (1 << 16), len(pictures[2])]
+
+
+def test_what_lies_between_joined_zips_is_never_read_as_a_member_nor_passed_over(tmp_path: Path) -> None:
+    pictures = [jpeg_bytes(draw_picture(seed, (64, 64))) for seed in (32, 33, 34)]
+    zips = []
+    for name, data in zip(("a.jpg", "b.jpg", "c.jpg"), pictures, strict=True):
+        out = io.BytesIO()
+        with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+            archive.writestr(name, data)
+        zips.append(out.getvalue())
+    decoy = io.BytesIO()  # a comment that holds a local header: never a member
+    with zipfile.ZipFile(decoy, "w") as archive:
+        archive.writestr("fake.txt", b"not a member")
+    commented = zips[0][:-2] + len(decoy.getvalue()[:60]).to_bytes(2, "little") + decoy.getvalue()[:60]
+    bad_folder = bytearray(_streamed_zip({"d/": b""}))
+    bad_folder[14:18] = (0x12345678).to_bytes(4, "little")  # a folder entry whose CRC-32 is wrong
+    evidence = tmp_path / "evidence"
+    evidence.mkdir()
+    (evidence / "comment.zip").write_bytes(commented + bytes(16) + zips[1] + zips[2])
+    (evidence / "junk.zip").write_bytes(zips[0] + jpeg_bytes(draw_picture(35, (32, 32))) + zips[1] + zips[2])
+    (evidence / "folder.zip").write_bytes(bytes(bad_folder) + zips[1] + zips[2])
+    items = _scanned_items(evidence, tmp_path / "case")
+    assert not [path for path in items if path.endswith("fake.txt")]
+    assert items["comment.zip!/b.jpg"]["sha256"] == hashlib.sha256(pictures[1]).hexdigest()
+    assert "data after the end record at byte" in _errors(items["junk.zip"])  # said, never passed over
+    assert items["junk.zip!/c.jpg"]["sha256"] == hashlib.sha256(pictures[2]).hexdigest()
+    for name, picture in (("b.jpg", pictures[1]), ("c.jpg", pictures[2])):  # past a damaged folder entry
+        assert items[f"folder.zip!/{name}"]["sha256"] == hashlib.sha256(picture).hexdigest()
 
 
 def test_a_picture_made_of_false_zip_signatures_costs_a_bounded_search_and_says_where_it_stopped(

@@ -172,14 +172,20 @@ def replaced_when_written(output: Path) -> Iterator[BinaryIO]:
         return
     partial = output.parent / f".{output.name}.{secrets.token_hex(4)}.partial"
     try:
-        with partial.open("xb") as handle:
+        # readable by its owner alone while it is written; then as the file it replaces, or as the umask says
+        with open(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as handle:
             yield handle
-        if output.exists():  # the report it replaces keeps its permissions (a private one stays private)
-            os.chmod(partial, stat.S_IMODE(output.stat().st_mode))
+        os.chmod(partial, stat.S_IMODE(output.stat().st_mode) if output.exists() else 0o666 & ~_umask())
         os.replace(partial, output)
     except BaseException:
         partial.unlink(missing_ok=True)
         raise
+
+
+def _umask() -> int:
+    mask = os.umask(0o077)
+    os.umask(mask)
+    return mask
 
 
 def _replaceable(output: Path) -> bool:

@@ -7,6 +7,7 @@ import io
 import stat
 import sys
 import zipfile
+import zlib
 from collections.abc import Generator, Iterator
 from datetime import datetime
 from typing import BinaryIO
@@ -165,11 +166,20 @@ def _local_member(found: LocalMember, settings: Settings, expansion: Expansion, 
     if found.stream is None:
         return None if header.name.endswith(b"/") else Member(header.name, None, header.size, mtime, found.problem,
                                                               note)
-    capped = io.BufferedReader(CappedReader(found.stream, settings, expansion, header.compressed_size,
-                                            found.compressed))
-    if header.name.endswith(b"/") and not capped.peek(1):  # a folder (deflated to 2 bytes, or with a descriptor)
+    # where the header gives no length, the compressed bytes read so far are what the ratio is measured on
+    counted = found.compressed if header.compressed_size is None else None
+    capped = io.BufferedReader(CappedReader(found.stream, settings, expansion, header.compressed_size, counted))
+    if header.name.endswith(b"/") and _holds_nothing(capped):  # a folder (deflated to 2 bytes, or a descriptor)
         return None
     return Member(header.name, capped, header.size or None, mtime, name_problem=note)
+
+
+def _holds_nothing(stream: io.BufferedReader[CappedReader]) -> bool:
+    """Whether a member gives no byte; a damaged one is a member, whose reader says its damage."""
+    try:
+        return not stream.peek(1)
+    except (zlib.error, EOFError, OSError, ValueError):
+        return False
 
 
 def _salvaged_zip_members(fileobj: BinaryIO, start: int, settings: Settings, expansion: Expansion,

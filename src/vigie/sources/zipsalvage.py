@@ -121,26 +121,29 @@ _LOOK_AHEAD = 1 << 16  # how far past an end record a zip joined behind is looke
 
 
 def _after_the_end(fileobj: BinaryIO, comment: int, record: int) -> bool:
-    """Past an end record whose comment claims `comment` bytes: a zip joined behind, right after the comment or,
-    where the comment's length lies or zeros pad it, at the first local header a reader would read."""
+    """Past an end record whose comment claims `comment` bytes: a zip joined behind, right after the comment,
+    right after the record (a comment length that lies), or after zeros that pad the comment. Anything else
+    there is said: a header inside a comment is never read, nor other data passed over."""
     start = fileobj.tell()
     ahead = fileobj.read(comment + _LOOK_AHEAD)
-    at = comment if ahead[comment:comment + 4] == LOCAL_SIGNATURE else _first_plausible_header(ahead)
-    if at is not None:
-        fileobj.seek(start + at)
-        return True
-    if not ahead[comment:].strip(b"\0") and len(ahead) < comment + _LOOK_AHEAD:
+    after = ahead[comment:]
+    padded = len(after) - len(after.lstrip(b"\0"))
+    if _plausible_header_in(after, padded):
+        at = comment + padded
+    elif not after.strip(b"\0") and len(ahead) < comment + _LOOK_AHEAD:
         return False  # the file ends here, or after zeros
-    raise SalvageStop(f"data after the end record at byte {record:,} that is not a zip: not read")
+    elif _plausible_header_in(ahead, 0):  # the comment's length lies: the record is followed by a zip
+        at = 0
+    else:
+        raise SalvageStop(f"data after the end record at byte {record:,} that is not a zip: it and what follows "
+                          "are not read")
+    fileobj.seek(start + at)
+    return True
 
 
-def _first_plausible_header(data: bytes) -> int | None:
-    found = data.find(LOCAL_SIGNATURE)
-    while found >= 0:
-        if found + LOCAL_HEADER.size <= len(data) and plausible_local_header(data[found:found + LOCAL_HEADER.size]):
-            return found
-        found = data.find(LOCAL_SIGNATURE, found + 1)
-    return None
+def _plausible_header_in(data: bytes, at: int) -> bool:
+    header = data[at:at + LOCAL_HEADER.size]
+    return len(header) == LOCAL_HEADER.size and header[:4] == LOCAL_SIGNATURE and plausible_local_header(header)
 
 
 _METHODS = frozenset({0, 1, 6, 8, 9, 12, 14, 19, 93, 95, 96, 97, 98, 99})  # APPNOTE's, and WinZip's AES (99)
