@@ -42,10 +42,10 @@ class LocalMember(NamedTuple):
 
 
 def local_members(fileobj: BinaryIO, start: int) -> Iterator[LocalMember]:
-    """Each member read from its local header from
-    `start` (the zip's start in the file), each read before the next is looked for. Past a central directory and
-    its end records, the members of a zip joined behind are read on (`cat a.zip b.zip c.zip`). Ends at the first
-    thing that is neither (the end, a directory cut short), raising SalvageStop when that is damage."""
+    """Each member read from its local header, from `start` (the zip's start in the file), each read before the
+    next is looked for. Past a central directory and its end records, the members of a zip joined behind are
+    read on (`cat a.zip b.zip c.zip`). Ends at the first thing that is neither (the end, a directory cut
+    short), raising SalvageStop when that is damage."""
     fileobj.seek(start)
     while True:
         raw = fileobj.read(LOCAL_HEADER.size)
