@@ -536,18 +536,25 @@ def _streamed_zip(members: dict[str, bytes]) -> bytes:
     return bytes(out.data)
 
 
-def test_zips_joined_with_lying_lengths_padding_folders_and_bombs_are_read_or_said(tmp_path: Path) -> None:
-    from vigie.sources.archives import iter_members
-    from vigie.sources.members import ArchiveLimitError, Expansion
-
-    pictures = [jpeg_bytes(draw_picture(seed, (64, 64))) for seed in (29, 30, 31)]
+def _three_zips(seeds: tuple[int, int, int], *folder: str) -> tuple[list[bytes], list[bytes]]:
+    """Three drawn pictures, and a deflated zip of each (`a.jpg`, `b.jpg`, `c.jpg`), after the `folder` entries."""
+    pictures = [jpeg_bytes(draw_picture(seed, (64, 64))) for seed in seeds]
     zips = []
     for name, data in zip(("a.jpg", "b.jpg", "c.jpg"), pictures, strict=True):
         out = io.BytesIO()
         with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
-            archive.writestr("d/", b"")  # a folder entry, deflated to 2 bytes: no member
+            for entry in folder:
+                archive.writestr(entry, b"")
             archive.writestr(name, data)
         zips.append(out.getvalue())
+    return pictures, zips
+
+
+def test_zips_joined_with_lying_lengths_padding_folders_and_bombs_are_read_or_said(tmp_path: Path) -> None:
+    from vigie.sources.archives import iter_members
+    from vigie.sources.members import ArchiveLimitError, Expansion
+
+    pictures, zips = _three_zips((29, 30, 31), "d/")  # a folder entry, deflated to 2 bytes: no member
     lying = zips[0][:-2] + b"\x0a\x00"  # its end record claims a comment of 10 bytes it does not have
     huge = zips[0][:-22] + b"PK\x06\x06" + b"\xff" * 8 + zips[0][-22:]  # a zip64 end record of 2^64-1 bytes
     evidence = tmp_path / "evidence"
@@ -579,13 +586,7 @@ def test_zips_joined_with_lying_lengths_padding_folders_and_bombs_are_read_or_sa
 
 
 def test_what_lies_between_joined_zips_is_never_read_as_a_member_nor_passed_over(tmp_path: Path) -> None:
-    pictures = [jpeg_bytes(draw_picture(seed, (64, 64))) for seed in (32, 33, 34)]
-    zips = []
-    for name, data in zip(("a.jpg", "b.jpg", "c.jpg"), pictures, strict=True):
-        out = io.BytesIO()
-        with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
-            archive.writestr(name, data)
-        zips.append(out.getvalue())
+    pictures, zips = _three_zips((32, 33, 34))
     decoy = io.BytesIO()  # a comment that holds a local header: never a member
     with zipfile.ZipFile(decoy, "w") as archive:
         archive.writestr("fake.txt", b"not a member")
