@@ -71,8 +71,9 @@ def set_by_length(entry: ListEntry, value: str, forced: SignalType | None) -> Si
 
 
 def decode(raw: bytes, path: Path) -> tuple[str, str | None]:
-    """The list's text, and a note when it was not UTF-8 but Windows-1252 (a CSV saved by Excel): its hashes
-    are ASCII either way, and only its labels may read otherwise than meant."""
+    """The list's text, and a note when it was not UTF-8: UTF-8 with a few bad bytes (a cut character) read
+    with U+FFFD there, or Windows-1252 (a CSV saved by Excel). Its hashes are ASCII either way; only its labels
+    may read otherwise than meant."""
     codec = next((name for bom, name in _BOMS if raw.startswith(bom)), "utf-8")
     note = None
     try:
