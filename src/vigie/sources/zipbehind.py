@@ -17,7 +17,7 @@ from vigie.sources.zipsalvage import (
     LOCAL_HEADER,
     LOCAL_SIGNATURE,
     ZIP_END_SEARCH,
-    plausible_local_header,
+    plausible_header_at,
 )
 
 # Signatures that start no header the format allows, after which the search stops (and says so): bytes made
@@ -57,7 +57,7 @@ class ZipClues:
         """Check the signatures that start in window[first:last] and whose fixed part the window holds whole."""
         found = window.find(LOCAL_SIGNATURE, max(first, 1 if base == 0 else 0), last + 3)  # not the file's start
         while 0 <= found < last and found + LOCAL_HEADER.size <= len(window):
-            if plausible_local_header(window[found:found + LOCAL_HEADER.size]):
+            if plausible_header_at(window, found):
                 self.local_header = base + found
                 return
             self._false += 1

@@ -128,11 +128,11 @@ def _after_the_end(fileobj: BinaryIO, comment: int, record: int) -> bool:
     ahead = fileobj.read(comment + _LOOK_AHEAD)
     after = ahead[comment:]
     padded = len(after) - len(after.lstrip(b"\0"))
-    if _plausible_header_in(after, padded):
+    if plausible_header_at(after, padded):
         at = comment + padded
     elif not after.strip(b"\0") and len(ahead) < comment + _LOOK_AHEAD:
         return False  # the file ends here, or after zeros
-    elif _plausible_header_in(ahead, 0):  # the comment's length lies: the record is followed by a zip
+    elif plausible_header_at(ahead, 0):  # the comment's length lies: the record is followed by a zip
         at = 0
     else:
         raise SalvageStop(f"data after the end record at byte {record:,} that is not a zip: it and what follows "
@@ -141,19 +141,17 @@ def _after_the_end(fileobj: BinaryIO, comment: int, record: int) -> bool:
     return True
 
 
-def _plausible_header_in(data: bytes, at: int) -> bool:
-    header = data[at:at + LOCAL_HEADER.size]
-    return len(header) == LOCAL_HEADER.size and header[:4] == LOCAL_SIGNATURE and plausible_local_header(header)
-
-
 _METHODS = frozenset({0, 1, 6, 8, 9, 12, 14, 19, 93, 95, 96, 97, 98, 99})  # APPNOTE's, and WinZip's AES (99)
 
 
-def plausible_local_header(raw: bytes) -> bool:
-    """Whether a local header's fixed part is one a zip reader reads: a version it knows and a compression
-    method the format names, and a name (four bytes matching the signature by chance rarely go on so; flags and
-    dates are left to the reader, which ignores what it does not know)."""
-    _, version, _, method, _, _, _, _, _, name_length, _ = LOCAL_HEADER.unpack(raw)
+def plausible_header_at(data: bytes, at: int) -> bool:
+    """Whether `data` holds, at `at`, the whole fixed part of a local header a zip reader reads: a version it
+    knows, a compression method the format names, and a name (four bytes matching the signature by chance
+    rarely go on so; flags and dates are left to the reader, which ignores what it does not know)."""
+    header = data[at:at + LOCAL_HEADER.size]
+    if len(header) < LOCAL_HEADER.size or header[:4] != LOCAL_SIGNATURE:
+        return False
+    _, version, _, method, _, _, _, _, _, name_length, _ = LOCAL_HEADER.unpack(header)
     return (version & 0xFF) <= 63 and method in _METHODS and name_length > 0
 
 
