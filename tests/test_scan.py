@@ -500,7 +500,8 @@ def test_what_stops_a_zip_read_from_its_local_headers_and_what_follows_a_zip_are
     for name, data in files.items():
         (evidence / name).write_bytes(data)
     items = _scanned_items(evidence, tmp_path / "case")
-    assert "read from its local headers until member 'k.jpg' is zip64" in _errors(items["zip64-in-front.jpg"])
+    assert "read from its local headers: 0 member(s), then member 'k.jpg' is zip64" in _errors(
+        items["zip64-in-front.jpg"])
     assert items["zip64-in-front.jpg!/l.jpg"]["sha256"] == hashlib.sha256(second).hexdigest()
     assert items["cut-behind-whole.zip!/l.jpg"]["sha256"] == hashlib.sha256(second).hexdigest()
     assert "joined behind the end" in _errors(items["cut-behind-whole.zip!/l.jpg"])
@@ -704,3 +705,68 @@ def test_two_zips_joined_are_both_read(tmp_path: Path) -> None:
     assert items["joined.zip!/back.jpg"]["sha256"] == hashlib.sha256(back).hexdigest()
     assert not items["joined.zip!/back.jpg"]["errors"] and not items["joined.zip"]["errors"]
     assert read_item_bytes(str(evidence), "joined.zip!/front.jpg", Settings(), 10**7) == front
+
+
+def _listing_only(data: bytes, listed: set[str], between: bytes = b"") -> bytes:
+    """A zip whose central directory is rewritten to list only the members named in `listed` (a directory forged
+    to show a decoy), with `between` put in front of the directory."""
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        start, infos = archive.start_dir, archive.infolist()
+    entries, at = [], start
+    for info in infos:  # each directory entry: 46 bytes, then its name, extra and comment
+        size = 46 + sum(int.from_bytes(data[at + o:at + o + 2], "little") for o in (28, 30, 32))
+        if info.filename in listed:
+            entries.append(data[at:at + size])
+        at += size
+    directory = b"".join(entries)  # the members' offsets stand: `between` goes after them
+    end = bytearray(data[at:at + 22])
+    end[8:10] = end[10:12] = len(entries).to_bytes(2, "little")
+    end[12:16] = len(directory).to_bytes(4, "little")
+    end[16:20] = (start + len(between)).to_bytes(4, "little")
+    return data[:start] + between + directory + bytes(end)
+
+
+def test_members_a_forged_central_directory_does_not_list_are_read_and_marked(tmp_path: Path) -> None:
+    """A directory rewritten to list a decoy hides the other members from every zip tool; their local headers
+    are still in the file, where a well-formed zip holds nothing else."""
+    pictures = {name: jpeg_bytes(draw_picture(seed, (64, 64))) for name, seed in
+                (("hidden.jpg", 36), ("decoy.jpg", 37), ("tail.jpg", 38))}
+
+    def zipped(names: tuple[str, ...], streamed: bool = False) -> bytes:
+        if streamed:
+            return _streamed_zip({name: pictures[name] for name in names})
+        out = io.BytesIO()
+        with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+            for name in names:
+                archive.writestr(name, pictures[name])
+        return out.getvalue()
+
+    everything = ("hidden.jpg", "decoy.jpg", "tail.jpg")
+    files = {
+        "first.zip": _listing_only(zipped(everything), {"decoy.jpg", "tail.jpg"}),
+        "between.zip": _listing_only(zipped(("decoy.jpg", "hidden.jpg", "tail.jpg")), {"decoy.jpg", "tail.jpg"}),
+        "last.zip": _listing_only(zipped(("decoy.jpg", "tail.jpg", "hidden.jpg")), {"decoy.jpg", "tail.jpg"}),
+        "streamed.zip": _listing_only(zipped(("decoy.jpg", "hidden.jpg", "tail.jpg"), streamed=True),
+                                      {"decoy.jpg", "tail.jpg"}),
+    }
+    evidence = tmp_path / "evidence"
+    evidence.mkdir()
+    for name, data in files.items():
+        (evidence / name).write_bytes(data)
+    (evidence / "whole-streamed.zip").write_bytes(zipped(everything, streamed=True))
+    (evidence / "junk.zip").write_bytes(_listing_only(zipped(everything), set(everything), b"\x01" * 40))
+    (evidence / "zeros.zip").write_bytes(_listing_only(zipped(everything), set(everything), bytes(40)))
+    signed = b"\x07" * 40 + b"APK Sig Block 42"
+    (evidence / "signed.apk").write_bytes(_listing_only(zipped(everything), set(everything), signed))
+    items = _scanned_items(evidence, tmp_path / "case")
+    for archive in files:
+        assert items[f"{archive}!/hidden.jpg"]["sha256"] == hashlib.sha256(pictures["hidden.jpg"]).hexdigest()
+        assert "does not list" in _errors(items[f"{archive}!/hidden.jpg"]), archive
+        assert not items[f"{archive}!/decoy.jpg"]["errors"] and not items[f"{archive}!/tail.jpg"]["errors"]
+        assert len([path for path in items if path.startswith(f"{archive}!/")]) == 3, archive
+        assert read_item_bytes(str(evidence), f"{archive}!/hidden.jpg", Settings(), 10**7) == pictures["hidden.jpg"]
+    for archive in ("whole-streamed.zip", "zeros.zip", "signed.apk"):
+        assert not items[archive]["errors"], archive
+        assert not [item for path, item in items.items() if path.startswith(archive) and item["errors"]], archive
+    assert "40 bytes at byte" in _errors(items["junk.zip"]) and "no member listed" in _errors(items["junk.zip"])
+    assert items["junk.zip!/tail.jpg"]["sha256"] == hashlib.sha256(pictures["tail.jpg"]).hexdigest()

@@ -30,9 +30,9 @@ class ZipClues:
     zip's end record and, where `headers` (pictures and videos), where the first plausible local header after its
     start is."""
 
-    def __init__(self, headers: bool) -> None:
+    def __init__(self, headers: bool, start: int = 0) -> None:
         self._headers = headers
-        self._seen = 0
+        self._seen = start
         self._carry = b""  # the previous chunk's end: a header split between two chunks is checked with the next
         self._false = 0
         self.tail = b""
@@ -71,11 +71,12 @@ class ZipClues:
         return self.local_header is not None or END_SIGNATURE in self.tail
 
 
-def clues_of(stream: BinaryIO, headers: bool, until: int | None = None, chunk: int = 1 << 20) -> ZipClues:
-    """The clues of a stream read from its start (an item read again, as the scan read it), to its end or to
-    `until`."""
-    clues = ZipClues(headers)
-    stream.seek(0)
+def clues_of(stream: BinaryIO, headers: bool, until: int | None = None, chunk: int = 1 << 20,
+             start: int = 0) -> ZipClues:
+    """The clues of a stream read from `start` (its start: an item read again, as the scan read it), to its end
+    or for `until` bytes."""
+    clues = ZipClues(headers, start)
+    stream.seek(start)
     left = until
     while piece := stream.read(chunk if left is None else min(chunk, left)):
         clues.feed(piece)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import stat
+import struct
 import sys
 import zipfile
 import zlib
@@ -17,6 +18,8 @@ from vigie.sources.members import CappedReader, Expansion, Member
 from vigie.sources.zipbehind import clues_of
 from vigie.sources.zipnames import UTF8_FLAG, FlagClearingView, misflagged_names
 from vigie.sources.zipsalvage import (
+    DESCRIPTOR_FLAG,
+    DESCRIPTOR_SIGNATURE,
     END_SIGNATURE,
     LOCAL_HEADER,
     LOCAL_SIGNATURE,
@@ -49,14 +52,19 @@ def zip_members(fileobj: BinaryIO, settings: Settings, expansion: Expansion, sta
         first = min((info.header_offset for info in archive.infolist()), default=sys.maxsize)
         if start == 0 and 0 < first < sys.maxsize and not _local_header_at(fileobj, 0):
             start = _zip_in_front(fileobj, first)
-        stopped = None
+        said = []
         if start < first:  # a zip joined in front (`cat a.zip b.zip`) is read from its local headers
             stopped = yield from _joined_in_front(fileobj, start, first, settings, expansion)
+            if stopped is not None:
+                said.append(stopped)
         yield from _listed_members(archive, view, misflagged, settings, expansion)
-    if stopped is not None:
-        raise zipfile.BadZipFile(f"the zip joined in front of this one was read from its local headers until "
-                                 f"{stopped}")
-    yield from _behind_the_end(fileobj, settings, expansion)
+        said += yield from _unlisted_members(fileobj, archive, first, settings, expansion)
+    try:
+        yield from _behind_the_end(fileobj, settings, expansion)
+    except zipfile.BadZipFile as exc:
+        said.append(str(exc))
+    if said:
+        raise zipfile.BadZipFile("; ".join(said))
 
 
 def _listed_members(archive: zipfile.ZipFile, view: FlagClearingView, misflagged: set[int], settings: Settings,
@@ -89,25 +97,113 @@ _MISFLAGGED = "member name is flagged as UTF-8 but is not valid UTF-8; read by i
 _FOLDER_WITH_DATA = "member named like a folder (a trailing '/') holds data; read as a file"
 
 
+_UNLISTED = ("member that the zip's central directory does not list, read from its local header (a directory "
+             "may be forged to hide members from zip tools)")
+_UNLISTED_READ = "members the central directory does not list, read from their local headers"
+_APK_SIGNING_BLOCK = b"APK Sig Block 42"  # Android's signature, between the last member and the directory
+
+
+def _unlisted_members(fileobj: BinaryIO, archive: zipfile.ZipFile, first: int, settings: Settings,
+                      expansion: Expansion) -> Generator[Member, None, list[str]]:
+    """The members whose local headers lie between the listed members' data, or between the last and the
+    directory, where a well-formed zip holds nothing; returns what was found there and not read, to be said."""
+    if first == sys.maxsize:
+        return []
+    said = []
+    for gap_start, gap_end in _gaps(fileobj, archive, first):
+        found = clues_of(fileobj, headers=True, until=gap_end - gap_start, start=gap_start).local_header
+        unexplained = (found if found is not None else gap_end) - gap_start
+        if unexplained >= LOCAL_HEADER.size and not _padding_or_signing(fileobj, gap_start, gap_end):
+            said.append(f"{unexplained:,} bytes at byte {gap_start:,} that no member listed in the central "
+                        "directory holds, not read")
+        if found is None:
+            continue
+        stopped = yield from _members_between(fileobj, found, gap_end, _UNLISTED, settings, expansion,
+                                              f"{_UNLISTED_READ} at byte {found:,}")
+        if stopped is not None:
+            said.append(stopped)
+    return said
+
+
+def _gaps(fileobj: BinaryIO, archive: zipfile.ZipFile, first: int) -> list[tuple[int, int]]:
+    """The byte ranges from the first listed member to the central directory that no listed member's local
+    header, data or data descriptor takes."""
+    gaps = []
+    cursor = first
+    for begin, end in sorted(_extent(fileobj, info) for info in archive.infolist()):
+        if begin > cursor:
+            gaps.append((cursor, begin))
+        cursor = max(cursor, end)
+    if archive.start_dir > cursor:
+        gaps.append((cursor, archive.start_dir))
+    return gaps
+
+
+def _extent(fileobj: BinaryIO, info: zipfile.ZipInfo) -> tuple[int, int]:
+    """Where a listed member's local header starts and its data (and data descriptor) ends; its header alone
+    where no local header is there (zipfile says so when it opens the member)."""
+    fileobj.seek(info.header_offset)
+    raw = fileobj.read(LOCAL_HEADER.size)
+    if len(raw) < LOCAL_HEADER.size or raw[:4] != LOCAL_SIGNATURE:
+        return info.header_offset, info.header_offset
+    name_length, extra_length = struct.unpack("<HH", raw[26:30])
+    end = info.header_offset + LOCAL_HEADER.size + name_length + extra_length + info.compress_size
+    if info.flag_bits & DESCRIPTOR_FLAG:
+        fileobj.seek(end)
+        signed = fileobj.read(4) == DESCRIPTOR_SIGNATURE
+        zip64 = max(info.compress_size, info.file_size) >= 0xFFFFFFFF
+        end += (4 if signed else 0) + (20 if zip64 else 12)
+    return info.header_offset, end
+
+
+def _padding_or_signing(fileobj: BinaryIO, start: int, end: int) -> bool:
+    """Whether a gap holds zeros alone, or ends with Android's signing block (an APK's signature)."""
+    fileobj.seek(start)
+    left = end - start
+    while left > 0:
+        piece = fileobj.read(min(left, 1 << 20))
+        if not piece:
+            return True
+        left -= len(piece)
+        if piece.strip(b"\0"):
+            fileobj.seek(end - len(_APK_SIGNING_BLOCK))
+            return fileobj.read(len(_APK_SIGNING_BLOCK)) == _APK_SIGNING_BLOCK
+    return True
+
+
 _JOINED = "member of a zip joined in front of the one whose directory was read (read from its local header)"
 _BEHIND = "member of a zip joined behind the end of the one whose directory was read (read from its local header)"
 
 
 def _joined_in_front(fileobj: BinaryIO, start: int, first: int, settings: Settings,
-                     expansion: Expansion) -> Generator[Member, None, SalvageStop | None]:
-    """The members of a zip from `start` to where this one's first member starts; nothing when other data (a
-    self-extractor's program) is there. Where they stop is the zip's business: the one behind is read after;
-    returns why the reading stopped early, to be said once the zip behind is read."""
+                     expansion: Expansion) -> Generator[Member, None, str | None]:
+    """The members from `start` to where this one's first listed member starts: a zip joined in front (its end
+    record just before), or members this one's directory does not list; nothing when other data (a
+    self-extractor's program) is there. Returns why the reading stopped early, to be said once the zip behind is
+    read (where they stop is their zip's business)."""
     if not _local_header_at(fileobj, start):
         return None
+    before = min(first, fileobj.seek(0, io.SEEK_END))  # a directory that lists nothing: up to the file's end
+    fileobj.seek(max(start, before - ZIP_END_SEARCH))
+    joined = END_SIGNATURE in fileobj.read(before - fileobj.tell())
+    if joined:
+        return (yield from _members_between(fileobj, start, first, _JOINED, settings, expansion,
+                                            "the zip joined in front of this one was read from its local headers"))
+    return (yield from _members_between(fileobj, start, first, _UNLISTED, settings, expansion, _UNLISTED_READ))
+
+
+def _members_between(fileobj: BinaryIO, start: int, end: int, note: str, settings: Settings, expansion: Expansion,
+                     reading: str) -> Generator[Member, None, str | None]:
+    """The members whose local headers lie from `start` to `end`, marked with `note`; returns where `reading`
+    stopped, when it stopped early."""
+    read = 0
     try:
-        for found in local_members(fileobj, start):
-            if fileobj.tell() > first:
-                return None
-            if (member := _local_member(found, settings, expansion, _JOINED)) is not None:
+        for found in local_members(fileobj, start, end):
+            read += 1
+            if (member := _local_member(found, settings, expansion, note)) is not None:
                 yield member
     except SalvageStop as exc:
-        return exc
+        return f"{reading}: {read} member(s), then {exc}"
     return None
 
 

@@ -15,8 +15,9 @@ END_SIGNATURE = b"PK\x05\x06"  # the end-of-central-directory record's
 ZIP_END_SEARCH = 22 + (1 << 16)  # the end record and a comment after it, as zipfile searches
 # signature, version, flags, method, time, date, crc, sizes, name and extra lengths
 LOCAL_HEADER = struct.Struct("<4sHHHHHIIIHH")
-_DESCRIPTOR_SIGNATURE = b"PK\x07\x08"
-_ENCRYPTED, _DESCRIPTOR = 0x1, 0x8
+DESCRIPTOR_SIGNATURE = b"PK\x07\x08"  # before a data descriptor, where it has one
+DESCRIPTOR_FLAG = 0x8  # a member whose sizes follow its data
+_ENCRYPTED = 0x1
 _STORED, _DEFLATED = 0, 8
 _CHUNK = 1 << 16
 _SKIP_LIMIT = 1 << 30  # bytes inflated and dropped to find where an unread member ends
@@ -31,7 +32,7 @@ class LocalHeader:
         (_, _, self.flags, self.method, self.time, self.date, self.crc, size, self.size, _,
          _) = LOCAL_HEADER.unpack(raw)
         self.name = name
-        self.compressed_size: int | None = None if self.flags & _DESCRIPTOR else size
+        self.compressed_size: int | None = None if self.flags & DESCRIPTOR_FLAG else size
 
 
 class LocalMember(NamedTuple):
@@ -41,13 +42,13 @@ class LocalMember(NamedTuple):
     compressed: MemberStream | None  # what counts the compressed bytes read (for the bomb caps' ratio)
 
 
-def local_members(fileobj: BinaryIO, start: int) -> Iterator[LocalMember]:
+def local_members(fileobj: BinaryIO, start: int, end: int | None = None) -> Iterator[LocalMember]:
     """Each member read from its local header, from `start` (the zip's start in the file), each read before the
-    next is looked for. Past a central directory and its end records, the members of a zip joined behind are
-    read on (`cat a.zip b.zip c.zip`). Ends at the first thing that is neither (the end, a directory cut
-    short), raising SalvageStop when that is damage."""
+    next is looked for, up to `end` (where other members start). Past a central directory and its end records,
+    the members of a zip joined behind are read on (`cat a.zip b.zip c.zip`). Ends at the first thing that is
+    neither (the end, a directory cut short), raising SalvageStop when that is damage."""
     fileobj.seek(start)
-    while True:
+    while end is None or fileobj.tell() < end:
         raw = fileobj.read(LOCAL_HEADER.size)
         if raw[:4] != LOCAL_SIGNATURE:
             if raw[:4] in _DIRECTORY_SIGNATURES and _past_the_directory(fileobj, raw):
@@ -223,7 +224,7 @@ class MemberStream(io.RawIOBase):
             self._file.seek(self._left, io.SEEK_CUR)
             self._left = 0
         crc = self._header.crc
-        if self._header.flags & _DESCRIPTOR:
+        if self._header.flags & DESCRIPTOR_FLAG:
             crc = self._descriptor_crc()
         if self._crc != crc:
             raise zlib.error(f"CRC-32 {self._crc:08x} where the zip says {crc:08x}: the member is damaged")
@@ -231,7 +232,7 @@ class MemberStream(io.RawIOBase):
 
     def _descriptor_crc(self) -> int:
         first = self._file.read(4)
-        if first != _DESCRIPTOR_SIGNATURE:  # the descriptor's signature is optional
+        if first != DESCRIPTOR_SIGNATURE:  # the descriptor's signature is optional
             self._file.seek(-len(first), io.SEEK_CUR)
         descriptor = self._file.read(12)
         if len(descriptor) < 12:
