@@ -187,13 +187,15 @@ def test_a_guesser_elsewhere_does_not_lock_the_owner_out(app: Any) -> None:
     assert _login_attempt(throttled, "127.0.0.1", "typo typo typo")().status_code == 401
 
 
-def test_a_global_rate_caps_guesses_from_many_addresses(app: Any) -> None:
+def test_a_global_rate_caps_guesses_from_many_addresses_but_never_locks_the_owner_out(app: Any) -> None:
     throttled = create_app(app.config["VIGIE_CASE"], Settings(workers=1),
-                           throttle=LoginThrottle(global_attempts=8, global_window=600))
+                           throttle=LoginThrottle(global_attempts=9, global_window=600))
+    assert _login_attempt(throttled, "127.0.0.1", PASSWORD)().status_code == 302  # the owner, at her desk
     statuses = [_login_attempt(throttled, f"192.0.2.{i}", "wrong password")().status_code for i in range(1, 12)]
     assert statuses == [401] * 8 + [429] * 3
-    refused = _login_attempt(throttled, "127.0.0.1", PASSWORD)()
+    refused = _login_attempt(throttled, "198.51.100.7", PASSWORD)()  # a first login from a new address waits
     assert refused.status_code == 429 and 0 < int(refused.headers["Retry-After"]) <= 600
+    assert _login_attempt(throttled, "127.0.0.1", PASSWORD)().status_code == 302
 
 
 def test_backoff_doubles_is_capped_and_forgotten(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -515,3 +517,13 @@ def test_browser_over_tls_gets_host_cookies_and_pages_the_audit_log(app: Any, tm
         other.server_close()
         console.close()
         thread.join(10)
+
+
+def test_tokens_that_are_not_ascii_are_refused_never_a_server_error(app: Any) -> None:
+    client, _ = login(app, "rita")
+    assert client.post("/api/settings", json={"blur": 0.5}, headers={"X-CSRF-Token": "\xe9"}).status_code == 403
+    assert client.post("/logout", data={"csrf_token": "é"}).status_code == 403
+    stranger = app.test_client()
+    stranger.get("/login")
+    assert stranger.post("/login", data={"username": "rita", "password": PASSWORD,
+                                         "login_token": "é"}).status_code == 400

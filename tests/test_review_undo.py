@@ -40,7 +40,8 @@ def test_decide_undo_undecide_then_verify_is_intact_and_a_hand_edit_still_fails(
     review.decide("rita", [c], Decision("projectvic-us", "3"), "stack")
     undone = review.undo("rita", second.seq)  # a back to its first decision, b to undecided
     assert undone.details["restore"] == [
-        {"scheme": "projectvic-us", "category": "1", "ai_tags": ["ai-generated"], "industry_class": None}, None]
+        {"scheme": "projectvic-us", "category": "1", "ai_tags": ["ai-generated"], "industry_class": None,
+         "by": "rita", "at": first.at}, None]
     review.undecide("rob", [c], "stack")
     rows = {r[0]: (r[1], r[2], r[3]) for r in store.db.execute("SELECT item_id, category, decided_by, audit_seq "
                                                                  "FROM reviews")}
@@ -93,3 +94,65 @@ def test_an_undo_entry_of_the_wrong_shape_is_reported_not_a_traceback(tmp_path: 
     db.close()
     code, out = _verify(case)
     assert code == 3 and "do not have the shape a 'undo' entry has" in out, out
+
+
+def test_an_undo_never_overwrites_a_decision_that_lands_while_it_reads_the_history(tmp_path: Path) -> None:
+    """The histories are read under the case's write lock: a colleague's decision either lands before (the undo
+    is refused) or waits for the undo and is refused as stale; never both written, the colleague's lost."""
+    import threading
+
+    from vigie.store.review import StaleDecisionError
+
+    case = _case(tmp_path)
+    store = open_case(case)
+    review = ReviewTables(store)
+    a = store.item_ids()[0]
+    mine = review.decide("rita", [a], Decision("projectvic-us", "1"), "stack")
+    outcome: list[str] = []
+
+    def decide_meanwhile() -> None:
+        other = open_case(case)  # the colleague's own connection, as another server thread has
+        try:
+            ReviewTables(other).decide("rob", [a], Decision("projectvic-us", "2"), "stack", seen=mine.seq)
+            outcome.append("decided")
+        except StaleDecisionError:
+            outcome.append("stale")
+        finally:
+            other.close()
+
+    reading = store.audit_entries
+    started: list[threading.Thread] = []
+
+    def audit_entries_with_a_colleague(**kwargs: object):  # type: ignore[no-untyped-def]
+        history = list(reading(**kwargs))  # type: ignore[arg-type]
+        if not started:  # the colleague decides once the undo has read the item's history
+            started.append(threading.Thread(target=decide_meanwhile))
+            started[0].start()
+            started[0].join(0.5)
+        return history
+
+    store.audit_entries = audit_entries_with_a_colleague  # type: ignore[method-assign]
+    try:
+        review.undo("rita", mine.seq)
+        outcome.append("undone")
+    except UndoError:
+        outcome.append("undo refused")
+    started[0].join()
+    assert sorted(outcome) in (["stale", "undone"], ["decided", "undo refused"]), outcome
+    expected = None if "undone" in outcome else "2"
+    assert store.db.execute("SELECT max(category) FROM reviews").fetchone()[0] == expected
+    store.close()
+    assert _verify(case)[0] == 0
+
+
+def test_a_decision_an_undo_restores_keeps_who_made_it_and_when(tmp_path: Path) -> None:
+    case = _case(tmp_path)
+    store = open_case(case)
+    review = ReviewTables(store)
+    a = store.item_ids()[0]
+    olga = review.decide("olga", [a], Decision("projectvic-us", "1"), "stack")
+    review.undo("cady", review.decide("cady", [a], Decision("projectvic-us", "3"), "stack").seq)
+    assert review.decisions([a])[a]["by"] == "olga" and review.decisions([a])[a]["at"] == olga.at
+    store.close()
+    code, out = _verify(case)
+    assert code == 0 and "Audit log intact" in out, out

@@ -69,6 +69,8 @@ class _Replay:
             for item, decision in zip(items, restore, strict=True):
                 if decision is None:
                     self.decisions.pop(item, None)
+                elif action == UNDO_ACTION:  # a restored decision keeps who made it and when (where it says)
+                    self._decide(item, decision, decision.get("by", actor), decision.get("at", at), seq)
                 else:
                     self._decide(item, decision, actor, at, seq)
             for item, digest in zip(items, details.get("sha256") or [], strict=False):
@@ -92,7 +94,7 @@ def decision_before(history: Iterable[AuditEntry], item: int, seq: int) -> dict[
     decided = replay.decisions.get(item)
     return None if decided is None else {
         "scheme": decided["category_scheme"], "category": decided["category"], "ai_tags": decided["ai_tags"],
-        "industry_class": decided["industry_class"]}
+        "industry_class": decided["industry_class"], "by": decided["decided_by"], "at": decided["decided_at"]}
 
 
 def verify_audit_log(store: SqliteCaseStore) -> AuditCheck:

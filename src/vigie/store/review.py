@@ -495,19 +495,22 @@ class ReviewTables:
             raise UndoError(Phrase(N_("entry %(seq)s is %(actor)s's decision, not yours: set the stack back to "
                                       "undecided or decide it again instead"), seq=seq, actor=found[0]))
         item_ids = list(json.loads(found[2])["items"])
-        restore: dict[int, dict[str, Any] | None] = {}
-        for item_id in item_ids:  # each item's history read once: its last decision, and what it was before `seq`
-            history = list(self.store.audit_entries(naming_item=item_id))
-            last = next((e for e in reversed(history) if e.action in _DECISION_ACTIONS), None)
-            if last is not None and last.seq != seq:
-                raise UndoError(Phrase(N_("item %(item)s changed since (entry %(seq)s: %(action)s by %(actor)s); "
-                                          "nothing was undone"), item=item_id, seq=last.seq,
-                                       action=action_name(last.action), actor=last.actor),
-                                {"item": item_id, "version": last.seq, "by": last.actor, "at": last.at,
-                                 "decision": self.decisions([item_id]).get(item_id)})
-            restore[item_id] = decision_before(history, item_id, seq)
         digests = self._sha256s(item_ids)
         with self.store.transaction():
+            # under the case's write lock: no decision lands between the check of the items' histories and the
+            # write (a colleague's decision in between would be overwritten), as in `decide`
+            self.store.wait_for_writers()
+            restore: dict[int, dict[str, Any] | None] = {}
+            for item_id in item_ids:  # each item's history read once: its last decision, and what it was before
+                history = list(self.store.audit_entries(naming_item=item_id))
+                last = next((e for e in reversed(history) if e.action in _DECISION_ACTIONS), None)
+                if last is not None and last.seq != seq:
+                    raise UndoError(Phrase(N_("item %(item)s changed since (entry %(seq)s: %(action)s by "
+                                              "%(actor)s); nothing was undone"), item=item_id, seq=last.seq,
+                                           action=action_name(last.action), actor=last.actor),
+                                    {"item": item_id, "version": last.seq, "by": last.actor, "at": last.at,
+                                     "decision": self.decisions([item_id]).get(item_id)})
+                restore[item_id] = decision_before(history, item_id, seq)
             entry = self.store.append_audit(actor, UNDO_ACTION, {
                 "items": item_ids, "sha256": digests, "undoes": seq, "restore": [restore[i] for i in item_ids]})
             self._write(entry, restore)
@@ -522,8 +525,9 @@ class ReviewTables:
                    category = excluded.category, ai_tags = excluded.ai_tags,
                    industry_class = excluded.industry_class, decided_by = excluded.decided_by,
                    decided_at = excluded.decided_at, audit_seq = excluded.audit_seq""",
-            [(i, d["scheme"], d["category"], json.dumps(d["ai_tags"]), d["industry_class"], entry.actor, entry.at,
-              entry.seq) for i, d in decisions.items() if d is not None],
+            # a decision an undo restored keeps who made it and when
+            [(i, d["scheme"], d["category"], json.dumps(d["ai_tags"]), d["industry_class"], d.get("by", entry.actor),
+              d.get("at", entry.at), entry.seq) for i, d in decisions.items() if d is not None],
         )
         self.db.executemany("DELETE FROM reviews WHERE item_id = ?", [(i,) for i, d in decisions.items() if d is None])
         self.db.executemany("""INSERT INTO review_versions(item_id, audit_seq) VALUES (?, ?)

@@ -18,7 +18,7 @@ from vigie.vocabulary import ADMIN
 from vigie.web import language
 from vigie.web.hosts import AllowedHosts
 from vigie.web.roles import AccountStore
-from vigie.web.security import COMMON_HEADERS, CONSOLE_CSP, REPORT_CSP, LoginThrottle
+from vigie.web.security import COMMON_HEADERS, CONSOLE_CSP, REPORT_CSP, LoginThrottle, same_token
 
 SESSION_COOKIE = "vigie_session"
 LOGIN_COOKIE = "vigie_login"  # ties the login form to the browser that loaded it
@@ -64,7 +64,7 @@ def shell_app(open_request: Callable[[], None], throttle: LoginThrottle | None =
             return jsonify(error=language.said(LOG_IN_FIRST)), 401
         if request.method not in ("GET", "HEAD"):
             sent = request.headers.get("X-CSRF-Token") or request.form.get("csrf_token", "")
-            if not secrets.compare_digest(sent, g.session.csrf_token):
+            if not same_token(sent, g.session.csrf_token):
                 return jsonify(error=language.said(N_("missing or wrong CSRF token; reload the page"))), 403
         if g.session.user.must_change and request.endpoint not in PASSWORD_ENDPOINTS:
             if request.path == "/" and request.method == "GET":
@@ -108,7 +108,7 @@ def shell_app(open_request: Callable[[], None], throttle: LoginThrottle | None =
         username = request.form.get("username", "")[:64]
         password = request.form.get("password", "")[:1024]
         form_token = request.form.get("login_token", "")
-        if not secrets.compare_digest(form_token, request.cookies.get(login_cookie, "")) or not form_token:
+        if not same_token(form_token, request.cookies.get(login_cookie, "")) or not form_token:
             return _login_form(language.gettext("The login form expired; try again."), 400)
         address = request.remote_addr or "unknown"
         wait = login_throttle.begin(address, username)
