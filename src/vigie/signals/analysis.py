@@ -38,7 +38,7 @@ from vigie.signals.thumbnails import blur_image
 from vigie.signals.video import VideoError, VideoLimits, analyse_video
 from vigie.sources.archives import iter_members
 from vigie.sources.base import Entry, escape_name, member_relpath, parse_relpath
-from vigie.sources.diskimage import nested_image_note
+from vigie.sources.diskimage import DISK_HEAD_BYTES, nested_image_note
 from vigie.sources.exif_thumbnail import EXIF_THUMBNAIL_NAME, names_before_a_zip_behind
 from vigie.sources.mediatype import SNIFF_BYTES, is_archive, is_image, is_video, sniff, unread_archive_note
 from vigie.sources.members import ArchiveLimitError, Expansion, Member, unsafe_name_reason
@@ -63,6 +63,7 @@ _ARCHIVE_ERRORS = (
 class _Read:
     buffer: bytes | None
     zip_clues: ZipClues  # of a zip behind its content, to look at
+    head: bytes  # its first bytes, where a disk's structure is looked for (DISK_HEAD_BYTES)
 
 
 class _Held(NamedTuple):
@@ -98,7 +99,10 @@ def _read_item(stream: BinaryIO, record: ItemRecord, settings: Settings, nested:
     chunk = head
     # gathered as the file is hashed: a zip behind the content is looked for without reading it again
     zip_clues = ZipClues(headers=is_image(media_type) or is_video(media_type))
+    disk_head = b""
     while chunk:
+        if len(disk_head) < DISK_HEAD_BYTES:
+            disk_head += chunk[:DISK_HEAD_BYTES - len(disk_head)]
         digests.update(chunk)
         size += len(chunk)
         zip_clues.feed(chunk)
@@ -115,7 +119,7 @@ def _read_item(stream: BinaryIO, record: ItemRecord, settings: Settings, nested:
         record.add_error("archive", f"{MOST_FALSE_SIGNATURES:,} zip header signatures that start no header, the "
                                     f"last at byte {zip_clues.stopped_at:,}: a zip behind this content was not "
                                     "looked for after it")
-    return _Read(b"".join(kept) if kept is not None else None, zip_clues)
+    return _Read(b"".join(kept) if kept is not None else None, zip_clues, disk_head)
 
 
 class Decoded(NamedTuple):
@@ -280,7 +284,7 @@ def _analyse_stream(
     read = _read_item(stream, record, settings, nested)
     media_type = record.media_type or ""
     if analysed is not None and analysed.mark_copy(record):
-        if (note := nested_image_note(record.relpath, media_type)) is not None:  # told by its name and place too:
+        if (note := nested_image_note(record.relpath, media_type, read.head)) is not None:  # by its name too:
             record.add_error("not-examined", note)  # the first copy, named otherwise, may not have it
         # an archive's members are still listed, and an EXIF thumbnail that shows another picture
         return _held(record, read, nested, copy_thumbnail_to_read(record, read.buffer, settings))
@@ -328,8 +332,10 @@ def _analyse_content(read: _Read, record: ItemRecord, settings: Settings, reopen
                 _add_video_facts(record, seekable, settings)
             with reopen() as seekable:
                 _add_provenance(record, seekable, settings)
-    elif (note := not_examined_note(media_type) or unread_archive_note(media_type)
-          or nested_image_note(record.relpath, media_type)) is not None:
+    elif (note := not_examined_note(media_type) or unread_archive_note(media_type)) is not None:
+        record.add_error("not-examined", note)
+    # a disk's structure behind a picture's or a video's header too
+    if (note := nested_image_note(record.relpath, media_type, read.head)) is not None:
         record.add_error("not-examined", note)
     return thumbnail
 

@@ -38,6 +38,7 @@ from vigie.sources.disk.media import EWF_SIGNATURE, Media, linked_segments_note,
 from vigie.sources.disk.readback import open_item
 from vigie.sources.disk.volumes import TSK_ERRORS, file_systems, gpt_note, tsk_reason
 from vigie.sources.disk.walk import partition_entries
+from vigie.sources.mbr import entries_of
 from vigie.sources.mediatype import EWF_TYPE, SNIFF_BYTES, sniff
 
 IMAGE_SUFFIXES = (".e01", ".ex01", ".raw", ".dd", ".img", ".001", ".iso")
@@ -67,16 +68,47 @@ def looks_like_image(path: str) -> bool:
     return head == EWF_SIGNATURE or path.lower().endswith(IMAGE_SUFFIXES) or bool(_PIECE.search(os.fsencode(path)))
 
 
-def nested_image_note(relpath: str, media_type: str) -> str | None:
+DISK_HEAD_BYTES = 32 * 1024 + 6  # what `disk_structure` reads: up to an ISO 9660 volume descriptor's name
+_FAT_SECTOR_SIZES = (512, 1024, 2048, 4096)
+
+
+def disk_structure(head: bytes) -> str | None:
+    """The partition table or file system a file's first bytes hold, whatever else they pass for (a picture's
+    header may fill an MBR's boot code, or an ISO's system area), else None."""
+    if head[3:11] in (b"NTFS    ", b"EXFAT   "):
+        return f"an {head[3:8].decode().rstrip()} file system"
+    if head[512:520] == b"EFI PART":
+        return "a GPT partition table"
+    if head[32769:32774] == b"CD001":
+        return "an ISO 9660 file system"
+    if head[1024:1026] in (b"H+", b"HX") and head[1026:1028] in (b"\0\x04", b"\0\x05"):
+        return "an HFS+ file system"
+    if head[510:512] != b"\x55\xaa":
+        return None
+    sector_size = int.from_bytes(head[11:13], "little")
+    per_cluster = head[13]
+    if (head[0] in (0xEB, 0xE9) and sector_size in _FAT_SECTOR_SIZES and per_cluster
+            and per_cluster & (per_cluster - 1) == 0 and head[16] in (1, 2)):
+        return "a FAT file system"
+    return "an MBR partition table" if entries_of(head[:512]) else None
+
+
+def nested_image_note(relpath: str, media_type: str, head: bytes = b"") -> str | None:
     """What to record against a disk image found inside a scanned folder, archive or image: it is not opened
-    (its files would need a source of their own). Told by its EWF signature, or a raw one by its name."""
+    (its files would need a source of their own). Told by its EWF signature, its first bytes (`head`, at least
+    DISK_HEAD_BYTES of them where the file has them), or a raw one by its name."""
     if relpath == "":  # the file the user named: opened as an image where it is one (`probe`)
         return None
     leaf = parse_relpath(relpath).leaf_name.lower()
     named_like = leaf.endswith(tuple(s.encode() for s in IMAGE_SUFFIXES)) or _PIECE.search(leaf)
-    if media_type != EWF_TYPE and not (media_type == "application/octet-stream" and named_like):
+    if media_type == EWF_TYPE:
+        kind = "an EWF (E01) disk image"
+    elif len(head) >= _MIN_IMAGE_BYTES and (structure := disk_structure(head)) is not None:
+        kind = f"holds {structure} from its first bytes"
+    elif media_type == "application/octet-stream" and named_like:
+        kind = "named like a disk image"
+    else:
         return None
-    kind = "an EWF (E01) disk image" if media_type == EWF_TYPE else "named like a disk image"
     return (f"{kind}: a disk image inside a scanned folder, archive or image is not opened and the files inside "
             "it were not read; scan the image itself (vigie scan IMAGE)")
 
@@ -103,14 +135,15 @@ def _probe(path: str, size: int, mtime_ns: int) -> bool:
         return False
     try:
         with open(path, "rb") as stream:
-            head = stream.read(SNIFF_BYTES)
+            head = stream.read(DISK_HEAD_BYTES)
     except OSError:
         return False
     if head.startswith(EWF_SIGNATURE):  # however small: a segment cut short is said, not hashed as a plain file
         return True
     if size < _MIN_IMAGE_BYTES:
         return False
-    if sniff(head) != "application/octet-stream":  # a picture, video or archive is never taken for a disk
+    # a picture, video or archive is never taken for a disk, unless it also holds a disk's structure
+    if sniff(head[:SNIFF_BYTES]) != "application/octet-stream" and disk_structure(head) is None:
         return False
     try:
         with Media.open(path) as media:

@@ -14,6 +14,7 @@ from vigie.sources.apm import read_apm
 from vigie.sources.disk.media import Media
 from vigie.sources.ewf import EwfError
 from vigie.sources.gpt import GptCheck, GptHeader, GptPartition, check_gpt, sound
+from vigie.sources.mbr import MOST_LOGICAL, SECTOR, is_protective, read_mbr
 
 # The Sleuth Kit's bindings raise RuntimeError where a read of ours failed inside it
 TSK_ERRORS = (OSError, RuntimeError)
@@ -82,6 +83,8 @@ def file_systems(media: Media) -> list[FileSystem]:
         return [FileSystem("p0", 0, "the file system filling the image")]
     iso_end = _hybrid_iso_end(image, parts)
     systems = [FileSystem("p0", 0, "the ISO 9660 file system filling the image")] if iso_end else []
+    if not iso_end and all(start for start, _, _ in parts):
+        systems += _filling_beside_a_table(image)
     for number, (start, length, kind) in enumerate(parts, 1):
         system = _partition(image, media, number, start, length, block_size, kind)
         if not (system.error and _holds_no_file_system(start + length, kind, block_size, iso_end)):
@@ -89,6 +92,42 @@ def file_systems(media: Media) -> list[FileSystem]:
     if gpt is not None:
         systems += [_from_gpt(image, media, gpt, number, part, beside)
                     for number, part in enumerate(alone, len(parts) + 1)]
+    if table is not None and table[2] in ("MBR", "GPT") and block_size == SECTOR:
+        read = {start * block_size for start, _, _ in parts} | {part.first * gpt.sector for part in alone if gpt}
+        systems += _mbr_alone(image, media, read, table[2], len(parts) + len(alone) + 1)
+    return systems
+
+
+def _filling_beside_a_table(image: Any) -> list[FileSystem]:
+    """A file system that starts at the image's first byte although a partition table was read there: a
+    whole-disk volume whose boot code passes for an MBR (an exFAT card's may), read as well."""
+    import pytsk3
+
+    try:
+        pytsk3.FS_Info(image, offset=0)
+    except TSK_ERRORS:
+        return []
+    return [FileSystem("p0", 0, "the file system filling the image",
+                       note="a file system fills the image from its first byte, where a partition table was read "
+                            "too: both are read")]
+
+
+def _mbr_alone(image: Any, media: Media, read: set[int], scheme: str, first: int) -> list[FileSystem]:
+    """The partitions the MBR lists that The Sleuth Kit did not read (no partition read starts where they do):
+    those of a hybrid MBR beside the GPT it read, and logical partitions past the 128 it reads of a chain."""
+    listed = read_mbr(media.read_at)
+    said = ("read from the MBR (a hybrid MBR): the GPT does not list it" if scheme == "GPT" else
+            "read from the MBR by hand: The Sleuth Kit did not list it (it stops an extended partition's chain "
+            "after 128 logical partitions)")
+    unread = [part for part in listed.partitions
+              if not is_protective(part.kind) and part.start * SECTOR not in read]
+    systems = [_partition(image, media, number, part.start, part.sectors, SECTOR, f"0x{part.kind:02x}", said)
+               for number, part in enumerate(unread, first)]
+    if listed.chain_cut:
+        label = f"p{first + len(unread)}"
+        error = (f"an extended partition's chain of logical partitions goes on past {MOST_LOGICAL:,} of them: the "
+                 "partitions after those were not read")
+        systems.append(FileSystem(label, 0, "the rest of the extended partition's chain", error))
     return systems
 
 
