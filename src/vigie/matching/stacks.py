@@ -127,10 +127,15 @@ def _link_near_copies(settings: Settings, batches: Iterator[list[tuple[int, byte
 
 def _links(segments: Sequence[PdqSegment], batch: Sequence[tuple[int, bytes]], threshold: int
            ) -> list[tuple[int, int]]:
-    """(item, indexed item) for each pair of distinct items where the first's query variant reaches the second."""
-    queries, counts = stacked_variants([blob for _, blob in batch])
-    owners = np.repeat(np.array([item_id for item_id, _ in batch], dtype=np.int64), counts)
-    found: set[tuple[int, int]] = set()
+    """(item, indexed item) for each pair of distinct items where the first's query variant reaches the second;
+    items with the same query hashes reach the same items, so one of them is looked up, the others linked to it
+    (N copies of one picture would otherwise give N² pairs)."""
+    first_with: dict[bytes, int] = {}
+    for item_id, blob in batch:
+        first_with.setdefault(blob, item_id)
+    found = {(item_id, first_with[blob]) for item_id, blob in batch}
+    queries, counts = stacked_variants(list(first_with))
+    owners = np.repeat(np.array(list(first_with.values()), dtype=np.int64), counts)
     for segment in segments:
         query_idx, hit_ids = segment.pairs(queries, threshold)
         found.update(zip(owners[query_idx].tolist(), hit_ids.tolist(), strict=True))
