@@ -18,7 +18,8 @@ rule and numbering (`disk/items.py`).
 Deleted files whose content The Sleuth Kit can still read are listed with `deleted`, orphans (under TSK's
 `$OrphanFiles`) too; a deleted file whose clusters now belong to another file, or whose metadata is gone, is
 listed with an error and no content. A file system's own structures (NTFS's metafiles, FAT's tables, ...) are
-not items. Unallocated space and file slack are not read.
+not items; an ISO 9660 file hidden from the Joliet tree is read from its record, with a note. Unallocated space
+and file slack are not read.
 
 This module is the source and what is taken for an image; its parts are in `sources/disk/`: the media bytes
 (`media.py`), partitions and file systems (`volumes.py`), what is an item (`items.py`, with `names.py` and FAT's

@@ -2,7 +2,8 @@
 scan's walk (`walk.py`) and the read-back (`readback.py`) alike, so that both list and number the same items.
 A file system's own structures (NTFS's metafiles, FAT's tables, exFAT's bitmap, HFS+'s catalog files, ...) and
 FAT volume labels are not items; a deleted name TSK lists without metadata is read from its own record where
-that record is still the name's; an HFS+ file's resource fork is an item of its own."""
+that record is still the name's, as is an ISO 9660 file the Joliet tree hides; an HFS+ file's resource fork is
+an item of its own."""
 
 from __future__ import annotations
 
@@ -32,6 +33,9 @@ _HFS_RESERVED_IDS = frozenset(range(16))
 # $BadClus, $Secure, $UpCase, $Extend, and 12-15 reserved): never a user's file, whatever its name. $Extend (11)
 # is not entered: only NTFS writes in it ($ObjId, $Quota, $Reparse, $UsnJrnl, $RmMetadata, ...)
 _NTFS_METAFILES = frozenset(range(16))
+_HIDDEN_FROM_JOLIET_NOTE = (
+    "an ISO 9660 record the tree The Sleuth Kit reads (the Joliet one, where the disc has one) does not list: a "
+    "file hidden from that tree (mkisofs -hide-joliet), read from its record under The Sleuth Kit's orphan name",)
 
 
 def _exfat_own_entries(read_at: Callable[[int, int], bytes], start: int) -> frozenset[int]:
@@ -166,11 +170,12 @@ class ItemRules:
             if record.no_file:
                 return None
             if record.address is not None:
+                if self.iso9660:  # which deletes nothing
+                    return self._file(folder, name, record.address, record.kind, False, opened,
+                                      _HIDDEN_FROM_JOLIET_NOTE)
                 return self._file(folder, name, record.address, record.kind, True, opened)
-        deleted = _deleted(name_info, meta)
+        deleted = _deleted(name_info, meta) and not self.iso9660
         if meta is None:
-            if self.iso9660 and _empty_record(self.fs, int(name_info.meta_addr)):
-                return None
             return Listed(name, Role.ITEM, None, deleted=deleted)
         return self._file(folder, name, int(meta.addr), meta.type, deleted, tsk_file)
 
@@ -187,7 +192,8 @@ class ItemRules:
         self.records[key] = record
         return record, found
 
-    def _file(self, folder: int, name: bytes, address: int, kind: Any, deleted: bool, tsk_file: Any) -> Listed:
+    def _file(self, folder: int, name: bytes, address: int, kind: Any, deleted: bool, tsk_file: Any,
+              notes: tuple[str, ...] = ()) -> Listed:
         import pytsk3
 
         if _is_structure(kind, address, self.own_entries):  # a structure folder too (NTFS's $Extend)
@@ -203,7 +209,9 @@ class ItemRules:
             return Listed(name, Role.MOVED, address)
         fork = _resource_fork(tsk_file) if self.forks and not deleted and kind == pytsk3.TSK_FS_META_TYPE_REG \
             and tsk_file is not None else None
-        return Listed(name, Role.ITEM, address, kind, deleted, tsk_file, fork, LABEL_NOTE if volume_label else ())
+        if volume_label:
+            notes += LABEL_NOTE
+        return Listed(name, Role.ITEM, address, kind, deleted, tsk_file, fork, notes)
 
     def _fat_orphan_placed(self, folder: int, kind: Any, address: int) -> bool:
         """A file The Sleuth Kit lists in its `$OrphanFiles` (`folder`), or in a folder it lists there that Vigie's
@@ -261,17 +269,19 @@ def _deleted_record(fs: Any, folder: int, tsk_file: Any) -> Any:
     system; it then finds name and record unrelated, while the record is there to read. `tsk_file` unchanged
     where the record cannot be read or is another file's now (in use, or freed again since); None for a record
     in `$OrphanFiles` that never held a file: NTFS's reserved MFT entries 16-23, no name and no data, which
-    mkntfs and Windows write so. ISO 9660 deletes nothing: its orphans are left as TSK lists them."""
+    mkntfs and Windows write so. ISO 9660 deletes nothing: its orphans are records the tree TSK reads (Joliet,
+    where the disc has one) does not list, read from the record; None for one that holds no byte (the Joliet twin
+    of an empty file, a Rock Ridge link)."""
     import pytsk3
 
-    if int(fs.info.ftype) == pytsk3.TSK_FS_TYPE_ISO9660:
-        return tsk_file
     name = tsk_file.info.name
     try:
         found = fs.open_meta(inode=int(name.meta_addr))
     except TSK_ERRORS:
         return tsk_file
     meta = found.info.meta
+    if int(fs.info.ftype) == pytsk3.TSK_FS_TYPE_ISO9660:
+        return tsk_file if meta is None else found if meta.size else None
     if (meta is None or meta.flags & pytsk3.TSK_FS_META_FLAG_ALLOC
             or int(meta.seq) != (int(name.meta_seq) + 1) & 0xFFFFFFFF):
         return tsk_file
@@ -280,15 +290,6 @@ def _deleted_record(fs: Any, folder: int, tsk_file: Any) -> Any:
             and not any(int(attribute.info.type) in file_attributes for attribute in found)):
         return None
     return found
-
-
-def _empty_record(fs: Any, address: int) -> bool:
-    """Whether an ISO 9660 record TSK lists as an orphan holds no byte. ISO 9660 deletes nothing: such an orphan
-    is a record TSK could not place in a folder (the Joliet twin of an empty file, a Rock Ridge link)."""
-    try:
-        return int(fs.open_meta(inode=address).info.meta.size) == 0
-    except TSK_ERRORS:
-        return False
 
 
 def not_entered(address: int, parents: tuple[int, ...], depth: int) -> bool:

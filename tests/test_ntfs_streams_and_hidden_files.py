@@ -1,0 +1,63 @@
+"""Files put where a file system's usual reading does not look, read and said.
+
+An NTFS file's alternate data streams (named $DATA attributes) are items of their own, at the file's path
+followed by `/..namedfork/NAME`, as an HFS+ resource fork is; a user's file in NTFS's `$Extend` folder is read,
+with a note, while NTFS's own files there are not items; an ISO 9660 file hidden from the Joliet tree (the one
+The Sleuth Kit reads) is read from its record, not taken for a deleted file. Images are built with Debian's
+tools (mkntfs, ntfscp, ntfs-3g, xorriso) and hold drawn pictures only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from click.testing import CliRunner
+from test_disk_images import _need, _picture, _run, _scan
+from test_system_and_orphan_files import _inside
+
+from vigie.cli import main
+from vigie.config import Settings
+from vigie.sources.reopen import read_item_bytes
+
+_STREAM = "/..namedfork/"
+
+
+def _verified(case: Path) -> None:
+    result = CliRunner().invoke(main, ["verify", "--case", str(case)])
+    assert result.exit_code == 0, result.output
+    assert "0 changed, missing or unreadable" in result.output
+
+
+def _errors(item: dict[str, object]) -> list[str]:
+    return [error["message"] for error in item["errors"]]  # type: ignore[attr-defined,index]
+
+
+def _known(tmp_path: Path, *pictures: bytes) -> Path:
+    known = tmp_path / "known.txt"
+    known.write_text("".join(hashlib.md5(picture).hexdigest() + "\n" for picture in pictures))
+    return known
+
+
+def test_iso9660_file_hidden_from_joliet_is_read_from_its_record_not_deleted(tmp_path: Path) -> None:
+    """The Sleuth Kit reads the Joliet tree where a disc has one; a file only in the primary tree is listed as an
+    orphan without metadata, while its record is there to read and ISO 9660 deletes nothing."""
+    _need("xorriso")
+    hidden, both = _picture(67), _picture(68)
+    tree = tmp_path / "cd"
+    tree.mkdir()
+    (tree / "primary-only.jpg").write_bytes(hidden)
+    (tree / "both.jpg").write_bytes(both)
+    (tree / "empty.txt").write_bytes(b"")
+    image = tmp_path / "cd.iso"
+    _run("xorriso", "-as", "mkisofs", "-quiet", "-J", "-hide-joliet", "primary-only.jpg", "-hide-joliet",
+         "empty.txt", "-o", image, tree)
+    items = _inside(_scan(tmp_path / "case", image, hashlist=_known(tmp_path, hidden)), image)
+    orphans = [path for path in items if path.startswith("$OrphanFiles/")]
+    assert set(items) == {"both.jpg", *orphans} and len(orphans) == 1  # an empty record is no file
+    found = items[orphans[0]]
+    assert found["sha256"] == hashlib.sha256(hidden).hexdigest() and not found["deleted"]
+    assert [match["signal"] for match in found["matches"]] == ["md5"]
+    assert ["Joliet" in message for message in _errors(found)] == [True]
+    assert read_item_bytes(str(image.resolve()), f"!/p0/{orphans[0]}", Settings(workers=1), 1 << 20) == hidden
+    _verified(tmp_path / "case")
