@@ -14,7 +14,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 from test_disk_images import _need, _picture, _run, _scan
-from test_system_and_orphan_files import _inside
+from test_system_and_orphan_files import _inside, _ntfs
 
 from vigie.cli import main
 from vigie.config import Settings
@@ -37,6 +37,26 @@ def _known(tmp_path: Path, *pictures: bytes) -> Path:
     known = tmp_path / "known.txt"
     known.write_text("".join(hashlib.md5(picture).hexdigest() + "\n" for picture in pictures))
     return known
+
+
+def test_ntfs_user_file_in_extend_is_read_with_a_note_and_metafiles_are_not_items(tmp_path: Path) -> None:
+    """`$Extend` holds NTFS's own files ($ObjId, $Quota, $Reparse: MFT entries above 23), named with a "$": a
+    user's file another tool put there is an ordinary record, read and said."""
+    _need("mkntfs", "ntfscp")
+    placed, kept = _picture(65), _picture(66)
+    image = tmp_path / "ntfs.img"
+    _ntfs(image, {"IMG_0001.JPG": kept})
+    (tmp_path / "placed").write_bytes(placed)
+    _run("ntfscp", image, tmp_path / "placed", "$Extend/holiday.jpg")
+    items = _inside(_scan(tmp_path / "case", image, hashlist=_known(tmp_path, placed)), image)
+    assert set(items) == {"IMG_0001.JPG", "$Extend/holiday.jpg"}  # not $ObjId, $Quota, $Reparse
+    found = items["$Extend/holiday.jpg"]
+    assert found["sha256"] == hashlib.sha256(placed).hexdigest() and not found["deleted"]
+    assert [match["signal"] for match in found["matches"]] == ["md5"]
+    assert ["$Extend folder" in message for message in _errors(found)] == [True]
+    assert not items["IMG_0001.JPG"]["errors"]
+    assert read_item_bytes(str(image.resolve()), "!/p0/$Extend/holiday.jpg", Settings(workers=1), 1 << 20) == placed
+    _verified(tmp_path / "case")
 
 
 def test_iso9660_file_hidden_from_joliet_is_read_from_its_record_not_deleted(tmp_path: Path) -> None:

@@ -31,8 +31,12 @@ _TSK_FIRST_FAT_INODE = 3  # TSK numbers FAT/exFAT directory entries from 3, in o
 _HFS_RESERVED_IDS = frozenset(range(16))
 # NTFS's metafiles are MFT entries 0-15 ($MFT, $MFTMirr, $LogFile, $Volume, $AttrDef, the root, $Bitmap, $Boot,
 # $BadClus, $Secure, $UpCase, $Extend, and 12-15 reserved): never a user's file, whatever its name. $Extend (11)
-# is not entered: only NTFS writes in it ($ObjId, $Quota, $Reparse, $UsnJrnl, $RmMetadata, ...)
-_NTFS_METAFILES = frozenset(range(16))
+# is entered: its metafiles ($ObjId, $Quota, $Reparse, $UsnJrnl, $RmMetadata, ...) have no fixed entry number,
+# but NTFS names all of them with a leading "$", and Windows lets no user write there
+_NTFS_EXTEND = 11
+_NTFS_METAFILES = frozenset(range(16)) - {_NTFS_EXTEND}
+_EXTEND_NOTE = ("in NTFS's $Extend folder, among the file system's own files, where Windows lets no user write: "
+                "placed there by another tool",)
 _HIDDEN_FROM_JOLIET_NOTE = (
     "an ISO 9660 record the tree The Sleuth Kit reads (the Joliet one, where the disc has one) does not list: a "
     "file hidden from that tree (mkisofs -hide-joliet), read from its record under The Sleuth Kit's orphan name",)
@@ -133,6 +137,8 @@ class ItemRules:
         self.fat_erased = DirectoryEntries(read_at, offset).erased if isinstance(fat, FatVolume) else None
         self.iso9660 = kind == pytsk3.TSK_FS_TYPE_ISO9660  # which deletes nothing
         self.forks = bool(kind & pytsk3.TSK_FS_TYPE_HFS_DETECT)
+        self.ntfs = bool(kind & pytsk3.TSK_FS_TYPE_NTFS_DETECT)
+        self.extend = {_NTFS_EXTEND} if self.ntfs else set()  # $Extend and the folders below it, as listed
         self.records = records
 
     @classmethod
@@ -196,9 +202,16 @@ class ItemRules:
               notes: tuple[str, ...] = ()) -> Listed:
         import pytsk3
 
-        if _is_structure(kind, address, self.own_entries):  # a structure folder too (NTFS's $Extend)
+        is_folder = kind in (pytsk3.TSK_FS_META_TYPE_DIR, pytsk3.TSK_FS_META_TYPE_VIRT_DIR)
+        if folder in self.extend:
+            if name.startswith(b"$") and not is_folder:  # NTFS's own file ($ObjId, $UsnJrnl, $TxfLog.blf, ...)
+                return Listed(name, Role.NONE, address)
+            notes += _EXTEND_NOTE
+            if is_folder:  # a folder below ($RmMetadata, $TxfLog, ...): its files told the same way
+                self.extend.add(address)
+        if _is_structure(kind, address, self.own_entries):
             return Listed(name, Role.NONE, address)
-        if kind in (pytsk3.TSK_FS_META_TYPE_DIR, pytsk3.TSK_FS_META_TYPE_VIRT_DIR):
+        if is_folder:
             return Listed(name, Role.FOLDER, address, kind, deleted, tsk_file)
         volume_label = fat_label(name, address, self.fat_labels)
         if volume_label is not None and holds_nothing(volume_label):
