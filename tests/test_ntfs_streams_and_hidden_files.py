@@ -10,11 +10,13 @@ tools (mkntfs, ntfscp, ntfs-3g, xorriso) and hold drawn pictures only.
 from __future__ import annotations
 
 import hashlib
+import os
 from pathlib import Path
 
 from click.testing import CliRunner
+from ntfs import ROOT, delete
 from test_disk_images import _need, _picture, _run, _scan
-from test_system_and_orphan_files import _inside, _ntfs
+from test_system_and_orphan_files import _inside, _mounted, _ntfs
 
 from vigie.cli import main
 from vigie.config import Settings
@@ -37,6 +39,72 @@ def _known(tmp_path: Path, *pictures: bytes) -> Path:
     known = tmp_path / "known.txt"
     known.write_text("".join(hashlib.md5(picture).hexdigest() + "\n" for picture in pictures))
     return known
+
+
+def test_ntfs_alternate_data_streams_are_items_hashed_matched_and_read_back(tmp_path: Path) -> None:
+    """A picture hidden in a text file's stream, and a Zone.Identifier stream as browsers write one: each an item
+    of its own, after the file's; the file's own content stays the file's item."""
+    _need("mkntfs", "ntfscp")
+    hidden, shown = _picture(60), _picture(61)
+    zone = b"[ZoneTransfer]\r\nZoneId=3\r\n"
+    image = tmp_path / "ntfs.img"
+    _ntfs(image, {"note.txt": b"meet at noon\n", "IMG_0001.JPG": shown})
+    for stream, data in (("hidden.jpg", hidden), ("Zone.Identifier", zone)):
+        (tmp_path / "stream").write_bytes(data)
+        _run("ntfscp", "-N", stream, image, tmp_path / "stream", "note.txt")
+    items = _inside(_scan(tmp_path / "case", image, hashlist=_known(tmp_path, hidden)), image)
+    streams = {"note.txt" + _STREAM + "hidden.jpg": hidden, "note.txt" + _STREAM + "Zone.Identifier": zone}
+    assert set(items) == {"note.txt", "IMG_0001.JPG", *streams}
+    assert items["note.txt"]["sha256"] == hashlib.sha256(b"meet at noon\n").hexdigest()
+    assert not items["note.txt"]["errors"]
+    root = str(image.resolve())
+    for path, data in streams.items():
+        item = items[path]
+        assert item["sha256"] == hashlib.sha256(data).hexdigest(), path
+        assert item["inode"] == items["note.txt"]["inode"] and not item["deleted"]
+        assert ["alternate data stream" in message for message in _errors(item)] == [True], path
+        assert read_item_bytes(root, f"!/p0/{path}", Settings(workers=1), 1 << 20) == data
+    assert [match["signal"] for match in items["note.txt" + _STREAM + "hidden.jpg"]["matches"]] == ["md5"]
+    _verified(tmp_path / "case")
+
+
+def test_ntfs_deleted_file_with_a_stream_has_the_stream_read_flagged_deleted(tmp_path: Path) -> None:
+    """A deleted file's record still holds its streams: read as the file's content is, flagged deleted."""
+    _need("mkntfs", "ntfscp")
+    hidden = _picture(62)
+    image = tmp_path / "ntfs.img"
+    _ntfs(image, {"note.txt": b"meet at noon\n"})
+    (tmp_path / "stream").write_bytes(hidden)
+    _run("ntfscp", "-N", "hidden.jpg", image, tmp_path / "stream", "note.txt")
+    delete(image, "note.txt", ROOT)
+    items = _inside(_scan(tmp_path / "case", image), image)
+    stream = items["note.txt" + _STREAM + "hidden.jpg"]
+    assert stream["deleted"] and stream["sha256"] == hashlib.sha256(hidden).hexdigest()
+    assert items["note.txt"]["deleted"]
+    assert read_item_bytes(str(image.resolve()), f"!/p0/note.txt{_STREAM}hidden.jpg", Settings(workers=1),
+                           1 << 20) == hidden
+    _verified(tmp_path / "case")
+
+
+def test_ntfs_folder_stream_written_by_ntfs3g_is_an_item(tmp_path: Path) -> None:
+    """ntfs-3g writes a stream through an extended attribute ("user.NAME"), on a folder as on a file: a folder's
+    stream is an item after what the folder holds."""
+    _need("mkntfs")
+    hidden, inside = _picture(63), _picture(64)
+    image = tmp_path / "ntfs.img"
+    with image.open("wb") as blank:
+        blank.truncate(8 << 20)
+    _run("mkntfs", "-F", "-Q", "-q", image)
+    with _mounted(image, tmp_path / "mnt") as root:
+        (root / "DCIM").mkdir()
+        (root / "DCIM/IMG_0001.JPG").write_bytes(inside)
+        os.setxattr(root / "DCIM", "user.cover.jpg", hidden)
+    items = _inside(_scan(tmp_path / "case", image), image)
+    assert set(items) == {"DCIM/IMG_0001.JPG", "DCIM" + _STREAM + "cover.jpg"}
+    assert items["DCIM" + _STREAM + "cover.jpg"]["sha256"] == hashlib.sha256(hidden).hexdigest()
+    assert read_item_bytes(str(image.resolve()), f"!/p0/DCIM{_STREAM}cover.jpg", Settings(workers=1),
+                           1 << 20) == hidden
+    _verified(tmp_path / "case")
 
 
 def test_ntfs_user_file_in_extend_is_read_with_a_note_and_metafiles_are_not_items(tmp_path: Path) -> None:

@@ -8,6 +8,9 @@ file of each file system is one member of it, entered by "!/":
     partition := "p" N                        N = 1, 2, ...: the allocated partitions in partition-table order;
                                               "p0": a file system that fills the image: with no partition table,
                                               or the ISO 9660 tree of a hybrid CD image (beside an HFS+ one)
+    path      := name ( "/" name )* ( "/..namedfork/" stream )?
+                                              a file's other stream of bytes, an item of its own: its HFS+
+                                              resource fork ("rsrc"), an NTFS alternate data stream (its name)
 
 Two entries that share a path (a deleted file beside a live one of the same name) are numbered "!2", "!3"
 in walk order, as repeated archive members are. Archives found in the image are expanded by the analysis

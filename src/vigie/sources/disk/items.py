@@ -2,8 +2,8 @@
 scan's walk (`walk.py`) and the read-back (`readback.py`) alike, so that both list and number the same items.
 A file system's own structures (NTFS's metafiles, FAT's tables, exFAT's bitmap, HFS+'s catalog files, ...) and
 FAT volume labels are not items; a deleted name TSK lists without metadata is read from its own record where
-that record is still the name's, as is an ISO 9660 file the Joliet tree hides; an HFS+ file's resource fork is
-an item of its own."""
+that record is still the name's, as is an ISO 9660 file the Joliet tree hides; an HFS+ file's resource fork and
+an NTFS file's alternate data streams are items of their own."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from typing import Any
 
 from vigie.sources.disk.fat import LABEL_NOTE, erased_as_live, fat_label, fat_labels, fat_volume
 from vigie.sources.disk.media import Media
-from vigie.sources.disk.names import component
+from vigie.sources.disk.names import FORK, NAMED_FORK, component
 from vigie.sources.disk.volumes import TSK_ERRORS, FileSystem, tsk_image
 from vigie.sources.fatdir import DirectoryEntries, FatVolume, holds_nothing
 
@@ -37,6 +37,8 @@ _NTFS_EXTEND = 11
 _NTFS_METAFILES = frozenset(range(16)) - {_NTFS_EXTEND}
 _EXTEND_NOTE = ("in NTFS's $Extend folder, among the file system's own files, where Windows lets no user write: "
                 "placed there by another tool",)
+_STREAM_NOTE = ("an alternate data stream of the file (a named $DATA attribute, kept beside its content and shown "
+                "by neither Windows' Explorer nor its size)",)
 _HIDDEN_FROM_JOLIET_NOTE = (
     "an ISO 9660 record the tree The Sleuth Kit reads (the Joliet one, where the disc has one) does not list: a "
     "file hidden from that tree (mkisofs -hide-joliet), read from its record under The Sleuth Kit's orphan name",)
@@ -96,6 +98,18 @@ class Role(Enum):
 
 
 @dataclass(frozen=True)
+class NamedStream:
+    """A file's stream of bytes beside its content, an item of its own: an HFS+ resource fork, an NTFS alternate
+    data stream."""
+
+    path: tuple[bytes, ...]  # after the file's path: ("..namedfork", "rsrc"), ("..namedfork", NAME)
+    kind: int  # TSK's attribute type
+    attribute_id: int
+    size: int
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Listed:
     """One name of a folder listing, as the walk and the read-back both take it."""
 
@@ -105,7 +119,7 @@ class Listed:
     kind: Any = None  # TSK's metadata type
     deleted: bool = False
     tsk_file: Any = None  # what to read: TSK's file, or the deleted record standing for it; None: open `address`
-    fork: tuple[int, int] | None = None  # HFS+: its resource fork (attribute id, size), an item of its own
+    streams: tuple[NamedStream, ...] = ()  # its other streams of bytes, each an item of its own after it
     notes: tuple[str, ...] = ()  # said against the item (the path's own notes are the walk's)
 
 
@@ -211,8 +225,9 @@ class ItemRules:
                 self.extend.add(address)
         if _is_structure(kind, address, self.own_entries):
             return Listed(name, Role.NONE, address)
+        streams = self._streams(address, tsk_file) if is_folder or kind == pytsk3.TSK_FS_META_TYPE_REG else ()
         if is_folder:
-            return Listed(name, Role.FOLDER, address, kind, deleted, tsk_file)
+            return Listed(name, Role.FOLDER, address, kind, deleted, tsk_file, streams, notes)
         volume_label = fat_label(name, address, self.fat_labels)
         if volume_label is not None and holds_nothing(volume_label):
             return Listed(name, Role.NONE, address)  # a volume label (mkfs.vfat -n, mlabel): no file
@@ -220,11 +235,29 @@ class ItemRules:
             return Listed(name, Role.ERASED, address)
         if self._fat_orphan_placed(folder, kind, address):
             return Listed(name, Role.MOVED, address)
-        fork = _resource_fork(tsk_file) if self.forks and not deleted and kind == pytsk3.TSK_FS_META_TYPE_REG \
-            and tsk_file is not None else None
         if volume_label:
             notes += LABEL_NOTE
-        return Listed(name, Role.ITEM, address, kind, deleted, tsk_file, fork, notes)
+        return Listed(name, Role.ITEM, address, kind, deleted, tsk_file, streams, notes)
+
+    def _streams(self, address: int, tsk_file: Any) -> tuple[NamedStream, ...]:
+        """A file's (or an NTFS folder's) other streams that hold bytes: its HFS+ resource fork, its NTFS named
+        $DATA attributes (`tsk_file`, or the record at `address` where a deleted one was judged before). NTFS's
+        index attributes ($I30, ...) are not data and not read."""
+        import pytsk3
+
+        if not (self.forks or self.ntfs):
+            return ()
+        streams = []
+        for attribute in tsk_file if tsk_file is not None else self.fs.open_meta(inode=address):
+            kind, size = int(attribute.info.type), int(attribute.info.size)
+            if not size:
+                continue
+            if self.forks and kind == pytsk3.TSK_FS_ATTR_TYPE_HFS_RSRC:
+                streams.append(NamedStream(tuple(FORK), kind, int(attribute.info.id), size))
+            elif self.ntfs and kind == pytsk3.TSK_FS_ATTR_TYPE_NTFS_DATA and attribute.info.name:
+                streams.append(NamedStream((NAMED_FORK, component(bytes(attribute.info.name))), kind,
+                                           int(attribute.info.id), size, _STREAM_NOTE))
+        return tuple(streams)
 
     def _fat_orphan_placed(self, folder: int, kind: Any, address: int) -> bool:
         """A file The Sleuth Kit lists in its `$OrphanFiles` (`folder`), or in a folder it lists there that Vigie's
@@ -262,16 +295,6 @@ def _deleted(name_info: Any, meta: Any) -> bool:
 
     return bool(name_info.flags & pytsk3.TSK_FS_NAME_FLAG_UNALLOC) or bool(
         meta is not None and meta.flags & pytsk3.TSK_FS_META_FLAG_UNALLOC)
-
-
-def _resource_fork(tsk_file: Any) -> tuple[int, int] | None:
-    """An HFS+ file's resource fork as (attribute id, size); None where it has none, or an empty one."""
-    import pytsk3
-
-    for attribute in tsk_file:
-        if int(attribute.info.type) == pytsk3.TSK_FS_ATTR_TYPE_HFS_RSRC and attribute.info.size:
-            return int(attribute.info.id), int(attribute.info.size)
-    return None
 
 
 def _deleted_record(fs: Any, folder: int, tsk_file: Any) -> Any:
