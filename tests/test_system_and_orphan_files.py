@@ -1,6 +1,6 @@
 """NTFS's own metafiles and The Sleuth Kit's orphan files, as an investigator expects them.
 
-NTFS's metafiles (MFT entries 0-15, and what NTFS writes in `$Extend`) are not items, told by entry number, so
+NTFS's metafiles (MFT entries 0-15, told by entry number, and what NTFS writes in `$Extend`) are not items, so
 that a user's file named like one stays an item; the reserved MFT entries 16-23 are not taken for deleted files.
 An orphan (a deleted file whose folder is gone: TSK lists it under `$OrphanFiles`) is read from its record.
 Images are built with Debian's tools (mkntfs, ntfscp, mkfs.ext4, debugfs; an NTFS orphan by `tests/ntfs.py`, as

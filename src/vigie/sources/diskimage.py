@@ -8,6 +8,9 @@ file of each file system is one member of it, entered by "!/":
     partition := "p" N                        N = 1, 2, ...: the allocated partitions in partition-table order;
                                               "p0": a file system that fills the image: with no partition table,
                                               or the ISO 9660 tree of a hybrid CD image (beside an HFS+ one)
+    path      := name ( "/" name )* ( "/..namedfork/" stream )?
+                                              a file's other stream of bytes, an item of its own: its HFS+
+                                              resource fork ("rsrc"), an NTFS alternate data stream (its name)
 
 Two entries that share a path (a deleted file beside a live one of the same name) are numbered "!2", "!3"
 in walk order, as repeated archive members are. Archives found in the image are expanded by the analysis
@@ -18,7 +21,8 @@ rule and numbering (`disk/items.py`).
 Deleted files whose content The Sleuth Kit can still read are listed with `deleted`, orphans (under TSK's
 `$OrphanFiles`) too; a deleted file whose clusters now belong to another file, or whose metadata is gone, is
 listed with an error and no content. A file system's own structures (NTFS's metafiles, FAT's tables, ...) are
-not items. Unallocated space and file slack are not read.
+not items; an ISO 9660 file hidden from the Joliet tree is read from its record, with a note. Unallocated space
+and file slack are not read.
 
 This module is the source and what is taken for an image; its parts are in `sources/disk/`: the media bytes
 (`media.py`), partitions and file systems (`volumes.py`), what is an item (`items.py`, with `names.py` and FAT's

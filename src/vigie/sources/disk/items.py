@@ -2,7 +2,8 @@
 scan's walk (`walk.py`) and the read-back (`readback.py`) alike, so that both list and number the same items.
 A file system's own structures (NTFS's metafiles, FAT's tables, exFAT's bitmap, HFS+'s catalog files, ...) and
 FAT volume labels are not items; a deleted name TSK lists without metadata is read from its own record where
-that record is still the name's; an HFS+ file's resource fork is an item of its own."""
+that record is still the name's, as is an ISO 9660 file the Joliet tree hides; an HFS+ file's resource fork and
+an NTFS file's alternate data streams are items of their own."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from typing import Any
 
 from vigie.sources.disk.fat import LABEL_NOTE, erased_as_live, fat_label, fat_labels, fat_volume
 from vigie.sources.disk.media import Media
-from vigie.sources.disk.names import component
+from vigie.sources.disk.names import FORK, NAMED_FORK, component
 from vigie.sources.disk.volumes import TSK_ERRORS, FileSystem, tsk_image
 from vigie.sources.fatdir import DirectoryEntries, FatVolume, holds_nothing
 
@@ -30,8 +31,17 @@ _TSK_FIRST_FAT_INODE = 3  # TSK numbers FAT/exFAT directory entries from 3, in o
 _HFS_RESERVED_IDS = frozenset(range(16))
 # NTFS's metafiles are MFT entries 0-15 ($MFT, $MFTMirr, $LogFile, $Volume, $AttrDef, the root, $Bitmap, $Boot,
 # $BadClus, $Secure, $UpCase, $Extend, and 12-15 reserved): never a user's file, whatever its name. $Extend (11)
-# is not entered: only NTFS writes in it ($ObjId, $Quota, $Reparse, $UsnJrnl, $RmMetadata, ...)
-_NTFS_METAFILES = frozenset(range(16))
+# is entered: its metafiles ($ObjId, $Quota, $Reparse, $UsnJrnl, $RmMetadata, ...) have no fixed entry number,
+# but NTFS names all of them with a leading "$", and Windows lets no user write there
+_NTFS_EXTEND = 11
+_NTFS_METAFILES = frozenset(range(16)) - {_NTFS_EXTEND}
+_EXTEND_NOTE = ("in NTFS's $Extend folder, among the file system's own files, where Windows lets no user write: "
+                "placed there by another tool",)
+_STREAM_NOTE = ("an alternate data stream of the file (a named $DATA attribute, kept beside its content and shown "
+                "by neither Windows' Explorer nor its size)",)
+_HIDDEN_FROM_JOLIET_NOTE = (
+    "an ISO 9660 record the tree The Sleuth Kit reads (the Joliet one, where the disc has one) does not list: a "
+    "file hidden from that tree (mkisofs -hide-joliet), read from its record under The Sleuth Kit's orphan name",)
 
 
 def _exfat_own_entries(read_at: Callable[[int, int], bytes], start: int) -> frozenset[int]:
@@ -88,6 +98,18 @@ class Role(Enum):
 
 
 @dataclass(frozen=True)
+class NamedStream:
+    """A file's stream of bytes beside its content, an item of its own: an HFS+ resource fork, an NTFS alternate
+    data stream."""
+
+    path: tuple[bytes, ...]  # after the file's path: ("..namedfork", "rsrc"), ("..namedfork", NAME)
+    kind: int  # TSK's attribute type
+    attribute_id: int
+    size: int
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Listed:
     """One name of a folder listing, as the walk and the read-back both take it."""
 
@@ -97,7 +119,7 @@ class Listed:
     kind: Any = None  # TSK's metadata type
     deleted: bool = False
     tsk_file: Any = None  # what to read: TSK's file, or the deleted record standing for it; None: open `address`
-    fork: tuple[int, int] | None = None  # HFS+: its resource fork (attribute id, size), an item of its own
+    streams: tuple[NamedStream, ...] = ()  # its other streams of bytes, each an item of its own after it
     notes: tuple[str, ...] = ()  # said against the item (the path's own notes are the walk's)
 
 
@@ -129,6 +151,8 @@ class ItemRules:
         self.fat_erased = DirectoryEntries(read_at, offset).erased if isinstance(fat, FatVolume) else None
         self.iso9660 = kind == pytsk3.TSK_FS_TYPE_ISO9660  # which deletes nothing
         self.forks = bool(kind & pytsk3.TSK_FS_TYPE_HFS_DETECT)
+        self.ntfs = bool(kind & pytsk3.TSK_FS_TYPE_NTFS_DETECT)
+        self.extend = {_NTFS_EXTEND} if self.ntfs else set()  # $Extend and the folders below it, as listed
         self.records = records
 
     @classmethod
@@ -166,11 +190,12 @@ class ItemRules:
             if record.no_file:
                 return None
             if record.address is not None:
+                if self.iso9660:  # which deletes nothing
+                    return self._file(folder, name, record.address, record.kind, False, opened,
+                                      _HIDDEN_FROM_JOLIET_NOTE)
                 return self._file(folder, name, record.address, record.kind, True, opened)
-        deleted = _deleted(name_info, meta)
+        deleted = _deleted(name_info, meta) and not self.iso9660
         if meta is None:
-            if self.iso9660 and _empty_record(self.fs, int(name_info.meta_addr)):
-                return None
             return Listed(name, Role.ITEM, None, deleted=deleted)
         return self._file(folder, name, int(meta.addr), meta.type, deleted, tsk_file)
 
@@ -187,13 +212,22 @@ class ItemRules:
         self.records[key] = record
         return record, found
 
-    def _file(self, folder: int, name: bytes, address: int, kind: Any, deleted: bool, tsk_file: Any) -> Listed:
+    def _file(self, folder: int, name: bytes, address: int, kind: Any, deleted: bool, tsk_file: Any,
+              notes: tuple[str, ...] = ()) -> Listed:
         import pytsk3
 
-        if _is_structure(kind, address, self.own_entries):  # a structure folder too (NTFS's $Extend)
+        is_folder = kind in (pytsk3.TSK_FS_META_TYPE_DIR, pytsk3.TSK_FS_META_TYPE_VIRT_DIR)
+        if folder in self.extend:
+            if name.startswith(b"$") and not is_folder:  # NTFS's own file ($ObjId, $UsnJrnl, $TxfLog.blf, ...)
+                return Listed(name, Role.NONE, address)
+            notes += _EXTEND_NOTE
+            if is_folder:  # a folder below ($RmMetadata, $TxfLog, ...): its files told the same way
+                self.extend.add(address)
+        if _is_structure(kind, address, self.own_entries):
             return Listed(name, Role.NONE, address)
-        if kind in (pytsk3.TSK_FS_META_TYPE_DIR, pytsk3.TSK_FS_META_TYPE_VIRT_DIR):
-            return Listed(name, Role.FOLDER, address, kind, deleted, tsk_file)
+        streams = self._streams(address, tsk_file) if is_folder or kind == pytsk3.TSK_FS_META_TYPE_REG else ()
+        if is_folder:
+            return Listed(name, Role.FOLDER, address, kind, deleted, tsk_file, streams, notes)
         volume_label = fat_label(name, address, self.fat_labels)
         if volume_label is not None and holds_nothing(volume_label):
             return Listed(name, Role.NONE, address)  # a volume label (mkfs.vfat -n, mlabel): no file
@@ -201,9 +235,29 @@ class ItemRules:
             return Listed(name, Role.ERASED, address)
         if self._fat_orphan_placed(folder, kind, address):
             return Listed(name, Role.MOVED, address)
-        fork = _resource_fork(tsk_file) if self.forks and not deleted and kind == pytsk3.TSK_FS_META_TYPE_REG \
-            and tsk_file is not None else None
-        return Listed(name, Role.ITEM, address, kind, deleted, tsk_file, fork, LABEL_NOTE if volume_label else ())
+        if volume_label:
+            notes += LABEL_NOTE
+        return Listed(name, Role.ITEM, address, kind, deleted, tsk_file, streams, notes)
+
+    def _streams(self, address: int, tsk_file: Any) -> tuple[NamedStream, ...]:
+        """A file's (or an NTFS folder's) other streams that hold bytes: its HFS+ resource fork, its NTFS named
+        $DATA attributes (`tsk_file`, or the record at `address` where a deleted one was judged before). NTFS's
+        index attributes ($I30, ...) are not data and not read."""
+        import pytsk3
+
+        if not (self.forks or self.ntfs):
+            return ()
+        streams = []
+        for attribute in tsk_file if tsk_file is not None else self.fs.open_meta(inode=address):
+            kind, size = int(attribute.info.type), int(attribute.info.size)
+            if not size:
+                continue
+            if self.forks and kind == pytsk3.TSK_FS_ATTR_TYPE_HFS_RSRC:
+                streams.append(NamedStream(tuple(FORK), kind, int(attribute.info.id), size))
+            elif self.ntfs and kind == pytsk3.TSK_FS_ATTR_TYPE_NTFS_DATA and attribute.info.name:
+                streams.append(NamedStream((NAMED_FORK, component(bytes(attribute.info.name))), kind,
+                                           int(attribute.info.id), size, _STREAM_NOTE))
+        return tuple(streams)
 
     def _fat_orphan_placed(self, folder: int, kind: Any, address: int) -> bool:
         """A file The Sleuth Kit lists in its `$OrphanFiles` (`folder`), or in a folder it lists there that Vigie's
@@ -243,16 +297,6 @@ def _deleted(name_info: Any, meta: Any) -> bool:
         meta is not None and meta.flags & pytsk3.TSK_FS_META_FLAG_UNALLOC)
 
 
-def _resource_fork(tsk_file: Any) -> tuple[int, int] | None:
-    """An HFS+ file's resource fork as (attribute id, size); None where it has none, or an empty one."""
-    import pytsk3
-
-    for attribute in tsk_file:
-        if int(attribute.info.type) == pytsk3.TSK_FS_ATTR_TYPE_HFS_RSRC and attribute.info.size:
-            return int(attribute.info.id), int(attribute.info.size)
-    return None
-
-
 def _deleted_record(fs: Any, folder: int, tsk_file: Any) -> Any:
     """A deleted name The Sleuth Kit lists without metadata (in `folder`), opened by its record where the record
     is still the name's: not in use, and its sequence number one above the name's. NTFS raises a record's number
@@ -261,17 +305,19 @@ def _deleted_record(fs: Any, folder: int, tsk_file: Any) -> Any:
     system; it then finds name and record unrelated, while the record is there to read. `tsk_file` unchanged
     where the record cannot be read or is another file's now (in use, or freed again since); None for a record
     in `$OrphanFiles` that never held a file: NTFS's reserved MFT entries 16-23, no name and no data, which
-    mkntfs and Windows write so. ISO 9660 deletes nothing: its orphans are left as TSK lists them."""
+    mkntfs and Windows write so. ISO 9660 deletes nothing: its orphans are records the tree TSK reads (Joliet,
+    where the disc has one) does not list, read from the record; None for one that holds no byte (the Joliet twin
+    of an empty file, a Rock Ridge link)."""
     import pytsk3
 
-    if int(fs.info.ftype) == pytsk3.TSK_FS_TYPE_ISO9660:
-        return tsk_file
     name = tsk_file.info.name
     try:
         found = fs.open_meta(inode=int(name.meta_addr))
     except TSK_ERRORS:
         return tsk_file
     meta = found.info.meta
+    if int(fs.info.ftype) == pytsk3.TSK_FS_TYPE_ISO9660:
+        return tsk_file if meta is None else found if meta.size else None
     if (meta is None or meta.flags & pytsk3.TSK_FS_META_FLAG_ALLOC
             or int(meta.seq) != (int(name.meta_seq) + 1) & 0xFFFFFFFF):
         return tsk_file
@@ -280,15 +326,6 @@ def _deleted_record(fs: Any, folder: int, tsk_file: Any) -> Any:
             and not any(int(attribute.info.type) in file_attributes for attribute in found)):
         return None
     return found
-
-
-def _empty_record(fs: Any, address: int) -> bool:
-    """Whether an ISO 9660 record TSK lists as an orphan holds no byte. ISO 9660 deletes nothing: such an orphan
-    is a record TSK could not place in a folder (the Joliet twin of an empty file, a Rock Ridge link)."""
-    try:
-        return int(fs.open_meta(inode=address).info.meta.size) == 0
-    except TSK_ERRORS:
-        return False
 
 
 def not_entered(address: int, parents: tuple[int, ...], depth: int) -> bool:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 SLASH_NOTE = ('a name on its path holds a "/" (a corrupt or hostile file system): shown as \\x00 so that it is '
               "not taken for a folder",)
-FORK = [b"..namedfork", b"rsrc"]  # after a file's path: its resource fork, as macOS names it
+NAMED_FORK = b"..namedfork"  # after a file's path: the folder of its other streams, as macOS names it
+FORK = [NAMED_FORK, b"rsrc"]  # after a file's path: its resource fork, as macOS names it
 
 
 def component(name: bytes) -> bytes:

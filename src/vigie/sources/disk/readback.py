@@ -13,9 +13,8 @@ from dataclasses import dataclass
 from typing import BinaryIO
 
 from vigie.sources.base import escape_name, member_relpath, parse_relpath
-from vigie.sources.disk.items import ItemRules, Role, not_entered
+from vigie.sources.disk.items import ItemRules, NamedStream, Role, not_entered
 from vigie.sources.disk.media import Media, Stream
-from vigie.sources.disk.names import FORK
 from vigie.sources.disk.volumes import TSK_ERRORS, file_systems, tsk_reason
 from vigie.sources.disk.walk import MAX_HOLE_BYTES, data_runs, walk_file_system
 from vigie.sources.fatdir import FatEntry, FatVolume, read_runs
@@ -27,10 +26,10 @@ _PARTITION = re.compile(rb"p(0|[1-9][0-9]*)")
 class _Child:
     """A name the read-back finds again: an item, or a folder the walk enters."""
 
-    name: bytes  # its path below its folder: one component, or "NAME/..namedfork/rsrc" for a resource fork
+    name: bytes  # its path below its folder: one component, or "NAME/..namedfork/STREAM" for a file's stream
     address: int | None  # the metadata address; None where the name has none left
     is_dir: bool
-    fork: tuple[int, int] | None = None  # a resource fork's (attribute id, size)
+    stream: NamedStream | None = None  # a file's other stream of bytes (a resource fork, ...), not its content
 
 
 class OpenImage:
@@ -69,8 +68,8 @@ class OpenImage:
         for listed in rules.listing(address, rules.fs.open_dir(inode=address)):
             if listed.role in (Role.ITEM, Role.FOLDER):
                 listing.append(_Child(listed.name, listed.address, listed.role is Role.FOLDER))
-            if listed.fork is not None:  # the walk's item after the file's
-                listing.append(_Child(b"/".join([listed.name, *FORK]), listed.address, False, listed.fork))
+            listing.extend(_Child(b"/".join([listed.name, *stream.path]), listed.address, False, stream)
+                           for stream in listed.streams)  # the walk's items after the file's (the folder's)
         self._listings[key] = listing
         if len(self._listings) > self._LISTINGS:
             self._listings.popitem(last=False)
@@ -190,17 +189,14 @@ def open_item(root: str, relpath: str) -> BinaryIO:
         tsk_file = fs.open_meta(inode=found.address)
         if tsk_file.info.meta is None:
             raise FileNotFoundError(f"not found in the image: {shown}")
-        fork, stored = found.fork, None
-        if fork is None:
-            size = int(tsk_file.info.meta.size)
-            block_size = int(fs.info.block_size)
-            runs, covered = data_runs(tsk_file, block_size)
-            stored = sum(end - start for start, end in runs) * block_size
-        else:
-            size, covered = fork[1], None
-    if covered is not None and stored is not None and size - stored > MAX_HOLE_BYTES:  # as the walk judged it
+        stream = found.stream
+        size = int(tsk_file.info.meta.size) if stream is None else stream.size
+        block_size = int(fs.info.block_size)
+        runs, covered = data_runs(tsk_file, block_size, stream)
+        stored = sum(end - start for start, end in runs) * block_size
+    if covered is not None and size - stored > MAX_HOLE_BYTES:  # as the walk judged it
         raise OSError(f"sparse file claiming {size:,} bytes of which {stored:,} are stored: not read: {shown}")
-    if not size and fork is None and tsk_file.info.meta.flags & pytsk3.TSK_FS_META_FLAG_UNALLOC:  # as the walk
+    if not size and tsk_file.info.meta.flags & pytsk3.TSK_FS_META_FLAG_UNALLOC:  # as the walk
         raise OSError(f"deleted file whose metadata records no size: {shown}")  # judged it: not an empty file
     if covered is not None and covered < size:
         if tsk_file.info.meta.flags & pytsk3.TSK_FS_META_FLAG_UNALLOC:  # as the walk judged it
@@ -212,8 +208,8 @@ def open_item(root: str, relpath: str) -> BinaryIO:
         try:
             with image.lock:
                 image.media.unread = None
-                if fork is not None:
-                    data = bytes(tsk_file.read_random(offset, length, pytsk3.TSK_FS_ATTR_TYPE_HFS_RSRC, fork[0]))
+                if stream is not None:
+                    data = bytes(tsk_file.read_random(offset, length, stream.kind, stream.attribute_id))
                 else:
                     data = bytes(tsk_file.read_random(offset, length))
                 unread = image.media.unread

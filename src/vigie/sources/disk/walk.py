@@ -11,9 +11,9 @@ from typing import Any
 
 from vigie.sources.base import ARCHIVE_SEPARATOR, Entry, escape_name
 from vigie.sources.disk.fat import fat_said, fat_skipped
-from vigie.sources.disk.items import ItemRules, Role, not_entered
+from vigie.sources.disk.items import ItemRules, Listed, NamedStream, Role, not_entered
 from vigie.sources.disk.media import Media
-from vigie.sources.disk.names import FORK, SLASH_NOTE
+from vigie.sources.disk.names import SLASH_NOTE
 from vigie.sources.disk.volumes import TSK_ERRORS, FileSystem, tsk_reason
 from vigie.sources.fatdir import FatEntry, FatVolume
 
@@ -49,15 +49,19 @@ def _times(meta: Any) -> tuple[float | None, float | None, float | None]:
     return seconds(meta.mtime, meta.mtime_nano), ctime, seconds(meta.atime, meta.atime_nano)
 
 
-def data_runs(tsk_file: Any, block_size: int) -> tuple[list[tuple[int, int]], int | None]:
-    """The default data stream's clusters as (first, end) blocks, and how many bytes they hold (None: the
-    content sits in the metadata record itself, or the stream is not found)."""
+def data_runs(tsk_file: Any, block_size: int, stream: NamedStream | None = None) -> tuple[list[tuple[int, int]],
+                                                                                          int | None]:
+    """The default data stream's clusters (or those of `stream`) as (first, end) blocks, and how many bytes they
+    hold (None: the content sits in the metadata record itself, or the stream is not found)."""
     import pytsk3
 
     data_types = {pytsk3.TSK_FS_ATTR_TYPE_DEFAULT, pytsk3.TSK_FS_ATTR_TYPE_NTFS_DATA,
                   pytsk3.TSK_FS_ATTR_TYPE_HFS_DATA}
     for attribute in tsk_file:
-        if int(attribute.info.type) not in data_types or attribute.info.name:
+        if stream is not None:
+            if int(attribute.info.type) != stream.kind or int(attribute.info.id) != stream.attribute_id:
+                continue
+        elif int(attribute.info.type) not in data_types or attribute.info.name:
             continue
         if attribute.info.flags & pytsk3.TSK_FS_ATTR_RES:
             return [], None
@@ -126,13 +130,15 @@ def _walk_dir(directory: Any, path: bytes, label: str, walk: _Walk, parents: tup
             continue
         tsk_file = walk.rules.file(listed)
         deleted, kind, meta = listed.deleted, listed.kind, tsk_file.info.meta
-        if listed.role is Role.FOLDER:
-            yield from _enter_dir(tsk_file, child, label, walk, parents, depth, deleted)
-            continue
-        relpath = walk.relpath(label, child)
         mtime, ctime, atime = _times(meta)
         if walk.rules.iso9660:  # its one date per record, read by TSK as a creation time, is the file's
             mtime, ctime = ctime, None  # modification time when the disc was made (mkisofs, xorriso)
+        if listed.role is Role.FOLDER:
+            yield from _enter_dir(tsk_file, child, label, walk, parents, depth, deleted)
+            yield from _streams(Entry(relpath="", mtime=mtime, ctime=ctime, atime=atime, inode=int(meta.addr),
+                                      deleted=deleted), tsk_file, child, label, listed, walk)
+            continue
+        relpath = walk.relpath(label, child)
         if kind == pytsk3.TSK_FS_META_TYPE_LNK:  # recorded with its target, never followed, as in a folder
             yield Entry(relpath=relpath, mtime=mtime, ctime=ctime, atime=atime, inode=int(meta.addr),
                         deleted=deleted, link_target=escape_name(bytes(meta.link or b"")))
@@ -144,20 +150,33 @@ def _walk_dir(directory: Any, path: bytes, label: str, walk: _Walk, parents: tup
         entry = Entry(relpath=relpath, size=int(meta.size), mtime=mtime, ctime=ctime, atime=atime,
                       inode=int(meta.addr), deleted=deleted,
                       notes=(SLASH_NOTE if b"\0" in child else ()) + listed.notes)
-        runs, covered = data_runs(tsk_file, walk.block_size)
-        stored = sum(end - start for start, end in runs) * walk.block_size
-        if covered is not None and entry.size and entry.size - stored > MAX_HOLE_BYTES:  # deleted or not
-            entry = replace(entry, error=(
-                f"sparse file claiming {entry.size:,} bytes of which {stored:,} are stored (the rest would read as "
-                "zeros; a corrupt or hostile file system?): not hashed, as reading it would stall the scan"))
-        if deleted:
-            walk.deleted.append((entry, runs, meta.size if covered is None else covered))
-            continue
-        walk.allocated.extend(runs)
-        yield entry
-        if fork := listed.fork:  # HFS+'s second stream of bytes (a classic Mac file's icons, ...): an item of its own
-            yield replace(entry, relpath=walk.relpath(label, b"/".join([child, *FORK])), size=fork[1], error=None,
-                          notes=())
+        yield from _content(entry, tsk_file, walk)
+        yield from _streams(entry, tsk_file, child, label, listed, walk)
+
+
+def _content(entry: Entry, tsk_file: Any, walk: _Walk, stream: NamedStream | None = None) -> Iterator[Entry]:
+    """A file's content (or its `stream`): the entry now, or, deleted, once the walk knows the live clusters."""
+    runs, covered = data_runs(tsk_file, walk.block_size, stream)
+    stored = sum(end - start for start, end in runs) * walk.block_size
+    if covered is not None and entry.size and entry.size - stored > MAX_HOLE_BYTES:  # deleted or not
+        entry = replace(entry, error=(
+            f"sparse file claiming {entry.size:,} bytes of which {stored:,} are stored (the rest would read as "
+            "zeros; a corrupt or hostile file system?): not hashed, as reading it would stall the scan"))
+    if entry.deleted:
+        walk.deleted.append((entry, runs, entry.size or 0 if covered is None else covered))
+        return
+    walk.allocated.extend(runs)
+    yield entry
+
+
+def _streams(entry: Entry, tsk_file: Any, path: bytes, label: str, listed: Listed, walk: _Walk) -> Iterator[Entry]:
+    """A file's other streams of bytes (an HFS+ resource fork: a classic Mac file's icons, ...; an NTFS alternate
+    data stream), each an item of its own after the file (after what a folder holds, for a folder's)."""
+    for stream in listed.streams:
+        named = b"/".join([path, *stream.path])
+        notes = (SLASH_NOTE if b"\0" in named else ()) + stream.notes
+        yield from _content(replace(entry, relpath=walk.relpath(label, named), size=stream.size, notes=notes),
+                            tsk_file, walk, stream)
 
 
 def _enter_dir(tsk_file: Any, path: bytes, label: str, walk: _Walk, parents: tuple[int, ...], depth: int,

@@ -1,0 +1,151 @@
+"""Files put where a file system's usual reading does not look, read and said.
+
+An NTFS file's alternate data streams (named $DATA attributes) are items of their own, at the file's path
+followed by `/..namedfork/NAME`, as an HFS+ resource fork is; a user's file in NTFS's `$Extend` folder is read,
+with a note, while NTFS's own files there are not items; an ISO 9660 file hidden from the Joliet tree (the one
+The Sleuth Kit reads) is read from its record, not taken for a deleted file. Images are built with Debian's
+tools (mkntfs, ntfscp, ntfs-3g, xorriso) and hold drawn pictures only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+from click.testing import CliRunner
+from ntfs import ROOT, delete
+from test_disk_images import _need, _picture, _run, _scan
+from test_system_and_orphan_files import _inside, _mounted, _ntfs
+
+from vigie.cli import main
+from vigie.config import Settings
+from vigie.sources.reopen import read_item_bytes
+
+_STREAM = "/..namedfork/"
+
+
+def _verified(case: Path) -> None:
+    result = CliRunner().invoke(main, ["verify", "--case", str(case)])
+    assert result.exit_code == 0, result.output
+    assert "0 changed, missing or unreadable" in result.output
+
+
+def _errors(item: dict[str, object]) -> list[str]:
+    return [error["message"] for error in item["errors"]]  # type: ignore[attr-defined,index]
+
+
+def _known(tmp_path: Path, *pictures: bytes) -> Path:
+    known = tmp_path / "known.txt"
+    known.write_text("".join(hashlib.md5(picture).hexdigest() + "\n" for picture in pictures))
+    return known
+
+
+def test_ntfs_alternate_data_streams_are_items_hashed_matched_and_read_back(tmp_path: Path) -> None:
+    """A picture hidden in a text file's stream, and a Zone.Identifier stream as browsers write one: each an item
+    of its own, after the file's; the file's own content stays the file's item."""
+    _need("mkntfs", "ntfscp")
+    hidden, shown = _picture(60), _picture(61)
+    zone = b"[ZoneTransfer]\r\nZoneId=3\r\n"
+    image = tmp_path / "ntfs.img"
+    _ntfs(image, {"note.txt": b"meet at noon\n", "IMG_0001.JPG": shown})
+    for stream, data in (("hidden.jpg", hidden), ("Zone.Identifier", zone)):
+        (tmp_path / "stream").write_bytes(data)
+        _run("ntfscp", "-N", stream, image, tmp_path / "stream", "note.txt")
+    items = _inside(_scan(tmp_path / "case", image, hashlist=_known(tmp_path, hidden)), image)
+    streams = {"note.txt" + _STREAM + "hidden.jpg": hidden, "note.txt" + _STREAM + "Zone.Identifier": zone}
+    assert set(items) == {"note.txt", "IMG_0001.JPG", *streams}
+    assert items["note.txt"]["sha256"] == hashlib.sha256(b"meet at noon\n").hexdigest()
+    assert not items["note.txt"]["errors"]
+    root = str(image.resolve())
+    for path, data in streams.items():
+        item = items[path]
+        assert item["sha256"] == hashlib.sha256(data).hexdigest(), path
+        assert item["inode"] == items["note.txt"]["inode"] and not item["deleted"]
+        assert ["alternate data stream" in message for message in _errors(item)] == [True], path
+        assert read_item_bytes(root, f"!/p0/{path}", Settings(workers=1), 1 << 20) == data
+    assert [match["signal"] for match in items["note.txt" + _STREAM + "hidden.jpg"]["matches"]] == ["md5"]
+    _verified(tmp_path / "case")
+
+
+def test_ntfs_deleted_file_with_a_stream_has_the_stream_read_flagged_deleted(tmp_path: Path) -> None:
+    """A deleted file's record still holds its streams: read as the file's content is, flagged deleted."""
+    _need("mkntfs", "ntfscp")
+    hidden = _picture(62)
+    image = tmp_path / "ntfs.img"
+    _ntfs(image, {"note.txt": b"meet at noon\n"})
+    (tmp_path / "stream").write_bytes(hidden)
+    _run("ntfscp", "-N", "hidden.jpg", image, tmp_path / "stream", "note.txt")
+    delete(image, "note.txt", ROOT)
+    items = _inside(_scan(tmp_path / "case", image), image)
+    stream = items["note.txt" + _STREAM + "hidden.jpg"]
+    assert stream["deleted"] and stream["sha256"] == hashlib.sha256(hidden).hexdigest()
+    assert items["note.txt"]["deleted"]
+    assert read_item_bytes(str(image.resolve()), f"!/p0/note.txt{_STREAM}hidden.jpg", Settings(workers=1),
+                           1 << 20) == hidden
+    _verified(tmp_path / "case")
+
+
+def test_ntfs_folder_stream_written_by_ntfs3g_is_an_item(tmp_path: Path) -> None:
+    """ntfs-3g writes a stream through an extended attribute ("user.NAME"), on a folder as on a file: a folder's
+    stream is an item after what the folder holds."""
+    _need("mkntfs")
+    hidden, inside = _picture(63), _picture(64)
+    image = tmp_path / "ntfs.img"
+    with image.open("wb") as blank:
+        blank.truncate(8 << 20)
+    _run("mkntfs", "-F", "-Q", "-q", image)
+    with _mounted(image, tmp_path / "mnt") as root:
+        (root / "DCIM").mkdir()
+        (root / "DCIM/IMG_0001.JPG").write_bytes(inside)
+        os.setxattr(root / "DCIM", "user.cover.jpg", hidden)
+    items = _inside(_scan(tmp_path / "case", image), image)
+    assert set(items) == {"DCIM/IMG_0001.JPG", "DCIM" + _STREAM + "cover.jpg"}
+    assert items["DCIM" + _STREAM + "cover.jpg"]["sha256"] == hashlib.sha256(hidden).hexdigest()
+    assert read_item_bytes(str(image.resolve()), f"!/p0/DCIM{_STREAM}cover.jpg", Settings(workers=1),
+                           1 << 20) == hidden
+    _verified(tmp_path / "case")
+
+
+def test_ntfs_user_file_in_extend_is_read_with_a_note_and_metafiles_are_not_items(tmp_path: Path) -> None:
+    """`$Extend` holds NTFS's own files ($ObjId, $Quota, $Reparse: MFT entries above 23), named with a "$": a
+    user's file another tool put there is an ordinary record, read and said."""
+    _need("mkntfs", "ntfscp")
+    placed, kept = _picture(65), _picture(66)
+    image = tmp_path / "ntfs.img"
+    _ntfs(image, {"IMG_0001.JPG": kept})
+    (tmp_path / "placed").write_bytes(placed)
+    _run("ntfscp", image, tmp_path / "placed", "$Extend/holiday.jpg")
+    items = _inside(_scan(tmp_path / "case", image, hashlist=_known(tmp_path, placed)), image)
+    assert set(items) == {"IMG_0001.JPG", "$Extend/holiday.jpg"}  # not $ObjId, $Quota, $Reparse
+    found = items["$Extend/holiday.jpg"]
+    assert found["sha256"] == hashlib.sha256(placed).hexdigest() and not found["deleted"]
+    assert [match["signal"] for match in found["matches"]] == ["md5"]
+    assert ["$Extend folder" in message for message in _errors(found)] == [True]
+    assert not items["IMG_0001.JPG"]["errors"]
+    assert read_item_bytes(str(image.resolve()), "!/p0/$Extend/holiday.jpg", Settings(workers=1), 1 << 20) == placed
+    _verified(tmp_path / "case")
+
+
+def test_iso9660_file_hidden_from_joliet_is_read_from_its_record_not_deleted(tmp_path: Path) -> None:
+    """The Sleuth Kit reads the Joliet tree where a disc has one; a file only in the primary tree is listed as an
+    orphan without metadata, while its record is there to read and ISO 9660 deletes nothing."""
+    _need("xorriso")
+    hidden, both = _picture(67), _picture(68)
+    tree = tmp_path / "cd"
+    tree.mkdir()
+    (tree / "primary-only.jpg").write_bytes(hidden)
+    (tree / "both.jpg").write_bytes(both)
+    (tree / "empty.txt").write_bytes(b"")
+    image = tmp_path / "cd.iso"
+    _run("xorriso", "-as", "mkisofs", "-quiet", "-J", "-hide-joliet", "primary-only.jpg", "-hide-joliet",
+         "empty.txt", "-o", image, tree)
+    items = _inside(_scan(tmp_path / "case", image, hashlist=_known(tmp_path, hidden)), image)
+    orphans = [path for path in items if path.startswith("$OrphanFiles/")]
+    assert set(items) == {"both.jpg", *orphans} and len(orphans) == 1  # an empty record is no file
+    found = items[orphans[0]]
+    assert found["sha256"] == hashlib.sha256(hidden).hexdigest() and not found["deleted"]
+    assert [match["signal"] for match in found["matches"]] == ["md5"]
+    assert ["Joliet" in message for message in _errors(found)] == [True]
+    assert read_item_bytes(str(image.resolve()), f"!/p0/{orphans[0]}", Settings(workers=1), 1 << 20) == hidden
+    _verified(tmp_path / "case")
