@@ -15,7 +15,16 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
-from vigie.sources.disk.fat import LABEL_NOTE, erased_as_live, fat_label, fat_labels, fat_volume
+from vigie.sources.disk.fat import (
+    LABEL_NOTE,
+    erased_as_live,
+    fat_label,
+    fat_labels,
+    fat_name,
+    fat_shared,
+    fat_survey,
+    fat_volume,
+)
 from vigie.sources.disk.media import Media
 from vigie.sources.disk.names import component
 from vigie.sources.disk.volumes import TSK_ERRORS, FileSystem, tsk_image
@@ -84,6 +93,7 @@ class Role(Enum):
     FOLDER = "folder"  # entered: the files below it are items
     ERASED = "erased"  # FAT: live to TSK, deleted on disk: an item Vigie's FAT reader reads, after the walk
     MOVED = "moved"  # FAT: a TSK orphan Vigie's FAT reader found in its deleted folder: an item there, after the walk
+    NOT_FOLDER = "not folder"  # FAT: a folder to TSK, no folder in content: read by Vigie's FAT reader, after the walk
     NONE = "none"  # the file system's own structure, or a FAT volume label: no item
 
 
@@ -192,7 +202,11 @@ class ItemRules:
 
         if _is_structure(kind, address, self.own_entries):  # a structure folder too (NTFS's $Extend)
             return Listed(name, Role.NONE, address)
+        survey = fat_survey(self.fat)
+        name, named = fat_name(survey, name, address)  # a folder's too: the path of everything below it
         if kind in (pytsk3.TSK_FS_META_TYPE_DIR, pytsk3.TSK_FS_META_TYPE_VIRT_DIR):
+            if survey is not None and address in survey.not_folders:
+                return Listed(name, Role.NOT_FOLDER, address)
             return Listed(name, Role.FOLDER, address, kind, deleted, tsk_file)
         volume_label = fat_label(name, address, self.fat_labels)
         if volume_label is not None and holds_nothing(volume_label):
@@ -203,7 +217,8 @@ class ItemRules:
             return Listed(name, Role.MOVED, address)
         fork = _resource_fork(tsk_file) if self.forks and not deleted and kind == pytsk3.TSK_FS_META_TYPE_REG \
             and tsk_file is not None else None
-        return Listed(name, Role.ITEM, address, kind, deleted, tsk_file, fork, LABEL_NOTE if volume_label else ())
+        return Listed(name, Role.ITEM, address, kind, deleted, tsk_file, fork,
+                      (LABEL_NOTE if volume_label else ()) + named + fat_shared(survey, address))
 
     def _fat_orphan_placed(self, folder: int, kind: Any, address: int) -> bool:
         """A file The Sleuth Kit lists in its `$OrphanFiles` (`folder`), or in a folder it lists there that Vigie's
@@ -213,7 +228,7 @@ class ItemRules:
 
         if not isinstance(self.fat, FatVolume) or kind != pytsk3.TSK_FS_META_TYPE_REG:
             return False
-        later = self.fat.later_entries()
+        later = self.fat.survey().later
         return address in later and (folder == int(self.fs.info.last_inum) or folder in later)
 
 
