@@ -9,6 +9,9 @@ with the address The Sleuth Kit gives the same entry, so that the disk image sou
 Kit left out. It also counts the clusters the FAT
 marks allocated that no entry it found claims, so that a drop of another kind is said too, and tells from the
 entry on disk a deleted file The Sleuth Kit lists as live (its "Android" mode), which it then recovers.
+Forged entries The Sleuth Kit takes at their word are told too: one marked as a folder whose first cluster does not
+start with "." and ".." (or as a long-name piece while it holds a first cluster) is a file; long-name pieces whose
+checksum is not the 8.3 name's do not name it; and live entries whose cluster chains cross are recorded by pairs.
 
 Hostile structures (looping or cross-linked chains, chains past the volume's end, folders nested past any use,
 deleted folders larger than FAT allows or that read one another's clusters, boot sector values no volume holds)
@@ -66,6 +69,19 @@ class FatEntry:
     label: bool = False  # a volume label entry pointing at content: no real label (a hiding place), read as a file
     stored_name: bytes | None = None  # the 8.3 name as stored, where `name` shows bytes of it past ASCII as "^"
     later_cluster: bool = False  # in a deleted folder's cluster past its first (or below a folder found there)
+    not_folder: bool = False  # marked as a folder, but its first cluster does not start with "." and "..": a file
+    marked_long_name: bool = False  # marked as a long-name piece (as The Sleuth Kit reads it) yet holding a cluster
+    foreign_long_name: bool = False  # long-name pieces before it whose checksum is not its 8.3 name's: not its name
+
+
+@dataclass(frozen=True)
+class Survey:
+    """What a pass of `entries` ahead of the disk image walk finds, by The Sleuth Kit's addresses."""
+
+    later: frozenset[int]  # entries found in a deleted folder's cluster past its first (or below a folder found so)
+    not_folders: frozenset[int]  # entries marked as folders whose content is not a folder: files
+    short_names: dict[int, bytes]  # entries shown by their 8.3 name, long-name pieces before them not theirs
+    shared: dict[int, tuple[tuple[bytes, ...], ...]]  # live entries whose clusters others claim too: those' paths
 
 
 class FatVolume:
@@ -101,12 +117,15 @@ class FatVolume:
         self._problems: Counter[str] = Counter()
         self._fat = self._read_fat(boot, reserved, fats, fat_bytes)
         self._next = self._fat.data  # cluster -> next, as plain ints (a numpy item is slow to box)
-        self._claimed = bytearray(self.count + 2)
+        self._claimed = np.zeros(self.count + 2, np.uint32)  # cluster -> its claimant's number (0: none)
+        self._owners = self._claimed.data  # the same, as plain ints (a numpy item is slow to box)
+        self._claimants = [0]  # the addresses of the entries that claimed clusters, numbered from 1
+        self._crossed: dict[int, set[int]] = {}  # entry address -> the entries claiming some of its clusters too
         self._budget = 2 * (self.count + 2) + (1 << 16)  # chain steps for content: bounded by the volume
         self._contents: dict[int, tuple[list[tuple[int, int]], str | None]] = {}  # entry address -> content
         self._free_read: set[int] = set()  # deleted folders' clusters read: each once, whatever points to it
         self._later_left = _MAX_LATER_BYTES
-        self._later_entries: frozenset[int] | None = None
+        self._survey: Survey | None = None
         if bits == 32:
             root = struct.unpack_from("<I", boot, 44)[0]
             if not 2 <= root <= self.count + 1:
@@ -154,11 +173,12 @@ class FatVolume:
         deleted folder's first cluster is read where it is still free, as The Sleuth Kit reads it, and the free
         clusters after it that hold directory entries. The clusters of live entries are claimed as they are
         found. Each pass reads afresh (`later_entries` makes one ahead of the disk image walk's)."""
-        self._claimed = bytearray(self.count + 2)
+        self._claimed.fill(0)
+        self._claimants, self._crossed = [0], {}
         self._free_read = set()
         self._later_left = _MAX_LATER_BYTES
         if self._root is None:
-            regions = self._folder_regions(self._root_cluster)
+            regions = self._folder_regions(ROOT_ADDRESS, self._root_cluster)
             if regions is None:
                 return
         else:
@@ -167,26 +187,76 @@ class FatVolume:
 
     def later_entries(self) -> frozenset[int]:
         """The addresses of the files and folders found in a deleted folder's cluster past its first (or below a
-        folder found there), which The Sleuth Kit can list only as orphans: read in a pass of `entries` of their
-        own, once, its findings on the volume left to the pass that `said` reports."""
-        if self._later_entries is None:
-            problems = self._problems.copy()
-            self._later_entries = frozenset(entry.address for entry in self.entries() if entry.later_cluster)
-            self._problems = problems
-        return self._later_entries
+        folder found there), which The Sleuth Kit can list only as orphans."""
+        return self.survey().later
 
-    def _folder_regions(self, first: int) -> list[tuple[int, int]] | None:
-        """A live folder's clusters as (position, length), claimed; None where it cannot be entered."""
-        if not self._in_volume(first) or self._claimed[first]:
+    def survey(self) -> Survey:
+        """What the disk image walk needs to know of entries The Sleuth Kit lists as it reaches them: read in a
+        pass of `entries` of its own, once, its findings on the volume left to the pass that `said` reports.
+        Not to be called while a pass of `entries` is being read (each pass starts afresh)."""
+        if self._survey is None:
+            problems = self._problems.copy()
+            placed: dict[int, tuple[int, bytes]] = {}  # entry address -> (its folder's, its name)
+            later, not_folders, short_names = set(), set(), {}
+            for entry in self.entries():
+                placed[entry.address] = (entry.parent, entry.name)
+                if entry.later_cluster:
+                    later.add(entry.address)
+                if entry.not_folder:
+                    not_folders.add(entry.address)
+                if entry.foreign_long_name:
+                    short_names[entry.address] = entry.name
+            self._survey = Survey(frozenset(later), frozenset(not_folders), short_names, {
+                address: tuple(_path(placed, other) for other in sorted(others))
+                for address, others in self._crossed.items()})
+            self._problems = problems
+        return self._survey
+
+    def _claimed_by(self, cluster: int, address: int) -> bool:
+        """Whether `cluster` is claimed already; where by another entry than `address`, the two are recorded as
+        claiming the same clusters (cross-linked chains)."""
+        number = self._owners[cluster]
+        if not number:
+            return False
+        if (other := self._claimants[number]) != address:
+            self._crossed.setdefault(address, set()).add(other)
+            self._crossed.setdefault(other, set()).add(address)
+        return True
+
+    def _claim(self, address: int, first: int) -> list[int]:
+        """Claims the chain from `first` for the entry at `address`, up to a cluster already claimed (a loop, or
+        a cross-link: recorded); the clusters claimed."""
+        self._claimants.append(address)
+        number = len(self._claimants) - 1
+        clusters = []
+        cluster = first
+        while self._in_volume(cluster) and not self._claimed_by(cluster, address):
+            self._owners[cluster] = number
+            clusters.append(cluster)
+            cluster = self._next[cluster]
+        return clusters
+
+    def _begins_as_folder(self, first: int) -> bool:
+        """Whether a live folder's first cluster starts with its "." and ".." entries, as every FAT subfolder's
+        does; one outside the volume or unreadable is left to the folder's reading, which says so."""
+        if not self._in_volume(first):
+            return True
+        try:
+            data = self._read_at(self._offset + self._position(first), 2 * _ENTRY)
+        except OSError:
+            return True
+        return len(data) < 2 * _ENTRY or (data[:11], data[_ENTRY: _ENTRY + 11]) == _DOT_ENTRIES
+
+    def _folder_regions(self, address: int, first: int) -> list[tuple[int, int]] | None:
+        """The clusters of the live folder at `address` as (position, length), claimed; None where it cannot be
+        entered."""
+        if not self._in_volume(first) or self._claimed_by(first, address):
             self._problems["folders not entered: their first cluster lies outside the volume or belongs to "
                            "another folder or file (a corrupt or looping file system)"] += 1
             return None
-        regions = []
-        cluster = first
-        while self._in_volume(cluster) and not self._claimed[cluster]:
-            self._claimed[cluster] = 1
-            regions.append((self._position(cluster), self.cluster_bytes))
-            cluster = self._next[cluster]
+        clusters = self._claim(address, first)
+        regions = [(self._position(cluster), self.cluster_bytes) for cluster in clusters]
+        cluster = self._next[clusters[-1]]
         if cluster < _END_OF_CHAIN[self._bits]:
             self._problems["folders whose cluster chain breaks off, loops, or runs past the volume's end: "
                            "read up to the break"] += 1
@@ -265,14 +335,18 @@ class FatVolume:
                 if raw[0] == 0:  # the end of the folder
                     return
                 attributes = raw[11]
-                if attributes & _LONG_NAME == _LONG_NAME:  # as The Sleuth Kit tells one
+                if attributes & _LONG_NAME == _LONG_NAME:  # as The Sleuth Kit tells one, which takes it as one
                     pieces.add(raw)
-                    continue
-                entry = self._entry(address, start + at, raw, pieces, free, later or (free and index > 0))
-                pieces = _LongName()
+                    if free or not any(raw[26:28]):
+                        continue
+                    # no long-name piece holds a first cluster: a file's entry given these attributes
+                    entry = self._entry(address, start + at, raw, _LongName(), free)
+                else:
+                    entry = self._entry(address, start + at, raw, pieces, free, later or (free and index > 0))
+                    pieces = _LongName()
                 if entry is None or raw[:11] in _DOT_ENTRIES:
                     continue
-                if attributes & _VOLUME_LABEL and not entry.is_dir and holds_nothing(raw):
+                if entry.label and not entry.is_dir and holds_nothing(raw):
                     continue  # a volume label (mkfs.vfat -n, mlabel): no file
                 yield entry
                 if entry.deleted:
@@ -281,10 +355,10 @@ class FatVolume:
                                                 later=entry.later_cluster)
                     continue
                 if not entry.is_dir:
-                    self._claim(entry.first_cluster)
+                    self._claim(entry.address, entry.first_cluster)
                 elif depth + 1 >= _MAX_DEPTH:
                     self._problems[f"folders nested deeper than {_MAX_DEPTH}: not entered"] += 1
-                elif (inside := self._folder_regions(entry.first_cluster)) is not None:
+                elif (inside := self._folder_regions(entry.address, entry.first_cluster)) is not None:
                     yield from self._folder(entry.address, inside, depth + 1)
 
     def _entry(self, parent: int, position: int, raw: bytes, pieces: _LongName, free: bool,
@@ -311,16 +385,21 @@ class FatVolume:
         long_name = pieces.name_of(raw)
         name = long_name or shown
         stored_name = raw[:11] if long_name is None and shown != short else None
-        if raw[11] & _VOLUME_LABEL:
+        marked_long_name = raw[11] & _LONG_NAME == _LONG_NAME
+        label = bool(raw[11] & _VOLUME_LABEL) and not marked_long_name
+        if label:
             name, stored_name = raw[:11] + LABEL_SUFFIX, None  # as The Sleuth Kit names one
+        not_folder = (bool(raw[11] & _FOLDER) and not deleted and raw[:11] not in _DOT_ENTRIES
+                      and not self._begins_as_folder(cluster))
         sector, within = divmod(position, self._sector)
         return FatEntry(
-            parent=parent, name=name, is_dir=bool(raw[11] & _FOLDER), deleted=deleted, size=size,
+            parent=parent, name=name, is_dir=bool(raw[11] & _FOLDER) and not not_folder, deleted=deleted, size=size,
             address=(sector - self._first_data_sector) * (self._sector // _ENTRY) + within // _ENTRY
             + _FIRST_ENTRY_ADDRESS,
             first_cluster=cluster, mtime=_dos_time(raw, 24, 22), ctime=_dos_time(raw, 16, 14, raw[13]),
-            atime=_dos_time(raw, 18), label=bool(raw[11] & _VOLUME_LABEL), stored_name=stored_name,
-            later_cluster=later)
+            atime=_dos_time(raw, 18), label=label, stored_name=stored_name, later_cluster=later,
+            not_folder=not_folder, marked_long_name=marked_long_name,
+            foreign_long_name=long_name is None and pieces.held and not label)
 
     def _first_cluster(self, raw: bytes) -> int:
         return int(struct.unpack_from("<H", raw, 26)[0] | (struct.unpack_from("<H", raw, 20)[0] << 16
@@ -348,13 +427,6 @@ class FatVolume:
         if len(raw) != _ENTRY or raw[11] & _LONG_NAME == _LONG_NAME:
             return None
         return self._entry(ROOT_ADDRESS, position, raw, _LongName(), False)
-
-    def _claim(self, first: int) -> None:
-        """Marks a live file's chain as claimed, up to a cluster already claimed (a loop or a cross-link)."""
-        cluster = first
-        while self._in_volume(cluster) and not self._claimed[cluster]:
-            self._claimed[cluster] = 1
-            cluster = self._next[cluster]
 
     def content(self, entry: FatEntry) -> tuple[list[tuple[int, int]], str | None]:
         """A file's content as (position in the media, length) runs in order, or why it cannot be read: a
@@ -423,7 +495,7 @@ class FatVolume:
         found = [f"{problem} ({count:,})" for problem, count in sorted(self._problems.items())]
         used = self._fat[2: self.count + 2]
         unclaimed = int(np.count_nonzero((used != 0) & (used != _BAD_CLUSTER[self._bits])
-                                         & (np.frombuffer(self._claimed, np.uint8)[2:] == 0)))
+                                         & (self._claimed[2:] == 0)))
         if unclaimed:
             found.append(f"{unclaimed:,} clusters ({unclaimed * self.cluster_bytes:,} bytes) are allocated in the "
                          "FAT but no file or folder listed claims them (lost chains, or directory entries that "
@@ -474,6 +546,15 @@ class DirectoryEntries:
         return raw if len(raw) == _ENTRY else None
 
 
+def _path(placed: dict[int, tuple[int, bytes]], address: int) -> tuple[bytes, ...]:
+    """The names from the root down to the entry at `address` (none: the root folder)."""
+    names: list[bytes] = []
+    while address in placed and len(names) < _MAX_DEPTH:
+        address, name = placed[address]
+        names.append(name)
+    return tuple(reversed(names))
+
+
 def holds_nothing(label: bytes) -> bool:
     """Whether a volume label entry is one as mkfs.vfat, mlabel and Windows write it: no first cluster and no
     size. One pointing at content is no real label, and is read as a file."""
@@ -511,8 +592,10 @@ class _LongName:
         self._live_sum = self._count = 0
         self._erased: list[bytes] = []
         self._erased_sum = 0
+        self.held = False
 
     def add(self, raw: bytes) -> None:
+        self.held = True  # The Sleuth Kit shows the short entry after any piece by a long name
         piece = raw[1:11] + raw[14:26] + raw[28:32]
         if raw[0] == _DELETED:
             if raw[13] != self._erased_sum:

@@ -10,7 +10,15 @@ from typing import Any
 
 from vigie.sources.base import Entry, escape_name
 from vigie.sources.disk.names import SLASH_NOTE, component
-from vigie.sources.fatdir import LABEL_SUFFIX, ROOT_ADDRESS, DirectoryEntries, FatEntry, FatLayoutError, FatVolume
+from vigie.sources.fatdir import (
+    LABEL_SUFFIX,
+    ROOT_ADDRESS,
+    DirectoryEntries,
+    FatEntry,
+    FatLayoutError,
+    FatVolume,
+    Survey,
+)
 
 _SKIPPED_NOTE = ("The Sleuth Kit skipped this file's directory entry (a byte FAT forbids in its short name, or in "
                  "a folder's above it): Vigie's own FAT reader read it",)
@@ -25,6 +33,12 @@ _LATER_CLUSTER_NOTE = ("found in a later cluster of a deleted folder: The Sleuth
                        "first cluster only, and its search of free clusters for orphan entries missed this one (it "
                        "passes over an entry that fails its checks, as one holding a byte FAT forbids does, and every "
                        "entry of a sector whose first entry fails them). " + _READ_ON,)
+_NOT_FOLDER_NOTE = ("its directory entry is marked as a folder, but its content is not a folder (a FAT folder starts "
+                    "with its \".\" and \"..\" entries): Vigie's own FAT reader read it as a file, as far as its "
+                    "size covers",)
+_MARKED_LONG_NAME_NOTE = ("its directory entry is marked as a long-name piece (attributes 0x0F), as which The Sleuth "
+                          "Kit reads it and leaves the file out, but it holds a first cluster, as no long-name piece "
+                          "does: Vigie's own FAT reader read it as a file",)
 LABEL_NOTE = ("a FAT volume label entry pointing at content (a real label has no first cluster and no size: a "
               "hostile or corrupt file system?): read as a file, as far as its size covers",)
 
@@ -66,15 +80,44 @@ def erased_as_live(deleted: bool, kind: Any, address: int, fat_erased: Callable[
     return not deleted and kind == pytsk3.TSK_FS_META_TYPE_REG and fat_erased is not None and fat_erased(address)
 
 
+def fat_survey(fat: FatVolume | str | None) -> Survey | None:
+    """What Vigie's own FAT reader tells of the entries The Sleuth Kit lists, where it runs."""
+    return fat.survey() if isinstance(fat, FatVolume) else None
+
+
+def fat_name(survey: Survey | None, name: bytes, address: int) -> tuple[bytes, tuple[str, ...]]:
+    """The name to list for the entry at `address` that The Sleuth Kit names `name`, and what is said of it: its
+    8.3 name where The Sleuth Kit took long-name pieces that are not the entry's for its name (a long name is
+    forged by placing pieces before any entry; their checksum must be the 8.3 name's)."""
+    short = survey.short_names.get(address) if survey is not None else None
+    if short is None or component(short) == name:
+        return name, ()
+    return component(short), (
+        f"The Sleuth Kit showed this file by the long name {escape_name(name)}, but those long-name entries do not "
+        f"belong to it (their checksum does not match its short name {escape_name(short)}, or some are missing: "
+        f"a forged or corrupt directory entry): shown by its short name",)
+
+
+def fat_shared(survey: Survey | None, address: int) -> tuple[str, ...]:
+    """Said of a file some of whose clusters other entries claim too (cross-linked cluster chains)."""
+    others = survey.shared.get(address) if survey is not None else None
+    if not others:
+        return ()
+    shown = ", ".join(escape_name(b"/".join(map(component, path))) if path else "the root folder" for path in others)
+    return (f"its clusters are also claimed by {shown} (cross-linked cluster chains: a corrupt or hostile file "
+            f"system): its content may be another file's, not its own",)
+
+
 def fat_skipped(fat: FatVolume, listed: dict[int, bytes], erased: set[int], moved: set[int],
                 number: Callable[[bytes], str], found: dict[str, FatEntry] | None) -> Iterator[Entry]:
     """The files Vigie's FAT reader finds that The Sleuth Kit did not list (`listed`: what it did), listed as
-    live while they are deleted on disk (`erased`), or listed as orphans while Vigie's reader found them in their
-    deleted folder (`moved`: at that folder's path, with their long names), as entries of their own, their paths
-    numbered by the walk's `number`; folders keep the paths The Sleuth Kit gave them. Each is also put in `found`
-    by relpath."""
+    live while they are deleted on disk (`erased`), listed as a folder while its content is not one, or listed as
+    orphans while Vigie's reader found them in their deleted folder (`moved`: at that folder's path, with their
+    long names), as entries of their own, their paths numbered by the walk's `number`; folders keep the paths The
+    Sleuth Kit gave them. Each is also put in `found` by relpath."""
     folders = {ROOT_ADDRESS: b""}
     unread = set(erased)
+    survey = fat.survey()  # before the pass below: each pass starts afresh
     for file in fat.entries():
         # found in a deleted folder's later cluster: at its path, as The Sleuth Kit lists such entries as orphans
         placed = None if file.later_cluster else listed.get(file.address)
@@ -82,30 +125,34 @@ def fat_skipped(fat: FatVolume, listed: dict[int, bytes], erased: set[int], move
         if file.is_dir:
             folders[file.address] = path
             continue
-        if file.address in listed and file.address not in erased and file.address not in moved:
+        if (file.address in listed and file.address not in erased and file.address not in moved
+                and not file.not_folder):
             continue
         unread.discard(file.address)
-        yield _fat_item(fat, file, path, erased, listed.get(file.address) if file.address in moved else None,
-                        number, found)
+        yield _fat_item(fat, survey, file, path, erased, listed.get(file.address) if file.address in moved else None,
+                        file.address not in listed, number, found)
     for address in sorted(unread):  # past where Vigie's reader ends a folder: read alone, never a silent miss
         alone = fat.entry_at(address)
-        yield _fat_item(fat, alone, listed[address], erased, None, number, found) if alone is not None else Entry(
-            relpath=number(listed[address]), inode=address, deleted=True, error=_ERASED_UNREAD)
+        yield _fat_item(fat, survey, alone, listed[address], erased, None, False, number, found) \
+            if alone is not None else Entry(relpath=number(listed[address]), inode=address, deleted=True,
+                                            error=_ERASED_UNREAD)
 
 
-def _fat_item(fat: FatVolume, file: FatEntry, path: bytes, erased: set[int], orphan: bytes | None,
-              number: Callable[[bytes], str], found: dict[str, FatEntry] | None) -> Entry:
+def _fat_item(fat: FatVolume, survey: Survey, file: FatEntry, path: bytes, erased: set[int], orphan: bytes | None,
+              skipped: bool, number: Callable[[bytes], str], found: dict[str, FatEntry] | None) -> Entry:
     """A file Vigie's FAT reader reads in The Sleuth Kit's stead, at `path` (`orphan`: where The Sleuth Kit lists
-    it as an orphan), with what is said of it."""
+    it as an orphan; `skipped`: it does not list it at all), with what is said of it."""
     relpath = number(path)
     if found is not None:
         found[relpath] = file
     said = _ERASED_NOTE if file.address in erased else _orphan_note(orphan) if orphan is not None \
-        else _LATER_CLUSTER_NOTE if file.later_cluster else _SKIPPED_NOTE
+        else _LATER_CLUSTER_NOTE if file.later_cluster else _MARKED_LONG_NAME_NOTE if file.marked_long_name \
+        else _SKIPPED_NOTE if skipped else ()
     return Entry(relpath=relpath, size=file.size, mtime=file.mtime, ctime=file.ctime, atime=file.atime,
                  inode=file.address, deleted=file.deleted, error=fat.content(file)[1],
-                 notes=said + (SLASH_NOTE if b"\0" in path else ()) + (LABEL_NOTE if file.label else ())
-                 + _code_page_note(file.stored_name))
+                 notes=said + (_NOT_FOLDER_NOTE if file.not_folder else ()) + (SLASH_NOTE if b"\0" in path else ())
+                 + (LABEL_NOTE if file.label else ()) + _code_page_note(file.stored_name)
+                 + fat_shared(survey, file.address))
 
 
 def _orphan_note(orphan: bytes) -> tuple[str, ...]:

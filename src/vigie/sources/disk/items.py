@@ -16,7 +16,16 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
-from vigie.sources.disk.fat import LABEL_NOTE, erased_as_live, fat_label, fat_labels, fat_volume
+from vigie.sources.disk.fat import (
+    LABEL_NOTE,
+    erased_as_live,
+    fat_label,
+    fat_labels,
+    fat_name,
+    fat_shared,
+    fat_survey,
+    fat_volume,
+)
 from vigie.sources.disk.media import Media
 from vigie.sources.disk.names import FORK, NAMED_FORK, component
 from vigie.sources.disk.volumes import TSK_ERRORS, FileSystem, tsk_image
@@ -94,6 +103,7 @@ class Role(Enum):
     FOLDER = "folder"  # entered: the files below it are items
     ERASED = "erased"  # FAT: live to TSK, deleted on disk: an item Vigie's FAT reader reads, after the walk
     MOVED = "moved"  # FAT: a TSK orphan Vigie's FAT reader found in its deleted folder: an item there, after the walk
+    NOT_FOLDER = "not folder"  # FAT: a folder to TSK, no folder in content: read by Vigie's FAT reader, after the walk
     NONE = "none"  # the file system's own structure, or a FAT volume label: no item
 
 
@@ -225,6 +235,10 @@ class ItemRules:
                 self.extend.add(address)
         if _is_structure(kind, address, self.own_entries):
             return Listed(name, Role.NONE, address)
+        survey = fat_survey(self.fat)
+        name, named = fat_name(survey, name, address)  # a folder's too: the path of everything below it
+        if is_folder and survey is not None and address in survey.not_folders:
+            return Listed(name, Role.NOT_FOLDER, address)
         streams = self._streams(address, tsk_file) if is_folder or kind == pytsk3.TSK_FS_META_TYPE_REG else ()
         if is_folder:
             return Listed(name, Role.FOLDER, address, kind, deleted, tsk_file, streams, notes)
@@ -237,7 +251,8 @@ class ItemRules:
             return Listed(name, Role.MOVED, address)
         if volume_label:
             notes += LABEL_NOTE
-        return Listed(name, Role.ITEM, address, kind, deleted, tsk_file, streams, notes)
+        return Listed(name, Role.ITEM, address, kind, deleted, tsk_file, streams,
+                      notes + named + fat_shared(survey, address))
 
     def _streams(self, address: int, tsk_file: Any) -> tuple[NamedStream, ...]:
         """A file's (or an NTFS folder's) other streams that hold bytes: its HFS+ resource fork, its NTFS named
@@ -267,7 +282,7 @@ class ItemRules:
 
         if not isinstance(self.fat, FatVolume) or kind != pytsk3.TSK_FS_META_TYPE_REG:
             return False
-        later = self.fat.later_entries()
+        later = self.fat.survey().later
         return address in later and (folder == int(self.fs.info.last_inum) or folder in later)
 
 
