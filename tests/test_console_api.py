@@ -388,3 +388,42 @@ def test_malformed_requests_are_refused_with_a_reason_never_a_server_error(app: 
     for body in [{"username": ["a"]}, {"username": 12345}, {"username": "ok", "password": 1234567890123}]:
         assert admin.post("/api/admin/users", json=body, headers=admin_headers).status_code == 400, body
     assert all(u["username"] not in ("['a']", "12345", "ok") for u in admin.get("/api/admin/users").get_json()["users"])
+
+
+def test_a_bulk_tag_or_category_keeps_what_each_copy_was_decided(app: Any) -> None:
+    client, csrf = login(app, "rita")
+    headers = {"X-CSRF-Token": csrf}
+    stack = next(e for e in queue(client)["entries"] if e["members"] == 6)
+    assert client.post("/api/decisions", json={"item": stack["id"], "category": "2"}, headers=headers).status_code \
+        == 200
+    copies = [m["id"] for m in client.get(f"/api/items/{stack['id']}").get_json()["stack"] if m["id"] != stack["id"]]
+    assert client.post("/api/decisions", json={"item": copies[0], "scope": "item", "category": "3"},
+                       headers=headers).status_code == 200
+    made = client.post("/api/decisions/bulk", json={"items": [stack["id"]], "tag": "ai-generated"}, headers=headers)
+    assert made.status_code == 200 and made.get_json()["items"] == [stack["id"]] and made.get_json()["stacks"] == 1
+    decided = {m["id"]: m["decision"] for m in client.get(f"/api/items/{stack['id']}").get_json()["stack"]}
+    assert decided[copies[0]]["category"] == "3" and decided[stack["id"]]["category"] == "2"
+    assert all(d["ai_tags"] == ["ai-generated"] for d in decided.values())
+    made = client.post("/api/decisions/bulk", json={"items": [copies[1]], "category": "1"}, headers=headers)
+    decided = {m["id"]: m["decision"] for m in client.get(f"/api/items/{stack['id']}").get_json()["stack"]}
+    assert {d["category"] for d in decided.values()} == {"1"} and all(d["ai_tags"] for d in decided.values())
+    assert client.get("/api/audit").get_json()["check"]["ok"]
+
+
+def test_requests_that_would_be_answered_200_and_do_nothing_are_refused(app: Any) -> None:
+    store = open_case(app.config["VIGIE_CASE"])
+    Accounts(store).set_password("admin", PASSWORD, actor="test")
+    store.close()
+    client, csrf = login(app, "rita")
+    admin, admin_csrf = login(app, "admin")
+    headers, admin_headers = {"X-CSRF-Token": csrf}, {"X-CSRF-Token": admin_csrf}
+    first = queue(client)["entries"][0]["id"]
+    assert client.post("/api/settings", json={"blurr": 12}, headers=headers).status_code == 400
+    assert admin.post("/api/admin/settings", json={"scheme": "projectvic-us", "custom_categories": ["a"]},
+                      headers=admin_headers).status_code == 400
+    assert admin.post("/api/admin/settings", json={"scheme": "projectvic-us", "custom_categories": None},
+                      headers=admin_headers).status_code == 200
+    for confirm in ("true", 1):
+        assert client.post("/api/decisions/accept-list", json={"items": [first], "list": "demo-list",
+                                                               "confirm": confirm}, headers=headers).status_code == 400
+    assert client.post("/export", data={"format": "csv", "scope": "stackk", "csrf_token": csrf}).status_code == 400

@@ -30,6 +30,11 @@ class Planned:
     items: list[int]
     scope: str  # item | stack | list:NAME
     decision: Decision
+    card: int | None = None  # the console's card whose version was seen, where not items[0] (a stack's copies)
+
+    @property
+    def seen_as(self) -> int:
+        return self.items[0] if self.card is None else self.card
 
 
 @dataclass
@@ -155,17 +160,28 @@ def _plan_list(review: ReviewStore, plan: Plan, name: str, explicit: Decision | 
 def plan_stacks(review: ReviewStore, representatives: Sequence[int], category: str | None = None,
                 add_tag: str | None = None) -> Plan:
     """The console's bulk decision: each stack (named by any of its items) keeps what it had and takes the
-    category, or gains the tag; one decision per stack. DecisionError before anything is written."""
+    category, or gains the tag; one decision per stack, or per group of its copies where they were decided
+    differently (each copy keeps its own category when a tag is added, its own tags when a category is set; one
+    not decided has its card's).
+    DecisionError before anything is written."""
     scheme, categories = case_scheme(review.store)
     allowed = [c.code for c in categories]
     stacks = _stacks_of(review, representatives)
-    decided = review.decisions(list(stacks))
+    decided = review.decisions([member for members in stacks.values() for member in members])
     plan = Plan()
     for representative, members in stacks.items():
-        had = decided.get(representative) or {"category": None, "ai_tags": [], "industry_class": None}
-        tags = [*had["ai_tags"], *([add_tag] if add_tag else [])]
-        plan.decisions.append(Planned(members, "stack", Decision.checked(
-            scheme, allowed, category if category is not None else had["category"], tags, had["industry_class"])))
+        groups: dict[tuple[Any, ...], list[int]] = {}  # the card's first, as `_stacks_of` puts it first
+        for member in members:
+            # a copy not decided yet (found by a later scan) has what its card shows
+            had = decided.get(member) or decided.get(representative) or {"category": None, "ai_tags": [],
+                                                                          "industry_class": None}
+            decision = Decision.checked(scheme, allowed, category if category is not None else had["category"],
+                                        [*had["ai_tags"], *([add_tag] if add_tag else [])], had["industry_class"])
+            groups.setdefault((decision.category, tuple(decision.ai_tags), decision.industry_class),
+                              []).append(member)
+        for key, items in groups.items():
+            plan.decisions.append(Planned(items, "stack", Decision(scheme, key[0], list(key[1]), key[2]),
+                                          representative))
     return plan
 
 
@@ -209,11 +225,16 @@ def record_unless_stale(review: ReviewStore, actor: str, plan: Plan, seen: Mappi
     """The console's bulk decisions, each stack on the version its card showed (`seen`, by the card's item,
     the first of each planned decision): the stale ones are refused and returned, the rest recorded."""
     entries, stale = [], []
+    refused: set[int] = set()
     for planned in plan.decisions:
+        if planned.seen_as in refused:  # a stack's other copies are left as they are with its refused part
+            continue
         try:
             entries.append(review.decide(actor, planned.items, planned.decision, planned.scope,
-                                         seen.get(planned.items[0])))
+                                         seen.get(planned.seen_as)))
         except StaleDecisionError as exc:
+            exc.item = planned.seen_as  # the card the reviewer saw
+            refused.add(planned.seen_as)
             stale.append(exc)
     return entries, stale
 

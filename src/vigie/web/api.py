@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import math
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import wraps
 from typing import Any, NoReturn
 
@@ -141,6 +141,18 @@ def view_settings() -> dict[str, Any]:
     return defaults | chosen
 
 
+_VIEW_SETTINGS = ("blur", "greyscale")
+
+
+def _only_known(body: dict[str, Any], known: Sequence[str]) -> None:
+    """Refuse a body naming a setting the route does not know: a misspelt one would be answered 200 and saved as
+    nothing."""
+    unknown = sorted(set(body) - set(known))
+    if unknown:
+        _fail(N_("unknown setting %(names)s; the settings here are %(known)s"),
+              names=", ".join(str(name)[:40] for name in unknown[:5]), known=", ".join(known))
+
+
 def _check_view_settings(body: dict[str, Any]) -> dict[str, Any]:
     settings: dict[str, Any] = {}
     if "blur" in body:
@@ -157,6 +169,7 @@ def _check_view_settings(body: dict[str, Any]) -> dict[str, Any]:
 
 def _check_own_settings(body: dict[str, Any]) -> dict[str, Any]:
     """The view settings, and those only a user chooses for themself: the grid's density, hold-to-reveal."""
+    _only_known(body, (*_VIEW_SETTINGS, "density", "hold_to_reveal", language.SETTING))
     settings = _check_view_settings(body)
     if "density" in body:
         if body["density"] not in DENSITIES:
@@ -494,8 +507,8 @@ def _recorded(review: ReviewStore, plan: Plan, body: dict[str, Any]) -> Any:
     """The stacks decided, and the stale ones refused (each with the colleague's decision now)."""
     entries, stale = record_unless_stale(review, g.session.user.username, plan, _seen_versions(body))
     refused = {exc.item for exc in stale}
-    return jsonify(stacks=len(entries), audit_seqs=[e.seq for e in entries],
-                   items=[p.items[0] for p in plan.decisions if p.items[0] not in refused],
+    cards = list(dict.fromkeys(p.seen_as for p in plan.decisions if p.seen_as not in refused))
+    return jsonify(stacks=len(cards), audit_seqs=[e.seq for e in entries], items=cards,
                    stale=[exc.answer() for exc in stale], progress=review.progress())
 
 
@@ -531,7 +544,10 @@ def accept_list() -> Any:
         plan = plan_list_stacks(review, name, _representatives(body))
     except SelectionError as exc:
         _fail(language.message_of(exc), 404)
-    if body.get("confirm") is True:
+    confirm = body.get("confirm", False)
+    if not isinstance(confirm, bool):  # "true" or 1 would be answered with a preview, deciding nothing
+        _fail(N_("confirm is true or false"))
+    if confirm:
         return _recorded(review, plan, body)
     categories: dict[str, int] = {}
     for planned in plan.decisions:
@@ -622,7 +638,10 @@ def save_settings() -> Any:
 @requires(ADMIN)
 def save_org_settings() -> Any:
     body = _body()
+    _only_known(body, (*_VIEW_SETTINGS, "scheme", "custom_categories"))
     settings = _check_view_settings(body)
+    if body.get("custom_categories") and body.get("scheme") != "custom":  # null with another scheme: the form's
+        _fail(N_("custom_categories are given with the scheme custom"))
     if "scheme" in body:  # checked in full before anything is saved
         if body["scheme"] not in SCHEMES:
             _fail(N_("scheme is one of %(choices)s"), choices=", ".join(SCHEMES))
@@ -730,6 +749,8 @@ def export() -> Any:
         _fail(N_("items is a comma-separated list of item ids"))
     if item_ids and not all(0 <= i <= MAX_ID for i in item_ids):
         abort(404)
+    if request.form.get("scope", "item") not in ("item", "stack"):
+        _fail(N_("scope is stack or item"))
     if item_ids is not None and request.form.get("scope") == "stack":
         review = ReviewTables(g.store)
         item_ids = sorted({m for i in item_ids for m in review.members(i)})
