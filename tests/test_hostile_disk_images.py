@@ -387,3 +387,27 @@ def test_an_e01_whose_stored_md5_differs_is_said_at_the_scan_and_by_verify(tmp_p
     assert items[f"{image}!/p1/A.JPG"]["md5"] == hashlib.md5(picture).hexdigest()  # the files are still read
     verified = CliRunner().invoke(main, ["verify", "--case", str(tmp_path / "case")])
     assert "DIFFERS" in verified.output and verified.exit_code != 0, verified.output
+
+
+def test_many_sparse_files_claim_a_bounded_total_of_zeros_then_are_said(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Files each under the limit of one, but many of them: hashing their zeros would take hours (a small
+    hostile image). Past a total per file system, the next are said, never hashed."""
+    _need("mkfs.ext4")
+    monkeypatch.setattr("vigie.sources.disk.walk.MAX_HOLES_PER_FILE_SYSTEM", 48 << 20)
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    picture = _picture(32)
+    (tree / "p.jpg").write_bytes(picture)
+    for name in ("s1.bin", "s2.bin", "s3.bin"):
+        with (tree / name).open("wb") as handle:
+            handle.truncate(20 << 20)  # all holes
+    volume = tmp_path / "sparse.ext4"
+    _run("mkfs.ext4", "-q", "-d", tree, volume, "8M")
+    items = _scan(tmp_path / "case", volume)
+    sparse = [items[f"{volume}!/p0/{name}"] for name in ("s1.bin", "s2.bin", "s3.bin")]
+    assert sum(item["md5"] == hashlib.md5(bytes(20 << 20)).hexdigest() for item in sparse) == 2
+    refused = [item for item in sparse if item["md5"] is None]
+    assert len(refused) == 1 and "after other sparse files of this file system" in refused[0]["errors"][0]["message"]
+    assert items[f"{volume}!/p0/p.jpg"]["md5"] == hashlib.md5(picture).hexdigest()

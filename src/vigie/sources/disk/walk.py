@@ -18,6 +18,9 @@ from vigie.sources.disk.volumes import TSK_ERRORS, FileSystem, tsk_reason
 from vigie.sources.fatdir import FatEntry, FatVolume
 
 MAX_HOLE_BYTES = 1 << 30  # zeros a sparse file may claim past its stored data before it is not hashed
+# zeros the sparse files of one file system may claim in all before the next ones are not hashed: a small hostile
+# image of many files each just under MAX_HOLE_BYTES would otherwise cost hours of hashing zeros
+MAX_HOLES_PER_FILE_SYSTEM = 8 << 30
 
 
 @dataclass
@@ -32,6 +35,7 @@ class _Walk:
     listed: dict[int, bytes] | None = None  # metadata address -> path of every name listed, where FAT wants it
     erased: set[int] = field(default_factory=set)  # FAT: live to TSK, deleted on disk: left to Vigie's reader
     moved: set[int] = field(default_factory=set)  # FAT: TSK's orphans Vigie's reader places in their folder
+    holes_left: int = field(default_factory=lambda: MAX_HOLES_PER_FILE_SYSTEM)
 
     def relpath(self, label: str, path: bytes) -> str:
         name = label.encode() + path
@@ -160,10 +164,18 @@ def _content(entry: Entry, tsk_file: Any, walk: _Walk, stream: NamedStream | Non
     """A file's content (or its `stream`): the entry now, or, deleted, once the walk knows the live clusters."""
     runs, covered = data_runs(tsk_file, walk.block_size, stream)
     stored = sum(end - start for start, end in runs) * walk.block_size
-    if covered is not None and entry.size and entry.size - stored > MAX_HOLE_BYTES:  # deleted or not
+    holes = entry.size - stored if covered is not None and entry.size else 0
+    if holes > MAX_HOLE_BYTES:  # deleted or not
         entry = replace(entry, error=(
             f"sparse file claiming {entry.size:,} bytes of which {stored:,} are stored (the rest would read as "
             "zeros; a corrupt or hostile file system?): not hashed, as reading it would stall the scan"))
+    elif holes > walk.holes_left:
+        entry = replace(entry, error=(
+            f"sparse file claiming {entry.size:,} bytes of which {stored:,} are stored, after other sparse files of "
+            f"this file system claiming {MAX_HOLES_PER_FILE_SYSTEM - walk.holes_left:,} bytes of zeros in all (a "
+            "corrupt or hostile file system?): not hashed, as reading them all would stall the scan"))
+    elif holes > 0:
+        walk.holes_left -= holes
     if entry.deleted:
         walk.deleted.append((entry, runs, entry.size or 0 if covered is None else covered))
         return
