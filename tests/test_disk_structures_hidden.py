@@ -127,3 +127,24 @@ def test_partitions_only_a_hybrid_mbr_or_a_long_chain_of_logical_partitions_list
     assert len(found) == 1 and items[found[0]]["sha256"] == _sha(pictures[1])
     assert "stops an extended partition's chain" in items[found[0].removesuffix("/B.JPG")]["errors"][0]["message"]
     assert read_item_bytes(str(chained), found[0].removeprefix(str(chained)), Settings(), 10**7) == pictures[1]
+
+
+def test_a_4kn_disks_mbr_counting_in_4096_byte_sectors_is_read_there(tmp_path: Path) -> None:
+    _need("mkfs.vfat", "mcopy")
+    picture = _picture(46)
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    (scratch / "A.JPG").write_bytes(picture)
+    volume = tmp_path / "large.fat"
+    subprocess.run(["mkfs.vfat", "-S", "4096", "-C", str(volume), "8192"], check=True, capture_output=True)
+    subprocess.run(["mcopy", "-i", str(volume), str(scratch / "A.JPG"), "::"], check=True, capture_output=True)
+    data = volume.read_bytes()
+    disk = bytearray(256 * 4096 + len(data) + (1 << 20))
+    _table(disk, 0, [_entry(0x0C, 256, len(data) // 4096)])  # in sectors of 4,096 bytes, as the disk counts
+    disk[256 * 4096:256 * 4096 + len(data)] = data
+    image = tmp_path / "usb.raw"
+    image.write_bytes(bytes(disk))
+    items = _scan(tmp_path / "case", image)
+    assert items[f"{image}!/p1/A.JPG"]["sha256"] == _sha(picture)
+    assert "4,096-byte sectors" in items[f"{image}!/p1"]["errors"][0]["message"]
+    assert read_item_bytes(str(image), "!/p1/A.JPG", Settings(), 10**7) == picture

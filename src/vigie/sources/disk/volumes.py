@@ -19,6 +19,7 @@ from vigie.sources.mbr import MOST_LOGICAL, SECTOR, is_protective, read_mbr
 # The Sleuth Kit's bindings raise RuntimeError where a read of ours failed inside it
 TSK_ERRORS = (OSError, RuntimeError)
 _BEYOND_ANY_DISK = 1 << 60  # bytes: a size no partition table entry exceeds
+_LARGE_SECTOR = 4096  # a 4Kn disk's logical sector
 # The partition table The Sleuth Kit read: its block size, its allocated partitions (start, length in blocks,
 # kind) and its scheme ("MBR", "GPT", ...)
 _Table = tuple[int, list[tuple[int, int, str]], str]
@@ -85,8 +86,12 @@ def file_systems(media: Media) -> list[FileSystem]:
     systems = [FileSystem("p0", 0, "the ISO 9660 file system filling the image")] if iso_end else []
     if not iso_end and all(start for start, _, _ in parts):
         systems += _filling_beside_a_table(image)
+    starts = {start * block_size for start, _, _ in parts}
     for number, (start, length, kind) in enumerate(parts, 1):
         system = _partition(image, media, number, start, length, block_size, kind)
+        if system.error and table is not None and table[2] == "MBR" and block_size == SECTOR \
+                and start * _LARGE_SECTOR not in starts:
+            system = _in_large_sectors(image, media, number, start, length, kind) or system
         if not (system.error and _holds_no_file_system(start + length, kind, block_size, iso_end)):
             systems.append(system)
     if gpt is not None:
@@ -96,6 +101,16 @@ def file_systems(media: Media) -> list[FileSystem]:
         read = {start * block_size for start, _, _ in parts} | {part.first * gpt.sector for part in alone if gpt}
         systems += _mbr_alone(image, media, read, table[2], len(parts) + len(alone) + 1)
     return systems
+
+
+def _in_large_sectors(image: Any, media: Media, number: int, start: int, sectors: int,
+                      kind: str) -> FileSystem | None:
+    """An MBR partition with no file system where its entry points in 512-byte sectors, read where it points in
+    4,096-byte ones: a 4Kn disk's (many USB drives present such sectors), which an MBR does not say; None where
+    there is none either."""
+    system = _partition(image, media, number, start, sectors, _LARGE_SECTOR, kind,
+                        "its MBR counts in 4,096-byte sectors (a 4Kn disk): read there")
+    return None if system.error else system
 
 
 def _filling_beside_a_table(image: Any) -> list[FileSystem]:
