@@ -149,3 +149,22 @@ def test_iso9660_file_hidden_from_joliet_is_read_from_its_record_not_deleted(tmp
     assert ["Joliet" in message for message in _errors(found)] == [True]
     assert read_item_bytes(str(image.resolve()), f"!/p0/{orphans[0]}", Settings(workers=1), 1 << 20) == hidden
     _verified(tmp_path / "case")
+
+
+def test_streams_on_the_root_folder_and_on_ntfs_own_files_are_items_too(tmp_path: Path) -> None:
+    """No folder lists the root (`C:\\:name`), and NTFS's own files are no items: a stream added to either is
+    read, while NTFS's own streams ($Secure's $SDS, ...) are not."""
+    _need("mkntfs", "ntfscp")
+    pictures = {name: _picture(seed) for name, seed in (("rootpic", 62), ("volpic", 63))}
+    image = tmp_path / "ntfs.img"
+    _ntfs(image, {"a.txt": b"a\n"})
+    for (stream, data), inode in zip(pictures.items(), ("5", "3"), strict=True):  # the root; $Volume
+        (tmp_path / "stream").write_bytes(data)
+        _run("ntfscp", "-i", "-N", stream, image, tmp_path / "stream", inode)
+    items = _inside(_scan(tmp_path / "case", image), image)
+    for path, data in (("..namedfork/rootpic", pictures["rootpic"]),
+                       ("$Volume/..namedfork/volpic", pictures["volpic"])):
+        assert items[path]["sha256"] == hashlib.sha256(data).hexdigest(), path
+        assert read_item_bytes(str(image.resolve()), f"!/p0/{path}", Settings(workers=1), 1 << 20) == data
+    assert not [path for path in items if path.startswith("$Secure") or path.endswith("$SDS")]
+    _verified(tmp_path / "case")

@@ -48,6 +48,10 @@ _EXTEND_NOTE = ("in NTFS's $Extend folder, among the file system's own files, wh
                 "placed there by another tool",)
 _STREAM_NOTE = ("an alternate data stream of the file (a named $DATA attribute, kept beside its content and shown "
                 "by neither Windows' Explorer nor its size)",)
+_ROOT_STREAM_NOTE = ("an alternate data stream of the volume's root folder (a named $DATA attribute, shown by no "
+                     "folder listing)",)
+_METAFILE_STREAM_NOTE = ("an alternate data stream added to one of NTFS's own files (a named $DATA attribute that "
+                         "NTFS does not write there)",)
 _HIDDEN_FROM_JOLIET_NOTE = (
     "an ISO 9660 record the tree The Sleuth Kit reads (the Joliet one, where the disc has one) does not list: a "
     "file hidden from that tree (mkisofs -hide-joliet), read from its record under The Sleuth Kit's orphan name",)
@@ -234,7 +238,10 @@ class ItemRules:
             if is_folder:  # a folder below ($RmMetadata, $TxfLog, ...): its files told the same way
                 self.extend.add(address)
         if _is_structure(kind, address, self.own_entries):
-            return Listed(name, Role.NONE, address)
+            # no item; but a stream someone added to an NTFS metafile ($Volume:pic.jpg) is read
+            mine = self._streams(address, tsk_file, _METAFILE_STREAM_NOTE) if self.ntfs and address < 16 else ()
+            return Listed(name, Role.NONE, address, kind, deleted, tsk_file,
+                          tuple(stream for stream in mine if not stream.path[-1].startswith(b"$")))
         survey = fat_survey(self.fat)
         name, named = fat_name(survey, name, address)  # a folder's too: the path of everything below it
         if is_folder and survey is not None and address in survey.not_folders:
@@ -254,10 +261,17 @@ class ItemRules:
         return Listed(name, Role.ITEM, address, kind, deleted, tsk_file, streams,
                       notes + named + fat_shared(survey, address))
 
-    def _streams(self, address: int, tsk_file: Any) -> tuple[NamedStream, ...]:
+    def root(self) -> Listed:
+        """The root folder, which no folder lists: its NTFS streams (`C:\\:name`) are items of their own."""
+        address = int(self.fs.info.root_inum)
+        return Listed(b"", Role.NONE, address, streams=self._streams(address, None, _ROOT_STREAM_NOTE)
+                      if self.ntfs else ())
+
+    def _streams(self, address: int, tsk_file: Any, note: tuple[str, ...] = _STREAM_NOTE
+                 ) -> tuple[NamedStream, ...]:
         """A file's (or an NTFS folder's) other streams that hold bytes: its HFS+ resource fork, its NTFS named
-        $DATA attributes (`tsk_file`, or the record at `address` where a deleted one was judged before). NTFS's
-        index attributes ($I30, ...) are not data and not read."""
+        $DATA attributes (`tsk_file`, or the record at `address` where a deleted one was judged before), noted
+        with `note`. NTFS's index attributes ($I30, ...) are not data and not read."""
         import pytsk3
 
         if not (self.forks or self.ntfs):
@@ -271,7 +285,7 @@ class ItemRules:
                 streams.append(NamedStream(tuple(FORK), kind, int(attribute.info.id), size))
             elif self.ntfs and kind == pytsk3.TSK_FS_ATTR_TYPE_NTFS_DATA and attribute.info.name:
                 streams.append(NamedStream((NAMED_FORK, component(bytes(attribute.info.name))), kind,
-                                           int(attribute.info.id), size, _STREAM_NOTE))
+                                           int(attribute.info.id), size, note))
         return tuple(streams)
 
     def _fat_orphan_placed(self, folder: int, kind: Any, address: int) -> bool:

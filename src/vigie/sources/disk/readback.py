@@ -70,6 +70,9 @@ class OpenImage:
                 listing.append(_Child(listed.name, listed.address, listed.role is Role.FOLDER))
             listing.extend(_Child(b"/".join([listed.name, *stream.path]), listed.address, False, stream)
                            for stream in listed.streams)  # the walk's items after the file's (the folder's)
+        if address == int(rules.fs.info.root_inum):  # the root's streams, after all it holds, as the walk has them
+            root = rules.root()
+            listing.extend(_Child(b"/".join(stream.path), root.address, False, stream) for stream in root.streams)
         self._listings[key] = listing
         if len(self._listings) > self._LISTINGS:
             self._listings.popitem(last=False)

@@ -88,6 +88,7 @@ def walk_file_system(rules: ItemRules, label: str, fat_files: dict[str, FatEntry
         yield Entry(relpath=ARCHIVE_SEPARATOR + label, error=f"root folder unreadable: {tsk_reason(exc)}")
         return
     yield from _walk_dir(root, b"/", label, walk, (), 0)
+    yield from _streams_beside(rules.root(), b"", label, walk)
     walk.allocated.sort()
     starts = [start for start, _ in walk.allocated]
     for entry, runs, covered in walk.deleted:
@@ -125,6 +126,7 @@ def _walk_dir(directory: Any, path: bytes, label: str, walk: _Walk, parents: tup
         if walk.listed is not None:
             walk.listed[listed.address] = child
         if listed.role is Role.NONE:
+            yield from _streams_beside(listed, child, label, walk)  # a stream added to an NTFS metafile
             continue
         if listed.role is Role.ERASED:
             walk.erased.add(listed.address)  # read and recovered by Vigie's FAT reader, after the walk
@@ -181,6 +183,16 @@ def _content(entry: Entry, tsk_file: Any, walk: _Walk, stream: NamedStream | Non
         return
     walk.allocated.extend(runs)
     yield entry
+
+
+def _streams_beside(listed: Listed, path: bytes, label: str, walk: _Walk) -> Iterator[Entry]:
+    """The streams of a name that is no item itself (the root folder, an NTFS metafile), as items of their own."""
+    if not listed.streams:
+        return
+    tsk_file = walk.rules.file(listed)
+    mtime, ctime, atime = _times(tsk_file.info.meta)
+    yield from _streams(Entry(relpath="", mtime=mtime, ctime=ctime, atime=atime, inode=listed.address,
+                              deleted=listed.deleted), tsk_file, path, label, listed, walk)
 
 
 def _streams(entry: Entry, tsk_file: Any, path: bytes, label: str, listed: Listed, walk: _Walk) -> Iterator[Entry]:
