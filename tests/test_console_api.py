@@ -427,3 +427,31 @@ def test_requests_that_would_be_answered_200_and_do_nothing_are_refused(app: Any
         assert client.post("/api/decisions/accept-list", json={"items": [first], "list": "demo-list",
                                                                "confirm": confirm}, headers=headers).status_code == 400
     assert client.post("/export", data={"format": "csv", "scope": "stackk", "csrf_token": csrf}).status_code == 400
+
+
+def test_a_picture_replaced_since_the_scan_is_never_shown_for_the_one_scanned(tmp_path: Path) -> None:
+    """A reviewer decides on what the console shows, and the decision goes to the SHA-256 the scan recorded:
+    other bytes at the item's path (a file replaced on a live share) are refused, blurred or revealed."""
+    from click.testing import CliRunner
+
+    from vigie.cli import main
+    from vigie.demo.seizure import draw_picture
+
+    evidence = tmp_path / "evidence"
+    evidence.mkdir()
+    draw_picture(70, (96, 72)).save(evidence / "a.png")
+    draw_picture(71, (96, 72)).save(evidence / "b.png")
+    case = tmp_path / "case"
+    assert CliRunner().invoke(main, ["scan", str(evidence), "--case", str(case), "--workers", "1"]).exit_code == 0
+    ensure_admin(case)
+    store = open_case(case)
+    Accounts(store).create_user("rita", PASSWORD, "reviewer", actor="test")
+    ids = {relpath: item_id for item_id, relpath in store.db.execute("SELECT id, relpath FROM items")}
+    store.close()
+    draw_picture(72, (96, 72)).save(evidence / "a.png")  # another picture at the same path
+    client, csrf = login(create_app(case, Settings(workers=1)), "rita")
+    assert client.get(f"/media/{ids['b.png']}/thumb").status_code == 200
+    refused = client.get(f"/media/{ids['a.png']}/thumb")
+    assert refused.status_code == 409 and "changed since it was scanned" in refused.get_json()["error"]
+    assert client.post(f"/api/items/{ids['a.png']}/reveal", headers={"X-CSRF-Token": csrf}).status_code == 200
+    assert client.get(f"/media/{ids['a.png']}/full").status_code == 409

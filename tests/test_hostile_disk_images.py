@@ -411,3 +411,18 @@ def test_many_sparse_files_claim_a_bounded_total_of_zeros_then_are_said(
     refused = [item for item in sparse if item["md5"] is None]
     assert len(refused) == 1 and "after other sparse files of this file system" in refused[0]["errors"][0]["message"]
     assert items[f"{volume}!/p0/p.jpg"]["md5"] == hashlib.md5(picture).hexdigest()
+
+
+def test_verify_of_an_untouched_image_says_its_links_and_devices_were_never_read_not_changed(tmp_path: Path) -> None:
+    _need("mkfs.ext4", "debugfs")
+    picture = _picture(33)
+    (tmp_path / "a.jpg").write_bytes(picture)
+    volume = tmp_path / "links.ext4"
+    _run("mkfs.ext4", "-q", volume, "8M")
+    for request in (f"write {tmp_path / 'a.jpg'} a.jpg", "symlink link.jpg a.jpg", "mknod pipe p"):
+        _run("debugfs", "-w", "-R", request, volume)
+    items = _scan(tmp_path / "case", volume)
+    assert items[f"{volume}!/p0/a.jpg"]["md5"] == hashlib.md5(picture).hexdigest()
+    verified = CliRunner().invoke(main, ["verify", "--case", str(tmp_path / "case")])
+    assert verified.exit_code == 0, verified.output
+    assert "0 changed, missing or unreadable; 2 never read" in " ".join(verified.output.split())

@@ -106,6 +106,15 @@ class SourceRow:
 
 
 @dataclass(frozen=True)
+class ItemLocation:
+    """Where an item is read again (the console), and the bytes the scan read there."""
+    root: str
+    relpath: str
+    media_type: str | None
+    sha256: str | None  # None: not read when scanned
+
+
+@dataclass(frozen=True)
 class HashListRow:
     id: int
     name: str

@@ -3,6 +3,7 @@ item a reviewer asked to see. Evidence bytes never go to a browser as they are."
 
 from __future__ import annotations
 
+import hashlib
 import io
 
 from PIL import Image, ImageFilter, ImageOps
@@ -77,12 +78,14 @@ def revealed_copy(data: bytes, max_pixels: int, size: int = REVEAL_SIZE, decode_
         raise ImageError(str(exc) or type(exc).__name__) from exc
 
 
-def report_thumbnails(items: list[tuple[int, str, str]], settings: Settings, limit: int = 500) -> dict[int, bytes]:
-    """item id -> JPEG bytes, for (id, source root, relpath) of image items; unreadable ones are left out."""
+def report_thumbnails(items: list[tuple[int, str, str, str | None]], settings: Settings, limit: int = 500
+                      ) -> dict[int, bytes]:
+    """item id -> JPEG bytes, for (id, source root, relpath, SHA-256 as scanned) of image items; unreadable ones,
+    and ones whose bytes are no longer those scanned (a file replaced since), are left out."""
     thumbs: dict[int, bytes] = {}
-    for item_id, root, relpath in items[:limit]:
+    for item_id, root, relpath, sha256 in items[:limit]:
         data = read_item_bytes(root, relpath, settings, settings.max_image_bytes)
-        if data is None:
+        if data is None or hashlib.sha256(data).hexdigest() != sha256:
             continue
         try:
             thumbs[item_id] = blurred_thumbnail(data)

@@ -11,7 +11,7 @@ from typing import Any
 
 from vigie.errors import VigieError
 from vigie.i18n import N_, Phrase
-from vigie.records import AuditEntry, SourceRow, is_ai_signal
+from vigie.records import AuditEntry, ItemLocation, SourceRow, is_ai_signal
 from vigie.sources.base import ARCHIVE_SEPARATOR, join_path
 from vigie.store.audit import DECIDE_ACTION, UNDECIDE_ACTION, UNDO_ACTION, decision_before
 from vigie.store.sqlite import SqliteCaseStore, now_iso, select_in, source_root
@@ -375,12 +375,12 @@ class ReviewTables:
         )
         return [{"item": r[0], "stack": r[1], "scheme": r[2], "category": r[3], "distance": r[4]} for r in rows]
 
-    def location(self, item_id: int) -> tuple[str, str, str | None] | None:
-        """(source root, relpath, media type) of an item, to read it again."""
+    def location(self, item_id: int) -> ItemLocation | None:
+        """Where an item is read again, and its SHA-256 as scanned."""
         row = self.db.execute(
-            "SELECT s.root, s.root_raw, i.relpath, i.media_type FROM items i JOIN sources s ON s.id = i.source_id "
-            "WHERE i.id = ?", (item_id,)).fetchone()
-        return None if row is None else (source_root(row[0], row[1]), row[2], row[3])
+            "SELECT s.root, s.root_raw, i.relpath, i.media_type, i.sha256 FROM items i JOIN sources s "
+            "ON s.id = i.source_id WHERE i.id = ?", (item_id,)).fetchone()
+        return None if row is None else ItemLocation(source_root(row[0], row[1]), row[2], row[3], row[4])
 
     def same_content_paths(self, item_id: int) -> list[dict[str, Any]]:
         """Every place where the same bytes (SHA-256) were found."""

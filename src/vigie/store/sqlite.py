@@ -440,14 +440,14 @@ class SqliteCaseStore:
         for row in rows:
             yield sources[row[0]], row[1], row[2]
 
-    def matched_image_locations(self) -> list[tuple[int, str, str]]:
-        """(item id, source root, relpath) of matched images, for report thumbnails."""
+    def matched_image_locations(self) -> list[tuple[int, str, str, str | None]]:
+        """(item id, source root, relpath, SHA-256 as scanned) of matched images, for report thumbnails."""
         roots = {s.id: s.root for s in self.sources()}
         rows = self.db.execute(
-            """SELECT DISTINCT i.id, i.source_id, i.relpath FROM items i JOIN matches m ON m.item_id = i.id
+            """SELECT DISTINCT i.id, i.source_id, i.relpath, i.sha256 FROM items i JOIN matches m ON m.item_id = i.id
                WHERE i.media_type LIKE 'image/%' ORDER BY i.id"""
         )
-        return [(r[0], roots[r[1]], r[2]) for r in rows]
+        return [(r[0], roots[r[1]], r[2], r[3]) for r in rows]
 
     def matched_video_ids(self) -> list[int]:
         rows = self.db.execute(

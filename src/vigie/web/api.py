@@ -367,7 +367,7 @@ def reveal(item_id: int) -> Any:
         count = g.accounts.record_reveal(g.session, item_id)
     except failures as exc:
         _fail(N_("the reveal could not be written to the audit log, so nothing is shown (%(why)s)"), 503, why=exc)
-    kind = "video" if (location[2] or "").startswith("video/") else "image"
+    kind = "video" if (location.media_type or "").startswith("video/") else "image"
     return jsonify(revealed=count, kind=kind, url=f"{request.script_root}/media/{item_id}/full")
 
 

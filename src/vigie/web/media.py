@@ -3,6 +3,7 @@ clear picture is served only for an item this session asked to reveal (which app
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import os
@@ -17,6 +18,7 @@ from werkzeug.wsgi import wrap_file
 
 from vigie.config import Settings
 from vigie.i18n import N_
+from vigie.records import ItemLocation
 from vigie.signals.image import ImageError
 from vigie.signals.thumbnails import blur_image, blurred_thumbnail, revealed_copy
 from vigie.sources.base import archive_depth
@@ -28,6 +30,7 @@ from vigie.web.api import view_settings
 
 media = Blueprint("media", __name__)
 UNREADABLE = N_("the evidence file cannot be read now")
+CHANGED = N_("the evidence file changed since it was scanned: not shown (vigie verify lists what changed)")
 
 
 class _ThumbCache:
@@ -59,17 +62,28 @@ def _jpeg(data: bytes) -> Response:
     return Response(data, mimetype="image/jpeg")
 
 
-def _location(item_id: int) -> tuple[str, str, str]:
+def _location(item_id: int) -> ItemLocation:
     location = ReviewTables(g.store).location(item_id)
     if location is None:
         abort(404)
-    root, relpath, media_type = location
-    return root, relpath, media_type or ""
+    return location
+
+
+def _as_scanned(location: ItemLocation, settings: Settings) -> tuple[bytes | None, Any]:
+    """The item's picture read again, or why it is not shown: unreadable now, or other bytes than those the
+    scan read (a file replaced since: a reviewer must never decide on what the case does not record)."""
+    raw = read_item_bytes(location.root, location.relpath, settings, settings.max_image_bytes)
+    if raw is None:
+        return None, (jsonify(error=language.said(UNREADABLE)), 404)
+    if hashlib.sha256(raw).hexdigest() != location.sha256:
+        return None, (jsonify(error=language.said(CHANGED)), 409)
+    return raw, None
 
 
 @media.get("/media/<int:item_id>/thumb")
 def thumbnail(item_id: int) -> Any:
-    root, relpath, media_type = _location(item_id)
+    location = _location(item_id)
+    media_type = location.media_type or ""
     view = view_settings()
     key = (str(current_app.config["VIGIE_CASE"]), item_id, view["blur"], view["greyscale"])
     cached = _thumbs.get(key)
@@ -82,9 +96,9 @@ def thumbnail(item_id: int) -> Any:
             return jsonify(error=language.said(N_("this video has no still to show"))), 404
         data = _blurred_still(stills[len(stills) // 2][2], view)
     elif media_type.startswith("image/"):
-        raw = read_item_bytes(root, relpath, settings, settings.max_image_bytes)
+        raw, refused = _as_scanned(location, settings)
         if raw is None:
-            return jsonify(error=language.said(UNREADABLE)), 404
+            return refused
         try:
             data = blurred_thumbnail(raw, blur_fraction=view["blur"], greyscale=view["greyscale"],
                                      max_pixels=settings.max_image_pixels)
@@ -151,17 +165,18 @@ def face_full(face_id: int) -> Any:
 
 @media.get("/media/<int:item_id>/full")
 def full(item_id: int) -> Any:
-    root, relpath, media_type = _location(item_id)
+    location = _location(item_id)
+    media_type = location.media_type or ""
     if not g.accounts.is_revealed(g.session, item_id):
         return jsonify(error=language.said(N_("reveal this item first"))), 403
     settings: Settings = current_app.config["VIGIE_SETTINGS"]
     if media_type.startswith("video/"):
-        return _video(root, relpath, media_type, settings)
+        return _video(location.root, location.relpath, media_type, settings)
     if not media_type.startswith("image/"):
         abort(404)
-    raw = read_item_bytes(root, relpath, settings, settings.max_image_bytes)
+    raw, refused = _as_scanned(location, settings)
     if raw is None:
-        return jsonify(error=language.said(UNREADABLE)), 404
+        return refused
     try:
         return _jpeg(revealed_copy(raw, settings.max_image_pixels))
     except ImageError as exc:
