@@ -166,3 +166,27 @@ def test_files_whose_cluster_chains_cross_each_say_so_naming_the_other(bits: int
     assert items[f"{volume_path}!/p0/C.JPG"]["sha256"] == hashlib.sha256(pictures["C.JPG"]).hexdigest()
     assert _LOST in _messages(items[f"{volume_path}!/p0"])  # the chain cut off is said as before
     _read_back_and_verify(volume_path, items, tmp_path / "case")
+
+
+def test_a_file_that_starts_like_a_folder_and_is_marked_as_one_is_read_as_both(tmp_path: Path) -> None:
+    """A zip whose first bytes are "." and ".." folder entries, its entry marked as a folder: a reader finds an
+    empty folder; the size the entry records (no folder's does) gives the zip, read as a file with a note."""
+    import io
+    import zipfile
+
+    _need("mkfs.vfat", "mcopy")
+    hidden = _picture(48)
+    zipped = io.BytesIO()
+    with zipfile.ZipFile(zipped, "w", zipfile.ZIP_STORED) as archive:
+        archive.writestr("K.JPG", hidden)
+    dots = b".          \x10" + bytes(20) + b"..         \x10" + bytes(20)
+    blob = dots + bytes(32 * 14) + zipped.getvalue()  # a zero entry ends the folder for a folder's reader
+    volume_path = _volume(tmp_path, 16, {"Z.ZIP": blob, "B.JPG": _picture(49)})
+    volume = bytearray(volume_path.read_bytes())
+    volume[_entry_at(volume, b"Z       ZIP") + 11] = 0x10
+    volume_path.write_bytes(bytes(volume))
+    items = _scan(tmp_path / "case", volume_path)
+    folder = items[f"{volume_path}!/p0/Z.ZIP"]
+    assert folder["sha256"] == hashlib.sha256(blob).hexdigest() and "records a size" in _messages(folder)
+    assert items[f"{volume_path}!/p0/Z.ZIP!/K.JPG"]["sha256"] == hashlib.sha256(hidden).hexdigest()
+    _read_back_and_verify(volume_path, {p: i for p, i in items.items() if "!/K.JPG" not in p}, tmp_path / "case")

@@ -36,6 +36,9 @@ _LATER_CLUSTER_NOTE = ("found in a later cluster of a deleted folder: The Sleuth
 _NOT_FOLDER_NOTE = ("its directory entry is marked as a folder, but its content is not a folder (a FAT folder starts "
                     "with its \".\" and \"..\" entries): Vigie's own FAT reader read it as a file, as far as its "
                     "size covers",)
+_SIZED_FOLDER_NOTE = ("its directory entry is marked as a folder and starts like one, but records a size, as no "
+                      "folder's does (a file hidden behind folder entries?): read as a folder, and as a file as far "
+                      "as its size covers",)
 _MARKED_LONG_NAME_NOTE = ("its directory entry is marked as a long-name piece (attributes 0x0F), as which The Sleuth "
                           "Kit reads it and leaves the file out, but it holds a first cluster, as no long-name piece "
                           "does: Vigie's own FAT reader read it as a file",)
@@ -124,6 +127,8 @@ def fat_skipped(fat: FatVolume, listed: dict[int, bytes], erased: set[int], move
         path = placed or folders[file.parent] + b"/" + component(file.name)
         if file.is_dir:
             folders[file.address] = path
+            if file.size and not file.deleted:  # no folder records a size: its bytes are read as a file too
+                yield _fat_item(fat, survey, file, path, erased, None, False, number, found)
             continue
         if (file.address in listed and file.address not in erased and file.address not in moved
                 and not file.not_folder):
@@ -150,7 +155,8 @@ def _fat_item(fat: FatVolume, survey: Survey, file: FatEntry, path: bytes, erase
         else _SKIPPED_NOTE if skipped else ()
     return Entry(relpath=relpath, size=file.size, mtime=file.mtime, ctime=file.ctime, atime=file.atime,
                  inode=file.address, deleted=file.deleted, error=fat.content(file)[1],
-                 notes=said + (_NOT_FOLDER_NOTE if file.not_folder else ()) + (SLASH_NOTE if b"\0" in path else ())
+                 notes=said + (_NOT_FOLDER_NOTE if file.not_folder else ())
+                 + (_SIZED_FOLDER_NOTE if file.is_dir else ()) + (SLASH_NOTE if b"\0" in path else ())
                  + (LABEL_NOTE if file.label else ()) + _code_page_note(file.stored_name)
                  + fat_shared(survey, file.address))
 
