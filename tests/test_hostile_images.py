@@ -3,6 +3,7 @@ Every fixture is drawn here (vigie.demo.seizure.draw_picture) and kept small; th
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import os
@@ -13,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import jpeg_bytes
 from PIL import Image, PngImagePlugin, UnidentifiedImageError
 
 from vigie.config import Settings
@@ -290,3 +292,57 @@ def test_console_names_the_page_and_thumbnails_a_chunk_bomb(tmp_path: Path, mult
     thumbnail = client.get(f"/media/{ids['bomb.png']}/thumb")
     assert thumbnail.status_code == 200 and thumbnail.mimetype == "image/jpeg"
     assert [m["label"] for m in items["bomb.png"]["matches"]] == ["page two"]
+
+
+def _tiff_with_a_page_of_no_size(page: Image.Image, thumbnail: bytes) -> bytes:
+    """A TIFF whose second page is a JPEG thumbnail named by offset and length alone, no width nor height, as
+    EXIF's IFD1 and Canon's CR2 keep one: Pillow's seek to it raises TypeError."""
+    import struct
+
+    out = io.BytesIO()
+    page.save(out, "TIFF")
+    data = bytearray(out.getvalue())
+    first = struct.unpack_from("<I", data, 4)[0]
+    next_at = first + 2 + 12 * struct.unpack_from("<H", data, first)[0]
+    at = len(data)
+    data += thumbnail + bytes(len(thumbnail) % 2)
+    entries = [(259, 3, 1, 6), (513, 4, 1, at), (514, 4, 1, len(thumbnail))]
+    struct.pack_into("<I", data, next_at, len(data))
+    data += struct.pack("<H", len(entries)) + b"".join(struct.pack("<HHII", *e) for e in entries) + bytes(4)
+    return bytes(data)
+
+
+def test_a_page_pillow_cannot_seek_and_a_frame_that_grows_the_canvas_cost_that_page_alone(tmp_path: Path) -> None:
+    """A defect or a refusal in a later page never loses the file's digests nor what an archive holds: a TIFF
+    page with no size (Pillow: TypeError), and a GIF frame placed at (65000, 65000), which had Pillow grow a
+    canvas of 4 billion pixels (23 GB for a file of 19 KB)."""
+    import struct
+    import zipfile
+
+    picture = draw_picture(80, (160, 120))
+    thumbnail = io.BytesIO()
+    picture.resize((80, 60)).save(thumbnail, "JPEG")
+    tiff = _tiff_with_a_page_of_no_size(picture, thumbnail.getvalue())
+    frames = [draw_picture(seed, (160, 120)) for seed in (81, 82, 83)]
+    gif_out = io.BytesIO()
+    frames[0].save(gif_out, "GIF", save_all=True, append_images=frames[1:], duration=100, disposal=1)
+    gif = bytearray(gif_out.getvalue())
+    descriptors = [i + 8 for i in range(len(gif) - 9) if gif[i:i + 3] == b"\x21\xf9\x04" and gif[i + 8] == 0x2C]
+    struct.pack_into("<HH", gif, descriptors[2] + 1, 65000, 65000)
+    known = jpeg_bytes(draw_picture(84, (96, 72)))
+    evidence = tmp_path / "evidence"
+    evidence.mkdir()
+    (evidence / "scan.tif").write_bytes(tiff)
+    (evidence / "far.gif").write_bytes(bytes(gif))
+    with zipfile.ZipFile(evidence / "photos.zip", "w") as archive:
+        archive.writestr("scan.tif", tiff)
+        archive.writestr("K.jpg", known)
+    store = open_case(tmp_path / "case", create=True)
+    run_scan(store, [str(evidence)], Settings(workers=1, max_image_frames=8))
+    items = {item["path"].split("/evidence/", 1)[1]: item for item in json.loads(render(store, "json"))["items"]}
+    store.close()
+    for path in ("scan.tif", "photos.zip!/scan.tif"):
+        assert items[path]["pdq"] and "page 2 cannot be read: Missing dimensions" in str(items[path]["errors"])
+    assert items["photos.zip!/K.jpg"]["sha256"] == hashlib.sha256(known).hexdigest()
+    assert items["far.gif"]["pdq"] and "frame 3 cannot be read" in str(items["far.gif"]["errors"])
+    assert not [item for item in items.values() if "internal" in str(item["errors"])]

@@ -29,7 +29,7 @@ from vigie.records import ItemRecord
 from vigie.scan.engines import Engine, ItemWriter, StoreRecords
 from vigie.scan.roles import ScanStore
 from vigie.signals.analysed import ANALYSIS_VERSION, TOO_LARGE_NOTE, UNFINISHED_STAGES, Analysed, reusable_scans
-from vigie.signals.analysis import CHUNK, analyse_entry, load_models
+from vigie.signals.analysis import CHUNK, analyse_entry, internal_failure, load_models
 from vigie.signals.budget import StallBoard
 from vigie.signals.crypto import StreamingDigests
 from vigie.sources import Entry, open_source
@@ -82,9 +82,8 @@ def analyse_batch(
     for entry in entries:
         try:
             records.extend(analyse_entry(entry, lambda e=entry: source.open(e.relpath), settings, batch))
-        except Exception as exc:  # a defect of ours must cost one file, never the scan
-            failed = ItemRecord(relpath=entry.relpath, size=entry.size, mtime=entry.mtime)
-            failed.add_error("internal", f"analysis failed ({type(exc).__name__}: {exc}); please report this")
+        except Exception as exc:  # a defect of ours must cost one file, never the scan, nor its digests
+            failed = _culprit(root, entry, "internal", internal_failure(exc))
             if batch is not None:
                 batch.forget(entry.relpath)  # its records are lost: no later copy may point to them
             records.append(failed)

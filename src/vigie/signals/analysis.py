@@ -296,9 +296,16 @@ def _analyse_stream(
             thumbnail = _analyse_content(read, record, settings, reopen)
     except FileTimeout as exc:
         record.add_error("timeout", str(exc))
+    except Exception as exc:  # a defect of ours in one stage: the digests, and what the item holds, are kept
+        record.add_error("internal", internal_failure(exc))
     if analysed is not None:
         analysed.remember(record)
     return _held(record, read, nested, thumbnail)
+
+
+def internal_failure(exc: Exception) -> str:
+    """What a defect of ours says on the item it struck."""
+    return f"analysis failed ({type(exc).__name__}: {exc}); please report this"
 
 
 def _held(record: ItemRecord, read: _Read, nested: bool, thumbnail: HeldThumbnail | None) -> _Held:

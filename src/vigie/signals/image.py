@@ -27,7 +27,8 @@ try:  # HEIC/HEIF through libheif; AVIF is native in Pillow >= 11.2
 except ImportError:  # pragma: no cover - pillow-heif is a core dependency
     pass
 
-# Our own pixel cap (Settings.max_image_pixels) is checked before decoding, with a clearer message.
+# Our own pixel cap (Settings.max_image_pixels) is checked before decoding, with a clearer message; Pillow's is
+# set to it while later frames are read (`analyse_image`), as only Pillow sees the canvas a GIF frame grows.
 Image.MAX_IMAGE_PIXELS = None
 
 _EXIF_IFD = 0x8769
@@ -184,7 +185,8 @@ def _later_frames(image: Image.Image, max_pixels: int, pdq_full_decode_pixels: i
             image.seek(index)
         except EOFError:
             return frames, notes
-        except _DECODE_ERRORS as exc:
+        # TypeError: a page with no size (a TIFF's JPEG thumbnail); the warning: a canvas grown past the cap
+        except (*_DECODE_ERRORS, TypeError, Image.DecompressionBombWarning) as exc:
             notes.append(f"{name(index)} cannot be read: {exc or type(exc).__name__}; later ones were not hashed")
             return frames, notes
         if index == max_frames:
@@ -240,8 +242,12 @@ def analyse_image(data: bytes, max_pixels: int, pdq_full_decode_pixels: int, max
                 pdq = pdq_from_pixels(luma_for_pdq(picture, pdq_full_decode_pixels))
             if more_pictures:
                 picture = picture.copy()
-            frames, frame_notes = _later_frames(image, max_pixels, pdq_full_decode_pixels, max_frames,
-                                                lambda index: frame_name(media_type, index))
+            try:  # a GIF frame placed far out grows the canvas as it is read (a 19 KB file took 23 GB)
+                Image.MAX_IMAGE_PIXELS = max_pixels
+                frames, frame_notes = _later_frames(image, max_pixels, pdq_full_decode_pixels, max_frames,
+                                                    lambda index: frame_name(media_type, index))
+            finally:
+                Image.MAX_IMAGE_PIXELS = None
             notes = [("png-chunk", note) for note in readable.notes] + [("image-frames", n) for n in frame_notes]
     except ImageError:
         raise
