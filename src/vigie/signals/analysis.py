@@ -42,6 +42,7 @@ from vigie.sources.diskimage import DISK_HEAD_BYTES, nested_image_note
 from vigie.sources.exif_thumbnail import EXIF_THUMBNAIL_NAME, names_before_a_zip_behind
 from vigie.sources.mediatype import SNIFF_BYTES, is_archive, is_image, is_video, sniff, unread_archive_note
 from vigie.sources.members import ArchiveLimitError, Expansion, Member, unsafe_name_reason
+from vigie.sources.trailing import AFTER_END_NAME, trailing
 from vigie.sources.zipbehind import MOST_FALSE_SIGNATURES, ZipClues, zip_behind
 
 CHUNK = 1 << 20
@@ -71,6 +72,7 @@ class _Held(NamedTuple):
 
     archive: bytes | None = None  # a nested archive's bytes, to expand
     thumbnail: HeldThumbnail | None = None  # an EXIF thumbnail that may show another picture than the item's
+    after_end: bytes | None = None  # what follows a picture's own content, from where a picture or video starts
     zip_start: int | None = None  # the archive is a zip behind the item's own content, its members from there
     zip_clues: ZipClues | None = None  # of a zip behind a file's content, to look at by reopening the file
 
@@ -310,16 +312,21 @@ def internal_failure(exc: Exception) -> str:
 
 def _held(record: ItemRecord, read: _Read, nested: bool, thumbnail: HeldThumbnail | None) -> _Held:
     """What an item holds: its archive read in memory, or a zip behind the content it read in memory (a file's
-    own is looked for by _analyse_entry, which can reopen it), and its EXIF thumbnail."""
+    own is looked for by _analyse_entry, which can reopen it), its EXIF thumbnail, and what follows a picture's
+    own content (said on the item)."""
     if read.buffer is not None and is_archive(record.media_type or ""):
         return _Held(read.buffer, thumbnail)
+    after = trailing(read.buffer, record.media_type or "") if read.buffer is not None else None
+    if after is not None:
+        record.add_error("not-examined" if after.member is None else "archive", after.note)
+    after_end = None if after is None else after.member
     if not nested or read.buffer is None:
-        return _Held(None, thumbnail, zip_clues=read.zip_clues)
+        return _Held(None, thumbnail, zip_clues=read.zip_clues, after_end=after_end)
     zip_start = zip_behind(io.BytesIO(read.buffer), read.zip_clues)
     if zip_start is None:
-        return _Held(None, thumbnail)
+        return _Held(None, thumbnail, after_end=after_end)
     record.add_error("archive", APPENDED_ZIP_NOTE)
-    return _Held(read.buffer, thumbnail, zip_start=zip_start)
+    return _Held(read.buffer, thumbnail, zip_start=zip_start, after_end=after_end)
 
 
 def _analyse_content(read: _Read, record: ItemRecord, settings: Settings, reopen: Any) -> HeldThumbnail | None:
@@ -428,6 +435,14 @@ def _held_items(
             if inside[0].pdq is not None:  # matched as it is and, where it has black bars, inside them too
                 inside[0].pdq_variants += held.thumbnail.inside_variants
             records.extend(inside)
+    if held.after_end is not None:
+        if depth + 1 > settings.max_archive_depth:  # a picture behind a picture behind ..., and so on
+            record.add_error("archive", f"nested deeper than {settings.max_archive_depth} items; what follows "
+                                        "its own content is not read")
+        else:
+            after = Member(AFTER_END_NAME, io.BytesIO(held.after_end), len(held.after_end), record.mtime)
+            records.extend(_analyse_member(after, member_relpath(record.relpath, AFTER_END_NAME, 1), depth + 1,
+                                           settings, expansion, record, analysed))
     if held.archive is not None:
         appended = held.zip_start is not None
         as_type = "application/zip" if appended else None

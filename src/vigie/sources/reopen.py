@@ -16,6 +16,7 @@ from vigie.sources.directory import open_source
 from vigie.sources.exif_thumbnail import exif_thumbnail, names_before_a_zip_behind
 from vigie.sources.mediatype import SNIFF_BYTES, is_archive, is_image, is_video, sniff
 from vigie.sources.members import ArchiveLimitError, Expansion
+from vigie.sources.trailing import AFTER_END_NAME, trailing
 from vigie.sources.zipbehind import clues_of, zip_behind
 
 
@@ -59,6 +60,11 @@ def _member_bytes(archive: BinaryIO, archive_name: bytes, wanted: MemberRef, set
     buffered: Any = archive if hasattr(archive, "peek") else io.BufferedReader(archive)
     head = buffered.peek(SNIFF_BYTES)[:SNIFF_BYTES]
     media_type = sniff(head)
+    if wanted.name == AFTER_END_NAME and wanted.occurrence == 1 and is_image(media_type):
+        after = trailing(buffered.read(settings.max_image_bytes + 1), media_type)
+        if after is not None and after.member is not None:  # else a zip behind may hold a member of that name
+            return after.member if len(after.member) <= cap else None
+        buffered.seek(0)
     if wanted.name in names_before_a_zip_behind(media_type):
         if wanted.occurrence == 1:
             thumbnail = exif_thumbnail(buffered.read(settings.max_image_bytes + 1)).data

@@ -1,0 +1,72 @@
+"""What follows a picture's own content (a JPEG's end marker, a PNG's IEND, a GIF's trailer), which no viewer
+shows: a motion photo's video, a picture appended to hide it. Read as the picture's member `after-the-end` from
+where a picture or a video starts in it, and said; padding is not; anything else is said, not read."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+from pathlib import Path
+
+from conftest import jpeg_bytes
+from PIL import Image
+
+from vigie.config import Settings
+from vigie.demo.seizure import draw_picture, write_video
+from vigie.exports.report import render
+from vigie.scan.pipeline import run_scan
+from vigie.sources.reopen import read_item_bytes
+from vigie.sources.trailing import content_end
+from vigie.store.sqlite import open_case
+
+
+def _encoded(image: Image.Image, kind: str) -> bytes:
+    out = io.BytesIO()
+    image.save(out, kind)
+    return out.getvalue()
+
+
+def test_what_follows_a_picture_is_read_as_its_member_or_said(tmp_path: Path) -> None:
+    hidden = jpeg_bytes(draw_picture(90, (96, 72)))
+    cover = draw_picture(91, (96, 72))
+    video_path = tmp_path / "clip.mp4"
+    write_video(video_path, [draw_picture(92, (160, 120))], seconds_each=1.0, fps=5, codec="mpeg4",
+                container="mp4")
+    video = video_path.read_bytes()
+    evidence = tmp_path / "evidence"
+    evidence.mkdir()
+    files = {
+        "appended.jpg": jpeg_bytes(cover) + hidden,
+        "appended.png": _encoded(cover, "PNG") + hidden,
+        "appended.gif": _encoded(cover, "GIF") + hidden,
+        "MVIMG_0001.jpg": jpeg_bytes(cover) + video,  # a motion photo: the video right after the picture
+        "copy.jpg": jpeg_bytes(cover) + hidden,  # the same bytes again: analysed once
+        "padded.jpg": jpeg_bytes(cover) + bytes(4096),
+        "other.jpg": jpeg_bytes(cover) + b"camera maker's notes " * 20,
+    }
+    for name, data in files.items():
+        (evidence / name).write_bytes(data)
+    store = open_case(tmp_path / "case", create=True)
+    run_scan(store, [str(evidence)], Settings(workers=1))
+    items = {item["path"].split("/evidence/", 1)[1]: item for item in json.loads(render(store, "json"))["items"]}
+    store.close()
+    for name in ("appended.jpg", "appended.png", "appended.gif", "copy.jpg"):
+        assert items[f"{name}!/after-the-end"]["sha256"] == hashlib.sha256(hidden).hexdigest(), name
+        said = [e["message"] for e in items[name]["errors"] if "after the picture's own end" in e["message"]]
+        assert len(said) == 1 and "read as this item's member after-the-end" in said[0], (name, said)
+        assert read_item_bytes(str(evidence), f"{name}!/after-the-end", Settings(), 10**7) == hidden
+    motion = items["MVIMG_0001.jpg!/after-the-end"]
+    assert motion["media_type"] == "video/mp4" and motion["sha256"] == hashlib.sha256(video).hexdigest()
+    assert not items["padded.jpg"]["errors"] and "padded.jpg!/after-the-end" not in items
+    assert "not read: nothing in them starts like a picture" in str(items["other.jpg"]["errors"])
+    assert "other.jpg!/after-the-end" not in items
+
+
+def test_a_pictures_end_is_found_past_stuffing_restarts_and_progressive_scans() -> None:
+    picture = draw_picture(93, (120, 90))
+    for options in ({}, {"progressive": True}, {"restart_marker_blocks": 1}):
+        out = io.BytesIO()
+        picture.save(out, "JPEG", **options)
+        assert content_end(out.getvalue() + b"tail", "image/jpeg") == len(out.getvalue()), options
+    assert content_end(b"\xff\xd8\xff\xe0\x00\x10cut", "image/jpeg") is None  # its structure breaks off
