@@ -9,7 +9,9 @@ EWF_TYPE = "application/x-ewf"  # an EnCase E01 segment
 
 IMAGE_TYPES = frozenset(
     {"image/jpeg", "image/png", "image/gif", "image/webp", "image/bmp", "image/tiff", "image/heic",
-     "image/heif", "image/avif", "image/jp2", "image/qoi", "image/x-portable-anymap"}
+     "image/heif", "image/avif", "image/jp2", "image/qoi", "image/x-portable-anymap",
+     "image/vnd.adobe.photoshop", "image/vnd.microsoft.icon", "image/x-icns", "image/vnd.ms-dds", "image/x-pcx",
+     "image/sgi", "image/x-tga"}
 )
 ARCHIVE_TYPES = frozenset(
     {"application/zip", "application/x-tar", "application/gzip", "application/x-bzip2", "application/x-xz"}
@@ -73,6 +75,46 @@ def _jpeg_after_stray_bytes(head: bytes) -> bool:
     return 0 < marker < len(head) - 1 and 0xC0 <= head[marker + 1] <= 0xFE
 
 
+def _icon(head: bytes) -> bool:
+    """A Windows icon directory: its count, and a first entry whose reserved byte is zero and whose image lies
+    past the directory (four bytes of zeros and a one alone start many other files)."""
+    if len(head) < 22 or not head.startswith(b"\x00\x00\x01\x00"):
+        return False
+    count = int.from_bytes(head[4:6], "little")
+    return 0 < count <= 256 and head[9] == 0 and int.from_bytes(head[18:22], "little") >= 6 + 16 * count
+
+
+def _pcx(head: bytes) -> bool:
+    """A PCX header: its maker byte, a version PCX has, run-length encoding, and a bit depth it allows."""
+    return len(head) >= 128 and head[0] == 0x0A and head[1] in (0, 2, 3, 4, 5) and head[2] == 1 \
+        and head[3] in (1, 2, 4, 8)
+
+
+def _more_pictures(head: bytes) -> str | None:
+    """Picture formats Pillow decodes that editors, icons and textures keep (a known picture saved as one)."""
+    if head.startswith((b"8BPS\x00\x01", b"8BPS\x00\x02")):
+        return "image/vnd.adobe.photoshop"
+    if _icon(head):
+        return "image/vnd.microsoft.icon"
+    if head.startswith(b"icns") and int.from_bytes(head[4:8], "big") >= 8:
+        return "image/x-icns"
+    if head.startswith(b"DDS \x7c\x00\x00\x00"):
+        return "image/vnd.ms-dds"
+    if head.startswith(b"\x01\xda") and len(head) >= 4 and head[2] in (0, 1) and head[3] in (1, 2):
+        return "image/sgi"
+    if _pcx(head):
+        return "image/x-pcx"
+    return "image/x-tga" if _tga(head) else None
+
+
+def _tga(head: bytes) -> bool:
+    """A Targa header, which has no magic: a colour-map flag, an image type and a pixel depth Targa defines, a
+    size, and the descriptor's reserved bits clear (a one-in-a-million chance for other bytes)."""
+    return len(head) >= 18 and head[1] in (0, 1) and head[2] in (1, 2, 3, 9, 10, 11) \
+        and int.from_bytes(head[12:14], "little") > 0 and int.from_bytes(head[14:16], "little") > 0 \
+        and head[16] in (8, 15, 16, 24, 32) and not head[17] & 0xC0 and (head[1] == 1) == (head[2] in (1, 9))
+
+
 def sniff(head: bytes) -> str:
     """Media type of content starting with `head` (at least SNIFF_BYTES when the content is that long)."""
     if not head:
@@ -120,7 +162,7 @@ def sniff(head: bytes) -> str:
             return media_type
     if head.startswith(b"EVF\x09\x0d\x0a\xff\x00"):
         return EWF_TYPE
-    return "application/octet-stream"
+    return _more_pictures(head) or "application/octet-stream"
 
 
 def unread_archive_note(media_type: str) -> str | None:
