@@ -143,3 +143,25 @@ def test_distinct_pictures_give_distinct_frames(original: Path, pictures: list[I
     for second, picture in ((0, pictures[0]), (2, pictures[1]), (4, pictures[2])):
         frame = min(frames, key=lambda f: abs(f.timestamp - second))
         assert hamming(frame.pdq, pdq_from_image(picture).hash) <= 20
+
+
+def test_a_second_video_track_is_said_never_passed_over(tmp_path: Path) -> None:
+    """Only the first video track is hashed: a second camera angle or an attached picture may be a known one."""
+    path = tmp_path / "two.mkv"
+    with av.open(str(path), "w", format="matroska") as out:
+        streams = []
+        for _ in range(2):
+            stream = out.add_stream("mpeg4", rate=5)
+            stream.width, stream.height, stream.pix_fmt = 160, 120, "yuv420p"
+            streams.append(stream)
+        for index in range(10):
+            for stream, seed in zip(streams, (24, 25), strict=True):
+                frame = av.VideoFrame.from_image(draw_picture(seed, (160, 120)))
+                frame.pts = index
+                for packet in stream.encode(frame):
+                    out.mux(packet)
+        for stream in streams:
+            for packet in stream.encode():
+                out.mux(packet)
+    facts = analyse_video(str(path), VideoLimits())
+    assert facts.frames and "1 other video track(s)" in " ".join(facts.problems)

@@ -79,6 +79,9 @@ def analyse_video(source: str | BinaryIO, limits: VideoLimits) -> VideoFacts:
         elif stream.duration and stream.time_base:
             duration = float(stream.duration * stream.time_base)
         facts = VideoFacts(duration, context.name, context.width or None, context.height or None, fps)
+        if len(container.streams.video) > 1:  # a second camera angle, a cover picture: a known picture may be one
+            facts.problems.append(f"{len(container.streams.video) - 1} other video track(s), or picture(s) "
+                                  "attached (cover art), not read: only the first video track is hashed")
         if fps is None:
             facts.problems.append("the stream declares no frame rate; frames not hashed")
             return facts
