@@ -1,5 +1,6 @@
-"""Members of an archive, whatever its kind: zip (`zips.py`), tar (`tars.py`), or a single file or tar
-compressed with gzip, bzip2 or xz."""
+"""Members of an archive, whatever its kind: zip (`zips.py`), tar (`tars.py`), an e-mail or a mailbox
+(`mail.py`), the BLOBs of an SQLite database (`sqlite_blobs.py`), or a single file or tar compressed with gzip,
+bzip2 or xz."""
 
 from __future__ import annotations
 
@@ -13,7 +14,10 @@ from collections.abc import Callable, Iterator
 from typing import Any, BinaryIO
 
 from vigie.config import Settings
+from vigie.sources.mail import MAIL_TYPE, MBOX_TYPE, mail_members
+from vigie.sources.mediatype import SQLITE_TYPE
 from vigie.sources.members import CappedReader, CountingReader, Expansion, Member
+from vigie.sources.sqlite_blobs import sqlite_members
 from vigie.sources.tars import tar_members
 from vigie.sources.zips import zip_members
 
@@ -66,6 +70,12 @@ def iter_members(
         return
     if media_type == "application/x-tar":
         yield from tar_members(fileobj, settings, expansion, None)
+        return
+    if media_type in (MAIL_TYPE, MBOX_TYPE):
+        yield from mail_members(fileobj, media_type == MBOX_TYPE, settings, expansion)
+        return
+    if media_type == SQLITE_TYPE:
+        yield from sqlite_members(fileobj, settings, expansion)
         return
     counter = CountingReader(fileobj)
     decompressed = _DECOMPRESSORS[media_type](io.BufferedReader(counter))

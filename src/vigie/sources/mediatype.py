@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import re
 
+from vigie.sources.mail import MAIL_TYPE, MBOX_TYPE, is_mail, is_mbox
+
 SNIFF_BYTES = 512
 EWF_TYPE = "application/x-ewf"  # an EnCase E01 segment
+SQLITE_TYPE = "application/vnd.sqlite3"  # its BLOBs may be pictures (vigie.sources.sqlite_blobs)
 
 IMAGE_TYPES = frozenset(
     {"image/jpeg", "image/png", "image/gif", "image/webp", "image/bmp", "image/tiff", "image/heic",
@@ -14,7 +17,8 @@ IMAGE_TYPES = frozenset(
      "image/sgi", "image/x-tga"}
 )
 ARCHIVE_TYPES = frozenset(
-    {"application/zip", "application/x-tar", "application/gzip", "application/x-bzip2", "application/x-xz"}
+    {"application/zip", "application/x-tar", "application/gzip", "application/x-bzip2", "application/x-xz",
+     MAIL_TYPE, MBOX_TYPE, SQLITE_TYPE}
 )
 
 # Archives typed but not read: their members could be known pictures, so each says so on its item.
@@ -162,6 +166,12 @@ def sniff(head: bytes) -> str:
             return media_type
     if head.startswith(b"EVF\x09\x0d\x0a\xff\x00"):
         return EWF_TYPE
+    if head.startswith(b"SQLite format 3\x00"):
+        return SQLITE_TYPE
+    if is_mbox(head):
+        return MBOX_TYPE
+    if is_mail(head):
+        return MAIL_TYPE
     return _more_pictures(head) or "application/octet-stream"
 
 

@@ -1,0 +1,101 @@
+"""E-mail: an exported message (.eml) and a mailbox (mbox, as Thunderbird and Google Takeout keep mail), their
+attachments and inline pictures read as members, decoded from base64 or quoted-printable.
+
+A mailbox is read message by message (each at most `max_nested_archive_bytes`, the cap of what is held in
+memory), its members named `message-N/NAME`; a message's own parts are named by their file names, or
+`part-N.SUBTYPE` where they have none. Text bodies are not members. An attachment whose encoding is damaged is
+read as the mail reader decodes it, with a note: its bytes may not be those sent.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from email import message_from_bytes, policy
+from email.message import Message
+from typing import BinaryIO
+
+from vigie.config import Settings
+from vigie.sources.members import ArchiveLimitError, CappedReader, Expansion, Member
+
+MAIL_TYPE = "message/rfc822"
+MBOX_TYPE = "application/mbox"
+_HEADER_NAMES = (b"received:", b"return-path:", b"from:", b"to:", b"subject:", b"date:", b"message-id:",
+                 b"mime-version:", b"content-type:", b"delivered-to:", b"reply-to:", b"x-")
+_IDENTIFYING = (b"from:", b"received:", b"return-path:", b"message-id:", b"mime-version:", b"delivered-to:")
+
+
+def is_mail(head: bytes) -> bool:
+    """A message's header block: its first line a header, and at least three lines that are headers a
+    message carries, one of them naming where it comes from or what it is."""
+    lines = [line.lower() for line in head.split(b"\n")[:40]]
+    if not lines or b":" not in lines[0][:80] or lines[0][:1] in (b" ", b"\t"):
+        return False
+    named = [line for line in lines if line.startswith(_HEADER_NAMES)]
+    return len(named) >= 3 and any(line.startswith(_IDENTIFYING) for line in named)
+
+
+def is_mbox(head: bytes) -> bool:
+    """A mailbox: its first line a "From " separator, then a message."""
+    first, _, rest = head.partition(b"\n")
+    return first.startswith(b"From ") and is_mail(rest)
+
+
+def mail_members(fileobj: BinaryIO, mbox: bool, settings: Settings, expansion: Expansion) -> Iterator[Member]:
+    """The attachments and inline pictures of one message, or of every message of a mailbox."""
+    if not mbox:
+        yield from _parts(_message(fileobj.read(settings.max_nested_archive_bytes + 1), settings), b"",
+                          settings, expansion)
+        return
+    for number, raw in enumerate(_mbox_messages(fileobj, settings), 1):
+        yield from _parts(_message(raw, settings), b"message-%d/" % number, settings, expansion)
+
+
+def _message(raw: bytes, settings: Settings) -> Message:
+    if len(raw) > settings.max_nested_archive_bytes:
+        raise ArchiveLimitError(f"a message of more than {settings.max_nested_archive_bytes:,} bytes (the cap of "
+                                "what is held in memory, setting max_nested_archive_bytes): its parts not read")
+    return message_from_bytes(raw, policy=policy.default)  # file names decoded as mail readers show them
+
+
+def _mbox_messages(fileobj: BinaryIO, settings: Settings) -> Iterator[bytes]:
+    """Each message of a mailbox, without its "From " line: a message ends where a "From " line follows an empty
+    line (mbox's rule; a "From " inside a message is escaped ">From " by mail programs)."""
+    lines: list[bytes] = []
+    held = 0
+    previous_blank = True
+    for line in fileobj:
+        if line.startswith(b"From ") and previous_blank:
+            if lines:
+                yield b"".join(lines)
+            lines, held = [], 0
+        else:
+            held += len(line)
+            if held > settings.max_nested_archive_bytes:
+                raise ArchiveLimitError(f"a message of more than {settings.max_nested_archive_bytes:,} bytes (the "
+                                        "cap of what is held in memory, setting max_nested_archive_bytes): it and "
+                                        "the messages after it not read")
+            lines.append(line)
+        previous_blank = not line.strip()
+    if lines:
+        yield b"".join(lines)
+
+
+def _parts(message: Message, prefix: bytes, settings: Settings, expansion: Expansion) -> Iterator[Member]:
+    """Every part that is not a container or a text body, in the order a mail reader lists them."""
+    for number, part in enumerate(message.walk()):
+        if part.is_multipart() or (part.get_content_maintype() == "text" and not part.get_filename()):
+            continue
+        filename = part.get_filename()
+        name = filename.encode("utf-8", "surrogateescape") if filename else (
+            b"part-%d.%s" % (number, part.get_content_subtype().encode("ascii", "replace")))
+        payload = part.get_payload(decode=True)
+        data = payload if isinstance(payload, bytes) else b""
+        damage = [type(defect).__name__ for defect in part.defects]
+        problem = (f"its encoding is damaged ({', '.join(damage)}): read as a mail reader decodes it, its bytes "
+                   "may not be those sent") if damage else None
+        if part.get_content_maintype() == "multipart":  # its boundaries not found: its parts cannot be told apart
+            problem = (f"a multipart body whose parts cannot be told apart ({', '.join(damage) or 'no boundary'}): "
+                       "read whole, as it is; the attachments in it were not separated")
+        stream = io.BufferedReader(CappedReader(io.BytesIO(data), settings, expansion, len(data)))
+        yield Member(prefix + name, stream, len(data), None, name_problem=problem)

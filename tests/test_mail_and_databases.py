@@ -1,0 +1,90 @@
+"""Pictures sent by e-mail (an exported .eml, a mailbox) and kept as BLOBs in an app's SQLite database (a
+phone's message thumbnails): read as members, matched, and read back; a damaged encoding or database is said."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+from email.message import EmailMessage
+from pathlib import Path
+
+from conftest import jpeg_bytes
+
+from vigie.config import Settings
+from vigie.demo.seizure import draw_picture
+from vigie.exports.report import render
+from vigie.scan.pipeline import run_scan
+from vigie.sources.reopen import read_item_bytes
+from vigie.store.sqlite import open_case
+
+
+def _mail(subject: str, attachments: dict[str, bytes]) -> bytes:
+    message = EmailMessage()
+    message["From"], message["To"], message["Subject"] = "a@example.org", "b@example.org", subject
+    message["Date"], message["Message-ID"] = "Mon, 30 Nov 2026 10:00:00 +0000", f"<{subject}@example.org>"
+    message.set_content("see attached\n")
+    for name, data in attachments.items():
+        message.add_attachment(data, maintype="image", subtype="jpeg", filename=name)
+    return bytes(message)
+
+
+def _scanned(evidence: Path, case: Path) -> dict[str, dict]:  # type: ignore[type-arg]
+    store = open_case(case, create=True)
+    run_scan(store, [str(evidence)], Settings(workers=1))
+    items = {item["path"].split("/evidence/", 1)[1]: item for item in json.loads(render(store, "json"))["items"]}
+    store.close()
+    return items
+
+
+def test_attachments_of_a_message_and_a_mailbox_and_blobs_of_a_database_are_members(tmp_path: Path) -> None:
+    pictures = [jpeg_bytes(draw_picture(seed, (96, 72))) for seed in (96, 97, 98)]
+    evidence = tmp_path / "evidence"
+    evidence.mkdir()
+    (evidence / "sent.eml").write_bytes(_mail("one", {"beach.jpg": pictures[0]}))
+    second = _mail("two", {"beach.jpg": pictures[1], "dune.jpg": pictures[2]})
+    mailbox = b"From a@example.org Mon Nov 30 10:00:00 2026\n" + _mail("one", {"beach.jpg": pictures[0]}) \
+        + b"\nFrom b@example.org Mon Nov 30 11:00:00 2026\n" + second
+    (evidence / "Inbox").write_bytes(mailbox)
+    whole = _mail("three", {"cut.jpg": pictures[2]})
+    body = whole.index(b"\n\n", whole.index(b"cut.jpg")) + 2
+    damaged = whole[:body + 10] + b"!!" + whole[body + 12:]  # two characters base64 does not have
+    (evidence / "damaged.eml").write_bytes(damaged)
+    broken = whole.replace(b"--===", b"--xxx")  # its boundaries gone
+    (evidence / "broken.eml").write_bytes(broken)
+    database = sqlite3.connect(evidence / "msgstore.db")
+    database.execute("PRAGMA journal_mode = WAL")  # as phone apps keep theirs
+    database.execute("CREATE TABLE message_thumbnails (key TEXT, thumbnail BLOB, note BLOB)")
+    database.execute("INSERT INTO message_thumbnails VALUES ('x', ?, ?)", (pictures[1], b"\x01" * 100))
+    database.commit()
+    database.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    database.close()
+    items = _scanned(evidence, tmp_path / "case")
+    expected = {"sent.eml!/beach.jpg": pictures[0], "Inbox!/message-1/beach.jpg": pictures[0],
+                "Inbox!/message-2/beach.jpg": pictures[1], "Inbox!/message-2/dune.jpg": pictures[2],
+                "msgstore.db!/message_thumbnails/1/thumbnail": pictures[1]}
+    for path, data in expected.items():
+        assert items[path]["sha256"] == hashlib.sha256(data).hexdigest(), path
+        assert read_item_bytes(str(evidence), path, Settings(), 10**7) == data, path
+    assert items["sent.eml"]["media_type"] == "message/rfc822" and items["Inbox"]["media_type"] == "application/mbox"
+    assert not [path for path in items if path.startswith("msgstore.db!/") and path.endswith("/note")]
+    assert not [path for path in items if path.endswith(".txt") or ("part-" in path and "broken" not in path)]
+    assert "its encoding is damaged" in str(items["damaged.eml!/cut.jpg"]["errors"])
+    assert "whose parts cannot be told apart" in str(items["broken.eml!/part-0.mixed"]["errors"])
+
+
+def test_a_damaged_database_is_said_and_the_scan_goes_on(tmp_path: Path) -> None:
+    evidence = tmp_path / "evidence"
+    evidence.mkdir()
+    database = sqlite3.connect(evidence / "cache.db")
+    database.execute("CREATE TABLE t (b BLOB)")
+    database.executemany("INSERT INTO t VALUES (?)", [(jpeg_bytes(draw_picture(99, (96, 72))),)] * 50)
+    database.commit()
+    database.close()
+    data = bytearray((evidence / "cache.db").read_bytes())
+    data[4096:8192] = b"\xff" * 4096  # a page of the table overwritten
+    (evidence / "cache.db").write_bytes(bytes(data))
+    (evidence / "after.jpg").write_bytes(jpeg_bytes(draw_picture(100, (96, 72))))
+    items = _scanned(evidence, tmp_path / "case")
+    assert "damaged SQLite database" in str(items["cache.db"]["errors"])
+    assert items["after.jpg"]["pdq"]
