@@ -30,6 +30,7 @@ from vigie.web.api import view_settings
 
 media = Blueprint("media", __name__)
 UNREADABLE = N_("the evidence file cannot be read now")
+NEVER_READ = N_("this file was not read when it was scanned (its errors say why): nothing to show")
 CHANGED = N_("the evidence file changed since it was scanned: not shown (vigie verify lists what changed)")
 
 
@@ -72,6 +73,8 @@ def _location(item_id: int) -> ItemLocation:
 def _as_scanned(location: ItemLocation, settings: Settings) -> tuple[bytes | None, Any]:
     """The item's picture read again, or why it is not shown: unreadable now, or other bytes than those the
     scan read (a file replaced since: a reviewer must never decide on what the case does not record)."""
+    if location.sha256 is None:
+        return None, (jsonify(error=language.said(NEVER_READ)), 404)
     raw = read_item_bytes(location.root, location.relpath, settings, settings.max_image_bytes)
     if raw is None:
         return None, (jsonify(error=language.said(UNREADABLE)), 404)
