@@ -19,7 +19,6 @@ import sys
 import threading
 import zlib
 from collections.abc import Iterator
-from hashlib import sha256
 from pathlib import Path
 from typing import Any
 
@@ -426,10 +425,10 @@ def test_the_thumbnail_route_refuses_the_100_megapixel_png(app: Any, png_100mp: 
     store = open_case(app.config["VIGIE_CASE"])
     source = store.add_source(str(png_100mp.parent), str(png_100mp.parent), "directory")
     scan = store.db.execute("SELECT max(id) FROM scans").fetchone()[0]
+    digest = hashlib.sha256(png_100mp.read_bytes()).hexdigest()  # as a scan records it
     item = store.db.execute("INSERT INTO items(source_id, relpath, scan_id, size, media_type, sha256) "
-                            "VALUES (?, ?, ?, ?, ?, ?)", (source, png_100mp.name, scan, png_100mp.stat().st_size,
-                                                         "image/png", sha256(png_100mp.read_bytes()).hexdigest())
-                            ).lastrowid
+                            "VALUES (?, ?, ?, ?, ?, ?)",
+                            (source, png_100mp.name, scan, png_100mp.stat().st_size, "image/png", digest)).lastrowid
     store.close()
     client, csrf = login(app, "rita")
     refused = client.get(f"/media/{item}/thumb")
