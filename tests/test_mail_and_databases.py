@@ -88,3 +88,20 @@ def test_a_damaged_database_is_said_and_the_scan_goes_on(tmp_path: Path) -> None
     items = _scanned(evidence, tmp_path / "case")
     assert "damaged SQLite database" in str(items["cache.db"]["errors"])
     assert items["after.jpg"]["pdq"]
+
+
+def test_a_web_page_saved_as_mhtml_gives_its_pictures_by_their_location(tmp_path: Path) -> None:
+    import base64
+
+    picture = jpeg_bytes(draw_picture(101, (96, 72)))
+    page = (b"From: <Saved by Blink>\nSubject: a page\nDate: Mon, 30 Nov 2026 10:00:00 -0000\nMIME-Version: 1.0\n"
+            b'Content-Type: multipart/related; type="text/html"; boundary="----B----"\n\n------B----\n'
+            b"Content-Type: text/html\nContent-Location: https://example.org/\n\n<img src=\"p/k.jpg?s=1\">\n"
+            b"------B----\nContent-Type: image/jpeg\nContent-Transfer-Encoding: base64\n"
+            b"Content-Location: https://example.org/p/k.jpg?s=1\n\n" + base64.encodebytes(picture)
+            + b"------B------\n")
+    evidence = tmp_path / "evidence"
+    evidence.mkdir()
+    (evidence / "page.mht").write_bytes(page)
+    items = _scanned(evidence, tmp_path / "case")
+    assert items["page.mht!/k.jpg"]["sha256"] == hashlib.sha256(picture).hexdigest()

@@ -1,10 +1,12 @@
 """E-mail: an exported message (.eml) and a mailbox (mbox, as Thunderbird and Google Takeout keep mail), their
-attachments and inline pictures read as members, decoded from base64 or quoted-printable.
+attachments and inline pictures read as members, decoded from base64 or quoted-printable; a web page saved as
+MHTML (.mht, a message too) gives its pictures so.
 
 A mailbox is read message by message (each at most `max_nested_archive_bytes`, the cap of what is held in
-memory), its members named `message-N/NAME`; a message's own parts are named by their file names, or
-`part-N.SUBTYPE` where they have none. Text bodies are not members. An attachment whose encoding is damaged is
-read as the mail reader decodes it, with a note: its bytes may not be those sent.
+memory), its members named `message-N/NAME`; a message's own parts are named by their file names (or the last
+segment of their Content-Location), or `part-N.SUBTYPE` where they have none. Text bodies are not members. An
+attachment whose encoding is damaged is read as the mail reader decodes it, with a note: its bytes may not be
+those sent.
 """
 
 from __future__ import annotations
@@ -81,12 +83,19 @@ def _mbox_messages(fileobj: BinaryIO, settings: Settings) -> Iterator[bytes]:
         yield b"".join(lines)
 
 
+def _located(part: Message) -> str | None:
+    """The last segment of a part's Content-Location (a web page saved as MHTML names its pictures so)."""
+    location = str(part.get("Content-Location", "")).split("?", 1)[0].rstrip("/")
+    segment = location.rsplit("/", 1)[-1][:100]
+    return segment or None
+
+
 def _parts(message: Message, prefix: bytes, settings: Settings, expansion: Expansion) -> Iterator[Member]:
     """Every part that is not a container or a text body, in the order a mail reader lists them."""
     for number, part in enumerate(message.walk()):
         if part.is_multipart() or (part.get_content_maintype() == "text" and not part.get_filename()):
             continue
-        filename = part.get_filename()
+        filename = part.get_filename() or _located(part)
         name = filename.encode("utf-8", "surrogateescape") if filename else (
             b"part-%d.%s" % (number, part.get_content_subtype().encode("ascii", "replace")))
         payload = part.get_payload(decode=True)
