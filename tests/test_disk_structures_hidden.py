@@ -148,3 +148,29 @@ def test_a_4kn_disks_mbr_counting_in_4096_byte_sectors_is_read_there(tmp_path: P
     assert items[f"{image}!/p1/A.JPG"]["sha256"] == _sha(picture)
     assert "4,096-byte sectors" in items[f"{image}!/p1"]["errors"][0]["message"]
     assert read_item_bytes(str(image), "!/p1/A.JPG", Settings(), 10**7) == picture
+
+
+def test_a_deleted_exfat_files_chain_elsewhere_in_the_fat_is_told_from_a_contiguous_one() -> None:
+    """The Sleuth Kit reads a deleted exFAT file as contiguous clusters; the FAT, which deleting leaves as it was,
+    tells a fragmented one (whose bytes read so are partly another file's) from a contiguous one."""
+    from vigie.sources.disk.exfat import ExfatChains
+
+    boot = bytearray(512)
+    boot[3:11] = b"EXFAT   "
+    struct.pack_into("<IIII", boot, 80, 24, 8, 128, 100)  # FAT at sector 24, heap at 128, 100 clusters
+    boot[108], boot[109] = 9, 3  # 512-byte sectors, 8 sectors a cluster
+    fat = bytearray(4 * 102)
+    for cluster, following in ((10, 11), (11, 40), (40, 0xFFFFFFFF), (30, 31), (31, 0xFFFFFFFF)):
+        struct.pack_into("<I", fat, 4 * cluster, following)
+    disk = bytes(boot) + bytes(23 * 512) + bytes(fat)
+
+    def read_at(offset: int, length: int) -> bytes:
+        return disk[offset:offset + length]
+
+    chains = ExfatChains.of(read_at, 0)
+    assert chains is not None
+    sector = lambda cluster: 128 + (cluster - 2) * 8  # noqa: E731 - TSK's address of a cluster's first sector
+    assert chains.chained_elsewhere(sector(10), 3 * 4096)  # 10 -> 11 -> 40: fragmented
+    assert not chains.chained_elsewhere(sector(30), 2 * 4096)  # 30 -> 31, the end: contiguous
+    assert not chains.chained_elsewhere(sector(20), 3 * 4096)  # no chain: NoFatChain, contiguous
+    assert not chains.chained_elsewhere(sector(10), 4096)  # one cluster: nothing to chain

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
+from vigie.sources.disk.exfat import ExfatChains
 from vigie.sources.disk.fat import (
     LABEL_NOTE,
     erased_as_live,
@@ -166,6 +167,7 @@ class ItemRules:
         self.iso9660 = kind == pytsk3.TSK_FS_TYPE_ISO9660  # which deletes nothing
         self.forks = bool(kind & pytsk3.TSK_FS_TYPE_HFS_DETECT)
         self.ntfs = bool(kind & pytsk3.TSK_FS_TYPE_NTFS_DETECT)
+        self.exfat = ExfatChains.of(read_at, offset) if kind == pytsk3.TSK_FS_TYPE_EXFAT else None
         self.extend = {_NTFS_EXTEND} if self.ntfs else set()  # $Extend and the folders below it, as listed
         self.records = records
 

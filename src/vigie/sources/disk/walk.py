@@ -17,6 +17,9 @@ from vigie.sources.disk.names import SLASH_NOTE
 from vigie.sources.disk.volumes import TSK_ERRORS, FileSystem, tsk_reason
 from vigie.sources.fatdir import FatEntry, FatVolume
 
+_FRAGMENTED_NOTE = ("a deleted exFAT file whose clusters the FAT still chains elsewhere (it was fragmented): read, as "
+                    "The Sleuth Kit recovers deleted files, as contiguous clusters from its first, so its bytes may "
+                    "be partly another file's and its hashes not those of the file deleted")
 MAX_HOLE_BYTES = 1 << 30  # zeros a sparse file may claim past its stored data before it is not hashed
 # zeros the sparse files of one file system may claim in all before the next ones are not hashed: a small hostile
 # image of many files each just under MAX_HOLE_BYTES would otherwise cost hours of hashing zeros
@@ -100,6 +103,8 @@ def walk_file_system(rules: ItemRules, label: str, fat_files: dict[str, FatEntry
             yield Entry(relpath=entry.relpath, size=entry.size, mtime=entry.mtime, ctime=entry.ctime,
                         atime=entry.atime, inode=entry.inode, deleted=True,
                         error="deleted file whose clusters were reused by another file: content not recoverable")
+        elif runs and walk.rules.exfat is not None and walk.rules.exfat.chained_elsewhere(runs[0][0], entry.size):
+            yield replace(entry, notes=(*entry.notes, _FRAGMENTED_NOTE))
         else:
             yield entry
     if isinstance(fat, FatVolume) and walk.listed is not None:
