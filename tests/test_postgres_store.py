@@ -3,6 +3,7 @@ and answers as SQLite, one audit chain under concurrent writers, and `vigie case
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 import sqlite3
@@ -360,3 +361,20 @@ def test_a_failed_case_copy_leaves_no_empty_case_behind(postgres_case: str, demo
     conninfo, name = parse_store_url(postgres_case)
     with psycopg.connect(conninfo) as db:
         assert db.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", (name,)).fetchone() is None
+
+
+def test_a_list_of_untyped_64_hex_values_is_imported_into_postgresql_as_into_sqlite(postgres_case: str,
+                                                                                     tmp_path: Path) -> None:
+    """A bare 64-hex value may be a SHA-256 or a PDQ hash: it is matched both ways, in either store (PostgreSQL
+    refused the list: a Python boolean in its BIGINT column)."""
+    evidence = tmp_path / "evidence"
+    evidence.mkdir()
+    picture = draw_picture(102, (96, 72))
+    picture.save(evidence / "k.png")
+    listed = tmp_path / "untyped.txt"
+    listed.write_text(hashlib.sha256((evidence / "k.png").read_bytes()).hexdigest() + "\n")
+    lite = str(tmp_path / "lite")
+    for case in (lite, postgres_case):
+        _cli("scan", str(evidence), "--case", case, "--hashlist", str(listed), "--workers", "1")
+    report = _report(postgres_case)
+    assert report["summary"]["exact_matched_items"] == 1 and report["summary"] == _report(lite)["summary"]

@@ -15,7 +15,7 @@ from vigie.store.sqlite import open_case
 def test_the_html_report_flags_a_matched_file_read_as_deleted(demo_case: Path) -> None:
     store = open_case(demo_case)
     try:
-        matched = sorted(item_id for item_id, _, _ in store.matched_image_locations())
+        matched = sorted(location[0] for location in store.matched_image_locations())
         with store.db:  # as a disk image's deleted file would be recorded
             store.db.execute("UPDATE items SET deleted = 1 WHERE id = ?", (matched[0],))
         (path,) = [i["path"] for i in store.iter_report_items([matched[0]])]

@@ -481,7 +481,7 @@ class SqliteCaseStore:
                     entry.pdq_quality,
                     entry.photodna, entry.category_scheme, entry.category, entry.label, entry.series,
                     None if entry.victim_identified is None else int(entry.victim_identified),
-                    json.dumps(entry.extra, ensure_ascii=False) if entry.extra else None, entry.untyped or None,
+                    json.dumps(entry.extra, ensure_ascii=False) if entry.extra else None, int(entry.untyped) or None,
                 ))
                 if len(batch) >= 10_000:
                     count += self._insert_entries(batch)
