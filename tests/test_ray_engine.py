@@ -297,3 +297,13 @@ def test_evidence_missing_on_a_worker_stops_the_scan_with_one_clear_line(
     with pytest.raises(VigieError, match=r"cannot be found on the Ray worker .*mount it at the same path"):
         run_scan(store, [str(tmp_path / "ev")], Settings(workers=2), engine=RayEngine(local_ray))
     store.close()
+
+
+def test_evidence_given_by_a_path_that_is_not_utf8_is_scanned_on_ray(tmp_path: Path) -> None:
+    """Ray names the job by the process's command line, sent as UTF-8: a path with a byte that is not refused
+    to start Ray at all, where the pool scans it."""
+    evidence = tmp_path / os.fsdecode(b"saisie-\xe9")
+    _pictures(evidence, 2)
+    case = tmp_path / "case"
+    _scan(evidence, case, "--engine", "ray")
+    assert len(_normalised_report(case)["items"]) == 2

@@ -25,7 +25,7 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, cast
 
 from rich.progress import Progress, TaskID
 
@@ -48,8 +48,17 @@ _CANCEL_WAIT_SECONDS = 30.0
 def _ray() -> Any:
     try:
         import ray
+        import ray._private.utils as ray_utils
     except ImportError as exc:
         raise VigieError("the ray engine needs Ray: pip install 'vigie[cluster]'", exit_code=2) from exc
+    # Ray names the job by this process's command line, which it sends as UTF-8: evidence given by a path that
+    # is not UTF-8 made it refuse to start; the name is only shown, so the path's bad bytes are shown replaced
+    entrypoint = cast(Callable[[], object], ray_utils.get_entrypoint_name)
+    if not getattr(entrypoint, "vigie_safe", False):
+        def safe_entrypoint() -> str:
+            return str(entrypoint()).encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+        safe_entrypoint.vigie_safe = True  # type: ignore[attr-defined]
+        ray_utils.get_entrypoint_name = safe_entrypoint
     return ray
 
 

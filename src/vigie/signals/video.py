@@ -66,7 +66,9 @@ def analyse_video(source: str | BinaryIO, limits: VideoLimits) -> VideoFacts:
     try:
         container = av.open(source, mode="r", metadata_errors="ignore")
     except (av.FFmpegError, OSError, ValueError) as exc:
-        raise VideoError(f"not a readable video: {exc}") from exc
+        # FFmpeg's own words, without the descriptor number it names the input by (it differs by run)
+        why = exc.strerror if isinstance(exc, av.FFmpegError) and exc.strerror else exc
+        raise VideoError(f"not a readable video: {why}") from exc
     with container:
         if not container.streams.video:
             raise VideoError("no video stream in this container")
