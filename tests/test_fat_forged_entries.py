@@ -53,7 +53,8 @@ def _read_back_and_verify(image: Path, items: dict[str, dict[str, object]], case
             data = read_item_bytes(str(image), path[len(str(image)):], Settings(workers=1), 1 << 20)
             assert hashlib.sha256(data).hexdigest() == item["sha256"], path
     verified = CliRunner().invoke(main, ["verify", "--case", str(case)])
-    assert verified.exit_code == 0 and f"{len(items)} files checked, 0 changed" in verified.output, verified.output
+    files = [path for path in items if path.count("!/") < 2]  # verify re-hashes files, not what they hold
+    assert verified.exit_code == 0 and f"{len(files)} files checked, 0 changed" in verified.output, verified.output
 
 
 @pytest.mark.parametrize("bits", [12, 16, 32])
@@ -189,4 +190,4 @@ def test_a_file_that_starts_like_a_folder_and_is_marked_as_one_is_read_as_both(t
     folder = items[f"{volume_path}!/p0/Z.ZIP"]
     assert folder["sha256"] == hashlib.sha256(blob).hexdigest() and "records a size" in _messages(folder)
     assert items[f"{volume_path}!/p0/Z.ZIP!/K.JPG"]["sha256"] == hashlib.sha256(hidden).hexdigest()
-    _read_back_and_verify(volume_path, {p: i for p, i in items.items() if "!/K.JPG" not in p}, tmp_path / "case")
+    _read_back_and_verify(volume_path, items, tmp_path / "case")
