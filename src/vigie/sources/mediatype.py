@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from vigie.sources.data_uris import HTML_TYPE, SVG_TYPE, markup_type
 from vigie.sources.mail import MAIL_TYPE, MBOX_TYPE, is_mail, is_mbox
 
 SNIFF_BYTES = 512
@@ -18,7 +19,7 @@ IMAGE_TYPES = frozenset(
 )
 ARCHIVE_TYPES = frozenset(
     {"application/zip", "application/x-tar", "application/gzip", "application/x-bzip2", "application/x-xz",
-     MAIL_TYPE, MBOX_TYPE, SQLITE_TYPE}
+     MAIL_TYPE, MBOX_TYPE, SQLITE_TYPE, HTML_TYPE, SVG_TYPE}
 )
 
 # Archives typed but not read: their members could be known pictures, so each says so on its item.
@@ -168,6 +169,8 @@ def sniff(head: bytes) -> str:
         return EWF_TYPE
     if head.startswith(b"SQLite format 3\x00"):
         return SQLITE_TYPE
+    if (markup := markup_type(head)) is not None:
+        return markup
     if is_mbox(head):
         return MBOX_TYPE
     if is_mail(head):

@@ -1,0 +1,58 @@
+"""Pictures and videos written into a web page or an SVG drawing as `data:` URIs (base64), which a browser shows
+and no file holds on its own: a saved page, a browser's cache, a drawing that embeds a photo. Each is a member
+`data-uri-N.SUBTYPE`, N counting them from 1 in the file's order. The file is read at most
+`max_nested_archive_bytes` (the cap of what is held in memory); a larger one is said.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import io
+import re
+from collections.abc import Iterator
+from typing import BinaryIO
+
+from vigie.config import Settings
+from vigie.sources.members import ArchiveLimitError, CappedReader, Expansion, Member
+
+HTML_TYPE = "text/html"
+SVG_TYPE = "image/svg+xml"
+_DATA_URI = re.compile(rb"data:(?:image|video)/([A-Za-z0-9.+-]{1,40});base64,([A-Za-z0-9+/=\s]+)")
+_HTML_START = re.compile(rb"\s*(<!--.*?-->\s*)*<(!doctype\s+html|html|head|body)[\s>]", re.IGNORECASE | re.DOTALL)
+_SVG_START = re.compile(rb"\s*(<\?xml[^>]*>\s*)?(<!--.*?-->\s*|<!doctype[^>]*>\s*)*<svg[\s>]",
+                        re.IGNORECASE | re.DOTALL)
+
+
+def markup_type(head: bytes) -> str | None:
+    """An HTML page's or an SVG drawing's type, told by how it starts (after a byte-order mark)."""
+    head = head.removeprefix(b"\xef\xbb\xbf")
+    if _SVG_START.match(head):
+        return SVG_TYPE
+    return HTML_TYPE if _HTML_START.match(head) else None
+
+
+def data_uri_members(fileobj: BinaryIO, settings: Settings, expansion: Expansion) -> Iterator[Member]:
+    text = fileobj.read(settings.max_nested_archive_bytes + 1)
+    if len(text) > settings.max_nested_archive_bytes:
+        raise ArchiveLimitError(f"a page of more than {settings.max_nested_archive_bytes:,} bytes (the cap of what "
+                                "is held in memory, setting max_nested_archive_bytes): its data: URIs not read")
+    for number, found in enumerate(_DATA_URI.finditer(text), 1):
+        name = b"data-uri-%d.%s" % (number, found[1].lower())
+        chars = b"".join(found[2].split())
+        try:
+            data = base64.b64decode(chars, validate=True)
+            problem = None
+        except (binascii.Error, ValueError) as exc:  # damaged: decoded as far as it goes, and said
+            data = _lenient(chars)
+            problem = f"its base64 is damaged ({exc}): decoded as far as it goes, its bytes may not be those written"
+        stream = io.BufferedReader(CappedReader(io.BytesIO(data), settings, expansion, len(data)))
+        yield Member(name, stream, len(data), None, name_problem=problem)
+
+
+def _lenient(chars: bytes) -> bytes:
+    """What base64 cut short or padded wrongly gives: its whole groups of four, and the bytes a last partial
+    group holds."""
+    chars = chars.replace(b"=", b"")
+    chars = chars[:len(chars) - (len(chars) % 4 == 1)]  # a lone character holds no byte
+    return base64.b64decode(chars + b"=" * (-len(chars) % 4))
