@@ -42,6 +42,8 @@ def test_attachments_of_a_message_and_a_mailbox_and_blobs_of_a_database_are_memb
     evidence = tmp_path / "evidence"
     evidence.mkdir()
     (evidence / "sent.eml").write_bytes(_mail("one", {"beach.jpg": pictures[0]}))
+    apple = _mail("apple", {"dune.jpg": pictures[2]})  # Apple Mail's .emlx: its length, it, then a plist
+    (evidence / "12.emlx").write_bytes(b"%d\n" % len(apple) + apple + b"<?xml version=\"1.0\"?><plist/>\n")
     second = _mail("two", {"beach.jpg": pictures[1], "dune.jpg": pictures[2]})
     mailbox = b"From a@example.org Mon Nov 30 10:00:00 2026\n" + _mail("one", {"beach.jpg": pictures[0]}) \
         + b"\nFrom b@example.org Mon Nov 30 11:00:00 2026\n" + second
@@ -62,7 +64,7 @@ def test_attachments_of_a_message_and_a_mailbox_and_blobs_of_a_database_are_memb
     items = _scanned(evidence, tmp_path / "case")
     expected = {"sent.eml!/beach.jpg": pictures[0], "Inbox!/message-1/beach.jpg": pictures[0],
                 "Inbox!/message-2/beach.jpg": pictures[1], "Inbox!/message-2/dune.jpg": pictures[2],
-                "msgstore.db!/message_thumbnails/1/thumbnail": pictures[1]}
+                "msgstore.db!/message_thumbnails/1/thumbnail": pictures[1], "12.emlx!/dune.jpg": pictures[2]}
     for path, data in expected.items():
         assert items[path]["sha256"] == hashlib.sha256(data).hexdigest(), path
         assert read_item_bytes(str(evidence), path, Settings(), 10**7) == data, path

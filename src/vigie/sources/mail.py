@@ -1,6 +1,6 @@
-"""E-mail: an exported message (.eml) and a mailbox (mbox, as Thunderbird and Google Takeout keep mail), their
-attachments and inline pictures read as members, decoded from base64 or quoted-printable; a web page saved as
-MHTML (.mht, a message too) gives its pictures so.
+"""E-mail: an exported message (.eml; Apple Mail's .emlx) and a mailbox (mbox, as Thunderbird and Google Takeout
+keep mail), their attachments and inline pictures read as members, decoded from base64 or quoted-printable; a web
+page saved as MHTML (.mht, a message too) gives its pictures so.
 
 A mailbox is read message by message (each at most `max_nested_archive_bytes`, the cap of what is held in
 memory), its members named `message-N/NAME`; a message's own parts are named by their file names (or the last
@@ -37,6 +37,12 @@ def is_mail(head: bytes) -> bool:
     return len(named) >= 3 and any(line.startswith(_IDENTIFYING) for line in named)
 
 
+def is_emlx(head: bytes) -> bool:
+    """Apple Mail's message file: the message's length in bytes on the first line, then the message."""
+    first, _, rest = head.partition(b"\n")
+    return first.strip().isdigit() and is_mail(rest)
+
+
 def is_mbox(head: bytes) -> bool:
     """A mailbox: its first line a "From " separator, then a message."""
     first, _, rest = head.partition(b"\n")
@@ -46,8 +52,11 @@ def is_mbox(head: bytes) -> bool:
 def mail_members(fileobj: BinaryIO, mbox: bool, settings: Settings, expansion: Expansion) -> Iterator[Member]:
     """The attachments and inline pictures of one message, or of every message of a mailbox."""
     if not mbox:
-        yield from _parts(_message(fileobj.read(settings.max_nested_archive_bytes + 1), settings), b"",
-                          settings, expansion)
+        raw = fileobj.read(settings.max_nested_archive_bytes + 1)
+        first, _, rest = raw.partition(b"\n")
+        if first.strip().isdigit():  # Apple Mail's .emlx: the message's length, the message, then a plist
+            raw = rest[:int(first.strip())]
+        yield from _parts(_message(raw, settings), b"", settings, expansion)
         return
     for number, raw in enumerate(_mbox_messages(fileobj, settings), 1):
         yield from _parts(_message(raw, settings), b"message-%d/" % number, settings, expansion)

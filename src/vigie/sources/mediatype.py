@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from vigie.sources.data_uris import HTML_TYPE, SVG_TYPE, markup_type
-from vigie.sources.mail import MAIL_TYPE, MBOX_TYPE, is_mail, is_mbox
+from vigie.sources.mail import MAIL_TYPE, MBOX_TYPE, is_emlx, is_mail, is_mbox
 
 SNIFF_BYTES = 512
 EWF_TYPE = "application/x-ewf"  # an EnCase E01 segment
@@ -173,7 +173,7 @@ def sniff(head: bytes) -> str:
         return markup
     if is_mbox(head):
         return MBOX_TYPE
-    if is_mail(head):
+    if is_mail(head) or is_emlx(head):
         return MAIL_TYPE
     return _more_pictures(head) or "application/octet-stream"
 
