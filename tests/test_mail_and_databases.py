@@ -107,3 +107,23 @@ def test_a_web_page_saved_as_mhtml_gives_its_pictures_by_their_location(tmp_path
     (evidence / "page.mht").write_bytes(page)
     items = _scanned(evidence, tmp_path / "case")
     assert items["page.mht!/k.jpg"]["sha256"] == hashlib.sha256(picture).hexdigest()
+
+
+def test_pictures_in_an_html_bodys_data_uris_and_a_mailbox_of_one_endless_line(tmp_path: Path) -> None:
+    import base64
+
+    picture = jpeg_bytes(draw_picture(104, (96, 72)))
+    message = EmailMessage()
+    message["From"], message["To"], message["Subject"] = "a@example.org", "b@example.org", "inline"
+    message["Message-ID"] = "<inline@example.org>"
+    message.set_content("<div><img src=\"data:image/jpeg;base64," + base64.b64encode(picture).decode() + "\"></div>",
+                        subtype="html")
+    evidence = tmp_path / "evidence"
+    evidence.mkdir()
+    (evidence / "inline.eml").write_bytes(bytes(message))
+    (evidence / "endless").write_bytes(b"From a@example.org Mon Nov 30 10:00:00 2026\nFrom: a@example.org\n"
+                                       b"Subject: x\nMessage-ID: <x@example.org>\n\n" + b"x" * (3 << 20))
+    items = _scanned(evidence, tmp_path / "case")
+    assert items["inline.eml!/part-0.html/data-uri-1.jpeg"]["sha256"] == hashlib.sha256(picture).hexdigest()
+    assert read_item_bytes(str(evidence), "inline.eml!/part-0.html/data-uri-1.jpeg", Settings(), 10**7) == picture
+    assert items["endless"]["media_type"] == "application/mbox" and items["endless"]["sha256"]

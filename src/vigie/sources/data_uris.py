@@ -32,13 +32,15 @@ def markup_type(head: bytes) -> str | None:
     return HTML_TYPE if _HTML_START.match(head) else None
 
 
-def data_uri_members(fileobj: BinaryIO, settings: Settings, expansion: Expansion) -> Iterator[Member]:
+def data_uri_members(fileobj: BinaryIO, settings: Settings, expansion: Expansion, prefix: bytes = b""
+                     ) -> Iterator[Member]:
+    """The pictures and videos of the page's data: URIs, named after `prefix` (an e-mail's HTML body)."""
     text = fileobj.read(settings.max_nested_archive_bytes + 1)
     if len(text) > settings.max_nested_archive_bytes:
         raise ArchiveLimitError(f"a page of more than {settings.max_nested_archive_bytes:,} bytes (the cap of what "
                                 "is held in memory, setting max_nested_archive_bytes): its data: URIs not read")
     for number, found in enumerate(_DATA_URI.finditer(text), 1):
-        name = b"data-uri-%d.%s" % (number, found[1].lower())
+        name = prefix + b"data-uri-%d.%s" % (number, found[1].lower())
         chars = b"".join(found[2].split())
         try:
             data = base64.b64decode(chars, validate=True)

@@ -4,9 +4,9 @@ page saved as MHTML (.mht, a message too) gives its pictures so.
 
 A mailbox is read message by message (each at most `max_nested_archive_bytes`, the cap of what is held in
 memory), its members named `message-N/NAME`; a message's own parts are named by their file names (or the last
-segment of their Content-Location), or `part-N.SUBTYPE` where they have none. Text bodies are not members. An
-attachment whose encoding is damaged is read as the mail reader decodes it, with a note: its bytes may not be
-those sent.
+segment of their Content-Location), or `part-N.SUBTYPE` where they have none. Text bodies are not members, but
+the pictures an HTML body holds as `data:` URIs are (`part-N.html/data-uri-M.SUBTYPE`). An attachment whose
+encoding is damaged is read as the mail reader decodes it, with a note: its bytes may not be those sent.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from email.message import Message
 from typing import BinaryIO
 
 from vigie.config import Settings
+from vigie.sources.data_uris import data_uri_members
 from vigie.sources.members import ArchiveLimitError, CappedReader, Expansion, Member
 
 MAIL_TYPE = "message/rfc822"
@@ -75,7 +76,8 @@ def _mbox_messages(fileobj: BinaryIO, settings: Settings) -> Iterator[bytes]:
     lines: list[bytes] = []
     held = 0
     previous_blank = True
-    for line in fileobj:
+    # a line is read at most as far as the cap: a mailbox of one endless line costs no more than one message
+    for line in iter(lambda: fileobj.readline(settings.max_nested_archive_bytes + 1), b""):
         if line.startswith(b"From ") and previous_blank:
             if lines:
                 yield b"".join(lines)
@@ -102,7 +104,14 @@ def _located(part: Message) -> str | None:
 def _parts(message: Message, prefix: bytes, settings: Settings, expansion: Expansion) -> Iterator[Member]:
     """Every part that is not a container or a text body, in the order a mail reader lists them."""
     for number, part in enumerate(message.walk()):
-        if part.is_multipart() or (part.get_content_maintype() == "text" and not part.get_filename()):
+        if part.is_multipart():
+            continue
+        if part.get_content_maintype() == "text" and not part.get_filename():  # a body: not a member itself,
+            if part.get_content_subtype() == "html":  # but the pictures its data: URIs hold are
+                body = part.get_payload(decode=True)
+                if isinstance(body, bytes) and b"data:" in body:
+                    yield from data_uri_members(io.BytesIO(body), settings, expansion,
+                                                prefix + b"part-%d.html/" % number)
             continue
         filename = part.get_filename() or _located(part)
         name = filename.encode("utf-8", "surrogateescape") if filename else (
