@@ -70,3 +70,31 @@ def test_a_pictures_end_is_found_past_stuffing_restarts_and_progressive_scans() 
         picture.save(out, "JPEG", **options)
         assert content_end(out.getvalue() + b"tail", "image/jpeg") == len(out.getvalue()), options
     assert content_end(b"\xff\xd8\xff\xe0\x00\x10cut", "image/jpeg") is None  # its structure breaks off
+
+
+def test_a_decoy_signature_an_index_or_a_zip_marker_hides_no_picture_after_the_end(tmp_path: Path) -> None:
+    """A signature alone ("GIF8", "PK\\3\\4") is no picture; an MPO's index does not stop the look behind; a picture
+    before a zip is read as well as the zip."""
+    import zipfile
+
+    hidden = jpeg_bytes(draw_picture(94, (96, 72)))
+    cover = jpeg_bytes(draw_picture(95, (96, 72)))
+    marked = cover[:2] + b"\xff\xfe\x00\x06MPF\x00" + cover[2:]  # "MPF" in a comment, no index
+    zipped = io.BytesIO()
+    with zipfile.ZipFile(zipped, "w") as archive:
+        archive.writestr("readme.txt", b"hello")
+    evidence = tmp_path / "evidence"
+    evidence.mkdir()
+    files = {"decoy.jpg": cover + b"GIF8" + bytes(40) + hidden, "marker.jpg": cover + b"PK\x03\x04xx" + hidden,
+             "mpf.jpg": marked + hidden, "then-zip.jpg": cover + hidden + zipped.getvalue()}
+    for name, data in files.items():
+        (evidence / name).write_bytes(data)
+    store = open_case(tmp_path / "case", create=True)
+    run_scan(store, [str(evidence)], Settings(workers=1))
+    items = {item["path"].split("/evidence/", 1)[1]: item for item in json.loads(render(store, "json"))["items"]}
+    store.close()
+    for name in files:
+        member = items[f"{name}!/after-the-end"]
+        assert member["media_type"] == "image/jpeg" and member["pdq"], name
+        assert read_item_bytes(str(evidence), f"{name}!/after-the-end", Settings(), 10**7) is not None
+    assert items["then-zip.jpg!/readme.txt"]["size"] == 5

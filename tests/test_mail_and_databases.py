@@ -58,13 +58,16 @@ def test_attachments_of_a_message_and_a_mailbox_and_blobs_of_a_database_are_memb
     database.execute("PRAGMA journal_mode = WAL")  # as phone apps keep theirs
     database.execute("CREATE TABLE message_thumbnails (key TEXT, thumbnail BLOB, note BLOB)")
     database.execute("INSERT INTO message_thumbnails VALUES ('x', ?, ?)", (pictures[1], b"\x01" * 100))
+    database.execute("CREATE TABLE cache (data TEXT)")  # a picture stored as TEXT: its bytes all the same
+    database.execute("INSERT INTO cache VALUES (CAST(? AS TEXT))", (pictures[0],))
     database.commit()
     database.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     database.close()
     items = _scanned(evidence, tmp_path / "case")
     expected = {"sent.eml!/beach.jpg": pictures[0], "Inbox!/message-1/beach.jpg": pictures[0],
                 "Inbox!/message-2/beach.jpg": pictures[1], "Inbox!/message-2/dune.jpg": pictures[2],
-                "msgstore.db!/message_thumbnails/1/thumbnail": pictures[1], "12.emlx!/dune.jpg": pictures[2]}
+                "msgstore.db!/message_thumbnails/1/thumbnail": pictures[1], "12.emlx!/dune.jpg": pictures[2],
+                "msgstore.db!/cache/1/data": pictures[0]}
     for path, data in expected.items():
         assert items[path]["sha256"] == hashlib.sha256(data).hexdigest(), path
         assert read_item_bytes(str(evidence), path, Settings(), 10**7) == data, path

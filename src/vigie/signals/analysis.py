@@ -72,7 +72,7 @@ class _Held(NamedTuple):
 
     archive: bytes | None = None  # a nested archive's bytes, to expand
     thumbnail: HeldThumbnail | None = None  # an EXIF thumbnail that may show another picture than the item's
-    after_end: bytes | None = None  # what follows a picture's own content, from where a picture or video starts
+    after_end: tuple[bytes, ...] = ()  # what follows a picture's own content, from where each picture or video starts
     zip_start: int | None = None  # the archive is a zip behind the item's own content, its members from there
     zip_clues: ZipClues | None = None  # of a zip behind a file's content, to look at by reopening the file
 
@@ -318,8 +318,8 @@ def _held(record: ItemRecord, read: _Read, nested: bool, thumbnail: HeldThumbnai
         return _Held(read.buffer, thumbnail)
     after = trailing(read.buffer, record.media_type or "") if read.buffer is not None else None
     if after is not None:
-        record.add_error("not-examined" if after.member is None else "archive", after.note)
-    after_end = None if after is None else after.member
+        record.add_error("archive" if after.members else "not-examined", after.note)
+    after_end = () if after is None else after.members
     if not nested or read.buffer is None:
         return _Held(None, thumbnail, zip_clues=read.zip_clues, after_end=after_end)
     zip_start = zip_behind(io.BytesIO(read.buffer), read.zip_clues)
@@ -435,14 +435,14 @@ def _held_items(
             if inside[0].pdq is not None:  # matched as it is and, where it has black bars, inside them too
                 inside[0].pdq_variants += held.thumbnail.inside_variants
             records.extend(inside)
-    if held.after_end is not None:
-        if depth + 1 > settings.max_archive_depth:  # a picture behind a picture behind ..., and so on
-            record.add_error("archive", f"nested deeper than {settings.max_archive_depth} items; what follows "
-                                        "its own content is not read")
-        else:
-            after = Member(AFTER_END_NAME, io.BytesIO(held.after_end), len(held.after_end), record.mtime)
-            records.extend(_analyse_member(after, member_relpath(record.relpath, AFTER_END_NAME, 1), depth + 1,
-                                           settings, expansion, record, analysed))
+    if held.after_end and depth + 1 > settings.max_archive_depth:  # a picture behind a picture behind ...
+        record.add_error("archive", f"nested deeper than {settings.max_archive_depth} items; what follows its own "
+                                    "content is not read")
+    elif held.after_end:
+        for occurrence, data in enumerate(held.after_end, 1):
+            after = Member(AFTER_END_NAME, io.BytesIO(data), len(data), record.mtime)
+            records.extend(_analyse_member(after, member_relpath(record.relpath, AFTER_END_NAME, occurrence),
+                                           depth + 1, settings, expansion, record, analysed))
     if held.archive is not None:
         appended = held.zip_start is not None
         as_type = "application/zip" if appended else None

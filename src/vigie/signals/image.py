@@ -28,7 +28,8 @@ except ImportError:  # pragma: no cover - pillow-heif is a core dependency
     pass
 
 # Our own pixel cap (Settings.max_image_pixels) is checked before decoding, with a clearer message; Pillow's is
-# set to it while later frames are read (`analyse_image`), as only Pillow sees the canvas a GIF frame grows.
+# set to it while the picture is decoded (`analyse_image`): only Pillow sees the canvas a GIF frame grows, and
+# the picture an icon holds beside the size it declares.
 Image.MAX_IMAGE_PIXELS = None
 
 _EXIF_IFD = 0x8769
@@ -230,20 +231,21 @@ def analyse_image(data: bytes, max_pixels: int, pdq_full_decode_pixels: int, max
                     + ("; nor its later pages or frames, which may hold other pictures"
                        if getattr(image, "n_frames", 1) > 1 else "")
                 )
-            exif = exif_summary(image)
-            # asked before the decode: asking may seek the file
-            more_pictures = max_frames > 1 and getattr(image, "is_animated", False)
-            stored = jpeg_planes(image, readable.data, pdq_full_decode_pixels) if colour and planes else None
-            if stored is not None:
-                picture = Image.fromarray(stored.y)
-                pdq = pdq_from_pixels(stored.y)
-            else:
-                picture = decode_picture(image, pdq_full_decode_pixels, colour)
-                pdq = pdq_from_pixels(luma_for_pdq(picture, pdq_full_decode_pixels))
-            if more_pictures:
-                picture = picture.copy()
-            try:  # a GIF frame placed far out grows the canvas as it is read (a 19 KB file took 23 GB)
+            try:  # Pillow's own cap, from here on: a GIF frame placed far out grows the canvas as it is read (a
+                # 19 KB file took 23 GB), and an icon's PNG may be far larger than the size its header declares
                 Image.MAX_IMAGE_PIXELS = max_pixels
+                exif = exif_summary(image)
+                # asked before the decode: asking may seek the file
+                more_pictures = max_frames > 1 and getattr(image, "is_animated", False)
+                stored = jpeg_planes(image, readable.data, pdq_full_decode_pixels) if colour and planes else None
+                if stored is not None:
+                    picture = Image.fromarray(stored.y)
+                    pdq = pdq_from_pixels(stored.y)
+                else:
+                    picture = decode_picture(image, pdq_full_decode_pixels, colour)
+                    pdq = pdq_from_pixels(luma_for_pdq(picture, pdq_full_decode_pixels))
+                if more_pictures:
+                    picture = picture.copy()
                 frames, frame_notes = _later_frames(image, max_pixels, pdq_full_decode_pixels, max_frames,
                                                     lambda index: frame_name(media_type, index))
             finally:
@@ -253,7 +255,7 @@ def analyse_image(data: bytes, max_pixels: int, pdq_full_decode_pixels: int, max
         raise
     except UnidentifiedImageError as exc:
         raise ImageError("not a decodable image (unknown or corrupt header)") from exc
-    except _DECODE_ERRORS as exc:
+    except (*_DECODE_ERRORS, Image.DecompressionBombWarning) as exc:
         message = str(exc) or type(exc).__name__
         if "truncated" in message:
             message = f"truncated image: {message}"

@@ -12,6 +12,7 @@ encoding is damaged is read as the mail reader decodes it, with a note: its byte
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Iterator
 from email import message_from_bytes, policy
 from email.message import Message
@@ -21,10 +22,18 @@ from vigie.config import Settings
 from vigie.sources.data_uris import data_uri_members
 from vigie.sources.members import ArchiveLimitError, CappedReader, Expansion, Member
 
+# Python's mail parser holds a message as lines, at 9 to 90 times its bytes (short lines cost most): a message is
+# parsed only under both caps, else said; the lesser of these and max_nested_archive_bytes holds
+_MOST_MESSAGE_BYTES = 128 << 20
+_MOST_LINES = 2_000_000
 MAIL_TYPE = "message/rfc822"
 MBOX_TYPE = "application/mbox"
+_HEADER_LINE = re.compile(rb"[!-9;-~]{1,76}:")  # a header's name: printable, no space nor colon
 _HEADER_NAMES = (b"received:", b"return-path:", b"from:", b"to:", b"subject:", b"date:", b"message-id:",
                  b"mime-version:", b"content-type:", b"delivered-to:", b"reply-to:", b"x-")
+_TRACE_HEADERS = (b"received:", b"return-path:", b"delivered-to:", b"dkim-signature:", b"arc-seal:",
+                  b"arc-message-signature:", b"arc-authentication-results:", b"authentication-results:",
+                  b"x-gmail-labels:", b"x-gm-thrid:", b"x-mozilla-status:")
 _IDENTIFYING = (b"from:", b"received:", b"return-path:", b"message-id:", b"mime-version:", b"delivered-to:")
 
 
@@ -34,6 +43,8 @@ def is_mail(head: bytes) -> bool:
     lines = [line.lower() for line in head.split(b"\n")[:40]]
     if not lines or b":" not in lines[0][:80] or lines[0][:1] in (b" ", b"\t"):
         return False
+    if lines[0].startswith(_TRACE_HEADERS):  # a header only mail carries, however long (a DKIM signature)
+        return True
     named = [line for line in lines if line.startswith(_HEADER_NAMES)]
     return len(named) >= 3 and any(line.startswith(_IDENTIFYING) for line in named)
 
@@ -53,7 +64,7 @@ def is_mbox(head: bytes) -> bool:
 def mail_members(fileobj: BinaryIO, mbox: bool, settings: Settings, expansion: Expansion) -> Iterator[Member]:
     """The attachments and inline pictures of one message, or of every message of a mailbox."""
     if not mbox:
-        raw = fileobj.read(settings.max_nested_archive_bytes + 1)
+        raw = fileobj.read(_most_bytes(settings) + 1)
         first, _, rest = raw.partition(b"\n")
         if first.strip().isdigit():  # Apple Mail's .emlx: the message's length, the message, then a plist
             raw = rest[:int(first.strip())]
@@ -63,35 +74,47 @@ def mail_members(fileobj: BinaryIO, mbox: bool, settings: Settings, expansion: E
         yield from _parts(_message(raw, settings), b"message-%d/" % number, settings, expansion)
 
 
+def _most_bytes(settings: Settings) -> int:
+    return min(settings.max_nested_archive_bytes, _MOST_MESSAGE_BYTES)
+
+
 def _message(raw: bytes, settings: Settings) -> Message:
-    if len(raw) > settings.max_nested_archive_bytes:
-        raise ArchiveLimitError(f"a message of more than {settings.max_nested_archive_bytes:,} bytes (the cap of "
-                                "what is held in memory, setting max_nested_archive_bytes): its parts not read")
+    if len(raw) > _most_bytes(settings) or raw.count(b"\n") > _MOST_LINES:
+        raise ArchiveLimitError(f"a message of more than {_most_bytes(settings):,} bytes or {_MOST_LINES:,} lines "
+                                "(what the mail parser holds in memory grows with both): its parts not read")
     return message_from_bytes(raw, policy=policy.default)  # file names decoded as mail readers show them
 
 
 def _mbox_messages(fileobj: BinaryIO, settings: Settings) -> Iterator[bytes]:
     """Each message of a mailbox, without its "From " line: a message ends where a "From " line follows an empty
-    line (mbox's rule; a "From " inside a message is escaped ">From " by mail programs)."""
-    lines: list[bytes] = []
-    held = 0
+    line and is followed by a header (mbox's rule; a "From " line in a body that a mail program did not escape
+    as ">From ", followed by text, stays in the body)."""
+    most = _most_bytes(settings)
+    message = bytearray()
+    separator: bytes | None = None  # a "From " line after an empty one, until the next line says what it is
     previous_blank = True
     # a line is read at most as far as the cap: a mailbox of one endless line costs no more than one message
-    for line in iter(lambda: fileobj.readline(settings.max_nested_archive_bytes + 1), b""):
+    for line in iter(lambda: fileobj.readline(most + 1), b""):
+        if separator is not None:
+            if _HEADER_LINE.match(line):  # a new message: the one before ends at the separator
+                if message:
+                    yield bytes(message)
+                message = bytearray()
+            else:
+                message += separator
+            separator = None
         if line.startswith(b"From ") and previous_blank:
-            if lines:
-                yield b"".join(lines)
-            lines, held = [], 0
+            separator = line
         else:
-            held += len(line)
-            if held > settings.max_nested_archive_bytes:
-                raise ArchiveLimitError(f"a message of more than {settings.max_nested_archive_bytes:,} bytes (the "
-                                        "cap of what is held in memory, setting max_nested_archive_bytes): it and "
-                                        "the messages after it not read")
-            lines.append(line)
+            message += line
+            if len(message) > most:
+                raise ArchiveLimitError(f"a message of more than {most:,} bytes (what the mail parser holds in "
+                                        "memory grows with it): it and the messages after it not read")
         previous_blank = not line.strip()
-    if lines:
-        yield b"".join(lines)
+    if separator is not None:
+        message += separator
+    if message:
+        yield bytes(message)
 
 
 def _located(part: Message) -> str | None:
@@ -113,9 +136,14 @@ def _parts(message: Message, prefix: bytes, settings: Settings, expansion: Expan
                     yield from data_uri_members(io.BytesIO(body), settings, expansion,
                                                 prefix + b"part-%d.html/" % number)
             continue
-        filename = part.get_filename() or _located(part)
-        name = filename.encode("utf-8", "surrogateescape") if filename else (
-            b"part-%d.%s" % (number, part.get_content_subtype().encode("ascii", "replace")))
+        unnamed = b"part-%d.%s" % (number, part.get_content_subtype().encode("ascii", "replace"))
+        named: str | None = None
+        try:
+            filename = part.get_filename() or _located(part)
+        except Exception as exc:  # the mail library's own errors on a hostile name (RFC 2231)
+            filename = None
+            named = f"its file name cannot be decoded ({type(exc).__name__}: {exc}); named {unnamed.decode()}"
+        name = filename.encode("utf-8", "surrogateescape") if filename else unnamed
         payload = part.get_payload(decode=True)
         data = payload if isinstance(payload, bytes) else b""
         damage = [type(defect).__name__ for defect in part.defects]
@@ -125,4 +153,5 @@ def _parts(message: Message, prefix: bytes, settings: Settings, expansion: Expan
             problem = (f"a multipart body whose parts cannot be told apart ({', '.join(damage) or 'no boundary'}): "
                        "read whole, as it is; the attachments in it were not separated")
         stream = io.BufferedReader(CappedReader(io.BytesIO(data), settings, expansion, len(data)))
-        yield Member(prefix + name, stream, len(data), None, name_problem=problem)
+        yield Member(prefix + name, stream, len(data), None,
+                     name_problem="; ".join(said for said in (named, problem) if said) or None)

@@ -10,6 +10,7 @@ from vigie.sources.mail import MAIL_TYPE, MBOX_TYPE, is_emlx, is_mail, is_mbox
 SNIFF_BYTES = 512
 EWF_TYPE = "application/x-ewf"  # an EnCase E01 segment
 SQLITE_TYPE = "application/vnd.sqlite3"  # its BLOBs may be pictures (vigie.sources.sqlite_blobs)
+SQLITE_WAL_TYPE = "application/vnd.sqlite3-wal"  # a database's latest changes, beside it: not merged in
 
 IMAGE_TYPES = frozenset(
     {"image/jpeg", "image/png", "image/gif", "image/webp", "image/bmp", "image/tiff", "image/heic",
@@ -169,6 +170,8 @@ def sniff(head: bytes) -> str:
         return EWF_TYPE
     if head.startswith(b"SQLite format 3\x00"):
         return SQLITE_TYPE
+    if head.startswith((b"\x37\x7f\x06\x82", b"\x37\x7f\x06\x83")):
+        return SQLITE_WAL_TYPE
     if (markup := markup_type(head)) is not None:
         return markup
     if is_mbox(head):
@@ -180,6 +183,10 @@ def sniff(head: bytes) -> str:
 
 def unread_archive_note(media_type: str) -> str | None:
     """What to record against an archive Vigie types but does not open."""
+    if media_type == SQLITE_WAL_TYPE:
+        return ("an SQLite write-ahead log: the latest changes of the database beside it, which its BLOBs read "
+                "from the database alone do not hold, and which may be known pictures; not read (checkpoint a copy "
+                "of the database with its log, and scan that)")
     if media_type not in UNREAD_ARCHIVES:
         return None
     name = UNREAD_ARCHIVES[media_type][0]

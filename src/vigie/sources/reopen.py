@@ -60,10 +60,11 @@ def _member_bytes(archive: BinaryIO, archive_name: bytes, wanted: MemberRef, set
     buffered: Any = archive if hasattr(archive, "peek") else io.BufferedReader(archive)
     head = buffered.peek(SNIFF_BYTES)[:SNIFF_BYTES]
     media_type = sniff(head)
-    if wanted.name == AFTER_END_NAME and wanted.occurrence == 1 and is_image(media_type):
+    if wanted.name == AFTER_END_NAME and is_image(media_type):
         after = trailing(buffered.read(settings.max_image_bytes + 1), media_type)
-        if after is not None and after.member is not None:  # else a zip behind may hold a member of that name
-            return after.member if len(after.member) <= cap else None
+        if after is not None and wanted.occurrence <= len(after.members):  # else a zip behind may hold one
+            found = after.members[wanted.occurrence - 1]
+            return found if len(found) <= cap else None
         buffered.seek(0)
     if wanted.name in names_before_a_zip_behind(media_type):
         if wanted.occurrence == 1:

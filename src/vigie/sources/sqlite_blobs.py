@@ -2,9 +2,11 @@
 caches so (WhatsApp's msgstore.db, Telegram's cache4.db, a browser's favicons, iOS's Photos.sqlite).
 
 The database is read in memory (`sqlite3` deserialises it: the evidence file is never opened by SQLite, which
-would write beside it), at most `max_nested_archive_bytes`. Every BLOB that starts like something Vigie reads
-(a picture, a video, an archive) is a member named `TABLE/ROW/COLUMN`, ROW counting the table's rows from 1 in
-the order SQLite reads them; other BLOBs are not. A write-ahead log beside a database (`-wal`) is not merged in.
+would write beside it), at most `max_nested_archive_bytes`, each table in one pass over its rows. Every BLOB or
+TEXT value that starts like something Vigie reads (a picture, a video, an archive) is a member named
+`TABLE/ROW/COLUMN`, ROW counting the table's rows from 1 in the order SQLite reads them; other values are not. A
+damaged table costs that table alone. A write-ahead log beside a database (`-wal`) is not merged in: it is said
+on its own item.
 """
 
 from __future__ import annotations
@@ -30,27 +32,36 @@ def sqlite_members(fileobj: BinaryIO, settings: Settings, expansion: Expansion) 
     if data[18:20] == b"\x02\x02":  # WAL mode (most apps' databases), which SQLite cannot open in memory: read
         data = data[:18] + b"\x01\x01" + data[20:]  # as the rollback-journal file it is once checkpointed
     database = sqlite3.connect(":memory:")
+    database.text_factory = bytes  # a picture stored as TEXT is bytes too, never decoded as UTF-8
+    damaged: list[str] = []
     try:
         database.deserialize(data)
-        tables = [row[0] for row in database.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
-        for table in tables:
-            yield from _blobs(database, table, settings, expansion)
-    except sqlite3.Error as exc:  # a damaged database: the BLOBs read before the damage stay members
+        tables = [row[0].decode("utf-8", "replace") for row in
+                  database.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+    except sqlite3.Error as exc:
+        database.close()
         raise ValueError(f"a damaged SQLite database: {exc}") from exc
+    try:
+        for table in tables:  # each on its own: a damaged one (or an unknown module) costs that table alone
+            try:
+                yield from _values(database, table, settings, expansion)
+            except sqlite3.Error as exc:
+                damaged.append(f"{table} ({exc})")
     finally:
         database.close()
+    if damaged:
+        raise ValueError(f"a damaged SQLite database: the tables {', '.join(damaged)} were read up to the damage "
+                         "or not at all")
 
 
-def _blobs(database: sqlite3.Connection, table: str, settings: Settings, expansion: Expansion) -> Iterator[Member]:
-    quoted = '"' + table.replace('"', '""') + '"'
-    columns = [row[1] for row in database.execute(f"PRAGMA table_info({quoted})")]
-    for column in columns:
-        name = '"' + column.replace('"', '""') + '"'
-        query = f"SELECT CASE WHEN typeof({name}) = 'blob' AND length({name}) >= {_SMALLEST} THEN {name} END " \
-                f"FROM {quoted}"
-        for row, (value,) in enumerate(database.execute(query), 1):
-            if value is None or sniff(bytes(value[:SNIFF_BYTES])) == "application/octet-stream":
+def _values(database: sqlite3.Connection, table: str, settings: Settings, expansion: Expansion) -> Iterator[Member]:
+    """The table's values, BLOB or TEXT, that start like something Vigie reads, in one pass over its rows."""
+    cursor = database.execute('SELECT * FROM "' + table.replace('"', '""') + '"')
+    columns = [column[0] for column in cursor.description]
+    for row, values in enumerate(cursor, 1):
+        for column, value in zip(columns, values, strict=True):
+            if not isinstance(value, bytes) or len(value) < _SMALLEST \
+                    or sniff(value[:SNIFF_BYTES]) == "application/octet-stream":
                 continue
-            data = bytes(value)
-            stream = io.BufferedReader(CappedReader(io.BytesIO(data), settings, expansion, len(data)))
-            yield Member(f"{table}/{row}/{column}".encode("utf-8", "surrogateescape"), stream, len(data), None)
+            stream = io.BufferedReader(CappedReader(io.BytesIO(value), settings, expansion, len(value)))
+            yield Member(f"{table}/{row}/{column}".encode("utf-8", "surrogateescape"), stream, len(value), None)

@@ -2,9 +2,11 @@
 
 Viewers stop there, and so does the decoder, so bytes behind it are seen by no one: a phone's motion photo keeps
 its video there (Google's MicroVideo, Samsung's MotionPhoto_Data), an MPO written without its index its second
-picture, and anyone may append a picture to hide it. A zip there is read as the picture's members
-(`sources/zipbehind.py`); anything else is said, and read as the picture's member `after-the-end` from where a
-picture or a video starts in it.
+picture, and anyone may append a picture to hide it. A zip there, first, is read as the picture's members
+(`sources/zipbehind.py`); anything else is said, and each picture or video that starts in it (told by its
+signature, then by its type) is read as a member `after-the-end`, `after-the-end!2`, ..., to the file's end, up
+to the first whose own end is found: what follows that one is its own `after-the-end`. An MPO's later pictures
+are read as its frames, and again so.
 """
 
 from __future__ import annotations
@@ -12,13 +14,20 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 
+from vigie.sources.mediatype import SNIFF_BYTES, sniff
+from vigie.sources.zipsalvage import LOCAL_SIGNATURE, plausible_header_at
+
 AFTER_END_NAME = b"after-the-end"  # what follows a picture's content, as a member of it on its item's path
 
 _PADDING = b"\0\xff"  # what cameras and editors pad a file with
 _TOO_FEW = 64  # bytes: fewer, and none starting like a picture or a video, are not said
 # signatures of what may be hidden behind a picture, and how they are named: (signature, offset in it, name)
+_ZIP = "a zip"
 _KINDS = ((b"\xff\xd8\xff", 0, "a JPEG"), (b"\x89PNG\r\n\x1a\n", 0, "a PNG"), (b"GIF8", 0, "a GIF"),
-          (b"ftyp", 4, "an MP4 or QuickTime video"), (b"RIFF", 0, "a RIFF file (WebP, AVI)"))
+          (b"ftyp", 4, "an MP4 or QuickTime video"), (b"RIFF", 0, "a RIFF file (WebP, AVI)"),
+          (LOCAL_SIGNATURE, 0, _ZIP))
+_MOST_STARTS = 64  # signatures looked at: bytes made of them cost a bounded search
+_MOST_MEMBERS = 8
 
 
 def content_end(data: bytes, media_type: str) -> int | None:
@@ -33,31 +42,58 @@ def content_end(data: bytes, media_type: str) -> int | None:
 
 @dataclass(frozen=True)
 class Trailing:
-    """What follows a picture's own content: said, and where it starts like a picture or a video, read as the
-    picture's member AFTER_END_NAME."""
+    """What follows a picture's own content: said, and each picture or video that starts in it read as the
+    picture's member AFTER_END_NAME (the first; then `after-the-end!2`, ...), to the end of the file."""
 
     note: str
-    member: bytes | None
+    members: tuple[bytes, ...]
 
 
 def trailing(data: bytes, media_type: str) -> Trailing | None:
-    """What follows the picture in `data`; None where nothing does, or only padding, or a zip (read as the
-    picture's members)."""
+    """What follows the picture in `data`; None where nothing does, or only padding, or where a zip comes first
+    (read as the picture's members, `sources/zipbehind.py`)."""
     end = content_end(data, media_type)
-    if end is None or end >= len(data) or (media_type == "image/jpeg" and b"MPF\0" in data[:end]):
-        return None  # an MPO's index names the pictures after the first: read as its later frames
-    rest = data[end:]
-    if not rest.strip(_PADDING) or b"PK\x03\x04" in rest or b"PK\x05\x06" in rest:
+    if end is None or end >= len(data):
         return None
-    found = sorted((at - offset, name) for signature, offset, name in _KINDS
-                   if (at := rest.find(signature, offset)) >= 0)
+    rest = data[end:]
+    if not rest.strip(_PADDING):
+        return None
+    starts = _starts(rest)
+    if starts and starts[0][1] == _ZIP:
+        return None
     said = f"{len(rest):,} bytes after the picture's own end (byte {end:,}), which no viewer shows"
-    if not found:  # a few stray bytes (a writer's slip) hold no picture
+    members: list[tuple[int, str]] = []
+    for start, kind in starts:
+        if kind == _ZIP:
+            continue
+        members.append((start, kind))
+        if len(members) == _MOST_MEMBERS or content_end(rest[start:], sniff(rest[start:start + SNIFF_BYTES])):
+            break  # what starts inside this one's own content is none, and what follows it is its own to find
+    if not members:  # a few stray bytes (a writer's slip) hold no picture
         return None if len(rest) < _TOO_FEW else Trailing(
-            said + ", not read: nothing in them starts like a picture or a video", None)
-    start, kind = found[0]
-    return Trailing(f"{said}: what starts like {kind} at byte {end + start:,} (a motion photo's video, a picture "
-                    f"appended to hide it?) is read as this item's member {AFTER_END_NAME.decode()}", rest[start:])
+            said + ", not read: nothing in them starts like a picture or a video", ())
+    where = ", ".join(f"{kind} at byte {end + start:,}" for start, kind in members)
+    return Trailing(f"{said}: what starts like {where} (a motion photo's video, a picture appended to hide it?) is "
+                    f"read as this item's member {AFTER_END_NAME.decode()}" + (" and the next" if len(members) > 1
+                                                                               else ""),
+                    tuple(rest[start:] for start, _ in members))
+
+
+def _starts(rest: bytes) -> list[tuple[int, str]]:
+    """Where a picture, a video or a zip starts in `rest` (each told by its signature and then by its type as
+    sniffed, so a signature alone is no decoy), in order; at most _MOST_STARTS of them."""
+    found: list[tuple[int, str]] = []
+    for signature, offset, name in _KINDS:
+        at = rest.find(signature, offset)
+        while at >= 0 and len(found) < _MOST_STARTS:
+            start = at - offset
+            if name == _ZIP:
+                if plausible_header_at(rest, start):
+                    found.append((start, name))
+            elif sniff(rest[start:start + SNIFF_BYTES]) != "application/octet-stream":
+                found.append((start, name))
+            at = rest.find(signature, at + 1)
+    return sorted(found)[:_MOST_STARTS]
 
 
 def _jpeg_end(data: bytes) -> int | None:
