@@ -27,6 +27,17 @@ def _encoded(image: Image.Image, kind: str) -> bytes:
     return out.getvalue()
 
 
+def _scanned(evidence: Path, files: dict[str, bytes]) -> dict[str, dict]:  # type: ignore[type-arg]
+    """`files` written into `evidence`, scanned into a new case beside it; its report's items by path."""
+    for name, data in files.items():
+        (evidence / name).write_bytes(data)
+    store = open_case(evidence.parent / "case", create=True)
+    run_scan(store, [str(evidence)], Settings(workers=1))
+    items = {item["path"].split("/evidence/", 1)[1]: item for item in json.loads(render(store, "json"))["items"]}
+    store.close()
+    return items
+
+
 def test_what_follows_a_picture_is_read_as_its_member_or_said(tmp_path: Path) -> None:
     hidden = jpeg_bytes(draw_picture(90, (96, 72)))
     cover = draw_picture(91, (96, 72))
@@ -45,12 +56,7 @@ def test_what_follows_a_picture_is_read_as_its_member_or_said(tmp_path: Path) ->
         "padded.jpg": jpeg_bytes(cover) + bytes(4096),
         "other.jpg": jpeg_bytes(cover) + b"camera maker's notes " * 20,
     }
-    for name, data in files.items():
-        (evidence / name).write_bytes(data)
-    store = open_case(tmp_path / "case", create=True)
-    run_scan(store, [str(evidence)], Settings(workers=1))
-    items = {item["path"].split("/evidence/", 1)[1]: item for item in json.loads(render(store, "json"))["items"]}
-    store.close()
+    items = _scanned(evidence, files)
     for name in ("appended.jpg", "appended.png", "appended.gif", "copy.jpg"):
         assert items[f"{name}!/after-the-end"]["sha256"] == hashlib.sha256(hidden).hexdigest(), name
         said = [e["message"] for e in items[name]["errors"] if "after the picture's own end" in e["message"]]
@@ -87,12 +93,7 @@ def test_a_decoy_signature_an_index_or_a_zip_marker_hides_no_picture_after_the_e
     evidence.mkdir()
     files = {"decoy.jpg": cover + b"GIF8" + bytes(40) + hidden, "marker.jpg": cover + b"PK\x03\x04xx" + hidden,
              "mpf.jpg": marked + hidden, "then-zip.jpg": cover + hidden + zipped.getvalue()}
-    for name, data in files.items():
-        (evidence / name).write_bytes(data)
-    store = open_case(tmp_path / "case", create=True)
-    run_scan(store, [str(evidence)], Settings(workers=1))
-    items = {item["path"].split("/evidence/", 1)[1]: item for item in json.loads(render(store, "json"))["items"]}
-    store.close()
+    items = _scanned(evidence, files)
     for name in files:
         member = items[f"{name}!/after-the-end"]
         assert member["media_type"] == "image/jpeg" and member["pdq"], name
