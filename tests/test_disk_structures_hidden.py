@@ -153,7 +153,7 @@ def test_a_4kn_disks_mbr_counting_in_4096_byte_sectors_is_read_there(tmp_path: P
 def test_a_deleted_exfat_files_chain_elsewhere_in_the_fat_is_told_from_a_contiguous_one() -> None:
     """The Sleuth Kit reads a deleted exFAT file as contiguous clusters; the FAT, which deleting leaves as it was,
     tells a fragmented one (whose bytes read so are partly another file's) from a contiguous one."""
-    from vigie.sources.disk.exfat import ExfatChains
+    from vigie.sources.disk.exfat import ExfatVolume
 
     boot = bytearray(512)
     boot[3:11] = b"EXFAT   "
@@ -167,7 +167,7 @@ def test_a_deleted_exfat_files_chain_elsewhere_in_the_fat_is_told_from_a_contigu
     def read_at(offset: int, length: int) -> bytes:
         return disk[offset:offset + length]
 
-    chains = ExfatChains.of(read_at, 0)
+    chains = ExfatVolume.of(read_at, 0)
     assert chains is not None
     sector = lambda cluster: 128 + (cluster - 2) * 8  # noqa: E731 - TSK's address of a cluster's first sector
     assert chains.chained_elsewhere(sector(10), 3 * 4096)  # 10 -> 11 -> 40: fragmented

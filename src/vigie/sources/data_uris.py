@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import base64
 import binascii
-import io
 import re
 from collections.abc import Iterator
 from typing import BinaryIO
 
 from vigie.config import Settings
-from vigie.sources.members import ArchiveLimitError, CappedReader, Expansion, Member
+from vigie.sources.members import ArchiveLimitError, Expansion, Member, decoded_member
 
 HTML_TYPE = "text/html"
 SVG_TYPE = "image/svg+xml"
@@ -48,8 +47,7 @@ def data_uri_members(fileobj: BinaryIO, settings: Settings, expansion: Expansion
         except (binascii.Error, ValueError) as exc:  # damaged: decoded as far as it goes, and said
             data = _lenient(chars)
             problem = f"its base64 is damaged ({exc}): decoded as far as it goes, its bytes may not be those written"
-        stream = io.BufferedReader(CappedReader(io.BytesIO(data), settings, expansion, len(data)))
-        yield Member(name, stream, len(data), None, name_problem=problem)
+        yield decoded_member(name, data, settings, expansion, problem)
 
 
 def _lenient(chars: bytes) -> bytes:

@@ -20,7 +20,7 @@ from typing import BinaryIO
 
 from vigie.config import Settings
 from vigie.sources.data_uris import data_uri_members
-from vigie.sources.members import ArchiveLimitError, CappedReader, Expansion, Member
+from vigie.sources.members import ArchiveLimitError, Expansion, Member, decoded_member
 
 # Python's mail parser holds a message as lines, at 9 to 90 times its bytes (short lines cost most): a message is
 # parsed only under both caps, else said; the lesser of these and max_nested_archive_bytes holds
@@ -152,6 +152,5 @@ def _parts(message: Message, prefix: bytes, settings: Settings, expansion: Expan
         if part.get_content_maintype() == "multipart":  # its boundaries not found: its parts cannot be told apart
             problem = (f"a multipart body whose parts cannot be told apart ({', '.join(damage) or 'no boundary'}): "
                        "read whole, as it is; the attachments in it were not separated")
-        stream = io.BufferedReader(CappedReader(io.BytesIO(data), settings, expansion, len(data)))
-        yield Member(prefix + name, stream, len(data), None,
-                     name_problem="; ".join(said for said in (named, problem) if said) or None)
+        yield decoded_member(prefix + name, data, settings, expansion,
+                             "; ".join(said for said in (named, problem) if said) or None)

@@ -116,3 +116,11 @@ class CappedReader(io.RawIOBase):
                     f"compression ratio over {s.max_compression_ratio}:1 "
                     f"({total:,} bytes from {compressed:,}); possible archive bomb"
                 )
+
+
+def decoded_member(name: bytes, data: bytes, settings: Settings, expansion: Expansion,
+                   name_problem: str | None = None) -> Member:
+    """A member already decoded into memory (an e-mail's attachment, a database's BLOB, a page's data: URI),
+    counted against the top-level file's expansion cap as any member is."""
+    stream = io.BufferedReader(CappedReader(io.BytesIO(data), settings, expansion, len(data)))
+    return Member(name, stream, len(data), None, name_problem=name_problem)

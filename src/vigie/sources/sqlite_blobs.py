@@ -11,14 +11,13 @@ on its own item.
 
 from __future__ import annotations
 
-import io
 import sqlite3
 from collections.abc import Iterator
 from typing import BinaryIO
 
 from vigie.config import Settings
 from vigie.sources.mediatype import SNIFF_BYTES, sniff
-from vigie.sources.members import ArchiveLimitError, CappedReader, Expansion, Member
+from vigie.sources.members import ArchiveLimitError, Expansion, Member, decoded_member
 
 _SMALLEST = 32  # bytes: no picture or archive is smaller
 
@@ -63,5 +62,5 @@ def _values(database: sqlite3.Connection, table: str, settings: Settings, expans
             if not isinstance(value, bytes) or len(value) < _SMALLEST \
                     or sniff(value[:SNIFF_BYTES]) == "application/octet-stream":
                 continue
-            stream = io.BufferedReader(CappedReader(io.BytesIO(value), settings, expansion, len(value)))
-            yield Member(f"{table}/{row}/{column}".encode("utf-8", "surrogateescape"), stream, len(value), None)
+            yield decoded_member(f"{table}/{row}/{column}".encode("utf-8", "surrogateescape"), value, settings,
+                                 expansion)

@@ -8,7 +8,6 @@ an NTFS file's alternate data streams are items of their own."""
 from __future__ import annotations
 
 import os
-import struct
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
@@ -16,7 +15,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
-from vigie.sources.disk.exfat import ExfatChains
+from vigie.sources.disk.exfat import ExfatVolume
 from vigie.sources.disk.fat import (
     LABEL_NOTE,
     erased_as_live,
@@ -58,22 +57,16 @@ _HIDDEN_FROM_JOLIET_NOTE = (
     "file hidden from that tree (mkisofs -hide-joliet), read from its record under The Sleuth Kit's orphan name",)
 
 
-def _exfat_own_entries(read_at: Callable[[int, int], bytes], start: int) -> frozenset[int]:
+def _exfat_own_entries(volume: ExfatVolume, read_at: Callable[[int, int], bytes]) -> frozenset[int]:
     """TSK's addresses for the exFAT root folder's allocation bitmap, up-case table and volume label entries,
     which it lists as regular files (`$ALLOC_BITMAP`, `$UPCASE_TABLE`, `NAME (Volume Label Entry)`). Told apart
     by their entry type on disk, not by name: a file a user named `$UPCASE_TABLE` is still read."""
-    boot = read_at(start, 512)
-    if len(boot) < 512 or boot[3:11] != b"EXFAT   ":
+    if volume.root < 2:
         return frozenset()
-    heap, _, root = struct.unpack_from("<III", boot, 88)
-    sector_shift, cluster_shift = boot[108], boot[109]
-    if not 9 <= sector_shift <= 12 or cluster_shift > 25 - sector_shift or root < 2:
-        return frozenset()
-    cluster = read_at(start + ((heap + ((root - 2) << cluster_shift)) << sector_shift), 1 << 16)
-    per_sector_shift = sector_shift - 5  # 32-byte entries
-    first = (root - 2) << (cluster_shift + per_sector_shift)
+    cluster = read_at(volume.cluster_at(volume.root), 1 << 16)
+    first = (volume.root - 2) * (volume.cluster_bytes // 32)  # 32-byte entries, numbered from the heap's start
     own = set()
-    for index in range(min(len(cluster), 1 << (sector_shift + cluster_shift)) // 32):
+    for index in range(min(len(cluster), volume.cluster_bytes) // 32):
         kind = cluster[index * 32]
         if kind == 0:  # the end of the folder
             break
@@ -82,8 +75,8 @@ def _exfat_own_entries(read_at: Callable[[int, int], bytes], start: int) -> froz
     return frozenset(own)
 
 
-def _own_entries(fs: Any, read_at: Callable[[int, int], bytes], offset: int) -> frozenset[int]:
-    """The addresses of the structures a file system (at `offset` in the media) lists as regular files."""
+def _own_entries(fs: Any, read_at: Callable[[int, int], bytes], exfat: ExfatVolume | None) -> frozenset[int]:
+    """The addresses of the structures a file system lists as regular files."""
     import pytsk3
 
     kind = int(fs.info.ftype)
@@ -91,7 +84,7 @@ def _own_entries(fs: Any, read_at: Callable[[int, int], bytes], offset: int) -> 
         return _HFS_RESERVED_IDS
     if kind & pytsk3.TSK_FS_TYPE_NTFS_DETECT:
         return _NTFS_METAFILES
-    return _exfat_own_entries(read_at, offset) if kind == pytsk3.TSK_FS_TYPE_EXFAT else frozenset()
+    return _exfat_own_entries(exfat, read_at) if exfat is not None else frozenset()
 
 
 def _is_structure(kind: Any, address: int, own_entries: frozenset[int]) -> bool:
@@ -160,14 +153,15 @@ class ItemRules:
         kind = int(fs.info.ftype)
         self.fs = fs
         self.fat = fat  # Vigie's own FAT reader, where the file system is FAT (text: why it cannot run)
-        self.own_entries = _own_entries(fs, read_at, offset)  # the file system's structures TSK lists as files
+        # exFAT's layout: its structures' entries, and its FAT for deleted files
+        self.exfat = ExfatVolume.of(read_at, offset) if kind == pytsk3.TSK_FS_TYPE_EXFAT else None
+        self.own_entries = _own_entries(fs, read_at, self.exfat)  # the file system's structures TSK lists as files
         self.fat_labels = fat_labels(fs, read_at, offset)  # FAT: the volume label entry at an address
         # FAT, where Vigie's reader runs: whether an entry is a deleted one on disk
         self.fat_erased = DirectoryEntries(read_at, offset).erased if isinstance(fat, FatVolume) else None
         self.iso9660 = kind == pytsk3.TSK_FS_TYPE_ISO9660  # which deletes nothing
         self.forks = bool(kind & pytsk3.TSK_FS_TYPE_HFS_DETECT)
         self.ntfs = bool(kind & pytsk3.TSK_FS_TYPE_NTFS_DETECT)
-        self.exfat = ExfatChains.of(read_at, offset) if kind == pytsk3.TSK_FS_TYPE_EXFAT else None
         self.extend = {_NTFS_EXTEND} if self.ntfs else set()  # $Extend and the folders below it, as listed
         self.records = records
 
