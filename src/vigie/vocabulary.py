@@ -161,7 +161,7 @@ ERROR_STAGES = {
     "archive-stopped": N_("archive left unfinished"), "image-hash": N_("image hash"), "faces": N_("faces"),
     "provenance": N_("provenance"), "timeout": N_("time limit"), "not-examined": N_("not examined"),
     "internal": N_("internal error"), "changed": N_("changed since scanned"),
-    "exif-thumbnail": N_("EXIF thumbnail"),
+    "exif-thumbnail": N_("EXIF thumbnail"), "hidden-picture": N_("picture hidden in its metadata"),
 }
 
 

@@ -28,22 +28,24 @@ def _analyse_file(path: str, settings: Settings) -> list[Any] | None:
 
 
 def _in_thumbnails(record: Any) -> bool:
-    """Whether a record is the file's EXIF thumbnail (or a thumbnail's), not an archive member (a zip behind the
-    file may hold members of that name: they come second)."""
-    from vigie.sources.base import MemberRef, parse_relpath
-    from vigie.sources.exif_thumbnail import EXIF_THUMBNAIL_NAME
+    """Whether a record is a picture the file's metadata hides, its EXIF thumbnail or another (or one a hidden
+    picture hides), not an archive member (a zip behind the file may hold members of those names: they come
+    second)."""
+    from vigie.sources.base import parse_relpath
+    from vigie.sources.hidden_pictures import HIDDEN_NAMES
 
     members = parse_relpath(record.relpath).members
-    return bool(members) and all(member == MemberRef(EXIF_THUMBNAIL_NAME) for member in members)
+    return bool(members) and all(member.name in HIDDEN_NAMES and member.occurrence == 1 for member in members)
 
 
 @click.command("hash")
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=str))
 def hash_files(files: tuple[str, ...]) -> None:
     """Print fingerprints of FILES, one JSON line each: md5, sha1, sha256, pdq and quality; for a video
-    also its vPDQ frame hashes ("vpdq": frame_number,quality,pdq_hex,timestamp lines). A JPEG whose EXIF
-    thumbnail shows another picture gets a line for the thumbnail too (FILE!/exif-thumbnail.jpg), with
-    "pdq_without_bars" where black bars frame its picture.
+    also its vPDQ frame hashes ("vpdq": frame_number,quality,pdq_hex,timestamp lines). A picture whose
+    EXIF thumbnail shows another picture gets a line for the thumbnail too (FILE!/exif-thumbnail.jpg), with
+    "pdq_without_bars" where black bars frame its picture; so does each other picture its metadata hides
+    that shows another (FILE!/photoshop-thumbnail.jpg, ...).
 
     The picture itself never leaves the machine: share these lines instead, so a platform or the
     police can find copies without anyone seeing the image. Exit status 1 when a file could not be read.

@@ -62,14 +62,19 @@ def _png_with_text_bomb(image: Image.Image) -> bytes:
     return data[:end_of_ihdr] + chunk + data[end_of_ihdr:]
 
 
-def with_exif_thumbnail(jpeg: bytes, thumbnail: bytes, big_endian: bool = False) -> bytes:
-    """`jpeg` with an EXIF segment whose IFD1 holds `thumbnail`, as a camera writes it (an empty IFD0)."""
+def exif_with_thumbnail(thumbnail: bytes, big_endian: bool = False) -> bytes:
+    """An EXIF (its TIFF structure) whose IFD1 holds `thumbnail`, as a camera writes it (an empty IFD0)."""
     order = ">" if big_endian else "<"
     tiff = (b"MM" if big_endian else b"II") + struct.pack(order + "HI", 42, 8)
     tiff += struct.pack(order + "HI", 0, 14)  # IFD0: no entries; IFD1 at 14
     tiff += struct.pack(order + "H", 2) + struct.pack(order + "HHII", 0x0201, 4, 1, 44)  # JPEGInterchangeFormat
     tiff += struct.pack(order + "HHII", 0x0202, 4, 1, len(thumbnail)) + struct.pack(order + "I", 0)  # ...Length
-    body = b"Exif\x00\x00" + tiff + thumbnail
+    return tiff + thumbnail
+
+
+def with_exif_thumbnail(jpeg: bytes, thumbnail: bytes, big_endian: bool = False) -> bytes:
+    """`jpeg` with an EXIF segment whose IFD1 holds `thumbnail`."""
+    body = b"Exif\x00\x00" + exif_with_thumbnail(thumbnail, big_endian)
     return jpeg[:2] + b"\xff\xe1" + struct.pack(">H", len(body) + 2) + body + jpeg[2:]
 
 

@@ -26,7 +26,7 @@ from vigie.records import Face, FrameHash, ItemRecord
 from vigie.signals.analysed import TOO_LARGE_NOTE, Analysed
 from vigie.signals.budget import FileTimeout, file_budget
 from vigie.signals.crypto import StreamingDigests, check_stored
-from vigie.signals.embedded import HeldThumbnail, copy_thumbnail_to_read, thumbnail_to_read
+from vigie.signals.embedded import HeldPicture, copy_pictures_to_read, hidden_stage, pictures_to_read
 from vigie.signals.faces import FaceModelError, check_models, find_faces
 from vigie.signals.image import ImageError, analyse_image, decode_picture
 from vigie.signals.jpeg_planes import JpegPlanes
@@ -39,7 +39,7 @@ from vigie.signals.video import VideoError, VideoLimits, analyse_video
 from vigie.sources.archives import iter_members
 from vigie.sources.base import Entry, escape_name, member_relpath, parse_relpath
 from vigie.sources.diskimage import DISK_HEAD_BYTES, nested_image_note
-from vigie.sources.exif_thumbnail import EXIF_THUMBNAIL_NAME, names_before_a_zip_behind
+from vigie.sources.hidden_pictures import names_before_a_zip_behind
 from vigie.sources.mediatype import SNIFF_BYTES, is_archive, is_image, is_video, sniff, unread_archive_note
 from vigie.sources.members import ArchiveLimitError, Expansion, Member, unsafe_name_reason
 from vigie.sources.trailing import AFTER_END_NAME, trailing
@@ -71,7 +71,7 @@ class _Held(NamedTuple):
     """What an item holds that is read as items of its own."""
 
     archive: bytes | None = None  # a nested archive's bytes, to expand
-    thumbnail: HeldThumbnail | None = None  # an EXIF thumbnail that may show another picture than the item's
+    pictures: tuple[HeldPicture, ...] = ()  # hidden in its metadata, each may show another picture than its own
     after_end: tuple[bytes, ...] = ()  # what follows a picture's own content, from where each picture or video starts
     zip_start: int | None = None  # the archive is a zip behind the item's own content, its members from there
     zip_clues: ZipClues | None = None  # of a zip behind a file's content, to look at by reopening the file
@@ -235,14 +235,14 @@ def load_models(settings: Settings) -> None:
             check_models(settings.face_detector, settings.face_model)
 
 
-def _analyse_image(record: ItemRecord, data: bytes, settings: Settings) -> HeldThumbnail | None:
-    """The image's facts and findings; returns its EXIF thumbnail when that may show another picture."""
+def _analyse_image(record: ItemRecord, data: bytes, settings: Settings) -> tuple[HeldPicture, ...]:
+    """The image's facts and findings; returns the pictures its metadata hides that may show another picture."""
     decoded = _add_image_facts(record, data, settings)
     if decoded is not None:
         for stage in _IMAGE_STAGES:
             stage(record, decoded, settings)
     picture = None if decoded is None else decoded.picture
-    return thumbnail_to_read(record, data, picture, record.pdq_variants, settings)
+    return pictures_to_read(record, data, picture, record.pdq_variants, settings)
 
 
 @lru_cache(maxsize=4)
@@ -288,21 +288,21 @@ def _analyse_stream(
     if analysed is not None and analysed.mark_copy(record):
         if (note := nested_image_note(record.relpath, media_type, read.head)) is not None:  # by its name too:
             record.add_error("not-examined", note)  # the first copy, named otherwise, may not have it
-        # an archive's members are still listed, and an EXIF thumbnail that shows another picture
-        return _held(record, read, nested, copy_thumbnail_to_read(record, read.buffer, settings))
+        # an archive's members are still listed, and a hidden picture that shows another picture
+        return _held(record, read, nested, copy_pictures_to_read(record, read.buffer, settings))
     # Hashing is never cut short (a known file must match); what follows has the file's budget.
     budget = settings.file_seconds + (settings.max_video_decode_seconds if is_video(media_type) else 0)
-    thumbnail = None
+    pictures: tuple[HeldPicture, ...] = ()
     try:
         with file_budget(budget, record.relpath):
-            thumbnail = _analyse_content(read, record, settings, reopen)
+            pictures = _analyse_content(read, record, settings, reopen)
     except FileTimeout as exc:
         record.add_error("timeout", str(exc))
     except Exception as exc:  # a defect of ours in one stage: the digests, and what the item holds, are kept
         record.add_error("internal", internal_failure(exc))
     if analysed is not None:
         analysed.remember(record)
-    return _held(record, read, nested, thumbnail)
+    return _held(record, read, nested, pictures)
 
 
 def internal_failure(exc: Exception) -> str:
@@ -310,31 +310,31 @@ def internal_failure(exc: Exception) -> str:
     return f"analysis failed ({type(exc).__name__}: {exc}); please report this"
 
 
-def _held(record: ItemRecord, read: _Read, nested: bool, thumbnail: HeldThumbnail | None) -> _Held:
+def _held(record: ItemRecord, read: _Read, nested: bool, pictures: tuple[HeldPicture, ...]) -> _Held:
     """What an item holds: its archive read in memory, or a zip behind the content it read in memory (a file's
-    own is looked for by _analyse_entry, which can reopen it), its EXIF thumbnail, and what follows a picture's
-    own content (said on the item)."""
+    own is looked for by _analyse_entry, which can reopen it), the pictures its metadata hides, and what follows
+    a picture's own content (said on the item)."""
     if read.buffer is not None and is_archive(record.media_type or ""):
-        return _Held(read.buffer, thumbnail)
+        return _Held(read.buffer, pictures)
     after = trailing(read.buffer, record.media_type or "") if read.buffer is not None else None
     if after is not None:
         record.add_error("archive" if after.members else "not-examined", after.note)
     after_end = () if after is None else after.members
     if not nested or read.buffer is None:
-        return _Held(None, thumbnail, zip_clues=read.zip_clues, after_end=after_end)
+        return _Held(None, pictures, zip_clues=read.zip_clues, after_end=after_end)
     zip_start = zip_behind(io.BytesIO(read.buffer), read.zip_clues)
     if zip_start is None:
-        return _Held(None, thumbnail, after_end=after_end)
+        return _Held(None, pictures, after_end=after_end)
     record.add_error("archive", APPENDED_ZIP_NOTE)
-    return _Held(read.buffer, thumbnail, zip_start=zip_start, after_end=after_end)
+    return _Held(read.buffer, pictures, zip_start=zip_start, after_end=after_end)
 
 
-def _analyse_content(read: _Read, record: ItemRecord, settings: Settings, reopen: Any) -> HeldThumbnail | None:
-    """The item's content analysed; returns an EXIF thumbnail to read as an item of its own."""
+def _analyse_content(read: _Read, record: ItemRecord, settings: Settings, reopen: Any) -> tuple[HeldPicture, ...]:
+    """The item's content analysed; returns the pictures its metadata hides to read as items of their own."""
     media_type = record.media_type or ""
-    thumbnail = None
+    pictures: tuple[HeldPicture, ...] = ()
     if is_image(media_type) and read.buffer is not None:
-        thumbnail = _analyse_image(record, read.buffer, settings)
+        pictures = _analyse_image(record, read.buffer, settings)
         if may_hold_manifest(read.buffer):
             _add_provenance(record, io.BytesIO(read.buffer), settings)
     elif is_video(media_type):
@@ -351,7 +351,7 @@ def _analyse_content(read: _Read, record: ItemRecord, settings: Settings, reopen
     # a disk's structure behind a picture's or a video's header too
     if (note := nested_image_note(record.relpath, media_type, read.head)) is not None:
         record.add_error("not-examined", note)
-    return thumbnail
+    return pictures
 
 
 def _expand(
@@ -420,21 +420,21 @@ def _analyse_member(
 def _held_items(
     record: ItemRecord, held: _Held, depth: int, settings: Settings, expansion: Expansion, analysed: Analysed | None
 ) -> list[ItemRecord]:
-    """The items inside an item: its EXIF thumbnail that shows another picture, its archive's members."""
+    """The items inside an item: the pictures its metadata hides that show another picture, what follows its
+    own content, its archive's members."""
     records: list[ItemRecord] = []
-    if held.thumbnail is not None:
+    for picture in held.pictures:
         if depth + 1 > settings.max_archive_depth:  # a thumbnail inside a thumbnail's EXIF, and so on
-            record.add_error("exif-thumbnail", f"nested deeper than {settings.max_archive_depth} items; "
-                                               "its EXIF thumbnail is not read")
-        else:
-            data = held.thumbnail.data
-            thumbnail = Member(EXIF_THUMBNAIL_NAME, io.BytesIO(data), len(data), record.mtime)
-            relpath = member_relpath(record.relpath, EXIF_THUMBNAIL_NAME, 1)
-            # never a copy: a file with its bytes has no thumbnail's hashes to lend it
-            inside = _analyse_member(thumbnail, relpath, depth + 1, settings, expansion, record, None)
-            if inside[0].pdq is not None:  # matched as it is and, where it has black bars, inside them too
-                inside[0].pdq_variants += held.thumbnail.inside_variants
-            records.extend(inside)
+            record.add_error(hidden_stage(picture.name), f"nested deeper than {settings.max_archive_depth} items; "
+                                                         f"its {picture.what} is not read")
+            continue
+        member = Member(picture.name, io.BytesIO(picture.data), len(picture.data), record.mtime)
+        relpath = member_relpath(record.relpath, picture.name, 1)
+        # never a copy: a file with its bytes has no thumbnail's hashes to lend it
+        inside = _analyse_member(member, relpath, depth + 1, settings, expansion, record, None)
+        if inside[0].pdq is not None:  # matched as it is and, where it has black bars, inside them too
+            inside[0].pdq_variants += picture.inside_variants
+        records.extend(inside)
     if held.after_end and depth + 1 > settings.max_archive_depth:  # a picture behind a picture behind ...
         record.add_error("archive", f"nested deeper than {settings.max_archive_depth} items; what follows its own "
                                     "content is not read")

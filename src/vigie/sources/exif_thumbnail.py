@@ -1,25 +1,26 @@
-"""The thumbnail a JPEG's EXIF keeps (IFD1): the picture as the camera wrote it, which an edit (a crop, a
-retouch, a pasted face) often leaves behind, so it can show another picture than the file."""
+"""The thumbnail a picture's EXIF keeps (IFD1): the picture as the camera wrote it, which an edit (a crop, a
+retouch, a pasted face) often leaves behind, so it can show another picture than the file. EXIF is found in a
+JPEG's APP1 segments, a PNG's `eXIf` chunk or its legacy "Raw profile type exif" text (hex, as ImageMagick
+writes it), a WebP's `EXIF` chunk; a TIFF (a camera raw too) is itself the structure EXIF borrows, its IFD1
+thumbnail read the same way."""
 
 from __future__ import annotations
 
 import struct
+import zlib
 from typing import NamedTuple
 
+from vigie.sources.jpeg_segments import APP1, MAX_SEGMENTS, jpeg_segments
+
 EXIF_THUMBNAIL_NAME = b"exif-thumbnail.jpg"  # the thumbnail's name on an item's path (its "member" name)
-
-
-def names_before_a_zip_behind(media_type: str) -> tuple[bytes, ...]:
-    """Names whose first occurrence on a file's path is not a member of a zip behind its content: a JPEG's
-    thumbnail comes first, so such a member of that name is the second (the scan and reopen count so)."""
-    return (EXIF_THUMBNAIL_NAME,) if media_type == "image/jpeg" else ()
 
 _EXIF_HEADER = b"Exif\x00\x00"
 _THUMBNAIL_OFFSET, _THUMBNAIL_LENGTH = 0x0201, 0x0202  # JPEGInterchangeFormat, JPEGInterchangeFormatLength
 _STRIP_OFFSETS = 0x0111  # an uncompressed thumbnail's pixels
 _NUMBER_FORMATS = {3: "H", 4: "I", 9: "i"}  # SHORT, LONG, SLONG
-_STANDALONE = frozenset(range(0xD0, 0xDA)) | {0x01}  # RSTn, SOI, EOI and TEM: markers without a length
-_MAX_SEGMENTS = 10_000  # cameras write a dozen; a walk of millions of 4-byte segments would stall a scan
+MAX_CHUNKS = 100_000  # a PNG's or WebP's chunks walked: a real file has some thousands at most
+_RAW_PROFILES = (b"Raw profile type exif", b"Raw profile type APP1")
+MAX_RAW_PROFILE_BYTES = 4 << 20  # a raw profile's hex text inflated: twice an EXIF of 2 MiB
 
 
 class ExifThumbnail(NamedTuple):
@@ -32,70 +33,118 @@ class ExifThumbnail(NamedTuple):
 _NONE = ExifThumbnail(None, None)
 
 
-def exif_thumbnail(jpeg: bytes) -> ExifThumbnail:
-    """The JPEG thumbnail of the first EXIF segment of `jpeg` that holds one, read only inside its segment; else
-    the first problem met."""
-    segments, walked = _exif_segments(jpeg)
-    problem = None if walked else f"EXIF thumbnail not looked for past {_MAX_SEGMENTS:,} header segments"
-    for tiff in segments:
+class _Exif(NamedTuple):
+    tiff: bytes  # the EXIF's TIFF structure
+    where: str  # what holds it, for notes
+    pages: bool = False  # a TIFF file: an IFD1 of strips is its second page, no thumbnail
+
+
+def exif_thumbnail(data: bytes, media_type: str = "image/jpeg") -> ExifThumbnail:
+    """The JPEG thumbnail of the first EXIF of `data` that holds one, read only inside that EXIF; else the first
+    problem met."""
+    blocks, problem = _exif_blocks(data, media_type)
+    for block in blocks:
         try:
-            found = _thumbnail_in(tiff)
+            found = _thumbnail_in(block)
         except struct.error:
-            found = ExifThumbnail(None, "EXIF thumbnail not read: the EXIF segment is cut short")
+            found = ExifThumbnail(None, f"EXIF thumbnail not read: the {block.where} is cut short")
         if found.data is not None:
             return found
         problem = problem or found.problem
     return ExifThumbnail(None, problem)
 
 
-def _exif_segments(jpeg: bytes) -> tuple[list[bytes], bool]:
-    """The TIFF structure of each APP1 Exif segment before the scan data, and whether the headers were walked
-    to their end (a file of countless tiny segments is not). Bytes between segments are skipped up to the
-    next marker, as libjpeg does."""
-    found: list[bytes] = []
-    if not jpeg.startswith(b"\xff\xd8"):
-        return found, True
-    position = 2
-    for _ in range(_MAX_SEGMENTS):
-        if position + 4 > len(jpeg):
+def _exif_blocks(data: bytes, media_type: str) -> tuple[list[_Exif], str | None]:
+    """Each EXIF structure of a picture, and why some may not have been looked for."""
+    if media_type == "image/jpeg":
+        segments = jpeg_segments(data, frozenset({APP1}))
+        problem = None if segments.walked else (f"EXIF thumbnail and other pictures in its metadata not looked "
+                                                f"for past {MAX_SEGMENTS:,} header segments")
+        return [_Exif(body[len(_EXIF_HEADER):], "EXIF segment") for _, body in segments.found
+                if body.startswith(_EXIF_HEADER)], problem
+    if media_type == "image/tiff":
+        return [_Exif(data, "file", pages=True)], None
+    chunks = {"image/png": png_chunks, "image/webp": riff_chunks}.get(media_type)
+    if chunks is None:
+        return [], None
+    found, walked = chunks(data)
+    blocks = []
+    problem = None if walked else f"EXIF thumbnail not looked for past {MAX_CHUNKS:,} chunks"
+    for kind, body in found:
+        if kind in (b"eXIf", b"EXIF"):
+            blocks.append(_Exif(body.removeprefix(_EXIF_HEADER), f"{kind.decode()} chunk"))
+        elif kind in (b"tEXt", b"zTXt") and (profile := _raw_profile(kind, body)) is not None:
+            if isinstance(profile, str):
+                problem = problem or profile
+            else:
+                blocks.append(_Exif(profile.removeprefix(_EXIF_HEADER), "raw EXIF profile"))
+    return blocks, problem
+
+
+def png_chunks(png: bytes) -> tuple[list[tuple[bytes, bytes]], bool]:
+    """A PNG's chunks other than its pixels, as (type, body); and whether they were walked to their end."""
+    found: list[tuple[bytes, bytes]] = []
+    at = 8
+    for _ in range(MAX_CHUNKS):
+        if at + 8 > len(png):
             return found, True
-        if jpeg[position] != 0xFF:
-            position = jpeg.find(b"\xff", position)
-            if position < 0:
-                return found, True
-            continue
-        marker = jpeg[position + 1]
-        if marker == 0xFF:  # fill byte
-            position += 1
-            continue
-        if marker in _STANDALONE:
-            position += 2
-            continue
-        if marker == 0xDA:  # start of scan: the headers are over
+        length, kind = struct.unpack_from(">I4s", png, at)
+        if kind not in (b"IDAT", b"IEND"):
+            found.append((kind, png[at + 8:at + 8 + length]))
+        if kind == b"IEND":
             return found, True
-        length = int.from_bytes(jpeg[position + 2:position + 4], "big")
-        if length < 2:  # a length that cannot be: look for the next marker
-            position += 4
-            continue
-        body = jpeg[position + 4:position + 2 + length]
-        if marker == 0xE1 and body.startswith(_EXIF_HEADER):
-            found.append(body[len(_EXIF_HEADER):])
-        position += 2 + length
+        at += 12 + length
     return found, False
 
 
-def _thumbnail_in(tiff: bytes) -> ExifThumbnail:
+def riff_chunks(riff: bytes) -> tuple[list[tuple[bytes, bytes]], bool]:
+    """A WebP's chunks (RIFF, padded to even lengths), as (type, body); and whether they were walked to their end."""
+    found: list[tuple[bytes, bytes]] = []
+    at = 12
+    for _ in range(MAX_CHUNKS):
+        if at + 8 > len(riff):
+            return found, True
+        kind, length = struct.unpack_from("<4sI", riff, at)
+        found.append((kind, riff[at + 8:at + 8 + length]))
+        at += 8 + length + (length & 1)
+    return found, False
+
+
+def _raw_profile(kind: bytes, body: bytes) -> bytes | str | None:
+    """The EXIF of a PNG text chunk holding ImageMagick's "Raw profile type exif" (hex lines after the type and
+    the length); a problem where it cannot be read; None where the chunk is other text."""
+    keyword, _, text = body.partition(b"\x00")
+    if keyword not in _RAW_PROFILES:
+        return None
+    if kind == b"zTXt":
+        inflater = zlib.decompressobj()
+        try:
+            text = inflater.decompress(text[1:], MAX_RAW_PROFILE_BYTES)
+        except zlib.error:
+            return "EXIF thumbnail not read: the raw EXIF profile's compressed text is corrupt"
+        if inflater.unconsumed_tail:
+            return (f"EXIF thumbnail not read: the raw EXIF profile's text inflates past "
+                    f"{MAX_RAW_PROFILE_BYTES:,} bytes")
+    lines = text.split(b"\n", 3)  # "", the profile's type, its length, its hex
+    try:
+        return bytes.fromhex(lines[3].decode("ascii")) if len(lines) == 4 else b""
+    except (ValueError, UnicodeDecodeError):
+        return "EXIF thumbnail not read: the raw EXIF profile is not hexadecimal"
+
+
+def _thumbnail_in(block: _Exif) -> ExifThumbnail:
+    tiff = block.tiff
     order = {b"II": "<", b"MM": ">"}.get(tiff[:2])
     if order is None or struct.unpack(order + "H", tiff[2:4])[0] != 42:
-        return ExifThumbnail(None, "EXIF thumbnail not read: the EXIF segment's TIFF header is not valid")
+        return ExifThumbnail(None, f"EXIF thumbnail not read: the {block.where}'s TIFF header is not valid")
     ifd0 = struct.unpack(order + "I", tiff[4:8])[0]
     count = struct.unpack(order + "H", tiff[ifd0:ifd0 + 2])[0]
     ifd1 = struct.unpack(order + "I", tiff[ifd0 + 2 + 12 * count:ifd0 + 6 + 12 * count])[0]
     if ifd1 == 0:
         return _NONE
-    tags = _ifd_numbers(tiff, ifd1, order)
+    tags = ifd_numbers(tiff, ifd1, order)
     if _THUMBNAIL_OFFSET not in tags and _THUMBNAIL_LENGTH not in tags:
-        if _STRIP_OFFSETS in tags:
+        if _STRIP_OFFSETS in tags and not block.pages:
             return ExifThumbnail(None, "EXIF thumbnail not read: it is stored uncompressed, in TIFF strips")
         return _NONE
     offset, length = tags.get(_THUMBNAIL_OFFSET), tags.get(_THUMBNAIL_LENGTH)
@@ -104,14 +153,14 @@ def _thumbnail_in(tiff: bytes) -> ExifThumbnail:
                                    f"{length}")
     if offset + length > len(tiff):
         return ExifThumbnail(None, f"EXIF thumbnail not read: it is said to lie at {offset:,}+{length:,}, "
-                                   f"beyond the EXIF segment's {len(tiff):,} bytes")
+                                   f"beyond the {block.where}'s {len(tiff):,} bytes")
     data = tiff[offset:offset + length]
     if not data.startswith(b"\xff\xd8"):
         return ExifThumbnail(None, "EXIF thumbnail not read: the bytes it points to are not a JPEG")
     return ExifThumbnail(data, None)
 
 
-def _ifd_numbers(tiff: bytes, offset: int, order: str) -> dict[int, int | None]:
+def ifd_numbers(tiff: bytes, offset: int, order: str) -> dict[int, int | None]:
     """The values of one IFD's entries that hold a single SHORT, LONG or SLONG, by tag (None: another form)."""
     count = struct.unpack(order + "H", tiff[offset:offset + 2])[0]
     numbers: dict[int, int | None] = {}

@@ -13,7 +13,7 @@ from vigie.config import Settings
 from vigie.sources.archives import iter_members
 from vigie.sources.base import MemberRef, parse_relpath
 from vigie.sources.directory import open_source
-from vigie.sources.exif_thumbnail import exif_thumbnail, names_before_a_zip_behind
+from vigie.sources.hidden_pictures import hidden_picture, names_before_a_zip_behind
 from vigie.sources.mediatype import SNIFF_BYTES, is_archive, is_image, is_video, sniff
 from vigie.sources.members import ArchiveLimitError, Expansion
 from vigie.sources.trailing import AFTER_END_NAME, trailing
@@ -49,14 +49,14 @@ def read_item_bytes(root: str, relpath: str, settings: Settings, limit: int) -> 
 
 def _container_cap(settings: Settings) -> int:
     """How much of a member that holds the wanted item is read: as much as the scan read of any member it took
-    items from (a nested archive, and a picture or a video with a zip behind it or an EXIF thumbnail)."""
+    items from (a nested archive, and a picture or a video with a zip behind it or pictures in its metadata)."""
     return max(settings.max_nested_archive_bytes, settings.max_image_bytes, settings.max_member_video_bytes)
 
 
 def _member_bytes(archive: BinaryIO, archive_name: bytes, wanted: MemberRef, settings: Settings,
                   cap: int) -> bytes | None:
     """The bytes of the `wanted.occurrence`-th member named `wanted.name`, counted as the scan counts them (a
-    JPEG's EXIF thumbnail is the first of its name)."""
+    picture's hidden pictures, its EXIF thumbnail among them, are the first of their names)."""
     buffered: Any = archive if hasattr(archive, "peek") else io.BufferedReader(archive)
     head = buffered.peek(SNIFF_BYTES)[:SNIFF_BYTES]
     media_type = sniff(head)
@@ -68,8 +68,8 @@ def _member_bytes(archive: BinaryIO, archive_name: bytes, wanted: MemberRef, set
         buffered.seek(0)
     if wanted.name in names_before_a_zip_behind(media_type):
         if wanted.occurrence == 1:
-            thumbnail = exif_thumbnail(buffered.read(settings.max_image_bytes + 1)).data
-            return thumbnail if thumbnail is not None and len(thumbnail) <= cap else None
+            hidden = hidden_picture(buffered.read(settings.max_image_bytes + 1), media_type, wanted.name)
+            return hidden if hidden is not None and len(hidden) <= cap else None
         wanted = MemberRef(wanted.name, wanted.occurrence - 1)  # of a zip behind the JPEG
     zip_start = 0
     if not is_archive(media_type):  # a zip behind a picture or a self-extractor, as the scan read it

@@ -57,9 +57,10 @@ _ITEM_COLUMNS = ("source_id", "relpath", "archive_depth", "scan_id", "size", "mt
                  *(s.name for s in DIGESTS), "media_type", "width", "height", "exif", "pdq", "pdq_quality",
                  "pdq_variants", "duration", "codec", "frame_rate", "ai_verdict", "deleted", "inode", "stored_hashes",
                  "ai_score")
-# Errors about where a file sits, not what its content is, and what a copy says itself (its EXIF thumbnail, at
-# its own path): never copied to another file with the same content.
-_LOCATION_STAGES = ("read", "link", "archive-name", "archive", "archive-stopped", "archive-limit", "exif-thumbnail")
+# Errors about where a file sits, not what its content is, and what a copy says itself (the pictures its metadata
+# hides, at its own path): never copied to another file with the same content.
+_LOCATION_STAGES = ("read", "link", "archive-name", "archive", "archive-stopped", "archive-limit", "exif-thumbnail",
+                    "hidden-picture")
 
 
 def now_iso() -> str:

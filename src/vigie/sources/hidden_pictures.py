@@ -1,0 +1,217 @@
+"""Pictures a picture's metadata hides, read as members of it: its EXIF thumbnail (`exif_thumbnail.py`), in a
+JPEG Photoshop's thumbnail (APP13 image resources 0x040C, and Photoshop 4's 0x0409) and Google's pictures in
+its XMP (`GImage:Data`, the picture before a portrait effect, and `GDepth:Data`, its depth map, base64, also in
+extended XMP split across segments), in a TIFF (a camera raw: DNG, NEF) the JPEG previews of its SubIFDs.
+
+Each has a name of its own on the item's path (`IMG.jpg!/photoshop-thumbnail.jpg`), its first occurrence:
+the scan and reopen count a zip behind the picture's members of those names from the second."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+import struct
+from collections.abc import Iterator
+from typing import NamedTuple
+
+from vigie.sources.exif_thumbnail import EXIF_THUMBNAIL_NAME, exif_thumbnail, ifd_numbers
+from vigie.sources.jpeg_segments import APP1, APP13, jpeg_segments
+from vigie.sources.mediatype import is_image
+
+
+class Hidden(NamedTuple):
+    """A picture a picture's metadata holds: its bytes, or why they could not be read."""
+
+    name: bytes  # its member name
+    what: str  # what notes call it
+    data: bytes | None
+    problem: str | None
+
+
+_PHOTOSHOP = b"Photoshop 3.0\x00"
+_THUMBNAILS = {0x040C: (b"photoshop-thumbnail.jpg", "Photoshop thumbnail"),
+               0x0409: (b"photoshop-thumbnail-old.jpg", "Photoshop 4 thumbnail (red and blue swapped)")}
+_THUMBNAIL_HEADER = 28  # format, width, height, row bytes, sizes, bits per pixel, planes: then a JFIF JPEG
+_MAX_RESOURCES = 10_000  # Photoshop writes some dozens
+
+_XMP = b"http://ns.adobe.com/xap/1.0/\x00"
+_EXTENDED_XMP = b"http://ns.adobe.com/xmp/extension/\x00"
+_EXTENDED_HEADER = 32 + 4 + 4  # the GUID (MD5 in hex) of the whole, its length, this part's offset in it
+_XMP_FIELDS = {b"GImage": "picture in its XMP (GImage:Data)", b"GDepth": "depth map in its XMP (GDepth:Data)"}
+_XMP_DATA = re.compile(rb'\b(GImage|GDepth):Data\s*=\s*"([^"]*)"|<(GImage|GDepth):Data>([^<]*)<')
+_EXTENSIONS = {b"\xff\xd8": "jpg", b"\x89PNG": "png"}
+
+_SUBIFDS, _NEW_SUBFILE_TYPE, _COMPRESSION = 0x014A, 0x00FE, 0x0103
+_STRIP_OFFSETS, _STRIP_BYTE_COUNTS, _JPEG_OFFSET, _JPEG_LENGTH = 0x0111, 0x0117, 0x0201, 0x0202
+MAX_SUBIFDS = 8  # a camera writes up to three: a preview, a thumbnail, the raw
+_SUBIFD_NAMES = tuple(f"subifd-{index}.jpg".encode() for index in range(1, MAX_SUBIFDS + 1))
+
+HIDDEN_NAMES = (EXIF_THUMBNAIL_NAME, *(name for name, _ in _THUMBNAILS.values()),
+                *(f"xmp-{field.decode()}.{extension}".encode() for field in _XMP_FIELDS
+                  for extension in _EXTENSIONS.values()), *_SUBIFD_NAMES)
+
+
+def names_before_a_zip_behind(media_type: str) -> tuple[bytes, ...]:
+    """Names whose first occurrence on a picture's path is not a member of a zip behind its content: the
+    pictures its metadata may hide come first, so such a member of that name is the second (the scan and reopen
+    count so)."""
+    return HIDDEN_NAMES if is_image(media_type) else ()
+
+
+def hidden_pictures(data: bytes, media_type: str) -> list[Hidden]:
+    """Every picture the metadata of `data` hides, and each one that could not be read, with why."""
+    found = []
+    exif = exif_thumbnail(data, media_type)
+    if exif.data is not None or exif.problem is not None:
+        found.append(Hidden(EXIF_THUMBNAIL_NAME, "EXIF thumbnail", exif.data, exif.problem))
+    if media_type == "image/jpeg":
+        segments = jpeg_segments(data, frozenset({APP1, APP13})).found
+        found += _photoshop_thumbnails(b"".join(body[len(_PHOTOSHOP):] for marker, body in segments
+                                                if marker == APP13 and body.startswith(_PHOTOSHOP)))
+        found += _xmp_pictures([body for marker, body in segments if marker == APP1])
+    elif media_type == "image/tiff":
+        found += _subifd_previews(data)
+    return found
+
+
+def hidden_picture(data: bytes, media_type: str, name: bytes) -> bytes | None:
+    """The bytes of the hidden picture named `name`, as the scan read it."""
+    return next((found.data for found in hidden_pictures(data, media_type)
+                 if found.name == name and found.data is not None), None)
+
+
+def _photoshop_thumbnails(resources: bytes) -> list[Hidden]:
+    """The thumbnails among Photoshop's image resources (joined across its APP13 segments): "8BIM", an id, a
+    name padded to even, a length, the data padded to even."""
+    found: list[Hidden] = []
+    at = 0
+    for _ in range(_MAX_RESOURCES):
+        if at + 12 > len(resources) or resources[at:at + 4] != b"8BIM":
+            return found
+        resource = int.from_bytes(resources[at + 4:at + 6], "big")
+        at += 6 + (resources[at + 6] + 2) // 2 * 2
+        size = int.from_bytes(resources[at:at + 4], "big")
+        body = resources[at + 4:at + 4 + size]
+        at += 4 + size + (size & 1)
+        if resource not in _THUMBNAILS or any(hidden.name == _THUMBNAILS[resource][0] for hidden in found):
+            continue
+        name, what = _THUMBNAILS[resource]
+        jpeg = body[_THUMBNAIL_HEADER:]
+        if len(body) < size:
+            found.append(Hidden(name, what, None, f"{what} not read: its resource is cut short"))
+        elif not jpeg.startswith(b"\xff\xd8"):
+            found.append(Hidden(name, what, None, f"{what} not read: its resource holds no JPEG"))
+        else:
+            found.append(Hidden(name, what, jpeg, None))
+    found.append(Hidden(_THUMBNAILS[0x040C][0], "Photoshop thumbnail", None,
+                        f"Photoshop thumbnail not looked for past {_MAX_RESOURCES:,} image resources"))
+    return found
+
+
+def _xmp_pictures(app1: list[bytes]) -> list[Hidden]:
+    """The first `GImage:Data` and `GDepth:Data` of the XMP, then of its extended XMP."""
+    found: dict[bytes, Hidden] = {}
+    problems = []
+    for packet, problem in _xmp_packets(app1):
+        if problem is not None:
+            problems.append(Hidden(b"xmp-GImage.jpg", "extended XMP", None, problem))
+        for match in _XMP_DATA.finditer(packet):
+            field, text = (match[1], match[2]) if match[1] else (match[3], match[4])
+            what = _XMP_FIELDS[field]
+            if field in found:
+                found[field] = found[field]._replace(problem=f"more than one {what}: only the first is read")
+                continue
+            found[field] = _decoded(field, what, text)
+    return [*found.values(), *problems]
+
+
+def _decoded(field: bytes, what: str, text: bytes) -> Hidden:
+    compact = b"".join(text.split())
+    try:
+        data = base64.b64decode(compact + b"=" * (-len(compact) % 4), validate=True)
+    except binascii.Error:
+        return Hidden(f"xmp-{field.decode()}.jpg".encode(), what, None, f"{what} not read: it is not base64")
+    extension = _EXTENSIONS.get(data[:4]) or _EXTENSIONS.get(data[:2])
+    name = f"xmp-{field.decode()}.{extension or 'jpg'}".encode()
+    if extension is None:
+        return Hidden(name, what, None, f"{what} not read: it holds no JPEG or PNG")
+    return Hidden(name, what, data, None)
+
+
+def _xmp_packets(app1: list[bytes]) -> Iterator[tuple[bytes, str | None]]:
+    """The XMP packet, then each extended XMP put together from its parts (in the order of their offsets, up
+    to the first gap), each with what was missing from it."""
+    extended: dict[bytes, dict[int, bytes]] = {}
+    declared: dict[bytes, int] = {}
+    for body in app1:
+        if body.startswith(_XMP):
+            yield body[len(_XMP):], None
+        elif body.startswith(_EXTENDED_XMP) and len(body) >= len(_EXTENDED_XMP) + _EXTENDED_HEADER:
+            guid = body[len(_EXTENDED_XMP):len(_EXTENDED_XMP) + 32]
+            length, offset = struct.unpack_from(">II", body, len(_EXTENDED_XMP) + 32)
+            declared.setdefault(guid, length)
+            extended.setdefault(guid, {}).setdefault(offset, body[len(_EXTENDED_XMP) + _EXTENDED_HEADER:])
+    for guid, parts in extended.items():
+        whole, at = [], 0
+        while parts.get(at):
+            whole.append(parts[at])
+            at += len(parts[at])
+        missing = None if at >= declared[guid] else (f"extended XMP not read past byte {at:,} of the "
+                                                       f"{declared[guid]:,} it declares: a part is missing")
+        yield b"".join(whole), missing
+
+
+def _subifd_previews(tiff: bytes) -> list[Hidden]:
+    """The JPEG previews a camera raw keeps in the SubIFDs of its IFD0 (not its raw data, NewSubfileType 0)."""
+    try:
+        order = {b"II": "<", b"MM": ">"}[tiff[:2]]
+        offsets, count = _subifd_offsets(tiff, struct.unpack_from(order + "I", tiff, 4)[0], order)
+    except (KeyError, struct.error):
+        return []
+    found = []
+    for index, offset in enumerate(offsets):
+        name, what = _SUBIFD_NAMES[index], f"SubIFD {index + 1} preview"
+        try:
+            tags = ifd_numbers(tiff, offset, order)
+        except struct.error:
+            found.append(Hidden(name, what, None, f"{what} not read: its IFD lies beyond the file"))
+            continue
+        if (preview := _subifd_preview(tiff, tags, name, what)) is not None:
+            found.append(preview)
+    if count > MAX_SUBIFDS:
+        found.append(Hidden(_SUBIFD_NAMES[-1], "SubIFD previews", None,
+                            f"{count:,} SubIFDs: only the first {MAX_SUBIFDS} were read"))
+    return found
+
+
+def _subifd_offsets(tiff: bytes, ifd: int, order: str) -> tuple[list[int], int]:
+    """Where IFD0's first SubIFDs lie (up to the cap), and how many it says it has."""
+    count = struct.unpack_from(order + "H", tiff, ifd)[0]
+    for index in range(count):
+        tag, kind, values, field = struct.unpack_from(order + "HHII", tiff, ifd + 2 + 12 * index)
+        if tag == _SUBIFDS and kind in (4, 13):  # LONG or IFD
+            if values == 1:
+                return [field], 1
+            return list(struct.unpack_from(f"{order}{min(values, MAX_SUBIFDS)}I", tiff, field)), values
+    return [], 0
+
+
+def _subifd_preview(tiff: bytes, tags: dict[int, int | None], name: bytes, what: str) -> Hidden | None:
+    if _JPEG_OFFSET in tags or _JPEG_LENGTH in tags:
+        offset, length = tags.get(_JPEG_OFFSET), tags.get(_JPEG_LENGTH)
+    elif tags.get(_NEW_SUBFILE_TYPE) == 1 and tags.get(_COMPRESSION) in (6, 7) and \
+            tags.get(_STRIP_OFFSETS) is not None:  # a preview in one JPEG strip
+        offset, length = tags.get(_STRIP_OFFSETS), tags.get(_STRIP_BYTE_COUNTS)
+    elif tags.get(_NEW_SUBFILE_TYPE) == 1:
+        return Hidden(name, what, None, f"{what} not read: it is stored uncompressed, or in several strips or "
+                                        "tiles")
+    else:
+        return None
+    if offset is None or length is None or offset < 0 or length <= 0 or offset + length > len(tiff):
+        return Hidden(name, what, None, f"{what} not read: its JPEG is said to lie at {offset}+{length}, "
+                                        f"outside the file's {len(tiff):,} bytes")
+    data = tiff[offset:offset + length]
+    if not data.startswith(b"\xff\xd8"):
+        return Hidden(name, what, None, f"{what} not read: the bytes it points to are not a JPEG")
+    return Hidden(name, what, data, None)
