@@ -152,6 +152,7 @@ def test_the_exif_thumbnail_of_a_png_a_webp_and_a_tiff_is_read() -> None:
     assert exif_thumbnail(_webp(exif), "image/webp") == (thumbnail, None)
     assert exif_thumbnail(_raw(_hidden(53), thumbnail), "image/tiff") == (thumbnail, None)
     assert exif_thumbnail(_png(), "image/png") == (None, None)
+    assert exif_thumbnail(b"II+\x00\x08\x00\x00\x00" + bytes(16), "image/tiff") == (None, None)  # a BigTIFF
     # a TIFF's second page is a page (decoded as a frame), not an uncompressed thumbnail to say
     pages = io.BytesIO()
     PICTURE.save(pages, "TIFF", save_all=True, append_images=[PICTURE])

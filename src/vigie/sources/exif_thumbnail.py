@@ -136,6 +136,8 @@ def _thumbnail_in(block: _Exif) -> ExifThumbnail:
     tiff = block.tiff
     order = {b"II": "<", b"MM": ">"}.get(tiff[:2])
     if order is None or struct.unpack(order + "H", tiff[2:4])[0] != 42:
+        if block.pages:  # a BigTIFF, whose IFDs Vigie does not walk (its pages are Pillow's)
+            return _NONE
         return ExifThumbnail(None, f"EXIF thumbnail not read: the {block.where}'s TIFF header is not valid")
     ifd0 = struct.unpack(order + "I", tiff[4:8])[0]
     count = struct.unpack(order + "H", tiff[ifd0:ifd0 + 2])[0]
