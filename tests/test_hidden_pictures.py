@@ -1,7 +1,7 @@
 """Pictures a picture's metadata hides are read as its members: the EXIF thumbnail of a PNG (its `eXIf` chunk or
-ImageMagick's hex "Raw profile type exif"), of a WebP and of a TIFF; Photoshop's thumbnail and Google's XMP
-pictures in a JPEG; a camera raw's SubIFD previews. Every picture is drawn here, every container built byte by
-byte."""
+ImageMagick's hex "Raw profile type exif"), of a WebP and of a TIFF; Photoshop's thumbnail, Google's XMP
+pictures and a FlashPix screen nail in a JPEG; a camera raw's SubIFD previews. Every picture is drawn here,
+every container built byte by byte."""
 
 from __future__ import annotations
 
@@ -101,6 +101,16 @@ def _portrait(picture: bytes, depth: bytes) -> bytes:
     return _jpeg(_xmp(b'xmpNote:HasExtendedXMP="' + _GUID + b'"'), *_extended_xmp(packet, 4000))
 
 
+def _flashpix(screennail: bytes, part: int = 3000) -> list[bytes]:
+    """APP2 FPXR segments: a contents list, then stream 1 (a property set holding `screennail`, bytes either
+    side) in parts of `part` bytes, each with its offset in the stream."""
+    name = "/Screen Nail".encode("utf-16-le") + b"\x00\x00"
+    stream = b"\xfe\xff" + bytes(46) + screennail + bytes(7)
+    contents = _segment(0xE2, b"FPXR\x00\x00\x01" + struct.pack(">HIB", 1, len(stream), 0) + name)
+    return [contents, *(_segment(0xE2, b"FPXR\x00\x00\x02" + struct.pack(">HI", 1, at) + stream[at:at + part])
+                        for at in range(0, len(stream), part))]
+
+
 def _png_of(image: Image.Image) -> bytes:
     buffer = io.BytesIO()
     image.save(buffer, "PNG")
@@ -171,6 +181,9 @@ def test_photoshop_s_thumbnail_and_google_s_xmp_pictures_are_read_from_a_jpeg() 
         (b"xmp-GImage.jpg", before, None), (b"xmp-GDepth.png", depth, None)]
     inline = _jpeg(_xmp(b'GImage:Data="' + base64.b64encode(before) + b'"'))  # in the XMP itself
     assert [hidden.data for hidden in hidden_pictures(inline, "image/jpeg")] == [before]
+    found = hidden_pictures(_jpeg(*_flashpix(old)), "image/jpeg")
+    assert [(hidden.name, hidden.data, hidden.problem) for hidden in found] == [
+        (b"flashpix-screennail.jpg", old, None)]
     raw = _raw(before, thumbnail)
     assert [(hidden.name, hidden.data) for hidden in hidden_pictures(raw, "image/tiff")] == [
         (b"exif-thumbnail.jpg", thumbnail), (b"subifd-1.jpg", before)]
@@ -197,6 +210,10 @@ def test_hostile_metadata_is_read_within_bounds_and_said() -> None:
     start = portrait.index(b"\xff\xe1", portrait.index(b"http://ns.adobe.com/xmp/extension/") + 10)
     gap = portrait[:start] + portrait[start + 4 + int.from_bytes(portrait[start + 2:start + 4], "big") - 2:]
     assert "extended XMP not read past byte 4,000 of the" in _problems(hidden_pictures(gap, "image/jpeg"))[0]
+    parts = _flashpix(thumbnail)
+    missing = hidden_pictures(_jpeg(*parts[:2], *parts[3:]), "image/jpeg")
+    assert _problems(missing) == ["FlashPix screen nail not read: its JPEG is cut short",
+                                  "FlashPix stream 1 not read past byte 3,000: a part is missing"]
     many = hidden_pictures(_countless_subifds(thumbnail), "image/tiff")
     assert [hidden.data for hidden in many[:8]] == [thumbnail] * 8
     assert _problems(many) == ["1,000,000,000 SubIFDs: only the first 8 were read"]
@@ -227,7 +244,7 @@ def test_a_scan_finds_each_hidden_picture_at_its_member_path_and_reads_it_again(
     hidden = {name: _hidden(seed) for seed, name in enumerate((
         "photo.png!/exif-thumbnail.jpg", "profile.png!/exif-thumbnail.jpg", "photo.webp!/exif-thumbnail.jpg",
         "edited.jpg!/photoshop-thumbnail.jpg", "portrait.jpg!/xmp-GImage.jpg", "raw.dng!/subifd-1.jpg",
-        "raw.dng!/exif-thumbnail.jpg"), 60)}
+        "raw.dng!/exif-thumbnail.jpg", "kodak.jpg!/flashpix-screennail.jpg"), 60)}
     depth = _png_of(draw_picture(70, (64, 48)))
     evidence = tmp_path / "evidence"
     evidence.mkdir()
@@ -240,6 +257,7 @@ def test_a_scan_finds_each_hidden_picture_at_its_member_path_and_reads_it_again(
     (evidence / "edited.jpg").write_bytes(_jpeg(_photoshop(hidden["edited.jpg!/photoshop-thumbnail.jpg"])))
     (evidence / "portrait.jpg").write_bytes(_portrait(hidden["portrait.jpg!/xmp-GImage.jpg"], depth))
     (evidence / "raw.dng").write_bytes(_raw(hidden["raw.dng!/subifd-1.jpg"], hidden["raw.dng!/exif-thumbnail.jpg"]))
+    (evidence / "kodak.jpg").write_bytes(_jpeg(*_flashpix(hidden["kodak.jpg!/flashpix-screennail.jpg"])))
     own = jpeg_bytes(PICTURE.resize((160, 120)))  # Photoshop's thumbnail of the picture itself: no item
     (evidence / "own.jpg").write_bytes(_jpeg(_photoshop(own)))
     (evidence / "copy.png").write_bytes((evidence / "photo.png").read_bytes())  # a copy reads its own

@@ -1,7 +1,8 @@
 """Pictures a picture's metadata hides, read as members of it: its EXIF thumbnail (`exif_thumbnail.py`), in a
-JPEG Photoshop's thumbnail (APP13 image resources 0x040C, and Photoshop 4's 0x0409) and Google's pictures in
-its XMP (`GImage:Data`, the picture before a portrait effect, and `GDepth:Data`, its depth map, base64, also in
-extended XMP split across segments), in a TIFF (a camera raw: DNG, NEF) the JPEG previews of its SubIFDs.
+JPEG Photoshop's thumbnail (APP13 image resources 0x040C, and Photoshop 4's 0x0409), Google's pictures in its
+XMP (`GImage:Data`, the picture before a portrait effect, and `GDepth:Data`, its depth map, base64, also in
+extended XMP split across segments) and the screen nail of its FlashPix streams (APP2 `FPXR`, Kodak's and
+others'), in a TIFF (a camera raw: DNG, NEF) the JPEG previews of its SubIFDs.
 
 Each has a name of its own on the item's path (`IMG.jpg!/photoshop-thumbnail.jpg`), its first occurrence:
 the scan and reopen count a zip behind the picture's members of those names from the second."""
@@ -16,8 +17,9 @@ from collections.abc import Iterator
 from typing import NamedTuple
 
 from vigie.sources.exif_thumbnail import EXIF_THUMBNAIL_NAME, exif_thumbnail, ifd_numbers
-from vigie.sources.jpeg_segments import APP1, APP13, jpeg_segments
+from vigie.sources.jpeg_segments import APP1, APP2, APP13, jpeg_segments
 from vigie.sources.mediatype import is_image
+from vigie.sources.trailing import content_end
 
 
 class Hidden(NamedTuple):
@@ -42,12 +44,16 @@ _XMP_FIELDS = {b"GImage": "picture in its XMP (GImage:Data)", b"GDepth": "depth 
 _XMP_DATA = re.compile(rb'\b(GImage|GDepth):Data\s*=\s*"([^"]*)"|<(GImage|GDepth):Data>([^<]*)<')
 _EXTENSIONS = {b"\xff\xd8": "jpg", b"\x89PNG": "png"}
 
+_FLASHPIX = b"FPXR\x00"
+_FLASHPIX_NAME, _FLASHPIX_WHAT = b"flashpix-screennail.jpg", "FlashPix screen nail"
+_STREAM_DATA = 2  # an FPXR segment's type: a part of a stream (others: the contents list)
+
 _SUBIFDS, _NEW_SUBFILE_TYPE, _COMPRESSION = 0x014A, 0x00FE, 0x0103
 _STRIP_OFFSETS, _STRIP_BYTE_COUNTS, _JPEG_OFFSET, _JPEG_LENGTH = 0x0111, 0x0117, 0x0201, 0x0202
 MAX_SUBIFDS = 8  # a camera writes up to three: a preview, a thumbnail, the raw
 _SUBIFD_NAMES = tuple(f"subifd-{index}.jpg".encode() for index in range(1, MAX_SUBIFDS + 1))
 
-HIDDEN_NAMES = (EXIF_THUMBNAIL_NAME, *(name for name, _ in _THUMBNAILS.values()),
+HIDDEN_NAMES = (EXIF_THUMBNAIL_NAME, *(name for name, _ in _THUMBNAILS.values()), _FLASHPIX_NAME,
                 *(f"xmp-{field.decode()}.{extension}".encode() for field in _XMP_FIELDS
                   for extension in _EXTENSIONS.values()), *_SUBIFD_NAMES)
 
@@ -66,10 +72,12 @@ def hidden_pictures(data: bytes, media_type: str) -> list[Hidden]:
     if exif.data is not None or exif.problem is not None:
         found.append(Hidden(EXIF_THUMBNAIL_NAME, "EXIF thumbnail", exif.data, exif.problem))
     if media_type == "image/jpeg":
-        segments = jpeg_segments(data, frozenset({APP1, APP13})).found
+        segments = jpeg_segments(data, frozenset({APP1, APP2, APP13})).found
         found += _photoshop_thumbnails(b"".join(body[len(_PHOTOSHOP):] for marker, body in segments
                                                 if marker == APP13 and body.startswith(_PHOTOSHOP)))
         found += _xmp_pictures([body for marker, body in segments if marker == APP1])
+        found += _flashpix_screennail([body for marker, body in segments
+                                       if marker == APP2 and body.startswith(_FLASHPIX)])
     elif media_type == "image/tiff":
         found += _subifd_previews(data)
     return found
@@ -160,6 +168,36 @@ def _xmp_packets(app1: list[bytes]) -> Iterator[tuple[bytes, str | None]]:
         missing = None if at >= declared[guid] else (f"extended XMP not read past byte {at:,} of the "
                                                        f"{declared[guid]:,} it declares: a part is missing")
         yield b"".join(whole), missing
+
+
+def _flashpix_screennail(fpxr: list[bytes]) -> list[Hidden]:
+    """The first JPEG in a FlashPix stream (the screen nail a property holds: from its start to its end marker,
+    as ExifTool takes it), each stream put together from its parts: an index, an offset in it, bytes."""
+    streams: dict[int, dict[int, bytes]] = {}
+    for body in fpxr:
+        if len(body) >= 13 and body[6] == _STREAM_DATA:
+            index, offset = struct.unpack_from(">HI", body, 7)
+            streams.setdefault(index, {}).setdefault(offset, body[13:])
+    found: list[Hidden] = []
+    gaps: list[Hidden] = []
+    for index, parts in streams.items():
+        whole, at = [], 0
+        while parts.get(at):
+            whole.append(parts[at])
+            at += len(parts[at])
+        if len(whole) < len(parts):
+            gaps.append(Hidden(_FLASHPIX_NAME, _FLASHPIX_WHAT, None, f"FlashPix stream {index} not read past byte "
+                                                                     f"{at:,}: a part is missing"))
+        stream = b"".join(whole)
+        if (start := stream.find(b"\xff\xd8\xff")) < 0:
+            continue
+        if found:
+            found[0] = found[0]._replace(problem=f"more than one {_FLASHPIX_WHAT}: only the first is read")
+            break
+        end = content_end(stream[start:], "image/jpeg")
+        found.append(Hidden(_FLASHPIX_NAME, _FLASHPIX_WHAT, stream[start:start + end] if end else None,
+                            None if end else f"{_FLASHPIX_WHAT} not read: its JPEG is cut short"))
+    return found + gaps
 
 
 def _subifd_previews(tiff: bytes) -> list[Hidden]:
