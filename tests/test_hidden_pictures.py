@@ -82,6 +82,15 @@ def _photoshop(thumbnail: bytes, resource: int = 0x040C, declared: int | None = 
     return _segment(0xED, b"Photoshop 3.0\x00" + caption + resource_bytes + b"\x00" * (len(data) & 1))
 
 
+def _psd(thumbnail: bytes) -> bytes:
+    """A greyscale PSD of 64x48 pixels whose image resources hold Photoshop's thumbnail."""
+    resources = _photoshop(thumbnail)[4 + len(b"Photoshop 3.0\x00"):]  # the resources, from their APP13 segment
+    header = b"8BPS" + struct.pack(">H6xHIIHH", 1, 1, 48, 64, 8, 1)
+    grey = bytes((x * 4 + y) % 256 for y in range(48) for x in range(64))
+    return header + struct.pack(">I", 0) + struct.pack(">I", len(resources)) + resources + struct.pack(">IH", 0, 0) \
+        + grey
+
+
 def _xmp(description: bytes) -> bytes:
     return _segment(0xE1, b"http://ns.adobe.com/xap/1.0/\x00<x:xmpmeta><rdf:RDF><rdf:Description " + description
                     + b"/></rdf:RDF></x:xmpmeta>")
@@ -174,6 +183,8 @@ def test_photoshop_s_thumbnail_and_google_s_xmp_pictures_are_read_from_a_jpeg() 
     found = hidden_pictures(_jpeg(_photoshop(old, 0x0409), _photoshop(thumbnail)), "image/jpeg")
     assert [(hidden.name, hidden.data) for hidden in found] == [
         (b"photoshop-thumbnail-old.jpg", old), (b"photoshop-thumbnail.jpg", thumbnail)]
+    found = hidden_pictures(_psd(thumbnail), "image/vnd.adobe.photoshop")
+    assert [(hidden.name, hidden.data) for hidden in found] == [(b"photoshop-thumbnail.jpg", thumbnail)]
     portrait = _portrait(before, depth)
     assert portrait.count(b"http://ns.adobe.com/xmp/extension/") > 1  # split across segments
     found = hidden_pictures(portrait, "image/jpeg")
@@ -244,7 +255,8 @@ def test_a_scan_finds_each_hidden_picture_at_its_member_path_and_reads_it_again(
     hidden = {name: _hidden(seed) for seed, name in enumerate((
         "photo.png!/exif-thumbnail.jpg", "profile.png!/exif-thumbnail.jpg", "photo.webp!/exif-thumbnail.jpg",
         "edited.jpg!/photoshop-thumbnail.jpg", "portrait.jpg!/xmp-GImage.jpg", "raw.dng!/subifd-1.jpg",
-        "raw.dng!/exif-thumbnail.jpg", "kodak.jpg!/flashpix-screennail.jpg"), 60)}
+        "raw.dng!/exif-thumbnail.jpg", "kodak.jpg!/flashpix-screennail.jpg", "layers.psd!/photoshop-thumbnail.jpg"),
+        60)}
     depth = _png_of(draw_picture(70, (64, 48)))
     evidence = tmp_path / "evidence"
     evidence.mkdir()
@@ -258,6 +270,7 @@ def test_a_scan_finds_each_hidden_picture_at_its_member_path_and_reads_it_again(
     (evidence / "portrait.jpg").write_bytes(_portrait(hidden["portrait.jpg!/xmp-GImage.jpg"], depth))
     (evidence / "raw.dng").write_bytes(_raw(hidden["raw.dng!/subifd-1.jpg"], hidden["raw.dng!/exif-thumbnail.jpg"]))
     (evidence / "kodak.jpg").write_bytes(_jpeg(*_flashpix(hidden["kodak.jpg!/flashpix-screennail.jpg"])))
+    (evidence / "layers.psd").write_bytes(_psd(hidden["layers.psd!/photoshop-thumbnail.jpg"]))
     own = jpeg_bytes(PICTURE.resize((160, 120)))  # Photoshop's thumbnail of the picture itself: no item
     (evidence / "own.jpg").write_bytes(_jpeg(_photoshop(own)))
     (evidence / "copy.png").write_bytes((evidence / "photo.png").read_bytes())  # a copy reads its own

@@ -1,8 +1,9 @@
-"""Pictures a picture's metadata hides, read as members of it: its EXIF thumbnail (`exif_thumbnail.py`), in a
-JPEG Photoshop's thumbnail (APP13 image resources 0x040C, and Photoshop 4's 0x0409), Google's pictures in its
-XMP (`GImage:Data`, the picture before a portrait effect, and `GDepth:Data`, its depth map, base64, also in
-extended XMP split across segments) and the screen nail of its FlashPix streams (APP2 `FPXR`, Kodak's and
-others'), in a TIFF (a camera raw: DNG, NEF) the JPEG previews of its SubIFDs.
+"""Pictures a picture's metadata hides, read as members of it: its EXIF thumbnail (`exif_thumbnail.py`);
+Photoshop's thumbnail (image resources 0x040C, and Photoshop 4's 0x0409) in a JPEG's APP13 segments or a
+PSD's resources; in a JPEG, Google's pictures in its XMP (`GImage:Data`, the picture before a portrait
+effect, and `GDepth:Data`, its depth map, base64, also in extended XMP split across segments) and the screen
+nail of its FlashPix streams (APP2 `FPXR`); in a TIFF (a camera raw: DNG, NEF) the JPEG previews of its
+SubIFDs.
 
 Each has a name of its own on the item's path (`IMG.jpg!/photoshop-thumbnail.jpg`), its first occurrence:
 the scan and reopen count a zip behind the picture's members of those names from the second."""
@@ -78,9 +79,19 @@ def hidden_pictures(data: bytes, media_type: str) -> list[Hidden]:
         found += _xmp_pictures([body for marker, body in segments if marker == APP1])
         found += _flashpix_screennail([body for marker, body in segments
                                        if marker == APP2 and body.startswith(_FLASHPIX)])
+    elif media_type == "image/vnd.adobe.photoshop":
+        found += _photoshop_thumbnails(_psd_resources(data))
     elif media_type == "image/tiff":
         found += _subifd_previews(data)
     return found
+
+
+def _psd_resources(psd: bytes) -> bytes:
+    """A PSD's image resources: after its 26-byte header and its colour mode data, each section led by its
+    length."""
+    colour_mode = int.from_bytes(psd[26:30], "big")
+    start = 30 + colour_mode + 4
+    return psd[start:start + int.from_bytes(psd[start - 4:start], "big")]
 
 
 def hidden_picture(data: bytes, media_type: str, name: bytes) -> bytes | None:
