@@ -295,9 +295,17 @@ def test_a_zip_behind_a_jpeg_never_takes_a_hidden_picture_s_path(tmp_path: Path)
     evidence = tmp_path / "evidence"
     evidence.mkdir()
     (evidence / "cover.jpg").write_bytes(_jpeg(_photoshop(thumbnail)) + zipped.getvalue())
-    items = _scan(tmp_path, evidence, {"thumbnail": thumbnail, "decoy": decoy})
-    assert items["cover.jpg!/photoshop-thumbnail.jpg"]["matches"][0]["label"] == "thumbnail"
-    assert items["cover.jpg!/photoshop-thumbnail.jpg!2"]["matches"][0]["label"] == "decoy"
-    root = str(evidence)
-    assert read_item_bytes(root, "cover.jpg!/photoshop-thumbnail.jpg", Settings(), 10**7) == thumbnail
-    assert read_item_bytes(root, "cover.jpg!/photoshop-thumbnail.jpg!2", Settings(), 10**7) == decoy
+    png_thumbnail, png_decoy = _hidden(73), _hidden(74)
+    zipped = io.BytesIO()
+    with zipfile.ZipFile(zipped, "w") as archive:
+        archive.writestr("exif-thumbnail.jpg", png_decoy)
+    with zipfile.ZipFile(evidence / "sent.zip", "w") as archive:  # read in memory, as a member
+        archive.writestr("cover.png", _png(_chunk(b"eXIf", exif_with_thumbnail(png_thumbnail))) + zipped.getvalue())
+    listed = {"thumbnail": thumbnail, "decoy": decoy, "png thumbnail": png_thumbnail, "png decoy": png_decoy}
+    items = _scan(tmp_path, evidence, listed)
+    paths = {"cover.jpg!/photoshop-thumbnail.jpg": "thumbnail", "cover.jpg!/photoshop-thumbnail.jpg!2": "decoy",
+             "sent.zip!/cover.png!/exif-thumbnail.jpg": "png thumbnail",
+             "sent.zip!/cover.png!/exif-thumbnail.jpg!2": "png decoy"}
+    for path, label in paths.items():
+        assert [match["label"] for match in items[path]["matches"]] == [label], path
+        assert read_item_bytes(str(evidence), path, Settings(), 10**7) == listed[label], path

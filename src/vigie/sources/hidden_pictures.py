@@ -19,7 +19,6 @@ from typing import NamedTuple
 
 from vigie.sources.exif_thumbnail import EXIF_THUMBNAIL_NAME, exif_thumbnail, ifd_numbers
 from vigie.sources.jpeg_segments import APP1, APP2, APP13, jpeg_segments
-from vigie.sources.mediatype import is_image
 from vigie.sources.trailing import content_end
 
 
@@ -54,16 +53,20 @@ _STRIP_OFFSETS, _STRIP_BYTE_COUNTS, _JPEG_OFFSET, _JPEG_LENGTH = 0x0111, 0x0117,
 MAX_SUBIFDS = 8  # a camera writes up to three: a preview, a thumbnail, the raw
 _SUBIFD_NAMES = tuple(f"subifd-{index}.jpg".encode() for index in range(1, MAX_SUBIFDS + 1))
 
-HIDDEN_NAMES = (EXIF_THUMBNAIL_NAME, *(name for name, _ in _THUMBNAILS.values()), _FLASHPIX_NAME,
-                *(f"xmp-{field.decode()}.{extension}".encode() for field in _XMP_FIELDS
-                  for extension in _EXTENSIONS.values()), *_SUBIFD_NAMES)
+_PHOTOSHOP_NAMES = tuple(name for name, _ in _THUMBNAILS.values())
+_XMP_NAMES = tuple(f"xmp-{field.decode()}.{extension}".encode() for field in _XMP_FIELDS
+                   for extension in _EXTENSIONS.values())
+_NAMES = {"image/jpeg": (EXIF_THUMBNAIL_NAME, *_PHOTOSHOP_NAMES, *_XMP_NAMES, _FLASHPIX_NAME),
+          "image/png": (EXIF_THUMBNAIL_NAME,), "image/webp": (EXIF_THUMBNAIL_NAME,),
+          "image/tiff": (EXIF_THUMBNAIL_NAME, *_SUBIFD_NAMES), "image/vnd.adobe.photoshop": _PHOTOSHOP_NAMES}
+HIDDEN_NAMES = frozenset(name for names in _NAMES.values() for name in names)
 
 
 def names_before_a_zip_behind(media_type: str) -> tuple[bytes, ...]:
     """Names whose first occurrence on a picture's path is not a member of a zip behind its content: the
     pictures its metadata may hide come first, so such a member of that name is the second (the scan and reopen
     count so)."""
-    return HIDDEN_NAMES if is_image(media_type) else ()
+    return _NAMES.get(media_type, ())
 
 
 def hidden_pictures(data: bytes, media_type: str) -> list[Hidden]:
