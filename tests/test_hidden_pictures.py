@@ -192,6 +192,10 @@ def test_photoshop_s_thumbnail_and_google_s_xmp_pictures_are_read_from_a_jpeg() 
         (b"xmp-GImage.jpg", before, None), (b"xmp-GDepth.png", depth, None)]
     inline = _jpeg(_xmp(b'GImage:Data="' + base64.b64encode(before) + b'"'))  # in the XMP itself
     assert [hidden.data for hidden in hidden_pictures(inline, "image/jpeg")] == [before]
+    renamed = _jpeg(_xmp(b'xmlns:g="http://ns.google.com/photos/1.0/depthmap/" g:Confidence=\'' +
+                         base64.b64encode(depth) + b"'"))  # another prefix, single quotes
+    assert [(hidden.name, hidden.data) for hidden in hidden_pictures(renamed, "image/jpeg")] == [
+        (b"xmp-GDepth-Confidence.png", depth)]
     found = hidden_pictures(_jpeg(*_flashpix(old)), "image/jpeg")
     assert [(hidden.name, hidden.data, hidden.problem) for hidden in found] == [
         (b"flashpix-screennail.jpg", old, None)]
@@ -214,6 +218,9 @@ def test_hostile_metadata_is_read_within_bounds_and_said() -> None:
     two = _jpeg(_xmp(b'GImage:Data="' + base64.b64encode(thumbnail) + b'"'), _xmp(b'GImage:Data="AAAA"'))
     [first] = hidden_pictures(two, "image/jpeg")
     assert first.data == thumbnail and "more than one" in (first.problem or "")
+    bindings = b" ".join(b'xmlns:g%d="http://ns.google.com/photos/1.0/image/"' % index for index in range(20))
+    assert _problems(hidden_pictures(_jpeg(_xmp(bindings)), "image/jpeg")) == [
+        "more than 16 prefixes bound to Google's namespaces: later ones not read"]
     lying = _jpeg(_photoshop(thumbnail, declared=10**9))  # a length far past the segment
     assert _problems(hidden_pictures(lying, "image/jpeg")) == [
         "Photoshop thumbnail not read: its resource is cut short"]

@@ -1,9 +1,9 @@
 """Pictures a picture's metadata hides, read as members of it: its EXIF thumbnail (`exif_thumbnail.py`);
 Photoshop's thumbnail (image resources 0x040C, and Photoshop 4's 0x0409) in a JPEG's APP13 segments or a
-PSD's resources; in a JPEG, Google's pictures in its XMP (`GImage:Data`, the picture before a portrait
-effect, and `GDepth:Data`, its depth map, base64, also in extended XMP split across segments) and the screen
-nail of its FlashPix streams (APP2 `FPXR`); in a TIFF (a camera raw: DNG, NEF) the JPEG previews of its
-SubIFDs.
+PSD's resources; in a JPEG, Google's pictures in its XMP (base64: `GImage:Data`, the picture before a
+portrait effect, `GDepth:Data`, its depth map, and `GDepth:Confidence`, under whatever prefix a packet binds
+Google's namespaces to, also in extended XMP split across segments) and the screen nail of its FlashPix
+streams (APP2 `FPXR`); in a TIFF (a camera raw: DNG, NEF) the JPEG previews of its SubIFDs.
 
 Each has a name of its own on the item's path (`IMG.jpg!/photoshop-thumbnail.jpg`), its first occurrence:
 the scan and reopen count a zip behind the picture's members of those names from the second."""
@@ -40,8 +40,13 @@ _MAX_RESOURCES = 10_000  # Photoshop writes some dozens
 _XMP = b"http://ns.adobe.com/xap/1.0/\x00"
 _EXTENDED_XMP = b"http://ns.adobe.com/xmp/extension/\x00"
 _EXTENDED_HEADER = 32 + 4 + 4  # the GUID (MD5 in hex) of the whole, its length, this part's offset in it
-_XMP_FIELDS = {b"GImage": "picture in its XMP (GImage:Data)", b"GDepth": "depth map in its XMP (GDepth:Data)"}
-_XMP_DATA = re.compile(rb'\b(GImage|GDepth):Data\s*=\s*"([^"]*)"|<(GImage|GDepth):Data>([^<]*)<')
+# Google's namespaces, by the prefix Google writes for each, and their properties that hold a picture
+_GOOGLE = {b"image": b"GImage", b"depthmap": b"GDepth"}
+_XMP_FIELDS = {b"GImage:Data": ("GImage", "picture in its XMP (GImage:Data)"),
+               b"GDepth:Data": ("GDepth", "depth map in its XMP (GDepth:Data)"),
+               b"GDepth:Confidence": ("GDepth-Confidence", "depth confidence map in its XMP (GDepth:Confidence)")}
+_BINDING = re.compile(rb'xmlns:([A-Za-z_][\w.-]*)\s*=\s*["\']http://ns\.google\.com/photos/1\.0/(image|depthmap)/["\']')
+_MAX_BINDINGS = 16  # Google's XMP binds each namespace once
 _EXTENSIONS = {b"\xff\xd8": "jpg", b"\x89PNG": "png"}
 
 _FLASHPIX = b"FPXR\x00"
@@ -54,7 +59,7 @@ MAX_SUBIFDS = 8  # a camera writes up to three: a preview, a thumbnail, the raw
 _SUBIFD_NAMES = tuple(f"subifd-{index}.jpg".encode() for index in range(1, MAX_SUBIFDS + 1))
 
 _PHOTOSHOP_NAMES = tuple(name for name, _ in _THUMBNAILS.values())
-_XMP_NAMES = tuple(f"xmp-{field.decode()}.{extension}".encode() for field in _XMP_FIELDS
+_XMP_NAMES = tuple(f"xmp-{stem}.{extension}".encode() for stem, _ in _XMP_FIELDS.values()
                    for extension in _EXTENSIONS.values())
 _NAMES = {"image/jpeg": (EXIF_THUMBNAIL_NAME, *_PHOTOSHOP_NAMES, *_XMP_NAMES, _FLASHPIX_NAME),
           "image/png": (EXIF_THUMBNAIL_NAME,), "image/webp": (EXIF_THUMBNAIL_NAME,),
@@ -132,30 +137,49 @@ def _photoshop_thumbnails(resources: bytes) -> list[Hidden]:
 
 
 def _xmp_pictures(app1: list[bytes]) -> list[Hidden]:
-    """The first `GImage:Data` and `GDepth:Data` of the XMP, then of its extended XMP."""
+    """The first `GImage:Data`, `GDepth:Data` and `GDepth:Confidence` of the XMP, then of its extended XMP,
+    whatever prefix a packet binds Google's namespaces to."""
     found: dict[bytes, Hidden] = {}
     problems = []
     for packet, problem in _xmp_packets(app1):
         if problem is not None:
             problems.append(Hidden(b"xmp-GImage.jpg", "extended XMP", None, problem))
-        for match in _XMP_DATA.finditer(packet):
-            field, text = (match[1], match[2]) if match[1] else (match[3], match[4])
-            what = _XMP_FIELDS[field]
+        prefixes = {b"GImage": b"GImage", b"GDepth": b"GDepth"}
+        for binding in _BINDING.finditer(packet):
+            if len(prefixes) == 2 + _MAX_BINDINGS:
+                problems.append(Hidden(b"xmp-GImage.jpg", "XMP", None, f"more than {_MAX_BINDINGS} prefixes bound "
+                                                                       "to Google's namespaces: later ones not read"))
+                break
+            prefixes[binding[1]] = _GOOGLE[binding[2]]
+        for match in _values(prefixes).finditer(packet):
+            prefix, name, text = (match[1], match[2], match[3] or match[4] or b"") if match[1] else match.group(5, 6, 7)
+            field = prefixes[prefix] + b":" + name
+            if field not in _XMP_FIELDS:
+                continue
+            stem, what = _XMP_FIELDS[field]
             if field in found:
                 found[field] = found[field]._replace(problem=f"more than one {what}: only the first is read")
                 continue
-            found[field] = _decoded(field, what, text)
+            found[field] = _decoded(stem, what, text)
     return [*found.values(), *problems]
 
 
-def _decoded(field: bytes, what: str, text: bytes) -> Hidden:
+def _values(prefixes: dict[bytes, bytes]) -> re.Pattern[bytes]:
+    """A property of one of `prefixes` that may hold a picture, as an attribute (its value in either quotes) or
+    an element: the prefix, the property and the value, in groups 1 to 4 or 5 to 7."""
+    alternatives = b"|".join(re.escape(prefix) for prefix in prefixes)
+    attribute = rb"(?<![\w.-])(" + alternatives + rb"):(Data|Confidence)\s*=\s*(?:\"([^\"]*)\"|'([^']*)')"
+    return re.compile(attribute + rb"|<(" + alternatives + rb"):(Data|Confidence)>([^<]*)<")
+
+
+def _decoded(stem: str, what: str, text: bytes) -> Hidden:
     compact = b"".join(text.split())
     try:
         data = base64.b64decode(compact + b"=" * (-len(compact) % 4), validate=True)
     except binascii.Error:
-        return Hidden(f"xmp-{field.decode()}.jpg".encode(), what, None, f"{what} not read: it is not base64")
+        return Hidden(f"xmp-{stem}.jpg".encode(), what, None, f"{what} not read: it is not base64")
     extension = _EXTENSIONS.get(data[:4]) or _EXTENSIONS.get(data[:2])
-    name = f"xmp-{field.decode()}.{extension or 'jpg'}".encode()
+    name = f"xmp-{stem}.{extension or 'jpg'}".encode()
     if extension is None:
         return Hidden(name, what, None, f"{what} not read: it holds no JPEG or PNG")
     return Hidden(name, what, data, None)
@@ -185,8 +209,8 @@ def _xmp_packets(app1: list[bytes]) -> Iterator[tuple[bytes, str | None]]:
 
 
 def _flashpix_screennail(fpxr: list[bytes]) -> list[Hidden]:
-    """The first JPEG in a FlashPix stream (the screen nail a property holds: from its start to its end marker,
-    as ExifTool takes it), each stream put together from its parts: an index, an offset in it, bytes."""
+    """The first JPEG in a FlashPix stream (the screen nail a property holds: from its start to its end
+    marker), each stream put together from its parts: an index, an offset in it, bytes."""
     streams: dict[int, dict[int, bytes]] = {}
     for body in fpxr:
         if len(body) >= 13 and body[6] == _STREAM_DATA:
