@@ -15,6 +15,7 @@ import binascii
 import re
 import struct
 from collections.abc import Iterator
+from itertools import chain
 from typing import NamedTuple
 
 from vigie.sources.exif_thumbnail import EXIF_THUMBNAIL_NAME, exif_thumbnail, ifd_numbers
@@ -45,7 +46,9 @@ _GOOGLE = {b"image": b"GImage", b"depthmap": b"GDepth"}
 _XMP_FIELDS = {b"GImage:Data": ("GImage", "picture in its XMP (GImage:Data)"),
                b"GDepth:Data": ("GDepth", "depth map in its XMP (GDepth:Data)"),
                b"GDepth:Confidence": ("GDepth-Confidence", "depth confidence map in its XMP (GDepth:Confidence)")}
-_BINDING = re.compile(rb'xmlns:([A-Za-z_][\w.-]*)\s*=\s*["\']http://ns\.google\.com/photos/1\.0/(image|depthmap)/["\']')
+_BINDING = re.compile(rb"xmlns:([A-Za-z_][\w.-]*)\s*=\s*[\"']http://ns\.google\.com/photos/1\.0/(image|depthmap)/[\"']")
+_PROPERTIES = (b":Data", b":Confidence")
+_NAME_CHARACTER = re.compile(rb"[\w.-]")
 _MAX_BINDINGS = 16  # Google's XMP binds each namespace once
 _EXTENSIONS = {b"\xff\xd8": "jpg", b"\x89PNG": "png"}
 
@@ -151,11 +154,17 @@ def _xmp_pictures(app1: list[bytes]) -> list[Hidden]:
                                                                        "to Google's namespaces: later ones not read"))
                 break
             prefixes[binding[1]] = _GOOGLE[binding[2]]
-        for match in _values(prefixes).finditer(packet):
-            prefix, name, text = (match[1], match[2], match[3] or match[4] or b"") if match[1] else match.group(5, 6, 7)
-            field = prefixes[prefix] + b":" + name
+        if not any(name in packet for name in _PROPERTIES):  # most XMP: the search below is skipped
+            continue
+        attribute, element = _values(prefixes)
+        for match in chain(attribute.finditer(packet), element.finditer(packet)):
+            quoted = match.re is attribute
+            if quoted and _NAME_CHARACTER.fullmatch(packet[match.start() - 1:match.start()]):
+                continue  # the end of another prefix (checked here: a look-behind would slow the search tenfold)
+            field = prefixes[match[1]] + b":" + match[2]
             if field not in _XMP_FIELDS:
                 continue
+            text = (match[3] or match[4] if quoted else match[3]) or b""
             stem, what = _XMP_FIELDS[field]
             if field in found:
                 found[field] = found[field]._replace(problem=f"more than one {what}: only the first is read")
@@ -164,12 +173,12 @@ def _xmp_pictures(app1: list[bytes]) -> list[Hidden]:
     return [*found.values(), *problems]
 
 
-def _values(prefixes: dict[bytes, bytes]) -> re.Pattern[bytes]:
-    """A property of one of `prefixes` that may hold a picture, as an attribute (its value in either quotes) or
-    an element: the prefix, the property and the value, in groups 1 to 4 or 5 to 7."""
-    alternatives = b"|".join(re.escape(prefix) for prefix in prefixes)
-    attribute = rb"(?<![\w.-])(" + alternatives + rb"):(Data|Confidence)\s*=\s*(?:\"([^\"]*)\"|'([^']*)')"
-    return re.compile(attribute + rb"|<(" + alternatives + rb"):(Data|Confidence)>([^<]*)<")
+def _values(prefixes: dict[bytes, bytes]) -> tuple[re.Pattern[bytes], re.Pattern[bytes]]:
+    """A property of one of `prefixes` that may hold a picture, as an attribute (its value in either quotes)
+    and as an element: the prefix, the property, the value (an attribute's in group 3 or 4)."""
+    property_ = rb"(" + b"|".join(re.escape(prefix) for prefix in prefixes) + rb"):(Data|Confidence)"
+    return (re.compile(property_ + rb"\s*=\s*(?:\"([^\"]*)\"|'([^']*)')"),
+            re.compile(rb"<" + property_ + rb">([^<]*)<"))
 
 
 def _decoded(stem: str, what: str, text: bytes) -> Hidden:
