@@ -316,3 +316,19 @@ def test_a_zip_behind_a_jpeg_never_takes_a_hidden_picture_s_path(tmp_path: Path)
     for path, label in paths.items():
         assert [match["label"] for match in items[path]["matches"]] == [label], path
         assert read_item_bytes(str(evidence), path, Settings(), 10**7) == listed[label], path
+
+
+def test_vigie_hash_gives_a_line_for_each_hidden_picture_that_is_an_item(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from vigie.cli import main
+
+    thumbnail, before = _hidden(75), _hidden(76)
+    photo = tmp_path / "portrait.jpg"
+    photo.write_bytes(_jpeg(_photoshop(thumbnail), _xmp(b'GImage:Data="' + base64.b64encode(before) + b'"')))
+    result = CliRunner().invoke(main, ["hash", str(photo)])
+    assert result.exit_code == 0, result.output
+    lines = [json.loads(line) for line in result.output.splitlines()]
+    assert [(line["path"], line["sha256"]) for line in lines[1:]] == [
+        (f"{photo}!/photoshop-thumbnail.jpg", hashlib.sha256(thumbnail).hexdigest()),
+        (f"{photo}!/xmp-GImage.jpg", hashlib.sha256(before).hexdigest())]
