@@ -52,7 +52,7 @@ def _decided(record: ItemRecord, found: Hidden, picture: Image.Image | None, pic
         return None
     thumbnail = read_thumbnail(found.data)
     if thumbnail is None:
-        note = uncompared_note(found.what)
+        note = _uncompared_note(found.what)
     elif picture is None:
         note = f"its picture could not be decoded, and its {found.what} may show it"
     elif thumbnail_shows(thumbnail, picture, picture_hashes, settings.pdq_threshold):
@@ -69,7 +69,7 @@ def _decided(record: ItemRecord, found: Hidden, picture: Image.Image | None, pic
     return HeldPicture(found.name, found.what, found.data, inside)
 
 
-def uncompared_note(what: str) -> str:
+def _uncompared_note(what: str) -> str:
     return (f"its {what} could not be compared with its picture (not a picture Vigie can decode, or larger than "
             "a thumbnail)")
 
