@@ -152,6 +152,14 @@ def _raw(preview: bytes, thumbnail: bytes) -> bytes:
     return head + grey + preview + thumbnail
 
 
+def _tiff_from_photoshop(thumbnail: bytes) -> bytes:
+    """A TIFF of PICTURE as Photoshop saves one: its image resources, the thumbnail among them, in tag 34377."""
+    resources = _photoshop(thumbnail)[4 + len(b"Photoshop 3.0\x00"):]
+    buffer = io.BytesIO()
+    PICTURE.save(buffer, "TIFF", tiffinfo={34377: resources})
+    return buffer.getvalue()
+
+
 def _countless_subifds(preview: bytes) -> bytes:
     """A TIFF whose IFD0 says it has a billion SubIFDs: nine offsets follow, each to the same preview's IFD."""
     offsets, sub = 8 + 2 + 12 + 4, 8 + 2 + 12 + 4 + 9 * 4
@@ -199,6 +207,8 @@ def test_photoshop_s_thumbnail_and_google_s_xmp_pictures_are_read_from_a_jpeg() 
     found = hidden_pictures(_jpeg(*_flashpix(old)), "image/jpeg")
     assert [(hidden.name, hidden.data, hidden.problem) for hidden in found] == [
         (b"flashpix-screennail.jpg", old, None)]
+    found = hidden_pictures(_tiff_from_photoshop(thumbnail), "image/tiff")
+    assert [(hidden.name, hidden.data) for hidden in found] == [(b"photoshop-thumbnail.jpg", thumbnail)]
     raw = _raw(before, thumbnail)
     assert [(hidden.name, hidden.data) for hidden in hidden_pictures(raw, "image/tiff")] == [
         (b"exif-thumbnail.jpg", thumbnail), (b"subifd-1.jpg", before)]
@@ -232,6 +242,10 @@ def test_hostile_metadata_is_read_within_bounds_and_said() -> None:
     missing = hidden_pictures(_jpeg(*parts[:2], *parts[3:]), "image/jpeg")
     assert _problems(missing) == ["FlashPix screen nail not read: its JPEG is cut short",
                                   "FlashPix stream 1 not read past byte 3,000: a part is missing"]
+    beyond = bytearray(_countless_subifds(thumbnail))
+    struct.pack_into("<I", beyond, 8 + 2 + 8, 10**8)  # the SubIFDs' offsets far past the file
+    assert _problems(hidden_pictures(bytes(beyond), "image/tiff")) == [
+        "SubIFD previews not read: their offsets lie beyond the file"]
     many = hidden_pictures(_countless_subifds(thumbnail), "image/tiff")
     assert [hidden.data for hidden in many[:8]] == [thumbnail] * 8
     assert _problems(many) == ["1,000,000,000 SubIFDs: only the first 8 were read"]
@@ -262,8 +276,8 @@ def test_a_scan_finds_each_hidden_picture_at_its_member_path_and_reads_it_again(
     hidden = {name: _hidden(seed) for seed, name in enumerate((
         "photo.png!/exif-thumbnail.jpg", "profile.png!/exif-thumbnail.jpg", "photo.webp!/exif-thumbnail.jpg",
         "edited.jpg!/photoshop-thumbnail.jpg", "portrait.jpg!/xmp-GImage.jpg", "raw.dng!/subifd-1.jpg",
-        "raw.dng!/exif-thumbnail.jpg", "kodak.jpg!/flashpix-screennail.jpg", "layers.psd!/photoshop-thumbnail.jpg"),
-        60)}
+        "raw.dng!/exif-thumbnail.jpg", "kodak.jpg!/flashpix-screennail.jpg", "layers.psd!/photoshop-thumbnail.jpg",
+        "saved.tif!/photoshop-thumbnail.jpg"), 60)}
     depth = _png_of(draw_picture(70, (64, 48)))
     evidence = tmp_path / "evidence"
     evidence.mkdir()
@@ -278,6 +292,7 @@ def test_a_scan_finds_each_hidden_picture_at_its_member_path_and_reads_it_again(
     (evidence / "raw.dng").write_bytes(_raw(hidden["raw.dng!/subifd-1.jpg"], hidden["raw.dng!/exif-thumbnail.jpg"]))
     (evidence / "kodak.jpg").write_bytes(_jpeg(*_flashpix(hidden["kodak.jpg!/flashpix-screennail.jpg"])))
     (evidence / "layers.psd").write_bytes(_psd(hidden["layers.psd!/photoshop-thumbnail.jpg"]))
+    (evidence / "saved.tif").write_bytes(_tiff_from_photoshop(hidden["saved.tif!/photoshop-thumbnail.jpg"]))
     own = jpeg_bytes(PICTURE.resize((160, 120)))  # Photoshop's thumbnail of the picture itself: no item
     (evidence / "own.jpg").write_bytes(_jpeg(_photoshop(own)))
     (evidence / "copy.png").write_bytes((evidence / "photo.png").read_bytes())  # a copy reads its own

@@ -1,9 +1,10 @@
 """Pictures a picture's metadata hides, read as members of it: its EXIF thumbnail (`exif_thumbnail.py`);
-Photoshop's thumbnail (image resources 0x040C, and Photoshop 4's 0x0409) in a JPEG's APP13 segments or a
-PSD's resources; in a JPEG, Google's pictures in its XMP (base64: `GImage:Data`, the picture before a
-portrait effect, `GDepth:Data`, its depth map, and `GDepth:Confidence`, under whatever prefix a packet binds
-Google's namespaces to, also in extended XMP split across segments) and the screen nail of its FlashPix
-streams (APP2 `FPXR`); in a TIFF (a camera raw: DNG, NEF) the JPEG previews of its SubIFDs.
+Photoshop's thumbnail (image resources 0x040C, and Photoshop 4's 0x0409) in a JPEG's APP13 segments, a
+PSD's resources or a TIFF's Photoshop tag; in a JPEG, Google's pictures in its XMP (base64: `GImage:Data`,
+the picture before a portrait effect, `GDepth:Data`, its depth map, and `GDepth:Confidence`, under whatever
+prefix a packet binds Google's namespaces to, also in extended XMP split across segments) and the screen
+nail of its FlashPix streams (APP2 `FPXR`); in a TIFF (a camera raw: DNG, NEF) the JPEG previews of its
+SubIFDs.
 
 Each has a name of its own on the item's path (`IMG.jpg!/photoshop-thumbnail.jpg`), its first occurrence:
 the scan and reopen count a zip behind the picture's members of those names from the second."""
@@ -56,7 +57,7 @@ _FLASHPIX = b"FPXR\x00"
 _FLASHPIX_NAME, _FLASHPIX_WHAT = b"flashpix-screennail.jpg", "FlashPix screen nail"
 _STREAM_DATA = 2  # an FPXR segment's type: a part of a stream (others: the contents list)
 
-_SUBIFDS, _NEW_SUBFILE_TYPE, _COMPRESSION = 0x014A, 0x00FE, 0x0103
+_SUBIFDS, _NEW_SUBFILE_TYPE, _COMPRESSION, _PHOTOSHOP_TAG = 0x014A, 0x00FE, 0x0103, 0x8649
 _STRIP_OFFSETS, _STRIP_BYTE_COUNTS, _JPEG_OFFSET, _JPEG_LENGTH = 0x0111, 0x0117, 0x0201, 0x0202
 MAX_SUBIFDS = 8  # a camera writes up to three: a preview, a thumbnail, the raw
 _SUBIFD_NAMES = tuple(f"subifd-{index}.jpg".encode() for index in range(1, MAX_SUBIFDS + 1))
@@ -66,7 +67,8 @@ _XMP_NAMES = tuple(f"xmp-{stem}.{extension}".encode() for stem, _ in _XMP_FIELDS
                    for extension in _EXTENSIONS.values())
 _NAMES = {"image/jpeg": (EXIF_THUMBNAIL_NAME, *_PHOTOSHOP_NAMES, *_XMP_NAMES, _FLASHPIX_NAME),
           "image/png": (EXIF_THUMBNAIL_NAME,), "image/webp": (EXIF_THUMBNAIL_NAME,),
-          "image/tiff": (EXIF_THUMBNAIL_NAME, *_SUBIFD_NAMES), "image/vnd.adobe.photoshop": _PHOTOSHOP_NAMES}
+          "image/tiff": (EXIF_THUMBNAIL_NAME, *_SUBIFD_NAMES, *_PHOTOSHOP_NAMES),
+          "image/vnd.adobe.photoshop": _PHOTOSHOP_NAMES}
 HIDDEN_NAMES = frozenset(name for names in _NAMES.values() for name in names)
 
 
@@ -93,7 +95,7 @@ def hidden_pictures(data: bytes, media_type: str) -> list[Hidden]:
     elif media_type == "image/vnd.adobe.photoshop":
         found += _photoshop_thumbnails(_psd_resources(data))
     elif media_type == "image/tiff":
-        found += _subifd_previews(data)
+        found += _tiff_pictures(data)
     return found
 
 
@@ -247,13 +249,37 @@ def _flashpix_screennail(fpxr: list[bytes]) -> list[Hidden]:
     return found + gaps
 
 
-def _subifd_previews(tiff: bytes) -> list[Hidden]:
-    """The JPEG previews a camera raw keeps in the SubIFDs of its IFD0 (not its raw data, NewSubfileType 0)."""
+def _tiff_pictures(tiff: bytes) -> list[Hidden]:
+    """The JPEG previews a camera raw keeps in the SubIFDs of its IFD0, and Photoshop's thumbnail in the image
+    resources of its Photoshop tag."""
     try:
         order = {b"II": "<", b"MM": ">"}[tiff[:2]]
-        offsets, count = _subifd_offsets(tiff, struct.unpack_from(order + "I", tiff, 4)[0], order)
+        entries = _ifd_entries(tiff, struct.unpack_from(order + "I", tiff, 4)[0], order)
     except (KeyError, struct.error):
         return []
+    found = [] if _SUBIFDS not in entries else _subifd_previews(tiff, order, *entries[_SUBIFDS])
+    if _PHOTOSHOP_TAG in entries:
+        _, count, field = entries[_PHOTOSHOP_TAG]
+        found += _photoshop_thumbnails(tiff[field:field + count] if count > 4 else b"")
+    return found
+
+
+def _ifd_entries(tiff: bytes, ifd: int, order: str) -> dict[int, tuple[int, int, int]]:
+    """An IFD's entries by tag: type, count, and the value field (the values' offset where they do not fit)."""
+    count = struct.unpack_from(order + "H", tiff, ifd)[0]
+    entries = (struct.unpack_from(order + "HHII", tiff, ifd + 2 + 12 * index) for index in range(count))
+    return {tag: (kind, values, field) for tag, kind, values, field in entries}
+
+
+def _subifd_previews(tiff: bytes, order: str, kind: int, count: int, field: int) -> list[Hidden]:
+    """The previews of the first SubIFDs (not a raw's data, NewSubfileType 0)."""
+    if kind not in (4, 13):  # LONG or IFD
+        return []
+    try:
+        offsets = [field] if count == 1 else list(struct.unpack_from(f"{order}{min(count, MAX_SUBIFDS)}I", tiff, field))
+    except struct.error:
+        return [Hidden(_SUBIFD_NAMES[0], "SubIFD previews", None, "SubIFD previews not read: their offsets lie "
+                                                                   "beyond the file")]
     found = []
     for index, offset in enumerate(offsets):
         name, what = _SUBIFD_NAMES[index], f"SubIFD {index + 1} preview"
@@ -268,18 +294,6 @@ def _subifd_previews(tiff: bytes) -> list[Hidden]:
         found.append(Hidden(_SUBIFD_NAMES[-1], "SubIFD previews", None,
                             f"{count:,} SubIFDs: only the first {MAX_SUBIFDS} were read"))
     return found
-
-
-def _subifd_offsets(tiff: bytes, ifd: int, order: str) -> tuple[list[int], int]:
-    """Where IFD0's first SubIFDs lie (up to the cap), and how many it says it has."""
-    count = struct.unpack_from(order + "H", tiff, ifd)[0]
-    for index in range(count):
-        tag, kind, values, field = struct.unpack_from(order + "HHII", tiff, ifd + 2 + 12 * index)
-        if tag == _SUBIFDS and kind in (4, 13):  # LONG or IFD
-            if values == 1:
-                return [field], 1
-            return list(struct.unpack_from(f"{order}{min(values, MAX_SUBIFDS)}I", tiff, field)), values
-    return [], 0
 
 
 def _subifd_preview(tiff: bytes, tags: dict[int, int | None], name: bytes, what: str) -> Hidden | None:
