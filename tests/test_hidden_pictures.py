@@ -231,6 +231,11 @@ def test_hostile_metadata_is_read_within_bounds_and_said() -> None:
     bindings = b" ".join(b'xmlns:g%d="http://ns.google.com/photos/1.0/image/"' % index for index in range(20))
     assert _problems(hidden_pictures(_jpeg(_xmp(bindings)), "image/jpeg")) == [
         "more than 16 prefixes bound to Google's namespaces: later ones not read"]
+    resources = b"8BIM\x04\x04\x00\x00\x00\x00\x00\x00" * 10_001 + _photoshop(thumbnail)[4 + 14:]
+    countless = _jpeg(*[_segment(0xED, b"Photoshop 3.0\x00" + resources[at:at + 60_000])
+                        for at in range(0, len(resources), 60_000)])  # joined across segments
+    assert _problems(hidden_pictures(countless, "image/jpeg")) == [
+        "Photoshop thumbnail not looked for past 10,000 image resources"]
     lying = _jpeg(_photoshop(thumbnail, declared=10**9))  # a length far past the segment
     assert _problems(hidden_pictures(lying, "image/jpeg")) == [
         "Photoshop thumbnail not read: its resource is cut short"]
