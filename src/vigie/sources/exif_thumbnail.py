@@ -18,9 +18,9 @@ _EXIF_HEADER = b"Exif\x00\x00"
 _THUMBNAIL_OFFSET, _THUMBNAIL_LENGTH = 0x0201, 0x0202  # JPEGInterchangeFormat, JPEGInterchangeFormatLength
 _STRIP_OFFSETS = 0x0111  # an uncompressed thumbnail's pixels
 _NUMBER_FORMATS = {3: "H", 4: "I", 9: "i"}  # SHORT, LONG, SLONG
-MAX_CHUNKS = 100_000  # a PNG's or WebP's chunks walked: a real file has some thousands at most
+_MAX_CHUNKS = 100_000  # a PNG's or WebP's chunks walked: a real file has some thousands at most
 _RAW_PROFILES = (b"Raw profile type exif", b"Raw profile type APP1")
-MAX_RAW_PROFILE_BYTES = 4 << 20  # a raw profile's hex text inflated: twice an EXIF of 2 MiB
+_MAX_RAW_PROFILE_BYTES = 4 << 20  # a raw profile's hex text inflated: twice an EXIF of 2 MiB
 
 
 class ExifThumbnail(NamedTuple):
@@ -64,12 +64,12 @@ def _exif_blocks(data: bytes, media_type: str) -> tuple[list[_Exif], str | None]
                 if body.startswith(_EXIF_HEADER)], problem
     if media_type == "image/tiff":
         return [_Exif(data, "file", pages=True)], None
-    chunks = {"image/png": png_chunks, "image/webp": riff_chunks}.get(media_type)
+    chunks = {"image/png": _png_chunks, "image/webp": _riff_chunks}.get(media_type)
     if chunks is None:
         return [], None
     found, walked = chunks(data)
     blocks = []
-    problem = None if walked else f"EXIF thumbnail not looked for past {MAX_CHUNKS:,} chunks"
+    problem = None if walked else f"EXIF thumbnail not looked for past {_MAX_CHUNKS:,} chunks"
     for kind, body in found:
         if kind in (b"eXIf", b"EXIF"):
             blocks.append(_Exif(body.removeprefix(_EXIF_HEADER), f"{kind.decode()} chunk"))
@@ -81,11 +81,11 @@ def _exif_blocks(data: bytes, media_type: str) -> tuple[list[_Exif], str | None]
     return blocks, problem
 
 
-def png_chunks(png: bytes) -> tuple[list[tuple[bytes, bytes]], bool]:
+def _png_chunks(png: bytes) -> tuple[list[tuple[bytes, bytes]], bool]:
     """A PNG's chunks other than its pixels, as (type, body); and whether they were walked to their end."""
     found: list[tuple[bytes, bytes]] = []
     at = 8
-    for _ in range(MAX_CHUNKS):
+    for _ in range(_MAX_CHUNKS):
         if at + 8 > len(png):
             return found, True
         length, kind = struct.unpack_from(">I4s", png, at)
@@ -97,11 +97,11 @@ def png_chunks(png: bytes) -> tuple[list[tuple[bytes, bytes]], bool]:
     return found, False
 
 
-def riff_chunks(riff: bytes) -> tuple[list[tuple[bytes, bytes]], bool]:
+def _riff_chunks(riff: bytes) -> tuple[list[tuple[bytes, bytes]], bool]:
     """A WebP's chunks (RIFF, padded to even lengths), as (type, body); and whether they were walked to their end."""
     found: list[tuple[bytes, bytes]] = []
     at = 12
-    for _ in range(MAX_CHUNKS):
+    for _ in range(_MAX_CHUNKS):
         if at + 8 > len(riff):
             return found, True
         kind, length = struct.unpack_from("<4sI", riff, at)
@@ -119,12 +119,12 @@ def _raw_profile(kind: bytes, body: bytes) -> bytes | str | None:
     if kind == b"zTXt":
         inflater = zlib.decompressobj()
         try:
-            text = inflater.decompress(text[1:], MAX_RAW_PROFILE_BYTES)
+            text = inflater.decompress(text[1:], _MAX_RAW_PROFILE_BYTES)
         except zlib.error:
             return "EXIF thumbnail not read: the raw EXIF profile's compressed text is corrupt"
         if inflater.unconsumed_tail:
             return (f"EXIF thumbnail not read: the raw EXIF profile's text inflates past "
-                    f"{MAX_RAW_PROFILE_BYTES:,} bytes")
+                    f"{_MAX_RAW_PROFILE_BYTES:,} bytes")
     lines = text.split(b"\n", 3)  # "", the profile's type, its length, its hex
     try:
         return bytes.fromhex(lines[3].decode("ascii")) if len(lines) == 4 else b""

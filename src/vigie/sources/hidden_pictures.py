@@ -59,8 +59,8 @@ _STREAM_DATA = 2  # an FPXR segment's type: a part of a stream (others: the cont
 
 _SUBIFDS, _NEW_SUBFILE_TYPE, _COMPRESSION, _PHOTOSHOP_TAG = 0x014A, 0x00FE, 0x0103, 0x8649
 _STRIP_OFFSETS, _STRIP_BYTE_COUNTS, _JPEG_OFFSET, _JPEG_LENGTH = 0x0111, 0x0117, 0x0201, 0x0202
-MAX_SUBIFDS = 8  # a camera writes up to three: a preview, a thumbnail, the raw
-_SUBIFD_NAMES = tuple(f"subifd-{index}.jpg".encode() for index in range(1, MAX_SUBIFDS + 1))
+_MAX_SUBIFDS = 8  # a camera writes up to three: a preview, a thumbnail, the raw
+_SUBIFD_NAMES = tuple(f"subifd-{index}.jpg".encode() for index in range(1, _MAX_SUBIFDS + 1))
 
 _PHOTOSHOP_NAMES = tuple(name for name, _ in _THUMBNAILS.values())
 _XMP_NAMES = tuple(f"xmp-{stem}.{extension}".encode() for stem, _ in _XMP_FIELDS.values()
@@ -276,7 +276,8 @@ def _subifd_previews(tiff: bytes, order: str, kind: int, count: int, field: int)
     if kind not in (4, 13):  # LONG or IFD
         return []
     try:
-        offsets = [field] if count == 1 else list(struct.unpack_from(f"{order}{min(count, MAX_SUBIFDS)}I", tiff, field))
+        read = min(count, _MAX_SUBIFDS)
+        offsets = [field] if count == 1 else list(struct.unpack_from(f"{order}{read}I", tiff, field))
     except struct.error:
         return [Hidden(_SUBIFD_NAMES[0], "SubIFD previews", None, "SubIFD previews not read: their offsets lie "
                                                                    "beyond the file")]
@@ -290,9 +291,9 @@ def _subifd_previews(tiff: bytes, order: str, kind: int, count: int, field: int)
             continue
         if (preview := _subifd_preview(tiff, tags, name, what)) is not None:
             found.append(preview)
-    if count > MAX_SUBIFDS:
+    if count > _MAX_SUBIFDS:
         found.append(Hidden(_SUBIFD_NAMES[-1], "SubIFD previews", None,
-                            f"{count:,} SubIFDs: only the first {MAX_SUBIFDS} were read"))
+                            f"{count:,} SubIFDs: only the first {_MAX_SUBIFDS} were read"))
     return found
 
 
