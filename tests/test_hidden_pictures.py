@@ -200,6 +200,11 @@ def test_photoshop_s_thumbnail_and_google_s_xmp_pictures_are_read_from_a_jpeg() 
         (b"xmp-GImage.jpg", before, None), (b"xmp-GDepth.png", depth, None)]
     inline = _jpeg(_xmp(b'GImage:Data="' + base64.b64encode(before) + b'"'))  # in the XMP itself
     assert [hidden.data for hidden in hidden_pictures(inline, "image/jpeg")] == [before]
+    thumbnails = (b'<xmp:Thumbnails><rdf:Alt><rdf:li rdf:parseType="Resource"><xapGImg:image>' +
+                  base64.encodebytes(old).replace(b"\n", b"&#xA;") + b"</xapGImg:image></rdf:li></rdf:Alt>")
+    adobe = _jpeg(_segment(0xE1, b"http://ns.adobe.com/xap/1.0/\x00<x:xmpmeta>" + thumbnails + b"</x:xmpmeta>"))
+    assert [(hidden.name, hidden.data) for hidden in hidden_pictures(adobe, "image/jpeg")] == [
+        (b"xmp-thumbnail.jpg", old)]  # Adobe's XMP thumbnail, its base64 broken by entities
     renamed = _jpeg(_xmp(b'xmlns:g="http://ns.google.com/photos/1.0/depthmap/" g:Confidence=\'' +
                          base64.b64encode(depth) + b"'"))  # another prefix, single quotes
     assert [(hidden.name, hidden.data) for hidden in hidden_pictures(renamed, "image/jpeg")] == [
@@ -230,7 +235,7 @@ def test_hostile_metadata_is_read_within_bounds_and_said() -> None:
     assert first.data == thumbnail and "more than one" in (first.problem or "")
     bindings = b" ".join(b'xmlns:g%d="http://ns.google.com/photos/1.0/image/"' % index for index in range(20))
     assert _problems(hidden_pictures(_jpeg(_xmp(bindings)), "image/jpeg")) == [
-        "more than 16 prefixes bound to Google's namespaces: later ones not read"]
+        "more than 16 prefixes bound to Google's or Adobe's picture namespaces: later ones not read"]
     resources = b"8BIM\x04\x04\x00\x00\x00\x00\x00\x00" * 10_001 + _photoshop(thumbnail)[4 + 14:]
     countless = _jpeg(*[_segment(0xED, b"Photoshop 3.0\x00" + resources[at:at + 60_000])
                         for at in range(0, len(resources), 60_000)])  # joined across segments

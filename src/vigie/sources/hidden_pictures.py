@@ -42,15 +42,21 @@ _MAX_RESOURCES = 10_000  # Photoshop writes some dozens
 _XMP = b"http://ns.adobe.com/xap/1.0/\x00"
 _EXTENDED_XMP = b"http://ns.adobe.com/xmp/extension/\x00"
 _EXTENDED_HEADER = 32 + 4 + 4  # the GUID (MD5 in hex) of the whole, its length, this part's offset in it
-# Google's namespaces, by the prefix Google writes for each, and their properties that hold a picture
-_GOOGLE = {b"image": b"GImage", b"depthmap": b"GDepth"}
+# The namespaces whose properties may hold a picture, by the prefix their writers use (Google's, and Adobe's
+# XMP thumbnails: `xmp:Thumbnails`), then those properties
+_NAMESPACES = {b"http://ns.google.com/photos/1.0/image/": b"GImage",
+               b"http://ns.google.com/photos/1.0/depthmap/": b"GDepth",
+               b"http://ns.adobe.com/xap/1.0/g/img/": b"xmpGImg"}
+_USUAL_PREFIXES = {**{prefix: prefix for prefix in _NAMESPACES.values()}, b"xapGImg": b"xmpGImg"}  # undeclared
 _XMP_FIELDS = {b"GImage:Data": ("GImage", "picture in its XMP (GImage:Data)"),
                b"GDepth:Data": ("GDepth", "depth map in its XMP (GDepth:Data)"),
-               b"GDepth:Confidence": ("GDepth-Confidence", "depth confidence map in its XMP (GDepth:Confidence)")}
-_BINDING = re.compile(rb"xmlns:([A-Za-z_][\w.-]*)\s*=\s*[\"']http://ns\.google\.com/photos/1\.0/(image|depthmap)/[\"']")
-_PROPERTIES = (b":Data", b":Confidence")
+               b"GDepth:Confidence": ("GDepth-Confidence", "depth confidence map in its XMP (GDepth:Confidence)"),
+               b"xmpGImg:image": ("thumbnail", "thumbnail in its XMP (xmpGImg:image)")}
+_BINDING = re.compile(rb"xmlns:([A-Za-z_][\w.-]*)\s*=\s*[\"'](" + b"|".join(map(re.escape, _NAMESPACES)) + rb")[\"']")
+_PROPERTIES = (b":Data", b":Confidence", b":image")
 _NAME_CHARACTER = re.compile(rb"[\w.-]")
-_MAX_BINDINGS = 16  # Google's XMP binds each namespace once
+_ENTITY = re.compile(rb"&#(?:x[0-9A-Fa-f]+|[0-9]+);")  # a line break Adobe writes in a thumbnail's base64
+_MAX_BINDINGS = 16  # an XMP packet binds each namespace once
 _EXTENSIONS = {b"\xff\xd8": "jpg", b"\x89PNG": "png"}
 
 _FLASHPIX = b"FPXR\x00"
@@ -142,20 +148,21 @@ def _photoshop_thumbnails(resources: bytes) -> list[Hidden]:
 
 
 def _xmp_pictures(app1: list[bytes]) -> list[Hidden]:
-    """The first `GImage:Data`, `GDepth:Data` and `GDepth:Confidence` of the XMP, then of its extended XMP,
-    whatever prefix a packet binds Google's namespaces to."""
+    """The first `GImage:Data`, `GDepth:Data`, `GDepth:Confidence` and `xmpGImg:image` of the XMP, then of its
+    extended XMP, whatever prefix a packet binds their namespaces to."""
     found: dict[bytes, Hidden] = {}
     problems = []
     for packet, problem in _xmp_packets(app1):
         if problem is not None:
             problems.append(Hidden(b"xmp-GImage.jpg", "extended XMP", None, problem))
-        prefixes = {b"GImage": b"GImage", b"GDepth": b"GDepth"}
+        prefixes = dict(_USUAL_PREFIXES)
         for binding in _BINDING.finditer(packet):
-            if len(prefixes) == 2 + _MAX_BINDINGS:
+            if len(prefixes) == len(_USUAL_PREFIXES) + _MAX_BINDINGS:
                 problems.append(Hidden(b"xmp-GImage.jpg", "XMP", None, f"more than {_MAX_BINDINGS} prefixes bound "
-                                                                       "to Google's namespaces: later ones not read"))
+                                                                       "to Google's or Adobe's picture namespaces: "
+                                                                       "later ones not read"))
                 break
-            prefixes[binding[1]] = _GOOGLE[binding[2]]
+            prefixes[binding[1]] = _NAMESPACES[binding[2]]
         if not any(name in packet for name in _PROPERTIES):  # most XMP: the search below is skipped
             continue
         attribute, element = _values(prefixes)
@@ -178,13 +185,13 @@ def _xmp_pictures(app1: list[bytes]) -> list[Hidden]:
 def _values(prefixes: dict[bytes, bytes]) -> tuple[re.Pattern[bytes], re.Pattern[bytes]]:
     """A property of one of `prefixes` that may hold a picture, as an attribute (its value in either quotes)
     and as an element: the prefix, the property, the value (an attribute's in group 3 or 4)."""
-    property_ = rb"(" + b"|".join(re.escape(prefix) for prefix in prefixes) + rb"):(Data|Confidence)"
+    property_ = rb"(" + b"|".join(re.escape(prefix) for prefix in prefixes) + rb"):(Data|Confidence|image)"
     return (re.compile(property_ + rb"\s*=\s*(?:\"([^\"]*)\"|'([^']*)')"),
             re.compile(rb"<" + property_ + rb">([^<]*)<"))
 
 
 def _decoded(stem: str, what: str, text: bytes) -> Hidden:
-    compact = b"".join(text.split())
+    compact = b"".join(_ENTITY.sub(b"", text).split())
     try:
         data = base64.b64decode(compact + b"=" * (-len(compact) % 4), validate=True)
     except binascii.Error:
