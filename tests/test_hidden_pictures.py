@@ -287,7 +287,7 @@ def test_a_scan_finds_each_hidden_picture_at_its_member_path_and_reads_it_again(
         "photo.png!/exif-thumbnail.jpg", "profile.png!/exif-thumbnail.jpg", "photo.webp!/exif-thumbnail.jpg",
         "edited.jpg!/photoshop-thumbnail.jpg", "portrait.jpg!/xmp-GImage.jpg", "raw.dng!/subifd-1.jpg",
         "raw.dng!/exif-thumbnail.jpg", "kodak.jpg!/flashpix-screennail.jpg", "layers.psd!/photoshop-thumbnail.jpg",
-        "saved.tif!/photoshop-thumbnail.jpg"), 60)}
+        "saved.tif!/photoshop-thumbnail.jpg", "adobe.jpg!/xmp-thumbnail.jpg"), 60)}
     depth = _png_of(draw_picture(70, (64, 48)))
     evidence = tmp_path / "evidence"
     evidence.mkdir()
@@ -302,6 +302,9 @@ def test_a_scan_finds_each_hidden_picture_at_its_member_path_and_reads_it_again(
     (evidence / "raw.dng").write_bytes(_raw(hidden["raw.dng!/subifd-1.jpg"], hidden["raw.dng!/exif-thumbnail.jpg"]))
     (evidence / "kodak.jpg").write_bytes(_jpeg(*_flashpix(hidden["kodak.jpg!/flashpix-screennail.jpg"])))
     (evidence / "layers.psd").write_bytes(_psd(hidden["layers.psd!/photoshop-thumbnail.jpg"]))
+    thumbnail = base64.b64encode(hidden["adobe.jpg!/xmp-thumbnail.jpg"])
+    (evidence / "adobe.jpg").write_bytes(_jpeg(_xmp(b'xmlns:t="http://ns.adobe.com/xap/1.0/g/img/" t:image="' +
+                                                    thumbnail + b'"')))
     (evidence / "saved.tif").write_bytes(_tiff_from_photoshop(hidden["saved.tif!/photoshop-thumbnail.jpg"]))
     own = jpeg_bytes(PICTURE.resize((160, 120)))  # Photoshop's thumbnail of the picture itself: no item
     (evidence / "own.jpg").write_bytes(_jpeg(_photoshop(own)))

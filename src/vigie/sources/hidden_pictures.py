@@ -1,10 +1,10 @@
 """Pictures a picture's metadata hides, read as members of it: its EXIF thumbnail (`exif_thumbnail.py`);
 Photoshop's thumbnail (image resources 0x040C, and Photoshop 4's 0x0409) in a JPEG's APP13 segments, a
-PSD's resources or a TIFF's Photoshop tag; in a JPEG, Google's pictures in its XMP (base64: `GImage:Data`,
-the picture before a portrait effect, `GDepth:Data`, its depth map, and `GDepth:Confidence`, under whatever
-prefix a packet binds Google's namespaces to, also in extended XMP split across segments) and the screen
-nail of its FlashPix streams (APP2 `FPXR`); in a TIFF (a camera raw: DNG, NEF) the JPEG previews of its
-SubIFDs.
+PSD's resources or a TIFF's Photoshop tag; in a JPEG, the pictures in its XMP (base64: Google's
+`GImage:Data`, the picture before a portrait effect, `GDepth:Data`, its depth map, and `GDepth:Confidence`;
+Adobe's thumbnail `xmpGImg:image`; under whatever prefix a packet binds their namespaces to, also in
+extended XMP split across segments) and the screen nail of its FlashPix streams (APP2 `FPXR`); in a TIFF (a
+camera raw: DNG, NEF) the JPEG previews of its SubIFDs.
 
 Each has a name of its own on the item's path (`IMG.jpg!/photoshop-thumbnail.jpg`), its first occurrence:
 the scan and reopen count a zip behind the picture's members of those names from the second."""
