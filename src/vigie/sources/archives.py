@@ -1,6 +1,7 @@
 """Members of an archive, whatever its kind: zip (`zips.py`), tar (`tars.py`), an e-mail or a mailbox
 (`mail.py`), the BLOBs of an SQLite database (`sqlite_blobs.py`), the data: URIs of a web page or an SVG drawing
-(`data_uris.py`), or a single file or tar compressed with gzip, bzip2 or xz."""
+(`data_uris.py`), the pictures of an audio file's tags (`audio_pictures.py`), or a single file or tar compressed
+with gzip, bzip2 or xz."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from collections.abc import Callable, Iterator
 from typing import Any, BinaryIO
 
 from vigie.config import Settings
+from vigie.sources.audio_pictures import AUDIO_TYPES, audio_members
 from vigie.sources.data_uris import HTML_TYPE, SVG_TYPE, data_uri_members
 from vigie.sources.mail import MAIL_TYPE, MBOX_TYPE, mail_members
 from vigie.sources.mediatype import SQLITE_TYPE
@@ -80,6 +82,9 @@ def iter_members(
         return
     if media_type in (HTML_TYPE, SVG_TYPE):
         yield from data_uri_members(fileobj, settings, expansion)
+        return
+    if media_type in AUDIO_TYPES:
+        yield from audio_members(fileobj, media_type, settings, expansion)
         return
     counter = CountingReader(fileobj)
     decompressed = _DECOMPRESSORS[media_type](io.BufferedReader(counter))

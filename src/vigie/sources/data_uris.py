@@ -45,12 +45,12 @@ def data_uri_members(fileobj: BinaryIO, settings: Settings, expansion: Expansion
             data = base64.b64decode(chars, validate=True)
             problem = None
         except (binascii.Error, ValueError) as exc:  # damaged: decoded as far as it goes, and said
-            data = _lenient(chars)
+            data = lenient_b64decode(chars)
             problem = f"its base64 is damaged ({exc}): decoded as far as it goes, its bytes may not be those written"
         yield decoded_member(name, data, settings, expansion, problem)
 
 
-def _lenient(chars: bytes) -> bytes:
+def lenient_b64decode(chars: bytes) -> bytes:
     """What base64 cut short or padded wrongly gives: its whole groups of four, and the bytes a last partial
     group holds."""
     chars = chars.replace(b"=", b"")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from vigie.sources.audio_pictures import AUDIO_TYPES, audio_type
 from vigie.sources.data_uris import HTML_TYPE, SVG_TYPE, markup_type
 from vigie.sources.mail import MAIL_TYPE, MBOX_TYPE, is_emlx, is_mail, is_mbox
 
@@ -21,7 +22,7 @@ IMAGE_TYPES = frozenset(
 ARCHIVE_TYPES = frozenset(
     {"application/zip", "application/x-tar", "application/gzip", "application/x-bzip2", "application/x-xz",
      MAIL_TYPE, MBOX_TYPE, SQLITE_TYPE, HTML_TYPE, SVG_TYPE}
-)
+) | AUDIO_TYPES  # an audio file's members are the pictures of its tags (vigie.sources.audio_pictures)
 
 # Archives typed but not read: their members could be known pictures, so each says so on its item.
 UNREAD_ARCHIVES = {
@@ -178,7 +179,7 @@ def sniff(head: bytes) -> str:
         return MBOX_TYPE
     if is_mail(head) or is_emlx(head):
         return MAIL_TYPE
-    return _more_pictures(head) or "application/octet-stream"
+    return audio_type(head) or _more_pictures(head) or "application/octet-stream"
 
 
 def unread_archive_note(media_type: str) -> str | None:
