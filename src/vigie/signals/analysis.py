@@ -12,6 +12,7 @@ import lzma
 import tarfile
 import zipfile
 import zlib
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -38,11 +39,13 @@ from vigie.signals.thumbnails import blur_image
 from vigie.signals.video import VideoError, VideoLimits, analyse_video
 from vigie.sources.archives import iter_members
 from vigie.sources.base import Entry, escape_name, member_relpath, parse_relpath
+from vigie.sources.bmff import Found
 from vigie.sources.diskimage import DISK_HEAD_BYTES, nested_image_note
 from vigie.sources.exif_thumbnail import EXIF_THUMBNAIL_NAME, names_before_a_zip_behind
 from vigie.sources.mediatype import SNIFF_BYTES, is_archive, is_image, is_video, sniff, unread_archive_note
-from vigie.sources.members import ArchiveLimitError, Expansion, Member, unsafe_name_reason
+from vigie.sources.members import ArchiveLimitError, Expansion, Member, decoded_member, unsafe_name_reason
 from vigie.sources.trailing import AFTER_END_NAME, trailing
+from vigie.sources.video_members import holds_pictures, video_held
 from vigie.sources.zipbehind import MOST_FALSE_SIGNATURES, ZipClues, zip_behind
 
 CHUNK = 1 << 20
@@ -75,6 +78,11 @@ class _Held(NamedTuple):
     after_end: tuple[bytes, ...] = ()  # what follows a picture's own content, from where each picture or video starts
     zip_start: int | None = None  # the archive is a zip behind the item's own content, its members from there
     zip_clues: ZipClues | None = None  # of a zip behind a file's content, to look at by reopening the file
+    embedded: tuple[Found, ...] = ()  # a video's cover art and attachments, read before a zip behind it
+
+    def taken(self, media_type: str) -> tuple[bytes, ...]:
+        """Names whose first occurrences on the item's path are not a zip's behind its content."""
+        return names_before_a_zip_behind(media_type) + tuple(found.name for found in self.embedded)
 
 
 def _read_item(stream: BinaryIO, record: ItemRecord, settings: Settings, nested: bool) -> _Read:
@@ -266,7 +274,7 @@ def video_limits(settings: Settings) -> VideoLimits:
 
 def _add_video_facts(record: ItemRecord, source: BinaryIO, settings: Settings) -> None:
     try:
-        facts = analyse_video(source, video_limits(settings))
+        facts = analyse_video(source, video_limits(settings), holds_pictures(record.media_type or ""))
     except VideoError as exc:
         record.add_error("decode", str(exc))
         return
@@ -289,7 +297,7 @@ def _analyse_stream(
         if (note := nested_image_note(record.relpath, media_type, read.head)) is not None:  # by its name too:
             record.add_error("not-examined", note)  # the first copy, named otherwise, may not have it
         # an archive's members are still listed, and an EXIF thumbnail that shows another picture
-        return _held(record, read, nested, copy_thumbnail_to_read(record, read.buffer, settings))
+        return _held(record, read, nested, copy_thumbnail_to_read(record, read.buffer, settings), settings)
     # Hashing is never cut short (a known file must match); what follows has the file's budget.
     budget = settings.file_seconds + (settings.max_video_decode_seconds if is_video(media_type) else 0)
     thumbnail = None
@@ -302,7 +310,7 @@ def _analyse_stream(
         record.add_error("internal", internal_failure(exc))
     if analysed is not None:
         analysed.remember(record)
-    return _held(record, read, nested, thumbnail)
+    return _held(record, read, nested, thumbnail, settings)
 
 
 def internal_failure(exc: Exception) -> str:
@@ -310,23 +318,38 @@ def internal_failure(exc: Exception) -> str:
     return f"analysis failed ({type(exc).__name__}: {exc}); please report this"
 
 
-def _held(record: ItemRecord, read: _Read, nested: bool, thumbnail: HeldThumbnail | None) -> _Held:
+def _held(record: ItemRecord, read: _Read, nested: bool, thumbnail: HeldThumbnail | None, settings: Settings
+          ) -> _Held:
     """What an item holds: its archive read in memory, or a zip behind the content it read in memory (a file's
-    own is looked for by _analyse_entry, which can reopen it), its EXIF thumbnail, and what follows a picture's
-    own content (said on the item)."""
-    if read.buffer is not None and is_archive(record.media_type or ""):
+    own is looked for by _analyse_entry, which can reopen it), its EXIF thumbnail, what follows a picture's own
+    content (said on the item), and a video's cover art, attachments and what follows its end (a file's own
+    are read by _analyse_entry)."""
+    media_type = record.media_type or ""
+    if read.buffer is not None and is_archive(media_type):
         return _Held(read.buffer, thumbnail)
-    after = trailing(read.buffer, record.media_type or "") if read.buffer is not None else None
-    if after is not None:
+    held = _Held(None, thumbnail)
+    if read.buffer is not None and is_video(media_type):
+        held = _with_video_held(record, held, io.BytesIO(read.buffer), settings)
+    elif read.buffer is not None and (after := trailing(read.buffer, media_type)) is not None:
         record.add_error("archive" if after.members else "not-examined", after.note)
-    after_end = () if after is None else after.members
+        held = held._replace(after_end=after.members)
     if not nested or read.buffer is None:
-        return _Held(None, thumbnail, zip_clues=read.zip_clues, after_end=after_end)
+        return held._replace(zip_clues=read.zip_clues)
     zip_start = zip_behind(io.BytesIO(read.buffer), read.zip_clues)
     if zip_start is None:
-        return _Held(None, thumbnail, after_end=after_end)
+        return held
     record.add_error("archive", APPENDED_ZIP_NOTE)
-    return _Held(read.buffer, thumbnail, zip_start=zip_start, after_end=after_end)
+    return held._replace(archive=read.buffer, zip_start=zip_start)
+
+
+def _with_video_held(record: ItemRecord, held: _Held, stream: BinaryIO, settings: Settings) -> _Held:
+    """`held` with the video's cover art and attachments, and what follows its own end, said on it."""
+    found = video_held(stream, record.media_type or "", settings)
+    for note in found.notes:
+        record.add_error("archive", note)
+    if found.after is not None:
+        record.add_error("archive" if found.after.members else "not-examined", found.after.note)
+    return held._replace(embedded=found.members, after_end=() if found.after is None else found.after.members)
 
 
 def _analyse_content(read: _Read, record: ItemRecord, settings: Settings, reopen: Any) -> HeldThumbnail | None:
@@ -375,7 +398,7 @@ def _expand(
     outer_name = parse_relpath(container.relpath).leaf_name
     members = iter_members(archive, as_type or container.media_type or "", settings, expansion, outer_name,
                            zip_start)
-    seen = dict.fromkeys(taken, 1)  # members that share a name are numbered, so each keeps its own path
+    seen = dict(Counter(taken))  # members that share a name are numbered, so each keeps its own path
     try:
         for member in members:
             seen[member.name] = occurrence = seen.get(member.name, 0) + 1
@@ -435,6 +458,17 @@ def _held_items(
             if inside[0].pdq is not None:  # matched as it is and, where it has black bars, inside them too
                 inside[0].pdq_variants += held.thumbnail.inside_variants
             records.extend(inside)
+    if held.embedded and depth + 1 > settings.max_archive_depth:
+        record.add_error("archive", f"nested deeper than {settings.max_archive_depth} items; the files its own "
+                                    "structure holds are not read")
+    elif held.embedded:
+        seen: Counter[bytes] = Counter()
+        for found in held.embedded:
+            seen[found.name] += 1
+            member = Member(found.name, None, None, None, error=found.problem) if found.data is None else \
+                decoded_member(found.name, found.data, settings, expansion, found.problem)
+            records.extend(_analyse_member(member, member_relpath(record.relpath, found.name, seen[found.name]),
+                                           depth + 1, settings, expansion, record, analysed))
     if held.after_end and depth + 1 > settings.max_archive_depth:  # a picture behind a picture behind ...
         record.add_error("archive", f"nested deeper than {settings.max_archive_depth} items; what follows its own "
                                     "content is not read")
@@ -446,7 +480,7 @@ def _held_items(
     if held.archive is not None:
         appended = held.zip_start is not None
         as_type = "application/zip" if appended else None
-        taken = names_before_a_zip_behind(record.media_type or "") if appended else ()
+        taken = held.taken(record.media_type or "") if appended else ()
         records.extend(_expand(io.BytesIO(held.archive), record, depth + 1, settings, expansion, analysed, as_type,
                                taken, held.zip_start or 0))
     return records
@@ -502,6 +536,12 @@ def _analyse_entry(
     if record.size == 0:
         record.add_error("read", "empty file (zero bytes)")
     _check_stored_digests(record, entry.stored_digests)
+    if is_video(record.media_type or ""):
+        try:
+            with open_entry() as stream:
+                held = _with_video_held(record, held, stream, settings)
+        except OSError as exc:  # read once already: said, its frames and digests are kept
+            record.add_error("archive", f"cannot reopen the video to read what it holds: {exc.strerror or exc}")
     expansion = Expansion()
     records = [record, *_held_items(record, held, 0, settings, expansion, analysed)]
     as_type, zip_start = record.media_type or "", 0
@@ -520,7 +560,7 @@ def _analyse_entry(
     try:
         with open_entry() as archive:
             records.extend(_expand(archive, record, 1, settings, expansion, analysed, as_type,
-                                   names_before_a_zip_behind(record.media_type or ""), zip_start))
+                                   held.taken(record.media_type or ""), zip_start))
     except OSError as exc:
         record.add_error("archive", f"cannot reopen archive: {exc.strerror or exc}")
     return records

@@ -17,6 +17,7 @@ from vigie.sources.exif_thumbnail import exif_thumbnail, names_before_a_zip_behi
 from vigie.sources.mediatype import SNIFF_BYTES, is_archive, is_image, is_video, sniff
 from vigie.sources.members import ArchiveLimitError, Expansion
 from vigie.sources.trailing import AFTER_END_NAME, trailing
+from vigie.sources.video_members import video_held
 from vigie.sources.zipbehind import clues_of, zip_behind
 
 
@@ -66,6 +67,16 @@ def _member_bytes(archive: BinaryIO, archive_name: bytes, wanted: MemberRef, set
             found = after.members[wanted.occurrence - 1]
             return found if len(found) <= cap else None
         buffered.seek(0)
+    if is_video(media_type):  # its cover art, attachments and what follows its end, read as the scan read them
+        held = video_held(buffered, media_type, settings)
+        if wanted.name == AFTER_END_NAME and held.after is not None and wanted.occurrence <= len(held.after.members):
+            found = held.after.members[wanted.occurrence - 1]
+            return found if len(found) <= cap else None
+        named = [member.data for member in held.members if member.name == wanted.name]
+        if wanted.occurrence <= len(named):
+            data = named[wanted.occurrence - 1]
+            return data if data is not None and len(data) <= cap else None
+        wanted = MemberRef(wanted.name, wanted.occurrence - len(named))  # of a zip behind the video
     if wanted.name in names_before_a_zip_behind(media_type):
         if wanted.occurrence == 1:
             thumbnail = exif_thumbnail(buffered.read(settings.max_image_bytes + 1)).data
