@@ -8,6 +8,7 @@ import hashlib
 import io
 import json
 import struct
+import zipfile
 from pathlib import Path
 
 from click.testing import CliRunner
@@ -80,11 +81,15 @@ def test_cover_art_in_mp3_flac_and_ogg_tags_is_matched_and_read_back(tmp_path: P
     }
     for name, data in files.items():
         (evidence / name).write_bytes(data)
+    with zipfile.ZipFile(evidence / "songs.zip", "w") as archive:  # read from memory, as any nested member
+        archive.writestr("v24-unsync.mp3", files["v24-unsync.mp3"])
+        archive.writestr("song.ogg", files["song.ogg"])
     items = _scan(tmp_path, evidence, [jpeg, png, big])
     expected = {"v23.mp3": ("picture-1.jpeg", jpeg), "v24-unsync.mp3": ("picture-1.jpeg", jpeg),
                 "v23-unsync.mp3": ("picture-1.jpeg", jpeg), "v22.mp3": ("picture-1.jpg", jpeg),
                 "song.flac": ("picture-1.png", png), "id3-then.flac": ("picture-1.png", png),
-                "song.ogg": ("picture-1.png", big), "song.opus": ("picture-1.png", png)}
+                "song.ogg": ("picture-1.png", big), "song.opus": ("picture-1.png", png),
+                "songs.zip!/v24-unsync.mp3": ("picture-1.jpeg", jpeg), "songs.zip!/song.ogg": ("picture-1.png", big)}
     for name, (member, picture) in expected.items():
         item = items[f"{name}!/{member}"]
         assert item["sha256"] == hashlib.sha256(picture).hexdigest(), name

@@ -41,6 +41,26 @@ def _video(tmp_path: Path, container: str, attachments: tuple[tuple[str, str, by
     return (tmp_path / "attached.mkv").read_bytes()
 
 
+def _m4a(tmp_path: Path) -> bytes:
+    """A tenth of a second of silence in AAC, in an M4A (PyAV)."""
+    import av
+    import numpy as np
+
+    path = tmp_path / "sound.m4a"
+    with av.open(str(path), "w", format="ipod") as output:
+        stream = output.add_stream("aac", rate=44100)
+        assert isinstance(stream, av.AudioStream)
+        stream.layout = "mono"
+        for index in range(4):
+            frame = av.AudioFrame.from_ndarray(np.zeros((1, 1024), dtype=np.float32), format="fltp", layout="mono")
+            frame.sample_rate, frame.pts = 44100, index * 1024
+            for packet in stream.encode(frame):
+                output.mux(packet)
+        for packet in stream.encode():
+            output.mux(packet)
+    return path.read_bytes()
+
+
 def test_cover_art_attachments_and_what_follows_a_video_are_matched_and_read_back(tmp_path: Path) -> None:
     cover = jpeg_bytes(draw_picture(141, (96, 72)))
     back = _png(142)
@@ -54,12 +74,13 @@ def test_cover_art_attachments_and_what_follows_a_video_are_matched_and_read_bac
         archive.writestr("clip.mkv", mkv + hidden)
     evidence = tmp_path / "evidence"
     evidence.mkdir()
-    files = {"clip.mp4": mp4, "appended.mp4": mp4 + hidden, "padded.mp4": mp4 + bytes(4096), "clip.mkv": mkv,
+    files = {"song.m4a": with_cover(_m4a(tmp_path), covr((14, back))),
+             "clip.mp4": mp4, "appended.mp4": mp4 + hidden, "padded.mp4": mp4 + bytes(4096), "clip.mkv": mkv,
              "appended.mkv": mkv + hidden, "videos.zip": inner.getvalue()}
     for name, data in files.items():
         (evidence / name).write_bytes(data)
     items = _scan(tmp_path, evidence, [cover, back, attached, hidden])
-    expected = {"clip.mp4!/picture-1.jpg": cover, "clip.mp4!/picture-2.png": back,
+    expected = {"song.m4a!/picture-1.png": back, "clip.mp4!/picture-1.jpg": cover, "clip.mp4!/picture-2.png": back,
                 "appended.mp4!/picture-1.jpg": cover, "appended.mp4!/after-the-end": hidden,
                 "clip.mkv!/cover.jpg": attached, "appended.mkv!/cover.jpg": attached,
                 "appended.mkv!/after-the-end": hidden, "videos.zip!/clip.mp4!/picture-2.png": back,
@@ -75,6 +96,7 @@ def test_cover_art_attachments_and_what_follows_a_video_are_matched_and_read_bac
         assert items[name]["media_type"].startswith("video/") and items[name]["video"]["frames_hashed"], name
     for name in ("clip.mp4", "clip.mkv", "padded.mp4"):
         assert not items[name]["errors"], (name, items[name]["errors"])
+    assert "no video track in this container (sound only?)" in str(items["song.m4a"]["errors"])
     said = " ".join(error["message"] for error in items["appended.mp4"]["errors"])
     assert "after the video's own end" in said and "no player shows" in said and "after-the-end" in said
 
@@ -90,6 +112,10 @@ def test_hostile_video_structure_is_said_and_costs_bounded_work(tmp_path: Path) 
     past = header + b"\x18\x53\x80\x67" + ebml_size(10**12) + element(0x1941A469, attachment(b"a.jpg", b"i", picture))
     walk = walk_matroska(io.BytesIO(past), len(past), 10**8)
     assert "past the file's end" in walk.notes[0] and walk.members[0].data == picture and walk.end == len(past)
+    cut = header + element(0x18538067, b"\x19\x41\xa4\x69" + ebml_size(10**6)
+                           + attachment(b"a.jpg", b"image/jpeg", picture))
+    walk = walk_matroska(io.BytesIO(cut), len(cut), 10**8)
+    assert walk.members[0].data == picture and "read up to that end" in walk.notes[0] and walk.end is None
     # countless attachments, and a cap on what is held from one video
     many = header + element(0x18538067, element(0x1941A469, attachment(b"x", b"i", b"y") * 5000))
     walk = walk_matroska(io.BytesIO(many), len(many), 10**8)
@@ -115,3 +141,19 @@ def test_hostile_video_structure_is_said_and_costs_bounded_work(tmp_path: Path) 
     # another MP4 behind an MP4 starts where the first ends
     two = box(b"ftyp", b"isom" + bytes(4)) + box(b"mdat", bytes(10))
     assert walk_boxes(io.BytesIO(two + two), len(two) * 2, 10**8).end == len(two)
+
+
+def test_a_zip_behind_a_video_with_cover_art_numbers_a_member_of_the_same_name_after_it(tmp_path: Path) -> None:
+    cover = jpeg_bytes(draw_picture(146, (96, 72)))
+    zipped = jpeg_bytes(draw_picture(147, (96, 72)))
+    behind = io.BytesIO()
+    with zipfile.ZipFile(behind, "w") as archive:
+        archive.writestr("picture-1.jpg", zipped)
+    evidence = tmp_path / "evidence"
+    evidence.mkdir()
+    (evidence / "clip.mp4").write_bytes(with_cover(_video(tmp_path, "mp4"), covr((13, cover))) + behind.getvalue())
+    items = _scan(tmp_path, evidence, [cover, zipped])
+    for path, data in (("clip.mp4!/picture-1.jpg", cover), ("clip.mp4!/picture-1.jpg!2", zipped)):
+        assert items[path]["sha256"] == hashlib.sha256(data).hexdigest(), path
+        assert read_item_bytes(str(evidence), path, Settings(), 10**7) == data, path
+    assert "a zip archive follows this file's own content" in str(items["clip.mp4"]["errors"])

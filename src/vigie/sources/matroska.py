@@ -92,7 +92,10 @@ def walk_matroska(stream: BinaryIO, size: int, most_bytes: int) -> Walk:
             continue
         if start + length > segment_end:
             walk.notes.append(f"an element at byte {at:,} whose size runs past its Segment's end (cut short, or the "
-                              "size lies): the walk stops there")
+                              "size lies): the walk stops there" + (", the attachments in it read up to that end"
+                                                                    if identifier == _ATTACHMENTS else ""))
+            if identifier == _ATTACHMENTS:
+                _attachments(walker, start, segment_end, walk, most_bytes)
             return walk
         if identifier == _ATTACHMENTS:
             _attachments(walker, start, start + length, walk, most_bytes)
