@@ -20,6 +20,7 @@ from vigie.demo.seizure import draw_picture, write_video
 from vigie.sources.bmff import walk_boxes
 from vigie.sources.matroska import walk_matroska
 from vigie.sources.reopen import read_item_bytes
+from vigie.sources.video_members import video_held
 
 
 def _video(tmp_path: Path, container: str, attachments: tuple[tuple[str, str, bytes], ...] = ()) -> bytes:
@@ -157,3 +158,11 @@ def test_a_zip_behind_a_video_with_cover_art_numbers_a_member_of_the_same_name_a
         assert items[path]["sha256"] == hashlib.sha256(data).hexdigest(), path
         assert read_item_bytes(str(evidence), path, Settings(), 10**7) == data, path
     assert "a zip archive follows this file's own content" in str(items["clip.mp4"]["errors"])
+
+
+def test_too_much_after_a_videos_end_is_said_not_read() -> None:
+    mp4 = box(b"ftyp", b"isom" + bytes(4)) + box(b"mdat", bytes(10))
+    held = video_held(io.BytesIO(mp4 + b"\xff\xd8\xff" + bytes(5000)), "video/mp4",
+                      Settings(max_nested_archive_bytes=1000))
+    assert held.after is None and "5,003 bytes after the video's own end (byte 34)" in held.notes[0]
+    assert "max_nested_archive_bytes" in held.notes[0]

@@ -68,7 +68,10 @@ def _member_bytes(archive: BinaryIO, archive_name: bytes, wanted: MemberRef, set
             return found if len(found) <= cap else None
         buffered.seek(0)
     if is_video(media_type):  # its cover art, attachments and what follows its end, read as the scan read them
-        held = video_held(buffered, media_type, settings)
+        try:
+            held = video_held(buffered, media_type, settings)
+        except OSError:
+            return None
         if wanted.name == AFTER_END_NAME and held.after is not None and wanted.occurrence <= len(held.after.members):
             found = held.after.members[wanted.occurrence - 1]
             return found if len(found) <= cap else None
