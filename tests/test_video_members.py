@@ -166,3 +166,24 @@ def test_too_much_after_a_videos_end_is_said_not_read() -> None:
                       Settings(max_nested_archive_bytes=1000))
     assert held.after is None and "5,003 bytes after the video's own end (byte 34)" in held.notes[0]
     assert "max_nested_archive_bytes" in held.notes[0]
+
+
+def test_an_attachment_and_a_zip_member_named_after_the_end_each_keep_their_own_path(tmp_path: Path) -> None:
+    attached = jpeg_bytes(draw_picture(148, (96, 72)))
+    hidden = jpeg_bytes(draw_picture(149, (96, 72)))
+    zipped = jpeg_bytes(draw_picture(150, (96, 72)))
+    behind = io.BytesIO()
+    with zipfile.ZipFile(behind, "w") as archive:
+        archive.writestr("after-the-end", zipped)
+    mkv = _video(tmp_path, "matroska", (("after-the-end", "image/jpeg", attached),))
+    evidence = tmp_path / "evidence"
+    evidence.mkdir()
+    (evidence / "clip.mkv").write_bytes(mkv + hidden + behind.getvalue())
+    (evidence / "picture.jpg").write_bytes(attached + hidden + behind.getvalue())
+    items = _scan(tmp_path, evidence, [])
+    expected = {"clip.mkv!/after-the-end": attached, "clip.mkv!/after-the-end!2": hidden + behind.getvalue(),
+                "clip.mkv!/after-the-end!3": zipped, "picture.jpg!/after-the-end": hidden + behind.getvalue(),
+                "picture.jpg!/after-the-end!2": zipped}
+    for path, data in expected.items():
+        assert items[path]["sha256"] == hashlib.sha256(data).hexdigest(), path
+        assert read_item_bytes(str(evidence), path, Settings(), 10**7) == data, path

@@ -81,8 +81,10 @@ class _Held(NamedTuple):
     embedded: tuple[Found, ...] = ()  # a video's cover art and attachments, read before a zip behind it
 
     def taken(self, media_type: str) -> tuple[bytes, ...]:
-        """Names whose first occurrences on the item's path are not a zip's behind its content."""
-        return names_before_a_zip_behind(media_type) + tuple(found.name for found in self.embedded)
+        """Names whose first occurrences on the item's path are not a zip's behind its content (reopen.py counts
+        them so): an EXIF thumbnail, a video's cover art and attachments, what follows the content's end."""
+        return names_before_a_zip_behind(media_type) + tuple(found.name for found in self.embedded) \
+            + (AFTER_END_NAME,) * len(self.after_end)
 
 
 def _read_item(stream: BinaryIO, record: ItemRecord, settings: Settings, nested: bool) -> _Read:
@@ -473,7 +475,8 @@ def _held_items(
         record.add_error("archive", f"nested deeper than {settings.max_archive_depth} items; what follows its own "
                                     "content is not read")
     elif held.after_end:
-        for occurrence, data in enumerate(held.after_end, 1):
+        before = sum(found.name == AFTER_END_NAME for found in held.embedded)  # an attachment named so comes first
+        for occurrence, data in enumerate(held.after_end, before + 1):
             after = Member(AFTER_END_NAME, io.BytesIO(data), len(data), record.mtime)
             records.extend(_analyse_member(after, member_relpath(record.relpath, AFTER_END_NAME, occurrence),
                                            depth + 1, settings, expansion, record, analysed))

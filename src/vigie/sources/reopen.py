@@ -63,23 +63,25 @@ def _member_bytes(archive: BinaryIO, archive_name: bytes, wanted: MemberRef, set
     media_type = sniff(head)
     if wanted.name == AFTER_END_NAME and is_image(media_type):
         after = trailing(buffered.read(settings.max_image_bytes + 1), media_type)
-        if after is not None and wanted.occurrence <= len(after.members):  # else a zip behind may hold one
+        if after is not None and wanted.occurrence <= len(after.members):
             found = after.members[wanted.occurrence - 1]
             return found if len(found) <= cap else None
-        buffered.seek(0)
+        wanted = MemberRef(wanted.name, wanted.occurrence - (0 if after is None else len(after.members)))
+        buffered.seek(0)  # a zip behind the picture holds it
     if is_video(media_type):  # its cover art, attachments and what follows its end, read as the scan read them
         try:
             held = video_held(buffered, media_type, settings)
         except OSError:
             return None
-        if wanted.name == AFTER_END_NAME and held.after is not None and wanted.occurrence <= len(held.after.members):
-            found = held.after.members[wanted.occurrence - 1]
-            return found if len(found) <= cap else None
         named = [member.data for member in held.members if member.name == wanted.name]
         if wanted.occurrence <= len(named):
             data = named[wanted.occurrence - 1]
             return data if data is not None and len(data) <= cap else None
-        wanted = MemberRef(wanted.name, wanted.occurrence - len(named))  # of a zip behind the video
+        wanted = MemberRef(wanted.name, wanted.occurrence - len(named))
+        ends = held.after.members if held.after is not None and wanted.name == AFTER_END_NAME else ()
+        if wanted.occurrence <= len(ends):
+            return ends[wanted.occurrence - 1] if len(ends[wanted.occurrence - 1]) <= cap else None
+        wanted = MemberRef(wanted.name, wanted.occurrence - len(ends))  # of a zip behind the video
     if wanted.name in names_before_a_zip_behind(media_type):
         if wanted.occurrence == 1:
             thumbnail = exif_thumbnail(buffered.read(settings.max_image_bytes + 1)).data

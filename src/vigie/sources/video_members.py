@@ -45,7 +45,7 @@ def video_held(stream: BinaryIO, media_type: str, settings: Settings) -> VideoHe
     size = stream.seek(0, 2)
     try:
         walk: Walk = walker(stream, size, settings.max_nested_archive_bytes)
-    except (struct.error, ValueError) as exc:  # a defect of ours on bytes no test foresaw: said, never raised
+    except (struct.error, ValueError, IndexError) as exc:  # a defect of ours on unforeseen bytes: said, not raised
         return VideoHeld(notes=(f"the video's structure could not be walked ({exc}): its cover art, attachments "
                                 "and what follows its end not looked for",))
     notes = list(walk.notes)
