@@ -9,6 +9,7 @@ import io
 import json
 import struct
 import zipfile
+import zlib
 from pathlib import Path
 
 from click.testing import CliRunner
@@ -151,3 +152,16 @@ def test_damaged_and_hostile_tags_are_said_and_cost_bounded_work() -> None:
     assert _pictures(ogg_flac) == [(b"picture-1.jpeg", jpeg, None)]
     # a Theora video in Ogg is a video, decoded as one
     assert sniff(ogg([b"\x80theora" + bytes(40)])[:512]) == "video/ogg"
+
+
+def test_compressed_frames_plain_v24_sizes_and_tags_one_after_another_are_read() -> None:
+    jpeg = jpeg_bytes(draw_picture(134, (64, 48)))
+    frame = apic(jpeg)
+    packed = struct.pack(">I", len(frame)) + zlib.compress(frame)  # v2.3: the size inflated, then zlib
+    compressed = b"APIC" + struct.pack(">IH", len(packed), 0x0080) + packed
+    v23 = b"ID3\x03\x00\x00" + syncsafe(len(compressed)) + compressed
+    itunes = b"APIC" + struct.pack(">IH", len(frame), 0) + frame + b"TIT2" + struct.pack(">IH", 3, 0) + b"\0ab"
+    v24 = b"ID3\x04\x00\x00" + syncsafe(len(itunes)) + itunes  # a plain size where v2.4's is syncsafe
+    assert len(frame) >= 0x80 and syncsafe(len(frame)) != struct.pack(">I", len(frame))
+    found = _pictures(v23 + v24 + MPEG_FRAMES)
+    assert found == [(b"picture-1.jpeg", jpeg, None), (b"picture-2.jpeg", jpeg, None)]

@@ -57,8 +57,7 @@ def tag_pictures(header: bytes, body: bytes, most_bytes: int) -> Iterator[Pictur
         if at + header_length > len(body) or body[at] == 0:  # the end, or the padding
             return
         frame_id = body[at:at + id_length]
-        size_field = body[at + id_length:at + id_length + (3 if major == 2 else 4)]
-        size = _syncsafe(size_field) if major == 4 else int.from_bytes(size_field, "big")
+        size = _frame_size(body, at, major)
         frame_flags = 0 if major == 2 else int.from_bytes(body[at + 8:at + 10], "big")
         data = body[at + header_length:at + header_length + size]
         at += header_length + size
@@ -70,6 +69,25 @@ def tag_pictures(header: bytes, body: bytes, most_bytes: int) -> Iterator[Pictur
             return
         yield _frame_picture(data, major, frame_flags, bool(flags & 0x80), most_bytes)
     raise ArchiveLimitError(f"an ID3 tag of more than {_MOST_FRAMES:,} frames: the frames after them not read")
+
+
+def _frame_size(body: bytes, at: int, major: int) -> int:
+    """The size of the frame at `at`: v2.4's is syncsafe, but iTunes wrote plain sizes there; the one after
+    which a frame, the padding or the tag's end follows is taken (the syncsafe one where both or neither do)."""
+    if major == 2:
+        return int.from_bytes(body[at + 3:at + 6], "big")
+    plain = int.from_bytes(body[at + 4:at + 8], "big")
+    if major == 3:
+        return plain
+    syncsafe = _syncsafe(body[at + 4:at + 8])
+    if syncsafe != plain and not _frame_follows(body, at + 10 + syncsafe) and _frame_follows(body, at + 10 + plain):
+        return plain
+    return syncsafe
+
+
+def _frame_follows(body: bytes, at: int) -> bool:
+    return at >= len(body) or body[at] == 0 or (at + 4 <= len(body) and body[at:at + 4].isalnum()
+                                                  and body[at:at + 4].upper() == body[at:at + 4])
 
 
 def _frame_picture(data: bytes, major: int, flags: int, unsynchronised: bool, most_bytes: int) -> Picture:
