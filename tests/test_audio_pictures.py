@@ -150,6 +150,10 @@ def test_damaged_and_hostile_tags_are_said_and_cost_bounded_work() -> None:
                     b"\x86" + len(picture_block(jpeg, b"image/jpeg")).to_bytes(3, "big")
                     + picture_block(jpeg, b"image/jpeg")])
     assert _pictures(ogg_flac) == [(b"picture-1.jpeg", jpeg, None)]
+    # a Skeleton stream first: the tags are the next stream's, whose pages are interleaved with it
+    pages = [ogg([b"fishead\0" + bytes(56)], serial=1), ogg([b"OpusHead\x01\x02" + bytes(9)], serial=2),
+             ogg([bytes(10)], serial=1), ogg([b"OpusTags" + comments(picture_comment(jpeg, b"image/jpeg"))], serial=2)]
+    assert _pictures(b"".join(pages)) == [(b"picture-1.jpeg", jpeg, None)]
     # a Theora video in Ogg is a video, decoded as one
     assert sniff(ogg([b"\x80theora" + bytes(40)])[:512]) == "video/ogg"
 

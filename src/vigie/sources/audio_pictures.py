@@ -189,8 +189,8 @@ def _ogg_pictures(reader: _Reader, settings: Settings) -> Iterator[Picture]:
 
 
 def _ogg_packets(reader: _Reader, most: int) -> Iterator[bytes]:
-    """The packets of the file's first logical stream, joined across pages (another stream's pages between them
-    are passed over), up to the file's end."""
+    """The packets of the file's first logical stream (after a Skeleton), joined across pages (another stream's
+    pages between them are passed over), up to the file's end."""
     serial: bytes | None = None
     packet = bytearray()
     for _ in range(_MOST_HEADER_PACKETS * 1024):
@@ -201,7 +201,8 @@ def _ogg_packets(reader: _Reader, most: int) -> Iterator[bytes]:
             raise ValueError(f"no Ogg page where one should start (byte {reader.at - len(header):,})")
         lacing = reader.read(header[26], "an Ogg page's segment table")
         body = reader.read(sum(lacing), "an Ogg page")
-        serial = serial or header[14:18]
+        if serial is None and not body.startswith(b"fishead\0"):  # an Ogg Skeleton's index stream holds no tags
+            serial = header[14:18]
         if header[14:18] != serial:
             continue
         at = 0
