@@ -117,6 +117,9 @@ def test_hostile_video_structure_is_said_and_costs_bounded_work(tmp_path: Path) 
                            + attachment(b"a.jpg", b"image/jpeg", picture))
     walk = walk_matroska(io.BytesIO(cut), len(cut), 10**8)
     assert walk.members[0].data == picture and "read up to that end" in walk.notes[0] and walk.end is None
+    broken = header + element(0x18538067, b"\x00" * 20 + element(0x1941A469, attachment(b"a.jpg", b"i", picture)))
+    walk = walk_matroska(io.BytesIO(broken), len(broken), 10**8)
+    assert "break off at byte" in walk.notes[0] and walk.end is None
     # countless attachments, and a cap on what is held from one video
     many = header + element(0x18538067, element(0x1941A469, attachment(b"x", b"i", b"y") * 5000))
     walk = walk_matroska(io.BytesIO(many), len(many), 10**8)

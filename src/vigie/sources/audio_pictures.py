@@ -6,8 +6,8 @@ Read: an ID3v2 tag in front of an MP3 (or of a FLAC), its `APIC`/`PIC` frames (`
 metadata blocks; an Ogg Vorbis, Opus, Speex or FLAC stream's `METADATA_BLOCK_PICTURE` (and the older
 `COVERART`) comments, base64 in its comment header. An MP4's (M4A's) `covr` is read with the video
 (`video_members.py`). Only the tags at the start are read, never the sound: at most `max_nested_archive_bytes` of
-them (the cap of what is held in memory), at most _MOST_BLOCKS metadata blocks and _MOST_COMMENTS comments;
-a cap reached is said on the audio file.
+them (the cap of what is held in memory), at most _MOST_BLOCKS metadata blocks, _MOST_COMMENTS comments and
+_MOST_PAGES Ogg pages; a cap reached is said on the audio file.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ AUDIO_TYPES = frozenset({ID3_TYPE, FLAC_TYPE, OGG_TYPE})
 _MOST_BLOCKS = 4096  # a FLAC's metadata blocks: encoders write a handful
 _MOST_COMMENTS = 65_536
 _MOST_TAGS = 8  # ID3v2 tags one after the other (some taggers add one without removing the last)
-_MOST_HEADER_PACKETS = 64  # an Ogg FLAC's header packets: its metadata blocks
+_MOST_PAGES = 65_536  # Ogg pages walked for the tags: they follow the first few
 _PICTURE_BLOCK, _COMMENT_BLOCK = 6, 4
 
 
@@ -193,7 +193,7 @@ def _ogg_packets(reader: _Reader, most: int) -> Iterator[bytes]:
     pages between them are passed over), up to the file's end."""
     serial: bytes | None = None
     packet = bytearray()
-    for _ in range(_MOST_HEADER_PACKETS * 1024):
+    for _ in range(_MOST_PAGES):
         header = reader.read(27, "an Ogg page's header", may_end=True)
         if not header:
             return
@@ -214,5 +214,4 @@ def _ogg_packets(reader: _Reader, most: int) -> Iterator[bytes]:
             if length < 255:
                 yield bytes(packet)
                 packet = bytearray()
-    raise ArchiveLimitError(f"more than {_MOST_HEADER_PACKETS * 1024:,} Ogg pages before the comment header: "
-                            "not read further")
+    raise ArchiveLimitError(f"more than {_MOST_PAGES:,} Ogg pages before the tags' end: not read further")

@@ -85,7 +85,10 @@ def walk_matroska(stream: BinaryIO, size: int, most_bytes: int) -> Walk:
         if element is None:
             if segment[2] is None:  # an unsized Segment ends where its elements do
                 segment_end = at
-            break
+                break
+            walk.notes.append(f"its Segment's elements break off at byte {at:,} (damaged): the attachments after "
+                              "that not looked for")
+            return walk
         identifier, start, length = element
         if length is None:  # unsized: its children follow, passed over as the Segment's own
             at = start
