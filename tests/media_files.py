@@ -148,3 +148,20 @@ def element(identifier: int, payload: bytes) -> bytes:
 def attachment(name: bytes, mime: bytes, data: bytes) -> bytes:
     return element(0x61A7, element(0x466E, name) + element(0x4660, mime) + element(0x465C, data)
                    + element(0x46AE, b"\x01" * 8))
+
+
+def riff_wave(tag: bytes) -> bytes:
+    """A WAV of a little silence, its ID3 tag in an `id3 ` chunk after the sound (as taggers put it)."""
+    fmt = struct.pack("<HHIIHH", 1, 1, 8000, 16000, 2, 16)
+    chunks = b"fmt " + struct.pack("<I", len(fmt)) + fmt + b"data" + struct.pack("<I", 1601) + bytes(1601) + b"\0"
+    chunks += b"id3 " + struct.pack("<I", len(tag)) + tag + b"\0" * (len(tag) % 2)
+    return b"RIFF" + struct.pack("<I", 4 + len(chunks)) + b"WAVE" + chunks
+
+
+def aiff(tag: bytes) -> bytes:
+    """An AIFF of a little silence, its ID3 tag in an `ID3 ` chunk."""
+    comm = struct.pack(">hIh", 1, 800, 16) + b"\x40\x0b\xfa\x00" + bytes(6)  # 8,000 Hz as an 80-bit float
+    chunks = b"COMM" + struct.pack(">I", len(comm)) + comm
+    chunks += b"SSND" + struct.pack(">I", 8 + 1600) + bytes(8 + 1600)
+    chunks += b"ID3 " + struct.pack(">I", len(tag)) + tag + b"\0" * (len(tag) % 2)
+    return b"FORM" + struct.pack(">I", 4 + len(chunks)) + b"AIFF" + chunks

@@ -17,6 +17,7 @@ from conftest import jpeg_bytes
 
 from tests.media_files import (
     MPEG_FRAMES,
+    aiff,
     apic,
     comments,
     flac,
@@ -24,6 +25,7 @@ from tests.media_files import (
     ogg,
     picture_block,
     picture_comment,
+    riff_wave,
     syncsafe,
 )
 from vigie.cli import main
@@ -79,6 +81,8 @@ def test_cover_art_in_mp3_flac_and_ogg_tags_is_matched_and_read_back(tmp_path: P
                          + b"\x01", b"\x05vorbis" + bytes(30), bytes(4000)]),
         "song.opus": ogg([b"OpusHead\x01\x02" + bytes(9), b"OpusTags" + comments(picture_comment(png)),
                           bytes(500)]),
+        "sound.wav": riff_wave(id3_tag(3, [(b"APIC", apic(jpeg))])),
+        "sound.aiff": aiff(id3_tag(4, [(b"APIC", apic(png, mime=b"image/png"))])),
     }
     for name, data in files.items():
         (evidence / name).write_bytes(data)
@@ -90,6 +94,7 @@ def test_cover_art_in_mp3_flac_and_ogg_tags_is_matched_and_read_back(tmp_path: P
                 "v23-unsync.mp3": ("picture-1.jpeg", jpeg), "v22.mp3": ("picture-1.jpg", jpeg),
                 "song.flac": ("picture-1.png", png), "id3-then.flac": ("picture-1.png", png),
                 "song.ogg": ("picture-1.png", big), "song.opus": ("picture-1.png", png),
+                "sound.wav": ("picture-1.jpeg", jpeg), "sound.aiff": ("picture-1.png", png),
                 "songs.zip!/v24-unsync.mp3": ("picture-1.jpeg", jpeg), "songs.zip!/song.ogg": ("picture-1.png", big)}
     for name, (member, picture) in expected.items():
         item = items[f"{name}!/{member}"]
@@ -98,7 +103,8 @@ def test_cover_art_in_mp3_flac_and_ogg_tags_is_matched_and_read_back(tmp_path: P
         assert item["pdq"], name
         assert read_item_bytes(str(evidence), f"{name}!/{member}", Settings(), 10**7) == picture, name
         assert items[name]["media_type"].startswith("audio/") and not items[name]["errors"], name
-    assert sniff(files["song.ogg"][:512]) == "audio/ogg" and sniff(files["v23.mp3"][:512]) == "audio/mpeg"
+    assert [sniff(files[name][:512]) for name in ("song.ogg", "v23.mp3", "sound.wav", "sound.aiff")] == [
+        "audio/ogg", "audio/mpeg", "audio/wav", "audio/aiff"]
 
 
 def test_damaged_and_hostile_tags_are_said_and_cost_bounded_work() -> None:
@@ -132,6 +138,12 @@ def test_damaged_and_hostile_tags_are_said_and_cost_bounded_work() -> None:
         raise AssertionError("the block cap is said")
     except ArchiveLimitError as exc:
         assert "4,096 FLAC metadata blocks" in str(exc)
+    chunks = b"RIFF" + struct.pack("<I", 4 + 8 * 5000) + b"WAVE" + (b"junk" + bytes(4)) * 5000
+    try:
+        _pictures(chunks)
+        raise AssertionError("the chunk cap is said")
+    except ArchiveLimitError as exc:
+        assert "4,096 chunks" in str(exc)
     small = Settings(max_nested_archive_bytes=100_000)
     try:
         _pictures(flac([(6, picture_block(bytes(200_000)))]), small)

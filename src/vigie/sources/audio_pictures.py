@@ -2,12 +2,13 @@
 player shows as a file: each is a member `picture-N.EXT` of the audio file, N counting them in the file's order,
 EXT after the type its tag declares.
 
-Read: an ID3v2 tag in front of an MP3 (or of a FLAC), its `APIC`/`PIC` frames (`id3.py`); a FLAC's `PICTURE`
-metadata blocks; an Ogg Vorbis, Opus, Speex or FLAC stream's `METADATA_BLOCK_PICTURE` (and the older
-`COVERART`) comments, base64 in its comment header. An MP4's (M4A's) `covr` is read with the video
-(`video_members.py`). Only the tags at the start are read, never the sound: at most `max_nested_archive_bytes` of
-them (the cap of what is held in memory), at most _MOST_BLOCKS metadata blocks, _MOST_COMMENTS comments and
-_MOST_PAGES Ogg pages; a cap reached is said on the audio file.
+Read: an ID3v2 tag in front of an MP3 (or of a FLAC), or in a WAV's or an AIFF's `id3 ` chunk (the sound passed
+over), its `APIC`/`PIC` frames (`id3.py`); a FLAC's `PICTURE` metadata blocks; an Ogg Vorbis, Opus, Speex or
+FLAC stream's `METADATA_BLOCK_PICTURE` (and the older `COVERART`) comments, base64 in its comment header. An
+MP4's (M4A's) `covr` is read with the video (`video_members.py`). The sound is never read: at most
+`max_nested_archive_bytes` of tags (the cap of what is held in memory), at most _MOST_BLOCKS metadata blocks,
+_MOST_COMMENTS comments, _MOST_PAGES Ogg pages and _MOST_CHUNKS chunks; a cap reached is said on the audio
+file.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import base64
 import binascii
 import re
 from collections.abc import Iterator
-from typing import BinaryIO
+from typing import BinaryIO, Literal
 
 from vigie.config import Settings
 from vigie.sources.data_uris import lenient_b64decode
@@ -27,12 +28,15 @@ ID3_TYPE = "audio/mpeg"  # a file that starts with an ID3v2 tag: an MP3 mostly (
 FLAC_TYPE = "audio/flac"
 OGG_TYPE = "audio/ogg"
 OGG_VIDEO_TYPE = "video/ogg"  # a Theora video: decoded as a video, its comments not read
-AUDIO_TYPES = frozenset({ID3_TYPE, FLAC_TYPE, OGG_TYPE})
+WAV_TYPE = "audio/wav"
+AIFF_TYPE = "audio/aiff"
+AUDIO_TYPES = frozenset({ID3_TYPE, FLAC_TYPE, OGG_TYPE, WAV_TYPE, AIFF_TYPE})
 
 _MOST_BLOCKS = 4096  # a FLAC's metadata blocks: encoders write a handful
 _MOST_COMMENTS = 65_536
 _MOST_TAGS = 8  # ID3v2 tags one after the other (some taggers add one without removing the last)
 _MOST_PAGES = 65_536  # Ogg pages walked for the tags: they follow the first few
+_MOST_CHUNKS = 4096  # a WAV's or AIFF's chunks: writers put a handful
 _PICTURE_BLOCK, _COMMENT_BLOCK = 6, 4
 
 
@@ -44,6 +48,10 @@ def audio_type(head: bytes) -> str | None:
         return FLAC_TYPE
     if head.startswith(b"OggS\x00"):
         return OGG_VIDEO_TYPE if b"\x80theora" in head else OGG_TYPE
+    if head[:4] == b"RIFF" and head[8:12] == b"WAVE":
+        return WAV_TYPE
+    if head[:4] == b"FORM" and head[8:12] in (b"AIFF", b"AIFC"):
+        return AIFF_TYPE
     return None
 
 
@@ -51,7 +59,12 @@ def audio_members(fileobj: BinaryIO, media_type: str, settings: Settings, expans
                   ) -> Iterator[Member]:
     """The pictures of the audio file's tags, in the file's order."""
     reader = _Reader(fileobj, settings.max_nested_archive_bytes)
-    found = _ogg_pictures(reader, settings) if media_type == OGG_TYPE else _tag_pictures(reader, settings)
+    if media_type == OGG_TYPE:
+        found = _ogg_pictures(reader, settings)
+    elif media_type in (WAV_TYPE, AIFF_TYPE):
+        found = _chunk_pictures(reader, media_type == WAV_TYPE, settings)
+    else:
+        found = _tag_pictures(reader, settings)
     for number, picture in enumerate(found, 1):
         name = b"picture-%d.%s" % (number, picture.extension)
         if picture.data is None:
@@ -61,22 +74,30 @@ def audio_members(fileobj: BinaryIO, media_type: str, settings: Settings, expans
 
 
 class _Reader:
-    """Reads exactly what is asked of the file's start, counted against the cap of what is held in memory."""
+    """Reads exactly what is asked of the file's tags, counted against the cap of what is held in memory, and
+    passes over the sound."""
 
     def __init__(self, fileobj: BinaryIO, most: int) -> None:
         self._fileobj = fileobj
         self._most = most
+        self._held = 0
         self.at = 0
 
     def read(self, size: int, what: str, may_end: bool = False) -> bytes:
-        if self.at + size > self._most:
+        if self._held + size > self._most:
             raise ArchiveLimitError(f"tags of more than {self._most:,} bytes (the cap of what is held in memory, "
                                     "setting max_nested_archive_bytes): the pictures after them not read")
         data = self._fileobj.read(size)
         if len(data) < size and not (may_end and not data):
             raise ValueError(f"cut short in {what} (at byte {self.at + len(data):,})")
+        self._held += len(data)
         self.at += len(data)
         return data
+
+    def skip(self, size: int) -> None:
+        """Pass over `size` bytes (the sound), which are not held."""
+        self._fileobj.seek(size, 1)
+        self.at += size
 
 
 def _tag_pictures(reader: _Reader, settings: Settings) -> Iterator[Picture]:
@@ -93,6 +114,27 @@ def _tag_pictures(reader: _Reader, settings: Settings) -> Iterator[Picture]:
         start = reader.read(4, "what follows an ID3 tag", may_end=True)
     if start == b"fLaC":
         yield from _flac_pictures(_native_blocks(reader))
+
+
+def _chunk_pictures(reader: _Reader, wav: bool, settings: Settings) -> Iterator[Picture]:
+    """The pictures of the ID3v2 tag a WAV or an AIFF keeps in its `id3 ` chunk (little-endian sizes in a RIFF,
+    big-endian in an AIFF; each chunk padded to an even length)."""
+    order: Literal["little", "big"] = "little" if wav else "big"
+    reader.read(12, "the file's header")
+    for _ in range(_MOST_CHUNKS):
+        header = reader.read(8, "a chunk's header", may_end=True)
+        if not header:
+            return
+        size = int.from_bytes(header[4:8], order)
+        if header[:4] in (b"id3 ", b"ID3 "):
+            tag = reader.read(size, "an ID3 chunk")
+            if tag_size(tag[:ID3_HEADER]) is None:
+                raise ValueError(f"an ID3 chunk that holds no ID3 tag (at byte {reader.at - size:,})")
+            yield from tag_pictures(tag[:ID3_HEADER], tag[ID3_HEADER:], settings.max_nested_archive_bytes)
+            reader.skip(size % 2)
+        else:
+            reader.skip(size + size % 2)
+    raise ArchiveLimitError(f"more than {_MOST_CHUNKS:,} chunks: the chunks after them not read")
 
 
 def _native_blocks(reader: _Reader) -> Iterator[tuple[bytes, bytes]]:
