@@ -5,7 +5,7 @@ page saved as MHTML (.mht, a message too) gives its pictures so.
 A mailbox is read message by message (each at most `max_nested_archive_bytes`, the cap of what is held in
 memory), its members named `message-N/NAME`; a message's own parts are named by their file names (or the last
 segment of their Content-Location), or `part-N.SUBTYPE` where they have none. Text bodies are not members, but
-the pictures an HTML body holds as `data:` URIs are (`part-N.html/data-uri-M.SUBTYPE`). An attachment whose
+the pictures a body holds as `data:` URIs are (`part-N.html/data-uri-M.SUBTYPE`). An attachment whose
 encoding is damaged is read as the mail reader decodes it, with a note: its bytes may not be those sent. A
 forwarded message is walked into, its attachments named as the message's own, also where it is itself encoded
 (base64, quoted-printable); a part nested deeper than MOST_NESTED_PARTS is read whole, as a member of its own, and
@@ -207,11 +207,11 @@ def _parts(parsed: _Parsed, prefix: bytes, settings: Settings, expansion: Expans
         if held == CONTAINER:
             continue
         if held is None and part.get_content_maintype() == "text" and not part.get_filename():  # a body: not a
-            if part.get_content_subtype() == "html":  # member itself, but the pictures its data: URIs hold are
-                body = part.get_payload(decode=True)
-                if isinstance(body, bytes) and b"data:" in body:
-                    yield from data_uri_members(io.BytesIO(body), settings, expansion,
-                                                prefix + b"part-%d.html/" % number)
+            body = part.get_payload(decode=True)  # member itself, but the pictures its data: URIs hold are
+            if isinstance(body, bytes) and b"data:" in body:
+                subtype = part.get_content_subtype().encode("ascii", "replace")
+                yield from data_uri_members(io.BytesIO(body), settings, expansion,
+                                            prefix + b"part-%d.%s/" % (number, subtype))
             continue
         unnamed = b"part-%d.%s" % (number, part.get_content_subtype().encode("ascii", "replace"))
         named: str | None = None
