@@ -161,14 +161,16 @@ def test_a_forwarded_message_encoded_in_base64_or_quoted_printable_gives_its_att
         forwarded = encode(_mail("inner", {"beach.jpg": picture}))
         (evidence / name).write_bytes(
             b"From: b@example.org\nTo: c@example.org\nSubject: Fwd\nMessage-ID: <fwd@example.org>\nMIME-Version: 1.0"
-            b"\nContent-Type: multipart/mixed; boundary=BB\n\n--BB\nContent-Type: text/plain\n\nsee below\n--BB\n"
+            b"\nContent-Type: multipart/mixed; boundary=BB\n\n--BB\nContent-Type: text/plain\n\nsee below, and "
+            b"data:image/jpeg;base64," + base64.b64encode(pictures[0]) + b"\n--BB\n"
             b"Content-Type: message/rfc822\nContent-Transfer-Encoding: " + encoding + b"\n\n" + forwarded
             + b"\n--BB--\n")
     items = _matched(evidence, tmp_path / "case", pictures)
-    for path, picture in (("b64.eml!/beach.jpg", pictures[0]), ("qp.eml!/beach.jpg", pictures[1])):
+    for path, picture in (("b64.eml!/beach.jpg", pictures[0]), ("qp.eml!/beach.jpg", pictures[1]),
+                          ("qp.eml!/part-1.plain/data-uri-1.jpeg", pictures[0])):  # a plain text body's data: URI
         assert [match["label"] for match in items[path]["matches"]], path
         assert read_item_bytes(str(evidence), path, Settings(), 10**7) == picture, path
-    assert not [path for path in items if "part-" in path]
+    assert not [path for path in items if "part-" in path and "data-uri" not in path]
 
 
 def test_messages_nested_thousands_deep_are_read_above_the_cap_and_the_cap_is_said(tmp_path: Path) -> None:

@@ -226,7 +226,8 @@ def _parts(parsed: _Parsed, prefix: bytes, settings: Settings, expansion: Expans
             problem: str | None = (
                 f"nested deeper than {MOST_NESTED_PARTS} parts (a message forwarded in a message, and so on): its "
                 "parts were not separated here; it is read whole, as a message of its own")
-            yield decoded_member(prefix + name, data, settings, expansion, problem)
+            yield decoded_member(prefix + name, data, settings, expansion,
+                                 "; ".join(said for said in (named, problem) if said))
             continue
         payload = part.get_payload(decode=True)
         data = payload if isinstance(payload, bytes) else b""
