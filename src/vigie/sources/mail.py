@@ -96,7 +96,7 @@ def _message(raw: bytes, settings: Settings, most_nested: int = MOST_NESTED_PART
 
 class _Parsed(NamedTuple):
     message: Message
-    held_whole: dict[int, str]  # id of each part whose body was kept unparsed: why
+    held_whole: dict[int, tuple[Message, str]]  # each part whose body was kept unparsed (held: its id not reused), why
 
 
 class _Parser(BytesFeedParser):
@@ -107,16 +107,16 @@ class _Parser(BytesFeedParser):
     def __init__(self, most_nested: int) -> None:
         super().__init__(policy=policy.default)  # file names decoded as mail readers show them
         self._most_nested = most_nested
-        self.held_whole: dict[int, str] = {}
+        self.held_whole: dict[int, tuple[Message, str]] = {}
         self._holding: Message | None = None
 
     def _parse_headers(self, lines: list[str]) -> None:
         super()._parse_headers(lines)  # type: ignore[misc]
         part: Message = self._cur  # type: ignore[attr-defined]
         if len(self._msgstack) > self._most_nested:  # type: ignore[attr-defined]
-            self.held_whole[id(part)] = DEEP
+            self.held_whole[id(part)] = (part, DEEP)
         elif part.get_content_maintype() == "message" and _encoding(part) in _ENCODINGS:
-            self.held_whole[id(part)] = ENCODED
+            self.held_whole[id(part)] = (part, ENCODED)
         else:
             return
         self._holding = part
@@ -185,7 +185,7 @@ def _walk(parsed: _Parsed, settings: Settings) -> Iterator[tuple[Message, str | 
     stack: list[tuple[Message, int]] = [(parsed.message, 1)]
     while stack:
         part, depth = stack.pop()
-        why = held.get(id(part))
+        why = held[id(part)][1] if id(part) in held else None
         if why == ENCODED and depth < MOST_NESTED_PARTS:
             body = part.get_payload(decode=True)
             inner = _message(body if isinstance(body, bytes) else b"", settings, MOST_NESTED_PARTS - depth)
