@@ -6,7 +6,8 @@ folder `X!` beside a file `X`, a zip with a mis-encoded member name, a PNG whose
 the decoder's limit, page 2 of a TIFF, an image carrying 8 MiB of XMP bait, the EXIF thumbnail of a
 crop, a zip cut short behind a holiday picture, a zip whose central directory was forged to list a decoy
 alone, a picture appended after another picture's end, an e-mail's attachment, the second message of a
-mailbox, a BLOB in a chat app's SQLite database, and a `data:` URI in a saved web page. A link that leaves
+mailbox, a forwarded message encoded in base64, a BLOB in a chat app's SQLite database, a `data:` URI in a
+saved web page and another deep in a style sheet, and a picture kept as a file of base64. A link that leaves
 the evidence points at a known picture outside it: that one must never be read.
 The hash lists are written as partners write them: Meta's bare 64-hex PDQ lines (with an all-zero entry),
 python-threatexchange's `pdq <hex>` lines, NSRL's `NSRLFile.txt`, and a CSV whose `hash` column holds
@@ -105,6 +106,21 @@ def _email(attachment: bytes, name: str) -> bytes:
     return message.as_bytes()
 
 
+def _forwarded_encoded(message: bytes) -> bytes:
+    """`message` forwarded as a part that is itself base64, as some mail clients and gateways write it."""
+    forward = EmailMessage()
+    forward["From"] = "forwarder@example.invalid"
+    forward["To"] = "someone@example.invalid"
+    forward["Subject"] = "Fwd: holiday"
+    forward["Date"] = "Tue, 3 Nov 2026 09:00:00 +0000"
+    forward.set_content("forwarded")
+    forward.add_attachment(message, maintype="application", subtype="octet-stream", filename="forwarded.eml")
+    part = forward.get_payload()[1]
+    del part["Content-Type"]
+    part["Content-Type"] = "message/rfc822"
+    return forward.as_bytes()
+
+
 def _mbox(messages: list[bytes]) -> bytes:
     return b"".join(b"From sender@example.invalid Mon Nov  2 10:00:00 2026\n" + message.replace(b"\nFrom ", b"\n>From ")
                     + b"\n" for message in messages)
@@ -151,7 +167,7 @@ def build_hostile_seizure(directory: Path) -> HostileLayout:
         shutil.rmtree(root / "evidence")
     for folder in ("Camera", "archives", "Download", "Scans", "archives/pics.zip!", "Mail", "AppData"):
         (evidence / folder).mkdir(parents=True, exist_ok=True)
-    known = {seed: draw_picture(seed, (640, 480)) for seed in range(201, 219)}
+    known = {seed: draw_picture(seed, (640, 480)) for seed in range(201, 222)}
     fresh = {seed: draw_picture(seed, (640, 480)) for seed in range(301, 312)}
     layout = HostileLayout(root, evidence, root / "case", [])
 
@@ -235,6 +251,10 @@ def build_hostile_seizure(directory: Path) -> HostileLayout:
         _email(_jpeg(fresh[309]), "IMG_3001.jpg"),
         _email(hide("Mail/Inbox, second message's attachment", _jpeg(known[216])), "IMG_3002.jpg")]))
 
+    # A forwarded message encoded in base64: its attachment is inside it.
+    (evidence / "Mail/forwarded.eml").write_bytes(_forwarded_encoded(
+        _email(hide("Mail/forwarded.eml, in a base64 forward", _jpeg(known[219])), "IMG_4001.jpg")))
+
     # A chat app's SQLite database keeping a picture as a BLOB.
     _chat_database(evidence / "AppData/msgstore.db",
                    [_jpeg(fresh[310]), hide("AppData/msgstore.db BLOB", _jpeg(known[217]))])
@@ -245,6 +265,14 @@ def build_hostile_seizure(directory: Path) -> HostileLayout:
     (evidence / "Download/saved-page.html").write_text(
         f'<!DOCTYPE html>\n<html><body><img src="data:image/jpeg;base64,{decoy}">\n'
         f'<img alt="x" src="data:image/jpeg;base64,{inline}"></body></html>\n')
+
+    # A style sheet whose picture is far past the first bytes a scan types a file by, and a file of base64.
+    rules = "".join(f".icon-{n} {{ width: {n}px; }}\n" for n in range(3000))
+    icon = base64.b64encode(hide("Download/site.css data: URI, far in", _jpeg(known[220]))).decode()
+    banner = f".banner {{ background: url(data:image/jpeg;base64,{icon}); }}\n"
+    (evidence / "Download/site.css").write_text(rules + banner)
+    (evidence / "Download/IMG_5001.b64").write_bytes(
+        base64.encodebytes(hide("Download/IMG_5001.b64, a file of base64", _jpeg(known[221]))))
 
     # Links out of the evidence: never followed, so the picture outside is never read.
     layout.outside = root / "outside.jpg"
@@ -260,7 +288,7 @@ def build_hostile_seizure(directory: Path) -> HostileLayout:
     # Meta's reference format: bare 64-hex PDQ hashes, one a line, with an all-zero entry.
     (lists / "meta-pdq.txt").write_text("\n".join([pdq[207], pdq[208], "0" * 64, pdq[210], pdq[211]]) + "\n")
     # python-threatexchange's file exchange: `<signal_type> <value>` lines.
-    (lists / "tx-signals.txt").write_text("".join(f"pdq {pdq[s]}\n" for s in (202, 205, 209, 214, 216, 218)))
+    (lists / "tx-signals.txt").write_text("".join(f"pdq {pdq[s]}\n" for s in (202, 205, 209, 214, 216, 218, 220)))
     # NSRL RDS 2.x `NSRLFile.txt`.
     with (lists / "NSRLFile.txt").open("w", newline="") as handle:
         writer = csv.writer(handle, quoting=csv.QUOTE_ALL, lineterminator="\r\n")
@@ -275,7 +303,7 @@ def build_hostile_seizure(directory: Path) -> HostileLayout:
     with (lists / "partner.csv").open("w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(["hash", "category", "label"])
-        for seed in (203, 204, 212, 213, 215, 217):
+        for seed in (203, 204, 212, 213, 215, 217, 219, 221):
             writer.writerow([hashlib.sha256(_jpeg(known[seed])).hexdigest(), "1", f"known {seed}"])
     layout.lists = sorted(lists.iterdir())
     return layout
