@@ -115,7 +115,7 @@ def _forwarded_encoded(message: bytes) -> bytes:
     forward["Date"] = "Tue, 3 Nov 2026 09:00:00 +0000"
     forward.set_content("forwarded")
     forward.add_attachment(message, maintype="application", subtype="octet-stream", filename="forwarded.eml")
-    part = list(forward.iter_attachments())[0]
+    part = next(forward.iter_attachments())
     assert isinstance(part, EmailMessage)
     del part["Content-Type"]
     part["Content-Type"] = "message/rfc822"
