@@ -44,6 +44,7 @@ from vigie.sources.diskimage import DISK_HEAD_BYTES, nested_image_note
 from vigie.sources.exif_thumbnail import EXIF_THUMBNAIL_NAME, names_before_a_zip_behind
 from vigie.sources.mediatype import SNIFF_BYTES, is_archive, is_image, is_video, sniff, unread_archive_note
 from vigie.sources.members import ArchiveLimitError, Expansion, Member, decoded_member, unsafe_name_reason
+from vigie.sources.textborne import MOST_TEXT_KEPT, TEXT_TYPE, TextClues, looks_like_text
 from vigie.sources.trailing import AFTER_END_NAME, trailing
 from vigie.sources.video_members import holds_pictures, video_held
 from vigie.sources.zipbehind import MOST_FALSE_SIGNATURES, ZipClues, zip_behind
@@ -102,10 +103,14 @@ def _read_item(stream: BinaryIO, record: ItemRecord, settings: Settings, nested:
         head += more
     media_type = sniff(head[:SNIFF_BYTES])
     record.media_type = media_type
+    # text, searched for data: URIs as it is hashed (vigie.sources.textborne); a member's kept in case it has some
+    text = TextClues() if media_type == "application/octet-stream" and looks_like_text(head[:SNIFF_BYTES]) else None
     if is_image(media_type):
         kept, cap = [], settings.max_image_bytes
     elif nested and is_archive(media_type):
         kept, cap = [], settings.max_nested_archive_bytes
+    elif nested and text is not None:
+        kept, cap = [], min(settings.max_nested_archive_bytes, MOST_TEXT_KEPT)
     elif nested and is_video(media_type):  # a member cannot be reopened: decode it from memory
         kept, cap = [], settings.max_member_video_bytes
     chunk = head
@@ -118,14 +123,24 @@ def _read_item(stream: BinaryIO, record: ItemRecord, settings: Settings, nested:
         digests.update(chunk)
         size += len(chunk)
         zip_clues.feed(chunk)
+        if text is not None:
+            text.feed(chunk)
         if kept is not None:
             if size <= cap:
                 kept.append(chunk)
             else:
                 kept = None
-                record.add_error("decode", f"{media_type} of more than {cap:,} bytes is {TOO_LARGE_NOTE}")
+                if text is None:
+                    record.add_error("decode", f"{media_type} of more than {cap:,} bytes is {TOO_LARGE_NOTE}")
         chunk = stream.read(CHUNK)
     record.size = size
+    if text is not None and text.found:
+        record.media_type = TEXT_TYPE  # an archive of its data: URIs
+        if nested and kept is None:
+            record.add_error("archive", f"text holding data: URIs, of more than {cap:,} bytes (the most of a "
+                                        "member's text held in memory): its data: URIs not read")
+    elif text is not None:
+        kept = None
     record.digests = digests.result()
     if zip_clues.stopped_at is not None:
         record.add_error("archive", f"{MOST_FALSE_SIGNATURES:,} zip header signatures that start no header, the "

@@ -20,9 +20,9 @@ from collections.abc import Iterator
 from typing import BinaryIO, Literal
 
 from vigie.config import Settings
-from vigie.sources.data_uris import lenient_b64decode
 from vigie.sources.id3 import ID3_HEADER, Picture, tag_pictures, tag_size
 from vigie.sources.members import ArchiveLimitError, Expansion, Member, decoded_member
+from vigie.sources.textborne import lenient_base64
 
 ID3_TYPE = "audio/mpeg"  # a file that starts with an ID3v2 tag: an MP3 mostly (a FLAC or an AAC may be behind)
 FLAC_TYPE = "audio/flac"
@@ -207,7 +207,7 @@ def _comment_pictures(data: bytes, at: int) -> Iterator[Picture]:
             decoded = base64.b64decode(value, validate=True)
             problem = None
         except (binascii.Error, ValueError) as exc:
-            decoded = lenient_b64decode(re.sub(rb"[^A-Za-z0-9+/]", b"", value))
+            decoded = lenient_base64(re.sub(rb"[^A-Za-z0-9+/]", b"", value))
             problem = f"its base64 is damaged ({exc}): decoded as far as it goes, its bytes may not be those written"
         found = _picture_block(decoded) if key == b"METADATA_BLOCK_PICTURE" else Picture(b"bin", decoded)
         yield Picture(found.extension, found.data, "; ".join(p for p in (problem, found.problem) if p) or None)

@@ -16,6 +16,7 @@ from vigie.sources.directory import open_source
 from vigie.sources.exif_thumbnail import exif_thumbnail, names_before_a_zip_behind
 from vigie.sources.mediatype import SNIFF_BYTES, is_archive, is_image, is_video, sniff
 from vigie.sources.members import ArchiveLimitError, Expansion
+from vigie.sources.textborne import TEXT_TYPE, looks_like_text
 from vigie.sources.trailing import AFTER_END_NAME, trailing
 from vigie.sources.video_members import video_held
 from vigie.sources.zipbehind import clues_of, zip_behind
@@ -88,7 +89,9 @@ def _member_bytes(archive: BinaryIO, archive_name: bytes, wanted: MemberRef, set
             return thumbnail if thumbnail is not None and len(thumbnail) <= cap else None
         wanted = MemberRef(wanted.name, wanted.occurrence - 1)  # of a zip behind the JPEG
     zip_start = 0
-    if not is_archive(media_type):  # a zip behind a picture or a self-extractor, as the scan read it
+    if not is_archive(media_type) and wanted.name.startswith(b"data-uri-") and looks_like_text(head):
+        media_type = TEXT_TYPE  # text that holds data: URIs, typed as the scan hashed it
+    elif not is_archive(media_type):  # a zip behind a picture or a self-extractor, as the scan read it
         clues = clues_of(buffered, headers=is_image(media_type) or is_video(media_type))
         if (behind := zip_behind(buffered, clues)) is None:
             return None
