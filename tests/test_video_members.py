@@ -17,6 +17,7 @@ from tests.media_files import attachment, box, covr, ebml_size, element, with_co
 from tests.test_audio_pictures import _png, _scan
 from vigie.config import Settings
 from vigie.demo.seizure import draw_picture, write_video
+from vigie.signals.video import VideoLimits, analyse_video
 from vigie.sources.bmff import walk_boxes
 from vigie.sources.matroska import walk_matroska
 from vigie.sources.reopen import read_item_bytes
@@ -190,3 +191,13 @@ def test_an_attachment_and_a_zip_member_named_after_the_end_each_keep_their_own_
     for path, data in expected.items():
         assert items[path]["sha256"] == hashlib.sha256(data).hexdigest(), path
         assert read_item_bytes(str(evidence), path, Settings(), 10**7) == data, path
+
+
+def test_the_decoder_says_only_the_attached_pictures_that_were_not_read(tmp_path: Path) -> None:
+    cover = jpeg_bytes(draw_picture(151, (96, 72)))
+    path = tmp_path / "covered.mp4"
+    path.write_bytes(with_cover(_video(tmp_path, "mp4"), covr((13, cover), (13, cover))))
+    said = {read: analyse_video(str(path), VideoLimits(), read).problems for read in (0, 1, 2)}
+    assert said[2] == [] and "1 other video track(s), or picture(s) attached" in said[1][0]
+    assert "2 other video track(s)" in said[0][0]
+    assert analyse_video(str(path), VideoLimits(), 2).frames  # the video track, not a cover, is hashed

@@ -46,7 +46,7 @@ from vigie.sources.mediatype import SNIFF_BYTES, is_archive, is_image, is_video,
 from vigie.sources.members import ArchiveLimitError, Expansion, Member, decoded_member, unsafe_name_reason
 from vigie.sources.textborne import MOST_TEXT_KEPT, TEXT_TYPE, TextClues, looks_like_text
 from vigie.sources.trailing import AFTER_END_NAME, trailing
-from vigie.sources.video_members import holds_pictures, video_held
+from vigie.sources.video_members import VideoHeld, video_held
 from vigie.sources.zipbehind import MOST_FALSE_SIGNATURES, ZipClues, zip_behind
 
 CHUNK = 1 << 20
@@ -289,9 +289,9 @@ def video_limits(settings: Settings) -> VideoLimits:
                        settings.max_video_decode_seconds)
 
 
-def _add_video_facts(record: ItemRecord, source: BinaryIO, settings: Settings) -> None:
+def _add_video_facts(record: ItemRecord, source: BinaryIO, settings: Settings, pictures_read: int) -> None:
     try:
-        facts = analyse_video(source, video_limits(settings), holds_pictures(record.media_type or ""))
+        facts = analyse_video(source, video_limits(settings), pictures_read)
     except VideoError as exc:
         record.add_error("decode", str(exc))
         return
@@ -310,24 +310,25 @@ def _analyse_stream(
     """Fill `record`; returns what it holds that is read as items of its own."""
     read = _read_item(stream, record, settings, nested)
     media_type = record.media_type or ""
+    video = _video_held(record, read, reopen, settings) if is_video(media_type) else None
     if analysed is not None and analysed.mark_copy(record):
         if (note := nested_image_note(record.relpath, media_type, read.head)) is not None:  # by its name too:
             record.add_error("not-examined", note)  # the first copy, named otherwise, may not have it
         # an archive's members are still listed, and an EXIF thumbnail that shows another picture
-        return _held(record, read, nested, copy_thumbnail_to_read(record, read.buffer, settings), settings)
+        return _held(record, read, nested, copy_thumbnail_to_read(record, read.buffer, settings), video)
     # Hashing is never cut short (a known file must match); what follows has the file's budget.
     budget = settings.file_seconds + (settings.max_video_decode_seconds if is_video(media_type) else 0)
     thumbnail = None
     try:
         with file_budget(budget, record.relpath):
-            thumbnail = _analyse_content(read, record, settings, reopen)
+            thumbnail = _analyse_content(read, record, settings, reopen, _pictures_read(video))
     except FileTimeout as exc:
         record.add_error("timeout", str(exc))
     except Exception as exc:  # a defect of ours in one stage: the digests, and what the item holds, are kept
         record.add_error("internal", internal_failure(exc))
     if analysed is not None:
         analysed.remember(record)
-    return _held(record, read, nested, thumbnail, settings)
+    return _held(record, read, nested, thumbnail, video)
 
 
 def internal_failure(exc: Exception) -> str:
@@ -335,19 +336,22 @@ def internal_failure(exc: Exception) -> str:
     return f"analysis failed ({type(exc).__name__}: {exc}); please report this"
 
 
-def _held(record: ItemRecord, read: _Read, nested: bool, thumbnail: HeldThumbnail | None, settings: Settings
-          ) -> _Held:
+def _held(record: ItemRecord, read: _Read, nested: bool, thumbnail: HeldThumbnail | None,
+          video: VideoHeld | None) -> _Held:
     """What an item holds: its archive read in memory, or a zip behind the content it read in memory (a file's
-    own is looked for by _analyse_entry, which can reopen it), its EXIF thumbnail, what follows a picture's own
-    content (said on the item), and a video's cover art, attachments and what follows its end (a file's own
-    are read by _analyse_entry)."""
+    own is looked for by _analyse_entry, which can reopen it), its EXIF thumbnail, what follows a picture's or a
+    video's own content (said on the item), and a video's cover art and attachments."""
     media_type = record.media_type or ""
     if read.buffer is not None and is_archive(media_type):
         return _Held(read.buffer, thumbnail)
     held = _Held(None, thumbnail)
-    if read.buffer is not None and is_video(media_type):
-        held = _with_video_held(record, held, io.BytesIO(read.buffer), settings)
-    elif read.buffer is not None and (after := trailing(read.buffer, media_type)) is not None:
+    after = trailing(read.buffer, media_type) if video is None and read.buffer is not None else None
+    if video is not None:
+        for note in video.notes:
+            record.add_error("archive", note)
+        after = video.after
+        held = held._replace(embedded=video.members)
+    if after is not None:
         record.add_error("archive" if after.members else "not-examined", after.note)
         held = held._replace(after_end=after.members)
     if not nested or read.buffer is None:
@@ -359,17 +363,30 @@ def _held(record: ItemRecord, read: _Read, nested: bool, thumbnail: HeldThumbnai
     return held._replace(archive=read.buffer, zip_start=zip_start)
 
 
-def _with_video_held(record: ItemRecord, held: _Held, stream: BinaryIO, settings: Settings) -> _Held:
-    """`held` with the video's cover art and attachments, and what follows its own end, said on it."""
-    found = video_held(stream, record.media_type or "", settings)
-    for note in found.notes:
-        record.add_error("archive", note)
-    if found.after is not None:
-        record.add_error("archive" if found.after.members else "not-examined", found.after.note)
-    return held._replace(embedded=found.members, after_end=() if found.after is None else found.after.members)
+def _video_held(record: ItemRecord, read: _Read, reopen: Any, settings: Settings) -> VideoHeld | None:
+    """A video's cover art and attachments, and what follows its own end, read from memory or by reopening the
+    file (before it is decoded: the decoder then knows which attached pictures were read)."""
+    if read.buffer is not None:
+        return video_held(io.BytesIO(read.buffer), record.media_type or "", settings)
+    if reopen is None:
+        return None
+    try:
+        with reopen() as stream:
+            return video_held(stream, record.media_type or "", settings)
+    except OSError as exc:  # read once already: said, its frames and digests are kept
+        record.add_error("archive", f"cannot reopen the video to read what it holds: {exc.strerror or exc}")
+        return None
 
 
-def _analyse_content(read: _Read, record: ItemRecord, settings: Settings, reopen: Any) -> HeldThumbnail | None:
+def _pictures_read(video: VideoHeld | None) -> int:
+    """How many pictures were read from a video's own structure: the decoder says the attached pictures past
+    them (FFmpeg shows each as a video stream)."""
+    found = () if video is None else video.members
+    return sum(1 for one in found if one.data is not None and is_image(sniff(one.data[:SNIFF_BYTES])))
+
+
+def _analyse_content(read: _Read, record: ItemRecord, settings: Settings, reopen: Any, pictures_read: int
+                     ) -> HeldThumbnail | None:
     """The item's content analysed; returns an EXIF thumbnail to read as an item of its own."""
     media_type = record.media_type or ""
     thumbnail = None
@@ -379,11 +396,11 @@ def _analyse_content(read: _Read, record: ItemRecord, settings: Settings, reopen
             _add_provenance(record, io.BytesIO(read.buffer), settings)
     elif is_video(media_type):
         if read.buffer is not None:
-            _add_video_facts(record, io.BytesIO(read.buffer), settings)
+            _add_video_facts(record, io.BytesIO(read.buffer), settings, pictures_read)
             _add_provenance(record, io.BytesIO(read.buffer), settings)
         elif reopen is not None:
             with reopen() as seekable:
-                _add_video_facts(record, seekable, settings)
+                _add_video_facts(record, seekable, settings, pictures_read)
             with reopen() as seekable:
                 _add_provenance(record, seekable, settings)
     elif (note := not_examined_note(media_type) or unread_archive_note(media_type)) is not None:
@@ -554,12 +571,6 @@ def _analyse_entry(
     if record.size == 0:
         record.add_error("read", "empty file (zero bytes)")
     _check_stored_digests(record, entry.stored_digests)
-    if is_video(record.media_type or ""):
-        try:
-            with open_entry() as stream:
-                held = _with_video_held(record, held, stream, settings)
-        except OSError as exc:  # read once already: said, its frames and digests are kept
-            record.add_error("archive", f"cannot reopen the video to read what it holds: {exc.strerror or exc}")
     expansion = Expansion()
     records = [record, *_held_items(record, held, 0, settings, expansion, analysed)]
     as_type, zip_start = record.media_type or "", 0

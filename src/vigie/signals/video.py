@@ -60,10 +60,10 @@ def _still_signature(image: Image.Image) -> np.ndarray:
     return np.asarray(image.convert("L").resize((_STILL_SIDE, _STILL_SIDE)), dtype=np.float32)
 
 
-def analyse_video(source: str | BinaryIO, limits: VideoLimits, pictures_read: bool = False) -> VideoFacts:
-    """The video's facts and frame hashes, from its first video track; `pictures_read`: the pictures attached
-    to it (cover art), which FFmpeg shows as video streams, are read as the file's members (an MP4's `covr`, a
-    Matroska's attachments), so they are neither said nor hashed here."""
+def analyse_video(source: str | BinaryIO, limits: VideoLimits, pictures_read: int = 0) -> VideoFacts:
+    """The video's facts and frame hashes, from its first video track. FFmpeg shows the pictures attached to it
+    (cover art) as video streams: `pictures_read` of them were read as the file's members (an MP4's `covr`, a
+    Matroska's attachments), and are neither said nor hashed here; those past them are said."""
     import av  # imported here: only scans that meet a video pay for loading FFmpeg
 
     try:
@@ -75,7 +75,7 @@ def analyse_video(source: str | BinaryIO, limits: VideoLimits, pictures_read: bo
     with container:
         attached = [one for one in container.streams.video if one.disposition & av.stream.Disposition.attached_pic]
         tracks = [one for one in container.streams.video if one not in attached]
-        if not tracks and attached and pictures_read:
+        if not tracks and attached and pictures_read >= len(attached):
             raise VideoError("no video track in this container (sound only?): its attached pictures (cover art) "
                              "are read as its members")
         if not tracks + attached:
@@ -89,7 +89,7 @@ def analyse_video(source: str | BinaryIO, limits: VideoLimits, pictures_read: bo
         elif stream.duration and stream.time_base:
             duration = float(stream.duration * stream.time_base)
         facts = VideoFacts(duration, context.name, context.width or None, context.height or None, fps)
-        others = len(tracks + attached) - 1 - (len(attached) if pictures_read and tracks else 0)
+        others = len(tracks) - 1 + max(0, len(attached) - pictures_read) if tracks else len(attached) - 1
         if others > 0:  # a second camera angle, a cover picture: a known picture may be one
             facts.problems.append(f"{others} other video track(s), or picture(s) attached (cover art), not read: "
                                   "only the first video track is hashed")

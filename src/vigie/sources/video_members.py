@@ -29,11 +29,6 @@ class VideoHeld:
     after: Trailing | None = None
 
 
-def holds_pictures(media_type: str) -> bool:
-    """Whether the pictures attached to a video of this type are read here (FFmpeg shows them as its streams)."""
-    return media_type in _BMFF_TYPES | _MATROSKA_TYPES
-
-
 def video_held(stream: BinaryIO, media_type: str, settings: Settings) -> VideoHeld:
     """What the video in `stream` (seekable) holds beside its frames."""
     if media_type in _BMFF_TYPES:
