@@ -14,7 +14,8 @@ import struct
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
-_MOST_BOXES = 100_000  # top-level boxes, and children of one box: a fragmented video has thousands
+_MOST_TOP_BOXES = 1_000_000  # a fragmented video has a `moof` and an `mdat` per second or so: hours of them
+_MOST_BOXES = 100_000  # children of one box
 _COVER_PATH = (b"moov", b"udta", b"meta", b"ilst", b"covr")
 _EXTENSIONS = {13: b"jpg", 14: b"png", 27: b"bmp"}  # a `data` box's type indicator
 
@@ -41,7 +42,7 @@ def walk_boxes(stream: BinaryIO, size: int, most_bytes: int) -> Walk:
     """The file's top-level boxes, from its start, and the pictures its `covr` holds."""
     walk = Walk()
     at = 0
-    for _ in range(_MOST_BOXES):
+    for _ in range(_MOST_TOP_BOXES):
         box = _box(stream, at, size)
         if box is None or (box[0] == b"ftyp" and at > 0):
             walk.end = at
@@ -52,7 +53,7 @@ def walk_boxes(stream: BinaryIO, size: int, most_bytes: int) -> Walk:
         if kind == b"moov":
             _covers(stream, start, end, 1, walk, most_bytes)
         at = end
-    walk.notes.append(f"more than {_MOST_BOXES:,} top-level boxes: the video's structure was not walked past them "
+    walk.notes.append(f"more than {_MOST_TOP_BOXES:,} top-level boxes: the video's structure was not walked past them "
                       "(its end, and cover art after them, not looked for)")
     return walk
 
