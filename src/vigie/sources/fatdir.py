@@ -396,8 +396,8 @@ class FatVolume:
             parent=parent, name=name, is_dir=bool(raw[11] & _FOLDER) and not not_folder, deleted=deleted, size=size,
             address=(sector - self._first_data_sector) * (self._sector // _ENTRY) + within // _ENTRY
             + _FIRST_ENTRY_ADDRESS,
-            first_cluster=cluster, mtime=_dos_time(raw, 24, 22), ctime=_dos_time(raw, 16, 14, raw[13]),
-            atime=_dos_time(raw, 18), label=label, stored_name=stored_name, later_cluster=later,
+            first_cluster=cluster, mtime=dos_time(raw, 24, 22), ctime=dos_time(raw, 16, 14, raw[13]),
+            atime=dos_time(raw, 18), label=label, stored_name=stored_name, later_cluster=later,
             not_folder=not_folder, marked_long_name=marked_long_name,
             foreign_long_name=long_name is None and pieces.held and not label)
 
@@ -682,7 +682,7 @@ def _clock_holds(clock: int) -> bool:
     return clock >> 11 < 24 and clock >> 5 & 0x3F < 60 and clock & 0x1F < 30
 
 
-def _dos_time(raw: bytes, date_at: int, time_at: int | None = None, hundredths: int = 0) -> float | None:
+def dos_time(raw: bytes, date_at: int, time_at: int | None = None, hundredths: int = 0) -> float | None:
     """A FAT date and time in local time, as The Sleuth Kit reads them; None where none is recorded."""
     (date,) = struct.unpack_from("<H", raw, date_at)
     clock = struct.unpack_from("<H", raw, time_at)[0] if time_at is not None else 0

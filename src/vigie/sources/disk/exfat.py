@@ -1,4 +1,5 @@
-"""exFAT's layout and allocation table, to check what The Sleuth Kit recovers of a deleted file.
+"""exFAT's layout, allocation table and allocation bitmap: to check what The Sleuth Kit recovers of a deleted
+file, and for Vigie's own reading of exFAT folders (`exfatdir.py`).
 
 exFAT keeps a file either contiguous (NoFatChain: its FAT entries unused) or chained in the FAT. Deleting it
 clears its bits in the allocation bitmap and leaves the FAT as it was; The Sleuth Kit reads every deleted file as
@@ -11,7 +12,13 @@ from __future__ import annotations
 import struct
 from collections.abc import Callable
 
+import numpy as np
+
 _FREE, _END = 0, 0xFFFFFFF8  # FAT values: no chain; from here on, the end of a chain (or a bad cluster)
+FRAGMENTED_NOTE = ("a deleted exFAT file whose clusters the FAT still chains elsewhere (it was fragmented): read, as "
+                    "The Sleuth Kit recovers deleted files, as contiguous clusters from its first, so its bytes may "
+                    "be partly another file's and its hashes not those of the file deleted")
+MAX_BITMAP_BYTES = 64 << 20  # an allocation bitmap of 512M clusters; a larger one is not read into memory
 
 
 class ExfatVolume:
@@ -20,7 +27,7 @@ class ExfatVolume:
 
     def __init__(self, read_at: Callable[[int, int], bytes], offset: int, boot: bytes) -> None:
         self._read_at = read_at
-        fat, _, heap, self._count, self.root = (int(value) for value in struct.unpack_from("<IIIII", boot, 80))
+        fat, _, heap, self.count, self.root = (int(value) for value in struct.unpack_from("<IIIII", boot, 80))
         self._sector_shift, self._cluster_shift = boot[108], boot[109]
         self._fat = offset + (fat << self._sector_shift)
         self._heap = heap  # in sectors, where TSK's block addresses (sectors) count from too
@@ -37,21 +44,48 @@ class ExfatVolume:
     def cluster_bytes(self) -> int:
         return 1 << (self._sector_shift + self._cluster_shift)
 
+    def in_volume(self, cluster: int) -> bool:
+        return 2 <= cluster < self.count + 2
+
     def cluster_at(self, cluster: int) -> int:
         """Where a cluster starts in the media."""
         return self._offset + ((self._heap + ((cluster - 2) << self._cluster_shift)) << self._sector_shift)
 
+    def read(self, cluster: int, length: int) -> bytes:
+        """`length` bytes from the start of `cluster`."""
+        return self._read_at(self.cluster_at(cluster), length)
+
+    def following(self, cluster: int) -> int | None:
+        """The cluster the FAT chains `cluster` to; None at the chain's end, or where it holds no chain."""
+        raw = self._read_at(self._fat + 4 * cluster, 4)
+        following = int(struct.unpack("<I", raw)[0]) if len(raw) == 4 else _FREE
+        return None if following == _FREE or following >= _END else following
+
+    def allocated(self, bitmap_cluster: int, bitmap_bytes: int) -> np.ndarray | None:
+        """The allocation bitmap (stored contiguously from `bitmap_cluster`) as one bool a cluster, from cluster
+        2; None where it is cut short or larger than read into memory."""
+        needed = -(-self.count // 8)
+        if not self.in_volume(bitmap_cluster) or bitmap_bytes < needed or needed > MAX_BITMAP_BYTES:
+            return None
+        raw = self.read(bitmap_cluster, needed)
+        if len(raw) < needed:
+            return None
+        return np.unpackbits(np.frombuffer(raw, np.uint8), bitorder="little")[: self.count].astype(bool)
+
     def chained_elsewhere(self, first_sector: int, size: int) -> bool:
         """Whether the FAT chains the cluster at `first_sector` (a deleted file's first, in TSK's sectors) to
         another cluster than the next before `size` bytes are covered: the file was fragmented."""
-        cluster = ((first_sector - self._heap) >> self._cluster_shift) + 2
+        return self.fragmented(((first_sector - self._heap) >> self._cluster_shift) + 2, size)
+
+    def fragmented(self, cluster: int, size: int) -> bool:
+        """Whether the FAT chains `cluster` (a deleted file's first) to another cluster than the next before
+        `size` bytes are covered."""
         needed = -(-size // self.cluster_bytes)
-        for _ in range(min(needed, self._count) - 1):
-            if not 2 <= cluster < self._count + 2:
+        for _ in range(min(needed, self.count) - 1):
+            if not self.in_volume(cluster):
                 return False
-            raw = self._read_at(self._fat + 4 * cluster, 4)
-            following = int(struct.unpack("<I", raw)[0]) if len(raw) == 4 else _FREE
-            if following == _FREE or following >= _END:  # no chain (contiguous), or it ends: as read
+            following = self.following(cluster)
+            if following is None:  # no chain (contiguous), or it ends: as read
                 return False
             if following != cluster + 1:
                 return True

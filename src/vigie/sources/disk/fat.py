@@ -10,6 +10,7 @@ from typing import Any
 
 from vigie.sources.base import Entry, escape_name
 from vigie.sources.disk.names import SLASH_NOTE, component
+from vigie.sources.disk.own import OwnFile
 from vigie.sources.fatdir import (
     LABEL_SUFFIX,
     ROOT_ADDRESS,
@@ -112,7 +113,7 @@ def fat_shared(survey: Survey | None, address: int) -> tuple[str, ...]:
 
 
 def fat_skipped(fat: FatVolume, listed: dict[int, bytes], erased: set[int], moved: set[int],
-                number: Callable[[bytes], str], found: dict[str, FatEntry] | None) -> Iterator[Entry]:
+                number: Callable[[bytes], str], found: dict[str, OwnFile] | None) -> Iterator[Entry]:
     """The files Vigie's FAT reader finds that The Sleuth Kit did not list (`listed`: what it did), listed as
     live while they are deleted on disk (`erased`), listed as a folder while its content is not one, or listed as
     orphans while Vigie's reader found them in their deleted folder (`moved`: at that folder's path, with their
@@ -144,17 +145,18 @@ def fat_skipped(fat: FatVolume, listed: dict[int, bytes], erased: set[int], move
 
 
 def _fat_item(fat: FatVolume, survey: Survey, file: FatEntry, path: bytes, erased: set[int], orphan: bytes | None,
-              skipped: bool, number: Callable[[bytes], str], found: dict[str, FatEntry] | None) -> Entry:
+              skipped: bool, number: Callable[[bytes], str], found: dict[str, OwnFile] | None) -> Entry:
     """A file Vigie's FAT reader reads in The Sleuth Kit's stead, at `path` (`orphan`: where The Sleuth Kit lists
     it as an orphan; `skipped`: it does not list it at all), with what is said of it."""
     relpath = number(path)
+    runs, error = fat.content(file)
     if found is not None:
-        found[relpath] = file
+        found[relpath] = OwnFile(file.address, file.size, runs, error)
     said = _ERASED_NOTE if file.address in erased else _orphan_note(orphan) if orphan is not None \
         else _LATER_CLUSTER_NOTE if file.later_cluster else _MARKED_LONG_NAME_NOTE if file.marked_long_name \
         else _SKIPPED_NOTE if skipped else ()
     return Entry(relpath=relpath, size=file.size, mtime=file.mtime, ctime=file.ctime, atime=file.atime,
-                 inode=file.address, deleted=file.deleted, error=fat.content(file)[1],
+                 inode=file.address, deleted=file.deleted, error=error,
                  notes=said + (_NOT_FOLDER_NOTE if file.not_folder else ())
                  + (_SIZED_FOLDER_NOTE if file.is_dir else ()) + (SLASH_NOTE if b"\0" in path else ())
                  + (LABEL_NOTE if file.label else ()) + _code_page_note(file.stored_name)
