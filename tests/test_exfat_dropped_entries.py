@@ -147,3 +147,23 @@ def test_a_dropped_set_in_a_folder_is_read_under_its_folder_and_a_dropped_folder
         assert any("did not list" in note for note in items[relpath].notes)
         with source.open(relpath) as stream:
             assert stream.read() == _picture(seed), relpath
+
+
+def test_a_folder_looping_back_on_the_root_is_said_not_followed(tmp_path: Path) -> None:
+    """A folder whose first cluster is the root folder's: Vigie's exFAT reader does not enter it again, and says
+    so on the partition (as The Sleuth Kit's walk says it on the folder's item)."""
+    _need("mkfs.exfat")
+    volume = tmp_path / "stick.exfat"
+    with volume.open("wb") as blank:
+        blank.truncate(8 << 20)
+    _run("mkfs.exfat", "-L", "SEIZED", volume)
+    add_files(volume, [ExfatFile("KEEP.JPG", _picture(96))], into="LOOP")
+    image = bytearray(volume.read_bytes())
+    at = entry_set(image, "LOOP")
+    struct.pack_into("<I", image, at + _STREAM + 20, struct.unpack_from("<I", image, 96)[0])  # the root's cluster
+    reseal(image, at)
+    volume.write_bytes(image)
+    items = _items(volume)
+    assert "loops back on itself" in str(items["!/p0/LOOP/LOOP"].error)
+    assert any("looping back on a folder above them" in note
+               for note in (*items["!/p0"].notes, str(items["!/p0"].error))), items.get("!/p0")

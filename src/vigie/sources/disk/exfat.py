@@ -52,12 +52,18 @@ class ExfatVolume:
         return self._offset + ((self._heap + ((cluster - 2) << self._cluster_shift)) << self._sector_shift)
 
     def read(self, cluster: int, length: int) -> bytes:
-        """`length` bytes from the start of `cluster`."""
-        return self._read_at(self.cluster_at(cluster), length)
+        """`length` bytes from the start of `cluster`; fewer where the image ends or cannot be read there."""
+        return self._read(self.cluster_at(cluster), length)
+
+    def _read(self, offset: int, length: int) -> bytes:
+        try:
+            return self._read_at(offset, length)
+        except OSError:  # a damaged E01's chunk: read as cut short, which each reader says
+            return b""
 
     def following(self, cluster: int) -> int | None:
         """The cluster the FAT chains `cluster` to; None at the chain's end, or where it holds no chain."""
-        raw = self._read_at(self._fat + 4 * cluster, 4)
+        raw = self._read(self._fat + 4 * cluster, 4)
         following = int(struct.unpack("<I", raw)[0]) if len(raw) == 4 else _FREE
         return None if following == _FREE or following >= _END else following
 

@@ -37,7 +37,7 @@ _FOLDER = 0x10  # a File entry's attribute bit
 _CONTIGUOUS = 0x02  # a Stream Extension's NoFatChain flag
 _TSK_MAX_SECONDARIES = 18  # The Sleuth Kit's bounds on a File entry's secondary count
 _MAX_FOLDER_BYTES = 256 << 20  # exFAT's limit on a folder's size
-_MAX_READ_BYTES = 64 << 20  # folders read in one volume, each entry parsed in Python
+_MAX_READ_BYTES = 64 << 20  # folder entries read in one volume (2M), each parsed in Python
 _MAX_DEPTH = 64  # as the disk image walk: folders nested deeper are a corrupt (looping) file system
 _DROPPED_NOTE = ("The Sleuth Kit did not list this file's exFAT entry set (it drops one it finds wrong): Vigie's "
                  "own exFAT reader read it",)
@@ -136,21 +136,26 @@ class ExfatFolders:
             yield from self._folder(entry.address, inside, depth + 1, entered | {entry.first_cluster})
 
     def _slots(self, clusters: list[int]) -> list[tuple[int, bytes]]:
-        """A folder's 32-byte entries, each with The Sleuth Kit's address for it."""
+        """A folder's 32-byte entries up to its end marker (a type of 00), each with The Sleuth Kit's address
+        for it."""
         per_cluster = self._volume.cluster_bytes // _ENTRY
         slots: list[tuple[int, bytes]] = []
         for cluster in clusters:
-            if self._read_left < self._volume.cluster_bytes:
-                self._problems[f"folders not read past {_MAX_READ_BYTES >> 20} MiB of them in this volume (a "
-                               "hostile file system?)"] += 1
-                break
-            self._read_left -= self._volume.cluster_bytes
             data = self._volume.read(cluster, self._volume.cluster_bytes)
             if len(data) < self._volume.cluster_bytes:
                 self._problems["folder clusters unreadable in the image: read up to them"] += 1
                 break
             first = (cluster - 2) * per_cluster + _FIRST_ADDRESS
-            slots.extend((first + index, data[index * _ENTRY: (index + 1) * _ENTRY]) for index in range(per_cluster))
+            for index in range(per_cluster):
+                if self._read_left < _ENTRY:
+                    self._problems[f"folders not read past {_MAX_READ_BYTES >> 20} MiB of entries in this volume "
+                                   "(a hostile file system?)"] += 1
+                    return slots
+                self._read_left -= _ENTRY
+                raw = data[index * _ENTRY: (index + 1) * _ENTRY]
+                slots.append((first + index, raw))
+                if not raw[0]:  # the end of the folder: the rest of its clusters hold nothing
+                    return slots
         return slots
 
     def _entry_set(self, parent: int, slots: list[tuple[int, bytes]], index: int) -> tuple[ExfatEntry | None, int]:
