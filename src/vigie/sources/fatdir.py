@@ -10,7 +10,8 @@ Kit left out. It also counts the clusters the FAT
 marks allocated that no entry it found claims, so that a drop of another kind is said too, and tells from the
 entry on disk a deleted file The Sleuth Kit lists as live (its "Android" mode), which it then recovers.
 Forged entries The Sleuth Kit takes at their word are told too: one marked as a folder whose first cluster does not
-start with "." and ".." (or as a long-name piece while it holds a first cluster) is a file; long-name pieces whose
+start with "." and ".." (live, or deleted while it records a size, as no folder does), or as a long-name piece while
+it holds a first cluster, is a file; long-name pieces whose
 checksum is not the 8.3 name's do not name it; and live entries whose cluster chains cross are recorded by pairs.
 
 Hostile structures (looping or cross-linked chains, chains past the volume's end, folders nested past any use,
@@ -237,8 +238,9 @@ class FatVolume:
         return clusters
 
     def _begins_as_folder(self, first: int) -> bool:
-        """Whether a live folder's first cluster starts with its "." and ".." entries, as every FAT subfolder's
-        does; one outside the volume or unreadable is left to the folder's reading, which says so."""
+        """Whether a folder's first cluster starts with its "." and ".." entries, as every FAT subfolder's does
+        (a deleted one's too: deleting leaves them); one outside the volume or unreadable is left to the folder's
+        reading, which says so."""
         if not self._in_volume(first):
             return True
         try:
@@ -389,7 +391,8 @@ class FatVolume:
         label = bool(raw[11] & _VOLUME_LABEL) and not marked_long_name
         if label:
             name, stored_name = raw[:11] + LABEL_SUFFIX, None  # as The Sleuth Kit names one
-        not_folder = (bool(raw[11] & _FOLDER) and not deleted and raw[:11] not in _DOT_ENTRIES
+        # a deleted folder records no size either: one that does, its first cluster no folder's, was a file's
+        not_folder = (bool(raw[11] & _FOLDER) and (not deleted or size > 0) and raw[:11] not in _DOT_ENTRIES
                       and not self._begins_as_folder(cluster))
         sector, within = divmod(position, self._sector)
         return FatEntry(

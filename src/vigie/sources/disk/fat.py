@@ -89,17 +89,19 @@ def fat_survey(fat: FatVolume | str | None) -> Survey | None:
     return fat.survey() if isinstance(fat, FatVolume) else None
 
 
-def fat_name(survey: Survey | None, name: bytes, address: int) -> tuple[bytes, tuple[str, ...]]:
-    """The name to list for the entry at `address` that The Sleuth Kit names `name`, and what is said of it: its
-    8.3 name where The Sleuth Kit took long-name pieces that are not the entry's for its name (a long name is
-    forged by placing pieces before any entry; their checksum must be the 8.3 name's)."""
+def fat_name(survey: Survey | None, name: bytes, address: int, folder: bool = False) -> tuple[bytes, tuple[str, ...]]:
+    """The name to list for the entry at `address` that The Sleuth Kit names `name`, and what is said of it (of
+    a `folder`: on the partition, as a folder has no item): its 8.3 name where The Sleuth Kit took long-name
+    pieces that are not the entry's for its name (a long name is forged by placing pieces before any entry;
+    their checksum must be the 8.3 name's)."""
     short = survey.short_names.get(address) if survey is not None else None
     if short is None or component(short) == name:
         return name, ()
     return component(short), (
-        f"The Sleuth Kit showed this file by the long name {escape_name(name)}, but those long-name entries do not "
-        f"belong to it (their checksum does not match its short name {escape_name(short)}, or some are missing: "
-        f"a forged or corrupt directory entry): shown by its short name",)
+        f"The Sleuth Kit showed {'a folder' if folder else 'this file'} by the long name {escape_name(name)}, but "
+        f"those long-name entries do not belong to it (their checksum does not match its short name "
+        f"{escape_name(short)}, or some are missing: a forged or corrupt directory entry): shown by its short "
+        f"name{', the path of the files below it' if folder else ''}",)
 
 
 def fat_shared(survey: Survey | None, address: int) -> tuple[str, ...]:
@@ -128,7 +130,7 @@ def fat_skipped(fat: FatVolume, listed: dict[int, bytes], erased: set[int], move
         path = placed or folders[file.parent] + b"/" + component(file.name)
         if file.is_dir:
             folders[file.address] = path
-            if file.size and not file.deleted:  # no folder records a size: its bytes are read as a file too
+            if file.size:  # no folder records a size, deleted or not: its bytes are read as a file too
                 yield _fat_item(fat, survey, file, path, erased, None, False, number, found)
             continue
         if (file.address in listed and file.address not in erased and file.address not in moved

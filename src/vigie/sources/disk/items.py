@@ -178,6 +178,7 @@ class ItemRules:
         # $Extend and the folders below it, as listed, by name
         self.extend = {_NTFS_EXTEND: b"$Extend"} if self.ntfs else {}
         self.records = records
+        self.folders_said: dict[int, str] = {}  # what is said of folders as they are listed, by address
 
     @classmethod
     def open(cls, root: str, media: Media, system: FileSystem) -> ItemRules:
@@ -258,12 +259,14 @@ class ItemRules:
             return Listed(name, Role.NONE, address, kind, deleted, tsk_file,
                           tuple(stream for stream in mine if not stream.path[-1].startswith(b"$")))
         survey = fat_survey(self.fat)
-        name, named = fat_name(survey, name, address)  # a folder's too: the path of everything below it
+        name, named = fat_name(survey, name, address, is_folder)  # a folder's too: the path of all below it
         if is_folder and ((survey is not None and address in survey.not_folders)
                           or (self.exfat_folders is not None and address in self.exfat_folders.not_folders())):
             return Listed(name, Role.NOT_FOLDER, address)
         streams = self._streams(address, tsk_file) if is_folder or kind == pytsk3.TSK_FS_META_TYPE_REG else ()
         if is_folder:
+            if named:  # a folder has no item of its own: said on the partition
+                self.folders_said[address] = named[0]
             return Listed(name, Role.FOLDER, address, kind, deleted, tsk_file, streams, notes)
         volume_label = fat_label(name, address, self.fat_labels)
         if volume_label is not None and holds_nothing(volume_label):

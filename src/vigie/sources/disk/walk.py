@@ -266,7 +266,7 @@ def partition_entries(root: str, media: Media, system: FileSystem) -> Iterator[E
         if not found:  # said, as an empty listing may be a damaged one
             said.append(f"{system.description}: no file found (an empty file system, or its folders are "
                         "damaged)")
-        said.extend(f"{system.description}: {finding}" for finding in fat_said(fat))
+        said.extend(f"{system.description}: {finding}" for finding in (*rules.folders_said.values(), *fat_said(fat)))
         if rules.exfat_folders is not None:
             said.extend(f"{system.description}: {finding}" for finding in rules.exfat_folders.said())
     if said:
