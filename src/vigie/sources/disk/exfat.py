@@ -19,6 +19,7 @@ FRAGMENTED_NOTE = ("a deleted exFAT file whose clusters the FAT still chains els
                     "The Sleuth Kit recovers deleted files, as contiguous clusters from its first, so its bytes may "
                     "be partly another file's and its hashes not those of the file deleted")
 MAX_BITMAP_BYTES = 64 << 20  # an allocation bitmap of 512M clusters; a larger one is not read into memory
+MAX_FAT_BYTES = 256 << 20  # a FAT of 64M clusters, read whole; a larger one is read entry by entry
 
 
 class ExfatVolume:
@@ -32,6 +33,7 @@ class ExfatVolume:
         self._fat = offset + (fat << self._sector_shift)
         self._heap = heap  # in sectors, where TSK's block addresses (sectors) count from too
         self._offset = offset
+        self._table: memoryview | None = None  # the FAT, cluster -> next, once read
 
     @classmethod
     def of(cls, read_at: Callable[[int, int], bytes], offset: int) -> ExfatVolume | None:
@@ -62,9 +64,16 @@ class ExfatVolume:
             return b""
 
     def following(self, cluster: int) -> int | None:
-        """The cluster the FAT chains `cluster` to; None at the chain's end, or where it holds no chain."""
-        raw = self._read(self._fat + 4 * cluster, 4)
-        following = int(struct.unpack("<I", raw)[0]) if len(raw) == 4 else _FREE
+        """The cluster the FAT chains `cluster` to; None at the chain's end, or where it holds no chain. The FAT
+        is read whole the first time (one read, not one a cluster), where it is not larger than MAX_FAT_BYTES."""
+        if self._table is None and 4 * (self.count + 2) <= MAX_FAT_BYTES:
+            raw = self._read(self._fat, 4 * (self.count + 2))
+            self._table = np.frombuffer(raw[: len(raw) // 4 * 4], "<u4").data  # plain ints: a numpy item is slow
+        if self._table is not None:
+            following = int(self._table[cluster]) if cluster < len(self._table) else _FREE
+        else:
+            raw = self._read(self._fat + 4 * cluster, 4)
+            following = int(struct.unpack("<I", raw)[0]) if len(raw) == 4 else _FREE
         return None if following == _FREE or following >= _END else following
 
     def allocated(self, bitmap_cluster: int, bitmap_bytes: int) -> np.ndarray | None:

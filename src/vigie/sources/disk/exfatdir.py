@@ -8,15 +8,16 @@ live folders from the root (their clusters through the FAT, or contiguous where 
 entry set in them, live or deleted, leniently (its secondary entries as they follow it, its name as its name
 entries hold it) and gives each with the address The Sleuth Kit gives the same set (its File entry's), so that
 the disk image walk adds, as items of their own, the files The Sleuth Kit left out, with what is wrong said on
-each. Hostile structures (looping chains, folders past exFAT's size limit or nested past any use) end a folder
-with a note on the partition, never an exception; deleted folders are not entered.
+each. The clusters the allocation bitmap marks in use that nothing found claims are counted on the partition.
+Hostile structures (looping chains, folders past exFAT's size limit or nested past any use) end a folder with a
+note on the partition, never an exception; deleted folders are not entered.
 """
 
 from __future__ import annotations
 
 import struct
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import takewhile
 
@@ -32,6 +33,7 @@ _ENTRY = 32
 _FIRST_ADDRESS = 3  # The Sleuth Kit numbers exFAT's 32-byte entries from 3, in order on disk from the heap's start
 _IN_USE, _SECONDARY = 0x80, 0x40  # bits of an entry's type: in use; a secondary entry of a set
 _FILE, _STREAM, _NAME, _BITMAP = 0x05, 0x40, 0x41, 0x81  # entry types (File, Stream and Name less their in-use bit)
+_STRUCTURES = frozenset({_BITMAP, 0x82})  # the allocation bitmap's and up-case table's entries
 _DEFINED = frozenset({0x81, 0x82, 0x83, 0xA0, 0xA1, 0xA2, 0x85, 0xC0, 0xC1, 0xE0, 0xE1})  # in-use types exFAT has
 _FOLDER = 0x10  # a File entry's attribute bit
 _CONTIGUOUS = 0x02  # a Stream Extension's NoFatChain flag
@@ -74,6 +76,7 @@ class ExfatFolders:
         self.root = root
         self._problems: Counter[str] = Counter()
         self._allocated: np.ndarray | None = None  # the allocation bitmap, once the root folder is read
+        self._claimed = np.zeros(volume.count, bool)  # cluster - 2 -> claimed by what a pass found
         self._not_folders: frozenset[int] | None = None
         self._read_left = _MAX_READ_BYTES
 
@@ -89,7 +92,9 @@ class ExfatFolders:
         pass reads afresh."""
         self._problems.clear()
         self._read_left = _MAX_READ_BYTES
+        self._claimed.fill(False)
         clusters = self._chain(self._volume.root, None)
+        self._claim(clusters)
         yield from self._folder(self.root, clusters, 0, {self._volume.root})
 
     def _chain(self, first: int, needed: int | None) -> list[int]:
@@ -113,9 +118,11 @@ class ExfatFolders:
             raw = slots[index][1]
             if raw[0] == 0:  # the end of the folder
                 return
-            if raw[0] == _BITMAP and address == self.root and self._allocated is None:
-                bitmap_cluster, bitmap_bytes = struct.unpack_from("<IQ", raw, 20)
-                self._allocated = self._volume.allocated(int(bitmap_cluster), int(bitmap_bytes))
+            if raw[0] in _STRUCTURES and address == self.root:  # the bitmap's and up-case table's clusters
+                first, length = (int(value) for value in struct.unpack_from("<IQ", raw, 20))
+                self._claim_run(first, length)
+                if raw[0] == _BITMAP and self._allocated is None:
+                    self._allocated = self._volume.allocated(first, length)
             if raw[0] & ~_IN_USE != _FILE:
                 index += 1
                 continue
@@ -124,7 +131,11 @@ class ExfatFolders:
             if entry is None:
                 continue
             yield entry
-            if not entry.is_dir or entry.deleted:
+            if entry.deleted:
+                continue
+            if not entry.is_dir:
+                if entry.size and not isinstance(held := self._clusters(entry), str):
+                    self._claim(held)
                 continue
             if depth + 1 >= _MAX_DEPTH or entry.first_cluster in entered:
                 self._problems["folders not entered: nested past any use, or looping back on a folder above "
@@ -133,6 +144,7 @@ class ExfatFolders:
             needed = -(-min(entry.size, _MAX_FOLDER_BYTES) // self._volume.cluster_bytes)
             inside = (list(range(entry.first_cluster, min(entry.first_cluster + needed, self._volume.count + 2)))
                       if entry.contiguous else self._chain(entry.first_cluster, needed))
+            self._claim(inside)
             yield from self._folder(entry.address, inside, depth + 1, entered | {entry.first_cluster})
 
     def _slots(self, clusters: list[int]) -> list[tuple[int, bytes]]:
@@ -243,51 +255,75 @@ class ExfatFolders:
         return True
 
     def content(self, entry: ExfatEntry) -> OwnFile:
-        """A file's content as (position in the media, length) runs in order, or why it cannot be read: a live
-        file's clusters contiguous or through its chain; a deleted one's contiguous from its first, as The
-        Sleuth Kit recovers one, unless the allocation bitmap gives some of them to another file now."""
-        def unread(error: str) -> OwnFile:
-            return OwnFile(entry.address, entry.size, [], error)
+        """A file's content as (position in the media, length) runs in order, or why it cannot be read."""
+        if not entry.size and not entry.unreadable:
+            return OwnFile(entry.address, 0, [], "deleted file whose metadata records no size: content not "
+                           "recoverable" if entry.deleted else None)
+        clusters = self._clusters(entry)
+        if isinstance(clusters, str):
+            return OwnFile(entry.address, entry.size, [], clusters)
+        cluster_bytes = self._volume.cluster_bytes
+        runs: list[tuple[int, int]] = []
+        for start, count in _spans(clusters):
+            runs.append((self._volume.cluster_at(start), count * cluster_bytes))
+        runs[-1] = (runs[-1][0], runs[-1][1] - (len(clusters) * cluster_bytes - entry.size))
+        return OwnFile(entry.address, entry.size, runs, None)
 
+    def _clusters(self, entry: ExfatEntry) -> Sequence[int] | str:
+        """A file's clusters (`size` not 0), or why they cannot be read: a live file's contiguous or through its
+        chain; a deleted one's contiguous from its first, as The Sleuth Kit recovers one, unless the allocation
+        bitmap gives some of them to another file now."""
         if entry.unreadable:
-            return unread(entry.unreadable)
-        if not entry.size:
-            return unread("deleted file whose metadata records no size: content not recoverable") \
-                if entry.deleted else OwnFile(entry.address, 0, [], None)
+            return entry.unreadable
         cluster_bytes = self._volume.cluster_bytes
         needed = -(-entry.size // cluster_bytes)
         first = entry.first_cluster
         if not self._volume.in_volume(first):
-            return unread(f"its stream extension points at cluster {first:,}, outside the volume: content not read")
+            return f"its stream extension points at cluster {first:,}, outside the volume: content not read"
         if entry.deleted or entry.contiguous:
             if first + needed > self._volume.count + 2:
-                return unread(f"its {entry.size:,} bytes run past the volume's end from cluster {first:,}: "
-                              "content not read")
-            clusters = list(range(first, first + needed))
+                return f"its {entry.size:,} bytes run past the volume's end from cluster {first:,}: content not read"
             if entry.deleted and self._allocated is not None and self._allocated[first - 2: first - 2 + needed].any():
-                return unread("deleted file whose clusters were reused by another file: content not recoverable")
-        else:
-            clusters = self._chain(first, needed)
-            if len(clusters) < needed:
-                return unread(f"its clusters hold {len(clusters) * cluster_bytes:,} of its {entry.size:,} bytes (a "
-                              "broken or looping cluster chain: a corrupt file system); not read")
-        runs: list[tuple[int, int]] = []
-        for cluster in clusters:
-            position = self._volume.cluster_at(cluster)
-            if runs and runs[-1][0] + runs[-1][1] == position:
-                runs[-1] = (runs[-1][0], runs[-1][1] + cluster_bytes)
-            else:
-                runs.append((position, cluster_bytes))
-        runs[-1] = (runs[-1][0], runs[-1][1] - (needed * cluster_bytes - entry.size))
-        return OwnFile(entry.address, entry.size, runs, None)
+                return "deleted file whose clusters were reused by another file: content not recoverable"
+            return range(first, first + needed)
+        clusters = self._chain(first, needed)
+        if len(clusters) < needed:
+            return (f"its clusters hold {len(clusters) * cluster_bytes:,} of its {entry.size:,} bytes (a broken or "
+                    "looping cluster chain: a corrupt file system); not read")
+        return clusters
+
+    def _claim(self, clusters: Sequence[int]) -> None:
+        """Marks `clusters` (in the volume) as claimed by a file, a folder or a structure found."""
+        if isinstance(clusters, range):
+            self._claimed[clusters.start - 2: clusters.stop - 2] = True
+        elif clusters:
+            self._claimed[np.asarray(clusters) - 2] = True
+
+    def _claim_run(self, first: int, length: int) -> None:
+        """Claims the contiguous clusters holding `length` bytes from `first` (a structure's), within the volume."""
+        if self._volume.in_volume(first):
+            needed = -(-length // self._volume.cluster_bytes)
+            self._claim(range(first, min(first + needed, self._volume.count + 2)))
 
     def fragmented(self, entry: ExfatEntry) -> bool:
         """A deleted file whose first cluster the FAT still chains elsewhere: read contiguous, partly not its own."""
         return entry.deleted and self._volume.fragmented(entry.first_cluster, entry.size)
 
     def said(self) -> list[str]:
-        """What the last pass of `entries` found wrong with the volume's folders."""
-        return [f"{problem} ({count:,})" for problem, count in sorted(self._problems.items())]
+        """What the last pass of `entries` found wrong with the volume's folders, and the clusters the allocation
+        bitmap marks in use that nothing it found claims."""
+        found = [f"{problem} ({count:,})" for problem, count in sorted(self._problems.items())]
+        if self._allocated is None:
+            found.append("its allocation bitmap could not be read (cut short, or larger than read into memory): "
+                         "clusters in use that no file claims are not counted")
+            return found
+        unclaimed = int(np.count_nonzero(self._allocated & ~self._claimed))
+        if unclaimed:
+            found.append(f"{unclaimed:,} clusters ({unclaimed * self._volume.cluster_bytes:,} bytes) are marked in use "
+                         "in the allocation bitmap but no file or folder listed claims them (lost clusters, or entry "
+                         "sets neither The Sleuth Kit nor Vigie's exFAT reader could read): their content was not "
+                         "scanned")
+        return found
 
 
 def exfat_skipped(folders: ExfatFolders, listed: dict[int, bytes], number: Callable[[bytes], str],
@@ -314,3 +350,18 @@ def exfat_skipped(folders: ExfatFolders, listed: dict[int, bytes], number: Calla
                     notes=(_NOT_FOLDER_NOTE if file.not_folder else _DROPPED_NOTE) + file.said
                     + ((FRAGMENTED_NOTE,) if content.error is None and folders.fragmented(file) else ())
                     + (SLASH_NOTE if b"\0" in path else ()))
+
+
+def _spans(clusters: Sequence[int]) -> Iterator[tuple[int, int]]:
+    """Clusters in order as (first, count) runs of consecutive ones."""
+    if isinstance(clusters, range):
+        yield clusters.start, len(clusters)
+        return
+    start, count = clusters[0], 1
+    for cluster in clusters[1:]:
+        if cluster == start + count:
+            count += 1
+        else:
+            yield start, count
+            start, count = cluster, 1
+    yield start, count
