@@ -19,7 +19,7 @@ FRAGMENTED_NOTE = ("a deleted exFAT file whose clusters the FAT still chains els
                     "The Sleuth Kit recovers deleted files, as contiguous clusters from its first, so its bytes may "
                     "be partly another file's and its hashes not those of the file deleted")
 MAX_BITMAP_BYTES = 64 << 20  # an allocation bitmap of 512M clusters; a larger one is not read into memory
-MAX_FAT_BYTES = 256 << 20  # a FAT of 64M clusters, read whole; a larger one is read entry by entry
+MAX_FAT_BYTES = 64 << 20  # a FAT of 16M clusters, read whole; a larger one is read entry by entry
 
 
 class ExfatVolume:
