@@ -172,3 +172,25 @@ def test_a_folder_looping_back_on_the_root_is_said_not_followed(tmp_path: Path) 
     # the folder's own cluster and its picture's, which no entry set read now points to, are counted
     assert any(note.startswith("the file system filling the image: 6 clusters (24,576 bytes) are marked in use in "
                                "the allocation bitmap but no file or folder listed claims them") for note in said), said
+
+
+def test_a_file_marked_as_a_folder_whose_first_bytes_read_as_an_empty_folder_is_read_too(tmp_path: Path) -> None:
+    """A file whose first byte is 00 (as an MP4's is) reads as an empty folder's first cluster: The Sleuth Kit
+    lists an empty folder. Its size is not whole clusters, as no folder's is: it is read as a file too."""
+    _need("mkfs.exfat")
+    video = b"\0\0\0\x18ftypisom" + _picture(97)
+    volume = tmp_path / "stick.exfat"
+    with volume.open("wb") as blank:
+        blank.truncate(8 << 20)
+    _run("mkfs.exfat", "-L", "SEIZED", volume)
+    add_files(volume, [ExfatFile("CLIP.MP4", video)])
+    image = bytearray(volume.read_bytes())
+    at = entry_set(image, "CLIP.MP4")
+    _marked_folder(image, at)
+    reseal(image, at)
+    volume.write_bytes(image)
+    items = _items(volume)
+    item = items["!/p0/CLIP.MP4"]
+    assert item.error is None and any("not whole clusters" in note for note in item.notes), item
+    with DiskImageSource(str(volume)).open(item.relpath) as stream:
+        assert stream.read() == video

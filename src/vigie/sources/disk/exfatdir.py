@@ -31,7 +31,7 @@ from vigie.sources.fatdir import dos_time
 
 _ENTRY = 32
 _FIRST_ADDRESS = 3  # The Sleuth Kit numbers exFAT's 32-byte entries from 3, in order on disk from the heap's start
-_IN_USE, _SECONDARY = 0x80, 0x40  # bits of an entry's type: in use; a secondary entry of a set
+_IN_USE, _SECONDARY, _BENIGN = 0x80, 0x40, 0x20  # bits of an entry's type: in use; a set's secondary; benign
 _FILE, _STREAM, _NAME, _BITMAP = 0x05, 0x40, 0x41, 0x81  # entry types (File, Stream and Name less their in-use bit)
 _STRUCTURES = frozenset({_BITMAP, 0x82})  # the allocation bitmap's and up-case table's entries
 _DEFINED = frozenset({0x81, 0x82, 0x83, 0xA0, 0xA1, 0xA2, 0x85, 0xC0, 0xC1, 0xE0, 0xE1})  # in-use types exFAT has
@@ -46,6 +46,10 @@ _DROPPED_NOTE = ("The Sleuth Kit did not list this file's exFAT entry set (it dr
 _NOT_FOLDER_NOTE = ("its exFAT file entry is marked as a folder, but its content is not a folder (it holds no "
                     "exFAT directory entries): The Sleuth Kit read it as one, Vigie's own exFAT reader read it as "
                     "a file",)
+
+_SIZED_FOLDER_NOTE = ("its exFAT file entry is marked as a folder and its content reads as one, but records a size "
+                      "that is not whole clusters, as no folder's is (a file hidden behind a folder's entry?): read "
+                      "as a folder, and as a file as far as its size covers",)
 
 
 @dataclass(frozen=True)
@@ -65,6 +69,7 @@ class ExfatEntry:
     atime: float | None
     said: tuple[str, ...] = ()  # what is wrong with the set (what The Sleuth Kit drops it for)
     not_folder: bool = False  # marked as a folder, but its content holds no directory entries: a file
+    sized_folder: bool = False  # a folder whose size is not whole clusters, as no folder's is: read as a file too
     unreadable: str | None = None  # why its content cannot be read whatever its clusters hold
 
 
@@ -209,11 +214,13 @@ class ExfatFolders:
         size, unreadable = self._size(int(recorded), int(valid), int(first), contiguous, deleted, said)
         marked = bool(attributes & _FOLDER)
         not_folder = marked and not deleted and not self._reads_as_folder(int(first))
+        # a folder's size is whole clusters: one that is not is read as a file too (a picture marked as a folder)
+        sized_folder = marked and not not_folder and size % self._volume.cluster_bytes != 0
         return ExfatEntry(
             parent=parent, name=name, address=address, is_dir=marked and not not_folder, deleted=deleted,
             size=size, first_cluster=int(first), contiguous=contiguous, mtime=dos_time(primary, 14, 12, primary[21]),
             ctime=dos_time(primary, 10, 8, primary[20]), atime=dos_time(primary, 18, 16), said=tuple(said),
-            not_folder=not_folder, unreadable=unreadable), 1 + len(secondaries)
+            not_folder=not_folder, sized_folder=sized_folder, unreadable=unreadable), 1 + len(secondaries)
 
     def _size(self, recorded: int, valid: int, first: int, contiguous: bool, deleted: bool,
               said: list[str]) -> tuple[int, str | None]:
@@ -242,10 +249,23 @@ class ExfatFolders:
         return int(free[0]) if len(free) else len(self._allocated) - (first - 2)
 
     def _reads_as_folder(self, first: int) -> bool:
-        """Whether a live folder's first cluster holds only entries of types exFAT defines up to its end marker;
-        one outside the volume or unreadable is left to The Sleuth Kit's reading."""
+        """Whether a live folder's first cluster reads as entry sets up to its end marker: its first entry in use
+        a primary one, and none in use of a critical type exFAT does not have (a benign one, which readers skip,
+        may be a later version's); one outside the volume or unreadable is left to The Sleuth Kit's reading."""
         if not self._volume.in_volume(first):
             return True
+        data = self._volume.read(first, self._volume.cluster_bytes)
+        first_in_use = True
+        for at in range(0, len(data) - _ENTRY + 1, _ENTRY):
+            kind = data[at]
+            if not kind:
+                break
+            if not kind & _IN_USE:  # an unused entry: any bytes
+                continue
+            if (kind not in _DEFINED and not kind & _BENIGN) or (first_in_use and kind & _SECONDARY):
+                return False
+            first_in_use = False
+        return True
         data = self._volume.read(first, self._volume.cluster_bytes)
         for at in range(0, len(data) - _ENTRY + 1, _ENTRY):
             if data[at] == 0:
@@ -338,8 +358,9 @@ def exfat_skipped(folders: ExfatFolders, listed: dict[int, bytes], number: Calla
         path = placed if placed is not None else paths.get(file.parent, b"") + b"/" + component(file.name)
         if file.is_dir:
             paths[file.address] = path
-            continue
-        if placed is not None and not file.not_folder:
+            if not file.sized_folder:
+                continue
+        elif placed is not None and not file.not_folder:
             continue
         content = folders.content(file)
         relpath = number(path)
@@ -347,7 +368,8 @@ def exfat_skipped(folders: ExfatFolders, listed: dict[int, bytes], number: Calla
             found[relpath] = content
         yield Entry(relpath=relpath, size=file.size, mtime=file.mtime, ctime=file.ctime, atime=file.atime,
                     inode=file.address, deleted=file.deleted, error=content.error,
-                    notes=(_NOT_FOLDER_NOTE if file.not_folder else _DROPPED_NOTE) + file.said
+                    notes=(_NOT_FOLDER_NOTE if file.not_folder else _SIZED_FOLDER_NOTE if file.sized_folder
+                           else _DROPPED_NOTE) + file.said
                     + ((FRAGMENTED_NOTE,) if content.error is None and folders.fragmented(file) else ())
                     + (SLASH_NOTE if b"\0" in path else ()))
 
