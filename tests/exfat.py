@@ -12,7 +12,7 @@ from pathlib import Path
 
 _FILE, _STREAM, _NAME = 0x85, 0xC0, 0xC1
 _IN_USE = 0x80
-_ARCHIVE = 0x20
+_ARCHIVE, _FOLDER = 0x20, 0x10
 _CONTIGUOUS = 0x03  # AllocationPossible | NoFatChain
 _TIMESTAMP = ((2024 - 1980) << 25) | (5 << 21) | (17 << 16) | (14 << 11) | (30 << 5)  # 2024-05-17 14:30:00
 
@@ -28,7 +28,8 @@ def _rotate_add(checksum: int, byte: int) -> int:
     return ((((checksum << 15) | (checksum >> 1)) & 0xFFFF) + byte) & 0xFFFF
 
 
-def _entry_set(file: ExfatFile, first_cluster: int) -> bytes:
+def _entry_set(file: ExfatFile, first_cluster: int, folder_bytes: int = 0) -> bytes:
+    """`file`'s entry set; a folder's (`folder_bytes` long) where given."""
     name = file.name.encode("utf-16-le")
     chunks = [name[i:i + 30].ljust(30, b"\0") for i in range(0, len(name), 30)]
     name_hash = 0
@@ -36,12 +37,14 @@ def _entry_set(file: ExfatFile, first_cluster: int) -> bytes:
         name_hash = _rotate_add(name_hash, char)
     primary = bytearray(32)
     primary[0], primary[1] = _FILE, 1 + len(chunks)
-    struct.pack_into("<HxxIII", primary, 4, _ARCHIVE, _TIMESTAMP, _TIMESTAMP, _TIMESTAMP)
+    struct.pack_into("<HxxIII", primary, 4, _FOLDER if folder_bytes else _ARCHIVE, _TIMESTAMP, _TIMESTAMP,
+                     _TIMESTAMP)
     stream = bytearray(32)
     stream[0], stream[1], stream[3] = _STREAM, _CONTIGUOUS, len(file.name)
     struct.pack_into("<H", stream, 4, name_hash)
-    struct.pack_into("<Q", stream, 8, len(file.data))
-    struct.pack_into("<IQ", stream, 20, first_cluster if file.data else 0, len(file.data))
+    size = folder_bytes or len(file.data)
+    struct.pack_into("<Q", stream, 8, size)
+    struct.pack_into("<IQ", stream, 20, first_cluster if size else 0, size)
     entries = bytes(primary) + bytes(stream) + b"".join(bytes([_NAME, 0]) + chunk for chunk in chunks)
     checksum = 0
     for offset, byte in enumerate(entries):
@@ -54,7 +57,8 @@ def _entry_set(file: ExfatFile, first_cluster: int) -> bytes:
     return entries
 
 
-def add_files(image: Path, files: list[ExfatFile]) -> None:
+def add_files(image: Path, files: list[ExfatFile], into: str | None = None) -> None:
+    """Writes `files` into the root folder, or into a new folder `into` of it (one cluster)."""
     with image.open("r+b") as disk:
         boot = disk.read(512)
         heap, cluster_count, root = struct.unpack_from("<III", boot, 88)
@@ -72,15 +76,23 @@ def add_files(image: Path, files: list[ExfatFile]) -> None:
         bitmap = bytearray(disk.read(bitmap_length))
         free = max((c for c in range(2, cluster_count + 2) if bitmap[(c - 2) // 8] >> ((c - 2) % 8) & 1),
                    default=1) + 1
+        target, target_end, target_cluster = folder, end, root
+        if into is not None:
+            entries = _entry_set(ExfatFile(into, b""), free, cluster_size)
+            folder[end:end + len(entries)] = entries
+            end += len(entries)
+            bitmap[(free - 2) // 8] |= 1 << ((free - 2) % 8)
+            target, target_end, target_cluster = bytearray(cluster_size), 0, free
+            free += 1
         for file in files:
             clusters = -(-len(file.data) // cluster_size)
             if free + clusters > cluster_count + 2:
                 raise ValueError("the exFAT image is too small for these files")
             entries = _entry_set(file, free)
-            if end + len(entries) > cluster_size:
-                raise ValueError("more files than the root folder's first cluster holds")
-            folder[end:end + len(entries)] = entries
-            end += len(entries)
+            if target_end + len(entries) > cluster_size:
+                raise ValueError("more files than the folder's first cluster holds")
+            target[target_end:target_end + len(entries)] = entries
+            target_end += len(entries)
             disk.seek(cluster_offset(free))
             disk.write(file.data)
             if not file.deleted:
@@ -89,5 +101,28 @@ def add_files(image: Path, files: list[ExfatFile]) -> None:
             free += clusters
         disk.seek(cluster_offset(root))
         disk.write(folder)
+        disk.seek(cluster_offset(target_cluster))
+        disk.write(target)
         disk.seek(cluster_offset(bitmap_cluster))
         disk.write(bitmap)
+
+
+def entry_set(image: bytes, name: str) -> int:
+    """Where the File entry of the entry set for `name` (its first, on disk) lies in `image` (an exFAT volume)."""
+    start = struct.unpack_from("<I", image, 88)[0] * (1 << image[108])
+    found = image.find(name.encode("utf-16-le"), start)
+    while (found - start) % 32 != 2:  # a name entry's characters start 2 bytes into it
+        found = image.find(name.encode("utf-16-le"), found + 1)
+    at = found - 2
+    while image[at] & 0x7F != _FILE & 0x7F:
+        at -= 32
+    return at
+
+
+def reseal(image: bytearray, at: int) -> None:
+    """Gives the entry set at `at` the checksum its entries now call for (its count as its File entry says)."""
+    checksum = 0
+    for offset in range(32 * (image[at + 1] + 1)):
+        if offset not in (2, 3):
+            checksum = _rotate_add(checksum, image[at + offset])
+    struct.pack_into("<H", image, at + 2, checksum)

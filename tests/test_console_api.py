@@ -19,6 +19,7 @@ from vigie.review.categories import set_case_scheme
 from vigie.store.accounts import Accounts
 from vigie.store.sqlite import open_case
 from vigie.web.app import create_app, ensure_admin
+from vigie.web.audit_view import VIEWS_LISTED
 from vigie.web.security import LoginThrottle
 
 PASSWORD = "correct horse battery"
@@ -455,3 +456,20 @@ def test_a_picture_replaced_since_the_scan_is_never_shown_for_the_one_scanned(tm
     assert refused.status_code == 409 and "changed since it was scanned" in refused.get_json()["error"]
     assert client.post(f"/api/items/{ids['a.png']}/reveal", headers={"X-CSRF-Token": csrf}).status_code == 200
     assert client.get(f"/media/{ids['a.png']}/full").status_code == 409
+
+
+def test_an_items_panel_lists_the_latest_reveals_and_counts_the_rest(app: Any, demo_case: Path) -> None:
+    olga, olga_csrf = login(app, "olga")  # a read-only account may reveal, and so lengthen the history, at will
+    rita, rita_csrf = login(app, "rita")
+    item = queue(rita)["entries"][0]["id"]
+    assert rita.post("/api/decisions", json={"item": item, "scope": "item", "category": "1"},
+                     headers={"X-CSRF-Token": rita_csrf}).status_code == 200
+    for _ in range(VIEWS_LISTED + 7):
+        assert olga.post(f"/api/items/{item}/reveal", headers={"X-CSRF-Token": olga_csrf}).status_code == 200
+    detail = olga.get(f"/api/items/{item}").get_json()
+    actions = [entry["action"] for entry in detail["history"]]
+    assert actions.count("reveal") == VIEWS_LISTED and "categorise" in actions  # decisions are always listed
+    assert detail["history_left_out"] == [{"action": "reveal", "what": "reveal", "count": 7}]
+    store = open_case(demo_case)
+    assert sum(e.action == "reveal" for e in store.audit_entries(naming_item=item)) == VIEWS_LISTED + 7
+    store.close()

@@ -17,6 +17,7 @@ from tests.test_console_e2e import BROWSER_FLAGS, CHROMIUM, console, log_in, syn
 from vigie.i18n import language
 from vigie.store.review import Decision, ReviewTables
 from vigie.store.sqlite import open_case
+from vigie.web.audit_view import VIEWS_LISTED
 
 pytestmark = pytest.mark.slow  # a real Chromium per test
 
@@ -126,7 +127,12 @@ def test_the_accept_list_summary_reads_as_french(console: str) -> None:  # noqa:
     assert summary.endswith("0 déjà décidée reste inchangée.")  # French counts 0 as one; nothing left undecided
 
 
-def test_the_item_history_names_its_actions_in_french(console: str) -> None:  # noqa: F811
+def test_the_item_history_names_its_actions_in_french(console: str, demo_case: Path) -> None:  # noqa: F811
+    store = open_case(demo_case)  # reveals past those an item's panel lists (any account may make thousands)
+    every_item = [row[0] for row in store.db.execute("SELECT id FROM items")]
+    for _ in range(VIEWS_LISTED + 1):
+        store.append_audit("olga", "reveal", {"items": every_item})
+    store.close()
     with browser_page(console, "fr-FR") as page:
         log_in(page, console + "/login")
         _wait_for_console(page, "fr")
@@ -136,7 +142,11 @@ def test_the_item_history_names_its_actions_in_french(console: str) -> None:  # 
         page.wait_for_selector("body[data-pending='0']", state="attached")
         page.wait_for_selector("#history td[title=categorise]")
         actions = page.eval_on_selector_all("#history td[title]", "cells => cells.map((c) => [c.title, c.textContent])")
+        left_out = page.inner_text(".history-left-out")
     assert ["reveal", "révélation"] in actions and ["categorise", "catégorisation"] in actions
+    assert sum(code == "reveal" for code, _ in actions) == VIEWS_LISTED
+    assert left_out == ("2 entrées antérieures (révélation) ne sont pas listées ici ; le Journal d'audit liste "
+                        "toutes les entrées.")
 
 
 SCREENS = {

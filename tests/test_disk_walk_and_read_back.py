@@ -2,7 +2,8 @@
 take each listed name by one rule per file system: every item the walk lists with content is found again by
 the read-back at the same metadata address and reads back whole, on each kind of image the other tests build
 (FAT with deleted, dropped and "Android" entries, ext4, NTFS with deleted and orphan files, HFS+ with a resource
-fork, exFAT); a deleted name's record is judged once for both. Drawn pictures only."""
+fork, exFAT, with entry sets The Sleuth Kit drops); a deleted name's record is judged once for both. Drawn
+pictures only."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from tests.exfat import ExfatFile, add_files
+from tests.exfat import ExfatFile, add_files, entry_set, reseal
 from tests.ntfs import ROOT, delete
 from tests.test_disk_images import _disk, _need, _picture, _run
 from tests.test_disk_images import seizure as seizure  # the fixture, for request.getfixturevalue
@@ -121,9 +122,25 @@ def _exfat(tmp_path: Path) -> Path:
     return disk
 
 
+def _exfat_dropped(tmp_path: Path) -> Path:
+    """An exFAT partition whose entry sets The Sleuth Kit drops (a name length of 0, a deleted file's secondary
+    count of 1) or reads as a folder (a file marked as one)."""
+    disk = _exfat(tmp_path)
+    image = bytearray(disk.read_bytes())
+    start = 2048 * 512
+    volume = image[start:]
+    for name, at in (("IMG_0001.JPG", 32 + 3), ("GONE.JPG", 1), ("$UPCASE_TABLE", 4)):
+        entry = entry_set(volume, name)
+        volume[entry + at] = 0x10 if name == "$UPCASE_TABLE" else 0
+        reseal(volume, entry)
+    image[start:] = volume
+    disk.write_bytes(image)
+    return disk
+
+
 _BUILDERS: dict[str, Callable[[Path], Path]] = {
     "ntfs": _ntfs_deleted, "fat-android": _fat_android, "fat-dropped": _fat_dropped, "fat-loop": _fat_loop,
-    "hfsplus-fork": _hfsplus_fork, "exfat": _exfat}
+    "hfsplus-fork": _hfsplus_fork, "exfat": _exfat, "exfat-dropped": _exfat_dropped}
 
 
 def _items(source: DiskImageSource) -> list[Entry]:
@@ -144,7 +161,7 @@ def test_every_item_the_walk_lists_is_read_back_from_the_same_record(build: str,
         member = parse_relpath(entry.relpath).members[0]
         with opened.lock:
             found: Any = opened.locate(member.name, member.occurrence)
-        address = found[1].address if isinstance(found, tuple) else None if found is None else found.address
+        address = None if found is None else found.address
         assert address == entry.inode, entry.relpath
         with source.open(entry.relpath) as stream:
             assert len(stream.read()) == entry.size, entry.relpath
@@ -168,7 +185,7 @@ def test_a_deleted_name_s_record_is_judged_once_for_the_walk_and_the_read_back(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """NTFS lists its deleted files without metadata (their records' sequence numbers were raised): each
     record is opened and judged by the walk; reading the files back in the same process (a one-worker scan,
-    workers forked from it, `verify` after `fat_file`'s walk) judges none again."""
+    workers forked from it, `verify` after `own_file`'s walk) judges none again."""
     _need()
     judged: Counter[tuple[int, int]] = Counter()
     judge = item_rules._deleted_record

@@ -83,12 +83,37 @@ def test_a_picture_entry_marked_as_a_folder_is_read_as_a_file_with_a_note(bits: 
     _read_back_and_verify(volume_path, items, tmp_path / "case")
 
 
+@pytest.mark.parametrize("bits", [12, 32])
+def test_a_deleted_picture_entry_marked_as_a_folder_is_read_as_a_deleted_file(bits: int, tmp_path: Path) -> None:
+    """A deleted picture's entry given the folder attribute: The Sleuth Kit reads it as a deleted folder (its
+    first cluster as entries). It records a size, as no folder does, and its first cluster does not start with
+    "." and "..": it is read as the deleted file it is, with a note. A folder deleted with what it held is still
+    read as one (no item of its own), and one that starts as a folder but records a size is read as both."""
+    _need("mkfs.vfat", "mcopy")
+    pictures = {"GONE.JPG": _picture(53), "ALBUM/IN.JPG": _picture(54), "SIZED/X.JPG": _picture(55),
+                "KEEP.JPG": _picture(56)}
+    volume_path = _volume(tmp_path, bits, pictures, deleted=("GONE.JPG", "ALBUM/", "SIZED/"))
+    volume = bytearray(volume_path.read_bytes())
+    volume[_entry_at(volume, b"\xe5ONE    JPG") + 11] = 0x10
+    struct.pack_into("<I", volume, _entry_at(volume, b"\xe5IZED      ") + 28, 4096)
+    volume_path.write_bytes(bytes(volume))
+    items = _scan(tmp_path / "case", volume_path)
+    inside = {path.split("!/p0/", 1)[1]: item for path, item in items.items() if "!/p0/" in path}
+    assert {"_ONE.JPG", "_LBUM/_N.JPG", "_IZED/_.JPG", "_IZED", "KEEP.JPG"} <= set(inside), sorted(inside)
+    gone = inside["_ONE.JPG"]
+    assert gone["deleted"] and gone["sha256"] == hashlib.sha256(pictures["GONE.JPG"]).hexdigest()
+    assert _NOT_FOLDER in _messages(gone), _messages(gone)
+    assert "records a size, as no folder's does" in _messages(inside["_IZED"])
+    assert "_LBUM" not in inside and not [path for path in inside if path.startswith("_ONE.JPG/")]
+    _read_back_and_verify(volume_path, items, tmp_path / "case")
+
+
 @pytest.mark.parametrize("bits", [16, 32])
 def test_a_long_name_whose_checksum_is_not_the_short_names_is_not_shown(bits: int, tmp_path: Path) -> None:
     """Long-name entries before an 8.3 entry whose checksum is not its name's (fsck.vfat: "Wrong checksum for long
     file name") do not name it: The Sleuth Kit shows such a long name, Vigie the 8.3 name, with a note. A picture
     renamed so by a forged piece, one whose own pieces were given a wrong checksum, and a folder's (the files
-    below it at its 8.3 name's path); a long name whose checksum holds is still shown."""
+    below it at its 8.3 name's path, said on the partition); a long name whose checksum holds is still shown."""
     _need("mkfs.vfat", "mcopy")
     pictures = {"D.TXT": b"", "B.JPG": _picture(44), "Holiday one.jpg": _picture(45),
                 "Trip album/INNER.JPG": _picture(46), "Kept long name.jpg": _picture(47)}
@@ -115,6 +140,9 @@ def test_a_long_name_whose_checksum_is_not_the_short_names_is_not_shown(bits: in
     for original, path in (("Trip album/INNER.JPG", "TRIPAL~1/INNER.JPG"),
                            ("Kept long name.jpg", "Kept long name.jpg")):
         assert inside[path]["sha256"] == hashlib.sha256(pictures[original]).hexdigest() and not inside[path]["errors"]
+    said = _messages(items[f"{volume_path}!/p0"])  # the folder has no item: said on the partition
+    assert f"showed a folder by the long name Trip album, {_FOREIGN_LONG_NAME}" in said, said
+    assert "its short name TRIPAL~1" in said and said.endswith("by its short name, the path of the files below it")
     _read_back_and_verify(volume_path, items, tmp_path / "case")
 
 

@@ -14,6 +14,7 @@ from conftest import jpeg_bytes
 from vigie.config import Settings
 from vigie.demo.seizure import draw_picture
 from vigie.exports.report import render
+from vigie.matching.list_import import import_hash_list
 from vigie.scan.pipeline import run_scan
 from vigie.sources.reopen import read_item_bytes
 from vigie.store.sqlite import open_case
@@ -130,3 +131,67 @@ def test_pictures_in_an_html_bodys_data_uris_and_a_mailbox_of_one_endless_line(t
     assert items["inline.eml!/part-0.html/data-uri-1.jpeg"]["sha256"] == hashlib.sha256(picture).hexdigest()
     assert read_item_bytes(str(evidence), "inline.eml!/part-0.html/data-uri-1.jpeg", Settings(), 10**7) == picture
     assert items["endless"]["media_type"] == "application/mbox" and items["endless"]["sha256"]
+
+
+def _matched(evidence: Path, case: Path, known: list[bytes]) -> dict[str, dict]:  # type: ignore[type-arg]
+    """Scanned against a list of the SHA-256 of `known`: the report's items by path under the evidence."""
+    listed = case.parent / "known.csv"
+    listed.write_text("sha256,label\n" + "".join(f"{hashlib.sha256(data).hexdigest()},known {number}\n"
+                                                 for number, data in enumerate(known)))
+    store = open_case(case, create=True)
+    try:
+        import_hash_list(store, listed, Settings())
+        run_scan(store, [str(evidence)], Settings(workers=1))
+        report = json.loads(render(store, "json"))
+    finally:
+        store.close()
+    return {item["path"].split("/evidence/", 1)[1]: item for item in report["items"]}
+
+
+def test_a_forwarded_message_encoded_in_base64_or_quoted_printable_gives_its_attachments(tmp_path: Path) -> None:
+    import base64
+    import quopri
+
+    pictures = [jpeg_bytes(draw_picture(seed, (96, 72))) for seed in (105, 106)]
+    evidence = tmp_path / "evidence"
+    evidence.mkdir()
+    for (name, encoding, encode), picture in zip((("b64.eml", b"base64", base64.encodebytes),
+                                                 ("qp.eml", b"quoted-printable", quopri.encodestring)), pictures,
+                                                strict=True):
+        forwarded = encode(_mail("inner", {"beach.jpg": picture}))
+        (evidence / name).write_bytes(
+            b"From: b@example.org\nTo: c@example.org\nSubject: Fwd\nMessage-ID: <fwd@example.org>\nMIME-Version: 1.0"
+            b"\nContent-Type: multipart/mixed; boundary=BB\n\n--BB\nContent-Type: text/plain\n\nsee below, and "
+            b"data:image/jpeg;base64," + base64.b64encode(pictures[0]) + b"\n--BB\n"
+            b"Content-Type: message/rfc822\nContent-Transfer-Encoding: " + encoding + b"\n\n" + forwarded
+            + b"\n--BB--\n")
+    items = _matched(evidence, tmp_path / "case", pictures)
+    for path, picture in (("b64.eml!/beach.jpg", pictures[0]), ("qp.eml!/beach.jpg", pictures[1]),
+                          ("qp.eml!/part-1.plain/data-uri-1.jpeg", pictures[0])):  # a plain text body's data: URI
+        assert [match["label"] for match in items[path]["matches"]], path
+        assert read_item_bytes(str(evidence), path, Settings(), 10**7) == picture, path
+    assert not [path for path in items if "part-" in path and "data-uri" not in path]
+
+
+def test_messages_nested_thousands_deep_are_read_above_the_cap_and_the_cap_is_said(tmp_path: Path) -> None:
+    from vigie.sources.mail import MOST_NESTED_PARTS
+
+    picture = jpeg_bytes(draw_picture(107, (96, 72)))
+    deep = _mail("leaf", {"deep.jpg": picture})
+    for level in range(3000):
+        deep = b"From: a@example.org\nSubject: %d\nMIME-Version: 1.0\nContent-Type: message/rfc822\n\n" % level + deep
+    evidence = tmp_path / "evidence"
+    evidence.mkdir()
+    (evidence / "nested.eml").write_bytes(deep)
+    shallow = _mail("leaf", {"shallow.jpg": picture})
+    for level in range(MOST_NESTED_PARTS - 2):
+        shallow = b"From: a@example.org\nSubject: %d\nContent-Type: message/rfc822\n\n" % level + shallow
+    (evidence / "shallow.eml").write_bytes(shallow)
+    items = _matched(evidence, tmp_path / "case", [picture])
+    assert not [(path, item["errors"]) for path, item in items.items()
+                if any(error["stage"] == "internal" for error in item["errors"])]
+    assert [match["label"] for match in items["shallow.eml!/shallow.jpg"]["matches"]]
+    whole = f"nested.eml!/part-{MOST_NESTED_PARTS}.rfc822"
+    assert f"nested deeper than {MOST_NESTED_PARTS} parts" in str(items[whole]["errors"])
+    assert items[whole]["media_type"] == "message/rfc822"
+    assert "nested deeper than" in str([item["errors"] for path, item in items.items() if path.startswith(whole)])

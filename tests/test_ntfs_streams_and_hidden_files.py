@@ -127,6 +127,30 @@ def test_ntfs_user_file_in_extend_is_read_with_a_note_and_metafiles_are_not_item
     _verified(tmp_path / "case")
 
 
+def test_ntfs_files_in_extend_named_with_a_dollar_are_read_unless_ntfs_own(tmp_path: Path) -> None:
+    """NTFS's own files in `$Extend` are a fixed set ($ObjId, $Quota, $Reparse, $UsnJrnl; $Repair, $Tops and the
+    transaction logs below): a user's file there whose name starts with "$" is read; so is content given to one
+    of NTFS's own that holds none ($Reparse), and a stream added to one ($ObjId:pic.jpg)."""
+    from vigie.sources.diskimage import DiskImageSource
+
+    _need("mkntfs", "ntfscp")
+    pictures = {"$Extend/$Photo.jpg": _picture(67), "$Extend/$Reparse": _picture(68),
+                f"$Extend/$ObjId{_STREAM}pic.jpg": _picture(69)}
+    image = tmp_path / "ntfs.img"
+    _ntfs(image, {"IMG_0001.JPG": _picture(70)})
+    for index, (path, data) in enumerate(pictures.items()):
+        (tmp_path / f"placed{index}").write_bytes(data)
+        file, _, stream = path.partition(_STREAM)
+        _run("ntfscp", *(("-N", stream) if stream else ()), image, tmp_path / f"placed{index}", file)
+    items = {entry.relpath.removeprefix("!/p0/"): entry for entry in DiskImageSource(str(image)).entries()
+             if entry.relpath}
+    assert set(items) == {"IMG_0001.JPG", *pictures}  # not $ObjId, $Quota, nor $Reparse's own index
+    assert any("named as one of NTFS's own files" in note for note in items["$Extend/$Reparse"].notes)
+    assert any("added to one of NTFS's own files" in note for note in items[f"$Extend/$ObjId{_STREAM}pic.jpg"].notes)
+    for path, data in pictures.items():
+        assert read_item_bytes(str(image.resolve()), f"!/p0/{path}", Settings(workers=1), 1 << 20) == data, path
+
+
 def test_iso9660_file_hidden_from_joliet_is_read_from_its_record_not_deleted(tmp_path: Path) -> None:
     """The Sleuth Kit reads the Joliet tree where a disc has one; a file only in the primary tree is listed as an
     orphan without metadata, while its record is there to read and ISO 9660 deletes nothing."""

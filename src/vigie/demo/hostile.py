@@ -4,8 +4,11 @@ Each known picture is drawn (no photograph of anyone) and sits in a place that o
 a name that is not UTF-8, the second of two archive members with one name, a member named `x!/...`, a
 folder `X!` beside a file `X`, a zip with a mis-encoded member name, a PNG whose text chunk inflates past
 the decoder's limit, page 2 of a TIFF, an image carrying 8 MiB of XMP bait, the EXIF thumbnail of a
-crop, and a zip cut short behind a holiday picture. A link that leaves the evidence points at a known
-picture outside it: that one must never be read.
+crop, a zip cut short behind a holiday picture, a zip whose central directory was forged to list a decoy
+alone, a picture appended after another picture's end, an e-mail's attachment, the second message of a
+mailbox, a forwarded message encoded in base64, a BLOB in a chat app's SQLite database, a `data:` URI in a
+saved web page and another deep in a style sheet, and a picture kept as a file of base64. A link that leaves
+the evidence points at a known picture outside it: that one must never be read.
 The hash lists are written as partners write them: Meta's bare 64-hex PDQ lines (with an all-zero entry),
 python-threatexchange's `pdq <hex>` lines, NSRL's `NSRLFile.txt`, and a CSV whose `hash` column holds
 SHA-256 values.
@@ -13,17 +16,20 @@ SHA-256 values.
 
 from __future__ import annotations
 
+import base64
 import csv
 import hashlib
 import io
 import os
 import shutil
+import sqlite3
 import struct
 import tarfile
 import warnings
 import zipfile
 import zlib
 from dataclasses import dataclass, field
+from email.message import EmailMessage
 from pathlib import Path
 
 from PIL import Image
@@ -78,6 +84,62 @@ def with_exif_thumbnail(jpeg: bytes, thumbnail: bytes, big_endian: bool = False)
     return jpeg[:2] + b"\xff\xe1" + struct.pack(">H", len(body) + 2) + body + jpeg[2:]
 
 
+def _zip_listing_a_decoy(hidden: tuple[str, bytes], decoy: tuple[str, bytes]) -> bytes:
+    """A zip holding both members whose central directory lists the decoy alone, as zip tools then show it."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr(*hidden)
+        archive.writestr(*decoy)
+        directory = archive.start_dir
+    data = buffer.getvalue()
+    name_length, extra, comment = struct.unpack_from("<HHH", data, directory + 28)
+    hidden_entry = 46 + name_length + extra + comment
+    listed = data[directory + hidden_entry : -22]
+    end = struct.pack("<4s4H2IH", b"PK\x05\x06", 0, 0, 1, 1, len(listed), directory, 0)
+    return data[:directory] + listed + end
+
+
+def _email(attachment: bytes, name: str) -> bytes:
+    message = EmailMessage()
+    message["From"] = "sender@example.invalid"
+    message["To"] = "someone@example.invalid"
+    message["Subject"] = "holiday"
+    message["Date"] = "Mon, 2 Nov 2026 10:00:00 +0000"
+    message["Message-ID"] = f"<{name}@example.invalid>"
+    message.set_content("see attached")
+    message.add_attachment(attachment, maintype="image", subtype="jpeg", filename=name)
+    return message.as_bytes()
+
+
+def _forwarded_encoded(message: bytes) -> bytes:
+    """`message` forwarded as a part that is itself base64, as some mail clients and gateways write it."""
+    forward = EmailMessage()
+    forward["From"] = "forwarder@example.invalid"
+    forward["To"] = "someone@example.invalid"
+    forward["Subject"] = "Fwd: holiday"
+    forward["Date"] = "Tue, 3 Nov 2026 09:00:00 +0000"
+    forward.set_content("forwarded")
+    forward.add_attachment(message, maintype="application", subtype="octet-stream", filename="forwarded.eml")
+    part = next(forward.iter_attachments())
+    assert isinstance(part, EmailMessage)
+    del part["Content-Type"]
+    part["Content-Type"] = "message/rfc822"
+    return forward.as_bytes()
+
+
+def _mbox(messages: list[bytes]) -> bytes:
+    return b"".join(b"From sender@example.invalid Mon Nov  2 10:00:00 2026\n" + message.replace(b"\nFrom ", b"\n>From ")
+                    + b"\n" for message in messages)
+
+
+def _chat_database(path: Path, pictures: list[bytes]) -> None:
+    with sqlite3.connect(path) as database:
+        database.execute("CREATE TABLE media (id INTEGER PRIMARY KEY, chat TEXT, thumbnail BLOB)")
+        database.executemany("INSERT INTO media (chat, thumbnail) VALUES (?, ?)",
+                             [(f"chat {n}", picture) for n, picture in enumerate(pictures)])
+    database.close()
+
+
 def _tiff_pages(pages: list[Image.Image]) -> bytes:
     buffer = io.BytesIO()
     pages[0].save(buffer, "TIFF", save_all=True, append_images=pages[1:], compression="tiff_deflate")
@@ -109,10 +171,10 @@ def build_hostile_seizure(directory: Path) -> HostileLayout:
     evidence = root / "evidence" / "seized-laptop"
     if (root / "evidence").exists():
         shutil.rmtree(root / "evidence")
-    for folder in ("Camera", "archives", "Download", "Scans", "archives/pics.zip!"):
+    for folder in ("Camera", "archives", "Download", "Scans", "archives/pics.zip!", "Mail", "AppData"):
         (evidence / folder).mkdir(parents=True, exist_ok=True)
-    known = {seed: draw_picture(seed, (640, 480)) for seed in range(201, 213)}
-    fresh = {seed: draw_picture(seed, (640, 480)) for seed in range(301, 307)}
+    known = {seed: draw_picture(seed, (640, 480)) for seed in range(201, 222)}
+    fresh = {seed: draw_picture(seed, (640, 480)) for seed in range(301, 312)}
     layout = HostileLayout(root, evidence, root / "case", [])
 
     def hide(where: str, data: bytes) -> bytes:
@@ -179,6 +241,45 @@ def build_hostile_seizure(directory: Path) -> HostileLayout:
         archive.writestr("saved/0001.jpg", hide("Download/holiday.jpg, a zip cut short behind it", _jpeg(known[212])))
     (evidence / "Download/holiday.jpg").write_bytes(_jpeg(fresh[306]) + behind.getvalue()[:-30])
 
+    # A zip whose central directory was forged to list a decoy alone.
+    (evidence / "archives/holiday.zip").write_bytes(_zip_listing_a_decoy(
+        ("a.jpg", hide("archives/holiday.zip member a.jpg, unlisted by a forged directory", _jpeg(known[213]))),
+        ("beach.jpg", _jpeg(fresh[307]))))
+
+    # A picture appended after another picture's end, which viewers never show.
+    (evidence / "Camera/PXL_0001.jpg").write_bytes(
+        _jpeg(fresh[308]) + hide("Camera/PXL_0001.jpg, after its picture's end", _jpeg(known[214])))
+
+    # An e-mail's attachment, and the second message of a mailbox.
+    (evidence / "Mail/holiday.eml").write_bytes(
+        _email(hide("Mail/holiday.eml attachment", _jpeg(known[215])), "IMG_2001.jpg"))
+    (evidence / "Mail/Inbox").write_bytes(_mbox([
+        _email(_jpeg(fresh[309]), "IMG_3001.jpg"),
+        _email(hide("Mail/Inbox, second message's attachment", _jpeg(known[216])), "IMG_3002.jpg")]))
+
+    # A forwarded message encoded in base64: its attachment is inside it.
+    (evidence / "Mail/forwarded.eml").write_bytes(_forwarded_encoded(
+        _email(hide("Mail/forwarded.eml, in a base64 forward", _jpeg(known[219])), "IMG_4001.jpg")))
+
+    # A chat app's SQLite database keeping a picture as a BLOB.
+    _chat_database(evidence / "AppData/msgstore.db",
+                   [_jpeg(fresh[310]), hide("AppData/msgstore.db BLOB", _jpeg(known[217]))])
+
+    # A saved web page with a picture inline as a data: URI.
+    inline = base64.b64encode(hide("Download/saved-page.html data: URI", _jpeg(known[218]))).decode()
+    decoy = base64.b64encode(_jpeg(fresh[311])).decode()
+    (evidence / "Download/saved-page.html").write_text(
+        f'<!DOCTYPE html>\n<html><body><img src="data:image/jpeg;base64,{decoy}">\n'
+        f'<img alt="x" src="data:image/jpeg;base64,{inline}"></body></html>\n')
+
+    # A style sheet whose picture is far past the first bytes a scan types a file by, and a file of base64.
+    rules = "".join(f".icon-{n} {{ width: {n}px; }}\n" for n in range(3000))
+    icon = base64.b64encode(hide("Download/site.css data: URI, far in", _jpeg(known[220]))).decode()
+    banner = f".banner {{ background: url(data:image/jpeg;base64,{icon}); }}\n"
+    (evidence / "Download/site.css").write_text(rules + banner)
+    (evidence / "Download/IMG_5001.b64").write_bytes(
+        base64.encodebytes(hide("Download/IMG_5001.b64, a file of base64", _jpeg(known[221]))))
+
     # Links out of the evidence: never followed, so the picture outside is never read.
     layout.outside = root / "outside.jpg"
     layout.outside.write_bytes(_jpeg(known[210]))
@@ -193,7 +294,7 @@ def build_hostile_seizure(directory: Path) -> HostileLayout:
     # Meta's reference format: bare 64-hex PDQ hashes, one a line, with an all-zero entry.
     (lists / "meta-pdq.txt").write_text("\n".join([pdq[207], pdq[208], "0" * 64, pdq[210], pdq[211]]) + "\n")
     # python-threatexchange's file exchange: `<signal_type> <value>` lines.
-    (lists / "tx-signals.txt").write_text("".join(f"pdq {pdq[s]}\n" for s in (202, 205, 209)))
+    (lists / "tx-signals.txt").write_text("".join(f"pdq {pdq[s]}\n" for s in (202, 205, 209, 214, 216, 218, 220)))
     # NSRL RDS 2.x `NSRLFile.txt`.
     with (lists / "NSRLFile.txt").open("w", newline="") as handle:
         writer = csv.writer(handle, quoting=csv.QUOTE_ALL, lineterminator="\r\n")
@@ -208,7 +309,7 @@ def build_hostile_seizure(directory: Path) -> HostileLayout:
     with (lists / "partner.csv").open("w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(["hash", "category", "label"])
-        for seed in (203, 204, 212):
+        for seed in (203, 204, 212, 213, 215, 217, 219, 221):
             writer.writerow([hashlib.sha256(_jpeg(known[seed])).hexdigest(), "1", f"known {seed}"])
     layout.lists = sorted(lists.iterdir())
     return layout

@@ -12,6 +12,7 @@ import lzma
 import tarfile
 import zipfile
 import zlib
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -38,11 +39,14 @@ from vigie.signals.thumbnails import blur_image
 from vigie.signals.video import VideoError, VideoLimits, analyse_video
 from vigie.sources.archives import iter_members
 from vigie.sources.base import Entry, escape_name, member_relpath, parse_relpath
+from vigie.sources.bmff import Found
 from vigie.sources.diskimage import DISK_HEAD_BYTES, nested_image_note
 from vigie.sources.hidden_pictures import names_before_a_zip_behind
 from vigie.sources.mediatype import SNIFF_BYTES, is_archive, is_image, is_video, sniff, unread_archive_note
-from vigie.sources.members import ArchiveLimitError, Expansion, Member, unsafe_name_reason
+from vigie.sources.members import ArchiveLimitError, Expansion, Member, decoded_member, unsafe_name_reason
+from vigie.sources.textborne import MOST_TEXT_KEPT, TEXT_TYPE, TextClues, looks_like_text
 from vigie.sources.trailing import AFTER_END_NAME, trailing
+from vigie.sources.video_members import VideoHeld, video_held
 from vigie.sources.zipbehind import MOST_FALSE_SIGNATURES, ZipClues, zip_behind
 
 CHUNK = 1 << 20
@@ -75,6 +79,13 @@ class _Held(NamedTuple):
     after_end: tuple[bytes, ...] = ()  # what follows a picture's own content, from where each picture or video starts
     zip_start: int | None = None  # the archive is a zip behind the item's own content, its members from there
     zip_clues: ZipClues | None = None  # of a zip behind a file's content, to look at by reopening the file
+    embedded: tuple[Found, ...] = ()  # a video's cover art and attachments, read before a zip behind it
+
+    def taken(self, media_type: str) -> tuple[bytes, ...]:
+        """Names whose first occurrences on the item's path are not a zip's behind its content (reopen.py counts
+        them so): an EXIF thumbnail, a video's cover art and attachments, what follows the content's end."""
+        return names_before_a_zip_behind(media_type) + tuple(found.name for found in self.embedded) \
+            + (AFTER_END_NAME,) * len(self.after_end)
 
 
 def _read_item(stream: BinaryIO, record: ItemRecord, settings: Settings, nested: bool) -> _Read:
@@ -92,10 +103,14 @@ def _read_item(stream: BinaryIO, record: ItemRecord, settings: Settings, nested:
         head += more
     media_type = sniff(head[:SNIFF_BYTES])
     record.media_type = media_type
+    # text, searched for data: URIs as it is hashed (vigie.sources.textborne); a member's kept in case it has some
+    text = TextClues() if media_type == "application/octet-stream" and looks_like_text(head[:SNIFF_BYTES]) else None
     if is_image(media_type):
         kept, cap = [], settings.max_image_bytes
     elif nested and is_archive(media_type):
         kept, cap = [], settings.max_nested_archive_bytes
+    elif nested and text is not None:
+        kept, cap = [], min(settings.max_nested_archive_bytes, MOST_TEXT_KEPT)
     elif nested and is_video(media_type):  # a member cannot be reopened: decode it from memory
         kept, cap = [], settings.max_member_video_bytes
     chunk = head
@@ -108,14 +123,24 @@ def _read_item(stream: BinaryIO, record: ItemRecord, settings: Settings, nested:
         digests.update(chunk)
         size += len(chunk)
         zip_clues.feed(chunk)
+        if text is not None:
+            text.feed(chunk)
         if kept is not None:
             if size <= cap:
                 kept.append(chunk)
             else:
                 kept = None
-                record.add_error("decode", f"{media_type} of more than {cap:,} bytes is {TOO_LARGE_NOTE}")
+                if text is None:
+                    record.add_error("decode", f"{media_type} of more than {cap:,} bytes is {TOO_LARGE_NOTE}")
         chunk = stream.read(CHUNK)
     record.size = size
+    if text is not None and text.found:
+        record.media_type = TEXT_TYPE  # an archive of its data: URIs
+        if nested and kept is None:
+            record.add_error("archive", f"text holding data: URIs, of more than {cap:,} bytes (the most of a "
+                                        "member's text held in memory): its data: URIs not read")
+    elif text is not None:
+        kept = None
     record.digests = digests.result()
     if zip_clues.stopped_at is not None:
         record.add_error("archive", f"{MOST_FALSE_SIGNATURES:,} zip header signatures that start no header, the "
@@ -264,9 +289,9 @@ def video_limits(settings: Settings) -> VideoLimits:
                        settings.max_video_decode_seconds)
 
 
-def _add_video_facts(record: ItemRecord, source: BinaryIO, settings: Settings) -> None:
+def _add_video_facts(record: ItemRecord, source: BinaryIO, settings: Settings, pictures_read: int) -> None:
     try:
-        facts = analyse_video(source, video_limits(settings))
+        facts = analyse_video(source, video_limits(settings), pictures_read)
     except VideoError as exc:
         record.add_error("decode", str(exc))
         return
@@ -285,24 +310,25 @@ def _analyse_stream(
     """Fill `record`; returns what it holds that is read as items of its own."""
     read = _read_item(stream, record, settings, nested)
     media_type = record.media_type or ""
+    video = _video_held(record, read, reopen, settings) if is_video(media_type) else None
     if analysed is not None and analysed.mark_copy(record):
         if (note := nested_image_note(record.relpath, media_type, read.head)) is not None:  # by its name too:
             record.add_error("not-examined", note)  # the first copy, named otherwise, may not have it
         # an archive's members are still listed, and a hidden picture that shows another picture
-        return _held(record, read, nested, copy_pictures_to_read(record, read.buffer, settings))
+        return _held(record, read, nested, copy_pictures_to_read(record, read.buffer, settings), video)
     # Hashing is never cut short (a known file must match); what follows has the file's budget.
     budget = settings.file_seconds + (settings.max_video_decode_seconds if is_video(media_type) else 0)
     pictures: tuple[HeldPicture, ...] = ()
     try:
         with file_budget(budget, record.relpath):
-            pictures = _analyse_content(read, record, settings, reopen)
+            pictures = _analyse_content(read, record, settings, reopen, _pictures_read(video))
     except FileTimeout as exc:
         record.add_error("timeout", str(exc))
     except Exception as exc:  # a defect of ours in one stage: the digests, and what the item holds, are kept
         record.add_error("internal", internal_failure(exc))
     if analysed is not None:
         analysed.remember(record)
-    return _held(record, read, nested, pictures)
+    return _held(record, read, nested, pictures, video)
 
 
 def internal_failure(exc: Exception) -> str:
@@ -310,26 +336,57 @@ def internal_failure(exc: Exception) -> str:
     return f"analysis failed ({type(exc).__name__}: {exc}); please report this"
 
 
-def _held(record: ItemRecord, read: _Read, nested: bool, pictures: tuple[HeldPicture, ...]) -> _Held:
+def _held(record: ItemRecord, read: _Read, nested: bool, pictures: tuple[HeldPicture, ...],
+          video: VideoHeld | None) -> _Held:
     """What an item holds: its archive read in memory, or a zip behind the content it read in memory (a file's
-    own is looked for by _analyse_entry, which can reopen it), the pictures its metadata hides, and what follows
-    a picture's own content (said on the item)."""
-    if read.buffer is not None and is_archive(record.media_type or ""):
+    own is looked for by _analyse_entry, which can reopen it), the pictures its metadata hides, what follows a
+    picture's or a video's own content (said on the item), and a video's cover art and attachments."""
+    media_type = record.media_type or ""
+    if read.buffer is not None and is_archive(media_type):
         return _Held(read.buffer, pictures)
-    after = trailing(read.buffer, record.media_type or "") if read.buffer is not None else None
+    held = _Held(None, pictures)
+    after = trailing(read.buffer, media_type) if video is None and read.buffer is not None else None
+    if video is not None:
+        for note in video.notes:
+            record.add_error("archive", note)
+        after = video.after
+        held = held._replace(embedded=video.members)
     if after is not None:
         record.add_error("archive" if after.members else "not-examined", after.note)
-    after_end = () if after is None else after.members
+        held = held._replace(after_end=after.members)
     if not nested or read.buffer is None:
-        return _Held(None, pictures, zip_clues=read.zip_clues, after_end=after_end)
+        return held._replace(zip_clues=read.zip_clues)
     zip_start = zip_behind(io.BytesIO(read.buffer), read.zip_clues)
     if zip_start is None:
-        return _Held(None, pictures, after_end=after_end)
+        return held
     record.add_error("archive", APPENDED_ZIP_NOTE)
-    return _Held(read.buffer, pictures, zip_start=zip_start, after_end=after_end)
+    return held._replace(archive=read.buffer, zip_start=zip_start)
 
 
-def _analyse_content(read: _Read, record: ItemRecord, settings: Settings, reopen: Any) -> tuple[HeldPicture, ...]:
+def _video_held(record: ItemRecord, read: _Read, reopen: Any, settings: Settings) -> VideoHeld | None:
+    """A video's cover art and attachments, and what follows its own end, read from memory or by reopening the
+    file (before it is decoded: the decoder then knows which attached pictures were read)."""
+    if read.buffer is not None:
+        return video_held(io.BytesIO(read.buffer), record.media_type or "", settings)
+    if reopen is None:
+        return None
+    try:
+        with reopen() as stream:
+            return video_held(stream, record.media_type or "", settings)
+    except OSError as exc:  # read once already: said, its frames and digests are kept
+        record.add_error("archive", f"cannot reopen the video to read what it holds: {exc.strerror or exc}")
+        return None
+
+
+def _pictures_read(video: VideoHeld | None) -> int:
+    """How many pictures were read from a video's own structure: the decoder says the attached pictures past
+    them (FFmpeg shows each as a video stream)."""
+    found = () if video is None else video.members
+    return sum(1 for one in found if one.data is not None and is_image(sniff(one.data[:SNIFF_BYTES])))
+
+
+def _analyse_content(read: _Read, record: ItemRecord, settings: Settings, reopen: Any, pictures_read: int
+                     ) -> tuple[HeldPicture, ...]:
     """The item's content analysed; returns the pictures its metadata hides to read as items of their own."""
     media_type = record.media_type or ""
     pictures: tuple[HeldPicture, ...] = ()
@@ -339,11 +396,11 @@ def _analyse_content(read: _Read, record: ItemRecord, settings: Settings, reopen
             _add_provenance(record, io.BytesIO(read.buffer), settings)
     elif is_video(media_type):
         if read.buffer is not None:
-            _add_video_facts(record, io.BytesIO(read.buffer), settings)
+            _add_video_facts(record, io.BytesIO(read.buffer), settings, pictures_read)
             _add_provenance(record, io.BytesIO(read.buffer), settings)
         elif reopen is not None:
             with reopen() as seekable:
-                _add_video_facts(record, seekable, settings)
+                _add_video_facts(record, seekable, settings, pictures_read)
             with reopen() as seekable:
                 _add_provenance(record, seekable, settings)
     elif (note := not_examined_note(media_type) or unread_archive_note(media_type)) is not None:
@@ -375,7 +432,7 @@ def _expand(
     outer_name = parse_relpath(container.relpath).leaf_name
     members = iter_members(archive, as_type or container.media_type or "", settings, expansion, outer_name,
                            zip_start)
-    seen = dict.fromkeys(taken, 1)  # members that share a name are numbered, so each keeps its own path
+    seen = dict(Counter(taken))  # members that share a name are numbered, so each keeps its own path
     try:
         for member in members:
             seen[member.name] = occurrence = seen.get(member.name, 0) + 1
@@ -435,18 +492,30 @@ def _held_items(
         if inside[0].pdq is not None:  # matched as it is and, where it has black bars, inside them too
             inside[0].pdq_variants += picture.inside_variants
         records.extend(inside)
+    if held.embedded and depth + 1 > settings.max_archive_depth:
+        record.add_error("archive", f"nested deeper than {settings.max_archive_depth} items; the files its own "
+                                    "structure holds are not read")
+    elif held.embedded:
+        seen: Counter[bytes] = Counter()
+        for found in held.embedded:
+            seen[found.name] += 1
+            member = Member(found.name, None, None, None, error=found.problem) if found.data is None else \
+                decoded_member(found.name, found.data, settings, expansion, found.problem)
+            records.extend(_analyse_member(member, member_relpath(record.relpath, found.name, seen[found.name]),
+                                           depth + 1, settings, expansion, record, analysed))
     if held.after_end and depth + 1 > settings.max_archive_depth:  # a picture behind a picture behind ...
         record.add_error("archive", f"nested deeper than {settings.max_archive_depth} items; what follows its own "
                                     "content is not read")
     elif held.after_end:
-        for occurrence, data in enumerate(held.after_end, 1):
+        before = sum(found.name == AFTER_END_NAME for found in held.embedded)  # an attachment named so comes first
+        for occurrence, data in enumerate(held.after_end, before + 1):
             after = Member(AFTER_END_NAME, io.BytesIO(data), len(data), record.mtime)
             records.extend(_analyse_member(after, member_relpath(record.relpath, AFTER_END_NAME, occurrence),
                                            depth + 1, settings, expansion, record, analysed))
     if held.archive is not None:
         appended = held.zip_start is not None
         as_type = "application/zip" if appended else None
-        taken = names_before_a_zip_behind(record.media_type or "") if appended else ()
+        taken = held.taken(record.media_type or "") if appended else ()
         records.extend(_expand(io.BytesIO(held.archive), record, depth + 1, settings, expansion, analysed, as_type,
                                taken, held.zip_start or 0))
     return records
@@ -520,7 +589,7 @@ def _analyse_entry(
     try:
         with open_entry() as archive:
             records.extend(_expand(archive, record, 1, settings, expansion, analysed, as_type,
-                                   names_before_a_zip_behind(record.media_type or ""), zip_start))
+                                   held.taken(record.media_type or ""), zip_start))
     except OSError as exc:
         record.add_error("archive", f"cannot reopen archive: {exc.strerror or exc}")
     return records

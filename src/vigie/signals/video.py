@@ -60,7 +60,10 @@ def _still_signature(image: Image.Image) -> np.ndarray:
     return np.asarray(image.convert("L").resize((_STILL_SIDE, _STILL_SIDE)), dtype=np.float32)
 
 
-def analyse_video(source: str | BinaryIO, limits: VideoLimits) -> VideoFacts:
+def analyse_video(source: str | BinaryIO, limits: VideoLimits, pictures_read: int = 0) -> VideoFacts:
+    """The video's facts and frame hashes, from its first video track. FFmpeg shows the pictures attached to it
+    (cover art) as video streams: `pictures_read` of them were read as the file's members (an MP4's `covr`, a
+    Matroska's attachments), and are neither said nor hashed here; those past them are said."""
     import av  # imported here: only scans that meet a video pay for loading FFmpeg
 
     try:
@@ -70,9 +73,14 @@ def analyse_video(source: str | BinaryIO, limits: VideoLimits) -> VideoFacts:
         why = exc.strerror if isinstance(exc, av.FFmpegError) and exc.strerror else exc
         raise VideoError(f"not a readable video: {why}") from exc
     with container:
-        if not container.streams.video:
+        attached = [one for one in container.streams.video if one.disposition & av.stream.Disposition.attached_pic]
+        tracks = [one for one in container.streams.video if one not in attached]
+        if not tracks and attached and pictures_read >= len(attached):
+            raise VideoError("no video track in this container (sound only?): its attached pictures (cover art) "
+                             "are read as its members")
+        if not tracks + attached:
             raise VideoError("no video stream in this container")
-        stream = container.streams.video[0]
+        stream = (tracks + attached)[0]  # a video track, where there is one, before a picture attached to it
         context = stream.codec_context
         fps = _frame_rate(stream)
         duration = None
@@ -81,9 +89,10 @@ def analyse_video(source: str | BinaryIO, limits: VideoLimits) -> VideoFacts:
         elif stream.duration and stream.time_base:
             duration = float(stream.duration * stream.time_base)
         facts = VideoFacts(duration, context.name, context.width or None, context.height or None, fps)
-        if len(container.streams.video) > 1:  # a second camera angle, a cover picture: a known picture may be one
-            facts.problems.append(f"{len(container.streams.video) - 1} other video track(s), or picture(s) "
-                                  "attached (cover art), not read: only the first video track is hashed")
+        others = len(tracks) - 1 + max(0, len(attached) - pictures_read) if tracks else len(attached) - 1
+        if others > 0:  # a second camera angle, a cover picture: a known picture may be one
+            facts.problems.append(f"{others} other video track(s), or picture(s) attached (cover art), not read: "
+                                  "only the first video track is hashed")
         if fps is None:
             facts.problems.append("the stream declares no frame rate; frames not hashed")
             return facts

@@ -1,6 +1,7 @@
 """Members of an archive, whatever its kind: zip (`zips.py`), tar (`tars.py`), an e-mail or a mailbox
-(`mail.py`), the BLOBs of an SQLite database (`sqlite_blobs.py`), the data: URIs of a web page or an SVG drawing
-(`data_uris.py`), or a single file or tar compressed with gzip, bzip2 or xz."""
+(`mail.py`), the BLOBs of an SQLite database (`sqlite_blobs.py`), the data: URIs of a web page, an SVG drawing or
+other text (`data_uris.py`), the file a base64 file holds (`textborne.py`), the pictures of an audio file's tags
+(`audio_pictures.py`), or a single file or tar compressed with gzip, bzip2 or xz."""
 
 from __future__ import annotations
 
@@ -14,12 +15,14 @@ from collections.abc import Callable, Iterator
 from typing import Any, BinaryIO
 
 from vigie.config import Settings
+from vigie.sources.audio_pictures import AUDIO_TYPES, audio_members
 from vigie.sources.data_uris import HTML_TYPE, SVG_TYPE, data_uri_members
 from vigie.sources.mail import MAIL_TYPE, MBOX_TYPE, mail_members
-from vigie.sources.mediatype import SQLITE_TYPE
+from vigie.sources.mediatype import SNIFF_BYTES, SQLITE_TYPE
 from vigie.sources.members import CappedReader, CountingReader, Expansion, Member
 from vigie.sources.sqlite_blobs import sqlite_members
 from vigie.sources.tars import tar_members
+from vigie.sources.textborne import BASE64_TYPE, TEXT_TYPE, base64_members
 from vigie.sources.zips import zip_members
 
 _TAR_MAGIC_OFFSET = 257
@@ -78,8 +81,14 @@ def iter_members(
     if media_type == SQLITE_TYPE:
         yield from sqlite_members(fileobj, settings, expansion)
         return
-    if media_type in (HTML_TYPE, SVG_TYPE):
+    if media_type in (HTML_TYPE, SVG_TYPE, TEXT_TYPE):
         yield from data_uri_members(fileobj, settings, expansion)
+        return
+    if media_type == BASE64_TYPE:
+        yield from base64_members(fileobj, settings, expansion, outer_name, SNIFF_BYTES)
+        return
+    if media_type in AUDIO_TYPES:
+        yield from audio_members(fileobj, media_type, settings, expansion)
         return
     counter = CountingReader(fileobj)
     decompressed = _DECOMPRESSORS[media_type](io.BufferedReader(counter))

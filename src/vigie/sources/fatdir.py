@@ -10,7 +10,8 @@ Kit left out. It also counts the clusters the FAT
 marks allocated that no entry it found claims, so that a drop of another kind is said too, and tells from the
 entry on disk a deleted file The Sleuth Kit lists as live (its "Android" mode), which it then recovers.
 Forged entries The Sleuth Kit takes at their word are told too: one marked as a folder whose first cluster does not
-start with "." and ".." (or as a long-name piece while it holds a first cluster) is a file; long-name pieces whose
+start with "." and ".." (live, or deleted while it records a size, as no folder does), or as a long-name piece while
+it holds a first cluster, is a file; long-name pieces whose
 checksum is not the 8.3 name's do not name it; and live entries whose cluster chains cross are recorded by pairs.
 
 Hostile structures (looping or cross-linked chains, chains past the volume's end, folders nested past any use,
@@ -237,8 +238,9 @@ class FatVolume:
         return clusters
 
     def _begins_as_folder(self, first: int) -> bool:
-        """Whether a live folder's first cluster starts with its "." and ".." entries, as every FAT subfolder's
-        does; one outside the volume or unreadable is left to the folder's reading, which says so."""
+        """Whether a folder's first cluster starts with its "." and ".." entries, as every FAT subfolder's does
+        (a deleted one's too: deleting leaves them); one outside the volume or unreadable is left to the folder's
+        reading, which says so."""
         if not self._in_volume(first):
             return True
         try:
@@ -389,15 +391,16 @@ class FatVolume:
         label = bool(raw[11] & _VOLUME_LABEL) and not marked_long_name
         if label:
             name, stored_name = raw[:11] + LABEL_SUFFIX, None  # as The Sleuth Kit names one
-        not_folder = (bool(raw[11] & _FOLDER) and not deleted and raw[:11] not in _DOT_ENTRIES
+        # a deleted folder records no size either: one that does, its first cluster no folder's, was a file's
+        not_folder = (bool(raw[11] & _FOLDER) and (not deleted or size > 0) and raw[:11] not in _DOT_ENTRIES
                       and not self._begins_as_folder(cluster))
         sector, within = divmod(position, self._sector)
         return FatEntry(
             parent=parent, name=name, is_dir=bool(raw[11] & _FOLDER) and not not_folder, deleted=deleted, size=size,
             address=(sector - self._first_data_sector) * (self._sector // _ENTRY) + within // _ENTRY
             + _FIRST_ENTRY_ADDRESS,
-            first_cluster=cluster, mtime=_dos_time(raw, 24, 22), ctime=_dos_time(raw, 16, 14, raw[13]),
-            atime=_dos_time(raw, 18), label=label, stored_name=stored_name, later_cluster=later,
+            first_cluster=cluster, mtime=dos_time(raw, 24, 22), ctime=dos_time(raw, 16, 14, raw[13]),
+            atime=dos_time(raw, 18), label=label, stored_name=stored_name, later_cluster=later,
             not_folder=not_folder, marked_long_name=marked_long_name,
             foreign_long_name=long_name is None and pieces.held and not label)
 
@@ -682,7 +685,7 @@ def _clock_holds(clock: int) -> bool:
     return clock >> 11 < 24 and clock >> 5 & 0x3F < 60 and clock & 0x1F < 30
 
 
-def _dos_time(raw: bytes, date_at: int, time_at: int | None = None, hundredths: int = 0) -> float | None:
+def dos_time(raw: bytes, date_at: int, time_at: int | None = None, hundredths: int = 0) -> float | None:
     """A FAT date and time in local time, as The Sleuth Kit reads them; None where none is recorded."""
     (date,) = struct.unpack_from("<H", raw, date_at)
     clock = struct.unpack_from("<H", raw, time_at)[0] if time_at is not None else 0

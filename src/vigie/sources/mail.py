@@ -5,8 +5,11 @@ page saved as MHTML (.mht, a message too) gives its pictures so.
 A mailbox is read message by message (each at most `max_nested_archive_bytes`, the cap of what is held in
 memory), its members named `message-N/NAME`; a message's own parts are named by their file names (or the last
 segment of their Content-Location), or `part-N.SUBTYPE` where they have none. Text bodies are not members, but
-the pictures an HTML body holds as `data:` URIs are (`part-N.html/data-uri-M.SUBTYPE`). An attachment whose
-encoding is damaged is read as the mail reader decodes it, with a note: its bytes may not be those sent.
+the pictures a body holds as `data:` URIs are (`part-N.html/data-uri-M.SUBTYPE`). An attachment whose
+encoding is damaged is read as the mail reader decodes it, with a note: its bytes may not be those sent. A
+forwarded message is walked into, its attachments named as the message's own, also where it is itself encoded
+(base64, quoted-printable); a part nested deeper than MOST_NESTED_PARTS is read whole, as a member of its own, and
+said.
 """
 
 from __future__ import annotations
@@ -14,9 +17,10 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import Iterator
-from email import message_from_bytes, policy
+from email import policy
+from email.feedparser import BytesFeedParser
 from email.message import Message
-from typing import BinaryIO
+from typing import BinaryIO, NamedTuple
 
 from vigie.config import Settings
 from vigie.sources.data_uris import data_uri_members
@@ -26,6 +30,9 @@ from vigie.sources.members import ArchiveLimitError, Expansion, Member, decoded_
 # parsed only under both caps, else said; the lesser of these and max_nested_archive_bytes holds
 _MOST_MESSAGE_BYTES = 128 << 20
 _MOST_LINES = 2_000_000
+# parts inside parts (a message forwarded in a message, and so on): the mail parser recurses once a level, and
+# Python's stack ends near 1,000; a part deeper than this is read whole, as a member of its own
+MOST_NESTED_PARTS = 100
 MAIL_TYPE = "message/rfc822"
 MBOX_TYPE = "application/mbox"
 _HEADER_LINE = re.compile(rb"[!-9;-~]{1,76}:")  # a header's name: printable, no space nor colon
@@ -78,11 +85,57 @@ def _most_bytes(settings: Settings) -> int:
     return min(settings.max_nested_archive_bytes, _MOST_MESSAGE_BYTES)
 
 
-def _message(raw: bytes, settings: Settings) -> Message:
+def _message(raw: bytes, settings: Settings, most_nested: int = MOST_NESTED_PARTS) -> _Parsed:
     if len(raw) > _most_bytes(settings) or raw.count(b"\n") > _MOST_LINES:
         raise ArchiveLimitError(f"a message of more than {_most_bytes(settings):,} bytes or {_MOST_LINES:,} lines "
                                 "(what the mail parser holds in memory grows with both): its parts not read")
-    return message_from_bytes(raw, policy=policy.default)  # file names decoded as mail readers show them
+    parser = _Parser(most_nested)
+    parser.feed(raw)
+    return _Parsed(parser.close(), parser.held_whole)
+
+
+class _Parsed(NamedTuple):
+    message: Message
+    held_whole: dict[int, tuple[Message, str]]  # each part whose body was kept unparsed (held: its id not reused), why
+
+
+class _Parser(BytesFeedParser):
+    """Python's mail parser, which keeps unparsed, as a leaf, the body of a forwarded message that is itself
+    encoded (base64, quoted-printable: the parser would read its encoded text as a message) and of a part nested
+    deeper than `most_nested` (the parser's recursion would overflow the stack)."""
+
+    def __init__(self, most_nested: int) -> None:
+        super().__init__(policy=policy.default)  # file names decoded as mail readers show them
+        self._most_nested = most_nested
+        self.held_whole: dict[int, tuple[Message, str]] = {}
+        self._holding: Message | None = None
+
+    def _parse_headers(self, lines: list[str]) -> None:
+        super()._parse_headers(lines)  # type: ignore[misc]
+        part: Message = self._cur  # type: ignore[attr-defined]
+        if len(self._msgstack) > self._most_nested:  # type: ignore[attr-defined]
+            self.held_whole[id(part)] = (part, DEEP)
+        elif part.get_content_maintype() == "message" and _encoding(part) in _ENCODINGS:
+            self.held_whole[id(part)] = (part, ENCODED)
+        else:
+            return
+        self._holding = part
+        self._headersonly = True  # this part's body, up to its end, is kept as it is
+
+    def _pop_message(self) -> Message:
+        popped: Message = super()._pop_message()  # type: ignore[misc]
+        if popped is self._holding:
+            self._holding = None
+            self._headersonly = False
+        return popped
+
+
+DEEP, ENCODED, CONTAINER = "deep", "encoded", "container"
+_ENCODINGS = ("base64", "quoted-printable")
+
+
+def _encoding(part: Message) -> str:
+    return str(part.get("Content-Transfer-Encoding", "")).strip().lower()
 
 
 def _mbox_messages(fileobj: BinaryIO, settings: Settings) -> Iterator[bytes]:
@@ -124,17 +177,41 @@ def _located(part: Message) -> str | None:
     return segment or None
 
 
-def _parts(message: Message, prefix: bytes, settings: Settings, expansion: Expansion) -> Iterator[Member]:
+def _walk(parsed: _Parsed, settings: Settings) -> Iterator[tuple[Message, str | None]]:
+    """Every part, in the order a mail reader lists them (as `Message.walk`, without its recursion), each with
+    CONTAINER where its parts follow it, DEEP where it is kept whole; a forwarded message that is encoded is
+    decoded and walked into as a plain one is."""
+    held = dict(parsed.held_whole)
+    stack: list[tuple[Message, int]] = [(parsed.message, 1)]
+    while stack:
+        part, depth = stack.pop()
+        why = held[id(part)][1] if id(part) in held else None
+        if why == ENCODED and depth < MOST_NESTED_PARTS:
+            body = part.get_payload(decode=True)
+            inner = _message(body if isinstance(body, bytes) else b"", settings, MOST_NESTED_PARTS - depth)
+            held.update(inner.held_whole)
+            yield part, CONTAINER
+            stack.append((inner.message, depth + 1))
+        elif why is not None:
+            yield part, DEEP
+        elif isinstance(children := part.get_payload(), list):  # a multipart, or a plain forwarded message
+            yield part, CONTAINER
+            stack.extend((child, depth + 1) for child in reversed(children) if isinstance(child, Message))
+        else:
+            yield part, None
+
+
+def _parts(parsed: _Parsed, prefix: bytes, settings: Settings, expansion: Expansion) -> Iterator[Member]:
     """Every part that is not a container or a text body, in the order a mail reader lists them."""
-    for number, part in enumerate(message.walk()):
-        if part.is_multipart():
+    for number, (part, held) in enumerate(_walk(parsed, settings)):
+        if held == CONTAINER:
             continue
-        if part.get_content_maintype() == "text" and not part.get_filename():  # a body: not a member itself,
-            if part.get_content_subtype() == "html":  # but the pictures its data: URIs hold are
-                body = part.get_payload(decode=True)
-                if isinstance(body, bytes) and b"data:" in body:
-                    yield from data_uri_members(io.BytesIO(body), settings, expansion,
-                                                prefix + b"part-%d.html/" % number)
+        if held is None and part.get_content_maintype() == "text" and not part.get_filename():  # a body: not a
+            body = part.get_payload(decode=True)  # member itself, but the pictures its data: URIs hold are
+            if isinstance(body, bytes) and b"data:" in body:
+                subtype = part.get_content_subtype().encode("ascii", "replace")
+                yield from data_uri_members(io.BytesIO(body), settings, expansion,
+                                            prefix + b"part-%d.%s/" % (number, subtype))
             continue
         unnamed = b"part-%d.%s" % (number, part.get_content_subtype().encode("ascii", "replace"))
         named: str | None = None
@@ -144,6 +221,14 @@ def _parts(message: Message, prefix: bytes, settings: Settings, expansion: Expan
             filename = None
             named = f"its file name cannot be decoded ({type(exc).__name__}: {exc}); named {unnamed.decode()}"
         name = filename.encode("utf-8", "surrogateescape") if filename else unnamed
+        if held is not None:  # its headers and its body, as sent: a message of its own, read as one
+            data = part.as_bytes(policy=policy.default.clone(linesep="\n"))
+            problem: str | None = (
+                f"nested deeper than {MOST_NESTED_PARTS} parts (a message forwarded in a message, and so on): its "
+                "parts were not separated here; it is read whole, as a message of its own")
+            yield decoded_member(prefix + name, data, settings, expansion,
+                                 "; ".join(said for said in (named, problem) if said))
+            continue
         payload = part.get_payload(decode=True)
         data = payload if isinstance(payload, bytes) else b""
         damage = [type(defect).__name__ for defect in part.defects]

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import re
 
+from vigie.sources.audio_pictures import AUDIO_TYPES, audio_type
 from vigie.sources.data_uris import HTML_TYPE, SVG_TYPE, markup_type
 from vigie.sources.mail import MAIL_TYPE, MBOX_TYPE, is_emlx, is_mail, is_mbox
+from vigie.sources.textborne import BASE64_TYPE, TEXT_TYPE, base64_head
 
 SNIFF_BYTES = 512
 EWF_TYPE = "application/x-ewf"  # an EnCase E01 segment
 SQLITE_TYPE = "application/vnd.sqlite3"  # its BLOBs may be pictures (vigie.sources.sqlite_blobs)
 SQLITE_WAL_TYPE = "application/vnd.sqlite3-wal"  # a database's latest changes, beside it: not merged in
+OUTLOOK_TYPE = "application/vnd.ms-outlook"  # a PST or OST data file: its mail and attachments not read
 
 IMAGE_TYPES = frozenset(
     {"image/jpeg", "image/png", "image/gif", "image/webp", "image/bmp", "image/tiff", "image/heic",
@@ -20,8 +23,10 @@ IMAGE_TYPES = frozenset(
 )
 ARCHIVE_TYPES = frozenset(
     {"application/zip", "application/x-tar", "application/gzip", "application/x-bzip2", "application/x-xz",
-     MAIL_TYPE, MBOX_TYPE, SQLITE_TYPE, HTML_TYPE, SVG_TYPE}
-)
+     MAIL_TYPE, MBOX_TYPE, SQLITE_TYPE, HTML_TYPE, SVG_TYPE, TEXT_TYPE, BASE64_TYPE}
+) | AUDIO_TYPES  # an audio file's members are the pictures of its tags (vigie.sources.audio_pictures)
+# what base64 is not taken for: nothing typed, or a format told by loose checks (no magic) that garbage can pass
+_NOT_FROM_BASE64 = frozenset({"application/octet-stream", "application/x-empty", "image/x-tga", "image/x-pcx"})
 
 # Archives typed but not read: their members could be known pictures, so each says so on its item.
 UNREAD_ARCHIVES = {
@@ -172,12 +177,18 @@ def sniff(head: bytes) -> str:
         return SQLITE_TYPE
     if head.startswith((b"\x37\x7f\x06\x82", b"\x37\x7f\x06\x83")):
         return SQLITE_WAL_TYPE
+    if head.startswith(b"!BDN"):
+        return OUTLOOK_TYPE
     if (markup := markup_type(head)) is not None:
         return markup
     if is_mbox(head):
         return MBOX_TYPE
     if is_mail(head) or is_emlx(head):
         return MAIL_TYPE
+    if (audio := audio_type(head)) is not None:
+        return audio
+    if (decoded := base64_head(head)) is not None and sniff(decoded) not in _NOT_FROM_BASE64:
+        return BASE64_TYPE
     return _more_pictures(head) or "application/octet-stream"
 
 
@@ -187,6 +198,10 @@ def unread_archive_note(media_type: str) -> str | None:
         return ("an SQLite write-ahead log: the latest changes of the database beside it, which its BLOBs read "
                 "from the database alone do not hold, and which may be known pictures; not read (checkpoint a copy "
                 "of the database with its log, and scan that)")
+    if media_type == OUTLOOK_TYPE:
+        return ("an Outlook data file (PST or OST): Vigie does not read the mail it holds, whose attachments may "
+                "be known pictures; export its attachments with a tool that does (e.g. pffexport, from Debian's "
+                "pff-tools) and scan them")
     if media_type not in UNREAD_ARCHIVES:
         return None
     name = UNREAD_ARCHIVES[media_type][0]

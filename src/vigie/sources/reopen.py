@@ -16,7 +16,9 @@ from vigie.sources.directory import open_source
 from vigie.sources.hidden_pictures import hidden_picture, names_before_a_zip_behind
 from vigie.sources.mediatype import SNIFF_BYTES, is_archive, is_image, is_video, sniff
 from vigie.sources.members import ArchiveLimitError, Expansion
+from vigie.sources.textborne import TEXT_TYPE, looks_like_text
 from vigie.sources.trailing import AFTER_END_NAME, trailing
+from vigie.sources.video_members import video_held
 from vigie.sources.zipbehind import clues_of, zip_behind
 
 
@@ -62,17 +64,34 @@ def _member_bytes(archive: BinaryIO, archive_name: bytes, wanted: MemberRef, set
     media_type = sniff(head)
     if wanted.name == AFTER_END_NAME and is_image(media_type):
         after = trailing(buffered.read(settings.max_image_bytes + 1), media_type)
-        if after is not None and wanted.occurrence <= len(after.members):  # else a zip behind may hold one
+        if after is not None and wanted.occurrence <= len(after.members):
             found = after.members[wanted.occurrence - 1]
             return found if len(found) <= cap else None
-        buffered.seek(0)
+        wanted = MemberRef(wanted.name, wanted.occurrence - (0 if after is None else len(after.members)))
+        buffered.seek(0)  # a zip behind the picture holds it
+    if is_video(media_type):  # its cover art, attachments and what follows its end, read as the scan read them
+        try:
+            held = video_held(buffered, media_type, settings)
+        except OSError:
+            return None
+        named = [member.data for member in held.members if member.name == wanted.name]
+        if wanted.occurrence <= len(named):
+            data = named[wanted.occurrence - 1]
+            return data if data is not None and len(data) <= cap else None
+        wanted = MemberRef(wanted.name, wanted.occurrence - len(named))
+        ends = held.after.members if held.after is not None and wanted.name == AFTER_END_NAME else ()
+        if wanted.occurrence <= len(ends):
+            return ends[wanted.occurrence - 1] if len(ends[wanted.occurrence - 1]) <= cap else None
+        wanted = MemberRef(wanted.name, wanted.occurrence - len(ends))  # of a zip behind the video
     if wanted.name in names_before_a_zip_behind(media_type):
         if wanted.occurrence == 1:
             hidden = hidden_picture(buffered.read(settings.max_image_bytes + 1), media_type, wanted.name)
             return hidden if hidden is not None and len(hidden) <= cap else None
         wanted = MemberRef(wanted.name, wanted.occurrence - 1)  # of a zip behind the JPEG
     zip_start = 0
-    if not is_archive(media_type):  # a zip behind a picture or a self-extractor, as the scan read it
+    if not is_archive(media_type) and wanted.name.startswith(b"data-uri-") and looks_like_text(head):
+        media_type = TEXT_TYPE  # text that holds data: URIs, typed as the scan hashed it
+    elif not is_archive(media_type):  # a zip behind a picture or a self-extractor, as the scan read it
         clues = clues_of(buffered, headers=is_image(media_type) or is_video(media_type))
         if (behind := zip_behind(buffered, clues)) is None:
             return None

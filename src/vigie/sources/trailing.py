@@ -6,7 +6,8 @@ picture, and anyone may append a picture to hide it. A zip there, first, is read
 (`sources/zipbehind.py`); anything else is said, and each picture or video that starts in it (told by its
 signature, then by its type) is read as a member `after-the-end`, `after-the-end!2`, ..., to the file's end, up
 to the first whose own end is found: what follows that one is its own `after-the-end`. An MPO's later pictures
-are read as its frames, and again so.
+are read as its frames, and again so. What follows a video's own end (an MP4's last top-level box, a
+Matroska's Segment: `video_members.py`) is said and read so too.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 
+from vigie.sources.bmff import content_end as bmff_end
 from vigie.sources.mediatype import SNIFF_BYTES, sniff
 from vigie.sources.zipsalvage import LOCAL_SIGNATURE, plausible_header_at
 
@@ -25,15 +27,18 @@ _TOO_FEW = 64  # bytes: fewer, and none starting like a picture or a video, are 
 _ZIP = "a zip"
 _KINDS = ((b"\xff\xd8\xff", 0, "a JPEG"), (b"\x89PNG\r\n\x1a\n", 0, "a PNG"), (b"GIF8", 0, "a GIF"),
           (b"ftyp", 4, "an MP4 or QuickTime video"), (b"RIFF", 0, "a RIFF file (WebP, AVI)"),
+          (b"\x1a\x45\xdf\xa3", 0, "a Matroska or WebM video"),
           (LOCAL_SIGNATURE, 0, _ZIP))
+_SHOWN_BY = {"picture": "viewer", "video": "player"}
 _MOST_STARTS = 64  # signatures looked at: bytes made of them cost a bounded search
 _MOST_MEMBERS = 8
 
 
 def content_end(data: bytes, media_type: str) -> int | None:
-    """Where a JPEG, PNG or GIF's own content ends; None for another format, or one whose structure breaks off
-    (its damage is the decoder's to say)."""
-    walk = {"image/jpeg": _jpeg_end, "image/png": _png_end, "image/gif": _gif_end}.get(media_type)
+    """Where a JPEG, PNG, GIF or MP4's own content ends; None for another format, or one whose structure breaks
+    off (its damage is the decoder's to say)."""
+    walk = {"image/jpeg": _jpeg_end, "image/png": _png_end, "image/gif": _gif_end, "video/mp4": bmff_end,
+            "video/quicktime": bmff_end, "video/3gpp": bmff_end}.get(media_type)
     try:
         return walk(data) if walk is not None else None
     except (IndexError, ValueError, struct.error):
@@ -55,13 +60,18 @@ def trailing(data: bytes, media_type: str) -> Trailing | None:
     end = content_end(data, media_type)
     if end is None or end >= len(data):
         return None
-    rest = data[end:]
+    return trailing_after(data[end:], end, "picture")
+
+
+def trailing_after(rest: bytes, end: int, what: str) -> Trailing | None:
+    """What `rest` holds, which follows a picture's or a video's (`what`) own content at byte `end`."""
     if not rest.strip(_PADDING):
         return None
     starts = _starts(rest)
     if starts and starts[0][1] == _ZIP:
         return None
-    said = f"{len(rest):,} bytes after the picture's own end (byte {end:,}), which no viewer shows"
+    said = f"{len(rest):,} bytes after the {what}'s own end (byte {end:,}), which no {_SHOWN_BY.get(what, 'viewer')} " \
+        "shows"
     members: list[tuple[int, str]] = []
     for start, kind in starts:
         if kind == _ZIP:

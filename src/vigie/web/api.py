@@ -41,6 +41,7 @@ from vigie.vocabulary import (
     ADMIN,
     AI_TAGS,
     AI_VERDICTS,
+    AUDIT_ACTIONS,
     DECIDING_ROLES,
     INDUSTRY_CLASSES,
     NEW_ACCOUNT_ROLE,
@@ -56,7 +57,7 @@ from vigie.vocabulary import (
     variant_name,
 )
 from vigie.web import language
-from vigie.web.audit_view import shown_entry
+from vigie.web.audit_view import item_history, shown_entry
 from vigie.web.roles import MediaStore
 
 api = Blueprint("api", __name__)
@@ -305,6 +306,7 @@ def item_detail(item_id: int) -> Any:
     decisions = review.decisions(sorted({item_id, *members}))
     versions = review.item_versions(members)  # a copy decided alone from the panel is checked on its own
     persons = {p["id"]: p["name"] for p in g.store.persons()}
+    history, left_out = item_history(g.store.audit_entries(naming_item=item_id))
     return jsonify(
         id=item_id, path=item["path"], media_type=item["media_type"], size=item["size"],
         width=item["width"], height=item["height"], video=item["video"], deleted=item["deleted"],
@@ -326,8 +328,9 @@ def item_detail(item_id: int) -> Any:
         stack_size=len(copies), decision=decisions.get(item_id), notes=review.notes(item_id),
         history=[{"seq": e.seq, "at": e.at, "actor": e.actor, "action": e.action,
                   "details": {k: v for k, v in e.details.items() if k not in ("items", "sha256")}}
-                 | shown_entry(e, language.current(), hidden=("items", "sha256"))
-                 for e in g.store.audit_entries(naming_item=item_id)],
+                 | shown_entry(e, language.current(), hidden=("items", "sha256")) for e in history],
+        history_left_out=[{"action": action, "what": language.gettext(AUDIT_ACTIONS[action]), "count": count}
+                          for action, count in left_out.items()],
     )
 
 

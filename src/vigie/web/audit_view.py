@@ -4,6 +4,7 @@ themselves are data, shown as they are. The log keeps its codes and JSON: nothin
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from vigie.i18n import LANGUAGES, N_, Language
@@ -46,6 +47,24 @@ WORDS = {"stack": N_("whole stack"), "item": N_("this copy only"), "complete": N
          "interrupted": N_("interrupted"), "running": N_("running"), "console": N_("console"),
          "console download": N_("console download"), "stdout": N_("standard output")}
 LISTED = 5  # values of a list shown before "and N more"
+# What any account, read-only too, adds to an item's history at will: an item's panel lists the latest of each
+VIEW_ACTIONS = ("reveal", "export")
+VIEWS_LISTED = 20
+
+
+def item_history(entries: Iterable[AuditEntry]) -> tuple[list[AuditEntry], dict[str, int]]:
+    """An item's history as its panel lists it: every decision and note, and the latest VIEWS_LISTED reveals
+    and exports (thousands of reveals made a panel of megabytes); how many earlier ones of each it leaves out."""
+    listed: list[AuditEntry] = []
+    seen: dict[str, int] = {}
+    for entry in reversed(list(entries)):
+        if entry.action in VIEW_ACTIONS:
+            seen[entry.action] = seen.get(entry.action, 0) + 1
+            if seen[entry.action] > VIEWS_LISTED:
+                continue
+        listed.append(entry)
+    listed.reverse()
+    return listed, {action: count - VIEWS_LISTED for action, count in seen.items() if count > VIEWS_LISTED}
 
 
 def shown_entry(entry: AuditEntry, lang: Language, hidden: tuple[str, ...] = ()) -> dict[str, Any]:

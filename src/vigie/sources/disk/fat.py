@@ -10,6 +10,7 @@ from typing import Any
 
 from vigie.sources.base import Entry, escape_name
 from vigie.sources.disk.names import SLASH_NOTE, component
+from vigie.sources.disk.own import OwnFile
 from vigie.sources.fatdir import (
     LABEL_SUFFIX,
     ROOT_ADDRESS,
@@ -88,17 +89,19 @@ def fat_survey(fat: FatVolume | str | None) -> Survey | None:
     return fat.survey() if isinstance(fat, FatVolume) else None
 
 
-def fat_name(survey: Survey | None, name: bytes, address: int) -> tuple[bytes, tuple[str, ...]]:
-    """The name to list for the entry at `address` that The Sleuth Kit names `name`, and what is said of it: its
-    8.3 name where The Sleuth Kit took long-name pieces that are not the entry's for its name (a long name is
-    forged by placing pieces before any entry; their checksum must be the 8.3 name's)."""
+def fat_name(survey: Survey | None, name: bytes, address: int, folder: bool = False) -> tuple[bytes, tuple[str, ...]]:
+    """The name to list for the entry at `address` that The Sleuth Kit names `name`, and what is said of it (of
+    a `folder`: on the partition, as a folder has no item): its 8.3 name where The Sleuth Kit took long-name
+    pieces that are not the entry's for its name (a long name is forged by placing pieces before any entry;
+    their checksum must be the 8.3 name's)."""
     short = survey.short_names.get(address) if survey is not None else None
     if short is None or component(short) == name:
         return name, ()
     return component(short), (
-        f"The Sleuth Kit showed this file by the long name {escape_name(name)}, but those long-name entries do not "
-        f"belong to it (their checksum does not match its short name {escape_name(short)}, or some are missing: "
-        f"a forged or corrupt directory entry): shown by its short name",)
+        f"The Sleuth Kit showed {'a folder' if folder else 'this file'} by the long name {escape_name(name)}, but "
+        f"those long-name entries do not belong to it (their checksum does not match its short name "
+        f"{escape_name(short)}, or some are missing: a forged or corrupt directory entry): shown by its short "
+        f"name{', the path of the files below it' if folder else ''}",)
 
 
 def fat_shared(survey: Survey | None, address: int) -> tuple[str, ...]:
@@ -112,7 +115,7 @@ def fat_shared(survey: Survey | None, address: int) -> tuple[str, ...]:
 
 
 def fat_skipped(fat: FatVolume, listed: dict[int, bytes], erased: set[int], moved: set[int],
-                number: Callable[[bytes], str], found: dict[str, FatEntry] | None) -> Iterator[Entry]:
+                number: Callable[[bytes], str], found: dict[str, OwnFile] | None) -> Iterator[Entry]:
     """The files Vigie's FAT reader finds that The Sleuth Kit did not list (`listed`: what it did), listed as
     live while they are deleted on disk (`erased`), listed as a folder while its content is not one, or listed as
     orphans while Vigie's reader found them in their deleted folder (`moved`: at that folder's path, with their
@@ -127,7 +130,7 @@ def fat_skipped(fat: FatVolume, listed: dict[int, bytes], erased: set[int], move
         path = placed or folders[file.parent] + b"/" + component(file.name)
         if file.is_dir:
             folders[file.address] = path
-            if file.size and not file.deleted:  # no folder records a size: its bytes are read as a file too
+            if file.size:  # no folder records a size, deleted or not: its bytes are read as a file too
                 yield _fat_item(fat, survey, file, path, erased, None, False, number, found)
             continue
         if (file.address in listed and file.address not in erased and file.address not in moved
@@ -144,17 +147,18 @@ def fat_skipped(fat: FatVolume, listed: dict[int, bytes], erased: set[int], move
 
 
 def _fat_item(fat: FatVolume, survey: Survey, file: FatEntry, path: bytes, erased: set[int], orphan: bytes | None,
-              skipped: bool, number: Callable[[bytes], str], found: dict[str, FatEntry] | None) -> Entry:
+              skipped: bool, number: Callable[[bytes], str], found: dict[str, OwnFile] | None) -> Entry:
     """A file Vigie's FAT reader reads in The Sleuth Kit's stead, at `path` (`orphan`: where The Sleuth Kit lists
     it as an orphan; `skipped`: it does not list it at all), with what is said of it."""
     relpath = number(path)
+    runs, error = fat.content(file)
     if found is not None:
-        found[relpath] = file
+        found[relpath] = OwnFile(file.address, file.size, runs, error)
     said = _ERASED_NOTE if file.address in erased else _orphan_note(orphan) if orphan is not None \
         else _LATER_CLUSTER_NOTE if file.later_cluster else _MARKED_LONG_NAME_NOTE if file.marked_long_name \
         else _SKIPPED_NOTE if skipped else ()
     return Entry(relpath=relpath, size=file.size, mtime=file.mtime, ctime=file.ctime, atime=file.atime,
-                 inode=file.address, deleted=file.deleted, error=fat.content(file)[1],
+                 inode=file.address, deleted=file.deleted, error=error,
                  notes=said + (_NOT_FOLDER_NOTE if file.not_folder else ())
                  + (_SIZED_FOLDER_NOTE if file.is_dir else ()) + (SLASH_NOTE if b"\0" in path else ())
                  + (LABEL_NOTE if file.label else ()) + _code_page_note(file.stored_name)

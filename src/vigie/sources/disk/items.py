@@ -8,6 +8,7 @@ an NTFS file's alternate data streams are items of their own."""
 from __future__ import annotations
 
 import os
+import re
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
@@ -16,6 +17,7 @@ from enum import Enum
 from typing import Any
 
 from vigie.sources.disk.exfat import ExfatVolume
+from vigie.sources.disk.exfatdir import ExfatFolders
 from vigie.sources.disk.fat import (
     LABEL_NOTE,
     erased_as_live,
@@ -40,10 +42,19 @@ _TSK_FIRST_FAT_INODE = 3  # TSK numbers FAT/exFAT directory entries from 3, in o
 _HFS_RESERVED_IDS = frozenset(range(16))
 # NTFS's metafiles are MFT entries 0-15 ($MFT, $MFTMirr, $LogFile, $Volume, $AttrDef, the root, $Bitmap, $Boot,
 # $BadClus, $Secure, $UpCase, $Extend, and 12-15 reserved): never a user's file, whatever its name. $Extend (11)
-# is entered: its metafiles ($ObjId, $Quota, $Reparse, $UsnJrnl, $RmMetadata, ...) have no fixed entry number,
-# but NTFS names all of them with a leading "$", and Windows lets no user write there
+# is entered: its metafiles have no fixed entry number, but a fixed name in a fixed folder, below
 _NTFS_EXTEND = 11
 _NTFS_METAFILES = frozenset(range(16)) - {_NTFS_EXTEND}
+# what NTFS itself writes in $Extend and its folders, by the folder's name (Windows' $Deleted and $Txf hold users'
+# files, named by their file IDs): any other name there, "$" first or not, is a file another tool put there
+_NTFS_EXTEND_FILES = {b"$Extend": frozenset({b"$ObjId", b"$Quota", b"$Reparse", b"$UsnJrnl"}),
+                      b"$RmMetadata": frozenset({b"$Repair", b"$Tops"}), b"$TxfLog": frozenset({b"$TxfLog.blf"})}
+_NTFS_TXF_CONTAINER = re.compile(rb"\$TxfLogContainer[0-9]{20}")  # in $TxfLog
+# of those, the ones that hold no unnamed $DATA (indexes, or named streams: $UsnJrnl:$J): one that does holds
+# content NTFS never writes there
+_NTFS_DATALESS = frozenset({b"$ObjId", b"$Quota", b"$Reparse", b"$UsnJrnl"})
+_NAMED_LIKE_METAFILE_NOTE = ("named as one of NTFS's own files in $Extend, which hold no content of their own (an "
+                             "index, or named streams), but it does: read",)
 _EXTEND_NOTE = ("in NTFS's $Extend folder, among the file system's own files, where Windows lets no user write: "
                 "placed there by another tool",)
 _STREAM_NOTE = ("an alternate data stream of the file (a named $DATA attribute, kept beside its content and shown "
@@ -101,7 +112,7 @@ class Role(Enum):
     FOLDER = "folder"  # entered: the files below it are items
     ERASED = "erased"  # FAT: live to TSK, deleted on disk: an item Vigie's FAT reader reads, after the walk
     MOVED = "moved"  # FAT: a TSK orphan Vigie's FAT reader found in its deleted folder: an item there, after the walk
-    NOT_FOLDER = "not folder"  # FAT: a folder to TSK, no folder in content: read by Vigie's FAT reader, after the walk
+    NOT_FOLDER = "not folder"  # FAT, exFAT: a folder to TSK, no folder in content: Vigie's reader's, after the walk
     NONE = "none"  # the file system's own structure, or a FAT volume label: no item
 
 
@@ -155,6 +166,8 @@ class ItemRules:
         self.fat = fat  # Vigie's own FAT reader, where the file system is FAT (text: why it cannot run)
         # exFAT's layout: its structures' entries, and its FAT for deleted files
         self.exfat = ExfatVolume.of(read_at, offset) if kind == pytsk3.TSK_FS_TYPE_EXFAT else None
+        # Vigie's own reader of exFAT folders, beside TSK
+        self.exfat_folders = ExfatFolders(self.exfat, int(fs.info.root_inum)) if self.exfat is not None else None
         self.own_entries = _own_entries(fs, read_at, self.exfat)  # the file system's structures TSK lists as files
         self.fat_labels = fat_labels(fs, read_at, offset)  # FAT: the volume label entry at an address
         # FAT, where Vigie's reader runs: whether an entry is a deleted one on disk
@@ -162,8 +175,10 @@ class ItemRules:
         self.iso9660 = kind == pytsk3.TSK_FS_TYPE_ISO9660  # which deletes nothing
         self.forks = bool(kind & pytsk3.TSK_FS_TYPE_HFS_DETECT)
         self.ntfs = bool(kind & pytsk3.TSK_FS_TYPE_NTFS_DETECT)
-        self.extend = {_NTFS_EXTEND} if self.ntfs else set()  # $Extend and the folders below it, as listed
+        # $Extend and the folders below it, as listed, by name
+        self.extend = {_NTFS_EXTEND: b"$Extend"} if self.ntfs else {}
         self.records = records
+        self.folders_said: dict[int, str] = {}  # what is said of folders as they are listed, by address
 
     @classmethod
     def open(cls, root: str, media: Media, system: FileSystem) -> ItemRules:
@@ -228,22 +243,30 @@ class ItemRules:
 
         is_folder = kind in (pytsk3.TSK_FS_META_TYPE_DIR, pytsk3.TSK_FS_META_TYPE_VIRT_DIR)
         if folder in self.extend:
-            if name.startswith(b"$") and not is_folder:  # NTFS's own file ($ObjId, $UsnJrnl, $TxfLog.blf, ...)
-                return Listed(name, Role.NONE, address)
+            if not is_folder and self._ntfs_own(self.extend[folder], name, address, tsk_file):
+                # NTFS's own file ($ObjId, $UsnJrnl, $TxfLog.blf, ...): no item, but a stream added to it is read
+                mine = self._streams(address, tsk_file, _METAFILE_STREAM_NOTE)
+                return Listed(name, Role.NONE, address, kind, deleted, tsk_file,
+                              tuple(stream for stream in mine if not stream.path[-1].startswith(b"$")))
             notes += _EXTEND_NOTE
-            if is_folder:  # a folder below ($RmMetadata, $TxfLog, ...): its files told the same way
-                self.extend.add(address)
+            if is_folder:  # a folder below ($RmMetadata, $TxfLog, $Deleted, ...): its files told the same way
+                self.extend[address] = name
+            elif self.extend[folder] == b"$Extend" and name in _NTFS_DATALESS:
+                notes += _NAMED_LIKE_METAFILE_NOTE
         if _is_structure(kind, address, self.own_entries):
             # no item; but a stream someone added to an NTFS metafile ($Volume:pic.jpg) is read
             mine = self._streams(address, tsk_file, _METAFILE_STREAM_NOTE) if self.ntfs and address < 16 else ()
             return Listed(name, Role.NONE, address, kind, deleted, tsk_file,
                           tuple(stream for stream in mine if not stream.path[-1].startswith(b"$")))
         survey = fat_survey(self.fat)
-        name, named = fat_name(survey, name, address)  # a folder's too: the path of everything below it
-        if is_folder and survey is not None and address in survey.not_folders:
+        name, named = fat_name(survey, name, address, is_folder)  # a folder's too: the path of all below it
+        if is_folder and ((survey is not None and address in survey.not_folders)
+                          or (self.exfat_folders is not None and address in self.exfat_folders.not_folders())):
             return Listed(name, Role.NOT_FOLDER, address)
         streams = self._streams(address, tsk_file) if is_folder or kind == pytsk3.TSK_FS_META_TYPE_REG else ()
         if is_folder:
+            if named:  # a folder has no item of its own: said on the partition
+                self.folders_said[address] = named[0]
             return Listed(name, Role.FOLDER, address, kind, deleted, tsk_file, streams, notes)
         volume_label = fat_label(name, address, self.fat_labels)
         if volume_label is not None and holds_nothing(volume_label):
@@ -256,6 +279,20 @@ class ItemRules:
             notes += LABEL_NOTE
         return Listed(name, Role.ITEM, address, kind, deleted, tsk_file, streams,
                       notes + named + fat_shared(survey, address))
+
+    def _ntfs_own(self, folder: bytes, name: bytes, address: int, tsk_file: Any) -> bool:
+        """Whether `name` in `folder` (in $Extend or below it) is one of NTFS's own files."""
+        if folder == b"$TxfLog" and _NTFS_TXF_CONTAINER.fullmatch(name):
+            return True
+        if name not in _NTFS_EXTEND_FILES.get(folder, frozenset()):
+            return False
+        if name not in _NTFS_DATALESS or folder != b"$Extend":
+            return True
+        import pytsk3
+
+        return not any(int(attribute.info.type) == pytsk3.TSK_FS_ATTR_TYPE_NTFS_DATA and not attribute.info.name
+                       and attribute.info.size for attribute in (tsk_file if tsk_file is not None
+                                                                 else self.fs.open_meta(inode=address)))
 
     def root(self) -> Listed:
         """The root folder, which no folder lists: its NTFS streams (`C:\\:name`) are items of their own."""

@@ -15,9 +15,10 @@ from typing import BinaryIO
 from vigie.sources.base import escape_name, member_relpath, parse_relpath
 from vigie.sources.disk.items import ItemRules, NamedStream, Role, not_entered
 from vigie.sources.disk.media import Media, Stream
+from vigie.sources.disk.own import OwnFile
 from vigie.sources.disk.volumes import TSK_ERRORS, file_systems, tsk_reason
 from vigie.sources.disk.walk import MAX_HOLE_BYTES, data_runs, walk_file_system
-from vigie.sources.fatdir import FatEntry, FatVolume, read_runs
+from vigie.sources.fatdir import FatVolume, read_runs
 
 _PARTITION = re.compile(rb"p(0|[1-9][0-9]*)")
 
@@ -46,7 +47,7 @@ class OpenImage:
         self._systems = {s.label: s for s in file_systems(self.media)}
         self._rules: dict[str, ItemRules] = {}
         self._listings: OrderedDict[tuple[str, int], list[_Child]] = OrderedDict()
-        self._fat_files: dict[str, dict[str, FatEntry]] = {}
+        self._own_files: dict[str, dict[str, OwnFile]] = {}
 
     def rules(self, label: str) -> ItemRules:
         """The rule of the file system `label`, and through it the file system, opened once."""
@@ -113,26 +114,25 @@ class OpenImage:
             return True
         return False
 
-    def locate(self, member: bytes, occurrence: int) -> _Child | tuple[FatVolume, FatEntry] | None:
+    def locate(self, member: bytes, occurrence: int) -> _Child | OwnFile | None:
         """Where the item path's first member `member` ("p1/DCIM/X.JPG"), its `occurrence`-th, is read: a name
-        The Sleuth Kit lists (or its resource fork), or a file only Vigie's FAT reader lists; None where the walk
-        lists no such item. Called with `lock` held."""
+        The Sleuth Kit lists (or its resource fork), or a file only Vigie's FAT or exFAT reader lists; None where
+        the walk lists no such item. Called with `lock` held."""
         label, _, inside = member.partition(b"/")
         found = self.find(label.decode(), inside.split(b"/"), occurrence)
-        return found if found is not None else self.fat_file(label.decode(), member_relpath("", member, occurrence))
+        return found if found is not None else self.own_file(label.decode(), member_relpath("", member, occurrence))
 
-    def fat_file(self, label: str, relpath: str) -> tuple[FatVolume, FatEntry] | None:
-        """A file only Vigie's FAT reader lists (The Sleuth Kit skipped its entry, or listed it as live while it
-        is deleted), found again by the walk that numbered it."""
+    def own_file(self, label: str, relpath: str) -> OwnFile | None:
+        """A file only Vigie's FAT or exFAT reader lists (The Sleuth Kit skipped its entry, or listed it as live
+        while it is deleted, or as a folder while it is a file), found again by the walk that numbered it."""
         rules = self.rules(label)
-        if label not in self._fat_files:
-            files: dict[str, FatEntry] = {}
-            if isinstance(rules.fat, FatVolume):
+        if label not in self._own_files:
+            files: dict[str, OwnFile] = {}
+            if isinstance(rules.fat, FatVolume) or rules.exfat_folders is not None:
                 for _ in walk_file_system(rules, label, files):
                     pass
-            self._fat_files[label] = files
-        file = self._fat_files[label].get(relpath)
-        return (rules.fat, file) if isinstance(rules.fat, FatVolume) and file is not None else None
+            self._own_files[label] = files
+        return self._own_files[label].get(relpath)
 
 
 _OPEN_IMAGES: OrderedDict[tuple[int, str, int, int], OpenImage] = OrderedDict()
@@ -154,15 +154,14 @@ def open_image(root: str) -> OpenImage:
         return image
 
 
-def _fat_stream(image: OpenImage, fat: FatVolume, file: FatEntry, shown: str) -> BinaryIO:
-    """A file only Vigie's FAT reader lists, read through its clusters."""
-    runs, error = fat.content(file)
-    if error:
-        raise OSError(f"{error}: {shown}")
+def _own_stream(image: OpenImage, file: OwnFile, shown: str) -> BinaryIO:
+    """A file only Vigie's FAT or exFAT reader lists, read through its clusters."""
+    if file.error:
+        raise OSError(f"{file.error}: {shown}")
 
     def read_at(offset: int, length: int) -> bytes:
         with image.lock:  # the media's reads are serialised as The Sleuth Kit's are
-            return read_runs(image.media.read_at, runs, offset, length)
+            return read_runs(image.media.read_at, file.runs, offset, length)
 
     return io.BufferedReader(Stream(read_at, file.size), 1 << 20)
 
@@ -184,8 +183,8 @@ def open_item(root: str, relpath: str) -> BinaryIO:
     label = member.name.partition(b"/")[0].decode()
     with image.lock:
         found = image.locate(member.name, member.occurrence)
-        if isinstance(found, tuple):
-            return _fat_stream(image, *found, shown)
+        if isinstance(found, OwnFile):
+            return _own_stream(image, found, shown)
         if found is None or found.address is None:
             raise FileNotFoundError(f"not found in the image: {shown}")
         fs = image.rules(label).fs

@@ -10,16 +10,16 @@ from functools import partial
 from typing import Any
 
 from vigie.sources.base import ARCHIVE_SEPARATOR, Entry, escape_name
+from vigie.sources.disk.exfat import FRAGMENTED_NOTE
+from vigie.sources.disk.exfatdir import exfat_skipped
 from vigie.sources.disk.fat import fat_said, fat_skipped
 from vigie.sources.disk.items import ItemRules, Listed, NamedStream, Role, not_entered
 from vigie.sources.disk.media import Media
 from vigie.sources.disk.names import SLASH_NOTE
+from vigie.sources.disk.own import OwnFile
 from vigie.sources.disk.volumes import TSK_ERRORS, FileSystem, tsk_reason
-from vigie.sources.fatdir import FatEntry, FatVolume
+from vigie.sources.fatdir import FatVolume
 
-_FRAGMENTED_NOTE = ("a deleted exFAT file whose clusters the FAT still chains elsewhere (it was fragmented): read, as "
-                    "The Sleuth Kit recovers deleted files, as contiguous clusters from its first, so its bytes may "
-                    "be partly another file's and its hashes not those of the file deleted")
 MAX_HOLE_BYTES = 1 << 30  # zeros a sparse file may claim past its stored data before it is not hashed
 # zeros the sparse files of one file system may claim in all before the next ones are not hashed: a small hostile
 # image of many files each just under MAX_HOLE_BYTES would otherwise cost hours of hashing zeros
@@ -79,12 +79,13 @@ def data_runs(tsk_file: Any, block_size: int, stream: NamedStream | None = None)
     return [], None
 
 
-def walk_file_system(rules: ItemRules, label: str, fat_files: dict[str, FatEntry] | None = None) -> Iterator[Entry]:
+def walk_file_system(rules: ItemRules, label: str, own_files: dict[str, OwnFile] | None = None) -> Iterator[Entry]:
     """Every file of one file system, depth first in listing order; deleted files once the walk knows which
-    clusters live files hold; last, on FAT, the files only Vigie's own reader lists (each also put in
-    `fat_files` by relpath)."""
-    fs, fat = rules.fs, rules.fat
-    walk = _Walk(block_size=int(fs.info.block_size), rules=rules, listed={} if isinstance(fat, FatVolume) else None)
+    clusters live files hold; last, on FAT and exFAT, the files only Vigie's own reader lists (each also put in
+    `own_files` by relpath)."""
+    fs, fat, exfat = rules.fs, rules.fat, rules.exfat_folders
+    cross_checked = isinstance(fat, FatVolume) or exfat is not None
+    walk = _Walk(block_size=int(fs.info.block_size), rules=rules, listed={} if cross_checked else None)
     try:
         root = fs.open_dir("/")
     except TSK_ERRORS as exc:
@@ -104,11 +105,13 @@ def walk_file_system(rules: ItemRules, label: str, fat_files: dict[str, FatEntry
                         atime=entry.atime, inode=entry.inode, deleted=True,
                         error="deleted file whose clusters were reused by another file: content not recoverable")
         elif runs and walk.rules.exfat is not None and walk.rules.exfat.chained_elsewhere(runs[0][0], entry.size):
-            yield replace(entry, notes=(*entry.notes, _FRAGMENTED_NOTE))
+            yield replace(entry, notes=(*entry.notes, FRAGMENTED_NOTE))
         else:
             yield entry
     if isinstance(fat, FatVolume) and walk.listed is not None:
-        yield from fat_skipped(fat, walk.listed, walk.erased, walk.moved, partial(walk.relpath, label), fat_files)
+        yield from fat_skipped(fat, walk.listed, walk.erased, walk.moved, partial(walk.relpath, label), own_files)
+    if exfat is not None and walk.listed is not None:
+        yield from exfat_skipped(exfat, walk.listed, partial(walk.relpath, label), own_files)
 
 
 def _overlaps(allocated: list[tuple[int, int]], starts: list[int], run: tuple[int, int]) -> bool:
@@ -263,6 +266,8 @@ def partition_entries(root: str, media: Media, system: FileSystem) -> Iterator[E
         if not found:  # said, as an empty listing may be a damaged one
             said.append(f"{system.description}: no file found (an empty file system, or its folders are "
                         "damaged)")
-        said.extend(f"{system.description}: {finding}" for finding in fat_said(fat))
+        said.extend(f"{system.description}: {finding}" for finding in (*rules.folders_said.values(), *fat_said(fat)))
+        if rules.exfat_folders is not None:
+            said.extend(f"{system.description}: {finding}" for finding in rules.exfat_folders.said())
     if said:
         yield Entry(relpath=relpath, error=said[-1], notes=tuple(said[:-1]))

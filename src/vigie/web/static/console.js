@@ -1053,6 +1053,10 @@ async function showDetail() {
   parts.push(el("h3", { text: t("History") }), el("table", { id: "history" }, ...item.history.map((h) => el("tr", {},
     el("td", { text: `#${h.seq}` }), el("td", { text: h.at.slice(0, 19) }), el("td", { text: h.actor }), actionCell(h),
     fieldsCell(h.fields)))));
+  // Reveals and exports past the latest few are counted, not listed: any account can make thousands.
+  parts.push(...item.history_left_out.map((left) => el("p", { class: "muted history-left-out", text:
+    tn("{n} earlier entry ({what}) is not listed here; the Audit log lists every entry.",
+       "{n} earlier entries ({what}) are not listed here; the Audit log lists every entry.", left.count, { what: left.what }) })));
   if (item.errors.length) parts.push(el("h3", { text: t("Errors") }), ...item.errors.map((e) => el("p", { class: "error", text: t("{label}: {value}", { label: e.stage_label, value: e.message }), title: e.stage })));
   panel.replaceChildren(...parts);
 }

@@ -1,0 +1,130 @@
+"""An MP4's (QuickTime's, 3GP's, M4A's) top-level boxes walked to their end, by reading each box's header and
+seeking past it: where the file's own content ends (what follows is no player's), and the pictures of its iTunes
+metadata (`moov/udta/meta/ilst/covr`, cover art), each read whole, at most `most_bytes` in all.
+
+A box is a 32-bit size (1: a 64-bit size follows; 0: to the file's end) and a four-character type. The content
+ends where the next bytes are no box (an unprintable type, a size smaller than its header, a second `ftyp`:
+another file starts); a box that runs past the file's end is a file cut short, whose end is not known.
+"""
+
+from __future__ import annotations
+
+import io
+import struct
+from dataclasses import dataclass, field
+from typing import BinaryIO
+
+_MOST_TOP_BOXES = 1_000_000  # a fragmented video has a `moof` and an `mdat` per second or so: hours of them
+_MOST_BOXES = 100_000  # children of one box
+_COVER_PATH = (b"moov", b"udta", b"meta", b"ilst", b"covr")
+_EXTENSIONS = {13: b"jpg", 14: b"png", 27: b"bmp"}  # a `data` box's type indicator
+
+
+@dataclass
+class Found:
+    """A file found inside a video: its bytes, or why they were not read (`problem`, said on its item)."""
+
+    name: bytes
+    data: bytes | None
+    problem: str | None = None
+
+
+@dataclass
+class Walk:
+    """What a walk over a video's structure found."""
+
+    end: int | None = None  # where its own content ends; None where unknown (cut short, a cap reached)
+    members: list[Found] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # what stopped it, said on the video
+
+
+def walk_boxes(stream: BinaryIO, size: int, most_bytes: int) -> Walk:
+    """The file's top-level boxes, from its start, and the pictures its `covr` holds."""
+    walk = Walk()
+    at = 0
+    for _ in range(_MOST_TOP_BOXES):
+        box = _box(stream, at, size)
+        if box is None or (box[0] == b"ftyp" and at > 0):
+            walk.end = at
+            return walk
+        kind, start, end = box
+        if end > size:  # cut short: the decoder says what it can play
+            return walk
+        if kind == b"moov":
+            _covers(stream, start, end, 1, walk, most_bytes)
+        at = end
+    walk.notes.append(f"more than {_MOST_TOP_BOXES:,} top-level boxes: the video's structure was not walked past them "
+                      "(its end, and cover art after them, not looked for)")
+    return walk
+
+
+def content_end(data: bytes) -> int | None:
+    """Where an MP4 in memory ends; None where unknown."""
+    return walk_boxes(io.BytesIO(data), len(data), 0).end
+
+
+def _box(stream: BinaryIO, at: int, size: int) -> tuple[bytes, int, int] | None:
+    """The box at `at`: its type, where its payload starts, where it ends (perhaps past `size`); None where the
+    bytes there are no box."""
+    if at + 8 > size:
+        return None
+    stream.seek(at)
+    header = stream.read(16)
+    length, kind = struct.unpack_from(">I4s", header)
+    start = at + 8
+    if length == 1:
+        if len(header) < 16:
+            return None
+        length, start = struct.unpack_from(">Q", header, 8)[0], at + 16
+    elif length == 0:
+        length = size - at
+    if length < start - at or not all(0x20 <= byte < 0x7F for byte in kind):
+        return None
+    return kind, start, at + length
+
+
+def _covers(stream: BinaryIO, start: int, end: int, depth: int, walk: Walk, most_bytes: int) -> None:
+    """Down the path to `covr` (`depth`: the box on it whose children these are), then its `data` boxes."""
+    if depth == len(_COVER_PATH):
+        for kind, payload, box_end in _children(stream, start, end, walk):
+            if kind == b"data":
+                _cover(stream, payload, box_end, walk, most_bytes)
+        return
+    if _COVER_PATH[depth] == b"ilst":
+        stream.seek(start)
+        if stream.read(4) == b"\0\0\0\0":  # ISO's meta is a full box (QuickTime's is not)
+            start += 4
+    for kind, payload, box_end in _children(stream, start, end, walk):
+        if kind == _COVER_PATH[depth]:
+            _covers(stream, payload, box_end, depth + 1, walk, most_bytes)
+
+
+def _children(stream: BinaryIO, start: int, end: int, walk: Walk) -> list[tuple[bytes, int, int]]:
+    """The boxes inside a box's payload, up to the first that is no box."""
+    found: list[tuple[bytes, int, int]] = []
+    at = start
+    while (box := _box(stream, at, end)) is not None:
+        if box[2] > end:
+            walk.notes.append(f"a {box[0].decode()} box at byte {at:,} runs past the box that holds it (cut short, "
+                              "or its size lies): the cover art in it not read")
+            break
+        if len(found) == _MOST_BOXES:
+            walk.notes.append(f"a box of more than {_MOST_BOXES:,} boxes: the cover art after them not looked for")
+            break
+        found.append(box)
+        at = box[2]
+    return found
+
+
+def _cover(stream: BinaryIO, start: int, end: int, walk: Walk, most_bytes: int) -> None:
+    """One `data` box of `covr`: its type indicator, a locale, then the picture."""
+    stream.seek(start)
+    kind = int.from_bytes(stream.read(8)[:4], "big") & 0xFFFFFF
+    name = b"picture-%d.%s" % (len(walk.members) + 1, _EXTENSIONS.get(kind, b"bin"))
+    length = end - start - 8
+    held = sum(len(member.data or b"") for member in walk.members)
+    if held + length > most_bytes:
+        walk.members.append(Found(name, None, f"cover art of {length:,} bytes, past the cap of {most_bytes:,} bytes "
+                                              "held from one video (setting max_nested_archive_bytes): not read"))
+        return
+    walk.members.append(Found(name, stream.read(length)))

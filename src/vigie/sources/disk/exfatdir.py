@@ -1,0 +1,389 @@
+"""exFAT folders read from a volume's own bytes: Vigie's cross-check of The Sleuth Kit on exFAT.
+
+The Sleuth Kit drops an exFAT file entry set it finds wrong, and its file with it: a name length of 0 (no name:
+nothing listed), a secondary count below 2 or above 18, a stream extension recording more bytes than the volume
+holds or a first cluster outside it, a file entry whose time stamps are all zero. It takes a file entry marked as
+a folder at its word, and lists whatever the file's content happens to hold as its entries. This reader walks the
+live folders from the root (their clusters through the FAT, or contiguous where NoFatChain says so), reads every
+entry set in them, live or deleted, leniently (its secondary entries as they follow it, its name as its name
+entries hold it) and gives each with the address The Sleuth Kit gives the same set (its File entry's), so that
+the disk image walk adds, as items of their own, the files The Sleuth Kit left out, with what is wrong said on
+each. The clusters the allocation bitmap marks in use that nothing found claims are counted on the partition.
+Hostile structures (looping chains, folders past exFAT's size limit or nested past any use) end a folder with a
+note on the partition, never an exception; deleted folders are not entered.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from itertools import takewhile
+
+import numpy as np
+
+from vigie.sources.base import Entry
+from vigie.sources.disk.exfat import FRAGMENTED_NOTE, ExfatVolume
+from vigie.sources.disk.names import SLASH_NOTE, component
+from vigie.sources.disk.own import OwnFile
+from vigie.sources.fatdir import dos_time
+
+_ENTRY = 32
+_FIRST_ADDRESS = 3  # The Sleuth Kit numbers exFAT's 32-byte entries from 3, in order on disk from the heap's start
+_IN_USE, _SECONDARY, _BENIGN = 0x80, 0x40, 0x20  # bits of an entry's type: in use; a set's secondary; benign
+_FILE, _STREAM, _NAME, _BITMAP = 0x05, 0x40, 0x41, 0x81  # entry types (File, Stream and Name less their in-use bit)
+_STRUCTURES = frozenset({_BITMAP, 0x82})  # the allocation bitmap's and up-case table's entries
+_DEFINED = frozenset({0x81, 0x82, 0x83, 0xA0, 0xA1, 0xA2, 0x85, 0xC0, 0xC1, 0xE0, 0xE1})  # in-use types exFAT has
+_FOLDER = 0x10  # a File entry's attribute bit
+_CONTIGUOUS = 0x02  # a Stream Extension's NoFatChain flag
+_TSK_MAX_SECONDARIES = 18  # The Sleuth Kit's bounds on a File entry's secondary count
+_MAX_FOLDER_BYTES = 256 << 20  # exFAT's limit on a folder's size
+_MAX_READ_BYTES = 64 << 20  # folder entries read in one volume (2M), each parsed in Python
+_MAX_DEPTH = 64  # as the disk image walk: folders nested deeper are a corrupt (looping) file system
+_DROPPED_NOTE = ("The Sleuth Kit did not list this file's exFAT entry set (it drops one it finds wrong): Vigie's "
+                 "own exFAT reader read it",)
+_NOT_FOLDER_NOTE = ("its exFAT file entry is marked as a folder, but its content is not a folder (it holds no "
+                    "exFAT directory entries): The Sleuth Kit read it as one, Vigie's own exFAT reader read it as "
+                    "a file",)
+
+_SIZED_FOLDER_NOTE = ("its exFAT file entry is marked as a folder and its content reads as one, but records a size "
+                      "that is not whole clusters, as no folder's is (a file hidden behind a folder's entry?): read "
+                      "as a folder, and as a file as far as its size covers",)
+
+
+@dataclass(frozen=True)
+class ExfatEntry:
+    """One file or folder entry set of a folder."""
+
+    parent: int  # the address of the folder holding it
+    name: bytes  # as UTF-8
+    address: int  # The Sleuth Kit's metadata address for the set (its File entry's)
+    is_dir: bool
+    deleted: bool
+    size: int  # the bytes to read
+    first_cluster: int
+    contiguous: bool  # NoFatChain: its clusters follow one another, the FAT unused
+    mtime: float | None
+    ctime: float | None  # the creation time, as The Sleuth Kit reads it
+    atime: float | None
+    said: tuple[str, ...] = ()  # what is wrong with the set (what The Sleuth Kit drops it for)
+    not_folder: bool = False  # marked as a folder, but its content holds no directory entries: a file
+    sized_folder: bool = False  # a folder whose size is not whole clusters, as no folder's is: read as a file too
+    unreadable: str | None = None  # why its content cannot be read whatever its clusters hold
+
+
+class ExfatFolders:
+    """The folders of the exFAT volume `volume`, whose root folder The Sleuth Kit gives the address `root`."""
+
+    def __init__(self, volume: ExfatVolume, root: int) -> None:
+        self._volume = volume
+        self.root = root
+        self._problems: Counter[str] = Counter()
+        self._allocated: np.ndarray | None = None  # the allocation bitmap, once the root folder is read
+        self._claimed = np.zeros(volume.count, bool)  # cluster - 2 -> claimed by what a pass found
+        self._not_folders: frozenset[int] | None = None
+        self._read_left = _MAX_READ_BYTES
+
+    def not_folders(self) -> frozenset[int]:
+        """The addresses of live entries marked as folders whose content is not one (read in a pass of its own,
+        ahead of the disk image walk's)."""
+        if self._not_folders is None:
+            self._not_folders = frozenset(entry.address for entry in self.entries() if entry.not_folder)
+        return self._not_folders
+
+    def entries(self) -> Iterator[ExfatEntry]:
+        """Every entry set of every live folder, depth first in order on disk (a folder's before its own). Each
+        pass reads afresh."""
+        self._problems.clear()
+        self._read_left = _MAX_READ_BYTES
+        self._claimed.fill(False)
+        clusters = self._chain(self._volume.root, None)
+        self._claim(clusters)
+        yield from self._folder(self.root, clusters, 0, {self._volume.root})
+
+    def _chain(self, first: int, needed: int | None) -> list[int]:
+        """The clusters of the FAT chain from `first` (up to `needed`), stopping at a loop or a link out of the
+        volume (said, where more were needed)."""
+        clusters: list[int] = []
+        seen: set[int] = set()
+        cluster: int | None = first
+        limit = self._volume.count if needed is None else min(needed, self._volume.count)
+        while cluster is not None and self._volume.in_volume(cluster) and cluster not in seen \
+                and len(clusters) < limit:
+            clusters.append(cluster)
+            seen.add(cluster)
+            cluster = self._volume.following(cluster)
+        return clusters
+
+    def _folder(self, address: int, clusters: list[int], depth: int, entered: set[int]) -> Iterator[ExfatEntry]:
+        slots = self._slots(clusters)
+        index = 0
+        while index < len(slots):
+            raw = slots[index][1]
+            if raw[0] == 0:  # the end of the folder
+                return
+            if raw[0] in _STRUCTURES and address == self.root:  # the bitmap's and up-case table's clusters
+                first, length = (int(value) for value in struct.unpack_from("<IQ", raw, 20))
+                self._claim_run(first, length)
+                if raw[0] == _BITMAP and self._allocated is None:
+                    self._allocated = self._volume.allocated(first, length)
+            if raw[0] & ~_IN_USE != _FILE:
+                index += 1
+                continue
+            entry, used = self._entry_set(address, slots, index)
+            index += used
+            if entry is None:
+                continue
+            yield entry
+            if entry.deleted:
+                continue
+            if not entry.is_dir:
+                if entry.size and not isinstance(held := self._clusters(entry), str):
+                    self._claim(held)
+                continue
+            if depth + 1 >= _MAX_DEPTH or entry.first_cluster in entered:
+                self._problems["folders not entered: nested past any use, or looping back on a folder above "
+                               "them (a corrupt file system)"] += 1
+                continue
+            needed = -(-min(entry.size, _MAX_FOLDER_BYTES) // self._volume.cluster_bytes)
+            inside = (list(range(entry.first_cluster, min(entry.first_cluster + needed, self._volume.count + 2)))
+                      if entry.contiguous else self._chain(entry.first_cluster, needed))
+            self._claim(inside)
+            yield from self._folder(entry.address, inside, depth + 1, entered | {entry.first_cluster})
+
+    def _slots(self, clusters: list[int]) -> list[tuple[int, bytes]]:
+        """A folder's 32-byte entries up to its end marker (a type of 00), each with The Sleuth Kit's address
+        for it."""
+        per_cluster = self._volume.cluster_bytes // _ENTRY
+        slots: list[tuple[int, bytes]] = []
+        for cluster in clusters:
+            data = self._volume.read(cluster, self._volume.cluster_bytes)
+            if len(data) < self._volume.cluster_bytes:
+                self._problems["folder clusters unreadable in the image: read up to them"] += 1
+                break
+            first = (cluster - 2) * per_cluster + _FIRST_ADDRESS
+            for index in range(per_cluster):
+                if self._read_left < _ENTRY:
+                    self._problems[f"folders not read past {_MAX_READ_BYTES >> 20} MiB of entries in this volume "
+                                   "(a hostile file system?)"] += 1
+                    return slots
+                self._read_left -= _ENTRY
+                raw = data[index * _ENTRY: (index + 1) * _ENTRY]
+                slots.append((first + index, raw))
+                if not raw[0]:  # the end of the folder: the rest of its clusters hold nothing
+                    return slots
+        return slots
+
+    def _entry_set(self, parent: int, slots: list[tuple[int, bytes]], index: int) -> tuple[ExfatEntry | None, int]:
+        """The entry set whose File entry is `slots[index]`, read leniently, and how many entries it spans."""
+        address, primary = slots[index]
+        in_use = primary[0] & _IN_USE
+        # its secondary entries as they follow it, whatever its count and their in-use bits say
+        following = takewhile(lambda slot: slot[1][0] & _SECONDARY, slots[index + 1: index + 256])
+        secondaries = [raw for _, raw in following]
+        declared, said = primary[1], []
+        if 2 <= declared <= min(len(secondaries), _TSK_MAX_SECONDARIES):
+            secondaries = secondaries[:declared]
+        elif declared != len(secondaries):
+            said.append(f"its file entry's secondary count ({declared}) is not the number of entries of its set "
+                        f"({len(secondaries)})")
+        if not secondaries or secondaries[0][0] & ~_IN_USE != _STREAM:
+            self._problems["exFAT file entries with no stream extension after them: no content to read"] += 1
+            return None, 1 + len(secondaries)
+        stream = secondaries[0]
+        if any(raw[0] & _IN_USE != in_use for raw in secondaries):
+            said.append("the in-use bits of its entries differ (a set's are all alike)")
+        names = list(takewhile(lambda raw: raw[0] & ~_IN_USE == _NAME, secondaries[1:]))
+        units = b"".join(raw[2:_ENTRY] for raw in names)
+        length = stream[3]
+        if not 0 < length <= len(units) // 2:
+            held = next((at for at in range(0, len(units), 2) if units[at: at + 2] == b"\0\0"), len(units)) // 2
+            said.append(f"its stream extension's name length ({length}) is not that of the name its name entries "
+                        f"hold ({held} characters)")
+            length = held
+        name = units[: 2 * length].decode("utf-16-le", "surrogatepass").encode("utf-8", "surrogatepass")
+        if not name:
+            name = f"NoName-{address}".encode()
+            said.append(f"its entry set holds no name: shown as {name.decode()} (its address)")
+        if not any(primary[8:22]):
+            said.append("its time stamps are all zero")
+        (attributes,) = struct.unpack_from("<H", primary, 4)
+        valid, first, recorded = struct.unpack_from("<Q4xIQ", stream, 8)
+        contiguous, deleted = bool(stream[1] & _CONTIGUOUS), not in_use
+        size, unreadable = self._size(int(recorded), int(valid), int(first), contiguous, deleted, said)
+        marked = bool(attributes & _FOLDER)
+        not_folder = marked and not deleted and not self._reads_as_folder(int(first))
+        # a folder's size is whole clusters: one that is not is read as a file too (a picture marked as a folder)
+        sized_folder = marked and not not_folder and size % self._volume.cluster_bytes != 0
+        return ExfatEntry(
+            parent=parent, name=name, address=address, is_dir=marked and not not_folder, deleted=deleted,
+            size=size, first_cluster=int(first), contiguous=contiguous, mtime=dos_time(primary, 14, 12, primary[21]),
+            ctime=dos_time(primary, 10, 8, primary[20]), atime=dos_time(primary, 18, 16), said=tuple(said),
+            not_folder=not_folder, sized_folder=sized_folder, unreadable=unreadable), 1 + len(secondaries)
+
+    def _size(self, recorded: int, valid: int, first: int, contiguous: bool, deleted: bool,
+              said: list[str]) -> tuple[int, str | None]:
+        """The bytes to read of a file recording `recorded` bytes (`valid` of them written), and why none can
+        be read where its sizes are past the volume's; what is wrong is added to `said`."""
+        heap = self._volume.count * self._volume.cluster_bytes
+        if recorded <= heap:
+            return recorded, None
+        stated = f"its stream extension records a size of {recorded:,} bytes, more than the volume holds"
+        if valid <= heap:
+            said.append(f"{stated}: read as far as its valid data length ({valid:,} bytes)")
+            return valid, None
+        clusters = 0 if deleted else self._run(first) if contiguous else len(self._chain(first, None))
+        if not clusters:
+            return 0, f"{stated}, and a valid data length of {valid:,} bytes: content not read"
+        bytes_held = clusters * self._volume.cluster_bytes
+        said.append(f"{stated}, and a valid data length of {valid:,} bytes: read as far as its clusters run "
+                    f"({bytes_held:,} bytes)")
+        return bytes_held, None
+
+    def _run(self, first: int) -> int:
+        """How many clusters from `first` on the allocation bitmap marks in use, one after another."""
+        if self._allocated is None or not self._volume.in_volume(first):
+            return 0
+        free = np.flatnonzero(~self._allocated[first - 2:])
+        return int(free[0]) if len(free) else len(self._allocated) - (first - 2)
+
+    def _reads_as_folder(self, first: int) -> bool:
+        """Whether a live folder's first cluster reads as entry sets up to its end marker: its first entry in use
+        a primary one, and none in use of a critical type exFAT does not have (a benign one, which readers skip,
+        may be a later version's); one outside the volume or unreadable is left to The Sleuth Kit's reading."""
+        if not self._volume.in_volume(first):
+            return True
+        data = self._volume.read(first, self._volume.cluster_bytes)
+        first_in_use = True
+        for at in range(0, len(data) - _ENTRY + 1, _ENTRY):
+            kind = data[at]
+            if not kind:
+                break
+            if not kind & _IN_USE:  # an unused entry: any bytes
+                continue
+            if (kind not in _DEFINED and not kind & _BENIGN) or (first_in_use and kind & _SECONDARY):
+                return False
+            first_in_use = False
+        return True
+        data = self._volume.read(first, self._volume.cluster_bytes)
+        for at in range(0, len(data) - _ENTRY + 1, _ENTRY):
+            if data[at] == 0:
+                break
+            if data[at] & _IN_USE and data[at] not in _DEFINED:
+                return False
+        return True
+
+    def content(self, entry: ExfatEntry) -> OwnFile:
+        """A file's content as (position in the media, length) runs in order, or why it cannot be read."""
+        if not entry.size and not entry.unreadable:
+            return OwnFile(entry.address, 0, [], "deleted file whose metadata records no size: content not "
+                           "recoverable" if entry.deleted else None)
+        clusters = self._clusters(entry)
+        if isinstance(clusters, str):
+            return OwnFile(entry.address, entry.size, [], clusters)
+        cluster_bytes = self._volume.cluster_bytes
+        runs: list[tuple[int, int]] = []
+        for start, count in _spans(clusters):
+            runs.append((self._volume.cluster_at(start), count * cluster_bytes))
+        runs[-1] = (runs[-1][0], runs[-1][1] - (len(clusters) * cluster_bytes - entry.size))
+        return OwnFile(entry.address, entry.size, runs, None)
+
+    def _clusters(self, entry: ExfatEntry) -> Sequence[int] | str:
+        """A file's clusters (`size` not 0), or why they cannot be read: a live file's contiguous or through its
+        chain; a deleted one's contiguous from its first, as The Sleuth Kit recovers one, unless the allocation
+        bitmap gives some of them to another file now."""
+        if entry.unreadable:
+            return entry.unreadable
+        cluster_bytes = self._volume.cluster_bytes
+        needed = -(-entry.size // cluster_bytes)
+        first = entry.first_cluster
+        if not self._volume.in_volume(first):
+            return f"its stream extension points at cluster {first:,}, outside the volume: content not read"
+        if entry.deleted or entry.contiguous:
+            if first + needed > self._volume.count + 2:
+                return f"its {entry.size:,} bytes run past the volume's end from cluster {first:,}: content not read"
+            if entry.deleted and self._allocated is not None and self._allocated[first - 2: first - 2 + needed].any():
+                return "deleted file whose clusters were reused by another file: content not recoverable"
+            return range(first, first + needed)
+        clusters = self._chain(first, needed)
+        if len(clusters) < needed:
+            return (f"its clusters hold {len(clusters) * cluster_bytes:,} of its {entry.size:,} bytes (a broken or "
+                    "looping cluster chain: a corrupt file system); not read")
+        return clusters
+
+    def _claim(self, clusters: Sequence[int]) -> None:
+        """Marks `clusters` (in the volume) as claimed by a file, a folder or a structure found."""
+        if isinstance(clusters, range):
+            self._claimed[clusters.start - 2: clusters.stop - 2] = True
+        elif clusters:
+            self._claimed[np.asarray(clusters) - 2] = True
+
+    def _claim_run(self, first: int, length: int) -> None:
+        """Claims the contiguous clusters holding `length` bytes from `first` (a structure's), within the volume."""
+        if self._volume.in_volume(first):
+            needed = -(-length // self._volume.cluster_bytes)
+            self._claim(range(first, min(first + needed, self._volume.count + 2)))
+
+    def fragmented(self, entry: ExfatEntry) -> bool:
+        """A deleted file whose first cluster the FAT still chains elsewhere: read contiguous, partly not its own."""
+        return entry.deleted and self._volume.fragmented(entry.first_cluster, entry.size)
+
+    def said(self) -> list[str]:
+        """What the last pass of `entries` found wrong with the volume's folders, and the clusters the allocation
+        bitmap marks in use that nothing it found claims."""
+        found = [f"{problem} ({count:,})" for problem, count in sorted(self._problems.items())]
+        if self._allocated is None:
+            found.append("its allocation bitmap could not be read (cut short, or larger than read into memory): "
+                         "clusters in use that no file claims are not counted")
+            return found
+        unclaimed = int(np.count_nonzero(self._allocated & ~self._claimed))
+        if unclaimed:
+            found.append(f"{unclaimed:,} clusters ({unclaimed * self._volume.cluster_bytes:,} bytes) are marked in use "
+                         "in the allocation bitmap but no file or folder listed claims them (lost clusters, or entry "
+                         "sets neither The Sleuth Kit nor Vigie's exFAT reader could read): their content was not "
+                         "scanned")
+        return found
+
+
+def exfat_skipped(folders: ExfatFolders, listed: dict[int, bytes], number: Callable[[bytes], str],
+                  found: dict[str, OwnFile] | None) -> Iterator[Entry]:
+    """The files Vigie's exFAT reader finds that The Sleuth Kit did not list (`listed`: the path of every address
+    it did), or listed as a folder while their content is not one, as entries of their own, their paths numbered
+    by the walk's `number` (a folder keeps the path The Sleuth Kit gave it). Each is also put in `found` by
+    relpath."""
+    paths = {folders.root: b""}
+    for file in folders.entries():
+        placed = listed.get(file.address)
+        path = placed if placed is not None else paths.get(file.parent, b"") + b"/" + component(file.name)
+        if file.is_dir:
+            paths[file.address] = path
+            if not file.sized_folder:
+                continue
+        elif placed is not None and not file.not_folder:
+            continue
+        content = folders.content(file)
+        relpath = number(path)
+        if found is not None:
+            found[relpath] = content
+        yield Entry(relpath=relpath, size=file.size, mtime=file.mtime, ctime=file.ctime, atime=file.atime,
+                    inode=file.address, deleted=file.deleted, error=content.error,
+                    notes=(_NOT_FOLDER_NOTE if file.not_folder else _SIZED_FOLDER_NOTE if file.sized_folder
+                           else _DROPPED_NOTE) + file.said
+                    + ((FRAGMENTED_NOTE,) if content.error is None and folders.fragmented(file) else ())
+                    + (SLASH_NOTE if b"\0" in path else ()))
+
+
+def _spans(clusters: Sequence[int]) -> Iterator[tuple[int, int]]:
+    """Clusters in order as (first, count) runs of consecutive ones."""
+    if isinstance(clusters, range):
+        yield clusters.start, len(clusters)
+        return
+    start, count = clusters[0], 1
+    for cluster in clusters[1:]:
+        if cluster == start + count:
+            count += 1
+        else:
+            yield start, count
+            start, count = cluster, 1
+    yield start, count

@@ -1,0 +1,167 @@
+"""Audio and video containers written by hand (struct), around pictures the tests draw: ID3v2 tags, FLAC
+metadata blocks, Ogg pages, MP4 boxes and Matroska (EBML) elements."""
+
+from __future__ import annotations
+
+import base64
+import struct
+
+MPEG_FRAMES = (b"\xff\xfb\x90\x00" + bytes(413)) * 4  # what follows a tag: MPEG audio frames (silent, unread)
+
+
+def syncsafe(value: int) -> bytes:
+    return bytes((value >> shift) & 0x7F for shift in (21, 14, 7, 0))
+
+
+def unsynchronised(data: bytes) -> bytes:
+    """A zero byte after each 0xFF that a false frame sync, or a zero, follows (and after a last 0xFF)."""
+    out = bytearray()
+    for index, byte in enumerate(data):
+        out.append(byte)
+        following = data[index + 1] if index + 1 < len(data) else 0
+        if byte == 0xFF and (following >= 0xE0 or following == 0):
+            out.append(0)
+    return bytes(out)
+
+
+def apic(picture: bytes, mime: bytes = b"image/jpeg", description: bytes = b"cover", encoding: int = 0) -> bytes:
+    terminator = b"\0\0" if encoding in (1, 2) else b"\0"
+    return bytes([encoding]) + mime + b"\0" + b"\x03" + description + terminator + picture
+
+
+def id3_tag(major: int, frames: list[tuple[bytes, bytes]], unsync: bool = False) -> bytes:
+    """An ID3v2.`major` tag of `frames` (id, data), with padding; `unsync`: unsynchronised (the whole tag in
+    v2.3, each frame, flagged, in v2.4)."""
+    body = b""
+    for frame_id, data in frames:
+        if major == 2:
+            body += frame_id + len(data).to_bytes(3, "big") + data
+        elif major == 3:
+            body += frame_id + struct.pack(">IH", len(data), 0) + data
+        else:
+            data = unsynchronised(data) if unsync else data
+            body += frame_id + syncsafe(len(data)) + struct.pack(">H", 0x0002 if unsync else 0) + data
+    if unsync and major < 4:
+        body = unsynchronised(body)
+    body += bytes(64)
+    return b"ID3" + bytes([major, 0, 0x80 if unsync else 0]) + syncsafe(len(body)) + body
+
+
+def picture_block(picture: bytes, mime: bytes = b"image/png") -> bytes:
+    """A FLAC PICTURE block's data (and a METADATA_BLOCK_PICTURE comment's, before base64)."""
+    return struct.pack(">II", 3, len(mime)) + mime + struct.pack(">I", 5) + b"front" \
+        + struct.pack(">IIIII", 96, 72, 24, 0, len(picture)) + picture
+
+
+def flac(blocks: list[tuple[int, bytes]]) -> bytes:
+    """A FLAC: its signature, a STREAMINFO, then `blocks` (type, data), the last flagged so, then audio frames."""
+    out = b"fLaC" + b"\x00" + (34).to_bytes(3, "big") + bytes(34)
+    for index, (kind, data) in enumerate(blocks):
+        out += bytes([kind | (0x80 if index == len(blocks) - 1 else 0)]) + len(data).to_bytes(3, "big") + data
+    return out + b"\xff\xf8" + bytes(200)
+
+
+def comments(*entries: bytes) -> bytes:
+    """A Vorbis comment block: vendor, count, then each comment."""
+    out = struct.pack("<I", 6) + b"vigie!" + struct.pack("<I", len(entries))
+    for entry in entries:
+        out += struct.pack("<I", len(entry)) + entry
+    return out
+
+
+def picture_comment(picture: bytes, mime: bytes = b"image/png") -> bytes:
+    return b"METADATA_BLOCK_PICTURE=" + base64.b64encode(picture_block(picture, mime))
+
+
+_CRC = []
+for _n in range(256):
+    _r = _n << 24
+    for _ in range(8):
+        _r = ((_r << 1) ^ 0x04C11DB7) if _r & 0x80000000 else _r << 1
+    _CRC.append(_r & 0xFFFFFFFF)
+
+
+def _ogg_crc(page: bytes) -> int:
+    crc = 0
+    for byte in page:
+        crc = ((crc << 8) & 0xFFFFFFFF) ^ _CRC[((crc >> 24) ^ byte) & 0xFF]
+    return crc
+
+
+def ogg(packets: list[bytes], serial: int = 0x5EC1) -> bytes:
+    """An Ogg stream of `packets`, each page at most 255 segments (a long packet spans pages)."""
+    lacing: list[tuple[int, bytes]] = []  # (lacing value, its bytes)
+    for packet in packets:
+        for at in range(0, len(packet) + 1, 255):
+            piece = packet[at:at + 255]
+            lacing.append((len(piece), piece))
+            if len(piece) < 255:
+                break
+    out, sequence, continued = b"", 0, False
+    while lacing:
+        page, lacing = lacing[:255], lacing[255:]
+        header = struct.pack("<4sBBqIIIB", b"OggS", 0, (1 if continued else 0) | (2 if sequence == 0 else 0), 0,
+                             serial, sequence, 0, len(page))
+        data = header + bytes(value for value, _ in page) + b"".join(piece for _, piece in page)
+        out += data[:22] + struct.pack("<I", _ogg_crc(data)) + data[26:]
+        continued, sequence = page[-1][0] == 255, sequence + 1
+    return out
+
+
+def box(kind: bytes, payload: bytes) -> bytes:
+    return struct.pack(">I", 8 + len(payload)) + kind + payload
+
+
+def covr(*pictures: tuple[int, bytes]) -> bytes:
+    """A `udta` box holding iTunes metadata whose `covr` holds `pictures` (type 13 JPEG, 14 PNG)."""
+    data = b"".join(box(b"data", struct.pack(">II", kind, 0) + picture) for kind, picture in pictures)
+    ilst = box(b"ilst", box(b"covr", data))
+    meta = box(b"meta", b"\0\0\0\0" + box(b"hdlr", bytes(8) + b"mdirappl" + bytes(9)) + ilst)
+    return box(b"udta", meta)
+
+
+def with_cover(mp4: bytes, udta: bytes) -> bytes:
+    """`mp4` with `udta` added at the end of its `moov` (its sample offsets unchanged where moov is last)."""
+    at = 0
+    while at < len(mp4):
+        size, kind = struct.unpack_from(">I4s", mp4, at)
+        if kind == b"moov":
+            moov = box(b"moov", mp4[at + 8:at + size] + udta)
+            assert at + size == len(mp4), "moov last"
+            return mp4[:at] + moov
+        at += size
+    raise AssertionError("no moov")
+
+
+def ebml_id(value: int) -> bytes:
+    return value.to_bytes((value.bit_length() + 7) // 8, "big")
+
+
+def ebml_size(size: int) -> bytes:
+    return (size | (1 << 56)).to_bytes(8, "big")  # eight bytes, as many muxers write them
+
+
+def element(identifier: int, payload: bytes) -> bytes:
+    return ebml_id(identifier) + ebml_size(len(payload)) + payload
+
+
+def attachment(name: bytes, mime: bytes, data: bytes) -> bytes:
+    return element(0x61A7, element(0x466E, name) + element(0x4660, mime) + element(0x465C, data)
+                   + element(0x46AE, b"\x01" * 8))
+
+
+def riff_wave(tag: bytes) -> bytes:
+    """A WAV of a little silence, its ID3 tag in an `id3 ` chunk after the sound (as taggers put it)."""
+    fmt = struct.pack("<HHIIHH", 1, 1, 8000, 16000, 2, 16)
+    chunks = b"fmt " + struct.pack("<I", len(fmt)) + fmt + b"data" + struct.pack("<I", 1601) + bytes(1601) + b"\0"
+    chunks += b"id3 " + struct.pack("<I", len(tag)) + tag + b"\0" * (len(tag) % 2)
+    return b"RIFF" + struct.pack("<I", 4 + len(chunks)) + b"WAVE" + chunks
+
+
+def aiff(tag: bytes) -> bytes:
+    """An AIFF of a little silence, its ID3 tag in an `ID3 ` chunk."""
+    comm = struct.pack(">hIh", 1, 800, 16) + b"\x40\x0b\xfa\x00" + bytes(6)  # 8,000 Hz as an 80-bit float
+    chunks = b"COMM" + struct.pack(">I", len(comm)) + comm
+    chunks += b"SSND" + struct.pack(">I", 8 + 1600) + bytes(8 + 1600)
+    chunks += b"ID3 " + struct.pack(">I", len(tag)) + tag + b"\0" * (len(tag) % 2)
+    return b"FORM" + struct.pack(">I", 4 + len(chunks)) + b"AIFF" + chunks

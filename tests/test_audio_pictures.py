@@ -1,0 +1,183 @@
+"""Pictures in an audio file's tags (an MP3's ID3 `APIC`, a FLAC's `PICTURE` block, an Ogg file's
+`METADATA_BLOCK_PICTURE` comment): members of the audio file, matched against hash lists and read back; damaged
+or hostile tags are said, and cost bounded work."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import struct
+import zipfile
+import zlib
+from pathlib import Path
+
+from click.testing import CliRunner
+from conftest import jpeg_bytes
+
+from tests.media_files import (
+    MPEG_FRAMES,
+    aiff,
+    apic,
+    comments,
+    flac,
+    id3_tag,
+    ogg,
+    picture_block,
+    picture_comment,
+    riff_wave,
+    syncsafe,
+)
+from vigie.cli import main
+from vigie.config import Settings
+from vigie.demo.seizure import draw_picture
+from vigie.sources.audio_pictures import audio_members
+from vigie.sources.mediatype import sniff
+from vigie.sources.members import ArchiveLimitError, Expansion
+from vigie.sources.reopen import read_item_bytes
+
+
+def _png(seed: int, size: tuple[int, int] = (96, 72)) -> bytes:
+    out = io.BytesIO()
+    draw_picture(seed, size).save(out, "PNG")
+    return out.getvalue()
+
+
+def _scan(tmp_path: Path, evidence: Path, known: list[bytes]) -> dict[str, dict]:  # type: ignore[type-arg]
+    """A scan of `evidence` with a hash list of `known`'s MD5s; its report's items by path under `evidence`."""
+    listing = tmp_path / "known.txt"
+    listing.write_text("".join(hashlib.md5(data).hexdigest() + "\n" for data in known))
+    case = tmp_path / "case"
+    result = CliRunner().invoke(main, ["scan", str(evidence), "--case", str(case), "--workers", "1",
+                                       "--hashlist", str(listing)])
+    assert result.exit_code == 0, result.output
+    report = tmp_path / "report.json"
+    result = CliRunner().invoke(main, ["report", "--case", str(case), "--format", "json", "-o", str(report)])
+    assert result.exit_code == 0, result.output
+    return {item["path"].split("/evidence/", 1)[1]: item for item in json.loads(report.read_text())["items"]}
+
+
+def _pictures(data: bytes, settings: Settings | None = None) -> list[tuple[bytes, bytes | None, str | None]]:
+    members = audio_members(io.BytesIO(data), sniff(data[:512]), settings or Settings(), Expansion())
+    return [(m.name, m.stream.read() if m.stream else None, m.error or m.name_problem) for m in members]
+
+
+def test_cover_art_in_mp3_flac_and_ogg_tags_is_matched_and_read_back(tmp_path: Path) -> None:
+    jpeg = jpeg_bytes(draw_picture(130, (96, 72)))
+    png = _png(131)
+    big = _png(132, (320, 240))  # larger than one Ogg page: its comment spans pages
+    assert len(big) * 4 // 3 > 255 * 255  # as base64
+    evidence = tmp_path / "evidence"
+    evidence.mkdir()
+    files = {
+        "v23.mp3": id3_tag(3, [(b"TIT2", b"\0a song"), (b"APIC", apic(jpeg))]) + MPEG_FRAMES,
+        "v24-unsync.mp3": id3_tag(4, [(b"APIC", apic(jpeg, description="cœur".encode("utf-16"), encoding=1))],
+                                  unsync=True) + MPEG_FRAMES,
+        "v23-unsync.mp3": id3_tag(3, [(b"APIC", apic(jpeg))], unsync=True) + MPEG_FRAMES,
+        "v22.mp3": id3_tag(2, [(b"PIC", b"\0JPG\x03cover\0" + jpeg)]) + MPEG_FRAMES,
+        "song.flac": flac([(4, comments(b"TITLE=a song")), (6, picture_block(png))]),
+        "id3-then.flac": id3_tag(3, [(b"TALB", b"\0an album")]) + flac([(6, picture_block(png))]),
+        "song.ogg": ogg([b"\x01vorbis" + bytes(23), b"\x03vorbis" + comments(b"ARTIST=x", picture_comment(big))
+                         + b"\x01", b"\x05vorbis" + bytes(30), bytes(4000)]),
+        "song.opus": ogg([b"OpusHead\x01\x02" + bytes(9), b"OpusTags" + comments(picture_comment(png)),
+                          bytes(500)]),
+        "sound.wav": riff_wave(id3_tag(3, [(b"APIC", apic(jpeg))])),
+        "sound.aiff": aiff(id3_tag(4, [(b"APIC", apic(png, mime=b"image/png"))])),
+    }
+    for name, data in files.items():
+        (evidence / name).write_bytes(data)
+    with zipfile.ZipFile(evidence / "songs.zip", "w") as archive:  # read from memory, as any nested member
+        archive.writestr("v24-unsync.mp3", files["v24-unsync.mp3"])
+        archive.writestr("song.ogg", files["song.ogg"])
+    items = _scan(tmp_path, evidence, [jpeg, png, big])
+    expected = {"v23.mp3": ("picture-1.jpeg", jpeg), "v24-unsync.mp3": ("picture-1.jpeg", jpeg),
+                "v23-unsync.mp3": ("picture-1.jpeg", jpeg), "v22.mp3": ("picture-1.jpg", jpeg),
+                "song.flac": ("picture-1.png", png), "id3-then.flac": ("picture-1.png", png),
+                "song.ogg": ("picture-1.png", big), "song.opus": ("picture-1.png", png),
+                "sound.wav": ("picture-1.jpeg", jpeg), "sound.aiff": ("picture-1.png", png),
+                "songs.zip!/v24-unsync.mp3": ("picture-1.jpeg", jpeg), "songs.zip!/song.ogg": ("picture-1.png", big)}
+    for name, (member, picture) in expected.items():
+        item = items[f"{name}!/{member}"]
+        assert item["sha256"] == hashlib.sha256(picture).hexdigest(), name
+        assert [match["signal"] for match in item["matches"]] == ["md5"], name
+        assert item["pdq"], name
+        assert read_item_bytes(str(evidence), f"{name}!/{member}", Settings(), 10**7) == picture, name
+        assert items[name]["media_type"].startswith("audio/") and not items[name]["errors"], name
+    assert [sniff(files[name][:512]) for name in ("song.ogg", "v23.mp3", "sound.wav", "sound.aiff")] == [
+        "audio/ogg", "audio/mpeg", "audio/wav", "audio/aiff"]
+
+
+def test_damaged_and_hostile_tags_are_said_and_cost_bounded_work() -> None:
+    jpeg = jpeg_bytes(draw_picture(133, (64, 48)))
+    link = _pictures(id3_tag(3, [(b"APIC", apic(b"http://example.invalid/a.jpg", mime=b"-->"))]))
+    assert link[0][1] is None and "links to a picture elsewhere" in str(link[0][2])
+    encrypted = id3_tag(3, [(b"APIC", apic(jpeg))])
+    encrypted = encrypted[:10 + 8] + b"\x00\x40" + encrypted[10 + 10:]  # the frame's encryption flag
+    assert "encrypted" in str(_pictures(encrypted)[0][2])
+    cut = id3_tag(3, [(b"APIC", apic(jpeg))])
+    cut = cut[:10 + 4] + struct.pack(">I", 10**6) + cut[10 + 8:]  # a frame larger than its tag
+    assert "cut short" in str(_pictures(cut)[0][2])
+    # an ID3 tag that claims 256 MiB in a small file: said, not a crash nor a hang
+    lying = b"ID3\x03\x00\x00" + syncsafe((1 << 28) - 1) + b"APIC" + bytes(100)
+    try:
+        _pictures(lying)
+        raise AssertionError("a tag past the file's end is said")
+    except ValueError as exc:
+        assert "cut short" in str(exc)
+    # countless empty frames, or metadata blocks: stopped at a cap, said
+    frames = b"TXXX" + bytes(6)
+    many = b"ID3\x03\x00\x00" + syncsafe(len(frames) * 70_000) + frames * 70_000
+    try:
+        _pictures(many)
+        raise AssertionError("the frame cap is said")
+    except ArchiveLimitError as exc:
+        assert "65,536 frames" in str(exc)
+    blocks = flac([(1, b"")] * 5000)
+    try:
+        _pictures(blocks)
+        raise AssertionError("the block cap is said")
+    except ArchiveLimitError as exc:
+        assert "4,096 FLAC metadata blocks" in str(exc)
+    chunks = b"RIFF" + struct.pack("<I", 4 + 8 * 5000) + b"WAVE" + (b"junk" + bytes(4)) * 5000
+    try:
+        _pictures(chunks)
+        raise AssertionError("the chunk cap is said")
+    except ArchiveLimitError as exc:
+        assert "4,096 chunks" in str(exc)
+    small = Settings(max_nested_archive_bytes=100_000)
+    try:
+        _pictures(flac([(6, picture_block(bytes(200_000)))]), small)
+        raise AssertionError("the memory cap is said")
+    except ArchiveLimitError as exc:
+        assert "max_nested_archive_bytes" in str(exc)
+    # a comment count that lies ends with the block; damaged base64 is decoded as far as it goes, and said
+    lies = comments(picture_comment(jpeg, b"image/jpeg"))
+    lies = lies[:10] + struct.pack("<I", 10**9) + lies[14:]
+    damaged = picture_comment(jpeg, b"image/jpeg")[:-3] + b"!"
+    found = _pictures(flac([(4, lies), (4, comments(damaged))]))
+    assert found[0][:2] == (b"picture-1.jpeg", jpeg) and found[1][0] == b"picture-2.jpeg"
+    assert "base64 is damaged" in str(found[1][2])
+    # an Ogg FLAC's metadata blocks are its header packets
+    ogg_flac = ogg([b"\x7fFLAC\x01\x00\x00\x01fLaC" + b"\x00" + (34).to_bytes(3, "big") + bytes(34),
+                    b"\x86" + len(picture_block(jpeg, b"image/jpeg")).to_bytes(3, "big")
+                    + picture_block(jpeg, b"image/jpeg")])
+    assert _pictures(ogg_flac) == [(b"picture-1.jpeg", jpeg, None)]
+    # a Skeleton stream first: the tags are the next stream's, whose pages are interleaved with it
+    pages = [ogg([b"fishead\0" + bytes(56)], serial=1), ogg([b"OpusHead\x01\x02" + bytes(9)], serial=2),
+             ogg([bytes(10)], serial=1), ogg([b"OpusTags" + comments(picture_comment(jpeg, b"image/jpeg"))], serial=2)]
+    assert _pictures(b"".join(pages)) == [(b"picture-1.jpeg", jpeg, None)]
+    # a Theora video in Ogg is a video, decoded as one
+    assert sniff(ogg([b"\x80theora" + bytes(40)])[:512]) == "video/ogg"
+
+
+def test_compressed_frames_plain_v24_sizes_and_tags_one_after_another_are_read() -> None:
+    jpeg = jpeg_bytes(draw_picture(134, (64, 48)))
+    frame = apic(jpeg)
+    packed = struct.pack(">I", len(frame)) + zlib.compress(frame)  # v2.3: the size inflated, then zlib
+    compressed = b"APIC" + struct.pack(">IH", len(packed), 0x0080) + packed
+    v23 = b"ID3\x03\x00\x00" + syncsafe(len(compressed)) + compressed
+    itunes = b"APIC" + struct.pack(">IH", len(frame), 0) + frame + b"TIT2" + struct.pack(">IH", 3, 0) + b"\0ab"
+    v24 = b"ID3\x04\x00\x00" + syncsafe(len(itunes)) + itunes  # a plain size where v2.4's is syncsafe
+    assert len(frame) >= 0x80 and syncsafe(len(frame)) != struct.pack(">I", len(frame))
+    found = _pictures(v23 + v24 + MPEG_FRAMES)
+    assert found == [(b"picture-1.jpeg", jpeg, None), (b"picture-2.jpeg", jpeg, None)]

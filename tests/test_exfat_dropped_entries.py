@@ -1,0 +1,196 @@
+"""exFAT entry sets The Sleuth Kit drops (a name length of 0, a secondary count out of its bounds, a size past the
+volume's, time stamps all zero, in-use bits that differ) or takes at their word (a file marked as a folder, whose
+picture it lists as a folder of garbage entries): Vigie's own exFAT reader reads each file, which is an item with
+its notes, matched and read back; one whose clusters cannot be found is an item with an error, never a silent
+miss. Real exFAT volumes from `mkfs.exfat`, filled by tests/exfat.py, then patched. Drawn pictures only."""
+
+from __future__ import annotations
+
+import hashlib
+import struct
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.exfat import ExfatFile, add_files, entry_set, reseal
+from tests.test_disk_images import _need, _picture, _run
+from vigie.sources.base import Entry
+from vigie.sources.diskimage import DiskImageSource
+
+_STREAM = 32  # the Stream Extension's offset in a set
+
+
+def _zero_name_length(image: bytearray, at: int) -> None:
+    image[at + _STREAM + 3] = 0
+
+
+def _count(count: int) -> Callable[[bytearray, int], None]:
+    def patch(image: bytearray, at: int) -> None:
+        image[at + 1] = count
+    return patch
+
+
+def _huge_size(image: bytearray, at: int) -> None:
+    struct.pack_into("<Q", image, at + _STREAM + 24, 1 << 40)
+
+
+def _huge_sizes(image: bytearray, at: int) -> None:
+    struct.pack_into("<Q", image, at + _STREAM + 8, 1 << 40)
+    struct.pack_into("<Q", image, at + _STREAM + 24, 1 << 40)
+
+
+def _no_times(image: bytearray, at: int) -> None:
+    image[at + 8: at + 22] = bytes(14)
+
+
+def _stream_not_in_use(image: bytearray, at: int) -> None:
+    image[at + _STREAM] &= 0x7F
+
+
+def _marked_folder(image: bytearray, at: int) -> None:
+    struct.pack_into("<H", image, at + 4, 0x10)
+
+
+def _no_name(image: bytearray, at: int) -> None:
+    image[at + 1], image[at + _STREAM + 3] = 1, 0
+    image[at + 2 * _STREAM] = 0x01  # its name entry an unused slot
+
+
+_PATCHES: dict[str, tuple[Callable[[bytearray, int], None], str, str]] = {
+    "name length 0": (_zero_name_length, "IMG_0002.JPG", "name length (0)"),
+    "secondary count 1": (_count(1), "IMG_0002.JPG", "secondary count (1)"),
+    "secondary count 19": (_count(19), "IMG_0002.JPG", "secondary count (19)"),
+    "size past the volume's": (_huge_size, "IMG_0002.JPG", "read as far as its valid data length ("),
+    "sizes past the volume's": (_huge_sizes, "IMG_0002.JPG", "read as far as its clusters run ("),
+    "time stamps all zero": (_no_times, "IMG_0002.JPG", "time stamps are all zero"),
+    "in-use bits differ": (_stream_not_in_use, "IMG_0002.JPG", "in-use bits of its entries differ"),
+    "marked as a folder": (_marked_folder, "IMG_0002.JPG", "marked as a folder, but its content is not a folder"),
+    "no name at all": (_no_name, "NoName-393", "holds no name: shown as NoName-393"),
+}
+
+
+def _volume(tmp_path: Path, patch: Callable[[bytearray, int], None], deleted: bool = False) -> Path:
+    _need("mkfs.exfat")
+    volume = tmp_path / "stick.exfat"
+    with volume.open("wb") as blank:
+        blank.truncate(8 << 20)
+    _run("mkfs.exfat", "-L", "SEIZED", volume)
+    add_files(volume, [ExfatFile("KEEP.JPG", _picture(90)), ExfatFile("IMG_0002.JPG", _picture(91), deleted),
+                       ExfatFile("AFTER.JPG", _picture(92))])
+    image = bytearray(volume.read_bytes())
+    at = entry_set(image, "IMG_0002.JPG")
+    patch(image, at)
+    reseal(image, at)
+    volume.write_bytes(image)
+    return volume
+
+
+def _items(volume: Path) -> dict[str, Entry]:
+    return {entry.relpath: entry for entry in DiskImageSource(str(volume)).entries()}
+
+
+@pytest.mark.parametrize("case", list(_PATCHES))
+def test_a_file_whose_exfat_entry_set_the_sleuth_kit_drops_is_read(case: str, tmp_path: Path) -> None:
+    patch, name, said = _PATCHES[case]
+    volume = _volume(tmp_path, patch)
+    items = _items(volume)
+    item = items[f"!/p0/{name}"]
+    assert item.error is None and not item.deleted and item.inode == 393, item
+    assert any(said in note for note in item.notes), item.notes
+    assert {f"!/p0/{other}" for other in ("KEEP.JPG", "AFTER.JPG")} <= set(items)
+    source = DiskImageSource(str(volume))
+    with source.open(item.relpath) as stream:
+        read = stream.read()
+    picture = _picture(91)
+    assert read[:len(picture)] == picture and len(read) == item.size  # where sizes lie: its clusters, all read
+    assert not [path for path, entry in items.items() if "IMG_0002.JPG/" in path], "no garbage entries inside it"
+    assert "!/p0" not in items, items["!/p0"]  # every cluster in use claimed: nothing said on the partition
+
+
+def test_a_deleted_file_whose_entry_set_lies_is_recovered(tmp_path: Path) -> None:
+    volume = _volume(tmp_path, _count(1), deleted=True)
+    item = _items(volume)["!/p0/IMG_0002.JPG"]
+    assert item.deleted and item.error is None and item.size == len(_picture(91))
+    with DiskImageSource(str(volume)).open(item.relpath) as stream:
+        assert hashlib.sha256(stream.read()).digest() == hashlib.sha256(_picture(91)).digest()
+
+
+def test_a_set_pointing_outside_the_volume_is_said_on_its_item(tmp_path: Path) -> None:
+    def outside(image: bytearray, at: int) -> None:
+        struct.pack_into("<I", image, at + _STREAM + 20, 0)
+
+    item = _items(_volume(tmp_path, outside))["!/p0/IMG_0002.JPG"]
+    assert "outside the volume: content not read" in str(item.error)
+    assert any("did not list this file's exFAT entry set" in note for note in item.notes)
+
+
+def test_a_dropped_set_in_a_folder_is_read_under_its_folder_and_a_dropped_folders_files_too(tmp_path: Path) -> None:
+    """Vigie's exFAT reader enters the live folders (those The Sleuth Kit drops too): a file it drops in a folder
+    is an item at that folder's path; a file in a folder it drops is an item at the folder's own path."""
+    _need("mkfs.exfat", "fsck.exfat")
+    volume = tmp_path / "stick.exfat"
+    with volume.open("wb") as blank:
+        blank.truncate(8 << 20)
+    _run("mkfs.exfat", "-L", "SEIZED", volume)
+    add_files(volume, [ExfatFile("KEEP.JPG", _picture(93)), ExfatFile("HIDDEN.JPG", _picture(94))], into="DCIM")
+    add_files(volume, [ExfatFile("INNER.JPG", _picture(95))], into="Secret")
+    _run("fsck.exfat", "-n", volume)
+    image = bytearray(volume.read_bytes())
+    for name in ("HIDDEN.JPG", "Secret"):
+        _zero_name_length(image, entry_set(image, name))
+        reseal(image, entry_set(image, name))
+    volume.write_bytes(image)
+    items = _items(volume)
+    assert {"!/p0/DCIM/KEEP.JPG", "!/p0/DCIM/HIDDEN.JPG", "!/p0/Secret/INNER.JPG"} <= set(items), sorted(items)
+    source = DiskImageSource(str(volume))
+    for relpath, seed in (("!/p0/DCIM/HIDDEN.JPG", 94), ("!/p0/Secret/INNER.JPG", 95)):
+        assert any("did not list" in note for note in items[relpath].notes)
+        with source.open(relpath) as stream:
+            assert stream.read() == _picture(seed), relpath
+
+
+def test_a_folder_looping_back_on_the_root_is_said_not_followed(tmp_path: Path) -> None:
+    """A folder whose first cluster is the root folder's: Vigie's exFAT reader does not enter it again, and says
+    so on the partition (as The Sleuth Kit's walk says it on the folder's item), with the clusters in use that no
+    file claims now (the folder's own, and its picture's)."""
+    _need("mkfs.exfat")
+    volume = tmp_path / "stick.exfat"
+    with volume.open("wb") as blank:
+        blank.truncate(8 << 20)
+    _run("mkfs.exfat", "-L", "SEIZED", volume)
+    add_files(volume, [ExfatFile("KEEP.JPG", _picture(96))], into="LOOP")
+    image = bytearray(volume.read_bytes())
+    at = entry_set(image, "LOOP")
+    struct.pack_into("<I", image, at + _STREAM + 20, struct.unpack_from("<I", image, 96)[0])  # the root's cluster
+    reseal(image, at)
+    volume.write_bytes(image)
+    items = _items(volume)
+    assert "loops back on itself" in str(items["!/p0/LOOP/LOOP"].error)
+    said = (*items["!/p0"].notes, str(items["!/p0"].error))
+    assert any("looping back on a folder above them" in note for note in said), said
+    # the folder's own cluster and its picture's, which no entry set read now points to, are counted
+    assert any(note.startswith("the file system filling the image: 6 clusters (24,576 bytes) are marked in use in "
+                               "the allocation bitmap but no file or folder listed claims them") for note in said), said
+
+
+def test_a_file_marked_as_a_folder_whose_first_bytes_read_as_an_empty_folder_is_read_too(tmp_path: Path) -> None:
+    """A file whose first byte is 00 (as an MP4's is) reads as an empty folder's first cluster: The Sleuth Kit
+    lists an empty folder. Its size is not whole clusters, as no folder's is: it is read as a file too."""
+    _need("mkfs.exfat")
+    video = b"\0\0\0\x18ftypisom" + _picture(97)
+    volume = tmp_path / "stick.exfat"
+    with volume.open("wb") as blank:
+        blank.truncate(8 << 20)
+    _run("mkfs.exfat", "-L", "SEIZED", volume)
+    add_files(volume, [ExfatFile("CLIP.MP4", video)])
+    image = bytearray(volume.read_bytes())
+    at = entry_set(image, "CLIP.MP4")
+    _marked_folder(image, at)
+    reseal(image, at)
+    volume.write_bytes(image)
+    items = _items(volume)
+    item = items["!/p0/CLIP.MP4"]
+    assert item.error is None and any("not whole clusters" in note for note in item.notes), item
+    with DiskImageSource(str(volume)).open(item.relpath) as stream:
+        assert stream.read() == video

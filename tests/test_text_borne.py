@@ -1,0 +1,123 @@
+"""Pictures carried in text: `data:` URIs in CSS, JSON and other text however far in (also escaped as JSON
+writes them), and files of base64 (alone, in an armour, after a few lines of text). Each picture is a member,
+matched by a hash list at its path and read back; ordinary text is not decoded; caps and damage are said; an
+Outlook data file is typed and said."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+import json
+import zipfile
+from pathlib import Path
+from typing import Any
+
+from conftest import jpeg_bytes
+
+from vigie.config import Settings
+from vigie.demo.seizure import draw_picture
+from vigie.exports.report import render
+from vigie.matching.list_import import import_hash_list
+from vigie.scan.pipeline import run_scan
+from vigie.signals.analysis import CHUNK
+from vigie.sources.mediatype import sniff
+from vigie.sources.reopen import read_item_bytes
+from vigie.store.sqlite import open_case
+
+PICTURES = [jpeg_bytes(draw_picture(seed, (96, 72))) for seed in range(120, 127)]
+
+
+def _matched(evidence: Path, case: Path, settings: Settings | None = None) -> dict[str, dict[str, Any]]:
+    """Scanned against a list of the SHA-256 of PICTURES: the report's items by path under the evidence."""
+    settings = settings or Settings(workers=1)
+    listed = case.parent / "known.csv"
+    listed.write_text("sha256,label\n" + "".join(f"{hashlib.sha256(data).hexdigest()},known {number}\n"
+                                                 for number, data in enumerate(PICTURES)))
+    store = open_case(case, create=True)
+    try:
+        import_hash_list(store, listed, settings)
+        run_scan(store, [str(evidence)], settings)
+        report = json.loads(render(store, "json"))
+    finally:
+        store.close()
+    return {item["path"].split("/evidence/", 1)[1]: item for item in report["items"]}
+
+
+def _errors(item: dict[str, Any]) -> str:
+    return " ".join(error["message"] for error in item["errors"])
+
+
+def test_data_uris_in_css_json_and_text_far_in_and_base64_files_are_matched_members(tmp_path: Path) -> None:
+    encoded = [base64.b64encode(picture) for picture in PICTURES]
+    evidence = tmp_path / "evidence"
+    evidence.mkdir()
+    rules = b"".join(b".icon-%d { width: 16px; height: 16px; }\n" % n for n in range(60_000))
+    marker_at = CHUNK - 4  # the marker cut by the end of the first chunk the scan hashes
+    rules = rules[:marker_at - len(b".hero { background: url(")] + b"\n.hero { background: url("
+    (evidence / "style.css").write_bytes(rules + b"data:image/jpeg;base64," + encoded[0] + b"); }\n")
+    escaped = encoded[1].decode().replace("/", "\\/").replace("+", "\\u002b")
+    (evidence / "export.json").write_text(json.dumps({"messages": [{"text": "hello " * 200}]})[:-2]
+                                          + ', {"avatar": "data:image\\/jpeg;charset=utf-8;base64,' + escaped
+                                          + '"}]}')
+    (evidence / "picture.b64").write_bytes(base64.encodebytes(PICTURES[2]))
+    (evidence / "armoured.txt").write_bytes(b"-----BEGIN PICTURE-----\nComment: sent\n\n"
+                                            + base64.encodebytes(PICTURES[3]) + b"-----END PICTURE-----\n")
+    (evidence / "note").write_bytes(b"Here is the photo you asked for:\n\n" + base64.encodebytes(PICTURES[4]))
+    bundle = io.BytesIO()
+    with zipfile.ZipFile(bundle, "w") as archive:
+        archive.writestr("assets/app.css", b"body { margin: 0 }\n" * 100
+                         + b".logo { background: url('data:image/jpeg;base64," + encoded[5] + b"') }\n")
+        archive.writestr("assets/photo.b64", base64.encodebytes(PICTURES[6]))
+    (evidence / "bundle.zip").write_bytes(bundle.getvalue())
+    (evidence / "notes.txt").write_bytes(b"A note with no picture in it, and data: nothing of the kind.\n" * 100)
+    (evidence / "hashes.txt").write_bytes(b"".join(hashlib.sha256(b"%d" % n).hexdigest().encode() + b"\n"
+                                                   for n in range(100)))
+    items = _matched(evidence, tmp_path / "case")
+    expected = {"style.css!/data-uri-1.jpeg": PICTURES[0], "export.json!/data-uri-1.jpeg": PICTURES[1],
+                "picture.b64!/picture": PICTURES[2], "armoured.txt!/armoured": PICTURES[3],
+                "note!/note": PICTURES[4], "bundle.zip!/assets/app.css!/data-uri-1.jpeg": PICTURES[5],
+                "bundle.zip!/assets/photo.b64!/photo": PICTURES[6]}
+    for path, picture in expected.items():
+        assert [match["label"] for match in items[path]["matches"]], path
+        assert read_item_bytes(str(evidence), path, Settings(), 10**7) == picture, path
+        assert not items[path]["errors"], path
+    assert items["style.css"]["media_type"] == "text/plain"
+    assert items["picture.b64"]["media_type"] == "application/base64"
+    for plain in ("notes.txt", "hashes.txt"):
+        assert items[plain]["media_type"] == "application/octet-stream"
+        assert not [path for path in items if path.startswith(plain + "!/")]
+
+
+def test_damaged_base64_a_cut_run_and_text_past_the_caps_are_said(tmp_path: Path) -> None:
+    evidence = tmp_path / "evidence"
+    evidence.mkdir()
+    lines = base64.encodebytes(PICTURES[0])
+    (evidence / "damaged.b64").write_bytes(lines[:200] + b"!" + lines[201:])
+    (evidence / "cut.b64").write_bytes(lines[:-31])  # a last group of four cut short
+    big = b"x" * (2 << 20)
+    (evidence / "big.css").write_bytes(big + b"url(data:image/jpeg;base64," + base64.b64encode(PICTURES[1]) + b")")
+    (evidence / "big.b64").write_bytes(base64.encodebytes(PICTURES[2] + bytes(2 << 20)))
+    bundle = io.BytesIO()
+    with zipfile.ZipFile(bundle, "w") as archive:
+        archive.writestr("big.css", big + b"url(data:image/jpeg;base64," + base64.b64encode(PICTURES[1]) + b")")
+    (evidence / "bundle.zip").write_bytes(bundle.getvalue())
+    items = _matched(evidence, tmp_path / "case", Settings(workers=1, max_nested_archive_bytes=1 << 20))
+    assert "the base64 ends at byte 200" in _errors(items["damaged.b64!/damaged"])
+    assert "its base64 is damaged" in _errors(items["cut.b64!/cut"])
+    assert "its data: URIs not read" in _errors(items["big.css"])
+    assert "not decoded" in _errors(items["big.b64"])
+    assert "its data: URIs not read" in _errors(items["bundle.zip!/big.css"])
+
+
+def test_ordinary_text_is_not_taken_for_base64_and_an_outlook_file_is_said(tmp_path: Path) -> None:
+    assert sniff(b"Supercalifragilisticexpialidocious is a word\n" * 10) == "application/octet-stream"
+    assert sniff(b"A" * 512) == "application/octet-stream"  # base64 of zeros: nothing typed
+    assert sniff(base64.b64encode(PICTURES[0])[:512]) == "application/base64"
+    assert sniff(base64.b64encode(base64.b64encode(PICTURES[0]))[:512]) == "application/base64"
+    evidence = tmp_path / "evidence"
+    evidence.mkdir()
+    (evidence / "archive.pst").write_bytes(b"!BDN" + bytes(1020))
+    items = _matched(evidence, tmp_path / "case")
+    assert items["archive.pst"]["media_type"] == "application/vnd.ms-outlook"
+    assert "an Outlook data file" in _errors(items["archive.pst"]) and "pffexport" in _errors(items["archive.pst"])

@@ -1,0 +1,206 @@
+"""What a video holds beside its frames: an MP4's cover art (`moov/udta/meta/ilst/covr`), a Matroska's
+attachments, and what follows the video's own end. Each is a member of the video, matched against hash lists and
+read back, in a file given and inside a zip; the video is still decoded; hostile structure is said and costs
+bounded work."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import struct
+import zipfile
+from pathlib import Path
+
+import pytest
+from conftest import jpeg_bytes
+
+from tests.media_files import attachment, box, covr, ebml_size, element, with_cover
+from tests.test_audio_pictures import _png, _scan
+from vigie.config import Settings
+from vigie.demo.seizure import draw_picture, write_video
+from vigie.signals.video import VideoLimits, analyse_video
+from vigie.sources import bmff
+from vigie.sources.bmff import walk_boxes
+from vigie.sources.matroska import walk_matroska
+from vigie.sources.reopen import read_item_bytes
+from vigie.sources.video_members import video_held
+
+
+def _video(tmp_path: Path, container: str, attachments: tuple[tuple[str, str, bytes], ...] = ()) -> bytes:
+    """A one-second video (PyAV), with `attachments` (name, MIME type, bytes) where Matroska."""
+    import av
+
+    path = tmp_path / f"video.{container}"
+    write_video(path, [draw_picture(140, (160, 120))], seconds_each=1.0, fps=5, container=container)
+    if not attachments:
+        return path.read_bytes()
+    with av.open(str(path)) as source, av.open(str(tmp_path / "attached.mkv"), "w", format="matroska") as output:
+        stream = output.add_stream_from_template(source.streams.video[0])
+        for name, mime, data in attachments:
+            output.add_attachment(name, mime, data)
+        for packet in source.demux(source.streams.video[0]):
+            if packet.dts is not None:
+                packet.stream = stream
+                output.mux(packet)
+    return (tmp_path / "attached.mkv").read_bytes()
+
+
+def _m4a(tmp_path: Path) -> bytes:
+    """A tenth of a second of silence in AAC, in an M4A (PyAV)."""
+    import av
+    import numpy as np
+
+    path = tmp_path / "sound.m4a"
+    with av.open(str(path), "w", format="ipod") as output:
+        stream = output.add_stream("aac", rate=44100)
+        assert isinstance(stream, av.AudioStream)
+        stream.layout = "mono"
+        for index in range(4):
+            frame = av.AudioFrame.from_ndarray(np.zeros((1, 1024), dtype=np.float32), format="fltp", layout="mono")
+            frame.sample_rate, frame.pts = 44100, index * 1024
+            for packet in stream.encode(frame):
+                output.mux(packet)
+        for packet in stream.encode():
+            output.mux(packet)
+    return path.read_bytes()
+
+
+def test_cover_art_attachments_and_what_follows_a_video_are_matched_and_read_back(tmp_path: Path) -> None:
+    cover = jpeg_bytes(draw_picture(141, (96, 72)))
+    back = _png(142)
+    attached = jpeg_bytes(draw_picture(143, (96, 72)))
+    hidden = jpeg_bytes(draw_picture(144, (96, 72)))
+    mp4 = with_cover(_video(tmp_path, "mp4"), covr((13, cover), (14, back)))
+    mkv = _video(tmp_path, "matroska", (("cover.jpg", "image/jpeg", attached), ("notes.txt", "text/plain", b"hi")))
+    inner = io.BytesIO()
+    with zipfile.ZipFile(inner, "w") as archive:
+        archive.writestr("clip.mp4", mp4 + hidden)
+        archive.writestr("clip.mkv", mkv + hidden)
+    evidence = tmp_path / "evidence"
+    evidence.mkdir()
+    files = {"song.m4a": with_cover(_m4a(tmp_path), covr((14, back))),
+             "clip.mp4": mp4, "appended.mp4": mp4 + hidden, "padded.mp4": mp4 + bytes(4096), "clip.mkv": mkv,
+             "appended.mkv": mkv + hidden, "videos.zip": inner.getvalue()}
+    for name, data in files.items():
+        (evidence / name).write_bytes(data)
+    items = _scan(tmp_path, evidence, [cover, back, attached, hidden])
+    expected = {"song.m4a!/picture-1.png": back, "clip.mp4!/picture-1.jpg": cover, "clip.mp4!/picture-2.png": back,
+                "appended.mp4!/picture-1.jpg": cover, "appended.mp4!/after-the-end": hidden,
+                "clip.mkv!/cover.jpg": attached, "appended.mkv!/cover.jpg": attached,
+                "appended.mkv!/after-the-end": hidden, "videos.zip!/clip.mp4!/picture-2.png": back,
+                "videos.zip!/clip.mp4!/after-the-end": hidden, "videos.zip!/clip.mkv!/cover.jpg": attached,
+                "videos.zip!/clip.mkv!/after-the-end": hidden}
+    for path, data in expected.items():
+        item = items[path]
+        assert item["sha256"] == hashlib.sha256(data).hexdigest(), path
+        assert [match["signal"] for match in item["matches"]] == ["md5"], path
+        assert read_item_bytes(str(evidence), path, Settings(), 10**7) == data, path
+    assert items["clip.mkv!/notes.txt"]["size"] == 2
+    for name in ("clip.mp4", "clip.mkv", "appended.mp4", "videos.zip!/clip.mp4"):  # still decoded as videos
+        assert items[name]["media_type"].startswith("video/") and items[name]["video"]["frames_hashed"], name
+    for name in ("clip.mp4", "clip.mkv", "padded.mp4"):
+        assert not items[name]["errors"], (name, items[name]["errors"])
+    assert "no video track in this container (sound only?)" in str(items["song.m4a"]["errors"])
+    said = " ".join(error["message"] for error in items["appended.mp4"]["errors"])
+    assert "after the video's own end" in said and "no player shows" in said and "after-the-end" in said
+
+
+def test_hostile_video_structure_is_said_and_costs_bounded_work(monkeypatch: pytest.MonkeyPatch) -> None:
+    header = element(0x1A45DFA3, element(0x4282, b"matroska"))
+    picture = jpeg_bytes(draw_picture(145, (64, 48)))
+    # a FileData whose size runs past its attachment's end; a Segment's past the file's end
+    lying = header + element(0x18538067, element(0x1941A469, element(0x61A7, element(0x466E, b"a.jpg")
+                                                                   + b"\x46\x5c" + ebml_size(10**9) + picture)))
+    walk = walk_matroska(io.BytesIO(lying), len(lying), 10**8)
+    assert walk.members[0].data is None and "without its data" in str(walk.members[0].problem)
+    past = header + b"\x18\x53\x80\x67" + ebml_size(10**12) + element(0x1941A469, attachment(b"a.jpg", b"i", picture))
+    walk = walk_matroska(io.BytesIO(past), len(past), 10**8)
+    assert "past the file's end" in walk.notes[0] and walk.members[0].data == picture and walk.end == len(past)
+    cut = header + element(0x18538067, b"\x19\x41\xa4\x69" + ebml_size(10**6)
+                           + attachment(b"a.jpg", b"image/jpeg", picture))
+    walk = walk_matroska(io.BytesIO(cut), len(cut), 10**8)
+    assert walk.members[0].data == picture and "read up to that end" in walk.notes[0] and walk.end is None
+    broken = header + element(0x18538067, b"\x00" * 20 + element(0x1941A469, attachment(b"a.jpg", b"i", picture)))
+    walk = walk_matroska(io.BytesIO(broken), len(broken), 10**8)
+    assert "break off at byte" in walk.notes[0] and walk.end is None
+    # countless attachments, and a cap on what is held from one video
+    many = header + element(0x18538067, element(0x1941A469, attachment(b"x", b"i", b"y") * 5000))
+    walk = walk_matroska(io.BytesIO(many), len(many), 10**8)
+    assert len(walk.members) == 4096 and "more than 4,096 attachments" in walk.notes[0]
+    walk = walk_matroska(io.BytesIO(many), len(many), 100)
+    assert [m.data for m in walk.members[:100]] == [b"y"] * 100 and "past the cap" in str(walk.members[100].problem)
+    # an unsized Segment and Cluster: the blocks are passed over, the attachments after them read
+    unsized = header + b"\x18\x53\x80\x67\x01\xff\xff\xff\xff\xff\xff\xff" + b"\x1f\x43\xb6\x75\xff" \
+        + element(0xA3, bytes(40)) * 3 + element(0x1941A469, attachment(b"late.jpg", b"image/jpeg", picture))
+    walk = walk_matroska(io.BytesIO(unsized), len(unsized), 10**8)
+    assert walk.members[0].name == b"late.jpg" and walk.members[0].data == picture and walk.end == len(unsized)
+    # an MP4: a box past the file's end (cut short: no end), countless boxes, a covr box that lies
+    mp4 = box(b"ftyp", b"isom" + bytes(4)) + struct.pack(">I4s", 10**6, b"mdat") + bytes(100)
+    assert walk_boxes(io.BytesIO(mp4), len(mp4), 10**8).end is None
+    monkeypatch.setattr(bmff, "_MOST_TOP_BOXES", 1000)  # a million in a scan
+    many_boxes = box(b"ftyp", b"isom" + bytes(4)) + box(b"free", b"") * 1001
+    walk = walk_boxes(io.BytesIO(many_boxes), len(many_boxes), 10**8)
+    assert walk.end is None and "1,000 top-level boxes" in walk.notes[0]
+    udta = covr((13, picture))
+    udta = udta[:-len(picture) - 16] + struct.pack(">I", 10**6) + udta[-len(picture) - 12:]  # its data box
+    moov = box(b"ftyp", b"isom" + bytes(4)) + box(b"moov", udta)
+    walk = walk_boxes(io.BytesIO(moov), len(moov), 10**8)
+    assert not walk.members and "runs past the box that holds it" in walk.notes[0]
+    # another MP4 behind an MP4 starts where the first ends
+    two = box(b"ftyp", b"isom" + bytes(4)) + box(b"mdat", bytes(10))
+    assert walk_boxes(io.BytesIO(two + two), len(two) * 2, 10**8).end == len(two)
+
+
+def test_a_zip_behind_a_video_with_cover_art_numbers_a_member_of_the_same_name_after_it(tmp_path: Path) -> None:
+    cover = jpeg_bytes(draw_picture(146, (96, 72)))
+    zipped = jpeg_bytes(draw_picture(147, (96, 72)))
+    behind = io.BytesIO()
+    with zipfile.ZipFile(behind, "w") as archive:
+        archive.writestr("picture-1.jpg", zipped)
+    evidence = tmp_path / "evidence"
+    evidence.mkdir()
+    (evidence / "clip.mp4").write_bytes(with_cover(_video(tmp_path, "mp4"), covr((13, cover))) + behind.getvalue())
+    items = _scan(tmp_path, evidence, [cover, zipped])
+    for path, data in (("clip.mp4!/picture-1.jpg", cover), ("clip.mp4!/picture-1.jpg!2", zipped)):
+        assert items[path]["sha256"] == hashlib.sha256(data).hexdigest(), path
+        assert read_item_bytes(str(evidence), path, Settings(), 10**7) == data, path
+    assert "a zip archive follows this file's own content" in str(items["clip.mp4"]["errors"])
+
+
+def test_too_much_after_a_videos_end_is_said_not_read() -> None:
+    mp4 = box(b"ftyp", b"isom" + bytes(4)) + box(b"mdat", bytes(10))
+    held = video_held(io.BytesIO(mp4 + b"\xff\xd8\xff" + bytes(5000)), "video/mp4",
+                      Settings(max_nested_archive_bytes=1000))
+    assert held.after is None and "5,003 bytes after the video's own end (byte 34)" in held.notes[0]
+    assert "max_nested_archive_bytes" in held.notes[0]
+
+
+def test_an_attachment_and_a_zip_member_named_after_the_end_each_keep_their_own_path(tmp_path: Path) -> None:
+    attached = jpeg_bytes(draw_picture(148, (96, 72)))
+    hidden = jpeg_bytes(draw_picture(149, (96, 72)))
+    zipped = jpeg_bytes(draw_picture(150, (96, 72)))
+    behind = io.BytesIO()
+    with zipfile.ZipFile(behind, "w") as archive:
+        archive.writestr("after-the-end", zipped)
+    mkv = _video(tmp_path, "matroska", (("after-the-end", "image/jpeg", attached),))
+    evidence = tmp_path / "evidence"
+    evidence.mkdir()
+    (evidence / "clip.mkv").write_bytes(mkv + hidden + behind.getvalue())
+    (evidence / "picture.jpg").write_bytes(attached + hidden + behind.getvalue())
+    items = _scan(tmp_path, evidence, [])
+    expected = {"clip.mkv!/after-the-end": attached, "clip.mkv!/after-the-end!2": hidden + behind.getvalue(),
+                "clip.mkv!/after-the-end!3": zipped, "picture.jpg!/after-the-end": hidden + behind.getvalue(),
+                "picture.jpg!/after-the-end!2": zipped}
+    for path, data in expected.items():
+        assert items[path]["sha256"] == hashlib.sha256(data).hexdigest(), path
+        assert read_item_bytes(str(evidence), path, Settings(), 10**7) == data, path
+
+
+def test_the_decoder_says_only_the_attached_pictures_that_were_not_read(tmp_path: Path) -> None:
+    cover = jpeg_bytes(draw_picture(151, (96, 72)))
+    path = tmp_path / "covered.mp4"
+    path.write_bytes(with_cover(_video(tmp_path, "mp4"), covr((13, cover), (13, cover))))
+    said = {read: analyse_video(str(path), VideoLimits(), read).problems for read in (0, 1, 2)}
+    assert said[2] == [] and "1 other video track(s), or picture(s) attached" in said[1][0]
+    assert "2 other video track(s)" in said[0][0]
+    assert analyse_video(str(path), VideoLimits(), 2).frames  # the video track, not a cover, is hashed
