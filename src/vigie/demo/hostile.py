@@ -8,7 +8,9 @@ crop, a zip cut short behind a holiday picture, a zip whose central directory wa
 alone, a picture appended after another picture's end, an e-mail's attachment, the second message of a
 mailbox, a forwarded message encoded in base64, a BLOB in a chat app's SQLite database, a `data:` URI in a
 saved web page and another deep in a style sheet, and a picture kept as a file of base64. A link that leaves
-the evidence points at a known picture outside it: that one must never be read.
+the evidence points at a known picture outside it: that one must never be read. Pictures in other pictures'
+metadata and in audio: a phone portrait's picture before its blur (Google's `GImage:Data`, in its extended
+XMP), the EXIF thumbnail of a PNG screenshot (its `eXIf` chunk), and the cover art of an MP3 (ID3 `APIC`).
 The hash lists are written as partners write them: Meta's bare 64-hex PDQ lines (with an all-zero entry),
 python-threatexchange's `pdq <hex>` lines, NSRL's `NSRLFile.txt`, and a CSV whose `hash` column holds
 SHA-256 values.
@@ -82,6 +84,47 @@ def with_exif_thumbnail(jpeg: bytes, thumbnail: bytes, big_endian: bool = False)
     """`jpeg` with an EXIF segment whose IFD1 holds `thumbnail`."""
     body = b"Exif\x00\x00" + exif_with_thumbnail(thumbnail, big_endian)
     return jpeg[:2] + b"\xff\xe1" + struct.pack(">H", len(body) + 2) + body + jpeg[2:]
+
+
+def _segment(marker: int, body: bytes) -> bytes:
+    return bytes((0xFF, marker)) + struct.pack(">H", len(body) + 2) + body
+
+
+def _portrait(jpeg: bytes, before: bytes) -> bytes:
+    """A phone's portrait photo: the picture before its blur kept as GImage:Data in its extended XMP (split in
+    APP1 segments of at most 64 KB, as the XMP specification says)."""
+    packet = (b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
+              b'<rdf:Description xmlns:GImage="http://ns.google.com/photos/1.0/image/" GImage:Mime="image/jpeg" '
+              b'GImage:Data="' + base64.b64encode(before) + b'"/></rdf:RDF></x:xmpmeta>')
+    guid = hashlib.md5(packet, usedforsecurity=False).hexdigest().upper().encode()
+    main = _segment(0xE1, b"http://ns.adobe.com/xap/1.0/\x00<x:xmpmeta><rdf:RDF><rdf:Description "
+                    b'xmlns:xmpNote="http://ns.adobe.com/xmp/note/" xmpNote:HasExtendedXMP="' + guid
+                    + b'"/></rdf:RDF></x:xmpmeta>')
+    parts = b"".join(_segment(0xE1, b"http://ns.adobe.com/xmp/extension/\x00" + guid
+                              + struct.pack(">II", len(packet), at) + packet[at:at + 60_000])
+                     for at in range(0, len(packet), 60_000))
+    return jpeg[:2] + main + parts + jpeg[2:]
+
+
+def _png_with_exif_thumbnail(image: Image.Image, thumbnail: bytes) -> bytes:
+    """A PNG whose eXIf chunk holds an EXIF thumbnail, as phones and editors write it."""
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG")
+    data = buffer.getvalue()
+    body = exif_with_thumbnail(thumbnail)
+    chunk = struct.pack(">I", len(body)) + b"eXIf" + body + struct.pack(">I", zlib.crc32(b"eXIf" + body))
+    end_of_ihdr = 8 + 8 + 13 + 4
+    return data[:end_of_ihdr] + chunk + data[end_of_ihdr:]
+
+
+def _mp3_with_cover(cover: bytes) -> bytes:
+    """An MP3 whose ID3v2.3 tag holds `cover` as its front cover (APIC), before a few silent MPEG frames."""
+    body = b"\x00image/jpeg\x00\x03cover\x00" + cover
+    frame = b"APIC" + struct.pack(">IH", len(body), 0) + body
+    size = len(frame)
+    syncsafe = bytes(((size >> 21) & 0x7F, (size >> 14) & 0x7F, (size >> 7) & 0x7F, size & 0x7F))
+    silent = (b"\xff\xfb\x90\x64" + bytes(413)) * 8  # MPEG-1 layer III frames, 128 kbit/s, 44.1 kHz
+    return b"ID3\x03\x00\x00" + syncsafe + frame + silent
 
 
 def _zip_listing_a_decoy(hidden: tuple[str, bytes], decoy: tuple[str, bytes]) -> bytes:
@@ -173,8 +216,8 @@ def build_hostile_seizure(directory: Path) -> HostileLayout:
         shutil.rmtree(root / "evidence")
     for folder in ("Camera", "archives", "Download", "Scans", "archives/pics.zip!", "Mail", "AppData"):
         (evidence / folder).mkdir(parents=True, exist_ok=True)
-    known = {seed: draw_picture(seed, (640, 480)) for seed in range(201, 222)}
-    fresh = {seed: draw_picture(seed, (640, 480)) for seed in range(301, 312)}
+    known = {seed: draw_picture(seed, (640, 480)) for seed in range(201, 225)}
+    fresh = {seed: draw_picture(seed, (640, 480)) for seed in range(301, 314)}
     layout = HostileLayout(root, evidence, root / "case", [])
 
     def hide(where: str, data: bytes) -> bytes:
@@ -280,6 +323,16 @@ def build_hostile_seizure(directory: Path) -> HostileLayout:
     (evidence / "Download/IMG_5001.b64").write_bytes(
         base64.encodebytes(hide("Download/IMG_5001.b64, a file of base64", _jpeg(known[221]))))
 
+    # A phone portrait keeping the picture before its blur in its XMP; a screenshot's EXIF thumbnail of another
+    # picture; an MP3's cover art.
+    (evidence / "Camera/PXL_PORTRAIT.jpg").write_bytes(_portrait(
+        _jpeg(fresh[312]), hide("Camera/PXL_PORTRAIT.jpg, the picture before its blur (XMP)", _jpeg(known[222]))))
+    (evidence / "Download/screenshot.png").write_bytes(_png_with_exif_thumbnail(
+        fresh[313], hide("Download/screenshot.png, its EXIF thumbnail (eXIf)", _jpeg(known[223].resize((160, 120))))))
+    (evidence / "Music").mkdir(exist_ok=True)
+    (evidence / "Music/track01.mp3").write_bytes(
+        _mp3_with_cover(hide("Music/track01.mp3, its cover art", _jpeg(known[224]))))
+
     # Links out of the evidence: never followed, so the picture outside is never read.
     layout.outside = root / "outside.jpg"
     layout.outside.write_bytes(_jpeg(known[210]))
@@ -292,9 +345,9 @@ def build_hostile_seizure(directory: Path) -> HostileLayout:
     lists.mkdir()
     pdq = {seed: pdq_from_image(picture).hash for seed, picture in known.items()}
     # Meta's reference format: bare 64-hex PDQ hashes, one a line, with an all-zero entry.
-    (lists / "meta-pdq.txt").write_text("\n".join([pdq[207], pdq[208], "0" * 64, pdq[210], pdq[211]]) + "\n")
+    (lists / "meta-pdq.txt").write_text("\n".join([pdq[207], pdq[208], "0" * 64, pdq[210], pdq[211], pdq[223]]) + "\n")
     # python-threatexchange's file exchange: `<signal_type> <value>` lines.
-    (lists / "tx-signals.txt").write_text("".join(f"pdq {pdq[s]}\n" for s in (202, 205, 209, 214, 216, 218, 220)))
+    (lists / "tx-signals.txt").write_text("".join(f"pdq {pdq[s]}\n" for s in (202, 205, 209, 214, 216, 218, 220, 222)))
     # NSRL RDS 2.x `NSRLFile.txt`.
     with (lists / "NSRLFile.txt").open("w", newline="") as handle:
         writer = csv.writer(handle, quoting=csv.QUOTE_ALL, lineterminator="\r\n")
@@ -309,7 +362,7 @@ def build_hostile_seizure(directory: Path) -> HostileLayout:
     with (lists / "partner.csv").open("w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(["hash", "category", "label"])
-        for seed in (203, 204, 212, 213, 215, 217, 219, 221):
+        for seed in (203, 204, 212, 213, 215, 217, 219, 221, 224):
             writer.writerow([hashlib.sha256(_jpeg(known[seed])).hexdigest(), "1", f"known {seed}"])
     layout.lists = sorted(lists.iterdir())
     return layout
