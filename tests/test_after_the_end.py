@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import zipfile
 from pathlib import Path
 
 from conftest import jpeg_bytes
@@ -67,6 +68,32 @@ def test_what_follows_a_picture_is_read_as_its_member_or_said(tmp_path: Path) ->
     assert not items["padded.jpg"]["errors"] and "padded.jpg!/after-the-end" not in items
     assert "not read: nothing in them starts like a picture" in str(items["other.jpg"]["errors"])
     assert "other.jpg!/after-the-end" not in items
+
+
+def test_a_picture_appended_is_read_to_its_own_end_whatever_follows_it(tmp_path: Path) -> None:
+    """A member is the appended picture's own bytes, so that a list of exact hashes (MD5, SHA-256) matches it:
+    what follows it (padding, junk, a zip, a second picture) was once part of it, and no list held that."""
+    hidden = jpeg_bytes(draw_picture(94, (96, 72)))
+    second = _encoded(draw_picture(95, (96, 72)), "PNG")
+    zipped = jpeg_bytes(draw_picture(96, (96, 72)))
+    behind = io.BytesIO()
+    with zipfile.ZipFile(behind, "w") as archive:
+        archive.writestr("kept.jpg", zipped)
+    cover = jpeg_bytes(draw_picture(97, (96, 72)))
+    evidence = tmp_path / "evidence"
+    evidence.mkdir()
+    files = {"padded.jpg": cover + hidden + bytes(10), "junk.jpg": cover + hidden + b"not a picture " * 20,
+             "zipped.jpg": cover + hidden + behind.getvalue(), "two.jpg": cover + hidden + bytes(100) + second}
+    items = _scanned(evidence, files)
+    expected = {"padded.jpg!/after-the-end": hidden, "junk.jpg!/after-the-end": hidden,
+                "zipped.jpg!/after-the-end": hidden, "zipped.jpg!/kept.jpg": zipped,
+                "two.jpg!/after-the-end": hidden, "two.jpg!/after-the-end!2": second}
+    for path, data in expected.items():
+        assert items[path]["sha256"] == hashlib.sha256(data).hexdigest(), path
+        assert read_item_bytes(str(evidence), path, Settings(), 10**7) == data, path
+    assert not [path for path in items if "after-the-end!/" in path]  # nothing read twice
+    assert "280 bytes after the last one's own end" in str(items["junk.jpg"]["errors"])
+    assert "after the last one's own end" not in str([items[name]["errors"] for name in ("padded.jpg", "two.jpg")])
 
 
 def test_a_pictures_end_is_found_past_stuffing_restarts_and_progressive_scans() -> None:

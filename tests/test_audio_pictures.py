@@ -181,3 +181,27 @@ def test_compressed_frames_plain_v24_sizes_and_tags_one_after_another_are_read()
     assert len(frame) >= 0x80 and syncsafe(len(frame)) != struct.pack(">I", len(frame))
     found = _pictures(v23 + v24 + MPEG_FRAMES)
     assert found == [(b"picture-1.jpeg", jpeg, None), (b"picture-2.jpeg", jpeg, None)]
+
+
+def test_a_zip_behind_a_file_read_by_its_own_structure_is_read_after_its_members(tmp_path: Path) -> None:
+    """Audio, mail, pages, text and base64 are read by their own structure, and a zip may still be appended to
+    them as to any file: its members follow the file's own, numbered after them (here a member of the same name
+    as the cover art), in the scan, inside a zip too, and on reading back."""
+    cover, hidden = _png(160), _png(161)
+    behind = io.BytesIO()
+    with zipfile.ZipFile(behind, "w") as archive:
+        archive.writestr("picture-1.png", hidden)
+    mp3 = id3_tag(3, [(b"APIC", apic(cover, b"image/png"))]) + MPEG_FRAMES + behind.getvalue()
+    page = b"<!DOCTYPE html><html><body>nothing inline</body></html>\n" + behind.getvalue()
+    evidence = tmp_path / "evidence"
+    evidence.mkdir()
+    (evidence / "song.mp3").write_bytes(mp3)
+    (evidence / "page.html").write_bytes(page)
+    with zipfile.ZipFile(evidence / "music.zip", "w") as archive:
+        archive.writestr("song.mp3", mp3)
+    items = _scan(tmp_path, evidence, [hidden])
+    for path in ("song.mp3!/picture-1.png!2", "page.html!/picture-1.png", "music.zip!/song.mp3!/picture-1.png!2"):
+        assert items[path]["md5"] == hashlib.md5(hidden).hexdigest() and items[path]["matches"], path
+        assert read_item_bytes(str(evidence), path, Settings(), 10**7) == hidden, path
+    assert items["song.mp3!/picture-1.png"]["md5"] == hashlib.md5(cover).hexdigest()
+    assert "a zip archive follows this file's own content" in str(items["song.mp3"]["errors"])

@@ -42,7 +42,15 @@ from vigie.sources.base import Entry, escape_name, member_relpath, parse_relpath
 from vigie.sources.bmff import Found
 from vigie.sources.diskimage import DISK_HEAD_BYTES, nested_image_note
 from vigie.sources.hidden_pictures import names_before_a_zip_behind
-from vigie.sources.mediatype import SNIFF_BYTES, is_archive, is_image, is_video, sniff, unread_archive_note
+from vigie.sources.mediatype import (
+    SNIFF_BYTES,
+    is_archive,
+    is_image,
+    is_video,
+    may_hide_a_zip_behind,
+    sniff,
+    unread_archive_note,
+)
 from vigie.sources.members import ArchiveLimitError, Expansion, Member, decoded_member, unsafe_name_reason
 from vigie.sources.textborne import MOST_TEXT_KEPT, TEXT_TYPE, TextClues, looks_like_text
 from vigie.sources.trailing import AFTER_END_NAME, trailing
@@ -80,6 +88,7 @@ class _Held(NamedTuple):
     zip_start: int | None = None  # the archive is a zip behind the item's own content, its members from there
     zip_clues: ZipClues | None = None  # of a zip behind a file's content, to look at by reopening the file
     embedded: tuple[Found, ...] = ()  # a video's cover art and attachments, read before a zip behind it
+    zip_after_own: int | None = None  # a file read by its own structure: a zip behind it, read after its members
 
     def taken(self, media_type: str) -> tuple[bytes, ...]:
         """Names whose first occurrences on the item's path are not a zip's behind its content (reopen.py counts
@@ -343,7 +352,10 @@ def _held(record: ItemRecord, read: _Read, nested: bool, pictures: tuple[HeldPic
     picture's or a video's own content (said on the item), and a video's cover art and attachments."""
     media_type = record.media_type or ""
     if read.buffer is not None and is_archive(media_type):
-        return _Held(read.buffer, pictures)
+        behind = zip_behind(io.BytesIO(read.buffer), read.zip_clues) if may_hide_a_zip_behind(media_type) else None
+        if behind is not None:
+            record.add_error("archive", APPENDED_ZIP_NOTE)
+        return _Held(read.buffer, pictures, zip_after_own=behind)
     held = _Held(None, pictures)
     after = trailing(read.buffer, media_type) if video is None and read.buffer is not None else None
     if video is not None:
@@ -419,12 +431,12 @@ def _expand(
     expansion: Expansion,
     analysed: Analysed | None = None,
     as_type: str | None = None,
-    taken: tuple[bytes, ...] = (),
+    seen: Counter[bytes] | None = None,
     zip_start: int = 0,
 ) -> list[ItemRecord]:
     """The container's members (`as_type`: the kind of archive it holds, when its own type says otherwise;
-    `taken`: names whose first occurrence on the container's path is something else; `zip_start`: where a zip's
-    local headers start)."""
+    `seen`: how often each name was met on the container's path before, counted on as members are met;
+    `zip_start`: where a zip's local headers start)."""
     if depth > settings.max_archive_depth:
         container.add_error("archive", f"nested deeper than {settings.max_archive_depth} archives; members not read")
         return []
@@ -432,10 +444,10 @@ def _expand(
     outer_name = parse_relpath(container.relpath).leaf_name
     members = iter_members(archive, as_type or container.media_type or "", settings, expansion, outer_name,
                            zip_start)
-    seen = dict(Counter(taken))  # members that share a name are numbered, so each keeps its own path
+    seen = Counter() if seen is None else seen  # members that share a name are numbered: each keeps its own path
     try:
         for member in members:
-            seen[member.name] = occurrence = seen.get(member.name, 0) + 1
+            seen[member.name] = occurrence = seen[member.name] + 1
             relpath = member_relpath(container.relpath, member.name, occurrence)
             records.extend(_analyse_member(member, relpath, depth, settings, expansion, container, analysed))
             if container.errors and container.errors[-1][0] == "archive-stopped":
@@ -515,9 +527,12 @@ def _held_items(
     if held.archive is not None:
         appended = held.zip_start is not None
         as_type = "application/zip" if appended else None
-        taken = held.taken(record.media_type or "") if appended else ()
+        seen = Counter(held.taken(record.media_type or "")) if appended else Counter()
         records.extend(_expand(io.BytesIO(held.archive), record, depth + 1, settings, expansion, analysed, as_type,
-                               taken, held.zip_start or 0))
+                               seen, held.zip_start or 0))
+        if held.zip_after_own is not None:  # numbered after the members its own structure gave
+            records.extend(_expand(io.BytesIO(held.archive), record, depth + 1, settings, expansion, analysed,
+                                   "application/zip", seen, held.zip_after_own))
     return records
 
 
@@ -573,23 +588,29 @@ def _analyse_entry(
     _check_stored_digests(record, entry.stored_digests)
     expansion = Expansion()
     records = [record, *_held_items(record, held, 0, settings, expansion, analysed)]
-    as_type, zip_start = record.media_type or "", 0
-    if not is_archive(as_type):
-        if held.zip_clues is None or not held.zip_clues.worth_a_look:
-            return records
-        try:
-            with open_entry() as stream:
-                behind = zip_behind(stream, held.zip_clues)
-        except OSError:  # read once already: a failure now is no zip to read
-            behind = None
-        if behind is None:
-            return records
-        as_type, zip_start = "application/zip", behind
-        record.add_error("archive", APPENDED_ZIP_NOTE)
+    media_type = record.media_type or ""
+    seen = Counter(held.taken(media_type))
+    if is_archive(media_type):
+        records.extend(_reopened(open_entry, record, settings, expansion, analysed, media_type, seen, 0))
+    if not may_hide_a_zip_behind(media_type) or held.zip_clues is None or not held.zip_clues.worth_a_look:
+        return records
+    try:
+        with open_entry() as stream:
+            behind = zip_behind(stream, held.zip_clues)
+    except OSError:  # read once already: a failure now is no zip to read
+        behind = None
+    if behind is None:
+        return records
+    record.add_error("archive", APPENDED_ZIP_NOTE)
+    return records + _reopened(open_entry, record, settings, expansion, analysed, "application/zip", seen, behind)
+
+
+def _reopened(open_entry: Any, record: ItemRecord, settings: Settings, expansion: Expansion,
+              analysed: Analysed | None, as_type: str, seen: Counter[bytes], zip_start: int) -> list[ItemRecord]:
+    """The members of a file given or found on a file system, read by opening it again."""
     try:
         with open_entry() as archive:
-            records.extend(_expand(archive, record, 1, settings, expansion, analysed, as_type,
-                                   held.taken(record.media_type or ""), zip_start))
+            return _expand(archive, record, 1, settings, expansion, analysed, as_type, seen, zip_start)
     except OSError as exc:
         record.add_error("archive", f"cannot reopen archive: {exc.strerror or exc}")
-    return records
+        return []

@@ -25,6 +25,11 @@ ARCHIVE_TYPES = frozenset(
     {"application/zip", "application/x-tar", "application/gzip", "application/x-bzip2", "application/x-xz",
      MAIL_TYPE, MBOX_TYPE, SQLITE_TYPE, HTML_TYPE, SVG_TYPE, TEXT_TYPE, BASE64_TYPE}
 ) | AUDIO_TYPES  # an audio file's members are the pictures of its tags (vigie.sources.audio_pictures)
+# What is read by its own structure (a message, a page, an audio file's tags, ...) and may still have a zip appended
+# to it, as any file may: looked for behind it too. Not archives proper, whose own readers read what follows them,
+# nor a database, whose last BLOB may be a zip ending with its own end record.
+_READ_BY_STRUCTURE = ARCHIVE_TYPES - {"application/zip", "application/x-tar", "application/gzip",
+                                      "application/x-bzip2", "application/x-xz", SQLITE_TYPE}
 # what base64 is not taken for: nothing typed, or a format told by loose checks (no magic) that garbage can pass
 _NOT_FROM_BASE64 = frozenset({"application/octet-stream", "application/x-empty", "image/x-tga", "image/x-pcx"})
 
@@ -219,6 +224,12 @@ def is_video(media_type: str) -> bool:
 
 def is_archive(media_type: str) -> bool:
     return media_type in ARCHIVE_TYPES
+
+
+def may_hide_a_zip_behind(media_type: str) -> bool:
+    """Whether a zip behind a file of this type is looked for (after its own members, for one read by its own
+    structure)."""
+    return not is_archive(media_type) or media_type in _READ_BY_STRUCTURE
 
 
 _FRAME_WORDS = {"image/tiff": "page", "image/heic": "image", "image/heif": "image", "image/jpeg": "image"}

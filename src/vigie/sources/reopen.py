@@ -7,14 +7,14 @@ import lzma
 import tarfile
 import zipfile
 import zlib
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, NamedTuple
 
 from vigie.config import Settings
 from vigie.sources.archives import iter_members
 from vigie.sources.base import MemberRef, parse_relpath
 from vigie.sources.directory import open_source
 from vigie.sources.hidden_pictures import hidden_picture, names_before_a_zip_behind
-from vigie.sources.mediatype import SNIFF_BYTES, is_archive, is_image, is_video, sniff
+from vigie.sources.mediatype import SNIFF_BYTES, is_archive, is_image, is_video, may_hide_a_zip_behind, sniff
 from vigie.sources.members import ArchiveLimitError, Expansion
 from vigie.sources.textborne import TEXT_TYPE, looks_like_text
 from vigie.sources.trailing import AFTER_END_NAME, trailing
@@ -88,15 +88,31 @@ def _member_bytes(archive: BinaryIO, archive_name: bytes, wanted: MemberRef, set
             hidden = hidden_picture(buffered.read(settings.max_image_bytes + 1), media_type, wanted.name)
             return hidden if hidden is not None and len(hidden) <= cap else None
         wanted = MemberRef(wanted.name, wanted.occurrence - 1)  # of a zip behind the JPEG
-    zip_start = 0
     if not is_archive(media_type) and wanted.name.startswith(b"data-uri-") and looks_like_text(head):
         media_type = TEXT_TYPE  # text that holds data: URIs, typed as the scan hashed it
-    elif not is_archive(media_type):  # a zip behind a picture or a self-extractor, as the scan read it
-        clues = clues_of(buffered, headers=is_image(media_type) or is_video(media_type))
-        if (behind := zip_behind(buffered, clues)) is None:
-            return None
-        media_type, zip_start = "application/zip", behind
+    if is_archive(media_type):
+        own = _nth_member(buffered, media_type, archive_name, wanted, settings, cap, 0)
+        if own.found or not may_hide_a_zip_behind(media_type):
+            return own.data
+        wanted = MemberRef(wanted.name, wanted.occurrence - own.seen)  # of a zip behind it, numbered on
+    # a zip behind a picture, a self-extractor or a file read by its own structure, as the scan read it
+    clues = clues_of(buffered, headers=is_image(media_type) or is_video(media_type))
+    if (behind := zip_behind(buffered, clues)) is None:
+        return None
+    return _nth_member(buffered, "application/zip", archive_name, wanted, settings, cap, behind).data
+
+
+class _Nth(NamedTuple):
+    data: bytes | None  # the member's bytes, where found and readable within the cap
+    found: bool  # it was found, or the reading failed: nothing further holds it
+    seen: int  # members of its name met
+
+
+def _nth_member(buffered: Any, media_type: str, archive_name: bytes, wanted: MemberRef, settings: Settings,
+                cap: int, zip_start: int) -> _Nth:
+    """The `wanted.occurrence`-th member named `wanted.name` that `iter_members` gives."""
     seen = 0
+    buffered.seek(0)
     try:
         for member in iter_members(buffered, media_type, settings, Expansion(), archive_name, zip_start):
             if member.name != wanted.name:
@@ -104,10 +120,10 @@ def _member_bytes(archive: BinaryIO, archive_name: bytes, wanted: MemberRef, set
             seen += 1
             if seen == wanted.occurrence:
                 if member.stream is None:
-                    return None
+                    return _Nth(None, True, seen)
                 data = member.stream.read(cap + 1)
-                return data if len(data) <= cap else None
+                return _Nth(data if len(data) <= cap else None, True, seen)
     except (OSError, ValueError, EOFError, ArchiveLimitError, zipfile.BadZipFile, tarfile.TarError, zlib.error,
             lzma.LZMAError):
-        return None
-    return None
+        return _Nth(None, True, seen)
+    return _Nth(None, False, seen)

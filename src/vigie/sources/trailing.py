@@ -4,9 +4,11 @@ Viewers stop there, and so does the decoder, so bytes behind it are seen by no o
 its video there (Google's MicroVideo, Samsung's MotionPhoto_Data), an MPO written without its index its second
 picture, and anyone may append a picture to hide it. A zip there, first, is read as the picture's members
 (`sources/zipbehind.py`); anything else is said, and each picture or video that starts in it (told by its
-signature, then by its type) is read as a member `after-the-end`, `after-the-end!2`, ..., to the file's end, up
-to the first whose own end is found: what follows that one is its own `after-the-end`. An MPO's later pictures
-are read as its frames, and again so. What follows a video's own end (an MP4's last top-level box, a
+signature, then by its type) is read as a member `after-the-end`, `after-the-end!2`, ...: up to its own end
+where its structure gives one (so that its bytes are exactly the picture's, and its hashes those a list holds),
+else to the file's end. What follows a member's own end is looked at the same way (padding passed over, other
+bytes said), and a zip there is read as the picture's members. An MPO's later pictures are read as its frames,
+and again so. What follows a video's own end (an MP4's last top-level box, a
 Matroska's Segment: `video_members.py`) is said and read so too.
 """
 
@@ -72,21 +74,31 @@ def trailing_after(rest: bytes, end: int, what: str) -> Trailing | None:
         return None
     said = f"{len(rest):,} bytes after the {what}'s own end (byte {end:,}), which no {_SHOWN_BY.get(what, 'viewer')} " \
         "shows"
-    members: list[tuple[int, str]] = []
+    members: list[tuple[int, int, str]] = []  # where each starts and stops in `rest`, and what it starts like
+    past = 0  # the last member's own end, where found: what starts before it is inside it
+    zip_past = False  # a zip starts past the last member's own end: read as the picture's members
     for start, kind in starts:
-        if kind == _ZIP:
+        if start < past:
             continue
-        members.append((start, kind))
-        if len(members) == _MOST_MEMBERS or content_end(rest[start:], sniff(rest[start:start + SNIFF_BYTES])):
-            break  # what starts inside this one's own content is none, and what follows it is its own to find
+        if kind == _ZIP:
+            zip_past = zip_past or bool(members)
+            continue
+        own = content_end(rest[start:], sniff(rest[start:start + SNIFF_BYTES]))
+        members.append((start, len(rest) if own is None else start + own, kind))
+        past = members[-1][1] if own is not None else past
+        if len(members) == _MOST_MEMBERS:
+            break
     if not members:  # a few stray bytes (a writer's slip) hold no picture
         return None if len(rest) < _TOO_FEW else Trailing(
             said + ", not read: nothing in them starts like a picture or a video", ())
-    where = ", ".join(f"{kind} at byte {end + start:,}" for start, kind in members)
-    return Trailing(f"{said}: what starts like {where} (a motion photo's video, a picture appended to hide it?) is "
-                    f"read as this item's member {AFTER_END_NAME.decode()}" + (" and the next" if len(members) > 1
-                                                                               else ""),
-                    tuple(rest[start:] for start, _ in members))
+    where = ", ".join(f"{kind} at byte {end + start:,}" for start, _, kind in members)
+    note = (f"{said}: what starts like {where} (a motion photo's video, a picture appended to hide it?) is read as "
+            f"this item's member {AFTER_END_NAME.decode()}" + (" and the next" if len(members) > 1 else ""))
+    last = members[-1][1]
+    if last < len(rest) and not zip_past and len(rest[last:].strip(_PADDING)) >= _TOO_FEW:
+        note += (f"; {len(rest) - last:,} bytes after the last one's own end (byte {end + last:,}), not read: "
+                 "nothing in them starts like a picture or a video")
+    return Trailing(note, tuple(rest[start:stop] for start, stop, _ in members))
 
 
 def _starts(rest: bytes) -> list[tuple[int, str]]:
