@@ -112,10 +112,12 @@ def box(kind: bytes, payload: bytes) -> bytes:
     return struct.pack(">I", 8 + len(payload)) + kind + payload
 
 
-def covr(*pictures: tuple[int, bytes]) -> bytes:
-    """A `udta` box holding iTunes metadata whose `covr` holds `pictures` (type 13 JPEG, 14 PNG)."""
+def covr(*pictures: tuple[int, bytes], title: bytes | None = None) -> bytes:
+    """A `udta` box holding iTunes metadata whose `covr` holds `pictures` (type 13 JPEG, 14 PNG), after a
+    `©nam` item (the title, as FFmpeg and iTunes write it first) where `title` is given."""
     data = b"".join(box(b"data", struct.pack(">II", kind, 0) + picture) for kind, picture in pictures)
-    ilst = box(b"ilst", box(b"covr", data))
+    named = b"" if title is None else box(b"\xa9nam", box(b"data", struct.pack(">II", 1, 0) + title))
+    ilst = box(b"ilst", named + box(b"covr", data))
     meta = box(b"meta", b"\0\0\0\0" + box(b"hdlr", bytes(8) + b"mdirappl" + bytes(9)) + ilst)
     return box(b"udta", meta)
 

@@ -205,3 +205,12 @@ def test_a_zip_behind_a_file_read_by_its_own_structure_is_read_after_its_members
         assert read_item_bytes(str(evidence), path, Settings(), 10**7) == hidden, path
     assert items["song.mp3!/picture-1.png"]["md5"] == hashlib.md5(cover).hexdigest()
     assert "a zip archive follows this file's own content" in str(items["song.mp3"]["errors"])
+
+
+def test_an_id3v24_tag_with_a_footer_gives_its_last_picture() -> None:
+    cover = _png(171)
+    tag = id3_tag(4, [(b"TIT2", b"\0a song"), (b"APIC", apic(cover, b"image/png"))])
+    body = tag[10:].rstrip(b"\0")  # no padding: a footer follows the last frame
+    footer = b"3DI\x04\x00\x10" + syncsafe(len(body))
+    mp3 = b"ID3\x04\x00\x10" + syncsafe(len(body)) + body + footer + MPEG_FRAMES
+    assert _pictures(mp3) == [(b"picture-1.png", cover, None)]

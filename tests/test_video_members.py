@@ -206,3 +206,14 @@ def test_the_decoder_says_only_the_attached_pictures_that_were_not_read(tmp_path
     assert said[2] == [] and "1 other video track(s), or picture(s) attached" in said[1][0]
     assert "2 other video track(s)" in said[0][0]
     assert analyse_video(str(path), VideoLimits(), 2).frames  # the video track, not a cover, is hashed
+
+
+def test_cover_art_after_itunes_items_is_read_and_countless_covers_cost_bounded_work() -> None:
+    """iTunes' items (`©nam`, `©ART`) have a type that starts with 0xA9: the walk to `covr` goes past them."""
+    cover = _png(170)
+    movie = box(b"ftyp", b"M4A " + bytes(4)) + box(b"moov", covr((14, cover), title=b"a song"))
+    walk = walk_boxes(io.BytesIO(movie), len(movie), 10**6)
+    assert [(found.name, found.data) for found in walk.members] == [(b"picture-1.png", cover)] and not walk.notes
+    many = box(b"ftyp", b"M4A " + bytes(4)) + box(b"moov", covr(*[(14, b"x")] * 5000))
+    walk = walk_boxes(io.BytesIO(many), len(many), 10**6)
+    assert len(walk.members) == 4096 and "more than 4,096 pictures of cover art" in walk.notes[0]

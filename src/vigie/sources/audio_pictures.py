@@ -37,6 +37,7 @@ _MOST_COMMENTS = 65_536
 _MOST_TAGS = 8  # ID3v2 tags one after the other (some taggers add one without removing the last)
 _MOST_PAGES = 65_536  # Ogg pages walked for the tags: they follow the first few
 _MOST_CHUNKS = 4096  # a WAV's or AIFF's chunks: writers put a handful
+_MOST_PICTURES = 4096  # of one file: taggers write a few; countless empty frames would each be an item
 _PICTURE_BLOCK, _COMMENT_BLOCK = 6, 4
 
 
@@ -66,6 +67,8 @@ def audio_members(fileobj: BinaryIO, media_type: str, settings: Settings, expans
     else:
         found = _tag_pictures(reader, settings)
     for number, picture in enumerate(found, 1):
+        if number > _MOST_PICTURES:
+            raise ArchiveLimitError(f"more than {_MOST_PICTURES:,} pictures in its tags: those after them not read")
         name = b"picture-%d.%s" % (number, picture.extension)
         if picture.data is None:
             yield Member(name, None, None, None, error=picture.problem)

@@ -18,6 +18,7 @@ _MOST_TOP_BOXES = 1_000_000  # a fragmented video has a `moof` and an `mdat` per
 _MOST_BOXES = 100_000  # children of one box
 _COVER_PATH = (b"moov", b"udta", b"meta", b"ilst", b"covr")
 _EXTENSIONS = {13: b"jpg", 14: b"png", 27: b"bmp"}  # a `data` box's type indicator
+_MOST_COVERS = 4096  # pictures of one `covr`: taggers write one or two
 
 
 @dataclass
@@ -36,6 +37,7 @@ class Walk:
     end: int | None = None  # where its own content ends; None where unknown (cut short, a cap reached)
     members: list[Found] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # what stopped it, said on the video
+    held: int = 0  # bytes of the members read
 
 
 def walk_boxes(stream: BinaryIO, size: int, most_bytes: int) -> Walk:
@@ -43,7 +45,7 @@ def walk_boxes(stream: BinaryIO, size: int, most_bytes: int) -> Walk:
     walk = Walk()
     at = 0
     for _ in range(_MOST_TOP_BOXES):
-        box = _box(stream, at, size)
+        box = _box(stream, at, size, top=True)
         if box is None or (box[0] == b"ftyp" and at > 0):
             walk.end = at
             return walk
@@ -63,9 +65,10 @@ def content_end(data: bytes) -> int | None:
     return walk_boxes(io.BytesIO(data), len(data), 0).end
 
 
-def _box(stream: BinaryIO, at: int, size: int) -> tuple[bytes, int, int] | None:
+def _box(stream: BinaryIO, at: int, size: int, top: bool = False) -> tuple[bytes, int, int] | None:
     """The box at `at`: its type, where its payload starts, where it ends (perhaps past `size`); None where the
-    bytes there are no box."""
+    bytes there are no box (at the `top` level, also a type that is not printable: another file starts; inside a
+    box, iTunes' item types start with 0xA9, `©nam`)."""
     if at + 8 > size:
         return None
     stream.seek(at)
@@ -78,7 +81,7 @@ def _box(stream: BinaryIO, at: int, size: int) -> tuple[bytes, int, int] | None:
         length, start = struct.unpack_from(">Q", header, 8)[0], at + 16
     elif length == 0:
         length = size - at
-    if length < start - at or not all(0x20 <= byte < 0x7F for byte in kind):
+    if length < start - at or (top and not all(0x20 <= byte < 0x7F for byte in kind)):
         return None
     return kind, start, at + length
 
@@ -87,6 +90,9 @@ def _covers(stream: BinaryIO, start: int, end: int, depth: int, walk: Walk, most
     """Down the path to `covr` (`depth`: the box on it whose children these are), then its `data` boxes."""
     if depth == len(_COVER_PATH):
         for kind, payload, box_end in _children(stream, start, end, walk):
+            if kind == b"data" and len(walk.members) == _MOST_COVERS:
+                walk.notes.append(f"more than {_MOST_COVERS:,} pictures of cover art: those after them not read")
+                return
             if kind == b"data":
                 _cover(stream, payload, box_end, walk, most_bytes)
         return
@@ -122,9 +128,9 @@ def _cover(stream: BinaryIO, start: int, end: int, walk: Walk, most_bytes: int) 
     kind = int.from_bytes(stream.read(8)[:4], "big") & 0xFFFFFF
     name = b"picture-%d.%s" % (len(walk.members) + 1, _EXTENSIONS.get(kind, b"bin"))
     length = end - start - 8
-    held = sum(len(member.data or b"") for member in walk.members)
-    if held + length > most_bytes:
+    if walk.held + length > most_bytes:
         walk.members.append(Found(name, None, f"cover art of {length:,} bytes, past the cap of {most_bytes:,} bytes "
                                               "held from one video (setting max_nested_archive_bytes): not read"))
         return
     walk.members.append(Found(name, stream.read(length)))
+    walk.held += length

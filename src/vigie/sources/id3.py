@@ -43,6 +43,8 @@ def tag_pictures(header: bytes, body: bytes, most_bytes: int) -> Iterator[Pictur
     """The pictures of the tag whose header is `header` and whose frames are `body`; a compressed frame gives at
     most `most_bytes`."""
     major, flags = header[3], header[5]
+    if major == 4 and flags & 0x10 and body[-10:-7] == b"3DI":  # a footer ends the tag: no frame
+        body = body[:-10]
     if major < 4 and flags & 0x80:  # the whole tag is unsynchronised (v2.4 says so on each frame)
         body = _resync(body)
     at = 0

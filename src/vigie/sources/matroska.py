@@ -143,11 +143,11 @@ def _attached_file(walker: _Walker, start: int, end: int, number: int, walk: Wal
     if data is None:
         walk.members.append(Found(name, None, "an attachment without its data (damaged, or its size lies)"))
         return
-    held = sum(len(member.data or b"") for member in walk.members)
-    if held + data[1] > most_bytes:
+    if walk.held + data[1] > most_bytes:
         walk.members.append(Found(name, None, f"an attachment of {data[1]:,} bytes, past the cap of {most_bytes:,} "
                                               "bytes held from one video (setting max_nested_archive_bytes): not "
                                               "read"))
         return
     walker.stream.seek(data[0])
     walk.members.append(Found(name, walker.stream.read(data[1])))
+    walk.held += data[1]
