@@ -12,6 +12,7 @@ import json
 import zipfile
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from conftest import jpeg_bytes
 
@@ -121,3 +122,29 @@ def test_ordinary_text_is_not_taken_for_base64_and_an_outlook_file_is_said(tmp_p
     items = _matched(evidence, tmp_path / "case")
     assert items["archive.pst"]["media_type"] == "application/vnd.ms-outlook"
     assert "an Outlook data file" in _errors(items["archive.pst"]) and "pffexport" in _errors(items["archive.pst"])
+
+
+def test_data_uris_as_a_browser_reads_them_in_any_case_untyped_or_percent_encoded(tmp_path: Path) -> None:
+    encoded = [base64.b64encode(picture).decode() for picture in PICTURES]
+    evidence = tmp_path / "evidence"
+    evidence.mkdir()
+    (evidence / "upper.css").write_text(f"body {{ background: url(DATA:IMAGE/JPEG;BASE64,{encoded[0]}) }}\n")
+    (evidence / "typed.html").write_text(f'<!doctype html><img src="data:Image/JPEG;base64,{encoded[1]}">')
+    (evidence / "octet.json").write_text('{"avatar": "data:application/octet-stream;base64,' + encoded[2] + '"}')
+    (evidence / "untyped.html").write_text(f'<!doctype html><img src="data:;base64,{encoded[3]}">')
+    percent = quote(encoded[4], safe="")
+    (evidence / "escaped.css").write_text(f".x {{ background: url(data:image/jpeg;base64,{percent}) }}")
+    (evidence / "raw.txt").write_text(f'<p>x</p><img src="data:image/jpeg,{quote(PICTURES[5])}">')
+    (evidence / "tabbed.txt").write_text(f"notes\x0bline two\n<img src=\"data:image/jpeg;base64,{encoded[6]}\">")
+    (evidence / "script.js").write_text('const prefix = "data:image/png;base64," + "not a picture";\n'
+                                        'const file = "data:application/octet-stream;base64,aGVsbG8=";\n')
+    items = _matched(evidence, tmp_path / "case")
+    expected = {"upper.css!/data-uri-1.jpeg": PICTURES[0], "typed.html!/data-uri-1.jpeg": PICTURES[1],
+                "octet.json!/data-uri-1.jpeg": PICTURES[2], "untyped.html!/data-uri-1.jpeg": PICTURES[3],
+                "escaped.css!/data-uri-1.jpeg": PICTURES[4], "raw.txt!/data-uri-1.jpeg": PICTURES[5],
+                "tabbed.txt!/data-uri-1.jpeg": PICTURES[6]}
+    for path, picture in expected.items():
+        assert [match["label"] for match in items[path]["matches"]], path
+        assert read_item_bytes(str(evidence), path, Settings(), 10**7) == picture, path
+    assert "no picture, video or archive was read" in _errors(items["script.js"])
+    assert not [path for path in items if path.startswith("script.js!/")]

@@ -82,7 +82,7 @@ def iter_members(
         yield from sqlite_members(fileobj, settings, expansion)
         return
     if media_type in (HTML_TYPE, SVG_TYPE, TEXT_TYPE):
-        yield from data_uri_members(fileobj, settings, expansion)
+        yield from data_uri_members(fileobj, settings, expansion, marked=media_type == TEXT_TYPE)
         return
     if media_type == BASE64_TYPE:
         yield from base64_members(fileobj, settings, expansion, outer_name, SNIFF_BYTES)

@@ -1,9 +1,13 @@
 r"""Pictures and videos written into a web page, an SVG drawing or other text (CSS, JSON, a script: see
-`textborne.py`) as `data:` URIs (base64), which a browser shows and no file holds on its own: a saved page, a
-browser's cache, a drawing that embeds a photo, a style sheet's icons, an app's JSON export. Each is a member
-`data-uri-N.SUBTYPE`, N counting them from 1 in the file's order; a URI escaped as JSON writes it (`\/`,
-`\u002b`, `\n`) is read as the text it stands for. The file is read at most `max_nested_archive_bytes` (the cap of
-what is held in memory); a larger one is said.
+`textborne.py`) as `data:` URIs, which a browser shows and no file holds on its own: a saved page, a browser's
+cache, a drawing that embeds a photo, a style sheet's icons, an app's JSON export. Each is a member
+`data-uri-N.SUBTYPE`, N counting them from 1 in the file's order. As a browser reads them: the scheme, the type
+and `;base64` in any case; the data percent-encoded (`%2B`, or a picture's raw bytes without base64); a URI
+escaped as JSON writes it (`\/`, `\u002b`, `\n`) read as the text it stands for. A URI typed
+`application/octet-stream` or not typed (`data:;base64,`, what a browser's FileReader gives an untyped file) is
+read when its bytes start like a picture, a video or an archive, named by the type they show. An SVG drawing
+written as text (not base64) is not a member: its own URIs are found in the text that holds it. The file is read
+at most `max_nested_archive_bytes` (the cap of what is held in memory); a larger one is said.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import binascii
 import re
 from collections.abc import Iterator
 from typing import BinaryIO
+from urllib.parse import unquote_to_bytes
 
 from vigie.config import Settings
 from vigie.sources.members import ArchiveLimitError, Expansion, Member, decoded_member
@@ -20,9 +25,12 @@ from vigie.sources.textborne import lenient_base64
 
 HTML_TYPE = "text/html"
 SVG_TYPE = "image/svg+xml"
-# its media type's parameters (`;charset=utf-8`) skipped; in its base64, the escapes JSON writes (`\/`, `\u002b`)
-_DATA_URI = re.compile(rb"data:(?:image|video)\\?/([A-Za-z0-9.+-]{1,40})(?:;(?!base64,)[^;,\s\"'\\]{1,60}){0,3};"
-                       rb"base64,((?:[A-Za-z0-9+/=\s]+|\\/|\\u00(?:2[bBfF]|3[dD])|\\[nr])+)")
+# its type (a picture's or a video's, octet-stream, or none); its parameters (`;charset=utf-8`) skipped; its data,
+# base64 or percent-encoded, with the escapes JSON writes (`\/`, `\u002b`)
+_DATA_URI = re.compile(rb"data:(?:(?:image|video)\\?/(?P<subtype>[a-z0-9.+-]{1,40})|application\\?/octet-stream)?"
+                       rb"(?:;(?!base64,)[^;,\s\"'\\]{1,60}){0,3}(?P<base64>;base64)?,(?P<data>(?(base64)"
+                       rb"(?:[A-Za-z0-9+/=\s]+|%[0-9A-Fa-f]{2}|\\/|\\u00(?:2[bBfF]|3[dD])|\\[nr])+"
+                       rb"|(?:[A-Za-z0-9!$&*+,./:;=?@_~-]+|%[0-9A-Fa-f]{2}|\\/)+))", re.IGNORECASE)
 _ESCAPE = re.compile(rb"\\(?:u00(2[bBfF]|3[dD])|/|[nr])")
 _ESCAPED = {b"2b": b"+", b"2f": b"/", b"3d": b"="}
 _HTML_START = re.compile(rb"\s*(<!--.*?-->\s*)*<(!doctype\s+html|html|head|body)[\s>]", re.IGNORECASE | re.DOTALL)
@@ -38,23 +46,55 @@ def markup_type(head: bytes) -> str | None:
     return HTML_TYPE if _HTML_START.match(head) else None
 
 
-def data_uri_members(fileobj: BinaryIO, settings: Settings, expansion: Expansion, prefix: bytes = b""
-                     ) -> Iterator[Member]:
-    """The pictures and videos of the page's data: URIs, named after `prefix` (an e-mail's HTML body)."""
+def data_uri_members(fileobj: BinaryIO, settings: Settings, expansion: Expansion, prefix: bytes = b"",
+                     marked: bool = False) -> Iterator[Member]:
+    """The pictures and videos of the page's data: URIs, named after `prefix` (an e-mail's HTML body); a text
+    `marked` (typed by a URI's marker as it was hashed) that gives none says so."""
     text = fileobj.read(settings.max_nested_archive_bytes + 1)
     if len(text) > settings.max_nested_archive_bytes:
         raise ArchiveLimitError(f"a file of more than {settings.max_nested_archive_bytes:,} bytes (the cap of what "
                                 "is held in memory, setting max_nested_archive_bytes): its data: URIs not read")
-    for number, found in enumerate(_DATA_URI.finditer(text), 1):
-        name = prefix + b"data-uri-%d.%s" % (number, found[1].lower())
-        chars = b"".join(_ESCAPE.sub(_unescaped, found[2]).split())
+    number = 0
+    position = 0
+    while (found := _DATA_URI.search(text, position)) is not None:
+        position = found.end()
+        read = _read(found)
+        if read is None:  # not a picture's: the text it spans searched on for the URIs it may hold
+            position = found.start() + 5
+            continue
+        subtype, data, problem = read
+        number += 1
+        yield decoded_member(prefix + b"data-uri-%d.%s" % (number, subtype), data, settings, expansion, problem)
+    if marked and not number:
+        raise ArchiveLimitError("it holds the start of a data: URI (`data:image`, `data:video`, an untyped or "
+                                "octet-stream one) but no picture, video or archive was read from one: written in a "
+                                "way not read, or only the words")
+
+
+def _read(found: re.Match[bytes]) -> tuple[bytes, bytes, str | None] | None:
+    """A URI's data and its member's subtype, and what was wrong with its base64; None where it is an SVG drawing
+    written as text, or typed octet-stream or not at all and not a picture's, a video's or an archive's."""
+    typed = found["subtype"].lower() if found["subtype"] is not None else None
+    chars = _ESCAPE.sub(_unescaped, found["data"])
+    problem = None
+    if found["base64"] is None:
+        if typed == b"svg+xml":
+            return None
+        data = unquote_to_bytes(chars)
+    else:
+        chars = b"".join(unquote_to_bytes(chars).split())
         try:
             data = base64.b64decode(chars, validate=True)
-            problem = None
         except (binascii.Error, ValueError) as exc:  # damaged: decoded as far as it goes, and said
             data = lenient_base64(chars)
             problem = f"its base64 is damaged ({exc}): decoded as far as it goes, its bytes may not be those written"
-        yield decoded_member(name, data, settings, expansion, problem)
+    if typed is None:
+        from vigie.sources import mediatype  # imported here: it types markup with this module
+        shown = mediatype.sniff(data[:mediatype.SNIFF_BYTES])
+        if not (mediatype.is_image(shown) or mediatype.is_video(shown) or mediatype.is_archive(shown)):
+            return None
+        typed = shown.rsplit("/", 1)[-1].encode()
+    return typed, data, problem
 
 
 def _unescaped(escape: re.Match[bytes]) -> bytes:
