@@ -360,3 +360,30 @@ def test_vigie_hash_gives_a_line_for_each_hidden_picture_that_is_an_item(tmp_pat
     assert [(line["path"], line["sha256"]) for line in lines[1:]] == [
         (f"{photo}!/photoshop-thumbnail.jpg", hashlib.sha256(thumbnail).hexdigest()),
         (f"{photo}!/xmp-GImage.jpg", hashlib.sha256(before).hexdigest())]
+
+
+def test_element_forms_of_xmp_a_second_photoshop_thumbnail_and_a_second_exif_are_read_or_said(tmp_path: Path
+                                                                                              ) -> None:
+    before, other, own = _hidden(60), _hidden(61), jpeg_bytes(PICTURE.resize((160, 120)))
+    encoded = base64.b64encode(before)
+    for element in (b"<GImage:Data >" + encoded + b"</GImage:Data >",
+                    b'<GImage:Data rdf:parseType="Literal">\n' + encoded + b"\n</GImage:Data>",
+                    b"<GImage:Data><![CDATA[" + encoded + b"]]></GImage:Data>"):
+        packet = b"<x:xmpmeta><rdf:RDF><rdf:Description>" + element + b"</rdf:Description></rdf:RDF></x:xmpmeta>"
+        found = hidden_pictures(_jpeg(_segment(0xE1, b"http://ns.adobe.com/xap/1.0/\x00" + packet)), "image/jpeg")
+        assert [(hidden.name, hidden.data, hidden.problem) for hidden in found] == [(b"xmp-GImage.jpg", before, None)]
+    resources = _photoshop(own) + _photoshop(other)[4 + len(b"Photoshop 3.0\x00"):]
+    both = _segment(0xED, resources[4:])
+    [first] = hidden_pictures(_jpeg(both), "image/jpeg")
+    assert first.data == own and first.problem == "more than one Photoshop thumbnail: only the first is read"
+    exif = [_segment(0xE1, b"Exif\x00\x00" + exif_with_thumbnail(thumbnail)) for thumbnail in (own, other, own)]
+    found = hidden_pictures(_jpeg(*exif), "image/jpeg")
+    assert [(hidden.name, hidden.data) for hidden in found] == [(b"exif-thumbnail.jpg", own),
+                                                                (b"exif-thumbnail-2.jpg", other)]
+    evidence = tmp_path / "evidence"
+    evidence.mkdir()
+    (evidence / "edited.jpg").write_bytes(_jpeg(*exif))  # the first thumbnail shows the picture: no item
+    items = _scan(tmp_path, evidence, {"another": other})
+    assert [match["label"] for match in items["edited.jpg!/exif-thumbnail-2.jpg"]["matches"]] == ["another"]
+    assert read_item_bytes(str(evidence), "edited.jpg!/exif-thumbnail-2.jpg", Settings(), 10**7) == other
+    assert "edited.jpg!/exif-thumbnail.jpg" not in items

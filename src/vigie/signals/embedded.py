@@ -15,7 +15,7 @@ from vigie.records import ItemRecord
 from vigie.signals.budget import FileTimeout, file_budget
 from vigie.signals.image import read_thumbnail, thumbnail_shows
 from vigie.signals.pdq import pdq_from_image
-from vigie.sources.exif_thumbnail import EXIF_THUMBNAIL_NAME
+from vigie.sources.exif_thumbnail import EXIF_THUMBNAIL_NAMES
 from vigie.sources.hidden_pictures import Hidden, hidden_pictures
 
 
@@ -30,7 +30,7 @@ class HeldPicture(NamedTuple):
 
 def hidden_stage(name: bytes) -> str:
     """The stage a hidden picture's notes are recorded against."""
-    return "exif-thumbnail" if name == EXIF_THUMBNAIL_NAME else "hidden-picture"
+    return "exif-thumbnail" if name in EXIF_THUMBNAIL_NAMES else "hidden-picture"
 
 
 def pictures_to_read(record: ItemRecord, data: bytes, picture: Image.Image | None, picture_hashes: tuple[str, ...],

@@ -13,6 +13,8 @@ from typing import NamedTuple
 from vigie.sources.jpeg_segments import APP1, MAX_SEGMENTS, jpeg_segments
 
 EXIF_THUMBNAIL_NAME = b"exif-thumbnail.jpg"  # the thumbnail's name on an item's path (its "member" name)
+# a later EXIF's thumbnail (a JPEG with two EXIF segments: an edit's, and the one it left), up to the fourth
+EXIF_THUMBNAIL_NAMES = (EXIF_THUMBNAIL_NAME, *(b"exif-thumbnail-%d.jpg" % number for number in range(2, 5)))
 
 _EXIF_HEADER = b"Exif\x00\x00"
 _THUMBNAIL_OFFSET, _THUMBNAIL_LENGTH = 0x0201, 0x0202  # JPEGInterchangeFormat, JPEGInterchangeFormatLength
@@ -42,16 +44,25 @@ class _Exif(NamedTuple):
 def exif_thumbnail(data: bytes, media_type: str = "image/jpeg") -> ExifThumbnail:
     """The JPEG thumbnail of the first EXIF of `data` that holds one, read only inside that EXIF; else the first
     problem met."""
+    return next(iter(exif_thumbnails(data, media_type)), _NONE)
+
+
+def exif_thumbnails(data: bytes, media_type: str = "image/jpeg") -> list[ExifThumbnail]:
+    """The JPEG thumbnail of each EXIF of `data` that holds one (the same bytes once), each read only inside its
+    EXIF; then each problem met (once)."""
     blocks, problem = _exif_blocks(data, media_type)
+    found: dict[bytes, ExifThumbnail] = {}
+    problems = dict.fromkeys([problem] if problem else [])
     for block in blocks:
         try:
-            found = _thumbnail_in(block)
+            one = _thumbnail_in(block)
         except struct.error:
-            found = ExifThumbnail(None, f"EXIF thumbnail not read: the {block.where} is cut short")
-        if found.data is not None:
-            return found
-        problem = problem or found.problem
-    return ExifThumbnail(None, problem)
+            one = ExifThumbnail(None, f"EXIF thumbnail not read: the {block.where} is cut short")
+        if one.data is not None:
+            found.setdefault(one.data, one)
+        elif one.problem is not None:
+            problems[one.problem] = None
+    return [*found.values(), *(ExifThumbnail(None, problem) for problem in problems)]
 
 
 def _exif_blocks(data: bytes, media_type: str) -> tuple[list[_Exif], str | None]:

@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from itertools import chain
 from typing import NamedTuple
 
-from vigie.sources.exif_thumbnail import EXIF_THUMBNAIL_NAME, exif_thumbnail, ifd_numbers
+from vigie.sources.exif_thumbnail import EXIF_THUMBNAIL_NAME, EXIF_THUMBNAIL_NAMES, exif_thumbnails, ifd_numbers
 from vigie.sources.jpeg_segments import APP1, APP2, APP13, jpeg_segments
 from vigie.sources.trailing import content_end
 
@@ -71,8 +71,8 @@ _SUBIFD_NAMES = tuple(f"subifd-{index}.jpg".encode() for index in range(1, _MAX_
 _PHOTOSHOP_NAMES = tuple(name for name, _ in _THUMBNAILS.values())
 _XMP_NAMES = tuple(f"xmp-{stem}.{extension}".encode() for stem, _ in _XMP_FIELDS.values()
                    for extension in _EXTENSIONS.values())
-_NAMES = {"image/jpeg": (EXIF_THUMBNAIL_NAME, *_PHOTOSHOP_NAMES, *_XMP_NAMES, _FLASHPIX_NAME),
-          "image/png": (EXIF_THUMBNAIL_NAME,), "image/webp": (EXIF_THUMBNAIL_NAME,),
+_NAMES = {"image/jpeg": (*EXIF_THUMBNAIL_NAMES, *_PHOTOSHOP_NAMES, *_XMP_NAMES, _FLASHPIX_NAME),
+          "image/png": EXIF_THUMBNAIL_NAMES, "image/webp": EXIF_THUMBNAIL_NAMES,
           "image/tiff": (EXIF_THUMBNAIL_NAME, *_SUBIFD_NAMES, *_PHOTOSHOP_NAMES),
           "image/vnd.adobe.photoshop": _PHOTOSHOP_NAMES}
 HIDDEN_NAMES = frozenset(name for names in _NAMES.values() for name in names)
@@ -87,10 +87,7 @@ def names_before_a_zip_behind(media_type: str) -> tuple[bytes, ...]:
 
 def hidden_pictures(data: bytes, media_type: str) -> list[Hidden]:
     """Every picture the metadata of `data` hides, and each one that could not be read, with why."""
-    found = []
-    exif = exif_thumbnail(data, media_type)
-    if exif.data is not None or exif.problem is not None:
-        found.append(Hidden(EXIF_THUMBNAIL_NAME, "EXIF thumbnail", exif.data, exif.problem))
+    found = _exif_thumbnails(data, media_type)
     if media_type == "image/jpeg":
         segments = jpeg_segments(data, frozenset({APP1, APP2, APP13})).found
         found += _photoshop_thumbnails(b"".join(body[len(_PHOTOSHOP):] for marker, body in segments
@@ -103,6 +100,21 @@ def hidden_pictures(data: bytes, media_type: str) -> list[Hidden]:
     elif media_type == "image/tiff":
         found += _tiff_pictures(data)
     return found
+
+
+def _exif_thumbnails(data: bytes, media_type: str) -> list[Hidden]:
+    """The thumbnail of each EXIF that holds one (the first named as ever, later ones numbered), then what could
+    not be read."""
+    thumbnails = exif_thumbnails(data, media_type)
+    pictures = [thumbnail.data for thumbnail in thumbnails if thumbnail.data is not None]
+    found = [Hidden(name, "EXIF thumbnail" if number == 1 else f"EXIF thumbnail {number} (of another EXIF segment)",
+                    picture, None)
+             for number, (name, picture) in enumerate(zip(EXIF_THUMBNAIL_NAMES, pictures, strict=False), 1)]
+    if len(pictures) > len(EXIF_THUMBNAIL_NAMES):
+        found[-1] = _also(found[-1], f"{len(pictures):,} EXIF segments hold a thumbnail each: only the first "
+                                     f"{len(EXIF_THUMBNAIL_NAMES)} are read")
+    return found + [Hidden(EXIF_THUMBNAIL_NAME, "EXIF thumbnail", None, thumbnail.problem)
+                    for thumbnail in thumbnails if thumbnail.data is None]
 
 
 def _psd_resources(psd: bytes) -> bytes:
@@ -132,9 +144,12 @@ def _photoshop_thumbnails(resources: bytes) -> list[Hidden]:
         size = int.from_bytes(resources[at:at + 4], "big")
         body = resources[at + 4:at + 4 + size]
         at += 4 + size + (size & 1)
-        if resource not in _THUMBNAILS or any(hidden.name == _THUMBNAILS[resource][0] for hidden in found):
+        if resource not in _THUMBNAILS:
             continue
         name, what = _THUMBNAILS[resource]
+        if (first := next((index for index, hidden in enumerate(found) if hidden.name == name), None)) is not None:
+            found[first] = _also(found[first], f"more than one {what}: only the first is read")
+            continue
         jpeg = body[_THUMBNAIL_HEADER:]
         if len(body) < size:
             found.append(Hidden(name, what, None, f"{what} not read: its resource is cut short"))
@@ -173,10 +188,10 @@ def _xmp_pictures(app1: list[bytes]) -> list[Hidden]:
             field = prefixes[match[1]] + b":" + match[2]
             if field not in _XMP_FIELDS:
                 continue
-            text = (match[3] or match[4] if quoted else match[3]) or b""
+            text = match[3] or match[4] or b""
             stem, what = _XMP_FIELDS[field]
             if field in found:
-                found[field] = found[field]._replace(problem=f"more than one {what}: only the first is read")
+                found[field] = _also(found[field], f"more than one {what}: only the first is read")
                 continue
             found[field] = _decoded(stem, what, text)
     return [*found.values(), *problems]
@@ -184,10 +199,16 @@ def _xmp_pictures(app1: list[bytes]) -> list[Hidden]:
 
 def _values(prefixes: dict[bytes, bytes]) -> tuple[re.Pattern[bytes], re.Pattern[bytes]]:
     """A property of one of `prefixes` that may hold a picture, as an attribute (its value in either quotes)
-    and as an element: the prefix, the property, the value (an attribute's in group 3 or 4)."""
+    and as an element (its start tag with attributes, `rdf:parseType="Literal"`; its value in CDATA or not): the
+    prefix, the property, the value (in group 3 or 4)."""
     property_ = rb"(" + b"|".join(re.escape(prefix) for prefix in prefixes) + rb"):(Data|Confidence|image)"
     return (re.compile(property_ + rb"\s*=\s*(?:\"([^\"]*)\"|'([^']*)')"),
-            re.compile(rb"<" + property_ + rb">([^<]*)<"))
+            re.compile(rb"<" + property_ + rb"(?:\s[^>]*)?(?<!/)>\s*(?:<!\[CDATA\[([^\]]*)\]\]>|([^<]*))<"))
+
+
+def _also(hidden: Hidden, problem: str) -> Hidden:
+    """`hidden` with `problem` said too."""
+    return hidden._replace(problem=problem if hidden.problem is None else f"{hidden.problem}; {problem}")
 
 
 def _decoded(stem: str, what: str, text: bytes) -> Hidden:
