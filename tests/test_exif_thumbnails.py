@@ -163,8 +163,10 @@ def test_a_known_picture_left_in_the_thumbnail_of_a_cropped_copy_is_found(tmp_pa
     assert items["sent.zip!/in/cropped.jpg"]["analysed_as"]  # a copy is not decoded again; its thumbnail is read
     assert _labels(items["sent.zip!/in/cropped.jpg!/exif-thumbnail.jpg"]) == ["the known picture"]
     assert "shows another picture" in _notes(items["sent.zip!/in/cropped.jpg"])
-    # the camera's own thumbnail is no item; a pointer out of the segment is said, and the scan goes on
-    assert not [path for path in items if path.startswith(("own.jpg!/", "pointer.jpg!/"))]
+    # the camera's own thumbnail is an item with no note on the file; a pointer out of the segment is said, and
+    # the scan goes on
+    inside = [path for path in items if path.startswith(("own.jpg!/", "pointer.jpg!/"))]
+    assert inside == ["own.jpg!/exif-thumbnail.jpg"]
     assert not items["own.jpg"]["errors"]
     assert "beyond the EXIF segment" in _notes(items["pointer.jpg"]) and items["pointer.jpg"]["pdq"]
     for relpath in ("cropped.jpg!/exif-thumbnail.jpg", "sent.zip!/in/cropped.jpg!/exif-thumbnail.jpg"):
@@ -243,10 +245,11 @@ def test_vigie_hash_gives_the_thumbnail_fingerprints_to_share(tmp_path: Path) ->
     assert thumbnail_line["sha256"] == hashlib.sha256(thumbnail).hexdigest()
     inside = pdq_from_image(KNOWN.resize((160, 90)))
     assert hamming(thumbnail_line["pdq_without_bars"], inside.hash) <= 16 and file_line["pdq"] != inside.hash
-    own = tmp_path / "own.jpg"  # a thumbnail that shows its picture: one line, the file's own
+    own = tmp_path / "own.jpg"  # a thumbnail that shows its picture: a line of its own, its bars not left out
     own.write_bytes(_photo(KNOWN, thumbnail))
-    [line] = CliRunner().invoke(main, ["hash", str(own)]).output.splitlines()
-    assert "pdq_without_bars" not in json.loads(line)
+    own_lines = [json.loads(line) for line in CliRunner().invoke(main, ["hash", str(own)]).output.splitlines()]
+    assert [line["path"] for line in own_lines] == [str(own), f"{own}!/exif-thumbnail.jpg"]
+    assert not [line for line in own_lines if "pdq_without_bars" in line]
     zipped = io.BytesIO()  # a zip behind a JPEG, with a member named like a thumbnail: not printed as one
     with zipfile.ZipFile(zipped, "w") as archive:
         archive.writestr("exif-thumbnail.jpg", thumbnail)
@@ -270,11 +273,31 @@ def test_a_listed_picture_nearer_the_thumbnail_than_the_picture_matches_the_file
     store = open_case(tmp_path / "case", create=True)
     import_hash_list(store, listed, Settings())
     run_scan(store, [str(evidence)], Settings(workers=1, detector=False, watermarks=False))
-    [item] = json.loads(render(store, "json"))["items"]
+    item, thumbnail_item = json.loads(render(store, "json"))["items"]
     store.close()
+    assert thumbnail_item["path"].endswith("edited.jpg!/exif-thumbnail.jpg")  # an item too: see the next test
     assert hamming(item["pdq"], pdq_from_image(original).hash) > 31  # the picture alone would not match
     [match] = item["matches"]
     assert match["label"] == "the original" and match["variant"].startswith("exif-thumbnail+")
+
+
+def test_a_thumbnail_that_shows_the_picture_is_an_item_an_exact_list_may_hold(tmp_path: Path) -> None:
+    """A listed file (a small picture) left as the thumbnail of its own copy enlarged: matched by its SHA-256."""
+    listed_file = _thumbnail_of(KNOWN)
+    evidence = tmp_path / "evidence"
+    evidence.mkdir()
+    (evidence / "enlarged.jpg").write_bytes(_photo(KNOWN, listed_file))
+    listed = tmp_path / "exact.csv"
+    listed.write_text(f"sha256,label\n{hashlib.sha256(listed_file).hexdigest()},the listed file\n")
+    store = open_case(tmp_path / "case", create=True)
+    import_hash_list(store, listed, Settings())
+    run_scan(store, [str(evidence)], Settings(workers=1, detector=False, watermarks=False))
+    report = json.loads(render(store, "json"))
+    store.close()
+    items = {item["path"].removeprefix(str(evidence) + "/"): item for item in report["items"]}
+    assert _labels(items["enlarged.jpg!/exif-thumbnail.jpg"]) == ["the listed file"]
+    assert not items["enlarged.jpg"]["errors"]
+    assert read_item_bytes(str(evidence), "enlarged.jpg!/exif-thumbnail.jpg", Settings(), 10**7) == listed_file
 
 
 def test_an_uncompressed_thumbnail_is_said_not_read() -> None:

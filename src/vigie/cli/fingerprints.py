@@ -42,10 +42,10 @@ def _in_thumbnails(record: Any) -> bool:
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=str))
 def hash_files(files: tuple[str, ...]) -> None:
     """Print fingerprints of FILES, one JSON line each: md5, sha1, sha256, pdq and quality; for a video
-    also its vPDQ frame hashes ("vpdq": frame_number,quality,pdq_hex,timestamp lines). A picture whose
-    EXIF thumbnail shows another picture gets a line for the thumbnail too (FILE!/exif-thumbnail.jpg), with
-    "pdq_without_bars" where black bars frame its picture; so does each other picture its metadata hides
-    that shows another (FILE!/photoshop-thumbnail.jpg, ...).
+    also its vPDQ frame hashes ("vpdq": frame_number,quality,pdq_hex,timestamp lines). A picture with an
+    EXIF thumbnail gets a line for the thumbnail too (FILE!/exif-thumbnail.jpg), with "pdq_without_bars"
+    where the thumbnail shows another picture that black bars frame; so does each other picture its
+    metadata hides that shows another (FILE!/photoshop-thumbnail.jpg, ...).
 
     The picture itself never leaves the machine: share these lines instead, so a platform or the
     police can find copies without anyone seeing the image. Exit status 1 when a file could not be read.

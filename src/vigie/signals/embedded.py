@@ -56,10 +56,13 @@ def _decided(record: ItemRecord, found: Hidden, picture: Image.Image | None, pic
     elif picture is None:
         note = f"its picture could not be decoded, and its {found.what} may show it"
     elif thumbnail_shows(thumbnail, picture, picture_hashes, settings.pdq_threshold):
-        # a listed picture nearer the thumbnail than the picture still matches (the variants name it so)
-        if record.pdq is not None and stage == "exif-thumbnail":
+        if stage != "exif-thumbnail":
+            return None
+        # a listed picture nearer the thumbnail than the picture still matches (the variants name it so); and
+        # the thumbnail is an item, without a note, for lists of exact hashes (a listed file may be the thumbnail)
+        if record.pdq is not None:
             record.pdq_variants += thumbnail.hashes[-1].variants
-        return None
+        return HeldPicture(found.name, found.what, found.data, ())
     else:
         note = f"its {found.what} shows another picture (the picture before a crop or an edit, or another shot)"
     record.add_error(stage, f"{note}: read as an item of its own, this file's path followed by "
