@@ -133,7 +133,8 @@ def test_pictures_in_an_html_bodys_data_uris_and_a_mailbox_of_one_endless_line(t
     assert items["endless"]["media_type"] == "application/mbox" and items["endless"]["sha256"]
 
 
-def _matched(evidence: Path, case: Path, known: list[bytes]) -> dict[str, dict]:  # type: ignore[type-arg]
+def _matched(evidence: Path, case: Path, known: list[bytes],  # type: ignore[type-arg]
+             settings: Settings | None = None) -> dict[str, dict]:
     """Scanned against a list of the SHA-256 of `known`: the report's items by path under the evidence."""
     listed = case.parent / "known.csv"
     listed.write_text("sha256,label\n" + "".join(f"{hashlib.sha256(data).hexdigest()},known {number}\n"
@@ -141,7 +142,7 @@ def _matched(evidence: Path, case: Path, known: list[bytes]) -> dict[str, dict]:
     store = open_case(case, create=True)
     try:
         import_hash_list(store, listed, Settings())
-        run_scan(store, [str(evidence)], Settings(workers=1))
+        run_scan(store, [str(evidence)], settings or Settings(workers=1))
         report = json.loads(render(store, "json"))
     finally:
         store.close()
@@ -195,3 +196,34 @@ def test_messages_nested_thousands_deep_are_read_above_the_cap_and_the_cap_is_sa
     assert f"nested deeper than {MOST_NESTED_PARTS} parts" in str(items[whole]["errors"])
     assert items[whole]["media_type"] == "message/rfc822"
     assert "nested deeper than" in str([item["errors"] for path, item in items.items() if path.startswith(whole)])
+
+
+def test_encoded_forwards_nested_deep_hold_one_level_at_a_time_and_their_sum_is_capped(tmp_path: Path) -> None:
+    import io
+    import quopri
+    import tracemalloc
+
+    from vigie.sources.mail import mail_members
+    from vigie.sources.members import Expansion
+
+    picture = jpeg_bytes(draw_picture(108, (96, 72)))
+    nested = _mail("leaf", {"deep.jpg": picture}) + b"a line of text to make each level weigh something\n" * 4000
+    for _ in range(40):  # each level quoted-printable: decoded, then parsed, as deep as it goes
+        nested = (b"From: a@example.org\nSubject: Fwd\nMIME-Version: 1.0\nContent-Type: message/rfc822\n"
+                  b"Content-Transfer-Encoding: quoted-printable\n\n") + quopri.encodestring(nested)
+    tracemalloc.start()
+    try:
+        members = list(mail_members(io.BytesIO(nested), False, Settings(), Expansion()))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert [member.name for member in members] == [b"deep.jpg"]
+    assert peak < 20 * len(nested)  # a copy of the message a level held 50 times its size
+    evidence = tmp_path / "evidence"
+    evidence.mkdir()
+    (evidence / "nested.eml").write_bytes(nested)
+    cap = len(nested) * 12  # twice this cap spent some 24 levels in: the forward there read whole
+    items = _matched(evidence, tmp_path / "case", [picture], Settings(workers=1, max_nested_archive_bytes=cap))
+    [whole] = [path for path, item in items.items() if "decode to more than" in str(item["errors"])]
+    assert whole.startswith("nested.eml!/part-") and whole.endswith(".rfc822")
+    assert [match["label"] for match in items[f"{whole}!/deep.jpg"]["matches"]]  # read as a message in its turn

@@ -9,7 +9,9 @@ the pictures a body holds as `data:` URIs are (`part-N.html/data-uri-M.SUBTYPE`)
 encoding is damaged is read as the mail reader decodes it, with a note: its bytes may not be those sent. A
 forwarded message is walked into, its attachments named as the message's own, also where it is itself encoded
 (base64, quoted-printable); a part nested deeper than MOST_NESTED_PARTS is read whole, as a member of its own, and
-said.
+said. Each encoded forward's text is let go once decoded (a forward nested 95 deep held a copy of the message a
+level), and what they decode to, all levels of one message together, is at most twice the cap of a message: the
+forward past it is read whole, as a member of its own (a message read in its turn), and said.
 """
 
 from __future__ import annotations
@@ -130,7 +132,7 @@ class _Parser(BytesFeedParser):
         return popped
 
 
-DEEP, ENCODED, CONTAINER = "deep", "encoded", "container"
+DEEP, ENCODED, CONTAINER, SPENT = "deep", "encoded", "container", "spent"
 _ENCODINGS = ("base64", "quoted-printable")
 
 
@@ -180,15 +182,24 @@ def _located(part: Message) -> str | None:
 def _walk(parsed: _Parsed, settings: Settings) -> Iterator[tuple[Message, str | None]]:
     """Every part, in the order a mail reader lists them (as `Message.walk`, without its recursion), each with
     CONTAINER where its parts follow it, DEEP where it is kept whole; a forwarded message that is encoded is
-    decoded and walked into as a plain one is."""
+    decoded and walked into as a plain one is (its text let go), SPENT where the forwards decoded before it
+    already reach twice the cap of a message (it is kept whole)."""
     held = dict(parsed.held_whole)
     stack: list[tuple[Message, int]] = [(parsed.message, 1)]
+    decoded = 0  # what encoded forwards decoded to, all levels together
     while stack:
         part, depth = stack.pop()
         why = held[id(part)][1] if id(part) in held else None
         if why == ENCODED and depth < MOST_NESTED_PARTS:
             body = part.get_payload(decode=True)
-            inner = _message(body if isinstance(body, bytes) else b"", settings, MOST_NESTED_PARTS - depth)
+            body = body if isinstance(body, bytes) else b""
+            decoded += len(body)
+            if decoded > 2 * _most_bytes(settings):
+                yield part, SPENT
+                continue
+            part.set_payload("")  # its text let go: only its headers are needed (as a container's)
+            inner = _message(body, settings, MOST_NESTED_PARTS - depth)
+            del body
             held.update(inner.held_whole)
             yield part, CONTAINER
             stack.append((inner.message, depth + 1))
@@ -225,7 +236,10 @@ def _parts(parsed: _Parsed, prefix: bytes, settings: Settings, expansion: Expans
             data = part.as_bytes(policy=policy.default.clone(linesep="\n"))
             problem: str | None = (
                 f"nested deeper than {MOST_NESTED_PARTS} parts (a message forwarded in a message, and so on): its "
-                "parts were not separated here; it is read whole, as a message of its own")
+                "parts were not separated here; it is read whole, as a message of its own") if held == DEEP else (
+                f"the encoded forwards of this message decode to more than {2 * _most_bytes(settings):,} bytes "
+                "(twice the cap of a message) in all: this one's parts were not separated here; it is read whole, "
+                "as a message of its own")
             yield decoded_member(prefix + name, data, settings, expansion,
                                  "; ".join(said for said in (named, problem) if said))
             continue
