@@ -148,3 +148,18 @@ def test_data_uris_as_a_browser_reads_them_in_any_case_untyped_or_percent_encode
         assert read_item_bytes(str(evidence), path, Settings(), 10**7) == picture, path
     assert "no picture, video or archive was read" in _errors(items["script.js"])
     assert not [path for path in items if path.startswith("script.js!/")]
+
+
+def test_a_file_of_base64url_is_decoded_and_an_armour_keeps_its_end_line(tmp_path: Path) -> None:
+    evidence = tmp_path / "evidence"
+    evidence.mkdir()
+    url = base64.urlsafe_b64encode(PICTURES[0])
+    assert b"-" in url or b"_" in url
+    (evidence / "token.b64").write_bytes(b"\n".join(url[at:at + 76] for at in range(0, len(url), 76)) + b"\n")
+    (evidence / "armoured.txt").write_bytes(b"-----BEGIN PICTURE-----\n\n" + base64.encodebytes(PICTURES[1])
+                                            + b"-----END PICTURE-----\n")
+    items = _matched(evidence, tmp_path / "case")
+    for path, picture in (("token.b64!/token", PICTURES[0]), ("armoured.txt!/armoured", PICTURES[1])):
+        assert [match["label"] for match in items[path]["matches"]], path
+        assert read_item_bytes(str(evidence), path, Settings(), 10**7) == picture, path
+        assert not items[path]["errors"], path

@@ -19,7 +19,7 @@ import binascii
 import posixpath
 import re
 from collections.abc import Iterator
-from typing import BinaryIO
+from typing import BinaryIO, NamedTuple
 
 from vigie.config import Settings
 from vigie.sources.members import ArchiveLimitError, Expansion, Member, decoded_member
@@ -38,9 +38,12 @@ MOST_TEXT_KEPT = 64 << 20
 _LAYOUT = b"\t\n\r\x0c\x1b\x0b\x08\x1a"
 _CONTROLS = bytes(c for c in range(32) if c not in _LAYOUT) + b"\x7f"
 _ARMOUR = re.compile(rb"-----BEGIN [ -~]{1,80}-----\r?\n(?:[!-9;-~]{1,76}:[ -~]*\r?\n)*(?:\r?\n)?")
-_BASE64_START = re.compile(rb"\s*[A-Za-z0-9+/]{16,}(?:={0,2}\s|\Z)")
-_BASE64_LINE = re.compile(rb"\n([A-Za-z0-9+/]{40,}(?:={0,2}\r?\n|\Z))")  # a whole line of base64, after text
+# base64, or base64url (`-_` for `+/`, as web tokens and some exporters write it)
+_BASE64_START = re.compile(rb"\s*[A-Za-z0-9+/_-]{16,}(?:={0,2}\s|\Z)")
+_BASE64_LINE = re.compile(rb"\n([A-Za-z0-9+/_-]{40,}(?:={0,2}\r?\n|\Z))")  # a whole line of base64, after text
 _NOT_BASE64 = re.compile(rb"[^A-Za-z0-9+/=\s]")
+_NOT_BASE64URL = re.compile(rb"[^A-Za-z0-9_=\s-]")
+_URL_ALPHABET = bytes.maketrans(b"-_", b"+/")
 _SPACES = b" \t\n\r\x0b\x0c"  # what `\s` matches in bytes
 _WHOLE_HEAD = 88  # a run that other text ends in the head holds this much at least (66 bytes, past any magic)
 
@@ -75,10 +78,17 @@ class TextClues:
         self._tail = lower[-_MARKER_BYTES:]
 
 
-def _run(text: bytes, head_bytes: int) -> tuple[int, int] | None:
+class _Run(NamedTuple):
+    start: int
+    end: int
+    url: bool  # base64url: its `-_` read as `+/`
+
+
+def _run(text: bytes, head_bytes: int) -> _Run | None:
     """Where the base64 of a text starts, told by its head as the file was typed: at its start (after a
     byte-order mark, an armour line and its headers), else on the head's first whole line of base64 after some
-    text; and where it ends, at the first byte base64 does not have."""
+    text; whether it is base64url (the head's run has `-` or `_` and neither `+` nor `/`); and where it ends, at
+    the first byte its alphabet does not have."""
     head = text[:head_bytes]
     start = 3 if head.startswith(b"\xef\xbb\xbf") else 0
     if (armour := _ARMOUR.match(head, start)) is not None:
@@ -87,8 +97,10 @@ def _run(text: bytes, head_bytes: int) -> tuple[int, int] | None:
         if (line := _BASE64_LINE.search(head, start)) is None:
             return None
         start = line.start(1)
-    stop = _NOT_BASE64.search(text, start)
-    return start, len(text) if stop is None else stop.start()
+    shown = head[start:]
+    url = armour is None and re.search(rb"[-_]", shown) is not None and re.search(rb"[+/]", shown) is None
+    stop = (_NOT_BASE64URL if url else _NOT_BASE64).search(text, start)
+    return _Run(start, len(text) if stop is None else stop.start(), url)
 
 
 def base64_head(head: bytes) -> bytes | None:
@@ -98,11 +110,10 @@ def base64_head(head: bytes) -> bytes | None:
         return None
     if (run := _run(head, len(head))) is None:
         return None
-    start, end = run
-    chars = head[start:end].translate(None, _SPACES)
+    chars = head[run.start:run.end].translate(_URL_ALPHABET if run.url else None, _SPACES)
     cut = re.match(rb"[A-Za-z0-9+/]*", chars)
     usable = cut[0] if cut else b""
-    whole = end == len(head) or len(usable) >= _WHOLE_HEAD
+    whole = run.end == len(head) or len(usable) >= _WHOLE_HEAD
     if len(usable) < 16 or not whole:
         return None
     return base64.b64decode(usable[:len(usable) // 4 * 4])
@@ -117,8 +128,8 @@ def base64_members(fileobj: BinaryIO, settings: Settings, expansion: Expansion, 
                                 "is held in memory, setting max_nested_archive_bytes): not decoded")
     if (run := _run(text, head_bytes)) is None:  # typed by a head that is not this one's
         raise ArchiveLimitError("its head, read again, holds no base64: not decoded")
-    start, end = run
-    chars = text[start:end].translate(None, _SPACES)
+    start, end = run.start, run.end
+    chars = text[start:end].translate(_URL_ALPHABET if run.url else None, _SPACES)
     problems = []
     if (rest := text[end:].lstrip()) and not rest.startswith(b"-----END "):
         problems.append(f"the base64 ends at byte {end:,}, before other text: only the base64 before it is read")
