@@ -227,3 +227,24 @@ def test_encoded_forwards_nested_deep_hold_one_level_at_a_time_and_their_sum_is_
     [whole] = [path for path, item in items.items() if "decode to more than" in str(item["errors"])]
     assert whole.startswith("nested.eml!/part-") and whole.endswith(".rfc822")
     assert [match["label"] for match in items[f"{whole}!/deep.jpg"]["matches"]]  # read as a message in its turn
+
+
+def test_files_uuencoded_in_a_plain_text_body_are_members(tmp_path: Path) -> None:
+    import binascii
+
+    pictures = [jpeg_bytes(draw_picture(seed, (96, 72))) for seed in (109, 110)]
+
+    def uuencoded(name: bytes, data: bytes) -> bytes:
+        lines = b"".join(binascii.b2a_uu(data[at:at + 45]) for at in range(0, len(data), 45))
+        return b"begin 644 " + name + b"\n" + lines + b"`\nend\n"
+
+    body = (b"Here are the photos.\n\n" + uuencoded(b"beach.jpg", pictures[0]) + b"\nand another, cut short:\n"
+            + uuencoded(b"C:\\photos\\dune.jpg", pictures[1])[:-200])
+    evidence = tmp_path / "evidence"
+    evidence.mkdir()
+    (evidence / "old.eml").write_bytes(b"From: a@example.org\nTo: b@example.org\nSubject: photos\nMessage-ID: <u@x>\n"
+                                       b"Content-Type: text/plain\n\n" + body)
+    items = _matched(evidence, tmp_path / "case", pictures)
+    assert [match["label"] for match in items["old.eml!/part-0.plain/beach.jpg"]["matches"]]
+    assert read_item_bytes(str(evidence), "old.eml!/part-0.plain/beach.jpg", Settings(), 10**7) == pictures[0]
+    assert "no `end` line" in str(items["old.eml!/part-0.plain/dune.jpg"]["errors"])

@@ -5,8 +5,9 @@ page saved as MHTML (.mht, a message too) gives its pictures so.
 A mailbox is read message by message (each at most `max_nested_archive_bytes`, the cap of what is held in
 memory), its members named `message-N/NAME`; a message's own parts are named by their file names (or the last
 segment of their Content-Location), or `part-N.SUBTYPE` where they have none. Text bodies are not members, but
-the pictures a body holds as `data:` URIs are (`part-N.html/data-uri-M.SUBTYPE`). An attachment whose
-encoding is damaged is read as the mail reader decodes it, with a note: its bytes may not be those sent. A
+the pictures a body holds as `data:` URIs are (`part-N.html/data-uri-M.SUBTYPE`), and the files uuencoded in a
+body (`part-N.plain/NAME`). An attachment whose encoding is damaged is read as the mail reader decodes it, with
+a note: its bytes may not be those sent. A
 forwarded message is walked into, its attachments named as the message's own, also where it is itself encoded
 (base64, quoted-printable); a part nested deeper than MOST_NESTED_PARTS is read whole, as a member of its own, and
 said. Each encoded forward's text is let go once decoded (a forward nested 95 deep held a copy of the message a
@@ -27,6 +28,7 @@ from typing import BinaryIO, NamedTuple
 from vigie.config import Settings
 from vigie.sources.data_uris import data_uri_members
 from vigie.sources.members import ArchiveLimitError, Expansion, Member, decoded_member
+from vigie.sources.textborne import uuencoded_members
 
 # Python's mail parser holds a message as lines, at 9 to 90 times its bytes (short lines cost most): a message is
 # parsed only under both caps, else said; the lesser of these and max_nested_archive_bytes holds
@@ -218,11 +220,14 @@ def _parts(parsed: _Parsed, prefix: bytes, settings: Settings, expansion: Expans
         if held == CONTAINER:
             continue
         if held is None and part.get_content_maintype() == "text" and not part.get_filename():  # a body: not a
-            body = part.get_payload(decode=True)  # member itself, but the pictures its data: URIs hold are
-            if isinstance(body, bytes) and b"data:" in body:
-                subtype = part.get_content_subtype().encode("ascii", "replace")
-                yield from data_uri_members(io.BytesIO(body), settings, expansion,
-                                            prefix + b"part-%d.%s/" % (number, subtype))
+            body = part.get_payload(decode=True)  # member itself, but the pictures its data: URIs hold are, and
+            if not isinstance(body, bytes):  # the files uuencoded in it (old mail programs' attachments)
+                continue
+            within = prefix + b"part-%d.%s/" % (number, part.get_content_subtype().encode("ascii", "replace"))
+            if b"data:" in body:
+                yield from data_uri_members(io.BytesIO(body), settings, expansion, within)
+            if b"begin " in body:
+                yield from uuencoded_members(body, within, settings, expansion)
             continue
         unnamed = b"part-%d.%s" % (number, part.get_content_subtype().encode("ascii", "replace"))
         named: str | None = None

@@ -1,6 +1,7 @@
 """Pictures carried in text that is not a web page: `data:` URIs in CSS, JSON, scripts and other UTF-8 text (read
-by `data_uris.py`), and a file that is base64 (a `.b64` file, a picture in a PEM-style armour, a block of base64
-after a few lines of text).
+by `data_uris.py`), a file that is base64 (a `.b64` file, a picture in a PEM-style armour, a block of base64
+after a few lines of text), and files uuencoded in a mail's text body (`begin 644 NAME`, as old mail programs
+sent attachments).
 
 A scan types a file by its first SNIFF_BYTES, and a text's first `data:` URI is often far in (a style sheet's
 rules, a JSON export's fields). So a file whose head is text (UTF-8, no control bytes but layout) is searched for
@@ -45,6 +46,7 @@ _NOT_BASE64 = re.compile(rb"[^A-Za-z0-9+/=\s]")
 _NOT_BASE64URL = re.compile(rb"[^A-Za-z0-9_=\s-]")
 _URL_ALPHABET = bytes.maketrans(b"-_", b"+/")
 _SPACES = b" \t\n\r\x0b\x0c"  # what `\s` matches in bytes
+_UU_BEGIN = re.compile(rb"^begin [0-7]{3,4} ([^\r\n]{1,255}?)\r?$", re.MULTILINE)
 _WHOLE_HEAD = 88  # a run that other text ends in the head holds this much at least (66 bytes, past any magic)
 
 
@@ -153,3 +155,36 @@ def lenient_base64(chars: bytes) -> bytes:
     chars = chars.replace(b"=", b"")
     chars = chars[:len(chars) - (len(chars) % 4 == 1)]  # a lone character holds no byte
     return base64.b64decode(chars + b"=" * (-len(chars) % 4))
+
+
+def uuencoded_members(text: bytes, prefix: bytes, settings: Settings, expansion: Expansion) -> Iterator[Member]:
+    """The files uuencoded in a text, from a `begin MODE NAME` line to an `end` line: each a member named after
+    `prefix` by NAME's last segment; uuencoding cut short or damaged is decoded up to there, and said."""
+    for found in _UU_BEGIN.finditer(text):
+        name = posixpath.basename(found[1].strip().replace(b"\\", b"/")) or b"uuencoded"
+        data, problem = _uudecoded(text, found.end() + 1)
+        yield decoded_member(prefix + name, data, settings, expansion, problem)
+
+
+def _uudecoded(text: bytes, position: int) -> tuple[bytes, str | None]:
+    """The bytes of the uuencoded lines from `position` to an `end` line, and what was wrong with them."""
+    data = bytearray()
+    while position < len(text):
+        end = text.find(b"\n", position)
+        end = len(text) if end < 0 else end
+        line = text[position:end].rstrip(b"\r")
+        position = end + 1
+        if line == b"end":
+            return bytes(data), None
+        if not line:  # a line of no bytes (its length character a space, which transport may strip)
+            continue
+        try:
+            data += binascii.a2b_uu(line)
+        except binascii.Error:  # characters past those its length gives (some encoders pad so): left out
+            try:
+                data += binascii.a2b_uu(line[:(((line[0] - 32) & 63) * 4 + 5) // 3])
+            except binascii.Error as exc:
+                return bytes(data), (f"its uuencoding is damaged ({exc}) after {len(data):,} bytes: decoded up "
+                                     "to there, its bytes may not be those sent")
+    return bytes(data), (f"its uuencoding ends after {len(data):,} bytes with no `end` line: decoded as far as "
+                         "it goes, its bytes may not be those sent")
