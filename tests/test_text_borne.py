@@ -155,6 +155,8 @@ def test_a_file_of_base64url_is_decoded_and_an_armour_keeps_its_end_line(tmp_pat
     evidence.mkdir()
     url = base64.urlsafe_b64encode(PICTURES[0])
     assert b"-" in url or b"_" in url
+    for rule in (b"-" * 60, b"_" * 60):  # a line of dashes before base64 is text's, not base64url
+        assert sniff((b"Notes\n" + rule + b"\n" + base64.encodebytes(PICTURES[2]))[:512]) == "application/base64"
     (evidence / "token.b64").write_bytes(b"\n".join(url[at:at + 76] for at in range(0, len(url), 76)) + b"\n")
     (evidence / "armoured.txt").write_bytes(b"-----BEGIN PICTURE-----\n\n" + base64.encodebytes(PICTURES[1])
                                             + b"-----END PICTURE-----\n")

@@ -39,9 +39,10 @@ MOST_TEXT_KEPT = 64 << 20
 _LAYOUT = b"\t\n\r\x0c\x1b\x0b\x08\x1a"
 _CONTROLS = bytes(c for c in range(32) if c not in _LAYOUT) + b"\x7f"
 _ARMOUR = re.compile(rb"-----BEGIN [ -~]{1,80}-----\r?\n(?:[!-9;-~]{1,76}:[ -~]*\r?\n)*(?:\r?\n)?")
-# base64, or base64url (`-_` for `+/`, as web tokens and some exporters write it)
-_BASE64_START = re.compile(rb"\s*[A-Za-z0-9+/_-]{16,}(?:={0,2}\s|\Z)")
-_BASE64_LINE = re.compile(rb"\n([A-Za-z0-9+/_-]{40,}(?:={0,2}\r?\n|\Z))")  # a whole line of base64, after text
+# base64, or base64url (`-_` for `+/`, as web tokens and some exporters write it); not a line of dashes or
+# underscores (text's rule, which base64url starts with once in a million)
+_BASE64_START = re.compile(rb"\s*(?![-_]{4})[A-Za-z0-9+/_-]{16,}(?:={0,2}\s|\Z)")
+_BASE64_LINE = re.compile(rb"\n((?![-_]{4})[A-Za-z0-9+/_-]{40,}(?:={0,2}\r?\n|\Z))")  # a whole line, after text
 _NOT_BASE64 = re.compile(rb"[^A-Za-z0-9+/=\s]")
 _NOT_BASE64URL = re.compile(rb"[^A-Za-z0-9_=\s-]")
 _URL_ALPHABET = bytes.maketrans(b"-_", b"+/")
