@@ -230,6 +230,7 @@ def test_encoded_forwards_nested_deep_hold_one_level_at_a_time_and_their_sum_is_
 
 
 def test_files_uuencoded_in_a_plain_text_body_are_members(tmp_path: Path) -> None:
+    import base64
     import binascii
 
     pictures = [jpeg_bytes(draw_picture(seed, (96, 72))) for seed in (109, 110)]
@@ -239,7 +240,8 @@ def test_files_uuencoded_in_a_plain_text_body_are_members(tmp_path: Path) -> Non
         return b"begin 644 " + name + b"\n" + lines + b"`\nend\n"
 
     body = (b"Here are the photos.\n\n" + uuencoded(b"beach.jpg", pictures[0]) + b"\nand another, cut short:\n"
-            + uuencoded(b"C:\\photos\\dune.jpg", pictures[1])[:-200])
+            + uuencoded(b"C:\\photos\\dune.jpg", pictures[1])[:-200] + b"\nDATA:IMAGE/JPEG;BASE64,"
+            + base64.b64encode(pictures[1]) + b"\n")
     evidence = tmp_path / "evidence"
     evidence.mkdir()
     (evidence / "old.eml").write_bytes(b"From: a@example.org\nTo: b@example.org\nSubject: photos\nMessage-ID: <u@x>\n"
@@ -247,4 +249,5 @@ def test_files_uuencoded_in_a_plain_text_body_are_members(tmp_path: Path) -> Non
     items = _matched(evidence, tmp_path / "case", pictures)
     assert [match["label"] for match in items["old.eml!/part-0.plain/beach.jpg"]["matches"]]
     assert read_item_bytes(str(evidence), "old.eml!/part-0.plain/beach.jpg", Settings(), 10**7) == pictures[0]
-    assert "no `end` line" in str(items["old.eml!/part-0.plain/dune.jpg"]["errors"])
+    assert "its uuencoding is damaged" in str(items["old.eml!/part-0.plain/dune.jpg"]["errors"])
+    assert [match["label"] for match in items["old.eml!/part-0.plain/data-uri-1.jpeg"]["matches"]]  # any case

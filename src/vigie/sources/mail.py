@@ -45,6 +45,7 @@ _HEADER_NAMES = (b"received:", b"return-path:", b"from:", b"to:", b"subject:", b
 _TRACE_HEADERS = (b"received:", b"return-path:", b"delivered-to:", b"dkim-signature:", b"arc-seal:",
                   b"arc-message-signature:", b"arc-authentication-results:", b"authentication-results:",
                   b"x-gmail-labels:", b"x-gm-thrid:", b"x-mozilla-status:")
+_DATA_SCHEME = re.compile(rb"data:", re.IGNORECASE)  # a body's data: URIs, in any case as a browser reads them
 _IDENTIFYING = (b"from:", b"received:", b"return-path:", b"message-id:", b"mime-version:", b"delivered-to:")
 
 
@@ -224,7 +225,7 @@ def _parts(parsed: _Parsed, prefix: bytes, settings: Settings, expansion: Expans
             if not isinstance(body, bytes):  # the files uuencoded in it (old mail programs' attachments)
                 continue
             within = prefix + b"part-%d.%s/" % (number, part.get_content_subtype().encode("ascii", "replace"))
-            if b"data:" in body:
+            if _DATA_SCHEME.search(body):
                 yield from data_uri_members(io.BytesIO(body), settings, expansion, within)
             if b"begin " in body:
                 yield from uuencoded_members(body, within, settings, expansion)
