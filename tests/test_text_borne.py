@@ -150,7 +150,7 @@ def test_data_uris_as_a_browser_reads_them_in_any_case_untyped_or_percent_encode
     assert not [path for path in items if path.startswith("script.js!/")]
 
 
-def test_a_file_of_base64url_is_decoded_and_an_armour_keeps_its_end_line(tmp_path: Path) -> None:
+def test_base64url_and_base64_in_short_lines_are_decoded_and_an_armour_keeps_its_end_line(tmp_path: Path) -> None:
     evidence = tmp_path / "evidence"
     evidence.mkdir()
     url = base64.urlsafe_b64encode(PICTURES[0])
@@ -158,10 +158,13 @@ def test_a_file_of_base64url_is_decoded_and_an_armour_keeps_its_end_line(tmp_pat
     for rule in (b"-" * 60, b"_" * 60):  # a line of dashes before base64 is text's, not base64url
         assert sniff((b"Notes\n" + rule + b"\n" + base64.encodebytes(PICTURES[2]))[:512]) == "application/base64"
     (evidence / "token.b64").write_bytes(b"\n".join(url[at:at + 76] for at in range(0, len(url), 76)) + b"\n")
+    narrow = base64.b64encode(PICTURES[2])
+    (evidence / "narrow.b64").write_bytes(b"\n".join(narrow[at:at + 12] for at in range(0, len(narrow), 12)) + b"\n")
     (evidence / "armoured.txt").write_bytes(b"-----BEGIN PICTURE-----\n\n" + base64.encodebytes(PICTURES[1])
                                             + b"-----END PICTURE-----\n")
     items = _matched(evidence, tmp_path / "case")
-    for path, picture in (("token.b64!/token", PICTURES[0]), ("armoured.txt!/armoured", PICTURES[1])):
+    for path, picture in (("token.b64!/token", PICTURES[0]), ("armoured.txt!/armoured", PICTURES[1]),
+                          ("narrow.b64!/narrow", PICTURES[2])):
         assert [match["label"] for match in items[path]["matches"]], path
         assert read_item_bytes(str(evidence), path, Settings(), 10**7) == picture, path
         assert not items[path]["errors"], path

@@ -43,6 +43,8 @@ _ARMOUR = re.compile(rb"-----BEGIN [ -~]{1,80}-----\r?\n(?:[!-9;-~]{1,76}:[ -~]*
 # underscores (text's rule, which base64url starts with once in a million)
 _BASE64_START = re.compile(rb"\s*(?![-_]{4})[A-Za-z0-9+/_-]{16,}(?:={0,2}\s|\Z)")
 _BASE64_LINE = re.compile(rb"\n((?![-_]{4})[A-Za-z0-9+/_-]{40,}(?:={0,2}\r?\n|\Z))")  # a whole line, after text
+# base64 wrapped in lines shorter than 16 characters: eight lines at least, of one length, a multiple of four
+_SHORT_LINES = re.compile(rb"\s*((?:[A-Za-z0-9+/_-]{4,15}\r?\n){8,})")
 _NOT_BASE64 = re.compile(rb"[^A-Za-z0-9+/=\s]")
 _NOT_BASE64URL = re.compile(rb"[^A-Za-z0-9_=\s-]")
 _URL_ALPHABET = bytes.maketrans(b"-_", b"+/")
@@ -89,14 +91,16 @@ class _Run(NamedTuple):
 
 def _run(text: bytes, head_bytes: int) -> _Run | None:
     """Where the base64 of a text starts, told by its head as the file was typed: at its start (after a
-    byte-order mark, an armour line and its headers), else on the head's first whole line of base64 after some
-    text; whether it is base64url (the head's run has `-` or `_` and neither `+` nor `/`); and where it ends, at
-    the first byte its alphabet does not have."""
+    byte-order mark, an armour line and its headers; also in lines shorter than 16 characters, see `_wrapped`),
+    else on the head's first whole line of base64 after some text; whether it is base64url (the head's run has
+    `-` or `_` and neither `+` nor `/`); and where it ends, at the first byte its alphabet does not have."""
     head = text[:head_bytes]
     start = 3 if head.startswith(b"\xef\xbb\xbf") else 0
     if (armour := _ARMOUR.match(head, start)) is not None:
         start = armour.end()
-    if not _BASE64_START.match(head, start):
+    if (short := _SHORT_LINES.match(head, start)) is not None and _wrapped(short[1]):
+        start = short.start(1)
+    elif not _BASE64_START.match(head, start):
         if (line := _BASE64_LINE.search(head, start)) is None:
             return None
         start = line.start(1)
@@ -104,6 +108,12 @@ def _run(text: bytes, head_bytes: int) -> _Run | None:
     url = armour is None and re.search(rb"[-_]", shown) is not None and re.search(rb"[+/]", shown) is None
     stop = (_NOT_BASE64URL if url else _NOT_BASE64).search(text, start)
     return _Run(start, len(text) if stop is None else stop.start(), url)
+
+
+def _wrapped(lines: bytes) -> bool:
+    """Whether short lines are base64 as an encoder wraps it: each but the last of one length, a multiple of 4."""
+    lengths = {len(line.rstrip(b"\r")) for line in lines.split(b"\n")[:-2]}
+    return len(lengths) == 1 and lengths.pop() % 4 == 0
 
 
 def base64_head(head: bytes) -> bytes | None:
