@@ -138,6 +138,8 @@ def test_data_uris_as_a_browser_reads_them_in_any_case_untyped_or_percent_encode
     (evidence / "tabbed.txt").write_text(f"notes\x0bline two\n<img src=\"data:image/jpeg;base64,{encoded[6]}\">")
     (evidence / "script.js").write_text('const prefix = "data:image/png;base64," + "not a picture";\n'
                                         'const file = "data:application/octet-stream;base64,aGVsbG8=";\n')
+    (evidence / "icons.css").write_text(".check { background: url(\"data:image/svg+xml,%3csvg xmlns='http://www.w3"
+                                        ".org/2000/svg' viewBox='0 0 8 8'%3e%3cpath d='M6 2 3 5'/%3e%3c/svg%3e\") }\n")
     items = _matched(evidence, tmp_path / "case")
     expected = {"upper.css!/data-uri-1.jpeg": PICTURES[0], "typed.html!/data-uri-1.jpeg": PICTURES[1],
                 "octet.json!/data-uri-1.jpeg": PICTURES[2], "untyped.html!/data-uri-1.jpeg": PICTURES[3],
@@ -147,7 +149,8 @@ def test_data_uris_as_a_browser_reads_them_in_any_case_untyped_or_percent_encode
         assert [match["label"] for match in items[path]["matches"]], path
         assert read_item_bytes(str(evidence), path, Settings(), 10**7) == picture, path
     assert "no picture, video or archive was read" in _errors(items["script.js"])
-    assert not [path for path in items if path.startswith("script.js!/")]
+    assert not [path for path in items if path.startswith(("script.js!/", "icons.css!/"))]
+    assert items["icons.css"]["media_type"] == "text/plain" and not items["icons.css"]["errors"]  # a drawing
 
 
 def test_base64url_and_base64_in_short_lines_are_decoded_and_an_armour_keeps_its_end_line(tmp_path: Path) -> None:

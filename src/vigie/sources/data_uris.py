@@ -56,30 +56,30 @@ def data_uri_members(fileobj: BinaryIO, settings: Settings, expansion: Expansion
                                 "is held in memory, setting max_nested_archive_bytes): its data: URIs not read")
     number = 0
     position = 0
+    drawings = 0  # SVG drawings written as text (a style sheet's icons): no members, nothing to say
     while (found := _DATA_URI.search(text, position)) is not None:
         position = found.end()
-        read = _read(found)
-        if read is None:  # not a picture's: the text it spans searched on for the URIs it may hold
+        drawing = found["base64"] is None and (found["subtype"] or b"").lower() == b"svg+xml"
+        drawings += drawing
+        if drawing or (read := _read(found)) is None:  # the text it spans searched on for the URIs it may hold
             position = found.start() + 5
             continue
         subtype, data, problem = read
         number += 1
         yield decoded_member(prefix + b"data-uri-%d.%s" % (number, subtype), data, settings, expansion, problem)
-    if marked and not number:
+    if marked and not number and not drawings:
         raise ArchiveLimitError("it holds the start of a data: URI (`data:image`, `data:video`, an untyped or "
                                 "octet-stream one) but no picture, video or archive was read from one: written in a "
                                 "way not read, or only the words")
 
 
 def _read(found: re.Match[bytes]) -> tuple[bytes, bytes, str | None] | None:
-    """A URI's data and its member's subtype, and what was wrong with its base64; None where it is an SVG drawing
-    written as text, or typed octet-stream or not at all and not a picture's, a video's or an archive's."""
+    """A URI's data and its member's subtype, and what was wrong with its base64; None where it is typed
+    octet-stream or not at all and its bytes are not a picture's, a video's or an archive's."""
     typed = found["subtype"].lower() if found["subtype"] is not None else None
     chars = _ESCAPE.sub(_unescaped, found["data"])
     problem = None
     if found["base64"] is None:
-        if typed == b"svg+xml":
-            return None
         data = unquote_to_bytes(chars)
     else:
         chars = b"".join(unquote_to_bytes(chars).split())
