@@ -136,8 +136,9 @@ def test_data_uris_as_a_browser_reads_them_in_any_case_untyped_or_percent_encode
     (evidence / "escaped.css").write_text(f".x {{ background: url(data:image/jpeg;base64,{percent}) }}")
     (evidence / "raw.txt").write_text(f'<p>x</p><img src="data:image/jpeg,{quote(PICTURES[5])}">')
     (evidence / "tabbed.txt").write_text(f"notes\x0bline two\n<img src=\"data:image/jpeg;base64,{encoded[6]}\">")
-    (evidence / "script.js").write_text('const prefix = "data:image/png;base64," + "not a picture";\n'
+    (evidence / "script.js").write_text('const url = "data:image/png;base64," + encoded;\n'  # a bare start
                                         'const file = "data:application/octet-stream;base64,aGVsbG8=";\n')
+    (evidence / "other.txt").write_text("data:image/jpeg;base32," + "MZXW6YTBOI" * 10 + "\n")  # not read
     (evidence / "icons.css").write_text(".check { background: url(\"data:image/svg+xml,%3csvg xmlns='http://www.w3"
                                         ".org/2000/svg' viewBox='0 0 8 8'%3e%3cpath d='M6 2 3 5'/%3e%3c/svg%3e\") }\n")
     items = _matched(evidence, tmp_path / "case")
@@ -148,8 +149,9 @@ def test_data_uris_as_a_browser_reads_them_in_any_case_untyped_or_percent_encode
     for path, picture in expected.items():
         assert [match["label"] for match in items[path]["matches"]], path
         assert read_item_bytes(str(evidence), path, Settings(), 10**7) == picture, path
-    assert "no picture, video or archive was read" in _errors(items["script.js"])
-    assert not [path for path in items if path.startswith(("script.js!/", "icons.css!/"))]
+    assert "no picture, video or archive was read" in _errors(items["other.txt"])
+    assert not items["script.js"]["errors"] and items["script.js"]["media_type"] == "text/plain"
+    assert not [path for path in items if path.startswith(("script.js!/", "icons.css!/", "other.txt!/"))]
     assert items["icons.css"]["media_type"] == "text/plain" and not items["icons.css"]["errors"]  # a drawing
 
 

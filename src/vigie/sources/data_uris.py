@@ -31,6 +31,10 @@ _DATA_URI = re.compile(rb"data:(?:(?:image|video)\\?/(?P<subtype>[a-z0-9.+-]{1,4
                        rb"(?:;(?!base64,)[^;,\s\"'\\]{1,60}){0,3}(?P<base64>;base64)?,(?P<data>(?(base64)"
                        rb"(?:[A-Za-z0-9+/=\s]+|%[0-9A-Fa-f]{2}|\\/|\\u00(?:2[bBfF]|3[dD])|\\[nr])+"
                        rb"|(?:[A-Za-z0-9!$&*+,./:;=?@_~-]+|%[0-9A-Fa-f]{2}|\\/)+))", re.IGNORECASE)
+# a URI's start followed by data (64 characters at least) that no member was read from; a bare start, as code
+# writes it before joining the data on (`"data:image/png;base64," + encoded`), is not
+_UNREAD = re.compile(rb"data:(?:image|video|application\\?/octet-stream|;base64)[^,\s\"'<>]{0,200},"
+                     rb"[^\s\"'<>()]{64}", re.IGNORECASE)
 _ESCAPE = re.compile(rb"\\(?:u00(2[bBfF]|3[dD])|/|[nr])")
 _ESCAPED = {b"2b": b"+", b"2f": b"/", b"3d": b"="}
 _HTML_START = re.compile(rb"\s*(<!--.*?-->\s*)*<(!doctype\s+html|html|head|body)[\s>]", re.IGNORECASE | re.DOTALL)
@@ -49,7 +53,7 @@ def markup_type(head: bytes) -> str | None:
 def data_uri_members(fileobj: BinaryIO, settings: Settings, expansion: Expansion, prefix: bytes = b"",
                      marked: bool = False) -> Iterator[Member]:
     """The pictures and videos of the page's data: URIs, named after `prefix` (an e-mail's HTML body); a text
-    `marked` (typed by a URI's marker as it was hashed) that gives none says so."""
+    `marked` (typed by a URI's marker as it was hashed) that gives none, though a URI there holds data, says so."""
     text = fileobj.read(settings.max_nested_archive_bytes + 1)
     if len(text) > settings.max_nested_archive_bytes:
         raise ArchiveLimitError(f"a file of more than {settings.max_nested_archive_bytes:,} bytes (the cap of what "
@@ -67,15 +71,16 @@ def data_uri_members(fileobj: BinaryIO, settings: Settings, expansion: Expansion
         subtype, data, problem = read
         number += 1
         yield decoded_member(prefix + b"data-uri-%d.%s" % (number, subtype), data, settings, expansion, problem)
-    if marked and not number and not drawings:
-        raise ArchiveLimitError("it holds the start of a data: URI (`data:image`, `data:video`, an untyped or "
-                                "octet-stream one) but no picture, video or archive was read from one: written in a "
-                                "way not read, or only the words")
+    if marked and not number and not drawings and (unread := _UNREAD.search(text)) is not None:
+        raise ArchiveLimitError(f"it holds a data: URI at byte {unread.start():,} (`data:image`, `data:video`, an "
+                                "untyped or octet-stream one) but no picture, video or archive was read from any: "
+                                "written in a way not read")
 
 
 def _read(found: re.Match[bytes]) -> tuple[bytes, bytes, str | None] | None:
-    """A URI's data and its member's subtype, and what was wrong with its base64; None where it is typed
-    octet-stream or not at all and its bytes are not a picture's, a video's or an archive's."""
+    """A URI's data and its member's subtype (the one its bytes show where it is not base64 or typed
+    octet-stream or not at all), and what was wrong with its base64; None where those bytes are not a picture's,
+    a video's or an archive's."""
     typed = found["subtype"].lower() if found["subtype"] is not None else None
     chars = _ESCAPE.sub(_unescaped, found["data"])
     problem = None
@@ -88,7 +93,7 @@ def _read(found: re.Match[bytes]) -> tuple[bytes, bytes, str | None] | None:
         except (binascii.Error, ValueError) as exc:  # damaged: decoded as far as it goes, and said
             data = lenient_base64(chars)
             problem = f"its base64 is damaged ({exc}): decoded as far as it goes, its bytes may not be those written"
-    if typed is None:
+    if typed is None or found["base64"] is None:  # percent-encoded text under a picture's type is none
         from vigie.sources import mediatype  # imported here: it types markup with this module
         shown = mediatype.sniff(data[:mediatype.SNIFF_BYTES])
         if not (mediatype.is_image(shown) or mediatype.is_video(shown) or mediatype.is_archive(shown)):
