@@ -76,13 +76,13 @@ def trailing_after(rest: bytes, end: int, what: str) -> Trailing | None:
         "shows"
     members: list[tuple[int, int, str]] = []  # where each starts and stops in `rest`, and what it starts like
     past = 0  # the last member's own end, where found: what starts before it is inside it
-    zip_past = False  # a zip starts past the last member's own end: read as the picture's members
+    zip_past = False  # a zip starts past the last member: read as the picture's members
     for start, kind in starts:
         if start < past:
             continue
-        if kind == _ZIP:
-            zip_past = zip_past or bool(members)
-            continue
+        if kind == _ZIP:  # read as the picture's members, and what follows is the zip's: its members' bytes
+            zip_past = True
+            break
         own = content_end(rest[start:], sniff(rest[start:start + SNIFF_BYTES]))
         members.append((start, len(rest) if own is None else start + own, kind))
         past = members[-1][1] if own is not None else past
