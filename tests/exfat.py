@@ -126,3 +126,35 @@ def reseal(image: bytearray, at: int) -> None:
         if offset not in (2, 3):
             checksum = _rotate_add(checksum, image[at + offset])
     struct.pack_into("<H", image, at + 2, checksum)
+
+
+def set_bytes(file: ExfatFile, first_cluster: int, folder_bytes: int = 0, chained: bool = False) -> bytes:
+    """`file`'s entry set (a folder's, `folder_bytes` long, where given), its clusters contiguous from
+    `first_cluster`, or chained in the FAT where `chained`."""
+    entries = bytearray(_entry_set(file, first_cluster, folder_bytes))
+    if chained:
+        entries[33] &= ~0x02  # NoFatChain cleared
+        reseal(entries, 0)
+    return bytes(entries)
+
+
+def cluster_at(image: bytes | bytearray, cluster: int) -> int:
+    """Where `cluster` starts in `image` (an exFAT volume)."""
+    heap = struct.unpack_from("<I", image, 88)[0] << image[108]
+    return heap + ((cluster - 2) << (image[108] + image[109]))
+
+
+def root_entries(image: bytearray, entries: bytes) -> None:
+    """Appends `entries` to the root folder's (in its first cluster)."""
+    root = cluster_at(image, struct.unpack_from("<I", image, 96)[0])
+    end = next(at for at in range(root, len(image), 32) if image[at] == 0)
+    image[end:end + len(entries)] = entries
+
+
+def in_use(image: bytearray, cluster: int, data: bytes = b"") -> None:
+    """Writes `data` at `cluster` and marks it in use in the allocation bitmap."""
+    image[cluster_at(image, cluster): cluster_at(image, cluster) + len(data)] = data
+    root = cluster_at(image, struct.unpack_from("<I", image, 96)[0])
+    bitmap = next(at for at in range(root, len(image), 32) if image[at] == 0x81)
+    at = cluster_at(image, struct.unpack_from("<I", image, bitmap + 20)[0]) + (cluster - 2) // 8
+    image[at] |= 1 << ((cluster - 2) % 8)

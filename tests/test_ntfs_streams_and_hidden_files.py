@@ -192,3 +192,24 @@ def test_streams_on_the_root_folder_and_on_ntfs_own_files_are_items_too(tmp_path
         assert read_item_bytes(str(image.resolve()), f"!/p0/{path}", Settings(workers=1), 1 << 20) == data
     assert not [path for path in items if path.startswith("$Secure") or path.endswith("$SDS")]
     _verified(tmp_path / "case")
+
+
+def test_dollar_named_streams_added_to_ntfs_own_files_are_items(tmp_path: Path) -> None:
+    """The streams NTFS itself writes on its own files are a fixed set ($Secure:$SDS, $UsnJrnl:$J, ...): a stream
+    someone added to one of its files is read, "$" first in its name or not ($ObjId:$pic, $Volume:$pic)."""
+    from vigie.sources.diskimage import DiskImageSource
+
+    _need("mkntfs", "ntfscp")
+    pictures = {f"$Extend/$ObjId{_STREAM}$pic": _picture(72), f"$Volume{_STREAM}$pic": _picture(73)}
+    image = tmp_path / "ntfs.img"
+    _ntfs(image, {"IMG_0001.JPG": _picture(71)})
+    for index, (path, data) in enumerate(pictures.items()):
+        (tmp_path / f"placed{index}").write_bytes(data)
+        file, _, stream = path.partition(_STREAM)
+        _run("ntfscp", "-N", stream, image, tmp_path / f"placed{index}", file)
+    items = {entry.relpath.removeprefix("!/p0/"): entry for entry in DiskImageSource(str(image)).entries()
+             if entry.relpath}
+    assert set(items) == {"IMG_0001.JPG", *pictures}, sorted(items)  # not $Secure:$SDS, $BadClus:$Bad, ...
+    for path, data in pictures.items():
+        assert any("added to one of NTFS's own files" in note for note in items[path].notes), path
+        assert read_item_bytes(str(image.resolve()), f"!/p0/{path}", Settings(workers=1), 1 << 20) == data, path

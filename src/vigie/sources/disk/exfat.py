@@ -10,6 +10,7 @@ fragmented and what is read is not all its own: said on its item.
 from __future__ import annotations
 
 import struct
+from collections import Counter
 from collections.abc import Callable
 
 import numpy as np
@@ -18,6 +19,7 @@ _FREE, _END = 0, 0xFFFFFFF8  # FAT values: no chain; from here on, the end of a 
 FRAGMENTED_NOTE = ("a deleted exFAT file whose clusters the FAT still chains elsewhere (it was fragmented): read, as "
                     "The Sleuth Kit recovers deleted files, as contiguous clusters from its first, so its bytes may "
                     "be partly another file's and its hashes not those of the file deleted")
+_STRUCTURES = (0x81, 0x82, 0x83)  # the root folder's allocation bitmap, up-case table and volume label entries
 MAX_BITMAP_BYTES = 64 << 20  # an allocation bitmap of 512M clusters; a larger one is not read into memory
 MAX_FAT_BYTES = 64 << 20  # a FAT of 16M clusters, read whole; a larger one is read entry by entry
 
@@ -30,6 +32,7 @@ class ExfatVolume:
         self._read_at = read_at
         fat, _, heap, self.count, self.root = (int(value) for value in struct.unpack_from("<IIIII", boot, 80))
         self._sector_shift, self._cluster_shift = boot[108], boot[109]
+        self.fats = min(max(boot[110], 1), 2)  # NumberOfFats: 2 on TexFAT, each with its allocation bitmap
         self._fat = offset + (fat << self._sector_shift)
         self._heap = heap  # in sectors, where TSK's block addresses (sectors) count from too
         self._offset = offset
@@ -106,3 +109,13 @@ class ExfatVolume:
                 return True
             cluster = following
         return False
+
+
+def own_structure(kind: int, seen: Counter[int], fats: int) -> bool:
+    """Whether an entry of type `kind` of the root folder is one of the volume's own structures, given those of
+    the folder's entries before it (`seen`, counted here): its allocation bitmaps (one a FAT), up-case table and
+    volume label. Any other such entry is none of the volume's: The Sleuth Kit lists it as a file, an item."""
+    if kind not in _STRUCTURES:
+        return False
+    seen[kind] += 1
+    return seen[kind] <= (fats if kind == _STRUCTURES[0] else 1)

@@ -18,13 +18,14 @@ from __future__ import annotations
 import struct
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from enum import Enum
 from itertools import takewhile
 
 import numpy as np
 
 from vigie.sources.base import Entry
-from vigie.sources.disk.exfat import FRAGMENTED_NOTE, ExfatVolume
+from vigie.sources.disk.exfat import FRAGMENTED_NOTE, ExfatVolume, own_structure
 from vigie.sources.disk.names import SLASH_NOTE, component
 from vigie.sources.disk.own import OwnFile
 from vigie.sources.fatdir import dos_time
@@ -33,7 +34,8 @@ _ENTRY = 32
 _FIRST_ADDRESS = 3  # The Sleuth Kit numbers exFAT's 32-byte entries from 3, in order on disk from the heap's start
 _IN_USE, _SECONDARY, _BENIGN = 0x80, 0x40, 0x20  # bits of an entry's type: in use; a set's secondary; benign
 _FILE, _STREAM, _NAME, _BITMAP = 0x05, 0x40, 0x41, 0x81  # entry types (File, Stream and Name less their in-use bit)
-_STRUCTURES = frozenset({_BITMAP, 0x82})  # the allocation bitmap's and up-case table's entries
+_UPCASE = 0x82
+_MAX_UPCASE_BYTES = 2 << 16  # an up-case table of every UTF-16 unit, uncompressed
 _DEFINED = frozenset({0x81, 0x82, 0x83, 0xA0, 0xA1, 0xA2, 0x85, 0xC0, 0xC1, 0xE0, 0xE1})  # in-use types exFAT has
 _FOLDER = 0x10  # a File entry's attribute bit
 _CONTIGUOUS = 0x02  # a Stream Extension's NoFatChain flag
@@ -47,9 +49,21 @@ _NOT_FOLDER_NOTE = ("its exFAT file entry is marked as a folder, but its content
                     "exFAT directory entries): The Sleuth Kit read it as one, Vigie's own exFAT reader read it as "
                     "a file",)
 
+_UNPROVEN_FOLDER_NOTE = ("its exFAT file entry is marked as a folder, but its content holds no exFAT entry set "
+                         "(a file entry, its stream extension and name, as their checksum seals them) and is not "
+                         "all zeros, as an empty folder's is (a file hidden behind a folder's entry?): read as a "
+                         "folder, and as a file",)
 _SIZED_FOLDER_NOTE = ("its exFAT file entry is marked as a folder and its content reads as one, but records a size "
                       "that is not whole clusters, as no folder's is (a file hidden behind a folder's entry?): read "
                       "as a folder, and as a file as far as its size covers",)
+
+
+class _Content(Enum):
+    """What the content of an entry marked as a folder reads as."""
+
+    FOLDER = "folder"
+    FILE = "file"  # no folder: read as a file only
+    UNPROVEN = "unproven"  # no entry set, not all zeros: read as a folder and as a file
 
 
 @dataclass(frozen=True)
@@ -70,6 +84,8 @@ class ExfatEntry:
     said: tuple[str, ...] = ()  # what is wrong with the set (what The Sleuth Kit drops it for)
     not_folder: bool = False  # marked as a folder, but its content holds no directory entries: a file
     sized_folder: bool = False  # a folder whose size is not whole clusters, as no folder's is: read as a file too
+    unproven_folder: bool = False  # a folder holding no entry set, its content not all zeros: read as a file too
+    misread: bool = False  # a live file whose chain does not cover its size: The Sleuth Kit's read of it is wrong
     unreadable: str | None = None  # why its content cannot be read whatever its clusters hold
 
 
@@ -82,15 +98,35 @@ class ExfatFolders:
         self._problems: Counter[str] = Counter()
         self._allocated: np.ndarray | None = None  # the allocation bitmap, once the root folder is read
         self._claimed = np.zeros(volume.count, bool)  # cluster - 2 -> claimed by what a pass found
-        self._not_folders: frozenset[int] | None = None
+        self._judged: tuple[frozenset[int], frozenset[int]] | None = None  # `own_reads`, `not_entered`
+        self._structures: Counter[int] = Counter()  # the root's structure entries of a pass, by type
+        self._owners: dict[int, int] = {}  # a folder's first cluster -> the address of the folder entered there
+        self._repeats: set[int] = set()  # the folders not entered: their first cluster is another's
         self._read_left = _MAX_READ_BYTES
 
-    def not_folders(self) -> frozenset[int]:
-        """The addresses of live entries marked as folders whose content is not one (read in a pass of its own,
-        ahead of the disk image walk's)."""
-        if self._not_folders is None:
-            self._not_folders = frozenset(entry.address for entry in self.entries() if entry.not_folder)
-        return self._not_folders
+    def own_reads(self) -> frozenset[int]:
+        """The addresses of the entries The Sleuth Kit lists that Vigie's reader gives the items of: entries
+        marked as folders whose content is not one, live files whose chain does not cover their size (read in a
+        pass of its own, ahead of the disk image walk's)."""
+        return self._judge()[0]
+
+    def not_entered(self) -> frozenset[int]:
+        """The addresses of the folders whose first cluster is a folder's listed before them (or above them: a
+        loop), entered there: not entered again (a deleted one's too, whose listing is that folder's now)."""
+        return self._judge()[1]
+
+    def _judge(self) -> tuple[frozenset[int], frozenset[int]]:
+        if self._judged is None:
+            own, deleted_folders = set(), []
+            for entry in self.entries():
+                if entry.not_folder or entry.misread:
+                    own.add(entry.address)
+                elif entry.is_dir and entry.deleted:
+                    deleted_folders.append(entry)
+            self._repeats.update(folder.address for folder in deleted_folders
+                                 if self._owners.get(folder.first_cluster, folder.address) != folder.address)
+            self._judged = frozenset(own), frozenset(self._repeats)
+        return self._judged
 
     def entries(self) -> Iterator[ExfatEntry]:
         """Every entry set of every live folder, depth first in order on disk (a folder's before its own). Each
@@ -98,9 +134,12 @@ class ExfatFolders:
         self._problems.clear()
         self._read_left = _MAX_READ_BYTES
         self._claimed.fill(False)
+        self._structures.clear()
+        self._owners = {self._volume.root: self.root}
+        self._repeats = set()
         clusters = self._chain(self._volume.root, None)
         self._claim(clusters)
-        yield from self._folder(self.root, clusters, 0, {self._volume.root})
+        yield from self._folder(self.root, clusters, 0)
 
     def _chain(self, first: int, needed: int | None) -> list[int]:
         """The clusters of the FAT chain from `first` (up to `needed`), stopping at a loop or a link out of the
@@ -116,41 +155,63 @@ class ExfatFolders:
             cluster = self._volume.following(cluster)
         return clusters
 
-    def _folder(self, address: int, clusters: list[int], depth: int, entered: set[int]) -> Iterator[ExfatEntry]:
+    def _folder(self, address: int, clusters: list[int], depth: int) -> Iterator[ExfatEntry]:
         slots = self._slots(clusters)
         index = 0
         while index < len(slots):
             raw = slots[index][1]
             if raw[0] == 0:  # the end of the folder
                 return
-            if raw[0] in _STRUCTURES and address == self.root:  # the bitmap's and up-case table's clusters
-                first, length = (int(value) for value in struct.unpack_from("<IQ", raw, 20))
-                self._claim_run(first, length)
-                if raw[0] == _BITMAP and self._allocated is None:
-                    self._allocated = self._volume.allocated(first, length)
-            if raw[0] & ~_IN_USE != _FILE:
+            if raw[0] in (_BITMAP, _UPCASE) and address == self.root:
+                if own_structure(raw[0], self._structures, self._volume.fats):
+                    self._structure(raw)
+                    index += 1
+                    continue
+                entry: ExfatEntry | None = self._extra_structure(address, *slots[index])
+                used = 1
+            elif raw[0] & ~_IN_USE != _FILE:
                 index += 1
                 continue
-            entry, used = self._entry_set(address, slots, index)
+            else:
+                entry, used = self._entry_set(address, slots, index)
             index += used
             if entry is None:
                 continue
-            yield entry
-            if entry.deleted:
-                continue
-            if not entry.is_dir:
-                if entry.size and not isinstance(held := self._clusters(entry), str):
+            if not entry.is_dir or entry.deleted:
+                if entry.size and not entry.deleted:
+                    held = self._clusters(entry)
+                    if isinstance(held, str):  # its item is Vigie's reader's, with why it is not read
+                        entry = replace(entry, misread=True)
+                        held = self._reached(entry)
                     self._claim(held)
+                yield entry
                 continue
-            if depth + 1 >= _MAX_DEPTH or entry.first_cluster in entered:
-                self._problems["folders not entered: nested past any use, or looping back on a folder above "
-                               "them (a corrupt file system)"] += 1
+            yield entry
+            if depth + 1 >= _MAX_DEPTH:
+                self._problems["folders not entered: nested past any use (a corrupt file system)"] += 1
+                continue
+            if self._owners.setdefault(entry.first_cluster, entry.address) != entry.address:
+                self._repeats.add(entry.address)
+                self._problems["folders not entered: their first cluster is that of a folder listed before them or "
+                               "above them (a corrupt or hostile file system), entered there once"] += 1
                 continue
             needed = -(-min(entry.size, _MAX_FOLDER_BYTES) // self._volume.cluster_bytes)
             inside = (list(range(entry.first_cluster, min(entry.first_cluster + needed, self._volume.count + 2)))
                       if entry.contiguous else self._chain(entry.first_cluster, needed))
             self._claim(inside)
-            yield from self._folder(entry.address, inside, depth + 1, entered | {entry.first_cluster})
+            yield from self._folder(entry.address, inside, depth + 1)
+
+    def _structure(self, raw: bytes) -> None:
+        """Claims the clusters of the root folder's allocation bitmap or up-case table entry `raw` (as much as
+        the structure needs: bytes past that are not the volume's), and reads the first bitmap."""
+        first, length = (int(value) for value in struct.unpack_from("<IQ", raw, 20))
+        if raw[0] == _BITMAP:
+            length = min(length, -(-self._volume.count // 8))
+            if self._allocated is None and not raw[1] & 1:  # the first FAT's bitmap (TexFAT keeps a second)
+                self._allocated = self._volume.allocated(first, length)
+        elif raw[0] == _UPCASE:
+            length = min(length, _MAX_UPCASE_BYTES)
+        self._claim_run(first, length)
 
     def _slots(self, clusters: list[int]) -> list[tuple[int, bytes]]:
         """A folder's 32-byte entries up to its end marker (a type of 00), each with The Sleuth Kit's address
@@ -175,6 +236,18 @@ class ExfatFolders:
                     return slots
         return slots
 
+    def _extra_structure(self, parent: int, address: int, raw: bytes) -> ExfatEntry:
+        """An allocation bitmap or up-case table entry of the root folder past those the volume has: a file."""
+        first, length = (int(value) for value in struct.unpack_from("<IQ", raw, 20))
+        kind = "an allocation bitmap" if raw[0] == _BITMAP else "an up-case table"
+        said = [f"{kind} entry of the root folder past those the volume has (a bitmap for each FAT, one up-case "
+                "table): none of the volume's own structures, read as a file"]
+        size, unreadable = self._size(length, length, first, True, False, said)
+        return ExfatEntry(parent=parent, name=b"$ALLOC_BITMAP" if raw[0] == _BITMAP else b"$UPCASE_TABLE",
+                          address=address, is_dir=False, deleted=False, size=size, first_cluster=first,
+                          contiguous=True, mtime=None, ctime=None, atime=None, said=tuple(said),
+                          unreadable=unreadable)
+
     def _entry_set(self, parent: int, slots: list[tuple[int, bytes]], index: int) -> tuple[ExfatEntry | None, int]:
         """The entry set whose File entry is `slots[index]`, read leniently, and how many entries it spans."""
         address, primary = slots[index]
@@ -189,7 +262,8 @@ class ExfatFolders:
             said.append(f"its file entry's secondary count ({declared}) is not the number of entries of its set "
                         f"({len(secondaries)})")
         if not secondaries or secondaries[0][0] & ~_IN_USE != _STREAM:
-            self._problems["exFAT file entries with no stream extension after them: no content to read"] += 1
+            if in_use:  # a deleted one's slots are free for the next set written, which may start in them
+                    self._problems["exFAT file entries with no stream extension after them: no content to read"] += 1
             return None, 1 + len(secondaries)
         stream = secondaries[0]
         if any(raw[0] & _IN_USE != in_use for raw in secondaries):
@@ -213,14 +287,16 @@ class ExfatFolders:
         contiguous, deleted = bool(stream[1] & _CONTIGUOUS), not in_use
         size, unreadable = self._size(int(recorded), int(valid), int(first), contiguous, deleted, said)
         marked = bool(attributes & _FOLDER)
-        not_folder = marked and not deleted and not self._reads_as_folder(int(first))
+        read = self._folder_content(int(first), size, contiguous, deleted) if marked else _Content.FOLDER
+        not_folder = read is _Content.FILE
         # a folder's size is whole clusters: one that is not is read as a file too (a picture marked as a folder)
         sized_folder = marked and not not_folder and size % self._volume.cluster_bytes != 0
         return ExfatEntry(
             parent=parent, name=name, address=address, is_dir=marked and not not_folder, deleted=deleted,
             size=size, first_cluster=int(first), contiguous=contiguous, mtime=dos_time(primary, 14, 12, primary[21]),
             ctime=dos_time(primary, 10, 8, primary[20]), atime=dos_time(primary, 18, 16), said=tuple(said),
-            not_folder=not_folder, sized_folder=sized_folder, unreadable=unreadable), 1 + len(secondaries)
+            not_folder=not_folder, sized_folder=sized_folder,
+            unproven_folder=read is _Content.UNPROVEN and not sized_folder, unreadable=unreadable), 1 + len(secondaries)
 
     def _size(self, recorded: int, valid: int, first: int, contiguous: bool, deleted: bool,
               said: list[str]) -> tuple[int, str | None]:
@@ -248,31 +324,50 @@ class ExfatFolders:
         free = np.flatnonzero(~self._allocated[first - 2:])
         return int(free[0]) if len(free) else len(self._allocated) - (first - 2)
 
-    def _reads_as_folder(self, first: int) -> bool:
-        """Whether a live folder's first cluster reads as entry sets up to its end marker: its first entry in use
-        a primary one, and none in use of a critical type exFAT does not have (a benign one, which readers skip,
-        may be a later version's); one outside the volume or unreadable is left to The Sleuth Kit's reading."""
-        if not self._volume.in_volume(first):
-            return True
-        data = self._volume.read(first, self._volume.cluster_bytes)
-        first_in_use = True
-        for at in range(0, len(data) - _ENTRY + 1, _ENTRY):
-            kind = data[at]
-            if not kind:
+    def _folder_content(self, first: int, size: int, contiguous: bool, deleted: bool) -> _Content:
+        """What the content of an entry marked as a folder reads as. A folder: it holds an entry set (its
+        checksum right once its entries' in-use bits are set: a deleted set's too) and no entry in use of a
+        critical type exFAT does not have (a benign one, which readers skip, may be a later version's); or no
+        entry set and only zeros (an empty folder). A file: no entry set, and such an entry, or a set's secondary
+        entry in use before any other. Unproven otherwise: read as both. Its first cluster is read, the rest of
+        its clusters where that holds no entry set; one outside the volume or of no size is left to The Sleuth
+        Kit's reading (a folder)."""
+        if not self._volume.in_volume(first) or not size:
+            return _Content.FOLDER
+        cluster_bytes = self._volume.cluster_bytes
+        needed = -(-min(size, _MAX_FOLDER_BYTES) // cluster_bytes)
+        clusters: Sequence[int] = (range(first, min(first + needed, self._volume.count + 2)) if contiguous or deleted
+                                   else self._chain(first, needed))
+        sealed = unknown = stray = ended = nonzero = in_use_seen = False
+        data = b""
+        for index, cluster in enumerate(clusters):
+            if index and sealed:  # its first cluster holds an entry set: a folder, the rest read as it is entered
                 break
-            if not kind & _IN_USE:  # an unused entry: any bytes
+            if self._read_left < cluster_bytes:
+                self._problems[f"folders not read past {_MAX_READ_BYTES >> 20} MiB of entries in this volume "
+                               "(a hostile file system?)"] += 1
+                break
+            self._read_left -= cluster_bytes
+            # the last entries read kept before the next cluster's: a set may run on into it
+            data = data[-_ENTRY * (_TSK_MAX_SECONDARIES + 1):] + self._volume.read(cluster, cluster_bytes)
+            nonzero = nonzero or bool(data.strip(b"\0"))
+            if ended:
                 continue
-            if (kind not in _DEFINED and not kind & _BENIGN) or (first_in_use and kind & _SECONDARY):
-                return False
-            first_in_use = False
-        return True
-        data = self._volume.read(first, self._volume.cluster_bytes)
-        for at in range(0, len(data) - _ENTRY + 1, _ENTRY):
-            if data[at] == 0:
-                break
-            if data[at] & _IN_USE and data[at] not in _DEFINED:
-                return False
-        return True
+            for at in range(0, len(data) - _ENTRY + 1, _ENTRY):
+                kind = data[at]
+                if not kind:
+                    ended = True
+                    break
+                if kind & _IN_USE:
+                    unknown = unknown or (kind not in _DEFINED and not kind & _BENIGN)
+                    stray = stray or (bool(kind & _SECONDARY) and not in_use_seen)  # a set's, before any other in use
+                    in_use_seen = True
+                sealed = sealed or (kind | _IN_USE == _FILE | _IN_USE and _sealed(data, at))
+        if sealed and not unknown:
+            return _Content.FOLDER
+        if (unknown or stray) and not sealed:
+            return _Content.FILE
+        return _Content.UNPROVEN if nonzero else _Content.FOLDER
 
     def content(self, entry: ExfatEntry) -> OwnFile:
         """A file's content as (position in the media, length) runs in order, or why it cannot be read."""
@@ -311,6 +406,15 @@ class ExfatFolders:
             return (f"its clusters hold {len(clusters) * cluster_bytes:,} of its {entry.size:,} bytes (a broken or "
                     "looping cluster chain: a corrupt file system); not read")
         return clusters
+
+    def _reached(self, entry: ExfatEntry) -> Sequence[int]:
+        """The clusters a live file whose content is not read reaches: its, whatever else is wrong."""
+        if not self._volume.in_volume(entry.first_cluster):
+            return []
+        needed = -(-entry.size // self._volume.cluster_bytes)
+        if entry.contiguous:
+            return range(entry.first_cluster, min(entry.first_cluster + needed, self._volume.count + 2))
+        return self._chain(entry.first_cluster, needed)
 
     def _claim(self, clusters: Sequence[int]) -> None:
         """Marks `clusters` (in the volume) as claimed by a file, a folder or a structure found."""
@@ -358,9 +462,9 @@ def exfat_skipped(folders: ExfatFolders, listed: dict[int, bytes], number: Calla
         path = placed if placed is not None else paths.get(file.parent, b"") + b"/" + component(file.name)
         if file.is_dir:
             paths[file.address] = path
-            if not file.sized_folder:
+            if not (file.sized_folder or file.unproven_folder):
                 continue
-        elif placed is not None and not file.not_folder:
+        elif placed is not None and not (file.not_folder or file.misread):
             continue
         content = folders.content(file)
         relpath = number(path)
@@ -369,9 +473,26 @@ def exfat_skipped(folders: ExfatFolders, listed: dict[int, bytes], number: Calla
         yield Entry(relpath=relpath, size=file.size, mtime=file.mtime, ctime=file.ctime, atime=file.atime,
                     inode=file.address, deleted=file.deleted, error=content.error,
                     notes=(_NOT_FOLDER_NOTE if file.not_folder else _SIZED_FOLDER_NOTE if file.sized_folder
+                           else _UNPROVEN_FOLDER_NOTE if file.unproven_folder else () if placed is not None
                            else _DROPPED_NOTE) + file.said
                     + ((FRAGMENTED_NOTE,) if content.error is None and folders.fragmented(file) else ())
                     + (SLASH_NOTE if b"\0" in path else ()))
+
+
+def _sealed(data: bytes, at: int) -> bool:
+    """Whether `data` holds at `at` a file entry set (in use or deleted: its entries' in-use bits set again) whose
+    checksum is right, of a stream extension and name entries as exFAT writes them."""
+    count = data[at + 1]
+    end = at + _ENTRY * (count + 1)
+    if not 2 <= count <= _TSK_MAX_SECONDARIES or end > len(data) or data[at + _ENTRY] | _IN_USE != _STREAM | _IN_USE \
+            or data[at + 2 * _ENTRY] | _IN_USE != _NAME | _IN_USE:
+        return False
+    checksum = 0
+    for offset in range(at, end):
+        if offset - at not in (2, 3):
+            byte = data[offset] | _IN_USE if (offset - at) % _ENTRY == 0 else data[offset]
+            checksum = ((((checksum << 15) | (checksum >> 1)) & 0xFFFF) + byte) & 0xFFFF
+    return checksum == int.from_bytes(data[at + 2: at + 4], "little")
 
 
 def _spans(clusters: Sequence[int]) -> Iterator[tuple[int, int]]:

@@ -10,13 +10,13 @@ from __future__ import annotations
 import os
 import re
 import threading
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
-from vigie.sources.disk.exfat import ExfatVolume
+from vigie.sources.disk.exfat import ExfatVolume, own_structure
 from vigie.sources.disk.exfatdir import ExfatFolders
 from vigie.sources.disk.fat import (
     LABEL_NOTE,
@@ -34,8 +34,6 @@ from vigie.sources.disk.volumes import TSK_ERRORS, FileSystem, tsk_image
 from vigie.sources.fatdir import DirectoryEntries, FatVolume, holds_nothing
 
 _MAX_DEPTH = 64  # folders nested deeper are a corrupt (looping) file system
-# exFAT's allocation bitmap, up-case table and volume label entries (the in-use forms)
-_EXFAT_STRUCTURES = {0x81, 0x82, 0x83}
 _TSK_FIRST_FAT_INODE = 3  # TSK numbers FAT/exFAT directory entries from 3, in order on disk from the data area
 # HFS+ catalog node IDs below 16 are the volume's own (TN1150): TSK lists the extents overflow, catalog, bad block,
 # allocation, startup and attributes files among the root's files as `$ExtentsFile`, `$CatalogFile`, ...
@@ -53,6 +51,12 @@ _NTFS_TXF_CONTAINER = re.compile(rb"\$TxfLogContainer[0-9]{20}")  # in $TxfLog
 # of those, the ones that hold no unnamed $DATA (indexes, or named streams: $UsnJrnl:$J): one that does holds
 # content NTFS never writes there
 _NTFS_DATALESS = frozenset({b"$ObjId", b"$Quota", b"$Reparse", b"$UsnJrnl"})
+# the named $DATA streams NTFS itself writes on its own files: by MFT entry ($BadClus:$Bad, $Secure:$SDS,
+# $UpCase:$Info) and, in $Extend's folders, by name ($UsnJrnl:$J, $Repair:$Config, $Tops:$T, ...): not items;
+# any other stream of those files is one someone added
+_NTFS_METAFILE_STREAMS = {8: frozenset({b"$Bad"}), 9: frozenset({b"$SDS"}), 10: frozenset({b"$Info"})}
+_NTFS_EXTEND_STREAMS = {b"$UsnJrnl": frozenset({b"$J", b"$Max"}), b"$Tops": frozenset({b"$T"}),
+                        b"$Repair": frozenset({b"$Config", b"$Corrupt", b"$Verify"})}
 _NAMED_LIKE_METAFILE_NOTE = ("named as one of NTFS's own files in $Extend, which hold no content of their own (an "
                              "index, or named streams), but it does: read",)
 _EXTEND_NOTE = ("in NTFS's $Extend folder, among the file system's own files, where Windows lets no user write: "
@@ -71,17 +75,18 @@ _HIDDEN_FROM_JOLIET_NOTE = (
 def _exfat_own_entries(volume: ExfatVolume, read_at: Callable[[int, int], bytes]) -> frozenset[int]:
     """TSK's addresses for the exFAT root folder's allocation bitmap, up-case table and volume label entries,
     which it lists as regular files (`$ALLOC_BITMAP`, `$UPCASE_TABLE`, `NAME (Volume Label Entry)`). Told apart
-    by their entry type on disk, not by name: a file a user named `$UPCASE_TABLE` is still read."""
+    by their entry type on disk, not by name: a file a user named `$UPCASE_TABLE` is still read, and so is a
+    structure entry past those the volume has (a bitmap a FAT, one up-case table, one label)."""
     if volume.root < 2:
         return frozenset()
     cluster = read_at(volume.cluster_at(volume.root), 1 << 16)
     first = (volume.root - 2) * (volume.cluster_bytes // 32)  # 32-byte entries, numbered from the heap's start
-    own = set()
+    own, seen = set(), Counter[int]()
     for index in range(min(len(cluster), volume.cluster_bytes) // 32):
         kind = cluster[index * 32]
         if kind == 0:  # the end of the folder
             break
-        if kind in _EXFAT_STRUCTURES:
+        if own_structure(kind, seen, volume.fats):
             own.add(first + index + _TSK_FIRST_FAT_INODE)
     return frozenset(own)
 
@@ -112,7 +117,10 @@ class Role(Enum):
     FOLDER = "folder"  # entered: the files below it are items
     ERASED = "erased"  # FAT: live to TSK, deleted on disk: an item Vigie's FAT reader reads, after the walk
     MOVED = "moved"  # FAT: a TSK orphan Vigie's FAT reader found in its deleted folder: an item there, after the walk
-    NOT_FOLDER = "not folder"  # FAT, exFAT: a folder to TSK, no folder in content: Vigie's reader's, after the walk
+    # FAT, exFAT: a folder to TSK, no folder in content; exFAT: a file TSK misreads (a short chain): Vigie's
+    # reader's item, after the walk
+    NOT_FOLDER = "not folder"
+    REPEAT = "repeat"  # exFAT: a folder whose first cluster is one entered before: not entered, said on the partition
     NONE = "none"  # the file system's own structure, or a FAT volume label: no item
 
 
@@ -246,8 +254,9 @@ class ItemRules:
             if not is_folder and self._ntfs_own(self.extend[folder], name, address, tsk_file):
                 # NTFS's own file ($ObjId, $UsnJrnl, $TxfLog.blf, ...): no item, but a stream added to it is read
                 mine = self._streams(address, tsk_file, _METAFILE_STREAM_NOTE)
+                ntfs_own = _NTFS_EXTEND_STREAMS.get(name, frozenset())
                 return Listed(name, Role.NONE, address, kind, deleted, tsk_file,
-                              tuple(stream for stream in mine if not stream.path[-1].startswith(b"$")))
+                              tuple(stream for stream in mine if stream.path[-1] not in ntfs_own))
             notes += _EXTEND_NOTE
             if is_folder:  # a folder below ($RmMetadata, $TxfLog, $Deleted, ...): its files told the same way
                 self.extend[address] = name
@@ -256,13 +265,17 @@ class ItemRules:
         if _is_structure(kind, address, self.own_entries):
             # no item; but a stream someone added to an NTFS metafile ($Volume:pic.jpg) is read
             mine = self._streams(address, tsk_file, _METAFILE_STREAM_NOTE) if self.ntfs and address < 16 else ()
+            ntfs_own = _NTFS_METAFILE_STREAMS.get(address, frozenset())
             return Listed(name, Role.NONE, address, kind, deleted, tsk_file,
-                          tuple(stream for stream in mine if not stream.path[-1].startswith(b"$")))
+                          tuple(stream for stream in mine if stream.path[-1] not in ntfs_own))
         survey = fat_survey(self.fat)
         name, named = fat_name(survey, name, address, is_folder)  # a folder's too: the path of all below it
-        if is_folder and ((survey is not None and address in survey.not_folders)
-                          or (self.exfat_folders is not None and address in self.exfat_folders.not_folders())):
+        exfat = self.exfat_folders
+        if (is_folder and survey is not None and address in survey.not_folders) \
+                or (exfat is not None and address in exfat.own_reads()):
             return Listed(name, Role.NOT_FOLDER, address)
+        if is_folder and exfat is not None and address in exfat.not_entered():
+            return Listed(name, Role.REPEAT, address)
         streams = self._streams(address, tsk_file) if is_folder or kind == pytsk3.TSK_FS_META_TYPE_REG else ()
         if is_folder:
             if named:  # a folder has no item of its own: said on the partition
