@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.exfat import ExfatFile, add_files, entry_set, in_use, reseal, root_entries, set_bytes
+from tests.exfat import ExfatFile, add_files, cluster_at, entry_set, in_use, reseal, root_entries, set_bytes
 from tests.test_disk_images import _need, _picture, _run
 from vigie.demo.seizure import draw_picture
 from vigie.sources.base import Entry
@@ -170,7 +170,7 @@ def test_a_folder_looping_back_on_the_root_is_said_not_followed(tmp_path: Path) 
     items = _items(volume)
     assert not [path for path in items if path.startswith("!/p0/LOOP")], sorted(items)
     said = (*items["!/p0"].notes, str(items["!/p0"].error))
-    assert any("first cluster is that of a folder listed before them or above them" in note for note in said), said
+    assert any("first cluster is that of a folder entered before them or above them" in note for note in said), said
     # the folder's own cluster and its picture's, which no entry set read now points to, are counted
     assert any(note.startswith("the file system filling the image: 6 clusters (24,576 bytes) are marked in use in "
                                "the allocation bitmap but no file or folder listed claims them") for note in said), said
@@ -334,21 +334,33 @@ def test_structure_entries_past_the_volumes_own_are_read_as_files(tmp_path: Path
     assert not _said(items), _said(items)
 
 
-def test_folders_sharing_their_clusters_are_entered_once(tmp_path: Path) -> None:
-    """Folders A and B of each level pointing at the same cluster, ten levels deep, a picture at the bottom: each
-    folder's clusters are entered once (not 2^10 times), the picture listed once, the rest said on the
-    partition."""
+@pytest.mark.parametrize(("levels", "deleted"), [(10, False), (10, True), (17, False)])
+def test_folders_sharing_their_clusters_are_entered_once(levels: int, deleted: bool, tmp_path: Path) -> None:
+    """Folders A and B of each level pointing at the same cluster, a picture at the bottom: each folder's
+    clusters are entered once (not 2^levels times), live or deleted, the picture listed once, the rest said on
+    the partition; where The Sleuth Kit's search for orphan files would enter more than 65,536 folders (it
+    enters each once for each path to it), its `$OrphanFiles` is not listed, and that is said."""
     volume, cluster = _blank(tmp_path)
     image = bytearray(volume.read_bytes())
     picture = _picture(101)
     root_entries(image, set_bytes(ExfatFile("D", b""), 300, cluster))
-    for level in range(10):
-        in_use(image, 300 + level, b"".join(set_bytes(ExfatFile(name, b""), 301 + level, cluster) for name in "AB"))
-    in_use(image, 310, set_bytes(ExfatFile("P.JPG", picture), 311))
-    in_use(image, 311, picture)
+    in_use(image, 300)
+    for level in range(levels):
+        entries = b"".join(set_bytes(ExfatFile(name, b"", deleted), 301 + level, cluster) for name in "AB")
+        image[cluster_at(image, 300 + level): cluster_at(image, 300 + level) + len(entries)] = entries
+        if not deleted:
+            in_use(image, 301 + level)
+    last = 300 + levels
+    entries = set_bytes(ExfatFile("P.JPG", picture, deleted), last + 1)
+    image[cluster_at(image, last): cluster_at(image, last) + len(entries)] = entries
+    image[cluster_at(image, last + 1): cluster_at(image, last + 1) + len(picture)] = picture
+    if not deleted:
+        in_use(image, last + 1)
     volume.write_bytes(image)
     items = _items(volume)
     found = [path for path in items if path.endswith("/P.JPG")]
-    assert found == ["!/p0/D" + "/A" * 10 + "/P.JPG"], found[:4]
-    assert _read(volume, found[0]) == picture
-    assert any("first cluster is that of a folder listed before them" in note for note in _said(items))
+    assert found == ["!/p0/D" + "/A" * levels + "/P.JPG"], found[:4]
+    assert items[found[0]].deleted is deleted and _read(volume, found[0]) == picture
+    said = _said(items)
+    assert any("first cluster is that of a folder entered before them" in note for note in said), said
+    assert any("orphan files ($OrphanFiles) not listed" in note for note in said) is (levels > 16), said

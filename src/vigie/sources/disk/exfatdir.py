@@ -43,6 +43,7 @@ _TSK_MAX_SECONDARIES = 18  # The Sleuth Kit's bounds on a File entry's secondary
 _MAX_FOLDER_BYTES = 256 << 20  # exFAT's limit on a folder's size
 _MAX_READ_BYTES = 64 << 20  # folder entries read in one volume (2M), each parsed in Python
 _MAX_DEPTH = 64  # as the disk image walk: folders nested deeper are a corrupt (looping) file system
+MAX_TSK_PATHS = 1 << 16  # folders The Sleuth Kit's search for orphan files may enter (a few seconds' work)
 _DROPPED_NOTE = ("The Sleuth Kit did not list this file's exFAT entry set (it drops one it finds wrong): Vigie's "
                  "own exFAT reader read it",)
 _NOT_FOLDER_NOTE = ("its exFAT file entry is marked as a folder, but its content is not a folder (it holds no "
@@ -102,6 +103,7 @@ class ExfatFolders:
         self._structures: Counter[int] = Counter()  # the root's structure entries of a pass, by type
         self._owners: dict[int, int] = {}  # a folder's first cluster -> the address of the folder entered there
         self._repeats: set[int] = set()  # the folders not entered: their first cluster is another's
+        self._inside: dict[int, list[int]] = {}  # a folder entered -> the first clusters of the folders it lists
         self._read_left = _MAX_READ_BYTES
 
     def own_reads(self) -> frozenset[int]:
@@ -111,9 +113,31 @@ class ExfatFolders:
         return self._judge()[0]
 
     def not_entered(self) -> frozenset[int]:
-        """The addresses of the folders whose first cluster is a folder's listed before them (or above them: a
-        loop), entered there: not entered again (a deleted one's too, whose listing is that folder's now)."""
+        """The addresses of the folders, live or deleted, whose first cluster is that of a folder entered before
+        them (or above them: a loop): not entered again. Live folders are entered first: a deleted folder whose
+        cluster a live one has now is not entered."""
         return self._judge()[1]
+
+    def orphans_costly(self) -> bool:
+        """Whether The Sleuth Kit's search for orphan files (its `$OrphanFiles`), which enters every folder once
+        for each path to it from the root (folders sharing clusters multiply them), would enter more than
+        MAX_TSK_PATHS folders: a time bomb not to set off. A tree of folders (none sharing clusters) has one path
+        to each."""
+        if not self._judge()[1]:
+            return False
+        counted: dict[int, int] = {}
+
+        def paths(cluster: int, above: frozenset[int]) -> int:
+            if cluster in above:  # a loop, which The Sleuth Kit does not follow
+                return 0
+            if len(above) > 2 * _MAX_DEPTH:  # deeper than The Sleuth Kit walks (128)
+                return 1
+            if cluster not in counted:
+                inside = self._inside.get(self._owners.get(cluster, -1), [])
+                counted[cluster] = min(MAX_TSK_PATHS + 1, 1 + sum(paths(child, above | {cluster}) for child in inside))
+            return counted[cluster]
+
+        return paths(self._volume.root, frozenset()) > MAX_TSK_PATHS
 
     def _judge(self) -> tuple[frozenset[int], frozenset[int]]:
         if self._judged is None:
@@ -123,8 +147,7 @@ class ExfatFolders:
                     own.add(entry.address)
                 elif entry.is_dir and entry.deleted:
                     deleted_folders.append(entry)
-            self._repeats.update(folder.address for folder in deleted_folders
-                                 if self._owners.get(folder.first_cluster, folder.address) != folder.address)
+            self._deleted_folders(deleted_folders)
             self._judged = frozenset(own), frozenset(self._repeats)
         return self._judged
 
@@ -137,6 +160,7 @@ class ExfatFolders:
         self._structures.clear()
         self._owners = {self._volume.root: self.root}
         self._repeats = set()
+        self._inside = {}
         clusters = self._chain(self._volume.root, None)
         self._claim(clusters)
         yield from self._folder(self.root, clusters, 0)
@@ -177,6 +201,8 @@ class ExfatFolders:
             index += used
             if entry is None:
                 continue
+            if entry.is_dir:
+                self._inside.setdefault(address, []).append(entry.first_cluster)
             if not entry.is_dir or entry.deleted:
                 if entry.size and not entry.deleted:
                     held = self._clusters(entry)
@@ -192,14 +218,39 @@ class ExfatFolders:
                 continue
             if self._owners.setdefault(entry.first_cluster, entry.address) != entry.address:
                 self._repeats.add(entry.address)
-                self._problems["folders not entered: their first cluster is that of a folder listed before them or "
-                               "above them (a corrupt or hostile file system), entered there once"] += 1
                 continue
             needed = -(-min(entry.size, _MAX_FOLDER_BYTES) // self._volume.cluster_bytes)
             inside = (list(range(entry.first_cluster, min(entry.first_cluster + needed, self._volume.count + 2)))
                       if entry.contiguous else self._chain(entry.first_cluster, needed))
             self._claim(inside)
             yield from self._folder(entry.address, inside, depth + 1)
+
+    def _deleted_folders(self, folders: list[ExfatEntry]) -> None:
+        """Enters the deleted folders the live ones list (contiguous from their first cluster, as The Sleuth Kit
+        reads them), and the folders these list, depth first, only for their folder entries: each folder whose
+        first cluster one entered before has is not entered (The Sleuth Kit's walk enters deleted folders)."""
+        stack = [(folder, 1) for folder in reversed(folders)]
+        while stack:
+            folder, depth = stack.pop()
+            if self._owners.setdefault(folder.first_cluster, folder.address) != folder.address:
+                self._repeats.add(folder.address)
+                continue
+            if depth >= _MAX_DEPTH or not self._volume.in_volume(folder.first_cluster):
+                continue
+            needed = -(-min(folder.size, _MAX_FOLDER_BYTES) // self._volume.cluster_bytes)
+            slots = self._slots(list(range(folder.first_cluster,
+                                           min(folder.first_cluster + needed, self._volume.count + 2))))
+            inner, index = [], 0
+            while index < len(slots) and slots[index][1][0]:
+                if slots[index][1][0] & ~_IN_USE != _FILE:
+                    index += 1
+                    continue
+                entry, used = self._entry_set(folder.address, slots, index)
+                index += used
+                if entry is not None and entry.is_dir:
+                    inner.append(entry)
+                    self._inside.setdefault(folder.address, []).append(entry.first_cluster)
+            stack.extend((entry, depth + 1) for entry in reversed(inner))
 
     def _structure(self, raw: bytes) -> None:
         """Claims the clusters of the root folder's allocation bitmap or up-case table entry `raw` (as much as
@@ -437,6 +488,13 @@ class ExfatFolders:
         """What the last pass of `entries` found wrong with the volume's folders, and the clusters the allocation
         bitmap marks in use that nothing it found claims."""
         found = [f"{problem} ({count:,})" for problem, count in sorted(self._problems.items())]
+        if repeats := len(self.not_entered()):
+            found.append(f"folders not entered: their first cluster is that of a folder entered before them or above "
+                         f"them (a corrupt or hostile file system), whose files are listed there ({repeats:,})")
+        if self.orphans_costly():
+            found.append(f"The Sleuth Kit's orphan files ($OrphanFiles) not listed: its search for them enters each "
+                         f"folder once for each path to it, more than {MAX_TSK_PATHS:,} here (folders sharing their "
+                         "clusters: a hostile file system), so files no folder lists any more are not read")
         if self._allocated is None:
             found.append("its allocation bitmap could not be read (cut short, or larger than read into memory): "
                          "clusters in use that no file claims are not counted")
