@@ -99,7 +99,7 @@ class ExfatFolders:
         self._problems: Counter[str] = Counter()
         self._allocated: np.ndarray | None = None  # the allocation bitmap, once the root folder is read
         self._claimed = np.zeros(volume.count, bool)  # cluster - 2 -> claimed by what a pass found
-        self._judged: tuple[frozenset[int], frozenset[int]] | None = None  # `own_reads`, `not_entered`
+        self._judged: tuple[frozenset[int], frozenset[int], bool] | None = None  # the first pass's findings
         self._structures: Counter[int] = Counter()  # the root's structure entries of a pass, by type
         self._owners: dict[int, int] = {}  # a folder's first cluster -> the address of the folder entered there
         self._repeats: set[int] = set()  # the folders not entered: their first cluster is another's
@@ -108,8 +108,7 @@ class ExfatFolders:
 
     def own_reads(self) -> frozenset[int]:
         """The addresses of the entries The Sleuth Kit lists that Vigie's reader gives the items of: entries
-        marked as folders whose content is not one, live files whose chain does not cover their size (read in a
-        pass of its own, ahead of the disk image walk's)."""
+        marked as folders whose content is not one, live files whose chain does not cover their size."""
         return self._judge()[0]
 
     def not_entered(self) -> frozenset[int]:
@@ -121,9 +120,13 @@ class ExfatFolders:
     def orphans_costly(self) -> bool:
         """Whether The Sleuth Kit's search for orphan files (its `$OrphanFiles`), which enters every folder once
         for each path to it from the root (folders sharing clusters multiply them), would enter more than
-        MAX_TSK_PATHS folders: a time bomb not to set off. A tree of folders (none sharing clusters) has one path
-        to each."""
-        if not self._judge()[1]:
+        MAX_TSK_PATHS folders: a time bomb not to set off."""
+        return self._judge()[2]
+
+    def _paths_past_cap(self) -> bool:
+        """Whether more than MAX_TSK_PATHS paths lead from the root to a folder, as the pass found them (a tree
+        of folders, none sharing clusters, has one path to each)."""
+        if not self._repeats:
             return False
         counted: dict[int, int] = {}
 
@@ -139,7 +142,8 @@ class ExfatFolders:
 
         return paths(self._volume.root, frozenset()) > MAX_TSK_PATHS
 
-    def _judge(self) -> tuple[frozenset[int], frozenset[int]]:
+    def _judge(self) -> tuple[frozenset[int], frozenset[int], bool]:
+        """`own_reads`, `not_entered` and `orphans_costly`, from a pass of their own, ahead of the walk's."""
         if self._judged is None:
             own, deleted_folders = set(), []
             for entry in self.entries():
@@ -148,7 +152,7 @@ class ExfatFolders:
                 elif entry.is_dir and entry.deleted:
                     deleted_folders.append(entry)
             self._deleted_folders(deleted_folders)
-            self._judged = frozenset(own), frozenset(self._repeats)
+            self._judged = frozenset(own), frozenset(self._repeats), self._paths_past_cap()
         return self._judged
 
     def entries(self) -> Iterator[ExfatEntry]:
@@ -314,7 +318,7 @@ class ExfatFolders:
                         f"({len(secondaries)})")
         if not secondaries or secondaries[0][0] & ~_IN_USE != _STREAM:
             if in_use:  # a deleted one's slots are free for the next set written, which may start in them
-                    self._problems["exFAT file entries with no stream extension after them: no content to read"] += 1
+                self._problems["exFAT file entries with no stream extension after them: no content to read"] += 1
             return None, 1 + len(secondaries)
         stream = secondaries[0]
         if any(raw[0] & _IN_USE != in_use for raw in secondaries):
@@ -394,11 +398,12 @@ class ExfatFolders:
         for index, cluster in enumerate(clusters):
             if index and sealed:  # its first cluster holds an entry set: a folder, the rest read as it is entered
                 break
-            if self._read_left < cluster_bytes:
-                self._problems[f"folders not read past {_MAX_READ_BYTES >> 20} MiB of entries in this volume "
-                               "(a hostile file system?)"] += 1
-                break
-            self._read_left -= cluster_bytes
+            if index:  # past its first cluster (which a folder's entering reads again): read within the volume's cap
+                if self._read_left < cluster_bytes:
+                    self._problems[f"folders not read past {_MAX_READ_BYTES >> 20} MiB of entries in this volume "
+                                   "(a hostile file system?)"] += 1
+                    break
+                self._read_left -= cluster_bytes
             # the last entries read kept before the next cluster's: a set may run on into it
             data = data[-_ENTRY * (_TSK_MAX_SECONDARIES + 1):] + self._volume.read(cluster, cluster_bytes)
             nonzero = nonzero or bool(data.strip(b"\0"))
