@@ -8,9 +8,12 @@ live folders from the root (their clusters through the FAT, or contiguous where 
 entry set in them, live or deleted, leniently (its secondary entries as they follow it, its name as its name
 entries hold it) and gives each with the address The Sleuth Kit gives the same set (its File entry's), so that
 the disk image walk adds, as items of their own, the files The Sleuth Kit left out, with what is wrong said on
-each. The clusters the allocation bitmap marks in use that nothing found claims are counted on the partition.
-Hostile structures (looping chains, folders past exFAT's size limit or nested past any use) end a folder with a
-note on the partition, never an exception; deleted folders are not entered.
+each; an entry marked as a folder is one where its content holds an entry set its checksum seals (else read
+as a file, or as both), and a live file whose chain loops is given an error where The Sleuth Kit rereads a
+cluster. The clusters the allocation bitmap marks in use that nothing found claims are counted on the
+partition. Hostile structures (looping chains, folders past exFAT's size limit or nested past any use, folders
+sharing their clusters: each entered once) end a folder with a note on the partition, never an exception;
+deleted folders are entered only to find the folders sharing clusters, their entry sets not read as files.
 """
 
 from __future__ import annotations
