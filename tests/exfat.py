@@ -158,3 +158,8 @@ def in_use(image: bytearray, cluster: int, data: bytes = b"") -> None:
     bitmap = next(at for at in range(root, len(image), 32) if image[at] == 0x81)
     at = cluster_at(image, struct.unpack_from("<I", image, bitmap + 20)[0]) + (cluster - 2) // 8
     image[at] |= 1 << ((cluster - 2) % 8)
+
+
+def link(image: bytearray, cluster: int, following: int = 0xFFFFFFFF) -> None:
+    """Chains `cluster` to `following` in the FAT (its end, by default)."""
+    struct.pack_into("<I", image, (struct.unpack_from("<I", image, 80)[0] << image[108]) + 4 * cluster, following)

@@ -14,7 +14,17 @@ from pathlib import Path
 
 import pytest
 
-from tests.exfat import ExfatFile, add_files, cluster_at, entry_set, in_use, reseal, root_entries, set_bytes
+from tests.exfat import (
+    ExfatFile,
+    add_files,
+    cluster_at,
+    entry_set,
+    in_use,
+    link,
+    reseal,
+    root_entries,
+    set_bytes,
+)
 from tests.test_disk_images import _need, _picture, _run
 from vigie.demo.seizure import draw_picture
 from vigie.sources.base import Entry
@@ -170,7 +180,7 @@ def test_a_folder_looping_back_on_the_root_is_said_not_followed(tmp_path: Path) 
     items = _items(volume)
     assert not [path for path in items if path.startswith("!/p0/LOOP")], sorted(items)
     said = (*items["!/p0"].notes, str(items["!/p0"].error))
-    assert any("first cluster is that of a folder entered before them or above them" in note for note in said), said
+    assert any("first cluster is listed by a folder entered before them or above them" in note for note in said), said
     # the folder's own cluster and its picture's, which no entry set read now points to, are counted
     assert any(note.startswith("the file system filling the image: 6 clusters (24,576 bytes) are marked in use in "
                                "the allocation bitmap but no file or folder listed claims them") for note in said), said
@@ -288,7 +298,8 @@ def test_a_live_file_whose_cluster_chain_loops_has_an_error_not_a_wrong_hash(tmp
     root_entries(image, set_bytes(ExfatFile("LOOP.BMP", picture), 300, chained=True))
     in_use(image, 300, picture[:cluster])
     in_use(image, 301, picture[cluster: 2 * cluster])
-    struct.pack_into("<II", image, (struct.unpack_from("<I", image, 80)[0] << image[108]) + 4 * 300, 301, 300)
+    link(image, 300, 301)
+    link(image, 301, 300)
     volume.write_bytes(image)
     items = _items(volume)
     assert "a broken or looping cluster chain" in str(items["!/p0/LOOP.BMP"].error), items["!/p0/LOOP.BMP"]
@@ -362,5 +373,55 @@ def test_folders_sharing_their_clusters_are_entered_once(levels: int, deleted: b
     assert found == ["!/p0/D" + "/A" * levels + "/P.JPG"], found[:4]
     assert items[found[0]].deleted is deleted and _read(volume, found[0]) == picture
     said = _said(items)
-    assert any("first cluster is that of a folder entered before them" in note for note in said), said
+    assert any("first cluster is listed by a folder entered before them" in note for note in said), said
     assert any("orphan files ($OrphanFiles) not listed" in note for note in said) is (levels > 16), said
+
+
+def test_folders_sharing_a_cluster_past_their_first_are_listed_once(tmp_path: Path) -> None:
+    """Each level's A chained from a cluster of unused entries to the cluster its B starts at, which holds the next
+    level's A and B: the shared cluster is listed by the folder entered first only, so each level is read once
+    (not 2^levels times), its picture listed once."""
+    volume, cluster = _blank(tmp_path)
+    image = bytearray(volume.read_bytes())
+    picture = _picture(102)
+    levels = 10
+
+    def chained(name: str, first: int) -> bytes:
+        return set_bytes(ExfatFile(name, b""), first, 2 * cluster, chained=True)
+
+    root_entries(image, chained("D", 300))
+    for level in range(levels + 1):
+        unused, shared = 300 + 2 * level, 301 + 2 * level
+        in_use(image, unused, bytes([0x01] + [0x55] * 31) * (cluster // 32))  # no end marker: read on
+        link(image, unused, shared)
+        link(image, shared)
+        entries = (chained("A", shared + 1) + set_bytes(ExfatFile("B", b""), shared + 2, cluster) if level < levels
+                   else set_bytes(ExfatFile("P.JPG", picture), 900))
+        in_use(image, shared, entries)
+    in_use(image, 900, picture)
+    volume.write_bytes(image)
+    items = _items(volume)
+    found = [path for path in items if path.endswith("/P.JPG")]
+    assert found == ["!/p0/D" + "/A" * levels + "/P.JPG"], found[:4]
+    assert _read(volume, found[0]) == picture
+
+
+def test_a_folder_whose_chain_loops_back_lists_each_entry_once(tmp_path: Path) -> None:
+    """A folder of three clusters whose FAT chain loops back (340 -> 341 -> 340): The Sleuth Kit reads its first
+    cluster again as its third, listing its picture twice; it is listed once."""
+    volume, cluster = _blank(tmp_path)
+    image = bytearray(volume.read_bytes())
+    pictures = [_picture(103), _picture(104)]
+    root_entries(image, set_bytes(ExfatFile("FLOOP", b""), 340, 3 * cluster, chained=True))
+    link(image, 340, 341)
+    link(image, 341, 340)
+    first = set_bytes(ExfatFile("A.JPG", pictures[0]), 350)
+    in_use(image, 340, first + bytes(cluster - 32 - len(first)) + bytes([0x85]) + bytes(31))  # no end: read on
+    in_use(image, 341, set_bytes(ExfatFile("B.JPG", pictures[1]), 360))
+    in_use(image, 350, pictures[0])
+    in_use(image, 360, pictures[1])
+    volume.write_bytes(image)
+    items = _items(volume)
+    assert [path for path in items if path.startswith("!/p0/FLOOP/")] == ["!/p0/FLOOP/A.JPG", "!/p0/FLOOP/B.JPG"]
+    for path, picture in zip(("!/p0/FLOOP/A.JPG", "!/p0/FLOOP/B.JPG"), pictures, strict=True):
+        assert _read(volume, path) == picture

@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from enum import Enum
 from itertools import takewhile
+from typing import NamedTuple
 
 import numpy as np
 
@@ -60,6 +61,16 @@ _UNPROVEN_FOLDER_NOTE = ("its exFAT file entry is marked as a folder, but its co
 _SIZED_FOLDER_NOTE = ("its exFAT file entry is marked as a folder and its content reads as one, but records a size "
                       "that is not whole clusters, as no folder's is (a file hidden behind a folder's entry?): read "
                       "as a folder, and as a file as far as its size covers",)
+
+
+class _Judged(NamedTuple):
+    """What the first pass over a volume's folders found, for the walk and the read-back to take alike."""
+
+    own: frozenset[int]  # `own_reads`
+    repeats: frozenset[int]  # `not_entered`
+    costly: bool  # `orphans_costly`
+    listers: dict[int, int]  # a cluster -> the folder listing it
+    folders: frozenset[int]  # the folders entered
 
 
 class _Content(Enum):
@@ -102,9 +113,9 @@ class ExfatFolders:
         self._problems: Counter[str] = Counter()
         self._allocated: np.ndarray | None = None  # the allocation bitmap, once the root folder is read
         self._claimed = np.zeros(volume.count, bool)  # cluster - 2 -> claimed by what a pass found
-        self._judged: tuple[frozenset[int], frozenset[int], bool] | None = None  # the first pass's findings
+        self._judged: _Judged | None = None  # the first pass's findings
         self._structures: Counter[int] = Counter()  # the root's structure entries of a pass, by type
-        self._owners: dict[int, int] = {}  # a folder's first cluster -> the address of the folder entered there
+        self._listers: dict[int, int] = {}  # a cluster -> the address of the folder entered that lists it
         self._repeats: set[int] = set()  # the folders not entered: their first cluster is another's
         self._inside: dict[int, list[int]] = {}  # a folder entered -> the first clusters of the folders it lists
         self._read_left = _MAX_READ_BYTES
@@ -112,19 +123,26 @@ class ExfatFolders:
     def own_reads(self) -> frozenset[int]:
         """The addresses of the entries The Sleuth Kit lists that Vigie's reader gives the items of: entries
         marked as folders whose content is not one, live files whose chain does not cover their size."""
-        return self._judge()[0]
+        return self._judge().own
 
     def not_entered(self) -> frozenset[int]:
-        """The addresses of the folders, live or deleted, whose first cluster is that of a folder entered before
-        them (or above them: a loop): not entered again. Live folders are entered first: a deleted folder whose
+        """The addresses of the folders, live or deleted, whose first cluster a folder entered before them (or
+        above them: a loop) lists: not entered again. Live folders are entered first: a deleted folder whose
         cluster a live one has now is not entered."""
-        return self._judge()[1]
+        return self._judge().repeats
 
     def orphans_costly(self) -> bool:
         """Whether The Sleuth Kit's search for orphan files (its `$OrphanFiles`), which enters every folder once
         for each path to it from the root (folders sharing clusters multiply them), would enter more than
         MAX_TSK_PATHS folders: a time bomb not to set off."""
-        return self._judge()[2]
+        return self._judge().costly
+
+    def foreign(self, folder: int, address: int) -> bool:
+        """Whether the entry set at `address`, listed in the folder at `folder`, lies in a cluster another folder
+        lists (entered before it, the cluster in both their chains): listed there only."""
+        judged = self._judge()
+        lister = judged.listers.get((address - _FIRST_ADDRESS) // (self._volume.cluster_bytes // _ENTRY) + 2)
+        return folder in judged.folders and lister is not None and lister != folder
 
     def _paths_past_cap(self) -> bool:
         """Whether more than MAX_TSK_PATHS paths lead from the root to a folder, as the pass found them (a tree
@@ -139,13 +157,13 @@ class ExfatFolders:
             if len(above) > 2 * _MAX_DEPTH:  # deeper than The Sleuth Kit walks (128)
                 return 1
             if cluster not in counted:
-                inside = self._inside.get(self._owners.get(cluster, -1), [])
+                inside = self._inside.get(self._listers.get(cluster, -1), [])
                 counted[cluster] = min(MAX_TSK_PATHS + 1, 1 + sum(paths(child, above | {cluster}) for child in inside))
             return counted[cluster]
 
         return paths(self._volume.root, frozenset()) > MAX_TSK_PATHS
 
-    def _judge(self) -> tuple[frozenset[int], frozenset[int], bool]:
+    def _judge(self) -> _Judged:
         """`own_reads`, `not_entered` and `orphans_costly`, from a pass of their own, ahead of the walk's."""
         if self._judged is None:
             own, deleted_folders = set(), []
@@ -155,7 +173,8 @@ class ExfatFolders:
                 elif entry.is_dir and entry.deleted:
                     deleted_folders.append(entry)
             self._deleted_folders(deleted_folders)
-            self._judged = frozenset(own), frozenset(self._repeats), self._paths_past_cap()
+            self._judged = _Judged(frozenset(own), frozenset(self._repeats), self._paths_past_cap(),
+                                   dict(self._listers), frozenset(self._listers.values()))
         return self._judged
 
     def entries(self) -> Iterator[ExfatEntry]:
@@ -165,10 +184,10 @@ class ExfatFolders:
         self._read_left = _MAX_READ_BYTES
         self._claimed.fill(False)
         self._structures.clear()
-        self._owners = {self._volume.root: self.root}
         self._repeats = set()
         self._inside = {}
         clusters = self._chain(self._volume.root, None)
+        self._listers = dict.fromkeys(clusters, self.root)
         self._claim(clusters)
         yield from self._folder(self.root, clusters, 0)
 
@@ -193,6 +212,9 @@ class ExfatFolders:
             raw = slots[index][1]
             if raw[0] == 0:  # the end of the folder
                 return
+            if self._listed_elsewhere(address, slots[index][0]):
+                index += 1
+                continue
             if raw[0] in (_BITMAP, _UPCASE) and address == self.root:
                 if own_structure(raw[0], self._structures, self._volume.fats):
                     self._structure(raw)
@@ -223,12 +245,14 @@ class ExfatFolders:
             if depth + 1 >= _MAX_DEPTH:
                 self._problems["folders not entered: nested past any use (a corrupt file system)"] += 1
                 continue
-            if self._owners.setdefault(entry.first_cluster, entry.address) != entry.address:
+            if entry.first_cluster in self._listers:
                 self._repeats.add(entry.address)
                 continue
             needed = -(-min(entry.size, _MAX_FOLDER_BYTES) // self._volume.cluster_bytes)
             inside = (list(range(entry.first_cluster, min(entry.first_cluster + needed, self._volume.count + 2)))
                       if entry.contiguous else self._chain(entry.first_cluster, needed))
+            for cluster in inside:
+                self._listers.setdefault(cluster, entry.address)
             self._claim(inside)
             yield from self._folder(entry.address, inside, depth + 1)
 
@@ -239,17 +263,19 @@ class ExfatFolders:
         stack = [(folder, 1) for folder in reversed(folders)]
         while stack:
             folder, depth = stack.pop()
-            if self._owners.setdefault(folder.first_cluster, folder.address) != folder.address:
+            if folder.first_cluster in self._listers:
                 self._repeats.add(folder.address)
                 continue
             if depth >= _MAX_DEPTH or not self._volume.in_volume(folder.first_cluster):
                 continue
             needed = -(-min(folder.size, _MAX_FOLDER_BYTES) // self._volume.cluster_bytes)
-            slots = self._slots(list(range(folder.first_cluster,
-                                           min(folder.first_cluster + needed, self._volume.count + 2))))
+            clusters = list(range(folder.first_cluster, min(folder.first_cluster + needed, self._volume.count + 2)))
+            for cluster in clusters:
+                self._listers.setdefault(cluster, folder.address)
+            slots = self._slots(clusters)
             inner, index = [], 0
             while index < len(slots) and slots[index][1][0]:
-                if slots[index][1][0] & ~_IN_USE != _FILE:
+                if slots[index][1][0] & ~_IN_USE != _FILE or self._listed_elsewhere(folder.address, slots[index][0]):
                     index += 1
                     continue
                 entry, used = self._entry_set(folder.address, slots, index)
@@ -258,6 +284,12 @@ class ExfatFolders:
                     inner.append(entry)
                     self._inside.setdefault(folder.address, []).append(entry.first_cluster)
             stack.extend((entry, depth + 1) for entry in reversed(inner))
+
+    def _listed_elsewhere(self, folder: int, address: int) -> bool:
+        """Whether the entry at `address` lies in a cluster another folder than `folder` lists (folders sharing
+        clusters in their chains: read in the first entered)."""
+        return self._listers.get((address - _FIRST_ADDRESS) // (self._volume.cluster_bytes // _ENTRY) + 2,
+                                 folder) != folder
 
     def _structure(self, raw: bytes) -> None:
         """Claims the clusters of the root folder's allocation bitmap or up-case table entry `raw` (as much as
@@ -497,8 +529,9 @@ class ExfatFolders:
         bitmap marks in use that nothing it found claims."""
         found = [f"{problem} ({count:,})" for problem, count in sorted(self._problems.items())]
         if repeats := len(self.not_entered()):
-            found.append(f"folders not entered: their first cluster is that of a folder entered before them or above "
-                         f"them (a corrupt or hostile file system), whose files are listed there ({repeats:,})")
+            found.append(f"folders not entered: their first cluster is listed by a folder entered before them or above "
+                         f"them (folders sharing clusters: a corrupt or hostile file system), whose files are listed "
+                         f"there ({repeats:,})")
         if self.orphans_costly():
             found.append(f"The Sleuth Kit's orphan files ($OrphanFiles) not listed: its search for them enters each "
                          f"folder once for each path to it, more than {MAX_TSK_PATHS:,} here (folders sharing their "

@@ -202,8 +202,16 @@ class ItemRules:
 
     def listing(self, folder: int, directory: Iterable[Any]) -> Iterator[Listed]:
         """The names of `directory` (the folder at metadata address `folder`) in listing order, without "." and
-        "..", nor the names that stand for nothing (NTFS's reserved records, ISO 9660's empty orphans)."""
+        "..", nor the names that stand for nothing (NTFS's reserved records, ISO 9660's empty orphans). On exFAT,
+        where an address is an entry's place on disk, an entry listed again (a folder whose chain loops back on
+        itself, read on by The Sleuth Kit) is listed once."""
+        seen: set[int] = set()
         for tsk_file in directory:
+            if self.exfat is not None:
+                address = int(tsk_file.info.name.meta_addr)
+                if address in seen:
+                    continue
+                seen.add(address)
             listed = self._judge(folder, tsk_file)
             if listed is not None:
                 yield listed
@@ -219,6 +227,8 @@ class ItemRules:
         name = component(bytes(name_info.name))
         if name in (b".", b".."):
             return None
+        if self.exfat_folders is not None and self.exfat_folders.foreign(folder, int(name_info.meta_addr)):
+            return None  # an entry of a cluster another folder lists too (sharing clusters), entered there
         meta = tsk_file.info.meta
         if meta is None and name_info.flags & pytsk3.TSK_FS_NAME_FLAG_UNALLOC:
             record, opened = self._record(folder, tsk_file)
