@@ -120,8 +120,8 @@ class Role(Enum):
     # FAT, exFAT: a folder to TSK, no folder in content; exFAT: a file TSK misreads (a short chain): Vigie's
     # reader's item, after the walk
     NOT_FOLDER = "not folder"
-    # exFAT: a folder whose first cluster is one entered before, or `$OrphanFiles` where The Sleuth Kit's search for
-    # orphans would enter too many folders: not entered, said on the partition
+    # exFAT: a folder whose first cluster a folder entered before lists, or `$OrphanFiles` where The Sleuth Kit's
+    # search for orphans would enter too many folders: not entered, said on the partition
     REPEAT = "repeat"
     NONE = "none"  # the file system's own structure, or a FAT volume label: no item
 
