@@ -373,8 +373,27 @@ def test_folders_sharing_their_clusters_are_entered_once(levels: int, deleted: b
     assert found == ["!/p0/D" + "/A" * levels + "/P.JPG"], found[:4]
     assert items[found[0]].deleted is deleted and _read(volume, found[0]) == picture
     said = _said(items)
-    assert any("first cluster is listed by a folder entered before them" in note for note in said), said
+    said_of = "deleted folders not entered: their first cluster is listed by another folder now" if deleted \
+        else "folders not entered: their first cluster is listed by a folder entered before them"
+    assert any(said_of in note for note in said), said
     assert any("orphan files ($OrphanFiles) not listed" in note for note in said) is (levels > 16), said
+
+
+def test_a_deleted_folder_whose_cluster_a_new_folder_took_is_not_listed_again(tmp_path: Path) -> None:
+    """A folder deleted, its cluster then taken by a new folder (as exFAT reuses free clusters): the new folder's
+    pictures are listed once, at its path, not again under the deleted folder's; that is said, as a reuse, not as
+    a corrupt file system."""
+    volume, cluster = _blank(tmp_path)
+    add_files(volume, [ExfatFile("IMG_0001.JPG", _picture(105))], into="NEW")
+    image = bytearray(volume.read_bytes())
+    first = struct.unpack_from("<I", image, entry_set(image, "NEW") + _STREAM + 20)[0]
+    root_entries(image, set_bytes(ExfatFile("OLD", b"", deleted=True), first, cluster))
+    volume.write_bytes(image)
+    items = _items(volume)
+    assert [path for path in items if path.endswith("IMG_0001.JPG")] == ["!/p0/NEW/IMG_0001.JPG"], sorted(items)
+    said = _said(items)
+    assert any("deleted folders not entered" in note and "(1)" in note for note in said), said
+    assert not any("corrupt" in note for note in said), said
 
 
 def test_folders_sharing_a_cluster_past_their_first_are_listed_once(tmp_path: Path) -> None:

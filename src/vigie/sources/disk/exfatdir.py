@@ -68,6 +68,7 @@ class _Judged(NamedTuple):
 
     own: frozenset[int]  # `own_reads`
     repeats: frozenset[int]  # `not_entered`
+    deleted_repeats: int  # how many of them are deleted folders
     costly: bool  # `orphans_costly`
     listers: dict[int, int]  # a cluster -> the folder listing it
     folders: frozenset[int]  # the folders entered
@@ -172,8 +173,10 @@ class ExfatFolders:
                     own.add(entry.address)
                 elif entry.is_dir and entry.deleted:
                     deleted_folders.append(entry)
+            live_repeats = len(self._repeats)
             self._deleted_folders(deleted_folders)
-            self._judged = _Judged(frozenset(own), frozenset(self._repeats), self._paths_past_cap(),
+            self._judged = _Judged(frozenset(own), frozenset(self._repeats),
+                                   len(self._repeats) - live_repeats, self._paths_past_cap(),
                                    dict(self._listers), frozenset(self._listers.values()))
         return self._judged
 
@@ -528,10 +531,14 @@ class ExfatFolders:
         """What the last pass of `entries` found wrong with the volume's folders, and the clusters the allocation
         bitmap marks in use that nothing it found claims."""
         found = [f"{problem} ({count:,})" for problem, count in sorted(self._problems.items())]
-        if repeats := len(self.not_entered()):
+        judged = self._judge()
+        if repeats := len(judged.repeats) - judged.deleted_repeats:
             found.append(f"folders not entered: their first cluster is listed by a folder entered before them or above "
                          f"them (folders sharing clusters: a corrupt or hostile file system), whose files are listed "
                          f"there ({repeats:,})")
+        if judged.deleted_repeats:
+            found.append("deleted folders not entered: their first cluster is listed by another folder now (reused "
+                         f"since they were deleted), whose entries are read there ({judged.deleted_repeats:,})")
         if self.orphans_costly():
             found.append(f"The Sleuth Kit's orphan files ($OrphanFiles) not listed: its search for them enters each "
                          f"folder once for each path to it, more than {MAX_TSK_PATHS:,} here (folders sharing their "
