@@ -180,7 +180,8 @@ def test_a_folder_looping_back_on_the_root_is_said_not_followed(tmp_path: Path) 
     items = _items(volume)
     assert not [path for path in items if path.startswith("!/p0/LOOP")], sorted(items)
     said = (*items["!/p0"].notes, str(items["!/p0"].error))
-    assert any("first cluster is listed by a folder entered before them or above them" in note for note in said), said
+    assert any("folders whose clusters a folder entered before them or above them lists too" in note
+               for note in said), said
     # the folder's own cluster and its picture's, which no entry set read now points to, are counted
     assert any(note.startswith("the file system filling the image: 6 clusters (24,576 bytes) are marked in use in "
                                "the allocation bitmap but no file or folder listed claims them") for note in said), said
@@ -373,26 +374,29 @@ def test_folders_sharing_their_clusters_are_entered_once(levels: int, deleted: b
     assert found == ["!/p0/D" + "/A" * levels + "/P.JPG"], found[:4]
     assert items[found[0]].deleted is deleted and _read(volume, found[0]) == picture
     said = _said(items)
-    said_of = "deleted folders not entered: their first cluster is listed by another folder now" if deleted \
-        else "folders not entered: their first cluster is listed by a folder entered before them"
+    said_of = "deleted folders whose clusters another folder lists now" if deleted \
+        else "folders whose clusters a folder entered before them or above them lists too"
     assert any(said_of in note for note in said), said
     assert any("orphan files ($OrphanFiles) not listed" in note for note in said) is (levels > 16), said
 
 
-def test_a_deleted_folder_whose_cluster_a_new_folder_took_is_not_listed_again(tmp_path: Path) -> None:
-    """A folder deleted, its cluster then taken by a new folder (as exFAT reuses free clusters): the new folder's
-    pictures are listed once, at its path, not again under the deleted folder's; that is said, as a reuse, not as
-    a corrupt file system."""
+def test_a_deleted_folder_whose_cluster_a_new_folder_took_is_said_as_a_reuse(tmp_path: Path) -> None:
+    """A deleted folder whose cluster a new folder took since (as exFAT reuses free clusters): the new folder's
+    picture is listed once, at its path; the reuse is said on the partition, not as a corrupt file system."""
     volume, cluster = _blank(tmp_path)
-    add_files(volume, [ExfatFile("IMG_0001.JPG", _picture(105))], into="NEW")
     image = bytearray(volume.read_bytes())
-    first = struct.unpack_from("<I", image, entry_set(image, "NEW") + _STREAM + 20)[0]
-    root_entries(image, set_bytes(ExfatFile("OLD", b"", deleted=True), first, cluster))
+    live = _picture(105)
+    root_entries(image, set_bytes(ExfatFile("OLD", b"", deleted=True), 500, cluster))
+    root_entries(image, set_bytes(ExfatFile("NEW", b""), 500, cluster))
+    in_use(image, 500, set_bytes(ExfatFile("IMG_0001.JPG", live), 510))
+    in_use(image, 510, live)
     volume.write_bytes(image)
     items = _items(volume)
     assert [path for path in items if path.endswith("IMG_0001.JPG")] == ["!/p0/NEW/IMG_0001.JPG"], sorted(items)
+    assert _read(volume, "!/p0/NEW/IMG_0001.JPG") == live
     said = _said(items)
-    assert any("deleted folders not entered" in note and "(1)" in note for note in said), said
+    assert any("deleted folders whose clusters another folder lists now" in note and "(1)" in note
+               for note in said), said
     assert not any("corrupt" in note for note in said), said
 
 

@@ -12,8 +12,9 @@ each; an entry marked as a folder is one where its content holds an entry set it
 as a file, or as both), and a live file whose chain loops is given an error where The Sleuth Kit rereads a
 cluster. The clusters the allocation bitmap marks in use that nothing found claims are counted on the
 partition. Hostile structures (looping chains, folders past exFAT's size limit or nested past any use, folders
-sharing their clusters: each entered once) end a folder with a note on the partition, never an exception;
-deleted folders are entered only to find the folders sharing clusters, their entry sets not read as files.
+sharing their clusters: each cluster listed in one folder) end a folder with a note on the partition, never an
+exception; deleted folders are entered only to find the folders sharing clusters, their entry sets not read as
+files.
 """
 
 from __future__ import annotations
@@ -67,8 +68,8 @@ class _Judged(NamedTuple):
     """What the first pass over a volume's folders found, for the walk and the read-back to take alike."""
 
     own: frozenset[int]  # `own_reads`
-    repeats: frozenset[int]  # `not_entered`
-    deleted_repeats: int  # how many of them are deleted folders
+    shared: int  # live folders whose clusters a folder entered before them lists too
+    shared_deleted: int  # deleted ones
     costly: bool  # `orphans_costly`
     listers: dict[int, int]  # a cluster -> the folder listing it
     folders: frozenset[int]  # the folders entered
@@ -117,7 +118,8 @@ class ExfatFolders:
         self._judged: _Judged | None = None  # the first pass's findings
         self._structures: Counter[int] = Counter()  # the root's structure entries of a pass, by type
         self._listers: dict[int, int] = {}  # a cluster -> the address of the folder entered that lists it
-        self._repeats: set[int] = set()  # the folders not entered: their first cluster is another's
+        self._shared = [0, 0]  # the live, deleted folders whose clusters a folder entered before them lists too
+        self._entered: set[int] = set()  # the folders entered
         self._inside: dict[int, list[int]] = {}  # a folder entered -> the first clusters of the folders it lists
         self._read_left = _MAX_READ_BYTES
 
@@ -125,12 +127,6 @@ class ExfatFolders:
         """The addresses of the entries The Sleuth Kit lists that Vigie's reader gives the items of: entries
         marked as folders whose content is not one, live files whose chain does not cover their size."""
         return self._judge().own
-
-    def not_entered(self) -> frozenset[int]:
-        """The addresses of the folders, live or deleted, whose first cluster a folder entered before them (or
-        above them: a loop) lists: not entered again. Live folders are entered first: a deleted folder whose
-        cluster a live one has now is not entered."""
-        return self._judge().repeats
 
     def orphans_costly(self) -> bool:
         """Whether The Sleuth Kit's search for orphan files (its `$OrphanFiles`), which enters every folder once
@@ -148,7 +144,7 @@ class ExfatFolders:
     def _paths_past_cap(self) -> bool:
         """Whether more than MAX_TSK_PATHS paths lead from the root to a folder, as the pass found them (a tree
         of folders, none sharing clusters, has one path to each)."""
-        if not self._repeats:
+        if not any(self._shared):
             return False
         counted: dict[int, int] = {}
 
@@ -165,7 +161,7 @@ class ExfatFolders:
         return paths(self._volume.root, frozenset()) > MAX_TSK_PATHS
 
     def _judge(self) -> _Judged:
-        """`own_reads`, `not_entered` and `orphans_costly`, from a pass of their own, ahead of the walk's."""
+        """`own_reads`, `foreign` and `orphans_costly`, from a pass of their own, ahead of the walk's."""
         if self._judged is None:
             own, deleted_folders = set(), []
             for entry in self.entries():
@@ -173,11 +169,9 @@ class ExfatFolders:
                     own.add(entry.address)
                 elif entry.is_dir and entry.deleted:
                     deleted_folders.append(entry)
-            live_repeats = len(self._repeats)
             self._deleted_folders(deleted_folders)
-            self._judged = _Judged(frozenset(own), frozenset(self._repeats),
-                                   len(self._repeats) - live_repeats, self._paths_past_cap(),
-                                   dict(self._listers), frozenset(self._listers.values()))
+            self._judged = _Judged(frozenset(own), self._shared[0], self._shared[1], self._paths_past_cap(),
+                                   dict(self._listers), frozenset(self._entered))
         return self._judged
 
     def entries(self) -> Iterator[ExfatEntry]:
@@ -187,7 +181,8 @@ class ExfatFolders:
         self._read_left = _MAX_READ_BYTES
         self._claimed.fill(False)
         self._structures.clear()
-        self._repeats = set()
+        self._shared = [0, 0]
+        self._entered = {self.root}
         self._inside = {}
         clusters = self._chain(self._volume.root, None)
         self._listers = dict.fromkeys(clusters, self.root)
@@ -248,33 +243,25 @@ class ExfatFolders:
             if depth + 1 >= _MAX_DEPTH:
                 self._problems["folders not entered: nested past any use (a corrupt file system)"] += 1
                 continue
-            if entry.first_cluster in self._listers:
-                self._repeats.add(entry.address)
-                continue
             needed = -(-min(entry.size, _MAX_FOLDER_BYTES) // self._volume.cluster_bytes)
             inside = (list(range(entry.first_cluster, min(entry.first_cluster + needed, self._volume.count + 2)))
                       if entry.contiguous else self._chain(entry.first_cluster, needed))
-            for cluster in inside:
-                self._listers.setdefault(cluster, entry.address)
+            self._list(entry.address, inside, 0)
             self._claim(inside)
             yield from self._folder(entry.address, inside, depth + 1)
 
     def _deleted_folders(self, folders: list[ExfatEntry]) -> None:
         """Enters the deleted folders the live ones list (contiguous from their first cluster, as The Sleuth Kit
-        reads them), and the folders these list, depth first, only for their folder entries: each folder whose
-        first cluster one entered before has is not entered (The Sleuth Kit's walk enters deleted folders)."""
+        reads them), and the folders these list, depth first, only for their folder entries: the clusters a folder
+        entered before lists are not listed again (The Sleuth Kit's walk enters deleted folders)."""
         stack = [(folder, 1) for folder in reversed(folders)]
         while stack:
             folder, depth = stack.pop()
-            if folder.first_cluster in self._listers:
-                self._repeats.add(folder.address)
-                continue
             if depth >= _MAX_DEPTH or not self._volume.in_volume(folder.first_cluster):
                 continue
             needed = -(-min(folder.size, _MAX_FOLDER_BYTES) // self._volume.cluster_bytes)
             clusters = list(range(folder.first_cluster, min(folder.first_cluster + needed, self._volume.count + 2)))
-            for cluster in clusters:
-                self._listers.setdefault(cluster, folder.address)
+            self._list(folder.address, clusters, 1)
             slots = self._slots(clusters)
             inner, index = [], 0
             while index < len(slots) and slots[index][1][0]:
@@ -287,6 +274,13 @@ class ExfatFolders:
                     inner.append(entry)
                     self._inside.setdefault(folder.address, []).append(entry.first_cluster)
             stack.extend((entry, depth + 1) for entry in reversed(inner))
+
+    def _list(self, folder: int, clusters: list[int], deleted: int) -> None:
+        """Gives the folder at `folder` the clusters of its chain no folder entered before it lists, and counts it
+        (`deleted`: 1 for a deleted one) where another does."""
+        self._entered.add(folder)
+        if any(self._listers.setdefault(cluster, folder) != folder for cluster in clusters):
+            self._shared[deleted] += 1
 
     def _listed_elsewhere(self, folder: int, address: int) -> bool:
         """Whether the entry at `address` lies in a cluster another folder than `folder` lists (folders sharing
@@ -532,13 +526,13 @@ class ExfatFolders:
         bitmap marks in use that nothing it found claims."""
         found = [f"{problem} ({count:,})" for problem, count in sorted(self._problems.items())]
         judged = self._judge()
-        if repeats := len(judged.repeats) - judged.deleted_repeats:
-            found.append(f"folders not entered: their first cluster is listed by a folder entered before them or above "
-                         f"them (folders sharing clusters: a corrupt or hostile file system), whose files are listed "
-                         f"there ({repeats:,})")
-        if judged.deleted_repeats:
-            found.append("deleted folders not entered: their first cluster is listed by another folder now (reused "
-                         f"since they were deleted), whose entries are read there ({judged.deleted_repeats:,})")
+        if judged.shared:
+            found.append("folders whose clusters a folder entered before them or above them lists too (folders sharing "
+                         "clusters: a corrupt or hostile file system): the entries there listed in that folder only "
+                         f"({judged.shared:,})")
+        if judged.shared_deleted:
+            found.append("deleted folders whose clusters another folder lists now (taken since they were deleted): "
+                         f"the entries there listed in that folder only ({judged.shared_deleted:,})")
         if self.orphans_costly():
             found.append(f"The Sleuth Kit's orphan files ($OrphanFiles) not listed: its search for them enters each "
                          f"folder once for each path to it, more than {MAX_TSK_PATHS:,} here (folders sharing their "

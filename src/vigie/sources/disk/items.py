@@ -120,9 +120,9 @@ class Role(Enum):
     # FAT, exFAT: a folder to TSK, no folder in content; exFAT: a file TSK misreads (a short chain): Vigie's
     # reader's item, after the walk
     NOT_FOLDER = "not folder"
-    # exFAT: a folder whose first cluster a folder entered before lists, or `$OrphanFiles` where The Sleuth Kit's
-    # search for orphans would enter too many folders: not entered, said on the partition
-    REPEAT = "repeat"
+    # exFAT: `$OrphanFiles` where The Sleuth Kit's search for orphans would enter too many folders (folders sharing
+    # clusters): not entered, said on the partition
+    NOT_ENTERED = "not entered"
     NONE = "none"  # the file system's own structure, or a FAT volume label: no item
 
 
@@ -286,9 +286,8 @@ class ItemRules:
         if (is_folder and survey is not None and address in survey.not_folders) \
                 or (exfat is not None and address in exfat.own_reads()):
             return Listed(name, Role.NOT_FOLDER, address)
-        if is_folder and exfat is not None and (address in exfat.not_entered() or (
-                address == int(self.fs.info.last_inum) and exfat.orphans_costly())):
-            return Listed(name, Role.REPEAT, address)
+        if is_folder and exfat is not None and address == int(self.fs.info.last_inum) and exfat.orphans_costly():
+            return Listed(name, Role.NOT_ENTERED, address)
         streams = self._streams(address, tsk_file) if is_folder or kind == pytsk3.TSK_FS_META_TYPE_REG else ()
         if is_folder:
             if named:  # a folder has no item of its own: said on the partition

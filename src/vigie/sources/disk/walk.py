@@ -142,8 +142,8 @@ def _walk_dir(directory: Any, path: bytes, label: str, walk: _Walk, parents: tup
         if listed.role is Role.MOVED:
             walk.moved.add(listed.address)  # an item at its folder's path, read by Vigie's FAT reader, after the walk
             continue
-        if listed.role in (Role.NOT_FOLDER, Role.REPEAT):  # Vigie's FAT or exFAT reader's item, after the walk;
-            continue  # or a folder entered where it was listed before (said on the partition)
+        if listed.role in (Role.NOT_FOLDER, Role.NOT_ENTERED):  # Vigie's FAT or exFAT reader's item, after the
+            continue  # walk; or The Sleuth Kit's orphans, too costly to search (said on the partition)
         tsk_file = walk.rules.file(listed)
         deleted, kind, meta = listed.deleted, listed.kind, tsk_file.info.meta
         mtime, ctime, atime = _times(meta)
