@@ -2,7 +2,9 @@
 Debian tool fills an exFAT image from user space. Each file is one contiguous run of clusters (the stream
 extension's NoFatChain flag, so the FAT is left alone), listed in the root folder; a deleted file keeps its
 clusters and its entries with their in-use bit cleared, as exFAT leaves them. `fsck.exfat -n` checks the
-result in the tests, so this writer is held to the file system's own checker."""
+result in the tests, so this writer is held to the file system's own checker. The helpers at the end patch a
+volume's bytes entry by entry (an entry set, a FAT link, a cluster marked in use) for the hostile structures
+no writer makes."""
 
 from __future__ import annotations
 
