@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import io
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,6 +19,24 @@ def shared_data(*parts: str) -> Path:
     if not path.exists():
         pytest.skip(f"{path} not present (evaluation data lives beside the repository)")
     return path
+
+
+def scanned_report(evidence: Path, case: Path, settings: Settings, hash_list: Path | None = None
+                   ) -> list[dict]:  # type: ignore[type-arg]
+    """The report's items of a scan of `evidence` into a new case at `case`, `hash_list` imported first."""
+    from vigie.exports.report import render
+    from vigie.matching.list_import import import_hash_list
+    from vigie.scan.pipeline import run_scan
+    from vigie.store.sqlite import open_case
+
+    store = open_case(case, create=True)
+    try:
+        if hash_list is not None:
+            import_hash_list(store, hash_list, settings)
+        run_scan(store, [str(evidence)], settings)
+        return json.loads(render(store, "json"))["items"]  # type: ignore[no-any-return]
+    finally:
+        store.close()
 
 
 def jpeg_bytes(image: Image.Image, quality: int = 90) -> bytes:

@@ -11,7 +11,7 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from conftest import jpeg_bytes
+from conftest import jpeg_bytes, scanned_report
 from PIL import Image
 
 from vigie.config import Settings
@@ -114,14 +114,8 @@ def _scan(tmp_path: Path, evidence: Path, **overrides: object) -> dict[str, dict
     listed = tmp_path / "known.csv"
     listed.write_text(f"pdq,label\n{pdq_from_image(KNOWN).hash},the known picture\n")
     settings = Settings(workers=1, detector=False, watermarks=False).with_overrides(dict(overrides))
-    store = open_case(tmp_path / "case", create=True)
-    try:
-        import_hash_list(store, listed, settings)
-        run_scan(store, [str(evidence)], settings)
-        report = json.loads(render(store, "json"))
-    finally:
-        store.close()
-    return {item["path"].removeprefix(str(evidence) + "/"): item for item in report["items"]}
+    return {item["path"].removeprefix(str(evidence) + "/"): item
+            for item in scanned_report(evidence, tmp_path / "case", settings, listed)}
 
 
 def _labels(item: dict[str, Any]) -> list[str]:

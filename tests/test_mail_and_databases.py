@@ -9,7 +9,7 @@ import sqlite3
 from email.message import EmailMessage
 from pathlib import Path
 
-from conftest import jpeg_bytes
+from conftest import jpeg_bytes, scanned_report
 
 from vigie.config import Settings
 from vigie.demo.seizure import draw_picture
@@ -31,11 +31,8 @@ def _mail(subject: str, attachments: dict[str, bytes]) -> bytes:
 
 
 def _scanned(evidence: Path, case: Path) -> dict[str, dict]:  # type: ignore[type-arg]
-    store = open_case(case, create=True)
-    run_scan(store, [str(evidence)], Settings(workers=1))
-    items = {item["path"].split("/evidence/", 1)[1]: item for item in json.loads(render(store, "json"))["items"]}
-    store.close()
-    return items
+    return {item["path"].split("/evidence/", 1)[1]: item
+            for item in scanned_report(evidence, case, Settings(workers=1))}
 
 
 def test_attachments_of_a_message_and_a_mailbox_and_blobs_of_a_database_are_members(tmp_path: Path) -> None:

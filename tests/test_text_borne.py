@@ -14,17 +14,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from conftest import jpeg_bytes
+from conftest import jpeg_bytes, scanned_report
 
 from vigie.config import Settings
 from vigie.demo.seizure import draw_picture
-from vigie.exports.report import render
-from vigie.matching.list_import import import_hash_list
-from vigie.scan.pipeline import run_scan
 from vigie.signals.analysis import CHUNK
 from vigie.sources.mediatype import sniff
 from vigie.sources.reopen import read_item_bytes
-from vigie.store.sqlite import open_case
 
 PICTURES = [jpeg_bytes(draw_picture(seed, (96, 72))) for seed in range(120, 127)]
 
@@ -35,14 +31,8 @@ def _matched(evidence: Path, case: Path, settings: Settings | None = None) -> di
     listed = case.parent / "known.csv"
     listed.write_text("sha256,label\n" + "".join(f"{hashlib.sha256(data).hexdigest()},known {number}\n"
                                                  for number, data in enumerate(PICTURES)))
-    store = open_case(case, create=True)
-    try:
-        import_hash_list(store, listed, settings)
-        run_scan(store, [str(evidence)], settings)
-        report = json.loads(render(store, "json"))
-    finally:
-        store.close()
-    return {item["path"].split("/evidence/", 1)[1]: item for item in report["items"]}
+    return {item["path"].split("/evidence/", 1)[1]: item
+            for item in scanned_report(evidence, case, settings, listed)}
 
 
 def _errors(item: dict[str, Any]) -> str:
