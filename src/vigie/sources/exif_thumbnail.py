@@ -10,7 +10,7 @@ import struct
 import zlib
 from typing import NamedTuple
 
-from vigie.sources.jpeg_segments import APP1, MAX_SEGMENTS, jpeg_segments
+from vigie.sources.jpeg_segments import APP1, MAX_SEGMENTS, Segments, jpeg_segments
 
 EXIF_THUMBNAIL_NAME = b"exif-thumbnail.jpg"  # the thumbnail's name on an item's path (its "member" name)
 # a later EXIF's thumbnail (a JPEG with two EXIF segments: an edit's, and the one it left), up to the fourth
@@ -47,10 +47,11 @@ def exif_thumbnail(data: bytes, media_type: str = "image/jpeg") -> ExifThumbnail
     return next(iter(exif_thumbnails(data, media_type)), _NONE)
 
 
-def exif_thumbnails(data: bytes, media_type: str = "image/jpeg") -> list[ExifThumbnail]:
+def exif_thumbnails(data: bytes, media_type: str = "image/jpeg", segments: Segments | None = None
+                    ) -> list[ExifThumbnail]:
     """The JPEG thumbnail of each EXIF of `data` that holds one (the same bytes once), each read only inside its
-    EXIF; then each problem met (once)."""
-    blocks, problem = _exif_blocks(data, media_type)
+    EXIF; then each problem met (once). `segments`: a JPEG's header segments, APP1 among them, walked already."""
+    blocks, problem = _exif_blocks(data, media_type, segments)
     found: dict[bytes, ExifThumbnail] = {}
     problems = dict.fromkeys([problem] if problem else [])
     for block in blocks:
@@ -65,14 +66,14 @@ def exif_thumbnails(data: bytes, media_type: str = "image/jpeg") -> list[ExifThu
     return [*found.values(), *(ExifThumbnail(None, problem) for problem in problems)]
 
 
-def _exif_blocks(data: bytes, media_type: str) -> tuple[list[_Exif], str | None]:
+def _exif_blocks(data: bytes, media_type: str, segments: Segments | None) -> tuple[list[_Exif], str | None]:
     """Each EXIF structure of a picture, and why some may not have been looked for."""
     if media_type == "image/jpeg":
-        segments = jpeg_segments(data, frozenset({APP1}))
+        segments = segments if segments is not None else jpeg_segments(data, frozenset({APP1}))
         problem = None if segments.walked else (f"EXIF thumbnail and other pictures in its metadata not looked "
                                                 f"for past {MAX_SEGMENTS:,} header segments")
-        return [_Exif(body[len(_EXIF_HEADER):], "EXIF segment") for _, body in segments.found
-                if body.startswith(_EXIF_HEADER)], problem
+        return [_Exif(body[len(_EXIF_HEADER):], "EXIF segment") for marker, body in segments.found
+                if marker == APP1 and body.startswith(_EXIF_HEADER)], problem
     if media_type == "image/tiff":
         return [_Exif(data, "file", pages=True)], None
     chunks = {"image/png": _png_chunks, "image/webp": _riff_chunks}.get(media_type)

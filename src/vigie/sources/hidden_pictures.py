@@ -20,7 +20,7 @@ from itertools import chain
 from typing import NamedTuple
 
 from vigie.sources.exif_thumbnail import EXIF_THUMBNAIL_NAME, EXIF_THUMBNAIL_NAMES, exif_thumbnails, ifd_numbers
-from vigie.sources.jpeg_segments import APP1, APP2, APP13, jpeg_segments
+from vigie.sources.jpeg_segments import APP1, APP2, APP13, Segments, jpeg_segments
 from vigie.sources.trailing import content_end
 
 
@@ -87,9 +87,10 @@ def names_before_a_zip_behind(media_type: str) -> tuple[bytes, ...]:
 
 def hidden_pictures(data: bytes, media_type: str) -> list[Hidden]:
     """Every picture the metadata of `data` hides, and each one that could not be read, with why."""
-    found = _exif_thumbnails(data, media_type)
-    if media_type == "image/jpeg":
-        segments = jpeg_segments(data, frozenset({APP1, APP2, APP13})).found
+    walked = jpeg_segments(data, frozenset({APP1, APP2, APP13})) if media_type == "image/jpeg" else None
+    found = _exif_thumbnails(data, media_type, walked)
+    if walked is not None:  # the headers walked once, for the EXIF and for what follows
+        segments = walked.found
         found += _photoshop_thumbnails(b"".join(body[len(_PHOTOSHOP):] for marker, body in segments
                                                 if marker == APP13 and body.startswith(_PHOTOSHOP)))
         found += _xmp_pictures([body for marker, body in segments if marker == APP1])
@@ -102,10 +103,10 @@ def hidden_pictures(data: bytes, media_type: str) -> list[Hidden]:
     return found
 
 
-def _exif_thumbnails(data: bytes, media_type: str) -> list[Hidden]:
+def _exif_thumbnails(data: bytes, media_type: str, segments: Segments | None) -> list[Hidden]:
     """The thumbnail of each EXIF that holds one (the first named as ever, later ones numbered), then what could
     not be read."""
-    thumbnails = exif_thumbnails(data, media_type)
+    thumbnails = exif_thumbnails(data, media_type, segments)
     pictures = [thumbnail.data for thumbnail in thumbnails if thumbnail.data is not None]
     found = [Hidden(name, "EXIF thumbnail" if number == 1 else f"EXIF thumbnail {number} (of another EXIF segment)",
                     picture, None)
