@@ -86,11 +86,14 @@ def _operator(length: int, pad: int) -> np.ndarray:
     samples = (((np.arange(_GRID) + 0.5) * padded) / _GRID).astype(np.int64)
     operator = np.zeros((_GRID, padded))
     for row, sample in enumerate(samples):
-        first = np.zeros(padded)
-        first[lo[sample] : hi[sample]] = 1.0 / counts[sample]  # one box: row `sample` of the filter
-        weights = first / counts  # the second box, applied as the transpose of the filter
-        spread = np.bincount(lo, weights, minlength=padded + 1) - np.bincount(hi, weights, minlength=padded + 1)
-        operator[row] = np.cumsum(spread)[:padded]
+        first = np.arange(lo[sample], hi[sample])  # one box: row `sample` of the filter
+        weights = 1.0 / counts[sample] / counts[first]  # the second box, applied as the transpose of the filter
+        # its reach only: the rest of the row is exactly zero, so _grids multiplies only the rows that reach
+        # a block of pixels
+        start, end = lo[first[0]], hi[first[-1]]
+        spread = np.bincount(lo[first] - start, weights, minlength=end - start + 1) \
+            - np.bincount(hi[first] - start, weights, minlength=end - start + 1)
+        operator[row, start:end] = np.cumsum(spread)[: end - start]
     if pad:
         folded = operator[:, pad : pad + length].copy()
         folded[:, 0] += operator[:, :pad].sum(axis=1)
@@ -114,7 +117,9 @@ def _grids(pixels: np.ndarray, guesses: tuple[float, ...]) -> np.ndarray:
     reduced = np.zeros((row_ops.shape[0], flat.shape[1]), dtype=np.float32)  # (64 * variants, cols * channels)
     for start in range(0, rows, _ROW_BLOCK):  # blocks keep the float copy small and in cache
         block = flat[start : start + _ROW_BLOCK].astype(np.float32)
-        reduced += row_ops[:, start : start + _ROW_BLOCK] @ block
+        ops = row_ops[:, start : start + _ROW_BLOCK]
+        reaching = np.flatnonzero(ops.any(axis=1))  # each grid row reads a band of about rows/64 pixel rows
+        reduced[reaching] += ops[reaching] @ block
     luma = reduced.reshape(len(pads) * _GRID, cols, 3) @ _LUMA if pixels.ndim == 3 else reduced
     per_variant = luma.reshape(len(pads), _GRID, cols)
     return np.stack([per_variant[i] @ _operator(cols, pc).T for i, (_, pc) in enumerate(pads)])
