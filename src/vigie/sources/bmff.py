@@ -105,17 +105,26 @@ def _covers(stream: BinaryIO, start: int, end: int, depth: int, walk: Walk, most
             _covers(stream, payload, box_end, depth + 1, walk, most_bytes)
 
 
-def _children(stream: BinaryIO, start: int, end: int, walk: Walk) -> list[tuple[bytes, int, int]]:
+def child_boxes(data: bytes, start: int, end: int, what: str) -> tuple[list[tuple[bytes, int, int]], list[str]]:
+    """The boxes inside `data[start:end]` (a box's payload, or a whole file), each as its type, where its payload
+    starts, where it ends; and what stopped the walk short (`what`: what is then not read)."""
+    walk = Walk()
+    return _children(io.BytesIO(data), start, end, walk, what), walk.notes
+
+
+def _children(stream: BinaryIO, start: int, end: int, walk: Walk, what: str = "the cover art"
+              ) -> list[tuple[bytes, int, int]]:
     """The boxes inside a box's payload, up to the first that is no box."""
     found: list[tuple[bytes, int, int]] = []
     at = start
     while (box := _box(stream, at, end)) is not None:
         if box[2] > end:
-            walk.notes.append(f"a {box[0].decode()} box at byte {at:,} runs past the box that holds it (cut short, "
-                              "or its size lies): the cover art in it not read")
+            kind = box[0].decode("latin-1")  # inside a box, any four bytes (iTunes' `\xa9nam`)
+            walk.notes.append(f"a {kind} box at byte {at:,} runs past the box that holds it (cut short, or its size "
+                              f"lies): {what} in it not read")
             break
         if len(found) == _MOST_BOXES:
-            walk.notes.append(f"a box of more than {_MOST_BOXES:,} boxes: the cover art after them not looked for")
+            walk.notes.append(f"a box of more than {_MOST_BOXES:,} boxes: {what} after them not looked for")
             break
         found.append(box)
         at = box[2]

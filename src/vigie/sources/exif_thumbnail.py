@@ -1,8 +1,8 @@
 """The thumbnail a picture's EXIF keeps (IFD1): the picture as the camera wrote it, which an edit (a crop, a
 retouch, a pasted face) often leaves behind, so it can show another picture than the file. EXIF is found in a
 JPEG's APP1 segments, a PNG's `eXIf` chunk or its legacy "Raw profile type exif" text (hex, as ImageMagick
-writes it), a WebP's `EXIF` chunk; a TIFF (a camera raw too) is itself the structure EXIF borrows, its IFD1
-thumbnail read the same way."""
+writes it), a WebP's `EXIF` chunk, a HEIC's or AVIF's `Exif` item (`heif_exif.py`); a TIFF (a camera raw too) is
+itself the structure EXIF borrows, its IFD1 thumbnail read the same way."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import struct
 import zlib
 from typing import NamedTuple
 
+from vigie.sources.heif_exif import HEIF_TYPES, heif_exif
 from vigie.sources.jpeg_segments import APP1, MAX_SEGMENTS, Segments, jpeg_segments
 
 EXIF_THUMBNAIL_NAME = b"exif-thumbnail.jpg"  # the thumbnail's name on an item's path (its "member" name)
@@ -20,7 +21,7 @@ _EXIF_HEADER = b"Exif\x00\x00"
 _THUMBNAIL_OFFSET, _THUMBNAIL_LENGTH = 0x0201, 0x0202  # JPEGInterchangeFormat, JPEGInterchangeFormatLength
 _STRIP_OFFSETS = 0x0111  # an uncompressed thumbnail's pixels
 _NUMBER_FORMATS = {3: "H", 4: "I", 9: "i"}  # SHORT, LONG, SLONG
-_MAX_CHUNKS = 100_000  # a PNG's or WebP's chunks walked: a real file has some thousands at most
+MAX_CHUNKS = 100_000  # a PNG's or WebP's chunks walked: a real file has some thousands at most
 _RAW_PROFILES = (b"Raw profile type exif", b"Raw profile type APP1")
 _MAX_RAW_PROFILE_BYTES = 4 << 20  # a raw profile's hex text inflated: twice an EXIF of 2 MiB
 
@@ -76,12 +77,16 @@ def _exif_blocks(data: bytes, media_type: str, segments: Segments | None) -> tup
                 if marker == APP1 and body.startswith(_EXIF_HEADER)], problem
     if media_type == "image/tiff":
         return [_Exif(data, "file", pages=True)], None
-    chunks = {"image/png": _png_chunks, "image/webp": _riff_chunks}.get(media_type)
+    if media_type in HEIF_TYPES:
+        items = heif_exif(data)
+        return [_Exif(tiff.removeprefix(_EXIF_HEADER), "EXIF item") for tiff in items.found], \
+            "; ".join(items.problems) or None
+    chunks = {"image/png": png_chunks, "image/webp": riff_chunks}.get(media_type)
     if chunks is None:
         return [], None
     found, walked = chunks(data)
     blocks = []
-    problem = None if walked else f"EXIF thumbnail not looked for past {_MAX_CHUNKS:,} chunks"
+    problem = None if walked else f"EXIF thumbnail not looked for past {MAX_CHUNKS:,} chunks"
     for kind, body in found:
         if kind in (b"eXIf", b"EXIF"):
             blocks.append(_Exif(body.removeprefix(_EXIF_HEADER), f"{kind.decode()} chunk"))
@@ -93,11 +98,11 @@ def _exif_blocks(data: bytes, media_type: str, segments: Segments | None) -> tup
     return blocks, problem
 
 
-def _png_chunks(png: bytes) -> tuple[list[tuple[bytes, bytes]], bool]:
+def png_chunks(png: bytes) -> tuple[list[tuple[bytes, bytes]], bool]:
     """A PNG's chunks other than its pixels, as (type, body); and whether they were walked to their end."""
     found: list[tuple[bytes, bytes]] = []
     at = 8
-    for _ in range(_MAX_CHUNKS):
+    for _ in range(MAX_CHUNKS):
         if at + 8 > len(png):
             return found, True
         length, kind = struct.unpack_from(">I4s", png, at)
@@ -109,11 +114,11 @@ def _png_chunks(png: bytes) -> tuple[list[tuple[bytes, bytes]], bool]:
     return found, False
 
 
-def _riff_chunks(riff: bytes) -> tuple[list[tuple[bytes, bytes]], bool]:
+def riff_chunks(riff: bytes) -> tuple[list[tuple[bytes, bytes]], bool]:
     """A WebP's chunks (RIFF, padded to even lengths), as (type, body); and whether they were walked to their end."""
     found: list[tuple[bytes, bytes]] = []
     at = 12
-    for _ in range(_MAX_CHUNKS):
+    for _ in range(MAX_CHUNKS):
         if at + 8 > len(riff):
             return found, True
         kind, length = struct.unpack_from("<4sI", riff, at)

@@ -72,7 +72,7 @@ _PHOTOSHOP_NAMES = tuple(name for name, _ in _THUMBNAILS.values())
 _XMP_NAMES = tuple(f"xmp-{stem}.{extension}".encode() for stem, _ in _XMP_FIELDS.values()
                    for extension in _EXTENSIONS.values())
 _NAMES = {"image/jpeg": (*EXIF_THUMBNAIL_NAMES, *_PHOTOSHOP_NAMES, *_XMP_NAMES, _FLASHPIX_NAME),
-          "image/png": EXIF_THUMBNAIL_NAMES, "image/webp": EXIF_THUMBNAIL_NAMES,
+          **dict.fromkeys(("image/png", "image/webp", "image/heic", "image/heif", "image/avif"), EXIF_THUMBNAIL_NAMES),
           "image/tiff": (EXIF_THUMBNAIL_NAME, *_SUBIFD_NAMES, *_PHOTOSHOP_NAMES),
           "image/vnd.adobe.photoshop": _PHOTOSHOP_NAMES}
 HIDDEN_NAMES = frozenset(name for names in _NAMES.values() for name in names)
