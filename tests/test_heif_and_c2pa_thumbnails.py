@@ -4,16 +4,25 @@ from). Every picture is drawn here (shapes and noise); the C2PA stores are built
 
 from __future__ import annotations
 
+import hashlib
 import io
 import struct
 import zlib
+from pathlib import Path
 
-from conftest import jpeg_bytes
+from conftest import jpeg_bytes, shared_data
+from PIL import Image
 from pillow_heif import register_heif_opener
+from test_hidden_pictures import _scan
 
+from vigie.config import Settings
 from vigie.demo.hostile import exif_with_thumbnail
 from vigie.demo.seizure import draw_picture
-from vigie.sources.hidden_pictures import hidden_pictures, names_before_a_zip_behind
+from vigie.records import ItemRecord
+from vigie.signals.embedded import pictures_to_read
+from vigie.signals.pdq import pdq_from_image
+from vigie.sources.hidden_pictures import Hidden, hidden_pictures, names_before_a_zip_behind
+from vigie.sources.reopen import read_item_bytes
 
 register_heif_opener()
 
@@ -162,3 +171,104 @@ def test_an_exif_item_that_cannot_be_read_is_said() -> None:
         "size lies): the EXIF item in it not read")
     lying = _heif_by_hand(_exif_item(thumbnail)).replace(b"\x44\x00\x00\x01", b"\x44\x00\x00\x09", 1)
     assert _found(lying, "image/heif")[0][2] == "EXIF thumbnail not read: the HEIF's iinf or iloc box is cut short"
+
+
+def test_c2pa_claim_and_ingredient_thumbnails_are_read_from_a_jpeg_a_png_a_webp_and_an_avif() -> None:
+    claim, ingredient = _hidden(84), _hidden(85)
+    store = _edit(claim, ingredient)
+    expected = [(b"c2pa-claim-thumbnail.jpg", claim, None), (b"c2pa-ingredient-thumbnail.jpg", ingredient, None)]
+    assert _found(_jpeg_with(store), "image/jpeg") == expected
+    assert _found(_jpeg_with(store, packet=7000), "image/jpeg") == expected  # in packets, put together
+    assert _found(_png_with(store), "image/png") == expected
+    assert _found(_webp_with(store), "image/webp") == expected
+    assert _found(_avif_with(store), "image/avif") == expected
+    what = [hidden.what for hidden in hidden_pictures(_png_with(store), "image/png")]
+    assert what == ["C2PA claim thumbnail (c2pa.thumbnail.claim.jpeg, manifest urn:uuid:edit)",
+                    "C2PA ingredient thumbnail (c2pa.thumbnail.ingredient.jpeg, manifest urn:uuid:edit)"]
+    # an edit of an edit: the first edit's manifest is kept with its own thumbnails; the same bytes once
+    older = _manifest(b"urn:uuid:first", _thumbnail(b"c2pa.thumbnail.claim.jpeg", ingredient),
+                      _thumbnail(b"c2pa.thumbnail.ingredient__1.png", _png_of(88), b"image/png"))
+    twice = _store(older, _manifest(b"urn:uuid:second", _thumbnail(b"c2pa.thumbnail.claim.jpeg", claim),
+                                    _thumbnail(b"c2pa.thumbnail.ingredient.jpeg", ingredient)))
+    assert [found[0] for found in _found(_png_with(twice), "image/png")] == [
+        b"c2pa-claim-thumbnail.jpg", b"c2pa-ingredient-thumbnail.png", b"c2pa-claim-thumbnail-2.jpg"]
+
+
+def _png_of(seed: int) -> bytes:
+    buffer = io.BytesIO()
+    draw_picture(seed, (64, 48)).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def test_c2pa_thumbnails_that_cannot_be_read_are_said_and_capped() -> None:
+    claim, ingredient = _hidden(86), _hidden(87)
+    store = _edit(claim, ingredient)
+    missing = _found(_jpeg_with(store, packet=4000, skip=2), "image/jpeg")
+    assert (b"c2pa-claim-thumbnail.jpg", None, "a C2PA store (JUMBF in APP11 segments) not read past its packet 1: "
+                                               "a packet is missing") in missing
+    assert not [data for _, data, _ in missing if data is not None]
+    elsewhere = _store(_manifest(b"m", _thumbnail(b"c2pa.thumbnail.ingredient.jpeg", b"", toggles=2)))
+    assert _found(_png_with(elsewhere), "image/png") == [(
+        b"c2pa-ingredient-thumbnail.jpg", None, "C2PA ingredient thumbnail (c2pa.thumbnail.ingredient.jpeg, manifest "
+                                                "m) not read: it is a reference to a file elsewhere, not its bytes")]
+    no_bytes = _store(_manifest(b"m", _superbox(_EMBEDDED_FILE, b"c2pa.thumbnail.claim.jpeg")))
+    assert "no bidb box" in str(_found(_png_with(no_bytes), "image/png")[0][2])
+    cut = _edit(claim, ingredient)
+    cut = cut.replace(struct.pack(">I", 8 + len(ingredient)) + b"bidb", struct.pack(">I", 10**6) + b"\xa9idb")
+    (*_, said) = _found(_png_with(cut), "image/png")
+    assert said[2] is not None and "a \xa9idb box at byte" in said[2]  # any four bytes said, not a failure
+    assert "the C2PA thumbnails in it not read" in said[2]
+    many = _store(_manifest(b"m", *(_thumbnail(b"c2pa.thumbnail.ingredient__%d.jpeg" % number, _hidden(number))
+                                    for number in range(100, 118))))
+    found = _found(_png_with(many), "image/png")
+    assert [name for name, data, _ in found if data is not None][-1] == b"c2pa-ingredient-thumbnail-16.jpg"
+    assert found[-1][2] == "more than 16 C2PA ingredient thumbnails: only the first 16 read"
+
+
+def test_a_thumbnail_that_shows_the_picture_is_no_item_an_ingredient_s_is() -> None:
+    own = jpeg_bytes(PICTURE.resize((1024, 768)))  # as C2PA writers make it: larger than an EXIF thumbnail
+    ingredient = _hidden(89)
+    data = _jpeg_with(_edit(own, ingredient))
+    record = ItemRecord(relpath="edited.jpg", size=len(data), mtime=0.0, media_type="image/jpeg")
+    held = pictures_to_read(record, data, PICTURE, pdq_from_image(PICTURE).variants, Settings())
+    assert [(picture.name, picture.data) for picture in held] == [(b"c2pa-ingredient-thumbnail.jpg", ingredient)]
+    assert "its C2PA ingredient thumbnail (c2pa.thumbnail.ingredient.jpeg, manifest urn:uuid:edit) shows another " \
+           "picture" in record.errors[0][1]
+
+
+def test_a_scan_reads_them_as_items_and_reads_them_again(tmp_path: Path) -> None:
+    hidden = {name: _hidden(seed) for seed, name in enumerate((
+        "photo.avif!/exif-thumbnail.jpg", "boxes.heic!/exif-thumbnail.jpg", "edited.jpg!/c2pa-ingredient-thumbnail.jpg",
+        "edited.png!/c2pa-ingredient-thumbnail.jpg", "edited.avif!/c2pa-ingredient-thumbnail.jpg"), 90)}
+    own = jpeg_bytes(PICTURE.resize((160, 120)))
+    evidence = tmp_path / "evidence"
+    evidence.mkdir()
+    exif = b"Exif\x00\x00" + exif_with_thumbnail(hidden["photo.avif!/exif-thumbnail.jpg"])
+    (evidence / "photo.avif").write_bytes(_saved("AVIF", exif))
+    (evidence / "boxes.heic").write_bytes(_heif_by_hand(_exif_item(hidden["boxes.heic!/exif-thumbnail.jpg"])))
+    (evidence / "edited.jpg").write_bytes(_jpeg_with(_edit(own, hidden["edited.jpg!/c2pa-ingredient-thumbnail.jpg"]),
+                                                     packet=7000))
+    (evidence / "edited.png").write_bytes(_png_with(_edit(own, hidden["edited.png!/c2pa-ingredient-thumbnail.jpg"])))
+    (evidence / "edited.avif").write_bytes(_avif_with(_edit(own,
+                                                            hidden["edited.avif!/c2pa-ingredient-thumbnail.jpg"])))
+    items = _scan(tmp_path, evidence, hidden)
+    for path, data in hidden.items():
+        assert [match["label"] for match in items[path]["matches"]] == [path], path
+        assert read_item_bytes(str(evidence), path, Settings(), 10**7) == data, path
+    assert not [path for path in items if "c2pa-claim-thumbnail" in path]  # each shows its own picture
+    said = [error["message"] for error in items["boxes.heic"]["errors"] if error["stage"] == "exif-thumbnail"]
+    assert said and "its picture could not be decoded" in said[0]
+
+
+def test_the_thumbnails_of_real_c2pa_manifests_are_read() -> None:
+    """Test files of the C2PA SDK: CA.jpg, an edit of another signed picture, keeps the picture it was made from
+    as its ingredient's thumbnail; CACAE-uri-CA.jpg, edits of edits, each manifest's."""
+    edited = shared_data("c2pa", "CA.jpg").read_bytes()
+    found = hidden_pictures(edited, "image/jpeg")
+    assert [hidden.name for hidden in found] == [b"c2pa-claim-thumbnail.jpg", b"c2pa-ingredient-thumbnail.jpg"]
+    for hidden in found:
+        assert hidden.data is not None and hidden.problem is None
+        assert Image.open(io.BytesIO(hidden.data)).format == "JPEG"
+    chain = hidden_pictures(shared_data("c2pa", "CACAE-uri-CA.jpg").read_bytes(), "image/jpeg")
+    assert len({hashlib.sha256(hidden.data or b"").digest() for hidden in chain}) == len(chain) >= 3
+    assert all(isinstance(hidden, Hidden) and hidden.problem is None for hidden in chain)

@@ -270,7 +270,8 @@ def analyse_image(data: bytes, max_pixels: int, pdq_full_decode_pixels: int, max
 # Camera thumbnails follow their picture's luma at 0.91-1.00; another shot of the scene, or the picture
 # before a crop, falls below. A pasted patch can keep the luma close: PDQ must agree too.
 _SAME_PICTURE = 0.9
-_THUMBNAIL_MAX_PIXELS = 1 << 18  # an EXIF thumbnail holds 64 KiB; more pixels would only slow the scan
+_THUMBNAIL_MAX_PIXELS = 1 << 18  # an EXIF thumbnail holds 64 KiB; more pixels would only slow the comparison
+_COMPARED_MAX_PIXELS = 1 << 22  # a larger hidden picture (a C2PA thumbnail: 1024 pixels a side) is brought down
 _BAR_LUMA = 24  # letterbox bars around a thumbnail of another shape are black
 
 
@@ -298,13 +299,19 @@ class Thumbnail:
 
 
 def read_thumbnail(data: bytes) -> Thumbnail | None:
-    """An EXIF thumbnail's luma; None where it cannot be decoded, is tiny, or is too large for a thumbnail."""
+    """A thumbnail's luma, brought down to `_THUMBNAIL_MAX_PIXELS` where it has more (a JPEG's in the DCT domain);
+    None where it cannot be decoded, is tiny, or is too large for a thumbnail."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(io.BytesIO(data)) as opened:
-                if opened.width * opened.height > _THUMBNAIL_MAX_PIXELS:
+                pixels = opened.width * opened.height
+                if pixels > _COMPARED_MAX_PIXELS:
                     return None
+                if pixels > _THUMBNAIL_MAX_PIXELS:
+                    scale = (_THUMBNAIL_MAX_PIXELS / pixels) ** 0.5
+                    opened.thumbnail((max(8, int(opened.width * scale)), max(8, int(opened.height * scale))),
+                                     Image.Resampling.BOX)
                 luma = np.asarray(opened.convert("L"), dtype=np.float32)
     except (*_DECODE_ERRORS, UnidentifiedImageError, Image.DecompressionBombWarning):
         return None

@@ -4,7 +4,8 @@ PSD's resources or a TIFF's Photoshop tag; in a JPEG, the pictures in its XMP (b
 `GImage:Data`, the picture before a portrait effect, `GDepth:Data`, its depth map, and `GDepth:Confidence`;
 Adobe's thumbnail `xmpGImg:image`; under whatever prefix a packet binds their namespaces to, also in
 extended XMP split across segments) and the screen nail of its FlashPix streams (APP2 `FPXR`); in a TIFF (a
-camera raw: DNG, NEF) the JPEG previews of its SubIFDs.
+camera raw: DNG, NEF) the JPEG previews of its SubIFDs; in a JPEG, a PNG, a WebP or a HEIF, the thumbnails of its
+C2PA manifests (`c2pa_thumbnails.py`).
 
 Each has a name of its own on the item's path (`IMG.jpg!/photoshop-thumbnail.jpg`), its first occurrence:
 the scan and reopen count a zip behind the picture's members of those names from the second."""
@@ -19,8 +20,9 @@ from collections.abc import Iterator
 from itertools import chain
 from typing import NamedTuple
 
+from vigie.sources.c2pa_thumbnails import C2PA_NAMES, c2pa_thumbnails
 from vigie.sources.exif_thumbnail import EXIF_THUMBNAIL_NAME, EXIF_THUMBNAIL_NAMES, exif_thumbnails, ifd_numbers
-from vigie.sources.jpeg_segments import APP1, APP2, APP13, Segments, jpeg_segments
+from vigie.sources.jpeg_segments import APP1, APP2, APP11, APP13, Segments, jpeg_segments
 from vigie.sources.trailing import content_end
 
 
@@ -71,8 +73,9 @@ _SUBIFD_NAMES = tuple(f"subifd-{index}.jpg".encode() for index in range(1, _MAX_
 _PHOTOSHOP_NAMES = tuple(name for name, _ in _THUMBNAILS.values())
 _XMP_NAMES = tuple(f"xmp-{stem}.{extension}".encode() for stem, _ in _XMP_FIELDS.values()
                    for extension in _EXTENSIONS.values())
-_NAMES = {"image/jpeg": (*EXIF_THUMBNAIL_NAMES, *_PHOTOSHOP_NAMES, *_XMP_NAMES, _FLASHPIX_NAME),
-          **dict.fromkeys(("image/png", "image/webp", "image/heic", "image/heif", "image/avif"), EXIF_THUMBNAIL_NAMES),
+_NAMES = {"image/jpeg": (*EXIF_THUMBNAIL_NAMES, *_PHOTOSHOP_NAMES, *_XMP_NAMES, _FLASHPIX_NAME, *C2PA_NAMES),
+          **dict.fromkeys(("image/png", "image/webp", "image/heic", "image/heif", "image/avif"),
+                          (*EXIF_THUMBNAIL_NAMES, *C2PA_NAMES)),
           "image/tiff": (EXIF_THUMBNAIL_NAME, *_SUBIFD_NAMES, *_PHOTOSHOP_NAMES),
           "image/vnd.adobe.photoshop": _PHOTOSHOP_NAMES}
 HIDDEN_NAMES = frozenset(name for names in _NAMES.values() for name in names)
@@ -87,8 +90,9 @@ def names_before_a_zip_behind(media_type: str) -> tuple[bytes, ...]:
 
 def hidden_pictures(data: bytes, media_type: str) -> list[Hidden]:
     """Every picture the metadata of `data` hides, and each one that could not be read, with why."""
-    walked = jpeg_segments(data, frozenset({APP1, APP2, APP13})) if media_type == "image/jpeg" else None
+    walked = jpeg_segments(data, frozenset({APP1, APP2, APP11, APP13})) if media_type == "image/jpeg" else None
     found = _exif_thumbnails(data, media_type, walked)
+    found += [Hidden(*thumbnail) for thumbnail in c2pa_thumbnails(data, media_type, walked)]
     if walked is not None:  # the headers walked once, for the EXIF and for what follows
         segments = walked.found
         found += _photoshop_thumbnails(b"".join(body[len(_PHOTOSHOP):] for marker, body in segments

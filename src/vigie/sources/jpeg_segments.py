@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-APP1, APP2, APP13 = 0xE1, 0xE2, 0xED
+APP1, APP2, APP11, APP13 = 0xE1, 0xE2, 0xEB, 0xED
 _STANDALONE = frozenset(range(0xD0, 0xDA)) | {0x01}  # RSTn, SOI, EOI and TEM: markers without a length
 MAX_SEGMENTS = 10_000  # cameras write a dozen; a walk of millions of 4-byte segments would stall a scan
 
