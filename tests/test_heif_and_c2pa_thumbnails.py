@@ -12,6 +12,7 @@ from pathlib import Path
 
 from conftest import jpeg_bytes, shared_data
 from PIL import Image
+from PIL.TiffImagePlugin import ImageFileDirectory_v2
 from pillow_heif import register_heif_opener
 from test_hidden_pictures import _scan
 
@@ -138,6 +139,16 @@ def _avif_with(store: bytes) -> bytes:
     return _saved("AVIF") + _box(b"uuid", _C2PA_UUID + bytes(4) + b"manifest\x00" + bytes(8) + store)
 
 
+def _tiff_with(store: bytes) -> bytes:
+    """A TIFF of PICTURE with `store` in its IFD0's tag 0xCD41, as a DNG keeps it."""
+    tags = ImageFileDirectory_v2()
+    tags[0xCD41] = store
+    tags.tagtype[0xCD41] = 7  # UNDEFINED: bytes
+    buffer = io.BytesIO()
+    PICTURE.save(buffer, "TIFF", tiffinfo=tags)
+    return buffer.getvalue()
+
+
 def _found(data: bytes, media_type: str) -> list[tuple[bytes, bytes | None, str | None]]:
     return [(hidden.name, hidden.data, hidden.problem) for hidden in hidden_pictures(data, media_type)]
 
@@ -173,7 +184,7 @@ def test_an_exif_item_that_cannot_be_read_is_said() -> None:
     assert _found(lying, "image/heif")[0][2] == "EXIF thumbnail not read: the HEIF's iinf or iloc box is cut short"
 
 
-def test_c2pa_claim_and_ingredient_thumbnails_are_read_from_a_jpeg_a_png_a_webp_and_an_avif() -> None:
+def test_c2pa_claim_and_ingredient_thumbnails_are_read_from_a_jpeg_a_png_a_webp_an_avif_and_a_tiff() -> None:
     claim, ingredient = _hidden(84), _hidden(85)
     store = _edit(claim, ingredient)
     expected = [(b"c2pa-claim-thumbnail.jpg", claim, None), (b"c2pa-ingredient-thumbnail.jpg", ingredient, None)]
@@ -182,6 +193,7 @@ def test_c2pa_claim_and_ingredient_thumbnails_are_read_from_a_jpeg_a_png_a_webp_
     assert _found(_png_with(store), "image/png") == expected
     assert _found(_webp_with(store), "image/webp") == expected
     assert _found(_avif_with(store), "image/avif") == expected
+    assert _found(_tiff_with(store), "image/tiff") == expected
     what = [hidden.what for hidden in hidden_pictures(_png_with(store), "image/png")]
     assert what == ["C2PA claim thumbnail (c2pa.thumbnail.claim.jpeg, manifest urn:uuid:edit)",
                     "C2PA ingredient thumbnail (c2pa.thumbnail.ingredient.jpeg, manifest urn:uuid:edit)"]
@@ -223,6 +235,9 @@ def test_c2pa_thumbnails_that_cannot_be_read_are_said_and_capped() -> None:
     found = _found(_png_with(many), "image/png")
     assert [name for name, data, _ in found if data is not None][-1] == b"c2pa-ingredient-thumbnail-16.jpg"
     assert found[-1][2] == "more than 16 C2PA ingredient thumbnails: only the first 16 read"
+    unreadable = _store(_manifest(b"m", *(_thumbnail(b"c2pa.thumbnail.ingredient__%d.jpeg" % number, b"", toggles=2)
+                                          for number in range(10_000))))
+    assert len(_found(_png_with(unreadable), "image/png")) == 17  # 16 said, then the cap
 
 
 def test_a_thumbnail_that_shows_the_picture_is_no_item_an_ingredient_s_is() -> None:
@@ -239,7 +254,8 @@ def test_a_thumbnail_that_shows_the_picture_is_no_item_an_ingredient_s_is() -> N
 def test_a_scan_reads_them_as_items_and_reads_them_again(tmp_path: Path) -> None:
     hidden = {name: _hidden(seed) for seed, name in enumerate((
         "photo.avif!/exif-thumbnail.jpg", "boxes.heic!/exif-thumbnail.jpg", "edited.jpg!/c2pa-ingredient-thumbnail.jpg",
-        "edited.png!/c2pa-ingredient-thumbnail.jpg", "edited.avif!/c2pa-ingredient-thumbnail.jpg"), 90)}
+        "edited.png!/c2pa-ingredient-thumbnail.jpg", "edited.avif!/c2pa-ingredient-thumbnail.jpg",
+        "edited.dng!/c2pa-ingredient-thumbnail.jpg"), 90)}
     own = jpeg_bytes(PICTURE.resize((160, 120)))
     evidence = tmp_path / "evidence"
     evidence.mkdir()
@@ -251,6 +267,7 @@ def test_a_scan_reads_them_as_items_and_reads_them_again(tmp_path: Path) -> None
     (evidence / "edited.png").write_bytes(_png_with(_edit(own, hidden["edited.png!/c2pa-ingredient-thumbnail.jpg"])))
     (evidence / "edited.avif").write_bytes(_avif_with(_edit(own,
                                                             hidden["edited.avif!/c2pa-ingredient-thumbnail.jpg"])))
+    (evidence / "edited.dng").write_bytes(_tiff_with(_edit(own, hidden["edited.dng!/c2pa-ingredient-thumbnail.jpg"])))
     items = _scan(tmp_path, evidence, hidden)
     for path, data in hidden.items():
         assert [match["label"] for match in items[path]["matches"]] == [path], path

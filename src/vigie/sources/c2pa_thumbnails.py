@@ -4,10 +4,11 @@ signed it) and its ingredient thumbnails (`c2pa.thumbnail.ingredient...`, the pi
 each an embedded-file box (`bfdb`, its media type, then `bidb`, its bytes) in the store's assertions.
 
 The store lies in a JPEG's APP11 segments (JUMBF split in packets), a PNG's `caBX` chunk, a WebP's `C2PA`
-chunk, or a HEIF's (HEIC, AVIF) top-level `uuid` box of C2PA's UUID."""
+chunk, a HEIF's (HEIC, AVIF) top-level `uuid` box of C2PA's UUID, or a TIFF's (a DNG's) tag 0xCD41."""
 
 from __future__ import annotations
 
+import struct
 from typing import NamedTuple
 
 from vigie.sources.bmff import child_boxes
@@ -25,6 +26,7 @@ C2PA_NAMES = tuple(f"c2pa-{kind}-thumbnail{'' if number == 1 else f'-{number}'}.
                    for extension in _EXTENSIONS)
 _C2PA_UUID = bytes.fromhex("d8fec3d61b0e483c92975828877ec481")
 _WHAT = "the C2PA thumbnails"
+_TIFF_TAG = 0xCD41
 _EXTERNAL = 0x02  # a `bfdb` toggle: the file lies elsewhere, at a URL, not in a `bidb`
 
 
@@ -52,22 +54,23 @@ def c2pa_thumbnails(data: bytes, media_type: str, segments: Segments | None) -> 
     for store in stores:
         problems += _store_thumbnails(store, found)
     thumbnails: list[Thumbnail] = []
-    numbers = dict.fromkeys(_KINDS.values(), 0)
+    met, numbers = dict.fromkeys(_KINDS.values(), 0), dict.fromkeys(_KINDS.values(), 0)  # all, and those read
     seen: set[bytes] = set()
     for one in found:
-        first = f"c2pa-{one.kind}-thumbnail.jpg".encode()
-        what = f"C2PA {one.kind} thumbnail ({one.where})"
-        if one.data is None:
-            thumbnails.append(Thumbnail(first, what, None, f"{what} not read: {one.about}"))
-            continue
         if one.data in seen:
             continue
-        seen.add(one.data)
-        numbers[one.kind] += 1
-        if numbers[one.kind] > _MOST_THUMBNAILS:
+        met[one.kind] += 1
+        if met[one.kind] > _MOST_THUMBNAILS:  # those that cannot be read count too: each would be said
             problems.append(f"more than {_MOST_THUMBNAILS} C2PA {one.kind} thumbnails: only the first "
                             f"{_MOST_THUMBNAILS} read")
             continue
+        what = f"C2PA {one.kind} thumbnail ({one.where})"
+        if one.data is None:
+            thumbnails.append(Thumbnail(f"c2pa-{one.kind}-thumbnail.jpg".encode(), what, None,
+                                        f"{what} not read: {one.about}"))
+            continue
+        seen.add(one.data)
+        numbers[one.kind] += 1
         suffix = "" if numbers[one.kind] == 1 else f"-{numbers[one.kind]}"
         name = f"c2pa-{one.kind}-thumbnail{suffix}.{_extension(one.data, one.about)}".encode()
         thumbnails.append(Thumbnail(name, what, one.data, None))
@@ -96,6 +99,8 @@ def _stores(data: bytes, media_type: str, segments: Segments | None) -> tuple[li
             [] if walked else [f"C2PA thumbnails not looked for past {MAX_CHUNKS:,} chunks"]
     if media_type in HEIF_TYPES:
         return _heif_stores(data)
+    if media_type == "image/tiff":
+        return _tiff_stores(data), []
     return [], []
 
 
@@ -132,6 +137,22 @@ def _heif_stores(data: bytes) -> tuple[list[bytes], list[str]]:
             if purpose == b"manifest":
                 stores.append(rest[8:])
     return stores, []
+
+
+def _tiff_stores(tiff: bytes) -> list[bytes]:
+    """The store a TIFF (a DNG) keeps in its IFD0's tag 0xCD41 (bytes, at the offset the entry gives)."""
+    order = {b"II": "<", b"MM": ">"}.get(tiff[:2])
+    if order is None:  # a BigTIFF too: Vigie does not walk its IFDs
+        return []
+    try:
+        ifd = struct.unpack_from(order + "I", tiff, 4)[0]
+        for index in range(struct.unpack_from(order + "H", tiff, ifd)[0]):
+            tag, _, length, offset = struct.unpack_from(order + "HHII", tiff, ifd + 2 + 12 * index)
+            if tag == _TIFF_TAG:
+                return [tiff[offset:offset + length]] if length > 4 else []
+    except struct.error:  # an IFD cut short: the page's decoder says so
+        return []
+    return []
 
 
 def _store_thumbnails(store: bytes, found: list[_Found]) -> list[str]:

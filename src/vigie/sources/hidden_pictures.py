@@ -4,8 +4,8 @@ PSD's resources or a TIFF's Photoshop tag; in a JPEG, the pictures in its XMP (b
 `GImage:Data`, the picture before a portrait effect, `GDepth:Data`, its depth map, and `GDepth:Confidence`;
 Adobe's thumbnail `xmpGImg:image`; under whatever prefix a packet binds their namespaces to, also in
 extended XMP split across segments) and the screen nail of its FlashPix streams (APP2 `FPXR`); in a TIFF (a
-camera raw: DNG, NEF) the JPEG previews of its SubIFDs; in a JPEG, a PNG, a WebP or a HEIF, the thumbnails of its
-C2PA manifests (`c2pa_thumbnails.py`).
+camera raw: DNG, NEF) the JPEG previews of its SubIFDs; in a JPEG, a PNG, a WebP, a HEIF or a TIFF, the thumbnails of
+its C2PA manifests (`c2pa_thumbnails.py`).
 
 Each has a name of its own on the item's path (`IMG.jpg!/photoshop-thumbnail.jpg`), its first occurrence:
 the scan and reopen count a zip behind the picture's members of those names from the second."""
@@ -76,7 +76,7 @@ _XMP_NAMES = tuple(f"xmp-{stem}.{extension}".encode() for stem, _ in _XMP_FIELDS
 _NAMES = {"image/jpeg": (*EXIF_THUMBNAIL_NAMES, *_PHOTOSHOP_NAMES, *_XMP_NAMES, _FLASHPIX_NAME, *C2PA_NAMES),
           **dict.fromkeys(("image/png", "image/webp", "image/heic", "image/heif", "image/avif"),
                           (*EXIF_THUMBNAIL_NAMES, *C2PA_NAMES)),
-          "image/tiff": (EXIF_THUMBNAIL_NAME, *_SUBIFD_NAMES, *_PHOTOSHOP_NAMES),
+          "image/tiff": (EXIF_THUMBNAIL_NAME, *_SUBIFD_NAMES, *_PHOTOSHOP_NAMES, *C2PA_NAMES),
           "image/vnd.adobe.photoshop": _PHOTOSHOP_NAMES}
 HIDDEN_NAMES = frozenset(name for names in _NAMES.values() for name in names)
 
