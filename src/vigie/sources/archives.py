@@ -1,7 +1,8 @@
-"""Members of an archive, whatever its kind: zip (`zips.py`), tar (`tars.py`), an e-mail or a mailbox
-(`mail.py`), the BLOBs of an SQLite database (`sqlite_blobs.py`), the data: URIs of a web page, an SVG drawing or
-other text (`data_uris.py`), the file a base64 file holds (`textborne.py`), the pictures of an audio file's tags
-(`audio_pictures.py`), or a single file or tar compressed with gzip, bzip2 or xz."""
+"""Members of an archive, whatever its kind: zip (`zips.py`), tar (`tars.py`), an e-mail or a mailbox, and
+what an S/MIME signature holds (`mail.py`), the BLOBs of an SQLite database (`sqlite_blobs.py`), the data: URIs of
+a web page, an SVG drawing or other text (`data_uris.py`), the file a base64 file holds (`textborne.py`), the
+pictures of an audio file's tags (`audio_pictures.py`), or a single file or tar compressed with gzip, bzip2 or
+xz."""
 
 from __future__ import annotations
 
@@ -16,8 +17,9 @@ from typing import Any, BinaryIO
 
 from vigie.config import Settings
 from vigie.sources.audio_pictures import AUDIO_TYPES, audio_members
+from vigie.sources.cms import SIGNED_TYPE
 from vigie.sources.data_uris import HTML_TYPE, SVG_TYPE, data_uri_members
-from vigie.sources.mail import MAIL_TYPE, MBOX_TYPE, mail_members
+from vigie.sources.mail import MAIL_TYPE, MBOX_TYPE, mail_members, signed_members
 from vigie.sources.mediatype import SNIFF_BYTES, SQLITE_TYPE
 from vigie.sources.members import CappedReader, CountingReader, Expansion, Member
 from vigie.sources.sqlite_blobs import sqlite_members
@@ -77,6 +79,9 @@ def iter_members(
         return
     if media_type in (MAIL_TYPE, MBOX_TYPE):
         yield from mail_members(fileobj, media_type == MBOX_TYPE, settings, expansion)
+        return
+    if media_type == SIGNED_TYPE:
+        yield from signed_members(fileobj, settings, expansion, outer_name)
         return
     if media_type == SQLITE_TYPE:
         yield from sqlite_members(fileobj, settings, expansion)

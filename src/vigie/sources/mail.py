@@ -13,6 +13,11 @@ forwarded message is walked into, its attachments named as the message's own, al
 said. Each encoded forward's text is let go once decoded (a forward nested 95 deep held a copy of the message a
 level), and what they decode to, all levels of one message together, is at most twice the cap of a message: the
 forward past it is read whole, as a member of its own (a message read in its turn), and said.
+
+A message signed opaquely keeps its content inside its signature (`smime.p7m`, a CMS SignedData): that part is
+a member (sniffed as SIGNED_TYPE), and what it signed is its members, a message's parts named as the message's
+own (`smime.p7m!/photo.jpg`), or the one file it signed (`photo.jpg.p7m!/photo.jpg`). A part declared S/MIME whose
+bytes are not a signature or an encryption Vigie tells is said.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from email.message import Message
 from typing import BinaryIO, NamedTuple
 
 from vigie.config import Settings
+from vigie.sources.cms import CmsError, cms_type, signed_content
 from vigie.sources.data_uris import data_uri_members
 from vigie.sources.members import ArchiveLimitError, Expansion, Member, decoded_member
 from vigie.sources.textborne import uuencoded_members
@@ -46,6 +52,7 @@ _TRACE_HEADERS = (b"received:", b"return-path:", b"delivered-to:", b"dkim-signat
                   b"arc-message-signature:", b"arc-authentication-results:", b"authentication-results:",
                   b"x-gmail-labels:", b"x-gm-thrid:", b"x-mozilla-status:")
 _DATA_SCHEME = re.compile(rb"data:", re.IGNORECASE)  # a body's data: URIs, in any case as a browser reads them
+_SMIME_TYPES = ("application/pkcs7-mime", "application/x-pkcs7-mime")
 _IDENTIFYING = (b"from:", b"received:", b"return-path:", b"message-id:", b"mime-version:", b"delivered-to:")
 
 
@@ -73,6 +80,18 @@ def is_mbox(head: bytes) -> bool:
     return first.startswith(b"From ") and is_mail(rest)
 
 
+def is_entity(head: bytes) -> bool:
+    """A MIME entity, as a signature holds it: its first line a header, and its header block naming the
+    content's type."""
+    for number, line in enumerate(head.split(b"\n")[:40]):
+        line = line.rstrip(b"\r").lower()
+        if not line or (number == 0 and not _HEADER_LINE.match(line)):
+            return False
+        if line.startswith(b"content-type:"):
+            return True
+    return False
+
+
 def mail_members(fileobj: BinaryIO, mbox: bool, settings: Settings, expansion: Expansion) -> Iterator[Member]:
     """The attachments and inline pictures of one message, or of every message of a mailbox."""
     if not mbox:
@@ -84,6 +103,28 @@ def mail_members(fileobj: BinaryIO, mbox: bool, settings: Settings, expansion: E
         return
     for number, raw in enumerate(_mbox_messages(fileobj, settings), 1):
         yield from _parts(_message(raw, settings), b"message-%d/" % number, settings, expansion)
+
+
+def signed_members(fileobj: BinaryIO, settings: Settings, expansion: Expansion, outer_name: bytes
+                   ) -> Iterator[Member]:
+    """What an S/MIME signature holds inside it: a MIME entity's parts, named as a message's own, or the one
+    file it signed, named as the signature less `.p7m` (`content` where it has no such name). A structure cut
+    short or damaged gives what it holds up to there, and is said."""
+    most = settings.max_nested_archive_bytes
+    data = fileobj.read(most + 1)
+    if len(data) > most:
+        raise ArchiveLimitError(f"an S/MIME signature of more than {most:,} bytes (the cap of what is held in "
+                                "memory): what it holds not read")
+    signed = signed_content(data)
+    del data
+    if signed.content and is_entity(signed.content[:4096]):
+        yield from _parts(_message(signed.content, settings), b"", settings, expansion)
+    elif signed.content:
+        stem = outer_name.rsplit(b"/", 1)[-1]
+        stem = stem[:-4] if stem.lower().endswith(b".p7m") else b""
+        yield decoded_member(stem or b"content", signed.content, settings, expansion)
+    if signed.problem is not None:
+        raise CmsError(signed.problem)
 
 
 def _most_bytes(settings: Settings) -> int:
@@ -254,8 +295,16 @@ def _parts(parsed: _Parsed, prefix: bytes, settings: Settings, expansion: Expans
         damage = [type(defect).__name__ for defect in part.defects]
         problem = (f"its encoding is damaged ({', '.join(damage)}): read as a mail reader decodes it, its bytes "
                    "may not be those sent") if damage else None
+        unknown = ("declared S/MIME (application/pkcs7-mime), but its bytes are not a signature nor an encryption "
+                   "Vigie tells (CMS signed or enveloped data): what it may hold is not read"
+                   ) if _declared_smime(part, filename) and cms_type(data[:64]) is None else None
         if part.get_content_maintype() == "multipart":  # its boundaries not found: its parts cannot be told apart
             problem = (f"a multipart body whose parts cannot be told apart ({', '.join(damage) or 'no boundary'}): "
                        "read whole, as it is; the attachments in it were not separated")
         yield decoded_member(prefix + name, data, settings, expansion,
-                             "; ".join(said for said in (named, problem) if said) or None)
+                             "; ".join(said for said in (named, problem, unknown) if said) or None)
+
+
+def _declared_smime(part: Message, filename: str | None) -> bool:
+    """A part that says it is an S/MIME signature or encryption holding its content (`smime.p7m`)."""
+    return part.get_content_type() in _SMIME_TYPES or (filename or "").lower().endswith(".p7m")

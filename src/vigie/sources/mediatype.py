@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from vigie.sources.audio_pictures import AUDIO_TYPES, audio_type
+from vigie.sources.cms import ENCRYPTED_NOTE, ENCRYPTED_TYPE, SIGNED_TYPE, cms_type
 from vigie.sources.data_uris import HTML_TYPE, SVG_TYPE, markup_type
 from vigie.sources.mail import MAIL_TYPE, MBOX_TYPE, is_emlx, is_mail, is_mbox
 from vigie.sources.textborne import BASE64_TYPE, TEXT_TYPE, base64_head
@@ -23,13 +24,14 @@ IMAGE_TYPES = frozenset(
 )
 ARCHIVE_TYPES = frozenset(
     {"application/zip", "application/x-tar", "application/gzip", "application/x-bzip2", "application/x-xz",
-     MAIL_TYPE, MBOX_TYPE, SQLITE_TYPE, HTML_TYPE, SVG_TYPE, TEXT_TYPE, BASE64_TYPE}
+     MAIL_TYPE, MBOX_TYPE, SQLITE_TYPE, HTML_TYPE, SVG_TYPE, TEXT_TYPE, BASE64_TYPE, SIGNED_TYPE}
 ) | AUDIO_TYPES  # an audio file's members are the pictures of its tags (vigie.sources.audio_pictures)
 # What is read by its own structure (a message, a page, an audio file's tags, ...) and may still have a zip appended
 # to it, as any file may: looked for behind it too. Not archives proper, whose own readers read what follows them,
-# nor a database, whose last BLOB may be a zip ending with its own end record.
+# nor a database, whose last BLOB may be a zip ending with its own end record, nor an S/MIME signature, whose
+# content may be a zip (a signed `.zip.p7m`) followed by the signer's certificate.
 _READ_BY_STRUCTURE = ARCHIVE_TYPES - {"application/zip", "application/x-tar", "application/gzip",
-                                      "application/x-bzip2", "application/x-xz", SQLITE_TYPE}
+                                      "application/x-bzip2", "application/x-xz", SQLITE_TYPE, SIGNED_TYPE}
 # what base64 is not taken for: nothing typed, or a format told by loose checks (no magic) that garbage can pass
 _NOT_FROM_BASE64 = frozenset({"application/octet-stream", "application/x-empty", "image/x-tga", "image/x-pcx"})
 
@@ -184,6 +186,8 @@ def sniff(head: bytes) -> str:
         return SQLITE_WAL_TYPE
     if head.startswith(b"!BDN"):
         return OUTLOOK_TYPE
+    if (cms := cms_type(head)) is not None:  # an S/MIME signature (read) or encryption (said)
+        return cms
     if (markup := markup_type(head)) is not None:
         return markup
     if is_mbox(head):
@@ -203,6 +207,8 @@ def unread_archive_note(media_type: str) -> str | None:
         return ("an SQLite write-ahead log: the latest changes of the database beside it, which its BLOBs read "
                 "from the database alone do not hold, and which may be known pictures; not read (checkpoint a copy "
                 "of the database with its log, and scan that)")
+    if media_type == ENCRYPTED_TYPE:
+        return ENCRYPTED_NOTE
     if media_type == OUTLOOK_TYPE:
         return ("an Outlook data file (PST or OST): Vigie does not read the mail it holds, whose attachments may "
                 "be known pictures; export its attachments with a tool that does (e.g. pffexport, from Debian's "

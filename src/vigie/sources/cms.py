@@ -1,0 +1,221 @@
+"""A CMS (PKCS #7) structure, the signature of an S/MIME message signed opaquely (`smime.p7m`): its kind told from
+its first bytes, and the content it holds inside its signature taken out by a small BER walker. DER and BER alike
+(a streaming signer writes indefinite lengths and cuts the content into chunks); each length is checked against
+what holds it, and nesting is capped, so a structure cut short or hostile is read up to there and said. The
+signature is not checked: nothing is said of its validity."""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+SIGNED_TYPE = "application/pkcs7-mime; smime-type=signed-data"  # read: its content is members
+ENCRYPTED_TYPE = "application/pkcs7-mime; smime-type=enveloped-data"  # said: only the recipient's key reads it
+ENCRYPTED_NOTE = "encrypted S/MIME: its content cannot be read without the recipient's key"
+_KINDS = {
+    bytes.fromhex("2a864886f70d010702"): SIGNED_TYPE,  # 1.2.840.113549.1.7.2, signedData
+    bytes.fromhex("2a864886f70d010703"): ENCRYPTED_TYPE,  # 1.2.840.113549.1.7.3, envelopedData
+    bytes.fromhex("2a864886f70d0109100117"): ENCRYPTED_TYPE,  # 1.2.840.113549.1.9.16.1.23, authEnvelopedData
+}
+# elements nested in elements: a content cut into chunks of chunks goes a few deep; the walk keeps its own stack
+MOST_NESTED = 64
+_SEQUENCE, _SET, _OID, _INTEGER, _OCTETS, _CHUNKED_OCTETS, _EXPLICIT_0 = 0x30, 0x31, 0x06, 0x02, 0x04, 0x24, 0xA0
+_CONSTRUCTED = 0x20
+
+
+def cms_type(head: bytes) -> str | None:
+    """SIGNED_TYPE or ENCRYPTED_TYPE where `head` starts a ContentInfo of that kind: a SEQUENCE (of any length
+    form), then the OID of its content's type."""
+    if len(head) < 2 or head[0] != _SEQUENCE:
+        return None
+    at = 2 if head[1] <= 0x80 else 2 + (head[1] & 0x7F)
+    if head[1] > 0x84 or head[at:at + 1] != bytes([_OID]) or at + 2 > len(head):
+        return None
+    return _KINDS.get(head[at + 2:at + 2 + head[at + 1]])
+
+
+class SignedContent(NamedTuple):
+    content: bytes | None  # what was signed, as far as it could be read; None where the signature holds none
+    problem: str | None  # why it is not all there (cut short, damaged, nested too deep), to say on the item
+
+
+class CmsError(ValueError):
+    """A structure that cannot be walked further."""
+
+
+class _Element(NamedTuple):
+    tag: int  # the identifier's first byte: class, constructed, number (0x1F for a number in the bytes after)
+    at: int  # where it starts
+    start: int  # where its content starts
+    end: int | None  # where its content ends; None for an indefinite length, ended by two zero bytes
+
+
+def signed_content(data: bytes) -> SignedContent:
+    """The content a SignedData holds (its encapsulated content's OCTET STRING, joined from its chunks), read
+    as far as the structure allows."""
+    walker = _Walker(data)
+    try:
+        content = walker.content()
+    except CmsError as exc:
+        pieces = b"".join(walker.pieces)
+        said = (walker.cut, str(exc), "its content read up to there" if pieces else None)  # a cut is often why
+        return SignedContent(pieces or None, "; ".join(one for one in said if one))
+    return SignedContent(content, walker.cut)
+
+
+class _Walker:
+    def __init__(self, data: bytes) -> None:
+        self._data = data
+        self._view = memoryview(data)  # the content's chunks are joined once, not copied one by one
+        self.pieces: list[memoryview] = []  # the content's chunks read so far
+        self.cut: str | None = None  # the first length that ran past what holds it (the structure cut short)
+
+    def content(self) -> bytes | None:
+        info = self._header(0, len(self._data))
+        self._expect(info, _SEQUENCE, "a CMS ContentInfo")
+        kind = self._first(info, _OID, "its content type")
+        if _KINDS.get(self._data[kind.start:kind.end]) != SIGNED_TYPE:
+            raise CmsError("a CMS structure that is not SignedData: its content not read")
+        signed = self._first(self._next(info, kind, _EXPLICIT_0, "its content"), _SEQUENCE, "SignedData")
+        version = self._first(signed, _INTEGER, "SignedData's version")
+        algorithms = self._next(signed, version, _SET, "SignedData's digest algorithms")
+        encapsulated = self._next(signed, algorithms, _SEQUENCE, "SignedData's encapsulated content")
+        content_type = self._first(encapsulated, _OID, "the encapsulated content's type")
+        after = self._skip(content_type, self._bound(encapsulated))
+        if self._ended(encapsulated, after):
+            return None  # a detached signature: the content travels beside it
+        explicit = self._header(after, self._bound(encapsulated))
+        self._expect(explicit, _EXPLICIT_0, "the encapsulated content")
+        octets = self._header(explicit.start, self._bound(explicit))
+        if octets.tag not in (_OCTETS, _CHUNKED_OCTETS):
+            raise CmsError(f"the encapsulated content at byte {octets.at:,} is not an OCTET STRING")
+        self._octets(octets, self._bound(explicit))
+        return b"".join(self.pieces)
+
+    def _bound(self, element: _Element) -> int:
+        return len(self._data) if element.end is None else element.end
+
+    def _ended(self, holder: _Element, at: int) -> bool:
+        """Whether `holder`'s content ends at `at` (its end, or the two zero bytes of an indefinite length)."""
+        if holder.end is not None:
+            return at >= holder.end
+        if at + 2 > len(self._data):
+            self.cut = self.cut or (f"an element of indefinite length at byte {holder.at:,} has no end: the "
+                                    "structure is cut short")
+            return True
+        return self._data[at:at + 2] == b"\x00\x00"
+
+    def _expect(self, element: _Element, tag: int, what: str) -> None:
+        if element.tag != tag:
+            raise CmsError(f"{what} expected at byte {element.at:,}, found tag 0x{element.tag:02x}")
+
+    def _first(self, holder: _Element, tag: int, what: str) -> _Element:
+        if self._ended(holder, holder.start):
+            raise CmsError(f"{what} missing at byte {holder.start:,}")
+        element = self._header(holder.start, self._bound(holder))
+        self._expect(element, tag, what)
+        return element
+
+    def _next(self, holder: _Element, before: _Element, tag: int, what: str) -> _Element:
+        at = self._skip(before, self._bound(holder))
+        if self._ended(holder, at):
+            raise CmsError(f"{what} missing at byte {at:,}")
+        element = self._header(at, self._bound(holder))
+        self._expect(element, tag, what)
+        return element
+
+    def _header(self, at: int, bound: int) -> _Element:
+        """The element at `at`, whose content must end by `bound` (the end of what holds it): a length past it
+        is cut there, and said."""
+        data = self._data
+        if at + 2 > bound:
+            raise CmsError(f"the structure ends at byte {bound:,}, inside an element's header (cut short)")
+        tag, position = data[at], at + 1
+        if tag & 0x1F == 0x1F:  # a tag number in base-128 bytes: none that CMS uses needs more than four
+            for _ in range(4):
+                if position >= bound:
+                    raise CmsError(f"the structure ends at byte {bound:,}, inside a tag (cut short)")
+                position += 1
+                if not data[position - 1] & 0x80:
+                    break
+            else:
+                raise CmsError(f"a tag number at byte {at:,} longer than four bytes")
+        if position >= bound:
+            raise CmsError(f"the structure ends at byte {bound:,}, inside an element's header (cut short)")
+        first, position = data[position], position + 1
+        if first == 0x80:
+            if not tag & _CONSTRUCTED:
+                raise CmsError(f"an indefinite length on a primitive element at byte {at:,}")
+            return _Element(tag, at, position, None)
+        if first < 0x80:
+            length = first
+        else:
+            count = first & 0x7F
+            if count > 8 or position + count > bound:
+                raise CmsError(f"a length of {count} bytes at byte {at:,}, past what holds it or more than 8")
+            length = int.from_bytes(data[position:position + count], "big")
+            position += count
+        if position + length > bound:
+            self.cut = self.cut or (f"an element at byte {at:,} claims {length:,} bytes, past the end of what holds "
+                                    f"it ({bound - position:,} bytes left): the structure is cut short or damaged, "
+                                    "read up to there")
+            length = bound - position
+        return _Element(tag, at, position, position + length)
+
+    def _skip(self, element: _Element, bound: int) -> int:
+        """Where `element` ends: an indefinite length is walked to its two zero bytes, keeping its own stack."""
+        if element.end is not None:
+            return element.end
+        open_ends = 1  # the elements of indefinite length entered and not yet ended
+        at = element.start
+        while open_ends:
+            if at + 2 > bound:
+                self.cut = self.cut or (f"an element of indefinite length at byte {element.at:,} has no end: the "
+                                        "structure is cut short")
+                return bound
+            if self._data[at:at + 2] == b"\x00\x00":
+                open_ends, at = open_ends - 1, at + 2
+                continue
+            inner = self._header(at, bound)
+            if inner.end is None:
+                open_ends += 1
+                if open_ends > MOST_NESTED:
+                    raise CmsError(f"elements nested more than {MOST_NESTED} deep at byte {at:,}: not walked further")
+                at = inner.start
+            else:
+                at = inner.end
+        return at
+
+    def _octets(self, octets: _Element, bound: int) -> None:
+        """The chunks of an OCTET STRING, in order, gathered into `pieces` (a constructed one holds OCTET
+        STRINGs, which may be constructed in their turn)."""
+        if octets.end is not None and octets.tag == _OCTETS:
+            self.pieces.append(self._view[octets.start:octets.end])
+            return
+        # each constructed string entered: whether its length is indefinite, and where its content must end
+        stack = [(octets.end is None, self._bound(octets) if octets.end is not None else bound)]
+        at = octets.start
+        while stack:
+            indefinite, end = stack[-1]
+            if indefinite and at + 2 <= end and self._data[at:at + 2] == b"\x00\x00":
+                stack.pop()
+                at += 2
+                continue
+            if at >= end:
+                if indefinite:
+                    self.cut = self.cut or (f"the content's chunks run to byte {end:,} without their end: the "
+                                            "structure is cut short")
+                stack.pop()
+                continue
+            chunk = self._header(at, end)
+            if chunk.tag == _OCTETS and chunk.end is not None:  # a primitive's length is never indefinite
+                self.pieces.append(self._view[chunk.start:chunk.end])
+                at = chunk.end
+            elif chunk.tag == _CHUNKED_OCTETS:
+                if len(stack) >= MOST_NESTED:
+                    raise CmsError(f"the content's chunks nested more than {MOST_NESTED} deep at byte {at:,}: "
+                                   "not read further")
+                stack.append((chunk.end is None, end if chunk.end is None else chunk.end))
+                at = chunk.start
+            else:
+                raise CmsError(f"a chunk of the content at byte {at:,} is not an OCTET STRING (tag "
+                               f"0x{chunk.tag:02x})")

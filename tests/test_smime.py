@@ -1,0 +1,173 @@
+"""A message signed opaquely with S/MIME keeps its content inside its signature (`smime.p7m`, a CMS SignedData):
+what it signed is read as the signature's members, in a message, a mailbox, a `.p7m` file given or in a zip,
+DER or BER (a streaming signer's indefinite lengths and chunks), and read back; an encrypted one, a structure cut
+short or hostile, is said, never a crash."""
+
+from __future__ import annotations
+
+import base64
+import datetime
+import hashlib
+import io
+import zipfile
+from email import policy
+from email.message import EmailMessage
+from pathlib import Path
+
+from conftest import jpeg_bytes, scanned_report
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.serialization import pkcs7
+from cryptography.x509.oid import NameOID
+
+from vigie.config import Settings
+from vigie.demo.seizure import draw_picture
+from vigie.sources.cms import MOST_NESTED, signed_content
+from vigie.sources.mediatype import sniff
+from vigie.sources.reopen import read_item_bytes
+
+_SIGNED_DATA = bytes.fromhex("06092a864886f70d010702")
+_DATA = bytes.fromhex("06092a864886f70d010701")
+
+
+def _certificate(key: ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey) -> x509.Certificate:
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "vigie test signer")])
+    start = datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)
+    return (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(1).not_valid_before(start).not_valid_after(start + datetime.timedelta(days=3650))
+            .sign(key, hashes.SHA256()))
+
+
+def _signed(content: bytes) -> bytes:
+    """`content` signed opaquely (inside the signature), as DER."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    builder = pkcs7.PKCS7SignatureBuilder().set_data(content).add_signer(_certificate(key), key, hashes.SHA256())
+    return builder.sign(serialization.Encoding.DER, [pkcs7.PKCS7Options.Binary])
+
+
+def _entity(attachments: dict[str, bytes]) -> bytes:
+    """What a mail program signs: a MIME entity (no From, no Subject), its lines ended by CRLF."""
+    entity = EmailMessage(policy=policy.SMTP)
+    entity.set_content("see attached\n")
+    for name, data in attachments.items():
+        entity.add_attachment(data, maintype="image", subtype="jpeg", filename=name)
+    del entity["MIME-Version"]
+    return entity.as_bytes()
+
+
+def _opaque(signature: bytes, subject: str, media_type: str = "application/pkcs7-mime") -> bytes:
+    """A message whose whole body is its signature, which holds its content."""
+    return (f"From: a@example.org\nTo: b@example.org\nSubject: {subject}\nMessage-ID: <{subject}@example.org>\n"
+            f"MIME-Version: 1.0\nContent-Type: {media_type}; smime-type=signed-data; name=\"smime.p7m\"\n"
+            "Content-Disposition: attachment; filename=\"smime.p7m\"\nContent-Transfer-Encoding: base64\n\n"
+            ).encode() + base64.encodebytes(signature)
+
+
+def _ber(tag: int, *inner: bytes) -> bytes:
+    """An element of indefinite length, as a streaming signer writes it."""
+    return bytes([tag, 0x80]) + b"".join(inner) + b"\x00\x00"
+
+
+def _der(tag: int, content: bytes) -> bytes:
+    size = len(content)
+    length = bytes([size]) if size < 0x80 else bytes([0x82]) + size.to_bytes(2, "big")
+    return bytes([tag]) + length + content
+
+
+def _streamed(content: bytes, chunk: int = 1000) -> bytes:
+    """A SignedData in BER, its content cut into chunks of a constructed OCTET STRING (as OpenSSL's -stream)."""
+    chunks = b"".join(_der(0x04, content[at:at + chunk]) for at in range(0, len(content), chunk))
+    encapsulated = _ber(0x30, _DATA, _ber(0xA0, _ber(0x24, chunks)))
+    signed = _ber(0x30, _der(0x02, b"\x01"), _ber(0x31), encapsulated, _der(0x31, b""))
+    return _ber(0x30, _SIGNED_DATA, _ber(0xA0, signed))
+
+
+def test_what_an_opaque_signature_holds_is_read_as_its_members_and_read_back(tmp_path: Path) -> None:
+    pictures = [jpeg_bytes(draw_picture(seed, (96, 72))) for seed in (120, 121, 122)]
+    evidence = tmp_path / "evidence"
+    evidence.mkdir()
+    (evidence / "signed.eml").write_bytes(_opaque(_signed(_entity({"beach.jpg": pictures[0]})), "signed"))
+    attached = EmailMessage()  # a signature attached in a multipart, as the older x- type
+    attached["From"], attached["To"], attached["Subject"] = "a@example.org", "b@example.org", "two"
+    attached["Message-ID"] = "<two@example.org>"
+    attached.set_content("forwarded, signed\n")
+    attached.add_attachment(_signed(_entity({"dune.jpg": pictures[1]})), maintype="application",
+                            subtype="x-pkcs7-mime", filename="smime.p7m")
+    (evidence / "Inbox").write_bytes(b"From a@example.org Mon Nov 30 10:00:00 2026\n"
+                                     + _opaque(_signed(_entity({})), "one") + b"\n"
+                                     + b"From b@example.org Mon Nov 30 11:00:00 2026\n" + bytes(attached))
+    (evidence / "photo.jpg.p7m").write_bytes(_signed(pictures[2]))  # a file signed as it is (a CAdES .p7m)
+    signed_zip = io.BytesIO()  # a zip signed as it is: no zip said to follow the signature (its end is inside)
+    with zipfile.ZipFile(signed_zip, "w") as archive:
+        archive.writestr("beach.jpg", pictures[0])
+    (evidence / "photos.zip.p7m").write_bytes(_signed(signed_zip.getvalue()))
+    (evidence / "letter.p7m").write_bytes(_signed(_entity({"beach.jpg": pictures[0]})))
+    (evidence / "streamed.p7m").write_bytes(_streamed(_entity({"dune.jpg": pictures[1]})))
+    with zipfile.ZipFile(evidence / "archive.zip", "w") as archive:
+        archive.writestr("mail/nested.p7m", _signed(_entity({"beach.jpg": pictures[0]})))
+        archive.writestr("scans/dune.jpg.p7m", _signed(pictures[1]))
+    items = {item["path"].split("/evidence/", 1)[1]: item
+             for item in scanned_report(evidence, tmp_path / "case", Settings(workers=1))}
+    expected = {"signed.eml!/smime.p7m!/beach.jpg": pictures[0], "Inbox!/message-2/smime.p7m!/dune.jpg": pictures[1],
+                "photo.jpg.p7m!/photo.jpg": pictures[2], "letter.p7m!/beach.jpg": pictures[0],
+                "streamed.p7m!/dune.jpg": pictures[1], "archive.zip!/mail/nested.p7m!/beach.jpg": pictures[0],
+                "archive.zip!/scans/dune.jpg.p7m!/dune.jpg": pictures[1],
+                "photos.zip.p7m!/photos.zip!/beach.jpg": pictures[0]}
+    for path, data in expected.items():
+        assert items[path]["sha256"] == hashlib.sha256(data).hexdigest(), path
+        assert read_item_bytes(str(evidence), path, Settings(), 10**7) == data, path
+    assert items["signed.eml!/smime.p7m"]["media_type"] == "application/pkcs7-mime; smime-type=signed-data"
+    assert not [(path, item["errors"]) for path, item in items.items() if item["errors"]]
+    assert not [path for path in items if path.endswith(".plain")]  # text bodies are not members, here neither
+
+
+def test_an_encrypted_message_and_a_part_declared_smime_that_is_not_are_said(tmp_path: Path) -> None:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    encrypted = (pkcs7.PKCS7EnvelopeBuilder().set_data(_entity({"beach.jpg": b"x" * 100}))
+                 .add_recipient(_certificate(key)).encrypt(serialization.Encoding.DER, []))
+    evidence = tmp_path / "evidence"
+    evidence.mkdir()
+    (evidence / "secret.eml").write_bytes(_opaque(encrypted, "secret").replace(b"signed-data", b"enveloped-data"))
+    (evidence / "secret.p7m").write_bytes(encrypted)
+    (evidence / "odd.eml").write_bytes(_opaque(b"not a signature at all", "odd"))
+    items = {item["path"].split("/evidence/", 1)[1]: item
+             for item in scanned_report(evidence, tmp_path / "case", Settings(workers=1))}
+    note = "encrypted S/MIME: its content cannot be read without the recipient's key"
+    assert note in str(items["secret.eml!/smime.p7m"]["errors"]) and note in str(items["secret.p7m"]["errors"])
+    assert "declared S/MIME (application/pkcs7-mime), but its bytes are not" in str(items["odd.eml!/smime.p7m"]
+                                                                                     ["errors"])
+
+
+def test_a_signature_cut_short_or_hostile_is_said_and_read_up_to_there(tmp_path: Path) -> None:
+    picture = jpeg_bytes(draw_picture(123, (96, 72)))
+    whole = _signed(_entity({"beach.jpg": picture}))
+    cut = signed_content(whole[:len(whole) // 2])  # cut inside its content: what is there is given
+    assert cut.content is not None and cut.content.startswith(b"Content-Type: multipart/mixed")
+    assert "cut short" in str(cut.problem)
+    deep = _SIGNED_DATA + bytes.fromhex("a080 3080 020101 3180") + b"\x30\x80" * 10_000  # digest algorithms: 10,000
+    # sequences, each in the one before
+    chunks = _ber(0x30, _SIGNED_DATA, _ber(0xA0, _ber(0x30, _der(0x02, b"\x01"), _ber(0x31), _ber(
+        0x30, _DATA, _ber(0xA0, b"\x24\x80" * 10_000)))))  # chunks of chunks 10,000 deep
+    claims = bytes.fromhex("3084ffffffff") + _SIGNED_DATA + bytes.fromhex("a088ffffffffffffffff")
+    at = whole.index(_DATA) + len(_DATA) + 4  # the content's OCTET STRING, made a string of another kind
+    for hostile in (b"\x30\x80" + deep, chunks, claims, whole[:3], whole[:20], b"\x30\x80" + _SIGNED_DATA * 3,
+                    whole[:at] + b"\x13" + whole[at + 1:]):
+        read = signed_content(hostile)
+        assert read.problem, hostile[:40]
+    assert f"more than {MOST_NESTED} deep" in str(signed_content(b"\x30\x80" + deep).problem)
+    assert f"more than {MOST_NESTED} deep" in str(signed_content(chunks).problem)
+    assert sniff(claims) == "application/pkcs7-mime; smime-type=signed-data"
+    evidence = tmp_path / "evidence"
+    evidence.mkdir()
+    (evidence / "cut.p7m").write_bytes(whole[:-400])  # its signer's information gone: its content all there
+    (evidence / "deep.p7m").write_bytes(b"\x30\x80" + deep)
+    (evidence / "claims.eml").write_bytes(_opaque(claims, "claims"))
+    items = {item["path"].split("/evidence/", 1)[1]: item
+             for item in scanned_report(evidence, tmp_path / "case", Settings(workers=1))}
+    assert items["cut.p7m!/beach.jpg"]["sha256"] == hashlib.sha256(picture).hexdigest()
+    assert "cut short" in str(items["cut.p7m"]["errors"])
+    assert f"more than {MOST_NESTED} deep" in str(items["deep.p7m"]["errors"])
+    assert "past the end of what holds it" in str(items["claims.eml!/smime.p7m"]["errors"])
+    assert not [(path, item["errors"]) for path, item in items.items()
+                if any(error["stage"] == "internal" for error in item["errors"])]
