@@ -103,6 +103,8 @@ def test_what_an_opaque_signature_holds_is_read_as_its_members_and_read_back(tmp
         archive.writestr("beach.jpg", pictures[0])
     (evidence / "photos.zip.p7m").write_bytes(_signed(signed_zip.getvalue()))
     (evidence / "letter.p7m").write_bytes(_signed(_entity({"beach.jpg": pictures[0]})))
+    (evidence / "letter.pem").write_bytes(b"-----BEGIN PKCS7-----\n" + base64.encodebytes(_signed(_entity(
+        {"dune.jpg": pictures[1]}))) + b"-----END PKCS7-----\n")  # kept as text, as OpenSSL writes it
     (evidence / "streamed.p7m").write_bytes(_streamed(_entity({"dune.jpg": pictures[1]})))
     with zipfile.ZipFile(evidence / "archive.zip", "w") as archive:
         archive.writestr("mail/nested.p7m", _signed(_entity({"beach.jpg": pictures[0]})))
@@ -111,6 +113,7 @@ def test_what_an_opaque_signature_holds_is_read_as_its_members_and_read_back(tmp
              for item in scanned_report(evidence, tmp_path / "case", Settings(workers=1))}
     expected = {"signed.eml!/smime.p7m!/beach.jpg": pictures[0], "Inbox!/message-2/smime.p7m!/dune.jpg": pictures[1],
                 "photo.jpg.p7m!/photo.jpg": pictures[2], "letter.p7m!/beach.jpg": pictures[0],
+                "letter.pem!/letter!/dune.jpg": pictures[1],
                 "streamed.p7m!/dune.jpg": pictures[1], "archive.zip!/mail/nested.p7m!/beach.jpg": pictures[0],
                 "archive.zip!/scans/dune.jpg.p7m!/dune.jpg": pictures[1],
                 "photos.zip.p7m!/photos.zip!/beach.jpg": pictures[0]}
