@@ -14,6 +14,7 @@ from email import policy
 from email.message import EmailMessage
 from pathlib import Path
 
+import pytest
 from conftest import jpeg_bytes, scanned_report
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -23,6 +24,7 @@ from cryptography.x509.oid import NameOID
 
 from vigie.config import Settings
 from vigie.demo.seizure import draw_picture
+from vigie.sources import cms
 from vigie.sources.cms import MOST_NESTED, signed_content
 from vigie.sources.mediatype import sniff
 from vigie.sources.reopen import read_item_bytes
@@ -174,3 +176,12 @@ def test_a_signature_cut_short_or_hostile_is_said_and_read_up_to_there(tmp_path:
     assert "past the end of what holds it" in str(items["claims.eml!/smime.p7m"]["errors"])
     assert not [(path, item["errors"]) for path, item in items.items()
                 if any(error["stage"] == "internal" for error in item["errors"])]
+
+
+def test_the_elements_walked_are_capped_and_what_was_read_before_is_given(monkeypatch: pytest.MonkeyPatch) -> None:
+    content = _entity({"beach.jpg": jpeg_bytes(draw_picture(124, (96, 72)))})
+    monkeypatch.setattr(cms, "MOST_ELEMENTS", 100)  # a million at scan time: a few seconds of walking
+    read = signed_content(_streamed(content, chunk=10))
+    assert "more than 100 elements" in str(read.problem) and "its content read up to there" in str(read.problem)
+    assert read.content is not None and content.startswith(read.content) and len(read.content) > 800
+    assert signed_content(_streamed(content, chunk=1000)) == (content, None)

@@ -18,6 +18,9 @@ _KINDS = {
 }
 # elements nested in elements: a content cut into chunks of chunks goes a few deep; the walk keeps its own stack
 MOST_NESTED = 64
+# elements walked, a few microseconds each: a structure of 2-byte elements hostile to the walk stops within seconds;
+# a signer's content cut into chunks of a line (OpenSSL's text mode) reaches it past 70 MB, said
+MOST_ELEMENTS = 1_000_000
 _SEQUENCE, _SET, _OID, _INTEGER, _OCTETS, _CHUNKED_OCTETS, _EXPLICIT_0 = 0x30, 0x31, 0x06, 0x02, 0x04, 0x24, 0xA0
 _CONSTRUCTED = 0x20
 
@@ -47,6 +50,7 @@ class _Element(NamedTuple):
     at: int  # where it starts
     start: int  # where its content starts
     end: int | None  # where its content ends; None for an indefinite length, ended by two zero bytes
+    bound: int  # where what holds it ends: its content, of whatever length, ends by there
 
 
 def signed_content(data: bytes) -> SignedContent:
@@ -68,6 +72,7 @@ class _Walker:
         self._view = memoryview(data)  # the content's chunks are joined once, not copied one by one
         self.pieces: list[memoryview] = []  # the content's chunks read so far
         self.cut: str | None = None  # the first length that ran past what holds it (the structure cut short)
+        self._walked = 0  # elements read
 
     def content(self) -> bytes | None:
         info = self._header(0, len(self._data))
@@ -80,7 +85,7 @@ class _Walker:
         algorithms = self._next(signed, version, _SET, "SignedData's digest algorithms")
         encapsulated = self._next(signed, algorithms, _SEQUENCE, "SignedData's encapsulated content")
         content_type = self._first(encapsulated, _OID, "the encapsulated content's type")
-        after = self._skip(content_type, self._bound(encapsulated))
+        after = self._skip(content_type)
         if self._ended(encapsulated, after):
             return None  # a detached signature: the content travels beside it
         explicit = self._header(after, self._bound(encapsulated))
@@ -88,17 +93,17 @@ class _Walker:
         octets = self._header(explicit.start, self._bound(explicit))
         if octets.tag not in (_OCTETS, _CHUNKED_OCTETS):
             raise CmsError(f"the encapsulated content at byte {octets.at:,} is not an OCTET STRING")
-        self._octets(octets, self._bound(explicit))
+        self._octets(octets)
         return b"".join(self.pieces)
 
     def _bound(self, element: _Element) -> int:
-        return len(self._data) if element.end is None else element.end
+        return element.bound if element.end is None else element.end
 
     def _ended(self, holder: _Element, at: int) -> bool:
         """Whether `holder`'s content ends at `at` (its end, or the two zero bytes of an indefinite length)."""
         if holder.end is not None:
             return at >= holder.end
-        if at + 2 > len(self._data):
+        if at + 2 > holder.bound:
             self.cut = self.cut or (f"an element of indefinite length at byte {holder.at:,} has no end: the "
                                     "structure is cut short")
             return True
@@ -116,7 +121,7 @@ class _Walker:
         return element
 
     def _next(self, holder: _Element, before: _Element, tag: int, what: str) -> _Element:
-        at = self._skip(before, self._bound(holder))
+        at = self._skip(before)
         if self._ended(holder, at):
             raise CmsError(f"{what} missing at byte {at:,}")
         element = self._header(at, self._bound(holder))
@@ -127,6 +132,10 @@ class _Walker:
         """The element at `at`, whose content must end by `bound` (the end of what holds it): a length past it
         is cut there, and said."""
         data = self._data
+        self._walked += 1
+        if self._walked > MOST_ELEMENTS:
+            raise CmsError(f"more than {MOST_ELEMENTS:,} elements (a structure hostile to its reading, or a content "
+                           "cut into chunks too small): not walked further")
         if at + 2 > bound:
             raise CmsError(f"the structure ends at byte {bound:,}, inside an element's header (cut short)")
         tag, position = data[at], at + 1
@@ -145,7 +154,7 @@ class _Walker:
         if first == 0x80:
             if not tag & _CONSTRUCTED:
                 raise CmsError(f"an indefinite length on a primitive element at byte {at:,}")
-            return _Element(tag, at, position, None)
+            return _Element(tag, at, position, None, bound)
         if first < 0x80:
             length = first
         else:
@@ -159,12 +168,13 @@ class _Walker:
                                     f"it ({bound - position:,} bytes left): the structure is cut short or damaged, "
                                     "read up to there")
             length = bound - position
-        return _Element(tag, at, position, position + length)
+        return _Element(tag, at, position, position + length, bound)
 
-    def _skip(self, element: _Element, bound: int) -> int:
+    def _skip(self, element: _Element) -> int:
         """Where `element` ends: an indefinite length is walked to its two zero bytes, keeping its own stack."""
         if element.end is not None:
             return element.end
+        bound = element.bound
         open_ends = 1  # the elements of indefinite length entered and not yet ended
         at = element.start
         while open_ends:
@@ -185,14 +195,14 @@ class _Walker:
                 at = inner.end
         return at
 
-    def _octets(self, octets: _Element, bound: int) -> None:
+    def _octets(self, octets: _Element) -> None:
         """The chunks of an OCTET STRING, in order, gathered into `pieces` (a constructed one holds OCTET
         STRINGs, which may be constructed in their turn)."""
         if octets.end is not None and octets.tag == _OCTETS:
             self.pieces.append(self._view[octets.start:octets.end])
             return
         # each constructed string entered: whether its length is indefinite, and where its content must end
-        stack = [(octets.end is None, self._bound(octets) if octets.end is not None else bound)]
+        stack = [(octets.end is None, self._bound(octets))]
         at = octets.start
         while stack:
             indefinite, end = stack[-1]
@@ -214,7 +224,7 @@ class _Walker:
                 if len(stack) >= MOST_NESTED:
                     raise CmsError(f"the content's chunks nested more than {MOST_NESTED} deep at byte {at:,}: "
                                    "not read further")
-                stack.append((chunk.end is None, end if chunk.end is None else chunk.end))
+                stack.append((chunk.end is None, self._bound(chunk)))
                 at = chunk.start
             else:
                 raise CmsError(f"a chunk of the content at byte {at:,} is not an OCTET STRING (tag "
