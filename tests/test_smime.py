@@ -136,12 +136,15 @@ def test_an_encrypted_message_and_a_part_declared_smime_that_is_not_are_said(tmp
     (evidence / "secret.eml").write_bytes(_opaque(encrypted, "secret").replace(b"signed-data", b"enveloped-data"))
     (evidence / "secret.p7m").write_bytes(encrypted)
     (evidence / "odd.eml").write_bytes(_opaque(b"not a signature at all", "odd"))
+    (evidence / "pem.eml").write_bytes(_opaque(b"-----BEGIN PKCS7-----\n" + base64.encodebytes(_signed(_entity(
+        {"beach.jpg": b"y" * 100}))) + b"-----END PKCS7-----\n", "pem"))  # its signature in base64, twice over
     items = {item["path"].split("/evidence/", 1)[1]: item
              for item in scanned_report(evidence, tmp_path / "case", Settings(workers=1))}
     note = "encrypted S/MIME: its content cannot be read without the recipient's key"
     assert note in str(items["secret.eml!/smime.p7m"]["errors"]) and note in str(items["secret.p7m"]["errors"])
     assert "declared S/MIME (application/pkcs7-mime), but its bytes are not" in str(items["odd.eml!/smime.p7m"]
                                                                                      ["errors"])
+    assert not items["pem.eml!/smime.p7m"]["errors"] and items["pem.eml!/smime.p7m!/smime.p7m!/beach.jpg"]["sha256"]
 
 
 def test_a_signature_cut_short_or_hostile_is_said_and_read_up_to_there(tmp_path: Path) -> None:

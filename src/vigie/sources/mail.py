@@ -34,7 +34,7 @@ from vigie.config import Settings
 from vigie.sources.cms import CmsError, cms_type, signed_content
 from vigie.sources.data_uris import data_uri_members
 from vigie.sources.members import ArchiveLimitError, Expansion, Member, decoded_member
-from vigie.sources.textborne import uuencoded_members
+from vigie.sources.textborne import base64_head, uuencoded_members
 
 # Python's mail parser holds a message as lines, at 9 to 90 times its bytes (short lines cost most): a message is
 # parsed only under both caps, else said; the lesser of these and max_nested_archive_bytes holds
@@ -297,7 +297,7 @@ def _parts(parsed: _Parsed, prefix: bytes, settings: Settings, expansion: Expans
                    "may not be those sent") if damage else None
         unknown = ("declared S/MIME (application/pkcs7-mime), but its bytes are not a signature nor an encryption "
                    "Vigie tells (CMS signed or enveloped data): what it may hold is not read"
-                   ) if _declared_smime(part, filename) and cms_type(data[:64]) is None else None
+                   ) if _declared_smime(part, filename) and not _cms(data) else None
         if part.get_content_maintype() == "multipart":  # its boundaries not found: its parts cannot be told apart
             problem = (f"a multipart body whose parts cannot be told apart ({', '.join(damage) or 'no boundary'}): "
                        "read whole, as it is; the attachments in it were not separated")
@@ -308,3 +308,9 @@ def _parts(parsed: _Parsed, prefix: bytes, settings: Settings, expansion: Expans
 def _declared_smime(part: Message, filename: str | None) -> bool:
     """A part that says it is an S/MIME signature or encryption holding its content (`smime.p7m`)."""
     return part.get_content_type() in _SMIME_TYPES or (filename or "").lower().endswith(".p7m")
+
+
+def _cms(data: bytes) -> bool:
+    """A CMS structure Vigie tells, as it is or as base64 (PEM: a file of base64 is decoded, then read)."""
+    decoded = base64_head(data[:512])
+    return cms_type(data[:64]) is not None or (decoded is not None and cms_type(decoded) is not None)
