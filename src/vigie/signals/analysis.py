@@ -44,6 +44,7 @@ from vigie.sources.diskimage import DISK_HEAD_BYTES, nested_image_note
 from vigie.sources.hidden_pictures import names_before_a_zip_behind
 from vigie.sources.mediatype import (
     SNIFF_BYTES,
+    SQLITE_TYPE,
     is_archive,
     is_image,
     is_video,
@@ -52,10 +53,11 @@ from vigie.sources.mediatype import (
     unread_archive_note,
 )
 from vigie.sources.members import ArchiveLimitError, Expansion, Member, decoded_member, unsafe_name_reason
+from vigie.sources.sqlite_end import past_the_database
 from vigie.sources.textborne import MOST_TEXT_KEPT, TEXT_TYPE, TextClues, looks_like_text
 from vigie.sources.trailing import AFTER_END_NAME, trailing
 from vigie.sources.video_members import VideoHeld, video_held
-from vigie.sources.zipbehind import MOST_FALSE_SIGNATURES, ZipClues, zip_behind
+from vigie.sources.zipbehind import ZipClues, search_stopped_note, zip_behind
 
 CHUNK = 1 << 20
 
@@ -116,8 +118,8 @@ def _read_item(stream: BinaryIO, record: ItemRecord, settings: Settings, nested:
     text = TextClues() if media_type == "application/octet-stream" and looks_like_text(head[:SNIFF_BYTES]) else None
     if is_image(media_type):
         kept, cap = [], settings.max_image_bytes
-    elif nested and is_archive(media_type):
-        kept, cap = [], settings.max_nested_archive_bytes
+    elif (nested or media_type == SQLITE_TYPE) and is_archive(media_type):  # a database, wherever it is: read
+        kept, cap = [], settings.max_nested_archive_bytes  # in memory, what follows its pages too (sqlite_end.py)
     elif nested and text is not None:
         kept, cap = [], min(settings.max_nested_archive_bytes, MOST_TEXT_KEPT)
     elif nested and is_video(media_type):  # a member cannot be reopened: decode it from memory
@@ -139,7 +141,8 @@ def _read_item(stream: BinaryIO, record: ItemRecord, settings: Settings, nested:
                 kept.append(chunk)
             else:
                 kept = None
-                if text is None:
+                # text says so below, a database given as its BLOBs are read (sqlite_blobs.py)
+                if text is None and (nested or media_type != SQLITE_TYPE):
                     record.add_error("decode", f"{media_type} of more than {cap:,} bytes is {TOO_LARGE_NOTE}")
         chunk = stream.read(CHUNK)
     record.size = size
@@ -151,10 +154,8 @@ def _read_item(stream: BinaryIO, record: ItemRecord, settings: Settings, nested:
     elif text is not None:
         kept = None
     record.digests = digests.result()
-    if zip_clues.stopped_at is not None:
-        record.add_error("archive", f"{MOST_FALSE_SIGNATURES:,} zip header signatures that start no header, the "
-                                    f"last at byte {zip_clues.stopped_at:,}: a zip behind this content was not "
-                                    "looked for after it")
+    if (stopped := search_stopped_note(zip_clues)) is not None:
+        record.add_error("archive", stopped)
     return _Read(b"".join(kept) if kept is not None else None, zip_clues, disk_head)
 
 
@@ -351,6 +352,8 @@ def _held(record: ItemRecord, read: _Read, nested: bool, pictures: tuple[HeldPic
     own is looked for by _analyse_entry, which can reopen it), the pictures its metadata hides, what follows a
     picture's or a video's own content (said on the item), and a video's cover art and attachments."""
     media_type = record.media_type or ""
+    if read.buffer is not None and media_type == SQLITE_TYPE:
+        return _database_held(record, read.buffer, pictures)
     if read.buffer is not None and is_archive(media_type):
         behind = zip_behind(io.BytesIO(read.buffer), read.zip_clues) if may_hide_a_zip_behind(media_type) else None
         if behind is not None:
@@ -373,6 +376,21 @@ def _held(record: ItemRecord, read: _Read, nested: bool, pictures: tuple[HeldPic
         return held
     record.add_error("archive", APPENDED_ZIP_NOTE)
     return held._replace(archive=read.buffer, zip_start=zip_start)
+
+
+def _database_held(record: ItemRecord, data: bytes, pictures: tuple[HeldPicture, ...]) -> _Held:
+    """A database's BLOBs, and what follows its own pages (said on it): a zip, read after its BLOBs, and the
+    pictures and videos in it."""
+    past = past_the_database(data)
+    for note in past.notes:
+        record.add_error("archive", note)
+    held = _Held(data, pictures, zip_after_own=past.zip_start)
+    if past.after is not None:
+        record.add_error("archive" if past.after.members else "not-examined", past.after.note)
+        held = held._replace(after_end=past.after.members)
+    if past.zip_start is not None:
+        record.add_error("archive", APPENDED_ZIP_NOTE)
+    return held
 
 
 def _video_held(record: ItemRecord, read: _Read, reopen: Any, settings: Settings) -> VideoHeld | None:
@@ -527,7 +545,7 @@ def _held_items(
     if held.archive is not None:
         appended = held.zip_start is not None
         as_type = "application/zip" if appended else None
-        seen = Counter(held.taken(record.media_type or "")) if appended else Counter()
+        seen = Counter(held.taken(record.media_type or ""))  # what follows a database's pages, read before it
         records.extend(_expand(io.BytesIO(held.archive), record, depth + 1, settings, expansion, analysed, as_type,
                                seen, held.zip_start or 0))
         if held.zip_after_own is not None:  # numbered after the members its own structure gave
@@ -590,7 +608,7 @@ def _analyse_entry(
     records = [record, *_held_items(record, held, 0, settings, expansion, analysed)]
     media_type = record.media_type or ""
     seen = Counter(held.taken(media_type))
-    if is_archive(media_type):
+    if is_archive(media_type) and held.archive is None:  # not read in memory (a database is)
         records.extend(_reopened(open_entry, record, settings, expansion, analysed, media_type, seen, 0))
     if not may_hide_a_zip_behind(media_type) or held.zip_clues is None or not held.zip_clues.worth_a_look:
         return records

@@ -14,8 +14,17 @@ from vigie.sources.archives import iter_members
 from vigie.sources.base import MemberRef, parse_relpath
 from vigie.sources.directory import open_source
 from vigie.sources.hidden_pictures import hidden_picture, names_before_a_zip_behind
-from vigie.sources.mediatype import SNIFF_BYTES, is_archive, is_image, is_video, may_hide_a_zip_behind, sniff
+from vigie.sources.mediatype import (
+    SNIFF_BYTES,
+    SQLITE_TYPE,
+    is_archive,
+    is_image,
+    is_video,
+    may_hide_a_zip_behind,
+    sniff,
+)
 from vigie.sources.members import ArchiveLimitError, Expansion
+from vigie.sources.sqlite_end import past_the_database
 from vigie.sources.textborne import TEXT_TYPE, looks_like_text
 from vigie.sources.trailing import AFTER_END_NAME, trailing
 from vigie.sources.video_members import video_held
@@ -69,6 +78,8 @@ def _member_bytes(archive: BinaryIO, archive_name: bytes, wanted: MemberRef, set
             return found if len(found) <= cap else None
         wanted = MemberRef(wanted.name, wanted.occurrence - (0 if after is None else len(after.members)))
         buffered.seek(0)  # a zip behind the picture holds it
+    if media_type == SQLITE_TYPE:
+        return _database_member(buffered, archive_name, wanted, settings, cap)
     if is_video(media_type):  # its cover art, attachments and what follows its end, read as the scan read them
         try:
             held = video_held(buffered, media_type, settings)
@@ -102,9 +113,33 @@ def _member_bytes(archive: BinaryIO, archive_name: bytes, wanted: MemberRef, set
     return _nth_member(buffered, "application/zip", archive_name, wanted, settings, cap, behind).data
 
 
+def _database_member(buffered: Any, archive_name: bytes, wanted: MemberRef, settings: Settings,
+                     cap: int) -> bytes | None:
+    """A database's BLOB, or what follows its pages (a picture there, or a member of a zip there, numbered after
+    its BLOBs), as the scan read them (sqlite_end.py)."""
+    if wanted.name != AFTER_END_NAME:  # a BLOB's name has its table and row in it
+        own = _nth_member(buffered, SQLITE_TYPE, archive_name, wanted, settings, cap, 0)
+        if own.found:
+            return own.data
+        wanted = MemberRef(wanted.name, wanted.occurrence - own.seen)
+    buffered.seek(0)
+    data = buffered.read(settings.max_nested_archive_bytes + 1)
+    if len(data) > settings.max_nested_archive_bytes:
+        return None
+    past = past_the_database(data)
+    ends = past.after.members if past.after is not None and wanted.name == AFTER_END_NAME else ()
+    if wanted.occurrence <= len(ends):
+        return ends[wanted.occurrence - 1] if len(ends[wanted.occurrence - 1]) <= cap else None
+    if past.zip_start is None:
+        return None
+    wanted = MemberRef(wanted.name, wanted.occurrence - len(ends))
+    return _nth_member(io.BytesIO(data), "application/zip", archive_name, wanted, settings, cap, past.zip_start).data
+
+
 class _Nth(NamedTuple):
     data: bytes | None  # the member's bytes, where found and readable within the cap
-    found: bool  # it was found, or the reading failed: nothing further holds it
+    found: bool  # it was met: nothing further holds it (a reading that failed before it did not meet it, and
+    # the scan read on from what follows the content, as it is read here)
     seen: int  # members of its name met
 
 
@@ -125,5 +160,5 @@ def _nth_member(buffered: Any, media_type: str, archive_name: bytes, wanted: Mem
                 return _Nth(data if len(data) <= cap else None, True, seen)
     except (OSError, ValueError, EOFError, ArchiveLimitError, zipfile.BadZipFile, tarfile.TarError, zlib.error,
             lzma.LZMAError):
-        return _Nth(None, True, seen)
+        return _Nth(None, seen >= wanted.occurrence, seen)
     return _Nth(None, False, seen)

@@ -2,7 +2,8 @@
 caches so (WhatsApp's msgstore.db, Telegram's cache4.db, a browser's favicons, iOS's Photos.sqlite).
 
 The database is read in memory (`sqlite3` deserialises it: the evidence file is never opened by SQLite, which
-would write beside it), at most `max_nested_archive_bytes`, each table in one pass over its rows. Every BLOB or
+would write beside it), at most `max_nested_archive_bytes`, from every page the file holds whatever its header
+says (`sqlite_end.py`, which also reads what follows its pages), each table in one pass over its rows. Every BLOB or
 TEXT value that starts like something Vigie reads (a picture, a video, an archive) is a member named
 `TABLE/ROW/COLUMN`, ROW counting the table's rows from 1 in the order SQLite reads them; other values are not. A
 damaged table costs that table alone. A write-ahead log beside a database (`-wal`) is not merged in: it is said
@@ -18,6 +19,7 @@ from typing import BinaryIO
 from vigie.config import Settings
 from vigie.sources.mediatype import SNIFF_BYTES, sniff
 from vigie.sources.members import ArchiveLimitError, Expansion, Member, decoded_member
+from vigie.sources.sqlite_end import in_memory
 
 _SMALLEST = 32  # bytes: no picture or archive is smaller
 
@@ -27,14 +29,15 @@ def sqlite_members(fileobj: BinaryIO, settings: Settings, expansion: Expansion) 
     data = fileobj.read(settings.max_nested_archive_bytes + 1)
     if len(data) > settings.max_nested_archive_bytes:
         raise ArchiveLimitError(f"an SQLite database of more than {settings.max_nested_archive_bytes:,} bytes (the "
-                                "cap of what is held in memory, setting max_nested_archive_bytes): its BLOBs not read")
-    if data[18:20] == b"\x02\x02":  # WAL mode (most apps' databases), which SQLite cannot open in memory: read
-        data = data[:18] + b"\x01\x01" + data[20:]  # as the rollback-journal file it is once checkpointed
-    database = sqlite3.connect(":memory:")
+                                "cap of what is held in memory, setting max_nested_archive_bytes): its BLOBs, and "
+                                "what may follow its pages, not read")
+    try:
+        database = in_memory(data)
+    except sqlite3.Error as exc:
+        raise ValueError(f"a damaged SQLite database: {exc}") from exc
     database.text_factory = bytes  # a picture stored as TEXT is bytes too, never decoded as UTF-8
     damaged: list[str] = []
     try:
-        database.deserialize(data)
         tables = [row[0].decode("utf-8", "replace") for row in
                   database.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
     except sqlite3.Error as exc:

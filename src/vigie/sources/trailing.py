@@ -9,7 +9,7 @@ where its structure gives one (so that its bytes are exactly the picture's, and 
 else to the file's end. What follows a member's own end is looked at the same way (padding passed over, other
 bytes said), and a zip there is read as the picture's members. An MPO's later pictures are read as its frames,
 and again so. What follows a video's own end (an MP4's last top-level box, a
-Matroska's Segment: `video_members.py`) is said and read so too.
+Matroska's Segment: `video_members.py`) and an SQLite database's pages (`sqlite_end.py`) is said and read so too.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from vigie.sources.zipsalvage import LOCAL_SIGNATURE, plausible_header_at
 
 AFTER_END_NAME = b"after-the-end"  # what follows a picture's content, as a member of it on its item's path
 
-_PADDING = b"\0\xff"  # what cameras and editors pad a file with
+PADDING = b"\0\xff"  # what cameras and editors pad a file with
 _TOO_FEW = 64  # bytes: fewer, and none starting like a picture or a video, are not said
 # signatures of what may be hidden behind a picture, and how they are named: (signature, offset in it, name)
 _ZIP = "a zip"
@@ -31,7 +31,10 @@ _KINDS = ((b"\xff\xd8\xff", 0, "a JPEG"), (b"\x89PNG\r\n\x1a\n", 0, "a PNG"), (b
           (b"ftyp", 4, "an MP4 or QuickTime video"), (b"RIFF", 0, "a RIFF file (WebP, AVI)"),
           (b"\x1a\x45\xdf\xa3", 0, "a Matroska or WebM video"),
           (LOCAL_SIGNATURE, 0, _ZIP))
-_SHOWN_BY = {"picture": "viewer", "video": "player"}
+# who never sees what follows each kind of file's own content, and what may be hidden there
+_UNSEEN = {"picture": ("no viewer shows", "a motion photo's video, a picture appended to hide it?"),
+           "video": ("no player shows", "a motion photo's video, a picture appended to hide it?"),
+           "database": ("SQLite never reads", "a picture appended to hide it?")}
 _MOST_STARTS = 64  # signatures looked at: bytes made of them cost a bounded search
 _MOST_MEMBERS = 8
 
@@ -66,14 +69,15 @@ def trailing(data: bytes, media_type: str) -> Trailing | None:
 
 
 def trailing_after(rest: bytes, end: int, what: str) -> Trailing | None:
-    """What `rest` holds, which follows a picture's or a video's (`what`) own content at byte `end`."""
-    if not rest.strip(_PADDING):
+    """What `rest` holds, which follows a picture's, a video's or a database's (`what`) own content at byte
+    `end`."""
+    if not rest.strip(PADDING):
         return None
     starts = _starts(rest)
     if starts and starts[0][1] == _ZIP:
         return None
-    said = f"{len(rest):,} bytes after the {what}'s own end (byte {end:,}), which no {_SHOWN_BY.get(what, 'viewer')} " \
-        "shows"
+    unseen, guess = _UNSEEN[what]
+    said = f"{len(rest):,} bytes after the {what}'s own end (byte {end:,}), which {unseen}"
     members: list[tuple[int, int, str]] = []  # where each starts and stops in `rest`, and what it starts like
     past = 0  # the last member's own end, where found: what starts before it is inside it
     zip_past = False  # a zip starts past the last member: read as the picture's members
@@ -92,10 +96,10 @@ def trailing_after(rest: bytes, end: int, what: str) -> Trailing | None:
         return None if len(rest) < _TOO_FEW else Trailing(
             said + ", not read: nothing in them starts like a picture or a video", ())
     where = ", ".join(f"{kind} at byte {end + start:,}" for start, _, kind in members)
-    note = (f"{said}: what starts like {where} (a motion photo's video, a picture appended to hide it?) is read as "
+    note = (f"{said}: what starts like {where} ({guess}) is read as "
             f"this item's member {AFTER_END_NAME.decode()}" + (" and the next" if len(members) > 1 else ""))
     last = members[-1][1]
-    if last < len(rest) and not zip_past and len(rest[last:].strip(_PADDING)) >= _TOO_FEW:
+    if last < len(rest) and not zip_past and len(rest[last:].strip(PADDING)) >= _TOO_FEW:
         note += (f"; {len(rest) - last:,} bytes after the last one's own end (byte {end + last:,}), not read: "
                  "nothing in them starts like a picture or a video")
     return Trailing(note, tuple(rest[start:stop] for start, stop, _ in members))

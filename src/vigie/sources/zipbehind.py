@@ -71,6 +71,14 @@ class ZipClues:
         return self.local_header is not None or END_SIGNATURE in self.tail
 
 
+def search_stopped_note(clues: ZipClues) -> str | None:
+    """What to say on the item where the search for a zip's local header stopped, after MOST_FALSE_SIGNATURES."""
+    if clues.stopped_at is None:
+        return None
+    return (f"{MOST_FALSE_SIGNATURES:,} zip header signatures that start no header, the last at byte "
+            f"{clues.stopped_at:,}: a zip behind this content was not looked for after it")
+
+
 def clues_of(stream: BinaryIO, headers: bool, until: int | None = None, chunk: int = 1 << 20,
              start: int = 0) -> ZipClues:
     """The clues of a stream read from `start` (its start: an item read again, as the scan read it), to its end
