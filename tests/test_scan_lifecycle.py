@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import os
 import signal
 import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -21,6 +23,7 @@ from vigie.config import Settings
 from vigie.demo.seizure import draw_picture
 from vigie.matching.list_import import import_hash_list
 from vigie.scan.pipeline import run_scan
+from vigie.store.locator import is_store_url, parse_store_url
 from vigie.store.sqlite import SqliteCaseStore, open_case
 
 
@@ -52,6 +55,19 @@ def _items_stored(case: Path) -> int:
 
 def _scan_audits(store: SqliteCaseStore) -> list[dict]:  # type: ignore[type-arg]
     return [e.details for e in store.audit_entries() if e.action == "scan"]
+
+
+def _killed_part_way(command: list[str], stored: Callable[[], int], at_least: int) -> None:
+    """Run `command` (a scan) and kill it with SIGKILL, its workers too, once `stored()` says it stored
+    `at_least` items (or it ends, or 300 s pass)."""
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    count = 0
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and count < at_least and process.poll() is None:
+        time.sleep(0.1)
+        count = stored()
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
 
 
 # --- resume: matching follows the case's state ----------------------------------------------------
@@ -151,14 +167,7 @@ def test_kill_minus_nine_then_resume_matches_every_item(tmp_path: Path) -> None:
     known = _md5_list(tmp_path / "known.txt", data)
     command = [sys.executable, "-m", "vigie.cli", "scan", str(tmp_path / "ev"), "--case", str(case),
                "--hashlist", str(known), "--workers", "2"]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    stored = 0
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline and stored < 32 and process.poll() is None:
-        time.sleep(0.1)
-        stored = _items_stored(case)
-    os.killpg(process.pid, signal.SIGKILL)
-    process.wait()
+    _killed_part_way(command, lambda: _items_stored(case), 32)
     store = open_case(case)
     killed_with = len(store.item_ids())
     store.close()
@@ -171,6 +180,82 @@ def test_kill_minus_nine_then_resume_matches_every_item(tmp_path: Path) -> None:
     assert len(store.item_ids()) == 240
     assert _unmatched(store) == [], "the killed run's items are matched too"
     store.close()
+
+
+def _items_in(case: str) -> int:
+    """How many items a case in a folder or in PostgreSQL holds, 0 while the scan is still making it: read
+    without opening its store (which would race the scan making it, and forget its folder while it is not yet
+    in the database)."""
+    if not is_store_url(case):
+        return _items_stored(Path(case))
+    import psycopg
+    from psycopg import sql
+
+    conninfo, name = parse_store_url(case)
+    try:
+        with psycopg.connect(conninfo) as db:
+            row = db.execute(sql.SQL("SELECT count(*) FROM {}.items").format(sql.Identifier(name))).fetchone()
+            return int(row[0]) if row else 0
+    except psycopg.Error:
+        return 0
+
+
+def _scans(case: str) -> list[tuple[int, str, dict | None]]:  # type: ignore[type-arg]
+    store = open_case(case)
+    try:
+        return [(int(r[0]), str(r[1]), json.loads(r[2]) if r[2] else None)
+                for r in store.db.execute("SELECT id, status, counts FROM scans ORDER BY id")]
+    finally:
+        store.close()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_a_scan_killed_is_said_interrupted_by_the_scan_that_resumes_it(kind: str, tmp_path: Path,
+                                                                        request: pytest.FixtureRequest) -> None:
+    case = str(tmp_path / "case") if kind == "sqlite" else request.getfixturevalue("postgres_case")
+    _evidence(tmp_path / "ev", 120, side=640)
+    command = [sys.executable, "-m", "vigie.cli", "scan", str(tmp_path / "ev"), "--case", case, "--workers", "1"]
+    _killed_part_way(command, lambda: _items_in(case), 8)
+    assert 0 < _items_in(case) < 120, "the scan was killed part-way"
+    assert [status for _, status, _ in _scans(case)] == ["running"], "killed: it said nothing itself"
+
+    resumed = subprocess.run(command, capture_output=True, text=True)
+    assert resumed.returncode == 0, resumed.stderr
+    (first, first_status, said), (second, second_status, _) = _scans(case)
+    assert (first_status, second_status) == ("interrupted", "complete")
+    assert said is not None and said["noticed_by_scan"] == second and said["noticed_interrupted_at"]
+    store = open_case(case)
+    try:
+        noticed = [a for a in _scan_audits(store) if a["scan_id"] == first]
+        assert noticed == [{"scan_id": first, "paths": [str(tmp_path / "ev")], "status": "interrupted",
+                            "noticed_by_scan": second}]
+    finally:
+        store.close()
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_a_scan_still_running_is_not_taken_for_an_interrupted_one(kind: str, tmp_path: Path,
+                                                                  request: pytest.FixtureRequest) -> None:
+    """Two scans of one case at once (two machines, two terminals): the second leaves the first running; a
+    scan whose process ended without a word (its store closed unfinished) is found interrupted by the next."""
+    case = str(tmp_path / "case") if kind == "sqlite" else request.getfixturevalue("postgres_case")
+    first = open_case(case, create=True)
+    earlier = first.begin_scan({"paths": ["a"]})
+    second = open_case(case)
+    later = second.begin_scan({"paths": ["b"]})
+    assert second.notice_interrupted_scans(later) == []
+    assert first.notice_interrupted_scans(earlier) == []
+    first.close()  # as its process's end does
+    third = open_case(case)
+    last = third.begin_scan({"paths": ["c"]})
+    assert third.notice_interrupted_scans(last) == [(earlier, json.dumps({"paths": ["a"]}))]
+    assert third.notice_interrupted_scans(last) == [], "said once"
+    second.finish_scan(later, "complete", {})
+    third.finish_scan(last, "complete", {})
+    assert [status for _, status, _ in _scans(case)] == ["interrupted", "complete", "complete"]
+    second.close()
+    third.close()
 
 
 def test_match_command_rematches_the_whole_case_and_is_idempotent(tmp_path: Path) -> None:

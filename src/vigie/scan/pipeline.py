@@ -7,6 +7,7 @@ re-run skips them and completes the rest.
 from __future__ import annotations
 
 import contextlib
+import json
 import multiprocessing
 import os
 import signal
@@ -114,6 +115,9 @@ def run_scan(
     """Scan `paths` into `store`; `engine` runs the per-file analysis (None: this machine's process pool)."""
     started = time.monotonic()
     scan_id = store.begin_scan({"paths": paths, "settings": settings.as_dict(), "analysis": ANALYSIS_VERSION})
+    for earlier, arguments in store.notice_interrupted_scans(scan_id):  # killed: they said nothing themselves
+        store.append_audit(actor, "scan", {"scan_id": earlier, "paths": json.loads(arguments).get("paths", []),
+                                           "status": "interrupted", "noticed_by_scan": scan_id})
     result = ScanResult(scan_id=scan_id)
     plans: list[tuple[int, str, list[Entry], list[Entry]]] = []
     walking = progress.add_task("Listing evidence", total=None) if progress else None
@@ -159,7 +163,7 @@ def run_scan(
         if work:
             (engine or analyse_in_pool)(work, settings, store_records, analysed)
         result.status = "complete"
-    except KeyboardInterrupt:
+    except BaseException:  # Ctrl-C, a full disk, a defect: the scan stopped before its end
         result.status = "interrupted"
         raise
     finally:

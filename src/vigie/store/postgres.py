@@ -4,6 +4,7 @@ and SQL, run on a PostgreSQL connection that rewrites SQLite's phrasing (`?`, `I
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import re
 import shutil
@@ -240,7 +241,28 @@ class PostgresCaseStore(SqliteCaseStore):
         write_whole(marker, stamp)
 
     def close(self) -> None:
+        if self._running_scan is not None:  # a scan not finished (the next one says so): its lock goes with the
+            with contextlib.suppress(psycopg.Error):  # store, not with the connection the pool keeps
+                self.db.execute("SELECT pg_advisory_unlock(?)", (self._running_scan,))
         self._pool.putconn(self._raw)
+
+    def _hold_scan(self, scan_id: int) -> None:
+        """A session-level advisory lock: released when the scan's connection ends, from whatever machine."""
+        key = lock_key(f"scan-{scan_id}", self.case_name)
+        self.db.execute("SELECT pg_advisory_lock(?)", (key,))
+        self._running_scan = key
+
+    def _let_go_of_scan(self, scan_id: int) -> None:
+        key, self._running_scan = self._running_scan, None
+        if key is not None:
+            self.db.execute("SELECT pg_advisory_unlock(?)", (key,))
+
+    def _scan_gone(self, scan_id: int) -> bool:
+        key = lock_key(f"scan-{scan_id}", self.case_name)
+        if not self.db.execute("SELECT pg_try_advisory_lock(?)", (key,)).fetchone()[0]:
+            return False
+        self.db.execute("SELECT pg_advisory_unlock(?)", (key,))
+        return True
 
     @contextmanager
     def exclusive(self, purpose: str) -> Iterator[None]:

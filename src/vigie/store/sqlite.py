@@ -215,6 +215,8 @@ class SqliteCaseStore:
         """Rows were copied in with their ids: SQLite numbers new rows on from the highest by itself."""
 
     def close(self) -> None:
+        if self._running_scan is not None:  # a scan not finished: the next scan says it was interrupted
+            self._running_scan.close()
         self.db.close()
 
     def discard(self) -> None:
@@ -272,16 +274,65 @@ class SqliteCaseStore:
                    (SELECT 1 FROM item_errors e WHERE e.item_id = i.id AND e.stage = 'changed')""",
                 [(message, source_id, relpath) for relpath in relpaths])
 
+    # A running scan holds a lock that its process's end releases, however it ends: a scan left `running` whose
+    # lock is free was killed (SIGKILL, a machine lost), and the next scan of the case says so.
+    _running_scan: Any = None  # the lock this store's running scan holds
+
     def begin_scan(self, arguments: dict[str, Any]) -> int:
-        cursor = self.db.execute(
-            "INSERT INTO scans(started_at, status, arguments) VALUES (?, 'running', ?)",
-            (now_iso(), json.dumps(arguments)),
-        )
-        return int(cursor.lastrowid or 0)
+        with self.transaction():  # its lock is held before its row is seen: no scan takes it for a killed one
+            cursor = self.db.execute(
+                "INSERT INTO scans(started_at, status, arguments) VALUES (?, 'running', ?)",
+                (now_iso(), json.dumps(arguments)),
+            )
+            scan_id = int(cursor.lastrowid or 0)
+            self._hold_scan(scan_id)
+        return scan_id
 
     def finish_scan(self, scan_id: int, status: str, counts: dict[str, Any]) -> None:
         self.db.execute("UPDATE scans SET finished_at = ?, status = ?, counts = ? WHERE id = ?",
                         (now_iso(), status, json.dumps(counts), scan_id))
+        self._let_go_of_scan(scan_id)
+
+    def notice_interrupted_scans(self, scan_id: int) -> list[tuple[int, str]]:
+        """The scans other than `scan_id` left `running` by a process that is gone, marked `interrupted` now
+        (their counts say when that was noticed, and by which scan): the id and arguments (JSON) of each."""
+        running = list(self.db.execute("SELECT id, arguments FROM scans WHERE status = 'running' AND id <> ? "
+                                       "ORDER BY id", (scan_id,)))
+        noticed: list[tuple[int, str]] = []
+        for earlier, arguments in running:
+            if not self._scan_gone(int(earlier)):
+                continue
+            said = json.dumps({"noticed_interrupted_at": now_iso(), "noticed_by_scan": scan_id})
+            cursor = self.db.execute("UPDATE scans SET status = 'interrupted', counts = ? WHERE id = ? "
+                                     "AND status = 'running'", (said, earlier))
+            if cursor.rowcount:  # not finished meanwhile, nor noticed by another scan
+                noticed.append((int(earlier), str(arguments)))
+        return noticed
+
+    def _scan_lock(self, scan_id: int) -> Path:
+        return self.case_dir / f".vigie-scan-{scan_id}.lock"
+
+    def _hold_scan(self, scan_id: int) -> None:
+        handle = open(self._scan_lock(scan_id), "a")  # noqa: SIM115 (closed when the scan ends, or the store)
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        self._running_scan = handle
+
+    def _let_go_of_scan(self, scan_id: int) -> None:
+        handle, self._running_scan = self._running_scan, None
+        if handle is not None:
+            self._scan_lock(scan_id).unlink(missing_ok=True)
+            handle.close()
+
+    def _scan_gone(self, scan_id: int) -> bool:
+        """Whether the process of a scan left `running` is gone: its lock is free (a scan from before these
+        locks has none)."""
+        with open(self._scan_lock(scan_id), "a") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return False
+            self._scan_lock(scan_id).unlink(missing_ok=True)
+            return True
 
     def scan_arguments(self) -> list[tuple[int, str]]:
         """(scan id, its arguments as stored: JSON text) of every scan, oldest first."""

@@ -33,6 +33,7 @@ FIELDS = {
     "item_rows": N_("items"), "items_sha256": N_("items digest"), "match_rows": N_("matches"),
     "matches_sha256": N_("matches digest"), "problems": N_("problems"), "changed": N_("changed files"),
     "scan_id": N_("scan number"), "paths": N_("evidence paths"), "status": N_("status"),
+    "noticed_by_scan": N_("found interrupted by scan"),
     "files_seen": N_("files seen"), "files_skipped_as_done": N_("files already scanned"),
     "files_changed_since_scanned": N_("files changed since scanned"),
     "items_added": N_("items added"), "items_with_errors": N_("items with errors"), "blur": N_("blur"),
