@@ -289,3 +289,13 @@ def test_a_claims_end_reads_as_the_console_says_it() -> None:
     entry = AuditEntry(seq=4, at="2026-12-01T03:54:03+00:00", actor="ana", action="claim",
                        details={"items": [3], "until": "2026-12-01T04:54:03.486129+00:00"}, prev_hash="", hash="")
     assert shown_entry(entry, language("es"))["fields"][-1] == ["hasta", "2026-12-01 04:54 UTC"]
+
+
+def test_a_scan_found_interrupted_reads_so_in_the_log() -> None:
+    from vigie.records import AuditEntry
+    from vigie.web.audit_view import shown_entry
+
+    entry = AuditEntry(seq=9, at="2026-12-02T06:00:00+00:00", actor="ana", action="scan", prev_hash="", hash="",
+                       details={"scan_id": 1, "paths": ["/ev"], "status": "interrupted", "noticed_by_scan": 2})
+    assert shown_entry(entry, language("fr"))["fields"][-2:] == [["état", "interrompu"],
+                                                                 ["trouvée interrompue par l'analyse", "2"]]
