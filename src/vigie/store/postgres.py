@@ -243,19 +243,21 @@ class PostgresCaseStore(SqliteCaseStore):
     def close(self) -> None:
         if self._running_scan is not None:  # a scan not finished (the next one says so): its lock goes with the
             with contextlib.suppress(psycopg.Error):  # store, not with the connection the pool keeps
-                self.db.execute("SELECT pg_advisory_unlock(?)", (self._running_scan,))
+                self.db.execute("SELECT pg_advisory_unlock(?)", (self._running_scan[1],))
         self._pool.putconn(self._raw)
 
     def _hold_scan(self, scan_id: int) -> None:
         """A session-level advisory lock: released when the scan's connection ends, from whatever machine."""
         key = lock_key(f"scan-{scan_id}", self.case_name)
         self.db.execute("SELECT pg_advisory_lock(?)", (key,))
-        self._running_scan = key
+        self._running_scan = (scan_id, key)
 
     def _let_go_of_scan(self, scan_id: int) -> None:
-        key, self._running_scan = self._running_scan, None
-        if key is not None:
-            self.db.execute("SELECT pg_advisory_unlock(?)", (key,))
+        if self._running_scan is None or self._running_scan[0] != scan_id:
+            return
+        key = self._running_scan[1]
+        self._running_scan = None
+        self.db.execute("SELECT pg_advisory_unlock(?)", (key,))
 
     def _scan_gone(self, scan_id: int) -> bool:
         key = lock_key(f"scan-{scan_id}", self.case_name)

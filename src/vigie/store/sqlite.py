@@ -216,7 +216,7 @@ class SqliteCaseStore:
 
     def close(self) -> None:
         if self._running_scan is not None:  # a scan not finished: the next scan says it was interrupted
-            self._running_scan.close()
+            self._running_scan[1].close()
         self.db.close()
 
     def discard(self) -> None:
@@ -276,7 +276,7 @@ class SqliteCaseStore:
 
     # A running scan holds a lock that its process's end releases, however it ends: a scan left `running` whose
     # lock is free was killed (SIGKILL, a machine lost), and the next scan of the case says so.
-    _running_scan: Any = None  # the lock this store's running scan holds
+    _running_scan: tuple[int, Any] | None = None  # this store's running scan, and the lock it holds
 
     def begin_scan(self, arguments: dict[str, Any]) -> int:
         with self.transaction():  # its lock is held before its row is seen: no scan takes it for a killed one
@@ -315,13 +315,15 @@ class SqliteCaseStore:
     def _hold_scan(self, scan_id: int) -> None:
         handle = open(self._scan_lock(scan_id), "a")  # noqa: SIM115 (closed when the scan ends, or the store)
         fcntl.flock(handle, fcntl.LOCK_EX)
-        self._running_scan = handle
+        self._running_scan = (scan_id, handle)
 
     def _let_go_of_scan(self, scan_id: int) -> None:
-        handle, self._running_scan = self._running_scan, None
-        if handle is not None:
-            self._scan_lock(scan_id).unlink(missing_ok=True)
-            handle.close()
+        if self._running_scan is None or self._running_scan[0] != scan_id:
+            return
+        handle = self._running_scan[1]
+        self._running_scan = None
+        self._scan_lock(scan_id).unlink(missing_ok=True)
+        handle.close()
 
     def _scan_gone(self, scan_id: int) -> bool:
         """Whether the process of a scan left `running` is gone: its lock is free (a scan from before these
