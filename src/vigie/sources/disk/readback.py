@@ -31,6 +31,8 @@ class _Child:
     address: int | None  # the metadata address; None where the name has none left
     is_dir: bool
     stream: NamedStream | None = None  # a file's other stream of bytes (a resource fork, ...), not its content
+    index: int = -1  # its index in its folder's listing, as the walk numbers them
+    deleted: bool = False
 
 
 class OpenImage:
@@ -47,7 +49,7 @@ class OpenImage:
         self._systems = {s.label: s for s in file_systems(self.media)}
         self._rules: dict[str, ItemRules] = {}
         self._listings: OrderedDict[tuple[str, int], list[_Child]] = OrderedDict()
-        self._own_files: dict[str, dict[str, OwnFile]] = {}
+        self._walked: dict[str, tuple[dict[str, OwnFile], set[tuple[int, int, bool]]]] = {}
 
     def rules(self, label: str) -> ItemRules:
         """The rule of the file system `label`, and through it the file system, opened once."""
@@ -66,9 +68,10 @@ class OpenImage:
             return listing
         listing = []
         rules = self.rules(label)
-        for listed in rules.listing(address, rules.fs.open_dir(inode=address)):
+        for index, listed in enumerate(rules.listing(address, rules.fs.open_dir(inode=address))):
             if listed.role in (Role.ITEM, Role.FOLDER):
-                listing.append(_Child(listed.name, listed.address, listed.role is Role.FOLDER))
+                listing.append(_Child(listed.name, listed.address, listed.role is Role.FOLDER, index=index,
+                                      deleted=listed.deleted))
             listing.extend(_Child(b"/".join([listed.name, *stream.path]), listed.address, False, stream)
                            for stream in listed.streams)  # the walk's items after the file's (the folder's)
         if address == int(rules.fs.info.root_inum):  # the root's streams, after all it holds, as the walk has them
@@ -81,23 +84,32 @@ class OpenImage:
 
     def find(self, label: str, parts: list[bytes], occurrence: int) -> _Child | None:
         """The `occurrence`-th item at `parts` in the file system `label`, counted in the walk's order."""
-        return self._find(label, int(self.rules(label).fs.info.root_inum), parts, occurrence, [0], (), 0)
+        return self._find(label, int(self.rules(label).fs.info.root_inum), parts, occurrence, [0], (), 0, None,
+                          False)
 
     def _find(self, label: str, directory: int, parts: list[bytes], occurrence: int, seen: list[int],
-              parents: tuple[int, ...], depth: int) -> _Child | None:
+              parents: tuple[int, ...], depth: int, again: set[tuple[int, int, bool]] | None,
+              gone: bool) -> _Child | None:
         wanted = b"/".join(parts)
-        for child in self.children(label, directory):
-            if child.name == wanted and (not child.is_dir or self._unentered(label, child, parents, depth)):
+        children = self.children(label, directory)
+        if again is None and (sum(child.name == parts[0] for child in children) > 1
+                              or sum(child.name == wanted for child in children) > 1):
+            # names alike in one folder: which of them the walk entered (each folder once) tells the items apart
+            again = self._walk(label)[1]
+        for child in children:
+            repeated = again is not None and child.is_dir and (directory, child.index, gone or child.deleted) in again
+            if child.name == wanted and (not child.is_dir or repeated or self._unentered(label, child, parents,
+                                                                                         depth)):
                 seen[0] += 1  # counted as the walk numbers the items of one path
                 if seen[0] == occurrence:
                     return None if child.is_dir else child  # a folder the walk could not enter: no content
                 continue
             if not child.is_dir or child.name != parts[0] or len(parts) == 1 or child.address is None \
-                    or not_entered(child.address, parents, depth):
+                    or repeated or not_entered(child.address, parents, depth):
                 continue
             try:
                 found = self._find(label, child.address, parts[1:], occurrence, seen, (*parents, child.address),
-                                   depth + 1)
+                                   depth + 1, again, gone or child.deleted)
             except TSK_ERRORS:  # a deleted folder whose listing is gone, as the walk found it
                 continue
             if found is not None or seen[0] >= occurrence:
@@ -126,13 +138,20 @@ class OpenImage:
         """A file only Vigie's FAT or exFAT reader lists (The Sleuth Kit skipped its entry, or listed it as live
         while it is deleted, or as a folder while it is a file), found again by the walk that numbered it."""
         rules = self.rules(label)
-        if label not in self._own_files:
+        if not isinstance(rules.fat, FatVolume) and rules.exfat_folders is None:
+            return None
+        return self._walk(label)[0].get(relpath)
+
+    def _walk(self, label: str) -> tuple[dict[str, OwnFile], set[tuple[int, int, bool]]]:
+        """The walk of the file system `label`, once: the files only Vigie's own FAT or exFAT reader lists, by
+        relpath, and the folder names it did not enter again (`walk_file_system`'s `again`)."""
+        if label not in self._walked:
             files: dict[str, OwnFile] = {}
-            if isinstance(rules.fat, FatVolume) or rules.exfat_folders is not None:
-                for _ in walk_file_system(rules, label, files):
-                    pass
-            self._own_files[label] = files
-        return self._own_files[label].get(relpath)
+            again: set[tuple[int, int, bool]] = set()
+            for _ in walk_file_system(self.rules(label), label, files, again):
+                pass
+            self._walked[label] = files, again
+        return self._walked[label]
 
 
 _OPEN_IMAGES: OrderedDict[tuple[int, str, int, int], OpenImage] = OrderedDict()

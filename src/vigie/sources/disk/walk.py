@@ -13,6 +13,7 @@ from vigie.sources.base import ARCHIVE_SEPARATOR, Entry, escape_name
 from vigie.sources.disk.exfat import FRAGMENTED_NOTE
 from vigie.sources.disk.exfatdir import exfat_skipped
 from vigie.sources.disk.fat import fat_said, fat_skipped
+from vigie.sources.disk.folders import ORPHANS_COSTLY, EnteredFolders, again_error
 from vigie.sources.disk.items import ItemRules, Listed, NamedStream, Role, not_entered
 from vigie.sources.disk.media import Media
 from vigie.sources.disk.names import SLASH_NOTE
@@ -24,6 +25,7 @@ MAX_HOLE_BYTES = 1 << 30  # zeros a sparse file may claim past its stored data b
 # zeros the sparse files of one file system may claim in all before the next ones are not hashed: a small hostile
 # image of many files each just under MAX_HOLE_BYTES would otherwise cost hours of hashing zeros
 MAX_HOLES_PER_FILE_SYSTEM = 8 << 30
+_LOOP = "folder loops back on itself or nests too deep (corrupt file system); not entered"
 
 
 @dataclass
@@ -32,6 +34,7 @@ class _Walk:
 
     block_size: int
     rules: ItemRules
+    folders: EnteredFolders  # each folder entered once
     occurrences: dict[bytes, int] = field(default_factory=dict)
     allocated: list[tuple[int, int]] = field(default_factory=list)  # (first block, end block)
     deleted: list[tuple[Entry, list[tuple[int, int]], int]] = field(default_factory=list)  # entry, runs, covered
@@ -79,19 +82,28 @@ def data_runs(tsk_file: Any, block_size: int, stream: NamedStream | None = None)
     return [], None
 
 
-def walk_file_system(rules: ItemRules, label: str, own_files: dict[str, OwnFile] | None = None) -> Iterator[Entry]:
-    """Every file of one file system, depth first in listing order; deleted files once the walk knows which
-    clusters live files hold; last, on FAT and exFAT, the files only Vigie's own reader lists (each also put in
-    `own_files` by relpath)."""
+def walk_file_system(rules: ItemRules, label: str, own_files: dict[str, OwnFile] | None = None,
+                     again: set[tuple[int, int, bool]] | None = None) -> Iterator[Entry]:
+    """Every file of one file system, depth first in listing order, each folder entered once; deleted files once
+    the walk knows which clusters live files hold; last, on FAT and exFAT, the files only Vigie's own reader lists
+    (each also put in `own_files` by relpath). The folder names not entered again are put in `again`, as
+    (the address of the folder listing one, its index in that listing, whether a deleted folder's name leads to
+    it)."""
     fs, fat, exfat = rules.fs, rules.fat, rules.exfat_folders
     cross_checked = isinstance(fat, FatVolume) or exfat is not None
-    walk = _Walk(block_size=int(fs.info.block_size), rules=rules, listed={} if cross_checked else None)
+    block_size = int(fs.info.block_size)
     try:
         root = fs.open_dir("/")
+        first_block = _first_block(fs.open_meta(inode=int(root.info.addr)), block_size)
     except TSK_ERRORS as exc:
         yield Entry(relpath=ARCHIVE_SEPARATOR + label, error=f"root folder unreadable: {tsk_reason(exc)}")
         return
-    yield from _walk_dir(root, b"/", label, walk, (), 0)
+    walk = _Walk(block_size=block_size, rules=rules, folders=EnteredFolders(int(root.info.addr)),
+                 listed={} if cross_checked else None)
+    walk.folders.enter(int(root.info.addr), first_block, b"", False)
+    yield from _walk_dir(root, b"/", label, walk, (), 0, False)
+    if again is not None:
+        again.update(walk.folders.again)
     yield from _streams_beside(rules.root(), b"", label, walk)
     walk.allocated.sort()
     starts = [start for start, _ in walk.allocated]
@@ -121,10 +133,12 @@ def _overlaps(allocated: list[tuple[int, int]], starts: list[int], run: tuple[in
 
 
 def _walk_dir(directory: Any, path: bytes, label: str, walk: _Walk, parents: tuple[int, ...],
-              depth: int) -> Iterator[Entry]:
+              depth: int, gone: bool) -> Iterator[Entry]:
+    """The items below a folder (`gone`: reached through a deleted folder's name)."""
     import pytsk3
 
-    for listed in walk.rules.listing(int(directory.info.addr), directory):
+    folder = int(directory.info.addr)
+    for index, listed in enumerate(walk.rules.listing(folder, directory)):
         child = path + listed.name
         if listed.address is None:
             yield Entry(relpath=walk.relpath(label, child), deleted=listed.deleted,
@@ -150,7 +164,11 @@ def _walk_dir(directory: Any, path: bytes, label: str, walk: _Walk, parents: tup
         if walk.rules.iso9660:  # its one date per record, read by TSK as a creation time, is the file's
             mtime, ctime = ctime, None  # modification time when the disc was made (mkisofs, xorriso)
         if listed.role is Role.FOLDER:
-            yield from _enter_dir(tsk_file, child, label, walk, parents, depth, deleted)
+            if _orphans_costly(walk, folder, listed):  # The Sleuth Kit's search would not end: said on the partition
+                walk.rules.folders_said[listed.address] = ORPHANS_COSTLY
+                continue
+            named = (folder, index, gone or deleted)  # a folder name, and whether a deleted folder's leads to it
+            yield from _enter_dir(tsk_file, child, label, walk, parents, depth, deleted, named)
             yield from _streams(Entry(relpath="", mtime=mtime, ctime=ctime, atime=atime, inode=int(meta.addr),
                                       deleted=deleted), tsk_file, child, label, listed, walk)
             continue
@@ -213,12 +231,41 @@ def _streams(entry: Entry, tsk_file: Any, path: bytes, label: str, listed: Liste
                             tsk_file, walk, stream)
 
 
+def _first_block(tsk_file: Any, block_size: int) -> int | None:
+    """The first block of a folder's listing, where it lies in blocks of its own (FAT's, ext2/3/4's)."""
+    runs, _ = data_runs(tsk_file, block_size)
+    return runs[0][0] if runs else None
+
+
+def _orphans_costly(walk: _Walk, folder: int, listed: Listed) -> bool:
+    """Whether `listed`, in the folder at `folder`, is The Sleuth Kit's `$OrphanFiles`, whose search for orphan
+    files would enter too many folders (exFAT's is judged by Vigie's own reader, before the walk)."""
+    fs = walk.rules.fs
+    return (folder == walk.folders.root and listed.address == int(fs.info.last_inum)
+            and walk.rules.exfat is None and walk.folders.orphans_costly())
+
+
 def _enter_dir(tsk_file: Any, path: bytes, label: str, walk: _Walk, parents: tuple[int, ...], depth: int,
-               deleted: bool) -> Iterator[Entry]:
+               deleted: bool, named: tuple[int, int, bool]) -> Iterator[Entry]:
+    """The items below a folder (`named`: the address of the folder listing it, its index in that listing,
+    whether a deleted folder's name leads to it), where no path before this one entered it."""
     address = int(tsk_file.info.meta.addr)
     if not_entered(address, parents, depth):
-        yield Entry(relpath=walk.relpath(label, path), deleted=deleted,
-                    error="folder loops back on itself or nests too deep (corrupt file system); not entered")
+        yield Entry(relpath=walk.relpath(label, path), deleted=deleted, error=_LOOP)
+        return
+    # exFAT's folders sharing clusters are Vigie's own reader's to tell (`ExfatFolders.foreign`)
+    first_block = _first_block(tsk_file, walk.block_size) if walk.rules.exfat is None else None
+    gone = named[2]
+    folder = walk.folders.identify(address, first_block, gone)
+    if folder in parents or folder == walk.folders.root:  # another entry of a folder above it (FAT: its first
+        # cluster): read back as the walk did
+        walk.folders.again.add(named)
+        yield Entry(relpath=walk.relpath(label, path), deleted=deleted, error=_LOOP)
+        return
+    first = walk.folders.entered_at(named[0], folder, gone)
+    if first is not None:  # its files listed once, at the path that entered it
+        walk.folders.again.add(named)
+        yield Entry(relpath=walk.relpath(label, path), deleted=deleted, error=again_error(first, gone))
         return
     try:
         listing = tsk_file.as_directory()
@@ -227,7 +274,8 @@ def _enter_dir(tsk_file: Any, path: bytes, label: str, walk: _Walk, parents: tup
         yield Entry(relpath=walk.relpath(label, path), deleted=deleted,
                     error=f"{state} whose listing cannot be read: {tsk_reason(exc)}")
         return
-    yield from _walk_dir(listing, path + b"/", label, walk, (*parents, address), depth + 1)
+    walk.folders.enter(address, first_block, path, gone)
+    yield from _walk_dir(listing, path + b"/", label, walk, (*parents, address), depth + 1, gone)
 
 
 def _type_name(kind: Any) -> str:

@@ -1,0 +1,94 @@
+"""Each folder of a file system entered once by the scan's walk, at the first path that reaches it (depth first in
+listing order): a folder linked into two folders (an ext2/3/4 directory hard link, an NTFS folder named in two
+indexes, an HFS+ directory hard link) or two FAT folder entries sharing their first cluster, level after level,
+would otherwise be entered 2^depth times. A folder is told by its metadata address, and by its first block
+where its listing lies in blocks (FAT gives each entry an address of its own: two entries of one folder differ;
+exFAT's are told by Vigie's own reader). A later path to it is an item of its own that says where its files are
+listed; one to a folder above it, a loop. What the walk saw also tells how many folders The Sleuth Kit's search
+for orphan files would enter (once for each path to each)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from vigie.sources.base import escape_name
+from vigie.sources.disk.exfatdir import MAX_TSK_PATHS
+
+_TSK_MAX_DEPTH = 128  # how deep The Sleuth Kit's own walk of folders goes
+
+ORPHANS_COSTLY = (f"The Sleuth Kit's orphan files ($OrphanFiles) not listed: its search for them enters each folder "
+                  f"once for each path to it, more than {MAX_TSK_PATHS:,} times more than once each here (folders "
+                  "linked into several folders, or sharing their clusters: a hostile file system), so files no folder "
+                  "lists any more are not read")
+
+
+def again_error(first: bytes, deleted: bool) -> str:
+    """Said on a later path to a folder the walk entered at `first` (its path below the file system's root);
+    `deleted`: both paths lead through a deleted folder's name."""
+    shown = escape_name(first.strip(b"/")) if first.strip(b"/") else "the root folder"
+    if deleted:
+        return (f"a deleted folder (or one in a deleted folder) whose listing is that of a folder listed at {shown}, "
+                "also through a deleted folder (entries sharing a first cluster or a metadata record: reused since "
+                "they were deleted, or a hostile file system): its files are listed there only; not entered again")
+    return (f"a second path to a folder listed at {shown} (one folder linked into two folders, or folder entries "
+            "sharing their clusters: a corrupt or hostile file system, or an HFS+ directory hard link as Time Machine "
+            "makes): its files are listed there only; not entered again")
+
+
+@dataclass
+class EnteredFolders:
+    """The folders one walk entered, and the folders each one's listing names. A folder is entered once through
+    live folders' names, and once more at most through a deleted folder's (whose metadata record or clusters may
+    be a live folder's now): so a live folder's files are listed at its live path whatever deleted entry the walk
+    met before it."""
+
+    root: int
+    # (through a deleted folder, "address"/"block", n) -> the folder's address
+    _known: dict[tuple[bool, str, int], int] = field(default_factory=dict)
+    _paths: dict[tuple[bool, int], bytes] = field(default_factory=dict)  # a folder entered -> its path
+    _inside: dict[int, list[int]] = field(default_factory=dict)  # a folder entered -> the folders its listing names
+    # (the folder listing it, its index in that listing, through a deleted folder) of each folder name the walk did
+    # not enter again
+    again: set[tuple[int, int, bool]] = field(default_factory=set)
+
+    def identify(self, address: int, first_block: int | None, deleted: bool) -> int:
+        """The address of the folder entered that the folder at `address` (its listing's first block
+        `first_block`) is (`deleted`: reached through a deleted folder); `address` itself where none is."""
+        keys = [(deleted, "address", address)] + ([(deleted, "block", first_block)] if first_block is not None
+                                                  else [])
+        return next((self._known[key] for key in keys if key in self._known), address)
+
+    def entered_at(self, parent: int, folder: int, deleted: bool) -> bytes | None:
+        """Where the folder `folder` (as `identify` gives it), which the folder at `parent` lists, was entered
+        (`deleted`: through a deleted folder); None where it was not. Counted as named in `parent`'s listing either
+        way."""
+        self._inside.setdefault(parent, []).append(folder)
+        return self._paths.get((deleted, folder))
+
+    def enter(self, address: int, first_block: int | None, path: bytes, deleted: bool) -> None:
+        """Records the folder at `address` as entered at `path` (`deleted`: through a deleted folder)."""
+        self._known[(deleted, "address", address)] = address
+        if first_block is not None:
+            self._known.setdefault((deleted, "block", first_block), address)
+        self._paths[(deleted, address)] = path
+
+    def orphans_costly(self) -> bool:
+        """Whether The Sleuth Kit's search for orphan files, which walks every folder from the root once for each
+        path to it, would enter more than MAX_TSK_PATHS folders past those the walk entered (once each), as far as
+        the folders listed so far tell."""
+        if not self.again:  # a tree: one path to each folder
+            return False
+        cap = len(self._paths) + MAX_TSK_PATHS
+        counted: dict[int, int] = {}
+
+        def paths(folder: int, above: frozenset[int]) -> int:
+            if folder in above:  # a loop, which The Sleuth Kit does not follow
+                return 0
+            if len(above) > _TSK_MAX_DEPTH:
+                return 1
+            if folder not in counted:
+                inside = self._inside.get(folder, [])
+                counted[folder] = min(cap + 1, 1 + sum(paths(child, above | {folder}) for child in inside))
+            return counted[folder]
+
+        return paths(self.root, frozenset()) > cap
