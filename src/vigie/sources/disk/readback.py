@@ -92,9 +92,10 @@ class OpenImage:
               gone: bool) -> _Child | None:
         wanted = b"/".join(parts)
         children = self.children(label, directory)
-        if again is None and (sum(child.name == parts[0] for child in children) > 1
-                              or sum(child.name == wanted for child in children) > 1):
-            # names alike in one folder: which of them the walk entered (each folder once) tells the items apart
+        alike = [child for child in children if child.name in (parts[0], wanted)]
+        if again is None and len(alike) > 1 and any(child.is_dir for child in alike):
+            # a folder's name alike another's in one folder (deleted files alike live ones need not): which folders
+            # the walk entered (each once) tells the items apart
             again = self._walk(label)[1]
         for child in children:
             repeated = again is not None and child.is_dir and (directory, child.index, gone or child.deleted) in again
