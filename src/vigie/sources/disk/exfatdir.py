@@ -31,6 +31,7 @@ import numpy as np
 
 from vigie.sources.base import Entry
 from vigie.sources.disk.exfat import FRAGMENTED_NOTE, ExfatVolume, own_structure
+from vigie.sources.disk.folders import MAX_TSK_PATHS, tsk_paths
 from vigie.sources.disk.names import SLASH_NOTE, component
 from vigie.sources.disk.own import OwnFile
 from vigie.sources.fatdir import dos_time
@@ -48,7 +49,6 @@ _TSK_MAX_SECONDARIES = 18  # The Sleuth Kit's bounds on a File entry's secondary
 _MAX_FOLDER_BYTES = 256 << 20  # exFAT's limit on a folder's size
 _MAX_READ_BYTES = 64 << 20  # folder entries read in one volume (2M), each parsed in Python
 _MAX_DEPTH = 64  # as the disk image walk: folders nested deeper are a corrupt (looping) file system
-MAX_TSK_PATHS = 1 << 16  # folders The Sleuth Kit's search for orphan files may enter (a few seconds' work)
 _DROPPED_NOTE = ("The Sleuth Kit did not list this file's exFAT entry set (it drops one it finds wrong): Vigie's "
                  "own exFAT reader read it",)
 _NOT_FOLDER_NOTE = ("its exFAT file entry is marked as a folder, but its content is not a folder (it holds no "
@@ -146,19 +146,8 @@ class ExfatFolders:
         of folders, none sharing clusters, has one path to each)."""
         if not any(self._shared):
             return False
-        counted: dict[int, int] = {}
-
-        def paths(cluster: int, above: frozenset[int]) -> int:
-            if cluster in above:  # a loop, which The Sleuth Kit does not follow
-                return 0
-            if len(above) > 2 * _MAX_DEPTH:  # deeper than The Sleuth Kit walks (128)
-                return 1
-            if cluster not in counted:
-                inside = self._inside.get(self._listers.get(cluster, -1), [])
-                counted[cluster] = min(MAX_TSK_PATHS + 1, 1 + sum(paths(child, above | {cluster}) for child in inside))
-            return counted[cluster]
-
-        return paths(self._volume.root, frozenset()) > MAX_TSK_PATHS
+        return tsk_paths(self._volume.root, lambda cluster: self._inside.get(self._listers.get(cluster, -1), []),
+                         MAX_TSK_PATHS) > MAX_TSK_PATHS
 
     def _judge(self) -> _Judged:
         """`own_reads`, `foreign` and `orphans_costly`, from a pass of their own, ahead of the walk's."""

@@ -5,16 +5,19 @@ would otherwise be entered 2^depth times. A folder is told by its metadata addre
 where its listing lies in blocks (FAT gives each entry an address of its own: two entries of one folder differ;
 exFAT's are told by Vigie's own reader). A later path to it is an item of its own that says where its files are
 listed; one to a folder above it, a loop. What the walk saw also tells how many folders The Sleuth Kit's search
-for orphan files would enter (once for each path to each)."""
+for orphan files would enter (once for each path to each: `tsk_paths`, which exFAT's own reader counts by too)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from vigie.sources.base import escape_name
-from vigie.sources.disk.exfatdir import MAX_TSK_PATHS
 
+MAX_TSK_PATHS = 1 << 16  # folders The Sleuth Kit's search for orphan files may enter (a few seconds' work)
 _TSK_MAX_DEPTH = 128  # how deep The Sleuth Kit's own walk of folders goes
+_Folder = TypeVar("_Folder", bound=Hashable)
 
 ORPHANS_COSTLY = (f"The Sleuth Kit's orphan files ($OrphanFiles) not listed: its search for them enters each folder "
                   f"once for each path to it, more than {MAX_TSK_PATHS:,} times more than once each here (folders "
@@ -79,16 +82,22 @@ class EnteredFolders:
         if not self.again:  # a tree: one path to each folder
             return False
         cap = len(self._paths) + MAX_TSK_PATHS
-        counted: dict[int, int] = {}
+        return tsk_paths(self.root, lambda folder: self._inside.get(folder, []), cap) > cap
 
-        def paths(folder: int, above: frozenset[int]) -> int:
-            if folder in above:  # a loop, which The Sleuth Kit does not follow
-                return 0
-            if len(above) > _TSK_MAX_DEPTH:
-                return 1
-            if folder not in counted:
-                inside = self._inside.get(folder, [])
-                counted[folder] = min(cap + 1, 1 + sum(paths(child, above | {folder}) for child in inside))
-            return counted[folder]
 
-        return paths(self.root, frozenset()) > cap
+def tsk_paths(root: _Folder, inside: Callable[[_Folder], Sequence[_Folder]], cap: int) -> int:
+    """How many folders The Sleuth Kit's own walk from `root` enters (once for each path to each, a loop back on a
+    folder above not followed, 128 deep at most), `inside` giving the folders each one lists; counted up to one
+    past `cap`."""
+    counted: dict[_Folder, int] = {}
+
+    def paths(folder: _Folder, above: frozenset[_Folder]) -> int:
+        if folder in above:  # a loop, which The Sleuth Kit does not follow
+            return 0
+        if len(above) > _TSK_MAX_DEPTH:
+            return 1
+        if folder not in counted:
+            counted[folder] = min(cap + 1, 1 + sum(paths(child, above | {folder}) for child in inside(folder)))
+        return counted[folder]
+
+    return paths(root, frozenset())
