@@ -140,3 +140,28 @@ def test_a_live_folder_in_the_cluster_of_a_deleted_one_listed_before_it_is_enter
     assert not [path for path, item in items.items() if any(_AGAIN in message or "a deleted folder" in message
                                                            for message in _messages(item))]
     _verified(tmp_path / "case", len(items))
+
+
+def test_two_deleted_fat_folder_entries_of_one_cluster_list_its_files_once(tmp_path: Path) -> None:
+    """Through deleted folders' names a folder is entered once too (apart from live ones): the copy says where."""
+    _need("mkfs.vfat", "mmd", "mcopy", "mdeltree")
+    picture = _picture(76)
+    (tmp_path / "gone.jpg").write_bytes(picture)
+    volume = tmp_path / "deleted.fat"
+    _run("mkfs.vfat", "-C", volume, "2048")
+    _run("mmd", "-i", volume, "::OLD", "::KEEP")
+    _run("mcopy", "-i", volume, tmp_path / "gone.jpg", "::OLD/GONE.JPG")
+    _run("mdeltree", "-i", volume, "::OLD")
+    data = bytearray(volume.read_bytes())
+    at, keep = data.index(b"\xe5LD        \x10"), data.index(b"KEEP       \x10")
+    free = next(slot for slot in range(keep + 32, len(data), 32) if data[slot] == 0)
+    data[free: free + 32] = data[at: at + 32]  # a second deleted entry for the folder, after KEEP's
+    data[free + 1: free + 3] = b"LE"
+    volume.write_bytes(bytes(data))
+    items = _scan(tmp_path / "case", volume)
+    gone = [item for path, item in items.items() if path.endswith("ONE.JPG")]
+    assert len(gone) == 1 and gone[0]["md5"] == hashlib.md5(picture).hexdigest() and gone[0]["deleted"]
+    assert _messages(items[f"{volume}!/p0/_LE"])[0].startswith(
+        "a deleted folder (or one in a deleted folder) whose listing is that of a folder listed at _LD, also through "
+        "a deleted folder")
+    _verified(tmp_path / "case", len(items))
