@@ -1,11 +1,13 @@
 """Pictures carried in text: `data:` URIs in CSS, JSON and other text however far in (also escaped as JSON
-writes them), and files of base64 (alone, in an armour, after a few lines of text). Each picture is a member,
-matched by a hash list at its path and read back; ordinary text is not decoded; caps and damage are said; an
-Outlook data file is typed and said."""
+writes them; of any type, an SVG drawing written as text too), files of base64 (alone, in an armour, after a few
+lines of text), blocks of base64 further in a text, and uuencoded files. Each picture is a member, matched by a
+hash list at its path and read back; ordinary text is not decoded; caps and damage are said; an Outlook data file
+is typed and said."""
 
 from __future__ import annotations
 
 import base64
+import binascii
 import hashlib
 import io
 import json
@@ -96,9 +98,9 @@ def test_damaged_base64_a_cut_run_and_text_past_the_caps_are_said(tmp_path: Path
     items = _matched(evidence, tmp_path / "case", Settings(workers=1, max_nested_archive_bytes=1 << 20))
     assert "the base64 ends at byte 200" in _errors(items["damaged.b64!/damaged"])
     assert "its base64 is damaged" in _errors(items["cut.b64!/cut"])
-    assert "its data: URIs not read" in _errors(items["big.css"])
+    assert "its data: URIs, base64 and uuencoded files not read" in _errors(items["big.css"])
     assert "not decoded" in _errors(items["big.b64"])
-    assert "its data: URIs not read" in _errors(items["bundle.zip!/big.css"])
+    assert "the most of a member's text held in memory): they were not read" in _errors(items["bundle.zip!/big.css"])
 
 
 def test_ordinary_text_is_not_taken_for_base64_and_an_outlook_file_is_said(tmp_path: Path) -> None:
@@ -141,8 +143,9 @@ def test_data_uris_as_a_browser_reads_them_in_any_case_untyped_or_percent_encode
         assert read_item_bytes(str(evidence), path, Settings(), 10**7) == picture, path
     assert "no picture, video or archive was read" in _errors(items["other.txt"])
     assert not items["script.js"]["errors"] and items["script.js"]["media_type"] == "text/plain"
-    assert not [path for path in items if path.startswith(("script.js!/", "icons.css!/", "other.txt!/"))]
-    assert items["icons.css"]["media_type"] == "text/plain" and not items["icons.css"]["errors"]  # a drawing
+    assert not [path for path in items if path.startswith(("script.js!/", "other.txt!/"))]
+    assert items["icons.css"]["media_type"] == "text/plain" and not items["icons.css"]["errors"]
+    assert items["icons.css!/data-uri-1.svg+xml"]["media_type"] == "image/svg+xml"  # a drawing, a member
 
 
 def test_base64url_and_base64_in_short_lines_are_decoded_and_an_armour_keeps_its_end_line(tmp_path: Path) -> None:
@@ -163,3 +166,120 @@ def test_base64url_and_base64_in_short_lines_are_decoded_and_an_armour_keeps_its
         assert [match["label"] for match in items[path]["matches"]], path
         assert read_item_bytes(str(evidence), path, Settings(), 10**7) == picture, path
         assert not items[path]["errors"], path
+
+
+HEADER = b"".join(b"X-Exported-Field-%d: a value of the export, and some words after it (%d)\n" % (n, n)
+                  for n in range(30))  # 2 KB of text before the base64
+
+
+def _zip_of(**files: bytes) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, data in files.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+def _uuencoded(name: bytes, data: bytes) -> bytes:
+    lines = b"".join(binascii.b2a_uu(data[at:at + 45]) for at in range(0, len(data), 45))
+    return b"begin 644 " + name + b"\n" + lines + b"`\nend\n"
+
+
+def _read_back(evidence: Path, items: dict[str, dict[str, Any]], expected: dict[str, bytes]) -> None:
+    for path, picture in expected.items():
+        assert [match["label"] for match in items[path]["matches"]], path
+        assert read_item_bytes(str(evidence), path, Settings(), 10**7) == picture, path
+        assert not items[path]["errors"], path
+
+
+def test_base64_after_a_long_header_is_read_in_a_file_and_a_member(tmp_path: Path) -> None:
+    evidence = tmp_path / "evidence"
+    evidence.mkdir()
+    assert len(HEADER) > 2000
+    (evidence / "export.txt").write_bytes(HEADER + b"\n" + base64.encodebytes(PICTURES[0]) + b"\n-- end --\n")
+    unwrapped = base64.b64encode(PICTURES[1])
+    (evidence / "record.xml").write_bytes(b"<record>\n" + HEADER + b"<photo>\n" + unwrapped[:-30] + b"\n"
+                                          + unwrapped[-30:] + b"</photo>\n</record>\n")
+    (evidence / "bundle.zip").write_bytes(_zip_of(**{"notes.txt": HEADER + base64.encodebytes(PICTURES[2])}))
+    (evidence / "hashes.txt").write_bytes(HEADER + b"".join(hashlib.sha256(b"%d" % n).hexdigest().encode()
+                                                            + b"\n" for n in range(200)))
+    (evidence / "key.txt").write_bytes(HEADER + b"-----BEGIN KEY-----\n"
+                                       + base64.encodebytes(bytes(range(256)) * 8) + b"-----END KEY-----\n")
+    items = _matched(evidence, tmp_path / "case")
+    _read_back(evidence, items, {"export.txt!/base64-1.jpeg": PICTURES[0], "record.xml!/base64-1.jpeg": PICTURES[1],
+                                 "bundle.zip!/notes.txt!/base64-1.jpeg": PICTURES[2]})
+    assert items["export.txt"]["media_type"] == "text/plain" and not items["export.txt"]["errors"]
+    for plain in ("hashes.txt", "key.txt"):  # base64 of nothing typed, and a hash list: left alone
+        assert items[plain]["media_type"] == "application/octet-stream" and not items[plain]["errors"], plain
+        assert not [path for path in items if path.startswith(plain + "!/")]
+
+
+def test_data_uris_of_any_type_are_read_for_what_their_bytes_hold(tmp_path: Path) -> None:
+    encoded = [base64.b64encode(picture) for picture in PICTURES]
+    evidence = tmp_path / "evidence"
+    evidence.mkdir()
+    zipped = base64.b64encode(_zip_of(**{"inside/photo.jpg": PICTURES[0]}))
+    (evidence / "app.js").write_bytes(b"const bundle = 'data:application/zip;base64," + zipped + b"';\n")
+    note = b"notes\n<img src=\"data:image/jpeg;base64," + encoded[1] + b"\">\n"
+    later = HEADER + base64.encodebytes(PICTURES[2])
+    (evidence / "state.json").write_text(json.dumps({
+        "note": "data:text/plain;base64," + base64.b64encode(note).decode(),
+        "attachment": "data:text/plain;charset=utf-8;base64," + base64.b64encode(later).decode()}))
+    (evidence / "page.html").write_bytes(b"<!doctype html><a href=\"data:application/x-zip-compressed;base64,"
+                                         + base64.b64encode(_zip_of(**{"b.jpg": PICTURES[3]})) + b"\">get</a>")
+    items = _matched(evidence, tmp_path / "case")
+    _read_back(evidence, items, {"app.js!/data-uri-1.zip!/inside/photo.jpg": PICTURES[0],
+                                 "state.json!/data-uri-1.plain!/data-uri-1.jpeg": PICTURES[1],
+                                 "state.json!/data-uri-2.plain!/base64-1.jpeg": PICTURES[2],
+                                 "page.html!/data-uri-1.zip!/b.jpg": PICTURES[3]})
+
+
+def test_an_svg_drawing_written_as_text_in_a_data_uri_is_a_member_with_its_own_uris(tmp_path: Path) -> None:
+    encoded = [base64.b64encode(picture).decode() for picture in PICTURES]
+    evidence = tmp_path / "evidence"
+    evidence.mkdir()
+    drawing = ("<svg xmlns='http://www.w3.org/2000/svg' width='100%' viewBox='0 0 96 72'>"
+               f"<image href='data:image/jpeg;base64,{encoded[0]}' width='96' height='72'/></svg>")
+    (evidence / "icons.css").write_text(f'.hero {{ background: url("data:image/svg+xml,{quote(drawing)}") }}\n'
+                                        f".logo {{ background: url(data:image/svg+xml;utf8,{quote(drawing)}) }}\n")
+    raw = drawing.replace("'", '"').replace(encoded[0], encoded[1])
+    (evidence / "theme.json").write_text(json.dumps({"banner": "data:image/svg+xml;charset=utf-8," + raw}))
+    (evidence / "inline.css").write_text(f".x {{ background: url('data:image/svg+xml;utf8,{raw}') }}\n")
+    items = _matched(evidence, tmp_path / "case")
+    _read_back(evidence, items, {"icons.css!/data-uri-1.svg+xml!/data-uri-1.jpeg": PICTURES[0],
+                                 "icons.css!/data-uri-2.svg+xml!/data-uri-1.jpeg": PICTURES[0],
+                                 "theme.json!/data-uri-1.svg+xml!/data-uri-1.jpeg": PICTURES[1],
+                                 "inline.css!/data-uri-1.svg+xml!/data-uri-1.jpeg": PICTURES[1]})
+    assert items["theme.json!/data-uri-1.svg+xml"]["media_type"] == "image/svg+xml"
+    assert not [path for path in items if path.startswith("inline.css!/data-uri-2")]  # its own URI read once
+
+
+def test_uuencoded_files_outside_mail_are_members(tmp_path: Path) -> None:
+    evidence = tmp_path / "evidence"
+    evidence.mkdir()
+    (evidence / "photo.uue").write_bytes(_uuencoded(b"holiday.jpg", PICTURES[0]))
+    (evidence / "post.txt").write_bytes(HEADER + b"\nAs promised:\n\n" + _uuencoded(b"C:\\pics\\two.jpg", PICTURES[1])
+                                        + b"\n" + _uuencoded(b"three.jpg", PICTURES[2])[:-5])
+    (evidence / "bundle.zip").write_bytes(_zip_of(**{"old/readme.txt": b"old files\n" + _uuencoded(b"x.jpg",
+                                                                                                  PICTURES[3])}))
+    items = _matched(evidence, tmp_path / "case")
+    _read_back(evidence, items, {"photo.uue!/holiday.jpg": PICTURES[0], "post.txt!/two.jpg": PICTURES[1],
+                                 "bundle.zip!/old/readme.txt!/x.jpg": PICTURES[3]})
+    assert read_item_bytes(str(evidence), "post.txt!/three.jpg", Settings(), 10**7) == PICTURES[2]
+    assert "no `end` line" in _errors(items["post.txt!/three.jpg"])
+
+
+def test_the_caps_on_text_borne_pictures_are_said(tmp_path: Path) -> None:
+    evidence = tmp_path / "evidence"
+    evidence.mkdir()
+    # blocks of base64 of nothing typed, each after a line of text: past the cap, base64 further in is said
+    noise = b"".join(b"line %d\n" % n + base64.b64encode(bytes([n % 251 + 1]) * 33) + b"\n" for n in range(12_000))
+    (evidence / "noise.txt").write_bytes(noise + HEADER + base64.encodebytes(PICTURES[0]))
+    nested = b"data:image/jpeg;base64," + base64.b64encode(PICTURES[1])
+    for _ in range(5):  # a text in a text ... deeper than max_archive_depth
+        nested = b"data:text/plain;base64," + base64.b64encode(b"text\n" + nested)
+    (evidence / "deep.txt").write_bytes(b"deep\n" + nested + b"\n")
+    items = _matched(evidence, tmp_path / "case")
+    assert "10,000 lines that start blocks of base64 decode to nothing typed" in _errors(items["noise.txt"])
+    deep = [item for path, item in items.items() if path.startswith("deep.txt") and "nested deeper" in _errors(item)]
+    assert deep, [path for path in items if path.startswith("deep.txt")]

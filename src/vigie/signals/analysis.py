@@ -54,7 +54,7 @@ from vigie.sources.mediatype import (
 )
 from vigie.sources.members import ArchiveLimitError, Expansion, Member, decoded_member, unsafe_name_reason
 from vigie.sources.sqlite_end import past_the_database
-from vigie.sources.textborne import MOST_TEXT_KEPT, TEXT_TYPE, TextClues, looks_like_text
+from vigie.sources.textborne import MOST_BASE64_TRIES, MOST_TEXT_KEPT, TEXT_TYPE, TextClues, looks_like_text
 from vigie.sources.trailing import AFTER_END_NAME, trailing
 from vigie.sources.video_members import VideoHeld, video_held
 from vigie.sources.zipbehind import ZipClues, search_stopped_note, zip_behind
@@ -114,7 +114,8 @@ def _read_item(stream: BinaryIO, record: ItemRecord, settings: Settings, nested:
         head += more
     media_type = sniff(head[:SNIFF_BYTES])
     record.media_type = media_type
-    # text, searched for data: URIs as it is hashed (vigie.sources.textborne); a member's kept in case it has some
+    # text, searched for data: URIs, base64 and uuencoding as it is hashed (vigie.sources.textborne); a member's
+    # kept in case it has some
     text = TextClues() if media_type == "application/octet-stream" and looks_like_text(head[:SNIFF_BYTES]) else None
     if is_image(media_type):
         kept, cap = [], settings.max_image_bytes
@@ -146,11 +147,17 @@ def _read_item(stream: BinaryIO, record: ItemRecord, settings: Settings, nested:
                     record.add_error("decode", f"{media_type} of more than {cap:,} bytes is {TOO_LARGE_NOTE}")
         chunk = stream.read(CHUNK)
     record.size = size
+    if text is not None:
+        text.finish()
+        if text.stopped_at is not None:
+            record.add_error("archive", f"{MOST_BASE64_TRIES:,} lines that start blocks of base64 decode to nothing "
+                                        f"typed, the last at byte {text.stopped_at:,}: base64 after it was not "
+                                        "looked for")
     if text is not None and text.found:
-        record.media_type = TEXT_TYPE  # an archive of its data: URIs
+        record.media_type = TEXT_TYPE  # an archive of its data: URIs, uuencoded files and base64
         if nested and kept is None:
-            record.add_error("archive", f"text holding data: URIs, of more than {cap:,} bytes (the most of a "
-                                        "member's text held in memory): its data: URIs not read")
+            record.add_error("archive", f"text holding data: URIs, base64 or uuencoded files, of more than {cap:,} "
+                                        "bytes (the most of a member's text held in memory): they were not read")
     elif text is not None:
         kept = None
     record.digests = digests.result()

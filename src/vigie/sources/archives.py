@@ -1,6 +1,7 @@
 """Members of an archive, whatever its kind: zip (`zips.py`), tar (`tars.py`), an e-mail or a mailbox, and
 what an S/MIME signature holds (`mail.py`), the BLOBs of an SQLite database (`sqlite_blobs.py`), the data: URIs of
-a web page, an SVG drawing or other text (`data_uris.py`), the file a base64 file holds (`textborne.py`), the
+a web page, an SVG drawing or other text (`data_uris.py`; with other text's uuencoded files and base64 further in,
+`text_members.py`), the file a base64 file holds (`textborne.py`), the
 pictures of an audio file's tags (`audio_pictures.py`), or a single file or tar compressed with gzip, bzip2 or
 xz."""
 
@@ -24,6 +25,7 @@ from vigie.sources.mediatype import SNIFF_BYTES, SQLITE_TYPE
 from vigie.sources.members import CappedReader, CountingReader, Expansion, Member
 from vigie.sources.sqlite_blobs import sqlite_members
 from vigie.sources.tars import tar_members
+from vigie.sources.text_members import text_members
 from vigie.sources.textborne import BASE64_TYPE, TEXT_TYPE, base64_members
 from vigie.sources.zips import zip_members
 
@@ -86,8 +88,11 @@ def iter_members(
     if media_type == SQLITE_TYPE:
         yield from sqlite_members(fileobj, settings, expansion)
         return
-    if media_type in (HTML_TYPE, SVG_TYPE, TEXT_TYPE):
-        yield from data_uri_members(fileobj, settings, expansion, marked=media_type == TEXT_TYPE)
+    if media_type in (HTML_TYPE, SVG_TYPE):
+        yield from data_uri_members(fileobj, settings, expansion)
+        return
+    if media_type == TEXT_TYPE:
+        yield from text_members(fileobj, settings, expansion)
         return
     if media_type == BASE64_TYPE:
         yield from base64_members(fileobj, settings, expansion, outer_name, SNIFF_BYTES)

@@ -3,17 +3,22 @@ r"""Pictures and videos written into a web page, an SVG drawing or other text (C
 cache, a drawing that embeds a photo, a style sheet's icons, an app's JSON export. Each is a member
 `data-uri-N.SUBTYPE`, N counting them from 1 in the file's order. As a browser reads them: the scheme, the type
 and `;base64` in any case; the data percent-encoded (`%2B`, or a picture's raw bytes without base64); a URI
-escaped as JSON writes it (`\/`, `\u002b`, `\n`) read as the text it stands for. A URI typed
-`application/octet-stream` or not typed (`data:;base64,`, what a browser's FileReader gives an untyped file) is
-read when its bytes start like a picture, a video or an archive, named by the type they show. An SVG drawing
-written as text (not base64) is not a member: its own URIs are found in the text that holds it. The file is read
-at most `max_nested_archive_bytes` (the cap of what is held in memory); a larger one is said.
+escaped as JSON writes it (`\/`, `\u002b`, `\n`) read as the text it stands for. A URI of another type than a
+picture's or a video's in base64 (`application/octet-stream`, `application/zip`, `text/plain`, none: what a
+browser's FileReader gives an untyped file) is read when its bytes start like a picture, a video or a file read
+for what it holds (an archive, a page, a drawing), named by the type they show, or are text that holds what
+`text_members.py` reads (a URI, base64, uuencoding), named by the subtype it declares. An SVG drawing written as
+text (not base64: percent-encoded or raw, up to the quote that opened its URI or its closing tag) is a member too,
+whose own URIs are its members. The file is read at most `max_nested_archive_bytes` (the cap of what is held in
+memory); a larger one is said.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
+import json
 import re
 from collections.abc import Iterator
 from typing import BinaryIO
@@ -21,20 +26,23 @@ from urllib.parse import unquote_to_bytes
 
 from vigie.config import Settings
 from vigie.sources.members import ArchiveLimitError, Expansion, Member, decoded_member
-from vigie.sources.textborne import lenient_base64
+from vigie.sources.textborne import TextClues, lenient_base64, looks_like_text
 
 HTML_TYPE = "text/html"
 SVG_TYPE = "image/svg+xml"
-# its type (a picture's or a video's, octet-stream, or none); its parameters (`;charset=utf-8`) skipped; its data,
-# base64 or percent-encoded, with the escapes JSON writes (`\/`, `\u002b`)
-_DATA_URI = re.compile(rb"data:(?:(?:image|video)\\?/(?P<subtype>[a-z0-9.+-]{1,40})|application\\?/octet-stream)?"
+# its type (any, or none); its parameters (`;charset=utf-8`) skipped; its data, base64 or percent-encoded, with the
+# escapes JSON writes (`\/`, `\u002b`)
+_DATA_URI = re.compile(rb"data:(?:(?P<type>[a-z-]{1,40})\\?/(?P<subtype>[a-z0-9.+-]{1,60}))?"
                        rb"(?:;(?!base64,)[^;,\s\"'\\]{1,60}){0,3}(?P<base64>;base64)?,(?P<data>(?(base64)"
                        rb"(?:[A-Za-z0-9+/=\s]+|%[0-9A-Fa-f]{2}|\\/|\\u00(?:2[bBfF]|3[dD])|\\[nr])+"
-                       rb"|(?:[A-Za-z0-9!$&*+,./:;=?@_~-]+|%[0-9A-Fa-f]{2}|\\/)+))", re.IGNORECASE)
+                       rb"|(?:[A-Za-z0-9!$&*+,./:;=?@_~-]+|%[0-9A-Fa-f]{2}|\\/)*))", re.IGNORECASE)
 # a URI's start followed by data (64 characters at least) that no member was read from; a bare start, as code
 # writes it before joining the data on (`"data:image/png;base64," + encoded`), is not
 _UNREAD = re.compile(rb"data:(?:image|video|application\\?/octet-stream|;base64)[^,\s\"'<>]{0,200},"
                      rb"[^\s\"'<>()]{64}", re.IGNORECASE)
+# the end of an SVG drawing written as text, raw, percent-encoded or escaped as JSON writes it
+_DRAWING_END = re.compile(rb"</svg\s*>|%3C(?:/|%2F)svg%3E|\\u003c\\?/svg\\u003e", re.IGNORECASE)
+_QUOTES = {b'"': re.compile(rb'(?<!\\)"'), b"'": re.compile(rb"(?<!\\)'")}
 _ESCAPE = re.compile(rb"\\(?:u00(2[bBfF]|3[dD])|/|[nr])")
 _ESCAPED = {b"2b": b"+", b"2f": b"/", b"3d": b"="}
 _HTML_START = re.compile(rb"\s*(<!--.*?-->\s*)*<(!doctype\s+html|html|head|body)[\s>]", re.IGNORECASE | re.DOTALL)
@@ -50,38 +58,50 @@ def markup_type(head: bytes) -> str | None:
     return HTML_TYPE if _HTML_START.match(head) else None
 
 
-def data_uri_members(fileobj: BinaryIO, settings: Settings, expansion: Expansion, prefix: bytes = b"",
-                     marked: bool = False) -> Iterator[Member]:
-    """The pictures and videos of the page's data: URIs, named after `prefix` (an e-mail's HTML body); a text
-    `marked` (typed by a URI's marker as it was hashed) that gives none, though a URI there holds data, says so."""
+def data_uri_members(fileobj: BinaryIO, settings: Settings, expansion: Expansion, prefix: bytes = b""
+                     ) -> Iterator[Member]:
+    """The pictures and videos of the page's data: URIs, named after `prefix` (an e-mail's HTML body)."""
     text = fileobj.read(settings.max_nested_archive_bytes + 1)
     if len(text) > settings.max_nested_archive_bytes:
         raise ArchiveLimitError(f"a file of more than {settings.max_nested_archive_bytes:,} bytes (the cap of what "
                                 "is held in memory, setting max_nested_archive_bytes): its data: URIs not read")
+    yield from uri_members(text, prefix, settings, expansion, [])
+
+
+def uri_members(text: bytes, prefix: bytes, settings: Settings, expansion: Expansion,
+                taken: list[tuple[int, int]]) -> Iterator[Member]:
+    """The members of a text's data: URIs, each URI's span added to `taken` (read or not)."""
     number = 0
     position = 0
-    drawings = 0  # SVG drawings written as text (a style sheet's icons): no members, nothing to say
+    ends = _Ends()
     while (found := _DATA_URI.search(text, position)) is not None:
-        position = found.end()
-        drawing = found["base64"] is None and (found["subtype"] or b"").lower() == b"svg+xml"
-        drawings += drawing
-        if drawing or (read := _read(found)) is None:  # the text it spans searched on for the URIs it may hold
+        end = found.end()
+        read = None
+        if found["base64"] is None and (found["subtype"] or b"").lower() == b"svg+xml":
+            end, drawing = _drawing(text, found, ends)
+            read = _typed(found, drawing, None)
+        elif found["data"]:
+            read = _read(found)
+        taken.append((found.start(), end))
+        if read is None:  # the text it spans searched on for the URIs it may hold
             position = found.start() + 5
             continue
+        position = end
         subtype, data, problem = read
         number += 1
         yield decoded_member(prefix + b"data-uri-%d.%s" % (number, subtype), data, settings, expansion, problem)
-    if marked and not number and not drawings and (unread := _UNREAD.search(text)) is not None:
-        raise ArchiveLimitError(f"it holds a data: URI at byte {unread.start():,} (`data:image`, `data:video`, an "
-                                "untyped or octet-stream one) but no picture, video or archive was read from any: "
-                                "written in a way not read")
+
+
+def unread_uri_note(text: bytes) -> str:
+    """What a text typed by a URI's marker says where no URI gave a member, though one there holds data."""
+    if (unread := _UNREAD.search(text)) is None:
+        return ""
+    return (f"it holds a data: URI at byte {unread.start():,} (`data:image`, `data:video`, an untyped or "
+            "octet-stream one) but no picture, video or archive was read from any: written in a way not read")
 
 
 def _read(found: re.Match[bytes]) -> tuple[bytes, bytes, str | None] | None:
-    """A URI's data and its member's subtype (the one its bytes show where it is not base64 or typed
-    octet-stream or not at all), and what was wrong with its base64; None where those bytes are not a picture's,
-    a video's or an archive's."""
-    typed = found["subtype"].lower() if found["subtype"] is not None else None
+    """A URI's data decoded, and what `_typed` makes of it."""
     chars = _ESCAPE.sub(_unescaped, found["data"])
     problem = None
     if found["base64"] is None:
@@ -93,13 +113,66 @@ def _read(found: re.Match[bytes]) -> tuple[bytes, bytes, str | None] | None:
         except (binascii.Error, ValueError) as exc:  # damaged: decoded as far as it goes, and said
             data = lenient_base64(chars)
             problem = f"its base64 is damaged ({exc}): decoded as far as it goes, its bytes may not be those written"
-    if typed is None or found["base64"] is None:  # percent-encoded text under a picture's type is none
-        from vigie.sources import mediatype  # imported here: it types markup with this module
-        shown = mediatype.sniff(data[:mediatype.SNIFF_BYTES])
-        if not (mediatype.is_image(shown) or mediatype.is_video(shown) or mediatype.is_archive(shown)):
-            return None
-        typed = shown.rsplit("/", 1)[-1].encode()
-    return typed, data, problem
+    return _typed(found, data, problem)
+
+
+def _typed(found: re.Match[bytes], data: bytes, problem: str | None) -> tuple[bytes, bytes, str | None] | None:
+    """A URI's member's subtype, its data and what was wrong with them: base64 typed a picture's or a video's is
+    one whatever its bytes; other data is one where its bytes start like a picture, a video or a file read for
+    what it holds (an archive, a page, a drawing; named by the type they show), or are text that holds what
+    `text_members` reads (named by the subtype declared, else `txt`); None where it is none of those."""
+    kind = (found["type"] or b"").lower()
+    if found["base64"] is not None and kind in (b"image", b"video"):
+        return found["subtype"].lower(), data, problem
+    from vigie.sources import mediatype  # imported here: it types markup with this module
+    shown = mediatype.sniff(data[:mediatype.SNIFF_BYTES])
+    if mediatype.is_image(shown) or mediatype.is_video(shown) or mediatype.is_archive(shown):
+        return shown.rsplit("/", 1)[-1].encode(), data, problem
+    if looks_like_text(data[:mediatype.SNIFF_BYTES]):
+        clues = TextClues()
+        clues.feed(data)
+        clues.finish()
+        if clues.found:
+            return (found["subtype"] or b"txt").lower(), data, problem
+    return None
+
+
+class _Ends:
+    """Where the searches for the ends of drawings last found one: a text of many drawings whose quote never
+    closes is searched to its end once, not once a drawing."""
+
+    def __init__(self) -> None:
+        self._last: dict[bytes, tuple[int, int | None]] = {}  # by the end sought: where searched from, what found
+
+    def search(self, key: bytes, pattern: re.Pattern[bytes], text: bytes, position: int) -> re.Match[bytes] | None:
+        last = self._last.get(key)
+        if last is not None and last[0] <= position:
+            if last[1] is None:  # none after an earlier position: none after this one
+                return None
+            if last[1] >= position:  # the first after an earlier position: the first after this one
+                return pattern.match(text, last[1])
+        found = pattern.search(text, position)
+        self._last[key] = (position, None if found is None else found.start())
+        return found
+
+
+def _drawing(text: bytes, found: re.Match[bytes], ends: _Ends) -> tuple[int, bytes]:
+    """Where an SVG drawing written as text (not base64) in a URI ends, and its text: up to the quote that opened
+    the URI (a quote escaped as JSON writes it passed over), else to the end of its closing tag; JSON's escapes,
+    where it is in double quotes, and percent-encoding read through."""
+    comma = found.start("data")
+    quote = text[found.start() - 1:found.start()]
+    if quote in _QUOTES:
+        close = ends.search(quote, _QUOTES[quote], text, comma)
+        end = len(text) if close is None else close.start()
+    else:
+        close = ends.search(b"</svg>", _DRAWING_END, text, comma)
+        end = found.end() if close is None else close.end()
+    raw = text[comma:end]
+    if quote == b'"' and b"\\" in raw:
+        with contextlib.suppress(ValueError):
+            raw = json.loads(b'"' + raw + b'"').encode("utf-8", "surrogatepass")
+    return end, unquote_to_bytes(raw)
 
 
 def _unescaped(escape: re.Match[bytes]) -> bytes:

@@ -33,7 +33,7 @@ ARCHIVE_TYPES = frozenset(
 _READ_BY_STRUCTURE = ARCHIVE_TYPES - {"application/zip", "application/x-tar", "application/gzip",
                                       "application/x-bzip2", "application/x-xz", SQLITE_TYPE, SIGNED_TYPE}
 # what base64 is not taken for: nothing typed, or a format told by loose checks (no magic) that garbage can pass
-_NOT_FROM_BASE64 = frozenset({"application/octet-stream", "application/x-empty", "image/x-tga", "image/x-pcx"})
+NOT_FROM_BASE64 = frozenset({"application/octet-stream", "application/x-empty", "image/x-tga", "image/x-pcx"})
 
 # Archives typed but not read: their members could be known pictures, so each says so on its item.
 UNREAD_ARCHIVES = {
@@ -196,7 +196,7 @@ def sniff(head: bytes) -> str:
         return MAIL_TYPE
     if (audio := audio_type(head)) is not None:
         return audio
-    if (decoded := base64_head(head)) is not None and sniff(decoded) not in _NOT_FROM_BASE64:
+    if (decoded := base64_head(head)) is not None and sniff(decoded) not in NOT_FROM_BASE64:
         return BASE64_TYPE
     return _more_pictures(head) or "application/octet-stream"
 

@@ -99,8 +99,8 @@ def _member_bytes(archive: BinaryIO, archive_name: bytes, wanted: MemberRef, set
             hidden = hidden_picture(buffered.read(settings.max_image_bytes + 1), media_type, wanted.name)
             return hidden if hidden is not None and len(hidden) <= cap else None
         wanted = MemberRef(wanted.name, wanted.occurrence - 1)  # of a zip behind the JPEG
-    if not is_archive(media_type) and wanted.name.startswith(b"data-uri-") and looks_like_text(head):
-        media_type = TEXT_TYPE  # text that holds data: URIs, typed as the scan hashed it
+    if not is_archive(media_type) and looks_like_text(head):
+        media_type = TEXT_TYPE  # text that holds data: URIs, base64 or uuencoding, typed as the scan hashed it
     if is_archive(media_type):
         own = _nth_member(buffered, media_type, archive_name, wanted, settings, cap, 0)
         if own.found or not may_hide_a_zip_behind(media_type):

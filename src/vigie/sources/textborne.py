@@ -11,26 +11,35 @@ them costs), never a second read; only a text that holds the marker is read agai
 base64 file is told by its head alone (`base64_head`): a run of base64 that starts in the head, what the head
 holds of it decoded (at most 384 bytes: microseconds) and typed as any file is; ordinary text, which
 breaks runs with spaces and punctuation, is not decoded, and a run that decodes to nothing typed is left alone.
+
+Further in a text (after a header longer than the head, say), a block of base64 is told by its first line: a line
+of 40 base64 characters at least, not all hexadecimal digits (a hash list's), after a line that is not one (the
+block's other lines); what its first 512 characters decode to is typed as any file is, and a block of nothing
+typed is left alone. Those lines, and the `begin` lines of uuencoded files, are looked for as the text is hashed,
+in one search for a line break followed by either (a third of what hashing costs again; never a second read).
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import bisect
 import posixpath
 import re
+import sys
 from collections.abc import Iterator
 from typing import BinaryIO, NamedTuple
 
 from vigie.config import Settings
 from vigie.sources.members import ArchiveLimitError, Expansion, Member, decoded_member
 
-TEXT_TYPE = "text/plain"  # text found to hold data: URIs (other text stays application/octet-stream)
+TEXT_TYPE = "text/plain"  # text found to hold data: URIs, base64 or uuencoding (other text: application/octet-stream)
 BASE64_TYPE = "application/base64"  # a file of base64 that decodes to a typed file
 # a URI's start, in a chunk made lower case (a browser reads its scheme and type in any case): one pass over it,
-# its literal start found by a fast search (a case-blind regex is four times slower than the copy)
-_MARKER = re.compile(rb"data:(?:image|video|application\\?/octet-stream|;base64)")
-_MARKER_BYTES = 32
+# its literal start found by a fast search (a case-blind regex is four times slower than the copy); any type, or
+# none, as data_uris.py reads them all
+_MARKER = re.compile(rb"data:(?:[a-z-]{1,40}\\?/[a-z0-9.+-]{1,60})?[;,]")
+_MARKER_BYTES = 128
 # a member is read once, as it is hashed: its text held in memory in case it holds the marker, up to this
 MOST_TEXT_KEPT = 64 << 20
 # the control bytes text holds: ESC (a terminal's colours in a log), vertical tab (a word processor's line break
@@ -51,6 +60,23 @@ _URL_ALPHABET = bytes.maketrans(b"-_", b"+/")
 _SPACES = b" \t\n\r\x0b\x0c"  # what `\s` matches in bytes
 _UU_BEGIN = re.compile(rb"^begin [0-7]{3,4} ([^\r\n]{1,255}?)\r?$", re.MULTILINE)
 _WHOLE_HEAD = 88  # a run that other text ends in the head holds this much at least (66 bytes, past any magic)
+# a line that may start a block of base64 (see _tried), its first 40 characters not all hexadecimal digits (a hash
+# list's lines are passed over by the search itself); and a uuencoded file's `begin` line (each a search of its own:
+# one of both is slower)
+_LINE_CLUE = re.compile(rb"\n(?=[0-9a-fA-F]{0,39}+[g-zG-Z+/_-])(?=[A-Za-z0-9+/_-]{40})")
+_UU_CLUE = re.compile(rb"\nbegin [0-7]")
+_BLOCK_LINE = re.compile(rb"((?![-_]{4})[A-Za-z0-9+/_-]{40,})={0,2}[ \t]*\r?(?:\n|\Z)")
+_B64_LINE = re.compile(rb"(?![-_]{4})[A-Za-z0-9+/_-]{40,}={0,2}[ \t]*\r?")  # a block's line (see _tried)
+# a block of base64: whole lines of it, and the base64 that starts the line after them (`...</data>`)
+_BLOCK = re.compile(rb"(?:[ \t]*[A-Za-z0-9+/_-]+={0,2}[ \t]*(?:\r?\n|\Z))+(?:[ \t]*[A-Za-z0-9+/_-]+={0,2})?")
+_HEX = b"0123456789abcdefABCDEF"
+_STANDARD = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+_ALPHABETS = _STANDARD + b"-_"
+_NOT_STANDARD = re.compile(rb"[^A-Za-z0-9+/=]")
+_WINDOW = 1024  # the bytes of a block's start read to type it: its first 512 characters, past line breaks
+# blocks of base64 decoded to nothing typed in one text (an encrypted message, a list of base64 hashes, a hostile
+# file of short lines): past this, base64 further in is not looked for, and that is said
+MOST_BASE64_TRIES = 10_000
 
 
 def looks_like_text(head: bytes) -> bool:
@@ -67,20 +93,93 @@ def looks_like_text(head: bytes) -> bool:
 
 
 class TextClues:
-    """Whether a text holds a data: URI's marker, looked for in each chunk as the file is hashed (a marker cut by
-    a chunk's end is found with the bytes before it)."""
+    """Whether a text holds what `text_members` reads: a data: URI's marker, a block of base64 that decodes to a
+    typed file, a uuencoded file's `begin` line; looked for in each chunk as the file is hashed (a clue cut by a
+    chunk's end is found with the bytes before it), then `finish`ed. Every line `text_members` would try is tried
+    here (a line at a chunk's start more, where the line before it is cut)."""
 
     def __init__(self) -> None:
         self.found = False
-        self._tail = b""
+        self.stopped_at: int | None = None  # where the tries reached MOST_BASE64_TRIES, if they did
+        self._tail = b""  # the end of the last chunk made lower case, for a marker cut by a chunk's end
+        # the text before the chunk not yet looked at, from the start of the line before it (a line break before the
+        # text's first line, which may be a `begin` line)
+        self._lines = b"\n"
+        self._at = -1  # where `_lines` starts in the text
+        self._done_at = -1  # where the last line looked at starts in the text
+        self._tries = 0
 
     def feed(self, chunk: bytes) -> None:
         if self.found:
             return
         lower = chunk.lower()
         seam = self._tail + lower[:_MARKER_BYTES]
-        self.found = _MARKER.search(lower) is not None or _MARKER.search(seam) is not None
+        self.found = _MARKER.search(seam) is not None
+        at = lower.find(b"data:")  # a fast search, the pattern matched where it finds the scheme
+        while not self.found and at >= 0:
+            self.found = _MARKER.match(lower, at) is not None
+            at = lower.find(b"data:", at + 1)
         self._tail = lower[-_MARKER_BYTES:]
+        if not self.found:
+            self._look_at_lines(chunk, final=False)
+
+    def finish(self) -> None:
+        """The lines the last chunk ended too soon after to look at."""
+        if not self.found:
+            self._look_at_lines(b"", final=True)
+
+    def _look_at_lines(self, chunk: bytes, final: bool) -> None:
+        if self.stopped_at is not None:
+            return
+        text, at = self._lines + chunk, self._at
+        last = len(text) if final else len(text) - _WINDOW  # a line after it is looked at with the next chunk
+        resume = text.rfind(b"\n") + 1  # the last line, which the next chunk may make longer
+        for found in _UU_CLUE.finditer(text):
+            if found.start() + 1 > last:
+                resume = min(resume, found.start() + 1)
+                break
+            if _UU_BEGIN.match(text, found.start() + 1) is not None:
+                self.found = True
+                return
+        for found in _LINE_CLUE.finditer(text):
+            start = found.start() + 1
+            if at + start <= self._done_at:
+                continue
+            if start > last:
+                resume = min(resume, start)
+                break
+            self._done_at = at + start
+            tried, shown = _tried(text, start)
+            self._tries += tried
+            if shown is not None:
+                self.found = True
+                return
+            if self._tries >= MOST_BASE64_TRIES:
+                self.stopped_at = at + start
+                return
+        # kept: from the line before `resume` (its last 4 KiB at most, marked cut: taken for no block's line)
+        keep = text.rfind(b"\n", 0, resume - 1) + 1 if resume else 0
+        keep = max(keep, len(text) - 4 * _WINDOW)
+        cut = b"\x00" if keep and text[keep - 1:keep] != b"\n" else b""
+        self._lines, self._at = cut + text[keep:], at + keep - len(cut)
+
+
+def _tried(text: bytes, start: int) -> tuple[bool, str | None]:
+    """Whether the line at `start` starts a block of base64 to decode (a line of 40 base64 characters at least, the
+    first 40 not all hexadecimal digits, after a line that is not one), and the type of what its first 512
+    characters decode to, where that is typed."""
+    line = _BLOCK_LINE.match(text, start)
+    if line is None or not line[1][:40].translate(None, _HEX):
+        return False, None
+    previous = text[text.rfind(b"\n", 0, start - 1) + 1:start - 1]
+    if _B64_LINE.fullmatch(previous) and previous[:40].translate(None, _HEX):
+        return False, None
+    chars = text[start:start + _WINDOW].translate(None, _SPACES)
+    shown = _base64_chars(_leading(chars, _ALPHABETS)[:512])
+    shown = _leading(shown, _STANDARD)  # up to a character of the other alphabet
+    from vigie.sources import mediatype  # imported here: it types text with this module
+    kind = mediatype.sniff(base64.b64decode(shown[:len(shown) // 4 * 4]))
+    return True, None if kind in mediatype.NOT_FROM_BASE64 else kind
 
 
 class _Run(NamedTuple):
@@ -199,3 +298,61 @@ def _uudecoded(text: bytes, position: int) -> tuple[bytes, str | None]:
                                      "to there, its bytes may not be those sent")
     return bytes(data), (f"its uuencoding ends after {len(data):,} bytes with no `end` line: decoded as far as "
                          "it goes, its bytes may not be those sent")
+
+
+def later_base64_members(text: bytes, taken: list[tuple[int, int]], settings: Settings,
+                         expansion: Expansion) -> Iterator[Member]:
+    """The files the blocks of base64 in a text hold (see `_tried`; outside `taken`, the spans of its data: URIs),
+    each a member `base64-N.SUBTYPE` (N counting them from 1, SUBTYPE the one its bytes show); past
+    MOST_BASE64_TRIES blocks of nothing typed, said."""
+    spans = _merged(taken)
+    tries = number = 0
+    for found in _LINE_CLUE.finditer(text):
+        start = found.start() + 1
+        if _within(spans, start):
+            continue
+        tried, shown = _tried(text, start)
+        tries += tried
+        if shown is None:
+            if tries >= MOST_BASE64_TRIES:
+                raise ArchiveLimitError(f"{MOST_BASE64_TRIES:,} lines that start blocks of base64 decode to nothing "
+                                        f"typed, the last at byte {start:,}: base64 after it not looked for")
+            continue
+        block = _BLOCK.match(text, start)
+        chars = _base64_chars(block[0].translate(None, _SPACES) if block else b"")
+        try:
+            data, problem = base64.b64decode(chars, validate=True), None
+        except (binascii.Error, ValueError) as exc:
+            data = lenient_base64(_NOT_STANDARD.sub(b"", chars))
+            problem = f"its base64 is damaged ({exc}): decoded as far as it goes, its bytes may not be those written"
+        number += 1
+        name = b"base64-%d.%s" % (number, shown.rsplit("/", 1)[-1].encode())
+        yield decoded_member(name, data, settings, expansion, problem)
+
+
+def _base64_chars(chars: bytes) -> bytes:
+    """Base64url (`-` or `_`, and neither `+` nor `/`) as base64."""
+    if re.search(rb"[-_]", chars) and not re.search(rb"[+/]", chars):
+        return chars.translate(_URL_ALPHABET)
+    return chars
+
+
+def _leading(chars: bytes, alphabet: bytes) -> bytes:
+    """The characters `chars` starts with that `alphabet` has."""
+    return chars[:len(chars) - len(chars.lstrip(alphabet))]
+
+
+def _merged(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Spans that overlap (a URI inside one not read) joined, in order."""
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted(spans):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def _within(spans: list[tuple[int, int]], position: int) -> bool:
+    at = bisect.bisect_right(spans, (position, sys.maxsize)) - 1
+    return at >= 0 and spans[at][0] <= position < spans[at][1]

@@ -1,0 +1,33 @@
+"""What a text typed `text/plain` by its clues as it was hashed (`textborne.TextClues`) holds: its `data:` URIs
+(`data_uris.py`), the files uuencoded in it, and the blocks of base64 further in than its head (see
+`textborne.py`), in that order. It is read at most `max_nested_archive_bytes` (the cap of what is held in memory);
+a larger one is said."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import BinaryIO
+
+from vigie.config import Settings
+from vigie.sources.data_uris import unread_uri_note, uri_members
+from vigie.sources.members import ArchiveLimitError, Expansion, Member
+from vigie.sources.textborne import later_base64_members, uuencoded_members
+
+
+def text_members(fileobj: BinaryIO, settings: Settings, expansion: Expansion) -> Iterator[Member]:
+    """The members of a text's data: URIs, uuencoded files and blocks of base64; a text none of whose data: URIs
+    gave one, though one there holds data, says so."""
+    text = fileobj.read(settings.max_nested_archive_bytes + 1)
+    if len(text) > settings.max_nested_archive_bytes:
+        raise ArchiveLimitError(f"a file of more than {settings.max_nested_archive_bytes:,} bytes (the cap of what "
+                                "is held in memory, setting max_nested_archive_bytes): its data: URIs, base64 and "
+                                "uuencoded files not read")
+    taken: list[tuple[int, int]] = []
+    uris = 0
+    for member in uri_members(text, b"", settings, expansion, taken):
+        uris += 1
+        yield member
+    yield from uuencoded_members(text, b"", settings, expansion)
+    yield from later_base64_members(text, taken, settings, expansion)
+    if not uris and (note := unread_uri_note(text)):
+        raise ArchiveLimitError(note)
