@@ -283,3 +283,18 @@ def test_the_caps_on_text_borne_pictures_are_said(tmp_path: Path) -> None:
     assert "10,000 lines that start blocks of base64 decode to nothing typed" in _errors(items["noise.txt"])
     deep = [item for path, item in items.items() if path.startswith("deep.txt") and "nested deeper" in _errors(item)]
     assert deep, [path for path in items if path.startswith("deep.txt")]
+
+
+def test_a_zip_behind_a_text_is_read_back_whatever_the_text_gave(tmp_path: Path) -> None:
+    evidence = tmp_path / "evidence"
+    evidence.mkdir()
+    behind = _zip_of(**{"photo.jpg": PICTURES[0]})
+    # a URI written in a way not read (said, the text's reading stopped there), then a zip
+    (evidence / "other.txt").write_bytes(b"data:image/jpeg;base32," + b"MZXW6YTBOI" * 10 + b"\n" + HEADER + behind)
+    (evidence / "post.txt").write_bytes(b"notes\n" + _uuencoded(b"two.jpg", PICTURES[1]) + behind)
+    items = _matched(evidence, tmp_path / "case")
+    assert "no picture, video or archive was read" in _errors(items["other.txt"])
+    for path, picture in (("other.txt!/photo.jpg", PICTURES[0]), ("post.txt!/two.jpg", PICTURES[1]),
+                          ("post.txt!/photo.jpg", PICTURES[0])):
+        assert [match["label"] for match in items[path]["matches"]], path
+        assert read_item_bytes(str(evidence), path, Settings(), 10**7) == picture, path

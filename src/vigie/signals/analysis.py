@@ -149,7 +149,7 @@ def _read_item(stream: BinaryIO, record: ItemRecord, settings: Settings, nested:
     record.size = size
     if text is not None:
         text.finish()
-        if text.stopped_at is not None:
+        if text.stopped_at is not None and not text.found:  # else text_members, which has the same cap, says it
             record.add_error("archive", f"{MOST_BASE64_TRIES:,} lines that start blocks of base64 decode to nothing "
                                         f"typed, the last at byte {text.stopped_at:,}: base64 after it was not "
                                         "looked for")

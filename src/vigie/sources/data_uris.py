@@ -42,6 +42,7 @@ _UNREAD = re.compile(rb"data:(?:image|video|application\\?/octet-stream|;base64)
                      rb"[^\s\"'<>()]{64}", re.IGNORECASE)
 # the end of an SVG drawing written as text, raw, percent-encoded or escaped as JSON writes it
 _DRAWING_END = re.compile(rb"</svg\s*>|%3C(?:/|%2F)svg%3E|\\u003c\\?/svg\\u003e", re.IGNORECASE)
+_CLUES_CHUNK = 1 << 20
 _QUOTES = {b'"': re.compile(rb'(?<!\\)"'), b"'": re.compile(rb"(?<!\\)'")}
 _ESCAPE = re.compile(rb"\\(?:u00(2[bBfF]|3[dD])|/|[nr])")
 _ESCAPED = {b"2b": b"+", b"2f": b"/", b"3d": b"="}
@@ -130,7 +131,8 @@ def _typed(found: re.Match[bytes], data: bytes, problem: str | None) -> tuple[by
         return shown.rsplit("/", 1)[-1].encode(), data, problem
     if looks_like_text(data[:mediatype.SNIFF_BYTES]):
         clues = TextClues()
-        clues.feed(data)
+        for at in range(0, len(data), _CLUES_CHUNK):  # in pieces: searching one makes a copy of it
+            clues.feed(data[at:at + _CLUES_CHUNK])
         clues.finish()
         if clues.found:
             return (found["subtype"] or b"txt").lower(), data, problem
