@@ -279,7 +279,10 @@ def test_the_caps_on_text_borne_pictures_are_said(tmp_path: Path) -> None:
     for _ in range(5):  # a text in a text ... deeper than max_archive_depth
         nested = b"data:text/plain;base64," + base64.b64encode(b"text\n" + nested)
     (evidence / "deep.txt").write_bytes(b"deep\n" + nested + b"\n")
+    # URIs that give nothing, each holding the rest of the text: searched again a few times its length at most
+    (evidence / "again.txt").write_bytes(b"data:image/png;base64,\n" + b"data:,%00" * 20_000)
     items = _matched(evidence, tmp_path / "case")
+    assert "searched again past 4 times the text's bytes" in _errors(items["again.txt"])
     assert "10,000 lines that start blocks of base64 decode to nothing typed" in _errors(items["noise.txt"])
     deep = [item for path, item in items.items() if path.startswith("deep.txt") and "nested deeper" in _errors(item)]
     assert deep, [path for path in items if path.startswith("deep.txt")]

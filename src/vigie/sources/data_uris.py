@@ -43,6 +43,11 @@ _UNREAD = re.compile(rb"data:(?:image|video|application\\?/octet-stream|;base64)
 # the end of an SVG drawing written as text, raw, percent-encoded or escaped as JSON writes it
 _DRAWING_END = re.compile(rb"</svg\s*>|%3C(?:/|%2F)svg%3E|\\u003c\\?/svg\\u003e", re.IGNORECASE)
 _CLUES_CHUNK = 1 << 20
+_SCHEME = re.compile(rb"data:", re.IGNORECASE)
+# the data of the URIs that gave no member, each searched again for the URIs in it: at most so many times the text
+# (a text of URIs each holding the rest would be searched its length squared)
+_MOST_SEARCHED_AGAIN = 4
+_SEARCHED_SLACK = 1 << 20
 _QUOTES = {b'"': re.compile(rb'(?<!\\)"'), b"'": re.compile(rb"(?<!\\)'")}
 _ESCAPE = re.compile(rb"\\(?:u00(2[bBfF]|3[dD])|/|[nr])")
 _ESCAPED = {b"2b": b"+", b"2f": b"/", b"3d": b"="}
@@ -75,6 +80,7 @@ def uri_members(text: bytes, prefix: bytes, settings: Settings, expansion: Expan
     number = 0
     position = 0
     ends = _Ends()
+    searched = 0  # the bytes of URIs that gave no member, searched again for URIs
     while (found := _DATA_URI.search(text, position)) is not None:
         end = found.end()
         read = None
@@ -85,6 +91,11 @@ def uri_members(text: bytes, prefix: bytes, settings: Settings, expansion: Expan
             read = _read(found)
         taken.append((found.start(), end))
         if read is None:  # the text it spans searched on for the URIs it may hold
+            searched += end - found.start()
+            if searched > _MOST_SEARCHED_AGAIN * len(text) + _SEARCHED_SLACK:  # URIs in URIs, each read to the end
+                raise ArchiveLimitError(f"data: URIs that gave nothing to read hold others, searched again past "
+                                        f"{_MOST_SEARCHED_AGAIN} times the text's bytes: the URIs after byte "
+                                        f"{found.start():,} not read")
             position = found.start() + 5
             continue
         position = end
@@ -129,7 +140,8 @@ def _typed(found: re.Match[bytes], data: bytes, problem: str | None) -> tuple[by
     shown = mediatype.sniff(data[:mediatype.SNIFF_BYTES])
     if mediatype.is_image(shown) or mediatype.is_video(shown) or mediatype.is_archive(shown):
         return shown.rsplit("/", 1)[-1].encode(), data, problem
-    if looks_like_text(data[:mediatype.SNIFF_BYTES]):
+    # text that may hold a URI, a line of base64 or a `begin` line (tens of microseconds saved a URI of a word)
+    if looks_like_text(data[:mediatype.SNIFF_BYTES]) and (b"\n" in data or _SCHEME.search(data) is not None):
         clues = TextClues()
         for at in range(0, len(data), _CLUES_CHUNK):  # in pieces: searching one makes a copy of it
             clues.feed(data[at:at + _CLUES_CHUNK])
