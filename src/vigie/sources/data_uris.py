@@ -66,7 +66,7 @@ def markup_type(head: bytes) -> str | None:
 
 def data_uri_members(fileobj: BinaryIO, settings: Settings, expansion: Expansion, prefix: bytes = b""
                      ) -> Iterator[Member]:
-    """The pictures and videos of the page's data: URIs, named after `prefix` (an e-mail's HTML body)."""
+    """The members of a page's or a drawing's data: URIs, named after `prefix` (an e-mail's HTML body)."""
     text = fileobj.read(settings.max_nested_archive_bytes + 1)
     if len(text) > settings.max_nested_archive_bytes:
         raise ArchiveLimitError(f"a file of more than {settings.max_nested_archive_bytes:,} bytes (the cap of what "

@@ -169,7 +169,7 @@ def _tried(text: bytes, start: int) -> tuple[bool, str | None]:
     line = _BLOCK_LINE.match(text, start)
     if line is None or not line[1][:40].translate(None, _HEX):
         return False, None
-    previous = text[text.rfind(b"\n", 0, start - 1) + 1:start - 1]
+    previous = text[text.rfind(b"\n", 0, start - 1) + 1:start - 1] if start else b""
     if _B64_LINE.fullmatch(previous) and previous[:40].translate(None, _HEX):
         return False, None
     chars = text[start:start + _WINDOW].translate(None, _SPACES)
@@ -305,8 +305,7 @@ def later_base64_members(text: bytes, taken: list[tuple[int, int]], settings: Se
     MOST_BASE64_TRIES blocks of nothing typed, said."""
     spans = _merged(taken)
     tries = number = 0
-    for found in _LINE_CLUE.finditer(text):
-        start = found.start() + 1
+    for start in _line_starts(text):
         if _within(spans, start):
             continue
         tried, shown = _tried(text, start)
@@ -326,6 +325,15 @@ def later_base64_members(text: bytes, taken: list[tuple[int, int]], settings: Se
         number += 1
         name = b"base64-%d.%s" % (number, shown.rsplit("/", 1)[-1].encode())
         yield decoded_member(name, data, settings, expansion, problem)
+
+
+def _line_starts(text: bytes) -> Iterator[int]:
+    """Where the lines `_LINE_CLUE` finds start, the text's first among them (as TextClues reads it, after a line
+    break)."""
+    if _LINE_CLUE.match(b"\n" + text[:_WINDOW]) is not None:
+        yield 0
+    for found in _LINE_CLUE.finditer(text):
+        yield found.start() + 1
 
 
 def _base64_chars(chars: bytes) -> bytes:
