@@ -248,3 +248,23 @@ def test_files_uuencoded_in_a_plain_text_body_are_members(tmp_path: Path) -> Non
     assert read_item_bytes(str(evidence), "old.eml!/part-0.plain/beach.jpg", Settings(), 10**7) == pictures[0]
     assert "its uuencoding is damaged" in str(items["old.eml!/part-0.plain/dune.jpg"]["errors"])
     assert [match["label"] for match in items["old.eml!/part-0.plain/data-uri-1.jpeg"]["matches"]]  # any case
+
+
+def test_a_block_of_base64_pasted_after_a_text_body_is_a_member(tmp_path: Path) -> None:
+    import base64
+
+    pictures = [jpeg_bytes(draw_picture(seed, (96, 72))) for seed in (111, 112)]
+    evidence = tmp_path / "evidence"
+    evidence.mkdir()
+    headers = b"From: a@example.org\nTo: b@example.org\nSubject: %s\nMessage-ID: <%s@x>\nContent-Type: text/plain\n\n"
+    (evidence / "pasted.eml").write_bytes(headers % (b"pasted", b"p") + b"Here it is, as my phone gave it:\n\n"
+                                          + base64.encodebytes(pictures[0]) + b"\n-- \nsent from a phone\n")
+    (evidence / "Inbox").write_bytes(b"From a@example.org Mon Nov 30 10:00:00 2026\n" + headers % (b"one", b"o")
+                                     + b"first\n\nFrom b@example.org Mon Nov 30 11:00:00 2026\n"
+                                     + headers % (b"two", b"t") + b"second:\n" + base64.encodebytes(pictures[1]))
+    items = _matched(evidence, tmp_path / "case", pictures)
+    for path, picture in (("pasted.eml!/part-0.plain/base64-1.jpeg", pictures[0]),
+                          ("Inbox!/message-2/part-0.plain/base64-1.jpeg", pictures[1])):
+        assert [match["label"] for match in items[path]["matches"]], path
+        assert read_item_bytes(str(evidence), path, Settings(), 10**7) == picture, path
+    assert not [path for path in items if path.startswith("Inbox!/message-1/")]

@@ -5,10 +5,10 @@ page saved as MHTML (.mht, a message too) gives its pictures so.
 A mailbox is read message by message (each at most `max_nested_archive_bytes`, the cap of what is held in
 memory), its members named `message-N/NAME`; a message's own parts are named by their file names (or the last
 segment of their Content-Location), or `part-N.SUBTYPE` where they have none. Text bodies are not members, but
-the pictures a body holds as `data:` URIs are (`part-N.html/data-uri-M.SUBTYPE`), and the files uuencoded in a
-body (`part-N.plain/NAME`). An attachment whose encoding is damaged is read as the mail reader decodes it, with
-a note: its bytes may not be those sent. A
-forwarded message is walked into, its attachments named as the message's own, also where it is itself encoded
+the pictures a body holds as `data:` URIs are (`part-N.html/data-uri-M.SUBTYPE`), the files uuencoded in a
+body (`part-N.plain/NAME`) and the blocks of base64 after its text (`part-N.plain/base64-M.SUBTYPE`). An
+attachment whose encoding is damaged is read as the mail reader decodes it, with a note: its bytes may not be those
+sent. A forwarded message is walked into, its attachments named as the message's own, also where it is itself encoded
 (base64, quoted-printable); a part nested deeper than MOST_NESTED_PARTS is read whole, as a member of its own, and
 said. Each encoded forward's text is let go once decoded (a forward nested 95 deep held a copy of the message a
 level), and what they decode to, all levels of one message together, is at most twice the cap of a message: the
@@ -22,7 +22,6 @@ bytes are not a signature or an encryption Vigie tells is said.
 
 from __future__ import annotations
 
-import io
 import re
 from collections.abc import Iterator
 from email import policy
@@ -32,9 +31,9 @@ from typing import BinaryIO, NamedTuple
 
 from vigie.config import Settings
 from vigie.sources.cms import CmsError, cms_type, signed_content
-from vigie.sources.data_uris import data_uri_members
+from vigie.sources.data_uris import uri_members
 from vigie.sources.members import ArchiveLimitError, Expansion, Member, decoded_member
-from vigie.sources.textborne import base64_head, uuencoded_members
+from vigie.sources.textborne import base64_head, later_base64_members, uuencoded_members
 
 # Python's mail parser holds a message as lines, at 9 to 90 times its bytes (short lines cost most): a message is
 # parsed only under both caps, else said; the lesser of these and max_nested_archive_bytes holds
@@ -93,16 +92,20 @@ def is_entity(head: bytes) -> bool:
 
 
 def mail_members(fileobj: BinaryIO, mbox: bool, settings: Settings, expansion: Expansion) -> Iterator[Member]:
-    """The attachments and inline pictures of one message, or of every message of a mailbox."""
+    """The attachments and inline pictures of one message, or of every message of a mailbox; a cap that stopped
+    the reading of a body's base64 is said once every part is read."""
+    stopped: list[str] = []
     if not mbox:
         raw = fileobj.read(_most_bytes(settings) + 1)
         first, _, rest = raw.partition(b"\n")
         if first.strip().isdigit():  # Apple Mail's .emlx: the message's length, the message, then a plist
             raw = rest[:int(first.strip())]
-        yield from _parts(_message(raw, settings), b"", settings, expansion)
-        return
-    for number, raw in enumerate(_mbox_messages(fileobj, settings), 1):
-        yield from _parts(_message(raw, settings), b"message-%d/" % number, settings, expansion)
+        yield from _parts(_message(raw, settings), b"", settings, expansion, stopped)
+    else:
+        for number, raw in enumerate(_mbox_messages(fileobj, settings), 1):
+            yield from _parts(_message(raw, settings), b"message-%d/" % number, settings, expansion, stopped)
+    if stopped:
+        raise ArchiveLimitError("; ".join(stopped))
 
 
 def signed_members(fileobj: BinaryIO, settings: Settings, expansion: Expansion, outer_name: bytes
@@ -117,14 +120,17 @@ def signed_members(fileobj: BinaryIO, settings: Settings, expansion: Expansion, 
                                 "memory): what it holds not read")
     signed = signed_content(data)
     del data
+    stopped: list[str] = []
     if signed.content and is_entity(signed.content[:4096]):
-        yield from _parts(_message(signed.content, settings), b"", settings, expansion)
+        yield from _parts(_message(signed.content, settings), b"", settings, expansion, stopped)
     elif signed.content:
         stem = outer_name.rsplit(b"/", 1)[-1]
         stem = stem[:-4] if stem.lower().endswith(b".p7m") else b""
         yield decoded_member(stem or b"content", signed.content, settings, expansion)
     if signed.problem is not None:
         raise CmsError(signed.problem)
+    if stopped:
+        raise ArchiveLimitError("; ".join(stopped))
 
 
 def _most_bytes(settings: Settings) -> int:
@@ -256,8 +262,10 @@ def _walk(parsed: _Parsed, settings: Settings) -> Iterator[tuple[Message, str | 
             yield part, None
 
 
-def _parts(parsed: _Parsed, prefix: bytes, settings: Settings, expansion: Expansion) -> Iterator[Member]:
-    """Every part that is not a container or a text body, in the order a mail reader lists them."""
+def _parts(parsed: _Parsed, prefix: bytes, settings: Settings, expansion: Expansion,
+           stopped: list[str]) -> Iterator[Member]:
+    """Every part that is not a container or a text body, in the order a mail reader lists them, and what the text
+    bodies hold; a cap that stopped the reading of a body's base64 added to `stopped`."""
     for number, (part, held) in enumerate(_walk(parsed, settings)):
         if held == CONTAINER:
             continue
@@ -266,10 +274,15 @@ def _parts(parsed: _Parsed, prefix: bytes, settings: Settings, expansion: Expans
             if not isinstance(body, bytes):  # the files uuencoded in it (old mail programs' attachments)
                 continue
             within = prefix + b"part-%d.%s/" % (number, part.get_content_subtype().encode("ascii", "replace"))
+            taken: list[tuple[int, int]] = []
             if _DATA_SCHEME.search(body):
-                yield from data_uri_members(io.BytesIO(body), settings, expansion, within)
+                yield from uri_members(body, within, settings, expansion, taken)
             if b"begin " in body:
                 yield from uuencoded_members(body, within, settings, expansion)
+            try:  # and the blocks of base64 after its text (a picture pasted so)
+                yield from later_base64_members(body, taken, settings, expansion, within)
+            except ArchiveLimitError as exc:
+                stopped.append(f"in {within.decode('ascii', 'replace').rstrip('/')}: {exc}")
             continue
         unnamed = b"part-%d.%s" % (number, part.get_content_subtype().encode("ascii", "replace"))
         named: str | None = None

@@ -298,11 +298,11 @@ def _uudecoded(text: bytes, position: int) -> tuple[bytes, str | None]:
                          "it goes, its bytes may not be those sent")
 
 
-def later_base64_members(text: bytes, taken: list[tuple[int, int]], settings: Settings,
-                         expansion: Expansion) -> Iterator[Member]:
+def later_base64_members(text: bytes, taken: list[tuple[int, int]], settings: Settings, expansion: Expansion,
+                         prefix: bytes = b"") -> Iterator[Member]:
     """The files the blocks of base64 in a text hold (see `_tried`; outside `taken`, the spans of its data: URIs),
-    each a member `base64-N.SUBTYPE` (N counting them from 1, SUBTYPE the one its bytes show); past
-    MOST_BASE64_TRIES blocks of nothing typed, said."""
+    each a member `base64-N.SUBTYPE` named after `prefix` (N counting them from 1, SUBTYPE the one its bytes
+    show); past MOST_BASE64_TRIES blocks of nothing typed, said."""
     spans = _merged(taken)
     tries = number = 0
     for start in _line_starts(text):
@@ -323,7 +323,7 @@ def later_base64_members(text: bytes, taken: list[tuple[int, int]], settings: Se
             data = lenient_base64(_NOT_STANDARD.sub(b"", chars))
             problem = f"its base64 is damaged ({exc}): decoded as far as it goes, its bytes may not be those written"
         number += 1
-        name = b"base64-%d.%s" % (number, shown.rsplit("/", 1)[-1].encode())
+        name = prefix + b"base64-%d.%s" % (number, shown.rsplit("/", 1)[-1].encode())
         yield decoded_member(name, data, settings, expansion, problem)
 
 
