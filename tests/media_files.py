@@ -167,3 +167,23 @@ def aiff(tag: bytes) -> bytes:
     chunks += b"SSND" + struct.pack(">I", 8 + 1600) + bytes(8 + 1600)
     chunks += b"ID3 " + struct.pack(">I", len(tag)) + tag + b"\0" * (len(tag) % 2)
     return b"FORM" + struct.pack(">I", 4 + len(chunks)) + b"AIFF" + chunks
+
+
+def appended_id3(frames: list[tuple[bytes, bytes]]) -> bytes:
+    """An ID3v2.4 tag with a footer (`3DI`), as appended after the sound: no padding, the footer ends it."""
+    body = id3_tag(4, frames)[10:].rstrip(b"\0")
+    return b"ID3\x04\x00\x10" + syncsafe(len(body)) + body + b"3DI\x04\x00\x10" + syncsafe(len(body))
+
+
+def ape_tag(items: list[tuple[bytes, int, bytes]], header: bool = True) -> bytes:
+    """An APEv2 tag of `items` (key, kind: 0 text, 1 binary, 2 link; value), its footer, and a header before it."""
+    body = b"".join(struct.pack("<II", len(value), kind << 1) + key + b"\0" + value for key, kind, value in items)
+    flags = 1 << 31 if header else 0
+
+    def block(extra: int) -> bytes:
+        return b"APETAGEX" + struct.pack("<IIII", 2000, len(body) + 32, len(items), flags | extra) + bytes(8)
+
+    return (block(1 << 29) if header else b"") + body + block(0)
+
+
+ID3V1 = b"TAG" + b"a title".ljust(30, b"\0") + bytes(94) + b"\xff"  # the 128 bytes an MP3 may end with

@@ -12,13 +12,17 @@ import zipfile
 import zlib
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 from conftest import jpeg_bytes
 
 from tests.media_files import (
+    ID3V1,
     MPEG_FRAMES,
     aiff,
+    ape_tag,
     apic,
+    appended_id3,
     comments,
     flac,
     id3_tag,
@@ -31,6 +35,7 @@ from tests.media_files import (
 from vigie.cli import main
 from vigie.config import Settings
 from vigie.demo.seizure import draw_picture
+from vigie.sources import audio_pictures
 from vigie.sources.audio_pictures import audio_members
 from vigie.sources.mediatype import sniff
 from vigie.sources.members import ArchiveLimitError, Expansion
@@ -214,3 +219,86 @@ def test_an_id3v24_tag_with_a_footer_gives_its_last_picture() -> None:
     footer = b"3DI\x04\x00\x10" + syncsafe(len(body))
     mp3 = b"ID3\x04\x00\x10" + syncsafe(len(body)) + body + footer + MPEG_FRAMES
     assert _pictures(mp3) == [(b"picture-1.png", cover, None)]
+
+
+def test_tags_after_the_sound_are_read(tmp_path: Path) -> None:
+    """ID3v2.4 tags appended after the sound (found by their footer) and APE tags (at either end, their binary
+    items a file name then the picture), past an ID3v1 and a Lyrics3 tag, in an MP3 with no tag in front too (typed
+    by its frames), and in Monkey's Audio, WavPack and Musepack files; numbered after the tags in front."""
+    front, back, ape = jpeg_bytes(draw_picture(180, (64, 48))), _png(181), _png(182)
+    lyrics = b"LYRICSBEGIN" + b"IND00002" + b"00" + b"000021" + b"LYRICS200"
+    files = {
+        "appended.mp3": MPEG_FRAMES + appended_id3([(b"APIC", apic(back, b"image/png"))]) + ID3V1,
+        "both-ends.mp3": id3_tag(3, [(b"APIC", apic(front))]) + MPEG_FRAMES
+        + appended_id3([(b"APIC", apic(back, b"image/png"))]),
+        "ape.mp3": MPEG_FRAMES + ape_tag([(b"Title", 0, b"x"), (b"Cover Art (Front)", 1, b"cover.png\0" + ape)])
+        + lyrics + ID3V1,
+        "monkey.ape": b"MAC \x96\x0f" + bytes(200) + ape_tag([(b"Cover Art (Back)", 1, b"b.png\0" + ape)], False),
+        "pack.wv": b"wvpk" + struct.pack("<I", 300) + b"\x10\x04" + bytes(300)
+        + ape_tag([(b"Cover Art (Front)", 1, b"c.png\0" + ape)]),
+        "front-ape.mp3": ape_tag([(b"Cover Art (Front)", 1, b"c.png\0" + ape)]) + MPEG_FRAMES,
+    }
+    assert [sniff(data[:512]) for data in files.values()] == ["audio/mpeg"] * 3 + [
+        "audio/x-ape", "audio/x-wavpack", "audio/mpeg"]
+    assert _pictures(files["appended.mp3"]) == [(b"picture-1.png", back, None)]
+    assert _pictures(files["both-ends.mp3"]) == [(b"picture-1.jpeg", front, None), (b"picture-2.png", back, None)]
+    for name in ("ape.mp3", "monkey.ape", "pack.wv", "front-ape.mp3"):
+        assert _pictures(files[name]) == [(b"picture-1.png", ape, None)], name
+    evidence = tmp_path / "evidence"
+    evidence.mkdir()
+    for name, data in files.items():
+        (evidence / name).write_bytes(data)
+    with zipfile.ZipFile(evidence / "music.zip", "w") as archive:
+        archive.writestr("both-ends.mp3", files["both-ends.mp3"])
+    items = _scan(tmp_path, evidence, [back, ape])
+    for path, picture in (("appended.mp3!/picture-1.png", back), ("both-ends.mp3!/picture-2.png", back),
+                          ("music.zip!/both-ends.mp3!/picture-2.png", back), ("ape.mp3!/picture-1.png", ape),
+                          ("monkey.ape!/picture-1.png", ape)):
+        assert items[path]["md5"] == hashlib.md5(picture).hexdigest() and items[path]["matches"], path
+        assert read_item_bytes(str(evidence), path, Settings(), 10**7) == picture, path
+    # a footer that lies is said; neither a frame sync alone nor one whose next frame is not there types a file
+    lying = MPEG_FRAMES + ape_tag([(b"Cover Art (Front)", 1, b"c.png\0" + ape)])
+    lying = lying[:-32 + 12] + struct.pack("<I", 10**6) + lying[-32 + 16:]
+    try:
+        _pictures(lying)
+        raise AssertionError("an APE footer past the sound is said")
+    except ValueError as exc:
+        assert "more than lie after the sound" in str(exc)
+    footer = MPEG_FRAMES + appended_id3([(b"APIC", apic(back, b"image/png"))])
+    footer = footer[:-4] + syncsafe(len(footer) // 2)
+    try:
+        _pictures(footer)
+        raise AssertionError("an ID3 footer whose header is not there is said")
+    except ValueError as exc:
+        assert "whose header is not where it says" in str(exc)
+    assert sniff(b"\xff\xfb\x90\x00" + bytes(600)) == "application/octet-stream"
+    assert sniff((b"\xff\xfb\x90\x00" + bytes(413)) + b"\xff\xfb\x94\x00")[:4] != "audio"  # another sample rate
+
+
+def test_a_flac_behind_padding_its_id3_tag_does_not_count_is_read() -> None:
+    png = _png(183)
+    tag = id3_tag(3, [(b"TALB", b"\0an album")])
+    found = _pictures(tag + bytes(3000) + flac([(6, picture_block(png))]))
+    assert found == [(b"picture-1.png", png, None)]
+    # a FLAC's signature in an MP3's sound, with no STREAMINFO after it, is no FLAC
+    assert _pictures(tag + bytes(100) + b"fLaC" + bytes(100) + MPEG_FRAMES) == []
+
+
+def test_the_streams_of_an_ogg_after_its_first_are_read() -> None:
+    """A chained Ogg (a stream after the first ends) and a multiplexed one (pages of streams interleaved)."""
+    first, second = jpeg_bytes(draw_picture(184, (64, 48))), _png(185)
+    vorbis = [b"\x01vorbis" + bytes(23), b"\x03vorbis" + comments(b"ARTIST=x") + b"\x01", b"\x05vorbis" + bytes(30),
+              bytes(3000)]
+    opus = [b"OpusHead\x01\x02" + bytes(9), b"OpusTags" + comments(picture_comment(second)), bytes(500)]
+    chained = ogg(vorbis, serial=1) + ogg(opus, serial=2)
+    assert _pictures(chained) == [(b"picture-1.png", second, None)]
+    tagged = [b"\x01vorbis" + bytes(23), b"\x03vorbis" + comments(picture_comment(first, b"image/jpeg")) + b"\x01"]
+    pages = [ogg(tagged[:1], serial=1), ogg(opus[:1], serial=2), ogg(tagged[1:], serial=1), ogg(opus[1:], serial=2)]
+    assert _pictures(b"".join(pages)) == [(b"picture-1.jpeg", first, None), (b"picture-2.png", second, None)]
+    # the pages walked are capped, and a page missing where one should start is said: streams after it not read
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(audio_pictures, "_MOST_PAGES", 1)
+        with pytest.raises(ArchiveLimitError, match="more than 1 Ogg pages"):
+            _pictures(chained)
+    with pytest.raises(ValueError, match="the streams after it not read"):
+        _pictures(ogg(vorbis, serial=1) + b"junk" + ogg(opus, serial=2))

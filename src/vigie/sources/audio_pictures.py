@@ -2,13 +2,16 @@
 player shows as a file: each is a member `picture-N.EXT` of the audio file, N counting them in the file's order,
 EXT after the type its tag declares.
 
-Read: an ID3v2 tag in front of an MP3 (or of a FLAC), or in a WAV's or an AIFF's `id3 ` chunk (the sound passed
-over), its `APIC`/`PIC` frames (`id3.py`); a FLAC's `PICTURE` metadata blocks; an Ogg Vorbis, Opus, Speex or
-FLAC stream's `METADATA_BLOCK_PICTURE` (and the older `COVERART`) comments, base64 in its comment header. An
-MP4's (M4A's) `covr` is read with the video (`video_members.py`). The sound is never read: at most
+Read: the ID3v2 tags in front of an MP3 (or of a FLAC, also behind padding the tag does not count), or in a
+WAV's or an AIFF's `id3 ` chunk (the sound passed over), their `APIC`/`PIC` frames (`id3.py`); the tags after the
+sound of an MP3, a FLAC, a Monkey's Audio, WavPack or Musepack file, walked back from its end: ID3v2.4 tags by
+their footer, APE tags (`ape.py`), past an ID3v1 and a Lyrics3v2 tag; a FLAC's `PICTURE` metadata blocks; the
+`METADATA_BLOCK_PICTURE` (and the older `COVERART`) comments, base64 in its comment header, of each Vorbis, Opus,
+Speex or FLAC stream of an Ogg file, multiplexed or chained. An MP4's (M4A's) `covr` is read with the video
+(`video_members.py`). The sound is never read (an Ogg's pages are passed over by their headers): at most
 `max_nested_archive_bytes` of tags (the cap of what is held in memory), at most _MOST_BLOCKS metadata blocks,
-_MOST_COMMENTS comments, _MOST_PAGES Ogg pages and _MOST_CHUNKS chunks; a cap reached is said on the audio
-file.
+_MOST_COMMENTS comments, _MOST_PAGES Ogg pages, _MOST_CHUNKS chunks and _MOST_TAGS tags at either end; a cap
+reached is said on the audio file.
 """
 
 from __future__ import annotations
@@ -20,30 +23,45 @@ from collections.abc import Iterator
 from typing import BinaryIO, Literal
 
 from vigie.config import Settings
+from vigie.sources.ape import APE_FOOTER, APE_MARK, ape_bounds, ape_pictures
 from vigie.sources.id3 import ID3_HEADER, Picture, tag_pictures, tag_size
 from vigie.sources.members import ArchiveLimitError, Expansion, Member, decoded_member
 from vigie.sources.textborne import lenient_base64
 
-ID3_TYPE = "audio/mpeg"  # a file that starts with an ID3v2 tag: an MP3 mostly (a FLAC or an AAC may be behind)
+ID3_TYPE = "audio/mpeg"  # MPEG audio frames, or an ID3v2 or APE tag in front of them (or of a FLAC, an AAC ...)
+APE_TYPE, WAVPACK_TYPE, MUSEPACK_TYPE = "audio/x-ape", "audio/x-wavpack", "audio/x-musepack"  # tagged at the end
 FLAC_TYPE = "audio/flac"
 OGG_TYPE = "audio/ogg"
 OGG_VIDEO_TYPE = "video/ogg"  # a Theora video: decoded as a video, its comments not read
 WAV_TYPE = "audio/wav"
 AIFF_TYPE = "audio/aiff"
-AUDIO_TYPES = frozenset({ID3_TYPE, FLAC_TYPE, OGG_TYPE, WAV_TYPE, AIFF_TYPE})
+AUDIO_TYPES = frozenset({ID3_TYPE, FLAC_TYPE, OGG_TYPE, WAV_TYPE, AIFF_TYPE, APE_TYPE, WAVPACK_TYPE, MUSEPACK_TYPE})
 
 _MOST_BLOCKS = 4096  # a FLAC's metadata blocks: encoders write a handful
 _MOST_COMMENTS = 65_536
-_MOST_TAGS = 8  # ID3v2 tags one after the other (some taggers add one without removing the last)
-_MOST_PAGES = 65_536  # Ogg pages walked for the tags: they follow the first few
+_MOST_TAGS = 8  # tags one after the other at either end (some taggers add one without removing the last)
+_MOST_PAGES = 1 << 20  # Ogg pages walked, to the file's end for the streams chained there (4 to 8 KiB each)
 _MOST_CHUNKS = 4096  # a WAV's or AIFF's chunks: writers put a handful
 _MOST_PICTURES = 4096  # of one file: taggers write a few; countless empty frames would each be an item
 _PICTURE_BLOCK, _COMMENT_BLOCK = 6, 4
+_FLAC_START = re.compile(rb"fLaC[\x00\x80]\x00\x00\x22")  # the signature, then a STREAMINFO block's header
+_PADDING_WINDOW = 1 << 18  # bytes after an ID3 tag where a FLAC's signature is looked for (behind padding)
+_ID3V1, _LYRICS3 = 128, b"LYRICS200"  # the tags an MP3 ends with, after the others
+# MPEG audio frames: bit rates in kbit/s by version (1, else 2 and 2.5) and layer (1, 2, 3), sample rates by version
+_BIT_RATES = {
+    (1, 1): (32, 64, 96, 128, 160, 192, 224, 256, 288, 320, 352, 384, 416, 448),
+    (1, 2): (32, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320, 384),
+    (1, 3): (32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320),
+    (2, 1): (32, 48, 56, 64, 80, 96, 112, 128, 144, 160, 176, 192, 224, 256),
+    (2, 2): (8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160),
+}
+_SAMPLE_RATES = {3: (44100, 48000, 32000), 2: (22050, 24000, 16000), 0: (11025, 12000, 8000)}
 
 
 def audio_type(head: bytes) -> str | None:
-    """An audio file's type by its tags' start: an ID3v2 tag, a FLAC's signature, an Ogg page."""
-    if tag_size(head[:ID3_HEADER]) is not None:
+    """An audio file's type by its tags' start (an ID3v2 or APE tag, a FLAC's signature, an Ogg page), or by its
+    sound's (MPEG audio frames, the signatures of formats tagged at their end)."""
+    if tag_size(head[:ID3_HEADER]) is not None or ape_bounds(head[:APE_FOOTER]) is not None:
         return ID3_TYPE
     if head.startswith(b"fLaC"):
         return FLAC_TYPE
@@ -53,7 +71,42 @@ def audio_type(head: bytes) -> str | None:
         return WAV_TYPE
     if head[:4] == b"FORM" and head[8:12] in (b"AIFF", b"AIFC"):
         return AIFF_TYPE
-    return None
+    if head.startswith(b"MAC ") and 3800 <= int.from_bytes(head[4:6], "little") <= 4100:
+        return APE_TYPE
+    if head.startswith(b"wvpk") and 0x402 <= int.from_bytes(head[8:10], "little") <= 0x410:
+        return WAVPACK_TYPE
+    if head.startswith(b"MPCK") or (head.startswith(b"MP+") and head[3:4] in (b"\x07", b"\x17")):
+        return MUSEPACK_TYPE
+    return ID3_TYPE if _mpeg_frames(head) else None
+
+
+def _frame_length(header: bytes) -> int | None:
+    """The length of the MPEG audio frame whose 4-byte header is `header`; None when it is none (or of the free
+    bit rate, which no length tells)."""
+    if len(header) < 4 or header[0] != 0xFF or header[1] & 0xE0 != 0xE0:
+        return None
+    version, layer = (header[1] >> 3) & 3, 4 - ((header[1] >> 1) & 3)
+    rate, sampling, padding = header[2] >> 4, (header[2] >> 2) & 3, (header[2] >> 1) & 1
+    if version == 1 or layer == 4 or rate in (0, 15) or sampling == 3:
+        return None
+    bits = _BIT_RATES[(1 if version == 3 else 2, min(layer, 2) if version != 3 else layer)][rate - 1] * 1000
+    samples = _SAMPLE_RATES[version][sampling]
+    if layer == 1:
+        return (12 * bits // samples + padding) * 4
+    return (144 if layer == 2 or version == 3 else 72) * bits // samples + padding
+
+
+def _mpeg_frames(head: bytes) -> bool:
+    """MPEG audio (an MP3 with no tag in front): a frame, then the next where `head` holds it, else an encoder's
+    header (Xing, Info, VBRI) in the first; a frame sync alone is two bytes that many files start with."""
+    length = _frame_length(head[:4])
+    if length is None:
+        return False
+    if length + 4 <= len(head):
+        following = head[length:length + 4]
+        return _frame_length(following) is not None and following[1] == head[1] and \
+            (following[2] ^ head[2]) & 0x0C == 0  # the same version, layer and sample rate
+    return any(mark in head[:64] for mark in (b"Xing", b"Info", b"VBRI"))
 
 
 def audio_members(fileobj: BinaryIO, media_type: str, settings: Settings, expansion: Expansion
@@ -86,16 +139,34 @@ class _Reader:
         self._held = 0
         self.at = 0
 
-    def read(self, size: int, what: str, may_end: bool = False) -> bytes:
-        if self._held + size > self._most:
+    def read(self, size: int, what: str, may_end: bool = False, held: bool = True) -> bytes:
+        """`size` bytes (none where `may_end` and the file ends there); `held`: counted as held in memory (not an
+        Ogg page's header, let go once read)."""
+        if held and self._held + size > self._most:
             raise ArchiveLimitError(f"tags of more than {self._most:,} bytes (the cap of what is held in memory, "
                                     "setting max_nested_archive_bytes): the pictures after them not read")
         data = self._fileobj.read(size)
         if len(data) < size and not (may_end and not data):
             raise ValueError(f"cut short in {what} (at byte {self.at + len(data):,})")
+        self._held += len(data) if held else 0
+        self.at += len(data)
+        return data
+
+    def read_upto(self, size: int) -> bytes:
+        """At most `size` bytes, fewer where the file ends."""
+        data = self._fileobj.read(max(0, min(size, self._most - self._held)))
         self._held += len(data)
         self.at += len(data)
         return data
+
+    def seek(self, at: int) -> None:
+        self._fileobj.seek(at)
+        self.at = at
+
+    def end(self) -> int:
+        """The file's length."""
+        self.at = self._fileobj.seek(0, 2)
+        return self.at
 
     def skip(self, size: int) -> None:
         """Pass over `size` bytes (the sound), which are not held."""
@@ -104,19 +175,79 @@ class _Reader:
 
 
 def _tag_pictures(reader: _Reader, settings: Settings) -> Iterator[Picture]:
-    """The pictures of the ID3v2 tags at the file's start, then of a FLAC's metadata behind them."""
+    """The pictures of the ID3v2 and APE tags at the file's start, then of a FLAC's metadata behind them, then of
+    the tags after the sound."""
+    most = settings.max_nested_archive_bytes
     start = reader.read(4, "the file's signature")
+    tags = 0
     for _ in range(_MOST_TAGS):
-        if start[:3] != b"ID3":
+        if start[:3] == b"ID3":
+            header = start + reader.read(ID3_HEADER - 4, "an ID3 tag's header")
+            size = tag_size(header)
+            if size is None:
+                raise ValueError(f"a damaged ID3 tag header at byte {reader.at - ID3_HEADER:,}")
+            yield from tag_pictures(header, reader.read(size, "an ID3 tag"), most)
+        elif start == APE_MARK[:4]:
+            bounds = ape_bounds(start + reader.read(APE_FOOTER - 4, "an APE tag's header"))
+            if bounds is None:
+                raise ValueError(f"a damaged APE tag header at byte {reader.at - APE_FOOTER:,}")
+            items = reader.read(bounds.size, "an APE tag")
+            yield from ape_pictures(items[:-APE_FOOTER] if bounds.footer else items, bounds.items)
+        else:
             break
-        header = start + reader.read(ID3_HEADER - 4, "an ID3 tag's header")
-        size = tag_size(header)
-        if size is None:
-            raise ValueError(f"a damaged ID3 tag header at byte {reader.at - ID3_HEADER:,}")
-        yield from tag_pictures(header, reader.read(size, "an ID3 tag"), settings.max_nested_archive_bytes)
-        start = reader.read(4, "what follows an ID3 tag", may_end=True)
+        tags += 1
+        start = reader.read(4, "what follows a tag", may_end=True)
+    front_end = reader.at - len(start)
+    if tags and start != b"fLaC" and _frame_length(start) is None:
+        start = _flac_after_padding(reader, front_end, start)
     if start == b"fLaC":
         yield from _flac_pictures(_native_blocks(reader))
+        front_end = reader.at
+    yield from _end_pictures(reader, front_end, most)
+
+
+def _flac_after_padding(reader: _Reader, after_tags: int, start: bytes) -> bytes:
+    """A FLAC behind padding that its ID3 tag does not count (some taggers leave it so): its signature is looked
+    for in the _PADDING_WINDOW bytes after the tags, and read from; else `start` (what follows the tags)."""
+    found = _FLAC_START.search(start + reader.read_upto(_PADDING_WINDOW))
+    reader.seek(after_tags + (found.start() + 4 if found else len(start)))
+    return b"fLaC" if found else start
+
+
+def _end_pictures(reader: _Reader, front_end: int, most: int) -> Iterator[Picture]:
+    """The pictures of the tags after the sound (down to `front_end`, where the tags in front end), walked back
+    from the file's end: past an ID3v1 tag and a Lyrics3v2 tag, APE tags by their footer, ID3v2.4 tags by theirs
+    (`3DI`)."""
+    end = reader.end()
+    for _ in range(_MOST_TAGS + 2):
+        if end - ID3_HEADER < front_end:
+            return
+        reader.seek(max(front_end, end - _ID3V1))
+        tail = reader.read(end - reader.at, "the file's end")
+        if len(tail) == _ID3V1 and tail.startswith(b"TAG"):
+            end -= _ID3V1
+        elif tail.endswith(_LYRICS3) and tail[-15:-9].isdigit():
+            end -= int(tail[-15:-9]) + 15
+        elif (bounds := ape_bounds(tail[-APE_FOOTER:])) is not None:
+            start = end - bounds.size - (APE_FOOTER if bounds.header else 0)
+            if start < front_end:
+                raise ValueError(f"an APE tag's footer at byte {end - APE_FOOTER:,} claims {bounds.size:,} bytes, "
+                                 "more than lie after the sound: the tag not read")
+            reader.seek(end - bounds.size)
+            yield from ape_pictures(reader.read(bounds.size - APE_FOOTER, "an APE tag"), bounds.items)
+            end = start
+        elif tail[-10:-7] == b"3DI" and (size := tag_size(b"ID3" + tail[-7:])) is not None:
+            start = end - ID3_HEADER - size
+            reader.seek(max(start, front_end))
+            header = reader.read(ID3_HEADER, "an ID3 tag's header")
+            if start < front_end or tag_size(header) != size:
+                raise ValueError(f"an ID3 tag's footer at byte {end - ID3_HEADER:,} whose header is not where it "
+                                 f"says (byte {start:,}): the tag not read")
+            yield from tag_pictures(header, reader.read(size, "an ID3 tag"), most)
+            end = start
+        else:
+            return
+    raise ArchiveLimitError(f"more than {_MOST_TAGS} tags after the sound: the tags before them not read")
 
 
 def _chunk_pictures(reader: _Reader, wav: bool, settings: Settings) -> Iterator[Picture]:
@@ -217,39 +348,53 @@ def _comment_pictures(data: bytes, at: int) -> Iterator[Picture]:
 
 
 def _ogg_pictures(reader: _Reader, settings: Settings) -> Iterator[Picture]:
-    """The pictures of the comment header of an Ogg file's first stream (Vorbis, Opus, Speex), or of the metadata
-    blocks of an Ogg FLAC."""
-    packets = _ogg_packets(reader, settings.max_nested_archive_bytes)
-    first = next(packets, b"")
-    if first.startswith(b"\x7fFLAC"):  # its header packets after the first are its metadata blocks
-        yield from _flac_pictures((packet[:4], packet[4:]) for packet in packets)
-        return
-    second = next(packets, b"")
-    if first.startswith(b"\x01vorbis") and second.startswith(b"\x03vorbis"):
-        yield from _comment_pictures(second, 7)
-    elif first.startswith(b"OpusHead") and second.startswith(b"OpusTags"):
-        yield from _comment_pictures(second, 8)
-    elif first.startswith(b"Speex   "):
-        yield from _comment_pictures(second, 0)
+    """The pictures of the comment header of each stream of an Ogg file (Vorbis, Opus, Speex), or of the metadata
+    blocks of an Ogg FLAC: streams multiplexed, and streams chained one after another."""
+    for packets in _ogg_headers(reader, settings.max_nested_archive_bytes):
+        first, second = packets[0], packets[1] if len(packets) > 1 else b""
+        if first.startswith(b"\x7fFLAC"):  # its header packets after the first are its metadata blocks
+            yield from _flac_pictures((packet[:4], packet[4:]) for packet in packets[1:])
+        elif first.startswith(b"\x01vorbis") and second.startswith(b"\x03vorbis"):
+            yield from _comment_pictures(second, 7)
+        elif first.startswith(b"OpusHead") and second.startswith(b"OpusTags"):
+            yield from _comment_pictures(second, 8)
+        elif first.startswith(b"Speex   "):
+            yield from _comment_pictures(second, 0)
 
 
-def _ogg_packets(reader: _Reader, most: int) -> Iterator[bytes]:
-    """The packets of the file's first logical stream (after a Skeleton), joined across pages (another stream's
-    pages between them are passed over), up to the file's end."""
-    serial: bytes | None = None
-    packet = bytearray()
+def _headers_gathered(packets: list[bytes]) -> bool:
+    """Whether a stream's packets gathered so far hold its tags (a Skeleton's, a video's or another codec's
+    first packet: it has none read)."""
+    first = packets[0]
+    if first.startswith(b"\x7fFLAC"):  # to the metadata block flagged last (STREAMINFO, in the first, may be)
+        return first[13:14] >= b"\x80" or len(packets) > _MOST_BLOCKS or \
+            (len(packets) > 1 and packets[-1][:1] >= b"\x80")
+    return len(packets) >= 2 or not first.startswith((b"\x01vorbis", b"OpusHead", b"Speex   "))
+
+
+def _ogg_headers(reader: _Reader, most: int) -> Iterator[list[bytes]]:
+    """The header packets of each logical stream, joined across pages, as each stream's are gathered; the pages
+    of a stream whose headers are gathered are passed over by their headers, to the file's end (a stream chained
+    after the others begins there)."""
+    gathering: dict[bytes, list[bytes]] = {}
+    partial: dict[bytes, bytearray] = {}
+    done: set[bytes] = set()
     for _ in range(_MOST_PAGES):
-        header = reader.read(27, "an Ogg page's header", may_end=True)
+        header = reader.read(27, "an Ogg page's header", may_end=True, held=False)
         if not header:
-            return
+            break
         if header[:4] != b"OggS":
-            raise ValueError(f"no Ogg page where one should start (byte {reader.at - len(header):,})")
-        lacing = reader.read(header[26], "an Ogg page's segment table")
-        body = reader.read(sum(lacing), "an Ogg page")
-        if serial is None and not body.startswith(b"fishead\0"):  # an Ogg Skeleton's index stream holds no tags
-            serial = header[14:18]
-        if header[14:18] != serial:
+            raise ValueError(f"no Ogg page where one should start (byte {reader.at - len(header):,}): the streams "
+                             "after it not read")
+        lacing = reader.read(header[26], "an Ogg page's segment table", held=False)
+        serial = header[14:18]
+        if header[5] & 0x02:  # a stream begins: a serial number whose stream was read starts anew
+            done.discard(serial)
+        if serial in done:
+            reader.skip(sum(lacing))
             continue
+        body = reader.read(sum(lacing), "an Ogg page")
+        packets, packet = gathering.setdefault(serial, []), partial.setdefault(serial, bytearray())
         at = 0
         for length in lacing:
             packet += body[at:at + length]
@@ -257,6 +402,14 @@ def _ogg_packets(reader: _Reader, most: int) -> Iterator[bytes]:
             if len(packet) > most:
                 raise ArchiveLimitError(f"a header packet of more than {most:,} bytes: not read")
             if length < 255:
-                yield bytes(packet)
-                packet = bytearray()
-    raise ArchiveLimitError(f"more than {_MOST_PAGES:,} Ogg pages before the tags' end: not read further")
+                packets.append(bytes(packet))
+                packet.clear()
+                if _headers_gathered(packets):
+                    break
+        if packets and (_headers_gathered(packets) or header[5] & 0x04):  # gathered, or the stream ended
+            yield gathering.pop(serial)
+            partial.pop(serial)
+            done.add(serial)
+    else:
+        raise ArchiveLimitError(f"more than {_MOST_PAGES:,} Ogg pages: the streams after them not read")
+    yield from (packets for packets in gathering.values() if packets)  # streams the file ends inside
