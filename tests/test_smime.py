@@ -10,6 +10,7 @@ import datetime
 import hashlib
 import io
 import zipfile
+import zlib
 from email import policy
 from email.message import EmailMessage
 from pathlib import Path
@@ -26,7 +27,9 @@ from vigie.config import Settings
 from vigie.demo.seizure import draw_picture
 from vigie.sources import cms
 from vigie.sources.cms import MOST_NESTED, signed_content
+from vigie.sources.mail import signed_members
 from vigie.sources.mediatype import sniff
+from vigie.sources.members import ArchiveLimitError, Expansion
 from vigie.sources.reopen import read_item_bytes
 
 _SIGNED_DATA = bytes.fromhex("06092a864886f70d010702")
@@ -188,3 +191,69 @@ def test_the_elements_walked_are_capped_and_what_was_read_before_is_given(monkey
     assert "more than 100 elements" in str(read.problem) and "its content read up to there" in str(read.problem)
     assert read.content is not None and content.startswith(read.content) and len(read.content) > 800
     assert signed_content(_streamed(content, chunk=1000)) == (content, None)
+
+
+_COMPRESSED_DATA = bytes.fromhex("060b2a864886f70d0109100109")
+_ZLIB = bytes.fromhex("060b2a864886f70d0109100308")
+
+
+def _compressed(content: bytes, algorithm: bytes = _ZLIB, packed: bytes | None = None) -> bytes:
+    """`content` compressed with S/MIME (CMS CompressedData, RFC 3274), as DER."""
+    packed = zlib.compress(content) if packed is None else packed
+    encapsulated = _der(0x30, _DATA + _der(0xA0, _der(0x04, packed)))
+    held = _der(0x30, _der(0x02, b"\x00") + _der(0x30, algorithm) + encapsulated)
+    return _der(0x30, _COMPRESSED_DATA + _der(0xA0, held))
+
+
+def test_a_detached_signature_is_typed_apart_and_holds_nothing(tmp_path: Path) -> None:
+    key = ec.generate_private_key(ec.SECP256R1())
+    builder = pkcs7.PKCS7SignatureBuilder().set_data(b"signed beside").add_signer(_certificate(key), key,
+                                                                                  hashes.SHA256())
+    detached = builder.sign(serialization.Encoding.DER, [pkcs7.PKCS7Options.DetachedSignature])
+    streamed = _ber(0x30, _SIGNED_DATA, _ber(0xA0, _ber(0x30, _der(0x02, b"\x01"), _ber(0x31), _ber(0x30, _DATA),
+                                                        _der(0x31, b""))))
+    assert sniff(detached[:512]) == sniff(streamed) == "application/pkcs7-signature"
+    assert sniff(_signed(b"inside")[:512]) == sniff(_streamed(b"inside")) == cms.SIGNED_TYPE
+    evidence = tmp_path / "evidence"
+    evidence.mkdir()
+    (evidence / "smime.p7s").write_bytes(detached)
+    items = {item["path"].split("/evidence/", 1)[1]: item
+             for item in scanned_report(evidence, tmp_path / "case", Settings(workers=1))}
+    assert items["smime.p7s"]["media_type"] == "application/pkcs7-signature" and not items["smime.p7s"]["errors"]
+
+
+def test_what_a_compressed_message_holds_is_read_within_the_bomb_caps(tmp_path: Path) -> None:
+    pictures = [jpeg_bytes(draw_picture(seed, (96, 72))) for seed in (125, 126)]
+    entity = _entity({"beach.jpg": pictures[0]})
+    message = (b"From: a@example.org\nTo: b@example.org\nSubject: packed\nMessage-ID: <packed@example.org>\n"
+               b"MIME-Version: 1.0\nContent-Type: application/pkcs7-mime; smime-type=compressed-data; "
+               b"name=\"smime.p7z\"\nContent-Disposition: attachment; filename=\"smime.p7z\"\n"
+               b"Content-Transfer-Encoding: base64\n\n") + base64.encodebytes(_compressed(entity))
+    evidence = tmp_path / "evidence"
+    evidence.mkdir()
+    (evidence / "packed.eml").write_bytes(message)
+    (evidence / "letter.p7z").write_bytes(_compressed(entity))
+    (evidence / "dune.jpg.p7z").write_bytes(_compressed(pictures[1]))
+    (evidence / "damaged.p7z").write_bytes(_compressed(b"", packed=zlib.compress(pictures[1])[:40] + bytes(60)))
+    (evidence / "cut.p7z").write_bytes(_compressed(b"", packed=zlib.compress(pictures[1])[:-10]))
+    (evidence / "other.p7z").write_bytes(_compressed(pictures[1], algorithm=_DATA))
+    items = {item["path"].split("/evidence/", 1)[1]: item
+             for item in scanned_report(evidence, tmp_path / "case", Settings(workers=1))}
+    for path, data in {"packed.eml!/smime.p7z!/beach.jpg": pictures[0], "letter.p7z!/beach.jpg": pictures[0],
+                       "dune.jpg.p7z!/dune.jpg": pictures[1]}.items():
+        assert items[path]["sha256"] == hashlib.sha256(data).hexdigest(), path
+        assert read_item_bytes(str(evidence), path, Settings(), 10**7) == data, path
+    assert items["letter.p7z"]["media_type"] == "application/pkcs7-mime; smime-type=compressed-data"
+    assert not [(path, item["errors"]) for path, item in items.items() if item["errors"]
+                and path.split("!")[0] not in ("damaged.p7z", "cut.p7z", "other.p7z")]
+    assert "its compressed content is damaged" in str(items["damaged.p7z"]["errors"])
+    assert "its compressed content is cut short: not read" in str(items["cut.p7z"]["errors"])
+    assert "an algorithm other than zlib" in str(items["other.p7z"]["errors"])
+    assert not [path for path in items if path.startswith(("damaged.p7z!", "cut.p7z!", "other.p7z!"))]
+    # a bomb: stopped by the ratio cap, or by the cap of what is held in memory, and said
+    bomb = _compressed(bytes(2_000_000))
+    with pytest.raises(ArchiveLimitError, match="compression ratio over 10:1"):
+        list(signed_members(io.BytesIO(bomb), Settings(ratio_floor_bytes=100_000, max_compression_ratio=10),
+                            Expansion(), b"bomb.p7z"))
+    with pytest.raises(ArchiveLimitError, match="inflates past 1,000,000 bytes"):
+        list(signed_members(io.BytesIO(bomb), Settings(max_nested_archive_bytes=1_000_000), Expansion(), b"b.p7z"))

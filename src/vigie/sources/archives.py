@@ -18,7 +18,7 @@ from typing import Any, BinaryIO
 
 from vigie.config import Settings
 from vigie.sources.audio_pictures import AUDIO_TYPES, audio_members
-from vigie.sources.cms import SIGNED_TYPE
+from vigie.sources.cms import COMPRESSED_TYPE, SIGNED_TYPE
 from vigie.sources.data_uris import HTML_TYPE, SVG_TYPE, data_uri_members
 from vigie.sources.mail import MAIL_TYPE, MBOX_TYPE, mail_members, signed_members
 from vigie.sources.mediatype import SNIFF_BYTES, SQLITE_TYPE
@@ -82,7 +82,7 @@ def iter_members(
     if media_type in (MAIL_TYPE, MBOX_TYPE):
         yield from mail_members(fileobj, media_type == MBOX_TYPE, settings, expansion)
         return
-    if media_type == SIGNED_TYPE:
+    if media_type in (SIGNED_TYPE, COMPRESSED_TYPE):
         yield from signed_members(fileobj, settings, expansion, outer_name)
         return
     if media_type == SQLITE_TYPE:

@@ -1,21 +1,26 @@
-"""A CMS (PKCS #7) structure, the signature of an S/MIME message signed opaquely (`smime.p7m`): its kind told from
-its first bytes, and the content it holds inside its signature taken out by a small BER walker. DER and BER alike
-(a streaming signer writes indefinite lengths and cuts the content into chunks); each length is checked against
-what holds it, and nesting is capped, so a structure cut short or hostile is read up to there and said. The
-signature is not checked: nothing is said of its validity."""
+"""A CMS (PKCS #7) structure, the signature of an S/MIME message signed opaquely (`smime.p7m`) or its compression
+(`smime.p7z`): its kind told from its first bytes (a detached signature, `smime.p7s`, which holds no content, told
+apart), and the content it holds taken out by a small BER walker (a compressed one left to its reader to inflate).
+DER and BER alike (a streaming signer writes indefinite lengths and cuts the content into chunks); each length is
+checked against what holds it, and nesting is capped, so a structure cut short or hostile is read up to there and
+said. The signature is not checked: nothing is said of its validity."""
 
 from __future__ import annotations
 
 from typing import NamedTuple
 
 SIGNED_TYPE = "application/pkcs7-mime; smime-type=signed-data"  # read: its content is members
+DETACHED_TYPE = "application/pkcs7-signature"  # a signature that holds no content (it travels beside it)
+COMPRESSED_TYPE = "application/pkcs7-mime; smime-type=compressed-data"  # read: its content, inflated, is members
 ENCRYPTED_TYPE = "application/pkcs7-mime; smime-type=enveloped-data"  # said: only the recipient's key reads it
 ENCRYPTED_NOTE = "encrypted S/MIME: its content cannot be read without the recipient's key"
 _KINDS = {
     bytes.fromhex("2a864886f70d010702"): SIGNED_TYPE,  # 1.2.840.113549.1.7.2, signedData
     bytes.fromhex("2a864886f70d010703"): ENCRYPTED_TYPE,  # 1.2.840.113549.1.7.3, envelopedData
     bytes.fromhex("2a864886f70d0109100117"): ENCRYPTED_TYPE,  # 1.2.840.113549.1.9.16.1.23, authEnvelopedData
+    bytes.fromhex("2a864886f70d0109100109"): COMPRESSED_TYPE,  # 1.2.840.113549.1.9.16.1.9, compressedData
 }
+_ZLIB = bytes.fromhex("2a864886f70d0109100308")  # 1.2.840.113549.1.9.16.3.8: the one compression CMS defines
 # elements nested in elements: a content cut into chunks of chunks goes a few deep; the walk keeps its own stack
 MOST_NESTED = 64
 # elements walked, a few microseconds each: a structure of 2-byte elements hostile to the walk stops within seconds;
@@ -26,14 +31,21 @@ _CONSTRUCTED = 0x20
 
 
 def cms_type(head: bytes) -> str | None:
-    """SIGNED_TYPE or ENCRYPTED_TYPE where `head` starts a ContentInfo of that kind: a SEQUENCE (of any length
-    form), then the OID of its content's type."""
+    """SIGNED_TYPE (DETACHED_TYPE where `head` shows it holds no content), ENCRYPTED_TYPE or COMPRESSED_TYPE where
+    `head` starts a ContentInfo of that kind: a SEQUENCE (of any length form), then the OID of its content's
+    type."""
     if len(head) < 2 or head[0] != _SEQUENCE:
         return None
     at = 2 if head[1] <= 0x80 else 2 + (head[1] & 0x7F)
     if head[1] > 0x84 or head[at:at + 1] != bytes([_OID]) or at + 2 > len(head):
         return None
-    return _KINDS.get(head[at + 2:at + 2 + head[at + 1]])
+    kind = _KINDS.get(head[at + 2:at + 2 + head[at + 1]])
+    if kind == SIGNED_TYPE:
+        try:
+            return DETACHED_TYPE if _Walker(head).detached() else kind
+        except CmsError:
+            return kind  # its start damaged, or longer than `head`: read, and what it holds said
+    return kind
 
 
 class SignedContent(NamedTuple):
@@ -56,9 +68,19 @@ class _Element(NamedTuple):
 def signed_content(data: bytes) -> SignedContent:
     """The content a SignedData holds (its encapsulated content's OCTET STRING, joined from its chunks), read
     as far as the structure allows."""
+    return _content(data, SIGNED_TYPE)
+
+
+def compressed_content(data: bytes) -> SignedContent:
+    """The content a CompressedData holds, compressed with zlib (its encapsulated content's OCTET STRING, joined
+    from its chunks), read as far as the structure allows."""
+    return _content(data, COMPRESSED_TYPE)
+
+
+def _content(data: bytes, kind: str) -> SignedContent:
     walker = _Walker(data)
     try:
-        content = walker.content()
+        content = walker.content(kind)
     except CmsError as exc:
         pieces = b"".join(walker.pieces)
         said = (walker.cut, str(exc), "its content read up to there" if pieces else None)  # a cut is often why
@@ -74,18 +96,37 @@ class _Walker:
         self.cut: str | None = None  # the first length that ran past what holds it (the structure cut short)
         self._walked = 0  # elements read
 
-    def content(self) -> bytes | None:
+    def _encapsulated(self, kind: str) -> tuple[_Element, int]:
+        """The encapsulated content info of a SignedData or a CompressedData (`kind`), and where its content's
+        type ends."""
         info = self._header(0, len(self._data))
         self._expect(info, _SEQUENCE, "a CMS ContentInfo")
-        kind = self._first(info, _OID, "its content type")
-        if _KINDS.get(self._data[kind.start:kind.end]) != SIGNED_TYPE:
-            raise CmsError("a CMS structure that is not SignedData: its content not read")
-        signed = self._first(self._next(info, kind, _EXPLICIT_0, "its content"), _SEQUENCE, "SignedData")
-        version = self._first(signed, _INTEGER, "SignedData's version")
-        algorithms = self._next(signed, version, _SET, "SignedData's digest algorithms")
-        encapsulated = self._next(signed, algorithms, _SEQUENCE, "SignedData's encapsulated content")
+        oid = self._first(info, _OID, "its content type")
+        name = "SignedData" if kind == SIGNED_TYPE else "CompressedData"
+        if _KINDS.get(self._data[oid.start:oid.end]) != kind:
+            raise CmsError(f"a CMS structure that is not {name}: its content not read")
+        held = self._first(self._next(info, oid, _EXPLICIT_0, "its content"), _SEQUENCE, name)
+        version = self._first(held, _INTEGER, f"{name}'s version")
+        if kind == SIGNED_TYPE:
+            before = self._next(held, version, _SET, "SignedData's digest algorithms")
+        else:
+            before = self._next(held, version, _SEQUENCE, "CompressedData's compression algorithm")
+            algorithm = self._first(before, _OID, "the compression algorithm")
+            if self._data[algorithm.start:algorithm.end] != _ZLIB:
+                raise CmsError("compressed with an algorithm other than zlib, which CMS does not define: its "
+                               "content not read")
+        encapsulated = self._next(held, before, _SEQUENCE, f"{name}'s encapsulated content")
         content_type = self._first(encapsulated, _OID, "the encapsulated content's type")
-        after = self._skip(content_type)
+        return encapsulated, self._skip(content_type)
+
+    def detached(self) -> bool:
+        """Whether the SignedData (its start, at least) holds no content: where it tells, what follows the
+        content's type ends its encapsulated content info."""
+        encapsulated, after = self._encapsulated(SIGNED_TYPE)
+        return after + 2 <= len(self._data) and self._ended(encapsulated, after)
+
+    def content(self, kind: str) -> bytes | None:
+        encapsulated, after = self._encapsulated(kind)
         if self._ended(encapsulated, after):
             return None  # a detached signature: the content travels beside it
         explicit = self._header(after, self._bound(encapsulated))

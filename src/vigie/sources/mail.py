@@ -16,13 +16,16 @@ forward past it is read whole, as a member of its own (a message read in its tur
 
 A message signed opaquely keeps its content inside its signature (`smime.p7m`, a CMS SignedData): that part is
 a member (sniffed as SIGNED_TYPE), and what it signed is its members, a message's parts named as the message's
-own (`smime.p7m!/photo.jpg`), or the one file it signed (`photo.jpg.p7m!/photo.jpg`). A part declared S/MIME whose
-bytes are not a signature or an encryption Vigie tells is said.
+own (`smime.p7m!/photo.jpg`), or the one file it signed (`photo.jpg.p7m!/photo.jpg`); a message compressed with
+S/MIME (`smime.p7z`, CMS CompressedData) so too, its content inflated within the caps on what an archive expands
+to. A part declared S/MIME whose bytes are not a signature, a compression or an encryption Vigie tells is said.
 """
 
 from __future__ import annotations
 
+import io
 import re
+import zlib
 from collections.abc import Iterator
 from email import policy
 from email.feedparser import BytesFeedParser
@@ -30,9 +33,9 @@ from email.message import Message
 from typing import BinaryIO, NamedTuple
 
 from vigie.config import Settings
-from vigie.sources.cms import CmsError, cms_type, signed_content
+from vigie.sources.cms import COMPRESSED_TYPE, CmsError, cms_type, compressed_content, signed_content
 from vigie.sources.data_uris import uri_members
-from vigie.sources.members import ArchiveLimitError, Expansion, Member, decoded_member
+from vigie.sources.members import ArchiveLimitError, CappedReader, Expansion, Member, ZlibReader, decoded_member
 from vigie.sources.textborne import base64_head, later_base64_members, uuencoded_members
 
 # Python's mail parser holds a message as lines, at 9 to 90 times its bytes (short lines cost most): a message is
@@ -110,27 +113,55 @@ def mail_members(fileobj: BinaryIO, mbox: bool, settings: Settings, expansion: E
 
 def signed_members(fileobj: BinaryIO, settings: Settings, expansion: Expansion, outer_name: bytes
                    ) -> Iterator[Member]:
-    """What an S/MIME signature holds inside it: a MIME entity's parts, named as a message's own, or the one
-    file it signed, named as the signature less `.p7m` (`content` where it has no such name). A structure cut
-    short or damaged gives what it holds up to there, and is said."""
+    """What an S/MIME signature or compression holds inside it: a MIME entity's parts, named as a message's own,
+    or the one file it signed (or compressed), named as the signature less `.p7m` (`.p7z`; `content` where it has
+    no such name). A signature cut short or damaged gives what it holds up to there, and is said; a compression
+    so is said, its content not read."""
     most = settings.max_nested_archive_bytes
     data = fileobj.read(most + 1)
     if len(data) > most:
         raise ArchiveLimitError(f"an S/MIME signature of more than {most:,} bytes (the cap of what is held in "
                                 "memory): what it holds not read")
-    signed = signed_content(data)
+    compressed = cms_type(data[:512]) == COMPRESSED_TYPE
+    signed = compressed_content(data) if compressed else signed_content(data)
     del data
     stopped: list[str] = []
-    if signed.content and is_entity(signed.content[:4096]):
-        yield from _parts(_message(signed.content, settings), b"", settings, expansion, stopped)
-    elif signed.content:
+    content = signed.content
+    if compressed and content is not None:
+        if signed.problem is not None:
+            raise CmsError(f"{signed.problem}: its compressed content not read")
+        content = _inflated(content, settings, expansion)
+    if content and is_entity(content[:4096]):
+        yield from _parts(_message(content, settings), b"", settings, expansion, stopped)
+    elif content:
         stem = outer_name.rsplit(b"/", 1)[-1]
-        stem = stem[:-4] if stem.lower().endswith(b".p7m") else b""
-        yield decoded_member(stem or b"content", signed.content, settings, expansion)
+        stem = stem[:-4] if stem.lower().endswith(b".p7z" if compressed else b".p7m") else b""
+        # inflated through the caps already: counted once
+        yield Member(stem or b"content", io.BytesIO(content), len(content), None) if compressed else \
+            decoded_member(stem or b"content", content, settings, expansion)
     if signed.problem is not None:
         raise CmsError(signed.problem)
     if stopped:
         raise ArchiveLimitError("; ".join(stopped))
+
+
+def _inflated(compressed: bytes, settings: Settings, expansion: Expansion) -> bytes:
+    """A CompressedData's content inflated, within the caps on what an archive expands to (a member's size, the
+    top-level file's expansion, the ratio) and the cap of what is held in memory; damaged or cut short: said, not
+    read."""
+    most = settings.max_nested_archive_bytes
+    inflating = ZlibReader(compressed)
+    try:
+        capped = CappedReader(io.BufferedReader(inflating), settings, expansion, len(compressed))
+        content = io.BufferedReader(capped).read(most + 1)
+    except zlib.error as exc:
+        raise CmsError(f"its compressed content is damaged ({exc}): not read") from None
+    if len(content) > most:
+        raise ArchiveLimitError(f"compressed content that inflates past {most:,} bytes (the cap of what is held in "
+                                "memory): not read")
+    if not inflating.ended:
+        raise CmsError("its compressed content is cut short: not read")
+    return content
 
 
 def _most_bytes(settings: Settings) -> int:
@@ -308,8 +339,8 @@ def _parts(parsed: _Parsed, prefix: bytes, settings: Settings, expansion: Expans
         damage = [type(defect).__name__ for defect in part.defects]
         problem = (f"its encoding is damaged ({', '.join(damage)}): read as a mail reader decodes it, its bytes "
                    "may not be those sent") if damage else None
-        unknown = ("declared S/MIME (application/pkcs7-mime), but its bytes are not a signature nor an encryption "
-                   "Vigie tells (CMS signed or enveloped data): what it may hold is not read"
+        unknown = ("declared S/MIME (application/pkcs7-mime), but its bytes are not a signature, a compression nor "
+                   "an encryption Vigie tells (CMS signed, compressed or enveloped data): what it may hold is not read"
                    ) if _declared_smime(part, filename) and not _cms(data) else None
         if part.get_content_maintype() == "multipart":  # its boundaries not found: its parts cannot be told apart
             problem = (f"a multipart body whose parts cannot be told apart ({', '.join(damage) or 'no boundary'}): "

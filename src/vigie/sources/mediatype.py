@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from vigie.sources.audio_pictures import AUDIO_TYPES, audio_type
-from vigie.sources.cms import ENCRYPTED_NOTE, ENCRYPTED_TYPE, SIGNED_TYPE, cms_type
+from vigie.sources.cms import COMPRESSED_TYPE, ENCRYPTED_NOTE, ENCRYPTED_TYPE, SIGNED_TYPE, cms_type
 from vigie.sources.data_uris import HTML_TYPE, SVG_TYPE, markup_type
 from vigie.sources.mail import MAIL_TYPE, MBOX_TYPE, is_emlx, is_mail, is_mbox
 from vigie.sources.textborne import BASE64_TYPE, TEXT_TYPE, base64_head
@@ -24,7 +24,7 @@ IMAGE_TYPES = frozenset(
 )
 ARCHIVE_TYPES = frozenset(
     {"application/zip", "application/x-tar", "application/gzip", "application/x-bzip2", "application/x-xz",
-     MAIL_TYPE, MBOX_TYPE, SQLITE_TYPE, HTML_TYPE, SVG_TYPE, TEXT_TYPE, BASE64_TYPE, SIGNED_TYPE}
+     MAIL_TYPE, MBOX_TYPE, SQLITE_TYPE, HTML_TYPE, SVG_TYPE, TEXT_TYPE, BASE64_TYPE, SIGNED_TYPE, COMPRESSED_TYPE}
 ) | AUDIO_TYPES  # an audio file's members are the pictures of its tags (vigie.sources.audio_pictures)
 # What is read by its own structure (a message, a page, an audio file's tags, ...) and may still have a zip appended
 # to it, as any file may: looked for behind it too. Not archives proper, whose own readers read what follows them,
@@ -186,7 +186,7 @@ def sniff(head: bytes) -> str:
         return SQLITE_WAL_TYPE
     if head.startswith(b"!BDN"):
         return OUTLOOK_TYPE
-    if (cms := cms_type(head)) is not None:  # an S/MIME signature (read) or encryption (said)
+    if (cms := cms_type(head)) is not None:  # an S/MIME signature or compression (read), encryption (said)
         return cms
     if (markup := markup_type(head)) is not None:
         return markup

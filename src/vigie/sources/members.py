@@ -4,6 +4,7 @@ checks on their names."""
 from __future__ import annotations
 
 import io
+import zlib
 from dataclasses import dataclass
 from typing import BinaryIO, Protocol
 
@@ -116,6 +117,40 @@ class CappedReader(io.RawIOBase):
                     f"compression ratio over {s.max_compression_ratio}:1 "
                     f"({total:,} bytes from {compressed:,}); possible archive bomb"
                 )
+
+
+class ZlibReader(io.RawIOBase):
+    """zlib-compressed bytes held in memory, inflated as they are read (fed to the inflater _PIECE bytes at a time,
+    so that what it leaves unread is never copied whole); `ended` tells whether the compressed stream ended."""
+
+    _PIECE = 1 << 16
+
+    def __init__(self, compressed: bytes) -> None:
+        self._view = memoryview(compressed)
+        self._at = 0
+        self._inflater = zlib.decompressobj()
+        self._pending: bytes | memoryview = b""
+
+    def readable(self) -> bool:
+        return True
+
+    @property
+    def ended(self) -> bool:
+        return self._inflater.eof
+
+    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
+        while not self._inflater.eof:
+            if not self._pending:
+                if self._at >= len(self._view):
+                    return 0  # cut short: it ends here, and `ended` says so
+                self._pending = self._view[self._at:self._at + self._PIECE]
+                self._at += self._PIECE
+            data = self._inflater.decompress(self._pending, len(buffer))
+            self._pending = self._inflater.unconsumed_tail
+            if data:
+                buffer[:len(data)] = data
+                return len(data)
+        return 0
 
 
 def decoded_member(name: bytes, data: bytes, settings: Settings, expansion: Expansion,
