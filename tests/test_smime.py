@@ -232,6 +232,8 @@ def test_what_a_compressed_message_holds_is_read_within_the_bomb_caps(tmp_path: 
     evidence = tmp_path / "evidence"
     evidence.mkdir()
     (evidence / "packed.eml").write_bytes(message)
+    (evidence / "odd.eml").write_bytes(message.replace(b"application/pkcs7-mime", b"application/octet-stream")
+                                       .replace(message.split(b"\n\n", 1)[1], base64.encodebytes(b"not packed")))
     (evidence / "letter.p7z").write_bytes(_compressed(entity))
     (evidence / "dune.jpg.p7z").write_bytes(_compressed(pictures[1]))
     (evidence / "damaged.p7z").write_bytes(_compressed(b"", packed=zlib.compress(pictures[1])[:40] + bytes(60)))
@@ -245,7 +247,9 @@ def test_what_a_compressed_message_holds_is_read_within_the_bomb_caps(tmp_path: 
         assert read_item_bytes(str(evidence), path, Settings(), 10**7) == data, path
     assert items["letter.p7z"]["media_type"] == "application/pkcs7-mime; smime-type=compressed-data"
     assert not [(path, item["errors"]) for path, item in items.items() if item["errors"]
-                and path.split("!")[0] not in ("damaged.p7z", "cut.p7z", "other.p7z")]
+                and path.split("!")[0] not in ("damaged.p7z", "cut.p7z", "other.p7z", "odd.eml")]
+    assert "declared S/MIME (application/pkcs7-mime), but its bytes are not" in str(items["odd.eml!/smime.p7z"]
+                                                                                     ["errors"])
     assert "its compressed content is damaged" in str(items["damaged.p7z"]["errors"])
     assert "its compressed content is cut short: not read" in str(items["cut.p7z"]["errors"])
     assert "an algorithm other than zlib" in str(items["other.p7z"]["errors"])

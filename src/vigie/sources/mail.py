@@ -350,8 +350,9 @@ def _parts(parsed: _Parsed, prefix: bytes, settings: Settings, expansion: Expans
 
 
 def _declared_smime(part: Message, filename: str | None) -> bool:
-    """A part that says it is an S/MIME signature or encryption holding its content (`smime.p7m`)."""
-    return part.get_content_type() in _SMIME_TYPES or (filename or "").lower().endswith(".p7m")
+    """A part that says it is an S/MIME signature, compression or encryption holding its content (`smime.p7m`,
+    `smime.p7z`)."""
+    return part.get_content_type() in _SMIME_TYPES or (filename or "").lower().endswith((".p7m", ".p7z"))
 
 
 def _cms(data: bytes) -> bool:
