@@ -187,3 +187,27 @@ def ape_tag(items: list[tuple[bytes, int, bytes]], header: bool = True) -> bytes
 
 
 ID3V1 = b"TAG" + b"a title".ljust(30, b"\0") + bytes(94) + b"\xff"  # the 128 bytes an MP3 may end with
+
+
+def wm_picture(picture: bytes, mime: str = "image/png") -> bytes:
+    """An ASF `WM/Picture` value: the picture's type, its length, MIME type and description, then the picture."""
+    return b"\x03" + struct.pack("<I", len(picture)) + f"{mime}\0cover\0".encode("utf-16-le") + picture
+
+
+def asf(small: bytes, large: bytes) -> bytes:
+    """An ASF (a WMA) whose header holds `small` in its Extended Content Description and `large` in its Header
+    Extension's Metadata Library (where pictures of 64 KiB and more go), then a data object."""
+    name = "WM/Picture\0".encode("utf-16-le")
+
+    def obj(guid: str, data: bytes) -> bytes:
+        return bytes.fromhex(guid) + struct.pack("<Q", 24 + len(data)) + data
+
+    title = "Title\0".encode("utf-16-le")
+    content = struct.pack("<H", 2) + struct.pack("<H", len(title)) + title + struct.pack("<HH", 0, 4) + "ab".encode("utf-16-le") \
+        + struct.pack("<H", len(name)) + name + struct.pack("<HH", 1, len(small)) + small
+    library = struct.pack("<H", 1) + struct.pack("<HHHHI", 0, 0, len(name), 1, len(large)) + name + large
+    extension = bytes(16) + struct.pack("<HI", 6, 24 + len(library)) + obj("941c23449894d149a1411d134e457054",
+                                                                           library)
+    objects = obj("40a4d0d207e3d21197f000a0c95ea850", content) + obj("b503bf5f2ea9cf118ee300c00c205365", extension)
+    header = bytes.fromhex("3026b2758e66cf11a6d900aa0062ce6c") + struct.pack("<QIBB", 30 + len(objects), 2, 1, 2)
+    return header + objects + obj("3626b2758e66cf11a6d900aa0062ce6c", bytes(2000))

@@ -23,6 +23,7 @@ from tests.media_files import (
     ape_tag,
     apic,
     appended_id3,
+    asf,
     comments,
     flac,
     id3_tag,
@@ -31,6 +32,7 @@ from tests.media_files import (
     picture_comment,
     riff_wave,
     syncsafe,
+    wm_picture,
 )
 from vigie.cli import main
 from vigie.config import Settings
@@ -302,3 +304,19 @@ def test_the_streams_of_an_ogg_after_its_first_are_read() -> None:
             _pictures(chained)
     with pytest.raises(ValueError, match="the streams after it not read"):
         _pictures(ogg(vorbis, serial=1) + b"junk" + ogg(opus, serial=2))
+
+
+def test_a_wma_cover_art_is_read_in_both_places_asf_keeps_it(tmp_path: Path) -> None:
+    small, large = jpeg_bytes(draw_picture(186, (64, 48))), _png(187, (320, 240))
+    assert len(large) >= 1 << 16  # too large for the Extended Content Description's 16-bit lengths
+    wma = asf(wm_picture(small, "image/jpeg"), wm_picture(large))
+    assert sniff(wma[:512]) == "application/vnd.ms-asf"
+    assert _pictures(wma) == [(b"picture-1.jpeg", small, None), (b"picture-2.png", large, None)]
+    evidence = tmp_path / "evidence"
+    evidence.mkdir()
+    (evidence / "song.wma").write_bytes(wma)
+    items = _scan(tmp_path, evidence, [large])
+    assert items["song.wma!/picture-2.png"]["matches"] and not items["song.wma"]["errors"]
+    assert read_item_bytes(str(evidence), "song.wma!/picture-2.png", Settings(), 10**7) == large
+    cut = asf(wm_picture(small, "image/jpeg")[:-100], wm_picture(large))
+    assert "cut short" in str(_pictures(cut)[0][2])

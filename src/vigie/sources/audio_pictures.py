@@ -7,8 +7,9 @@ WAV's or an AIFF's `id3 ` chunk (the sound passed over), their `APIC`/`PIC` fram
 sound of an MP3, a FLAC, a Monkey's Audio, WavPack or Musepack file, walked back from its end: ID3v2.4 tags by
 their footer, APE tags (`ape.py`), past an ID3v1 and a Lyrics3v2 tag; a FLAC's `PICTURE` metadata blocks; the
 `METADATA_BLOCK_PICTURE` (and the older `COVERART`) comments, base64 in its comment header, of each Vorbis, Opus,
-Speex or FLAC stream of an Ogg file, multiplexed or chained. An MP4's (M4A's) `covr` is read with the video
-(`video_members.py`). The sound is never read (an Ogg's pages are passed over by their headers): at most
+Speex or FLAC stream of an Ogg file, multiplexed or chained; a WMA's (an ASF file's) `WM/Picture` values
+(`asf.py`). An MP4's (M4A's) `covr` is read with the video (`video_members.py`). The sound is never read (an
+Ogg's pages are passed over by their headers): at most
 `max_nested_archive_bytes` of tags (the cap of what is held in memory), at most _MOST_BLOCKS metadata blocks,
 _MOST_COMMENTS comments, _MOST_PAGES Ogg pages, _MOST_CHUNKS chunks and _MOST_TAGS tags at either end; a cap
 reached is said on the audio file.
@@ -24,6 +25,7 @@ from typing import BinaryIO, Literal
 
 from vigie.config import Settings
 from vigie.sources.ape import APE_FOOTER, APE_MARK, ape_bounds, ape_pictures
+from vigie.sources.asf import ASF_HEADER, ASF_HEADER_SIZE, ASF_TYPE, asf_pictures
 from vigie.sources.id3 import ID3_HEADER, Picture, tag_pictures, tag_size
 from vigie.sources.members import ArchiveLimitError, Expansion, Member, decoded_member
 from vigie.sources.textborne import lenient_base64
@@ -35,7 +37,8 @@ OGG_TYPE = "audio/ogg"
 OGG_VIDEO_TYPE = "video/ogg"  # a Theora video: decoded as a video, its comments not read
 WAV_TYPE = "audio/wav"
 AIFF_TYPE = "audio/aiff"
-AUDIO_TYPES = frozenset({ID3_TYPE, FLAC_TYPE, OGG_TYPE, WAV_TYPE, AIFF_TYPE, APE_TYPE, WAVPACK_TYPE, MUSEPACK_TYPE})
+AUDIO_TYPES = frozenset({ID3_TYPE, FLAC_TYPE, OGG_TYPE, WAV_TYPE, AIFF_TYPE, APE_TYPE, WAVPACK_TYPE, MUSEPACK_TYPE,
+                         ASF_TYPE})
 
 _MOST_BLOCKS = 4096  # a FLAC's metadata blocks: encoders write a handful
 _MOST_COMMENTS = 65_536
@@ -71,6 +74,8 @@ def audio_type(head: bytes) -> str | None:
         return WAV_TYPE
     if head[:4] == b"FORM" and head[8:12] in (b"AIFF", b"AIFC"):
         return AIFF_TYPE
+    if head.startswith(ASF_HEADER):
+        return ASF_TYPE
     if head.startswith(b"MAC ") and 3800 <= int.from_bytes(head[4:6], "little") <= 4100:
         return APE_TYPE
     if head.startswith(b"wvpk") and 0x402 <= int.from_bytes(head[8:10], "little") <= 0x410:
@@ -117,6 +122,9 @@ def audio_members(fileobj: BinaryIO, media_type: str, settings: Settings, expans
         found = _ogg_pictures(reader, settings)
     elif media_type in (WAV_TYPE, AIFF_TYPE):
         found = _chunk_pictures(reader, media_type == WAV_TYPE, settings)
+    elif media_type == ASF_TYPE:  # its header object, first in the file, holds its metadata
+        size = int.from_bytes(reader.read(ASF_HEADER_SIZE, "an ASF header")[16:24], "little")
+        found = asf_pictures(reader.read(max(0, size - ASF_HEADER_SIZE), "an ASF header"))
     else:
         found = _tag_pictures(reader, settings)
     for number, picture in enumerate(found, 1):
