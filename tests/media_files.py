@@ -203,7 +203,7 @@ def asf(small: bytes, large: bytes) -> bytes:
         return bytes.fromhex(guid) + struct.pack("<Q", 24 + len(data)) + data
 
     title = "Title\0".encode("utf-16-le")
-    content = struct.pack("<H", 2) + struct.pack("<H", len(title)) + title + struct.pack("<HH", 0, 4) + "ab".encode("utf-16-le") \
+    content = struct.pack("<HH", 2, len(title)) + title + struct.pack("<HH", 0, 4) + "ab".encode("utf-16-le") \
         + struct.pack("<H", len(name)) + name + struct.pack("<HH", 1, len(small)) + small
     library = struct.pack("<H", 1) + struct.pack("<HHHHI", 0, 0, len(name), 1, len(large)) + name + large
     extension = bytes(16) + struct.pack("<HI", 6, 24 + len(library)) + obj("941c23449894d149a1411d134e457054",
