@@ -273,6 +273,8 @@ def test_tags_after_the_sound_are_read(tmp_path: Path) -> None:
         raise AssertionError("an ID3 footer whose header is not there is said")
     except ValueError as exc:
         assert "whose header is not where it says" in str(exc)
+    with pytest.raises(ArchiveLimitError, match="more than 8 tags after the sound"):
+        _pictures(MPEG_FRAMES + ape_tag([]) * 20)
     assert sniff(b"\xff\xfb\x90\x00" + bytes(600)) == "application/octet-stream"
     assert sniff((b"\xff\xfb\x90\x00" + bytes(413)) + b"\xff\xfb\x94\x00")[:4] != "audio"  # another sample rate
 
