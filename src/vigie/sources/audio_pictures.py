@@ -9,7 +9,8 @@ their footer, APE tags (`ape.py`), past an ID3v1 and a Lyrics3v2 tag; a FLAC's `
 `METADATA_BLOCK_PICTURE` (and the older `COVERART`) comments, base64 in its comment header, of each Vorbis, Opus,
 Speex or FLAC stream of an Ogg file, multiplexed or chained; a WMA's (an ASF file's) `WM/Picture` values
 (`asf.py`). An MP4's (M4A's) `covr` is read with the video (`video_members.py`). The sound is never read (an
-Ogg's pages are passed over by their headers): at most
+Ogg's pages are passed over by their headers; where neither a frame nor a FLAC follows an ID3 tag, the
+_PADDING_WINDOW bytes after it are searched for a FLAC's signature): at most
 `max_nested_archive_bytes` of tags (the cap of what is held in memory), at most _MOST_BLOCKS metadata blocks,
 _MOST_COMMENTS comments, _MOST_PAGES Ogg pages, _MOST_CHUNKS chunks and _MOST_TAGS tags at either end; a cap
 reached is said on the audio file.
