@@ -229,7 +229,7 @@ def test_hostile_metadata_is_read_within_bounds_and_said() -> None:
     assert _problems(hidden_pictures(garbage, "image/jpeg")) == [
         "picture in its XMP (GImage:Data) not read: it is not base64"]
     text = _jpeg(_xmp(b'GImage:Data="' + base64.b64encode(b"plain words, no picture") + b'"'))
-    assert "holds no JPEG or PNG" in _problems(hidden_pictures(text, "image/jpeg"))[0]
+    assert "holds no JPEG, PNG, GIF or WebP" in _problems(hidden_pictures(text, "image/jpeg"))[0]
     two = _jpeg(_xmp(b'GImage:Data="' + base64.b64encode(thumbnail) + b'"'), _xmp(b'GImage:Data="AAAA"'))
     [first] = hidden_pictures(two, "image/jpeg")
     assert first.data == thumbnail and "more than one" in (first.problem or "")

@@ -1,17 +1,18 @@
-"""The EXIF of a HEIF (HEIC, AVIF): an item of type `Exif` that the `meta` box's `iinf` lists and its `iloc`
-locates (extents in the file, or in the `meta` box's `idat`); the item's data starts with the offset, after its
-first 4 bytes, of the TIFF header. Only the boxes are read: the main picture need not be decodable."""
+"""The items of a HEIF (HEIC, AVIF) that the `meta` box's `iinf` lists and its `iloc` locates (extents in the
+file, or in the `meta` box's `idat`): its EXIF, an item of type `Exif` whose data starts with the offset, after
+its first 4 bytes, of the TIFF header; its XMP, a `mime` item (`xmp_packets.py`). Only the boxes are read: the
+main picture need not be decodable."""
 
 from __future__ import annotations
 
 import struct
+from collections.abc import Callable
 from typing import NamedTuple
 
 from vigie.sources.bmff import child_boxes
 
 HEIF_TYPES = frozenset({"image/heic", "image/heif", "image/avif"})
-_WHAT = "the EXIF item"
-_MOST_EXIF_ITEMS = 16  # a camera writes one
+_MOST_ITEMS = 16  # of one kind: a camera writes one EXIF, one XMP
 _MOST_EXIF_BYTES = 4 << 20  # an item's extents put together: twice an EXIF of 2 MiB
 
 
@@ -24,30 +25,9 @@ class HeifExif(NamedTuple):
 
 def heif_exif(data: bytes) -> HeifExif:
     """The TIFF structure of each `Exif` item of the HEIF `data`."""
-    top, notes = child_boxes(data, 0, len(data), _WHAT)
-    meta = next(((start, end) for kind, start, end in top if kind == b"meta"), None)
-    if meta is None:
-        return HeifExif([], [f"EXIF thumbnail not looked for: {note}" for note in notes])
-    boxes, notes = child_boxes(data, meta[0] + 4, meta[1], _WHAT)  # a full box: version and flags first
-    problems = [f"EXIF thumbnail not looked for: {note}" for note in notes]
-    payloads = {kind: (start, end) for kind, start, end in reversed(boxes)}  # the first of each type
-    if b"iinf" not in payloads or b"iloc" not in payloads:
-        return HeifExif([], problems)
-    try:
-        items = _exif_items(data, *payloads[b"iinf"])
-        locations = _locations(data, *payloads[b"iloc"], set(items[:_MOST_EXIF_ITEMS]))
-    except (struct.error, IndexError):
-        return HeifExif([], [*problems, "EXIF thumbnail not read: the HEIF's iinf or iloc box is cut short"])
-    if len(items) > _MOST_EXIF_ITEMS:
-        problems.append(f"EXIF thumbnail looked for in the first {_MOST_EXIF_ITEMS} of the HEIF's {len(items):,} "
-                        "EXIF items only")
-    idat = payloads.get(b"idat")
-    found = []
-    for item in items[:_MOST_EXIF_ITEMS]:
-        exif = _item_data(data, locations.get(item), idat)
-        if isinstance(exif, str):
-            problems.append(f"EXIF thumbnail not read: the EXIF item {item} {exif}")
-            continue
+    items = heif_items(data, lambda kind, _content: kind == b"Exif", "EXIF", "EXIF thumbnail", _MOST_EXIF_BYTES)
+    found, problems = [], items.problems
+    for item, _, exif in items.found:
         offset = int.from_bytes(exif[:4], "big")
         if len(exif) < 4 or 4 + offset > len(exif):
             problems.append(f"EXIF thumbnail not read: the EXIF item {item} gives its TIFF header the offset "
@@ -57,18 +37,65 @@ def heif_exif(data: bytes) -> HeifExif:
     return HeifExif(found, problems)
 
 
-def _exif_items(data: bytes, start: int, end: int) -> list[int]:
-    """The ids of the `Exif` items `iinf` lists (its `infe` boxes of version 2 or 3, which give a type)."""
+class HeifItems(NamedTuple):
+    """The data of each wanted item, with its id and content type, and why one (or all) could not be read."""
+
+    found: list[tuple[int, bytes, bytes]]
+    problems: list[str]
+
+
+def heif_items(data: bytes, wanted: Callable[[bytes, bytes], bool], label: str, looked: str, most_bytes: int
+               ) -> HeifItems:
+    """The data of each item of the HEIF `data` whose type and content type (a `mime` item's) `wanted` takes,
+    the first `_MOST_ITEMS`, each of `most_bytes` at most. `label`: what notes call such an item; `looked`: what
+    is looked for in them."""
+    top, notes = child_boxes(data, 0, len(data), f"the {label} item")
+    meta = next(((start, end) for kind, start, end in top if kind == b"meta"), None)
+    if meta is None:
+        return HeifItems([], [f"{looked} not looked for: {note}" for note in notes])
+    boxes, notes = child_boxes(data, meta[0] + 4, meta[1], f"the {label} item")  # a full box: version and flags
+    problems = [f"{looked} not looked for: {note}" for note in notes]
+    payloads = {kind: (start, end) for kind, start, end in reversed(boxes)}  # the first of each type
+    if b"iinf" not in payloads or b"iloc" not in payloads:
+        return HeifItems([], problems)
+    try:
+        items = [(item, content) for item, kind, content in heif_item_types(data, *payloads[b"iinf"])
+                 if wanted(kind, content)]
+        locations = heif_locations(data, *payloads[b"iloc"], {item for item, _ in items[:_MOST_ITEMS]})
+    except (struct.error, IndexError):
+        return HeifItems([], [*problems, f"{looked} not read: the HEIF's iinf or iloc box is cut short"])
+    if len(items) > _MOST_ITEMS:
+        problems.append(f"{looked} looked for in the first {_MOST_ITEMS} of the HEIF's {len(items):,} {label} "
+                        "items only")
+    idat = payloads.get(b"idat")
+    found = []
+    for item, content in items[:_MOST_ITEMS]:
+        held = heif_item_data(data, locations.get(item), idat, most_bytes)
+        if isinstance(held, str):
+            problems.append(f"{looked} not read: the {label} item {item} {held}")
+        else:
+            found.append((item, content, held))
+    return HeifItems(found, problems)
+
+
+def heif_item_types(data: bytes, start: int, end: int) -> list[tuple[int, bytes, bytes]]:
+    """The id, type and content type (a `mime` item's, then a zero byte and its content encoding where it gives
+    one; else empty) of each item `iinf` lists (its `infe` boxes of version 2 or 3, which give a type): an id, a
+    protection index, the type, a name, then a `mime` item's content type and content encoding."""
     version = data[start]
     first = start + 4 + (2 if version == 0 else 4)  # version and flags, then the count of entries
-    entries, _ = child_boxes(data, first, end, _WHAT)
+    entries, _ = child_boxes(data, first, end, "the HEIF's items")
     items = []
-    for kind, at, _end in entries:
+    for kind, at, entry_end in entries:
         if kind != b"infe" or data[at:at + 1] not in (b"\x02", b"\x03"):
             continue
-        item, item_type = struct.unpack_from(">H2x4s" if data[at] == 2 else ">I2x4s", data, at + 4)
-        if item_type == b"Exif":
-            items.append(item)
+        wide = data[at] == 3
+        item, item_type = struct.unpack_from(">I2x4s" if wide else ">H2x4s", data, at + 4)
+        content = b""
+        if item_type == b"mime":
+            strings = data[at + (14 if wide else 12):entry_end].split(b"\x00", 3)  # ended by zero bytes
+            content = b"\x00".join(strings[1:3]).rstrip(b"\x00")
+        items.append((item, item_type, content))
     return items
 
 
@@ -78,7 +105,7 @@ class _Location(NamedTuple):
     extents: list[tuple[int, int]]  # offset, length (0: to the end)
 
 
-def _locations(data: bytes, start: int, end: int, wanted: set[int]) -> dict[int, _Location]:
+def heif_locations(data: bytes, start: int, end: int, wanted: set[int]) -> dict[int, _Location]:
     """Where `iloc` says each of the `wanted` items lies."""
     version = data[start]
     sizes, more = data[start + 4], data[start + 5]
@@ -115,7 +142,8 @@ def _number(data: bytes, at: int, size: int) -> int:
     return int.from_bytes(data[at:at + size], "big")
 
 
-def _item_data(data: bytes, location: _Location | None, idat: tuple[int, int] | None) -> bytes | str:
+def heif_item_data(data: bytes, location: _Location | None, idat: tuple[int, int] | None, most_bytes: int
+                   ) -> bytes | str:
     """An item's extents put together; else why they could not be."""
     if location is None:
         return "has no location in the iloc box"
@@ -134,7 +162,7 @@ def _item_data(data: bytes, location: _Location | None, idat: tuple[int, int] | 
         if last > limit:
             return f"is said to lie at {first:,}+{last - first:,}, beyond the {limit:,} bytes that hold it"
         held += last - first
-        if held > _MOST_EXIF_BYTES:
-            return f"is larger than {_MOST_EXIF_BYTES:,} bytes: not read"
+        if held > most_bytes:
+            return f"is larger than {most_bytes:,} bytes: not read"
         parts.append(data[first:last])
     return b"".join(parts)

@@ -1,9 +1,11 @@
 """Pictures a picture's metadata hides, read as members of it: its EXIF thumbnail (`exif_thumbnail.py`);
 Photoshop's thumbnail (image resources 0x040C, and Photoshop 4's 0x0409) in a JPEG's APP13 segments, a
-PSD's resources or a TIFF's Photoshop tag; in a JPEG, the pictures in its XMP (base64: Google's
-`GImage:Data`, the picture before a portrait effect, `GDepth:Data`, its depth map, and `GDepth:Confidence`;
-Adobe's thumbnail `xmpGImg:image`; under whatever prefix a packet binds their namespaces to, also in
-extended XMP split across segments) and the screen nail of its FlashPix streams (APP2 `FPXR`); in a TIFF (a
+PSD's resources or a TIFF's Photoshop tag; in a JPEG, a PNG, a WebP, a TIFF or a HEIF, the pictures in its XMP
+(`xmp_packets.py`; base64: Google's `GImage:Data`, the picture before a portrait effect, `GDepth:Data`, its
+depth map, and `GDepth:Confidence`; Adobe's thumbnail `xmpGImg:image`; under whatever prefix a packet binds
+their namespaces to, also in a JPEG's extended XMP split across segments; and base64 of a JPEG, PNG, GIF or WebP
+as any other property's value, `xmp-picture-1.jpg`); in a JPEG, the screen nail of its FlashPix streams (APP2
+`FPXR`); in a TIFF (a
 camera raw: DNG, NEF) the JPEG previews of its SubIFDs; in a JPEG, a PNG, a WebP, a HEIF or a TIFF, the thumbnails of
 its C2PA manifests (`c2pa_thumbnails.py`).
 
@@ -16,7 +18,7 @@ import base64
 import binascii
 import re
 import struct
-from collections.abc import Iterator
+from collections.abc import Iterable
 from itertools import chain
 from typing import NamedTuple
 
@@ -24,6 +26,7 @@ from vigie.sources.c2pa_thumbnails import C2PA_NAMES, c2pa_thumbnails
 from vigie.sources.exif_thumbnail import EXIF_THUMBNAIL_NAME, EXIF_THUMBNAIL_NAMES, exif_thumbnails, ifd_numbers
 from vigie.sources.jpeg_segments import APP1, APP2, APP11, APP13, Segments, jpeg_segments
 from vigie.sources.trailing import content_end
+from vigie.sources.xmp_packets import Packet, jpeg_xmp_packets, xmp_packets
 
 
 class Hidden(NamedTuple):
@@ -41,9 +44,6 @@ _THUMBNAILS = {0x040C: (b"photoshop-thumbnail.jpg", "Photoshop thumbnail"),
 _THUMBNAIL_HEADER = 28  # format, width, height, row bytes, sizes, bits per pixel, planes: then a JFIF JPEG
 _MAX_RESOURCES = 10_000  # Photoshop writes some dozens
 
-_XMP = b"http://ns.adobe.com/xap/1.0/\x00"
-_EXTENDED_XMP = b"http://ns.adobe.com/xmp/extension/\x00"
-_EXTENDED_HEADER = 32 + 4 + 4  # the GUID (MD5 in hex) of the whole, its length, this part's offset in it
 # The namespaces whose properties may hold a picture, by the prefix their writers use (Google's, and Adobe's
 # XMP thumbnails: `xmp:Thumbnails`), then those properties
 _NAMESPACES = {b"http://ns.google.com/photos/1.0/image/": b"GImage",
@@ -59,24 +59,35 @@ _PROPERTIES = (b":Data", b":Confidence", b":image")
 _NAME_CHARACTER = re.compile(rb"[\w.-]")
 _ENTITY = re.compile(rb"&#(?:x[0-9A-Fa-f]+|[0-9]+);")  # a line break Adobe writes in a thumbnail's base64
 _MAX_BINDINGS = 16  # an XMP packet binds each namespace once
-_EXTENSIONS = {b"\xff\xd8": "jpg", b"\x89PNG": "png"}
+_EXTENSIONS = {b"\xff\xd8": "jpg", b"\x89PNG": "png", b"GIF8": "gif", b"RIFF": "webp"}
+_WHAT_PICTURES = "JPEG, PNG, GIF or WebP"
+# base64 of a picture as the whole of any other property's value (an attribute's, an element's, in CDATA or not):
+# its opening delimiter, then the base64 (its first bytes a JPEG's, a PNG's, a GIF's or a RIFF's), then its closing
+# one. Linear: the run is taken whole (possessive: no backtracking into it), and holds no delimiter, so no match
+# starts inside another's
+_BASE64_PICTURE = re.compile(rb"([\"'>])\s*(?:<!\[CDATA\[)?\s*((?:/9j/|iVBORw0KGgo|R0lGOD|UklGR)"
+                             rb"(?:[A-Za-z0-9+/=\s]++|&#(?:x[0-9A-Fa-f]+|[0-9]+);)*+)(?:\]\]>)?([\"'<])")
+_CLOSING = {b'"': b'"', b"'": b"'", b">": b"<"}
+MOST_XMP_PICTURES = 16  # in other properties than those above, in one file: a writer keeps one or two
+_XMP_PICTURE_NAMES = tuple(f"xmp-picture-{number}.{extension}".encode() for number in range(1, MOST_XMP_PICTURES + 1)
+                           for extension in _EXTENSIONS.values())
 
 _FLASHPIX = b"FPXR\x00"
 _FLASHPIX_NAME, _FLASHPIX_WHAT = b"flashpix-screennail.jpg", "FlashPix screen nail"
 _STREAM_DATA = 2  # an FPXR segment's type: a part of a stream (others: the contents list)
 
-_SUBIFDS, _NEW_SUBFILE_TYPE, _COMPRESSION, _PHOTOSHOP_TAG = 0x014A, 0x00FE, 0x0103, 0x8649
+_SUBIFDS, _NEW_SUBFILE_TYPE, _COMPRESSION, _PHOTOSHOP_TAG, _XMP_TAG = 0x014A, 0x00FE, 0x0103, 0x8649, 0x02BC
 _STRIP_OFFSETS, _STRIP_BYTE_COUNTS, _JPEG_OFFSET, _JPEG_LENGTH = 0x0111, 0x0117, 0x0201, 0x0202
 _MAX_SUBIFDS = 8  # a camera writes up to three: a preview, a thumbnail, the raw
 _SUBIFD_NAMES = tuple(f"subifd-{index}.jpg".encode() for index in range(1, _MAX_SUBIFDS + 1))
 
 _PHOTOSHOP_NAMES = tuple(name for name, _ in _THUMBNAILS.values())
-_XMP_NAMES = tuple(f"xmp-{stem}.{extension}".encode() for stem, _ in _XMP_FIELDS.values()
-                   for extension in _EXTENSIONS.values())
+_XMP_NAMES = (*(f"xmp-{stem}.{extension}".encode() for stem, _ in _XMP_FIELDS.values()
+                 for extension in _EXTENSIONS.values()), *_XMP_PICTURE_NAMES)
 _NAMES = {"image/jpeg": (*EXIF_THUMBNAIL_NAMES, *_PHOTOSHOP_NAMES, *_XMP_NAMES, _FLASHPIX_NAME, *C2PA_NAMES),
           **dict.fromkeys(("image/png", "image/webp", "image/heic", "image/heif", "image/avif"),
-                          (*EXIF_THUMBNAIL_NAMES, *C2PA_NAMES)),
-          "image/tiff": (EXIF_THUMBNAIL_NAME, *_SUBIFD_NAMES, *_PHOTOSHOP_NAMES, *C2PA_NAMES),
+                          (*EXIF_THUMBNAIL_NAMES, *C2PA_NAMES, *_XMP_NAMES)),
+          "image/tiff": (EXIF_THUMBNAIL_NAME, *_SUBIFD_NAMES, *_PHOTOSHOP_NAMES, *C2PA_NAMES, *_XMP_NAMES),
           "image/vnd.adobe.photoshop": _PHOTOSHOP_NAMES}
 HIDDEN_NAMES = frozenset(name for names in _NAMES.values() for name in names)
 
@@ -97,13 +108,15 @@ def hidden_pictures(data: bytes, media_type: str) -> list[Hidden]:
         segments = walked.found
         found += _photoshop_thumbnails(b"".join(body[len(_PHOTOSHOP):] for marker, body in segments
                                                 if marker == APP13 and body.startswith(_PHOTOSHOP)))
-        found += _xmp_pictures([body for marker, body in segments if marker == APP1])
+        found += _xmp_pictures(jpeg_xmp_packets([body for marker, body in segments if marker == APP1]))
         found += _flashpix_screennail([body for marker, body in segments
                                        if marker == APP2 and body.startswith(_FLASHPIX)])
     elif media_type == "image/vnd.adobe.photoshop":
         found += _photoshop_thumbnails(_psd_resources(data))
     elif media_type == "image/tiff":
         found += _tiff_pictures(data)
+    else:
+        found += _xmp_pictures(xmp_packets(data, media_type))
     return found
 
 
@@ -167,14 +180,15 @@ def _photoshop_thumbnails(resources: bytes) -> list[Hidden]:
     return found
 
 
-def _xmp_pictures(app1: list[bytes]) -> list[Hidden]:
-    """The first `GImage:Data`, `GDepth:Data`, `GDepth:Confidence` and `xmpGImg:image` of the XMP, then of its
-    extended XMP, whatever prefix a packet binds their namespaces to."""
+def _xmp_pictures(packets: list[Packet]) -> list[Hidden]:
+    """The first `GImage:Data`, `GDepth:Data`, `GDepth:Confidence` and `xmpGImg:image` of the XMP packets,
+    whatever prefix a packet binds their namespaces to; then the pictures in their other properties."""
     found: dict[bytes, Hidden] = {}
     problems = []
-    for packet, problem in _xmp_packets(app1):
+    others = _Others()
+    for packet, problem in packets:
         if problem is not None:
-            problems.append(Hidden(b"xmp-GImage.jpg", "extended XMP", None, problem))
+            problems.append(Hidden(b"xmp-GImage.jpg", "XMP", None, problem))
         prefixes = dict(_USUAL_PREFIXES)
         for binding in _BINDING.finditer(packet):
             if len(prefixes) == len(_USUAL_PREFIXES) + _MAX_BINDINGS:
@@ -183,23 +197,70 @@ def _xmp_pictures(app1: list[bytes]) -> list[Hidden]:
                                                                        "later ones not read"))
                 break
             prefixes[binding[1]] = _NAMESPACES[binding[2]]
-        if not any(name in packet for name in _PROPERTIES):  # most XMP: the search below is skipped
-            continue
-        attribute, element = _values(prefixes)
-        for match in chain(attribute.finditer(packet), element.finditer(packet)):
-            quoted = match.re is attribute
-            if quoted and _NAME_CHARACTER.fullmatch(packet[match.start() - 1:match.start()]):
-                continue  # the end of another prefix (checked here: a look-behind would slow the search tenfold)
-            field = prefixes[match[1]] + b":" + match[2]
-            if field not in _XMP_FIELDS:
+        read: set[int] = set()  # where the values of those properties end: not read again as other properties
+        if any(name in packet for name in _PROPERTIES):  # most XMP: the search below is skipped
+            attribute, element = _values(prefixes)
+            for match in chain(attribute.finditer(packet), element.finditer(packet)):
+                quoted = match.re is attribute
+                if quoted and _NAME_CHARACTER.fullmatch(packet[match.start() - 1:match.start()]):
+                    continue  # the end of another prefix (checked here: a look-behind would slow the search tenfold)
+                field = prefixes[match[1]] + b":" + match[2]
+                if field not in _XMP_FIELDS:
+                    continue
+                read.add(match.end(3) if match[3] is not None else match.end(4))
+                stem, what = _XMP_FIELDS[field]
+                if field in found:
+                    found[field] = _also(found[field], f"more than one {what}: only the first is read")
+                    continue
+                found[field] = _decoded(stem, what, match[3] or match[4] or b"")
+        others.search(packet, read)
+    return [*found.values(), *others.pictures(found.values()), *problems]
+
+
+class _Others:
+    """The pictures in the other properties of a file's XMP packets: base64 of a picture as the whole of a
+    value, each named in turn (`xmp-picture-1.jpg`), the same bytes once, the first `MOST_XMP_PICTURES`."""
+
+    def __init__(self) -> None:
+        self.found: list[Hidden] = []
+        self.met = 0
+
+    def search(self, packet: bytes, read: set[int]) -> None:
+        for match in _BASE64_PICTURE.finditer(packet):
+            if _CLOSING[match[1]] != match[3] or match.end(2) in read:
                 continue
-            text = match[3] or match[4] or b""
-            stem, what = _XMP_FIELDS[field]
-            if field in found:
-                found[field] = _also(found[field], f"more than one {what}: only the first is read")
-                continue
-            found[field] = _decoded(stem, what, text)
-    return [*found.values(), *problems]
+            self.met += 1
+            if self.met <= MOST_XMP_PICTURES:
+                what = f"picture in its XMP ({_property(packet, match)})"
+                self.found.append(_decoded("picture", what, match[2]))
+
+    def pictures(self, known: Iterable[Hidden]) -> list[Hidden]:
+        """Those read, numbered (not the bytes of one read already), then those that could not be."""
+        seen = {hidden.data for hidden in known}
+        pictures: list[Hidden] = []
+        for hidden in self.found:
+            if hidden.data is not None and hidden.data not in seen:
+                number = b"xmp-picture-%d." % (len(pictures) + 1)
+                pictures.append(hidden._replace(name=hidden.name.replace(b"xmp-picture.", number)))
+                seen.add(hidden.data)
+        said = [hidden for hidden in self.found if hidden.data is None]
+        if self.met > MOST_XMP_PICTURES:
+            note = f"{self.met:,} other XMP properties hold a picture: only the first {MOST_XMP_PICTURES} are read"
+            if pictures:
+                pictures[-1] = _also(pictures[-1], note)
+            else:
+                said.append(Hidden(b"xmp-picture.jpg", "XMP", None, note))
+        return pictures + said
+
+
+def _property(packet: bytes, match: re.Match[bytes]) -> str:
+    """The name of the property whose value `match` is (an attribute's, or the element's whose start tag ends
+    there), as far as the 200 bytes before it say."""
+    before = packet[max(0, match.start() - 200):match.start() + 1]
+    if match[1] == b">":
+        before = before[before.rfind(b"<"):]
+    names = re.findall(rb"[\w.-]+:[\w.-]+", before)
+    return names[-1 if match[1] != b">" else 0].decode("ascii", "replace") if names else "a property"
 
 
 def _values(prefixes: dict[bytes, bytes]) -> tuple[re.Pattern[bytes], re.Pattern[bytes]]:
@@ -223,33 +284,12 @@ def _decoded(stem: str, what: str, text: bytes) -> Hidden:
     except binascii.Error:
         return Hidden(f"xmp-{stem}.jpg".encode(), what, None, f"{what} not read: it is not base64")
     extension = _EXTENSIONS.get(data[:4]) or _EXTENSIONS.get(data[:2])
+    if extension == "webp" and data[8:12] != b"WEBP":
+        extension = None
     name = f"xmp-{stem}.{extension or 'jpg'}".encode()
     if extension is None:
-        return Hidden(name, what, None, f"{what} not read: it holds no JPEG or PNG")
+        return Hidden(name, what, None, f"{what} not read: it holds no {_WHAT_PICTURES}")
     return Hidden(name, what, data, None)
-
-
-def _xmp_packets(app1: list[bytes]) -> Iterator[tuple[bytes, str | None]]:
-    """The XMP packet, then each extended XMP put together from its parts (in the order of their offsets, up
-    to the first gap), each with what was missing from it."""
-    extended: dict[bytes, dict[int, bytes]] = {}
-    declared: dict[bytes, int] = {}
-    for body in app1:
-        if body.startswith(_XMP):
-            yield body[len(_XMP):], None
-        elif body.startswith(_EXTENDED_XMP) and len(body) >= len(_EXTENDED_XMP) + _EXTENDED_HEADER:
-            guid = body[len(_EXTENDED_XMP):len(_EXTENDED_XMP) + 32]
-            length, offset = struct.unpack_from(">II", body, len(_EXTENDED_XMP) + 32)
-            declared.setdefault(guid, length)
-            extended.setdefault(guid, {}).setdefault(offset, body[len(_EXTENDED_XMP) + _EXTENDED_HEADER:])
-    for guid, parts in extended.items():
-        whole, at = [], 0
-        while parts.get(at):
-            whole.append(parts[at])
-            at += len(parts[at])
-        missing = None if at >= declared[guid] else (f"extended XMP not read past byte {at:,} of the "
-                                                       f"{declared[guid]:,} it declares: a part is missing")
-        yield b"".join(whole), missing
 
 
 def _flashpix_screennail(fpxr: list[bytes]) -> list[Hidden]:
@@ -283,8 +323,8 @@ def _flashpix_screennail(fpxr: list[bytes]) -> list[Hidden]:
 
 
 def _tiff_pictures(tiff: bytes) -> list[Hidden]:
-    """The JPEG previews a camera raw keeps in the SubIFDs of its IFD0, and Photoshop's thumbnail in the image
-    resources of its Photoshop tag."""
+    """The JPEG previews a camera raw keeps in the SubIFDs of its IFD0, Photoshop's thumbnail in the image
+    resources of its Photoshop tag, the pictures in the XMP of its tag 700."""
     try:
         order = {b"II": "<", b"MM": ">"}[tiff[:2]]
         entries = _ifd_entries(tiff, struct.unpack_from(order + "I", tiff, 4)[0], order)
@@ -294,6 +334,9 @@ def _tiff_pictures(tiff: bytes) -> list[Hidden]:
     if _PHOTOSHOP_TAG in entries:
         _, count, field = entries[_PHOTOSHOP_TAG]
         found += _photoshop_thumbnails(tiff[field:field + count] if count > 4 else b"")
+    if _XMP_TAG in entries:
+        _, count, field = entries[_XMP_TAG]
+        found += _xmp_pictures([(tiff[field:field + count] if count > 4 else b"", None)])
     return found
 
 
