@@ -7,7 +7,7 @@ their namespaces to, also in a JPEG's extended XMP split across segments; and ba
 as any other property's value, `xmp-picture-1.jpg`); in a JPEG, the screen nail of its FlashPix streams (APP2
 `FPXR`); in a TIFF (a
 camera raw: DNG, NEF) the JPEG previews of its SubIFDs; in a JPEG, a PNG, a WebP, a HEIF or a TIFF, the thumbnails of
-its C2PA manifests (`c2pa_thumbnails.py`).
+its C2PA manifests (`c2pa_thumbnails.py`); a HEIF's own thumbnail images (`heif_thumbnails.py`).
 
 Each has a name of its own on the item's path (`IMG.jpg!/photoshop-thumbnail.jpg`), its first occurrence:
 the scan and reopen count a zip behind the picture's members of those names from the second."""
@@ -24,6 +24,8 @@ from typing import NamedTuple
 
 from vigie.sources.c2pa_thumbnails import C2PA_NAMES, c2pa_thumbnails
 from vigie.sources.exif_thumbnail import EXIF_THUMBNAIL_NAME, EXIF_THUMBNAIL_NAMES, exif_thumbnails, ifd_numbers
+from vigie.sources.heif_exif import HEIF_TYPES
+from vigie.sources.heif_thumbnails import HEIF_THUMBNAIL_NAMES, heif_thumbnails
 from vigie.sources.jpeg_segments import APP1, APP2, APP11, APP13, Segments, jpeg_segments
 from vigie.sources.trailing import content_end
 from vigie.sources.xmp_packets import Packet, jpeg_xmp_packets, xmp_packets
@@ -85,8 +87,8 @@ _PHOTOSHOP_NAMES = tuple(name for name, _ in _THUMBNAILS.values())
 _XMP_NAMES = (*(f"xmp-{stem}.{extension}".encode() for stem, _ in _XMP_FIELDS.values()
                  for extension in _EXTENSIONS.values()), *_XMP_PICTURE_NAMES)
 _NAMES = {"image/jpeg": (*EXIF_THUMBNAIL_NAMES, *_PHOTOSHOP_NAMES, *_XMP_NAMES, _FLASHPIX_NAME, *C2PA_NAMES),
-          **dict.fromkeys(("image/png", "image/webp", "image/heic", "image/heif", "image/avif"),
-                          (*EXIF_THUMBNAIL_NAMES, *C2PA_NAMES, *_XMP_NAMES)),
+          **dict.fromkeys(("image/png", "image/webp"), (*EXIF_THUMBNAIL_NAMES, *C2PA_NAMES, *_XMP_NAMES)),
+          **dict.fromkeys(HEIF_TYPES, (*EXIF_THUMBNAIL_NAMES, *C2PA_NAMES, *_XMP_NAMES, *HEIF_THUMBNAIL_NAMES)),
           "image/tiff": (EXIF_THUMBNAIL_NAME, *_SUBIFD_NAMES, *_PHOTOSHOP_NAMES, *C2PA_NAMES, *_XMP_NAMES),
           "image/vnd.adobe.photoshop": _PHOTOSHOP_NAMES}
 HIDDEN_NAMES = frozenset(name for names in _NAMES.values() for name in names)
@@ -117,6 +119,8 @@ def hidden_pictures(data: bytes, media_type: str) -> list[Hidden]:
         found += _tiff_pictures(data)
     else:
         found += _xmp_pictures(xmp_packets(data, media_type))
+    if media_type in HEIF_TYPES:
+        found += [Hidden(*thumbnail) for thumbnail in heif_thumbnails(data)]
     return found
 
 
