@@ -99,13 +99,13 @@ def heif_item_types(data: bytes, start: int, end: int) -> list[tuple[int, bytes,
     return items
 
 
-class _Location(NamedTuple):
+class HeifLocation(NamedTuple):
     method: int  # 0: extents are offsets in the file; 1: in the `idat` box; 2: in another item
     base: int
     extents: list[tuple[int, int]]  # offset, length (0: to the end)
 
 
-def heif_locations(data: bytes, start: int, end: int, wanted: set[int]) -> dict[int, _Location]:
+def heif_locations(data: bytes, start: int, end: int, wanted: set[int]) -> dict[int, HeifLocation]:
     """Where `iloc` says each of the `wanted` items lies."""
     version = data[start]
     sizes, more = data[start + 4], data[start + 5]
@@ -127,7 +127,7 @@ def heif_locations(data: bytes, start: int, end: int, wanted: set[int]) -> dict[
         at += base_size + 2
         step = index_size + offset_size + length_size
         if item in wanted and item not in found:  # other items' extents skipped, not read
-            found[item] = _Location(method, base, [(0, 0)] * extent_count if step == 0 else [
+            found[item] = HeifLocation(method, base, [(0, 0)] * extent_count if step == 0 else [
                 (_number(data, first + index_size, offset_size),
                  _number(data, first + index_size + offset_size, length_size))
                 for first in range(at, at + step * extent_count, step)])
@@ -142,7 +142,7 @@ def _number(data: bytes, at: int, size: int) -> int:
     return int.from_bytes(data[at:at + size], "big")
 
 
-def heif_item_data(data: bytes, location: _Location | None, idat: tuple[int, int] | None, most_bytes: int
+def heif_item_data(data: bytes, location: HeifLocation | None, idat: tuple[int, int] | None, most_bytes: int
                    ) -> bytes | str:
     """An item's extents put together; else why they could not be."""
     if location is None:
