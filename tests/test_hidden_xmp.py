@@ -69,11 +69,13 @@ def test_google_s_pictures_are_read_from_the_xmp_of_a_png_a_webp_a_tiff_and_a_he
         assert [(hidden.name, hidden.data, hidden.problem) for hidden in found] == [
             (b"xmp-GImage.jpg", before, None)], kind
         assert b"xmp-GImage.jpg" in names_before_a_zip_behind(media_type)
-    plain = io.BytesIO()
-    info = PngImagePlugin.PngInfo()
-    info.add_itxt("XML:com.adobe.xmp", xmp.decode())  # not compressed
-    PICTURE.save(plain, "PNG", pnginfo=info)
-    assert [hidden.data for hidden in hidden_pictures(plain.getvalue(), "image/png")] == [before]
+    for add in ("add_itxt", "add_text"):  # not compressed; and as older writers keep it, in tEXt and zTXt
+        for compressed in (False, True):
+            plain = io.BytesIO()
+            info = PngImagePlugin.PngInfo()
+            getattr(info, add)("XML:com.adobe.xmp", xmp.decode(), zip=compressed)
+            PICTURE.save(plain, "PNG", pnginfo=info)
+            assert [hidden.data for hidden in hidden_pictures(plain.getvalue(), "image/png")] == [before]
 
 
 def test_a_picture_in_any_other_xmp_property_is_read_once_each_numbered_and_capped() -> None:

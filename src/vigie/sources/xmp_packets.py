@@ -1,8 +1,9 @@
 """A picture's XMP packets, where each format keeps them: a JPEG's APP1 segments (its packet, then extended XMP
-put together from its parts), a PNG's `iTXt` chunk of keyword `XML:com.adobe.xmp` (its text inflated where
-compressed), a WebP's `XMP ` chunk, a HEIF's (HEIC, AVIF) `mime` item of content type `application/rdf+xml`
-(`heif_exif.py`); a TIFF's tag 700 is read with its IFD (`hidden_pictures.py`). Each comes with what was missing
-from it, or why it was not read (the packet then empty)."""
+put together from its parts), a PNG's `iTXt` chunk of keyword `XML:com.adobe.xmp` (or an older writer's `zTXt`
+or `tEXt`; its text inflated where compressed), a WebP's `XMP ` chunk, a HEIF's (HEIC, AVIF) `mime` item of
+content type `application/rdf+xml` (`heif_exif.py`); a TIFF's tag 700 is read with its IFD
+(`hidden_pictures.py`). Each comes with what was missing from it, or why it was not read (the packet then
+empty)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ _XMP = b"http://ns.adobe.com/xap/1.0/\x00"
 _EXTENDED_XMP = b"http://ns.adobe.com/xmp/extension/\x00"
 _EXTENDED_HEADER = 32 + 4 + 4  # the GUID (MD5 in hex) of the whole, its length, this part's offset in it
 _PNG_KEYWORD = b"XML:com.adobe.xmp"
+_PNG_TEXT = (b"iTXt", b"zTXt", b"tEXt")  # the specification's, and older writers' (ImageMagick's)
 _XMP_TYPE = b"application/rdf+xml"
 MOST_XMP_BYTES = 16 << 20  # one packet inflated, or one HEIF item: a phone's portrait keeps its pictures in base64
 _LOOKED = "pictures in its XMP"
@@ -32,8 +34,9 @@ def xmp_packets(data: bytes, media_type: str) -> list[Packet]:
     if media_type not in ("image/png", "image/webp"):
         return []
     chunks, walked = (png_chunks if media_type == "image/png" else riff_chunks)(data)
-    found = [_png_text(body) for kind, body in chunks if kind == b"iTXt" and body.startswith(_PNG_KEYWORD + b"\x00")] \
-        if media_type == "image/png" else [(body, None) for kind, body in chunks if kind == b"XMP "]
+    found = [_png_text(kind, body) for kind, body in chunks if kind in _PNG_TEXT
+             and body.startswith(_PNG_KEYWORD + b"\x00")] if media_type == "image/png" else \
+        [(body, None) for kind, body in chunks if kind == b"XMP "]
     return found + ([] if walked else [(b"", f"{_LOOKED} not looked for past {MAX_CHUNKS:,} chunks")])
 
 
@@ -45,21 +48,25 @@ def _heif_packet(item: int, content: bytes, packet: bytes) -> Packet:
     return packet, None
 
 
-def _png_text(body: bytes) -> Packet:
-    """An `iTXt` chunk's text: after the keyword, a compression flag and method, a language and a translated
-    keyword, each ended by a zero byte."""
-    flag = body[len(_PNG_KEYWORD) + 1:len(_PNG_KEYWORD) + 2]
-    parts = body[len(_PNG_KEYWORD) + 3:].split(b"\x00", 2)
-    text = parts[2] if len(parts) == 3 else b""
-    if flag != b"\x01":
+def _png_text(kind: bytes, body: bytes) -> Packet:
+    """A text chunk's text: after the keyword and a zero byte, an `iTXt`'s compression flag and method, its
+    language and translated keyword (each ended by a zero byte); a `zTXt`'s compression method, its text always
+    compressed; a `tEXt`'s text as it is."""
+    text = body[len(_PNG_KEYWORD) + 1:]
+    if kind == b"iTXt":
+        parts = text[2:].split(b"\x00", 2)
+        compressed, text = text[:1] == b"\x01", parts[2] if len(parts) == 3 else b""
+    else:
+        compressed, text = kind == b"zTXt", text[1:] if kind == b"zTXt" else text
+    if not compressed:
         return text, None
     inflater = zlib.decompressobj()
     try:
         text = inflater.decompress(text, MOST_XMP_BYTES)
     except zlib.error:
-        return b"", f"{_LOOKED} not read: its compressed iTXt text is corrupt"
+        return b"", f"{_LOOKED} not read: its compressed {kind.decode()} text is corrupt"
     if inflater.unconsumed_tail:
-        return text, f"{_LOOKED} not read past {MOST_XMP_BYTES:,} bytes of its inflated iTXt text"
+        return text, f"{_LOOKED} not read past {MOST_XMP_BYTES:,} bytes of its inflated {kind.decode()} text"
     return text, None
 
 
