@@ -10,6 +10,7 @@ from PIL import Image
 
 from vigie.config import Settings
 from vigie.demo.seizure import draw_picture
+from vigie.sources.exif_thumbnail import ExifThumbnail, exif_thumbnails
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
@@ -97,3 +98,8 @@ def postgres_case(postgres_server: str, tmp_path: Path, monkeypatch: pytest.Monk
     monkeypatch.setenv("VIGIE_CACHE_DIR", str(tmp_path / "cache"))
     separator = "&" if "?" in postgres_server else "?"
     return f"{postgres_server}{separator}case=t{uuid.uuid4().hex[:12]}"
+
+
+def exif_thumbnail(data: bytes, media_type: str = "image/jpeg") -> ExifThumbnail:
+    """The first EXIF thumbnail of `data` that `exif_thumbnails` reads, else the first problem it met."""
+    return next(iter(exif_thumbnails(data, media_type)), ExifThumbnail(None, None))

@@ -11,7 +11,7 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from conftest import jpeg_bytes, scanned_report
+from conftest import exif_thumbnail, jpeg_bytes, scanned_report
 from PIL import Image
 
 from vigie.config import Settings
@@ -23,7 +23,6 @@ from vigie.scan.pipeline import run_scan
 from vigie.signals.image import read_thumbnail, thumbnail_shows
 from vigie.signals.pdq import pdq_from_image
 from vigie.signals.registry import hamming
-from vigie.sources.exif_thumbnail import exif_thumbnail
 from vigie.sources.reopen import read_item_bytes
 from vigie.store.sqlite import open_case
 

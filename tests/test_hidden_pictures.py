@@ -15,7 +15,7 @@ import zlib
 from pathlib import Path
 from typing import Any
 
-from conftest import jpeg_bytes
+from conftest import exif_thumbnail, jpeg_bytes
 from PIL import Image
 
 from vigie.config import Settings
@@ -24,7 +24,6 @@ from vigie.demo.seizure import draw_picture
 from vigie.exports.report import render
 from vigie.matching.list_import import import_hash_list
 from vigie.scan.pipeline import run_scan
-from vigie.sources.exif_thumbnail import exif_thumbnail
 from vigie.sources.hidden_pictures import Hidden, hidden_pictures
 from vigie.sources.reopen import read_item_bytes
 from vigie.store.sqlite import open_case

@@ -42,12 +42,6 @@ class _Exif(NamedTuple):
     pages: bool = False  # a TIFF file: an IFD1 of strips is its second page, no thumbnail
 
 
-def exif_thumbnail(data: bytes, media_type: str = "image/jpeg") -> ExifThumbnail:
-    """The JPEG thumbnail of the first EXIF of `data` that holds one, read only inside that EXIF; else the first
-    problem met."""
-    return next(iter(exif_thumbnails(data, media_type)), _NONE)
-
-
 def exif_thumbnails(data: bytes, media_type: str = "image/jpeg", segments: Segments | None = None
                     ) -> list[ExifThumbnail]:
     """The JPEG thumbnail of each EXIF of `data` that holds one (the same bytes once), each read only inside its
