@@ -170,3 +170,14 @@ def test_a_scan_reads_pictures_in_the_xmp_of_a_png_and_a_heif_as_items_and_again
         assert read_item_bytes(str(evidence), path, Settings(), 10**7) == data, path
     said = [error["message"] for error in items["portrait.png"]["errors"] if error["stage"] == "hidden-picture"]
     assert any("its picture in its XMP (my:Copy) shows another picture" in message for message in said)
+
+
+def test_the_padding_a_writer_leaves_in_its_xmp_is_searched_in_one_pass() -> None:
+    # XMP writers pad a packet with kilobytes of white space after its last tag; searched from each `>` back and
+    # forth (two white-space runs around the optional CDATA), a camera's packet took half a second, and these
+    # 400,000 spaces would take hours
+    other = _hidden(98)
+    xmp = _packet(b'app:Snapshot="' + base64.b64encode(other) + b'">').replace(
+        b"</x:xmpmeta>", b"</x:xmpmeta>" + b" \n" * 200_000)
+    found = hidden_pictures(_saved("PNG", xmp), "image/png")  # a JPEG's XMP holds 64 KiB
+    assert [(hidden.name, hidden.data) for hidden in found] == [(b"xmp-picture-1.jpg", other)]

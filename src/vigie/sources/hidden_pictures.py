@@ -67,7 +67,7 @@ _WHAT_PICTURES = "JPEG, PNG, GIF or WebP"
 # its opening delimiter, then the base64 (its first bytes a JPEG's, a PNG's, a GIF's or a RIFF's), then its closing
 # one. Linear: the run is taken whole (possessive: no backtracking into it), and holds no delimiter, so no match
 # starts inside another's
-_BASE64_PICTURE = re.compile(rb"([\"'>])\s*(?:<!\[CDATA\[)?\s*((?:/9j/|iVBORw0KGgo|R0lGOD|UklGR)"
+_BASE64_PICTURE = re.compile(rb"([\"'>])\s*+(?:<!\[CDATA\[)?+\s*+((?:/9j/|iVBORw0KGgo|R0lGOD|UklGR)"
                              rb"(?:[A-Za-z0-9+/=\s]++|&#(?:x[0-9A-Fa-f]+|[0-9]+);)*+)(?:\]\]>)?([\"'<])")
 _CLOSING = {b'"': b'"', b"'": b"'", b">": b"<"}
 MOST_XMP_PICTURES = 16  # in other properties than those above, in one file: a writer keeps one or two
