@@ -12,6 +12,7 @@ from vigie.config import Settings, load_settings
 from vigie.errors import VigieError
 from vigie.matching.list_import import ListImportError, import_hash_list
 from vigie.matching.lists import FORMATS, HashListError
+from vigie.records import PROBLEMS_KEPT
 from vigie.signals.registry import SIGNALS
 from vigie.store.sqlite import SqliteCaseStore
 from vigie.vocabulary import SCHEMES
@@ -40,8 +41,9 @@ def import_list(store: SqliteCaseStore, path: Path, settings: Settings, name: st
         err.print(f"  note: {_t(note)}")
     for problem in result.problems[:20]:
         err.print(f"  [yellow]skipped[/] {_t(problem)}")
-    if len(result.problems) > 20:
-        err.print(f"  … {len(result.problems) - 20} more (all listed by `vigie hashlist show`)")
+    if result.skipped > 20:
+        listed = "all" if result.skipped <= PROBLEMS_KEPT else f"the first {PROBLEMS_KEPT:,}"
+        err.print(f"  … {result.skipped - 20:,} more ({listed} listed by `vigie hashlist show {_t(result.name)}`)")
     return True
 
 
@@ -87,7 +89,7 @@ def hashlist_list(case: Path) -> None:
     with case_store(case) as store:
         table = Table("id", "name", "format", "entries", "skipped lines", "imported", "file")
         for h in store.hash_lists():
-            table.add_row(str(h.id), h.name, h.format, str(h.entry_count), str(len(h.problems)), h.imported_at,
+            table.add_row(str(h.id), h.name, h.format, str(h.entry_count), str(h.skipped), h.imported_at,
                           h.file_name)
     out.print(table)
 
@@ -102,11 +104,13 @@ def hashlist_show(name: str, case: Path) -> None:
     for h in lists:
         if h.name == name:
             out.print(f"{_t(h.name)}: {h.entry_count} entries from {_t(h.file_name)} ({h.format}), "
-                      f"sha256 {h.file_sha256}")
+                      f"{h.skipped} lines skipped, sha256 {h.file_sha256}")
             for note in h.notes:
                 out.print(f"  note: {_t(note)}")
-            for problem in h.problems:
+            for problem in h.problems[:PROBLEMS_KEPT]:
                 out.print(f"  skipped {_t(problem)}")
+            for cut in h.problems[PROBLEMS_KEPT:]:  # how many more lines were skipped than are kept
+                out.print(f"  … {_t(cut)}")
             return
     raise VigieError(f"no hash list named {name!r} in {case}")
 

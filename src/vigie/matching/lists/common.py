@@ -11,11 +11,10 @@ from pathlib import Path
 from typing import Any
 
 from vigie.errors import VigieError
-from vigie.records import ListEntry
+from vigie.records import PROBLEMS_KEPT, ListEntry, problems_cut
 from vigie.signals.registry import SIGNALS, SignalType, signals_of_length, spoken_list
 from vigie.vocabulary import PROJECT_VIC_US, UK_CAID
 
-_MAX_PROBLEMS_KEPT = 1000
 _BOMS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"), (codecs.BOM_UTF16_LE, "utf-16"),
          (codecs.BOM_UTF16_BE, "utf-16"), (codecs.BOM_UTF8, "utf-8-sig"))
 _LENGTHS = sorted({s.hex_length for s in SIGNALS.values()}, reverse=True)
@@ -36,12 +35,21 @@ class ParsedList:
     skipped: int = 0
     file_sha256: str = ""
 
+    _last_where: str | None = field(default=None, repr=False)
+
     def problem(self, where: str, message: str) -> None:
+        """A line (or media) skipped, and why; a second problem of the same line joins its first."""
+        if where == self._last_where:
+            if self.skipped <= PROBLEMS_KEPT:
+                self.problems[-1] += f"; {message}"
+            return
+        self._last_where = where
         self.skipped += 1
-        if len(self.problems) < _MAX_PROBLEMS_KEPT:
+        if self.skipped <= PROBLEMS_KEPT:
             self.problems.append(f"{where}: {message}")
-        elif len(self.problems) == _MAX_PROBLEMS_KEPT:
-            self.problems.append("further problems not listed")
+        else:  # one line past those kept says how many were skipped in all
+            del self.problems[PROBLEMS_KEPT:]
+            self.problems.append(problems_cut(self.skipped))
 
 
 def set_signal(entry: ListEntry, signal: SignalType, value: str) -> None:
@@ -107,6 +115,14 @@ def first_line(head: str) -> str:
 def header_cells(line: str) -> list[str]:
     """A header line's cells, whichever of comma, semicolon or tab separates them."""
     return [c.strip().strip('"').lower() for c in line.replace(";", ",").replace("\t", ",").split(",")]
+
+
+def field_key(name: str) -> str:
+    """A column or HashName as lists spell it, compared: lower case, without spaces, dashes or underscores, nor
+    a trailing "hash" or "value" ("SHA-256 Hash", "PDQ Value" and "pdq_hash" are "sha256", "pdq", "pdq")."""
+    key = re.sub(r"[\s_-]+", "", name.strip().strip('"').lower())
+    trimmed = re.sub(r"(?:hash|value)$", "", key)
+    return trimmed or key
 
 
 def norm_category(value: Any) -> str | None:
