@@ -37,7 +37,7 @@ class SignalType:
     computed_by: Literal["hasher", "image"]
     algorithm: str | None = None  # its hashlib name, for digests the hasher computes
     max_distance: int = 0  # 0: exact only
-    csv_aliases: tuple[str, ...] = ()  # other CSV header names for it (lowercase, spaces as "_")
+    csv_aliases: tuple[str, ...] = ()  # other names for it in CSV headers and VICS HashNames (see lists.field_key)
     tx_names: tuple[str, ...] = ()  # other python-threatexchange signal type names for it
     vics_name: str = ""  # VICS 1.3 Media property; in 2.0 its property or its AlternativeHashes HashName
     vics_property: bool = False  # the VICS 2.0 data model declares a Media property for it
@@ -72,20 +72,20 @@ class SignalType:
 
 MD5 = SignalType(
     "md5", "MD5", 32, "MD5 digest of the file's bytes", "d41d8cd98f00b204e9800998ecf8427e", "hasher", "md5",
-    csv_aliases=("md5hash", "md5_hash"), tx_names=("video_md5",), vics_name="MD5", vics_property=True,
+    tx_names=("video_md5",), vics_name="MD5", vics_property=True,
     cybertip_hash_type="MD5")
 SHA1 = SignalType(
     "sha1", "SHA-1", 40, "SHA-1 digest of the file's bytes", "da39a3ee5e6b4b0d3255bfef95601890afd80709", "hasher",
-    "sha1", csv_aliases=("sha-1", "sha1hash"), vics_name="SHA1", vics_property=True, cybertip_hash_type="SHA1")
+    "sha1", vics_name="SHA1", vics_property=True, cybertip_hash_type="SHA1")
 SHA256 = SignalType(
     "sha256", "SHA-256", 64, "SHA-256 digest of the file's bytes",
     "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855", "hasher", "sha256",
-    csv_aliases=("sha-256", "sha256hash"), tx_names=("video_sha256",), vics_name="SHA256",
+    tx_names=("video_sha256",), vics_name="SHA256",
     cybertip_hash_type="SHA256")
 PDQ = SignalType(
     "pdq", "PDQ", 64, "PDQ perceptual hash of the image",
     "f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22", "image", max_distance=31,
-    csv_aliases=("pdqhash", "pdq_hash"), vics_name="PDQ", report_columns=("pdq", "pdq_quality"))
+    csv_aliases=("pdq_hex", "perceptual_hash"), vics_name="PDQ", report_columns=("pdq", "pdq_quality"))
 
 SIGNALS = {s.name: s for s in (MD5, SHA1, SHA256, PDQ)}
 # Digests of the file's bytes, computed in one streaming pass; SHA-256 is an item's identity

@@ -48,10 +48,12 @@ def read_hash_list(path: Path, fmt: str = "auto", scheme: str | None = None, sig
         raw = path.read_bytes()
     except OSError as exc:
         raise HashListError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    file_sha256 = hashlib.sha256(raw).hexdigest()
     if raw.startswith(nsrl.SQLITE_MAGIC) and fmt in ("auto", "nsrl"):
         parsed = nsrl.read_sqlite(path)
     else:
         content, encoding_note = decode(raw, path)
+        del raw  # read from its text alone: the file is held once, not twice, while it is read
         head = content[:_HEAD]
         if fmt == "auto":
             fmt = next(f.name for f in _SNIFFED if f.sniff(head))
@@ -64,7 +66,7 @@ def read_hash_list(path: Path, fmt: str = "auto", scheme: str | None = None, sig
         if encoding_note is not None:
             parsed.notes.append(encoding_note)
     if not parsed.entries:  # imported, it would stand in the report as a list the case was matched against
-        first = f"; {len(parsed.problems)} problem(s), the first: {parsed.problems[0]}" if parsed.problems else ""
+        first = f"; {parsed.skipped} problem(s), the first: {parsed.problems[0]}" if parsed.problems else ""
         raise HashListError(f"{path} holds no hash that can be read{first} (an empty or cut download?): "
                             "nothing imported")
     untyped = sum(entry.untyped for entry in parsed.entries)
@@ -73,5 +75,5 @@ def read_hash_list(path: Path, fmt: str = "auto", scheme: str | None = None, sig
             f"{untyped} 64-digit value(s) do not say whether they are SHA-256 or PDQ: each is matched both ways, "
             "exactly as SHA-256 and perceptually as PDQ (use --signal, a `sha256`/`pdq` column or prefix to choose)"
         )
-    parsed.file_sha256 = hashlib.sha256(raw).hexdigest()
+    parsed.file_sha256 = file_sha256
     return parsed

@@ -3,16 +3,17 @@ by length (or --signal), PhotoDNA, category, label, series and the like; other c
 
 from __future__ import annotations
 
+import contextlib
 import csv
-import io
 import re
 from collections.abc import Iterator
 
 from vigie.matching.lists.common import (
     HASH_LIKE,
+    SIGNAL_LABELS,
     HashListError,
     ParsedList,
-    first_line,
+    field_key,
     has_hash,
     header_cells,
     norm_category,
@@ -27,8 +28,8 @@ from vigie.vocabulary import category_scheme
 
 NAME = "csv"
 MAX_RUNAWAY_QUOTES = 20
-_FIELDS = {
-    **{alias: s.name for s in SIGNALS.values() for alias in (s.name, *s.csv_aliases)},
+_FIELDS = {field_key(name): column for name, column in {
+    **{alias: s.name for s in SIGNALS.values() for alias in (s.name, s.label, *s.csv_aliases)},
     "pdq_quality": "pdq_quality", "quality": "pdq_quality",
     "photodna": "photodna",
     "hash": "hash",
@@ -37,34 +38,89 @@ _FIELDS = {
     "label": "label", "name": "label", "description": "label", "comment": "label",
     "filename": "label", "file_name": "label",
     "series": "series",
-    "victim_identified": "victim_identified", "victimidentified": "victim_identified",
-}
+    "victim_identified": "victim_identified",
+}.items()}
 _HASH_COLUMNS = (*SIGNALS, "hash", "photodna")
+_HEADER_SEARCH = 10  # lines a header may come after: comments, Excel's `sep=,` line, a title
+_EXCEL_SEP = re.compile(r'"?sep=(.)"?')
+
+
+def _is_header(line: str) -> bool:
+    return any(_FIELDS.get(field_key(cell)) in _HASH_COLUMNS for cell in header_cells(line))
 
 
 def sniff(head: str) -> bool:
-    return any(_FIELDS.get(c) in _HASH_COLUMNS for c in header_cells(first_line(head)))
+    return any(_is_header(line) for line in head.lstrip("\ufeff").splitlines()[:_HEADER_SEARCH])
 
 
-def _csv_rows(text: str, dialect: type[csv.Dialect] | csv.Dialect) -> Iterator[tuple[int, list[str] | str]]:
-    """(line, row) pairs; a row the csv module cannot read comes as (line, message) and reading goes on.
+def _before_header(text: str, parsed: ParsedList) -> tuple[int, int, str | None]:
+    """(offset of the header line, lines before it, the delimiter Excel's `sep=` line names): a header may come
+    after a few lines (comments, a title), said in a note; one of them that holds a hash is a problem. Without
+    a header among the first lines, the first is the header (and refused if it names no hash column)."""
+    start, sep = 0, None
+    comments: list[tuple[int, str]] = []
+    hashed: list[int] = []
+    for number in range(1, _HEADER_SEARCH + 1):
+        newline = text.find("\n", start)
+        end = len(text) if newline < 0 else newline + 1
+        line = text[start:end].strip()
+        if _is_header(line):
+            for at in hashed:
+                parsed.problem(f"line {at}", "a hash before the CSV header: not read")
+            if comments:
+                shown = "; ".join(f"{at}: {said[:60]!r}" for at, said in comments[:3])
+                parsed.notes.append(f"{len(comments)} line(s) before the CSV header (line {number}) read as "
+                                    f"comments ({shown}{'; …' if len(comments) > 3 else ''})")
+            return start, number - 1, sep
+        if number == 1 and (excel := _EXCEL_SEP.fullmatch(line)):
+            sep = excel[1]
+        elif HASH_LIKE.search(line):
+            hashed.append(number)
+        elif line:
+            comments.append((number, line))
+        if end >= len(text):
+            break
+        start = end
+    return 0, 0, None
+
+
+class _Lines:
+    """The text's lines from `start` to `stop`, one slice at a time (the text is never copied whole, so a huge
+    line costs its size once more, not a copy of the file), and where the lines of the row being read start."""
+
+    def __init__(self, text: str, start: int = 0, stop: int | None = None) -> None:
+        self.text, self.end, self.stop = text, start, len(text) if stop is None else stop
+        self.row: list[int] = []
+
+    def __iter__(self) -> _Lines:
+        return self
+
+    def __next__(self) -> str:
+        start = self.end
+        if start >= self.stop:
+            raise StopIteration
+        newline = self.text.find("\n", start, self.stop)
+        self.end = self.stop if newline < 0 else newline + 1
+        self.row.append(start)
+        return self.text[start:self.end]
+
+
+def _csv_rows(text: str, dialect: type[csv.Dialect] | csv.Dialect, start: int = 0,
+              base: int = 0) -> Iterator[tuple[int, list[str] | str]]:
+    """(line, row) pairs from offset `start` (line `base` + 1); a row the csv module cannot read comes as
+    (line, message) and reading goes on.
 
     A stray quote would swallow the lines after it into one field, hiding their hashes: when it is never
     closed, or when the lines it swallows hold hashes, its line is reported and reading starts again on
     the next line.
     """
-    starts = [0] + [m.end() for m in re.finditer("\n", text)]
-
-    def after(line: int) -> int:  # offset where the line after `line` (1-based) starts
-        return starts[line] if line < len(starts) else len(text)
-
-    stream = io.StringIO(text)
-    base = 0  # lines before the current reader's start
+    lines = _Lines(text, start)
     for _ in range(MAX_RUNAWAY_QUOTES + 1):
-        reader = csv.reader(stream, dialect, strict=True)
+        reader = csv.reader(lines, dialect, strict=True)
         last = 0
         while True:
             first = base + last + 1
+            lines.row.clear()
             try:
                 row = next(reader)
             except StopIteration:
@@ -76,32 +132,38 @@ def _csv_rows(text: str, dialect: type[csv.Dialect] | csv.Dialect) -> Iterator[t
                 # strict only to see runaway quotes: a stray quote elsewhere is read as the csv module reads
                 # it by default; what even that cannot read (a huge field) is this row's problem
                 end = base + reader.line_num
-                chunk = io.StringIO(text[after(first - 1):after(end)])
                 try:
-                    yield from ((end, lenient) for lenient in csv.reader(chunk, dialect))
+                    yield from ((end, lenient) for lenient in
+                                csv.reader(_Lines(text, lines.row[0], lines.end), dialect))
                 except csv.Error as lenient_error:
                     yield end, str(lenient_error)
                 last = reader.line_num
                 continue
             last = reader.line_num
-            if base + last > first and HASH_LIKE.search(text[after(first):after(base + last)]):
+            if len(lines.row) > 1 and HASH_LIKE.search(text, lines.row[1], lines.end):
                 problem = f"a quote opened on this line runs to line {base + last}, over lines that hold hashes"
                 break
             yield base + last, row
         yield first, f"{problem}; the line is skipped and the next ones are read on their own"
         base = first
-        stream.seek(after(first))
+        if len(lines.row) > 1:  # on from the line after the quote's
+            lines.end = lines.row[1]
     raise HashListError(f"more than {MAX_RUNAWAY_QUOTES} quotes run over several lines: the file is not CSV "
                         "(try --format text)")
 
 
 def read(name: str, text: str, scheme: str | None, signal: str | None) -> ParsedList:
     parsed = ParsedList(format=NAME, entries=[])
-    try:
-        dialect: type[csv.Dialect] | csv.Dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
-    except csv.Error:
-        dialect = csv.excel
-    rows = _csv_rows(text, dialect)
+    start, base, sep = _before_header(text, parsed)
+    dialect: type[csv.Dialect] | csv.Dialect = csv.excel
+    if sep is not None:
+        class Excel(csv.excel):
+            delimiter = sep or ","
+        dialect = Excel
+    else:
+        with contextlib.suppress(csv.Error):  # the csv module's default then
+            dialect = csv.Sniffer().sniff(text[start:start + 4096], delimiters=",;\t")
+    rows = _csv_rows(text, dialect, start, base)
     header: list[str] | None = None
     for number, row in rows:
         if isinstance(row, str):
@@ -111,7 +173,7 @@ def read(name: str, text: str, scheme: str | None, signal: str | None) -> Parsed
             break
     if header is None:
         raise HashListError("the CSV file is empty")
-    columns = [_FIELDS.get(h.strip().lower().replace(" ", "_")) for h in header]
+    columns = [_FIELDS.get(field_key(h)) for h in header]
     if not any(c in _HASH_COLUMNS for c in columns):
         raise HashListError(
             f"the CSV header {header!r} names no hash column ({spoken_list(list(_HASH_COLUMNS))})"
@@ -121,6 +183,7 @@ def read(name: str, text: str, scheme: str | None, signal: str | None) -> Parsed
         if column is not None and first.setdefault(column, index) != index:  # one of two values would be lost
             raise HashListError(f"the CSV header names {column} twice (columns {first[column]} and {index}): "
                                 "keep one column for each field")
+    hashes_aside: dict[str, list[int]] = {}  # a column Vigie does not match on -> lines where it holds a hash
     odd_qualities: list[int] = []  # lines whose quality is not 0-100: their hashes are kept without it
     for number, row in rows:
         if isinstance(row, str):
@@ -138,9 +201,13 @@ def read(name: str, text: str, scheme: str | None, signal: str | None) -> Parsed
             if column is None:
                 if value:
                     entry.extra[title] = value
+                    if HASH_LIKE.fullmatch(value):
+                        hashes_aside.setdefault(title, []).append(number)
                 continue
             if not value:
                 continue
+            if column == "photodna":
+                hashes_aside.setdefault(title, []).append(number)
             if column == "pdq_quality" and parse_quality(value) is None:
                 odd_qualities.append(number)
                 entry.extra[title] = value
@@ -159,6 +226,12 @@ def read(name: str, text: str, scheme: str | None, signal: str | None) -> Parsed
         shown = ", ".join(map(str, odd_qualities[:10])) + (", …" if len(odd_qualities) > 10 else "")
         parsed.notes.append(f"{len(odd_qualities)} line(s) give a PDQ quality that is not a whole number from 0 to "
                             f"100 (line {shown}): their hashes are kept, matched, and the value kept as given")
+    for title, numbers in hashes_aside.items():
+        shown = ", ".join(map(str, numbers[:10])) + (", …" if len(numbers) > 10 else "")
+        what = ("hashes Vigie does not compute" if _FIELDS.get(field_key(title)) == "photodna" else
+                f"values that look like {SIGNAL_LABELS} hashes in a column Vigie does not read as one (name it "
+                "md5, sha1, sha256, pdq or hash)")
+        parsed.notes.append(f"column {title}: {what}, not matched: {len(numbers)} line(s) (line {shown})")
     return parsed
 
 

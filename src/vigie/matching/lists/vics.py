@@ -10,8 +10,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from vigie.matching.lists.common import (
+    HASH_LIKE,
     HashListError,
     ParsedList,
+    field_key,
     has_hash,
     norm_category,
     parse_bool,
@@ -31,7 +33,10 @@ def sniff(head: str) -> bool:
 
 # Fields read into the entry's columns; every other field of a media is kept in `extra`.
 _HASHES = {s.vics_name: s.name for s in SIGNALS.values()} | {"PhotoDNA": "photodna"}  # property -> field
-_BY_HASH_NAME = {name.upper(): field for name, field in _HASHES.items()}  # an AlternativeHashes HashName, spelt
+# an AlternativeHashes HashName, compared as field_key spells it ("PDQ Hash", "pdq_hash" and "PDQHash" are PDQ)
+_BY_HASH_NAME = {field_key(name): field for name, field in _HASHES.items()} | {
+    field_key(name): s.name for s in SIGNALS.values() for name in (s.name, s.label, *s.csv_aliases)}
+_MEDIA_KEYS = {"media", "medialist", "medias"}  # as field_key spells them: a case's (or a media's) media array
 _MODELLED = {*_HASHES, "Category", "CategoryScheme", "Series", "VictimIdentified"}
 _ALTERNATIVES = ("AlternativeHashes", "Hashes")
 # The scheme part of a VICS context: http://github.com/VICSDATAMODEL/ProjectVic/DataModels/2.0.xml/UK/$metadata
@@ -92,25 +97,47 @@ def _media_entries(text: str) -> tuple[str, str | None, Iterator[tuple[str, dict
     if not isinstance(values, list):
         raise HashListError("no 'value' array: not a Project VIC VICS file")
     scheme = vics_context_scheme(context)
-    if "#Cases" in context or (values and isinstance(values[0], dict) and "Media" in values[0]):
+    if "#Cases" in context or (values and isinstance(values[0], dict) and _media_arrays(values[0])):
         def cases() -> Iterator[tuple[str, dict[str, Any], Any]]:
             for c, case in enumerate(values, start=1):
                 if not isinstance(case, dict):
                     yield f"case {c}", {}, _Unreadable(f"the case is {_json_kind(case)}, not an object")
                     continue
-                media_list = case.get("Media", [])
-                if not isinstance(media_list, list):
-                    yield f"case {c}", {}, _Unreadable(f"its 'Media' is {_json_kind(media_list)}, not an array")
-                    continue
-                case_fields = {k: v for k, v in case.items() if k != "Media"}
+                arrays = _media_arrays(case)
+                case_fields = {k: v for k, v in case.items() if k not in arrays}
                 if _deeper_than(case_fields, VICS_MAX_DEPTH):
                     raise HashListError(f"case {c}: its fields are nested more than {VICS_MAX_DEPTH} levels deep")
-                for m, media in enumerate(media_list, start=1):
-                    yield f"case {c} media {m}", case_fields, media
+                for key, media_list in arrays.items():
+                    if not isinstance(media_list, list):
+                        yield f"case {c}", {}, _Unreadable(f"its {key!r} is {_json_kind(media_list)}, not an array")
+                        continue
+                    named = "" if key == "Media" else f" ({key})"
+                    for m, media in enumerate(media_list, start=1):
+                        yield from _with_nested(f"case {c} media {m}{named}", case_fields, media)
         return "vics-2.0", scheme, cases()
     if "#Media" in context or "odata.metadata" in document:
-        return "vics-1.3", scheme, ((f"media {m}", {}, media) for m, media in enumerate(values, start=1))
+        return "vics-1.3", scheme, (found for m, media in enumerate(values, start=1)
+                                    for found in _with_nested(f"media {m}", {}, media))
     raise HashListError(f"unknown VICS context {context!r} (expected ...#Media for 1.3 or ...#Cases for 2.0)")
+
+
+def _media_arrays(node: dict[str, Any]) -> dict[str, Any]:
+    """A case's (or a media's) media arrays: `Media`, and the spellings lists use for it (`media`, `MediaList`)."""
+    return {key: value for key, value in node.items() if field_key(key) in _MEDIA_KEYS}
+
+
+def _with_nested(where: str, case_fields: dict[str, Any], media: Any,
+                 depth: int = 0) -> Iterator[tuple[str, dict[str, Any], Any]]:
+    """A media, then the media nested in it (a media array inside a media), each read as a media of its own."""
+    yield where, case_fields, media
+    if not isinstance(media, dict) or depth >= VICS_MAX_DEPTH:
+        return  # a media nested deeper is refused as such when it is read
+    for key, nested in _media_arrays(media).items():
+        if not isinstance(nested, list):
+            yield where, case_fields, _Unreadable(f"its {key!r} is {_json_kind(nested)}, not an array")
+            continue
+        for n, inner in enumerate(nested, start=1):
+            yield from _with_nested(f"{where} {key} {n}", case_fields, inner, depth + 1)
 
 
 def _vics_hash(media: dict[str, Any]) -> tuple[dict[str, str], dict[str, list[Any]], list[str]]:
@@ -137,7 +164,7 @@ def _vics_hash(media: dict[str, Any]) -> tuple[dict[str, str], dict[str, list[An
         kept[key] = []
         for alternative in alternatives:
             name = alternative.get("HashName") if isinstance(alternative, dict) else None
-            known = _BY_HASH_NAME.get(name.upper().replace("-", "").replace("_", "")) if isinstance(name, str) else None
+            known = _BY_HASH_NAME.get(field_key(name)) if isinstance(name, str) else None
             if known is None or known in found:
                 kept[key].append(alternative)  # a hash Vigie does not match on, or a second value: kept as given
                 continue
@@ -181,6 +208,8 @@ def read(name: str, text: str, scheme: str | None, signal: str | None) -> Parsed
     parsed = ParsedList(format=version, entries=[])
     misfits: dict[str, set[str]] = {}
     wrong_types: list[str] = []
+    unread: dict[str, list[str]] = {}  # a field Vigie does not read -> the media where it holds a hash
+    photodna: list[str] = []
     for where, case_fields, media in media_items:
         if not isinstance(media, dict):
             parsed.problem(where, media.reason if isinstance(media, _Unreadable) else
@@ -206,8 +235,16 @@ def read(name: str, text: str, scheme: str | None, signal: str | None) -> Parsed
         if not has_hash(entry):
             parsed.problem(where, f"media has no {spoken_list(list(_HASHES))} value")
             continue
-        entry.extra = {k: v for k, v in media.items() if k not in _MODELLED and k not in alternatives}
+        nested = _media_arrays(media)  # read as media of their own
+        entry.extra = {k: v for k, v in media.items() if k not in _MODELLED and k not in alternatives
+                       and k not in nested}
         entry.extra |= {k: v for k, v in alternatives.items() if v}
+        read = {*entry.digests.values(), entry.pdq, entry.photodna}
+        for field_name in sorted({f for f, value in _strings(entry.extra) if HASH_LIKE.fullmatch(value)
+                                  and value.lower() not in read}):
+            unread.setdefault(field_name, []).append(where)
+        if entry.photodna:
+            photodna.append(where)
         vigie = _vigie_metadata(media)
         declared = next((s for s in (scheme, vigie.get(VIGIE_CATEGORY_SCHEME), media.get("CategoryScheme"),
                                      context_scheme) if s in SCHEMES), "projectvic-us")
@@ -241,8 +278,32 @@ def read(name: str, text: str, scheme: str | None, signal: str | None) -> Parsed
         listed = ", ".join(sorted(codes)[:10]) + (", …" if len(codes) > 10 else "")
         parsed.notes.append(f"categories that are not {declared_scheme} categories ({listed}) were kept as given; "
                             f"is the list of another scheme (--scheme)?")
+    if photodna:
+        parsed.notes.append(f"PhotoDNA: hashes Vigie does not compute, not matched: {_some(photodna)}")
+    for field_name, wheres in unread.items():
+        parsed.notes.append(f"{field_name}: values that look like hashes in a field Vigie does not read as one, "
+                            f"kept in the entries' extra fields, not matched: {_some(wheres)}")
     if wrong_types:
         more = f" (and {len(wrong_types) - 5} more)" if len(wrong_types) > 5 else ""
         parsed.notes.append(f"{len(wrong_types)} field(s) of the wrong type, imported with their media's hashes and "
                             f"kept as given in the entry's extra fields: {'; '.join(wrong_types[:5])}{more}")
     return parsed
+
+
+def _strings(value: Any, name: str = "") -> Iterator[tuple[str, str]]:
+    """(field, string) for every string in a media's extra fields; an array's elements and an AlternativeHashes'
+    HashValue are named by their HashName (`AlternativeHashes pdq_hex`), other fields by their path."""
+    if isinstance(value, str):
+        yield name, value
+    elif isinstance(value, list):
+        for element in value:
+            yield from _strings(element, name)
+    elif isinstance(value, dict):
+        label = value.get("HashName") if isinstance(value.get("HashName"), str) else None
+        for key, element in value.items():
+            named = f"{name} {label}" if key == "HashValue" and label else f"{name}.{key}".strip(".")
+            yield from _strings(element, named)
+
+
+def _some(wheres: list[str]) -> str:
+    return f"{len(wheres)} media ({'; '.join(wheres[:5])}{'; …' if len(wheres) > 5 else ''})"
