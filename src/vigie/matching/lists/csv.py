@@ -42,6 +42,7 @@ _FIELDS = {field_key(name): column for name, column in {
 }.items()}
 _HASH_COLUMNS = (*SIGNALS, "hash", "photodna")
 _HEADER_SEARCH = 10  # lines a header may come after: comments, Excel's `sep=,` line, a title
+_HEADER_MAX = 64 << 10  # characters
 _EXCEL_SEP = re.compile(r'"?sep=(.)"?')
 
 
@@ -63,8 +64,8 @@ def _before_header(text: str, parsed: ParsedList) -> tuple[int, int, str | None]
     for number in range(1, _HEADER_SEARCH + 1):
         newline = text.find("\n", start)
         end = len(text) if newline < 0 else newline + 1
-        line = text[start:end].strip()
-        if _is_header(line):
+        line = text[start:min(end, start + _HEADER_MAX)].strip()  # a longer line is no header, nor copied
+        if end - start <= _HEADER_MAX and _is_header(line):
             for at in hashed:
                 parsed.problem(f"line {at}", "a hash before the CSV header: not read")
             if comments:
@@ -74,7 +75,7 @@ def _before_header(text: str, parsed: ParsedList) -> tuple[int, int, str | None]
             return start, number - 1, sep
         if number == 1 and (excel := _EXCEL_SEP.fullmatch(line)):
             sep = excel[1]
-        elif HASH_LIKE.search(line):
+        elif HASH_LIKE.search(text, start, end):
             hashed.append(number)
         elif line:
             comments.append((number, line))
