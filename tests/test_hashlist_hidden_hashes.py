@@ -120,8 +120,8 @@ def test_vics_unknown_hash_name_and_photodna_said(tmp_path: Path) -> None:
     parsed = read_hash_list(_listing(tmp_path, "l.json", text))
     assert parsed.notes == [
         "PhotoDNA: hashes Vigie does not compute, not matched: 1 media (case 1 media 1)",
-        "AlternativeHashes Fuzzy: values that look like hashes in a field Vigie does not read as one, kept in the "
-        "entries' extra fields, not matched: 1 media (case 1 media 1)"]
+        "AlternativeHashes Fuzzy: values that look like hashes in a field Vigie does not read as one (kept as "
+        "given), not matched: 1 media (case 1 media 1)"]
 
 
 # --- S3: VICS media outside a case's `Media` --------------------------------------------------
@@ -190,3 +190,12 @@ def test_checksum_lines_keep_a_name_that_looks_like_a_hash_as_the_name(tmp_path:
     assert [e.digests for e in parsed.entries] == [{"sha1": SHA1}] * 3
     assert [e.label for e in parsed.entries] == [MD5, f"*{MD5}", MD5]
     assert not parsed.notes
+
+
+def test_vics_media_under_a_name_vigie_does_not_know_are_said(tmp_path: Path) -> None:
+    parsed = read_hash_list(_listing(tmp_path, "l.json", json.dumps({
+        "@odata.context": "http://github.com/VICSDATAMODEL/ProjectVic/DataModels/2.0.xml/US/$metadata#Cases",
+        "value": [{"CaseID": "1", "Media": [{"MD5": MD5}]}, {"CaseID": "2", "Items": [{"SHA1": SHA1}]}]})))
+    assert [e.digests for e in parsed.entries] == [{"md5": MD5}]
+    assert parsed.notes == ["the case's Items.SHA1: values that look like hashes in a field Vigie does not read as "
+                            "one (kept as given), not matched: 1 case(s) (case 2)"]

@@ -53,6 +53,10 @@ class _Unreadable:
     reason: str
 
 
+class _CaseFields:
+    """Stands, once per case, before its media: the case's own fields, looked at for hashes not read."""
+
+
 def _json_kind(value: Any) -> str:
     if isinstance(value, bool):
         return "a boolean"
@@ -107,6 +111,7 @@ def _media_entries(text: str) -> tuple[str, str | None, Iterator[tuple[str, dict
                 case_fields = {k: v for k, v in case.items() if k not in arrays}
                 if _deeper_than(case_fields, VICS_MAX_DEPTH):
                     raise HashListError(f"case {c}: its fields are nested more than {VICS_MAX_DEPTH} levels deep")
+                yield f"case {c}", case_fields, _CaseFields()
                 for key, media_list in arrays.items():
                     if not isinstance(media_list, list):
                         yield f"case {c}", {}, _Unreadable(f"its {key!r} is {_json_kind(media_list)}, not an array")
@@ -211,6 +216,10 @@ def read(name: str, text: str, scheme: str | None, signal: str | None) -> Parsed
     unread: dict[str, list[str]] = {}  # a field Vigie does not read -> the media where it holds a hash
     photodna: list[str] = []
     for where, case_fields, media in media_items:
+        if isinstance(media, _CaseFields):  # a media array under a name Vigie does not know, say
+            for field_name in sorted({f for f, value in _strings(case_fields) if HASH_LIKE.fullmatch(value)}):
+                unread.setdefault(f"the case's {field_name}", []).append(where)
+            continue
         if not isinstance(media, dict):
             parsed.problem(where, media.reason if isinstance(media, _Unreadable) else
                            f"media is {_json_kind(media)}, not an object")
@@ -281,8 +290,8 @@ def read(name: str, text: str, scheme: str | None, signal: str | None) -> Parsed
     if photodna:
         parsed.notes.append(f"PhotoDNA: hashes Vigie does not compute, not matched: {_some(photodna)}")
     for field_name, wheres in unread.items():
-        parsed.notes.append(f"{field_name}: values that look like hashes in a field Vigie does not read as one, "
-                            f"kept in the entries' extra fields, not matched: {_some(wheres)}")
+        parsed.notes.append(f"{field_name}: values that look like hashes in a field Vigie does not read as one "
+                            f"(kept as given), not matched: {_some(wheres)}")
     if wrong_types:
         more = f" (and {len(wrong_types) - 5} more)" if len(wrong_types) > 5 else ""
         parsed.notes.append(f"{len(wrong_types)} field(s) of the wrong type, imported with their media's hashes and "
@@ -306,4 +315,6 @@ def _strings(value: Any, name: str = "") -> Iterator[tuple[str, str]]:
 
 
 def _some(wheres: list[str]) -> str:
-    return f"{len(wheres)} media ({'; '.join(wheres[:5])}{'; …' if len(wheres) > 5 else ''})"
+    cases = all(where.startswith("case ") and " media " not in where for where in wheres)
+    shown = "; ".join(wheres[:5]) + ("; …" if len(wheres) > 5 else "")
+    return f"{len(wheres)} {'case(s)' if cases else 'media'} ({shown})"
