@@ -101,6 +101,13 @@ def test_csv_unknown_column_holding_hashes_is_said(tmp_path: Path) -> None:
     assert note.startswith("column parent: values that look like") and note.endswith("1 line(s) (line 2)")
 
 
+def test_csv_label_that_is_a_hash_is_said(tmp_path: Path) -> None:
+    parsed = read_hash_list(_listing(tmp_path, "l.csv", f"md5,label\n{MD5},{PDQ}\n{MD5},{PDQ}.jpg\n"))
+    assert [e.label for e in parsed.entries] == [PDQ, f"{PDQ}.jpg"]
+    assert [n[:40] for n in parsed.notes] == ["column label: values that look like MD5,"]
+    assert parsed.notes[0].endswith("1 line(s) (line 2)")
+
+
 def _vics(media: list[dict[str, object]], key: str = "Media") -> str:
     return json.dumps({"@odata.context": "http://github.com/VICSDATAMODEL/ProjectVic/DataModels/2.0.xml/US/"
                                          "$metadata#Cases",

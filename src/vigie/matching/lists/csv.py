@@ -41,6 +41,7 @@ _FIELDS = {field_key(name): column for name, column in {
     "victim_identified": "victim_identified",
 }.items()}
 _HASH_COLUMNS = (*SIGNALS, "hash", "photodna")
+_NOT_HASHES = ("label", "series", "category", "category_scheme")  # a value there that looks like a hash is said
 _HEADER_SEARCH = 10  # lines a header may come after: comments, Excel's `sep=,` line, a title
 _HEADER_MAX = 64 << 10  # characters
 _EXCEL_SEP = re.compile(r'"?sep=(.)"?')
@@ -207,7 +208,7 @@ def read(name: str, text: str, scheme: str | None, signal: str | None) -> Parsed
                 continue
             if not value:
                 continue
-            if column == "photodna":
+            if column == "photodna" or (column in _NOT_HASHES and HASH_LIKE.fullmatch(value)):
                 hashes_aside.setdefault(title, []).append(number)
             if column == "pdq_quality" and parse_quality(value) is None:
                 odd_qualities.append(number)
@@ -230,8 +231,8 @@ def read(name: str, text: str, scheme: str | None, signal: str | None) -> Parsed
     for title, numbers in hashes_aside.items():
         shown = ", ".join(map(str, numbers[:10])) + (", …" if len(numbers) > 10 else "")
         what = ("hashes Vigie does not compute" if _FIELDS.get(field_key(title)) == "photodna" else
-                f"values that look like {SIGNAL_LABELS} hashes in a column Vigie does not read as one (name it "
-                "md5, sha1, sha256, pdq or hash)")
+                f"values that look like {SIGNAL_LABELS} hashes in a column Vigie does not read as one (a hash "
+                "column is named md5, sha1, sha256, pdq or hash)")
         parsed.notes.append(f"column {title}: {what}, not matched: {len(numbers)} line(s) (line {shown})")
     return parsed
 
