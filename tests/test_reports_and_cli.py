@@ -100,6 +100,18 @@ def test_hash_prints_one_json_line_per_file(tmp_path: Path) -> None:
     assert second["errors"]
 
 
+def test_hash_exits_1_when_a_picture_does_not_decode_and_prints_every_line(tmp_path: Path) -> None:
+    whole = jpeg_bytes(draw_picture(9, (300, 200)))
+    (tmp_path / "whole.jpg").write_bytes(whole)
+    (tmp_path / "cut.jpg").write_bytes(whole[: len(whole) // 3])
+    assert CliRunner().invoke(main, ["hash", str(tmp_path / "whole.jpg")]).exit_code == 0
+    result = CliRunner().invoke(main, ["hash", str(tmp_path / "cut.jpg"), str(tmp_path / "whole.jpg")])
+    assert result.exit_code == 1
+    cut, sound = (json.loads(line) for line in result.output.splitlines())
+    assert cut["md5"] and cut["pdq"] is None and cut["errors"]
+    assert sound["pdq"] and sound["errors"] == []
+
+
 def test_every_command_has_help() -> None:
     runner = CliRunner()
     for command in (["scan"], ["report"], ["hash"], ["verify"], ["demo"], ["hashlist", "import"],

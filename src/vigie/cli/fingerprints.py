@@ -48,16 +48,19 @@ def hash_files(files: tuple[str, ...]) -> None:
     metadata hides that shows another (FILE!/photoshop-thumbnail.jpg, ...).
 
     The picture itself never leaves the machine: share these lines instead, so a platform or the
-    police can find copies without anyone seeing the image. Exit status 1 when a file could not be read.
+    police can find copies without anyone seeing the image. Exit status 1 when a file could not be read in
+    full or decoded (a line with "errors": a picture that does not decode has no pdq); every line is printed.
     """
     settings = Settings()
-    unread = 0
+    incomplete = 0
     for path in files:
         records = _analyse_file(path, settings)
-        unread += records is None or not records[0].digests.get("sha256")  # not read: nothing was found in it
-        for record in [] if records is None else [records[0], *filter(_in_thumbnails, records[1:])]:
+        shown = [] if records is None else [records[0], *filter(_in_thumbnails, records[1:])]
+        # not read (nothing was found in it), or a line that says what could not be read or decoded
+        incomplete += records is None or not records[0].digests.get("sha256") or any(r.errors for r in shown)
+        for record in shown:
             _print_fingerprints(path + record.relpath, record)
-    sys.exit(1 if unread else 0)
+    sys.exit(1 if incomplete else 0)
 
 
 def _print_fingerprints(path: str, record: Any) -> None:
