@@ -264,9 +264,9 @@ def test_scan_goes_on_past_a_bad_list(tmp_path: Path) -> None:
     case = tmp_path / "case"
     result = CliRunner().invoke(main, ["scan", str(evidence), "--case", str(case), "--workers", "1",
                                        "--hashlist", str(bad), "--hashlist", str(deep), "--hashlist", str(good)])
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 1, result.output  # the scan's work is kept, but not all that was asked was done
     assert f"hash list {bad} not imported" in " ".join(result.output.split())
-    assert "Hash lists refused" in result.output
+    assert "Hash lists refused" in result.output and "2 hash list(s) refused, not matched" in result.output
     assert [(m["list"], m["signal"]) for m in _matches(case)["known.bin"]] == [("good", "md5")]
     store = open_case(case)
     try:
@@ -274,6 +274,17 @@ def test_scan_goes_on_past_a_bad_list(tmp_path: Path) -> None:
     finally:
         store.close()
     assert rejected == [str(bad), str(deep)]
+    # the case report names them: it never reads as if the case was matched against them
+    report = json.loads(CliRunner().invoke(main, ["report", "--case", str(case), "--format", "json"]).output)
+    assert [r["file"] for r in report["case"]["hash_lists_refused"]] == [str(bad), str(deep)]
+    assert all(r["reason"] and r["audit_seq"] for r in report["case"]["hash_lists_refused"])
+    html = CliRunner().invoke(main, ["report", "--case", str(case), "--format", "html"]).output
+    assert "Hash lists refused: not matched" in html and str(deep) in html
+    # a readable list imported later from that file is matched: no longer named as refused
+    bad.write_text(f"md5,label\n{hashlib.md5(b'known').hexdigest()},known again\n")
+    assert CliRunner().invoke(main, ["hashlist", "import", str(bad), "--case", str(case)]).exit_code == 0
+    report = json.loads(CliRunner().invoke(main, ["report", "--case", str(case), "--format", "json"]).output)
+    assert [r["file"] for r in report["case"]["hash_lists_refused"]] == [str(deep)]
 
 
 def test_categories_outside_the_declared_scheme_are_noted(tmp_path: Path) -> None:
@@ -397,7 +408,7 @@ def test_a_list_with_no_hash_is_refused_and_a_name_that_is_not_utf8_is_escaped(t
     case = tmp_path / "case"
     result = CliRunner().invoke(main, ["scan", str(evidence), "--case", str(case), "--workers", "1",
                                        *[arg for name in empties for arg in ("--hashlist", str(tmp_path / name))]])
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 1, result.output  # refused lists: the scan is kept, and ends saying so
     said = " ".join(result.output.split())
     for name in empties:
         assert f"{name} holds no hash that can be read" in said, name

@@ -44,6 +44,8 @@ def scan(evidence: tuple[str, ...], case: Path, hashlists: tuple[Path, ...], wor
     Every file is hashed (MD5, SHA-1, SHA-256; PDQ for images), typed from its content, and matched
     against the case's hash lists. Re-running the same scan skips finished files, so an interrupted
     scan resumes where it stopped. Unreadable files are recorded with the reason and never stop a scan.
+    A --hashlist that is refused does not stop it either: the scan ends with exit status 1, and the
+    case report names that list as not matched.
 
     \b
     Example:
@@ -97,6 +99,10 @@ def scan(evidence: tuple[str, ...], case: Path, hashlists: tuple[Path, ...], wor
         table.add_row(label, str(value))
     out.print(table)
     out.print(f"Next: vigie report --case {_t(case)} --format html -o report.html")
+    if refused:  # the scan's work is kept; what was asked of it is not all done
+        err.print(f"[bold red]{len(refused)} hash list(s) refused, not matched:[/] {_t(', '.join(refused))}. Every "
+                  "item is kept; import a readable list with `vigie hashlist import` and the case is matched.")
+        sys.exit(1)
 
 
 @click.command("match")

@@ -51,7 +51,23 @@ def case_info(store: ReportStore) -> dict[str, Any]:
              "imported_at": h.imported_at, "entries": h.entry_count, "problems": h.skipped}
             for h in store.hash_lists()
         ],
+        "hash_lists_refused": refused_lists(store),
     }
+
+
+def refused_lists(store: ReportStore) -> list[dict[str, Any]]:
+    """Lists refused at import (a scan's --hashlist included) and not imported from that file since: the case
+    was never matched against them, and a report that named only the lists imported would read as if it was."""
+    refused: dict[str, dict[str, Any]] = {}
+    for entry in store.audit_entries(action="hashlist-rejected"):
+        file = entry.details.get("file", "")
+        refused[file] = {"file": file, "reason": entry.details.get("reason"), "at": entry.at,
+                         "audit_seq": entry.seq}
+    for entry in store.audit_entries(action="hashlist-import"):
+        earlier = refused.get(entry.details.get("file", ""))
+        if earlier and earlier["audit_seq"] < entry.seq:
+            del refused[earlier["file"]]
+    return sorted(refused.values(), key=lambda r: r["audit_seq"])
 
 
 def _public_item(item: dict[str, Any]) -> dict[str, Any]:

@@ -1098,9 +1098,11 @@ class SqliteCaseStore:
         )
         return AuditEntry(seq, at, actor, action, details, prev, digest)
 
-    def audit_entries(self, naming_item: int | None = None) -> Iterator[AuditEntry]:
-        """The whole log, or only the entries whose `items` name one item (its history)."""
-        if naming_item is None:
+    def audit_entries(self, naming_item: int | None = None, action: str | None = None) -> Iterator[AuditEntry]:
+        """The whole log, only the entries whose `items` name one item (its history), or those of one action."""
+        if action is not None:
+            rows = self.db.execute("SELECT * FROM audit_log WHERE action = ? ORDER BY seq", (action,))
+        elif naming_item is None:
             rows = self.db.execute("SELECT * FROM audit_log ORDER BY seq")
         else:
             rows = self.db.execute(f"SELECT * FROM audit_log a WHERE {self.dialect.names_item} ORDER BY seq",
