@@ -184,7 +184,7 @@ def test_report_and_decisions_csv_say_which_file_was_read_as_deleted(demo_case: 
     export(demo_case, "csv", tmp_path / "d.csv")
     decisions = {r["path"]: r for r in csv.DictReader(io.StringIO((tmp_path / "d.csv").read_text()))}
     row = decisions[paths[first]]
-    assert row["deleted"] == "True" and paths[copy] in row["also_found_deleted"].split(";")
+    assert row["deleted"] == "True" and paths[copy] in json.loads(row["also_found_deleted"])
     assert {r["deleted"] for p, r in decisions.items() if p != paths[first]} == {"False"}
 
 

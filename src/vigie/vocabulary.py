@@ -4,9 +4,11 @@ Labels are English, marked with N_ for the catalogues; they are translated where
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from functools import cache
 
-from vigie.i18n import N_, Language, Phrase, language
+from vigie.i18n import DEFAULT_LANGUAGE, LANGUAGES, N_, Language, Phrase, language
 
 SCHEME_LABELS = {"projectvic-us": "Project VIC US (0–4)", "uk-caid": "UK CAID (A/B/C)", "custom": N_("Custom")}
 SCHEMES = tuple(SCHEME_LABELS)
@@ -39,6 +41,7 @@ AI_TAGS = (
     AiTag("not-pertinent", N_("Not pertinent"), "n"),
 )
 AI_TAG_CODES = tuple(t.code for t in AI_TAGS)
+NOT_PERTINENT_TAG = "not-pertinent"
 # Tags that say generative AI made or altered the image: the CyberTipline "generative AI" annotation.
 GENERATIVE_TAGS = frozenset({"ai-generated", "deepfake", "hybrid"})
 INDUSTRY_CLASSES = ("A1", "A2", "B1", "B2")
@@ -77,6 +80,26 @@ def category_scheme(category: str | None, declared: str | None) -> str | None:
     if category in PROJECT_VIC_US:
         return "projectvic-us"
     return "custom"
+
+
+@cache
+def _not_pertinent_words() -> frozenset[str]:
+    """Vigie's own words for "not pertinent" (Project VIC US 0's label, the AI tag's, a custom scheme's default
+    category) in every language it speaks, as `_words` gives them."""
+    said = (PROJECT_VIC_US["0"], next(t.label for t in AI_TAGS if t.code == NOT_PERTINENT_TAG))
+    return frozenset(_words(language(code).gettext(text)) for code in LANGUAGES for text in said)
+
+
+def _words(text: str) -> str:
+    return " ".join(re.findall(r"\w+", text.casefold()))
+
+
+def is_not_pertinent(scheme: str | None, category: str | None) -> bool:
+    """One rule for every scheme: a category is not pertinent where its label says so in Vigie's words, in any
+    language Vigie speaks, whatever the case, spaces or hyphens ("Non-pertinent", Project VIC US 0; a custom
+    category "Not pertinent" or "Non pertinent"). UK CAID has no such category (the AI tag says it there)."""
+    label = category_label(scheme, category, language(DEFAULT_LANGUAGE))
+    return label is not None and _words(label) in _not_pertinent_words()
 
 
 def category_label(scheme: str | None, category: str | None, lang: Language | None = None) -> str | None:

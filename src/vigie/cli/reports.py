@@ -20,6 +20,7 @@ from vigie.cli.common import (
     stop_on_full_disk,
 )
 from vigie.config import load_settings
+from vigie.exports.format import ItemExport, Reporter
 from vigie.exports.registry import EXPORTS
 from vigie.i18n import DEFAULT_LANGUAGE, LANGUAGES
 
@@ -78,15 +79,22 @@ class _ExportFormats(click.Choice[str]):
               help="File to write, outside the case and the evidence [the case's name and format, in the current "
                    "folder]; - for stdout.")
 @click.option("--item", "items", multiple=True, type=ID, help="Only this item id (repeatable) [all reviewed].")
+@click.option("--skip-unreviewed", is_flag=True,
+              help="Leave out (and name) the --item ids not reviewed yet, instead of refusing the export.")
 @click.option("--category", "categories", multiple=True, help="Only items of this category (repeatable).")
 @click.option("--reporter-first-name", default="TO COMPLETE", help="CyberTipline draft: reporting person.")
 @click.option("--reporter-last-name", default="TO COMPLETE")
 @click.option("--reporter-email", default="TO COMPLETE")
 @language_option
-def export_cmd(case: Path, fmt: str, output: Path | None, items: tuple[int, ...], categories: tuple[str, ...],
-               reporter_first_name: str, reporter_last_name: str, reporter_email: str, lang: str) -> None:
-    """Export reviewed items (one record per distinct file) for sharing or reporting. Audited."""
-    from vigie.exports.format import Reporter
+def export_cmd(case: Path, fmt: str, output: Path | None, items: tuple[int, ...], skip_unreviewed: bool,
+               categories: tuple[str, ...], reporter_first_name: str, reporter_last_name: str,
+               reporter_email: str, lang: str) -> None:
+    """Export reviewed items (one record per distinct file) for sharing or reporting. Audited.
+
+    An --item that is not reviewed is refused (exit 2) unless --skip-unreviewed. Reviewed items a format
+    does not carry (a hash list: those not pertinent; any list of hashes: a file that could not be read)
+    are counted and named on a line each, never left out in silence.
+    """
     from vigie.exports.run import run_export
 
     with case_store(case) as store:
@@ -96,18 +104,29 @@ def export_cmd(case: Path, fmt: str, output: Path | None, items: tuple[int, ...]
             store, examiner(), fmt, list(items) or None, list(categories) or None,
             Reporter(reporter_first_name, reporter_last_name, reporter_email),
             destination="stdout" if target is None else str(target), language=lang,
+            unreviewed_left_out=skip_unreviewed,
         )
     for copies in result.decided_differently:  # the export is right only if the latest decision is
         err.print(f"[yellow]Warning:[/] items {', '.join(map(str, copies))} hold the same file but were decided "
                   "differently: the export carries the latest decision. Decide them alike to settle it.")
+    if result.unreviewed:
+        err.print(f"[yellow]Left out[/] {_ids('item', result.unreviewed)}: not reviewed (--skip-unreviewed).")
+    for group in result.left_out:
+        err.print(f"[yellow]Left out[/] {len(group.items)} file(s) ({_ids('item', [e.item['id'] for e in group.items])}"
+                  f"): {group.why}.")
     if target is None:
         sys.stdout.buffer.write(result.content)
         return
     with replaced_when_written(target) as handle:
         handle.write(result.content)
-    what = f"{fmt} export of {result.items} file(s)" if result.items else fmt
+    what = f"{fmt} export of {result.items} file(s)" if isinstance(EXPORTS[fmt], ItemExport) else fmt
     logged = f"audit entry {result.audit.seq}" if result.audit.seq else "not in the read-only case's audit log"
     err.print(f"Wrote {what} to {_t(target)} ({logged})")
+
+
+def _ids(word: str, ids: list[int]) -> str:
+    shown = ", ".join(map(str, ids[:20])) + (f" and {len(ids) - 20} more" if len(ids) > 20 else "")
+    return f"{word}{'s' if len(ids) > 1 else ''} {shown}"
 
 
 COMMANDS = [report, export_cmd]

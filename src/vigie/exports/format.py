@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from vigie.errors import VigieError
 from vigie.exports.roles import ReportStore
-from vigie.exports.selection import ExportItem
+from vigie.exports.selection import ExportItem, LeftOut
 from vigie.i18n import DEFAULT_LANGUAGE
 
 TO_COMPLETE = "TO COMPLETE"
@@ -33,6 +33,10 @@ class ExportOptions:
     language: str = DEFAULT_LANGUAGE  # of pages people read (the case report); data formats stay as they are
 
 
+def _writes_all(items: list[ExportItem]) -> list[LeftOut]:
+    return []
+
+
 @dataclass(frozen=True)
 class ItemExport:
     """Renders the reviewed items chosen, one per content (an empty selection is refused before)."""
@@ -42,7 +46,8 @@ class ItemExport:
     media_type: str
     suffix: str  # after the case's name in the file name
     render: Callable[[ReportStore, list[ExportItem], ExportOptions], bytes]
-    pertinent_only: bool = False  # writes only the items whose category is pertinent (a list to share)
+    # the items of a selection it does not write, and why; its render leaves out the same (one function for both)
+    leaves_out: Callable[[list[ExportItem]], list[LeftOut]] = _writes_all
 
 
 @dataclass(frozen=True)

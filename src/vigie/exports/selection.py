@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from vigie.exports.roles import ReportStore
+from vigie.vocabulary import NOT_PERTINENT_TAG, is_not_pertinent
 
 
 @dataclass
@@ -21,11 +22,32 @@ class ExportItem:
 
     @property
     def pertinent(self) -> bool:
-        """False where the reviewer said the item is not pertinent (category 0 or the AI tag)."""
+        """False where the reviewer said the item is not pertinent: by its category in any scheme (Project VIC
+        US 0, a custom "Not pertinent"; `is_not_pertinent` is the one rule) or by the AI tag."""
         decision = self.decision
-        if decision["scheme"] == "projectvic-us" and decision["category"] == "0":
-            return False
-        return "not-pertinent" not in decision["ai_tags"]
+        return not is_not_pertinent(decision["scheme"], decision["category"]) and \
+            NOT_PERTINENT_TAG not in decision["ai_tags"]
+
+
+@dataclass(frozen=True)
+class LeftOut:
+    """Items of the selection a format does not write, and why: the command line says it, the audit counts it."""
+
+    code: str  # in the audit entry ("left_out": {code: count})
+    why: str  # as the command line says it, in English
+    items: list[ExportItem]
+
+
+def kept(items: list[ExportItem], left_out: list[LeftOut]) -> list[ExportItem]:
+    """The items a format writes: those `left_out` does not name."""
+    out = {e.item["id"] for group in left_out for e in group.items}
+    return [e for e in items if e.item["id"] not in out]
+
+
+def hashless(items: list[ExportItem], signals: Sequence[str]) -> list[ExportItem]:
+    """Items with none of these hashes: a file that could not be read has none, and a row of no hash finds
+    nothing (a list to share must never hold one)."""
+    return [e for e in items if not any(e.item.get(name) for name in signals)]
 
 
 def select_items(store: ReportStore, item_ids: Sequence[int] | None = None,

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import io
+import json
 from collections.abc import Iterator
 from typing import Any
 
 from vigie.exports.cells import write_csv_rows
 from vigie.exports.format import ExportOptions
 from vigie.exports.roles import ReportStore
-from vigie.exports.selection import ExportItem
+from vigie.exports.selection import ExportItem, LeftOut, hashless, kept
 from vigie.signals.registry import IDENTITY, SIGNALS
 from vigie.vocabulary import category_label
 
@@ -21,6 +22,10 @@ DECISION_COLUMNS = [
     "also_found_deleted",
 ]
 HASHLIST_COLUMNS = [*_SIGNAL_COLUMNS, "category_scheme", "category", "label"]
+
+
+def _json_list(paths: list[str]) -> str:
+    return json.dumps(paths, ensure_ascii=False)
 
 
 def _decision_rows(items: list[ExportItem]) -> Iterator[dict[str, Any]]:
@@ -39,9 +44,10 @@ def _decision_rows(items: list[ExportItem]) -> Iterator[dict[str, Any]]:
             "decided_by": decision["by"],
             "decided_at": decision["at"],
             "notes": " | ".join(n["text"] for n in export_item.notes),
-            "also_found_at": ";".join(p for p in export_item.paths if p != item["path"]),
-            "also_found_deleted": ";".join(p for p in export_item.paths
-                                           if p != item["path"] and p in export_item.deleted_paths),
+            # JSON arrays: a path may hold any character a separator would be
+            "also_found_at": _json_list([p for p in export_item.paths if p != item["path"]]),
+            "also_found_deleted": _json_list([p for p in export_item.paths
+                                              if p != item["path"] and p in export_item.deleted_paths]),
         }
 
 
@@ -51,13 +57,22 @@ def decisions_csv(items: list[ExportItem]) -> str:
     return out.getvalue()
 
 
+def hashlist_left_out(items: list[ExportItem]) -> list[LeftOut]:
+    """A list to share is a list of what must be found and removed: pertinent items, each with a hash."""
+    not_pertinent = [e for e in items if not e.pertinent]
+    groups = [LeftOut("not-pertinent", "decided not pertinent (a list to share holds what is to be found)",
+                      not_pertinent),
+              LeftOut("no-hash", "no hash: the file could not be read",
+                      hashless([e for e in items if e.pertinent], _SIGNALS))]
+    return [group for group in groups if group.items]
+
+
 def hashlist_csv(items: list[ExportItem]) -> str:
-    """Pertinent reviewed items only: a list to share is a list of what must be found and removed."""
     out = io.StringIO()
     write_csv_rows(out, HASHLIST_COLUMNS, (
         {**{column: e.item[column] for column in _SIGNAL_COLUMNS}, "category_scheme": e.decision["scheme"],
          "category": e.decision["category"], "label": ";".join(e.decision["ai_tags"]) or None}
-        for e in items if e.pertinent
+        for e in kept(items, hashlist_left_out(items))
     ))
     return out.getvalue()
 

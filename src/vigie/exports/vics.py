@@ -14,7 +14,7 @@ from typing import Any
 from vigie import __version__
 from vigie.exports.format import ExportOptions
 from vigie.exports.roles import ReportStore
-from vigie.exports.selection import ExportItem
+from vigie.exports.selection import ExportItem, LeftOut, hashless, kept
 from vigie.matching.lists.vics import VICS_CONTEXT_SCHEMES, VIGIE_CATEGORY, VIGIE_CATEGORY_SCHEME, VIGIE_PDQ_QUALITY
 from vigie.review.categories import case_scheme
 from vigie.signals.registry import MD5, SIGNALS
@@ -46,7 +46,30 @@ def vics_case(store: ReportStore) -> VicsCase:
     return VicsCase(store.case_dir.resolve().name, case_id, scheme,
                     [c.code for c in categories] if scheme == "custom" else None)
 
+MD5_SHARED = "Vigie.LeftOutMD5Shared"
 
+
+def left_out(items: list[ExportItem]) -> list[LeftOut]:
+    """What a VICS document cannot carry: a file with no MD5 (it could not be read), and files of different
+    content (SHA-256) that share one MD5 (a crafted collision): VICS knows a file by its MD5, so an importer
+    would keep one of them under the other's category. Neither is written as Media; the 2.0 case names them."""
+    by_md5: dict[str, list[ExportItem]] = {}
+    for e in items:
+        if e.item.get(_KEY.name):
+            by_md5.setdefault(e.item[_KEY.name], []).append(e)
+    groups = [LeftOut("no-md5", "no MD5: the file could not be read", hashless(items, [_KEY.name])),
+              LeftOut("md5-shared", "its MD5 is also another file's (of another SHA-256) and VICS knows a file by "
+                                    f"its MD5: each named, with its hashes, in CaseMetadata {MD5_SHARED}",
+                      [e for shared in by_md5.values() if len(shared) > 1 for e in shared])]
+    return [group for group in groups if group.items]
+
+
+def _md5_shared(groups: list[LeftOut]) -> str | None:
+    """The files left out for a shared MD5, as JSON: their hashes, decision and paths, for a person to read."""
+    shared = [e for group in groups if group.code == "md5-shared" for e in group.items]
+    return json.dumps([{s.vics_name: e.item[s.name] for s in SIGNALS.values() if e.item.get(s.name)}
+                       | {"Category": e.decision["category"], "CategoryScheme": e.decision["scheme"],
+                          "FilePaths": e.paths} for e in shared], ensure_ascii=False) if shared else None
 
 
 def _category_number(decision: dict[str, Any], scheme: str) -> int | None:
@@ -112,8 +135,8 @@ def media_record_2_0(number: int, export_item: ExportItem, scheme: str) -> dict[
 
 
 def vics_2_0(case: VicsCase, items: list[ExportItem]) -> dict[str, Any]:
-    exportable = [e for e in items if e.item.get(_KEY.name)]
-    left_out = [e.item["path"] for e in items if not e.item.get(_KEY.name)]
+    groups = left_out(items)
+    unread = [e.item["path"] for group in groups if group.code == "no-md5" for e in group.items]
     return {
         "@odata.context": VICS_2_CONTEXT.format(part=_CONTEXT_PARTS.get(case.scheme, "CUSTOM")),
         "value": [{
@@ -124,9 +147,10 @@ def vics_2_0(case: VicsCase, items: list[ExportItem]) -> dict[str, Any]:
             "CaseMetadata": _properties({"CaseID": case.case_id}, {
                 "Vigie.CategoryScheme": case.scheme,
                 "Vigie.CustomCategories": json.dumps(case.custom_categories) if case.custom_categories else None,
-                "Vigie.LeftOutWithoutMD5": "\n".join(left_out) if left_out else None,
+                "Vigie.LeftOutWithoutMD5": json.dumps(unread, ensure_ascii=False) if unread else None,
+                MD5_SHARED: _md5_shared(groups),
             }),
-            "Media": [media_record_2_0(n, e, case.scheme) for n, e in enumerate(exportable, start=1)],
+            "Media": [media_record_2_0(n, e, case.scheme) for n, e in enumerate(kept(items, groups), start=1)],
         }],
     }
 
@@ -161,7 +185,8 @@ def media_record_1_3(number: int, export_item: ExportItem) -> dict[str, Any]:
 def vics_document(case: VicsCase, items: list[ExportItem], version: str = "2.0") -> str:
     if version == "1.3":
         document: dict[str, Any] = {"odata.metadata": VICS_1_3_METADATA,
-                                    "value": [media_record_1_3(n, e) for n, e in enumerate(items, start=1)]}
+                                    "value": [media_record_1_3(n, e)
+                                              for n, e in enumerate(kept(items, left_out(items)), start=1)]}
     elif version == "2.0":
         document = vics_2_0(case, items)
     else:

@@ -754,13 +754,16 @@ def export() -> Any:
         abort(404)
     if request.form.get("scope", "item") not in ("item", "stack"):
         _fail(N_("scope is stack or item"))
-    if item_ids is not None and request.form.get("scope") == "stack":
+    stack = item_ids is not None and request.form.get("scope") == "stack"
+    if stack:
         review = ReviewTables(g.store)
-        item_ids = sorted({m for i in item_ids for m in review.members(i)})
+        item_ids = sorted({m for i in item_ids or [] for m in review.members(i)})
     reporter = Reporter(*(request.form.get(k) or TO_COMPLETE for k in ("first_name", "last_name", "email")))
     try:
+        # a stack asked for: its members not reviewed (a copy found later) are left out, and the audit names them
         result = run_export(g.store, g.session.user.username, fmt, item_ids, reporter=reporter,
-                            destination="console download", language=language.current().code)
+                            destination="console download", language=language.current().code,
+                            unreviewed_left_out=stack)
     except ExportError as exc:
         _fail(language.message_of(exc))
     response = Response(result.content, mimetype=result.media_type)

@@ -1,0 +1,209 @@
+"""What an export leaves out is said, and what it writes can be read back: items decided not pertinent in any
+scheme are never in a list to share, files with no hash are never written as rows of no hash, VICS never
+repeats an MD5 key, `also_found_at` survives any character in a path, an --item not reviewed is refused."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+from conftest import SHARED_DATA, jpeg_bytes
+from test_console_api import app, login, queue  # noqa: F401  (app: the fixture)
+from test_exports import decide_queue
+
+from vigie.cli import main
+from vigie.demo.seizure import draw_picture
+from vigie.exports.selection import ExportItem
+from vigie.exports.vics import MD5_SHARED, VicsCase, left_out, vics_2_0
+from vigie.store.review import ReviewTables
+from vigie.store.sqlite import open_case
+from vigie.vocabulary import is_not_pertinent
+
+
+def _run(*args: str) -> Any:
+    return CliRunner().invoke(main, [str(a) for a in args])
+
+
+def _said(result: Any) -> str:
+    return " ".join(result.output.split())  # rich wraps long lines
+
+
+def _scan(evidence: Path, case: Path) -> None:
+    result = _run("scan", str(evidence), "--case", str(case), "--workers", "1")
+    assert result.exit_code == 0, result.output
+
+
+def _ids(case: Path) -> dict[str, int]:
+    store = open_case(case)
+    try:
+        return {item["path"].rsplit("/", 1)[-1]: item["id"] for item in store.iter_report_items()}
+    finally:
+        store.close()
+
+
+def _exports(case: Path) -> list[dict[str, Any]]:
+    store = open_case(case)
+    try:
+        return [e.details for e in store.audit_entries(action="export")]
+    finally:
+        store.close()
+
+
+# --- E1: one rule of "not pertinent" for every scheme ------------------------------------------------------
+
+
+@pytest.mark.parametrize(("scheme", "category", "not_pertinent"), [
+    ("projectvic-us", "0", True), ("projectvic-us", "1", False), ("uk-caid", "C", False),
+    ("custom", "Not pertinent", True), ("custom", "not-pertinent", True), ("custom", "NON PERTINENT", True),
+    ("custom", "No pertinente", True), ("custom", "Pertinent", False), ("custom", "0", False),
+    ("custom", None, False),
+])
+def test_one_rule_says_what_is_not_pertinent(scheme: str, category: str | None, not_pertinent: bool) -> None:
+    assert is_not_pertinent(scheme, category) is not_pertinent
+
+
+def test_a_custom_not_pertinent_item_is_never_in_the_list_to_share(demo_case: Path, tmp_path: Path) -> None:
+    decide_queue(demo_case, "custom", ("Pertinent", "Not pertinent"))
+    target = tmp_path / "share.csv"
+    result = _run("export", "--case", demo_case, "--format", "hashlist", "-o", target)
+    assert result.exit_code == 0, result.output
+    rows = list(csv.DictReader(target.open(newline="")))
+    assert rows and {r["category"] for r in rows} == {"Pertinent"}
+    assert f"hashlist export of {len(rows)} file(s)" in _said(result)
+    left = _exports(demo_case)[-1]["left_out"]["not-pertinent"]
+    assert left > 0 and f"Left out {left} file(s)" in _said(result) and "decided not pertinent" in _said(result)
+
+
+# --- E2: a file with no hash is left out, and said -------------------------------------------------------
+
+
+@pytest.fixture
+def hashless_case(tmp_path: Path) -> Path:
+    evidence = tmp_path / "evidence"
+    evidence.mkdir()
+    (evidence / "seen.jpg").write_bytes(jpeg_bytes(draw_picture(3, (64, 64))))
+    os.mkfifo(evidence / "pipe.jpg")  # never read: an item with no hash
+    case = tmp_path / "case"
+    _scan(evidence, case)
+    decided = _run("review", "decide", "--case", case, "--item", "1", "--item", "2", "--category", "1")
+    assert decided.exit_code == 0, decided.output
+    return case
+
+
+@pytest.mark.parametrize("fmt", ["hashlist", "vics", "vics-1.3"])
+def test_a_file_with_no_hash_is_left_out_and_said(hashless_case: Path, tmp_path: Path, fmt: str) -> None:
+    pipe = _ids(hashless_case)["pipe.jpg"]
+    target = tmp_path / "out"
+    result = _run("export", "--case", hashless_case, "--format", fmt, "-o", target)
+    assert result.exit_code == 0, result.output
+    if fmt == "hashlist":
+        records: list[dict[str, Any]] = list(csv.DictReader(target.open(newline="")))
+        assert all(r["md5"] and r["sha256"] for r in records)
+    else:
+        document = json.loads(target.read_text())
+        records = document["value"][0]["Media"] if fmt == "vics" else document["value"]
+        assert all(r["MD5"] for r in records)
+    assert len(records) == 1
+    said = _said(result)
+    assert "export of 1 file(s)" in said and f"Left out 1 file(s) (item {pipe}): no" in said
+    assert "could not be read" in said
+    assert sum(_exports(hashless_case)[-1]["left_out"].values()) == 1
+
+
+# --- E3: VICS never repeats an MD5 key -------------------------------------------------------------------
+
+
+def _item(n: int, md5: str, sha256: str, category: str) -> ExportItem:
+    item = {"id": n, "path": f"ev/f{n}.jpg", "md5": md5, "sha1": f"{n:040x}", "sha256": sha256, "pdq": None,
+            "pdq_quality": None, "size": 100, "media_type": "image/jpeg", "matches": [], "ai": None}
+    decision = {"category": category, "scheme": "projectvic-us", "ai_tags": [], "by": "a",
+                "at": "2026-12-02T00:00:00+00:00", "industry_class": None}
+    return ExportItem(item, decision, [], [item["path"]])
+
+
+def test_files_sharing_an_md5_are_left_out_of_vics_media_and_named_in_the_case() -> None:
+    collision = "79054025255fb1a26e4bc422aef54eb4"
+    items = [_item(1, collision, "a" * 64, "1"), _item(2, "c" * 32, "c" * 64, "3"), _item(3, collision, "b" * 64, "0")]
+    assert [(group.code, [e.item["id"] for e in group.items]) for group in left_out(items)] == \
+        [("md5-shared", [1, 3])]
+    document = vics_2_0(VicsCase("c", "11111111-1111-1111-1111-111111111111", "projectvic-us"), items)
+    case = document["value"][0]
+    assert [m["MD5"] for m in case["Media"]] == ["c" * 32]
+    keys = [(a["MD5"], a["HashName"]) for m in case["Media"] for a in m["AlternativeHashes"]]
+    assert len(keys) == len(set(keys))
+    named = json.loads(next(p["PropertyValue"] for p in case["CaseMetadata"] if p["PropertyName"] == MD5_SHARED))
+    assert [(n["MD5"], n["SHA256"], n["Category"], n["FilePaths"]) for n in named] == [
+        (collision, "a" * 64, "1", ["ev/f1.jpg"]), (collision, "b" * 64, "0", ["ev/f3.jpg"])]
+    model = SHARED_DATA / "schemas" / "ProjectVicDataModel.2.0.xml"
+    if model.exists():
+        from odata_csdl import check_document, load_csdl
+
+        assert check_document(load_csdl(model), document) == []
+
+
+# --- E4: also_found_at reads back whatever a path holds ----------------------------------------------------
+
+
+def test_also_found_at_is_a_json_array_that_survives_semicolons(tmp_path: Path) -> None:
+    evidence = tmp_path / "evidence"
+    evidence.mkdir()
+    picture = jpeg_bytes(draw_picture(5, (64, 64)))
+    names = ["a.jpg", "b;c.jpg", 'd;"e", f.jpg']
+    for name in names:
+        (evidence / name).write_bytes(picture)
+    case = tmp_path / "case"
+    _scan(evidence, case)
+    assert _run("review", "decide", "--case", case, "--all", "--category", "1").exit_code == 0
+    target = tmp_path / "decisions.csv"
+    assert _run("export", "--case", case, "--format", "csv", "-o", target).exit_code == 0
+    (row,) = csv.DictReader(target.open(newline=""))
+    paths = [row["path"], *json.loads(row["also_found_at"])]
+    assert sorted(Path(p).name for p in paths) == sorted(names)
+    assert json.loads(row["also_found_deleted"]) == []
+
+
+# --- E5: an --item not reviewed is refused, or left out and named --------------------------------------------
+
+
+def test_an_item_not_reviewed_is_refused_unless_asked_to_leave_it_out(tmp_path: Path) -> None:
+    evidence = tmp_path / "evidence"
+    evidence.mkdir()
+    for n in (1, 2):
+        (evidence / f"{n}.jpg").write_bytes(jpeg_bytes(draw_picture(n, (64, 64))))
+    case = tmp_path / "case"
+    _scan(evidence, case)
+    ids = _ids(case)
+    assert _run("review", "decide", "--case", case, "--item", ids["1.jpg"], "--category", "1").exit_code == 0
+    target = tmp_path / "tip.xml"
+    asked = ("export", "--case", case, "--format", "cybertip", "--item", ids["1.jpg"], "--item", ids["2.jpg"],
+             "-o", target)
+    refused = _run(*asked)
+    assert refused.exit_code == 2 and f"item {ids['2.jpg']} not reviewed" in _said(refused)
+    assert not target.exists() and _exports(case) == []
+    left = _run(*asked, "--skip-unreviewed")
+    assert left.exit_code == 0, left.output
+    assert f"Left out item {ids['2.jpg']}: not reviewed" in _said(left) and "export of 1 file(s)" in _said(left)
+    assert _exports(case)[-1]["unreviewed"] == [ids["2.jpg"]]
+
+
+def test_the_console_leaves_out_a_stack_member_not_reviewed_and_audits_it(app: Any) -> None:  # noqa: F811
+    client, csrf = login(app, "rita")
+    stacked = next(e for e in queue(client)["entries"] if e["members"] > 1)
+    client.post("/api/decisions", json={"item": stacked["id"], "category": "1", "scope": "item"},
+                headers={"X-CSRF-Token": csrf})
+    store = open_case(app.config["VIGIE_CASE"])
+    try:
+        others = [m for m in ReviewTables(store).members(stacked["id"]) if m != stacked["id"]]
+    finally:
+        store.close()
+    asked = {"format": "csv", "items": str(stacked["id"]), "csrf_token": csrf}
+    assert client.post("/export", data=asked | {"scope": "item", "items": f"{stacked['id']},{others[0]}"}
+                       ).status_code == 400  # items named one by one: refused, as from the command line
+    exported = client.post("/export", data=asked | {"scope": "stack"})
+    assert exported.status_code == 200
+    assert _exports(app.config["VIGIE_CASE"])[-1]["unreviewed"] == others
