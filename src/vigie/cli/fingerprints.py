@@ -12,6 +12,10 @@ from vigie.config import Settings
 from vigie.signals.pdq import VARIANT_NAMES
 from vigie.signals.registry import DIGESTS
 
+# Errors that say a fingerprint is missing or not of the whole file (a cut file, a picture that does not decode,
+# a stored checksum that differs); notes such as "its EXIF thumbnail shows another picture" are not.
+_NOT_READ_STAGES = frozenset({"read", "decode", "image-hash", "timeout", "internal"})
+
 
 def _analyse_file(path: str, settings: Settings) -> list[Any] | None:
     """The records of one file outside any case (the file's, then what it holds); prints a JSON error line and
@@ -49,7 +53,7 @@ def hash_files(files: tuple[str, ...]) -> None:
 
     The picture itself never leaves the machine: share these lines instead, so a platform or the
     police can find copies without anyone seeing the image. Exit status 1 when a file could not be read in
-    full or decoded (a line with "errors": a picture that does not decode has no pdq); every line is printed.
+    full or decoded (its "errors" say why: a picture that does not decode has no pdq); every line is printed.
     """
     settings = Settings()
     incomplete = 0
@@ -57,7 +61,8 @@ def hash_files(files: tuple[str, ...]) -> None:
         records = _analyse_file(path, settings)
         shown = [] if records is None else [records[0], *filter(_in_thumbnails, records[1:])]
         # not read (nothing was found in it), or a line that says what could not be read or decoded
-        incomplete += records is None or not records[0].digests.get("sha256") or any(r.errors for r in shown)
+        incomplete += records is None or not records[0].digests.get("sha256") or any(
+            stage in _NOT_READ_STAGES for r in shown for stage, _ in r.errors)
         for record in shown:
             _print_fingerprints(path + record.relpath, record)
     sys.exit(1 if incomplete else 0)
