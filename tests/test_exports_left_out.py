@@ -19,7 +19,7 @@ from test_exports import decide_queue
 from vigie.cli import main
 from vigie.demo.seizure import draw_picture
 from vigie.exports.selection import ExportItem
-from vigie.exports.vics import MD5_SHARED, VicsCase, left_out, vics_2_0
+from vigie.exports.vics import MD5_SHARED, VicsCase, left_out_2_0, vics_2_0
 from vigie.store.review import ReviewTables
 from vigie.store.sqlite import open_case
 from vigie.vocabulary import is_not_pertinent
@@ -129,7 +129,7 @@ def _item(n: int, md5: str, sha256: str, category: str) -> ExportItem:
 def test_files_sharing_an_md5_are_left_out_of_vics_media_and_named_in_the_case() -> None:
     collision = "79054025255fb1a26e4bc422aef54eb4"
     items = [_item(1, collision, "a" * 64, "1"), _item(2, "c" * 32, "c" * 64, "3"), _item(3, collision, "b" * 64, "0")]
-    assert [(group.code, [e.item["id"] for e in group.items]) for group in left_out(items)] == \
+    assert [(group.code, [e.item["id"] for e in group.items]) for group in left_out_2_0(items)] == \
         [("md5-shared", [1, 3])]
     document = vics_2_0(VicsCase("c", "11111111-1111-1111-1111-111111111111", "projectvic-us"), items)
     case = document["value"][0]
@@ -144,6 +144,43 @@ def test_files_sharing_an_md5_are_left_out_of_vics_media_and_named_in_the_case()
         from odata_csdl import check_document, load_csdl
 
         assert check_document(load_csdl(model), document) == []
+
+
+# Wang, Feng, Lai and Yu's published MD5 collision (2004): two 128-byte blocks, one MD5, two SHA-256
+COLLISION = [bytes.fromhex(
+    "d131dd02c5e6eec4693d9a0698aff95c2fcab58712467eab4004583eb8fb7f8955ad340609f4b30283e488832571415a085125e8f7cdc99f"
+    "d91dbdf280373c5bd8823e3156348f5bae6dacd436c919c6dd53e2b487da03fd02396306d248cda0e99f33420f577ee8ce54b67080a80d1e"
+    "c69821bcb6a8839396f9652b6ff72a70"), bytes.fromhex(
+    "d131dd02c5e6eec4693d9a0698aff95c2fcab50712467eab4004583eb8fb7f8955ad340609f4b30283e4888325f1415a085125e8f7cdc99f"
+    "d91dbd7280373c5bd8823e3156348f5bae6dacd436c919c6dd53e23487da03fd02396306d248cda0e99f33420f577ee8ce54b67080280d1e"
+    "c69821bcb6a8839396f965ab6ff72a70")]
+
+
+def test_a_scanned_md5_collision_is_left_out_of_vics_and_said(tmp_path: Path) -> None:
+    evidence = tmp_path / "evidence"
+    evidence.mkdir()
+    for n, data in enumerate(COLLISION):
+        (evidence / f"block{n}.bin").write_bytes(data)
+    (evidence / "picture.jpg").write_bytes(jpeg_bytes(draw_picture(7, (64, 64))))
+    case = tmp_path / "case"
+    _scan(evidence, case)
+    ids = _ids(case)
+    every = [arg for item in ids.values() for arg in ("--item", str(item))]
+    assert _run("review", "decide", "--case", case, *every, "--category", "1").exit_code == 0
+    target = tmp_path / "vics.json"
+    result = _run("export", "--case", case, "--format", "vics", "-o", target)
+    assert result.exit_code == 0, result.output
+    case_record = json.loads(target.read_text())["value"][0]
+    assert [m["MediaFiles"][0]["FileName"] for m in case_record["Media"]] == ["picture.jpg"]
+    said = _said(result)
+    assert "export of 1 file(s)" in said
+    assert f"Left out 2 file(s) (items {ids['block0.bin']}, {ids['block1.bin']}): its MD5 is also another" in said
+    named = json.loads(next(p["PropertyValue"] for p in case_record["CaseMetadata"]
+                            if p["PropertyName"] == MD5_SHARED))
+    assert len({n["SHA256"] for n in named}) == 2 and len({n["MD5"] for n in named}) == 1
+    listed = tmp_path / "list.csv"
+    assert _run("export", "--case", case, "--format", "hashlist", "-o", listed).exit_code == 0
+    assert len(list(csv.DictReader(listed.open(newline="")))) == 3  # keyed by SHA-256 too: both are there
 
 
 # --- E4: also_found_at reads back whatever a path holds ----------------------------------------------------

@@ -9,9 +9,9 @@ from vigie.i18n import N_
 
 EXPORTS: dict[str, ExportFormat] = {export.name: export for export in (
     ItemExport("vics", "Project VIC VICS 2.0 (JSON)", "application/json", "-vics-2.0.json", vics.render_2_0,
-               vics.left_out),
+               vics.left_out_2_0),
     ItemExport("vics-1.3", "Project VIC VICS 1.3 (JSON)", "application/json", "-vics-1.3.json", vics.render_1_3,
-               vics.left_out),
+               vics.left_out_1_3),
     ItemExport("csv", N_("Decisions (CSV)"), "text/csv", "-decisions.csv", tables.render_decisions),
     ItemExport("hashlist", N_("Hash list: MD5, SHA-1, PDQ, category (CSV)"), "text/csv", "-hashlist.csv",
                tables.render_hashlist, tables.hashlist_left_out),

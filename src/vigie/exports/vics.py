@@ -49,7 +49,15 @@ def vics_case(store: ReportStore) -> VicsCase:
 MD5_SHARED = "Vigie.LeftOutMD5Shared"
 
 
-def left_out(items: list[ExportItem]) -> list[LeftOut]:
+def left_out_2_0(items: list[ExportItem]) -> list[LeftOut]:
+    return _left_out(items, f": each named, with its hashes, in CaseMetadata {MD5_SHARED}")
+
+
+def left_out_1_3(items: list[ExportItem]) -> list[LeftOut]:
+    return _left_out(items, "")
+
+
+def _left_out(items: list[ExportItem], named: str) -> list[LeftOut]:
     """What a VICS document cannot carry: a file with no MD5 (it could not be read), and files of different
     content (SHA-256) that share one MD5 (a crafted collision): VICS knows a file by its MD5, so an importer
     would keep one of them under the other's category. Neither is written as Media; the 2.0 case names them."""
@@ -58,8 +66,8 @@ def left_out(items: list[ExportItem]) -> list[LeftOut]:
         if e.item.get(_KEY.name):
             by_md5.setdefault(e.item[_KEY.name], []).append(e)
     groups = [LeftOut("no-md5", "no MD5: the file could not be read", hashless(items, [_KEY.name])),
-              LeftOut("md5-shared", "its MD5 is also another file's (of another SHA-256) and VICS knows a file by "
-                                    f"its MD5: each named, with its hashes, in CaseMetadata {MD5_SHARED}",
+              LeftOut("md5-shared", "its MD5 is also another file's (of another SHA-256), and VICS knows a file by "
+                                    f"its MD5{named}",
                       [e for shared in by_md5.values() if len(shared) > 1 for e in shared])]
     return [group for group in groups if group.items]
 
@@ -135,7 +143,7 @@ def media_record_2_0(number: int, export_item: ExportItem, scheme: str) -> dict[
 
 
 def vics_2_0(case: VicsCase, items: list[ExportItem]) -> dict[str, Any]:
-    groups = left_out(items)
+    groups = left_out_2_0(items)
     unread = [e.item["path"] for group in groups if group.code == "no-md5" for e in group.items]
     return {
         "@odata.context": VICS_2_CONTEXT.format(part=_CONTEXT_PARTS.get(case.scheme, "CUSTOM")),
@@ -186,7 +194,7 @@ def vics_document(case: VicsCase, items: list[ExportItem], version: str = "2.0")
     if version == "1.3":
         document: dict[str, Any] = {"odata.metadata": VICS_1_3_METADATA,
                                     "value": [media_record_1_3(n, e)
-                                              for n, e in enumerate(kept(items, left_out(items)), start=1)]}
+                                              for n, e in enumerate(kept(items, left_out_1_3(items)), start=1)]}
     elif version == "2.0":
         document = vics_2_0(case, items)
     else:
