@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
@@ -77,6 +78,17 @@ def test_a_custom_not_pertinent_item_is_never_in_the_list_to_share(demo_case: Pa
     assert f"hashlist export of {len(rows)} file(s)" in _said(result)
     left = _exports(demo_case)[-1]["left_out"]["not-pertinent"]
     assert left > 0 and f"Left out {left} file(s)" in _said(result) and "decided not pertinent" in _said(result)
+
+
+def test_a_not_pertinent_item_is_never_in_the_cybertipline_draft(demo_case: Path, tmp_path: Path) -> None:
+    decide_queue(demo_case, "custom", ("Pertinent", "Not pertinent"))
+    target = tmp_path / "draft.xml"
+    result = _run("export", "--case", demo_case, "--format", "cybertip", "-o", target)
+    assert result.exit_code == 0, result.output
+    details = ET.parse(target).getroot().findall("fileDetails")
+    left = _exports(demo_case)[-1]["left_out"]["not-pertinent"]
+    assert details and left > 0 and f"cybertip export of {len(details)} file(s)" in _said(result)
+    assert "a report holds what is reported" in _said(result)
 
 
 # --- E2: a file with no hash is left out, and said -------------------------------------------------------

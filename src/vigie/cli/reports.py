@@ -92,8 +92,8 @@ def export_cmd(case: Path, fmt: str, output: Path | None, items: tuple[int, ...]
     """Export reviewed items (one record per distinct file) for sharing or reporting. Audited.
 
     An --item that is not reviewed is refused (exit 2) unless --skip-unreviewed. Reviewed items a format
-    does not carry (a hash list: those not pertinent; any list of hashes: a file that could not be read)
-    are counted and named on a line each, never left out in silence.
+    does not carry (a hash list and a CyberTipline draft: those not pertinent; any list of hashes: a file
+    that could not be read) are counted and named on a line each, never left out in silence.
     """
     from vigie.exports.run import run_export
 

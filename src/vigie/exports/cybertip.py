@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from vigie import __version__
 from vigie.exports.format import ExportOptions, Reporter
 from vigie.exports.roles import ReportStore
-from vigie.exports.selection import ExportItem
+from vigie.exports.selection import ExportItem, LeftOut, kept
 from vigie.signals.registry import SIGNALS
 from vigie.sources.base import shown_leaf_name
 from vigie.vocabulary import AI_PROVENANCE, GENERATIVE_TAGS, category_label
@@ -100,5 +100,12 @@ def cybertip_document(items: list[ExportItem], reporter: Reporter, when: datetim
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
 
 
+def left_out(items: list[ExportItem]) -> list[LeftOut]:
+    """A report to NCMEC holds what is reported: not the files decided not pertinent."""
+    not_pertinent = [e for e in items if not e.pertinent]
+    return [LeftOut("not-pertinent", "decided not pertinent (a report holds what is reported)", not_pertinent)
+            ] if not_pertinent else []
+
+
 def render(store: ReportStore, items: list[ExportItem], options: ExportOptions) -> bytes:
-    return cybertip_document(items, options.reporter).encode()
+    return cybertip_document(kept(items, left_out(items)), options.reporter).encode()

@@ -16,7 +16,7 @@ EXPORTS: dict[str, ExportFormat] = {export.name: export for export in (
     ItemExport("hashlist", N_("Hash list: MD5, SHA-1, PDQ, category (CSV)"), "text/csv", "-hashlist.csv",
                tables.render_hashlist, tables.hashlist_left_out),
     ItemExport("cybertip", N_("NCMEC CyberTipline report draft (XML)"), "application/xml", "-cybertip-draft.xml",
-               cybertip.render),
+               cybertip.render, cybertip.left_out),
     CaseExport("case-report", N_("Case report (HTML)"), "text/html", "-case-report.html", case_report.render_html),
     CaseExport("case-report-pdf", N_("Case report (PDF)"), "application/pdf", "-case-report.pdf",
                case_report.render_pdf),
