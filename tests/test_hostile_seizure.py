@@ -45,6 +45,14 @@ def test_every_known_picture_in_a_hostile_seizure_is_found(tmp_path: Path) -> No
         found = by_sha.get(sha256)
         assert found, f"{where}: not stored"
         assert any(item["matches"] for item in found), f"{where}: stored but not matched"
+    assert len(layout.hidden) == 32
+    # The places read since 2 December, each as the member its reader names.
+    for member in ("Mail/signed.eml!/smime.p7m!/IMG_6001.jpg", "AppData/cache.db!/after-the-end",
+                   "Camera/edited.jpg!/c2pa-ingredient-thumbnail.jpg", "Download/poster.png!/xmp-picture-1.jpg",
+                   "Music/track02.mp3!/picture-1.jpg", "Music/track03.mp3!/picture-1.jpeg",
+                   "Download/post.txt!/IMG_7001.jpg", "Download/app.js!/data-uri-1.zip!/photos/IMG_8001.jpg",
+                   "Download/export.txt!/base64-1.jpeg"):
+        assert any(item["path"].endswith(f"/seized-laptop/{member}") and item["matches"] for item in items), member
     tiff = by_sha[layout.hidden["Scans/document.tif page 2"]][0]
     assert any(m.get("image_frame") == "page 2" for m in tiff["matches"])
     # The picture outside the evidence is never read; the links are recorded with their targets.

@@ -10,7 +10,11 @@ mailbox, a forwarded message encoded in base64, a BLOB in a chat app's SQLite da
 saved web page and another deep in a style sheet, and a picture kept as a file of base64. A link that leaves
 the evidence points at a known picture outside it: that one must never be read. Pictures in other pictures'
 metadata and in audio: a phone portrait's picture before its blur (Google's `GImage:Data`, in its extended
-XMP), the EXIF thumbnail of a PNG screenshot (its `eXIf` chunk), and the cover art of an MP3 (ID3 `APIC`).
+XMP), the EXIF thumbnail of a PNG screenshot (its `eXIf` chunk), the cover art of an MP3 (ID3 `APIC`), a C2PA
+ingredient thumbnail, and base64 in a PNG's XMP property; cover art in an APE tag and in an ID3v2.4 tag after an
+MP3's sound. And an attachment inside an opaque S/MIME signature (`smime.p7m`), a picture appended to an SQLite
+database after its pages, a file uuencoded in a text, a zip in a `data:application/zip` URI, and base64 after a
+text's long preamble.
 The hash lists are written as partners write them: Meta's bare 64-hex PDQ lines (with an all-zero entry),
 python-threatexchange's `pdq <hex>` lines, NSRL's `NSRLFile.txt`, and a CSV whose `hash` column holds
 SHA-256 values.
@@ -19,6 +23,7 @@ SHA-256 values.
 from __future__ import annotations
 
 import base64
+import binascii
 import csv
 import hashlib
 import io
@@ -31,15 +36,17 @@ import warnings
 import zipfile
 import zlib
 from dataclasses import dataclass, field
+from email import policy
 from email.message import EmailMessage
 from pathlib import Path
 
-from PIL import Image
+from PIL import Image, PngImagePlugin
 
 from vigie.demo.seizure import draw_picture
 from vigie.signals.pdq import pdq_from_image
 
 XMP_BAIT_BYTES = 8 * 1024 * 1024
+_SILENT_FRAMES = (b"\xff\xfb\x90\x64" + bytes(413)) * 8  # MPEG-1 layer III frames, 128 kbit/s, 44.1 kHz
 
 
 @dataclass
@@ -121,10 +128,7 @@ def _mp3_with_cover(cover: bytes) -> bytes:
     """An MP3 whose ID3v2.3 tag holds `cover` as its front cover (APIC), before a few silent MPEG frames."""
     body = b"\x00image/jpeg\x00\x03cover\x00" + cover
     frame = b"APIC" + struct.pack(">IH", len(body), 0) + body
-    size = len(frame)
-    syncsafe = bytes(((size >> 21) & 0x7F, (size >> 14) & 0x7F, (size >> 7) & 0x7F, size & 0x7F))
-    silent = (b"\xff\xfb\x90\x64" + bytes(413)) * 8  # MPEG-1 layer III frames, 128 kbit/s, 44.1 kHz
-    return b"ID3\x03\x00\x00" + syncsafe + frame + silent
+    return b"ID3\x03\x00\x00" + _syncsafe(len(frame)) + frame + _SILENT_FRAMES
 
 
 def _zip_listing_a_decoy(hidden: tuple[str, bytes], decoy: tuple[str, bytes]) -> bytes:
@@ -209,6 +213,96 @@ def _zip_with_misencoded_name(members: list[tuple[bytes, bytes]]) -> bytes:
     return bytes(data)
 
 
+def _syncsafe(size: int) -> bytes:
+    return bytes((size >> shift) & 0x7F for shift in (21, 14, 7, 0))
+
+
+def _mp3_with_tag_at_its_end(cover: bytes, ape: bool) -> bytes:
+    """An MP3 with no tag in front whose cover art is in a tag after its frames: an APEv2 tag (a binary item, a
+    file name then the picture, and its footer) or an ID3v2.4 tag found by its footer (`3DI`)."""
+    if ape:
+        item = struct.pack("<II", len(cover) + 10, 1 << 1) + b"Cover Art (Front)\x00cover.jpg\x00" + cover
+        tag = item + b"APETAGEX" + struct.pack("<IIII", 2000, len(item) + 32, 1, 0) + bytes(8)
+    else:
+        body = b"\x00image/jpeg\x00\x03cover\x00" + cover
+        frames = b"APIC" + _syncsafe(len(body)) + bytes(2) + body
+        tag = b"ID3\x04\x00\x10" + _syncsafe(len(frames)) + frames + b"3DI\x04\x00\x10" + _syncsafe(len(frames))
+    return _SILENT_FRAMES + tag
+
+
+def _der(tag: int, content: bytes) -> bytes:
+    size = len(content)
+    count = (size.bit_length() + 7) // 8
+    length = bytes([size]) if size < 0x80 else bytes([0x80 | count]) + size.to_bytes(count, "big")
+    return bytes([tag]) + length + content
+
+
+def _signed_opaquely(content: bytes) -> bytes:
+    """A CMS SignedData holding `content` (DER), as an S/MIME `smime.p7m`: no certificate and no signer, which
+    Vigie never checks (it reads what was signed)."""
+    data, signed = bytes.fromhex("06092a864886f70d010701"), bytes.fromhex("06092a864886f70d010702")
+    encapsulated = _der(0x30, data + _der(0xA0, _der(0x04, content)))
+    return _der(0x30, signed + _der(0xA0, _der(0x30, _der(0x02, b"\x01") + _der(0x31, b"") + encapsulated
+                                                  + _der(0x31, b""))))
+
+
+def _smime_email(attachment: bytes, name: str) -> bytes:
+    """A message signed opaquely: its whole body the signature (`smime.p7m`), which holds its content."""
+    entity = EmailMessage(policy=policy.SMTP)
+    entity.set_content("see attached\n")
+    entity.add_attachment(attachment, maintype="image", subtype="jpeg", filename=name)
+    entity.set_boundary("signed-part")  # not a random one: the same signature on every build
+    return (b"From: sender@example.invalid\nTo: someone@example.invalid\nSubject: signed\n"
+            b"Date: Mon, 2 Nov 2026 10:00:00 +0000\nMessage-ID: <signed@example.invalid>\nMIME-Version: 1.0\n"
+            b'Content-Type: application/pkcs7-mime; smime-type=signed-data; name="smime.p7m"\n'
+            b'Content-Disposition: attachment; filename="smime.p7m"\nContent-Transfer-Encoding: base64\n\n'
+            + base64.encodebytes(_signed_opaquely(entity.as_bytes())))
+
+
+def _box(kind: bytes, body: bytes) -> bytes:
+    return struct.pack(">I", 8 + len(body)) + kind + body
+
+
+def _superbox(uuid: str, label: bytes, *contents: bytes) -> bytes:
+    """A JUMBF superbox: its description (its type's UUID, toggles: requestable and labelled, its label), then
+    its content boxes."""
+    return _box(b"jumb", _box(b"jumd", bytes.fromhex(uuid) + b"\x03" + label + b"\x00") + b"".join(contents))
+
+
+def _c2pa_edit(jpeg: bytes, ingredient: bytes) -> bytes:
+    """`jpeg` with a C2PA manifest store in one APP11 segment: an edit's manifest, which keeps the thumbnail of
+    the picture it was made from (its ingredient)."""
+    thumbnail = _superbox("40cb0c32bb8a489da70b2ad6f47f4369", b"c2pa.thumbnail.ingredient.jpeg",
+                          _box(b"bfdb", b"\x00image/jpeg\x00"), _box(b"bidb", ingredient))
+    assertions = _superbox("6332617300110010800000aa00389b71", b"c2pa.assertions", thumbnail)
+    store = _superbox("6332706100110010800000aa00389b71", b"c2pa",
+                      _superbox("63326d6100110010800000aa00389b71", b"urn:uuid:edit", assertions))
+    return jpeg[:2] + _segment(0xEB, b"JP\x02\x11" + struct.pack(">I", 1) + store) + jpeg[2:]
+
+
+def _png_with_xmp(image: Image.Image, xmp: bytes) -> bytes:
+    """A PNG whose XMP (an iTXt chunk, compressed) is `xmp`."""
+    info = PngImagePlugin.PngInfo()
+    info.add_itxt("XML:com.adobe.xmp", xmp.decode(), zip=True)
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG", pnginfo=info)
+    return buffer.getvalue()
+
+
+def _zipped(members: dict[str, bytes]) -> bytes:
+    """A zip of `members`, dated (not now): the same bytes on every build."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, data in members.items():
+            archive.writestr(zipfile.ZipInfo(name, (2026, 11, 2, 10, 0, 0)), data)
+    return buffer.getvalue()
+
+
+def _uuencoded(name: bytes, data: bytes) -> bytes:
+    lines = b"".join(binascii.b2a_uu(data[at:at + 45]) for at in range(0, len(data), 45))
+    return b"begin 644 " + name + b"\n" + lines + b"`\nend\n"
+
+
 def build_hostile_seizure(directory: Path) -> HostileLayout:
     root = directory.resolve()
     evidence = root / "evidence" / "seized-laptop"
@@ -216,8 +310,8 @@ def build_hostile_seizure(directory: Path) -> HostileLayout:
         shutil.rmtree(root / "evidence")
     for folder in ("Camera", "archives", "Download", "Scans", "archives/pics.zip!", "Mail", "AppData"):
         (evidence / folder).mkdir(parents=True, exist_ok=True)
-    known = {seed: draw_picture(seed, (640, 480)) for seed in range(201, 225)}
-    fresh = {seed: draw_picture(seed, (640, 480)) for seed in range(301, 314)}
+    known = {seed: draw_picture(seed, (640, 480)) for seed in range(201, 234)}
+    fresh = {seed: draw_picture(seed, (640, 480)) for seed in range(301, 317)}
     layout = HostileLayout(root, evidence, root / "case", [])
 
     def hide(where: str, data: bytes) -> bytes:
@@ -333,6 +427,36 @@ def build_hostile_seizure(directory: Path) -> HostileLayout:
     (evidence / "Music/track01.mp3").write_bytes(
         _mp3_with_cover(hide("Music/track01.mp3, its cover art", _jpeg(known[224]))))
 
+    # Places read since 2 December: an attachment inside an opaque S/MIME signature; a picture appended to an
+    # SQLite database, after its pages; a C2PA ingredient thumbnail; base64 in a PNG's XMP property; cover art in
+    # an APE tag and in an ID3v2.4 tag after an MP3's sound; a file uuencoded in a text; a zip in a data: URI;
+    # base64 after a text's long preamble.
+    (evidence / "Mail/signed.eml").write_bytes(_smime_email(
+        hide("Mail/signed.eml, in its S/MIME signature (smime.p7m)", _jpeg(known[225])), "IMG_6001.jpg"))
+    _chat_database(evidence / "AppData/cache.db", [_jpeg(fresh[314])])
+    with (evidence / "AppData/cache.db").open("ab") as database:
+        database.write(hide("AppData/cache.db, after the database's pages", _jpeg(known[226])))
+    (evidence / "Camera/edited.jpg").write_bytes(_c2pa_edit(_jpeg(fresh[315]), hide(
+        "Camera/edited.jpg, its C2PA ingredient thumbnail", _jpeg(known[227].resize((320, 240))))))
+    copy = base64.b64encode(hide("Download/poster.png, base64 in its XMP", _jpeg(known[228].resize((320, 240)))))
+    (evidence / "Download/poster.png").write_bytes(_png_with_xmp(fresh[316], (
+        b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
+        b'<rdf:Description xmlns:my="http://example.invalid/my/"><my:Copy>' + copy
+        + b"</my:Copy></rdf:Description></rdf:RDF></x:xmpmeta>")))
+    (evidence / "Music/track02.mp3").write_bytes(_mp3_with_tag_at_its_end(
+        hide("Music/track02.mp3, cover art in an APE tag at its end", _jpeg(known[229])), ape=True))
+    (evidence / "Music/track03.mp3").write_bytes(_mp3_with_tag_at_its_end(
+        hide("Music/track03.mp3, cover art in an ID3v2.4 tag at its end", _jpeg(known[230])), ape=False))
+    (evidence / "Download/post.txt").write_bytes(b"As promised, the pictures:\n\n" + _uuencoded(
+        b"IMG_7001.jpg", hide("Download/post.txt, a uuencoded file", _jpeg(known[231]))))
+    zipped = base64.b64encode(_zipped({"photos/IMG_8001.jpg": hide("Download/app.js, a zip in a data: URI",
+                                                                   _jpeg(known[232]))}))
+    (evidence / "Download/app.js").write_bytes(b"const bundle = 'data:application/zip;base64," + zipped + b"';\n")
+    preamble = b"".join(b"X-Exported-Field-%d: a value of the export, and some words after it\n" % n
+                        for n in range(100))  # 6 KB of text before the base64
+    (evidence / "Download/export.txt").write_bytes(preamble + b"\n" + base64.encodebytes(
+        hide("Download/export.txt, base64 after 6 KB of text", _jpeg(known[233]))))
+
     # Links out of the evidence: never followed, so the picture outside is never read.
     layout.outside = root / "outside.jpg"
     layout.outside.write_bytes(_jpeg(known[210]))
@@ -345,9 +469,11 @@ def build_hostile_seizure(directory: Path) -> HostileLayout:
     lists.mkdir()
     pdq = {seed: pdq_from_image(picture).hash for seed, picture in known.items()}
     # Meta's reference format: bare 64-hex PDQ hashes, one a line, with an all-zero entry.
-    (lists / "meta-pdq.txt").write_text("\n".join([pdq[207], pdq[208], "0" * 64, pdq[210], pdq[211], pdq[223]]) + "\n")
+    (lists / "meta-pdq.txt").write_text("\n".join([pdq[207], pdq[208], "0" * 64, pdq[210], pdq[211], pdq[223],
+                                                  pdq[227]]) + "\n")
     # python-threatexchange's file exchange: `<signal_type> <value>` lines.
-    (lists / "tx-signals.txt").write_text("".join(f"pdq {pdq[s]}\n" for s in (202, 205, 209, 214, 216, 218, 220, 222)))
+    signals = (202, 205, 209, 214, 216, 218, 220, 222, 228)
+    (lists / "tx-signals.txt").write_text("".join(f"pdq {pdq[seed]}\n" for seed in signals))
     # NSRL RDS 2.x `NSRLFile.txt`.
     with (lists / "NSRLFile.txt").open("w", newline="") as handle:
         writer = csv.writer(handle, quoting=csv.QUOTE_ALL, lineterminator="\r\n")
@@ -362,7 +488,7 @@ def build_hostile_seizure(directory: Path) -> HostileLayout:
     with (lists / "partner.csv").open("w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(["hash", "category", "label"])
-        for seed in (203, 204, 212, 213, 215, 217, 219, 221, 224):
+        for seed in (203, 204, 212, 213, 215, 217, 219, 221, 224, 225, 226, 229, 230, 231, 232, 233):
             writer.writerow([hashlib.sha256(_jpeg(known[seed])).hexdigest(), "1", f"known {seed}"])
     layout.lists = sorted(lists.iterdir())
     return layout
