@@ -46,6 +46,7 @@ def test_every_known_picture_in_a_hostile_seizure_is_found(tmp_path: Path) -> No
         assert found, f"{where}: not stored"
         assert any(item["matches"] for item in found), f"{where}: stored but not matched"
     assert len(layout.hidden) == 32
+    assert _files(layout.evidence) == _files(tmp_path / "hostile" / "evidence" / "seized-laptop")  # built alike
     # The places read since 2 December, each as the member its reader names.
     for member in ("Mail/signed.eml!/smime.p7m!/IMG_6001.jpg", "AppData/cache.db!/after-the-end",
                    "Camera/edited.jpg!/c2pa-ingredient-thumbnail.jpg", "Download/poster.png!/xmp-picture-1.jpg",
@@ -90,6 +91,11 @@ def test_a_hostile_scan_killed_and_resumed_finds_every_known_picture(tmp_path: P
     by_sha = {item["sha256"]: item for item in _report(layout.case) if item["matches"]}
     missed = [where for where, sha256 in layout.hidden.items() if sha256 not in by_sha]
     assert not missed
+
+
+def _files(evidence: Path) -> dict[Path, str]:
+    return {path.relative_to(evidence): hashlib.sha256(path.read_bytes()).hexdigest()
+            for path in evidence.rglob("*") if path.is_file() and not path.is_symlink()}
 
 
 def _stored_items(database: Path) -> int:

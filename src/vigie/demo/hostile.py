@@ -131,12 +131,19 @@ def _mp3_with_cover(cover: bytes) -> bytes:
     return b"ID3\x03\x00\x00" + _syncsafe(len(frame)) + frame + _SILENT_FRAMES
 
 
+def _dated(name: str, compression: int = zipfile.ZIP_STORED) -> zipfile.ZipInfo:
+    """A zip member's header dated (not now), so that a zip is the same bytes on every build."""
+    info = zipfile.ZipInfo(name, (2026, 11, 2, 10, 0, 0))
+    info.compress_type = compression
+    return info
+
+
 def _zip_listing_a_decoy(hidden: tuple[str, bytes], decoy: tuple[str, bytes]) -> bytes:
     """A zip holding both members whose central directory lists the decoy alone, as zip tools then show it."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr(*hidden)
-        archive.writestr(*decoy)
+        archive.writestr(_dated(hidden[0]), hidden[1])
+        archive.writestr(_dated(decoy[0]), decoy[1])
         directory = archive.start_dir
     data = buffer.getvalue()
     name_length, extra, comment = struct.unpack_from("<HHH", data, directory + 28)
@@ -155,6 +162,7 @@ def _email(attachment: bytes, name: str) -> bytes:
     message["Message-ID"] = f"<{name}@example.invalid>"
     message.set_content("see attached")
     message.add_attachment(attachment, maintype="image", subtype="jpeg", filename=name)
+    message.set_boundary(f"part-{name}")  # not a random one: the same message on every build
     return message.as_bytes()
 
 
@@ -167,6 +175,7 @@ def _forwarded_encoded(message: bytes) -> bytes:
     forward["Date"] = "Tue, 3 Nov 2026 09:00:00 +0000"
     forward.set_content("forwarded")
     forward.add_attachment(message, maintype="application", subtype="octet-stream", filename="forwarded.eml")
+    forward.set_boundary("forward")
     part = next(forward.iter_attachments())
     assert isinstance(part, EmailMessage)
     del part["Content-Type"]
@@ -198,7 +207,7 @@ def _zip_with_misencoded_name(members: list[tuple[bytes, bytes]]) -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
         for index, (raw_name, content) in enumerate(members):
-            archive.writestr(f"{index:0{len(raw_name)}d}", content)
+            archive.writestr(_dated(f"{index:0{len(raw_name)}d}"), content)
         central = archive.start_dir
     data = bytearray(buffer.getvalue())
     with zipfile.ZipFile(io.BytesIO(bytes(data))) as archive:
@@ -251,7 +260,7 @@ def _smime_email(attachment: bytes, name: str) -> bytes:
     entity = EmailMessage(policy=policy.SMTP)
     entity.set_content("see attached\n")
     entity.add_attachment(attachment, maintype="image", subtype="jpeg", filename=name)
-    entity.set_boundary("signed-part")  # not a random one: the same signature on every build
+    entity.set_boundary("signed-part")
     return (b"From: sender@example.invalid\nTo: someone@example.invalid\nSubject: signed\n"
             b"Date: Mon, 2 Nov 2026 10:00:00 +0000\nMessage-ID: <signed@example.invalid>\nMIME-Version: 1.0\n"
             b'Content-Type: application/pkcs7-mime; smime-type=signed-data; name="smime.p7m"\n'
@@ -290,11 +299,10 @@ def _png_with_xmp(image: Image.Image, xmp: bytes) -> bytes:
 
 
 def _zipped(members: dict[str, bytes]) -> bytes:
-    """A zip of `members`, dated (not now): the same bytes on every build."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
         for name, data in members.items():
-            archive.writestr(zipfile.ZipInfo(name, (2026, 11, 2, 10, 0, 0)), data)
+            archive.writestr(_dated(name), data)
     return buffer.getvalue()
 
 
@@ -325,19 +333,20 @@ def build_hostile_seizure(directory: Path) -> HostileLayout:
 
     # Two members with one name: the second holds the listed picture.
     with zipfile.ZipFile(evidence / "archives/dup-names.zip", "w") as archive:
-        archive.writestr("DCIM/IMG.jpg", _jpeg(fresh[301]))
+        archive.writestr(_dated("DCIM/IMG.jpg"), _jpeg(fresh[301]))
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # zipfile warns about the duplicate name
-            archive.writestr("DCIM/IMG.jpg", hide("archives/dup-names.zip, second DCIM/IMG.jpg", _jpeg(known[202])))
+            archive.writestr(_dated("DCIM/IMG.jpg"),
+                             hide("archives/dup-names.zip, second DCIM/IMG.jpg", _jpeg(known[202])))
 
     # A member whose name contains the archive separator.
     with zipfile.ZipFile(evidence / "archives/bang.zip", "w") as archive:
-        archive.writestr("x!/y.jpg", hide("archives/bang.zip member x!/y.jpg", _jpeg(known[203])))
+        archive.writestr(_dated("x!/y.jpg"), hide("archives/bang.zip member x!/y.jpg", _jpeg(known[203])))
 
     # A folder `pics.zip!` beside a zip `pics.zip`: both hold an `a.jpg`.
     (evidence / "archives/pics.zip!/a.jpg").write_bytes(hide("archives/pics.zip!/a.jpg (folder)", _jpeg(known[204])))
     with zipfile.ZipFile(evidence / "archives/pics.zip", "w") as archive:
-        archive.writestr("a.jpg", _jpeg(fresh[302]))
+        archive.writestr(_dated("a.jpg"), _jpeg(fresh[302]))
 
     # A zip whose member name is flagged UTF-8 but is Latin-1.
     (evidence / "archives/misencoded.zip").write_bytes(_zip_with_misencoded_name([
@@ -374,8 +383,9 @@ def build_hostile_seizure(directory: Path) -> HostileLayout:
     # A zip appended to a picture and cut short (its end record lost, as a copy that stopped): only its local
     # headers say it is there.
     behind = io.BytesIO()
-    with zipfile.ZipFile(behind, "w", zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr("saved/0001.jpg", hide("Download/holiday.jpg, a zip cut short behind it", _jpeg(known[212])))
+    with zipfile.ZipFile(behind, "w") as archive:
+        archive.writestr(_dated("saved/0001.jpg", zipfile.ZIP_DEFLATED),
+                         hide("Download/holiday.jpg, a zip cut short behind it", _jpeg(known[212])))
     (evidence / "Download/holiday.jpg").write_bytes(_jpeg(fresh[306]) + behind.getvalue()[:-30])
 
     # A zip whose central directory was forged to list a decoy alone.
