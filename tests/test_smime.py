@@ -261,3 +261,25 @@ def test_what_a_compressed_message_holds_is_read_within_the_bomb_caps(tmp_path: 
                             Expansion(), b"bomb.p7z"))
     with pytest.raises(ArchiveLimitError, match="inflates past 1,000,000 bytes"):
         list(signed_members(io.BytesIO(bomb), Settings(max_nested_archive_bytes=1_000_000), Expansion(), b"b.p7z"))
+
+
+def test_an_entity_whose_content_type_comes_after_many_headers_is_read_and_header_lines_not_taken_are_said() -> None:
+    picture = jpeg_bytes(draw_picture(125, (96, 72)))
+    headers = b"".join(b"X-Header-%d: value\r\n" % number for number in range(300))  # past 40 lines and 4 KiB
+    entity = (headers + b'Content-Type: multipart/mixed; boundary="BB"\r\n\r\n--BB\r\nContent-Type: text/plain\r\n\r\n'
+              b'hi\r\n--BB\r\nContent-Type: image/jpeg\r\nContent-Disposition: attachment; filename="c.jpg"\r\n'
+              b"Content-Transfer-Encoding: binary\r\n\r\n" + picture + b"\r\n--BB--\r\n")
+    members = {member.name: member for member in signed_members(io.BytesIO(_signed(entity)), Settings(), Expansion(),
+                                                                  b"signed.p7m")}
+    assert members[b"c.jpg"].stream is not None and members[b"c.jpg"].stream.read() == picture
+    untyped = headers + b"\r\nplain text, no Content-Type above\r\n"  # header lines, but not an entity's
+    members = {member.name: member for member in signed_members(io.BytesIO(_signed(untyped)), Settings(),
+                                                                  Expansion(), b"note.p7m")}
+    assert "starts with header lines, but not a MIME entity's header block" in str(members[b"note"].name_problem)
+    far = b"".join(b"X-Header-%d: value\r\n" % number for number in range(1_200)) + b"Content-Type: text/plain\r\n\r\n"
+    members = {member.name: member for member in signed_members(io.BytesIO(_signed(far)), Settings(), Expansion(),
+                                                                  b"far.p7m")}
+    assert "not a MIME entity's header block" in str(members[b"far"].name_problem)
+    members = {member.name: member for member in signed_members(io.BytesIO(_signed(picture)), Settings(),
+                                                                  Expansion(), b"photo.jpg.p7m")}
+    assert members[b"photo.jpg"].name_problem is None

@@ -55,6 +55,9 @@ _TRACE_HEADERS = (b"received:", b"return-path:", b"delivered-to:", b"dkim-signat
                   b"x-gmail-labels:", b"x-gm-thrid:", b"x-mozilla-status:")
 _DATA_SCHEME = re.compile(rb"data:", re.IGNORECASE)  # a body's data: URIs, in any case as a browser reads them
 _SMIME_TYPES = ("application/pkcs7-mime", "application/x-pkcs7-mime")
+# a signed entity's header block is looked through this far for its Content-Type
+_MOST_ENTITY_HEADER_BYTES = 64 << 10
+_MOST_ENTITY_HEADER_LINES = 1_000
 _IDENTIFYING = (b"from:", b"received:", b"return-path:", b"message-id:", b"mime-version:", b"delivered-to:")
 
 
@@ -82,16 +85,25 @@ def is_mbox(head: bytes) -> bool:
     return first.startswith(b"From ") and is_mail(rest)
 
 
-def is_entity(head: bytes) -> bool:
-    """A MIME entity, as a signature holds it: its first line a header, and its header block naming the
-    content's type."""
-    for number, line in enumerate(head.split(b"\n")[:40]):
-        line = line.rstrip(b"\r").lower()
-        if not line or (number == 0 and not _HEADER_LINE.match(line)):
-            return False
-        if line.startswith(b"content-type:"):
-            return True
-    return False
+def entity_head(content: bytes) -> bool | None:
+    """A MIME entity, as a signature holds it: a block of header lines (or their folded continuations) ending in a
+    blank line, a Content-Type anywhere in it: True; content that starts with header lines but is not taken for an
+    entity (no Content-Type, no blank line, or a header block past _MOST_ENTITY_HEADER_LINES lines or
+    _MOST_ENTITY_HEADER_BYTES bytes): None; else False."""
+    typed = False
+    lines = content[:_MOST_ENTITY_HEADER_BYTES].split(b"\n")
+    for number, line in enumerate(lines[:_MOST_ENTITY_HEADER_LINES + 1]):
+        line = line.rstrip(b"\r")
+        if not line:
+            return False if number == 0 else typed or None
+        if number == len(lines) - 1 and len(content) > _MOST_ENTITY_HEADER_BYTES:
+            break  # a line the cap cut: the block goes on past it
+        if line[:1] in (b" ", b"\t") and number > 0:
+            continue  # a header folded over lines
+        if not _HEADER_LINE.match(line):
+            return None if number > 0 else False
+        typed = typed or line.lower().startswith(b"content-type:")
+    return None
 
 
 def mail_members(fileobj: BinaryIO, mbox: bool, settings: Settings, expansion: Expansion) -> Iterator[Member]:
@@ -131,14 +143,19 @@ def signed_members(fileobj: BinaryIO, settings: Settings, expansion: Expansion, 
         if signed.problem is not None:
             raise CmsError(f"{signed.problem}: its compressed content not read")
         content = _inflated(content, settings, expansion)
-    if content and is_entity(content[:4096]):
+    entity = entity_head(content) if content else False
+    if entity:
         yield from _parts(_message(content, settings), b"", settings, expansion, stopped)
     elif content:
         stem = outer_name.rsplit(b"/", 1)[-1]
         stem = stem[:-4] if stem.lower().endswith(b".p7z" if compressed else b".p7m") else b""
+        said = None if entity is False else (
+            "it starts with header lines, but not a MIME entity's header block (a blank line ending it, a "
+            f"Content-Type in it, within {_MOST_ENTITY_HEADER_LINES:,} lines and {_MOST_ENTITY_HEADER_BYTES:,} "
+            "bytes): read as one file, the parts it may hold not separated")
         # inflated through the caps already: counted once
-        yield Member(stem or b"content", io.BytesIO(content), len(content), None) if compressed else \
-            decoded_member(stem or b"content", content, settings, expansion)
+        yield Member(stem or b"content", io.BytesIO(content), len(content), None, name_problem=said) if compressed \
+            else decoded_member(stem or b"content", content, settings, expansion, said)
     if signed.problem is not None:
         raise CmsError(signed.problem)
     if stopped:
