@@ -137,3 +137,39 @@ def test_a_header_that_lies_about_the_databases_length_is_said_and_costs_no_blob
     assert f"after the database's own end (byte {len(database):,})" in said  # what follows its last page
     _read_back(tmp_path, items, {"fewer.db!/after-the-end": known})
     assert items["fewer.db!/after-the-end"]["matches"]
+
+
+def test_a_page_count_raised_over_an_appended_picture_is_said_and_free_pages_are_the_databases(tmp_path: Path
+                                                                                                ) -> None:
+    known = jpeg_bytes(draw_picture(117, (96, 72)))
+    pictures = [jpeg_bytes(draw_picture(seed, (320, 240))) for seed in (118, 119)]  # in overflow pages
+    evidence = tmp_path / "evidence"
+    evidence.mkdir()
+    database = _database(tmp_path / "app.db", [b"x" * 100])
+    page, pages = _pages(database)
+    appended = known + bytes(-len(known) % page)  # padded to whole pages, the count raised over them: SQLite
+    raised = bytearray(database)  # trusts it, and opens the database as it was
+    raised[28:32] = (pages + len(appended) // page).to_bytes(4, "big")
+    (evidence / "raised.db").write_bytes(bytes(raised) + appended)
+    path = tmp_path / "deleted.db"  # rows deleted: their pages on the freelist, the last pages of the file
+    kept = sqlite3.connect(path)
+    kept.execute("CREATE TABLE t (b BLOB)")
+    kept.executemany("INSERT INTO t VALUES (?)", [(b"y" * 100,)] + [(data,) for data in pictures])
+    kept.commit()
+    kept.execute("DELETE FROM t WHERE rowid > 1")
+    kept.commit()
+    assert kept.execute("PRAGMA freelist_count").fetchone()[0] > 2
+    kept.close()
+    deleted = path.read_bytes()
+    (evidence / "deleted.db").write_bytes(deleted)
+    broken = bytearray(deleted)  # a freelist that leaves the file: said, its pages read as what follows
+    broken[32:36] = (10**6).to_bytes(4, "big")
+    (evidence / "broken.db").write_bytes(bytes(broken))
+    items = _scanned(tmp_path, [known])
+    said = _said(items["raised.db"])
+    assert f"the database is {pages + len(appended) // page:,} pages of {page:,} bytes, but its tables, indexes " \
+           f"and freelist use pages only up to page {pages:,}: pages {pages + 1:,} to" in said
+    _read_back(tmp_path, items, {"raised.db!/after-the-end": known})
+    assert items["raised.db!/after-the-end"]["matches"]
+    assert not items["deleted.db"]["errors"] and not [path for path in items if path.startswith("deleted.db!/")]
+    assert "its freelist (the pages its deleted rows freed) cannot be walked" in _said(items["broken.db"])

@@ -144,7 +144,7 @@ def signed_members(fileobj: BinaryIO, settings: Settings, expansion: Expansion, 
             raise CmsError(f"{signed.problem}: its compressed content not read")
         content = _inflated(content, settings, expansion)
     entity = entity_head(content) if content else False
-    if entity:
+    if entity and content:
         yield from _parts(_message(content, settings), b"", settings, expansion, stopped)
     elif content:
         stem = outer_name.rsplit(b"/", 1)[-1]

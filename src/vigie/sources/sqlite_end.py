@@ -4,10 +4,13 @@ is never read by SQLite, nor seen by anyone who opens the database.
 Its header says its length: the page size (bytes 16-17, 1 for 65,536) times the page count (bytes 28-31), which
 SQLite trusts where the change counter it was written at (bytes 92-95) is the file's (bytes 24-27) and it is not
 zero; else the database is the file's whole pages. A header that says more pages than the file holds, or fewer
-than its tables use (SQLite's dbstat tells which, looked at only when bytes follow the pages it says), lies: that
-is said, and the BLOBs are read from every page the file holds all the same (`readable`). What follows is looked at
-as what follows a picture's end is (`trailing.py`): padding passed over, a picture or a video read as the member
-`after-the-end`, other bytes said; a zip there (`zipbehind.py`) is read as the database's members after its BLOBs.
+than its tables use (SQLite's dbstat tells which), lies: that is said, and the BLOBs are read from every page the
+file holds all the same (`readable`). Pages past the last its tables, indexes and freelist use (a page count raised
+over bytes appended to the file, which SQLite trusts) are said, and looked at as what follows the database.
+
+What follows is looked at as what follows a picture's end is (`trailing.py`): padding passed over, a picture or a
+video read as the member `after-the-end`, other bytes said; a zip there (`zipbehind.py`) is read as the database's
+members after its BLOBs.
 """
 
 from __future__ import annotations
@@ -87,16 +90,21 @@ def past_the_database(data: bytes) -> PastTheEnd:
                      f"bytes), more than the file's {len(data):,}: a header that lies, or a database cut short; its "
                      "BLOBs are read from the pages the file holds")
         end = len(data)
-    if not data[end:].strip(PADDING):
-        return PastTheEnd(end, tuple(notes), None, None)
-    used = _last_page_used(data) if header.pages else None
-    if used is not None and used * header.page > end:
+    used = _last_page_used(data, header.page, notes)
+    if used is not None and used * header.page > end and header.pages:
         notes.append(f"its header says the database is {header.pages:,} pages of {header.page:,} bytes, but its "
                      f"tables use pages up to page {used:,}: a header that lies; its BLOBs are read from every page "
                      f"the file holds, and what follows page {used:,} is looked at as what follows the database")
         end = used * header.page
-        if not data[end:].strip(PADDING):
-            return PastTheEnd(end, tuple(notes), None, None)
+    elif used is not None and used * header.page < end and data[used * header.page:end].strip(PADDING):
+        # SQLite trusts the page count: one raised over bytes appended to the file hides them in the database
+        notes.append(f"the database is {end // header.page:,} pages of {header.page:,} bytes, but its tables, "
+                     f"indexes and freelist use pages only up to page {used:,}: pages {used + 1:,} to "
+                     f"{end // header.page:,}, which nothing in the database uses, are looked at as what follows "
+                     "the database")
+        end = used * header.page
+    if not data[end:].strip(PADDING):
+        return PastTheEnd(end, tuple(notes), None, None)
     rest = data[end:]
     clues = ZipClues(headers=True, start=end)  # a zip behind it, from its first local header: its end record
     clues.feed(rest)  # may be a BLOB's, so none is looked for in the database's pages
@@ -107,9 +115,10 @@ def past_the_database(data: bytes) -> PastTheEnd:
                       None if behind is None else max(behind, end))
 
 
-def _last_page_used(data: bytes) -> int | None:
-    """The last page the database's tables and indexes use, where SQLite can tell (a damaged database, or an
-    SQLite built without dbstat, cannot)."""
+def _last_page_used(data: bytes, page: int, notes: list[str]) -> int | None:
+    """The last page the database uses: its tables' and indexes' (SQLite's dbstat tells), and its freelist's
+    (walked from its header: dbstat does not list free pages); None where SQLite cannot tell (a damaged database,
+    an SQLite built without dbstat). A freelist that cannot be walked is said, its pages not counted."""
     try:
         database = in_memory(data)
     except sqlite3.Error:
@@ -120,4 +129,35 @@ def _last_page_used(data: bytes) -> int | None:
         return None
     finally:
         database.close()
-    return int(row[0]) if row and row[0] is not None else None
+    if not row or row[0] is None:
+        return None
+    free = _last_free_page(data, page)
+    if free is None:
+        notes.append("its freelist (the pages its deleted rows freed) cannot be walked from its header: the pages "
+                     "after its tables' last are looked at as what follows the database")
+        return int(row[0])
+    return max(int(row[0]), free)
+
+
+def _last_free_page(data: bytes, page: int) -> int | None:
+    """The last page on the database's freelist (0 where it has none): its trunk pages, chained from the header
+    (bytes 32-35), each listing its leaf pages, as many in all as the header counts (bytes 36-39); None where the
+    chain leaves the file, loops, or holds another count than the header's."""
+    pages = len(data) // page
+    trunk, count = int.from_bytes(data[32:36], "big"), int.from_bytes(data[36:40], "big")
+    last, seen, trunks = 0, 0, set()
+    while trunk:
+        if trunk in trunks or trunk > pages or seen >= count:
+            return None
+        trunks.add(trunk)
+        at = (trunk - 1) * page
+        following, leaves = int.from_bytes(data[at:at + 4], "big"), int.from_bytes(data[at + 4:at + 8], "big")
+        if leaves > (page - 8) // 4 or seen + 1 + leaves > count:
+            return None
+        listed = [int.from_bytes(data[at + 8 + 4 * n:at + 12 + 4 * n], "big") for n in range(leaves)]
+        if any(not 0 < leaf <= pages for leaf in listed):
+            return None
+        last = max(last, trunk, *listed)
+        seen += 1 + leaves
+        trunk = following
+    return last if seen == count else None
