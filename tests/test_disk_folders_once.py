@@ -165,3 +165,29 @@ def test_two_deleted_fat_folder_entries_of_one_cluster_list_its_files_once(tmp_p
         "a deleted folder (or one in a deleted folder) whose listing is that of a folder listed at _LD, also through "
         "a deleted folder")
     _verified(tmp_path / "case", len(items))
+
+
+def test_ext_folders_sharing_a_first_block_are_two_and_a_folder_the_depth_cap_cut_is_entered_again_less_deep(
+        tmp_path: Path) -> None:
+    _need("mke2fs", "debugfs")
+    pictures = {"a.jpg": _picture(74), "known.jpg": _picture(75), "deep.jpg": _picture(76)}
+    for name, data in pictures.items():
+        (tmp_path / name).write_bytes(data)
+    shared = tmp_path / "shared.ext2"  # B's listing starts in A's first block, and goes on in a block of its own
+    _run("mke2fs", "-q", "-t", "ext2", "-b", "1024", shared, "4M")
+    _debugfs(shared, "mkdir A", f"write {tmp_path / 'a.jpg'} A/a.jpg", "mkdir B",
+             *[f"write /dev/null B/f{number:02d}{'x' * 40}" for number in range(40)],
+             f"write {tmp_path / 'known.jpg'} B/known.jpg")
+    first = _debugfs(shared, "bmap A 0").split()[-1]
+    _debugfs(shared, f"set_inode_field B block[0] {first}")
+    deep = tmp_path / "deep.ext2"  # zf first reached 64 deep (its folder G past the cap), then at the root
+    _run("mke2fs", "-q", "-t", "ext2", "-b", "1024", deep, "4M")
+    above = "/".join(f"a{level}" for level in range(1, 64))
+    _debugfs(deep, *[f"mkdir {'/'.join(above.split('/')[:level])}" for level in range(1, 64)], "mkdir zf",
+             "mkdir zf/G", f"write {tmp_path / 'deep.jpg'} zf/G/deep.jpg", f"ln zf {above}/f")
+    items = {**_scan(tmp_path / "case", shared), **_scan(tmp_path / "case2", deep)}
+    assert items[f"{shared}!/p0/B/known.jpg"]["md5"] == hashlib.md5(pictures["known.jpg"]).hexdigest()
+    assert items[f"{shared}!/p0/A/a.jpg"]["md5"] == hashlib.md5(pictures["a.jpg"]).hexdigest()
+    assert items[f"{deep}!/p0/zf/G/deep.jpg"]["md5"] == hashlib.md5(pictures["deep.jpg"]).hexdigest()
+    assert "nests too deep" in _messages(items[f"{deep}!/p0/{above}/f/G"])[0]
+    _verified(tmp_path / "case2", len([path for path in items if path.startswith(str(deep))]))

@@ -1,11 +1,14 @@
 """Each folder of a file system entered once by the scan's walk, at the first path that reaches it (depth first in
 listing order): a folder linked into two folders (an ext2/3/4 directory hard link, an NTFS folder named in two
 indexes, an HFS+ directory hard link) or two FAT folder entries sharing their first cluster, level after level,
-would otherwise be entered 2^depth times. A folder is told by its metadata address, and by its first block
-where its listing lies in blocks (FAT gives each entry an address of its own: two entries of one folder differ;
-exFAT's are told by Vigie's own reader). A later path to it is an item of its own that says where its files are
-listed; one to a folder above it, a loop. What the walk saw also tells how many folders The Sleuth Kit's search
-for orphan files would enter (once for each path to each: `tsk_paths`, which exFAT's own reader counts by too)."""
+would otherwise be entered 2^depth times. A folder is told by its metadata address, and on FAT by its first
+cluster too (FAT gives each entry an address of its own: two entries of one folder differ, and a folder's chain
+follows from its first cluster; ext2/3/4 list a folder's blocks in its inode, so two folders sharing a first block
+are two; exFAT's are told by Vigie's own reader). A later path to it is an item of its own that says where its
+files are listed; one to a folder above it, a loop. A folder whose subtree the depth cap cut where it was entered
+is entered again at a later path less deep, which reaches what the cap cut. What the walk saw also tells how many
+folders The Sleuth Kit's search for orphan files would enter (once for each path to each: `tsk_paths`, which
+exFAT's own reader counts by too)."""
 
 from __future__ import annotations
 
@@ -48,7 +51,9 @@ class EnteredFolders:
     root: int
     # (through a deleted folder, "address"/"block", n) -> the folder's address
     _known: dict[tuple[bool, str, int], int] = field(default_factory=dict)
-    _paths: dict[tuple[bool, int], bytes] = field(default_factory=dict)  # a folder entered -> its path
+    # a folder entered -> its path, and how deep it was entered
+    _paths: dict[tuple[bool, int], tuple[bytes, int]] = field(default_factory=dict)
+    _cut: set[tuple[bool, int]] = field(default_factory=set)  # folders entered whose subtree the depth cap cut
     _inside: dict[int, list[int]] = field(default_factory=dict)  # a folder entered -> the folders its listing names
     # (the folder listing it, its index in that listing, through a deleted folder) of each folder name the walk did
     # not enter again
@@ -61,19 +66,29 @@ class EnteredFolders:
                                                   else [])
         return next((self._known[key] for key in keys if key in self._known), address)
 
-    def entered_at(self, parent: int, folder: int, deleted: bool) -> bytes | None:
+    def entered_at(self, parent: int, folder: int, deleted: bool, depth: int) -> bytes | None:
         """Where the folder `folder` (as `identify` gives it), which the folder at `parent` lists, was entered
-        (`deleted`: through a deleted folder); None where it was not. Counted as named in `parent`'s listing either
-        way."""
+        (`deleted`: through a deleted folder); None where it was not, or where the depth cap cut its subtree there
+        and `depth` is less deep (entered again, what was cut is reached). Counted as named in `parent`'s listing
+        either way."""
         self._inside.setdefault(parent, []).append(folder)
-        return self._paths.get((deleted, folder))
+        entered = self._paths.get((deleted, folder))
+        if entered is None or ((deleted, folder) in self._cut and depth < entered[1]):
+            return None
+        return entered[0]
 
-    def enter(self, address: int, first_block: int | None, path: bytes, deleted: bool) -> None:
-        """Records the folder at `address` as entered at `path` (`deleted`: through a deleted folder)."""
+    def enter(self, address: int, first_block: int | None, path: bytes, deleted: bool, depth: int) -> None:
+        """Records the folder at `address` as entered at `path`, `depth` folders deep (`deleted`: through a
+        deleted folder); `first_block`: its first cluster, where that tells it (FAT)."""
         self._known[(deleted, "address", address)] = address
         if first_block is not None:
             self._known.setdefault((deleted, "block", first_block), address)
-        self._paths[(deleted, address)] = path
+        self._paths[(deleted, address)] = (path, depth)
+        self._cut.discard((deleted, address))
+
+    def cut(self, address: int, deleted: bool) -> None:
+        """Records that the depth cap cut the subtree of the folder entered at `address`."""
+        self._cut.add((deleted, address))
 
     def orphans_costly(self) -> bool:
         """Whether The Sleuth Kit's search for orphan files, which walks every folder from the root once for each

@@ -42,6 +42,7 @@ class _Walk:
     erased: set[int] = field(default_factory=set)  # FAT: live to TSK, deleted on disk: left to Vigie's reader
     moved: set[int] = field(default_factory=set)  # FAT: TSK's orphans Vigie's reader places in their folder
     holes_left: int = field(default_factory=lambda: MAX_HOLES_PER_FILE_SYSTEM)
+    cuts: int = 0  # folders the depth cap left unentered so far
 
     def relpath(self, label: str, path: bytes) -> str:
         name = label.encode() + path
@@ -94,13 +95,13 @@ def walk_file_system(rules: ItemRules, label: str, own_files: dict[str, OwnFile]
     block_size = int(fs.info.block_size)
     try:
         root = fs.open_dir("/")
-        first_block = _first_block(fs.open_meta(inode=int(root.info.addr)), block_size)
+        first_block = _first_block(fs.open_meta(inode=int(root.info.addr)), block_size) if fat is not None else None
     except TSK_ERRORS as exc:
         yield Entry(relpath=ARCHIVE_SEPARATOR + label, error=f"root folder unreadable: {tsk_reason(exc)}")
         return
     walk = _Walk(block_size=block_size, rules=rules, folders=EnteredFolders(int(root.info.addr)),
                  listed={} if cross_checked else None)
-    walk.folders.enter(int(root.info.addr), first_block, b"", False)
+    walk.folders.enter(int(root.info.addr), first_block, b"", False, 0)
     yield from _walk_dir(root, b"/", label, walk, (), 0, False)
     if again is not None:
         again.update(walk.folders.again)
@@ -232,7 +233,7 @@ def _streams(entry: Entry, tsk_file: Any, path: bytes, label: str, listed: Liste
 
 
 def _first_block(tsk_file: Any, block_size: int) -> int | None:
-    """The first block of a folder's listing, where it lies in blocks of its own (FAT's, ext2/3/4's)."""
+    """The first block of a folder's listing, where it lies in blocks of its own (FAT's clusters)."""
     runs, _ = data_runs(tsk_file, block_size)
     return runs[0][0] if runs else None
 
@@ -251,10 +252,12 @@ def _enter_dir(tsk_file: Any, path: bytes, label: str, walk: _Walk, parents: tup
     whether a deleted folder's name leads to it), where no path before this one entered it."""
     address = int(tsk_file.info.meta.addr)
     if not_entered(address, parents, depth):
+        walk.cuts += address not in parents  # the depth cap: what holds it is entered again from less deep
         yield Entry(relpath=walk.relpath(label, path), deleted=deleted, error=_LOOP)
         return
-    # exFAT's folders sharing clusters are Vigie's own reader's to tell (`ExfatFolders.foreign`)
-    first_block = _first_block(tsk_file, walk.block_size) if walk.rules.exfat is None else None
+    # FAT's folder entries sharing a first cluster are one folder (its chain follows from there); ext2/3/4 list a
+    # folder's blocks in its inode, and exFAT's are Vigie's own reader's to tell (`ExfatFolders.foreign`)
+    first_block = _first_block(tsk_file, walk.block_size) if walk.rules.fat is not None else None
     gone = named[2]
     folder = walk.folders.identify(address, first_block, gone)
     if folder in parents or folder == walk.folders.root:  # another entry of a folder above it (FAT: its first
@@ -262,7 +265,7 @@ def _enter_dir(tsk_file: Any, path: bytes, label: str, walk: _Walk, parents: tup
         walk.folders.again.add(named)
         yield Entry(relpath=walk.relpath(label, path), deleted=deleted, error=_LOOP)
         return
-    first = walk.folders.entered_at(named[0], folder, gone)
+    first = walk.folders.entered_at(named[0], folder, gone, depth)
     if first is not None:  # its files listed once, at the path that entered it
         walk.folders.again.add(named)
         yield Entry(relpath=walk.relpath(label, path), deleted=deleted, error=again_error(first, gone))
@@ -274,8 +277,11 @@ def _enter_dir(tsk_file: Any, path: bytes, label: str, walk: _Walk, parents: tup
         yield Entry(relpath=walk.relpath(label, path), deleted=deleted,
                     error=f"{state} whose listing cannot be read: {tsk_reason(exc)}")
         return
-    walk.folders.enter(address, first_block, path, gone)
+    walk.folders.enter(address, first_block, path, gone, depth)
+    cuts = walk.cuts
     yield from _walk_dir(listing, path + b"/", label, walk, (*parents, address), depth + 1, gone)
+    if walk.cuts > cuts:
+        walk.folders.cut(address, gone)
 
 
 def _type_name(kind: Any) -> str:
