@@ -283,3 +283,14 @@ def test_an_entity_whose_content_type_comes_after_many_headers_is_read_and_heade
     members = {member.name: member for member in signed_members(io.BytesIO(_signed(picture)), Settings(),
                                                                   Expansion(), b"photo.jpg.p7m")}
     assert members[b"photo.jpg"].name_problem is None
+
+
+def test_a_content_cut_into_chunks_too_small_for_its_bytes_stops_early_and_a_signers_lines_do_not() -> None:
+    content = _entity({"beach.jpg": jpeg_bytes(draw_picture(126, (320, 240)))}) * 20
+    read = signed_content(_streamed(content, chunk=1))  # 3 bytes an element: past 10,000, cut at one per 32 bytes
+    assert "more than" in str(read.problem) and "more than one per 32 bytes" in str(read.problem)
+    assert "its content read up to there" in str(read.problem)
+    assert read.content is not None and content.startswith(read.content)
+    assert 10_000 <= len(read.content) < len(content) // 8
+    lines = signed_content(_streamed(content, chunk=40))  # a line a chunk, as OpenSSL's text mode writes them
+    assert lines == (content, None) and len(content) // 40 > 10_000

@@ -26,6 +26,11 @@ MOST_NESTED = 64
 # elements walked, a few microseconds each: a structure of 2-byte elements hostile to the walk stops within seconds;
 # a signer's content cut into chunks of a line (OpenSSL's text mode) reaches it past 70 MB, said
 MOST_ELEMENTS = 1_000_000
+# and, past the first 10,000, at most one element per 32 bytes of the structure: content cut into chunks of a few
+# bytes (3 bytes an element: 10 seconds for 3 MB, which a zip packs into a few KB) stops within a second, said,
+# while a signer's chunks (OpenSSL's 4 KiB, or a line of text each in its text mode) are all walked
+_FREE_ELEMENTS = 10_000
+_BYTES_AN_ELEMENT = 32
 _SEQUENCE, _SET, _OID, _INTEGER, _OCTETS, _CHUNKED_OCTETS, _EXPLICIT_0 = 0x30, 0x31, 0x06, 0x02, 0x04, 0x24, 0xA0
 _CONSTRUCTED = 0x20
 
@@ -95,6 +100,7 @@ class _Walker:
         self.pieces: list[memoryview] = []  # the content's chunks read so far
         self.cut: str | None = None  # the first length that ran past what holds it (the structure cut short)
         self._walked = 0  # elements read
+        self._most = min(MOST_ELEMENTS, max(_FREE_ELEMENTS, len(data) // _BYTES_AN_ELEMENT))
 
     def _encapsulated(self, kind: str) -> tuple[_Element, int]:
         """The encapsulated content info of a SignedData or a CompressedData (`kind`), and where its content's
@@ -174,9 +180,8 @@ class _Walker:
         is cut there, and said."""
         data = self._data
         self._walked += 1
-        if self._walked > MOST_ELEMENTS:
-            raise CmsError(f"more than {MOST_ELEMENTS:,} elements (a structure hostile to its reading, or a content "
-                           "cut into chunks too small): not walked further")
+        if self._walked > self._most:
+            raise self._too_many()
         if at + 2 > bound:
             raise CmsError(f"the structure ends at byte {bound:,}, inside an element's header (cut short)")
         tag, position = data[at], at + 1
@@ -210,6 +215,14 @@ class _Walker:
                                     "read up to there")
             length = bound - position
         return _Element(tag, at, position, position + length, bound)
+
+    def _too_many(self) -> CmsError:
+        if self._most == MOST_ELEMENTS:
+            return CmsError(f"more than {MOST_ELEMENTS:,} elements (a structure hostile to its reading, or a content "
+                            "cut into chunks too small): not walked further")
+        return CmsError(f"more than {self._most:,} elements in {len(self._data):,} bytes (past {_FREE_ELEMENTS:,}, "
+                        f"more than one per {_BYTES_AN_ELEMENT} bytes: a content cut into chunks too small, hostile "
+                        "to its reading): not walked further")
 
     def _skip(self, element: _Element) -> int:
         """Where `element` ends: an indefinite length is walked to its two zero bytes, keeping its own stack."""
@@ -257,6 +270,9 @@ class _Walker:
                                             "structure is cut short")
                 stack.pop()
                 continue
+            at = self._short_chunks(at, end)
+            if at >= end or self._data[at:at + 2] == b"\x00\x00":
+                continue
             chunk = self._header(at, end)
             if chunk.tag == _OCTETS and chunk.end is not None:  # a primitive's length is never indefinite
                 self.pieces.append(self._view[chunk.start:chunk.end])
@@ -270,3 +286,18 @@ class _Walker:
             else:
                 raise CmsError(f"a chunk of the content at byte {at:,} is not an OCTET STRING (tag "
                                f"0x{chunk.tag:02x})")
+
+    def _short_chunks(self, at: int, end: int) -> int:
+        """The content's chunks from `at` that are OCTET STRINGs of a short length (under 128 bytes: OpenSSL's text
+        mode writes a line a chunk), gathered without an element's walk each; where the first other one starts."""
+        data, view, pieces = self._data, self._view, self.pieces
+        walked, most = self._walked, self._most
+        while at + 2 <= end and data[at] == _OCTETS and (size := data[at + 1]) < 0x80 and at + 2 + size <= end:
+            walked += 1
+            if walked > most:
+                self._walked = walked
+                raise self._too_many()
+            pieces.append(view[at + 2:at + 2 + size])
+            at += 2 + size
+        self._walked = walked
+        return at
