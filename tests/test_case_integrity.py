@@ -87,8 +87,9 @@ def test_audit_log_records_scans_and_imports(tmp_path: Path) -> None:
     assert CliRunner().invoke(main, ["hashlist", "import", str(listing), "--case", str(case)]).exit_code == 0
     shown = CliRunner().invoke(main, ["audit", "show", "--case", str(case), "--json"])
     actions = [json.loads(line)["action"] for line in shown.output.splitlines()]
-    # the log's rule switch opens it, and each scan and import records the state it left
-    assert actions == ["audit-rule", "scan", "case-state", "hashlist-import", "case-state"]
+    # the log's rule switch opens it, each scan is audited as it starts, and each scan and import records the state
+    # it left
+    assert actions == ["audit-rule", "scan-start", "scan", "case-state", "hashlist-import", "case-state"]
 
 
 def test_an_emptied_or_foreign_case_file_is_refused_and_left_as_it_is(tmp_path: Path) -> None:

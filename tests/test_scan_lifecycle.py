@@ -518,3 +518,24 @@ def test_a_scan_killed_before_its_worker_armed_counts_as_dead_while_a_zombie() -
     assert Path(f"/proc/{child.pid}").exists() and not _running(child.pid)
     child.wait()
     assert not _running(child.pid) and _running(os.getpid())
+
+
+def test_a_case_whose_first_scan_is_still_running_or_was_killed_is_copied_its_log_not_called_wiped(
+        tmp_path: Path) -> None:
+    """The scan's start is audited before its row is written: a case whose first scan was killed (or still runs)
+    holds a log, and one whose log is empty while it holds a scan was wiped."""
+    _evidence(tmp_path / "ev", 2)
+    case = tmp_path / "case"
+    copied: list[str] = []
+
+    def engine(*_: object) -> None:  # mid-scan, the case as a kill -9 would leave it
+        copy = CliRunner().invoke(main, ["case", "copy", str(case), str(tmp_path / "copy")])
+        copied.append(f"{copy.exit_code} {copy.output}")
+
+    store = open_case(case, create=True)
+    try:
+        run_scan(store, [str(tmp_path / "ev")], Settings(workers=1), engine=engine)
+        assert copied and copied[0].startswith("0 ") and "wiped" not in copied[0], copied
+        assert [e.action for e in store.audit_entries()][:2] == ["audit-rule", "scan-start"]
+    finally:
+        store.close()

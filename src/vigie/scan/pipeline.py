@@ -37,6 +37,8 @@ from vigie.sources import Entry, open_source
 from vigie.sources.base import ARCHIVE_SEPARATOR
 from vigie.workers import start_worker
 
+SCAN_START_ACTION = "scan-start"  # audited as a scan begins, before its row is written
+
 _BATCH_FILES = 32
 _BATCH_BYTES = 64 * 1024 * 1024
 CHANGED_NOTE = ("changed since it was scanned (its size or modification time differ): this case keeps what was "
@@ -114,6 +116,9 @@ def run_scan(
 ) -> ScanResult:
     """Scan `paths` into `store`; `engine` runs the per-file analysis (None: this machine's process pool)."""
     started = time.monotonic()
+    # audited before its row is written: a case whose log is empty while it holds a scan was wiped, even where
+    # that scan was killed before it could say how it ended
+    store.append_audit(actor, SCAN_START_ACTION, {"paths": paths})
     scan_id = store.begin_scan({"paths": paths, "settings": settings.as_dict(), "analysis": ANALYSIS_VERSION})
     for earlier, arguments in store.notice_interrupted_scans(scan_id):  # killed: they said nothing themselves
         store.append_audit(actor, "scan", {"scan_id": earlier, "paths": json.loads(arguments).get("paths", []),
