@@ -130,7 +130,8 @@ def scheme_name(code: str) -> Phrase:
 AUDIT_ACTIONS = {
     "categorise": N_("categorisation"), "undecide": N_("set back to undecided"), "undo": N_("undo"),
     "reveal": N_("reveal"), "note": N_("note"), "claim": N_("claim"), "release": N_("release"),
-    "export": N_("export"), "report": N_("report written"), "scan": N_("scan"), "scan-start": N_("scan started"), "verify": N_("evidence check"),
+    "export": N_("export"), "report": N_("report written"), "scan": N_("scan"), "verify": N_("evidence check"),
+    "scan-start": N_("scan started"),
     "match": N_("hash lists matched again"), "hashlist-import": N_("hash list imported"),
     "hashlist-rejected": N_("hash list refused"), "case-state": N_("case state recorded"),
     "case-copy": N_("case copied"), "audit-anchor": N_("audit log anchored"),
