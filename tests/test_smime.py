@@ -294,3 +294,33 @@ def test_a_content_cut_into_chunks_too_small_for_its_bytes_stops_early_and_a_sig
     assert 10_000 <= len(read.content) < len(content) // 8
     lines = signed_content(_streamed(content, chunk=40))  # a line a chunk, as OpenSSL's text mode writes them
     assert lines == (content, None) and len(content) // 40 > 10_000
+
+
+def test_a_zip_appended_after_a_signature_is_read_past_its_own_end_and_read_back(tmp_path: Path) -> None:
+    pictures = [jpeg_bytes(draw_picture(seed, (96, 72))) for seed in (127, 128, 129)]
+
+    def zipped(name: str, data: bytes) -> bytes:
+        out = io.BytesIO()
+        with zipfile.ZipFile(out, "w") as archive:
+            archive.writestr(name, data)
+        return out.getvalue()
+
+    evidence = tmp_path / "evidence"
+    evidence.mkdir()
+    behind = _signed(pictures[0]) + zipped("hidden.jpg", pictures[1])
+    (evidence / "letter.jpg.p7m").write_bytes(behind)
+    (evidence / "both.zip.p7m").write_bytes(_signed(zipped("signed.jpg", pictures[2])) + zipped("hidden.jpg",
+                                                                                                 pictures[1]))
+    with zipfile.ZipFile(evidence / "seized.zip", "w") as archive:
+        archive.writestr("mail/letter.jpg.p7m", behind)
+    items = {item["path"].split("/evidence/", 1)[1]: item
+             for item in scanned_report(evidence, tmp_path / "case", Settings(workers=1))}
+    expected = {"letter.jpg.p7m!/letter.jpg": pictures[0], "letter.jpg.p7m!/hidden.jpg": pictures[1],
+                "both.zip.p7m!/both.zip!/signed.jpg": pictures[2], "both.zip.p7m!/hidden.jpg": pictures[1],
+                "seized.zip!/mail/letter.jpg.p7m!/hidden.jpg": pictures[1]}
+    for path, data in expected.items():
+        assert items[path]["sha256"] == hashlib.sha256(data).hexdigest(), path
+        assert read_item_bytes(str(evidence), path, Settings(), 10**7) == data, path
+    for name in ("letter.jpg.p7m", "both.zip.p7m", "seized.zip!/mail/letter.jpg.p7m"):
+        assert "a zip archive follows this file's own content" in str(items[name]["errors"]), name
+        assert f"{name}!/hidden.jpg!2" not in items, name

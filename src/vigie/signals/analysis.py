@@ -40,6 +40,7 @@ from vigie.signals.video import VideoError, VideoLimits, analyse_video
 from vigie.sources.archives import iter_members
 from vigie.sources.base import Entry, escape_name, member_relpath, parse_relpath
 from vigie.sources.bmff import Found
+from vigie.sources.cms import SIGNED_TYPE, zip_past_signature
 from vigie.sources.diskimage import DISK_HEAD_BYTES, nested_image_note
 from vigie.sources.hidden_pictures import names_before_a_zip_behind
 from vigie.sources.mediatype import (
@@ -362,7 +363,8 @@ def _held(record: ItemRecord, read: _Read, nested: bool, pictures: tuple[HeldPic
     if read.buffer is not None and media_type == SQLITE_TYPE:
         return _database_held(record, read.buffer, pictures)
     if read.buffer is not None and is_archive(media_type):
-        behind = zip_behind(io.BytesIO(read.buffer), read.zip_clues) if may_hide_a_zip_behind(media_type) else None
+        behind = zip_behind(io.BytesIO(read.buffer), read.zip_clues) if may_hide_a_zip_behind(media_type) else (
+            zip_past_signature(read.buffer) if media_type == SIGNED_TYPE else None)
         if behind is not None:
             record.add_error("archive", APPENDED_ZIP_NOTE)
         return _Held(read.buffer, pictures, zip_after_own=behind)
@@ -617,6 +619,8 @@ def _analyse_entry(
     seen = Counter(held.taken(media_type))
     if is_archive(media_type) and held.archive is None:  # not read in memory (a database is)
         records.extend(_reopened(open_entry, record, settings, expansion, analysed, media_type, seen, 0))
+    if media_type == SIGNED_TYPE and held.archive is None:  # a zip past the signature's own end
+        return records + _past_signature(open_entry, record, settings, expansion, analysed, seen)
     if not may_hide_a_zip_behind(media_type) or held.zip_clues is None or not held.zip_clues.worth_a_look:
         return records
     try:
@@ -628,6 +632,23 @@ def _analyse_entry(
         return records
     record.add_error("archive", APPENDED_ZIP_NOTE)
     return records + _reopened(open_entry, record, settings, expansion, analysed, "application/zip", seen, behind)
+
+
+def _past_signature(open_entry: Any, record: ItemRecord, settings: Settings, expansion: Expansion,
+                    analysed: Analysed | None, seen: Counter[bytes]) -> list[ItemRecord]:
+    """The members of a zip appended after an S/MIME signature given or found on a file system (one larger than
+    the cap of what is held in memory is said by its reading already)."""
+    try:
+        with open_entry() as stream:
+            data = stream.read(settings.max_nested_archive_bytes + 1)
+    except OSError:  # read once already: a failure now is no zip to read
+        return []
+    behind = zip_past_signature(data) if len(data) <= settings.max_nested_archive_bytes else None
+    del data
+    if behind is None:
+        return []
+    record.add_error("archive", APPENDED_ZIP_NOTE)
+    return _reopened(open_entry, record, settings, expansion, analysed, "application/zip", seen, behind)
 
 
 def _reopened(open_entry: Any, record: ItemRecord, settings: Settings, expansion: Expansion,

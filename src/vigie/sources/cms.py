@@ -3,11 +3,15 @@
 apart), and the content it holds taken out by a small BER walker (a compressed one left to its reader to inflate).
 DER and BER alike (a streaming signer writes indefinite lengths and cuts the content into chunks); each length is
 checked against what holds it, and nesting is capped, so a structure cut short or hostile is read up to there and
-said. The signature is not checked: nothing is said of its validity."""
+said. The signature is not checked: nothing is said of its validity. A zip appended after a signature is looked for
+only past the structure's own end (`zip_past_signature`), since what it signed may be a zip."""
 
 from __future__ import annotations
 
+import io
 from typing import NamedTuple
+
+from vigie.sources.zipbehind import ZipClues, zip_behind
 
 SIGNED_TYPE = "application/pkcs7-mime; smime-type=signed-data"  # read: its content is members
 DETACHED_TYPE = "application/pkcs7-signature"  # a signature that holds no content (it travels beside it)
@@ -80,6 +84,23 @@ def compressed_content(data: bytes) -> SignedContent:
     """The content a CompressedData holds, compressed with zlib (its encapsulated content's OCTET STRING, joined
     from its chunks), read as far as the structure allows."""
     return _content(data, COMPRESSED_TYPE)
+
+
+def zip_past_signature(data: bytes) -> int | None:
+    """Where the members of a zip appended after a CMS structure (the whole file, `data`) are read from: looked for
+    only past the structure's own end (what it signed may be a zip, its end record inside), as behind a database;
+    None where none follows, or where the structure's end is not told (cut short, hostile)."""
+    walker = _Walker(data)
+    try:
+        end = walker._skip(walker._header(0, len(data)))
+    except CmsError:
+        return None
+    if walker.cut is not None or not data[end:].strip(b"\x00"):
+        return None
+    clues = ZipClues(headers=True, start=end)
+    clues.feed(data[end:])
+    behind = zip_behind(io.BytesIO(data), clues)
+    return None if behind is None else max(behind, end)
 
 
 def _content(data: bytes, kind: str) -> SignedContent:

@@ -12,6 +12,7 @@ from typing import Any, BinaryIO, NamedTuple
 from vigie.config import Settings
 from vigie.sources.archives import iter_members
 from vigie.sources.base import MemberRef, parse_relpath
+from vigie.sources.cms import SIGNED_TYPE, zip_past_signature
 from vigie.sources.directory import open_source
 from vigie.sources.hidden_pictures import hidden_picture, names_before_a_zip_behind
 from vigie.sources.mediatype import (
@@ -103,6 +104,13 @@ def _member_bytes(archive: BinaryIO, archive_name: bytes, wanted: MemberRef, set
         media_type = TEXT_TYPE  # text that holds data: URIs, base64 or uuencoding, typed as the scan hashed it
     if is_archive(media_type):
         own = _nth_member(buffered, media_type, archive_name, wanted, settings, cap, 0)
+        if not own.found and media_type == SIGNED_TYPE:  # of a zip past the signature's own end, numbered on
+            buffered.seek(0)
+            data = buffered.read(settings.max_nested_archive_bytes + 1)
+            behind = zip_past_signature(data) if len(data) <= settings.max_nested_archive_bytes else None
+            wanted = MemberRef(wanted.name, wanted.occurrence - own.seen)
+            return None if behind is None else _nth_member(io.BytesIO(data), "application/zip", archive_name,
+                                                           wanted, settings, cap, behind).data
         if own.found or not may_hide_a_zip_behind(media_type):
             return own.data
         wanted = MemberRef(wanted.name, wanted.occurrence - own.seen)  # of a zip behind it, numbered on
