@@ -322,3 +322,35 @@ def test_a_wma_cover_art_is_read_in_both_places_asf_keeps_it(tmp_path: Path) -> 
     assert read_item_bytes(str(evidence), "song.wma!/picture-2.png", Settings(), 10**7) == large
     cut = asf(wm_picture(small, "image/jpeg")[:-100], wm_picture(large))
     assert "cut short" in str(_pictures(cut)[0][2])
+
+
+def test_what_follows_a_wav_body_is_read_as_its_tags_and_pictures(tmp_path: Path) -> None:
+    """Tags and pictures appended after a WAV's or an AIFF's body (past the size its header declares), which no
+    player reads: an ID3v2.3 or APE tag read as an MP3's (numbered after the chunks' pictures), raw picture bytes
+    read as the member after-the-end (and read back), stray bytes said; the chunks walked no further."""
+    inner, tagged, raw, ape = _png(190), _png(191), _png(192), _png(193)
+    base = riff_wave(id3_tag(3, [(b"APIC", apic(inner, b"image/png"))]))
+    files = {
+        "id3.wav": base + id3_tag(3, [(b"APIC", apic(tagged, b"image/png"))]),
+        "ape.wav": base + ape_tag([(b"Cover Art (Front)", 1, b"c.png\0" + ape)]),
+        "raw.wav": base + raw,
+        "raw.aiff": aiff(id3_tag(3, [(b"TIT2", b"\0t")])) + raw,
+    }
+    assert _pictures(files["id3.wav"]) == [(b"picture-1.png", inner, None), (b"picture-2.png", tagged, None)]
+    assert _pictures(files["ape.wav"]) == [(b"picture-1.png", inner, None), (b"picture-2.png", ape, None)]
+    found = _pictures(files["raw.wav"])
+    assert [(name, data) for name, data, _ in found] == [(b"picture-1.png", inner), (b"after-the-end", raw)]
+    assert "after the audio's own end" in str(found[1][2])
+    assert [(name, data) for name, data, _ in _pictures(files["raw.aiff"])] == [(b"after-the-end", raw)]
+    with pytest.raises(ValueError, match="nothing in them starts like a picture"):
+        _pictures(base + b"\x01" * 100)
+    assert _pictures(base + bytes(300)) == [(b"picture-1.png", inner, None)]  # padding: nothing to say
+    evidence = tmp_path / "evidence"
+    evidence.mkdir()
+    for name, data in files.items():
+        (evidence / name).write_bytes(data)
+    items = _scan(tmp_path, evidence, [tagged, raw, ape])
+    for path, picture in (("id3.wav!/picture-2.png", tagged), ("ape.wav!/picture-2.png", ape),
+                          ("raw.wav!/after-the-end", raw), ("raw.aiff!/after-the-end", raw)):
+        assert items[path]["md5"] == hashlib.md5(picture).hexdigest() and items[path]["matches"], path
+        assert read_item_bytes(str(evidence), path, Settings(), 10**7) == picture, path

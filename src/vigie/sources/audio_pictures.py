@@ -2,24 +2,26 @@
 player shows as a file: each is a member `picture-N.EXT` of the audio file, N counting them in the file's order,
 EXT after the type its tag declares.
 
-Read: the ID3v2 tags in front of an MP3 (or of a FLAC, also behind padding the tag does not count), or in a
-WAV's or an AIFF's `id3 ` chunk (the sound passed over), their `APIC`/`PIC` frames (`id3.py`); the tags after the
-sound of an MP3, a FLAC, a Monkey's Audio, WavPack or Musepack file, walked back from its end: ID3v2.4 tags by
-their footer, APE tags (`ape.py`), past an ID3v1 and a Lyrics3v2 tag; a FLAC's `PICTURE` metadata blocks; the
+Read: the ID3v2 tags in front of an MP3 (or of a FLAC, also behind padding the tag does not count), or in a WAV's or
+an AIFF's `id3 ` chunk (the sound passed over, the chunks walked to the end of the body its header declares), their
+`APIC`/`PIC` frames (`id3.py`); the tags after the sound of an MP3, a FLAC, a Monkey's Audio, WavPack or Musepack
+file, walked back from its end: ID3v2.4 tags by their footer, APE tags (`ape.py`), past an ID3v1 and a Lyrics3v2
+tag; the tags after a WAV's or an AIFF's body so too, and what lies between them read as what follows a picture's
+end (`trailing.py`: a picture there is the member `after-the-end`); a FLAC's `PICTURE` metadata blocks; the
 `METADATA_BLOCK_PICTURE` (and the older `COVERART`) comments, base64 in its comment header, of each Vorbis, Opus,
-Speex or FLAC stream of an Ogg file, multiplexed or chained; a WMA's (an ASF file's) `WM/Picture` values
-(`asf.py`). An MP4's (M4A's) `covr` is read with the video (`video_members.py`). The sound is never read (an
-Ogg's pages are passed over by their headers; where neither a frame nor a FLAC follows an ID3 tag, the
-_PADDING_WINDOW bytes after it are searched for a FLAC's signature): at most
-`max_nested_archive_bytes` of tags (the cap of what is held in memory), at most _MOST_BLOCKS metadata blocks,
-_MOST_COMMENTS comments, _MOST_PAGES Ogg pages, _MOST_CHUNKS chunks and _MOST_TAGS tags at either end; a cap
-reached is said on the audio file.
+Speex or FLAC stream of an Ogg file, multiplexed or chained; a WMA's (an ASF file's) `WM/Picture` values (`asf.py`).
+An MP4's (M4A's) `covr` is read with the video (`video_members.py`). The sound is never read (an Ogg's pages are
+passed over by their headers; where neither a frame nor a FLAC follows an ID3 tag, the _PADDING_WINDOW bytes after
+it are searched for a FLAC's signature): at most `max_nested_archive_bytes` of tags (the cap of what is held in
+memory), at most _MOST_BLOCKS metadata blocks, _MOST_COMMENTS comments, _MOST_PAGES Ogg pages, _MOST_CHUNKS chunks
+and _MOST_TAGS tags at either end; a cap reached is said on the audio file.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import itertools
 import re
 from collections.abc import Iterator
 from typing import BinaryIO, Literal
@@ -119,10 +121,13 @@ def audio_members(fileobj: BinaryIO, media_type: str, settings: Settings, expans
                   ) -> Iterator[Member]:
     """The pictures of the audio file's tags, in the file's order."""
     reader = _Reader(fileobj, settings.max_nested_archive_bytes)
+    after: Iterator[Member] = iter(())
     if media_type == OGG_TYPE:
         found = _ogg_pictures(reader, settings)
     elif media_type in (WAV_TYPE, AIFF_TYPE):
-        found = _chunk_pictures(reader, media_type == WAV_TYPE, settings)
+        found = itertools.chain(_chunk_pictures(reader, media_type == WAV_TYPE, settings),
+                                _tags_past_the_body(reader, settings))
+        after = _past_the_tags(reader, settings, expansion)  # lazy: walked once the pictures are read
     elif media_type == ASF_TYPE:  # its header object, first in the file, holds its metadata
         size = int.from_bytes(reader.read(ASF_HEADER_SIZE, "an ASF header")[16:24], "little")
         found = asf_pictures(reader.read(max(0, size - ASF_HEADER_SIZE), "an ASF header"))
@@ -136,6 +141,7 @@ def audio_members(fileobj: BinaryIO, media_type: str, settings: Settings, expans
             yield Member(name, None, None, None, error=picture.problem)
         else:
             yield decoded_member(name, picture.data, settings, expansion, picture.problem)
+    yield from after  # what follows a WAV's or an AIFF's body and its tags there
 
 
 class _Reader:
@@ -147,6 +153,8 @@ class _Reader:
         self._most = most
         self._held = 0
         self.at = 0
+        self.body_end = 0  # where a WAV's or an AIFF's body ends, by its size
+        self.sound = (0, 0)  # between the tags in front and those after the sound, as last walked
 
     def read(self, size: int, what: str, may_end: bool = False, held: bool = True) -> bytes:
         """`size` bytes (none where `may_end` and the file ends there); `held`: counted as held in memory (not an
@@ -229,6 +237,7 @@ def _end_pictures(reader: _Reader, front_end: int, most: int) -> Iterator[Pictur
     (`3DI`)."""
     end = reader.end()
     for _ in range(_MOST_TAGS + 2):
+        reader.sound = (front_end, end)
         if end - ID3_HEADER < front_end:
             return
         reader.seek(max(front_end, end - _ID3V1))
@@ -261,11 +270,11 @@ def _end_pictures(reader: _Reader, front_end: int, most: int) -> Iterator[Pictur
 
 def _chunk_pictures(reader: _Reader, wav: bool, settings: Settings) -> Iterator[Picture]:
     """The pictures of the ID3v2 tag a WAV or an AIFF keeps in its `id3 ` chunk (little-endian sizes in a RIFF,
-    big-endian in an AIFF; each chunk padded to an even length)."""
+    big-endian in an AIFF; each chunk padded to an even length), to the body's end its header declares."""
     order: Literal["little", "big"] = "little" if wav else "big"
-    reader.read(12, "the file's header")
+    reader.body_end = 8 + int.from_bytes(reader.read(12, "the file's header")[4:8], order)
     for _ in range(_MOST_CHUNKS):
-        header = reader.read(8, "a chunk's header", may_end=True)
+        header = reader.read(8, "a chunk's header", may_end=True) if reader.at + 8 <= reader.body_end else b""
         if not header:
             return
         size = int.from_bytes(header[4:8], order)
@@ -278,6 +287,42 @@ def _chunk_pictures(reader: _Reader, wav: bool, settings: Settings) -> Iterator[
         else:
             reader.skip(size + size % 2)
     raise ArchiveLimitError(f"more than {_MOST_CHUNKS:,} chunks: the chunks after them not read")
+
+
+def _tags_past_the_body(reader: _Reader, settings: Settings) -> Iterator[Picture]:
+    """The pictures of the tags that follow a WAV's or an AIFF's body (the size its header declares), which no
+    player reads: read as those around an MP3's sound are."""
+    size = reader.end()
+    start = reader.body_end + reader.body_end % 2
+    reader.sound = (min(start, size), size)
+    if start + 4 > size:
+        return
+    reader.seek(start)
+    yield from _tag_pictures(reader, settings)
+
+
+def _past_the_tags(reader: _Reader, settings: Settings, expansion: Expansion) -> Iterator[Member]:
+    """What lies between the tags that follow a WAV's or an AIFF's body: said, each picture or video that starts
+    in it read as the member `after-the-end` (`trailing.py`), the note on the first; said alone where nothing
+    in it starts like one."""
+    from vigie.sources.trailing import AFTER_END_NAME, trailing_after  # it sniffs, and sniffing imports this
+
+    start, end = reader.sound
+    if end <= start:
+        return
+    most = settings.max_nested_archive_bytes  # the cap of what is held in memory
+    if end - start > most:
+        raise ArchiveLimitError(f"{end - start:,} bytes after the audio's own end (byte {start:,}), which no "
+                                f"player plays: more than {most:,} (the cap of what is held in memory, setting "
+                                "max_nested_archive_bytes), not read")
+    reader.seek(start)
+    after = trailing_after(reader.read_upto(end - start), start, "audio")
+    if after is None:
+        return
+    if not after.members:
+        raise ValueError(after.note)
+    for number, data in enumerate(after.members):
+        yield decoded_member(AFTER_END_NAME, data, settings, expansion, None if number else after.note)
 
 
 def _native_blocks(reader: _Reader) -> Iterator[tuple[bytes, bytes]]:

@@ -1,15 +1,15 @@
 """What follows a picture's own content: a JPEG's end marker, a PNG's IEND chunk, a GIF's trailer.
 
-Viewers stop there, and so does the decoder, so bytes behind it are seen by no one: a phone's motion photo keeps
-its video there (Google's MicroVideo, Samsung's MotionPhoto_Data), an MPO written without its index its second
-picture, and anyone may append a picture to hide it. A zip there, first, is read as the picture's members
-(`sources/zipbehind.py`); anything else is said, and each picture or video that starts in it (told by its
-signature, then by its type) is read as a member `after-the-end`, `after-the-end!2`, ...: up to its own end
-where its structure gives one (so that its bytes are exactly the picture's, and its hashes those a list holds),
-else to the file's end. What follows a member's own end is looked at the same way (padding passed over, other
-bytes said), and a zip there is read as the picture's members. An MPO's later pictures are read as its frames,
-and again so. What follows a video's own end (an MP4's last top-level box, a
-Matroska's Segment: `video_members.py`) and an SQLite database's pages (`sqlite_end.py`) is said and read so too.
+Viewers stop there, and so does the decoder, so bytes behind it are seen by no one: a phone's motion photo keeps its
+video there (Google's MicroVideo, Samsung's MotionPhoto_Data), an MPO written without its index its second picture,
+and anyone may append a picture to hide it. A zip there, first, is read as the picture's members
+(`sources/zipbehind.py`); anything else is said, and each picture or video that starts in it (told by its signature,
+then by its type) is read as a member `after-the-end`, `after-the-end!2`, ...: up to its own end where its structure
+gives one (so that its bytes are exactly the picture's, and its hashes those a list holds), else to the file's end.
+What follows a member's own end is looked at the same way (padding passed over, other bytes said), and a zip there
+is read as the picture's members. An MPO's later pictures are read as its frames, and again so. What follows a
+video's own end (an MP4's last top-level box, a Matroska's Segment: `video_members.py`), an SQLite database's pages
+(`sqlite_end.py`) and a WAV's or an AIFF's body (`audio_pictures.py`) is said and read so too.
 """
 
 from __future__ import annotations
@@ -34,7 +34,8 @@ _KINDS = ((b"\xff\xd8\xff", 0, "a JPEG"), (b"\x89PNG\r\n\x1a\n", 0, "a PNG"), (b
 # who never sees what follows each kind of file's own content, and what may be hidden there
 _UNSEEN = {"picture": ("no viewer shows", "a motion photo's video, a picture appended to hide it?"),
            "video": ("no player shows", "a motion photo's video, a picture appended to hide it?"),
-           "database": ("SQLite never reads", "a picture appended to hide it?")}
+           "database": ("SQLite never reads", "a picture appended to hide it?"),
+           "audio": ("no player plays", "a picture appended to hide it?")}
 _MOST_STARTS = 64  # signatures looked at: bytes made of them cost a bounded search
 _MOST_MEMBERS = 8
 
