@@ -127,3 +127,18 @@ def test_a_decoy_signature_an_index_or_a_zip_marker_hides_no_picture_after_the_e
         assert member["media_type"] == "image/jpeg" and member["pdq"], name
         assert read_item_bytes(str(evidence), f"{name}!/after-the-end", Settings(), 10**7) is not None
     assert items["then-zip.jpg!/readme.txt"]["size"] == 5
+
+
+def test_a_cut_zip_behind_a_text_looking_ppm_is_read_back_as_scanned(tmp_path: Path) -> None:
+    """A PPM in its text form (P3) is sniffed as a picture, so the scan finds a zip behind it by its first local
+    header, its central directory cut off; read-back looks for it so too, not by an end record as behind text."""
+    pixels = b"\n".join(b"%d %d %d" % (10 * n % 256, 200, 30) for n in range(64))
+    hidden = _encoded(draw_picture(211, (40, 30)), "PNG")
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as written:
+        written.writestr("hidden.png", hidden)
+    cut = archive.getvalue()[:archive.getvalue().find(b"PK\x01\x02")]  # its local header and data only
+    (tmp_path / "evidence").mkdir()
+    items = _scanned(tmp_path / "evidence", {"pic.ppm": b"P3\n8 8\n255\n" + pixels + b"\n" + cut})
+    assert items["pic.ppm!/hidden.png"]["sha256"] == hashlib.sha256(hidden).hexdigest()
+    assert read_item_bytes(str(tmp_path / "evidence"), "pic.ppm!/hidden.png", Settings(), 10**7) == hidden

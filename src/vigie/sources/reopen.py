@@ -100,6 +100,7 @@ def _member_bytes(archive: BinaryIO, archive_name: bytes, wanted: MemberRef, set
             hidden = hidden_picture(buffered.read(settings.max_image_bytes + 1), media_type, wanted.name)
             return hidden if hidden is not None and len(hidden) <= cap else None
         wanted = MemberRef(wanted.name, wanted.occurrence - 1)  # of a zip behind the JPEG
+    sniffed = media_type  # how a zip behind it is looked for, as the scan looked (a text-looking PPM is a picture)
     if not is_archive(media_type) and looks_like_text(head):
         media_type = TEXT_TYPE  # text that holds data: URIs, base64 or uuencoding, typed as the scan hashed it
     if is_archive(media_type):
@@ -115,7 +116,7 @@ def _member_bytes(archive: BinaryIO, archive_name: bytes, wanted: MemberRef, set
             return own.data
         wanted = MemberRef(wanted.name, wanted.occurrence - own.seen)  # of a zip behind it, numbered on
     # a zip behind a picture, a self-extractor or a file read by its own structure, as the scan read it
-    clues = clues_of(buffered, headers=is_image(media_type) or is_video(media_type))
+    clues = clues_of(buffered, headers=is_image(sniffed) or is_video(sniffed))
     if (behind := zip_behind(buffered, clues)) is None:
         return None
     return _nth_member(buffered, "application/zip", archive_name, wanted, settings, cap, behind).data
