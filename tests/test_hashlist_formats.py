@@ -213,6 +213,21 @@ def test_csv_field_over_the_csv_limit_is_a_line_problem(tmp_path: Path) -> None:
     assert parsed.problems == ["line 2: field larger than field limit (131072)"]
 
 
+def test_a_bad_cell_loses_its_value_only_and_no_value_cells_are_empty(tmp_path: Path) -> None:
+    """A line's valid SHA-256 is kept beside an MD5 cell that is damaged (said on its line) or says there is no
+    value (`N/A`, `-`, `NULL`, `none`: empty, nothing said); a line with no valid hash is not read."""
+    digest = hashlib.sha256(b"a picture's bytes").hexdigest()
+    listing = tmp_path / "cells.csv"
+    listing.write_text(f"md5,sha256\nN/A,{digest}\n-,{'a' * 64}\nNULL,{'b' * 64}\nnone,{'c' * 64}\n"
+                       f",{'d' * 64}\nnot-a-hash,{'e' * 64}\nnot-a-hash,N/A\n")
+    parsed = read_hash_list(listing)
+    assert [e.digests.get("sha256") for e in parsed.entries] == [digest, *(c * 64 for c in "abcde")]
+    assert all("md5" not in e.digests for e in parsed.entries)
+    assert len(parsed.problems) == 2 and parsed.problems[0].startswith("line 7: ")
+    assert parsed.problems[0].endswith("that cell not read, the line's other values kept")
+    assert parsed.problems[1].startswith("line 8: ") and "other values kept" not in parsed.problems[1]
+
+
 def test_unterminated_quote_does_not_swallow_later_lines(tmp_path: Path) -> None:
     listing = tmp_path / "quote.csv"
     listing.write_text(f"md5,label\n{'1' * 32},ok\n{'2' * 32},\"never closed\n{'3' * 32},a\n{'4' * 32},b\n")

@@ -45,6 +45,7 @@ _NOT_HASHES = ("label", "series", "category", "category_scheme")  # a value ther
 _HEADER_SEARCH = 10  # lines a header may come after: comments, Excel's `sep=,` line, a title
 _HEADER_MAX = 64 << 10  # characters
 _EXCEL_SEP = re.compile(r'"?sep=(.)"?')
+_NO_VALUE = frozenset({"n/a", "-", "null", "none"})  # what a spreadsheet or a database export writes for none
 
 
 def _is_header(line: str) -> bool:
@@ -206,7 +207,7 @@ def read(name: str, text: str, scheme: str | None, signal: str | None) -> Parsed
                     if HASH_LIKE.fullmatch(value):
                         hashes_aside.setdefault(title, []).append(number)
                 continue
-            if not value:
+            if not value or value.lower() in _NO_VALUE:
                 continue
             if column == "photodna" or (column in _NOT_HASHES and HASH_LIKE.fullmatch(value)):
                 hashes_aside.setdefault(title, []).append(number)
@@ -215,12 +216,14 @@ def read(name: str, text: str, scheme: str | None, signal: str | None) -> Parsed
                 entry.extra[title] = value
                 continue
             _set_field(entry, column, value, signal, bad)
-        if bad:
-            for message in bad:
-                parsed.problem(f"line {number}", message)
-            continue
-        if not has_hash(entry):
-            parsed.problem(f"line {number}", "no hash on this line")
+        kept = has_hash(entry)
+        if bad:  # a bad cell loses its value only: the line's valid hashes are kept
+            parsed.problem(f"line {number}", "; ".join(bad) + (
+                f"; {'that cell' if len(bad) == 1 else 'those cells'} not read, the line's other values kept"
+                if kept else ""))
+        if not kept:
+            if not bad:
+                parsed.problem(f"line {number}", "no hash on this line")
             continue
         entry.category_scheme = category_scheme(entry.category, scheme or entry.category_scheme)
         parsed.entries.append(entry)
