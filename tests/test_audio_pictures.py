@@ -354,3 +354,28 @@ def test_what_follows_a_wav_body_is_read_as_its_tags_and_pictures(tmp_path: Path
                           ("raw.wav!/after-the-end", raw), ("raw.aiff!/after-the-end", raw)):
         assert items[path]["md5"] == hashlib.md5(picture).hexdigest() and items[path]["matches"], path
         assert read_item_bytes(str(evidence), path, Settings(), 10**7) == picture, path
+
+
+def test_what_follows_an_mp3s_last_frame_is_read_or_said(tmp_path: Path) -> None:
+    """An MP3's frames are walked by their headers to the sound's end: a picture appended after the last one
+    (before the tags after the sound, or in an ID3v2.3 tag, which has no footer to find it by) is read as the
+    member after-the-end, and read back; other bytes there are said; an MP3 that ends with its frames says
+    nothing."""
+    raw, tagged = _png(195), _png(196)
+    files = {
+        "raw.mp3": id3_tag(3, [(b"TIT2", b"\0t")]) + MPEG_FRAMES + raw + ID3V1,
+        "v23.mp3": MPEG_FRAMES + id3_tag(3, [(b"APIC", apic(tagged, b"image/png"))]),
+    }
+    assert [(name, data) for name, data, _ in _pictures(files["raw.mp3"])] == [(b"after-the-end", raw)]
+    assert [(name, data) for name, data, _ in _pictures(files["v23.mp3"])] == [(b"after-the-end", tagged)]
+    assert _pictures(MPEG_FRAMES + ID3V1) == [] and _pictures(MPEG_FRAMES[:-100]) == []
+    with pytest.raises(ValueError, match=r"after the audio.s own end .* nothing in them starts like a picture"):
+        _pictures(MPEG_FRAMES + b"\x01" * 100)
+    evidence = tmp_path / "evidence"
+    evidence.mkdir()
+    for name, data in files.items():
+        (evidence / name).write_bytes(data)
+    items = _scan(tmp_path, evidence, [raw, tagged])
+    for path, picture in (("raw.mp3!/after-the-end", raw), ("v23.mp3!/after-the-end", tagged)):
+        assert items[path]["md5"] == hashlib.md5(picture).hexdigest() and items[path]["matches"], path
+        assert read_item_bytes(str(evidence), path, Settings(), 10**7) == picture, path

@@ -7,14 +7,16 @@ an AIFF's `id3 ` chunk (the sound passed over, the chunks walked to the end of t
 `APIC`/`PIC` frames (`id3.py`); the tags after the sound of an MP3, a FLAC, a Monkey's Audio, WavPack or Musepack
 file, walked back from its end: ID3v2.4 tags by their footer, APE tags (`ape.py`), past an ID3v1 and a Lyrics3v2
 tag; the tags after a WAV's or an AIFF's body so too, and what lies between them read as what follows a picture's
-end (`trailing.py`: a picture there is the member `after-the-end`); a FLAC's `PICTURE` metadata blocks; the
-`METADATA_BLOCK_PICTURE` (and the older `COVERART`) comments, base64 in its comment header, of each Vorbis, Opus,
-Speex or FLAC stream of an Ogg file, multiplexed or chained; a WMA's (an ASF file's) `WM/Picture` values (`asf.py`).
-An MP4's (M4A's) `covr` is read with the video (`video_members.py`). The sound is never read (an Ogg's pages are
-passed over by their headers; where neither a frame nor a FLAC follows an ID3 tag, the _PADDING_WINDOW bytes after
-it are searched for a FLAC's signature): at most `max_nested_archive_bytes` of tags (the cap of what is held in
-memory), at most _MOST_BLOCKS metadata blocks, _MOST_COMMENTS comments, _MOST_PAGES Ogg pages, _MOST_CHUNKS chunks
-and _MOST_TAGS tags at either end; a cap reached is said on the audio file.
+end (`trailing.py`: a picture there is the member `after-the-end`), and what lies between an MP3's last frame (its
+frames walked by their headers, at most _MOST_FRAMES) and the tags after its sound so too; a FLAC's `PICTURE`
+metadata blocks; the `METADATA_BLOCK_PICTURE` (and the older `COVERART`) comments, base64 in its comment header, of
+each Vorbis, Opus, Speex or FLAC stream of an Ogg file, multiplexed or chained; a WMA's (an ASF file's) `WM/Picture`
+values (`asf.py`). An MP4's (M4A's) `covr` is read with the video (`video_members.py`). The sound is never read (an
+MP3's frames and an Ogg's pages are passed over by their headers; where neither a frame nor a FLAC follows an ID3
+tag, the _PADDING_WINDOW bytes after it are searched for a FLAC's signature): at most `max_nested_archive_bytes` of
+tags (the cap of what is held in memory), at most _MOST_BLOCKS metadata blocks, _MOST_FRAMES MPEG frames,
+_MOST_COMMENTS comments, _MOST_PAGES Ogg pages, _MOST_CHUNKS chunks and _MOST_TAGS tags at either end; a cap reached
+is said on the audio file.
 """
 
 from __future__ import annotations
@@ -48,6 +50,7 @@ _MOST_COMMENTS = 65_536
 _MOST_TAGS = 8  # tags one after the other at either end (some taggers add one without removing the last)
 _MOST_PAGES = 1 << 20  # Ogg pages walked, to the file's end for the streams chained there (4 to 8 KiB each)
 _MOST_CHUNKS = 4096  # a WAV's or AIFF's chunks: writers put a handful
+_MOST_FRAMES = 1 << 24  # an MP3's frames walked to its sound's end: over a hundred hours
 _MOST_PICTURES = 4096  # of one file: taggers write a few; countless empty frames would each be an item
 _PICTURE_BLOCK, _COMMENT_BLOCK = 6, 4
 _FLAC_START = re.compile(rb"fLaC[\x00\x80]\x00\x00\x22")  # the signature, then a STREAMINFO block's header
@@ -133,6 +136,7 @@ def audio_members(fileobj: BinaryIO, media_type: str, settings: Settings, expans
         found = asf_pictures(reader.read(max(0, size - ASF_HEADER_SIZE), "an ASF header"))
     else:
         found = _tag_pictures(reader, settings)
+        after = _past_the_frames(reader, settings, expansion) if media_type == ID3_TYPE else after
     for number, picture in enumerate(found, 1):
         if number > _MOST_PICTURES:
             raise ArchiveLimitError(f"more than {_MOST_PICTURES:,} pictures in its tags: those after them not read")
@@ -323,6 +327,27 @@ def _past_the_tags(reader: _Reader, settings: Settings, expansion: Expansion) ->
         raise ValueError(after.note)
     for number, data in enumerate(after.members):
         yield decoded_member(AFTER_END_NAME, data, settings, expansion, None if number else after.note)
+
+
+def _past_the_frames(reader: _Reader, settings: Settings, expansion: Expansion) -> Iterator[Member]:
+    """What follows an MP3's last frame, before the tags after its sound, which no player plays: its frames
+    walked by their headers from the first after the tags in front (none where no frame starts there, as in an
+    AAC behind an ID3 tag), then looked at as what follows a WAV's body."""
+    start, end = reader.sound
+    at = start
+    for _ in range(_MOST_FRAMES):
+        if at + 4 > end:
+            return  # the sound ends there (its last frame cut short at most)
+        reader.seek(at)
+        length = _frame_length(reader.read(4, "an MPEG frame's header", held=False))
+        if length is None:
+            break
+        at += length
+    else:
+        raise ArchiveLimitError(f"more than {_MOST_FRAMES:,} MPEG frames: what follows them not looked for")
+    if at > start:
+        reader.sound = (at, end)
+        yield from _past_the_tags(reader, settings, expansion)
 
 
 def _native_blocks(reader: _Reader) -> Iterator[tuple[bytes, bytes]]:
