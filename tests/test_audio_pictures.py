@@ -345,6 +345,10 @@ def test_what_follows_a_wav_body_is_read_as_its_tags_and_pictures(tmp_path: Path
     with pytest.raises(ValueError, match="nothing in them starts like a picture"):
         _pictures(base + b"\x01" * 100)
     assert _pictures(base + bytes(300)) == [(b"picture-1.png", inner, None)]  # padding: nothing to say
+    unknown = base[:4] + bytes(4) + base[8:]  # a streaming writer's RIFF size: its chunks walked to the file's end
+    assert _pictures(unknown) == [(b"picture-1.png", inner, None)]
+    short = base[:4] + struct.pack("<I", len(base) - 20) + base[8:]  # its last chunk runs over the body's end
+    assert _pictures(short + raw)[:1] == [(b"picture-1.png", inner, None)] and len(_pictures(short + raw)) == 2
     evidence = tmp_path / "evidence"
     evidence.mkdir()
     for name, data in files.items():

@@ -276,7 +276,8 @@ def _chunk_pictures(reader: _Reader, wav: bool, settings: Settings) -> Iterator[
     """The pictures of the ID3v2 tag a WAV or an AIFF keeps in its `id3 ` chunk (little-endian sizes in a RIFF,
     big-endian in an AIFF; each chunk padded to an even length), to the body's end its header declares."""
     order: Literal["little", "big"] = "little" if wav else "big"
-    reader.body_end = 8 + int.from_bytes(reader.read(12, "the file's header")[4:8], order)
+    declared = int.from_bytes(reader.read(12, "the file's header")[4:8], order)
+    reader.body_end = 8 + declared if declared else 1 << 62  # 0: a streaming writer's, which knew no length
     for _ in range(_MOST_CHUNKS):
         header = reader.read(8, "a chunk's header", may_end=True) if reader.at + 8 <= reader.body_end else b""
         if not header:
@@ -296,8 +297,8 @@ def _chunk_pictures(reader: _Reader, wav: bool, settings: Settings) -> Iterator[
 def _tags_past_the_body(reader: _Reader, settings: Settings) -> Iterator[Picture]:
     """The pictures of the tags that follow a WAV's or an AIFF's body (the size its header declares), which no
     player reads: read as those around an MP3's sound are."""
+    start = max(reader.body_end + reader.body_end % 2, reader.at)  # past a chunk that runs over the body's end
     size = reader.end()
-    start = reader.body_end + reader.body_end % 2
     reader.sound = (min(start, size), size)
     if start + 4 > size:
         return
