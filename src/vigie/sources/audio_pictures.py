@@ -321,7 +321,7 @@ def _past_the_tags(reader: _Reader, settings: Settings, expansion: Expansion) ->
                                 f"player plays: more than {most:,} (the cap of what is held in memory, setting "
                                 "max_nested_archive_bytes), not read")
     reader.seek(start)
-    after = trailing_after(reader.read_upto(end - start), start, "audio")
+    after = trailing_after(reader.read(end - start, "what follows the audio's own end"), start, "audio")
     if after is None:
         return
     if not after.members:
