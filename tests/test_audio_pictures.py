@@ -383,3 +383,26 @@ def test_what_follows_an_mp3s_last_frame_is_read_or_said(tmp_path: Path) -> None
     for path, picture in (("raw.mp3!/after-the-end", raw), ("v23.mp3!/after-the-end", tagged)):
         assert items[path]["md5"] == hashlib.md5(picture).hexdigest() and items[path]["matches"], path
         assert read_item_bytes(str(evidence), path, Settings(), 10**7) == picture, path
+
+
+def test_a_picture_appended_after_a_flacs_sound_is_read(tmp_path: Path) -> None:
+    """A FLAC's frames have no length to walk them by: a picture that ends where the sound does (before the tags
+    after it) and starts in the last MiB is read as the member after-the-end, and read back; a PNG's end whose
+    start is further back is said; a FLAC that ends with its sound says nothing."""
+    raw, jpeg = _png(197), jpeg_bytes(draw_picture(198, (64, 48)))
+    sound = flac([(4, comments(b"A=b"))]) + bytes(500)
+    files = {"raw.flac": sound + raw, "tagged.flac": sound + jpeg + ape_tag([(b"Title", 0, b"x")]) + ID3V1}
+    assert [(name, data) for name, data, _ in _pictures(files["raw.flac"])] == [(b"after-the-end", raw)]
+    assert [(name, data) for name, data, _ in _pictures(files["tagged.flac"])] == [(b"after-the-end", jpeg)]
+    assert _pictures(sound) == [] and _pictures(sound + raw[:-1]) == []
+    far = sound + raw[:33] + bytes(1 << 20) + raw[-12:]  # a PNG's end, its start more than 1 MiB before
+    with pytest.raises(ValueError, match="ends like a PNG"):
+        _pictures(far)
+    evidence = tmp_path / "evidence"
+    evidence.mkdir()
+    for name, data in files.items():
+        (evidence / name).write_bytes(data)
+    items = _scan(tmp_path, evidence, [raw, jpeg])
+    for path, picture in (("raw.flac!/after-the-end", raw), ("tagged.flac!/after-the-end", jpeg)):
+        assert items[path]["md5"] == hashlib.md5(picture).hexdigest() and items[path]["matches"], path
+        assert read_item_bytes(str(evidence), path, Settings(), 10**7) == picture, path

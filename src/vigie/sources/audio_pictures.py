@@ -8,15 +8,15 @@ an AIFF's `id3 ` chunk (the sound passed over, the chunks walked to the end of t
 file, walked back from its end: ID3v2.4 tags by their footer, APE tags (`ape.py`), past an ID3v1 and a Lyrics3v2
 tag; the tags after a WAV's or an AIFF's body so too, and what lies between them read as what follows a picture's
 end (`trailing.py`: a picture there is the member `after-the-end`), and what lies between an MP3's last frame (its
-frames walked by their headers, at most _MOST_FRAMES) and the tags after its sound so too; a FLAC's `PICTURE`
-metadata blocks; the `METADATA_BLOCK_PICTURE` (and the older `COVERART`) comments, base64 in its comment header, of
-each Vorbis, Opus, Speex or FLAC stream of an Ogg file, multiplexed or chained; a WMA's (an ASF file's) `WM/Picture`
-values (`asf.py`). An MP4's (M4A's) `covr` is read with the video (`video_members.py`). The sound is never read (an
-MP3's frames and an Ogg's pages are passed over by their headers; where neither a frame nor a FLAC follows an ID3
-tag, the _PADDING_WINDOW bytes after it are searched for a FLAC's signature): at most `max_nested_archive_bytes` of
-tags (the cap of what is held in memory), at most _MOST_BLOCKS metadata blocks, _MOST_FRAMES MPEG frames,
-_MOST_COMMENTS comments, _MOST_PAGES Ogg pages, _MOST_CHUNKS chunks and _MOST_TAGS tags at either end; a cap reached
-is said on the audio file.
+frames walked by their headers, at most _MOST_FRAMES) and the tags after its sound so too, and a picture that ends
+where a FLAC's sound does (`_picture_at_the_end`); a FLAC's `PICTURE` metadata blocks; the `METADATA_BLOCK_PICTURE`
+(and the older `COVERART`) comments, base64 in its comment header, of each Vorbis, Opus, Speex or FLAC stream of an
+Ogg file, multiplexed or chained; a WMA's (an ASF file's) `WM/Picture` values (`asf.py`). An MP4's (M4A's) `covr` is
+read with the video (`video_members.py`). The sound is never read (an MP3's frames and an Ogg's pages are passed
+over by their headers; where neither a frame nor a FLAC follows an ID3 tag, the _PADDING_WINDOW bytes after it are
+searched for a FLAC's signature): at most `max_nested_archive_bytes` of tags (the cap of what is held in memory), at
+most _MOST_BLOCKS metadata blocks, _MOST_FRAMES MPEG frames, _MOST_COMMENTS comments, _MOST_PAGES Ogg pages,
+_MOST_CHUNKS chunks and _MOST_TAGS tags at either end; a cap reached is said on the audio file.
 """
 
 from __future__ import annotations
@@ -51,6 +51,9 @@ _MOST_TAGS = 8  # tags one after the other at either end (some taggers add one w
 _MOST_PAGES = 1 << 20  # Ogg pages walked, to the file's end for the streams chained there (4 to 8 KiB each)
 _MOST_CHUNKS = 4096  # a WAV's or AIFF's chunks: writers put a handful
 _MOST_FRAMES = 1 << 24  # an MP3's frames walked to its sound's end: over a hundred hours
+_TAIL_WINDOW = 1 << 20  # bytes before the tags after a FLAC's sound where a picture appended is looked for
+_PICTURE_STARTS = (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"GIF8")
+_PNG_END = b"IEND\xaeB`\x82"
 _MOST_PICTURES = 4096  # of one file: taggers write a few; countless empty frames would each be an item
 _PICTURE_BLOCK, _COMMENT_BLOCK = 6, 4
 _FLAC_START = re.compile(rb"fLaC[\x00\x80]\x00\x00\x22")  # the signature, then a STREAMINFO block's header
@@ -136,7 +139,8 @@ def audio_members(fileobj: BinaryIO, media_type: str, settings: Settings, expans
         found = asf_pictures(reader.read(max(0, size - ASF_HEADER_SIZE), "an ASF header"))
     else:
         found = _tag_pictures(reader, settings)
-        after = _past_the_frames(reader, settings, expansion) if media_type == ID3_TYPE else after
+        after = _past_the_frames(reader, settings, expansion) if media_type == ID3_TYPE else \
+            _picture_at_the_end(reader, settings, expansion)
     for number, picture in enumerate(found, 1):
         if number > _MOST_PICTURES:
             raise ArchiveLimitError(f"more than {_MOST_PICTURES:,} pictures in its tags: those after them not read")
@@ -349,6 +353,35 @@ def _past_the_frames(reader: _Reader, settings: Settings, expansion: Expansion) 
     if at > start:
         reader.sound = (at, end)
         yield from _past_the_tags(reader, settings, expansion)
+
+
+def _picture_at_the_end(reader: _Reader, settings: Settings, expansion: Expansion) -> Iterator[Member]:
+    """A picture appended after the sound of a FLAC (a Monkey's Audio, WavPack or Musepack file), whose frames no
+    length walks: one that starts in the _TAIL_WINDOW bytes before the tags after the sound and whose own
+    structure ends exactly there (no sound's bytes do so by chance) is read as the member `after-the-end`; a
+    PNG's end there whose start is further back is said."""
+    from vigie.sources.mediatype import SNIFF_BYTES, sniff  # sniffing imports this
+    from vigie.sources.trailing import AFTER_END_NAME, content_end
+
+    start, end = reader.sound
+    window = min(end - start, _TAIL_WINDOW)
+    if window < 16:
+        return
+    reader.seek(end - window)
+    tail = reader.read(window, "the sound's end", held=False)
+    for signature in _PICTURE_STARTS:
+        at = tail.find(signature)
+        while at >= 0:
+            if content_end(tail[at:], sniff(tail[at:at + SNIFF_BYTES])) == window - at:
+                yield decoded_member(AFTER_END_NAME, tail[at:], settings, expansion,
+                                     f"{window - at:,} bytes after the audio's own end (byte {end - window + at:,}), "
+                                     "which no player plays: a picture appended to hide it? read as this item's "
+                                     f"member {AFTER_END_NAME.decode()}")
+                return
+            at = tail.find(signature, at + 1)
+    if tail.endswith(_PNG_END):
+        raise ValueError(f"the sound ends like a PNG (byte {end:,}) whose start is not in the {_TAIL_WINDOW:,} bytes "
+                         "before: a picture appended to hide it? not read")
 
 
 def _native_blocks(reader: _Reader) -> Iterator[tuple[bytes, bytes]]:
