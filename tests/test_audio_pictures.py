@@ -395,6 +395,8 @@ def test_a_picture_appended_after_a_flacs_sound_is_read(tmp_path: Path) -> None:
     assert [(name, data) for name, data, _ in _pictures(files["raw.flac"])] == [(b"after-the-end", raw)]
     assert [(name, data) for name, data, _ in _pictures(files["tagged.flac"])] == [(b"after-the-end", jpeg)]
     assert _pictures(sound) == [] and _pictures(sound + raw[:-1]) == []
+    behind_id3 = id3_tag(3, [(b"TIT2", b"\0t")]) + sound + raw  # typed audio/mpeg, no MPEG frame in it
+    assert [(name, data) for name, data, _ in _pictures(behind_id3)] == [(b"after-the-end", raw)]
     far = sound + raw[:33] + bytes(1 << 20) + raw[-12:]  # a PNG's end, its start more than 1 MiB before
     with pytest.raises(ValueError, match="ends like a PNG"):
         _pictures(far)

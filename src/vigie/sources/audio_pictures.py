@@ -337,7 +337,8 @@ def _past_the_tags(reader: _Reader, settings: Settings, expansion: Expansion) ->
 def _past_the_frames(reader: _Reader, settings: Settings, expansion: Expansion) -> Iterator[Member]:
     """What follows an MP3's last frame, before the tags after its sound, which no player plays: its frames
     walked by their headers from the first after the tags in front (none where no frame starts there, as in an
-    AAC behind an ID3 tag), then looked at as what follows a WAV's body."""
+    AAC behind an ID3 tag: a picture that ends where its sound does looked for as after a FLAC's), then looked at
+    as what follows a WAV's body."""
     start, end = reader.sound
     at = start
     for _ in range(_MOST_FRAMES):
@@ -353,6 +354,8 @@ def _past_the_frames(reader: _Reader, settings: Settings, expansion: Expansion) 
     if at > start:
         reader.sound = (at, end)
         yield from _past_the_tags(reader, settings, expansion)
+    else:  # no MPEG frames: a FLAC, an AAC ... behind an ID3 tag
+        yield from _picture_at_the_end(reader, settings, expansion)
 
 
 def _picture_at_the_end(reader: _Reader, settings: Settings, expansion: Expansion) -> Iterator[Member]:
