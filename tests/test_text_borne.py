@@ -86,7 +86,7 @@ def test_damaged_base64_a_cut_run_and_text_past_the_caps_are_said(tmp_path: Path
     evidence = tmp_path / "evidence"
     evidence.mkdir()
     lines = base64.encodebytes(PICTURES[0])
-    (evidence / "damaged.b64").write_bytes(lines[:200] + b"!" + lines[201:])
+    (evidence / "damaged.b64").write_bytes(lines[:200] + b"!" + lines[201:])  # the line with `!` ends the block
     (evidence / "cut.b64").write_bytes(lines[:-31])  # a last group of four cut short
     big = b"x" * (2 << 20)
     (evidence / "big.css").write_bytes(big + b"url(data:image/jpeg;base64," + base64.b64encode(PICTURES[1]) + b")")
@@ -96,7 +96,7 @@ def test_damaged_base64_a_cut_run_and_text_past_the_caps_are_said(tmp_path: Path
         archive.writestr("big.css", big + b"url(data:image/jpeg;base64," + base64.b64encode(PICTURES[1]) + b")")
     (evidence / "bundle.zip").write_bytes(bundle.getvalue())
     items = _matched(evidence, tmp_path / "case", Settings(workers=1, max_nested_archive_bytes=1 << 20))
-    assert "the base64 ends at byte 200" in _errors(items["damaged.b64!/damaged"])
+    assert "the base64 ends at byte 153" in _errors(items["damaged.b64!/damaged"])
     assert "its base64 is damaged" in _errors(items["cut.b64!/cut"])
     assert "its data: URIs, base64 and uuencoded files not read" in _errors(items["big.css"])
     assert "not decoded" in _errors(items["big.b64"])
@@ -301,3 +301,57 @@ def test_a_zip_behind_a_text_is_read_back_whatever_the_text_gave(tmp_path: Path)
                           ("post.txt!/photo.jpg", PICTURES[0])):
         assert [match["label"] for match in items[path]["matches"]], path
         assert read_item_bytes(str(evidence), path, Settings(), 10**7) == picture, path
+
+
+def _unpadded(seed: int) -> bytes:
+    """A picture whose base64 needs no `=` padding (nothing to show where it ends)."""
+    while len(picture := jpeg_bytes(draw_picture(seed, (96, 72)))) % 3:
+        seed += 1
+    return picture
+
+
+def test_words_after_base64_are_not_decoded_into_the_picture(tmp_path: Path) -> None:
+    evidence = tmp_path / "evidence"
+    evidence.mkdir()
+    pictures = [_unpadded(seed) for seed in (300, 400, 500, 600, 700, 800, 900)]
+    header = b"".join(b"line %d of an ordinary preamble, with words, commas and so on.\n" % n for n in range(100))
+    wrapped = [base64.encodebytes(picture) for picture in pictures]
+    sent = b"Sent from my iPhone\n"
+    files = {
+        "block.txt": header + wrapped[0] + sent,  # a block then a signature on the next line
+        "uri_line.txt": header + b"data:image/jpeg;base64," + base64.b64encode(pictures[1]) + b"\nThis is it\n",
+        "uri_words.txt": b"see data:image/jpeg;base64," + base64.b64encode(pictures[2]) + b" then this\n",
+        "head.txt": b"Here it is:\n" + wrapped[3] + sent,  # typed application/base64 by its head
+        "refs.svg": b'<svg xmlns="http://www.w3.org/2000/svg"><image href="data:image/jpeg;base64,'
+                    + wrapped[4].replace(b"\n", b"&#10;") + b'"/></svg>\n',
+        "crlf.xml": b'<?xml version="1.0"?>\n<doc><img src="data:image/jpeg;base64,'
+                    + wrapped[5].replace(b"\n", b"&#xD;&#xA;") + b'"/></doc>\n',
+        "mail.eml": b"From: a@example.org\nTo: b@example.org\nSubject: pic\nMIME-Version: 1.0\n"
+                    b"Content-Type: text/plain; charset=us-ascii\n\nhere it is:\n\n" + wrapped[6] + sent,
+    }
+    for name, data in files.items():
+        (evidence / name).write_bytes(data)
+    items = {item["path"].split("/evidence/", 1)[1]: item
+             for item in scanned_report(evidence, tmp_path / "case", Settings(workers=1))}
+    members = {"block.txt!/base64-1.jpeg": pictures[0], "uri_line.txt!/data-uri-1.jpeg": pictures[1],
+               "uri_words.txt!/data-uri-1.jpeg": pictures[2], "head.txt!/head": pictures[3],
+               "refs.svg!/data-uri-1.jpeg": pictures[4], "crlf.xml!/data-uri-1.jpeg": pictures[5],
+               "mail.eml!/part-0.plain/base64-1.jpeg": pictures[6]}
+    for path, picture in members.items():
+        assert items[path]["sha256"] == hashlib.sha256(picture).hexdigest(), path
+        assert read_item_bytes(str(evidence), path, Settings(), 10**7) == picture, path
+    assert "only the base64 before it is read" in _errors(items["head.txt!/head"])
+
+
+def test_a_line_after_base64_that_ends_oddly_is_said(tmp_path: Path) -> None:
+    evidence = tmp_path / "evidence"
+    evidence.mkdir()
+    picture = _unpadded(300)
+    header = b"".join(b"line %d of an ordinary preamble, with words, commas and so on.\n" % n for n in range(100))
+    (evidence / "block.txt").write_bytes(header + base64.encodebytes(picture) + b"Best.\n")
+    (evidence / "uri.txt").write_bytes(header + b"data:image/jpeg;base64," + base64.b64encode(picture) + b"\nBest.\n")
+    items = {item["path"].split("/evidence/", 1)[1]: item
+             for item in scanned_report(evidence, tmp_path / "case", Settings(workers=1))}
+    for path in ("block.txt!/base64-1.jpeg", "uri.txt!/data-uri-1.jpeg"):
+        assert items[path]["sha256"] == hashlib.sha256(picture).hexdigest(), path
+        assert "what follows the base64 is taken as not part of it" in _errors(items[path]), path

@@ -34,8 +34,20 @@ SVG_TYPE = "image/svg+xml"
 # escapes JSON writes (`\/`, `\u002b`)
 _DATA_URI = re.compile(rb"data:(?:(?P<type>[a-z-]{1,40})\\?/(?P<subtype>[a-z0-9.+-]{1,60}))?"
                        rb"(?:;(?!base64,)[^;,\s\"'\\]{1,60}){0,3}(?P<base64>;base64)?,(?P<data>(?(base64)"
-                       rb"(?:[A-Za-z0-9+/=\s]+|%[0-9A-Fa-f]{2}|\\/|\\u00(?:2[bBfF]|3[dD])|\\[nr])+"
+                       rb"(?:[A-Za-z0-9+/=]+|%[0-9A-Fa-f]{2}|\\/|\\u00(?:2[bBfF]|3[dD])|\\[nr])+"
                        rb"|(?:[A-Za-z0-9!$&*+,./:;=?@_~-]+|%[0-9A-Fa-f]{2}|\\/)*))", re.IGNORECASE)
+# base64 wrapped in lines inside a URI (see `_wrapped_end`): a line break, raw or as an XML character reference
+# (`&#10;`, `&#xD;&#xA;`), with spaces about it; then a line of base64 alone, up to the next break or the URI's end
+_BREAK = rb"(?:\n|&#0*10;|&#x0*[aA];)"
+_SPACE = rb"(?:[ \t\r]|&#0*(?:9|13|32);|&#x0*(?:9|[dD]|20);)"
+_NEXT_LINE = re.compile(rb"%s*%s%s*([A-Za-z0-9+/]+={0,2})(?=%s*(?:%s|\Z)|[\"'()<>;&\\])"
+                        % (_SPACE, _BREAK, _SPACE, _SPACE, _BREAK))
+_URI_END = re.compile(rb"\s|[\"'()<>;,&\\]")  # what may follow a URI's data (`,` in a CSS or JSON list)
+# the line after a URI's base64 starting as base64 would, then other than a space, a quote, a bracket or markup
+# (`AAAA!!`: its last line damaged, or a word after it)
+_STRAY_LINE = re.compile(rb"[ \t\r]*\n[ \t]*([A-Za-z0-9+/=]+)[^\sA-Za-z0-9+/=\"'()<>;,&\\]")
+_WIDEST_LINE = 1000  # base64 wrapped in lines (76 characters in mail, 64 in PEM, 998 at most in SMTP)
+_XML_REFERENCE = re.compile(rb"&#(?:x[0-9a-fA-F]+|[0-9]+);")
 # a URI's start followed by data (64 characters at least) that no member was read from; a bare start, as code
 # writes it before joining the data on (`"data:image/png;base64," + encoded`), is not
 _UNREAD = re.compile(rb"data:(?:image|video|application\\?/octet-stream|;base64)[^,\s\"'<>]{0,200},"
@@ -88,7 +100,8 @@ def uri_members(text: bytes, prefix: bytes, settings: Settings, expansion: Expan
             end, drawing = _drawing(text, found, ends)
             read = _typed(found, drawing, None)
         elif found["data"]:
-            read = _read(found)
+            end = _wrapped_end(text, found)
+            read = _read(found, text[found.start("data"):end], _odd_end(text, found, end))
         taken.append((found.start(), end))
         if read is None:  # the text it spans searched on for the URIs it may hold
             searched += end - found.start()
@@ -112,19 +125,46 @@ def unread_uri_note(text: bytes) -> str:
             "octet-stream one) but no picture, video or archive was read from any: written in a way not read")
 
 
-def _read(found: re.Match[bytes]) -> tuple[bytes, bytes, str | None] | None:
-    """A URI's data decoded, and what `_typed` makes of it."""
-    chars = _ESCAPE.sub(_unescaped, found["data"])
-    problem = None
+def _wrapped_end(text: bytes, found: re.Match[bytes]) -> int:
+    """Where a URI's data ends: base64 in lines, each of one width (the first's, a multiple of 4, at most
+    _WIDEST_LINE) but a last shorter one, is read to its last line; words after the URI, on its line or the next,
+    are not its data."""
+    end = found.end("data")
+    width = end - found.start("data")
+    if found["base64"] is None or width % 4 or width > _WIDEST_LINE or text[end - 1:end] == b"=":
+        return end
+    while (line := _NEXT_LINE.match(text, end)) is not None and len(line[1]) <= width:
+        end = line.end(1)
+        if len(line[1]) < width or line[1].endswith(b"="):
+            break
+    return end
+
+
+def _odd_end(text: bytes, found: re.Match[bytes], end: int) -> str | None:
+    """What a URI's base64 data followed by other than a space, a quote, a bracket or markup says."""
+    if found["base64"] is None or end == len(text):
+        return None
+    if _URI_END.match(text, end):
+        if (stray := _STRAY_LINE.match(text, end)) is None:
+            return None
+        end = stray.start(1)
+    return (f"its base64 is followed at byte {end:,} by {text[end:end + 8]!r}: what follows the base64 is taken as "
+            "not part of it, its bytes may not be those written")
+
+
+def _read(found: re.Match[bytes], raw: bytes, problem: str | None) -> tuple[bytes, bytes, str | None] | None:
+    """A URI's data (`raw`) decoded, and what `_typed` makes of it (`problem`: what was wrong with its end)."""
+    chars = _ESCAPE.sub(_unescaped, raw)
     if found["base64"] is None:
         data = unquote_to_bytes(chars)
     else:
-        chars = b"".join(unquote_to_bytes(chars).split())
+        chars = b"".join(unquote_to_bytes(_XML_REFERENCE.sub(b"", chars)).split())
         try:
             data = base64.b64decode(chars, validate=True)
         except (binascii.Error, ValueError) as exc:  # damaged: decoded as far as it goes, and said
             data = lenient_base64(chars)
-            problem = f"its base64 is damaged ({exc}): decoded as far as it goes, its bytes may not be those written"
+            problem = "; ".join(filter(None, (f"its base64 is damaged ({exc}): decoded as far as it goes, its bytes "
+                                              "may not be those written", problem)))
     return _typed(found, data, problem)
 
 

@@ -55,8 +55,6 @@ _BASE64_START = re.compile(rb"\s*(?![-_]{4})[A-Za-z0-9+/_-]{16,}(?:={0,2}\s|\Z)"
 _BASE64_LINE = re.compile(rb"\n((?![-_]{4})[A-Za-z0-9+/_-]{40,}(?:={0,2}\r?\n|\Z))")  # a whole line, after text
 # base64 wrapped in lines shorter than 16 characters: eight lines at least, of one length, a multiple of four
 _SHORT_LINES = re.compile(rb"\s*((?:[A-Za-z0-9+/_-]{4,15}\r?\n){8,})")
-_NOT_BASE64 = re.compile(rb"[^A-Za-z0-9+/=\s]")
-_NOT_BASE64URL = re.compile(rb"[^A-Za-z0-9_=\s-]")
 _URL_ALPHABET = bytes.maketrans(b"-_", b"+/")
 _SPACES = b" \t\n\r\x0b\x0c"  # what `\s` matches in bytes
 _UU_BEGIN = re.compile(rb"^begin [0-7]{3,4} ([^\r\n]{1,255}?)\r?$", re.MULTILINE)
@@ -67,8 +65,14 @@ _WHOLE_HEAD = 88  # a run that other text ends in the head holds this much at le
 _LINE_CLUE = re.compile(rb"\n(?=[0-9a-fA-F]{0,39}+[g-zG-Z+/_-])(?:(?=[A-Za-z0-9+/_-]{40})|begin [0-7])")
 _BLOCK_LINE = re.compile(rb"((?![-_]{4})[A-Za-z0-9+/_-]{40,})={0,2}[ \t]*\r?(?:\n|\Z)")
 _B64_LINE = re.compile(rb"(?![-_]{4})[A-Za-z0-9+/_-]{40,}={0,2}[ \t]*\r?")  # a block's line (see _tried)
-# a block of base64: whole lines of it, and the base64 that starts the line after them (`...</data>`)
-_BLOCK = re.compile(rb"(?:[ \t]*[A-Za-z0-9+/_-]+={0,2}[ \t]*(?:\r?\n|\Z))+(?:[ \t]*[A-Za-z0-9+/_-]+={0,2})?")
+# a line of a block of base64 (see `block_end`): its characters and their `=` padding, alone on it
+_WRAPPED_LINE = re.compile(rb"[ \t]*((?![-_]{4})[A-Za-z0-9+/_-]+(={0,2}))[ \t]*(?:\r?\n|\Z)")
+# a block's last characters, followed on their line by markup or a quote (`AAAA</data>`, `AAAA"`), never by a space
+_LAST_PART = re.compile(rb"[ \t]*((?![-_]{4})[A-Za-z0-9+/_-]+={0,2})(?=[<\"'])")
+# the line after a block starting as base64 would, then other than a space, markup or a quote (`AAAA!!`: its last
+# line damaged, or a word after it)
+_STRAY_LINE = re.compile(rb"[ \t]*\r?\n[ \t]*([A-Za-z0-9+/_-]+={0,2})[^\sA-Za-z0-9+/_=<\"'-]")
+_NOT_SPACE = re.compile(rb"\S")
 _HEX = b"0123456789abcdefABCDEF"
 _STANDARD = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
 _ALPHABETS = _STANDARD + b"-_"
@@ -190,7 +194,7 @@ def _run(text: bytes, head_bytes: int) -> _Run | None:
     """Where the base64 of a text starts, told by its head as the file was typed: at its start (after a
     byte-order mark, an armour line and its headers; also in lines shorter than 16 characters, see `_wrapped`),
     else on the head's first whole line of base64 after some text; whether it is base64url (the head's run has
-    `-` or `_` and neither `+` nor `/`); and where it ends, at the first byte its alphabet does not have."""
+    `-` or `_` and neither `+` nor `/`); and where it ends (see `block_end`)."""
     head = text[:head_bytes]
     start = 3 if head.startswith(b"\xef\xbb\xbf") else 0
     if (armour := _ARMOUR.match(head, start)) is not None:
@@ -203,8 +207,31 @@ def _run(text: bytes, head_bytes: int) -> _Run | None:
         start = line.start(1)
     shown = head[start:]
     url = armour is None and re.search(rb"[-_]", shown) is not None and re.search(rb"[+/]", shown) is None
-    stop = (_NOT_BASE64URL if url else _NOT_BASE64).search(text, start)
-    return _Run(start, len(text) if stop is None else stop.start(), url)
+    first = _NOT_SPACE.search(text, start)
+    start = len(text) if first is None else first.start()
+    return _Run(start, block_end(text, start), url)
+
+
+def block_end(text: bytes, start: int) -> int:
+    """Where a block of base64 that starts a line at `start` ends: its lines, each its base64 alone, of one width
+    (the first's), but a last shorter one (or one that ends in `=`); else base64 that starts the line after them and
+    ends at markup or a quote (`AAAA</data>`). A line that holds a word followed by a space (`Sent from my
+    iPhone`), or is longer than the first, is not the block's."""
+    end = position = start
+    width = None
+    while (line := _WRAPPED_LINE.match(text, position)) is not None:
+        length = len(line[1])
+        if width is not None and length > width:
+            return end
+        end, position = line.end(1), line.end()
+        if width is None:
+            width = length
+        elif length < width:
+            return end
+        if line[2] or position == len(text):
+            return end
+    part = _LAST_PART.match(text, position)
+    return end if part is None else part.end(1)
 
 
 def _wrapped(lines: bytes) -> bool:
@@ -315,13 +342,18 @@ def later_base64_members(text: bytes, taken: list[tuple[int, int]], settings: Se
                 raise ArchiveLimitError(f"{MOST_BASE64_TRIES:,} lines that start blocks of base64 decode to nothing "
                                         f"typed, the last at byte {start:,}: base64 after it not looked for")
             continue
-        block = _BLOCK.match(text, start)
-        chars = _base64_chars(block[0].translate(None, _SPACES) if block else b"")
+        end = block_end(text, start)
+        chars = _base64_chars(text[start:end].translate(None, _SPACES))
+        stray = _STRAY_LINE.match(text, end)
+        problem = None if stray is None else (f"the base64 is followed at byte {stray.start(1):,} by a line that "
+                                              "starts as base64 would: what follows the base64 is taken as not part "
+                                              "of it, its bytes may not be those written")
         try:
-            data, problem = base64.b64decode(chars, validate=True), None
+            data = base64.b64decode(chars, validate=True)
         except (binascii.Error, ValueError) as exc:
             data = lenient_base64(_NOT_STANDARD.sub(b"", chars))
-            problem = f"its base64 is damaged ({exc}): decoded as far as it goes, its bytes may not be those written"
+            problem = (f"its base64 is damaged ({exc}): decoded as far as it goes, its bytes may not be those "
+                       f"written; what follows the base64 at byte {end:,} is taken as not part of it")
         number += 1
         name = prefix + b"base64-%d.%s" % (number, shown.rsplit("/", 1)[-1].encode())
         yield decoded_member(name, data, settings, expansion, problem)
