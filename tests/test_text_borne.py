@@ -355,3 +355,18 @@ def test_a_line_after_base64_that_ends_oddly_is_said(tmp_path: Path) -> None:
     for path in ("block.txt!/base64-1.jpeg", "uri.txt!/data-uri-1.jpeg"):
         assert items[path]["sha256"] == hashlib.sha256(picture).hexdigest(), path
         assert "what follows the base64 is taken as not part of it" in _errors(items[path]), path
+
+
+def test_read_back_stops_looking_where_the_scan_stopped(tmp_path: Path) -> None:
+    """Past 10,000 blocks of nothing typed the scan looks for no uuencoded file either: read back must not read
+    one there, and give the zip behind the text's photo.png, the one the scan hashed."""
+    evidence = tmp_path / "evidence"
+    evidence.mkdir()
+    alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+    junk = b"".join(bytes(alphabet[(n * 7 + k * 13) % 64] for k in range(40)) + b"G\n\n" for n in range(10_001))
+    zipped = _zip_of(**{"photo.png": PICTURES[1]})
+    (evidence / "x.txt").write_bytes(b"notes\n" + junk + _uuencoded(b"photo.png", PICTURES[0]) + zipped)
+    items = _matched(evidence, tmp_path / "case")
+    assert "base64 and uuencoded files after it were not looked for" in _errors(items["x.txt"])
+    assert items["x.txt!/photo.png"]["sha256"] == hashlib.sha256(PICTURES[1]).hexdigest()
+    assert read_item_bytes(str(evidence), "x.txt!/photo.png", Settings(), 10**7) == PICTURES[1]

@@ -152,8 +152,8 @@ def _read_item(stream: BinaryIO, record: ItemRecord, settings: Settings, nested:
         text.finish()
         if text.stopped_at is not None and not text.found:  # else text_members, which has the same cap, says it
             record.add_error("archive", f"{MOST_BASE64_TRIES:,} lines that start blocks of base64 decode to nothing "
-                                        f"typed, the last at byte {text.stopped_at:,}: base64 after it was not "
-                                        "looked for")
+                                        f"typed, the last at byte {text.stopped_at:,}: base64 and uuencoded "
+                                        "files after it were not looked for")
     if text is not None and text.found:
         record.media_type = TEXT_TYPE  # an archive of its data: URIs, uuencoded files and base64
         if nested and kept is None:

@@ -26,7 +26,7 @@ from urllib.parse import unquote_to_bytes
 
 from vigie.config import Settings
 from vigie.sources.members import ArchiveLimitError, Expansion, Member, decoded_member
-from vigie.sources.textborne import TextClues, lenient_base64, looks_like_text
+from vigie.sources.textborne import CLUES_CHUNK, clues_in, lenient_base64, looks_like_text
 
 HTML_TYPE = "text/html"
 SVG_TYPE = "image/svg+xml"
@@ -54,7 +54,6 @@ _UNREAD = re.compile(rb"data:(?:image|video|application\\?/octet-stream|;base64)
                      rb"[^\s\"'<>()]{64}", re.IGNORECASE)
 # the end of an SVG drawing written as text, raw, percent-encoded or escaped as JSON writes it
 _DRAWING_END = re.compile(rb"</svg\s*>|%3C(?:/|%2F)svg%3E|\\u003c\\?/svg\\u003e", re.IGNORECASE)
-_CLUES_CHUNK = 1 << 20
 _SCHEME = re.compile(rb"data:", re.IGNORECASE)
 # the data of the URIs that gave no member, each searched again for the URIs in it: at most so many times the text
 # (a text of URIs each holding the rest would be searched its length squared)
@@ -181,13 +180,9 @@ def _typed(found: re.Match[bytes], data: bytes, problem: str | None) -> tuple[by
     if mediatype.is_image(shown) or mediatype.is_video(shown) or mediatype.is_archive(shown):
         return shown.rsplit("/", 1)[-1].encode(), data, problem
     # text that may hold a URI, a line of base64 or a `begin` line (tens of microseconds saved a URI of a word)
-    if looks_like_text(data[:mediatype.SNIFF_BYTES]) and (b"\n" in data or _SCHEME.search(data) is not None):
-        clues = TextClues()
-        for at in range(0, len(data), _CLUES_CHUNK):  # in pieces: searching one makes a copy of it
-            clues.feed(data[at:at + _CLUES_CHUNK])
-        clues.finish()
-        if clues.found:
-            return (found["subtype"] or b"txt").lower(), data, problem
+    if (looks_like_text(data[:mediatype.SNIFF_BYTES]) and (b"\n" in data or _SCHEME.search(data) is not None)
+            and clues_in(data[at:at + CLUES_CHUNK] for at in range(0, len(data), CLUES_CHUNK)).found):
+        return (found["subtype"] or b"txt").lower(), data, problem
     return None
 
 

@@ -26,7 +26,7 @@ from vigie.sources.mediatype import (
 )
 from vigie.sources.members import ArchiveLimitError, Expansion
 from vigie.sources.sqlite_end import past_the_database
-from vigie.sources.textborne import TEXT_TYPE, looks_like_text
+from vigie.sources.textborne import CLUES_CHUNK, TEXT_TYPE, clues_in, looks_like_text
 from vigie.sources.trailing import AFTER_END_NAME, trailing
 from vigie.sources.video_members import video_held
 from vigie.sources.zipbehind import clues_of, zip_behind
@@ -65,6 +65,14 @@ def _container_cap(settings: Settings) -> int:
     return max(settings.max_nested_archive_bytes, settings.max_image_bytes, settings.max_member_video_bytes)
 
 
+def _holds_clues(buffered: Any) -> bool:
+    """Whether a text holds what the scan took it for text/plain for (past the cap on tries, where the scan stopped
+    looking, nothing), read again as the scan read it; `buffered` left at its start."""
+    found = clues_in(iter(lambda: buffered.read(CLUES_CHUNK), b"")).found
+    buffered.seek(0)
+    return found
+
+
 def _member_bytes(archive: BinaryIO, archive_name: bytes, wanted: MemberRef, settings: Settings,
                   cap: int) -> bytes | None:
     """The bytes of the `wanted.occurrence`-th member named `wanted.name`, counted as the scan counts them (a
@@ -101,7 +109,7 @@ def _member_bytes(archive: BinaryIO, archive_name: bytes, wanted: MemberRef, set
             return hidden if hidden is not None and len(hidden) <= cap else None
         wanted = MemberRef(wanted.name, wanted.occurrence - 1)  # of a zip behind the JPEG
     sniffed = media_type  # how a zip behind it is looked for, as the scan looked (a text-looking PPM is a picture)
-    if not is_archive(media_type) and looks_like_text(head):
+    if not is_archive(media_type) and looks_like_text(head) and _holds_clues(buffered):
         media_type = TEXT_TYPE  # text that holds data: URIs, base64 or uuencoding, typed as the scan hashed it
     if is_archive(media_type):
         own = _nth_member(buffered, media_type, archive_name, wanted, settings, cap, 0)

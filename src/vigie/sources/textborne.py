@@ -28,7 +28,7 @@ import bisect
 import posixpath
 import re
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import BinaryIO, NamedTuple
 
 from vigie.config import Settings
@@ -81,6 +81,7 @@ _WINDOW = 1024  # the bytes of a block's start read to type it: its first 512 ch
 # blocks of base64 decoded to nothing typed in one text (an encrypted message, a list of base64 hashes, a hostile
 # file of short lines): past this, base64 further in is not looked for, and that is said
 MOST_BASE64_TRIES = 10_000
+CLUES_CHUNK = 1 << 20  # a text read again is searched in pieces of this size: searching one makes a copy of it
 
 
 def looks_like_text(head: bytes) -> bool:
@@ -164,6 +165,16 @@ class TextClues:
         keep = max(keep, len(text) - 4 * _WINDOW)
         cut = b"\x00" if keep and text[keep - 1:keep] != b"\n" else b""
         self._lines, self._at = cut + text[keep:], at + keep - len(cut)
+
+
+def clues_in(chunks: Iterable[bytes]) -> TextClues:
+    """What a text read again holds, looked for as the scan looked for it as it hashed the text (read-back and a
+    URI's data, which must take a text for what the scan took it for)."""
+    clues = TextClues()
+    for chunk in chunks:
+        clues.feed(chunk)
+    clues.finish()
+    return clues
 
 
 def _tried(text: bytes, start: int) -> tuple[bool, str | None]:
