@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import quote
 
 from conftest import jpeg_bytes, scanned_report
+from PIL import Image
 
 from vigie.config import Settings
 from vigie.demo.seizure import draw_picture
@@ -370,3 +371,17 @@ def test_read_back_stops_looking_where_the_scan_stopped(tmp_path: Path) -> None:
     assert "base64 and uuencoded files after it were not looked for" in _errors(items["x.txt"])
     assert items["x.txt!/photo.png"]["sha256"] == hashlib.sha256(PICTURES[1]).hexdigest()
     assert read_item_bytes(str(evidence), "x.txt!/photo.png", Settings(), 10**7) == PICTURES[1]
+
+
+def test_a_data_uri_in_a_file_typed_base64_by_its_head_is_read(tmp_path: Path) -> None:
+    evidence = tmp_path / "evidence"
+    evidence.mkdir()
+    icon = io.BytesIO()
+    Image.new("RGB", (12, 12), (200, 40, 10)).save(icon, "PNG")  # small: the block after it starts in the head
+    (evidence / "notes.txt").write_bytes(b"a: data:image/png;base64," + base64.b64encode(icon.getvalue()) + b"\n"
+                                         + base64.encodebytes(PICTURES[1]))
+    items = _matched(evidence, tmp_path / "case")
+    assert items["notes.txt"]["media_type"] == "application/base64"
+    _read_back(evidence, items, {"notes.txt!/notes": PICTURES[1]})
+    assert items["notes.txt!/data-uri-1.png"]["sha256"] == hashlib.sha256(icon.getvalue()).hexdigest()
+    assert read_item_bytes(str(evidence), "notes.txt!/data-uri-1.png", Settings(), 10**7) == icon.getvalue()

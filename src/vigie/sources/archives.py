@@ -25,8 +25,8 @@ from vigie.sources.mediatype import SNIFF_BYTES, SQLITE_TYPE
 from vigie.sources.members import CappedReader, CountingReader, Expansion, Member
 from vigie.sources.sqlite_blobs import sqlite_members
 from vigie.sources.tars import tar_members
-from vigie.sources.text_members import text_members
-from vigie.sources.textborne import BASE64_TYPE, TEXT_TYPE, base64_members
+from vigie.sources.text_members import base64_file_members, text_members
+from vigie.sources.textborne import BASE64_TYPE, TEXT_TYPE
 from vigie.sources.zips import zip_members
 
 _TAR_MAGIC_OFFSET = 257
@@ -95,7 +95,7 @@ def iter_members(
         yield from text_members(fileobj, settings, expansion)
         return
     if media_type == BASE64_TYPE:
-        yield from base64_members(fileobj, settings, expansion, outer_name, SNIFF_BYTES)
+        yield from base64_file_members(fileobj, settings, expansion, outer_name, SNIFF_BYTES)
         return
     if media_type in AUDIO_TYPES:
         yield from audio_members(fileobj, media_type, settings, expansion)

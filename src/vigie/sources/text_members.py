@@ -1,7 +1,7 @@
 """What a text typed `text/plain` by its clues as it was hashed (`textborne.TextClues`) holds: its `data:` URIs
 (`data_uris.py`), the files uuencoded in it, and the blocks of base64 further in than its head (see
-`textborne.py`), in that order. It is read at most `max_nested_archive_bytes` (the cap of what is held in memory);
-a larger one is said."""
+`textborne.py`), in that order; and what a file of base64 holds, and its data: URIs too. It is read at most
+`max_nested_archive_bytes` (the cap of what is held in memory); a larger one is said."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from typing import BinaryIO
 from vigie.config import Settings
 from vigie.sources.data_uris import unread_uri_note, uri_members
 from vigie.sources.members import ArchiveLimitError, Expansion, Member
-from vigie.sources.textborne import later_base64_members, uuencoded_members
+from vigie.sources.textborne import base64_members, holds_uri, later_base64_members, uuencoded_members
 
 
 def text_members(fileobj: BinaryIO, settings: Settings, expansion: Expansion) -> Iterator[Member]:
@@ -31,3 +31,16 @@ def text_members(fileobj: BinaryIO, settings: Settings, expansion: Expansion) ->
     yield from later_base64_members(text, taken, settings, expansion)
     if not uris and (note := unread_uri_note(text)):
         raise ArchiveLimitError(note)
+
+
+def base64_file_members(fileobj: BinaryIO, settings: Settings, expansion: Expansion, outer_name: bytes,
+                        head_bytes: int) -> Iterator[Member]:
+    """The file a file of base64 holds, then the members of its data: URIs (a text typed by its head's base64 may
+    hold one further in: a URI on its first line, a block of base64 after it)."""
+    text = fileobj.read(settings.max_nested_archive_bytes + 1)
+    if len(text) > settings.max_nested_archive_bytes:
+        raise ArchiveLimitError(f"base64 of more than {settings.max_nested_archive_bytes:,} bytes (the cap of what "
+                                "is held in memory, setting max_nested_archive_bytes): not decoded")
+    yield from base64_members(text, settings, expansion, outer_name, head_bytes)
+    if holds_uri(text):
+        yield from uri_members(text, b"", settings, expansion, [])

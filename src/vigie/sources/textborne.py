@@ -29,7 +29,7 @@ import posixpath
 import re
 import sys
 from collections.abc import Iterable, Iterator
-from typing import BinaryIO, NamedTuple
+from typing import NamedTuple
 
 from vigie.config import Settings
 from vigie.sources.members import ArchiveLimitError, Expansion, Member, decoded_member
@@ -251,6 +251,12 @@ def _wrapped(lines: bytes) -> bool:
     return len(lengths) == 1 and lengths.pop() % 4 == 0
 
 
+def holds_uri(text: bytes) -> bool:
+    """Whether a text holds a data: URI's start (`_MARKER`), searched in pieces made lower case."""
+    return any(_MARKER.search(text[at:at + CLUES_CHUNK + _MARKER_BYTES].lower())
+               for at in range(0, len(text), CLUES_CHUNK))
+
+
 def base64_head(head: bytes) -> bytes | None:
     """The first bytes that the base64 a text holds decodes to, where its head is base64 (see `_run`), for
     its type; None where it is not."""
@@ -267,13 +273,9 @@ def base64_head(head: bytes) -> bytes | None:
     return base64.b64decode(usable[:len(usable) // 4 * 4])
 
 
-def base64_members(fileobj: BinaryIO, settings: Settings, expansion: Expansion, outer_name: bytes,
+def base64_members(text: bytes, settings: Settings, expansion: Expansion, outer_name: bytes,
                    head_bytes: int) -> Iterator[Member]:
     """The file a base64 file holds, named after the base64 file less its suffix (`picture.b64!/picture`)."""
-    text = fileobj.read(settings.max_nested_archive_bytes + 1)
-    if len(text) > settings.max_nested_archive_bytes:
-        raise ArchiveLimitError(f"base64 of more than {settings.max_nested_archive_bytes:,} bytes (the cap of what "
-                                "is held in memory, setting max_nested_archive_bytes): not decoded")
     if (run := _run(text, head_bytes)) is None:  # typed by a head that is not this one's
         raise ArchiveLimitError("its head, read again, holds no base64: not decoded")
     start, end = run.start, run.end
