@@ -16,14 +16,19 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+import pytest
 from conftest import jpeg_bytes, scanned_report
 from PIL import Image
 
 from vigie.config import Settings
 from vigie.demo.seizure import draw_picture
 from vigie.signals.analysis import CHUNK
+from vigie.sources.data_uris import data_uri_members
+from vigie.sources.mail import mail_members
 from vigie.sources.mediatype import sniff
+from vigie.sources.members import ArchiveLimitError, Expansion
 from vigie.sources.reopen import read_item_bytes
+from vigie.sources.text_members import text_members
 
 PICTURES = [jpeg_bytes(draw_picture(seed, (96, 72))) for seed in range(120, 127)]
 
@@ -385,3 +390,19 @@ def test_a_data_uri_in_a_file_typed_base64_by_its_head_is_read(tmp_path: Path) -
     _read_back(evidence, items, {"notes.txt!/notes": PICTURES[1]})
     assert items["notes.txt!/data-uri-1.png"]["sha256"] == hashlib.sha256(icon.getvalue()).hexdigest()
     assert read_item_bytes(str(evidence), "notes.txt!/data-uri-1.png", Settings(), 10**7) == icon.getvalue()
+
+
+def test_a_text_gives_at_most_10_000_members_and_says_so() -> None:
+    """20,000 tiny data: URIs or uuencoded files in a text were 20,000 members; past 10,000 they are said."""
+    css = b".a{}\n" + b"url(data:image/png;base64,AAAA)\n" * 10_001
+    posts = b"x\n" + b"begin 644 a\n`\nend\n" * 10_001
+    page = b"<html><body>" + b'<img src="data:image/png;base64,AAAA">' * 10_001 + b"</body></html>"
+    mail = b"From: a@example.org\nSubject: posts\nContent-Type: text/plain\n\n" + posts
+    for read in (lambda: text_members(io.BytesIO(css), Settings(), Expansion()),
+                 lambda: text_members(io.BytesIO(posts), Settings(), Expansion()),
+                 lambda: data_uri_members(io.BytesIO(page), Settings(), Expansion()),
+                 lambda: mail_members(io.BytesIO(mail), False, Settings(), Expansion())):
+        members = []
+        with pytest.raises(ArchiveLimitError, match="10,000 members read from this text"):
+            members.extend(read())
+        assert len(members) == 10_000

@@ -26,7 +26,7 @@ from urllib.parse import unquote_to_bytes
 
 from vigie.config import Settings
 from vigie.sources.members import ArchiveLimitError, Expansion, Member, decoded_member
-from vigie.sources.textborne import CLUES_CHUNK, clues_in, lenient_base64, looks_like_text
+from vigie.sources.textborne import CLUES_CHUNK, capped_members, clues_in, lenient_base64, looks_like_text
 
 HTML_TYPE = "text/html"
 SVG_TYPE = "image/svg+xml"
@@ -82,7 +82,7 @@ def data_uri_members(fileobj: BinaryIO, settings: Settings, expansion: Expansion
     if len(text) > settings.max_nested_archive_bytes:
         raise ArchiveLimitError(f"a file of more than {settings.max_nested_archive_bytes:,} bytes (the cap of what "
                                 "is held in memory, setting max_nested_archive_bytes): its data: URIs not read")
-    yield from uri_members(text, prefix, settings, expansion, [])
+    yield from capped_members(uri_members(text, prefix, settings, expansion, []))
 
 
 def uri_members(text: bytes, prefix: bytes, settings: Settings, expansion: Expansion,

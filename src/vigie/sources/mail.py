@@ -36,7 +36,7 @@ from vigie.config import Settings
 from vigie.sources.cms import COMPRESSED_TYPE, CmsError, cms_type, compressed_content, signed_content
 from vigie.sources.data_uris import uri_members
 from vigie.sources.members import ArchiveLimitError, CappedReader, Expansion, Member, ZlibReader, decoded_member
-from vigie.sources.textborne import base64_head, later_base64_members, uuencoded_members
+from vigie.sources.textborne import base64_head, capped_members, later_base64_members, uuencoded_members
 
 # Python's mail parser holds a message as lines, at 9 to 90 times its bytes (short lines cost most): a message is
 # parsed only under both caps, else said; the lesser of these and max_nested_archive_bytes holds
@@ -310,6 +310,17 @@ def _walk(parsed: _Parsed, settings: Settings) -> Iterator[tuple[Message, str | 
             yield part, None
 
 
+def _body_members(body: bytes, within: bytes, settings: Settings, expansion: Expansion) -> Iterator[Member]:
+    """What a text body holds: its data: URIs, its uuencoded files, and the blocks of base64 after its text (a
+    picture pasted so)."""
+    taken: list[tuple[int, int]] = []
+    if _DATA_SCHEME.search(body):
+        yield from uri_members(body, within, settings, expansion, taken)
+    if b"begin " in body:
+        yield from uuencoded_members(body, within, settings, expansion)
+    yield from later_base64_members(body, taken, settings, expansion, within)
+
+
 def _parts(parsed: _Parsed, prefix: bytes, settings: Settings, expansion: Expansion,
            stopped: list[str]) -> Iterator[Member]:
     """Every part that is not a container or a text body, in the order a mail reader lists them, and what the text
@@ -322,13 +333,8 @@ def _parts(parsed: _Parsed, prefix: bytes, settings: Settings, expansion: Expans
             if not isinstance(body, bytes):  # the files uuencoded in it (old mail programs' attachments)
                 continue
             within = prefix + b"part-%d.%s/" % (number, part.get_content_subtype().encode("ascii", "replace"))
-            taken: list[tuple[int, int]] = []
-            if _DATA_SCHEME.search(body):
-                yield from uri_members(body, within, settings, expansion, taken)
-            if b"begin " in body:
-                yield from uuencoded_members(body, within, settings, expansion)
-            try:  # and the blocks of base64 after its text (a picture pasted so)
-                yield from later_base64_members(body, taken, settings, expansion, within)
+            try:  # at most MOST_TEXT_MEMBERS, as in other text
+                yield from capped_members(_body_members(body, within, settings, expansion))
             except ArchiveLimitError as exc:
                 stopped.append(f"in {within.decode('ascii', 'replace').rstrip('/')}: {exc}")
             continue

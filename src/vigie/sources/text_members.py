@@ -11,12 +11,16 @@ from typing import BinaryIO
 from vigie.config import Settings
 from vigie.sources.data_uris import unread_uri_note, uri_members
 from vigie.sources.members import ArchiveLimitError, Expansion, Member
-from vigie.sources.textborne import base64_members, holds_uri, later_base64_members, uuencoded_members
+from vigie.sources.textborne import base64_members, capped_members, holds_uri, later_base64_members, uuencoded_members
 
 
 def text_members(fileobj: BinaryIO, settings: Settings, expansion: Expansion) -> Iterator[Member]:
-    """The members of a text's data: URIs, uuencoded files and blocks of base64; a text none of whose data: URIs
-    gave one, though one there holds data, says so."""
+    """The members of a text's data: URIs, uuencoded files and blocks of base64 (at most MOST_TEXT_MEMBERS); a
+    text none of whose data: URIs gave one, though one there holds data, says so."""
+    return capped_members(_text_members(fileobj, settings, expansion))
+
+
+def _text_members(fileobj: BinaryIO, settings: Settings, expansion: Expansion) -> Iterator[Member]:
     text = fileobj.read(settings.max_nested_archive_bytes + 1)
     if len(text) > settings.max_nested_archive_bytes:
         raise ArchiveLimitError(f"a file of more than {settings.max_nested_archive_bytes:,} bytes (the cap of what "
@@ -36,7 +40,12 @@ def text_members(fileobj: BinaryIO, settings: Settings, expansion: Expansion) ->
 def base64_file_members(fileobj: BinaryIO, settings: Settings, expansion: Expansion, outer_name: bytes,
                         head_bytes: int) -> Iterator[Member]:
     """The file a file of base64 holds, then the members of its data: URIs (a text typed by its head's base64 may
-    hold one further in: a URI on its first line, a block of base64 after it)."""
+    hold one further in: a URI on its first line, a block of base64 after it); at most MOST_TEXT_MEMBERS."""
+    return capped_members(_base64_file_members(fileobj, settings, expansion, outer_name, head_bytes))
+
+
+def _base64_file_members(fileobj: BinaryIO, settings: Settings, expansion: Expansion, outer_name: bytes,
+                         head_bytes: int) -> Iterator[Member]:
     text = fileobj.read(settings.max_nested_archive_bytes + 1)
     if len(text) > settings.max_nested_archive_bytes:
         raise ArchiveLimitError(f"base64 of more than {settings.max_nested_archive_bytes:,} bytes (the cap of what "

@@ -81,6 +81,9 @@ _WINDOW = 1024  # the bytes of a block's start read to type it: its first 512 ch
 # blocks of base64 decoded to nothing typed in one text (an encrypted message, a list of base64 hashes, a hostile
 # file of short lines): past this, base64 further in is not looked for, and that is said
 MOST_BASE64_TRIES = 10_000
+# members of one text (data: URIs, uuencoded files, blocks of base64; a hostile text of tiny ones gives one a few
+# bytes): past this, the rest are not read, and that is said
+MOST_TEXT_MEMBERS = 10_000
 CLUES_CHUNK = 1 << 20  # a text read again is searched in pieces of this size: searching one makes a copy of it
 
 
@@ -249,6 +252,16 @@ def _wrapped(lines: bytes) -> bool:
     """Whether short lines are base64 as an encoder wraps it: each but the last of one length, a multiple of 4."""
     lengths = {len(line.rstrip(b"\r")) for line in lines.split(b"\n")[:-2]}
     return len(lengths) == 1 and lengths.pop() % 4 == 0
+
+
+def capped_members(members: Iterator[Member]) -> Iterator[Member]:
+    """A text's members, at most MOST_TEXT_MEMBERS of them (the scan and read-back count them alike); past them,
+    said."""
+    for number, member in enumerate(members, 1):
+        if number > MOST_TEXT_MEMBERS:
+            raise ArchiveLimitError(f"{MOST_TEXT_MEMBERS:,} members read from this text (data: URIs, uuencoded "
+                                    "files, blocks of base64): those after them not read")
+        yield member
 
 
 def holds_uri(text: bytes) -> bool:
