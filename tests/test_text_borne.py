@@ -316,6 +316,10 @@ def _unpadded(seed: int) -> bytes:
     return picture
 
 
+def _columns(text: bytes) -> bytes:
+    return b"\n".join(text[at:at + 76] for at in range(0, len(text), 76))
+
+
 def test_words_after_base64_are_not_decoded_into_the_picture(tmp_path: Path) -> None:
     evidence = tmp_path / "evidence"
     evidence.mkdir()
@@ -332,6 +336,8 @@ def test_words_after_base64_are_not_decoded_into_the_picture(tmp_path: Path) -> 
                     + wrapped[4].replace(b"\n", b"&#10;") + b'"/></svg>\n',
         "crlf.xml": b'<?xml version="1.0"?>\n<doc><img src="data:image/jpeg;base64,'
                     + wrapped[5].replace(b"\n", b"&#xD;&#xA;") + b'"/></doc>\n',
+        "column.html": b"<html><body>" + _columns(b'<img src="data:image/jpeg;base64,' + base64.b64encode(
+            pictures[0]) + b'">') + b"</body></html>",  # wrapped at 76 columns, the URI's start on its first line
         "mail.eml": b"From: a@example.org\nTo: b@example.org\nSubject: pic\nMIME-Version: 1.0\n"
                     b"Content-Type: text/plain; charset=us-ascii\n\nhere it is:\n\n" + wrapped[6] + sent,
     }
@@ -339,7 +345,8 @@ def test_words_after_base64_are_not_decoded_into_the_picture(tmp_path: Path) -> 
         (evidence / name).write_bytes(data)
     items = {item["path"].split("/evidence/", 1)[1]: item
              for item in scanned_report(evidence, tmp_path / "case", Settings(workers=1))}
-    members = {"block.txt!/base64-1.jpeg": pictures[0], "uri_line.txt!/data-uri-1.jpeg": pictures[1],
+    members = {"block.txt!/base64-1.jpeg": pictures[0], "column.html!/data-uri-1.jpeg": pictures[0],
+               "uri_line.txt!/data-uri-1.jpeg": pictures[1],
                "uri_words.txt!/data-uri-1.jpeg": pictures[2], "head.txt!/head": pictures[3],
                "refs.svg!/data-uri-1.jpeg": pictures[4], "crlf.xml!/data-uri-1.jpeg": pictures[5],
                "mail.eml!/part-0.plain/base64-1.jpeg": pictures[6]}

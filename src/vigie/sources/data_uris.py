@@ -125,17 +125,19 @@ def unread_uri_note(text: bytes) -> str:
 
 
 def _wrapped_end(text: bytes, found: re.Match[bytes]) -> int:
-    """Where a URI's data ends: base64 in lines, each of one width (the first's, a multiple of 4, at most
-    _WIDEST_LINE) but a last shorter one, is read to its last line; words after the URI, on its line or the next,
-    are not its data."""
+    """Where a URI's data ends: base64 in lines (its first, which the URI's start may share, at most _WIDEST_LINE
+    characters; the others of one width but a last shorter one, or one shorter than the first) is read to its last
+    line; words after the URI, on its line or the next, are not its data."""
     end = found.end("data")
-    width = end - found.start("data")
-    if found["base64"] is None or width % 4 or width > _WIDEST_LINE or text[end - 1:end] == b"=":
+    first = end - found.start("data")
+    if found["base64"] is None or first > _WIDEST_LINE or text[end - 1:end] == b"=":
         return end
-    while (line := _NEXT_LINE.match(text, end)) is not None and len(line[1]) <= width:
+    width = None
+    while (line := _NEXT_LINE.match(text, end)) is not None and len(line[1]) <= (width or _WIDEST_LINE):
         end = line.end(1)
-        if len(line[1]) < width or line[1].endswith(b"="):
+        if len(line[1]) < (width or first) or line[1].endswith(b"="):
             break
+        width = width or len(line[1])
     return end
 
 
