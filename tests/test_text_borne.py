@@ -361,13 +361,17 @@ def test_a_line_after_base64_that_ends_oddly_is_said(tmp_path: Path) -> None:
     evidence.mkdir()
     picture = _unpadded(300)
     header = b"".join(b"line %d of an ordinary preamble, with words, commas and so on.\n" % n for n in range(100))
-    (evidence / "block.txt").write_bytes(header + base64.encodebytes(picture) + b"Best.\n")
+    (evidence / "block.txt").write_bytes(header + base64.b64encode(picture) + b"\nBest.\n")  # one full line
     (evidence / "uri.txt").write_bytes(header + b"data:image/jpeg;base64," + base64.b64encode(picture) + b"\nBest.\n")
+    assert len(base64.b64encode(PICTURES[0])) % 76  # its last line shorter: the block surely ends there
+    (evidence / "short.txt").write_bytes(header + base64.encodebytes(PICTURES[0]) + b"Thanks,\n")
     items = {item["path"].split("/evidence/", 1)[1]: item
              for item in scanned_report(evidence, tmp_path / "case", Settings(workers=1))}
     for path in ("block.txt!/base64-1.jpeg", "uri.txt!/data-uri-1.jpeg"):
         assert items[path]["sha256"] == hashlib.sha256(picture).hexdigest(), path
         assert "what follows the base64 is taken as not part of it" in _errors(items[path]), path
+    assert items["short.txt!/base64-1.jpeg"]["sha256"] == hashlib.sha256(PICTURES[0]).hexdigest()
+    assert not items["short.txt!/base64-1.jpeg"]["errors"]
 
 
 def test_read_back_stops_looking_where_the_scan_stopped(tmp_path: Path) -> None:

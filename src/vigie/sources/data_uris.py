@@ -99,8 +99,8 @@ def uri_members(text: bytes, prefix: bytes, settings: Settings, expansion: Expan
             end, drawing = _drawing(text, found, ends)
             read = _typed(found, drawing, None)
         elif found["data"]:
-            end = _wrapped_end(text, found)
-            read = _read(found, text[found.start("data"):end], _odd_end(text, found, end))
+            end, full = _wrapped_end(text, found)
+            read = _read(found, text[found.start("data"):end], _odd_end(text, found, end, full))
         taken.append((found.start(), end))
         if read is None:  # the text it spans searched on for the URIs it may hold
             searched += end - found.start()
@@ -124,29 +124,33 @@ def unread_uri_note(text: bytes) -> str:
             "octet-stream one) but no picture, video or archive was read from any: written in a way not read")
 
 
-def _wrapped_end(text: bytes, found: re.Match[bytes]) -> int:
+def _wrapped_end(text: bytes, found: re.Match[bytes]) -> tuple[int, bool]:
     """Where a URI's data ends: base64 in lines (its first, which the URI's start may share, at most _WIDEST_LINE
     characters; the others of one width but a last shorter one, or one shorter than the first) is read to its last
-    line; words after the URI, on its line or the next, are not its data."""
+    line; words after the URI, on its line or the next, are not its data. And whether it may go on (its last line
+    full, not padded: the line after it may be its own, damaged)."""
     end = found.end("data")
     first = end - found.start("data")
-    if found["base64"] is None or first > _WIDEST_LINE or text[end - 1:end] == b"=":
-        return end
+    if found["base64"] is None or text[end - 1:end] == b"=":
+        return end, False
+    if first > _WIDEST_LINE:
+        return end, True
     width = None
     while (line := _NEXT_LINE.match(text, end)) is not None and len(line[1]) <= (width or _WIDEST_LINE):
         end = line.end(1)
         if len(line[1]) < (width or first) or line[1].endswith(b"="):
-            break
+            return end, False
         width = width or len(line[1])
-    return end
+    return end, True
 
 
-def _odd_end(text: bytes, found: re.Match[bytes], end: int) -> str | None:
-    """What a URI's base64 data followed by other than a space, a quote, a bracket or markup says."""
+def _odd_end(text: bytes, found: re.Match[bytes], end: int, full: bool) -> str | None:
+    """What a URI's base64 data followed by other than a space, a quote, a bracket or markup says; or, where its
+    last line is full, by a line that starts as base64 would and ends in other text."""
     if found["base64"] is None or end == len(text):
         return None
     if _URI_END.match(text, end):
-        if (stray := _STRAY_LINE.match(text, end)) is None:
+        if not full or (stray := _STRAY_LINE.match(text, end)) is None:
             return None
         end = stray.start(1)
     return (f"its base64 is followed at byte {end:,} by {text[end:end + 8]!r}: what follows the base64 is taken as "

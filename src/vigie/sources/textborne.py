@@ -370,7 +370,9 @@ def later_base64_members(text: bytes, taken: list[tuple[int, int]], settings: Se
             continue
         end = block_end(text, start)
         chars = _base64_chars(text[start:end].translate(None, _SPACES))
-        stray = _STRAY_LINE.match(text, end)
+        lines = text[start:end].split(b"\n")
+        full = len(lines[-1].strip()) == len(lines[0].strip()) and not lines[-1].endswith(b"=")
+        stray = _STRAY_LINE.match(text, end) if full else None  # a shorter last line: the block ended there
         problem = None if stray is None else (f"the base64 is followed at byte {stray.start(1):,} by a line that "
                                               "starts as base64 would: what follows the base64 is taken as not part "
                                               "of it, its bytes may not be those written")
