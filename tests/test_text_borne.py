@@ -417,3 +417,13 @@ def test_a_text_gives_at_most_10_000_members_and_says_so() -> None:
         with pytest.raises(ArchiveLimitError, match="10,000 members read from this text"):
             members.extend(read())
         assert len(members) == 10_000
+
+
+def test_base64_and_uuencoding_in_a_web_page_are_members(tmp_path: Path) -> None:
+    evidence = tmp_path / "evidence"
+    evidence.mkdir()
+    start, end = b"<html><body><pre>\n", b"</pre></body></html>\n"
+    (evidence / "block.html").write_bytes(start + base64.encodebytes(PICTURES[0]) + end)
+    (evidence / "uu.html").write_bytes(start + _uuencoded(b"p.jpg", PICTURES[1]) + end)
+    items = _matched(evidence, tmp_path / "case")
+    _read_back(evidence, items, {"block.html!/base64-1.jpeg": PICTURES[0], "uu.html!/p.jpg": PICTURES[1]})

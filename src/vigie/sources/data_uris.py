@@ -9,7 +9,8 @@ browser's FileReader gives an untyped file) is read when its bytes start like a 
 for what it holds (an archive, a page, a drawing), named by the type they show, or are text that holds what
 `text_members.py` reads (a URI, base64, uuencoding), named by the subtype it declares. An SVG drawing written as
 text (not base64: percent-encoded or raw, up to the quote that opened its URI or its closing tag) is a member too,
-whose own URIs are its members. The file is read at most `max_nested_archive_bytes` (the cap of what is held in
+whose own URIs are its members. A page's or a drawing's uuencoded files and blocks of base64 (see `textborne.py`)
+are its members too, after its URIs. The file is read at most `max_nested_archive_bytes` (the cap of what is held in
 memory); a larger one is said.
 """
 
@@ -26,7 +27,15 @@ from urllib.parse import unquote_to_bytes
 
 from vigie.config import Settings
 from vigie.sources.members import ArchiveLimitError, Expansion, Member, decoded_member
-from vigie.sources.textborne import CLUES_CHUNK, capped_members, clues_in, lenient_base64, looks_like_text
+from vigie.sources.textborne import (
+    CLUES_CHUNK,
+    capped_members,
+    clues_in,
+    later_base64_members,
+    lenient_base64,
+    looks_like_text,
+    uuencoded_members,
+)
 
 HTML_TYPE = "text/html"
 SVG_TYPE = "image/svg+xml"
@@ -77,12 +86,20 @@ def markup_type(head: bytes) -> str | None:
 
 def data_uri_members(fileobj: BinaryIO, settings: Settings, expansion: Expansion, prefix: bytes = b""
                      ) -> Iterator[Member]:
-    """The members of a page's or a drawing's data: URIs, named after `prefix` (an e-mail's HTML body)."""
+    """The members of a page's or a drawing's data: URIs, then of the files uuencoded and the blocks of base64 in
+    it (in a `<pre>`, as other text's), named after `prefix`; at most MOST_TEXT_MEMBERS."""
     text = fileobj.read(settings.max_nested_archive_bytes + 1)
     if len(text) > settings.max_nested_archive_bytes:
         raise ArchiveLimitError(f"a file of more than {settings.max_nested_archive_bytes:,} bytes (the cap of what "
                                 "is held in memory, setting max_nested_archive_bytes): its data: URIs not read")
-    yield from capped_members(uri_members(text, prefix, settings, expansion, []))
+    yield from capped_members(_page_members(text, prefix, settings, expansion))
+
+
+def _page_members(text: bytes, prefix: bytes, settings: Settings, expansion: Expansion) -> Iterator[Member]:
+    taken: list[tuple[int, int]] = []
+    yield from uri_members(text, prefix, settings, expansion, taken)
+    yield from uuencoded_members(text, prefix, settings, expansion)
+    yield from later_base64_members(text, taken, settings, expansion, prefix)
 
 
 def uri_members(text: bytes, prefix: bytes, settings: Settings, expansion: Expansion,
