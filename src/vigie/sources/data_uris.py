@@ -26,7 +26,7 @@ from typing import BinaryIO
 from urllib.parse import unquote_to_bytes
 
 from vigie.config import Settings
-from vigie.sources.members import ArchiveLimitError, Expansion, Member, decoded_member
+from vigie.sources.members import ArchiveLimitError, Expansion, Member, decoded_member, read_held
 from vigie.sources.textborne import (
     CLUES_CHUNK,
     capped_members,
@@ -88,10 +88,7 @@ def data_uri_members(fileobj: BinaryIO, settings: Settings, expansion: Expansion
                      ) -> Iterator[Member]:
     """The members of a page's or a drawing's data: URIs, then of the files uuencoded and the blocks of base64 in
     it (in a `<pre>`, as other text's), named after `prefix`; at most MOST_TEXT_MEMBERS."""
-    text = fileobj.read(settings.max_nested_archive_bytes + 1)
-    if len(text) > settings.max_nested_archive_bytes:
-        raise ArchiveLimitError(f"a file of more than {settings.max_nested_archive_bytes:,} bytes (the cap of what "
-                                "is held in memory, setting max_nested_archive_bytes): its data: URIs not read")
+    text = read_held(fileobj, settings, "a file", "its data: URIs not read")
     yield from capped_members(_page_members(text, prefix, settings, expansion))
 
 

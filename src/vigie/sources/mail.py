@@ -35,7 +35,15 @@ from typing import BinaryIO, NamedTuple
 from vigie.config import Settings
 from vigie.sources.cms import COMPRESSED_TYPE, CmsError, cms_type, compressed_content, signed_content
 from vigie.sources.data_uris import uri_members
-from vigie.sources.members import ArchiveLimitError, CappedReader, Expansion, Member, ZlibReader, decoded_member
+from vigie.sources.members import (
+    ArchiveLimitError,
+    CappedReader,
+    Expansion,
+    Member,
+    ZlibReader,
+    decoded_member,
+    read_held,
+)
 from vigie.sources.textborne import base64_head, capped_members, later_base64_members, uuencoded_members
 
 # Python's mail parser holds a message as lines, at 9 to 90 times its bytes (short lines cost most): a message is
@@ -129,11 +137,7 @@ def signed_members(fileobj: BinaryIO, settings: Settings, expansion: Expansion, 
     or the one file it signed (or compressed), named as the signature less `.p7m` (`.p7z`; `content` where it has
     no such name). A signature cut short or damaged gives what it holds up to there, and is said; a compression
     so is said, its content not read."""
-    most = settings.max_nested_archive_bytes
-    data = fileobj.read(most + 1)
-    if len(data) > most:
-        raise ArchiveLimitError(f"an S/MIME signature of more than {most:,} bytes (the cap of what is held in "
-                                "memory): what it holds not read")
+    data = read_held(fileobj, settings, "an S/MIME signature", "what it holds not read")
     compressed = cms_type(data[:512]) == COMPRESSED_TYPE
     signed = compressed_content(data) if compressed else signed_content(data)
     del data

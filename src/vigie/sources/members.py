@@ -16,6 +16,17 @@ class ArchiveLimitError(Exception):
     """Reading further would pass a cap that protects against archive bombs."""
 
 
+def read_held(fileobj: BinaryIO, settings: Settings, what: str, unread: str) -> bytes:
+    """The whole of a file read by its structure in memory, at most `max_nested_archive_bytes` of it; past that,
+    ArchiveLimitError saying `what` is too large and what of it is `unread`."""
+    most = settings.max_nested_archive_bytes
+    data = fileobj.read(most + 1)
+    if len(data) > most:
+        raise ArchiveLimitError(f"{what} of more than {most:,} bytes (the cap of what is held in memory, setting "
+                                f"max_nested_archive_bytes): {unread}")
+    return data
+
+
 @dataclass
 class Member:
     name: bytes  # the name's raw bytes as stored, for the item's path

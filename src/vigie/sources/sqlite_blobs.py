@@ -18,7 +18,7 @@ from typing import BinaryIO
 
 from vigie.config import Settings
 from vigie.sources.mediatype import SNIFF_BYTES, sniff
-from vigie.sources.members import ArchiveLimitError, Expansion, Member, decoded_member
+from vigie.sources.members import Expansion, Member, decoded_member, read_held
 from vigie.sources.sqlite_end import in_memory
 
 _SMALLEST = 32  # bytes: no picture or archive is smaller
@@ -26,11 +26,7 @@ _SMALLEST = 32  # bytes: no picture or archive is smaller
 
 def sqlite_members(fileobj: BinaryIO, settings: Settings, expansion: Expansion) -> Iterator[Member]:
     """The database's BLOBs that start like something Vigie reads."""
-    data = fileobj.read(settings.max_nested_archive_bytes + 1)
-    if len(data) > settings.max_nested_archive_bytes:
-        raise ArchiveLimitError(f"an SQLite database of more than {settings.max_nested_archive_bytes:,} bytes (the "
-                                "cap of what is held in memory, setting max_nested_archive_bytes): its BLOBs, and "
-                                "what may follow its pages, not read")
+    data = read_held(fileobj, settings, "an SQLite database", "its BLOBs, and what may follow its pages, not read")
     try:
         database = in_memory(data)
     except sqlite3.Error as exc:

@@ -10,7 +10,7 @@ from typing import BinaryIO
 
 from vigie.config import Settings
 from vigie.sources.data_uris import unread_uri_note, uri_members
-from vigie.sources.members import ArchiveLimitError, Expansion, Member
+from vigie.sources.members import ArchiveLimitError, Expansion, Member, read_held
 from vigie.sources.textborne import base64_members, capped_members, holds_uri, later_base64_members, uuencoded_members
 
 
@@ -21,11 +21,7 @@ def text_members(fileobj: BinaryIO, settings: Settings, expansion: Expansion) ->
 
 
 def _text_members(fileobj: BinaryIO, settings: Settings, expansion: Expansion) -> Iterator[Member]:
-    text = fileobj.read(settings.max_nested_archive_bytes + 1)
-    if len(text) > settings.max_nested_archive_bytes:
-        raise ArchiveLimitError(f"a file of more than {settings.max_nested_archive_bytes:,} bytes (the cap of what "
-                                "is held in memory, setting max_nested_archive_bytes): its data: URIs, base64 and "
-                                "uuencoded files not read")
+    text = read_held(fileobj, settings, "a file", "its data: URIs, base64 and uuencoded files not read")
     taken: list[tuple[int, int]] = []
     uris = 0
     for member in uri_members(text, b"", settings, expansion, taken):
@@ -46,10 +42,7 @@ def base64_file_members(fileobj: BinaryIO, settings: Settings, expansion: Expans
 
 def _base64_file_members(fileobj: BinaryIO, settings: Settings, expansion: Expansion, outer_name: bytes,
                          head_bytes: int) -> Iterator[Member]:
-    text = fileobj.read(settings.max_nested_archive_bytes + 1)
-    if len(text) > settings.max_nested_archive_bytes:
-        raise ArchiveLimitError(f"base64 of more than {settings.max_nested_archive_bytes:,} bytes (the cap of what "
-                                "is held in memory, setting max_nested_archive_bytes): not decoded")
+    text = read_held(fileobj, settings, "base64", "not decoded")
     yield from base64_members(text, settings, expansion, outer_name, head_bytes)
     if holds_uri(text):
         yield from uri_members(text, b"", settings, expansion, [])
