@@ -108,15 +108,20 @@ def png_chunks(png: bytes) -> tuple[list[tuple[bytes, bytes]], bool]:
     return found, False
 
 
+_WEBP_PIXELS = frozenset({b"VP8 ", b"VP8L", b"ALPH", b"ANMF"})
+
+
 def riff_chunks(riff: bytes) -> tuple[list[tuple[bytes, bytes]], bool]:
-    """A WebP's chunks (RIFF, padded to even lengths), as (type, body); and whether they were walked to their end."""
+    """A WebP's chunks (RIFF, padded to even lengths) other than its pixels, as (type, body); and whether they were
+    walked to their end."""
     found: list[tuple[bytes, bytes]] = []
     at = 12
     for _ in range(MAX_CHUNKS):
         if at + 8 > len(riff):
             return found, True
         kind, length = struct.unpack_from("<4sI", riff, at)
-        found.append((kind, riff[at + 8:at + 8 + length]))
+        if kind not in _WEBP_PIXELS:  # not copied: each reader of metadata walks the chunks
+            found.append((kind, riff[at + 8:at + 8 + length]))
         at += 8 + length + (length & 1)
     return found, False
 
