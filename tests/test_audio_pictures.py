@@ -386,20 +386,25 @@ def test_what_follows_an_mp3s_last_frame_is_read_or_said(tmp_path: Path) -> None
 
 
 def test_a_picture_appended_after_a_flacs_sound_is_read(tmp_path: Path) -> None:
-    """A FLAC's frames have no length to walk them by: a picture that ends where the sound does (before the tags
-    after it) and starts in the last MiB is read as the member after-the-end, and read back; a PNG's end whose
-    start is further back is said; a FLAC that ends with its sound says nothing."""
+    """A picture after a FLAC's last frame (padding between) is read as the member after-the-end, and read back,
+    one cut short too; a FLAC that ends with its sound says nothing. Where its last frame is damaged, its end is
+    not found: a picture that ends where the sound does and starts in its last MiB is read all the same, a PNG's
+    end whose start is further back is said, and nothing found there says the sound's end was not found."""
     raw, jpeg = _png(197), jpeg_bytes(draw_picture(198, (64, 48)))
     sound = flac([(4, comments(b"A=b"))]) + bytes(500)
     files = {"raw.flac": sound + raw, "tagged.flac": sound + jpeg + ape_tag([(b"Title", 0, b"x")]) + ID3V1}
     assert [(name, data) for name, data, _ in _pictures(files["raw.flac"])] == [(b"after-the-end", raw)]
     assert [(name, data) for name, data, _ in _pictures(files["tagged.flac"])] == [(b"after-the-end", jpeg)]
-    assert _pictures(sound) == [] and _pictures(sound + raw[:-1]) == []
+    assert _pictures(sound) == []
+    assert [(name, data) for name, data, _ in _pictures(sound + raw[:-1])] == [(b"after-the-end", raw[:-1])]
     behind_id3 = id3_tag(3, [(b"TIT2", b"\0t")]) + sound + raw  # typed audio/mpeg, no MPEG frame in it
     assert [(name, data) for name, data, _ in _pictures(behind_id3)] == [(b"after-the-end", raw)]
-    far = sound + raw[:33] + bytes(1 << 20) + raw[-12:]  # a PNG's end, its start more than 1 MiB before
+    damaged = sound[:-501] + b"\x00" + bytes(500)  # the last frame's CRC-16 no longer holds
+    assert [(name, data) for name, data, _ in _pictures(damaged + raw)] == [(b"after-the-end", raw)]
     with pytest.raises(ValueError, match="ends like a PNG"):
-        _pictures(far)
+        _pictures(damaged + raw[:33] + bytes(1 << 20) + raw[-12:])  # a PNG's end, its start more than 1 MiB before
+    with pytest.raises(ValueError, match="the sound's end not found: a picture appended after it is looked for"):
+        _pictures(damaged)
     evidence = tmp_path / "evidence"
     evidence.mkdir()
     for name, data in files.items():
