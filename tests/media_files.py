@@ -248,3 +248,23 @@ def adts(frames: int, payload: int = 200) -> bytes:
     length = 7 + payload
     header = bytes([0xFF, 0xF1, 0x50, 0x80 | length >> 11, (length >> 3) & 0xFF, (length & 7) << 5 | 0x1F, 0xFC])
     return (header + bytes(payload)) * frames
+
+
+def monkey(frames: int) -> bytes:
+    """A Monkey's Audio file (3.99): its descriptor, whose lengths say where its sound ends, a header, and
+    `frames` bytes of frames."""
+    descriptor = b"MAC " + struct.pack("<HH7I", 3990, 0, 52, 24, 0, 0, frames, 0, 0) + bytes(16)
+    return descriptor + struct.pack("<HHIIIHHI", 2000, 0, 73728, 1, 1000, 16, 2, 44100) + bytes(frames)
+
+
+def wavpack(blocks: int) -> bytes:
+    """A WavPack file of `blocks` blocks of 200 bytes, each its 32-byte header and its length."""
+    header = b"wvpk" + struct.pack("<IHBBIIIII", 192, 0x410, 0, 0, 4410 * blocks, 0, 4410, 0x1000, 0)
+    return (header + bytes(168)) * blocks
+
+
+def musepack(packets: int) -> bytes:
+    """A Musepack SV8 file: its stream header, `packets` audio packets, then its stream-end packet."""
+    def packet(key: bytes, payload: bytes) -> bytes:
+        return key + bytes([0x80 | (len(payload) + 4) >> 7, (len(payload) + 4) & 0x7F]) + payload
+    return b"MPCK" + packet(b"SH", bytes(10)) + packet(b"AP", bytes(300)) * packets + packet(b"SE", b"")

@@ -27,6 +27,7 @@ from tests.media_files import (
     comments,
     flac,
     id3_tag,
+    monkey,
     ogg,
     picture_block,
     picture_comment,
@@ -235,7 +236,7 @@ def test_tags_after_the_sound_are_read(tmp_path: Path) -> None:
         + appended_id3([(b"APIC", apic(back, b"image/png"))]),
         "ape.mp3": MPEG_FRAMES + ape_tag([(b"Title", 0, b"x"), (b"Cover Art (Front)", 1, b"cover.png\0" + ape)])
         + lyrics + ID3V1,
-        "monkey.ape": b"MAC \x96\x0f" + bytes(200) + ape_tag([(b"Cover Art (Back)", 1, b"b.png\0" + ape)], False),
+        "monkey.ape": monkey(200) + ape_tag([(b"Cover Art (Back)", 1, b"b.png\0" + ape)], False),
         "pack.wv": b"wvpk" + struct.pack("<I", 300) + b"\x10\x04" + bytes(300)
         + ape_tag([(b"Cover Art (Front)", 1, b"c.png\0" + ape)]),
         "front-ape.mp3": ape_tag([(b"Cover Art (Front)", 1, b"c.png\0" + ape)]) + MPEG_FRAMES,

@@ -24,9 +24,12 @@ from tests.media_files import (
     comments,
     flac_sound,
     id3_tag,
+    monkey,
+    musepack,
     ogg,
     picture_block,
     picture_comment,
+    wavpack,
 )
 from vigie.cli import main
 from vigie.config import Settings
@@ -116,6 +119,25 @@ def test_an_id3v23_tag_after_a_flacs_sound_is_read(tmp_path: Path) -> None:
     items = _scan(tmp_path, {"song.flac": sound + tag}, [hidden])
     assert items["song.flac!/picture-2.png"]["sha256"] == _sha(hidden) and items["song.flac!/picture-2.png"]["matches"]
     assert read_item_bytes(str(tmp_path / "evidence"), "song.flac!/picture-2.png", Settings(), 10**7) == hidden
+
+
+def test_what_follows_a_monkeys_audio_wavpack_or_musepack_sound_is_read() -> None:
+    """Monkey's Audio's descriptor says its sound's length, WavPack's blocks and Musepack SV8's packets are walked
+    by theirs: a large picture after the sound is the member after-the-end, an ID3v2.3 tag's pictures are members;
+    where the structure cannot be checked (Musepack SV7, lengths past the file's end), that is said."""
+    raw, cover = _noise("GIF", (1300, 1000), 8), _png(308)
+    tag = id3_tag(3, [(b"APIC", apic(cover, b"image/png"))])
+    for sound in (monkey(5000), wavpack(30), musepack(20)):
+        kind = sniff(sound[:512])
+        assert kind in ("audio/x-ape", "audio/x-wavpack", "audio/x-musepack")
+        assert _found(sound + raw + ape_tag([(b"Title", 0, b"x")])) == [(b"after-the-end", _sha(raw))], kind
+        assert _found(sound + tag + raw) == [(b"picture-1.png", _sha(cover)), (b"after-the-end", _sha(raw))], kind
+        assert _found(sound) == [] and _found(sound + bytes(100)) == [], kind
+    sv7 = b"MP+\x17" + bytes(2000)
+    with pytest.raises(ValueError, match="Musepack SV7 file, whose bit-packed frames are not walked"):
+        _found(sv7 + raw)
+    with pytest.raises(ValueError, match=r"past where it ends .* the sound.s end not found"):
+        _found(monkey(5000)[:3000])
 
 
 def test_what_follows_an_oggs_last_page_is_read(tmp_path: Path) -> None:

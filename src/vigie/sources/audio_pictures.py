@@ -25,7 +25,7 @@ import base64
 import binascii
 import itertools
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import BinaryIO, Literal
 
 from vigie.config import Settings
@@ -35,6 +35,7 @@ from vigie.sources.asf import ASF_HEADER, ASF_HEADER_SIZE, ASF_TYPE, asf_picture
 from vigie.sources.flac_frames import flac_sound_end
 from vigie.sources.id3 import ID3_HEADER, Picture, tag_pictures, tag_size
 from vigie.sources.members import ArchiveLimitError, Expansion, Member, decoded_member
+from vigie.sources.sound_ends import packed_sound_end
 from vigie.sources.textborne import lenient_base64
 
 ID3_TYPE = "audio/mpeg"  # MPEG audio frames, or an ID3v2 or APE tag in front of them (or of a FLAC, an AAC ...)
@@ -56,6 +57,7 @@ _MOST_CHUNKS = 4096  # a WAV's or AIFF's chunks: writers put a handful
 _MOST_FRAMES = 1 << 24  # an MP3's frames walked to its sound's end: over a hundred hours
 _TAIL_WINDOW = 1 << 20  # bytes before the tags after a FLAC's sound where a picture appended is looked for
 _PICTURE_STARTS = (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"GIF8")
+_PACKED_STARTS = (b"MAC ", b"wvpk", b"MPCK", b"MP+")  # Monkey's Audio, WavPack, Musepack: their sound's end told
 _PNG_END = b"IEND\xaeB`\x82"
 _MOST_PICTURES = 4096  # of one file: taggers write a few; countless empty frames would each be an item
 _PICTURE_BLOCK, _COMMENT_BLOCK = 6, 4
@@ -215,7 +217,8 @@ class _Reader:
 
 def _tag_pictures(reader: _Reader, settings: Settings) -> Iterator[Picture]:
     """The pictures of the ID3v2 and APE tags at the file's start, then of a FLAC's metadata behind them, then of
-    the tags after the sound, then of those that follow a FLAC's sound's end (found by its frames)."""
+    the tags after the sound, then of those that follow the sound's end of a FLAC (found by its frames), a Monkey's
+    Audio, WavPack or Musepack file (by its structure)."""
     most = settings.max_nested_archive_bytes
     begin = reader.at
     yield from _tags_in_front(reader, most, None)
@@ -223,12 +226,17 @@ def _tag_pictures(reader: _Reader, settings: Settings) -> Iterator[Picture]:
     start = reader.read(4, "the file's signature" if front_end == begin else "what follows a tag", may_end=True)
     if front_end > begin and start != b"fLaC" and _frame_length(start) is None:
         start = _flac_after_padding(reader, front_end, start)
+    sound_start = front_end
     if start == b"fLaC":
         yield from _flac_pictures(_native_blocks(reader))
         front_end = reader.at
     yield from _end_pictures(reader, front_end, most)
     if start == b"fLaC":
-        yield from _tags_past_the_flac_frames(reader, most)
+        yield from _tags_past_the_sound_end(reader, most, lambda at, end: flac_sound_end(
+            reader.read_at, reader.streaminfo, at, end, most))
+    elif start.startswith(_PACKED_STARTS):
+        yield from _tags_past_the_sound_end(reader, most, lambda _, end: packed_sound_end(
+            reader.read_at, sound_start, end, _MOST_FRAMES))
 
 
 def _tags_in_front(reader: _Reader, most: int, until: int | None) -> Iterator[Picture]:
@@ -254,17 +262,19 @@ def _tags_in_front(reader: _Reader, most: int, until: int | None) -> Iterator[Pi
             return
 
 
-def _tags_past_the_flac_frames(reader: _Reader, most: int) -> Iterator[Picture]:
-    """The pictures of the tags that follow a FLAC's last frame (an ID3v2.3 tag, which no footer finds from the
-    file's end): its frames looked at for its sound's end (`flac_frames.py`), and what follows it and those tags
-    left to be read as what follows a WAV's body; where that end is not found, why is kept."""
+def _tags_past_the_sound_end(reader: _Reader, most: int, sound_end: Callable[[int, int], int]
+                             ) -> Iterator[Picture]:
+    """The pictures of the tags that follow the sound's end, which `sound_end` finds from its frames or its
+    structure (a FLAC's in `flac_frames.py`, the others in `sound_ends.py`), such as an ID3v2.3 tag, which no
+    footer finds from the file's end; what follows them left to be read as what follows a WAV's body; where that
+    end is not found, why is kept."""
     start, end = reader.sound
     try:
-        sound_end = flac_sound_end(reader.read_at, reader.streaminfo, start, end, most)
+        at = sound_end(start, end)
     except ValueError as exc:
         reader.end_not_found = str(exc)
         return
-    reader.seek(sound_end)
+    reader.seek(at)
     yield from _tags_in_front(reader, most, end)
     reader.sound, reader.sound_ended = (reader.at, end), True
 
