@@ -7,9 +7,11 @@ an AIFF's `id3 ` chunk (the sound passed over, the chunks walked to the end of t
 `APIC`/`PIC` frames (`id3.py`); the tags after the sound of an MP3, a FLAC, a Monkey's Audio, WavPack or Musepack
 file, walked back from its end: ID3v2.4 tags by their footer, APE tags (`ape.py`), past an ID3v1 and a Lyrics3v2
 tag; the tags after a WAV's or an AIFF's body so too, and what lies between them read as what follows a picture's
-end (`trailing.py`: a picture there is the member `after-the-end`), and what lies between an MP3's last frame (its
-frames walked by their headers, at most _MOST_FRAMES) and the tags after its sound so too, and a picture that ends
-where a FLAC's sound does (`_picture_at_the_end`); a FLAC's `PICTURE` metadata blocks; the `METADATA_BLOCK_PICTURE`
+end (`trailing.py`: a picture there is the member `after-the-end`), and what lies between an MP3's or an AAC's last
+frame (its frames walked by their headers, at most _MOST_FRAMES; ADTS frames in `adts.py`) and the tags after its
+sound so too, and what follows a FLAC's last frame (`flac_frames.py`), a Monkey's Audio, WavPack or Musepack file's
+sound (`sound_ends.py`) or an Ogg's last page, tags there read first; where that end is not found, a picture that
+ends where the sound does (`_picture_at_the_end`); a FLAC's `PICTURE` metadata blocks; the `METADATA_BLOCK_PICTURE`
 (and the older `COVERART`) comments, base64 in its comment header, of each Vorbis, Opus, Speex or FLAC stream of an
 Ogg file, multiplexed or chained; a WMA's (an ASF file's) `WM/Picture` values (`asf.py`). An MP4's (M4A's) `covr` is
 read with the video (`video_members.py`). The sound is never read (an MP3's frames and an Ogg's pages are passed
