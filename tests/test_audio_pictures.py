@@ -401,10 +401,12 @@ def test_a_picture_appended_after_a_flacs_sound_is_read(tmp_path: Path) -> None:
     behind_id3 = id3_tag(3, [(b"TIT2", b"\0t")]) + sound + raw  # typed audio/mpeg, no MPEG frame in it
     assert [(name, data) for name, data, _ in _pictures(behind_id3)] == [(b"after-the-end", raw)]
     damaged = sound[:-501] + b"\x00" + bytes(500)  # the last frame's CRC-16 no longer holds
-    assert [(name, data) for name, data, _ in _pictures(damaged + raw)] == [(b"after-the-end", raw)]
+    found = _pictures(damaged + raw)
+    assert [(name, data) for name, data, _ in found] == [(b"after-the-end", raw)]
+    assert "the sound's end not found" in str(found[0][2])
     with pytest.raises(ValueError, match="ends like a PNG"):
         _pictures(damaged + raw[:33] + bytes(1 << 20) + raw[-12:])  # a PNG's end, its start more than 1 MiB before
-    with pytest.raises(ValueError, match="the sound's end not found: a picture appended after it is looked for"):
+    with pytest.raises(ValueError, match="the sound's end not found; a picture appended after the sound is looked for"):
         _pictures(damaged)
     evidence = tmp_path / "evidence"
     evidence.mkdir()

@@ -27,7 +27,7 @@ import base64
 import binascii
 import itertools
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import BinaryIO, Literal
 
 from vigie.config import Settings
@@ -228,17 +228,12 @@ def _tag_pictures(reader: _Reader, settings: Settings) -> Iterator[Picture]:
     start = reader.read(4, "the file's signature" if front_end == begin else "what follows a tag", may_end=True)
     if front_end > begin and start != b"fLaC" and _frame_length(start) is None:
         start = _flac_after_padding(reader, front_end, start)
-    sound_start = front_end
     if start == b"fLaC":
         yield from _flac_pictures(_native_blocks(reader))
         front_end = reader.at
     yield from _end_pictures(reader, front_end, most)
-    if start == b"fLaC":
-        yield from _tags_past_the_sound_end(reader, most, lambda at, end: flac_sound_end(
-            reader.read_at, reader.streaminfo, at, end, most))
-    elif start.startswith(_PACKED_STARTS):
-        yield from _tags_past_the_sound_end(reader, most, lambda _, end: packed_sound_end(
-            reader.read_at, sound_start, end, _MOST_FRAMES))
+    if start == b"fLaC" or start.startswith(_PACKED_STARTS):
+        yield from _tags_past_the_sound_end(reader, most, start == b"fLaC")
 
 
 def _tags_in_front(reader: _Reader, most: int, until: int | None) -> Iterator[Picture]:
@@ -264,15 +259,15 @@ def _tags_in_front(reader: _Reader, most: int, until: int | None) -> Iterator[Pi
             return
 
 
-def _tags_past_the_sound_end(reader: _Reader, most: int, sound_end: Callable[[int, int], int]
-                             ) -> Iterator[Picture]:
-    """The pictures of the tags that follow the sound's end, which `sound_end` finds from its frames or its
-    structure (a FLAC's in `flac_frames.py`, the others in `sound_ends.py`), such as an ID3v2.3 tag, which no
-    footer finds from the file's end; what follows them left to be read as what follows a WAV's body; where that
-    end is not found, why is kept."""
+def _tags_past_the_sound_end(reader: _Reader, most: int, flac: bool) -> Iterator[Picture]:
+    """The pictures of the tags that follow the sound's end, found from a FLAC's frames (`flac_frames.py`), else
+    from a Monkey's Audio, WavPack or Musepack file's structure (`sound_ends.py`), such as an ID3v2.3 tag, which
+    no footer finds from the file's end; what follows them left to be read as what follows a WAV's body; where
+    that end is not found, why is kept."""
     start, end = reader.sound
     try:
-        at = sound_end(start, end)
+        at = flac_sound_end(reader.read_at, reader.streaminfo, start, end, most) if flac else \
+            packed_sound_end(reader.read_at, start, end, _MOST_FRAMES)
     except ValueError as exc:
         reader.end_not_found = str(exc)
         return
@@ -428,10 +423,10 @@ def _mpeg_end(reader: _Reader, start: int, end: int) -> int:
 
 
 def _picture_at_the_end(reader: _Reader, settings: Settings, expansion: Expansion) -> Iterator[Member]:
-    """A picture appended after the sound of a FLAC (a Monkey's Audio, WavPack or Musepack file), whose frames no
-    length walks: one that starts in the _TAIL_WINDOW bytes before the tags after the sound and whose own
-    structure ends exactly there (no sound's bytes do so by chance) is read as the member `after-the-end`; a
-    PNG's end there whose start is further back is said."""
+    """A picture appended after a sound whose end is not known (a FLAC's whose last frame is not found, a Musepack
+    SV7's ...): one that starts in the _TAIL_WINDOW bytes before the tags after the sound and whose own structure
+    ends exactly there (no sound's bytes do so by chance) is read as the member `after-the-end`; a PNG's end there
+    whose start is further back is said, and why the sound's end is not known."""
     from vigie.sources.mediatype import SNIFF_BYTES, sniff  # sniffing imports this
     from vigie.sources.trailing import AFTER_END_NAME, content_end
 
@@ -439,6 +434,7 @@ def _picture_at_the_end(reader: _Reader, settings: Settings, expansion: Expansio
     window = min(end - start, _TAIL_WINDOW)
     if window < 16:
         return
+    unknown = f"; {reader.end_not_found}" if reader.end_not_found else ""
     reader.seek(end - window)
     tail = reader.read(window, "the sound's end", held=False)
     for signature in _PICTURE_STARTS:
@@ -448,15 +444,15 @@ def _picture_at_the_end(reader: _Reader, settings: Settings, expansion: Expansio
                 yield decoded_member(AFTER_END_NAME, tail[at:], settings, expansion,
                                      f"{window - at:,} bytes after the audio's own end (byte {end - window + at:,}), "
                                      "which no player plays: a picture appended to hide it? read as this item's "
-                                     f"member {AFTER_END_NAME.decode()}")
+                                     f"member {AFTER_END_NAME.decode()}" + unknown)
                 return
             at = tail.find(signature, at + 1)
     if tail.endswith(_PNG_END):
         raise ValueError(f"the sound ends like a PNG (byte {end:,}) whose start is not in the {_TAIL_WINDOW:,} bytes "
                          "before: a picture appended to hide it? not read")
     if reader.end_not_found:
-        raise ValueError(f"{reader.end_not_found}: a picture appended after it is looked for only where it ends in "
-                         f"the last {_TAIL_WINDOW:,} bytes before the tags after the sound")
+        raise ValueError(f"{reader.end_not_found}; a picture appended after the sound is looked for only where it "
+                         f"ends there, in its last {_TAIL_WINDOW:,} bytes")
 
 
 def _native_blocks(reader: _Reader) -> Iterator[tuple[bytes, bytes]]:
@@ -574,16 +570,17 @@ def _ogg_headers(reader: _Reader, most: int) -> Iterator[list[bytes]]:
     playing: set[bytes] = set()  # streams begun and not ended
     for page in range(_MOST_PAGES):
         at = reader.at
-        mark = reader.read_at(at, 4)
-        reader.seek(at)
-        if not mark:
+        header = reader.read_at(at, 27)  # not held: let go once read
+        if not header:
             break
-        if mark != b"OggS":
-            if page and not playing:
+        if header[:4] != b"OggS":
+            if page and not playing:  # what follows is after the Ogg's end
                 reader.body_end = at
+                reader.seek(at)
                 break
             raise ValueError(f"no Ogg page where one should start (byte {at:,}): the streams after it not read")
-        header = reader.read(27, "an Ogg page's header", held=False)
+        if len(header) < 27:
+            raise ValueError(f"cut short in an Ogg page's header (at byte {reader.at:,})")
         lacing = reader.read(header[26], "an Ogg page's segment table", held=False)
         serial = header[14:18]
         if header[5] & 0x02:  # a stream begins: a serial number whose stream was read starts anew

@@ -54,7 +54,7 @@ def flac_sound_end(read_at: Callable[[int, int], bytes], streaminfo: bytes, star
     if len(streaminfo) < 34 or info.block_size < 16 or info.sample_bits < 4:
         raise ValueError("a FLAC whose STREAMINFO is missing or damaged (its block size or sample size is none "
                          "FLAC allows): its frames cannot be checked, the sound's end not found")
-    lowest = max(start, end - most - info.largest_block * info.channels * 33 // 8)
+    lowest = max(start, end - most - info.largest_block * info.channels * (info.sample_bits + 1) // 8)
     syncs = lasts = 0
     top = end
     while top > lowest:
@@ -131,8 +131,8 @@ def _coded_number(header: bytes) -> tuple[int | None, int]:
 
 def _crc16_end(frame: bytes, to_the_end: bool) -> int | None:
     """Where the frame that `frame` starts ends: where the sound does (`to_the_end`: `frame` runs to it) if its
-    CRC-16 holds there, else the first byte past its header where it holds (by chance once in 65,536 bytes, so
-    a sound's end is never taken for a later one)."""
+    CRC-16 holds there, else the first byte past its header where it holds (it holds by chance once in 65,536
+    bytes: an end taken too early leaves a frame's last bytes before what follows, which is still found)."""
     crc, first, table = 0, None, _CRC16
     for at, byte in enumerate(frame):
         crc = ((crc << 8) & 0xFFFF) ^ table[(crc >> 8) ^ byte]

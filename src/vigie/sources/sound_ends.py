@@ -62,7 +62,7 @@ def _musepack_end(read_at: Callable[[int, int], bytes], at: int, end: int, most:
     (its key and itself counted) in 7-bit groups."""
     for _ in range(most):
         if at >= end:
-            return end  # no stream-end packet: the file cut short
+            return at  # no stream-end packet: the file cut short (past its end: said)
         packet = read_at(at, 11)
         size, length = 0, 2
         for byte in packet[2:11]:
