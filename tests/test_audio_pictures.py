@@ -362,8 +362,8 @@ def test_what_follows_a_wav_body_is_read_as_its_tags_and_pictures(tmp_path: Path
 
 
 def test_what_follows_an_mp3s_last_frame_is_read_or_said(tmp_path: Path) -> None:
-    """An MP3's frames are walked by their headers to the sound's end: a picture appended after the last one
-    (before the tags after the sound, or in an ID3v2.3 tag, which has no footer to find it by) is read as the
+    """An MP3's frames are walked by their headers to the sound's end: an ID3v2.3 tag there (it has no footer to
+    find it by) is read as a tag, a picture appended after the last frame (before the tags after the sound) as the
     member after-the-end, and read back; other bytes there are said; an MP3 that ends with its frames says
     nothing."""
     raw, tagged = _png(195), _png(196)
@@ -372,7 +372,7 @@ def test_what_follows_an_mp3s_last_frame_is_read_or_said(tmp_path: Path) -> None
         "v23.mp3": MPEG_FRAMES + id3_tag(3, [(b"APIC", apic(tagged, b"image/png"))]),
     }
     assert [(name, data) for name, data, _ in _pictures(files["raw.mp3"])] == [(b"after-the-end", raw)]
-    assert [(name, data) for name, data, _ in _pictures(files["v23.mp3"])] == [(b"after-the-end", tagged)]
+    assert _pictures(files["v23.mp3"]) == [(b"picture-1.png", tagged, None)]
     assert _pictures(MPEG_FRAMES + ID3V1) == [] and _pictures(MPEG_FRAMES[:-100]) == []
     with pytest.raises(ValueError, match=r"after the audio.s own end .* nothing in them starts like a picture"):
         _pictures(MPEG_FRAMES + b"\x01" * 100)
@@ -381,7 +381,7 @@ def test_what_follows_an_mp3s_last_frame_is_read_or_said(tmp_path: Path) -> None
     for name, data in files.items():
         (evidence / name).write_bytes(data)
     items = _scan(tmp_path, evidence, [raw, tagged])
-    for path, picture in (("raw.mp3!/after-the-end", raw), ("v23.mp3!/after-the-end", tagged)):
+    for path, picture in (("raw.mp3!/after-the-end", raw), ("v23.mp3!/picture-1.png", tagged)):
         assert items[path]["md5"] == hashlib.md5(picture).hexdigest() and items[path]["matches"], path
         assert read_item_bytes(str(evidence), path, Settings(), 10**7) == picture, path
 

@@ -17,6 +17,7 @@ from PIL import Image
 
 from tests.media_files import (
     ID3V1,
+    MPEG_FRAMES,
     adts,
     ape_tag,
     apic,
@@ -177,7 +178,7 @@ def test_aac_in_adts_frames_is_typed_and_what_follows_its_frames_read(tmp_path: 
     assert _found(files["raw.aac"]) == [(b"after-the-end", _sha(raw))]
     assert _found(files["v24.aac"]) == [(b"picture-1.png", _sha(back))]
     assert _found(files["ape.aac"]) == [(b"picture-1.png", _sha(ape))]
-    assert _found(files["v23.aac"]) == [(b"after-the-end", _sha(back))]  # as after an MP3's last frame
+    assert _found(files["v23.aac"]) == [(b"picture-1.png", _sha(back))]  # no footer finds it: read forward
     assert _found(sound) == [] and _found(sound[:-50]) == []  # its last frame cut short: nothing to say
     # a frame sync alone, or a frame whose next is of another stream, types nothing
     assert sniff(sound[:7] + bytes(600))[:5] != "audio"
@@ -186,6 +187,15 @@ def test_aac_in_adts_frames_is_typed_and_what_follows_its_frames_read(tmp_path: 
     assert items["raw.aac"]["media_type"] == "audio/aac"
     assert items["raw.aac!/after-the-end"]["sha256"] == _sha(raw) and items["raw.aac!/after-the-end"]["matches"]
     assert read_item_bytes(str(tmp_path / "evidence"), "raw.aac!/after-the-end", Settings(), 10**8) == raw
+
+
+def test_an_unsynchronised_id3v23_tag_after_an_mp3s_frames_is_read_as_a_tag() -> None:
+    """An ID3v2.3 tag after an MP3's last frame, unsynchronised (a zero byte after each 0xFF that could pass for
+    a frame sync): read as a tag, its picture's bytes restored, not looked for by its signature."""
+    cover = _noise("JPEG", (300, 200), 9)
+    tag = id3_tag(3, [(b"APIC", apic(cover))], unsync=True)
+    assert cover not in tag
+    assert _found(MPEG_FRAMES + tag + ID3V1) == [(b"picture-1.jpeg", _sha(cover))]
 
 
 def test_hostile_frames_cost_bounded_work() -> None:

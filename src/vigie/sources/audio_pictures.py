@@ -7,11 +7,11 @@ an AIFF's `id3 ` chunk (the sound passed over, the chunks walked to the end of t
 `APIC`/`PIC` frames (`id3.py`); the tags after the sound of an MP3, a FLAC, a Monkey's Audio, WavPack or Musepack
 file, walked back from its end: ID3v2.4 tags by their footer, APE tags (`ape.py`), past an ID3v1 and a Lyrics3v2
 tag; the tags after a WAV's or an AIFF's body so too, and what lies between them read as what follows a picture's
-end (`trailing.py`: a picture there is the member `after-the-end`), and what lies between an MP3's or an AAC's last
-frame (its frames walked by their headers, at most _MOST_FRAMES; ADTS frames in `adts.py`) and the tags after its
-sound so too, and what follows a FLAC's last frame (`flac_frames.py`), a Monkey's Audio, WavPack or Musepack file's
-sound (`sound_ends.py`) or an Ogg's last page, tags there read first; where that end is not found, a picture that
-ends where the sound does (`_picture_at_the_end`); a FLAC's `PICTURE` metadata blocks; the `METADATA_BLOCK_PICTURE`
+end (`trailing.py`: a picture there is the member `after-the-end`); what follows the sound's end so too, the tags
+there read first, where an MP3's or an AAC's frames walked by their headers (at most _MOST_FRAMES; ADTS frames in
+`adts.py`), a FLAC's last frame (`flac_frames.py`), a Monkey's Audio, WavPack or Musepack file's structure
+(`sound_ends.py`) or an Ogg's last page tell it; where that end is not found, a picture that ends where the sound
+does (`_picture_at_the_end`); a FLAC's `PICTURE` metadata blocks; the `METADATA_BLOCK_PICTURE`
 (and the older `COVERART`) comments, base64 in its comment header, of each Vorbis, Opus, Speex or FLAC stream of an
 Ogg file, multiplexed or chained; a WMA's (an ASF file's) `WM/Picture` values (`asf.py`). An MP4's (M4A's) `covr` is
 read with the video (`video_members.py`). The sound is never read (an MP3's frames and an Ogg's pages are passed
@@ -148,7 +148,7 @@ def audio_members(fileobj: BinaryIO, media_type: str, settings: Settings, expans
         found = asf_pictures(reader.read(max(0, size - ASF_HEADER_SIZE), "an ASF header"))
     else:
         found = _tag_pictures(reader, settings)
-        after = _past_the_sound(reader, settings, expansion, media_type)
+        after = _past_the_sound(reader, settings, expansion)
     for number, picture in enumerate(found, 1):
         if number > _MOST_PICTURES:
             raise ArchiveLimitError(f"more than {_MOST_PICTURES:,} pictures in its tags: those after them not read")
@@ -232,8 +232,7 @@ def _tag_pictures(reader: _Reader, settings: Settings) -> Iterator[Picture]:
         yield from _flac_pictures(_native_blocks(reader))
         front_end = reader.at
     yield from _end_pictures(reader, front_end, most)
-    if start == b"fLaC" or start.startswith(_PACKED_STARTS):
-        yield from _tags_past_the_sound_end(reader, most, start == b"fLaC")
+    yield from _tags_past_the_sound_end(reader, most, start)
 
 
 def _tags_in_front(reader: _Reader, most: int, until: int | None) -> Iterator[Picture]:
@@ -259,15 +258,23 @@ def _tags_in_front(reader: _Reader, most: int, until: int | None) -> Iterator[Pi
             return
 
 
-def _tags_past_the_sound_end(reader: _Reader, most: int, flac: bool) -> Iterator[Picture]:
-    """The pictures of the tags that follow the sound's end, found from a FLAC's frames (`flac_frames.py`), else
-    from a Monkey's Audio, WavPack or Musepack file's structure (`sound_ends.py`), such as an ID3v2.3 tag, which
-    no footer finds from the file's end; what follows them left to be read as what follows a WAV's body; where
-    that end is not found, why is kept."""
+def _tags_past_the_sound_end(reader: _Reader, most: int, signature: bytes) -> Iterator[Picture]:
+    """The pictures of the tags that follow the sound's end (such as an ID3v2.3 tag, which no footer finds from
+    the file's end), found from a FLAC's frames (`flac_frames.py`), a Monkey's Audio, WavPack or Musepack file's
+    structure (`sound_ends.py`), else an MP3's or an AAC's frames walked (none where no frame starts the sound);
+    what follows those tags left to be read as what follows a WAV's body; where that end is not found, why is
+    kept."""
     start, end = reader.sound
     try:
-        at = flac_sound_end(reader.read_at, reader.streaminfo, start, end, most) if flac else \
-            packed_sound_end(reader.read_at, start, end, _MOST_FRAMES)
+        if signature == b"fLaC":
+            at = flac_sound_end(reader.read_at, reader.streaminfo, start, end, most)
+        elif signature.startswith(_PACKED_STARTS):
+            at = packed_sound_end(reader.read_at, start, end, _MOST_FRAMES)
+        else:
+            at = _mpeg_end(reader, start, end)
+            at = adts_end(reader.read_at, start, end, _MOST_FRAMES) if at == start else at
+            if at == start:  # no frames
+                return
     except ValueError as exc:
         reader.end_not_found = str(exc)
         return
@@ -380,32 +387,13 @@ def _past_the_tags(reader: _Reader, settings: Settings, expansion: Expansion) ->
         yield decoded_member(AFTER_END_NAME, data, settings, expansion, None if number else after.note)
 
 
-def _past_the_sound(reader: _Reader, settings: Settings, expansion: Expansion, media_type: str
-                    ) -> Iterator[Member]:
-    """What follows the sound, before the tags after it, which no player plays: after its end where its frames
-    told it, else past an MP3's or an AAC's frames, else a picture that ends where the sound does."""
+def _past_the_sound(reader: _Reader, settings: Settings, expansion: Expansion) -> Iterator[Member]:
+    """What follows the sound, before the tags after it and those after its end, which no player plays: read as
+    what follows a WAV's body where its end is known, else a picture that ends where the sound does."""
     if reader.sound_ended:
         yield from _past_the_tags(reader, settings, expansion)
-    elif media_type in (ID3_TYPE, AAC_TYPE):
-        yield from _past_the_frames(reader, settings, expansion)
     else:
         yield from _picture_at_the_end(reader, settings, expansion)
-
-
-def _past_the_frames(reader: _Reader, settings: Settings, expansion: Expansion) -> Iterator[Member]:
-    """What follows an MP3's or an AAC's last frame, before the tags after its sound: its MPEG audio frames, else
-    its ADTS frames (`adts.py`), walked by their headers from the first after the tags in front (none where no
-    frame starts there, as in a FLAC behind an ID3 tag: a picture that ends where its sound does looked for as
-    after a FLAC's), then looked at as what follows a WAV's body."""
-    start, end = reader.sound
-    at = _mpeg_end(reader, start, end)
-    if at == start:
-        at = adts_end(reader.read_at, start, end, _MOST_FRAMES)
-    if at == start:  # no frames: a FLAC ... behind an ID3 tag
-        yield from _picture_at_the_end(reader, settings, expansion)
-    elif at < end:
-        reader.sound = (at, end)
-        yield from _past_the_tags(reader, settings, expansion)
 
 
 def _mpeg_end(reader: _Reader, start: int, end: int) -> int:
