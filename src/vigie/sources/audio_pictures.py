@@ -55,6 +55,7 @@ _MOST_BLOCKS = 4096  # a FLAC's metadata blocks: encoders write a handful
 _MOST_COMMENTS = 65_536
 _MOST_TAGS = 8  # tags one after the other at either end (some taggers add one without removing the last)
 _MOST_PAGES = 1 << 20  # Ogg pages walked, to the file's end for the streams chained there (4 to 8 KiB each)
+_OGG_RESUMES = 1 << 16  # bytes after an Ogg's end where a page starting says a stream chained after junk
 _MOST_CHUNKS = 4096  # a WAV's or AIFF's chunks: writers put a handful
 _MOST_FRAMES = 1 << 24  # an MP3's frames walked to its sound's end: over a hundred hours
 _TAIL_WINDOW = 1 << 20  # bytes before the tags after a FLAC's sound where a picture appended is looked for
@@ -562,7 +563,7 @@ def _ogg_headers(reader: _Reader, most: int) -> Iterator[list[bytes]]:
         if not header:
             break
         if header[:4] != b"OggS":
-            if page and not playing:  # what follows is after the Ogg's end
+            if page and not playing and b"OggS" not in reader.read_at(at, _OGG_RESUMES):  # after the Ogg's end
                 reader.body_end = at
                 reader.seek(at)
                 break
