@@ -24,8 +24,10 @@ DECISION_COLUMNS = [
 HASHLIST_COLUMNS = [*_SIGNAL_COLUMNS, "category_scheme", "category", "label"]
 
 
-def _json_list(paths: list[str]) -> str:
-    return json.dumps(paths, ensure_ascii=False)
+def _json_list(values: list[str]) -> str:
+    """A cell holding a list, as a JSON array: a path or a list's name may hold any character a separator would
+    be (`;`, `,`, quotes), and reads back whole."""
+    return json.dumps(values, ensure_ascii=False)
 
 
 def _decision_rows(items: list[ExportItem]) -> Iterator[dict[str, Any]]:
@@ -37,14 +39,13 @@ def _decision_rows(items: list[ExportItem]) -> Iterator[dict[str, Any]]:
             "category_scheme": decision["scheme"],
             "category": decision["category"],
             "category_label": category_label(decision["scheme"], decision["category"]),
-            "ai_tags": ";".join(decision["ai_tags"]),
+            "ai_tags": _json_list(decision["ai_tags"]),
             "industry_class": decision.get("industry_class"),
             "ai_verdict": (item.get("ai") or {}).get("verdict"),
-            "matched_lists": ";".join(sorted({m["list"] for m in item["matches"]})),
+            "matched_lists": _json_list(sorted({m["list"] for m in item["matches"]})),
             "decided_by": decision["by"],
             "decided_at": decision["at"],
             "notes": " | ".join(n["text"] for n in export_item.notes),
-            # JSON arrays: a path may hold any character a separator would be
             "also_found_at": _json_list([p for p in export_item.paths if p != item["path"]]),
             "also_found_deleted": _json_list([p for p in export_item.paths
                                               if p != item["path"] and p in export_item.deleted_paths]),
