@@ -41,9 +41,10 @@ def import_list(store: SqliteCaseStore, path: Path, settings: Settings, name: st
         err.print(f"  note: {_t(note)}")
     for problem in result.problems[:20]:
         err.print(f"  [yellow]skipped[/] {_t(problem)}")
-    if result.skipped > 20:
-        listed = "all" if result.skipped <= PROBLEMS_KEPT else f"the first {PROBLEMS_KEPT:,}"
-        err.print(f"  … {result.skipped - 20:,} more ({listed} listed by `vigie hashlist show {_t(result.name)}`)")
+    if result.problem_lines > 20:
+        listed = "all" if result.problem_lines <= PROBLEMS_KEPT else f"the first {PROBLEMS_KEPT:,}"
+        err.print(f"  … {result.problem_lines - 20:,} more ({listed} listed by "
+                  f"`vigie hashlist show {_t(result.name)}`)")
     return True
 
 
@@ -109,7 +110,7 @@ def hashlist_show(name: str, case: Path) -> None:
                 out.print(f"  note: {_t(note)}")
             for problem in h.problems[:PROBLEMS_KEPT]:
                 out.print(f"  skipped {_t(problem)}")
-            for cut in h.problems[PROBLEMS_KEPT:]:  # how many more lines were skipped than are kept
+            for cut in h.problems[PROBLEMS_KEPT:]:  # how many more lines had a problem than are kept
                 out.print(f"  … {_t(cut)}")
             return
     raise VigieError(f"no hash list named {name!r} in {case}")
