@@ -11,6 +11,7 @@ from vigie.exports.cells import write_csv_rows
 from vigie.exports.format import ExportOptions
 from vigie.exports.roles import ReportStore
 from vigie.exports.selection import ExportItem, LeftOut, hashless, kept
+from vigie.i18n import N_
 from vigie.signals.registry import IDENTITY, SIGNALS
 from vigie.vocabulary import category_label
 
@@ -61,9 +62,9 @@ def decisions_csv(items: list[ExportItem]) -> str:
 def hashlist_left_out(items: list[ExportItem]) -> list[LeftOut]:
     """A list to share is a list of what must be found and removed: pertinent items, each with a hash."""
     not_pertinent = [e for e in items if not e.pertinent]
-    groups = [LeftOut("not-pertinent", "decided not pertinent (a list to share holds what is to be found)",
+    groups = [LeftOut("not-pertinent", N_("decided not pertinent (a list to share holds what is to be found)"),
                       not_pertinent),
-              LeftOut("no-hash", "no hash: the file could not be read",
+              LeftOut("no-hash", N_("no hash: the file could not be read"),
                       hashless([e for e in items if e.pertinent], _SIGNALS))]
     return [group for group in groups if group.items]
 
