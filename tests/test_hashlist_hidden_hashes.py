@@ -174,7 +174,7 @@ def test_skipped_lines_past_those_kept_are_counted(tmp_path: Path) -> None:
     listed = runner.invoke(main, ["hashlist", "list", "--case", str(case)])
     assert "2500" in listed.output and "1001" not in listed.output
     shown = " ".join(runner.invoke(main, ["hashlist", "show", "sk", "--case", str(case)]).output.split())
-    assert "2500 lines skipped" in shown and shown.count(" skipped line ") == 1000
+    assert "2500 lines skipped" in shown and shown.count(" problem line ") == 1000
     assert shown.rstrip().endswith("kept)")
 
 
