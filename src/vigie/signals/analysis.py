@@ -376,8 +376,10 @@ def _held(record: ItemRecord, read: _Read, nested: bool, pictures: tuple[HeldPic
     if video is not None:
         for note in video.notes:
             record.add_error("archive", note)
+        for box in video.in_boxes:
+            record.add_error("archive" if box.members else "not-examined", box.note)
         after = video.after
-        held = held._replace(embedded=video.members)
+        held = held._replace(embedded=video.members + video.boxed)
     if after is not None:
         record.add_error("archive" if after.members else "not-examined", after.note)
         held = held._replace(after_end=after.members)

@@ -95,7 +95,7 @@ def _member_bytes(archive: BinaryIO, archive_name: bytes, wanted: MemberRef, set
             held = video_held(buffered, media_type, settings)
         except OSError:
             return None
-        named = [member.data for member in held.members if member.name == wanted.name]
+        named = [member.data for member in held.members + held.boxed if member.name == wanted.name]
         if wanted.occurrence <= len(named):
             data = named[wanted.occurrence - 1]
             return data if data is not None and len(data) <= cap else None

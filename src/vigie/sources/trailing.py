@@ -1,4 +1,5 @@
-"""What follows a picture's own content: a JPEG's end marker, a PNG's IEND chunk, a GIF's trailer.
+"""What follows a picture's own content: a JPEG's end marker, a PNG's IEND chunk, a GIF's trailer, a WebP's RIFF
+chunk.
 
 Viewers stop there, and so does the decoder, so bytes behind it are seen by no one: a phone's motion photo keeps its
 video there (Google's MicroVideo, Samsung's MotionPhoto_Data), an MPO written without its index its second picture,
@@ -22,6 +23,7 @@ from typing import BinaryIO, NamedTuple
 
 from vigie.sources.bmff import content_end as bmff_end
 from vigie.sources.mediatype import SNIFF_BYTES, sniff
+from vigie.sources.riff_end import riff_end
 from vigie.sources.zipbehind import ZipClues, clues_of, search_stopped_note, zip_behind
 from vigie.sources.zipsalvage import LOCAL_SIGNATURE, plausible_header_at
 
@@ -47,10 +49,11 @@ _MOST_MEMBERS = 8
 
 
 def content_end(data: bytes, media_type: str) -> int | None:
-    """Where a JPEG, PNG, GIF or MP4's own content ends; None for another format, or one whose structure breaks
-    off (its damage is the decoder's to say)."""
+    """Where a JPEG, PNG, GIF, WebP, MP4 or AVI's own content ends; None for another format, or one whose structure
+    breaks off (its damage is the decoder's to say)."""
     walk = {"image/jpeg": _jpeg_end, "image/png": _png_end, "image/gif": _gif_end, "video/mp4": bmff_end,
-            "video/quicktime": bmff_end, "video/3gpp": bmff_end}.get(media_type)
+            "video/quicktime": bmff_end, "video/3gpp": bmff_end, "image/webp": riff_end,
+            "video/x-msvideo": riff_end}.get(media_type)
     try:
         return walk(data) if walk is not None else None
     except (IndexError, ValueError, struct.error):
