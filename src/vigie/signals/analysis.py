@@ -127,6 +127,10 @@ def _read_item(stream: BinaryIO, record: ItemRecord, settings: Settings, nested:
         kept, cap = [], min(settings.max_nested_archive_bytes, MOST_TEXT_KEPT)
     elif nested and is_video(media_type):  # a member cannot be reopened: decode it from memory
         kept, cap = [], settings.max_member_video_bytes
+    # a member cannot be reopened either: its chunks are kept in case a zip follows its content (a self-extractor)
+    behind_only = kept is None and text is None and nested and may_hide_a_zip_behind(media_type)
+    if behind_only:
+        kept, cap = [], settings.max_nested_archive_bytes
     chunk = head
     # gathered as the file is hashed: a zip behind the content is looked for without reading it again
     zip_clues = ZipClues(headers=is_image(media_type) or is_video(media_type))
@@ -144,8 +148,8 @@ def _read_item(stream: BinaryIO, record: ItemRecord, settings: Settings, nested:
                 kept.append(chunk)
             else:
                 kept = None
-                # text says so below, a database given as its BLOBs are read (sqlite_blobs.py)
-                if text is None and (nested or media_type != SQLITE_TYPE):
+                # text says so below, a database given as its BLOBs are read (sqlite_blobs.py), a zip behind below
+                if text is None and not behind_only and (nested or media_type != SQLITE_TYPE):
                     record.add_error("decode", f"{media_type} of more than {cap:,} bytes is {TOO_LARGE_NOTE}")
         chunk = stream.read(CHUNK)
     record.size = size
@@ -165,6 +169,12 @@ def _read_item(stream: BinaryIO, record: ItemRecord, settings: Settings, nested:
     record.digests = digests.result()
     if (stopped := search_stopped_note(zip_clues)) is not None:
         record.add_error("archive", stopped)
+    if behind_only and zip_clues.worth_a_look and kept is None:
+        record.add_error("archive", f"a zip's end record ends this member, of more than {cap:,} bytes (the cap of "
+                                    "what is held in memory, setting max_nested_archive_bytes): a zip that may follow "
+                                    "its content (a self-extractor) not read")
+    elif behind_only and not zip_clues.worth_a_look:
+        kept = None  # nothing to look for: the bytes are not joined
     return _Read(b"".join(kept) if kept is not None else None, zip_clues, disk_head)
 
 
