@@ -281,3 +281,10 @@ def test_boxes_no_player_reads_cost_bounded_work_and_what_is_not_read_is_said() 
     # a box past the file's end holding nothing: the cut is said
     held = video_held(io.BytesIO(ftyp + struct.pack(">I4s", 10**6, b"mdat") + bytes(10)), "video/mp4", Settings())
     assert not held.boxed and "the video is cut short" in held.notes[0]
+
+
+def test_an_avi_whose_riff_size_ends_inside_its_own_chunks_is_said_not_read_past(tmp_path: Path) -> None:
+    avi = _video(tmp_path, "avi")
+    stale = avi[:4] + struct.pack("<I", 4) + avi[8:]  # an interrupted writer's size: its chunks go on after it
+    held = video_held(io.BytesIO(stale + jpeg_bytes(draw_picture(186, (64, 48)))), "video/x-msvideo", Settings())
+    assert held.after is None and "its RIFF size ends at byte 12, where its own chunks go on" in held.notes[0]

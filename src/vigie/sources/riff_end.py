@@ -11,6 +11,7 @@ from typing import BinaryIO
 from vigie.sources.bmff import Walk
 
 _MOST_CHUNKS = 100_000  # OpenDML's chunks are of about 1 GB each
+_INSIDE = frozenset({b"LIST", b"JUNK", b"idx1", b"movi", b"VP8 ", b"VP8L", b"VP8X"})  # chunks of an AVI or a WebP
 
 
 def walk_riff(stream: BinaryIO, size: int, most_bytes: int) -> Walk:
@@ -22,6 +23,11 @@ def walk_riff(stream: BinaryIO, size: int, most_bytes: int) -> Walk:
         stream.seek(at)
         head = stream.read(12)
         if len(head) < 12 or head[:4] != b"RIFF" or (at > 0 and head[8:] != b"AVIX"):
+            if head[:4] in _INSIDE:  # a size a writer left unset (interrupted) or that lies: the end is not known
+                walk.notes.append(f"its RIFF size ends at byte {at:,}, where its own chunks go on (a "
+                                  f"{head[:4].decode()} chunk): a writer interrupted, or a size that lies; what "
+                                  "follows its end not looked for")
+                return walk
             walk.end = at if at > 0 else None
             return walk
         length = int.from_bytes(head[4:8], "little")
