@@ -368,14 +368,18 @@ def test_what_follows_a_signature_larger_than_the_cap_is_read_or_said(tmp_path: 
     evidence = tmp_path / "evidence"
     evidence.mkdir()
     (evidence / "zipped.p7m").write_bytes(large + zipped.getvalue())
+    with zipfile.ZipFile(zipped, "a") as archive:  # what follows past the cap too: looked at for a zip only
+        archive.writestr("filler.bin", bytes(range(256)) * 120)
+    (evidence / "far.p7m").write_bytes(large + zipped.getvalue())
     (evidence / "picture.p7m").write_bytes(large + hidden)
     (evidence / "streamed.p7m").write_bytes(_streamed(bytes(range(256)) * 200) + hidden)
     items = {item["path"].split("/evidence/", 1)[1]: item
              for item in scanned_report(evidence, tmp_path / "case", settings)}
-    for path in ("zipped.p7m!/hidden.jpg", "picture.p7m!/after-the-end"):
+    for path in ("zipped.p7m!/hidden.jpg", "picture.p7m!/after-the-end", "far.p7m!/hidden.jpg"):
         assert items[path]["sha256"] == hashlib.sha256(hidden).hexdigest(), path
         assert read_item_bytes(str(evidence), path, settings, 10**7) == hidden, path
     assert "a zip archive follows this file's own content" in str(items["zipped.p7m"]["errors"])
     assert "of more than 20,000 bytes" in str(items["zipped.p7m"]["errors"])  # what it signed: not read, said
+    assert "not looked at but for a zip" in str(items["far.p7m"]["errors"])
     said = str(items["streamed.p7m"]["errors"])
     assert "whose length is not written at its start" in said and "not looked for" in said
