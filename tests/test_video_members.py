@@ -258,7 +258,7 @@ def test_pictures_in_boxes_no_player_reads_and_after_an_avis_end_are_read(tmp_pa
     for name in ("free.mp4", "clip.avi", "videos.zip!/free.mp4"):  # still decoded as videos
         assert items[name]["video"]["frames_hashed"], name
     said = str(items["free.mp4"]["errors"])
-    assert "a free box of" in said and "which no player reads" in said and "in-a-box" in said
+    assert "bytes a free box holds from byte" in said and "which no player reads" in said and "in-a-box" in said
     said = str(items["claims.mp4"]["errors"])
     assert "past the file's end" in said and "the box's size lies" in said
     assert "after the video's own end" in str(items["clip.avi"]["errors"])

@@ -48,7 +48,7 @@ class Walk:
     notes: list[str] = field(default_factory=list)  # what stopped it, said on the video
     held: int = 0  # bytes of the members read
     unread: list[tuple[bytes, int, int]] = field(default_factory=list)  # boxes no player reads: type, payload, end
-    unread_seen: int = 0
+    unread_seen: int = 0  # those met, listed or not
     cut: tuple[bytes, int, int, int] | None = None  # the last box, past the file's end: type, where it and its
     # payload start, where it says it ends
 

@@ -77,8 +77,8 @@ def video_held(stream: BinaryIO, media_type: str, settings: Settings) -> VideoHe
 def _in_boxes(stream: BinaryIO, size: int, walk: Walk, most: int, notes: list[str]) -> tuple[Trailing, ...]:
     """What the top-level boxes no player reads hold, and a last box that runs past the file's end (said), read
     from the file up to `most` bytes in all (past it, said)."""
-    spans = [(f"a {kind.decode('latin-1')} box of {end - start:,} bytes at byte {start:,}, which no player reads",
-              start, end) for kind, start, end in walk.unread]
+    spans = [(f"the {end - start:,} bytes a {kind.decode('latin-1')} box holds from byte {start:,}, which no player "
+              "reads", start, end) for kind, start, end in walk.unread]
     if walk.cut is not None:
         kind, at, start, claimed = walk.cut
         spans.append((f"a {kind.decode('latin-1')} box at byte {at:,} that says it runs to byte {claimed:,}, past "
