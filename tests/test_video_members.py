@@ -237,6 +237,8 @@ def test_pictures_in_boxes_no_player_reads_and_after_an_avis_end_are_read(tmp_pa
              "claims.mp4": mp4 + struct.pack(">I4s", 10**6, b"mdat") + hidden["PNG"],  # past the file's end
              "moov.mp4": mp4[:moov_at] + struct.pack(">I", len(mp4) - moov_at + 10**5)
              + mp4[moov_at + 4:] + hidden["JPEG"],  # moov's size raised past a picture appended
+             "gap.mp4": mp4[:moov_at] + struct.pack(">I", len(mp4) - moov_at + len(hidden["GIF"]))
+             + mp4[moov_at + 4:] + hidden["GIF"],  # raised over it: in moov, after its last box
              "clip.avi": _video(tmp_path, "avi") + hidden["GIF"],
              "picture.webp": hidden["WEBP"] + hidden["JPEG"]}  # a WebP ends where its RIFF chunk does too
     for name, data in files.items():
@@ -248,6 +250,7 @@ def test_pictures_in_boxes_no_player_reads_and_after_an_avis_end_are_read(tmp_pa
     expected = {"free.mp4!/in-a-box": hidden["JPEG"], "skip.mp4!/in-a-box": hidden["PNG"],
                 "wide.mp4!/in-a-box": hidden["GIF"], "unknown.mp4!/in-a-box": hidden["WEBP"],
                 "claims.mp4!/in-a-box": hidden["PNG"], "moov.mp4!/in-a-box": hidden["JPEG"],
+                "gap.mp4!/in-a-box": hidden["GIF"],
                 "clip.avi!/after-the-end": hidden["GIF"], "videos.zip!/free.mp4!/in-a-box": hidden["JPEG"],
                 "videos.zip!/clip.avi!/after-the-end": hidden["GIF"], "picture.webp!/after-the-end": hidden["JPEG"]}
     for path, data in expected.items():

@@ -6,8 +6,8 @@ A box is a 32-bit size (1: a 64-bit size follows; 0: to the file's end) and a fo
 ends where the next bytes are no box (an unprintable type, a size smaller than its header, a second `ftyp`:
 another file starts); a box that runs past the file's end is a file cut short (or a size that lies over bytes
 appended), whose end is not known. The top-level boxes no player reads (`free`, `skip`, `wide`, and those of a
-type no reader of these files knows) are listed, for what they hold to be looked at (`video_members.py`), as is a
-last box that runs past the file's end.
+type no reader of these files knows) are listed, for what they hold to be looked at (`video_members.py`), as are
+the bytes of a `moov` after its last box and a last box that runs past the file's end.
 """
 
 from __future__ import annotations
@@ -67,7 +67,9 @@ def walk_boxes(stream: BinaryIO, size: int, most_bytes: int) -> Walk:
             walk.cut = (kind, at, start, end)
             return walk
         if kind == b"moov":
-            _covers(stream, start, end, 1, walk, most_bytes)
+            children_end = _covers(stream, start, end, 1, walk, most_bytes)
+            if children_end < end:  # bytes after its last box, in no box: no player reads them
+                _unread(walk, kind, children_end, end)
         elif start < end and (kind in _FREE or kind not in _KNOWN_TOP):
             _unread(walk, kind, start, end)
         at = end
@@ -112,23 +114,26 @@ def _box(stream: BinaryIO, at: int, size: int, top: bool = False) -> tuple[bytes
     return kind, start, at + length
 
 
-def _covers(stream: BinaryIO, start: int, end: int, depth: int, walk: Walk, most_bytes: int) -> None:
-    """Down the path to `covr` (`depth`: the box on it whose children these are), then its `data` boxes."""
+def _covers(stream: BinaryIO, start: int, end: int, depth: int, walk: Walk, most_bytes: int) -> int:
+    """Down the path to `covr` (`depth`: the box on it whose children these are), then its `data` boxes; returns
+    where the children walked end (`end` where there are none)."""
     if depth == len(_COVER_PATH):
         for kind, payload, box_end in _children(stream, start, end, walk):
             if kind == b"data" and len(walk.members) == _MOST_COVERS:
                 walk.notes.append(f"more than {_MOST_COVERS:,} pictures of cover art: those after them not read")
-                return
+                return end
             if kind == b"data":
                 _cover(stream, payload, box_end, walk, most_bytes)
-        return
+        return end
     if _COVER_PATH[depth] == b"ilst":
         stream.seek(start)
         if stream.read(4) == b"\0\0\0\0":  # ISO's meta is a full box (QuickTime's is not)
             start += 4
-    for kind, payload, box_end in _children(stream, start, end, walk):
+    children = _children(stream, start, end, walk)
+    for kind, payload, box_end in children:
         if kind == _COVER_PATH[depth]:
             _covers(stream, payload, box_end, depth + 1, walk, most_bytes)
+    return children[-1][2] if children else start
 
 
 def child_boxes(data: bytes, start: int, end: int, what: str) -> tuple[list[tuple[bytes, int, int]], list[str]]:

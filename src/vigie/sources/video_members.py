@@ -1,8 +1,9 @@
 """What a video holds beside its frames, read as its members: an MP4's cover art (`covr`, `bmff.py`), a
 Matroska's attachments (`matroska.py`), and what follows the video's own end (an AVI's: `riff_end.py`), said, each
 picture or video that starts there read as its member `after-the-end` (`trailing.py`). What an MP4's boxes that no
-player reads hold (a `free` box, one of a type no reader knows, a last box that runs past the file's end: cut
-short, or a size that lies over bytes appended) is looked at so too, each picture there its member `in-a-box`.
+player reads hold (a `free` box, one of a type no reader knows, a `moov` after its last box, a last box that runs
+past the file's end: cut short, or a size that lies over bytes appended) is looked at so too, each picture there
+its member `in-a-box`.
 
 The scan and `reopen.py` both read them here, so that a member's path names the same bytes in both.
 """
