@@ -40,6 +40,31 @@ def test_npr_residual_vanishes_on_nearest_upsampled_pictures() -> None:
     assert NprDetector()(torch.rand(9, 3, 64, 64)).shape == (9, 1)
 
 
+def test_multi_scale_residual_keeps_each_scale_and_interpolation_apart(tmp_path: Path) -> None:
+    torch = pytest.importorskip("torch")
+    from vigie.detector.npr import NETWORKS, MultiScaleResidual
+    from vigie.detector.training import export_onnx
+
+    small = torch.rand(1, 3, 16, 16)
+    by_4 = small.repeat_interleave(4, dim=2).repeat_interleave(4, dim=3)
+    residual = MultiScaleResidual()(by_4)
+    assert residual.shape == (1, 9, 64, 64)
+    assert float(residual[:, :3].abs().max()) == 0.0 and float(residual[:, 6:].abs().max()) == 0.0  # nearest
+    assert float(residual[:, 3:6].abs().max()) > 0.1  # a copy is not a bilinear upsampling
+    ramp = (torch.arange(64.0) / 64).expand(1, 3, 64, 64)  # a smooth gradient, as a bilinear upsampling leaves
+    on_ramp = MultiScaleResidual()(ramp)[..., 1:-1]  # (the edges are clamped)
+    assert float(on_ramp[:, 3:6].abs().max()) < 1e-4 and float(on_ramp[:, :3].abs().max()) > 0.1
+    model = NETWORKS["npr-multi"]().eval()
+    crops = torch.rand(9, 3, 64, 64)
+    export_onnx(model, tmp_path / "multi.onnx")  # the runtime's ONNX, as the shipped network
+    import onnxruntime
+
+    session = onnxruntime.InferenceSession(str(tmp_path / "multi.onnx"), providers=["CPUExecutionProvider"])
+    with torch.no_grad():
+        expected = model(crops).numpy()
+    assert np.allclose(session.run(None, {"crops": crops.numpy()})[0], expected, atol=1e-5)
+
+
 def held_families(result_stdout: str, name: str) -> dict[str, object]:
     figures = json.loads(result_stdout)
     assert figures["candidate"] == name
@@ -50,13 +75,14 @@ def held_families(result_stdout: str, name: str) -> dict[str, object]:
     return figures  # type: ignore[no-any-return]
 
 
-def test_lofo_trains_the_npr_cnn_on_the_same_splits(tmp_path: Path) -> None:
+@pytest.mark.parametrize("network", ["npr-cnn", "npr-multi"])
+def test_lofo_trains_the_npr_cnn_on_the_same_splits(tmp_path: Path, network: str) -> None:
     pytest.importorskip("torch")
     manifest = tiny_corpus(tmp_path)
     result = CliRunner().invoke(main, ["ai", "lofo", "--manifest", str(manifest), "--views", "1", "--candidate",
-                                       "npr-cnn", "--json"])
+                                       network, "--json"])
     assert result.exit_code == 0, result.output
-    held_families(result.stdout, "npr-cnn")
+    held_families(result.stdout, network)
 
 
 def test_lofo_with_a_frozen_onnx_backbone(tmp_path: Path) -> None:

@@ -18,10 +18,12 @@ from vigie.cli import main
 from vigie.demo.seizure import draw_picture
 from vigie.detector.evaluation import (
     CONDITIONS,
+    JPEG_FIRST,
     OVERALL,
     TRAVEL,
     Sample,
     auc,
+    condition_image,
     evaluate_corpus,
     read_manifest,
     tpr_at_fpr,
@@ -43,6 +45,16 @@ def test_travel_resizes_and_reencodes_the_same_way_each_run() -> None:
     first, again = travel(image, random.Random(3)), travel(image, random.Random(3))
     assert 100 <= first.width <= 200 and first.size == again.size
     assert np.array_equal(np.asarray(first), np.asarray(again))
+
+
+def test_a_jpeg_before_travel_changes_only_the_pixels_a_first_compression_changes(tmp_path: Path) -> None:
+    path = tmp_path / "drawn.png"  # lossless, as most of the corpus's generated images
+    draw_picture(6, (240, 160)).save(path)
+    travelled, first = condition_image(path, TRAVEL, 9), condition_image(path, JPEG_FIRST, 9)
+    assert first.size == travelled.size  # the same travel draw: same scale (and quality)
+    assert not np.array_equal(np.asarray(first), np.asarray(travelled))
+    assert np.array_equal(np.asarray(first), np.asarray(condition_image(path, JPEG_FIRST, 9)))
+    assert np.abs(np.asarray(first, dtype=np.int16) - np.asarray(travelled, dtype=np.int16)).mean() < 4
 
 
 def test_each_family_and_overall_with_intervals(tmp_path: Path) -> None:
@@ -87,6 +99,9 @@ def test_cli_eval_from_a_manifest_and_from_folders(tmp_path: Path) -> None:
                                       str(tmp_path / "generated")])
     assert table.exit_code == 0, table.output
     assert "blurry" in table.output and "TPR@5%FPR" in table.output and TRAVEL in table.output
+    assert JPEG_FIRST not in figures and JPEG_FIRST not in table.output
+    first = CliRunner().invoke(main, ["ai", "eval", "--manifest", str(manifest), "--jpeg-before-travel"])
+    assert first.exit_code == 0 and JPEG_FIRST in first.output and TRAVEL in first.output
     missing = CliRunner().invoke(main, ["ai", "eval", "--real", str(tmp_path / "photos")])
     assert missing.exit_code == 2 and "--manifest" in missing.output
 
@@ -128,6 +143,19 @@ def test_lofo_holds_each_family_out_and_compares_with_the_model(tmp_path: Path) 
     assert sorted(figures["photo_folds"].values()) == [0, 1, 2]
     table = CliRunner().invoke(main, ["ai", "lofo", "--manifest", str(manifest), "--views", "1", "--folds", "2"])
     assert table.exit_code == 0 and "residual AUC" in table.output and "OVERALL" in table.output
+
+
+def test_lofo_scores_the_held_out_images_after_a_first_jpeg_with_the_same_fits_and_thresholds(tmp_path: Path) -> None:
+    samples = read_manifest(tiny_corpus(tmp_path))
+    plain = lofo(samples, views=1)
+    both = lofo(samples, views=1, conditions=(*CONDITIONS, JPEG_FIRST))
+    for condition in CONDITIONS:  # the added condition leaves the usual figures as they were
+        assert both[condition] == plain[condition]
+    assert JPEG_FIRST not in plain and set(both[JPEG_FIRST]) == {"blurry", "sharp", OVERALL}  # type: ignore[arg-type]
+    assert both[JPEG_FIRST]["blurry"]["residual"]["generated"] == 3  # type: ignore[index]
+    table = CliRunner().invoke(main, ["ai", "lofo", "--manifest", str(tmp_path / "manifest.json"), "--views", "1",
+                                      "--jpeg-before-travel"])
+    assert table.exit_code == 0 and JPEG_FIRST in table.output
 
 
 def test_lofo_holds_out_only_the_families_named_and_refuses_a_misspelt_one(tmp_path: Path) -> None:

@@ -118,9 +118,13 @@ def ai_synthesize(real: tuple[Path, ...], autoencoder: Path, held_out_of: Path |
 @click.option("--generated", type=click.Path(exists=True, file_okay=False, path_type=Path),
               help="Folder of generated images, one family per subfolder (without --manifest).")
 @click.option("--model", type=click.Path(exists=True, dir_okay=False), help="ONNX model [the shipped one].")
+@click.option("--jpeg-before-travel", is_flag=True,
+              help="Also score every image after a JPEG at q90-95 and then the same travel: a generator serving "
+              "JPEG, or a picture forwarded twice (generated images never compressed before must not be told from "
+              "photos by that alone).")
 @click.option("--json", "as_json", is_flag=True)
 def ai_eval(manifest: Path | None, real: Path | None, generated: Path | None, model: str | None,
-            as_json: bool) -> None:
+            jpeg_before_travel: bool, as_json: bool) -> None:
     """Per generator family and overall: AUC, TPR at 1% and 5% FPR, FPR and TPR at the model's threshold, with
     bootstrap 95% intervals, as the images are and after travel (resize to 50-100%, JPEG q70-95, seeded)."""
     from vigie.detector.evaluation import evaluate_model, read_folders, read_manifest
@@ -131,11 +135,17 @@ def ai_eval(manifest: Path | None, real: Path | None, generated: Path | None, mo
         samples = read_folders(real, generated)
     else:
         raise click.UsageError("give --manifest, or both --real and --generated")
-    print_evaluation(evaluate_model(model or "", samples), as_json)
+    print_evaluation(evaluate_model(model or "", samples, reported_conditions(jpeg_before_travel)), as_json)
+
+
+def reported_conditions(jpeg_before_travel: bool) -> tuple[str, ...]:
+    from vigie.detector.evaluation import CONDITIONS, JPEG_FIRST
+
+    return (*CONDITIONS, JPEG_FIRST) if jpeg_before_travel else CONDITIONS
 
 
 def print_evaluation(results: dict[str, object], as_json: bool) -> None:
-    from vigie.detector.evaluation import CONDITIONS, TABLE_HEADER, as_plain, table_rows
+    from vigie.detector.evaluation import CONDITIONS, JPEG_FIRST, TABLE_HEADER, as_plain, table_rows
 
     if as_json:
         print(json.dumps(as_plain(results)))
@@ -143,7 +153,7 @@ def print_evaluation(results: dict[str, object], as_json: bool) -> None:
     for key in ("model", "threshold"):
         if key in results:
             out.print(f"{key}: {results[key]}")
-    for condition in CONDITIONS:
+    for condition in [c for c in (*CONDITIONS, JPEG_FIRST) if c in results]:
         out.print(f"\n{condition} (bootstrap 95% intervals)", markup=False)
         for row in [TABLE_HEADER, *table_rows(results[condition])]:  # type: ignore[arg-type]
             out.print(" | ".join(row), markup=False, soft_wrap=True)
@@ -163,11 +173,12 @@ CNN_EPOCHS, CNN_TRAIN_CROPS = 3, 6000  # so that 42 fits run on a CPU in minutes
 @click.option("--views", type=click.IntRange(1, 64), default=4, show_default=True,
               help="Equalised training views per image (crop, resize, JPEG).")
 @click.option("--seed", default=7, show_default=True)
-@click.option("--candidate", "candidates", type=click.Choice(["residual", "npr-cnn", "highpass-cnn"]), multiple=True,
-              help="The detector validated [residual]: residual statistics with a logistic head, the small NPR CNN, "
-              "or the previous model's high-pass CNN, each trained from scratch (the CNNs need PyTorch, the `train` "
-              "extra). Given more than once: the ensemble of them (the mean of their scores, each scaled on the "
-              "fit's training photos).")
+@click.option("--candidate", "candidates", type=click.Choice(["residual", "npr-cnn", "npr-multi", "highpass-cnn"]),
+              multiple=True,
+              help="The detector validated [residual]: residual statistics with a logistic head, the small NPR CNN "
+              "(npr-multi: on NPR residuals at three scales and interpolations), or the previous model's high-pass "
+              "CNN, each trained from scratch (the CNNs need PyTorch, the `train` extra). Given more than once: the "
+              "ensemble of them (the mean of their scores, each scaled on the fit's training photos).")
 @click.option("--pairs-from", "pairs_from", multiple=True, type=click.Path(exists=True, file_okay=False,
               path_type=Path), help="Camera photos (repeatable) whose aligned taef2 pairs, as `vigie ai train` makes "
               "them, are added to every CNN fit. Needs --autoencoder.")
@@ -185,15 +196,20 @@ CNN_EPOCHS, CNN_TRAIN_CROPS = 3, 6000  # so that 42 fits run on a CPU in minutes
               "logistic head on its embeddings.")
 @click.option("--model", type=click.Path(exists=True, dir_okay=False),
               help="ONNX model to compare on the same images [the shipped one].")
+@click.option("--jpeg-before-travel", is_flag=True,
+              help="Also score the held-out images after a JPEG at q90-95 and then the same travel: a generator "
+              "serving JPEG, or a picture forwarded twice (generated images never compressed before must not be told "
+              "from photos by that alone).")
 @click.option("--json", "as_json", is_flag=True)
 def ai_lofo(manifest: Path, folds: int, views: int, seed: int, candidates: tuple[str, ...],
             pairs_from: tuple[Path, ...], autoencoder: Path | None, epochs: int, train_crops: int,
-            held_out: tuple[str, ...], backbone: Path | None, model: str | None, as_json: bool) -> None:
+            held_out: tuple[str, ...], backbone: Path | None, model: str | None, jpeg_before_travel: bool,
+            as_json: bool) -> None:
     """Leave one generator family out: train a candidate detector on the other families and on photos of
     other sources, score the held-out family and photos as they are and after travel, and compare with the
     ONNX model on the same images."""
     from vigie.detector.calibration import TRAINED_CORPUS_PHOTOS
-    from vigie.detector.evaluation import CONDITIONS, OVERALL, as_plain, read_manifest
+    from vigie.detector.evaluation import OVERALL, as_plain, read_manifest
     from vigie.detector.lofo import EnsembleCandidate, held_out_families, lofo
     from vigie.detector.runtime import DetectorError, load_detector
 
@@ -224,7 +240,9 @@ def ai_lofo(manifest: Path, folds: int, views: int, seed: int, candidates: tuple
             err.print(f"  {len(pairs[1])} crops of aligned pairs, added to each CNN fit")
         parts = [lofo_candidate(name, seed, pairs, epochs, train_crops) for name in candidates or ("residual",)]
         chosen = parts[0] if len(parts) == 1 else EnsembleCandidate(parts)
-    results = lofo(samples, folds, views, seed, err.print, (detector.score, detector.threshold), chosen, held_out)
+    conditions = reported_conditions(jpeg_before_travel)
+    results = lofo(samples, folds, views, seed, err.print, (detector.score, detector.threshold), chosen, held_out,
+                   conditions)
     if as_json:
         print(json.dumps({"model": detector.model, "command": invoked_as(),
                           **as_plain(results)}))  # type: ignore[dict-item]
@@ -232,7 +250,7 @@ def ai_lofo(manifest: Path, folds: int, views: int, seed: int, candidates: tuple
     name = chosen.name
     out.print(f"held-out family against held-out photos; compared with {detector.model}", markup=False,
               soft_wrap=True)
-    for condition in CONDITIONS:
+    for condition in conditions:
         out.print(f"\n{condition} (bootstrap 95% intervals; {name} threshold: <= 1% FPR on the fold's training "
                   "photos)", markup=False, soft_wrap=True)
         out.print(f"family | generated / real | {name} AUC | {name} TPR@1%FPR | {name} FPR@threshold | "

@@ -1,14 +1,16 @@
 """Detector metrics with their uncertainty, per generator family and overall: AUC, true-positive rate at 1% and
 5% false positives, the false-positive rate at the model's threshold, each with a bootstrap 95% interval (the
 test sets are small; a single figure would overstate what is known), on the images as they are and after the
-"travel" that chats and platforms apply (resize, JPEG)."""
+"travel" that chats and platforms apply (resize, JPEG), and optionally after a JPEG re-encode before that travel
+(`JPEG_FIRST`): the corpus's generated images are mostly lossless and its camera photos JPEGs, so a detector may
+learn "compressed once after travel = generated"; this condition shows whether it leans on that."""
 
 from __future__ import annotations
 
 import io
 import json
 import random
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -20,6 +22,7 @@ from vigie.detector.synthetic import list_images
 
 TRAVEL = "travel-jpeg-q70-95-resized-50-100"
 CONDITIONS = ("as-is", TRAVEL)
+JPEG_FIRST = "jpeg-q90-95-then-" + TRAVEL  # a generator serving JPEG, or a picture forwarded twice
 OVERALL = "overall"
 ROUNDS = 1000
 
@@ -63,15 +66,19 @@ def read_folders(real: Path, generated: Path) -> list[Sample]:
     return photos + made
 
 
+def jpeg(image: Image.Image, quality: int) -> Image.Image:
+    buffer = io.BytesIO()
+    image.convert("RGB").save(buffer, "JPEG", quality=quality)
+    return Image.open(buffer).convert("RGB")
+
+
 def travel(image: Image.Image, rng: random.Random) -> Image.Image:
     """Resize to 50-100% then JPEG at q70-95: how pictures travel through chats and platforms."""
     scale = rng.uniform(0.5, 1.0)
     rgb = image.convert("RGB")
     small = rgb.resize((max(1, round(rgb.width * scale)), max(1, round(rgb.height * scale))),
                        Image.Resampling.BICUBIC)
-    buffer = io.BytesIO()
-    small.save(buffer, "JPEG", quality=rng.randint(70, 95))
-    return Image.open(buffer).convert("RGB")
+    return jpeg(small, rng.randint(70, 95))
 
 
 def auc(real: np.ndarray, generated: np.ndarray) -> float:
@@ -139,9 +146,14 @@ class Scores:
 
 
 def condition_image(path: Path, condition: str, seed: int) -> Image.Image:
-    """The image as it is, or after `travel` drawn from `seed`."""
+    """The image as it is, or after `travel` drawn from `seed`; under `JPEG_FIRST`, a JPEG at q90-95 first, then
+    the same travel as under `TRAVEL` (same scale and quality), so the two conditions differ only by that JPEG."""
     with Image.open(path) as opened:
-        return opened.convert("RGB") if condition == "as-is" else travel(opened, random.Random(seed))
+        if condition == "as-is":
+            return opened.convert("RGB")
+        if condition == JPEG_FIRST:
+            return travel(jpeg(opened, random.Random(f"jpeg-first {seed}").randint(90, 95)), random.Random(seed))
+        return travel(opened, random.Random(seed))
 
 
 def score_samples(scorer: Scorer, samples: Iterable[Sample], condition: str, seed: int = 5) -> Scores:
@@ -177,11 +189,12 @@ def by_family(scores: Scores, threshold: float | None) -> dict[str, dict[str, ob
     return report
 
 
-def evaluate_corpus(scorer: Scorer, threshold: float | None, samples: list[Sample]) -> dict[str, object]:
+def evaluate_corpus(scorer: Scorer, threshold: float | None, samples: list[Sample],
+                    conditions: Sequence[str] = CONDITIONS) -> dict[str, object]:
     """{condition: {family | "overall": metrics}} plus the images that could not be scored."""
     results: dict[str, object] = {}
     unscored: list[str] = []
-    for condition in CONDITIONS:
+    for condition in conditions:
         scores = score_samples(scorer, samples, condition)
         results[condition] = by_family(scores, threshold)
         unscored += [f"{condition}: {reason}" for reason in scores.unscored]
@@ -189,12 +202,12 @@ def evaluate_corpus(scorer: Scorer, threshold: float | None, samples: list[Sampl
     return results
 
 
-def evaluate_model(model: str, samples: list[Sample]) -> dict[str, object]:
+def evaluate_model(model: str, samples: list[Sample], conditions: Sequence[str] = CONDITIONS) -> dict[str, object]:
     """`evaluate_corpus` with an ONNX detector (`model`: its path, or "" for the shipped one)."""
     detector = load_detector(model)
     if detector is None:
         raise DetectorError("no detector model: train one with `vigie ai train`")
-    results = evaluate_corpus(detector.score, detector.threshold, samples)
+    results = evaluate_corpus(detector.score, detector.threshold, samples, conditions)
     return {"model": detector.model, "threshold": detector.threshold, **results}
 
 

@@ -181,13 +181,15 @@ def held_out_families(samples: list[Sample], held_out: Sequence[str] = ()) -> li
 
 def lofo(samples: list[Sample], folds: int = 3, views: int = 4, seed: int = 7,
          log: Callable[[str], None] = lambda _: None, shipped: tuple[Scorer, float] | None = None,
-         candidate: Candidate | None = None, held_out: Sequence[str] = ()) -> dict[str, object]:
+         candidate: Candidate | None = None, held_out: Sequence[str] = (),
+         conditions: Sequence[str] = CONDITIONS) -> dict[str, object]:
     """{condition: {family | "overall": {candidate name: metrics, "shipped": metrics}}} (residual by default).
 
     Candidate scores are logits minus the threshold calibrated (<= 1% FPR, as-is and after travel) on the
     fold's training photos, so 0 is the threshold; a held-out family's score is the mean over the photo folds'
     models. "overall" pools every held-out family's scores against each photo's mean held-out score. Every
-    family is held out in turn, or only those of `held_out` (a quicker comparison; the others still train)."""
+    family is held out in turn, or only those of `held_out` (a quicker comparison; the others still train).
+    `conditions` are those reported (e.g. with `JPEG_FIRST`); thresholds are always set as-is and after travel."""
     families = held_out_families(samples, held_out)
     fold_of = photo_folds(samples, folds)
     if len(set(fold_of.values())) < folds:
@@ -195,9 +197,9 @@ def lofo(samples: list[Sample], folds: int = 3, views: int = 4, seed: int = 7,
                             f"folders); there are {len(fold_of)}", exit_code=2)
     photo_fold = {i: fold_of[s.source] for i, s in enumerate(samples) if not s.generated}
     candidate = candidate or ResidualCandidate()
-    feature_set = extract(samples, candidate, views, seed, log)
-    scored = {c: [i for i, f in enumerate(feature_set.held[c]) if f is not None] for c in CONDITIONS}
-    family_scores: dict[str, dict[str, dict[int, list[float]]]] = {c: {} for c in CONDITIONS}
+    feature_set = extract(samples, candidate, views, seed, log, tuple(dict.fromkeys([*CONDITIONS, *conditions])))
+    scored = {c: [i for i, f in enumerate(feature_set.held[c]) if f is not None] for c in conditions}
+    family_scores: dict[str, dict[str, dict[int, list[float]]]] = {c: {} for c in conditions}
     for family in families:
         log(f"  holding out {family}")
         for fold in range(folds):
@@ -205,7 +207,7 @@ def lofo(samples: list[Sample], folds: int = 3, views: int = 4, seed: int = 7,
                      if (s.generated and s.group != family) or (not s.generated and photo_fold[i] != fold)]
             scorer = fit(candidate, samples, feature_set, train)
             threshold = calibrated(scorer, feature_set, [i for i in train if not samples[i].generated])
-            for condition in CONDITIONS:
+            for condition in conditions:
                 tested = [i for i in scored[condition] if (samples[i].generated and samples[i].group == family)
                           or (not samples[i].generated and photo_fold[i] == fold)]
                 held = np.stack([f for i in tested if (f := feature_set.held[condition][i]) is not None])
@@ -215,8 +217,8 @@ def lofo(samples: list[Sample], folds: int = 3, views: int = 4, seed: int = 7,
     results: dict[str, object] = {"candidate": candidate.name, "folds": folds, "views": views, "seed": seed,
                                   "held_out_families": families, "photo_folds": fold_of,
                                   "unscored": feature_set.unscored}
-    reference = shipped_scores(samples, shipped, feature_set.unscored) if shipped else None
-    for condition in CONDITIONS:
+    reference = shipped_scores(samples, shipped, feature_set.unscored, conditions) if shipped else None
+    for condition in conditions:
         table: dict[str, dict[str, object]] = {}
         pooled_real: dict[int, list[float]] = {}
         pooled_generated: list[float] = []
@@ -240,11 +242,11 @@ def lofo(samples: list[Sample], folds: int = 3, views: int = 4, seed: int = 7,
     return results
 
 
-def shipped_scores(samples: list[Sample], shipped: tuple[Scorer, float], unscored: list[str]
-                   ) -> dict[str, dict[int, float]]:
+def shipped_scores(samples: list[Sample], shipped: tuple[Scorer, float], unscored: list[str],
+                   conditions: Sequence[str] = CONDITIONS) -> dict[str, dict[int, float]]:
     """The compared model's scores per condition; images it cannot score are added to `unscored`."""
     scores: dict[str, dict[int, float]] = {}
-    for condition in CONDITIONS:
+    for condition in conditions:
         scores[condition] = {}
         for index, sample in enumerate(samples):
             try:
