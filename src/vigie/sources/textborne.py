@@ -18,6 +18,17 @@ block's other lines); what its first 512 characters decode to is typed as any fi
 typed is left alone. Those lines, and the `begin` lines of uuencoded files, are looked for as the text is hashed,
 by one search of the chunk for a line break followed by either (never a second read): on ordinary text a third
 to a half of what hashing it costs, nearly as much on JSON in short lines (the search stops at every line break).
+
+Base64 laid out otherwise (after other text on its line: a Word 2003 `<w:binData>` tag's content, a JSON field, a
+YAML key; indented; in lines shorter than 40 characters; right after another block) is read where it starts as a
+picture's, a video's or an archive's base64 does (`SIGNATURES`), then typed as any: a run of 40 base64 characters
+after other text is found by a fast search of the chunk translated to two letters (base64's and others'), a short
+line by the line search, and only the runs that start so are decoded. Its lines are read as JSON writes them too
+(`\n` escapes in a string). A block holding a JPEG, a PNG or a GIF that ends where a line starting another begins
+ends there; a last line of letters alone (`Best`, a word after the base64) is left out where the picture ends
+before it, and where Vigie cannot tell (another format, bytes after the picture), both readings are members, said.
+The search costs a little more than hashing on prose, as much on JSON, some four times on a log of long paths
+(each run of 40 looked at).
 """
 
 from __future__ import annotations
@@ -25,6 +36,7 @@ from __future__ import annotations
 import base64
 import binascii
 import bisect
+import heapq
 import posixpath
 import re
 import sys
@@ -59,10 +71,35 @@ _URL_ALPHABET = bytes.maketrans(b"-_", b"+/")
 _SPACES = b" \t\n\r\x0b\x0c"  # what `\s` matches in bytes
 _UU_BEGIN = re.compile(rb"^begin [0-7]{3,4} ([^\r\n]{1,255}?)\r?$", re.MULTILINE)
 _WHOLE_HEAD = 88  # a run that other text ends in the head holds this much at least (66 bytes, past any magic)
+_SIGNATURE_MAGICS = (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"GIF87a", b"GIF89a", b"RIFF", b"II*\x00", b"MM\x00*",
+                     b"II+\x00", b"MM\x00+", b"\x00\x00\x00\x0cjP  \r\n\x87\n", b"\xff\x4f\xff\x51", b"qoif",
+                     b"\x1a\x45\xdf\xa3", b"PK\x03\x04", b"\x1f\x8b\x08", b"BZh", b"\xfd7zXZ\x00", b"%PDF-",
+                     b"7z\xbc\xaf\x27\x1c", b"Rar!\x1a\x07", b"\x28\xb5\x2f\xfd", b"SQLite format 3\x00")
+# how a picture's, a video's or an archive's base64 starts (its magic's whole groups of three bytes; an ISO box's
+# size then `ftyp`; a BMP's `BM`), in either alphabet: base64 that starts elsewhere than a line of its own (after
+# other text on its line, indented, in short lines, right after another block) is read only where it starts so
+SIGNATURES = tuple(sorted({
+    encoded.translate(alphabet)
+    for magic in (*_SIGNATURE_MAGICS, *(b"\x00\x00\x00" + bytes([size]) + b"ftyp" for size in range(8, 68, 4)))
+    for encoded in (base64.b64encode(magic)[:len(magic) // 3 * 4], b"Qk")
+    for alphabet in (None, bytes.maketrans(b"+/", b"-_"))}))
+_SIGNATURE_HEADS = frozenset(prefix[:2] for prefix in SIGNATURES)  # a signature's first two, looked at first (fast)
+# the signatures as a pattern, grouped by their first character (each group tried by one comparison: the search
+# stops at every line)
+_BY_FIRST = {first: [p[1:] for p in SIGNATURES if p[:1] == first] for first in {p[:1] for p in SIGNATURES}}
+_SIGNATURE = b"|".join(re.escape(first) + b"(?:%s)" % b"|".join(map(re.escape, rests))
+                       for first, rests in sorted(_BY_FIRST.items()))
 # after a line break, a line that may start a block of base64 (see _tried), its first 40 characters not all
 # hexadecimal digits (a hash list's lines are passed over by the search itself), or a uuencoded file's `begin` line
-# (which passes that first test too: one search for both, faster than two)
-_LINE_CLUE = re.compile(rb"\n(?=[0-9a-fA-F]{0,39}+[g-zG-Z+/_-])(?:(?=[A-Za-z0-9+/_-]{40})|begin [0-7])")
+# (which passes that first test too: one search for both, faster than two); or a line that starts as a picture's
+# base64 does (lines shorter than 40 characters, or right after another block)
+_LINE_CLUE = re.compile(rb"\n(?=[A-Za-z0-9+/_-])(?:(?=[0-9a-fA-F]{0,39}+[g-zG-Z+/_-])"
+                        rb"(?=[A-Za-z0-9+/_-]{40}|begin [0-7])|(?=%s))" % _SIGNATURE)
+# base64's characters as `a`, others as `.`: a run of 40 after other text on its line is found by a fast search
+_RUNS = bytes(ord("a") if chr(c) in "+/_-" or (chr(c).isascii() and chr(c).isalnum()) else ord(".")
+              for c in range(256))
+_RUN = b"a" * 40
+_RUN_START = b"." + _RUN
 _BLOCK_LINE = re.compile(rb"((?![-_]{4})[A-Za-z0-9+/_-]{40,})={0,2}[ \t]*\r?(?:\n|\Z)")
 _B64_LINE = re.compile(rb"(?![-_]{4})[A-Za-z0-9+/_-]{40,}={0,2}[ \t]*\r?")  # a block's line (see _tried)
 # a line of a block of base64 (see `block_end`): its characters and their `=` padding, alone on it
@@ -73,6 +110,18 @@ _LAST_PART = re.compile(rb"[ \t]*((?![-_]{4})[A-Za-z0-9+/_-]+={0,2})(?=[<\"'])")
 # line damaged, or a word after it)
 _STRAY_LINE = re.compile(rb"[ \t]*\r?\n[ \t]*([A-Za-z0-9+/_-]+={0,2})[^\sA-Za-z0-9+/_=<\"'-]")
 _NOT_SPACE = re.compile(rb"\S")
+# a line of a block as `gathered` reads it: its base64 (JSON's escapes of `/`, `+` and `=` in it), its padding, then
+# spaces and a line break, raw or escaped (`more`); or markup, a quote or the text's end; or other text (`other`)
+_BLOCK_CONTENT = re.compile(rb"((?:[A-Za-z0-9+/_-]|\\/|\\u00(?:2[bBfF]|3[dD]))++)(={0,2})"
+                            rb"(?:(?=[ \t]*+(?:\r?\n|(?:\\r)?\\n))(?P<more>)|(?=[<\"']|\Z)|(?P<other>))")
+_BREAK = re.compile(rb"[ \t]*+(?:\r?\n|(?:\\r)?\\n)[ \t]*+")
+_ESCAPES = re.compile(rb"\\(?:/|u00(?:2[bBfF]|3[dD]))")
+# how a picture whose end a block of base64 may hold before another block ends (see `gathered`), and how many
+# times a block is decoded so far to tell
+_PICTURE_ENDS = {"image/jpeg": b"\xff\xd9", "image/png": b"IEND\xaeB`\x82", "image/gif": b";"}
+_MOST_ENDS_LOOKED_AT = 16
+_MOST_INDENT = 256
+_UNESCAPED = {b"\\/": b"/", b"2b": b"+", b"2f": b"/", b"3d": b"="}
 _HEX = b"0123456789abcdefABCDEF"
 _STANDARD = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
 _ALPHABETS = _STANDARD + b"-_"
@@ -142,8 +191,7 @@ class TextClues:
         text, at = self._lines + chunk, self._at
         last = len(text) if final else len(text) - _WINDOW  # a line after it is looked at with the next chunk
         resume = text.rfind(b"\n") + 1  # the last line, which the next chunk may make longer
-        for found in _LINE_CLUE.finditer(text):
-            start = found.start() + 1
+        for start in _starts(text):
             if at + start <= self._done_at:
                 continue
             if start > last:
@@ -180,10 +228,42 @@ def clues_in(chunks: Iterable[bytes]) -> TextClues:
     return clues
 
 
+def _starts(text: bytes) -> Iterator[int]:
+    """Where base64 that may start a block starts in a text read after a line break: the lines `_LINE_CLUE` finds
+    (where their base64 starts), and runs of 40 base64 characters at least after other text on their line (in
+    markup, JSON, YAML) that start as a picture's base64 does (a run after a backslash is a JSON escape's); in
+    order, once each."""
+    last = -1
+    for start in heapq.merge((found.end() for found in _LINE_CLUE.finditer(text)), _run_starts(text)):
+        if start > last:
+            last = start
+            yield start
+
+
+def _run_starts(text: bytes) -> Iterator[int]:
+    runs = text.translate(_RUNS)
+    start = 0 if runs.startswith(_RUN) else _after(runs.find(_RUN_START))  # found with the byte before it
+    while start >= 0:
+        if (text[start:start + 2] in _SIGNATURE_HEADS and text.startswith(SIGNATURES, start)
+                and text[start - 1:start] not in (b"\\", b"\n")):
+            yield start
+        start = _after(runs.find(_RUN_START, start + len(_RUN)))
+
+
+def _after(found: int) -> int:
+    return found + 1 if found >= 0 else -1
+
+
 def _tried(text: bytes, start: int) -> tuple[bool, str | None]:
-    """Whether the line at `start` starts a block of base64 to decode (a line of 40 base64 characters at least, the
-    first 40 not all hexadecimal digits, after a line that is not one), and the type of what its first 512
-    characters decode to, where that is typed."""
+    """Whether the base64 at `start` starts a block to decode (as a picture's base64 starts, see `gathered`; else a
+    line of 40 base64 characters at least, the first 40 not all hexadecimal digits, after a line that is not one),
+    and the type of what its first 512 characters decode to, where that is typed."""
+    from vigie.sources import mediatype  # imported here: it types text with this module
+    if text.startswith(SIGNATURES, start):
+        chars = _base64_chars(gathered(text, start, 512).chars)
+        chars = _leading(chars, _STANDARD)
+        kind = mediatype.sniff(base64.b64decode(chars[:len(chars) // 4 * 4]))
+        return True, None if kind in mediatype.NOT_FROM_BASE64 else kind
     line = _BLOCK_LINE.match(text, start)
     if line is None or not line[1][:40].translate(None, _HEX):
         return False, None
@@ -193,9 +273,87 @@ def _tried(text: bytes, start: int) -> tuple[bool, str | None]:
     chars = text[start:start + _WINDOW].translate(None, _SPACES)
     shown = _base64_chars(_leading(chars, _ALPHABETS)[:512])
     shown = _leading(shown, _STANDARD)  # up to a character of the other alphabet
-    from vigie.sources import mediatype  # imported here: it types text with this module
     kind = mediatype.sniff(base64.b64decode(shown[:len(shown) // 4 * 4]))
     return True, None if kind in mediatype.NOT_FROM_BASE64 else kind
+
+
+class Gathered(NamedTuple):
+    """A block of base64 as `gathered` reads it."""
+
+    chars: bytes  # its characters, JSON's escapes read, line breaks and indentation left out
+    end: int  # where it ends in the text
+    last: int  # the characters of its last line where that may be a word after it (see `gathered`), else 0
+
+
+def gathered(text: bytes, start: int, most: int = sys.maxsize, kind: str | None = None) -> Gathered:
+    """The block of base64 that starts at `start` (after other text on its line, or indented): its first line's
+    base64 (JSON's escapes `\\/`, `\\u002b` read), then the lines after it, raw or escaped as JSON writes them
+    (`\\n`), indented or not, each its base64 alone (or ending at markup or a quote, `AAAA</data>`), of one width
+    (the first's where the block starts its line, else the second's), but a last shorter one (or one that ends in
+    `=`); at most `most` characters. Where `kind` is given, a line that starts as a picture's base64 does, after
+    lines that decode to a `kind` ending at its own end, starts another block (two blocks with no line between).
+    `last`: the characters of a last line shorter than the others, of letters alone and unpadded, which may be a word
+    after the block (`Best`) rather than its end."""
+    chars = bytearray()
+    position = start
+    starts_its_line = _starts_its_line(text, start)
+    width = None
+    lines = last = 0
+    end = start
+    splits: list[int] = []  # the ends looked at (at most _MOST_ENDS_LOOKED_AT a block: each decodes it so far)
+    # a line read no further than `most` needs (6 bytes a character, `\u002b`): a long one is not read for a window
+    while (line := _BLOCK_CONTENT.match(text, position, min(len(text), position + 6 * (most - len(chars)) + 8))):
+        content = _ESCAPES.sub(_unescaped, line[1])
+        if lines and (line["other"] is not None or (width is not None and len(content) > width)
+                      or (content.startswith(SIGNATURES) and _ends_here(bytes(chars), kind, splits))):
+            break
+        chars += content + line[2]
+        position = end = line.end()
+        lines += 1
+        if (lines == 1 and starts_its_line) or (lines == 2 and width is None):
+            width = len(content)
+        elif lines > 1 and width is not None and len(content) < width:
+            word = content.isalpha() and not line[2] and (line["more"] is not None or position == len(text))
+            last = len(content) if word else 0
+            break
+        if len(chars) >= most or line[2] or line["more"] is None:  # padded, or followed by other than a break
+            break
+        position = _BREAK.match(text, position).end()  # type: ignore[union-attr]  # `more` saw it
+    return Gathered(bytes(chars[:most]), end, last)
+
+
+def _starts_its_line(text: bytes, start: int) -> bool:
+    """Whether only spaces precede `start` on its line (looked for _MOST_INDENT bytes back at most: a long line's
+    runs each looked at once)."""
+    before = text[max(0, start - _MOST_INDENT):start]
+    line = before.rfind(b"\n")
+    return (line >= 0 or start <= _MOST_INDENT) and not before[line + 1:].strip(b" \t")
+
+
+def _ends_here(chars: bytes, kind: str | None, looked_at: list[int]) -> bool:
+    """Whether a block's base64 so far decodes to a JPEG, a PNG or a GIF that ends at its own end: its last bytes
+    that picture's end first (a fast test), then its structure (at most _MOST_ENDS_LOOKED_AT times a block)."""
+    marker = _PICTURE_ENDS.get(kind or "")
+    if marker is None or len(chars) % 4 or len(looked_at) >= _MOST_ENDS_LOOKED_AT:
+        return False
+    if not base64.b64decode(_base64_chars(chars[-12:])).endswith(marker):
+        return False
+    looked_at.append(len(chars))
+    return _ends_whole(chars, kind or "")
+
+
+def _ends_whole(chars: bytes, kind: str) -> bool:
+    """Whether base64 decodes to a `kind` that ends at its own end (see `trailing.content_end`)."""
+    from vigie.sources.trailing import content_end  # imported here: it types files with mediatype
+    try:
+        data = base64.b64decode(_base64_chars(chars), validate=True)
+    except (binascii.Error, ValueError):
+        return False
+    return content_end(data, kind) == len(data)
+
+
+def _unescaped(escape: re.Match[bytes]) -> bytes:
+    return _UNESCAPED[escape[0][-2:].lower()]
 
 
 class _Run(NamedTuple):
@@ -357,9 +515,9 @@ def later_base64_members(text: bytes, taken: list[tuple[int, int]], settings: Se
     each a member `base64-N.SUBTYPE` named after `prefix` (N counting them from 1, SUBTYPE the one its bytes
     show); past MOST_BASE64_TRIES blocks of nothing typed, said."""
     spans = _merged(taken)
-    tries = number = 0
-    for start in _line_starts(text):
-        if _within(spans, start):
+    tries = number = read_to = 0
+    for start in _text_starts(text):
+        if start < read_to or _within(spans, start):  # in a block read (its lines start no other), or in a URI
             continue
         tried, shown = _tried(text, start)
         tries += tried
@@ -368,32 +526,57 @@ def later_base64_members(text: bytes, taken: list[tuple[int, int]], settings: Se
                 raise ArchiveLimitError(f"{MOST_BASE64_TRIES:,} lines that start blocks of base64 decode to nothing "
                                         f"typed, the last at byte {start:,}: base64 after it not looked for")
             continue
-        end = block_end(text, start)
-        chars = _base64_chars(text[start:end].translate(None, _SPACES))
-        lines = text[start:end].split(b"\n")
+        block = gathered(text, start, kind=shown)
+        read_to = block.end
+        number += 1
+        subtype = shown.rsplit("/", 1)[-1]
+        for suffix, data, problem in _readings(text, start, block, shown):
+            yield decoded_member(prefix + b"base64-%d%s.%s" % (number, suffix, subtype.encode()), data, settings,
+                                 expansion, problem)
+
+
+def _readings(text: bytes, start: int, block: Gathered, kind: str) -> list[tuple[bytes, bytes, str | None]]:
+    """What a block of base64 decodes to (a name's suffix, its bytes, what was wrong): where its last line may be a
+    word after it (`Best`), the reading that ends at the picture's own end; where neither does (a format whose end
+    Vigie does not tell, a picture followed by other bytes), both, the one without that line `-without-last-line`,
+    each saying so."""
+    chars = _base64_chars(block.chars)
+    data, problem = _decoded(chars, block.end)
+    if not problem and _starts_its_line(text, start):  # a block alone on its lines
+        lines = text[start:block.end].split(b"\n")
         full = len(lines[-1].strip()) == len(lines[0].strip()) and not lines[-1].endswith(b"=")
-        stray = _STRAY_LINE.match(text, end) if full else None  # a shorter last line: the block ended there
+        stray = _STRAY_LINE.match(text, block.end) if full else None  # a shorter last line: the block ended there
         problem = None if stray is None else (f"the base64 is followed at byte {stray.start(1):,} by a line that "
                                               "starts as base64 would: what follows the base64 is taken as not part "
                                               "of it, its bytes may not be those written")
-        try:
-            data = base64.b64decode(chars, validate=True)
-        except (binascii.Error, ValueError) as exc:
-            data = lenient_base64(_NOT_STANDARD.sub(b"", chars))
-            problem = (f"its base64 is damaged ({exc}): decoded as far as it goes, its bytes may not be those "
-                       f"written; what follows the base64 at byte {end:,} is taken as not part of it")
-        number += 1
-        name = prefix + b"base64-%d.%s" % (number, shown.rsplit("/", 1)[-1].encode())
-        yield decoded_member(name, data, settings, expansion, problem)
+    if not block.last or _ends_whole(chars, kind):
+        return [(b"", data, problem)]
+    word = chars[-block.last:].decode()
+    without, _ = _decoded(chars[:-block.last], block.end)
+    if _ends_whole(chars[:-block.last], kind):
+        return [(b"", without, f"the line {word!r} after the base64 is taken as a word after it, not its last line: "
+                               "what the base64 holds ends before it")]
+    either = (f"the last line of the base64, {word!r}, may be a word after it: its bytes are read with it (member "
+              "base64-N) and without it (base64-N-without-last-line), one of them those written")
+    return [(b"", data, "; ".join(filter(None, (problem, either)))), (b"-without-last-line", without, either)]
 
 
-def _line_starts(text: bytes) -> Iterator[int]:
-    """Where the lines `_LINE_CLUE` finds start, the text's first among them (as TextClues reads it, after a line
-    break)."""
-    if _LINE_CLUE.match(b"\n" + text[:_WINDOW]) is not None:
-        yield 0
-    for found in _LINE_CLUE.finditer(text):
-        yield found.start() + 1
+def _decoded(chars: bytes, end: int) -> tuple[bytes, str | None]:
+    """What base64 decodes to, and where it is damaged, that (decoded as far as it goes)."""
+    try:
+        return base64.b64decode(chars, validate=True), None
+    except (binascii.Error, ValueError) as exc:
+        return lenient_base64(_NOT_STANDARD.sub(b"", chars)), (
+            f"its base64 is damaged ({exc}): decoded as far as it goes, its bytes may not be those written; what "
+            f"follows the base64 at byte {end:,} is taken as not part of it")
+
+
+def _text_starts(text: bytes) -> Iterator[int]:
+    """Where `_starts` finds base64 that may start a block, the text's first line among them (as TextClues reads
+    it, after a line break)."""
+    if (first := _LINE_CLUE.match(b"\n" + text[:_WINDOW])) is not None:
+        yield first.end() - 1
+    yield from _starts(text)
 
 
 def _base64_chars(chars: bytes) -> bytes:
