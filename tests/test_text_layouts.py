@@ -6,6 +6,7 @@ picture is a member whose bytes are exactly the picture's."""
 from __future__ import annotations
 
 import base64
+import binascii
 import contextlib
 import hashlib
 import io
@@ -146,6 +147,22 @@ def test_a_word_alone_after_full_width_base64_is_not_decoded_into_the_picture(tm
     assert "bundle.txt!/base64-1.zip" in items
     for path in ("bundle.txt!/base64-1.zip", "bundle.txt!/base64-1-without-last-line.zip"):
         assert "may be a word after it" in _errors(items[path]), path
+
+
+def _uuencoded(name: bytes, data: bytes) -> bytes:
+    lines = b"".join(binascii.b2a_uu(data[at:at + 45]) for at in range(0, len(data), 45))
+    return b"begin 644 " + name + b"\n" + lines + b"`\nend\n"
+
+
+def test_lines_that_end_in_a_lone_cr_are_read_as_lines(tmp_path: Path) -> None:
+    jpegs = [_jpeg(seed) for seed in range(70, 73)]
+    mac = (HEADER + base64.encodebytes(jpegs[0]) + b"\nAnd the other:\n" + _uuencoded(b"two.jpg", jpegs[1])
+           + b'\n<img src="data:image/jpeg;base64,' + base64.encodebytes(jpegs[2]) + b'">\n').replace(b"\n", b"\r")
+    alone = base64.encodebytes(jpegs[0]).replace(b"\n", b"\r")  # a file of base64, typed by its head
+    evidence, items = _scanned(tmp_path, {"mac.txt": mac, "mac.b64": alone})
+    _exact(evidence, items, {"mac.txt!/base64-1.jpeg": jpegs[0], "mac.txt!/two.jpg": jpegs[1],
+                             "mac.txt!/data-uri-1.jpeg": jpegs[2], "mac.b64!/mac": jpegs[0]})
+    assert not items["mac.b64!/mac"]["errors"]
 
 
 def test_pathological_texts_are_searched_in_bounded_time() -> None:

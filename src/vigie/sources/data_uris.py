@@ -29,6 +29,7 @@ from vigie.config import Settings
 from vigie.sources.members import ArchiveLimitError, Expansion, Member, decoded_member, read_held
 from vigie.sources.textborne import (
     CLUES_CHUNK,
+    as_read,
     capped_members,
     clues_in,
     later_base64_members,
@@ -88,7 +89,7 @@ def data_uri_members(fileobj: BinaryIO, settings: Settings, expansion: Expansion
                      ) -> Iterator[Member]:
     """The members of a page's or a drawing's data: URIs, then of the files uuencoded and the blocks of base64 in
     it (in a `<pre>`, as other text's), named after `prefix`; at most MOST_TEXT_MEMBERS."""
-    text = read_held(fileobj, settings, "a file", "its data: URIs not read")
+    text = as_read(read_held(fileobj, settings, "a file", "its data: URIs not read"))
     yield from capped_members(_page_members(text, prefix, settings, expansion))
 
 

@@ -11,7 +11,14 @@ from typing import BinaryIO
 from vigie.config import Settings
 from vigie.sources.data_uris import unread_uri_note, uri_members
 from vigie.sources.members import ArchiveLimitError, Expansion, Member, read_held
-from vigie.sources.textborne import base64_members, capped_members, holds_uri, later_base64_members, uuencoded_members
+from vigie.sources.textborne import (
+    as_read,
+    base64_members,
+    capped_members,
+    holds_uri,
+    later_base64_members,
+    uuencoded_members,
+)
 
 
 def text_members(fileobj: BinaryIO, settings: Settings, expansion: Expansion) -> Iterator[Member]:
@@ -21,7 +28,7 @@ def text_members(fileobj: BinaryIO, settings: Settings, expansion: Expansion) ->
 
 
 def _text_members(fileobj: BinaryIO, settings: Settings, expansion: Expansion) -> Iterator[Member]:
-    text = read_held(fileobj, settings, "a file", "its data: URIs, base64 and uuencoded files not read")
+    text = as_read(read_held(fileobj, settings, "a file", "its data: URIs, base64 and uuencoded files not read"))
     taken: list[tuple[int, int]] = []
     uris = 0
     for member in uri_members(text, b"", settings, expansion, taken):
@@ -42,7 +49,7 @@ def base64_file_members(fileobj: BinaryIO, settings: Settings, expansion: Expans
 
 def _base64_file_members(fileobj: BinaryIO, settings: Settings, expansion: Expansion, outer_name: bytes,
                          head_bytes: int) -> Iterator[Member]:
-    text = read_held(fileobj, settings, "base64", "not decoded")
+    text = as_read(read_held(fileobj, settings, "base64", "not decoded"))
     yield from base64_members(text, settings, expansion, outer_name, head_bytes)
     if holds_uri(text):
         yield from uri_members(text, b"", settings, expansion, [])

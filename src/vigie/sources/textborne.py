@@ -28,7 +28,8 @@ line by the line search, and only the runs that start so are decoded. Its lines 
 ends there; a last line of letters alone (`Best`, a word after the base64) is left out where the picture ends
 before it, and where Vigie cannot tell (another format, bytes after the picture), both readings are members, said.
 The search costs a little more than hashing on prose, as much on JSON, some four times on a log of long paths
-(each run of 40 looked at).
+(each run of 40 looked at). Lines that end in a lone CR (an old Mac's) are read as lines ending in LF, each at the
+same byte (`as_read`).
 """
 
 from __future__ import annotations
@@ -69,6 +70,8 @@ _BASE64_LINE = re.compile(rb"\n((?![-_]{4})[A-Za-z0-9+/_-]{40,}(?:={0,2}\r?\n|\Z
 _SHORT_LINES = re.compile(rb"\s*((?:[A-Za-z0-9+/_-]{4,15}\r?\n){8,})")
 _URL_ALPHABET = bytes.maketrans(b"-_", b"+/")
 _SPACES = b" \t\n\r\x0b\x0c"  # what `\s` matches in bytes
+_LONE_CR = re.compile(rb"\r(?!\n)")  # an old Mac's line break
+_CR_BEFORE = re.compile(rb"\r(?=[^\n])")
 _UU_BEGIN = re.compile(rb"^begin [0-7]{3,4} ([^\r\n]{1,255}?)\r?$", re.MULTILINE)
 _WHOLE_HEAD = 88  # a run that other text ends in the head holds this much at least (66 bytes, past any magic)
 _SIGNATURE_MAGICS = (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"GIF87a", b"GIF89a", b"RIFF", b"II*\x00", b"MM\x00*",
@@ -189,6 +192,8 @@ class TextClues:
         if self.stopped_at is not None:
             return
         text, at = self._lines + chunk, self._at
+        if b"\r" in text and _LONE_CR.search(text):  # a lone CR ends a line (one the chunk ends with, once what
+            text = (_LONE_CR if final else _CR_BEFORE).sub(b"\n", text)  # follows it is known)
         last = len(text) if final else len(text) - _WINDOW  # a line after it is looked at with the next chunk
         resume = text.rfind(b"\n") + 1  # the last line, which the next chunk may make longer
         for start in _starts(text):
@@ -412,6 +417,14 @@ def _wrapped(lines: bytes) -> bool:
     return len(lengths) == 1 and lengths.pop() % 4 == 0
 
 
+def as_read(text: bytes) -> bytes:
+    """A text as its searches read it (the scan's, as it is hashed, and its members'): lines that end in a lone CR
+    (an old Mac's) as ending in LF, each at the same byte."""
+    if b"\r" in text and _LONE_CR.search(text):
+        return _LONE_CR.sub(b"\n", text)
+    return text
+
+
 def capped_members(members: Iterator[Member]) -> Iterator[Member]:
     """A text's members, at most MOST_TEXT_MEMBERS of them (the scan and read-back count them alike); past them,
     said."""
@@ -433,6 +446,7 @@ def base64_head(head: bytes) -> bytes | None:
     its type; None where it is not."""
     if not looks_like_text(head):
         return None
+    head = as_read(head)
     if (run := _run(head, len(head))) is None:
         return None
     chars = head[run.start:run.end].translate(_URL_ALPHABET if run.url else None, _SPACES)
