@@ -165,11 +165,28 @@ def test_lines_that_end_in_a_lone_cr_are_read_as_lines(tmp_path: Path) -> None:
     assert not items["mac.b64!/mac"]["errors"]
 
 
+def test_text_in_utf16_is_read_for_its_uris_base64_and_uuencoding(tmp_path: Path) -> None:
+    jpegs = [_jpeg(seed) for seed in range(80, 86)]
+    files = {}
+    for name, encode, first in (("le.txt", "utf-16-le", 0), ("be.txt", "utf-16-be", 3)):
+        text = (HEADER + b'<img src="data:image/jpeg;base64,' + base64.b64encode(jpegs[first]) + b'">\n'
+                + HEADER + base64.encodebytes(jpegs[first + 1]) + b"\n" + _uuencoded(b"uu.jpg", jpegs[first + 2]))
+        files[name] = "\ufeff".encode(encode) + text.decode().encode(encode)
+    files["alone.b64"] = ("\ufeff" + base64.encodebytes(jpegs[0]).decode()).encode("utf-16-le")  # typed by its head
+    evidence, items = _scanned(tmp_path, files)
+    _exact(evidence, items, {"alone.b64!/alone": jpegs[0]})
+    for name, first in (("le.txt", 0), ("be.txt", 3)):
+        _exact(evidence, items, {f"{name}!/data-uri-1.jpeg": jpegs[first], f"{name}!/base64-1.jpeg": jpegs[first + 1],
+                                 f"{name}!/uu.jpg": jpegs[first + 2]})
+        assert items[name]["media_type"] == "text/plain", name
+
+
 def test_pathological_texts_are_searched_in_bounded_time() -> None:
     """No timing asserted: each runs in the normal test time, where a quadratic search or backtracking would not."""
     for text in (b" " * 400_000, b"A" * 400_000, b"x\n" + b"A" * 400_000, b"/9j/" * 100_000,
                  b'"' + b"/9j/AAAA\\n" * 40_000, b"\n" + b"\t" * 400_000 + b"A", (b"A" * 39 + b" ") * 10_000,
                  b"x\n" + (b"/9j/" + b"A" * 72 + b"\n") * 5_000, b"\r" * 400_000, b"\n    " * 100_000,
+                 b"\xff\xfe" + b"A\x00" * 400_000, b"\xfe\xff" + b"\x00\r" * 400_000,
                  b"x\n" + b"/9j/AAAA\n" * 10_000 + b"A" * 400_000, b"{" + (b'"/9j/' + b"A" * 40 + b'", ') * 20_000,
                  b"x\n" + (b"/9j/" + b"A" * 70 + b"/9\n") * 5_000):
         clues_in([text[at:at + (1 << 20)] for at in range(0, len(text), 1 << 20)])

@@ -29,7 +29,7 @@ ends there; a last line of letters alone (`Best`, a word after the base64) is le
 before it, and where Vigie cannot tell (another format, bytes after the picture), both readings are members, said.
 The search costs a little more than hashing on prose, as much on JSON, some four times on a log of long paths
 (each run of 40 looked at). Lines that end in a lone CR (an old Mac's) are read as lines ending in LF, each at the
-same byte (`as_read`).
+same byte, and text in UTF-16 with its byte-order mark as its UTF-8 (`as_read`; as it is hashed, chunk by chunk).
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ from __future__ import annotations
 import base64
 import binascii
 import bisect
+import codecs
 import heapq
 import posixpath
 import re
@@ -70,6 +71,7 @@ _BASE64_LINE = re.compile(rb"\n((?![-_]{4})[A-Za-z0-9+/_-]{40,}(?:={0,2}\r?\n|\Z
 _SHORT_LINES = re.compile(rb"\s*((?:[A-Za-z0-9+/_-]{4,15}\r?\n){8,})")
 _URL_ALPHABET = bytes.maketrans(b"-_", b"+/")
 _SPACES = b" \t\n\r\x0b\x0c"  # what `\s` matches in bytes
+_UTF16_MARKS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
 _LONE_CR = re.compile(rb"\r(?!\n)")  # an old Mac's line break
 _CR_BEFORE = re.compile(rb"\r(?=[^\n])")
 _UU_BEGIN = re.compile(rb"^begin [0-7]{3,4} ([^\r\n]{1,255}?)\r?$", re.MULTILINE)
@@ -140,7 +142,17 @@ CLUES_CHUNK = 1 << 20  # a text read again is searched in pieces of this size: s
 
 
 def looks_like_text(head: bytes) -> bool:
-    """UTF-8 (ASCII too) with no control bytes but layout; a character cut by the head's end is allowed."""
+    """UTF-8 (ASCII too), or UTF-16 after its byte-order mark, with no control bytes but layout; a character cut by
+    the head's end is allowed."""
+    if head.startswith(_UTF16_MARKS):
+        even = head[:len(head) // 2 * 2]
+        try:
+            head = even.decode("utf-16").encode()
+        except UnicodeDecodeError:  # a pair of surrogates cut by the head's end
+            try:
+                head = even[:-2].decode("utf-16").encode()
+            except UnicodeDecodeError:
+                return False
     if not head or head.translate(None, _CONTROLS) != head:
         return False
     for cut in range(4):
@@ -168,10 +180,17 @@ class TextClues:
         self._at = -1  # where `_lines` starts in the text
         self._done_at = -1  # where the last line looked at starts in the text
         self._tries = 0
+        self._utf16: codecs.BufferedIncrementalDecoder | None = None  # text in UTF-16, read as UTF-8
+        self._fed = False
 
     def feed(self, chunk: bytes) -> None:
         if self.found:
             return
+        if not self._fed and chunk.startswith(_UTF16_MARKS):
+            self._utf16 = codecs.getincrementaldecoder("utf-16")("replace")
+        self._fed = True
+        if self._utf16 is not None:
+            chunk = self._utf16.decode(chunk).encode()
         lower = chunk.lower()
         seam = self._tail + lower[:_MARKER_BYTES]
         self.found = _MARKER.search(seam) is not None
@@ -418,8 +437,11 @@ def _wrapped(lines: bytes) -> bool:
 
 
 def as_read(text: bytes) -> bytes:
-    """A text as its searches read it (the scan's, as it is hashed, and its members'): lines that end in a lone CR
-    (an old Mac's) as ending in LF, each at the same byte."""
+    """A text as its searches read it (the scan's, as it is hashed, and its members'): in UTF-16 (told by its
+    byte-order mark) as UTF-8 (at most half as long again: the cap on what is held applies to what is read); lines
+    that end in a lone CR (an old Mac's) as ending in LF, each at the same byte."""
+    if text.startswith(_UTF16_MARKS):
+        text = text.decode("utf-16", "replace").encode()
     if b"\r" in text and _LONE_CR.search(text):
         return _LONE_CR.sub(b"\n", text)
     return text
