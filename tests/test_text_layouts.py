@@ -29,9 +29,9 @@ from vigie.sources.textborne import clues_in
 HEADER = b"".join(b"line %d of an ordinary preamble, with words, commas and so on.\n" % n for n in range(20))
 
 
-def _png(seed: int, multiple: int = 1) -> bytes:
+def _png(seed: int, multiple: int = 1, size: tuple[int, int] = (40, 30)) -> bytes:
     """A PNG drawn from `seed`, its size a multiple of `multiple` (a text chunk's length chosen so)."""
-    picture = draw_picture(seed, (40, 30))
+    picture = draw_picture(seed, size)
     for pad in range(200):
         info = PngImagePlugin.PngInfo()
         info.add_text("c", "x" * pad)
@@ -116,32 +116,46 @@ def test_ordinary_text_with_long_words_paths_and_hashes_is_left_alone(tmp_path: 
                      for n in range(3000))
     tokens = json.dumps({"tokens": [hashlib.sha512(b"%d" % n).hexdigest() for n in range(300)],
                          "keys": [base64.b64encode(hashlib.sha256(b"%d" % n).digest()).decode()
-                                  for n in range(300)]}).encode()
+                                  for n in range(300)],
+                         "bm": [base64.b64encode(b"BM" + hashlib.sha256(b"%d" % n).digest()).decode()
+                                for n in range(30)]}).encode()  # `Qk...`: as a BMP's base64 starts
     _, items = _scanned(tmp_path, {"app.log": paths, "tokens.json": tokens})
     for name in ("app.log", "tokens.json"):
         assert items[name]["media_type"] == "application/octet-stream" and not items[name]["errors"], name
     assert sorted(items) == ["app.log", "tokens.json"]
 
 
+def _unpadded_zip(inside: bytes) -> bytes:
+    """A zip of one file whose base64 needs no padding (its comment made longer)."""
+    zipped = io.BytesIO()
+    with zipfile.ZipFile(zipped, "w") as archive:
+        archive.writestr("inside", inside)
+    bundle = zipped.getvalue()
+    while len(bundle) % 3:
+        bundle = bundle[:-2] + struct.pack("<H", struct.unpack("<H", bundle[-2:])[0] + 1) + b"x"
+    return bundle
+
+
 def test_a_word_alone_after_full_width_base64_is_not_decoded_into_the_picture(tmp_path: Path) -> None:
     jpeg = _jpeg(60, 57)  # its base64 in full lines of 76, unpadded
     png = _png(61, 3)
-    zipped = io.BytesIO()
-    with zipfile.ZipFile(zipped, "w") as archive:
-        archive.writestr("inside.jpg", _jpeg(62))
-    bundle = zipped.getvalue()
-    while len(bundle) % 3:  # its base64 unpadded: a zip's comment made longer
-        bundle = bundle[:-2] + struct.pack("<H", struct.unpack("<H", bundle[-2:])[0] + 1) + b"x"
+    icon = _png(63, 3, (6, 4))  # a URI's line: 1,000 characters at most
+    bundle, small = (_unpadded_zip(inside) for inside in (_jpeg(62), b"a note"))
     files = {
         "mail.txt": HEADER + b"\n" + _wrapped(jpeg, 76) + b"Best\n",
         "line.txt": HEADER + base64.b64encode(png) + b"\nBest\n",
         "words.txt": HEADER + base64.b64encode(png) + b"\nRegards\n",
         "bundle.txt": HEADER + base64.b64encode(bundle) + b"\nBest\n",
+        "uri.txt": HEADER + b"<img src=data:image/png;base64," + base64.b64encode(icon) + b"\nBest\n",
+        "uri_zip.txt": HEADER + b"url(data:application/zip;base64," + base64.b64encode(small) + b"\nBest\n",
     }
     evidence, items = _scanned(tmp_path, files)
     _exact(evidence, items, {"mail.txt!/base64-1.jpeg": jpeg, "line.txt!/base64-1.png": png,
                              "words.txt!/base64-1.png": png,
-                             "bundle.txt!/base64-1-without-last-line.zip": bundle})
+                             "bundle.txt!/base64-1-without-last-line.zip": bundle,
+                             "uri.txt!/data-uri-1.png": icon, "uri_zip.txt!/data-uri-1-without-last-line.zip": small})
+    assert "'Best' after the base64 is taken as a word after it" in _errors(items["uri.txt!/data-uri-1.png"])
+    assert "may be a word after it" in _errors(items["uri_zip.txt!/data-uri-1.zip"])
     assert "'Best' after the base64 is taken as a word after it" in _errors(items["mail.txt!/base64-1.jpeg"])
     # a zip's own end not told: both readings, each saying so
     assert "bundle.txt!/base64-1.zip" in items

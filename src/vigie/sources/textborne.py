@@ -286,7 +286,10 @@ def _tried(text: bytes, start: int) -> tuple[bool, str | None]:
     if text.startswith(SIGNATURES, start):
         chars = _base64_chars(gathered(text, start, 512).chars)
         chars = _leading(chars, _STANDARD)
-        kind = mediatype.sniff(base64.b64decode(chars[:len(chars) // 4 * 4]))
+        data = base64.b64decode(chars[:len(chars) // 4 * 4])
+        kind = mediatype.sniff(data)
+        if kind == "image/bmp" and data[6:10] != bytes(4):  # `Qk`, two characters: its reserved bytes told too
+            kind = "application/octet-stream"
         return True, None if kind in mediatype.NOT_FROM_BASE64 else kind
     line = _BLOCK_LINE.match(text, start)
     if line is None or not line[1][:40].translate(None, _HEX):
@@ -367,13 +370,20 @@ def _ends_here(chars: bytes, kind: str | None, looked_at: list[int]) -> bool:
 
 
 def _ends_whole(chars: bytes, kind: str) -> bool:
-    """Whether base64 decodes to a `kind` that ends at its own end (see `trailing.content_end`)."""
-    from vigie.sources.trailing import content_end  # imported here: it types files with mediatype
+    """Whether base64 decodes to a `kind` that ends at its own end."""
     try:
         data = base64.b64decode(_base64_chars(chars), validate=True)
     except (binascii.Error, ValueError):
         return False
-    return content_end(data, kind) == len(data)
+    return ends_at_its_own_end(data, kind)
+
+
+def ends_at_its_own_end(data: bytes, kind: str | None = None) -> bool:
+    """Whether `data` is a JPEG, a PNG, a GIF or an MP4 (of `kind`, else the type it shows) whose own end is its
+    last byte (see `trailing.content_end`); False for another format, or one followed by other bytes."""
+    from vigie.sources import mediatype
+    from vigie.sources.trailing import content_end  # imported here: they type files with this module
+    return content_end(data, kind or mediatype.sniff(data[:mediatype.SNIFF_BYTES])) == len(data)
 
 
 def _unescaped(escape: re.Match[bytes]) -> bytes:
