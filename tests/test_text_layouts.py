@@ -207,3 +207,13 @@ def test_pathological_texts_are_searched_in_bounded_time() -> None:
         with contextlib.suppress(ArchiveLimitError):
             for _ in text_members(io.BytesIO(text), Settings(), Expansion()):
                 pass
+
+
+def test_the_blocks_after_the_first_in_a_file_of_base64_are_members(tmp_path: Path) -> None:
+    jpegs = [_jpeg(seed) for seed in range(90, 94)]
+    files = {"two.b64": base64.encodebytes(jpegs[0]) + b"\n" + base64.encodebytes(jpegs[1]),
+             "joined.b64": base64.encodebytes(jpegs[2]) + base64.encodebytes(jpegs[3])}  # no line between
+    evidence, items = _scanned(tmp_path, files)
+    assert items["two.b64"]["media_type"] == "application/base64"
+    _exact(evidence, items, {"two.b64!/two": jpegs[0], "two.b64!/base64-1.jpeg": jpegs[1],
+                             "joined.b64!/joined": jpegs[2], "joined.b64!/base64-1.jpeg": jpegs[3]})

@@ -43,13 +43,16 @@ def _text_members(fileobj: BinaryIO, settings: Settings, expansion: Expansion) -
 def base64_file_members(fileobj: BinaryIO, settings: Settings, expansion: Expansion, outer_name: bytes,
                         head_bytes: int) -> Iterator[Member]:
     """The file a file of base64 holds, then the members of its data: URIs (a text typed by its head's base64 may
-    hold one further in: a URI on its first line, a block of base64 after it); at most MOST_TEXT_MEMBERS."""
+    hold one further in: a URI on its first line, a block of base64 after it), then of the blocks of base64 after
+    its first (`base64-N.SUBTYPE`); at most MOST_TEXT_MEMBERS."""
     return capped_members(_base64_file_members(fileobj, settings, expansion, outer_name, head_bytes))
 
 
 def _base64_file_members(fileobj: BinaryIO, settings: Settings, expansion: Expansion, outer_name: bytes,
                          head_bytes: int) -> Iterator[Member]:
     text = as_read(read_held(fileobj, settings, "base64", "not decoded"))
-    yield from base64_members(text, settings, expansion, outer_name, head_bytes)
+    taken: list[tuple[int, int]] = []
+    yield from base64_members(text, settings, expansion, outer_name, head_bytes, taken)
     if holds_uri(text):
-        yield from uri_members(text, b"", settings, expansion, [])
+        yield from uri_members(text, b"", settings, expansion, taken)
+    yield from later_base64_members(text, taken, settings, expansion, after=taken[0][1])

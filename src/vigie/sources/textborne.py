@@ -252,21 +252,23 @@ def clues_in(chunks: Iterable[bytes]) -> TextClues:
     return clues
 
 
-def _starts(text: bytes) -> Iterator[int]:
+def _starts(text: bytes, after: int = 0) -> Iterator[int]:
     """Where base64 that may start a block starts in a text read after a line break: the lines `_LINE_CLUE` finds
     (where their base64 starts), and runs of 40 base64 characters at least after other text on their line (in
     markup, JSON, YAML) that start as a picture's base64 does (a run after a backslash is a JSON escape's); in
-    order, once each."""
+    order, once each; from `after` on."""
     last = -1
-    for start in heapq.merge((found.end() for found in _LINE_CLUE.finditer(text)), _run_starts(text)):
+    for start in heapq.merge((found.end() for found in _LINE_CLUE.finditer(text, max(after - 1, 0))),
+                             _run_starts(text, after)):
         if start > last:
             last = start
             yield start
 
 
-def _run_starts(text: bytes) -> Iterator[int]:
+def _run_starts(text: bytes, after: int) -> Iterator[int]:
     runs = text.translate(_RUNS)
-    start = 0 if runs.startswith(_RUN) else _after(runs.find(_RUN_START))  # found with the byte before it
+    start = 0 if not after and runs.startswith(_RUN) else _after(runs.find(_RUN_START, max(after - 1, 0)))  # found
+    # with the byte before it
     while start >= 0:
         if (text[start:start + 2] in _SIGNATURE_HEADS and text.startswith(SIGNATURES, start)
                 and text[start - 1:start] not in (b"\\", b"\n")):
@@ -491,15 +493,18 @@ def base64_head(head: bytes) -> bytes | None:
 
 
 def base64_members(text: bytes, settings: Settings, expansion: Expansion, outer_name: bytes,
-                   head_bytes: int) -> Iterator[Member]:
-    """The file a base64 file holds, named after the base64 file less its suffix (`picture.b64!/picture`)."""
+                   head_bytes: int, taken: list[tuple[int, int]]) -> Iterator[Member]:
+    """The file a base64 file holds, named after the base64 file less its suffix (`picture.b64!/picture`); its
+    span added to `taken`."""
     if (run := _run(text, head_bytes)) is None:  # typed by a head that is not this one's
         raise ArchiveLimitError("its head, read again, holds no base64: not decoded")
     start, end = run.start, run.end
+    taken.append((start, end))
     chars = text[start:end].translate(_URL_ALPHABET if run.url else None, _SPACES)
     problems = []
     if (rest := text[end:].lstrip()) and not rest.startswith(b"-----END "):
-        problems.append(f"the base64 ends at byte {end:,}, before other text: only the base64 before it is read")
+        problems.append(f"the base64 ends at byte {end:,}, before other text: only the base64 before it is read "
+                        "into this member")
     try:
         data = base64.b64decode(chars, validate=True)
     except (binascii.Error, ValueError) as exc:
@@ -556,13 +561,14 @@ def _uudecoded(text: bytes, position: int) -> tuple[bytes, str | None]:
 
 
 def later_base64_members(text: bytes, taken: list[tuple[int, int]], settings: Settings, expansion: Expansion,
-                         prefix: bytes = b"") -> Iterator[Member]:
-    """The files the blocks of base64 in a text hold (see `_tried`; outside `taken`, the spans of its data: URIs),
-    each a member `base64-N.SUBTYPE` named after `prefix` (N counting them from 1, SUBTYPE the one its bytes
-    show); past MOST_BASE64_TRIES blocks of nothing typed, said."""
+                         prefix: bytes = b"", after: int = 0) -> Iterator[Member]:
+    """The files the blocks of base64 in a text hold (see `_tried`; outside `taken`, the spans of its data: URIs;
+    from `after` on), each a member `base64-N.SUBTYPE` named after `prefix` (N counting them from 1, SUBTYPE the one
+    its bytes show); past MOST_BASE64_TRIES blocks of nothing typed, said."""
     spans = _merged(taken)
-    tries = number = read_to = 0
-    for start in _text_starts(text):
+    tries = number = 0
+    read_to = after
+    for start in _text_starts(text, after):
         if start < read_to or _within(spans, start):  # in a block read (its lines start no other), or in a URI
             continue
         tried, shown = _tried(text, start)
@@ -617,12 +623,12 @@ def _decoded(chars: bytes, end: int) -> tuple[bytes, str | None]:
             f"follows the base64 at byte {end:,} is taken as not part of it")
 
 
-def _text_starts(text: bytes) -> Iterator[int]:
-    """Where `_starts` finds base64 that may start a block, the text's first line among them (as TextClues reads
-    it, after a line break)."""
-    if (first := _LINE_CLUE.match(b"\n" + text[:_WINDOW])) is not None:
+def _text_starts(text: bytes, after: int = 0) -> Iterator[int]:
+    """Where `_starts` finds base64 that may start a block from `after` on, the text's first line among them (as
+    TextClues reads it, after a line break)."""
+    if not after and (first := _LINE_CLUE.match(b"\n" + text[:_WINDOW])) is not None:
         yield first.end() - 1
-    yield from _starts(text)
+    yield from _starts(text, after)
 
 
 def _base64_chars(chars: bytes) -> bytes:
