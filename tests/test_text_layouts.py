@@ -145,13 +145,14 @@ def test_a_word_alone_after_full_width_base64_is_not_decoded_into_the_picture(tm
         "mail.txt": HEADER + b"\n" + _wrapped(jpeg, 76) + b"Best\n",
         "line.txt": HEADER + base64.b64encode(png) + b"\nBest\n",
         "words.txt": HEADER + base64.b64encode(png) + b"\nRegards\n",
+        "key.yaml": HEADER + b"photo: " + base64.b64encode(png) + b"\nBest\n",  # after other text on its line
         "bundle.txt": HEADER + base64.b64encode(bundle) + b"\nBest\n",
         "uri.txt": HEADER + b"<img src=data:image/png;base64," + base64.b64encode(icon) + b"\nBest\n",
         "uri_zip.txt": HEADER + b"url(data:application/zip;base64," + base64.b64encode(small) + b"\nBest\n",
     }
     evidence, items = _scanned(tmp_path, files)
     _exact(evidence, items, {"mail.txt!/base64-1.jpeg": jpeg, "line.txt!/base64-1.png": png,
-                             "words.txt!/base64-1.png": png,
+                             "words.txt!/base64-1.png": png, "key.yaml!/base64-1.png": png,
                              "bundle.txt!/base64-1-without-last-line.zip": bundle,
                              "uri.txt!/data-uri-1.png": icon, "uri_zip.txt!/data-uri-1-without-last-line.zip": small})
     assert "'Best' after the base64 is taken as a word after it" in _errors(items["uri.txt!/data-uri-1.png"])

@@ -117,7 +117,7 @@ _STRAY_LINE = re.compile(rb"[ \t]*\r?\n[ \t]*([A-Za-z0-9+/_-]+={0,2})[^\sA-Za-z0
 _NOT_SPACE = re.compile(rb"\S")
 # a line of a block as `gathered` reads it: its base64 (JSON's escapes of `/`, `+` and `=` in it), its padding, then
 # spaces and a line break, raw or escaped (`more`); or markup, a quote or the text's end; or other text (`other`)
-_BLOCK_CONTENT = re.compile(rb"((?:[A-Za-z0-9+/_-]|\\/|\\u00(?:2[bBfF]|3[dD]))++)(={0,2})"
+_BLOCK_CONTENT = re.compile(rb"(?![-_]{4})((?:[A-Za-z0-9+/_-]|\\/|\\u00(?:2[bBfF]|3[dD]))++)(={0,2})"
                             rb"(?:(?=[ \t]*+(?:\r?\n|(?:\\r)?\\n))(?P<more>)|(?=[<\"']|\Z)|(?P<other>))")
 _BREAK = re.compile(rb"[ \t]*+(?:\r?\n|(?:\\r)?\\n)[ \t]*+")
 _ESCAPES = re.compile(rb"\\(?:/|u00(?:2[bBfF]|3[dD]))")
@@ -339,15 +339,19 @@ def gathered(text: bytes, start: int, most: int = sys.maxsize, kind: str | None 
         chars += content + line[2]
         position = end = line.end()
         lines += 1
+        # a line of letters alone, the block's last (shorter than the others, or the second of one that starts
+        # after other text): maybe a word after it
+        word = lines > 1 and content.isalpha() and not line[2] and (line["more"] is not None or end == len(text))
+        last = len(content) if word else 0
         if (lines == 1 and starts_its_line) or (lines == 2 and width is None):
             width = len(content)
         elif lines > 1 and width is not None and len(content) < width:
-            word = content.isalpha() and not line[2] and (line["more"] is not None or position == len(text))
-            last = len(content) if word else 0
             break
         if len(chars) >= most or line[2] or line["more"] is None:  # padded, or followed by other than a break
             break
         position = _BREAK.match(text, position).end()  # type: ignore[union-attr]  # `more` saw it
+    if last and width is not None and last >= width and (lines > 2 or starts_its_line):  # a full line: the block's
+        last = 0
     return Gathered(bytes(chars[:most]), end, last)
 
 
