@@ -81,13 +81,15 @@ _SIGNATURE_MAGICS = (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"GIF87a", b"GIF89a"
                      b"\x1a\x45\xdf\xa3", b"PK\x03\x04", b"\x1f\x8b\x08", b"BZh", b"\xfd7zXZ\x00", b"%PDF-",
                      b"7z\xbc\xaf\x27\x1c", b"Rar!\x1a\x07", b"\x28\xb5\x2f\xfd", b"SQLite format 3\x00")
 # how a picture's, a video's or an archive's base64 starts (its magic's whole groups of three bytes; an ISO box's
-# size then `ftyp`; a BMP's `BM`), in either alphabet: base64 that starts elsewhere than a line of its own (after
-# other text on its line, indented, in short lines, right after another block) is read only where it starts so
-SIGNATURES = tuple(sorted({
+# size then `ftyp`; a BMP's `BM`), in either alphabet, its `/` escaped as JSON may write it (`\/9j\/`, PHP's):
+# base64 that starts elsewhere than a line of its own (after other text on its line, indented, in short lines, right
+# after another block) is read only where it starts so
+_PLAIN_SIGNATURES = {
     encoded.translate(alphabet)
     for magic in (*_SIGNATURE_MAGICS, *(b"\x00\x00\x00" + bytes([size]) + b"ftyp" for size in range(8, 68, 4)))
     for encoded in (base64.b64encode(magic)[:len(magic) // 3 * 4], b"Qk")
-    for alphabet in (None, bytes.maketrans(b"+/", b"-_"))}))
+    for alphabet in (None, bytes.maketrans(b"+/", b"-_"))}
+SIGNATURES = tuple(sorted(_PLAIN_SIGNATURES | {prefix.replace(b"/", b"\\/") for prefix in _PLAIN_SIGNATURES}))
 _SIGNATURE_HEADS = frozenset(prefix[:2] for prefix in SIGNATURES)  # a signature's first two, looked at first (fast)
 # the signatures as a pattern, grouped by their first character (each group tried by one comparison: the search
 # stops at every line)
@@ -100,8 +102,9 @@ _SIGNATURE = b"|".join(re.escape(first) + b"(?:%s)" % b"|".join(map(re.escape, r
 # base64 does (lines shorter than 40 characters, or right after another block)
 _LINE_CLUE = re.compile(rb"\n(?=[A-Za-z0-9+/_-])(?:(?=[0-9a-fA-F]{0,39}+[g-zG-Z+/_-])"
                         rb"(?=[A-Za-z0-9+/_-]{40}|begin [0-7])|(?=%s))" % _SIGNATURE)
-# base64's characters as `a`, others as `.`: a run of 40 after other text on its line is found by a fast search
-_RUNS = bytes(ord("a") if chr(c) in "+/_-" or (chr(c).isascii() and chr(c).isalnum()) else ord(".")
+# base64's characters (and JSON's escapes' backslash: `\/`, `\n`) as `a`, others as `.`: a run of 40 after other
+# text on its line is found by a fast search
+_RUNS = bytes(ord("a") if chr(c) in "+/_-\\" or (chr(c).isascii() and chr(c).isalnum()) else ord(".")
               for c in range(256))
 _RUN = b"a" * 40
 _RUN_START = b"." + _RUN
@@ -255,8 +258,7 @@ def clues_in(chunks: Iterable[bytes]) -> TextClues:
 def _starts(text: bytes, after: int = 0) -> Iterator[int]:
     """Where base64 that may start a block starts in a text read after a line break: the lines `_LINE_CLUE` finds
     (where their base64 starts), and runs of 40 base64 characters at least after other text on their line (in
-    markup, JSON, YAML) that start as a picture's base64 does (a run after a backslash is a JSON escape's); in
-    order, once each; from `after` on."""
+    markup, JSON, YAML) that start as a picture's base64 does; in order, once each; from `after` on."""
     last = -1
     for start in heapq.merge((found.end() for found in _LINE_CLUE.finditer(text, max(after - 1, 0))),
                              _run_starts(text, after)):
@@ -271,7 +273,7 @@ def _run_starts(text: bytes, after: int) -> Iterator[int]:
     # with the byte before it
     while start >= 0:
         if (text[start:start + 2] in _SIGNATURE_HEADS and text.startswith(SIGNATURES, start)
-                and text[start - 1:start] not in (b"\\", b"\n")):
+                and text[start - 1:start] != b"\n"):  # a line's start: found by `_LINE_CLUE`
             yield start
         start = _after(runs.find(_RUN_START, start + len(_RUN)))
 
@@ -334,7 +336,7 @@ def gathered(text: bytes, start: int, most: int = sys.maxsize, kind: str | None 
     while (line := _BLOCK_CONTENT.match(text, position, min(len(text), position + 6 * (most - len(chars)) + 8))):
         content = _ESCAPES.sub(_unescaped, line[1])
         if lines and (line["other"] is not None or (width is not None and len(content) > width)
-                      or (content.startswith(SIGNATURES) and _ends_here(bytes(chars), kind, splits))):
+                      or (content.startswith(SIGNATURES) and _ends_here(chars, kind, splits))):
             break
         chars += content + line[2]
         position = end = line.end()
@@ -363,16 +365,16 @@ def _starts_its_line(text: bytes, start: int) -> bool:
     return (line >= 0 or start <= _MOST_INDENT) and not before[line + 1:].strip(b" \t")
 
 
-def _ends_here(chars: bytes, kind: str | None, looked_at: list[int]) -> bool:
+def _ends_here(chars: bytearray, kind: str | None, looked_at: list[int]) -> bool:
     """Whether a block's base64 so far decodes to a JPEG, a PNG or a GIF that ends at its own end: its last bytes
     that picture's end first (a fast test), then its structure (at most _MOST_ENDS_LOOKED_AT times a block)."""
     marker = _PICTURE_ENDS.get(kind or "")
     if marker is None or len(chars) % 4 or len(looked_at) >= _MOST_ENDS_LOOKED_AT:
         return False
-    if not base64.b64decode(_base64_chars(chars[-12:])).endswith(marker):
+    if not base64.b64decode(_base64_chars(bytes(chars[-12:]))).endswith(marker):
         return False
     looked_at.append(len(chars))
-    return _ends_whole(chars, kind or "")
+    return _ends_whole(bytes(chars), kind or "")
 
 
 def _ends_whole(chars: bytes, kind: str) -> bool:
