@@ -146,6 +146,7 @@ def test_a_word_alone_after_full_width_base64_is_not_decoded_into_the_picture(tm
     bundle, small = (_unpadded_zip(inside) for inside in (_jpeg(62), b"a note"))
     files = {
         "mail.txt": HEADER + b"\n" + _wrapped(jpeg, 76) + b"Best\n",
+        "body.txt": _wrapped(jpeg, 76) + b"Best\n",  # a body of base64 alone: typed so by its head
         "line.txt": HEADER + base64.b64encode(png) + b"\nBest\n",
         "words.txt": HEADER + base64.b64encode(png) + b"\nRegards\n",
         "key.yaml": HEADER + b"photo: " + base64.b64encode(png) + b"\nBest\n",  # after other text on its line
@@ -154,7 +155,8 @@ def test_a_word_alone_after_full_width_base64_is_not_decoded_into_the_picture(tm
         "uri_zip.txt": HEADER + b"url(data:application/zip;base64," + base64.b64encode(small) + b"\nBest\n",
     }
     evidence, items = _scanned(tmp_path, files)
-    _exact(evidence, items, {"mail.txt!/base64-1.jpeg": jpeg, "line.txt!/base64-1.png": png,
+    assert items["body.txt"]["media_type"] == "application/base64"
+    _exact(evidence, items, {"mail.txt!/base64-1.jpeg": jpeg, "body.txt!/body": jpeg, "line.txt!/base64-1.png": png,
                              "words.txt!/base64-1.png": png, "key.yaml!/base64-1.png": png,
                              "bundle.txt!/base64-1-without-last-line.zip": bundle,
                              "uri.txt!/data-uri-1.png": icon, "uri_zip.txt!/data-uri-1-without-last-line.zip": small})

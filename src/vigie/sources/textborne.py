@@ -110,10 +110,6 @@ _RUN = b"a" * 40
 _RUN_START = b"." + _RUN
 _BLOCK_LINE = re.compile(rb"((?![-_]{4})[A-Za-z0-9+/_-]{40,})={0,2}[ \t]*\r?(?:\n|\Z)")
 _B64_LINE = re.compile(rb"(?![-_]{4})[A-Za-z0-9+/_-]{40,}={0,2}[ \t]*\r?")  # a block's line (see _tried)
-# a line of a block of base64 (see `block_end`): its characters and their `=` padding, alone on it
-_WRAPPED_LINE = re.compile(rb"[ \t]*((?![-_]{4})[A-Za-z0-9+/_-]+(={0,2}))[ \t]*(?:\r?\n|\Z)")
-# a block's last characters, followed on their line by markup or a quote (`AAAA</data>`, `AAAA"`), never by a space
-_LAST_PART = re.compile(rb"[ \t]*((?![-_]{4})[A-Za-z0-9+/_-]+={0,2})(?=[<\"'])")
 # the line after a block starting as base64 would, then other than a space, markup or a quote (`AAAA!!`: its last
 # line damaged, or a word after it)
 _STRAY_LINE = re.compile(rb"[ \t]*\r?\n[ \t]*([A-Za-z0-9+/_-]+={0,2})[^\sA-Za-z0-9+/_=<\"'-]")
@@ -402,13 +398,14 @@ class _Run(NamedTuple):
     start: int
     end: int
     url: bool  # base64url: its `-_` read as `+/`
+    last: int  # see `Gathered`
 
 
 def _run(text: bytes, head_bytes: int) -> _Run | None:
     """Where the base64 of a text starts, told by its head as the file was typed: at its start (after a
     byte-order mark, an armour line and its headers; also in lines shorter than 16 characters, see `_wrapped`),
     else on the head's first whole line of base64 after some text; whether it is base64url (the head's run has
-    `-` or `_` and neither `+` nor `/`); and where it ends (see `block_end`)."""
+    `-` or `_` and neither `+` nor `/`); and where it ends (see `gathered`)."""
     head = text[:head_bytes]
     start = 3 if head.startswith(b"\xef\xbb\xbf") else 0
     if (armour := _ARMOUR.match(head, start)) is not None:
@@ -423,29 +420,8 @@ def _run(text: bytes, head_bytes: int) -> _Run | None:
     url = armour is None and re.search(rb"[-_]", shown) is not None and re.search(rb"[+/]", shown) is None
     first = _NOT_SPACE.search(text, start)
     start = len(text) if first is None else first.start()
-    return _Run(start, block_end(text, start), url)
-
-
-def block_end(text: bytes, start: int) -> int:
-    """Where a block of base64 that starts a line at `start` ends: its lines, each its base64 alone, of one width
-    (the first's), but a last shorter one (or one that ends in `=`); else base64 that starts the line after them and
-    ends at markup or a quote (`AAAA</data>`). A line that holds a word followed by a space (`Sent from my
-    iPhone`), or is longer than the first, is not the block's."""
-    end = position = start
-    width = None
-    while (line := _WRAPPED_LINE.match(text, position)) is not None:
-        length = len(line[1])
-        if width is not None and length > width:
-            return end
-        end, position = line.end(1), line.end()
-        if width is None:
-            width = length
-        elif length < width:
-            return end
-        if line[2] or position == len(text):
-            return end
-    part = _LAST_PART.match(text, position)
-    return end if part is None else part.end(1)
+    block = gathered(text, start)
+    return _Run(start, block.end, url, block.last)
 
 
 def _wrapped(lines: bytes) -> bool:
@@ -522,7 +498,10 @@ def base64_members(text: bytes, settings: Settings, expansion: Expansion, outer_
         if stem.lower().endswith(suffix):
             stem = stem[:-len(suffix)]
             break
-    yield decoded_member(stem or b"decoded", data, settings, expansion, "; ".join(problems) or None)
+    name = stem or b"decoded"
+    for suffix, reading, problem in _word_readings(chars, run.last, data, "; ".join(problems) or None, None,
+                                                    name.decode(errors="replace")):
+        yield decoded_member(name + suffix, reading, settings, expansion, problem)
 
 
 def lenient_base64(chars: bytes) -> bytes:
@@ -607,15 +586,23 @@ def _readings(text: bytes, start: int, block: Gathered, kind: str) -> list[tuple
         problem = None if stray is None else (f"the base64 is followed at byte {stray.start(1):,} by a line that "
                                               "starts as base64 would: what follows the base64 is taken as not part "
                                               "of it, its bytes may not be those written")
-    if not block.last or _ends_whole(chars, kind):
+    return _word_readings(chars, block.last, data, problem, kind, "base64-N")
+
+
+def _word_readings(chars: bytes, last: int, data: bytes, problem: str | None, kind: str | None, member: str
+                   ) -> list[tuple[bytes, bytes, str | None]]:
+    """`data`, what base64 `chars` decode to (`problem`: what was wrong), as `member`'s bytes; where their last line
+    (`last` characters) may be a word after them, the reading that ends at the picture's own end (see
+    `_readings`)."""
+    if not last or ends_at_its_own_end(data, kind):
         return [(b"", data, problem)]
-    word = chars[-block.last:].decode()
-    without, _ = _decoded(chars[:-block.last], block.end)
-    if _ends_whole(chars[:-block.last], kind):
+    word = chars[-last:].decode()
+    without, _ = _decoded(chars[:-last], 0)
+    if ends_at_its_own_end(without, kind):
         return [(b"", without, f"the line {word!r} after the base64 is taken as a word after it, not its last line: "
                                "what the base64 holds ends before it")]
     either = (f"the last line of the base64, {word!r}, may be a word after it: its bytes are read with it (member "
-              "base64-N) and without it (base64-N-without-last-line), one of them those written")
+              f"{member}) and without it ({member}-without-last-line), one of them those written")
     return [(b"", data, "; ".join(filter(None, (problem, either)))), (b"-without-last-line", without, either)]
 
 
