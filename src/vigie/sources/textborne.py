@@ -284,7 +284,7 @@ def _tried(text: bytes, start: int) -> tuple[bool, str | None]:
     and the type of what its first 512 characters decode to, where that is typed."""
     from vigie.sources import mediatype  # imported here: it types text with this module
     if text.startswith(SIGNATURES, start):
-        chars = _base64_chars(gathered(text, start, 512).chars)
+        chars = _base64_chars(gathered(text, start, start + _WINDOW).chars[:512])  # the bytes the scan looked at
         chars = _leading(chars, _STANDARD)
         data = base64.b64decode(chars[:len(chars) // 4 * 4])
         kind = mediatype.sniff(data)
@@ -312,12 +312,12 @@ class Gathered(NamedTuple):
     last: int  # the characters of its last line where that may be a word after it (see `gathered`), else 0
 
 
-def gathered(text: bytes, start: int, most: int = sys.maxsize, kind: str | None = None) -> Gathered:
+def gathered(text: bytes, start: int, until: int = sys.maxsize, kind: str | None = None) -> Gathered:
     """The block of base64 that starts at `start` (after other text on its line, or indented): its first line's
     base64 (JSON's escapes `\\/`, `\\u002b` read), then the lines after it, raw or escaped as JSON writes them
     (`\\n`), indented or not, each its base64 alone (or ending at markup or a quote, `AAAA</data>`), of one width
     (the first's where the block starts its line, else the second's), but a last shorter one (or one that ends in
-    `=`); at most `most` characters. Where `kind` is given, a line that starts as a picture's base64 does, after
+    `=`); up to byte `until`. Where `kind` is given, a line that starts as a picture's base64 does, after
     lines that decode to a `kind` ending at its own end, starts another block (two blocks with no line between).
     `last`: the characters of a last line shorter than the others, of letters alone and unpadded, which may be a word
     after the block (`Best`) rather than its end."""
@@ -328,8 +328,7 @@ def gathered(text: bytes, start: int, most: int = sys.maxsize, kind: str | None 
     lines = last = 0
     end = start
     splits: list[int] = []  # the ends looked at (at most _MOST_ENDS_LOOKED_AT a block: each decodes it so far)
-    # a line read no further than `most` needs (6 bytes a character, `\u002b`): a long one is not read for a window
-    while (line := _BLOCK_CONTENT.match(text, position, min(len(text), position + 6 * (most - len(chars)) + 8))):
+    while (line := _BLOCK_CONTENT.match(text, position, min(len(text), until))):
         content = _ESCAPES.sub(_unescaped, line[1])
         if lines and (line["other"] is not None or (width is not None and len(content) > width)
                       or (content.startswith(SIGNATURES) and _ends_here(chars, kind, splits))):
@@ -345,12 +344,12 @@ def gathered(text: bytes, start: int, most: int = sys.maxsize, kind: str | None 
             width = len(content)
         elif lines > 1 and width is not None and len(content) < width:
             break
-        if len(chars) >= most or line[2] or line["more"] is None:  # padded, or followed by other than a break
+        if line[2] or line["more"] is None:  # padded, or followed by other than a break
             break
         position = _BREAK.match(text, position).end()  # type: ignore[union-attr]  # `more` saw it
     if last and width is not None and last >= width and (lines > 2 or starts_its_line):  # a full line: the block's
         last = 0
-    return Gathered(bytes(chars[:most]), end, last)
+    return Gathered(bytes(chars), end, last)
 
 
 def _starts_its_line(text: bytes, start: int) -> bool:
