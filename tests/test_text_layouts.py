@@ -80,6 +80,8 @@ def test_base64_after_other_text_on_its_line_indented_escaped_or_short_is_found(
     jpegs = [_jpeg(seed) for seed in range(50, 56)]
     encoded = [base64.b64encode(picture) for picture in jpegs]
     first_line = base64.encodebytes(pngs[0])
+    icon = io.BytesIO()
+    draw_picture(47, (32, 32)).save(icon, "ICO")
     files = {
         # Word 2003 XML: the picture's base64 on the tag's line, then on the lines after it
         "word.xml": b'<?xml version="1.0"?>\n<w:wordDocument>\n' + HEADER + b'<w:pict><w:binData w:name="wordml://1.png">'
@@ -96,6 +98,8 @@ def test_base64_after_other_text_on_its_line_indented_escaped_or_short_is_found(
         "photo.yaml": b"notes: |\n" + HEADER.replace(b"line", b"  line") + b"photo: " + encoded[3] + b"\n"
                       + b"thumb: |\n" + _wrapped(pngs[2], 64, b"  ") + b"done: true\n",
         "short.txt": HEADER + b"\n" + _wrapped(jpegs[4], 32),
+        "icon.json": json.dumps({"notes": HEADER.decode(), "favicon": base64.b64encode(icon.getvalue()).decode()})
+                     .encode(),
         # blocks with no line between: after a shorter last line, and after a full one
         "two.txt": HEADER + _wrapped(jpegs[5], 76) + _wrapped(pngs[3], 76) + _wrapped(_png(45, 57), 76)
                    + _wrapped(_png(46, 57), 76),
@@ -107,6 +111,7 @@ def test_base64_after_other_text_on_its_line_indented_escaped_or_short_is_found(
         "escaped.json!/base64-1.jpeg": jpegs[1], "crlf_escaped.json!/base64-1.jpeg": jpegs[2],
         "indented.xml!/base64-1.png": pngs[1], "photo.yaml!/base64-1.jpeg": jpegs[3],
         "photo.yaml!/base64-2.png": pngs[2], "short.txt!/base64-1.jpeg": jpegs[4],
+        "icon.json!/base64-1.vnd.microsoft.icon": icon.getvalue(),
         "two.txt!/base64-1.jpeg": jpegs[5], "two.txt!/base64-2.png": pngs[3],
         "two.txt!/base64-3.png": _png(45, 57), "two.txt!/base64-4.png": _png(46, 57)})
     for name in files:
