@@ -55,10 +55,7 @@ def picture_block(picture: bytes, mime: bytes = b"image/png") -> bytes:
 
 def flac(blocks: list[tuple[int, bytes]]) -> bytes:
     """A FLAC: its signature, a STREAMINFO, then `blocks` (type, data), the last flagged so, then audio frames."""
-    out = b"fLaC" + b"\x00" + (34).to_bytes(3, "big") + bytes(34)
-    for index, (kind, data) in enumerate(blocks):
-        out += bytes([kind | (0x80 if index == len(blocks) - 1 else 0)]) + len(data).to_bytes(3, "big") + data
-    return out + b"\xff\xf8" + bytes(200)
+    return flac_sound(3, blocks=tuple(blocks))
 
 
 def comments(*entries: bytes) -> bytes:
@@ -88,8 +85,9 @@ def _ogg_crc(page: bytes) -> int:
     return crc
 
 
-def ogg(packets: list[bytes], serial: int = 0x5EC1) -> bytes:
-    """An Ogg stream of `packets`, each page at most 255 segments (a long packet spans pages)."""
+def ogg(packets: list[bytes], serial: int = 0x5EC1, ended: bool = False) -> bytes:
+    """An Ogg stream of `packets`, each page at most 255 segments (a long packet spans pages); `ended`: its last
+    page flagged as the stream's end."""
     lacing: list[tuple[int, bytes]] = []  # (lacing value, its bytes)
     for packet in packets:
         for at in range(0, len(packet) + 1, 255):
@@ -100,8 +98,8 @@ def ogg(packets: list[bytes], serial: int = 0x5EC1) -> bytes:
     out, sequence, continued = b"", 0, False
     while lacing:
         page, lacing = lacing[:255], lacing[255:]
-        header = struct.pack("<4sBBqIIIB", b"OggS", 0, (1 if continued else 0) | (2 if sequence == 0 else 0), 0,
-                             serial, sequence, 0, len(page))
+        flags = (1 if continued else 0) | (2 if sequence == 0 else 0) | (4 if ended and not lacing else 0)
+        header = struct.pack("<4sBBqIIIB", b"OggS", 0, flags, 0, serial, sequence, 0, len(page))
         data = header + bytes(value for value, _ in page) + b"".join(piece for _, piece in page)
         out += data[:22] + struct.pack("<I", _ogg_crc(data)) + data[26:]
         continued, sequence = page[-1][0] == 255, sequence + 1
@@ -211,3 +209,62 @@ def asf(small: bytes, large: bytes) -> bytes:
     objects = obj("40a4d0d207e3d21197f000a0c95ea850", content) + obj("b503bf5f2ea9cf118ee300c00c205365", extension)
     header = bytes.fromhex("3026b2758e66cf11a6d900aa0062ce6c") + struct.pack("<QIBB", 30 + len(objects), 2, 1, 2)
     return header + objects + obj("3626b2758e66cf11a6d900aa0062ce6c", bytes(2000))
+
+
+def _crc(data: bytes, poly: int, width: int) -> int:
+    """A CRC as FLAC's frames carry them: `poly`, no reflection, starting at zero."""
+    crc, top, mask = 0, 1 << (width - 1), (1 << width) - 1
+    for byte in data:
+        crc ^= byte << (width - 8)
+        for _ in range(8):
+            crc = ((crc << 1) ^ poly) & mask if crc & top else (crc << 1) & mask
+    return crc
+
+
+def flac_sound(frames: int, last_block: int = 1000, blocks: tuple[tuple[int, bytes], ...] = ()) -> bytes:
+    """A FLAC whose STREAMINFO declares its samples (stereo, 16-bit, 44.1 kHz, blocks of 4,096, the last of
+    `last_block`), `blocks` (type, data) after it, then `frames` frames of two constant subframes (silence that
+    decodes), each closed by its CRC-16 and numbered as a fixed-block stream numbers them."""
+    total = (frames - 1) * 4096 + last_block
+    packed = (44100 << 44) | (1 << 41) | (15 << 36) | total
+    info = struct.pack(">HH", 4096, 4096) + bytes(6) + packed.to_bytes(8, "big") + bytes(16)
+    out = b"fLaC" + bytes([0x80 if not blocks else 0]) + (34).to_bytes(3, "big") + info
+    for index, (kind, data) in enumerate(blocks):
+        out += bytes([kind | (0x80 if index == len(blocks) - 1 else 0)]) + len(data).to_bytes(3, "big") + data
+    for number in range(frames):
+        last = number == frames - 1
+        # block size code 12 (4,096), or 7 (16 bits follow); 44.1 kHz; left/right, 16 bits; the frame's number
+        header = b"\xff\xf8" + bytes([(7 if last else 12) << 4 | 9, 0x18])
+        header += bytes([number]) if number < 0x80 else bytes([0xC0 | number >> 6, 0x80 | number & 0x3F])
+        header += (last_block - 1).to_bytes(2, "big") if last else b""
+        header += bytes([_crc(header, 0x07, 8)])
+        frame = header + (b"\x00" + struct.pack(">h", number % 7)) * 2  # two constant subframes
+        out += frame + _crc(frame, 0x8005, 16).to_bytes(2, "big")
+    return out
+
+
+def adts(frames: int, payload: int = 200) -> bytes:
+    """AAC in ADTS frames (LC, 44.1 kHz, stereo, no CRC), each of `payload` bytes of zeros after its header."""
+    length = 7 + payload
+    header = bytes([0xFF, 0xF1, 0x50, 0x80 | length >> 11, (length >> 3) & 0xFF, (length & 7) << 5 | 0x1F, 0xFC])
+    return (header + bytes(payload)) * frames
+
+
+def monkey(frames: int) -> bytes:
+    """A Monkey's Audio file (3.99): its descriptor, whose lengths say where its sound ends, a header, and
+    `frames` bytes of frames."""
+    descriptor = b"MAC " + struct.pack("<HH7I", 3990, 0, 52, 24, 0, 0, frames, 0, 0) + bytes(16)
+    return descriptor + struct.pack("<HHIIIHHI", 2000, 0, 73728, 1, 1000, 16, 2, 44100) + bytes(frames)
+
+
+def wavpack(blocks: int) -> bytes:
+    """A WavPack file of `blocks` blocks of 200 bytes, each its 32-byte header and its length."""
+    header = b"wvpk" + struct.pack("<IHBBIIIII", 192, 0x410, 0, 0, 4410 * blocks, 0, 4410, 0x1000, 0)
+    return (header + bytes(168)) * blocks
+
+
+def musepack(packets: int) -> bytes:
+    """A Musepack SV8 file: its stream header, `packets` audio packets, then its stream-end packet."""
+    def packet(key: bytes, payload: bytes) -> bytes:
+        return key + bytes([0x80 | (len(payload) + 4) >> 7, (len(payload) + 4) & 0x7F]) + payload
+    return b"MPCK" + packet(b"SH", bytes(10)) + packet(b"AP", bytes(300)) * packets + packet(b"SE", b"")

@@ -27,6 +27,7 @@ from tests.media_files import (
     comments,
     flac,
     id3_tag,
+    monkey,
     ogg,
     picture_block,
     picture_comment,
@@ -235,7 +236,7 @@ def test_tags_after_the_sound_are_read(tmp_path: Path) -> None:
         + appended_id3([(b"APIC", apic(back, b"image/png"))]),
         "ape.mp3": MPEG_FRAMES + ape_tag([(b"Title", 0, b"x"), (b"Cover Art (Front)", 1, b"cover.png\0" + ape)])
         + lyrics + ID3V1,
-        "monkey.ape": b"MAC \x96\x0f" + bytes(200) + ape_tag([(b"Cover Art (Back)", 1, b"b.png\0" + ape)], False),
+        "monkey.ape": monkey(200) + ape_tag([(b"Cover Art (Back)", 1, b"b.png\0" + ape)], False),
         "pack.wv": b"wvpk" + struct.pack("<I", 300) + b"\x10\x04" + bytes(300)
         + ape_tag([(b"Cover Art (Front)", 1, b"c.png\0" + ape)]),
         "front-ape.mp3": ape_tag([(b"Cover Art (Front)", 1, b"c.png\0" + ape)]) + MPEG_FRAMES,
@@ -361,8 +362,8 @@ def test_what_follows_a_wav_body_is_read_as_its_tags_and_pictures(tmp_path: Path
 
 
 def test_what_follows_an_mp3s_last_frame_is_read_or_said(tmp_path: Path) -> None:
-    """An MP3's frames are walked by their headers to the sound's end: a picture appended after the last one
-    (before the tags after the sound, or in an ID3v2.3 tag, which has no footer to find it by) is read as the
+    """An MP3's frames are walked by their headers to the sound's end: an ID3v2.3 tag there (it has no footer to
+    find it by) is read as a tag, a picture appended after the last frame (before the tags after the sound) as the
     member after-the-end, and read back; other bytes there are said; an MP3 that ends with its frames says
     nothing."""
     raw, tagged = _png(195), _png(196)
@@ -371,7 +372,7 @@ def test_what_follows_an_mp3s_last_frame_is_read_or_said(tmp_path: Path) -> None
         "v23.mp3": MPEG_FRAMES + id3_tag(3, [(b"APIC", apic(tagged, b"image/png"))]),
     }
     assert [(name, data) for name, data, _ in _pictures(files["raw.mp3"])] == [(b"after-the-end", raw)]
-    assert [(name, data) for name, data, _ in _pictures(files["v23.mp3"])] == [(b"after-the-end", tagged)]
+    assert _pictures(files["v23.mp3"]) == [(b"picture-1.png", tagged, None)]
     assert _pictures(MPEG_FRAMES + ID3V1) == [] and _pictures(MPEG_FRAMES[:-100]) == []
     with pytest.raises(ValueError, match=r"after the audio.s own end .* nothing in them starts like a picture"):
         _pictures(MPEG_FRAMES + b"\x01" * 100)
@@ -380,26 +381,33 @@ def test_what_follows_an_mp3s_last_frame_is_read_or_said(tmp_path: Path) -> None
     for name, data in files.items():
         (evidence / name).write_bytes(data)
     items = _scan(tmp_path, evidence, [raw, tagged])
-    for path, picture in (("raw.mp3!/after-the-end", raw), ("v23.mp3!/after-the-end", tagged)):
+    for path, picture in (("raw.mp3!/after-the-end", raw), ("v23.mp3!/picture-1.png", tagged)):
         assert items[path]["md5"] == hashlib.md5(picture).hexdigest() and items[path]["matches"], path
         assert read_item_bytes(str(evidence), path, Settings(), 10**7) == picture, path
 
 
 def test_a_picture_appended_after_a_flacs_sound_is_read(tmp_path: Path) -> None:
-    """A FLAC's frames have no length to walk them by: a picture that ends where the sound does (before the tags
-    after it) and starts in the last MiB is read as the member after-the-end, and read back; a PNG's end whose
-    start is further back is said; a FLAC that ends with its sound says nothing."""
+    """A picture after a FLAC's last frame (padding between) is read as the member after-the-end, and read back,
+    one cut short too; a FLAC that ends with its sound says nothing. Where its last frame is damaged, its end is
+    not found: a picture that ends where the sound does and starts in its last MiB is read all the same, a PNG's
+    end whose start is further back is said, and nothing found there says the sound's end was not found."""
     raw, jpeg = _png(197), jpeg_bytes(draw_picture(198, (64, 48)))
     sound = flac([(4, comments(b"A=b"))]) + bytes(500)
     files = {"raw.flac": sound + raw, "tagged.flac": sound + jpeg + ape_tag([(b"Title", 0, b"x")]) + ID3V1}
     assert [(name, data) for name, data, _ in _pictures(files["raw.flac"])] == [(b"after-the-end", raw)]
     assert [(name, data) for name, data, _ in _pictures(files["tagged.flac"])] == [(b"after-the-end", jpeg)]
-    assert _pictures(sound) == [] and _pictures(sound + raw[:-1]) == []
+    assert _pictures(sound) == []
+    assert [(name, data) for name, data, _ in _pictures(sound + raw[:-1])] == [(b"after-the-end", raw[:-1])]
     behind_id3 = id3_tag(3, [(b"TIT2", b"\0t")]) + sound + raw  # typed audio/mpeg, no MPEG frame in it
     assert [(name, data) for name, data, _ in _pictures(behind_id3)] == [(b"after-the-end", raw)]
-    far = sound + raw[:33] + bytes(1 << 20) + raw[-12:]  # a PNG's end, its start more than 1 MiB before
+    damaged = sound[:-501] + b"\x00" + bytes(500)  # the last frame's CRC-16 no longer holds
+    found = _pictures(damaged + raw)
+    assert [(name, data) for name, data, _ in found] == [(b"after-the-end", raw)]
+    assert "the sound's end not found" in str(found[0][2])
     with pytest.raises(ValueError, match="ends like a PNG"):
-        _pictures(far)
+        _pictures(damaged + raw[:33] + bytes(1 << 20) + raw[-12:])  # a PNG's end, its start more than 1 MiB before
+    with pytest.raises(ValueError, match="the sound's end not found; a picture appended after the sound is looked for"):
+        _pictures(damaged)
     evidence = tmp_path / "evidence"
     evidence.mkdir()
     for name, data in files.items():

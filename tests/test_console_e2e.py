@@ -124,3 +124,26 @@ def test_reviewer_clears_the_demo_queue_with_the_keyboard(page: Any, demo_case: 
     members = store.db.execute("SELECT count(*) FROM items WHERE stack_id = ?", (stack,)).fetchone()[0] if stack else 1
     store.close()
     assert len(decided) >= entries + members - 1
+
+
+def test_the_export_dialog_says_what_the_download_left_out(page: Any, tmp_path: Path) -> None:
+    """A stack decided not pertinent is not in a hash list to share: the dialog says so after the download (as
+    the command line does), and says when nothing was left out."""
+    log_in(page, page.console_url + "/login")
+    page.wait_for_selector(".card.selected")
+    for key in ("0", "1"):  # the first stack not pertinent, the next of Project VIC category 1
+        before = page.inner_text("#progress")
+        page.keyboard.press(key)
+        page.wait_for_function("previous => document.getElementById('progress').textContent !== previous", arg=before)
+    page.click("#open-export")
+    for fmt, said in (("hashlist", "decided not pertinent (a list to share holds what is to be found)."),
+                      ("csv", "Nothing left out.")):
+        page.select_option("#export-format", fmt)
+        with page.expect_download() as download:
+            page.click("#export-go")
+        download.value.save_as(tmp_path / f"export-{fmt}")
+        page.wait_for_function("said => document.getElementById('export-said').textContent.includes(said)", arg=said)
+        shown = page.inner_text("#export-said")
+        assert shown.startswith(f"Downloaded {download.value.suggested_filename}."), shown
+        assert ("Left out" in shown) == (fmt == "hashlist"), shown
+    assert (tmp_path / "export-hashlist").read_text().startswith("md5,")

@@ -5,6 +5,7 @@ repeats an MD5 key, `also_found_at` survives any character in a path, an --item 
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 import os
 import xml.etree.ElementTree as ET
@@ -256,3 +257,56 @@ def test_the_console_leaves_out_a_stack_member_not_reviewed_and_audits_it(app: A
     exported = client.post("/export", data=asked | {"scope": "stack"})
     assert exported.status_code == 200
     assert _exports(app.config["VIGIE_CASE"])[-1]["unreviewed"] == others
+    # the download says it too, for the dialog to show
+    assert json.loads(exported.headers["X-Vigie-Left-Out"]) == [
+        f"Left out {len(others)} item(s) not reviewed, item(s) {', '.join(map(str, others))}."]
+
+
+def test_the_console_download_says_what_it_left_out_in_the_users_language(app: Any) -> None:  # noqa: F811
+    """The audit entry counts what an export left out; the download's X-Vigie-Left-Out header says it, one line
+    per reason as the command line does, in the user's language, and the Export dialog shows those lines."""
+    client, csrf = login(app, "rita")
+    first, second = [e["id"] for e in queue(client)["entries"][:2]]
+    for item, category in ((first, "0"), (second, "1")):
+        decided = client.post("/api/decisions", json={"item": item, "category": category, "scope": "item"},
+                              headers={"X-CSRF-Token": csrf})
+        assert decided.status_code == 200, decided.get_json()
+    exported = client.post("/export", data={"format": "hashlist", "csrf_token": csrf})
+    assert exported.status_code == 200
+    assert json.loads(exported.headers["X-Vigie-Left-Out"]) == [
+        f"Left out 1 file(s), item(s) {first}: decided not pertinent (a list to share holds what is to be found)."]
+    assert _exports(app.config["VIGIE_CASE"])[-1]["left_out"] == {"not-pertinent": 1}
+    french = client.post("/export", data={"format": "cybertip", "csrf_token": csrf},
+                         headers={"Accept-Language": "fr"})
+    assert json.loads(french.headers["X-Vigie-Left-Out"]) == [
+        f"1 fichier(s) laissé(s) de côté, élément(s) {first} : jugé(s) non pertinent(s) (un signalement contient ce "
+        "qui est signalé)."]
+    whole = client.post("/export", data={"format": "csv", "csrf_token": csrf})
+    assert json.loads(whole.headers["X-Vigie-Left-Out"]) == []  # the decisions CSV carries every reviewed file
+
+
+def test_matched_lists_and_ai_tags_are_json_arrays_that_survive_semicolons(tmp_path: Path) -> None:
+    """A list named with a `;` (or a `,`, or quotes) reads back as one list, and the AI tags as they were given:
+    each a JSON array in its cell, as `also_found_at` is."""
+    evidence = tmp_path / "evidence"
+    evidence.mkdir()
+    picture = jpeg_bytes(draw_picture(6, (64, 64)))
+    (evidence / "a.jpg").write_bytes(picture)
+    (evidence / "b.jpg").write_bytes(jpeg_bytes(draw_picture(7, (64, 64))))
+    case = tmp_path / "case"
+    _scan(evidence, case)
+    digest = hashlib.sha256(picture).hexdigest()
+    names = ['partner;2024, "seen"', "other"]
+    for name in names:
+        listing = tmp_path / f"{len(name)}.txt"
+        listing.write_text(f"sha256:{digest}\n")
+        assert _run("hashlist", "import", listing, "--case", case, "--name", name).exit_code == 0
+    decided = _run("review", "decide", "--case", case, "--all", "--category", "1", "--ai-tag", "ai-generated",
+                   "--ai-tag", "deepfake")
+    assert decided.exit_code == 0, decided.output
+    target = tmp_path / "decisions.csv"
+    assert _run("export", "--case", case, "--format", "csv", "-o", target).exit_code == 0
+    rows = {Path(row["path"]).name: row for row in csv.DictReader(target.open(newline=""))}
+    assert json.loads(rows["a.jpg"]["matched_lists"]) == sorted(names)
+    assert json.loads(rows["b.jpg"]["matched_lists"]) == []
+    assert json.loads(rows["a.jpg"]["ai_tags"]) == ["ai-generated", "deepfake"]

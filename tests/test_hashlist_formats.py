@@ -228,6 +228,42 @@ def test_a_bad_cell_loses_its_value_only_and_no_value_cells_are_empty(tmp_path: 
     assert parsed.problems[1].startswith("line 8: ") and "other values kept" not in parsed.problems[1]
 
 
+def test_a_line_kept_without_its_bad_cell_is_not_counted_skipped(tmp_path: Path) -> None:
+    """The damaged MD5 is said on its line, but the line's SHA-256 is read: one line skipped (the one with no
+    valid hash), not two, in the import, the stored list and `hashlist show`."""
+    listing = tmp_path / "cells.csv"
+    listing.write_text(f"md5,sha256\nnot-a-hash,{'e' * 64}\nnot-a-hash,N/A\n{MD5},{'f' * 64}\n")
+    parsed = read_hash_list(listing)
+    assert (len(parsed.entries), parsed.skipped, parsed.problem_lines) == (2, 1, 2)
+    case = tmp_path / "case"
+    store = open_case(case, create=True)
+    try:
+        result = import_hash_list(store, listing, Settings(workers=1))
+        [stored] = store.hash_lists()
+    finally:
+        store.close()
+    assert result.skipped == stored.skipped == 1 and len(stored.problems) == 2
+    shown = " ".join(CliRunner().invoke(main, ["hashlist", "show", "cells", "--case", str(case)]).output.split())
+    assert "2 entries from" in shown and "1 lines skipped" in shown and "line 2: " in shown
+
+
+@pytest.mark.parametrize(("name", "text"), [
+    ("mac.csv", f"# a title\rmd5,label\r{MD5},one\r{'1' * 32},\"two,\rlines\"\r\r{'2' * 32},three"),
+    ("mac.txt", f"{MD5} one\r{'1' * 32} two\r\r{'2' * 32} three\r"),
+])
+def test_a_list_whose_lines_end_in_a_lone_cr_is_read(tmp_path: Path, name: str, text: str) -> None:
+    """Lines ended by a lone CR (the classic Mac OS's, and older Excel for Mac's CSV) are lines: read with their
+    numbers, a quoted field over two lines kept whole, as with LF or CRLF."""
+    listing = tmp_path / name
+    listing.write_bytes(text.encode())
+    parsed = read_hash_list(listing)
+    assert not parsed.problems
+    assert [e.digests["md5"] for e in parsed.entries] == [MD5, "1" * 32, "2" * 32]
+    if name.endswith(".csv"):
+        assert [(e.line, e.label) for e in parsed.entries] == [(3, "one"), (5, "two,\rlines"), (7, "three")]
+        assert parsed.notes and "line 2" in parsed.notes[0]
+
+
 def test_unterminated_quote_does_not_swallow_later_lines(tmp_path: Path) -> None:
     listing = tmp_path / "quote.csv"
     listing.write_text(f"md5,label\n{'1' * 32},ok\n{'2' * 32},\"never closed\n{'3' * 32},a\n{'4' * 32},b\n")

@@ -147,3 +147,17 @@ def test_hash_and_provenance_exit_1_when_a_file_could_not_be_read(tmp_path: Path
         both = CliRunner().invoke(main, [command, str(picture), str(tmp_path / "gone.jpg")])
         assert both.exit_code == 1 and len(both.output.splitlines()) == 2, both.output  # the readable one still printed
         assert CliRunner().invoke(main, [command, str(picture)]).exit_code == 0
+
+
+def test_provenance_exits_1_as_hash_does_on_a_picture_cut_short(tmp_path: Path) -> None:
+    """A JPEG cut short hashes, but its pixels cannot be read: the watermarks and the detector never saw it, so its
+    "undetermined" is no finding; the exit status says so, after every file's line."""
+    picture, cut = tmp_path / "a.png", tmp_path / "cut.jpg"
+    draw_picture(1, (80, 60)).save(picture)
+    cut.write_bytes(jpeg_bytes(draw_picture(2, (80, 60)))[:300])
+    for command in ("hash", "provenance"):
+        both = CliRunner().invoke(main, [command, str(cut), str(picture)])
+        assert both.exit_code == 1, (command, both.output)
+        lines = [json.loads(line) for line in both.output.splitlines()]
+        assert [Path(line["path"]).name for line in lines] == ["cut.jpg", "a.png"]
+        assert lines[0]["errors"] and lines[0]["errors"][0].startswith("decode: ")

@@ -4,7 +4,6 @@ They sit below the signals and the store, so persistence never imports image dec
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -126,24 +125,17 @@ class HashListRow:
     entry_count: int
     problems: list[str]  # the first PROBLEMS_KEPT, then problems_cut's line when there were more
     notes: list[str] = field(default_factory=list)
-
-    @property
-    def skipped(self) -> int:
-        """Lines (or media) skipped at import, those past the problems kept included (one problem a line)."""
-        cut = _CUT.fullmatch(self.problems[-1]) if len(self.problems) > PROBLEMS_KEPT else None
-        return int(cut[1]) if cut else len(self.problems)
+    skipped: int = 0  # lines (or media) not read at import, those past the problems kept included
 
 
-PROBLEMS_KEPT = 1000  # skipped lines whose problem a list keeps; past them, one line says how many in all
-_CUT = re.compile(r"\d+ more skipped lines? not listed \((\d+) in all; only the first \d+ are kept\)")
+PROBLEMS_KEPT = 1000  # lines with a problem whose problem a list keeps; past them, one line says how many in all
 
 
 def problems_cut(total: int) -> str:
-    """The line standing for the skipped lines past the PROBLEMS_KEPT kept (the store keeps the problems, and
-    HashListRow.skipped reads the count back from it)."""
+    """The line standing for the lines with a problem past the PROBLEMS_KEPT kept."""
     more = total - PROBLEMS_KEPT
-    return (f"{more} more skipped line{'' if more == 1 else 's'} not listed ({total} in all; only the first "
-            f"{PROBLEMS_KEPT} are kept)")
+    return (f"{more} more line{'' if more == 1 else 's'} with a problem not listed ({total} in all; only the "
+            f"first {PROBLEMS_KEPT} are kept)")
 
 
 @dataclass

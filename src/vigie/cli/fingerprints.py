@@ -31,6 +31,13 @@ def _analyse_file(path: str, settings: Settings) -> list[Any] | None:
         return None
 
 
+def _not_read_in_full(records: list[Any] | None, shown: list[Any]) -> bool:
+    """Whether a file was not read (nothing was found in it), or a line shown says what could not be read or
+    decoded: the exit status of `hash` and `provenance` says so."""
+    return records is None or not records[0].digests.get("sha256") or any(
+        stage in _NOT_READ_STAGES for record in shown for stage, _ in record.errors)
+
+
 def _in_thumbnails(record: Any) -> bool:
     """Whether a record is a picture the file's metadata hides, its EXIF thumbnail or another (or one a hidden
     picture hides), not an archive member (a zip behind the file may hold members of those names: they come
@@ -60,9 +67,7 @@ def hash_files(files: tuple[str, ...]) -> None:
     for path in files:
         records = _analyse_file(path, settings)
         shown = [] if records is None else [records[0], *filter(_in_thumbnails, records[1:])]
-        # not read (nothing was found in it), or a line that says what could not be read or decoded
-        incomplete += records is None or not records[0].digests.get("sha256") or any(
-            stage in _NOT_READ_STAGES for r in shown for stage, _ in r.errors)
+        incomplete += _not_read_in_full(records, shown)
         for record in shown:
             _print_fingerprints(path + record.relpath, record)
     sys.exit(1 if incomplete else 0)
@@ -95,15 +100,17 @@ def provenance(files: tuple[str, ...], trust: str | None, no_watermarks: bool, n
     threshold, model}}}. The verdict is "ai-provenance" when a deterministic mark of generation is found,
     "ai-indicated" when only the statistical detector is above its threshold, else "undetermined"; never
     "real". An image's detector score is shown whether it is above the threshold or not (higher: more likely
-    generated); null when the detector is off. Exit status 1 when a file could not be read.
+    generated); null when the detector is off. Exit status 1 when a file could not be read in full or
+    decoded (its "errors" say why: the watermarks and the detector look at the picture's pixels); every line
+    is printed.
     """
     from vigie.signals.provenance.verdict import ai_verdict
 
     settings = Settings(c2pa_trust_anchors=trust or "", watermarks=not no_watermarks, detector=not no_detector)
-    unread = 0
+    incomplete = 0
     for path in files:
         records = _analyse_file(path, settings)
-        unread += records is None or not records[0].digests.get("sha256")  # not read: nothing was found in it
+        incomplete += _not_read_in_full(records, records[:1] if records else [])
         if records is None:
             continue
         record = records[0]
@@ -111,7 +118,7 @@ def provenance(files: tuple[str, ...], trust: str | None, no_watermarks: bool, n
             "path": path, "media_type": record.media_type, "ai": ai_verdict(record.findings, record.media_type),
             "errors": [f"{stage}: {message}" for stage, message in record.errors],
         }, ensure_ascii=False))
-    sys.exit(1 if unread else 0)
+    sys.exit(1 if incomplete else 0)
 
 
 COMMANDS = [hash_files, provenance]

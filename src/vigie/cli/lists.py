@@ -40,10 +40,11 @@ def import_list(store: SqliteCaseStore, path: Path, settings: Settings, name: st
     for note in result.notes:
         err.print(f"  note: {_t(note)}")
     for problem in result.problems[:20]:
-        err.print(f"  [yellow]skipped[/] {_t(problem)}")
-    if result.skipped > 20:
-        listed = "all" if result.skipped <= PROBLEMS_KEPT else f"the first {PROBLEMS_KEPT:,}"
-        err.print(f"  … {result.skipped - 20:,} more ({listed} listed by `vigie hashlist show {_t(result.name)}`)")
+        err.print(f"  [yellow]problem[/] {_t(problem)}")
+    if result.problem_lines > 20:
+        listed = "all" if result.problem_lines <= PROBLEMS_KEPT else f"the first {PROBLEMS_KEPT:,}"
+        err.print(f"  … {result.problem_lines - 20:,} more ({listed} listed by "
+                  f"`vigie hashlist show {_t(result.name)}`)")
     return True
 
 
@@ -98,7 +99,8 @@ def hashlist_list(case: Path) -> None:
 @click.argument("name")
 @case_option
 def hashlist_show(name: str, case: Path) -> None:
-    """Show one list with its import notes and every line that was skipped on import."""
+    """Show one list with its import notes and every line that had a problem on import: those skipped, and
+    those read without a bad cell's value."""
     with case_store(case) as store:
         lists = store.hash_lists()
     for h in lists:
@@ -108,8 +110,8 @@ def hashlist_show(name: str, case: Path) -> None:
             for note in h.notes:
                 out.print(f"  note: {_t(note)}")
             for problem in h.problems[:PROBLEMS_KEPT]:
-                out.print(f"  skipped {_t(problem)}")
-            for cut in h.problems[PROBLEMS_KEPT:]:  # how many more lines were skipped than are kept
+                out.print(f"  problem {_t(problem)}")
+            for cut in h.problems[PROBLEMS_KEPT:]:  # how many more lines had a problem than are kept
                 out.print(f"  … {_t(cut)}")
             return
     raise VigieError(f"no hash list named {name!r} in {case}")

@@ -11,6 +11,7 @@ from vigie import __version__
 from vigie.exports.format import ExportOptions, Reporter
 from vigie.exports.roles import ReportStore
 from vigie.exports.selection import ExportItem, LeftOut, kept
+from vigie.i18n import N_
 from vigie.signals.registry import SIGNALS
 from vigie.sources.base import shown_leaf_name
 from vigie.vocabulary import AI_PROVENANCE, GENERATIVE_TAGS, category_label
@@ -103,8 +104,8 @@ def cybertip_document(items: list[ExportItem], reporter: Reporter, when: datetim
 def left_out(items: list[ExportItem]) -> list[LeftOut]:
     """A report to NCMEC holds what is reported: not the files decided not pertinent."""
     not_pertinent = [e for e in items if not e.pertinent]
-    return [LeftOut("not-pertinent", "decided not pertinent (a report holds what is reported)", not_pertinent)
-            ] if not_pertinent else []
+    why = N_("decided not pertinent (a report holds what is reported)")
+    return [LeftOut("not-pertinent", why, not_pertinent)] if not_pertinent else []
 
 
 def render(store: ReportStore, items: list[ExportItem], options: ExportOptions) -> bytes:

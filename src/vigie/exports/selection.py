@@ -34,7 +34,7 @@ class LeftOut:
     """Items of the selection a format does not write, and why: the command line says it, the audit counts it."""
 
     code: str  # in the audit entry ("left_out": {code: count})
-    why: str  # as the command line says it, in English
+    why: str  # marked N_ (or a Phrase): in English on the command line, in the user's language in the console
     items: list[ExportItem]
 
 

@@ -11,6 +11,7 @@ from vigie.exports.cells import write_csv_rows
 from vigie.exports.format import ExportOptions
 from vigie.exports.roles import ReportStore
 from vigie.exports.selection import ExportItem, LeftOut, hashless, kept
+from vigie.i18n import N_
 from vigie.signals.registry import IDENTITY, SIGNALS
 from vigie.vocabulary import category_label
 
@@ -24,8 +25,10 @@ DECISION_COLUMNS = [
 HASHLIST_COLUMNS = [*_SIGNAL_COLUMNS, "category_scheme", "category", "label"]
 
 
-def _json_list(paths: list[str]) -> str:
-    return json.dumps(paths, ensure_ascii=False)
+def _json_list(values: list[str]) -> str:
+    """A cell holding a list, as a JSON array: a path or a list's name may hold any character a separator would
+    be (`;`, `,`, quotes), and reads back whole."""
+    return json.dumps(values, ensure_ascii=False)
 
 
 def _decision_rows(items: list[ExportItem]) -> Iterator[dict[str, Any]]:
@@ -37,14 +40,13 @@ def _decision_rows(items: list[ExportItem]) -> Iterator[dict[str, Any]]:
             "category_scheme": decision["scheme"],
             "category": decision["category"],
             "category_label": category_label(decision["scheme"], decision["category"]),
-            "ai_tags": ";".join(decision["ai_tags"]),
+            "ai_tags": _json_list(decision["ai_tags"]),
             "industry_class": decision.get("industry_class"),
             "ai_verdict": (item.get("ai") or {}).get("verdict"),
-            "matched_lists": ";".join(sorted({m["list"] for m in item["matches"]})),
+            "matched_lists": _json_list(sorted({m["list"] for m in item["matches"]})),
             "decided_by": decision["by"],
             "decided_at": decision["at"],
             "notes": " | ".join(n["text"] for n in export_item.notes),
-            # JSON arrays: a path may hold any character a separator would be
             "also_found_at": _json_list([p for p in export_item.paths if p != item["path"]]),
             "also_found_deleted": _json_list([p for p in export_item.paths
                                               if p != item["path"] and p in export_item.deleted_paths]),
@@ -60,9 +62,9 @@ def decisions_csv(items: list[ExportItem]) -> str:
 def hashlist_left_out(items: list[ExportItem]) -> list[LeftOut]:
     """A list to share is a list of what must be found and removed: pertinent items, each with a hash."""
     not_pertinent = [e for e in items if not e.pertinent]
-    groups = [LeftOut("not-pertinent", "decided not pertinent (a list to share holds what is to be found)",
+    groups = [LeftOut("not-pertinent", N_("decided not pertinent (a list to share holds what is to be found)"),
                       not_pertinent),
-              LeftOut("no-hash", "no hash: the file could not be read",
+              LeftOut("no-hash", N_("no hash: the file could not be read"),
                       hashless([e for e in items if e.pertinent], _SIGNALS))]
     return [group for group in groups if group.items]
 

@@ -15,6 +15,7 @@ from vigie import __version__
 from vigie.exports.format import ExportOptions
 from vigie.exports.roles import ReportStore
 from vigie.exports.selection import ExportItem, LeftOut, hashless, kept
+from vigie.i18n import N_, Phrase
 from vigie.matching.lists.vics import VICS_CONTEXT_SCHEMES, VIGIE_CATEGORY, VIGIE_CATEGORY_SCHEME, VIGIE_PDQ_QUALITY
 from vigie.review.categories import case_scheme
 from vigie.signals.registry import MD5, SIGNALS
@@ -50,14 +51,17 @@ MD5_SHARED = "Vigie.LeftOutMD5Shared"
 
 
 def left_out_2_0(items: list[ExportItem]) -> list[LeftOut]:
-    return _left_out(items, f": each named, with its hashes, in CaseMetadata {MD5_SHARED}")
+    return _left_out(items, Phrase(N_("its MD5 is also another file's (of another SHA-256), and VICS knows a file "
+                                      "by its MD5: each named, with its hashes, in CaseMetadata %(field)s"),
+                                   field=MD5_SHARED))
 
 
 def left_out_1_3(items: list[ExportItem]) -> list[LeftOut]:
-    return _left_out(items, "")
+    return _left_out(items, N_("its MD5 is also another file's (of another SHA-256), and VICS knows a file by its "
+                               "MD5"))
 
 
-def _left_out(items: list[ExportItem], named: str) -> list[LeftOut]:
+def _left_out(items: list[ExportItem], md5_shared: str) -> list[LeftOut]:
     """What a VICS document cannot carry: a file with no MD5 (it could not be read), and files of different
     content (SHA-256) that share one MD5 (a crafted collision): VICS knows a file by its MD5, so an importer
     would keep one of them under the other's category. Neither is written as Media; the 2.0 case names them."""
@@ -65,10 +69,8 @@ def _left_out(items: list[ExportItem], named: str) -> list[LeftOut]:
     for e in items:
         if e.item.get(_KEY.name):
             by_md5.setdefault(e.item[_KEY.name], []).append(e)
-    groups = [LeftOut("no-md5", "no MD5: the file could not be read", hashless(items, [_KEY.name])),
-              LeftOut("md5-shared", "its MD5 is also another file's (of another SHA-256), and VICS knows a file by "
-                                    f"its MD5{named}",
-                      [e for shared in by_md5.values() if len(shared) > 1 for e in shared])]
+    groups = [LeftOut("no-md5", N_("no MD5: the file could not be read"), hashless(items, [_KEY.name])),
+              LeftOut("md5-shared", md5_shared, [e for shared in by_md5.values() if len(shared) > 1 for e in shared])]
     return [group for group in groups if group.items]
 
 

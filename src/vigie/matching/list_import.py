@@ -28,6 +28,7 @@ class ImportResult:
     pdq_indexed: int = 0
     new_matches: dict[str, int] = field(default_factory=dict)
     already_imported: bool = False
+    problem_lines: int = 0  # lines with a problem: `skipped`, and those read without a bad cell's value
 
 
 def import_hash_list(
@@ -82,7 +83,7 @@ def _import(store: ListStore, path: Path, settings: Settings, name: str | None, 
                 entry.category, entry.category_scheme = category, scheme or "custom"
     parsed.notes.extend(category_notes(parsed.entries))
     list_id = store.add_hash_list(name, parsed.format, shown_os_path(str(path)), parsed.file_sha256,
-                                  parsed.entries, parsed.problems, parsed.notes)
+                                  parsed.entries, parsed.problems, parsed.notes, parsed.skipped)
     with store.exclusive(MATCHING_LOCK):
         indexed = build_list_segment(store, list_id)
         matches = match_pending(store, settings, [list_id])
@@ -93,7 +94,7 @@ def _import(store: ListStore, path: Path, settings: Settings, name: str | None, 
     })
     store.record_case_state(actor)
     return ImportResult(name, list_id, len(parsed.entries), parsed.skipped, parsed.problems, parsed.notes, indexed,
-                        matches)
+                        matches, problem_lines=parsed.problem_lines)
 
 
 def _match_again(store: ListStore, list_id: int, name: str, path: Path, file_sha256: str, settings: Settings,

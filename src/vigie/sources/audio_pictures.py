@@ -7,9 +7,11 @@ an AIFF's `id3 ` chunk (the sound passed over, the chunks walked to the end of t
 `APIC`/`PIC` frames (`id3.py`); the tags after the sound of an MP3, a FLAC, a Monkey's Audio, WavPack or Musepack
 file, walked back from its end: ID3v2.4 tags by their footer, APE tags (`ape.py`), past an ID3v1 and a Lyrics3v2
 tag; the tags after a WAV's or an AIFF's body so too, and what lies between them read as what follows a picture's
-end (`trailing.py`: a picture there is the member `after-the-end`), and what lies between an MP3's last frame (its
-frames walked by their headers, at most _MOST_FRAMES) and the tags after its sound so too, and a picture that ends
-where a FLAC's sound does (`_picture_at_the_end`); a FLAC's `PICTURE` metadata blocks; the `METADATA_BLOCK_PICTURE`
+end (`trailing.py`: a picture there is the member `after-the-end`); what follows the sound's end so too, the tags
+there read first, where an MP3's or an AAC's frames walked by their headers (at most _MOST_FRAMES; ADTS frames in
+`adts.py`), a FLAC's last frame (`flac_frames.py`), a Monkey's Audio, WavPack or Musepack file's structure
+(`sound_ends.py`) or an Ogg's last page tell it; where that end is not found, a picture that ends where the sound
+does (`_picture_at_the_end`); a FLAC's `PICTURE` metadata blocks; the `METADATA_BLOCK_PICTURE`
 (and the older `COVERART`) comments, base64 in its comment header, of each Vorbis, Opus, Speex or FLAC stream of an
 Ogg file, multiplexed or chained; a WMA's (an ASF file's) `WM/Picture` values (`asf.py`). An MP4's (M4A's) `covr` is
 read with the video (`video_members.py`). The sound is never read (an MP3's frames and an Ogg's pages are passed
@@ -29,30 +31,36 @@ from collections.abc import Iterator
 from typing import BinaryIO, Literal
 
 from vigie.config import Settings
+from vigie.sources.adts import adts_end, adts_frames
 from vigie.sources.ape import APE_FOOTER, APE_MARK, ape_bounds, ape_pictures
 from vigie.sources.asf import ASF_HEADER, ASF_HEADER_SIZE, ASF_TYPE, asf_pictures
+from vigie.sources.flac_frames import flac_sound_end
 from vigie.sources.id3 import ID3_HEADER, Picture, tag_pictures, tag_size
 from vigie.sources.members import ArchiveLimitError, Expansion, Member, decoded_member
+from vigie.sources.sound_ends import packed_sound_end
 from vigie.sources.textborne import lenient_base64
 
 ID3_TYPE = "audio/mpeg"  # MPEG audio frames, or an ID3v2 or APE tag in front of them (or of a FLAC, an AAC ...)
 APE_TYPE, WAVPACK_TYPE, MUSEPACK_TYPE = "audio/x-ape", "audio/x-wavpack", "audio/x-musepack"  # tagged at the end
 FLAC_TYPE = "audio/flac"
+AAC_TYPE = "audio/aac"  # AAC in ADTS frames, no tag in front (behind one, it is ID3_TYPE)
 OGG_TYPE = "audio/ogg"
 OGG_VIDEO_TYPE = "video/ogg"  # a Theora video: decoded as a video, its comments not read
 WAV_TYPE = "audio/wav"
 AIFF_TYPE = "audio/aiff"
 AUDIO_TYPES = frozenset({ID3_TYPE, FLAC_TYPE, OGG_TYPE, WAV_TYPE, AIFF_TYPE, APE_TYPE, WAVPACK_TYPE, MUSEPACK_TYPE,
-                         ASF_TYPE})
+                         ASF_TYPE, AAC_TYPE})
 
 _MOST_BLOCKS = 4096  # a FLAC's metadata blocks: encoders write a handful
 _MOST_COMMENTS = 65_536
 _MOST_TAGS = 8  # tags one after the other at either end (some taggers add one without removing the last)
 _MOST_PAGES = 1 << 20  # Ogg pages walked, to the file's end for the streams chained there (4 to 8 KiB each)
+_OGG_RESUMES = 1 << 16  # bytes after an Ogg's end where a page starting says a stream chained after junk
 _MOST_CHUNKS = 4096  # a WAV's or AIFF's chunks: writers put a handful
 _MOST_FRAMES = 1 << 24  # an MP3's frames walked to its sound's end: over a hundred hours
 _TAIL_WINDOW = 1 << 20  # bytes before the tags after a FLAC's sound where a picture appended is looked for
 _PICTURE_STARTS = (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"GIF8")
+_PACKED_STARTS = (b"MAC ", b"wvpk", b"MPCK", b"MP+")  # Monkey's Audio, WavPack, Musepack: their sound's end told
 _PNG_END = b"IEND\xaeB`\x82"
 _MOST_PICTURES = 4096  # of one file: taggers write a few; countless empty frames would each be an item
 _PICTURE_BLOCK, _COMMENT_BLOCK = 6, 4
@@ -91,7 +99,9 @@ def audio_type(head: bytes) -> str | None:
         return WAVPACK_TYPE
     if head.startswith(b"MPCK") or (head.startswith(b"MP+") and head[3:4] in (b"\x07", b"\x17")):
         return MUSEPACK_TYPE
-    return ID3_TYPE if _mpeg_frames(head) else None
+    if _mpeg_frames(head):
+        return ID3_TYPE
+    return AAC_TYPE if adts_frames(head) else None
 
 
 def _frame_length(header: bytes) -> int | None:
@@ -128,19 +138,18 @@ def audio_members(fileobj: BinaryIO, media_type: str, settings: Settings, expans
     """The pictures of the audio file's tags, in the file's order."""
     reader = _Reader(fileobj, settings.max_nested_archive_bytes)
     after: Iterator[Member] = iter(())
-    if media_type == OGG_TYPE:
-        found = _ogg_pictures(reader, settings)
-    elif media_type in (WAV_TYPE, AIFF_TYPE):
-        found = itertools.chain(_chunk_pictures(reader, media_type == WAV_TYPE, settings),
-                                _tags_past_the_body(reader, settings))
+    found: Iterator[Picture]
+    if media_type in (OGG_TYPE, WAV_TYPE, AIFF_TYPE):  # then what follows an Ogg's last page or a WAV's body
+        body = _ogg_pictures(reader, settings) if media_type == OGG_TYPE else \
+            _chunk_pictures(reader, media_type == WAV_TYPE, settings)
+        found = itertools.chain(body, _tags_past_the_body(reader, settings))
         after = _past_the_tags(reader, settings, expansion)  # lazy: walked once the pictures are read
     elif media_type == ASF_TYPE:  # its header object, first in the file, holds its metadata
         size = int.from_bytes(reader.read(ASF_HEADER_SIZE, "an ASF header")[16:24], "little")
         found = asf_pictures(reader.read(max(0, size - ASF_HEADER_SIZE), "an ASF header"))
     else:
         found = _tag_pictures(reader, settings)
-        after = _past_the_frames(reader, settings, expansion) if media_type == ID3_TYPE else \
-            _picture_at_the_end(reader, settings, expansion)
+        after = _past_the_sound(reader, settings, expansion)
     for number, picture in enumerate(found, 1):
         if number > _MOST_PICTURES:
             raise ArchiveLimitError(f"more than {_MOST_PICTURES:,} pictures in its tags: those after them not read")
@@ -161,8 +170,11 @@ class _Reader:
         self._most = most
         self._held = 0
         self.at = 0
-        self.body_end = 0  # where a WAV's or an AIFF's body ends, by its size
+        self.body_end = 0  # where a WAV's or an AIFF's body ends, by its size (an Ogg's, by its last page)
         self.sound = (0, 0)  # between the tags in front and those after the sound, as last walked
+        self.streaminfo = b""  # a FLAC's, where its metadata was read (and held it first)
+        self.sound_ended = False  # `sound` is what follows the sound's end, found by its frames
+        self.end_not_found = ""  # why the sound's end was not found where its frames were looked at
 
     def read(self, size: int, what: str, may_end: bool = False, held: bool = True) -> bytes:
         """`size` bytes (none where `may_end` and the file ends there); `held`: counted as held in memory (not an
@@ -174,6 +186,13 @@ class _Reader:
         if len(data) < size and not (may_end and not data):
             raise ValueError(f"cut short in {what} (at byte {self.at + len(data):,})")
         self._held += len(data) if held else 0
+        self.at += len(data)
+        return data
+
+    def read_at(self, at: int, size: int) -> bytes:
+        """At most `size` bytes from `at` (the sound's, looked at to find its end), not held."""
+        self.seek(at)
+        data = self._fileobj.read(size)
         self.at += len(data)
         return data
 
@@ -201,11 +220,28 @@ class _Reader:
 
 def _tag_pictures(reader: _Reader, settings: Settings) -> Iterator[Picture]:
     """The pictures of the ID3v2 and APE tags at the file's start, then of a FLAC's metadata behind them, then of
-    the tags after the sound."""
+    the tags after the sound, then of those that follow the sound's end of a FLAC (found by its frames), a Monkey's
+    Audio, WavPack or Musepack file (by its structure)."""
     most = settings.max_nested_archive_bytes
-    start = reader.read(4, "the file's signature")
-    tags = 0
+    begin = reader.at
+    yield from _tags_in_front(reader, most, None)
+    front_end = reader.at
+    start = reader.read(4, "the file's signature" if front_end == begin else "what follows a tag", may_end=True)
+    if front_end > begin and start != b"fLaC" and _frame_length(start) is None:
+        start = _flac_after_padding(reader, front_end, start)
+    if start == b"fLaC":
+        yield from _flac_pictures(_native_blocks(reader))
+        front_end = reader.at
+    yield from _end_pictures(reader, front_end, most)
+    yield from _tags_past_the_sound_end(reader, most, start)
+
+
+def _tags_in_front(reader: _Reader, most: int, until: int | None) -> Iterator[Picture]:
+    """The pictures of the ID3v2 and APE tags one after another from where `reader` is (that start before
+    `until`), at most _MOST_TAGS; `reader` is left past them."""
     for _ in range(_MOST_TAGS):
+        at = reader.at
+        start = reader.read(4, "what follows a tag", may_end=True) if until is None or at + 4 <= until else b""
         if start[:3] == b"ID3":
             header = start + reader.read(ID3_HEADER - 4, "an ID3 tag's header")
             size = tag_size(header)
@@ -219,16 +255,33 @@ def _tag_pictures(reader: _Reader, settings: Settings) -> Iterator[Picture]:
             items = reader.read(bounds.size, "an APE tag")
             yield from ape_pictures(items[:-APE_FOOTER] if bounds.footer else items, bounds.items)
         else:
-            break
-        tags += 1
-        start = reader.read(4, "what follows a tag", may_end=True)
-    front_end = reader.at - len(start)
-    if tags and start != b"fLaC" and _frame_length(start) is None:
-        start = _flac_after_padding(reader, front_end, start)
-    if start == b"fLaC":
-        yield from _flac_pictures(_native_blocks(reader))
-        front_end = reader.at
-    yield from _end_pictures(reader, front_end, most)
+            reader.seek(at)
+            return
+
+
+def _tags_past_the_sound_end(reader: _Reader, most: int, signature: bytes) -> Iterator[Picture]:
+    """The pictures of the tags that follow the sound's end (such as an ID3v2.3 tag, which no footer finds from
+    the file's end), found from a FLAC's frames (`flac_frames.py`), a Monkey's Audio, WavPack or Musepack file's
+    structure (`sound_ends.py`), else an MP3's or an AAC's frames walked (none where no frame starts the sound);
+    what follows those tags left to be read as what follows a WAV's body; where that end is not found, why is
+    kept."""
+    start, end = reader.sound
+    try:
+        if signature == b"fLaC":
+            at = flac_sound_end(reader.read_at, reader.streaminfo, start, end, most)
+        elif signature.startswith(_PACKED_STARTS):
+            at = packed_sound_end(reader.read_at, start, end, _MOST_FRAMES)
+        else:
+            at = _mpeg_end(reader, start, end)
+            at = adts_end(reader.read_at, start, end, _MOST_FRAMES) if at == start else at
+            if at == start:  # no frames
+                return
+    except ValueError as exc:
+        reader.end_not_found = str(exc)
+        return
+    reader.seek(at)
+    yield from _tags_in_front(reader, most, end)
+    reader.sound, reader.sound_ended = (reader.at, end), True
 
 
 def _flac_after_padding(reader: _Reader, after_tags: int, start: bytes) -> bytes:
@@ -281,7 +334,8 @@ def _chunk_pictures(reader: _Reader, wav: bool, settings: Settings) -> Iterator[
     big-endian in an AIFF; each chunk padded to an even length), to the body's end its header declares."""
     order: Literal["little", "big"] = "little" if wav else "big"
     declared = int.from_bytes(reader.read(12, "the file's header")[4:8], order)
-    reader.body_end = 8 + declared if declared else 1 << 62  # 0: a streaming writer's, which knew no length
+    # 0: a streaming writer's, which knew no length; a body is padded to an even length, as its chunks
+    reader.body_end = 8 + declared + declared % 2 if declared else 1 << 62
     for _ in range(_MOST_CHUNKS):
         header = reader.read(8, "a chunk's header", may_end=True) if reader.at + 8 <= reader.body_end else b""
         if not header:
@@ -299,9 +353,9 @@ def _chunk_pictures(reader: _Reader, wav: bool, settings: Settings) -> Iterator[
 
 
 def _tags_past_the_body(reader: _Reader, settings: Settings) -> Iterator[Picture]:
-    """The pictures of the tags that follow a WAV's or an AIFF's body (the size its header declares), which no
-    player reads: read as those around an MP3's sound are."""
-    start = max(reader.body_end + reader.body_end % 2, reader.at)  # past a chunk that runs over the body's end
+    """The pictures of the tags that follow a WAV's or an AIFF's body (the size its header declares), or an Ogg's
+    last page, which no player reads: read as those around an MP3's sound are."""
+    start = max(reader.body_end, reader.at)  # past a chunk that runs over the body's end
     size = reader.end()
     reader.sound = (min(start, size), size)
     if start + 4 > size:
@@ -311,9 +365,9 @@ def _tags_past_the_body(reader: _Reader, settings: Settings) -> Iterator[Picture
 
 
 def _past_the_tags(reader: _Reader, settings: Settings, expansion: Expansion) -> Iterator[Member]:
-    """What lies between the tags that follow a WAV's or an AIFF's body: said, each picture or video that starts
-    in it read as the member `after-the-end` (`trailing.py`), the note on the first; said alone where nothing
-    in it starts like one."""
+    """What lies between the tags that follow a WAV's or an AIFF's body (an Ogg's last page, a sound's end):
+    said, each picture or video that starts in it read as the member `after-the-end` (`trailing.py`), the note on
+    the first; said alone where nothing in it starts like one."""
     from vigie.sources.trailing import AFTER_END_NAME, trailing_after  # it sniffs, and sniffing imports this
 
     start, end = reader.sound
@@ -334,35 +388,34 @@ def _past_the_tags(reader: _Reader, settings: Settings, expansion: Expansion) ->
         yield decoded_member(AFTER_END_NAME, data, settings, expansion, None if number else after.note)
 
 
-def _past_the_frames(reader: _Reader, settings: Settings, expansion: Expansion) -> Iterator[Member]:
-    """What follows an MP3's last frame, before the tags after its sound, which no player plays: its frames
-    walked by their headers from the first after the tags in front (none where no frame starts there, as in an
-    AAC behind an ID3 tag: a picture that ends where its sound does looked for as after a FLAC's), then looked at
-    as what follows a WAV's body."""
-    start, end = reader.sound
-    at = start
-    for _ in range(_MOST_FRAMES):
-        if at + 4 > end:
-            return  # the sound ends there (its last frame cut short at most)
-        reader.seek(at)
-        length = _frame_length(reader.read(4, "an MPEG frame's header", held=False))
-        if length is None:
-            break
-        at += length
-    else:
-        raise ArchiveLimitError(f"more than {_MOST_FRAMES:,} MPEG frames: what follows them not looked for")
-    if at > start:
-        reader.sound = (at, end)
+def _past_the_sound(reader: _Reader, settings: Settings, expansion: Expansion) -> Iterator[Member]:
+    """What follows the sound, before the tags after it and those after its end, which no player plays: read as
+    what follows a WAV's body where its end is known, else a picture that ends where the sound does."""
+    if reader.sound_ended:
         yield from _past_the_tags(reader, settings, expansion)
-    else:  # no MPEG frames: a FLAC, an AAC ... behind an ID3 tag
+    else:
         yield from _picture_at_the_end(reader, settings, expansion)
 
 
+def _mpeg_end(reader: _Reader, start: int, end: int) -> int:
+    """Where the MPEG audio frames from `start` end: `start` where none starts there, `end` where the last runs
+    to it (cut short at most)."""
+    at = start
+    for _ in range(_MOST_FRAMES):
+        if at + 4 > end:
+            return end
+        length = _frame_length(reader.read_at(at, 4))
+        if length is None:
+            return at
+        at += length
+    raise ArchiveLimitError(f"more than {_MOST_FRAMES:,} MPEG frames: what follows them not looked for")
+
+
 def _picture_at_the_end(reader: _Reader, settings: Settings, expansion: Expansion) -> Iterator[Member]:
-    """A picture appended after the sound of a FLAC (a Monkey's Audio, WavPack or Musepack file), whose frames no
-    length walks: one that starts in the _TAIL_WINDOW bytes before the tags after the sound and whose own
-    structure ends exactly there (no sound's bytes do so by chance) is read as the member `after-the-end`; a
-    PNG's end there whose start is further back is said."""
+    """A picture appended after a sound whose end is not known (a FLAC's whose last frame is not found, a Musepack
+    SV7's ...): one that starts in the _TAIL_WINDOW bytes before the tags after the sound and whose own structure
+    ends exactly there (no sound's bytes do so by chance) is read as the member `after-the-end`; a PNG's end there
+    whose start is further back is said, and why the sound's end is not known."""
     from vigie.sources.mediatype import SNIFF_BYTES, sniff  # sniffing imports this
     from vigie.sources.trailing import AFTER_END_NAME, content_end
 
@@ -370,6 +423,7 @@ def _picture_at_the_end(reader: _Reader, settings: Settings, expansion: Expansio
     window = min(end - start, _TAIL_WINDOW)
     if window < 16:
         return
+    unknown = f"; {reader.end_not_found}" if reader.end_not_found else ""
     reader.seek(end - window)
     tail = reader.read(window, "the sound's end", held=False)
     for signature in _PICTURE_STARTS:
@@ -379,19 +433,25 @@ def _picture_at_the_end(reader: _Reader, settings: Settings, expansion: Expansio
                 yield decoded_member(AFTER_END_NAME, tail[at:], settings, expansion,
                                      f"{window - at:,} bytes after the audio's own end (byte {end - window + at:,}), "
                                      "which no player plays: a picture appended to hide it? read as this item's "
-                                     f"member {AFTER_END_NAME.decode()}")
+                                     f"member {AFTER_END_NAME.decode()}" + unknown)
                 return
             at = tail.find(signature, at + 1)
     if tail.endswith(_PNG_END):
         raise ValueError(f"the sound ends like a PNG (byte {end:,}) whose start is not in the {_TAIL_WINDOW:,} bytes "
                          "before: a picture appended to hide it? not read")
+    if reader.end_not_found:
+        raise ValueError(f"{reader.end_not_found}; a picture appended after the sound is looked for only where it "
+                         f"ends there, in its last {_TAIL_WINDOW:,} bytes")
 
 
 def _native_blocks(reader: _Reader) -> Iterator[tuple[bytes, bytes]]:
-    """A FLAC's metadata blocks, each its header and its data, read as they are asked for."""
+    """A FLAC's metadata blocks, each its header and its data, read as they are asked for; its STREAMINFO kept."""
     while True:
         header = reader.read(4, "a FLAC metadata block's header")
-        yield header, reader.read(int.from_bytes(header[1:4], "big"), "a FLAC metadata block")
+        data = reader.read(int.from_bytes(header[1:4], "big"), "a FLAC metadata block")
+        if header[0] & 0x7F == 0:
+            reader.streaminfo = data
+        yield header, data
 
 
 def _flac_pictures(blocks: Iterator[tuple[bytes, bytes]]) -> Iterator[Picture]:
@@ -491,21 +551,32 @@ def _headers_gathered(packets: list[bytes]) -> bool:
 def _ogg_headers(reader: _Reader, most: int) -> Iterator[list[bytes]]:
     """The header packets of each logical stream, joined across pages, as each stream's are gathered; the pages
     of a stream whose headers are gathered are passed over by their headers, to the file's end (a stream chained
-    after the others begins there)."""
+    after the others begins there), or to where no page starts once every stream has ended (on a page flagged
+    so): what follows is after the Ogg's end (`reader.body_end`)."""
     gathering: dict[bytes, list[bytes]] = {}
     partial: dict[bytes, bytearray] = {}
     done: set[bytes] = set()
-    for _ in range(_MOST_PAGES):
-        header = reader.read(27, "an Ogg page's header", may_end=True, held=False)
+    playing: set[bytes] = set()  # streams begun and not ended
+    for page in range(_MOST_PAGES):
+        at = reader.at
+        header = reader.read_at(at, 27)  # not held: let go once read
         if not header:
             break
         if header[:4] != b"OggS":
-            raise ValueError(f"no Ogg page where one should start (byte {reader.at - len(header):,}): the streams "
-                             "after it not read")
+            if page and not playing and b"OggS" not in reader.read_at(at, _OGG_RESUMES):  # after the Ogg's end
+                reader.body_end = at
+                reader.seek(at)
+                break
+            raise ValueError(f"no Ogg page where one should start (byte {at:,}): the streams after it not read")
+        if len(header) < 27:
+            raise ValueError(f"cut short in an Ogg page's header (at byte {reader.at:,})")
         lacing = reader.read(header[26], "an Ogg page's segment table", held=False)
         serial = header[14:18]
         if header[5] & 0x02:  # a stream begins: a serial number whose stream was read starts anew
             done.discard(serial)
+            playing.add(serial)
+        if header[5] & 0x04:
+            playing.discard(serial)
         if serial in done:
             reader.skip(sum(lacing))
             continue

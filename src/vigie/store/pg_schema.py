@@ -211,6 +211,15 @@ _MIGRATIONS = [
     UPDATE faces SET placed = 1 WHERE person_id IN
         (SELECT (details::json ->> 'keep')::bigint FROM audit_log WHERE action = 'person-merge');
     """,
+    # 6: SQLite's migration 16 (lists: the lines skipped at import, a column; read back from older lists' problems)
+    """
+    ALTER TABLE hash_lists ADD COLUMN skipped BIGINT NOT NULL DEFAULT 0;
+    UPDATE hash_lists SET skipped = CASE
+        WHEN jsonb_array_length(problems::jsonb) > 1000 AND (problems::jsonb ->> -1)
+            ~ '^\\d+ more skipped lines? not listed \\(\\d+ in all; only the first \\d+ are kept\\)$'
+        THEN substring(problems::jsonb ->> -1 from '\\((\\d+) in all')::bigint
+        ELSE jsonb_array_length(problems::jsonb) END;
+    """,
 ]
 
 

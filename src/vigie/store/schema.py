@@ -342,6 +342,17 @@ MIGRATIONS: list[str] = [
     UPDATE faces SET placed = 1 WHERE person_id IN
         (SELECT json_extract(details, '$.keep') FROM audit_log WHERE action = 'person-merge');
     """,
+    # 16: lists: the lines skipped at import, a column (a line read without a bad cell's value is not skipped);
+    # lists imported before had one problem per skipped line, their count past the first 1000 in the last
+    """
+    ALTER TABLE hash_lists ADD COLUMN skipped INTEGER NOT NULL DEFAULT 0;
+    UPDATE hash_lists SET skipped = CASE
+        WHEN json_array_length(problems) > 1000 AND json_extract(problems, '$[#-1]')
+            GLOB '[0-9]* more skipped line* not listed ([0-9]* in all; only the first [0-9]* are kept)'
+        THEN CAST(substr(json_extract(problems, '$[#-1]'), instr(json_extract(problems, '$[#-1]'), '(') + 1)
+            AS INTEGER)
+        ELSE json_array_length(problems) END;
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

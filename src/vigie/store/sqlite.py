@@ -515,13 +515,14 @@ class SqliteCaseStore:
 
     def add_hash_list(
         self, name: str, fmt: str, file_name: str, file_sha256: str, entries: Iterable[ListEntry], problems: list[str],
-        notes: Sequence[str] = (),
+        notes: Sequence[str] = (), skipped: int = 0,
     ) -> int:
         with self.transaction():
             cursor = self.db.execute(
                 """INSERT INTO hash_lists(name, format, file_name, file_sha256, imported_at, entry_count, problems,
-                       notes) VALUES (?, ?, ?, ?, ?, 0, ?, ?)""",
-                (name, fmt, file_name, file_sha256, now_iso(), json.dumps(problems), json.dumps(list(notes))),
+                       notes, skipped) VALUES (?, ?, ?, ?, ?, 0, ?, ?, ?)""",
+                (name, fmt, file_name, file_sha256, now_iso(), json.dumps(problems), json.dumps(list(notes)),
+                 skipped),
             )
             list_id = int(cursor.lastrowid or 0)
             count = 0
@@ -573,7 +574,7 @@ class SqliteCaseStore:
         rows = self.db.execute("SELECT * FROM hash_lists ORDER BY id")
         return [
             HashListRow(r["id"], r["name"], r["format"], r["file_name"], r["file_sha256"], r["imported_at"],
-                        r["entry_count"], json.loads(r["problems"]), json.loads(r["notes"]))
+                        r["entry_count"], json.loads(r["problems"]), json.loads(r["notes"]), r["skipped"])
             for r in rows
         ]
 

@@ -16,7 +16,7 @@ from werkzeug.routing import IntegerConverter, Map
 from vigie.exports.format import TO_COMPLETE, ExportError, Reporter
 from vigie.exports.registry import EXPORTS
 from vigie.exports.report import clock
-from vigie.exports.run import run_export
+from vigie.exports.run import Export, run_export
 from vigie.i18n import LANGUAGES, N_
 from vigie.matching.faces.persons import MAX_NAME, PersonError, merge_persons, name_person, split_person
 from vigie.review.categories import case_scheme, set_case_scheme
@@ -768,4 +768,24 @@ def export() -> Any:
         _fail(language.message_of(exc))
     response = Response(result.content, mimetype=result.media_type)
     response.headers["Content-Disposition"] = f'attachment; filename="{result.file_name}"'
+    response.headers[EXPORT_LEFT_OUT_HEADER] = json.dumps(_export_left_out(result))  # ASCII: escaped
     return response
+
+
+EXPORT_LEFT_OUT_HEADER = "X-Vigie-Left-Out"  # what the download did not write, one line per reason: the dialog says it
+_IDS_SAID = 20  # item ids a line names; past them, it counts them
+
+
+def _export_left_out(result: Export) -> list[str]:
+    """What the export left out, in the user's language, one line per reason as the command line says it."""
+    def ids(item_ids: list[int]) -> str:
+        more = len(item_ids) - _IDS_SAID
+        shown = ", ".join(map(str, item_ids[:_IDS_SAID]))
+        return shown if more <= 0 else language.gettext(N_("%(ids)s and %(more)s more"), ids=shown, more=more)
+
+    lines = [language.gettext(N_("Left out %(count)s item(s) not reviewed, item(s) %(ids)s."),
+                              count=len(result.unreviewed), ids=ids(result.unreviewed))] if result.unreviewed else []
+    return lines + [language.gettext(N_("Left out %(count)s file(s), item(s) %(ids)s: %(why)s."),
+                                     count=len(group.items), ids=ids([e.item["id"] for e in group.items]),
+                                     why=language.said(group.why))
+                    for group in result.left_out]

@@ -66,7 +66,7 @@ def read_hash_list(path: Path, fmt: str = "auto", scheme: str | None = None, sig
         if encoding_note is not None:
             parsed.notes.append(encoding_note)
     if not parsed.entries:  # imported, it would stand in the report as a list the case was matched against
-        first = f"; {parsed.skipped} problem(s), the first: {parsed.problems[0]}" if parsed.problems else ""
+        first = f"; {parsed.problem_lines} problem(s), the first: {parsed.problems[0]}" if parsed.problems else ""
         raise HashListError(f"{path} holds no hash that can be read{first} (an empty or cut download?): "
                             "nothing imported")
     untyped = sum(entry.untyped for entry in parsed.entries)

@@ -32,24 +32,31 @@ class ParsedList:
     entries: list[ListEntry]
     problems: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
-    skipped: int = 0
+    skipped: int = 0  # lines (or media) not read
+    problem_lines: int = 0  # lines with a problem: those skipped, and those read without a bad cell's value
     file_sha256: str = ""
 
     _last_where: str | None = field(default=None, repr=False)
+    _last_skipped: bool = field(default=False, repr=False)
 
-    def problem(self, where: str, message: str) -> None:
-        """A line (or media) skipped, and why; a second problem of the same line joins its first."""
+    def problem(self, where: str, message: str, skipped: bool = True) -> None:
+        """A line (or media) with a problem, skipped unless `skipped` is False (the line is read without the
+        value at fault); a second problem of the same line joins its first."""
         if where == self._last_where:
-            if self.skipped <= PROBLEMS_KEPT:
+            if skipped and not self._last_skipped:
+                self.skipped += 1
+                self._last_skipped = True
+            if self.problem_lines <= PROBLEMS_KEPT:
                 self.problems[-1] += f"; {message}"
             return
-        self._last_where = where
-        self.skipped += 1
-        if self.skipped <= PROBLEMS_KEPT:
+        self._last_where, self._last_skipped = where, skipped
+        self.problem_lines += 1
+        self.skipped += skipped
+        if self.problem_lines <= PROBLEMS_KEPT:
             self.problems.append(f"{where}: {message}")
-        else:  # one line past those kept says how many were skipped in all
+        else:  # one line past those kept says how many lines had a problem in all
             del self.problems[PROBLEMS_KEPT:]
-            self.problems.append(problems_cut(self.skipped))
+            self.problems.append(problems_cut(self.problem_lines))
 
 
 def set_signal(entry: ListEntry, signal: SignalType, value: str) -> None:

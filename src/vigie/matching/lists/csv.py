@@ -46,6 +46,13 @@ _HEADER_SEARCH = 10  # lines a header may come after: comments, Excel's `sep=,` 
 _HEADER_MAX = 64 << 10  # characters
 _EXCEL_SEP = re.compile(r'"?sep=(.)"?')
 _NO_VALUE = frozenset({"n/a", "-", "null", "none"})  # what a spreadsheet or a database export writes for none
+_LINE_BREAK = re.compile(r"\r\n?|\n")  # CRLF, LF, or a lone CR (the classic Mac OS's, and old Excel's for Mac)
+
+
+def _line_end(text: str, start: int, stop: int) -> int:
+    """Where the line from `start` ends, its break included (`stop` for a last line without one)."""
+    found = _LINE_BREAK.search(text, start, stop)
+    return stop if found is None else found.end()
 
 
 def _is_header(line: str) -> bool:
@@ -64,8 +71,7 @@ def _before_header(text: str, parsed: ParsedList) -> tuple[int, int, str | None]
     comments: list[tuple[int, str]] = []
     hashed: list[int] = []
     for number in range(1, _HEADER_SEARCH + 1):
-        newline = text.find("\n", start)
-        end = len(text) if newline < 0 else newline + 1
+        end = _line_end(text, start, len(text))
         line = text[start:min(end, start + _HEADER_MAX)].strip()  # a longer line is no header, nor copied
         if end - start <= _HEADER_MAX and _is_header(line):
             for at in hashed:
@@ -102,8 +108,7 @@ class _Lines:
         start = self.end
         if start >= self.stop:
             raise StopIteration
-        newline = self.text.find("\n", start, self.stop)
-        self.end = self.stop if newline < 0 else newline + 1
+        self.end = _line_end(self.text, start, self.stop)
         self.row.append(start)
         return self.text[start:self.end]
 
@@ -165,7 +170,8 @@ def read(name: str, text: str, scheme: str | None, signal: str | None) -> Parsed
         dialect = Excel
     else:
         with contextlib.suppress(csv.Error):  # the csv module's default then
-            dialect = csv.Sniffer().sniff(text[start:start + 4096], delimiters=",;\t")
+            sample = text[start:start + 4096]
+            dialect = csv.Sniffer().sniff(_LINE_BREAK.sub("\n", sample), delimiters=",;\t")
     rows = _csv_rows(text, dialect, start, base)
     header: list[str] | None = None
     for number, row in rows:
@@ -217,10 +223,10 @@ def read(name: str, text: str, scheme: str | None, signal: str | None) -> Parsed
                 continue
             _set_field(entry, column, value, signal, bad)
         kept = has_hash(entry)
-        if bad:  # a bad cell loses its value only: the line's valid hashes are kept
+        if bad:  # a bad cell loses its value only: the line's valid hashes are kept, the line not skipped
             parsed.problem(f"line {number}", "; ".join(bad) + (
                 f"; {'that cell' if len(bad) == 1 else 'those cells'} not read, the line's other values kept"
-                if kept else ""))
+                if kept else ""), skipped=not kept)
         if not kept:
             if not bad:
                 parsed.problem(f"line {number}", "no hash on this line")

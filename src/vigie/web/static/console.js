@@ -31,6 +31,37 @@ function el(tag, attrs = {}, ...children) {
   return node;
 }
 
+// The export is fetched, not posted by the form, so that the dialog says what it left out (the answer's
+// X-Vigie-Left-Out header, one line per reason), as the command line does; its audit entry counts them too.
+async function exportDownload(event) {
+  event.preventDefault();
+  $("export-items").value = $("export-selected").checked && selectedEntry() ? String(selectedEntry().id) : "";
+  const form = $("export-form");
+  const say = (lines) => $("export-said").replaceChildren(...lines.map((line) => {
+    const said = document.createElement("p");
+    said.textContent = line;
+    return said;
+  }));
+  say([t("Exporting…")]);
+  const response = await fetch(form.action, { method: "POST", body: new FormData(form), credentials: "same-origin" });
+  if (response.status === 401) { window.location = "/login"; return; }
+  if (!response.ok) {
+    const data = await response.json().catch(() => ({ error: t("the server answered {status}", { status: response.status }) }));
+    say([data.error || response.statusText]);
+    return;
+  }
+  const named = /filename="([^"]*)"/.exec(response.headers.get("Content-Disposition") || "");
+  const link = document.createElement("a");
+  link.href = URL.createObjectURL(await response.blob());
+  link.download = named ? named[1] : "export";
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(link.href), 60_000);
+  const leftOut = JSON.parse(response.headers.get("X-Vigie-Left-Out") || "[]");
+  say([t("Downloaded {name}.", { name: link.download }), ...(leftOut.length ? leftOut : [t("Nothing left out.")])]);
+}
+
 async function call(method, url, body) {
   const options = { method, headers: { "X-CSRF-Token": state.me ? state.me.csrf_token : "" }, credentials: "same-origin" };
   if (body !== undefined) {
@@ -1237,7 +1268,7 @@ async function setup() {
   $("open-audit").addEventListener("click", openAudit);
   $("audit-more").addEventListener("click", () => showAuditPage($("audit-more").dataset.after));
   $("open-export").addEventListener("click", () => $("export-dialog").showModal());
-  $("export-form").addEventListener("submit", () => { $("export-items").value = $("export-selected").checked && selectedEntry() ? String(selectedEntry().id) : ""; });
+  $("export-form").addEventListener("submit", exportDownload);
   $("open-settings").addEventListener("click", () => {
     $("s-blur").value = state.me.settings.blur; $("s-grey").checked = state.me.settings.greyscale;
     $("s-hold").checked = state.me.settings.hold_to_reveal;

@@ -1,0 +1,61 @@
+"""AAC in ADTS frames (an `.aac` file, as radios, recorders and encoders write it, with no tag in front): typed by
+its frames, and walked by the length each frame's header gives to where the sound ends.
+
+A frame header: a 12-bit sync (0xFFF), the MPEG version, a layer of 00, whether a CRC follows, the profile, the
+sample rate and the channels (the same in every frame of a stream), then the frame's length (13 bits, the header
+counted) and buffer fullness.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from vigie.sources.members import ArchiveLimitError
+
+_WINDOW = 1 << 16  # read this much at a time while walking the frames
+
+
+def adts_length(header: bytes) -> int | None:
+    """The length of the frame whose header starts `header` (7 bytes at least); None where it is none."""
+    if len(header) < 7 or header[0] != 0xFF or header[1] & 0xF6 != 0xF0 or (header[2] >> 2) & 15 > 12:
+        return None
+    length = ((header[3] & 3) << 11) | (header[4] << 3) | (header[5] >> 5)
+    return length if length >= (7 if header[1] & 1 else 9) else None
+
+
+def _same_stream(header: bytes, first: bytes) -> bool:
+    """Whether the fields every frame of a stream repeats (version, CRC, profile, sample rate, channels) are
+    `first`'s."""
+    return header[1] == first[1] and header[2] & 0xFD == first[2] & 0xFD and header[3] & 0xC0 == first[3] & 0xC0
+
+
+def adts_frames(head: bytes) -> bool:
+    """ADTS frames from the start of `head`: a frame, then the next at the length it gives, of the same stream,
+    each one `head` holds (a frame sync alone is two bytes that many files start with)."""
+    at, seen = 0, 0
+    while at + 7 <= len(head):
+        length = adts_length(head[at:at + 7])
+        if length is None or not _same_stream(head[at:at + 7], head):
+            return False
+        at, seen = at + length, seen + 1
+    return seen >= 2
+
+
+def adts_end(read_at: Callable[[int, int], bytes], start: int, end: int, most: int) -> int:
+    """Where the ADTS frames from `start` end: the first byte before `end` where no frame of the stream starts
+    (`start` where none does; `end` where the last runs to it or past it); at most `most` frames, said past
+    them."""
+    at, window_at, window = start, start, b""
+    first = b""
+    for _ in range(most):
+        if at + 7 > end:
+            return end  # the sound ends there (its last frame cut short at most)
+        if at + 7 > window_at + len(window):
+            window_at, window = at, read_at(at, min(_WINDOW, end - at))
+        header = window[at - window_at:at - window_at + 7]
+        first = first or header
+        length = adts_length(header)
+        if length is None or not _same_stream(header, first):
+            return at
+        at += length
+    raise ArchiveLimitError(f"more than {most:,} ADTS frames: what follows them not looked for")
