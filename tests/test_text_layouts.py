@@ -24,7 +24,7 @@ from vigie.demo.seizure import draw_picture
 from vigie.sources.members import ArchiveLimitError, Expansion
 from vigie.sources.reopen import read_item_bytes
 from vigie.sources.text_members import text_members
-from vigie.sources.textborne import clues_in
+from vigie.sources.textborne import CLUES_CHUNK, clues_in
 
 HEADER = b"".join(b"line %d of an ordinary preamble, with words, commas and so on.\n" % n for n in range(20))
 
@@ -228,3 +228,15 @@ def test_the_blocks_after_the_first_in_a_file_of_base64_are_members(tmp_path: Pa
     assert items["two.b64"]["media_type"] == "application/base64"
     _exact(evidence, items, {"two.b64!/two": jpegs[0], "two.b64!/base64-1.jpeg": jpegs[1],
                              "joined.b64!/joined": jpegs[2], "joined.b64!/base64-1.jpeg": jpegs[3]})
+
+
+def test_base64_after_other_text_is_found_across_the_pieces_a_text_is_searched_in() -> None:
+    """A run cut by the end of a chunk the scan hashes (and of a piece read-back searches) is found by both."""
+    jpeg = _jpeg(95)
+    for cut in range(-44, 4, 6):  # where the run starts, about the end of the first MiB
+        filler = b"ordinary words. " * ((CLUES_CHUNK + cut) // 16) + b"." * ((CLUES_CHUNK + cut) % 16)
+        text = filler + b'{"photo": "' + base64.b64encode(jpeg) + b'"}\n'
+        assert clues_in([text[:CLUES_CHUNK], text[CLUES_CHUNK:]]).found, cut
+        members = list(text_members(io.BytesIO(text), Settings(), Expansion()))
+        assert [member.name for member in members] == [b"base64-1.jpeg"], cut
+        assert members[0].stream is not None and members[0].stream.read() == jpeg, cut

@@ -267,18 +267,23 @@ def _starts(text: bytes, after: int = 0) -> Iterator[int]:
 
 
 def _run_starts(text: bytes, after: int) -> Iterator[int]:
-    runs = text.translate(_RUNS)
-    start = 0 if not after and runs.startswith(_RUN) else _after(runs.find(_RUN_START, max(after - 1, 0)))  # found
-    # with the byte before it
-    while start >= 0:
-        if (text[start:start + 2] in _SIGNATURE_HEADS and text.startswith(SIGNATURES, start)
-                and text[start - 1:start] != b"\n"):  # a line's start: found by `_LINE_CLUE`
-            yield start
-        start = _after(runs.find(_RUN_START, start + len(_RUN)))
-
-
-def _after(found: int) -> int:
-    return found + 1 if found >= 0 else -1
+    """Where runs of 40 base64 characters start after other text (a byte that is not base64's), from `after` on,
+    that start as a picture's base64 does; looked for in pieces of CLUES_CHUNK (translating one makes a copy of it), each from the last 40 bytes of
+    the one before (a run's start cut by its end)."""
+    low = max(after - 1, 0)  # a run's start found with the byte before it
+    while low < len(text):
+        high = min(low + CLUES_CHUNK, len(text))
+        runs = text[low:high].translate(_RUNS)
+        at = runs.find(_RUN_START)
+        while at >= 0:
+            start = low + at + 1
+            if (text[start:start + 2] in _SIGNATURE_HEADS and text.startswith(SIGNATURES, start)
+                    and text[start - 1:start] != b"\n"):  # a line's start: found by `_LINE_CLUE`
+                yield start
+            at = runs.find(_RUN_START, at + len(_RUN_START))
+        if high == len(text):
+            break
+        low = high - len(_RUN)
 
 
 def _tried(text: bytes, start: int) -> tuple[bool, str | None]:
