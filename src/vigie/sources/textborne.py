@@ -268,8 +268,8 @@ def _starts(text: bytes, after: int = 0) -> Iterator[int]:
 
 def _run_starts(text: bytes, after: int) -> Iterator[int]:
     """Where runs of 40 base64 characters start after other text (a byte that is not base64's), from `after` on,
-    that start as a picture's base64 does; looked for in pieces of CLUES_CHUNK (translating one makes a copy of it), each from the last 40 bytes of
-    the one before (a run's start cut by its end)."""
+    that start as a picture's base64 does; looked for in pieces of CLUES_CHUNK (translating one makes a copy of
+    it), each from the last 40 bytes of the one before (a run's start cut by its end)."""
     low = max(after - 1, 0)  # a run's start found with the byte before it
     while low < len(text):
         high = min(low + CLUES_CHUNK, len(text))
