@@ -118,10 +118,10 @@ _B64_LINE = re.compile(rb"(?![-_]{4})[A-Za-z0-9+/_-]{40,}={0,2}[ \t]*\r?")  # a 
 _STRAY_LINE = re.compile(rb"[ \t]*\r?\n[ \t]*([A-Za-z0-9+/_-]+={0,2})[^\sA-Za-z0-9+/_=<\"'-]")
 _NOT_SPACE = re.compile(rb"\S")
 # a line of a block as `gathered` reads it: its base64 (JSON's escapes of `/`, `+` and `=` in it), its padding, then
-# spaces and a line break, raw or escaped (`more`); or markup, a quote or the text's end; or other text (`other`)
-_BLOCK_CONTENT = re.compile(rb"(?![-_]{4})((?:[A-Za-z0-9+/_-]|\\/|\\u00(?:2[bBfF]|3[dD]))++)(={0,2})"
-                            rb"(?:(?=[ \t]*+(?:\r?\n|(?:\\r)?\\n))(?P<more>)|(?=[<\"']|\Z)|(?P<other>))")
-_BREAK = re.compile(rb"[ \t]*+(?:\r?\n|(?:\\r)?\\n)[ \t]*+")
+# spaces, a line break, raw or escaped, and the next line's indentation (`more`); or markup, a quote or the text's
+# end; or other text (`other`)
+_BLOCK_CONTENT = re.compile(rb"(?![-_]{4})((?:[A-Za-z0-9+/_-]++|\\/|\\u00(?:2[bBfF]|3[dD]))++)(={0,2})"
+                            rb"(?:(?P<more>[ \t]*+(?:\r?\n|(?:\\r)?\\n)[ \t]*+)|(?=[<\"']|\Z)|(?P<other>))")
 _ESCAPES = re.compile(rb"\\(?:/|u00(?:2[bBfF]|3[dD]))")
 # how a picture whose end a block of base64 may hold before another block ends (see `gathered`), and how many
 # times a block is decoded so far to tell
@@ -330,33 +330,39 @@ def gathered(text: bytes, start: int, until: int = sys.maxsize, kind: str | None
     `last`: the characters of a last line shorter than the others, of letters alone and unpadded, which may be a word
     after the block (`Best`) rather than its end."""
     chars = bytearray()
-    position = start
+    position = end = start
     starts_its_line = _starts_its_line(text, start)
-    width = None
-    lines = last = 0
-    end = start
+    width: int | None = None
+    lines = 0
+    final, final_padded, final_broken = b"", False, False  # the last line's characters, padding, break after it
     splits: list[int] = []  # the ends looked at (at most _MOST_ENDS_LOOKED_AT a block: each decodes it so far)
-    while (line := _BLOCK_CONTENT.match(text, position, min(len(text), until))):
-        content = _ESCAPES.sub(_unescaped, line[1])
-        if lines and (line["other"] is not None or (width is not None and len(content) > width)
-                      or (content.startswith(SIGNATURES) and _ends_here(chars, kind, splits))):
+    splitting = kind in _PICTURE_ENDS
+    match, limit = _BLOCK_CONTENT.match, min(len(text), until)
+    while (line := match(text, position, limit)):
+        content, padding, more, other = line.group(1, 2, "more", "other")
+        if b"\\" in content:
+            content = _ESCAPES.sub(_unescaped, content)
+        if lines and (other is not None or (width is not None and len(content) > width)
+                      or (splitting and content[:2] in _SIGNATURE_HEADS and content.startswith(SIGNATURES)
+                          and _ends_here(chars, kind, splits))):
             break
-        chars += content + line[2]
-        position = end = line.end()
+        chars += content
+        chars += padding
+        end, position = line.end(2), line.end()
         lines += 1
-        # a line of letters alone, the block's last (shorter than the others, or the second of one that starts
-        # after other text): maybe a word after it
-        word = lines > 1 and content.isalpha() and not line[2] and (line["more"] is not None or end == len(text))
-        last = len(content) if word else 0
-        if (lines == 1 and starts_its_line) or (lines == 2 and width is None):
-            width = len(content)
-        elif lines > 1 and width is not None and len(content) < width:
+        final, final_padded, final_broken = content, bool(padding), more is not None
+        if width is None:
+            if (lines == 1 and starts_its_line) or lines == 2:
+                width = len(content)
+        elif len(content) < width:
             break
-        if line[2] or line["more"] is None:  # padded, or followed by other than a break
+        if padding or more is None:  # padded, or followed by other than a break
             break
-        position = _BREAK.match(text, position).end()  # type: ignore[union-attr]  # `more` saw it
-    if last and width is not None and last >= width and (lines > 2 or starts_its_line):  # a full line: the block's
-        last = 0
+    # a last line of letters alone, unpadded, at a break or the text's end, shorter than the others (or the second
+    # of a block that starts after other text): maybe a word after it
+    full = width is not None and len(final) >= width and (lines > 2 or starts_its_line)
+    word = lines > 1 and not final_padded and (final_broken or end == len(text)) and not full and final.isalpha()
+    last = len(final) if word else 0
     return Gathered(bytes(chars), end, last)
 
 
