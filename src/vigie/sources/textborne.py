@@ -74,7 +74,7 @@ _URL_ALPHABET = bytes.maketrans(b"-_", b"+/")
 _SPACES = b" \t\n\r\x0b\x0c"  # what `\s` matches in bytes
 _UTF16_MARKS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
 _LONE_CR = re.compile(rb"\r(?!\n)")  # an old Mac's line break
-_CR_BEFORE = re.compile(rb"\r(?=[^\n])")
+_CR_BEFORE = re.compile(rb"\r(?=[^\n])")  # one, in a chunk, whose next byte is known
 _UU_BEGIN = re.compile(rb"^begin [0-7]{3,4} ([^\r\n]{1,255}?)\r?$", re.MULTILINE)
 _WHOLE_HEAD = 88  # a run that other text ends in the head holds this much at least (66 bytes, past any magic)
 _SIGNATURE_MAGICS = (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"GIF87a", b"GIF89a", b"RIFF", b"II*\x00", b"MM\x00*",
@@ -127,7 +127,7 @@ _ESCAPES = re.compile(rb"\\(?:/|u00(?:2[bBfF]|3[dD]))")
 # times a block is decoded so far to tell
 _PICTURE_ENDS = {"image/jpeg": b"\xff\xd9", "image/png": b"IEND\xaeB`\x82", "image/gif": b";"}
 _MOST_ENDS_LOOKED_AT = 16
-_MOST_INDENT = 256
+_MOST_INDENT = 256  # the spaces before a block looked back at, to tell it starts its line (its width the first's)
 _UNESCAPED = {b"\\/": b"/", b"2b": b"+", b"2f": b"/", b"3d": b"="}
 _HEX = b"0123456789abcdefABCDEF"
 _STANDARD = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
