@@ -98,6 +98,7 @@ def test_base64_after_other_text_on_its_line_indented_escaped_or_short_is_found(
         "photo.yaml": b"notes: |\n" + HEADER.replace(b"line", b"  line") + b"photo: " + encoded[3] + b"\n"
                       + b"thumb: |\n" + _wrapped(pngs[2], 64, b"  ") + b"done: true\n",
         "short.txt": HEADER + b"\n" + _wrapped(jpegs[4], 32),
+        "short.xml": HEADER + b"<photo>" + _wrapped(jpegs[4], 32).rstrip() + b"</photo>\n",  # on the tag's line
         "notebook.ipynb": json.dumps({"cells": [{"cell_type": "code", "source": ["plot()\n"] * 40, "outputs": [
             {"data": {"image/png": base64.b64encode(pngs[2]).decode() + "\n", "text/plain": ["<Figure>"]}}]}]},
             indent=1).encode(),  # a Jupyter notebook's figure
@@ -113,7 +114,7 @@ def test_base64_after_other_text_on_its_line_indented_escaped_or_short_is_found(
         "slashes.json!/base64-1.jpeg": jpegs[0],
         "escaped.json!/base64-1.jpeg": jpegs[1], "crlf_escaped.json!/base64-1.jpeg": jpegs[2],
         "indented.xml!/base64-1.png": pngs[1], "photo.yaml!/base64-1.jpeg": jpegs[3],
-        "photo.yaml!/base64-2.png": pngs[2], "short.txt!/base64-1.jpeg": jpegs[4],
+        "photo.yaml!/base64-2.png": pngs[2], "short.txt!/base64-1.jpeg": jpegs[4], "short.xml!/base64-1.jpeg": jpegs[4],
         "icon.json!/base64-1.vnd.microsoft.icon": icon.getvalue(),
         "notebook.ipynb!/base64-1.png": pngs[2],
         "two.txt!/base64-1.jpeg": jpegs[5], "two.txt!/base64-2.png": pngs[3],

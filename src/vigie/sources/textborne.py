@@ -105,9 +105,10 @@ _SIGNATURE = b"|".join(re.escape(first) + b"(?:%s)" % b"|".join(map(re.escape, r
 # base64 does (lines shorter than 40 characters, or right after another block)
 _LINE_CLUE = re.compile(rb"\n(?=[A-Za-z0-9+/_-])(?:(?=[0-9a-fA-F]{0,39}+[g-zG-Z+/_-])"
                         rb"(?=[A-Za-z0-9+/_-]{40}|begin [0-7])|(?=%s))" % _SIGNATURE)
-# base64's characters (and JSON's escapes' backslash: `\/`, `\n`) as `a`, others as `.`: a run of 40 after other
-# text on its line is found by a fast search
-_RUNS = bytes(ord("a") if chr(c) in "+/_-\\" or (chr(c).isascii() and chr(c).isalnum()) else ord(".")
+# base64's characters, JSON's escapes' backslash (`\/`, `\n`) and line breaks as `a`, others as `.`: a run of 40
+# after other text (on its line, or its lines: base64 in short lines) is found by a fast search; one at a line's
+# start is `_LINE_CLUE`'s, its indentation other text
+_RUNS = bytes(ord("a") if chr(c) in "+/_-\\\r\n" or (chr(c).isascii() and chr(c).isalnum()) else ord(".")
               for c in range(256))
 _RUN = b"a" * 40
 _RUN_START = b"." + _RUN
@@ -277,8 +278,7 @@ def _run_starts(text: bytes, after: int) -> Iterator[int]:
         at = runs.find(_RUN_START)
         while at >= 0:
             start = low + at + 1
-            if (text[start:start + 2] in _SIGNATURE_HEADS and text.startswith(SIGNATURES, start)
-                    and text[start - 1:start] != b"\n"):  # a line's start: found by `_LINE_CLUE`
+            if text[start:start + 2] in _SIGNATURE_HEADS and text.startswith(SIGNATURES, start):
                 yield start
             at = runs.find(_RUN_START, at + len(_RUN_START))
         if high == len(text):
