@@ -22,15 +22,16 @@ to a half of what hashing it costs, nearly as much on JSON in short lines (the s
 Base64 laid out otherwise (after other text on its line: a Word 2003 `<w:binData>` tag's content, a JSON field, a
 YAML key; indented; in lines shorter than 40 characters; right after another block) is read where it starts as a
 picture's, a video's or an archive's base64 does (`SIGNATURES`), then typed as any: a run of 40 base64 characters
-after other text is found by a fast search of the chunk translated to two letters (base64's and others'), a short
-line by the line search, and only the runs that start so are decoded. Its lines are read as JSON writes them too
-(`\n` escapes in a string). A block holding a JPEG, a PNG or a GIF that ends where a line starting another begins
-ends there; a last line of letters alone (`Best`, a word after the base64) is left out where the picture ends
-before it, and where Vigie cannot tell (another format, bytes after the picture), both readings are members, said.
-With it, the search costs some one and a half times what hashing (SHA-256, MD5, SHA-1) costs on prose (under one
-without), about as much on JSON in short lines, two and a half times on a log of long paths (each run of 40 looked
-at). Lines that end in a lone CR (an old Mac's) are read as lines ending in LF, each at the
-same byte, and text in UTF-16 with its byte-order mark as its UTF-8 (`as_read`; as it is hashed, chunk by chunk).
+(line breaks among them) after other text is found by a fast search of the chunk translated to two letters (the
+run's and others'), a line that starts so by the line search, and only the runs that start so are decoded. Its
+lines are read as JSON writes them too (`\\n` escapes in a string, `\\/`). A block holding a JPEG, a PNG or a GIF that
+ends where a line starting another begins ends there; a last line of letters alone (`Best`, a word after the
+base64) is left out where the picture ends before it, and where Vigie cannot tell (another format, bytes after the
+picture), both readings are members, said. With it, the search costs some one and a half times what hashing
+(SHA-256, MD5, SHA-1) costs on prose (under one without), about as much on JSON in short lines, two and a half
+times on a log of long paths (each run of 40 looked at). Lines that end in a lone CR (an old Mac's) are read as
+lines ending in LF, each at the same byte, and text in UTF-16 with its byte-order mark as its UTF-8 (`as_read`;
+as it is hashed, chunk by chunk).
 """
 
 from __future__ import annotations
