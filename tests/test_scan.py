@@ -433,6 +433,36 @@ def test_a_zip_behind_a_picture_or_a_self_extractor_is_read(tmp_path: Path) -> N
     assert not items["plain.jpg"]["errors"] and not [p for p in items if p.startswith("plain.jpg!/")]
 
 
+def test_a_zip_behind_a_self_extractor_inside_a_zip_is_read_and_one_too_large_to_hold_is_said(tmp_path: Path) -> None:
+    hidden = jpeg_bytes(draw_picture(17, (64, 64)))
+    zipped = io.BytesIO()
+    with zipfile.ZipFile(zipped, "w") as archive:
+        archive.writestr("hidden/k.jpg", hidden)
+    extractor = b"MZ" + bytes(1022) + zipped.getvalue()
+    evidence = tmp_path / "evidence"
+    evidence.mkdir()
+    with zipfile.ZipFile(evidence / "tools.zip", "w") as archive:
+        archive.writestr("setup.exe", extractor)
+        archive.writestr("large.exe", b"MZ" + bytes(100_000) + zipped.getvalue())
+        archive.writestr("notes.bin", b"MZ" + bytes(100_000))  # nothing behind it: nothing said
+    inner = io.BytesIO()
+    with zipfile.ZipFile(inner, "w") as archive:
+        archive.writestr("setup.exe", extractor)
+    with zipfile.ZipFile(evidence / "outer.zip", "w") as archive:  # a zip held in memory: its members too
+        archive.writestr("inner.zip", inner.getvalue())
+    settings = Settings(workers=1, max_nested_archive_bytes=50_000)
+    store = open_case(tmp_path / "case", create=True)
+    run_scan(store, [str(evidence)], settings)
+    store.close()
+    items = _by_path(_report(tmp_path / "case"), evidence)
+    for outer in ("tools.zip!/setup.exe", "outer.zip!/inner.zip!/setup.exe"):
+        assert items[f"{outer}!/hidden/k.jpg"]["sha256"] == hashlib.sha256(hidden).hexdigest(), outer
+        assert "a zip archive follows this file's own content" in _errors(items[outer]), outer
+        assert read_item_bytes(str(evidence), f"{outer}!/hidden/k.jpg", settings, 10**7) == hidden, outer
+    assert "a zip's end record ends this member" in _errors(items["tools.zip!/large.exe"])
+    assert not items["tools.zip!/notes.bin"]["errors"]
+
+
 def test_a_zip_behind_a_picture_is_read_cut_short_with_a_false_end_record_or_in_front_of_another(
     tmp_path: Path
 ) -> None:

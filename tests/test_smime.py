@@ -324,3 +324,62 @@ def test_a_zip_appended_after_a_signature_is_read_past_its_own_end_and_read_back
     for name in ("letter.jpg.p7m", "both.zip.p7m", "seized.zip!/mail/letter.jpg.p7m"):
         assert "a zip archive follows this file's own content" in str(items[name]["errors"]), name
         assert f"{name}!/hidden.jpg!2" not in items, name
+
+
+def _drawn(seed: int, kind: str) -> bytes:
+    out = io.BytesIO()
+    draw_picture(seed, (96, 72)).save(out, kind)
+    return out.getvalue()
+
+
+def test_a_picture_appended_after_a_signature_is_read_as_its_member_after_the_end(tmp_path: Path) -> None:
+    signed = jpeg_bytes(draw_picture(130, (96, 72)))
+    hidden = {kind: _drawn(131 + index, kind) for index, kind in enumerate(("JPEG", "PNG", "GIF", "WEBP"))}
+    evidence = tmp_path / "evidence"
+    evidence.mkdir()
+    (evidence / "letter.jpg.p7m").write_bytes(_signed(signed) + hidden["JPEG"])
+    (evidence / "streamed.p7m").write_bytes(_streamed(signed) + hidden["PNG"])  # BER: its end walked
+    (evidence / "smime.pem").write_bytes(b"-----BEGIN PKCS7-----\n" + base64.encodebytes(
+        _signed(signed) + hidden["GIF"]) + b"-----END PKCS7-----\n")
+    (evidence / "letter.pem").write_bytes(b"-----BEGIN PKCS7-----\n" + base64.encodebytes(_signed(signed))
+                                          + b"-----END PKCS7-----\n" + hidden["PNG"])  # past the armour
+    with zipfile.ZipFile(evidence / "seized.zip", "w") as archive:
+        archive.writestr("mail/smime.p7m", _signed(signed) + hidden["WEBP"])
+    items = {item["path"].split("/evidence/", 1)[1]: item
+             for item in scanned_report(evidence, tmp_path / "case", Settings(workers=1))}
+    expected = {"letter.jpg.p7m!/after-the-end": hidden["JPEG"], "letter.jpg.p7m!/letter.jpg": signed,
+                "streamed.p7m!/after-the-end": hidden["PNG"], "smime.pem!/smime!/after-the-end": hidden["GIF"],
+                "letter.pem!/after-the-end": hidden["PNG"], "letter.pem!/letter!/content": signed,
+                "seized.zip!/mail/smime.p7m!/after-the-end": hidden["WEBP"]}
+    for path, data in expected.items():
+        assert items[path]["sha256"] == hashlib.sha256(data).hexdigest(), path
+        assert read_item_bytes(str(evidence), path, Settings(), 10**7) == data, path
+    said = str(items["letter.jpg.p7m"]["errors"])
+    assert "after the signature's own end" in said and "no mail program shows" in said
+
+
+def test_what_follows_a_signature_larger_than_the_cap_is_read_or_said(tmp_path: Path) -> None:
+    hidden = jpeg_bytes(draw_picture(135, (96, 72)))
+    zipped = io.BytesIO()
+    with zipfile.ZipFile(zipped, "w") as archive:
+        archive.writestr("hidden.jpg", hidden)
+    large = _signed(bytes(range(256)) * 200)  # 51 KB, past the cap below
+    settings = Settings(workers=1, max_nested_archive_bytes=20_000)
+    evidence = tmp_path / "evidence"
+    evidence.mkdir()
+    (evidence / "zipped.p7m").write_bytes(large + zipped.getvalue())
+    with zipfile.ZipFile(zipped, "a") as archive:  # what follows past the cap too: looked at for a zip only
+        archive.writestr("filler.bin", bytes(range(256)) * 120)
+    (evidence / "far.p7m").write_bytes(large + zipped.getvalue())
+    (evidence / "picture.p7m").write_bytes(large + hidden)
+    (evidence / "streamed.p7m").write_bytes(_streamed(bytes(range(256)) * 200) + hidden)
+    items = {item["path"].split("/evidence/", 1)[1]: item
+             for item in scanned_report(evidence, tmp_path / "case", settings)}
+    for path in ("zipped.p7m!/hidden.jpg", "picture.p7m!/after-the-end", "far.p7m!/hidden.jpg"):
+        assert items[path]["sha256"] == hashlib.sha256(hidden).hexdigest(), path
+        assert read_item_bytes(str(evidence), path, settings, 10**7) == hidden, path
+    assert "a zip archive follows this file's own content" in str(items["zipped.p7m"]["errors"])
+    assert "of more than 20,000 bytes" in str(items["zipped.p7m"]["errors"])  # what it signed: not read, said
+    assert "not looked at but for a zip" in str(items["far.p7m"]["errors"])
+    said = str(items["streamed.p7m"]["errors"])
+    assert "whose length is not written at its start" in said and "not looked for" in said

@@ -217,3 +217,77 @@ def test_cover_art_after_itunes_items_is_read_and_countless_covers_cost_bounded_
     many = box(b"ftyp", b"M4A " + bytes(4)) + box(b"moov", covr(*[(14, b"x")] * 5000))
     walk = walk_boxes(io.BytesIO(many), len(many), 10**6)
     assert len(walk.members) == 4096 and "more than 4,096 pictures of cover art" in walk.notes[0]
+
+
+def _drawn(seed: int, kind: str) -> bytes:
+    out = io.BytesIO()
+    draw_picture(seed, (96, 72)).save(out, kind)
+    return out.getvalue()
+
+
+def test_pictures_in_boxes_no_player_reads_and_after_an_avis_end_are_read(tmp_path: Path) -> None:
+    hidden = {kind: _drawn(180 + index, kind) for index, kind in enumerate(("JPEG", "PNG", "GIF", "WEBP"))}
+    mp4 = _video(tmp_path, "mp4")  # its moov last: boxes after it move no sample
+    moov_at = mp4.rindex(b"moov") - 4
+    evidence = tmp_path / "evidence"
+    evidence.mkdir()
+    files = {"free.mp4": mp4 + box(b"free", bytes(100) + hidden["JPEG"] + bytes(50)),
+             "skip.mp4": mp4 + box(b"skip", hidden["PNG"]), "wide.mp4": mp4 + box(b"wide", hidden["GIF"]),
+             "unknown.mp4": mp4 + box(b"hide", hidden["WEBP"]),
+             "claims.mp4": mp4 + struct.pack(">I4s", 10**6, b"mdat") + hidden["PNG"],  # past the file's end
+             "moov.mp4": mp4[:moov_at] + struct.pack(">I", len(mp4) - moov_at + 10**5)
+             + mp4[moov_at + 4:] + hidden["JPEG"],  # moov's size raised past a picture appended
+             "gap.mp4": mp4[:moov_at] + struct.pack(">I", len(mp4) - moov_at + len(hidden["GIF"]))
+             + mp4[moov_at + 4:] + hidden["GIF"],  # raised over it: in moov, after its last box
+             "clip.avi": _video(tmp_path, "avi") + hidden["GIF"],
+             "picture.webp": hidden["WEBP"] + hidden["JPEG"]}  # a WebP ends where its RIFF chunk does too
+    for name, data in files.items():
+        (evidence / name).write_bytes(data)
+    with zipfile.ZipFile(evidence / "videos.zip", "w") as archive:
+        archive.writestr("free.mp4", files["free.mp4"])
+        archive.writestr("clip.avi", files["clip.avi"])
+    items = _scan(tmp_path, evidence, list(hidden.values()))
+    expected = {"free.mp4!/in-a-box": hidden["JPEG"], "skip.mp4!/in-a-box": hidden["PNG"],
+                "wide.mp4!/in-a-box": hidden["GIF"], "unknown.mp4!/in-a-box": hidden["WEBP"],
+                "claims.mp4!/in-a-box": hidden["PNG"], "moov.mp4!/in-a-box": hidden["JPEG"],
+                "gap.mp4!/in-a-box": hidden["GIF"],
+                "clip.avi!/after-the-end": hidden["GIF"], "videos.zip!/free.mp4!/in-a-box": hidden["JPEG"],
+                "videos.zip!/clip.avi!/after-the-end": hidden["GIF"], "picture.webp!/after-the-end": hidden["JPEG"]}
+    for path, data in expected.items():
+        item = items[path]
+        assert item["sha256"] == hashlib.sha256(data).hexdigest(), path
+        assert [match["signal"] for match in item["matches"]] == ["md5"], path
+        assert read_item_bytes(str(evidence), path, Settings(), 10**7) == data, path
+    for name in ("free.mp4", "clip.avi", "videos.zip!/free.mp4"):  # still decoded as videos
+        assert items[name]["video"]["frames_hashed"], name
+    said = str(items["free.mp4"]["errors"])
+    assert "bytes a free box holds from byte" in said and "which no player reads" in said and "in-a-box" in said
+    said = str(items["claims.mp4"]["errors"])
+    assert "past the file's end" in said and "the box's size lies" in said
+    assert "after the video's own end" in str(items["clip.avi"]["errors"])
+
+
+def test_boxes_no_player_reads_cost_bounded_work_and_what_is_not_read_is_said() -> None:
+    ftyp = box(b"ftyp", b"isom" + bytes(4))
+    picture = jpeg_bytes(draw_picture(185, (64, 48)))
+    # a million tiny boxes: the walk stops, said; of those no player reads, a thousand are looked at
+    tiny = ftyp + box(b"free", b"\xff\xd8\xff\xe0") * 1_000_001
+    held = video_held(io.BytesIO(tiny), "video/mp4", Settings())
+    assert "more than 1,000,000 top-level boxes" in str(held.notes)
+    assert len(held.boxed) == 64 and "more than 64 pictures or videos in boxes" in str(held.notes)
+    # a box that says it is huge: what the file holds of it is looked at, within the cap
+    huge = ftyp + struct.pack(">I4sQ", 1, b"free", 2**62) + picture
+    held = video_held(io.BytesIO(huge), "video/mp4", Settings())
+    assert [found.data for found in held.boxed] == [picture] and "past the file's end" in held.in_boxes[0].note
+    held = video_held(io.BytesIO(huge), "video/mp4", Settings(max_nested_archive_bytes=100))
+    assert not held.boxed and "past the file's end" in held.notes[0] and "not looked at" in held.notes[0]
+    # a box past the file's end holding nothing: the cut is said
+    held = video_held(io.BytesIO(ftyp + struct.pack(">I4s", 10**6, b"mdat") + bytes(10)), "video/mp4", Settings())
+    assert not held.boxed and "the video is cut short" in held.notes[0]
+
+
+def test_an_avi_whose_riff_size_ends_inside_its_own_chunks_is_said_not_read_past(tmp_path: Path) -> None:
+    avi = _video(tmp_path, "avi")
+    stale = avi[:4] + struct.pack("<I", 4) + avi[8:]  # an interrupted writer's size: its chunks go on after it
+    held = video_held(io.BytesIO(stale + jpeg_bytes(draw_picture(186, (64, 48)))), "video/x-msvideo", Settings())
+    assert held.after is None and "its RIFF size ends at byte 12, where its own chunks go on" in held.notes[0]

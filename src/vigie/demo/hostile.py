@@ -14,7 +14,8 @@ XMP), the EXIF thumbnail of a PNG screenshot (its `eXIf` chunk), the cover art o
 ingredient thumbnail, and base64 in a PNG's XMP property; cover art in an APE tag and in an ID3v2.4 tag after an
 MP3's sound. And an attachment inside an opaque S/MIME signature (`smime.p7m`), a picture appended to an SQLite
 database after its pages, a file uuencoded in a text, a zip in a `data:application/zip` URI, and base64 after a
-text's long preamble.
+text's long preamble. Then cover art in an ID3v2.3 tag after an AAC's frames, a picture after an S/MIME
+signature's end, a picture in a `free` box after a video's last box, and a zip behind a self-extractor in a zip.
 The hash lists are written as partners write them: Meta's bare 64-hex PDQ lines (with an all-zero entry),
 python-threatexchange's `pdq <hex>` lines, NSRL's `NSRLFile.txt`, and a CSV whose `hash` column holds
 SHA-256 values.
@@ -42,7 +43,7 @@ from pathlib import Path
 
 from PIL import Image, PngImagePlugin
 
-from vigie.demo.seizure import draw_picture
+from vigie.demo.seizure import draw_picture, write_video
 from vigie.signals.pdq import pdq_from_image
 
 XMP_BAIT_BYTES = 8 * 1024 * 1024
@@ -239,6 +240,28 @@ def _mp3_with_tag_at_its_end(cover: bytes, ape: bool) -> bytes:
     return _SILENT_FRAMES + tag
 
 
+def _aac_with_tag_at_its_end(cover: bytes) -> bytes:
+    """AAC in ADTS frames (a voice memo's), no tag in front, whose cover art is in an ID3v2.3 tag after its frames:
+    a v2.3 tag has no footer, so only the frames walked to their end find it."""
+    length = 7 + 200
+    header = bytes([0xFF, 0xF1, 0x50, 0x80 | length >> 11, (length >> 3) & 0xFF, (length & 7) << 5 | 0x1F, 0xFC])
+    body = b"\x00image/jpeg\x00\x03cover\x00" + cover
+    frame = b"APIC" + struct.pack(">IH", len(body), 0) + body
+    return (header + bytes(200)) * 8 + b"ID3\x03\x00\x00" + _syncsafe(len(frame)) + frame
+
+
+def _mp4_with_box_at_its_end(path: Path, picture: Image.Image, hidden: bytes) -> None:
+    """A phone video with a `free` box after its last, which players skip: a picture inside it."""
+    write_video(path, [picture], seconds_each=1.0, fps=5)
+    with path.open("ab") as video:
+        video.write(struct.pack(">I", 8 + len(hidden)) + b"free" + hidden)
+
+
+def _self_extractor(hidden: tuple[str, bytes]) -> bytes:
+    """A Windows program with a zip appended (a self-extracting archive): a zip member of another zip."""
+    return b"MZ" + bytes(254) + b"This program cannot be run in DOS mode.\r\n" + _zipped(dict([hidden]))
+
+
 def _der(tag: int, content: bytes) -> bytes:
     size = len(content)
     count = (size.bit_length() + 7) // 8
@@ -318,7 +341,7 @@ def build_hostile_seizure(directory: Path) -> HostileLayout:
         shutil.rmtree(root / "evidence")
     for folder in ("Camera", "archives", "Download", "Scans", "archives/pics.zip!", "Mail", "AppData"):
         (evidence / folder).mkdir(parents=True, exist_ok=True)
-    known = {seed: draw_picture(seed, (640, 480)) for seed in range(201, 234)}
+    known = {seed: draw_picture(seed, (640, 480)) for seed in range(201, 238)}
     fresh = {seed: draw_picture(seed, (640, 480)) for seed in range(301, 317)}
     layout = HostileLayout(root, evidence, root / "case", [])
 
@@ -467,6 +490,18 @@ def build_hostile_seizure(directory: Path) -> HostileLayout:
     (evidence / "Download/export.txt").write_bytes(preamble + b"\n" + base64.encodebytes(
         hide("Download/export.txt, base64 after 6 KB of text", _jpeg(known[233]))))
 
+    # Places read since e671fed: cover art in an ID3v2.3 tag after an AAC's frames; a picture
+    # appended after an S/MIME signature's end; a picture in a `free` box after a video's last box; a zip behind
+    # a self-extracting program inside a zip.
+    (evidence / "Music/memo.aac").write_bytes(_aac_with_tag_at_its_end(
+        hide("Music/memo.aac, cover art in an ID3v2.3 tag after its frames", _jpeg(known[234]))))
+    (evidence / "Mail/smime.p7s").write_bytes(_signed_opaquely(b"signed text\r\n") + hide(
+        "Mail/smime.p7s, after the signature's end", _jpeg(known[235])))
+    _mp4_with_box_at_its_end(evidence / "Camera/VID_0002.mp4", fresh[303], hide(
+        "Camera/VID_0002.mp4, in a free box after its last", _jpeg(known[236])))
+    (evidence / "archives/tools.zip").write_bytes(_zipped({"setup.exe": _self_extractor(
+        ("IMG_9001.jpg", hide("archives/tools.zip member setup.exe, a zip behind the program", _jpeg(known[237]))))}))
+
     # Links out of the evidence: never followed, so the picture outside is never read.
     layout.outside = root / "outside.jpg"
     layout.outside.write_bytes(_jpeg(known[210]))
@@ -498,7 +533,8 @@ def build_hostile_seizure(directory: Path) -> HostileLayout:
     with (lists / "partner.csv").open("w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(["hash", "category", "label"])
-        for seed in (203, 204, 212, 213, 215, 217, 219, 221, 224, 225, 226, 229, 230, 231, 232, 233):
+        for seed in (203, 204, 212, 213, 215, 217, 219, 221, 224, 225, 226, 229, 230, 231, 232, 233, 234, 235, 236,
+                     237):
             writer.writerow([hashlib.sha256(_jpeg(known[seed])).hexdigest(), "1", f"known {seed}"])
     layout.lists = sorted(lists.iterdir())
     return layout

@@ -40,7 +40,7 @@ from vigie.signals.video import VideoError, VideoLimits, analyse_video
 from vigie.sources.archives import iter_members
 from vigie.sources.base import Entry, escape_name, member_relpath, parse_relpath
 from vigie.sources.bmff import Found
-from vigie.sources.cms import SIGNED_TYPE, zip_past_signature
+from vigie.sources.cms import SIGNED_TYPE
 from vigie.sources.diskimage import DISK_HEAD_BYTES, nested_image_note
 from vigie.sources.hidden_pictures import names_before_a_zip_behind
 from vigie.sources.mediatype import (
@@ -54,9 +54,10 @@ from vigie.sources.mediatype import (
     unread_archive_note,
 )
 from vigie.sources.members import ArchiveLimitError, Expansion, Member, decoded_member, unsafe_name_reason
+from vigie.sources.signature_end import past_signature
 from vigie.sources.sqlite_end import past_the_database
 from vigie.sources.textborne import MOST_BASE64_TRIES, MOST_TEXT_KEPT, TEXT_TYPE, TextClues, looks_like_text
-from vigie.sources.trailing import AFTER_END_NAME, trailing
+from vigie.sources.trailing import AFTER_END_NAME, Following, trailing
 from vigie.sources.video_members import VideoHeld, video_held
 from vigie.sources.zipbehind import ZipClues, search_stopped_note, zip_behind
 
@@ -126,6 +127,10 @@ def _read_item(stream: BinaryIO, record: ItemRecord, settings: Settings, nested:
         kept, cap = [], min(settings.max_nested_archive_bytes, MOST_TEXT_KEPT)
     elif nested and is_video(media_type):  # a member cannot be reopened: decode it from memory
         kept, cap = [], settings.max_member_video_bytes
+    # a member cannot be reopened either: its chunks are kept in case a zip follows its content (a self-extractor)
+    behind_only = kept is None and text is None and nested and may_hide_a_zip_behind(media_type)
+    if behind_only:
+        kept, cap = [], settings.max_nested_archive_bytes
     chunk = head
     # gathered as the file is hashed: a zip behind the content is looked for without reading it again
     zip_clues = ZipClues(headers=is_image(media_type) or is_video(media_type))
@@ -143,8 +148,8 @@ def _read_item(stream: BinaryIO, record: ItemRecord, settings: Settings, nested:
                 kept.append(chunk)
             else:
                 kept = None
-                # text says so below, a database given as its BLOBs are read (sqlite_blobs.py)
-                if text is None and (nested or media_type != SQLITE_TYPE):
+                # text says so below, a database given as its BLOBs are read (sqlite_blobs.py), a zip behind below
+                if text is None and not behind_only and (nested or media_type != SQLITE_TYPE):
                     record.add_error("decode", f"{media_type} of more than {cap:,} bytes is {TOO_LARGE_NOTE}")
         chunk = stream.read(CHUNK)
     record.size = size
@@ -164,6 +169,12 @@ def _read_item(stream: BinaryIO, record: ItemRecord, settings: Settings, nested:
     record.digests = digests.result()
     if (stopped := search_stopped_note(zip_clues)) is not None:
         record.add_error("archive", stopped)
+    if behind_only and zip_clues.worth_a_look and kept is None:
+        record.add_error("archive", f"a zip's end record ends this member, of more than {cap:,} bytes (the cap of "
+                                    "what is held in memory, setting max_nested_archive_bytes): a zip that may follow "
+                                    "its content (a self-extractor) not read")
+    elif behind_only and not zip_clues.worth_a_look:
+        kept = None  # nothing to look for: the bytes are not joined
     return _Read(b"".join(kept) if kept is not None else None, zip_clues, disk_head)
 
 
@@ -333,7 +344,7 @@ def _analyse_stream(
         if (note := nested_image_note(record.relpath, media_type, read.head)) is not None:  # by its name too:
             record.add_error("not-examined", note)  # the first copy, named otherwise, may not have it
         # an archive's members are still listed, and a hidden picture that shows another picture
-        return _held(record, read, nested, copy_pictures_to_read(record, read.buffer, settings), video)
+        return _held(record, read, nested, copy_pictures_to_read(record, read.buffer, settings), video, settings)
     # Hashing is never cut short (a known file must match); what follows has the file's budget.
     budget = settings.file_seconds + (settings.max_video_decode_seconds if is_video(media_type) else 0)
     pictures: tuple[HeldPicture, ...] = ()
@@ -346,7 +357,7 @@ def _analyse_stream(
         record.add_error("internal", internal_failure(exc))
     if analysed is not None:
         analysed.remember(record)
-    return _held(record, read, nested, pictures, video)
+    return _held(record, read, nested, pictures, video, settings)
 
 
 def internal_failure(exc: Exception) -> str:
@@ -355,16 +366,18 @@ def internal_failure(exc: Exception) -> str:
 
 
 def _held(record: ItemRecord, read: _Read, nested: bool, pictures: tuple[HeldPicture, ...],
-          video: VideoHeld | None) -> _Held:
+          video: VideoHeld | None, settings: Settings) -> _Held:
     """What an item holds: its archive read in memory, or a zip behind the content it read in memory (a file's
     own is looked for by _analyse_entry, which can reopen it), the pictures its metadata hides, what follows a
     picture's or a video's own content (said on the item), and a video's cover art and attachments."""
     media_type = record.media_type or ""
     if read.buffer is not None and media_type == SQLITE_TYPE:
-        return _database_held(record, read.buffer, pictures)
+        return _past_own_end(record, _Held(read.buffer, pictures), past_the_database(read.buffer))
+    if read.buffer is not None and media_type == SIGNED_TYPE:
+        return _past_own_end(record, _Held(read.buffer, pictures),
+                             past_signature(io.BytesIO(read.buffer), settings.max_nested_archive_bytes))
     if read.buffer is not None and is_archive(media_type):
-        behind = zip_behind(io.BytesIO(read.buffer), read.zip_clues) if may_hide_a_zip_behind(media_type) else (
-            zip_past_signature(read.buffer) if media_type == SIGNED_TYPE else None)
+        behind = zip_behind(io.BytesIO(read.buffer), read.zip_clues) if may_hide_a_zip_behind(media_type) else None
         if behind is not None:
             record.add_error("archive", APPENDED_ZIP_NOTE)
         return _Held(read.buffer, pictures, zip_after_own=behind)
@@ -373,8 +386,10 @@ def _held(record: ItemRecord, read: _Read, nested: bool, pictures: tuple[HeldPic
     if video is not None:
         for note in video.notes:
             record.add_error("archive", note)
+        for box in video.in_boxes:
+            record.add_error("archive" if box.members else "not-examined", box.note)
         after = video.after
-        held = held._replace(embedded=video.members)
+        held = held._replace(embedded=video.members + video.boxed)
     if after is not None:
         record.add_error("archive" if after.members else "not-examined", after.note)
         held = held._replace(after_end=after.members)
@@ -387,13 +402,12 @@ def _held(record: ItemRecord, read: _Read, nested: bool, pictures: tuple[HeldPic
     return held._replace(archive=read.buffer, zip_start=zip_start)
 
 
-def _database_held(record: ItemRecord, data: bytes, pictures: tuple[HeldPicture, ...]) -> _Held:
-    """A database's BLOBs, and what follows its own pages (said on it): a zip, read after its BLOBs, and the
-    pictures and videos in it."""
-    past = past_the_database(data)
+def _past_own_end(record: ItemRecord, held: _Held, past: Following) -> _Held:
+    """What follows a database's pages or a signature's structure, said on it: a zip, read after its own members,
+    and the pictures and videos in it."""
     for note in past.notes:
         record.add_error("archive", note)
-    held = _Held(data, pictures, zip_after_own=past.zip_start)
+    held = held._replace(zip_after_own=past.zip_start)
     if past.after is not None:
         record.add_error("archive" if past.after.members else "not-examined", past.after.note)
         held = held._replace(after_end=past.after.members)
@@ -614,13 +628,16 @@ def _analyse_entry(
         record.add_error("read", "empty file (zero bytes)")
     _check_stored_digests(record, entry.stored_digests)
     expansion = Expansion()
-    records = [record, *_held_items(record, held, 0, settings, expansion, analysed)]
     media_type = record.media_type or ""
+    if media_type == SIGNED_TYPE and held.archive is None:  # what follows the signature's own end, read as the
+        held = _past_signature(open_entry, record, held, settings)  # signature's held in memory is
+    records = [record, *_held_items(record, held, 0, settings, expansion, analysed)]
     seen = Counter(held.taken(media_type))
     if is_archive(media_type) and held.archive is None:  # not read in memory (a database is)
         records.extend(_reopened(open_entry, record, settings, expansion, analysed, media_type, seen, 0))
-    if media_type == SIGNED_TYPE and held.archive is None:  # a zip past the signature's own end
-        return records + _past_signature(open_entry, record, settings, expansion, analysed, seen)
+    if held.zip_after_own is not None and held.archive is None:  # a zip past the signature's own end
+        return records + _reopened(open_entry, record, settings, expansion, analysed, "application/zip", seen,
+                                   held.zip_after_own)
     if not may_hide_a_zip_behind(media_type) or held.zip_clues is None or not held.zip_clues.worth_a_look:
         return records
     try:
@@ -634,21 +651,16 @@ def _analyse_entry(
     return records + _reopened(open_entry, record, settings, expansion, analysed, "application/zip", seen, behind)
 
 
-def _past_signature(open_entry: Any, record: ItemRecord, settings: Settings, expansion: Expansion,
-                    analysed: Analysed | None, seen: Counter[bytes]) -> list[ItemRecord]:
-    """The members of a zip appended after an S/MIME signature given or found on a file system (one larger than
-    the cap of what is held in memory is said by its reading already)."""
+def _past_signature(open_entry: Any, record: ItemRecord, held: _Held, settings: Settings) -> _Held:
+    """What follows an S/MIME signature given or found on a file system, said on it (a larger one than the cap of
+    what is held in memory is found by its written length)."""
     try:
         with open_entry() as stream:
-            data = stream.read(settings.max_nested_archive_bytes + 1)
-    except OSError:  # read once already: a failure now is no zip to read
-        return []
-    behind = zip_past_signature(data) if len(data) <= settings.max_nested_archive_bytes else None
-    del data
-    if behind is None:
-        return []
-    record.add_error("archive", APPENDED_ZIP_NOTE)
-    return _reopened(open_entry, record, settings, expansion, analysed, "application/zip", seen, behind)
+            past = past_signature(stream, settings.max_nested_archive_bytes)
+    except OSError as exc:  # read once already
+        record.add_error("archive", f"cannot reopen the signature to read what follows its end: {exc.strerror or exc}")
+        return held
+    return _past_own_end(record, held, past)
 
 
 def _reopened(open_entry: Any, record: ItemRecord, settings: Settings, expansion: Expansion,

@@ -4,7 +4,10 @@ metadata (`moov/udta/meta/ilst/covr`, cover art), each read whole, at most `most
 
 A box is a 32-bit size (1: a 64-bit size follows; 0: to the file's end) and a four-character type. The content
 ends where the next bytes are no box (an unprintable type, a size smaller than its header, a second `ftyp`:
-another file starts); a box that runs past the file's end is a file cut short, whose end is not known.
+another file starts); a box that runs past the file's end is a file cut short (or a size that lies over bytes
+appended), whose end is not known. The top-level boxes no player reads (`free`, `skip`, `wide`, and those of a
+type no reader of these files knows) are listed, for what they hold to be looked at (`video_members.py`), as are
+the bytes of a `moov` after its last box and a last box that runs past the file's end.
 """
 
 from __future__ import annotations
@@ -19,6 +22,12 @@ _MOST_BOXES = 100_000  # children of one box
 _COVER_PATH = (b"moov", b"udta", b"meta", b"ilst", b"covr")
 _EXTENSIONS = {13: b"jpg", 14: b"png", 27: b"bmp"}  # a `data` box's type indicator
 _MOST_COVERS = 4096  # pictures of one `covr`: taggers write one or two
+# top-level boxes players and readers know (ISO 14496-12, QuickTime, Apple, the DASH segments): the others, and
+# free space, are read by no one
+_KNOWN_TOP = frozenset({b"ftyp", b"moov", b"mdat", b"moof", b"mfra", b"sidx", b"ssix", b"styp", b"pdin", b"prft",
+                        b"emsg", b"meta", b"meco", b"uuid", b"udta", b"pnot", b"jP  ", b"bloc", b"lvd "})
+_FREE = frozenset({b"free", b"skip", b"wide"})
+_MOST_UNREAD = 1_000  # boxes no player reads, listed: more are said
 
 
 @dataclass
@@ -38,6 +47,10 @@ class Walk:
     members: list[Found] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # what stopped it, said on the video
     held: int = 0  # bytes of the members read
+    unread: list[tuple[bytes, int, int]] = field(default_factory=list)  # boxes no player reads: type, payload, end
+    unread_seen: int = 0  # those met, listed or not
+    cut: tuple[bytes, int, int, int] | None = None  # the last box, past the file's end: type, where it and its
+    # payload start, where it says it ends
 
 
 def walk_boxes(stream: BinaryIO, size: int, most_bytes: int) -> Walk:
@@ -50,14 +63,29 @@ def walk_boxes(stream: BinaryIO, size: int, most_bytes: int) -> Walk:
             walk.end = at
             return walk
         kind, start, end = box
-        if end > size:  # cut short: the decoder says what it can play
+        if end > size:  # cut short (the decoder says what it can play), or a size that lies over what follows
+            walk.cut = (kind, at, start, end)
             return walk
         if kind == b"moov":
-            _covers(stream, start, end, 1, walk, most_bytes)
+            children_end = _covers(stream, start, end, 1, walk, most_bytes)
+            if children_end < end:  # bytes after its last box, in no box: no player reads them
+                _unread(walk, kind, children_end, end)
+        elif start < end and (kind in _FREE or kind not in _KNOWN_TOP):
+            _unread(walk, kind, start, end)
         at = end
     walk.notes.append(f"more than {_MOST_TOP_BOXES:,} top-level boxes: the video's structure was not walked past them "
                       "(its end, and cover art after them, not looked for)")
     return walk
+
+
+def _unread(walk: Walk, kind: bytes, start: int, end: int) -> None:
+    """A top-level box no player reads, listed for what it holds to be looked at (at most _MOST_UNREAD)."""
+    walk.unread_seen += 1
+    if walk.unread_seen <= _MOST_UNREAD:
+        walk.unread.append((kind, start, end))
+    elif walk.unread_seen == _MOST_UNREAD + 1:
+        walk.notes.append(f"more than {_MOST_UNREAD:,} top-level boxes no player reads (`free`, or of a type no "
+                          f"reader knows): what those from byte {start:,} hold not looked at")
 
 
 def content_end(data: bytes) -> int | None:
@@ -86,23 +114,26 @@ def _box(stream: BinaryIO, at: int, size: int, top: bool = False) -> tuple[bytes
     return kind, start, at + length
 
 
-def _covers(stream: BinaryIO, start: int, end: int, depth: int, walk: Walk, most_bytes: int) -> None:
-    """Down the path to `covr` (`depth`: the box on it whose children these are), then its `data` boxes."""
+def _covers(stream: BinaryIO, start: int, end: int, depth: int, walk: Walk, most_bytes: int) -> int:
+    """Down the path to `covr` (`depth`: the box on it whose children these are), then its `data` boxes; returns
+    where the children walked end (`end` where there are none)."""
     if depth == len(_COVER_PATH):
         for kind, payload, box_end in _children(stream, start, end, walk):
             if kind == b"data" and len(walk.members) == _MOST_COVERS:
                 walk.notes.append(f"more than {_MOST_COVERS:,} pictures of cover art: those after them not read")
-                return
+                return end
             if kind == b"data":
                 _cover(stream, payload, box_end, walk, most_bytes)
-        return
+        return end
     if _COVER_PATH[depth] == b"ilst":
         stream.seek(start)
         if stream.read(4) == b"\0\0\0\0":  # ISO's meta is a full box (QuickTime's is not)
             start += 4
-    for kind, payload, box_end in _children(stream, start, end, walk):
+    children = _children(stream, start, end, walk)
+    for kind, payload, box_end in children:
         if kind == _COVER_PATH[depth]:
             _covers(stream, payload, box_end, depth + 1, walk, most_bytes)
+    return children[-1][2] if children else start
 
 
 def child_boxes(data: bytes, start: int, end: int, what: str) -> tuple[list[tuple[bytes, int, int]], list[str]]:

@@ -3,15 +3,12 @@
 apart), and the content it holds taken out by a small BER walker (a compressed one left to its reader to inflate).
 DER and BER alike (a streaming signer writes indefinite lengths and cuts the content into chunks); each length is
 checked against what holds it, and nesting is capped, so a structure cut short or hostile is read up to there and
-said. The signature is not checked: nothing is said of its validity. A zip appended after a signature is looked for
-only past the structure's own end (`zip_past_signature`), since what it signed may be a zip."""
+said. The signature is not checked: nothing is said of its validity. Where the structure ends (`structure_end`,
+`written_end`) is where what follows it is looked at (`signature_end.py`)."""
 
 from __future__ import annotations
 
-import io
 from typing import NamedTuple
-
-from vigie.sources.zipbehind import ZipClues, zip_behind
 
 SIGNED_TYPE = "application/pkcs7-mime; smime-type=signed-data"  # read: its content is members
 DETACHED_TYPE = "application/pkcs7-signature"  # a signature that holds no content (it travels beside it)
@@ -86,21 +83,26 @@ def compressed_content(data: bytes) -> SignedContent:
     return _content(data, COMPRESSED_TYPE)
 
 
-def zip_past_signature(data: bytes) -> int | None:
-    """Where the members of a zip appended after a CMS structure (the whole file, `data`) are read from: looked for
-    only past the structure's own end (what it signed may be a zip, its end record inside), as behind a database;
-    None where none follows, or where the structure's end is not told (cut short, hostile)."""
+def structure_end(data: bytes) -> int | None:
+    """Where the CMS structure that starts `data` ends (its outer element's length, or its indefinite lengths
+    walked); None where it is not told (cut short, hostile)."""
     walker = _Walker(data)
     try:
         end = walker._skip(walker._header(0, len(data)))
     except CmsError:
         return None
-    if walker.cut is not None or not data[end:].strip(b"\x00"):
+    return None if walker.cut is not None else end
+
+
+def written_end(head: bytes) -> int | None:
+    """Where the CMS structure that starts `head` ends, as its outer element's length says (DER's); None where that
+    length is indefinite (BER's: only a walk of the whole structure tells its end) or `head` starts none."""
+    if len(head) < 2 or head[0] != _SEQUENCE or head[1] == 0x80 or head[1] > 0x88:
         return None
-    clues = ZipClues(headers=True, start=end)
-    clues.feed(data[end:])
-    behind = zip_behind(io.BytesIO(data), clues)
-    return None if behind is None else max(behind, end)
+    if head[1] < 0x80:
+        return 2 + head[1]
+    count = head[1] & 0x7F
+    return None if len(head) < 2 + count else 2 + count + int.from_bytes(head[2:2 + count], "big")
 
 
 def _content(data: bytes, kind: str) -> SignedContent:

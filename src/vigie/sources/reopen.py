@@ -12,7 +12,7 @@ from typing import Any, BinaryIO, NamedTuple
 from vigie.config import Settings
 from vigie.sources.archives import iter_members
 from vigie.sources.base import MemberRef, parse_relpath
-from vigie.sources.cms import SIGNED_TYPE, zip_past_signature
+from vigie.sources.cms import SIGNED_TYPE
 from vigie.sources.directory import open_source
 from vigie.sources.hidden_pictures import hidden_picture, names_before_a_zip_behind
 from vigie.sources.mediatype import (
@@ -25,6 +25,7 @@ from vigie.sources.mediatype import (
     sniff,
 )
 from vigie.sources.members import ArchiveLimitError, Expansion
+from vigie.sources.signature_end import past_signature
 from vigie.sources.sqlite_end import past_the_database
 from vigie.sources.textborne import CLUES_CHUNK, TEXT_TYPE, clues_in, looks_like_text
 from vigie.sources.trailing import AFTER_END_NAME, trailing
@@ -94,7 +95,7 @@ def _member_bytes(archive: BinaryIO, archive_name: bytes, wanted: MemberRef, set
             held = video_held(buffered, media_type, settings)
         except OSError:
             return None
-        named = [member.data for member in held.members if member.name == wanted.name]
+        named = [member.data for member in held.members + held.boxed if member.name == wanted.name]
         if wanted.occurrence <= len(named):
             data = named[wanted.occurrence - 1]
             return data if data is not None and len(data) <= cap else None
@@ -112,14 +113,9 @@ def _member_bytes(archive: BinaryIO, archive_name: bytes, wanted: MemberRef, set
     if not is_archive(media_type) and looks_like_text(head) and _holds_clues(buffered):
         media_type = TEXT_TYPE  # text that holds data: URIs, base64 or uuencoding, typed as the scan hashed it
     if is_archive(media_type):
+        if media_type == SIGNED_TYPE:
+            return _signature_member(buffered, archive_name, wanted, settings, cap)
         own = _nth_member(buffered, media_type, archive_name, wanted, settings, cap, 0)
-        if not own.found and media_type == SIGNED_TYPE:  # of a zip past the signature's own end, numbered on
-            buffered.seek(0)
-            data = buffered.read(settings.max_nested_archive_bytes + 1)
-            behind = zip_past_signature(data) if len(data) <= settings.max_nested_archive_bytes else None
-            wanted = MemberRef(wanted.name, wanted.occurrence - own.seen)
-            return None if behind is None else _nth_member(io.BytesIO(data), "application/zip", archive_name,
-                                                           wanted, settings, cap, behind).data
         if own.found or not may_hide_a_zip_behind(media_type):
             return own.data
         wanted = MemberRef(wanted.name, wanted.occurrence - own.seen)  # of a zip behind it, numbered on
@@ -151,6 +147,22 @@ def _database_member(buffered: Any, archive_name: bytes, wanted: MemberRef, sett
         return None
     wanted = MemberRef(wanted.name, wanted.occurrence - len(ends))
     return _nth_member(io.BytesIO(data), "application/zip", archive_name, wanted, settings, cap, past.zip_start).data
+
+
+def _signature_member(buffered: Any, archive_name: bytes, wanted: MemberRef, settings: Settings,
+                      cap: int) -> bytes | None:
+    """What an S/MIME signature holds, or what follows its end, numbered as the scan numbers them: a picture
+    there first, then what it signed, then a zip there (signature_end.py)."""
+    past = past_signature(buffered, settings.max_nested_archive_bytes)
+    ends = past.after.members if past.after is not None and wanted.name == AFTER_END_NAME else ()
+    if wanted.occurrence <= len(ends):
+        return ends[wanted.occurrence - 1] if len(ends[wanted.occurrence - 1]) <= cap else None
+    wanted = MemberRef(wanted.name, wanted.occurrence - len(ends))
+    own = _nth_member(buffered, SIGNED_TYPE, archive_name, wanted, settings, cap, 0)
+    if own.found or past.zip_start is None:
+        return own.data
+    wanted = MemberRef(wanted.name, wanted.occurrence - own.seen)  # of a zip past the signature's end, numbered on
+    return _nth_member(buffered, "application/zip", archive_name, wanted, settings, cap, past.zip_start).data
 
 
 class _Nth(NamedTuple):

@@ -19,8 +19,7 @@ import io
 import sqlite3
 from typing import NamedTuple
 
-from vigie.sources.trailing import PADDING, Trailing, trailing_after
-from vigie.sources.zipbehind import ZipClues, search_stopped_note, zip_behind
+from vigie.sources.trailing import PADDING, Following, what_follows
 
 _HEADER = 100  # bytes: the database header, on its first page
 
@@ -69,20 +68,11 @@ def in_memory(data: bytes) -> sqlite3.Connection:
     return database
 
 
-class PastTheEnd(NamedTuple):
-    """What follows a database's own pages."""
-
-    end: int  # where its pages end
-    notes: tuple[str, ...]  # what its header lies about; a search for a zip that stopped
-    after: Trailing | None  # what follows, said, and the pictures and videos in it to read
-    zip_start: int | None  # a zip follows: its members are read from there, after the BLOBs
-
-
-def past_the_database(data: bytes) -> PastTheEnd:
+def past_the_database(data: bytes) -> Following:
     """What follows the pages of the database in `data` (the whole file)."""
     header = _header(data)
     if not header.page:
-        return PastTheEnd(len(data), (), None, None)
+        return Following((), None, None)
     notes: list[str] = []
     end = header.pages * header.page if header.pages else len(data) - len(data) % header.page
     if end > len(data):
@@ -103,16 +93,8 @@ def past_the_database(data: bytes) -> PastTheEnd:
                      f"{end // header.page:,}, which nothing in the database uses, are looked at as what follows "
                      "the database")
         end = used * header.page
-    if not data[end:].strip(PADDING):
-        return PastTheEnd(end, tuple(notes), None, None)
-    rest = data[end:]
-    clues = ZipClues(headers=True, start=end)  # a zip behind it, from its first local header: its end record
-    clues.feed(rest)  # may be a BLOB's, so none is looked for in the database's pages
-    if (stopped := search_stopped_note(clues)) is not None:
-        notes.append(stopped)
-    behind = zip_behind(io.BytesIO(data), clues)
-    return PastTheEnd(end, tuple(notes), trailing_after(rest, end, "database"),
-                      None if behind is None else max(behind, end))
+    following = what_follows(io.BytesIO(data), end, len(data), "database", len(data))
+    return following._replace(notes=tuple(notes) + following.notes)
 
 
 def _last_page_used(data: bytes, page: int, notes: list[str]) -> int | None:

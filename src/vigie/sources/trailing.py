@@ -1,4 +1,5 @@
-"""What follows a picture's own content: a JPEG's end marker, a PNG's IEND chunk, a GIF's trailer.
+"""What follows a picture's own content: a JPEG's end marker, a PNG's IEND chunk, a GIF's trailer, a WebP's RIFF
+chunk.
 
 Viewers stop there, and so does the decoder, so bytes behind it are seen by no one: a phone's motion photo keeps its
 video there (Google's MicroVideo, Samsung's MotionPhoto_Data), an MPO written without its index its second picture,
@@ -8,17 +9,22 @@ then by its type) is read as a member `after-the-end`, `after-the-end!2`, ...: u
 gives one (so that its bytes are exactly the picture's, and its hashes those a list holds), else to the file's end.
 What follows a member's own end is looked at the same way (padding passed over, other bytes said), and a zip there
 is read as the picture's members. An MPO's later pictures are read as its frames, and again so. What follows a
-video's own end (an MP4's last top-level box, a Matroska's Segment: `video_members.py`), an SQLite database's pages
-(`sqlite_end.py`) and a WAV's or an AIFF's body (`audio_pictures.py`) is said and read so too.
+video's own end (an MP4's last top-level box, a Matroska's Segment, an AVI's RIFF: `video_members.py`), an SQLite
+database's pages (`sqlite_end.py`), an S/MIME signature (`signature_end.py`) and a WAV's or an AIFF's body
+(`audio_pictures.py`) is said and read so too (`what_follows`: a zip there too), and so is what a video's box no
+player reads holds (a `free` box's, named otherwise).
 """
 
 from __future__ import annotations
 
 import struct
 from dataclasses import dataclass
+from typing import BinaryIO, NamedTuple
 
 from vigie.sources.bmff import content_end as bmff_end
 from vigie.sources.mediatype import SNIFF_BYTES, sniff
+from vigie.sources.riff_end import riff_end
+from vigie.sources.zipbehind import ZipClues, clues_of, search_stopped_note, zip_behind
 from vigie.sources.zipsalvage import LOCAL_SIGNATURE, plausible_header_at
 
 AFTER_END_NAME = b"after-the-end"  # what follows a picture's content, as a member of it on its item's path
@@ -35,16 +41,19 @@ _KINDS = ((b"\xff\xd8\xff", 0, "a JPEG"), (b"\x89PNG\r\n\x1a\n", 0, "a PNG"), (b
 _UNSEEN = {"picture": ("no viewer shows", "a motion photo's video, a picture appended to hide it?"),
            "video": ("no player shows", "a motion photo's video, a picture appended to hide it?"),
            "database": ("SQLite never reads", "a picture appended to hide it?"),
+           "signature": ("no mail program shows", "a picture appended to hide it?"),
+           "armour": ("no PEM reader reads", "a picture appended to hide it?"),
            "audio": ("no player plays", "a picture appended to hide it?")}
 _MOST_STARTS = 64  # signatures looked at: bytes made of them cost a bounded search
 _MOST_MEMBERS = 8
 
 
 def content_end(data: bytes, media_type: str) -> int | None:
-    """Where a JPEG, PNG, GIF or MP4's own content ends; None for another format, or one whose structure breaks
-    off (its damage is the decoder's to say)."""
+    """Where a JPEG, PNG, GIF, WebP, MP4 or AVI's own content ends; None for another format, or one whose structure
+    breaks off (its damage is the decoder's to say)."""
     walk = {"image/jpeg": _jpeg_end, "image/png": _png_end, "image/gif": _gif_end, "video/mp4": bmff_end,
-            "video/quicktime": bmff_end, "video/3gpp": bmff_end}.get(media_type)
+            "video/quicktime": bmff_end, "video/3gpp": bmff_end, "image/webp": riff_end,
+            "video/x-msvideo": riff_end}.get(media_type)
     try:
         return walk(data) if walk is not None else None
     except (IndexError, ValueError, struct.error):
@@ -70,15 +79,22 @@ def trailing(data: bytes, media_type: str) -> Trailing | None:
 
 
 def trailing_after(rest: bytes, end: int, what: str) -> Trailing | None:
-    """What `rest` holds, which follows a picture's, a video's or a database's (`what`) own content at byte
-    `end`."""
+    """What `rest` holds, which follows a picture's, a video's, a database's or a signature's (`what`) own
+    content at byte `end`."""
+    unseen, guess = _UNSEEN[what]
+    return pictures_in(rest, end, f"{len(rest):,} bytes after the {what}'s own end (byte {end:,}), which {unseen}",
+                       guess, AFTER_END_NAME)
+
+
+def pictures_in(rest: bytes, end: int, said: str, guess: str, name: bytes) -> Trailing | None:
+    """What `rest` holds, which starts at byte `end` of a file where no reader looks (`said`, in the note, with
+    `guess` at what it may be): each picture or video that starts in it, read as the member `name` (and `name!2`,
+    ...); None where it is padding, or where a zip comes first (read as the file's members)."""
     if not rest.strip(PADDING):
         return None
     starts = _starts(rest)
     if starts and starts[0][1] == _ZIP:
         return None
-    unseen, guess = _UNSEEN[what]
-    said = f"{len(rest):,} bytes after the {what}'s own end (byte {end:,}), which {unseen}"
     members: list[tuple[int, int, str]] = []  # where each starts and stops in `rest`, and what it starts like
     past = 0  # the last member's own end, where found: what starts before it is inside it
     zip_past = False  # a zip starts past the last member: read as the picture's members
@@ -98,12 +114,48 @@ def trailing_after(rest: bytes, end: int, what: str) -> Trailing | None:
             said + ", not read: nothing in them starts like a picture or a video", ())
     where = ", ".join(f"{kind} at byte {end + start:,}" for start, _, kind in members)
     note = (f"{said}: what starts like {where} ({guess}) is read as "
-            f"this item's member {AFTER_END_NAME.decode()}" + (" and the next" if len(members) > 1 else ""))
+            f"this item's member {name.decode()}" + (" and the next" if len(members) > 1 else ""))
     last = members[-1][1]
     if last < len(rest) and not zip_past and len(rest[last:].strip(PADDING)) >= _TOO_FEW:
         note += (f"; {len(rest) - last:,} bytes after the last one's own end (byte {end + last:,}), not read: "
                  "nothing in them starts like a picture or a video")
     return Trailing(note, tuple(rest[start:stop] for start, stop, _ in members))
+
+
+class Following(NamedTuple):
+    """What follows a file's own content (`what_follows`)."""
+
+    notes: tuple[str, ...]  # what was not read: more than is held in memory, a search for a zip that stopped
+    after: Trailing | None  # said, and the pictures and videos in it to read
+    zip_start: int | None  # a zip follows: its members are read from there, after the file's own
+
+
+def what_follows(stream: BinaryIO, end: int, size: int, what: str, most: int) -> Following:
+    """What follows the own content of a database or a signature (`what`) at byte `end` of `stream` (seekable,
+    `size` bytes): looked at in memory up to `most` bytes (past it, said), and a zip in it from its first local
+    header (its end record may be the file's own: a BLOB's, what a signature signed), looked for as it is read,
+    in chunks, whatever its size."""
+    if end >= size:
+        return Following((), None, None)
+    notes: list[str] = []
+    after = None
+    if size - end <= most:
+        stream.seek(end)
+        rest = stream.read(size - end)
+        if not rest.strip(PADDING):
+            return Following((), None, None)
+        clues = ZipClues(headers=True, start=end)
+        clues.feed(rest)
+        after = trailing_after(rest, end, what)
+    else:
+        clues = clues_of(stream, headers=True, start=end)
+        notes.append(f"{size - end:,} bytes after the {what}'s own end (byte {end:,}), which {_UNSEEN[what][0]}: "
+                     f"more than {most:,} (the cap of what is held in memory, setting max_nested_archive_bytes), "
+                     "not looked at but for a zip")
+    if (stopped := search_stopped_note(clues)) is not None:
+        notes.append(stopped)
+    behind = zip_behind(stream, clues)
+    return Following(tuple(notes), after, None if behind is None else max(behind, end))
 
 
 def _starts(rest: bytes) -> list[tuple[int, str]]:

@@ -1,6 +1,9 @@
 """What a video holds beside its frames, read as its members: an MP4's cover art (`covr`, `bmff.py`), a
-Matroska's attachments (`matroska.py`), and what follows the video's own end, said, each picture or video that
-starts there read as its member `after-the-end` (`trailing.py`).
+Matroska's attachments (`matroska.py`), and what follows the video's own end (an AVI's: `riff_end.py`), said, each
+picture or video that starts there read as its member `after-the-end` (`trailing.py`). What an MP4's boxes that no
+player reads hold (a `free` box, one of a type no reader knows, a `moov` after its last box, a last box that runs
+past the file's end: cut short, or a size that lies over bytes appended) is looked at so too, each picture there
+its member `in-a-box`.
 
 The scan and `reopen.py` both read them here, so that a member's path names the same bytes in both.
 """
@@ -14,19 +17,30 @@ from typing import BinaryIO
 from vigie.config import Settings
 from vigie.sources.bmff import Found, Walk, walk_boxes
 from vigie.sources.matroska import walk_matroska
-from vigie.sources.trailing import Trailing, trailing_after
+from vigie.sources.riff_end import walk_riff
+from vigie.sources.trailing import Trailing, pictures_in, trailing_after
 
+IN_BOX_NAME = b"in-a-box"  # a picture inside an MP4's box that no player reads, as a member on the video's path
 _BMFF_TYPES = frozenset({"video/mp4", "video/quicktime", "video/3gpp"})
 _MATROSKA_TYPES = frozenset({"video/x-matroska", "video/webm"})
+_IN_A_BOX = "a picture hidden in it?"
+_MOST_IN_BOXES = 64  # members found in them, beyond which boxes are not looked at (a video of boxes hostile to it)
 
 
 @dataclass(frozen=True)
 class VideoHeld:
-    """A video's members (cover art, attachments), what to say on it, and what follows its own end."""
+    """A video's members (cover art, attachments), what to say on it, what its boxes no player reads hold (each
+    said, its pictures read as members IN_BOX_NAME), and what follows its own end."""
 
     members: tuple[Found, ...] = ()
     notes: tuple[str, ...] = ()
     after: Trailing | None = None
+    in_boxes: tuple[Trailing, ...] = ()
+
+    @property
+    def boxed(self) -> tuple[Found, ...]:
+        """The pictures and videos found in boxes no player reads, as members IN_BOX_NAME."""
+        return tuple(Found(IN_BOX_NAME, data) for box in self.in_boxes for data in box.members)
 
 
 def video_held(stream: BinaryIO, media_type: str, settings: Settings) -> VideoHeld:
@@ -35,6 +49,8 @@ def video_held(stream: BinaryIO, media_type: str, settings: Settings) -> VideoHe
         walker = walk_boxes
     elif media_type in _MATROSKA_TYPES:
         walker = walk_matroska
+    elif media_type == "video/x-msvideo":
+        walker = walk_riff
     else:
         return VideoHeld()
     size = stream.seek(0, 2)
@@ -44,6 +60,7 @@ def video_held(stream: BinaryIO, media_type: str, settings: Settings) -> VideoHe
         return VideoHeld(notes=(f"the video's structure could not be walked ({exc}): its cover art, attachments "
                                 "and what follows its end not looked for",))
     notes = list(walk.notes)
+    in_boxes = _in_boxes(stream, size, walk, settings.max_nested_archive_bytes - walk.held, notes)
     after = None
     if walk.end is not None and walk.end < size:
         most = settings.max_nested_archive_bytes  # the cap of what is held in memory
@@ -55,4 +72,34 @@ def video_held(stream: BinaryIO, media_type: str, settings: Settings) -> VideoHe
             stream.seek(walk.end)
             after = trailing_after(stream.read(size - walk.end), walk.end, "video")
     stream.seek(0)
-    return VideoHeld(tuple(walk.members), tuple(notes), after)
+    return VideoHeld(tuple(walk.members), tuple(notes), after, in_boxes)
+
+
+def _in_boxes(stream: BinaryIO, size: int, walk: Walk, most: int, notes: list[str]) -> tuple[Trailing, ...]:
+    """What the top-level boxes no player reads hold, and a last box that runs past the file's end (said), read
+    from the file up to `most` bytes in all (past it, said)."""
+    spans = [(f"the {end - start:,} bytes a {kind.decode('latin-1')} box holds from byte {start:,}, which no player "
+              "reads", start, end) for kind, start, end in walk.unread]
+    if walk.cut is not None:
+        kind, at, start, claimed = walk.cut
+        spans.append((f"a {kind.decode('latin-1')} box at byte {at:,} that says it runs to byte {claimed:,}, past "
+                      f"the file's end (byte {size:,}): the video is cut short, or the box's size lies over bytes "
+                      f"appended to hide them; the {size - start:,} bytes of it the file holds", start, size))
+    found: list[Trailing] = []
+    for said, start, end in spans:
+        if sum(len(box.members) for box in found) >= _MOST_IN_BOXES:
+            notes.append(f"more than {_MOST_IN_BOXES} pictures or videos in boxes no player reads: what those from "
+                         f"byte {start:,} hold not looked at")
+            break
+        if end - start > most:
+            notes.append(f"{said}: more than {most:,} bytes left of the cap of what is held in memory from one "
+                         "video (setting max_nested_archive_bytes), not looked at")
+            continue
+        most -= end - start
+        stream.seek(start)
+        held = pictures_in(stream.read(end - start), start, said, _IN_A_BOX, IN_BOX_NAME)
+        if held is not None:
+            found.append(held)
+        elif walk.cut is not None and start == walk.cut[2]:  # padding or a zip in it: the cut is said all the same
+            notes.append(said)
+    return tuple(found)

@@ -1,0 +1,37 @@
+"""What follows an S/MIME signature's own end (a `.p7m` file's, a `smime.p7m` part's): no mail program reads it,
+so a picture or a zip appended to the signature is hidden there. It is looked for only past the structure's own
+end, since what was signed may itself be a zip or a picture (`letter.jpg.p7m`), and looked at as what follows a
+picture's end is (`trailing.py`): padding passed over, a picture or a video read as the member `after-the-end`,
+other bytes said, a zip read as the signature's members after what it signed.
+
+A signature held in memory (up to `max_nested_archive_bytes`) is walked to its end, indefinite lengths and all; a
+larger one is not read (said by its reading), and what follows it is found by its outer element's length (DER's),
+where it has one, a zip there looked for in chunks as the file is read; one of indefinite length is said.
+"""
+
+from __future__ import annotations
+
+from typing import BinaryIO
+
+from vigie.sources.cms import structure_end, written_end
+from vigie.sources.trailing import Following, what_follows
+
+
+def past_signature(stream: BinaryIO, most: int) -> Following:
+    """What follows the signature that starts `stream` (seekable, read from its start): in memory where it is
+    `most` bytes at most, else by its written length."""
+    size = stream.seek(0, 2)
+    stream.seek(0)
+    if size <= most:
+        data = stream.read()
+        end = structure_end(data)
+    else:
+        end = written_end(stream.read(16))
+        if end is None:
+            return Following((f"an S/MIME signature of more than {most:,} bytes (the cap of what is held in memory, "
+                              "setting max_nested_archive_bytes) whose length is not written at its start (a "
+                              "streaming signer's indefinite length): what follows its end, where a picture or a "
+                              "zip may be appended to hide it, not looked for",), None, None)
+    if end is None or end > size:  # cut short or hostile: said by its reading
+        return Following((), None, None)
+    return what_follows(stream, end, size, "signature", most)
