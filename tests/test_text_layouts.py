@@ -240,8 +240,8 @@ def test_base64_after_other_text_is_found_across_the_pieces_a_text_is_searched_i
     jpeg = _jpeg(95)
     for cut in range(-44, 4, 6):  # where the run starts, about the end of the first MiB
         filler = b"ordinary words. " * ((CLUES_CHUNK + cut) // 16) + b"." * ((CLUES_CHUNK + cut) % 16)
-        text = filler + b'{"photo": "' + base64.b64encode(jpeg) + b'"}\n'
-        assert clues_in([text[:CLUES_CHUNK], text[CLUES_CHUNK:]]).found, cut
+        text = filler + b'{"photo": "' + base64.b64encode(jpeg) + b'"}\n' + filler * 2  # searched in three pieces
+        assert clues_in([text[at:at + CLUES_CHUNK] for at in range(0, len(text), CLUES_CHUNK)]).found, cut
         members = list(text_members(io.BytesIO(text), Settings(), Expansion()))
         assert [member.name for member in members] == [b"base64-1.jpeg"], cut
         assert members[0].stream is not None and members[0].stream.read() == jpeg, cut

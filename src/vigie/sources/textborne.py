@@ -274,8 +274,8 @@ def _run_starts(text: bytes, after: int) -> Iterator[int]:
     it), each from the last 40 bytes of the one before (a run's start cut by its end)."""
     low = max(after - 1, 0)  # a run's start found with the byte before it
     while low < len(text):
-        high = min(low + CLUES_CHUNK, len(text))
-        runs = text[low:high].translate(_RUNS)
+        high = len(text) if len(text) - low < 2 * CLUES_CHUNK else low + CLUES_CHUNK  # a chunk and what it follows
+        runs = (text if low == 0 and high == len(text) else text[low:high]).translate(_RUNS)  # whole, not copied
         at = runs.find(_RUN_START)
         while at >= 0:
             start = low + at + 1
