@@ -38,6 +38,7 @@ from vigie.sources.textborne import (
     lenient_base64,
     looks_like_text,
     uuencoded_members,
+    word_after_notes,
 )
 
 HTML_TYPE = "text/html"
@@ -142,12 +143,10 @@ def _readings(found: re.Match[bytes], text: bytes, word: int | None, read: tuple
     if word is None or ends_at_its_own_end(read[1]):
         return [(b"", read)]
     said = _NEXT_LINE.match(text, word)[1].decode()  # type: ignore[index]  # the line `_wrapped_end` read
+    taken, either = word_after_notes(said, "data-uri-N")
     shorter = _read(found, text[found.start("data"):word], None)
     if shorter is not None and ends_at_its_own_end(shorter[1]):
-        return [(b"", (shorter[0], shorter[1], f"the line {said!r} after the base64 is taken as a word after it, not "
-                                               "its last line: what the base64 holds ends before it"))]
-    either = (f"the last line of the base64, {said!r}, may be a word after it: its bytes are read with it (member "
-              "data-uri-N) and without it (data-uri-N-without-last-line), one of them those written")
+        return [(b"", (shorter[0], shorter[1], taken))]
     readings: list[tuple[bytes, tuple[bytes, bytes, str | None]]] = [
         (b"", (read[0], read[1], "; ".join(filter(None, (read[2], either)))))]
     if shorter is not None:

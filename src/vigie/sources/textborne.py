@@ -610,14 +610,20 @@ def _word_readings(chars: bytes, last: int, data: bytes, problem: str | None, ki
     `_readings`)."""
     if not last or ends_at_its_own_end(data, kind):
         return [(b"", data, problem)]
-    word = chars[-last:].decode()
     without, _ = _decoded(chars[:-last], 0)
+    taken, either = word_after_notes(chars[-last:].decode(), member)
     if ends_at_its_own_end(without, kind):
-        return [(b"", without, f"the line {word!r} after the base64 is taken as a word after it, not its last line: "
-                               "what the base64 holds ends before it")]
-    either = (f"the last line of the base64, {word!r}, may be a word after it: its bytes are read with it (member "
-              f"{member}) and without it ({member}-without-last-line), one of them those written")
+        return [(b"", without, taken)]
     return [(b"", data, "; ".join(filter(None, (problem, either)))), (b"-without-last-line", without, either)]
+
+
+def word_after_notes(word: str, member: str) -> tuple[str, str]:
+    """What a member whose base64's last line may be a word after it (`Best`) says: where it is taken for one (the
+    picture ends before it), and where both readings are read (`member` and `member-without-last-line`)."""
+    return (f"the line {word!r} after the base64 is taken as a word after it, not its last line: what the base64 "
+            "holds ends before it",
+            f"the last line of the base64, {word!r}, may be a word after it: its bytes are read with it (member "
+            f"{member}) and without it ({member}-without-last-line), one of them those written")
 
 
 def _decoded(chars: bytes, end: int) -> tuple[bytes, str | None]:
