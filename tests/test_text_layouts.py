@@ -138,6 +138,16 @@ def test_ordinary_text_with_long_words_paths_and_hashes_is_left_alone(tmp_path: 
     assert sorted(items) == ["app.log", "tokens.json"]
 
 
+def _tiff(seed: int) -> bytes:
+    """A small TIFF whose base64 needs no padding (a description's length chosen so)."""
+    for pad in range(3):
+        buffer = io.BytesIO()
+        draw_picture(seed, (6, 4)).save(buffer, "TIFF", description="x" * (8 + pad))
+        if len(buffer.getvalue()) % 3 == 0:
+            return buffer.getvalue()
+    raise AssertionError("no size found")
+
+
 def _unpadded_zip(inside: bytes) -> bytes:
     """A zip of one file whose base64 needs no padding (its comment made longer)."""
     zipped = io.BytesIO()
@@ -154,6 +164,7 @@ def test_a_word_alone_after_full_width_base64_is_not_decoded_into_the_picture(tm
     png = _png(61, 3)
     icon = _png(63, 3, (6, 4))  # a URI's line: 1,000 characters at most
     bundle, small = (_unpadded_zip(inside) for inside in (_jpeg(62), b"a note"))
+    tiffs = [_tiff(seed) for seed in (64, 65)]  # a format whose own end Vigie does not walk
     files = {
         "mail.txt": HEADER + b"\n" + _wrapped(jpeg, 76) + b"Best\n",
         "body.txt": _wrapped(jpeg, 76) + b"Best\n",  # a body of base64 alone: typed so by its head
@@ -161,21 +172,24 @@ def test_a_word_alone_after_full_width_base64_is_not_decoded_into_the_picture(tm
         "words.txt": HEADER + base64.b64encode(png) + b"\nRegards\n",
         "key.yaml": HEADER + b"photo: " + base64.b64encode(png) + b"\nBest\n",  # after other text on its line
         "bundle.txt": HEADER + base64.b64encode(bundle) + b"\nBest\n",
+        "tiff.txt": HEADER + base64.b64encode(tiffs[0]) + b"\nBest\n",
         "uri.txt": HEADER + b"<img src=data:image/png;base64," + base64.b64encode(icon) + b"\nBest\n",
         "uri_zip.txt": HEADER + b"url(data:application/zip;base64," + base64.b64encode(small) + b"\nBest\n",
+        "uri_tiff.txt": HEADER + b"url(data:image/tiff;base64," + base64.b64encode(tiffs[1]) + b"\nBest\n",
     }
     evidence, items = _scanned(tmp_path, files)
     assert items["body.txt"]["media_type"] == "application/base64"
     _exact(evidence, items, {"mail.txt!/base64-1.jpeg": jpeg, "body.txt!/body": jpeg, "line.txt!/base64-1.png": png,
                              "words.txt!/base64-1.png": png, "key.yaml!/base64-1.png": png,
-                             "bundle.txt!/base64-1-without-last-line.zip": bundle,
-                             "uri.txt!/data-uri-1.png": icon, "uri_zip.txt!/data-uri-1-without-last-line.zip": small})
+                             "bundle.txt!/base64-1.zip": bundle, "tiff.txt!/base64-1-without-last-line.tiff": tiffs[0],
+                             "uri.txt!/data-uri-1.png": icon, "uri_zip.txt!/data-uri-1.zip": small,
+                             "uri_tiff.txt!/data-uri-1-without-last-line.tiff": tiffs[1]})
     assert "'Best' after the base64 is taken as a word after it" in _errors(items["uri.txt!/data-uri-1.png"])
-    assert "may be a word after it" in _errors(items["uri_zip.txt!/data-uri-1.zip"])
+    assert "may be a word after it" in _errors(items["uri_tiff.txt!/data-uri-1.tiff"])
     assert "'Best' after the base64 is taken as a word after it" in _errors(items["mail.txt!/base64-1.jpeg"])
-    # a zip's own end not told: both readings, each saying so
-    assert "bundle.txt!/base64-1.zip" in items
-    for path in ("bundle.txt!/base64-1.zip", "bundle.txt!/base64-1-without-last-line.zip"):
+    assert "taken as a word after it" in _errors(items["bundle.txt!/base64-1.zip"])  # its end record ends it
+    # a TIFF's own end not told: both readings, each saying so
+    for path in ("tiff.txt!/base64-1.tiff", "tiff.txt!/base64-1-without-last-line.tiff"):
         assert "may be a word after it" in _errors(items[path]), path
 
 

@@ -26,7 +26,7 @@ picture's, a video's or an archive's base64 does (`SIGNATURES`), then typed as a
 run's and others'), a line that starts so by the line search, and only the runs that start so are decoded. Its
 lines are read as JSON writes them too (`\\n` escapes in a string, `\\/`). A block holding a JPEG, a PNG or a GIF that
 ends where a line starting another begins ends there; a last line of letters alone (`Best`, a word after the
-base64) is left out where the picture ends before it, and where Vigie cannot tell (another format, bytes after the
+base64) is left out where the picture ends before it, and where Vigie cannot tell (a TIFF, bytes after the
 picture), both readings are members, said. With it, the search costs some one and a half times what hashing
 (SHA-256, MD5, SHA-1) costs on prose (under one without), about as much on JSON in short lines, two and a half
 times on a log of long paths (each run of 40 looked at). Lines that end in a lone CR (an old Mac's) are read as
@@ -397,11 +397,21 @@ def _ends_whole(chars: bytes, kind: str) -> bool:
 
 
 def ends_at_its_own_end(data: bytes, kind: str | None = None) -> bool:
-    """Whether `data` is a JPEG, a PNG, a GIF or an MP4 (of `kind`, else the type it shows) whose own end is its
-    last byte (see `trailing.content_end`); False for another format, or one followed by other bytes."""
+    """Whether `data` is a JPEG, a PNG, a GIF or an MP4 (see `trailing.content_end`), a RIFF file (WebP, AVI), a
+    BMP or a zip (of `kind`, else the type it shows) whose own end is its last byte: its structure's, a RIFF's or a
+    BMP's size, a zip's end record and comment; False for another format, or one followed by other bytes."""
     from vigie.sources import mediatype
     from vigie.sources.trailing import content_end  # imported here: they type files with this module
-    return content_end(data, kind or mediatype.sniff(data[:mediatype.SNIFF_BYTES])) == len(data)
+    kind = kind or mediatype.sniff(data[:mediatype.SNIFF_BYTES])
+    if data[:4] == b"RIFF" and len(data) >= 8:
+        size = 8 + int.from_bytes(data[4:8], "little")
+        return len(data) in (size, size + size % 2)  # a pad byte after an odd size
+    if kind == "image/bmp":
+        return int.from_bytes(data[2:6], "little") == len(data)
+    if kind == "application/zip":
+        record = data.rfind(b"PK\x05\x06", max(0, len(data) - 22 - 0xFFFF))
+        return record >= 0 and record + 22 + int.from_bytes(data[record + 20:record + 22], "little") == len(data)
+    return content_end(data, kind) == len(data)
 
 
 def _unescaped(escape: re.Match[bytes]) -> bytes:
