@@ -9,7 +9,8 @@ browser's FileReader gives an untyped file) is read when its bytes start like a 
 for what it holds (an archive, a page, a drawing), named by the type they show, or are text that holds what
 `text_members.py` reads (a URI, base64, uuencoding), named by the subtype it declares. An SVG drawing written as
 text (not base64: percent-encoded or raw, up to the quote that opened its URI or its closing tag) is a member too,
-whose own URIs are its members. A page's or a drawing's uuencoded files and blocks of base64 (see `textborne.py`)
+whose own URIs are its members. A last line of letters alone after a URI's base64 (`Best`) is read as a block's
+is (see `textborne.py`). A page's or a drawing's uuencoded files and blocks of base64 (see `textborne.py`)
 are its members too, after its URIs. The file is read at most `max_nested_archive_bytes` (the cap of what is held in
 memory); a larger one is said.
 """
@@ -29,12 +30,15 @@ from vigie.config import Settings
 from vigie.sources.members import ArchiveLimitError, Expansion, Member, decoded_member, read_held
 from vigie.sources.textborne import (
     CLUES_CHUNK,
+    as_read,
     capped_members,
     clues_in,
+    ends_at_its_own_end,
     later_base64_members,
     lenient_base64,
     looks_like_text,
     uuencoded_members,
+    word_after_notes,
 )
 
 HTML_TYPE = "text/html"
@@ -88,7 +92,7 @@ def data_uri_members(fileobj: BinaryIO, settings: Settings, expansion: Expansion
                      ) -> Iterator[Member]:
     """The members of a page's or a drawing's data: URIs, then of the files uuencoded and the blocks of base64 in
     it (in a `<pre>`, as other text's), named after `prefix`; at most MOST_TEXT_MEMBERS."""
-    text = read_held(fileobj, settings, "a file", "its data: URIs not read")
+    text = as_read(read_held(fileobj, settings, "a file", "its data: URIs not read"))
     yield from capped_members(_page_members(text, prefix, settings, expansion))
 
 
@@ -108,12 +112,12 @@ def uri_members(text: bytes, prefix: bytes, settings: Settings, expansion: Expan
     searched = 0  # the bytes of URIs that gave no member, searched again for URIs
     while (found := _DATA_URI.search(text, position)) is not None:
         end = found.end()
-        read = None
+        read = word = None
         if found["base64"] is None and (found["subtype"] or b"").lower() == b"svg+xml":
             end, drawing = _drawing(text, found, ends)
             read = _typed(found, drawing, None)
         elif found["data"]:
-            end, full = _wrapped_end(text, found)
+            end, full, word = _wrapped_end(text, found)
             read = _read(found, text[found.start("data"):end], _odd_end(text, found, end, full))
         taken.append((found.start(), end))
         if read is None:  # the text it spans searched on for the URIs it may hold
@@ -125,9 +129,29 @@ def uri_members(text: bytes, prefix: bytes, settings: Settings, expansion: Expan
             position = found.start() + 5
             continue
         position = end
-        subtype, data, problem = read
         number += 1
-        yield decoded_member(prefix + b"data-uri-%d.%s" % (number, subtype), data, settings, expansion, problem)
+        for suffix, (subtype, data, problem) in _readings(found, text, word, read):
+            yield decoded_member(prefix + b"data-uri-%d%s.%s" % (number, suffix, subtype), data, settings, expansion,
+                                 problem)
+
+
+def _readings(found: re.Match[bytes], text: bytes, word: int | None, read: tuple[bytes, bytes, str | None]
+              ) -> list[tuple[bytes, tuple[bytes, bytes, str | None]]]:
+    """A URI's member, its name's suffix first; where its last line may be a word after it (`Best`, starting its
+    line at `word`), the reading that ends at the picture's own end, else both (see `textborne.later_base64_members`,
+    which reads a block so)."""
+    if word is None or ends_at_its_own_end(read[1]):
+        return [(b"", read)]
+    said = _NEXT_LINE.match(text, word)[1].decode()  # type: ignore[index]  # the line `_wrapped_end` read
+    taken, either = word_after_notes(said, "data-uri-N")
+    shorter = _read(found, text[found.start("data"):word], None)
+    if shorter is not None and ends_at_its_own_end(shorter[1]):
+        return [(b"", (shorter[0], shorter[1], taken))]
+    readings: list[tuple[bytes, tuple[bytes, bytes, str | None]]] = [
+        (b"", (read[0], read[1], "; ".join(filter(None, (read[2], either)))))]
+    if shorter is not None:
+        readings.append((b"-without-last-line", (shorter[0], shorter[1], either)))
+    return readings
 
 
 def unread_uri_note(text: bytes) -> str:
@@ -138,24 +162,25 @@ def unread_uri_note(text: bytes) -> str:
             "octet-stream one) but no picture, video or archive was read from any: written in a way not read")
 
 
-def _wrapped_end(text: bytes, found: re.Match[bytes]) -> tuple[int, bool]:
+def _wrapped_end(text: bytes, found: re.Match[bytes]) -> tuple[int, bool, int | None]:
     """Where a URI's data ends: base64 in lines (its first, which the URI's start may share, at most _WIDEST_LINE
     characters; the others of one width but a last shorter one, or one shorter than the first) is read to its last
     line; words after the URI, on its line or the next, are not its data. And whether it may go on (its last line
-    full, not padded: the line after it may be its own, damaged)."""
+    full, not padded: the line after it may be its own, damaged); and where a last shorter line of letters alone
+    starts (with the break before it), which may be a word after the URI (`Best`)."""
     end = found.end("data")
     first = end - found.start("data")
     if found["base64"] is None or text[end - 1:end] == b"=":
-        return end, False
+        return end, False, None
     if first > _WIDEST_LINE:
-        return end, True
+        return end, True, None
     width = None
     while (line := _NEXT_LINE.match(text, end)) is not None and len(line[1]) <= (width or _WIDEST_LINE):
-        end = line.end(1)
+        start, end = end, line.end(1)
         if len(line[1]) < (width or first) or line[1].endswith(b"="):
-            return end, False
+            return end, False, start if line[1].isalpha() else None
         width = width or len(line[1])
-    return end, True
+    return end, True, None
 
 
 def _odd_end(text: bytes, found: re.Match[bytes], end: int, full: bool) -> str | None:

@@ -13,7 +13,14 @@ from typing import BinaryIO
 from vigie.config import Settings
 from vigie.sources.data_uris import unread_uri_note, uri_members
 from vigie.sources.members import ArchiveLimitError, Expansion, Member, decoded_member, read_held
-from vigie.sources.textborne import base64_members, capped_members, holds_uri, later_base64_members, uuencoded_members
+from vigie.sources.textborne import (
+    as_read,
+    base64_members,
+    capped_members,
+    holds_uri,
+    later_base64_members,
+    uuencoded_members,
+)
 from vigie.sources.trailing import AFTER_END_NAME, trailing_after
 
 _ARMOUR_END = b"\n-----END "
@@ -26,7 +33,7 @@ def text_members(fileobj: BinaryIO, settings: Settings, expansion: Expansion) ->
 
 
 def _text_members(fileobj: BinaryIO, settings: Settings, expansion: Expansion) -> Iterator[Member]:
-    text = read_held(fileobj, settings, "a file", "its data: URIs, base64 and uuencoded files not read")
+    text = as_read(read_held(fileobj, settings, "a file", "its data: URIs, base64 and uuencoded files not read"))
     taken: list[tuple[int, int]] = []
     uris = 0
     for member in uri_members(text, b"", settings, expansion, taken):
@@ -41,17 +48,21 @@ def _text_members(fileobj: BinaryIO, settings: Settings, expansion: Expansion) -
 def base64_file_members(fileobj: BinaryIO, settings: Settings, expansion: Expansion, outer_name: bytes,
                         head_bytes: int) -> Iterator[Member]:
     """The file a file of base64 holds, then the members of its data: URIs (a text typed by its head's base64 may
-    hold one further in: a URI on its first line, a block of base64 after it); at most MOST_TEXT_MEMBERS."""
+    hold one further in: a URI on its first line, a block of base64 after it), then of the blocks of base64 after
+    its first (`base64-N.SUBTYPE`); at most MOST_TEXT_MEMBERS."""
     return capped_members(_base64_file_members(fileobj, settings, expansion, outer_name, head_bytes))
 
 
 def _base64_file_members(fileobj: BinaryIO, settings: Settings, expansion: Expansion, outer_name: bytes,
                          head_bytes: int) -> Iterator[Member]:
-    text = read_held(fileobj, settings, "base64", "not decoded")
-    yield from base64_members(text, settings, expansion, outer_name, head_bytes)
-    yield from _past_the_armour(text, settings, expansion)
+    held = read_held(fileobj, settings, "base64", "not decoded")
+    text = as_read(held)
+    taken: list[tuple[int, int]] = []
+    yield from base64_members(text, settings, expansion, outer_name, head_bytes, taken)
+    yield from _past_the_armour(held, settings, expansion)  # its bytes as held: what follows is no text
     if holds_uri(text):
-        yield from uri_members(text, b"", settings, expansion, [])
+        yield from uri_members(text, b"", settings, expansion, taken)
+    yield from later_base64_members(text, taken, settings, expansion, after=taken[0][1])
 
 
 def _past_the_armour(text: bytes, settings: Settings, expansion: Expansion) -> Iterator[Member]:
