@@ -2,15 +2,16 @@
 from the file's end (before the tags after the sound), as a frame sync whose header's CRC-8 holds, whose channels
 and sample size are the STREAMINFO's, and whose samples reach the total the STREAMINFO declares (where it declares
 one: a streaming encoder's does not); it ends where its CRC-16 holds (a frame's last two bytes are the CRC-16 of all
-before them). Bounded on hostile input: at most
-_MOST_SYNCS syncs looked at, at most _MOST_LAST headers of a last frame checked by CRC-16, each over at most the
-length of its samples stored verbatim.
+before them). That frame is then joined to the one before it, whose CRC-16 must hold where it starts: else bytes
+no frame covers lie between (a copy of the last frame appended after a picture, or forged inside one), and the
+sound ends with the frame before them. Bounded on hostile input: at most _MOST_SYNCS syncs looked at, at most
+_MOST_LAST headers of a last frame checked by CRC-16, each over at most the length of its samples stored verbatim.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 _MOST_SYNCS = 1 << 16  # frame syncs looked at back from the end: a picture holds a few a MiB by chance
 _MOST_LAST = 4  # headers of a last frame (CRC-8 and samples right) whose end is looked for by CRC-16
@@ -48,14 +49,44 @@ class StreamInfo:
 def flac_sound_end(read_at: Callable[[int, int], bytes], streaminfo: bytes, start: int, end: int,
                    most: int) -> int:
     """Where the sound that starts at `start` ends (`end` where nothing follows it before the tags after it).
-    Raises ValueError, saying why, where its last frame is not found within `most` bytes (the cap of what is held
-    in memory) of `end`."""
+    The last frame found is then joined to the frame before it: where that one's CRC-16 holds before the last
+    frame starts, bytes no frame covers lie between (a copy of the last frame appended after a picture, or forged
+    inside one), and the sound ends where that frame does. Raises ValueError, saying why, where its last frame is
+    not found within `most` bytes (the cap of what is held in memory) of `end`."""
     info = StreamInfo(streaminfo)
     if len(streaminfo) < 34 or info.block_size < 16 or info.sample_bits < 4:
         raise ValueError("a FLAC whose STREAMINFO is missing or damaged (its block size or sample size is none "
                          "FLAC allows): its frames cannot be checked, the sound's end not found")
     lowest = max(start, end - most - info.largest_block * info.channels * (info.sample_bits + 1) // 8)
-    syncs = lasts = 0
+    headers = _headers_back(read_at, info, lowest, end)
+    last_at = last_end = None
+    for lasts, (at, _, longest) in enumerate((found for found in headers if found[1]), 1):
+        last_end = _crc16_end(read_at(at, min(longest, end - at)), end - at <= longest)
+        if last_end is not None:
+            last_at, last_end = at, at + last_end
+            break
+        if lasts == _MOST_LAST:
+            raise ValueError(f"{_MOST_LAST} headers of the FLAC's last frame whose CRC-16 holds nowhere: the "
+                             "sound's end not found")
+    if last_at is None or last_end is None:
+        reaching = f" (the one that reaches its {info.total:,} samples)" if info.total else ""
+        raise ValueError(f"no last frame of the FLAC's sound{reaching} found between byte {lowest:,} and byte "
+                         f"{end:,}: the sound's end not found")
+    for at, _, longest in headers:  # the frame before the last, whose end should be where the last starts
+        frame = read_at(at, min(longest, last_at - at))
+        if len(frame) == last_at - at and not _crc(_CRC16, 16, frame):
+            return last_end
+        if (own_end := _crc16_end(frame, False)) is not None:
+            return at + own_end
+    return last_end
+
+
+def _headers_back(read_at: Callable[[int, int], bytes], info: StreamInfo, lowest: int, end: int
+                  ) -> Iterator[tuple[int, bool, int]]:
+    """The frame headers (CRC-8, channels and sample size right) back from `end` to `lowest`: where each starts,
+    whether it may be the sound's last frame (its samples reach the total, where one is declared), and the most
+    bytes its frame may take; at most _MOST_SYNCS syncs looked at."""
+    syncs = 0
     top = end
     while top > lowest:
         bottom = max(lowest, top - _CHUNK)
@@ -65,27 +96,16 @@ def flac_sound_end(read_at: Callable[[int, int], bytes], streaminfo: bytes, star
             if syncs > _MOST_SYNCS:
                 raise ValueError(f"more than {_MOST_SYNCS:,} FLAC frame syncs back from its end (byte {end:,}) "
                                  "that are not its last frame's: the sound's end not found")
-            longest = _last_frame(data[found:found + _LONGEST_HEADER], info)
-            if longest is None:
-                continue
-            lasts += 1
-            frame_end = _crc16_end(read_at(bottom + found, min(longest, end - bottom - found)),
-                                   end - bottom - found <= longest)
-            if frame_end is not None:
-                return bottom + found + frame_end
-            if lasts == _MOST_LAST:
-                raise ValueError(f"{_MOST_LAST} headers of the FLAC's last frame whose CRC-16 holds nowhere: the "
-                                 "sound's end not found")
+            header = _frame_header(data[found:found + _LONGEST_HEADER], info)
+            if header is not None:
+                first, block, longest = header
+                yield bottom + found, not info.total or first + block == info.total, longest
         top = bottom
-    reaching = f" (the one that reaches its {info.total:,} samples)" if info.total else ""
-    raise ValueError(f"no last frame of the FLAC's sound{reaching} found between byte {lowest:,} and byte {end:,}: "
-                     "the sound's end not found")
 
 
-def _last_frame(header: bytes, info: StreamInfo) -> int | None:
-    """The most bytes the frame whose header starts `header` may take, where it may be the sound's last frame (its
-    header's CRC-8 holds, its channels and sample size are the stream's, its samples reach the total where one is
-    declared); else None."""
+def _frame_header(header: bytes, info: StreamInfo) -> tuple[int, int, int] | None:
+    """The first sample, the samples and the most bytes of the frame whose header starts `header`, where it is
+    one of the stream's (its header's CRC-8 holds, its channels and sample size are the stream's); else None."""
     if len(header) < 6:
         return None
     size_code, rate_code = header[2] >> 4, header[2] & 15
@@ -108,9 +128,7 @@ def _last_frame(header: bytes, info: StreamInfo) -> int | None:
     if at >= len(header) or _crc(_CRC8, 8, header[:at]) != header[at]:
         return None
     first = number if header[1] & 1 else number * info.block_size  # a sample number, or a frame number
-    if info.total and first + block != info.total:
-        return None
-    return at + 1 + channels * (2 + (block * (bits + 1) + 7) // 8) + 2  # each subframe verbatim, and a CRC-16
+    return first, block, at + 1 + channels * (2 + (block * (bits + 1) + 7) // 8) + 2  # subframes verbatim, CRC-16
 
 
 def _coded_number(header: bytes) -> tuple[int | None, int]:

@@ -1,18 +1,46 @@
 """Where the sound of a Monkey's Audio, WavPack or Musepack file ends, by what its own structure says: a Monkey's
 Audio descriptor's lengths (version 3.98 and later), WavPack's blocks walked by their lengths, Musepack SV8's
 packets walked by theirs to its stream-end packet (`SE`). Where that cannot be checked (an older Monkey's Audio
-header, a Musepack SV7's bit-packed frames, a structure that breaks off), ValueError says why.
+header, a Musepack SV7's bit-packed frames, a structure that breaks off), ValueError says why. A length may lie to
+stretch the sound over a picture appended: a Monkey's Audio's terminating data, and a block or packet
+_OUTLIER times longer than any other, are where the sound may end instead (`SoundEnd.doubtful`), looked into.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import NamedTuple
 
 _MONKEY_DESCRIPTOR = 52  # "MAC ", version, padding, six lengths, the frame data's high 32 bits, an MD5
 _WAVPACK_HEADER = 32  # "wvpk", the block's length less 8, version, samples, flags, CRC
+_OUTLIER = 4  # a block or packet this many times longer than any other is doubted: an encoder's are alike
 
 
-def packed_sound_end(read_at: Callable[[int, int], bytes], start: int, end: int, most: int) -> int:
+class SoundEnd(NamedTuple):
+    """Where the sound ends by its structure, and where a length that may lie starts what it spans (None where
+    none does)."""
+
+    end: int
+    doubtful: int | None
+
+
+class _Longest:
+    """The longest block or packet walked (where it starts), and the longest length of the others."""
+
+    def __init__(self) -> None:
+        self.at, self.length, self.others = 0, 0, 0
+
+    def add(self, at: int, length: int) -> None:
+        if length > self.length:
+            self.at, self.length, self.others = at, length, self.length
+        else:
+            self.others = max(self.others, length)
+
+    def doubtful(self) -> int | None:
+        return self.at if self.others and self.length > _OUTLIER * self.others else None
+
+
+def packed_sound_end(read_at: Callable[[int, int], bytes], start: int, end: int, most: int) -> SoundEnd:
     """Where the sound that starts at `start` (with its signature) ends, before `end` (where the tags after it
     start; `end` where its structure runs to it); at most `most` blocks or packets walked."""
     head = read_at(start, _MONKEY_DESCRIPTOR)
@@ -24,15 +52,15 @@ def packed_sound_end(read_at: Callable[[int, int], bytes], start: int, end: int,
         found = _musepack_end(read_at, start + 4, end, most)
     else:
         raise ValueError("a Musepack SV7 file, whose bit-packed frames are not walked: the sound's end not found")
-    if found > end:
-        raise ValueError(f"its structure says its sound runs to byte {found:,}, past where it ends (byte {end:,}): "
+    if found.end > end:
+        raise ValueError(f"its structure says its sound runs to byte {found.end:,}, past where it ends (byte {end:,}): "
                          "cut short, or lengths that lie; the sound's end not found")
     return found
 
 
-def _monkey_end(head: bytes, start: int) -> int:
+def _monkey_end(head: bytes, start: int) -> SoundEnd:
     """The sum of the lengths a Monkey's Audio descriptor declares: itself, the header, the seek table, the WAV
-    header, the frames, the WAV's terminating data."""
+    header, the frames, the WAV's terminating data (doubtful: whatever followed the WAV's sound)."""
     version = int.from_bytes(head[4:6], "little")
     if version < 3980:
         raise ValueError(f"a Monkey's Audio file of version {version / 1000:.2f}, whose header does not say its "
@@ -41,28 +69,32 @@ def _monkey_end(head: bytes, start: int) -> int:
     descriptor, header, seek_table, wav_header, frames, frames_high, terminating = lengths
     if len(head) < _MONKEY_DESCRIPTOR or descriptor < _MONKEY_DESCRIPTOR or header < 24:
         raise ValueError("a damaged Monkey's Audio descriptor: the sound's end not found")
-    return start + descriptor + header + seek_table + wav_header + (frames_high << 32 | frames) + terminating
+    sound_end = start + descriptor + header + seek_table + wav_header + (frames_high << 32 | frames)
+    return SoundEnd(sound_end + terminating, sound_end if terminating else None)
 
 
-def _wavpack_end(read_at: Callable[[int, int], bytes], at: int, end: int, most: int) -> int:
+def _wavpack_end(read_at: Callable[[int, int], bytes], at: int, end: int, most: int) -> SoundEnd:
     """Past WavPack's last block: blocks one after another, each told by its signature and length."""
+    longest = _Longest()
     for _ in range(most):
         if at + _WAVPACK_HEADER > end:
-            return max(at, end)  # a few stray bytes at most: a block cut short
+            return SoundEnd(max(at, end), longest.doubtful())  # a few stray bytes at most: a block cut short
         header = read_at(at, 8)
         size = int.from_bytes(header[4:8], "little")
         if not header.startswith(b"wvpk") or size < _WAVPACK_HEADER - 8:
-            return at
+            return SoundEnd(at, longest.doubtful())
+        longest.add(at, 8 + size)
         at += 8 + size
     raise ValueError(f"more than {most:,} WavPack blocks: the sound's end not found")
 
 
-def _musepack_end(read_at: Callable[[int, int], bytes], at: int, end: int, most: int) -> int:
+def _musepack_end(read_at: Callable[[int, int], bytes], at: int, end: int, most: int) -> SoundEnd:
     """Past Musepack SV8's stream-end packet: packets one after another, each a two-letter key and its length
     (its key and itself counted) in 7-bit groups."""
+    longest = _Longest()
     for _ in range(most):
         if at >= end:
-            return at  # no stream-end packet: the file cut short (past its end: said)
+            return SoundEnd(at, longest.doubtful())  # no stream-end packet: the file cut short (past its end: said)
         packet = read_at(at, 11)
         size, length = 0, 2
         for byte in packet[2:11]:
@@ -71,7 +103,8 @@ def _musepack_end(read_at: Callable[[int, int], bytes], at: int, end: int, most:
                 break
         if not packet[:2].isalpha() or not packet[:2].isupper() or size < length:
             raise ValueError(f"no Musepack packet where one should start (byte {at:,}): the sound's end not found")
+        longest.add(at, size)
         at += size
         if packet[:2] == b"SE":
-            return at
+            return SoundEnd(at, longest.doubtful())
     raise ValueError(f"more than {most:,} Musepack packets: the sound's end not found")
