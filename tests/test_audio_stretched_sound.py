@@ -52,6 +52,7 @@ def _stretched(picture: bytes) -> dict[str, bytes]:
         "wavpack": wavpack(10) + b"wvpk" + struct.pack("<I", 24 + len(picture)) + bytes(24) + picture,
         "musepack": musepack(5)[:-len(end_packet)] + _packet(b"AP", picture) + end_packet,
         "adts": adts(20) + adts_header + picture,
+        "adts_blocks": adts(20) + adts_header[:6] + b"\xff" + picture,  # four raw data blocks claimed
         "mp3": MPEG_FRAMES + mpeg_header + picture + bytes(2880 - 4 - len(picture)),
     }
 

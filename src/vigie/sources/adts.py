@@ -30,9 +30,10 @@ def adts_length(header: bytes) -> int | None:
 
 
 def _same_stream(header: bytes, first: bytes) -> bool:
-    """Whether the fields every frame of a stream repeats (version, CRC, profile, sample rate, channels) are
-    `first`'s."""
-    return header[1] == first[1] and header[2] & 0xFD == first[2] & 0xFD and header[3] & 0xC0 == first[3] & 0xC0
+    """Whether the fields every frame of a stream repeats (version, CRC, profile, sample rate, channels, raw data
+    blocks: encoders write one a frame) are `first`'s."""
+    return header[1] == first[1] and header[2] & 0xFD == first[2] & 0xFD and header[3] & 0xC0 == first[3] & 0xC0 \
+        and header[6] & 3 == first[6] & 3
 
 
 def adts_frames(head: bytes) -> bool:
@@ -44,7 +45,7 @@ def adts_frames(head: bytes) -> bool:
         length = adts_length(head[at:at + 7])
         if length is None or not _same_stream(head[at:at + 7], head):
             return False
-        if not seen and length > len(head):
+        if not seen and length + 7 > len(head):  # the next frame's header not held
             return _first_element(head)
         at, seen = at + length, seen + 1
     return seen >= 2
