@@ -13,7 +13,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from tests.media_files import MPEG_FRAMES, adts, flac_sound, monkey, musepack, wavpack
+from tests.media_files import MPEG_FRAMES, _crc, adts, flac_sound, monkey, musepack, wavpack
 from tests.test_audio_sound_ends import _found, _scan, _sha
 from vigie.config import Settings
 from vigie.demo.seizure import draw_picture
@@ -39,6 +39,8 @@ def _stretched(picture: bytes) -> dict[str, bytes]:
     """Each kind of sound whose structure is made to run over `picture` appended after it, unchanged."""
     flac = flac_sound(8)
     last_frame = flac[flac.rindex(b"\xff\xf8"):]
+    # two bytes after the picture make the real last frame's CRC-16 hold where the copy starts
+    mended = (_crc(last_frame + picture, 0x8005, 16)).to_bytes(2, "big")
     ape = monkey(3000)
     terminating = 8 + 4 * 6  # the descriptor's length of the WAV's terminating data
     end_packet = _packet(b"SE", b"")
@@ -48,6 +50,7 @@ def _stretched(picture: bytes) -> dict[str, bytes]:
     assert len(picture) < 2880 - 4
     return {
         "flac": flac + picture + last_frame,
+        "flac_mended": flac + picture + mended + last_frame,
         "monkey": ape[:terminating] + struct.pack("<I", len(picture)) + ape[terminating + 4:] + picture,
         "wavpack": wavpack(10) + b"wvpk" + struct.pack("<I", 24 + len(picture)) + bytes(24) + picture,
         "musepack": musepack(5)[:-len(end_packet)] + _packet(b"AP", picture) + end_packet,
@@ -58,7 +61,8 @@ def _stretched(picture: bytes) -> dict[str, bytes]:
 
 
 def test_a_structure_stretched_over_a_picture_appended_is_looked_into(tmp_path: Path) -> None:
-    """Whichever length is made to span the picture (a copy of the FLAC's last frame after it, a Monkey's Audio's
+    """Whichever length is made to span the picture (a copy of the FLAC's last frame after it, even where two
+    bytes make the real last frame's CRC-16 hold where the copy starts, a Monkey's Audio's
     terminating data, a WavPack block, a Musepack audio packet, an ADTS frame longer than its channels allow, an
     MPEG frame of another stream), the picture is read as the member after-the-end, its bytes exactly, and read
     back; the same sounds untouched say nothing."""

@@ -2,16 +2,18 @@
 from the file's end (before the tags after the sound), as a frame sync whose header's CRC-8 holds, whose channels
 and sample size are the STREAMINFO's, and whose samples reach the total the STREAMINFO declares (where it declares
 one: a streaming encoder's does not); it ends where its CRC-16 holds (a frame's last two bytes are the CRC-16 of all
-before them). That frame is then joined to the one before it, whose CRC-16 must hold where it starts: else bytes
-no frame covers lie between (a copy of the last frame appended after a picture, or forged inside one), and the
-sound ends with the frame before them. Bounded on hostile input: at most _MOST_SYNCS syncs looked at, at most
-_MOST_LAST headers of a last frame checked by CRC-16, each over at most the length of its samples stored verbatim.
+before them). That frame is then joined to the one before it, whose CRC-16 must hold where it starts, whose samples
+the last's follow and which the STREAMINFO's largest frame size bounds: else bytes no frame covers lie between (a
+copy of the last frame appended after a picture, or forged inside one), and the sound ends with the frame before
+them. Bounded on hostile input: at most _MOST_SYNCS syncs looked at, at most _MOST_LAST headers of a last frame
+checked by CRC-16, each over at most the length of its samples stored verbatim.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
+from typing import NamedTuple
 
 _MOST_SYNCS = 1 << 16  # frame syncs looked at back from the end: a picture holds a few a MiB by chance
 _MOST_LAST = 4  # headers of a last frame (CRC-8 and samples right) whose end is looked for by CRC-16
@@ -40,52 +42,66 @@ class StreamInfo:
     def __init__(self, block: bytes) -> None:
         self.block_size = int.from_bytes(block[0:2], "big")  # the least, the last frame's aside
         self.largest_block = int.from_bytes(block[2:4], "big")
+        self.largest_frame = int.from_bytes(block[7:10], "big")  # in bytes; 0: not known
         packed = int.from_bytes(block[10:18], "big")
         self.channels = ((packed >> 41) & 7) + 1
         self.sample_bits = ((packed >> 36) & 31) + 1
         self.total = packed & ((1 << 36) - 1)  # 0: not known (a streaming encoder's)
 
 
+class _Frame(NamedTuple):
+    """A frame header found: where it starts, its first sample, its samples, the most bytes its frame may take,
+    whether it may be the sound's last frame (its samples reach the total, where one is declared)."""
+
+    at: int
+    first: int
+    block: int
+    longest: int
+    last: bool
+
+
 def flac_sound_end(read_at: Callable[[int, int], bytes], streaminfo: bytes, start: int, end: int,
                    most: int) -> int:
     """Where the sound that starts at `start` ends (`end` where nothing follows it before the tags after it).
     The last frame found is then joined to the frame before it: where that one's CRC-16 holds before the last
-    frame starts, bytes no frame covers lie between (a copy of the last frame appended after a picture, or forged
-    inside one), and the sound ends where that frame does. Raises ValueError, saying why, where its last frame is
-    not found within `most` bytes (the cap of what is held in memory) of `end`."""
+    frame starts (or its samples are not followed by the last's: a frame number repeated), bytes no frame covers
+    lie between (a copy of the last frame appended after a picture, or forged inside one), and the sound ends where
+    that frame does. Raises ValueError, saying why, where its last frame is not found within `most` bytes (the cap
+    of what is held in memory) of `end`."""
     info = StreamInfo(streaminfo)
     if len(streaminfo) < 34 or info.block_size < 16 or info.sample_bits < 4:
         raise ValueError("a FLAC whose STREAMINFO is missing or damaged (its block size or sample size is none "
                          "FLAC allows): its frames cannot be checked, the sound's end not found")
     lowest = max(start, end - most - info.largest_block * info.channels * (info.sample_bits + 1) // 8)
     headers = _headers_back(read_at, info, lowest, end)
-    last_at = last_end = None
-    for lasts, (at, _, longest) in enumerate((found for found in headers if found[1]), 1):
-        last_end = _crc16_end(read_at(at, min(longest, end - at)), end - at <= longest)
-        if last_end is not None:
-            last_at, last_end = at, at + last_end
+    last = last_end = None
+    for lasts, frame in enumerate((found for found in headers if found.last), 1):
+        found_end = _crc16_end(read_at(frame.at, min(frame.longest, end - frame.at)), end - frame.at <= frame.longest)
+        if found_end is not None:
+            last, last_end = frame, frame.at + found_end
             break
         if lasts == _MOST_LAST:
             raise ValueError(f"{_MOST_LAST} headers of the FLAC's last frame whose CRC-16 holds nowhere: the "
                              "sound's end not found")
-    if last_at is None or last_end is None:
+    if last is None or last_end is None:
         reaching = f" (the one that reaches its {info.total:,} samples)" if info.total else ""
         raise ValueError(f"no last frame of the FLAC's sound{reaching} found between byte {lowest:,} and byte "
                          f"{end:,}: the sound's end not found")
-    for at, _, longest in headers:  # the frame before the last, whose end should be where the last starts
-        frame = read_at(at, min(longest, last_at - at))
-        if len(frame) == last_at - at and not _crc(_CRC16, 16, frame):
+    for before in headers:  # the frame before the last: its samples followed by the last's, ending where it starts
+        span = last.at - before.at
+        data = read_at(before.at, min(before.longest, span))
+        if len(data) == span and not _crc(_CRC16, 16, data) and before.first + before.block == last.first and \
+                span <= (info.largest_frame or span):
             return last_end
-        if (own_end := _crc16_end(frame, False)) is not None:
-            return at + own_end
+        if (own_end := _crc16_end(data, False)) is not None:
+            return last_end if own_end == span else before.at + own_end
     return last_end
 
 
 def _headers_back(read_at: Callable[[int, int], bytes], info: StreamInfo, lowest: int, end: int
-                  ) -> Iterator[tuple[int, bool, int]]:
-    """The frame headers (CRC-8, channels and sample size right) back from `end` to `lowest`: where each starts,
-    whether it may be the sound's last frame (its samples reach the total, where one is declared), and the most
-    bytes its frame may take; at most _MOST_SYNCS syncs looked at."""
+                  ) -> Iterator[_Frame]:
+    """The frame headers (CRC-8, channels and sample size right) back from `end` to `lowest`; at most _MOST_SYNCS
+    syncs looked at."""
     syncs = 0
     top = end
     while top > lowest:
@@ -99,7 +115,7 @@ def _headers_back(read_at: Callable[[int, int], bytes], info: StreamInfo, lowest
             header = _frame_header(data[found:found + _LONGEST_HEADER], info)
             if header is not None:
                 first, block, longest = header
-                yield bottom + found, not info.total or first + block == info.total, longest
+                yield _Frame(bottom + found, first, block, longest, not info.total or first + block == info.total)
         top = bottom
 
 
