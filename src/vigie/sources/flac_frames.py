@@ -50,12 +50,13 @@ class StreamInfo:
 
 
 class _Frame(NamedTuple):
-    """A frame header found: where it starts, its first sample, its samples, the most bytes its frame may take,
-    whether it may be the sound's last frame (its samples reach the total, where one is declared)."""
+    """A frame header found: where it starts, the number it carries (a frame's, or in a stream of variable block
+    sizes its first sample's) and the one the next frame carries, the most bytes its frame may take, whether it may
+    be the sound's last frame (its samples reach the total, where one is declared)."""
 
     at: int
-    first: int
-    block: int
+    number: int
+    following: int
     longest: int
     last: bool
 
@@ -90,7 +91,7 @@ def flac_sound_end(read_at: Callable[[int, int], bytes], streaminfo: bytes, star
     for before in headers:  # the frame before the last: its samples followed by the last's, ending where it starts
         span = last.at - before.at
         data = read_at(before.at, min(before.longest, span))
-        if len(data) == span and not _crc(_CRC16, 16, data) and before.first + before.block == last.first and \
+        if len(data) == span and not _crc(_CRC16, 16, data) and before.following == last.number and \
                 span <= (info.largest_frame or span):
             return last_end
         if (own_end := _crc16_end(data, False)) is not None:
@@ -112,16 +113,15 @@ def _headers_back(read_at: Callable[[int, int], bytes], info: StreamInfo, lowest
             if syncs > _MOST_SYNCS:
                 raise ValueError(f"more than {_MOST_SYNCS:,} FLAC frame syncs back from its end (byte {end:,}) "
                                  "that are not its last frame's: the sound's end not found")
-            header = _frame_header(data[found:found + _LONGEST_HEADER], info)
-            if header is not None:
-                first, block, longest = header
-                yield _Frame(bottom + found, first, block, longest, not info.total or first + block == info.total)
+            frame = _frame_header(data[found:found + _LONGEST_HEADER], info, bottom + found)
+            if frame is not None:
+                yield frame
         top = bottom
 
 
-def _frame_header(header: bytes, info: StreamInfo) -> tuple[int, int, int] | None:
-    """The first sample, the samples and the most bytes of the frame whose header starts `header`, where it is
-    one of the stream's (its header's CRC-8 holds, its channels and sample size are the stream's); else None."""
+def _frame_header(header: bytes, info: StreamInfo, at: int) -> _Frame | None:
+    """The frame whose header starts `header` (at byte `at`), where it is one of the stream's (its header's CRC-8
+    holds, its channels and sample size are the stream's); else None."""
     if len(header) < 6:
         return None
     size_code, rate_code = header[2] >> 4, header[2] & 15
@@ -132,19 +132,22 @@ def _frame_header(header: bytes, info: StreamInfo) -> tuple[int, int, int] | Non
     bits = _SAMPLE_BITS[bits_code] or info.sample_bits
     if channels != info.channels or bits != info.sample_bits:
         return None
-    number, at = _coded_number(header)
+    number, length = _coded_number(header)  # the header's length so far
     if number is None:
         return None
     if size_code in (6, 7):
-        block = int.from_bytes(header[at:at + size_code - 5], "big") + 1
-        at += size_code - 5
+        block = int.from_bytes(header[length:length + size_code - 5], "big") + 1
+        length += size_code - 5
     else:
         block = 192 if size_code == 1 else 576 << (size_code - 2) if size_code < 6 else 256 << (size_code - 8)
-    at += 1 if rate_code == 12 else 2 if rate_code in (13, 14) else 0
-    if at >= len(header) or _crc(_CRC8, 8, header[:at]) != header[at]:
+    length += 1 if rate_code == 12 else 2 if rate_code in (13, 14) else 0
+    if length >= len(header) or _crc(_CRC8, 8, header[:length]) != header[length]:
         return None
-    first = number if header[1] & 1 else number * info.block_size  # a sample number, or a frame number
-    return first, block, at + 1 + channels * (2 + (block * (bits + 1) + 7) // 8) + 2  # subframes verbatim, CRC-16
+    variable = header[1] & 1  # numbered by sample, else by frame
+    first = number if variable else number * info.block_size
+    longest = length + 1 + channels * (2 + (block * (bits + 1) + 7) // 8) + 2  # subframes verbatim, CRC-16
+    return _Frame(at, number, number + (block if variable else 1), longest,
+                  not info.total or first + block == info.total)
 
 
 def _coded_number(header: bytes) -> tuple[int | None, int]:
