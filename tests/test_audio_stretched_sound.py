@@ -35,6 +35,15 @@ def _packet(key: bytes, payload: bytes) -> bytes:
     return key + bytes([0x80 | length >> 7, length & 0x7F]) + payload
 
 
+def _monkey_with_seek_table(frames: int, size: int, raised: int) -> bytes:
+    """A Monkey's Audio file whose seek table says where each of its `frames` frames of `size` bytes starts, and
+    whose descriptor declares `raised` bytes more frames than it holds."""
+    table = b"".join(struct.pack("<I", 52 + 24 + 4 * frames + number * size) for number in range(frames))
+    descriptor = b"MAC " + struct.pack("<HH7I", 3990, 0, 52, 24, 4 * frames, 0, frames * size + raised, 0, 0)
+    header = struct.pack("<HHIIIHHI", 2000, 0, 4608, 1000, frames, 16, 2, 44100)  # the last frame: 1,000 samples
+    return descriptor + bytes(16) + header + table + bytes(frames * size)
+
+
 def _stretched(picture: bytes) -> dict[str, bytes]:
     """Each kind of sound whose structure is made to run over `picture` appended after it, unchanged."""
     flac = flac_sound(8)
@@ -51,6 +60,7 @@ def _stretched(picture: bytes) -> dict[str, bytes]:
     return {
         "flac": flac + picture + last_frame,
         "flac_mended": flac + picture + mended + last_frame,
+        "monkey_frames": _monkey_with_seek_table(10, 3000, len(picture)) + picture,
         "monkey": ape[:terminating] + struct.pack("<I", len(picture)) + ape[terminating + 4:] + picture,
         "wavpack": wavpack(10) + b"wvpk" + struct.pack("<I", 24 + len(picture)) + bytes(24) + picture,
         "musepack": musepack(5)[:-len(end_packet)] + _packet(b"AP", picture) + end_packet,
@@ -62,14 +72,15 @@ def _stretched(picture: bytes) -> dict[str, bytes]:
 
 def test_a_structure_stretched_over_a_picture_appended_is_looked_into(tmp_path: Path) -> None:
     """Whichever length is made to span the picture (a copy of the FLAC's last frame after it, even where two
-    bytes make the real last frame's CRC-16 hold where the copy starts, a Monkey's Audio's
-    terminating data, a WavPack block, a Musepack audio packet, an ADTS frame longer than its channels allow, an
-    MPEG frame of another stream), the picture is read as the member after-the-end, its bytes exactly, and read
-    back; the same sounds untouched say nothing."""
+    bytes make the real last frame's CRC-16 hold where the copy starts, a Monkey's Audio's terminating data or last
+    frame, a WavPack block, a Musepack audio packet, an ADTS frame longer than its channels allow, an MPEG frame of
+    another stream), the picture is read as the member after-the-end, its bytes exactly, and read back; the same
+    sounds untouched say nothing."""
     picture = _picture("JPEG", 91)
     for kind, data in _stretched(picture).items():
         assert _found(data) == [(b"after-the-end", _sha(picture))], kind
-    for sound in (flac_sound(8), monkey(3000), wavpack(10), musepack(5), adts(20), MPEG_FRAMES):
+    for sound in (flac_sound(8), monkey(3000), _monkey_with_seek_table(10, 3000, 0), wavpack(10), musepack(5),
+                  adts(20), MPEG_FRAMES):
         assert _found(sound) == []
     items = _scan(tmp_path, {"song.flac": _stretched(picture)["flac"]}, [picture])
     member = items["song.flac!/after-the-end"]

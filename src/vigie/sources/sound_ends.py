@@ -2,8 +2,9 @@
 Audio descriptor's lengths (version 3.98 and later), WavPack's blocks walked by their lengths, Musepack SV8's
 packets walked by theirs to its stream-end packet (`SE`). Where that cannot be checked (an older Monkey's Audio
 header, a Musepack SV7's bit-packed frames, a structure that breaks off), ValueError says why. A length may lie to
-stretch the sound over a picture appended: a Monkey's Audio's terminating data, and a block or packet
-_OUTLIER times longer than any other, are where the sound may end instead (`SoundEnd.doubtful`), looked into.
+stretch the sound over a picture appended: a Monkey's Audio's terminating data or a last frame longer than its
+samples allow, and a block or packet _OUTLIER times longer than any other, are where the sound may end instead
+(`SoundEnd.doubtful`), looked into.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import NamedTuple
 
 _MONKEY_DESCRIPTOR = 52  # "MAC ", version, padding, six lengths, the frame data's high 32 bits, an MD5
 _WAVPACK_HEADER = 32  # "wvpk", the block's length less 8, version, samples, flags, CRC
+_MONKEY_SLACK = 256  # bytes a Monkey's Audio frame may take past its samples stored raw: its CRC, words' padding
 _OUTLIER = 4  # a block or packet this many times longer than any other is doubted: an encoder's are alike
 
 
@@ -45,7 +47,7 @@ def packed_sound_end(read_at: Callable[[int, int], bytes], start: int, end: int,
     start; `end` where its structure runs to it); at most `most` blocks or packets walked."""
     head = read_at(start, _MONKEY_DESCRIPTOR)
     if head.startswith(b"MAC "):
-        found = _monkey_end(head, start)
+        found = _monkey_end(read_at, head, start)
     elif head.startswith(b"wvpk"):
         found = _wavpack_end(read_at, start, end, most)
     elif head.startswith(b"MPCK"):
@@ -58,9 +60,10 @@ def packed_sound_end(read_at: Callable[[int, int], bytes], start: int, end: int,
     return found
 
 
-def _monkey_end(head: bytes, start: int) -> SoundEnd:
+def _monkey_end(read_at: Callable[[int, int], bytes], head: bytes, start: int) -> SoundEnd:
     """The sum of the lengths a Monkey's Audio descriptor declares: itself, the header, the seek table, the WAV
-    header, the frames, the WAV's terminating data (doubtful: whatever followed the WAV's sound)."""
+    header, the frames, the WAV's terminating data (doubtful: whatever followed the WAV's sound; from the last
+    frame, where it is longer than its samples stored raw)."""
     version = int.from_bytes(head[4:6], "little")
     if version < 3980:
         raise ValueError(f"a Monkey's Audio file of version {version / 1000:.2f}, whose header does not say its "
@@ -70,7 +73,31 @@ def _monkey_end(head: bytes, start: int) -> SoundEnd:
     if len(head) < _MONKEY_DESCRIPTOR or descriptor < _MONKEY_DESCRIPTOR or header < 24:
         raise ValueError("a damaged Monkey's Audio descriptor: the sound's end not found")
     sound_end = start + descriptor + header + seek_table + wav_header + (frames_high << 32 | frames)
-    return SoundEnd(sound_end + terminating, sound_end if terminating else None)
+    last_frame = _monkey_last_frame(read_at, start, start + descriptor, header, seek_table, sound_end)
+    return SoundEnd(sound_end + terminating, last_frame if last_frame is not None else
+                    sound_end if terminating else None)
+
+
+def _monkey_last_frame(read_at: Callable[[int, int], bytes], start: int, header_at: int, header_length: int,
+                       seek_table: int, sound_end: int) -> int | None:
+    """Where a Monkey's Audio's last frame starts (by the seek table after its header, whose offsets count from
+    the descriptor), where it is longer than its samples stored raw, or than twice the others' mean for as many
+    samples (and some); None where it is not, or its header or seek table does not say."""
+    header = read_at(header_at, 24)
+    if len(header) < 24:
+        return None
+    per_frame, final_blocks = int.from_bytes(header[4:8], "little"), int.from_bytes(header[8:12], "little")
+    total_frames = int.from_bytes(header[12:16], "little")
+    bits, channels = int.from_bytes(header[16:18], "little"), int.from_bytes(header[18:20], "little")
+    table_at = header_at + header_length
+    if not 0 < total_frames <= seek_table // 4 or not per_frame:
+        return None
+    first, last = (start + int.from_bytes(read_at(table_at + at, 4), "little") for at in (0, 4 * (total_frames - 1)))
+    raw = final_blocks * channels * ((bits + 7) // 8)
+    most = raw + raw // 8
+    if total_frames > 1:
+        most = min(most, 2 * (last - first) * final_blocks // ((total_frames - 1) * per_frame))
+    return last if start < last < sound_end and sound_end - last > most + _MONKEY_SLACK else None
 
 
 def _wavpack_end(read_at: Callable[[int, int], bytes], at: int, end: int, most: int) -> SoundEnd:
