@@ -44,6 +44,11 @@ def _monkey_with_seek_table(frames: int, size: int, raised: int) -> bytes:
     return descriptor + bytes(16) + header + table + bytes(frames * size)
 
 
+def _wavpack_block(samples: int, data: bytes) -> bytes:
+    """A WavPack block of `samples` stereo samples of one byte, then `data`."""
+    return b"wvpk" + struct.pack("<IHBBIIIII", 24 + len(data), 0x410, 0, 0, 0, 0, samples, 0x1000, 0) + data
+
+
 def _stretched(picture: bytes) -> dict[str, bytes]:
     """Each kind of sound whose structure is made to run over `picture` appended after it, unchanged."""
     flac = flac_sound(8)
@@ -63,6 +68,8 @@ def _stretched(picture: bytes) -> dict[str, bytes]:
         "monkey_frames": _monkey_with_seek_table(10, 3000, len(picture)) + picture,
         "monkey": ape[:terminating] + struct.pack("<I", len(picture)) + ape[terminating + 4:] + picture,
         "wavpack": wavpack(10) + b"wvpk" + struct.pack("<I", 24 + len(picture)) + bytes(24) + picture,
+        # among blocks about as long, one of a single sample: longer than its samples stored raw
+        "wavpack_samples": _wavpack_block(4410, bytes(1500)) * 3 + _wavpack_block(1, picture),
         "musepack": musepack(5)[:-len(end_packet)] + _packet(b"AP", picture) + end_packet,
         "adts": adts(20) + adts_header + picture,
         "adts_blocks": adts(20) + adts_header[:6] + b"\xff" + picture,  # four raw data blocks claimed
@@ -80,7 +87,7 @@ def test_a_structure_stretched_over_a_picture_appended_is_looked_into(tmp_path: 
     for kind, data in _stretched(picture).items():
         assert _found(data) == [(b"after-the-end", _sha(picture))], kind
     for sound in (flac_sound(8), monkey(3000), _monkey_with_seek_table(10, 3000, 0), wavpack(10), musepack(5),
-                  adts(20), MPEG_FRAMES):
+                  _wavpack_block(4410, bytes(1500)) * 4, adts(20), MPEG_FRAMES):
         assert _found(sound) == []
     items = _scan(tmp_path, {"song.flac": _stretched(picture)["flac"]}, [picture])
     member = items["song.flac!/after-the-end"]

@@ -3,8 +3,8 @@ Audio descriptor's lengths (version 3.98 and later), WavPack's blocks walked by 
 packets walked by theirs to its stream-end packet (`SE`). Where that cannot be checked (an older Monkey's Audio
 header, a Musepack SV7's bit-packed frames, a structure that breaks off), ValueError says why. A length may lie to
 stretch the sound over a picture appended: a Monkey's Audio's terminating data or a last frame longer than its
-samples allow, and a block or packet _OUTLIER times longer than any other, are where the sound may end instead
-(`SoundEnd.doubtful`), looked into.
+samples allow, a WavPack block so, and a block or packet _OUTLIER times longer than any other, are where the sound
+may end instead (`SoundEnd.doubtful`), looked into.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from typing import NamedTuple
 _MONKEY_DESCRIPTOR = 52  # "MAC ", version, padding, six lengths, the frame data's high 32 bits, an MD5
 _WAVPACK_HEADER = 32  # "wvpk", the block's length less 8, version, samples, flags, CRC
 _MONKEY_SLACK = 256  # bytes a Monkey's Audio frame may take past its samples stored raw: its CRC, words' padding
+_WAVPACK_SLACK = 1024  # bytes a WavPack block may take past its samples stored raw: its header, the WAV's own
 _OUTLIER = 4  # a block or packet this many times longer than any other is doubted: an encoder's are alike
 
 
@@ -27,19 +28,25 @@ class SoundEnd(NamedTuple):
 
 
 class _Longest:
-    """The longest block or packet walked (where it starts), and the longest length of the others."""
+    """The longest block or packet walked (where it starts), the longest length of the others, and the first
+    block longer than its samples stored raw."""
 
     def __init__(self) -> None:
         self.at, self.length, self.others = 0, 0, 0
+        self.oversized: int | None = None
 
-    def add(self, at: int, length: int) -> None:
+    def add(self, at: int, length: int, raw: int | None = None) -> None:
         if length > self.length:
             self.at, self.length, self.others = at, length, self.length
         else:
             self.others = max(self.others, length)
+        if raw is not None and self.oversized is None and length > raw + raw // 8 + _WAVPACK_SLACK:
+            self.oversized = at
 
     def doubtful(self) -> int | None:
-        return self.at if self.others and self.length > _OUTLIER * self.others else None
+        if self.others and self.length > _OUTLIER * self.others:
+            return self.at if self.oversized is None else min(self.at, self.oversized)
+        return self.oversized
 
 
 def packed_sound_end(read_at: Callable[[int, int], bytes], start: int, end: int, most: int) -> SoundEnd:
@@ -106,11 +113,13 @@ def _wavpack_end(read_at: Callable[[int, int], bytes], at: int, end: int, most: 
     for _ in range(most):
         if at + _WAVPACK_HEADER > end:
             return SoundEnd(max(at, end), longest.doubtful())  # a few stray bytes at most: a block cut short
-        header = read_at(at, 8)
+        header = read_at(at, _WAVPACK_HEADER)
         size = int.from_bytes(header[4:8], "little")
         if not header.startswith(b"wvpk") or size < _WAVPACK_HEADER - 8:
             return SoundEnd(at, longest.doubtful())
-        longest.add(at, 8 + size)
+        flags = int.from_bytes(header[24:28], "little")  # bytes a sample less 1, mono
+        raw = int.from_bytes(header[20:24], "little") * (1 if flags & 4 else 2) * ((flags & 3) + 1)
+        longest.add(at, 8 + size, raw)
         at += 8 + size
     raise ValueError(f"more than {most:,} WavPack blocks: the sound's end not found")
 
