@@ -11,6 +11,7 @@ import struct
 import zlib
 from pathlib import Path
 
+import pytest
 from PIL import Image
 
 from tests.media_files import MPEG_FRAMES, _crc, adts, flac_sound, monkey, musepack, wavpack
@@ -139,3 +140,13 @@ def test_aac_and_mp3_of_high_bit_rates_are_typed_by_their_first_frame() -> None:
     typed = sum(audio_type(bytes([0xFF, chance.randrange(0xE0, 0x100)]) + chance.randbytes(510)) is not None
                 for _ in range(20_000))
     assert typed <= 10  # one in two thousand at most
+
+
+def test_frame_headers_before_a_flacs_last_frame_cost_bounded_work() -> None:
+    """Countless copies of a frame's header (CRC-8 and all) before the last frame, none of whose CRC-16 holds:
+    at most a few are checked for the frame before the last, and the sound's end not found is said."""
+    sound = flac_sound(3)
+    first, last = sound.index(b"\xff\xf8"), sound.rindex(b"\xff\xf8")
+    header = sound[first:first + 6]  # sync, codes, frame number 0, CRC-8
+    with pytest.raises(ValueError, match="4 frame headers before the FLAC's last frame"):
+        _found(sound[:last] + (header + b"\x01" * 40) * 100_000 + sound[last:])

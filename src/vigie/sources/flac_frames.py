@@ -5,8 +5,8 @@ one: a streaming encoder's does not); it ends where its CRC-16 holds (a frame's 
 before them). That frame is then joined to the one before it, whose CRC-16 must hold where it starts, whose samples
 the last's follow and which the STREAMINFO's largest frame size bounds: else bytes no frame covers lie between (a
 copy of the last frame appended after a picture, or forged inside one), and the sound ends with the frame before
-them. Bounded on hostile input: at most _MOST_SYNCS syncs looked at, at most _MOST_LAST headers of a last frame
-checked by CRC-16, each over at most the length of its samples stored verbatim.
+them. Bounded on hostile input: at most _MOST_SYNCS syncs looked at, at most _MOST_LAST headers of a last frame,
+and as many of the frame before it, checked by CRC-16, each over at most the length of its samples stored verbatim.
 """
 
 from __future__ import annotations
@@ -88,7 +88,10 @@ def flac_sound_end(read_at: Callable[[int, int], bytes], streaminfo: bytes, star
         reaching = f" (the one that reaches its {info.total:,} samples)" if info.total else ""
         raise ValueError(f"no last frame of the FLAC's sound{reaching} found between byte {lowest:,} and byte "
                          f"{end:,}: the sound's end not found")
-    for before in headers:  # the frame before the last: its samples followed by the last's, ending where it starts
+    for tries, before in enumerate(headers):  # the frame before the last: followed by it, ending where it starts
+        if tries == _MOST_LAST:
+            raise ValueError(f"{_MOST_LAST} frame headers before the FLAC's last frame (byte {last.at:,}) whose "
+                             "CRC-16 holds nowhere: the sound's end not found")
         span = last.at - before.at
         data = read_at(before.at, min(before.longest, span))
         if len(data) == span and not _crc(_CRC16, 16, data) and before.following == last.number and \
