@@ -277,10 +277,9 @@ def _tags_past_the_sound_end(reader: _Reader, most: int, signature: bytes) -> It
     kept."""
     start, end = reader.sound
     try:
-        if signature == b"fLaC":
-            at = flac_sound_end(reader.read_at, reader.streaminfo, start, end, most)
-        elif signature.startswith(_PACKED_STARTS):
-            at, doubtful = packed_sound_end(reader.read_at, start, end, _MOST_FRAMES)
+        if signature.startswith((b"fLaC", *_PACKED_STARTS)):  # where a length or a CRC may lie, a picture looked for
+            at, doubtful = flac_sound_end(reader.read_at, reader.streaminfo, start, end, most) \
+                if signature == b"fLaC" else packed_sound_end(reader.read_at, start, end, _MOST_FRAMES)
             at = doubtful if doubtful is not None and _holds_a_picture(reader, doubtful, at, most) else at
         else:
             at = _mpeg_end(reader, start, end)

@@ -5,8 +5,10 @@ one: a streaming encoder's does not); it ends where its CRC-16 holds (a frame's 
 before them). That frame is then joined to the one before it, whose CRC-16 must hold where it starts, whose samples
 the last's follow and which the STREAMINFO's largest frame size bounds: else bytes no frame covers lie between (a
 copy of the last frame appended after a picture, or forged inside one), and the sound ends with the frame before
-them. Bounded on hostile input: at most _MOST_SYNCS syncs looked at, at most _MOST_LAST headers of a last frame,
-and as many of the frame before it, checked by CRC-16, each over at most the length of its samples stored verbatim.
+them. Where the last frame's CRC-16 holds at the sound's end and before it too, what lies between is doubtful (two
+bytes after a picture appended may make it hold at the end): looked into by the caller. Bounded on hostile input:
+at most _MOST_SYNCS syncs looked at, at most _MOST_LAST headers of a last frame, and as many of the frame before
+it, checked by CRC-16, each over at most the length of its samples stored verbatim.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 from typing import NamedTuple
+
+from vigie.sources.sound_ends import SoundEnd
 
 _MOST_SYNCS = 1 << 16  # frame syncs looked at back from the end: a picture holds a few a MiB by chance
 _MOST_LAST = 4  # headers of a last frame (CRC-8 and samples right) whose end is looked for by CRC-16
@@ -62,8 +66,10 @@ class _Frame(NamedTuple):
 
 
 def flac_sound_end(read_at: Callable[[int, int], bytes], streaminfo: bytes, start: int, end: int,
-                   most: int) -> int:
-    """Where the sound that starts at `start` ends (`end` where nothing follows it before the tags after it).
+                   most: int) -> SoundEnd:
+    """Where the sound that starts at `start` ends (`end` where nothing follows it before the tags after it), and
+    where its last frame's CRC-16 also holds before that end, where it runs to it (doubtful: two bytes after a
+    picture appended may make it hold at the end).
     The last frame found is then joined to the frame before it: where that one's CRC-16 holds before the last
     frame starts (or its samples are not followed by the last's: a frame number repeated), bytes no frame covers
     lie between (a copy of the last frame appended after a picture, or forged inside one), and the sound ends where
@@ -75,11 +81,16 @@ def flac_sound_end(read_at: Callable[[int, int], bytes], streaminfo: bytes, star
                          "FLAC allows): its frames cannot be checked, the sound's end not found")
     lowest = max(start, end - most - info.largest_block * info.channels * (info.sample_bits + 1) // 8)
     headers = _headers_back(read_at, info, lowest, end)
-    last = last_end = None
+    last = last_end = doubtful = None
     for lasts, frame in enumerate((found for found in headers if found.last), 1):
-        found_end = _crc16_end(read_at(frame.at, min(frame.longest, end - frame.at)), end - frame.at <= frame.longest)
-        if found_end is not None:
-            last, last_end = frame, frame.at + found_end
+        data = read_at(frame.at, min(frame.longest, end - frame.at))
+        first_end, at_the_end = _crc16_holds(data)
+        if at_the_end and frame.at + len(data) == end:  # it runs to the sound's end
+            last, last_end = frame, end
+            doubtful = None if first_end == len(data) or first_end is None else frame.at + first_end
+            break
+        if first_end is not None:
+            last, last_end = frame, frame.at + first_end
             break
         if lasts == _MOST_LAST:
             raise ValueError(f"{_MOST_LAST} headers of the FLAC's last frame whose CRC-16 holds nowhere: the "
@@ -94,12 +105,13 @@ def flac_sound_end(read_at: Callable[[int, int], bytes], streaminfo: bytes, star
                              "CRC-16 holds nowhere: the sound's end not found")
         span = last.at - before.at
         data = read_at(before.at, min(before.longest, span))
-        if len(data) == span and not _crc(_CRC16, 16, data) and before.following == last.number and \
+        own_end, at_the_end = _crc16_holds(data)
+        if len(data) == span and at_the_end and before.following == last.number and \
                 span <= (info.largest_frame or span):
-            return last_end
-        if (own_end := _crc16_end(data, False)) is not None:
-            return last_end if own_end == span else before.at + own_end
-    return last_end
+            return SoundEnd(last_end, doubtful)
+        if own_end is not None:
+            return SoundEnd(last_end, doubtful) if own_end == span else SoundEnd(before.at + own_end, None)
+    return SoundEnd(last_end, doubtful)
 
 
 def _headers_back(read_at: Callable[[int, int], bytes], info: StreamInfo, lowest: int, end: int
@@ -169,16 +181,16 @@ def _coded_number(header: bytes) -> tuple[int | None, int]:
     return number, 5 + extra
 
 
-def _crc16_end(frame: bytes, to_the_end: bool) -> int | None:
-    """Where the frame that `frame` starts ends: where the sound does (`to_the_end`: `frame` runs to it) if its
-    CRC-16 holds there, else the first byte past its header where it holds (it holds by chance once in 65,536
-    bytes: an end taken too early leaves a frame's last bytes before what follows, which is still found)."""
+def _crc16_holds(frame: bytes) -> tuple[int | None, bool]:
+    """Where the frame that `frame` starts may end: the first byte past its header where its CRC-16 holds (by
+    chance once in 65,536 bytes: an end taken too early leaves a frame's last bytes before what follows, which is
+    still found), and whether it holds at `frame`'s end."""
     crc, first, table = 0, None, _CRC16
     for at, byte in enumerate(frame):
         crc = ((crc << 8) & 0xFFFF) ^ table[(crc >> 8) ^ byte]
         if not crc and first is None and at > 6:
             first = at + 1
-    return len(frame) if to_the_end and not crc and frame else first
+    return first, bool(frame) and not crc and first is not None
 
 
 def _crc(table: tuple[int, ...], width: int, data: bytes) -> int:
