@@ -50,6 +50,16 @@ def _wavpack_block(samples: int, data: bytes) -> bytes:
     return b"wvpk" + struct.pack("<IHBBIIIII", 24 + len(data), 0x410, 0, 0, 0, 0, samples, 0x1000, 0) + data
 
 
+def _flac_frame_after(picture: bytes) -> bytes:
+    """A FLAC's sound, then `picture` and two bytes that make its last frame's CRC-16 hold after them, then a frame
+    numbered next, the last its STREAMINFO's total counts."""
+    longer = flac_sound(9)
+    next_frame = longer.rindex(b"\xff\xf8")
+    sound = longer[:next_frame]
+    last_frame = sound[sound.rindex(b"\xff\xf8"):]
+    return sound + picture + _crc(last_frame + picture, 0x8005, 16).to_bytes(2, "big") + longer[next_frame:]
+
+
 def _stretched(picture: bytes) -> dict[str, bytes]:
     """Each kind of sound whose structure is made to run over `picture` appended after it, unchanged."""
     flac = flac_sound(8)
@@ -67,6 +77,7 @@ def _stretched(picture: bytes) -> dict[str, bytes]:
         "flac": flac + picture + last_frame,
         "flac_mended": flac + picture + mended + last_frame,
         "flac_mended_at_the_end": flac + picture + mended,  # the real last frame's CRC-16 holds at the file's end
+        "flac_mended_next": _flac_frame_after(picture),
         "monkey_frames": _monkey_with_seek_table(10, 3000, len(picture)) + picture,
         "monkey": ape[:terminating] + struct.pack("<I", len(picture)) + ape[terminating + 4:] + picture,
         "wavpack": wavpack(10) + b"wvpk" + struct.pack("<I", 24 + len(picture)) + bytes(24) + picture,
@@ -81,10 +92,10 @@ def _stretched(picture: bytes) -> dict[str, bytes]:
 
 def test_a_structure_stretched_over_a_picture_appended_is_looked_into(tmp_path: Path) -> None:
     """Whichever length is made to span the picture (a copy of the FLAC's last frame after it, even where two
-    bytes make the real last frame's CRC-16 hold where the copy starts or at the file's end, a Monkey's Audio's
-    terminating data or last frame, a WavPack block, a Musepack audio packet, an ADTS frame longer than its channels
-    allow, an MPEG frame of another stream), the picture is read as the member after-the-end, its bytes exactly,
-    and read back; the same sounds untouched say nothing."""
+    bytes make the real last frame's CRC-16 hold where the copy, or a frame numbered next, starts or at the file's
+    end, a Monkey's Audio's terminating data or last frame, a WavPack block, a Musepack audio packet, an ADTS frame
+    longer than its channels allow, an MPEG frame of another stream), the picture is read as the member
+    after-the-end, its bytes exactly, and read back; the same sounds untouched say nothing."""
     picture = _picture("JPEG", 91)
     for kind, data in _stretched(picture).items():
         assert _found(data) == [(b"after-the-end", _sha(picture))], kind

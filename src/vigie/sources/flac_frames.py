@@ -5,10 +5,10 @@ one: a streaming encoder's does not); it ends where its CRC-16 holds (a frame's 
 before them). That frame is then joined to the one before it, whose CRC-16 must hold where it starts, whose samples
 the last's follow and which the STREAMINFO's largest frame size bounds: else bytes no frame covers lie between (a
 copy of the last frame appended after a picture, or forged inside one), and the sound ends with the frame before
-them. Where the last frame's CRC-16 holds at the sound's end and before it too, what lies between is doubtful (two
-bytes after a picture appended may make it hold at the end): looked into by the caller. Bounded on hostile input:
-at most _MOST_SYNCS syncs looked at, at most _MOST_LAST headers of a last frame, and as many of the frame before
-it, checked by CRC-16, each over at most the length of its samples stored verbatim.
+them. Where the last frame's (or the one before it's) CRC-16 holds at its end and before it too, what lies
+between is doubtful (two bytes after a picture appended may make it hold at the end): looked into by the caller.
+Bounded on hostile input: at most _MOST_SYNCS syncs looked at, at most _MOST_LAST headers of a last frame, and as
+many of the frame before it, checked by CRC-16, each over at most the length of its samples stored verbatim.
 """
 
 from __future__ import annotations
@@ -107,8 +107,8 @@ def flac_sound_end(read_at: Callable[[int, int], bytes], streaminfo: bytes, star
         data = read_at(before.at, min(before.longest, span))
         own_end, at_the_end = _crc16_holds(data)
         if len(data) == span and at_the_end and before.following == last.number and \
-                span <= (info.largest_frame or span):
-            return SoundEnd(last_end, doubtful)
+                span <= (info.largest_frame or span):  # joined: where its CRC-16 also holds before, doubtful too
+            return SoundEnd(last_end, before.at + own_end if own_end is not None and own_end < span else doubtful)
         if own_end is not None:
             return SoundEnd(last_end, doubtful) if own_end == span else SoundEnd(before.at + own_end, None)
     return SoundEnd(last_end, doubtful)
