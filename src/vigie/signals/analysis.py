@@ -40,7 +40,7 @@ from vigie.signals.video import VideoError, VideoLimits, analyse_video
 from vigie.sources.archives import iter_members
 from vigie.sources.base import Entry, escape_name, member_relpath, parse_relpath
 from vigie.sources.bmff import Found
-from vigie.sources.cms import SIGNED_TYPE
+from vigie.sources.cms import CMS_TYPES
 from vigie.sources.diskimage import DISK_HEAD_BYTES, nested_image_note
 from vigie.sources.hidden_pictures import names_before_a_zip_behind
 from vigie.sources.mediatype import (
@@ -127,6 +127,8 @@ def _read_item(stream: BinaryIO, record: ItemRecord, settings: Settings, nested:
         kept, cap = [], min(settings.max_nested_archive_bytes, MOST_TEXT_KEPT)
     elif nested and is_video(media_type):  # a member cannot be reopened: decode it from memory
         kept, cap = [], settings.max_member_video_bytes
+    elif nested and media_type in CMS_TYPES:  # what follows its own end is looked at in memory (signature_end.py)
+        kept, cap = [], settings.max_nested_archive_bytes
     # a member cannot be reopened either: its chunks are kept in case a zip follows its content (a self-extractor)
     behind_only = kept is None and text is None and nested and may_hide_a_zip_behind(media_type)
     if behind_only:
@@ -373,9 +375,13 @@ def _held(record: ItemRecord, read: _Read, nested: bool, pictures: tuple[HeldPic
     media_type = record.media_type or ""
     if read.buffer is not None and media_type == SQLITE_TYPE:
         return _past_own_end(record, _Held(read.buffer, pictures), past_the_database(read.buffer))
-    if read.buffer is not None and media_type == SIGNED_TYPE:
-        return _past_own_end(record, _Held(read.buffer, pictures),
+    if read.buffer is not None and media_type in CMS_TYPES:
+        own = read.buffer if is_archive(media_type) else None  # a detached signature, an encryption: no content read
+        held = _past_own_end(record, _Held(own, pictures),
                              past_signature(io.BytesIO(read.buffer), settings.max_nested_archive_bytes))
+        if own is None and held.zip_after_own is not None:  # a zip past its end is all it holds
+            held = held._replace(archive=read.buffer, zip_start=held.zip_after_own, zip_after_own=None)
+        return held
     if read.buffer is not None and is_archive(media_type):
         behind = zip_behind(io.BytesIO(read.buffer), read.zip_clues) if may_hide_a_zip_behind(media_type) else None
         if behind is not None:
@@ -629,8 +635,8 @@ def _analyse_entry(
     _check_stored_digests(record, entry.stored_digests)
     expansion = Expansion()
     media_type = record.media_type or ""
-    if media_type == SIGNED_TYPE and held.archive is None:  # what follows the signature's own end, read as the
-        held = _past_signature(open_entry, record, held, settings)  # signature's held in memory is
+    if media_type in CMS_TYPES and held.archive is None:  # what follows the structure's own end, read as one
+        held = _past_signature(open_entry, record, held, settings)._replace(zip_clues=None)  # held in memory is
     records = [record, *_held_items(record, held, 0, settings, expansion, analysed)]
     seen = Counter(held.taken(media_type))
     if is_archive(media_type) and held.archive is None:  # not read in memory (a database is)

@@ -15,6 +15,8 @@ DETACHED_TYPE = "application/pkcs7-signature"  # a signature that holds no conte
 COMPRESSED_TYPE = "application/pkcs7-mime; smime-type=compressed-data"  # read: its content, inflated, is members
 ENCRYPTED_TYPE = "application/pkcs7-mime; smime-type=enveloped-data"  # said: only the recipient's key reads it
 ENCRYPTED_NOTE = "encrypted S/MIME: its content cannot be read without the recipient's key"
+# every kind told: what follows its own end is looked at (signature_end.py), whether its content is read or not
+CMS_TYPES = frozenset({SIGNED_TYPE, DETACHED_TYPE, COMPRESSED_TYPE, ENCRYPTED_TYPE})
 _KINDS = {
     bytes.fromhex("2a864886f70d010702"): SIGNED_TYPE,  # 1.2.840.113549.1.7.2, signedData
     bytes.fromhex("2a864886f70d010703"): ENCRYPTED_TYPE,  # 1.2.840.113549.1.7.3, envelopedData

@@ -1,4 +1,5 @@
-"""What follows an S/MIME signature's own end (a `.p7m` file's, a `smime.p7m` part's): no mail program reads it,
+"""What follows an S/MIME structure's own end (a `.p7m` file's, a `smime.p7m` part's; a detached signature's,
+`smime.p7s`; a compression's, `.p7z`; an encryption's, whose content is not read): no mail program reads it,
 so a picture or a zip appended to the signature is hidden there. It is looked for only past the structure's own
 end, since what was signed may itself be a zip or a picture (`letter.jpg.p7m`), and looked at as what follows a
 picture's end is (`trailing.py`): padding passed over, a picture or a video read as the member `after-the-end`,
@@ -13,14 +14,16 @@ from __future__ import annotations
 
 from typing import BinaryIO
 
-from vigie.sources.cms import structure_end, written_end
+from vigie.sources.cms import DETACHED_TYPE, SIGNED_TYPE, cms_type, structure_end, written_end
 from vigie.sources.trailing import Following, what_follows
 
 
 def past_signature(stream: BinaryIO, most: int) -> Following:
-    """What follows the signature that starts `stream` (seekable, read from its start): in memory where it is
-    `most` bytes at most, else by its written length."""
+    """What follows the signature (or other CMS structure) that starts `stream` (seekable, read from its start): in
+    memory where it is `most` bytes at most, else by its written length."""
     size = stream.seek(0, 2)
+    stream.seek(0)
+    what = "signature" if cms_type(stream.read(512)) in (SIGNED_TYPE, DETACHED_TYPE) else "S/MIME structure"
     stream.seek(0)
     if size <= most:
         data = stream.read()
@@ -34,4 +37,4 @@ def past_signature(stream: BinaryIO, most: int) -> Following:
                               "zip may be appended to hide it, not looked for",), None, None)
     if end is None or end > size:  # cut short or hostile: said by its reading
         return Following((), None, None)
-    return what_follows(stream, end, size, "signature", most)
+    return what_follows(stream, end, size, what, most)
