@@ -1,6 +1,10 @@
 """Where a RIFF file ends: its `RIFF` chunk's size says it (a WebP's, an AVI's), and an AVI of more than 1 GB
 written to OpenDML goes on in `RIFF` chunks of form `AVIX` behind it. What follows is no player's or viewer's
 (`trailing.py`, `video_members.py`).
+
+An AVI's `RIFF` chunks are walked by their chunks' headers too (not into `movi`, its frames): those no player reads
+(`JUNK`, a type no AVI reader knows) are listed for what they hold to be looked at (`video_members.py`), and so are
+the bytes after its last chunk where its `RIFF` size says it runs on (a size raised over bytes appended).
 """
 
 from __future__ import annotations
@@ -8,10 +12,13 @@ from __future__ import annotations
 import io
 from typing import BinaryIO
 
-from vigie.sources.bmff import Walk
+from vigie.sources.bmff import Walk, note_unread
 
 _MOST_CHUNKS = 100_000  # OpenDML's chunks are of about 1 GB each
 _INSIDE = frozenset({b"LIST", b"JUNK", b"idx1", b"movi", b"VP8 ", b"VP8L", b"VP8X"})  # chunks of an AVI or a WebP
+_AVI_FORMS = frozenset({b"AVI ", b"AVIX"})
+_READ = frozenset({b"LIST", b"idx1"})  # an AVI's chunks that players read (`LIST`s: headers, frames, INFO text)
+_MOST_INNER = 10_000  # chunks of one RIFF chunk walked (not `movi`'s): a writer's are a handful
 
 
 def walk_riff(stream: BinaryIO, size: int, most_bytes: int) -> Walk:
@@ -33,10 +40,35 @@ def walk_riff(stream: BinaryIO, size: int, most_bytes: int) -> Walk:
         length = int.from_bytes(head[4:8], "little")
         if at + 8 + length > size:  # cut short: the decoder says what it can play
             return walk
+        if head[8:] in _AVI_FORMS:
+            _inner_chunks(stream, at + 12, at + 8 + length, walk)
         at = min(at + 8 + length + (length & 1), size)  # an odd size is padded to an even one
     walk.notes.append(f"more than {_MOST_CHUNKS:,} RIFF chunks: the file was not walked past them (its end not "
                       "looked for)")
     return walk
+
+
+def _inner_chunks(stream: BinaryIO, start: int, end: int, walk: Walk) -> None:
+    """The chunks an AVI's `RIFF` chunk holds, from `start` to `end`: those no player reads listed, and the bytes
+    after the last (where the next bytes are no chunk: an unprintable type, a size past `end`)."""
+    walk.unit, walk.units = "chunk", "chunks"
+    at = start
+    for _ in range(_MOST_INNER):
+        if at + 8 > end:
+            break
+        stream.seek(at)
+        head = stream.read(8)
+        length = int.from_bytes(head[4:8], "little")
+        if not all(0x20 <= byte < 0x7F for byte in head[:4]) or at + 8 + length > end:
+            break
+        if head[:4] not in _READ and length:
+            note_unread(walk, head[:4], at + 8, at + 8 + length)
+        at += 8 + length + (length & 1)
+    else:
+        walk.notes.append(f"more than {_MOST_INNER:,} chunks in a RIFF chunk: those after byte {at:,} not looked at")
+        return
+    if at < end:  # looked at as what a box no player reads holds
+        note_unread(walk, b"RIFF", at, end)
 
 
 def riff_end(data: bytes) -> int | None:
