@@ -58,7 +58,8 @@ from vigie.sources.signature_end import past_signature
 from vigie.sources.sqlite_end import past_the_database
 from vigie.sources.textborne import MOST_BASE64_TRIES, MOST_TEXT_KEPT, TEXT_TYPE, TextClues, looks_like_text
 from vigie.sources.trailing import AFTER_END_NAME, Following, trailing
-from vigie.sources.video_members import VideoHeld, video_held
+from vigie.sources.video_members import IN_BOX_NAME, VideoHeld, video_held
+from vigie.sources.webp_chunks import in_chunks
 from vigie.sources.zipbehind import ZipClues, search_stopped_note, zip_behind
 
 CHUNK = 1 << 20
@@ -388,6 +389,8 @@ def _held(record: ItemRecord, read: _Read, nested: bool, pictures: tuple[HeldPic
             record.add_error("archive", APPENDED_ZIP_NOTE)
         return _Held(read.buffer, pictures, zip_after_own=behind)
     held = _Held(None, pictures)
+    if media_type == "image/webp" and read.buffer is not None:
+        held = held._replace(embedded=_in_webp_chunks(record, read.buffer))
     after = trailing(read.buffer, media_type) if video is None and read.buffer is not None else None
     if video is not None:
         for note in video.notes:
@@ -406,6 +409,16 @@ def _held(record: ItemRecord, read: _Read, nested: bool, pictures: tuple[HeldPic
         return held
     record.add_error("archive", APPENDED_ZIP_NOTE)
     return held._replace(archive=read.buffer, zip_start=zip_start)
+
+
+def _in_webp_chunks(record: ItemRecord, data: bytes) -> tuple[Found, ...]:
+    """The pictures in a WebP's chunks no viewer reads, each chunk said on it."""
+    chunks, notes = in_chunks(data)
+    for note in notes:
+        record.add_error("not-examined", note)
+    for chunk in chunks:
+        record.add_error("archive" if chunk.members else "not-examined", chunk.note)
+    return tuple(Found(IN_BOX_NAME, found) for chunk in chunks for found in chunk.members)
 
 
 def _past_own_end(record: ItemRecord, held: _Held, past: Following) -> _Held:
