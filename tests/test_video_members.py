@@ -332,3 +332,16 @@ def test_pictures_in_top_level_boxes_players_skip_and_in_an_avis_chunks_no_playe
     countless = b"RIFF" + struct.pack("<I", 4 + 8 * 20_000) + b"AVI " + b"JUNK\0\0\0\0" * 20_000
     held = video_held(io.BytesIO(countless), "video/x-msvideo", Settings())
     assert "more than 10,000 chunks in a RIFF chunk" in str(held.notes)
+
+
+def test_a_picture_right_after_an_avi_whose_odd_riff_size_a_writer_left_unpadded_is_read(tmp_path: Path) -> None:
+    avi = _video(tmp_path, "avi")
+    hidden = _drawn(195, "JPEG")
+    riff = struct.unpack_from("<I", avi, 4)[0]
+    odd = b"JUNK" + struct.pack("<I", 5) + b"abcde"  # no pad byte after it: the picture starts at once
+    unpadded = avi[:4] + struct.pack("<I", riff + len(odd)) + avi[8:] + odd
+    held = video_held(io.BytesIO(unpadded + hidden), "video/x-msvideo", Settings())
+    assert held.after is not None and held.after.members == (hidden,)
+    padded = video_held(io.BytesIO(unpadded + b"\0" + hidden), "video/x-msvideo", Settings())
+    assert padded.after is not None and padded.after.members == (hidden,) and f"byte {len(unpadded) + 1:,}" in \
+        padded.after.note

@@ -25,7 +25,7 @@ def walk_riff(stream: BinaryIO, size: int, most_bytes: int) -> Walk:
     """The file's RIFF chunks, from its start (`most_bytes` unused: a RIFF file's members are not read here)."""
     del most_bytes
     walk = Walk()
-    at = 0
+    at, padded = 0, False
     for _ in range(_MOST_CHUNKS):
         stream.seek(at)
         head = stream.read(12)
@@ -35,17 +35,27 @@ def walk_riff(stream: BinaryIO, size: int, most_bytes: int) -> Walk:
                                   f"{head[:4].decode()} chunk): a writer interrupted, or a size that lies; what "
                                   "follows its end not looked for")
                 return walk
-            walk.end = at if at > 0 else None
+            walk.end = at - _unpadded(stream, at, padded) if at > 0 else None
             return walk
         length = int.from_bytes(head[4:8], "little")
         if at + 8 + length > size:  # cut short: the decoder says what it can play
             return walk
         if head[8:] in _AVI_FORMS:
             _inner_chunks(stream, at + 12, at + 8 + length, walk)
+        padded = bool(length & 1) and at + 9 + length <= size
         at = min(at + 8 + length + (length & 1), size)  # an odd size is padded to an even one
     walk.notes.append(f"more than {_MOST_CHUNKS:,} RIFF chunks: the file was not walked past them (its end not "
                       "looked for)")
     return walk
+
+
+def _unpadded(stream: BinaryIO, at: int, padded: bool) -> int:
+    """1 where the byte before `at` pads an odd size but is not zero: a writer that did not pad, what follows
+    starting there."""
+    if not padded:
+        return 0
+    stream.seek(at - 1)
+    return int(stream.read(1) != b"\0")
 
 
 def _inner_chunks(stream: BinaryIO, start: int, end: int, walk: Walk) -> None:
