@@ -177,7 +177,9 @@ def test_a_picture_in_a_webps_chunk_no_viewer_reads_or_under_its_raised_size_is_
     from vigie.sources.webp_chunks import in_chunks
 
     assert in_chunks(webp) == ((), ())  # a WebP as written: nothing to say
-    countless = webp[:4] + struct.pack("<I", 4 + 8 * 20_000) + b"WEBP" + b"ZZZZ\0\0\0\0" * 20_000
-    assert "more than 10,000 chunks" in in_chunks(countless)[1][0]
+    countless = webp[:4] + struct.pack("<I", 4 + 8 * 100_001) + b"WEBP" + b"ZZZZ\0\0\0\0" * 100_001
+    assert "more than 100,000 chunks" in in_chunks(countless)[1][0]
+    chunks, notes = in_chunks(with_chunks(*[chunk(b"ZZZZ", b"not a picture " * 5)] * 1_001))  # each said, to a cap
+    assert len(chunks) == 1_000 and "more than 1,000 chunks of a type no viewer reads" in notes[0]
     chunks, notes = in_chunks(with_chunks(*[chunk(b"ZZZZ", hidden["PNG"])] * 70))  # 64 read, the others said
     assert sum(len(chunk.members) for chunk in chunks) == 64 and "not looked at" in notes[0]

@@ -2,7 +2,8 @@
 every decoder, so a picture kept in one is hidden there. Each picture or video that starts in one is read as the
 WebP's member `in-a-box` (`in-a-box!2`, ...), as in an MP4's boxes no player reads (`video_members.py`); other
 bytes there are said. So too the bytes after its last chunk where its RIFF size says it runs on (a size raised
-over a picture appended). The chunks are walked by their headers, at most _MOST_CHUNKS of them (said)."""
+over a picture appended). The chunks are walked by their headers: at most _MOST_CHUNKS of them, _MOST_UNKNOWN
+looked into, each cap said."""
 
 from __future__ import annotations
 
@@ -11,8 +12,9 @@ from vigie.sources.video_members import IN_BOX_NAME
 
 # the chunks of the WebP container (Google's specification), and C2PA's manifest store
 _KNOWN = frozenset({b"VP8 ", b"VP8L", b"VP8X", b"ALPH", b"ANIM", b"ANMF", b"ICCP", b"EXIF", b"XMP ", b"C2PA"})
-_MOST_CHUNKS = 10_000  # an animation's frames are chunks: a writer's are a few thousand at most
+_MOST_CHUNKS = 100_000  # an animation's frames are chunks, each walked in a microsecond or so
 _MOST_PICTURES = 64
+_MOST_UNKNOWN = 1_000  # chunks of a type no viewer reads looked into, each said: a writer adds one or two
 
 
 def in_chunks(data: bytes) -> tuple[tuple[Trailing, ...], tuple[str, ...]]:
@@ -20,7 +22,7 @@ def in_chunks(data: bytes) -> tuple[tuple[Trailing, ...], tuple[str, ...]]:
     declared = 8 + int.from_bytes(data[4:8], "little")
     end = min(len(data), declared)
     found: list[Trailing] = []
-    at = 12
+    at, unknown = 12, 0
     for _ in range(_MOST_CHUNKS):
         if at + 8 > end:
             return tuple(found), ()
@@ -35,7 +37,11 @@ def in_chunks(data: bytes) -> tuple[tuple[Trailing, ...], tuple[str, ...]]:
             return (*found, *([] if held is None else [held])), ()
         if at + 8 + length > end:  # cut short: the decoder says so
             return tuple(found), ()
+        if kind not in _KNOWN and length and unknown == _MOST_UNKNOWN:
+            return tuple(found), (f"more than {_MOST_UNKNOWN:,} chunks of a type no viewer reads: what those from "
+                                  f"byte {at:,} hold not looked at",)
         if kind not in _KNOWN and length:
+            unknown += 1
             said = (f"the {length:,} bytes a {kind.decode('latin-1')!r} chunk holds from byte {at + 8:,}, a type no "
                     "viewer reads")
             held = pictures_in(data[at + 8:at + 8 + length], at + 8, said, "a picture hidden in it?", IN_BOX_NAME)
