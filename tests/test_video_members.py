@@ -293,6 +293,15 @@ def test_an_avi_whose_riff_size_ends_inside_its_own_chunks_is_said_not_read_past
     assert held.after is None and "its RIFF size ends at byte 12, where its own chunks go on" in held.notes[0]
 
 
+def _in_hdrl(avi: bytes, chunk: bytes) -> bytes:
+    """`avi` with `chunk` at the end of its `LIST hdrl`, the sizes that hold it raised."""
+    at = avi.index(b"hdrl") - 8
+    size = struct.unpack_from("<I", avi, at + 4)[0]
+    inside = avi[:at + 4] + struct.pack("<I", size + len(chunk)) + avi[at + 8:at + 8 + size] + chunk \
+        + avi[at + 8 + size:]
+    return inside[:4] + struct.pack("<I", struct.unpack_from("<I", avi, 4)[0] + len(chunk)) + inside[8:]
+
+
 def test_pictures_in_top_level_boxes_players_skip_and_in_an_avis_chunks_no_player_reads_are_read(
         tmp_path: Path) -> None:
     hidden = {kind: _drawn(190 + index, kind) for index, kind in enumerate(("JPEG", "PNG", "GIF", "WEBP"))}
@@ -308,7 +317,8 @@ def test_pictures_in_top_level_boxes_players_skip_and_in_an_avis_chunks_no_playe
              "skip.mp4": mp4 + box(b"skip", b"") + box(b"uuid", b"\x22" * 16 + hidden["WEBP"]),
              "xmp.mp4": mp4 + xmp,  # a known box of its own bytes: nothing said
              "raised.avi": avi[:4] + struct.pack("<I", riff + len(hidden["JPEG"])) + avi[8:] + hidden["JPEG"],
-             "junk.avi": avi[:4] + struct.pack("<I", riff + len(junk)) + avi[8:] + junk}
+             "junk.avi": avi[:4] + struct.pack("<I", riff + len(junk)) + avi[8:] + junk,
+             "hdrl.avi": _in_hdrl(avi, junk)}
     for name, data in files.items():
         (evidence / name).write_bytes(data)
     with zipfile.ZipFile(evidence / "videos.zip", "w") as archive:
@@ -318,6 +328,7 @@ def test_pictures_in_top_level_boxes_players_skip_and_in_an_avis_chunks_no_playe
     expected = {"uuid.mp4!/in-a-box": hidden["JPEG"], "udta.mp4!/in-a-box": hidden["PNG"],
                 "meta.mp4!/in-a-box": hidden["GIF"], "skip.mp4!/in-a-box": hidden["WEBP"],
                 "raised.avi!/in-a-box": hidden["JPEG"], "junk.avi!/in-a-box": hidden["PNG"],
+                "hdrl.avi!/in-a-box": hidden["PNG"],
                 "videos.zip!/udta.mp4!/in-a-box": hidden["PNG"], "videos.zip!/junk.avi!/in-a-box": hidden["PNG"]}
     for path, data in expected.items():
         item = items[path]
