@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import struct
 import zipfile
 from pathlib import Path
 
@@ -142,3 +143,43 @@ def test_a_cut_zip_behind_a_text_looking_ppm_is_read_back_as_scanned(tmp_path: P
     items = _scanned(tmp_path / "evidence", {"pic.ppm": b"P3\n8 8\n255\n" + pixels + b"\n" + cut})
     assert items["pic.ppm!/hidden.png"]["sha256"] == hashlib.sha256(hidden).hexdigest()
     assert read_item_bytes(str(tmp_path / "evidence"), "pic.ppm!/hidden.png", Settings(), 10**7) == hidden
+
+
+def test_a_picture_in_a_webps_chunk_no_viewer_reads_or_under_its_raised_size_is_read_as_in_a_box(
+        tmp_path: Path) -> None:
+    webp = _encoded(draw_picture(160, (96, 72)), "WEBP")
+    hidden = {kind: _encoded(draw_picture(161 + index, (96, 72)), kind) for index, kind in enumerate(("JPEG", "PNG"))}
+    riff = struct.unpack_from("<I", webp, 4)[0]
+
+    def with_chunks(*chunks: bytes) -> bytes:
+        added = b"".join(chunks)
+        return webp[:4] + struct.pack("<I", riff + len(added)) + webp[8:] + added
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return kind + struct.pack("<I", len(data)) + data + bytes(len(data) & 1)
+
+    evidence = tmp_path / "evidence"
+    evidence.mkdir()
+    files = {"chunk.webp": with_chunks(chunk(b"ZZZZ", hidden["JPEG"])),
+             "two.webp": with_chunks(chunk(b"hide", hidden["PNG"]), chunk(b"more", bytes(8) + hidden["JPEG"])),
+             "raised.webp": with_chunks(hidden["PNG"] + bytes(len(hidden["PNG"]) & 1))}
+    with zipfile.ZipFile(evidence / "pictures.zip", "w") as archive:
+        archive.writestr("chunk.webp", files["chunk.webp"])
+    items = _scanned(evidence, files)
+    expected = {"chunk.webp!/in-a-box": hidden["JPEG"], "two.webp!/in-a-box": hidden["PNG"],
+                "two.webp!/in-a-box!2": hidden["JPEG"], "raised.webp!/in-a-box": hidden["PNG"],
+                "pictures.zip!/chunk.webp!/in-a-box": hidden["JPEG"]}
+    for path, data in expected.items():
+        assert items[path]["sha256"] == hashlib.sha256(data).hexdigest(), path
+        assert read_item_bytes(str(evidence), path, Settings(), 10**7) == data, path
+    assert "a 'ZZZZ' chunk holds from byte" in str(items["chunk.webp"]["errors"])
+    assert "where its RIFF size says it runs on" in str(items["raised.webp"]["errors"])
+    from vigie.sources.webp_chunks import in_chunks
+
+    assert in_chunks(webp) == ((), ())  # a WebP as written: nothing to say
+    countless = webp[:4] + struct.pack("<I", 4 + 8 * 100_001) + b"WEBP" + b"ZZZZ\0\0\0\0" * 100_001
+    assert "more than 100,000 chunks" in in_chunks(countless)[1][0]
+    chunks, notes = in_chunks(with_chunks(*[chunk(b"ZZZZ", b"not a picture " * 5)] * 1_001))  # each said, to a cap
+    assert len(chunks) == 1_000 and "more than 1,000 chunks of a type no viewer reads" in notes[0]
+    chunks, notes = in_chunks(with_chunks(*[chunk(b"ZZZZ", hidden["PNG"])] * 70))  # 64 read, the others said
+    assert sum(len(chunk.members) for chunk in chunks) == 64 and "not looked at" in notes[0]

@@ -383,3 +383,90 @@ def test_what_follows_a_signature_larger_than_the_cap_is_read_or_said(tmp_path: 
     assert "not looked at but for a zip" in str(items["far.p7m"]["errors"])
     said = str(items["streamed.p7m"]["errors"])
     assert "whose length is not written at its start" in said and "not looked for" in said
+
+
+def test_what_follows_a_detached_signature_a_compression_or_an_encryption_is_read_or_said(tmp_path: Path) -> None:
+    hidden = {kind: _drawn(140 + index, kind) for index, kind in enumerate(("JPEG", "PNG", "GIF", "WEBP"))}
+    key = ec.generate_private_key(ec.SECP256R1())
+    detached = pkcs7.PKCS7SignatureBuilder().set_data(b"signed beside").add_signer(
+        _certificate(key), key, hashes.SHA256()).sign(serialization.Encoding.DER,
+                                                      [pkcs7.PKCS7Options.DetachedSignature])
+    recipient = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    encrypted = (pkcs7.PKCS7EnvelopeBuilder().set_data(b"secret").add_recipient(_certificate(recipient))
+                 .encrypt(serialization.Encoding.DER, []))
+    zipped = io.BytesIO()
+    with zipfile.ZipFile(zipped, "w") as archive:
+        archive.writestr("hidden.jpg", hidden["JPEG"])
+    message = EmailMessage()
+    message["From"], message["Subject"] = "a@example.org", "signed beside"
+    message.set_content("see the signature\n")
+    message.add_attachment(detached + hidden["PNG"], maintype="application", subtype="pkcs7-signature",
+                           filename="smime.p7s")
+    evidence = tmp_path / "evidence"
+    evidence.mkdir()
+    (evidence / "smime.p7s").write_bytes(detached + hidden["JPEG"])
+    (evidence / "letter.p7z").write_bytes(_compressed(b"some text") + hidden["GIF"])
+    (evidence / "secret.p7m").write_bytes(encrypted + hidden["WEBP"])
+    (evidence / "signed.eml").write_bytes(bytes(message))
+    with zipfile.ZipFile(evidence / "seized.zip", "w") as archive:
+        archive.writestr("zipped.p7s", detached + zipped.getvalue())
+    items = {item["path"].split("/evidence/", 1)[1]: item
+             for item in scanned_report(evidence, tmp_path / "case", Settings(workers=1))}
+    expected = {"smime.p7s!/after-the-end": hidden["JPEG"], "letter.p7z!/after-the-end": hidden["GIF"],
+                "secret.p7m!/after-the-end": hidden["WEBP"], "signed.eml!/smime.p7s!/after-the-end": hidden["PNG"],
+                "seized.zip!/zipped.p7s!/hidden.jpg": hidden["JPEG"]}
+    for path, data in expected.items():
+        assert items[path]["sha256"] == hashlib.sha256(data).hexdigest(), path
+        assert read_item_bytes(str(evidence), path, Settings(), 10**7) == data, path
+    assert items["letter.p7z!/letter"]["sha256"] == hashlib.sha256(b"some text").hexdigest()  # its content still
+    said = str(items["secret.p7m"]["errors"])
+    assert "cannot be read without the recipient's key" in said and "after the S/MIME structure's own end" in said
+    assert "a zip archive follows this file's own content" in str(items["seized.zip!/zipped.p7s"]["errors"])
+
+
+def _children(content: bytes) -> list[bytes]:
+    """The DER elements `content` holds, each whole."""
+    found, at = [], 0
+    while at < len(content):
+        first = content[at + 1]
+        count = 0 if first < 0x80 else first & 0x7F
+        size = first if first < 0x80 else int.from_bytes(content[at + 2:at + 2 + count], "big")
+        found.append(content[at:at + 2 + count + size])
+        at += 2 + count + size
+    return found
+
+
+def _raised(element: bytes, depth: int, hidden: bytes) -> bytes:
+    """`element` with `hidden` inside its last element `depth` levels down, every length above raised over it."""
+    [outer] = _children(element)
+    content = outer[2 + (0 if outer[1] < 0x80 else outer[1] & 0x7F):]
+    if depth == 0:
+        return _der(outer[0], content + hidden)
+    held = _children(content)
+    return _der(outer[0], b"".join(held[:-1]) + _raised(held[-1], depth - 1, hidden))
+
+
+def test_a_picture_under_a_raised_length_of_a_signature_is_read_as_what_follows_its_end(tmp_path: Path) -> None:
+    signed = _drawn(150, "JPEG")
+    hidden = {kind: _drawn(151 + index, kind) for index, kind in enumerate(("JPEG", "PNG", "GIF", "WEBP"))}
+    signature = _signed(signed)
+    assert cms.structure_end(signature) == len(signature)
+    evidence = tmp_path / "evidence"
+    evidence.mkdir()
+    # its outer length, its [0]'s, the SignedData's, its SignerInfos': each raised over a picture
+    for depth, kind in enumerate(hidden):
+        (evidence / f"raised{depth}.jpg.p7m").write_bytes(_raised(signature, depth, hidden[kind]))
+    with zipfile.ZipFile(evidence / "seized.zip", "w") as archive:
+        archive.writestr("raised.jpg.p7m", _raised(signature, 1, hidden["PNG"]) + hidden["GIF"])
+    items = {item["path"].split("/evidence/", 1)[1]: item
+             for item in scanned_report(evidence, tmp_path / "case", Settings(workers=1))}
+    expected = {f"raised{depth}.jpg.p7m!/after-the-end": hidden[kind] for depth, kind in enumerate(hidden)}
+    expected |= {f"raised{depth}.jpg.p7m!/raised{depth}.jpg": signed for depth in range(4)}
+    expected |= {"seized.zip!/raised.jpg.p7m!/after-the-end": hidden["PNG"],
+                 "seized.zip!/raised.jpg.p7m!/after-the-end!2": hidden["GIF"]}
+    for path, data in expected.items():
+        assert items[path]["sha256"] == hashlib.sha256(data).hexdigest(), path
+        assert read_item_bytes(str(evidence), path, Settings(), 10**7) == data, path
+    said = str(items["raised0.jpg.p7m"]["errors"])
+    assert f"but what it holds ends at byte {len(signature):,}: a length raised over" in said
+    assert cms.held_end(signature) == len(signature)  # DER fills each element: nothing said of a signature as signed

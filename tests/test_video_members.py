@@ -291,3 +291,68 @@ def test_an_avi_whose_riff_size_ends_inside_its_own_chunks_is_said_not_read_past
     stale = avi[:4] + struct.pack("<I", 4) + avi[8:]  # an interrupted writer's size: its chunks go on after it
     held = video_held(io.BytesIO(stale + jpeg_bytes(draw_picture(186, (64, 48)))), "video/x-msvideo", Settings())
     assert held.after is None and "its RIFF size ends at byte 12, where its own chunks go on" in held.notes[0]
+
+
+def _in_hdrl(avi: bytes, chunk: bytes) -> bytes:
+    """`avi` with `chunk` at the end of its `LIST hdrl`, the sizes that hold it raised."""
+    at = avi.index(b"hdrl") - 8
+    size = struct.unpack_from("<I", avi, at + 4)[0]
+    inside = avi[:at + 4] + struct.pack("<I", size + len(chunk)) + avi[at + 8:at + 8 + size] + chunk \
+        + avi[at + 8 + size:]
+    return inside[:4] + struct.pack("<I", struct.unpack_from("<I", avi, 4)[0] + len(chunk)) + inside[8:]
+
+
+def test_pictures_in_top_level_boxes_players_skip_and_in_an_avis_chunks_no_player_reads_are_read(
+        tmp_path: Path) -> None:
+    hidden = {kind: _drawn(190 + index, kind) for index, kind in enumerate(("JPEG", "PNG", "GIF", "WEBP"))}
+    mp4 = _video(tmp_path, "mp4")
+    avi = _video(tmp_path, "avi")
+    riff = struct.unpack_from("<I", avi, 4)[0]
+    junk = b"JUNK" + struct.pack("<I", len(hidden["PNG"])) + hidden["PNG"] + bytes(len(hidden["PNG"]) & 1)
+    xmp = box(b"uuid", bytes.fromhex("be7acfcb97a942e89c71999491e3afac") + b"<x:xmpmeta>" + b"x" * 500)
+    evidence = tmp_path / "evidence"
+    evidence.mkdir()
+    files = {"uuid.mp4": mp4 + box(b"uuid", b"\x11" * 16 + hidden["JPEG"]),
+             "udta.mp4": mp4 + box(b"udta", hidden["PNG"]), "meta.mp4": mp4 + box(b"meta", bytes(4) + hidden["GIF"]),
+             "skip.mp4": mp4 + box(b"skip", b"") + box(b"uuid", b"\x22" * 16 + hidden["WEBP"]),
+             "xmp.mp4": mp4 + xmp,  # a known box of its own bytes: nothing said
+             "raised.avi": avi[:4] + struct.pack("<I", riff + len(hidden["JPEG"])) + avi[8:] + hidden["JPEG"],
+             "junk.avi": avi[:4] + struct.pack("<I", riff + len(junk)) + avi[8:] + junk,
+             "hdrl.avi": _in_hdrl(avi, junk)}
+    for name, data in files.items():
+        (evidence / name).write_bytes(data)
+    with zipfile.ZipFile(evidence / "videos.zip", "w") as archive:
+        archive.writestr("udta.mp4", files["udta.mp4"])
+        archive.writestr("junk.avi", files["junk.avi"])
+    items = _scan(tmp_path, evidence, list(hidden.values()))
+    expected = {"uuid.mp4!/in-a-box": hidden["JPEG"], "udta.mp4!/in-a-box": hidden["PNG"],
+                "meta.mp4!/in-a-box": hidden["GIF"], "skip.mp4!/in-a-box": hidden["WEBP"],
+                "raised.avi!/in-a-box": hidden["JPEG"], "junk.avi!/in-a-box": hidden["PNG"],
+                "hdrl.avi!/in-a-box": hidden["PNG"],
+                "videos.zip!/udta.mp4!/in-a-box": hidden["PNG"], "videos.zip!/junk.avi!/in-a-box": hidden["PNG"]}
+    for path, data in expected.items():
+        item = items[path]
+        assert item["sha256"] == hashlib.sha256(data).hexdigest(), path
+        assert read_item_bytes(str(evidence), path, Settings(), 10**7) == data, path
+    for name in ("uuid.mp4", "raised.avi", "junk.avi"):  # still decoded as videos
+        assert items[name]["video"]["frames_hashed"], name
+    assert "bytes a JUNK chunk holds from byte" in str(items["junk.avi"]["errors"])
+    assert "bytes a RIFF chunk holds from byte" in str(items["raised.avi"]["errors"])
+    assert not items["xmp.mp4"]["errors"] and not [path for path in items if path.startswith("xmp.mp4!")]
+    # a RIFF chunk of countless chunks: walked up to a cap, said
+    countless = b"RIFF" + struct.pack("<I", 4 + 8 * 20_000) + b"AVI " + b"JUNK\0\0\0\0" * 20_000
+    held = video_held(io.BytesIO(countless), "video/x-msvideo", Settings())
+    assert "more than 10,000 chunks in a RIFF chunk" in str(held.notes)
+
+
+def test_a_picture_right_after_an_avi_whose_odd_riff_size_a_writer_left_unpadded_is_read(tmp_path: Path) -> None:
+    avi = _video(tmp_path, "avi")
+    hidden = _drawn(195, "JPEG")
+    riff = struct.unpack_from("<I", avi, 4)[0]
+    odd = b"JUNK" + struct.pack("<I", 5) + b"abcde"  # no pad byte after it: the picture starts at once
+    unpadded = avi[:4] + struct.pack("<I", riff + len(odd)) + avi[8:] + odd
+    held = video_held(io.BytesIO(unpadded + hidden), "video/x-msvideo", Settings())
+    assert held.after is not None and held.after.members == (hidden,)
+    padded = video_held(io.BytesIO(unpadded + b"\0" + hidden), "video/x-msvideo", Settings())
+    assert padded.after is not None and padded.after.members == (hidden,) and f"byte {len(unpadded) + 1:,}" in \
+        padded.after.note

@@ -15,7 +15,8 @@ ingredient thumbnail, and base64 in a PNG's XMP property; cover art in an APE ta
 MP3's sound. And an attachment inside an opaque S/MIME signature (`smime.p7m`), a picture appended to an SQLite
 database after its pages, a file uuencoded in a text, a zip in a `data:application/zip` URI, and base64 after a
 text's long preamble. Then cover art in an ID3v2.3 tag after an AAC's frames, a picture after an S/MIME
-signature's end, a picture in a `free` box after a video's last box, and a zip behind a self-extractor in a zip.
+signature's end, a picture in a `free` box after a video's last box, a zip behind a self-extractor in a zip, and base64
+on a Word 2003 document's `<w:binData>` line.
 The hash lists are written as partners write them: Meta's bare 64-hex PDQ lines (with an all-zero entry),
 python-threatexchange's `pdq <hex>` lines, NSRL's `NSRLFile.txt`, and a CSV whose `hash` column holds
 SHA-256 values.
@@ -341,7 +342,7 @@ def build_hostile_seizure(directory: Path) -> HostileLayout:
         shutil.rmtree(root / "evidence")
     for folder in ("Camera", "archives", "Download", "Scans", "archives/pics.zip!", "Mail", "AppData"):
         (evidence / folder).mkdir(parents=True, exist_ok=True)
-    known = {seed: draw_picture(seed, (640, 480)) for seed in range(201, 238)}
+    known = {seed: draw_picture(seed, (640, 480)) for seed in range(201, 239)}
     fresh = {seed: draw_picture(seed, (640, 480)) for seed in range(301, 317)}
     layout = HostileLayout(root, evidence, root / "case", [])
 
@@ -492,7 +493,7 @@ def build_hostile_seizure(directory: Path) -> HostileLayout:
 
     # Places read since e671fed: cover art in an ID3v2.3 tag after an AAC's frames; a picture
     # appended after an S/MIME signature's end; a picture in a `free` box after a video's last box; a zip behind
-    # a self-extracting program inside a zip.
+    # a self-extracting program inside a zip; base64 on a Word 2003 document's binData line.
     (evidence / "Music/memo.aac").write_bytes(_aac_with_tag_at_its_end(
         hide("Music/memo.aac, cover art in an ID3v2.3 tag after its frames", _jpeg(known[234]))))
     (evidence / "Mail/smime.p7s").write_bytes(_signed_opaquely(b"signed text\r\n") + hide(
@@ -501,6 +502,11 @@ def build_hostile_seizure(directory: Path) -> HostileLayout:
         "Camera/VID_0002.mp4, in a free box after its last", _jpeg(known[236])))
     (evidence / "archives/tools.zip").write_bytes(_zipped({"setup.exe": _self_extractor(
         ("IMG_9001.jpg", hide("archives/tools.zip member setup.exe, a zip behind the program", _jpeg(known[237]))))}))
+    binary = base64.b64encode(hide("Download/report.xml, base64 in a Word 2003 binData", _jpeg(known[238])))
+    (evidence / "Download/report.xml").write_bytes(
+        b'<?xml version="1.0"?>\n<w:wordDocument xmlns:w="http://schemas.microsoft.com/office/word/2003/wordml">'
+        b'<w:body><w:p><w:r><w:pict><w:binData w:name="wordml://02000001.jpg">' + binary
+        + b"</w:binData></w:pict></w:r></w:p></w:body></w:wordDocument>\n")
 
     # Links out of the evidence: never followed, so the picture outside is never read.
     layout.outside = root / "outside.jpg"
@@ -534,7 +540,7 @@ def build_hostile_seizure(directory: Path) -> HostileLayout:
         writer = csv.writer(handle)
         writer.writerow(["hash", "category", "label"])
         for seed in (203, 204, 212, 213, 215, 217, 219, 221, 224, 225, 226, 229, 230, 231, 232, 233, 234, 235, 236,
-                     237):
+                     237, 238):
             writer.writerow([hashlib.sha256(_jpeg(known[seed])).hexdigest(), "1", f"known {seed}"])
     layout.lists = sorted(lists.iterdir())
     return layout

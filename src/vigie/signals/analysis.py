@@ -40,7 +40,7 @@ from vigie.signals.video import VideoError, VideoLimits, analyse_video
 from vigie.sources.archives import iter_members
 from vigie.sources.base import Entry, escape_name, member_relpath, parse_relpath
 from vigie.sources.bmff import Found
-from vigie.sources.cms import SIGNED_TYPE
+from vigie.sources.cms import CMS_TYPES
 from vigie.sources.diskimage import DISK_HEAD_BYTES, nested_image_note
 from vigie.sources.hidden_pictures import names_before_a_zip_behind
 from vigie.sources.mediatype import (
@@ -58,7 +58,8 @@ from vigie.sources.signature_end import past_signature
 from vigie.sources.sqlite_end import past_the_database
 from vigie.sources.textborne import MOST_BASE64_TRIES, MOST_TEXT_KEPT, TEXT_TYPE, TextClues, looks_like_text
 from vigie.sources.trailing import AFTER_END_NAME, Following, trailing
-from vigie.sources.video_members import VideoHeld, video_held
+from vigie.sources.video_members import IN_BOX_NAME, VideoHeld, video_held
+from vigie.sources.webp_chunks import in_chunks
 from vigie.sources.zipbehind import ZipClues, search_stopped_note, zip_behind
 
 CHUNK = 1 << 20
@@ -127,6 +128,8 @@ def _read_item(stream: BinaryIO, record: ItemRecord, settings: Settings, nested:
         kept, cap = [], min(settings.max_nested_archive_bytes, MOST_TEXT_KEPT)
     elif nested and is_video(media_type):  # a member cannot be reopened: decode it from memory
         kept, cap = [], settings.max_member_video_bytes
+    elif nested and media_type in CMS_TYPES:  # what follows its own end is looked at in memory (signature_end.py)
+        kept, cap = [], settings.max_nested_archive_bytes
     # a member cannot be reopened either: its chunks are kept in case a zip follows its content (a self-extractor)
     behind_only = kept is None and text is None and nested and may_hide_a_zip_behind(media_type)
     if behind_only:
@@ -373,15 +376,21 @@ def _held(record: ItemRecord, read: _Read, nested: bool, pictures: tuple[HeldPic
     media_type = record.media_type or ""
     if read.buffer is not None and media_type == SQLITE_TYPE:
         return _past_own_end(record, _Held(read.buffer, pictures), past_the_database(read.buffer))
-    if read.buffer is not None and media_type == SIGNED_TYPE:
-        return _past_own_end(record, _Held(read.buffer, pictures),
+    if read.buffer is not None and media_type in CMS_TYPES:
+        own = read.buffer if is_archive(media_type) else None  # a detached signature, an encryption: no content read
+        held = _past_own_end(record, _Held(own, pictures),
                              past_signature(io.BytesIO(read.buffer), settings.max_nested_archive_bytes))
+        if own is None and held.zip_after_own is not None:  # a zip past its end is all it holds
+            held = held._replace(archive=read.buffer, zip_start=held.zip_after_own, zip_after_own=None)
+        return held
     if read.buffer is not None and is_archive(media_type):
         behind = zip_behind(io.BytesIO(read.buffer), read.zip_clues) if may_hide_a_zip_behind(media_type) else None
         if behind is not None:
             record.add_error("archive", APPENDED_ZIP_NOTE)
         return _Held(read.buffer, pictures, zip_after_own=behind)
     held = _Held(None, pictures)
+    if media_type == "image/webp" and read.buffer is not None:
+        held = held._replace(embedded=_in_webp_chunks(record, read.buffer))
     after = trailing(read.buffer, media_type) if video is None and read.buffer is not None else None
     if video is not None:
         for note in video.notes:
@@ -400,6 +409,16 @@ def _held(record: ItemRecord, read: _Read, nested: bool, pictures: tuple[HeldPic
         return held
     record.add_error("archive", APPENDED_ZIP_NOTE)
     return held._replace(archive=read.buffer, zip_start=zip_start)
+
+
+def _in_webp_chunks(record: ItemRecord, data: bytes) -> tuple[Found, ...]:
+    """The pictures in a WebP's chunks no viewer reads, each chunk said on it."""
+    chunks, notes = in_chunks(data)
+    for note in notes:
+        record.add_error("not-examined", note)
+    for chunk in chunks:
+        record.add_error("archive" if chunk.members else "not-examined", chunk.note)
+    return tuple(Found(IN_BOX_NAME, found) for chunk in chunks for found in chunk.members)
 
 
 def _past_own_end(record: ItemRecord, held: _Held, past: Following) -> _Held:
@@ -629,8 +648,8 @@ def _analyse_entry(
     _check_stored_digests(record, entry.stored_digests)
     expansion = Expansion()
     media_type = record.media_type or ""
-    if media_type == SIGNED_TYPE and held.archive is None:  # what follows the signature's own end, read as the
-        held = _past_signature(open_entry, record, held, settings)  # signature's held in memory is
+    if media_type in CMS_TYPES and held.archive is None:  # what follows the structure's own end, read as one
+        held = _past_signature(open_entry, record, held, settings)._replace(zip_clues=None)  # held in memory is
     records = [record, *_held_items(record, held, 0, settings, expansion, analysed)]
     seen = Counter(held.taken(media_type))
     if is_archive(media_type) and held.archive is None:  # not read in memory (a database is)

@@ -27,6 +27,9 @@ _MOST_COVERS = 4096  # pictures of one `covr`: taggers write one or two
 _KNOWN_TOP = frozenset({b"ftyp", b"moov", b"mdat", b"moof", b"mfra", b"sidx", b"ssix", b"styp", b"pdin", b"prft",
                         b"emsg", b"meta", b"meco", b"uuid", b"udta", b"pnot", b"jP  ", b"bloc", b"lvd "})
 _FREE = frozenset({b"free", b"skip", b"wide"})
+# known, but read by no player at the top level, nor by Vigie (its cover art reader reads `moov/udta`): looked into
+# for pictures, said only where one is there (an XMP or a camera's `uuid` box is common; an AVI's `JUNK` chunk too)
+KNOWN_UNREAD = frozenset({b"uuid", b"udta", b"meta", b"JUNK"})
 _MOST_UNREAD = 1_000  # boxes no player reads, listed: more are said
 
 
@@ -51,6 +54,8 @@ class Walk:
     unread_seen: int = 0  # those met, listed or not
     cut: tuple[bytes, int, int, int] | None = None  # the last box, past the file's end: type, where it and its
     # payload start, where it says it ends
+    unit: str = "box"  # what the structure is made of, as said: an MP4's boxes, an AVI's chunks
+    units: str = "top-level boxes"
 
 
 def walk_boxes(stream: BinaryIO, size: int, most_bytes: int) -> Walk:
@@ -69,23 +74,24 @@ def walk_boxes(stream: BinaryIO, size: int, most_bytes: int) -> Walk:
         if kind == b"moov":
             children_end = _covers(stream, start, end, 1, walk, most_bytes)
             if children_end < end:  # bytes after its last box, in no box: no player reads them
-                _unread(walk, kind, children_end, end)
-        elif start < end and (kind in _FREE or kind not in _KNOWN_TOP):
-            _unread(walk, kind, start, end)
+                note_unread(walk, kind, children_end, end)
+        elif start < end and (kind in _FREE or kind in KNOWN_UNREAD or kind not in _KNOWN_TOP):
+            note_unread(walk, kind, start, end)
         at = end
     walk.notes.append(f"more than {_MOST_TOP_BOXES:,} top-level boxes: the video's structure was not walked past them "
                       "(its end, and cover art after them, not looked for)")
     return walk
 
 
-def _unread(walk: Walk, kind: bytes, start: int, end: int) -> None:
-    """A top-level box no player reads, listed for what it holds to be looked at (at most _MOST_UNREAD)."""
+def note_unread(walk: Walk, kind: bytes, start: int, end: int) -> None:
+    """A top-level box (an AVI's chunk) no player reads, listed for what it holds to be looked at (at most
+    _MOST_UNREAD)."""
     walk.unread_seen += 1
     if walk.unread_seen <= _MOST_UNREAD:
         walk.unread.append((kind, start, end))
     elif walk.unread_seen == _MOST_UNREAD + 1:
-        walk.notes.append(f"more than {_MOST_UNREAD:,} top-level boxes no player reads (`free`, or of a type no "
-                          f"reader knows): what those from byte {start:,} hold not looked at")
+        walk.notes.append(f"more than {_MOST_UNREAD:,} {walk.units} no player reads (`free`, `JUNK`, or of a type "
+                          f"no reader knows): what those from byte {start:,} hold not looked at")
 
 
 def content_end(data: bytes) -> int | None:

@@ -15,6 +15,8 @@ DETACHED_TYPE = "application/pkcs7-signature"  # a signature that holds no conte
 COMPRESSED_TYPE = "application/pkcs7-mime; smime-type=compressed-data"  # read: its content, inflated, is members
 ENCRYPTED_TYPE = "application/pkcs7-mime; smime-type=enveloped-data"  # said: only the recipient's key reads it
 ENCRYPTED_NOTE = "encrypted S/MIME: its content cannot be read without the recipient's key"
+# every kind told: what follows its own end is looked at (signature_end.py), whether its content is read or not
+CMS_TYPES = frozenset({SIGNED_TYPE, DETACHED_TYPE, COMPRESSED_TYPE, ENCRYPTED_TYPE})
 _KINDS = {
     bytes.fromhex("2a864886f70d010702"): SIGNED_TYPE,  # 1.2.840.113549.1.7.2, signedData
     bytes.fromhex("2a864886f70d010703"): ENCRYPTED_TYPE,  # 1.2.840.113549.1.7.3, envelopedData
@@ -34,6 +36,11 @@ _FREE_ELEMENTS = 10_000
 _BYTES_AN_ELEMENT = 32
 _SEQUENCE, _SET, _OID, _INTEGER, _OCTETS, _CHUNKED_OCTETS, _EXPLICIT_0 = 0x30, 0x31, 0x06, 0x02, 0x04, 0x24, 0xA0
 _CONSTRUCTED = 0x20
+# the tags a CMS structure's elements carry: a byte that starts none (a picture's, a zip's) ends what holds them
+_PLAUSIBLE_TAGS = frozenset({_INTEGER, _OCTETS, _OID, _SEQUENCE, _SET, 0x80, 0x81, _EXPLICIT_0, 0xA1, 0xA2, 0xA3})
+_MOST_HELD = (2, 1)  # a ContentInfo holds its content's type and its content; its [0], the content alone
+# a ContentInfo, its [0], a SignedData, its SignerInfos, a SignerInfo, its attributes: where a length is raised
+_HELD_DEPTH = 6
 
 
 def cms_type(head: bytes) -> str | None:
@@ -92,6 +99,18 @@ def structure_end(data: bytes) -> int | None:
     except CmsError:
         return None
     return None if walker.cut is not None else end
+
+
+def held_end(data: bytes) -> int | None:
+    """Where what the CMS structure that starts `data` holds ends, its last element followed down: before the end
+    its outer length says where a length was raised over bytes that are no element of it (DER leaves no slack: a
+    picture appended, hidden so); None where it is not told (cut short, hostile, of indefinite length)."""
+    walker = _Walker(data)
+    try:
+        info = walker._header(0, len(data))
+        return None if info.end is None or walker.cut is not None else walker._held_end(info, 0)
+    except CmsError:
+        return None
 
 
 def written_end(head: bytes) -> int | None:
@@ -238,6 +257,31 @@ class _Walker:
                                     "read up to there")
             length = bound - position
         return _Element(tag, at, position, position + length, bound)
+
+    def _held_end(self, holder: _Element, depth: int) -> int:
+        """Where the elements `holder` (of a written length) holds end: the first bytes that are no element of
+        it (a tag CMS does not use, a length past its end, one element too many), else its last element's
+        held end."""
+        assert holder.end is not None
+        most = _MOST_HELD[depth] if depth < len(_MOST_HELD) else self._most
+        at, last, count = holder.start, None, 0
+        while at < holder.end and count < most and self._data[at] in _PLAUSIBLE_TAGS:
+            cut = self.cut
+            try:
+                element = self._header(at, holder.end)
+                end = self._skip(element)
+            except CmsError:
+                if self._walked > self._most:
+                    raise
+                break
+            if self.cut is not cut:  # it runs past what holds it: no element of it
+                self.cut = cut
+                break
+            at, last, count = end, element, count + 1
+        if at < holder.end or last is None or last.end is None or not last.tag & _CONSTRUCTED \
+                or depth + 1 >= _HELD_DEPTH:
+            return at
+        return self._held_end(last, depth + 1)
 
     def _too_many(self) -> CmsError:
         if self._most == MOST_ELEMENTS:

@@ -12,7 +12,7 @@ from typing import Any, BinaryIO, NamedTuple
 from vigie.config import Settings
 from vigie.sources.archives import iter_members
 from vigie.sources.base import MemberRef, parse_relpath
-from vigie.sources.cms import SIGNED_TYPE
+from vigie.sources.cms import CMS_TYPES
 from vigie.sources.directory import open_source
 from vigie.sources.hidden_pictures import hidden_picture, names_before_a_zip_behind
 from vigie.sources.mediatype import (
@@ -29,7 +29,8 @@ from vigie.sources.signature_end import past_signature
 from vigie.sources.sqlite_end import past_the_database
 from vigie.sources.textborne import CLUES_CHUNK, TEXT_TYPE, clues_in, looks_like_text
 from vigie.sources.trailing import AFTER_END_NAME, trailing
-from vigie.sources.video_members import video_held
+from vigie.sources.video_members import IN_BOX_NAME, video_held
+from vigie.sources.webp_chunks import in_chunks
 from vigie.sources.zipbehind import clues_of, zip_behind
 
 
@@ -88,6 +89,14 @@ def _member_bytes(archive: BinaryIO, archive_name: bytes, wanted: MemberRef, set
             return found if len(found) <= cap else None
         wanted = MemberRef(wanted.name, wanted.occurrence - (0 if after is None else len(after.members)))
         buffered.seek(0)  # a zip behind the picture holds it
+    if wanted.name == IN_BOX_NAME and media_type == "image/webp":  # in its chunks no viewer reads, as scanned
+        data = buffered.read(settings.max_image_bytes + 1)
+        chunks = in_chunks(data)[0] if len(data) <= settings.max_image_bytes else ()
+        boxed = [found for chunk in chunks for found in chunk.members]
+        if wanted.occurrence <= len(boxed):
+            return boxed[wanted.occurrence - 1] if len(boxed[wanted.occurrence - 1]) <= cap else None
+        wanted = MemberRef(wanted.name, wanted.occurrence - len(boxed))  # of a zip behind the picture
+        buffered.seek(0)
     if media_type == SQLITE_TYPE:
         return _database_member(buffered, archive_name, wanted, settings, cap)
     if is_video(media_type):  # its cover art, attachments and what follows its end, read as the scan read them
@@ -112,9 +121,9 @@ def _member_bytes(archive: BinaryIO, archive_name: bytes, wanted: MemberRef, set
     sniffed = media_type  # how a zip behind it is looked for, as the scan looked (a text-looking PPM is a picture)
     if not is_archive(media_type) and looks_like_text(head) and _holds_clues(buffered):
         media_type = TEXT_TYPE  # text that holds data: URIs, base64 or uuencoding, typed as the scan hashed it
+    if media_type in CMS_TYPES:
+        return _signature_member(buffered, media_type, archive_name, wanted, settings, cap)
     if is_archive(media_type):
-        if media_type == SIGNED_TYPE:
-            return _signature_member(buffered, archive_name, wanted, settings, cap)
         own = _nth_member(buffered, media_type, archive_name, wanted, settings, cap, 0)
         if own.found or not may_hide_a_zip_behind(media_type):
             return own.data
@@ -149,16 +158,18 @@ def _database_member(buffered: Any, archive_name: bytes, wanted: MemberRef, sett
     return _nth_member(io.BytesIO(data), "application/zip", archive_name, wanted, settings, cap, past.zip_start).data
 
 
-def _signature_member(buffered: Any, archive_name: bytes, wanted: MemberRef, settings: Settings,
+def _signature_member(buffered: Any, media_type: str, archive_name: bytes, wanted: MemberRef, settings: Settings,
                       cap: int) -> bytes | None:
-    """What an S/MIME signature holds, or what follows its end, numbered as the scan numbers them: a picture
-    there first, then what it signed, then a zip there (signature_end.py)."""
+    """What an S/MIME structure holds, or what follows its end, numbered as the scan numbers them: a picture
+    there first, then what it signed (or compressed; a detached signature, an encryption: nothing), then a zip there
+    (signature_end.py)."""
     past = past_signature(buffered, settings.max_nested_archive_bytes)
     ends = past.after.members if past.after is not None and wanted.name == AFTER_END_NAME else ()
     if wanted.occurrence <= len(ends):
         return ends[wanted.occurrence - 1] if len(ends[wanted.occurrence - 1]) <= cap else None
     wanted = MemberRef(wanted.name, wanted.occurrence - len(ends))
-    own = _nth_member(buffered, SIGNED_TYPE, archive_name, wanted, settings, cap, 0)
+    own = _nth_member(buffered, media_type, archive_name, wanted, settings, cap, 0) if is_archive(media_type) \
+        else _Nth(None, False, 0)
     if own.found or past.zip_start is None:
         return own.data
     wanted = MemberRef(wanted.name, wanted.occurrence - own.seen)  # of a zip past the signature's end, numbered on

@@ -42,6 +42,7 @@ _UNSEEN = {"picture": ("no viewer shows", "a motion photo's video, a picture app
            "video": ("no player shows", "a motion photo's video, a picture appended to hide it?"),
            "database": ("SQLite never reads", "a picture appended to hide it?"),
            "signature": ("no mail program shows", "a picture appended to hide it?"),
+           "S/MIME structure": ("no mail program shows", "a picture appended to hide it?"),
            "armour": ("no PEM reader reads", "a picture appended to hide it?"),
            "audio": ("no player plays", "a picture appended to hide it?")}
 _MOST_STARTS = 64  # signatures looked at: bytes made of them cost a bounded search

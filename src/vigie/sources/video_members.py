@@ -1,9 +1,10 @@
 """What a video holds beside its frames, read as its members: an MP4's cover art (`covr`, `bmff.py`), a
 Matroska's attachments (`matroska.py`), and what follows the video's own end (an AVI's: `riff_end.py`), said, each
 picture or video that starts there read as its member `after-the-end` (`trailing.py`). What an MP4's boxes that no
-player reads hold (a `free` box, one of a type no reader knows, a `moov` after its last box, a last box that runs
-past the file's end: cut short, or a size that lies over bytes appended) is looked at so too, each picture there
-its member `in-a-box`.
+player reads hold (a `free` box, one of a type no reader knows, a `uuid`, `udta` or `meta` at the top level, a
+`moov` after its last box, a last box that runs past the file's end: cut short, or a size that lies over bytes
+appended), and an AVI's chunks no player reads (`JUNK`, the bytes after a `RIFF` chunk's last), are looked at so
+too, each picture there its member `in-a-box`.
 
 The scan and `reopen.py` both read them here, so that a member's path names the same bytes in both.
 """
@@ -15,7 +16,7 @@ from dataclasses import dataclass
 from typing import BinaryIO
 
 from vigie.config import Settings
-from vigie.sources.bmff import Found, Walk, walk_boxes
+from vigie.sources.bmff import KNOWN_UNREAD, Found, Walk, walk_boxes
 from vigie.sources.matroska import walk_matroska
 from vigie.sources.riff_end import walk_riff
 from vigie.sources.trailing import Trailing, pictures_in, trailing_after
@@ -76,17 +77,17 @@ def video_held(stream: BinaryIO, media_type: str, settings: Settings) -> VideoHe
 
 
 def _in_boxes(stream: BinaryIO, size: int, walk: Walk, most: int, notes: list[str]) -> tuple[Trailing, ...]:
-    """What the top-level boxes no player reads hold, and a last box that runs past the file's end (said), read
-    from the file up to `most` bytes in all (past it, said)."""
-    spans = [(f"the {end - start:,} bytes a {kind.decode('latin-1')} box holds from byte {start:,}, which no player "
-              "reads", start, end) for kind, start, end in walk.unread]
+    """What the top-level boxes (an AVI's chunks) no player reads hold, and a last box that runs past the file's end
+    (said), read from the file up to `most` bytes in all (past it, said)."""
+    spans = [(f"the {end - start:,} bytes a {kind.decode('latin-1')} {walk.unit} holds from byte {start:,}, which "
+              "no player reads", start, end, kind in KNOWN_UNREAD) for kind, start, end in walk.unread]
     if walk.cut is not None:
         kind, at, start, claimed = walk.cut
         spans.append((f"a {kind.decode('latin-1')} box at byte {at:,} that says it runs to byte {claimed:,}, past "
                       f"the file's end (byte {size:,}): the video is cut short, or the box's size lies over bytes "
-                      f"appended to hide them; the {size - start:,} bytes of it the file holds", start, size))
+                      f"appended to hide them; the {size - start:,} bytes of it the file holds", start, size, False))
     found: list[Trailing] = []
-    for said, start, end in spans:
+    for said, start, end, known in spans:
         if sum(len(box.members) for box in found) >= _MOST_IN_BOXES:
             notes.append(f"more than {_MOST_IN_BOXES} pictures or videos in boxes no player reads: what those from "
                          f"byte {start:,} hold not looked at")
@@ -98,7 +99,7 @@ def _in_boxes(stream: BinaryIO, size: int, walk: Walk, most: int, notes: list[st
         most -= end - start
         stream.seek(start)
         held = pictures_in(stream.read(end - start), start, said, _IN_A_BOX, IN_BOX_NAME)
-        if held is not None:
+        if held is not None and (held.members or not known):  # a known box of other bytes: its own (XMP, ...)
             found.append(held)
         elif walk.cut is not None and start == walk.cut[2]:  # padding or a zip in it: the cut is said all the same
             notes.append(said)
