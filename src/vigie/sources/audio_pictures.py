@@ -59,7 +59,10 @@ _OGG_RESUMES = 1 << 16  # bytes after an Ogg's end where a page starting says a 
 _MOST_CHUNKS = 4096  # a WAV's or AIFF's chunks: writers put a handful
 _MOST_FRAMES = 1 << 24  # an MP3's frames walked to its sound's end: over a hundred hours
 _TAIL_WINDOW = 1 << 20  # bytes before the tags after a FLAC's sound where a picture appended is looked for
-_PICTURE_STARTS = (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"GIF8")
+# what `trailing.content_end` ends, by its signature and where that lies in it: JPEG, PNG, GIF, RIFF (a WebP, an
+# AVI), an MP4 or QuickTime video's first box
+_PICTURE_STARTS = ((b"\xff\xd8\xff", 0), (b"\x89PNG\r\n\x1a\n", 0), (b"GIF8", 0), (b"RIFF", 0), (b"ftyp", 4))
+_MOST_TRIES = 256  # signatures whose structure is walked to where the sound ends: a bounded search
 _PACKED_STARTS = (b"MAC ", b"wvpk", b"MPCK", b"MP+")  # Monkey's Audio, WavPack, Musepack: their sound's end told
 _PNG_END = b"IEND\xaeB`\x82"
 _MOST_PICTURES = 4096  # of one file: taggers write a few; countless empty frames would each be an item
@@ -122,7 +125,9 @@ def _frame_length(header: bytes) -> int | None:
 
 def _mpeg_frames(head: bytes) -> bool:
     """MPEG audio (an MP3 with no tag in front): a frame, then the next where `head` holds it, else an encoder's
-    header (Xing, Info, VBRI) in the first; a frame sync alone is two bytes that many files start with."""
+    header (Xing, Info, VBRI) in the first, else a first Layer III frame (320 kbit/s: longer than `head`), its
+    private bit clear, that starts with no bits kept from before it, as a stream's first does; a frame sync alone
+    is two bytes that many files start with."""
     length = _frame_length(head[:4])
     if length is None:
         return False
@@ -130,7 +135,12 @@ def _mpeg_frames(head: bytes) -> bool:
         following = head[length:length + 4]
         return _frame_length(following) is not None and following[1] == head[1] and \
             (following[2] ^ head[2]) & 0x0C == 0  # the same version, layer and sample rate
-    return any(mark in head[:64] for mark in (b"Xing", b"Info", b"VBRI"))
+    if any(mark in head[:64] for mark in (b"Xing", b"Info", b"VBRI")):
+        return True
+    side = 4 if head[1] & 1 else 6  # the side information, after the CRC where one follows
+    layer_three, emphasis = (head[1] >> 1) & 3 == 1, head[3] & 3
+    return layer_three and emphasis != 2 and not head[2] & 1 and len(head) > side + 1 and head[side] == 0 and \
+        (head[1] & 0x18 != 0x18 or not head[side + 1] & 0x80)  # main_data_begin: 9 bits in MPEG-1, else 8
 
 
 def audio_members(fileobj: BinaryIO, media_type: str, settings: Settings, expansion: Expansion
@@ -267,10 +277,10 @@ def _tags_past_the_sound_end(reader: _Reader, most: int, signature: bytes) -> It
     kept."""
     start, end = reader.sound
     try:
-        if signature == b"fLaC":
-            at = flac_sound_end(reader.read_at, reader.streaminfo, start, end, most)
-        elif signature.startswith(_PACKED_STARTS):
-            at = packed_sound_end(reader.read_at, start, end, _MOST_FRAMES)
+        if signature.startswith((b"fLaC", *_PACKED_STARTS)):  # where a length or a CRC may lie, a picture looked for
+            at, doubtful = flac_sound_end(reader.read_at, reader.streaminfo, start, end, most) \
+                if signature == b"fLaC" else packed_sound_end(reader.read_at, start, end, _MOST_FRAMES)
+            at = doubtful if doubtful is not None and _holds_a_picture(reader, doubtful, at, most) else at
         else:
             at = _mpeg_end(reader, start, end)
             at = adts_end(reader.read_at, start, end, _MOST_FRAMES) if at == start else at
@@ -282,6 +292,15 @@ def _tags_past_the_sound_end(reader: _Reader, most: int, signature: bytes) -> It
     reader.seek(at)
     yield from _tags_in_front(reader, most, end)
     reader.sound, reader.sound_ended = (reader.at, end), True
+
+
+def _holds_a_picture(reader: _Reader, start: int, end: int, most: int) -> bool:
+    """Whether a picture starts between `start` and `end` (what a length that may lie spans, at most `most`
+    bytes looked at): if so, the sound is taken to end at `start`, and what follows is read as what follows it."""
+    from vigie.sources.trailing import AFTER_END_NAME, pictures_in  # it sniffs, and sniffing imports this
+
+    found = pictures_in(reader.read_at(start, min(end - start, most)), start, "", "", AFTER_END_NAME)
+    return found is not None and bool(found.members)
 
 
 def _flac_after_padding(reader: _Reader, after_tags: int, start: bytes) -> bytes:
@@ -399,22 +418,33 @@ def _past_the_sound(reader: _Reader, settings: Settings, expansion: Expansion) -
 
 def _mpeg_end(reader: _Reader, start: int, end: int) -> int:
     """Where the MPEG audio frames from `start` end: `start` where none starts there, `end` where the last runs
-    to it (cut short at most)."""
-    at = start
+    to it (cut short at most); a frame of another stream (another version, layer or sample rate, mono after stereo:
+    a header forged to span a picture appended) ends them."""
+    at, first = start, b""
     for _ in range(_MOST_FRAMES):
         if at + 4 > end:
             return end
-        length = _frame_length(reader.read_at(at, 4))
-        if length is None:
+        header = reader.read_at(at, 4)
+        first = first or header
+        length = _frame_length(header)
+        if length is None or not _same_mpeg_stream(header, first):
             return at
         at += length
     raise ArchiveLimitError(f"more than {_MOST_FRAMES:,} MPEG frames: what follows them not looked for")
 
 
+def _same_mpeg_stream(header: bytes, first: bytes) -> bool:
+    """Whether an MPEG audio frame's header has the version, layer, sample rate and channels (mono or not) of the
+    stream's first, which every frame of a stream repeats."""
+    return header[1] & 0x1E == first[1] & 0x1E and header[2] & 0x0C == first[2] & 0x0C and \
+        (header[3] >> 6 == 3) == (first[3] >> 6 == 3)
+
+
 def _picture_at_the_end(reader: _Reader, settings: Settings, expansion: Expansion) -> Iterator[Member]:
     """A picture appended after a sound whose end is not known (a FLAC's whose last frame is not found, a Musepack
     SV7's ...): one that starts in the _TAIL_WINDOW bytes before the tags after the sound and whose own structure
-    ends exactly there (no sound's bytes do so by chance) is read as the member `after-the-end`; a PNG's end there
+    ends exactly there (no sound's bytes do so by chance: a JPEG, a PNG, a GIF, a WebP, an AVI, an MP4) is read as
+    the member `after-the-end` (at most _MOST_TRIES signatures looked at); a PNG's end there
     whose start is further back is said, and why the sound's end is not known."""
     from vigie.sources.mediatype import SNIFF_BYTES, sniff  # sniffing imports this
     from vigie.sources.trailing import AFTER_END_NAME, content_end
@@ -426,16 +456,21 @@ def _picture_at_the_end(reader: _Reader, settings: Settings, expansion: Expansio
     unknown = f"; {reader.end_not_found}" if reader.end_not_found else ""
     reader.seek(end - window)
     tail = reader.read(window, "the sound's end", held=False)
-    for signature in _PICTURE_STARTS:
-        at = tail.find(signature)
+    tries = 0
+    for signature, offset in _PICTURE_STARTS:
+        at = tail.find(signature, offset) - offset
         while at >= 0:
+            tries += 1
+            if tries > _MOST_TRIES:
+                raise ValueError(f"more than {_MOST_TRIES} picture signatures in the sound's last {window:,} "
+                                 "bytes: a picture appended after it not looked for" + unknown)
             if content_end(tail[at:], sniff(tail[at:at + SNIFF_BYTES])) == window - at:
                 yield decoded_member(AFTER_END_NAME, tail[at:], settings, expansion,
                                      f"{window - at:,} bytes after the audio's own end (byte {end - window + at:,}), "
                                      "which no player plays: a picture appended to hide it? read as this item's "
                                      f"member {AFTER_END_NAME.decode()}" + unknown)
                 return
-            at = tail.find(signature, at + 1)
+            at = tail.find(signature, at + offset + 1) - offset
     if tail.endswith(_PNG_END):
         raise ValueError(f"the sound ends like a PNG (byte {end:,}) whose start is not in the {_TAIL_WINDOW:,} bytes "
                          "before: a picture appended to hide it? not read")

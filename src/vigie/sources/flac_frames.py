@@ -2,15 +2,22 @@
 from the file's end (before the tags after the sound), as a frame sync whose header's CRC-8 holds, whose channels
 and sample size are the STREAMINFO's, and whose samples reach the total the STREAMINFO declares (where it declares
 one: a streaming encoder's does not); it ends where its CRC-16 holds (a frame's last two bytes are the CRC-16 of all
-before them). Bounded on hostile input: at most
-_MOST_SYNCS syncs looked at, at most _MOST_LAST headers of a last frame checked by CRC-16, each over at most the
-length of its samples stored verbatim.
+before them). That frame is then joined to the one before it, whose CRC-16 must hold where it starts, whose samples
+the last's follow and which the STREAMINFO's largest frame size bounds: else bytes no frame covers lie between (a
+copy of the last frame appended after a picture, or forged inside one), and the sound ends with the frame before
+them. Where the last frame's (or the one before it's) CRC-16 holds at its end and before it too, what lies
+between is doubtful (two bytes after a picture appended may make it hold at the end): looked into by the caller.
+Bounded on hostile input: at most _MOST_SYNCS syncs looked at, at most _MOST_LAST headers of a last frame, and as
+many of the frame before it, checked by CRC-16, each over at most the length of its samples stored verbatim.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from typing import NamedTuple
+
+from vigie.sources.sound_ends import SoundEnd
 
 _MOST_SYNCS = 1 << 16  # frame syncs looked at back from the end: a picture holds a few a MiB by chance
 _MOST_LAST = 4  # headers of a last frame (CRC-8 and samples right) whose end is looked for by CRC-16
@@ -39,23 +46,79 @@ class StreamInfo:
     def __init__(self, block: bytes) -> None:
         self.block_size = int.from_bytes(block[0:2], "big")  # the least, the last frame's aside
         self.largest_block = int.from_bytes(block[2:4], "big")
+        self.largest_frame = int.from_bytes(block[7:10], "big")  # in bytes; 0: not known
         packed = int.from_bytes(block[10:18], "big")
         self.channels = ((packed >> 41) & 7) + 1
         self.sample_bits = ((packed >> 36) & 31) + 1
         self.total = packed & ((1 << 36) - 1)  # 0: not known (a streaming encoder's)
 
 
+class _Frame(NamedTuple):
+    """A frame header found: where it starts, the number it carries (a frame's, or in a stream of variable block
+    sizes its first sample's) and the one the next frame carries, the most bytes its frame may take, whether it may
+    be the sound's last frame (its samples reach the total, where one is declared)."""
+
+    at: int
+    number: int
+    following: int
+    longest: int
+    last: bool
+
+
 def flac_sound_end(read_at: Callable[[int, int], bytes], streaminfo: bytes, start: int, end: int,
-                   most: int) -> int:
-    """Where the sound that starts at `start` ends (`end` where nothing follows it before the tags after it).
-    Raises ValueError, saying why, where its last frame is not found within `most` bytes (the cap of what is held
-    in memory) of `end`."""
+                   most: int) -> SoundEnd:
+    """Where the sound that starts at `start` ends (`end` where nothing follows it before the tags after it), and
+    where its last frame's CRC-16 also holds before that end, where it runs to it (doubtful: two bytes after a
+    picture appended may make it hold at the end).
+    The last frame found is then joined to the frame before it: where that one's CRC-16 holds before the last
+    frame starts (or its samples are not followed by the last's: a frame number repeated), bytes no frame covers
+    lie between (a copy of the last frame appended after a picture, or forged inside one), and the sound ends where
+    that frame does. Raises ValueError, saying why, where its last frame is not found within `most` bytes (the cap
+    of what is held in memory) of `end`."""
     info = StreamInfo(streaminfo)
     if len(streaminfo) < 34 or info.block_size < 16 or info.sample_bits < 4:
         raise ValueError("a FLAC whose STREAMINFO is missing or damaged (its block size or sample size is none "
                          "FLAC allows): its frames cannot be checked, the sound's end not found")
     lowest = max(start, end - most - info.largest_block * info.channels * (info.sample_bits + 1) // 8)
-    syncs = lasts = 0
+    headers = _headers_back(read_at, info, lowest, end)
+    last = last_end = doubtful = None
+    for lasts, frame in enumerate((found for found in headers if found.last), 1):
+        data = read_at(frame.at, min(frame.longest, end - frame.at))
+        first_end, at_the_end = _crc16_holds(data)
+        if at_the_end and frame.at + len(data) == end:  # it runs to the sound's end
+            last, last_end = frame, end
+            doubtful = None if first_end == len(data) or first_end is None else frame.at + first_end
+            break
+        if first_end is not None:
+            last, last_end = frame, frame.at + first_end
+            break
+        if lasts == _MOST_LAST:
+            raise ValueError(f"{_MOST_LAST} headers of the FLAC's last frame whose CRC-16 holds nowhere: the "
+                             "sound's end not found")
+    if last is None or last_end is None:
+        reaching = f" (the one that reaches its {info.total:,} samples)" if info.total else ""
+        raise ValueError(f"no last frame of the FLAC's sound{reaching} found between byte {lowest:,} and byte "
+                         f"{end:,}: the sound's end not found")
+    for tries, before in enumerate(headers):  # the frame before the last: followed by it, ending where it starts
+        if tries == _MOST_LAST:
+            raise ValueError(f"{_MOST_LAST} frame headers before the FLAC's last frame (byte {last.at:,}) whose "
+                             "CRC-16 holds nowhere: the sound's end not found")
+        span = last.at - before.at
+        data = read_at(before.at, min(before.longest, span))
+        own_end, at_the_end = _crc16_holds(data)
+        if len(data) == span and at_the_end and before.following == last.number and \
+                span <= (info.largest_frame or span):  # joined: where its CRC-16 also holds before, doubtful too
+            return SoundEnd(last_end, before.at + own_end if own_end is not None and own_end < span else doubtful)
+        if own_end is not None:
+            return SoundEnd(last_end, doubtful) if own_end == span else SoundEnd(before.at + own_end, None)
+    return SoundEnd(last_end, doubtful)
+
+
+def _headers_back(read_at: Callable[[int, int], bytes], info: StreamInfo, lowest: int, end: int
+                  ) -> Iterator[_Frame]:
+    """The frame headers (CRC-8, channels and sample size right) back from `end` to `lowest`; at most _MOST_SYNCS
+    syncs looked at."""
+    syncs = 0
     top = end
     while top > lowest:
         bottom = max(lowest, top - _CHUNK)
@@ -65,27 +128,15 @@ def flac_sound_end(read_at: Callable[[int, int], bytes], streaminfo: bytes, star
             if syncs > _MOST_SYNCS:
                 raise ValueError(f"more than {_MOST_SYNCS:,} FLAC frame syncs back from its end (byte {end:,}) "
                                  "that are not its last frame's: the sound's end not found")
-            longest = _last_frame(data[found:found + _LONGEST_HEADER], info)
-            if longest is None:
-                continue
-            lasts += 1
-            frame_end = _crc16_end(read_at(bottom + found, min(longest, end - bottom - found)),
-                                   end - bottom - found <= longest)
-            if frame_end is not None:
-                return bottom + found + frame_end
-            if lasts == _MOST_LAST:
-                raise ValueError(f"{_MOST_LAST} headers of the FLAC's last frame whose CRC-16 holds nowhere: the "
-                                 "sound's end not found")
+            frame = _frame_header(data[found:found + _LONGEST_HEADER], info, bottom + found)
+            if frame is not None:
+                yield frame
         top = bottom
-    reaching = f" (the one that reaches its {info.total:,} samples)" if info.total else ""
-    raise ValueError(f"no last frame of the FLAC's sound{reaching} found between byte {lowest:,} and byte {end:,}: "
-                     "the sound's end not found")
 
 
-def _last_frame(header: bytes, info: StreamInfo) -> int | None:
-    """The most bytes the frame whose header starts `header` may take, where it may be the sound's last frame (its
-    header's CRC-8 holds, its channels and sample size are the stream's, its samples reach the total where one is
-    declared); else None."""
+def _frame_header(header: bytes, info: StreamInfo, at: int) -> _Frame | None:
+    """The frame whose header starts `header` (at byte `at`), where it is one of the stream's (its header's CRC-8
+    holds, its channels and sample size are the stream's); else None."""
     if len(header) < 6:
         return None
     size_code, rate_code = header[2] >> 4, header[2] & 15
@@ -96,21 +147,22 @@ def _last_frame(header: bytes, info: StreamInfo) -> int | None:
     bits = _SAMPLE_BITS[bits_code] or info.sample_bits
     if channels != info.channels or bits != info.sample_bits:
         return None
-    number, at = _coded_number(header)
+    number, length = _coded_number(header)  # the header's length so far
     if number is None:
         return None
     if size_code in (6, 7):
-        block = int.from_bytes(header[at:at + size_code - 5], "big") + 1
-        at += size_code - 5
+        block = int.from_bytes(header[length:length + size_code - 5], "big") + 1
+        length += size_code - 5
     else:
         block = 192 if size_code == 1 else 576 << (size_code - 2) if size_code < 6 else 256 << (size_code - 8)
-    at += 1 if rate_code == 12 else 2 if rate_code in (13, 14) else 0
-    if at >= len(header) or _crc(_CRC8, 8, header[:at]) != header[at]:
+    length += 1 if rate_code == 12 else 2 if rate_code in (13, 14) else 0
+    if length >= len(header) or _crc(_CRC8, 8, header[:length]) != header[length]:
         return None
-    first = number if header[1] & 1 else number * info.block_size  # a sample number, or a frame number
-    if info.total and first + block != info.total:
-        return None
-    return at + 1 + channels * (2 + (block * (bits + 1) + 7) // 8) + 2  # each subframe verbatim, and a CRC-16
+    variable = header[1] & 1  # numbered by sample, else by frame
+    first = number if variable else number * info.block_size
+    longest = length + 1 + channels * (2 + (block * (bits + 1) + 7) // 8) + 2  # subframes verbatim, CRC-16
+    return _Frame(at, number, number + (block if variable else 1), longest,
+                  not info.total or first + block == info.total)
 
 
 def _coded_number(header: bytes) -> tuple[int | None, int]:
@@ -129,16 +181,16 @@ def _coded_number(header: bytes) -> tuple[int | None, int]:
     return number, 5 + extra
 
 
-def _crc16_end(frame: bytes, to_the_end: bool) -> int | None:
-    """Where the frame that `frame` starts ends: where the sound does (`to_the_end`: `frame` runs to it) if its
-    CRC-16 holds there, else the first byte past its header where it holds (it holds by chance once in 65,536
-    bytes: an end taken too early leaves a frame's last bytes before what follows, which is still found)."""
+def _crc16_holds(frame: bytes) -> tuple[int | None, bool]:
+    """Where the frame that `frame` starts may end: the first byte past its header where its CRC-16 holds (by
+    chance once in 65,536 bytes: an end taken too early leaves a frame's last bytes before what follows, which is
+    still found), and whether it holds at `frame`'s end."""
     crc, first, table = 0, None, _CRC16
     for at, byte in enumerate(frame):
         crc = ((crc << 8) & 0xFFFF) ^ table[(crc >> 8) ^ byte]
         if not crc and first is None and at > 6:
             first = at + 1
-    return len(frame) if to_the_end and not crc and frame else first
+    return first, bool(frame) and not crc and first is not None
 
 
 def _crc(table: tuple[int, ...], width: int, data: bytes) -> int:
