@@ -353,8 +353,12 @@ def _chunk_pictures(reader: _Reader, wav: bool, settings: Settings) -> Iterator[
     big-endian in an AIFF; each chunk padded to an even length), to the body's end its header declares."""
     order: Literal["little", "big"] = "little" if wav else "big"
     declared = int.from_bytes(reader.read(12, "the file's header")[4:8], order)
-    # 0: a streaming writer's, which knew no length; a body is padded to an even length, as its chunks
-    reader.body_end = 8 + declared + declared % 2 if declared else 1 << 62
+    # 0: a streaming writer's, which knew no length; a body is padded to an even length, as its chunks, but where
+    # the byte after an odd one is not 0 (a writer that wrote no pad byte: what follows starts there)
+    reader.body_end = 8 + declared if declared else 1 << 62
+    if declared % 2 and reader.read_at(reader.body_end, 1) in (b"\0", b""):
+        reader.body_end += 1
+    reader.seek(12)
     for _ in range(_MOST_CHUNKS):
         header = reader.read(8, "a chunk's header", may_end=True) if reader.at + 8 <= reader.body_end else b""
         if not header:
@@ -365,9 +369,9 @@ def _chunk_pictures(reader: _Reader, wav: bool, settings: Settings) -> Iterator[
             if tag_size(tag[:ID3_HEADER]) is None:
                 raise ValueError(f"an ID3 chunk that holds no ID3 tag (at byte {reader.at - size:,})")
             yield from tag_pictures(tag[:ID3_HEADER], tag[ID3_HEADER:], settings.max_nested_archive_bytes)
-            reader.skip(size % 2)
         else:
-            reader.skip(size + size % 2)
+            reader.skip(size)
+        reader.skip(size % 2 if reader.at < reader.body_end else 0)  # no pad byte after the body's end
     raise ArchiveLimitError(f"more than {_MOST_CHUNKS:,} chunks: the chunks after them not read")
 
 

@@ -58,13 +58,14 @@ class Walk:
     units: str = "top-level boxes"
 
 
-def walk_boxes(stream: BinaryIO, size: int, most_bytes: int) -> Walk:
-    """The file's top-level boxes, from its start, and the pictures its `covr` holds."""
+def walk_boxes(stream: BinaryIO, size: int, most_bytes: int, first: int = 0) -> Walk:
+    """The file's top-level boxes, from its start (or from `first`, where it starts in `stream`), and the pictures
+    its `covr` holds."""
     walk = Walk()
-    at = 0
+    at = first
     for _ in range(_MOST_TOP_BOXES):
         box = _box(stream, at, size, top=True)
-        if box is None or (box[0] == b"ftyp" and at > 0):
+        if box is None or (box[0] == b"ftyp" and at > first):
             walk.end = at
             return walk
         kind, start, end = box
@@ -94,9 +95,9 @@ def note_unread(walk: Walk, kind: bytes, start: int, end: int) -> None:
                           f"no reader knows): what those from byte {start:,} hold not looked at")
 
 
-def content_end(data: bytes) -> int | None:
-    """Where an MP4 in memory ends; None where unknown."""
-    return walk_boxes(io.BytesIO(data), len(data), 0).end
+def content_end(data: bytes, start: int = 0) -> int | None:
+    """Where an MP4 in memory (from `start`) ends; None where unknown."""
+    return walk_boxes(io.BytesIO(data), len(data), 0, start).end
 
 
 def _box(stream: BinaryIO, at: int, size: int, top: bool = False) -> tuple[bytes, int, int] | None:

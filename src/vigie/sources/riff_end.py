@@ -23,41 +23,41 @@ _MOST_INNER = 10_000  # chunks of one RIFF chunk walked (not `movi`'s): a writer
 _LIST_DEPTH = 3  # `hdrl`, a stream's `strl`, and one more
 
 
-def walk_riff(stream: BinaryIO, size: int, most_bytes: int) -> Walk:
-    """The file's RIFF chunks, from its start (`most_bytes` unused: a RIFF file's members are not read here)."""
+def walk_riff(stream: BinaryIO, size: int, most_bytes: int, first: int = 0) -> Walk:
+    """The file's RIFF chunks, from its start (or from `first`, where it starts in `stream`; `most_bytes` unused: a
+    RIFF file's members are not read here)."""
     del most_bytes
     walk = Walk()
-    at, padded = 0, False
+    at = first
     for _ in range(_MOST_CHUNKS):
         stream.seek(at)
         head = stream.read(12)
-        if len(head) < 12 or head[:4] != b"RIFF" or (at > 0 and head[8:] != b"AVIX"):
+        if len(head) < 12 or head[:4] != b"RIFF" or (at > first and head[8:] != b"AVIX"):
             if head[:4] in _INSIDE:  # a size a writer left unset (interrupted) or that lies: the end is not known
                 walk.notes.append(f"its RIFF size ends at byte {at:,}, where its own chunks go on (a "
                                   f"{head[:4].decode()} chunk): a writer interrupted, or a size that lies; what "
                                   "follows its end not looked for")
                 return walk
-            walk.end = at - _unpadded(stream, at, padded) if at > 0 else None
+            walk.end = at if at > first else None
             return walk
         length = int.from_bytes(head[4:8], "little")
         if at + 8 + length > size:  # cut short: the decoder says what it can play
             return walk
         if head[8:] in _AVI_FORMS:
             _inner_chunks(stream, at + 12, at + 8 + length, walk, [_MOST_INNER])
-        padded = bool(length & 1) and at + 9 + length <= size
-        at = min(at + 8 + length + (length & 1), size)  # an odd size is padded to an even one
+        at = min(padded_end(stream, at + 8 + length, length), size)
     walk.notes.append(f"more than {_MOST_CHUNKS:,} RIFF chunks: the file was not walked past them (its end not "
                       "looked for)")
     return walk
 
 
-def _unpadded(stream: BinaryIO, at: int, padded: bool) -> int:
-    """1 where the byte before `at` pads an odd size but is not zero: a writer that did not pad, what follows
-    starting there."""
-    if not padded:
-        return 0
-    stream.seek(at - 1)
-    return int(stream.read(1) != b"\0")
+def padded_end(stream: BinaryIO, end: int, length: int) -> int:
+    """Where a RIFF's (an AIFF's) chunk of `length` bytes that end at `end` is followed: past its pad byte, where
+    its length is odd, but where that byte is not 0 (a writer that wrote none: what follows starts there)."""
+    if not length & 1:
+        return end
+    stream.seek(end)
+    return end + 1 if stream.read(1) in (b"\0", b"") else end
 
 
 def _inner_chunks(stream: BinaryIO, start: int, end: int, walk: Walk, budget: list[int], depth: int = 0) -> None:
@@ -81,11 +81,11 @@ def _inner_chunks(stream: BinaryIO, start: int, end: int, walk: Walk, budget: li
             _inner_chunks(stream, at + 12, at + 8 + length, walk, budget, depth + 1)
         elif head[:4] not in _READ and length and (depth == 0 or head[:4] == b"JUNK"):
             note_unread(walk, head[:4], at + 8, at + 8 + length)
-        at += 8 + length + (length & 1)
+        at = padded_end(stream, at + 8 + length, length)
     if at < end and depth == 0:  # looked at as what a box no player reads holds
         note_unread(walk, b"RIFF", at, end)
 
 
-def riff_end(data: bytes) -> int | None:
-    """Where a RIFF file in memory ends; None where unknown."""
-    return walk_riff(io.BytesIO(data), len(data), 0).end
+def riff_end(data: bytes, start: int = 0) -> int | None:
+    """Where a RIFF file in memory (from `start`) ends; None where unknown."""
+    return walk_riff(io.BytesIO(data), len(data), 0, start).end

@@ -6,7 +6,10 @@ video there (Google's MicroVideo, Samsung's MotionPhoto_Data), an MPO written wi
 and anyone may append a picture to hide it. A zip there, first, is read as the picture's members
 (`sources/zipbehind.py`); anything else is said, and each picture or video that starts in it (told by its signature,
 then by its type) is read as a member `after-the-end`, `after-the-end!2`, ...: up to its own end where its structure
-gives one (so that its bytes are exactly the picture's, and its hashes those a list holds), else to the file's end.
+gives one (so that its bytes are exactly the picture's, and its hashes those a list holds), else to the file's end
+(and the starts up to the next whose end is found are inside it: decoys, a signature and a few bytes, hide nothing
+behind them). At most _MOST_MEMBERS pictures, _MOST_TRIES starts walked (fewer where the bytes are many) and
+_MOST_SIGNATURES signatures looked at: a cap reached is said.
 What follows a member's own end is looked at the same way (padding passed over, other bytes said), and a zip there
 is read as the picture's members. An MPO's later pictures are read as its frames, and again so. What follows a
 video's own end (an MP4's last top-level box, a Matroska's Segment, an AVI's RIFF: `video_members.py`), an SQLite
@@ -45,18 +48,21 @@ _UNSEEN = {"picture": ("no viewer shows", "a motion photo's video, a picture app
            "S/MIME structure": ("no mail program shows", "a picture appended to hide it?"),
            "armour": ("no PEM reader reads", "a picture appended to hide it?"),
            "audio": ("no player plays", "a picture appended to hide it?")}
-_MOST_STARTS = 64  # signatures looked at: bytes made of them cost a bounded search
-_MOST_MEMBERS = 8
+_MOST_SIGNATURES = 1 << 16  # signatures looked at (each sniffed): bytes made of them cost a bounded search
+_MOST_TRIES = 1024  # starts whose structure is walked: decoys (a signature and a few bytes) cost a bounded search,
+_WALKED = 1 << 26  # and at most this many bytes walked in all, each start's walk counted to the end of the bytes
+_MOST_MEMBERS = 8  # pictures and videos whose own end is found (each start whose end is not, read to the file's end,
+# follows one of them or starts the bytes: so at most one more)
 
 
-def content_end(data: bytes, media_type: str) -> int | None:
-    """Where a JPEG, PNG, GIF, WebP, MP4 or AVI's own content ends; None for another format, or one whose structure
-    breaks off (its damage is the decoder's to say)."""
+def content_end(data: bytes, media_type: str, start: int = 0) -> int | None:
+    """Where, in `data`, the own content of a JPEG, PNG, GIF, WebP, MP4 or AVI that starts at `start` ends; None
+    for another format, or one whose structure breaks off (its damage is the decoder's to say)."""
     walk = {"image/jpeg": _jpeg_end, "image/png": _png_end, "image/gif": _gif_end, "video/mp4": bmff_end,
             "video/quicktime": bmff_end, "video/3gpp": bmff_end, "image/webp": riff_end,
             "video/x-msvideo": riff_end}.get(media_type)
     try:
-        return walk(data) if walk is not None else None
+        return walk(data, start) if walk is not None else None
     except (IndexError, ValueError, struct.error):
         return None
 
@@ -93,26 +99,46 @@ def pictures_in(rest: bytes, end: int, said: str, guess: str, name: bytes) -> Tr
     ...); None where it is padding, or where a zip comes first (read as the file's members)."""
     if not rest.strip(PADDING):
         return None
-    starts = _starts(rest)
-    if starts and starts[0][1] == _ZIP:
+    starts = _Starts(rest)
+    found = starts.at_or_after(0)
+    if found is not None and found[1] == _ZIP:
         return None
     members: list[tuple[int, int, str]] = []  # where each starts and stops in `rest`, and what it starts like
-    past = 0  # the last member's own end, where found: what starts before it is inside it
+    tries = ended = 0
+    unended = False  # the last member's end is not found: it runs to the file's end, and holds the starts to the
+    # next whose end is found (decoys: a signature and a few bytes, or a picture cut short)
     zip_past = False  # a zip starts past the last member: read as the picture's members
-    for start, kind in starts:
-        if start < past:
-            continue
+    stopped = ""
+    most_tries = max(2 * _MOST_MEMBERS, min(_MOST_TRIES, _WALKED // len(rest)))
+    while found is not None:
+        start, kind = found
         if kind == _ZIP:  # read as the picture's members, and what follows is the zip's: its members' bytes
             zip_past = True
             break
-        own = content_end(rest[start:], sniff(rest[start:start + SNIFF_BYTES]))
-        members.append((start, len(rest) if own is None else start + own, kind))
-        past = members[-1][1] if own is not None else past
-        if len(members) == _MOST_MEMBERS:
+        if ended == _MOST_MEMBERS or tries == most_tries:
+            stopped = (f"more than {_MOST_MEMBERS} pictures or videos" if ended == _MOST_MEMBERS else
+                       f"more than {most_tries:,} starts of a picture or a video (decoys?)")
+            stopped = f"; {stopped} looked at: what starts from byte {end + start:,} not read"
             break
+        tries += 1
+        own = content_end(rest, sniff(rest[start:start + SNIFF_BYTES]), start)
+        if own is None:
+            if not unended:
+                members.append((start, len(rest), kind))
+            unended = True
+            found = starts.at_or_after(start + 1)
+        else:
+            members.append((start, own, kind))
+            ended += 1
+            unended = False
+            found = starts.at_or_after(own)  # what starts before its end is inside it
+    if not stopped and starts.stopped:
+        stopped = (f"; more than {_MOST_SIGNATURES:,} signatures of a picture or a video looked at: what follows "
+                   f"byte {end + starts.stopped:,} not read")
     if not members:  # a few stray bytes (a writer's slip) hold no picture
         return None if len(rest) < _TOO_FEW else Trailing(
-            said + ", not read: nothing in them starts like a picture or a video", ())
+            said + ", not read: " + (stopped[2:] if stopped else "nothing in them starts like a picture or a video"),
+            ())
     where = ", ".join(f"{kind} at byte {end + start:,}" for start, _, kind in members)
     note = (f"{said}: what starts like {where} ({guess}) is read as "
             f"this item's member {name.decode()}" + (" and the next" if len(members) > 1 else ""))
@@ -120,7 +146,7 @@ def pictures_in(rest: bytes, end: int, said: str, guess: str, name: bytes) -> Tr
     if last < len(rest) and not zip_past and len(rest[last:].strip(PADDING)) >= _TOO_FEW:
         note += (f"; {len(rest) - last:,} bytes after the last one's own end (byte {end + last:,}), not read: "
                  "nothing in them starts like a picture or a video")
-    return Trailing(note, tuple(rest[start:stop] for start, stop, _ in members))
+    return Trailing(note + stopped, tuple(rest[start:stop] for start, stop, _ in members))
 
 
 class Following(NamedTuple):
@@ -159,33 +185,54 @@ def what_follows(stream: BinaryIO, end: int, size: int, what: str, most: int) ->
     return Following(tuple(notes), after, None if behind is None else max(behind, end))
 
 
-def _starts(rest: bytes) -> list[tuple[int, str]]:
-    """Where a picture, a video or a zip starts in `rest` (each told by its signature and then by its type as
-    sniffed, so a signature alone is no decoy), in order; at most _MOST_STARTS of them."""
-    found: list[tuple[int, str]] = []
-    for signature, offset, name in _KINDS:
-        at = rest.find(signature, offset)
-        while at >= 0 and len(found) < _MOST_STARTS:
-            start = at - offset
+class _Starts:
+    """Where a picture, a video or a zip starts in `rest`, each told by its signature and then by its type as
+    sniffed (so a signature alone is no decoy): at most _MOST_SIGNATURES signatures looked at."""
+
+    def __init__(self, rest: bytes) -> None:
+        self._rest = rest
+        self._next = [-1] * len(_KINDS)  # where each kind's signature is next found (past the end: none)
+        self._looked = 0
+        self.stopped = 0  # where the search stopped, its cap reached; 0 where it did not
+
+    def at_or_after(self, at: int) -> tuple[int, str] | None:
+        """The first start at or after `at`, and what it starts like; None where none does, or the cap is reached
+        (`stopped`)."""
+        rest = self._rest
+        while not self.stopped:
+            for index, (signature, offset, _) in enumerate(_KINDS):
+                if self._next[index] < at + offset:
+                    found = rest.find(signature, at + offset)
+                    self._next[index] = len(rest) + offset if found < 0 else found
+            start, index = min((found - _KINDS[index][1], index) for index, found in enumerate(self._next))
+            if start >= len(rest):
+                return None
+            self._looked += 1
+            if self._looked > _MOST_SIGNATURES:
+                self.stopped = max(start, 1)
+                return None
+            at = start + 1
+            name = _KINDS[index][2]
             if name == _ZIP:
                 if plausible_header_at(rest, start):
-                    found.append((start, name))
+                    return start, name
             elif sniff(rest[start:start + SNIFF_BYTES]) != "application/octet-stream":
-                found.append((start, name))
-            at = rest.find(signature, at + 1)
-    return sorted(found)[:_MOST_STARTS]
-
-
-def _jpeg_end(data: bytes) -> int | None:
-    if not data.startswith(b"\xff\xd8"):
+                return start, name
         return None
-    at = 2
+
+
+def _jpeg_end(data: bytes, start: int) -> int | None:
+    if not data.startswith(b"\xff\xd8", start):
+        return None
+    at = start + 2
     while True:
         at = data.index(b"\xff", at)  # stray bytes between segments are skipped, as libjpeg skips them
         marker = data[at + 1]
         if marker == 0xD9:  # the end of the image
             return at + 2
-        if marker == 0xFF or 0xD0 <= marker <= 0xD8 or marker == 0x01:  # fill, restart, a lone marker
+        if marker == 0xD8:  # a second start of image, which decoders refuse: no JPEG (a decoy, or one cut short)
+            return None
+        if marker == 0xFF or 0xD0 <= marker <= 0xD7 or marker == 0x01:  # fill, restart, a lone marker
             at += 1 if marker == 0xFF else 2
             continue
         at += 2 + int(struct.unpack_from(">H", data, at + 2)[0])
@@ -199,10 +246,10 @@ def _jpeg_end(data: bytes) -> int | None:
                 break
 
 
-def _png_end(data: bytes) -> int | None:
-    if not data.startswith(b"\x89PNG\r\n\x1a\n"):
+def _png_end(data: bytes, start: int) -> int | None:
+    if not data.startswith(b"\x89PNG\r\n\x1a\n", start):
         return None
-    at = 8
+    at = start + 8
     while at + 8 <= len(data):
         length, kind = struct.unpack_from(">I4s", data, at)
         at += 12 + int(length)
@@ -211,11 +258,11 @@ def _png_end(data: bytes) -> int | None:
     return None
 
 
-def _gif_end(data: bytes) -> int | None:
-    if not data.startswith(b"GIF8"):
+def _gif_end(data: bytes, start: int) -> int | None:
+    if not data.startswith(b"GIF8", start):
         return None
-    flags = data[10]
-    at = 13 + (3 << ((flags & 7) + 1) if flags & 0x80 else 0)  # the screen descriptor and its colour table
+    flags = data[start + 10]
+    at = start + 13 + (3 << ((flags & 7) + 1) if flags & 0x80 else 0)  # the screen descriptor and its colour table
     while True:
         block = data[at]
         if block == 0x3B:  # the trailer

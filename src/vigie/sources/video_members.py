@@ -12,6 +12,7 @@ The scan and `reopen.py` both read them here, so that a member's path names the 
 from __future__ import annotations
 
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import BinaryIO
 
@@ -46,6 +47,7 @@ class VideoHeld:
 
 def video_held(stream: BinaryIO, media_type: str, settings: Settings) -> VideoHeld:
     """What the video in `stream` (seekable) holds beside its frames."""
+    walker: Callable[[BinaryIO, int, int], Walk]
     if media_type in _BMFF_TYPES:
         walker = walk_boxes
     elif media_type in _MATROSKA_TYPES:
