@@ -7,8 +7,9 @@ from __future__ import annotations
 import hashlib
 import io
 import struct
+import zlib
 
-from tests.media_files import flac_sound
+from tests.media_files import MPEG_FRAMES, adts, apic, flac_sound, id3_tag
 from vigie.config import Settings
 from vigie.demo.seizure import draw_picture
 from vigie.sources.audio_pictures import audio_members
@@ -85,3 +86,27 @@ def test_a_picture_right_after_a_riff_of_odd_size_without_its_pad_byte_is_read_w
     for tail in (b"", b"\0"):
         after = trailing(odd + tail + jpeg, "image/webp")
         assert after is not None and after.members == (jpeg,)
+
+
+def _png_holding(text: bytes) -> bytes:
+    """A PNG with a `tEXt` chunk holding `text`, right after its header."""
+    png = _picture("PNG", 44)
+    chunk = b"tEXt" + b"Comment\0" + text
+    return png[:33] + struct.pack(">I", len(chunk) - 4) + chunk + struct.pack(">I", zlib.crc32(chunk)) + png[33:]
+
+
+def test_an_id3_tag_after_a_picture_appended_after_the_sound_is_read_as_a_tag() -> None:
+    """A FLAC's, an MP3's, an AAC's sound, a picture appended, then an ID3v2.3 tag (unsynchronised or not): the
+    tag's picture is read as the tag's, exactly its bytes (not carved with the unsynchronisation's bytes in it);
+    bytes that look like a tag inside a picture appended are the picture's."""
+    appended, tagged = _picture("JPEG", 41), _picture("JPEG", 42)
+    for sound in (flac_sound(10), MPEG_FRAMES, adts(20)):
+        for unsync in (False, True):
+            tag = id3_tag(3, [(b"APIC", apic(tagged))], unsync=unsync)
+            assert _found(sound + appended + tag) == [(b"after-the-end", _sha(appended)),
+                                                      (b"picture-1.jpeg", _sha(tagged))]
+            assert _found(sound + appended + tag + appended) == [(b"after-the-end", _sha(appended)),
+                                                                 (b"picture-1.jpeg", _sha(tagged)),
+                                                                 (b"after-the-end", _sha(appended))]
+        holding = _png_holding(b"ID3\x03\x00\x00\x00\x00\x00\x05hello")
+        assert _found(sound + holding) == [(b"after-the-end", _sha(holding))]

@@ -11,14 +11,15 @@ end (`trailing.py`: a picture there is the member `after-the-end`); what follows
 there read first, where an MP3's or an AAC's frames walked by their headers (at most _MOST_FRAMES; ADTS frames in
 `adts.py`), a FLAC's last frame (`flac_frames.py`), a Monkey's Audio, WavPack or Musepack file's structure
 (`sound_ends.py`) or an Ogg's last page tell it; where that end is not found, a picture that ends where the sound
-does (`_picture_at_the_end`); a FLAC's `PICTURE` metadata blocks; the `METADATA_BLOCK_PICTURE`
-(and the older `COVERART`) comments, base64 in its comment header, of each Vorbis, Opus, Speex or FLAC stream of an
-Ogg file, multiplexed or chained; a WMA's (an ASF file's) `WM/Picture` values (`asf.py`). An MP4's (M4A's) `covr` is
-read with the video (`video_members.py`). The sound is never read (an MP3's frames and an Ogg's pages are passed
-over by their headers; where neither a frame nor a FLAC follows an ID3 tag, the _PADDING_WINDOW bytes after it are
-searched for a FLAC's signature): at most `max_nested_archive_bytes` of tags (the cap of what is held in memory), at
-most _MOST_BLOCKS metadata blocks, _MOST_FRAMES MPEG frames, _MOST_COMMENTS comments, _MOST_PAGES Ogg pages,
-_MOST_CHUNKS chunks and _MOST_TAGS tags at either end; a cap reached is said on the audio file.
+does (`_picture_at_the_end`); an ID3 tag after a picture appended there is read as a tag; a FLAC's `PICTURE`
+metadata blocks; the `METADATA_BLOCK_PICTURE` (and the older `COVERART`) comments, base64 in its comment header, of
+each Vorbis, Opus, Speex or FLAC stream of an Ogg file, multiplexed or chained; a WMA's (an ASF file's) `WM/Picture`
+values (`asf.py`). An MP4's (M4A's) `covr` is read with the video (`video_members.py`). The sound is never read (an
+MP3's frames and an Ogg's pages are passed over by their headers; where neither a frame nor a FLAC follows an ID3
+tag, the _PADDING_WINDOW bytes after it are searched for a FLAC's signature): at most `max_nested_archive_bytes` of
+tags (the cap of what is held in memory), at most _MOST_BLOCKS metadata blocks, _MOST_FRAMES MPEG frames,
+_MOST_COMMENTS comments, _MOST_PAGES Ogg pages, _MOST_CHUNKS chunks and _MOST_TAGS tags at either end; a cap reached
+is said on the audio file.
 """
 
 from __future__ import annotations
@@ -65,6 +66,8 @@ _PICTURE_STARTS = ((b"\xff\xd8\xff", 0), (b"\x89PNG\r\n\x1a\n", 0), (b"GIF8", 0)
 _MOST_TRIES = 256  # signatures whose structure is walked to where the sound ends: a bounded search
 _PACKED_STARTS = (b"MAC ", b"wvpk", b"MPCK", b"MP+")  # Monkey's Audio, WavPack, Musepack: their sound's end told
 _PNG_END = b"IEND\xaeB`\x82"
+_ID3_START = re.compile(rb"ID3[\x02-\x04][\x00-\xfe].[\x00-\x7f]{4}", re.DOTALL)  # a header, as `tag_size` reads
+_MOST_TAG_LOOKS = 4096  # ID3 headers looked at in what follows the sound's end, outside the pictures there
 _MOST_PICTURES = 4096  # of one file: taggers write a few; countless empty frames would each be an item
 _PICTURE_BLOCK, _COMMENT_BLOCK = 6, 4
 _FLAC_START = re.compile(rb"fLaC[\x00\x80]\x00\x00\x22")  # the signature, then a STREAMINFO block's header
@@ -147,7 +150,7 @@ def audio_members(fileobj: BinaryIO, media_type: str, settings: Settings, expans
                   ) -> Iterator[Member]:
     """The pictures of the audio file's tags, in the file's order."""
     reader = _Reader(fileobj, settings.max_nested_archive_bytes)
-    after: Iterator[Member] = iter(())
+    after: Iterator[Member | Picture] = iter(())
     found: Iterator[Picture]
     if media_type in (OGG_TYPE, WAV_TYPE, AIFF_TYPE):  # then what follows an Ogg's last page or a WAV's body
         body = _ogg_pictures(reader, settings) if media_type == OGG_TYPE else \
@@ -160,7 +163,12 @@ def audio_members(fileobj: BinaryIO, media_type: str, settings: Settings, expans
     else:
         found = _tag_pictures(reader, settings)
         after = _past_the_sound(reader, settings, expansion)
-    for number, picture in enumerate(found, 1):
+    number = 0
+    for picture in itertools.chain(found, after):  # then what follows a sound's or a body's end and its tags there
+        if isinstance(picture, Member):
+            yield picture
+            continue
+        number += 1
         if number > _MOST_PICTURES:
             raise ArchiveLimitError(f"more than {_MOST_PICTURES:,} pictures in its tags: those after them not read")
         name = b"picture-%d.%s" % (number, picture.extension)
@@ -168,7 +176,6 @@ def audio_members(fileobj: BinaryIO, media_type: str, settings: Settings, expans
             yield Member(name, None, None, None, error=picture.problem)
         else:
             yield decoded_member(name, picture.data, settings, expansion, picture.problem)
-    yield from after  # what follows a WAV's or an AIFF's body and its tags there
 
 
 class _Reader:
@@ -387,10 +394,11 @@ def _tags_past_the_body(reader: _Reader, settings: Settings) -> Iterator[Picture
     yield from _tag_pictures(reader, settings)
 
 
-def _past_the_tags(reader: _Reader, settings: Settings, expansion: Expansion) -> Iterator[Member]:
+def _past_the_tags(reader: _Reader, settings: Settings, expansion: Expansion) -> Iterator[Member | Picture]:
     """What lies between the tags that follow a WAV's or an AIFF's body (an Ogg's last page, a sound's end):
     said, each picture or video that starts in it read as the member `after-the-end` (`trailing.py`), the note on
-    the first; said alone where nothing in it starts like one."""
+    the first; said alone where nothing in it starts like one. An ID3 tag that starts in it outside those pictures
+    (after a picture appended) is read as a tag, its pictures as the tags', and what follows it so too."""
     from vigie.sources.trailing import AFTER_END_NAME, trailing_after  # it sniffs, and sniffing imports this
 
     start, end = reader.sound
@@ -402,16 +410,51 @@ def _past_the_tags(reader: _Reader, settings: Settings, expansion: Expansion) ->
                                 f"player plays: more than {most:,} (the cap of what is held in memory, setting "
                                 "max_nested_archive_bytes), not read")
     reader.seek(start)
-    after = trailing_after(reader.read(end - start, "what follows the audio's own end"), start, "audio")
-    if after is None:
-        return
-    if not after.members:
-        raise ValueError(after.note)
-    for number, data in enumerate(after.members):
-        yield decoded_member(AFTER_END_NAME, data, settings, expansion, None if number else after.note)
+    rest = reader.read(end - start, "what follows the audio's own end")
+    unread: list[str] = []  # what was said of bytes in which nothing was read
+    at = 0
+    for _ in range(_MOST_TAGS + 1):
+        after = trailing_after(rest[at:], start + at, "audio")
+        tag = _tag_outside(rest, at, () if after is None else after.spans)
+        if tag is not None:
+            after = trailing_after(rest[at:tag[0]], start + at, "audio") if tag[0] > at else None
+        if after is not None and not after.members:
+            unread.append(after.note)
+        elif after is not None:
+            for number, data in enumerate(after.members):
+                yield decoded_member(AFTER_END_NAME, data, settings, expansion, None if number else after.note)
+        if tag is None:
+            if unread:
+                raise ValueError("; ".join(unread))
+            return
+        tag_at, size = tag
+        yield from tag_pictures(rest[tag_at:tag_at + ID3_HEADER], rest[tag_at + ID3_HEADER:tag_at + ID3_HEADER + size],
+                                most)
+        at = tag_at + ID3_HEADER + size
+    raise ArchiveLimitError(f"more than {_MOST_TAGS} tags after the audio's own end: the bytes after them not read")
 
 
-def _past_the_sound(reader: _Reader, settings: Settings, expansion: Expansion) -> Iterator[Member]:
+def _tag_outside(rest: bytes, at: int, spans: tuple[tuple[int, int], ...]) -> tuple[int, int] | None:
+    """Where the first ID3 tag from `at` that lies whole in `rest`, outside the pictures found there (`spans`,
+    from `at`), starts, and its size; at most _MOST_TAG_LOOKS headers looked at."""
+    looked_from = at
+    for _ in range(_MOST_TAG_LOOKS):
+        found = _ID3_START.search(rest, looked_from)
+        if found is None:
+            return None
+        tag_at = found.start()
+        inside = [stop for begin, stop in spans if at + begin < tag_at < at + stop]
+        if inside:  # a picture's own bytes
+            looked_from = at + max(inside)
+            continue
+        size = tag_size(rest[tag_at:tag_at + ID3_HEADER])
+        if size is not None and tag_at + ID3_HEADER + size <= len(rest):
+            return tag_at, size
+        looked_from = tag_at + 1
+    return None
+
+
+def _past_the_sound(reader: _Reader, settings: Settings, expansion: Expansion) -> Iterator[Member | Picture]:
     """What follows the sound, before the tags after it and those after its end, which no player plays: read as
     what follows a WAV's body where its end is known, else a picture that ends where the sound does."""
     if reader.sound_ended:

@@ -74,6 +74,7 @@ class Trailing:
 
     note: str
     members: tuple[bytes, ...]
+    spans: tuple[tuple[int, int], ...] = ()  # where each member starts and stops in the bytes looked at
 
 
 def trailing(data: bytes, media_type: str) -> Trailing | None:
@@ -146,7 +147,8 @@ def pictures_in(rest: bytes, end: int, said: str, guess: str, name: bytes) -> Tr
     if last < len(rest) and not zip_past and len(rest[last:].strip(PADDING)) >= _TOO_FEW:
         note += (f"; {len(rest) - last:,} bytes after the last one's own end (byte {end + last:,}), not read: "
                  "nothing in them starts like a picture or a video")
-    return Trailing(note + stopped, tuple(rest[start:stop] for start, stop, _ in members))
+    return Trailing(note + stopped, tuple(rest[start:stop] for start, stop, _ in members),
+                    tuple((start, stop) for start, stop, _ in members))
 
 
 class Following(NamedTuple):
