@@ -11,15 +11,15 @@ end (`trailing.py`: a picture there is the member `after-the-end`); what follows
 there read first, where an MP3's or an AAC's frames walked by their headers (at most _MOST_FRAMES; ADTS frames in
 `adts.py`), a FLAC's last frame (`flac_frames.py`), a Monkey's Audio, WavPack or Musepack file's structure
 (`sound_ends.py`) or an Ogg's last page tell it; where that end is not found, a picture that ends where the sound
-does (`_picture_at_the_end`); an ID3 tag after a picture appended there is read as a tag; a FLAC's `PICTURE`
-metadata blocks; the `METADATA_BLOCK_PICTURE` (and the older `COVERART`) comments, base64 in its comment header, of
-each Vorbis, Opus, Speex or FLAC stream of an Ogg file, multiplexed or chained; a WMA's (an ASF file's) `WM/Picture`
-values (`asf.py`). An MP4's (M4A's) `covr` is read with the video (`video_members.py`). The sound is never read (an
-MP3's frames and an Ogg's pages are passed over by their headers; where neither a frame nor a FLAC follows an ID3
-tag, the _PADDING_WINDOW bytes after it are searched for a FLAC's signature): at most `max_nested_archive_bytes` of
-tags (the cap of what is held in memory), at most _MOST_BLOCKS metadata blocks, _MOST_FRAMES MPEG frames,
-_MOST_COMMENTS comments, _MOST_PAGES Ogg pages, _MOST_CHUNKS chunks and _MOST_TAGS tags at either end; a cap reached
-is said on the audio file.
+does (`_picture_at_the_end`); a FLAC's `PICTURE` metadata blocks; the `METADATA_BLOCK_PICTURE`
+(and the older `COVERART`) comments, base64 in its comment header, of each Vorbis, Opus, Speex or FLAC stream of an
+Ogg file, multiplexed or chained; a WMA's (an ASF file's) `WM/Picture` values (`asf.py`). An MP4's (M4A's) `covr` is
+read with the video (`video_members.py`). The sound is never read (an MP3's frames and an Ogg's pages are passed
+over by their headers; where neither a frame nor a FLAC follows an ID3 tag, the _PADDING_WINDOW bytes after it are
+searched for a FLAC's signature): at most `max_nested_archive_bytes` of tags (the cap of what is held in memory), at
+most _MOST_BLOCKS metadata blocks, _MOST_FRAMES MPEG frames, _MOST_COMMENTS comments, _MOST_PAGES Ogg pages,
+_MOST_CHUNKS chunks and _MOST_TAGS tags at either end; a cap reached is said on the audio file. An ID3
+tag after a picture appended after the sound's end is read as a tag.
 """
 
 from __future__ import annotations
