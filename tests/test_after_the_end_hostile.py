@@ -9,7 +9,7 @@ import io
 import struct
 import zlib
 
-from tests.media_files import MPEG_FRAMES, adts, apic, flac_sound, id3_tag
+from tests.media_files import MPEG_FRAMES, adts, apic, comments, flac_sound, id3_tag, ogg, picture_comment
 from vigie.config import Settings
 from vigie.demo.seizure import draw_picture
 from vigie.sources.audio_pictures import audio_members
@@ -110,3 +110,22 @@ def test_an_id3_tag_after_a_picture_appended_after_the_sound_is_read_as_a_tag() 
                                                                  (b"after-the-end", _sha(appended))]
         holding = _png_holding(b"ID3\x03\x00\x00\x00\x00\x00\x05hello")
         assert _found(sound + holding) == [(b"after-the-end", _sha(holding))]
+
+
+def _opus(cover: bytes | None = None, serial: int = 0x5EC1, ended: bool = True) -> bytes:
+    tags = b"OpusTags" + comments(picture_comment(cover) if cover else b"TITLE=a song")
+    return ogg([b"OpusHead\x01\x02" + bytes(9), tags, bytes(300), bytes(300)], serial=serial, ended=ended)
+
+
+def test_a_picture_after_an_oggs_last_page_is_read_and_the_streams_chained_after_it() -> None:
+    """A picture after an Ogg's last page is read, though the last page is not flagged as its stream's end (a
+    recording cut off), though the picture holds `OggS` (a page only where its CRC is right), and a stream
+    chained after it is read too."""
+    appended, cover = _picture("JPEG", 51), _picture("PNG", 52)
+    holding = _png_holding(b"OggS is a word")
+    assert _found(_opus(ended=False) + appended) == [(b"after-the-end", _sha(appended))]
+    assert _found(_opus() + holding) == [(b"after-the-end", _sha(holding))]
+    assert _found(_opus() + appended + _opus(cover, serial=7)) == [(b"picture-1.png", _sha(cover)),
+                                                                   (b"after-the-end", _sha(appended))]
+    assert _found(_opus(ended=False) + appended + _opus(cover, serial=7) + holding) == [
+        (b"picture-1.png", _sha(cover)), (b"after-the-end", _sha(appended)), (b"after-the-end", _sha(holding))]

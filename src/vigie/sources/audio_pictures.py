@@ -28,6 +28,7 @@ import base64
 import binascii
 import itertools
 import re
+import zlib
 from collections.abc import Iterator
 from typing import BinaryIO, Literal
 
@@ -56,7 +57,9 @@ _MOST_BLOCKS = 4096  # a FLAC's metadata blocks: encoders write a handful
 _MOST_COMMENTS = 65_536
 _MOST_TAGS = 8  # tags one after the other at either end (some taggers add one without removing the last)
 _MOST_PAGES = 1 << 20  # Ogg pages walked, to the file's end for the streams chained there (4 to 8 KiB each)
-_OGG_RESUMES = 1 << 16  # bytes after an Ogg's end where a page starting says a stream chained after junk
+_OGG_SEARCH = 1 << 20  # bytes read at once where the next Ogg page is looked for, after bytes that are no page
+_MOST_FALSE_PAGES = 4096  # `OggS` met after bytes that are no page, and no page there (its CRC wrong)
+_REVERSED_BITS = bytes(int(f"{byte:08b}"[::-1], 2) for byte in range(256))
 _MOST_CHUNKS = 4096  # a WAV's or AIFF's chunks: writers put a handful
 _MOST_FRAMES = 1 << 24  # an MP3's frames walked to its sound's end: over a hundred hours
 _TAIL_WINDOW = 1 << 20  # bytes before the tags after a FLAC's sound where a picture appended is looked for
@@ -188,6 +191,8 @@ class _Reader:
         self._held = 0
         self.at = 0
         self.body_end = 0  # where a WAV's or an AIFF's body ends, by its size (an Ogg's, by its last page)
+        self.gaps: list[tuple[int, int]] = []  # bytes between an Ogg's pages that are no page
+        self.false_pages = 0  # `OggS` met in them that starts no page
         self.sound = (0, 0)  # between the tags in front and those after the sound, as last walked
         self.streaminfo = b""  # a FLAC's, where its metadata was read (and held it first)
         self.sound_ended = False  # `sound` is what follows the sound's end, found by its frames
@@ -395,13 +400,24 @@ def _tags_past_the_body(reader: _Reader, settings: Settings) -> Iterator[Picture
 
 
 def _past_the_tags(reader: _Reader, settings: Settings, expansion: Expansion) -> Iterator[Member | Picture]:
-    """What lies between the tags that follow a WAV's or an AIFF's body (an Ogg's last page, a sound's end):
-    said, each picture or video that starts in it read as the member `after-the-end` (`trailing.py`), the note on
-    the first; said alone where nothing in it starts like one. An ID3 tag that starts in it outside those pictures
-    (after a picture appended) is read as a tag, its pictures as the tags', and what follows it so too."""
+    """What lies between the tags that follow a WAV's or an AIFF's body (an Ogg's last page, a sound's end), and
+    between an Ogg's pages where bytes are no page: said, each picture or video that starts in it read as the
+    member `after-the-end` (`trailing.py`), the note on the first; said alone where nothing in it starts like one.
+    An ID3 tag that starts in it outside those pictures (after a picture appended) is read as a tag, its pictures
+    as the tags', and what follows it so too."""
+    unread: list[str] = []  # what was said of bytes in which nothing was read
+    for start, end in (*reader.gaps, reader.sound):
+        yield from _after_the_end(reader, start, end, settings, expansion, unread)
+    if unread:
+        raise ValueError("; ".join(unread))
+
+
+def _after_the_end(reader: _Reader, start: int, end: int, settings: Settings, expansion: Expansion,
+                   unread: list[str]) -> Iterator[Member | Picture]:
+    """The pictures, videos and ID3 tags from `start` to `end`, which no player plays; what holds none, said in
+    `unread`."""
     from vigie.sources.trailing import AFTER_END_NAME, trailing_after  # it sniffs, and sniffing imports this
 
-    start, end = reader.sound
     if end <= start:
         return
     most = settings.max_nested_archive_bytes  # the cap of what is held in memory
@@ -411,7 +427,6 @@ def _past_the_tags(reader: _Reader, settings: Settings, expansion: Expansion) ->
                                 "max_nested_archive_bytes), not read")
     reader.seek(start)
     rest = reader.read(end - start, "what follows the audio's own end")
-    unread: list[str] = []  # what was said of bytes in which nothing was read
     at = 0
     for _ in range(_MOST_TAGS + 1):
         after = trailing_after(rest[at:], start + at, "audio")
@@ -424,8 +439,6 @@ def _past_the_tags(reader: _Reader, settings: Settings, expansion: Expansion) ->
             for number, data in enumerate(after.members):
                 yield decoded_member(AFTER_END_NAME, data, settings, expansion, None if number else after.note)
         if tag is None:
-            if unread:
-                raise ValueError("; ".join(unread))
             return
         tag_at, size = tag
         yield from tag_pictures(rest[tag_at:tag_at + ID3_HEADER], rest[tag_at + ID3_HEADER:tag_at + ID3_HEADER + size],
@@ -620,6 +633,41 @@ def _ogg_pictures(reader: _Reader, settings: Settings) -> Iterator[Picture]:
             yield from _comment_pictures(second, 0)
 
 
+def _next_page(reader: _Reader, at: int) -> int | None:
+    """Where the next Ogg page after `at` starts (its CRC right: `OggS` in a picture starts none), the rest of the
+    file searched; None where none does."""
+    looked_from = at + 1
+    while True:
+        chunk = reader.read_at(looked_from, _OGG_SEARCH + 3)
+        found = chunk.find(b"OggS")
+        if found < 0:
+            if len(chunk) < _OGG_SEARCH + 3:
+                return None
+            looked_from += _OGG_SEARCH
+            continue
+        if _ogg_page_at(reader, looked_from + found):
+            return looked_from + found
+        reader.false_pages += 1
+        if reader.false_pages > _MOST_FALSE_PAGES:
+            raise ArchiveLimitError(f"more than {_MOST_FALSE_PAGES:,} `OggS` that start no Ogg page (their CRC "
+                                    f"wrong) after its pages: what follows byte {looked_from + found:,} not read")
+        looked_from += found + 1
+
+
+def _ogg_page_at(reader: _Reader, at: int) -> bool:
+    """Whether an Ogg page starts at `at`, whole, its CRC right."""
+    header = reader.read_at(at, 27)
+    if len(header) < 27 or not header.startswith(b"OggS\0"):
+        return False
+    lacing = reader.read_at(at + 27, header[26])
+    page = reader.read_at(at, 27 + len(lacing) + sum(lacing))
+    if len(lacing) < header[26] or len(page) < 27 + len(lacing) + sum(lacing):
+        return False
+    # the CRC-32 of poly 0x04C11DB7 unreflected, from zlib's reflected one
+    raw = zlib.crc32((page[:22] + bytes(4) + page[26:]).translate(_REVERSED_BITS), 0xFFFFFFFF) ^ 0xFFFFFFFF
+    return int(f"{raw:032b}"[::-1], 2) == int.from_bytes(header[22:26], "little")
+
+
 def _headers_gathered(packets: list[bytes]) -> bool:
     """Whether a stream's packets gathered so far hold its tags (a Skeleton's, a video's or another codec's
     first packet: it has none read)."""
@@ -633,23 +681,26 @@ def _headers_gathered(packets: list[bytes]) -> bool:
 def _ogg_headers(reader: _Reader, most: int) -> Iterator[list[bytes]]:
     """The header packets of each logical stream, joined across pages, as each stream's are gathered; the pages
     of a stream whose headers are gathered are passed over by their headers, to the file's end (a stream chained
-    after the others begins there), or to where no page starts once every stream has ended (on a page flagged
-    so): what follows is after the Ogg's end (`reader.body_end`)."""
+    after the others begins there), or to where no page starts and none follows (its CRC right): what follows is
+    after the Ogg's end (`reader.body_end`); bytes that are no page before a page are kept (`reader.gaps`)."""
     gathering: dict[bytes, list[bytes]] = {}
     partial: dict[bytes, bytearray] = {}
     done: set[bytes] = set()
     playing: set[bytes] = set()  # streams begun and not ended
-    for page in range(_MOST_PAGES):
+    for _ in range(_MOST_PAGES):
         at = reader.at
         header = reader.read_at(at, 27)  # not held: let go once read
         if not header:
             break
-        if header[:4] != b"OggS":
-            if page and not playing and b"OggS" not in reader.read_at(at, _OGG_RESUMES):  # after the Ogg's end
+        if header[:4] != b"OggS":  # the Ogg's end (a picture appended?), or bytes before a stream chained
+            resumes = _next_page(reader, at)
+            if resumes is None:
                 reader.body_end = at
                 reader.seek(at)
                 break
-            raise ValueError(f"no Ogg page where one should start (byte {at:,}): the streams after it not read")
+            reader.gaps.append((at, resumes))
+            reader.seek(resumes)
+            continue
         if len(header) < 27:
             raise ValueError(f"cut short in an Ogg page's header (at byte {reader.at:,})")
         lacing = reader.read(header[26], "an Ogg page's segment table", held=False)
