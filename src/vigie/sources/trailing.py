@@ -104,7 +104,7 @@ def pictures_in(rest: bytes, end: int, said: str, guess: str, name: bytes) -> Tr
     found = starts.at_or_after(0)
     if found is not None and found[1] == _ZIP:
         return None
-    members: list[tuple[int, int, str]] = []  # where each starts and stops in `rest`, and what it starts like
+    members: list[tuple[int, int, str]] = []  # where each starts and stops in `rest`, and what it starts like where
     tries = ended = 0
     unended = False  # the last member's end is not found: it runs to the file's end, and holds the starts to the
     # next whose end is found (decoys: a signature and a few bytes, or a picture cut short)
@@ -125,11 +125,11 @@ def pictures_in(rest: bytes, end: int, said: str, guess: str, name: bytes) -> Tr
         own = content_end(rest, sniff(rest[start:start + SNIFF_BYTES]), start)
         if own is None:
             if not unended:
-                members.append((start, len(rest), kind))
+                members.append((start, len(rest), f"{kind} at byte {end + start:,} whose own end is not found"))
             unended = True
             found = starts.at_or_after(start + 1)
         else:
-            members.append((start, own, kind))
+            members.append((start, own, f"{kind} at byte {end + start:,}"))
             ended += 1
             unended = False
             found = starts.at_or_after(own)  # what starts before its end is inside it
@@ -140,7 +140,7 @@ def pictures_in(rest: bytes, end: int, said: str, guess: str, name: bytes) -> Tr
         return None if len(rest) < _TOO_FEW else Trailing(
             said + ", not read: " + (stopped[2:] if stopped else "nothing in them starts like a picture or a video"),
             ())
-    where = ", ".join(f"{kind} at byte {end + start:,}" for start, _, kind in members)
+    where = ", ".join(kind for _, _, kind in members)
     note = (f"{said}: what starts like {where} ({guess}) is read as "
             f"this item's member {name.decode()}" + (" and the next" if len(members) > 1 else ""))
     last = members[-1][1]
