@@ -5,6 +5,7 @@ bounded work."""
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import io
 import struct
@@ -12,10 +13,11 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from conftest import jpeg_bytes
+from conftest import jpeg_bytes, shared_data
 
 from tests.media_files import attachment, box, covr, ebml_size, element, with_cover
 from tests.test_audio_pictures import _png, _scan
+from tests.test_heif_and_c2pa_thumbnails import _C2PA_UUID, _edit
 from vigie.config import Settings
 from vigie.demo.seizure import draw_picture, write_video
 from vigie.signals.video import VideoLimits, analyse_video
@@ -271,7 +273,7 @@ def test_boxes_no_player_reads_cost_bounded_work_and_what_is_not_read_is_said() 
     ftyp = box(b"ftyp", b"isom" + bytes(4))
     picture = jpeg_bytes(draw_picture(185, (64, 48)))
     # a million tiny boxes: the walk stops, said; of those no player reads, a thousand are looked at
-    tiny = ftyp + box(b"free", b"\xff\xd8\xff\xe0") * 1_000_001
+    tiny = ftyp + box(b"free", b"\xff\xd8\xff\xe0" + b"\x01" * 16) * 1_000_001  # more than reserved space
     held = video_held(io.BytesIO(tiny), "video/mp4", Settings())
     assert "more than 1,000,000 top-level boxes" in str(held.notes)
     assert len(held.boxed) == 64 and "more than 64 pictures or videos in boxes" in str(held.notes)
@@ -356,3 +358,81 @@ def test_a_picture_right_after_an_avi_whose_odd_riff_size_a_writer_left_unpadded
     padded = video_held(io.BytesIO(unpadded + b"\0" + hidden), "video/x-msvideo", Settings())
     assert padded.after is not None and padded.after.members == (hidden,) and f"byte {len(unpadded) + 1:,}" in \
         padded.after.note
+
+
+def _c2pa_uuid(store: bytes) -> bytes:
+    """C2PA's `uuid` box as c2patool writes it in an MP4: the UUID, version and flags, the purpose, an 8-byte
+    offset, the store."""
+    return box(b"uuid", _C2PA_UUID + bytes(4) + b"manifest\x00" + bytes(8) + store)
+
+
+def test_an_mp4s_c2pa_and_xmp_boxes_are_read_by_their_readers_not_carved(tmp_path: Path) -> None:
+    claim, ingredient, in_xmp = (jpeg_bytes(draw_picture(seed, (80, 60))) for seed in (200, 201, 202))
+    store = _edit(claim, ingredient)
+    assert b"ftyp" not in store
+    store = store.replace(b"urn:uuid:edit", b"/ftyp/uuid:ed")  # a manifest's text names boxes (its exclusions)
+    xmp = box(b"uuid", bytes.fromhex("be7acfcb97a942e89c71999491e3afac")  # XMP's UUID, then its packet
+              + b'<x:xmpmeta><rdf:Description xmpNote:Preview="' + base64.b64encode(in_xmp) + b'"/></x:xmpmeta>')
+    evidence = tmp_path / "evidence"
+    evidence.mkdir()
+    (evidence / "signed.mp4").write_bytes(_video(tmp_path, "mp4") + _c2pa_uuid(store) + xmp)
+    items = _scan(tmp_path, evidence, [claim, ingredient, in_xmp])
+    expected = {"signed.mp4!/c2pa-claim-thumbnail.jpg": claim, "signed.mp4!/c2pa-ingredient-thumbnail.jpg": ingredient,
+                "signed.mp4!/xmp-picture-1.jpg": in_xmp}
+    assert sorted(path for path in items if path.startswith("signed.mp4!")) == sorted(expected)
+    for path, data in expected.items():
+        assert items[path]["sha256"] == hashlib.sha256(data).hexdigest(), path
+        assert [match["signal"] for match in items[path]["matches"]] == ["md5"], path
+        assert read_item_bytes(str(evidence), path, Settings(), 10**7) == data, path
+    assert not items["signed.mp4"]["errors"] and items["signed.mp4"]["video"]["frames_hashed"]
+    # a C2PA box of another purpose holds no store: looked into as a box no player reads
+    other = _video(tmp_path, "mp4") + box(b"uuid", _C2PA_UUID + bytes(4) + b"merkle\x00" + in_xmp)
+    assert [found.data for found in video_held(io.BytesIO(other), "video/mp4", Settings()).boxed] == [in_xmp]
+
+
+def _faststart(tmp_path: Path) -> bytes:
+    """A one-second MP4 (PyAV) whose `moov` comes first (`movflags=faststart`: FFmpeg moves it, leaving a `free`
+    box)."""
+    import av
+
+    path = tmp_path / "fast.mp4"
+    with av.open(str(path), "w", format="mp4", options={"movflags": "faststart"}) as output:
+        stream = output.add_stream("mpeg4", rate=5)
+        assert isinstance(stream, av.VideoStream)
+        stream.width, stream.height, stream.pix_fmt = 160, 120, "yuv420p"
+        frame = av.VideoFrame.from_image(draw_picture(141, (160, 120)))  # type: ignore[no-untyped-call]
+        for _ in range(5):
+            for packet in stream.encode(frame):
+                output.mux(packet)
+        for packet in stream.encode():
+            output.mux(packet)
+    return path.read_bytes()
+
+
+def test_ordinary_videos_and_reserved_space_in_a_box_say_nothing(tmp_path: Path) -> None:
+    mp4, mov = _video(tmp_path, "mp4"), _video(tmp_path, "mov")
+    reserved = bytearray(54_180)
+    reserved[43_934:43_940] = b"(\x08skip"  # c2patool's reserved space: zeros, but for a box header in it
+    ordinary = {"mp4": mp4, "faststart": _faststart(tmp_path), "mov": mov, "reserved": mp4 + box(b"free", reserved),
+                "free-first": box(b"ftyp", b"isom" + bytes(4)) + box(b"free", bytes(1000))
+                + mp4[mp4.index(b"mdat") - 4:]}
+    for name, data in ordinary.items():
+        held = video_held(io.BytesIO(data), "video/quicktime" if name == "mov" else "video/mp4", Settings())
+        assert held == type(held)(), name
+
+
+def test_ftyp_in_text_in_a_box_is_no_videos_start_and_a_video_hidden_there_is_one(tmp_path: Path) -> None:
+    mp4, mov = _video(tmp_path, "mp4"), _video(tmp_path, "mov")
+    # "ftyp" in text (a C2PA manifest's hash exclusions name the box) is no video's start
+    text = b'{"exclusions": [{"xpath": "/ftyp"}, {"xpath": "/uuid"}]}' * 40
+    held = video_held(io.BytesIO(mp4 + box(b"free", text)), "video/mp4", Settings())
+    assert not held.boxed and "nothing in them starts like a picture or a video" in held.in_boxes[0].note
+    held = video_held(io.BytesIO(mp4 + box(b"free", text + mov + bytes(100))), "video/mp4", Settings())
+    assert [found.data for found in held.boxed] == [mov]
+
+
+def test_c2patools_signed_video_gives_no_false_member_nor_note() -> None:
+    video = shared_data("c2pa", "video1.mp4")
+    with video.open("rb") as stream:
+        held = video_held(stream, "video/mp4", Settings())
+    assert held == type(held)()

@@ -7,7 +7,8 @@ ends where the next bytes are no box (an unprintable type, a size smaller than i
 another file starts); a box that runs past the file's end is a file cut short (or a size that lies over bytes
 appended), whose end is not known. The top-level boxes no player reads (`free`, `skip`, `wide`, and those of a
 type no reader of these files knows) are listed, for what they hold to be looked at (`video_members.py`), as are
-the bytes of a `moov` after its last box and a last box that runs past the file's end.
+the bytes of a `moov` after its last box and a last box that runs past the file's end; a `uuid` box of C2PA's UUID
+(its manifest store) or of XMP's is listed apart, read by their readers (`c2pa_thumbnails.py`, XMP's pictures).
 """
 
 from __future__ import annotations
@@ -31,6 +32,9 @@ _FREE = frozenset({b"free", b"skip", b"wide"})
 # for pictures, said only where one is there (an XMP or a camera's `uuid` box is common; an AVI's `JUNK` chunk too)
 KNOWN_UNREAD = frozenset({b"uuid", b"udta", b"meta", b"JUNK"})
 _MOST_UNREAD = 1_000  # boxes no player reads, listed: more are said
+C2PA_UUID = bytes.fromhex("d8fec3d61b0e483c92975828877ec481")  # a `uuid` box that holds a C2PA manifest store
+XMP_UUID = bytes.fromhex("be7acfcb97a942e89c71999491e3afac")  # one that holds an XMP packet
+_MOST_METADATA = 16  # such boxes read by their readers: a writer puts one of each (more are looked into as unread)
 
 
 @dataclass
@@ -54,6 +58,8 @@ class Walk:
     unread_seen: int = 0  # those met, listed or not
     cut: tuple[bytes, int, int, int] | None = None  # the last box, past the file's end: type, where it and its
     # payload start, where it says it ends
+    metadata: list[tuple[bytes, int, int]] = field(default_factory=list)  # C2PA's and XMP's `uuid` boxes: UUID,
+    # where its payload (the UUID first) starts, where it ends
     unit: str = "box"  # what the structure is made of, as said: an MP4's boxes, an AVI's chunks
     units: str = "top-level boxes"
 
@@ -76,6 +82,9 @@ def walk_boxes(stream: BinaryIO, size: int, most_bytes: int, first: int = 0) -> 
             children_end = _covers(stream, start, end, 1, walk, most_bytes)
             if children_end < end:  # bytes after its last box, in no box: no player reads them
                 note_unread(walk, kind, children_end, end)
+        elif kind == b"uuid" and len(walk.metadata) < _MOST_METADATA and end - start >= 16 \
+                and (uuid := _read_at(stream, start, 16)) in (C2PA_UUID, XMP_UUID):
+            walk.metadata.append((uuid, start, end))
         elif start < end and (kind in _FREE or kind in KNOWN_UNREAD or kind not in _KNOWN_TOP):
             note_unread(walk, kind, start, end)
         at = end
@@ -93,6 +102,11 @@ def note_unread(walk: Walk, kind: bytes, start: int, end: int) -> None:
     elif walk.unread_seen == _MOST_UNREAD + 1:
         walk.notes.append(f"more than {_MOST_UNREAD:,} {walk.units} no player reads (`free`, `JUNK`, or of a type "
                           f"no reader knows): what those from byte {start:,} hold not looked at")
+
+
+def _read_at(stream: BinaryIO, at: int, length: int) -> bytes:
+    stream.seek(at)
+    return stream.read(length)
 
 
 def content_end(data: bytes, start: int = 0) -> int | None:

@@ -4,14 +4,15 @@ signed it) and its ingredient thumbnails (`c2pa.thumbnail.ingredient...`, the pi
 each an embedded-file box (`bfdb`, its media type, then `bidb`, its bytes) in the store's assertions.
 
 The store lies in a JPEG's APP11 segments (JUMBF split in packets), a PNG's `caBX` chunk, a WebP's `C2PA`
-chunk, a HEIF's (HEIC, AVIF) top-level `uuid` box of C2PA's UUID, or a TIFF's (a DNG's) tag 0xCD41."""
+chunk, a HEIF's (HEIC, AVIF) or an MP4's (a video's, an M4A's: `video_members.py`) top-level `uuid` box of C2PA's
+UUID, or a TIFF's (a DNG's) tag 0xCD41."""
 
 from __future__ import annotations
 
 import struct
 from typing import NamedTuple
 
-from vigie.sources.bmff import child_boxes
+from vigie.sources.bmff import C2PA_UUID, child_boxes
 from vigie.sources.exif_thumbnail import MAX_CHUNKS, png_chunks, riff_chunks
 from vigie.sources.heif_exif import HEIF_TYPES
 from vigie.sources.jpeg_segments import APP11, Segments
@@ -24,7 +25,6 @@ _BY_TYPE = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp", "imag
 C2PA_NAMES = tuple(f"c2pa-{kind}-thumbnail{'' if number == 1 else f'-{number}'}.{extension}".encode()
                    for kind in _KINDS.values() for number in range(1, _MOST_THUMBNAILS + 1)
                    for extension in _EXTENSIONS)
-_C2PA_UUID = bytes.fromhex("d8fec3d61b0e483c92975828877ec481")
 _WHAT = "the C2PA thumbnails"
 _TIFF_TAG = 0xCD41
 _EXTERNAL = 0x02  # a `bfdb` toggle: the file lies elsewhere, at a URL, not in a `bidb`
@@ -49,7 +49,12 @@ class _Found(NamedTuple):
 def c2pa_thumbnails(data: bytes, media_type: str, segments: Segments | None) -> list[Thumbnail]:
     """Every thumbnail in the C2PA stores of `data` (the same bytes once), then what could not be read.
     `segments`: a JPEG's header segments, APP11 among them."""
-    stores, problems = _stores(data, media_type, segments)
+    return store_thumbnails(*_stores(data, media_type, segments))
+
+
+def store_thumbnails(stores: list[bytes], problems: list[str]) -> list[Thumbnail]:
+    """Every thumbnail in the C2PA `stores` (the same bytes once), then what could not be read (`problems`, what
+    stopped the stores' search short, among it)."""
     found: list[_Found] = []
     for store in stores:
         problems += _store_thumbnails(store, found)
@@ -127,16 +132,19 @@ def _jpeg_stores(app11: list[bytes]) -> tuple[list[bytes], list[str]]:
 
 
 def _heif_stores(data: bytes) -> tuple[list[bytes], list[str]]:
-    """The store in each top-level `uuid` box of C2PA's UUID whose purpose is "manifest": the UUID, a version and
-    flags, the purpose, an 8-byte offset, then the store."""
+    """The store in each top-level `uuid` box of C2PA's UUID whose purpose is "manifest" (`uuid_store`): the UUID,
+    a version and flags, the purpose, an 8-byte offset, then the store."""
     top, _ = child_boxes(data, 0, len(data), _WHAT)  # a HEIF cut short is said by its decoder
-    stores = []
-    for kind, start, end in top:
-        if kind == b"uuid" and data[start:start + 16] == _C2PA_UUID:
-            purpose, _, rest = data[start + 20:end].partition(b"\x00")
-            if purpose == b"manifest":
-                stores.append(rest[8:])
-    return stores, []
+    stores = [uuid_store(data[start:end]) for kind, start, end in top if kind == b"uuid"]
+    return [store for store in stores if store is not None], []
+
+
+def uuid_store(payload: bytes) -> bytes | None:
+    """The store a `uuid` box's `payload` holds where its UUID is C2PA's and its purpose "manifest"."""
+    if not payload.startswith(C2PA_UUID):
+        return None
+    purpose, _, rest = payload[20:].partition(b"\x00")
+    return rest[8:] if purpose == b"manifest" else None
 
 
 def _tiff_stores(tiff: bytes) -> list[bytes]:

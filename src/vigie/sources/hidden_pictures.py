@@ -110,7 +110,7 @@ def hidden_pictures(data: bytes, media_type: str) -> list[Hidden]:
         segments = walked.found
         found += _photoshop_thumbnails(b"".join(body[len(_PHOTOSHOP):] for marker, body in segments
                                                 if marker == APP13 and body.startswith(_PHOTOSHOP)))
-        found += _xmp_pictures(jpeg_xmp_packets([body for marker, body in segments if marker == APP1]))
+        found += xmp_pictures(jpeg_xmp_packets([body for marker, body in segments if marker == APP1]))
         found += _flashpix_screennail([body for marker, body in segments
                                        if marker == APP2 and body.startswith(_FLASHPIX)])
     elif media_type == "image/vnd.adobe.photoshop":
@@ -118,7 +118,7 @@ def hidden_pictures(data: bytes, media_type: str) -> list[Hidden]:
     elif media_type == "image/tiff":
         found += _tiff_pictures(data)
     else:
-        found += _xmp_pictures(xmp_packets(data, media_type))
+        found += xmp_pictures(xmp_packets(data, media_type))
     if media_type in HEIF_TYPES:
         found += [Hidden(*thumbnail) for thumbnail in heif_thumbnails(data)]
     return found
@@ -184,7 +184,7 @@ def _photoshop_thumbnails(resources: bytes) -> list[Hidden]:
     return found
 
 
-def _xmp_pictures(packets: list[Packet]) -> list[Hidden]:
+def xmp_pictures(packets: list[Packet]) -> list[Hidden]:
     """The first `GImage:Data`, `GDepth:Data`, `GDepth:Confidence` and `xmpGImg:image` of the XMP packets,
     whatever prefix a packet binds their namespaces to; then the pictures in their other properties."""
     found: dict[bytes, Hidden] = {}
@@ -340,7 +340,7 @@ def _tiff_pictures(tiff: bytes) -> list[Hidden]:
         found += _photoshop_thumbnails(tiff[field:field + count] if count > 4 else b"")
     if _XMP_TAG in entries:
         _, count, field = entries[_XMP_TAG]
-        found += _xmp_pictures([(tiff[field:field + count] if count > 4 else b"", None)])
+        found += xmp_pictures([(tiff[field:field + count] if count > 4 else b"", None)])
     return found
 
 

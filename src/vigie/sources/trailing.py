@@ -36,8 +36,10 @@ PADDING = b"\0\xff"  # what cameras and editors pad a file with
 _TOO_FEW = 64  # bytes: fewer, and none starting like a picture or a video, are not said
 # signatures of what may be hidden behind a picture, and how they are named: (signature, offset in it, name)
 _ZIP = "a zip"
+_MP4 = "an MP4 or QuickTime video"
+_MOST_FTYP = 1024  # bytes of an `ftyp` box: its brands, a few dozen
 _KINDS = ((b"\xff\xd8\xff", 0, "a JPEG"), (b"\x89PNG\r\n\x1a\n", 0, "a PNG"), (b"GIF8", 0, "a GIF"),
-          (b"ftyp", 4, "an MP4 or QuickTime video"), (b"RIFF", 0, "a RIFF file (WebP, AVI)"),
+          (b"ftyp", 4, _MP4), (b"RIFF", 0, "a RIFF file (WebP, AVI)"),
           (b"\x1a\x45\xdf\xa3", 0, "a Matroska or WebM video"),
           (LOCAL_SIGNATURE, 0, _ZIP))
 # who never sees what follows each kind of file's own content, and what may be hidden there
@@ -218,9 +220,26 @@ class _Starts:
             if name == _ZIP:
                 if plausible_header_at(rest, start):
                     return start, name
+            elif name == _MP4:
+                if _plausible_ftyp_at(rest, start):
+                    return start, name
             elif sniff(rest[start:start + SNIFF_BYTES]) != "application/octet-stream":
                 return start, name
         return None
+
+
+def _plausible_ftyp_at(rest: bytes, start: int) -> bool:
+    """Whether an MP4 may start at `start`: an `ftyp` box of a sane size (its major brand and minor version, then
+    whole brands) whose major brand is printable, then another box's header (a size, a printable type), as every
+    MP4, QuickTime or 3GP has; "ftyp" in other bytes (text: a C2PA manifest names the box) is no start."""
+    if start + 16 > len(rest):
+        return False
+    size = int.from_bytes(rest[start:start + 4], "big")
+    if not 16 <= size <= _MOST_FTYP or size % 4 or not all(0x20 <= byte < 0x7F for byte in rest[start + 8:start + 12]):
+        return False
+    following = rest[start + size:start + size + 8]  # its size: 0 (to the end), 1 (64 bits follow), or a header's
+    return len(following) == 8 and not 2 <= int.from_bytes(following[:4], "big") < 8 \
+        and all(0x20 <= byte < 0x7F for byte in following[4:])
 
 
 def _jpeg_end(data: bytes, start: int) -> int | None:

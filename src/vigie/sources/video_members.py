@@ -4,7 +4,9 @@ picture or video that starts there read as its member `after-the-end` (`trailing
 player reads hold (a `free` box, one of a type no reader knows, a `uuid`, `udta` or `meta` at the top level, a
 `moov` after its last box, a last box that runs past the file's end: cut short, or a size that lies over bytes
 appended), and an AVI's chunks no player reads (`JUNK`, the bytes after a `RIFF` chunk's last), are looked at so
-too, each picture there its member `in-a-box`.
+too, each picture there its member `in-a-box`; but for nearly nothing but zeros (space a writer reserved), which says
+nothing. An MP4's `uuid` box of C2PA's UUID is its manifest store, whose thumbnails are read as for a JPEG
+(`c2pa_thumbnails.py`), and one of XMP's its XMP packet, whose pictures are read as a picture's (`hidden_pictures.py`).
 
 The scan and `reopen.py` both read them here, so that a member's path names the same bytes in both.
 """
@@ -17,7 +19,9 @@ from dataclasses import dataclass
 from typing import BinaryIO
 
 from vigie.config import Settings
-from vigie.sources.bmff import KNOWN_UNREAD, Found, Walk, walk_boxes
+from vigie.sources.bmff import C2PA_UUID, KNOWN_UNREAD, Found, Walk, note_unread, walk_boxes
+from vigie.sources.c2pa_thumbnails import store_thumbnails, uuid_store
+from vigie.sources.hidden_pictures import xmp_pictures
 from vigie.sources.matroska import walk_matroska
 from vigie.sources.riff_end import walk_riff
 from vigie.sources.trailing import Trailing, pictures_in, trailing_after
@@ -27,22 +31,26 @@ _BMFF_TYPES = frozenset({"video/mp4", "video/quicktime", "video/3gpp"})
 _MATROSKA_TYPES = frozenset({"video/x-matroska", "video/webm"})
 _IN_A_BOX = "a picture hidden in it?"
 _MOST_IN_BOXES = 64  # members found in them, beyond which boxes are not looked at (a video of boxes hostile to it)
+_MOST_STRAY_BYTES = 16  # of other bytes than padding in a box, that hold no picture: a writer's reserved space
 
 
 @dataclass(frozen=True)
 class VideoHeld:
     """A video's members (cover art, attachments), what to say on it, what its boxes no player reads hold (each
-    said, its pictures read as members IN_BOX_NAME), and what follows its own end."""
+    said, its pictures read as members IN_BOX_NAME), the pictures its C2PA and XMP boxes hold, and what follows
+    its own end."""
 
     members: tuple[Found, ...] = ()
     notes: tuple[str, ...] = ()
     after: Trailing | None = None
     in_boxes: tuple[Trailing, ...] = ()
+    in_metadata: tuple[Found, ...] = ()
 
     @property
     def boxed(self) -> tuple[Found, ...]:
-        """The pictures and videos found in boxes no player reads, as members IN_BOX_NAME."""
-        return tuple(Found(IN_BOX_NAME, data) for box in self.in_boxes for data in box.members)
+        """The pictures its C2PA and XMP boxes hold, then those found in boxes no player reads, as members
+        IN_BOX_NAME."""
+        return self.in_metadata + tuple(Found(IN_BOX_NAME, data) for box in self.in_boxes for data in box.members)
 
 
 def video_held(stream: BinaryIO, media_type: str, settings: Settings) -> VideoHeld:
@@ -63,7 +71,9 @@ def video_held(stream: BinaryIO, media_type: str, settings: Settings) -> VideoHe
         return VideoHeld(notes=(f"the video's structure could not be walked ({exc}): its cover art, attachments "
                                 "and what follows its end not looked for",))
     notes = list(walk.notes)
-    in_boxes = _in_boxes(stream, size, walk, settings.max_nested_archive_bytes - walk.held, notes)
+    most = settings.max_nested_archive_bytes - walk.held
+    in_metadata = _in_metadata(stream, walk, most, notes)
+    in_boxes = _in_boxes(stream, size, walk, most - sum(len(found.data or b"") for found in in_metadata), notes)
     after = None
     if walk.end is not None and walk.end < size:
         most = settings.max_nested_archive_bytes  # the cap of what is held in memory
@@ -75,7 +85,33 @@ def video_held(stream: BinaryIO, media_type: str, settings: Settings) -> VideoHe
             stream.seek(walk.end)
             after = trailing_after(stream.read(size - walk.end), walk.end, "video")
     stream.seek(0)
-    return VideoHeld(tuple(walk.members), tuple(notes), after, in_boxes)
+    return VideoHeld(tuple(walk.members), tuple(notes), after, in_boxes, in_metadata)
+
+
+def _in_metadata(stream: BinaryIO, walk: Walk, most: int, notes: list[str]) -> tuple[Found, ...]:
+    """The thumbnails of the C2PA stores and the pictures of the XMP packets an MP4's `uuid` boxes hold, each
+    box read up to `most` bytes in all (past it, said)."""
+    stores: list[bytes] = []
+    packets: list[tuple[bytes, str | None]] = []
+    for uuid, start, end in walk.metadata:
+        what = "C2PA manifest store" if uuid == C2PA_UUID else "XMP packet"
+        if end - start > most:
+            notes.append(f"the {what} a uuid box holds from byte {start:,}: more than {most:,} bytes left of the "
+                         "cap of what is held in memory from one video (setting max_nested_archive_bytes), its "
+                         "pictures not looked for")
+            continue
+        most -= end - start
+        stream.seek(start)
+        payload = stream.read(end - start)
+        if uuid != C2PA_UUID:
+            packets.append((payload[len(uuid):], None))
+        elif (store := uuid_store(payload)) is not None:
+            stores.append(store)
+        else:  # of another purpose (a fragmented video's Merkle tree): no store, looked into as boxes no one reads
+            note_unread(walk, b"uuid", start, end)
+    found = [Found(thumbnail.name, thumbnail.data, thumbnail.problem) for thumbnail in store_thumbnails(stores, [])]
+    found += [Found(hidden.name, hidden.data, hidden.problem) for hidden in xmp_pictures(packets)]
+    return tuple(found)
 
 
 def _in_boxes(stream: BinaryIO, size: int, walk: Walk, most: int, notes: list[str]) -> tuple[Trailing, ...]:
@@ -100,7 +136,9 @@ def _in_boxes(stream: BinaryIO, size: int, walk: Walk, most: int, notes: list[st
             continue
         most -= end - start
         stream.seek(start)
-        held = pictures_in(stream.read(end - start), start, said, _IN_A_BOX, IN_BOX_NAME)
+        body = stream.read(end - start)
+        stray = len(body) - body.count(0) - body.count(0xFF)  # bytes other than padding
+        held = None if stray <= _MOST_STRAY_BYTES else pictures_in(body, start, said, _IN_A_BOX, IN_BOX_NAME)
         if held is not None and (held.members or not known):  # a known box of other bytes: its own (XMP, ...)
             found.append(held)
         elif walk.cut is not None and start == walk.cut[2]:  # padding or a zip in it: the cut is said all the same
