@@ -221,25 +221,30 @@ def test_vics_wrong_value_types_are_reported_never_swallowed(tmp_path: Path) -> 
     media = [
         {"MD5": MD5, "Category": {"code": 1}},  # kept with its hash; the category reported
         {"MD5": 12345678901234567890123456789012},  # a hash as a number: refused, reported
-        {"SHA1": SHA1, "AlternativeHashes": {"HashName": "SHA256", "HashValue": SHA256}},  # not an array
-        {"SHA1": SHA1, "AlternativeHashes": [{"HashName": "SHA256", "HashValue": 5}]},
+        {"SHA1": SHA1, "AlternativeHashes": {"HashName": "SHA256", "HashValue": SHA256}},  # not an array: its
+        {"SHA1": SHA1, "AlternativeHashes": [{"HashName": "SHA256", "HashValue": 5}]},  # media kept by its SHA1
         {"MD5": MD5, "Series": ["a"], "VictimIdentified": {"yes": True}},
         "not a media",
         {"__bad__": "an attacker's message", "SHA256": SHA256},  # once a marker that hid the media
     ]
     parsed = read_hash_list(vics_file(tmp_path, media))
-    assert [(e.digests.get("md5"), e.digests.get("sha256"), e.category) for e in parsed.entries] == [
-        (MD5, None, None), (MD5, None, None), (None, SHA256, None)]
+    assert [(e.digests.get("md5"), e.digests.get("sha1"), e.digests.get("sha256"), e.category)
+            for e in parsed.entries] == [(MD5, None, None, None), (None, SHA1, None, None), (None, SHA1, None, None),
+                                         (MD5, None, None, None), (None, None, SHA256, None)]
     assert parsed.entries[0].extra["Category"] == {"code": 1}
-    assert parsed.entries[1].extra["Series"] == ["a"] and parsed.entries[1].extra["VictimIdentified"] == {"yes": True}
+    assert parsed.entries[3].extra["Series"] == ["a"] and parsed.entries[3].extra["VictimIdentified"] == {"yes": True}
+    kept = "; that value not read, the media's other hashes kept"
     assert parsed.problems == [
         "case 1 media 2: MD5 is a number, not a string",
-        "case 1 media 3: AlternativeHashes is an object, not an array",
-        "case 1 media 4: AlternativeHashes SHA256: the HashValue is a number, not a string of its digits",
+        f"case 1 media 3: AlternativeHashes is an object, not an array{kept}",
+        f"case 1 media 4: AlternativeHashes SHA256: the HashValue is a number, not a string of its digits{kept}",
         "case 1 media 6: media is a string, not an object",
     ]
-    assert len(parsed.notes) == 1 and parsed.notes[0].startswith("3 field(s) of the wrong type")
-    assert "case 1 media 1: Category is an object, not a number" in parsed.notes[0]
+    assert len(parsed.notes) == 2 and parsed.notes[1].startswith("3 field(s) of the wrong type")
+    assert "case 1 media 1: Category is an object, not a number" in parsed.notes[1]
+    # the SHA-256 in an AlternativeHashes that is no array is kept as given with its media, and said not matched
+    assert parsed.notes[0].startswith("AlternativeHashes SHA256: values that look like hashes in a field Vigie "
+                                      "does not read") and parsed.notes[0].endswith("1 media (case 1 media 3)")
 
 
 @pytest.mark.parametrize(("value", "message"), [

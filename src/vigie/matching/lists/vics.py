@@ -237,12 +237,14 @@ def read(name: str, text: str, scheme: str | None, signal: str | None) -> Parsed
                     set_signal(entry, SIGNALS[column], SIGNALS[column].validate(value))
             except InvalidHash as exc:
                 bad.append(str(exc))
-        if bad:
-            for message in bad:
-                parsed.problem(where, message)
-            continue
-        if not has_hash(entry):
-            parsed.problem(where, f"media has no {spoken_list(list(_HASHES))} value")
+        kept = has_hash(entry)
+        if bad:  # a bad hash loses its value only: the media's valid hashes are kept, the media not skipped
+            parsed.problem(where, "; ".join(bad) + (
+                f"; {'that value' if len(bad) == 1 else 'those values'} not read, the media's other hashes kept"
+                if kept else ""), skipped=not kept)
+        if not kept:
+            if not bad:
+                parsed.problem(where, f"media has no {spoken_list(list(_HASHES))} value")
             continue
         nested = _media_arrays(media)  # read as media of their own
         entry.extra = {k: v for k, v in media.items() if k not in _MODELLED and k not in alternatives
