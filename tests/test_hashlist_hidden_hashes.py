@@ -166,7 +166,7 @@ def test_skipped_lines_past_those_kept_are_counted(tmp_path: Path) -> None:
         info = case_info(store)
     finally:
         store.close()
-    assert result.skipped == stored.skipped == info["hash_lists"][0]["problems"] == 2500
+    assert result.skipped == stored.skipped == info["hash_lists"][0]["skipped"] == 2500
     assert len(stored.problems) == 1001
     assert stored.problems[-1] == ("1500 more lines with a problem not listed (2500 in all; only the first 1000 are "
                                    "kept)")

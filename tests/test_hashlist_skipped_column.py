@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from vigie.exports.report import render
 from vigie.records import ListEntry
 from vigie.store.pg_schema import MIGRATIONS as PG_MIGRATIONS
 from vigie.store.schema import MIGRATIONS
@@ -63,3 +64,20 @@ def test_a_case_from_before_the_column_reads_its_lists_skipped_lines(tmp_path: P
 
 def _before(migrations: list[str]) -> int:
     return next(n for n, script in enumerate(migrations) if "ADD COLUMN skipped" in script)
+
+
+def test_the_reports_name_the_count_skipped(tmp_path: Path) -> None:
+    """The JSON report's count is the lines skipped, named so (the HTML report's "Skipped lines"): the problems
+    are not it, a line read without its bad cell being one."""
+    store = open_case(tmp_path / "case", create=True)
+    try:
+        store.add_hash_list("known", "csv", "known.csv", "0" * 64, [ListEntry(digests={"md5": "0" * 32})],
+                            ["line 2: md5 'x' is not 32 hexadecimal digits; that cell not read, the line's other "
+                             "values kept", "line 3: no hash on this line", "line 4: no hash on this line"],
+                            skipped=2)
+        [listed] = json.loads(render(store, "json"))["case"]["hash_lists"]
+        html = render(store, "html")
+    finally:
+        store.close()
+    assert listed["skipped"] == 2 and "problems" not in listed
+    assert "<td>known</td><td>csv</td><td>1</td>\n<td>2</td>" in html

@@ -48,7 +48,7 @@ def case_info(store: ReportStore) -> dict[str, Any]:
         "sources": [{"given": s.given, "root": shown_os_path(s.root), "kind": s.kind} for s in store.sources()],
         "hash_lists": [
             {"name": h.name, "format": h.format, "file": h.file_name, "sha256": h.file_sha256,
-             "imported_at": h.imported_at, "entries": h.entry_count, "problems": h.skipped}
+             "imported_at": h.imported_at, "entries": h.entry_count, "skipped": h.skipped}
             for h in store.hash_lists()
         ],
         "hash_lists_refused": refused_lists(store),
