@@ -3,10 +3,10 @@ read from its VICS property or its AlternativeHashes HashName; fields Vigie does
 
 from __future__ import annotations
 
-import json
 import re
+import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from vigie.matching.lists.common import (
@@ -20,6 +20,7 @@ from vigie.matching.lists.common import (
     parse_quality,
     set_signal,
 )
+from vigie.matching.lists.json_stream import Elements, Shape, read_document, whole
 from vigie.records import ListEntry
 from vigie.signals.registry import SIGNALS, InvalidHash, spoken_list
 from vigie.vocabulary import PROJECT_VIC_US, SCHEMES, UK_CAID, UK_CAID_VICS_NUMBERS, category_scheme
@@ -83,25 +84,20 @@ def vics_context_scheme(context: str) -> str | None:
 
 
 def _media_entries(text: str) -> tuple[str, str | None, Iterator[tuple[str, dict[str, Any], Any]]]:
-    """(VICS version, scheme named by the context, (where, case fields, media or _Unreadable) per media)."""
-    try:
-        document = json.loads(text)
-    except RecursionError as exc:
-        raise HashListError("the JSON is nested too deeply to be a VICS file") from exc
-    except json.JSONDecodeError as exc:
-        raise HashListError(f"not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}") from exc
-    except ValueError as exc:  # e.g. an integer longer than Python converts
-        raise HashListError(f"not valid JSON: {exc}") from exc
+    """(VICS version, scheme named by the context, (where, case fields, media or _Unreadable) per media).
+    The media are parsed one at a time as they are read (the whole JSON is checked first, each let go)."""
+    document = read_document(text, _document_shape)
     if not isinstance(document, dict):
         raise HashListError("a VICS file is a JSON object with 'value'")
     context = document.get("@odata.context", document.get("odata.metadata")) or ""
     if not isinstance(context, str):
         raise HashListError(f"the @odata.context is {_json_kind(context)}, not a URL")
     values = document.get("value")
-    if not isinstance(values, list):
+    if not isinstance(values, Elements):
         raise HashListError("no 'value' array: not a Project VIC VICS file")
     scheme = vics_context_scheme(context)
-    if "#Cases" in context or (values and isinstance(values[0], dict) and _media_arrays(values[0])):
+    first = next(iter(values), None)
+    if "#Cases" in context or (isinstance(first, dict) and _media_arrays(first)):
         def cases() -> Iterator[tuple[str, dict[str, Any], Any]]:
             for c, case in enumerate(values, start=1):
                 if not isinstance(case, dict):
@@ -113,7 +109,7 @@ def _media_entries(text: str) -> tuple[str, str | None, Iterator[tuple[str, dict
                     raise HashListError(f"case {c}: its fields are nested more than {VICS_MAX_DEPTH} levels deep")
                 yield f"case {c}", case_fields, _CaseFields()
                 for key, media_list in arrays.items():
-                    if not isinstance(media_list, list):
+                    if not isinstance(media_list, Elements):
                         yield f"case {c}", {}, _Unreadable(f"its {key!r} is {_json_kind(media_list)}, not an array")
                         continue
                     named = "" if key == "Media" else f" ({key})"
@@ -121,14 +117,27 @@ def _media_entries(text: str) -> tuple[str, str | None, Iterator[tuple[str, dict
                         yield from _with_nested(f"case {c} media {m}{named}", case_fields, media)
         return "vics-2.0", scheme, cases()
     if "#Media" in context or "odata.metadata" in document:
-        return "vics-1.3", scheme, (found for m, media in enumerate(values, start=1)
+        return "vics-1.3", scheme, (found for m, media in enumerate(replace(values, shape=whole), start=1)
                                     for found in _with_nested(f"media {m}", {}, media))
     raise HashListError(f"unknown VICS context {context!r} (expected ...#Media for 1.3 or ...#Cases for 2.0)")
 
 
+def _is_media_key(key: str) -> bool:
+    return field_key(key) in _MEDIA_KEYS
+
+
+def _case_shape(key: str) -> Shape | None:
+    """A case (or a 1.3 media, until its version is known) is read with its media arrays streamed."""
+    return whole if _is_media_key(key) else None
+
+
+def _document_shape(key: str) -> Shape | None:
+    return _case_shape if key == "value" else None
+
+
 def _media_arrays(node: dict[str, Any]) -> dict[str, Any]:
     """A case's (or a media's) media arrays: `Media`, and the spellings lists use for it (`media`, `MediaList`)."""
-    return {key: value for key, value in node.items() if field_key(key) in _MEDIA_KEYS}
+    return {key: value for key, value in node.items() if _is_media_key(key)}
 
 
 def _with_nested(where: str, case_fields: dict[str, Any], media: Any,
@@ -247,7 +256,8 @@ def read(name: str, text: str, scheme: str | None, signal: str | None) -> Parsed
                 parsed.problem(where, f"media has no {spoken_list(list(_HASHES))} value")
             continue
         nested = _media_arrays(media)  # read as media of their own
-        entry.extra = {k: v for k, v in media.items() if k not in _MODELLED and k not in alternatives
+        # its names held once for all media (json.loads shared them within a document; each media is parsed alone)
+        entry.extra = {sys.intern(k): v for k, v in media.items() if k not in _MODELLED and k not in alternatives
                        and k not in nested}
         entry.extra |= {k: v for k, v in alternatives.items() if v}
         read = {*entry.digests.values(), entry.pdq, entry.photodna}
