@@ -10,9 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from vigie.sources.members import ArchiveLimitError
+from vigie.sources.frames import frames_end
 
-_WINDOW = 1 << 16  # read this much at a time while walking the frames
 _SINGLE, _PAIR, _FILL = 0, 1, 6  # a raw data block's elements: a channel's, a pair's, fill
 _MOST_PER_CHANNEL = 768  # bytes of a raw data block a channel: 6,144 bits, the decoder's input buffer
 
@@ -63,20 +62,5 @@ def _first_element(frame: bytes) -> bool:
 
 
 def adts_end(read_at: Callable[[int, int], bytes], start: int, end: int, most: int) -> int:
-    """Where the ADTS frames from `start` end: the first byte before `end` where no frame of the stream starts
-    (`start` where none does; `end` where the last runs to it or past it); at most `most` frames, said past
-    them."""
-    at, window_at, window = start, start, b""
-    first = b""
-    for _ in range(most):
-        if at + 7 > end:
-            return end  # the sound ends there (its last frame cut short at most)
-        if at + 7 > window_at + len(window):
-            window_at, window = at, read_at(at, min(_WINDOW, end - at))
-        header = window[at - window_at:at - window_at + 7]
-        first = first or header
-        length = adts_length(header)
-        if length is None or not _same_stream(header, first):
-            return at
-        at += length
-    raise ArchiveLimitError(f"more than {most:,} ADTS frames: what follows them not looked for")
+    """Where the ADTS frames from `start` end (`frames.py`)."""
+    return frames_end(read_at, start, end, most, 7, adts_length, _same_stream, "ADTS")

@@ -37,6 +37,7 @@ from vigie.sources.adts import adts_end, adts_frames
 from vigie.sources.ape import APE_FOOTER, APE_MARK, ape_bounds, ape_pictures
 from vigie.sources.asf import ASF_HEADER, ASF_HEADER_SIZE, ASF_TYPE, asf_pictures
 from vigie.sources.flac_frames import flac_sound_end
+from vigie.sources.frames import frames_end
 from vigie.sources.id3 import ID3_HEADER, Picture, tag_pictures, tag_size
 from vigie.sources.members import ArchiveLimitError, Expansion, Member, decoded_member
 from vigie.sources.sound_ends import packed_sound_end
@@ -477,20 +478,9 @@ def _past_the_sound(reader: _Reader, settings: Settings, expansion: Expansion) -
 
 
 def _mpeg_end(reader: _Reader, start: int, end: int) -> int:
-    """Where the MPEG audio frames from `start` end: `start` where none starts there, `end` where the last runs
-    to it (cut short at most); a frame of another stream (another version, layer or sample rate, mono after stereo:
-    a header forged to span a picture appended) ends them."""
-    at, first = start, b""
-    for _ in range(_MOST_FRAMES):
-        if at + 4 > end:
-            return end
-        header = reader.read_at(at, 4)
-        first = first or header
-        length = _frame_length(header)
-        if length is None or not _same_mpeg_stream(header, first):
-            return at
-        at += length
-    raise ArchiveLimitError(f"more than {_MOST_FRAMES:,} MPEG frames: what follows them not looked for")
+    """Where the MPEG audio frames from `start` end (`frames.py`): a frame of another stream (another version,
+    layer or sample rate, mono after stereo: a header forged to span a picture appended) ends them."""
+    return frames_end(reader.read_at, start, end, _MOST_FRAMES, 4, _frame_length, _same_mpeg_stream, "MPEG")
 
 
 def _same_mpeg_stream(header: bytes, first: bytes) -> bool:
