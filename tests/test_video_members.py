@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from conftest import jpeg_bytes, shared_data
+from PIL import Image
 
 from tests.media_files import attachment, box, covr, ebml_size, element, with_cover
 from tests.test_audio_pictures import _png, _scan
@@ -25,6 +26,7 @@ from vigie.sources import bmff
 from vigie.sources.bmff import walk_boxes
 from vigie.sources.matroska import walk_matroska
 from vigie.sources.reopen import read_item_bytes
+from vigie.sources.tiff_end import bmp_end, plausible_bmp, plausible_tiff, tiff_end
 from vigie.sources.video_members import video_held
 
 
@@ -436,3 +438,55 @@ def test_c2patools_signed_video_gives_no_false_member_nor_note() -> None:
     with video.open("rb") as stream:
         held = video_held(stream, "video/mp4", Settings())
     assert held == type(held)()
+
+
+def test_a_tiff_or_a_bmp_in_a_box_no_player_reads_is_read_up_to_its_own_end(tmp_path: Path) -> None:
+    pages = [draw_picture(seed, (96, 72)) for seed in (200, 201)]
+    tiffs = []
+    for options in ({}, {"compression": "tiff_deflate", "save_all": True, "append_images": pages[1:]}):
+        out = io.BytesIO()
+        pages[0].save(out, "TIFF", **options)
+        tiffs.append(out.getvalue())
+    hidden = {"TIFF": tiffs[0], "pages": tiffs[1], "BMP": _drawn(202, "BMP")}
+    exif = Image.Exif()
+    exif[0x010F] = "a camera's metadata in TIFF form: no picture"
+    metadata = exif.tobytes()[6:]
+    assert metadata.startswith((b"II*\0", b"MM\0*"))
+    mp4 = _video(tmp_path, "mp4")
+    avi = _video(tmp_path, "avi")
+    riff = struct.unpack_from("<I", avi, 4)[0]
+    junk = b"JUNK" + struct.pack("<I", len(hidden["BMP"])) + hidden["BMP"] + bytes(len(hidden["BMP"]) & 1)
+    evidence = tmp_path / "evidence"
+    evidence.mkdir()
+    files = {"uuid.mp4": mp4 + box(b"uuid", bytes(16) + hidden["TIFF"] + b"\x33" * 100),
+             "udta.mp4": mp4 + box(b"udta", metadata + hidden["pages"]),
+             "meta.mp4": mp4 + box(b"meta", bytes(4) + hidden["BMP"]),
+             "junk.avi": avi[:4] + struct.pack("<I", riff + len(junk)) + avi[8:] + junk,
+             "exif.mp4": mp4 + box(b"udta", metadata * 4)}  # a known box of its own bytes: nothing said
+    for name, data in files.items():
+        (evidence / name).write_bytes(data)
+    items = _scan(tmp_path, evidence, list(hidden.values()))
+    expected = {"uuid.mp4!/in-a-box": hidden["TIFF"], "udta.mp4!/in-a-box": hidden["pages"],
+                "meta.mp4!/in-a-box": hidden["BMP"], "junk.avi!/in-a-box": hidden["BMP"]}
+    for path, data in expected.items():
+        assert items[path]["sha256"] == hashlib.sha256(data).hexdigest(), path
+        assert read_item_bytes(str(evidence), path, Settings(), 10**7) == data, path
+    assert "a TIFF at byte" in str(items["uuid.mp4"]["errors"])
+    assert not items["exif.mp4"]["errors"] and not [path for path in items if path.startswith("exif.mp4!")]
+
+
+def test_a_hostile_tiff_or_bmp_header_gives_no_end_and_bounded_work() -> None:
+    tiff = io.BytesIO()
+    draw_picture(203, (96, 72)).save(tiff, "TIFF")
+    data = tiff.getvalue()
+    assert tiff_end(data + bytes(40), 0) == len(data) + (-len(data) % 16)  # a writer's padding
+    ifd = struct.unpack_from("<I", data, 4)[0]
+    count = struct.unpack_from("<H", data, ifd)[0]
+    looping = data[:ifd + 2 + 12 * count] + struct.pack("<I", ifd)  # its next IFD is itself
+    assert tiff_end(looping, 0) is None
+    strips = next(at for at in range(ifd + 2, ifd + 2 + 12 * count, 12) if data[at:at + 2] == b"\x11\x01")
+    countless = data[:strips + 4] + struct.pack("<I", 2**31) + data[strips + 8:]  # strips past any bytes
+    assert plausible_tiff(countless, 0) and tiff_end(countless, 0) is None
+    assert tiff_end(data[:-10], 0) is None and not plausible_bmp(b"BM" + bytes(40), 0)  # cut short; a BMP of 0 bytes
+    bmp = _drawn(204, "BMP")
+    assert bmp_end(b"x" + bmp + b"y", 1) == 1 + len(bmp)

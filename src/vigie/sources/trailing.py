@@ -21,12 +21,14 @@ player reads holds (a `free` box's, named otherwise).
 from __future__ import annotations
 
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import BinaryIO, NamedTuple
 
 from vigie.sources.bmff import content_end as bmff_end
 from vigie.sources.mediatype import SNIFF_BYTES, sniff
 from vigie.sources.riff_end import riff_end
+from vigie.sources.tiff_end import bmp_end, plausible_bmp, plausible_tiff, tiff_end
 from vigie.sources.zipbehind import ZipClues, clues_of, search_stopped_note, zip_behind
 from vigie.sources.zipsalvage import LOCAL_SIGNATURE, plausible_header_at
 
@@ -37,11 +39,12 @@ _TOO_FEW = 64  # bytes: fewer, and none starting like a picture or a video, are 
 # signatures of what may be hidden behind a picture, and how they are named: (signature, offset in it, name)
 _ZIP = "a zip"
 _MP4 = "an MP4 or QuickTime video"
+_TIFF, _BMP = "a TIFF", "a BMP"  # told only where their end is found: their signatures are short or common
 _MOST_FTYP = 1024  # bytes of an `ftyp` box: its brands, a few dozen
 _KINDS = ((b"\xff\xd8\xff", 0, "a JPEG"), (b"\x89PNG\r\n\x1a\n", 0, "a PNG"), (b"GIF8", 0, "a GIF"),
           (b"ftyp", 4, _MP4), (b"RIFF", 0, "a RIFF file (WebP, AVI)"),
           (b"\x1a\x45\xdf\xa3", 0, "a Matroska or WebM video"),
-          (LOCAL_SIGNATURE, 0, _ZIP))
+          (LOCAL_SIGNATURE, 0, _ZIP), (b"II*\x00", 0, _TIFF), (b"MM\x00*", 0, _TIFF), (b"BM", 0, _BMP))
 # who never sees what follows each kind of file's own content, and what may be hidden there
 _UNSEEN = {"picture": ("no viewer shows", "a motion photo's video, a picture appended to hide it?"),
            "video": ("no player shows", "a motion photo's video, a picture appended to hide it?"),
@@ -63,10 +66,22 @@ def content_end(data: bytes, media_type: str, start: int = 0) -> int | None:
     walk = {"image/jpeg": _jpeg_end, "image/png": _png_end, "image/gif": _gif_end, "video/mp4": bmff_end,
             "video/quicktime": bmff_end, "video/3gpp": bmff_end, "image/webp": riff_end,
             "video/x-msvideo": riff_end}.get(media_type)
+    return None if walk is None else _walked(walk, data, start)
+
+
+def _walked(walk: Callable[[bytes, int], int | None], data: bytes, start: int) -> int | None:
     try:
-        return walk(data, start) if walk is not None else None
+        return walk(data, start)
     except (IndexError, ValueError, struct.error):
         return None
+
+
+def _member_end(rest: bytes, start: int) -> int | None:
+    """Where a picture or a video found at `start` of bytes no reader looks at ends: a TIFF's and a BMP's too
+    (`tiff_end.py`), which a file of its own is not walked for (a TIFF's maker notes point where they will)."""
+    media_type = sniff(rest[start:start + SNIFF_BYTES])
+    walk = {"image/tiff": tiff_end, "image/bmp": bmp_end}.get(media_type)
+    return content_end(rest, media_type, start) if walk is None else _walked(walk, rest, start)
 
 
 @dataclass(frozen=True)
@@ -124,7 +139,7 @@ def pictures_in(rest: bytes, end: int, said: str, guess: str, name: bytes) -> Tr
             stopped = f"; {stopped} looked at: what starts from byte {end + start:,} not read"
             break
         tries += 1
-        own = content_end(rest, sniff(rest[start:start + SNIFF_BYTES]), start)
+        own = _member_end(rest, start)
         if own is None:
             if not unended:
                 members.append((start, len(rest), f"{kind} at byte {end + start:,} whose own end is not found"))
@@ -222,6 +237,12 @@ class _Starts:
                     return start, name
             elif name == _MP4:
                 if _plausible_ftyp_at(rest, start):
+                    return start, name
+            elif name == _TIFF:
+                if plausible_tiff(rest, start):
+                    return start, name
+            elif name == _BMP:
+                if plausible_bmp(rest, start):
                     return start, name
             elif sniff(rest[start:start + SNIFF_BYTES]) != "application/octet-stream":
                 return start, name
