@@ -470,3 +470,27 @@ def test_a_picture_under_a_raised_length_of_a_signature_is_read_as_what_follows_
     said = str(items["raised0.jpg.p7m"]["errors"])
     assert f"but what it holds ends at byte {len(signature):,}: a length raised over" in said
     assert cms.held_end(signature) == len(signature)  # DER fills each element: nothing said of a signature as signed
+
+
+def test_a_picture_wrapped_in_an_element_cms_does_not_put_there_under_a_raised_length_is_read(
+        tmp_path: Path) -> None:
+    signed = _drawn(160, "JPEG")
+    signature = _signed(signed)
+    evidence = tmp_path / "evidence"
+    evidence.mkdir()
+    hidden: dict[str, bytes] = {}
+    # the SignedData's length (one element after its SignerInfos) or the SignerInfos' (a SignerInfo that is no
+    # SEQUENCE) raised over a picture wrapped in an OCTET STRING or a SET, as though it were one more element
+    for depth in (2, 3):
+        for tag, wrapped in ((0x04, lambda png: _der(0x04, png)), (0x31, lambda png: _der(0x31, _der(0x04, png)))):
+            name = f"raised{depth}-{tag:02x}.jpg.p7m"
+            hidden[name] = _drawn(161 + len(hidden), "PNG")
+            (evidence / name).write_bytes(_raised(signature, depth, wrapped(hidden[name])))
+    items = {item["path"].split("/evidence/", 1)[1]: item
+             for item in scanned_report(evidence, tmp_path / "case", Settings(workers=1))}
+    for name, png in hidden.items():
+        path = f"{name}!/after-the-end"
+        assert items[path]["sha256"] == hashlib.sha256(png).hexdigest(), path
+        assert read_item_bytes(str(evidence), path, Settings(), 10**7) == png, path
+        assert items[f"{name}!/{name[:-4]}"]["sha256"] == hashlib.sha256(signed).hexdigest(), name
+        assert "a length raised over" in str(items[name]["errors"]), name

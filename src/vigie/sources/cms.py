@@ -38,9 +38,36 @@ _SEQUENCE, _SET, _OID, _INTEGER, _OCTETS, _CHUNKED_OCTETS, _EXPLICIT_0 = 0x30, 0
 _CONSTRUCTED = 0x20
 # the tags a CMS structure's elements carry: a byte that starts none (a picture's, a zip's) ends what holds them
 _PLAUSIBLE_TAGS = frozenset({_INTEGER, _OCTETS, _OID, _SEQUENCE, _SET, 0x80, 0x81, _EXPLICIT_0, 0xA1, 0xA2, 0xA3})
-_MOST_HELD = (2, 1)  # a ContentInfo holds its content's type and its content; its [0], the content alone
-# a ContentInfo, its [0], a SignedData, its SignerInfos, a SignerInfo, its attributes: where a length is raised
-_HELD_DEPTH = 6
+
+
+class _Slot(NamedTuple):
+    """A place among the elements a CMS element holds: the tags that may fill it, whether it may be left empty,
+    and whether it holds any number of them (a SET OF)."""
+
+    tags: frozenset[int]
+    optional: bool = False
+    repeated: bool = False
+
+
+def _once(*tags: int) -> _Slot:
+    return _Slot(frozenset(tags))
+
+
+_ANY = (_Slot(_PLAUSIBLE_TAGS, repeated=True),)
+_CONTENT_INFO = (_once(_OID), _once(_EXPLICIT_0))  # its content's type, then its content
+# what each element holds, from a ContentInfo down its last element, where a length is raised over bytes that are
+# no element of it (an element past those CMS defines, or of a tag it does not put there, ends what holds it): a
+# ContentInfo, its [0], a SignedData, its SignerInfos, a SignerInfo, its unsigned attributes; another kind's
+# content is known less, any elements of the tags CMS uses
+_SIGNED_ORDER = (_CONTENT_INFO, (_once(_SEQUENCE),),
+                 (_once(_INTEGER), _once(_SET), _once(_SEQUENCE), _Slot(frozenset({_EXPLICIT_0}), optional=True),
+                  _Slot(frozenset({0xA1}), optional=True), _once(_SET)),  # version, digests, content, certs, CRLs
+                 (_Slot(frozenset({_SEQUENCE}), repeated=True),),  # each SignerInfo
+                 (_once(_INTEGER), _once(_SEQUENCE, 0x80), _once(_SEQUENCE),  # version, signer, digest algorithm,
+                  _Slot(frozenset({_EXPLICIT_0}), optional=True), _once(_SEQUENCE),  # signed attributes, algorithm,
+                  _once(_OCTETS, _CHUNKED_OCTETS), _Slot(frozenset({0xA1}), optional=True)),  # signature, unsigned
+                 (_Slot(frozenset({_SEQUENCE}), repeated=True),))  # each attribute
+_OTHER_ORDER = (_CONTENT_INFO, (_once(*_PLAUSIBLE_TAGS),), _ANY, _ANY, _ANY, _ANY)
 
 
 def cms_type(head: bytes) -> str | None:
@@ -106,11 +133,24 @@ def held_end(data: bytes) -> int | None:
     its outer length says where a length was raised over bytes that are no element of it (DER leaves no slack: a
     picture appended, hidden so); None where it is not told (cut short, hostile, of indefinite length)."""
     walker = _Walker(data)
+    order = _SIGNED_ORDER if cms_type(data[:512]) in (SIGNED_TYPE, DETACHED_TYPE) else _OTHER_ORDER
     try:
         info = walker._header(0, len(data))
-        return None if info.end is None or walker.cut is not None else walker._held_end(info, 0)
+        return None if info.end is None or walker.cut is not None else walker._held_end(info, order)
     except CmsError:
         return None
+
+
+def _fitting(order: tuple[_Slot, ...], slot: int, tag: int) -> int | None:
+    """The slot of `order` where the element after one of `tag` is looked for, that one filling a slot from `slot`
+    on; None where none may hold it (the slots from `slot` on filled, or not to be left empty)."""
+    for at in range(slot, len(order)):
+        tags, optional, repeated = order[at]
+        if tag in tags:
+            return at if repeated else at + 1
+        if not (optional or repeated):
+            return None
+    return None
 
 
 def written_end(head: bytes) -> int | None:
@@ -258,14 +298,13 @@ class _Walker:
             length = bound - position
         return _Element(tag, at, position, position + length, bound)
 
-    def _held_end(self, holder: _Element, depth: int) -> int:
+    def _held_end(self, holder: _Element, orders: tuple[tuple[_Slot, ...], ...]) -> int:
         """Where the elements `holder` (of a written length) holds end: the first bytes that are no element of
-        it (a tag CMS does not use, a length past its end, one element too many), else its last element's
-        held end."""
+        it (one CMS does not put there (`orders`: what it holds, then what its last element holds, ...), a length
+        past its end), else its last element's held end."""
         assert holder.end is not None
-        most = _MOST_HELD[depth] if depth < len(_MOST_HELD) else self._most
-        at, last, count = holder.start, None, 0
-        while at < holder.end and count < most and self._data[at] in _PLAUSIBLE_TAGS:
+        at, last, slot = holder.start, None, 0
+        while at < holder.end and (fitting := _fitting(orders[0], slot, self._data[at])) is not None:
             cut = self.cut
             try:
                 element = self._header(at, holder.end)
@@ -277,11 +316,10 @@ class _Walker:
             if self.cut is not cut:  # it runs past what holds it: no element of it
                 self.cut = cut
                 break
-            at, last, count = end, element, count + 1
-        if at < holder.end or last is None or last.end is None or not last.tag & _CONSTRUCTED \
-                or depth + 1 >= _HELD_DEPTH:
+            at, last, slot = end, element, fitting
+        if at < holder.end or last is None or last.end is None or not last.tag & _CONSTRUCTED or len(orders) == 1:
             return at
-        return self._held_end(last, depth + 1)
+        return self._held_end(last, orders[1:])
 
     def _too_many(self) -> CmsError:
         if self._most == MOST_ELEMENTS:
