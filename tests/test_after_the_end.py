@@ -19,7 +19,7 @@ from vigie.demo.seizure import draw_picture, write_video
 from vigie.exports.report import render
 from vigie.scan.pipeline import run_scan
 from vigie.sources.reopen import read_item_bytes
-from vigie.sources.trailing import content_end
+from vigie.sources.trailing import content_end, pictures_in
 from vigie.store.sqlite import open_case
 
 
@@ -183,3 +183,17 @@ def test_a_picture_in_a_webps_chunk_no_viewer_reads_or_under_its_raised_size_is_
     assert len(chunks) == 1_000 and "more than 1,000 chunks of a type no viewer reads" in notes[0]
     chunks, notes = in_chunks(with_chunks(*[chunk(b"ZZZZ", hidden["PNG"])] * 70))  # 64 read, the others said
     assert sum(len(chunk.members) for chunk in chunks) == 64 and "not looked at" in notes[0]
+
+
+def test_pictures_far_apart_in_bytes_after_the_end_are_each_found_and_a_tiff_read_to_its_own_end() -> None:
+    pictures = []
+    for seed, kind in ((210, "PNG"), (211, "TIFF"), (212, "BMP")):
+        out = io.BytesIO()
+        draw_picture(seed, (64, 48)).save(out, kind)
+        pictures.append(out.getvalue())
+    # the search looks through a window that grows: starts past its first bytes, and between members, are found
+    filler = bytes(range(1, 251)) * 1200
+    rest = filler + pictures[0] + filler * 3 + pictures[1] + b"\x01" * 70_000 + pictures[2] + filler
+    found = pictures_in(rest, 0, "said", "guess", b"after-the-end")
+    assert found is not None and list(found.members) == pictures
+    assert "a PNG at byte 300,000, a TIFF at byte" in found.note and "a BMP at byte" in found.note

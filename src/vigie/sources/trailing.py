@@ -53,6 +53,8 @@ _UNSEEN = {"picture": ("no viewer shows", "a motion photo's video, a picture app
            "S/MIME structure": ("no mail program shows", "a picture appended to hide it?"),
            "armour": ("no PEM reader reads", "a picture appended to hide it?"),
            "audio": ("no player plays", "a picture appended to hide it?")}
+_FIRST_WINDOW = 1 << 16  # bytes searched for every signature at once, then four times as many: no search runs
+# through bytes past the first start found (a motion photo's video: searched for its end, not for signatures)
 _MOST_SIGNATURES = 1 << 16  # signatures looked at (each sniffed): bytes made of them cost a bounded search
 _MOST_TRIES = 1024  # starts whose structure is walked: decoys (a signature and a few bytes) cost a bounded search,
 _WALKED = 1 << 26  # and at most this many bytes walked in all, each start's walk counted to the end of the bytes
@@ -210,7 +212,8 @@ class _Starts:
 
     def __init__(self, rest: bytes) -> None:
         self._rest = rest
-        self._next = [-1] * len(_KINDS)  # where each kind's signature is next found (past the end: none)
+        self._found = [-1] * len(_KINDS)  # where each kind's signature was last found
+        self._clear = [0] * len(_KINDS)  # and up to where, past it, none is (so no byte is searched twice)
         self._looked = 0
         self.stopped = 0  # where the search stopped, its cap reached; 0 where it did not
 
@@ -218,14 +221,18 @@ class _Starts:
         """The first start at or after `at`, and what it starts like; None where none does, or the cap is reached
         (`stopped`)."""
         rest = self._rest
+        window = _FIRST_WINDOW
         while not self.stopped:
-            for index, (signature, offset, _) in enumerate(_KINDS):
-                if self._next[index] < at + offset:
-                    found = rest.find(signature, at + offset)
-                    self._next[index] = len(rest) + offset if found < 0 else found
-            start, index = min((found - _KINDS[index][1], index) for index, found in enumerate(self._next))
-            if start >= len(rest):
-                return None
+            start, index = len(rest), -1
+            for kind, (_, offset, _) in enumerate(_KINDS):  # searched only before the first start found so far
+                found = self._signature(kind, at + offset, min(at + window, start) + offset)
+                if found is not None:
+                    start, index = found - offset, kind
+            if index < 0:
+                if at + window >= len(rest):
+                    return None
+                window *= 4
+                continue
             self._looked += 1
             if self._looked > _MOST_SIGNATURES:
                 self.stopped = max(start, 1)
@@ -247,6 +254,20 @@ class _Starts:
             elif sniff(rest[start:start + SNIFF_BYTES]) != "application/octet-stream":
                 return start, name
         return None
+
+
+    def _signature(self, kind: int, at: int, before: int) -> int | None:
+        """Where the first signature of `kind` at or after `at` (never less than the last asked) lies, where that is
+        before `before`."""
+        found = self._found[kind]
+        if found < at:
+            signature = _KINDS[kind][0]
+            found = self._rest.find(signature, max(at, self._clear[kind]), before + len(signature) - 1)
+            if found < 0:
+                self._clear[kind] = max(self._clear[kind], before)
+                return None
+            self._found[kind] = found
+        return found if found < before else None
 
 
 def _plausible_ftyp_at(rest: bytes, start: int) -> bool:
