@@ -131,7 +131,8 @@ def structure_end(data: bytes) -> int | None:
 def held_end(data: bytes) -> int | None:
     """Where what the CMS structure that starts `data` holds ends, its last element followed down: before the end
     its outer length says where a length was raised over bytes that are no element of it (DER leaves no slack: a
-    picture appended, hidden so); None where it is not told (cut short, hostile, of indefinite length)."""
+    picture appended, hidden so), or an element CMS does not put there (a picture wrapped as one more); None where
+    it is not told (cut short, hostile, of indefinite length)."""
     walker = _Walker(data)
     order = _SIGNED_ORDER if cms_type(data[:512]) in (SIGNED_TYPE, DETACHED_TYPE) else _OTHER_ORDER
     try:
