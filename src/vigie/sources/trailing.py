@@ -7,9 +7,11 @@ and anyone may append a picture to hide it. A zip there, first, is read as the p
 (`sources/zipbehind.py`); anything else is said, and each picture or video that starts in it (told by its signature,
 then by its type) is read as a member `after-the-end`, `after-the-end!2`, ...: up to its own end where its structure
 gives one (so that its bytes are exactly the picture's, and its hashes those a list holds), else to the file's end
-(and the starts up to the next whose end is found are inside it: decoys, a signature and a few bytes, hide nothing
-behind them). At most _MOST_MEMBERS pictures, _MOST_TRIES starts walked (fewer where the bytes are many) and
-_MOST_SIGNATURES signatures looked at: a cap reached is said.
+(a picture cut short, or a decoy: each so, so that a decoy hides no picture cut short behind it). A start inside a
+picture that ends where it does, or past it, is read too (the picture a decoy's first bytes wrap), and a picture
+followed by padding or a short trailer with them too (its own file's bytes), after the others. At most
+_MOST_MEMBERS pictures, _MOST_UNENDED starts read to the file's end, _MOST_TRIES starts walked (fewer where the bytes
+are many) and _MOST_SIGNATURES signatures looked at: a cap reached is said.
 What follows a member's own end is looked at the same way (padding passed over, other bytes said), and a zip there
 is read as the picture's members. An MPO's later pictures are read as its frames, and again so. What follows a
 video's own end (an MP4's last top-level box, a Matroska's Segment, an AVI's RIFF: `video_members.py`), an SQLite
@@ -39,11 +41,13 @@ _TOO_FEW = 64  # bytes: fewer, and none starting like a picture or a video, are 
 # signatures of what may be hidden behind a picture, and how they are named: (signature, offset in it, name)
 _ZIP = "a zip"
 _MP4 = "an MP4 or QuickTime video"
+_MATROSKA = "a Matroska or WebM video"
+_VIDEOS = (_MP4, _MATROSKA)  # no camera pads them, nor a phone's trailer follows them
 _TIFF, _BMP = "a TIFF", "a BMP"  # told only where their end is found: their signatures are short or common
 _MOST_FTYP = 1024  # bytes of an `ftyp` box: its brands, a few dozen
 _KINDS = ((b"\xff\xd8\xff", 0, "a JPEG"), (b"\x89PNG\r\n\x1a\n", 0, "a PNG"), (b"GIF8", 0, "a GIF"),
           (b"ftyp", 4, _MP4), (b"RIFF", 0, "a RIFF file (WebP, AVI)"),
-          (b"\x1a\x45\xdf\xa3", 0, "a Matroska or WebM video"),
+          (b"\x1a\x45\xdf\xa3", 0, _MATROSKA),
           (LOCAL_SIGNATURE, 0, _ZIP), (b"II*\x00", 0, _TIFF), (b"MM\x00*", 0, _TIFF), (b"BM", 0, _BMP))
 # who never sees what follows each kind of file's own content, and what may be hidden there
 _UNSEEN = {"picture": ("no viewer shows", "a motion photo's video, a picture appended to hide it?"),
@@ -58,8 +62,10 @@ _FIRST_WINDOW = 1 << 16  # bytes searched for every signature at once, then four
 _MOST_SIGNATURES = 1 << 16  # signatures looked at (each sniffed): bytes made of them cost a bounded search
 _MOST_TRIES = 1024  # starts whose structure is walked: decoys (a signature and a few bytes) cost a bounded search,
 _WALKED = 1 << 26  # and at most this many bytes walked in all, each start's walk counted to the end of the bytes
-_MOST_MEMBERS = 8  # pictures and videos whose own end is found (each start whose end is not, read to the file's end,
-# follows one of them or starts the bytes: so at most one more)
+_MOST_MEMBERS = 8  # pictures and videos whose own end is found (a start inside one that ends where it does, and
+# one with the padding that follows it, counted with it)
+_MOST_UNENDED = 8  # starts whose own end is not found, each read to the file's end (the bytes of those past the
+# first at most _WALKED in all)
 
 
 def content_end(data: bytes, media_type: str, start: int = 0) -> int | None:
@@ -110,13 +116,15 @@ def trailing_after(rest: bytes, end: int, what: str) -> Trailing | None:
     content at byte `end`."""
     unseen, guess = _UNSEEN[what]
     return pictures_in(rest, end, f"{len(rest):,} bytes after the {what}'s own end (byte {end:,}), which {unseen}",
-                       guess, AFTER_END_NAME)
+                       guess, AFTER_END_NAME, padded=what != "audio")  # frames may follow a picture in a sound
 
 
-def pictures_in(rest: bytes, end: int, said: str, guess: str, name: bytes) -> Trailing | None:
+def pictures_in(rest: bytes, end: int, said: str, guess: str, name: bytes, padded: bool = False) -> Trailing | None:
     """What `rest` holds, which starts at byte `end` of a file where no reader looks (`said`, in the note, with
     `guess` at what it may be): each picture or video that starts in it, read as the member `name` (and `name!2`,
-    ...); None where it is padding, or where a zip comes first (read as the file's members)."""
+    ...), and where `padded` (pictures appended to a file, whose own files' padding or trailer may follow them) each
+    picture followed by padding (or a short trailer up to the end) read with it too; None where it is padding, or
+    where a zip comes first (read as the file's members)."""
     if not rest.strip(PADDING):
         return None
     starts = _Starts(rest)
@@ -124,9 +132,11 @@ def pictures_in(rest: bytes, end: int, said: str, guess: str, name: bytes) -> Tr
     if found is not None and found[1] == _ZIP:
         return None
     members: list[tuple[int, int, str]] = []  # where each starts and stops in `rest`, and what it starts like where
-    tries = ended = 0
-    unended = False  # the last member's end is not found: it runs to the file's end, and holds the starts to the
-    # next whose end is found (decoys: a signature and a few bytes, or a picture cut short)
+    readings: list[tuple[int, int, str]] = []  # and other readings of them, given after them (so that the names of
+    # those stay as they were): a picture a decoy wraps, one with the padding that follows it
+    tries = ended = inside = 0
+    unended = 0  # starts whose end is not found, read each to the file's end
+    unread: list[int] = []  # and those past them, named
     zip_past = False  # a zip starts past the last member: read as the picture's members
     stopped = ""
     most_tries = max(2 * _MOST_MEMBERS, min(_MOST_TRIES, _WALKED // len(rest)))
@@ -142,19 +152,51 @@ def pictures_in(rest: bytes, end: int, said: str, guess: str, name: bytes) -> Tr
             break
         tries += 1
         own = _member_end(rest, start)
-        if own is None:
-            if not unended:
+        if own is None:  # a decoy, or a picture cut short (still hashed as it is): each read to the file's end
+            if unended < _MOST_UNENDED and (not unended or len(rest) - start <= _WALKED // _MOST_UNENDED):
                 members.append((start, len(rest), f"{kind} at byte {end + start:,} whose own end is not found"))
-            unended = True
+                unended += 1
+            else:
+                unread.append(end + start)
             found = starts.at_or_after(start + 1)
-        else:
-            members.append((start, own, f"{kind} at byte {end + start:,}"))
-            ended += 1
-            unended = False
-            found = starts.at_or_after(own)  # what starts before its end is inside it
+            continue
+        members.append((start, own, f"{kind} at byte {end + start:,}"))
+        ended += 1
+        # a start inside it that ends where it does, or past it: the picture a decoy's first bytes wrap (its segment,
+        # its chunk, its RIFF of a size that falls inside the picture)
+        last, last_kind, window_end = start, kind, min(own, start + _FIRST_WINDOW)
+        inner = starts.at_or_after(start + 1, window_end)
+        while inner is not None and tries < most_tries:
+            tries += 1
+            inner_end = _member_end(rest, inner[0])
+            if inner_end is not None and inner_end >= own:
+                if inside == _MOST_MEMBERS:
+                    stopped = (f"; more than {_MOST_MEMBERS} starts inside a picture or a video that end where it "
+                               f"does or past it looked at: what starts inside it from byte {end + inner[0]:,} "
+                               "not read")
+                    break
+                inside += 1
+                readings.append((inner[0], inner_end, f"{inner[1]} at byte {end + inner[0]:,}, inside the one "
+                                                     f"before, which ends at byte {end + inner_end:,}"))
+                if inner_end > own:
+                    own = inner_end
+                last, last_kind = inner[0], inner[1]
+            inner = starts.at_or_after(inner[0] + 1, window_end)
+        found = starts.at_or_after(own)  # what starts before its end is inside it
+        stop = len(rest) if found is None else found[0]
+        if padded and last_kind not in _VIDEOS and own < stop and (
+                not rest[own:stop].strip(PADDING) or (stop == len(rest) and stop - own < _TOO_FEW)):
+            readings.append((last, stop, f"{last_kind} at byte {end + last:,} with the {stop - own:,} bytes that "
+                                        "follow it (padding, a trailer, as a camera writes it)"))
     if not stopped and starts.stopped:
         stopped = (f"; more than {_MOST_SIGNATURES:,} signatures of a picture or a video looked at: what follows "
                    f"byte {end + starts.stopped:,} not read")
+    if unread:
+        named = ", ".join(f"{at:,}" for at in unread[:_MOST_UNENDED]) + (", ..." if len(unread) > _MOST_UNENDED else "")
+        stopped = (f"; {len(unread):,} more starts whose own end is not found (at bytes {named}) not read on their "
+                   f"own: past the {_MOST_UNENDED} read, each to the file's end, they are inside those" + stopped)
+    last = members[-1][1] if members else 0
+    members += readings
     if not members:  # a few stray bytes (a writer's slip) hold no picture
         return None if len(rest) < _TOO_FEW else Trailing(
             said + ", not read: " + (stopped[2:] if stopped else "nothing in them starts like a picture or a video"),
@@ -162,7 +204,6 @@ def pictures_in(rest: bytes, end: int, said: str, guess: str, name: bytes) -> Tr
     where = ", ".join(kind for _, _, kind in members)
     note = (f"{said}: what starts like {where} ({guess}) is read as "
             f"this item's member {name.decode()}" + (" and the next" if len(members) > 1 else ""))
-    last = members[-1][1]
     if last < len(rest) and not zip_past and len(rest[last:].strip(PADDING)) >= _TOO_FEW:
         note += (f"; {len(rest) - last:,} bytes after the last one's own end (byte {end + last:,}), not read: "
                  "nothing in them starts like a picture or a video")
@@ -217,19 +258,20 @@ class _Starts:
         self._looked = 0
         self.stopped = 0  # where the search stopped, its cap reached; 0 where it did not
 
-    def at_or_after(self, at: int) -> tuple[int, str] | None:
-        """The first start at or after `at`, and what it starts like; None where none does, or the cap is reached
-        (`stopped`)."""
+    def at_or_after(self, at: int, before: int | None = None) -> tuple[int, str] | None:
+        """The first start at or after `at` (and before `before`), and what it starts like; None where none does,
+        or the cap is reached (`stopped`)."""
         rest = self._rest
+        limit = len(rest) if before is None else before
         window = _FIRST_WINDOW
         while not self.stopped:
-            start, index = len(rest), -1
+            start, index = limit, -1
             for kind, (_, offset, _) in enumerate(_KINDS):  # searched only before the first start found so far
                 found = self._signature(kind, at + offset, min(at + window, start) + offset)
                 if found is not None:
                     start, index = found - offset, kind
             if index < 0:
-                if at + window >= len(rest):
+                if at + window >= limit:
                     return None
                 window *= 4
                 continue
