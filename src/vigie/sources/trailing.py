@@ -9,9 +9,10 @@ then by its type) is read as a member `after-the-end`, `after-the-end!2`, ...: u
 gives one (so that its bytes are exactly the picture's, and its hashes those a list holds), else to the file's end
 (a picture cut short, or a decoy: each so, so that a decoy hides no picture cut short behind it). A start inside a
 picture that ends where it does, or past it, is read too (the picture a decoy's first bytes wrap), and a picture
-followed by padding or a short trailer with them too (its own file's bytes), after the others. At most
-_MOST_MEMBERS pictures, _MOST_UNENDED starts read to the file's end, _MOST_TRIES starts walked (fewer where the bytes
-are many) and _MOST_SIGNATURES signatures looked at: a cap reached is said.
+followed by padding or a short trailer with them too (its own file's bytes), after the others; one too small to
+be a picture or a video is said, not read. At most _MOST_MEMBERS pictures, _MOST_UNENDED starts read to the file's
+end, _MOST_TRIES starts walked (fewer where the bytes are many) and _MOST_SIGNATURES signatures looked at: a cap
+reached is said.
 What follows a member's own end is looked at the same way (padding passed over, other bytes said), and a zip there
 is read as the picture's members. An MPO's later pictures are read as its frames, and again so. What follows a
 video's own end (an MP4's last top-level box, a Matroska's Segment, an AVI's RIFF: `video_members.py`), an SQLite
@@ -137,6 +138,7 @@ def pictures_in(rest: bytes, end: int, said: str, guess: str, name: bytes, padde
     tries = ended = inside = 0
     unended = 0  # starts whose end is not found, read each to the file's end
     unread: list[int] = []  # and those past them, named
+    tiny: list[int] = []  # starts whose end is found too close to be a picture's or a video's, named
     zip_past = False  # a zip starts past the last member: read as the picture's members
     stopped = ""
     most_tries = max(2 * _MOST_MEMBERS, min(_MOST_TRIES, _WALKED // len(rest)))
@@ -159,6 +161,10 @@ def pictures_in(rest: bytes, end: int, said: str, guess: str, name: bytes, padde
             else:
                 unread.append(end + start)
             found = starts.at_or_after(start + 1)
+            continue
+        if own - start < _TOO_FEW:  # too few bytes for a picture or a video (a decoy): not read, and no cap used up
+            tiny.append(end + start)
+            found = starts.at_or_after(own)
             continue
         members.append((start, own, f"{kind} at byte {end + start:,}"))
         ended += 1
@@ -194,7 +200,12 @@ def pictures_in(rest: bytes, end: int, said: str, guess: str, name: bytes, padde
     if unread:
         named = ", ".join(f"{at:,}" for at in unread[:_MOST_UNENDED]) + (", ..." if len(unread) > _MOST_UNENDED else "")
         stopped = (f"; {len(unread):,} more starts whose own end is not found (at bytes {named}) not read on their "
-                   f"own: past the {_MOST_UNENDED} read, each to the file's end, they are inside those" + stopped)
+                   f"own (past {_MOST_UNENDED} of them, or more than {_WALKED // _MOST_UNENDED:,} bytes from the "
+                   "file's end): inside the one read before them, to the file's end" + stopped)
+    if tiny:
+        named = ", ".join(f"{at:,}" for at in tiny[:_MOST_MEMBERS]) + (", ..." if len(tiny) > _MOST_MEMBERS else "")
+        stopped = (f"; {len(tiny):,} starts whose own end is found fewer than {_TOO_FEW} bytes on, too few for a "
+                   f"picture or a video (at bytes {named}), not read" + stopped)
     last = members[-1][1] if members else 0
     members += readings
     if not members:  # a few stray bytes (a writer's slip) hold no picture
