@@ -232,7 +232,8 @@ def test_pathological_texts_are_searched_in_bounded_time() -> None:
                  b"x\n" + (b"/9j/" + b"A" * 72 + b"\n") * 5_000, b"\r" * 400_000, b"\n    " * 100_000,
                  b"\xff\xfe" + b"A\x00" * 400_000, b"\xfe\xff" + b"\x00\r" * 400_000,
                  b"x\n" + b"/9j/AAAA\n" * 10_000 + b"A" * 400_000, b"{" + (b'"/9j/' + b"A" * 40 + b'", ') * 20_000,
-                 b"x\n" + (b"/9j/" + b"A" * 70 + b"/9\n") * 5_000):
+                 b"x\n" + (b"/9j/" + b"A" * 70 + b"/9\n") * 5_000, b'"' + b"\\n/9j/" * 100_000,
+                 b'"' + b"\\t/9j/AAAA" * 50_000, b'"x' + b"\\u003eiVBORw0KGgo" * 30_000):
         clues_in([text[at:at + (1 << 20)] for at in range(0, len(text), 1 << 20)])
         with contextlib.suppress(ArchiveLimitError):
             for _ in text_members(io.BytesIO(text), Settings(), Expansion()):
@@ -259,3 +260,31 @@ def test_base64_after_other_text_is_found_across_the_pieces_a_text_is_searched_i
         members = list(text_members(io.BytesIO(text), Settings(), Expansion()))
         assert [member.name for member in members] == [b"base64-1.jpeg"], cut
         assert members[0].stream is not None and members[0].stream.read() == jpeg, cut
+
+
+def test_base64_right_after_an_escape_in_a_json_string_is_found(tmp_path: Path) -> None:
+    """`\\n`, `\\r\\n`, `\\t`, `\\/` and `\\u003e` before base64 in a string: the escape's letter is no base64's."""
+    pngs = [_png(seed) for seed in range(100, 104)]
+    jpegs = [_jpeg(seed) for seed in range(104, 107)]
+    encoded = [base64.b64encode(picture).decode() for picture in (*pngs, *jpegs)]
+    mime = ("Content-Type: image/jpeg\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+            + base64.encodebytes(jpegs[0]).decode().replace("\n", "\r\n"))
+    files = {
+        "caption.json": json.dumps({"t": "caption\n" + encoded[0]}).encode(),
+        "tab.json": json.dumps({"t": "caption\t" + encoded[1]}).encode(),
+        "mime.json": json.dumps({"mime": mime}).encode(),  # a mail stored in a string
+        "go.json": json.dumps({"doc": "<w:binData>" + encoded[2] + "</w:binData>"}).replace("<", "\\u003c")
+                   .replace(">", "\\u003e").encode(),  # as Go writes it
+        "path.json": json.dumps({"p": "images/" + encoded[5]}).replace("/", "\\/").encode(),
+        "two.json": json.dumps({"t": "two:\n" + encoded[3] + "\n" + encoded[4]}).encode(),
+        "wrapped_two.json": json.dumps({"t": "two:\n" + base64.encodebytes(jpegs[2]).decode()
+                                        + base64.encodebytes(pngs[0]).decode()}).encode(),
+    }
+    evidence, items = _scanned(tmp_path, files)
+    _exact(evidence, items, {
+        "caption.json!/base64-1.png": pngs[0], "tab.json!/base64-1.png": pngs[1], "mime.json!/base64-1.jpeg": jpegs[0],
+        "go.json!/base64-1.png": pngs[2], "path.json!/base64-1.jpeg": jpegs[1],
+        "two.json!/base64-1.png": pngs[3], "two.json!/base64-2.jpeg": jpegs[0],
+        "wrapped_two.json!/base64-1.jpeg": jpegs[2], "wrapped_two.json!/base64-2.png": pngs[0]})
+    for name in files:
+        assert not [path for path in items if path.startswith(name + "!/") and items[path]["errors"]], name

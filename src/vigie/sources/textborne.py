@@ -23,8 +23,9 @@ Base64 laid out otherwise (after other text on its line: a Word 2003 `<w:binData
 YAML key; indented; in lines shorter than 40 characters; right after another block) is read where it starts as a
 picture's, a video's or an archive's base64 does (`SIGNATURES`), then typed as any: a run of 40 base64 characters
 (line breaks among them) after other text is found by a fast search of the chunk translated to two letters (the
-run's and others'), a line that starts so by the line search, and only the runs that start so are decoded. Its
-lines are read as JSON writes them too (`\\n` escapes in a string, `\\/`). A block holding a JPEG, a PNG or a GIF that
+run's and others'), a line that starts so by the line search, one right after an escape in a string (`\\n`,
+`\\t`, `\\u003e`: a caption then a picture, a mail stored in JSON) by a search of its backslash, and only the runs
+that start so are decoded. Its lines are read as JSON writes them too (`\\n` escapes in a string, `\\/`). A block holding a JPEG, a PNG or a GIF that
 ends where a line starting another begins ends there; a last line of letters alone (`Best`, a word after the
 base64) is left out where the picture ends before it, and where Vigie cannot tell (a TIFF, bytes after the
 picture), both readings are members, said. With it, the search costs some one and a half times what hashing
@@ -109,6 +110,11 @@ _LINE_CLUE = re.compile(rb"\n(?=[A-Za-z0-9+/_-])(?:(?=[0-9a-fA-F]{0,39}+[g-zG-Z+
 # base64's characters, JSON's escapes' backslash (`\/`, `\n`) and line breaks as `a`, others as `.`: a run of 40
 # after other text (on its line, or its lines: base64 in short lines) is found by a fast search; one at a line's
 # start is `_LINE_CLUE`'s, its indentation other text
+# an escape in a JSON (or Go, JavaScript) string that base64 starts right after, as a picture's does: `\\n`, `\\r`,
+# `\\t`, `\\/`, `\\u003e` (a caption then a line break, a mail's headers, a tag escaped); `_RUNS` reads the escape's
+# letter as the run's, so a run that starts so is looked for by its own search (its backslash first: a fast one)
+_ESCAPE_CLUE = re.compile(rb"\\(?:[nrt/]|u00[0-9a-fA-F]{2})(?=%s)" % _SIGNATURE)
+_LONGEST_ESCAPE = 6
 _RUNS = bytes(ord("a") if chr(c) in "+/_-\\\r\n" or (chr(c).isascii() and chr(c).isalnum()) else ord(".")
               for c in range(256))
 _RUN = b"a" * 40
@@ -260,8 +266,9 @@ def _starts(text: bytes, after: int = 0) -> Iterator[int]:
     """Where base64 that may start a block starts in a text read after a line break: the lines `_LINE_CLUE` finds
     (where their base64 starts), and runs of 40 base64 characters at least after other text on their line (in
     markup, JSON, YAML) that start as a picture's base64 does; in order, once each; from `after` on."""
-    last = -1
+    last = after - 1
     for start in heapq.merge((found.end() for found in _LINE_CLUE.finditer(text, max(after - 1, 0))),
+                             (found.end() for found in _ESCAPE_CLUE.finditer(text, max(after - _LONGEST_ESCAPE, 0))),
                              _run_starts(text, after)):
         if start > last:
             last = start
