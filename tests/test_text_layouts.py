@@ -184,13 +184,13 @@ def test_a_word_alone_after_full_width_base64_is_not_decoded_into_the_picture(tm
                              "bundle.txt!/base64-1.zip": bundle, "tiff.txt!/base64-1-without-last-line.tiff": tiffs[0],
                              "uri.txt!/data-uri-1.png": icon, "uri_zip.txt!/data-uri-1.zip": small,
                              "uri_tiff.txt!/data-uri-1-without-last-line.tiff": tiffs[1]})
-    assert "'Best' after the base64 is taken as a word after it" in _errors(items["uri.txt!/data-uri-1.png"])
-    assert "may be a word after it" in _errors(items["uri_tiff.txt!/data-uri-1.tiff"])
-    assert "'Best' after the base64 is taken as a word after it" in _errors(items["mail.txt!/base64-1.jpeg"])
-    assert "taken as a word after it" in _errors(items["bundle.txt!/base64-1.zip"])  # its end record ends it
+    assert "'Best' after the base64 is taken as text after it" in _errors(items["uri.txt!/data-uri-1.png"])
+    assert "may be text after it" in _errors(items["uri_tiff.txt!/data-uri-1.tiff"])
+    assert "'Best' after the base64 is taken as text after it" in _errors(items["mail.txt!/base64-1.jpeg"])
+    assert "taken as text after it" in _errors(items["bundle.txt!/base64-1.zip"])  # its end record ends it
     # a TIFF's own end not told: both readings, each saying so
     for path in ("tiff.txt!/base64-1.tiff", "tiff.txt!/base64-1-without-last-line.tiff"):
-        assert "may be a word after it" in _errors(items[path]), path
+        assert "may be text after it" in _errors(items[path]), path
 
 
 def _uuencoded(name: bytes, data: bytes) -> bytes:
@@ -288,3 +288,26 @@ def test_base64_right_after_an_escape_in_a_json_string_is_found(tmp_path: Path) 
         "wrapped_two.json!/base64-1.jpeg": jpegs[2], "wrapped_two.json!/base64-2.png": pngs[0]})
     for name in files:
         assert not [path for path in items if path.startswith(name + "!/") and items[path]["errors"]], name
+
+
+def test_a_date_or_a_digest_after_base64_ending_on_a_full_line_is_not_decoded_into_the_picture(
+        tmp_path: Path) -> None:
+    jpeg, png = _jpeg(110, 57), _png(111, 57)  # their base64 in full lines of 76, unpadded
+    digest = hashlib.sha256(jpeg).hexdigest().encode()
+    tiff = _tiff(112)  # a format whose own end Vigie does not walk
+    files = {
+        "export.txt": _wrapped(jpeg, 76) + b"20260101\n",  # a file of base64: typed so by its head
+        "digest.txt": HEADER + b"\n" + _wrapped(jpeg, 76) + digest + b"\n",
+        "dated.txt": HEADER + b"\n" + _wrapped(png, 76) + b"2026-01-01\n",
+        "page.html": HEADER + b'<img src="data:image/png;base64,' + _wrapped(png, 76) + b"20260101\n",
+        "tiff.txt": HEADER + base64.b64encode(tiff) + b"\n20260101\n",
+    }
+    evidence, items = _scanned(tmp_path, files)
+    _exact(evidence, items, {"export.txt!/export": jpeg, "digest.txt!/base64-1.jpeg": jpeg,
+                             "dated.txt!/base64-1.png": png, "page.html!/data-uri-1.png": png,
+                             "tiff.txt!/base64-1-without-last-line.tiff": tiff})
+    for path, line in (("export.txt!/export", b"20260101"), ("digest.txt!/base64-1.jpeg", digest),
+                       ("dated.txt!/base64-1.png", b"2026-01-01"), ("page.html!/data-uri-1.png", b"20260101")):
+        assert f"the line {line.decode()!r} after the base64 is taken as text after it" in _errors(items[path]), path
+    for path in ("tiff.txt!/base64-1.tiff", "tiff.txt!/base64-1-without-last-line.tiff"):
+        assert "'20260101', may be text after it" in _errors(items[path]), path

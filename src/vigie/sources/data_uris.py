@@ -9,7 +9,7 @@ browser's FileReader gives an untyped file) is read when its bytes start like a 
 for what it holds (an archive, a page, a drawing), named by the type they show, or are text that holds what
 `text_members.py` reads (a URI, base64, uuencoding), named by the subtype it declares. An SVG drawing written as
 text (not base64: percent-encoded or raw, up to the quote that opened its URI or its closing tag) is a member too,
-whose own URIs are its members. A last line of letters alone after a URI's base64 (`Best`) is read as a block's
+whose own URIs are its members. A short last line after a URI's base64 (`Best`, `20260101`) is read as a block's
 is (see `textborne.py`). A page's or a drawing's uuencoded files and blocks of base64 (see `textborne.py`)
 are its members too, after its URIs. The file is read at most `max_nested_archive_bytes` (the cap of what is held in
 memory); a larger one is said.
@@ -37,6 +37,7 @@ from vigie.sources.textborne import (
     later_base64_members,
     lenient_base64,
     looks_like_text,
+    may_be_text_after,
     uuencoded_members,
     word_after_notes,
 )
@@ -137,7 +138,7 @@ def uri_members(text: bytes, prefix: bytes, settings: Settings, expansion: Expan
 
 def _readings(found: re.Match[bytes], text: bytes, word: int | None, read: tuple[bytes, bytes, str | None]
               ) -> list[tuple[bytes, tuple[bytes, bytes, str | None]]]:
-    """A URI's member, its name's suffix first; where its last line may be a word after it (`Best`, starting its
+    """A URI's member, its name's suffix first; where its last line may be text after it (`Best`, starting its
     line at `word`), the reading that ends at the picture's own end, else both (see `textborne.later_base64_members`,
     which reads a block so)."""
     if word is None or ends_at_its_own_end(read[1]):
@@ -147,6 +148,8 @@ def _readings(found: re.Match[bytes], text: bytes, word: int | None, read: tuple
     shorter = _read(found, text[found.start("data"):word], None)
     if shorter is not None and ends_at_its_own_end(shorter[1]):
         return [(b"", (shorter[0], shorter[1], taken))]
+    if not may_be_text_after(said.encode()):
+        return [(b"", read)]
     readings: list[tuple[bytes, tuple[bytes, bytes, str | None]]] = [
         (b"", (read[0], read[1], "; ".join(filter(None, (read[2], either)))))]
     if shorter is not None:
@@ -166,8 +169,8 @@ def _wrapped_end(text: bytes, found: re.Match[bytes]) -> tuple[int, bool, int | 
     """Where a URI's data ends: base64 in lines (its first, which the URI's start may share, at most _WIDEST_LINE
     characters; the others of one width but a last shorter one, or one shorter than the first) is read to its last
     line; words after the URI, on its line or the next, are not its data. And whether it may go on (its last line
-    full, not padded: the line after it may be its own, damaged); and where a last shorter line of letters alone
-    starts (with the break before it), which may be a word after the URI (`Best`)."""
+    full, not padded: the line after it may be its own, damaged); and where a last shorter line, unpadded, starts
+    (with the break before it), which may be text after the URI (`Best`, `20260101`)."""
     end = found.end("data")
     first = end - found.start("data")
     if found["base64"] is None or text[end - 1:end] == b"=":
@@ -178,7 +181,7 @@ def _wrapped_end(text: bytes, found: re.Match[bytes]) -> tuple[int, bool, int | 
     while (line := _NEXT_LINE.match(text, end)) is not None and len(line[1]) <= (width or _WIDEST_LINE):
         start, end = end, line.end(1)
         if len(line[1]) < (width or first) or line[1].endswith(b"="):
-            return end, False, start if line[1].isalpha() else None
+            return end, False, None if line[1].endswith(b"=") else start
         width = width or len(line[1])
     return end, True, None
 

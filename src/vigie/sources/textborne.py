@@ -25,10 +25,11 @@ picture's, a video's or an archive's base64 does (`SIGNATURES`), then typed as a
 (line breaks among them) after other text is found by a fast search of the chunk translated to two letters (the
 run's and others'), a line that starts so by the line search, one right after an escape in a string (`\\n`,
 `\\t`, `\\u003e`: a caption then a picture, a mail stored in JSON) by a search of its backslash, and only the runs
-that start so are decoded. Its lines are read as JSON writes them too (`\\n` escapes in a string, `\\/`). A block holding a JPEG, a PNG or a GIF that
-ends where a line starting another begins ends there; a last line of letters alone (`Best`, a word after the
-base64) is left out where the picture ends before it, and where Vigie cannot tell (a TIFF, bytes after the
-picture), both readings are members, said. With it, the search costs some one and a half times what hashing
+that start so are decoded. Its lines are read as JSON writes them too (`\\n` escapes in a string, `\\/`). A
+block holding a JPEG, a PNG or a GIF that ends where a line starting another begins ends there; a last short line
+after full ones (`Best`, a date, a digest: text after the base64) is left out where the picture ends before it, and
+where Vigie cannot tell (a TIFF, bytes after the picture) and it is letters or hexadecimal digits alone, both
+readings are members, said. With it, the search costs some one and a half times what hashing
 (SHA-256, MD5, SHA-1) costs on prose (under one without), about as much on JSON in short lines, two and a half
 times on a log of long paths (each run of 40 looked at). Lines that end in a lone CR (an old Mac's) are read as
 lines ending in LF, each at the same byte, and text in UTF-16 with its byte-order mark as its UTF-8 (`as_read`;
@@ -325,7 +326,7 @@ class Gathered(NamedTuple):
 
     chars: bytes  # its characters, JSON's escapes read, line breaks and indentation left out
     end: int  # where it ends in the text
-    last: int  # the characters of its last line where that may be a word after it (see `gathered`), else 0
+    last: int  # the characters of its last line where that may be text after it (see `gathered`), else 0
 
 
 def gathered(text: bytes, start: int, until: int = sys.maxsize, kind: str | None = None) -> Gathered:
@@ -335,8 +336,8 @@ def gathered(text: bytes, start: int, until: int = sys.maxsize, kind: str | None
     (the first's where the block starts its line, else the second's), but a last shorter one (or one that ends in
     `=`); up to byte `until`. Where `kind` is given, a line that starts as a picture's base64 does, after
     lines that decode to a `kind` ending at its own end, starts another block (two blocks with no line between).
-    `last`: the characters of a last line shorter than the others, of letters alone and unpadded, which may be a word
-    after the block (`Best`) rather than its end."""
+    `last`: the characters of a last line shorter than the others and unpadded, which may be text after the block
+    (`Best`, `20260101`) rather than its end."""
     chars = bytearray()
     position = end = start
     starts_its_line = _starts_its_line(text, start)
@@ -366,10 +367,10 @@ def gathered(text: bytes, start: int, until: int = sys.maxsize, kind: str | None
             break
         if padding or more is None:  # padded, or followed by other than a break
             break
-    # a last line of letters alone, unpadded, at a break or the text's end, shorter than the others (or the second
-    # of a block that starts after other text): maybe a word after it
+    # a last line unpadded, at a break or the text's end, shorter than the others (or the second of a block that
+    # starts after other text): maybe text after it (a word, a date, a digest), where the base64 ended on a full line
     full = width is not None and len(final) >= width and (lines > 2 or starts_its_line)
-    word = lines > 1 and not final_padded and (final_broken or end == len(text)) and not full and final.isalpha()
+    word = lines > 1 and not final_padded and (final_broken or end == len(text)) and not full
     last = len(final) if word else 0
     return Gathered(bytes(chars), end, last)
 
@@ -604,10 +605,10 @@ def later_base64_members(text: bytes, taken: list[tuple[int, int]], settings: Se
 
 
 def _readings(text: bytes, start: int, block: Gathered, kind: str) -> list[tuple[bytes, bytes, str | None]]:
-    """What a block of base64 decodes to (a name's suffix, its bytes, what was wrong): where its last line may be a
-    word after it (`Best`), the reading that ends at the picture's own end; where neither does (a format whose end
-    Vigie does not tell, a picture followed by other bytes), both, the one without that line `-without-last-line`,
-    each saying so."""
+    """What a block of base64 decodes to (a name's suffix, its bytes, what was wrong): where its last line may be
+    text after it (`Best`, a date), the reading that ends at the picture's own end; where neither does (a format whose
+    end Vigie does not tell, a picture followed by other bytes) and the line may be text (`may_be_text_after`), both,
+    the one without that line `-without-last-line`, each saying so."""
     chars = _base64_chars(block.chars)
     data, problem = _decoded(chars, block.end)
     if not problem and _starts_its_line(text, start):  # a block alone on its lines
@@ -623,7 +624,7 @@ def _readings(text: bytes, start: int, block: Gathered, kind: str) -> list[tuple
 def _word_readings(chars: bytes, last: int, data: bytes, problem: str | None, kind: str | None, member: str
                    ) -> list[tuple[bytes, bytes, str | None]]:
     """`data`, what base64 `chars` decode to (`problem`: what was wrong), as `member`'s bytes; where their last line
-    (`last` characters) may be a word after them, the reading that ends at the picture's own end (see
+    (`last` characters) may be text after them, the reading that ends at the picture's own end (see
     `_readings`)."""
     if not last or ends_at_its_own_end(data, kind):
         return [(b"", data, problem)]
@@ -631,15 +632,25 @@ def _word_readings(chars: bytes, last: int, data: bytes, problem: str | None, ki
     taken, either = word_after_notes(chars[-last:].decode(), member)
     if ends_at_its_own_end(without, kind):
         return [(b"", without, taken)]
+    if not may_be_text_after(chars[-last:]):
+        return [(b"", data, problem)]
     return [(b"", data, "; ".join(filter(None, (problem, either)))), (b"-without-last-line", without, either)]
 
 
+def may_be_text_after(line: bytes) -> bool:
+    """Whether a short last line of base64 may rather be text after it where the picture's end does not tell (a
+    TIFF's, a picture followed by other bytes): a word (`Best`), a number or a date, a digest in hexadecimal. Base64's
+    own last line is of letters alone now and then, of hexadecimal digits alone past a few characters almost never."""
+    return line.isalpha() or not line.translate(None, _HEX)
+
+
 def word_after_notes(word: str, member: str) -> tuple[str, str]:
-    """What a member whose base64's last line may be a word after it (`Best`) says: where it is taken for one (the
-    picture ends before it), and where both readings are read (`member` and `member-without-last-line`)."""
-    return (f"the line {word!r} after the base64 is taken as a word after it, not its last line: what the base64 "
+    """What a member whose base64's last line may be text after it (`Best`, `20260101`) says: where it is taken
+    for text (the picture ends before it), and where both readings are read (`member` and
+    `member-without-last-line`)."""
+    return (f"the line {word!r} after the base64 is taken as text after it, not its last line: what the base64 "
             "holds ends before it",
-            f"the last line of the base64, {word!r}, may be a word after it: its bytes are read with it (member "
+            f"the last line of the base64, {word!r}, may be text after it: its bytes are read with it (member "
             f"{member}) and without it ({member}-without-last-line), one of them those written")
 
 
