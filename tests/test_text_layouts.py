@@ -233,7 +233,9 @@ def test_pathological_texts_are_searched_in_bounded_time() -> None:
                  b"\xff\xfe" + b"A\x00" * 400_000, b"\xfe\xff" + b"\x00\r" * 400_000,
                  b"x\n" + b"/9j/AAAA\n" * 10_000 + b"A" * 400_000, b"{" + (b'"/9j/' + b"A" * 40 + b'", ') * 20_000,
                  b"x\n" + (b"/9j/" + b"A" * 70 + b"/9\n") * 5_000, b'"' + b"\\n/9j/" * 100_000,
-                 b'"' + b"\\t/9j/AAAA" * 50_000, b'"x' + b"\\u003eiVBORw0KGgo" * 30_000):
+                 b'"' + b"\\t/9j/AAAA" * 50_000, b'"x' + b"\\u003eiVBORw0KGgo" * 30_000,
+                 b"x\n" + (b"> /9j/" + b"A" * 72 + b"&#13;\n") * 5_000, b'"/9j/' + b'AAAA\\n",\n "' * 50_000,
+                 b'"/9j/AAAA\\n",\n "' + b"A" * 400_000, b'"/9j/' + b'AAAA" +\n "' * 50_000):
         clues_in([text[at:at + (1 << 20)] for at in range(0, len(text), 1 << 20)])
         with contextlib.suppress(ArchiveLimitError):
             for _ in text_members(io.BytesIO(text), Settings(), Expansion()):
@@ -311,3 +313,32 @@ def test_a_date_or_a_digest_after_base64_ending_on_a_full_line_is_not_decoded_in
         assert f"the line {line.decode()!r} after the base64 is taken as text after it" in _errors(items[path]), path
     for path in ("tiff.txt!/base64-1.tiff", "tiff.txt!/base64-1-without-last-line.tiff"):
         assert "'20260101', may be text after it" in _errors(items[path]), path
+
+
+def test_base64_with_a_mark_on_each_line_is_read_through_it(tmp_path: Path) -> None:
+    """XML's `&#13;` ending each line, a mail's quote, a comment's mark, strings joined, a notebook's list of lines:
+    the same on each line, read through; a line starting `//` of base64 itself is no comment."""
+    png, jpeg = _png(120), _jpeg(121)
+    plain = _jpeg(122)
+    slashes = plain[:2] + b"\xff\xfe" + struct.pack(">H", 202) + b"\xff" * 200 + plain[2:]  # lines of `////`
+    lines = _wrapped(png, 76).splitlines()
+    files = {
+        "cr.xml": HEADER + b"<data>\n" + _wrapped(png, 76, end=b"&#13;\n") + b"</data>\n",
+        "xd.xml": HEADER + b"<data>" + _wrapped(jpeg, 76, b"  ", end=b"&#xD;\n") + b"</data>\n",
+        "reply.txt": HEADER + b"\n" + _wrapped(jpeg, 76, b"> ") + b">\n> Thanks\n",
+        "hash.sh": HEADER + _wrapped(png, 76, b"# ") + b"echo done\n",
+        "star.c": HEADER + b"/*\n" + _wrapped(jpeg, 76, b" * ") + b" */\n",
+        "concat.py": HEADER + b"PHOTO = (\n" + b"".join(b'    "' + line + b'"\n' for line in lines) + b")\n",
+        "concat.js": HEADER + b"var p = " + b" +\n".join(b'  "' + line + b'"' for line in lines) + b";\n",
+        "figure.ipynb": json.dumps({"cells": [{"outputs": [{"data": {
+            "image/png": [line.decode() + "\n" for line in lines], "text/plain": ["<Figure>"]}}]}]}, indent=1).encode(),
+        "slashes.txt": HEADER + b"\n" + _wrapped(slashes, 76) + b"\n// the end\n",
+    }
+    assert b"\n//" in files["slashes.txt"][len(HEADER):-12]
+    evidence, items = _scanned(tmp_path, files)
+    _exact(evidence, items, {
+        "cr.xml!/base64-1.png": png, "xd.xml!/base64-1.jpeg": jpeg, "reply.txt!/base64-1.jpeg": jpeg,
+        "hash.sh!/base64-1.png": png, "star.c!/base64-1.jpeg": jpeg, "concat.py!/base64-1.png": png,
+        "concat.js!/base64-1.png": png, "figure.ipynb!/base64-1.png": png, "slashes.txt!/base64-1.jpeg": slashes})
+    for name in files:
+        assert not [path for path in items if path.startswith(name + "!/") and items[path]["errors"]], name

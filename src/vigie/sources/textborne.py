@@ -25,7 +25,8 @@ picture's, a video's or an archive's base64 does (`SIGNATURES`), then typed as a
 (line breaks among them) after other text is found by a fast search of the chunk translated to two letters (the
 run's and others'), a line that starts so by the line search, one right after an escape in a string (`\\n`,
 `\\t`, `\\u003e`: a caption then a picture, a mail stored in JSON) by a search of its backslash, and only the runs
-that start so are decoded. Its lines are read as JSON writes them too (`\\n` escapes in a string, `\\/`). A
+that start so are decoded. Its lines are read as JSON writes them too (`\\n` escapes in a string, `\\/`), and
+through a mark the same on each (`&#13;`, `> `, `# `, ` * `, a notebook's list of line strings, strings joined). A
 block holding a JPEG, a PNG or a GIF that ends where a line starting another begins ends there; a last short line
 after full ones (`Best`, a date, a digest: text after the base64) is left out where the picture ends before it, and
 where Vigie cannot tell (a TIFF, bytes after the picture) and it is letters or hexadecimal digits alone, both
@@ -127,11 +128,21 @@ _B64_LINE = re.compile(rb"(?![-_]{4})[A-Za-z0-9+/_-]{40,}={0,2}[ \t]*\r?")  # a 
 # line damaged, or a word after it)
 _STRAY_LINE = re.compile(rb"[ \t]*\r?\n[ \t]*([A-Za-z0-9+/_-]+={0,2})[^\sA-Za-z0-9+/_=<\"'-]")
 _NOT_SPACE = re.compile(rb"\S")
+# what joins a block's lines: a line break, raw or escaped as JSON writes it, and indentation (`_PLAIN_JOINT`); or,
+# the same on each of its lines, an XML character reference before the break (`&#13;`, `&#xD;`), a mail's quote or a
+# comment's mark after it (`> `, `# `, ` * `, `// `), a notebook's figure as a list of line strings (`...\\n",` then
+# `"...`), a string joined to the next (`"..." +`, Python's `"..."` then `"..."`)
+_LINE_OF_BASE64 = rb"[A-Za-z0-9+/]++={0,2}"
+_JOINTS = (rb"\\n\"[ \t]*+,[ \t]*+\r?\n[ \t]*+\"(?=%s(?:\\n)?\"[ \t]*+[,\]\r\n])"
+           rb"|[ \t]*+(?:&\#(?:13|x0*[dD]);)?(?:\r?\n|(?:\\r)?\\n)[ \t]*+(?:(?:>[> ]*+|\#++|\*|//(?=[ \t]))[ \t]*+)?"
+           rb"|(?P<quote>[\"'])[ \t]*+\+?[ \t]*+\r?\n[ \t]*+\+?[ \t]*+(?P=quote)(?=%s(?P=quote))"
+           % (_LINE_OF_BASE64, _LINE_OF_BASE64))
+_PLAIN_JOINT = re.compile(rb"[ \t]*+(?:\r?\n|(?:\\r)?\\n)[ \t]*+")
 # a line of a block as `gathered` reads it: its base64 (JSON's escapes of `/`, `+` and `=` in it), its padding, then
 # spaces, a line break, raw or escaped, and the next line's indentation (`more`); or markup, a quote or the text's
 # end; or other text (`other`)
 _BLOCK_CONTENT = re.compile(rb"(?![-_]{4})((?:[A-Za-z0-9+/_-]++|\\/|\\u00(?:2[bBfF]|3[dD]))++)(={0,2})"
-                            rb"(?:(?P<more>[ \t]*+(?:\r?\n|(?:\\r)?\\n)[ \t]*+)|(?=[<\"']|\Z)|(?P<other>))")
+                            rb"(?:(?P<more>%s)|(?=[<\"']|\Z)|(?P<other>))" % _JOINTS)
 _ESCAPES = re.compile(rb"\\(?:/|u00(?:2[bBfF]|3[dD]))")
 # how a picture whose end a block of base64 may hold before another block ends (see `gathered`), and how many
 # times a block is decoded so far to tell
@@ -333,10 +344,11 @@ class Gathered(NamedTuple):
 def gathered(text: bytes, start: int, until: int = sys.maxsize, kind: str | None = None) -> Gathered:
     """The block of base64 that starts at `start` (after other text on its line, or indented): its first line's
     base64 (JSON's escapes `\\/`, `\\u002b` read), then the lines after it, raw or escaped as JSON writes them
-    (`\\n`), indented or not, each its base64 alone (or ending at markup or a quote, `AAAA</data>`), of one width
-    (the first's where the block starts its line, else the second's), but a last shorter one (or one that ends in
-    `=`); up to byte `until`. Where `kind` is given, a line that starts as a picture's base64 does, after
-    lines that decode to a `kind` ending at its own end, starts another block (two blocks with no line between).
+    (`\\n`), indented or not, or through the same mark on each (see _JOINTS), each its base64 alone (or ending at
+    markup or a quote, `AAAA</data>`), of one width (the first's where the block starts its line, else the
+    second's), but a last shorter one (or one that ends in `=`); up to byte `until`. Where `kind` is given, a line
+    that starts as a picture's base64 does, after lines that decode to a `kind` ending at its own end, starts
+    another block (two blocks with no line between).
     `last`: the characters of a last line shorter than the others and unpadded, which may be text after the block
     (`Best`, `20260101`) rather than its end."""
     chars = bytearray()
@@ -348,6 +360,7 @@ def gathered(text: bytes, start: int, until: int = sys.maxsize, kind: str | None
     splits: list[int] = []  # the ends looked at (at most _MOST_ENDS_LOOKED_AT a block: each decodes it so far)
     splitting = kind in _PICTURE_ENDS
     match, limit = _BLOCK_CONTENT.match, min(len(text), until)
+    joint: bytes | None = None  # what joins its first two lines (see _JOINTS)
     while (line := match(text, position, limit)):
         content, padding, more, other = line.group(1, 2, "more", "other")
         if b"\\" in content:
@@ -356,11 +369,17 @@ def gathered(text: bytes, start: int, until: int = sys.maxsize, kind: str | None
                       or (splitting and content[:2] in _SIGNATURE_HEADS and content.startswith(SIGNATURES)
                           and _ends_here(chars, kind, splits))):
             break
+        broken = more is not None
+        if broken and more != joint:  # told at once where each line is joined alike (a line break)
+            if joint is None:
+                joint = more
+            elif not (_PLAIN_JOINT.fullmatch(more) and _PLAIN_JOINT.fullmatch(joint)):  # a mark, on one of them
+                more = None  # a quote's or a comment's lines end (or start): the block too
         chars += content
         chars += padding
         end, position = line.end(2), line.end()
         lines += 1
-        final, final_padded, final_broken = content, bool(padding), more is not None
+        final, final_padded, final_broken = content, bool(padding), broken
         if width is None:
             if (lines == 1 and starts_its_line) or lines == 2:
                 width = len(content)
