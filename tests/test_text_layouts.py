@@ -342,3 +342,18 @@ def test_base64_with_a_mark_on_each_line_is_read_through_it(tmp_path: Path) -> N
         "concat.js!/base64-1.png": png, "figure.ipynb!/base64-1.png": png, "slashes.txt!/base64-1.jpeg": slashes})
     for name in files:
         assert not [path for path in items if path.startswith(name + "!/") and items[path]["errors"]], name
+
+
+def test_base64_going_on_past_a_mark_not_read_is_said(tmp_path: Path) -> None:
+    """A mark on each line not read through (`; `, `-- `, a list of strings, a shell's `\\`): its first line is the
+    member, which says the base64 may go on."""
+    png, jpeg = _png(123), _jpeg(124)
+    lines = _wrapped(png, 76).splitlines()
+    files = {"semi.ini": HEADER + _wrapped(png, 76, b"; "), "query.sql": HEADER + _wrapped(jpeg, 76, b"-- "),
+             "lines.py": HEADER + b"P = [\n" + b"".join(b'    "' + line + b'",\n' for line in lines) + b"]\n",
+             "more.sh": HEADER + b"X=" + _wrapped(jpeg, 76, end=b"\\\n")}
+    _, items = _scanned(tmp_path, files)
+    for name in files:
+        members = [path for path in items if path.startswith(name + "!/")]
+        assert len(members) == 1, (name, members)
+        assert "the base64 may go on at byte" in _errors(items[members[0]]), name

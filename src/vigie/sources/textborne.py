@@ -143,6 +143,10 @@ _PLAIN_JOINT = re.compile(rb"[ \t]*+(?:\r?\n|(?:\\r)?\\n)[ \t]*+")
 # end; or other text (`other`)
 _BLOCK_CONTENT = re.compile(rb"(?![-_]{4})((?:[A-Za-z0-9+/_-]++|\\/|\\u00(?:2[bBfF]|3[dD]))++)(={0,2})"
                             rb"(?:(?P<more>%s)|(?=[<\"']|\Z)|(?P<other>))" % _JOINTS)
+# the marks on each line that `_goes_on` looks past (a comment's, a quote's), at most this long, and the base64
+# it looks for on the next line
+_MOST_MARK = 16
+_OPEN_RUN = re.compile(rb"(?<![A-Za-z0-9+/])[A-Za-z0-9+/]{40,}")
 _ESCAPES = re.compile(rb"\\(?:/|u00(?:2[bBfF]|3[dD]))")
 # how a picture whose end a block of base64 may hold before another block ends (see `gathered`), and how many
 # times a block is decoded so far to tell
@@ -339,6 +343,7 @@ class Gathered(NamedTuple):
     chars: bytes  # its characters, JSON's escapes read, line breaks and indentation left out
     end: int  # where it ends in the text
     last: int  # the characters of its last line where that may be text after it (see `gathered`), else 0
+    open_line: int  # the characters of its last line where that is not padded (the base64 may go on), else 0
 
 
 def gathered(text: bytes, start: int, until: int = sys.maxsize, kind: str | None = None) -> Gathered:
@@ -392,7 +397,7 @@ def gathered(text: bytes, start: int, until: int = sys.maxsize, kind: str | None
     full = width is not None and len(final) >= width and (lines > 2 or starts_its_line)
     word = lines > 1 and not final_padded and (final_broken or end == len(text)) and not full
     last = len(final) if word else 0
-    return Gathered(bytes(chars), end, last)
+    return Gathered(bytes(chars), end, last, 0 if final_padded else len(final))
 
 
 def _starts_its_line(text: bytes, start: int) -> bool:
@@ -638,7 +643,25 @@ def _readings(text: bytes, start: int, block: Gathered, kind: str) -> list[tuple
         problem = None if stray is None else (f"the base64 is followed at byte {stray.start(1):,} by a line that "
                                               "starts as base64 would: what follows the base64 is taken as not part "
                                               "of it, its bytes may not be those written")
+    if not problem and (goes_on := _goes_on(text, block)) is not None and not ends_at_its_own_end(data, kind):
+        problem = (f"the base64 may go on at byte {goes_on:,} on lines that hold other text before or after it (a "
+                   "mark on each line not read): only its lines before it are read into this member, its bytes may "
+                   "not be those written")
     return _word_readings(chars, block.last, data, problem, kind, "base64-N")
+
+
+def _goes_on(text: bytes, block: Gathered) -> int | None:
+    """Where base64 of its last line's width (40 characters at least, unpadded) starts on the line after a block,
+    after or before other text on it (a mark on each line `gathered` does not read through: `; `, `-- `, `",`), where
+    nothing but a few characters follows the block on its own line; else None."""
+    width = block.open_line
+    if width < 40 or (break_at := text.find(b"\n", block.end, block.end + _MOST_MARK + 2)) < 0:
+        return None
+    line = text[break_at + 1:break_at + 1 + width + 2 * _MOST_MARK].split(b"\n", 1)[0].rstrip(b"\r")
+    run = _OPEN_RUN.search(line)
+    if run is None or len(run[0]) != width or (not run.start() and run.end() == len(line)):  # its base64 alone
+        return None
+    return break_at + 1 + run.start()
 
 
 def _word_readings(chars: bytes, last: int, data: bytes, problem: str | None, kind: str | None, member: str
