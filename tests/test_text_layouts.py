@@ -303,12 +303,14 @@ def test_a_date_or_a_digest_after_base64_ending_on_a_full_line_is_not_decoded_in
         "dated.txt": HEADER + b"\n" + _wrapped(png, 76) + b"2026-01-01\n",
         "page.html": HEADER + b'<img src="data:image/png;base64,' + _wrapped(png, 76) + b"20260101\n",
         "tiff.txt": HEADER + base64.b64encode(tiff) + b"\n20260101\n",
+        "string.json": json.dumps({"a": (_wrapped(jpeg, 76) + b"20260101").decode()}).encode(),  # before a quote
     }
     evidence, items = _scanned(tmp_path, files)
     _exact(evidence, items, {"export.txt!/export": jpeg, "digest.txt!/base64-1.jpeg": jpeg,
                              "dated.txt!/base64-1.png": png, "page.html!/data-uri-1.png": png,
-                             "tiff.txt!/base64-1-without-last-line.tiff": tiff})
+                             "tiff.txt!/base64-1-without-last-line.tiff": tiff, "string.json!/base64-1.jpeg": jpeg})
     for path, line in (("export.txt!/export", b"20260101"), ("digest.txt!/base64-1.jpeg", digest),
+                       ("string.json!/base64-1.jpeg", b"20260101"),
                        ("dated.txt!/base64-1.png", b"2026-01-01"), ("page.html!/data-uri-1.png", b"20260101")):
         assert f"the line {line.decode()!r} after the base64 is taken as text after it" in _errors(items[path]), path
     for path in ("tiff.txt!/base64-1.tiff", "tiff.txt!/base64-1-without-last-line.tiff"):
@@ -330,6 +332,8 @@ def test_base64_with_a_mark_on_each_line_is_read_through_it(tmp_path: Path) -> N
         "star.c": HEADER + b"/*\n" + _wrapped(jpeg, 76, b" * ") + b" */\n",
         "concat.py": HEADER + b"PHOTO = (\n" + b"".join(b'    "' + line + b'"\n' for line in lines) + b")\n",
         "concat.js": HEADER + b"var p = " + b" +\n".join(b'  "' + line + b'"' for line in lines) + b";\n",
+        "icon.py": HEADER + b"ICON = (\n" + b"".join(b'    b"' + line + b'"\n' for line in lines) + b")\n",
+        "nested.json": json.dumps({"state": json.dumps({"img": base64.encodebytes(jpeg).decode()})}).encode(),
         "figure.ipynb": json.dumps({"cells": [{"outputs": [{"data": {
             "image/png": [line.decode() + "\n" for line in lines], "text/plain": ["<Figure>"]}}]}]}, indent=1).encode(),
         "slashes.txt": HEADER + b"\n" + _wrapped(slashes, 76) + b"\n// the end\n",
@@ -339,7 +343,8 @@ def test_base64_with_a_mark_on_each_line_is_read_through_it(tmp_path: Path) -> N
     _exact(evidence, items, {
         "cr.xml!/base64-1.png": png, "xd.xml!/base64-1.jpeg": jpeg, "reply.txt!/base64-1.jpeg": jpeg,
         "hash.sh!/base64-1.png": png, "star.c!/base64-1.jpeg": jpeg, "concat.py!/base64-1.png": png,
-        "concat.js!/base64-1.png": png, "figure.ipynb!/base64-1.png": png, "slashes.txt!/base64-1.jpeg": slashes})
+        "concat.js!/base64-1.png": png, "figure.ipynb!/base64-1.png": png, "slashes.txt!/base64-1.jpeg": slashes,
+        "icon.py!/base64-1.png": png, "nested.json!/base64-1.jpeg": jpeg})
     for name in files:
         assert not [path for path in items if path.startswith(name + "!/") and items[path]["errors"]], name
 

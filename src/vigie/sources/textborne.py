@@ -131,13 +131,14 @@ _NOT_SPACE = re.compile(rb"\S")
 # what joins a block's lines: a line break, raw or escaped as JSON writes it, and indentation (`_PLAIN_JOINT`); or,
 # the same on each of its lines, an XML character reference before the break (`&#13;`, `&#xD;`), a mail's quote or a
 # comment's mark after it (`> `, `# `, ` * `, `// `), a notebook's figure as a list of line strings (`...\\n",` then
-# `"...`), a string joined to the next (`"..." +`, Python's `"..."` then `"..."`)
+# `"...`), a string joined to the next (`"..." +`, Python's `"..."` then `b"..."`); JSON in a JSON string's `\\\\n`
 _LINE_OF_BASE64 = rb"[A-Za-z0-9+/]++={0,2}"
 _JOINTS = (rb"\\n\"[ \t]*+,[ \t]*+\r?\n[ \t]*+\"(?=%s(?:\\n)?\"[ \t]*+[,\]\r\n])"
-           rb"|[ \t]*+(?:&\#(?:13|x0*[dD]);)?(?:\r?\n|(?:\\r)?\\n)[ \t]*+(?:(?:>[> ]*+|\#++|\*|//(?=[ \t]))[ \t]*+)?"
-           rb"|(?P<quote>[\"'])[ \t]*+\+?[ \t]*+\r?\n[ \t]*+\+?[ \t]*+(?P=quote)(?=%s(?P=quote))"
+           rb"|[ \t]*+(?:&\#(?:13|x0*[dD]);)?(?:\r?\n|(?:\\?\\r)?\\?\\n)[ \t]*+"
+           rb"(?:(?:>[> ]*+|\#++|\*|//(?=[ \t]))[ \t]*+)?"
+           rb"|(?P<quote>[\"'])[ \t]*+\+?[ \t]*+\r?\n[ \t]*+\+?[ \t]*+[bBuU]?(?P=quote)(?=%s(?P=quote))"
            % (_LINE_OF_BASE64, _LINE_OF_BASE64))
-_PLAIN_JOINT = re.compile(rb"[ \t]*+(?:\r?\n|(?:\\r)?\\n)[ \t]*+")
+_PLAIN_JOINT = re.compile(rb"[ \t]*+(?:\r?\n|(?:\\?\\r)?\\?\\n)[ \t]*+")
 # a line of a block as `gathered` reads it: its base64 (JSON's escapes of `/`, `+` and `=` in it), its padding, then
 # spaces, a line break, raw or escaped, and the next line's indentation (`more`); or markup, a quote or the text's
 # end; or other text (`other`)
@@ -361,7 +362,7 @@ def gathered(text: bytes, start: int, until: int = sys.maxsize, kind: str | None
     starts_its_line = _starts_its_line(text, start)
     width: int | None = None
     lines = 0
-    final, final_padded, final_broken = b"", False, False  # the last line's characters, padding, break after it
+    final, final_padded = b"", False  # the last line's characters, its padding
     splits: list[int] = []  # the ends looked at (at most _MOST_ENDS_LOOKED_AT a block: each decodes it so far)
     splitting = kind in _PICTURE_ENDS
     match, limit = _BLOCK_CONTENT.match, min(len(text), until)
@@ -374,8 +375,7 @@ def gathered(text: bytes, start: int, until: int = sys.maxsize, kind: str | None
                       or (splitting and content[:2] in _SIGNATURE_HEADS and content.startswith(SIGNATURES)
                           and _ends_here(chars, kind, splits))):
             break
-        broken = more is not None
-        if broken and more != joint:  # told at once where each line is joined alike (a line break)
+        if more is not None and more != joint:  # told at once where each line is joined alike (a line break)
             if joint is None:
                 joint = more
             elif not (_PLAIN_JOINT.fullmatch(more) and _PLAIN_JOINT.fullmatch(joint)):  # a mark, on one of them
@@ -384,7 +384,7 @@ def gathered(text: bytes, start: int, until: int = sys.maxsize, kind: str | None
         chars += padding
         end, position = line.end(2), line.end()
         lines += 1
-        final, final_padded, final_broken = content, bool(padding), broken
+        final, final_padded = content, bool(padding)
         if width is None:
             if (lines == 1 and starts_its_line) or lines == 2:
                 width = len(content)
@@ -392,10 +392,11 @@ def gathered(text: bytes, start: int, until: int = sys.maxsize, kind: str | None
             break
         if padding or more is None:  # padded, or followed by other than a break
             break
-    # a last line unpadded, at a break or the text's end, shorter than the others (or the second of a block that
-    # starts after other text): maybe text after it (a word, a date, a digest), where the base64 ended on a full line
+    # a last line unpadded (at a break, a quote, markup or the text's end), shorter than the others (or the second of
+    # a block that starts after other text): maybe text after it (a word, a date, a digest), where the base64 ended on
+    # a full line
     full = width is not None and len(final) >= width and (lines > 2 or starts_its_line)
-    word = lines > 1 and not final_padded and (final_broken or end == len(text)) and not full
+    word = lines > 1 and not final_padded and not full
     last = len(final) if word else 0
     return Gathered(bytes(chars), end, last, 0 if final_padded else len(final))
 
