@@ -334,6 +334,9 @@ def test_base64_with_a_mark_on_each_line_is_read_through_it(tmp_path: Path) -> N
         "concat.js": HEADER + b"var p = " + b" +\n".join(b'  "' + line + b'"' for line in lines) + b";\n",
         "icon.py": HEADER + b"ICON = (\n" + b"".join(b'    b"' + line + b'"\n' for line in lines) + b")\n",
         "nested.json": json.dumps({"state": json.dumps({"img": base64.encodebytes(jpeg).decode()})}).encode(),
+        "more.sh": HEADER + b'IMG="' + _wrapped(png, 76, end=b"\\\n") + b'"\n',
+        "style.css": HEADER + b".a{background:url('data:image/jpeg;base64," + _wrapped(jpeg, 76, end=b"\\\n")
+                     + b"')}\n",
         "figure.ipynb": json.dumps({"cells": [{"outputs": [{"data": {
             "image/png": [line.decode() + "\n" for line in lines], "text/plain": ["<Figure>"]}}]}]}, indent=1).encode(),
         "slashes.txt": HEADER + b"\n" + _wrapped(slashes, 76) + b"\n// the end\n",
@@ -344,19 +347,20 @@ def test_base64_with_a_mark_on_each_line_is_read_through_it(tmp_path: Path) -> N
         "cr.xml!/base64-1.png": png, "xd.xml!/base64-1.jpeg": jpeg, "reply.txt!/base64-1.jpeg": jpeg,
         "hash.sh!/base64-1.png": png, "star.c!/base64-1.jpeg": jpeg, "concat.py!/base64-1.png": png,
         "concat.js!/base64-1.png": png, "figure.ipynb!/base64-1.png": png, "slashes.txt!/base64-1.jpeg": slashes,
-        "icon.py!/base64-1.png": png, "nested.json!/base64-1.jpeg": jpeg})
+        "icon.py!/base64-1.png": png, "nested.json!/base64-1.jpeg": jpeg, "more.sh!/base64-1.png": png,
+        "style.css!/data-uri-1.jpeg": jpeg})
     for name in files:
         assert not [path for path in items if path.startswith(name + "!/") and items[path]["errors"]], name
 
 
 def test_base64_going_on_past_a_mark_not_read_is_said(tmp_path: Path) -> None:
-    """A mark on each line not read through (`; `, `-- `, a list of strings, a shell's `\\`): its first line is the
+    """A mark on each line not read through (`; `, `-- `, a list of strings, TeX's `% `): its first line is the
     member, which says the base64 may go on."""
     png, jpeg = _png(123), _jpeg(124)
     lines = _wrapped(png, 76).splitlines()
     files = {"semi.ini": HEADER + _wrapped(png, 76, b"; "), "query.sql": HEADER + _wrapped(jpeg, 76, b"-- "),
              "lines.py": HEADER + b"P = [\n" + b"".join(b'    "' + line + b'",\n' for line in lines) + b"]\n",
-             "more.sh": HEADER + b"X=" + _wrapped(jpeg, 76, end=b"\\\n")}
+             "figure.tex": HEADER + _wrapped(jpeg, 76, b"% ")}
     _, items = _scanned(tmp_path, files)
     for name in files:
         members = [path for path in items if path.startswith(name + "!/")]

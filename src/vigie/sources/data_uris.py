@@ -50,9 +50,10 @@ _DATA_URI = re.compile(rb"data:(?:(?P<type>[a-z-]{1,40})\\?/(?P<subtype>[a-z0-9.
                        rb"(?:;(?!base64,)[^;,\s\"'\\]{1,60}){0,3}(?P<base64>;base64)?,(?P<data>(?(base64)"
                        rb"(?:[A-Za-z0-9+/=]+|%[0-9A-Fa-f]{2}|\\/|\\u00(?:2[bBfF]|3[dD])|\\[nr])+"
                        rb"|(?:[A-Za-z0-9!$&*+,./:;=?@_~-]+|%[0-9A-Fa-f]{2}|\\/)*))", re.IGNORECASE)
-# base64 wrapped in lines inside a URI (see `_wrapped_end`): a line break, raw or as an XML character reference
-# (`&#10;`, `&#xD;&#xA;`), with spaces about it; then a line of base64 alone, up to the next break or the URI's end
-_BREAK = rb"(?:\n|&#0*10;|&#x0*[aA];)"
+# base64 wrapped in lines inside a URI (see `_wrapped_end`): a line break, raw (after CSS's `\`: the string goes
+# on) or as an XML character reference (`&#10;`, `&#xD;&#xA;`), with spaces about it; then a line of base64 alone,
+# up to the next break or the URI's end
+_BREAK = rb"(?:\\?\n|&#0*10;|&#x0*[aA];)"
 _SPACE = rb"(?:[ \t\r]|&#0*(?:9|13|32);|&#x0*(?:9|[dD]|20);)"
 _NEXT_LINE = re.compile(rb"%s*%s%s*([A-Za-z0-9+/]+={0,2})(?=%s*(?:%s|\Z)|[\"'()<>;&\\])"
                         % (_SPACE, _BREAK, _SPACE, _SPACE, _BREAK))
@@ -205,7 +206,7 @@ def _read(found: re.Match[bytes], raw: bytes, problem: str | None) -> tuple[byte
     if found["base64"] is None:
         data = unquote_to_bytes(chars)
     else:
-        chars = b"".join(unquote_to_bytes(_XML_REFERENCE.sub(b"", chars)).split())
+        chars = b"".join(unquote_to_bytes(_XML_REFERENCE.sub(b"", chars)).replace(b"\\", b"").split())
         try:
             data = base64.b64decode(chars, validate=True)
         except (binascii.Error, ValueError) as exc:  # damaged: decoded as far as it goes, and said

@@ -129,12 +129,13 @@ _B64_LINE = re.compile(rb"(?![-_]{4})[A-Za-z0-9+/_-]{40,}={0,2}[ \t]*\r?")  # a 
 _STRAY_LINE = re.compile(rb"[ \t]*\r?\n[ \t]*([A-Za-z0-9+/_-]+={0,2})[^\sA-Za-z0-9+/_=<\"'-]")
 _NOT_SPACE = re.compile(rb"\S")
 # what joins a block's lines: a line break, raw or escaped as JSON writes it, and indentation (`_PLAIN_JOINT`); or,
-# the same on each of its lines, an XML character reference before the break (`&#13;`, `&#xD;`), a mail's quote or a
-# comment's mark after it (`> `, `# `, ` * `, `// `), a notebook's figure as a list of line strings (`...\\n",` then
-# `"...`), a string joined to the next (`"..." +`, Python's `"..."` then `b"..."`); JSON in a JSON string's `\\\\n`
+# the same on each of its lines, an XML character reference before the break (`&#13;`, `&#xD;`) or a shell's or
+# CSS's `\` (the line goes on), a mail's quote or a comment's mark after it (`> `, `# `, ` * `, `// `), a notebook's
+# figure as a list of line strings (`...\n",` then `"...`), a string joined to the next (`"..." +`, Python's `"..."`
+# then `b"..."`); JSON in a JSON string's `\\n`
 _LINE_OF_BASE64 = rb"[A-Za-z0-9+/]++={0,2}"
 _JOINTS = (rb"\\n\"[ \t]*+,[ \t]*+\r?\n[ \t]*+\"(?=%s(?:\\n)?\"[ \t]*+[,\]\r\n])"
-           rb"|[ \t]*+(?:&\#(?:13|x0*[dD]);)?(?:\r?\n|(?:\\?\\r)?\\?\\n)[ \t]*+"
+           rb"|[ \t]*+(?:&\#(?:13|x0*[dD]);|\\(?=\r?\n))?(?:\r?\n|(?:\\?\\r)?\\?\\n)[ \t]*+"
            rb"(?:(?:>[> ]*+|\#++|\*|//(?=[ \t]))[ \t]*+)?"
            rb"|(?P<quote>[\"'])[ \t]*+\+?[ \t]*+\r?\n[ \t]*+\+?[ \t]*+[bBuU]?(?P=quote)(?=%s(?P=quote))"
            % (_LINE_OF_BASE64, _LINE_OF_BASE64))
