@@ -304,17 +304,24 @@ def test_a_date_or_a_digest_after_base64_ending_on_a_full_line_is_not_decoded_in
         "page.html": HEADER + b'<img src="data:image/png;base64,' + _wrapped(png, 76) + b"20260101\n",
         "tiff.txt": HEADER + base64.b64encode(tiff) + b"\n20260101\n",
         "string.json": json.dumps({"a": (_wrapped(jpeg, 76) + b"20260101").decode()}).encode(),  # before a quote
+        "trailer.txt": HEADER + b"\n" + _wrapped(jpeg + b"\xfa\xfb\xfc\xfd\xfe\xff", 76),  # the picture's own bytes
     }
     evidence, items = _scanned(tmp_path, files)
+    # a line that reads as text (a date, a digest) is taken for text where the picture ends before it; another
+    # (`2026-01-01`, `+vv8/f7/`: a picture's own bytes after its end as often), both readings
     _exact(evidence, items, {"export.txt!/export": jpeg, "digest.txt!/base64-1.jpeg": jpeg,
-                             "dated.txt!/base64-1.png": png, "page.html!/data-uri-1.png": png,
-                             "tiff.txt!/base64-1-without-last-line.tiff": tiff, "string.json!/base64-1.jpeg": jpeg})
+                             "dated.txt!/base64-1-without-last-line.png": png, "page.html!/data-uri-1.png": png,
+                             "tiff.txt!/base64-1-without-last-line.tiff": tiff, "string.json!/base64-1.jpeg": jpeg,
+                             "trailer.txt!/base64-1.jpeg": jpeg + b"\xfa\xfb\xfc\xfd\xfe\xff",
+                             "trailer.txt!/base64-1-without-last-line.jpeg": jpeg})
     for path, line in (("export.txt!/export", b"20260101"), ("digest.txt!/base64-1.jpeg", digest),
-                       ("string.json!/base64-1.jpeg", b"20260101"),
-                       ("dated.txt!/base64-1.png", b"2026-01-01"), ("page.html!/data-uri-1.png", b"20260101")):
+                       ("string.json!/base64-1.jpeg", b"20260101"), ("page.html!/data-uri-1.png", b"20260101")):
         assert f"the line {line.decode()!r} after the base64 is taken as text after it" in _errors(items[path]), path
-    for path in ("tiff.txt!/base64-1.tiff", "tiff.txt!/base64-1-without-last-line.tiff"):
-        assert "'20260101', may be text after it" in _errors(items[path]), path
+    for name, line in (("tiff.txt", "20260101"), ("dated.txt", "2026-01-01"), ("trailer.txt", "+vv8/f7/")):
+        readings = [path for path in items if path.startswith(name + "!/")]
+        assert len(readings) == 2, readings
+        for path in readings:
+            assert f"{line!r}, may be text after it" in _errors(items[path]), path
 
 
 def test_base64_with_a_mark_on_each_line_is_read_through_it(tmp_path: Path) -> None:

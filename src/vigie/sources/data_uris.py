@@ -147,9 +147,10 @@ def _readings(found: re.Match[bytes], text: bytes, word: int | None, read: tuple
     said = _NEXT_LINE.match(text, word)[1].decode()  # type: ignore[index]  # the line `_wrapped_end` read
     taken, either = word_after_notes(said, "data-uri-N")
     shorter = _read(found, text[found.start("data"):word], None)
-    if shorter is not None and ends_at_its_own_end(shorter[1]):
+    text_like, ends_shorter = may_be_text_after(said.encode()), shorter is not None and ends_at_its_own_end(shorter[1])
+    if shorter is not None and text_like and ends_shorter:
         return [(b"", (shorter[0], shorter[1], taken))]
-    if not may_be_text_after(said.encode()):
+    if not text_like and not ends_shorter:
         return [(b"", read)]
     readings: list[tuple[bytes, tuple[bytes, bytes, str | None]]] = [
         (b"", (read[0], read[1], "; ".join(filter(None, (read[2], either)))))]

@@ -28,8 +28,8 @@ run's and others'), a line that starts so by the line search, one right after an
 that start so are decoded. Its lines are read as JSON writes them too (`\\n` escapes in a string, `\\/`), and
 through a mark the same on each (`&#13;`, `> `, `# `, ` * `, a notebook's list of line strings, strings joined). A
 block holding a JPEG, a PNG or a GIF that ends where a line starting another begins ends there; a last short line
-after full ones (`Best`, a date, a digest: text after the base64) is left out where the picture ends before it, and
-where Vigie cannot tell (a TIFF, bytes after the picture) and it is letters or hexadecimal digits alone, both
+after full ones that reads as text (`Best`, a date, a digest) is left out where the picture ends before it, and
+where Vigie cannot tell (a TIFF, bytes after the picture; other base64 where the picture ends before it), both
 readings are members, said. With it, the search costs some one and a half times what hashing
 (SHA-256, MD5, SHA-1) costs on prose (under one without), about as much on JSON in short lines, two and a half
 times on a log of long paths (each run of 40 looked at); the search of escapes adds a tenth of what hashing costs on
@@ -633,9 +633,8 @@ def later_base64_members(text: bytes, taken: list[tuple[int, int]], settings: Se
 
 def _readings(text: bytes, start: int, block: Gathered, kind: str) -> list[tuple[bytes, bytes, str | None]]:
     """What a block of base64 decodes to (a name's suffix, its bytes, what was wrong): where its last line may be
-    text after it (`Best`, a date), the reading that ends at the picture's own end; where neither does (a format whose
-    end Vigie does not tell, a picture followed by other bytes) and the line may be text (`may_be_text_after`), both,
-    the one without that line `-without-last-line`, each saying so."""
+    text after it (`Best`, a date), the reading that ends at the picture's own end, or both, the one without that
+    line `-without-last-line`, each saying so (see `_word_readings`)."""
     chars = _base64_chars(block.chars)
     data, problem = _decoded(chars, block.end)
     if not problem and _starts_its_line(text, start):  # a block alone on its lines
@@ -669,15 +668,17 @@ def _goes_on(text: bytes, block: Gathered) -> int | None:
 def _word_readings(chars: bytes, last: int, data: bytes, problem: str | None, kind: str | None, member: str
                    ) -> list[tuple[bytes, bytes, str | None]]:
     """`data`, what base64 `chars` decode to (`problem`: what was wrong), as `member`'s bytes; where their last line
-    (`last` characters) may be text after them, the reading that ends at the picture's own end (see
-    `_readings`)."""
+    (`last` characters) may be text after them, the reading that ends at the picture's own end (see `_readings`):
+    alone where the line reads as text (`may_be_text_after`), else with the other (a picture's own bytes after its
+    end, `AAAA` aside, are its last line as often)."""
     if not last or ends_at_its_own_end(data, kind):
         return [(b"", data, problem)]
     without, _ = _decoded(chars[:-last], 0)
     taken, either = word_after_notes(chars[-last:].decode(), member)
-    if ends_at_its_own_end(without, kind):
+    text_like, ends_without = may_be_text_after(chars[-last:]), ends_at_its_own_end(without, kind)
+    if text_like and ends_without:
         return [(b"", without, taken)]
-    if not may_be_text_after(chars[-last:]):
+    if not text_like and not ends_without:
         return [(b"", data, problem)]
     return [(b"", data, "; ".join(filter(None, (problem, either)))), (b"-without-last-line", without, either)]
 
