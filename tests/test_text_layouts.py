@@ -255,9 +255,10 @@ def test_the_blocks_after_the_first_in_a_file_of_base64_are_members(tmp_path: Pa
 def test_base64_after_other_text_is_found_across_the_pieces_a_text_is_searched_in() -> None:
     """A run cut by the end of a chunk the scan hashes (and of a piece read-back searches) is found by both."""
     jpeg = _jpeg(95)
-    for cut in range(-44, 4, 6):  # where the run starts, about the end of the first MiB
+    for cut, before in [(cut, b"") for cut in range(-44, 4, 6)] + [(cut, b"caption\\n") for cut in range(-12, 4, 3)]:
+        # where the run (or the escape before it) starts, about the end of the first MiB
         filler = b"ordinary words. " * ((CLUES_CHUNK + cut) // 16) + b"." * ((CLUES_CHUNK + cut) % 16)
-        text = filler + b'{"photo": "' + base64.b64encode(jpeg) + b'"}\n' + filler * 2  # searched in three pieces
+        text = filler + b'{"photo": "' + before + base64.b64encode(jpeg) + b'"}\n' + filler * 2  # in three pieces
         assert clues_in([text[at:at + CLUES_CHUNK] for at in range(0, len(text), CLUES_CHUNK)]).found, cut
         members = list(text_members(io.BytesIO(text), Settings(), Expansion()))
         assert [member.name for member in members] == [b"base64-1.jpeg"], cut
