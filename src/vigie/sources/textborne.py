@@ -110,14 +110,14 @@ _SIGNATURE = b"|".join(re.escape(first) + b"(?:%s)" % b"|".join(map(re.escape, r
 # base64 does (lines shorter than 40 characters, or right after another block)
 _LINE_CLUE = re.compile(rb"\n(?=[A-Za-z0-9+/_-])(?:(?=[0-9a-fA-F]{0,39}+[g-zG-Z+/_-])"
                         rb"(?=[A-Za-z0-9+/_-]{40}|begin [0-7])|(?=%s))" % _SIGNATURE)
-# base64's characters, JSON's escapes' backslash (`\/`, `\n`) and line breaks as `a`, others as `.`: a run of 40
-# after other text (on its line, or its lines: base64 in short lines) is found by a fast search; one at a line's
-# start is `_LINE_CLUE`'s, its indentation other text
-# an escape in a JSON (or Go, JavaScript) string that base64 starts right after, as a picture's does: `\\n`, `\\r`,
-# `\\t`, `\\/`, `\\u003e` (a caption then a line break, a mail's headers, a tag escaped); `_RUNS` reads the escape's
+# an escape in a JSON (or Go, JavaScript) string that base64 starts right after, as a picture's does: `\n`, `\r`, `\t`,
+# `\/`, `\u003e` (a caption then a line break, a mail's headers, a tag escaped); `_RUNS` reads the escape's
 # letter as the run's, so a run that starts so is looked for by its own search (its backslash first: a fast one)
 _ESCAPE_CLUE = re.compile(rb"\\(?:[nrt/]|u00[0-9a-fA-F]{2})(?=%s)" % _SIGNATURE)
 _LONGEST_ESCAPE = 6
+# base64's characters, JSON's escapes' backslash (`\/`, `\n`) and line breaks as `a`, others as `.`: a run of 40
+# after other text (on its line, or its lines: base64 in short lines) is found by a fast search; one at a line's
+# start is `_LINE_CLUE`'s, its indentation other text
 _RUNS = bytes(ord("a") if chr(c) in "+/_-\\\r\n" or (chr(c).isascii() and chr(c).isalnum()) else ord(".")
               for c in range(256))
 _RUN = b"a" * 40
