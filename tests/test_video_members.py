@@ -18,7 +18,8 @@ from PIL import Image
 
 from tests.media_files import attachment, box, covr, ebml_size, element, with_cover
 from tests.test_audio_pictures import _png, _scan
-from tests.test_heif_and_c2pa_thumbnails import _C2PA_UUID, _edit
+from tests.test_heif_and_c2pa_thumbnails import _C2PA_UUID, _edit, _manifest, _store, _superbox
+from tests.test_heif_and_c2pa_thumbnails import _box as _hbox
 from vigie.config import Settings
 from vigie.demo.seizure import draw_picture, write_video
 from vigie.signals.video import VideoLimits, analyse_video
@@ -490,3 +491,33 @@ def test_a_hostile_tiff_or_bmp_header_gives_no_end_and_bounded_work() -> None:
     assert tiff_end(data[:-10], 0) is None and not plausible_bmp(b"BM" + bytes(40), 0)  # cut short; a BMP of 0 bytes
     bmp = _drawn(204, "BMP")
     assert bmp_end(b"x" + bmp + b"y", 1) == 1 + len(bmp)
+
+
+def test_a_picture_beside_an_mp4s_xmp_packet_or_c2pa_store_is_read_but_not_what_their_readers_read(
+        tmp_path: Path) -> None:
+    """The readers of an XMP packet and of a C2PA store read only their own pictures: the rest of the box's bytes
+    is searched as a box no player reads is, but for the thumbnails read already."""
+    mp4 = _video(tmp_path, "mp4")
+    claim, ingredient = (jpeg_bytes(draw_picture(seed, (80, 60))) for seed in (210, 211))
+    hidden_jpeg, hidden_png = jpeg_bytes(draw_picture(212, (90, 70))), _png(213, (70, 50))
+    xmp_uuid = bytes.fromhex("be7acfcb97a942e89c71999491e3afac")
+    packet = b'<x:xmpmeta><rdf:Description dc:title="t"/></x:xmpmeta>'
+    actions = _superbox("6a736f6e00110010800000aa00389b71", b"c2pa.actions", _hbox(b"bidb", hidden_png))
+    cases = {
+        "xmp then a jpeg": (box(b"uuid", xmp_uuid + packet + hidden_jpeg), [hidden_jpeg]),
+        "xmp uuid holding a png": (box(b"uuid", xmp_uuid + hidden_png), [hidden_png]),
+        "store that is a jpeg": (_c2pa_uuid(hidden_jpeg), [hidden_jpeg]),
+        "store then a skip box": (_c2pa_uuid(_edit(claim, ingredient) + box(b"skip", hidden_png)),
+                                  [claim, ingredient, hidden_png]),
+        "png in an actions assertion": (_c2pa_uuid(_store(_manifest(b"urn:uuid:x", actions))), [hidden_png]),
+        "jumb labelled other": (_c2pa_uuid(_edit(claim, ingredient) + _superbox(
+            "6a736f6e00110010800000aa00389b71", b"other", _hbox(b"bidb", hidden_jpeg))),
+                                [claim, ingredient, hidden_jpeg]),
+    }
+    for name, (uuid_box, expected) in cases.items():
+        held = video_held(io.BytesIO(mp4 + uuid_box), "video/mp4", Settings())
+        read = [found for found in held.boxed if found.data is not None]
+        assert [hashlib.sha256(found.data or b"").hexdigest() for found in read] == \
+            [hashlib.sha256(data).hexdigest() for data in expected], name
+        carved = [found for found in read if found.name == b"in-a-box"]
+        assert len(carved) == 1 and "beside what its reader reads" in held.in_boxes[0].note, name

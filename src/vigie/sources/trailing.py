@@ -120,10 +120,12 @@ def trailing_after(rest: bytes, end: int, what: str) -> Trailing | None:
                        guess, AFTER_END_NAME, padded=what != "audio")  # frames may follow a picture in a sound
 
 
-def pictures_in(rest: bytes, end: int, said: str, guess: str, name: bytes, padded: bool = False) -> Trailing | None:
+def pictures_in(rest: bytes, end: int, said: str, guess: str, name: bytes, padded: bool = False,
+                read: tuple[bytes, ...] = ()) -> Trailing | None:
     """What `rest` holds, which starts at byte `end` of a file where no reader looks (`said`, in the note, with
     `guess` at what it may be): each picture or video that starts in it, read as the member `name` (and `name!2`,
-    ...), and where `padded` (pictures appended to a file, whose own files' padding or trailer may follow them) each
+    ...), but for one whose bytes lie inside one of `read` (read already, by the reader of the bytes around it);
+    and where `padded` (pictures appended to a file, whose own files' padding or trailer may follow them) each
     picture followed by padding (or a short trailer up to the end) read with it too; None where it is padding, or
     where a zip comes first (read as the file's members)."""
     if not rest.strip(PADDING):
@@ -164,6 +166,9 @@ def pictures_in(rest: bytes, end: int, said: str, guess: str, name: bytes, padde
             continue
         if own - start < _TOO_FEW:  # too few bytes for a picture or a video (a decoy): not read, and no cap used up
             tiny.append(end + start)
+            found = starts.at_or_after(own)
+            continue
+        if any(rest[start:own] in picture for picture in read):  # read already, by the reader around it
             found = starts.at_or_after(own)
             continue
         members.append((start, own, f"{kind} at byte {end + start:,}"))

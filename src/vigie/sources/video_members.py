@@ -72,8 +72,10 @@ def video_held(stream: BinaryIO, media_type: str, settings: Settings) -> VideoHe
                                 "and what follows its end not looked for",))
     notes = list(walk.notes)
     most = settings.max_nested_archive_bytes - walk.held
-    in_metadata = _in_metadata(stream, walk, most, notes)
-    in_boxes = _in_boxes(stream, size, walk, most - sum(len(found.data or b"") for found in in_metadata), notes)
+    in_metadata, carved = _in_metadata(stream, walk, most, notes)
+    most -= sum(len(found.data or b"") for found in in_metadata) + sum(map(len, (data for box in carved
+                                                                                  for data in box.members)))
+    in_boxes = carved + _in_boxes(stream, size, walk, most, notes)
     after = None
     if walk.end is not None and walk.end < size:
         most = settings.max_nested_archive_bytes  # the cap of what is held in memory
@@ -88,11 +90,15 @@ def video_held(stream: BinaryIO, media_type: str, settings: Settings) -> VideoHe
     return VideoHeld(tuple(walk.members), tuple(notes), after, in_boxes, in_metadata)
 
 
-def _in_metadata(stream: BinaryIO, walk: Walk, most: int, notes: list[str]) -> tuple[Found, ...]:
+def _in_metadata(stream: BinaryIO, walk: Walk, most: int,
+                 notes: list[str]) -> tuple[tuple[Found, ...], tuple[Trailing, ...]]:
     """The thumbnails of the C2PA stores and the pictures of the XMP packets an MP4's `uuid` boxes hold, each
-    box read up to `most` bytes in all (past it, said)."""
+    box read up to `most` bytes in all (past it, said); then what else their bytes hold, searched as a box no player
+    reads is (a picture hidden beside the packet or the store: its readers read only their own), but for what lies
+    inside what the readers gave (read as their members)."""
     stores: list[bytes] = []
     packets: list[tuple[bytes, str | None]] = []
+    boxes: list[tuple[str, int, bytes]] = []
     for uuid, start, end in walk.metadata:
         what = "C2PA manifest store" if uuid == C2PA_UUID else "XMP packet"
         if end - start > most:
@@ -109,9 +115,25 @@ def _in_metadata(stream: BinaryIO, walk: Walk, most: int, notes: list[str]) -> t
             stores.append(store)
         else:  # of another purpose (a fragmented video's Merkle tree): no store, looked into as boxes no one reads
             note_unread(walk, b"uuid", start, end)
+            continue
+        boxes.append((what, start, payload))
     found = [Found(thumbnail.name, thumbnail.data, thumbnail.problem) for thumbnail in store_thumbnails(stores, [])]
     found += [Found(hidden.name, hidden.data, hidden.problem) for hidden in xmp_pictures(packets)]
-    return tuple(found)
+    read = tuple(one.data for one in found if one.data)
+    carved = []
+    for what, start, payload in boxes:
+        said = f"the {len(payload):,} bytes a uuid box ({what}) holds from byte {start:,}, beside what its reader reads"
+        held = _searched(payload, start, said, read)
+        if held is not None and held.members:  # a known box of other bytes: its own
+            carved.append(held)
+    return tuple(found), tuple(carved)
+
+
+def _searched(body: bytes, start: int, said: str, read: tuple[bytes, ...] = ()) -> Trailing | None:
+    """What a box's `body` (from byte `start`) holds, searched for pictures but those inside one of `read`; None
+    where it is padding, but for a few bytes (a writer's reserved space)."""
+    stray = len(body) - body.count(0) - body.count(0xFF)  # bytes other than padding
+    return None if stray <= _MOST_STRAY_BYTES else pictures_in(body, start, said, _IN_A_BOX, IN_BOX_NAME, read)
 
 
 def _in_boxes(stream: BinaryIO, size: int, walk: Walk, most: int, notes: list[str]) -> tuple[Trailing, ...]:
@@ -137,8 +159,7 @@ def _in_boxes(stream: BinaryIO, size: int, walk: Walk, most: int, notes: list[st
         most -= end - start
         stream.seek(start)
         body = stream.read(end - start)
-        stray = len(body) - body.count(0) - body.count(0xFF)  # bytes other than padding
-        held = None if stray <= _MOST_STRAY_BYTES else pictures_in(body, start, said, _IN_A_BOX, IN_BOX_NAME)
+        held = _searched(body, start, said)
         if held is not None and (held.members or not known):  # a known box of other bytes: its own (XMP, ...)
             found.append(held)
         elif walk.cut is not None and start == walk.cut[2]:  # padding or a zip in it: the cut is said all the same
