@@ -58,8 +58,8 @@ from vigie.sources.signature_end import past_signature
 from vigie.sources.sqlite_end import past_the_database
 from vigie.sources.textborne import MOST_BASE64_TRIES, MOST_TEXT_KEPT, TEXT_TYPE, TextClues, looks_like_text
 from vigie.sources.trailing import AFTER_END_NAME, Following, trailing
+from vigie.sources.unread_segments import UNREAD_TYPES, in_unread_segments
 from vigie.sources.video_members import IN_BOX_NAME, VideoHeld, video_held
-from vigie.sources.webp_chunks import in_chunks
 from vigie.sources.zipbehind import ZipClues, search_stopped_note, zip_behind
 
 CHUNK = 1 << 20
@@ -389,8 +389,8 @@ def _held(record: ItemRecord, read: _Read, nested: bool, pictures: tuple[HeldPic
             record.add_error("archive", APPENDED_ZIP_NOTE)
         return _Held(read.buffer, pictures, zip_after_own=behind)
     held = _Held(None, pictures)
-    if media_type == "image/webp" and read.buffer is not None:
-        held = held._replace(embedded=_in_webp_chunks(record, read.buffer))
+    if media_type in UNREAD_TYPES and read.buffer is not None:
+        held = held._replace(embedded=_in_unread_units(record, read.buffer, media_type))
     after = trailing(read.buffer, media_type) if video is None and read.buffer is not None else None
     if video is not None:
         for note in video.notes:
@@ -411,9 +411,9 @@ def _held(record: ItemRecord, read: _Read, nested: bool, pictures: tuple[HeldPic
     return held._replace(archive=read.buffer, zip_start=zip_start)
 
 
-def _in_webp_chunks(record: ItemRecord, data: bytes) -> tuple[Found, ...]:
-    """The pictures in a WebP's chunks no viewer reads, each chunk said on it."""
-    chunks, notes = in_chunks(data)
+def _in_unread_units(record: ItemRecord, data: bytes, media_type: str) -> tuple[Found, ...]:
+    """The pictures in a WebP's chunks, a JPEG's segments or a PNG's chunks no viewer reads, each said on it."""
+    chunks, notes = in_unread_segments(data, media_type)
     for note in notes:
         record.add_error("not-examined", note)
     for chunk in chunks:

@@ -29,8 +29,8 @@ from vigie.sources.signature_end import past_signature
 from vigie.sources.sqlite_end import past_the_database
 from vigie.sources.textborne import CLUES_CHUNK, TEXT_TYPE, clues_in, looks_like_text
 from vigie.sources.trailing import AFTER_END_NAME, trailing
+from vigie.sources.unread_segments import UNREAD_TYPES, in_unread_segments
 from vigie.sources.video_members import IN_BOX_NAME, video_held
-from vigie.sources.webp_chunks import in_chunks
 from vigie.sources.zipbehind import clues_of, zip_behind
 
 
@@ -89,9 +89,9 @@ def _member_bytes(archive: BinaryIO, archive_name: bytes, wanted: MemberRef, set
             return found if len(found) <= cap else None
         wanted = MemberRef(wanted.name, wanted.occurrence - (0 if after is None else len(after.members)))
         buffered.seek(0)  # a zip behind the picture holds it
-    if wanted.name == IN_BOX_NAME and media_type == "image/webp":  # in its chunks no viewer reads, as scanned
+    if wanted.name == IN_BOX_NAME and media_type in UNREAD_TYPES:  # in its chunks no viewer reads, as scanned
         data = buffered.read(settings.max_image_bytes + 1)
-        chunks = in_chunks(data)[0] if len(data) <= settings.max_image_bytes else ()
+        chunks = in_unread_segments(data, media_type)[0] if len(data) <= settings.max_image_bytes else ()
         boxed = [found for chunk in chunks for found in chunk.members]
         if wanted.occurrence <= len(boxed):
             return boxed[wanted.occurrence - 1] if len(boxed[wanted.occurrence - 1]) <= cap else None
