@@ -15,7 +15,7 @@ import zlib
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any, BinaryIO, NamedTuple
 
@@ -43,6 +43,7 @@ from vigie.sources.bmff import Found
 from vigie.sources.cms import CMS_TYPES
 from vigie.sources.diskimage import DISK_HEAD_BYTES, nested_image_note
 from vigie.sources.hidden_pictures import names_before_a_zip_behind
+from vigie.sources.jpeg_segments import HEADER_MARKERS, Segments, jpeg_segments
 from vigie.sources.mediatype import (
     SNIFF_BYTES,
     SQLITE_TYPE,
@@ -82,6 +83,13 @@ class _Read:
     buffer: bytes | None
     zip_clues: ZipClues  # of a zip behind its content, to look at
     head: bytes  # its first bytes, where a disk's structure is looked for (DISK_HEAD_BYTES)
+
+    @cached_property
+    def segments(self) -> Segments | None:
+        """A JPEG's header segments, walked once for all that reads them (its hidden pictures, its segments no
+        reader reads); None for other bytes."""
+        jpeg = self.buffer is not None and self.buffer.startswith(b"\xff\xd8")
+        return jpeg_segments(self.buffer, HEADER_MARKERS) if self.buffer is not None and jpeg else None
 
 
 class _Held(NamedTuple):
@@ -292,14 +300,15 @@ def load_models(settings: Settings) -> None:
             check_models(settings.face_detector, settings.face_model)
 
 
-def _analyse_image(record: ItemRecord, data: bytes, settings: Settings) -> tuple[HeldPicture, ...]:
+def _analyse_image(record: ItemRecord, data: bytes, settings: Settings,
+                   segments: Segments | None) -> tuple[HeldPicture, ...]:
     """The image's facts and findings; returns the pictures its metadata hides that may show another picture."""
     decoded = _add_image_facts(record, data, settings)
     if decoded is not None:
         for stage in _IMAGE_STAGES:
             stage(record, decoded, settings)
     picture = None if decoded is None else decoded.picture
-    return pictures_to_read(record, data, picture, record.pdq_variants, settings)
+    return pictures_to_read(record, data, picture, record.pdq_variants, settings, segments)
 
 
 @lru_cache(maxsize=4)
@@ -347,7 +356,8 @@ def _analyse_stream(
         if (note := nested_image_note(record.relpath, media_type, read.head)) is not None:  # by its name too:
             record.add_error("not-examined", note)  # the first copy, named otherwise, may not have it
         # an archive's members are still listed, and a hidden picture that shows another picture
-        return _held(record, read, nested, copy_pictures_to_read(record, read.buffer, settings), video, settings)
+        return _held(record, read, nested, copy_pictures_to_read(record, read.buffer, settings, read.segments),
+                     video, settings)
     # Hashing is never cut short (a known file must match); what follows has the file's budget.
     budget = settings.file_seconds + (settings.max_video_decode_seconds if is_video(media_type) else 0)
     pictures: tuple[HeldPicture, ...] = ()
@@ -390,7 +400,7 @@ def _held(record: ItemRecord, read: _Read, nested: bool, pictures: tuple[HeldPic
         return _Held(read.buffer, pictures, zip_after_own=behind)
     held = _Held(None, pictures)
     if media_type in UNREAD_TYPES and read.buffer is not None:
-        held = held._replace(embedded=_in_unread_units(record, read.buffer, media_type))
+        held = held._replace(embedded=_in_unread_units(record, read.buffer, media_type, read.segments))
     after = trailing(read.buffer, media_type) if video is None and read.buffer is not None else None
     if video is not None:
         for note in video.notes:
@@ -411,9 +421,10 @@ def _held(record: ItemRecord, read: _Read, nested: bool, pictures: tuple[HeldPic
     return held._replace(archive=read.buffer, zip_start=zip_start)
 
 
-def _in_unread_units(record: ItemRecord, data: bytes, media_type: str) -> tuple[Found, ...]:
+def _in_unread_units(record: ItemRecord, data: bytes, media_type: str, segments: Segments | None
+                      ) -> tuple[Found, ...]:
     """The pictures in a WebP's chunks, a JPEG's segments or a PNG's chunks no viewer reads, each said on it."""
-    chunks, notes = in_unread_segments(data, media_type)
+    chunks, notes = in_unread_segments(data, media_type, segments)
     for note in notes:
         record.add_error("not-examined", note)
     for chunk in chunks:
@@ -463,7 +474,7 @@ def _analyse_content(read: _Read, record: ItemRecord, settings: Settings, reopen
     media_type = record.media_type or ""
     pictures: tuple[HeldPicture, ...] = ()
     if is_image(media_type) and read.buffer is not None:
-        pictures = _analyse_image(record, read.buffer, settings)
+        pictures = _analyse_image(record, read.buffer, settings, read.segments)
         if may_hold_manifest(read.buffer):
             _add_provenance(record, io.BytesIO(read.buffer), settings)
     elif is_video(media_type):

@@ -17,6 +17,7 @@ from vigie.signals.image import read_thumbnail, thumbnail_shows
 from vigie.signals.pdq import pdq_from_image
 from vigie.sources.exif_thumbnail import EXIF_THUMBNAIL_NAMES
 from vigie.sources.hidden_pictures import Hidden, hidden_pictures
+from vigie.sources.jpeg_segments import Segments
 
 
 class HeldPicture(NamedTuple):
@@ -34,12 +35,12 @@ def hidden_stage(name: bytes) -> str:
 
 
 def pictures_to_read(record: ItemRecord, data: bytes, picture: Image.Image | None, picture_hashes: tuple[str, ...],
-                     settings: Settings) -> tuple[HeldPicture, ...]:
+                     settings: Settings, segments: Segments | None = None) -> tuple[HeldPicture, ...]:
     """The pictures a picture's metadata hides to read as items, each unless it shows `picture` (PDQ variants
     `picture_hashes`): where one shows another picture (the picture before a crop or an edit, another shot),
     where it cannot be compared, or where the picture could not be decoded (None), a known picture may be there
-    alone."""
-    found = hidden_pictures(data, record.media_type or "")
+    alone. `segments`: a JPEG's header segments, walked already."""
+    found = hidden_pictures(data, record.media_type or "", segments)
     return tuple(held for hidden in found if (held := _decided(record, hidden, picture, picture_hashes, settings)))
 
 
@@ -77,10 +78,11 @@ def _uncompared_note(what: str) -> str:
             "a thumbnail)")
 
 
-def copy_pictures_to_read(record: ItemRecord, data: bytes | None, settings: Settings) -> tuple[HeldPicture, ...]:
+def copy_pictures_to_read(record: ItemRecord, data: bytes | None, settings: Settings,
+                          segments: Segments | None = None) -> tuple[HeldPicture, ...]:
     """A copy's hidden pictures, which are items at the copy's own path: its picture is not decoded again, but
     glimpsed at a reduced scale in the DCT domain, enough to compare with a thumbnail."""
-    if data is None or not (found := hidden_pictures(data, record.media_type or "")):
+    if data is None or not (found := hidden_pictures(data, record.media_type or "", segments)):
         return ()
     try:
         with file_budget(settings.file_seconds, record.relpath):

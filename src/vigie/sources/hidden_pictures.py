@@ -26,7 +26,7 @@ from vigie.sources.c2pa_thumbnails import C2PA_NAMES, c2pa_thumbnails
 from vigie.sources.exif_thumbnail import EXIF_THUMBNAIL_NAME, EXIF_THUMBNAIL_NAMES, exif_thumbnails, ifd_numbers
 from vigie.sources.heif_exif import HEIF_TYPES
 from vigie.sources.heif_thumbnails import HEIF_THUMBNAIL_NAMES, heif_thumbnails
-from vigie.sources.jpeg_segments import APP1, APP2, APP11, APP13, Segments, jpeg_segments
+from vigie.sources.jpeg_segments import APP1, APP2, APP13, HEADER_MARKERS, Segments, jpeg_segments
 from vigie.sources.trailing import content_end
 from vigie.sources.xmp_packets import Packet, jpeg_xmp_packets, xmp_packets
 
@@ -101,17 +101,19 @@ def names_before_a_zip_behind(media_type: str) -> tuple[bytes, ...]:
     return _NAMES.get(media_type, ())
 
 
-def hidden_pictures(data: bytes, media_type: str) -> list[Hidden]:
-    """Every picture the metadata of `data` hides, and each one that could not be read, with why."""
-    walked = jpeg_segments(data, frozenset({APP1, APP2, APP11, APP13})) if media_type == "image/jpeg" else None
+def hidden_pictures(data: bytes, media_type: str, segments: Segments | None = None) -> list[Hidden]:
+    """Every picture the metadata of `data` hides, and each one that could not be read, with why. `segments`: a
+    JPEG's header segments (HEADER_MARKERS), where walked already."""
+    walked = None
+    if media_type == "image/jpeg":
+        walked = segments if segments is not None else jpeg_segments(data, HEADER_MARKERS)
     found = _exif_thumbnails(data, media_type, walked)
     found += [Hidden(*thumbnail) for thumbnail in c2pa_thumbnails(data, media_type, walked)]
     if walked is not None:  # the headers walked once, for the EXIF and for what follows
-        segments = walked.found
-        found += _photoshop_thumbnails(b"".join(body[len(_PHOTOSHOP):] for marker, body in segments
+        found += _photoshop_thumbnails(b"".join(body[len(_PHOTOSHOP):] for marker, body in walked.found
                                                 if marker == APP13 and body.startswith(_PHOTOSHOP)))
-        found += xmp_pictures(jpeg_xmp_packets([body for marker, body in segments if marker == APP1]))
-        found += _flashpix_screennail([body for marker, body in segments
+        found += xmp_pictures(jpeg_xmp_packets([body for marker, body in walked.found if marker == APP1]))
+        found += _flashpix_screennail([body for marker, body in walked.found
                                        if marker == APP2 and body.startswith(_FLASHPIX)])
     elif media_type == "image/vnd.adobe.photoshop":
         found += _photoshop_thumbnails(_psd_resources(data))

@@ -6,6 +6,8 @@ from __future__ import annotations
 from typing import NamedTuple
 
 APP1, APP2, APP11, APP13 = 0xE1, 0xE2, 0xEB, 0xED
+COM = 0xFE
+HEADER_MARKERS = frozenset({*range(0xE0, 0xF0), COM})  # APP0 to APP15 and comments: those metadata lies in
 _STANDALONE = frozenset(range(0xD0, 0xDA)) | {0x01}  # RSTn, SOI, EOI and TEM: markers without a length
 MAX_SEGMENTS = 10_000  # cameras write a dozen; a walk of millions of 4-byte segments would stall a scan
 

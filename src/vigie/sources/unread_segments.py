@@ -11,13 +11,11 @@ _MOST_LOOKED segments or chunks looked into, and _MOST_PICTURES pictures, each c
 from __future__ import annotations
 
 from vigie.sources.exif_thumbnail import MAX_CHUNKS, png_chunks
-from vigie.sources.jpeg_segments import MAX_SEGMENTS, jpeg_segments
+from vigie.sources.jpeg_segments import COM, HEADER_MARKERS, MAX_SEGMENTS, Segments, jpeg_segments
 from vigie.sources.trailing import Trailing, pictures_in
 from vigie.sources.video_members import IN_BOX_NAME
 from vigie.sources.webp_chunks import in_chunks
 
-_COM = 0xFE
-_SEARCHED = frozenset({*range(0xE0, 0xF0), _COM})  # APP0 to APP15, and COM
 _READ = {0xE1: (b"Exif\x00", b"http://ns.adobe.com/xap/1.0/\x00", b"http://ns.adobe.com/xmp/extension/\x00"),
          0xE2: (b"ICC_PROFILE\x00", b"MPF\x00", b"FPXR\x00"), 0xEB: (b"JP",), 0xED: (b"Photoshop 3.0\x00",)}
 _PNG_READ = frozenset({b"IHDR", b"PLTE", b"IDAT", b"fdAT", b"eXIf", b"caBX"})
@@ -28,11 +26,13 @@ _JFXX, _JFXX_GUESS = b"JFXX\x00", "the JPEG's JFIF thumbnail (JFXX), which some 
 UNREAD_TYPES = frozenset({"image/jpeg", "image/png", "image/webp"})  # a WebP's chunks: `webp_chunks.py`
 
 
-def in_unread_segments(data: bytes, media_type: str) -> tuple[tuple[Trailing, ...], tuple[str, ...]]:
+def in_unread_segments(data: bytes, media_type: str,
+                       segments: Segments | None = None) -> tuple[tuple[Trailing, ...], tuple[str, ...]]:
     """What the JPEG's or PNG's `data` segments or chunks no reader reads hold (a WebP's: `webp_chunks.py`), each
-    holding a picture said with its pictures; and what was not looked at."""
+    holding a picture said with its pictures; and what was not looked at. `segments`: a JPEG's header segments
+    (HEADER_MARKERS), where walked already."""
     if media_type == "image/jpeg":
-        walked = jpeg_segments(data, _SEARCHED)
+        walked = segments if segments is not None else jpeg_segments(data, HEADER_MARKERS)
         units = [(f"{_marker(marker)} segment", body) for marker, body in walked.found
                  if not body.startswith(_READ.get(marker, ()))]
         stopped = None if walked.walked else f"its segments not walked past {MAX_SEGMENTS:,}"
@@ -71,4 +71,4 @@ def _searched(data: bytes, units: list[tuple[str, bytes]],
 
 
 def _marker(marker: int) -> str:
-    return "a COM" if marker == _COM else f"an APP{marker - 0xE0}"
+    return "a COM" if marker == COM else f"an APP{marker - 0xE0}"
