@@ -133,7 +133,7 @@ def _searched(body: bytes, start: int, said: str, read: tuple[bytes, ...] = ()) 
     """What a box's `body` (from byte `start`) holds, searched for pictures but those inside one of `read`; None
     where it is padding, but for a few bytes (a writer's reserved space)."""
     stray = len(body) - body.count(0) - body.count(0xFF)  # bytes other than padding
-    return None if stray <= _MOST_STRAY_BYTES else pictures_in(body, start, said, _IN_A_BOX, IN_BOX_NAME, read)
+    return None if stray <= _MOST_STRAY_BYTES else pictures_in(body, start, said, _IN_A_BOX, IN_BOX_NAME, read=read)
 
 
 def _in_boxes(stream: BinaryIO, size: int, walk: Walk, most: int, notes: list[str]) -> tuple[Trailing, ...]:
