@@ -14,6 +14,7 @@ import pytest
 from click.testing import CliRunner
 from face_vectors import synthetic_embeddings
 from PIL import Image
+from schema_rewind import rewind_schema
 
 from vigie.cli import main
 from vigie.config import Settings
@@ -24,8 +25,6 @@ from vigie.matching.faces.index_file import INDEX_DIR
 from vigie.matching.faces.persons import PersonError, merge_persons, name_person, purge_faces, split_person
 from vigie.records import Face
 from vigie.scan.pipeline import run_scan
-from vigie.store.pg_schema import MIGRATIONS as PG_MIGRATIONS
-from vigie.store.schema import MIGRATIONS
 from vigie.store.sqlite import SqliteCaseStore, open_case
 
 pytest.importorskip("usearch", reason="the `faces` extra is not installed")
@@ -412,18 +411,12 @@ def test_a_case_merged_before_faces_were_placed_keeps_its_merges(
     # as the case was before migration 15: no placed column
     store.db.execute("ALTER TABLE faces DROP COLUMN placed")
     store.db.execute("ALTER TABLE hash_lists DROP COLUMN skipped")  # a later migration's
-    if kind == "postgresql":
-        store.db.execute("UPDATE schema_version SET version = ?", (_before_placed(PG_MIGRATIONS),))
-    else:
-        store.db.execute(f"PRAGMA user_version = {_before_placed(MIGRATIONS)}")
+    rewind_schema(store, kind, "ADD COLUMN placed")
     store.close()
     store = open_case(case or tmp_path / "case")
     assert store.placed_faces() == set(ana + bea)
     store.close()
 
-
-def _before_placed(migrations: list[str]) -> int:
-    return next(n for n, script in enumerate(migrations) if "ADD COLUMN placed" in script)
 
 
 def test_a_person_id_is_never_given_twice_and_a_merge_keeps_the_absorbed_name(tmp_path: Path) -> None:

@@ -8,11 +8,10 @@ import json
 from pathlib import Path
 
 import pytest
+from schema_rewind import rewind_schema
 
 from vigie.exports.report import render
 from vigie.records import ListEntry
-from vigie.store.pg_schema import MIGRATIONS as PG_MIGRATIONS
-from vigie.store.schema import MIGRATIONS
 from vigie.store.sqlite import open_case
 
 # how lists were stored before the column: one problem per skipped line, the count past 1000 in the last
@@ -48,10 +47,7 @@ def test_a_case_from_before_the_column_reads_its_lists_skipped_lines(tmp_path: P
                             problems)
     # as the case was before the column's migration
     store.db.execute("ALTER TABLE hash_lists DROP COLUMN skipped")
-    if kind == "postgresql":
-        store.db.execute("UPDATE schema_version SET version = ?", (_before(PG_MIGRATIONS),))
-    else:
-        store.db.execute(f"PRAGMA user_version = {_before(MIGRATIONS)}")
+    rewind_schema(store, kind, "ADD COLUMN skipped")
     store.close()
     store = open_case(case)
     try:
@@ -61,9 +57,6 @@ def test_a_case_from_before_the_column_reads_its_lists_skipped_lines(tmp_path: P
     finally:
         store.close()
 
-
-def _before(migrations: list[str]) -> int:
-    return next(n for n, script in enumerate(migrations) if "ADD COLUMN skipped" in script)
 
 
 def test_the_reports_name_the_count_skipped(tmp_path: Path) -> None:

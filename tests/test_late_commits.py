@@ -11,15 +11,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from schema_rewind import rewind_schema
 from test_incremental import _flip, _random_hash
 
 from vigie.config import Settings
 from vigie.matching.engine import match_pending
 from vigie.matching.stacks import STATE_KEY, build_stacks
 from vigie.records import ItemRecord, ListEntry
-from vigie.store.pg_schema import MIGRATIONS as PG_MIGRATIONS
 from vigie.store.review import QueueFilter, ReviewTables
-from vigie.store.schema import MIGRATIONS
 from vigie.store.sqlite import SqliteCaseStore, open_case
 
 
@@ -109,15 +108,9 @@ def test_a_case_from_before_the_queues_queues_what_its_marks_had_not_reached(
     store.db.execute("DROP TABLE unstacked_items")
     store.db.execute("ALTER TABLE faces DROP COLUMN placed")  # later migrations'
     store.db.execute("ALTER TABLE hash_lists DROP COLUMN skipped")
-    if kind == "postgresql":
-        store.db.execute("UPDATE schema_version SET version = ?", (_before(PG_MIGRATIONS),))
-    else:
-        store.db.execute(f"PRAGMA user_version = {_before(MIGRATIONS)}")
+    rewind_schema(store, kind, "CREATE TABLE unmatched_items")
     store.close()
     store = open_case(case)
     assert (store.unmatched_item_ids(), store.unstacked_item_ids()) == ([4, 5], [3, 4, 5])
     store.close()
 
-
-def _before(migrations: list[str]) -> int:
-    return next(n for n, script in enumerate(migrations) if "CREATE TABLE unmatched_items" in script)
